@@ -1,0 +1,19 @@
+//===- PZOps.h - pz dialect operations ------------------------------------===//
+
+#ifndef PZ_DIALECT_PZ_IR_PZOPS_H
+#define PZ_DIALECT_PZ_IR_PZOPS_H
+
+#include "pz/Dialect/PZ/IR/PZDialect.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "pz/Dialect/PZ/IR/PZOps.h.inc"
+
+#endif // PZ_DIALECT_PZ_IR_PZOPS_H

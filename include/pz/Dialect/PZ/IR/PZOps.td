@@ -1,0 +1,522 @@
+//===- PZOps.td - pz dialect operations -----------------------------------===//
+//
+// Shape rules live in each op's inferReturnTypes (PZ_Op adds the interface);
+// they report why an op is ill-formed. Other invariants live in verify().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_DIALECT_PZ_IR_PZOPS_TD
+#define PZ_DIALECT_PZ_IR_PZOPS_TD
+
+include "pz/Dialect/PZ/IR/PZBase.td"
+include "pz/Dialect/PZ/IR/PZAttrs.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class PZ_BinaryOp<string mnemonic, Type t, string what>
+    : PZ_Op<mnemonic, [Pure, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = "elementwise " # what # " with numpy broadcasting";
+  let description = [{
+    Computes `lhs }] # what # [{ rhs` elementwise. The shapes broadcast as
+    numpy does: aligned from the right, a dim of 1 stretches to the other.
+    Both operands and the result share one element type.
+
+    ```mlir
+    %c = pz.}] # mnemonic # [{ %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins t:$lhs, t:$rhs);
+  let results = (outs t:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+def PZ_AddOp : PZ_BinaryOp<"add", PZ_NumericTensor, "+"> {
+  let hasFolder = 1;
+}
+def PZ_SubOp : PZ_BinaryOp<"sub", PZ_NumericTensor, "-">;
+def PZ_MulOp : PZ_BinaryOp<"mul", PZ_NumericTensor, "*"> {
+  let hasFolder = 1;
+}
+def PZ_DivOp : PZ_BinaryOp<"div", PZ_NumericTensor, "/">;
+def PZ_PowOp : PZ_BinaryOp<"pow", PZ_FloatTensor, "to the power of">;
+
+class PZ_UnaryOp<string mnemonic, Type t, string what, list<Trait> traits = []>
+    : PZ_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType]),
+            /*inferFromTraits=*/1> {
+  let summary = "elementwise " # what;
+  let description = [{
+    Computes }] # what # [{ of each element. The result has the operand's type.
+
+    ```mlir
+    %y = pz.}] # mnemonic # [{ %x : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins t:$input);
+  let results = (outs t:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def PZ_NegOp : PZ_UnaryOp<"neg", PZ_NumericTensor, "-x"> {
+  let hasFolder = 1;
+}
+def PZ_ExpOp : PZ_UnaryOp<"exp", PZ_FloatTensor, "exp(x)">;
+def PZ_LogOp : PZ_UnaryOp<"log", PZ_FloatTensor, "the natural logarithm log(x)">;
+def PZ_SqrtOp : PZ_UnaryOp<"sqrt", PZ_FloatTensor, "sqrt(x)">;
+def PZ_RsqrtOp : PZ_UnaryOp<"rsqrt", PZ_FloatTensor, "1 / sqrt(x)">;
+def PZ_TanhOp : PZ_UnaryOp<"tanh", PZ_FloatTensor, "tanh(x)">;
+def PZ_ErfOp : PZ_UnaryOp<"erf", PZ_FloatTensor, "the error function erf(x)">;
+def PZ_ReluOp : PZ_UnaryOp<"relu", PZ_FloatTensor, "max(x, 0)">;
+def PZ_SigmoidOp : PZ_UnaryOp<"sigmoid", PZ_FloatTensor, "1 / (1 + exp(-x))">;
+def PZ_SiluOp : PZ_UnaryOp<"silu", PZ_FloatTensor, "x * sigmoid(x)">;
+
+def PZ_GeluOp : PZ_Op<"gelu", [Pure, SameOperandsAndResultType], 1> {
+  let summary = "elementwise GELU, exact (erf) or tanh-approximated";
+  let description = [{
+    `erf`: `0.5 * x * (1 + erf(x / sqrt(2)))`.
+    `tanh`: `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`,
+    the form GPT-2 uses (`torch.nn.functional.gelu(x, approximate='tanh')`).
+
+    ```mlir
+    %y = pz.gelu %x tanh : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input, PZ_GeluApproxAttr:$approximate);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = "$input $approximate attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and reductions
+//===----------------------------------------------------------------------===//
+
+class PZ_SoftmaxBase<string mnemonic, string what>
+    : PZ_Op<mnemonic, [Pure, SameOperandsAndResultType], 1> {
+  let summary = what # " along one axis";
+  let description = [{
+    Computes }] # what # [{ along `axis` (0 <= axis < rank), subtracting the
+    maximum first so that large inputs do not overflow.
+
+    ```mlir
+    %y = pz.}] # mnemonic # [{ %x {axis = 1 : i64} : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def PZ_SoftmaxOp : PZ_SoftmaxBase<"softmax", "softmax">;
+def PZ_LogSoftmaxOp : PZ_SoftmaxBase<"log_softmax", "log-softmax">;
+
+def PZ_LayerNormOp : PZ_Op<"layer_norm",
+    [Pure, AttrSizedOperandSegments, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "layer normalisation over the trailing dims";
+  let description = [{
+    Normalises `input` over the dims `axis ..< rank` to zero mean and unit
+    variance (biased variance, `epsilon` added before the square root), then
+    multiplies by `scale` and adds `bias` when they are given. `scale` and
+    `bias` have the shape `input.shape[axis:]`. This is ONNX
+    LayerNormalization and `torch.nn.LayerNorm`.
+
+    ```mlir
+    %y = pz.layer_norm %x scale(%w : tensor<64xf32>) bias(%b : tensor<64xf32>)
+           {axis = 2 : i64, epsilon = 1.0e-05 : f64} : tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input, Optional<PZ_FloatTensor>:$scale,
+                       Optional<PZ_FloatTensor>:$bias, I64Attr:$axis,
+                       F64Attr:$epsilon);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `:` type($input)
+           `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def PZ_RMSNormOp : PZ_Op<"rms_norm",
+    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "RMS normalisation over the trailing dims";
+  let description = [{
+    Computes `input * rsqrt(mean(input^2 over dims axis..<rank) + epsilon)`,
+    then multiplies by `scale` (shape `input.shape[axis:]`) when given, as
+    Llama's RMSNorm does.
+
+    ```mlir
+    %y = pz.rms_norm %x scale(%w : tensor<64xf32>)
+           {axis = 2 : i64, epsilon = 1.0e-06 : f64} : tensor<2x16x64xf32> -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input, Optional<PZ_FloatTensor>:$scale,
+                       I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` `(` $scale^ `:` type($scale) `)`)? attr-dict `:`
+           type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class PZ_ReduceOp<string mnemonic, Type t, string what>
+    : PZ_Op<mnemonic, [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = what # " over a set of axes";
+  let description = [{
+    Reduces `input` with }] # what # [{ over `axes` (sorted, unique,
+    0 <= axis < rank, at least one). With `keepdims` the reduced dims stay
+    as 1; without, they are dropped.
+
+    ```mlir
+    %s = pz.}] # mnemonic # [{ %x [1] {keepdims} : tensor<4x8xf32> -> tensor<4x1xf32>
+    ```
+  }];
+  let arguments = (ins t:$input, DenseI64ArrayAttr:$axes, UnitAttr:$keepdims);
+  let results = (outs t:$result);
+  let assemblyFormat = [{
+    $input $axes attr-dict `:` type($input) `->` type($result)
+  }];
+}
+
+def PZ_ReduceSumOp : PZ_ReduceOp<"reduce_sum", PZ_NumericTensor, "a sum">;
+def PZ_ReduceMeanOp : PZ_ReduceOp<"reduce_mean", PZ_FloatTensor, "the mean">;
+def PZ_ReduceMaxOp : PZ_ReduceOp<"reduce_max", PZ_NumericTensor, "the maximum">;
+
+def PZ_MatmulOp : PZ_Op<"matmul",
+    [Pure, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = "batched matrix product with optional transposes";
+  let description = [{
+    Multiplies the two trailing dims of `lhs` (M x K, or K x M with
+    `transpose_lhs`) by those of `rhs` (K x N, or N x K with
+    `transpose_rhs`). Leading dims are batch dims and broadcast as numpy
+    does. Both operands have rank 2 or more.
+
+    ```mlir
+    %y = pz.matmul %x, %w {transpose_rhs} : tensor<8x16x64xf32>, tensor<256x64xf32> -> tensor<8x16x256xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$lhs, PZ_FloatTensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Shape and data movement
+//===----------------------------------------------------------------------===//
+
+def PZ_ReshapeOp : PZ_Op<"reshape", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "reinterpret the elements with a new shape";
+  let description = [{
+    Keeps the elements in row-major order and gives them `shape`. One entry
+    of `shape` may be -1: it is the count that keeps the number of elements.
+    Other entries are positive.
+
+    ```mlir
+    %y = pz.reshape %x [8, -1] : tensor<8x16x64xf32> -> tensor<8x1024xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = "$input $shape attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+}
+
+def PZ_TransposeOp : PZ_Op<"transpose", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "permute the dims";
+  let description = [{
+    Result dim `i` is input dim `permutation[i]`; `permutation` is a
+    permutation of `0 ..< rank`.
+
+    ```mlir
+    %y = pz.transpose %x [0, 2, 1, 3] : tensor<2x16x4x8xf32> -> tensor<2x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input $permutation attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "broadcast to a shape, numpy style";
+  let description = [{
+    Aligns `input` with `shape` from the right and stretches dims of size 1;
+    leading dims are added. Every entry of `shape` is positive.
+
+    ```mlir
+    %y = pz.broadcast %b [8, 16, 64] : tensor<64xf32> -> tensor<8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = "$input $shape attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+}
+
+def PZ_SliceOp : PZ_Op<"slice", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "a strided box of a tensor";
+  let description = [{
+    Takes elements `starts[d], starts[d] + steps[d], ...` below `ends[d]` on
+    every dim `d`. `starts`, `ends` and `steps` have one entry per dim, with
+    `0 <= start <= end <= size` and `step >= 1`.
+
+    ```mlir
+    %y = pz.slice %x starts [0, 64] ends [16, 128] steps [1, 1] : tensor<16x192xf32> -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$ends, DenseI64ArrayAttr:$steps);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input `starts` $starts `ends` $ends `steps` $steps attr-dict `:`
+           type($input) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def PZ_ConcatOp : PZ_Op<"concat", [Pure]> {
+  let summary = "join tensors along one axis";
+  let description = [{
+    Joins one or more tensors of the same rank and element type along
+    `axis`; every other dim agrees.
+
+    ```mlir
+    %y = pz.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<PZ_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasFolder = 1;
+}
+
+def PZ_GatherOp : PZ_Op<"gather", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "pick slices along one axis by index (ONNX Gather)";
+  let description = [{
+    The result has shape `input.shape[:axis] + indices.shape +
+    input.shape[axis+1:]`. Indices must lie in `[0, input.shape[axis])`;
+    the importer normalises negative ones.
+
+    ```mlir
+    %y = pz.gather %x, %i {axis = 0 : i64} : tensor<10x4xf32>, tensor<3xi64> -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, PZ_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $indices attr-dict `:` type($input) `,` type($indices) `->` type($result)
+  }];
+}
+
+def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, AllElementTypesMatch<["table", "result"]>]> {
+  let summary = "look up rows of an embedding table";
+  let description = [{
+    `table` is `V x D`; the result has shape `ids.shape + [D]`. This is the
+    token-embedding lookup; its sharding rule splits the vocabulary.
+
+    ```mlir
+    %e = pz.embedding %wte, %ids : tensor<256x64xf32>, tensor<2x16xi64> -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$table, PZ_IntTensor:$ids);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
+  }];
+}
+
+def PZ_WhereOp : PZ_Op<"where", [Pure, AllElementTypesMatch<["on_true", "on_false", "result"]>]> {
+  let summary = "select elementwise by a mask, with broadcasting";
+  let description = [{
+    Takes `on_true` where `condition` holds and `on_false` elsewhere. The
+    three shapes broadcast as numpy does.
+
+    ```mlir
+    %y = pz.where %m, %x, %c : tensor<16x16xi1>, tensor<2x4x16x16xf32>, tensor<f32> -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins PZ_BoolTensor:$condition, PZ_Tensor:$on_true,
+                       PZ_Tensor:$on_false);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:` type($condition) `,`
+           type($on_true) `,` type($on_false) `->` type($result)
+  }];
+}
+
+def PZ_CastOp : PZ_Op<"cast", [Pure]> {
+  let summary = "convert the element type";
+  let description = [{
+    Converts every element to `dtype`; floats round to nearest even, floats
+    to integers truncate toward zero, and `i1` maps to 0 and 1.
+
+    ```mlir
+    %y = pz.cast %x : tensor<4x8xf32> to bf16
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, TypeAttrOf<PZ_Element>:$dtype);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` $dtype";
+  let hasFolder = 1;
+}
+
+def PZ_ConstantOp : PZ_Op<"constant", [ConstantLike, Pure]> {
+  let summary = "a constant tensor";
+  let description = [{
+    ```mlir
+    %c = pz.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins TypedAttrInterface:$value);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Neural-network ops
+//===----------------------------------------------------------------------===//
+
+def PZ_CrossEntropyOp : PZ_Op<"cross_entropy", [Pure]> {
+  let summary = "token cross-entropy from logits, with an ignore index";
+  let description = [{
+    `logits` is `[..., C]` and `labels` is `[...]` (integer class ids). Per
+    token the loss is `logsumexp(logits) - logits[label]`; tokens whose label
+    is `ignore_index` contribute nothing. `mean` divides the sum by the count
+    of tokens that are not ignored (as `torch.nn.functional.cross_entropy`
+    does), `sum` adds, and `none` returns the per-token losses (0 where
+    ignored). The result has the logits' element type.
+
+    ```mlir
+    %loss = pz.cross_entropy %logits, %labels mean : tensor<2x16x256xf32>, tensor<2x16xi64> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$logits, PZ_IntTensor:$labels,
+                       PZ_ReductionAttr:$reduction,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels $reduction attr-dict `:` type($logits) `,` type($labels)
+           `->` type($result)
+  }];
+}
+
+def PZ_AttentionOp : PZ_Op<"attention",
+    [Pure, AllElementTypesMatch<["query", "key", "value", "result"]>]> {
+  let summary = "scaled dot-product attention, causal or masked";
+  let description = [{
+    `query` is `[B, H, Sq, D]`, `key` is `[B, Hkv, Sk, D]` and `value` is
+    `[B, Hkv, Sk, Dv]`, with `H` a multiple of `Hkv` (grouped-query
+    attention: query head `h` reads kv head `h / (H / Hkv)`). The result is
+    `softmax(scale * Q K^T + mask) V`, shaped `[B, H, Sq, Dv]`. `scale`
+    defaults to `1 / sqrt(D)`. `causal` masks key positions after the query
+    position (top-left aligned, as PyTorch's `is_causal`). `mask`, when given,
+    broadcasts to `[B, H, Sq, Sk]`: an `i1` mask keeps positions that are
+    true, a float mask is added to the scores.
+
+    ```mlir
+    %o = pz.attention %q, %k, %v {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$query, PZ_FloatTensor:$key,
+                       PZ_FloatTensor:$value, Optional<PZ_MaskTensor>:$mask,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)? attr-dict
+           `:` type($query) `,` type($key) `,` type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def PZ_DropoutOp : PZ_Op<"dropout", [Pure, SameOperandsAndResultType], 1> {
+  let summary = "seeded inverted dropout";
+  let description = [{
+    Zeroes each element with probability `rate` and scales the others by
+    `1 / (1 - rate)`. The mask comes from a counter-based generator keyed by
+    `seed`, the training step and the element index, so the backward pass
+    and every rank regenerate the same mask without storing it.
+    `0 <= rate < 1`.
+
+    ```mlir
+    %y = pz.dropout %x {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input, F64Attr:$rate, I64Attr:$seed);
+  let results = (outs PZ_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizer updates
+//===----------------------------------------------------------------------===//
+
+def PZ_SGDUpdateOp : PZ_Op<"sgd_update", [Pure,
+    AllTypesMatch<["param", "grad", "momentum_buffer", "new_param",
+                   "new_momentum_buffer"]>], 1> {
+  let summary = "one SGD step with momentum and weight decay";
+  let description = [{
+    As `torch.optim.SGD` (dampening 0, no Nesterov):
+    `g = grad + weight_decay * param`; `buf = momentum * momentum_buffer + g`
+    (or `g` when momentum is 0); `new_param = param - lr * buf`. `lr` is a
+    scalar f32 tensor so that schedules can change it per step.
+
+    ```mlir
+    %p1, %b1 = pz.sgd_update %p, %g, %b, %lr {momentum = 9.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<64xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$param, PZ_FloatTensor:$grad,
+                       PZ_FloatTensor:$momentum_buffer, PZ_F32Scalar:$lr,
+                       F64Attr:$momentum, F64Attr:$weight_decay);
+  let results = (outs PZ_FloatTensor:$new_param,
+                      PZ_FloatTensor:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $momentum_buffer `,` $lr attr-dict `:` type($param)
+           `,` type($lr)
+  }];
+  let hasVerifier = 1;
+}
+
+def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure,
+    AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq", "new_param",
+                   "new_exp_avg", "new_exp_avg_sq"]>], 1> {
+  let summary = "one AdamW step, exactly as torch.optim.AdamW";
+  let description = [{
+    With `t = step` (counting from 1):
+    `param' = param * (1 - lr * weight_decay)`;
+    `m = beta1 * exp_avg + (1 - beta1) * grad`;
+    `v = beta2 * exp_avg_sq + (1 - beta2) * grad^2`;
+    `new_param = param' - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)`.
+
+    ```mlir
+    %p1, %m1, %v1 = pz.adamw_update %p, %g, %m, %v, %lr, %t
+        {beta1 = 9.0e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.0e-08 : f64, weight_decay = 1.0e-02 : f64}
+        : tensor<64xf32>, tensor<f32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$param, PZ_FloatTensor:$grad,
+                       PZ_FloatTensor:$exp_avg, PZ_FloatTensor:$exp_avg_sq,
+                       PZ_F32Scalar:$lr, PZ_IntScalar:$step, F64Attr:$beta1,
+                       F64Attr:$beta2, F64Attr:$eps, F64Attr:$weight_decay);
+  let results = (outs PZ_FloatTensor:$new_param, PZ_FloatTensor:$new_exp_avg,
+                      PZ_FloatTensor:$new_exp_avg_sq);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step attr-dict
+           `:` type($param) `,` type($lr) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // PZ_DIALECT_PZ_IR_PZOPS_TD

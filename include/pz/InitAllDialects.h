@@ -1,0 +1,31 @@
+//===- InitAllDialects.h - every dialect the pz tools load ---------------===//
+
+#ifndef PZ_INITALLDIALECTS_H
+#define PZ_INITALLDIALECTS_H
+
+#include "pz/Dialect/PZ/IR/PZDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/ShardingInterfaceImpl.h"
+#include "mlir/Dialect/Func/Extensions/ShardingExtensions.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Tensor/Extensions/ShardingExtensions.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::pz {
+
+/// Registers pz, the upstream dialects our pipelines use (func, tensor,
+/// arith, shard), and the upstream sharding-interface models.
+inline void registerAllDialects(DialectRegistry &registry) {
+  registry.insert<PZDialect, func::FuncDialect, tensor::TensorDialect,
+                  arith::ArithDialect, shard::ShardDialect>();
+  arith::registerShardingInterfaceExternalModels(registry);
+  func::registerShardingInterfaceExternalModels(registry);
+  tensor::registerShardingInterfaceExternalModels(registry);
+}
+
+} // namespace mlir::pz
+
+#endif // PZ_INITALLDIALECTS_H

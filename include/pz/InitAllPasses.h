@@ -1,0 +1,23 @@
+//===- InitAllPasses.h - every pass the pz tools offer -------------------===//
+
+#ifndef PZ_INITALLPASSES_H
+#define PZ_INITALLPASSES_H
+
+#include "pz/Dialect/PZ/Transforms/Passes.h"
+
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace mlir::pz {
+
+/// Registers the pz passes, the upstream shard passes and the generic
+/// transforms (canonicalize, cse, ...).
+inline void registerAllPasses() {
+  registerPZPasses();
+  shard::registerShardPasses();
+  registerTransformsPasses();
+}
+
+} // namespace mlir::pz
+
+#endif // PZ_INITALLPASSES_H

@@ -1,0 +1,228 @@
+//===- PZDialect.cpp - pz dialect, attributes and attribute checks --------===//
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+#include "pz/Dialect/PZ/IR/PZDialect.cpp.inc"
+#include "pz/Dialect/PZ/IR/PZEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "pz/Dialect/PZ/IR/PZAttrs.cpp.inc"
+
+void PZDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "pz/Dialect/PZ/IR/PZOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "pz/Dialect/PZ/IR/PZAttrs.cpp.inc"
+      >();
+}
+
+Operation *PZDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                          Type type, Location loc) {
+  auto typed = llvm::dyn_cast<TypedAttr>(value);
+  if (!typed || typed.getType() != type || !llvm::isa<RankedTensorType>(type))
+    return nullptr;
+  return ConstantOp::create(builder, loc, typed);
+}
+
+bool mlir::pz::areRefinableTypes(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != actual.size())
+    return false;
+  for (auto [i, a] : llvm::zip(inferred, actual)) {
+    if (i == a)
+      continue;
+    auto it = llvm::dyn_cast<RankedTensorType>(i);
+    auto at = llvm::dyn_cast<RankedTensorType>(a);
+    if (!it || !at || it.getElementType() != at.getElementType() ||
+        it.getRank() != at.getRank())
+      return false;
+    for (auto [di, da] : llvm::zip(it.getShape(), at.getShape()))
+      if (!ShapedType::isDynamic(di) && !ShapedType::isDynamic(da) && di != da)
+        return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Plan attribute
+//===----------------------------------------------------------------------===//
+
+Plan PlanAttr::getPlan() const {
+  Plan p;
+  p.dpReplicate = getDpReplicate();
+  p.dpShard = getDpShard();
+  p.zero = getZero();
+  p.tp = getTp();
+  p.sp = getSp();
+  p.cp = getCp();
+  p.pp = getPp();
+  p.schedule = *parseSchedule(getSchedule());
+  p.gradAccum = getGradAccum();
+  p.virtualStages = getVirtualStages();
+  p.recompute = *parseRecompute(getRecompute());
+  p.precision = *parsePrecision(getPrecision());
+  return p;
+}
+
+PlanAttr PlanAttr::get(MLIRContext *ctx, const Plan &p) {
+  return get(ctx, p.dpReplicate, p.dpShard, p.zero, p.tp, p.sp, p.cp, p.pp,
+             stringify(p.schedule), p.gradAccum, p.virtualStages,
+             stringify(p.recompute), stringify(p.precision));
+}
+
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t dpReplicate, int64_t dpShard,
+                               int64_t zero, int64_t tp, bool sp, int64_t cp,
+                               int64_t pp, StringRef schedule,
+                               int64_t gradAccum, int64_t virtualStages,
+                               StringRef recompute, StringRef precision) {
+  Plan p;
+  p.dpReplicate = dpReplicate;
+  p.dpShard = dpShard;
+  p.zero = zero;
+  p.tp = tp;
+  p.sp = sp;
+  p.cp = cp;
+  p.pp = pp;
+  p.gradAccum = gradAccum;
+  p.virtualStages = virtualStages;
+  std::vector<PlanError> errors;
+  for (auto [key, value] : {std::pair<StringRef, StringRef>{"schedule", schedule},
+                            {"recompute", recompute},
+                            {"precision", precision}})
+    if (auto err = setPlanKey(p, key, value))
+      errors.push_back(*err);
+  if (errors.empty())
+    errors = validatePlan(p);
+  if (errors.empty())
+    return success();
+  InFlightDiagnostic diag = emitError();
+  for (auto [i, e] : llvm::enumerate(errors))
+    diag << (i ? "; " : "") << "plan key '" << e.key << "': " << e.message;
+  return diag;
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes on functions and modules
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr,
+                                    StringRef where) {
+  auto name = llvm::dyn_cast<StringAttr>(attr.getValue());
+  if (!name || name.getValue().empty())
+    return op->emitOpError() << "'" << attr.getName().getValue() << "' on "
+                             << where << " must be a non-empty string";
+  return success();
+}
+
+LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
+                                                  unsigned regionIndex,
+                                                  unsigned argIndex,
+                                                  NamedAttribute attr) {
+  StringRef attrName = attr.getName().getValue();
+  std::string where = "argument " + std::to_string(argIndex);
+  if (attrName != kParamAttrName && attrName != kInputAttrName)
+    return op->emitOpError() << "unknown pz argument attribute '" << attrName
+                             << "' on " << where << " (expected '"
+                             << kParamAttrName << "' or '" << kInputAttrName
+                             << "')";
+  if (failed(verifyNameAttr(op, attr, where)))
+    return failure();
+  Region &region = op->getRegion(regionIndex);
+  if (region.empty())
+    return success();
+  Block &entry = region.front();
+  Type type = entry.getArgument(argIndex).getType();
+  if (attrName == kParamAttrName) {
+    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+    if (!tensor || !llvm::isa<FloatType>(tensor.getElementType()))
+      return op->emitOpError() << "parameter '"
+                               << llvm::cast<StringAttr>(attr.getValue())
+                                      .getValue()
+                               << "' (" << where
+                               << ") must be a ranked float tensor, got "
+                               << type;
+  }
+  // A parameter or input name appears once per function.
+  auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
+  if (!fn)
+    return success();
+  for (unsigned i = 0; i < argIndex; ++i) {
+    if (auto other = fn.getArgAttr(i, attrName); other && other == attr.getValue())
+      return op->emitOpError()
+             << "'" << attrName << "' name "
+             << llvm::cast<StringAttr>(attr.getValue())
+             << " is used by arguments " << i << " and " << argIndex;
+  }
+  return success();
+}
+
+LogicalResult PZDialect::verifyRegionResultAttribute(Operation *op,
+                                                     unsigned regionIndex,
+                                                     unsigned resultIndex,
+                                                     NamedAttribute attr) {
+  if (attr.getName().getValue() != kOutputAttrName)
+    return op->emitOpError() << "unknown pz result attribute '"
+                             << attr.getName().getValue() << "' (expected '"
+                             << kOutputAttrName << "')";
+  return verifyNameAttr(op, attr, "result " + std::to_string(resultIndex));
+}
+
+LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attr) {
+  if (attr.getName().getValue() != kPlanAttrName)
+    return op->emitOpError() << "unknown pz attribute '"
+                             << attr.getName().getValue() << "'";
+  if (!llvm::isa<ModuleOp>(op))
+    return op->emitOpError() << "'" << kPlanAttrName
+                             << "' belongs on the module";
+  if (!llvm::isa<PlanAttr>(attr.getValue()))
+    return op->emitOpError() << "'" << kPlanAttrName
+                             << "' must be a #pz.plan attribute";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Result names
+//===----------------------------------------------------------------------===//
+
+/// The innermost name in a location, if any.
+static std::optional<StringRef> locName(Location loc) {
+  if (auto name = llvm::dyn_cast<NameLoc>(loc))
+    return name.getName().getValue();
+  if (auto fused = llvm::dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (auto n = locName(inner))
+        return n;
+  return std::nullopt;
+}
+
+void mlir::pz::nameResultsFromLoc(Operation *op,
+                                  OpAsmSetValueNameFn setNameFn) {
+  std::string base;
+  if (auto name = locName(op->getLoc())) {
+    // ONNX node names look like "/h.0/attn/MatMul": keep letters, digits and
+    // dots, turn the rest into underscores, drop the leading separator.
+    for (char c : name->ltrim("/"))
+      base += (llvm::isAlnum(c) || c == '.') ? c : '_';
+  }
+  if (base.empty())
+    base = op->getName().stripDialect().str();
+  if (op->getNumResults() == 1) {
+    setNameFn(op->getResult(0), base);
+    return;
+  }
+  for (OpResult r : op->getResults())
+    setNameFn(r, base + "_" + std::to_string(r.getResultNumber()));
+}

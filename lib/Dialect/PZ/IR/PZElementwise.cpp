@@ -1,0 +1,134 @@
+//===- PZElementwise.cpp - elementwise, softmax and reduction ops ---------===//
+
+#include "ShapeUtils.h"
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::detail;
+
+//===----------------------------------------------------------------------===//
+// Binary ops
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferBinary(MaybeLoc loc, Value lhs, Value rhs,
+                                 SmallVectorImpl<Type> &inferred) {
+  auto l = rankedOrError(loc, lhs, "lhs");
+  auto r = rankedOrError(loc, rhs, "rhs");
+  if (!l || !r)
+    return failure();
+  SmallVector<int64_t> shape;
+  if (failed(broadcastOrError(loc, l.getShape(), r.getShape(), shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, l.getElementType()));
+  return success();
+}
+
+#define PZ_BINARY_INFER(OP)                                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, MaybeLoc loc,             \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    return inferBinary(loc, adaptor.getLhs(), adaptor.getRhs(), inferred);     \
+  }
+PZ_BINARY_INFER(AddOp)
+PZ_BINARY_INFER(SubOp)
+PZ_BINARY_INFER(MulOp)
+PZ_BINARY_INFER(DivOp)
+PZ_BINARY_INFER(PowOp)
+#undef PZ_BINARY_INFER
+
+/// x + 0 -> x and x * 1 -> x, when the constant does not change the shape.
+static OpFoldResult foldIdentity(Value lhs, Value rhs, Type resultType,
+                                 double identity) {
+  auto isIdentity = [&](Value v) {
+    DenseElementsAttr attr;
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+      return false;
+    if (llvm::isa<FloatType>(attr.getElementType()))
+      return attr.getSplatValue<APFloat>().convertToDouble() == identity;
+    return attr.getSplatValue<APInt>().getSExtValue() ==
+           static_cast<int64_t>(identity);
+  };
+  if (isIdentity(rhs) && lhs.getType() == resultType)
+    return lhs;
+  if (isIdentity(lhs) && rhs.getType() == resultType)
+    return rhs;
+  return {};
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor) {
+  return foldIdentity(getLhs(), getRhs(), getType(), 0.0);
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor) {
+  return foldIdentity(getLhs(), getRhs(), getType(), 1.0);
+}
+
+//===----------------------------------------------------------------------===//
+// Unary ops
+//===----------------------------------------------------------------------===//
+
+OpFoldResult NegOp::fold(FoldAdaptor) {
+  if (auto inner = getInput().getDefiningOp<NegOp>())
+    return inner.getInput();
+  return {};
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return checkAxis(getLoc(), getAxis(), getType().getRank());
+}
+
+LogicalResult LogSoftmaxOp::verify() {
+  return checkAxis(getLoc(), getAxis(), getType().getRank());
+}
+
+LogicalResult DropoutOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0.0 && rate < 1.0))
+    return emitOpError() << "rate must satisfy 0 <= rate < 1, got " << rate;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferReduce(MaybeLoc loc, Value input,
+                                 ArrayRef<int64_t> axes, bool keepdims,
+                                 SmallVectorImpl<Type> &inferred) {
+  auto t = rankedOrError(loc, input, "input");
+  if (!t)
+    return failure();
+  if (axes.empty())
+    return emitOptionalError(loc, "expects at least one axis to reduce");
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (failed(checkAxis(loc, axis, t.getRank())))
+      return failure();
+    if (i && axes[i - 1] >= axis)
+      return emitOptionalError(loc, "axes must be sorted and unique, got ",
+                               listStr(axes));
+  }
+  SmallVector<int64_t> shape;
+  for (auto [d, size] : llvm::enumerate(t.getShape())) {
+    if (!llvm::is_contained(axes, static_cast<int64_t>(d)))
+      shape.push_back(size);
+    else if (keepdims)
+      shape.push_back(1);
+  }
+  inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
+  return success();
+}
+
+#define PZ_REDUCE_INFER(OP)                                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, MaybeLoc loc,             \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    return inferReduce(loc, adaptor.getInput(), adaptor.getAxes(),             \
+                       adaptor.getKeepdims(), inferred);                       \
+  }
+PZ_REDUCE_INFER(ReduceSumOp)
+PZ_REDUCE_INFER(ReduceMeanOp)
+PZ_REDUCE_INFER(ReduceMaxOp)
+#undef PZ_REDUCE_INFER

@@ -1,0 +1,56 @@
+//===- Commands.h - subcommands of parallelize and shared helpers ---------===//
+
+#ifndef PZ_LIB_DRIVER_COMMANDS_H
+#define PZ_LIB_DRIVER_COMMANDS_H
+
+#include "pz/Driver/Driver.h"
+#include "pz/Plan/Plan.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/CommandLine.h"
+
+#include <memory>
+
+namespace mlir::pz::driver {
+
+/// Each subcommand gets argv with argv[0] = "parallelize SUBCOMMAND".
+int compileMain(int argc, const char **argv);
+int planMain(int argc, const char **argv);
+int runMain(int argc, const char **argv);
+int inspectMain(int argc, const char **argv);
+
+/// The option category every subcommand shows in --help.
+llvm::cl::OptionCategory &commandCategory();
+
+/// Parses the registered options; on a bad flag prints the reason and
+/// returns false (the caller exits with kExitUser). Hides options that do
+/// not belong to this subcommand from --help.
+bool parseCommandLine(int argc, const char **argv, llvm::StringRef overview,
+                      bool withMLIROptions);
+
+/// The plan flags of CONTRACT.md (--dp-replicate ... --precision) and
+/// --plan FILE. Construct one inside a subcommand, before parsing.
+class PlanOptions {
+public:
+  PlanOptions();
+  ~PlanOptions();
+  /// plan.yaml (when given) overridden by the flags that were set, then
+  /// validated. Prints the problems, naming flags or keys, on failure.
+  std::optional<Plan> resolve() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// Loads a model (.mlir now) into a module, printing diagnostics with their
+/// file locations. Returns null on failure.
+OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path);
+
+/// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
+void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
+
+} // namespace mlir::pz::driver
+
+#endif // PZ_LIB_DRIVER_COMMANDS_H

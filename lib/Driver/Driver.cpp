@@ -1,0 +1,131 @@
+//===- Driver.cpp - subcommand dispatch and shared option handling -------===//
+
+#include "Commands.h"
+
+#include "pz/Dialect/PZ/IR/PZDialect.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::pz::driver;
+
+llvm::cl::OptionCategory &mlir::pz::driver::commandCategory() {
+  static llvm::cl::OptionCategory cat("parallelize options");
+  return cat;
+}
+
+static llvm::cl::OptionCategory &mlirCategory() {
+  static llvm::cl::OptionCategory cat("MLIR options (IR printing, timing)");
+  return cat;
+}
+
+void mlir::pz::driver::printError(llvm::StringRef subcommand,
+                                  const llvm::Twine &msg) {
+  std::string prefix = ("parallelize " + subcommand).str();
+  llvm::WithColor::error(llvm::errs(), llvm::StringRef(prefix).rtrim())
+      << msg << "\n";
+}
+
+bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
+                                        llvm::StringRef overview,
+                                        bool withMLIROptions) {
+  if (withMLIROptions) {
+    registerAsmPrinterCLOptions();
+    registerMLIRContextCLOptions();
+    registerPassManagerCLOptions();
+    registerDefaultTimingManagerCLOptions();
+    for (auto &entry : llvm::cl::getRegisteredOptions()) {
+      if (entry.first.starts_with("mlir-"))
+        entry.second->addCategory(mlirCategory());
+    }
+  }
+  llvm::cl::HideUnrelatedOptions({&commandCategory(), &mlirCategory()});
+  std::string errors;
+  llvm::raw_string_ostream errOS(errors);
+  bool ok = llvm::cl::ParseCommandLineOptions(argc, argv, overview, &errOS);
+  if (!ok)
+    llvm::errs() << errors;
+  return ok;
+}
+
+OwningOpRef<ModuleOp> mlir::pz::driver::loadModel(MLIRContext &ctx,
+                                                  llvm::StringRef path) {
+  if (path.ends_with(".onnx")) {
+    printError("compile", "ONNX import is not built yet; give a .mlir model "
+                          "in the pz dialect");
+    return nullptr;
+  }
+  if (!path.ends_with(".mlir")) {
+    printError("compile", "'" + path +
+                              "': unknown model format (expected .mlir or "
+                              ".onnx)");
+    return nullptr;
+  }
+  std::string err;
+  auto file = openInputFile(path, &err);
+  if (!file) {
+    printError("compile", "cannot read '" + path + "': " + err);
+    return nullptr;
+  }
+  llvm::SourceMgr sm;
+  sm.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sm, &ctx);
+  return parseSourceFile<ModuleOp>(sm, &ctx);
+}
+
+static void printUsage(llvm::raw_ostream &os) {
+  os << "OVERVIEW: Parallelize, an ahead-of-time compiler for distributed "
+        "training\n\n"
+        "USAGE: parallelize SUBCOMMAND [options]\n\n"
+        "SUBCOMMANDS:\n"
+        "  compile   compile a model and a parallel plan\n"
+        "  plan      search for the best parallel plan\n"
+        "  run       launch a compiled program on N local ranks\n"
+        "  inspect   summarise a model: ops, parameters, inputs, plan\n\n"
+        "Run 'parallelize SUBCOMMAND --help' for the options of each.\n";
+}
+
+int mlir::pz::driver::main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  if (argc < 2) {
+    printUsage(llvm::errs());
+    return kExitUser;
+  }
+  llvm::StringRef sub = argv[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    printUsage(llvm::outs());
+    return kExitOk;
+  }
+  if (sub == "--version") {
+    llvm::outs() << "parallelize 0.1 (LLVM/MLIR " << LLVM_VERSION_STRING
+                 << ")\n";
+    return kExitOk;
+  }
+  std::string prog = std::string("parallelize ") + argv[1];
+  std::vector<const char *> args = {prog.c_str()};
+  for (int i = 2; i < argc; ++i)
+    args.push_back(argv[i]);
+  int n = static_cast<int>(args.size());
+  if (sub == "compile")
+    return compileMain(n, args.data());
+  if (sub == "plan")
+    return planMain(n, args.data());
+  if (sub == "run")
+    return runMain(n, args.data());
+  if (sub == "inspect")
+    return inspectMain(n, args.data());
+  printError("", "unknown subcommand '" + sub +
+                     "' (expected compile, plan, run or inspect)");
+  printUsage(llvm::errs());
+  return kExitUser;
+}

@@ -1,0 +1,111 @@
+//===- InspectCommand.cpp - parallelize inspect ---------------------------===//
+
+#include "Commands.h"
+#include "IRDump.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/InitAllDialects.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::driver;
+namespace cl = llvm::cl;
+
+namespace {
+/// Bytes of a static tensor type, or nullopt for dynamic shapes.
+std::optional<int64_t> tensorBytes(Type type) {
+  auto t = llvm::dyn_cast<RankedTensorType>(type);
+  if (!t || !t.hasStaticShape())
+    return std::nullopt;
+  unsigned bits = t.getElementType().getIntOrFloatBitWidth();
+  return t.getNumElements() * std::max(1u, bits / 8);
+}
+
+void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
+  os << "function @" << fn.getName() << "\n";
+  int64_t paramElems = 0, paramBytes = 0;
+  bool allStatic = true;
+  llvm::SmallVector<std::string> inputs, params;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    Type t = fn.getArgument(i).getType();
+    std::string type;
+    llvm::raw_string_ostream(type) << t;
+    if (auto n = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName)) {
+      params.push_back(n.getValue().str() + " : " + type);
+      if (auto b = tensorBytes(t)) {
+        paramBytes += *b;
+        paramElems += llvm::cast<RankedTensorType>(t).getNumElements();
+      } else {
+        allStatic = false;
+      }
+    } else if (auto n = fn.getArgAttrOfType<StringAttr>(
+                   i, PZDialect::kInputAttrName)) {
+      inputs.push_back(n.getValue().str() + " : " + type);
+    } else {
+      inputs.push_back(llvm::formatv("arg{0} (unmarked) : {1}", i, type));
+    }
+  }
+  os << "  inputs (" << inputs.size() << "):\n";
+  for (auto &s : inputs)
+    os << "    " << s << "\n";
+  os << "  parameters (" << params.size() << "):\n";
+  for (auto &s : params)
+    os << "    " << s << "\n";
+  if (allStatic)
+    os << llvm::formatv("  parameter elements: {0} ({1} bytes)\n", paramElems,
+                        paramBytes);
+  else
+    os << "  parameter elements: unknown (dynamic shapes)\n";
+  os << "  outputs (" << fn.getNumResults() << "):\n";
+  for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+    auto n = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kOutputAttrName);
+    os << "    " << (n ? n.getValue().str() : "result" + std::to_string(i))
+       << " : " << fn.getResultTypes()[i] << "\n";
+  }
+  llvm::MapVector<StringRef, unsigned> counts;
+  fn.walk([&](Operation *op) {
+    if (op != fn.getOperation())
+      ++counts[op->getName().getStringRef()];
+  });
+  os << "  ops:\n";
+  for (auto &[name, count] : counts)
+    os << "    " << name << " x" << count << "\n";
+}
+} // namespace
+
+int mlir::pz::driver::inspectMain(int argc, const char **argv) {
+  cl::opt<std::string> model(cl::Positional, cl::Required,
+                             cl::desc("MODEL (.mlir)"),
+                             cl::cat(commandCategory()));
+  cl::opt<bool> emitIR("emit-ir", cl::desc("print the imported IR instead"),
+                       cl::cat(commandCategory()));
+  if (!parseCommandLine(argc, argv,
+                        "Summarise a model: inputs, parameters, outputs, ops "
+                        "and plan.\n",
+                        /*withMLIROptions=*/false))
+    return kExitUser;
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  OwningOpRef<ModuleOp> module = loadModel(ctx, model);
+  if (!module)
+    return kExitUser;
+  if (emitIR) {
+    printModuleWithLocations(*module, llvm::outs());
+    return kExitOk;
+  }
+  llvm::outs() << "model: " << model << "\n";
+  for (auto fn : module->getOps<func::FuncOp>())
+    summarizeFunction(fn, llvm::outs());
+  if (auto plan = (*module)->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName))
+    llvm::outs() << "plan: " << plan << " (world size "
+                 << plan.getPlan().worldSize() << ")\n";
+  else
+    llvm::outs() << "plan: none\n";
+  return kExitOk;
+}

@@ -1,0 +1,111 @@
+//===- PlanOptions.cpp - plan flags and --plan FILE -----------------------===//
+//
+// Every plan key has a flag of the same name (dp_replicate is
+// --dp-replicate). Flags are read as text and go through setPlanKey, the
+// same path as plan.yaml, so a bad value gets the same message in both; the
+// message names the flag.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <list>
+
+using namespace mlir::pz;
+using namespace mlir::pz::driver;
+namespace cl = llvm::cl;
+
+namespace {
+struct FlagSpec {
+  llvm::StringRef key;
+  llvm::StringRef help;
+};
+const FlagSpec kFlags[] = {
+    {"dp_replicate", "replicated data-parallel degree (DDP)"},
+    {"dp_shard", "sharded data-parallel degree (ZeRO/FSDP group size)"},
+    {"zero", "ZeRO stage over dp_shard: 0, 1, 2 or 3"},
+    {"tp", "tensor-parallel degree"},
+    {"cp", "context-parallel degree"},
+    {"pp", "pipeline-parallel stages"},
+    {"schedule", "pipeline schedule: gpipe, 1f1b, interleaved, zb"},
+    {"grad_accum", "micro-batches per step on each data-parallel rank"},
+    {"virtual_stages", "model chunks per pipeline rank (interleaved)"},
+    {"recompute", "activation recomputation: none, selective, full"},
+    {"precision", "compute precision: fp32, bf16, fp16"},
+};
+} // namespace
+
+struct PlanOptions::Impl {
+  cl::opt<std::string> planFile{"plan", cl::desc("plan.yaml to apply"),
+                                cl::value_desc("FILE"),
+                                cl::cat(commandCategory())};
+  cl::opt<bool> sp{"sp", cl::desc("sequence parallelism over the tp axis"),
+                   cl::cat(commandCategory())};
+  // One text option per key; std::list keeps their addresses stable.
+  std::list<std::string> names;
+  std::list<cl::opt<std::string>> flags;
+  std::vector<std::pair<llvm::StringRef, cl::opt<std::string> *>> byKey;
+  cl::alias microbatches;
+
+  Impl()
+      : microbatches("microbatches", cl::desc("alias of --grad-accum"),
+                     cl::aliasopt(*addFlags()), cl::cat(commandCategory())) {}
+
+  /// Creates the keyed flags; returns the --grad-accum one for the alias.
+  cl::opt<std::string> *addFlags() {
+    cl::opt<std::string> *gradAccum = nullptr;
+    for (const FlagSpec &f : kFlags) {
+      names.push_back(flagForKey(f.key).substr(2));
+      flags.emplace_back(llvm::StringRef(names.back()), cl::desc(f.help),
+                         cl::value_desc("V"), cl::cat(commandCategory()));
+      byKey.push_back({f.key, &flags.back()});
+      if (f.key == "grad_accum")
+        gradAccum = &flags.back();
+    }
+    return gradAccum;
+  }
+};
+
+PlanOptions::PlanOptions() : impl(std::make_unique<Impl>()) {}
+PlanOptions::~PlanOptions() = default;
+
+std::optional<Plan> PlanOptions::resolve() const {
+  Plan plan;
+  if (!impl->planFile.empty()) {
+    auto buf = llvm::MemoryBuffer::getFile(impl->planFile);
+    if (!buf) {
+      printError("compile", "cannot read plan '" + impl->planFile +
+                                "': " + buf.getError().message());
+      return std::nullopt;
+    }
+    auto parsed = parsePlanYAML((*buf)->getBuffer(), impl->planFile);
+    if (!parsed) {
+      llvm::errs() << llvm::toString(parsed.takeError()) << "\n";
+      return std::nullopt;
+    }
+    plan = *parsed;
+  }
+  bool ok = true;
+  for (auto &[key, opt] : impl->byKey) {
+    if (!opt->getNumOccurrences())
+      continue;
+    if (auto err = setPlanKey(plan, key, *opt)) {
+      llvm::errs() << flagForKey(key) << ": " << err->message << "\n";
+      ok = false;
+    }
+  }
+  if (impl->sp.getNumOccurrences())
+    plan.sp = impl->sp;
+  if (!ok)
+    return std::nullopt;
+  std::vector<PlanError> errors = validatePlan(plan);
+  for (const PlanError &e : errors)
+    llvm::errs() << flagForKey(e.key) << " (plan key '" << e.key
+                 << "'): " << e.message << "\n";
+  if (!errors.empty())
+    return std::nullopt;
+  return plan;
+}

@@ -1,0 +1,232 @@
+//===- Plan.cpp - Plan keys and validation --------------------------------===//
+
+#include "pz/Plan/Plan.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir::pz;
+using llvm::StringRef;
+
+StringRef mlir::pz::stringify(Schedule s) {
+  switch (s) {
+  case Schedule::GPipe:
+    return "gpipe";
+  case Schedule::OneFOneB:
+    return "1f1b";
+  case Schedule::Interleaved:
+    return "interleaved";
+  case Schedule::ZeroBubble:
+    return "zb";
+  }
+  llvm_unreachable("unknown schedule");
+}
+
+StringRef mlir::pz::stringify(Recompute r) {
+  switch (r) {
+  case Recompute::None:
+    return "none";
+  case Recompute::Selective:
+    return "selective";
+  case Recompute::Full:
+    return "full";
+  }
+  llvm_unreachable("unknown recompute policy");
+}
+
+StringRef mlir::pz::stringify(Precision p) {
+  switch (p) {
+  case Precision::FP32:
+    return "fp32";
+  case Precision::BF16:
+    return "bf16";
+  case Precision::FP16:
+    return "fp16";
+  }
+  llvm_unreachable("unknown precision");
+}
+
+std::optional<Schedule> mlir::pz::parseSchedule(StringRef s) {
+  return llvm::StringSwitch<std::optional<Schedule>>(s)
+      .Case("gpipe", Schedule::GPipe)
+      .Case("1f1b", Schedule::OneFOneB)
+      .Case("interleaved", Schedule::Interleaved)
+      .Case("zb", Schedule::ZeroBubble)
+      .Default(std::nullopt);
+}
+
+std::optional<Recompute> mlir::pz::parseRecompute(StringRef s) {
+  return llvm::StringSwitch<std::optional<Recompute>>(s)
+      .Case("none", Recompute::None)
+      .Case("selective", Recompute::Selective)
+      .Case("full", Recompute::Full)
+      .Default(std::nullopt);
+}
+
+std::optional<Precision> mlir::pz::parsePrecision(StringRef s) {
+  return llvm::StringSwitch<std::optional<Precision>>(s)
+      .Case("fp32", Precision::FP32)
+      .Case("bf16", Precision::BF16)
+      .Case("fp16", Precision::FP16)
+      .Default(std::nullopt);
+}
+
+bool Plan::operator==(const Plan &o) const {
+  return dpReplicate == o.dpReplicate && dpShard == o.dpShard &&
+         zero == o.zero && tp == o.tp && sp == o.sp && cp == o.cp &&
+         pp == o.pp && schedule == o.schedule && gradAccum == o.gradAccum &&
+         virtualStages == o.virtualStages && recompute == o.recompute &&
+         precision == o.precision;
+}
+
+llvm::ArrayRef<StringRef> mlir::pz::planKeys() {
+  static const StringRef keys[] = {
+      "dp_replicate", "dp_shard",   "zero",           "tp",
+      "sp",           "cp",         "pp",             "schedule",
+      "grad_accum",   "virtual_stages", "recompute",  "precision"};
+  return keys;
+}
+
+std::string mlir::pz::flagForKey(StringRef key) {
+  std::string flag = "--" + key.str();
+  std::replace(flag.begin() + 2, flag.end(), '_', '-');
+  return flag;
+}
+
+namespace {
+/// Integer keys and their smallest allowed value.
+int64_t *intField(Plan &p, StringRef key) {
+  return llvm::StringSwitch<int64_t *>(key)
+      .Case("dp_replicate", &p.dpReplicate)
+      .Case("dp_shard", &p.dpShard)
+      .Case("zero", &p.zero)
+      .Case("tp", &p.tp)
+      .Case("cp", &p.cp)
+      .Case("pp", &p.pp)
+      .Cases("grad_accum", "microbatches", &p.gradAccum)
+      .Case("virtual_stages", &p.virtualStages)
+      .Default(nullptr);
+}
+
+std::string quoteList(llvm::ArrayRef<StringRef> items) {
+  std::string out;
+  for (auto [i, s] : llvm::enumerate(items))
+    out += (i ? ", " : "") + s.str();
+  return out;
+}
+} // namespace
+
+std::optional<PlanError> mlir::pz::setPlanKey(Plan &plan, StringRef key,
+                                              StringRef value) {
+  StringRef v = value.trim();
+  auto bad = [&](StringRef expected) {
+    return PlanError{key.str(), llvm::formatv("expected {0}, got '{1}'",
+                                              expected, value)
+                                    .str()};
+  };
+  if (int64_t *field = intField(plan, key)) {
+    int64_t n;
+    if (v.getAsInteger(10, n))
+      return bad("an integer");
+    *field = n;
+    return std::nullopt;
+  }
+  if (key == "sp") {
+    std::optional<bool> b = llvm::StringSwitch<std::optional<bool>>(v)
+                                .Cases("true", "1", "yes", "on", true)
+                                .Cases("false", "0", "no", "off", false)
+                                .Default(std::nullopt);
+    if (!b)
+      return bad("true or false");
+    plan.sp = *b;
+    return std::nullopt;
+  }
+  if (key == "schedule") {
+    auto s = parseSchedule(v);
+    if (!s)
+      return bad("one of gpipe, 1f1b, interleaved, zb");
+    plan.schedule = *s;
+    return std::nullopt;
+  }
+  if (key == "recompute") {
+    auto r = parseRecompute(v);
+    if (!r)
+      return bad("one of none, selective, full");
+    plan.recompute = *r;
+    return std::nullopt;
+  }
+  if (key == "precision") {
+    auto p = parsePrecision(v);
+    if (!p)
+      return bad("one of fp32, bf16, fp16");
+    plan.precision = *p;
+    return std::nullopt;
+  }
+  return PlanError{key.str(), "unknown plan key; the keys are " +
+                                  quoteList(planKeys()) +
+                                  " (microbatches is an alias of grad_accum)"};
+}
+
+std::string mlir::pz::getPlanKey(const Plan &plan, StringRef key) {
+  if (int64_t *field = intField(const_cast<Plan &>(plan), key))
+    return std::to_string(*field);
+  if (key == "sp")
+    return plan.sp ? "true" : "false";
+  if (key == "schedule")
+    return stringify(plan.schedule).str();
+  if (key == "recompute")
+    return stringify(plan.recompute).str();
+  if (key == "precision")
+    return stringify(plan.precision).str();
+  llvm_unreachable("unknown plan key");
+}
+
+std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
+  std::vector<PlanError> errors;
+  auto fail = [&](StringRef key, std::string msg) {
+    errors.push_back({key.str(), std::move(msg)});
+  };
+  for (StringRef key : {"dp_replicate", "dp_shard", "tp", "cp", "pp",
+                        "grad_accum", "virtual_stages"}) {
+    int64_t v = *intField(const_cast<Plan &>(p), key);
+    if (v < 1)
+      fail(key, llvm::formatv("must be a positive integer, got {0}", v));
+  }
+  if (p.zero < 0 || p.zero > 3)
+    fail("zero", llvm::formatv("ZeRO stage must be 0, 1, 2 or 3, got {0}",
+                               p.zero));
+  else if (p.zero > 0 && p.dpShard == 1)
+    fail("zero", llvm::formatv("ZeRO stage {0} shards state over the dp_shard "
+                               "axis, which is 1; set dp_shard > 1",
+                               p.zero));
+  else if (p.zero == 0 && p.dpShard > 1)
+    fail("dp_shard", llvm::formatv("dp_shard = {0} shards state over "
+                                   "data-parallel ranks and needs zero 1, 2 "
+                                   "or 3; use dp_replicate for replicated "
+                                   "data parallelism",
+                                   p.dpShard));
+  if (p.sp && p.tp == 1)
+    fail("sp", "sequence parallelism splits activations over the tp axis and "
+               "needs tp > 1");
+  bool pipelined = p.pp > 1;
+  if ((p.schedule == Schedule::Interleaved ||
+       p.schedule == Schedule::ZeroBubble) &&
+      !pipelined)
+    fail("schedule", llvm::formatv("schedule '{0}' needs pp > 1",
+                                   stringify(p.schedule)));
+  if (p.schedule == Schedule::Interleaved && p.virtualStages < 2)
+    fail("virtual_stages", "schedule 'interleaved' needs virtual_stages >= 2");
+  if (p.virtualStages > 1 && p.schedule != Schedule::Interleaved)
+    fail("virtual_stages",
+         llvm::formatv("virtual_stages = {0} needs schedule 'interleaved', "
+                       "got '{1}'",
+                       p.virtualStages, stringify(p.schedule)));
+  if (p.schedule == Schedule::Interleaved && pipelined && p.gradAccum >= 1 &&
+      p.gradAccum % p.pp != 0)
+    fail("grad_accum",
+         llvm::formatv("interleaved 1F1B runs micro-batches in groups of pp; "
+                       "grad_accum ({0}) must be a multiple of pp ({1})",
+                       p.gradAccum, p.pp));
+  return errors;
+}

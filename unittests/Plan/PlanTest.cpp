@@ -1,0 +1,177 @@
+//===- PlanTest.cpp - plan validation and plan.yaml -----------------------===//
+
+#include "pz/Plan/Plan.h"
+
+#include "llvm/Support/Error.h"
+#include "gtest/gtest.h"
+
+using namespace mlir::pz;
+
+namespace {
+
+std::string errorOf(llvm::StringRef yaml) {
+  auto plan = parsePlanYAML(yaml, "plan.yaml");
+  if (plan)
+    return "";
+  return llvm::toString(plan.takeError());
+}
+
+TEST(Plan, DefaultsAreValidAndSingleRank) {
+  Plan p;
+  EXPECT_TRUE(validatePlan(p).empty());
+  EXPECT_EQ(p.worldSize(), 1);
+}
+
+TEST(Plan, WorldSizeIsTheProductOfTheAxes) {
+  Plan p;
+  p.dpReplicate = 2;
+  p.dpShard = 3;
+  p.zero = 1;
+  p.tp = 4;
+  p.cp = 5;
+  p.pp = 7;
+  EXPECT_EQ(p.worldSize(), 2 * 3 * 4 * 5 * 7);
+}
+
+TEST(Plan, FlagNamesFollowKeys) {
+  EXPECT_EQ(flagForKey("dp_replicate"), "--dp-replicate");
+  EXPECT_EQ(flagForKey("virtual_stages"), "--virtual-stages");
+  EXPECT_EQ(flagForKey("tp"), "--tp");
+}
+
+TEST(Plan, ParsesEveryKey) {
+  auto plan = parsePlanYAML("dp_replicate: 2\n"
+                            "dp_shard: 2\n"
+                            "zero: 3\n"
+                            "tp: 2\n"
+                            "sp: true\n"
+                            "cp: 1\n"
+                            "pp: 2\n"
+                            "schedule: interleaved\n"
+                            "grad_accum: 4\n"
+                            "virtual_stages: 2\n"
+                            "recompute: selective\n"
+                            "precision: bf16\n",
+                            "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+  EXPECT_EQ(plan->dpReplicate, 2);
+  EXPECT_EQ(plan->dpShard, 2);
+  EXPECT_EQ(plan->zero, 3);
+  EXPECT_EQ(plan->tp, 2);
+  EXPECT_TRUE(plan->sp);
+  EXPECT_EQ(plan->pp, 2);
+  EXPECT_EQ(plan->schedule, Schedule::Interleaved);
+  EXPECT_EQ(plan->gradAccum, 4);
+  EXPECT_EQ(plan->virtualStages, 2);
+  EXPECT_EQ(plan->recompute, Recompute::Selective);
+  EXPECT_EQ(plan->precision, Precision::BF16);
+  EXPECT_EQ(plan->worldSize(), 16);
+}
+
+TEST(Plan, MicrobatchesIsAnAliasOfGradAccum) {
+  auto plan = parsePlanYAML("microbatches: 8\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+  EXPECT_EQ(plan->gradAccum, 8);
+  EXPECT_NE(errorOf("microbatches: 8\ngrad_accum: 4\n")
+                .find("plan key 'microbatches': is an alias of grad_accum"),
+            std::string::npos);
+}
+
+TEST(Plan, PrintedYAMLReadsBack) {
+  Plan p;
+  p.tp = 2;
+  p.sp = true;
+  p.pp = 4;
+  p.schedule = Schedule::GPipe;
+  p.gradAccum = 8;
+  p.recompute = Recompute::Full;
+  p.precision = Precision::FP16;
+  auto back = parsePlanYAML(printPlanYAML(p), "out.yaml");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_TRUE(*back == p);
+}
+
+TEST(Plan, ErrorsNameFileLineColumnAndKey) {
+  std::string err = errorOf("tp: 2\npp: 0\n");
+  EXPECT_EQ(err, "plan.yaml:2:1: plan key 'pp': must be a positive integer, "
+                 "got 0");
+}
+
+TEST(Plan, BadValuesNameTheKey) {
+  EXPECT_EQ(errorOf("tp: two\n"),
+            "plan.yaml:1:1: plan key 'tp': expected an integer, got 'two'");
+  EXPECT_EQ(errorOf("schedule: 2f2b\n"),
+            "plan.yaml:1:1: plan key 'schedule': expected one of gpipe, 1f1b, "
+            "interleaved, zb, got '2f2b'");
+  EXPECT_EQ(errorOf("sp: maybe\n"),
+            "plan.yaml:1:1: plan key 'sp': expected true or false, got "
+            "'maybe'");
+  EXPECT_EQ(errorOf("precision: fp8\n"),
+            "plan.yaml:1:1: plan key 'precision': expected one of fp32, bf16, "
+            "fp16, got 'fp8'");
+  EXPECT_EQ(errorOf("recompute: some\n"),
+            "plan.yaml:1:1: plan key 'recompute': expected one of none, "
+            "selective, full, got 'some'");
+}
+
+TEST(Plan, UnknownKeyListsTheKnownOnes) {
+  std::string err = errorOf("tp: 2\ntensor_parallel: 2\n");
+  EXPECT_NE(err.find("plan.yaml:2:1: plan key 'tensor_parallel': unknown plan "
+                     "key; the keys are dp_replicate"),
+            std::string::npos)
+      << err;
+}
+
+TEST(Plan, AllErrorsAreReportedAtOnce) {
+  std::string err = errorOf("tp: 0\npp: -1\n");
+  EXPECT_NE(err.find("plan key 'tp'"), std::string::npos) << err;
+  EXPECT_NE(err.find("plan key 'pp'"), std::string::npos) << err;
+}
+
+TEST(Plan, MalformedYAMLIsAnError) {
+  EXPECT_NE(errorOf("tp: [1, 2\n"), "");
+  EXPECT_NE(errorOf("- 1\n- 2\n"), "");
+  EXPECT_NE(errorOf(""), "");
+  EXPECT_NE(errorOf("tp: 2\ntp: 3\n"), "");
+}
+
+struct RuleCase {
+  const char *yaml;
+  const char *key;
+  const char *fragment;
+};
+
+class PlanRules : public ::testing::TestWithParam<RuleCase> {};
+
+TEST_P(PlanRules, RejectsWithKeyAndReason) {
+  const RuleCase &c = GetParam();
+  std::string err = errorOf(c.yaml);
+  EXPECT_NE(err.find(std::string("plan key '") + c.key + "'"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find(c.fragment), std::string::npos) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Validation, PlanRules,
+    ::testing::Values(
+        RuleCase{"dp_replicate: 0\n", "dp_replicate", "positive integer"},
+        RuleCase{"tp: -2\n", "tp", "positive integer"},
+        RuleCase{"cp: 0\n", "cp", "positive integer"},
+        RuleCase{"grad_accum: 0\n", "grad_accum", "positive integer"},
+        RuleCase{"zero: 4\ndp_shard: 2\n", "zero", "must be 0, 1, 2 or 3"},
+        RuleCase{"zero: 2\n", "zero", "dp_shard axis, which is 1"},
+        RuleCase{"dp_shard: 4\n", "dp_shard", "needs zero 1, 2 or 3"},
+        RuleCase{"sp: true\n", "sp", "needs tp > 1"},
+        RuleCase{"schedule: interleaved\nvirtual_stages: 2\n", "schedule",
+                 "needs pp > 1"},
+        RuleCase{"schedule: zb\n", "schedule", "needs pp > 1"},
+        RuleCase{"pp: 2\nschedule: interleaved\ngrad_accum: 2\n",
+                 "virtual_stages", "needs virtual_stages >= 2"},
+        RuleCase{"pp: 2\nvirtual_stages: 2\ngrad_accum: 2\n", "virtual_stages",
+                 "needs schedule 'interleaved'"},
+        RuleCase{"pp: 2\nschedule: interleaved\nvirtual_stages: 2\n"
+                 "grad_accum: 3\n",
+                 "grad_accum", "must be a multiple of pp (2)"}));
+
+} // namespace
