@@ -7,7 +7,7 @@ from lit.llvm import llvm_config
 config.name = "PARALLELIZE"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "Utils", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.pz_obj_root, "test")
 
@@ -17,6 +17,10 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%pz_src_root", config.pz_src_root))
 config.substitutions.append(("%python", config.pz_python))
+config.substitutions.append(
+    ("%expect-exit",
+     config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",
+                                          "expect_exit.py")))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
