@@ -519,4 +519,11 @@ def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure,
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Further op groups, one file each
+//===----------------------------------------------------------------------===//
+
+include "pz/Dialect/PZ/IR/PZLogicOps.td"
+include "pz/Dialect/PZ/IR/PZGradOps.td"
+
 #endif // PZ_DIALECT_PZ_IR_PZOPS_TD
