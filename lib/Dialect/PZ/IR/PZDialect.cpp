@@ -13,6 +13,7 @@ using namespace mlir::pz;
 
 #include "pz/Dialect/PZ/IR/PZDialect.cpp.inc"
 #include "pz/Dialect/PZ/IR/PZEnums.cpp.inc"
+#include "pz/Dialect/PZ/IR/PZInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "pz/Dialect/PZ/IR/PZAttrs.cpp.inc"
@@ -132,11 +133,13 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                                   NamedAttribute attr) {
   StringRef attrName = attr.getName().getValue();
   std::string where = "argument " + std::to_string(argIndex);
-  if (attrName != kParamAttrName && attrName != kInputAttrName)
+  if (attrName != kParamAttrName && attrName != kInputAttrName &&
+      attrName != kGradAttrName && attrName != kStateAttrName)
     return op->emitOpError() << "unknown pz argument attribute '" << attrName
                              << "' on " << where << " (expected '"
-                             << kParamAttrName << "' or '" << kInputAttrName
-                             << "')";
+                             << kParamAttrName << "', '" << kInputAttrName
+                             << "', '" << kGradAttrName << "' or '"
+                             << kStateAttrName << "')";
   if (failed(verifyNameAttr(op, attr, where)))
     return failure();
   Region &region = op->getRegion(regionIndex);
@@ -172,15 +175,24 @@ LogicalResult PZDialect::verifyRegionResultAttribute(Operation *op,
                                                      unsigned regionIndex,
                                                      unsigned resultIndex,
                                                      NamedAttribute attr) {
-  if (attr.getName().getValue() != kOutputAttrName)
-    return op->emitOpError() << "unknown pz result attribute '"
-                             << attr.getName().getValue() << "' (expected '"
-                             << kOutputAttrName << "')";
+  StringRef n = attr.getName().getValue();
+  if (n != kOutputAttrName && n != kGradAttrName && n != kParamAttrName &&
+      n != kStateAttrName)
+    return op->emitOpError() << "unknown pz result attribute '" << n
+                             << "' (expected '" << kOutputAttrName << "', '"
+                             << kGradAttrName << "', '" << kParamAttrName
+                             << "' or '" << kStateAttrName << "')";
   return verifyNameAttr(op, attr, "result " + std::to_string(resultIndex));
 }
 
 LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
+  if (attr.getName().getValue() == kLRScheduleAttrName) {
+    if (!llvm::isa<DictionaryAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << kLRScheduleAttrName
+                               << "' must be a dictionary";
+    return success();
+  }
   if (attr.getName().getValue() != kPlanAttrName)
     return op->emitOpError() << "unknown pz attribute '"
                              << attr.getName().getValue() << "'";

@@ -15,6 +15,7 @@ include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/OpAsmInterface.td"
+include "pz/Dialect/PZ/IR/PZInterfaces.td"
 
 def PZ_Dialect : Dialect {
   let name = "pz";
@@ -34,6 +35,10 @@ def PZ_Dialect : Dialect {
     * `pz.input = "name"` marks a data input (for example `input_ids`).
 
     Function results may carry `pz.output = "name"` (for example `loss`).
+    After autodiff, gradient results carry `pz.grad = "name"`, the name of
+    their parameter; optimizer state (arguments and results of
+    `@optimizer_step`) carries `pz.state = "KIND:name"`, for example
+    `exp_avg:fc1.weight`.
     The module may carry `pz.plan = #pz.plan<...>`, the parallel plan.
   }];
   let useDefaultAttributePrinterParser = 1;
@@ -46,6 +51,10 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kInputAttrName = "pz.input";
     static constexpr ::llvm::StringLiteral kOutputAttrName = "pz.output";
     static constexpr ::llvm::StringLiteral kPlanAttrName = "pz.plan";
+    static constexpr ::llvm::StringLiteral kGradAttrName = "pz.grad";
+    static constexpr ::llvm::StringLiteral kStateAttrName = "pz.state";
+    static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
+        "pz.lr_schedule";
   }];
 }
 
@@ -90,6 +99,9 @@ def PZ_GeluApproxAttr : I32EnumAttr<"GeluApproximation",
 //===----------------------------------------------------------------------===//
 // Base classes
 //===----------------------------------------------------------------------===//
+
+// Ops that autodiff can differentiate implement buildVJP (VJP*.cpp).
+def PZ_VJP : DeclareOpInterfaceMethods<PZ_VJPOpInterface>;
 
 class PZ_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<PZ_Dialect, name, traits> {

@@ -17,7 +17,7 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 //===----------------------------------------------------------------------===//
 
 class PZ_BinaryOp<string mnemonic, Type t, string what>
-    : PZ_Op<mnemonic, [Pure, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+    : PZ_Op<mnemonic, [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "elementwise " # what # " with numpy broadcasting";
   let description = [{
     Computes `lhs }] # what # [{ rhs` elementwise. The shapes broadcast as
@@ -46,7 +46,7 @@ def PZ_DivOp : PZ_BinaryOp<"div", PZ_NumericTensor, "/">;
 def PZ_PowOp : PZ_BinaryOp<"pow", PZ_FloatTensor, "to the power of">;
 
 class PZ_UnaryOp<string mnemonic, Type t, string what, list<Trait> traits = []>
-    : PZ_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType]),
+    : PZ_Op<mnemonic, !listconcat(traits, [Pure, PZ_VJP, SameOperandsAndResultType]),
             /*inferFromTraits=*/1> {
   let summary = "elementwise " # what;
   let description = [{
@@ -74,7 +74,7 @@ def PZ_ReluOp : PZ_UnaryOp<"relu", PZ_FloatTensor, "max(x, 0)">;
 def PZ_SigmoidOp : PZ_UnaryOp<"sigmoid", PZ_FloatTensor, "1 / (1 + exp(-x))">;
 def PZ_SiluOp : PZ_UnaryOp<"silu", PZ_FloatTensor, "x * sigmoid(x)">;
 
-def PZ_GeluOp : PZ_Op<"gelu", [Pure, SameOperandsAndResultType], 1> {
+def PZ_GeluOp : PZ_Op<"gelu", [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
   let summary = "elementwise GELU, exact (erf) or tanh-approximated";
   let description = [{
     `erf`: `0.5 * x * (1 + erf(x / sqrt(2)))`.
@@ -95,7 +95,7 @@ def PZ_GeluOp : PZ_Op<"gelu", [Pure, SameOperandsAndResultType], 1> {
 //===----------------------------------------------------------------------===//
 
 class PZ_SoftmaxBase<string mnemonic, string what>
-    : PZ_Op<mnemonic, [Pure, SameOperandsAndResultType], 1> {
+    : PZ_Op<mnemonic, [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
   let summary = what # " along one axis";
   let description = [{
     Computes }] # what # [{ along `axis` (0 <= axis < rank), subtracting the
@@ -115,7 +115,7 @@ def PZ_SoftmaxOp : PZ_SoftmaxBase<"softmax", "softmax">;
 def PZ_LogSoftmaxOp : PZ_SoftmaxBase<"log_softmax", "log-softmax">;
 
 def PZ_LayerNormOp : PZ_Op<"layer_norm",
-    [Pure, AttrSizedOperandSegments, AllElementTypesMatch<["input", "result"]>]> {
+    [Pure, PZ_VJP, AttrSizedOperandSegments, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "layer normalisation over the trailing dims";
   let description = [{
     Normalises `input` over the dims `axis ..< rank` to zero mean and unit
@@ -142,7 +142,7 @@ def PZ_LayerNormOp : PZ_Op<"layer_norm",
 }
 
 def PZ_RMSNormOp : PZ_Op<"rms_norm",
-    [Pure, AllElementTypesMatch<["input", "result"]>]> {
+    [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "RMS normalisation over the trailing dims";
   let description = [{
     Computes `input * rsqrt(mean(input^2 over dims axis..<rank) + epsilon)`,
@@ -165,7 +165,7 @@ def PZ_RMSNormOp : PZ_Op<"rms_norm",
 }
 
 class PZ_ReduceOp<string mnemonic, Type t, string what>
-    : PZ_Op<mnemonic, [Pure, AllElementTypesMatch<["input", "result"]>]> {
+    : PZ_Op<mnemonic, [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = what # " over a set of axes";
   let description = [{
     Reduces `input` with }] # what # [{ over `axes` (sorted, unique,
@@ -188,7 +188,7 @@ def PZ_ReduceMeanOp : PZ_ReduceOp<"reduce_mean", PZ_FloatTensor, "the mean">;
 def PZ_ReduceMaxOp : PZ_ReduceOp<"reduce_max", PZ_NumericTensor, "the maximum">;
 
 def PZ_MatmulOp : PZ_Op<"matmul",
-    [Pure, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+    [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "batched matrix product with optional transposes";
   let description = [{
     Multiplies the two trailing dims of `lhs` (M x K, or K x M with
@@ -212,7 +212,7 @@ def PZ_MatmulOp : PZ_Op<"matmul",
 // Shape and data movement
 //===----------------------------------------------------------------------===//
 
-def PZ_ReshapeOp : PZ_Op<"reshape", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_ReshapeOp : PZ_Op<"reshape", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "reinterpret the elements with a new shape";
   let description = [{
     Keeps the elements in row-major order and gives them `shape`. One entry
@@ -229,7 +229,7 @@ def PZ_ReshapeOp : PZ_Op<"reshape", [Pure, AllElementTypesMatch<["input", "resul
   let hasFolder = 1;
 }
 
-def PZ_TransposeOp : PZ_Op<"transpose", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_TransposeOp : PZ_Op<"transpose", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "permute the dims";
   let description = [{
     Result dim `i` is input dim `permutation[i]`; `permutation` is a
@@ -247,7 +247,7 @@ def PZ_TransposeOp : PZ_Op<"transpose", [Pure, AllElementTypesMatch<["input", "r
   let hasFolder = 1;
 }
 
-def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "broadcast to a shape, numpy style";
   let description = [{
     Aligns `input` with `shape` from the right and stretches dims of size 1;
@@ -263,7 +263,7 @@ def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, AllElementTypesMatch<["input", "r
   let hasFolder = 1;
 }
 
-def PZ_SliceOp : PZ_Op<"slice", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_SliceOp : PZ_Op<"slice", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "a strided box of a tensor";
   let description = [{
     Takes elements `starts[d], starts[d] + steps[d], ...` below `ends[d]` on
@@ -284,7 +284,7 @@ def PZ_SliceOp : PZ_Op<"slice", [Pure, AllElementTypesMatch<["input", "result"]>
   let hasFolder = 1;
 }
 
-def PZ_ConcatOp : PZ_Op<"concat", [Pure]> {
+def PZ_ConcatOp : PZ_Op<"concat", [Pure, PZ_VJP]> {
   let summary = "join tensors along one axis";
   let description = [{
     Joins one or more tensors of the same rank and element type along
@@ -300,7 +300,7 @@ def PZ_ConcatOp : PZ_Op<"concat", [Pure]> {
   let hasFolder = 1;
 }
 
-def PZ_GatherOp : PZ_Op<"gather", [Pure, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_GatherOp : PZ_Op<"gather", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "pick slices along one axis by index (ONNX Gather)";
   let description = [{
     The result has shape `input.shape[:axis] + indices.shape +
@@ -318,7 +318,7 @@ def PZ_GatherOp : PZ_Op<"gather", [Pure, AllElementTypesMatch<["input", "result"
   }];
 }
 
-def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, AllElementTypesMatch<["table", "result"]>]> {
+def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, PZ_VJP, AllElementTypesMatch<["table", "result"]>]> {
   let summary = "look up rows of an embedding table";
   let description = [{
     `table` is `V x D`; the result has shape `ids.shape + [D]`. This is the
@@ -335,7 +335,7 @@ def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, AllElementTypesMatch<["table", "r
   }];
 }
 
-def PZ_WhereOp : PZ_Op<"where", [Pure, AllElementTypesMatch<["on_true", "on_false", "result"]>]> {
+def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, AllElementTypesMatch<["on_true", "on_false", "result"]>]> {
   let summary = "select elementwise by a mask, with broadcasting";
   let description = [{
     Takes `on_true` where `condition` holds and `on_false` elsewhere. The
@@ -354,7 +354,7 @@ def PZ_WhereOp : PZ_Op<"where", [Pure, AllElementTypesMatch<["on_true", "on_fals
   }];
 }
 
-def PZ_CastOp : PZ_Op<"cast", [Pure]> {
+def PZ_CastOp : PZ_Op<"cast", [Pure, PZ_VJP]> {
   let summary = "convert the element type";
   let description = [{
     Converts every element to `dtype`; floats round to nearest even, floats
@@ -370,7 +370,7 @@ def PZ_CastOp : PZ_Op<"cast", [Pure]> {
   let hasFolder = 1;
 }
 
-def PZ_ConstantOp : PZ_Op<"constant", [ConstantLike, Pure]> {
+def PZ_ConstantOp : PZ_Op<"constant", [ConstantLike, Pure, PZ_VJP]> {
   let summary = "a constant tensor";
   let description = [{
     ```mlir
@@ -388,7 +388,7 @@ def PZ_ConstantOp : PZ_Op<"constant", [ConstantLike, Pure]> {
 // Neural-network ops
 //===----------------------------------------------------------------------===//
 
-def PZ_CrossEntropyOp : PZ_Op<"cross_entropy", [Pure]> {
+def PZ_CrossEntropyOp : PZ_Op<"cross_entropy", [Pure, PZ_VJP]> {
   let summary = "token cross-entropy from logits, with an ignore index";
   let description = [{
     `logits` is `[..., C]` and `labels` is `[...]` (integer class ids). Per
@@ -413,7 +413,7 @@ def PZ_CrossEntropyOp : PZ_Op<"cross_entropy", [Pure]> {
 }
 
 def PZ_AttentionOp : PZ_Op<"attention",
-    [Pure, AllElementTypesMatch<["query", "key", "value", "result"]>]> {
+    [Pure, PZ_VJP, AllElementTypesMatch<["query", "key", "value", "result"]>]> {
   let summary = "scaled dot-product attention, causal or masked";
   let description = [{
     `query` is `[B, H, Sq, D]`, `key` is `[B, Hkv, Sk, D]` and `value` is
@@ -440,7 +440,7 @@ def PZ_AttentionOp : PZ_Op<"attention",
   let hasVerifier = 1;
 }
 
-def PZ_DropoutOp : PZ_Op<"dropout", [Pure, SameOperandsAndResultType], 1> {
+def PZ_DropoutOp : PZ_Op<"dropout", [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
   let summary = "seeded inverted dropout";
   let description = [{
     Zeroes each element with probability `rate` and scales the others by

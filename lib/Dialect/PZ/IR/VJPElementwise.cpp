@@ -1,0 +1,258 @@
+//===- VJPElementwise.cpp - VJPs of elementwise, softmax and reductions ---===//
+
+#include "VJPUtils.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::detail;
+
+//===----------------------------------------------------------------------===//
+// Binary ops: d/dlhs and d/drhs, summed back over broadcast dims.
+//===----------------------------------------------------------------------===//
+
+/// Shared shape of the binary VJPs: `dl` and `dr` compute the full-shape
+/// cotangents; integer operands get none.
+template <typename Op, typename L, typename R>
+static LogicalResult binaryVJP(Op op, OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out, L dl, R dr) {
+  out.assign(2, Value());
+  Value g = grads[0];
+  if (!g || !isDifferentiable(op.getResult()))
+    return success();
+  GradBuilder gb(b, op);
+  out[0] = gb.sumToShape(dl(gb, g), op.getLhs().getType());
+  out[1] = gb.sumToShape(dr(gb, g), op.getRhs().getType());
+  return success();
+}
+
+LogicalResult AddOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return binaryVJP(
+      *this, b, grads, out, [](GradBuilder &, Value g) { return g; },
+      [](GradBuilder &, Value g) { return g; });
+}
+
+LogicalResult SubOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return binaryVJP(
+      *this, b, grads, out, [](GradBuilder &, Value g) { return g; },
+      [](GradBuilder &gb, Value g) { return gb.neg(g); });
+}
+
+LogicalResult MulOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return binaryVJP(
+      *this, b, grads, out,
+      [&](GradBuilder &gb, Value g) { return gb.mul(g, getRhs()); },
+      [&](GradBuilder &gb, Value g) { return gb.mul(g, getLhs()); });
+}
+
+LogicalResult DivOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
+  return binaryVJP(
+      *this, b, grads, out,
+      [&](GradBuilder &gb, Value g) { return gb.div(g, getRhs()); },
+      [&](GradBuilder &gb, Value g) {
+        return gb.neg(gb.div(gb.mul(g, getResult()), getRhs()));
+      });
+}
+
+LogicalResult PowOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a).
+  return binaryVJP(
+      *this, b, grads, out,
+      [&](GradBuilder &gb, Value g) {
+        Value bm1 = gb.sub(getRhs(), gb.scalar(getRhs(), 1.0));
+        Value p = PowOp::create(gb.builder(), gb.loc(), getLhs(), bm1);
+        return gb.mul(g, gb.mul(getRhs(), p));
+      },
+      [&](GradBuilder &gb, Value g) {
+        Value lg = LogOp::create(gb.builder(), gb.loc(), getLhs());
+        return gb.mul(g, gb.mul(getResult(), lg));
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Unary ops
+//===----------------------------------------------------------------------===//
+
+/// Shared shape of the unary VJPs: `d` maps the result cotangent to the
+/// input cotangent.
+template <typename Op, typename D>
+static LogicalResult unaryVJP(Op op, OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out, D d) {
+  out.assign(op->getNumOperands(), Value());
+  if (!grads[0] || !isDifferentiable(op.getInput()))
+    return success();
+  GradBuilder gb(b, op);
+  out[0] = d(gb, grads[0]);
+  return success();
+}
+
+LogicalResult NegOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out,
+                  [](GradBuilder &gb, Value g) { return gb.neg(g); });
+}
+
+LogicalResult ExpOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.mul(g, getResult());
+  });
+}
+
+LogicalResult LogOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.div(g, getInput());
+  });
+}
+
+LogicalResult SqrtOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  // d sqrt(x) = 1 / (2 sqrt(x)).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.div(g, gb.mul(getResult(), gb.scalar(g, 2.0)));
+  });
+}
+
+LogicalResult RsqrtOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                SmallVectorImpl<Value> &out) {
+  // d x^(-1/2) = -1/2 x^(-3/2) = -1/2 y^3.
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value y = getResult();
+    Value y3 = gb.mul(gb.mul(y, y), y);
+    return gb.mul(g, gb.mul(y3, gb.scalar(g, -0.5)));
+  });
+}
+
+LogicalResult TanhOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  // d tanh(x) = 1 - y^2.
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value y = getResult();
+    return gb.mul(g, gb.sub(gb.scalar(g, 1.0), gb.mul(y, y)));
+  });
+}
+
+LogicalResult ErfOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d erf(x) = 2/sqrt(pi) exp(-x^2).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value x = getInput();
+    Value e = ExpOp::create(gb.builder(), gb.loc(), gb.neg(gb.mul(x, x)));
+    return gb.mul(g, gb.mul(e, gb.scalar(g, 2.0 / std::sqrt(M_PI))));
+  });
+}
+
+LogicalResult ReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return ReluGradOp::create(gb.builder(), gb.loc(), g, getInput());
+  });
+}
+
+LogicalResult SigmoidOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                  SmallVectorImpl<Value> &out) {
+  // d sigmoid(x) = y (1 - y).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value y = getResult();
+    return gb.mul(g, gb.mul(y, gb.sub(gb.scalar(g, 1.0), y)));
+  });
+}
+
+LogicalResult SiluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  // d (x s(x)) = s (1 + x (1 - s)).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value x = getInput();
+    Value s = SigmoidOp::create(gb.builder(), gb.loc(), x);
+    Value one = gb.scalar(g, 1.0);
+    return gb.mul(g, gb.mul(s, gb.add(one, gb.mul(x, gb.sub(one, s)))));
+  });
+}
+
+LogicalResult GeluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return GeluGradOp::create(gb.builder(), gb.loc(), g, getInput(),
+                              getApproximate());
+  });
+}
+
+LogicalResult DropoutOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                  SmallVectorImpl<Value> &out) {
+  // The same seed, step and shape regenerate the same mask.
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return DropoutOp::create(gb.builder(), gb.loc(), g, getRateAttr(),
+                             getSeedAttr());
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax family
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                  SmallVectorImpl<Value> &out) {
+  // dx = y * (g - sum(g * y, axis)).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value y = getResult();
+    Value s = ReduceSumOp::create(gb.builder(), gb.loc(), gb.mul(g, y),
+                                  gb.builder().getDenseI64ArrayAttr(getAxis()),
+                                  gb.builder().getUnitAttr());
+    return gb.mul(y, gb.sub(g, s));
+  });
+}
+
+LogicalResult LogSoftmaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                     SmallVectorImpl<Value> &out) {
+  // dx = g - exp(y) * sum(g, axis).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value s = ReduceSumOp::create(gb.builder(), gb.loc(), g,
+                                  gb.builder().getDenseI64ArrayAttr(getAxis()),
+                                  gb.builder().getUnitAttr());
+    Value p = ExpOp::create(gb.builder(), gb.loc(), getResult());
+    return gb.sub(g, gb.mul(p, s));
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceSumOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                    SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.unreduce(g, getInput().getType(), getAxes(), getKeepdims());
+  });
+}
+
+LogicalResult ReduceMeanOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                     SmallVectorImpl<Value> &out) {
+  auto type = getInput().getType();
+  int64_t count = 1;
+  for (int64_t a : getAxes()) {
+    if (type.isDynamicDim(a))
+      return emitOpError() << "needs a static size on reduced dim " << a
+                           << " to differentiate";
+    count *= type.getDimSize(a);
+  }
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    Value scaled = gb.div(g, gb.scalar(g, static_cast<double>(count)));
+    return gb.unreduce(scaled, type, getAxes(), getKeepdims());
+  });
+}
+
+LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                    SmallVectorImpl<Value> &out) {
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return ReduceMaxGradOp::create(gb.builder(), gb.loc(), g, getInput(),
+                                   getAxesAttr(), getKeepdimsAttr());
+  });
+}
