@@ -1,0 +1,116 @@
+/* pzrt/kernels.h - fp32 CPU kernels.
+ *
+ * All matrices are row-major and contiguous unless a leading dimension says
+ * otherwise. "rows x cols" kernels work along the last axis (cols). Functions
+ * returning int give 0, or -1 with pzrt_last_error() on bad arguments.
+ */
+#ifndef PZRT_KERNELS_H
+#define PZRT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- GEMM (cblas_sgemm) ---- */
+/* C[m x n] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T.
+ * op(A) is m x k, op(B) is k x n. lda/ldb/ldc are the row strides of A, B, C
+ * as stored (A is m x k, or k x m when trans_a). */
+int pzrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+               int64_t ldc);
+/* batch GEMMs; matrix i starts at a + i*stride_a (likewise b, c). A stride of
+ * 0 broadcasts one matrix over the batch. */
+int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                               float alpha, const float *a, int64_t lda, int64_t stride_a,
+                               const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
+                               int64_t ldc, int64_t stride_c, int64_t batch);
+/* Sets the BLAS thread count (no-op if the BLAS cannot). */
+void pzrt_blas_set_threads(int n);
+
+/* ---- softmax family, along the last axis ---- */
+/* Rows whose entries are all -inf give a zero row (softmax) or -inf (log). */
+void pzrt_softmax_fwd(const float *x, float *y, int64_t rows, int64_t cols);
+/* dx = y * (dy - sum(dy * y)) */
+void pzrt_softmax_bwd(const float *y, const float *dy, float *dx, int64_t rows, int64_t cols);
+void pzrt_log_softmax_fwd(const float *x, float *y, int64_t rows, int64_t cols);
+/* dx = dy - exp(y) * sum(dy), y = log_softmax output */
+void pzrt_log_softmax_bwd(const float *y, const float *dy, float *dx, int64_t rows, int64_t cols);
+
+/* ---- cross-entropy over logits [rows x vocab] with int64 labels ---- */
+/* Rows whose label equals ignore_index (use -100) are skipped. Writes the sum
+ * of the per-row losses to *loss_sum and the number of counted rows to
+ * *n_valid; the mean loss is loss_sum / n_valid (torch's reduction='mean').
+ * lse (nullable, rows entries) receives each row's log-sum-exp for the
+ * backward pass. A label outside [0, vocab) that is not ignore_index is an
+ * error naming the row. */
+int pzrt_cross_entropy_fwd(const float *logits, const int64_t *labels, int64_t rows,
+                           int64_t vocab, int64_t ignore_index, float *lse, double *loss_sum,
+                           int64_t *n_valid);
+/* dlogits = grad_scale * (softmax(logits) - onehot(label)) for counted rows
+ * and 0 for ignored rows. For the mean loss pass grad_scale = dloss / n_valid.
+ * lse may be NULL (recomputed). */
+int pzrt_cross_entropy_bwd(const float *logits, const int64_t *labels, const float *lse,
+                           int64_t rows, int64_t vocab, int64_t ignore_index, float grad_scale,
+                           float *dlogits);
+
+/* ---- normalization over the last axis (statistics in double) ---- */
+/* y = (x - mean) * rstd * gamma + beta; gamma/beta may be NULL (1 and 0).
+ * mean/rstd (rows entries each, nullable) are saved for the backward. */
+int pzrt_layer_norm_fwd(const float *x, const float *gamma, const float *beta, float *y,
+                        float *mean, float *rstd, int64_t rows, int64_t cols, float eps);
+/* dgamma/dbeta (nullable) are overwritten with the sums over rows. */
+int pzrt_layer_norm_bwd(const float *dy, const float *x, const float *gamma, const float *mean,
+                        const float *rstd, float *dx, float *dgamma, float *dbeta, int64_t rows,
+                        int64_t cols);
+/* y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps). */
+int pzrt_rms_norm_fwd(const float *x, const float *gamma, float *y, float *rstd, int64_t rows,
+                      int64_t cols, float eps);
+int pzrt_rms_norm_bwd(const float *dy, const float *x, const float *gamma, const float *rstd,
+                      float *dx, float *dgamma, int64_t rows, int64_t cols);
+
+/* ---- GELU; approximate = 0: erf form, 1: tanh form ---- */
+void pzrt_gelu_fwd(const float *x, float *y, int64_t n, int approximate);
+void pzrt_gelu_bwd(const float *x, const float *dy, float *dx, int64_t n, int approximate);
+
+/* ---- counter-based RNG: Philox-4x32-10 ---- */
+void pzrt_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* out[i] is uniform in [0, 1) (24 random bits) for element index offset+i.
+ * Element e uses Philox block ctr = {e/4 low, e/4 high, step low, step high},
+ * key = {seed low, seed high}, word e%4; so the stream is keyed by seed and
+ * counted by (step, element index), independent of how it is chunked. */
+void pzrt_rand_uniform(uint64_t seed, uint64_t step, uint64_t offset, float *out, int64_t n);
+/* Element i is kept when its uniform (index offset+i) is >= p; kept values are
+ * scaled by 1/(1-p). mask (nullable) gets 1 for kept, 0 for dropped.
+ * p must be in [0, 1]; p == 1 drops everything. */
+int pzrt_dropout_fwd(const float *x, float *y, uint8_t *mask, int64_t n, float p, uint64_t seed,
+                     uint64_t step, uint64_t offset);
+/* Regenerates the same mask from (seed, step, offset): dx = dy * keep/(1-p). */
+int pzrt_dropout_bwd(const float *dy, float *dx, int64_t n, float p, uint64_t seed, uint64_t step,
+                     uint64_t offset);
+
+/* ---- optimizers (torch.optim semantics, operation order of torch 1.13) ---- */
+/* One torch.optim.AdamW step (amsgrad off), step counting from 1:
+ *   p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
+ *   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+ * Scalars are computed in double as Python computes them. */
+int pzrt_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, double lr,
+                    double beta1, double beta2, double eps, double weight_decay, int64_t step);
+/* One torch.optim.SGD step: d = g + wd*p; with momentum, buf = d on step 1,
+ * else buf = momentum*buf + (1-dampening)*d; d = nesterov ? d + momentum*buf
+ * : buf; p -= lr*d. buf may be NULL when momentum == 0. */
+int pzrt_sgd_step(float *p, const float *g, float *buf, int64_t n, double lr, double momentum,
+                  double dampening, double weight_decay, int nesterov, int64_t step);
+/* Sum of squares in double (for the global gradient norm). */
+double pzrt_sum_squares(const float *x, int64_t n);
+void pzrt_scale(float *x, int64_t n, float s);
+/* torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm/(total_norm+1e-6)). */
+float pzrt_clip_coef(double total_norm, double max_norm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PZRT_KERNELS_H */

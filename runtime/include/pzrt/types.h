@@ -1,0 +1,45 @@
+/* pzrt/types.h - element types and half-precision conversions.
+ *
+ * bfloat16 and float16 values are stored as uint16_t. Conversions from
+ * float round to nearest, ties to even; NaN stays NaN.
+ */
+#ifndef PZRT_TYPES_H
+#define PZRT_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pzrt_dtype {
+  PZRT_F32 = 0,
+  PZRT_F16 = 1,
+  PZRT_BF16 = 2,
+  PZRT_F64 = 3,
+  PZRT_I32 = 4,
+  PZRT_I64 = 5,
+  PZRT_U8 = 6,
+  PZRT_U16 = 7,
+  PZRT_U32 = 8,
+  PZRT_DTYPE_COUNT = 9
+} pzrt_dtype;
+
+/* Bytes per element; 0 for an invalid dtype. */
+size_t pzrt_dtype_size(pzrt_dtype dtype);
+/* The safetensors name ("F32", "BF16", "I64", ...); "?" for an invalid dtype. */
+const char *pzrt_dtype_name(pzrt_dtype dtype);
+/* Parses a safetensors dtype name. Returns 0 and sets *out, or -1. */
+int pzrt_dtype_from_name(const char *name, pzrt_dtype *out);
+
+uint16_t pzrt_f32_to_bf16(float x);
+float pzrt_bf16_to_f32(uint16_t x);
+uint16_t pzrt_f32_to_f16(float x);
+float pzrt_f16_to_f32(uint16_t x);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PZRT_TYPES_H */

@@ -1,0 +1,43 @@
+// Internal communicator interface. comm.cpp validates arguments, counts bytes
+// and dispatches to an implementation (single-rank or MPI).
+#ifndef PZRT_SRC_COMM_COMM_IMPL_H
+#define PZRT_SRC_COMM_COMM_IMPL_H
+
+#include "pzrt/comm.h"
+
+#include <string>
+
+struct pzrt_comm {
+  virtual ~pzrt_comm() = default;
+
+  int rank = 0;
+  int size = 1;
+  int worldRank = 0;
+  int worldSize = 1;
+  double timeoutS = 1800.0;
+  std::string name = "world";
+
+  virtual bool isMpi() const = 0;
+  // Buffers never overlap here, except all_reduce with send == recv.
+  virtual int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
+                        pzrt_reduce_op op) = 0;
+  virtual int allGather(const void *send, void *recv, size_t sendCount, pzrt_dtype dtype) = 0;
+  virtual int reduceScatter(const void *send, void *recv, size_t recvCount, pzrt_dtype dtype,
+                            pzrt_reduce_op op) = 0;
+  virtual int allToAll(const void *send, void *recv, size_t count, pzrt_dtype dtype) = 0;
+  virtual int broadcast(void *buf, size_t count, pzrt_dtype dtype, int root) = 0;
+  virtual int sendRecv(const void *send, size_t sendCount, int dst, void *recv, size_t recvCount,
+                       int src, pzrt_dtype dtype, int tag) = 0;
+  virtual int barrier() = 0;
+  virtual pzrt_comm *split(int color, int key, const std::string &name) = 0;
+};
+
+namespace pzrt {
+pzrt_comm *createSingleComm();
+pzrt_comm *createMpiComm(); // MPI_COMM_WORLD
+void finalizeMpi();
+// Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 1800 s.
+double defaultCommTimeout();
+} // namespace pzrt
+
+#endif // PZRT_SRC_COMM_COMM_IMPL_H

@@ -1,0 +1,149 @@
+// File-system helpers.
+#include "io/fsutil.h"
+
+#include "core/internal.h"
+
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pzrt {
+
+MappedFile::~MappedFile() {
+  if (data_)
+    munmap(const_cast<unsigned char *>(data_), size_);
+}
+
+int MappedFile::open(const std::string &path) {
+  path_ = path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot open '%s': %s", path.c_str(), std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return fail("cannot stat '%s': %s", path.c_str(), std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail("'%s' is not a regular file", path.c_str());
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  if (size_ > 0) {
+    void *p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      size_ = 0;
+      return fail("cannot map '%s': %s", path.c_str(), std::strerror(e));
+    }
+    data_ = static_cast<const unsigned char *>(p);
+  }
+  ::close(fd);
+  return 0;
+}
+
+int writeFileDurable(const std::string &path, const void *data, size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return fail("cannot create '%s': %s", path.c_str(), std::strerror(errno));
+  const char *p = static_cast<const char *>(data);
+  size_t left = size;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      return fail("cannot write '%s' (%zu of %zu bytes written): %s", path.c_str(), size - left,
+                  size, std::strerror(e));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    return fail("cannot fsync '%s': %s", path.c_str(), std::strerror(e));
+  }
+  if (::close(fd) != 0)
+    return fail("cannot close '%s': %s", path.c_str(), std::strerror(errno));
+  return 0;
+}
+
+int readFile(const std::string &path, std::string &out) {
+  MappedFile f;
+  if (f.open(path))
+    return -1;
+  out.assign(reinterpret_cast<const char *>(f.data()), f.size());
+  return 0;
+}
+
+int fsyncDir(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return fail("cannot open directory '%s': %s", path.c_str(), std::strerror(errno));
+  int rc = fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0 && e != EINVAL) // some file systems cannot fsync directories
+    return fail("cannot fsync directory '%s': %s", path.c_str(), std::strerror(e));
+  return 0;
+}
+
+int makeDirs(const std::string &path) {
+  if (path.empty())
+    return 0;
+  size_t pos = 0;
+  while (true) {
+    pos = path.find('/', pos + 1);
+    std::string part = path.substr(0, pos);
+    if (!part.empty() && ::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      return fail("cannot create directory '%s': %s", part.c_str(), std::strerror(errno));
+    if (pos == std::string::npos)
+      break;
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail("'%s' exists and is not a directory", path.c_str());
+  return 0;
+}
+
+int removeTree(const std::string &path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0)
+    return errno == ENOENT ? 0 : fail("cannot stat '%s': %s", path.c_str(), std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path.c_str());
+    if (!d)
+      return fail("cannot open directory '%s': %s", path.c_str(), std::strerror(errno));
+    while (dirent *e = readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0)
+        continue;
+      if (removeTree(path + "/" + e->d_name)) {
+        closedir(d);
+        return -1;
+      }
+    }
+    closedir(d);
+    if (rmdir(path.c_str()) != 0)
+      return fail("cannot remove directory '%s': %s", path.c_str(), std::strerror(errno));
+    return 0;
+  }
+  if (unlink(path.c_str()) != 0)
+    return fail("cannot remove '%s': %s", path.c_str(), std::strerror(errno));
+  return 0;
+}
+
+bool pathExists(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+} // namespace pzrt

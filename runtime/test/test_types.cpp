@@ -1,0 +1,90 @@
+// fp16/bf16 conversions against hand-computed bit patterns and exhaustive
+// round trips.
+#include "pzrt/types.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace {
+
+float fromBits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+TEST(Types, DtypeSizesAndNames) {
+  EXPECT_EQ(pzrt_dtype_size(PZRT_F32), 4u);
+  EXPECT_EQ(pzrt_dtype_size(PZRT_BF16), 2u);
+  EXPECT_EQ(pzrt_dtype_size(PZRT_I64), 8u);
+  EXPECT_EQ(pzrt_dtype_size(static_cast<pzrt_dtype>(99)), 0u);
+  EXPECT_STREQ(pzrt_dtype_name(PZRT_BF16), "BF16");
+  pzrt_dtype d;
+  ASSERT_EQ(pzrt_dtype_from_name("I64", &d), 0);
+  EXPECT_EQ(d, PZRT_I64);
+  EXPECT_EQ(pzrt_dtype_from_name("float", &d), -1);
+}
+
+TEST(Types, Bf16HandValues) {
+  EXPECT_EQ(pzrt_f32_to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(pzrt_f32_to_bf16(-2.0f), 0xC000);
+  EXPECT_EQ(pzrt_f32_to_bf16(0.1f), 0x3DCD);               // 0x3DCCCCCD rounds up
+  EXPECT_EQ(pzrt_f32_to_bf16(fromBits(0x3F808000)), 0x3F80); // tie -> even
+  EXPECT_EQ(pzrt_f32_to_bf16(fromBits(0x3F818000)), 0x3F82); // tie -> even (up)
+  EXPECT_EQ(pzrt_f32_to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
+  uint16_t nan = pzrt_f32_to_bf16(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7F80, 0x7F80);
+  EXPECT_NE(nan & 0x007F, 0);
+  EXPECT_EQ(pzrt_bf16_to_f32(0x3F80), 1.0f);
+  EXPECT_EQ(pzrt_bf16_to_f32(0xC0A0), -5.0f);
+}
+
+TEST(Types, F16HandValues) {
+  EXPECT_EQ(pzrt_f32_to_f16(1.0f), 0x3C00);
+  EXPECT_EQ(pzrt_f32_to_f16(-2.0f), 0xC000);
+  EXPECT_EQ(pzrt_f32_to_f16(65504.0f), 0x7BFF);
+  EXPECT_EQ(pzrt_f32_to_f16(65519.0f), 0x7BFF);
+  EXPECT_EQ(pzrt_f32_to_f16(65520.0f), 0x7C00); // rounds to infinity
+  EXPECT_EQ(pzrt_f32_to_f16(0.1f), 0x2E66);
+  EXPECT_EQ(pzrt_f32_to_f16(1.0f / 3.0f), 0x3555);
+  EXPECT_EQ(pzrt_f32_to_f16(std::ldexp(1.0f, -14)), 0x0400); // smallest normal
+  EXPECT_EQ(pzrt_f32_to_f16(std::ldexp(1.0f, -24)), 0x0001); // smallest subnormal
+  EXPECT_EQ(pzrt_f32_to_f16(std::ldexp(1.0f, -25)), 0x0000); // tie -> even (zero)
+  EXPECT_EQ(pzrt_f32_to_f16(std::ldexp(1.5f, -25)), 0x0001);
+  EXPECT_EQ(pzrt_f32_to_f16(std::ldexp(3.0f, -25)), 0x0002); // 1.5 ulp tie -> even 2
+  EXPECT_EQ(pzrt_f32_to_f16(-0.0f), 0x8000);
+  EXPECT_EQ(pzrt_f16_to_f32(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(pzrt_f16_to_f32(0x3555), 0.333251953125f);
+  EXPECT_TRUE(std::isinf(pzrt_f16_to_f32(0x7C00)));
+  EXPECT_TRUE(std::isnan(pzrt_f16_to_f32(0x7E00)));
+}
+
+TEST(Types, ExhaustiveRoundTrips) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    uint16_t x = static_cast<uint16_t>(h);
+    bool f16Nan = (x & 0x7C00) == 0x7C00 && (x & 0x03FF);
+    if (!f16Nan) {
+      ASSERT_EQ(pzrt_f32_to_f16(pzrt_f16_to_f32(x)), x) << "f16 bits " << h;
+    }
+    bool bfNan = (x & 0x7F80) == 0x7F80 && (x & 0x007F);
+    if (!bfNan) {
+      ASSERT_EQ(pzrt_f32_to_bf16(pzrt_bf16_to_f32(x)), x) << "bf16 bits " << h;
+    }
+  }
+}
+
+TEST(Types, F16RoundsToNearest) {
+  // For values between two adjacent halves, the result is the nearer one.
+  for (uint16_t h = 0x0001; h < 0x7BFF; h = static_cast<uint16_t>(h + 37)) {
+    double lo = pzrt_f16_to_f32(h), hi = pzrt_f16_to_f32(static_cast<uint16_t>(h + 1));
+    float a = static_cast<float>(lo + 0.3 * (hi - lo));
+    float b = static_cast<float>(lo + 0.7 * (hi - lo));
+    EXPECT_EQ(pzrt_f32_to_f16(a), h);
+    EXPECT_EQ(pzrt_f32_to_f16(b), h + 1);
+  }
+}
+
+} // namespace
