@@ -17,6 +17,8 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%pz_src_root", config.pz_src_root))
 config.substitutions.append(("%python", config.pz_python))
+# The ONNX test models that the build exports (target pz-test-models).
+config.substitutions.append(("%models", config.pz_models_dir))
 config.substitutions.append(
     ("%expect-exit",
      config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",
@@ -25,4 +27,4 @@ config.substitutions.append(
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["parallelize", "parallelize-opt"], [config.pz_tools_dir])
+    ["parallelize", "parallelize-opt", "pz-interpret"], [config.pz_tools_dir])

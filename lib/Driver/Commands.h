@@ -4,6 +4,7 @@
 #define PZ_LIB_DRIVER_COMMANDS_H
 
 #include "pz/Driver/Driver.h"
+#include "pz/Dialect/PZ/Transforms/Passes.h"
 #include "pz/Plan/Plan.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -44,9 +45,28 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// Loads a model (.mlir now) into a module, printing diagnostics with their
-/// file locations. Returns null on failure.
-OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path);
+/// The optimizer flags of CONTRACT.md (--optimizer, --lr, --momentum,
+/// --betas, --eps, --weight-decay, --grad-clip, --lr-schedule,
+/// --warmup-steps, --total-steps) plus --no-decay-1d.
+class OptimizerFlags {
+public:
+  OptimizerFlags();
+  ~OptimizerFlags();
+  /// The pz-optimizer options; prints a message naming the flag and
+  /// returns nullopt when a value is out of range.
+  std::optional<OptimizerPassOptions> resolve() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+/// Loads a model (.mlir in the pz dialect, or .onnx) into a module,
+/// printing diagnostics with their file locations. `inputShapes` are the
+/// --input-shape values; the ONNX import uses them to fix dynamic dims.
+/// Returns null on failure.
+OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
+                                llvm::ArrayRef<std::string> inputShapes = {});
 
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);

@@ -40,18 +40,43 @@ struct CompileOptions {
                               cl::cat(commandCategory())};
   cl::opt<std::string> emit{"emit", cl::desc("where to stop: ir, cpp or exe"),
                             cl::init("exe"), cl::cat(commandCategory())};
+  cl::opt<std::string> loss{"loss", cl::desc("the scalar output to minimise"),
+                            cl::init("loss"), cl::value_desc("NAME"),
+                            cl::cat(commandCategory())};
+  cl::opt<std::string> addLoss{
+      "add-loss",
+      cl::desc("append a loss over the 'logits' output: cross-entropy"),
+      cl::value_desc("KIND"), cl::cat(commandCategory())};
   PlanOptions plan;
+  OptimizerFlags optimizer;
 };
 
-/// The pipeline that exists today: fix input shapes, infer shapes,
-/// canonicalize, CSE. Later issues append the training-step and plan passes.
-void buildPipeline(PassManager &pm, const CompileOptions &opts) {
+/// The pipeline that exists today: fix input shapes, infer shapes, clean up
+/// the forward graph, then build the training step (loss, precision,
+/// autodiff, optimizer) and clean up again. The plan passes come later.
+void buildPipeline(PassManager &pm, const CompileOptions &opts,
+                   const Plan &plan, const OptimizerPassOptions &optimizer) {
   if (!opts.inputShapes.empty()) {
     SetInputShapesPassOptions o;
     o.shapes = llvm::join(opts.inputShapes, ",");
     pm.addPass(createSetInputShapesPass(o));
   }
   pm.addPass(createInferShapesPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createFusePatternsPass());
+  if (!opts.addLoss.empty()) {
+    AddLossPassOptions o;
+    o.kind = opts.addLoss;
+    pm.addPass(createAddLossPass(o));
+  }
+  MixedPrecisionPassOptions mp;
+  mp.precision = stringify(plan.precision).str();
+  pm.addPass(createMixedPrecisionPass(mp));
+  AutodiffPassOptions ad;
+  ad.loss = opts.loss;
+  pm.addPass(createAutodiffPass(ad));
+  pm.addPass(createOptimizerPass(optimizer));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -95,6 +120,9 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   std::optional<Plan> plan = opts.plan.resolve();
   if (!plan)
     return kExitUser;
+  std::optional<OptimizerPassOptions> optimizer = opts.optimizer.resolve();
+  if (!optimizer)
+    return kExitUser;
   if (opts.emit != "ir") {
     printError("compile", "--emit " + opts.emit +
                               ": code generation is not built yet (it comes "
@@ -105,7 +133,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
-  OwningOpRef<ModuleOp> module = loadModel(ctx, opts.model);
+  OwningOpRef<ModuleOp> module = loadModel(ctx, opts.model, opts.inputShapes);
   if (!module)
     return kExitUser;
   (*module)->setAttr(PZDialect::kPlanAttrName, PlanAttr::get(&ctx, *plan));
@@ -120,7 +148,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   std::vector<std::string> dumps;
   if (!opts.dumpIR.empty() && !addIRDumping(pm, *module, opts.dumpIR, dumps))
     return kExitUser;
-  buildPipeline(pm, opts);
+  buildPipeline(pm, opts, *plan, *optimizer);
   if (failed(pm.run(*module)))
     return kExitUser;
   timing.stop();

@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Import/ONNX/OnnxImporter.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -58,12 +59,17 @@ bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
   return ok;
 }
 
-OwningOpRef<ModuleOp> mlir::pz::driver::loadModel(MLIRContext &ctx,
-                                                  llvm::StringRef path) {
+OwningOpRef<ModuleOp>
+mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
+                            llvm::ArrayRef<std::string> inputShapes) {
   if (path.ends_with(".onnx")) {
-    printError("compile", "ONNX import is not built yet; give a .mlir model "
-                          "in the pz dialect");
-    return nullptr;
+    onnx::ImportOptions options;
+    std::string err;
+    if (!onnx::parseInputShapes(inputShapes, options, err)) {
+      printError("compile", "--input-shape: " + err);
+      return nullptr;
+    }
+    return onnx::importModelFile(ctx, path, options);
   }
   if (!path.ends_with(".mlir")) {
     printError("compile", "'" + path +

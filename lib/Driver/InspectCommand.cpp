@@ -4,6 +4,7 @@
 #include "IRDump.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Import/ONNX/OnnxImporter.h"
 #include "pz/InitAllDialects.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -79,20 +80,35 @@ void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
 } // namespace
 
 int mlir::pz::driver::inspectMain(int argc, const char **argv) {
-  cl::opt<std::string> model(cl::Positional, cl::Required,
-                             cl::desc("MODEL (.mlir)"),
+  cl::opt<std::string> model(cl::Positional, cl::desc("MODEL (.mlir, .onnx)"),
                              cl::cat(commandCategory()));
   cl::opt<bool> emitIR("emit-ir", cl::desc("print the imported IR instead"),
                        cl::cat(commandCategory()));
+  cl::list<std::string> inputShapes{
+      "input-shape", cl::desc("fix one data input's shape: NAME=DxDx..."),
+      cl::value_desc("NAME=DxD"), cl::cat(commandCategory())};
+  cl::opt<bool> listOnnxOps("list-onnx-ops",
+                            cl::desc("list the ONNX op types the importer "
+                                     "supports and exit"),
+                            cl::cat(commandCategory()));
   if (!parseCommandLine(argc, argv,
                         "Summarise a model: inputs, parameters, outputs, ops "
                         "and plan.\n",
                         /*withMLIROptions=*/false))
     return kExitUser;
+  if (listOnnxOps) {
+    for (const std::string &op : onnx::supportedOps())
+      llvm::outs() << op << "\n";
+    return kExitOk;
+  }
+  if (model.empty()) {
+    printError("inspect", "no MODEL given");
+    return kExitUser;
+  }
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
-  OwningOpRef<ModuleOp> module = loadModel(ctx, model);
+  OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes);
   if (!module)
     return kExitUser;
   if (emitIR) {

@@ -99,11 +99,26 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   p.gradAccum = gradAccum;
   p.virtualStages = virtualStages;
   std::vector<PlanError> errors;
-  for (auto [key, value] : {std::pair<StringRef, StringRef>{"schedule", schedule},
-                            {"recompute", recompute},
-                            {"precision", precision}})
-    if (auto err = setPlanKey(p, key, value))
-      errors.push_back(*err);
+  // The strings must be exact (getPlan() parses them as they are), so they
+  // are parsed here without the trimming that setPlanKey allows for YAML.
+  auto sched = parseSchedule(schedule);
+  auto rec = parseRecompute(recompute);
+  auto prec = parsePrecision(precision);
+  if (!sched)
+    errors.push_back({"schedule", "expected one of gpipe, 1f1b, interleaved, "
+                                  "zb, got '" + schedule.str() + "'"});
+  if (!rec)
+    errors.push_back({"recompute", "expected one of none, selective, full, "
+                                   "got '" + recompute.str() + "'"});
+  if (!prec)
+    errors.push_back({"precision", "expected one of fp32, bf16, fp16, got '" +
+                                       precision.str() + "'"});
+  if (sched)
+    p.schedule = *sched;
+  if (rec)
+    p.recompute = *rec;
+  if (prec)
+    p.precision = *prec;
   if (errors.empty())
     errors = validatePlan(p);
   if (errors.empty())
@@ -142,12 +157,13 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                              << kStateAttrName << "')";
   if (failed(verifyNameAttr(op, attr, where)))
     return failure();
-  Region &region = op->getRegion(regionIndex);
-  if (region.empty())
-    return success();
-  Block &entry = region.front();
-  Type type = entry.getArgument(argIndex).getType();
-  if (attrName == kParamAttrName) {
+  auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
+  Type type;
+  if (fn)
+    type = fn.getArgumentTypes()[argIndex];
+  else if (!op->getRegion(regionIndex).empty())
+    type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+  if (type && attrName == kParamAttrName) {
     auto tensor = llvm::dyn_cast<RankedTensorType>(type);
     if (!tensor || !llvm::isa<FloatType>(tensor.getElementType()))
       return op->emitOpError() << "parameter '"
@@ -158,7 +174,6 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                << type;
   }
   // A parameter or input name appears once per function.
-  auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
   if (!fn)
     return success();
   for (unsigned i = 0; i < argIndex; ++i) {
@@ -187,9 +202,10 @@ LogicalResult PZDialect::verifyRegionResultAttribute(Operation *op,
 
 LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
-  if (attr.getName().getValue() == kLRScheduleAttrName) {
+  if (attr.getName().getValue() == kLRScheduleAttrName ||
+      attr.getName().getValue() == kLossScalingAttrName) {
     if (!llvm::isa<DictionaryAttr>(attr.getValue()))
-      return op->emitOpError() << "'" << kLRScheduleAttrName
+      return op->emitOpError() << "'" << attr.getName().getValue()
                                << "' must be a dictionary";
     return success();
   }

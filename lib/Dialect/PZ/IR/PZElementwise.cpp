@@ -39,21 +39,36 @@ PZ_BINARY_INFER(DivOp)
 PZ_BINARY_INFER(PowOp)
 #undef PZ_BINARY_INFER
 
-/// x + 0 -> x and x * 1 -> x, when the constant does not change the shape.
+/// x + 0 -> x and x * 1 -> x, when x has the result type and the constant
+/// cannot enlarge it (each constant dim is 1 or equals x's static dim).
 static OpFoldResult foldIdentity(Value lhs, Value rhs, Type resultType,
                                  double identity) {
-  auto isIdentity = [&](Value v) {
+  auto fitsInside = [](Type c, Type x) {
+    auto ct = llvm::cast<RankedTensorType>(c);
+    auto xt = llvm::cast<RankedTensorType>(x);
+    if (ct.getRank() > xt.getRank())
+      return false;
+    for (int64_t i = 1; i <= ct.getRank(); ++i) {
+      int64_t cd = ct.getDimSize(ct.getRank() - i);
+      int64_t xd = xt.getDimSize(xt.getRank() - i);
+      if (cd != 1 && cd != xd)
+        return false;
+    }
+    return true;
+  };
+  auto isIdentity = [&](Value v, Value other) {
     DenseElementsAttr attr;
-    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+        !fitsInside(v.getType(), other.getType()))
       return false;
     if (llvm::isa<FloatType>(attr.getElementType()))
       return attr.getSplatValue<APFloat>().convertToDouble() == identity;
     return attr.getSplatValue<APInt>().getSExtValue() ==
            static_cast<int64_t>(identity);
   };
-  if (isIdentity(rhs) && lhs.getType() == resultType)
+  if (lhs.getType() == resultType && isIdentity(rhs, lhs))
     return lhs;
-  if (isIdentity(lhs) && rhs.getType() == resultType)
+  if (rhs.getType() == resultType && isIdentity(lhs, rhs))
     return rhs;
   return {};
 }

@@ -73,3 +73,129 @@ LogicalResult EmbeddingGradOp::inferReturnTypes(
       g.getElementType()));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Verifiers: each cotangent must have the shape of the forward result it
+// stands for.
+//===----------------------------------------------------------------------===//
+
+/// Checks that `grad` can be the cotangent of a forward result of `shape`.
+static LogicalResult checkGradShape(Operation *op, Type grad,
+                                    ArrayRef<int64_t> shape) {
+  auto g = llvm::cast<RankedTensorType>(grad);
+  bool ok = g.getRank() == static_cast<int64_t>(shape.size());
+  for (int64_t d = 0; ok && d < g.getRank(); ++d)
+    ok = dimsAgree(g.getDimSize(d), shape[d]);
+  if (!ok)
+    return op->emitOpError() << "grad has shape " << shapeStr(g.getShape())
+                             << " but the forward result has shape "
+                             << shapeStr(shape);
+  return success();
+}
+
+static LogicalResult checkInputShape(Operation *op, ArrayRef<int64_t> shape) {
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return op->emitOpError() << "input_shape " << listStr(shape)
+                             << " has a negative entry";
+  return success();
+}
+
+LogicalResult SliceGradOp::verify() {
+  ArrayRef<int64_t> in = getInputShape();
+  if (failed(checkInputShape(*this, in)))
+    return failure();
+  ArrayRef<int64_t> starts = getStarts(), ends = getEnds(), steps = getSteps();
+  if (starts.size() != in.size() || ends.size() != in.size() ||
+      steps.size() != in.size())
+    return emitOpError() << "starts, ends and steps need one entry per dim";
+  SmallVector<int64_t> shape;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (steps[d] < 1 || starts[d] < 0 || starts[d] > ends[d] || ends[d] > in[d])
+      return emitOpError() << "slice [" << starts[d] << ", " << ends[d]
+                           << ") step " << steps[d] << " on dim " << d
+                           << " of size " << in[d]
+                           << " needs 0 <= start <= end <= size, step >= 1";
+    shape.push_back(ends[d] == starts[d]
+                        ? 0
+                        : (ends[d] - starts[d] - 1) / steps[d] + 1);
+  }
+  return checkGradShape(*this, getGrad().getType(), shape);
+}
+
+LogicalResult GatherGradOp::verify() {
+  ArrayRef<int64_t> in = getInputShape();
+  if (failed(checkInputShape(*this, in)))
+    return failure();
+  int64_t axis = getAxis();
+  if (failed(checkAxis(getLoc(), axis, in.size())))
+    return failure();
+  SmallVector<int64_t> shape(in.take_front(axis));
+  llvm::append_range(shape, getIndices().getType().getShape());
+  llvm::append_range(shape, in.drop_front(axis + 1));
+  return checkGradShape(*this, getGrad().getType(), shape);
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  auto g = getGrad().getType();
+  SmallVector<int64_t> shape(getIds().getType().getShape());
+  shape.push_back(g.getRank() ? g.getShape().back() : 1);
+  return checkGradShape(*this, g, shape);
+}
+
+LogicalResult ReduceMaxGradOp::verify() {
+  auto in = getInput().getType();
+  ArrayRef<int64_t> axes = getAxes();
+  SmallVector<int64_t> shape;
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    if (failed(checkAxis(getLoc(), a, in.getRank())))
+      return failure();
+    if (i && axes[i - 1] >= a)
+      return emitOpError() << "axes must be sorted and unique";
+  }
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(in.getDimSize(d));
+    else if (getKeepdims())
+      shape.push_back(1);
+  }
+  return checkGradShape(*this, getGrad().getType(), shape);
+}
+
+LogicalResult CrossEntropyGradOp::verify() {
+  auto logits = getLogits().getType();
+  auto labels = getLabels().getType();
+  if (logits.getRank() < 1)
+    return emitOpError() << "logits need a class dim";
+  ArrayRef<int64_t> tokens = logits.getShape().drop_back();
+  bool ok = labels.getRank() == static_cast<int64_t>(tokens.size());
+  for (int64_t d = 0; ok && d < labels.getRank(); ++d)
+    ok = dimsAgree(labels.getDimSize(d), tokens[d]);
+  if (!ok)
+    return emitOpError() << "labels have shape " << shapeStr(labels.getShape())
+                         << " but the logits' token dims are "
+                         << shapeStr(tokens);
+  if (getReduction() == Reduction::none)
+    return checkGradShape(*this, getGrad().getType(), tokens);
+  return checkGradShape(*this, getGrad().getType(), {});
+}
+
+LogicalResult AttentionGradOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError() << "query, key and value must have rank 4";
+  SmallVector<Type> inferred;
+  SmallVector<Value> operands = {getQuery(), getKey(), getValue()};
+  if (getMask())
+    operands.push_back(getMask());
+  // The forward op's shape rules, applied to the forward operands.
+  auto fwd = AttentionOp::inferReturnTypes(
+      getContext(), getLoc(),
+      AttentionOp::Adaptor(operands, getOperation()->getAttrDictionary()),
+      inferred);
+  if (failed(fwd) ||
+      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale())))
+    return failure();
+  return checkGradShape(*this, getGrad().getType(),
+                        llvm::cast<RankedTensorType>(inferred[0]).getShape());
+}

@@ -167,6 +167,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
     return emitOptionalError(loc, "query head dim ", dim(q, 3),
                              " differs from key head dim ", dim(k, 3));
   int64_t h = dim(q, 1), hkv = dim(k, 1);
+  if (h == 0 || hkv == 0)
+    return emitOptionalError(loc, "query heads (", h, ") and key/value heads (",
+                             hkv, ") must be positive");
   if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(hkv) && h % hkv != 0)
     return emitOptionalError(loc, "query heads (", h,
                              ") must be a multiple of key/value heads (", hkv,
@@ -178,17 +181,32 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
 }
 
 LogicalResult AttentionOp::verify() {
-  if (auto scale = getScale(); scale && !(scale->convertToDouble() > 0.0))
+  return verifyAttentionAttrs(*this, getQuery().getType(), getKey().getType(),
+                              getMask(), getScale());
+}
+
+LogicalResult mlir::pz::detail::verifyAttentionAttrs(
+    Operation *op, RankedTensorType q, RankedTensorType k, Value mask,
+    std::optional<APFloat> scale) {
+  auto emitOpError = [&]() { return op->emitOpError(); };
+  if (scale && !(scale->convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive, got "
                          << scale->convertToDouble();
-  if (Value mask = getMask()) {
+  // Shape inference reports operands of the wrong rank.
+  if (q.getRank() != 4 || k.getRank() != 4)
+    return success();
+  if (mask) {
     auto m = llvm::cast<RankedTensorType>(mask.getType());
-    auto q = getQuery().getType(), k = getKey().getType();
     SmallVector<int64_t> scores = {q.getDimSize(0), q.getDimSize(1),
                                    q.getDimSize(2), k.getDimSize(2)};
-    SmallVector<int64_t> out;
-    if (m.getRank() > 4 || failed(broadcastOrError(getLoc(), m.getShape(),
-                                                   scores, out)))
+    // The mask must broadcast TO the scores: aligned from the right, each
+    // mask dim is 1 or agrees with the scores' dim.
+    bool fits = m.getRank() <= 4;
+    for (int64_t i = 0; fits && i < m.getRank(); ++i) {
+      int64_t md = m.getDimSize(m.getRank() - 1 - i), sd = scores[3 - i];
+      fits = md == 1 || dimsAgree(md, sd);
+    }
+    if (!fits)
       return emitOpError() << "mask of shape " << shapeStr(m.getShape())
                            << " does not broadcast to the scores' shape "
                            << shapeStr(scores);
@@ -205,6 +223,57 @@ LogicalResult AttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 // Optimizer updates
 //===----------------------------------------------------------------------===//
+
+/// The join of the update operands' types: one element type, compatible
+/// shapes, each dim static where any operand's is.
+static LogicalResult joinUpdateTypes(MaybeLoc loc, ValueRange tensors,
+                                     SmallVectorImpl<Type> &inferred,
+                                     unsigned count) {
+  RankedTensorType joined;
+  for (Value v : tensors) {
+    auto t = rankedOrError(loc, v, "update operand");
+    if (!t)
+      return failure();
+    if (!joined) {
+      joined = t;
+      continue;
+    }
+    if (t.getElementType() != joined.getElementType() ||
+        t.getRank() != joined.getRank())
+      return emitOptionalError(loc, "the parameter, gradient and state must "
+                                    "share one type, got ",
+                               joined, " and ", t);
+    SmallVector<int64_t> shape(joined.getShape());
+    for (int64_t d = 0; d < t.getRank(); ++d) {
+      if (!dimsAgree(shape[d], t.getDimSize(d)))
+        return emitOptionalError(loc, "the parameter, gradient and state must "
+                                      "share one shape, got ",
+                                 joined, " and ", t);
+      shape[d] = mergeDims(shape[d], t.getDimSize(d));
+    }
+    joined = joined.clone(shape);
+  }
+  inferred.append(count, joined);
+  return success();
+}
+
+LogicalResult SGDUpdateOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return joinUpdateTypes(loc,
+                         {adaptor.getParam(), adaptor.getGrad(),
+                          adaptor.getMomentumBuffer()},
+                         inferred, 2);
+}
+
+LogicalResult AdamWUpdateOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  return joinUpdateTypes(loc,
+                         {adaptor.getParam(), adaptor.getGrad(),
+                          adaptor.getExpAvg(), adaptor.getExpAvgSq()},
+                         inferred, 3);
+}
 
 LogicalResult SGDUpdateOp::verify() {
   double momentum = getMomentum().convertToDouble();

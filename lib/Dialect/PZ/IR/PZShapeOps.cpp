@@ -4,6 +4,7 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -33,8 +34,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
       return emitOptionalError(loc, "shape ", listStr(target),
                                " has entry ", d,
                                "; entries are positive or a single -1");
-    } else {
-      known *= d;
+    } else if (llvm::MulOverflow(known, d, known)) {
+      return emitOptionalError(loc, "shape ", listStr(target),
+                               " has more elements than int64 can count");
     }
   }
   if (t.hasStaticShape()) {
@@ -56,8 +58,15 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
   return success();
 }
 
+/// True when `v` has exactly `type`, and that type is fully static, so an
+/// op producing `type` from `v` without moving elements is the identity.
+static bool isStaticallyIdentity(Value v, Type type) {
+  auto t = llvm::dyn_cast<RankedTensorType>(type);
+  return v.getType() == type && t && t.hasStaticShape();
+}
+
 OpFoldResult ReshapeOp::fold(FoldAdaptor) {
-  if (getInput().getType() == getType())
+  if (isStaticallyIdentity(getInput(), getType()))
     return getInput();
   // reshape(reshape(x)) reads x directly.
   if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
@@ -97,7 +106,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
 
 OpFoldResult TransposeOp::fold(FoldAdaptor) {
   ArrayRef<int64_t> perm = getPermutation();
-  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())) &&
+      getInput().getType() == getType())
     return getInput();
   // transpose(transpose(x, p), q) == transpose(x, p[q[i]]).
   if (auto inner = getInput().getDefiningOp<TransposeOp>()) {
@@ -142,7 +152,7 @@ LogicalResult BroadcastOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
 }
 
 OpFoldResult BroadcastOp::fold(FoldAdaptor) {
-  if (getInput().getType() == getType())
+  if (isStaticallyIdentity(getInput(), getType()))
     return getInput();
   return {};
 }
@@ -179,14 +189,16 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                                ") on dim ", d, " of size ",
                                shapeStr({size}),
                                " needs 0 <= start <= end <= size");
-    shape.push_back((ends[d] - starts[d] + steps[d] - 1) / steps[d]);
+    shape.push_back(ends[d] == starts[d]
+                        ? 0
+                        : (ends[d] - starts[d] - 1) / steps[d] + 1);
   }
   inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
   return success();
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor) {
-  if (getInput().getType() == getType() &&
+  if (isStaticallyIdentity(getInput(), getType()) &&
       llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
       llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
     return getInput();

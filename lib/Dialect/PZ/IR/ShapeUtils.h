@@ -6,6 +6,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -37,6 +39,11 @@ inline bool dimsAgree(int64_t a, int64_t b) {
 inline int64_t mergeDims(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) ? b : a;
 }
+
+/// The mask and scale rules that pz.attention and pz.attention_grad share.
+LogicalResult verifyAttentionAttrs(Operation *op, RankedTensorType query,
+                                   RankedTensorType key, Value mask,
+                                   std::optional<APFloat> scale);
 
 /// Prints a list as `[1, 2]` for messages.
 std::string listStr(ArrayRef<int64_t> xs);

@@ -76,13 +76,33 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
     llvm::DenseSet<Value> active = activeValues(fn, lossValue);
     OpBuilder b(ret);
     llvm::DenseMap<Value, Value> grads;
-    {
+    Location seedLoc =
+        NameLoc::get(b.getStringAttr("loss/seed"), lossValue.getLoc());
+    if (fn->getParentOfType<ModuleOp>()->hasAttr(
+            PZDialect::kLossScalingAttrName)) {
+      // Dynamic loss scaling: the backward pass starts from the scale, an
+      // input that the runtime adjusts step by step.
+      unsigned idx = fn.getNumArguments();
+      auto scalarF32 = RankedTensorType::get({}, b.getF32Type());
+      if (failed(fn.insertArgument(
+              idx, scalarF32,
+              b.getDictionaryAttr(b.getNamedAttr(
+                  PZDialect::kInputAttrName, b.getStringAttr("loss_scale"))),
+              fn.getLoc())))
+        return failure();
+      Value seed = fn.getArgument(idx);
+      if (lossType != scalarF32)
+        seed = ReshapeOp::create(
+            b, seedLoc,
+            CastOp::create(b, seedLoc, seed,
+                           TypeAttr::get(lossType.getElementType())),
+            b.getDenseI64ArrayAttr(lossType.getShape()));
+      grads[lossValue] = seed;
+    } else {
       Type elt = lossType.getElementType();
       auto one = DenseElementsAttr::get(
           lossType, FloatAttr::get(elt, 1.0).getValue());
-      grads[lossValue] = ConstantOp::create(
-          b, NameLoc::get(b.getStringAttr("loss/seed"), lossValue.getLoc()),
-          one);
+      grads[lossValue] = ConstantOp::create(b, seedLoc, one);
     }
     SmallVector<Operation *> forward;
     for (Operation &op : body)

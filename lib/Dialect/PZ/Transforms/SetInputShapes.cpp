@@ -2,6 +2,7 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
+#include "pz/Dialect/PZ/Transforms/ShapeRefinement.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -76,6 +77,7 @@ struct SetInputShapesPass
         }
         argTypes[i] = old.clone(shape);
         fn.getArgument(i).setType(argTypes[i]);
+        keepTypeForForeignUsers(fn.getArgument(i), old);
       }
       fn.setFunctionType(
           FunctionType::get(&getContext(), argTypes, fn.getResultTypes()));
@@ -88,6 +90,10 @@ struct SetInputShapesPass
         return signalPassFailure();
       }
     }
+    // Carry the new shapes on at once: ops whose operand and result types
+    // are tied would not verify otherwise.
+    if (failed(refineShapes(getOperation())))
+      signalPassFailure();
   }
 };
 } // namespace

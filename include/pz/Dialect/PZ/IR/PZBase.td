@@ -55,6 +55,8 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kStateAttrName = "pz.state";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
+    static constexpr ::llvm::StringLiteral kLossScalingAttrName =
+        "pz.loss_scaling";
   }];
 }
 

@@ -52,7 +52,8 @@ def PZ_LayerNormGradOp : PZ_Op<"layer_norm_grad",
 
     ```mlir
     %dx, %dw, %db = pz.layer_norm_grad %g, %x scale(%w : tensor<64xf32>)
-        {axis = 2 : i64, epsilon = 1.0e-05 : f64} : tensor<2x16x64xf32>
+        {axis = 2 : i64, epsilon = 1.0e-05 : f64}
+        : tensor<2x16x64xf32> -> tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>
     ```
   }];
   let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$input,
@@ -62,7 +63,7 @@ def PZ_LayerNormGradOp : PZ_Op<"layer_norm_grad",
                       PZ_FloatTensor:$grad_bias);
   let assemblyFormat = [{
     $grad `,` $input (`scale` `(` $scale^ `:` type($scale) `)`)? attr-dict `:`
-        type($input)
+        type($input) `->` type(results)
   }];
 }
 
@@ -76,7 +77,8 @@ def PZ_RMSNormGradOp : PZ_Op<"rms_norm_grad",
 
     ```mlir
     %dx, %dw = pz.rms_norm_grad %g, %x scale(%w : tensor<64xf32>)
-        {axis = 2 : i64, epsilon = 1.0e-06 : f64} : tensor<2x16x64xf32>
+        {axis = 2 : i64, epsilon = 1.0e-06 : f64}
+        : tensor<2x16x64xf32> -> tensor<2x16x64xf32>, tensor<64xf32>
     ```
   }];
   let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$input,
@@ -85,7 +87,7 @@ def PZ_RMSNormGradOp : PZ_Op<"rms_norm_grad",
   let results = (outs PZ_FloatTensor:$grad_input, PZ_FloatTensor:$grad_scale);
   let assemblyFormat = [{
     $grad `,` $input (`scale` `(` $scale^ `:` type($scale) `)`)? attr-dict `:`
-        type($input)
+        type($input) `->` type(results)
   }];
 }
 
@@ -107,6 +109,7 @@ def PZ_ReduceMaxGradOp : PZ_Op<"reduce_max_grad",
   let assemblyFormat = [{
     $grad `,` $input $axes attr-dict `:` type($grad) `,` type($input)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_SliceGradOp : PZ_Op<"slice_grad", [Pure]> {
@@ -127,6 +130,7 @@ def PZ_SliceGradOp : PZ_Op<"slice_grad", [Pure]> {
     $grad $input_shape `starts` $starts `ends` $ends `steps` $steps attr-dict
         `:` type($grad) `->` type($result)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_GatherGradOp : PZ_Op<"gather_grad", [Pure]> {
@@ -147,6 +151,7 @@ def PZ_GatherGradOp : PZ_Op<"gather_grad", [Pure]> {
     $grad `,` $indices $input_shape attr-dict `:` type($grad) `,` type($indices)
         `->` type($result)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_EmbeddingGradOp : PZ_Op<"embedding_grad", [Pure]> {
@@ -165,6 +170,7 @@ def PZ_EmbeddingGradOp : PZ_Op<"embedding_grad", [Pure]> {
   let assemblyFormat = [{
     $grad `,` $ids attr-dict `:` type($grad) `,` type($ids) `->` type($result)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_CrossEntropyGradOp : PZ_Op<"cross_entropy_grad",
@@ -187,6 +193,7 @@ def PZ_CrossEntropyGradOp : PZ_Op<"cross_entropy_grad",
     $grad `,` $logits `,` $labels $reduction attr-dict `:` type($grad) `,`
         type($logits) `,` type($labels)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_AttentionGradOp : PZ_Op<"attention_grad",
@@ -214,6 +221,7 @@ def PZ_AttentionGradOp : PZ_Op<"attention_grad",
     $grad `,` $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
         attr-dict `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
   }];
+  let hasVerifier = 1;
 }
 
 #endif // PZ_DIALECT_PZ_IR_PZGRADOPS_TD

@@ -463,18 +463,19 @@ def PZ_DropoutOp : PZ_Op<"dropout", [Pure, PZ_VJP, SameOperandsAndResultType], 1
 // Optimizer updates
 //===----------------------------------------------------------------------===//
 
-def PZ_SGDUpdateOp : PZ_Op<"sgd_update", [Pure,
-    AllTypesMatch<["param", "grad", "momentum_buffer", "new_param",
-                   "new_momentum_buffer"]>], 1> {
+def PZ_SGDUpdateOp : PZ_Op<"sgd_update", [Pure]> {
   let summary = "one SGD step with momentum and weight decay";
   let description = [{
     As `torch.optim.SGD` (dampening 0, no Nesterov):
     `g = grad + weight_decay * param`; `buf = momentum * momentum_buffer + g`
     (or `g` when momentum is 0); `new_param = param - lr * buf`. `lr` is a
-    scalar f32 tensor so that schedules can change it per step.
+    scalar f32 tensor so that schedules can change it per step. The
+    parameter, gradient and buffer have one element type and compatible
+    shapes; the results take their most static shape.
 
     ```mlir
-    %p1, %b1 = pz.sgd_update %p, %g, %b, %lr {momentum = 9.0e-01 : f64, weight_decay = 0.0 : f64} : tensor<64xf32>, tensor<f32>
+    %p1, %b1 = pz.sgd_update %p, %g, %b, %lr {momentum = 9.0e-01 : f64, weight_decay = 0.0 : f64}
+        : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<f32>
     ```
   }];
   let arguments = (ins PZ_FloatTensor:$param, PZ_FloatTensor:$grad,
@@ -484,14 +485,12 @@ def PZ_SGDUpdateOp : PZ_Op<"sgd_update", [Pure,
                       PZ_FloatTensor:$new_momentum_buffer);
   let assemblyFormat = [{
     $param `,` $grad `,` $momentum_buffer `,` $lr attr-dict `:` type($param)
-           `,` type($lr)
+           `,` type($grad) `,` type($momentum_buffer) `,` type($lr)
   }];
   let hasVerifier = 1;
 }
 
-def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure,
-    AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq", "new_param",
-                   "new_exp_avg", "new_exp_avg_sq"]>], 1> {
+def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure]> {
   let summary = "one AdamW step, exactly as torch.optim.AdamW";
   let description = [{
     With `t = step` (counting from 1):
@@ -499,11 +498,13 @@ def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure,
     `m = beta1 * exp_avg + (1 - beta1) * grad`;
     `v = beta2 * exp_avg_sq + (1 - beta2) * grad^2`;
     `new_param = param' - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)`.
+    The parameter, gradient and moments have one element type and
+    compatible shapes; the results take their most static shape.
 
     ```mlir
     %p1, %m1, %v1 = pz.adamw_update %p, %g, %m, %v, %lr, %t
         {beta1 = 9.0e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.0e-08 : f64, weight_decay = 1.0e-02 : f64}
-        : tensor<64xf32>, tensor<f32>, tensor<i64>
+        : tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<64xf32>, tensor<f32>, tensor<i64>
     ```
   }];
   let arguments = (ins PZ_FloatTensor:$param, PZ_FloatTensor:$grad,
@@ -514,7 +515,8 @@ def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure,
                       PZ_FloatTensor:$new_exp_avg_sq);
   let assemblyFormat = [{
     $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step attr-dict
-           `:` type($param) `,` type($lr) `,` type($step)
+           `:` type($param) `,` type($grad) `,` type($exp_avg) `,`
+           type($exp_avg_sq) `,` type($lr) `,` type($step)
   }];
   let hasVerifier = 1;
 }

@@ -11,14 +11,15 @@ def SetInputShapesPass : Pass<"pz-set-input-shapes", "mlir::ModuleOp"> {
     Gives every function argument marked `pz.input = "NAME"` the shape named
     for it in `shapes` (`NAME=DxD,NAME=DxD`), as `--input-shape` does. The
     new shape must keep the rank and agree with every static dim. Naming an
-    input that no function has is an error. Run `pz-infer-shapes` after it
-    to carry the shapes through the graph.
+    input that no function has is an error. The shapes are then carried
+    through the graph as `pz-infer-shapes` does, so that the IR verifies.
   }];
   let options = [
     Option<"shapes", "shapes", "std::string", /*default=*/"\"\"",
            "comma-separated NAME=DxDx... entries">,
   ];
-  let dependentDialects = ["mlir::func::FuncDialect"];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def InferShapesPass : Pass<"pz-infer-shapes", "mlir::ModuleOp"> {
@@ -26,10 +27,14 @@ def InferShapesPass : Pass<"pz-infer-shapes", "mlir::ModuleOp"> {
   let description = [{
     Walks every function in order and replaces each pz op's result types by
     the inferred ones where inference knows more (a static dim where the IR
-    has `?`). Function result types follow their returned values. Ops whose
-    inference fails are reported with their location.
+    has `?`). Function result types follow their returned values, and calls
+    follow their callees, until nothing changes. Ops whose inference fails
+    are reported with their location. Users outside pz that need the old
+    type get a `tensor.cast`, and so do call operands that no longer match
+    their callee's arguments.
   }];
-  let dependentDialects = ["mlir::func::FuncDialect"];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 
@@ -100,6 +105,59 @@ def OptimizerPass : Pass<"pz-optimizer", "mlir::ModuleOp"> {
            "linear warmup steps (cosine)">,
     Option<"totalSteps", "total-steps", "int64_t", /*default=*/"0",
            "steps over which cosine decays to 0">,
+  ];
+}
+
+def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
+  let summary = "Fuse decomposed norms, activations and attention into pz ops";
+  let description = [{
+    Rewrites the op patterns that exporters leave decomposed into the pz
+    dialect's high-level ops, which carry their own VJP, sharding rule and
+    fused kernel:
+
+    * layer norm (`ReduceMean`, `Sub`, `Pow 2`, `ReduceMean`, `Add eps`,
+      `Sqrt`, `Div`, then optional `Mul w`, `Add b`) -> `pz.layer_norm`;
+    * RMS norm (`Pow 2`, `ReduceMean`, `Add eps`, `Sqrt` then `Div` or a
+      reciprocal and `Mul`, or `Rsqrt` and `Mul`, then optional `Mul w`)
+      -> `pz.rms_norm`;
+    * GELU, erf form `0.5 * x * (1 + erf(x / sqrt(2)))` and tanh form
+      `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`, in any
+      association of the products -> `pz.gelu erf|tanh`;
+    * SiLU `x * sigmoid(x)` -> `pz.silu`;
+    * scaled dot-product attention: `matmul(q, k^T)`, an optional `div` or
+      `mul` by a constant, an optional mask (`where(mask, -inf, s)` or an
+      additive `add(s, m)`), `softmax` over the last dim and `matmul(p, v)`
+      -> `pz.attention`, `causal` when the mask is the constant strict upper
+      triangle, with the mask as operand otherwise. A key transposed by
+      `pz.transpose` is read through it, and grouped-query heads repeated by
+      reshape / broadcast / reshape are read unrepeated;
+    * `pz.matmul` of a `pz.transpose` that swaps the last two dims ->
+      `pz.matmul {transpose_lhs|transpose_rhs}`.
+
+    Constants are matched by value with a tolerance of a few ulps of their
+    element type. Intermediate values read by other ops are not fused.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
+def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
+  let summary = "Compute @forward in bf16 or fp16 with fp32 master weights";
+  let description = [{
+    Runs before autodiff. Parameters (the fp32 master weights) and float data
+    inputs are cast to the compute type where the function starts; float
+    constants are converted; every op then takes the compute type from its
+    operands. The cross-entropy reads its logits cast back to fp32 (as
+    Megatron-LM computes the loss), and the loss is returned in fp32.
+    Autodiff then differentiates through the casts, so the parameter
+    gradients arrive in fp32. With `precision=fp16` the module records the
+    dynamic loss-scaling policy (DeepSpeed's defaults: initial scale 2^16,
+    growth after 1000 good steps, backoff 0.5, skip the step on overflow) as
+    `pz.loss_scaling`, and autodiff seeds the backward pass with the
+    `loss_scale` input instead of 1. `precision=fp32` does nothing.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
+           "fp32, bf16 or fp16">,
   ];
 }
 

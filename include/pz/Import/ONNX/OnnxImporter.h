@@ -1,0 +1,67 @@
+//===- OnnxImporter.h - ONNX graphs to the pz forward graph ---------------===//
+//
+// Imports an ONNX model (opset 13 to 21) into a module with one
+// `func.func @forward` in the pz dialect, as examples/mlp/mlp.mlir shows:
+//
+// * graph inputs become arguments marked `pz.input = "name"`;
+// * float initializers become arguments marked `pz.param = "name"` (the
+//   initializer's own name, which is also the checkpoint name); integer and
+//   bool initializers are constants;
+// * graph outputs become results marked `pz.output = "name"`.
+//
+// Nodes whose inputs are all known constants (the shape arithmetic that
+// exporters emit) are evaluated during the import and leave no IR. Every op
+// carries its node's location: `NameLoc(node name, FILE:node#:0)`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_IMPORT_ONNX_ONNXIMPORTER_H
+#define PZ_IMPORT_ONNX_ONNXIMPORTER_H
+
+#include "pz/Import/ONNX/OnnxModel.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mlir::pz::onnx {
+
+/// The oldest and newest default-domain opsets the importer accepts.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 21;
+
+struct ImportOptions {
+  /// Static shapes for data inputs, by input name (`--input-shape`).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+};
+
+/// Parses `--input-shape` values: each is `NAME=DxDx...` or a comma-separated
+/// list of them. Returns false and sets `error` on a malformed entry.
+bool parseInputShapes(llvm::ArrayRef<std::string> specs, ImportOptions &options,
+                      std::string &error);
+
+/// Imports a model that `readModelFile` read from `path` (used in
+/// locations). Problems are reported through the context's diagnostic
+/// handlers; every unsupported op of the model is reported at once.
+/// Returns null on failure.
+OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, const Model &model,
+                                  llvm::StringRef path,
+                                  const ImportOptions &options);
+
+/// Reads, imports and verifies the model at `path`, printing problems to
+/// stderr as `FILE:NODE#:0: error: node 'NAME': ...`. Returns null on
+/// failure.
+OwningOpRef<ModuleOp> importModelFile(MLIRContext &ctx, llvm::StringRef path,
+                                      const ImportOptions &options);
+
+/// The default-domain op types the importer supports, sorted.
+std::vector<std::string> supportedOps();
+
+} // namespace mlir::pz::onnx
+
+#endif // PZ_IMPORT_ONNX_ONNXIMPORTER_H

@@ -1,0 +1,297 @@
+//===- FuseAttention.cpp - decomposed scaled dot-product attention --------===//
+//
+//   s = matmul(q, k^T)             k^T via transpose_rhs or pz.transpose
+//   s = s / c  or  s * c           optional constant scale
+//   s = where(m, -inf, s)          optional mask: `causal` when m is the
+//     or s + m                     constant strict upper triangle
+//   o = matmul(softmax(s, -1), v)
+// becomes pz.attention(q, k, v). Keys and values that repeat grouped-query
+// heads (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, n, S, D],
+// reshape to [B, Hkv * n, S, D]) are read unrepeated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FuseUtils.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::fuse;
+
+namespace {
+
+/// The mask part of the pattern.
+struct MaskMatch {
+  Value scores;    // the (scaled) scores under the mask
+  bool causal = false;
+  Value mask;      // i1 (true = keep) or additive float mask
+  Value negate;    // an i1 "masked out" condition to negate into `mask`
+};
+
+/// True when `v` is a constant [1, ..., S, S] causal mask: for i1, true
+/// exactly where the key is after the query (j > i, what `triu(1)` gives);
+/// for floats, -inf there and 0 elsewhere.
+bool isCausalConstant(Value v, bool boolMask) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return false;
+  auto type = llvm::cast<RankedTensorType>(attr.getType());
+  if (type.getRank() < 2 || type.getRank() > 4 || !type.hasStaticShape())
+    return false;
+  ArrayRef<int64_t> shape = type.getShape();
+  if (llvm::any_of(shape.drop_back(2), [](int64_t d) { return d != 1; }))
+    return false;
+  int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  if (rows < 2 || rows != cols)
+    return false; // a 1x1 mask says nothing about causality
+  int64_t k = 0;
+  if (boolMask) {
+    if (!type.getElementType().isInteger(1))
+      return false;
+    for (bool b : attr.getValues<bool>()) {
+      if (b != (k % cols > k / cols))
+        return false;
+      ++k;
+    }
+    return true;
+  }
+  if (!llvm::isa<FloatType>(type.getElementType()))
+    return false;
+  for (APFloat f : attr.getValues<APFloat>()) {
+    bool above = k % cols > k / cols;
+    if (above ? !(f.isInfinity() && f.isNegative()) : !f.isZero())
+      return false;
+    ++k;
+  }
+  return true;
+}
+
+/// True for a scalar constant -inf (or the lowest finite float, which
+/// masked_fill with finfo.min uses).
+bool isMinusInf(Value v) {
+  std::optional<double> c = getScalarConstant(v);
+  return c && (*c == -std::numeric_limits<double>::infinity() ||
+               *c <= -3.0e38);
+}
+
+/// The ways to read the softmax input `s` as masked scores: through a
+/// where with -inf, through an additive mask (either operand), or unmasked.
+SmallVector<MaskMatch> matchMask(Value s) {
+  SmallVector<MaskMatch> out;
+  if (auto where = singleUseDefOf<WhereOp>(s)) {
+    MaskMatch m;
+    if (isMinusInf(where.getOnTrue())) {
+      m.scores = where.getOnFalse();
+      if (isCausalConstant(where.getCondition(), /*boolMask=*/true))
+        m.causal = true;
+      else
+        m.negate = where.getCondition();
+    } else if (isMinusInf(where.getOnFalse())) {
+      m.scores = where.getOnTrue();
+      m.mask = where.getCondition();
+    }
+    if (m.scores && where.getType() == m.scores.getType())
+      out.push_back(m);
+  } else if (auto add = singleUseDefOf<AddOp>(s)) {
+    for (auto [sc, mk] : {std::pair(add.getLhs(), add.getRhs()),
+                          std::pair(add.getRhs(), add.getLhs())}) {
+      if (add.getType() != sc.getType())
+        continue;
+      MaskMatch m;
+      m.scores = sc;
+      if (isCausalConstant(mk, /*boolMask=*/false))
+        m.causal = true;
+      else
+        m.mask = mk;
+      out.push_back(m);
+    }
+  }
+  MaskMatch none;
+  none.scores = s;
+  out.push_back(none);
+  return out;
+}
+
+/// The scores before an optional constant scale; sets `scale`.
+Value matchScale(Value s, std::optional<double> &scale) {
+  if (auto div = singleUseDefOf<DivOp>(s)) {
+    std::optional<double> c = getScalarConstant(div.getRhs());
+    if (c && *c > 0.0 && div.getType() == div.getLhs().getType()) {
+      scale = 1.0 / *c;
+      return div.getLhs();
+    }
+  }
+  if (auto mul = singleUseDefOf<MulOp>(s)) {
+    Value inner;
+    eitherOrder(mul.getLhs(), mul.getRhs(), [&](Value a, Value c) {
+      std::optional<double> v = getScalarConstant(c);
+      if (!v || !(*v > 0.0) || mul.getType() != a.getType())
+        return false;
+      scale = *v;
+      inner = a;
+      return true;
+    });
+    if (inner)
+      return inner;
+  }
+  return s;
+}
+
+/// The key [B, H, S, D] of `matmul(q, kt)`: kt itself with transpose_rhs,
+/// else kt with its last two dims swapped, read through a pz.transpose.
+/// Returns the source value and the permutation still to apply (empty when
+/// none).
+std::pair<Value, SmallVector<int64_t>> keyOf(MatmulOp qk) {
+  Value kt = qk.getRhs();
+  if (qk.getTransposeRhs())
+    return {kt, {}};
+  SmallVector<int64_t> perm = {0, 1, 3, 2};
+  Value src = kt;
+  if (auto t = defOf<TransposeOp>(kt)) {
+    ArrayRef<int64_t> p = t.getPermutation();
+    perm = {p[0], p[1], p[3], p[2]};
+    src = t.getInput();
+  }
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, 4)))
+    perm.clear();
+  return {src, perm};
+}
+
+bool dimsAgree(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
+}
+
+/// True when pz.attention accepts q [B,H,Sq,D], k [B,G,Sk,D], v [B,G,Sk,Dv]
+/// and yields `result`.
+bool shapesFit(ArrayRef<int64_t> q, ArrayRef<int64_t> k, ArrayRef<int64_t> v,
+               ArrayRef<int64_t> result) {
+  if (q.size() != 4 || k.size() != 4 || v.size() != 4)
+    return false;
+  if (ShapedType::isDynamic(q[1]) || ShapedType::isDynamic(k[1]) ||
+      k[1] == 0 || q[1] % k[1] != 0)
+    return false;
+  return q[0] == k[0] && k[0] == v[0] && k[1] == v[1] &&
+         dimsAgree(k[2], v[2]) && dimsAgree(q[3], k[3]) &&
+         ArrayRef<int64_t>{q[0], q[1], q[2], v[3]} == result;
+}
+
+/// For x = reshape(broadcast(reshape(x0 [B,G,S,D] -> [B,G,1,S,D]) ->
+/// [B,G,n,S,D]) -> [B,G*n,S,D]) returns (x0, n).
+std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
+  auto outer = defOf<ReshapeOp>(x);
+  auto bc = outer ? defOf<BroadcastOp>(outer.getInput()) : BroadcastOp();
+  auto inner = bc ? defOf<ReshapeOp>(bc.getInput()) : ReshapeOp();
+  if (!inner)
+    return std::nullopt;
+  auto t0 = inner.getInput().getType(), t1 = inner.getType();
+  auto t2 = bc.getType(), t3 = outer.getType();
+  if (!t0.hasStaticShape() || !t2.hasStaticShape() || t0.getRank() != 4 ||
+      t2.getRank() != 5 || t3.getRank() != 4)
+    return std::nullopt;
+  ArrayRef<int64_t> s0 = t0.getShape(), s1 = t1.getShape(),
+                    s2 = t2.getShape(), s3 = t3.getShape();
+  int64_t n = s2[2];
+  bool ok = s1 == ArrayRef<int64_t>{s0[0], s0[1], 1, s0[2], s0[3]} &&
+            s2 == ArrayRef<int64_t>{s0[0], s0[1], n, s0[2], s0[3]} &&
+            s3 == ArrayRef<int64_t>{s0[0], s0[1] * n, s0[2], s0[3]};
+  if (!ok)
+    return std::nullopt;
+  return std::make_pair(inner.getInput(), n);
+}
+
+struct FuseAttention : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatmulOp pv,
+                                PatternRewriter &rewriter) const override {
+    if (pv.getTransposeLhs() || pv.getTransposeRhs() ||
+        pv.getType().getRank() != 4)
+      return failure();
+    auto softmax = singleUseDefOf<SoftmaxOp>(pv.getLhs());
+    if (!softmax || softmax.getAxis() != 3)
+      return failure();
+    std::optional<MaskMatch> mask;
+    std::optional<double> scale;
+    MatmulOp qk;
+    for (const MaskMatch &m : matchMask(softmax.getInput())) {
+      scale.reset();
+      qk = singleUseDefOf<MatmulOp>(matchScale(m.scores, scale));
+      if (qk && !qk.getTransposeLhs() && qk.getType().getRank() == 4) {
+        mask = m;
+        break;
+      }
+    }
+    if (!mask)
+      return failure();
+    Value q = qk.getLhs(), v = pv.getRhs();
+    auto [k, perm] = keyOf(qk);
+    SmallVector<int64_t> kShape(
+        llvm::cast<RankedTensorType>(k.getType()).getShape());
+    if (!perm.empty()) {
+      if (kShape.size() != 4)
+        return failure();
+      SmallVector<int64_t> permuted;
+      for (int64_t p : perm)
+        permuted.push_back(kShape[p]);
+      kShape = permuted;
+    } else if (auto pk = peelRepeatedHeads(k)) {
+      // Grouped-query heads: read k and v unrepeated when both repeat alike.
+      auto pvh = peelRepeatedHeads(v);
+      if (pvh && pvh->second == pk->second) {
+        k = pk->first;
+        v = pvh->first;
+        kShape = SmallVector<int64_t>(
+            llvm::cast<RankedTensorType>(k.getType()).getShape());
+      }
+    }
+    auto qType = llvm::cast<RankedTensorType>(q.getType());
+    auto vType = llvm::cast<RankedTensorType>(v.getType());
+    if (!shapesFit(qType.getShape(), kShape, vType.getShape(),
+                   pv.getType().getShape()))
+      return failure();
+    Value maskValue = mask->mask ? mask->mask : mask->negate;
+    if (maskValue) {
+      auto mt = llvm::cast<RankedTensorType>(maskValue.getType());
+      SmallVector<int64_t> out;
+      if (mt.getRank() > 4 ||
+          !OpTrait::util::getBroadcastedShape(mt.getShape(),
+                                              qk.getType().getShape(), out) ||
+          ArrayRef<int64_t>(out) != qk.getType().getShape() ||
+          (!mt.getElementType().isInteger(1) &&
+           mt.getElementType() != qType.getElementType()))
+        return failure();
+    }
+
+    // Rewrite.
+    Location loc = pv.getLoc();
+    if (!perm.empty())
+      k = TransposeOp::create(rewriter, qk.getLoc(), k,
+                              rewriter.getDenseI64ArrayAttr(perm));
+    if (mask->negate)
+      maskValue = NotOp::create(rewriter, loc, mask->negate);
+    // The default scale is 1 / sqrt(head dim): leave it implicit then.
+    double s = scale.value_or(1.0);
+    int64_t d = qType.getDimSize(3);
+    FloatAttr scaleAttr;
+    if (ShapedType::isDynamic(d) ||
+        !isNear(s, 1.0 / std::sqrt(static_cast<double>(d)),
+                qType.getElementType()))
+      scaleAttr = rewriter.getF64FloatAttr(s);
+    rewriter.replaceOpWithNewOp<AttentionOp>(
+        pv, pv.getType(), q, k, v, maskValue,
+        mask->causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::pz::fuse::populateFuseAttentionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<FuseAttention>(patterns.getContext());
+}

@@ -1,0 +1,421 @@
+//===- ElementwiseOps.cpp - arithmetic, comparisons, Where, Cast ----------===//
+//
+// Add, Sub, Mul, Div, Pow; the unary math ops; Equal, Less, Greater,
+// LessOrEqual, GreaterOrEqual, Not; Where and Cast. ONNX broadcasting is
+// numpy's, as in the pz dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OpRegistry.h"
+#include "ShapeHelpers.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::onnx;
+
+//===----------------------------------------------------------------------===//
+// Host evaluation with broadcasting
+//===----------------------------------------------------------------------===//
+
+/// Evaluates `fn(out, outIndex, inputOffsets)` over the broadcast shape of
+/// `ins` and sets output 0 to the result of type `outType`.
+static FailureOr<bool>
+foldBroadcast(NodeContext &ctx, ArrayRef<const HostTensor *> ins,
+              DataType outType,
+              function_ref<LogicalResult(HostTensor &, int64_t,
+                                         ArrayRef<int64_t>)>
+                  fn) {
+  SmallVector<int64_t> shape(ins.front()->getShape());
+  for (const HostTensor *t : ins.drop_front()) {
+    FailureOr<SmallVector<int64_t>> b =
+        broadcastShapes(ctx, shape, t->getShape());
+    if (failed(b))
+      return failure();
+    shape = *b;
+  }
+  if (foldableElementCount(shape) < 0)
+    return false; // too large for the host: emit the op instead
+  HostTensor out(outType, shape);
+  SmallVector<SmallVector<int64_t>> strides;
+  for (const HostTensor *t : ins)
+    strides.push_back(stridesOf(t->getShape()));
+  SmallVector<int64_t> idx(shape.size(), 0), offsets(ins.size());
+  for (int64_t o = 0, n = out.size(); o < n; ++o) {
+    for (auto [k, t] : llvm::enumerate(ins))
+      offsets[k] = broadcastOffset(idx, t->getShape(), strides[k]);
+    if (failed(fn(out, o, offsets)))
+      return failure();
+    nextIndex(idx, shape);
+  }
+  ctx.setOutput(0, std::move(out));
+  return true;
+}
+
+/// Both inputs of a binary op must share an element type (Pow excepted).
+static LogicalResult checkSameType(NodeContext &ctx) {
+  DataType a = ctx.getDataType(0), b = ctx.getDataType(1);
+  if (a != b)
+    return ctx.emitError() << ctx.getNode().opType
+                           << " inputs have different element types "
+                           << dataTypeName(a) << " and " << dataTypeName(b);
+  return success();
+}
+
+enum class Arith { Add, Sub, Mul, Div, Pow };
+
+template <Arith K>
+static FailureOr<bool> foldArith(NodeContext &ctx) {
+  if (K != Arith::Pow && failed(checkSameType(ctx)))
+    return failure();
+  const HostTensor *a = ctx.getConstant(0), *b = ctx.getConstant(1);
+  bool isFloat = a->isFloat();
+  if (a->isBool())
+    return false; // the lowering reports the type
+  return foldBroadcast(
+      ctx, {a, b}, a->getType(),
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        if (isFloat || K == Arith::Pow) {
+          double x = a->getDouble(off[0]), y = b->getDouble(off[1]);
+          double r = K == Arith::Add   ? x + y
+                     : K == Arith::Sub ? x - y
+                     : K == Arith::Mul ? x * y
+                     : K == Arith::Div ? x / y
+                                       : std::pow(x, y);
+          out.setDouble(o, r);
+          return success();
+        }
+        int64_t x = a->getInt(off[0]), y = b->getInt(off[1]);
+        if (K == Arith::Div && y == 0)
+          return ctx.emitError() << "Div divides an integer by zero";
+        // Wrapping arithmetic, as the integer types of ONNX do.
+        uint64_t ux = x, uy = y;
+        int64_t r = K == Arith::Add   ? static_cast<int64_t>(ux + uy)
+                    : K == Arith::Sub ? static_cast<int64_t>(ux - uy)
+                    : K == Arith::Mul ? static_cast<int64_t>(ux * uy)
+                    : (x == INT64_MIN && y == -1) ? x
+                                                  : x / y;
+        out.setInt(o, r);
+        return success();
+      });
+}
+
+template <typename OpTy>
+static LogicalResult lowerArith(NodeContext &ctx) {
+  if (failed(checkSameType(ctx)))
+    return failure();
+  FailureOr<Value> a = ctx.getValue(0), b = ctx.getValue(1);
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<Value> r = ctx.create<OpTy>(*a, *b);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+/// Input `i` converted to the float element type `elem`.
+static FailureOr<Value> valueAsFloat(NodeContext &ctx, unsigned i,
+                                     Type elem) {
+  if (const HostTensor *c = ctx.getConstant(i)) {
+    HostTensor t(fromMLIRType(elem), c->getShape());
+    for (int64_t k = 0, n = c->size(); k < n; ++k)
+      t.setDouble(k, c->getDouble(k));
+    return ctx.materialize(t, ctx.getLoc());
+  }
+  FailureOr<Value> v = ctx.getValue(i);
+  if (failed(v) ||
+      llvm::cast<RankedTensorType>(v->getType()).getElementType() == elem)
+    return v;
+  return ctx.create<CastOp>(*v, elem);
+}
+
+/// Pow allows an exponent of another type; pz.pow takes floats of one type.
+/// An integer base is raised in f64 and cast back.
+static LogicalResult lowerPow(NodeContext &ctx) {
+  DataType baseType = ctx.getDataType(0);
+  Type base = toMLIRType(ctx.getContext(), baseType);
+  if (!base)
+    return ctx.emitError() << "Pow base has element type "
+                           << dataTypeName(baseType)
+                           << ", which the pz dialect does not have";
+  Type compute = isFloatType(baseType) ? base
+                                       : Float64Type::get(ctx.getContext());
+  FailureOr<Value> x = valueAsFloat(ctx, 0, compute);
+  FailureOr<Value> y = valueAsFloat(ctx, 1, compute);
+  if (failed(x) || failed(y))
+    return failure();
+  FailureOr<Value> r = ctx.create<PowOp>(*x, *y);
+  if (succeeded(r) && compute != base)
+    r = ctx.create<CastOp>(*r, base);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Unary ops
+//===----------------------------------------------------------------------===//
+
+enum class Unary { Sqrt, Exp, Log, Tanh, Erf, Sigmoid, Relu, Neg, Recip };
+
+template <Unary K>
+static FailureOr<bool> foldUnary(NodeContext &ctx) {
+  const HostTensor *a = ctx.getConstant(0);
+  bool isFloat = a->isFloat();
+  if (!isFloat && K != Unary::Relu && K != Unary::Neg)
+    return false; // the lowering reports the type
+  return foldBroadcast(
+      ctx, {a}, a->getType(),
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        if (!isFloat) {
+          int64_t x = a->getInt(off[0]);
+          out.setInt(o, K == Unary::Neg
+                            ? static_cast<int64_t>(0 - static_cast<uint64_t>(x))
+                            : std::max<int64_t>(x, 0));
+          return success();
+        }
+        double x = a->getDouble(off[0]);
+        double r = K == Unary::Sqrt      ? std::sqrt(x)
+                   : K == Unary::Exp     ? std::exp(x)
+                   : K == Unary::Log     ? std::log(x)
+                   : K == Unary::Tanh    ? std::tanh(x)
+                   : K == Unary::Erf     ? std::erf(x)
+                   : K == Unary::Sigmoid ? 1.0 / (1.0 + std::exp(-x))
+                   : K == Unary::Relu    ? std::max(x, 0.0)
+                   : K == Unary::Neg     ? -x
+                                         : 1.0 / x;
+        out.setDouble(o, r);
+        return success();
+      });
+}
+
+template <typename OpTy>
+static LogicalResult lowerUnary(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.getValue(0);
+  if (failed(x))
+    return failure();
+  FailureOr<Value> r = ctx.create<OpTy>(*x);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+/// Reciprocal is `1 / x`.
+static LogicalResult lowerReciprocal(NodeContext &ctx) {
+  FailureOr<Value> x = ctx.getValue(0);
+  if (failed(x))
+    return failure();
+  HostTensor one(ctx.getDataType(0), {});
+  one.setDouble(0, 1.0);
+  FailureOr<Value> c = ctx.materialize(one, ctx.getLoc());
+  if (failed(c))
+    return failure();
+  FailureOr<Value> r = ctx.create<DivOp>(*c, *x);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Comparisons and Not
+//===----------------------------------------------------------------------===//
+
+template <ComparePredicate P>
+static FailureOr<bool> foldCompare(NodeContext &ctx) {
+  if (failed(checkSameType(ctx)))
+    return failure();
+  const HostTensor *a = ctx.getConstant(0), *b = ctx.getConstant(1);
+  bool isFloat = a->isFloat();
+  return foldBroadcast(
+      ctx, {a, b}, DataType::Bool,
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        auto cmp = [](auto x, auto y) {
+          switch (P) {
+          case ComparePredicate::eq:
+            return x == y;
+          case ComparePredicate::lt:
+            return x < y;
+          case ComparePredicate::le:
+            return x <= y;
+          case ComparePredicate::gt:
+            return x > y;
+          case ComparePredicate::ge:
+            return x >= y;
+          }
+          return false;
+        };
+        bool r = isFloat ? cmp(a->getDouble(off[0]), b->getDouble(off[1]))
+                         : cmp(a->getInt(off[0]), b->getInt(off[1]));
+        out.setInt(o, r);
+        return success();
+      });
+}
+
+template <ComparePredicate P>
+static LogicalResult lowerCompare(NodeContext &ctx) {
+  if (failed(checkSameType(ctx)))
+    return failure();
+  FailureOr<Value> a = ctx.getValue(0), b = ctx.getValue(1);
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<Value> r = ctx.create<CompareOp>(P, *a, *b);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+static FailureOr<bool> foldNot(NodeContext &ctx) {
+  const HostTensor *a = ctx.getConstant(0);
+  if (!a->isBool())
+    return false;
+  HostTensor out = *a;
+  for (int64_t i = 0, n = out.size(); i < n; ++i)
+    out.setInt(i, !a->getInt(i));
+  ctx.setOutput(0, std::move(out));
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Where and Cast
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkWhereTypes(NodeContext &ctx) {
+  if (ctx.getDataType(0) != DataType::Bool)
+    return ctx.emitError() << "Where condition must be BOOL, got "
+                           << dataTypeName(ctx.getDataType(0));
+  if (ctx.getDataType(1) != ctx.getDataType(2))
+    return ctx.emitError() << "Where values have different element types "
+                           << dataTypeName(ctx.getDataType(1)) << " and "
+                           << dataTypeName(ctx.getDataType(2));
+  return success();
+}
+
+static FailureOr<bool> foldWhere(NodeContext &ctx) {
+  if (failed(checkWhereTypes(ctx)))
+    return failure();
+  const HostTensor *c = ctx.getConstant(0), *x = ctx.getConstant(1),
+                   *y = ctx.getConstant(2);
+  return foldBroadcast(
+      ctx, {c, x, y}, x->getType(),
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        const HostTensor *src = c->getInt(off[0]) ? x : y;
+        int64_t k = c->getInt(off[0]) ? off[1] : off[2];
+        if (src->isFloat())
+          out.setDouble(o, src->getDouble(k));
+        else
+          out.setInt(o, src->getInt(k));
+        return success();
+      });
+}
+
+static LogicalResult lowerWhere(NodeContext &ctx) {
+  if (failed(checkWhereTypes(ctx)))
+    return failure();
+  FailureOr<Value> c = ctx.getValue(0), x = ctx.getValue(1),
+                   y = ctx.getValue(2);
+  if (failed(c) || failed(x) || failed(y))
+    return failure();
+  FailureOr<Value> r = ctx.create<WhereOp>(*c, *x, *y);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+/// The `to` attribute of Cast.
+static FailureOr<DataType> castTarget(NodeContext &ctx) {
+  FailureOr<int64_t> to = ctx.getInt("to", -1);
+  if (failed(to))
+    return failure();
+  if (!ctx.hasAttr("to"))
+    return ctx.emitError() << "Cast has no 'to' attribute";
+  return static_cast<DataType>(*to);
+}
+
+static FailureOr<bool> foldCast(NodeContext &ctx) {
+  FailureOr<DataType> to = castTarget(ctx);
+  if (failed(to))
+    return failure();
+  if (!isFloatType(*to) && !isIntegerType(*to) && *to != DataType::Bool)
+    return false; // the lowering reports the type
+  const HostTensor *a = ctx.getConstant(0);
+  HostTensor out(*to, a->getShape());
+  for (int64_t i = 0, n = a->size(); i < n; ++i) {
+    if (!a->isFloat()) {
+      out.setInt(i, a->getInt(i));
+      continue;
+    }
+    double v = a->getDouble(i);
+    if (isFloatType(*to))
+      out.setDouble(i, v);
+    else if (*to == DataType::Bool)
+      out.setInt(i, v != 0.0);
+    else // truncate toward zero; out-of-range values saturate
+      out.setInt(i, std::isnan(v)       ? 0
+                    : v >= 9.2e18      ? INT64_MAX
+                    : v <= -9.2e18     ? INT64_MIN
+                                       : static_cast<int64_t>(v));
+  }
+  ctx.setOutput(0, std::move(out));
+  return true;
+}
+
+static LogicalResult lowerCast(NodeContext &ctx) {
+  FailureOr<DataType> to = castTarget(ctx);
+  if (failed(to))
+    return failure();
+  Type elem = toMLIRType(ctx.getContext(), *to);
+  if (!elem)
+    return ctx.emitError() << "Cast to " << dataTypeName(*to)
+                           << ": the pz dialect has no such element type";
+  FailureOr<Value> x = ctx.getValue(0);
+  if (failed(x))
+    return failure();
+  if (llvm::cast<RankedTensorType>(x->getType()).getElementType() == elem) {
+    ctx.setOutput(0, *x);
+    return success();
+  }
+  FailureOr<Value> r = ctx.create<CastOp>(*x, elem);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
+  r.add("Add", foldArith<Arith::Add>, lowerArith<AddOp>);
+  r.add("Sub", foldArith<Arith::Sub>, lowerArith<SubOp>);
+  r.add("Mul", foldArith<Arith::Mul>, lowerArith<MulOp>);
+  r.add("Div", foldArith<Arith::Div>, lowerArith<DivOp>);
+  r.add("Pow", foldArith<Arith::Pow>, lowerPow);
+  r.add("Sqrt", foldUnary<Unary::Sqrt>, lowerUnary<SqrtOp>);
+  r.add("Exp", foldUnary<Unary::Exp>, lowerUnary<ExpOp>);
+  r.add("Log", foldUnary<Unary::Log>, lowerUnary<LogOp>);
+  r.add("Tanh", foldUnary<Unary::Tanh>, lowerUnary<TanhOp>);
+  r.add("Erf", foldUnary<Unary::Erf>, lowerUnary<ErfOp>);
+  r.add("Sigmoid", foldUnary<Unary::Sigmoid>, lowerUnary<SigmoidOp>);
+  r.add("Relu", foldUnary<Unary::Relu>, lowerUnary<ReluOp>);
+  r.add("Neg", foldUnary<Unary::Neg>, lowerUnary<NegOp>);
+  r.add("Reciprocal", foldUnary<Unary::Recip>, lowerReciprocal);
+  r.add("Equal", foldCompare<ComparePredicate::eq>,
+        lowerCompare<ComparePredicate::eq>);
+  r.add("Less", foldCompare<ComparePredicate::lt>,
+        lowerCompare<ComparePredicate::lt>);
+  r.add("LessOrEqual", foldCompare<ComparePredicate::le>,
+        lowerCompare<ComparePredicate::le>);
+  r.add("Greater", foldCompare<ComparePredicate::gt>,
+        lowerCompare<ComparePredicate::gt>);
+  r.add("GreaterOrEqual", foldCompare<ComparePredicate::ge>,
+        lowerCompare<ComparePredicate::ge>);
+  r.add("Not", foldNot, lowerUnary<NotOp>);
+  r.add("Where", foldWhere, lowerWhere);
+  r.add("Cast", foldCast, lowerCast);
+}

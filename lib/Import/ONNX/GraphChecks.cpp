@@ -1,0 +1,168 @@
+//===- GraphChecks.cpp - Model checks and node order before the import ----===//
+
+#include "GraphImporter.h"
+#include "OpRegistry.h"
+
+#include "llvm/ADT/StringSet.h"
+
+#include <functional>
+#include <queue>
+
+using namespace mlir;
+using namespace mlir::pz::onnx;
+
+Location GraphImporter::modelLoc() const {
+  return FileLineColLoc::get(&ctx, path, 0, 0);
+}
+
+Location GraphImporter::nodeLoc(unsigned index) const {
+  const Node &node = graph.nodes[index];
+  std::string name = node.name.empty()
+                         ? node.opType + "_" + std::to_string(index)
+                         : node.name;
+  return NameLoc::get(StringAttr::get(&ctx, name),
+                      FileLineColLoc::get(&ctx, path, index + 1, 0));
+}
+
+LogicalResult GraphImporter::checkModel() {
+  if (!model.hasGraph)
+    return emitError(modelLoc()) << "the model has no graph";
+  std::optional<int64_t> version;
+  for (const OpsetImport &o : model.opsets)
+    if (o.domain.empty())
+      version = o.version;
+  if (!version)
+    return emitError(modelLoc())
+           << "the model imports no opset of the default domain (ai.onnx)";
+  if (*version < kMinOpset || *version > kMaxOpset)
+    return emitError(modelLoc())
+           << "the model uses opset " << *version
+           << "; the importer supports opsets " << kMinOpset << " to "
+           << kMaxOpset << " (convert it with onnx.version_converter)";
+  opset = *version;
+  if (graph.outputs.empty())
+    return emitError(modelLoc()) << "the graph has no outputs";
+  return success();
+}
+
+LogicalResult GraphImporter::checkSupportedOps() {
+  struct Unsupported {
+    std::string domain;
+    SmallVector<std::string> nodes;
+  };
+  // By op type, in order of first appearance.
+  std::vector<std::pair<std::string, Unsupported>> byType;
+  llvm::StringMap<size_t> index;
+  const OpRegistry &registry = getOpRegistry();
+  for (auto [i, node] : llvm::enumerate(graph.nodes)) {
+    if (registry.lookup(node.domain, node.opType))
+      continue;
+    std::string key = node.domain + "::" + node.opType;
+    auto [it, inserted] = index.try_emplace(key, byType.size());
+    if (inserted)
+      byType.emplace_back(key, Unsupported());
+    Unsupported &u = byType[it->second].second;
+    u.domain = node.domain;
+    u.nodes.push_back(node.name.empty()
+                          ? node.opType + "_" + std::to_string(i)
+                          : node.name);
+  }
+  if (byType.empty())
+    return success();
+  size_t total = 0;
+  for (auto &entry : byType)
+    total += entry.second.nodes.size();
+  InFlightDiagnostic diag = emitError(modelLoc());
+  diag << total << (total == 1 ? " node uses" : " nodes use") << " "
+       << byType.size() << " ONNX op type" << (byType.size() == 1 ? "" : "s")
+       << " that the importer does not support:";
+  for (auto &[key, u] : byType) {
+    StringRef opType = StringRef(key).split("::").second;
+    std::string domain = u.domain.empty() ? "ai.onnx" : u.domain;
+    std::string version = "?";
+    for (const OpsetImport &o : model.opsets)
+      if (o.domain == u.domain)
+        version = std::to_string(o.version);
+    diag << "\n  " << opType << " (domain " << domain << ", opset " << version
+         << "): " << u.nodes.size() << " node"
+         << (u.nodes.size() == 1 ? "" : "s") << ": ";
+    constexpr size_t kShown = 3;
+    for (size_t i = 0; i < std::min(kShown, u.nodes.size()); ++i)
+      diag << (i ? ", " : "") << "'" << u.nodes[i] << "'";
+    if (u.nodes.size() > kShown)
+      diag << " and " << u.nodes.size() - kShown << " more";
+  }
+  return diag;
+}
+
+LogicalResult GraphImporter::orderNodes(SmallVectorImpl<unsigned> &order) {
+  // Who defines each name: -1 for graph inputs and initializers.
+  llvm::StringMap<int64_t> producer;
+  for (const ValueInfo &in : graph.inputs)
+    producer[in.name] = -1;
+  for (const Tensor &t : graph.initializers)
+    producer[t.name] = -1;
+  for (auto [i, node] : llvm::enumerate(graph.nodes)) {
+    for (const std::string &out : node.outputs) {
+      if (out.empty())
+        continue;
+      auto [it, inserted] = producer.try_emplace(out, i);
+      if (!inserted)
+        return emitError(nodeLoc(i))
+               << node.opType << " output '" << out
+               << "' is already defined by "
+               << (it->second < 0 ? std::string("a graph input or "
+                                                "initializer")
+                                  : "node " + std::to_string(it->second + 1));
+    }
+  }
+  // Every read name must be defined.
+  SmallVector<SmallVector<unsigned>> users(graph.nodes.size());
+  SmallVector<unsigned> pending(graph.nodes.size(), 0);
+  for (auto [i, node] : llvm::enumerate(graph.nodes)) {
+    for (const std::string &in : node.inputs) {
+      if (in.empty())
+        continue;
+      state.usedNames.insert(in);
+      auto it = producer.find(in);
+      if (it == producer.end())
+        return emitError(nodeLoc(i))
+               << node.opType << " reads '" << in
+               << "', which no node, graph input or initializer defines";
+      if (it->second >= 0) {
+        users[it->second].push_back(i);
+        ++pending[i];
+      }
+    }
+  }
+  for (const ValueInfo &out : graph.outputs) {
+    state.usedNames.insert(out.name);
+    if (!producer.count(out.name))
+      return emitError(modelLoc())
+             << "graph output '" << out.name
+             << "' is not defined by any node, graph input or initializer";
+  }
+  // Kahn's algorithm, always taking the first ready node in file order:
+  // a sorted file keeps its order.
+  std::priority_queue<unsigned, std::vector<unsigned>, std::greater<unsigned>>
+      ready;
+  for (unsigned i = 0; i < graph.nodes.size(); ++i)
+    if (pending[i] == 0)
+      ready.push(i);
+  while (!ready.empty()) {
+    unsigned i = ready.top();
+    ready.pop();
+    order.push_back(i);
+    for (unsigned u : users[i])
+      if (--pending[u] == 0)
+        ready.push(u);
+  }
+  if (order.size() != graph.nodes.size()) {
+    for (unsigned i = 0; i < graph.nodes.size(); ++i)
+      if (pending[i] != 0)
+        return emitError(nodeLoc(i))
+               << graph.nodes[i].opType
+               << " is part of a cycle in the graph";
+  }
+  return success();
+}

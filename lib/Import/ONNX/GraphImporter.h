@@ -1,0 +1,63 @@
+//===- GraphImporter.h - An ONNX graph to func.func @forward --------------===//
+//
+// The graph-level half of the import: checks the model (opset, outputs,
+// unsupported ops, undefined inputs), orders the nodes, creates the function
+// with its data inputs and parameters, imports every node through its
+// folder or lowering, and returns the outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_LIB_IMPORT_ONNX_GRAPHIMPORTER_H
+#define PZ_LIB_IMPORT_ONNX_GRAPHIMPORTER_H
+
+#include "NodeContext.h"
+
+#include "pz/Import/ONNX/OnnxImporter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::pz::onnx {
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext &ctx, const Model &model, StringRef path,
+                const ImportOptions &options)
+      : ctx(ctx), model(model), graph(model.graph), path(path.str()),
+        options(options), state(&ctx) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  /// The graph exists, has outputs, and imports a supported opset.
+  LogicalResult checkModel();
+  /// Reports every node whose op the importer does not support, at once.
+  LogicalResult checkSupportedOps();
+  /// Checks that every name read is defined once, and orders the nodes
+  /// topologically (stable: the file's order when it is already sorted).
+  LogicalResult orderNodes(SmallVectorImpl<unsigned> &order);
+  /// The function, its data inputs (with --input-shape applied) and its
+  /// parameters; integer initializers become known constants.
+  LogicalResult createFunction();
+  FailureOr<SmallVector<Type>> inputTypes(SmallVectorImpl<unsigned> &which);
+  LogicalResult importNode(unsigned index);
+  LogicalResult createReturn();
+  /// Erases ops whose results nothing reads (constants no op needed, the
+  /// log-softmax an NLL loss was fused through).
+  void removeDeadOps();
+
+  Location nodeLoc(unsigned index) const;
+  Location modelLoc() const;
+
+  MLIRContext &ctx;
+  const Model &model;
+  const Graph &graph;
+  std::string path;
+  const ImportOptions &options;
+  ImportState state;
+  int64_t opset = 0;
+  func::FuncOp fn;
+};
+
+} // namespace mlir::pz::onnx
+
+#endif // PZ_LIB_IMPORT_ONNX_GRAPHIMPORTER_H

@@ -1,0 +1,113 @@
+//===- OnnxImporter.cpp - Entry points of the ONNX import -----------------===//
+
+#include "pz/Import/ONNX/OnnxImporter.h"
+
+#include "GraphImporter.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "pz/Import/ONNX/OnnxReader.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::pz::onnx;
+
+bool mlir::pz::onnx::parseInputShapes(ArrayRef<std::string> specs,
+                                      ImportOptions &options,
+                                      std::string &error) {
+  for (const std::string &spec : specs) {
+    SmallVector<StringRef> entries;
+    StringRef(spec).split(entries, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef entry : entries) {
+      auto [name, dims] = entry.trim().split('=');
+      SmallVector<StringRef> parts;
+      dims.split(parts, 'x');
+      std::vector<int64_t> shape;
+      bool ok = !name.empty() && !dims.empty();
+      for (StringRef p : parts) {
+        int64_t d;
+        if (p.getAsInteger(10, d) || d < 1)
+          ok = false;
+        shape.push_back(d);
+      }
+      if (!ok) {
+        error = "input shape '" + entry.str() +
+                "' is not NAME=DxDx... with positive dims";
+        return false;
+      }
+      options.inputShapes[name.str()] = shape;
+    }
+  }
+  return true;
+}
+
+OwningOpRef<ModuleOp> mlir::pz::onnx::importModel(MLIRContext &ctx,
+                                                  const Model &model,
+                                                  StringRef path,
+                                                  const ImportOptions &options) {
+  ctx.loadDialect<func::FuncDialect, PZDialect>();
+  return GraphImporter(ctx, model, path, options).run();
+}
+
+/// Prints a diagnostic as `FILE:NODE#:0: error: node 'NAME': MESSAGE`, or
+/// `FILE: error: MESSAGE` for problems of the whole model.
+static void printDiagnostic(Diagnostic &diag, llvm::raw_ostream &os) {
+  std::string where, node;
+  Location loc = diag.getLocation();
+  if (auto name = llvm::dyn_cast<NameLoc>(loc)) {
+    node = name.getName().str();
+    loc = name.getChildLoc();
+  }
+  if (auto file = llvm::dyn_cast<FileLineColLoc>(loc)) {
+    where = file.getFilename().str();
+    if (file.getLine() > 0)
+      where += ":" + std::to_string(file.getLine()) + ":" +
+               std::to_string(file.getColumn());
+    else
+      node.clear(); // graph inputs and initializers are not nodes
+  }
+  if (!where.empty())
+    os << where << ": ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error:
+    os << "error: ";
+    break;
+  case DiagnosticSeverity::Warning:
+    os << "warning: ";
+    break;
+  case DiagnosticSeverity::Note:
+    os << "note: ";
+    break;
+  case DiagnosticSeverity::Remark:
+    os << "remark: ";
+    break;
+  }
+  if (!node.empty())
+    os << "node '" << node << "': ";
+  os << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printDiagnostic(note, os);
+}
+
+OwningOpRef<ModuleOp>
+mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
+                                const ImportOptions &options) {
+  ScopedDiagnosticHandler handler(&ctx, [](Diagnostic &diag) {
+    printDiagnostic(diag, llvm::errs());
+    return success();
+  });
+  Model model;
+  std::string error;
+  if (!readModelFile(path.str(), model, error)) {
+    emitError(UnknownLoc::get(&ctx)) << error;
+    return nullptr;
+  }
+  OwningOpRef<ModuleOp> module = importModel(ctx, model, path, options);
+  if (!module || failed(verify(*module)))
+    return nullptr;
+  return module;
+}

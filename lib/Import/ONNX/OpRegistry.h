@@ -1,0 +1,62 @@
+//===- OpRegistry.h - The ONNX ops the importer supports ------------------===//
+//
+// Each supported op type has a folder, which evaluates the node on the host
+// when all its inputs are known constants, and a lowering, which emits pz
+// ops. Either may be absent: an op without a folder always lowers; an op
+// without a lowering needs constant inputs. The op families register
+// themselves from their own files.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_LIB_IMPORT_ONNX_OPREGISTRY_H
+#define PZ_LIB_IMPORT_ONNX_OPREGISTRY_H
+
+#include "NodeContext.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::pz::onnx {
+
+/// Evaluates a node whose inputs are all known constants and sets its
+/// outputs. Returns true when it did, false to let the lowering handle the
+/// node instead, and failure (after reporting) when the node is invalid.
+using FoldFn = FailureOr<bool> (*)(NodeContext &ctx);
+/// Emits pz ops for a node and sets its outputs.
+using LowerFn = LogicalResult (*)(NodeContext &ctx);
+
+struct OpHandler {
+  FoldFn fold = nullptr;
+  LowerFn lower = nullptr;
+};
+
+class OpRegistry {
+public:
+  void add(llvm::StringRef opType, FoldFn fold, LowerFn lower) {
+    handlers[opType] = OpHandler{fold, lower};
+  }
+  /// The handler of a default-domain op, or null.
+  const OpHandler *lookup(llvm::StringRef domain,
+                          llvm::StringRef opType) const;
+  /// The registered op types, sorted.
+  std::vector<std::string> names() const;
+
+private:
+  llvm::StringMap<OpHandler> handlers;
+};
+
+/// The registry with every op family registered.
+const OpRegistry &getOpRegistry();
+
+void registerElementwiseOps(OpRegistry &registry);
+void registerConstantOps(OpRegistry &registry);
+void registerShapeOps(OpRegistry &registry);
+void registerSliceOps(OpRegistry &registry);
+void registerNNOps(OpRegistry &registry);
+void registerLossOps(OpRegistry &registry);
+
+} // namespace mlir::pz::onnx
+
+#endif // PZ_LIB_IMPORT_ONNX_OPREGISTRY_H

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""ONNX backend node tests against the Parallelize importer.
+
+Walks the node tests that Debian's libonnx-testdata ships
+(/usr/share/libonnx-testdata/data/node/test_*/: model.onnx and
+test_data_set_*/{input,output}_*.pb), selects the cases whose every op is one
+the importer claims (`parallelize inspect --list-onnx-ops`), and runs each
+case through a list of stages. Today there is one stage, `import`: the case
+must import and verify (`parallelize inspect MODEL --emit-ir`). A numeric
+stage (run the IR on input_*.pb and compare with output_*.pb) plugs into
+STAGES once the interpreter or the CPU backend exists.
+
+Cases written for opsets the importer does not accept (outside 13..21) are
+skipped and counted.
+
+Inputs that the importer needs at compile time (a Reshape's shape, Slice's
+starts, a Dropout ratio, ...) are graph inputs in some backend tests; for a
+static-shape compiler they are constants, so the harness turns them into
+initializers holding the test's own input values. Inputs whose declared
+shape is symbolic get `--input-shape` from their test data.
+
+Every case's result is one JSON object per line (--jsonl). The exit status is
+1 when a selected case fails and is not listed in the exceptions file (one
+`test_name  reason` per line), or when a listed case passes (stale entry).
+
+Usage: /usr/bin/python3 scripts/onnx-conformance.py [--parallelize BIN]
+       [--data DIR] [--exceptions FILE] [--jsonl FILE] [--work DIR] [-j N]
+       [--filter SUBSTRING] [-v]
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import onnx
+from onnx import numpy_helper  # noqa: F401  (registers onnx.numpy_helper)
+
+DEFAULT_DATA = "/usr/share/libonnx-testdata/data/node"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# The default-domain opsets the importer accepts (kMinOpset, kMaxOpset in
+# include/pz/Import/ONNX/OnnxImporter.h). Cases written for other opsets
+# test semantics the importer does not claim; they are counted as skipped.
+MIN_OPSET, MAX_OPSET = 13, 21
+
+# Operand positions the importer needs as constants; mirrors
+# isStaticOperand in lib/Import/ONNX/GraphImporter.cpp.
+STATIC_OPERANDS = {
+    "Reshape": {1}, "Expand": {1}, "Squeeze": {1}, "Unsqueeze": {1},
+    "Split": {1}, "Trilu": {1}, "ReduceSum": {1}, "ReduceMean": {1},
+    "ReduceMax": {1}, "Slice": {1, 2, 3, 4}, "Dropout": {1, 2},
+    "ConstantOfShape": {0}, "Range": {0, 1, 2},
+}
+
+
+def claimed_ops(binary):
+    out = subprocess.run([binary, "inspect", "--list-onnx-ops"], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return set(out.split())
+
+
+def read_exceptions(path):
+    """test name -> reason; lines are `name  reason`, # starts a comment."""
+    exceptions = {}
+    if not path:
+        return exceptions
+    with open(path) as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, _, reason = line.partition(" ")
+            if not reason.strip():
+                sys.exit(f"{path}:{lineno}: exception '{name}' has no reason")
+            exceptions[name] = reason.strip()
+    return exceptions
+
+
+def case_ops(model):
+    return sorted({n.op_type for n in model.graph.node
+                   if n.domain in ("", "ai.onnx")} |
+                  {f"{n.domain}::{n.op_type}" for n in model.graph.node
+                   if n.domain not in ("", "ai.onnx")})
+
+
+def opset_of(model):
+    for o in model.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            return o.version
+    return None
+
+
+def load_inputs(case_dir, model):
+    """The test's first data set, by graph input name."""
+    data_dir = os.path.join(case_dir, "test_data_set_0")
+    inits = {t.name for t in model.graph.initializer}
+    names = [i.name for i in model.graph.input if i.name not in inits]
+    values = {}
+    for k, name in enumerate(names):
+        path = os.path.join(data_dir, f"input_{k}.pb")
+        if not os.path.exists(path):
+            continue
+        t = onnx.TensorProto()
+        with open(path, "rb") as f:
+            t.ParseFromString(f.read())
+        values[name] = t
+    return values
+
+
+def prepare(case_dir, work_dir):
+    """Writes the case's model with static-operand inputs as initializers;
+    returns (model path, --input-shape arguments, ops)."""
+    model = onnx.load(os.path.join(case_dir, "model.onnx"))
+    ops = case_ops(model)
+    values = load_inputs(case_dir, model)
+    static = set()
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if i in STATIC_OPERANDS.get(node.op_type, ()):
+                static.add(name)
+    shapes = []
+    keep = []
+    for inp in model.graph.input:
+        if inp.name in static and inp.name in values:
+            t = onnx.TensorProto()
+            t.CopyFrom(values[inp.name])
+            t.name = inp.name
+            model.graph.initializer.append(t)
+            continue
+        keep.append(inp)
+        dims = inp.type.tensor_type.shape.dim if inp.type.HasField(
+            "tensor_type") else []
+        if inp.name in values and any(not d.HasField("dim_value")
+                                      for d in dims):
+            real = list(values[inp.name].dims)
+            if real and all(d > 0 for d in real):
+                shapes += ["--input-shape",
+                           inp.name + "=" + "x".join(map(str, real))]
+    del model.graph.input[:]
+    model.graph.input.extend(keep)
+    os.makedirs(work_dir, exist_ok=True)
+    path = os.path.join(work_dir, "model.onnx")
+    onnx.save(model, path)
+    return path, shapes, ops
+
+
+# --------------------------------------------------------------------------
+# Stages: each takes (binary, case, model path, shapes) and returns
+# (status, message) with status "pass", "fail" or "skip".
+# --------------------------------------------------------------------------
+
+def import_stage(binary, case, model_path, shapes):
+    try:
+        proc = subprocess.run(
+            [binary, "inspect", model_path, "--emit-ir"] + shapes,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            timeout=120)
+    except subprocess.TimeoutExpired:
+        return "fail", "timed out"
+    if proc.returncode == 0:
+        return "pass", ""
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    return "fail", (f"exit {proc.returncode}: " +
+                    (lines[0] if lines else "no message"))
+
+
+def numeric_stage(binary, case, model_path, shapes):
+    # Runs the IR on test_data_set_*/input_*.pb and compares with
+    # output_*.pb once Parallelize can execute a forward graph.
+    return "skip", "no interpreter or CPU backend yet"
+
+
+STAGES = [("import", import_stage), ("numeric", numeric_stage)]
+
+
+def run_case(binary, case_dir, work_root):
+    case = os.path.basename(case_dir)
+    record = {"case": case, "status": "pass", "stages": {}}
+    try:
+        model_path, shapes, ops = prepare(case_dir,
+                                          os.path.join(work_root, case))
+    except Exception as e:  # a model the onnx package cannot handle
+        record.update(status="fail", ops=[], message=f"prepare: {e}")
+        return record
+    record["ops"] = ops
+    for name, stage in STAGES:
+        status, message = stage(binary, case, model_path, shapes)
+        record["stages"][name] = {"status": status, "message": message}
+        if status == "fail":
+            record.update(status="fail", message=f"{name}: {message}")
+            break
+    return record
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parallelize",
+                    default=os.path.join(ROOT, "build", "bin", "parallelize"))
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--exceptions", default=os.path.join(
+        ROOT, "test", "Import", "ONNX", "conformance-exceptions.txt"))
+    ap.add_argument("--jsonl", help="write one JSON object per case here")
+    ap.add_argument("--work", help="directory for the prepared models")
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--filter", default="", help="only cases containing this")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    claimed = claimed_ops(args.parallelize)
+    exceptions = read_exceptions(args.exceptions)
+    cases, other_opset = [], []
+    for case_dir in sorted(glob.glob(os.path.join(args.data, "test_*"))):
+        if args.filter not in os.path.basename(case_dir):
+            continue
+        try:
+            model = onnx.load(os.path.join(case_dir, "model.onnx"))
+        except Exception:
+            continue
+        ops = case_ops(model)
+        if not ops or not all(op in claimed for op in ops):
+            continue
+        opset = opset_of(model)
+        if opset is None or not MIN_OPSET <= opset <= MAX_OPSET:
+            other_opset.append((os.path.basename(case_dir), opset))
+            continue
+        cases.append(case_dir)
+
+    work = args.work or tempfile.mkdtemp(prefix="pz-conformance-")
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        records = list(pool.map(
+            lambda d: run_case(args.parallelize, d, work), cases))
+
+    per_op = collections.defaultdict(collections.Counter)
+    unexpected, stale = [], []
+    for r in records:
+        excepted = r["case"] in exceptions
+        if r["status"] == "fail":
+            r["excepted"] = excepted
+            r["reason"] = exceptions.get(r["case"], "")
+            kind = "excepted" if excepted else "fail"
+            if not excepted:
+                unexpected.append(r)
+        else:
+            kind = "pass"
+            if excepted:
+                stale.append(r)
+        for op in r["ops"]:
+            per_op[op][kind] += 1
+    if args.jsonl:
+        with open(args.jsonl, "w") as f:
+            for r in records:
+                f.write(json.dumps(r, sort_keys=True) + "\n")
+
+    print(f"{'op':<28} {'pass':>5} {'fail':>5} {'excepted':>9}")
+    for op in sorted(per_op):
+        c = per_op[op]
+        print(f"{op:<28} {c['pass']:>5} {c['fail']:>5} {c['excepted']:>9}")
+    npass = sum(r["status"] == "pass" for r in records)
+    nexc = sum(r["status"] == "fail" and r["excepted"] for r in records)
+    print(f"\n{len(records)} cases: {npass} pass, {len(unexpected)} fail, "
+          f"{nexc} excepted ({len(claimed)} claimed ops)")
+    if other_opset:
+        print(f"skipped {len(other_opset)} cases of claimed ops written for "
+              f"opsets outside {MIN_OPSET}..{MAX_OPSET}: " +
+              ", ".join(f"{c} ({o})" for c, o in other_opset))
+    for r in unexpected:
+        print(f"FAIL {r['case']}: {r.get('message', '')}")
+    for r in stale:
+        print(f"STALE EXCEPTION {r['case']} passes now; remove it from "
+              f"{args.exceptions}")
+    if args.verbose:
+        for r in records:
+            if r["status"] == "fail" and r["excepted"]:
+                print(f"excepted {r['case']}: {r.get('message', '')}")
+    return 1 if unexpected or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,577 @@
+// RUN: parallelize-opt %s -split-input-file -pz-autodiff | FileCheck %s
+//
+// The VJP of every differentiable op, one case each. Each case feeds a
+// parameter through the op and sums the result into the loss, so the
+// result's cotangent is a broadcast 1. The checks follow the backward ops
+// that the op's buildVJP emits; every line was checked by hand against the
+// op's derivative (see lib/Dialect/PZ/IR/VJP*.cpp). Finite-difference
+// checks of the same VJPs run in unittests/Interp.
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.add %x, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.reduce_sum %grad_0 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_2 = pz.reshape %grad_1 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_0, %grad_2 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.sub %x, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.neg %grad_0 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.reduce_sum %grad_1 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_3 = pz.reshape %grad_2 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_0, %grad_3 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.mul %x, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %grad_0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.mul %grad_0, %arg0 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.reduce_sum %grad_2 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_4 = pz.reshape %grad_3 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1, %grad_4 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.div %x, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.div %grad_0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.mul %grad_0, %div : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.div %grad_2, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.neg %grad_3 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_5 = pz.reduce_sum %grad_4 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_6 = pz.reshape %grad_5 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1, %grad_6 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.pow %x, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_2 = pz.sub %arg1, %grad_1 : tensor<3xf32>, tensor<f32> -> tensor<3xf32>
+// CHECK-NEXT: %grad_3 = pz.pow %arg0, %grad_2 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.mul %arg1, %grad_3 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_5 = pz.mul %grad_0, %grad_4 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_6 = pz.log %arg0 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_7 = pz.mul %pow, %grad_6 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_8 = pz.mul %grad_0, %grad_7 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_9 = pz.reduce_sum %grad_8 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_10 = pz.reshape %grad_9 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_5, %grad_10 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.neg %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.neg %grad_0 : tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.exp %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %grad_0, %exp : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.log %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.div %grad_0, %arg0 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.sqrt %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.constant dense<2.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_2 = pz.mul %sqrt, %grad_1 : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.div %grad_0, %grad_2 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_3 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.rsqrt %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %rsqrt, %rsqrt : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.mul %grad_1, %rsqrt : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.constant dense<-5.000000e-01> : tensor<f32>
+// CHECK-NEXT: %grad_4 = pz.mul %grad_2, %grad_3 : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_5 = pz.mul %grad_0, %grad_4 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_5 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.tanh %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %tanh, %tanh : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_3 = pz.sub %grad_2, %grad_1 : tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.mul %grad_0, %grad_3 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_4 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.erf %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %arg0, %arg0 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.neg %grad_1 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.exp %grad_2 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.constant dense<1.12837923> : tensor<f32>
+// CHECK-NEXT: %grad_5 = pz.mul %grad_3, %grad_4 : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_6 = pz.mul %grad_0, %grad_5 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_6 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.relu %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.relu_grad %grad_0, %arg0 : tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.sigmoid %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_2 = pz.sub %grad_1, %sigmoid : tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.mul %sigmoid, %grad_2 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.mul %grad_0, %grad_3 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_4 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.silu %x : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.sigmoid %arg0 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_3 = pz.sub %grad_2, %grad_1 : tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.mul %arg0, %grad_3 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_5 = pz.add %grad_2, %grad_4 : tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_6 = pz.mul %grad_1, %grad_5 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_7 = pz.mul %grad_0, %grad_6 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_7 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.gelu %x tanh : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.gelu_grad %grad_0, %arg0 tanh : tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.dropout %x {rate = 5.0e-01 : f64, seed = 7 : i64} : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.dropout %grad_0 {rate = 5.000000e-01 : f64, seed = 7 : i64} : tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.softmax %x {axis = 1 : i64} : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.mul %grad_0, %softmax : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.reduce_sum %grad_1 [1] {keepdims} : tensor<2x3xf32> -> tensor<2x1xf32>
+// CHECK-NEXT: %grad_3 = pz.sub %grad_0, %grad_2 : tensor<2x3xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.mul %softmax, %grad_3 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_4 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.log_softmax %x {axis = 1 : i64} : tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.reduce_sum %grad_0 [1] {keepdims} : tensor<2x3xf32> -> tensor<2x1xf32>
+// CHECK-NEXT: %grad_2 = pz.exp %log_softmax : tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.mul %grad_2, %grad_1 : tensor<2x3xf32>, tensor<2x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.sub %grad_0, %grad_3 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_4 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %w: tensor<3xf32> {pz.param = "w"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.layer_norm %x scale(%w : tensor<3xf32>) bias(%b : tensor<3xf32>) {axis = 1 : i64, epsilon = 1.0e-05 : f64} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_0_1, %grad_1, %grad_2 = pz.layer_norm_grad %grad_0, %arg0 scale(%arg1 : tensor<3xf32>) {axis = 1 : i64, epsilon = 1.000000e-05 : f64} : tensor<2x3xf32> -> tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1, %grad_2 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %w: tensor<3xf32> {pz.param = "w"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.rms_norm %x scale(%w : tensor<3xf32>) {axis = 1 : i64, epsilon = 1.0e-06 : f64} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_0_1, %grad_1 = pz.rms_norm_grad %grad_0, %arg0 scale(%arg1 : tensor<3xf32>) {axis = 1 : i64, epsilon = 9.9999999999999995E-7 : f64} : tensor<2x3xf32> -> tensor<2x3xf32>, tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.reduce_mean %x [1] : tensor<2x3xf32> -> tensor<2xf32>
+  %l = pz.reduce_sum %y [0] : tensor<2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1] : tensor<f32> -> tensor<1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2] : tensor<1xf32> -> tensor<2xf32>
+// CHECK-NEXT: %grad_1 = pz.constant dense<3.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_2 = pz.div %grad_0, %grad_1 : tensor<2xf32>, tensor<f32> -> tensor<2xf32>
+// CHECK-NEXT: %grad_3 = pz.reshape %grad_2 [2, 1] : tensor<2xf32> -> tensor<2x1xf32>
+// CHECK-NEXT: %grad_4 = pz.broadcast %grad_3 [2, 3] : tensor<2x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_4 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.reduce_max %x [1] {keepdims} : tensor<2x3xf32> -> tensor<2x1xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x1xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 1] : tensor<1x1xf32> -> tensor<2x1xf32>
+// CHECK-NEXT: %grad_1 = pz.reduce_max_grad %grad_0, %arg0 [1] {keepdims} : tensor<2x1xf32>, tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<4x2x3xf32> {pz.param = "x"}, %w: tensor<5x3xf32> {pz.param = "w"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.matmul %x, %w {transpose_rhs} : tensor<4x2x3xf32>, tensor<5x3xf32> -> tensor<4x2x5xf32>
+  %l = pz.reduce_sum %y [0, 1, 2] : tensor<4x2x5xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<4x2x3xf32> {pz.grad = "x"}, tensor<5x3xf32> {pz.grad = "w"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1] : tensor<f32> -> tensor<1x1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [4, 2, 5] : tensor<1x1x1xf32> -> tensor<4x2x5xf32>
+// CHECK-NEXT: %grad_1 = pz.matmul %grad_0, %arg1 : tensor<4x2x5xf32>, tensor<5x3xf32> -> tensor<4x2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.matmul %grad_0, %arg0 {transpose_lhs} : tensor<4x2x5xf32>, tensor<4x2x3xf32> -> tensor<4x5x3xf32>
+// CHECK-NEXT: %grad_3 = pz.reduce_sum %grad_2 [0] {keepdims} : tensor<4x5x3xf32> -> tensor<1x5x3xf32>
+// CHECK-NEXT: %grad_4 = pz.reshape %grad_3 [5, 3] : tensor<1x5x3xf32> -> tensor<5x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1, %grad_4 : tensor<f32>, tensor<4x2x3xf32>, tensor<5x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.reshape %x [6] : tensor<2x3xf32> -> tensor<6xf32>
+  %l = pz.reduce_sum %y [0] : tensor<6xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1] : tensor<f32> -> tensor<1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [6] : tensor<1xf32> -> tensor<6xf32>
+// CHECK-NEXT: %grad_1 = pz.reshape %grad_0 [2, 3] : tensor<6xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3x4xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.transpose %x [1, 2, 0] : tensor<2x3x4xf32> -> tensor<3x4x2xf32>
+  %l = pz.reduce_sum %y [0, 1, 2] : tensor<3x4x2xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3x4xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1] : tensor<f32> -> tensor<1x1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [3, 4, 2] : tensor<1x1x1xf32> -> tensor<3x4x2xf32>
+// CHECK-NEXT: %grad_1 = pz.transpose %grad_0 [2, 0, 1] : tensor<3x4x2xf32> -> tensor<2x3x4xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x3x4xf32>
+
+// -----
+
+func.func @forward(%x: tensor<3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.broadcast %x [2, 3] : tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.reduce_sum %grad_0 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_2 = pz.reshape %grad_1 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_2 : tensor<f32>, tensor<3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x6xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.slice %x starts [0, 1] ends [2, 6] steps [1, 2] : tensor<2x6xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x6xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.slice_grad %grad_0 [2, 6] starts [0, 1] ends [2, 6] steps [1, 2] : tensor<2x3xf32> -> tensor<2x6xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x6xf32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %z: tensor<2x1xf32> {pz.param = "z"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.concat %x, %z {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x4xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<2x1xf32> {pz.grad = "z"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 4] : tensor<1x1xf32> -> tensor<2x4xf32>
+// CHECK-NEXT: %grad_1 = pz.slice %grad_0 starts [0, 0] ends [2, 3] steps [1, 1] : tensor<2x4xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_2 = pz.slice %grad_0 starts [0, 3] ends [2, 4] steps [1, 1] : tensor<2x4xf32> -> tensor<2x1xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1, %grad_2 : tensor<f32>, tensor<2x3xf32>, tensor<2x1xf32>
+
+// -----
+
+func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2xi64> {pz.input = "i"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.gather %x, %i {axis = 0 : i64} : tensor<5x3xf32>, tensor<2xi64> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<5x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.gather_grad %grad_0, %arg1 [5, 3] {axis = 0 : i64} : tensor<2x3xf32>, tensor<2xi64> -> tensor<5x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<5x3xf32>
+
+// -----
+
+func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2xi64> {pz.input = "i"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.embedding %x, %i : tensor<5x3xf32>, tensor<2xi64> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<5x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.embedding_grad %grad_0, %arg1 {vocab = 5 : i64} : tensor<2x3xf32>, tensor<2xi64> -> tensor<5x3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<5x3xf32>
+
+// -----
+
+func.func @forward(%c: tensor<2x3xi1> {pz.input = "c"}, %x: tensor<2x3xf32> {pz.param = "x"}, %z: tensor<f32> {pz.param = "z"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.where %c, %x, %z : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<f32> {pz.grad = "z"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_2 = pz.where %arg0, %grad_0, %grad_1 : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_3 = pz.where %arg0, %grad_1, %grad_0 : tensor<2x3xi1>, tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_4 = pz.reduce_sum %grad_3 [0, 1] {keepdims} : tensor<2x3xf32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_5 = pz.reshape %grad_4 [] : tensor<1x1xf32> -> tensor<f32>
+// CHECK-NEXT: return %reduce_sum, %grad_2, %grad_5 : tensor<f32>, tensor<2x3xf32>, tensor<f32>
+
+// -----
+
+func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<bf16> {pz.output = "loss"}) {
+  %y = pz.cast %x : tensor<2x3xf32> to bf16
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xbf16> -> tensor<bf16>
+  return %l : tensor<bf16>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<bf16> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<bf16>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<bf16> -> tensor<1x1xbf16>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xbf16> -> tensor<2x3xbf16>
+// CHECK-NEXT: %grad_1 = pz.cast %grad_0 : tensor<2x3xbf16> to f32
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<bf16>, tensor<2x3xf32>
+
+// -----
+
+func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x2x3x8xf32> {pz.param = "k"}, %v: tensor<1x2x3x8xf32> {pz.param = "v"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.attention %q, %k, %v {causal} : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x4x3x8xf32>
+  %l = pz.reduce_sum %y [0, 1, 2, 3] : tensor<1x4x3x8xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<1x4x3x8xf32> {pz.grad = "q"}, tensor<1x2x3x8xf32> {pz.grad = "k"}, tensor<1x2x3x8xf32> {pz.grad = "v"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1, 1] : tensor<f32> -> tensor<1x1x1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [1, 4, 3, 8] : tensor<1x1x1x1xf32> -> tensor<1x4x3x8xf32>
+// CHECK-NEXT: %grad_0_1, %grad_1, %grad_2 = pz.attention_grad %grad_0, %arg0, %arg1, %arg2 {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1, %grad_2 : tensor<f32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
