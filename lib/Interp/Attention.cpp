@@ -68,9 +68,9 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
     mask = &env.get(m);
     auto joint = broadcastShapes(mask->shape, scores);
     if (mask->getRank() > 4 || failed(joint) || *joint != scores)
-      return op.emitError() << "interpreter: mask of shape "
-                            << shapeStr(mask->shape)
-                            << " does not broadcast to " << shapeStr(scores);
+      return op.emitError()
+             << "interpreter: mask of shape " << shapeStr(mask->shape)
+             << " does not broadcast to " << shapeStr(scores);
     maskOffsets = broadcastOffsets(mask->shape, scores);
     boolMask = elementTypeOf(m).isInteger(1);
   }
@@ -81,12 +81,13 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
       int64_t hk = dims.kvHead(hi);
       for (int64_t i = 0; i < dims.sq; ++i) {
         const double *qrow =
-            q.data.data() + AttentionDims::at(bi, dims.h, hi, dims.sq, i, dims.d);
+            q.data.data() +
+            AttentionDims::at(bi, dims.h, hi, dims.sq, i, dims.d);
         int64_t rowOff = AttentionDims::at(bi, dims.h, hi, dims.sq, i, dims.sk);
         for (int64_t j = 0; j < dims.sk; ++j) {
-          const double *krow = k.data.data() + AttentionDims::at(
-                                                   bi, dims.hkv, hk, dims.sk,
-                                                   j, dims.d);
+          const double *krow =
+              k.data.data() +
+              AttentionDims::at(bi, dims.hkv, hk, dims.sk, j, dims.d);
           double s = 0;
           for (int64_t c = 0; c < dims.d; ++c)
             s += qrow[c] * krow[c];

@@ -29,8 +29,10 @@ void mlir::pz::interp::philox4x32_10(const uint32_t ctr[4],
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
     uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
-    uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
-    uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    uint32_t hi0 = static_cast<uint32_t>(p0 >> 32),
+             lo0 = static_cast<uint32_t>(p0);
+    uint32_t hi1 = static_cast<uint32_t>(p1 >> 32),
+             lo1 = static_cast<uint32_t>(p1);
     uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
     c0 = n0;
     c1 = lo1;
@@ -48,10 +50,9 @@ void mlir::pz::interp::philox4x32_10(const uint32_t ctr[4],
 float mlir::pz::interp::philoxUniform(uint64_t seed, uint64_t step,
                                       uint64_t index) {
   uint64_t block = index >> 2;
-  const uint32_t ctr[4] = {static_cast<uint32_t>(block),
-                           static_cast<uint32_t>(block >> 32),
-                           static_cast<uint32_t>(step),
-                           static_cast<uint32_t>(step >> 32)};
+  const uint32_t ctr[4] = {
+      static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
+      static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32)};
   const uint32_t key[2] = {static_cast<uint32_t>(seed),
                            static_cast<uint32_t>(seed >> 32)};
   uint32_t out[4];

@@ -32,8 +32,7 @@ static LogicalResult binary(Operation *op, Env &env, F f) {
 }
 
 /// `f(x)` elementwise on operand 0.
-template <typename F>
-static LogicalResult unary(Operation *op, Env &env, F f) {
+template <typename F> static LogicalResult unary(Operation *op, Env &env, F f) {
   const HostTensor &x = env.get(op->getOperand(0));
   std::vector<double> out(x.data.size());
   for (size_t i = 0; i < out.size(); ++i)
@@ -57,7 +56,8 @@ static double geluDerivative(double x, GeluApproximation approx) {
            x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI);
   double c = std::sqrt(2.0 / M_PI), a = 0.044715;
   double t = std::tanh(c * (x + a * x * x * x));
-  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * a * x * x);
+  return 0.5 * (1.0 + t) +
+         0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * a * x * x);
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,7 +234,8 @@ void mlir::pz::interp::detail::registerElementwiseKernels(KernelTable &t) {
     });
   });
   add<ReluGradOp>(t, [](Operation *op, Env &env) {
-    return binary(op, env, [](double g, double x) { return x > 0.0 ? g : 0.0; });
+    return binary(op, env,
+                  [](double g, double x) { return x > 0.0 ? g : 0.0; });
   });
 
   add<CompareOp>(t, evalCompare);

@@ -14,9 +14,9 @@ static LogicalResult checkIndices(Operation *op, const HostTensor &indices,
                                   int64_t size, StringRef what) {
   for (auto [i, v] : llvm::enumerate(indices.data))
     if (!(v >= 0 && v < static_cast<double>(size)))
-      return op->emitError() << "interpreter: " << what << " " << numStr(v)
-                             << " (element " << i << ") is out of range [0, "
-                             << size << ")";
+      return op->emitError()
+             << "interpreter: " << what << " " << numStr(v) << " (element " << i
+             << ") is out of range [0, " << size << ")";
   return success();
 }
 
@@ -59,8 +59,9 @@ static LogicalResult evalGather(Operation *op, Env &env) {
   std::vector<double> out(numElements(l.outShape));
   for (int64_t o = 0; o < l.outer; ++o)
     for (int64_t k = 0; k < l.count; ++k)
-      std::copy_n(x.data.begin() + l.inOffset(o, static_cast<int64_t>(idx.data[k])), l.inner,
-                  out.begin() + l.outOffset(o, k));
+      std::copy_n(x.data.begin() +
+                      l.inOffset(o, static_cast<int64_t>(idx.data[k])),
+                  l.inner, out.begin() + l.outOffset(o, k));
   return env.define(gather.getResult(), std::move(l.outShape), std::move(out));
 }
 
@@ -85,7 +86,8 @@ static LogicalResult evalGatherGrad(Operation *op, Env &env) {
   for (int64_t o = 0; o < l.outer; ++o)
     for (int64_t k = 0; k < l.count; ++k)
       for (int64_t i = 0; i < l.inner; ++i)
-        out[l.inOffset(o, static_cast<int64_t>(idx.data[k])) + i] += g.data[l.outOffset(o, k) + i];
+        out[l.inOffset(o, static_cast<int64_t>(idx.data[k])) + i] +=
+            g.data[l.outOffset(o, k) + i];
   return env.define(grad.getResult(),
                     std::vector<int64_t>(inShape.begin(), inShape.end()),
                     std::move(out));

@@ -77,7 +77,8 @@ int parseArgs(int argc, char **argv, Options &opts) {
         out = argv[++i];
         return true;
       }
-      if (arg.starts_with(flag) && arg.drop_front(flag.size()).starts_with("=")) {
+      if (arg.starts_with(flag) &&
+          arg.drop_front(flag.size()).starts_with("=")) {
         out = arg.drop_front(flag.size() + 1).str();
         return true;
       }
@@ -118,8 +119,10 @@ int parseArgs(int argc, char **argv, Options &opts) {
 
 /// The pz.* name keys of arguments and results, with their short kinds.
 const std::pair<StringRef, StringRef> kNameKinds[] = {
-    {PZDialect::kInputAttrName, "input"}, {PZDialect::kParamAttrName, "param"},
-    {PZDialect::kStateAttrName, "state"}, {PZDialect::kGradAttrName, "grad"},
+    {PZDialect::kInputAttrName, "input"},
+    {PZDialect::kParamAttrName, "param"},
+    {PZDialect::kStateAttrName, "state"},
+    {PZDialect::kGradAttrName, "grad"},
     {PZDialect::kOutputAttrName, "output"}};
 
 /// (kind, name) pairs of one argument or result's attributes.
@@ -166,8 +169,7 @@ int bindInputs(func::FuncOp fn, const Options &opts,
                         name + "' (arguments: " + known + ")");
     }
     if (it->second.size() > 1)
-      return usageError("'" + name + "' names " +
-                        Twine(it->second.size()) +
+      return usageError("'" + name + "' names " + Twine(it->second.size()) +
                         " arguments; qualify it as param:NAME, grad:NAME, "
                         "state:NAME or input:NAME, or use arg<i>");
     unsigned idx = it->second.front();
@@ -180,14 +182,12 @@ int bindInputs(func::FuncOp fn, const Options &opts,
     if (files[i].empty())
       missing += (missing.empty() ? "" : ", ") + display[i];
   if (!missing.empty())
-    return usageError("missing input for @" + fn.getSymName() + ": " +
-                      missing);
+    return usageError("missing input for @" + fn.getSymName() + ": " + missing);
   return -1;
 }
 
 /// Reads argument `i` and checks it against the declared type.
-int loadArgument(func::FuncOp fn, unsigned i, StringRef file,
-                 HostTensor &out) {
+int loadArgument(func::FuncOp fn, unsigned i, StringRef file, HostTensor &out) {
   llvm::Expected<HostTensor> t = readNpy(file);
   if (!t)
     return usageError(llvm::toString(t.takeError()));
@@ -260,6 +260,8 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
+  // Errors point at the op's source location; the op dump adds nothing.
+  ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
   std::string error;
@@ -282,11 +284,11 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
     std::string names;
     for (func::FuncOp f : all)
       names += (names.empty() ? "@" : ", @") + f.getSymName().str();
-    return usageError(
-        (opts.function.empty() ? Twine("the module has several functions; "
-                                       "pick one with --function")
-                               : "no function @" + opts.function) +
-        " (functions: " + (names.empty() ? "none" : names) + ")");
+    return usageError((opts.function.empty()
+                           ? Twine("the module has several functions; "
+                                   "pick one with --function")
+                           : "no function @" + opts.function) +
+                      " (functions: " + (names.empty() ? "none" : names) + ")");
   }
 
   SmallVector<std::string> files;

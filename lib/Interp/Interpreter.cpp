@@ -81,11 +81,11 @@ static LogicalResult bindArgument(func::FuncOp fn, unsigned i,
                   << arg.elementType;
   if (auto it = llvm::dyn_cast<IntegerType>(elt)) {
     for (auto [j, v] : llvm::enumerate(arg.data)) {
-      bool ok = std::trunc(v) == v &&
-                (it.getWidth() != 1 || v == 0.0 || v == 1.0);
+      bool ok =
+          std::trunc(v) == v && (it.getWidth() != 1 || v == 0.0 || v == 1.0);
       if (!ok)
-        return fail() << "has type " << elt << " but element " << j
-                      << " is " << numStr(v);
+        return fail() << "has type " << elt << " but element " << j << " is "
+                      << numStr(v);
     }
   }
   return env.define(value, arg.shape, arg.data);
@@ -136,8 +136,8 @@ mlir::pz::interp::interpret(func::FuncOp fn, ArrayRef<HostTensor> args,
                                  "function body";
     auto it = kernels().find(op.getName().getStringRef());
     if (it == kernels().end())
-      return op.emitError() << "interpreter: no kernel for '" << op.getName()
-                            << "'";
+      return op.emitError()
+             << "interpreter: no kernel for '" << op.getName() << "'";
     if (failed(it->second(&op, env)))
       return failure();
     for (Value v : dying.lookup(&op))

@@ -64,8 +64,7 @@ void registerGatherKernels(KernelTable &table);
 void registerOptimizerKernels(KernelTable &table);
 
 /// Registers `fn` as the kernel of `OpTy`.
-template <typename OpTy>
-void add(KernelTable &table, Kernel fn) {
+template <typename OpTy> void add(KernelTable &table, Kernel fn) {
   table[OpTy::getOperationName()] = fn;
 }
 

@@ -34,8 +34,7 @@ static FailureOr<Tokens> checkLabels(Operation *op, const HostTensor &logits,
                                      int64_t ignoreIndex) {
   if (logits.getRank() < 1)
     return op->emitError() << "interpreter: logits need a class dim";
-  std::vector<int64_t> tokenShape(logits.shape.begin(),
-                                  logits.shape.end() - 1);
+  std::vector<int64_t> tokenShape(logits.shape.begin(), logits.shape.end() - 1);
   if (labels.shape != tokenShape)
     return op->emitError() << "interpreter: labels have shape "
                            << shapeStr(labels.shape)
@@ -49,10 +48,9 @@ static FailureOr<Tokens> checkLabels(Operation *op, const HostTensor &logits,
     if (y == static_cast<double>(ignoreIndex))
       continue;
     if (!(y >= 0 && y < static_cast<double>(t.classes)))
-      return op->emitError() << "interpreter: label " << numStr(y) << " (token " << i
-                             << ") is out of range [0, " << t.classes
-                             << ") and is not the ignore_index "
-                             << ignoreIndex;
+      return op->emitError() << "interpreter: label " << numStr(y) << " (token "
+                             << i << ") is out of range [0, " << t.classes
+                             << ") and is not the ignore_index " << ignoreIndex;
     ++t.valid;
   }
   return t;
@@ -84,8 +82,8 @@ static LogicalResult evalCrossEntropy(Operation *op, Env &env) {
     if (labels.data[i] == static_cast<double>(ignore))
       continue;
     const double *row = logits.data.data() + i * t->classes;
-    perToken[i] = logSumExp(row, t->classes) -
-                  row[static_cast<int64_t>(labels.data[i])];
+    perToken[i] =
+        logSumExp(row, t->classes) - row[static_cast<int64_t>(labels.data[i])];
     sum += perToken[i];
   }
   switch (ce.getReduction()) {

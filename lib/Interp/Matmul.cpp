@@ -31,8 +31,8 @@ static LogicalResult evalMatmul(Operation *op, Env &env) {
   ArrayRef<int64_t> batchB = ArrayRef<int64_t>(b.shape).drop_back(2);
   auto batch = broadcastShapes(batchA, batchB);
   if (failed(batch))
-    return op->emitError() << "interpreter: batch dims of "
-                           << shapeStr(a.shape) << " and " << shapeStr(b.shape)
+    return op->emitError() << "interpreter: batch dims of " << shapeStr(a.shape)
+                           << " and " << shapeStr(b.shape)
                            << " do not broadcast";
   std::vector<int64_t> oa = broadcastOffsets(batchA, *batch);
   std::vector<int64_t> ob = broadcastOffsets(batchB, *batch);

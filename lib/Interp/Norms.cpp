@@ -47,8 +47,8 @@ static FailureOr<NormRows> normRows(Operation *op, Env &env,
   r.n = prodRange(x.shape, axis, x.getRank());
   r.eps = eps;
   ArrayRef<int64_t> normalized = ArrayRef<int64_t>(x.shape).drop_front(axis);
-  for (auto [v, slot] : {std::make_pair(scale, &r.scale),
-                         std::make_pair(bias, &r.bias)}) {
+  for (auto [v, slot] :
+       {std::make_pair(scale, &r.scale), std::make_pair(bias, &r.bias)}) {
     if (!v)
       continue;
     const HostTensor &t = env.get(v);
@@ -95,8 +95,7 @@ static LogicalResult evalLayerNorm(Operation *op, Env &env) {
     const double *row = x.data.data() + i * r->n;
     auto [mean, rstd] = meanRstd(row, r->n, r->eps);
     for (int64_t j = 0; j < r->n; ++j)
-      out[i * r->n + j] =
-          (row[j] - mean) * rstd * r->scaleAt(j) + r->biasAt(j);
+      out[i * r->n + j] = (row[j] - mean) * rstd * r->scaleAt(j) + r->biasAt(j);
   }
   return env.define(ln.getResult(), x.shape, std::move(out));
 }
@@ -185,8 +184,8 @@ static LogicalResult evalRMSNormGrad(Operation *op, Env &env) {
     }
     meanGsX /= static_cast<double>(n);
     for (int64_t j = 0; j < n; ++j)
-      dx[i * n + j] = inv * grow[j] * r->scaleAt(j) -
-                      inv * inv * inv * row[j] * meanGsX;
+      dx[i * n + j] =
+          inv * grow[j] * r->scaleAt(j) - inv * inv * inv * row[j] * meanGsX;
   }
   std::vector<int64_t> normalized(x.shape.begin() + rg.getAxis(),
                                   x.shape.end());

@@ -87,9 +87,9 @@ public:
 
 private:
   llvm::Error errorAt(size_t at, const Twine &msg) {
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        name + ": malformed npy at byte " + Twine(base + at) + ": " + msg);
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   name + ": malformed npy at byte " +
+                                       Twine(base + at) + ": " + msg);
   }
   llvm::Error error(const Twine &msg) { return errorAt(pos, msg); }
 
@@ -122,8 +122,8 @@ private:
 
   llvm::Error parseDescr(StringRef descr, size_t at, Dtype &dtype) {
     StringRef s = descr;
-    if (!s.empty() && (s[0] == '<' || s[0] == '>' || s[0] == '|' ||
-                       s[0] == '=')) {
+    if (!s.empty() &&
+        (s[0] == '<' || s[0] == '>' || s[0] == '|' || s[0] == '=')) {
       dtype.bigEndian = s[0] == '>';
       s = s.drop_front();
     }
@@ -190,10 +190,9 @@ double decode(const char *p, const Dtype &dtype) {
   case 'i':
     return static_cast<double>(llvm::APInt(width, bits).getSExtValue());
   default: {
-    const llvm::fltSemantics &sem =
-        width == 16   ? llvm::APFloat::IEEEhalf()
-        : width == 32 ? llvm::APFloat::IEEEsingle()
-                      : llvm::APFloat::IEEEdouble();
+    const llvm::fltSemantics &sem = width == 16   ? llvm::APFloat::IEEEhalf()
+                                    : width == 32 ? llvm::APFloat::IEEEsingle()
+                                                  : llvm::APFloat::IEEEdouble();
     return llvm::APFloat(sem, llvm::APInt(width, bits)).convertToDouble();
   }
   }
@@ -201,9 +200,9 @@ double decode(const char *p, const Dtype &dtype) {
 
 } // namespace
 
-llvm::Expected<HostTensor>
-mlir::pz::interp::parseNpy(StringRef bytes, StringRef name,
-                           bool *isIntegerDtype) {
+llvm::Expected<HostTensor> mlir::pz::interp::parseNpy(StringRef bytes,
+                                                      StringRef name,
+                                                      bool *isIntegerDtype) {
   auto fail = [&](size_t at, const Twine &msg) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    name + ": malformed npy at byte " +
@@ -281,8 +280,8 @@ llvm::Expected<HostTensor> mlir::pz::interp::readNpy(StringRef path,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return llvm::createStringError(buffer.getError(),
-                                   "cannot read '" + path + "': " +
-                                       buffer.getError().message());
+                                   "cannot read '" + path +
+                                       "': " + buffer.getError().message());
   return parseNpy((*buffer)->getBuffer(), path, isIntegerDtype);
 }
 
@@ -330,8 +329,7 @@ llvm::Error mlir::pz::interp::writeNpy(StringRef path,
   os << serializeNpy(tensor);
   os.close();
   if (os.has_error())
-    return llvm::createStringError(os.error(), "cannot write '" + path +
-                                                   "': " +
-                                                   os.error().message());
+    return llvm::createStringError(
+        os.error(), "cannot write '" + path + "': " + os.error().message());
   return llvm::Error::success();
 }

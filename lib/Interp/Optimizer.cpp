@@ -36,9 +36,9 @@ static LogicalResult sameShapes(Operation *op,
                                 ArrayRef<const HostTensor *> ts) {
   for (const HostTensor *t : ts.drop_front())
     if (t->shape != ts.front()->shape)
-      return op->emitError() << "interpreter: operand shapes differ: "
-                             << shapeStr(ts.front()->shape) << " and "
-                             << shapeStr(t->shape);
+      return op->emitError()
+             << "interpreter: operand shapes differ: "
+             << shapeStr(ts.front()->shape) << " and " << shapeStr(t->shape);
   return success();
 }
 

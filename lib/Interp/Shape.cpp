@@ -28,8 +28,8 @@ static LogicalResult evalReshape(Operation *op, Env &env) {
     else if (d >= 1)
       known *= d;
     else
-      return op->emitError() << "interpreter: bad reshape target "
-                             << listStr(shape);
+      return op->emitError()
+             << "interpreter: bad reshape target " << listStr(shape);
   }
   int64_t total = x.getNumElements();
   if (inferIdx >= 0 && total % known == 0)
@@ -88,20 +88,17 @@ static LogicalResult evalBroadcast(Operation *op, Env &env) {
 
 /// The shape of a strided box and, for each of its elements, the offset in
 /// a tensor of shape `in`. Emits at `op` when the box does not fit.
-static LogicalResult sliceOffsets(Operation *op, ArrayRef<int64_t> in,
-                                  ArrayRef<int64_t> starts,
-                                  ArrayRef<int64_t> ends,
-                                  ArrayRef<int64_t> steps,
-                                  std::vector<int64_t> &shape,
-                                  std::vector<int64_t> &offsets) {
+static LogicalResult
+sliceOffsets(Operation *op, ArrayRef<int64_t> in, ArrayRef<int64_t> starts,
+             ArrayRef<int64_t> ends, ArrayRef<int64_t> steps,
+             std::vector<int64_t> &shape, std::vector<int64_t> &offsets) {
   size_t rank = in.size();
   if (starts.size() != rank || ends.size() != rank || steps.size() != rank)
     return op->emitError() << "interpreter: starts, ends and steps need "
                            << rank << " entries each";
   shape.clear();
   for (size_t d = 0; d < rank; ++d) {
-    if (steps[d] < 1 || starts[d] < 0 || starts[d] > ends[d] ||
-        ends[d] > in[d])
+    if (steps[d] < 1 || starts[d] < 0 || starts[d] > ends[d] || ends[d] > in[d])
       return op->emitError() << "interpreter: slice [" << starts[d] << ", "
                              << ends[d] << ") step " << steps[d] << " on dim "
                              << d << " does not fit size " << in[d];
@@ -168,9 +165,9 @@ static LogicalResult evalConcat(Operation *op, Env &env) {
     for (int64_t d = 0; ok && d < rank; ++d)
       ok = d == axis || t.shape[d] == first.shape[d];
     if (!ok)
-      return op->emitError() << "interpreter: cannot concatenate "
-                             << shapeStr(t.shape) << " with "
-                             << shapeStr(first.shape) << " on axis " << axis;
+      return op->emitError()
+             << "interpreter: cannot concatenate " << shapeStr(t.shape)
+             << " with " << shapeStr(first.shape) << " on axis " << axis;
     shape[axis] += t.shape[axis];
   }
   int64_t outer = prodRange(shape, 0, axis);

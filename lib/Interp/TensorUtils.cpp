@@ -104,8 +104,8 @@ LogicalResult Env::define(Value result, std::vector<int64_t> shape,
 // Shape helpers
 //===----------------------------------------------------------------------===//
 
-std::vector<int64_t> mlir::pz::interp::detail::stridesOf(
-    ArrayRef<int64_t> shape) {
+std::vector<int64_t>
+mlir::pz::interp::detail::stridesOf(ArrayRef<int64_t> shape) {
   std::vector<int64_t> strides(shape.size(), 1);
   for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
     strides[d] = strides[d + 1] * shape[d + 1];
@@ -241,8 +241,8 @@ LogicalResult mlir::pz::interp::detail::checkAxis(Operation *op, int64_t axis,
                          << " is out of range for rank " << rank;
 }
 
-void mlir::pz::interp::detail::softmaxRow(const double *x, double *y,
-                                          int64_t n, int64_t stride) {
+void mlir::pz::interp::detail::softmaxRow(const double *x, double *y, int64_t n,
+                                          int64_t stride) {
   double max = -INFINITY;
   for (int64_t i = 0; i < n; ++i)
     max = std::max(max, x[i * stride]);

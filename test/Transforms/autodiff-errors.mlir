@@ -32,3 +32,14 @@ module {
     return %w : tensor<4xf32>
   }
 }
+
+// -----
+
+// A reduction over a dynamic dim cannot broadcast its cotangent back; the
+// error names the first such op that the backward pass reaches.
+func.func @forward(%x: tensor<?x4xf64> {pz.param = "x"}) -> (tensor<f64> {pz.output = "loss"}) {
+  %m = pz.reduce_mean %x [1] : tensor<?x4xf64> -> tensor<?xf64>
+  // expected-error @+1 {{'pz.reduce_sum' op needs static shapes to differentiate, got 'tensor<?xf64>'; fix the dynamic dims with --input-shape}}
+  %l = pz.reduce_sum %m [0] : tensor<?xf64> -> tensor<f64>
+  return %l : tensor<f64>
+}

@@ -93,12 +93,23 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
 // CHECK-NEXT: %grad_3 = pz.pow %arg0, %grad_2 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
 // CHECK-NEXT: %grad_4 = pz.mul %arg1, %grad_3 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
 // CHECK-NEXT: %grad_5 = pz.mul %grad_0, %grad_4 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
-// CHECK-NEXT: %grad_6 = pz.log %arg0 : tensor<2x3xf32>
-// CHECK-NEXT: %grad_7 = pz.mul %pow, %grad_6 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
-// CHECK-NEXT: %grad_8 = pz.mul %grad_0, %grad_7 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
-// CHECK-NEXT: %grad_9 = pz.reduce_sum %grad_8 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
-// CHECK-NEXT: %grad_10 = pz.reshape %grad_9 [3] : tensor<1x3xf32> -> tensor<3xf32>
-// CHECK-NEXT: return %reduce_sum, %grad_5, %grad_10 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+// CHECK-NEXT: %grad_6 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_7 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_8 = pz.compare eq, %arg1, %grad_7 : tensor<3xf32>, tensor<f32> -> tensor<3xi1>
+// CHECK-NEXT: %grad_9 = pz.where %grad_8, %grad_6, %grad_5 : tensor<3xi1>, tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_10 = pz.log %arg0 : tensor<2x3xf32>
+// CHECK-NEXT: %grad_11 = pz.mul %pow, %grad_10 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_12 = pz.mul %grad_0, %grad_11 : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_13 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_14 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_15 = pz.compare ge, %arg1, %grad_14 : tensor<3xf32>, tensor<f32> -> tensor<3xi1>
+// CHECK-NEXT: %grad_16 = pz.where %grad_15, %grad_13, %grad_12 : tensor<3xi1>, tensor<f32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_17 = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad_18 = pz.compare eq, %arg0, %grad_17 : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xi1>
+// CHECK-NEXT: %grad_19 = pz.where %grad_18, %grad_16, %grad_12 : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_20 = pz.reduce_sum %grad_19 [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %grad_21 = pz.reshape %grad_20 [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_9, %grad_21 : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
 
 // -----
 

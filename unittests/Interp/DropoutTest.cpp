@@ -59,7 +59,8 @@ TEST(Philox, UniformUsesTheDocumentedCounterLayout) {
 #ifdef PZ_INTERP_HAVE_PZRT
 TEST(Philox, MatchesTheRuntimeBitForBit) {
   const int n = 257;
-  for (uint64_t seed : {uint64_t(0), uint64_t(7), uint64_t(0x123456789abcdefULL)})
+  for (uint64_t seed :
+       {uint64_t(0), uint64_t(7), uint64_t(0x123456789abcdefULL)})
     for (uint64_t step : {uint64_t(0), uint64_t(1), uint64_t(1) << 40}) {
       std::vector<float> u(n);
       pzrt_rand_uniform(seed, step, 3, u.data(), n);

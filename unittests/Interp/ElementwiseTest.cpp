@@ -81,8 +81,8 @@ TEST_F(ElementwiseTest, PowNegExpLogSqrtRsqrt) {
   expectTensor(r[0], {3}, {2, 81, 1});
   expectTensor(r[1], {3}, {-4, -9, -0.25});
   expectTensor(r[2], {3}, {1.6487212707001282, 7.38905609893065, 1});
-  expectTensor(r[3], {3}, {1.3862943611198906, 2.1972245773362196,
-                           -1.3862943611198906});
+  expectTensor(r[3], {3},
+               {1.3862943611198906, 2.1972245773362196, -1.3862943611198906});
   expectTensor(r[4], {3}, {2, 3, 0.5});
   expectTensor(r[5], {3}, {0.5, 1.0 / 3.0, 2});
 }
@@ -104,8 +104,8 @@ TEST_F(ElementwiseTest, ActivationsMatchTorch) {
                 {T({5}, {-1.5, -0.25, 0.5, 1.0, 2.0})});
   ASSERT_EQ(r.size(), 7u);
   expectTensor(r[0], {5},
-               {-0.10021080190328704, -0.10032341857926907,
-                0.34573123063700656, 0.841344746068543, 1.9544997361036416});
+               {-0.10021080190328704, -0.10032341857926907, 0.34573123063700656,
+                0.841344746068543, 1.9544997361036416});
   expectTensor(r[1], {5},
                {-0.10042842301976707, -0.100324649298315, 0.34571400982514394,
                 0.8411919906082768, 1.954597694087775});
@@ -113,8 +113,8 @@ TEST_F(ElementwiseTest, ActivationsMatchTorch) {
                {-0.9661051464753108, -0.27632639016823696, 0.5204998778130465,
                 0.8427007929497149, 0.9953222650189527});
   expectTensor(r[3], {5},
-               {-0.9051482536448664, -0.24491866240370913,
-                0.46211715726000974, 0.7615941559557649, 0.9640275800758169});
+               {-0.9051482536448664, -0.24491866240370913, 0.46211715726000974,
+                0.7615941559557649, 0.9640275800758169});
   expectTensor(r[4], {5},
                {0.18242552380635635, 0.43782349911420193, 0.6224593312018546,
                 0.7310585786300049, 0.8807970779778823});
@@ -125,7 +125,8 @@ TEST_F(ElementwiseTest, ActivationsMatchTorch) {
 }
 
 TEST_F(ElementwiseTest, CompareNotAndWhere) {
-  auto r = eval(R"(
+  auto r = eval(
+      R"(
     func.func @f(%a: tensor<2x3xf64>, %b: tensor<3xf64>, %c: tensor<2x1xi1>)
         -> (tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xf64>) {
       %eq = pz.compare eq, %a, %b : tensor<2x3xf64>, tensor<3xf64> -> tensor<2x3xi1>
@@ -137,8 +138,7 @@ TEST_F(ElementwiseTest, CompareNotAndWhere) {
       %w = pz.where %c, %a, %b : tensor<2x1xi1>, tensor<2x3xf64>, tensor<3xf64> -> tensor<2x3xf64>
       return %eq, %lt, %le, %gt, %ge, %n, %w : tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xi1>, tensor<2x3xf64>
     })",
-                {T({2, 3}, {1, 5, NAN, 3, 2, 1}), T({3}, {1, 2, 3}),
-                 T({2, 1}, {1, 0})});
+      {T({2, 3}, {1, 5, NAN, 3, 2, 1}), T({3}, {1, 2, 3}), T({2, 1}, {1, 0})});
   ASSERT_EQ(r.size(), 7u);
   // A NaN compares false, every time.
   expectTensor(r[0], {2, 3}, {1, 0, 0, 0, 1, 0});

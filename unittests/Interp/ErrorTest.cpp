@@ -44,8 +44,8 @@ TEST_F(ErrorTest, ArgumentsAreCheckedAgainstTheSignature) {
     })";
   std::string err = evalError(src, {T({2, 3}, std::vector<double>(6))});
   EXPECT_NE(err.find("takes 3 arguments, got 1"), std::string::npos) << err;
-  err = evalError(src, {T({3, 3}, std::vector<double>(9)), T({2}, {0, 1}),
-                        T({2}, {0, 1})});
+  err = evalError(
+      src, {T({3, 3}, std::vector<double>(9)), T({2}, {0, 1}), T({2}, {0, 1})});
   EXPECT_NE(err.find("argument #0 ('w') expects shape 'tensor<2x?xf64>' but "
                      "got 3x3"),
             std::string::npos)
@@ -77,13 +77,13 @@ TEST_F(ErrorTest, DynamicShapesThatDoNotFitAreReported) {
   EXPECT_NE(err.find("cannot reshape 5 (5 elements) into [2, 3]"),
             std::string::npos)
       << err;
-  err = evalError(R"(
+  err = evalError(
+      R"(
     func.func @f(%a: tensor<?x3xf64>, %b: tensor<?x3xf64>) -> tensor<?x3xf64> {
       %0 = pz.add %a, %b : tensor<?x3xf64>, tensor<?x3xf64> -> tensor<?x3xf64>
       return %0 : tensor<?x3xf64>
     })",
-                  {T({2, 3}, std::vector<double>(6)),
-                   T({4, 3}, std::vector<double>(12))});
+      {T({2, 3}, std::vector<double>(6)), T({4, 3}, std::vector<double>(12))});
   EXPECT_NE(err.find("operand shapes 2x3 and 4x3 do not broadcast"),
             std::string::npos)
       << err;

@@ -18,13 +18,13 @@ using namespace mlir::pz::interp;
 using namespace pztest;
 
 GradArg pztest::P(std::string name, std::string type) {
-  return {std::move(name), std::move(type), GradArg::Param, GradArg::Normal,
-          {}};
+  return {
+      std::move(name), std::move(type), GradArg::Param, GradArg::Normal, {}};
 }
 
 GradArg pztest::PPos(std::string name, std::string type) {
-  return {std::move(name), std::move(type), GradArg::Param, GradArg::Positive,
-          {}};
+  return {
+      std::move(name), std::move(type), GradArg::Param, GradArg::Positive, {}};
 }
 
 GradArg pztest::In(std::string name, std::string type,
@@ -121,9 +121,8 @@ double pztest::checkGradients(InterpFixture &fx, const GradCase &c) {
   std::vector<HostTensor> args;
   for (const GradArg &a : c.args)
     args.push_back(argValues(fx.ctx, a, rng));
-  args.push_back(argValues(fx.ctx, {"w__", c.outType, GradArg::Input,
-                                    GradArg::Normal, {}},
-                           rng));
+  args.push_back(argValues(
+      fx.ctx, {"w__", c.outType, GradArg::Input, GradArg::Normal, {}}, rng));
   InterpOptions opts;
   opts.step = c.step;
 
@@ -135,7 +134,8 @@ double pztest::checkGradients(InterpFixture &fx, const GradCase &c) {
   std::vector<HostTensor> fwd = fx.run(*module, "forward", args, opts);
   if (fb.empty() || fwd.empty())
     return -1;
-  EXPECT_NEAR(fb[0].data[0], fwd[0].data[0], 1e-12 * std::max(1.0, std::abs(fwd[0].data[0])))
+  EXPECT_NEAR(fb[0].data[0], fwd[0].data[0],
+              1e-12 * std::max(1.0, std::abs(fwd[0].data[0])))
       << "@forward_backward's loss differs from @forward's";
   auto fbFn = diffed->lookupSymbol<func::FuncOp>("forward_backward");
   std::map<std::string, const HostTensor *> grads;
@@ -174,7 +174,8 @@ double pztest::checkGradients(InterpFixture &fx, const GradCase &c) {
       double numeric = (up - down) / (2 * h);
       // A parameter without a gradient has a zero one (PyTorch's None).
       double analytic = g && j < g->data.size() ? g->data[j] : 0.0;
-      double err = std::abs(analytic - numeric) / std::max(1.0, std::abs(numeric));
+      double err =
+          std::abs(analytic - numeric) / std::max(1.0, std::abs(numeric));
       if (!(err <= kGradTolerance))
         ADD_FAILURE() << c.name << ": d loss / d " << a.name << "[" << j
                       << "]: analytic " << analytic << ", numeric " << numeric

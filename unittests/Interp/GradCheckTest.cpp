@@ -27,11 +27,10 @@ TEST_P(GradCheckTest, AnalyticMatchesCentralDifferences) {
   EXPECT_LE(worst, kGradTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Ops, GradCheckTest, ::testing::ValuesIn(gradCases()),
-    [](const ::testing::TestParamInfo<GradCase> &info) {
-      return info.param.name;
-    });
+INSTANTIATE_TEST_SUITE_P(Ops, GradCheckTest, ::testing::ValuesIn(gradCases()),
+                         [](const ::testing::TestParamInfo<GradCase> &info) {
+                           return info.param.name;
+                         });
 
 using GradCoverageTest = InterpFixture;
 

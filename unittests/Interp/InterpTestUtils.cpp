@@ -22,6 +22,7 @@ static DialectRegistry makeRegistry() {
 
 InterpFixture::InterpFixture() : ctx(makeRegistry()) {
   ctx.loadAllAvailableDialects();
+  ctx.printOpOnDiagnostic(false);
   handler = ctx.getDiagEngine().registerHandler([this](Diagnostic &diag) {
     diagnostics += diag.str() + "\n";
     for (Diagnostic &note : diag.getNotes())
@@ -55,8 +56,8 @@ std::vector<HostTensor> InterpFixture::run(ModuleOp module,
   diagnostics.clear();
   FailureOr<SmallVector<HostTensor>> results = interpret(fn, args, opts);
   if (failed(results)) {
-    ADD_FAILURE() << "interpretation of @" << name.str()
-                  << " failed:\n" << diagnostics;
+    ADD_FAILURE() << "interpretation of @" << name.str() << " failed:\n"
+                  << diagnostics;
     return {};
   }
   return std::vector<HostTensor>(results->begin(), results->end());

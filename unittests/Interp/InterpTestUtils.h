@@ -37,9 +37,9 @@ public:
 
   /// Parses `src` (a module, or a bare `func.func @f`) and runs its first
   /// function.
-  std::vector<HostTensor> eval(llvm::StringRef src,
-                               llvm::ArrayRef<HostTensor> args,
-                               const mlir::pz::interp::InterpOptions &opts = {});
+  std::vector<HostTensor>
+  eval(llvm::StringRef src, llvm::ArrayRef<HostTensor> args,
+       const mlir::pz::interp::InterpOptions &opts = {});
 
   /// Like eval, but expects failure; returns the collected diagnostics.
   std::string evalError(llvm::StringRef src, llvm::ArrayRef<HostTensor> args);

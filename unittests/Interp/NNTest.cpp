@@ -1,5 +1,6 @@
 //===- NNTest.cpp - forward checks of softmax, norms, reductions, matmul,
-//                  attention and cross-entropy (and their gradient ops) ---===//
+//                  attention and cross-entropy (and their gradient ops)
+//                  ---===//
 //
 // Expected values are written by hand or were computed with PyTorch 1.13 in
 // float64 (noted where so); none comes from the interpreter.
@@ -26,10 +27,10 @@ TEST_F(NNTest, SoftmaxAndLogSoftmaxOf123) {
                 {T({3}, {1, 2, 3})});
   ASSERT_EQ(r.size(), 2u);
   double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
-  expectTensor(r[0], {3}, {std::exp(1.0) / z, std::exp(2.0) / z,
-                           std::exp(3.0) / z});
-  expectTensor(r[1], {3}, {-2.4076059644443806, -1.4076059644443804,
-                           -0.4076059644443804});
+  expectTensor(r[0], {3},
+               {std::exp(1.0) / z, std::exp(2.0) / z, std::exp(3.0) / z});
+  expectTensor(r[1], {3},
+               {-2.4076059644443806, -1.4076059644443804, -0.4076059644443804});
 }
 
 TEST_F(NNTest, SoftmaxIsMaxSubtractedAndWorksOnAMiddleAxis) {
@@ -60,7 +61,8 @@ TEST_F(NNTest, SoftmaxIsMaxSubtractedAndWorksOnAMiddleAxis) {
   expectTensor(r[0], {2, 3, 2}, {a, a, b, b, c, c, a, a, b, b, c, c});
   double la = -2.4076059644443806, lb = -1.4076059644443804,
          lc = -0.4076059644443804;
-  expectTensor(r[1], {2, 3, 2}, {la, la, lb, lb, lc, lc, la, la, lb, lb, lc, lc});
+  expectTensor(r[1], {2, 3, 2},
+               {la, la, lb, lb, lc, lc, la, la, lb, lb, lc, lc});
 }
 
 static const char *kNorms = R"(
@@ -74,8 +76,9 @@ static const char *kNorms = R"(
   })";
 
 TEST_F(NNTest, LayerNormAndRMSNormOfKnownVectors) {
-  auto r = eval(kNorms, {T({2, 4}, {1, 2, 3, 4, 2, -1, 0.5, 0}),
-                         T({4}, {0.5, 1, -1, 2}), T({4}, {0.1, 0.2, 0.3, 0.4})});
+  auto r =
+      eval(kNorms, {T({2, 4}, {1, 2, 3, 4, 2, -1, 0.5, 0}),
+                    T({4}, {0.5, 1, -1, 2}), T({4}, {0.1, 0.2, 0.3, 0.4})});
   ASSERT_EQ(r.size(), 4u);
   // Row [1, 2, 3, 4]: mean 2.5, biased variance 1.25 (by hand).
   double s = 1 / std::sqrt(1.25 + 1e-5);
@@ -98,31 +101,32 @@ TEST_F(NNTest, LayerNormAndRMSNormOfKnownVectors) {
 }
 
 TEST_F(NNTest, NormGradsMatchTorchAutograd) {
-  auto r = eval(R"(
+  auto r =
+      eval(R"(
     func.func @f(%g: tensor<2x4xf64>, %x: tensor<2x4xf64>, %w: tensor<4xf64>)
         -> (tensor<2x4xf64>, tensor<4xf64>, tensor<4xf64>, tensor<2x4xf64>, tensor<4xf64>) {
       %dx, %dw, %db = pz.layer_norm_grad %g, %x scale(%w : tensor<4xf64>) {axis = 1 : i64, epsilon = 1.0e-05 : f64} : tensor<2x4xf64> -> tensor<2x4xf64>, tensor<4xf64>, tensor<4xf64>
       %rx, %rw = pz.rms_norm_grad %g, %x scale(%w : tensor<4xf64>) {axis = 1 : i64, epsilon = 1.0e-06 : f64} : tensor<2x4xf64> -> tensor<2x4xf64>, tensor<4xf64>
       return %dx, %dw, %db, %rx, %rw : tensor<2x4xf64>, tensor<4xf64>, tensor<4xf64>, tensor<2x4xf64>, tensor<4xf64>
     })",
-                {T({2, 4}, {0.3, -0.2, 0.7, 1.1, -0.5, 0.4, 0.2, -0.9}),
-                 T({2, 4}, {1, 2, 3, 4, 2, -1, 0.5, 0}),
-                 T({4}, {0.5, 1, -1, 2})});
+           {T({2, 4}, {0.3, -0.2, 0.7, 1.1, -0.5, 0.4, 0.2, -0.9}),
+            T({2, 4}, {1, 2, 3, 4, 2, -1, 0.5, 0}), T({4}, {0.5, 1, -1, 2})});
   ASSERT_EQ(r.size(), 5u);
   expectTensor(r[0], {2, 4},
                {0.5679529303099274, -0.2504406331087281, -1.2029977385242763,
                 0.885485441323077, 0.2943695643979357, 0.7137565555635299,
                 0.250030025409266, -1.2581561453707317});
-  expectTensor(r[1], {4}, {-1.1530427735881936, -0.41862370781167174,
-                           0.33614217689318593, 1.7875667771217107});
+  expectTensor(r[1], {4},
+               {-1.1530427735881936, -0.41862370781167174, 0.33614217689318593,
+                1.7875667771217107});
   expectTensor(r[2], {4}, {-0.2, 0.2, 0.9, 0.2});
   expectTensor(r[3], {2, 4},
                {-0.023734632108663202, -0.23004343788077058,
                 -0.4911244957519112, 0.4892988272883686, 0.11430431227645982,
-                0.1828874316777267, -0.09144371583886335,
-                -1.5711682111589884});
-  expectTensor(r[4], {4}, {-0.7633267242235937, -0.4952078302994195,
-                           0.8540986522286316, 1.606652728238309});
+                0.1828874316777267, -0.09144371583886335, -1.5711682111589884});
+  expectTensor(r[4], {4},
+               {-0.7633267242235937, -0.4952078302994195, 0.8540986522286316,
+                1.606652728238309});
 }
 
 TEST_F(NNTest, Reductions) {
@@ -147,15 +151,15 @@ TEST_F(NNTest, Reductions) {
 
 TEST_F(NNTest, ReduceMaxGradSplitsTiesEvenly) {
   // torch.amax spreads the gradient evenly over tied maxima.
-  auto r = eval(R"(
+  auto r = eval(
+      R"(
     func.func @f(%g: tensor<2xf64>, %x: tensor<2x3xf64>, %gk: tensor<1x3xf64>)
         -> (tensor<2x3xf64>, tensor<2x3xf64>) {
       %0 = pz.reduce_max_grad %g, %x [1] : tensor<2xf64>, tensor<2x3xf64>
       %1 = pz.reduce_max_grad %gk, %x [0] {keepdims} : tensor<1x3xf64>, tensor<2x3xf64>
       return %0, %1 : tensor<2x3xf64>, tensor<2x3xf64>
     })",
-                {T({2}, {4, 10}), T({2, 3}, {1, 3, 3, 7, 2, 7}),
-                 T({1, 3}, {1, 2, 3})});
+      {T({2}, {4, 10}), T({2, 3}, {1, 3, 3, 7, 2, 7}), T({1, 3}, {1, 2, 3})});
   ASSERT_EQ(r.size(), 2u);
   expectTensor(r[0], {2, 3}, {0, 2, 2, 5, 0, 5});
   expectTensor(r[1], {2, 3}, {0, 2, 0, 1, 0, 3});
@@ -181,12 +185,13 @@ TEST_F(NNTest, MatmulTransposesAndBatchBroadcast) {
   expectTensor(r[2], {2, 2}, {17, 23, 39, 53});
   expectTensor(r[3], {2, 2}, {23, 31, 34, 46});
   // [2, 1, 1, 2] x [3, 2, 1] -> [2, 3, 1, 1]: batch dims broadcast.
-  auto b = eval(R"(
+  auto b =
+      eval(R"(
     func.func @f(%a: tensor<2x1x1x2xf64>, %b: tensor<3x2x1xf64>) -> tensor<2x3x1x1xf64> {
       %0 = pz.matmul %a, %b : tensor<2x1x1x2xf64>, tensor<3x2x1xf64> -> tensor<2x3x1x1xf64>
       return %0 : tensor<2x3x1x1xf64>
     })",
-                {T({2, 1, 1, 2}, {1, 2, 10, 20}), T({3, 2, 1}, {1, 1, 2, 3, 0, 5})});
+           {T({2, 1, 1, 2}, {1, 2, 10, 20}), T({3, 2, 1}, {1, 1, 2, 3, 0, 5})});
   ASSERT_EQ(b.size(), 1u);
   expectTensor(b[0], {2, 3, 1, 1}, {3, 8, 10, 30, 80, 100});
 }
@@ -194,11 +199,10 @@ TEST_F(NNTest, MatmulTransposesAndBatchBroadcast) {
 // q: [1, 2, 4, 2], k: [1, 1, 4, 2], v: [1, 1, 4, 3] (GQA: both query heads
 // read kv head 0). References from PyTorch 1.13 float64:
 // softmax(q k^T * scale + mask) v with k, v repeat_interleave'd over heads.
-static std::vector<double> kQ = {0.1, -0.3, 0.5, 0.2,  -0.4, 0.6,
-                                 0.9, -0.1, 0.3, 0.7,  -0.2, 0.4,
-                                 0.8, 0.05, -0.6, 0.25};
+static std::vector<double> kQ = {0.1, -0.3, 0.5,  0.2, -0.4, 0.6,  0.9,  -0.1,
+                                 0.3, 0.7,  -0.2, 0.4, 0.8,  0.05, -0.6, 0.25};
 static std::vector<double> kK = {0.2, 0.4, -0.5, 0.1, 0.3, -0.7, 0.6, 0.2};
-static std::vector<double> kV = {1.0, 2.0, 3.0,  -1.0, 0.5, 0.25,
+static std::vector<double> kV = {1.0,  2.0, 3.0, -1.0, 0.5, 0.25,
                                  -2.0, 4.0, 1.5, 0.0,  2.5, -0.5};
 
 TEST_F(NNTest, AttentionCausalOn1x1x2x2) {
@@ -230,35 +234,49 @@ TEST_F(NNTest, AttentionGQAWithCausalFloatAndBoolMasks) {
                  T({1, 4}, {0.0, -1.0, 0.5, -0.25}),
                  T({4, 4}, {1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0})});
   ASSERT_EQ(r.size(), 3u);
-  expectTensor(
-      r[0], {1, 2, 4, 3},
-      {1.0, 2.0, 3.0, 0.1439500495742167, 1.3579625371806625,
-       1.822931318164548, -0.4817413977170322, 1.854359217118412,
-       1.5590458891252545, -0.4759039760671161, 2.4804013122141573,
-       1.0298636184192715, 1.0, 2.0, 3.0, -0.00707094996309221,
-       1.244696787527681, 1.6152774438007482, -0.6340331459757926,
-       2.386320875832398, 1.7487562019773761, -0.47795615949747466,
-       2.0183107948923666, 1.0555247298922525});
-  expectTensor(
-      r[1], {1, 2, 4, 3},
-      {-0.8270911973579854, 2.939872754118624, 1.3518929192853262,
-       -0.6102539849207921, 2.8166556156358675, 1.3373501067370739,
-       -0.4646150101023146, 2.5742146434805933, 1.4101547583684026,
-       -0.7304861347204585, 2.948037628412872, 1.2991490370110987,
-       -0.4095133795793367, 2.6404942766886195, 1.3747937892847037,
-       -0.5400192509907877, 2.6673029959263364, 1.3900495988734254,
-       -0.6685696451506451, 2.8918383576456983, 1.3091782742197162,
-       -0.6092813745030379, 2.6523948219903133, 1.3952819571500423});
-  expectTensor(
-      r[2], {1, 2, 4, 3},
-      {-0.4614452310189266, 2.920821240676197, 1.3067169444349656,
-       0.08774824056771996, 1.8038433934463267, 0.9159990686457025,
-       -0.9157922327161147, 2.0077722151458604, 0.3086038727714578,
-       -0.6977756838541476, 2.471264186768464, 1.7431029918429166,
-       -0.0718127478074308, 2.650813517928351, 1.3169839751174293,
-       -0.004898961770385901, 1.6302890728624073, 0.9655263274423851,
-       -0.9224097595611505, 2.566549640019854, 0.36556815232014983,
-       -0.6049692738752175, 1.8903056528157676, 1.4688932711470408});
+  expectTensor(r[0], {1, 2, 4, 3},
+               {1.0,
+                2.0,
+                3.0,
+                0.1439500495742167,
+                1.3579625371806625,
+                1.822931318164548,
+                -0.4817413977170322,
+                1.854359217118412,
+                1.5590458891252545,
+                -0.4759039760671161,
+                2.4804013122141573,
+                1.0298636184192715,
+                1.0,
+                2.0,
+                3.0,
+                -0.00707094996309221,
+                1.244696787527681,
+                1.6152774438007482,
+                -0.6340331459757926,
+                2.386320875832398,
+                1.7487562019773761,
+                -0.47795615949747466,
+                2.0183107948923666,
+                1.0555247298922525});
+  expectTensor(r[1], {1, 2, 4, 3},
+               {-0.8270911973579854, 2.939872754118624,  1.3518929192853262,
+                -0.6102539849207921, 2.8166556156358675, 1.3373501067370739,
+                -0.4646150101023146, 2.5742146434805933, 1.4101547583684026,
+                -0.7304861347204585, 2.948037628412872,  1.2991490370110987,
+                -0.4095133795793367, 2.6404942766886195, 1.3747937892847037,
+                -0.5400192509907877, 2.6673029959263364, 1.3900495988734254,
+                -0.6685696451506451, 2.8918383576456983, 1.3091782742197162,
+                -0.6092813745030379, 2.6523948219903133, 1.3952819571500423});
+  expectTensor(r[2], {1, 2, 4, 3},
+               {-0.4614452310189266,   2.920821240676197,  1.3067169444349656,
+                0.08774824056771996,   1.8038433934463267, 0.9159990686457025,
+                -0.9157922327161147,   2.0077722151458604, 0.3086038727714578,
+                -0.6977756838541476,   2.471264186768464,  1.7431029918429166,
+                -0.0718127478074308,   2.650813517928351,  1.3169839751174293,
+                -0.004898961770385901, 1.6302890728624073, 0.9655263274423851,
+                -0.9224097595611505,   2.566549640019854,  0.36556815232014983,
+                -0.6049692738752175,   1.8903056528157676, 1.4688932711470408});
 }
 
 TEST_F(NNTest, AttentionGradMatchesTorchAutograd) {
@@ -284,15 +302,13 @@ TEST_F(NNTest, AttentionGradMatchesTorchAutograd) {
                 0.2574855138727184, 0.2091347078063264, 0.11700519495685516});
   expectTensor(r[1], {1, 1, 4, 2},
                {-0.30543250038549474, 0.18716464198820687, 0.34454167771003175,
-                -0.16875118671406836, -0.15584459327384295,
-                0.04227514050359448, 0.11673541594930625,
-                -0.06068859577773321});
+                -0.16875118671406836, -0.15584459327384295, 0.04227514050359448,
+                0.11673541594930625, -0.06068859577773321});
   expectTensor(r[2], {1, 1, 4, 3},
                {-0.5787350063160694, -0.09820065166700931, 0.3823337029820504,
                 0.13189160233122843, 0.22506140843781292, 0.31823121454439723,
                 0.6663889201921371, 0.8495529238682504, 1.0327169275443637,
-                0.18045448379270454, 0.22358631936094697,
-                0.26671815492918943});
+                0.18045448379270454, 0.22358631936094697, 0.26671815492918943});
 }
 
 static const char *kCrossEntropy = R"(
@@ -306,8 +322,8 @@ static const char *kCrossEntropy = R"(
 
 TEST_F(NNTest, CrossEntropyIgnoresTokens) {
   // Token 0: log 2; token 1 ignored; token 2: log(1 + e^-2).
-  auto r = eval(kCrossEntropy, {T({3, 2}, {0, 0, 1, 2, 3, 1}),
-                                T({3}, {0, -100, 0})});
+  auto r = eval(kCrossEntropy,
+                {T({3, 2}, {0, 0, 1, 2, 3, 1}), T({3}, {0, -100, 0})});
   ASSERT_EQ(r.size(), 3u);
   double t0 = std::log(2.0), t2 = std::log1p(std::exp(-2.0));
   expectTensor(r[0], {}, {(t0 + t2) / 2});
@@ -318,8 +334,8 @@ TEST_F(NNTest, CrossEntropyIgnoresTokens) {
 }
 
 TEST_F(NNTest, CrossEntropyMeanOverNoTokenIsNaN) {
-  auto r = eval(kCrossEntropy, {T({3, 2}, {0, 0, 1, 2, 3, 1}),
-                                T({3}, {-100, -100, -100})});
+  auto r = eval(kCrossEntropy,
+                {T({3, 2}, {0, 0, 1, 2, 3, 1}), T({3}, {-100, -100, -100})});
   ASSERT_EQ(r.size(), 3u);
   EXPECT_TRUE(std::isnan(r[0].data[0]));
   expectTensor(r[1], {}, {0});
@@ -334,8 +350,8 @@ TEST_F(NNTest, CrossEntropyGradMatchesTorchAutograd) {
       %1 = pz.cross_entropy_grad %gt, %l, %y none : tensor<3xf64>, tensor<3x2xf64>, tensor<3xi64>
       return %0, %1 : tensor<3x2xf64>, tensor<3x2xf64>
     })",
-                {T({}, {2.0}), T({3}, {1, 5, -2}), T({3, 2}, {0, 0, 1, 2, 3, 1}),
-                 T({3}, {0, -100, 0})});
+                {T({}, {2.0}), T({3}, {1, 5, -2}),
+                 T({3, 2}, {0, 0, 1, 2, 3, 1}), T({3}, {0, -100, 0})});
   ASSERT_EQ(r.size(), 2u);
   expectTensor(r[0], {3, 2},
                {-0.5, 0.5, 0, 0, -0.11920292202211769, 0.11920292202211753});
@@ -344,8 +360,8 @@ TEST_F(NNTest, CrossEntropyGradMatchesTorchAutograd) {
 }
 
 TEST_F(NNTest, CrossEntropyRejectsOutOfRangeLabels) {
-  std::string err = evalError(kCrossEntropy, {T({3, 2}, {0, 0, 1, 2, 3, 1}),
-                                              T({3}, {0, 2, 0})});
+  std::string err = evalError(
+      kCrossEntropy, {T({3, 2}, {0, 0, 1, 2, 3, 1}), T({3}, {0, 2, 0})});
   EXPECT_NE(err.find("label 2 (token 1) is out of range [0, 2)"),
             std::string::npos)
       << err;

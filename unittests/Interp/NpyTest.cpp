@@ -27,8 +27,7 @@ std::string npyFile(const std::string &dict, const std::string &data) {
   return out + header + data;
 }
 
-template <typename T>
-std::string bytesOf(std::initializer_list<T> values) {
+template <typename T> std::string bytesOf(std::initializer_list<T> values) {
   std::string s;
   for (T v : values) {
     char b[sizeof(T)];

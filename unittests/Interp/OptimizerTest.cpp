@@ -27,7 +27,8 @@ namespace {
 using OptimizerOpsTest = InterpFixture;
 
 TEST_F(OptimizerOpsTest, OneSGDAndOneAdamWStepByHand) {
-  auto r = eval(R"(
+  auto r =
+      eval(R"(
     func.func @f(%p: tensor<2xf64>, %g: tensor<2xf64>, %b: tensor<2xf64>, %m: tensor<2xf64>,
                  %v: tensor<2xf64>, %lr: tensor<f32>, %t: tensor<i64>)
         -> (tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<2xf64>) {
@@ -35,9 +36,8 @@ TEST_F(OptimizerOpsTest, OneSGDAndOneAdamWStepByHand) {
       %p2, %m2, %v2 = pz.adamw_update %p, %g, %m, %v, %lr, %t {beta1 = 9.0e-01 : f64, beta2 = 9.990000e-01 : f64, eps = 1.0e-08 : f64, weight_decay = 1.0e-02 : f64} : tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<f32>, tensor<i64>
       return %p1, %b1, %p2, %m2, %v2 : tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<2xf64>, tensor<2xf64>
     })",
-                {T({2}, {1, 2}), T({2}, {0.5, -1}), T({2}, {0.1, 0.2}),
-                 T({2}, {0.1, 0}), T({2}, {0.01, 0}), T({}, {0.1}),
-                 T({}, {2})});
+           {T({2}, {1, 2}), T({2}, {0.5, -1}), T({2}, {0.1, 0.2}),
+            T({2}, {0.1, 0}), T({2}, {0.01, 0}), T({}, {0.1}), T({}, {2})});
   ASSERT_EQ(r.size(), 5u);
   // SGD: d = g + 0.01 p = [0.51, -0.98]; buf = 0.9 buf + d = [0.6, -0.8];
   // p - 0.1 buf = [0.94, 2.08].
@@ -119,10 +119,11 @@ protected:
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       std::string key = keyOf(fn.getArgAttrDict(i));
       auto type = llvm::cast<RankedTensorType>(fn.getArgumentTypes()[i]);
-      std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+      std::vector<int64_t> shape(type.getShape().begin(),
+                                 type.getShape().end());
       EXPECT_TRUE(named.count(key)) << "no value for " << key;
-      args.push_back(T(shape, named.count(key) ? named.at(key)
-                                               : std::vector<double>()));
+      args.push_back(
+          T(shape, named.count(key) ? named.at(key) : std::vector<double>()));
     }
     std::vector<HostTensor> results = run(module, "optimizer_step", args);
     Tensors out;
@@ -189,7 +190,8 @@ TEST_F(OptimizerStepTest, AdamWMatchesTorchOverThreeSteps) {
       }
       std::string at = " at step " + std::to_string(t);
       expectClose(out["param:" + name], p, 1e-13, name + at);
-      expectClose(out["state:exp_avg:" + name], m[name], 1e-15, "m " + name + at);
+      expectClose(out["state:exp_avg:" + name], m[name], 1e-15,
+                  "m " + name + at);
       expectClose(out["state:exp_avg_sq:" + name], v[name], 1e-15,
                   "v " + name + at);
       named["param:" + name] = out["param:" + name];

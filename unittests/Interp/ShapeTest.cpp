@@ -63,8 +63,8 @@ TEST_F(ShapeTest, SliceWithStepsAndItsGradient) {
   ASSERT_EQ(r.size(), 2u);
   // Rows 1 and 3, columns 0 and 3.
   expectTensor(r[0], {2, 2}, {5, 8, 15, 18});
-  expectTensor(r[1], {4, 5}, {0, 0, 0, 0, 0, 1, 0, 0, 2, 0,
-                              0, 0, 0, 0, 0, 3, 0, 0, 4, 0});
+  expectTensor(r[1], {4, 5},
+               {0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0});
 }
 
 TEST_F(ShapeTest, ConcatOnAMiddleAxis) {
@@ -105,15 +105,15 @@ TEST_F(ShapeTest, GatherAndItsScatterAddGradient) {
 }
 
 TEST_F(ShapeTest, EmbeddingAndItsGradient) {
-  auto r = eval(R"(
+  auto r = eval(
+      R"(
     func.func @f(%t: tensor<4x2xf64>, %ids: tensor<3xi32>, %g: tensor<3x2xf64>)
         -> (tensor<3x2xf64>, tensor<4x2xf64>) {
       %0 = pz.embedding %t, %ids : tensor<4x2xf64>, tensor<3xi32> -> tensor<3x2xf64>
       %1 = pz.embedding_grad %g, %ids {vocab = 4 : i64} : tensor<3x2xf64>, tensor<3xi32> -> tensor<4x2xf64>
       return %0, %1 : tensor<3x2xf64>, tensor<4x2xf64>
     })",
-                {T({4, 2}, iota(8)), T({3}, {3, 1, 3}),
-                 T({3, 2}, {1, 2, 3, 4, 5, 6})});
+      {T({4, 2}, iota(8)), T({3}, {3, 1, 3}), T({3, 2}, {1, 2, 3, 4, 5, 6})});
   ASSERT_EQ(r.size(), 2u);
   expectTensor(r[0], {3, 2}, {6, 7, 2, 3, 6, 7});
   expectTensor(r[1], {4, 2}, {0, 0, 3, 4, 0, 0, 6, 8});

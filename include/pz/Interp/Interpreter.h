@@ -14,7 +14,8 @@
 //   type" (round to nearest even): it rounds.
 // * i32, i64 and i1 values are stored as doubles (exact below 2^53, which
 //   covers ids, labels and counters). Integer `pz.div` truncates toward
-//   zero; i1 is 0 or 1.
+//   zero (division by zero is an error); i1 is 0 or 1. Integer arithmetic
+//   does not wrap on overflow; only `pz.cast` to i32 wraps modulo 2^32.
 // * Dropout masks are bit-identical to the runtime's (pzrt_dropout_fwd):
 //   Philox-4x32-10 keyed by the op's seed, counted by (step, element index),
 //   element kept when its 24-bit uniform (a float) is >= float(rate).

@@ -89,8 +89,8 @@ static FailureOr<bool> foldConstantOfShape(NodeContext &ctx) {
     return failure();
   for (int64_t d : *shape)
     if (d < 0)
-      return ctx.emitError() << "ConstantOfShape shape "
-                             << listString(*shape) << " has a negative dim";
+      return ctx.emitError() << "ConstantOfShape shape " << listString(*shape)
+                             << " has a negative dim";
   HostTensor fill(DataType::Float, {});
   if (const NodeAttribute *a = ctx.findAttr("value")) {
     std::string err;
@@ -102,9 +102,8 @@ static FailureOr<bool> foldConstantOfShape(NodeContext &ctx) {
                              << (err.empty() ? "" : ": " + err);
   }
   if (foldableElementCount(*shape) < 0) {
-    RankedTensorType type =
-        RankedTensorType::get(*shape, toMLIRType(ctx.getContext(),
-                                                 fill.getType()));
+    RankedTensorType type = RankedTensorType::get(
+        *shape, toMLIRType(ctx.getContext(), fill.getType()));
     if (!type.getElementType())
       return ctx.emitError() << "ConstantOfShape of " << shapeString(*shape)
                              << " is too large to evaluate";
@@ -196,9 +195,9 @@ static LogicalResult lowerSize(NodeContext &ctx) {
 }
 
 void mlir::pz::onnx::registerConstantOps(OpRegistry &r) {
-  r.add("Constant", foldConstant, nullptr);
+  r.add("Constant", foldConstant, nullptr, 0);
   r.add("ConstantOfShape", foldConstantOfShape, nullptr);
-  r.add("Range", foldRange, nullptr);
+  r.add("Range", foldRange, nullptr, 3);
   r.add("Identity", foldIdentity, lowerIdentity);
   r.add("Shape", nullptr, lowerShape);
   r.add("Size", nullptr, lowerSize);

@@ -23,12 +23,9 @@ using namespace mlir::pz::onnx;
 
 /// Evaluates `fn(out, outIndex, inputOffsets)` over the broadcast shape of
 /// `ins` and sets output 0 to the result of type `outType`.
-static FailureOr<bool>
-foldBroadcast(NodeContext &ctx, ArrayRef<const HostTensor *> ins,
-              DataType outType,
-              function_ref<LogicalResult(HostTensor &, int64_t,
-                                         ArrayRef<int64_t>)>
-                  fn) {
+static FailureOr<bool> foldBroadcast(
+    NodeContext &ctx, ArrayRef<const HostTensor *> ins, DataType outType,
+    function_ref<LogicalResult(HostTensor &, int64_t, ArrayRef<int64_t>)> fn) {
   SmallVector<int64_t> shape(ins.front()->getShape());
   for (const HostTensor *t : ins.drop_front()) {
     FailureOr<SmallVector<int64_t>> b =
@@ -67,8 +64,7 @@ static LogicalResult checkSameType(NodeContext &ctx) {
 
 enum class Arith { Add, Sub, Mul, Div, Pow };
 
-template <Arith K>
-static FailureOr<bool> foldArith(NodeContext &ctx) {
+template <Arith K> static FailureOr<bool> foldArith(NodeContext &ctx) {
   if (K != Arith::Pow && failed(checkSameType(ctx)))
     return failure();
   const HostTensor *a = ctx.getConstant(0), *b = ctx.getConstant(1);
@@ -103,8 +99,7 @@ static FailureOr<bool> foldArith(NodeContext &ctx) {
       });
 }
 
-template <typename OpTy>
-static LogicalResult lowerArith(NodeContext &ctx) {
+template <typename OpTy> static LogicalResult lowerArith(NodeContext &ctx) {
   if (failed(checkSameType(ctx)))
     return failure();
   FailureOr<Value> a = ctx.getValue(0), b = ctx.getValue(1);
@@ -118,8 +113,7 @@ static LogicalResult lowerArith(NodeContext &ctx) {
 }
 
 /// Input `i` converted to the float element type `elem`.
-static FailureOr<Value> valueAsFloat(NodeContext &ctx, unsigned i,
-                                     Type elem) {
+static FailureOr<Value> valueAsFloat(NodeContext &ctx, unsigned i, Type elem) {
   if (const HostTensor *c = ctx.getConstant(i)) {
     HostTensor t(fromMLIRType(elem), c->getShape());
     for (int64_t k = 0, n = c->size(); k < n; ++k)
@@ -142,8 +136,8 @@ static LogicalResult lowerPow(NodeContext &ctx) {
     return ctx.emitError() << "Pow base has element type "
                            << dataTypeName(baseType)
                            << ", which the pz dialect does not have";
-  Type compute = isFloatType(baseType) ? base
-                                       : Float64Type::get(ctx.getContext());
+  Type compute =
+      isFloatType(baseType) ? base : Float64Type::get(ctx.getContext());
   FailureOr<Value> x = valueAsFloat(ctx, 0, compute);
   FailureOr<Value> y = valueAsFloat(ctx, 1, compute);
   if (failed(x) || failed(y))
@@ -163,8 +157,7 @@ static LogicalResult lowerPow(NodeContext &ctx) {
 
 enum class Unary { Sqrt, Exp, Log, Tanh, Erf, Sigmoid, Relu, Neg, Recip };
 
-template <Unary K>
-static FailureOr<bool> foldUnary(NodeContext &ctx) {
+template <Unary K> static FailureOr<bool> foldUnary(NodeContext &ctx) {
   const HostTensor *a = ctx.getConstant(0);
   bool isFloat = a->isFloat();
   if (!isFloat && K != Unary::Relu && K != Unary::Neg)
@@ -194,8 +187,7 @@ static FailureOr<bool> foldUnary(NodeContext &ctx) {
       });
 }
 
-template <typename OpTy>
-static LogicalResult lowerUnary(NodeContext &ctx) {
+template <typename OpTy> static LogicalResult lowerUnary(NodeContext &ctx) {
   FailureOr<Value> x = ctx.getValue(0);
   if (failed(x))
     return failure();
@@ -359,10 +351,10 @@ static FailureOr<bool> foldCast(NodeContext &ctx) {
     else if (*to == DataType::Bool)
       out.setInt(i, v != 0.0);
     else // truncate toward zero; out-of-range values saturate
-      out.setInt(i, std::isnan(v)       ? 0
-                    : v >= 9.2e18      ? INT64_MAX
-                    : v <= -9.2e18     ? INT64_MIN
-                                       : static_cast<int64_t>(v));
+      out.setInt(i, std::isnan(v)  ? 0
+                    : v >= 9.2e18  ? INT64_MAX
+                    : v <= -9.2e18 ? INT64_MIN
+                                   : static_cast<int64_t>(v));
   }
   ctx.setOutput(0, std::move(out));
   return true;
@@ -391,11 +383,11 @@ static LogicalResult lowerCast(NodeContext &ctx) {
 }
 
 void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
-  r.add("Add", foldArith<Arith::Add>, lowerArith<AddOp>);
-  r.add("Sub", foldArith<Arith::Sub>, lowerArith<SubOp>);
-  r.add("Mul", foldArith<Arith::Mul>, lowerArith<MulOp>);
-  r.add("Div", foldArith<Arith::Div>, lowerArith<DivOp>);
-  r.add("Pow", foldArith<Arith::Pow>, lowerPow);
+  r.add("Add", foldArith<Arith::Add>, lowerArith<AddOp>, 2);
+  r.add("Sub", foldArith<Arith::Sub>, lowerArith<SubOp>, 2);
+  r.add("Mul", foldArith<Arith::Mul>, lowerArith<MulOp>, 2);
+  r.add("Div", foldArith<Arith::Div>, lowerArith<DivOp>, 2);
+  r.add("Pow", foldArith<Arith::Pow>, lowerPow, 2);
   r.add("Sqrt", foldUnary<Unary::Sqrt>, lowerUnary<SqrtOp>);
   r.add("Exp", foldUnary<Unary::Exp>, lowerUnary<ExpOp>);
   r.add("Log", foldUnary<Unary::Log>, lowerUnary<LogOp>);
@@ -406,16 +398,16 @@ void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
   r.add("Neg", foldUnary<Unary::Neg>, lowerUnary<NegOp>);
   r.add("Reciprocal", foldUnary<Unary::Recip>, lowerReciprocal);
   r.add("Equal", foldCompare<ComparePredicate::eq>,
-        lowerCompare<ComparePredicate::eq>);
+        lowerCompare<ComparePredicate::eq>, 2);
   r.add("Less", foldCompare<ComparePredicate::lt>,
-        lowerCompare<ComparePredicate::lt>);
+        lowerCompare<ComparePredicate::lt>, 2);
   r.add("LessOrEqual", foldCompare<ComparePredicate::le>,
-        lowerCompare<ComparePredicate::le>);
+        lowerCompare<ComparePredicate::le>, 2);
   r.add("Greater", foldCompare<ComparePredicate::gt>,
-        lowerCompare<ComparePredicate::gt>);
+        lowerCompare<ComparePredicate::gt>, 2);
   r.add("GreaterOrEqual", foldCompare<ComparePredicate::ge>,
-        lowerCompare<ComparePredicate::ge>);
+        lowerCompare<ComparePredicate::ge>, 2);
   r.add("Not", foldNot, lowerUnary<NotOp>);
-  r.add("Where", foldWhere, lowerWhere);
+  r.add("Where", foldWhere, lowerWhere, 3);
   r.add("Cast", foldCast, lowerCast);
 }

@@ -92,8 +92,7 @@ bool mlir::pz::onnx::readExternalData(
     } else if (key == "offset" || key == "length") {
       int64_t v;
       if (!parseSize(value, v)) {
-        error = prefix + key + " '" + value +
-                "' is not a non-negative integer";
+        error = prefix + key + " '" + value + "' is not a non-negative integer";
         return false;
       }
       (key == "offset" ? offset : length) = v;
@@ -171,8 +170,8 @@ bool mlir::pz::onnx::readExternalData(
     in.read(reinterpret_cast<char *>(out.data()), length);
   if (!in || in.gcount() != length) {
     error = prefix + "cannot read " + std::to_string(length) +
-            " bytes at offset " + std::to_string(offset) + " of '" +
-            location + "'";
+            " bytes at offset " + std::to_string(offset) + " of '" + location +
+            "'";
     return false;
   }
   return true;

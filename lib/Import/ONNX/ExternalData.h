@@ -24,11 +24,10 @@ namespace mlir::pz::onnx {
 /// file; `expectedBytes` is the tensor's size in bytes. Returns false and
 /// sets `error` ("external data ...") when the reference is unsafe or does
 /// not fit.
-bool readExternalData(const std::string &modelDir,
-                      const std::vector<std::pair<std::string, std::string>>
-                          &entries,
-                      int64_t expectedBytes,
-                      std::vector<uint8_t> &out, std::string &error);
+bool readExternalData(
+    const std::string &modelDir,
+    const std::vector<std::pair<std::string, std::string>> &entries,
+    int64_t expectedBytes, std::vector<uint8_t> &out, std::string &error);
 
 } // namespace mlir::pz::onnx
 

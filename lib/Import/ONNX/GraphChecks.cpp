@@ -17,9 +17,8 @@ Location GraphImporter::modelLoc() const {
 
 Location GraphImporter::nodeLoc(unsigned index) const {
   const Node &node = graph.nodes[index];
-  std::string name = node.name.empty()
-                         ? node.opType + "_" + std::to_string(index)
-                         : node.name;
+  std::string name =
+      node.name.empty() ? node.opType + "_" + std::to_string(index) : node.name;
   return NameLoc::get(StringAttr::get(&ctx, name),
                       FileLineColLoc::get(&ctx, path, index + 1, 0));
 }
@@ -63,9 +62,8 @@ LogicalResult GraphImporter::checkSupportedOps() {
       byType.emplace_back(key, Unsupported());
     Unsupported &u = byType[it->second].second;
     u.domain = node.domain;
-    u.nodes.push_back(node.name.empty()
-                          ? node.opType + "_" + std::to_string(i)
-                          : node.name);
+    u.nodes.push_back(node.name.empty() ? node.opType + "_" + std::to_string(i)
+                                        : node.name);
   }
   if (byType.empty())
     return success();
@@ -161,8 +159,7 @@ LogicalResult GraphImporter::orderNodes(SmallVectorImpl<unsigned> &order) {
     for (unsigned i = 0; i < graph.nodes.size(); ++i)
       if (pending[i] != 0)
         return emitError(nodeLoc(i))
-               << graph.nodes[i].opType
-               << " is part of a cycle in the graph";
+               << graph.nodes[i].opType << " is part of a cycle in the graph";
   }
   return success();
 }

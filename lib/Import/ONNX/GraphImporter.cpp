@@ -26,8 +26,7 @@ static bool isStaticOperand(StringRef opType, unsigned i) {
     return i == 1 || i == 2;
   return i == 1 && llvm::is_contained({"Reshape", "Expand", "Squeeze",
                                        "Unsqueeze", "Split", "Trilu",
-                                       "ReduceSum", "ReduceMean",
-                                       "ReduceMax"},
+                                       "ReduceSum", "ReduceMean", "ReduceMax"},
                                       opType);
 }
 
@@ -54,10 +53,9 @@ GraphImporter::inputTypes(SmallVectorImpl<unsigned> &which) {
              << llvm::join(names, ", ") << ")";
     }
     if (in->dims.size() != dims.size())
-      return emitError(modelLoc())
-             << "--input-shape " << name << " gives " << dims.size()
-             << " dims, but input '" << name << "' has rank "
-             << in->dims.size();
+      return emitError(modelLoc()) << "--input-shape " << name << " gives "
+                                   << dims.size() << " dims, but input '"
+                                   << name << "' has rank " << in->dims.size();
     for (auto [d, dim] : llvm::enumerate(in->dims)) {
       if (dim.size >= 0 && dim.size != dims[d])
         return emitError(modelLoc())
@@ -96,9 +94,9 @@ GraphImporter::inputTypes(SmallVectorImpl<unsigned> &which) {
       else if (size < 0 && symbols.count(dim.symbol))
         size = symbols[dim.symbol];
       shape.push_back(size < 0 ? ShapedType::kDynamic : size);
-      symbolic += (d ? "x" : "") + (size >= 0 ? std::to_string(size)
-                                  : dim.symbol.empty() ? "?"
-                                                       : dim.symbol);
+      symbolic += (d ? "x" : "") + (size >= 0            ? std::to_string(size)
+                                    : dim.symbol.empty() ? "?"
+                                                         : dim.symbol);
     }
     if (llvm::any_of(shape, ShapedType::isDynamic))
       state.dynamicInputs.push_back(in.name + "=" + symbolic);
@@ -137,10 +135,9 @@ LogicalResult GraphImporter::createFunction() {
     if (!HostTensor::fromTensor(t, h, err))
       return emitError(modelLoc()) << "initializer: " << err;
     state.values.insert_or_assign(
-        t.name, ImportedValue{Value(),
-                              std::make_shared<const HostTensor>(std::move(h)),
-                              NameLoc::get(StringAttr::get(&ctx, t.name),
-                                           modelLoc())});
+        t.name,
+        ImportedValue{Value(), std::make_shared<const HostTensor>(std::move(h)),
+                      NameLoc::get(StringAttr::get(&ctx, t.name), modelLoc())});
   }
 
   OpBuilder &b = state.builder;
@@ -171,6 +168,11 @@ LogicalResult GraphImporter::importNode(unsigned index) {
   const Node &node = graph.nodes[index];
   const OpHandler *handler = getOpRegistry().lookup(node.domain, node.opType);
   NodeContext nctx(state, node, opset, nodeLoc(index));
+  for (unsigned i = 0; i < handler->minInputs; ++i)
+    if (!nctx.hasInput(i))
+      return nctx.emitError()
+             << node.opType << " needs at least " << handler->minInputs
+             << " inputs, but input " << i << " is missing";
   bool done = false;
   if (handler->fold && nctx.allInputsConstant()) {
     FailureOr<bool> folded = handler->fold(nctx);
@@ -192,10 +194,10 @@ LogicalResult GraphImporter::importNode(unsigned index) {
   }
   for (unsigned i = 0; i < nctx.getNumOutputs(); ++i)
     if (nctx.isOutputUsed(i) && !state.values.count(node.outputs[i]))
-      return nctx.emitError() << node.opType << " output " << i << " ('"
-                              << node.outputs[i]
-                              << "') is read but the importer does not "
-                                 "produce it";
+      return nctx.emitError()
+             << node.opType << " output " << i << " ('" << node.outputs[i]
+             << "') is read but the importer does not "
+                "produce it";
   return success();
 }
 
@@ -216,11 +218,10 @@ LogicalResult GraphImporter::createReturn() {
     results.push_back(v.value);
   }
   func::ReturnOp::create(b, modelLoc(), results);
-  fn.setFunctionType(b.getFunctionType(fn.getArgumentTypes(),
-                                       ValueRange(results).getTypes()));
+  fn.setFunctionType(
+      b.getFunctionType(fn.getArgumentTypes(), ValueRange(results).getTypes()));
   for (auto [i, out] : llvm::enumerate(graph.outputs))
-    fn.setResultAttr(i, PZDialect::kOutputAttrName,
-                     b.getStringAttr(out.name));
+    fn.setResultAttr(i, PZDialect::kOutputAttrName, b.getStringAttr(out.name));
   return success();
 }
 

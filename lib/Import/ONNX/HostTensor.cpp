@@ -160,8 +160,10 @@ bool HostTensor::fromTensor(const Tensor &tensor, HostTensor &out,
   }
   int64_t n = foldableElementCount(tensor.dims);
   if (n < 0) {
-    error = "tensor '" + tensor.name + "' is too large to evaluate (more "
-            "than " + std::to_string(kMaxFoldElements) + " elements)";
+    error = "tensor '" + tensor.name +
+            "' is too large to evaluate (more "
+            "than " +
+            std::to_string(kMaxFoldElements) + " elements)";
     return false;
   }
   int64_t elemSize = dataTypeSize(type);
@@ -188,9 +190,8 @@ bool HostTensor::fromTensor(const Tensor &tensor, HostTensor &out,
     case DataType::BFloat16: {
       uint16_t bits;
       std::memcpy(&bits, p, 2);
-      out.floats[i] =
-          llvm::APFloat(semantics(type), llvm::APInt(16, bits))
-              .convertToDouble();
+      out.floats[i] = llvm::APFloat(semantics(type), llvm::APInt(16, bits))
+                          .convertToDouble();
       break;
     }
     default: {

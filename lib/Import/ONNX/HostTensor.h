@@ -44,7 +44,8 @@ DataType fromMLIRType(Type type);
 class HostTensor {
 public:
   HostTensor() = default;
-  /// A zero-filled tensor.
+  /// A zero-filled tensor. Callers check foldableElementCount(shape) first;
+  /// a shape above the limit gets no elements.
   HostTensor(DataType type, llvm::ArrayRef<int64_t> shape);
 
   /// Decodes an ONNX tensor; false with `error` set for strings, complex

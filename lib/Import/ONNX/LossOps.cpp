@@ -95,6 +95,9 @@ static FailureOr<Value> weightedNLL(NodeContext &ctx, Value logProbs,
   int64_t classes = lt.getDimSize(1);
   if (failed(ctx.requireStatic({classes}, "the class dim")))
     return failure();
+  if (foldableElementCount({classes}) < 0)
+    return ctx.emitError() << ctx.getNode().opType << " has " << classes
+                           << " classes, too many for a one-hot mask";
   Location loc = ctx.getLoc();
   HostTensor iota(fromMLIRType(yt.getElementType()), {classes});
   for (int64_t c = 0; c < classes; ++c)
@@ -252,6 +255,6 @@ static LogicalResult lowerNLL(NodeContext &ctx) {
 }
 
 void mlir::pz::onnx::registerLossOps(OpRegistry &r) {
-  r.add("SoftmaxCrossEntropyLoss", nullptr, lowerSoftmaxCrossEntropy);
-  r.add("NegativeLogLikelihoodLoss", nullptr, lowerNLL);
+  r.add("SoftmaxCrossEntropyLoss", nullptr, lowerSoftmaxCrossEntropy, 2);
+  r.add("NegativeLogLikelihoodLoss", nullptr, lowerNLL, 2);
 }

@@ -12,8 +12,7 @@ using namespace mlir::pz;
 using namespace mlir::pz::onnx;
 
 /// A rank-0 constant of input `like`'s element type.
-static FailureOr<Value> scalarLike(NodeContext &ctx, unsigned like,
-                                   double v) {
+static FailureOr<Value> scalarLike(NodeContext &ctx, unsigned like, double v) {
   HostTensor t(ctx.getDataType(like), {});
   t.setDouble(0, v);
   return ctx.materialize(t, ctx.getLoc());
@@ -73,8 +72,7 @@ static LogicalResult lowerGemm(NodeContext &ctx) {
   FailureOr<Value> a = ctx.getValue(0), b = ctx.getValue(1);
   if (failed(a) || failed(b))
     return failure();
-  FailureOr<Value> y =
-      ctx.create<MatmulOp>(*a, *b, *transA != 0, *transB != 0);
+  FailureOr<Value> y = ctx.create<MatmulOp>(*a, *b, *transA != 0, *transB != 0);
   if (succeeded(y) && *alpha != 1.0) {
     FailureOr<Value> s = scalarLike(ctx, 0, *alpha);
     y = succeeded(s) ? ctx.create<MulOp>(*y, *s) : s;
@@ -97,8 +95,7 @@ static LogicalResult lowerGemm(NodeContext &ctx) {
 // Softmax, LogSoftmax
 //===----------------------------------------------------------------------===//
 
-template <typename OpTy>
-static LogicalResult lowerSoftmax(NodeContext &ctx) {
+template <typename OpTy> static LogicalResult lowerSoftmax(NodeContext &ctx) {
   FailureOr<int64_t> axisAttr = ctx.getInt("axis", -1);
   if (failed(axisAttr))
     return failure();
@@ -120,8 +117,7 @@ static LogicalResult lowerSoftmax(NodeContext &ctx) {
 
 /// ReduceSum (opset 13) and every reduction from opset 18 take the axes as
 /// input 1; older ReduceMean and ReduceMax take an attribute.
-template <typename OpTy>
-static LogicalResult lowerReduce(NodeContext &ctx) {
+template <typename OpTy> static LogicalResult lowerReduce(NodeContext &ctx) {
   int64_t rank = ctx.getShape(0).size();
   FailureOr<int64_t> keepdims = ctx.getInt("keepdims", 1);
   FailureOr<int64_t> noop = ctx.getInt("noop_with_empty_axes", 0);
@@ -180,8 +176,8 @@ static FailureOr<Value> affineOperand(NodeContext &ctx, unsigned i,
   if (failed(shape))
     return failure();
   if (*shape != SmallVector<int64_t>(normalized))
-    return ctx.emitError() << "LayerNormalization input " << i
-                           << " has shape " << shapeString(ctx.getShape(i))
+    return ctx.emitError() << "LayerNormalization input " << i << " has shape "
+                           << shapeString(ctx.getShape(i))
                            << ", which does not broadcast to the normalised "
                               "dims "
                            << shapeString(normalized);
@@ -279,8 +275,7 @@ static FailureOr<std::pair<double, bool>> dropoutParams(NodeContext &ctx) {
     training = t->getInt(0) != 0;
   }
   if (!(ratio >= 0.0 && ratio < 1.0))
-    return ctx.emitError() << "Dropout ratio " << ratio
-                           << " is outside [0, 1)";
+    return ctx.emitError() << "Dropout ratio " << ratio << " is outside [0, 1)";
   return std::make_pair(ratio, training);
 }
 
@@ -329,13 +324,13 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
 }
 
 void mlir::pz::onnx::registerNNOps(OpRegistry &r) {
-  r.add("MatMul", nullptr, lowerMatMul);
-  r.add("Gemm", nullptr, lowerGemm);
+  r.add("MatMul", nullptr, lowerMatMul, 2);
+  r.add("Gemm", nullptr, lowerGemm, 2);
   r.add("Softmax", nullptr, lowerSoftmax<SoftmaxOp>);
   r.add("LogSoftmax", nullptr, lowerSoftmax<LogSoftmaxOp>);
   r.add("ReduceSum", nullptr, lowerReduce<ReduceSumOp>);
   r.add("ReduceMean", nullptr, lowerReduce<ReduceMeanOp>);
   r.add("ReduceMax", nullptr, lowerReduce<ReduceMaxOp>);
-  r.add("LayerNormalization", nullptr, lowerLayerNorm);
+  r.add("LayerNormalization", nullptr, lowerLayerNorm, 2);
   r.add("Dropout", nullptr, lowerDropout);
 }

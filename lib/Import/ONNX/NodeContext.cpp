@@ -1,4 +1,5 @@
-//===- NodeContext.cpp - What an op's folder and lowering see --------------===//
+//===- NodeContext.cpp - What an op's folder and lowering see
+//--------------===//
 
 #include "NodeContext.h"
 
@@ -40,14 +41,15 @@ FailureOr<Value> NodeContext::getValue(unsigned i) {
   ImportedValue &v = state.values.find(node.inputs[i])->second;
   if (v.value)
     return v.value;
-  FailureOr<Value> c =
-      materialize(*v.constant, v.loc ? Location(v.loc) : loc);
+  FailureOr<Value> c = materialize(*v.constant, v.loc ? Location(v.loc) : loc);
   if (succeeded(c))
     v.value = *c;
   return c;
 }
 
 SmallVector<int64_t> NodeContext::getShape(unsigned i) const {
+  if (!hasInput(i))
+    return {};
   if (const HostTensor *c = getConstant(i))
     return SmallVector<int64_t>(c->getShape());
   const ImportedValue &v = state.values.find(node.inputs[i])->second;
@@ -56,6 +58,8 @@ SmallVector<int64_t> NodeContext::getShape(unsigned i) const {
 }
 
 DataType NodeContext::getDataType(unsigned i) const {
+  if (!hasInput(i))
+    return DataType::Undefined;
   if (const HostTensor *c = getConstant(i))
     return c->getType();
   const ImportedValue &v = state.values.find(node.inputs[i])->second;
@@ -73,9 +77,12 @@ FailureOr<SmallVector<int64_t>>
 NodeContext::getConstantInts(unsigned i, StringRef what) const {
   const HostTensor *c = getConstant(i);
   if (!c) {
-    emitError() << node.opType << " needs a constant " << what
-                << ", but its input '" << node.inputs[i]
-                << "' is computed at run time";
+    if (!hasInput(i))
+      emitError() << node.opType << " needs its " << what << " input";
+    else
+      emitError() << node.opType << " needs a constant " << what
+                  << ", but its input '" << node.inputs[i]
+                  << "' is computed at run time";
     return failure();
   }
   if (c->isFloat()) {
@@ -95,12 +102,11 @@ LogicalResult NodeContext::requireStatic(ArrayRef<int64_t> shape,
     dims += (i ? "x" : "") +
             (ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d));
   InFlightDiagnostic diag = emitError();
-  diag << node.opType << " needs the static shape of " << what
-       << ", but it is " << dims << ". Fix the dynamic dims of the data "
+  diag << node.opType << " needs the static shape of " << what << ", but it is "
+       << dims << ". Fix the dynamic dims of the data "
        << "inputs with --input-shape NAME=DxD...";
   if (!state.dynamicInputs.empty())
-    diag << " (dynamic now: " << llvm::join(state.dynamicInputs, ", ")
-         << ")";
+    diag << " (dynamic now: " << llvm::join(state.dynamicInputs, ", ") << ")";
   return diag;
 }
 

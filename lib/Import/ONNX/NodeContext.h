@@ -1,4 +1,5 @@
-//===- NodeContext.h - What an op's folder and lowering see ----------------===//
+//===- NodeContext.h - What an op's folder and lowering see
+//----------------===//
 //
 // The importer handles one ONNX node at a time. Its folder (host
 // evaluation) and lowering (pz ops) read inputs, attributes and the builder
@@ -47,8 +48,7 @@ struct ImportState {
 
 class NodeContext {
 public:
-  NodeContext(ImportState &state, const Node &node, int64_t opset,
-              Location loc)
+  NodeContext(ImportState &state, const Node &node, int64_t opset, Location loc)
       : state(state), node(node), opset(opset), loc(loc) {}
 
   const Node &getNode() const { return node; }
@@ -130,10 +130,10 @@ public:
     OperationState os(loc, OpTy::getOperationName());
     OpTy::build(b, os, TypeRange{}, std::forward<Args>(args)...);
     SmallVector<Type> types;
-    if (failed(OpTy::inferReturnTypes(
-            b.getContext(), loc, os.operands,
-            os.attributes.getDictionary(b.getContext()),
-            os.getRawProperties(), os.regions, types)))
+    if (failed(
+            OpTy::inferReturnTypes(b.getContext(), loc, os.operands,
+                                   os.attributes.getDictionary(b.getContext()),
+                                   os.getRawProperties(), os.regions, types)))
       return failure();
     os.addTypes(types);
     Operation *op = b.create(os);

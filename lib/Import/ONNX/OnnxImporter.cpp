@@ -45,10 +45,9 @@ bool mlir::pz::onnx::parseInputShapes(ArrayRef<std::string> specs,
   return true;
 }
 
-OwningOpRef<ModuleOp> mlir::pz::onnx::importModel(MLIRContext &ctx,
-                                                  const Model &model,
-                                                  StringRef path,
-                                                  const ImportOptions &options) {
+OwningOpRef<ModuleOp>
+mlir::pz::onnx::importModel(MLIRContext &ctx, const Model &model,
+                            StringRef path, const ImportOptions &options) {
   ctx.loadDialect<func::FuncDialect, PZDialect>();
   return GraphImporter(ctx, model, path, options).run();
 }

@@ -30,16 +30,18 @@ using LowerFn = LogicalResult (*)(NodeContext &ctx);
 struct OpHandler {
   FoldFn fold = nullptr;
   LowerFn lower = nullptr;
+  /// How many leading inputs must be given (not omitted).
+  unsigned minInputs = 1;
 };
 
 class OpRegistry {
 public:
-  void add(llvm::StringRef opType, FoldFn fold, LowerFn lower) {
-    handlers[opType] = OpHandler{fold, lower};
+  void add(llvm::StringRef opType, FoldFn fold, LowerFn lower,
+           unsigned minInputs = 1) {
+    handlers[opType] = OpHandler{fold, lower, minInputs};
   }
   /// The handler of a default-domain op, or null.
-  const OpHandler *lookup(llvm::StringRef domain,
-                          llvm::StringRef opType) const;
+  const OpHandler *lookup(llvm::StringRef domain, llvm::StringRef opType) const;
   /// The registered op types, sorted.
   std::vector<std::string> names() const;
 

@@ -36,8 +36,8 @@ public:
 private:
   bool convertGraph(const ::onnx::GraphProto &proto, Graph &graph);
   bool convertNode(const ::onnx::NodeProto &proto, Node &node);
-  bool convertAttribute(const ::onnx::AttributeProto &proto, NodeAttribute &attr,
-                        const std::string &where);
+  bool convertAttribute(const ::onnx::AttributeProto &proto,
+                        NodeAttribute &attr, const std::string &where);
   bool convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
                      const std::string &where);
   void convertValueInfo(const ::onnx::ValueInfoProto &proto, ValueInfo &info);
@@ -73,8 +73,8 @@ void packValues(const Repeated &values, int64_t bytesPerElem,
 
 } // namespace
 
-bool Converter::convertTensor(const ::onnx::TensorProto &proto,
-                              Tensor &tensor, const std::string &where) {
+bool Converter::convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
+                              const std::string &where) {
   tensor.name = proto.name();
   std::string what = where + " '" + tensor.name + "'";
   if (!::onnx::TensorProto_DataType_IsValid(proto.data_type()) ||
@@ -154,13 +154,16 @@ bool Converter::convertTensor(const ::onnx::TensorProto &proto,
       tensor.dataType == DataType::Complex128)
     have /= 2;
   if (have != count)
-    return fail(what + " has " + std::to_string(have) + " values, but its "
-                "shape needs " + std::to_string(count));
+    return fail(what + " has " + std::to_string(have) +
+                " values, but its "
+                "shape needs " +
+                std::to_string(count));
   return true;
 }
 
 bool Converter::convertAttribute(const ::onnx::AttributeProto &proto,
-                                 NodeAttribute &attr, const std::string &where) {
+                                 NodeAttribute &attr,
+                                 const std::string &where) {
   using K = NodeAttribute::Kind;
   attr.name = proto.name();
   int type = proto.type();
@@ -372,9 +375,9 @@ bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
     google::protobuf::io::CodedInputStream coded(&stream);
     coded.SetTotalBytesLimit(static_cast<int>(options.maxFileBytes));
     ::onnx::ModelProto proto;
-    if (!proto.ParseFromCodedStream(&coded) ||
-        !coded.ConsumedEntireMessage()) {
-      error = "'" + path + "' is not a valid ONNX model: the protobuf data "
+    if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+      error = "'" + path +
+              "' is not a valid ONNX model: the protobuf data "
               "is truncated or malformed";
       return false;
     }

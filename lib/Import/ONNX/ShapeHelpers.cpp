@@ -30,10 +30,10 @@ FailureOr<int64_t> mlir::pz::onnx::normalizeAxis(const NodeContext &ctx,
                                                  int64_t axis, int64_t rank,
                                                  StringRef what) {
   if (axis < -rank || axis >= rank)
-    return ctx.emitError() << ctx.getNode().opType << " " << what << " "
-                           << axis << " is out of range for rank " << rank
-                           << " (expected " << -rank << " <= " << what
-                           << " < " << rank << ")";
+    return ctx.emitError() << ctx.getNode().opType << " " << what << " " << axis
+                           << " is out of range for rank " << rank
+                           << " (expected " << -rank << " <= " << what << " < "
+                           << rank << ")";
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -117,10 +117,11 @@ mlir::pz::onnx::reshapeTarget(const NodeContext &ctx, ArrayRef<int64_t> input,
   return out;
 }
 
-FailureOr<SliceBox> mlir::pz::onnx::computeSlice(
-    const NodeContext &ctx, ArrayRef<int64_t> shape, ArrayRef<int64_t> starts,
-    ArrayRef<int64_t> ends, std::optional<ArrayRef<int64_t>> axes,
-    std::optional<ArrayRef<int64_t>> steps) {
+FailureOr<SliceBox>
+mlir::pz::onnx::computeSlice(const NodeContext &ctx, ArrayRef<int64_t> shape,
+                             ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                             std::optional<ArrayRef<int64_t>> axes,
+                             std::optional<ArrayRef<int64_t>> steps) {
   int64_t rank = shape.size();
   if (starts.size() != ends.size() || (axes && axes->size() != starts.size()) ||
       (steps && steps->size() != starts.size()))
@@ -172,7 +173,7 @@ FailureOr<SliceBox> mlir::pz::onnx::computeSlice(
 }
 
 FailureOr<Value> mlir::pz::onnx::reshapeValue(NodeContext &ctx, Value v,
-                                             ArrayRef<int64_t> target) {
+                                              ArrayRef<int64_t> target) {
   auto type = llvm::cast<RankedTensorType>(v.getType());
   if (type.getShape() == target)
     return v;

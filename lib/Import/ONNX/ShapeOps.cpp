@@ -218,8 +218,8 @@ static FailureOr<SmallVector<int64_t>> expandShape(NodeContext &ctx) {
     return failure();
   for (int64_t d : *shape)
     if (d < 0)
-      return ctx.emitError() << "Expand shape " << listString(*shape)
-                             << " has a negative dim";
+      return ctx.emitError()
+             << "Expand shape " << listString(*shape) << " has a negative dim";
   return broadcastShapes(ctx, ctx.getShape(0), *shape);
 }
 
@@ -246,7 +246,8 @@ static LogicalResult lowerExpand(NodeContext &ctx) {
   FailureOr<Value> x = ctx.getValue(0);
   if (failed(shape) || failed(x))
     return failure();
-  if (llvm::cast<RankedTensorType>(x->getType()).getShape() == ArrayRef<int64_t>(*shape)) {
+  if (llvm::cast<RankedTensorType>(x->getType()).getShape() ==
+      ArrayRef<int64_t>(*shape)) {
     ctx.setOutput(0, *x);
     return success();
   }
@@ -261,7 +262,7 @@ static LogicalResult lowerExpand(NodeContext &ctx) {
 
 void mlir::pz::onnx::registerShapeOps(OpRegistry &r) {
   r.add("Reshape", foldReshapeLike<reshapeShape>,
-        lowerReshapeLike<reshapeShape>);
+        lowerReshapeLike<reshapeShape>, 2);
   r.add("Squeeze", foldReshapeLike<squeezeShape>,
         lowerReshapeLike<squeezeShape>);
   r.add("Unsqueeze", foldReshapeLike<unsqueezeShape>,
@@ -269,5 +270,5 @@ void mlir::pz::onnx::registerShapeOps(OpRegistry &r) {
   r.add("Flatten", foldReshapeLike<flattenShape>,
         lowerReshapeLike<flattenShape>);
   r.add("Transpose", foldTranspose, lowerTranspose);
-  r.add("Expand", foldExpand, lowerExpand);
+  r.add("Expand", foldExpand, lowerExpand, 2);
 }

@@ -135,16 +135,16 @@ static FailureOr<SmallVector<SliceBox>> splitBoxes(NodeContext &ctx) {
     // Opset 18 allows a smaller last chunk; before, the split is even.
     int64_t chunk = (dim + n - 1) / n;
     if (ctx.getOpset() < 18 && dim % n != 0)
-      return ctx.emitError() << "Split of dim " << dim << " into " << n
-                             << " equal parts";
+      return ctx.emitError()
+             << "Split of dim " << dim << " into " << n << " equal parts";
     for (int64_t i = 0; i < n; ++i)
       sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
   }
   int64_t total = 0;
   for (int64_t s : sizes) {
     if (s < 0)
-      return ctx.emitError() << "Split sizes " << listString(sizes)
-                             << " have a negative entry";
+      return ctx.emitError()
+             << "Split sizes " << listString(sizes) << " have a negative entry";
     total += s;
   }
   if (static_cast<int64_t>(sizes.size()) != n || total != dim)
@@ -220,12 +220,11 @@ static FailureOr<bool> foldConcat(NodeContext &ctx) {
   for (const HostTensor *t : ins) {
     ArrayRef<int64_t> s = t->getShape();
     for (size_t d = 0; d < shape.size(); ++d)
-      if (s.size() != shape.size() || (static_cast<int64_t>(d) != *axis &&
-                                        s[d] != shape[d]))
-        return ctx.emitError() << "Concat input shapes "
-                               << shapeString(ins.front()->getShape())
-                               << " and " << shapeString(s)
-                               << " differ off the axis";
+      if (s.size() != shape.size() ||
+          (static_cast<int64_t>(d) != *axis && s[d] != shape[d]))
+        return ctx.emitError()
+               << "Concat input shapes " << shapeString(ins.front()->getShape())
+               << " and " << shapeString(s) << " differ off the axis";
     shape[*axis] += s[*axis];
   }
   HostTensor out(ins.front()->getType(), shape);
@@ -275,9 +274,8 @@ static LogicalResult lowerConcat(NodeContext &ctx) {
 //===----------------------------------------------------------------------===//
 
 /// Constant indices with negative entries normalised and bounds checked.
-static FailureOr<HostTensor> normalizedIndices(NodeContext &ctx,
-                                               const HostTensor &idx,
-                                               int64_t dim) {
+static FailureOr<HostTensor>
+normalizedIndices(NodeContext &ctx, const HostTensor &idx, int64_t dim) {
   if (idx.isFloat() || idx.isBool())
     return ctx.emitError() << "Gather indices must be integers, got "
                            << dataTypeName(idx.getType());
@@ -286,8 +284,8 @@ static FailureOr<HostTensor> normalizedIndices(NodeContext &ctx,
     int64_t v = idx.getInt(i);
     if (ShapedType::isDynamic(dim)) {
       if (v < 0)
-        return ctx.emitError() << "Gather index " << v
-                               << " is negative on a dynamic dim";
+        return ctx.emitError()
+               << "Gather index " << v << " is negative on a dynamic dim";
       continue;
     }
     if (v < -dim || v >= dim)
@@ -326,8 +324,7 @@ static FailureOr<bool> foldGather(NodeContext &ctx) {
   for (int64_t a = 0; a < outer; ++a)
     for (int64_t k = 0, n = ids->size(); k < n; ++k)
       for (int64_t i = 0; i < inner; ++i)
-        out.copyFrom(o++, *data,
-                     (a * ds[*axis] + ids->getInt(k)) * inner + i);
+        out.copyFrom(o++, *data, (a * ds[*axis] + ids->getInt(k)) * inner + i);
   ctx.setOutput(0, std::move(out));
   return true;
 }
@@ -357,9 +354,9 @@ static LogicalResult lowerGather(NodeContext &ctx) {
   bool embedding = *axis == 0 && ds.size() == 2 && ctx.isParameter(0) &&
                    isFloatType(ctx.getDataType(0));
   FailureOr<Value> r =
-      embedding ? ctx.create<EmbeddingOp>(*data, *ids)
-                : ctx.create<GatherOp>(*data, *ids,
-                                       static_cast<uint64_t>(*axis));
+      embedding
+          ? ctx.create<EmbeddingOp>(*data, *ids)
+          : ctx.create<GatherOp>(*data, *ids, static_cast<uint64_t>(*axis));
   if (failed(r))
     return failure();
   ctx.setOutput(0, *r);
@@ -422,9 +419,9 @@ static LogicalResult lowerTrilu(NodeContext &ctx) {
 }
 
 void mlir::pz::onnx::registerSliceOps(OpRegistry &r) {
-  r.add("Slice", foldSlice, lowerSlice);
+  r.add("Slice", foldSlice, lowerSlice, 3);
   r.add("Split", foldSplit, lowerSplit);
   r.add("Concat", foldConcat, lowerConcat);
-  r.add("Gather", foldGather, lowerGather);
+  r.add("Gather", foldGather, lowerGather, 2);
   r.add("Trilu", foldTrilu, lowerTrilu);
 }

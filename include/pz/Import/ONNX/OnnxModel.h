@@ -1,4 +1,5 @@
-//===- OnnxModel.h - An ONNX model as plain C++ structs --------------------===//
+//===- OnnxModel.h - An ONNX model as plain C++ structs
+//--------------------===//
 //
 // The reader (OnnxReader.h) turns an ONNX ModelProto into these structs, so
 // that the MLIR importer never sees protobuf types. The structs keep what the
@@ -95,7 +96,7 @@ const char *attributeKindName(NodeAttribute::Kind kind);
 struct Node {
   std::string name;
   std::string opType;
-  std::string domain; // "" for the default domain (ai.onnx)
+  std::string domain;              // "" for the default domain (ai.onnx)
   std::vector<std::string> inputs; // "" marks an omitted optional input
   std::vector<std::string> outputs;
   std::vector<NodeAttribute> attributes;
@@ -105,7 +106,7 @@ struct Node {
 
 /// One dim of a declared shape: a size (>= 0), a symbol, or unknown.
 struct Dim {
-  int64_t size = -1; // -1 when not a known size
+  int64_t size = -1;  // -1 when not a known size
   std::string symbol; // the dim_param, if any
 };
 

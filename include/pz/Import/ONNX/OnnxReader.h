@@ -1,4 +1,5 @@
-//===- OnnxReader.h - Read an .onnx file into plain structs ----------------===//
+//===- OnnxReader.h - Read an .onnx file into plain structs
+//----------------===//
 //
 // The only part of Parallelize that links protobuf. It parses with a size
 // limit, converts the ModelProto into the structs of OnnxModel.h and reads

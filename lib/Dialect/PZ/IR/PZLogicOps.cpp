@@ -72,7 +72,7 @@ LogicalResult TriluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   if (!grads[0] || !isDifferentiable(getInput()))
     return success();
   GradBuilder gb(b, *this);
-  out[0] = TriluOp::create(b, gb.loc(), grads[0], getUpperAttr(),
-                           getDiagonalAttr());
+  out[0] =
+      TriluOp::create(b, gb.loc(), grads[0], getUpperAttr(), getDiagonalAttr());
   return success();
 }

@@ -24,7 +24,7 @@ static LogicalResult binaryVJP(Op op, OpBuilder &b, ArrayRef<Value> grads,
   GradBuilder gb(b, op);
   out[0] = gb.sumToShape(dl(gb, g), op.getLhs().getType());
   out[1] = gb.sumToShape(dr(gb, g), op.getRhs().getType());
-  return success();
+  return success(gb.ok());
 }
 
 LogicalResult AddOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
@@ -62,17 +62,32 @@ LogicalResult DivOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
 
 LogicalResult PowOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
                               SmallVectorImpl<Value> &out) {
-  // d(a^b)/da = b * a^(b-1); d(a^b)/db = a^b * log(a).
+  // d(a^b)/da = b * a^(b-1), and 0 where b == 0;
+  // d(a^b)/db = a^b * log(a), and 0 where a == 0 and b >= 0.
+  // The zeros are PyTorch's: they replace 0 * inf = NaN at a == 0.
+  auto cmp = [](GradBuilder &gb, ComparePredicate p, Value x, double v) {
+    return CompareOp::create(gb.builder(), gb.loc(), p, x, gb.scalar(x, v))
+        .getResult();
+  };
+  auto where = [](GradBuilder &gb, Value c, Value t, Value f) {
+    return WhereOp::create(gb.builder(), gb.loc(), c, t, f).getResult();
+  };
   return binaryVJP(
       *this, b, grads, out,
       [&](GradBuilder &gb, Value g) {
         Value bm1 = gb.sub(getRhs(), gb.scalar(getRhs(), 1.0));
         Value p = PowOp::create(gb.builder(), gb.loc(), getLhs(), bm1);
-        return gb.mul(g, gb.mul(getRhs(), p));
+        Value d = gb.mul(g, gb.mul(getRhs(), p));
+        return where(gb, cmp(gb, ComparePredicate::eq, getRhs(), 0.0),
+                     gb.scalar(g, 0.0), d);
       },
       [&](GradBuilder &gb, Value g) {
         Value lg = LogOp::create(gb.builder(), gb.loc(), getLhs());
-        return gb.mul(g, gb.mul(getResult(), lg));
+        Value d = gb.mul(g, gb.mul(getResult(), lg));
+        Value zero = gb.scalar(g, 0.0);
+        Value nonNegExp = cmp(gb, ComparePredicate::ge, getRhs(), 0.0);
+        return where(gb, cmp(gb, ComparePredicate::eq, getLhs(), 0.0),
+                     where(gb, nonNegExp, zero, d), d);
       });
 }
 
@@ -90,7 +105,7 @@ static LogicalResult unaryVJP(Op op, OpBuilder &b, ArrayRef<Value> grads,
     return success();
   GradBuilder gb(b, op);
   out[0] = d(gb, grads[0]);
-  return success();
+  return success(gb.ok());
 }
 
 LogicalResult NegOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,

@@ -36,7 +36,7 @@ LogicalResult MatmulOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   }
   out[0] = gb.sumToShape(da, a.getType());
   out[1] = gb.sumToShape(db, w.getType());
-  return success();
+  return success(gb.ok());
 }
 
 LogicalResult LayerNormOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,

@@ -17,7 +17,7 @@ static LogicalResult firstOperandVJP(Operation *op, OpBuilder &b,
     return success();
   GradBuilder gb(b, op);
   out[0] = d(gb, grads[0]);
-  return success();
+  return success(gb.ok());
 }
 
 static LogicalResult needStatic(Operation *op, Type t) {
@@ -125,7 +125,7 @@ LogicalResult WhereOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
                          getOnTrue().getType());
   out[2] = gb.sumToShape(WhereOp::create(b, gb.loc(), c, zero, g),
                          getOnFalse().getType());
-  return success();
+  return success(gb.ok());
 }
 
 LogicalResult CastOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,

@@ -19,7 +19,17 @@ static Location backwardLoc(Operation *forward) {
 }
 
 GradBuilder::GradBuilder(OpBuilder &b, Operation *forward)
-    : b(b), l(backwardLoc(forward)) {}
+    : b(b), l(backwardLoc(forward)), forward(forward) {}
+
+bool GradBuilder::needStatic(Type t) {
+  if (llvm::cast<RankedTensorType>(t).hasStaticShape())
+    return true;
+  if (!failed)
+    forward->emitOpError() << "needs static shapes to differentiate, got "
+                           << t << "; fix the dynamic dims with --input-shape";
+  failed = true;
+  return false;
+}
 
 Value GradBuilder::add(Value x, Value y) { return AddOp::create(b, l, x, y); }
 Value GradBuilder::sub(Value x, Value y) { return SubOp::create(b, l, x, y); }
@@ -55,6 +65,8 @@ Value GradBuilder::sumToShape(Value grad, Type target) {
                                  /*keepdims=*/b.getUnitAttr());
   if (summed.getType() == target)
     return summed;
+  if (!needStatic(target))
+    return nullptr;
   return ReshapeOp::create(b, l, summed,
                            b.getDenseI64ArrayAttr(t.getShape()));
 }
@@ -62,6 +74,8 @@ Value GradBuilder::sumToShape(Value grad, Type target) {
 Value GradBuilder::unreduce(Value grad, Type target, ArrayRef<int64_t> axes,
                             bool keptDims) {
   auto t = llvm::cast<RankedTensorType>(target);
+  if (!needStatic(target))
+    return nullptr;
   Value g = grad;
   if (!keptDims) {
     SmallVector<int64_t> kept(t.getShape());

@@ -27,10 +27,10 @@ namespace {
 
 /// The mask part of the pattern.
 struct MaskMatch {
-  Value scores;    // the (scaled) scores under the mask
+  Value scores; // the (scaled) scores under the mask
   bool causal = false;
-  Value mask;      // i1 (true = keep) or additive float mask
-  Value negate;    // an i1 "masked out" condition to negate into `mask`
+  Value mask;   // i1 (true = keep) or additive float mask
+  Value negate; // an i1 "masked out" condition to negate into `mask`
 };
 
 /// True when `v` is a constant [1, ..., S, S] causal mask: for i1, true
@@ -75,8 +75,7 @@ bool isCausalConstant(Value v, bool boolMask) {
 /// masked_fill with finfo.min uses).
 bool isMinusInf(Value v) {
   std::optional<double> c = getScalarConstant(v);
-  return c && (*c == -std::numeric_limits<double>::infinity() ||
-               *c <= -3.0e38);
+  return c && (*c == -std::numeric_limits<double>::infinity() || *c <= -3.0e38);
 }
 
 /// The ways to read the softmax input `s` as masked scores: through a
@@ -172,8 +171,8 @@ bool shapesFit(ArrayRef<int64_t> q, ArrayRef<int64_t> k, ArrayRef<int64_t> v,
                ArrayRef<int64_t> result) {
   if (q.size() != 4 || k.size() != 4 || v.size() != 4)
     return false;
-  if (ShapedType::isDynamic(q[1]) || ShapedType::isDynamic(k[1]) ||
-      k[1] == 0 || q[1] % k[1] != 0)
+  if (ShapedType::isDynamic(q[1]) || ShapedType::isDynamic(k[1]) || k[1] == 0 ||
+      q[1] % k[1] != 0)
     return false;
   return q[0] == k[0] && k[0] == v[0] && k[1] == v[1] &&
          dimsAgree(k[2], v[2]) && dimsAgree(q[3], k[3]) &&
@@ -193,8 +192,8 @@ std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
   if (!t0.hasStaticShape() || !t2.hasStaticShape() || t0.getRank() != 4 ||
       t2.getRank() != 5 || t3.getRank() != 4)
     return std::nullopt;
-  ArrayRef<int64_t> s0 = t0.getShape(), s1 = t1.getShape(),
-                    s2 = t2.getShape(), s3 = t3.getShape();
+  ArrayRef<int64_t> s0 = t0.getShape(), s1 = t1.getShape(), s2 = t2.getShape(),
+                    s3 = t3.getShape();
   int64_t n = s2[2];
   bool ok = s1 == ArrayRef<int64_t>{s0[0], s0[1], 1, s0[2], s0[3]} &&
             s2 == ArrayRef<int64_t>{s0[0], s0[1], n, s0[2], s0[3]} &&

@@ -158,18 +158,17 @@ struct FuseNormScale : OpRewritePattern<MulOp> {
         if (ln.getScale() || ln.getBias() ||
             !isAffineFor(w, ln, ln.getInput().getType(), ln.getAxis()))
           return false;
-        rewriter.replaceOpWithNewOp<LayerNormOp>(
-            mul, ln.getInput(), w, Value(), ln.getAxisAttr(),
-            ln.getEpsilonAttr());
+        rewriter.replaceOpWithNewOp<LayerNormOp>(mul, ln.getInput(), w, Value(),
+                                                 ln.getAxisAttr(),
+                                                 ln.getEpsilonAttr());
         return true;
       }
       if (auto rms = singleUseDefOf<RMSNormOp>(n)) {
         if (rms.getScale() ||
             !isAffineFor(w, rms, rms.getInput().getType(), rms.getAxis()))
           return false;
-        rewriter.replaceOpWithNewOp<RMSNormOp>(mul, rms.getInput(), w,
-                                               rms.getAxisAttr(),
-                                               rms.getEpsilonAttr());
+        rewriter.replaceOpWithNewOp<RMSNormOp>(
+            mul, rms.getInput(), w, rms.getAxisAttr(), rms.getEpsilonAttr());
         return true;
       }
       return false;
@@ -189,10 +188,9 @@ struct FuseNormBias : OpRewritePattern<AddOp> {
       if (!ln || ln.getBias() || add.getType() != n.getType() ||
           !isAffineFor(b, ln, ln.getInput().getType(), ln.getAxis()))
         return false;
-      rewriter.replaceOpWithNewOp<LayerNormOp>(add, ln.getInput(),
-                                               ln.getScale(), b,
-                                               ln.getAxisAttr(),
-                                               ln.getEpsilonAttr());
+      rewriter.replaceOpWithNewOp<LayerNormOp>(
+          add, ln.getInput(), ln.getScale(), b, ln.getAxisAttr(),
+          ln.getEpsilonAttr());
       return true;
     });
     return success(done);
@@ -203,7 +201,7 @@ struct FuseNormBias : OpRewritePattern<AddOp> {
 
 void mlir::pz::fuse::populateFuseNormPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<FuseNorm<DivOp, true>, FuseNorm<MulOp, true>,
-               FuseNorm<DivOp, false>, FuseNorm<MulOp, false>, FuseNormScale,
-               FuseNormBias>(ctx);
+  patterns
+      .add<FuseNorm<DivOp, true>, FuseNorm<MulOp, true>, FuseNorm<DivOp, false>,
+           FuseNorm<MulOp, false>, FuseNormScale, FuseNormBias>(ctx);
 }

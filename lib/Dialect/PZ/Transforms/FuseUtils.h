@@ -29,22 +29,19 @@ bool isNear(double value, double want, Type elem);
 bool isConstantNear(Value v, double want);
 
 /// The defining op of `v` if it is an `OpTy`, else null.
-template <typename OpTy>
-OpTy defOf(Value v) {
+template <typename OpTy> OpTy defOf(Value v) {
   return v ? v.getDefiningOp<OpTy>() : OpTy();
 }
 
 /// The defining op of `v` if it is an `OpTy` whose result has one use.
-template <typename OpTy>
-OpTy singleUseDefOf(Value v) {
+template <typename OpTy> OpTy singleUseDefOf(Value v) {
   OpTy op = defOf<OpTy>(v);
   return op && op->getResult(0).hasOneUse() ? op : OpTy();
 }
 
 /// Calls `f(a, b)` and, when that fails, `f(b, a)`; returns whether either
 /// succeeded. For commutative binary ops.
-template <typename F>
-bool eitherOrder(Value a, Value b, F f) {
+template <typename F> bool eitherOrder(Value a, Value b, F f) {
   return f(a, b) || f(b, a);
 }
 

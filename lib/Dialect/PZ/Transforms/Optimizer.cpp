@@ -178,13 +178,20 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
                                       b.getF64FloatAttr(wd));
         updated.assign(op->result_begin(), op->result_end());
       } else {
-        // Plain SGD: p - lr * (g + wd * p).
+        // Plain SGD: p - lr * (g + wd * p), in the parameter's type.
+        Type elt = s.type.getElementType();
+        auto inParamType = [&](Value scalar) -> Value {
+          if (elt == b.getF32Type())
+            return scalar;
+          return CastOp::create(b, ploc, scalar, TypeAttr::get(elt));
+        };
         Value step = g;
         if (wd > 0)
-          step = AddOp::create(b, ploc, g,
-                               MulOp::create(b, ploc, p, scalarF32(b, ploc, wd)));
-        updated.push_back(
-            SubOp::create(b, ploc, p, MulOp::create(b, ploc, step, lrArg)));
+          step = AddOp::create(
+              b, ploc, g,
+              MulOp::create(b, ploc, p, inParamType(scalarF32(b, ploc, wd))));
+        updated.push_back(SubOp::create(
+            b, ploc, p, MulOp::create(b, ploc, step, inParamType(lrArg))));
       }
       results.push_back(updated[0]);
       resultAttrs.push_back(named(PZDialect::kParamAttrName, s.name));

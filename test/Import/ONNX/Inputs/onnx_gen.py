@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Builds the small ONNX models of the importer's lit tests.
+
+Usage: onnx_gen.py CASE OUT.onnx
+
+Each CASE is a function below that returns a ModelProto (or writes its own
+files, for the external-data cases). The models are made in the test, not
+committed, so that hostile inputs stay readable as code.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from onnx.external_data_helper import set_external_data
+
+F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17, domains=()):
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              initializer=list(inits))
+    ops = [helper.make_opsetid("", opset)]
+    ops += [helper.make_opsetid(d, 1) for d in domains]
+    m = helper.make_model(graph, opset_imports=ops)
+    m.ir_version = 8
+    return m
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def const(name, array):
+    return helper.make_node("Constant", [], [name], name=name,
+                            value=numpy_helper.from_array(np.asarray(array),
+                                                          name))
+
+
+def init(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+def unsupported():
+    """Four unsupported ops of three types, one in another domain."""
+    n = [helper.make_node("Conv", ["x", "w"], ["c1"], name="conv1"),
+         helper.make_node("Conv", ["c1", "w"], ["c2"], name="conv2"),
+         helper.make_node("MaxPool", ["c2"], ["p"], name="pool",
+                          kernel_shape=[2, 2]),
+         helper.make_node("FusedGemm", ["p", "p"], ["y"], name="fg",
+                          domain="com.microsoft"),
+         helper.make_node("Relu", ["y"], ["z"], name="relu")]
+    return model(n, [vi("x", F, [1, 1, 8, 8])], [vi("z", F, None)],
+                 [init("w", np.ones((1, 1, 3, 3), np.float32))],
+                 domains=["com.microsoft"])
+
+
+def opset12():
+    n = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(n, [vi("x", F, [2])], [vi("y", F, [2])], opset=12)
+
+
+def opset22():
+    n = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(n, [vi("x", F, [2])], [vi("y", F, [2])], opset=22)
+
+
+def missing_input():
+    n = [helper.make_node("Relu", ["x"], ["a"], name="first"),
+         helper.make_node("Add", ["a", "nowhere"], ["y"], name="the_add")]
+    return model(n, [vi("x", F, [2])], [vi("y", F, [2])])
+
+
+def no_outputs():
+    n = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+    return model(n, [vi("x", F, [2])], [])
+
+
+def runtime_shape():
+    """Reshape whose shape is a data input: an error at the node."""
+    n = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("Reshape", ["r", "s"], ["y"], name="reshape")]
+    return model(n, [vi("x", F, [2, 3]), vi("s", I64, [2])],
+                 [vi("y", F, None)])
+
+
+def bad_matmul():
+    """Contraction dims that differ: the node is named, nothing aborts."""
+    n = [helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")]
+    return model(n, [vi("a", F, [2, 3]), vi("b", F, [4, 5])],
+                 [vi("y", F, None)])
+
+
+def uint8_input():
+    n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
+    return model(n, [vi("x", TensorProto.UINT8, [2])],
+                 [vi("y", TensorProto.UINT8, [2])])
+
+
+def cycle():
+    n = [helper.make_node("Relu", ["b"], ["a"], name="r1"),
+         helper.make_node("Relu", ["a"], ["b"], name="r2")]
+    return model(n, [vi("x", F, [2])], [vi("b", F, [2])])
+
+
+# --------------------------------------------------------------------------
+# Constant folding and lowering
+# --------------------------------------------------------------------------
+
+def shape_subgraph():
+    """The shape arithmetic exporters emit folds away: a flatten of x to
+    [batch, -1] computed from Shape(x)."""
+    n = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         const("zero", np.array(0, np.int64)),
+         helper.make_node("Gather", ["s", "zero"], ["b"], name="gather",
+                          axis=0),
+         const("ax", np.array([0], np.int64)),
+         helper.make_node("Unsqueeze", ["b", "ax"], ["bu"], name="unsq"),
+         const("m1", np.array([-1], np.int64)),
+         helper.make_node("Concat", ["bu", "m1"], ["shp"], name="concat",
+                          axis=0),
+         helper.make_node("Reshape", ["x", "shp"], ["y"], name="reshape"),
+         helper.make_node("ConstantOfShape", ["shp2"], ["ones"], name="cos",
+                          value=numpy_helper.from_array(
+                              np.array([1.0], np.float32))),
+         const("shp2", np.array([1, 12], np.int64)),
+         helper.make_node("Mul", ["y", "ones"], ["z"], name="mul")]
+    return model(n, [vi("x", F, ["batch", 3, 4])], [vi("z", F, None)])
+
+
+def masks():
+    """Equal, Less, Not and Trilu on run-time values become pz.compare,
+    pz.not and pz.trilu; Where selects."""
+    n = [helper.make_node("Equal", ["a", "b"], ["eq"], name="eq"),
+         helper.make_node("Less", ["a", "b"], ["lt"], name="lt"),
+         helper.make_node("Not", ["lt"], ["ge"], name="not"),
+         const("k", np.array(1, np.int64)),
+         helper.make_node("Trilu", ["a", "k"], ["up"], name="triu", upper=1),
+         helper.make_node("Where", ["ge", "a", "up"], ["w"], name="where"),
+         helper.make_node("Cast", ["eq"], ["eqf"], name="cast", to=F),
+         helper.make_node("Add", ["w", "eqf"], ["y"], name="add")]
+    return model(n, [vi("a", F, [4, 4]), vi("b", F, [4])],
+                 [vi("y", F, None)])
+
+
+def gemm():
+    """Gemm with transA, alpha and beta; Gather on a parameter is an
+    embedding, on other data a gather with normalised indices."""
+    n = [helper.make_node("Gemm", ["a", "w", "c"], ["g"], name="gemm",
+                          transA=1, transB=1, alpha=2.0, beta=0.5),
+         const("ids", np.array([[0, -1], [2, 1]], np.int64)),
+         helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+         const("idx", np.array([-1, 0], np.int64)),
+         helper.make_node("Gather", ["g", "idx"], ["h"], name="pick",
+                          axis=1)]
+    return model(n, [vi("a", F, [3, 2])],
+                 [vi("h", F, None), vi("e", F, None)],
+                 [init("w", np.ones((5, 3), np.float32)),
+                  init("c", np.zeros((5,), np.float32)),
+                  init("table", np.ones((4, 8), np.float32))])
+
+
+def data_movement():
+    """Split (opset 13 input), Slice with negative and clamped bounds,
+    Expand, Transpose, Squeeze, Unsqueeze, Flatten, 1-D MatMul."""
+    n = [const("sp", np.array([2, 6], np.int64)),
+         helper.make_node("Split", ["x", "sp"], ["s0", "s1"], name="split",
+                          axis=1),
+         const("st", np.array([-4], np.int64)),
+         const("en", np.array([1000], np.int64)),
+         const("ax", np.array([1], np.int64)),
+         const("stp", np.array([2], np.int64)),
+         helper.make_node("Slice", ["s1", "st", "en", "ax", "stp"], ["sl"],
+                          name="slice"),
+         const("es", np.array([3, 4, 2], np.int64)),
+         helper.make_node("Expand", ["sl", "es"], ["ex"], name="expand"),
+         helper.make_node("Transpose", ["ex"], ["t"], name="transpose",
+                          perm=[2, 0, 1]),
+         const("uax", np.array([0, -1], np.int64)),
+         helper.make_node("Unsqueeze", ["s0", "uax"], ["u"], name="unsq"),
+         helper.make_node("Squeeze", ["u"], ["q"], name="squeeze"),
+         helper.make_node("Flatten", ["t"], ["fl"], name="flatten", axis=1),
+         helper.make_node("MatMul", ["v", "m"], ["mv"], name="matvec")]
+    return model(n, [vi("x", F, [4, 8]), vi("v", F, [3]),
+                     vi("m", F, [3, 5])],
+                 [vi("q", F, None), vi("fl", F, None), vi("mv", F, None)])
+
+
+def reductions():
+    """Reduce* with opset-13 attribute axes and input axes, Softmax with a
+    negative axis, LayerNormalization with its Mean output."""
+    n = [helper.make_node("ReduceMean", ["x"], ["rm"], name="rmean",
+                          axes=[-1], keepdims=1),
+         const("axes", np.array([0], np.int64)),
+         helper.make_node("ReduceSum", ["x", "axes"], ["rs"], name="rsum",
+                          keepdims=0),
+         helper.make_node("ReduceMax", ["x"], ["rx"], name="rmax",
+                          keepdims=0),
+         helper.make_node("Softmax", ["x"], ["sm"], name="softmax", axis=-1),
+         helper.make_node("LayerNormalization", ["x", "w", "b"],
+                          ["ln", "mean"], name="ln", axis=-1, epsilon=1e-6)]
+    return model(n, [vi("x", F, [2, 3, 4])],
+                 [vi(o, F, None) for o in ("rm", "rs", "rx", "sm", "ln",
+                                           "mean")],
+                 [init("w", np.ones((4,), np.float32)),
+                  init("b", np.zeros((4,), np.float32))])
+
+
+def training_ops():
+    """Dropout in training mode; SoftmaxCrossEntropyLoss with class weights
+    (spelled out) and without (pz.cross_entropy); an NLL loss on a
+    log-softmax over the class dim."""
+    n = [const("ratio", np.array(0.1, np.float32)),
+         const("train", np.array(True)),
+         helper.make_node("Dropout", ["x", "ratio", "train"], ["d"],
+                          name="drop", seed=42),
+         helper.make_node("SoftmaxCrossEntropyLoss", ["d", "y"], ["l1"],
+                          name="sce", reduction="sum", ignore_index=-1),
+         helper.make_node("SoftmaxCrossEntropyLoss", ["d", "y", "cw"],
+                          ["l2"], name="sce_w"),
+         helper.make_node("LogSoftmax", ["x"], ["lsm"], name="lsm", axis=1),
+         helper.make_node("NegativeLogLikelihoodLoss", ["lsm", "y"], ["l3"],
+                          name="nll", reduction="none")]
+    return model(n, [vi("x", F, [4, 5]), vi("y", I64, [4])],
+                 [vi("l1", F, None), vi("l2", F, None), vi("l3", F, None)],
+                 [init("cw", np.ones((5,), np.float32))])
+
+
+def names_and_order():
+    """Unnamed nodes, nodes out of topological order, an integer
+    initializer (a constant) next to a float one (a parameter)."""
+    n = [helper.make_node("Add", ["h", "bias"], ["y"]),
+         helper.make_node("Gather", ["x", "ids"], ["h"])]
+    return model(n, [vi("x", F, [3, 4])], [vi("y", F, None)],
+                 [init("ids", np.array([2, 0], np.int64)),
+                  init("bias", np.zeros((4,), np.float32))])
+
+
+# --------------------------------------------------------------------------
+# External data: the weight `w` of y = x @ w, stored in a file beside the
+# model. The hostile variants point elsewhere or misstate offset/length.
+# --------------------------------------------------------------------------
+
+def _external(out, location, offset=None, length=None, data_file=None,
+              data=None):
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = numpy_helper.from_array(w, "w")
+    d = os.path.dirname(out)
+    blob = w.tobytes() if data is None else data
+    with open(os.path.join(d, data_file or "weights.bin"), "wb") as f:
+        f.write(blob)
+    kwargs = {}
+    if offset is not None:
+        kwargs["offset"] = offset
+    if length is not None:
+        kwargs["length"] = length
+    set_external_data(t, location, **kwargs)
+    t.ClearField("raw_data")
+    n = [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")]
+    m = model(n, [vi("x", F, [4, 2])], [vi("y", F, None)], [t])
+    # set_external_data stores offset/length as given; hostile values are
+    # written by hand below.
+    return m
+
+
+def _set_entry(m, key, value):
+    t = m.graph.initializer[0]
+    for e in t.external_data:
+        if e.key == key:
+            e.value = value
+            return m
+    e = t.external_data.add()
+    e.key, e.value = key, value
+    return m
+
+
+def ext_ok(out):
+    return _external(out, "weights.bin")
+
+
+def ext_offset_ok(out):
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    return _external(out, "weights.bin", offset=8, length=24,
+                     data=b"\0" * 8 + w.tobytes())
+
+
+def ext_absolute(out):
+    return _external(out, "/etc/passwd")
+
+
+def ext_dotdot(out):
+    return _external(out, "../weights.bin")
+
+
+def ext_dotdot_inner(out):
+    return _external(out, "sub/../../weights.bin")
+
+
+def ext_symlink(out):
+    d = os.path.dirname(out)
+    link = os.path.join(d, "link.bin")
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink("/etc/hostname", link)
+    return _external(out, "link.bin")
+
+
+def ext_directory(out):
+    d = os.path.dirname(out)
+    os.makedirs(os.path.join(d, "adir"), exist_ok=True)
+    return _external(out, "adir")
+
+
+def ext_fifo(out):
+    d = os.path.dirname(out)
+    fifo = os.path.join(d, "pipe.bin")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    return _external(out, "pipe.bin")
+
+
+def ext_missing(out):
+    return _external(out, "nothere.bin")
+
+
+def ext_negative_offset(out):
+    return _set_entry(_external(out, "weights.bin"), "offset", "-8")
+
+
+def ext_offset_past_eof(out):
+    return _set_entry(_external(out, "weights.bin"), "offset", "4096")
+
+
+def ext_length_past_eof(out):
+    return _set_entry(_external(out, "weights.bin"), "length", "4096")
+
+
+def ext_length_mismatch(out):
+    return _set_entry(_external(out, "weights.bin"), "length", "20")
+
+
+def ext_short_file(out):
+    return _external(out, "weights.bin", data=b"\0" * 10)
+
+
+def ext_no_location(out):
+    m = _external(out, "weights.bin")
+    t = m.graph.initializer[0]
+    keep = [(e.key, e.value) for e in t.external_data if e.key != "location"]
+    del t.external_data[:]
+    for k, v in keep:
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    return m
+
+
+def main():
+    name, out = sys.argv[1], sys.argv[2]
+    fn = globals()[name]
+    m = fn(out) if fn.__code__.co_argcount else fn()
+    onnx.save(m, out)
+
+
+if __name__ == "__main__":
+    main()

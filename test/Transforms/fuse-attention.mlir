@@ -1,0 +1,146 @@
+// RUN: parallelize-opt %s -pz-fuse-patterns -split-input-file | FileCheck %s
+
+// Scaled dot-product attention spelled out (matmul, scale, mask, softmax,
+// matmul) fuses into pz.attention, in the forms the python-frontend exports
+// produce; near misses stay as they are.
+
+// GPT-2: k^T as one transpose [0, 2, 3, 1] of [B, S, H, D], Div by
+// sqrt(D) = 4 (the default scale), masked_fill with the causal triu(1).
+// CHECK-LABEL: func.func @gpt2_causal(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x4x4x16xf32>, [[KR:%[^:]+]]: tensor<2x4x4x16xf32>, [[V:%[^:]+]]: tensor<2x4x4x16xf32>)
+// CHECK-NEXT: [[K:%.*]] = pz.transpose [[KR]] [0, 2, 1, 3] : tensor<2x4x4x16xf32> -> tensor<2x4x4x16xf32>
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal} : tensor<2x4x4x16xf32>, tensor<2x4x4x16xf32>, tensor<2x4x4x16xf32> -> tensor<2x4x4x16xf32>
+// CHECK-NEXT: return [[O]]
+func.func @gpt2_causal(%q: tensor<2x4x4x16xf32>, %kr: tensor<2x4x4x16xf32>, %v: tensor<2x4x4x16xf32>) -> tensor<2x4x4x16xf32> {
+  %kt = pz.transpose %kr [0, 2, 3, 1] : tensor<2x4x4x16xf32> -> tensor<2x4x16x4xf32>
+  %s = pz.matmul %q, %kt : tensor<2x4x4x16xf32>, tensor<2x4x16x4xf32> -> tensor<2x4x4x4xf32>
+  %c = pz.constant dense<4.0> : tensor<f32>
+  %sc = pz.div %s, %c : tensor<2x4x4x4xf32>, tensor<f32> -> tensor<2x4x4x4xf32>
+  %mask = pz.constant dense<[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]> : tensor<4x4xi1>
+  %ninf = pz.constant dense<0xFF800000> : tensor<f32>
+  %m = pz.where %mask, %ninf, %sc : tensor<4x4xi1>, tensor<f32>, tensor<2x4x4x4xf32> -> tensor<2x4x4x4xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<2x4x4x4xf32>
+  %o = pz.matmul %p, %v : tensor<2x4x4x4xf32>, tensor<2x4x4x16xf32> -> tensor<2x4x4x16xf32>
+  return %o : tensor<2x4x4x16xf32>
+}
+
+// -----
+
+// BERT: k^T as transpose [0, 1, 3, 2] of the key, an additive padding mask
+// [B, 1, 1, S] built at run time.
+// CHECK-LABEL: func.func @bert_masked(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x4x8x16xf32>, [[K:%[^:]+]]: tensor<2x4x8x16xf32>, [[V:%[^:]+]]: tensor<2x4x8x16xf32>, [[M:%[^:]+]]: tensor<2x1x1x8xf32>)
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] mask([[M]] : tensor<2x1x1x8xf32>) : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32> -> tensor<2x4x8x16xf32>
+// CHECK-NEXT: return [[O]]
+func.func @bert_masked(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %mask: tensor<2x1x1x8xf32>) -> tensor<2x4x8x16xf32> {
+  %kt = pz.transpose %k [0, 1, 3, 2] : tensor<2x4x8x16xf32> -> tensor<2x4x16x8xf32>
+  %s = pz.matmul %q, %kt : tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x8x8xf32>
+  %c = pz.constant dense<4.0> : tensor<f32>
+  %sc = pz.div %s, %c : tensor<2x4x8x8xf32>, tensor<f32> -> tensor<2x4x8x8xf32>
+  %m = pz.add %sc, %mask : tensor<2x4x8x8xf32>, tensor<2x1x1x8xf32> -> tensor<2x4x8x8xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<2x4x8x8xf32>
+  %o = pz.matmul %p, %v : tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32> -> tensor<2x4x8x16xf32>
+  return %o : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+// Llama: grouped-query heads repeated by reshape / broadcast / reshape are
+// read unrepeated; k^T via transpose_rhs; scale by Mul 0.25; causal.
+// CHECK-LABEL: func.func @llama_gqa(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x4x4x16xf32>, [[K:%[^:]+]]: tensor<2x2x4x16xf32>, [[V:%[^:]+]]: tensor<2x2x4x16xf32>)
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal} : tensor<2x4x4x16xf32>, tensor<2x2x4x16xf32>, tensor<2x2x4x16xf32> -> tensor<2x4x4x16xf32>
+// CHECK-NEXT: return [[O]]
+func.func @llama_gqa(%q: tensor<2x4x4x16xf32>, %k: tensor<2x2x4x16xf32>, %v: tensor<2x2x4x16xf32>) -> tensor<2x4x4x16xf32> {
+  %k1 = pz.reshape %k [2, 2, 1, 4, 16] : tensor<2x2x4x16xf32> -> tensor<2x2x1x4x16xf32>
+  %k2 = pz.broadcast %k1 [2, 2, 2, 4, 16] : tensor<2x2x1x4x16xf32> -> tensor<2x2x2x4x16xf32>
+  %k3 = pz.reshape %k2 [2, 4, 4, 16] : tensor<2x2x2x4x16xf32> -> tensor<2x4x4x16xf32>
+  %v1 = pz.reshape %v [2, 2, 1, 4, 16] : tensor<2x2x4x16xf32> -> tensor<2x2x1x4x16xf32>
+  %v2 = pz.broadcast %v1 [2, 2, 2, 4, 16] : tensor<2x2x1x4x16xf32> -> tensor<2x2x2x4x16xf32>
+  %v3 = pz.reshape %v2 [2, 4, 4, 16] : tensor<2x2x2x4x16xf32> -> tensor<2x4x4x16xf32>
+  %s = pz.matmul %q, %k3 {transpose_rhs} : tensor<2x4x4x16xf32>, tensor<2x4x4x16xf32> -> tensor<2x4x4x4xf32>
+  %c = pz.constant dense<0.25> : tensor<f32>
+  %sc = pz.mul %c, %s : tensor<f32>, tensor<2x4x4x4xf32> -> tensor<2x4x4x4xf32>
+  %mask = pz.constant dense<[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]> : tensor<4x4xi1>
+  %ninf = pz.constant dense<0xFF800000> : tensor<f32>
+  %m = pz.where %mask, %ninf, %sc : tensor<4x4xi1>, tensor<f32>, tensor<2x4x4x4xf32> -> tensor<2x4x4x4xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<2x4x4x4xf32>
+  %o = pz.matmul %p, %v3 : tensor<2x4x4x4xf32>, tensor<2x4x4x16xf32> -> tensor<2x4x4x16xf32>
+  return %o : tensor<2x4x4x16xf32>
+}
+
+// -----
+
+// No mask; a scale other than 1/sqrt(D) is kept; an additive causal
+// constant (0 below, -inf above the diagonal) is `causal`.
+// CHECK-LABEL: func.func @scale_and_additive_causal(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
+// CHECK-NEXT: [[O1:%.*]] = pz.attention [[Q]], [[K]], [[V]] {scale = 5.000000e-01 : f64} : tensor<1x2x3x8xf32>
+// CHECK-NEXT: [[O2:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 1.000000e+00 : f64} : tensor<1x2x3x8xf32>
+// CHECK-NEXT: return [[O1]], [[O2]]
+func.func @scale_and_additive_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %s = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %c = pz.constant dense<0.5> : tensor<f32>
+  %sc = pz.mul %s, %c : tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %sc {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s2 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %causal = pz.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %m2 = pz.add %causal, %s2 : tensor<3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p2 = pz.softmax %m2 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o2 = pz.matmul %p2, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o, %o2 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// A run-time "masked out" condition becomes a keep-mask: pz.not of it.
+// CHECK-LABEL: func.func @runtime_bool_mask(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>, [[C:%[^:]+]]: tensor<1x1x3x3xi1>)
+// CHECK-NEXT: [[KEEP:%.*]] = pz.not [[C]] : tensor<1x1x3x3xi1>
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] mask([[KEEP]] : tensor<1x1x3x3xi1>) {scale = 1.000000e+00 : f64}
+// CHECK-NEXT: return [[O]]
+func.func @runtime_bool_mask(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %cond: tensor<1x1x3x3xi1>) -> tensor<1x2x3x8xf32> {
+  %s = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %ninf = pz.constant dense<0xFF800000> : tensor<f32>
+  %m = pz.where %cond, %ninf, %s : tensor<1x1x3x3xi1>, tensor<f32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// Negative: softmax over the query dim; a finite fill value (not exact);
+// dropout between softmax and the value matmul.
+// CHECK-LABEL: func.func @attention_misses(
+// CHECK-NOT: pz.attention
+// CHECK: return
+func.func @attention_misses(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %cond: tensor<3x3xi1>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %s = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %s {axis = 2 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s2 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %fill = pz.constant dense<-1.0e4> : tensor<f32>
+  %m2 = pz.where %cond, %fill, %s2 : tensor<3x3xi1>, tensor<f32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p2 = pz.softmax %m2 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o2 = pz.matmul %p2, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s3 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %p3 = pz.softmax %s3 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %d3 = pz.dropout %p3 {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<1x2x3x3xf32>
+  %o3 = pz.matmul %d3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o, %o2, %o3 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// Negative: the scores are read elsewhere too.
+// CHECK-LABEL: func.func @scores_shared(
+// CHECK-NOT: pz.attention
+// CHECK: return
+func.func @scores_shared(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>) {
+  %s = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %s {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o, %s : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>
+}
