@@ -114,9 +114,21 @@ def load_inputs(case_dir, model):
     return values
 
 
-def prepare(case_dir, work_dir):
-    """Writes the case's model with static-operand inputs as initializers;
-    returns (model path, --input-shape arguments, ops)."""
+class Case:
+    """A prepared case: its model file, --input-shape arguments, op types,
+    the test's data inputs (name -> TensorProto), outputs and work dir."""
+
+    def __init__(self, name, case_dir, work_dir):
+        self.name, self.case_dir, self.work_dir = name, case_dir, work_dir
+        self.model_path, self.shapes, self.ops = None, [], []
+        self.inputs, self.outputs, self.nondeterministic = {}, [], False
+        self.declared = {}  # input name -> static declared shape
+
+
+def prepare(case):
+    """Writes the case's model with static-operand inputs as initializers
+    and fills in the rest of `case`."""
+    case_dir, work_dir = case.case_dir, case.work_dir
     model = onnx.load(os.path.join(case_dir, "model.onnx"))
     ops = case_ops(model)
     values = load_inputs(case_dir, model)
@@ -146,55 +158,136 @@ def prepare(case_dir, work_dir):
     del model.graph.input[:]
     model.graph.input.extend(keep)
     os.makedirs(work_dir, exist_ok=True)
-    path = os.path.join(work_dir, "model.onnx")
-    onnx.save(model, path)
-    return path, shapes, ops
+    case.model_path = os.path.join(work_dir, "model.onnx")
+    onnx.save(model, case.model_path)
+    case.shapes, case.ops = shapes, ops
+    case.inputs = {i.name: values[i.name] for i in keep if i.name in values}
+    case.outputs = [o.name for o in model.graph.output]
+    for i in keep:
+        dims = i.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            case.declared[i.name] = [d.dim_value for d in dims]
+    # A Dropout in training mode draws its own mask: no reference values.
+    for node in model.graph.node:
+        if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+            case.nondeterministic = True
 
 
 # --------------------------------------------------------------------------
-# Stages: each takes (binary, case, model path, shapes) and returns
-# (status, message) with status "pass", "fail" or "skip".
+# Stages: each takes (binary, case) and returns (status, message) with
+# status "pass", "fail" or "skip".
 # --------------------------------------------------------------------------
 
-def import_stage(binary, case, model_path, shapes):
+def import_stage(binary, case):
     try:
         proc = subprocess.run(
-            [binary, "inspect", model_path, "--emit-ir"] + shapes,
+            [binary, "inspect", case.model_path, "--emit-ir"] + case.shapes,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             timeout=120)
     except subprocess.TimeoutExpired:
         return "fail", "timed out"
     if proc.returncode == 0:
+        with open(os.path.join(case.work_dir, "model.mlir"), "w") as f:
+            f.write(proc.stdout)
         return "pass", ""
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     return "fail", (f"exit {proc.returncode}: " +
                     (lines[0] if lines else "no message"))
 
 
-def numeric_stage(binary, case, model_path, shapes):
-    # Runs the IR on test_data_set_*/input_*.pb and compares with
-    # output_*.pb once Parallelize can execute a forward graph.
-    return "skip", "no interpreter or CPU backend yet"
+def to_array(t):
+    """A TensorProto as numpy; bfloat16 (which onnx 1.12 returns as raw
+    uint16 bits) widens to float32."""
+    import numpy as np
+    a = numpy_helper.to_array(t)
+    if t.data_type == onnx.TensorProto.BFLOAT16:
+        a = (a.astype(np.uint32) << 16).view(np.float32)
+    return a
+
+
+def numeric_stage(binary, case):
+    """Runs the imported IR with the reference interpreter (pz-interpret,
+    float64) on the test's inputs and compares with its outputs."""
+    import numpy as np
+    interp = os.path.join(os.path.dirname(binary), "pz-interpret")
+    if not os.path.exists(interp):
+        return "skip", "pz-interpret is not built"
+    if case.nondeterministic:
+        return "skip", "a training-mode Dropout draws its own mask"
+    out_dir = os.path.join(case.work_dir, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    args = [interp, os.path.join(case.work_dir, "model.mlir"),
+            "--output-dir", out_dir]
+    for name, t in case.inputs.items():
+        value = to_array(t)
+        declared = case.declared.get(name)
+        if declared is not None and tuple(declared) != value.shape:
+            return "skip", (f"the test data of input '{name}' has shape "
+                            f"{value.shape}, the model declares "
+                            f"{tuple(declared)}")
+        path = os.path.join(case.work_dir, f"in_{len(args)}.npy")
+        np.save(path, value)
+        args += ["--input", f"{name}={path}"]
+    try:
+        proc = subprocess.run(args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "fail", "pz-interpret timed out"
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        return "fail", (f"pz-interpret exit {proc.returncode}: " +
+                        (lines[0] if lines else "no message"))
+    data_dir = os.path.join(case.case_dir, "test_data_set_0")
+    for k, name in enumerate(case.outputs):
+        ref_path = os.path.join(data_dir, f"output_{k}.pb")
+        got_path = os.path.join(out_dir, name.replace("/", "_") + ".npy")
+        if not os.path.exists(ref_path):
+            continue
+        t = onnx.TensorProto()
+        with open(ref_path, "rb") as f:
+            t.ParseFromString(f.read())
+        want = to_array(t)
+        if not os.path.exists(got_path):
+            return "fail", f"no result for output '{name}'"
+        got = np.load(got_path)
+        if got.shape != want.shape:
+            return "fail", (f"output '{name}' has shape {got.shape}, "
+                            f"expected {want.shape}")
+        if want.dtype.kind in "biu":
+            ok = np.array_equal(got.astype(np.int64), want.astype(np.int64))
+        else:
+            tol = 1e-2 if want.dtype.itemsize <= 2 else 1e-4
+            ok = np.allclose(got, want.astype(np.float64), rtol=tol,
+                             atol=tol, equal_nan=True)
+        if not ok:
+            err = np.max(np.abs(got - want.astype(np.float64))) \
+                if want.size else 0
+            return "fail", f"output '{name}' differs (max abs error {err:g})"
+    return "pass", ""
 
 
 STAGES = [("import", import_stage), ("numeric", numeric_stage)]
+# Stages whose failures fail the run. The numeric stage reports only until
+# the interpreter is finished (--require-numeric makes it count).
+GATING = {"import"}
 
 
 def run_case(binary, case_dir, work_root):
-    case = os.path.basename(case_dir)
-    record = {"case": case, "status": "pass", "stages": {}}
+    name = os.path.basename(case_dir)
+    case = Case(name, case_dir, os.path.join(work_root, name))
+    record = {"case": name, "status": "pass", "stages": {}}
     try:
-        model_path, shapes, ops = prepare(case_dir,
-                                          os.path.join(work_root, case))
+        prepare(case)
     except Exception as e:  # a model the onnx package cannot handle
         record.update(status="fail", ops=[], message=f"prepare: {e}")
         return record
-    record["ops"] = ops
-    for name, stage in STAGES:
-        status, message = stage(binary, case, model_path, shapes)
-        record["stages"][name] = {"status": status, "message": message}
+    record["ops"] = case.ops
+    for stage_name, stage in STAGES:
+        status, message = stage(binary, case)
+        record["stages"][stage_name] = {"status": status, "message": message}
         if status == "fail":
-            record.update(status="fail", message=f"{name}: {message}")
+            if stage_name in GATING:
+                record.update(status="fail", message=f"{stage_name}: {message}")
             break
     return record
 
@@ -210,8 +303,12 @@ def main():
     ap.add_argument("--work", help="directory for the prepared models")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     ap.add_argument("--filter", default="", help="only cases containing this")
+    ap.add_argument("--require-numeric", action="store_true",
+                    help="numeric mismatches fail the run too")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
+    if args.require_numeric:
+        GATING.add("numeric")
 
     claimed = claimed_ops(args.parallelize)
     exceptions = read_exceptions(args.exceptions)
@@ -262,10 +359,15 @@ def main():
     for op in sorted(per_op):
         c = per_op[op]
         print(f"{op:<28} {c['pass']:>5} {c['fail']:>5} {c['excepted']:>9}")
+    numeric = collections.Counter(
+        r["stages"].get("numeric", {}).get("status", "not run")
+        for r in records)
     npass = sum(r["status"] == "pass" for r in records)
     nexc = sum(r["status"] == "fail" and r["excepted"] for r in records)
     print(f"\n{len(records)} cases: {npass} pass, {len(unexpected)} fail, "
           f"{nexc} excepted ({len(claimed)} claimed ops)")
+    print("numeric stage (pz-interpret against the test outputs): " +
+          ", ".join(f"{n} {k}" for k, n in sorted(numeric.items())))
     if other_opset:
         print(f"skipped {len(other_opset)} cases of claimed ops written for "
               f"opsets outside {MIN_OPSET}..{MAX_OPSET}: " +
@@ -279,6 +381,9 @@ def main():
         for r in records:
             if r["status"] == "fail" and r["excepted"]:
                 print(f"excepted {r['case']}: {r.get('message', '')}")
+            num = r["stages"].get("numeric", {})
+            if num.get("status") == "fail":
+                print(f"numeric {r['case']}: {num['message']}")
     return 1 if unexpected or stale else 0
 
 

@@ -13,51 +13,25 @@
 #include "Kernels.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pzrt/kernels.h"
 
 using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::interp;
 using namespace mlir::pz::interp::detail;
 
-static constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-static constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
-
+// The generator is the runtime's own (pzrt_philox4x32_10), so masks agree
+// by construction rather than by a second implementation.
 void mlir::pz::interp::philox4x32_10(const uint32_t ctr[4],
                                      const uint32_t key[2], uint32_t out[4]) {
-  uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
-  uint32_t k0 = key[0], k1 = key[1];
-  for (int round = 0; round < 10; ++round) {
-    uint64_t p0 = static_cast<uint64_t>(kM0) * c0;
-    uint64_t p1 = static_cast<uint64_t>(kM1) * c2;
-    uint32_t hi0 = static_cast<uint32_t>(p0 >> 32),
-             lo0 = static_cast<uint32_t>(p0);
-    uint32_t hi1 = static_cast<uint32_t>(p1 >> 32),
-             lo1 = static_cast<uint32_t>(p1);
-    uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
-    k0 += kW0;
-    k1 += kW1;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
+  pzrt_philox4x32_10(ctr, key, out);
 }
 
 float mlir::pz::interp::philoxUniform(uint64_t seed, uint64_t step,
                                       uint64_t index) {
-  uint64_t block = index >> 2;
-  const uint32_t ctr[4] = {
-      static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
-      static_cast<uint32_t>(step), static_cast<uint32_t>(step >> 32)};
-  const uint32_t key[2] = {static_cast<uint32_t>(seed),
-                           static_cast<uint32_t>(seed >> 32)};
-  uint32_t out[4];
-  philox4x32_10(ctr, key, out);
-  return static_cast<float>(out[index & 3u] >> 8) * (1.0f / 16777216.0f);
+  float u;
+  pzrt_rand_uniform(seed, step, index, &u, 1);
+  return u;
 }
 
 bool mlir::pz::interp::dropoutKeeps(double rate, uint64_t seed, uint64_t step,

@@ -296,6 +296,30 @@ normalizedIndices(NodeContext &ctx, const HostTensor &idx, int64_t dim) {
   return out;
 }
 
+/// `i < 0 ? i + dim : i` for run-time indices `ids`.
+static FailureOr<Value> normalizeRuntimeIndices(NodeContext &ctx, Value ids,
+                                                int64_t dim) {
+  if (failed(ctx.requireStatic({dim}, "the gathered dim (to normalise "
+                                      "negative run-time indices)")))
+    return failure();
+  auto type = llvm::cast<RankedTensorType>(ids.getType());
+  DataType dt = fromMLIRType(type.getElementType());
+  if (dt != DataType::Int32 && dt != DataType::Int64)
+    return ctx.emitError() << "Gather indices must be INT32 or INT64, got "
+                           << type.getElementType();
+  HostTensor zero(dt, {}), size(dt, {});
+  size.setInt(0, dim);
+  FailureOr<Value> z = ctx.materialize(zero, ctx.getLoc());
+  FailureOr<Value> d = ctx.materialize(size, ctx.getLoc());
+  if (failed(z) || failed(d))
+    return failure();
+  FailureOr<Value> neg = ctx.create<CompareOp>(ComparePredicate::lt, ids, *z);
+  FailureOr<Value> wrapped = ctx.create<AddOp>(ids, *d);
+  if (failed(neg) || failed(wrapped))
+    return failure();
+  return ctx.create<WhereOp>(*neg, *wrapped, ids);
+}
+
 static FailureOr<bool> foldGather(NodeContext &ctx) {
   const HostTensor *data = ctx.getConstant(0), *idx = ctx.getConstant(1);
   FailureOr<int64_t> axisAttr = ctx.getInt("axis", 0);
@@ -353,6 +377,11 @@ static LogicalResult lowerGather(NodeContext &ctx) {
     return failure();
   bool embedding = *axis == 0 && ds.size() == 2 && ctx.isParameter(0) &&
                    isFloatType(ctx.getDataType(0));
+  // ONNX counts negative indices from the end; run-time indices of a plain
+  // gather get `i < 0 ? i + dim : i`. Embedding ids (token ids) are taken
+  // to be in [0, vocab), as every tokenizer makes them.
+  if (!embedding && !ctx.getConstant(1))
+    ids = normalizeRuntimeIndices(ctx, *ids, ds[*axis]);
   FailureOr<Value> r =
       embedding
           ? ctx.create<EmbeddingOp>(*data, *ids)

@@ -75,14 +75,20 @@ static LogicalResult verifyNorm(Operation *op, RankedTensorType input,
   return success();
 }
 
-LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &inferred) {
-  auto t = rankedOrError(loc, adaptor.getInput(), "input");
+/// Norms keep their input's type.
+static LogicalResult inferLikeInput(MaybeLoc loc, Value input,
+                                    SmallVectorImpl<Type> &inferred) {
+  auto t = rankedOrError(loc, input, "input");
   if (!t)
     return failure();
   inferred.push_back(t);
   return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  return inferLikeInput(loc, adaptor.getInput(), inferred);
 }
 
 LogicalResult LayerNormOp::verify() {
@@ -94,11 +100,7 @@ LogicalResult LayerNormOp::verify() {
 LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &inferred) {
-  auto t = rankedOrError(loc, adaptor.getInput(), "input");
-  if (!t)
-    return failure();
-  inferred.push_back(t);
-  return success();
+  return inferLikeInput(loc, adaptor.getInput(), inferred);
 }
 
 LogicalResult RMSNormOp::verify() {
