@@ -5,10 +5,17 @@ Walks the node tests that Debian's libonnx-testdata ships
 (/usr/share/libonnx-testdata/data/node/test_*/: model.onnx and
 test_data_set_*/{input,output}_*.pb), selects the cases whose every op is one
 the importer claims (`parallelize inspect --list-onnx-ops`), and runs each
-case through a list of stages. Today there is one stage, `import`: the case
-must import and verify (`parallelize inspect MODEL --emit-ir`). A numeric
-stage (run the IR on input_*.pb and compare with output_*.pb) plugs into
-STAGES once the interpreter or the CPU backend exists.
+case through STAGES:
+
+* `import`: the case imports and verifies
+  (`parallelize inspect MODEL --emit-ir`);
+* `numeric`: the reference interpreter (`pz-interpret`, next to
+  `parallelize`) runs that IR on test_data_set_0/input_*.pb and its results
+  must match output_*.pb (rtol = atol = 1e-4; 1e-2 for 16-bit floats). It is
+  skipped where no reference values can exist (a training-mode Dropout) and
+  when pz-interpret is not built. It fails the run with --require-numeric.
+
+A further stage (the compiled CPU program) plugs into STAGES the same way.
 
 Cases written for opsets the importer does not accept (outside 13..21) are
 skipped and counted.
@@ -25,7 +32,7 @@ Every case's result is one JSON object per line (--jsonl). The exit status is
 
 Usage: /usr/bin/python3 scripts/onnx-conformance.py [--parallelize BIN]
        [--data DIR] [--exceptions FILE] [--jsonl FILE] [--work DIR] [-j N]
-       [--filter SUBSTRING] [-v]
+       [--filter SUBSTRING] [--require-numeric] [-v]
 """
 
 import argparse
@@ -123,6 +130,7 @@ class Case:
         self.model_path, self.shapes, self.ops = None, [], []
         self.inputs, self.outputs, self.nondeterministic = {}, [], False
         self.declared = {}  # input name -> static declared shape
+        self.elem_types = {}  # input and output name -> declared elem type
 
 
 def prepare(case):
@@ -163,13 +171,24 @@ def prepare(case):
     case.shapes, case.ops = shapes, ops
     case.inputs = {i.name: values[i.name] for i in keep if i.name in values}
     case.outputs = [o.name for o in model.graph.output]
+    for v in list(keep) + list(model.graph.output):
+        case.elem_types[v.name] = v.type.tensor_type.elem_type
     for i in keep:
         dims = i.type.tensor_type.shape.dim
         if dims and all(d.HasField("dim_value") for d in dims):
             case.declared[i.name] = [d.dim_value for d in dims]
-    # A Dropout in training mode draws its own mask: no reference values.
+    # A Dropout in training mode with a ratio above 0 draws its own mask:
+    # the reference values cannot be reproduced.
+    inits = {t.name: t for t in model.graph.initializer}
     for node in model.graph.node:
-        if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        if node.op_type != "Dropout" or len(node.input) < 3 or \
+                node.input[2] not in inits:
+            continue
+        training = bool(numpy_helper.to_array(inits[node.input[2]]))
+        ratio = 0.5
+        if len(node.input) > 1 and node.input[1] in inits:
+            ratio = float(numpy_helper.to_array(inits[node.input[1]]))
+        if training and ratio > 0:
             case.nondeterministic = True
 
 
@@ -195,12 +214,14 @@ def import_stage(binary, case):
                     (lines[0] if lines else "no message"))
 
 
-def to_array(t):
-    """A TensorProto as numpy; bfloat16 (which onnx 1.12 returns as raw
-    uint16 bits) widens to float32."""
+def to_array(t, declared=None):
+    """A TensorProto as numpy. bfloat16 values, which onnx 1.12 returns as
+    raw uint16 bits (and its test data stores as UINT16 tensors), widen to
+    float32; `declared` is the model's element type for the value."""
     import numpy as np
     a = numpy_helper.to_array(t)
-    if t.data_type == onnx.TensorProto.BFLOAT16:
+    bf16 = onnx.TensorProto.BFLOAT16
+    if t.data_type == bf16 or (declared == bf16 and a.dtype == np.uint16):
         a = (a.astype(np.uint32) << 16).view(np.float32)
     return a
 
@@ -219,7 +240,7 @@ def numeric_stage(binary, case):
     args = [interp, os.path.join(case.work_dir, "model.mlir"),
             "--output-dir", out_dir]
     for name, t in case.inputs.items():
-        value = to_array(t)
+        value = to_array(t, case.elem_types.get(name))
         declared = case.declared.get(name)
         if declared is not None and tuple(declared) != value.shape:
             return "skip", (f"the test data of input '{name}' has shape "
@@ -246,7 +267,7 @@ def numeric_stage(binary, case):
         t = onnx.TensorProto()
         with open(ref_path, "rb") as f:
             t.ParseFromString(f.read())
-        want = to_array(t)
+        want = to_array(t, case.elem_types.get(name))
         if not os.path.exists(got_path):
             return "fail", f"no result for output '{name}'"
         got = np.load(got_path)
@@ -256,12 +277,17 @@ def numeric_stage(binary, case):
         if want.dtype.kind in "biu":
             ok = np.array_equal(got.astype(np.int64), want.astype(np.int64))
         else:
-            tol = 1e-2 if want.dtype.itemsize <= 2 else 1e-4
+            # Half-precision results (the reference may truncate where pz
+            # rounds to nearest) get half-precision tolerances.
+            half = case.elem_types.get(name) in (
+                onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+            tol = 1e-2 if half or want.dtype.itemsize <= 2 else 1e-4
             ok = np.allclose(got, want.astype(np.float64), rtol=tol,
                              atol=tol, equal_nan=True)
         if not ok:
-            err = np.max(np.abs(got - want.astype(np.float64))) \
-                if want.size else 0
+            diff = np.abs(got - want.astype(np.float64))
+            err = np.nanmax(np.where(np.isfinite(diff), diff, np.nan)) \
+                if want.size and np.isfinite(diff).any() else float("nan")
             return "fail", f"output '{name}' differs (max abs error {err:g})"
     return "pass", ""
 
@@ -348,17 +374,22 @@ def main():
             kind = "pass"
             if excepted:
                 stale.append(r)
+        num = r["stages"].get("numeric", {}).get("status")
         for op in r["ops"]:
             per_op[op][kind] += 1
+            if num:
+                per_op[op]["numeric " + num] += 1
     if args.jsonl:
         with open(args.jsonl, "w") as f:
             for r in records:
                 f.write(json.dumps(r, sort_keys=True) + "\n")
 
-    print(f"{'op':<28} {'pass':>5} {'fail':>5} {'excepted':>9}")
+    print(f"{'op':<28} {'pass':>5} {'fail':>5} {'excepted':>9} "
+          f"{'numeric ok':>11} {'skipped':>8}")
     for op in sorted(per_op):
         c = per_op[op]
-        print(f"{op:<28} {c['pass']:>5} {c['fail']:>5} {c['excepted']:>9}")
+        print(f"{op:<28} {c['pass']:>5} {c['fail']:>5} {c['excepted']:>9} "
+              f"{c['numeric pass']:>11} {c['numeric skip']:>8}")
     numeric = collections.Counter(
         r["stages"].get("numeric", {}).get("status", "not run")
         for r in records)

@@ -80,7 +80,7 @@ bool checkLocationText(const std::string &location, std::string &why) {
 bool mlir::pz::onnx::readExternalData(
     const std::string &modelDir,
     const std::vector<std::pair<std::string, std::string>> &entries,
-    int64_t expectedBytes, std::vector<uint8_t> &out, std::string &error) {
+    int64_t expectedBytes, std::string &out, std::string &error) {
   std::string prefix = "external data ";
   std::string location;
   int64_t offset = 0, length = -1;
@@ -167,7 +167,7 @@ bool mlir::pz::onnx::readExternalData(
   out.resize(static_cast<size_t>(length));
   in.seekg(offset);
   if (length > 0)
-    in.read(reinterpret_cast<char *>(out.data()), length);
+    in.read(out.data(), length);
   if (!in || in.gcount() != length) {
     error = prefix + "cannot read " + std::to_string(length) +
             " bytes at offset " + std::to_string(offset) + " of '" + location +

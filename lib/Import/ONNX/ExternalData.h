@@ -27,7 +27,7 @@ namespace mlir::pz::onnx {
 bool readExternalData(
     const std::string &modelDir,
     const std::vector<std::pair<std::string, std::string>> &entries,
-    int64_t expectedBytes, std::vector<uint8_t> &out, std::string &error);
+    int64_t expectedBytes, std::string &out, std::string &error);
 
 } // namespace mlir::pz::onnx
 

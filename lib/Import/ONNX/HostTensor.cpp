@@ -174,7 +174,7 @@ bool HostTensor::fromTensor(const Tensor &tensor, HostTensor &out,
     return false;
   }
   out = HostTensor(type, tensor.dims);
-  const uint8_t *p = tensor.bytes.data();
+  const auto *p = reinterpret_cast<const uint8_t *>(tensor.bytes.data());
   for (int64_t i = 0; i < n; ++i, p += elemSize) {
     switch (type) {
     case DataType::Float: {

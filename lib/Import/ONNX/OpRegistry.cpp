@@ -31,6 +31,7 @@ const OpRegistry &mlir::pz::onnx::getOpRegistry() {
     registerConstantOps(r);
     registerShapeOps(r);
     registerSliceOps(r);
+    registerGatherOps(r);
     registerNNOps(r);
     registerLossOps(r);
     return r;

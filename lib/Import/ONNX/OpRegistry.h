@@ -56,6 +56,7 @@ void registerElementwiseOps(OpRegistry &registry);
 void registerConstantOps(OpRegistry &registry);
 void registerShapeOps(OpRegistry &registry);
 void registerSliceOps(OpRegistry &registry);
+void registerGatherOps(OpRegistry &registry);
 void registerNNOps(OpRegistry &registry);
 void registerLossOps(OpRegistry &registry);
 

@@ -30,15 +30,15 @@ class Converter {
 public:
   explicit Converter(std::string modelDir) : modelDir(std::move(modelDir)) {}
 
-  bool convertModel(const ::onnx::ModelProto &proto, Model &model);
+  bool convertModel(::onnx::ModelProto &proto, Model &model);
   std::string error;
 
 private:
-  bool convertGraph(const ::onnx::GraphProto &proto, Graph &graph);
-  bool convertNode(const ::onnx::NodeProto &proto, Node &node);
-  bool convertAttribute(const ::onnx::AttributeProto &proto,
-                        NodeAttribute &attr, const std::string &where);
-  bool convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
+  bool convertGraph(::onnx::GraphProto &proto, Graph &graph);
+  bool convertNode(::onnx::NodeProto &proto, Node &node);
+  bool convertAttribute(::onnx::AttributeProto &proto, NodeAttribute &attr,
+                        const std::string &where);
+  bool convertTensor(::onnx::TensorProto &proto, Tensor &tensor,
                      const std::string &where);
   void convertValueInfo(const ::onnx::ValueInfoProto &proto, ValueInfo &info);
 
@@ -55,9 +55,9 @@ private:
 /// taken from the low bytes of `values` (the typed *_data fields).
 template <typename Repeated>
 void packValues(const Repeated &values, int64_t bytesPerElem,
-                std::vector<uint8_t> &out) {
+                std::string &out) {
   out.resize(static_cast<size_t>(values.size() * bytesPerElem));
-  uint8_t *dst = out.data();
+  char *dst = out.data();
   for (const auto &v : values) {
     // Integers narrower than their field keep their value in the low bytes;
     // the host is little-endian like the wire format of raw_data.
@@ -73,7 +73,7 @@ void packValues(const Repeated &values, int64_t bytesPerElem,
 
 } // namespace
 
-bool Converter::convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
+bool Converter::convertTensor(::onnx::TensorProto &proto, Tensor &tensor,
                               const std::string &where) {
   tensor.name = proto.name();
   std::string what = where + " '" + tensor.name + "'";
@@ -121,7 +121,7 @@ bool Converter::convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
       return fail(what + " has " + std::to_string(proto.raw_data().size()) +
                   " bytes of raw data, but its shape and type need " +
                   std::to_string(bytes));
-    tensor.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
+    tensor.bytes.swap(*proto.mutable_raw_data()); // no copy of the weights
     return true;
   }
   int64_t have = 0;
@@ -161,7 +161,7 @@ bool Converter::convertTensor(const ::onnx::TensorProto &proto, Tensor &tensor,
   return true;
 }
 
-bool Converter::convertAttribute(const ::onnx::AttributeProto &proto,
+bool Converter::convertAttribute(::onnx::AttributeProto &proto,
                                  NodeAttribute &attr,
                                  const std::string &where) {
   using K = NodeAttribute::Kind;
@@ -202,7 +202,7 @@ bool Converter::convertAttribute(const ::onnx::AttributeProto &proto,
   case ::onnx::AttributeProto_AttributeType_TENSOR:
     attr.kind = K::Tensor;
     attr.tensors.emplace_back();
-    if (!convertTensor(proto.t(), attr.tensors.back(),
+    if (!convertTensor(*proto.mutable_t(), attr.tensors.back(),
                        where + " attribute '" + attr.name + "' tensor"))
       return false;
     break;
@@ -248,14 +248,14 @@ bool Converter::convertAttribute(const ::onnx::AttributeProto &proto,
   return true;
 }
 
-bool Converter::convertNode(const ::onnx::NodeProto &proto, Node &node) {
+bool Converter::convertNode(::onnx::NodeProto &proto, Node &node) {
   node.name = proto.name();
   node.opType = proto.op_type();
   node.domain = proto.domain() == "ai.onnx" ? "" : proto.domain();
   node.inputs.assign(proto.input().begin(), proto.input().end());
   node.outputs.assign(proto.output().begin(), proto.output().end());
   std::string where = node.opType + " node '" + node.name + "'";
-  for (const auto &a : proto.attribute()) {
+  for (auto &a : *proto.mutable_attribute()) {
     node.attributes.emplace_back();
     if (!convertAttribute(a, node.attributes.back(), where))
       return false;
@@ -306,9 +306,9 @@ void Converter::convertValueInfo(const ::onnx::ValueInfoProto &proto,
   }
 }
 
-bool Converter::convertGraph(const ::onnx::GraphProto &proto, Graph &graph) {
+bool Converter::convertGraph(::onnx::GraphProto &proto, Graph &graph) {
   graph.name = proto.name();
-  for (const auto &t : proto.initializer()) {
+  for (auto &t : *proto.mutable_initializer()) {
     graph.initializers.emplace_back();
     if (!convertTensor(t, graph.initializers.back(), "initializer"))
       return false;
@@ -316,7 +316,7 @@ bool Converter::convertGraph(const ::onnx::GraphProto &proto, Graph &graph) {
   if (proto.sparse_initializer_size())
     return fail("the graph has sparse initializers, which the importer does "
                 "not support");
-  for (const auto &n : proto.node()) {
+  for (auto &n : *proto.mutable_node()) {
     graph.nodes.emplace_back();
     if (!convertNode(n, graph.nodes.back()))
       return false;
@@ -332,7 +332,7 @@ bool Converter::convertGraph(const ::onnx::GraphProto &proto, Graph &graph) {
   return true;
 }
 
-bool Converter::convertModel(const ::onnx::ModelProto &proto, Model &model) {
+bool Converter::convertModel(::onnx::ModelProto &proto, Model &model) {
   model.irVersion = proto.ir_version();
   model.producerName = proto.producer_name();
   model.producerVersion = proto.producer_version();
@@ -342,7 +342,7 @@ bool Converter::convertModel(const ::onnx::ModelProto &proto, Model &model) {
   model.hasGraph = proto.has_graph();
   if (!model.hasGraph)
     return true;
-  return convertGraph(proto.graph(), model.graph);
+  return convertGraph(*proto.mutable_graph(), model.graph);
 }
 
 bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
@@ -364,23 +364,26 @@ bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
     return false;
   }
   try {
-    std::ifstream in(path, std::ios::binary);
-    std::string data(static_cast<size_t>(st.st_size), '\0');
-    if (!in || !in.read(data.data(), st.st_size)) {
-      error = "cannot read '" + path + "'";
-      return false;
-    }
-    google::protobuf::io::ArrayInputStream stream(
-        data.data(), static_cast<int>(data.size()));
-    google::protobuf::io::CodedInputStream coded(&stream);
-    coded.SetTotalBytesLimit(static_cast<int>(options.maxFileBytes));
     ::onnx::ModelProto proto;
-    if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-      error = "'" + path +
-              "' is not a valid ONNX model: the protobuf data "
-              "is truncated or malformed";
-      return false;
-    }
+    {
+      std::ifstream in(path, std::ios::binary);
+      std::string data(static_cast<size_t>(st.st_size), '\0');
+      if (!in || !in.read(data.data(), st.st_size)) {
+        error = "cannot read '" + path + "'";
+        return false;
+      }
+      google::protobuf::io::ArrayInputStream stream(
+          data.data(), static_cast<int>(data.size()));
+      google::protobuf::io::CodedInputStream coded(&stream);
+      coded.SetTotalBytesLimit(static_cast<int>(options.maxFileBytes));
+      if (!proto.ParseFromCodedStream(&coded) ||
+          !coded.ConsumedEntireMessage()) {
+        error = "'" + path +
+                "' is not a valid ONNX model: the protobuf data "
+                "is truncated or malformed";
+        return false;
+      }
+    } // the file's bytes go; the weights now live in `proto`, then `model`
     std::string dir = ".";
     if (size_t slash = path.find_last_of('/'); slash != std::string::npos)
       dir = slash == 0 ? "/" : path.substr(0, slash);

@@ -50,12 +50,13 @@ int64_t dataTypeSize(DataType type);
 
 /// A tensor with its elements packed little-endian, `numElements() *
 /// dataTypeSize(dataType)` bytes (the reader checks the count). String
-/// tensors keep no bytes.
+/// tensors keep no bytes. `bytes` is a std::string so that the reader can
+/// take protobuf's raw_data without a copy.
 struct Tensor {
   std::string name;
   DataType dataType = DataType::Undefined;
   std::vector<int64_t> dims;
-  std::vector<uint8_t> bytes;
+  std::string bytes;
 
   int64_t numElements() const;
 };

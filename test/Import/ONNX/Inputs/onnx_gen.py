@@ -165,6 +165,17 @@ def gemm():
                   init("table", np.ones((4, 8), np.float32))])
 
 
+def runtime_gather():
+    """Gather with run-time indices: on a parameter an embedding (ids taken
+    to be in range), on data a gather whose negative indices wrap."""
+    n = [helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+         helper.make_node("Gather", ["x", "ids"], ["g"], name="pick",
+                          axis=1)]
+    return model(n, [vi("x", F, [2, 6]), vi("ids", I64, [3])],
+                 [vi("e", F, None), vi("g", F, None)],
+                 [init("table", np.ones((10, 4), np.float32))])
+
+
 def data_movement():
     """Split (opset 13 input), Slice with negative and clamped bounds,
     Expand, Transpose, Squeeze, Unsqueeze, Flatten, 1-D MatMul."""
@@ -209,6 +220,21 @@ def reductions():
                                            "mean")],
                  [init("w", np.ones((4,), np.float32)),
                   init("b", np.zeros((4,), np.float32))])
+
+
+def opset18():
+    """Opset 18: ReduceMean and ReduceMax take axes as an input; Split takes
+    num_outputs (the last chunk may be smaller)."""
+    n = [const("axes", np.array([-1], np.int64)),
+         helper.make_node("ReduceMean", ["x", "axes"], ["rm"], name="rmean",
+                          keepdims=1),
+         helper.make_node("ReduceMax", ["x", "axes"], ["rx"], name="rmax",
+                          keepdims=0),
+         helper.make_node("Split", ["x"], ["s0", "s1", "s2"], name="split",
+                          axis=1, num_outputs=3)]
+    return model(n, [vi("x", F, [2, 5])],
+                 [vi(o, F, None) for o in ("rm", "rx", "s0", "s1", "s2")],
+                 opset=18)
 
 
 def training_ops():
