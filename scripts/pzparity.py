@@ -1,0 +1,150 @@
+"""Shared helpers of the scripts that check Parallelize against PyTorch.
+
+* :func:`run` runs a tool and captures its output;
+* :func:`onnx_params` reads the initializers of an exported model;
+* :func:`torch_module` rebuilds the PyTorch module an ONNX file was exported
+  from (``parallelize.family`` / ``parallelize.config`` metadata) and loads
+  the ONNX initializers into it through the ``<name>.params.json`` sidecar;
+* :func:`interpret` runs one function of a .mlir file with ``pz-interpret``
+  on numpy arrays and returns its results by name;
+* :func:`rel_err` is the per-tensor relative error the checks gate on.
+
+Import it with ``scripts/`` on ``sys.path`` (the scripts next to it do).
+"""
+
+import collections
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if os.path.join(ROOT, "python-frontend") not in sys.path:
+    sys.path.insert(0, os.path.join(ROOT, "python-frontend"))
+
+# Floor of the denominator of rel_err, so that an all-zero reference
+# tensor compares absolutely.
+TINY = 1e-12
+
+
+def run(args, **kwargs):
+    """Runs ``args``; stdout and stderr captured as text."""
+    return subprocess.run([str(a) for a in args], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def onnx_params(path):
+    """The initializers of ``path``: OrderedDict name -> numpy array."""
+    return collections.OrderedDict(
+        (t.name, numpy_helper.to_array(t))
+        for t in onnx.load(path, load_external_data=True).graph.initializer)
+
+
+def onnx_metadata(path):
+    return {p.key: p.value for p in onnx.load(path).metadata_props}
+
+
+def torch_module(path, params=None):
+    """The PyTorch module ``path`` was exported from, in fp32, with the
+    ONNX initializer values (``params``, default :func:`onnx_params`)
+    loaded into its parameters.
+
+    Returns ``(module, names)`` where ``names`` maps each initializer name
+    to the torch parameter it feeds.  Raises ValueError when an initializer
+    has no torch parameter or a parameter no initializer.
+    """
+    import torch
+    from parallelize import models as M
+
+    meta = onnx_metadata(path)
+    family = meta["parallelize.family"]
+    cfg = json.loads(meta["parallelize.config"])
+    seed = cfg.pop("seed", 0)
+    loss = onnx.load(path).graph.output[0].name == "loss"
+    module = M.build(family, loss=loss, seed=seed, **cfg).float()
+    sidecar = os.path.splitext(path)[0] + ".params.json"
+    with open(sidecar) as f:
+        info = json.load(f)["initializers"]
+    if params is None:
+        params = onnx_params(path)
+    torch_params = dict(module.named_parameters())
+    names = {}
+    for name, value in params.items():
+        tname = info.get(name, {}).get("torch_name", name)
+        if tname not in torch_params:
+            raise ValueError(f"{path}: initializer {name!r} has no torch "
+                             f"parameter (torch name {tname!r})")
+        p = torch_params[tname]
+        if tuple(p.shape) != tuple(value.shape):
+            raise ValueError(f"{path}: {name} has shape {value.shape}, torch "
+                             f"{tname} {tuple(p.shape)}")
+        with torch.no_grad():
+            p.copy_(torch.from_numpy(np.array(value)))
+        names[name] = tname
+    missing = sorted(set(torch_params) - set(names.values()))
+    if missing:
+        raise ValueError(f"{path}: torch parameters without an initializer: "
+                         f"{missing}")
+    return module, names
+
+
+def interpret(bin_dir, mlir, function, inputs, work):
+    """Runs ``@function`` of ``mlir`` with pz-interpret.
+
+    ``inputs`` maps argument names (``param:NAME``, ``grad:NAME``,
+    ``state:KIND:NAME``, ``input:NAME``, ...) to numpy arrays; they are
+    saved under ``work``.  Returns an OrderedDict result name -> array
+    (float64 or int64), in result order, or raises RuntimeError.
+    """
+    os.makedirs(work, exist_ok=True)
+    args = [os.path.join(bin_dir, "pz-interpret"), mlir, "--function",
+            function, "--output-dir", os.path.join(work, "out")]
+    for i, (name, value) in enumerate(inputs.items()):
+        p = os.path.join(work, f"in{i}.npy")
+        np.save(p, value)
+        args += ["--input", f"{name}={p}"]
+    r = run(args)
+    if r.returncode:
+        raise RuntimeError(f"pz-interpret @{function} failed "
+                           f"(exit {r.returncode}): {r.stderr.strip()}")
+    results = collections.OrderedDict()
+    for line in r.stdout.splitlines():
+        # "<name>: (<shape>) -> <path>"; a name may itself contain ':'.
+        left, sep, path = line.rpartition(" -> ")
+        if not sep:
+            continue
+        name = left.rpartition(": (")[0]
+        results[name] = np.load(path)
+    return results
+
+
+def rel_err(got, want, floor=TINY):
+    """max|got - want| / max(max|want|, floor), in float64."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return float("inf")
+    if want.size == 0:
+        return 0.0
+    return float(np.max(np.abs(got - want)) /
+                 max(float(np.max(np.abs(want))), floor))
+
+
+def elementwise_rel_err(got, want, floor=1e-3):
+    """max over elements of |got - want| / |want|, over the elements with
+    |want| >= floor * max|want| (informative: near-zero elements have no
+    meaningful relative error)."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return float("inf")
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    mask = np.abs(want) >= max(floor * scale, TINY)
+    if not mask.any():
+        return 0.0
+    return float(np.max(np.abs(got[mask] - want[mask]) / np.abs(want[mask])))
