@@ -11,6 +11,7 @@
 #include "pzrt/kernels.h"
 #include "pzrt/metrics.h"
 #include "pzrt/trace.h"
+#include "pzrt/schedule.h"
 #include "pzrt/types.h"
 
 #endif /* PZRT_PZRT_H */

@@ -82,7 +82,9 @@ def OptimizerPass : Pass<"pz-optimizer", "mlir::ModuleOp"> {
     `min(1, grad_clip / (norm + 1e-6))` first. `no-decay-1d` exempts 1-D
     parameters (biases, norm weights) from weight decay. The learning rate
     arrives as the `lr` input each step; the schedule that produces it is
-    recorded on the function as `pz.lr_schedule` for the runtime.
+    recorded on the function as `pz.lr_schedule`, and the runtime evaluates
+    it (`pzrt_lr_at`): a linear warmup over `warmup-steps`, then constant, or
+    cosine decay to 0 at `total-steps`.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
