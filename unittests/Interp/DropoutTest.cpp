@@ -1,16 +1,14 @@
-//===- DropoutTest.cpp - Philox-4x32-10 and pz.dropout --------------------===//
+//===- DropoutTest.cpp - Philox counter layout and pz.dropout -------------===//
 //
-// The masks must be bit-identical to the runtime's. When the runtime is part
-// of the build (PZ_INTERP_HAVE_PZRT), the test compares with pzrt's own
-// functions; the Random123 known-answer vectors hold either way.
+// The interpreter draws from the runtime's generator (whose known-answer
+// vectors runtime/test checks); these tests check the counter layout and
+// that the interpreter's keep rule gives the runtime kernel's masks.
 //
 //===----------------------------------------------------------------------===//
 
 #include "InterpTestUtils.h"
 
-#ifdef PZ_INTERP_HAVE_PZRT
 #include "pzrt/kernels.h"
-#endif
 
 using namespace pztest;
 using namespace mlir::pz::interp;
@@ -18,27 +16,6 @@ using namespace mlir::pz::interp;
 namespace {
 
 using DropoutTest = InterpFixture;
-
-TEST(Philox, KnownAnswerVectors) {
-  // Random123's kat_vectors for philox4x32_10.
-  struct Kat {
-    uint32_t ctr[4], key[2], out[4];
-  } kats[] = {
-      {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
-       {0xffffffff, 0xffffffff},
-       {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
-       {0xa4093822, 0x299f31d0},
-       {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
-  };
-  for (const Kat &k : kats) {
-    uint32_t out[4];
-    philox4x32_10(k.ctr, k.key, out);
-    for (int i = 0; i < 4; ++i)
-      EXPECT_EQ(out[i], k.out[i]) << "word " << i;
-  }
-}
 
 TEST(Philox, UniformUsesTheDocumentedCounterLayout) {
   // Element 1001 at step 7, seed 42: word 1 of block 250 with counter
@@ -56,17 +33,11 @@ TEST(Philox, UniformUsesTheDocumentedCounterLayout) {
             static_cast<float>(out[2] >> 8) / 16777216.0f);
 }
 
-#ifdef PZ_INTERP_HAVE_PZRT
-TEST(Philox, MatchesTheRuntimeBitForBit) {
+TEST(Philox, KeepRuleMatchesTheRuntimeKernel) {
   const int n = 257;
   for (uint64_t seed :
        {uint64_t(0), uint64_t(7), uint64_t(0x123456789abcdefULL)})
     for (uint64_t step : {uint64_t(0), uint64_t(1), uint64_t(1) << 40}) {
-      std::vector<float> u(n);
-      pzrt_rand_uniform(seed, step, 3, u.data(), n);
-      for (int i = 0; i < n; ++i)
-        ASSERT_EQ(philoxUniform(seed, step, 3 + i), u[i])
-            << "seed " << seed << " step " << step << " index " << 3 + i;
       for (float p : {0.1f, 0.5f, 0.9f}) {
         std::vector<float> x(n, 1.0f), y(n);
         std::vector<uint8_t> mask(n);
@@ -79,7 +50,6 @@ TEST(Philox, MatchesTheRuntimeBitForBit) {
       }
     }
 }
-#endif
 
 static const char *kDropout = R"(
   func.func @f(%x: tensor<4x8xf64>) -> (tensor<4x8xf64>, tensor<4x8xf64>) {
