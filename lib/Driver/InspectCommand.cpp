@@ -27,6 +27,22 @@ std::optional<int64_t> tensorBytes(Type type) {
   return t.getNumElements() * std::max(1u, bits / 8);
 }
 
+/// How an argument or result is marked: "param w", "grad w", "state
+/// exp_avg:w", "input x", "output loss", or empty.
+std::string markOf(DictionaryAttr attrs) {
+  if (!attrs)
+    return "";
+  for (auto [key, kind] :
+       {std::pair<StringRef, StringRef>{PZDialect::kParamAttrName, "param"},
+        {PZDialect::kInputAttrName, "input"},
+        {PZDialect::kGradAttrName, "grad"},
+        {PZDialect::kStateAttrName, "state"},
+        {PZDialect::kOutputAttrName, "output"}})
+    if (auto n = attrs.getAs<StringAttr>(key))
+      return (kind + " " + n.getValue()).str();
+  return "";
+}
+
 void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
   os << "function @" << fn.getName() << "\n";
   int64_t paramElems = 0, paramBytes = 0;
@@ -44,12 +60,14 @@ void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
       } else {
         allStatic = false;
       }
-    } else if (auto n = fn.getArgAttrOfType<StringAttr>(
-                   i, PZDialect::kInputAttrName)) {
-      inputs.push_back(n.getValue().str() + " : " + type);
-    } else {
-      inputs.push_back(llvm::formatv("arg{0} (unmarked) : {1}", i, type));
+      continue;
     }
+    std::string mark = markOf(fn.getArgAttrDict(i));
+    if (mark.empty())
+      mark = llvm::formatv("arg{0} (unmarked)", i).str();
+    else if (StringRef(mark).starts_with("input "))
+      mark = mark.substr(6);
+    inputs.push_back(mark + " : " + type);
   }
   os << "  inputs (" << inputs.size() << "):\n";
   for (auto &s : inputs)
@@ -64,9 +82,12 @@ void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
     os << "  parameter elements: unknown (dynamic shapes)\n";
   os << "  outputs (" << fn.getNumResults() << "):\n";
   for (unsigned i = 0; i < fn.getNumResults(); ++i) {
-    auto n = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kOutputAttrName);
-    os << "    " << (n ? n.getValue().str() : "result" + std::to_string(i))
-       << " : " << fn.getResultTypes()[i] << "\n";
+    std::string mark = markOf(fn.getResultAttrDict(i));
+    if (mark.empty())
+      mark = "result" + std::to_string(i);
+    else if (StringRef(mark).starts_with("output "))
+      mark = mark.substr(7);
+    os << "    " << mark << " : " << fn.getResultTypes()[i] << "\n";
   }
   llvm::MapVector<StringRef, unsigned> counts;
   fn.walk([&](Operation *op) {
