@@ -7,6 +7,7 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
 #include "pz/Import/ONNX/OnnxReader.h"
+#include "pz/Plan/InputShapes.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -19,29 +20,13 @@ using namespace mlir::pz::onnx;
 bool mlir::pz::onnx::parseInputShapes(ArrayRef<std::string> specs,
                                       ImportOptions &options,
                                       std::string &error) {
-  for (const std::string &spec : specs) {
-    SmallVector<StringRef> entries;
-    StringRef(spec).split(entries, ',', -1, /*KeepEmpty=*/false);
-    for (StringRef entry : entries) {
-      auto [name, dims] = entry.trim().split('=');
-      SmallVector<StringRef> parts;
-      dims.split(parts, 'x');
-      std::vector<int64_t> shape;
-      bool ok = !name.empty() && !dims.empty();
-      for (StringRef p : parts) {
-        int64_t d;
-        if (p.getAsInteger(10, d) || d < 1)
-          ok = false;
-        shape.push_back(d);
-      }
-      if (!ok) {
-        error = "input shape '" + entry.str() +
-                "' is not NAME=DxDx... with positive dims";
-        return false;
-      }
-      options.inputShapes[name.str()] = shape;
-    }
+  auto parsed = mlir::pz::parseInputShapes(specs);
+  if (!parsed) {
+    error = llvm::toString(parsed.takeError());
+    return false;
   }
+  for (auto &[name, shape] : *parsed)
+    options.inputShapes[name] = shape;
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 #include "pz/Dialect/PZ/Transforms/ShapeRefinement.h"
+#include "pz/Plan/InputShapes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -21,35 +22,14 @@ struct SetInputShapesPass
     : public mlir::pz::impl::SetInputShapesPassBase<SetInputShapesPass> {
   using Base::Base;
 
-  /// Parses `NAME=DxD,...`; reports the first malformed entry.
-  LogicalResult parseShapes(llvm::StringMap<SmallVector<int64_t>> &out) {
-    SmallVector<StringRef> entries;
-    StringRef(shapes).split(entries, ',', -1, /*KeepEmpty=*/false);
-    for (StringRef entry : entries) {
-      auto [name, dims] = entry.trim().split('=');
-      SmallVector<int64_t> shape;
-      SmallVector<StringRef> parts;
-      dims.split(parts, 'x');
-      bool ok = !name.empty() && !dims.empty();
-      for (StringRef p : parts) {
-        int64_t d;
-        if (p.getAsInteger(10, d) || d < 1)
-          ok = false;
-        shape.push_back(d);
-      }
-      if (!ok)
-        return emitError(UnknownLoc::get(&getContext()))
-               << "input shape '" << entry
-               << "' is not NAME=DxDx... with positive dims";
-      out[name] = shape;
-    }
-    return success();
-  }
-
   void runOnOperation() override {
-    llvm::StringMap<SmallVector<int64_t>> wanted;
-    if (failed(parseShapes(wanted)))
+    auto parsed = parseInputShapes({shapes});
+    if (!parsed) {
+      emitError(UnknownLoc::get(&getContext()))
+          << llvm::toString(parsed.takeError());
       return signalPassFailure();
+    }
+    const InputShapes &wanted = *parsed;
     llvm::StringSet<> used;
     for (auto fn : getOperation().getOps<func::FuncOp>()) {
       if (fn.isExternal())
@@ -57,10 +37,11 @@ struct SetInputShapesPass
       SmallVector<Type> argTypes(fn.getArgumentTypes());
       for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
         auto name = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kInputAttrName);
-        if (!name || !wanted.count(name.getValue()))
+        auto it = name ? wanted.find(name.getValue().str()) : wanted.end();
+        if (it == wanted.end())
           continue;
         used.insert(name.getValue());
-        ArrayRef<int64_t> shape = wanted[name.getValue()];
+        ArrayRef<int64_t> shape = it->second;
         auto old = llvm::dyn_cast<RankedTensorType>(argTypes[i]);
         bool fits = old && old.getRank() == static_cast<int64_t>(shape.size());
         for (unsigned d = 0; fits && d < shape.size(); ++d)
@@ -83,9 +64,9 @@ struct SetInputShapesPass
           FunctionType::get(&getContext(), argTypes, fn.getResultTypes()));
     }
     for (auto &entry : wanted) {
-      if (!used.contains(entry.getKey())) {
+      if (!used.contains(entry.first)) {
         getOperation().emitError()
-            << "no data input is named '" << entry.getKey()
+            << "no data input is named '" << entry.first
             << "' (inputs are function arguments marked pz.input)";
         return signalPassFailure();
       }
