@@ -15,7 +15,11 @@ case through STAGES:
   skipped where no reference values can exist (a training-mode Dropout) and
   when pz-interpret is not built. It fails the run with --require-numeric.
 
-A further stage (the compiled CPU program) plugs into STAGES the same way.
+* `cpu`: the CPU backend compiles the case (`parallelize compile MODEL
+  --forward-only`: C++ on the runtime, built with the system compiler), the
+  program runs on the same inputs, and its results must match with the same
+  tolerances. Cases in element types the backend does not compute in (f64,
+  f16, bf16) are skipped and named. It fails the run with --require-cpu.
 
 Cases written for opsets the importer does not accept (outside 13..21) are
 skipped and counted.
@@ -226,38 +230,28 @@ def to_array(t, declared=None):
     return a
 
 
-def numeric_stage(binary, case):
-    """Runs the imported IR with the reference interpreter (pz-interpret,
-    float64) on the test's inputs and compares with its outputs."""
+def save_inputs(case, tag):
+    """The test's inputs as .npy files: ["--input", "NAME=PATH", ...], or a
+    skip message when the data does not fit the declared shape."""
     import numpy as np
-    interp = os.path.join(os.path.dirname(binary), "pz-interpret")
-    if not os.path.exists(interp):
-        return "skip", "pz-interpret is not built"
-    if case.nondeterministic:
-        return "skip", "a training-mode Dropout draws its own mask"
-    out_dir = os.path.join(case.work_dir, "out")
-    os.makedirs(out_dir, exist_ok=True)
-    args = [interp, os.path.join(case.work_dir, "model.mlir"),
-            "--output-dir", out_dir]
+    args = []
     for name, t in case.inputs.items():
         value = to_array(t, case.elem_types.get(name))
         declared = case.declared.get(name)
         if declared is not None and tuple(declared) != value.shape:
-            return "skip", (f"the test data of input '{name}' has shape "
-                            f"{value.shape}, the model declares "
-                            f"{tuple(declared)}")
-        path = os.path.join(case.work_dir, f"in_{len(args)}.npy")
+            return None, (f"the test data of input '{name}' has shape "
+                          f"{value.shape}, the model declares "
+                          f"{tuple(declared)}")
+        path = os.path.join(case.work_dir, f"{tag}_in_{len(args)}.npy")
         np.save(path, value)
         args += ["--input", f"{name}={path}"]
-    try:
-        proc = subprocess.run(args, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return "fail", "pz-interpret timed out"
-    if proc.returncode != 0:
-        lines = [l for l in proc.stderr.splitlines() if l.strip()]
-        return "fail", (f"pz-interpret exit {proc.returncode}: " +
-                        (lines[0] if lines else "no message"))
+    return args, ""
+
+
+def compare_outputs(case, out_dir):
+    """Compares DIR/NAME.npy with the test's output_*.pb (rtol = atol =
+    1e-4; 1e-2 for 16-bit floats)."""
+    import numpy as np
     data_dir = os.path.join(case.case_dir, "test_data_set_0")
     for k, name in enumerate(case.outputs):
         ref_path = os.path.join(data_dir, f"output_{k}.pb")
@@ -292,7 +286,82 @@ def numeric_stage(binary, case):
     return "pass", ""
 
 
-STAGES = [("import", import_stage), ("numeric", numeric_stage)]
+def first_line(text):
+    lines = [l for l in text.splitlines() if l.strip()]
+    return lines[0] if lines else "no message"
+
+
+def numeric_stage(binary, case):
+    """Runs the imported IR with the reference interpreter (pz-interpret,
+    float64) on the test's inputs and compares with its outputs."""
+    interp = os.path.join(os.path.dirname(binary), "pz-interpret")
+    if not os.path.exists(interp):
+        return "skip", "pz-interpret is not built"
+    if case.nondeterministic:
+        return "skip", "a training-mode Dropout draws its own mask"
+    out_dir = os.path.join(case.work_dir, "out")
+    os.makedirs(out_dir, exist_ok=True)
+    inputs, why = save_inputs(case, "interp")
+    if inputs is None:
+        return "skip", why
+    args = [interp, os.path.join(case.work_dir, "model.mlir"),
+            "--output-dir", out_dir] + inputs
+    try:
+        proc = subprocess.run(args, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "fail", "pz-interpret timed out"
+    if proc.returncode != 0:
+        return "fail", (f"pz-interpret exit {proc.returncode}: " +
+                        first_line(proc.stderr))
+    return compare_outputs(case, out_dir)
+
+
+# Messages of `compile --forward-only` for element types the CPU backend
+# does not compute in (it is fp32; f64, f16 and bf16 kernels do not exist).
+CPU_UNSUPPORTED = ("computes in f32 only", "no runtime dtype for",
+                   "element type")
+
+
+def cpu_stage(binary, case):
+    """Compiles the case with the CPU backend (`compile --forward-only
+    --emit exe`: C++ on the runtime, built with the system compiler), runs
+    the program on the test's inputs and compares with its outputs."""
+    if case.nondeterministic:
+        return "skip", "a training-mode Dropout draws its own mask"
+    inputs, why = save_inputs(case, "cpu")
+    if inputs is None:
+        return "skip", why
+    prog_dir = os.path.join(case.work_dir, "cpu")
+    try:
+        proc = subprocess.run(
+            [binary, "compile", case.model_path, "--forward-only", "-o",
+             prog_dir] + case.shapes, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return "fail", "compile timed out"
+    if proc.returncode != 0:
+        msg = first_line(proc.stderr)
+        if proc.returncode == 2 and any(m in proc.stderr
+                                        for m in CPU_UNSUPPORTED):
+            return "skip", msg
+        return "fail", f"compile exit {proc.returncode}: {msg}"
+    out_dir = os.path.join(case.work_dir, "cpu-out")
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        proc = subprocess.run(
+            [os.path.join(prog_dir, "run"), "--output-dir", out_dir] + inputs,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            timeout=120)
+    except subprocess.TimeoutExpired:
+        return "fail", "run timed out"
+    if proc.returncode != 0:
+        return "fail", f"run exit {proc.returncode}: {first_line(proc.stderr)}"
+    return compare_outputs(case, out_dir)
+
+
+STAGES = [("import", import_stage), ("numeric", numeric_stage),
+          ("cpu", cpu_stage)]
 # Stages whose failures fail the run. The numeric stage reports only until
 # the interpreter is finished (--require-numeric makes it count).
 GATING = {"import"}
@@ -312,9 +381,10 @@ def run_case(binary, case_dir, work_root):
         status, message = stage(binary, case)
         record["stages"][stage_name] = {"status": status, "message": message}
         if status == "fail":
-            if stage_name in GATING:
+            if stage_name in GATING and record["status"] == "pass":
                 record.update(status="fail", message=f"{stage_name}: {message}")
-            break
+            if stage_name == "import":
+                break
     return record
 
 
@@ -331,10 +401,18 @@ def main():
     ap.add_argument("--filter", default="", help="only cases containing this")
     ap.add_argument("--require-numeric", action="store_true",
                     help="numeric mismatches fail the run too")
+    ap.add_argument("--require-cpu", action="store_true",
+                    help="CPU backend mismatches fail the run too")
+    ap.add_argument("--stages", default="import,numeric,cpu",
+                    help="comma-separated stages to run")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     if args.require_numeric:
         GATING.add("numeric")
+    if args.require_cpu:
+        GATING.add("cpu")
+    wanted = args.stages.split(",")
+    STAGES[:] = [s for s in STAGES if s[0] in wanted]
 
     claimed = claimed_ops(args.parallelize)
     exceptions = read_exceptions(args.exceptions)
@@ -375,21 +453,25 @@ def main():
             if excepted:
                 stale.append(r)
         num = r["stages"].get("numeric", {}).get("status")
+        cpu = r["stages"].get("cpu", {}).get("status")
         for op in r["ops"]:
             per_op[op][kind] += 1
             if num:
                 per_op[op]["numeric " + num] += 1
+            if cpu:
+                per_op[op]["cpu " + cpu] += 1
     if args.jsonl:
         with open(args.jsonl, "w") as f:
             for r in records:
                 f.write(json.dumps(r, sort_keys=True) + "\n")
 
     print(f"{'op':<28} {'pass':>5} {'fail':>5} {'excepted':>9} "
-          f"{'numeric ok':>11} {'skipped':>8}")
+          f"{'numeric ok':>11} {'skipped':>8} {'cpu ok':>7} {'skipped':>8}")
     for op in sorted(per_op):
         c = per_op[op]
         print(f"{op:<28} {c['pass']:>5} {c['fail']:>5} {c['excepted']:>9} "
-              f"{c['numeric pass']:>11} {c['numeric skip']:>8}")
+              f"{c['numeric pass']:>11} {c['numeric skip']:>8} "
+              f"{c['cpu pass']:>7} {c['cpu skip']:>8}")
     numeric = collections.Counter(
         r["stages"].get("numeric", {}).get("status", "not run")
         for r in records)
@@ -399,6 +481,10 @@ def main():
           f"{nexc} excepted ({len(claimed)} claimed ops)")
     print("numeric stage (pz-interpret against the test outputs): " +
           ", ".join(f"{n} {k}" for k, n in sorted(numeric.items())))
+    cpu = collections.Counter(
+        r["stages"].get("cpu", {}).get("status", "not run") for r in records)
+    print("cpu stage (compiled CPU program against the test outputs): " +
+          ", ".join(f"{n} {k}" for k, n in sorted(cpu.items())))
     if other_opset:
         print(f"skipped {len(other_opset)} cases of claimed ops written for "
               f"opsets outside {MIN_OPSET}..{MAX_OPSET}: " +
@@ -412,9 +498,10 @@ def main():
         for r in records:
             if r["status"] == "fail" and r["excepted"]:
                 print(f"excepted {r['case']}: {r.get('message', '')}")
-            num = r["stages"].get("numeric", {})
-            if num.get("status") == "fail":
-                print(f"numeric {r['case']}: {num['message']}")
+            for st in ("numeric", "cpu"):
+                res = r["stages"].get(st, {})
+                if res.get("status") in ("fail", "skip") and res.get("message"):
+                    print(f"{st} {res['status']} {r['case']}: {res['message']}")
     return 1 if unexpected or stale else 0
 
 

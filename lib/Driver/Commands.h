@@ -71,6 +71,10 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
 
+/// Prints diagnostics as `FILE:LINE:COL: error: 'NAME': message` (NAME: the
+/// op's name location, e.g. the ONNX node) on stderr while it lives.
+std::unique_ptr<ScopedDiagnosticHandler> installDiagnosticPrinter(MLIRContext &ctx);
+
 } // namespace mlir::pz::driver
 
 #endif // PZ_LIB_DRIVER_COMMANDS_H

@@ -2,16 +2,21 @@
 
 #include "Commands.h"
 #include "IRDump.h"
+#include "InitWeights.h"
+#include "Report.h"
+#include "Toolchain.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 #include "pz/InitAllDialects.h"
+#include "pz/Target/Cpp/CppEmitter.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -47,6 +52,11 @@ struct CompileOptions {
       "add-loss",
       cl::desc("append a loss over the 'logits' output: cross-entropy"),
       cl::value_desc("KIND"), cl::cat(commandCategory())};
+  cl::opt<bool> forwardOnly{
+      "forward-only",
+      cl::desc("compile the forward graph alone into OUTDIR/run, which reads "
+               "its inputs from .npy files and writes its outputs as .npy"),
+      cl::cat(commandCategory())};
   PlanOptions plan;
   OptimizerFlags optimizer;
 };
@@ -65,6 +75,11 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createFusePatternsPass());
+  if (opts.forwardOnly) {
+    if (opts.emit != "ir")
+      pm.addPass(createPlanMemoryPass());
+    return;
+  }
   if (!opts.addLoss.empty()) {
     AddLossPassOptions o;
     o.kind = opts.addLoss;
@@ -79,6 +94,8 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   pm.addPass(createOptimizerPass(optimizer));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  if (opts.emit != "ir")
+    pm.addPass(createPlanMemoryPass());
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR.
@@ -97,6 +114,61 @@ bool writeOutput(llvm::StringRef dir, llvm::StringRef name,
   }
   fill(os);
   return true;
+}
+/// Writes the program's C++ (train.cpp or run.cpp) and, for training,
+/// init.safetensors and report.json; with --emit exe builds it.
+int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
+  std::string source, program;
+  llvm::raw_string_ostream os(source);
+  TrainProgramInfo info;
+  if (opts.forwardOnly) {
+    auto fns = llvm::to_vector(module.getOps<func::FuncOp>());
+    if (fns.size() != 1) {
+      printError("compile", "--forward-only needs a model with exactly one function");
+      return kExitUser;
+    }
+    if (failed(emitRunProgram(module, fns.front(), os)))
+      return kExitUser;
+    program = "run";
+  } else {
+    TrainProgramOptions to;
+    to.modelName = llvm::sys::path::stem(opts.model).str();
+    to.initFile = "init.safetensors";
+    to.planJson = planJSON(plan);
+    to.gradAccum = static_cast<int>(plan.gradAccum);
+    to.worldSize = static_cast<int>(plan.worldSize());
+    if (failed(emitTrainProgram(module, to, os, info)))
+      return kExitUser;
+    program = "train";
+    int fromFile = 0;
+    std::string error;
+    std::string initPath = opts.outDir + "/init.safetensors";
+    if (!driver::writeInitialWeights(opts.model, info.params, initPath, fromFile, error)) {
+      printError("compile", error);
+      return kExitUser;
+    }
+    if (!writeOutput(opts.outDir, "report.json", [&](llvm::raw_ostream &r) {
+          writeReport(r, opts.model, plan, info);
+        }))
+      return kExitUser;
+    llvm::outs() << "wrote " << initPath << " (" << info.params.size() << " parameters, "
+                 << fromFile << " from the model's initializers) and " << opts.outDir
+                 << "/report.json (predicted peak " << info.peakBytes << " bytes per rank)\n";
+  }
+  std::string cppName = program + ".cpp";
+  if (!writeOutput(opts.outDir, cppName, [&](llvm::raw_ostream &o) { o << source; }))
+    return kExitUser;
+  llvm::outs() << "wrote " << opts.outDir << "/" << cppName << "\n";
+  if (opts.emit == "cpp")
+    return kExitOk;
+  std::string error;
+  std::string exe = opts.outDir + "/" + program;
+  if (!driver::buildProgram(opts.outDir + "/" + cppName, exe, error)) {
+    printError("compile", "building " + exe + ": " + error);
+    return kExitInternal;
+  }
+  llvm::outs() << "built " << exe << "\n";
+  return kExitOk;
 }
 } // namespace
 
@@ -124,10 +196,22 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   if (!optimizer)
     return kExitUser;
   if (opts.emit != "ir") {
-    printError("compile", "--emit " + opts.emit +
-                              ": code generation is not built yet (it comes "
-                              "with the CPU backend); use --emit ir");
-    return kExitUser;
+    // Say plainly what the code generator does not do yet, before any work.
+    std::string missing;
+    if (opts.backend == "cuda")
+      missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
+    else if (plan->worldSize() > 1)
+      missing = "the plan needs " + std::to_string(plan->worldSize()) +
+                " ranks; parallel plans are not built yet (every axis must be 1)";
+    else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
+      missing = "--precision " + stringify(plan->precision).str() +
+                ": the CPU backend computes in fp32 only";
+    else if (opts.outDir.empty())
+      missing = "--emit " + opts.emit + " needs -o OUTDIR";
+    if (!missing.empty()) {
+      printError("compile", missing);
+      return kExitUser;
+    }
   }
 
   DialectRegistry registry;
@@ -137,6 +221,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   if (!module)
     return kExitUser;
   (*module)->setAttr(PZDialect::kPlanAttrName, PlanAttr::get(&ctx, *plan));
+  auto diagnostics = installDiagnosticPrinter(ctx);
 
   PassManager pm(&ctx);
   if (failed(applyPassManagerCLOptions(pm)))
@@ -165,6 +250,11 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
       return kExitUser;
     llvm::outs() << "wrote " << opts.outDir << "/model.mlir and "
                  << opts.outDir << "/plan.yaml\n";
+  }
+  if (opts.emit != "ir") {
+    int rc = emitProgram(*module, opts, *plan);
+    if (rc != kExitOk)
+      return rc;
   }
   if (!dumps.empty())
     (opts.outDir.empty() ? llvm::errs() : llvm::outs())

@@ -89,6 +89,53 @@ mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
   return parseSourceFile<ModuleOp>(sm, &ctx);
 }
 
+/// The file position and the innermost name of a location.
+static void describeLoc(Location loc, std::optional<FileLineColLoc> &file,
+                        std::optional<StringRef> &name) {
+  if (auto f = llvm::dyn_cast<FileLineColLoc>(loc)) {
+    if (!file)
+      file = f;
+  } else if (auto n = llvm::dyn_cast<NameLoc>(loc)) {
+    if (!name)
+      name = n.getName().getValue();
+    describeLoc(n.getChildLoc(), file, name);
+  } else if (auto fused = llvm::dyn_cast<FusedLoc>(loc)) {
+    for (Location inner : fused.getLocations())
+      describeLoc(inner, file, name);
+  } else if (auto cs = llvm::dyn_cast<CallSiteLoc>(loc)) {
+    describeLoc(cs.getCallee(), file, name);
+  }
+}
+
+static void printDiagnostic(Diagnostic &diag, llvm::raw_ostream &os) {
+  std::optional<FileLineColLoc> file;
+  std::optional<StringRef> name;
+  describeLoc(diag.getLocation(), file, name);
+  if (file)
+    os << file->getFilename().getValue() << ":" << file->getLine() << ":"
+       << file->getColumn() << ": ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error: os << "error: "; break;
+  case DiagnosticSeverity::Warning: os << "warning: "; break;
+  case DiagnosticSeverity::Note: os << "note: "; break;
+  case DiagnosticSeverity::Remark: os << "remark: "; break;
+  }
+  std::string msg = diag.str();
+  if (name && !llvm::StringRef(msg).contains(*name))
+    os << "'" << *name << "': ";
+  os << msg << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    printDiagnostic(note, os);
+}
+
+std::unique_ptr<ScopedDiagnosticHandler>
+mlir::pz::driver::installDiagnosticPrinter(MLIRContext &ctx) {
+  return std::make_unique<ScopedDiagnosticHandler>(&ctx, [](Diagnostic &diag) {
+    printDiagnostic(diag, llvm::errs());
+    return success();
+  });
+}
+
 static void printUsage(llvm::raw_ostream &os) {
   os << "OVERVIEW: Parallelize, an ahead-of-time compiler for distributed "
         "training\n\n"

@@ -138,8 +138,6 @@ TEST(Npy, MalformedHeadersSayWhatAndWhere) {
        "expected True or False at byte 44"},
       {"truncated", npyBytes(ok, std::string(20, '\0')),
        "shape needs 24 bytes of F32 data after byte 128, but only 20 remain"},
-      {"zerod", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", f4),
-       "0-d array"},
   };
   for (const Malformed &c : cases) {
     std::string path = writeNpy(d, c.name, c.bytes);
@@ -148,6 +146,24 @@ TEST(Npy, MalformedHeadersSayWhatAndWhere) {
     EXPECT_NE(msg.find(c.message), std::string::npos) << c.name << ": " << msg;
     EXPECT_NE(msg.find(path), std::string::npos) << c.name << ": " << msg;
   }
+}
+
+// A 0-d array opens (the run program feeds scalars), but has no rows to feed
+// training data.
+TEST(Npy, ZeroDimensionalArrayOpensButHasNoRows) {
+  TempDir d;
+  std::string path = writeNpy(
+      d, "zerod", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), }",
+                           std::string(4, '\0')));
+  pzrt_npy *a = pzrt_npy_open(path.c_str());
+  ASSERT_NE(a, nullptr) << pzrt_last_error();
+  EXPECT_EQ(pzrt_npy_ndim(a), 0);
+  float row = 0;
+  EXPECT_EQ(pzrt_npy_rows(a, 0, 1, &row), -1);
+  std::string msg = pzrt_last_error();
+  EXPECT_NE(msg.find("0-d array"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  pzrt_npy_close(a);
 }
 
 } // namespace

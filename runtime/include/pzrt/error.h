@@ -14,6 +14,13 @@ extern "C" {
 
 /* The message of the last failure on this thread ("" if none). */
 const char *pzrt_last_error(void);
+/* Records a printf-style message as this thread's last error; returns -1.
+ * Generated code reports failures (naming the op) through it. */
+int pzrt_set_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 /* Clears the last error of this thread. */
 void pzrt_clear_error(void);
 

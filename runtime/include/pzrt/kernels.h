@@ -109,6 +109,42 @@ void pzrt_scale(float *x, int64_t n, float s);
 /* torch.nn.utils.clip_grad_norm_'s factor: min(1, max_norm/(total_norm+1e-6)). */
 float pzrt_clip_coef(double total_norm, double max_norm);
 
+/* ---- normalization backward with recomputed statistics ---- */
+/* The same results (bit for bit) as pzrt_layer_norm_fwd with this eps (for
+ * mean/rstd, rounded to float as it saves them) followed by
+ * pzrt_layer_norm_bwd / pzrt_rms_norm_bwd. gamma may be NULL (1); dgamma and
+ * dbeta (nullable) are overwritten with the sums over rows, accumulated in
+ * double in row order. No heap allocation: per-column double accumulators
+ * live on the stack in chunks of 2048 columns (wider rows recompute the row
+ * statistics once per extra chunk). */
+int pzrt_layer_norm_bwd_recompute(const float *dy, const float *x, const float *gamma,
+                                  float *dx, float *dgamma, float *dbeta, int64_t rows,
+                                  int64_t cols, float eps);
+int pzrt_rms_norm_bwd_recompute(const float *dy, const float *x, const float *gamma, float *dx,
+                                float *dgamma, int64_t rows, int64_t cols, float eps);
+
+/* ---- scaled dot-product attention (the compiler's pz.attention) ---- */
+/* query [B,H,Sq,D], key [B,Hkv,Sk,D], value [B,Hkv,Sk,Dv], out [B,H,Sq,Dv],
+ * all contiguous row-major; H must be a multiple of Hkv (query head h uses kv
+ * head h / (H/Hkv)). out = softmax(scale * Q K^T + mask) V along the keys.
+ * causal: key j is dropped for query i when j > i (top-left aligned).
+ * PZRT_MASK_BOOL: mask is uint8, nonzero keeps the position, zero drops it;
+ * PZRT_MASK_ADD: mask is float, added to the scaled scores.
+ * A row with every position dropped (or a NaN/+inf score) gives NaN, as the
+ * interpreter (and PyTorch's math backend): a NaN output row; in the backward
+ * a NaN dq row and all-NaN dk and dv for that kv head.
+ * The backward recomputes the probabilities from q, k, v (same mask, causal
+ * and scale) and overwrites dq, dk, dv; dk/dv sum over the query heads that
+ * share a kv head. The mask gets no gradient.
+ * Neither allocates memory. Returns 0, or -1 with pzrt_last_error() on bad
+ * sizes or pointers. */
+typedef enum { PZRT_MASK_NONE = 0, PZRT_MASK_BOOL = 1, PZRT_MASK_ADD = 2 } pzrt_mask_kind;
+/* mask_strides: element strides of the mask over [B,H,Sq,Sk] (0 broadcasts that axis); ignored for PZRT_MASK_NONE.
+ * workspace: at least pzrt_attention_workspace_bytes(...) bytes, 64-byte aligned, owned by the caller. */
+size_t pzrt_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, int backward);
+int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
+int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,3 +99,11 @@ extern "C" const char *pzrt_last_error(void) {
 }
 
 extern "C" void pzrt_clear_error(void) { pzrt::lastError.clear(); }
+
+extern "C" int pzrt_set_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::string msg = pzrt::vformat(fmt, ap);
+  va_end(ap);
+  return pzrt::failStr(msg);
+}

@@ -112,7 +112,7 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
     const char *name;
     pzrt_dtype dtype;
   } known[] = {{"<f4", PZRT_F32}, {"<f8", PZRT_F64}, {"<i4", PZRT_I32}, {"<i8", PZRT_I64},
-               {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32}};
+               {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"|b1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32}};
   for (const Known &k : known) {
     if (d == k.name) {
       *out = k.dtype;
@@ -218,8 +218,6 @@ pzrt_npy *pzrt_npy_open(const char *path) {
     return bad(fail("'%s': Fortran-order arrays are not supported (header at byte %zu); save with "
                     "np.ascontiguousarray",
                     path, headerStart));
-  if (a->shape.empty())
-    return bad(fail("'%s': 0-d array; data inputs need at least one dimension (rows)", path));
   size_t elem = pzrt_dtype_size(a->dtype);
   __int128 numel = 1;
   for (size_t i = 0; i < a->shape.size(); ++i) {
@@ -249,6 +247,9 @@ const void *pzrt_npy_data(const pzrt_npy *a) { return a ? a->data : nullptr; }
 int pzrt_npy_rows(const pzrt_npy *a, int64_t first, int64_t count, void *out) {
   if (!a)
     return fail("npy_rows: array is NULL");
+  if (a->shape.empty())
+    return fail("'%s': 0-d array; data inputs need at least one dimension (rows)",
+                a->file.path().c_str());
   if (a->shape[0] == 0)
     return fail("'%s': the array has no rows", a->file.path().c_str());
   if (first < 0 || count < 0)

@@ -209,6 +209,28 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                << "' must be a dictionary";
     return success();
   }
+  StringRef name = attr.getName().getValue();
+  if (name == "pz.buffers" || name == "pz.workspace") {
+    auto arr = llvm::dyn_cast<DenseI64ArrayAttr>(attr.getValue());
+    if (!arr)
+      return op->emitOpError() << "'" << name << "' must be an array<i64>";
+    size_t want = name == "pz.buffers" ? op->getNumResults() : 2;
+    if (arr.size() != static_cast<int64_t>(want))
+      return op->emitOpError() << "'" << name << "' needs " << want
+                               << " entries, got " << arr.size();
+    for (int64_t v : arr.asArrayRef())
+      if (v < -1 || (name == "pz.workspace" && v < 0) || v % 64 > 0)
+        return op->emitOpError() << "'" << name << "' entry " << v
+                                 << " is not a 64-byte aligned offset";
+    return success();
+  }
+  if (name == "pz.memory_plan") {
+    auto dict = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!dict || !llvm::isa<FunctionOpInterface>(op))
+      return op->emitOpError()
+             << "'pz.memory_plan' must be a dictionary on a func.func";
+    return success();
+  }
   if (attr.getName().getValue() != kPlanAttrName)
     return op->emitOpError() << "unknown pz attribute '"
                              << attr.getName().getValue() << "'";

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Training step time of the compiled CPU program against PyTorch CPU eager.
+
+Same model (python-frontend gpt2_loss, --size tiny or 124m), same batch and
+sequence, same initial weights (the ONNX initializers), same optimizer
+(AdamW), same thread count (OpenBLAS threads for ours via --threads,
+torch.set_num_threads for PyTorch), measured one after the other in one run.
+Each side runs --warmup steps that are not timed, then --steps timed steps;
+the median step time is reported (ours: `step_time_s` of the metrics, which
+covers data feeding, forward, backward and the optimizer). Goal: within 2x of
+PyTorch.
+
+Usage: /usr/bin/python3 bench/step_time.py [--size 124m] [--batch B] [--seq S]
+       [--threads T] [--steps N] [--json FILE]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import common
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--json", default=os.path.join(common.ROOT, "build", "bench", "step_time.json"))
+ap.add_argument("--bin", default=os.path.join(common.ROOT, "build", "bin"))
+ap.add_argument("--work", default=None)
+ap.add_argument("--size", default="124m", choices=("tiny", "124m"))
+ap.add_argument("--batch", type=int, default=1)
+ap.add_argument("--seq", type=int, default=128)
+ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--steps", type=int, default=5)
+ap.add_argument("--warmup", type=int, default=1)
+a = ap.parse_args()
+
+work = a.work or tempfile.mkdtemp(prefix="pz-bench-step-")
+model = common.export("gpt2", a.size, os.path.join(work, "models-" + a.size), a.batch, a.seq)
+shape = f"{a.batch}x{a.seq}"
+out = os.path.join(work, "out-" + a.size)
+r, _ = common.run([os.path.join(a.bin, "parallelize"), "compile", model, "-o", out,
+                   "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape])
+if r.returncode:
+    sys.exit(f"compile failed: {r.stderr}")
+metrics = os.path.join(work, "metrics.jsonl")
+r, _ = common.run([os.path.join(out, "train"), "--steps", a.warmup + a.steps, "--data",
+                   "synthetic", "--threads", a.threads, "--metrics", metrics, "--log-every", "0"])
+if r.returncode:
+    sys.exit(f"train failed: {r.stderr}")
+rows = [json.loads(l) for l in open(metrics)][a.warmup:]
+ours = [row["step_time_s"] for row in rows]
+peak = rows[-1]["peak_bytes"]
+
+import torch  # noqa: E402
+import pzparity as P  # noqa: E402
+torch.set_num_threads(a.threads)
+module, _ = P.torch_module(model)
+module.train()
+opt = torch.optim.AdamW(module.parameters(), lr=1e-3, weight_decay=0.1)
+vocab = json.loads(P.onnx_metadata(model)["parallelize.config"])["vocab"]
+rng = np.random.default_rng(0)
+theirs = []
+for step in range(a.warmup + a.steps):
+    ids = torch.from_numpy(rng.integers(0, vocab, (a.batch, a.seq)))
+    labels = torch.from_numpy(rng.integers(0, vocab, (a.batch, a.seq)))
+    t0 = time.perf_counter()
+    opt.zero_grad(set_to_none=True)
+    loss = module(ids, labels)
+    loss.backward()
+    opt.step()
+    dt = time.perf_counter() - t0
+    if step >= a.warmup:
+        theirs.append(dt)
+
+o, t = statistics.median(ours), statistics.median(theirs)
+common.write_json(a.json, {
+    "benchmark": "step_time",
+    "model": f"gpt2_loss {a.size}", "batch": a.batch, "seq": a.seq, "threads": a.threads,
+    "ours_step_s": {"median": o, "runs": ours},
+    "pytorch_eager_step_s": {"median": t, "runs": theirs},
+    "ratio_ours_over_pytorch": o / t,
+    "goal_ratio": 2.0,
+    "within_goal": o / t <= 2.0,
+    "ours_peak_bytes": peak,
+    "machine": common.machine(),
+})

@@ -1,0 +1,166 @@
+//===- EmitShape.cpp - transposes, slices, concat, gathers as loops -------===//
+
+#include "FunctionEmitter.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::cpp;
+
+using FE = FunctionEmitter;
+
+static std::string copyBody(ArrayRef<std::string> idx) { return idx[0] + " = " + idx[1] + ";"; }
+
+/// dst = 0 over n elements.
+static void emitZero(FE &e, Value v) {
+  e.out() << "    memset(" << e.name(v) << ", 0, " << FE::numel(v) * storageBytes(FE::elementType(v))
+          << ");\n";
+}
+
+/// Base offset and strides of a [starts, ends) step slice of `shape`.
+static StridedRef sliceRef(std::string ptr, ArrayRef<int64_t> shape, ArrayRef<int64_t> starts,
+                           ArrayRef<int64_t> steps) {
+  std::vector<int64_t> st = FE::stridesOf(shape);
+  StridedRef r{std::move(ptr), 0, {}};
+  for (size_t d = 0; d < shape.size(); ++d) {
+    r.base += starts[d] * st[d];
+    r.strides.push_back(st[d] * steps[d]);
+  }
+  return r;
+}
+
+static void emitIndexCheck(Operation *op, FE &e, Value indices, int64_t size, const char *what) {
+  e.out() << "    for (int64_t k = 0; k < " << FE::numel(indices) << "; ++k)\n      if ("
+          << e.name(indices) << "[k] < 0 || " << e.name(indices) << "[k] >= " << size << ") "
+          << e.failStmt(op, std::string(what) + " %lld (element %lld) is out of range [0, " +
+                                std::to_string(size) + ")",
+                        "(long long)" + e.name(indices) + "[k], (long long)k")
+          << "\n";
+}
+
+LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
+  handled = true;
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<TransposeOp>([&](TransposeOp t) {
+        ArrayRef<int64_t> in = FE::shape(t.getInput());
+        std::vector<int64_t> inSt = FE::stridesOf(in);
+        ArrayRef<int64_t> outShape = FE::shape(t.getResult());
+        StridedRef src{e.name(t.getInput()), 0, {}};
+        for (int64_t p : t.getPermutation())
+          src.strides.push_back(inSt[p]);
+        e.emitStridedLoop(outShape, {{e.name(t.getResult()), 0, FE::stridesOf(outShape)}, src},
+                          copyBody);
+        return success();
+      })
+      .Case<SliceOp>([&](SliceOp s) {
+        ArrayRef<int64_t> outShape = FE::shape(s.getResult());
+        e.emitStridedLoop(outShape,
+                          {{e.name(s.getResult()), 0, FE::stridesOf(outShape)},
+                           sliceRef(e.name(s.getInput()), FE::shape(s.getInput()), s.getStarts(),
+                                    s.getSteps())},
+                          copyBody);
+        return success();
+      })
+      .Case<SliceGradOp>([&](SliceGradOp s) {
+        emitZero(e, s.getResult());
+        ArrayRef<int64_t> g = FE::shape(s.getGrad());
+        e.emitStridedLoop(g,
+                          {sliceRef(e.name(s.getResult()), s.getInputShape(), s.getStarts(),
+                                    s.getSteps()),
+                           {e.name(s.getGrad()), 0, FE::stridesOf(g)}},
+                          copyBody);
+        return success();
+      })
+      .Case<ConcatOp>([&](ConcatOp c) {
+        ArrayRef<int64_t> outShape = FE::shape(c.getResult());
+        std::vector<int64_t> outSt = FE::stridesOf(outShape);
+        int64_t axis = c.getAxis(), at = 0;
+        for (Value in : c.getInputs()) {
+          ArrayRef<int64_t> s = FE::shape(in);
+          e.emitStridedLoop(s, {{e.name(c.getResult()), at * outSt[axis], outSt},
+                                {e.name(in), 0, FE::stridesOf(s)}},
+                            copyBody);
+          at += s[axis];
+        }
+        return success();
+      })
+      .Case<GatherOp>([&](GatherOp g) {
+        ArrayRef<int64_t> in = FE::shape(g.getInput());
+        int64_t axis = g.getAxis();
+        int64_t outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= in[d];
+        for (size_t d = axis + 1; d < in.size(); ++d)
+          inner *= in[d];
+        int64_t count = FE::numel(g.getIndices()), size = in[axis];
+        emitIndexCheck(op, e, g.getIndices(), size, "index");
+        e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
+                << "      for (int64_t k = 0; k < " << count << "; ++k)\n"
+                << "        memcpy(" << e.name(g.getResult()) << " + (o * " << count
+                << " + k) * " << inner << ", " << e.name(g.getInput()) << " + (o * " << size
+                << " + " << e.name(g.getIndices()) << "[k]) * " << inner << ", "
+                << inner * storageBytes(FE::elementType(g.getInput())) << ");\n";
+        return success();
+      })
+      .Case<GatherGradOp>([&](GatherGradOp g) {
+        ArrayRef<int64_t> in = g.getInputShape();
+        int64_t axis = g.getAxis();
+        int64_t outer = 1, inner = 1;
+        for (int64_t d = 0; d < axis; ++d)
+          outer *= in[d];
+        for (size_t d = axis + 1; d < in.size(); ++d)
+          inner *= in[d];
+        int64_t count = FE::numel(g.getIndices()), size = in[axis];
+        emitIndexCheck(op, e, g.getIndices(), size, "index");
+        emitZero(e, g.getResult());
+        e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
+                << "      for (int64_t k = 0; k < " << count << "; ++k)\n"
+                << "        for (int64_t i = 0; i < " << inner << "; ++i)\n"
+                << "          " << e.name(g.getResult()) << "[(o * " << size << " + "
+                << e.name(g.getIndices()) << "[k]) * " << inner << " + i] += "
+                << e.name(g.getGrad()) << "[(o * " << count << " + k) * " << inner << " + i];\n";
+        return success();
+      })
+      .Case<EmbeddingOp>([&](EmbeddingOp m) {
+        ArrayRef<int64_t> table = FE::shape(m.getTable());
+        emitIndexCheck(op, e, m.getIds(), table[0], "id");
+        e.out() << "    for (int64_t k = 0; k < " << FE::numel(m.getIds()) << "; ++k)\n"
+                << "      memcpy(" << e.name(m.getResult()) << " + k * " << table[1] << ", "
+                << e.name(m.getTable()) << " + " << e.name(m.getIds()) << "[k] * " << table[1]
+                << ", " << table[1] * storageBytes(FE::elementType(m.getTable())) << ");\n";
+        return success();
+      })
+      .Case<EmbeddingGradOp>([&](EmbeddingGradOp m) {
+        int64_t dim = FE::shape(m.getGrad()).back();
+        emitIndexCheck(op, e, m.getIds(), static_cast<int64_t>(m.getVocab()), "id");
+        emitZero(e, m.getResult());
+        e.out() << "    for (int64_t k = 0; k < " << FE::numel(m.getIds()) << "; ++k) {\n"
+                << "      " << FE::cType(FE::elementType(m.getGrad())) << " *dst = "
+                << e.name(m.getResult()) << " + " << e.name(m.getIds()) << "[k] * " << dim
+                << ";\n      const " << FE::cType(FE::elementType(m.getGrad())) << " *src = "
+                << e.name(m.getGrad()) << " + k * " << dim << ";\n"
+                << "      for (int64_t d = 0; d < " << dim << "; ++d) dst[d] += src[d];\n    }\n";
+        return success();
+      })
+      .Case<TriluOp>([&](TriluOp t) {
+        ArrayRef<int64_t> s = FE::shape(t.getInput());
+        int64_t rows = s[s.size() - 2], cols = s.back();
+        int64_t outer = FE::numel(t.getInput()) / std::max<int64_t>(rows * cols, 1);
+        std::string keep = t.getUpper() ? "j - i >= " : "j - i <= ";
+        keep += std::to_string(static_cast<int64_t>(t.getDiagonal()));
+        e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
+                << "      for (int64_t i = 0; i < " << rows << "; ++i)\n"
+                << "        for (int64_t j = 0; j < " << cols << "; ++j) {\n"
+                << "          int64_t at = (o * " << rows << " + i) * " << cols << " + j;\n"
+                << "          " << e.name(t.getResult()) << "[at] = (" << keep << ") ? "
+                << e.name(t.getInput()) << "[at] : 0;\n        }\n";
+        return success();
+      })
+      .Default([&](Operation *) {
+        handled = false;
+        return success();
+      });
+}

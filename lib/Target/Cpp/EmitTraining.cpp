@@ -1,0 +1,93 @@
+//===- EmitTraining.cpp - dropout and the optimizer updates ---------------===//
+//
+// Dropout regenerates its mask from (seed, step, element index) with the
+// runtime's Philox generator, as the interpreter does; the program's --seed
+// is mixed into the op's seed and micro-batch k > 0 of a step uses counter
+// step + k * 2^32, so that masks differ between micro-batches.
+//
+// The optimizer updates call the runtime's torch.optim kernels, which update
+// in place: the results start as copies of the inputs unless the caller
+// passed the same buffers (the train program does, for params and states).
+//
+//===----------------------------------------------------------------------===//
+
+#include "FunctionEmitter.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::cpp;
+
+using FE = FunctionEmitter;
+
+static void copyIfDistinct(FE &e, Value from, Value to) {
+  e.out() << "    if ((void *)" << e.name(to) << " != (void *)" << e.name(from) << ") memcpy("
+          << e.name(to) << ", " << e.name(from) << ", " << FE::numel(to) * 4 << ");\n";
+}
+
+LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {
+  handled = true;
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<DropoutOp>([&](DropoutOp d) -> LogicalResult {
+        if (!FE::elementType(d.getInput()).isF32())
+          return op->emitError() << "CPU backend: dropout computes in f32 only";
+        double rate = d.getRate().convertToDouble();
+        e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + ", " + e.name(d.getResult()) +
+                            ", NULL, " + std::to_string(FE::numel(d.getInput())) + ", " +
+                            floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
+                            std::to_string(static_cast<int64_t>(d.getSeed())) +
+                            ") ^ ctx->seed, (uint64_t)ctx->step + ((uint64_t)ctx->micro_batch << "
+                            "32), 0)");
+        return success();
+      })
+      .Case<SGDUpdateOp>([&](SGDUpdateOp s) -> LogicalResult {
+        if (!FE::elementType(s.getParam()).isF32())
+          return op->emitError() << "CPU backend: sgd_update computes in f32 only";
+        copyIfDistinct(e, s.getParam(), s.getNewParam());
+        copyIfDistinct(e, s.getMomentumBuffer(), s.getNewMomentumBuffer());
+        // buf starts at 0, so momentum * buf + d on the first step is d, as
+        // torch's first step: one formula for every step (step 2 onwards).
+        e.checkCall(op, "pzrt_sgd_step(" + e.name(s.getNewParam()) + ", " + e.name(s.getGrad()) +
+                            ", " + e.name(s.getNewMomentumBuffer()) + ", " +
+                            std::to_string(FE::numel(s.getParam())) + ", (double)" +
+                            e.name(s.getLr()) + "[0], " +
+                            floatLiteral(s.getMomentum().convertToDouble(), false) + ", 0.0, " +
+                            floatLiteral(s.getWeightDecay().convertToDouble(), false) + ", 0, 2)");
+        return success();
+      })
+      .Case<AdamWUpdateOp>([&](AdamWUpdateOp a) -> LogicalResult {
+        if (!FE::elementType(a.getParam()).isF32())
+          return op->emitError() << "CPU backend: adamw_update computes in f32 only";
+        copyIfDistinct(e, a.getParam(), a.getNewParam());
+        copyIfDistinct(e, a.getExpAvg(), a.getNewExpAvg());
+        copyIfDistinct(e, a.getExpAvgSq(), a.getNewExpAvgSq());
+        e.checkCall(op, "pzrt_adamw_step(" + e.name(a.getNewParam()) + ", " + e.name(a.getGrad()) +
+                            ", " + e.name(a.getNewExpAvg()) + ", " + e.name(a.getNewExpAvgSq()) +
+                            ", " + std::to_string(FE::numel(a.getParam())) + ", (double)" +
+                            e.name(a.getLr()) + "[0], " +
+                            floatLiteral(a.getBeta1().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getBeta2().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getEps().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getWeightDecay().convertToDouble(), false) +
+                            ", (int64_t)" + e.name(a.getStep()) + "[0])");
+        return success();
+      })
+      .Default([&](Operation *) {
+        handled = false;
+        return success();
+      });
+}
+
+LogicalResult cpp::emitOp(Operation *op, FE &e) {
+  for (auto fn : {emitElementwiseOp, emitShapeOp, emitReduceOp, emitNNOp, emitTrainingOp}) {
+    bool handled = false;
+    if (failed(fn(op, e, handled)))
+      return failure();
+    if (handled)
+      return success();
+  }
+  return op->emitError() << "CPU backend: no lowering for '" << op->getName() << "'";
+}

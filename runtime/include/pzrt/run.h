@@ -1,0 +1,43 @@
+/* pzrt/run.h - running one compiled function on .npy files.
+ *
+ * `parallelize compile MODEL --emit exe --function NAME` (and the ONNX
+ * node-test harness) builds a program whose main() is
+ * `return pzrt_run_main(&fn, argc, argv);`:
+ *   run --input NAME=FILE.npy ... --output-dir DIR
+ * reads every argument of the function from its .npy file (dtype and shape
+ * must match), runs it once, and writes each result as DIR/NAME.npy ('/' in NAME becomes '_').
+ */
+#ifndef PZRT_RUN_H
+#define PZRT_RUN_H
+
+#include "pzrt/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*pzrt_generic_fn)(pzrt_step_ctx *ctx, void *const *args, void *const *results);
+
+typedef struct pzrt_function {
+  const char *name;
+  int32_t num_args;
+  const pzrt_tensor_spec *args;
+  int32_t num_results;
+  const pzrt_tensor_spec *results;
+  uint64_t arena_bytes;
+  uint64_t arena_planned_peak;
+  pzrt_generic_fn fn;
+} pzrt_function;
+
+int pzrt_run_main(const pzrt_function *fn, int argc, char **argv);
+
+/* Writes a C-order little-endian .npy file (version 1.0); U8 is written as
+ * bool ('|b1') when as_bool is set. */
+int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, const int64_t *shape,
+                   const void *data, int as_bool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PZRT_RUN_H */

@@ -1,0 +1,177 @@
+// pzrt_run_main: one compiled function on .npy inputs and outputs.
+#include "pzrt/run.h"
+
+#include "pzrt/arena.h"
+#include "pzrt/data.h"
+#include "pzrt/error.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+int usage(const char *prog) {
+  std::fprintf(stderr, "usage: %s --input NAME=FILE.npy ... --output-dir DIR\n", prog);
+  return 2;
+}
+
+int64_t numel(const pzrt_tensor_spec &s) {
+  int64_t n = 1;
+  for (int i = 0; i < s.ndim; ++i)
+    n *= s.shape[i];
+  return n;
+}
+
+std::string shapeStr(int ndim, const int64_t *shape) {
+  std::string s = "[";
+  for (int i = 0; i < ndim; ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+} // namespace
+
+extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, const int64_t *shape,
+                              const void *data, int as_bool) {
+  const char *descr = nullptr;
+  switch (dtype) {
+  case PZRT_F32: descr = "<f4"; break;
+  case PZRT_F64: descr = "<f8"; break;
+  case PZRT_I32: descr = "<i4"; break;
+  case PZRT_I64: descr = "<i8"; break;
+  case PZRT_U8: descr = as_bool ? "|b1" : "|u1"; break;
+  case PZRT_U16: descr = "<u2"; break;
+  case PZRT_U32: descr = "<u4"; break;
+  default: return pzrt_set_error("npy_write '%s': unsupported dtype", path);
+  }
+  std::string shp = "(";
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) {
+    shp += std::to_string(shape[i]) + (ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+    n *= shape[i];
+  }
+  shp += ")";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
+                       shp + ", }";
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  FILE *f = std::fopen(path, "wb");
+  if (!f)
+    return pzrt_set_error("npy_write: cannot create '%s'", path);
+  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                           static_cast<unsigned char>(header.size() & 0xff),
+                           static_cast<unsigned char>(header.size() >> 8)};
+  size_t bytes = static_cast<size_t>(n) * pzrt_dtype_size(dtype);
+  bool ok = std::fwrite(pre, 1, 10, f) == 10 &&
+            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+            (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
+  ok = std::fclose(f) == 0 && ok;
+  return ok ? 0 : pzrt_set_error("npy_write: writing '%s' failed", path);
+}
+
+extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
+  std::map<std::string, std::string> inputs;
+  std::string outDir;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--input" || a == "--output-dir") && i + 1 >= argc) {
+      std::fprintf(stderr, "error: %s needs a value\n", a.c_str());
+      return 2;
+    }
+    if (a == "--input") {
+      std::string v = argv[++i];
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "error: --input '%s': expected NAME=FILE.npy\n", v.c_str());
+        return 2;
+      }
+      inputs[v.substr(0, eq)] = v.substr(eq + 1);
+    } else if (a == "--output-dir") {
+      outDir = argv[++i];
+    } else if (a == "--help" || a == "-h") {
+      usage(argv[0]);
+      return 0;
+    } else {
+      std::fprintf(stderr, "error: unknown option '%s'\n", a.c_str());
+      return usage(argv[0]);
+    }
+  }
+  if (outDir.empty())
+    return usage(argv[0]);
+  std::vector<void *> args(fn->num_args), results(fn->num_results);
+  std::vector<std::vector<unsigned char>> storage;
+  for (int i = 0; i < fn->num_args; ++i) {
+    const pzrt_tensor_spec &s = fn->args[i];
+    auto it = inputs.find(s.name);
+    if (it == inputs.end()) {
+      std::fprintf(stderr, "error: no --input for argument '%s' %s\n", s.name,
+                   shapeStr(s.ndim, s.shape).c_str());
+      return 2;
+    }
+    pzrt_npy *a = pzrt_npy_open(it->second.c_str());
+    if (!a) {
+      std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+      return 2;
+    }
+    bool shapeOk = pzrt_npy_ndim(a) == s.ndim;
+    for (int d = 0; shapeOk && d < s.ndim; ++d)
+      shapeOk = pzrt_npy_shape(a)[d] == s.shape[d];
+    if (pzrt_npy_dtype(a) != s.dtype || !shapeOk) {
+      std::fprintf(stderr, "error: '%s': argument '%s' needs %s %s, the file has %s %s\n",
+                   it->second.c_str(), s.name, pzrt_dtype_name(s.dtype),
+                   shapeStr(s.ndim, s.shape).c_str(), pzrt_dtype_name(pzrt_npy_dtype(a)),
+                   shapeStr(pzrt_npy_ndim(a), pzrt_npy_shape(a)).c_str());
+      pzrt_npy_close(a);
+      return 2;
+    }
+    size_t bytes = static_cast<size_t>(numel(s)) * pzrt_dtype_size(s.dtype);
+    storage.emplace_back(bytes + 64);
+    std::memcpy(storage.back().data(), pzrt_npy_data(a), bytes);
+    args[i] = storage.back().data();
+    pzrt_npy_close(a);
+  }
+  for (int i = 0; i < fn->num_results; ++i) {
+    const pzrt_tensor_spec &s = fn->results[i];
+    storage.emplace_back(static_cast<size_t>(numel(s)) * pzrt_dtype_size(s.dtype) + 64);
+    results[i] = storage.back().data();
+  }
+  pzrt_arena *arena = pzrt_arena_create(fn->arena_bytes, fn->arena_planned_peak);
+  if (!arena) {
+    std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+    return 1;
+  }
+  pzrt_step_ctx ctx{};
+  ctx.arena = arena;
+  ctx.arena_base = static_cast<char *>(pzrt_arena_base(arena));
+  ctx.step = 1;
+  if (fn->fn(&ctx, args.data(), results.data()) != 0) {
+    std::fprintf(stderr, "error: %s: %s\n", fn->name, pzrt_last_error());
+    pzrt_arena_destroy(arena);
+    return 1;
+  }
+  int rc = 0;
+  if (pzrt_arena_peak(arena) != fn->arena_planned_peak) {
+    std::fprintf(stderr, "error: measured arena peak %zu bytes != planned %llu bytes\n",
+                 pzrt_arena_peak(arena), static_cast<unsigned long long>(fn->arena_planned_peak));
+    rc = 1;
+  }
+  for (int i = 0; i < fn->num_results && rc == 0; ++i) {
+    const pzrt_tensor_spec &s = fn->results[i];
+    std::string file = s.name;
+    for (char &c : file)
+      if (c == '/')
+        c = '_';
+    std::string path = outDir + "/" + file + ".npy";
+    if (pzrt_npy_write(path.c_str(), s.dtype, s.ndim, s.shape, results[i], 1) != 0) {
+      std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+      rc = 1;
+    }
+  }
+  pzrt_arena_destroy(arena);
+  return rc;
+}

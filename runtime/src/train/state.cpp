@@ -1,0 +1,347 @@
+// Training state: counted buffers, initial weights, checkpoints, and the
+// gradient arithmetic of accumulation and loss scaling.
+#include "train/train_internal.h"
+
+#include "pzrt/arena.h"
+#include "pzrt/checkpoint.h"
+#include "pzrt/error.h"
+
+#include "io/json.h"
+#include "io/safetensors.h"
+
+#include <cmath>
+#include <cstring>
+#include <unistd.h>
+
+namespace json = pzrt::json;
+
+namespace pzrt::train {
+
+// ---------------------------------------------------------------- buffers
+
+Buffers::~Buffers() {
+  for (auto *list : {&params, &grads, &accum, &states, &inputs})
+    for (void *p : *list)
+      pzrt_mem_free(p);
+  pzrt_arena_destroy(arena);
+}
+
+namespace {
+
+void *alloc(uint64_t bytes, pzrt_mem_category cat, const char *what, const char *name) {
+  void *p = pzrt_mem_alloc(static_cast<size_t>(bytes), cat);
+  if (!p)
+    throwInternal("allocating %llu bytes for %s '%s': %s", (unsigned long long)bytes, what, name,
+                  pzrt_last_error());
+  return p;
+}
+
+} // namespace
+
+void allocateBuffers(const pzrt_model *m, Buffers &b) {
+  for (int i = 0; i < m->num_params; ++i) {
+    const pzrt_tensor_spec &s = m->params[i];
+    b.params.push_back(alloc(specBytes(s), PZRT_MEM_PARAMS, "parameter", s.name));
+  }
+  for (int i = 0; i < m->num_params; ++i) {
+    const pzrt_tensor_spec &s = m->params[i];
+    b.grads.push_back(alloc(specBytes(s), PZRT_MEM_GRADS, "the gradient of", s.name));
+  }
+  if (m->grad_accum > 1)
+    for (int i = 0; i < m->num_params; ++i) {
+      const pzrt_tensor_spec &s = m->params[i];
+      b.accum.push_back(
+          alloc(specBytes(s), PZRT_MEM_WORKSPACE, "the gradient accumulator of", s.name));
+    }
+  for (int i = 0; i < m->num_states; ++i) {
+    const pzrt_tensor_spec &s = m->states[i];
+    b.states.push_back(alloc(specBytes(s), PZRT_MEM_OPTIMIZER, "optimizer state", s.name));
+  }
+  b.arena = pzrt_arena_create(static_cast<size_t>(m->arena_bytes),
+                              static_cast<size_t>(m->arena_planned_peak));
+  if (!b.arena)
+    throwInternal("allocating the activation arena of %llu bytes: %s",
+                  (unsigned long long)m->arena_bytes, pzrt_last_error());
+  for (int i = 0; i < m->num_inputs; ++i) {
+    const pzrt_tensor_spec &s = m->inputs[i];
+    b.inputs.push_back(alloc(specBytes(s), PZRT_MEM_DATA, "input", s.name));
+  }
+}
+
+// ---------------------------------------------------------------- gradient arithmetic
+
+namespace {
+
+template <typename F> void forEachFloat(void *x, int64_t n, pzrt_dtype dtype, F f) {
+  if (dtype == PZRT_F32) {
+    float *p = static_cast<float *>(x);
+    for (int64_t i = 0; i < n; ++i)
+      p[i] = f(i, p[i]);
+  } else {
+    uint16_t *p = static_cast<uint16_t *>(x);
+    bool bf = dtype == PZRT_BF16;
+    for (int64_t i = 0; i < n; ++i) {
+      float v = bf ? pzrt_bf16_to_f32(p[i]) : pzrt_f16_to_f32(p[i]);
+      v = f(i, v);
+      p[i] = bf ? pzrt_f32_to_bf16(v) : pzrt_f32_to_f16(v);
+    }
+  }
+}
+
+float loadFloat(const void *x, int64_t i, pzrt_dtype dtype) {
+  switch (dtype) {
+  case PZRT_F32:
+    return static_cast<const float *>(x)[i];
+  case PZRT_BF16:
+    return pzrt_bf16_to_f32(static_cast<const uint16_t *>(x)[i]);
+  default:
+    return pzrt_f16_to_f32(static_cast<const uint16_t *>(x)[i]);
+  }
+}
+
+} // namespace
+
+void addInto(void *acc, const void *g, int64_t n, pzrt_dtype dtype) {
+  if (dtype == PZRT_F32) {
+    float *a = static_cast<float *>(acc);
+    const float *x = static_cast<const float *>(g);
+    for (int64_t i = 0; i < n; ++i)
+      a[i] += x[i];
+    return;
+  }
+  forEachFloat(acc, n, dtype, [&](int64_t i, float v) { return v + loadFloat(g, i, dtype); });
+}
+
+void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float factor) {
+  if (dtype == PZRT_F32) {
+    float *d = static_cast<float *>(dst);
+    const float *s = static_cast<const float *>(src);
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = s[i] * factor;
+    return;
+  }
+  forEachFloat(dst, n, dtype,
+               [&](int64_t i, float) { return loadFloat(src, i, dtype) * factor; });
+}
+
+bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype) {
+  if (dtype == PZRT_F32)
+    return pzrt_has_overflow(static_cast<const float *>(x), n) != 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(loadFloat(x, i, dtype)))
+      return true;
+  return false;
+}
+
+// ---------------------------------------------------------------- initial weights
+
+std::string resolveInitFile(const char *initFile) {
+  std::string f = initFile;
+  if (!f.empty() && f[0] == '/')
+    return f;
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return f; // relative to the working directory as a last resort
+  std::string exe(buf, static_cast<size_t>(n));
+  size_t slash = exe.find_last_of('/');
+  return (slash == std::string::npos ? std::string(".") : exe.substr(0, slash)) + "/" + f;
+}
+
+namespace {
+
+// Copies the slice [offsets, offsets+extents) of a C-order tensor of shape
+// `global` (element dtype `from`) into dst (C order, dtype `to`), converting
+// F32 to BF16/F16 when the dtypes differ.
+void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int64_t> &global,
+               const std::vector<int64_t> &offsets, const pzrt_tensor_spec &spec, void *dst) {
+  const size_t n = global.size();
+  const size_t inElem = pzrt_dtype_size(from), outElem = pzrt_dtype_size(spec.dtype);
+  int64_t total = numel(spec);
+  if (total == 0)
+    return;
+  const int64_t run = n ? spec.shape[n - 1] : 1;
+  std::vector<int64_t> idx(n, 0); // index within the slice, last dim stays 0
+  unsigned char *out = static_cast<unsigned char *>(dst);
+  for (int64_t done = 0; done < total; done += run) {
+    int64_t srcIndex = 0;
+    for (size_t d = 0; d < n; ++d)
+      srcIndex = srcIndex * global[d] + offsets[d] + idx[d];
+    const unsigned char *in = src + srcIndex * static_cast<int64_t>(inElem);
+    if (from == spec.dtype) {
+      std::memcpy(out, in, static_cast<size_t>(run) * inElem);
+    } else {
+      for (int64_t j = 0; j < run; ++j) {
+        float v;
+        std::memcpy(&v, in + j * 4, 4);
+        uint16_t h = spec.dtype == PZRT_BF16 ? pzrt_f32_to_bf16(v) : pzrt_f32_to_f16(v);
+        std::memcpy(out + j * 2, &h, 2);
+      }
+    }
+    out += static_cast<size_t>(run) * outElem;
+    for (size_t d = n >= 1 ? n - 1 : 0; d-- > 0;) { // odometer over the outer dims
+      if (++idx[d] < spec.shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+}
+
+std::string vecStr(const std::vector<int64_t> &v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+} // namespace
+
+void loadInitFile(const pzrt_model *m, Buffers &b) {
+  std::string path = resolveInitFile(m->init_file);
+  pzrt::StFile f;
+  if (pzrt::readSafetensors(path, f))
+    throwUsage("initial weights: %s", pzrt_last_error());
+  for (int i = 0; i < m->num_params; ++i) {
+    const pzrt_tensor_spec &s = m->params[i];
+    const pzrt::StTensor *t = f.find(s.name);
+    std::vector<int64_t> global = globalShape(s);
+    if (!t)
+      throwUsage("initial weights '%s' have no tensor '%s' (parameter %d of %d, %s %s)",
+                 path.c_str(), s.name, i + 1, m->num_params, pzrt_dtype_name(s.dtype),
+                 vecStr(global).c_str());
+    if (t->shape != global)
+      throwUsage("initial weights '%s': tensor '%s' has shape %s, but the parameter is %s",
+                 path.c_str(), s.name, vecStr(t->shape).c_str(), vecStr(global).c_str());
+    if (t->dtype != s.dtype && t->dtype != PZRT_F32)
+      throwUsage("initial weights '%s': tensor '%s' is %s; expected F32 or %s", path.c_str(),
+                 s.name, pzrt_dtype_name(t->dtype), pzrt_dtype_name(s.dtype));
+    copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(s), s, b.params[i]);
+  }
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+namespace {
+
+struct CkptCloser {
+  pzrt_ckpt *ck;
+  ~CkptCloser() { pzrt_ckpt_close(ck); }
+};
+
+void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s, const char *what,
+                void *out) {
+  pzrt_dtype dt;
+  int nd = 0;
+  int64_t shape[PZRT_CKPT_MAX_DIMS];
+  if (pzrt_ckpt_tensor_info(ck, s.name, &dt, &nd, shape))
+    throwUsage("--load '%s': the checkpoint has no tensor '%s' (%s of the model); was it saved "
+               "by another model or optimizer?",
+               dir.c_str(), s.name, what);
+  std::vector<int64_t> global = globalShape(s), have(shape, shape + nd);
+  if (dt != s.dtype || have != global)
+    throwUsage("--load '%s': tensor '%s' is %s %s in the checkpoint, but the model's %s is %s %s",
+               dir.c_str(), s.name, pzrt_dtype_name(dt), vecStr(have).c_str(), what,
+               pzrt_dtype_name(s.dtype), vecStr(global).c_str());
+  std::vector<int64_t> off = sliceOffsets(s), ext(s.shape, s.shape + s.ndim);
+  int64_t dummy = 0;
+  if (pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
+                     s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out))
+    throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
+}
+
+} // namespace
+
+void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos) {
+  pzrt_ckpt *ck = pzrt_ckpt_open(dir.c_str());
+  if (!ck)
+    throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
+  CkptCloser closer{ck};
+  for (int i = 0; i < m->num_params; ++i)
+    loadTensor(ck, dir, m->params[i], "parameter", b.params[i]);
+  for (int i = 0; i < m->num_states; ++i)
+    loadTensor(ck, dir, m->states[i], "optimizer state", b.states[i]);
+  pzrt_ckpt_info info;
+  pzrt_ckpt_get_info(ck, &info);
+  if (info.step < 0 || info.data_position < 0)
+    throwUsage("--load '%s': step %lld or data position %lld is negative", dir.c_str(),
+               (long long)info.step, (long long)info.data_position);
+  pos.step = info.step;
+  pos.seed = info.rng_seed;
+  pos.dataPosition = info.data_position;
+  pos.appliedUpdates = info.step;
+  pzrt_loss_scaler_init_default(&pos.scaler);
+  json::Value extra;
+  std::string err;
+  if (info.extra_json && json::parse(info.extra_json, extra, err) && extra.isObject()) {
+    if (const json::Value *u = extra.find("optimizer_step"); u && u->isNumber())
+      pos.appliedUpdates = u->asInt();
+    if (const json::Value *ls = extra.find("loss_scaler"); ls && ls->isObject()) {
+      auto num = [&](const char *k, double &out) {
+        if (const json::Value *v = ls->find(k); v && v->isNumber())
+          out = v->asDouble();
+      };
+      num("scale", pos.scaler.scale);
+      num("growth_factor", pos.scaler.growth_factor);
+      num("backoff_factor", pos.scaler.backoff_factor);
+      num("min_scale", pos.scaler.min_scale);
+      if (const json::Value *v = ls->find("good_steps"); v && v->isNumber())
+        pos.scaler.good_steps = v->asInt();
+      if (const json::Value *v = ls->find("growth_interval"); v && v->isNumber())
+        pos.scaler.growth_interval = v->asInt();
+      if (!(pos.scaler.scale > 0) || !std::isfinite(pos.scaler.scale))
+        throwUsage("--load '%s': the saved loss scale %g is not a positive number", dir.c_str(),
+                   pos.scaler.scale);
+    }
+  }
+}
+
+void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
+                    const TrainPosition &pos, int64_t globalBatch) {
+  struct WriterCloser {
+    pzrt_ckpt_writer *w;
+    ~WriterCloser() { pzrt_ckpt_writer_destroy(w); }
+  } w{pzrt_ckpt_writer_create(dir.c_str(), comm)};
+  if (!w.w)
+    throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
+  // Keeps the shape vectors alive until commit.
+  std::vector<std::vector<int64_t>> keep;
+  auto add = [&](const pzrt_tensor_spec &s, const void *data) {
+    keep.push_back(globalShape(s));
+    const int64_t *g = keep.back().data();
+    keep.push_back(sliceOffsets(s));
+    const int64_t *o = keep.back().data();
+    if (pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, o, s.shape, data))
+      throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
+  };
+  keep.reserve(2 * static_cast<size_t>(m->num_params + m->num_states));
+  for (int i = 0; i < m->num_params; ++i)
+    add(m->params[i], b.params[i]);
+  for (int i = 0; i < m->num_states; ++i)
+    add(m->states[i], b.states[i]);
+
+  json::Value extra = json::Value::object(), ls = json::Value::object();
+  extra.set("model", m->name ? m->name : "");
+  extra.set("optimizer_step", pos.appliedUpdates);
+  extra.set("global_batch", globalBatch);
+  extra.set("grad_accum", m->grad_accum);
+  ls.set("scale", pos.scaler.scale);
+  ls.set("good_steps", pos.scaler.good_steps);
+  ls.set("growth_interval", pos.scaler.growth_interval);
+  ls.set("growth_factor", pos.scaler.growth_factor);
+  ls.set("backoff_factor", pos.scaler.backoff_factor);
+  ls.set("min_scale", pos.scaler.min_scale);
+  extra.set("loss_scaler", std::move(ls));
+  std::string extraText = json::dump(extra);
+
+  pzrt_ckpt_info info{};
+  info.step = pos.step;
+  info.plan_json = m->plan_json;
+  info.rng_seed = pos.seed;
+  info.rng_offset = static_cast<uint64_t>(pos.step);
+  info.data_position = pos.dataPosition;
+  info.extra_json = extraText.c_str();
+  if (pzrt_ckpt_writer_commit(w.w, &info))
+    throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
+}
+
+} // namespace pzrt::train

@@ -1,0 +1,613 @@
+// pzrt_train_main: the training loop of every compiled `train` program, with
+// its progress lines, metrics, trace events and checkpoints.
+#include "train/train_internal.h"
+
+#include "pzrt/arena.h"
+#include "pzrt/env.h"
+#include "pzrt/error.h"
+#include "pzrt/kernels.h"
+#include "pzrt/metrics.h"
+#include "pzrt/trace.h"
+
+#include "comm/comm_impl.h"
+#include "core/internal.h"
+#include "io/fsutil.h"
+#include "io/json.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <unistd.h>
+
+namespace json = pzrt::json;
+
+namespace pzrt::train {
+namespace {
+
+double nowSeconds() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// A complete trace event from construction to destruction (also when an
+// exception leaves the scope, so a failing call still shows up).
+class TraceSpan {
+public:
+  TraceSpan(pzrt_trace *t, const char *name, const char *cat, std::string args)
+      : t_(t), name_(name), cat_(cat), args_(std::move(args)),
+        start_(t ? pzrt_trace_now_us() : 0) {}
+  ~TraceSpan() {
+    if (t_)
+      pzrt_trace_event(t_, name_, cat_, 0, start_, pzrt_trace_now_us() - start_,
+                       args_.empty() ? nullptr : args_.c_str());
+  }
+
+private:
+  pzrt_trace *t_;
+  const char *name_, *cat_;
+  std::string args_;
+  double start_;
+};
+
+std::string stepArgs(int64_t step, int micro) {
+  std::string a = "{\"step\":" + std::to_string(step);
+  if (micro >= 0)
+    a += ",\"micro_batch\":" + std::to_string(micro);
+  return a + "}";
+}
+
+// "124.4M" style counts.
+std::string humanCount(double n) {
+  char buf[32];
+  if (n >= 1e9)
+    std::snprintf(buf, sizeof(buf), "%.2fB", n / 1e9);
+  else if (n >= 1e6)
+    std::snprintf(buf, sizeof(buf), "%.2fM", n / 1e6);
+  else if (n >= 1e4)
+    std::snprintf(buf, sizeof(buf), "%.1fK", n / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.0f", n);
+  return buf;
+}
+
+int digits(int64_t v) {
+  int d = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++d;
+  }
+  return d;
+}
+
+// Fails fast (before training) when --save DIR could not be written later.
+void checkSaveDir(const std::string &dir) {
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/')
+    d.pop_back();
+  size_t slash = d.find_last_of('/');
+  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : d.substr(0, slash));
+  if (pzrt::makeDirs(parent) != 0)
+    throwUsage("--save '%s': %s", dir.c_str(), pzrt_last_error());
+  if (access(parent.c_str(), W_OK | X_OK) != 0)
+    throwUsage("--save '%s': cannot write into '%s': %s", dir.c_str(), parent.c_str(),
+               std::strerror(errno));
+}
+
+// Runs f; a Failure, or any other exception (e.g. std::bad_alloc, or one
+// thrown by generated C++ code), comes back as a Failure ({0, ""}: success).
+template <typename F> Failure guarded(F f) {
+  try {
+    f();
+  } catch (const Failure &e) {
+    return e;
+  } catch (const std::exception &e) {
+    return Failure{kExitInternal, std::string("unexpected C++ exception: ") + e.what()};
+  } catch (...) {
+    return Failure{kExitInternal, "unexpected C++ exception"};
+  }
+  return Failure{kExitOk, ""};
+}
+
+struct MetricsCloser {
+  void operator()(pzrt_metrics *m) const { pzrt_metrics_close(m); }
+};
+struct TraceCloser {
+  void operator()(pzrt_trace *t) const { pzrt_trace_close(t); }
+};
+
+class Trainer {
+public:
+  Trainer(const pzrt_model *m, int argc, char **argv) : m_(m), argc_(argc), argv_(argv) {}
+  ~Trainer();
+  int run();
+
+private:
+  void setup();
+  void printBanner();
+  void trainLoop();
+  void trainStep(int64_t t);
+  void checkMemoryPlan();
+  void writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
+                    double stepTime, double scaleUsed, bool skipped);
+  void progress(int64_t t, double loss, double gradNorm, double lr, double scaleUsed,
+                bool skipped);
+  void save(int64_t t);
+  bool multiRank() const { return world_ > 1; }
+  std::string where() const;
+  // Every rank learns the largest exit code (uncounted; no-op on one rank).
+  int agree(int code);
+
+  const pzrt_model *m_;
+  int argc_;
+  char **argv_;
+  Options opts_;
+  pzrt_env env_{};
+  int rank_ = 0, world_ = 1;
+  pzrt_comm *comm_ = nullptr;
+  bool mpi_ = false;
+
+  int dpSize_ = 1, dpRank_ = 0, K_ = 1, lossScaleInput_ = -1;
+  int64_t rows_ = 1, G_ = 1, tokensPerStep_ = 1;
+  bool tokenModel_ = false;
+  int64_t start_ = 0, end_ = 0, dataStart_ = 0, curStep_ = 0;
+  int64_t lastSaved_ = -1;
+
+  std::unique_ptr<Buffers> buf_;
+  std::unique_ptr<DataFeed> feed_;
+  TrainPosition pos_;
+  pzrt_step_ctx ctx_{};
+  std::unique_ptr<pzrt_metrics, MetricsCloser> metrics_, rankMetrics_;
+  std::unique_ptr<pzrt_trace, TraceCloser> trace_;
+
+  // Progress-line averages since the last printed line.
+  double sinceTime_ = 0;
+  int64_t sinceSteps_ = 0;
+  double runStart_ = 0;
+};
+
+Trainer::~Trainer() {
+  // Buffers, data and files first, then the communicator (MPI last).
+  metrics_.reset();
+  rankMetrics_.reset();
+  trace_.reset();
+  feed_.reset();
+  buf_.reset();
+  if (comm_)
+    pzrt_comm_destroy(comm_);
+  if (mpi_)
+    pzrt_comm_finalize();
+}
+
+std::string Trainer::where() const {
+  std::string w = "rank " + std::to_string(rank_);
+  if (world_ > 1)
+    w += " (of " + std::to_string(world_) + ")";
+  if (curStep_ > 0)
+    w += ", step " + std::to_string(curStep_);
+  return w;
+}
+
+int Trainer::agree(int code) {
+  if (!multiRank() || !comm_)
+    return code;
+  int64_t v = code;
+  // The driver's own bookkeeping: not counted in the comm_bytes of the step.
+  if (comm_->allReduce(&v, &v, 1, PZRT_I64, PZRT_REDUCE_MAX) != 0)
+    pzrt::fatal(kExitInternal, "%s: agreeing on the setup outcome failed: %s", where().c_str(),
+                pzrt_last_error());
+  return static_cast<int>(v);
+}
+
+int Trainer::run() {
+  if (pzrt_env_discover(&env_) != 0) {
+    std::fprintf(stderr, "train: cannot determine this process's rank: %s\n", pzrt_last_error());
+    return kExitUsage;
+  }
+  rank_ = env_.rank;
+  world_ = env_.world_size;
+  const char *prog = argc_ > 0 && argv_ && argv_[0] ? argv_[0] : "train";
+  try {
+    parseOptions(argc_, argv_, opts_);
+  } catch (const Failure &f) {
+    if (rank_ == 0)
+      std::fprintf(stderr, "train: %s\nTry '%s --help' for the options.\n", f.message.c_str(),
+                   prog);
+    return f.code;
+  }
+  if (opts_.help) {
+    if (rank_ == 0) {
+      std::fputs(usageText(m_, prog).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    return kExitOk;
+  }
+  try {
+    validateModel(m_);
+  } catch (const Failure &f) {
+    if (rank_ == 0)
+      std::fprintf(stderr, "train: %s\n", f.message.c_str());
+    return f.code;
+  }
+  if (world_ != m_->world_size) {
+    if (rank_ == 0)
+      std::fprintf(stderr,
+                   "train: this program was compiled for %d rank%s, but %d %s started (%s); "
+                   "start %d process%s (`parallelize run -n %d`, mpirun, srun or torchrun), "
+                   "or recompile with a plan for %d rank%s\n",
+                   m_->world_size, m_->world_size == 1 ? "" : "s", world_,
+                   world_ == 1 ? "was" : "were",
+                   std::strcmp(env_.source, "none") == 0 ? "no launcher found"
+                                                         : (std::string("launcher: ") +
+                                                            env_.source).c_str(),
+                   m_->world_size, m_->world_size == 1 ? "" : "es", m_->world_size, world_,
+                   world_ == 1 ? "" : "s");
+    return kExitUsage;
+  }
+  if (opts_.threads > 0)
+    pzrt_blas_set_threads(opts_.threads);
+
+  comm_ = pzrt_comm_create_auto();
+  if (!comm_) {
+    std::fprintf(stderr, "train: rank %d: creating the communicator: %s\n", rank_,
+                 pzrt_last_error());
+    return kExitInternal;
+  }
+  mpi_ = pzrt_comm_is_mpi(comm_) != 0;
+  rank_ = pzrt_comm_rank(comm_);
+  if (opts_.commTimeout >= 0)
+    pzrt_comm_set_timeout(comm_, opts_.commTimeout);
+
+  int code = kExitOk;
+  if (Failure f = guarded([this] { setup(); }); f.code != kExitOk) {
+    std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
+    code = f.code;
+  }
+  int all = agree(code);
+  if (all != kExitOk) {
+    if (code == kExitOk)
+      std::fprintf(stderr, "train: %s: stopping because another rank failed during setup\n",
+                   where().c_str());
+    return all;
+  }
+  printBanner();
+
+  if (Failure f = guarded([this] { trainLoop(); }); f.code != kExitOk) {
+    if (multiRank()) // peers may be waiting in a collective: end the whole job
+      pzrt::fatal(f.code, "%s: %s (aborting all ranks)", where().c_str(), f.message.c_str());
+    std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
+    return f.code;
+  }
+  return kExitOk;
+}
+
+void Trainer::setup() {
+  pzrt_mem_reset_peaks();
+  K_ = m_->grad_accum;
+  rows_ = microBatchRows(m_);
+  dpSize_ = m_->dp_size > 0 ? m_->dp_size : m_->world_size;
+  dpRank_ = rank_ / (world_ / dpSize_);
+  G_ = rows_ * K_ * dpSize_;
+  int ids = findDataInput(m_, "input_ids");
+  tokenModel_ = ids >= 0;
+  tokensPerStep_ = G_ * (ids >= 0 && m_->inputs[ids].ndim >= 2 ? m_->inputs[ids].shape[1] : 1);
+  for (int i = 0; i < m_->num_inputs; ++i)
+    if (inputRole(m_, i) == PZRT_INPUT_LOSS_SCALE)
+      lossScaleInput_ = i;
+
+  buf_ = std::make_unique<Buffers>();
+  allocateBuffers(m_, *buf_);
+
+  pos_.seed = opts_.seed;
+  pzrt_loss_scaler_init_default(&pos_.scaler);
+  if (!opts_.load.empty()) {
+    loadCheckpoint(m_, *buf_, opts_.load, pos_);
+    if (opts_.seedGiven && opts_.seed != pos_.seed) {
+      if (rank_ == 0)
+        std::fprintf(stderr,
+                     "train: note: --seed %llu replaces the checkpoint's seed %llu; the data "
+                     "and dropout streams change\n",
+                     (unsigned long long)opts_.seed, (unsigned long long)pos_.seed);
+      pos_.seed = opts_.seed;
+    }
+  } else if (m_->init_file) {
+    loadInitFile(m_, *buf_);
+  }
+  start_ = pos_.step;
+  end_ = start_ + opts_.steps;
+  dataStart_ = pos_.dataPosition;
+
+  if (!opts_.save.empty())
+    checkSaveDir(opts_.save);
+
+  feed_ = std::make_unique<DataFeed>();
+  feed_->open(m_, opts_, pos_.seed);
+
+  if (!opts_.metrics.empty()) {
+    if (rank_ == 0) {
+      metrics_.reset(pzrt_metrics_open(opts_.metrics.c_str(), 0));
+      if (!metrics_)
+        throwUsage("--metrics: %s", pzrt_last_error());
+    }
+    if (opts_.metricsAll) {
+      std::string p = perRankPath(opts_.metrics, rank_, ".jsonl");
+      rankMetrics_.reset(pzrt_metrics_open(p.c_str(), 0));
+      if (!rankMetrics_)
+        throwUsage("--metrics-all: %s", pzrt_last_error());
+    }
+  }
+  if (!opts_.trace.empty()) {
+    std::string p = rank_ == 0 ? opts_.trace : perRankPath(opts_.trace, rank_, ".json");
+    trace_.reset(pzrt_trace_open(p.c_str(), rank_));
+    if (!trace_)
+      throwUsage("--trace: %s", pzrt_last_error());
+    pzrt_trace_thread_name(trace_.get(), 0, "driver");
+  }
+
+  ctx_.arena = buf_->arena;
+  ctx_.arena_base = static_cast<char *>(pzrt_arena_base(buf_->arena));
+  ctx_.seed = pos_.seed;
+  ctx_.trace = trace_.get();
+  ctx_.comm = comm_;
+}
+
+void Trainer::printBanner() {
+  if (rank_ == 0 && opts_.logEvery > 0) {
+    double values = 0;
+    for (int i = 0; i < m_->num_params; ++i) {
+      std::vector<int64_t> g = globalShape(m_->params[i]);
+      double n = 1;
+      for (int64_t d : g)
+        n *= static_cast<double>(d);
+      values += n;
+    }
+    std::string batch = std::to_string(G_);
+    if (tokenModel_ && tokensPerStep_ != G_)
+      batch += " x " + std::to_string(tokensPerStep_ / G_) + " tokens";
+    else
+      batch += " rows";
+    if (K_ > 1 || dpSize_ > 1) {
+      batch += " (";
+      if (dpSize_ > 1)
+        batch += std::to_string(dpSize_) + " data-parallel ranks x ";
+      batch += std::to_string(K_) + " micro-batch" + (K_ > 1 ? "es" : "") + " of " +
+               std::to_string(rows_) + ")";
+    }
+    std::string steps = end_ > start_ ? pzrt::format("steps %lld..%lld", (long long)(start_ + 1),
+                                                     (long long)end_)
+                                      : std::string("no steps");
+    std::printf("train: %s | %d rank%s | %s parameters | batch %s | %s | %s\n",
+                m_->name ? m_->name : "model", world_, world_ == 1 ? "" : "s",
+                humanCount(values).c_str(), batch.c_str(), feed_->description().c_str(),
+                steps.c_str());
+    if (!opts_.load.empty())
+      std::printf("train: resumed from '%s' at step %lld (data position %lld)\n",
+                  opts_.load.c_str(), (long long)start_, (long long)dataStart_);
+    std::fflush(stdout);
+  }
+}
+
+void Trainer::trainLoop() {
+  runStart_ = nowSeconds();
+  for (int64_t t = start_ + 1; t <= end_; ++t) {
+    curStep_ = t;
+    trainStep(t);
+    if (!opts_.save.empty() && opts_.saveEvery > 0 && t % opts_.saveEvery == 0)
+      save(t);
+  }
+  if (!opts_.save.empty() && lastSaved_ != end_) {
+    curStep_ = end_;
+    save(end_);
+  }
+  if (trace_ && pzrt_trace_flush(trace_.get()) != 0)
+    throwInternal("--trace: %s", pzrt_last_error());
+  if (rank_ == 0 && opts_.logEvery > 0 && end_ > start_) {
+    std::printf("train: done: %lld step%s in %.1f s\n", (long long)(end_ - start_),
+                end_ - start_ == 1 ? "" : "s", nowSeconds() - runStart_);
+    std::fflush(stdout);
+  }
+}
+
+void Trainer::trainStep(int64_t t) {
+  const double t0 = nowSeconds();
+  const double traceStart = trace_ ? pzrt_trace_now_us() : 0;
+  const double lr = pzrt_lr_at(&m_->lr_schedule, t);
+  const double scale = m_->loss_scaling ? pos_.scaler.scale : 1.0;
+  const int64_t rowBase = dataStart_ + (t - start_ - 1) * G_ + dpRank_ * rows_ * K_;
+  Buffers &b = *buf_;
+  ctx_.step = t;
+  ctx_.lr = lr;
+
+  double lossSum = 0;
+  for (int k = 0; k < K_; ++k) {
+    ctx_.micro_batch = k;
+    {
+      TraceSpan span(trace_.get(), "data", "data", stepArgs(t, k));
+      feed_->fill(rowBase + k * rows_, b.inputs.data());
+      if (lossScaleInput_ >= 0)
+        *static_cast<float *>(b.inputs[lossScaleInput_]) = static_cast<float>(scale);
+    }
+    // Micro-batch 0 writes straight into the accumulators; later ones into
+    // the grads buffers, which are then added to the accumulators.
+    void *const *target = K_ > 1 && k == 0 ? b.accum.data() : b.grads.data();
+    float loss = NAN;
+    {
+      TraceSpan span(trace_.get(), "forward_backward", "compute", stepArgs(t, k));
+      pzrt_clear_error();
+      int rc = m_->forward_backward(&ctx_, b.params.data(), b.inputs.data(), &loss, target);
+      pzrt_arena_release_all(b.arena);
+      if (rc != 0)
+        throwInternal("forward_backward (micro-batch %d of %d): %s", k + 1, K_,
+                      *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+    }
+    if (K_ > 1 && k > 0)
+      for (int i = 0; i < m_->num_params; ++i)
+        addInto(b.accum[i], b.grads[i], numel(m_->params[i]), m_->params[i].dtype);
+    lossSum += loss;
+  }
+
+  // grads = sum / (K x scale); then the overflow check of loss scaling.
+  const float factor = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
+  bool overflow = false;
+  for (int i = 0; i < m_->num_params; ++i) {
+    const pzrt_tensor_spec &s = m_->params[i];
+    if (K_ > 1)
+      scaleInto(b.grads[i], b.accum[i], numel(s), s.dtype, factor);
+    else if (factor != 1.0f)
+      scaleInto(b.grads[i], b.grads[i], numel(s), s.dtype, factor);
+    if (m_->loss_scaling && !overflow)
+      overflow = hasNonFinite(b.grads[i], numel(s), s.dtype);
+  }
+  const double localLoss = lossSum / K_;
+  double loss = localLoss;
+  if (multiRank()) {
+    float v[2] = {static_cast<float>(localLoss), overflow ? 1.0f : 0.0f};
+    if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
+      throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
+    loss = v[0] / world_;
+    overflow = v[1] > 0;
+  }
+  const bool apply = m_->loss_scaling ? pzrt_loss_scaler_update(&pos_.scaler, overflow) != 0
+                                      : true;
+  double gradNorm = NAN;
+  if (apply) {
+    TraceSpan span(trace_.get(), "optimizer", "compute", stepArgs(t, -1));
+    ctx_.micro_batch = 0;
+    float gn = NAN;
+    pzrt_clear_error();
+    int rc = m_->optimizer_step(&ctx_, b.params.data(), b.grads.data(), b.states.data(),
+                                static_cast<float>(lr), pos_.appliedUpdates + 1, &gn);
+    pzrt_arena_release_all(b.arena);
+    if (rc != 0)
+      throwInternal("optimizer_step: %s",
+                    *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+    ++pos_.appliedUpdates;
+    gradNorm = gn;
+  }
+  pos_.step = t;
+  pos_.dataPosition = dataStart_ + (t - start_) * G_;
+  const double stepTime = nowSeconds() - t0;
+  if (trace_)
+    pzrt_trace_event(trace_.get(), "step", "step", 0, traceStart,
+                     pzrt_trace_now_us() - traceStart, stepArgs(t, -1).c_str());
+
+  if (t == start_ + 1)
+    checkMemoryPlan();
+  writeMetrics(t, loss, localLoss, gradNorm, lr, stepTime, scale, !apply);
+  sinceTime_ += stepTime;
+  ++sinceSteps_;
+  if (rank_ == 0 && opts_.logEvery > 0 &&
+      (t == start_ + 1 || t % opts_.logEvery == 0 || t == end_))
+    progress(t, loss, gradNorm, lr, scale, !apply);
+}
+
+void Trainer::checkMemoryPlan() {
+  uint64_t peak = pzrt_mem_peak_total();
+  if (m_->planned_peak_bytes && peak != m_->planned_peak_bytes) {
+    std::string cats;
+    for (int c = 0; c < PZRT_MEM_CATEGORY_COUNT; ++c) {
+      auto cat = static_cast<pzrt_mem_category>(c);
+      if (pzrt_mem_peak(cat))
+        cats += std::string(cats.empty() ? "" : ", ") + pzrt_mem_category_name(cat) + " " +
+                std::to_string(pzrt_mem_peak(cat));
+    }
+    std::fprintf(stderr,
+                 "train: rank %d: warning: peak memory %llu bytes differs from the planned "
+                 "%llu bytes (%+lld; measured peaks: %s)\n",
+                 rank_, (unsigned long long)peak, (unsigned long long)m_->planned_peak_bytes,
+                 (long long)(peak - m_->planned_peak_bytes), cats.c_str());
+  }
+  uint64_t arenaPeak = pzrt_arena_peak(buf_->arena);
+  if (m_->arena_planned_peak && arenaPeak != m_->arena_planned_peak)
+    std::fprintf(stderr,
+                 "train: rank %d: warning: the arena's peak of live bytes is %llu, the plan "
+                 "says %llu (%+lld)\n",
+                 rank_, (unsigned long long)arenaPeak,
+                 (unsigned long long)m_->arena_planned_peak,
+                 (long long)(arenaPeak - m_->arena_planned_peak));
+  std::fflush(stderr);
+}
+
+void Trainer::writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
+                           double stepTime, double scaleUsed, bool skipped) {
+  if (!metrics_ && !rankMetrics_)
+    return;
+  json::Value extra = json::Value::object();
+  extra.set("arena_peak_bytes", static_cast<uint64_t>(pzrt_arena_peak(buf_->arena)));
+  if (m_->loss_scaling) {
+    extra.set("loss_scale", scaleUsed);
+    extra.set("skipped", skipped);
+  }
+  pzrt_step_metrics s{};
+  s.step = t;
+  s.loss = loss;
+  s.grad_norm = gradNorm;
+  s.lr = lr;
+  s.step_time_s = stepTime;
+  s.tokens_per_s = stepTime > 0 ? static_cast<double>(tokensPerStep_) / stepTime : 0;
+  if (metrics_) {
+    std::string e = json::dump(extra);
+    s.extra_json = e.c_str();
+    if (pzrt_metrics_write(metrics_.get(), &s) != 0)
+      throwInternal("--metrics: %s", pzrt_last_error());
+  }
+  if (rankMetrics_) {
+    extra.set("rank", rank_);
+    extra.set("rank_loss", localLoss);
+    std::string e = json::dump(extra);
+    s.extra_json = e.c_str();
+    if (pzrt_metrics_write(rankMetrics_.get(), &s) != 0)
+      throwInternal("--metrics-all: %s", pzrt_last_error());
+  }
+}
+
+void Trainer::progress(int64_t t, double loss, double gradNorm, double lr, double scaleUsed,
+                       bool skipped) {
+  double avg = sinceSteps_ > 0 ? sinceTime_ / sinceSteps_ : 0;
+  double rate = avg > 0 ? static_cast<double>(tokensPerStep_) / avg : 0;
+  char ms[32];
+  std::snprintf(ms, sizeof(ms), avg >= 1e-3 ? "%.1f" : "%.3f", avg * 1e3);
+  char gn[32];
+  if (std::isfinite(gradNorm) || !skipped)
+    std::snprintf(gn, sizeof(gn), "%.4g", gradNorm);
+  else
+    std::snprintf(gn, sizeof(gn), "-");
+  std::string line = pzrt::format(
+      "step %*lld/%lld | loss %.4f | lr %.2e | grad_norm %s | %.0f %s | %s ms/step",
+      digits(end_), (long long)t, (long long)end_, loss, lr, gn, rate,
+      tokenModel_ ? "tok/s" : "samples/s", ms);
+  if (m_->loss_scaling) {
+    line += pzrt::format(" | loss scale %g", scaleUsed);
+    if (skipped)
+      line += pzrt::format(" (overflow: step skipped, scale now %g)", pos_.scaler.scale);
+  }
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  sinceTime_ = 0;
+  sinceSteps_ = 0;
+}
+
+void Trainer::save(int64_t t) {
+  double t0 = nowSeconds();
+  {
+    TraceSpan span(trace_.get(), "checkpoint", "io", stepArgs(t, -1));
+    saveCheckpoint(m_, *buf_, opts_.save, comm_, pos_, G_);
+  }
+  lastSaved_ = t;
+  if (rank_ == 0 && opts_.logEvery > 0) {
+    std::printf("train: saved checkpoint '%s' at step %lld (%.2f s)\n", opts_.save.c_str(),
+                (long long)t, nowSeconds() - t0);
+    std::fflush(stdout);
+  }
+}
+
+} // namespace
+} // namespace pzrt::train
+
+extern "C" int pzrt_train_main(const pzrt_model *model, int argc, char **argv) {
+  pzrt::train::Trainer trainer(model, argc, argv);
+  return trainer.run();
+}

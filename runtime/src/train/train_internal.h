@@ -1,0 +1,152 @@
+// Internal pieces of the training driver (pzrt_train_main): options, model
+// checks, buffers and checkpoints, data feeding. Not part of the C API.
+#ifndef PZRT_SRC_TRAIN_TRAIN_INTERNAL_H
+#define PZRT_SRC_TRAIN_TRAIN_INTERNAL_H
+
+#include "pzrt/comm.h"
+#include "pzrt/data.h"
+#include "pzrt/schedule.h"
+#include "pzrt/train.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace pzrt::train {
+
+// Process exit codes.
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitUsage = 2;
+
+// Thrown inside the driver; pzrt_train_main turns it into a message (with the
+// rank and step prepended) and an exit code.
+struct Failure {
+  int code;
+  std::string message;
+};
+[[noreturn]] void throwUsage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+[[noreturn]] void throwInternal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// ---- options (options.cpp) ----
+enum class DataKind { Synthetic, TokenFile, Npy };
+
+struct Options {
+  int64_t steps = 10;
+  uint64_t seed = 0;
+  bool seedGiven = false;
+  int64_t logEvery = 10;
+  DataKind data = DataKind::Synthetic;
+  std::string dataPath;    // --data PATH
+  int tokenBytes = 2;      // --data-dtype
+  bool dataDtypeGiven = false;
+  std::vector<std::pair<std::string, std::string>> npy; // --data-npy NAME=FILE
+  std::string metrics;
+  bool metricsAll = false;
+  std::string trace;
+  std::string save;
+  int64_t saveEvery = 0;   // 0: only at the end
+  std::string load;
+  double commTimeout = -1; // < 0: not given
+  int threads = 0;         // 0: not given
+  bool help = false;
+};
+
+// Parses argv[1..argc-1]; throws a usage Failure naming the option.
+void parseOptions(int argc, char **argv, Options &opts);
+std::string usageText(const pzrt_model *model, const char *argv0);
+// "dir/m.jsonl" -> "dir/m.rank3.jsonl" (the suffix is inserted before `ext`
+// when the path ends with it, appended otherwise).
+std::string perRankPath(const std::string &path, int rank, const char *ext);
+
+// ---- the model description (model.cpp) ----
+int64_t numel(const pzrt_tensor_spec &spec);
+uint64_t specBytes(const pzrt_tensor_spec &spec);
+std::string shapeStr(const pzrt_tensor_spec &spec);
+std::string specStr(const pzrt_tensor_spec &spec); // "int64 [4, 64]"
+// Global shape of a possibly sharded spec; offsets (zeros when unsharded).
+std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec);
+std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec);
+bool isSharded(const pzrt_tensor_spec &spec);
+int inputRole(const pzrt_model *m, int i);
+// Checks the compiler-emitted description; throws an internal Failure.
+void validateModel(const pzrt_model *m);
+// The documented formula of train.h.
+uint64_t plannedPeakFormula(const pzrt_model *m);
+// Index of the input with that name (DATA role), or -1.
+int findDataInput(const pzrt_model *m, const char *name);
+// Rows of one micro-batch (shape[0] of the DATA inputs), 1 if there are none.
+int64_t microBatchRows(const pzrt_model *m);
+
+// ---- buffers, initial weights and checkpoints (state.cpp) ----
+struct Buffers {
+  std::vector<void *> params, grads, accum, states, inputs;
+  pzrt_arena *arena = nullptr;
+  Buffers() = default;
+  Buffers(const Buffers &) = delete;
+  Buffers &operator=(const Buffers &) = delete;
+  ~Buffers();
+};
+// Allocates everything of train.h's memory formula; throws.
+void allocateBuffers(const pzrt_model *m, Buffers &b);
+// Loads model->init_file (relative to the executable's directory unless
+// absolute) into the params; throws a usage Failure on a bad file.
+void loadInitFile(const pzrt_model *m, Buffers &b);
+std::string resolveInitFile(const char *initFile);
+
+// What a checkpoint records besides tensors.
+struct TrainPosition {
+  int64_t step = 0;           // the last completed iteration
+  int64_t appliedUpdates = 0; // optimizer updates applied (skipped steps excluded)
+  int64_t dataPosition = 0;   // the next global row / window
+  uint64_t seed = 0;
+  pzrt_loss_scaler scaler{};
+};
+// Loads params, states and the position; throws (usage Failure for a
+// checkpoint that does not fit the model).
+void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos);
+// Collective over comm; throws an internal Failure (on every rank).
+void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
+                    const TrainPosition &pos, int64_t globalBatch);
+
+// ---- gradient arithmetic on F32 / BF16 / F16 buffers (state.cpp) ----
+// acc += g
+void addInto(void *acc, const void *g, int64_t n, pzrt_dtype dtype);
+// dst = src * factor (dst may equal src)
+void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float factor);
+bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype);
+
+// ---- data feeding (feed.cpp) ----
+class DataFeed {
+public:
+  DataFeed() = default;
+  DataFeed(const DataFeed &) = delete;
+  DataFeed &operator=(const DataFeed &) = delete;
+  ~DataFeed();
+  // Opens and checks the data source against the model; throws usage Failures.
+  void open(const pzrt_model *m, const Options &opts, uint64_t seed);
+  // Fills every DATA input with the micro-batch of global rows first ..
+  // first + rows - 1; throws a usage Failure on bad data (e.g. a token id
+  // outside the vocabulary).
+  void fill(int64_t first, void *const *inputs);
+  // "synthetic", "token file 'x.bin' (uint16, 1000 windows)", ...
+  const std::string &description() const { return desc_; }
+
+private:
+  void checkTokens(int input, int64_t first, const void *buf) const;
+
+  const pzrt_model *model_ = nullptr;
+  DataKind kind_ = DataKind::Synthetic;
+  uint64_t seed_ = 0;
+  int64_t rows_ = 1;
+  std::string desc_;
+  pzrt_token_file *tokens_ = nullptr;
+  int idsInput_ = -1, labelsInput_ = -1;
+  std::vector<pzrt_npy *> npy_;        // per input (NULL for non-DATA inputs)
+  std::vector<std::string> npyPath_;   // per input
+};
+
+} // namespace pzrt::train
+
+#endif // PZRT_SRC_TRAIN_TRAIN_INTERNAL_H
