@@ -10,7 +10,16 @@ ONNX file was exported from (same initializers, same batches) with
 torch.optim.AdamW(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
 over every parameter, in fp32 and again in fp64.
 
-Gates (fp32, both sides):
+Gates (fp32, both sides), first on step 1 alone (issue 4's acceptance):
+  * the gradients of @forward_backward, built as a .npy program with
+    `--run-function forward_backward` and run on the ONNX initializers and
+    the first batch, per tensor: max|ours - t32| <= 1e-5 * max|t32|;
+  * the weights after one step of `train --steps 1`, per tensor:
+    max|ours - t32| <= 1e-5 * max(max|t32|, 1);
+(the updated weights are the sharper test: AdamW's first step moves an
+element by lr * g / (|g| + eps), so an element whose gradient is near eps
+turns fp32 rounding of g on either side into an O(lr) difference; observed
+worst 8.6e-6 on llama_loss) then over the whole run:
   * loss of every step: |ours - t32| <= 1e-5 * |t32|;
   * final weights, per tensor: max|ours - t32| <= 1e-4 * max(max|t32|, 1),
     i.e. within 1e-4 relative to the tensor's scale (absolute below 1).
@@ -47,7 +56,7 @@ LR, BETAS, EPS, WD = 1e-3, (0.9, 0.999), 1e-8, 0.1
 ADAMW_FLAGS = ["--optimizer", "adamw", "--lr", repr(LR), "--betas",
                f"{BETAS[0]},{BETAS[1]}", "--eps", repr(EPS),
                "--weight-decay", repr(WD)]
-LOSS_RTOL, WEIGHT_RTOL = 1e-5, 1e-4
+LOSS_RTOL, WEIGHT_RTOL, STEP1_RTOL = 1e-5, 1e-4, 1e-5
 MODELS = ["mlp_loss", "gpt2_loss", "llama_loss"]
 
 
@@ -90,10 +99,35 @@ def read_safetensors(path):
     return out
 
 
-def ours(bin_dir, onnx_path, work, batches, steps):
+def input_shapes(batch):
     shapes = []
-    for k, v in batches[0].items():
+    for k, v in batch.items():
         shapes += ["--input-shape", k + "=" + "x".join(map(str, v.shape))]
+    return shapes
+
+
+def our_grads(bin_dir, onnx_path, work, params, batch):
+    """Step-1 gradients: @forward_backward as a .npy program."""
+    out = os.path.join(work, "fb")
+    r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out,
+               "--run-function", "forward_backward"] + input_shapes(batch) + ADAMW_FLAGS)
+    if r.returncode:
+        raise RuntimeError(f"compile --run-function failed: {r.stderr.strip()}")
+    args = [os.path.join(out, "run"), "--output-dir", os.path.join(work, "fb-out")]
+    os.makedirs(os.path.join(work, "fb-out"), exist_ok=True)
+    for i, (k, v) in enumerate(list(batch.items()) + list(params.items())):
+        path = os.path.join(work, f"fb-in{i}.npy")
+        np.save(path, np.ascontiguousarray(v))
+        args += ["--input", f"{k}={path}"]
+    r = P.run(args)
+    if r.returncode:
+        raise RuntimeError(f"run failed: {r.stderr.strip()}")
+    return {n: np.load(os.path.join(work, "fb-out", n.replace("/", "_") + ".npy"))
+            for n in params}
+
+
+def ours(bin_dir, onnx_path, work, batches, steps):
+    shapes = input_shapes(batches[0])
     out = os.path.join(work, "out")
     r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + ADAMW_FLAGS)
@@ -111,11 +145,19 @@ def ours(bin_dir, onnx_path, work, batches, steps):
     if r.returncode:
         raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")
     losses = [json.loads(l)["loss"] for l in open(metrics)]
+    r = P.run([os.path.join(out, "train"), "--steps", 1, "--data-npy", ",".join(feeds),
+               "--save", ckpt + "1", "--log-every", "0"])
+    if r.returncode:
+        raise RuntimeError(f"train --steps 1 failed (exit {r.returncode}): {r.stderr.strip()}")
+    return losses, read_checkpoint(ckpt), read_checkpoint(ckpt + "1")
+
+
+def read_checkpoint(ckpt):
     weights = {}
     for fn in sorted(os.listdir(ckpt)):
         if fn.endswith(".safetensors"):
             weights.update(read_safetensors(os.path.join(ckpt, fn)))
-    return losses, weights
+    return weights
 
 
 def torch_run(onnx_path, params, batches, dtype):
@@ -126,7 +168,7 @@ def torch_run(onnx_path, params, batches, dtype):
     ordered = [tparams[names[n]] for n in params]
     opt = torch.optim.AdamW([{"params": ordered, "weight_decay": WD}], lr=LR,
                             betas=BETAS, eps=EPS)
-    losses, grad_max = [], {n: 0.0 for n in params}
+    losses, first_grads, first_weights = [], {}, {}
     zero = {n: None for n in params}
     nonzero = {n: None for n in params}
     for data in batches:
@@ -138,16 +180,23 @@ def torch_run(onnx_path, params, batches, dtype):
         loss = module(*inputs)
         loss.backward()
         losses.append(float(loss))
+        if not first_grads:
+            first_grads = {n: tparams[names[n]].grad.detach().double().numpy().copy()
+                           for n in params}
         for n in params:
             g = tparams[names[n]].grad.detach().double().abs().numpy()
             tiny = g <= 1e-9 * max(g.max(), 1e-30)
             zero[n] = tiny if zero[n] is None else (zero[n] & tiny)
             nonzero[n] = (g != 0) if nonzero[n] is None else (nonzero[n] | (g != 0))
         opt.step()
+        if not first_weights:
+            first_weights = {n: tparams[names[n]].detach().double().numpy().copy()
+                             for n in params}
     weights = {n: tparams[names[n]].detach().double().numpy() for n in params}
     # Exactly-zero gradients (unseen embedding rows) are deterministic on
     # both sides and stay gated; only rounding noise around zero is not.
-    return losses, weights, {n: zero[n] & nonzero[n] for n in params}
+    return (losses, weights, {n: zero[n] & nonzero[n] for n in params}, first_grads,
+            first_weights)
 
 
 def main():
@@ -169,13 +218,22 @@ def main():
         mwork = os.path.join(work, model)
         os.makedirs(mwork, exist_ok=True)
         try:
-            got_loss, got_w = ours(a.bin, onnx_path, mwork, batches, a.steps)
+            got_loss, got_w, got_w1 = ours(a.bin, onnx_path, mwork, batches, a.steps)
+            got_g = our_grads(a.bin, onnx_path, mwork, params, batches[0])
         except RuntimeError as e:
             print(f"FAIL {model}: {e}")
             failures += 1
             continue
-        t32_loss, t32_w, _ = torch_run(onnx_path, params, batches, torch.float32)
-        _, _, zero = torch_run(onnx_path, params, batches, torch.float64)
+        t32_loss, t32_w, _, t32_g, t32_w1 = torch_run(onnx_path, params, batches, torch.float32)
+        _, _, zero, _, _ = torch_run(onnx_path, params, batches, torch.float64)
+        worst_g = max(float(np.abs(got_g[n] - t32_g[n]).max() / max(np.abs(t32_g[n]).max(), 1e-30))
+                      for n in params)
+        worst_w1 = max(float(np.abs(got_w1[n] - t32_w1[n]).max() / max(np.abs(t32_w1[n]).max(), 1.0))
+                       for n in params)
+        ok1 = worst_g <= STEP1_RTOL and worst_w1 <= STEP1_RTOL
+        failures += not ok1
+        print(f"{'ok  ' if ok1 else 'FAIL'} {model} step 1: worst gradient rel err {worst_g:.2e}, "
+              f"worst updated-weight err {worst_w1:.2e} (gate {STEP1_RTOL:g})")
         worst_loss = max(abs(g - w) / abs(w) for g, w in zip(got_loss, t32_loss))
         ok_loss = len(got_loss) == a.steps and worst_loss <= LOSS_RTOL
         worst_w, worst_name, ungated, worst_ungated = 0.0, "", 0, 0.0
@@ -200,7 +258,8 @@ def main():
               f"worst loss rel err {worst_loss:.2e} (gate {LOSS_RTOL:g}); worst weight err "
               f"{worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g}); {ungated} elements with a "
               f"zero exact gradient (largest difference there {worst_ungated:.2e})")
-        report[model] = {"steps": a.steps, "loss_rel_err": worst_loss,
+        report[model] = {"steps": a.steps, "step1_grad_rel_err": worst_g,
+                         "step1_weight_rel_err": worst_w1, "loss_rel_err": worst_loss,
                          "weight_rel_err": worst_w, "worst_weight": worst_name,
                          "zero_exact_gradient_elements": ungated,
                          "losses": got_loss, "torch_losses": t32_loss}

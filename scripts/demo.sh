@@ -25,7 +25,7 @@ echo "== byte-level tokens of $TEXT"
 /usr/bin/python3 - "$TEXT" "$OUT/tokens.u16" <<'PY'
 import array, sys
 data = open(sys.argv[1], "rb").read()
-array.array("H", data).tofile(open(sys.argv[2], "wb"))
+array.array("H", list(data)).tofile(open(sys.argv[2], "wb"))
 print(f"   {len(data)} tokens -> {sys.argv[2]}")
 PY
 echo

@@ -57,6 +57,12 @@ struct CompileOptions {
       cl::desc("compile the forward graph alone into OUTDIR/run, which reads "
                "its inputs from .npy files and writes its outputs as .npy"),
       cl::cat(commandCategory())};
+  cl::opt<std::string> runFunction{
+      "run-function",
+      cl::desc("build OUTDIR/run for this function of the compiled training "
+               "step (forward_backward or optimizer_step) instead of "
+               "OUTDIR/train: .npy in, .npy out, for testing"),
+      cl::value_desc("NAME"), cl::cat(commandCategory())};
   PlanOptions plan;
   OptimizerFlags optimizer;
 };
@@ -121,13 +127,19 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
   std::string source, program;
   llvm::raw_string_ostream os(source);
   TrainProgramInfo info;
-  if (opts.forwardOnly) {
+  if (opts.forwardOnly || !opts.runFunction.empty()) {
     auto fns = llvm::to_vector(module.getOps<func::FuncOp>());
-    if (fns.size() != 1) {
-      printError("compile", "--forward-only needs a model with exactly one function");
+    func::FuncOp fn = fns.size() == 1 ? fns.front() : func::FuncOp();
+    if (!opts.runFunction.empty())
+      fn = module.lookupSymbol<func::FuncOp>(opts.runFunction);
+    if (!fn) {
+      printError("compile", opts.runFunction.empty()
+                                ? std::string("--forward-only needs a model with exactly one function")
+                                : "--run-function: the compiled module has no function '" +
+                                      opts.runFunction + "'");
       return kExitUser;
     }
-    if (failed(emitRunProgram(module, fns.front(), os)))
+    if (failed(emitRunProgram(module, fn, os)))
       return kExitUser;
     program = "run";
   } else {

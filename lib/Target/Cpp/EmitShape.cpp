@@ -41,6 +41,17 @@ static void emitIndexCheck(Operation *op, FE &e, Value indices, int64_t size, co
           << "\n";
 }
 
+/// outer x size x inner of a gather along `axis` of `shape`.
+static void gatherLayout(ArrayRef<int64_t> shape, int64_t axis, int64_t &outer, int64_t &size,
+                         int64_t &inner) {
+  outer = inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  size = shape[axis];
+}
+
 LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -88,14 +99,8 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
         return success();
       })
       .Case<GatherOp>([&](GatherOp g) {
-        ArrayRef<int64_t> in = FE::shape(g.getInput());
-        int64_t axis = g.getAxis();
-        int64_t outer = 1, inner = 1;
-        for (int64_t d = 0; d < axis; ++d)
-          outer *= in[d];
-        for (size_t d = axis + 1; d < in.size(); ++d)
-          inner *= in[d];
-        int64_t count = FE::numel(g.getIndices()), size = in[axis];
+        int64_t outer, size, inner, count = FE::numel(g.getIndices());
+        gatherLayout(FE::shape(g.getInput()), g.getAxis(), outer, size, inner);
         emitIndexCheck(op, e, g.getIndices(), size, "index");
         e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
                 << "      for (int64_t k = 0; k < " << count << "; ++k)\n"
@@ -106,14 +111,8 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
         return success();
       })
       .Case<GatherGradOp>([&](GatherGradOp g) {
-        ArrayRef<int64_t> in = g.getInputShape();
-        int64_t axis = g.getAxis();
-        int64_t outer = 1, inner = 1;
-        for (int64_t d = 0; d < axis; ++d)
-          outer *= in[d];
-        for (size_t d = axis + 1; d < in.size(); ++d)
-          inner *= in[d];
-        int64_t count = FE::numel(g.getIndices()), size = in[axis];
+        int64_t outer, size, inner, count = FE::numel(g.getIndices());
+        gatherLayout(g.getInputShape(), g.getAxis(), outer, size, inner);
         emitIndexCheck(op, e, g.getIndices(), size, "index");
         emitZero(e, g.getResult());
         e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
