@@ -2,6 +2,8 @@
 #include "pzrt/env.h"
 #include "pzrt/error.h"
 
+#include "test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,31 +11,9 @@
 
 namespace {
 
-const char *const kVars[] = {
-    "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-    "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS",
-    "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-    "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE",
-    "SLURM_TASKS_PER_NODE", "SLURM_NODEID"};
-
 // Clears every launcher variable for the test and restores them afterwards.
 class EnvTest : public ::testing::Test {
 protected:
-  void SetUp() override {
-    for (const char *v : kVars) {
-      const char *old = std::getenv(v);
-      saved_.emplace_back(v, old ? old : "", old != nullptr);
-      unsetenv(v);
-    }
-  }
-  void TearDown() override {
-    for (auto &[name, value, had] : saved_) {
-      if (had)
-        setenv(name.c_str(), value.c_str(), 1);
-      else
-        unsetenv(name.c_str());
-    }
-  }
   static void set(const char *k, const char *v) { setenv(k, v, 1); }
   pzrt_env discover() {
     pzrt_env e;
@@ -47,7 +27,7 @@ protected:
   }
 
 private:
-  std::vector<std::tuple<std::string, std::string, bool>> saved_;
+  pzrt::test::LauncherEnvGuard env_;
 };
 
 TEST_F(EnvTest, NoLauncherIsSingleRank) {

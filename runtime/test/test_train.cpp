@@ -402,13 +402,6 @@ std::vector<float> loadCkptTensor(const std::string &dir, const char *name) {
 
 // ------------------------------------------------------------ fixture
 
-const char *const kLauncherVars[] = {
-    "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-    "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS",
-    "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-    "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE",
-    "SLURM_TASKS_PER_NODE", "SLURM_NODEID"};
-
 struct RunResult {
   int code;
   std::string out, err;
@@ -418,19 +411,6 @@ class TrainTest : public ::testing::Test {
 protected:
   void SetUp() override {
     g = Hooks();
-    for (const char *v : kLauncherVars) {
-      const char *old = std::getenv(v);
-      saved_.emplace_back(v, old ? old : "", old != nullptr);
-      unsetenv(v);
-    }
-  }
-  void TearDown() override {
-    for (auto &[name, value, had] : saved_) {
-      if (had)
-        setenv(name.c_str(), value.c_str(), 1);
-      else
-        unsetenv(name.c_str());
-    }
   }
   // Runs the driver with argv = {"train", args...}, capturing stdout/stderr.
   RunResult train(const pzrt_model &m, std::vector<std::string> args) {
@@ -451,7 +431,7 @@ protected:
   TempDir dir_;
 
 private:
-  std::vector<std::tuple<std::string, std::string, bool>> saved_;
+  pzrt::test::LauncherEnvGuard env_;
 };
 
 std::string npyArg(const TempDir &d) {

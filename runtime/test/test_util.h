@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <sys/wait.h>
 #include <vector>
 
@@ -17,6 +18,40 @@
 #endif
 
 namespace pzrt::test {
+
+// Every variable a launcher (Open MPI, PMI, torchrun, Slurm) sets.
+inline const char *const kLauncherVars[] = {
+    "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+    "OMPI_COMM_WORLD_LOCAL_SIZE", "PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS",
+    "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+    "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE",
+    "SLURM_TASKS_PER_NODE", "SLURM_NODEID"};
+
+// Unsets the launcher variables while it lives and restores them after, so a
+// test sees a single-rank environment even under mpirun.
+class LauncherEnvGuard {
+public:
+  LauncherEnvGuard() {
+    for (const char *v : kLauncherVars) {
+      const char *old = std::getenv(v);
+      saved_.emplace_back(v, old ? old : "", old != nullptr);
+      unsetenv(v);
+    }
+  }
+  ~LauncherEnvGuard() {
+    for (auto &[name, value, had] : saved_) {
+      if (had)
+        setenv(name.c_str(), value.c_str(), 1);
+      else
+        unsetenv(name.c_str());
+    }
+  }
+  LauncherEnvGuard(const LauncherEnvGuard &) = delete;
+  LauncherEnvGuard &operator=(const LauncherEnvGuard &) = delete;
+
+private:
+  std::vector<std::tuple<std::string, std::string, bool>> saved_;
+};
 
 // A fresh directory, removed (recursively) on destruction.
 class TempDir {

@@ -25,7 +25,7 @@ using FE = FunctionEmitter;
 
 static void copyIfDistinct(FE &e, Value from, Value to) {
   e.out() << "    if ((void *)" << e.name(to) << " != (void *)" << e.name(from) << ") memcpy("
-          << e.name(to) << ", " << e.name(from) << ", " << FE::numel(to) * 4 << ");\n";
+          << e.name(to) << ", " << e.name(from) << ", " << FE::numel(to) * storageBytes(FE::elementType(to)) << ");\n";
 }
 
 LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {

@@ -94,6 +94,8 @@ LogicalResult emitReduceOp(Operation *op, FunctionEmitter &e, bool &handled);
 std::string programPrelude();
 /// `{"name", PZRT_F32, 2, {3, 4}}`; fails for element types without a pzrt dtype.
 FailureOr<std::string> tensorSpec(Location loc, llvm::StringRef name, Type type);
+/// An entry of the function's pz.memory_plan (0 when it has none).
+int64_t memoryPlanValue(func::FuncOp fn, llvm::StringRef key);
 /// A C string literal.
 std::string cString(llvm::StringRef s);
 

@@ -46,6 +46,12 @@ FailureOr<std::string> cpp::tensorSpec(Location loc, StringRef name, Type type) 
          intList(t.getShape()) + "}";
 }
 
+int64_t cpp::memoryPlanValue(func::FuncOp fn, StringRef key) {
+  auto plan = fn->getAttrOfType<DictionaryAttr>(kMemoryPlanAttrName);
+  auto v = plan ? plan.getAs<IntegerAttr>(key) : IntegerAttr();
+  return v ? v.getInt() : 0;
+}
+
 /// A readable name for argument/result i: its pz.input/pz.param/... name.
 static std::string roleName(DictionaryAttr attrs, const std::string &fallback) {
   if (attrs)
@@ -62,12 +68,8 @@ LogicalResult mlir::pz::emitRunProgram(ModuleOp module, func::FuncOp fn, raw_ost
   SmallVector<int> noAliases(fn.getNumResults(), -1);
   if (failed(emitStepFunction(fn, "pz_fn", noAliases, g, b)))
     return failure();
-  auto plan = fn->getAttrOfType<DictionaryAttr>(kMemoryPlanAttrName);
-  int64_t arena = 0, peak = 0;
-  if (plan) {
-    arena = llvm::cast<IntegerAttr>(plan.get("arena_bytes")).getInt();
-    peak = llvm::cast<IntegerAttr>(plan.get("peak_bytes")).getInt();
-  }
+  int64_t arena = memoryPlanValue(fn, "arena_bytes");
+  int64_t peak = memoryPlanValue(fn, "peak_bytes");
   os << programPrelude() << globals << "\n" << body;
   os << "static const pzrt_tensor_spec pz_args[] = {\n";
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {

@@ -40,14 +40,6 @@ static ProgramTensor tensorOf(StringRef name, Type type) {
   return {name.str(), t.getElementType(), std::vector<int64_t>(t.getShape().begin(), t.getShape().end())};
 }
 
-static int64_t planValue(func::FuncOp fn, StringRef key) {
-  auto plan = fn->getAttrOfType<DictionaryAttr>(kMemoryPlanAttrName);
-  if (!plan)
-    return 0;
-  auto v = plan.getAs<IntegerAttr>(key);
-  return v ? v.getInt() : 0;
-}
-
 /// The vocabulary size the token data must respect: the class dim of the
 /// cross-entropy that reads `labels`, else the embedding table read by
 /// `input_ids`.
@@ -168,8 +160,8 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, const TrainProgramOpti
       failed(emitStepFunction(opt, "pz_optimizer_step", optAliases, g, f)))
     return failure();
 
-  info.arenaBytes = std::max(planValue(fb, "arena_bytes"), planValue(opt, "arena_bytes"));
-  info.arenaPeakBytes = std::max(planValue(fb, "peak_bytes"), planValue(opt, "peak_bytes"));
+  info.arenaBytes = std::max(memoryPlanValue(fb, "arena_bytes"), memoryPlanValue(opt, "arena_bytes"));
+  info.arenaPeakBytes = std::max(memoryPlanValue(fb, "peak_bytes"), memoryPlanValue(opt, "peak_bytes"));
   for (auto &p : info.params)
     info.paramBytes += p.bytes();
   info.gradBytes = info.paramBytes;
