@@ -18,8 +18,9 @@ case through STAGES:
 * `cpu`: the CPU backend compiles the case (`parallelize compile MODEL
   --forward-only`: C++ on the runtime, built with the system compiler), the
   program runs on the same inputs, and its results must match with the same
-  tolerances. Cases in element types the backend does not compute in (f64,
-  f16, bf16) are skipped and named. It fails the run with --require-cpu.
+  tolerances. fp16 values travel as '<f2' .npy files and bf16 values as
+  their raw bits ('<u2'). Cases the backend cannot compile say why and are
+  skipped and named. It fails the run with --require-cpu.
 
 Cases written for opsets the importer does not accept (outside 13..21) are
 skipped and counted.
@@ -230,13 +231,18 @@ def to_array(t, declared=None):
     return a
 
 
-def save_inputs(case, tag):
+def save_inputs(case, tag, bf16_bits=False):
     """The test's inputs as .npy files: ["--input", "NAME=PATH", ...], or a
-    skip message when the data does not fit the declared shape."""
+    skip message when the data does not fit the declared shape. With
+    bf16_bits, bfloat16 inputs are saved as their raw bits ('<u2', what the
+    compiled run program reads) instead of widened to float32."""
     import numpy as np
     args = []
     for name, t in case.inputs.items():
         value = to_array(t, case.elem_types.get(name))
+        if bf16_bits and case.elem_types.get(name) == onnx.TensorProto.BFLOAT16:
+            value = (value.astype(np.float32).view(np.uint32) >> 16).astype(
+                np.uint16)
         declared = case.declared.get(name)
         if declared is not None and tuple(declared) != value.shape:
             return None, (f"the test data of input '{name}' has shape "
@@ -265,6 +271,9 @@ def compare_outputs(case, out_dir):
         if not os.path.exists(got_path):
             return "fail", f"no result for output '{name}'"
         got = np.load(got_path)
+        if (case.elem_types.get(name) == onnx.TensorProto.BFLOAT16
+                and got.dtype == np.uint16):  # the run program's raw bits
+            got = (got.astype(np.uint32) << 16).view(np.float32)
         if got.shape != want.shape:
             return "fail", (f"output '{name}' has shape {got.shape}, "
                             f"expected {want.shape}")
@@ -329,7 +338,7 @@ def cpu_stage(binary, case):
     the program on the test's inputs and compares with its outputs."""
     if case.nondeterministic:
         return "skip", "a training-mode Dropout draws its own mask"
-    inputs, why = save_inputs(case, "cpu")
+    inputs, why = save_inputs(case, "cpu", bf16_bits=True)
     if inputs is None:
         return "skip", why
     prog_dir = os.path.join(case.work_dir, "cpu")

@@ -1,6 +1,7 @@
 // .npy reading: hand-built headers, numpy-written files, malformed headers.
 #include "pzrt/data.h"
 #include "pzrt/error.h"
+#include "pzrt/run.h"
 
 #include "test_util.h"
 
@@ -104,6 +105,29 @@ TEST(Npy, ReadsFilesWrittenByNumpy) {
   ASSERT_NE(v2, nullptr) << pzrt_last_error();
   EXPECT_EQ(static_cast<const int64_t *>(pzrt_npy_data(v2))[2], 2);
   pzrt_npy_close(v2);
+}
+
+TEST(Npy, HalfPrecisionFilesRoundTripThroughNumpy) {
+  if (!pzrt::test::pythonHas("numpy"))
+    GTEST_SKIP() << "numpy not available";
+  TempDir d;
+  // f16 is '<f2' both ways; bf16 is written as its raw bits ('<u2').
+  const uint16_t f16[3] = {0x3C00, 0xC000, 0x2E66}, bf16[2] = {0x3F80, 0xC0A0};
+  int64_t s3[1] = {3}, s2[1] = {2};
+  ASSERT_EQ(pzrt_npy_write(d.file("h.npy").c_str(), PZRT_F16, 1, s3, f16, 0), 0);
+  ASSERT_EQ(pzrt_npy_write(d.file("b.npy").c_str(), PZRT_BF16, 1, s2, bf16, 0), 0);
+  std::string cmd = std::string(PZRT_TEST_PYTHON) + " -c \"import numpy as np; "
+                    "h = np.load('" + d.file("h.npy") + "'); b = np.load('" + d.file("b.npy") + "'); "
+                    "assert h.dtype == np.float16 and h.tolist() == [1.0, -2.0, np.float16(0.1)], h; "
+                    "assert b.dtype == np.uint16 and b.tolist() == [0x3F80, 0xC0A0], b; "
+                    "np.save('" + d.file("n.npy") + "', np.array([0.5, -3], dtype='<f2'))\"";
+  ASSERT_EQ(pzrt::test::runCommand(cmd), 0);
+  pzrt_npy *n = pzrt_npy_open(d.file("n.npy").c_str());
+  ASSERT_NE(n, nullptr) << pzrt_last_error();
+  EXPECT_EQ(pzrt_npy_dtype(n), PZRT_F16);
+  EXPECT_EQ(static_cast<const uint16_t *>(pzrt_npy_data(n))[0], 0x3800);
+  EXPECT_EQ(static_cast<const uint16_t *>(pzrt_npy_data(n))[1], 0xC200);
+  pzrt_npy_close(n);
 }
 
 struct Malformed {

@@ -1,5 +1,6 @@
 // fp16/bf16 conversions against hand-computed bit patterns and exhaustive
 // round trips.
+#include "pzrt/half.h"
 #include "pzrt/types.h"
 
 #include <gtest/gtest.h>
@@ -85,6 +86,36 @@ TEST(Types, F16RoundsToNearest) {
     EXPECT_EQ(pzrt_f32_to_f16(a), h);
     EXPECT_EQ(pzrt_f32_to_f16(b), h + 1);
   }
+}
+
+TEST(Types, HalfStorageConvertsThroughFloat) {
+  pzrt::f16 h = 0.1f;
+  EXPECT_EQ(h.bits, 0x2E66);
+  EXPECT_EQ(static_cast<float>(h), pzrt_f16_to_f32(0x2E66));
+  pzrt::bf16 b = -2.0f;
+  EXPECT_EQ(b.bits, 0xC000);
+  EXPECT_EQ(pzrt::f16(3).bits, 0x4200);
+  // Arithmetic reads float and rounds once on the store.
+  pzrt::f16 sum = h + pzrt::f16(1.0f);
+  EXPECT_EQ(sum.bits, pzrt_f32_to_f16(pzrt_f16_to_f32(0x2E66) + 1.0f));
+}
+
+// A double just above a tie of the 16-bit format: rounding it to float
+// (nearest) first lands exactly on the tie, which then goes to even, one
+// ulp below the correctly rounded value. Rounding to odd avoids that.
+TEST(Types, HalfFromDoubleRoundsOnce) {
+  double f16Tie = 1.0 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40);
+  EXPECT_EQ(pzrt_f32_to_f16(static_cast<float>(f16Tie)), 0x3C00); // the double rounding
+  EXPECT_EQ(pzrt::f16(f16Tie).bits, 0x3C01);
+  EXPECT_EQ(pzrt::f16(-f16Tie).bits, 0xBC01);
+  double bf16Tie = 1.0 + std::ldexp(1.0, -8) + std::ldexp(1.0, -40);
+  EXPECT_EQ(pzrt::bf16(bf16Tie).bits, 0x3F81);
+  // Exact ties and exact values still round to even / stay exact.
+  EXPECT_EQ(pzrt::f16(1.0 + std::ldexp(1.0, -11)).bits, 0x3C00);
+  EXPECT_EQ(pzrt::f16(0.5).bits, 0x3800);
+  EXPECT_EQ(pzrt::f16(1e10).bits, 0x7C00);
+  EXPECT_EQ(pzrt::f16(-1e300).bits, 0xFC00);
+  EXPECT_TRUE(std::isnan(static_cast<float>(pzrt::bf16(std::nan("")))));
 }
 
 } // namespace

@@ -41,6 +41,10 @@ std::string FunctionEmitter::cType(Type t) {
     return "float";
   if (t.isF64())
     return "double";
+  if (t.isF16())
+    return "pzrt::f16";
+  if (t.isBF16())
+    return "pzrt::bf16";
   if (t.isInteger(64))
     return "int64_t";
   if (t.isInteger(32))

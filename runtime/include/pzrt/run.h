@@ -5,7 +5,10 @@
  * `return pzrt_run_main(&fn, argc, argv);`:
  *   run --input NAME=FILE.npy ... --output-dir DIR
  * reads every argument of the function from its .npy file (dtype and shape
- * must match), runs it once, and writes each result as DIR/NAME.npy ('/' in NAME becomes '_').
+ * must match), runs it once, and writes each result as DIR/NAME.npy ('/' in NAME becomes '_');
+ * DIR is created if missing.
+ * float16 is '<f2'. numpy has no bfloat16, so a bf16 tensor is its raw bits
+ * as '<u2' (the way onnx stores bfloat16), in both directions.
  */
 #ifndef PZRT_RUN_H
 #define PZRT_RUN_H
@@ -32,7 +35,7 @@ typedef struct pzrt_function {
 int pzrt_run_main(const pzrt_function *fn, int argc, char **argv);
 
 /* Writes a C-order little-endian .npy file (version 1.0); U8 is written as
- * bool ('|b1') when as_bool is set. */
+ * bool ('|b1') when as_bool is set, BF16 as its raw bits ('<u2'). */
 int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, const int64_t *shape,
                    const void *data, int as_bool);
 

@@ -111,7 +111,7 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
   struct Known {
     const char *name;
     pzrt_dtype dtype;
-  } known[] = {{"<f4", PZRT_F32}, {"<f8", PZRT_F64}, {"<i4", PZRT_I32}, {"<i8", PZRT_I64},
+  } known[] = {{"<f4", PZRT_F32}, {"<f8", PZRT_F64}, {"<f2", PZRT_F16}, {"<i4", PZRT_I32}, {"<i8", PZRT_I64},
                {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"|b1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32}};
   for (const Known &k : known) {
     if (d == k.name) {
@@ -123,7 +123,7 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
     return fail("'%s': big-endian dtype '%s' at byte %zu is not supported; convert with "
                 "arr.astype(arr.dtype.newbyteorder('<'))",
                 path.c_str(), d.c_str(), offset);
-  return fail("'%s': unsupported dtype '%s' at byte %zu of the .npy header (supported: <f4, <f8, "
+  return fail("'%s': unsupported dtype '%s' at byte %zu of the .npy header (supported: <f4, <f8, <f2, "
               "<i4, <i8, |u1, <u2, <u4)",
               path.c_str(), d.c_str(), offset);
 }

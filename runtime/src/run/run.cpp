@@ -1,6 +1,7 @@
 // pzrt_run_main: one compiled function on .npy inputs and outputs.
 #include "pzrt/run.h"
 
+#include "io/fsutil.h"
 #include "pzrt/arena.h"
 #include "pzrt/data.h"
 #include "pzrt/error.h"
@@ -41,10 +42,12 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
   switch (dtype) {
   case PZRT_F32: descr = "<f4"; break;
   case PZRT_F64: descr = "<f8"; break;
+  case PZRT_F16: descr = "<f2"; break;
+  case PZRT_BF16: // numpy has no bfloat16: the raw bits, as onnx stores them
+  case PZRT_U16: descr = "<u2"; break;
   case PZRT_I32: descr = "<i4"; break;
   case PZRT_I64: descr = "<i8"; break;
   case PZRT_U8: descr = as_bool ? "|b1" : "|u1"; break;
-  case PZRT_U16: descr = "<u2"; break;
   case PZRT_U32: descr = "<u4"; break;
   default: return pzrt_set_error("npy_write '%s': unsupported dtype", path);
   }
@@ -103,6 +106,10 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
   }
   if (outDir.empty())
     return usage(argv[0]);
+  if (pzrt::makeDirs(outDir) != 0) {
+    std::fprintf(stderr, "error: --output-dir: %s\n", pzrt_last_error());
+    return 2;
+  }
   std::vector<void *> args(fn->num_args), results(fn->num_results);
   std::vector<std::vector<unsigned char>> storage;
   for (int i = 0; i < fn->num_args; ++i) {
@@ -121,7 +128,9 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
     bool shapeOk = pzrt_npy_ndim(a) == s.ndim;
     for (int d = 0; shapeOk && d < s.ndim; ++d)
       shapeOk = pzrt_npy_shape(a)[d] == s.shape[d];
-    if (pzrt_npy_dtype(a) != s.dtype || !shapeOk) {
+    pzrt_dtype fileType = pzrt_npy_dtype(a);
+    bool typeOk = fileType == s.dtype || (s.dtype == PZRT_BF16 && fileType == PZRT_U16);
+    if (!typeOk || !shapeOk) {
       std::fprintf(stderr, "error: '%s': argument '%s' needs %s %s, the file has %s %s\n",
                    it->second.c_str(), s.name, pzrt_dtype_name(s.dtype),
                    shapeStr(s.ndim, s.shape).c_str(), pzrt_dtype_name(pzrt_npy_dtype(a)),

@@ -1,0 +1,61 @@
+/* pzrt/half.h - fp16 and bf16 storage types for generated C++ code.
+ *
+ * pzrt::f16 and pzrt::bf16 hold the 16 bits of one value (2 bytes, the
+ * layout of the runtime's PZRT_F16 / PZRT_BF16 buffers). They convert
+ * implicitly to and from float, so generated elementwise code reads a
+ * half-precision operand as float, computes in float (as PyTorch computes
+ * 16-bit elementwise ops on the CPU) and rounds once when it stores.
+ *
+ * Rounding is to nearest, ties to even. A double converts with a single
+ * rounding too: it goes to float rounded to odd first, which is exact
+ * enough (24 bits against 11 or 8) that the second rounding cannot differ
+ * from rounding the double directly.
+ *
+ * C++ only; the C API in types.h is the same conversions on uint16_t.
+ */
+#ifndef PZRT_HALF_H
+#define PZRT_HALF_H
+
+#ifdef __cplusplus
+
+#include "pzrt/types.h"
+
+#include <cmath>
+
+namespace pzrt {
+
+/* double -> float rounded to odd: the float neighbour of x whose last
+ * mantissa bit is 1 whenever x is not exactly a float. */
+inline float roundToOddFloat(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) == x || std::isnan(x) || std::isinf(f))
+    return f;
+  uint32_t bits;
+  __builtin_memcpy(&bits, &f, 4);
+  if (bits & 1u)
+    return f;
+  return std::nextafter(f, static_cast<float>(x > static_cast<double>(f) ? INFINITY : -INFINITY));
+}
+
+template <uint16_t (*FromF32)(float), float (*ToF32)(uint16_t)>
+struct Half {
+  uint16_t bits;
+  Half() = default;
+  Half(float x) : bits(FromF32(x)) {}
+  Half(double x) : bits(FromF32(roundToOddFloat(x))) {}
+  Half(int x) : Half(static_cast<double>(x)) {}
+  Half(long x) : Half(static_cast<double>(x)) {}
+  Half(long long x) : Half(static_cast<double>(x)) {}
+  operator float() const { return ToF32(bits); }
+};
+
+using f16 = Half<pzrt_f32_to_f16, pzrt_f16_to_f32>;
+using bf16 = Half<pzrt_f32_to_bf16, pzrt_bf16_to_f32>;
+
+static_assert(sizeof(f16) == 2 && sizeof(bf16) == 2, "16-bit storage");
+
+} // namespace pzrt
+
+#endif /* __cplusplus */
+
+#endif /* PZRT_HALF_H */

@@ -1,0 +1,30 @@
+// fp16 and bf16 tensors are stored as pzrt::f16 / pzrt::bf16 (2 bytes each,
+// runtime dtypes PZRT_F16 / PZRT_BF16): elementwise math reads them as float
+// and rounds once on the store; constants are 16-bit data too.
+// RUN: rm -rf %t && parallelize compile %s --forward-only --emit cpp -o %t
+// RUN: FileCheck %s < %t/run.cpp
+// Built and run, it gives what PyTorch gives for the same casts and product
+// (exactly: each step is one correctly rounded operation).
+// RUN: rm -rf %t.exe && parallelize compile %s --forward-only --emit exe -o %t.exe
+// RUN: %python -c "import numpy as np; np.save('%t.x.npy', np.array([1.5, -0.1], dtype=np.float16))"
+// RUN: %t.exe/run --input x=%t.x.npy --output-dir %t.out
+// RUN: %python -c "import numpy as np, torch; y = np.load('%t.out/y.npy'); \
+// RUN:   x = torch.tensor([1.5, -0.1], dtype=torch.float16).to(torch.bfloat16); \
+// RUN:   r = (x * torch.tensor([1.0, -3.0], dtype=torch.bfloat16)).double().numpy(); \
+// RUN:   assert y.dtype == np.float64 and (y == r).all(), (y, r); print('equal', y)" | FileCheck %s --check-prefix=RESULT
+// RESULT: equal [1.5 0.30078125]
+// CHECK: #include <pzrt/half.h>
+// CHECK: static pzrt::bf16 kpz_fn_{{[0-9]+}}[2] = {0x1p+0, -0x1.8p+1};
+// CHECK: pzrt::f16 *[[X:v[0-9]+]] = (pzrt::f16 *)(args[0]);
+// CHECK: pzrt::bf16 *[[B:v[0-9]+]] = (pzrt::bf16 *)({{.*}}); // pz.cast 'to_bf16'
+// CHECK: [[B]][0 + i0] = (pzrt::bf16)[[X]][0 + i0];
+// CHECK: double *[[Y:v[0-9]+]] = (double *)(results[0]); // pz.cast 'to_f64'
+// CHECK: {"x", PZRT_F16, 1, {INT64_C(2)}},
+// CHECK: {"y", PZRT_F64, 1, {INT64_C(2)}},
+func.func @forward(%x: tensor<2xf16> {pz.input = "x"}) -> (tensor<2xf64> {pz.output = "y"}) {
+  %k = pz.constant dense<[1.0, -3.0]> : tensor<2xbf16> loc("k")
+  %b = pz.cast %x : tensor<2xf16> to bf16 loc("to_bf16")
+  %s = pz.mul %b, %k : tensor<2xbf16>, tensor<2xbf16> -> tensor<2xbf16> loc("scale")
+  %y = pz.cast %s : tensor<2xbf16> to f64 loc("to_f64")
+  return %y : tensor<2xf64>
+}
