@@ -11,9 +11,11 @@ case through STAGES:
   (`parallelize inspect MODEL --emit-ir`);
 * `numeric`: the reference interpreter (`pz-interpret`, next to
   `parallelize`) runs that IR on test_data_set_0/input_*.pb and its results
-  must match output_*.pb (rtol = atol = 1e-4; 1e-2 for 16-bit floats). It is
-  skipped where no reference values can exist (a training-mode Dropout) and
-  when pz-interpret is not built. It fails the run with --require-numeric.
+  must match output_*.pb (rtol = atol = 1e-4; 1e-2 for 16-bit floats). A
+  training-mode Dropout draws its own mask, so no reference values can
+  exist: its results are checked for what every mask must give instead
+  (compare_dropout). Skipped when pz-interpret is not built. It fails the
+  run with --require-numeric.
 
 * `cpu`: the CPU backend compiles the case (`parallelize compile MODEL
   --forward-only`: C++ on the runtime, built with the system compiler), the
@@ -133,7 +135,8 @@ class Case:
     def __init__(self, name, case_dir, work_dir):
         self.name, self.case_dir, self.work_dir = name, case_dir, work_dir
         self.model_path, self.shapes, self.ops = None, [], []
-        self.inputs, self.outputs, self.nondeterministic = {}, [], False
+        self.inputs, self.outputs = {}, []
+        self.dropout = None  # (x, ratio, y, mask or None) of a random Dropout
         self.declared = {}  # input name -> static declared shape
         self.elem_types = {}  # input and output name -> declared elem type
 
@@ -183,7 +186,7 @@ def prepare(case):
         if dims and all(d.HasField("dim_value") for d in dims):
             case.declared[i.name] = [d.dim_value for d in dims]
     # A Dropout in training mode with a ratio above 0 draws its own mask:
-    # the reference values cannot be reproduced.
+    # the reference values cannot be reproduced (see compare_dropout).
     inits = {t.name: t for t in model.graph.initializer}
     for node in model.graph.node:
         if node.op_type != "Dropout" or len(node.input) < 3 or \
@@ -194,7 +197,8 @@ def prepare(case):
         if len(node.input) > 1 and node.input[1] in inits:
             ratio = float(numpy_helper.to_array(inits[node.input[1]]))
         if training and ratio > 0:
-            case.nondeterministic = True
+            case.dropout = (node.input[0], ratio, node.output[0],
+                            node.output[1] if len(node.output) > 1 else None)
 
 
 # --------------------------------------------------------------------------
@@ -295,6 +299,44 @@ def compare_outputs(case, out_dir):
     return "pass", ""
 
 
+def compare_dropout(case, out_dir):
+    """A training-mode Dropout draws its own mask, so its reference values
+    cannot be reproduced; checks what must hold for any mask instead: each
+    output element is 0 or x / (1 - ratio) (rtol 1e-6), the mask output (if
+    any) marks exactly the kept elements, and the kept count is within 5
+    standard deviations of the binomial mean."""
+    import numpy as np
+    x_name, ratio, y_name, mask_name = case.dropout
+    if x_name not in case.inputs:
+        return "skip", "the random Dropout's input is not a graph input"
+    x = to_array(case.inputs[x_name]).astype(np.float64)
+    y = np.load(os.path.join(out_dir, y_name.replace("/", "_") + ".npy"))
+    if y.shape != x.shape:
+        return "fail", f"output '{y_name}' has shape {y.shape}, expected {x.shape}"
+    kept = y != 0
+    if mask_name is not None:
+        mask = np.load(os.path.join(out_dir, mask_name.replace("/", "_") + ".npy"))
+        if mask.shape != x.shape or np.any(mask.astype(bool)[x != 0] != kept[x != 0]):
+            return "fail", f"mask '{mask_name}' does not mark the kept elements"
+        kept = mask.astype(bool)
+    scaled = x / (1.0 - ratio)
+    if not np.allclose(y[kept], scaled[kept], rtol=1e-6, atol=0) or \
+            np.any(y[~kept] != 0):
+        return "fail", f"output '{y_name}' is not 0 or x / (1 - {ratio})"
+    n, p = x.size, 1.0 - ratio
+    if abs(kept.sum() - n * p) > 5 * (n * p * (1 - p)) ** 0.5 + 1:
+        return "fail", f"{kept.sum()} of {n} kept, expected about {n * p:g}"
+    return "pass", ""
+
+
+def compare_results(case, out_dir):
+    """The stage's results against the test's outputs, or, for a random
+    Dropout, against the properties every mask must give."""
+    if case.dropout is not None:
+        return compare_dropout(case, out_dir)
+    return compare_outputs(case, out_dir)
+
+
 def first_line(text):
     lines = [l for l in text.splitlines() if l.strip()]
     return lines[0] if lines else "no message"
@@ -306,8 +348,6 @@ def numeric_stage(binary, case):
     interp = os.path.join(os.path.dirname(binary), "pz-interpret")
     if not os.path.exists(interp):
         return "skip", "pz-interpret is not built"
-    if case.nondeterministic:
-        return "skip", "a training-mode Dropout draws its own mask"
     out_dir = os.path.join(case.work_dir, "out")
     os.makedirs(out_dir, exist_ok=True)
     inputs, why = save_inputs(case, "interp")
@@ -323,7 +363,7 @@ def numeric_stage(binary, case):
     if proc.returncode != 0:
         return "fail", (f"pz-interpret exit {proc.returncode}: " +
                         first_line(proc.stderr))
-    return compare_outputs(case, out_dir)
+    return compare_results(case, out_dir)
 
 
 # Messages of `compile --forward-only` for element types the CPU backend
@@ -336,8 +376,6 @@ def cpu_stage(binary, case):
     """Compiles the case with the CPU backend (`compile --forward-only
     --emit exe`: C++ on the runtime, built with the system compiler), runs
     the program on the test's inputs and compares with its outputs."""
-    if case.nondeterministic:
-        return "skip", "a training-mode Dropout draws its own mask"
     inputs, why = save_inputs(case, "cpu", bf16_bits=True)
     if inputs is None:
         return "skip", why
@@ -366,7 +404,7 @@ def cpu_stage(binary, case):
         return "fail", "run timed out"
     if proc.returncode != 0:
         return "fail", f"run exit {proc.returncode}: {first_line(proc.stderr)}"
-    return compare_outputs(case, out_dir)
+    return compare_results(case, out_dir)
 
 
 STAGES = [("import", import_stage), ("numeric", numeric_stage),

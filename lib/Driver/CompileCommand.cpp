@@ -81,9 +81,14 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createFusePatternsPass());
+  auto addBackendPasses = [&] {
+    if (opts.emit == "ir")
+      return;
+    pm.addPass(createFuseElementwisePass());
+    pm.addPass(createPlanMemoryPass());
+  };
   if (opts.forwardOnly) {
-    if (opts.emit != "ir")
-      pm.addPass(createPlanMemoryPass());
+    addBackendPasses();
     return;
   }
   if (!opts.addLoss.empty()) {
@@ -100,8 +105,7 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   pm.addPass(createOptimizerPass(optimizer));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (opts.emit != "ir")
-    pm.addPass(createPlanMemoryPass());
+  addBackendPasses();
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR.

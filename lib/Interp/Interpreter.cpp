@@ -28,9 +28,18 @@ static const KernelTable &kernels() {
     registerLossKernels(t);
     registerGatherKernels(t);
     registerOptimizerKernels(t);
+    registerFusionKernels(t);
     return t;
   }();
   return table;
+}
+
+LogicalResult mlir::pz::interp::detail::evalOp(Operation *op, Env &env) {
+  auto it = kernels().find(op->getName().getStringRef());
+  if (it == kernels().end())
+    return op->emitError() << "interpreter: no kernel for '" << op->getName()
+                           << "'";
+  return it->second(op, env);
 }
 
 bool mlir::pz::interp::hasKernel(StringRef opName) {
@@ -134,11 +143,7 @@ mlir::pz::interp::interpret(func::FuncOp fn, ArrayRef<HostTensor> args,
       if (!env.has(v))
         return op.emitError() << "interpreter: operand defined outside the "
                                  "function body";
-    auto it = kernels().find(op.getName().getStringRef());
-    if (it == kernels().end())
-      return op.emitError()
-             << "interpreter: no kernel for '" << op.getName() << "'";
-    if (failed(it->second(&op, env)))
+    if (failed(evalOp(&op, env)))
       return failure();
     for (Value v : dying.lookup(&op))
       env.erase(v);

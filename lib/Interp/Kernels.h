@@ -62,6 +62,11 @@ void registerAttentionKernels(KernelTable &table);
 void registerLossKernels(KernelTable &table);
 void registerGatherKernels(KernelTable &table);
 void registerOptimizerKernels(KernelTable &table);
+void registerFusionKernels(KernelTable &table);
+
+/// Runs the kernel of `op` (its operands must be in `env`); fails with an
+/// error at the op when it has no kernel.
+LogicalResult evalOp(Operation *op, Env &env);
 
 /// Registers `fn` as the kernel of `OpTy`.
 template <typename OpTy> void add(KernelTable &table, Kernel fn) {

@@ -98,11 +98,23 @@ sliceOffsets(Operation *op, ArrayRef<int64_t> in, ArrayRef<int64_t> starts,
                            << rank << " entries each";
   shape.clear();
   for (size_t d = 0; d < rank; ++d) {
-    if (steps[d] < 1 || starts[d] < 0 || starts[d] > ends[d] || ends[d] > in[d])
-      return op->emitError() << "interpreter: slice [" << starts[d] << ", "
-                             << ends[d] << ") step " << steps[d] << " on dim "
-                             << d << " does not fit size " << in[d];
-    shape.push_back((ends[d] - starts[d] + steps[d] - 1) / steps[d]);
+    // A positive step walks up from start to below end, a negative one down
+    // from start to above end.
+    bool fits = false;
+    if (steps[d] > 0)
+      fits = 0 <= starts[d] && starts[d] <= ends[d] && ends[d] <= in[d];
+    else if (steps[d] < 0)
+      fits = -1 <= ends[d] && ends[d] <= starts[d] && starts[d] < in[d];
+    if (!fits)
+      return op->emitError()
+             << "interpreter: slice start " << starts[d] << ", end " << ends[d]
+             << ", step " << steps[d] << " on dim " << d
+             << " does not fit size " << in[d];
+    // ceil(span / |step|), in unsigned arithmetic so that no step overflows.
+    uint64_t span = steps[d] > 0 ? ends[d] - starts[d] : starts[d] - ends[d];
+    uint64_t magnitude =
+        steps[d] > 0 ? uint64_t(steps[d]) : uint64_t(0) - uint64_t(steps[d]);
+    shape.push_back(span == 0 ? 0 : int64_t((span - 1) / magnitude + 1));
   }
   std::vector<int64_t> strides = stridesOf(in);
   offsets.clear();

@@ -494,6 +494,23 @@ func.func @forward(%x: tensor<2x6xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
 
 // -----
 
+// A negative step: the cotangent goes back to the positions the slice read,
+// in the same order, through the same starts, ends and steps.
+func.func @forward(%x: tensor<2x6xf32> {pz.param = "x"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.slice %x starts [1, 5] ends [-1, 0] steps [-1, -2] : tensor<2x6xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x6xf32> {pz.grad = "x"})
+// CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
+// CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %grad_1 = pz.slice_grad %grad_0 [2, 6] starts [1, 5] ends [-1, 0] steps [-1, -2] : tensor<2x3xf32> -> tensor<2x6xf32>
+// CHECK-NEXT: return %reduce_sum, %grad_1 : tensor<f32>, tensor<2x6xf32>
+
+// -----
+
 func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %z: tensor<2x1xf32> {pz.param = "z"}) -> (tensor<f32> {pz.output = "loss"}) {
   %y = pz.concat %x, %z {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
   %l = pz.reduce_sum %y [0, 1] : tensor<2x4xf32> -> tensor<f32>

@@ -172,6 +172,17 @@ func.func @slice_huge_end(%x: tensor<?xf32>) -> tensor<?xf32> {
   return %0 : tensor<?xf32>
 }
 
+// A negative step on a dynamic dim: start 5, end -1, step -2 takes 5, 3
+// and 1 whatever the size (which must exceed 5 at run time).
+// CHECK-LABEL: func.func @slice_negative_step_dynamic(
+// CHECK-SAME: [[X:%[^:]+]]: tensor<?x4xf32>) -> tensor<3x2xf32>
+// CHECK-NEXT: [[SLICE:%.*]] = pz.slice [[X]] starts [5, 3] ends [-1, 0] steps [-2, -2] : tensor<?x4xf32> -> tensor<3x2xf32>
+// CHECK-NEXT: return [[SLICE]] : tensor<3x2xf32>
+func.func @slice_negative_step_dynamic(%x: tensor<?x4xf32>) -> tensor<?x?xf32> {
+  %0 = pz.slice %x starts [5, 3] ends [-1, 0] steps [-2, -2] : tensor<?x4xf32> -> tensor<?x?xf32>
+  return %0 : tensor<?x?xf32>
+}
+
 // Declarations have no body to walk.
 // CHECK-LABEL: func.func private @declaration(
 // CHECK-SAME: tensor<2xf32>) -> tensor<?xf32>

@@ -15,7 +15,8 @@ using ErrorTest = InterpFixture;
 TEST_F(ErrorTest, EveryPZOpHasAKernel) {
   int count = 0;
   for (RegisteredOperationName name : ctx.getRegisteredOperations()) {
-    if (name.getDialectNamespace() != "pz")
+    // Terminators (pz.yield) are run by the op that holds them.
+    if (name.getDialectNamespace() != "pz" || name.hasTrait<OpTrait::IsTerminator>())
       continue;
     ++count;
     EXPECT_TRUE(hasKernel(name.getStringRef()))

@@ -297,6 +297,16 @@ static std::vector<GradCase> matmulAndShapeCases() {
        "  %out = pz.slice %x starts [0, 1, 1] ends [3, 4, 5] steps [2, 1, 2] : "
        "tensor<3x4x5xf64> -> tensor<2x3x2xf64>",
        "tensor<2x3x2xf64>"},
+      {"slice_negative_steps",
+       {P("x", "tensor<5x6xf64>")},
+       "  %out = pz.slice %x starts [4, 5] ends [-1, 0] steps [-2, -2] : "
+       "tensor<5x6xf64> -> tensor<3x3xf64>",
+       "tensor<3x3xf64>"},
+      {"slice_rank3_mixed_signs",
+       {P("x", "tensor<3x4x5xf64>")},
+       "  %out = pz.slice %x starts [2, 1, 3] ends [-1, 4, 0] steps [-1, 2, "
+       "-3] : tensor<3x4x5xf64> -> tensor<3x2x1xf64>",
+       "tensor<3x2x1xf64>"},
       {"concat_three_inputs",
        {P("a", "tensor<2x3xf64>"), P("b", "tensor<2x1xf64>"),
         P("c", "tensor<2x2xf64>")},

@@ -6,6 +6,8 @@
 
 #include "InterpTestUtils.h"
 
+#include <algorithm>
+
 using namespace pztest;
 
 namespace {
@@ -65,6 +67,35 @@ TEST_F(ShapeTest, SliceWithStepsAndItsGradient) {
   expectTensor(r[0], {2, 2}, {5, 8, 15, 18});
   expectTensor(r[1], {4, 5},
                {0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0});
+}
+
+TEST_F(ShapeTest, SliceWithNegativeStepsAndItsGradient) {
+  auto r = eval(R"(
+    func.func @f(%x: tensor<4x5xf64>, %g: tensor<2x3xf64>) -> (tensor<2x3xf64>, tensor<4x5xf64>, tensor<4x5xf64>) {
+      %0 = pz.slice %x starts [3, 4] ends [0, -1] steps [-2, -2] : tensor<4x5xf64> -> tensor<2x3xf64>
+      %1 = pz.slice_grad %g [4, 5] starts [3, 4] ends [0, -1] steps [-2, -2] : tensor<2x3xf64> -> tensor<4x5xf64>
+      %2 = pz.slice %x starts [3, 4] ends [-1, -1] steps [-1, -1] : tensor<4x5xf64> -> tensor<4x5xf64>
+      return %0, %1, %2 : tensor<2x3xf64>, tensor<4x5xf64>, tensor<4x5xf64>
+    })",
+                {T({4, 5}, iota(20)), T({2, 3}, {1, 2, 3, 4, 5, 6})});
+  ASSERT_EQ(r.size(), 3u);
+  // Rows 3 and 1, columns 4, 2 and 0, in that order.
+  expectTensor(r[0], {2, 3}, {19, 17, 15, 9, 7, 5});
+  expectTensor(r[1], {4, 5},
+               {0, 0, 0, 0, 0, 6, 0, 5, 0, 4, 0, 0, 0, 0, 0, 3, 0, 2, 0, 1});
+  std::vector<double> reversed = iota(20);
+  std::reverse(reversed.begin(), reversed.end());
+  expectTensor(r[2], {4, 5}, reversed);
+  std::string err = evalError(R"(
+    func.func @f(%x: tensor<?xf64>) -> tensor<4xf64> {
+      %0 = pz.slice %x starts [3] ends [-1] steps [-1] : tensor<?xf64> -> tensor<4xf64>
+      return %0 : tensor<4xf64>
+    })",
+                              {T({3}, {1, 2, 3})});
+  EXPECT_NE(err.find("slice start 3, end -1, step -1 on dim 0 does not fit "
+                     "size 3"),
+            std::string::npos)
+      << err;
 }
 
 TEST_F(ShapeTest, ConcatOnAMiddleAxis) {

@@ -305,10 +305,6 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   auto [ratio, training] = *p;
   if (!training || ratio == 0.0)
     return identityDropout(ctx, *x);
-  if (ctx.isOutputUsed(1))
-    return ctx.emitError() << "Dropout's mask output is used in training "
-                              "mode; pz.dropout regenerates its mask from a "
-                              "seed and has no mask output";
   // Without a seed attribute, derive a stable one from the node name.
   FailureOr<int64_t> seed = ctx.getInt(
       "seed", static_cast<int64_t>(llvm::xxh3_64bits(ctx.getNode().name) >> 1));
@@ -320,6 +316,30 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   if (failed(r))
     return failure();
   ctx.setOutput(0, *r);
+  if (!ctx.isOutputUsed(1))
+    return success();
+  // The mask: the same seeded dropout (its mask depends only on the seed,
+  // the step and the element index) applied to ones is > 0 where kept.
+  SmallVector<int64_t> shape = ctx.getShape(0);
+  if (failed(ctx.requireStatic(shape, "its mask output")))
+    return failure();
+  DataType dt =
+      fromMLIRType(llvm::cast<RankedTensorType>(x->getType()).getElementType());
+  HostTensor ones(dt, shape), zero(dt, {});
+  for (int64_t i = 0, n = ones.size(); i < n; ++i)
+    ones.setDouble(i, 1.0);
+  FailureOr<Value> o = ctx.materialize(ones, ctx.getLoc());
+  FailureOr<Value> z = ctx.materialize(zero, ctx.getLoc());
+  if (failed(o) || failed(z))
+    return failure();
+  FailureOr<Value> kept = ctx.create<DropoutOp>(
+      *o, b.getF64FloatAttr(ratio), b.getI64IntegerAttr(*seed));
+  if (failed(kept))
+    return failure();
+  FailureOr<Value> mask = ctx.create<CompareOp>(ComparePredicate::gt, *kept, *z);
+  if (failed(mask))
+    return failure();
+  ctx.setOutput(1, *mask);
   return success();
 }
 

@@ -161,9 +161,13 @@ mlir::pz::onnx::computeSlice(const NodeContext &ctx, ArrayRef<int64_t> shape,
       end = clamp(end, 0, dim);
       count = end > start ? (end - start - 1) / step + 1 : 0;
     } else {
+      // A dim of size 0 clamps start to 0 and end to -1, yet has nothing
+      // to take.
       start = clamp(start, 0, dim - 1);
       end = clamp(end, -1, dim - 1);
-      count = start > end ? (start - end - 1) / -step + 1 : 0;
+      // (end - start + 1) / step is (start - end - 1) / -step rounded down,
+      // without negating a step of INT64_MIN.
+      count = dim > 0 && start > end ? (end - start + 1) / step + 1 : 0;
     }
     box.starts[*axis] = start;
     box.steps[*axis] = step;

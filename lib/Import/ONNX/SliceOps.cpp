@@ -29,25 +29,31 @@ static HostTensor sliceHost(const HostTensor &in, const SliceBox &box) {
   return out;
 }
 
-/// Emits `pz.slice` of `x` for a box with positive steps.
+/// Emits `pz.slice` of `x` for a box (steps of either sign). A dim that takes
+/// at most one element gets step 1, so that a slice which takes every
+/// element in order is no slice at all.
 static FailureOr<Value> emitSlice(NodeContext &ctx, Value x,
                                   const SliceBox &box) {
   auto type = llvm::cast<RankedTensorType>(x.getType());
   if (failed(ctx.requireStatic(type.getShape(), "the sliced input")))
     return failure();
-  if (llvm::any_of(box.steps, [](int64_t s) { return s < 0; }))
-    return ctx.emitError() << ctx.getNode().opType
-                           << " with a negative step (a reversal) is not "
-                              "supported: pz.slice takes steps >= 1";
-  if (ArrayRef<int64_t>(box.counts) == type.getShape())
+  SmallVector<int64_t> starts(box.starts), ends, steps(box.steps);
+  for (size_t d = 0; d < box.counts.size(); ++d) {
+    int64_t count = box.counts[d];
+    if (count <= 1) {
+      steps[d] = 1;
+      if (count == 0)
+        starts[d] = 0;
+    }
+    // One past the last element taken, in the direction of the step.
+    ends.push_back(count == 0 ? starts[d]
+                              : starts[d] + (count - 1) * steps[d] +
+                                    (steps[d] > 0 ? 1 : -1));
+  }
+  if (ArrayRef<int64_t>(box.counts) == type.getShape() &&
+      llvm::all_of(steps, [](int64_t s) { return s == 1; }))
     return x;
-  SmallVector<int64_t> ends;
-  for (size_t d = 0; d < box.counts.size(); ++d)
-    ends.push_back(box.counts[d] == 0
-                       ? box.starts[d]
-                       : box.starts[d] + (box.counts[d] - 1) * box.steps[d] +
-                             1);
-  return ctx.create<SliceOp>(x, box.starts, ends, box.steps);
+  return ctx.create<SliceOp>(x, starts, ends, steps);
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,10 +1,13 @@
-//===- EmitElementwise.cpp - elementwise ops as loops over static shapes --===//
+//===- EmitElementwise.cpp - element-map ops and fused loops --------------===//
 //
-// Every elementwise op becomes one loop nest over the result's shape; each
+// Every element-map op becomes one loop nest over the result's shape; each
 // operand is read through broadcast strides, and dims that all operands walk
 // contiguously collapse, so same-shape operands give one flat loop the C++
-// compiler vectorizes. Math is in the element type (std:: overloads), as
-// PyTorch computes fp32 ops in fp32.
+// compiler vectorizes. A pz.fused op is one loop nest over its domain whose
+// body computes each inner value into a scalar of its own element type, so
+// it rounds exactly as the separate ops would. Math is in the element type
+// (std:: overloads; 16-bit floats compute in float), as PyTorch computes
+// fp32 ops in fp32.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,112 +21,62 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using ExprFn = std::function<std::string(ArrayRef<std::string>)>;
-
-/// result[i] = f(operands[i]...) with broadcasting.
-static void emitMap(Operation *op, FunctionEmitter &e, ValueRange operands, const ExprFn &f) {
-  Value r = op->getResult(0);
-  ArrayRef<int64_t> outShape = FunctionEmitter::shape(r);
-  std::vector<StridedRef> refs;
-  refs.push_back({e.name(r), 0, FunctionEmitter::stridesOf(outShape)});
-  for (Value v : operands)
-    refs.push_back({e.name(v), 0,
-                    FunctionEmitter::broadcastStrides(FunctionEmitter::shape(v), outShape)});
-  e.emitStridedLoop(outShape, refs, [&](ArrayRef<std::string> idx) {
-    return idx[0] + " = " + f(idx.drop_front()) + ";";
-  });
-}
+using FE = FunctionEmitter;
 
 static std::string lit(Type t, double v) {
-  return t.isF32() ? floatLiteral(v, true) : "(" + FunctionEmitter::cType(t) + ")" + floatLiteral(v, false);
+  return t.isF32() ? floatLiteral(v, true) : "(" + FE::cType(t) + ")" + floatLiteral(v, false);
 }
 
-LogicalResult cpp::emitElementwiseOp(Operation *op, FunctionEmitter &e, bool &handled) {
-  handled = true;
-  Type et = op->getNumResults() ? FunctionEmitter::elementType(op->getResult(0)) : Type();
-  std::string T = et ? FunctionEmitter::cType(et) : "";
-  bool isFloat = et && llvm::isa<FloatType>(et);
-  auto binary = [&](const char *sym) {
-    emitMap(op, e, op->getOperands(), [sym](ArrayRef<std::string> a) {
-      return "(" + a[0] + " " + sym + " " + a[1] + ")";
-    });
-    return success();
-  };
-  auto unary = [&](std::function<std::string(const std::string &)> f) {
-    emitMap(op, e, op->getOperands(), [f](ArrayRef<std::string> a) { return f(a[0]); });
-    return success();
-  };
-  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case<AddOp>([&](auto) { return binary("+"); })
-      .Case<SubOp>([&](auto) { return binary("-"); })
-      .Case<MulOp>([&](auto) { return binary("*"); })
-      .Case<DivOp>([&](auto) -> LogicalResult {
+/// Whether the op is an integer division (which checks for a zero divisor
+/// through the flag `pz_div0`).
+static bool isIntegerDiv(Operation *op) {
+  return llvm::isa<DivOp>(op) && !llvm::isa<FloatType>(FE::elementType(op->getResult(0)));
+}
+
+/// The C expression of one element of an element-map op's result, given the
+/// expressions of its operands' elements.
+static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
+  Type et = FE::elementType(op->getResult(0));
+  std::string T = FE::cType(et);
+  bool isFloat = llvm::isa<FloatType>(et);
+  auto call = [&](const char *fn) { return std::string(fn) + "(" + a[0] + ")"; };
+  return llvm::TypeSwitch<Operation *, std::string>(op)
+      .Case<AddOp>([&](auto) { return "(" + a[0] + " + " + a[1] + ")"; })
+      .Case<SubOp>([&](auto) { return "(" + a[0] + " - " + a[1] + ")"; })
+      .Case<MulOp>([&](auto) { return "(" + a[0] + " * " + a[1] + ")"; })
+      .Case<DivOp>([&](auto) {
         if (isFloat)
-          return binary("/");
-        e.out() << "    { int pz_div0 = 0;\n";
-        emitMap(op, e, op->getOperands(), [T](ArrayRef<std::string> a) {
-          return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : (" + T + ")(" + a[0] +
-                 " / " + a[1] + "))";
-        });
-        e.out() << "    if (pz_div0) " << e.failStmt(op, "integer division by zero")
-                << " }\n";
-        return success();
+          return "(" + a[0] + " / " + a[1] + ")";
+        return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : (" + T + ")(" + a[0] +
+               " / " + a[1] + "))";
       })
       .Case<PowOp>([&](auto) {
-        emitMap(op, e, op->getOperands(), [T, isFloat](ArrayRef<std::string> a) {
-          if (isFloat)
-            return "std::pow(" + a[0] + ", " + a[1] + ")";
-          return "(" + T + ")std::pow((double)" + a[0] + ", (double)" + a[1] + ")";
-        });
-        return success();
+        if (isFloat)
+          return "std::pow(" + a[0] + ", " + a[1] + ")";
+        return "(" + T + ")std::pow((double)" + a[0] + ", (double)" + a[1] + ")";
       })
-      .Case<NegOp>([&](auto) { return unary([](auto &a) { return "(-" + a + ")"; }); })
-      .Case<ExpOp>([&](auto) { return unary([](auto &a) { return "std::exp(" + a + ")"; }); })
-      .Case<LogOp>([&](auto) { return unary([](auto &a) { return "std::log(" + a + ")"; }); })
-      .Case<SqrtOp>([&](auto) { return unary([](auto &a) { return "std::sqrt(" + a + ")"; }); })
-      .Case<RsqrtOp>([&](auto) {
-        std::string one = lit(et, 1.0);
-        return unary([one](auto &a) { return "(" + one + " / std::sqrt(" + a + "))"; });
-      })
-      .Case<TanhOp>([&](auto) { return unary([](auto &a) { return "std::tanh(" + a + ")"; }); })
-      .Case<ErfOp>([&](auto) { return unary([](auto &a) { return "std::erf(" + a + ")"; }); })
+      .Case<NegOp>([&](auto) { return "(-" + a[0] + ")"; })
+      .Case<ExpOp>([&](auto) { return call("std::exp"); })
+      .Case<LogOp>([&](auto) { return call("std::log"); })
+      .Case<SqrtOp>([&](auto) { return call("std::sqrt"); })
+      .Case<RsqrtOp>([&](auto) { return "(" + lit(et, 1.0) + " / std::sqrt(" + a[0] + "))"; })
+      .Case<TanhOp>([&](auto) { return call("std::tanh"); })
+      .Case<ErfOp>([&](auto) { return call("std::erf"); })
       .Case<ReluOp>([&](auto) {
         std::string zero = lit(et, 0.0);
-        return unary([zero](auto &a) {
-          return "((" + a + " > " + zero + " || " + a + " != " + a + ") ? " + a + " : " + zero + ")";
-        });
+        return "((" + a[0] + " > " + zero + " || " + a[0] + " != " + a[0] + ") ? " + a[0] +
+               " : " + zero + ")";
       })
       .Case<SigmoidOp>([&](auto) {
         std::string one = lit(et, 1.0);
-        return unary([one](auto &a) { return "(" + one + " / (" + one + " + std::exp(-" + a + ")))"; });
+        return "(" + one + " / (" + one + " + std::exp(-" + a[0] + ")))";
       })
       .Case<SiluOp>([&](auto) {
-        std::string one = lit(et, 1.0);
-        return unary([one](auto &a) { return "(" + a + " / (" + one + " + std::exp(-" + a + ")))"; });
-      })
-      .Case<GeluOp>([&](GeluOp g) -> LogicalResult {
-        if (!et.isF32())
-          return op->emitError() << "CPU backend: gelu computes in f32 only";
-        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
-        e.out() << "    pzrt_gelu_fwd(" << e.name(g.getInput()) << ", " << e.name(g.getResult())
-                << ", " << FunctionEmitter::numel(g.getResult()) << ", " << approx << ");\n";
-        return success();
-      })
-      .Case<GeluGradOp>([&](GeluGradOp g) -> LogicalResult {
-        if (!et.isF32() || g.getGrad().getType() != g.getInput().getType())
-          return op->emitError() << "CPU backend: gelu_grad needs f32 operands of one shape";
-        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
-        e.out() << "    pzrt_gelu_bwd(" << e.name(g.getInput()) << ", " << e.name(g.getGrad())
-                << ", " << e.name(g.getResult()) << ", " << FunctionEmitter::numel(g.getResult())
-                << ", " << approx << ");\n";
-        return success();
+        return "(" + a[0] + " / (" + lit(et, 1.0) + " + std::exp(-" + a[0] + ")))";
       })
       .Case<ReluGradOp>([&](auto) {
         std::string zero = lit(et, 0.0);
-        emitMap(op, e, op->getOperands(), [zero](ArrayRef<std::string> a) {
-          return "(" + a[1] + " > " + zero + " ? " + a[0] + " : " + zero + ")";
-        });
-        return success();
+        return "(" + a[1] + " > " + zero + " ? " + a[0] + " : " + zero + ")";
       })
       .Case<CompareOp>([&](CompareOp c) {
         const char *sym = "==";
@@ -134,28 +87,114 @@ LogicalResult cpp::emitElementwiseOp(Operation *op, FunctionEmitter &e, bool &ha
         case ComparePredicate::gt: sym = ">"; break;
         case ComparePredicate::ge: sym = ">="; break;
         }
-        std::string s = sym;
-        emitMap(op, e, op->getOperands(), [s](ArrayRef<std::string> a) {
-          return "(uint8_t)(" + a[0] + " " + s + " " + a[1] + ")";
-        });
-        return success();
+        return "(uint8_t)(" + a[0] + " " + sym + " " + a[1] + ")";
       })
-      .Case<NotOp>([&](auto) { return unary([](auto &a) { return "(uint8_t)(" + a + " == 0)"; }); })
-      .Case<WhereOp>([&](auto) {
-        emitMap(op, e, op->getOperands(), [](ArrayRef<std::string> a) {
-          return "(" + a[0] + " ? " + a[1] + " : " + a[2] + ")";
-        });
-        return success();
-      })
-      .Case<CastOp>([&](CastOp c) -> LogicalResult {
-        Type from = FunctionEmitter::elementType(c.getInput());
+      .Case<NotOp>([&](auto) { return "(uint8_t)(" + a[0] + " == 0)"; })
+      .Case<WhereOp>([&](auto) { return "(" + a[0] + " ? " + a[1] + " : " + a[2] + ")"; })
+      .Case<CastOp>([&](CastOp c) {
+        Type from = FE::elementType(c.getInput());
         if (et.isInteger(1))
-          return unary([](auto &a) { return "(uint8_t)(" + a + " != 0)"; });
+          return "(uint8_t)(" + a[0] + " != 0)";
         if (llvm::isa<FloatType>(from) && !isFloat)
-          return unary([T](auto &a) { return "(" + T + ")std::trunc(" + a + ")"; });
-        return unary([T](auto &a) { return "(" + T + ")" + a; });
+          return "(" + T + ")std::trunc(" + a[0] + ")";
+        return "(" + T + ")" + a[0];
       })
-      .Case<BroadcastOp>([&](auto) { return unary([](auto &a) { return a; }); })
+      .Case<BroadcastOp>([&](auto) { return a[0]; })
+      .Default([&](Operation *) { return std::string(); });
+}
+
+/// Wraps the loop of ops that may divide integers by zero in the flag's
+/// scope and its check.
+static void withDiv0Flag(Operation *op, FE &e, bool needed, const std::function<void()> &loop) {
+  if (needed)
+    e.out() << "    { int pz_div0 = 0;\n";
+  loop();
+  if (needed)
+    e.out() << "    if (pz_div0) " << e.failStmt(op, "integer division by zero") << " }\n";
+}
+
+/// result[i] = f(operands[i]...) with broadcasting.
+static void emitMap(Operation *op, FE &e) {
+  Value r = op->getResult(0);
+  ArrayRef<int64_t> outShape = FE::shape(r);
+  std::vector<StridedRef> refs;
+  refs.push_back({e.name(r), 0, FE::stridesOf(outShape)});
+  for (Value v : op->getOperands())
+    refs.push_back({e.name(v), 0, FE::broadcastStrides(FE::shape(v), outShape)});
+  withDiv0Flag(op, e, isIntegerDiv(op), [&] {
+    e.emitStridedLoop(outShape, refs, [&](ArrayRef<std::string> idx) {
+      return idx[0] + " = " + elementExpr(op, idx.drop_front()) + ";";
+    });
+  });
+}
+
+/// One loop over the domain: inner values are scalars, yielded ones stored.
+static LogicalResult emitFused(FusedOp f, FE &e) {
+  ArrayRef<int64_t> domain = f.getDomain();
+  Block &body = f.getBody().front();
+  auto yield = llvm::cast<YieldOp>(body.getTerminator());
+  std::vector<StridedRef> refs;
+  for (Value r : f.getResults())
+    refs.push_back({e.name(r), 0, FE::stridesOf(domain)});
+  for (Value in : f.getInputs())
+    refs.push_back({e.name(in), 0, FE::broadcastStrides(FE::shape(in), domain)});
+  bool div0 = false;
+  for (Operation &op : body.without_terminator()) {
+    if (elementExpr(&op, {"x", "y", "z"}).empty())
+      return op.emitError() << "CPU backend: no element expression for " << op.getName();
+    div0 |= isIntegerDiv(&op);
+  }
+  withDiv0Flag(f, e, div0, [&] {
+    e.emitStridedLoop(domain, refs, [&](ArrayRef<std::string> idx) {
+      llvm::DenseMap<Value, std::string> scalar;
+      for (auto [i, arg] : llvm::enumerate(body.getArguments()))
+        scalar[arg] = idx[f.getNumResults() + i];
+      std::string s = "{";
+      for (Operation &op : body.without_terminator()) {
+        std::vector<std::string> args;
+        for (Value v : op.getOperands())
+          args.push_back(scalar.lookup(v));
+        std::string t = "t" + std::to_string(scalar.size());
+        s += " " + FE::cType(FE::elementType(op.getResult(0))) + " " + t + " = " +
+             elementExpr(&op, args) + ";";
+        scalar[op.getResult(0)] = t;
+      }
+      for (auto [i, v] : llvm::enumerate(yield.getValues()))
+        s += " " + idx[i] + " = " + scalar.lookup(v) + ";";
+      return s + " }";
+    });
+  });
+  return success();
+}
+
+LogicalResult cpp::emitElementwiseOp(Operation *op, FE &e, bool &handled) {
+  handled = true;
+  if (op->hasTrait<traits::ElementMap>()) {
+    if (elementExpr(op, {"x", "y", "z"}).empty())
+      return op->emitError() << "CPU backend: no element expression for " << op->getName();
+    emitMap(op, e);
+    return success();
+  }
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<FusedOp>([&](FusedOp f) { return emitFused(f, e); })
+      .Case<GeluOp>([&](GeluOp g) -> LogicalResult {
+        if (!FE::elementType(g.getResult()).isF32())
+          return op->emitError() << "CPU backend: gelu computes in f32 only";
+        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
+        e.out() << "    pzrt_gelu_fwd(" << e.name(g.getInput()) << ", " << e.name(g.getResult())
+                << ", " << FE::numel(g.getResult()) << ", " << approx << ");\n";
+        return success();
+      })
+      .Case<GeluGradOp>([&](GeluGradOp g) -> LogicalResult {
+        if (!FE::elementType(g.getResult()).isF32() ||
+            g.getGrad().getType() != g.getInput().getType())
+          return op->emitError() << "CPU backend: gelu_grad needs f32 operands of one shape";
+        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
+        e.out() << "    pzrt_gelu_bwd(" << e.name(g.getInput()) << ", " << e.name(g.getGrad())
+                << ", " << e.name(g.getResult()) << ", " << FE::numel(g.getResult()) << ", "
+                << approx << ");\n";
+        return success();
+      })
       .Default([&](Operation *) {
         handled = false;
         return success();

@@ -508,6 +508,25 @@ func.func @slice_stepped_no_fold(%x: tensor<1x6xf32>) -> tensor<1x3xf32> {
   return %0 : tensor<1x3xf32>
 }
 
+// A negative step keeps the type but reverses the dim.
+// CHECK-LABEL: func.func @slice_reversal_no_fold(
+// CHECK-SAME: [[X:%[^:]+]]: tensor<4x6xf32>) -> tensor<4x6xf32>
+// CHECK-NEXT: [[SLICE:%.*]] = pz.slice [[X]] starts [0, 5] ends [4, -1] steps [1, -1] : tensor<4x6xf32> -> tensor<4x6xf32>
+// CHECK-NEXT: return [[SLICE]] : tensor<4x6xf32>
+func.func @slice_reversal_no_fold(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  %0 = pz.slice %x starts [0, 5] ends [4, -1] steps [1, -1] : tensor<4x6xf32> -> tensor<4x6xf32>
+  return %0 : tensor<4x6xf32>
+}
+
+// Reversing a dim of one element, or stepping over it, changes nothing.
+// CHECK-LABEL: func.func @slice_unit_dims_fold(
+// CHECK-SAME: [[X:%[^:]+]]: tensor<1x6x1xf32>) -> tensor<1x6x1xf32>
+// CHECK-NEXT: return [[X]] : tensor<1x6x1xf32>
+func.func @slice_unit_dims_fold(%x: tensor<1x6x1xf32>) -> tensor<1x6x1xf32> {
+  %0 = pz.slice %x starts [0, 0, 0] ends [-1, 6, 1] steps [-1, 1, 3] : tensor<1x6x1xf32> -> tensor<1x6x1xf32>
+  return %0 : tensor<1x6x1xf32>
+}
+
 // Dropping the first row changes the type.
 // CHECK-LABEL: func.func @slice_same_type_nonzero_start_no_fold(
 // CHECK-SAME: [[X:%[^:]+]]: tensor<4x1xf32>) -> tensor<3x1xf32>

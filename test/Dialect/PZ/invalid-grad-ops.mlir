@@ -87,7 +87,7 @@ func.func @slice_grad_negative_shape(%g: tensor<4xf32>) -> tensor<?xf32> {
 // -----
 
 func.func @slice_grad_bad_slice(%g: tensor<4xf32>) -> tensor<3xf32> {
-  // expected-error @+1 {{'pz.slice_grad' op slice [5, 1) step 0 on dim 0 of size 3 needs 0 <= start <= end <= size, step >= 1}}
+  // expected-error @+1 {{'pz.slice_grad' op step 0 on dim 0 must be nonzero}}
   %0 = pz.slice_grad %g [3] starts [5] ends [1] steps [0] : tensor<4xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
@@ -95,7 +95,7 @@ func.func @slice_grad_bad_slice(%g: tensor<4xf32>) -> tensor<3xf32> {
 // -----
 
 func.func @slice_grad_end_past_size(%g: tensor<4xf32>) -> tensor<3xf32> {
-  // expected-error @+1 {{'pz.slice_grad' op slice [0, 4) step 1 on dim 0 of size 3 needs 0 <= start <= end <= size, step >= 1}}
+  // expected-error @+1 {{'pz.slice_grad' op start 0, end 4, step 1 on dim 0 of size 3: a positive step needs 0 <= start <= end <= size}}
   %0 = pz.slice_grad %g [3] starts [0] ends [4] steps [1] : tensor<4xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
@@ -106,6 +106,23 @@ func.func @slice_grad_end_past_size(%g: tensor<4xf32>) -> tensor<3xf32> {
 func.func @slice_grad_grad_shape(%g: tensor<5xf32>) -> tensor<10xf32> {
   // expected-error @+1 {{'pz.slice_grad' op grad has shape 5 but the forward result has shape 4}}
   %0 = pz.slice_grad %g [10] starts [1] ends [9] steps [2] : tensor<5xf32> -> tensor<10xf32>
+  return %0 : tensor<10xf32>
+}
+
+// -----
+
+func.func @slice_grad_negative_step_start_past_size(%g: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'pz.slice_grad' op start 3, end -1, step -1 on dim 0 of size 3: a negative step needs -1 <= end <= start <= size - 1}}
+  %0 = pz.slice_grad %g [3] starts [3] ends [-1] steps [-1] : tensor<3xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+// start 9, end 0, step -3 of 10 elements takes 9, 6 and 3: three, not four.
+func.func @slice_grad_negative_step_grad_shape(%g: tensor<4xf32>) -> tensor<10xf32> {
+  // expected-error @+1 {{'pz.slice_grad' op grad has shape 4 but the forward result has shape 3}}
+  %0 = pz.slice_grad %g [10] starts [9] ends [0] steps [-3] : tensor<4xf32> -> tensor<10xf32>
   return %0 : tensor<10xf32>
 }
 

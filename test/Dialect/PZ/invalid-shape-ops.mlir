@@ -217,7 +217,7 @@ func.func @slice_wrong_entry_counts(%a: tensor<4x6xf32>) -> tensor<2xf32> {
 // -----
 
 func.func @slice_zero_step(%a: tensor<4x6xf32>) -> tensor<4x6xf32> {
-  // expected-error @+2 {{step 0 on dim 1 must be >= 1}}
+  // expected-error @+2 {{step 0 on dim 1 must be nonzero}}
   // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
   %0 = pz.slice %a starts [0, 0] ends [4, 6] steps [1, 0] : tensor<4x6xf32> -> tensor<4x6xf32>
   return %0 : tensor<4x6xf32>
@@ -226,7 +226,7 @@ func.func @slice_zero_step(%a: tensor<4x6xf32>) -> tensor<4x6xf32> {
 // -----
 
 func.func @slice_start_after_end(%a: tensor<4x6xf32>) -> tensor<4x1xf32> {
-  // expected-error @+2 {{slice [3, 2) on dim 1 of size 6 needs 0 <= start <= end <= size}}
+  // expected-error @+2 {{start 3, end 2, step 1 on dim 1 of size 6: a positive step needs 0 <= start <= end <= size}}
   // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
   %0 = pz.slice %a starts [0, 3] ends [4, 2] steps [1, 1] : tensor<4x6xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
@@ -235,7 +235,7 @@ func.func @slice_start_after_end(%a: tensor<4x6xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @slice_end_past_size(%a: tensor<4x6xf32>) -> tensor<5x6xf32> {
-  // expected-error @+2 {{slice [0, 5) on dim 0 of size 4 needs 0 <= start <= end <= size}}
+  // expected-error @+2 {{start 0, end 5, step 1 on dim 0 of size 4: a positive step needs 0 <= start <= end <= size}}
   // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
   %0 = pz.slice %a starts [0, 0] ends [5, 6] steps [1, 1] : tensor<4x6xf32> -> tensor<5x6xf32>
   return %0 : tensor<5x6xf32>
@@ -244,10 +244,49 @@ func.func @slice_end_past_size(%a: tensor<4x6xf32>) -> tensor<5x6xf32> {
 // -----
 
 func.func @slice_negative_start(%a: tensor<?x6xf32>) -> tensor<2x6xf32> {
-  // expected-error @+2 {{slice [-1, 1) on dim 0 of size ? needs 0 <= start <= end <= size}}
+  // expected-error @+2 {{start -1, end 1, step 1 on dim 0 of size ?: a positive step needs 0 <= start <= end <= size}}
   // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
   %0 = pz.slice %a starts [-1, 0] ends [1, 6] steps [1, 1] : tensor<?x6xf32> -> tensor<2x6xf32>
   return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @slice_negative_step_end_after_start(%a: tensor<4x6xf32>) -> tensor<4x1xf32> {
+  // expected-error @+2 {{start 2, end 3, step -1 on dim 1 of size 6: a negative step needs -1 <= end <= start <= size - 1}}
+  // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
+  %0 = pz.slice %a starts [0, 2] ends [4, 3] steps [1, -1] : tensor<4x6xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+// A reversal starts at the last element, size - 1, not at size.
+func.func @slice_negative_step_start_at_size(%a: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  // expected-error @+2 {{start 4, end -1, step -1 on dim 0 of size 4: a negative step needs -1 <= end <= start <= size - 1}}
+  // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
+  %0 = pz.slice %a starts [4, 0] ends [-1, 6] steps [-1, 1] : tensor<4x6xf32> -> tensor<4x6xf32>
+  return %0 : tensor<4x6xf32>
+}
+
+// -----
+
+// end -1 runs through element 0; below that is out of range.
+func.func @slice_negative_step_end_below_minus_one(%a: tensor<?x6xf32>) -> tensor<2x6xf32> {
+  // expected-error @+2 {{start 1, end -2, step -1 on dim 0 of size ?: a negative step needs -1 <= end <= start <= size - 1}}
+  // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
+  %0 = pz.slice %a starts [1, 0] ends [-2, 6] steps [-1, 1] : tensor<?x6xf32> -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+// start 5, end -1, step -2 takes elements 5, 3 and 1: three, not six.
+func.func @slice_negative_step_wrong_count(%a: tensor<6xf32>) -> tensor<6xf32> {
+  // expected-error @+2 {{'pz.slice' op inferred type(s) 'tensor<3xf32>' are incompatible with return type(s) of operation 'tensor<6xf32>'}}
+  // expected-error @+1 {{'pz.slice' op failed to infer returned types}}
+  %0 = pz.slice %a starts [5] ends [-1] steps [-2] : tensor<6xf32> -> tensor<6xf32>
+  return %0 : tensor<6xf32>
 }
 
 // -----

@@ -39,14 +39,16 @@ func.func @reduce_max_grad(%g: tensor<4xf32>, %gk: tensor<4x1xf32>, %x: tensor<4
 }
 
 // CHECK-LABEL: func.func @slice_grad(
-// CHECK-SAME: [[G:%[^:]+]]: tensor<16x64xf32>, [[I:%[^:]+]]: tensor<4xi64>) -> (tensor<16x192xf32>, tensor<10xi64>)
+// CHECK-SAME: [[G:%[^:]+]]: tensor<16x64xf32>, [[I:%[^:]+]]: tensor<4xi64>) -> (tensor<16x192xf32>, tensor<10xi64>, tensor<10xi64>)
 // CHECK-NEXT: [[SLICE_GRAD:%.*]] = pz.slice_grad [[G]] [16, 192] starts [0, 64] ends [16, 128] steps [1, 1] : tensor<16x64xf32> -> tensor<16x192xf32>
 // CHECK-NEXT: [[SLICE_GRAD_0:%.*]] = pz.slice_grad [[I]] [10] starts [1] ends [9] steps [2] : tensor<4xi64> -> tensor<10xi64>
-// CHECK-NEXT: return [[SLICE_GRAD]], [[SLICE_GRAD_0]] : tensor<16x192xf32>, tensor<10xi64>
-func.func @slice_grad(%g: tensor<16x64xf32>, %i: tensor<4xi64>) -> (tensor<16x192xf32>, tensor<10xi64>) {
+// CHECK-NEXT: [[SLICE_GRAD_1:%.*]] = pz.slice_grad [[I]] [10] starts [9] ends [-1] steps [-3] : tensor<4xi64> -> tensor<10xi64>
+// CHECK-NEXT: return [[SLICE_GRAD]], [[SLICE_GRAD_0]], [[SLICE_GRAD_1]] : tensor<16x192xf32>, tensor<10xi64>, tensor<10xi64>
+func.func @slice_grad(%g: tensor<16x64xf32>, %i: tensor<4xi64>) -> (tensor<16x192xf32>, tensor<10xi64>, tensor<10xi64>) {
   %0 = pz.slice_grad %g [16, 192] starts [0, 64] ends [16, 128] steps [1, 1] : tensor<16x64xf32> -> tensor<16x192xf32>
   %1 = pz.slice_grad %i [10] starts [1] ends [9] steps [2] : tensor<4xi64> -> tensor<10xi64>
-  return %0, %1 : tensor<16x192xf32>, tensor<10xi64>
+  %2 = pz.slice_grad %i [10] starts [9] ends [-1] steps [-3] : tensor<4xi64> -> tensor<10xi64>
+  return %0, %1, %2 : tensor<16x192xf32>, tensor<10xi64>, tensor<10xi64>
 }
 
 // CHECK-LABEL: func.func @gather_grad(

@@ -435,6 +435,23 @@ func.func @slice(%x: tensor<16x192xf32>, %y: tensor<10xi64>, %z: tensor<?x8xi1>)
   return %0, %1, %2, %3 : tensor<16x64xf32>, tensor<4xi64>, tensor<2x3xi1>, tensor<0x192xf32>
 }
 
+// Negative steps walk down from start to above end; end -1 runs through
+// element 0. The result sizes are inferred from the steps.
+// CHECK-LABEL: func.func @slice_negative_steps(
+// CHECK-SAME: [[X:%[^:]+]]: tensor<16x192xf32>, [[Z:%[^:]+]]: tensor<?x8xi1>) -> (tensor<16x192xf32>, tensor<8x64xf32>, tensor<2x2xi1>, tensor<16x0xf32>)
+// CHECK-NEXT: [[SLICE:%.*]] = pz.slice [[X]] starts [15, 191] ends [-1, -1] steps [-1, -1] : tensor<16x192xf32> -> tensor<16x192xf32>
+// CHECK-NEXT: [[SLICE_0:%.*]] = pz.slice [[X]] starts [15, 190] ends [0, 0] steps [-2, -3] : tensor<16x192xf32> -> tensor<8x64xf32>
+// CHECK-NEXT: [[SLICE_1:%.*]] = pz.slice [[Z]] starts [3, 7] ends [1, -1] steps [-1, -4] : tensor<?x8xi1> -> tensor<2x2xi1>
+// CHECK-NEXT: [[SLICE_2:%.*]] = pz.slice [[X]] starts [0, 4] ends [16, 4] steps [1, -1] : tensor<16x192xf32> -> tensor<16x0xf32>
+// CHECK-NEXT: return [[SLICE]], [[SLICE_0]], [[SLICE_1]], [[SLICE_2]] : tensor<16x192xf32>, tensor<8x64xf32>, tensor<2x2xi1>, tensor<16x0xf32>
+func.func @slice_negative_steps(%x: tensor<16x192xf32>, %z: tensor<?x8xi1>) -> (tensor<16x192xf32>, tensor<8x64xf32>, tensor<2x2xi1>, tensor<16x0xf32>) {
+  %0 = pz.slice %x starts [15, 191] ends [-1, -1] steps [-1, -1] : tensor<16x192xf32> -> tensor<16x192xf32>
+  %1 = pz.slice %x starts [15, 190] ends [0, 0] steps [-2, -3] : tensor<16x192xf32> -> tensor<8x64xf32>
+  %2 = pz.slice %z starts [3, 7] ends [1, -1] steps [-1, -4] : tensor<?x8xi1> -> tensor<2x2xi1>
+  %3 = pz.slice %x starts [0, 4] ends [16, 4] steps [1, -1] : tensor<16x192xf32> -> tensor<16x0xf32>
+  return %0, %1, %2, %3 : tensor<16x192xf32>, tensor<8x64xf32>, tensor<2x2xi1>, tensor<16x0xf32>
+}
+
 // CHECK-LABEL: func.func @concat(
 // CHECK-SAME: [[A:%[^:]+]]: tensor<2x3xf32>, [[B:%[^:]+]]: tensor<2x5xf32>, [[C:%[^:]+]]: tensor<?x3xf32>, [[M:%[^:]+]]: tensor<4xi1>) -> (tensor<2x8xf32>, tensor<2x3xf32>, tensor<?x3xf32>, tensor<12xi1>, tensor<2x16xf32>)
 // CHECK-NEXT: [[CONCAT:%.*]] = pz.concat [[A]], [[B]] {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>

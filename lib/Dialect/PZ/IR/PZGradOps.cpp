@@ -110,14 +110,12 @@ LogicalResult SliceGradOp::verify() {
     return emitOpError() << "starts, ends and steps need one entry per dim";
   SmallVector<int64_t> shape;
   for (size_t d = 0; d < in.size(); ++d) {
-    if (steps[d] < 1 || starts[d] < 0 || starts[d] > ends[d] || ends[d] > in[d])
-      return emitOpError() << "slice [" << starts[d] << ", " << ends[d]
-                           << ") step " << steps[d] << " on dim " << d
-                           << " of size " << in[d]
-                           << " needs 0 <= start <= end <= size, step >= 1";
-    shape.push_back(ends[d] == starts[d]
-                        ? 0
-                        : (ends[d] - starts[d] - 1) / steps[d] + 1);
+    std::string error;
+    FailureOr<int64_t> count =
+        sliceDimSize(d, in[d], starts[d], ends[d], steps[d], error);
+    if (failed(count))
+      return emitOpError() << error;
+    shape.push_back(*count);
   }
   return checkGradShape(*this, getGrad().getType(), shape);
 }

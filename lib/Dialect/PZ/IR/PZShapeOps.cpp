@@ -179,30 +179,29 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                              steps.size());
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t size = t.getDimSize(d);
-    if (steps[d] < 1)
-      return emitOptionalError(loc, "step ", steps[d], " on dim ", d,
-                               " must be >= 1");
-    if (starts[d] < 0 || starts[d] > ends[d] ||
-        (!ShapedType::isDynamic(size) && ends[d] > size))
-      return emitOptionalError(loc, "slice [", starts[d], ", ", ends[d],
-                               ") on dim ", d, " of size ",
-                               shapeStr({size}),
-                               " needs 0 <= start <= end <= size");
-    shape.push_back(ends[d] == starts[d]
-                        ? 0
-                        : (ends[d] - starts[d] - 1) / steps[d] + 1);
+    std::string error;
+    FailureOr<int64_t> count =
+        sliceDimSize(d, t.getDimSize(d), starts[d], ends[d], steps[d], error);
+    if (failed(count))
+      return emitOptionalError(loc, error);
+    shape.push_back(*count);
   }
   inferred.push_back(RankedTensorType::get(shape, t.getElementType()));
   return success();
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor) {
-  if (isStaticallyIdentity(getInput(), getType()) &&
-      llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
-      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
-    return getInput();
-  return {};
+  // The slice is its input when it takes every element in order. A dim of
+  // size 0 or 1 that keeps its size is kept as it is, whatever the step; a
+  // longer one needs start 0 and step 1 (a negative step keeps the size but
+  // reverses the dim).
+  if (!isStaticallyIdentity(getInput(), getType()))
+    return {};
+  ArrayRef<int64_t> shape = getType().getShape();
+  for (int64_t d = 0, rank = shape.size(); d < rank; ++d)
+    if (shape[d] > 1 && (getStarts()[d] != 0 || getSteps()[d] != 1))
+      return {};
+  return getInput();
 }
 
 //===----------------------------------------------------------------------===//

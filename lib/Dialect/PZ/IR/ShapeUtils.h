@@ -45,6 +45,14 @@ LogicalResult verifyAttentionAttrs(Operation *op, RankedTensorType query,
                                    RankedTensorType key, Value mask,
                                    std::optional<APFloat> scale);
 
+/// The number of elements that `pz.slice` (and `pz.slice_grad`) takes on
+/// dim `dim` of `size` (which may be dynamic) for `start`, `end`, `step`.
+/// A positive step needs `0 <= start <= end <= size`, a negative one
+/// `-1 <= end <= start <= size - 1`; when a rule is broken, returns failure
+/// and sets `error` to a message naming it.
+FailureOr<int64_t> sliceDimSize(int64_t dim, int64_t size, int64_t start,
+                                int64_t end, int64_t step, std::string &error);
+
 /// Prints a list as `[1, 2]` for messages.
 std::string listStr(ArrayRef<int64_t> xs);
 

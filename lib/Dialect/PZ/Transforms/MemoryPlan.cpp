@@ -98,7 +98,8 @@ FailureOr<FunctionMemory> mlir::pz::analyzeFunctionMemory(func::FuncOp fn) {
   for (Operation *op : mem.ops) {
     if (op == ret.getOperation())
       continue;
-    if (op->getNumRegions())
+    // A pz.fused body's values are scalars of its loop: they take no memory.
+    if (op->getNumRegions() && !llvm::isa<FusedOp>(op))
       return op->emitError() << "memory plan: ops with regions are not supported";
     for (Value r : op->getResults()) {
       if (failed(checkType(r, op->getLoc())))

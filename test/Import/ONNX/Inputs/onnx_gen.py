@@ -202,6 +202,32 @@ def data_movement():
                  [vi("q", F, None), vi("fl", F, None), vi("mv", F, None)])
 
 
+def reversals():
+    """Slice with negative steps: torch.flip's export (start -1, end
+    INT64_MIN), a clamped start with step -2, steps that take one element or
+    none, and a reversal of a constant shape (folded)."""
+    lo = np.iinfo(np.int64).min
+
+    def sl(name, src, starts, ends, axes, steps):
+        return [const(name + "_st", np.array(starts, np.int64)),
+                const(name + "_en", np.array(ends, np.int64)),
+                const(name + "_ax", np.array(axes, np.int64)),
+                const(name + "_sp", np.array(steps, np.int64)),
+                helper.make_node("Slice", [src, name + "_st", name + "_en",
+                                           name + "_ax", name + "_sp"],
+                                 [name], name=name)]
+    n = (sl("flip", "x", [-1, -1], [lo, lo], [0, 1], [-1, -1]) +
+         sl("rev2", "x", [100], [0], [1], [-2]) +
+         sl("one", "x", [2], [1], [0], [-5]) +
+         sl("none", "x", [0], [3], [0], [-1]) +
+         [helper.make_node("Shape", ["x"], ["shp"], name="shape")] +
+         sl("rshp", "shp", [-1], [lo], [0], [-1]) +
+         [helper.make_node("Reshape", ["x", "rshp"], ["t"], name="reshape")])
+    return model(n, [vi("x", F, [4, 6])],
+                 [vi(o, F, None) for o in ("flip", "rev2", "one", "none",
+                                           "t")])
+
+
 def reductions():
     """Reduce* with opset-13 attribute axes and input axes, Softmax with a
     negative axis, LayerNormalization with its Mean output."""

@@ -105,6 +105,14 @@ def PZ_GeluApproxAttr : I32EnumAttr<"GeluApproximation",
 // Ops that autodiff can differentiate implement buildVJP (VJP*.cpp).
 def PZ_VJP : DeclareOpInterfaceMethods<PZ_VJPOpInterface>;
 
+// Ops whose result element at each position is a function of the operand
+// elements at that position (operands broadcast numpy style, no attribute
+// makes an element depend on its neighbours). pz-fuse-elementwise puts
+// chains of them into one pz.fused loop. See PZTraits.h.
+def PZ_ElementMap : NativeOpTrait<"ElementMap"> {
+  let cppNamespace = "::mlir::pz::traits";
+}
+
 class PZ_Attr<string name, string attrMnemonic, list<Trait> traits = []>
     : AttrDef<PZ_Dialect, name, traits> {
   let mnemonic = attrMnemonic;

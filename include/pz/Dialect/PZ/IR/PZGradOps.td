@@ -26,7 +26,7 @@ def PZ_GeluGradOp : PZ_Op<"gelu_grad", [Pure, SameOperandsAndResultType], 1> {
   let assemblyFormat = "$grad `,` $input $approximate attr-dict `:` type($input)";
 }
 
-def PZ_ReluGradOp : PZ_Op<"relu_grad", [Pure, SameOperandsAndResultType], 1> {
+def PZ_ReluGradOp : PZ_Op<"relu_grad", [Pure, PZ_ElementMap, SameOperandsAndResultType], 1> {
   let summary = "the gradient of pz.relu";
   let description = [{
     `grad` where `input > 0`, else 0 (PyTorch's convention at 0).
@@ -116,7 +116,9 @@ def PZ_SliceGradOp : PZ_Op<"slice_grad", [Pure]> {
   let summary = "scatter a slice's cotangent into zeros of the input shape";
   let description = [{
     The transpose of `pz.slice`: a tensor of shape `input_shape`, zero except
-    at the sliced positions, which hold `grad`.
+    at the sliced positions, which hold `grad`. `starts`, `ends` and `steps`
+    follow `pz.slice`'s rules, negative steps included: element `i` of
+    `grad` goes where the slice took its element `i` from.
 
     ```mlir
     %dx = pz.slice_grad %g [16, 192] starts [0, 64] ends [16, 128] steps [1, 1] : tensor<16x64xf32> -> tensor<16x192xf32>

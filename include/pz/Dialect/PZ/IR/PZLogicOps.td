@@ -23,7 +23,7 @@ def PZ_ComparePredicateAttr : I32EnumAttr<"ComparePredicate",
 }
 
 def PZ_CompareOp : PZ_Op<"compare",
-    [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs"]>]> {
+    [Pure, PZ_VJP, PZ_ElementMap, AllElementTypesMatch<["lhs", "rhs"]>]> {
   let summary = "elementwise comparison with numpy broadcasting";
   let description = [{
     Compares `lhs` with `rhs` elementwise and yields an `i1` mask: `eq`
@@ -47,7 +47,7 @@ def PZ_CompareOp : PZ_Op<"compare",
   let hasVerifier = 1;
 }
 
-def PZ_NotOp : PZ_Op<"not", [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
+def PZ_NotOp : PZ_Op<"not", [Pure, PZ_VJP, PZ_ElementMap, SameOperandsAndResultType], 1> {
   let summary = "elementwise logical not of a mask";
   let description = [{
     Flips every element of an `i1` tensor (ONNX Not).

@@ -4,6 +4,7 @@
 #define PZ_DIALECT_PZ_IR_PZOPS_H
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Dialect/PZ/IR/PZTraits.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/Builders.h"
@@ -11,6 +12,7 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 

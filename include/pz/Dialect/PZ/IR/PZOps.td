@@ -17,7 +17,8 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 //===----------------------------------------------------------------------===//
 
 class PZ_BinaryOp<string mnemonic, Type t, string what>
-    : PZ_Op<mnemonic, [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+    : PZ_Op<mnemonic, [Pure, PZ_VJP, PZ_ElementMap,
+                       AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "elementwise " # what # " with numpy broadcasting";
   let description = [{
     Computes `lhs }] # what # [{ rhs` elementwise. The shapes broadcast as
@@ -46,7 +47,8 @@ def PZ_DivOp : PZ_BinaryOp<"div", PZ_NumericTensor, "/">;
 def PZ_PowOp : PZ_BinaryOp<"pow", PZ_FloatTensor, "to the power of">;
 
 class PZ_UnaryOp<string mnemonic, Type t, string what, list<Trait> traits = []>
-    : PZ_Op<mnemonic, !listconcat(traits, [Pure, PZ_VJP, SameOperandsAndResultType]),
+    : PZ_Op<mnemonic, !listconcat(traits, [Pure, PZ_VJP, PZ_ElementMap,
+                                           SameOperandsAndResultType]),
             /*inferFromTraits=*/1> {
   let summary = "elementwise " # what;
   let description = [{
@@ -247,7 +249,8 @@ def PZ_TransposeOp : PZ_Op<"transpose", [Pure, PZ_VJP, AllElementTypesMatch<["in
   let hasFolder = 1;
 }
 
-def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
+def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, PZ_VJP, PZ_ElementMap,
+                                         AllElementTypesMatch<["input", "result"]>]> {
   let summary = "broadcast to a shape, numpy style";
   let description = [{
     Aligns `input` with `shape` from the right and stretches dims of size 1;
@@ -266,12 +269,24 @@ def PZ_BroadcastOp : PZ_Op<"broadcast", [Pure, PZ_VJP, AllElementTypesMatch<["in
 def PZ_SliceOp : PZ_Op<"slice", [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
   let summary = "a strided box of a tensor";
   let description = [{
-    Takes elements `starts[d], starts[d] + steps[d], ...` below `ends[d]` on
-    every dim `d`. `starts`, `ends` and `steps` have one entry per dim, with
-    `0 <= start <= end <= size` and `step >= 1`.
+    Takes elements `starts[d], starts[d] + steps[d], ...` up to `ends[d]`
+    (exclusive) on every dim `d`, in that order. `starts`, `ends` and `steps`
+    have one entry per dim, and a step is nonzero:
+
+    - a positive step walks up: `0 <= start <= end <= size`, and the dim
+      takes the elements below `end`, `ceil((end - start) / step)` of them;
+    - a negative step walks down (a reversal): `-1 <= end <= start <=
+      size - 1`, and the dim takes the elements above `end`,
+      `ceil((start - end) / -step)` of them. `end = -1` runs through
+      element 0.
+
+    `start == end` takes no element. These are the bounds ONNX Slice clamps
+    to; unlike ONNX's, a negative `end` never counts from the back.
 
     ```mlir
     %y = pz.slice %x starts [0, 64] ends [16, 128] steps [1, 1] : tensor<16x192xf32> -> tensor<16x64xf32>
+    // The rows of %x in reverse order, every other column.
+    %r = pz.slice %x starts [15, 0] ends [-1, 192] steps [-1, 2] : tensor<16x192xf32> -> tensor<16x96xf32>
     ```
   }];
   let arguments = (ins PZ_Tensor:$input, DenseI64ArrayAttr:$starts,
@@ -335,7 +350,8 @@ def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, PZ_VJP, AllElementTypesMatch<["ta
   }];
 }
 
-def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, AllElementTypesMatch<["on_true", "on_false", "result"]>]> {
+def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, PZ_ElementMap,
+                                 AllElementTypesMatch<["on_true", "on_false", "result"]>]> {
   let summary = "select elementwise by a mask, with broadcasting";
   let description = [{
     Takes `on_true` where `condition` holds and `on_false` elsewhere. The
@@ -354,7 +370,7 @@ def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, AllElementTypesMatch<["on_true", 
   }];
 }
 
-def PZ_CastOp : PZ_Op<"cast", [Pure, PZ_VJP]> {
+def PZ_CastOp : PZ_Op<"cast", [Pure, PZ_VJP, PZ_ElementMap]> {
   let summary = "convert the element type";
   let description = [{
     Converts every element to `dtype`; floats round to nearest even, floats
@@ -527,5 +543,6 @@ def PZ_AdamWUpdateOp : PZ_Op<"adamw_update", [Pure]> {
 
 include "pz/Dialect/PZ/IR/PZLogicOps.td"
 include "pz/Dialect/PZ/IR/PZGradOps.td"
+include "pz/Dialect/PZ/IR/PZFusionOps.td"
 
 #endif // PZ_DIALECT_PZ_IR_PZOPS_TD

@@ -163,6 +163,39 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
   ];
 }
 
+def FuseElementwisePass : Pass<"pz-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse chains of element-map ops into single loops";
+  let description = [{
+    Groups element-map ops (`pz.add`, `pz.mul`, `pz.exp`, `pz.cast`,
+    `pz.where`, ..., the ops with the `ElementMap` trait) that have one
+    static result shape into `pz.fused` ops, which the backend runs as one
+    loop over that shape. Walking each function in order, an op joins the
+    group of the latest operand producer with the same result shape, unless
+    a value of that group is read, outside the group, by an op that comes
+    before it (the fused op takes the place of the group's last op). A group
+    of one op stays as it is.
+
+    The fused op's inputs are the values the group reads from outside; its
+    results are the group values read outside it (or returned). The other
+    values are never stored, so they take no memory and no memory traffic.
+    Every op keeps its own element type and rounding, so fusing does not
+    change a single bit of the results.
+
+    ```mlir
+    %s = pz.add %x, %b : tensor<8x64xf32>, tensor<64xf32> -> tensor<8x64xf32>
+    %t = pz.tanh %s : tensor<8x64xf32>
+    // becomes
+    %t = pz.fused (%x, %b) : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32> {
+    ^bb0(%a: tensor<8x64xf32>, %c: tensor<64xf32>):
+      %0 = pz.add %a, %c : tensor<8x64xf32>, tensor<64xf32> -> tensor<8x64xf32>
+      %1 = pz.tanh %0 : tensor<8x64xf32>
+      pz.yield %1 : tensor<8x64xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def PlanMemoryPass : Pass<"pz-plan-memory", "mlir::ModuleOp"> {
   let summary = "Give every intermediate buffer an offset in the per-rank arena";
   let description = [{
