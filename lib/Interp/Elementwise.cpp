@@ -150,22 +150,23 @@ static LogicalResult evalCast(Operation *op, Env &env) {
       out[i] = v.convertToDouble();
     }
   } else {
-    unsigned width = llvm::cast<IntegerType>(dst).getWidth();
+    // Integers wrap modulo 2^width (Env::define); floats truncate toward
+    // zero first, and must lie in the range of i64 (of ui64 for ui64),
+    // outside which ONNX defines no result.
+    auto it = llvm::cast<IntegerType>(dst);
+    bool fromFloat = llvm::isa<FloatType>(elementTypeOf(cast.getInput()));
+    double top = it.isUnsigned() && it.getWidth() == 64 ? 0x1p64 : 0x1p63;
     for (size_t i = 0; i < out.size(); ++i) {
       double v = x.data[i];
-      if (width == 1) {
+      if (it.getWidth() == 1) {
         out[i] = v != 0.0 ? 1.0 : 0.0;
         continue;
       }
       double t = std::trunc(v);
-      // The largest int64 range a double represents exactly enough.
-      if (!std::isfinite(t) || t < -9.2233720368547758e18 ||
-          t >= 9.2233720368547758e18)
+      if (fromFloat && (!std::isfinite(t) || t < -0x1p63 || t >= top))
         return op->emitError() << "interpreter: element " << i << " ("
                                << numStr(v) << ") does not convert to " << dst;
-      int64_t n = static_cast<int64_t>(t);
-      out[i] = width == 32 ? static_cast<double>(static_cast<int32_t>(n))
-                           : static_cast<double>(n);
+      out[i] = wrapToType(t, it);
     }
   }
   return env.define(cast.getResult(), x.shape, std::move(out));

@@ -211,11 +211,15 @@ int loadArgument(func::FuncOp fn, unsigned i, StringRef file, HostTensor &out) {
   }
   Type elt = type.getElementType();
   if (auto it = llvm::dyn_cast<IntegerType>(elt)) {
-    for (auto [j, v] : llvm::enumerate(t->data))
-      if (std::trunc(v) != v || (it.getWidth() == 1 && v != 0 && v != 1))
-        return usageError(file + ": element " + Twine(j) + " (" +
-                          std::to_string(v) + ") is not a valid i" +
-                          Twine(it.getWidth()));
+    for (auto [j, v] : llvm::enumerate(t->data)) {
+      if (isValueOfType(v, it))
+        continue;
+      std::string type;
+      llvm::raw_string_ostream ts(type);
+      ts << it;
+      return usageError(file + ": element " + Twine(j) + " (" +
+                        std::to_string(v) + ") is not a valid " + type);
+    }
   }
   out = std::move(*t);
   out.elementType = elt;

@@ -89,13 +89,10 @@ static LogicalResult bindArgument(func::FuncOp fn, unsigned i,
     return fail() << "expects element type " << elt << " but got "
                   << arg.elementType;
   if (auto it = llvm::dyn_cast<IntegerType>(elt)) {
-    for (auto [j, v] : llvm::enumerate(arg.data)) {
-      bool ok =
-          std::trunc(v) == v && (it.getWidth() != 1 || v == 0.0 || v == 1.0);
-      if (!ok)
+    for (auto [j, v] : llvm::enumerate(arg.data))
+      if (!isValueOfType(v, it))
         return fail() << "has type " << elt << " but element " << j << " is "
                       << numStr(v);
-    }
   }
   return env.define(value, arg.shape, arg.data);
 }

@@ -34,6 +34,7 @@ public:
   /// Records `result`'s tensor. The element type is taken from the IR; the
   /// shape must have the type's rank and agree with its static dims, else
   /// an error is emitted at `result`'s op (or the function, for arguments).
+  /// Integer values wrap into the element type's range (wrapToType).
   LogicalResult define(Value result, std::vector<int64_t> shape,
                        std::vector<double> data);
   LogicalResult define(Value result, HostTensor t) {
@@ -107,7 +108,8 @@ int64_t prodRange(ArrayRef<int64_t> shape, int64_t begin, int64_t end);
 /// The element type of a value's (tensor) type.
 Type elementTypeOf(Value v);
 
-/// True when `v`'s element type is an integer type (i1, i32, i64).
+/// True when `v`'s element type is an integer type (i1, i32, i64, ui8,
+/// ui16, ui32, ui64).
 bool isIntegerValue(Value v);
 
 /// The shape of a reduction of `shape` over `axes`.

@@ -8,6 +8,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdint>
 #include <cstring>
 
 using namespace mlir;
@@ -287,8 +288,9 @@ llvm::Expected<HostTensor> mlir::pz::interp::readNpy(StringRef path,
 
 std::string mlir::pz::interp::serializeNpy(const HostTensor &tensor) {
   bool integer = tensor.isInteger();
+  bool isUnsigned = integer && tensor.elementType.isUnsignedInteger();
   std::string dict = "{'descr': '";
-  dict += integer ? "<i8" : "<f8";
+  dict += isUnsigned ? "<u8" : integer ? "<i8" : "<f8";
   dict += "', 'fortran_order': False, 'shape': (";
   for (int64_t d : tensor.shape)
     dict += std::to_string(d) + (tensor.shape.size() == 1 ? "," : ", ");
@@ -307,8 +309,13 @@ std::string mlir::pz::interp::serializeNpy(const HostTensor &tensor) {
   out += dict;
   for (double v : tensor.data) {
     uint64_t bits;
-    if (integer) {
-      int64_t i = static_cast<int64_t>(v);
+    if (isUnsigned) {
+      // 2^64 is the nearest double of the largest ui64 value.
+      bits = v >= 0x1p64 ? UINT64_MAX : v <= 0 ? 0 : static_cast<uint64_t>(v);
+    } else if (integer) {
+      int64_t i = v >= 0x1p63    ? INT64_MAX
+                  : v <= -0x1p63 ? INT64_MIN
+                                 : static_cast<int64_t>(v);
       std::memcpy(&bits, &i, 8);
     } else {
       std::memcpy(&bits, &v, 8);

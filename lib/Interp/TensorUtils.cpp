@@ -31,6 +31,43 @@ HostTensor HostTensor::zeros(ArrayRef<int64_t> shape, Type elementType) {
 
 int64_t HostTensor::getNumElements() const { return numElements(shape); }
 
+/// The smallest and largest value of an integer type of width >= 8, as
+/// doubles (for 64-bit types the largest rounds up to 2^63 or 2^64).
+static std::pair<double, double> integerRange(IntegerType type) {
+  unsigned w = type.getWidth();
+  if (type.isUnsigned())
+    return {0.0, std::ldexp(1.0, w) - 1.0};
+  return {-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1.0};
+}
+
+bool mlir::pz::interp::isValueOfType(double v, IntegerType type) {
+  if (!std::isfinite(v) || std::trunc(v) != v)
+    return false;
+  if (type.getWidth() == 1)
+    return v == 0.0 || v == 1.0;
+  auto [lo, hi] = integerRange(type);
+  return v >= lo && v <= hi;
+}
+
+double mlir::pz::interp::wrapToType(double v, IntegerType type) {
+  if (type.getWidth() == 1)
+    return v != 0.0 ? 1.0 : 0.0;
+  auto [lo, hi] = integerRange(type);
+  if ((v >= lo && v <= hi) || !std::isfinite(v))
+    return v;
+  // fmod is exact; so are the shifts by 2^w below, except that an unsigned
+  // 64-bit result just below 2^64 rounds to 2^64 (its largest value).
+  double m = std::ldexp(1.0, type.getWidth());
+  double r = std::fmod(std::trunc(v), m);
+  if (type.isUnsigned())
+    return r < 0.0 ? r + m : r;
+  if (r > hi)
+    r -= m;
+  else if (r < lo)
+    r += m;
+  return r;
+}
+
 bool HostTensor::isInteger() const {
   return elementType && llvm::isa<IntegerType>(elementType);
 }
@@ -56,9 +93,9 @@ FailureOr<HostTensor> mlir::pz::interp::fromElementsAttr(ElementsAttr attr,
       t.data.push_back(v.convertToDouble());
   } else if (auto it = llvm::dyn_cast<IntegerType>(t.elementType)) {
     for (const APInt &v : dense.getValues<APInt>())
-      t.data.push_back(it.getWidth() == 1
-                           ? static_cast<double>(v.getBoolValue())
-                           : static_cast<double>(v.getSExtValue()));
+      t.data.push_back(it.getWidth() == 1 ? static_cast<double>(v.getBoolValue())
+                       : it.isUnsigned()  ? static_cast<double>(v.getZExtValue())
+                                          : static_cast<double>(v.getSExtValue()));
   } else {
     error = "unsupported constant element type";
     return failure();
@@ -93,6 +130,11 @@ LogicalResult Env::define(Value result, std::vector<int64_t> shape,
          << " contradicts the declared type " << type;
     return failure();
   }
+  // Integer results wrap to their type, as the integer types of numpy and
+  // ONNX do (the kernels compute the exact value in double).
+  if (auto it = llvm::dyn_cast<IntegerType>(type.getElementType()))
+    for (double &v : data)
+      v = wrapToType(v, it);
   HostTensor &t = values[result];
   t.shape = std::move(shape);
   t.data = std::move(data);

@@ -3,7 +3,7 @@
 Usage::
 
     PYTHONPATH=python-frontend /usr/bin/python3 -m parallelize.export \\
-        --out DIR [--models mlp,gpt2,llama,bert] [--size tiny|124m]
+        --out DIR [--models mlp,gpt2,llama,bert] [--size tiny|small|124m]
 
 For each family F it writes ``DIR/F.onnx`` (output ``logits``) and
 ``DIR/F_loss.onnx`` (output ``loss``), and next to each ``.onnx`` file two
@@ -73,7 +73,7 @@ DTYPE_NAMES = {
 
 def default_shape(size: str) -> Tuple[int, int]:
     """(batch, seq) used for the export trace; all are dynamic axes anyway."""
-    return (2, 16) if size == "tiny" else (1, 128)
+    return {"tiny": (2, 16), "small": (8, 128)}.get(size, (1, 128))
 
 
 def example_inputs(family: str, model: nn.Module, loss: bool, batch: int,
@@ -302,7 +302,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--models", default=",".join(ALL_FAMILIES),
                     help="comma-separated subset of " + ",".join(ALL_FAMILIES))
-    ap.add_argument("--size", default="tiny", choices=("tiny", "124m"))
+    ap.add_argument("--size", default="tiny", choices=M.SIZES)
     ap.add_argument("--batch", type=int, default=None,
                     help="batch size of the export trace (dynamic anyway)")
     ap.add_argument("--seq", type=int, default=None,

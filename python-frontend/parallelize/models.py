@@ -646,18 +646,35 @@ FAMILIES = {
     "bert": (Bert, BertLoss, {}, bert_base),
 }
 
+# "small": about 1M parameters, byte vocabularies, 128 positions: big enough
+# to learn something from a page of text in a few hundred CPU steps (the
+# model `make demo` trains), small enough for seconds per dozen steps.
+SMALL = {
+    "mlp": dict(in_features=256, hidden=1024, num_classes=256),
+    "gpt2": dict(positions=128, hidden=128, layers=4, heads=4),
+    "llama": dict(positions=128, hidden=128, layers=4, heads=4, kv_heads=2,
+                  ffn=352),
+    "bert": dict(vocab=256, positions=128, hidden=128, layers=4, heads=4,
+                 intermediate=512),
+}
+
+SIZES = ("tiny", "small", "124m")
+
 
 def build(family: str, loss: bool = False, size: str = "tiny",
           seed: int = 0, **overrides) -> nn.Module:
     """Build ``family`` ("mlp", "gpt2", "llama", "bert") at ``size``
-    ("tiny" or "124m"); ``overrides`` replace constructor arguments."""
+    ("tiny", "small" or "124m"); ``overrides`` replace constructor
+    arguments."""
     plain, lossy, tiny, large = FAMILIES[family]
     if size == "tiny":
         kwargs = dict(tiny)
+    elif size == "small":
+        kwargs = dict(SMALL[family])
     elif size == "124m":
         kwargs = large()
     else:
-        raise ValueError(f"unknown size {size!r} (tiny or 124m)")
+        raise ValueError(f"unknown size {size!r} ({', '.join(SIZES)})")
     kwargs.update(overrides)
     kwargs["seed"] = seed
     return (lossy if loss else plain)(**kwargs)

@@ -130,6 +130,33 @@ TEST(Npy, HalfPrecisionFilesRoundTripThroughNumpy) {
   pzrt_npy_close(n);
 }
 
+TEST(Npy, UnsignedFilesRoundTripThroughNumpy) {
+  if (!pzrt::test::pythonHas("numpy"))
+    GTEST_SKIP() << "numpy not available";
+  TempDir d;
+  // U8 is '|u1' (or '|b1' with as_bool), U64 '<u8' with its full range.
+  const uint8_t u8[3] = {0, 200, 255};
+  const uint64_t u64[2] = {UINT64_MAX, 1ull << 63};
+  int64_t s3[1] = {3}, s2[1] = {2};
+  ASSERT_EQ(pzrt_npy_write(d.file("a.npy").c_str(), PZRT_U8, 1, s3, u8, 0), 0);
+  ASSERT_EQ(pzrt_npy_write(d.file("m.npy").c_str(), PZRT_U8, 1, s3, u8, 1), 0);
+  ASSERT_EQ(pzrt_npy_write(d.file("q.npy").c_str(), PZRT_U64, 1, s2, u64, 0), 0);
+  std::string cmd = std::string(PZRT_TEST_PYTHON) + " -c \"import numpy as np; "
+                    "a = np.load('" + d.file("a.npy") + "'); m = np.load('" + d.file("m.npy") + "'); "
+                    "q = np.load('" + d.file("q.npy") + "'); "
+                    "assert a.dtype == np.uint8 and a.tolist() == [0, 200, 255], a; "
+                    "assert m.dtype == np.bool_, m; "
+                    "assert q.dtype == np.uint64 and q.tolist() == [2**64 - 1, 2**63], q; "
+                    "np.save('" + d.file("n.npy") + "', np.array([2**64 - 2, 7], dtype='<u8'))\"";
+  ASSERT_EQ(pzrt::test::runCommand(cmd), 0);
+  pzrt_npy *n = pzrt_npy_open(d.file("n.npy").c_str());
+  ASSERT_NE(n, nullptr) << pzrt_last_error();
+  EXPECT_EQ(pzrt_npy_dtype(n), PZRT_U64);
+  EXPECT_EQ(static_cast<const uint64_t *>(pzrt_npy_data(n))[0], UINT64_MAX - 1);
+  EXPECT_EQ(static_cast<const uint64_t *>(pzrt_npy_data(n))[1], 7u);
+  pzrt_npy_close(n);
+}
+
 struct Malformed {
   const char *name;
   std::string bytes;

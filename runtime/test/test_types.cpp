@@ -21,6 +21,8 @@ TEST(Types, DtypeSizesAndNames) {
   EXPECT_EQ(pzrt_dtype_size(PZRT_F32), 4u);
   EXPECT_EQ(pzrt_dtype_size(PZRT_BF16), 2u);
   EXPECT_EQ(pzrt_dtype_size(PZRT_I64), 8u);
+  EXPECT_EQ(pzrt_dtype_size(PZRT_U64), 8u);
+  EXPECT_STREQ(pzrt_dtype_name(PZRT_U64), "U64");
   EXPECT_EQ(pzrt_dtype_size(static_cast<pzrt_dtype>(99)), 0u);
   EXPECT_STREQ(pzrt_dtype_name(PZRT_BF16), "BF16");
   pzrt_dtype d;
@@ -95,6 +97,13 @@ TEST(Types, HalfStorageConvertsThroughFloat) {
   pzrt::bf16 b = -2.0f;
   EXPECT_EQ(b.bits, 0xC000);
   EXPECT_EQ(pzrt::f16(3).bits, 0x4200);
+  // Every C integer type converts (the generated code casts uint8_t ...
+  // uint64_t tensors to f16 / bf16 with (pzrt::f16)x).
+  EXPECT_EQ(pzrt::f16(uint8_t{3}).bits, 0x4200);
+  EXPECT_EQ(pzrt::f16(uint16_t{3}).bits, 0x4200);
+  EXPECT_EQ(pzrt::f16(uint32_t{3}).bits, 0x4200);
+  EXPECT_EQ(pzrt::bf16(uint64_t{1} << 40).bits, 0x5380);
+  EXPECT_EQ(pzrt::f16(~uint64_t{0}).bits, 0x7C00); // beyond f16: infinity
   // Arithmetic reads float and rounds once on the store.
   pzrt::f16 sum = h + pzrt::f16(1.0f);
   EXPECT_EQ(sum.bits, pzrt_f32_to_f16(pzrt_f16_to_f32(0x2E66) + 1.0f));

@@ -177,6 +177,94 @@ TEST_F(ElementwiseTest, CastRoundsToTheDestinationType) {
   expectTensor(r[5], {4}, {0.10009765625, -2.703125, 0, 9999220736.0}, 0.0);
 }
 
+// Integer results wrap modulo 2^width, as numpy's uint8/uint16/int32 do
+// (np.uint8(200) + np.uint8(100) == 44, -np.uint8(200) == 56, ...).
+TEST_F(ElementwiseTest, IntegerArithmeticWrapsToTheType) {
+  auto r = eval(R"(
+    func.func @f(%a: tensor<4xui8>, %b: tensor<4xui8>, %c: tensor<2xui16>, %i: tensor<2xi32>)
+        -> (tensor<4xui8>, tensor<4xui8>, tensor<4xui8>, tensor<4xui8>, tensor<4xui8>,
+            tensor<ui8>, tensor<ui8>, tensor<2xui16>, tensor<2xi32>, tensor<4xi1>) {
+      %0 = pz.add %a, %b : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+      %1 = pz.sub %a, %b : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+      %2 = pz.mul %a, %b : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+      %3 = pz.div %a, %b : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+      %4 = pz.neg %a : tensor<4xui8>
+      %5 = pz.reduce_sum %a [0] : tensor<4xui8> -> tensor<ui8>
+      %6 = pz.reduce_max %a [0] : tensor<4xui8> -> tensor<ui8>
+      %7 = pz.mul %c, %c : tensor<2xui16>, tensor<2xui16> -> tensor<2xui16>
+      %8 = pz.add %i, %i : tensor<2xi32>, tensor<2xi32> -> tensor<2xi32>
+      %9 = pz.compare gt, %a, %b : tensor<4xui8>, tensor<4xui8> -> tensor<4xi1>
+      return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9 : tensor<4xui8>, tensor<4xui8>, tensor<4xui8>,
+          tensor<4xui8>, tensor<4xui8>, tensor<ui8>, tensor<ui8>, tensor<2xui16>, tensor<2xi32>, tensor<4xi1>
+    })",
+                {T({4}, {200, 10, 255, 0}), T({4}, {100, 20, 2, 7}),
+                 T({2}, {65535, 300}), T({2}, {2147483647, -2147483648.0})});
+  ASSERT_EQ(r.size(), 10u);
+  expectTensor(r[0], {4}, {44, 30, 1, 7}, 0.0);
+  expectTensor(r[1], {4}, {100, 246, 253, 249}, 0.0);
+  expectTensor(r[2], {4}, {32, 200, 254, 0}, 0.0);
+  expectTensor(r[3], {4}, {2, 0, 127, 0}, 0.0);
+  expectTensor(r[4], {4}, {56, 246, 1, 0}, 0.0);
+  expectTensor(r[5], {}, {209}, 0.0); // 465 mod 256
+  expectTensor(r[6], {}, {255}, 0.0);
+  expectTensor(r[7], {2}, {1, 24464}, 0.0); // 65535^2, 90000 mod 65536
+  expectTensor(r[8], {2}, {-2, 0}, 0.0);    // int32 two's complement
+  expectTensor(r[9], {4}, {1, 0, 1, 0}, 0.0);
+  std::string err = evalError(R"(
+    func.func @f(%a: tensor<2xui8>, %b: tensor<2xui8>) -> tensor<2xui8> {
+      %0 = pz.div %a, %b : tensor<2xui8>, tensor<2xui8> -> tensor<2xui8>
+      return %0 : tensor<2xui8>
+    })",
+                              {T({2}, {1, 2}), T({2}, {1, 0})});
+  EXPECT_NE(err.find("integer division by zero"), std::string::npos) << err;
+}
+
+// ONNX Cast: integers wrap to the target's width (two's complement for the
+// signed types), floats truncate toward zero first; unsigned constants read
+// as unsigned values.
+TEST_F(ElementwiseTest, CastsToAndFromUnsignedTypes) {
+  auto r = eval(R"(
+    func.func @f(%x: tensor<4xf64>, %i: tensor<3xi64>, %w: tensor<2xui32>)
+        -> (tensor<4xui8>, tensor<3xui8>, tensor<3xui16>, tensor<2xi32>, tensor<2xf32>,
+            tensor<2xui64>, tensor<2xf64>, tensor<2xi1>) {
+      %0 = pz.cast %x : tensor<4xf64> to ui8
+      %1 = pz.cast %i : tensor<3xi64> to ui8
+      %2 = pz.cast %i : tensor<3xi64> to ui16
+      %3 = pz.cast %w : tensor<2xui32> to i32
+      %4 = pz.cast %w : tensor<2xui32> to f32
+      %i2 = pz.slice %i starts [0] ends [2] steps [1] : tensor<3xi64> -> tensor<2xi64>
+      %5 = pz.cast %i2 : tensor<2xi64> to ui64
+      %k = pz.constant dense<[200, 255]> : tensor<2xui8>
+      %6 = pz.cast %k : tensor<2xui8> to f64
+      %7 = pz.cast %k : tensor<2xui8> to i1
+      return %0, %1, %2, %3, %4, %5, %6, %7 : tensor<4xui8>, tensor<3xui8>, tensor<3xui16>,
+          tensor<2xi32>, tensor<2xf32>, tensor<2xui64>, tensor<2xf64>, tensor<2xi1>
+    })",
+                {T({4}, {300.75, -1.0, 255.5, -0.5}), T({3}, {-1, 300, 70000}),
+                 T({2}, {4294967295.0, 7})});
+  ASSERT_EQ(r.size(), 8u);
+  expectTensor(r[0], {4}, {44, 255, 255, 0}, 0.0);
+  expectTensor(r[1], {3}, {255, 44, 112}, 0.0);     // 70000 mod 256 = 112
+  expectTensor(r[2], {3}, {65535, 300, 4464}, 0.0); // 70000 mod 65536
+  expectTensor(r[3], {2}, {-1, 7}, 0.0);
+  expectTensor(r[4], {2}, {4294967296.0, 7}, 0.0); // rounded to f32
+  // 2^64 - 1 is 2^64 as a double, the nearest to ui64's largest value.
+  expectTensor(r[5], {2}, {18446744073709551616.0, 300}, 0.0);
+  expectTensor(r[6], {2}, {200, 255}, 0.0);
+  expectTensor(r[7], {2}, {1, 1}, 0.0);
+  // ONNX leaves floats beyond the integer range undefined; the interpreter
+  // says so.
+  std::string err = evalError(R"(
+    func.func @f(%x: tensor<2xf64>) -> tensor<2xui64> {
+      %0 = pz.cast %x : tensor<2xf64> to ui64
+      return %0 : tensor<2xui64>
+    })",
+                              {T({2}, {1e19, 2e19})});
+  EXPECT_NE(err.find("element 1 (2e+19) does not convert to 'ui64'"),
+            std::string::npos)
+      << err;
+}
+
 TEST_F(ElementwiseTest, TriluKeepsTheTriangle) {
   auto r = eval(R"(
     func.func @f(%x: tensor<2x3x3xf64>) -> (tensor<2x3x3xf64>, tensor<2x3x3xf64>) {

@@ -58,6 +58,21 @@ TEST_F(ErrorTest, ArgumentsAreCheckedAgainstTheSignature) {
   err = evalError(src, {T({2, 1}, {0, 0}), T({2}, {0, 1}), T({2}, {0, 2})});
   EXPECT_NE(err.find("has type 'i1' but element 1 is 2"), std::string::npos)
       << err;
+  // Unsigned and narrow arguments must lie in their type's range.
+  const char *u8 = R"(
+    func.func @f(%a: tensor<2xui8>, %b: tensor<2xi32>) -> tensor<2xui8> {
+      return %a : tensor<2xui8>
+    })";
+  err = evalError(u8, {T({2}, {255, 256}), T({2}, {0, 0})});
+  EXPECT_NE(err.find("has type 'ui8' but element 1 is 256"), std::string::npos)
+      << err;
+  err = evalError(u8, {T({2}, {-1, 0}), T({2}, {0, 0})});
+  EXPECT_NE(err.find("has type 'ui8' but element 0 is -1"), std::string::npos)
+      << err;
+  err = evalError(u8, {T({2}, {0, 0}), T({2}, {2147483648.0, 0})});
+  EXPECT_NE(err.find("has type 'i32' but element 0 is 2147483648"),
+            std::string::npos)
+      << err;
   err = evalError(src, {T({2, 1}, {0, 0, 0}), T({2}, {0, 1}), T({2}, {0, 1})});
   EXPECT_NE(err.find("has 3 values for shape 2x1"), std::string::npos) << err;
   HostTensor typed = T({2, 1}, {0, 0});

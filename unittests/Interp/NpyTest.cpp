@@ -56,6 +56,16 @@ TEST(Npy, RoundTripsFloatAndIntegerTensors) {
   ASSERT_TRUE(static_cast<bool>(back));
   EXPECT_TRUE(isInt);
   expectTensor(*back, {4}, i.data, 0.0);
+  // Unsigned tensors are '<u8', and the largest ui64 (2^64 as a double)
+  // is written as 2^64 - 1.
+  HostTensor u({3}, {0, 255, 18446744073709551616.0},
+               b.getIntegerType(64, /*isSigned=*/false));
+  std::string ubytes = serializeNpy(u);
+  EXPECT_NE(ubytes.find("'descr': '<u8'"), std::string::npos);
+  EXPECT_EQ(ubytes.substr(ubytes.size() - 8), std::string(8, '\xff'));
+  back = parseNpy(ubytes, "u.npy");
+  ASSERT_TRUE(static_cast<bool>(back));
+  expectTensor(*back, {3}, {0, 255, 18446744073709551616.0}, 0.0);
   HostTensor scalar({}, {42}, b.getF64Type());
   std::string bytes = serializeNpy(scalar);
   EXPECT_NE(bytes.find("'shape': (), "), std::string::npos);

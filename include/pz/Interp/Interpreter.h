@@ -12,10 +12,13 @@
 //   gives the exact-as-possible value the op defines. The one exception is
 //   `pz.cast` to a float type, whose meaning is "round to the destination
 //   type" (round to nearest even): it rounds.
-// * i32, i64 and i1 values are stored as doubles (exact below 2^53, which
-//   covers ids, labels and counters). Integer `pz.div` truncates toward
-//   zero (division by zero is an error); i1 is 0 or 1. Integer arithmetic
-//   does not wrap on overflow; only `pz.cast` to i32 wraps modulo 2^32.
+// * i32, i64, ui8, ui16, ui32, ui64 and i1 values are stored as doubles
+//   (exact below 2^53, which covers ids, labels, counters and every value of
+//   the narrower types). Every integer result wraps modulo 2^width into its
+//   type's range when it is defined (ui8: 200 + 100 is 44, 0 - 1 is 255;
+//   i32 two's complement), as numpy and ONNX do; a 64-bit value beyond 2^53
+//   wraps as its nearest double. Integer `pz.div` truncates toward zero
+//   (division by zero is an error); i1 is 0 or 1.
 // * Dropout masks are bit-identical to the runtime's (pzrt_dropout_fwd):
 //   Philox-4x32-10 keyed by the op's seed, counted by (step, element index),
 //   element kept when its 24-bit uniform (a float) is >= float(rate).
@@ -30,6 +33,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Types.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/SmallVector.h"
@@ -62,12 +66,24 @@ struct HostTensor {
   int64_t getRank() const { return static_cast<int64_t>(shape.size()); }
   /// The product of the dims (1 for a scalar).
   int64_t getNumElements() const;
-  /// True when the element type is an integer type (i1, i32, i64).
+  /// True when the element type is an integer type (i1, i32, i64, ui8,
+  /// ui16, ui32, ui64).
   bool isInteger() const;
 };
 
 /// The product of `shape` (1 for a scalar).
 int64_t numElements(ArrayRef<int64_t> shape);
+
+/// True when `v` is a value of the integer type `type`: an integer from
+/// -2^(w-1) to 2^(w-1) - 1 (i32, i64), from 0 to 2^w - 1 (ui8 to ui64), or
+/// 0 or 1 (i1). For 64-bit types the upper bound is the bound as a double
+/// (2^63, 2^64), so that the largest value read from a file fits.
+bool isValueOfType(double v, IntegerType type);
+
+/// `v` (an integer, or a float truncated toward zero) wrapped modulo 2^w
+/// into the range of `type` (two's complement for i32/i64); for i1 nonzero
+/// is 1. NaN and infinities stay as they are.
+double wrapToType(double v, IntegerType type);
 
 /// Decodes a dense elements attribute (the value of a `pz.constant`).
 /// Fails with `error` set for attributes without materialised values (such
@@ -84,7 +100,7 @@ struct InterpOptions {
 /// Evaluates `fn` (one block of pz ops ending in func.return) on `args`, one
 /// per function argument, and returns its results. Each argument must have
 /// the rank of its declared type and agree with its static dims; integer
-/// and i1 arguments must hold integral values (0 or 1 for i1). Any error (an
+/// and i1 arguments must hold values of their type (isValueOfType). Any error (an
 /// op without a kernel, an index out of range, a shape that contradicts
 /// the IR) is reported as a diagnostic at the location of the op or
 /// function concerned, and the result is failure; it never aborts.

@@ -28,7 +28,8 @@ llvm::Expected<HostTensor> readNpy(StringRef path,
                                    bool *isIntegerDtype = nullptr);
 
 /// Serialises a tensor as .npy version 1.0: `<f8` when its element type is
-/// a float type (or null), `<i8` for integers and i1.
+/// a float type (or null), `<u8` for ui8 to ui64, `<i8` for i32, i64 and
+/// i1.
 std::string serializeNpy(const HostTensor &tensor);
 
 /// Writes serializeNpy(tensor) to `path`.

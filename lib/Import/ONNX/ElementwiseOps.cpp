@@ -87,11 +87,14 @@ template <Arith K> static FailureOr<bool> foldArith(NodeContext &ctx) {
         int64_t x = a->getInt(off[0]), y = b->getInt(off[1]);
         if (K == Arith::Div && y == 0)
           return ctx.emitError() << "Div divides an integer by zero";
-        // Wrapping arithmetic, as the integer types of ONNX do.
+        // Wrapping arithmetic, as the integer types of ONNX do (setInt
+        // wraps to the width); UINT64 elements are their bits.
         uint64_t ux = x, uy = y;
         int64_t r = K == Arith::Add   ? static_cast<int64_t>(ux + uy)
                     : K == Arith::Sub ? static_cast<int64_t>(ux - uy)
                     : K == Arith::Mul ? static_cast<int64_t>(ux * uy)
+                    : a->getType() == DataType::UInt64
+                        ? static_cast<int64_t>(ux / uy)
                     : (x == INT64_MIN && y == -1) ? x
                                                   : x / y;
         out.setInt(o, r);
@@ -169,7 +172,8 @@ template <Unary K> static FailureOr<bool> foldUnary(NodeContext &ctx) {
           int64_t x = a->getInt(off[0]);
           out.setInt(o, K == Unary::Neg
                             ? static_cast<int64_t>(0 - static_cast<uint64_t>(x))
-                            : std::max<int64_t>(x, 0));
+                        : a->isUnsigned() ? x
+                                          : std::max<int64_t>(x, 0));
           return success();
         }
         double x = a->getDouble(off[0]);
@@ -244,7 +248,10 @@ static FailureOr<bool> foldCompare(NodeContext &ctx) {
           return false;
         };
         bool r = isFloat ? cmp(a->getDouble(off[0]), b->getDouble(off[1]))
-                         : cmp(a->getInt(off[0]), b->getInt(off[1]));
+                 : a->getType() == DataType::UInt64
+                     ? cmp(static_cast<uint64_t>(a->getInt(off[0])),
+                           static_cast<uint64_t>(b->getInt(off[1])))
+                     : cmp(a->getInt(off[0]), b->getInt(off[1]));
         out.setInt(o, r);
         return success();
       });
@@ -342,7 +349,12 @@ static FailureOr<bool> foldCast(NodeContext &ctx) {
   HostTensor out(*to, a->getShape());
   for (int64_t i = 0, n = a->size(); i < n; ++i) {
     if (!a->isFloat()) {
-      out.setInt(i, a->getInt(i));
+      // Integers wrap to the target's width (setInt); to a float type they
+      // convert by value (a UINT64 element counts up to 2^64 - 1).
+      if (isFloatType(*to))
+        out.setDouble(i, a->getDouble(i));
+      else
+        out.setInt(i, a->getInt(i));
       continue;
     }
     double v = a->getDouble(i);
@@ -350,7 +362,9 @@ static FailureOr<bool> foldCast(NodeContext &ctx) {
       out.setDouble(i, v);
     else if (*to == DataType::Bool)
       out.setInt(i, v != 0.0);
-    else // truncate toward zero; out-of-range values saturate
+    else if (*to == DataType::UInt64 && v >= 0x1p63 && v < 0x1p64)
+      out.setDouble(i, std::trunc(v)); // above INT64_MAX, still in range
+    else // truncate toward zero, then wrap; out-of-range values saturate
       out.setInt(i, std::isnan(v)  ? 0
                     : v >= 9.2e18  ? INT64_MAX
                     : v <= -9.2e18 ? INT64_MIN

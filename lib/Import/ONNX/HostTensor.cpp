@@ -44,6 +44,11 @@ bool mlir::pz::onnx::isIntegerType(DataType type) {
   }
 }
 
+bool mlir::pz::onnx::isUnsignedType(DataType type) {
+  return type == DataType::UInt8 || type == DataType::UInt16 ||
+         type == DataType::UInt32 || type == DataType::UInt64;
+}
+
 Type mlir::pz::onnx::toMLIRType(MLIRContext *ctx, DataType type) {
   switch (type) {
   case DataType::Float:
@@ -60,6 +65,14 @@ Type mlir::pz::onnx::toMLIRType(MLIRContext *ctx, DataType type) {
     return IntegerType::get(ctx, 64);
   case DataType::Bool:
     return IntegerType::get(ctx, 1);
+  case DataType::UInt8:
+    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case DataType::UInt16:
+    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case DataType::UInt32:
+    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case DataType::UInt64:
+    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
   default:
     return nullptr;
   }
@@ -74,11 +87,19 @@ DataType mlir::pz::onnx::fromMLIRType(Type type) {
     return DataType::Float16;
   if (type.isBF16())
     return DataType::BFloat16;
-  if (type.isInteger(1))
+  if (type.isUnsignedInteger(8))
+    return DataType::UInt8;
+  if (type.isUnsignedInteger(16))
+    return DataType::UInt16;
+  if (type.isUnsignedInteger(32))
+    return DataType::UInt32;
+  if (type.isUnsignedInteger(64))
+    return DataType::UInt64;
+  if (type.isSignlessInteger(1))
     return DataType::Bool;
-  if (type.isInteger(32))
+  if (type.isSignlessInteger(32))
     return DataType::Int32;
-  if (type.isInteger(64))
+  if (type.isSignlessInteger(64))
     return DataType::Int64;
   return DataType::Undefined;
 }
@@ -213,6 +234,8 @@ void HostTensor::setDouble(int64_t i, double v) {
     floats[i] = roundTo(type, v);
   else if (isBool())
     ints[i] = v != 0.0;
+  else if (type == DataType::UInt64 && v >= 0x1p63)
+    ints[i] = static_cast<int64_t>(static_cast<uint64_t>(v));
   else
     ints[i] = wrapTo(type, static_cast<int64_t>(v));
 }
@@ -272,11 +295,13 @@ DenseElementsAttr HostTensor::toAttr(MLIRContext *ctx) const {
     return DenseElementsAttr::get(t, values);
   }
   unsigned width = t.getElementType().getIntOrFloatBitWidth();
+  // Unsigned elements hold values in [0, 2^width) (UINT64: its bits).
+  bool isSigned = !isUnsigned();
   if (splat)
-    return DenseElementsAttr::get(t, llvm::APInt(width, ints[0], true));
+    return DenseElementsAttr::get(t, llvm::APInt(width, ints[0], isSigned));
   SmallVector<llvm::APInt> values;
   values.reserve(n);
   for (int64_t v : ints)
-    values.push_back(llvm::APInt(width, v, /*isSigned=*/true));
+    values.push_back(llvm::APInt(width, v, isSigned));
   return DenseElementsAttr::get(t, values);
 }

@@ -34,11 +34,15 @@ int64_t foldableElementCount(llvm::ArrayRef<int64_t> shape);
 bool isFloatType(DataType type);
 /// True for the signed and unsigned integer types (not BOOL).
 bool isIntegerType(DataType type);
+/// True for UINT8, UINT16, UINT32 and UINT64.
+bool isUnsignedType(DataType type);
 
-/// The element type the pz dialect uses for an ONNX type, or null when the
-/// dialect has none (uint8, int8, int16, unsigned, strings, complex).
+/// The element type the pz dialect uses for an ONNX type (UINT8 -> ui8,
+/// ...), or null when the dialect has none (int8, int16, strings,
+/// complex).
 Type toMLIRType(MLIRContext *ctx, DataType type);
-/// The ONNX type of a pz element type (f32 -> FLOAT, i1 -> BOOL, ...).
+/// The ONNX type of a pz element type (f32 -> FLOAT, i1 -> BOOL, ui8 ->
+/// UINT8, ...).
 DataType fromMLIRType(Type type);
 
 class HostTensor {
@@ -61,9 +65,16 @@ public:
   int64_t size() const { return isFloat() ? floats.size() : ints.size(); }
   bool isFloat() const { return isFloatType(type); }
   bool isBool() const { return type == DataType::Bool; }
+  bool isUnsigned() const { return isUnsignedType(type); }
 
+  /// The element's value (a UINT64 element, stored as its bits, counts
+  /// from 0 to 2^64 - 1).
   double getDouble(int64_t i) const {
-    return isFloat() ? floats[i] : static_cast<double>(ints[i]);
+    if (isFloat())
+      return floats[i];
+    return type == DataType::UInt64
+               ? static_cast<double>(static_cast<uint64_t>(ints[i]))
+               : static_cast<double>(ints[i]);
   }
   int64_t getInt(int64_t i) const {
     return isFloat() ? static_cast<int64_t>(floats[i]) : ints[i];
@@ -94,7 +105,7 @@ private:
   DataType type = DataType::Int64;
   llvm::SmallVector<int64_t, 4> shape;
   std::vector<double> floats; // float types
-  std::vector<int64_t> ints;  // integer types and BOOL
+  std::vector<int64_t> ints;  // integer types and BOOL (UINT64: the bits)
 };
 
 } // namespace mlir::pz::onnx

@@ -40,22 +40,40 @@ static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
   std::string T = FE::cType(et);
   bool isFloat = llvm::isa<FloatType>(et);
   auto call = [&](const char *fn) { return std::string(fn) + "(" + a[0] + ")"; };
+  // Integer +, -, * and negation wrap modulo 2^width: they run in an
+  // unsigned type at least as wide as int, so that neither a signed
+  // overflow nor the promotion of narrow types to int (uint16_t * uint16_t)
+  // is undefined, and the store back to T keeps the low bits.
+  std::string U = isFloat ? "" : et.getIntOrFloatBitWidth() > 32 ? "uint64_t" : "uint32_t";
+  auto arith = [&](const char *sym) {
+    if (isFloat)
+      return "(" + a[0] + " " + sym + " " + a[1] + ")";
+    return "(" + T + ")((" + U + ")" + a[0] + " " + sym + " (" + U + ")" + a[1] + ")";
+  };
   return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case<AddOp>([&](auto) { return "(" + a[0] + " + " + a[1] + ")"; })
-      .Case<SubOp>([&](auto) { return "(" + a[0] + " - " + a[1] + ")"; })
-      .Case<MulOp>([&](auto) { return "(" + a[0] + " * " + a[1] + ")"; })
+      .Case<AddOp>([&](auto) { return arith("+"); })
+      .Case<SubOp>([&](auto) { return arith("-"); })
+      .Case<MulOp>([&](auto) { return arith("*"); })
       .Case<DivOp>([&](auto) {
         if (isFloat)
           return "(" + a[0] + " / " + a[1] + ")";
-        return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : (" + T + ")(" + a[0] +
-               " / " + a[1] + "))";
+        // Signed MIN / -1 wraps to MIN (the quotient 2^(width-1) wraps)
+        // instead of trapping.
+        std::string q = "(" + T + ")(" + a[0] + " / " + a[1] + ")";
+        if (!et.isUnsignedInteger())
+          q = "(" + a[1] + " == -1 ? (" + T + ")(0u - (" + U + ")" + a[0] + ") : " + q + ")";
+        return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : " + q + ")";
       })
       .Case<PowOp>([&](auto) {
         if (isFloat)
           return "std::pow(" + a[0] + ", " + a[1] + ")";
         return "(" + T + ")std::pow((double)" + a[0] + ", (double)" + a[1] + ")";
       })
-      .Case<NegOp>([&](auto) { return "(-" + a[0] + ")"; })
+      .Case<NegOp>([&](auto) {
+        if (isFloat)
+          return "(-" + a[0] + ")";
+        return "(" + T + ")(0u - (" + U + ")" + a[0] + ")";
+      })
       .Case<ExpOp>([&](auto) { return call("std::exp"); })
       .Case<LogOp>([&](auto) { return call("std::log"); })
       .Case<SqrtOp>([&](auto) { return call("std::sqrt"); })
@@ -95,8 +113,17 @@ static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
         Type from = FE::elementType(c.getInput());
         if (et.isInteger(1))
           return "(uint8_t)(" + a[0] + " != 0)";
-        if (llvm::isa<FloatType>(from) && !isFloat)
-          return "(" + T + ")std::trunc(" + a[0] + ")";
+        // Floats to integers truncate toward zero and then wrap like the
+        // integer conversions (through int64_t; ui64 takes [2^63, 2^64)
+        // directly), as the interpreter does.
+        if (llvm::isa<FloatType>(from) && !isFloat) {
+          std::string t = "std::trunc(" + a[0] + ")";
+          if (et.isUnsignedInteger(64))
+            return "(" + t + " >= 0x1p63 ? (uint64_t)" + t + " : (uint64_t)(int64_t)" + t + ")";
+          if (et.isInteger(64))
+            return "(" + T + ")" + t;
+          return "(" + T + ")(int64_t)" + t;
+        }
         return "(" + T + ")" + a[0];
       })
       .Case<BroadcastOp>([&](auto) { return a[0]; })

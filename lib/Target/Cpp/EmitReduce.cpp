@@ -75,7 +75,9 @@ static void emitReduce(Operation *op, Value x, Value y, ArrayRef<int64_t> axes, 
   ReduceLoops l(FE::shape(x), axes);
   Type et = FE::elementType(x);
   bool isFloat = llvm::isa<FloatType>(et);
-  std::string T = FE::cType(et), acc = isFloat ? "double" : "int64_t";
+  // Integer sums accumulate modulo 2^64 (unsigned, so without overflow)
+  // and wrap to the element type when stored.
+  std::string T = FE::cType(et), acc = isFloat ? "double" : "uint64_t";
   std::string X = e.name(x), Y = e.name(y);
   std::string finish = kind == 'm' ? " / (double)" + std::to_string(l.count) : "";
   llvm::raw_ostream &os = e.out();

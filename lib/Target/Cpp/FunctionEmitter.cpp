@@ -45,6 +45,19 @@ std::string FunctionEmitter::cType(Type t) {
     return "pzrt::f16";
   if (t.isBF16())
     return "pzrt::bf16";
+  if (t.isUnsignedInteger())
+    switch (t.getIntOrFloatBitWidth()) {
+    case 8:
+      return "uint8_t";
+    case 16:
+      return "uint16_t";
+    case 32:
+      return "uint32_t";
+    case 64:
+      return "uint64_t";
+    default:
+      return "";
+    }
   if (t.isInteger(64))
     return "int64_t";
   if (t.isInteger(32))
@@ -187,6 +200,8 @@ LogicalResult FunctionEmitter::emitConstant(Operation *op, Value result) {
     APInt v = attr.isSplat() ? attr.getSplatValue<APInt>() : *(attr.value_begin<APInt>() + i);
     if (et.isInteger(1))
       return v.isZero() ? "0" : "1";
+    if (et.isUnsignedInteger())
+      return "UINT64_C(" + std::to_string(v.getZExtValue()) + ")";
     int64_t s = v.getSExtValue();
     return s == INT64_MIN ? "INT64_MIN" : "INT64_C(" + std::to_string(s) + ")";
   };

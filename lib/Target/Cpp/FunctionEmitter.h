@@ -34,7 +34,8 @@ public:
   // ---- for the op emitters ----
   /// The C variable holding v's data (typed pointer).
   std::string name(Value v) const { return names.lookup(v); }
-  /// C element type: float, double, int64_t, int32_t, uint8_t.
+  /// C element type: float, double, pzrt::f16, pzrt::bf16, int64_t,
+  /// int32_t, uint8_t (ui8 and i1), uint16_t, uint32_t, uint64_t.
   static std::string cType(Type elementType);
   static llvm::ArrayRef<int64_t> shape(Value v) {
     return llvm::cast<RankedTensorType>(v.getType()).getShape();

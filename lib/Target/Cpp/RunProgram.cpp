@@ -37,8 +37,11 @@ FailureOr<std::string> cpp::tensorSpec(Location loc, StringRef name, Type type) 
   auto t = llvm::cast<RankedTensorType>(type);
   Type e = t.getElementType();
   const char *dtype = e.isF32() ? "PZRT_F32" : e.isF64() ? "PZRT_F64" : e.isF16() ? "PZRT_F16"
-                     : e.isBF16() ? "PZRT_BF16" : e.isInteger(64) ? "PZRT_I64"
-                     : e.isInteger(32) ? "PZRT_I32" : e.isInteger(1) ? "PZRT_U8" : nullptr;
+                     : e.isBF16() ? "PZRT_BF16" : e.isUnsignedInteger(8) ? "PZRT_U8"
+                     : e.isUnsignedInteger(16) ? "PZRT_U16" : e.isUnsignedInteger(32) ? "PZRT_U32"
+                     : e.isUnsignedInteger(64) ? "PZRT_U64" : e.isSignlessInteger(64) ? "PZRT_I64"
+                     : e.isSignlessInteger(32) ? "PZRT_I32" : e.isSignlessInteger(1) ? "PZRT_U8"
+                                                                   : nullptr;
   if (!dtype)
     return emitError(loc) << "CPU backend: no runtime dtype for " << e;
   if (t.getRank() > 8)
@@ -89,10 +92,14 @@ LogicalResult mlir::pz::emitRunProgram(ModuleOp module, func::FuncOp fn, raw_ost
       return failure();
     os << "  " << *spec << ",\n";
   }
-  os << "  {NULL, PZRT_F32, 0, {0}}};\n\n"
+  // i1 and ui8 are both PZRT_U8; the flags tell which results are bools.
+  os << "  {NULL, PZRT_F32, 0, {0}}};\nstatic const unsigned char pz_bool_results[] = {";
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    os << (i ? ", " : "") << (getElementTypeOrSelf(fn.getResultTypes()[i]).isSignlessInteger(1) ? 1 : 0);
+  os << (fn.getNumResults() ? "" : "0") << "};\n\n"
      << "static const pzrt_function pz_function = {" << cString(fn.getSymName()) << ", "
      << fn.getNumArguments() << ", pz_args, " << fn.getNumResults() << ", pz_results, " << arena
-     << "u, " << peak << "u, pz_fn};\n\n"
+     << "u, " << peak << "u, pz_fn, pz_bool_results};\n\n"
      << "int main(int argc, char **argv) { return pzrt_run_main(&pz_function, argc, argv); }\n";
   return success();
 }

@@ -46,6 +46,9 @@ struct Half {
   Half(int x) : Half(static_cast<double>(x)) {}
   Half(long x) : Half(static_cast<double>(x)) {}
   Half(long long x) : Half(static_cast<double>(x)) {}
+  Half(unsigned x) : Half(static_cast<double>(x)) {}
+  Half(unsigned long x) : Half(static_cast<double>(x)) {}
+  Half(unsigned long long x) : Half(static_cast<double>(x)) {}
   operator float() const { return ToF32(bits); }
 };
 

@@ -8,7 +8,9 @@
  * must match), runs it once, and writes each result as DIR/NAME.npy ('/' in NAME becomes '_');
  * DIR is created if missing.
  * float16 is '<f2'. numpy has no bfloat16, so a bf16 tensor is its raw bits
- * as '<u2' (the way onnx stores bfloat16), in both directions.
+ * as '<u2' (the way onnx stores bfloat16), in both directions. Unsigned
+ * tensors are '|u1', '<u2', '<u4' and '<u8'; a bool result is '|b1' (a bool
+ * argument reads '|b1' or '|u1').
  */
 #ifndef PZRT_RUN_H
 #define PZRT_RUN_H
@@ -30,6 +32,10 @@ typedef struct pzrt_function {
   uint64_t arena_bytes;
   uint64_t arena_planned_peak;
   pzrt_generic_fn fn;
+  /* One flag per result: nonzero for a bool (i1) tensor, which is stored as
+   * U8 and written as '|b1'; other U8 results are uint8 ('|u1'). NULL (an
+   * initializer that leaves it out) makes every U8 result a bool. */
+  const unsigned char *bool_results;
 } pzrt_function;
 
 int pzrt_run_main(const pzrt_function *fn, int argc, char **argv);

@@ -23,7 +23,8 @@ typedef enum pzrt_dtype {
   PZRT_U8 = 6,
   PZRT_U16 = 7,
   PZRT_U32 = 8,
-  PZRT_DTYPE_COUNT = 9
+  PZRT_U64 = 9,
+  PZRT_DTYPE_COUNT = 10
 } pzrt_dtype;
 
 /* Bytes per element; 0 for an invalid dtype. */

@@ -112,7 +112,8 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
     const char *name;
     pzrt_dtype dtype;
   } known[] = {{"<f4", PZRT_F32}, {"<f8", PZRT_F64}, {"<f2", PZRT_F16}, {"<i4", PZRT_I32}, {"<i8", PZRT_I64},
-               {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"|b1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32}};
+               {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"|b1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32},
+               {"<u8", PZRT_U64}};
   for (const Known &k : known) {
     if (d == k.name) {
       *out = k.dtype;
@@ -124,7 +125,7 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
                 "arr.astype(arr.dtype.newbyteorder('<'))",
                 path.c_str(), d.c_str(), offset);
   return fail("'%s': unsupported dtype '%s' at byte %zu of the .npy header (supported: <f4, <f8, <f2, "
-              "<i4, <i8, |u1, <u2, <u4)",
+              "<i4, <i8, |u1, <u2, <u4, <u8)",
               path.c_str(), d.c_str(), offset);
 }
 

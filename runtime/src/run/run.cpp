@@ -49,6 +49,7 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
   case PZRT_I64: descr = "<i8"; break;
   case PZRT_U8: descr = as_bool ? "|b1" : "|u1"; break;
   case PZRT_U32: descr = "<u4"; break;
+  case PZRT_U64: descr = "<u8"; break;
   default: return pzrt_set_error("npy_write '%s': unsupported dtype", path);
   }
   std::string shp = "(";
@@ -176,7 +177,8 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
       if (c == '/')
         c = '_';
     std::string path = outDir + "/" + file + ".npy";
-    if (pzrt_npy_write(path.c_str(), s.dtype, s.ndim, s.shape, results[i], 1) != 0) {
+    int asBool = !fn->bool_results || fn->bool_results[i];
+    if (pzrt_npy_write(path.c_str(), s.dtype, s.ndim, s.shape, results[i], asBool) != 0) {
       std::fprintf(stderr, "error: %s\n", pzrt_last_error());
       rc = 1;
     }

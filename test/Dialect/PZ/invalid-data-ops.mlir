@@ -24,6 +24,16 @@ func.func @gather_float_indices(%a: tensor<10x4xf32>, %i: tensor<3xf32>) -> tens
 
 // -----
 
+// Indices, ids and labels are signless (ONNX's int32/int64 indices); an
+// unsigned tensor is data.
+func.func @gather_unsigned_indices(%a: tensor<10x4xui8>, %i: tensor<3xui32>) -> tensor<3x4xui8> {
+  // expected-error @+1 {{'pz.gather' op operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<3xui32>'}}
+  %0 = pz.gather %a, %i {axis = 0 : i64} : tensor<10x4xui8>, tensor<3xui32> -> tensor<3x4xui8>
+  return %0 : tensor<3x4xui8>
+}
+
+// -----
+
 func.func @gather_result_element_type(%a: tensor<10x4xf32>, %i: tensor<3xi64>) -> tensor<3x4xi64> {
   // expected-error @+1 {{'pz.gather' op failed to verify that all of {input, result} have same element type}}
   %0 = pz.gather %a, %i {axis = 0 : i64} : tensor<10x4xf32>, tensor<3xi64> -> tensor<3x4xi64>
@@ -123,7 +133,7 @@ func.func @where_result_shape(%c: tensor<3x4xi1>, %a: tensor<4xf32>) -> tensor<4
 //===----------------------------------------------------------------------===//
 
 func.func @cast_to_i8(%a: tensor<4xf32>) -> tensor<4xi8> {
-  // expected-error @+1 {{'pz.cast' op attribute 'dtype' failed to satisfy constraint: type attribute of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 1-bit signless integer}}
+  // expected-error @+1 {{'pz.cast' op attribute 'dtype' failed to satisfy constraint: type attribute of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer}}
   %0 = pz.cast %a : tensor<4xf32> to i8
   return %0 : tensor<4xi8>
 }
@@ -173,7 +183,7 @@ func.func @constant_not_elements() -> tensor<f32> {
 // -----
 
 func.func @constant_scalar_type() -> f32 {
-  // expected-error @+1 {{'pz.constant' op result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 1-bit signless integer values, but got 'f32'}}
+  // expected-error @+1 {{'pz.constant' op result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer values, but got 'f32'}}
   %0 = pz.constant 1.0 : f32
   return %0 : f32
 }

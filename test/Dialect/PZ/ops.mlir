@@ -102,6 +102,42 @@ func.func @binary_i64(%a: tensor<2x3xi64>, %b: tensor<2x1xi64>) -> tensor<2x3xi6
   return %1 : tensor<2x3xi64>
 }
 
+// Unsigned tensors (ONNX's uint8..uint64): arithmetic, negation, sums,
+// comparisons, constants and casts.
+// CHECK-LABEL: func.func @unsigned(
+// CHECK-SAME: [[A:%[^:]+]]: tensor<4xui8>, [[B:%[^:]+]]: tensor<1xui8>, [[C:%[^:]+]]: tensor<2xui16>, [[D:%[^:]+]]: tensor<2xui32>, [[E:%[^:]+]]: tensor<2xui64>)
+// CHECK-NEXT: [[ADD:%.*]] = pz.add [[A]], [[B]] : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+// CHECK-NEXT: [[SUB:%.*]] = pz.sub [[ADD]], [[B]] : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+// CHECK-NEXT: [[MUL:%.*]] = pz.mul [[SUB]], [[A]] : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+// CHECK-NEXT: [[DIV:%.*]] = pz.div [[MUL]], [[B]] : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+// CHECK-NEXT: [[NEG:%.*]] = pz.neg [[DIV]] : tensor<4xui8>
+// CHECK-NEXT: [[SUM:%.*]] = pz.reduce_sum [[NEG]] [0] : tensor<4xui8> -> tensor<ui8>
+// CHECK-NEXT: [[MAX:%.*]] = pz.reduce_max [[C]] [0] : tensor<2xui16> -> tensor<ui16>
+// CHECK-NEXT: [[LT:%.*]] = pz.compare lt, [[D]], [[D]] : tensor<2xui32>, tensor<2xui32> -> tensor<2xi1>
+// CHECK-NEXT: [[K:%.*]] = pz.constant dense<[0, 18446744073709551615]> : tensor<2xui64>
+// CHECK-NEXT: [[E2:%.*]] = pz.mul [[E]], [[K]] : tensor<2xui64>, tensor<2xui64> -> tensor<2xui64>
+// CHECK-NEXT: [[W:%.*]] = pz.where [[LT]], [[E2]], [[E]] : tensor<2xi1>, tensor<2xui64>, tensor<2xui64> -> tensor<2xui64>
+// CHECK-NEXT: [[F:%.*]] = pz.cast [[W]] : tensor<2xui64> to f32
+// CHECK-NEXT: [[U:%.*]] = pz.cast [[F]] : tensor<2xf32> to ui32
+// CHECK-NEXT: return [[SUM]], [[MAX]], [[U]] : tensor<ui8>, tensor<ui16>, tensor<2xui32>
+func.func @unsigned(%a: tensor<4xui8>, %b: tensor<1xui8>, %c: tensor<2xui16>, %d: tensor<2xui32>,
+                    %e: tensor<2xui64>) -> (tensor<ui8>, tensor<ui16>, tensor<2xui32>) {
+  %0 = pz.add %a, %b : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+  %1 = pz.sub %0, %b : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+  %2 = pz.mul %1, %a : tensor<4xui8>, tensor<4xui8> -> tensor<4xui8>
+  %3 = pz.div %2, %b : tensor<4xui8>, tensor<1xui8> -> tensor<4xui8>
+  %4 = pz.neg %3 : tensor<4xui8>
+  %5 = pz.reduce_sum %4 [0] : tensor<4xui8> -> tensor<ui8>
+  %6 = pz.reduce_max %c [0] : tensor<2xui16> -> tensor<ui16>
+  %7 = pz.compare lt, %d, %d : tensor<2xui32>, tensor<2xui32> -> tensor<2xi1>
+  %k = pz.constant dense<[0, 18446744073709551615]> : tensor<2xui64>
+  %8 = pz.mul %e, %k : tensor<2xui64>, tensor<2xui64> -> tensor<2xui64>
+  %9 = pz.where %7, %8, %e : tensor<2xi1>, tensor<2xui64>, tensor<2xui64> -> tensor<2xui64>
+  %10 = pz.cast %9 : tensor<2xui64> to f32
+  %11 = pz.cast %10 : tensor<2xf32> to ui32
+  return %5, %6, %11 : tensor<ui8>, tensor<ui16>, tensor<2xui32>
+}
+
 // CHECK-LABEL: func.func @binary_dynamic(
 // CHECK-SAME: [[A:%[^:]+]]: tensor<?x3xf32>, [[B:%[^:]+]]: tensor<3xf32>, [[C:%[^:]+]]: tensor<?x?xf32>) -> tensor<?x3xf32>
 // CHECK-NEXT: [[ADD:%.*]] = pz.add [[A]], [[B]] : tensor<?x3xf32>, tensor<3xf32> -> tensor<?x3xf32>

@@ -22,7 +22,10 @@ std::optional<double> mlir::pz::fuse::getScalarConstant(Value v) {
     return attr.getSplatValue<APFloat>().convertToDouble();
   if (attr.getElementType().isInteger(1))
     return std::nullopt;
-  return static_cast<double>(attr.getSplatValue<APInt>().getSExtValue());
+  APInt i = attr.getSplatValue<APInt>();
+  return attr.getElementType().isUnsignedInteger()
+             ? static_cast<double>(i.getZExtValue())
+             : static_cast<double>(i.getSExtValue());
 }
 
 bool mlir::pz::fuse::isNear(double value, double want, Type elem) {

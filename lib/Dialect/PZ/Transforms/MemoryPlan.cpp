@@ -16,9 +16,9 @@ int64_t mlir::pz::storageBytes(Type t) {
     return 4;
   if (t.isF64() || t.isInteger(64))
     return 8;
-  if (t.isF16() || t.isBF16())
+  if (t.isF16() || t.isBF16() || t.isInteger(16))
     return 2;
-  if (t.isInteger(1))
+  if (t.isInteger(1) || t.isInteger(8))
     return 1;
   return 0;
 }

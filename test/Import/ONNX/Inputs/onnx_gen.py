@@ -96,10 +96,10 @@ def bad_matmul():
                  [vi("y", F, None)])
 
 
-def uint8_input():
+def int8_input():
     n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
-    return model(n, [vi("x", TensorProto.UINT8, [2])],
-                 [vi("y", TensorProto.UINT8, [2])])
+    return model(n, [vi("x", TensorProto.INT8, [2])],
+                 [vi("y", TensorProto.INT8, [2])])
 
 
 def cycle():
@@ -146,6 +146,32 @@ def masks():
          helper.make_node("Add", ["w", "eqf"], ["y"], name="add")]
     return model(n, [vi("a", F, [4, 4]), vi("b", F, [4])],
                  [vi("y", F, None)])
+
+
+def unsigned():
+    """uint8 arithmetic at run time; Pow with a uint32 exponent (cast to
+    the base type); constants folded with wrapping: uint8 200 + 100 = 44
+    and 255 + 1 = 0, uint64 0 - 1 = 2^64 - 1, halved by unsigned division;
+    a Cast of uint8 to uint64."""
+    U8, U32, U64 = TensorProto.UINT8, TensorProto.UINT32, TensorProto.UINT64
+    n = [helper.make_node("Sub", ["a", "b"], ["d"], name="sub"),
+         helper.make_node("Div", ["d", "b"], ["q"], name="div"),
+         const("k1", np.array([200, 255], np.uint8)),
+         const("k2", np.array([100, 1], np.uint8)),
+         helper.make_node("Add", ["k1", "k2"], ["k"], name="kadd"),
+         helper.make_node("Mul", ["q", "k"], ["y"], name="mul"),
+         helper.make_node("Pow", ["x", "e"], ["p"], name="pow"),
+         const("zero", np.array(0, np.uint64)),
+         const("one", np.array(1, np.uint64)),
+         const("two", np.array(2, np.uint64)),
+         helper.make_node("Sub", ["zero", "one"], ["max"], name="ksub"),
+         helper.make_node("Div", ["max", "two"], ["half"], name="kdiv"),
+         helper.make_node("Cast", ["y"], ["y64"], name="cast", to=U64),
+         helper.make_node("Add", ["y64", "half"], ["z"], name="add_half"),
+         helper.make_node("Add", ["z", "max"], ["z2"], name="add_max")]
+    return model(n, [vi("a", U8, [2]), vi("b", U8, [2]), vi("x", F, [3]),
+                     vi("e", U32, [3])],
+                 [vi("p", F, None), vi("z2", U64, None)])
 
 
 def gemm():

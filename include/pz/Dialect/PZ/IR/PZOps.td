@@ -23,7 +23,9 @@ class PZ_BinaryOp<string mnemonic, Type t, string what>
   let description = [{
     Computes `lhs }] # what # [{ rhs` elementwise. The shapes broadcast as
     numpy does: aligned from the right, a dim of 1 stretches to the other.
-    Both operands and the result share one element type.
+    Both operands and the result share one element type. Integer results
+    wrap modulo 2^width (`200 + 100` is `44` in ui8); integer division
+    truncates toward zero, and a zero divisor is an error.
 
     ```mlir
     %c = pz.}] # mnemonic # [{ %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
@@ -373,8 +375,13 @@ def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, PZ_ElementMap,
 def PZ_CastOp : PZ_Op<"cast", [Pure, PZ_VJP, PZ_ElementMap]> {
   let summary = "convert the element type";
   let description = [{
-    Converts every element to `dtype`; floats round to nearest even, floats
-    to integers truncate toward zero, and `i1` maps to 0 and 1.
+    Converts every element to `dtype`, as ONNX Cast does: to a float type
+    values round to nearest even; between integer types values wrap modulo
+    2^width (two's complement for i32/i64: `300` to ui8 is `44`, `-1` to
+    ui8 is `255`, ui32 `4294967295` to i32 is `-1`); floats to integers
+    truncate toward zero, then wrap the same way (a float outside the
+    range of i64, or of ui64 for ui64, has no defined result); `i1` maps
+    to 0 and 1, and to `i1` nonzero is true.
 
     ```mlir
     %y = pz.cast %x : tensor<4x8xf32> to bf16
