@@ -25,14 +25,14 @@ static LogicalResult evalReshape(Operation *op, Env &env) {
   for (auto [i, d] : llvm::enumerate(shape)) {
     if (d == -1 && inferIdx < 0)
       inferIdx = i;
-    else if (d >= 1)
+    else if (d >= 0)
       known *= d;
     else
       return op->emitError()
              << "interpreter: bad reshape target " << listStr(shape);
   }
   int64_t total = x.getNumElements();
-  if (inferIdx >= 0 && total % known == 0)
+  if (inferIdx >= 0 && known != 0 && total % known == 0)
     shape[inferIdx] = total / known;
   if (numElements(shape) != total)
     return op->emitError() << "interpreter: cannot reshape "

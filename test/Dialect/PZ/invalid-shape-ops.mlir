@@ -17,7 +17,7 @@ func.func @reshape_two_inferred_dims(%a: tensor<2x3x4xf32>) -> tensor<?x?xf32> {
 // -----
 
 func.func @reshape_zero_entry(%a: tensor<2x3xf32>) -> tensor<0x6xf32> {
-  // expected-error @+2 {{shape [0, 6] has entry 0; entries are positive or a single -1}}
+  // expected-error @+2 {{cannot reshape 2x3 (6 elements) into [0, 6] (0 elements)}}
   // expected-error @+1 {{'pz.reshape' op failed to infer returned types}}
   %0 = pz.reshape %a [0, 6] : tensor<2x3xf32> -> tensor<0x6xf32>
   return %0 : tensor<0x6xf32>
@@ -25,8 +25,17 @@ func.func @reshape_zero_entry(%a: tensor<2x3xf32>) -> tensor<0x6xf32> {
 
 // -----
 
+func.func @reshape_zero_entry_with_minus_one(%a: tensor<0x3xf32>) -> tensor<?x0xf32> {
+  // expected-error @+2 {{shape [-1, 0] has a 0 entry: its -1 cannot be inferred}}
+  // expected-error @+1 {{'pz.reshape' op failed to infer returned types}}
+  %0 = pz.reshape %a [-1, 0] : tensor<0x3xf32> -> tensor<?x0xf32>
+  return %0 : tensor<?x0xf32>
+}
+
+// -----
+
 func.func @reshape_negative_entry(%a: tensor<2x3xf32>) -> tensor<?x3xf32> {
-  // expected-error @+2 {{shape [-2, 3] has entry -2; entries are positive or a single -1}}
+  // expected-error @+2 {{shape [-2, 3] has entry -2; entries are sizes (>= 0) or a single -1}}
   // expected-error @+1 {{'pz.reshape' op failed to infer returned types}}
   %0 = pz.reshape %a [-2, 3] : tensor<2x3xf32> -> tensor<?x3xf32>
   return %0 : tensor<?x3xf32>

@@ -417,6 +417,14 @@ func.func @reshape(%x: tensor<8x16x64xf32>, %m: tensor<4x4xi1>, %d: tensor<?x64x
   return %0, %1, %2, %3 : tensor<8x1024xf32>, tensor<2x4x2xi1>, tensor<?x8x8xi64>, tensor<8192xf32>
 }
 
+// An empty tensor reshapes to another empty shape.
+// CHECK-LABEL: func.func @reshape_empty(
+// CHECK-NEXT: pz.reshape %{{.*}} [3, 4, 0] : tensor<0x3x4xf32> -> tensor<3x4x0xf32>
+func.func @reshape_empty(%x: tensor<0x3x4xf32>) -> tensor<3x4x0xf32> {
+  %0 = pz.reshape %x [3, 4, 0] : tensor<0x3x4xf32> -> tensor<3x4x0xf32>
+  return %0 : tensor<3x4x0xf32>
+}
+
 // CHECK-LABEL: func.func @reshape_scalar(
 // CHECK-SAME: [[X:%[^:]+]]: tensor<1x1xf32>, [[Y:%[^:]+]]: tensor<f32>) -> (tensor<f32>, tensor<1xf32>)
 // CHECK-NEXT: [[RESHAPE:%.*]] = pz.reshape [[X]] [] : tensor<1x1xf32> -> tensor<f32>

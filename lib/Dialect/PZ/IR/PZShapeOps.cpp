@@ -30,10 +30,10 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
         return emitOptionalError(loc, "shape ", listStr(target),
                                  " has more than one -1");
       inferIdx = i;
-    } else if (d < 1) {
+    } else if (d < 0) {
       return emitOptionalError(loc, "shape ", listStr(target),
                                " has entry ", d,
-                               "; entries are positive or a single -1");
+                               "; entries are sizes (>= 0) or a single -1");
     } else if (llvm::MulOverflow(known, d, known)) {
       return emitOptionalError(loc, "shape ", listStr(target),
                                " has more elements than int64 can count");
@@ -42,6 +42,9 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
   if (t.hasStaticShape()) {
     int64_t total = t.getNumElements();
     if (inferIdx) {
+      if (known == 0)
+        return emitOptionalError(loc, "shape ", listStr(target),
+                                 " has a 0 entry: its -1 cannot be inferred");
       if (total % known != 0)
         return emitOptionalError(loc, "cannot reshape ", total,
                                  " elements into ", listStr(target));

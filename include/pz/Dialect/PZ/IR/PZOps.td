@@ -220,8 +220,9 @@ def PZ_ReshapeOp : PZ_Op<"reshape", [Pure, PZ_VJP, AllElementTypesMatch<["input"
   let summary = "reinterpret the elements with a new shape";
   let description = [{
     Keeps the elements in row-major order and gives them `shape`. One entry
-    of `shape` may be -1: it is the count that keeps the number of elements.
-    Other entries are positive.
+    of `shape` may be -1: it is the count that keeps the number of elements
+    (not allowed together with a 0 entry). Other entries are sizes >= 0, so
+    an empty tensor reshapes to another empty shape.
 
     ```mlir
     %y = pz.reshape %x [8, -1] : tensor<8x16x64xf32> -> tensor<8x1024xf32>
