@@ -7,6 +7,9 @@
 * memory: every step's measured peak_bytes equals report.json's predicted
   peak per rank, and the arena's measured peak of live bytes equals the
   planned one;
+* fusion: the program built with pz-fuse-elementwise and the one built
+  with --no-fusion give bit-identical losses, grad norms and checkpoints
+  over 20 steps (each fused value keeps its op's own type and rounding);
 * accumulation: --grad-accum 2 over micro-batches of b rows gives the loss
   and gradient norm of one batch of 2b rows (within 1e-6 relative; the
   model's loss is a mean over tokens with none ignored, so the mean of the
@@ -88,6 +91,19 @@ def main():
           "resume: losses and grad norms bit-identical to the uninterrupted run")
     check(read_dir(os.path.join(work, "ck20")) == read_dir(os.path.join(work, "ck10+10")),
           "resume: the final checkpoint files are byte-identical")
+
+    unfused = os.path.join(work, "gpt2-unfused")
+    compile_model(a.bin, model, unfused, 4, 32,
+                  ["--optimizer", "adamw", "--weight-decay", "0.1", "--no-fusion"])
+    plain = train(unfused, work, "unfused", ["--steps", "20", "--data", tokens,
+                                             "--save", os.path.join(work, "ck20-unfused")])
+    fused_ops = open(os.path.join(out, "model.mlir")).read().count("pz.fused")
+    check(fused_ops > 0 and "pz.fused" not in open(os.path.join(unfused, "model.mlir")).read(),
+          f"fusion: {fused_ops} pz.fused ops with fusion, none with --no-fusion")
+    check([(r["loss"], r["grad_norm"]) for r in plain] ==
+          [(r["loss"], r["grad_norm"]) for r in straight] and
+          read_dir(os.path.join(work, "ck20")) == read_dir(os.path.join(work, "ck20-unfused")),
+          "fusion: losses, grad norms and the step-20 checkpoint bit-identical to --no-fusion")
 
     report = json.load(open(os.path.join(out, "report.json")))
     rank0 = report["memory"]["per_rank"][0]

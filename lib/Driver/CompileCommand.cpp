@@ -63,6 +63,12 @@ struct CompileOptions {
                "step (forward_backward or optimizer_step) instead of "
                "OUTDIR/train: .npy in, .npy out, for testing"),
       cl::value_desc("NAME"), cl::cat(commandCategory())};
+  cl::opt<bool> noFusion{
+      "no-fusion",
+      cl::desc("run every element-map op as its own loop (skip "
+               "pz-fuse-elementwise; the results are bit-identical, for "
+               "comparison)"),
+      cl::cat(commandCategory())};
   PlanOptions plan;
   OptimizerFlags optimizer;
 };
@@ -84,7 +90,8 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   auto addBackendPasses = [&] {
     if (opts.emit == "ir")
       return;
-    pm.addPass(createFuseElementwisePass());
+    if (!opts.noFusion)
+      pm.addPass(createFuseElementwisePass());
     pm.addPass(createPlanMemoryPass());
   };
   if (opts.forwardOnly) {
