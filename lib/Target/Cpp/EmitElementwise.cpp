@@ -130,6 +130,11 @@ static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
       .Default([&](Operation *) { return std::string(); });
 }
 
+/// Whether elementExpr knows the op (placeholder operands).
+static bool hasElementExpr(Operation *op) {
+  return !elementExpr(op, {"x", "y", "z"}).empty();
+}
+
 /// Wraps the loop of ops that may divide integers by zero in the flag's
 /// scope and its check.
 static void withDiv0Flag(Operation *op, FE &e, bool needed, const std::function<void()> &loop) {
@@ -167,7 +172,7 @@ static LogicalResult emitFused(FusedOp f, FE &e) {
     refs.push_back({e.name(in), 0, FE::broadcastStrides(FE::shape(in), domain)});
   bool div0 = false;
   for (Operation &op : body.without_terminator()) {
-    if (elementExpr(&op, {"x", "y", "z"}).empty())
+    if (!hasElementExpr(&op))
       return op.emitError() << "CPU backend: no element expression for " << op.getName();
     div0 |= isIntegerDiv(&op);
   }
@@ -197,7 +202,7 @@ static LogicalResult emitFused(FusedOp f, FE &e) {
 LogicalResult cpp::emitElementwiseOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (op->hasTrait<traits::ElementMap>()) {
-    if (elementExpr(op, {"x", "y", "z"}).empty())
+    if (!hasElementExpr(op))
       return op->emitError() << "CPU backend: no element expression for " << op->getName();
     emitMap(op, e);
     return success();

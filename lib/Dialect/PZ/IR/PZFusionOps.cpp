@@ -2,18 +2,16 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "mlir/Dialect/Traits.h"
+
 using namespace mlir;
 using namespace mlir::pz;
 
-/// True when `shape` broadcasts numpy style to `domain`.
+/// True when `shape` broadcasts numpy style to `domain` (unchanged by it).
 static bool broadcastsTo(ArrayRef<int64_t> shape, ArrayRef<int64_t> domain) {
-  if (shape.size() > domain.size())
-    return false;
-  size_t lead = domain.size() - shape.size();
-  for (size_t d = 0; d < shape.size(); ++d)
-    if (shape[d] != 1 && shape[d] != domain[lead + d])
-      return false;
-  return true;
+  SmallVector<int64_t> joint;
+  return OpTrait::util::getBroadcastedShape(shape, domain, joint) &&
+         ArrayRef<int64_t>(joint) == domain;
 }
 
 LogicalResult FusedOp::verifyRegions() {
