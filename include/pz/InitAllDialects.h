@@ -4,11 +4,13 @@
 #define PZ_INITALLDIALECTS_H
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/ShardingInterfaceImpl.h"
 #include "mlir/Dialect/Func/Extensions/ShardingExtensions.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Tensor/Extensions/ShardingExtensions.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -16,11 +18,11 @@
 
 namespace mlir::pz {
 
-/// Registers pz, the upstream dialects our pipelines use (func, tensor,
-/// arith, shard), and the upstream sharding-interface models.
+/// Registers pz, pzrt, the upstream dialects our pipelines use (func,
+/// tensor, arith, memref, shard), and the upstream sharding-interface models.
 inline void registerAllDialects(DialectRegistry &registry) {
-  registry.insert<PZDialect, func::FuncDialect, tensor::TensorDialect,
-                  arith::ArithDialect, shard::ShardDialect>();
+  registry.insert<PZDialect, pzrt::PZRTDialect, func::FuncDialect, tensor::TensorDialect,
+                  arith::ArithDialect, memref::MemRefDialect, shard::ShardDialect>();
   arith::registerShardingInterfaceExternalModels(registry);
   func::registerShardingInterfaceExternalModels(registry);
   tensor::registerShardingInterfaceExternalModels(registry);

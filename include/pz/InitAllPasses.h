@@ -3,7 +3,9 @@
 #ifndef PZ_INITALLPASSES_H
 #define PZ_INITALLPASSES_H
 
+#include "pz/Conversion/Passes.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
+#include "pz/Dialect/PZRT/Transforms/Passes.h"
 
 #include "mlir/Dialect/Shard/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
@@ -14,6 +16,8 @@ namespace mlir::pz {
 /// transforms (canonicalize, cse, ...).
 inline void registerAllPasses() {
   registerPZPasses();
+  registerPZConversionPasses();
+  pzrt::registerPZRTPasses();
   shard::registerShardPasses();
   registerTransformsPasses();
 }

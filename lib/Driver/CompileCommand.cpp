@@ -9,7 +9,9 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 #include "pz/InitAllDialects.h"
-#include "pz/Target/Cpp/CppEmitter.h"
+#include "pz/Conversion/Passes.h"
+#include "pz/Dialect/PZRT/Transforms/Passes.h"
+#include "pz/Target/Emitter.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -92,7 +94,10 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
       return;
     if (!opts.noFusion)
       pm.addPass(createFuseElementwisePass());
-    pm.addPass(createPlanMemoryPass());
+    ConvertPZToPZRTPassOptions lower;
+    lower.target = opts.backend;
+    pm.addPass(createConvertPZToPZRTPass(lower));
+    pm.addPass(pzrt::createPlanMemoryPass());
   };
   if (opts.forwardOnly) {
     addBackendPasses();
@@ -138,6 +143,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
   std::string source, program;
   llvm::raw_string_ostream os(source);
   TrainProgramInfo info;
+  std::unique_ptr<DeviceEmitter> device = createCPUDeviceEmitter();
   if (opts.forwardOnly || !opts.runFunction.empty()) {
     auto fns = llvm::to_vector(module.getOps<func::FuncOp>());
     func::FuncOp fn = fns.size() == 1 ? fns.front() : func::FuncOp();
@@ -150,7 +156,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
                                       opts.runFunction + "'");
       return kExitUser;
     }
-    if (failed(emitRunProgram(module, fn, os)))
+    if (failed(emitRunProgram(module, *device, fn, os)))
       return kExitUser;
     program = "run";
   } else {
@@ -160,7 +166,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
     to.planJson = planJSON(plan);
     to.gradAccum = static_cast<int>(plan.gradAccum);
     to.worldSize = static_cast<int>(plan.worldSize());
-    if (failed(emitTrainProgram(module, to, os, info)))
+    if (failed(emitTrainProgram(module, *device, to, os, info)))
       return kExitUser;
     program = "train";
     int fromFile = 0;

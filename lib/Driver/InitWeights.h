@@ -3,7 +3,7 @@
 #ifndef PZ_LIB_DRIVER_INITWEIGHTS_H
 #define PZ_LIB_DRIVER_INITWEIGHTS_H
 
-#include "pz/Target/Cpp/CppEmitter.h"
+#include "pz/Target/Emitter.h"
 
 #include <string>
 

@@ -4,7 +4,7 @@
 #define PZ_LIB_DRIVER_REPORT_H
 
 #include "pz/Plan/Plan.h"
-#include "pz/Target/Cpp/CppEmitter.h"
+#include "pz/Target/Emitter.h"
 
 #include "llvm/Support/raw_ostream.h"
 

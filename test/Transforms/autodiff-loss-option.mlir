@@ -2,7 +2,7 @@
 
 // --loss picks another output; the other outputs are dropped.
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "aux"}, tensor<4xf32> {pz.grad = "w"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "aux", pz.role = #pz.role<loss>}, tensor<4xf32> {pz.grad = "w"})
 // CHECK: %[[Y:.*]] = pz.exp
 // CHECK: %[[G:.*]] = pz.mul {{.*}}, %[[Y]]
 // CHECK: return {{.*}}, %[[G]]

@@ -13,7 +13,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -29,7 +29,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -46,7 +46,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -64,7 +64,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -84,7 +84,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %b: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -119,7 +119,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -134,7 +134,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -149,7 +149,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -164,7 +164,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -181,7 +181,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -200,7 +200,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -218,7 +218,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -238,7 +238,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -253,7 +253,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -271,7 +271,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -292,7 +292,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -307,7 +307,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -322,7 +322,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -340,7 +340,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -358,7 +358,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %w: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -373,7 +373,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %w: tensor<3xf32> {pz.p
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<3xf32> {pz.grad = "w"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -388,7 +388,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1] : tensor<f32> -> tensor<1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2] : tensor<1xf32> -> tensor<2xf32>
@@ -406,7 +406,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 1] : tensor<1x1xf32> -> tensor<2x1xf32>
@@ -421,7 +421,7 @@ func.func @forward(%x: tensor<4x2x3xf32> {pz.param = "x"}, %w: tensor<5x3xf32> {
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<4x2x3xf32> {pz.grad = "x"}, tensor<5x3xf32> {pz.grad = "w"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<4x2x3xf32> {pz.grad = "x"}, tensor<5x3xf32> {pz.grad = "w"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1] : tensor<f32> -> tensor<1x1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [4, 2, 5] : tensor<1x1x1xf32> -> tensor<4x2x5xf32>
@@ -439,7 +439,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1] : tensor<f32> -> tensor<1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [6] : tensor<1xf32> -> tensor<6xf32>
@@ -454,7 +454,7 @@ func.func @forward(%x: tensor<2x3x4xf32> {pz.param = "x"}) -> (tensor<f32> {pz.o
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3x4xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3x4xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1] : tensor<f32> -> tensor<1x1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [3, 4, 2] : tensor<1x1x1xf32> -> tensor<3x4x2xf32>
@@ -469,7 +469,7 @@ func.func @forward(%x: tensor<3xf32> {pz.param = "x"}) -> (tensor<f32> {pz.outpu
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -485,7 +485,7 @@ func.func @forward(%x: tensor<2x6xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x6xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x6xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -502,7 +502,7 @@ func.func @forward(%x: tensor<2x6xf32> {pz.param = "x"}) -> (tensor<f32> {pz.out
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x6xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x6xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -517,7 +517,7 @@ func.func @forward(%x: tensor<2x3xf32> {pz.param = "x"}, %z: tensor<2x1xf32> {pz
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<2x1xf32> {pz.grad = "z"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<2x1xf32> {pz.grad = "z"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 4] : tensor<1x1xf32> -> tensor<2x4xf32>
@@ -533,7 +533,7 @@ func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2xi64> {pz.i
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<5x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<5x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -548,7 +548,7 @@ func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2xi64> {pz.i
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<5x3xf32> {pz.grad = "x"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<5x3xf32> {pz.grad = "x"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -563,7 +563,7 @@ func.func @forward(%c: tensor<2x3xi1> {pz.input = "c"}, %x: tensor<2x3xf32> {pz.
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<2x3xf32> {pz.grad = "x"}, tensor<f32> {pz.grad = "z"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<2x3xf32> {pz.grad = "x"}, tensor<f32> {pz.grad = "z"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1] : tensor<f32> -> tensor<1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
@@ -597,7 +597,7 @@ func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x2x3x8x
   return %l : tensor<f32>
 }
 // CHECK-LABEL: func.func @forward_backward(
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<1x4x3x8xf32> {pz.grad = "q"}, tensor<1x2x3x8xf32> {pz.grad = "k"}, tensor<1x2x3x8xf32> {pz.grad = "v"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<1x4x3x8xf32> {pz.grad = "q"}, tensor<1x2x3x8xf32> {pz.grad = "k"}, tensor<1x2x3x8xf32> {pz.grad = "v"})
 // CHECK: %loss_seed = pz.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-NEXT: %grad = pz.reshape %loss_seed [1, 1, 1, 1] : tensor<f32> -> tensor<1x1x1x1xf32>
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [1, 4, 3, 8] : tensor<1x1x1x1xf32> -> tensor<1x4x3x8xf32>

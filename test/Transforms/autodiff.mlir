@@ -5,7 +5,7 @@
 // twice add up; backward ops carry their forward op's location.
 // CHECK-LABEL: func.func @forward_backward(
 // CHECK-SAME: %[[X:.*]]: tensor<8x4xf32> {pz.input = "x"}
-// CHECK-SAME: -> (tensor<f32> {pz.output = "loss"}, tensor<16x4xf32> {pz.grad = "w1"}, tensor<16xf32> {pz.grad = "b1"})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<16x4xf32> {pz.grad = "w1"}, tensor<16xf32> {pz.grad = "b1"})
 // The mean over 8x16 elements seeds 1/128 everywhere; d(hb*hb) = 2 hb g
 // arrives as g*hb + g*hb; the bias gradient sums over the batch.
 // CHECK: %[[COUNT:.*]] = pz.constant dense<1.280000e+02> : tensor<f32>

@@ -28,9 +28,9 @@
 
 // fp16 records DeepSpeed's loss-scaling policy and seeds the backward pass
 // with the loss_scale input.
-// FP16: module attributes {pz.loss_scaling = {backoff_factor = 5.000000e-01 : f64, growth_factor = 2.000000e+00 : f64, growth_interval = 1000 : i64, initial_scale = 6.553600e+04 : f64}}
+// FP16: module attributes {pz.loss_scaling = #pz.loss_scaling<initial_scale = 6.553600e+04, growth_interval = 1000, growth_factor = 2.000000e+00, backoff_factor = 5.000000e-01>
 // FP16-LABEL: func.func @forward_backward(
-// FP16-SAME: %[[SCALE:[^:]*]]: tensor<f32> {pz.input = "loss_scale"})
+// FP16-SAME: %[[SCALE:[^:]*]]: tensor<f32> {pz.input = "loss_scale", pz.role = #pz.role<loss_scale>})
 // FP16: pz.cross_entropy_grad %[[SCALE]]
 // FP16: pz.matmul {{.*}} -> tensor<16x8xf16>
 

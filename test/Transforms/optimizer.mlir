@@ -7,9 +7,9 @@
 // ADAMW-LABEL: func.func @optimizer_step(
 // ADAMW-SAME: %[[W:[^:]*]]: tensor<4x3xf32> {pz.param = "w"}, %[[GW:[^:]*]]: tensor<4x3xf32> {pz.grad = "w"}, %[[M:[^:]*]]: tensor<4x3xf32> {pz.state = "exp_avg:w"}, %[[V:[^:]*]]: tensor<4x3xf32> {pz.state = "exp_avg_sq:w"}
 // ADAMW-SAME: tensor<3xf32> {pz.param = "b"}, %{{[^:]*}}: tensor<3xf32> {pz.grad = "b"}, %{{[^:]*}}: tensor<3xf32> {pz.state = "exp_avg:b"}, %{{[^:]*}}: tensor<3xf32> {pz.state = "exp_avg_sq:b"}
-// ADAMW-SAME: %[[LR:[^:]*]]: tensor<f32> {pz.input = "lr"}, %[[STEP:[^:]*]]: tensor<i64> {pz.input = "step"})
-// ADAMW-SAME: -> (tensor<4x3xf32> {pz.param = "w"}, tensor<4x3xf32> {pz.state = "exp_avg:w"}, tensor<4x3xf32> {pz.state = "exp_avg_sq:w"}, tensor<3xf32> {pz.param = "b"}, tensor<3xf32> {pz.state = "exp_avg:b"}, tensor<3xf32> {pz.state = "exp_avg_sq:b"}, tensor<f32> {pz.output = "grad_norm"})
-// ADAMW-SAME: attributes {pz.lr_schedule = {kind = "constant", lr = 1.000000e-03 : f64, total_steps = 0 : i64, warmup_steps = 0 : i64}}
+// ADAMW-SAME: %[[LR:[^:]*]]: tensor<f32> {pz.input = "lr", pz.role = #pz.role<lr>}, %[[STEP:[^:]*]]: tensor<i64> {pz.input = "step", pz.role = #pz.role<step>})
+// ADAMW-SAME: -> (tensor<4x3xf32> {pz.param = "w"}, tensor<4x3xf32> {pz.state = "exp_avg:w"}, tensor<4x3xf32> {pz.state = "exp_avg_sq:w"}, tensor<3xf32> {pz.param = "b"}, tensor<3xf32> {pz.state = "exp_avg:b"}, tensor<3xf32> {pz.state = "exp_avg_sq:b"}, tensor<f32> {pz.output = "grad_norm", pz.role = #pz.role<grad_norm>})
+// ADAMW-SAME: attributes {pz.lr_schedule = #pz.lr_schedule<kind = constant, lr = 1.000000e-03, warmup_steps = 0, total_steps = 0>}
 // The global norm: sqrt of the sum of every gradient's squares.
 // ADAMW: %[[SQ:.*]] = pz.mul %[[GW]], %[[GW]]
 // ADAMW: pz.reduce_sum %[[SQ]] [0, 1]
@@ -40,7 +40,7 @@
 // PLAIN-NOT: pz.sgd_update
 
 // 1-D parameters are exempt from decay; the schedule is recorded.
-// NODECAY: attributes {pz.lr_schedule = {kind = "cosine", lr = 3.000000e-04 : f64, total_steps = 100 : i64, warmup_steps = 10 : i64}}
+// NODECAY: attributes {pz.lr_schedule = #pz.lr_schedule<kind = cosine, lr = 3.000000e-04, warmup_steps = 10, total_steps = 100>}
 // NODECAY: pz.adamw_update {{.*}} weight_decay = 1.000000e-02 : f64} : tensor<4x3xf32>
 // NODECAY: pz.adamw_update {{.*}} weight_decay = 0.000000e+00 : f64} : tensor<3xf32>
 

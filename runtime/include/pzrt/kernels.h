@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pzrt/workspace.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -141,7 +143,6 @@ int pzrt_rms_norm_bwd_recompute(const float *dy, const float *x, const float *ga
 typedef enum { PZRT_MASK_NONE = 0, PZRT_MASK_BOOL = 1, PZRT_MASK_ADD = 2 } pzrt_mask_kind;
 /* mask_strides: element strides of the mask over [B,H,Sq,Sk] (0 broadcasts that axis); ignored for PZRT_MASK_NONE.
  * workspace: at least pzrt_attention_workspace_bytes(...) bytes, 64-byte aligned, owned by the caller. */
-size_t pzrt_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, int backward);
 int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
 int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
 

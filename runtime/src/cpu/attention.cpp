@@ -19,6 +19,7 @@
 // its output row is NaN; in the backward its dQ row is NaN and so are the
 // whole dK and dV of its kv head (every key position meets a NaN probability).
 #include "pzrt/kernels.h"
+#include "pzrt/workspace.h"
 
 #include "core/internal.h"
 
@@ -39,7 +40,7 @@ namespace {
 
 // Query rows per block; the workspace holds kRowBlock x Sk floats (twice in
 // the backward).
-constexpr int64_t kRowBlock = 64;
+constexpr int64_t kRowBlock = PZRT_ATTENTION_ROW_BLOCK;
 constexpr size_t kAlign = 64;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -294,18 +295,6 @@ void fillNaN(float *x, int64_t n) {
 
 extern "C" {
 
-size_t pzrt_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk,
-                                      int64_t D, int64_t Dv, int backward) {
-  (void)B;
-  (void)H;
-  (void)Hkv;
-  (void)D;
-  (void)Dv;
-  if (Sq <= 0 || Sk <= 0)
-    return 0;
-  size_t block = roundUp(static_cast<size_t>(rowBlock(Sq) * Sk) * sizeof(float));
-  return backward ? 2 * block : block;
-}
 
 int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask,
                        int mask_kind, const int64_t mask_strides[4], int causal, double scale,

@@ -145,9 +145,63 @@ func.func @result_param_empty(%a: tensor<4xf32>) -> (tensor<4xf32> {pz.param = "
 
 // -----
 
-// expected-error @+1 {{'func.func' op 'pz.lr_schedule' must be a dictionary}}
-func.func @lr_schedule_not_a_dictionary() attributes {pz.lr_schedule = "cosine"} {
+// expected-error @+1 {{'func.func' op 'pz.lr_schedule' must be a #pz.lr_schedule on a function}}
+func.func @lr_schedule_not_typed() attributes {pz.lr_schedule = "cosine"} {
   return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'pz.lr_schedule' must be a #pz.lr_schedule on a function}}
+func.func @lr_schedule_dictionary() attributes {pz.lr_schedule = {kind = "cosine", lr = 1.0e-3 : f64}} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{a cosine schedule needs total_steps (10) above warmup_steps (10)}}
+func.func @lr_schedule_cosine_too_short() attributes {pz.lr_schedule = #pz.lr_schedule<kind = cosine, lr = 1.0e-3, warmup_steps = 10, total_steps = 10>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the learning rate must be finite and not negative}}
+func.func @lr_schedule_negative() attributes {pz.lr_schedule = #pz.lr_schedule<kind = constant, lr = -1.0, warmup_steps = 0, total_steps = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'builtin.module' op 'pz.loss_scaling' must be a #pz.loss_scaling on the module}}
+module attributes {pz.loss_scaling = {initial_scale = 65536.0 : f64}} {
+}
+
+// -----
+
+// expected-error @+1 {{backoff_factor must be in (0, 1)}}
+module attributes {pz.loss_scaling = #pz.loss_scaling<initial_scale = 65536.0, growth_interval = 1000, growth_factor = 2.0, backoff_factor = 1.0>} {
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op the lr scalar (argument 0) must hold one 'f32', got 'tensor<i64>'}}
+func.func @role_wrong_type(%lr: tensor<i64> {pz.role = #pz.role<lr>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op the step scalar (argument 0) must hold one 'i64', got 'tensor<2xi64>'}}
+func.func @role_not_scalar(%s: tensor<2xi64> {pz.role = #pz.role<step>}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'pz.role' on result 0 must be a #pz.role}}
+func.func @role_not_typed(%a: tensor<f32>) -> (tensor<f32> {pz.role = "loss"}) {
+  return %a : tensor<f32>
 }
 
 // -----

@@ -793,9 +793,9 @@ func.func @marked_names(%a: tensor<4xf32> {pz.param = "w"}, %b: tensor<4xf32> {p
 // Gradients and optimizer state are marked too, and a function may carry
 // its learning-rate schedule.
 // CHECK-LABEL: func.func @optimizer_marks(
-// CHECK-SAME: [[W:%[^:]+]]: tensor<4xf32> {pz.param = "w"}, [[G:%[^:]+]]: tensor<4xf32> {pz.grad = "w"}, [[M:%[^:]+]]: tensor<4xf32> {pz.state = "exp_avg:w"}) -> (tensor<4xf32> {pz.param = "w"}, tensor<4xf32> {pz.state = "exp_avg:w"}, tensor<4xf32> {pz.grad = "w"}) attributes {pz.lr_schedule = {kind = "cosine", warmup_steps = 100 : i64}}
+// CHECK-SAME: [[W:%[^:]+]]: tensor<4xf32> {pz.param = "w"}, [[G:%[^:]+]]: tensor<4xf32> {pz.grad = "w"}, [[M:%[^:]+]]: tensor<4xf32> {pz.state = "exp_avg:w"}) -> (tensor<4xf32> {pz.param = "w"}, tensor<4xf32> {pz.state = "exp_avg:w"}, tensor<4xf32> {pz.grad = "w"}) attributes {pz.lr_schedule = #pz.lr_schedule<kind = cosine, lr = 3.000000e-04, warmup_steps = 100, total_steps = 1000>}
 // CHECK-NEXT: return [[W]], [[M]], [[G]] : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
-func.func @optimizer_marks(%w: tensor<4xf32> {pz.param = "w"}, %g: tensor<4xf32> {pz.grad = "w"}, %m: tensor<4xf32> {pz.state = "exp_avg:w"}) -> (tensor<4xf32> {pz.param = "w"}, tensor<4xf32> {pz.state = "exp_avg:w"}, tensor<4xf32> {pz.grad = "w"}) attributes {pz.lr_schedule = {kind = "cosine", warmup_steps = 100 : i64}} {
+func.func @optimizer_marks(%w: tensor<4xf32> {pz.param = "w"}, %g: tensor<4xf32> {pz.grad = "w"}, %m: tensor<4xf32> {pz.state = "exp_avg:w"}) -> (tensor<4xf32> {pz.param = "w"}, tensor<4xf32> {pz.state = "exp_avg:w"}, tensor<4xf32> {pz.grad = "w"}) attributes {pz.lr_schedule = #pz.lr_schedule<kind = cosine, lr = 3.000000e-04, warmup_steps = 100, total_steps = 1000>} {
   return %w, %m, %g : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
 

@@ -8,6 +8,8 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::pz;
 
@@ -82,6 +84,36 @@ PlanAttr PlanAttr::get(MLIRContext *ctx, const Plan &p) {
              stringify(p.recompute), stringify(p.precision));
 }
 
+LogicalResult LRScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     LRScheduleKind kind, APFloat lr, int64_t warmupSteps,
+                                     int64_t totalSteps) {
+  double v = lr.convertToDouble();
+  if (!std::isfinite(v) || v < 0)
+    return emitError() << "the learning rate must be finite and not negative, got " << v;
+  if (warmupSteps < 0 || totalSteps < 0)
+    return emitError() << "warmup_steps and total_steps must not be negative";
+  if (kind == LRScheduleKind::cosine && totalSteps <= warmupSteps)
+    return emitError() << "a cosine schedule needs total_steps (" << totalSteps
+                       << ") above warmup_steps (" << warmupSteps << ")";
+  return success();
+}
+
+LogicalResult LossScalingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                      APFloat initialScale, int64_t growthInterval,
+                                      APFloat growthFactor, APFloat backoffFactor) {
+  double init = initialScale.convertToDouble(), grow = growthFactor.convertToDouble(),
+         back = backoffFactor.convertToDouble();
+  if (!std::isfinite(init) || init <= 0)
+    return emitError() << "initial_scale must be finite and positive";
+  if (growthInterval < 1)
+    return emitError() << "growth_interval must be at least 1";
+  if (!std::isfinite(grow) || grow < 1)
+    return emitError() << "growth_factor must be finite and at least 1";
+  if (!std::isfinite(back) || back <= 0 || back >= 1)
+    return emitError() << "backoff_factor must be in (0, 1)";
+  return success();
+}
+
 LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t dpReplicate, int64_t dpShard,
                                int64_t zero, int64_t tp, bool sp, int64_t cp,
@@ -142,30 +174,81 @@ static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr,
   return success();
 }
 
+/// The element type a role's scalar has.
+static Type roleElementType(MLIRContext *ctx, Role role) {
+  return role == Role::step || role == Role::nonfinite
+             ? static_cast<Type>(IntegerType::get(ctx, 64))
+             : static_cast<Type>(Float32Type::get(ctx));
+}
+
+/// A role marks a scalar (a 0-d tensor, or a one-element buffer at the
+/// runtime-call level) of the role's element type.
+static LogicalResult verifyRoleAttr(Operation *op, NamedAttribute attr, Type type,
+                                    StringRef where) {
+  auto role = llvm::dyn_cast<RoleAttr>(attr.getValue());
+  if (!role)
+    return op->emitOpError() << "'" << PZDialect::kRoleAttrName << "' on " << where
+                             << " must be a #pz.role";
+  auto shaped = llvm::dyn_cast_or_null<ShapedType>(type);
+  Type want = roleElementType(op->getContext(), role.getValue());
+  if (type && (!shaped || !shaped.hasStaticShape() || shaped.getNumElements() != 1 ||
+               shaped.getElementType() != want))
+    return op->emitOpError() << "the " << stringifyRole(role.getValue()) << " scalar (" << where
+                             << ") must hold one " << want << ", got " << type;
+  return success();
+}
+
+/// The attributes that name a function argument or result, and the role.
+static bool isKnownRoleAttr(StringRef n) {
+  return n == PZDialect::kParamAttrName || n == PZDialect::kInputAttrName ||
+         n == PZDialect::kGradAttrName || n == PZDialect::kStateAttrName ||
+         n == PZDialect::kAccumAttrName || n == PZDialect::kOutputAttrName ||
+         n == PZDialect::kRoleAttrName;
+}
+
+static InFlightDiagnostic unknownAttr(Operation *op, StringRef n, StringRef where,
+                                      bool argument) {
+  auto d = op->emitOpError() << "unknown pz " << (argument ? "argument" : "result")
+                             << " attribute '" << n << "'";
+  if (argument)
+    return std::move(d << " on " << where << " (expected '" << PZDialect::kParamAttrName
+                       << "', '" << PZDialect::kInputAttrName << "', '"
+                       << PZDialect::kGradAttrName << "', '" << PZDialect::kStateAttrName
+                       << "', '" << PZDialect::kAccumAttrName << "' or '"
+                       << PZDialect::kRoleAttrName << "'; '" << PZDialect::kOutputAttrName
+                       << "' only on an out-parameter)");
+  return std::move(d << " (expected '" << PZDialect::kOutputAttrName << "', '"
+                     << PZDialect::kGradAttrName << "', '" << PZDialect::kParamAttrName
+                     << "', '" << PZDialect::kStateAttrName << "', '"
+                     << PZDialect::kAccumAttrName << "' or '" << PZDialect::kRoleAttrName
+                     << "')");
+}
+
 LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                                   unsigned regionIndex,
                                                   unsigned argIndex,
                                                   NamedAttribute attr) {
   StringRef attrName = attr.getName().getValue();
   std::string where = "argument " + std::to_string(argIndex);
-  if (attrName != kParamAttrName && attrName != kInputAttrName &&
-      attrName != kGradAttrName && attrName != kStateAttrName)
-    return op->emitOpError() << "unknown pz argument attribute '" << attrName
-                             << "' on " << where << " (expected '"
-                             << kParamAttrName << "', '" << kInputAttrName
-                             << "', '" << kGradAttrName << "' or '"
-                             << kStateAttrName << "')";
-  if (failed(verifyNameAttr(op, attr, where)))
-    return failure();
   auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
+  // An out-parameter of a host function (pzrt level) carries its result's
+  // attributes.
+  bool outParam = fn && fn.getArgAttr(argIndex, "pzrt.result");
+  if (!isKnownRoleAttr(attrName) || (attrName == kOutputAttrName && !outParam))
+    return unknownAttr(op, attrName, where, /*argument=*/true);
   Type type;
   if (fn)
     type = fn.getArgumentTypes()[argIndex];
   else if (!op->getRegion(regionIndex).empty())
     type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+  if (attrName == kRoleAttrName)
+    return verifyRoleAttr(op, attr, type, where);
+  if (failed(verifyNameAttr(op, attr, where)))
+    return failure();
   if (type && attrName == kParamAttrName) {
-    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
-    if (!tensor || !llvm::isa<FloatType>(tensor.getElementType()))
+    // A tensor in the graph; a buffer at the runtime-call level.
+    auto shaped = llvm::dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasRank() || !llvm::isa<FloatType>(shaped.getElementType()))
       return op->emitOpError() << "parameter '"
                                << llvm::cast<StringAttr>(attr.getValue())
                                       .getValue()
@@ -173,7 +256,7 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                << ") must be a ranked float tensor, got "
                                << type;
   }
-  // A parameter or input name appears once per function.
+  // A name appears once per function for each kind of attribute.
   if (!fn)
     return success();
   for (unsigned i = 0; i < argIndex; ++i) {
@@ -191,44 +274,28 @@ LogicalResult PZDialect::verifyRegionResultAttribute(Operation *op,
                                                      unsigned resultIndex,
                                                      NamedAttribute attr) {
   StringRef n = attr.getName().getValue();
-  if (n != kOutputAttrName && n != kGradAttrName && n != kParamAttrName &&
-      n != kStateAttrName)
-    return op->emitOpError() << "unknown pz result attribute '" << n
-                             << "' (expected '" << kOutputAttrName << "', '"
-                             << kGradAttrName << "', '" << kParamAttrName
-                             << "' or '" << kStateAttrName << "')";
-  return verifyNameAttr(op, attr, "result " + std::to_string(resultIndex));
+  std::string where = "result " + std::to_string(resultIndex);
+  if (!isKnownRoleAttr(n) || n == kInputAttrName)
+    return unknownAttr(op, n, where, /*argument=*/false);
+  if (n == kRoleAttrName) {
+    auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
+    return verifyRoleAttr(op, attr, fn ? fn.getResultTypes()[resultIndex] : Type(), where);
+  }
+  return verifyNameAttr(op, attr, where);
 }
 
 LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                                   NamedAttribute attr) {
-  if (attr.getName().getValue() == kLRScheduleAttrName ||
-      attr.getName().getValue() == kLossScalingAttrName) {
-    if (!llvm::isa<DictionaryAttr>(attr.getValue()))
-      return op->emitOpError() << "'" << attr.getName().getValue()
-                               << "' must be a dictionary";
+  if (attr.getName().getValue() == kLRScheduleAttrName) {
+    if (!llvm::isa<LRScheduleAttr>(attr.getValue()) || !llvm::isa<FunctionOpInterface>(op))
+      return op->emitOpError() << "'" << kLRScheduleAttrName
+                               << "' must be a #pz.lr_schedule on a function";
     return success();
   }
-  StringRef name = attr.getName().getValue();
-  if (name == "pz.buffers" || name == "pz.workspace") {
-    auto arr = llvm::dyn_cast<DenseI64ArrayAttr>(attr.getValue());
-    if (!arr)
-      return op->emitOpError() << "'" << name << "' must be an array<i64>";
-    size_t want = name == "pz.buffers" ? op->getNumResults() : 2;
-    if (arr.size() != static_cast<int64_t>(want))
-      return op->emitOpError() << "'" << name << "' needs " << want
-                               << " entries, got " << arr.size();
-    for (int64_t v : arr.asArrayRef())
-      if (v < -1 || (name == "pz.workspace" && v < 0) || v % 64 > 0)
-        return op->emitOpError() << "'" << name << "' entry " << v
-                                 << " is not a 64-byte aligned offset";
-    return success();
-  }
-  if (name == "pz.memory_plan") {
-    auto dict = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
-    if (!dict || !llvm::isa<FunctionOpInterface>(op))
-      return op->emitOpError()
-             << "'pz.memory_plan' must be a dictionary on a func.func";
+  if (attr.getName().getValue() == kLossScalingAttrName) {
+    if (!llvm::isa<LossScalingAttr>(attr.getValue()) || !llvm::isa<ModuleOp>(op))
+      return op->emitOpError() << "'" << kLossScalingAttrName
+                               << "' must be a #pz.loss_scaling on the module";
     return success();
   }
   if (attr.getName().getValue() != kPlanAttrName)
@@ -241,6 +308,26 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
     return op->emitOpError() << "'" << kPlanAttrName
                              << "' must be a #pz.plan attribute";
   return success();
+}
+
+DictionaryAttr mlir::pz::withRole(DictionaryAttr attrs, Role role) {
+  NamedAttrList list(attrs);
+  list.set(PZDialect::kRoleAttrName, RoleAttr::get(attrs.getContext(), role));
+  return list.getDictionary(attrs.getContext());
+}
+
+std::optional<Role> mlir::pz::argRole(Operation *op, unsigned i) {
+  auto fn = llvm::cast<FunctionOpInterface>(op);
+  if (auto r = fn.getArgAttrOfType<RoleAttr>(i, PZDialect::kRoleAttrName))
+    return r.getValue();
+  return std::nullopt;
+}
+
+std::optional<Role> mlir::pz::resultRole(Operation *op, unsigned i) {
+  auto fn = llvm::cast<FunctionOpInterface>(op);
+  if (auto r = fn.getResultAttrOfType<RoleAttr>(i, PZDialect::kRoleAttrName))
+    return r.getValue();
+  return std::nullopt;
 }
 
 //===----------------------------------------------------------------------===//

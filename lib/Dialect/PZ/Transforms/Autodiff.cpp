@@ -86,8 +86,9 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
       auto scalarF32 = RankedTensorType::get({}, b.getF32Type());
       if (failed(fn.insertArgument(
               idx, scalarF32,
-              b.getDictionaryAttr(b.getNamedAttr(
-                  PZDialect::kInputAttrName, b.getStringAttr("loss_scale"))),
+              withRole(b.getDictionaryAttr(b.getNamedAttr(
+                           PZDialect::kInputAttrName, b.getStringAttr("loss_scale"))),
+                       Role::loss_scale),
               fn.getLoc())))
         return failure();
       Value seed = fn.getArgument(idx);
@@ -137,8 +138,13 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
 
     // Return the loss and the gradients, in parameter order.
     SmallVector<Value> results = {lossValue};
-    SmallVector<Attribute> resultAttrs = {b.getDictionaryAttr(
-        b.getNamedAttr(PZDialect::kOutputAttrName, b.getStringAttr(loss)))};
+    // The runtime reads the loss by its role; it is an f32 scalar when the
+    // program is to be trained (other float losses are for the interpreter).
+    DictionaryAttr lossAttrs = b.getDictionaryAttr(
+        b.getNamedAttr(PZDialect::kOutputAttrName, b.getStringAttr(loss)));
+    if (lossType.getElementType().isF32())
+      lossAttrs = withRole(lossAttrs, Role::loss);
+    SmallVector<Attribute> resultAttrs = {lossAttrs};
     for (BlockArgument arg : fn.getArguments()) {
       auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
                                                   PZDialect::kParamAttrName);

@@ -132,16 +132,8 @@ struct MixedPrecisionPass
       return signalPassFailure();
     if (precision == "fp16")
       module->setAttr(PZDialect::kLossScalingAttrName,
-                      b.getDictionaryAttr({
-                          b.getNamedAttr("initial_scale",
-                                         b.getF64FloatAttr(65536.0)),
-                          b.getNamedAttr("growth_interval",
-                                         b.getI64IntegerAttr(1000)),
-                          b.getNamedAttr("growth_factor",
-                                         b.getF64FloatAttr(2.0)),
-                          b.getNamedAttr("backoff_factor",
-                                         b.getF64FloatAttr(0.5)),
-                      }));
+                      LossScalingAttr::get(b.getContext(), APFloat(65536.0), 1000,
+                                           APFloat(2.0), APFloat(0.5)));
   }
 };
 } // namespace

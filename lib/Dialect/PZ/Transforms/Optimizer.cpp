@@ -110,23 +110,19 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
       }
     }
     argTypes.push_back(RankedTensorType::get({}, b.getF32Type()));
-    argAttrs.push_back(named(PZDialect::kInputAttrName, "lr"));
+    argAttrs.push_back(withRole(named(PZDialect::kInputAttrName, "lr"), Role::lr));
     argTypes.push_back(RankedTensorType::get({}, b.getI64Type()));
-    argAttrs.push_back(named(PZDialect::kInputAttrName, "step"));
+    argAttrs.push_back(withRole(named(PZDialect::kInputAttrName, "step"), Role::step));
 
     auto fn = func::FuncOp::create(b, loc, "optimizer_step",
                                    b.getFunctionType(argTypes, {}));
     for (auto [i, attrs] : llvm::enumerate(argAttrs))
       fn.setArgAttrs(i, attrs);
     fn->setAttr(PZDialect::kLRScheduleAttrName,
-                b.getDictionaryAttr({
-                    b.getNamedAttr("kind", b.getStringAttr(lrSchedule)),
-                    b.getNamedAttr("lr", b.getF64FloatAttr(lr)),
-                    b.getNamedAttr("warmup_steps",
-                                   b.getI64IntegerAttr(warmupSteps)),
-                    b.getNamedAttr("total_steps",
-                                   b.getI64IntegerAttr(totalSteps)),
-                }));
+                LRScheduleAttr::get(b.getContext(),
+                                    lrSchedule == "cosine" ? LRScheduleKind::cosine
+                                                           : LRScheduleKind::constant,
+                                    APFloat(lr), warmupSteps, totalSteps));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     unsigned perSlot = 2 + stateKinds.size();
@@ -202,7 +198,7 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
       }
     }
     results.push_back(norm);
-    resultAttrs.push_back(named(PZDialect::kOutputAttrName, "grad_norm"));
+    resultAttrs.push_back(withRole(named(PZDialect::kOutputAttrName, "grad_norm"), Role::grad_norm));
     func::ReturnOp::create(b, loc, results);
     fn.setFunctionType(
         b.getFunctionType(argTypes, ValueRange(results).getTypes()));

@@ -61,4 +61,85 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
   }];
 }
 
+def PZ_RoleLoss : I32EnumAttrCase<"loss", 0>;
+def PZ_RoleLR : I32EnumAttrCase<"lr", 1>;
+def PZ_RoleStep : I32EnumAttrCase<"step", 2>;
+def PZ_RoleLossScale : I32EnumAttrCase<"loss_scale", 3>;
+def PZ_RoleGradNorm : I32EnumAttrCase<"grad_norm", 4>;
+def PZ_RoleGradScale : I32EnumAttrCase<"grad_scale", 5>;
+def PZ_RoleNonfinite : I32EnumAttrCase<"nonfinite", 6>;
+def PZ_Role : I32EnumAttr<"Role",
+    "the runtime scalar that a function argument or result carries",
+    [PZ_RoleLoss, PZ_RoleLR, PZ_RoleStep, PZ_RoleLossScale, PZ_RoleGradNorm,
+     PZ_RoleGradScale, PZ_RoleNonfinite]> {
+  let cppNamespace = "::mlir::pz";
+  let genSpecializedAttr = 0;
+}
+def PZ_RoleAttr : EnumAttr<PZ_Dialect, PZ_Role, "role"> {
+  let assemblyFormat = "`<` $value `>`";
+  let summary = "what a scalar argument or result of a step function is";
+  let description = [{
+    The runtime binds scalars by this role, never by name:
+
+    | role | where | type | meaning |
+    | --- | --- | --- | --- |
+    | loss | result of `@forward_backward` | f32 | the micro-batch's loss (unscaled) |
+    | lr | argument of `@optimizer_step` | f32 | this step's learning rate |
+    | step | argument of `@optimizer_step` | i64 | applied updates, from 1 |
+    | loss_scale | argument of `@forward_backward` | f32 | the dynamic loss scale |
+    | grad_norm | result of `@optimizer_step` | f32 | the global gradient norm |
+    | grad_scale | argument of `@finalize_grads` | f32 | 1 / (micro-batches x loss scale) |
+    | nonfinite | result of `@finalize_grads` | i64 | the first parameter whose gradient is not finite, or -1 |
+
+    ```mlir
+    func.func @optimizer_step(..., %lr: tensor<f32> {pz.input = "lr", pz.role = #pz.role<lr>})
+    ```
+  }];
+}
+
+def PZ_LRConstant : I32EnumAttrCase<"constant", 0>;
+def PZ_LRCosine : I32EnumAttrCase<"cosine", 1>;
+def PZ_LRScheduleKind : I32EnumAttr<"LRScheduleKind", "a learning-rate schedule",
+    [PZ_LRConstant, PZ_LRCosine]> {
+  let cppNamespace = "::mlir::pz";
+}
+
+def PZ_LRScheduleAttr : PZ_Attr<"LRSchedule", "lr_schedule"> {
+  let summary = "the learning-rate schedule of the optimizer";
+  let description = [{
+    Set by `pz-optimizer` on `@optimizer_step`; the runtime evaluates it at
+    every step. `constant` holds `lr` (after `warmup_steps` of linear warmup
+    from 0 when set); `cosine` warms up the same way, then decays as
+    `lr * 0.5 * (1 + cos(pi * progress))` until `total_steps`.
+
+    ```mlir
+    #pz.lr_schedule<kind = cosine, lr = 3.0e-04, warmup_steps = 100, total_steps = 2000>
+    ```
+  }];
+  let parameters = (ins "LRScheduleKind":$kind, APFloatParameter<"base rate">:$lr,
+                        "int64_t":$warmup_steps, "int64_t":$total_steps);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def PZ_LossScalingAttr : PZ_Attr<"LossScaling", "loss_scaling"> {
+  let summary = "dynamic loss scaling (fp16 training)";
+  let description = [{
+    Set on the module by `pz-mixed-precision` for fp16: the loss is
+    multiplied by a scale that starts at `initial_scale`, is multiplied by
+    `backoff_factor` (and the step skipped) when a gradient overflows, and
+    by `growth_factor` after `growth_interval` steps without overflow.
+
+    ```mlir
+    #pz.loss_scaling<initial_scale = 6.553600e+04, growth_interval = 1000, growth_factor = 2.000000e+00, backoff_factor = 5.000000e-01>
+    ```
+  }];
+  let parameters = (ins APFloatParameter<"initial scale">:$initial_scale,
+                        "int64_t":$growth_interval,
+                        APFloatParameter<"growth factor">:$growth_factor,
+                        APFloatParameter<"backoff factor">:$backoff_factor);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // PZ_DIALECT_PZ_IR_PZATTRS_TD

@@ -42,7 +42,14 @@ def PZ_Dialect : Dialect {
     their parameter; optimizer state (arguments and results of
     `@optimizer_step`) carries `pz.state = "KIND:name"`, for example
     `exp_avg:fc1.weight`.
-    The module may carry `pz.plan = #pz.plan<...>`, the parallel plan.
+    `pz.accum = "name"` marks the gradient accumulator of a parameter (in
+    `@accumulate_grads` and `@finalize_grads`). A scalar the runtime
+    provides or reads carries its meaning as `pz.role = #pz.role<...>`
+    (`lr`, `step`, `loss_scale`, `grad_scale` as arguments; `loss`,
+    `grad_norm`, `nonfinite` as results), next to its name.
+    The module may carry `pz.plan = #pz.plan<...>`, the parallel plan, and
+    `pz.loss_scaling = #pz.loss_scaling<...>`; `@optimizer_step` carries
+    `pz.lr_schedule = #pz.lr_schedule<...>`.
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
@@ -56,6 +63,8 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kPlanAttrName = "pz.plan";
     static constexpr ::llvm::StringLiteral kGradAttrName = "pz.grad";
     static constexpr ::llvm::StringLiteral kStateAttrName = "pz.state";
+    static constexpr ::llvm::StringLiteral kAccumAttrName = "pz.accum";
+    static constexpr ::llvm::StringLiteral kRoleAttrName = "pz.role";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =

@@ -196,29 +196,4 @@ def FuseElementwisePass : Pass<"pz-fuse-elementwise", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
-def PlanMemoryPass : Pass<"pz-plan-memory", "mlir::ModuleOp"> {
-  let summary = "Give every intermediate buffer an offset in the per-rank arena";
-  let description = [{
-    The static memory plan. Every step function must have static shapes.
-    Each tensor value is an argument (the caller's memory), a constant, a
-    view (`pz.reshape` and `tensor.cast` share their operand's bytes), an
-    output (returned once: written straight into the caller's buffer) or an
-    arena buffer, live from its defining op to its last reader (through
-    views). `pz.attention` and `pz.attention_grad` also get a workspace, live
-    during the op. Buffers are placed largest first at the lowest 64-byte
-    aligned offset that no buffer live at the same time overlaps.
-
-    The pass records the offsets as `pz.buffers` (one per result, -1 when the
-    result is not in the arena), workspaces as `pz.workspace = [offset,
-    bytes]`, and on each function `pz.memory_plan = {arena_bytes, peak_bytes,
-    buffers}`: the arena size and the largest sum of bytes live at one op,
-    which the runtime measures and must match.
-
-    ```mlir
-    %h = pz.matmul %x, %w {pz.buffers = array<i64: 0>} : ...
-    ```
-  }];
-  let dependentDialects = ["mlir::func::FuncDialect"];
-}
-
 #endif // PZ_DIALECT_PZ_TRANSFORMS_PASSES_TD

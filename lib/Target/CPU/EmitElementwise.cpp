@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FunctionEmitter.h"
+#include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -21,7 +21,7 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using FE = FunctionEmitter;
+using FE = KernelEmitter;
 
 static std::string lit(Type t, double v) {
   return t.isF32() ? floatLiteral(v, true) : "(" + FE::cType(t) + ")" + floatLiteral(v, false);

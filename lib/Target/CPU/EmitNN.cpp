@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FunctionEmitter.h"
+#include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -19,7 +19,7 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using FE = FunctionEmitter;
+using FE = KernelEmitter;
 
 static int64_t product(ArrayRef<int64_t> s, size_t from, size_t to) {
   int64_t p = 1;

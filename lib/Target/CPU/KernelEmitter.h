@@ -1,10 +1,20 @@
-//===- FunctionEmitter.h - emitting one step function as C++ ----*- C++ -*-===//
+//===- KernelEmitter.h - one kernel of the CPU backend as C++ ---*- C++ -*-===//
+//
+// A kernel of the @kernels module holds one pz op (or one pz.fused loop). The
+// CPU backend prints it as
+//   static int NAME(pzrt_step_ctx *ctx, void *const *b)
+// with typed pointers to b[] (inputs, results, workspace) and the op's C++:
+// a call of a runtime CPU kernel (GEMM, norms, attention, ...) or a loop nest
+// over static shapes (element maps, shape ops, reductions).
+//
+//===----------------------------------------------------------------------===//
 
-#ifndef PZ_LIB_TARGET_CPP_FUNCTIONEMITTER_H
-#define PZ_LIB_TARGET_CPP_FUNCTIONEMITTER_H
+#ifndef PZ_LIB_TARGET_CPU_KERNELEMITTER_H
+#define PZ_LIB_TARGET_CPU_KERNELEMITTER_H
 
-#include "pz/Dialect/PZ/Transforms/MemoryPlan.h"
+#include "pz/Target/CSource.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -15,6 +25,9 @@
 
 namespace mlir::pz::cpp {
 
+using csrc::floatLiteral;
+using csrc::intList;
+
 /// One operand of a strided loop: a data pointer, a base offset and one
 /// element stride per loop dim (0 broadcasts).
 struct StridedRef {
@@ -23,13 +36,12 @@ struct StridedRef {
   std::vector<int64_t> strides;
 };
 
-class FunctionEmitter {
+class KernelEmitter {
 public:
-  FunctionEmitter(func::FuncOp fn, FunctionMemory &mem, llvm::raw_ostream &globals,
-                  llvm::raw_ostream &os)
-      : fn(fn), mem(mem), globals(globals), os(os) {}
+  explicit KernelEmitter(llvm::raw_ostream &os) : os(os) {}
 
-  LogicalResult emit(llvm::StringRef cName, llvm::ArrayRef<int> resultAliasesArg);
+  /// Emits `kernel` as the C++ function `cName`.
+  LogicalResult emit(func::FuncOp kernel, llvm::StringRef cName);
 
   // ---- for the op emitters ----
   /// The C variable holding v's data (typed pointer).
@@ -37,6 +49,8 @@ public:
   /// C element type: float, double, pzrt::f16, pzrt::bf16, int64_t,
   /// int32_t, uint8_t (ui8 and i1), uint16_t, uint32_t, uint64_t.
   static std::string cType(Type elementType);
+  /// Bytes of one element in a buffer (i1 as one byte).
+  static int64_t storageBytes(Type elementType);
   static llvm::ArrayRef<int64_t> shape(Value v) {
     return llvm::cast<RankedTensorType>(v.getType()).getShape();
   }
@@ -48,7 +62,7 @@ public:
   }
   llvm::raw_ostream &out() { return os; }
   /// `char *` expression of the op's workspace.
-  std::string workspace(Operation *op) const;
+  std::string workspace(Operation *op) const { return "((char *)" + workspaceVar + ")"; }
   /// A C statement that records an error naming the op and returns -1.
   std::string failStmt(Operation *op, llvm::StringRef what) const;
   /// The same with printf arguments: `fmt` uses them after the op's name.
@@ -56,7 +70,7 @@ public:
   /// `if (CALL != 0) return <error naming the op and pzrt_last_error()>;`
   void checkCall(Operation *op, llvm::StringRef call);
   /// The op's location as a short string (the ONNX node name if any).
-  static std::string where(Operation *op);
+  static std::string where(Operation *op) { return csrc::where(op); }
 
   /// Emits loops over `dims` (collapsing dims that every ref walks
   /// contiguously); `body` gets the C index expression of each ref and
@@ -71,40 +85,22 @@ public:
                                                llvm::ArrayRef<int64_t> out);
 
 private:
-  LogicalResult emitConstant(Operation *op, Value result);
   void declare(Value v, const std::string &expr);
 
-  func::FuncOp fn;
-  FunctionMemory &mem;
-  llvm::raw_ostream &globals;
   llvm::raw_ostream &os;
   llvm::DenseMap<Value, std::string> names;
+  std::string workspaceVar = "NULL";
   int nextId = 0;
-  std::string prefix;
 };
 
-/// Emits the C++ of one pz op (not constants, views or func.return).
-LogicalResult emitOp(Operation *op, FunctionEmitter &e);
-LogicalResult emitElementwiseOp(Operation *op, FunctionEmitter &e, bool &handled);
-LogicalResult emitShapeOp(Operation *op, FunctionEmitter &e, bool &handled);
-LogicalResult emitNNOp(Operation *op, FunctionEmitter &e, bool &handled);
-LogicalResult emitTrainingOp(Operation *op, FunctionEmitter &e, bool &handled);
-LogicalResult emitReduceOp(Operation *op, FunctionEmitter &e, bool &handled);
-
-/// The includes and helpers every generated program starts with.
-std::string programPrelude();
-/// `{"name", PZRT_F32, 2, {3, 4}}`; fails for element types without a pzrt dtype.
-FailureOr<std::string> tensorSpec(Location loc, llvm::StringRef name, Type type);
-/// An entry of the function's pz.memory_plan (0 when it has none).
-int64_t memoryPlanValue(func::FuncOp fn, llvm::StringRef key);
-/// A C string literal.
-std::string cString(llvm::StringRef s);
-
-/// A C++ literal of a float/double value that reads back exactly.
-std::string floatLiteral(double v, bool isFloat);
-/// `{a, b, c}` of int64 values.
-std::string intList(llvm::ArrayRef<int64_t> values);
+/// Emits the C++ of one pz op.
+LogicalResult emitOp(Operation *op, KernelEmitter &e);
+LogicalResult emitElementwiseOp(Operation *op, KernelEmitter &e, bool &handled);
+LogicalResult emitShapeOp(Operation *op, KernelEmitter &e, bool &handled);
+LogicalResult emitNNOp(Operation *op, KernelEmitter &e, bool &handled);
+LogicalResult emitTrainingOp(Operation *op, KernelEmitter &e, bool &handled);
+LogicalResult emitReduceOp(Operation *op, KernelEmitter &e, bool &handled);
 
 } // namespace mlir::pz::cpp
 
-#endif // PZ_LIB_TARGET_CPP_FUNCTIONEMITTER_H
+#endif // PZ_LIB_TARGET_CPU_KERNELEMITTER_H

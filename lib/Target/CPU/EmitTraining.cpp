@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FunctionEmitter.h"
+#include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -21,11 +21,11 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using FE = FunctionEmitter;
+using FE = KernelEmitter;
 
 static void copyIfDistinct(FE &e, Value from, Value to) {
   e.out() << "    if ((void *)" << e.name(to) << " != (void *)" << e.name(from) << ") memcpy("
-          << e.name(to) << ", " << e.name(from) << ", " << FE::numel(to) * storageBytes(FE::elementType(to)) << ");\n";
+          << e.name(to) << ", " << e.name(from) << ", " << FE::numel(to) * FE::storageBytes(FE::elementType(to)) << ");\n";
 }
 
 LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {

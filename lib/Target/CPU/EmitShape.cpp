@@ -1,6 +1,6 @@
 //===- EmitShape.cpp - transposes, slices, concat, gathers as loops -------===//
 
-#include "FunctionEmitter.h"
+#include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -10,13 +10,13 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using FE = FunctionEmitter;
+using FE = KernelEmitter;
 
 static std::string copyBody(ArrayRef<std::string> idx) { return idx[0] + " = " + idx[1] + ";"; }
 
 /// dst = 0 over n elements.
 static void emitZero(FE &e, Value v) {
-  e.out() << "    memset(" << e.name(v) << ", 0, " << FE::numel(v) * storageBytes(FE::elementType(v))
+  e.out() << "    memset(" << e.name(v) << ", 0, " << FE::numel(v) * FE::storageBytes(FE::elementType(v))
           << ");\n";
 }
 
@@ -107,7 +107,7 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
                 << "        memcpy(" << e.name(g.getResult()) << " + (o * " << count
                 << " + k) * " << inner << ", " << e.name(g.getInput()) << " + (o * " << size
                 << " + " << e.name(g.getIndices()) << "[k]) * " << inner << ", "
-                << inner * storageBytes(FE::elementType(g.getInput())) << ");\n";
+                << inner * FE::storageBytes(FE::elementType(g.getInput())) << ");\n";
         return success();
       })
       .Case<GatherGradOp>([&](GatherGradOp g) {
@@ -129,7 +129,7 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
         e.out() << "    for (int64_t k = 0; k < " << FE::numel(m.getIds()) << "; ++k)\n"
                 << "      memcpy(" << e.name(m.getResult()) << " + k * " << table[1] << ", "
                 << e.name(m.getTable()) << " + " << e.name(m.getIds()) << "[k] * " << table[1]
-                << ", " << table[1] * storageBytes(FE::elementType(m.getTable())) << ");\n";
+                << ", " << table[1] * FE::storageBytes(FE::elementType(m.getTable())) << ");\n";
         return success();
       })
       .Case<EmbeddingGradOp>([&](EmbeddingGradOp m) {

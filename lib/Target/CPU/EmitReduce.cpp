@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "FunctionEmitter.h"
+#include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -17,7 +17,7 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-using FE = FunctionEmitter;
+using FE = KernelEmitter;
 
 namespace {
 /// Loops over the kept (`k*`) and reduced (`r*`) dims of an input shape.

@@ -1,0 +1,90 @@
+//===- Emitter.h - programs from the runtime-call level ---------*- C++ -*-===//
+//
+// The emitters print only pzrt-level modules (after convert-pz-to-pzrt,
+// pzrt-plan-memory and pzrt-build-schedule). The host part -- host
+// functions, their buffers, dispatches, copies and transfers, and the program
+// tables of the runtime ABI -- is printed the same way for every backend
+// (lib/Target/Host). Each backend supplies a DeviceEmitter for what runs on
+// its device: the kernels of the @kernels module and the constant globals.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_TARGET_EMITTER_H
+#define PZ_TARGET_EMITTER_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::pz {
+
+/// A backend's device code.
+class DeviceEmitter {
+public:
+  virtual ~DeviceEmitter();
+  /// The backend's name in messages ("CPU backend").
+  virtual llvm::StringRef name() const = 0;
+  /// Includes and helpers the device code needs.
+  virtual std::string prelude() const = 0;
+  /// Defines `static int CNAME(pzrt_step_ctx *ctx, void *const *b)` running
+  /// `kernel` on b[] = its inputs, then its results, then its workspace.
+  /// It returns 0, or -1 with pzrt_last_error() naming the op.
+  virtual LogicalResult emitKernel(func::FuncOp kernel, llvm::StringRef cName,
+                                   llvm::raw_ostream &os) = 0;
+  /// Defines the data of a constant global; returns the C expression of its
+  /// address (a `void *`) in host code.
+  virtual FailureOr<std::string> emitGlobal(memref::GlobalOp global, llvm::StringRef cName,
+                                            llvm::raw_ostream &os) = 0;
+};
+
+/// The CPU backend: C++ loops and calls of the runtime's CPU kernels.
+std::unique_ptr<DeviceEmitter> createCPUDeviceEmitter();
+
+/// One tensor the program reads or keeps (parameter, input, state).
+struct ProgramTensor {
+  std::string name;
+  Type elementType;
+  std::vector<int64_t> shape;
+  int64_t bytes() const;
+};
+
+/// What the train program is, for report.json and the driver.
+struct TrainProgramInfo {
+  std::vector<ProgramTensor> params, inputs, states;
+  int64_t arenaBytes = 0, arenaPeakBytes = 0;
+  int64_t paramBytes = 0, gradBytes = 0, stateBytes = 0, dataBytes = 0,
+          workspaceBytes = 0;
+  int64_t peakBytes = 0; // the predicted pzrt_mem_peak_total()
+  int64_t vocab = 0;
+  std::string lossName;
+};
+
+struct TrainProgramOptions {
+  std::string modelName;
+  std::string initFile; // relative to the executable; empty: none
+  std::string planJson = "{}";
+  int gradAccum = 1;
+  int worldSize = 1;
+};
+
+/// Emits the complete train program (kernels, host functions, the program
+/// tables and main) of a pzrt-level module. Errors are reported at the
+/// offending op.
+LogicalResult emitTrainProgram(ModuleOp module, DeviceEmitter &device,
+                               const TrainProgramOptions &opts, llvm::raw_ostream &os,
+                               TrainProgramInfo &info);
+
+/// Emits a program that runs one host function on .npy files:
+/// `run --input NAME=x.npy ... --output-dir D` writes RESULTNAME.npy files.
+LogicalResult emitRunProgram(ModuleOp module, DeviceEmitter &device, func::FuncOp fn,
+                             llvm::raw_ostream &os);
+
+} // namespace mlir::pz
+
+#endif // PZ_TARGET_EMITTER_H

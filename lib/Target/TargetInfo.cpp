@@ -1,0 +1,61 @@
+//===- TargetInfo.cpp - what the lowering needs to know of a backend ------===//
+
+#include "pz/Target/TargetInfo.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "pzrt/workspace.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+std::optional<TargetInfo> TargetInfo::get(StringRef backend) {
+  if (backend == "cpu")
+    return TargetInfo("cpu");
+  if (backend == "cuda")
+    return TargetInfo("cuda");
+  return std::nullopt;
+}
+
+int64_t TargetInfo::storageBytes(Type t) const {
+  if (t.isF32() || t.isInteger(32))
+    return 4;
+  if (t.isF64() || t.isInteger(64))
+    return 8;
+  if (t.isF16() || t.isBF16() || t.isInteger(16))
+    return 2;
+  if (t.isInteger(1) || t.isInteger(8))
+    return 1;
+  return 0;
+}
+
+/// The attention dims [B, H, Hkv, Sq, Sk, D, Dv] of a query/key/value triple.
+static void attentionDims(Value q, Value k, Value v, int64_t dims[7]) {
+  auto qt = llvm::cast<RankedTensorType>(q.getType());
+  auto kt = llvm::cast<RankedTensorType>(k.getType());
+  auto vt = llvm::cast<RankedTensorType>(v.getType());
+  dims[0] = qt.getDimSize(0);
+  dims[1] = qt.getDimSize(1);
+  dims[2] = kt.getDimSize(1);
+  dims[3] = qt.getDimSize(2);
+  dims[4] = kt.getDimSize(2);
+  dims[5] = qt.getDimSize(3);
+  dims[6] = vt.getDimSize(3);
+}
+
+int64_t TargetInfo::workspaceBytes(Operation *op) const {
+  int64_t d[7];
+  int backward = 0;
+  if (auto att = llvm::dyn_cast<AttentionOp>(op)) {
+    attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
+  } else if (auto att = llvm::dyn_cast<AttentionGradOp>(op)) {
+    attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
+    backward = 1;
+  } else {
+    return 0;
+  }
+  // The CPU kernels' formula; the CUDA backend shares it until its own
+  // attention kernels exist.
+  size_t bytes = pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
+  return bytes > static_cast<size_t>(INT64_MAX / 2) ? -1 : static_cast<int64_t>(bytes);
+}
