@@ -127,7 +127,17 @@ static LogicalResult evalSoftmax(Operation *op, Env &env, bool log) {
   return env.define(softmax.getResult(), x.shape, std::move(out));
 }
 
+static LogicalResult evalAllFinite(Operation *op, Env &env) {
+  auto f = llvm::cast<AllFiniteOp>(op);
+  const HostTensor &x = env.get(f.getInput());
+  bool finite = true;
+  for (double v : x.data)
+    finite = finite && std::isfinite(v);
+  return env.define(f.getResult(), {}, {finite ? 1.0 : 0.0});
+}
+
 void mlir::pz::interp::detail::registerReductionKernels(KernelTable &t) {
+  add<AllFiniteOp>(t, evalAllFinite);
   add<ReduceSumOp>(t, [](Operation *op, Env &env) {
     return evalReduce<ReduceSumOp>(op, env, ReduceKind::Sum);
   });

@@ -34,7 +34,7 @@ MemRefType lowering::bufferType(Type tensorType) {
 /// argument carrying the same one, if any.
 static std::optional<unsigned> tiedArgument(func::FuncOp fn, unsigned result) {
   for (StringRef kind : {PZDialect::kParamAttrName, PZDialect::kStateAttrName,
-                         PZDialect::kAccumAttrName}) {
+                         PZDialect::kAccumAttrName, PZDialect::kGradAttrName}) {
     auto name = fn.getResultAttrOfType<StringAttr>(result, kind);
     if (!name)
       continue;

@@ -154,6 +154,14 @@ LogicalResult cpp::emitReduceOp(Operation *op, FE &e, bool &handled) {
         emitReduce(op, r.getInput(), r.getResult(), r.getAxes(), 'x', e);
         return success();
       })
+      .Case<AllFiniteOp>([&](AllFiniteOp f) {
+        // Every float type converts to double exactly.
+        std::string x = e.name(f.getInput());
+        e.out() << "    { uint8_t ok = 1;\n      for (int64_t i = 0; i < " << FE::numel(f.getInput())
+                << "; ++i) ok &= std::isfinite((double)" << x << "[i]) ? 1 : 0;\n      "
+                << e.name(f.getResult()) << "[0] = ok; }\n";
+        return success();
+      })
       .Case<ReduceMaxGradOp>([&](ReduceMaxGradOp g) -> LogicalResult {
         if (!FE::elementType(g.getInput()).isF32())
           return op->emitError() << "CPU backend: reduce_max_grad computes in f32 only";

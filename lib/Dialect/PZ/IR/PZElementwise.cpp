@@ -147,3 +147,9 @@ PZ_REDUCE_INFER(ReduceSumOp)
 PZ_REDUCE_INFER(ReduceMeanOp)
 PZ_REDUCE_INFER(ReduceMaxOp)
 #undef PZ_REDUCE_INFER
+
+LogicalResult AllFiniteOp::inferReturnTypes(MLIRContext *ctx, MaybeLoc, Adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 1)));
+  return success();
+}

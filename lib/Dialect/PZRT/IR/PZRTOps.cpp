@@ -87,7 +87,7 @@ LogicalResult DispatchOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (ws && getWorkspace().getType().getDimSize(0) < ws.getInt())
     return emitOpError() << "workspace of " << getWorkspace().getType().getDimSize(0)
                          << " bytes is smaller than the kernel's " << ws.getInt();
-  if (getStream() < 0)
+  if (getStreamAttr().getValue().isNegative())
     return emitOpError() << "stream must not be negative";
   return success();
 }
@@ -147,11 +147,11 @@ static Type elementType(Value v) { return llvm::cast<MemRefType>(v.getType()).ge
 
 /// Checks shared by every transfer: axes, stream, a request that one
 /// pzrt.wait completes, and matching element types.
-static LogicalResult verifyTransfer(Operation *op, ArrayAttr axes, int32_t stream, Value request,
+static LogicalResult verifyTransfer(Operation *op, ArrayAttr axes, IntegerAttr stream, Value request,
                                     Value src, Value dst) {
   if (failed(verifyAxes(op, axes)))
     return failure();
-  if (stream < 0)
+  if (stream.getValue().isNegative())
     return op->emitOpError() << "stream must not be negative";
   if (request && (!request.hasOneUse() || !llvm::isa<WaitOp>(*request.getUsers().begin())))
     return op->emitOpError() << "its request must be completed by exactly one pzrt.wait";
@@ -172,7 +172,7 @@ static LogicalResult verifyScaled(Operation *op, ArrayAttr axes, Value small, Va
 }
 
 LogicalResult AllReduceOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), getSrc(), getDst())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), getSrc(), getDst())))
     return failure();
   if (getSrc().getType() != getDst().getType())
     return emitOpError() << "source and destination must have the same type";
@@ -180,19 +180,19 @@ LogicalResult AllReduceOp::verify() {
 }
 
 LogicalResult AllGatherOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), getSrc(), getDst())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), getSrc(), getDst())))
     return failure();
   return verifyScaled(*this, getAxes(), getSrc(), getDst(), "the destination");
 }
 
 LogicalResult ReduceScatterOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), getSrc(), getDst())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), getSrc(), getDst())))
     return failure();
   return verifyScaled(*this, getAxes(), getDst(), getSrc(), "the source");
 }
 
 LogicalResult BroadcastOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), Value(), Value())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
   std::optional<int64_t> n = groupSize(*this, getAxes());
   if (getRoot() < 0 || (n && getRoot() >= *n))
@@ -201,7 +201,7 @@ LogicalResult BroadcastOp::verify() {
 }
 
 LogicalResult AllToAllOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), getSrc(), getDst())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), getSrc(), getDst())))
     return failure();
   if (getSrc().getType() != getDst().getType())
     return emitOpError() << "source and destination must have the same type";
@@ -213,7 +213,7 @@ LogicalResult AllToAllOp::verify() {
 }
 
 LogicalResult SendOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), Value(), Value())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
   if (getPeer() == 0)
     return emitOpError() << "peer offset 0 sends to itself";
@@ -221,7 +221,7 @@ LogicalResult SendOp::verify() {
 }
 
 LogicalResult RecvOp::verify() {
-  if (failed(verifyTransfer(*this, getAxes(), getStream(), getRequest(), Value(), Value())))
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
   if (getPeer() == 0)
     return emitOpError() << "peer offset 0 receives from itself";
@@ -280,13 +280,13 @@ LogicalResult WaitOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult EventRecordOp::verify() {
-  if (getStream() < 0)
+  if (getStreamAttr().getValue().isNegative())
     return emitOpError() << "stream must not be negative";
   return success();
 }
 
 LogicalResult StreamWaitOp::verify() {
-  if (getStream() < 0)
+  if (getStreamAttr().getValue().isNegative())
     return emitOpError() << "stream must not be negative";
   return success();
 }

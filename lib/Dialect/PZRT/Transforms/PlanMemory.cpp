@@ -99,8 +99,9 @@ LogicalResult planFunction(func::FuncOp fn, const pz::TargetInfo &target) {
         return alloc.emitError() << "pzrt-plan-memory: buffer type " << t
                                  << " is not static and row-major";
       int64_t elt = target.storageBytes(t.getElementType());
-      std::optional<int64_t> bytes =
-          elt ? llvm::checkedMul<int64_t>(t.getNumElements(), elt) : std::nullopt;
+      std::optional<int64_t> bytes = elt ? std::optional<int64_t>(elt) : std::nullopt;
+      for (int64_t d : t.getShape())
+        bytes = bytes ? llvm::checkedMul<int64_t>(*bytes, d) : std::nullopt;
       int64_t align = target.arenaAlignment();
       if (!bytes || *bytes > INT64_MAX - align)
         return alloc.emitError() << "pzrt-plan-memory: buffer " << t

@@ -191,6 +191,23 @@ def PZ_ReduceSumOp : PZ_ReduceOp<"reduce_sum", PZ_NumericTensor, "a sum">;
 def PZ_ReduceMeanOp : PZ_ReduceOp<"reduce_mean", PZ_FloatTensor, "the mean">;
 def PZ_ReduceMaxOp : PZ_ReduceOp<"reduce_max", PZ_NumericTensor, "the maximum">;
 
+def PZ_AllFiniteOp : PZ_Op<"all_finite", [Pure]> {
+  let summary = "whether every element of a float tensor is finite";
+  let description = [{
+    True when no element of `input` is NaN or infinite (an empty tensor is
+    finite). `@finalize_grads` checks every gradient with it, so that loss
+    scaling can skip an overflowing step and fp32 training can stop at the
+    first non-finite gradient. It has no gradient.
+
+    ```mlir
+    %ok = pz.all_finite %g : tensor<128x64xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$input);
+  let results = (outs 0DTensorOf<[I1]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 def PZ_MatmulOp : PZ_Op<"matmul",
     [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "batched matrix product with optional transposes";

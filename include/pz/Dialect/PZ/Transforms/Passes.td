@@ -110,6 +110,32 @@ def OptimizerPass : Pass<"pz-optimizer", "mlir::ModuleOp"> {
   ];
 }
 
+def BuildGradFunctionsPass : Pass<"pz-build-grad-functions", "mlir::ModuleOp"> {
+  let summary = "Build @accumulate_grads and @finalize_grads over the step's gradients";
+  let description = [{
+    The gradient work between the backward passes and the optimizer, as
+    compiled functions (they run where the gradients live, host or device):
+
+    * with `grad_accum` K > 1 (the module's `pz.plan`),
+      `@accumulate_grads(accum..., grads...) -> accum...` adds one
+      micro-batch's gradients to the accumulators (`pz.accum`), in place;
+    * `@finalize_grads` turns the sum into the gradients the optimizer
+      reads, `grads = accum x (1/K)` (x `grad_scale`, an argument the runtime
+      sets to 1/(K x loss scale), under fp16 loss scaling), and returns
+      `nonfinite`: the number of the first parameter (in model order) whose
+      gradient has a NaN or an infinity, or -1.
+
+    The runtime reads `nonfinite` to skip the step (loss scaling) or to stop
+    naming the parameter (fp32 and bf16).
+
+    ```mlir
+    func.func @finalize_grads(%a: tensor<4xf32> {pz.accum = "w"})
+        -> (tensor<4xf32> {pz.grad = "w"}, tensor<i64> {pz.output = "nonfinite", pz.role = #pz.role<nonfinite>})
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
   let summary = "Fuse decomposed norms, activations and attention into pz ops";
   let description = [{

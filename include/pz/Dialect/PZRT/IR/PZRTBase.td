@@ -114,7 +114,9 @@ def PZRT_ReduceKind : I32EnumAttr<"ReduceKind",
   let cppNamespace = "::mlir::pzrt";
   let genSpecializedAttr = 0;
 }
-def PZRT_ReduceKindAttr : EnumAttr<PZRT_Dialect, PZRT_ReduceKind, "reduce">;
+def PZRT_ReduceKindAttr : EnumAttr<PZRT_Dialect, PZRT_ReduceKind, "reduce"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 // Where a binding of a host function's argument points in the runtime's
 // buffers. Tensors are indexed by the program's tables (params, states,
