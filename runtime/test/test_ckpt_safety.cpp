@@ -453,6 +453,21 @@ TEST(CheckpointCrash, KilledBetweenTheTwoRenamesLoadsTheNewCheckpoint) {
             (std::vector<std::string>{"ck/", "ck/index.json", "ck/rank00000.safetensors"}));
 }
 
+TEST(CheckpointCrash, ASaveAfterAnInterruptedOneNeverRemovesTheNewestCopy) {
+  // After a crash between the two renames, the newest checkpoint exists only
+  // at DIR.pzrt-tmp-2. A run that loads it and saves step 2 again (--steps 0)
+  // needs that very temporary name: the save first moves the leftover to DIR,
+  // so a second crash right after still leaves step 2 loadable.
+  TempDir d;
+  std::string dir = d.file("ck");
+  ASSERT_EQ(saveStep(dir, 1, 1.0f), 0) << pzrt_last_error();
+  crashWhileSaving(dir, "after-aside", true);
+  crashWhileSaving(dir, "after-marker", false);
+  std::string note, use = pzrt::ckpt::resolveLoad(dir, note);
+  EXPECT_EQ(use, dir) << note;
+  EXPECT_EQ(loadStep(use), std::make_pair(int64_t(2), 2.0f));
+}
+
 TEST(CheckpointCrash, KilledBeforeTheSwapKeepsThePreviousCheckpoint) {
   for (const char *point : {"after-marker", "after-index"}) {
     TempDir d;

@@ -105,6 +105,18 @@ int pzrt_ckpt_writer::writeRankFile(const std::string &tmp, uint32_t &crc,
 int pzrt_ckpt_writer::prepareTmp(const std::string &tmp, int64_t step) const {
   if (ckpt::checkSaveTarget(dir))
     return pzrt::failStr(std::string("checkpoint: ") + pzrt_last_error());
+  // A crash between the fallback's two renames left no DIR: first finish
+  // that install (the newest complete leftover of ours becomes DIR), so that
+  // clearing the temporary directory below never removes the only copy of
+  // the newest checkpoint (it may be the one this run loaded).
+  std::string note, newest = ckpt::resolveLoad(dir, note, /*ownNamesOnly=*/true);
+  if (newest != dir && ckpt::classify(dir).kind == ckpt::DirKind::Absent) {
+    if (std::rename(newest.c_str(), dir.c_str()) != 0)
+      return fail("checkpoint: cannot move the complete leftover '%s' to '%s': %s",
+                  newest.c_str(), dir.c_str(), std::strerror(errno));
+    if (pzrt::fsyncDir(ckpt::parentDir(dir)))
+      return -1;
+  }
   ckpt::DirInfo t = ckpt::classify(tmp);
   if (t.kind == ckpt::DirKind::Foreign)
     return fail("checkpoint: the temporary directory '%s' already exists and is %s; it was left "

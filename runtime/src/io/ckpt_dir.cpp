@@ -131,6 +131,9 @@ DirInfo classify(const std::string &path) {
   if (lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) {
       info.kind = DirKind::Absent;
+    } else if (errno == ENOTDIR) {
+      info.kind = DirKind::Foreign;
+      info.what = "a path below something that is not a directory";
     } else {
       info.kind = DirKind::Foreign;
       info.what = std::string("something that cannot be examined (") + std::strerror(errno) + ")";
@@ -313,7 +316,7 @@ int renameExchange(const std::string &a, const std::string &b) {
 #endif
 }
 
-std::string resolveLoad(const std::string &dir, std::string &note) {
+std::string resolveLoad(const std::string &dir, std::string &note, bool ownNamesOnly) {
   note.clear();
   std::string d = normalizeDir(dir);
   if (d.empty())
@@ -344,6 +347,8 @@ std::string resolveLoad(const std::string &dir, std::string &note) {
   for (const Sibling &s : sibs) {
     if (s.kind == "step")
       continue; // a kept checkpoint, not a leftover
+    if (ownNamesOnly && s.kind != "pzrt-tmp" && s.kind != "pzrt-old")
+      continue;
     DirInfo c = classify(s.path);
     if (c.kind != DirKind::Checkpoint || c.step < 0 || !filesPresent(s.path, c, nullptr))
       continue;

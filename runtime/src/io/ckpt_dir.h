@@ -86,7 +86,9 @@ int renameExchange(const std::string &a, const std::string &b);
 // (no index.json, or a file it lists is missing) and a complete checkpoint
 // left by an interrupted save lies beside it, returns the newest such one and
 // sets note to a sentence saying so; otherwise returns dir (note empty).
-std::string resolveLoad(const std::string &dir, std::string &note);
+// ownNamesOnly: consider DIR.pzrt-tmp-* and DIR.pzrt-old-* only, not the
+// earlier release's names (which a user may have given a copy).
+std::string resolveLoad(const std::string &dir, std::string &note, bool ownNamesOnly = false);
 
 // Test hooks, read from the environment by the save only:
 // PZRT_TEST_CRASH_AT=<point> kills the process with SIGKILL at that point of

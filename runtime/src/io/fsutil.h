@@ -40,7 +40,8 @@ int readFile(const std::string &path, std::string &out);
 int fsyncDir(const std::string &path);
 // mkdir -p.
 int makeDirs(const std::string &path);
-// rm -r (no error if missing).
+// rm -r (no error if missing). For the tests' temporary directories: the
+// runtime itself never removes a tree (see ckpt::removeOurs).
 int removeTree(const std::string &path);
 bool pathExists(const std::string &path);
 
