@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,24 @@ TEST_F(SingleComm, TimeoutSettingIsInheritedBySplit) {
   EXPECT_EQ(pzrt_comm_timeout(sub), 7.5);
   EXPECT_STREQ(pzrt_comm_name(sub), "sub");
   pzrt_comm_destroy(sub);
+}
+
+TEST(CommTimeout, DefaultsTo600SecondsUnlessTheEnvironmentSaysOtherwise) {
+  const char *old = std::getenv("PZRT_COMM_TIMEOUT");
+  std::string saved = old ? old : "";
+  unsetenv("PZRT_COMM_TIMEOUT");
+  pzrt_comm *c = pzrt_comm_create_single();
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(pzrt_comm_timeout(c), 600.0); // as NCCL's watchdog
+  pzrt_comm_destroy(c);
+  setenv("PZRT_COMM_TIMEOUT", "42.5", 1);
+  c = pzrt_comm_create_single();
+  EXPECT_EQ(pzrt_comm_timeout(c), 42.5);
+  pzrt_comm_destroy(c);
+  if (old)
+    setenv("PZRT_COMM_TIMEOUT", saved.c_str(), 1);
+  else
+    unsetenv("PZRT_COMM_TIMEOUT");
 }
 
 TEST_F(SingleComm, GridOfOnes) {

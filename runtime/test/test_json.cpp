@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include <cmath>
 #include <limits>
 
@@ -89,6 +91,25 @@ TEST(Json, DeepNestingIsRejectedNotACrash) {
   std::string err;
   EXPECT_FALSE(json::parse(deep, v, err));
   EXPECT_NE(err.find("nesting deeper than 256"), std::string::npos);
+}
+
+TEST(Json, DoublesConvertToIntegersWithoutOverflow) {
+  struct Case {
+    const char *text;
+    int64_t want;
+    bool isInt;
+  } cases[] = {
+      {"1e300", INT64_MAX, false},      {"-1e300", INT64_MIN, false},
+      {"9223372036854775808", INT64_MAX, false}, // one past int64: a double
+      {"-3.9", -3, false},              {"42", 42, true},
+  };
+  for (const Case &c : cases) {
+    json::Value v;
+    std::string err;
+    ASSERT_TRUE(json::parse(c.text, v, err)) << c.text << ": " << err;
+    EXPECT_EQ(v.isInt(), c.isInt) << c.text;
+    EXPECT_EQ(v.asInt(), c.want) << c.text;
+  }
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -215,6 +216,52 @@ TEST(Npy, ZeroDimensionalArrayOpensButHasNoRows) {
   EXPECT_NE(msg.find("0-d array"), std::string::npos) << msg;
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   pzrt_npy_close(a);
+}
+
+TEST(Npy, ShapesThatOverflowAreRejected) {
+  TempDir d;
+  struct Case {
+    const char *shape;
+  } cases[] = {
+      {"(0, 1099511627776, 1099511627776)"}, // no rows, but a row of 2^80 elements
+      {"(4611686018427387904, 2)"},          // 2^63 elements
+      {"(2305843009213693952,)"},            // 2^61 elements, 2^63 bytes of float32
+  };
+  for (const Case &c : cases) {
+    std::string path = writeNpy(
+        d, "big.npy",
+        npyBytes(std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + c.shape +
+                     ", }",
+                 std::string(16, '\0')));
+    EXPECT_EQ(pzrt_npy_open(path.c_str()), nullptr) << c.shape;
+    EXPECT_NE(std::string(pzrt_last_error()).find("is too large (more than 2^62 elements or bytes)"),
+              std::string::npos)
+        << c.shape << ": " << pzrt_last_error();
+  }
+}
+
+TEST(Npy, RowIndicesNearTheLimitWrapWithoutOverflow) {
+  TempDir d;
+  std::vector<float> v = {0, 1, 2, 3, 4};
+  std::string path = writeNpy(
+      d, "a.npy",
+      npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (5,), }", pzrt::test::bytesOf(v)));
+  pzrt_npy *a = pzrt_npy_open(path.c_str());
+  ASSERT_NE(a, nullptr) << pzrt_last_error();
+  float out[4];
+  const int64_t first = INT64_MAX - 1; // rows first .. first+3 pass INT64_MAX
+  ASSERT_EQ(pzrt_npy_rows(a, first, 4, out), 0);
+  for (int i = 0; i < 4; ++i) {
+    int64_t row = static_cast<int64_t>((static_cast<unsigned __int128>(first) + i) % 5);
+    EXPECT_EQ(out[i], static_cast<float>(row)) << i;
+  }
+  pzrt_npy_close(a);
+  // A batch slice whose first row overflows is an error.
+  pzrt_batch_slice s{INT64_MAX / 2, 4, 0, 1, 0, 1};
+  int64_t f = 0, count = 0;
+  EXPECT_EQ(pzrt_batch_slice_range(&s, &f, &count), -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("overflows the row index"), std::string::npos)
+      << pzrt_last_error();
 }
 
 } // namespace

@@ -4,7 +4,11 @@
 #  3. a step-function failure on one rank ends the whole job (no hang) with a
 #     message naming the rank, step and operation;
 #  4. a setup failure on one rank stops every rank cleanly;
-#  5. a world size that differs from the plan's is a usage error (exit 2).
+#  5. a world size that differs from the plan's is a usage error (exit 2);
+#  6. a NaN gradient on one rank stops every rank with exit 3 (no hang), the
+#     rank that has it naming the parameter;
+#  7. --save onto a folder that is not a checkpoint stops both ranks at
+#     startup (exit 2) and leaves the folder alone.
 # Variables: MPIEXEC, NP_FLAG, PROBE, WORKDIR.
 file(REMOVE_RECURSE "${WORKDIR}")
 file(MAKE_DIRECTORY "${WORKDIR}")
@@ -55,4 +59,26 @@ run_step("setup failure on rank 1" 2 "rank 1 \\(of 2\\): --trace.*another rank f
 
 run_step("world size mismatch" 2 "compiled for 1 rank, but 2 were started"
          ${MPI} "${PROBE}" ref --steps 1)
-message("ok: data-parallel training, resume, failures and world-size checks")
+run_step("nan gradient on rank 1" 3
+         "rank 1 \\(of 2\\), step 3: the gradient of parameter 'emb'.*holds a NaN or infinity"
+         ${MPI} -x PZRT_PROBE_NAN_RANK=1 "${PROBE}" dp --steps 6 --comm-timeout 60 --metrics nan.jsonl)
+run_step("nan gradient, rank 0's view" 3
+         "rank 0 \\(of 2\\), step 3: rank 1 found a non-finite gradient at step 3"
+         ${MPI} -x PZRT_PROBE_NAN_RANK=1 "${PROBE}" dp --steps 6 --comm-timeout 60)
+file(STRINGS "${WORKDIR}/nan.jsonl" nan_lines)
+list(LENGTH nan_lines n)
+if(NOT n EQUAL 2)
+  message(FATAL_ERROR "nan.jsonl has ${n} lines; steps 1 and 2 only were expected")
+endif()
+
+file(MAKE_DIRECTORY "${WORKDIR}/thesis")
+file(WRITE "${WORKDIR}/thesis/chapter1.tex" "keep me")
+run_step("save onto a folder" 2 "--save: '.*thesis' is a directory that is not a checkpoint"
+         ${MPI} "${PROBE}" dp --steps 2 --save thesis)
+file(READ "${WORKDIR}/thesis/chapter1.tex" kept)
+file(GLOB thesis_files "${WORKDIR}/thesis/*")
+list(LENGTH thesis_files n)
+if(NOT kept STREQUAL "keep me" OR NOT n EQUAL 1)
+  message(FATAL_ERROR "the folder given to --save was changed")
+endif()
+message("ok: data-parallel training, resume, failures, world-size, numerics and --save checks")

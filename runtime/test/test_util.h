@@ -2,13 +2,20 @@
 #ifndef PZRT_TEST_TEST_UTIL_H
 #define PZRT_TEST_TEST_UTIL_H
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <tuple>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "io/fsutil.h"
@@ -107,6 +114,72 @@ inline int runCommand(const std::string &cmd, std::string *out = nullptr) {
   if (out)
     *out = o;
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// Runs f in a forked child and returns its exit status (or -signal). A child
+// still running after timeoutS seconds is killed and *hung set: the tests of
+// FIFO inputs use this only to detect a hang, not to time anything.
+inline int runInChild(const std::function<int()> &f, int timeoutS, bool *hung = nullptr) {
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(f());
+  if (hung)
+    *hung = false;
+  if (pid < 0)
+    return -1000;
+  int status = 0;
+  for (int waited = 0;; waited += 10) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid)
+      break;
+    if (waited >= timeoutS * 1000) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      if (hung)
+        *hung = true;
+      break;
+    }
+    usleep(10000);
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+// Everything under path: relative name -> contents ("<dir>" for a directory,
+// "<link:target>" for a symbolic link, "<type:mode,rdev>" for anything else),
+// to compare a tree before and after a command that must not touch it.
+inline void snapshotInto(const std::string &path, const std::string &rel,
+                         std::map<std::string, std::string> &out) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    out[rel] = "<absent>";
+    return;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    char buf[4096];
+    ssize_t n = readlink(path.c_str(), buf, sizeof(buf));
+    out[rel] = "<link:" + std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) + ">";
+  } else if (S_ISDIR(st.st_mode)) {
+    out[rel] = "<dir>";
+    if (DIR *d = opendir(path.c_str())) {
+      std::vector<std::string> names;
+      while (dirent *e = readdir(d))
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          names.push_back(e->d_name);
+      closedir(d);
+      for (const std::string &n : names)
+        snapshotInto(path + "/" + n, rel + "/" + n, out);
+    }
+  } else if (S_ISREG(st.st_mode)) {
+    out[rel] = readText(path);
+  } else {
+    out[rel] = "<type:" + std::to_string(st.st_mode) + "," + std::to_string(st.st_rdev) + ">";
+  }
+}
+inline std::map<std::string, std::string> snapshot(const std::string &path) {
+  std::map<std::string, std::string> out;
+  snapshotInto(path, ".", out);
+  return out;
 }
 
 // True if PZRT_TEST_PYTHON can import the given modules.

@@ -7,7 +7,8 @@
 //   train-dp-probe compare A.jsonl B.jsonl
 //                                        same steps, losses and grad norms
 //                                        within 1e-5 relative
-// PZRT_PROBE_FAIL_RANK=R makes forward_backward fail on rank R at step 3.
+// PZRT_PROBE_FAIL_RANK=R makes forward_backward fail on rank R at step 3;
+// PZRT_PROBE_NAN_RANK=R makes it return a NaN gradient there instead.
 #include "pzrt/pzrt.h"
 #include "pzrt/train.h"
 
@@ -53,6 +54,9 @@ int forwardBackward(pzrt_step_ctx *ctx, void *const *params, void *const *inputs
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t v = 0; v < kV; ++v)
       g[ids[r] * kV + v] += dlogits[r * kV + v];
+  const char *nanRank = std::getenv("PZRT_PROBE_NAN_RANK");
+  if (nanRank && std::atoi(nanRank) == pzrt_comm_rank(ctx->comm) && ctx->step == 3)
+    g[5] = NAN;
   return 0;
 }
 

@@ -22,13 +22,25 @@
  * Identical slices saved by several ranks (replicas) are listed once; slices
  * of one tensor never overlap and together cover it.
  *
- * Saving is collective over the communicator: every rank writes its file into
- * DIR.tmp-<step>, the files are fsync'ed, rank 0 writes index.json, and after
- * every rank has succeeded rank 0 renames the directory to DIR (replacing an
- * older DIR). A failure on any rank makes every rank return -1. The checkpoint's
- * own synchronisation is not counted in the communication byte counters.
- * DIR must be on a file system that every rank sees (rank 0 reads the other
- * ranks' file headers to build the index, and loading reads any file).
+ * "checksums" gives every file's size and CRC-32C (Castagnoli, as 8 hex
+ * digits): {"rank00000.safetensors": {"bytes": 1234, "crc32c": "e3069283"}};
+ * loading verifies each file it reads against them. Checkpoints of earlier
+ * releases have no "checksums" and load unverified (pzrt_ckpt_has_checksums
+ * tells).
+ *
+ * Saving is collective over the communicator. DIR must be absent, an empty
+ * directory or a checkpoint (index.json of ours and rank files only);
+ * anything else fails the save and is left untouched. Every rank writes its
+ * file into DIR.pzrt-tmp-<step> (rank 0 first writes a marker file there, so
+ * that an unfinished one is recognisable), the files are fsync'ed, rank 0
+ * writes index.json, then swaps the directory with DIR atomically
+ * (renameat2 RENAME_EXCHANGE; where the file system cannot, DIR moves aside
+ * to DIR.pzrt-old-<step> first) and removes the previous checkpoint file by
+ * file: only the names a save writes, never anything else. A failure on any
+ * rank makes every rank return -1. The checkpoint's own synchronisation is
+ * not counted in the communication byte counters. DIR must be on a file
+ * system that every rank sees (rank 0 reads the other ranks' file headers to
+ * build the index, and loading reads any file).
  */
 #ifndef PZRT_CHECKPOINT_H
 #define PZRT_CHECKPOINT_H
@@ -64,6 +76,11 @@ pzrt_ckpt_writer *pzrt_ckpt_writer_create(const char *dir, pzrt_comm *comm);
 int pzrt_ckpt_writer_add(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
                          const int64_t *global_shape, const int64_t *offsets,
                          const int64_t *extents, const void *data);
+/* Keeps the keep_last most recent checkpoints: DIR and, as complete
+ * checkpoints of their own, DIR.step-<step> (8 digits) for the keep_last - 1
+ * before it; older DIR.step-* are removed at each save. Without a call, only
+ * DIR is kept and DIR.step-* are left alone. */
+int pzrt_ckpt_writer_set_keep_last(pzrt_ckpt_writer *w, int keep_last);
 /* Writes everything (collective). 0 on success on every rank, else -1. */
 int pzrt_ckpt_writer_commit(pzrt_ckpt_writer *w, const pzrt_ckpt_info *info);
 void pzrt_ckpt_writer_destroy(pzrt_ckpt_writer *w);
@@ -74,6 +91,9 @@ typedef struct pzrt_ckpt pzrt_ckpt;
 /* Reads and validates index.json (not collective). */
 pzrt_ckpt *pzrt_ckpt_open(const char *dir);
 void pzrt_ckpt_close(pzrt_ckpt *ck);
+/* 1 if index.json records file checksums (verified as files are read), 0
+ * for a checkpoint of an earlier release. */
+int pzrt_ckpt_has_checksums(const pzrt_ckpt *ck);
 /* Fills the info; the JSON strings are owned by ck. */
 void pzrt_ckpt_get_info(const pzrt_ckpt *ck, pzrt_ckpt_info *info);
 int pzrt_ckpt_num_tensors(const pzrt_ckpt *ck);

@@ -21,7 +21,7 @@
  * include operations on sub-communicators.
  *
  * Timeouts. Each MPI operation is started non-blocking and polled against a
- * deadline (pzrt_comm_set_timeout; default from PZRT_COMM_TIMEOUT, else 1800 s;
+ * deadline (pzrt_comm_set_timeout; default from PZRT_COMM_TIMEOUT, else 600 s;
  * 0 disables). An operation that misses its deadline prints
  *   "pzrt: rank R (of N): OP on communicator 'NAME' timed out after T s ..."
  * to stderr, flushes open trace files and aborts the job with exit code 124.

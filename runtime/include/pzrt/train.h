@@ -192,13 +192,19 @@ typedef struct pzrt_model {
  *   --metrics FILE.jsonl [--metrics-all] (FILE.rankN.jsonl on every rank)
  *   --trace FILE.json (rank 0; rank N > 0 writes FILE.rankN.json)
  *   --save DIR [--save-every K] (at steps that are multiples of K, and at the end)
- *   --load DIR --comm-timeout SECONDS --threads N (BLAS threads) --help
- * Progress lines go to stdout (rank 0), warnings and errors to stderr.
+ *     [--keep-last K]; DIR must be absent, empty or a checkpoint (checked at startup)
+ *   --load DIR --comm-timeout SECONDS (default $PZRT_COMM_TIMEOUT or 600) --threads N
+ *   (BLAS threads) --help
+ * Every option but --data-npy is given at most once.
+ * Progress lines go to stdout (rank 0), warnings and errors to stderr; a failed
+ * write to stdout is an error.
  * Returns the process exit code: 0, 2 for bad usage or input (message on
- * stderr naming the option, file or rank), 1 for an internal failure. With
- * more than one rank, a failure on one rank after setup (e.g. in a step
- * function) aborts the whole job through the communicator, so that no rank
- * waits forever in a collective. */
+ * stderr naming the option, file or rank), 3 when, without loss scaling, the
+ * loss or a gradient is NaN/Inf (checked before every optimizer step; the
+ * message names the step and the first parameter in model order; every rank
+ * stops), 1 for an internal failure. With more than one rank, a failure on
+ * one rank after setup (e.g. in a step function) aborts the whole job through
+ * the communicator, so that no rank waits forever in a collective. */
 int pzrt_train_main(const pzrt_model *model, int argc, char **argv);
 
 #ifdef __cplusplus

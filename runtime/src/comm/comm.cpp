@@ -93,7 +93,7 @@ double defaultCommTimeout() {
     if (end != v && *end == '\0' && d >= 0)
       return d;
   }
-  return 1800.0;
+  return 600.0;
 }
 } // namespace pzrt
 

@@ -14,7 +14,7 @@ struct pzrt_comm {
   int size = 1;
   int worldRank = 0;
   int worldSize = 1;
-  double timeoutS = 1800.0;
+  double timeoutS = 600.0;
   std::string name = "world";
 
   virtual bool isMpi() const = 0;
@@ -36,7 +36,7 @@ namespace pzrt {
 pzrt_comm *createSingleComm();
 pzrt_comm *createMpiComm(); // MPI_COMM_WORLD
 void finalizeMpi();
-// Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 1800 s.
+// Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 600 s (as NCCL's watchdog).
 double defaultCommTimeout();
 } // namespace pzrt
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 extern "C" double pzrt_lr_at(const pzrt_lr_schedule *s, int64_t step) {
   if (s->warmup_steps > 0 && step <= s->warmup_steps)
@@ -41,8 +42,19 @@ extern "C" int pzrt_loss_scaler_update(pzrt_loss_scaler *s,
 }
 
 extern "C" int pzrt_has_overflow(const float *x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i]))
+  // A float is inf or NaN iff its exponent bits are all ones. Blocks of
+  // branch-free bit tests vectorise; the loop stops at the first bad block.
+  constexpr int64_t kBlock = 4096;
+  for (int64_t start = 0; start < n; start += kBlock) {
+    const int64_t end = n - start < kBlock ? n : start + kBlock;
+    uint32_t bad = 0;
+    for (int64_t i = start; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof(bits));
+      bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (bad)
       return 1;
+  }
   return 0;
 }

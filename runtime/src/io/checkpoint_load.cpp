@@ -1,12 +1,18 @@
-// Checkpoint loading: index.json validation and re-sharding on load.
+// Checkpoint loading: index.json validation (types and ranges of every
+// field), file checksums, and re-sharding on load.
 #include "pzrt/checkpoint.h"
 
+#include "core/checked.h"
 #include "core/internal.h"
 #include "io/ckpt_common.h"
+#include "io/crc32c.h"
 #include "io/fsutil.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
+#include <cctype>
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <memory>
 
@@ -15,12 +21,18 @@ namespace json = pzrt::json;
 namespace ckpt = pzrt::ckpt;
 
 struct pzrt_ckpt {
+  struct Sum {
+    int64_t bytes = 0;
+    uint32_t crc = 0;
+  };
   std::string dir;
   int64_t step = 0;
   uint64_t rngSeed = 0, rngOffset = 0;
   int64_t dataPosition = 0;
   std::string plan, extra;
   std::vector<ckpt::TensorEntry> tensors;
+  bool haveSums = false;
+  std::map<std::string, Sum> sums;
   std::map<std::string, std::unique_ptr<pzrt::StFile>> files;
 
   const ckpt::TensorEntry *find(const char *name) const {
@@ -29,18 +41,52 @@ struct pzrt_ckpt {
         return &t;
     return nullptr;
   }
+  // Opens a rank file, first checking its size and CRC-32C against
+  // index.json's "checksums" when it has them.
   const pzrt::StFile *file(const std::string &name) {
     auto it = files.find(name);
     if (it != files.end())
       return it->second.get();
+    std::string path = dir + "/" + name;
+    if (haveSums) {
+      auto s = sums.find(name);
+      if (s == sums.end()) {
+        fail("checkpoint '%s': index.json has no checksum for '%s'", dir.c_str(), name.c_str());
+        return nullptr;
+      }
+      pzrt::MappedFile raw;
+      if (raw.open(path))
+        return nullptr;
+      if (static_cast<int64_t>(raw.size()) != s->second.bytes) {
+        fail("'%s' is %zu bytes, but index.json records %lld: the file was truncated or "
+             "replaced",
+             path.c_str(), raw.size(), (long long)s->second.bytes);
+        return nullptr;
+      }
+      uint32_t crc = pzrt::crc32c(0, raw.data(), raw.size());
+      if (crc != s->second.crc) {
+        fail("'%s' does not match its checksum in index.json (CRC-32C %08x recorded, %08x "
+             "computed): the file is damaged",
+             path.c_str(), static_cast<unsigned>(s->second.crc), static_cast<unsigned>(crc));
+        return nullptr;
+      }
+    }
     auto f = std::make_unique<pzrt::StFile>();
-    if (pzrt::readSafetensors(dir + "/" + name, *f))
+    if (pzrt::readSafetensors(path, *f))
       return nullptr;
     return (files[name] = std::move(f)).get();
   }
 };
 
 namespace {
+
+// `"key"` for messages, with the value found: "\"step\" (got 3.5)".
+std::string got(const json::Value &v) {
+  std::string t = json::dump(v);
+  if (t.size() > 40)
+    t = t.substr(0, 37) + "...";
+  return "got " + t;
+}
 
 bool intVector(const json::Value *v, std::vector<int64_t> &out) {
   if (!v || !v->isArray())
@@ -54,28 +100,63 @@ bool intVector(const json::Value *v, std::vector<int64_t> &out) {
   return true;
 }
 
-int64_t intField(const json::Value &obj, const char *key, int64_t dflt) {
-  const json::Value *v = obj.isObject() ? obj.find(key) : nullptr;
-  return v && v->isInt() ? v->asInt() : dflt;
+// An integer member within [lo, hi]; `dflt` when absent and not required.
+int intMember(const std::string &where, const json::Value &obj, const char *path, const char *key,
+              int64_t lo, int64_t hi, bool required, int64_t &out) {
+  const json::Value *v = obj.find(key);
+  if (!v) {
+    if (required)
+      return fail("%s: no \"%s%s\"", where.c_str(), path, key);
+    return 0;
+  }
+  if (!v->isInt())
+    return fail("%s: \"%s%s\" must be an integer (%s)", where.c_str(), path, key, got(*v).c_str());
+  if (v->asInt() < lo || v->asInt() > hi)
+    return fail("%s: \"%s%s\" is %lld, outside [%lld, %lld]", where.c_str(), path, key,
+                (long long)v->asInt(), (long long)lo, (long long)hi);
+  out = v->asInt();
+  return 0;
+}
+
+// An optional member that must be an object when present.
+int objectMember(const std::string &where, const json::Value &obj, const char *key,
+                 const json::Value *&out) {
+  out = obj.find(key);
+  if (out && !out->isObject())
+    return fail("%s: \"%s\" must be an object (%s)", where.c_str(), key, got(*out).c_str());
+  return 0;
+}
+
+bool plainFileName(const json::Value *f) {
+  return f && f->isString() && !f->asString().empty() &&
+         f->asString().find('/') == std::string::npos && f->asString()[0] != '.';
 }
 
 int parseTensor(pzrt_ckpt *ck, const std::string &where, const std::string &name,
                 const json::Value &v) {
   ckpt::TensorEntry t;
   t.name = name;
-  const json::Value *dt = v.isObject() ? v.find("dtype") : nullptr;
+  if (!v.isObject())
+    return fail("%s: tensor '%s' is not an object", where.c_str(), name.c_str());
+  const json::Value *dt = v.find("dtype");
   if (!dt || !dt->isString() || pzrt_dtype_from_name(dt->asString().c_str(), &t.dtype))
     return fail("%s: tensor '%s' has a missing or unknown \"dtype\"", where.c_str(), name.c_str());
   if (!intVector(v.find("shape"), t.shape) || t.shape.size() > PZRT_CKPT_MAX_DIMS)
-    return fail("%s: tensor '%s' has a missing or invalid \"shape\"", where.c_str(), name.c_str());
+    return fail("%s: tensor '%s' has a missing or invalid \"shape\" (an array of at most %d "
+                "integers)",
+                where.c_str(), name.c_str(), PZRT_CKPT_MAX_DIMS);
+  int64_t bytes = 0;
+  if (!pzrt::checkedBytes(t.shape.data(), t.shape.size(), pzrt_dtype_size(t.dtype), bytes))
+    return fail("%s: tensor '%s' has the \"shape\" %s, which is negative or whose size in bytes "
+                "overflows (more than 2^62)",
+                where.c_str(), name.c_str(), ckpt::shapeStr(t.shape).c_str());
   const json::Value *sl = v.find("slices");
   if (!sl || !sl->isArray())
     return fail("%s: tensor '%s' has no \"slices\" array", where.c_str(), name.c_str());
   for (const json::Value &s : sl->items()) {
     ckpt::Slice slice;
     const json::Value *f = s.isObject() ? s.find("file") : nullptr;
-    if (!f || !f->isString() || f->asString().empty() ||
-        f->asString().find('/') != std::string::npos || f->asString()[0] == '.')
+    if (!plainFileName(f))
       return fail("%s: tensor '%s' has a slice without a plain file name", where.c_str(),
                   name.c_str());
     slice.file = f->asString();
@@ -83,11 +164,44 @@ int parseTensor(pzrt_ckpt *ck, const std::string &where, const std::string &name
         !intVector(s.find("extents"), slice.extents))
       return fail("%s: tensor '%s' slice in %s lacks integer \"offsets\"/\"extents\"",
                   where.c_str(), name.c_str(), slice.file.c_str());
+    if (ck->haveSums && !ck->sums.count(slice.file))
+      return fail("%s: tensor '%s' has a slice in '%s', which \"checksums\" does not list",
+                  where.c_str(), name.c_str(), slice.file.c_str());
     t.slices.push_back(std::move(slice));
   }
   if (ckpt::checkCoverage(t, where))
     return -1;
   ck->tensors.push_back(std::move(t));
+  return 0;
+}
+
+int parseChecksums(pzrt_ckpt *ck, const std::string &where, const json::Value &cs) {
+  if (!cs.isObject())
+    return fail("%s: \"checksums\" must be an object (%s)", where.c_str(), got(cs).c_str());
+  ck->haveSums = true;
+  for (const auto &m : cs.members()) {
+    json::Value name(m.first);
+    if (!plainFileName(&name))
+      return fail("%s: \"checksums\" names '%s', which is not a plain file name", where.c_str(),
+                  m.first.c_str());
+    const json::Value &e = m.second;
+    const json::Value *c = e.isObject() ? e.find("crc32c") : nullptr;
+    pzrt_ckpt::Sum sum;
+    std::string field = "checksums\".\"" + m.first + "\".\"";
+    if (!e.isObject() ||
+        intMember(where, e, field.c_str(), "bytes", 0, pzrt::kMaxCount, true, sum.bytes))
+      return e.isObject() ? -1
+                          : fail("%s: \"checksums\".\"%s\" must be an object", where.c_str(),
+                                 m.first.c_str());
+    bool hex = c && c->isString() && c->asString().size() == 8;
+    for (size_t i = 0; hex && i < 8; ++i)
+      hex = std::isxdigit(static_cast<unsigned char>(c->asString()[i])) != 0;
+    if (!hex)
+      return fail("%s: \"checksums\".\"%s\".\"crc32c\" must be 8 hexadecimal digits%s%s",
+                  where.c_str(), m.first.c_str(), c ? " (" : "", c ? got(*c).append(")").c_str() : "");
+    sum.crc = static_cast<uint32_t>(std::strtoul(c->asString().c_str(), nullptr, 16));
+    ck->sums[m.first] = sum;
+  }
   return 0;
 }
 
@@ -102,20 +216,42 @@ int parseIndex(pzrt_ckpt *ck) {
   if (!fmt || !fmt->isString() || fmt->asString() != "pzrt-checkpoint")
     return fail("%s: not a pzrt checkpoint index (\"format\" is not \"pzrt-checkpoint\")",
                 where.c_str());
-  if (intField(idx, "version", 0) != 1)
-    return fail("%s: unsupported checkpoint version %lld (this runtime reads version 1)",
-                where.c_str(), (long long)intField(idx, "version", 0));
-  ck->step = intField(idx, "step", 0);
-  const json::Value *rng = idx.find("rng"), *data = idx.find("data");
-  if (rng) {
-    ck->rngSeed = static_cast<uint64_t>(intField(*rng, "seed", 0));
-    ck->rngOffset = static_cast<uint64_t>(intField(*rng, "offset", 0));
-  }
-  if (data)
-    ck->dataPosition = intField(*data, "position", 0);
-  const json::Value *plan = idx.find("plan"), *extra = idx.find("extra");
+  const json::Value *ver = idx.find("version");
+  if (!ver || !ver->isInt() || ver->asInt() != 1)
+    return fail("%s: unsupported checkpoint \"version\" %s (this runtime reads version 1)",
+                where.c_str(), ver ? json::dump(*ver).c_str() : "(missing)");
+  int64_t world = 1, seed = 0, offset = 0;
+  // "step" may be absent (0: e.g. weights converted from elsewhere), but when
+  // present it must be a non-negative integer.
+  if (intMember(where, idx, "", "step", 0, pzrt::kMaxCount, false, ck->step) ||
+      intMember(where, idx, "", "world_size", 1, INT32_MAX, false, world))
+    return -1;
+  const json::Value *rng, *data, *plan, *extra;
+  if (objectMember(where, idx, "rng", rng) || objectMember(where, idx, "data", data) ||
+      objectMember(where, idx, "plan", plan) || objectMember(where, idx, "extra", extra))
+    return -1;
+  // The seed and offset are uint64 values, written as their int64 bit pattern.
+  if (rng && (intMember(where, *rng, "rng\".\"", "seed", INT64_MIN, INT64_MAX, false, seed) ||
+              intMember(where, *rng, "rng\".\"", "offset", INT64_MIN, INT64_MAX, false, offset)))
+    return -1;
+  ck->rngSeed = static_cast<uint64_t>(seed);
+  ck->rngOffset = static_cast<uint64_t>(offset);
+  if (data && intMember(where, *data, "data\".\"", "position", 0, pzrt::kMaxCount, false,
+                        ck->dataPosition))
+    return -1;
   ck->plan = plan ? json::dump(*plan) : "{}";
   ck->extra = extra ? json::dump(*extra) : "{}";
+  if (const json::Value *files = idx.find("files")) {
+    if (!files->isArray())
+      return fail("%s: \"files\" must be an array of file names (%s)", where.c_str(),
+                  got(*files).c_str());
+    for (const json::Value &f : files->items())
+      if (!plainFileName(&f))
+        return fail("%s: \"files\" holds %s, which is not a plain file name", where.c_str(),
+                    json::dump(f).c_str());
+  }
+  if (const json::Value *cs = idx.find("checksums"); cs && parseChecksums(ck, where, *cs))
+    return -1;
   const json::Value *ts = idx.find("tensors");
   if (!ts || !ts->isObject())
     return fail("%s: no \"tensors\" object", where.c_str());
@@ -144,6 +280,8 @@ pzrt_ckpt *pzrt_ckpt_open(const char *dir) {
 }
 
 void pzrt_ckpt_close(pzrt_ckpt *ck) { delete ck; }
+
+int pzrt_ckpt_has_checksums(const pzrt_ckpt *ck) { return ck && ck->haveSums ? 1 : 0; }
 
 void pzrt_ckpt_get_info(const pzrt_ckpt *ck, pzrt_ckpt_info *info) {
   if (!ck || !info)

@@ -1,6 +1,7 @@
 // Checkpoint slice bookkeeping and N-d slice copies.
 #include "io/ckpt_common.h"
 
+#include "core/checked.h"
 #include "core/internal.h"
 
 #include <cstring>
@@ -15,10 +16,8 @@ std::string shapeStr(const std::vector<int64_t> &v) {
 }
 
 int64_t numel(const std::vector<int64_t> &shape) {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  int64_t n = 0;
+  return checkedNumel(shape.data(), shape.size(), n) ? n : -1;
 }
 
 int checkRegion(const std::string &what, const std::vector<int64_t> &shape,
@@ -26,6 +25,9 @@ int checkRegion(const std::string &what, const std::vector<int64_t> &shape,
   if (offsets.size() != shape.size() || extents.size() != shape.size())
     return fail("%s: slice has %zu offsets and %zu extents for a %zu-d tensor", what.c_str(),
                 offsets.size(), extents.size(), shape.size());
+  if (numel(shape) < 0)
+    return fail("%s: the global shape %s is negative or has more than 2^62 elements",
+                what.c_str(), shapeStr(shape).c_str());
   for (size_t d = 0; d < shape.size(); ++d) {
     if (offsets[d] < 0 || extents[d] < 0 || offsets[d] > shape[d] ||
         extents[d] > shape[d] - offsets[d])

@@ -24,6 +24,7 @@ struct TensorEntry {
 };
 
 std::string shapeStr(const std::vector<int64_t> &v);
+// The element count; -1 if a dimension is negative or it exceeds 2^62.
 int64_t numel(const std::vector<int64_t> &shape);
 
 // Checks that offsets/extents lie inside shape; `what` prefixes errors.

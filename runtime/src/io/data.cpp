@@ -2,6 +2,7 @@
 #include "pzrt/data.h"
 #include "pzrt/kernels.h"
 
+#include "core/checked.h"
 #include "core/internal.h"
 #include "io/fsutil.h"
 
@@ -72,7 +73,12 @@ int pzrt_batch_slice_range(const pzrt_batch_slice *s, int64_t *first, int64_t *c
                 s->dp_rank, s->dp_size, s->micro, s->num_micro);
   int64_t perRank = s->global_batch / s->dp_size;
   int64_t b = perRank / s->num_micro;
-  *first = s->step * s->global_batch + s->dp_rank * perRank + s->micro * b;
+  int64_t base = 0;
+  if (!pzrt::checkedMul(s->step, s->global_batch, base) ||
+      !pzrt::checkedAdd(base, s->dp_rank * perRank + s->micro * b, base))
+    return fail("batch slice: step %lld x global batch %lld overflows the row index",
+                (long long)s->step, (long long)s->global_batch);
+  *first = base;
   *count = b;
   return 0;
 }

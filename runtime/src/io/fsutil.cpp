@@ -4,6 +4,7 @@
 #include "core/internal.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,12 +19,33 @@ MappedFile::~MappedFile() {
     munmap(const_cast<unsigned char *>(data_), size_);
 }
 
+const char *fileTypeName(unsigned mode) {
+  switch (mode & S_IFMT) {
+  case S_IFREG: return "a regular file";
+  case S_IFDIR: return "a directory";
+  case S_IFLNK: return "a symbolic link";
+  case S_IFIFO: return "a FIFO (named pipe)";
+  case S_IFCHR: return "a character device";
+  case S_IFBLK: return "a block device";
+  case S_IFSOCK: return "a socket";
+  default: return "not a regular file";
+  }
+}
+
 int MappedFile::open(const std::string &path) {
   path_ = path;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // The type first, without opening: opening a FIFO for reading blocks until
+  // a writer appears, and opening a device may have side effects.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return fail("cannot open '%s': %s", path.c_str(), std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return fail("'%s' is %s, not a regular file", path.c_str(), fileTypeName(st.st_mode));
+  // O_NONBLOCK: should the path have been replaced by a FIFO since the stat,
+  // the open still returns at once, and the fstat below refuses it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return fail("cannot open '%s': %s", path.c_str(), std::strerror(errno));
-  struct stat st;
   if (fstat(fd, &st) != 0) {
     int e = errno;
     ::close(fd);
@@ -31,7 +53,11 @@ int MappedFile::open(const std::string &path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return fail("'%s' is not a regular file", path.c_str());
+    return fail("'%s' is %s, not a regular file", path.c_str(), fileTypeName(st.st_mode));
+  }
+  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > SIZE_MAX) {
+    ::close(fd);
+    return fail("'%s': size %lld cannot be mapped", path.c_str(), (long long)st.st_size);
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {

@@ -15,6 +15,8 @@ public:
   MappedFile &operator=(const MappedFile &) = delete;
   ~MappedFile();
   // Returns -1 with pzrt_last_error() naming the path and the system error.
+  // Anything but a regular file (a FIFO, a device, a directory) is refused
+  // without blocking, with an error naming its type.
   int open(const std::string &path);
   const unsigned char *data() const { return data_; }
   size_t size() const { return size_; }
@@ -26,6 +28,10 @@ private:
   std::string path_;
 };
 
+// "a regular file", "a FIFO (named pipe)", "a character device", ... for a
+// st_mode.
+const char *fileTypeName(unsigned mode);
+
 // Writes the file (truncating), fsyncs it and returns 0, or -1 with an error.
 int writeFileDurable(const std::string &path, const void *data, size_t size);
 // Reads a whole file into out; -1 with an error.
@@ -34,7 +40,8 @@ int readFile(const std::string &path, std::string &out);
 int fsyncDir(const std::string &path);
 // mkdir -p.
 int makeDirs(const std::string &path);
-// rm -r (no error if missing).
+// rm -r (no error if missing). For the tests' temporary directories: the
+// runtime itself never removes a tree (see ckpt::removeOurs).
 int removeTree(const std::string &path);
 bool pathExists(const std::string &path);
 

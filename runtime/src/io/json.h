@@ -5,6 +5,7 @@
 #define PZRT_SRC_IO_JSON_H
 
 #include <cstdint>
+#include <climits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,7 +39,19 @@ public:
   bool isObject() const { return kind_ == Kind::Object; }
 
   bool asBool() const { return b_; }
-  int64_t asInt() const { return kind_ == Kind::Int ? i_ : static_cast<int64_t>(d_); }
+  // A double converts by truncation, saturating at the int64 range (NaN: 0);
+  // check isInt() where only an integer will do.
+  int64_t asInt() const {
+    if (kind_ == Kind::Int)
+      return i_;
+    if (!(d_ == d_))
+      return 0;
+    if (d_ >= 9223372036854775807.0)
+      return INT64_MAX;
+    if (d_ <= -9223372036854775808.0)
+      return INT64_MIN;
+    return static_cast<int64_t>(d_);
+  }
   double asDouble() const { return kind_ == Kind::Int ? static_cast<double>(i_) : d_; }
   const std::string &asString() const { return s_; }
   const std::vector<Value> &items() const { return a_; }

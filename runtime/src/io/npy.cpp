@@ -1,6 +1,7 @@
 // .npy reader: format 1.0/2.0/3.0 headers, little-endian numeric dtypes, C order.
 #include "pzrt/data.h"
 
+#include "core/checked.h"
 #include "core/internal.h"
 #include "io/fsutil.h"
 
@@ -219,21 +220,23 @@ pzrt_npy *pzrt_npy_open(const char *path) {
     return bad(fail("'%s': Fortran-order arrays are not supported (header at byte %zu); save with "
                     "np.ascontiguousarray",
                     path, headerStart));
-  size_t elem = pzrt_dtype_size(a->dtype);
-  __int128 numel = 1;
-  for (size_t i = 0; i < a->shape.size(); ++i) {
-    numel *= a->shape[i];
-    if (i > 0)
-      a->rowElems *= a->shape[i];
-    if (numel * elem > static_cast<__int128>(size))
-      break;
-  }
+  const size_t elem = pzrt_dtype_size(a->dtype);
+  int64_t numel = 0, bytes = 0, rowBytes = 0;
+  if (!pzrt::checkedNumel(a->shape.data(), a->shape.size(), numel) ||
+      !pzrt::checkedMul(numel, static_cast<int64_t>(elem), bytes) ||
+      (a->shape.size() > 1 &&
+       !pzrt::checkedBytes(a->shape.data() + 1, a->shape.size() - 1, elem, rowBytes)))
+    return bad(fail("'%s': the shape in the .npy header at byte %zu is too large (more than "
+                    "2^62 elements or bytes)",
+                    path, headerStart));
+  for (size_t i = 1; i < a->shape.size(); ++i)
+    a->rowElems *= a->shape[i];
   size_t dataStart = headerStart + headerLen;
   size_t available = size - dataStart;
-  if (numel * static_cast<__int128>(elem) > static_cast<__int128>(available))
+  if (static_cast<uint64_t>(bytes) > available)
     return bad(fail("'%s': shape needs %lld bytes of %s data after byte %zu, but only %zu remain",
-                    path, static_cast<long long>(numel * elem), pzrt_dtype_name(a->dtype),
-                    dataStart, available));
+                    path, static_cast<long long>(bytes), pzrt_dtype_name(a->dtype), dataStart,
+                    available));
   a->data = p + dataStart;
   return a;
 }
@@ -257,8 +260,9 @@ int pzrt_npy_rows(const pzrt_npy *a, int64_t first, int64_t count, void *out) {
     return fail("npy_rows: negative row index %lld or count %lld", (long long)first,
                 (long long)count);
   size_t rowBytes = static_cast<size_t>(a->rowElems) * pzrt_dtype_size(a->dtype);
+  const int64_t rows = a->shape[0], start = first % rows;
   for (int64_t i = 0; i < count; ++i) {
-    int64_t row = (first + i) % a->shape[0];
+    int64_t row = (start + i % rows) % rows; // (first + i) mod rows, without overflow
     std::memcpy(static_cast<char *>(out) + static_cast<size_t>(i) * rowBytes,
                 a->data + static_cast<size_t>(row) * rowBytes, rowBytes);
   }

@@ -1,14 +1,19 @@
 // safetensors writer and validating reader.
 #include "io/safetensors.h"
 
+#include "core/checked.h"
 #include "core/internal.h"
+#include "io/crc32c.h"
+
+#include <algorithm>
 
 #include <cstring>
 
 namespace pzrt {
 
 int writeSafetensors(const std::string &path, const std::vector<StTensor> &tensors,
-                     const std::vector<std::pair<std::string, std::string>> &metadata) {
+                     const std::vector<std::pair<std::string, std::string>> &metadata,
+                     uint32_t *crc, uint64_t *fileBytes) {
   std::string header = "{";
   if (!metadata.empty()) {
     header += "\"__metadata__\":{";
@@ -21,12 +26,16 @@ int writeSafetensors(const std::string &path, const std::vector<StTensor> &tenso
     }
     header += '}';
   }
-  uint64_t offset = 0;
+  int64_t offset = 0;
+  std::vector<int64_t> sizes;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const StTensor &t = tensors[i];
-    uint64_t bytes = pzrt_dtype_size(t.dtype);
-    for (int64_t d : t.shape)
-      bytes *= static_cast<uint64_t>(d);
+    int64_t bytes = 0;
+    if (!checkedBytes(t.shape.data(), t.shape.size(), pzrt_dtype_size(t.dtype), bytes) ||
+        !checkedAdd(offset, bytes, offset))
+      return fail("'%s': tensor '%s' of shape %zu-d is too large to write", path.c_str(),
+                  t.name.c_str(), t.shape.size());
+    sizes.push_back(bytes);
     if (i || !metadata.empty())
       header += ',';
     json::appendString(header, t.name);
@@ -35,26 +44,25 @@ int writeSafetensors(const std::string &path, const std::vector<StTensor> &tenso
     header += "\",\"shape\":[";
     for (size_t d = 0; d < t.shape.size(); ++d)
       header += (d ? "," : "") + std::to_string(t.shape[d]);
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(offset + bytes) + "]}";
-    offset += bytes;
+    header += "],\"data_offsets\":[" + std::to_string(offset - bytes) + "," +
+              std::to_string(offset) + "]}";
   }
   header += '}';
   while (header.size() % 8 != 0)
     header += ' ';
   std::string buf;
-  buf.reserve(8 + header.size() + offset);
+  buf.reserve(8 + header.size() + static_cast<size_t>(offset));
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i)
     buf += static_cast<char>((n >> (8 * i)) & 0xff);
   buf += header;
-  for (const StTensor &t : tensors) {
-    uint64_t bytes = pzrt_dtype_size(t.dtype);
-    for (int64_t d : t.shape)
-      bytes *= static_cast<uint64_t>(d);
-    if (bytes)
-      buf.append(static_cast<const char *>(t.data), bytes);
-  }
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (sizes[i])
+      buf.append(static_cast<const char *>(tensors[i].data), static_cast<size_t>(sizes[i]));
+  if (crc)
+    *crc = crc32c(0, buf.data(), buf.size());
+  if (fileBytes)
+    *fileBytes = buf.size();
   return writeFileDurable(path, buf.data(), buf.size());
 }
 
@@ -66,6 +74,8 @@ const StTensor *StFile::find(const std::string &name) const {
 }
 
 int readSafetensors(const std::string &path, StFile &out) {
+  // The reference implementation's bound on the header.
+  constexpr uint64_t kMaxHeader = 100u << 20;
   if (out.file.open(path))
     return -1;
   const unsigned char *p = out.file.data();
@@ -80,6 +90,11 @@ int readSafetensors(const std::string &path, StFile &out) {
     return fail("'%s': safetensors header length %llu (bytes 0-7) runs past the end of the "
                 "%zu-byte file",
                 path.c_str(), static_cast<unsigned long long>(n), size);
+  if (n > kMaxHeader)
+    return fail("'%s': safetensors header length %llu (bytes 0-7) exceeds the format's limit of "
+                "%llu bytes",
+                path.c_str(), static_cast<unsigned long long>(n),
+                static_cast<unsigned long long>(kMaxHeader));
   std::string err;
   json::Value h;
   if (!json::parse(std::string_view(reinterpret_cast<const char *>(p + 8), n), h, err))
@@ -117,19 +132,20 @@ int readSafetensors(const std::string &path, StFile &out) {
     if (pzrt_dtype_from_name(dt->asString().c_str(), &t.dtype))
       return fail("'%s': tensor '%s' has unsupported dtype '%s'", path.c_str(), name.c_str(),
                   dt->asString().c_str());
-    unsigned __int128 bytes = pzrt_dtype_size(t.dtype);
     for (const json::Value &d : sh->items()) {
       if (!d.isInt() || d.asInt() < 0)
         return fail("'%s': tensor '%s' has a shape entry that is not a non-negative integer",
                     path.c_str(), name.c_str());
       t.shape.push_back(d.asInt());
-      bytes *= static_cast<uint64_t>(d.asInt());
-      if (bytes > dataSize)
-        bytes = static_cast<unsigned __int128>(dataSize) + 1; // clamp; reported below
     }
+    int64_t bytes = 0;
+    if (!checkedBytes(t.shape.data(), t.shape.size(), pzrt_dtype_size(t.dtype), bytes))
+      return fail("'%s': tensor '%s' has a shape whose size in bytes overflows (more than 2^62)",
+                  path.c_str(), name.c_str());
     if (!(*off)[0].isInt() || !(*off)[1].isInt() || (*off)[0].asInt() < 0 ||
         (*off)[1].asInt() < (*off)[0].asInt())
-      return fail("'%s': tensor '%s' has invalid data_offsets", path.c_str(), name.c_str());
+      return fail("'%s': tensor '%s' has invalid data_offsets (two integers 0 <= begin <= end)",
+                  path.c_str(), name.c_str());
     t.begin = static_cast<uint64_t>((*off)[0].asInt());
     t.end = static_cast<uint64_t>((*off)[1].asInt());
     if (t.end > dataSize)
@@ -138,13 +154,43 @@ int readSafetensors(const std::string &path, StFile &out) {
                   path.c_str(), name.c_str(), static_cast<unsigned long long>(t.begin),
                   static_cast<unsigned long long>(t.end), static_cast<unsigned long long>(dataSize),
                   static_cast<unsigned long long>(8 + n), size);
-    if (t.end - t.begin != bytes)
+    if (t.end - t.begin != static_cast<uint64_t>(bytes))
       return fail("'%s': tensor '%s' data_offsets span %llu bytes but dtype %s and its shape need "
                   "%llu",
                   path.c_str(), name.c_str(), static_cast<unsigned long long>(t.end - t.begin),
                   pzrt_dtype_name(t.dtype), static_cast<unsigned long long>(bytes));
     out.tensors.push_back(std::move(t));
   }
+  // The data must be covered exactly: in offset order, each tensor starts
+  // where the previous one ends, and the last one ends at the end of the file.
+  std::vector<const StTensor *> order;
+  for (const StTensor &t : out.tensors)
+    order.push_back(&t);
+  std::stable_sort(order.begin(), order.end(), [](const StTensor *a, const StTensor *b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
+  uint64_t expect = 0;
+  const StTensor *prev = nullptr;
+  for (const StTensor *t : order) {
+    if (t->begin != expect) {
+      std::string how = t->begin < expect
+                            ? "overlap tensor '" + prev->name + "'"
+                            : (prev ? "leave a gap after tensor '" + prev->name + "'"
+                                    : std::string("leave a gap at the start of the data"));
+      return fail("'%s': tensor '%s' data_offsets [%llu, %llu] %s; safetensors data must be "
+                  "contiguous (each tensor starts where the previous one ends)",
+                  path.c_str(), t->name.c_str(), static_cast<unsigned long long>(t->begin),
+                  static_cast<unsigned long long>(t->end), how.c_str());
+    }
+    expect = t->end;
+    prev = t;
+  }
+  if (expect != dataSize)
+    return fail("'%s': the tensors' data ends at byte %llu of the %llu-byte data section; "
+                "safetensors data must cover it exactly (the file has %llu trailing bytes)",
+                path.c_str(), static_cast<unsigned long long>(expect),
+                static_cast<unsigned long long>(dataSize),
+                static_cast<unsigned long long>(dataSize - expect));
   return 0;
 }
 

@@ -21,8 +21,10 @@ struct StTensor {
 };
 
 // Writes a safetensors file durably (fsync). metadata: string -> string.
+// crc/bytes (optional) receive the file's CRC-32C and size.
 int writeSafetensors(const std::string &path, const std::vector<StTensor> &tensors,
-                     const std::vector<std::pair<std::string, std::string>> &metadata);
+                     const std::vector<std::pair<std::string, std::string>> &metadata,
+                     uint32_t *crc = nullptr, uint64_t *bytes = nullptr);
 
 // A parsed, validated safetensors file (memory-mapped).
 struct StFile {
@@ -33,9 +35,12 @@ struct StFile {
   const StTensor *find(const std::string &name) const;
 };
 
-// Opens and validates: header length within the file, JSON object header,
-// known dtypes, shapes, offsets inside the data section and matching the
-// shape. Errors name the file, the tensor and the byte offset.
+// Opens and validates, as the safetensors format requires: header length
+// within the file (and at most 100 MB), a JSON object header, known dtypes,
+// shapes whose byte size fits, data_offsets matching the shape, and the
+// tensors' data contiguous: sorted by offset, each starts where the previous
+// one ends, from 0 to the end of the file (no gap, no overlap). Errors name
+// the file, the tensor and the byte offset.
 int readSafetensors(const std::string &path, StFile &out);
 
 } // namespace pzrt

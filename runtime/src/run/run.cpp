@@ -1,6 +1,7 @@
 // pzrt_run_main: one compiled function on .npy inputs and outputs.
 #include "pzrt/run.h"
 
+#include "core/checked.h"
 #include "io/fsutil.h"
 #include "pzrt/arena.h"
 #include "pzrt/data.h"
@@ -20,11 +21,15 @@ int usage(const char *prog) {
   return 2;
 }
 
-int64_t numel(const pzrt_tensor_spec &s) {
-  int64_t n = 1;
-  for (int i = 0; i < s.ndim; ++i)
-    n *= s.shape[i];
-  return n;
+// The byte size of a tensor of the function's description; false when its
+// shape is invalid or the size overflows.
+bool specBytes(const pzrt_tensor_spec &s, size_t &out) {
+  int64_t b = 0;
+  if (s.ndim < 0 || s.ndim > PZRT_MAX_DIMS ||
+      !pzrt::checkedBytes(s.shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype), b))
+    return false;
+  out = static_cast<size_t>(b);
+  return true;
 }
 
 std::string shapeStr(int ndim, const int64_t *shape) {
@@ -53,11 +58,12 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
   default: return pzrt_set_error("npy_write '%s': unsupported dtype", path);
   }
   std::string shp = "(";
-  int64_t n = 1;
-  for (int i = 0; i < ndim; ++i) {
+  int64_t dataBytes = 0;
+  if (ndim < 0 || (ndim > 0 && !shape) ||
+      !pzrt::checkedBytes(shape, static_cast<size_t>(ndim), pzrt_dtype_size(dtype), dataBytes))
+    return pzrt_set_error("npy_write '%s': invalid shape or a size that overflows", path);
+  for (int i = 0; i < ndim; ++i)
     shp += std::to_string(shape[i]) + (ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
-    n *= shape[i];
-  }
   shp += ")";
   std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
                        shp + ", }";
@@ -70,7 +76,7 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
   unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                            static_cast<unsigned char>(header.size() & 0xff),
                            static_cast<unsigned char>(header.size() >> 8)};
-  size_t bytes = static_cast<size_t>(n) * pzrt_dtype_size(dtype);
+  size_t bytes = static_cast<size_t>(dataBytes);
   bool ok = std::fwrite(pre, 1, 10, f) == 10 &&
             std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
             (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
@@ -87,16 +93,28 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
       std::fprintf(stderr, "error: %s needs a value\n", a.c_str());
       return 2;
     }
-    if (a == "--input") {
+    if (a == "--input") { // repeatable, once per argument name
       std::string v = argv[++i];
       size_t eq = v.find('=');
       if (eq == std::string::npos || eq == 0) {
         std::fprintf(stderr, "error: --input '%s': expected NAME=FILE.npy\n", v.c_str());
         return 2;
       }
-      inputs[v.substr(0, eq)] = v.substr(eq + 1);
+      if (!inputs.emplace(v.substr(0, eq), v.substr(eq + 1)).second) {
+        std::fprintf(stderr, "error: --input: argument '%s' is given twice\n",
+                     v.substr(0, eq).c_str());
+        return 2;
+      }
     } else if (a == "--output-dir") {
+      if (!outDir.empty()) {
+        std::fprintf(stderr, "error: --output-dir is given twice\n");
+        return 2;
+      }
       outDir = argv[++i];
+      if (outDir.empty()) {
+        std::fprintf(stderr, "error: --output-dir needs a directory name\n");
+        return 2;
+      }
     } else if (a == "--help" || a == "-h") {
       usage(argv[0]);
       return 0;
@@ -139,7 +157,13 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
       pzrt_npy_close(a);
       return 2;
     }
-    size_t bytes = static_cast<size_t>(numel(s)) * pzrt_dtype_size(s.dtype);
+    size_t bytes = 0;
+    if (!specBytes(s, bytes)) {
+      std::fprintf(stderr, "error: argument '%s' %s: its size overflows\n", s.name,
+                   shapeStr(s.ndim, s.shape).c_str());
+      pzrt_npy_close(a);
+      return 1;
+    }
     storage.emplace_back(bytes + 64);
     std::memcpy(storage.back().data(), pzrt_npy_data(a), bytes);
     args[i] = storage.back().data();
@@ -147,7 +171,13 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
   }
   for (int i = 0; i < fn->num_results; ++i) {
     const pzrt_tensor_spec &s = fn->results[i];
-    storage.emplace_back(static_cast<size_t>(numel(s)) * pzrt_dtype_size(s.dtype) + 64);
+    size_t bytes = 0;
+    if (!specBytes(s, bytes)) {
+      std::fprintf(stderr, "error: result '%s' %s: its size overflows\n", s.name,
+                   shapeStr(s.ndim, s.shape).c_str());
+      return 1;
+    }
+    storage.emplace_back(bytes + 64);
     results[i] = storage.back().data();
   }
   pzrt_arena *arena = pzrt_arena_create(fn->arena_bytes, fn->arena_planned_peak);

@@ -1,11 +1,15 @@
 // Helpers over the compiler-emitted pzrt_model: sizes, shapes and checks.
 #include "train/train_internal.h"
 
+#include "core/checked.h"
+
 #include <cstring>
 #include <set>
 
 namespace pzrt::train {
 
+// validateModel checks every spec's element and byte counts (checkedBytes),
+// so these cannot overflow afterwards.
 int64_t numel(const pzrt_tensor_spec &spec) {
   int64_t n = 1;
   for (int d = 0; d < spec.ndim; ++d)
@@ -96,13 +100,20 @@ void checkSpec(const pzrt_tensor_spec &s, const char *what, int i) {
                     shapeStr(s).c_str());
     if (s.global_shape) {
       int64_t off = s.offsets ? s.offsets[d] : 0;
-      if (off < 0 || off + s.shape[d] > s.global_shape[d])
+      if (off < 0 || s.global_shape[d] < 0 || s.shape[d] > s.global_shape[d] - off)
         throwInternal("model description: %s '%s': the slice %s at offset %lld of dimension %d "
                       "leaves the global dimension %lld",
                       what, s.name, shapeStr(s).c_str(), (long long)off, d,
                       (long long)s.global_shape[d]);
     }
   }
+  int64_t bytes = 0;
+  if (!pzrt::checkedBytes(s.shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype), bytes) ||
+      (s.global_shape && !pzrt::checkedBytes(s.global_shape, static_cast<size_t>(s.ndim),
+                                              pzrt_dtype_size(s.dtype), bytes)))
+    throwInternal("model description: %s '%s' of shape %s%s has more than 2^62 elements or "
+                  "bytes; was it compiled with a wrong --input-shape?",
+                  what, s.name, shapeStr(s).c_str(), s.global_shape ? " (or its global shape)" : "");
 }
 
 bool isFloat(pzrt_dtype d) { return d == PZRT_F32 || d == PZRT_F16 || d == PZRT_BF16; }
@@ -181,6 +192,24 @@ void validateModel(const pzrt_model *m) {
                   "PZRT_INPUT_LOSS_SCALE");
   if (m->vocab < 0)
     throwInternal("model description: vocab %lld is negative", (long long)m->vocab);
+  // The memory formula of train.h, whose terms are each below 2^62, must not
+  // overflow either; nor may the arena exceed what can be allocated.
+  if (m->arena_bytes > static_cast<uint64_t>(pzrt::kMaxCount))
+    throwInternal("model description: the arena of %llu bytes is larger than 2^62 bytes",
+                  (unsigned long long)m->arena_bytes);
+  int64_t total = static_cast<int64_t>(m->arena_bytes), params = 0;
+  bool ok = true;
+  for (int i = 0; ok && i < m->num_params; ++i)
+    ok = pzrt::checkedAdd(params, static_cast<int64_t>(specBytes(m->params[i])), params);
+  ok = ok && pzrt::checkedMul(params, m->grad_accum > 1 ? 3 : 2, params) &&
+       pzrt::checkedAdd(total, params, total);
+  for (int i = 0; ok && i < m->num_states; ++i)
+    ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->states[i])), total);
+  for (int i = 0; ok && i < m->num_inputs; ++i)
+    ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->inputs[i])), total);
+  if (!ok)
+    throwInternal("model description: the buffers of train.h's memory formula add up to more "
+                  "than 2^62 bytes");
 }
 
 } // namespace pzrt::train

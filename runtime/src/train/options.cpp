@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 namespace pzrt::train {
 
@@ -94,6 +95,7 @@ void parseNpyList(const std::string &opt, const std::string &v, Options &o) {
 
 void parseOptions(int argc, char **argv, Options &o) {
   bool dataGiven = false, npyGiven = false, saveEveryGiven = false;
+  std::set<std::string> seen;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i] ? argv[i] : "";
     if (arg == "-h" || arg == "--help") {
@@ -114,6 +116,10 @@ void parseOptions(int argc, char **argv, Options &o) {
       if (hasInline)
         throwUsage("%s takes no value (got '%s')", name.c_str(), value.c_str());
     };
+    // Every option but --data-npy (a list that may also come in pieces) is
+    // given at most once: a second value would silently win otherwise.
+    if (name != "--data-npy" && !seen.insert(name).second)
+      throwUsage("%s is given twice; give it once", name.c_str());
     auto val = [&]() -> std::string {
       if (hasInline)
         return value;
@@ -170,6 +176,8 @@ void parseOptions(int argc, char **argv, Options &o) {
     } else if (name == "--save-every") {
       o.saveEvery = parseInt(name, val(), 1, INT64_MAX);
       saveEveryGiven = true;
+    } else if (name == "--keep-last") {
+      o.keepLast = static_cast<int>(parseInt(name, val(), 1, 1000000));
     } else if (name == "--load") {
       o.load = val();
       if (o.load.empty())
@@ -192,6 +200,8 @@ void parseOptions(int argc, char **argv, Options &o) {
     throwUsage("--data-dtype applies only to a token file given with --data PATH");
   if (saveEveryGiven && o.save.empty())
     throwUsage("--save-every needs --save DIR");
+  if (o.keepLast > 0 && o.save.empty())
+    throwUsage("--keep-last needs --save DIR");
   if (o.metricsAll && o.metrics.empty())
     throwUsage("--metrics-all needs --metrics FILE.jsonl");
 }
@@ -220,17 +230,24 @@ std::string usageText(const pzrt_model *m, const char *argv0) {
        "  --data-dtype T         uint16 (default) or uint32 ids in the --data file\n"
        "  --data-npy N=F.npy[,N=F.npy...]\n"
        "                         feed each data input N from rows of a .npy file\n"
+       "                         (repeatable; every other option is given at most once)\n"
        "  --data synthetic       deterministic generated data (the default)\n"
        "  --metrics FILE.jsonl   rank 0 writes one JSON object per step\n"
        "  --metrics-all          every rank also writes FILE.rankN.jsonl\n"
        "  --trace FILE.json      Chrome trace events (Perfetto, chrome://tracing);\n"
        "                         rank N > 0 writes FILE.rankN.json\n"
-       "  --save DIR             save a checkpoint at the end of the run\n"
+       "  --save DIR             save a checkpoint at the end of the run; DIR must be\n"
+       "                         absent, empty or a checkpoint (checked at startup:\n"
+       "                         a save replaces DIR and never deletes anything else)\n"
        "  --save-every K         also save at every step that is a multiple of K\n"
+       "  --keep-last K          keep the K most recent checkpoints: DIR and, before\n"
+       "                         it, DIR.step-NNNNNNNN (default: only DIR)\n"
        "  --load DIR             resume from a checkpoint (weights, optimizer state,\n"
-       "                         step, data position, loss scale)\n"
+       "                         step, data position, loss scale); if DIR is missing\n"
+       "                         or incomplete, the complete one an interrupted save\n"
+       "                         left beside it\n"
        "  --comm-timeout SECS    abort the job when a collective takes longer\n"
-       "                         (default: $PZRT_COMM_TIMEOUT or 1800; 0: never)\n"
+       "                         (default: $PZRT_COMM_TIMEOUT or 600; 0: never)\n"
        "  --threads N            BLAS threads per rank (default: the BLAS default)\n"
        "  -h, --help             print this help and exit\n";
   if (m && m->inputs && m->num_inputs > 0) {
@@ -245,7 +262,8 @@ std::string usageText(const pzrt_model *m, const char *argv0) {
            specStr(m->inputs[i]) + "\n";
     }
   }
-  s += "\nExit status: 0 on success, 2 for bad usage or input, 1 for an internal error.\n";
+  s += "\nExit status: 0 on success, 2 for bad usage or input, 3 when the loss or a\n"
+       "gradient becomes NaN or infinite (without loss scaling), 1 for an internal error.\n";
   return s;
 }
 

@@ -6,9 +6,11 @@
 #include "pzrt/checkpoint.h"
 #include "pzrt/error.h"
 
+#include "io/ckpt_dir.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <unistd.h>
@@ -127,10 +129,29 @@ void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float fa
 bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype) {
   if (dtype == PZRT_F32)
     return pzrt_has_overflow(static_cast<const float *>(x), n) != 0;
+  if (dtype == PZRT_F64) {
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(static_cast<const double *>(x)[i]))
+        return true;
+    return false;
+  }
+  if (dtype != PZRT_BF16 && dtype != PZRT_F16)
+    return false;
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(loadFloat(x, i, dtype)))
       return true;
   return false;
+}
+
+int64_t firstNonFinite(const void *x, int64_t n, pzrt_dtype dtype) {
+  if (!hasNonFinite(x, n, dtype))
+    return -1;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = dtype == PZRT_F64 ? static_cast<const double *>(x)[i] : loadFloat(x, i, dtype);
+    if (!std::isfinite(v))
+      return i;
+  }
+  return -1;
 }
 
 // ---------------------------------------------------------------- initial weights
@@ -216,6 +237,10 @@ void loadInitFile(const pzrt_model *m, Buffers &b) {
       throwUsage("initial weights '%s': tensor '%s' is %s; expected F32 or %s", path.c_str(),
                  s.name, pzrt_dtype_name(t->dtype), pzrt_dtype_name(s.dtype));
     copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(s), s, b.params[i]);
+    if (int64_t at = firstNonFinite(b.params[i], numel(s), s.dtype); at >= 0)
+      throwUsage("initial weights '%s': tensor '%s' holds a NaN or infinity (element %lld of "
+                 "this rank's slice)",
+                 path.c_str(), s.name, (long long)at);
   }
 }
 
@@ -247,15 +272,28 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s
   if (pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
                      s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out))
     throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
+  if (int64_t at = firstNonFinite(out, numel(s), s.dtype); at >= 0)
+    throwUsage("--load '%s': %s '%s' holds a NaN or infinity (element %lld of this rank's "
+               "slice); the checkpoint was saved after training diverged, or is damaged",
+               dir.c_str(), what, s.name, (long long)at);
 }
 
 } // namespace
 
-void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos) {
+void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &given, TrainPosition &pos,
+                    std::vector<std::string> &notes) {
+  std::string note;
+  const std::string dir = ckpt::resolveLoad(given, note);
+  if (!note.empty())
+    notes.push_back("--load: " + note);
   pzrt_ckpt *ck = pzrt_ckpt_open(dir.c_str());
   if (!ck)
     throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
   CkptCloser closer{ck};
+  if (!pzrt_ckpt_has_checksums(ck))
+    notes.push_back("--load '" + dir +
+                    "': its index.json records no checksums (a checkpoint of an earlier "
+                    "release); its files are loaded without verification");
   for (int i = 0; i < m->num_params; ++i)
     loadTensor(ck, dir, m->params[i], "parameter", b.params[i]);
   for (int i = 0; i < m->num_states; ++i)
@@ -272,36 +310,54 @@ void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, Tra
   pzrt_loss_scaler_init_default(&pos.scaler);
   json::Value extra;
   std::string err;
-  if (info.extra_json && json::parse(info.extra_json, extra, err) && extra.isObject()) {
-    if (const json::Value *u = extra.find("optimizer_step"); u && u->isNumber())
-      pos.appliedUpdates = u->asInt();
-    if (const json::Value *ls = extra.find("loss_scaler"); ls && ls->isObject()) {
-      auto num = [&](const char *k, double &out) {
-        if (const json::Value *v = ls->find(k); v && v->isNumber())
-          out = v->asDouble();
-      };
-      num("scale", pos.scaler.scale);
-      num("growth_factor", pos.scaler.growth_factor);
-      num("backoff_factor", pos.scaler.backoff_factor);
-      num("min_scale", pos.scaler.min_scale);
-      if (const json::Value *v = ls->find("good_steps"); v && v->isNumber())
-        pos.scaler.good_steps = v->asInt();
-      if (const json::Value *v = ls->find("growth_interval"); v && v->isNumber())
-        pos.scaler.growth_interval = v->asInt();
-      if (!(pos.scaler.scale > 0) || !std::isfinite(pos.scaler.scale))
-        throwUsage("--load '%s': the saved loss scale %g is not a positive number", dir.c_str(),
-                   pos.scaler.scale);
-    }
-  }
+  const std::string where = "--load '" + dir + "': index.json: \"extra\"";
+  if (!info.extra_json || !json::parse(info.extra_json, extra, err) || !extra.isObject())
+    return;
+  auto intIn = [&](const json::Value &obj, const char *key, int64_t lo, int64_t hi,
+                   int64_t &out) {
+    const json::Value *v = obj.find(key);
+    if (!v)
+      return;
+    if (!v->isInt() || v->asInt() < lo || v->asInt() > hi)
+      throwUsage("%s: \"%s\" must be an integer in [%lld, %lld] (got %s)", where.c_str(), key,
+                 (long long)lo, (long long)hi, json::dump(*v).c_str());
+    out = v->asInt();
+  };
+  intIn(extra, "optimizer_step", 0, info.step, pos.appliedUpdates);
+  const json::Value *ls = extra.find("loss_scaler");
+  if (!ls)
+    return;
+  if (!ls->isObject())
+    throwUsage("%s: \"loss_scaler\" must be an object", where.c_str());
+  auto num = [&](const char *k, double &out) {
+    const json::Value *v = ls->find(k);
+    if (!v)
+      return;
+    if (!v->isNumber() || !std::isfinite(v->asDouble()) || !(v->asDouble() > 0))
+      throwUsage("%s: \"loss_scaler\".\"%s\" must be a positive number (got %s)",
+                 where.c_str(), k, json::dump(*v).c_str());
+    out = v->asDouble();
+  };
+  num("scale", pos.scaler.scale);
+  num("growth_factor", pos.scaler.growth_factor);
+  num("backoff_factor", pos.scaler.backoff_factor);
+  num("min_scale", pos.scaler.min_scale);
+  int64_t good = pos.scaler.good_steps, interval = pos.scaler.growth_interval;
+  intIn(*ls, "good_steps", 0, INT32_MAX, good);
+  intIn(*ls, "growth_interval", 1, INT32_MAX, interval);
+  pos.scaler.good_steps = static_cast<decltype(pos.scaler.good_steps)>(good);
+  pos.scaler.growth_interval = static_cast<decltype(pos.scaler.growth_interval)>(interval);
 }
 
 void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
-                    const TrainPosition &pos, int64_t globalBatch) {
+                    const TrainPosition &pos, int64_t globalBatch, int keepLast) {
   struct WriterCloser {
     pzrt_ckpt_writer *w;
     ~WriterCloser() { pzrt_ckpt_writer_destroy(w); }
   } w{pzrt_ckpt_writer_create(dir.c_str(), comm)};
   if (!w.w)
+    throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
+  if (keepLast > 0 && pzrt_ckpt_writer_set_keep_last(w.w, keepLast))
     throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   // Keeps the shape vectors alive until commit.
   std::vector<std::vector<int64_t>> keep;

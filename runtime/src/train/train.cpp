@@ -10,7 +10,9 @@
 #include "pzrt/trace.h"
 
 #include "comm/comm_impl.h"
+#include "core/checked.h"
 #include "core/internal.h"
+#include "io/ckpt_dir.h"
 #include "io/fsutil.h"
 #include "io/json.h"
 
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -83,18 +86,70 @@ int digits(int64_t v) {
   return d;
 }
 
-// Fails fast (before training) when --save DIR could not be written later.
-void checkSaveDir(const std::string &dir) {
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/')
-    d.pop_back();
-  size_t slash = d.find_last_of('/');
-  std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : d.substr(0, slash));
+// The directory of the running program, resolved ("" if unknown).
+std::string programDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return "";
+  buf[n] = '\0';
+  char *real = realpath(pzrt::ckpt::parentDir(buf).c_str(), nullptr);
+  std::string out = real ? real : "";
+  std::free(real);
+  return out;
+}
+
+// dir with its existing part resolved: realpath of the longest existing
+// prefix, then the rest (symbolic links at the last component included).
+std::string resolvedPath(const std::string &dir) {
+  if (char *real = realpath(dir.c_str(), nullptr)) {
+    std::string out = real;
+    std::free(real);
+    return out;
+  }
+  std::string parent = pzrt::ckpt::parentDir(dir);
+  if (parent == dir)
+    return dir;
+  std::string p = resolvedPath(parent);
+  return (p == "/" ? "" : p) + "/" + pzrt::ckpt::baseName(dir);
+}
+
+// Fails fast (before training) when --save DIR must not or could not be
+// written later: DIR must be absent, empty or a checkpoint (never the
+// program's own directory or one holding it), and its parent writable.
+// Only rank 0 examines DIR (setup failures are agreed on by every rank).
+void checkSaveDir(const std::string &dir, int rank) {
+  std::string d = pzrt::ckpt::normalizeDir(dir);
+  if (d.empty())
+    throwUsage("--save '%s': give the checkpoint directory by a name (not '.', '..' or '/'); a "
+               "save replaces the directory by renaming",
+               dir.c_str());
+  if (rank == 0) {
+    std::string prog = programDir(), target = resolvedPath(d);
+    if (!prog.empty() && target == prog)
+      throwUsage("--save '%s' is the directory of this program ('%s'); a save replaces its "
+                 "directory, so choose another one; nothing was changed",
+                 dir.c_str(), prog.c_str());
+    if (!prog.empty() && prog.compare(0, target.size() + 1, target + "/") == 0)
+      throwUsage("--save '%s' holds this program ('%s'); a save replaces its directory, so "
+                 "choose another one; nothing was changed",
+                 dir.c_str(), prog.c_str());
+    if (pzrt::ckpt::checkSaveTarget(d))
+      throwUsage("--save: %s", pzrt_last_error());
+  }
+  std::string parent = pzrt::ckpt::parentDir(d);
   if (pzrt::makeDirs(parent) != 0)
     throwUsage("--save '%s': %s", dir.c_str(), pzrt_last_error());
   if (access(parent.c_str(), W_OK | X_OK) != 0)
     throwUsage("--save '%s': cannot write into '%s': %s", dir.c_str(), parent.c_str(),
                std::strerror(errno));
+}
+
+// Flushes stdout; a failed write (a full disk, /dev/full, a closed pipe
+// with SIGPIPE ignored) is an error, not silently lost output.
+void flushStdout(const char *what) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throwInternal("cannot write %s to standard output: %s", what, std::strerror(errno));
 }
 
 // Runs f; a Failure, or any other exception (e.g. std::bad_alloc, or one
@@ -136,6 +191,7 @@ private:
   void progress(int64_t t, double loss, double gradNorm, double lr, double scaleUsed,
                 bool skipped);
   void save(int64_t t);
+  [[noreturn]] void numericsStop(int64_t t, int badParam, bool gradsBad, double loss);
   bool multiRank() const { return world_ > 1; }
   std::string where() const;
   // Every rank learns the largest exit code (uncounted; no-op on one rank).
@@ -221,7 +277,11 @@ int Trainer::run() {
   if (opts_.help) {
     if (rank_ == 0) {
       std::fputs(usageText(m_, prog).c_str(), stdout);
-      std::fflush(stdout);
+      if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        std::fprintf(stderr, "train: cannot write the help to standard output: %s\n",
+                     std::strerror(errno));
+        return kExitInternal;
+      }
     }
     return kExitOk;
   }
@@ -273,10 +333,14 @@ int Trainer::run() {
                    where().c_str());
     return all;
   }
-  printBanner();
-
-  if (Failure f = guarded([this] { trainLoop(); }); f.code != kExitOk) {
-    if (multiRank()) // peers may be waiting in a collective: end the whole job
+  if (Failure f = guarded([this] {
+        printBanner();
+        trainLoop();
+      });
+      f.code != kExitOk) {
+    // Peers may be waiting in a collective: end the whole job, unless every
+    // rank stops here together.
+    if (multiRank() && !f.agreed)
       pzrt::fatal(f.code, "%s: %s (aborting all ranks)", where().c_str(), f.message.c_str());
     std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
     return f.code;
@@ -290,10 +354,14 @@ void Trainer::setup() {
   rows_ = microBatchRows(m_);
   dpSize_ = m_->dp_size > 0 ? m_->dp_size : m_->world_size;
   dpRank_ = rank_ / (world_ / dpSize_);
-  G_ = rows_ * K_ * dpSize_;
   int ids = findDataInput(m_, "input_ids");
   tokenModel_ = ids >= 0;
-  tokensPerStep_ = G_ * (ids >= 0 && m_->inputs[ids].ndim >= 2 ? m_->inputs[ids].shape[1] : 1);
+  if (!pzrt::checkedMul(rows_, static_cast<int64_t>(K_) * dpSize_, G_) ||
+      !pzrt::checkedMul(G_, ids >= 0 && m_->inputs[ids].ndim >= 2 ? m_->inputs[ids].shape[1] : 1,
+                        tokensPerStep_))
+    throwInternal("model description: the global batch of %lld rows x %d micro-batches x %d "
+                  "data-parallel ranks overflows",
+                  (long long)rows_, K_, dpSize_);
   for (int i = 0; i < m_->num_inputs; ++i)
     if (inputRole(m_, i) == PZRT_INPUT_LOSS_SCALE)
       lossScaleInput_ = i;
@@ -303,8 +371,15 @@ void Trainer::setup() {
 
   pos_.seed = opts_.seed;
   pzrt_loss_scaler_init_default(&pos_.scaler);
+  if (!opts_.save.empty())
+    checkSaveDir(opts_.save, rank_); // before reading anything large
+
   if (!opts_.load.empty()) {
-    loadCheckpoint(m_, *buf_, opts_.load, pos_);
+    std::vector<std::string> notes;
+    loadCheckpoint(m_, *buf_, opts_.load, pos_, notes);
+    if (rank_ == 0)
+      for (const std::string &n : notes)
+        std::fprintf(stderr, "train: note: %s\n", n.c_str());
     if (opts_.seedGiven && opts_.seed != pos_.seed) {
       if (rank_ == 0)
         std::fprintf(stderr,
@@ -317,11 +392,17 @@ void Trainer::setup() {
     loadInitFile(m_, *buf_);
   }
   start_ = pos_.step;
-  end_ = start_ + opts_.steps;
   dataStart_ = pos_.dataPosition;
-
-  if (!opts_.save.empty())
-    checkSaveDir(opts_.save);
+  // Every row index of the run (data position + steps x global batch) and
+  // the last step number must stay below 2^62.
+  int64_t rowsNeeded = 0, lastRow = 0;
+  if (!pzrt::checkedAdd(start_, opts_.steps, end_) ||
+      !pzrt::checkedMul(opts_.steps, G_, rowsNeeded) ||
+      !pzrt::checkedAdd(dataStart_, rowsNeeded, lastRow))
+    throwUsage("--steps %lld: %lld steps of %lld rows from step %lld and data position %lld "
+               "run past 2^62",
+               (long long)opts_.steps, (long long)opts_.steps, (long long)G_, (long long)start_,
+               (long long)dataStart_);
 
   feed_ = std::make_unique<DataFeed>();
   feed_->open(m_, opts_, pos_.seed);
@@ -386,7 +467,7 @@ void Trainer::printBanner() {
     if (!opts_.load.empty())
       std::printf("train: resumed from '%s' at step %lld (data position %lld)\n",
                   opts_.load.c_str(), (long long)start_, (long long)dataStart_);
-    std::fflush(stdout);
+    flushStdout("the progress output");
   }
 }
 
@@ -407,7 +488,7 @@ void Trainer::trainLoop() {
   if (rank_ == 0 && opts_.logEvery > 0 && end_ > start_) {
     std::printf("train: done: %lld step%s in %.1f s\n", (long long)(end_ - start_),
                 end_ - start_ == 1 ? "" : "s", nowSeconds() - runStart_);
-    std::fflush(stdout);
+    flushStdout("the progress output");
   }
 }
 
@@ -450,16 +531,24 @@ void Trainer::trainStep(int64_t t) {
   }
 
   // grads = sum / (K x scale); then the overflow check of loss scaling.
+  // Then the check for inf/NaN: with loss scaling, an overflow skips the
+  // step; without, it stops training (numericsStop, exit 3) before the
+  // optimizer applies it, naming the first parameter in model order.
   const float factor = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
   bool overflow = false;
+  int badParam = -1;
   for (int i = 0; i < m_->num_params; ++i) {
     const pzrt_tensor_spec &s = m_->params[i];
     if (K_ > 1)
       scaleInto(b.grads[i], b.accum[i], numel(s), s.dtype, factor);
     else if (factor != 1.0f)
       scaleInto(b.grads[i], b.grads[i], numel(s), s.dtype, factor);
-    if (m_->loss_scaling && !overflow)
-      overflow = hasNonFinite(b.grads[i], numel(s), s.dtype);
+    if (m_->loss_scaling ? !overflow : badParam < 0) {
+      if (hasNonFinite(b.grads[i], numel(s), s.dtype)) {
+        overflow = true;
+        badParam = i;
+      }
+    }
   }
   const double localLoss = lossSum / K_;
   double loss = localLoss;
@@ -470,6 +559,8 @@ void Trainer::trainStep(int64_t t) {
     loss = v[0] / world_;
     overflow = v[1] > 0;
   }
+  if (!m_->loss_scaling && (overflow || !std::isfinite(loss)))
+    numericsStop(t, badParam, overflow, loss);
   const bool apply = m_->loss_scaling ? pzrt_loss_scaler_update(&pos_.scaler, overflow) != 0
                                       : true;
   double gradNorm = NAN;
@@ -585,23 +676,67 @@ void Trainer::progress(int64_t t, double loss, double gradNorm, double lr, doubl
       line += pzrt::format(" (overflow: step skipped, scale now %g)", pos_.scaler.scale);
   }
   std::printf("%s\n", line.c_str());
-  std::fflush(stdout);
+  flushStdout("the progress output");
   sinceTime_ = 0;
   sinceSteps_ = 0;
 }
 
 void Trainer::save(int64_t t) {
   double t0 = nowSeconds();
+  // DIR was checked at startup; should something else have appeared there
+  // since, every rank stops with a usage error and nothing is replaced.
+  std::string refused;
+  if (rank_ == 0 && pzrt::ckpt::checkSaveTarget(opts_.save))
+    refused = pzrt_last_error();
+  if (agree(refused.empty() ? kExitOk : kExitUsage) != kExitOk)
+    throw Failure{kExitUsage,
+                  refused.empty() ? "stopping: rank 0 refused to replace the --save directory"
+                                  : "--save: " + refused,
+                  true};
   {
     TraceSpan span(trace_.get(), "checkpoint", "io", stepArgs(t, -1));
-    saveCheckpoint(m_, *buf_, opts_.save, comm_, pos_, G_);
+    saveCheckpoint(m_, *buf_, opts_.save, comm_, pos_, G_, opts_.keepLast);
   }
   lastSaved_ = t;
   if (rank_ == 0 && opts_.logEvery > 0) {
     std::printf("train: saved checkpoint '%s' at step %lld (%.2f s)\n", opts_.save.c_str(),
                 (long long)t, nowSeconds() - t0);
-    std::fflush(stdout);
+    flushStdout("the progress output");
   }
+}
+
+void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) {
+  const char *hint = "; stopping before the optimizer step (lower the learning rate, clip "
+                     "gradients, or check the data)";
+  const char *lossText = std::isnan(loss) ? "NaN" : nullptr;
+  std::string lossStr = lossText ? lossText : pzrt::format("%g", loss);
+  if (!gradsBad)
+    throw Failure{kExitNumerics,
+                  pzrt::format("the loss of step %lld is %s while the gradients are finite%s",
+                               (long long)t, lossStr.c_str(), hint),
+                  true};
+  // The lowest rank with a non-finite gradient names its first parameter.
+  int reporter = rank_;
+  if (multiRank()) {
+    int64_t v = badParam >= 0 ? world_ - rank_ : 0;
+    if (comm_->allReduce(&v, &v, 1, PZRT_I64, PZRT_REDUCE_MAX) != 0)
+      throwInternal("agreeing on the rank with a non-finite gradient: %s", pzrt_last_error());
+    reporter = static_cast<int>(world_ - v);
+  }
+  if (reporter != rank_)
+    throw Failure{kExitNumerics,
+                  pzrt::format("rank %d found a non-finite gradient at step %lld; stopping "
+                               "before the optimizer step",
+                               reporter, (long long)t),
+                  true};
+  const pzrt_tensor_spec &s = m_->params[badParam];
+  throw Failure{kExitNumerics,
+                pzrt::format("the gradient of parameter '%s' (%s; parameter %d of %d in "
+                             "model order, the first whose gradient is not finite) holds a NaN "
+                             "or infinity at step %lld (loss %s)%s",
+                             s.name, specStr(s).c_str(), badParam + 1, m_->num_params,
+                             (long long)t, lossStr.c_str(), hint),
+                true};
 }
 
 } // namespace

@@ -19,12 +19,16 @@ namespace pzrt::train {
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitNumerics = 3; // the loss or a gradient is NaN/Inf (no loss scaling)
 
 // Thrown inside the driver; pzrt_train_main turns it into a message (with the
 // rank and step prepended) and an exit code.
 struct Failure {
   int code;
   std::string message;
+  // Every rank throws the same Failure at the same point (it follows an
+  // agreement), so the ranks can stop cleanly instead of aborting the job.
+  bool agreed = false;
 };
 [[noreturn]] void throwUsage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 [[noreturn]] void throwInternal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -47,6 +51,7 @@ struct Options {
   std::string trace;
   std::string save;
   int64_t saveEvery = 0;   // 0: only at the end
+  int keepLast = 0;        // --keep-last K; 0: not given (only DIR is kept)
   std::string load;
   double commTimeout = -1; // < 0: not given
   int threads = 0;         // 0: not given
@@ -105,10 +110,16 @@ struct TrainPosition {
 };
 // Loads params, states and the position; throws (usage Failure for a
 // checkpoint that does not fit the model).
-void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos);
+// A NaN or infinity in a loaded tensor is a usage Failure naming it. When
+// dir is missing or incomplete, loads the complete checkpoint an interrupted
+// save left beside it (ckpt::resolveLoad); notes receives what the caller
+// should tell the user (that, or a checkpoint without checksums).
+void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos,
+                    std::vector<std::string> &notes);
 // Collective over comm; throws an internal Failure (on every rank).
+// keepLast > 0: --keep-last (pzrt_ckpt_writer_set_keep_last).
 void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
-                    const TrainPosition &pos, int64_t globalBatch);
+                    const TrainPosition &pos, int64_t globalBatch, int keepLast);
 
 // ---- gradient arithmetic on F32 / BF16 / F16 buffers (state.cpp) ----
 // acc += g
@@ -116,6 +127,8 @@ void addInto(void *acc, const void *g, int64_t n, pzrt_dtype dtype);
 // dst = src * factor (dst may equal src)
 void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float factor);
 bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype);
+// Index of the first NaN/Inf of a float buffer (F32, F64, BF16, F16), else -1.
+int64_t firstNonFinite(const void *x, int64_t n, pzrt_dtype dtype);
 
 // ---- data feeding (feed.cpp) ----
 class DataFeed {
