@@ -98,6 +98,8 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
     lower.target = opts.backend;
     pm.addPass(createConvertPZToPZRTPass(lower));
     pm.addPass(pzrt::createPlanMemoryPass());
+    if (!opts.forwardOnly && opts.runFunction.empty())
+      pm.addPass(pzrt::createBuildSchedulePass());
   };
   if (opts.forwardOnly) {
     addBackendPasses();
@@ -115,6 +117,7 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   ad.loss = opts.loss;
   pm.addPass(createAutodiffPass(ad));
   pm.addPass(createOptimizerPass(optimizer));
+  pm.addPass(createBuildGradFunctionsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   addBackendPasses();
@@ -164,8 +167,6 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
     to.modelName = llvm::sys::path::stem(opts.model).str();
     to.initFile = "init.safetensors";
     to.planJson = planJSON(plan);
-    to.gradAccum = static_cast<int>(plan.gradAccum);
-    to.worldSize = static_cast<int>(plan.worldSize());
     if (failed(emitTrainProgram(module, *device, to, os, info)))
       return kExitUser;
     program = "train";

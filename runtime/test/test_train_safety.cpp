@@ -380,7 +380,7 @@ TEST_F(TrainSafetyTest, FifoInputsExit2WithoutBlocking) {
   TestModel bigram;
   makeBigram(bigram, 2, 4, 8, 1, false);
   struct Case {
-    const pzrt_model *model;
+    const pzrt_program *model;
     std::vector<std::string> args;
     std::string message;
   } cases[] = {
@@ -444,7 +444,7 @@ TEST_F(TrainSafetyTest, RepeatedFlagsAreErrors) {
 }
 
 // Runs the driver with stdout on /dev/full; returns its exit code and stderr.
-std::pair<int, std::string> trainToDevFull(const pzrt_model &m, std::vector<std::string> args,
+std::pair<int, std::string> trainToDevFull(const pzrt_program &m, std::vector<std::string> args,
                                            const std::string &errFile) {
   int status = runInChild(
       [&] {

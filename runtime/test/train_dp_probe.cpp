@@ -82,8 +82,8 @@ const int32_t kRoles[] = {PZRT_INPUT_DATA, PZRT_INPUT_DATA};
 const pzrt_tensor_spec kStates[] = {{"exp_avg:emb", PZRT_F32, 2, {kV, kV}, nullptr, nullptr},
                                     {"exp_avg_sq:emb", PZRT_F32, 2, {kV, kV}, nullptr, nullptr}};
 
-pzrt_model makeModel(int world, int microBatches) {
-  pzrt_model m{};
+pzrt_program makeModel(int world, int microBatches) {
+  pzrt_program m{};
   m.name = world > 1 ? "bigram-dp2" : "bigram-ref";
   m.num_params = 1;
   m.params = kParams;
@@ -151,6 +151,6 @@ int main(int argc, char **argv) {
                  argv[0]);
     return 2;
   }
-  static pzrt_model model = mode == "dp" ? makeModel(2, 2) : makeModel(1, 4);
+  static pzrt_program model = mode == "dp" ? makeModel(2, 2) : makeModel(1, 4);
   return pzrt_train_main(&model, argc - 1, argv + 1);
 }

@@ -203,12 +203,12 @@ uint64_t bytesOf(const pzrt_tensor_spec &s) {
   return n;
 }
 
-// Owns the spec arrays a pzrt_model points to.
+// Owns the spec arrays a pzrt_program points to.
 struct TestModel {
   std::vector<pzrt_tensor_spec> params, inputs, states;
   std::vector<int32_t> roles;
   std::vector<std::string> stateNames;
-  pzrt_model model{};
+  pzrt_program model{};
 
   void finish() {
     stateNames.clear();
@@ -266,7 +266,7 @@ void makeLinreg(TestModel &t, int64_t batch, int32_t gradAccum, bool lossScaling
     t.roles.push_back(PZRT_INPUT_LOSS_SCALE);
     g.lossScaleInput = 2;
   }
-  t.model = pzrt_model{};
+  t.model = pzrt_program{};
   t.model.name = "linreg";
   t.model.grad_accum = gradAccum;
   t.model.loss_scaling = lossScaling ? 1 : 0;
@@ -291,7 +291,7 @@ void makeBigram(TestModel &t, int64_t batch, int64_t seq, int64_t vocab, int32_t
     t.roles.push_back(PZRT_INPUT_LOSS_SCALE);
     g.lossScaleInput = 2;
   }
-  t.model = pzrt_model{};
+  t.model = pzrt_program{};
   t.model.name = "bigram";
   t.model.grad_accum = gradAccum;
   t.model.vocab = vocab;
@@ -415,7 +415,7 @@ struct RunResult {
 class TrainTest : public ::testing::Test {
 public:
   // train() for helpers outside the fixture.
-  RunResult trainOnce(const pzrt_model &m, std::vector<std::string> args) {
+  RunResult trainOnce(const pzrt_program &m, std::vector<std::string> args) {
     return train(m, std::move(args));
   }
 
@@ -424,7 +424,7 @@ protected:
     g = Hooks();
   }
   // Runs the driver with argv = {"train", args...}, capturing stdout/stderr.
-  RunResult train(const pzrt_model &m, std::vector<std::string> args) {
+  RunResult train(const pzrt_program &m, std::vector<std::string> args) {
     args.insert(args.begin(), "train");
     std::vector<char *> argv;
     for (auto &a : args)

@@ -69,8 +69,6 @@ struct TrainProgramOptions {
   std::string modelName;
   std::string initFile; // relative to the executable; empty: none
   std::string planJson = "{}";
-  int gradAccum = 1;
-  int worldSize = 1;
 };
 
 /// Emits the complete train program (kernels, host functions, the program

@@ -56,10 +56,27 @@ LogicalResult HostProgram::emit(raw_ostream &os) {
         return failure();
       kernelNames[k.getSymName()] = name;
     }
+  // Every group of grid axes a transfer runs on, in order of first use.
+  for (func::FuncOp fn : hostFunctions())
+    fn.walk([&](Operation *op) {
+      if (auto axes = op->getAttrOfType<ArrayAttr>("axes")) {
+        uint32_t mask = axesMask(axes);
+        if (!llvm::is_contained(groups, mask))
+          groups.push_back(mask);
+      }
+    });
   for (func::FuncOp fn : hostFunctions())
     if (failed(emitFunction(fn, os)))
       return failure();
   return success();
+}
+
+uint32_t mlir::pz::host::axesMask(ArrayAttr axes) {
+  uint32_t mask = 0;
+  ArrayRef<StringRef> names = pzrt::gridAxisNames();
+  for (StringRef a : axes.getAsValueRange<StringAttr>())
+    mask |= 1u << (llvm::find(names, a) - names.begin());
+  return mask;
 }
 
 namespace {
@@ -68,8 +85,9 @@ class FunctionPrinter {
 public:
   FunctionPrinter(raw_ostream &os, const TargetInfo &target,
                   const llvm::StringMap<std::string> &globals,
-                  const llvm::StringMap<std::string> &kernels)
-      : os(os), target(target), globals(globals), kernels(kernels) {}
+                  const llvm::StringMap<std::string> &kernels,
+                  const std::vector<uint32_t> &groups)
+      : os(os), target(target), globals(globals), kernels(kernels), groups(groups) {}
 
   LogicalResult print(Operation *op);
   void bind(Value v, std::string expr) { names[v] = std::move(expr); }
@@ -104,16 +122,110 @@ private:
     return q == std::string::npos ? w : w.substr(q);
   }
 
+  /// A transfer's call: `fn(ctx, group, ARGS, "reason", stream, &request)`.
+  LogicalResult printTransfer(Operation *op, StringRef fn, ArrayAttr axes,
+                              pzrt::ReasonAttr reason, int32_t stream, Value request,
+                              const std::string &args);
+  static std::string count(Value buffer) {
+    return std::to_string(llvm::cast<MemRefType>(buffer.getType()).getNumElements());
+  }
+  static std::string dtype(Value buffer) {
+    return csrc::dtypeName(llvm::cast<MemRefType>(buffer.getType()).getElementType());
+  }
+  static FailureOr<std::string> reduceOp(Operation *op, pzrt::ReduceKind k) {
+    if (k == pzrt::ReduceKind::sum)
+      return std::string("PZRT_REDUCE_SUM");
+    if (k == pzrt::ReduceKind::max)
+      return std::string("PZRT_REDUCE_MAX");
+    return op->emitError() << "emitter: the runtime has no '" << pzrt::stringifyReduceKind(k)
+                           << "' reduction yet (sum and max)";
+  }
+
   raw_ostream &os;
   const TargetInfo &target;
   const llvm::StringMap<std::string> &globals, &kernels;
+  const std::vector<uint32_t> &groups;
   llvm::DenseMap<Value, std::string> names;
   int next = 0;
 };
 } // namespace
 
+LogicalResult FunctionPrinter::printTransfer(Operation *op, StringRef fn, ArrayAttr axes,
+                                             pzrt::ReasonAttr reason, int32_t stream,
+                                             Value request, const std::string &args) {
+  auto g = llvm::find(groups, axesMask(axes));
+  std::string req = "NULL";
+  if (request) {
+    req = "r" + std::to_string(next++);
+    os << "  pzrt_request *" << req << " = NULL;\n";
+    names[request] = req;
+    req = "&" + req;
+  }
+  os << "  if (" << fn << "(ctx, " << (g - groups.begin()) << ", " << args << ", "
+     << csrc::cString(reason.getKind()) << ", " << stream << ", " << req
+     << ") != 0) return pz_fail(\"" << csrc::where(op) << "\");\n";
+  return success();
+}
+
 LogicalResult FunctionPrinter::print(Operation *op) {
+  auto bufferArgs = [&](Value src, Value dst, Value countOf) {
+    return name(src) + ", " + name(dst) + ", " + count(countOf) + ", " + dtype(src);
+  };
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<pzrt::AllReduceOp>([&](pzrt::AllReduceOp c) -> LogicalResult {
+        FailureOr<std::string> red = reduceOp(c, c.getOp());
+        if (failed(red))
+          return failure();
+        return printTransfer(c, "pzrt_all_reduce_on", c.getAxes(), c.getReason(), c.getStream(),
+                             c.getRequest(), bufferArgs(c.getSrc(), c.getDst(), c.getSrc()) +
+                                                 ", " + *red);
+      })
+      .Case<pzrt::AllGatherOp>([&](pzrt::AllGatherOp c) {
+        return printTransfer(c, "pzrt_all_gather_on", c.getAxes(), c.getReason(), c.getStream(),
+                             c.getRequest(), bufferArgs(c.getSrc(), c.getDst(), c.getSrc()));
+      })
+      .Case<pzrt::ReduceScatterOp>([&](pzrt::ReduceScatterOp c) -> LogicalResult {
+        FailureOr<std::string> red = reduceOp(c, c.getOp());
+        if (failed(red))
+          return failure();
+        return printTransfer(c, "pzrt_reduce_scatter_on", c.getAxes(), c.getReason(),
+                             c.getStream(), c.getRequest(),
+                             bufferArgs(c.getSrc(), c.getDst(), c.getDst()) + ", " + *red);
+      })
+      .Case<pzrt::AllToAllOp>([&](pzrt::AllToAllOp c) {
+        return printTransfer(c, "pzrt_all_to_all_on", c.getAxes(), c.getReason(), c.getStream(),
+                             c.getRequest(), bufferArgs(c.getSrc(), c.getDst(), c.getSrc()));
+      })
+      .Case<pzrt::BroadcastOp>([&](pzrt::BroadcastOp c) {
+        return printTransfer(c, "pzrt_broadcast_on", c.getAxes(), c.getReason(), c.getStream(),
+                             c.getRequest(),
+                             name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
+                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getRoot()));
+      })
+      .Case<pzrt::SendOp, pzrt::RecvOp>([&](auto c) {
+        bool send = llvm::isa<pzrt::SendOp>(c.getOperation());
+        return printTransfer(c, send ? "pzrt_send_on" : "pzrt_recv_on", c.getAxes(),
+                             c.getReason(), c.getStream(), c.getRequest(),
+                             name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
+                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getPeer()));
+      })
+      .Case<pzrt::WaitOp>([&](pzrt::WaitOp w) {
+        os << "  if (pzrt_wait(ctx, " << name(w.getRequest()) << ") != 0) return pz_fail(\""
+           << csrc::where(w.getRequest().getDefiningOp()) << "\");\n";
+        return success();
+      })
+      .Case<pzrt::EventRecordOp>([&](pzrt::EventRecordOp e) {
+        std::string var = "e" + std::to_string(next++);
+        os << "  pzrt_event *" << var << " = pzrt_event_record(ctx, " << e.getStream()
+           << ");\n  if (!" << var << ") return pz_fail(\"" << csrc::where(e) << "\");\n";
+        names[e.getEvent()] = var;
+        return success();
+      })
+      .Case<pzrt::StreamWaitOp>([&](pzrt::StreamWaitOp w) {
+        os << "  if (pzrt_stream_wait(ctx, " << name(w.getEvent()) << ", " << w.getStream()
+           << ") != 0) return pz_fail(\"" << csrc::where(w) << "\");\n";
+        return success();
+      })
       .Case<arith::ConstantOp, pzrt::ArenaOp>([](auto) { return success(); })
       .Case<memref::ViewOp>([&](memref::ViewOp v) {
         declare(v.getResult(), "ctx->arena_base + " + std::to_string(offsetOf(v.getResult())));
@@ -173,7 +285,7 @@ LogicalResult HostProgram::emitFunction(func::FuncOp fn, raw_ostream &os) {
   os << "// @" << fn.getSymName() << ": arena " << arenaBytes(fn) << " bytes, peak live "
      << arenaPeakBytes(fn) << " bytes\n"
      << "static int " << cName(fn) << "(pzrt_step_ctx *ctx, void *const *args) {\n";
-  FunctionPrinter p(os, target, globalRefs, kernelNames);
+  FunctionPrinter p(os, target, globalRefs, kernelNames, groups);
   for (BlockArgument a : fn.getArguments())
     p.bind(a, "args[" + std::to_string(a.getArgNumber()) + "]");
   for (Operation &op : fn.getBody().front())

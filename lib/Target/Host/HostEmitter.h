@@ -20,6 +20,9 @@
 
 namespace mlir::pz::host {
 
+/// The bit mask of a list of grid axis names (pzrt_grid_axis bits).
+uint32_t axesMask(ArrayAttr axes);
+
 class HostProgram {
 public:
   HostProgram(ModuleOp module, DeviceEmitter &device, const TargetInfo &target)
@@ -34,6 +37,11 @@ public:
   /// The host functions (not the kernels), in module order.
   std::vector<func::FuncOp> hostFunctions();
 
+  /// The communicator groups the host code uses, as bit masks of grid axes
+  /// (bit a for axis a of pzrt_grid_axis); transfers name a group by its
+  /// index here (ctx->comms[i]). Set by emit().
+  const std::vector<uint32_t> &commGroups() const { return groups; }
+
   /// The #pzrt.memory_plan values of a host function (0 without a plan).
   static int64_t arenaBytes(func::FuncOp fn);
   static int64_t arenaPeakBytes(func::FuncOp fn);
@@ -46,6 +54,7 @@ private:
   const TargetInfo &target;
   llvm::StringMap<std::string> globalRefs; // memref.global symbol -> address
   llvm::StringMap<std::string> kernelNames; // kernel symbol -> C name
+  std::vector<uint32_t> groups;
 };
 
 } // namespace mlir::pz::host

@@ -1,10 +1,9 @@
-//===- TrainProgram.cpp - the train executable's tables -------------------===//
+//===- TrainProgram.cpp - the train executable's program tables -----------===//
 //
-// The host functions @forward_backward and @optimizer_step are bound to the
-// driver's buffers by the roles of their arguments (pz.param, pz.input,
-// pz.grad, pz.state and the scalar pz.role), never by names, and a constant
-// pzrt_model describes the tensors, the memory plan and the schedule to the
-// driver.
+// The pzrt_program of pzrt/train.h: the model's tensors, a function table
+// whose entries bind each argument of a host function to a driver buffer by
+// its role (pz.param, pz.grad, pz.accum, pz.state, pz.input, and the scalar
+// pz.role), never by name, and the schedule of pzrt.schedule as actions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +29,12 @@ int64_t ProgramTensor::bytes() const {
   return n;
 }
 
-static StringRef attrString(DictionaryAttr d, StringRef name) {
+namespace {
+
+/// The number of scalar slots of the runtime (pzrt_scalar), one per #pz.role.
+constexpr int64_t kScalarSlots = 7;
+
+StringRef attrString(DictionaryAttr d, StringRef name) {
   if (!d)
     return {};
   if (auto s = d.getAs<StringAttr>(name))
@@ -38,39 +42,37 @@ static StringRef attrString(DictionaryAttr d, StringRef name) {
   return {};
 }
 
-static ProgramTensor tensorOf(StringRef name, Type type) {
+ProgramTensor tensorOf(StringRef name, Type type) {
   auto t = llvm::cast<ShapedType>(type);
   return {name.str(), t.getElementType(),
           std::vector<int64_t>(t.getShape().begin(), t.getShape().end())};
 }
 
-/// The vocabulary size the token data must respect: the class dim of the
+/// The vocabulary size the token data must respect: the class dim of a
 /// cross-entropy kernel, else the embedding table read from `input_ids`.
-static int64_t findVocab(ModuleOp module) {
+int64_t findVocab(ModuleOp module, func::FuncOp fb) {
   int64_t vocab = 0;
   module.walk([&](CrossEntropyOp ce) {
     vocab = llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
   });
   if (vocab)
     return vocab;
-  auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
-  // The embedding's ids come from the input_ids buffer through a dispatch.
   fb.walk([&](pzrt::DispatchOp d) {
-    func::FuncOp k = d.getKernelFunc();
-    k.walk([&](EmbeddingOp emb) {
+    d.getKernelFunc().walk([&](EmbeddingOp emb) {
       auto arg = llvm::dyn_cast<BlockArgument>(emb.getIds());
       auto host = arg ? llvm::dyn_cast<BlockArgument>(d.getInputs()[arg.getArgNumber()])
                       : BlockArgument();
-      if (host && attrString(fb.getArgAttrDict(host.getArgNumber()), PZDialect::kInputAttrName) ==
-                      "input_ids")
+      if (host &&
+          attrString(fb.getArgAttrDict(host.getArgNumber()), PZDialect::kInputAttrName) ==
+              "input_ids")
         vocab = llvm::cast<RankedTensorType>(emb.getTable().getType()).getShape()[0];
     });
   });
   return vocab;
 }
 
-static std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Location loc,
-                            LogicalResult &ok) {
+std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Location loc,
+                     LogicalResult &ok) {
   std::string s = "static const pzrt_tensor_spec " + std::string(var) + "[] = {\n";
   for (const ProgramTensor &t : ts) {
     auto spec = csrc::tensorSpec(loc, t.name, MemRefType::get(t.shape, t.elementType));
@@ -83,85 +85,160 @@ static std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Locatio
   return s + "  {NULL, PZRT_F32, 0, {0}}};\n";
 }
 
-static std::string join(ArrayRef<std::string> v) {
-  std::string s;
-  for (auto &x : v)
-    s += (s.empty() ? "" : ", ") + x;
-  return s.empty() ? std::string("NULL") : s;
+/// The driver's tensors and how host function arguments bind to them.
+class Binder {
+public:
+  explicit Binder(TrainProgramInfo &info) : info(info) {}
+
+  /// Collects the parameters and data inputs of @forward_backward, and the
+  /// optimizer states of @optimizer_step.
+  LogicalResult collect(func::FuncOp fb, func::FuncOp opt) {
+    for (unsigned i = 0; i < fb.getNumArguments(); ++i) {
+      DictionaryAttr d = fb.getArgAttrDict(i);
+      if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
+        paramIndex[p] = info.params.size();
+        info.params.push_back(tensorOf(p, fb.getArgumentTypes()[i]));
+      } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
+                 !in.empty() && !argRole(fb, i)) {
+        inputIndex[in] = info.inputs.size();
+        info.inputs.push_back(tensorOf(in, fb.getArgumentTypes()[i]));
+      } else if (argRole(fb, i) == Role::loss) {
+        info.lossName = attrString(d, PZDialect::kOutputAttrName).str();
+      }
+    }
+    for (unsigned i = 0; i < opt.getNumArguments(); ++i)
+      if (StringRef s = attrString(opt.getArgAttrDict(i), PZDialect::kStateAttrName);
+          !s.empty() && !stateIndex.count(s)) {
+        stateIndex[s] = info.states.size();
+        info.states.push_back(tensorOf(s, opt.getArgumentTypes()[i]));
+      }
+    return success();
+  }
+
+  /// `{kind, index}` of every argument of `fn`, gradients bound to the
+  /// accumulators when `gradsToAccum`.
+  FailureOr<std::string> bindings(func::FuncOp fn, bool gradsToAccum) {
+    std::string s;
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      DictionaryAttr d = fn.getArgAttrDict(i);
+      std::string b;
+      auto index = [&](const llvm::StringMap<size_t> &table, StringRef key,
+                       const char *kind) -> std::string {
+        auto it = table.find(key);
+        return it == table.end() ? std::string()
+                                 : std::string("{") + kind + ", " + std::to_string(it->second) +
+                                       "}";
+      };
+      if (std::optional<Role> r = argRole(fn, i))
+        b = "{PZRT_ARG_SCALAR, " + std::to_string(static_cast<int>(*r)) + "}";
+      else if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty())
+        b = index(paramIndex, p, "PZRT_ARG_PARAM");
+      else if (StringRef g = attrString(d, PZDialect::kGradAttrName); !g.empty())
+        b = index(paramIndex, g, gradsToAccum ? "PZRT_ARG_ACCUM" : "PZRT_ARG_GRAD");
+      else if (StringRef a = attrString(d, PZDialect::kAccumAttrName); !a.empty())
+        b = index(paramIndex, a, "PZRT_ARG_ACCUM");
+      else if (StringRef st = attrString(d, PZDialect::kStateAttrName); !st.empty())
+        b = index(stateIndex, st, "PZRT_ARG_STATE");
+      else if (StringRef in = attrString(d, PZDialect::kInputAttrName); !in.empty())
+        b = index(inputIndex, in, "PZRT_ARG_INPUT");
+      if (b.empty())
+        return fn.emitError() << "emitter: argument " << i << " of @" << fn.getSymName()
+                              << " has no role the driver binds";
+      s += (s.empty() ? "" : ", ") + b;
+    }
+    return s;
+  }
+
+private:
+  TrainProgramInfo &info;
+  llvm::StringMap<size_t> paramIndex, inputIndex, stateIndex;
+};
+
+/// The pzrt_function_role of a host function.
+FailureOr<const char *> functionRole(func::FuncOp fn) {
+  StringRef n = fn.getSymName();
+  if (n == "forward_backward")
+    return "PZRT_FN_FORWARD_BACKWARD";
+  if (n == "accumulate_grads")
+    return "PZRT_FN_ACCUMULATE_GRADS";
+  if (n == "finalize_grads")
+    return "PZRT_FN_FINALIZE_GRADS";
+  if (n == "optimizer_step")
+    return "PZRT_FN_OPTIMIZER_STEP";
+  return fn.emitError() << "emitter: the schedule runs @" << n
+                        << ", which has no role in a training step";
 }
+
+} // namespace
 
 LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
                                          const TrainProgramOptions &opts, raw_ostream &os,
                                          TrainProgramInfo &info) {
   auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
   auto opt = module.lookupSymbol<func::FuncOp>("optimizer_step");
-  if (!fb || !opt)
-    return module.emitError()
-           << "emitter: the train program needs @forward_backward and @optimizer_step";
+  auto schedules = llvm::to_vector(module.getOps<pzrt::ScheduleOp>());
+  if (!fb || !opt || schedules.size() != 1)
+    return module.emitError() << "emitter: the train program needs @forward_backward, "
+                                 "@optimizer_step and a pzrt.schedule (pzrt-build-schedule)";
   auto target = module->getAttrOfType<StringAttr>(pzrt::PZRTDialect::kTargetAttrName);
   std::optional<TargetInfo> targetInfo = TargetInfo::get(target ? target.getValue() : "");
   if (!targetInfo)
     return module.emitError() << "emitter: the module has no pzrt.target; run convert-pz-to-pzrt";
-  auto schedule = opt->getAttrOfType<LRScheduleAttr>(PZDialect::kLRScheduleAttrName);
-  if (!schedule)
+  auto lrSchedule = opt->getAttrOfType<LRScheduleAttr>(PZDialect::kLRScheduleAttrName);
+  if (!lrSchedule)
     return opt.emitError() << "emitter: @optimizer_step has no #pz.lr_schedule";
+  auto plan = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
+  if (!plan)
+    return module.emitError() << "emitter: the module has no #pz.plan";
 
-  llvm::StringMap<int> paramIndex, stateIndex;
-  std::vector<std::string> fbArgs, optArgs;
-  std::vector<bool> lossScaleRole; // per input
-  for (unsigned i = 0; i < fb.getNumArguments(); ++i) {
-    DictionaryAttr d = fb.getArgAttrDict(i);
-    Type t = fb.getArgumentTypes()[i];
-    std::optional<Role> role = argRole(fb, i);
-    if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
-      paramIndex[p] = info.params.size();
-      fbArgs.push_back("params[" + std::to_string(info.params.size()) + "]");
-      info.params.push_back(tensorOf(p, t));
-    } else if (StringRef g = attrString(d, PZDialect::kGradAttrName); !g.empty()) {
-      auto it = paramIndex.find(g);
-      if (it == paramIndex.end())
-        return fb.emitError() << "emitter: gradient of unknown parameter '" << g << "'";
-      fbArgs.push_back("grads[" + std::to_string(it->second) + "]");
-    } else if (role == Role::loss) {
-      info.lossName = attrString(d, PZDialect::kOutputAttrName).str();
-      fbArgs.push_back("(void *)loss");
-    } else if (StringRef in = attrString(d, PZDialect::kInputAttrName); !in.empty()) {
-      fbArgs.push_back("inputs[" + std::to_string(info.inputs.size()) + "]");
-      info.inputs.push_back(tensorOf(in, t));
-      lossScaleRole.push_back(role == Role::loss_scale);
-    } else {
-      return fb.emitError() << "emitter: argument " << i
-                            << " of @forward_backward has no role the driver binds";
-    }
-  }
-  for (unsigned i = 0; i < opt.getNumArguments(); ++i) {
-    DictionaryAttr d = opt.getArgAttrDict(i);
-    std::optional<Role> role = argRole(opt, i);
-    if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
-      optArgs.push_back("params[" + std::to_string(paramIndex.lookup(p)) + "]");
-    } else if (StringRef g = attrString(d, PZDialect::kGradAttrName); !g.empty()) {
-      optArgs.push_back("grads[" + std::to_string(paramIndex.lookup(g)) + "]");
-    } else if (StringRef s = attrString(d, PZDialect::kStateAttrName); !s.empty()) {
-      stateIndex[s] = info.states.size();
-      optArgs.push_back("states[" + std::to_string(info.states.size()) + "]");
-      info.states.push_back(tensorOf(s, opt.getArgumentTypes()[i]));
-    } else if (role == Role::lr || role == Role::step) {
-      optArgs.push_back(role == Role::lr ? "(void *)lr_t" : "(void *)step_t");
-    } else if (role == Role::grad_norm) {
-      optArgs.push_back("(void *)grad_norm");
-    } else {
-      return opt.emitError() << "emitter: argument " << i
-                             << " of @optimizer_step has no role the driver binds";
-    }
-  }
-
+  Binder binder(info);
+  if (failed(binder.collect(fb, opt)))
+    return failure();
   HostProgram program(module, device, *targetInfo);
   if (failed(program.emit(os)))
     return failure();
 
-  info.arenaBytes = std::max(HostProgram::arenaBytes(fb), HostProgram::arenaBytes(opt));
-  info.arenaPeakBytes =
-      std::max(HostProgram::arenaPeakBytes(fb), HostProgram::arenaPeakBytes(opt));
+  // One table entry per (function, gradient binding) the schedule runs.
+  std::string entries, actions;
+  llvm::StringMap<int> entryOf;
+  int numEntries = 0, numActions = 0;
+  bool accumulators = false;
+  for (Operation &op : schedules.front().getBody().front()) {
+    if (llvm::isa<pzrt::CheckNumericsOp>(op)) {
+      actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0},\n";
+      ++numActions;
+      continue;
+    }
+    auto run = llvm::cast<pzrt::RunOp>(op);
+    auto fn = module.lookupSymbol<func::FuncOp>(run.getCalleeAttr());
+    bool toAccum = run.getGrads() == pzrt::SlotKind::accum;
+    std::string key = fn.getSymName().str() + (toAccum ? "/accum" : "");
+    if (!entryOf.count(key)) {
+      FailureOr<std::string> b = binder.bindings(fn, toAccum);
+      FailureOr<const char *> role = functionRole(fn);
+      if (failed(b) || failed(role))
+        return failure();
+      accumulators |= toAccum || b->find("PZRT_ARG_ACCUM") != std::string::npos;
+      std::string table = "pz_args_" + std::to_string(numEntries);
+      os << "static const pzrt_arg_binding " << table << "[] = {" << (b->empty() ? "{0, 0}" : *b)
+         << "};\n";
+      entries += "  {" + cString(fn.getSymName()) + ", " + *role + ", " +
+                 HostProgram::cName(fn) + ", " + std::to_string(fn.getNumArguments()) + ", " +
+                 table + ", " + std::to_string(HostProgram::arenaBytes(fn)) + "u, " +
+                 std::to_string(HostProgram::arenaPeakBytes(fn)) + "u},\n";
+      entryOf[key] = numEntries++;
+    }
+    actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
+               std::to_string(run.getMicroBatch()) + "},\n";
+    ++numActions;
+  }
+  os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"
+     << "static const pzrt_action pz_schedule[] = {\n" << actions << "};\n";
+
+  for (func::FuncOp fn : program.hostFunctions()) {
+    info.arenaBytes = std::max(info.arenaBytes, HostProgram::arenaBytes(fn));
+    info.arenaPeakBytes = std::max(info.arenaPeakBytes, HostProgram::arenaPeakBytes(fn));
+  }
   for (auto &p : info.params)
     info.paramBytes += p.bytes();
   info.gradBytes = info.paramBytes;
@@ -169,22 +246,11 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
     info.stateBytes += s.bytes();
   for (auto &in : info.inputs)
     info.dataBytes += in.bytes();
-  info.workspaceBytes = opts.gradAccum > 1 ? info.paramBytes : 0;
+  // The accumulators and the scalar slots (pzrt/train.h's formula).
+  info.workspaceBytes = (accumulators ? info.paramBytes : 0) + 8 * kScalarSlots;
   info.peakBytes = info.paramBytes + info.gradBytes + info.stateBytes + info.arenaBytes +
                    info.dataBytes + info.workspaceBytes;
-  info.vocab = findVocab(module);
-
-  os << "static int pz_train_forward_backward(pzrt_step_ctx *ctx, void *const *params,\n"
-     << "                                     void *const *inputs, float *loss, void *const *grads) {\n"
-     << "  (void)params; (void)inputs; (void)grads;\n"
-     << "  void *const a[] = {" << join(fbArgs) << "};\n"
-     << "  return " << HostProgram::cName(fb) << "(ctx, a);\n}\n\n";
-  os << "static int pz_train_optimizer_step(pzrt_step_ctx *ctx, void *const *params, void *const *grads,\n"
-     << "                                   void *const *states, float lr, int64_t step, float *grad_norm) {\n"
-     << "  (void)params; (void)grads; (void)states;\n"
-     << "  float lr_t[1] = {lr};\n  int64_t step_t[1] = {step};\n  (void)lr_t; (void)step_t;\n"
-     << "  void *const a[] = {" << join(optArgs) << "};\n"
-     << "  return " << HostProgram::cName(opt) << "(ctx, a);\n}\n\n";
+  info.vocab = findVocab(module, fb);
 
   LogicalResult ok = success();
   os << specList("pz_params", info.params, fb.getLoc(), ok)
@@ -192,28 +258,47 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
      << specList("pz_states", info.states, opt.getLoc(), ok);
   if (failed(ok))
     return failure();
-  auto scaling = module->getAttrOfType<LossScalingAttr>(PZDialect::kLossScalingAttrName);
   os << "static const int32_t pz_input_roles[] = {";
-  for (bool ls : lossScaleRole)
-    os << (ls && scaling ? "PZRT_INPUT_LOSS_SCALE" : "PZRT_INPUT_DATA") << ", ";
-  os << "0};\n\n";
+  for (size_t i = 0; i < info.inputs.size(); ++i)
+    os << "PZRT_INPUT_DATA, ";
+  os << "0};\n";
+  std::string scaler = "NULL";
+  if (auto s = module->getAttrOfType<LossScalingAttr>(PZDialect::kLossScalingAttrName)) {
+    os << "static const pzrt_loss_scaler pz_loss_scaler = {"
+       << floatLiteral(s.getInitialScale().convertToDouble(), false) << ", 0, "
+       << s.getGrowthInterval() << ", " << floatLiteral(s.getGrowthFactor().convertToDouble(), false)
+       << ", " << floatLiteral(s.getBackoffFactor().convertToDouble(), false) << ", 1.0};\n";
+    scaler = "&pz_loss_scaler";
+  }
+  const std::vector<uint32_t> &groups = program.commGroups();
+  os << "static const uint32_t pz_comm_groups[] = {";
+  for (uint32_t g : groups)
+    os << g << "u, ";
+  os << "0u};\n\n";
 
-  std::string kind = schedule.getKind() == LRScheduleKind::cosine ? "PZRT_LR_COSINE"
-                                                                  : "PZRT_LR_CONSTANT";
-  os << "static const pzrt_model pz_model = {\n"
-     << "  " << cString(opts.modelName) << ",\n"
+  Plan p = plan.getPlan();
+  std::string kind = lrSchedule.getKind() == LRScheduleKind::cosine ? "PZRT_LR_COSINE"
+                                                                    : "PZRT_LR_CONSTANT";
+  os << "static const pzrt_program pz_program = {\n"
+     << "  PZRT_ABI_VERSION, " << cString(opts.modelName) << ",\n"
      << "  " << info.params.size() << ", pz_params,\n"
      << "  " << info.inputs.size() << ", pz_inputs, pz_input_roles,\n"
      << "  " << info.states.size() << ", pz_states,\n"
      << "  " << info.arenaBytes << "u, " << info.arenaPeakBytes << "u, " << info.peakBytes
      << "u,\n"
-     << "  " << opts.gradAccum << ", " << opts.worldSize << ", " << info.vocab << ",\n"
-     << "  {" << kind << ", " << floatLiteral(schedule.getLr().convertToDouble(), false) << ", "
-     << schedule.getWarmupSteps() << ", " << schedule.getTotalSteps() << ", 0.0},\n"
-     << "  " << (scaling ? 1 : 0) << ",\n"
+     << "  " << p.gradAccum << ", " << p.worldSize() << ", " << p.dpReplicate * p.dpShard
+     << ",\n"
+     << "  {" << p.pp << ", " << p.dpReplicate << ", " << p.dpShard << ", " << p.cp << ", "
+     << p.tp << "},\n"
+     << "  " << info.vocab << ",\n"
+     << "  {" << kind << ", " << floatLiteral(lrSchedule.getLr().convertToDouble(), false) << ", "
+     << lrSchedule.getWarmupSteps() << ", " << lrSchedule.getTotalSteps() << ", 0.0},\n"
+     << "  " << scaler << ",\n"
      << "  " << (opts.initFile.empty() ? "NULL" : cString(opts.initFile)) << ",\n"
      << "  " << cString(opts.planJson) << ",\n"
-     << "  pz_train_forward_backward, pz_train_optimizer_step};\n\n"
-     << "int main(int argc, char **argv) { return pzrt_train_main(&pz_model, argc, argv); }\n";
+     << "  " << numEntries << ", pz_functions,\n"
+     << "  " << numActions << ", pz_schedule,\n"
+     << "  " << groups.size() << ", pz_comm_groups};\n\n"
+     << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();
 }

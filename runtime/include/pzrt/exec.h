@@ -1,13 +1,16 @@
-/* pzrt/exec.h - what generated host code calls besides kernels.
+/* pzrt/exec.h - what compiled host code calls besides its kernels.
  *
  * Host functions of a compiled program (lib/Target/Host) compute buffer
  * addresses, call their kernels and these functions; they never read or
  * write buffer contents themselves, so that the same host code drives host
- * (CPU) and device (CUDA) memory.
+ * (CPU) and device (CUDA) memory. Each call names the stream it runs on
+ * (0 computes, 1 communicates); on the CPU device every stream runs its work
+ * at once, so events are always complete.
  */
 #ifndef PZRT_EXEC_H
 #define PZRT_EXEC_H
 
+#include "pzrt/comm.h"
 #include "pzrt/train.h"
 
 #include <stddef.h>
@@ -16,10 +19,59 @@
 extern "C" {
 #endif
 
-/* Copies `bytes` from src to dst on the step's device; nothing when they are
- * the same buffer. Buffers either coincide or do not overlap. Returns 0, or
- * -1 with pzrt_last_error(). */
+/* ---- devices and streams ---- */
+/* The CPU device (buffers are host memory); process-wide, never destroyed. */
+pzrt_device *pzrt_device_cpu(void);
+const char *pzrt_device_name(const pzrt_device *device);
+/* Copies between host memory and device buffers (on the CPU: memcpy). */
+int pzrt_device_read(pzrt_device *device, void *host, const void *buffer, size_t bytes);
+int pzrt_device_write(pzrt_device *device, void *buffer, const void *host, size_t bytes);
+pzrt_stream *pzrt_stream_create(pzrt_device *device);
+void pzrt_stream_destroy(pzrt_stream *stream);
+/* Waits until the stream's work is done. */
+int pzrt_stream_synchronize(pzrt_stream *stream);
+
+/* ---- calls of compiled host code (ctx is the step context) ---- */
+/* Copies `bytes` from src to dst on the stream; nothing when they are the
+ * same buffer. Buffers either coincide or do not overlap. Returns 0, or -1
+ * with pzrt_last_error(). */
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes);
+
+/* Events: pzrt.event_record / pzrt.stream_wait. An event is an opaque
+ * token of the step context; the CPU device's events are complete when
+ * recorded. */
+typedef struct pzrt_event pzrt_event;
+pzrt_event *pzrt_event_record(pzrt_step_ctx *ctx, int stream);
+int pzrt_stream_wait(pzrt_step_ctx *ctx, pzrt_event *event, int stream);
+
+/* Collectives and transfers on ctx->comms[group] (pzrt.all_reduce, ...).
+ * `reason` is the transfer's reason kind ("ddp.grad_bucket"). With a
+ * non-NULL `request` the transfer may still run when the call returns;
+ * pzrt_wait completes it (and frees the request). Counts and roots are in
+ * elements of dtype; op is a pzrt_reduce_op. */
+typedef struct pzrt_request pzrt_request;
+int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
+                       pzrt_dtype dtype, int op, const char *reason, int stream,
+                       pzrt_request **request);
+int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                       size_t src_count, pzrt_dtype dtype, const char *reason, int stream,
+                       pzrt_request **request);
+int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                           size_t dst_count, pzrt_dtype dtype, int op, const char *reason,
+                           int stream, pzrt_request **request);
+int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
+                      pzrt_dtype dtype, int root, const char *reason, int stream,
+                      pzrt_request **request);
+int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                       size_t count, pzrt_dtype dtype, const char *reason, int stream,
+                       pzrt_request **request);
+/* peer: the rank that many positions further along the group (wrapping). */
+int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count,
+                 pzrt_dtype dtype, int peer, const char *reason, int stream,
+                 pzrt_request **request);
+int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
+                 int peer, const char *reason, int stream, pzrt_request **request);
+int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request);
 
 #ifdef __cplusplus
 }

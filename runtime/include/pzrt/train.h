@@ -1,63 +1,62 @@
 /* pzrt/train.h - the training driver behind every compiled `train` program.
  *
- * The compiler emits the step functions of one model (forward + backward, and
- * the optimizer update) as C++ and a constant pzrt_model describing them; its
- * main() is `return pzrt_train_main(&model, argc, argv);`. Everything a user
- * sees of the executable -- the command line of CONTRACT.md, data feeding,
- * gradient accumulation, the learning-rate schedule, dynamic loss scaling,
- * metrics, the progress line, traces, checkpoints -- lives here, once, and is
- * tested once.
+ * The compiler emits a program: host functions (each runs kernels on buffers
+ * of one rank), a table that binds their arguments to the driver's buffers,
+ * and the schedule of actions of one training step; its main() is
+ * `return pzrt_train_main(&program, argc, argv);`. The driver walks the
+ * schedule every step. Everything else a user sees of the executable -- the
+ * command line of CONTRACT.md, data feeding, the learning-rate schedule,
+ * dynamic loss scaling, metrics, the progress line, traces, checkpoints --
+ * lives here, once, and is tested once.
  *
  * Memory: the driver allocates, through pzrt_mem_alloc, exactly
  *   params (PZRT_MEM_PARAMS), grads (PZRT_MEM_GRADS), optimizer states
- *   (PZRT_MEM_OPTIMIZER), one arena of model->arena_bytes (PZRT_MEM_ARENA),
- *   one buffer per data input (PZRT_MEM_DATA) and, when grad_accum > 1, one
- *   gradient accumulator per parameter (PZRT_MEM_WORKSPACE);
- * the compiler predicts the same sum as model->planned_peak_bytes, and the
+ *   (PZRT_MEM_OPTIMIZER), one arena of program->arena_bytes (PZRT_MEM_ARENA),
+ *   one buffer per data input (PZRT_MEM_DATA), the scalar slots
+ *   (PZRT_SCALAR_COUNT x 8 bytes) and, when a function binds PZRT_ARG_ACCUM,
+ *   one gradient accumulator per parameter (PZRT_MEM_WORKSPACE);
+ * the compiler predicts the same sum as program->planned_peak_bytes, and the
  * measured pzrt_mem_peak_total() must equal it. Staging buffers for file I/O
  * are not allocated through pzrt_mem_alloc. With bytes(spec) = product of
  * shape (1 for ndim 0) x pzrt_dtype_size(dtype):
- *   planned_peak_bytes = sum bytes(params) x (grad_accum > 1 ? 3 : 2)
+ *   planned_peak_bytes = sum bytes(params) x (accumulators ? 3 : 2)
  *                      + sum bytes(states) + arena_bytes + sum bytes(inputs)
- * (a grad and an accumulator have their parameter's dtype and shape; every
- * entry of `inputs`, the loss-scale input included, gets one buffer). The
+ *                      + 8 x PZRT_SCALAR_COUNT
+ * (a grad and an accumulator have their parameter's dtype and shape). The
  * driver resets the peaks when it starts (pzrt_mem_reset_peaks) and prints a
  * one-line warning after the first step when the measured
  * pzrt_mem_peak_total() or pzrt_arena_peak() differs from the plan (a value
- * of 0 in the model means "unknown" and is not checked).
+ * of 0 in the program means "unknown" and is not checked).
  *
- * Contract for the generated step functions:
- *  - Buffers: params/grads/states/inputs are the driver's (64-byte aligned,
- *    C order, the spec's local shape). Temporaries live in the arena; the
- *    functions acquire and release them with pzrt_arena_acquire/release. The
- *    driver calls pzrt_arena_release_all after every call, so a function may
- *    leave buffers live, but nothing in the arena survives between calls.
- *  - forward_backward OVERWRITES every grads[i] (it never accumulates). The
- *    driver accumulates micro-batches itself: micro-batch 0 writes into the
- *    accumulators, later ones into the grads buffers, which the driver adds
- *    to the accumulators; the grads buffers then receive the average
- *    sum / grad_accum. So the `grads` pointers differ between micro-batches.
- *  - *loss is the UNSCALED loss of the micro-batch (a per-example mean); the
- *    driver reports the mean over micro-batches (and over data-parallel
- *    ranks). Every rank must report it (pipeline stages included).
- *  - Loss scaling (loss_scaling = 1): the model must have exactly one input
- *    with role PZRT_INPUT_LOSS_SCALE (F32, one element), which the driver sets
- *    to the current scale before every forward_backward; the generated code
- *    multiplies the loss by it before the backward pass, so grads are the
- *    gradients of scale x loss. The driver checks all grads for inf/NaN,
- *    divides them by grad_accum x scale, updates the scaler and skips the
- *    optimizer on overflow. Without loss scaling a LOSS_SCALE input gets 1.
- *  - optimizer_step receives grads averaged over micro-batches and unscaled.
- *    Its `step` argument counts APPLIED updates from 1 (a step skipped for an
- *    overflow does not count, as with torch's GradScaler), so AdamW's bias
- *    correction matches its moment estimates; `lr` is pzrt_lr_at() of the
- *    iteration (ctx->step), which counts every step (ctx->lr holds it in
- *    double). Without loss scaling both are equal. The driver does not
- *    communicate gradients: data-parallel reductions (all-reduce,
- *    reduce-scatter) belong to the generated code, normally in optimizer_step
- *    (after accumulation). The driver's own agreement between ranks (the
- *    loss average, the overflow flag, the setup outcome) is not counted in
- *    the comm_bytes counters.
+ * Contract of the compiled functions and the schedule:
+ *  - Buffers: params/grads/accumulators/states/inputs/scalars are the
+ *    driver's (64-byte aligned, C order, the spec's local shape), bound to the
+ *    functions' arguments by pzrt_arg_binding. Temporaries live in the arena;
+ *    the functions acquire and release them with pzrt_arena_acquire/release.
+ *    The driver calls pzrt_arena_release_all after every call, so nothing in
+ *    the arena survives between calls.
+ *  - Each step the driver sets the scalars LR, LOSS_SCALE and GRAD_SCALE,
+ *    then runs the actions in order. Before a forward_backward it fills the
+ *    data inputs with the action's micro-batch (and an input of role
+ *    PZRT_INPUT_LOSS_SCALE, if any, with the scale); after it, it reads LOSS
+ *    (the UNSCALED loss of the micro-batch); the step's loss is the mean over
+ *    micro-batches (and over data-parallel ranks). Gradient accumulation,
+ *    unscaling and the check for inf/NaN are the program's own functions
+ *    (accumulate_grads, finalize_grads), because they must run where the
+ *    gradients live.
+ *  - CHECK_NUMERICS reads NONFINITE. Under loss scaling, a non-finite
+ *    gradient on any rank skips the rest of the step, halves the scale and
+ *    does not count as an applied update. Without, a non-finite gradient or
+ *    loss stops the run with exit 3 naming the step and the first parameter.
+ *  - Before an optimizer_step the driver sets STEP to the applied updates
+ *    + 1 (a skipped step does not count, as with torch's GradScaler), so that
+ *    AdamW's bias correction matches its moment estimates; LR is
+ *    pzrt_lr_at() of the iteration (ctx->step), which counts every step.
+ *    After it, it reads GRAD_NORM.
+ *  - Data-parallel reductions (all-reduce, reduce-scatter) belong to the
+ *    compiled functions. The driver's own agreement between ranks (the loss
+ *    average, the numerics flag, the setup outcome) is not counted in the
+ *    comm_bytes counters.
  *  - The functions return -1 with pzrt_last_error() set on failure; the
  *    driver reports it with the rank, step and micro-batch and exits 1.
  *
@@ -121,37 +120,112 @@ typedef enum pzrt_input_role {
   PZRT_INPUT_LOSS_SCALE = 1  /* f32 scalar: the current loss scale (fp16 training) */
 } pzrt_input_role;
 
-/* Passed to the generated step functions. */
+typedef struct pzrt_device pzrt_device; /* pzrt/exec.h */
+typedef struct pzrt_stream pzrt_stream; /* pzrt/exec.h */
+
+/* Passed to the compiled host functions. */
 typedef struct pzrt_step_ctx {
   pzrt_arena *arena;  /* the step's buffers live at offsets in this arena */
   char *arena_base;   /* pzrt_arena_base(arena) */
   uint64_t seed;      /* --seed: keys dropout masks */
   int64_t step;       /* the training step (iteration), counting from 1; with
                          seed, it keys dropout masks */
-  int32_t micro_batch;/* 0 .. grad_accum-1 within the step (0 in optimizer_step) */
+  int32_t micro_batch;/* the micro-batch the running action is for (0 .. grad_accum-1) */
   pzrt_trace *trace;  /* NULL unless --trace; rank 0 is pid 0, tid 0 is "driver" */
   pzrt_comm *comm;    /* the world communicator (single-rank one without MPI; NULL
                          outside pzrt_train_main) */
-  double lr;          /* this step's learning rate, unrounded: optimizer_step's float
-                         `lr` argument is (float)ctx->lr; use this one to match
-                         torch.optim bit for bit (it computes in double) */
+  double lr;          /* this step's learning rate, unrounded (the LR scalar holds it as
+                         f32; torch.optim computes in double) */
+  pzrt_device *device;          /* where the buffers live (pzrt/exec.h) */
+  int32_t num_streams;          /* streams[0] computes, streams[1] communicates */
+  pzrt_stream *const *streams;
+  int32_t num_comms;            /* one communicator per group of grid axes, in the */
+  pzrt_comm *const *comms;      /* order of program->comm_groups */
 } pzrt_step_ctx;
 
-/* Runs forward and backward on one micro-batch: params[num_params],
- * inputs[num_inputs] (in the order of model->inputs), writes the scalar
- * (unscaled) loss to *loss and the gradient of each parameter (of scale x
- * loss under loss scaling) to grads[i] (overwriting). Returns 0, or -1 with
- * pzrt_last_error() set. */
-typedef int (*pzrt_forward_backward_fn)(pzrt_step_ctx *ctx, void *const *params,
-                                        void *const *inputs, float *loss, void *const *grads);
-/* Updates params and states in place from grads (already averaged over
- * micro-batches and unscaled); lr is this step's rate, step counts applied
- * updates from 1 (see above); writes the global gradient norm (before
- * clipping) to *grad_norm. */
-typedef int (*pzrt_optimizer_fn)(pzrt_step_ctx *ctx, void *const *params, void *const *grads,
-                                 void *const *states, float lr, int64_t step, float *grad_norm);
+/* ---- the program ABI ---- */
 
-typedef struct pzrt_model {
+#define PZRT_ABI_VERSION 2
+
+/* A compiled host function: args[i] is the buffer its i-th argument is bound
+ * to. Returns 0, or -1 with pzrt_last_error() naming the op that failed. */
+typedef int (*pzrt_host_fn)(pzrt_step_ctx *ctx, void *const *args);
+
+/* What a host function's argument is bound to. */
+typedef enum pzrt_arg_kind {
+  PZRT_ARG_PARAM = 0,  /* params[index] */
+  PZRT_ARG_GRAD = 1,   /* grads[index] (a gradient of params[index]) */
+  PZRT_ARG_ACCUM = 2,  /* the gradient accumulator of params[index] */
+  PZRT_ARG_STATE = 3,  /* states[index] */
+  PZRT_ARG_INPUT = 4,  /* inputs[index]: the running micro-batch */
+  PZRT_ARG_SCALAR = 5  /* the scalar slot `index` (pzrt_scalar) */
+} pzrt_arg_kind;
+
+/* The step's scalars, in device memory like every buffer (the compiler's
+ * #pz.role, in the same order). */
+typedef enum pzrt_scalar {
+  PZRT_SCALAR_LOSS = 0,       /* f32 out of forward_backward: the micro-batch's loss */
+  PZRT_SCALAR_LR = 1,         /* f32 into optimizer_step: (float)lr of the iteration */
+  PZRT_SCALAR_STEP = 2,       /* i64 into optimizer_step: applied updates, from 1 */
+  PZRT_SCALAR_LOSS_SCALE = 3, /* f32 into forward_backward: the loss scale */
+  PZRT_SCALAR_GRAD_NORM = 4,  /* f32 out of optimizer_step: the global gradient norm */
+  PZRT_SCALAR_GRAD_SCALE = 5, /* f32 into finalize_grads: 1 / (grad_accum x loss scale) */
+  PZRT_SCALAR_NONFINITE = 6,  /* i64 out of finalize_grads: the first parameter whose
+                                 gradient has a NaN or an infinity, or -1 */
+  PZRT_SCALAR_COUNT = 7
+} pzrt_scalar;
+
+typedef struct pzrt_arg_binding {
+  int32_t kind;  /* pzrt_arg_kind */
+  int32_t index;
+} pzrt_arg_binding;
+
+/* What a host function does in the step. */
+typedef enum pzrt_function_role {
+  PZRT_FN_FORWARD_BACKWARD = 0, /* one micro-batch: the loss and the gradients
+                                   (overwritten, of scale x loss under loss scaling) */
+  PZRT_FN_ACCUMULATE_GRADS = 1, /* accumulators += gradients */
+  PZRT_FN_FINALIZE_GRADS = 2,   /* gradients = accumulators / (grad_accum x scale);
+                                   NONFINITE */
+  PZRT_FN_OPTIMIZER_STEP = 3    /* the update of params and states, GRAD_NORM */
+} pzrt_function_role;
+
+typedef struct pzrt_function_entry {
+  const char *name;               /* the host function ("forward_backward") */
+  int32_t role;                   /* pzrt_function_role */
+  pzrt_host_fn fn;
+  int32_t num_args;
+  const pzrt_arg_binding *args;   /* one binding per argument */
+  uint64_t arena_bytes;           /* its #pzrt.memory_plan */
+  uint64_t arena_peak_bytes;
+} pzrt_function_entry;
+
+typedef enum pzrt_action_kind {
+  PZRT_ACTION_RUN = 0,            /* run functions[function] for micro_batch */
+  PZRT_ACTION_CHECK_NUMERICS = 1  /* read LOSS and NONFINITE, agree over the ranks; then
+                                     skip the rest of the step (loss scaling) or stop with
+                                     exit 3 (no loss scaling) when they are not finite */
+} pzrt_action_kind;
+
+typedef struct pzrt_action {
+  int32_t kind;        /* pzrt_action_kind */
+  int32_t function;    /* PZRT_ACTION_RUN: index into functions */
+  int32_t micro_batch; /* PZRT_ACTION_RUN of forward_backward: the micro-batch it feeds */
+} pzrt_action;
+
+/* The grid axes, outermost first; a communicator group is a bit mask of them
+ * (bit a for axis a): the ranks that differ only in those axes. */
+typedef enum pzrt_grid_axis {
+  PZRT_AXIS_PP = 0,
+  PZRT_AXIS_DP_REPLICATE = 1,
+  PZRT_AXIS_DP_SHARD = 2,
+  PZRT_AXIS_CP = 3,
+  PZRT_AXIS_TP = 4,
+  PZRT_AXIS_COUNT = 5
+} pzrt_grid_axis;
+
+typedef struct pzrt_program {
+  uint32_t abi_version;           /* PZRT_ABI_VERSION */
   const char *name;
   int32_t num_params;
   const pzrt_tensor_spec *params;
@@ -160,14 +234,16 @@ typedef struct pzrt_model {
   const int32_t *input_roles;     /* pzrt_input_role per input */
   int32_t num_states;
   const pzrt_tensor_spec *states; /* zero at the start, e.g. "exp_avg:W" */
-  uint64_t arena_bytes;           /* arena size: the highest end offset of the plan */
-  uint64_t arena_planned_peak;    /* the plan's peak of live arena bytes */
+  uint64_t arena_bytes;           /* arena size: the largest of the functions' */
+  uint64_t arena_planned_peak;    /* the largest of the functions' peaks of live bytes */
   uint64_t planned_peak_bytes;    /* predicted pzrt_mem_peak_total() (report.json) */
   int32_t grad_accum;             /* micro-batches per step (>= 1) */
   int32_t world_size;             /* ranks the plan was compiled for */
+  int32_t dp_size;                /* data-parallel ranks (0: world_size); see above */
+  int32_t grid[PZRT_AXIS_COUNT];  /* the grid's axis sizes (all 1: one rank) */
   int64_t vocab;                  /* token ids must be < vocab (0: unchecked) */
   pzrt_lr_schedule lr_schedule;
-  int32_t loss_scaling;           /* 1: dynamic loss scaling (DeepSpeed defaults) */
+  const pzrt_loss_scaler *loss_scaling; /* the scaler's start (fp16); NULL: none */
   const char *init_file;          /* initial weights: safetensors file, relative to the
                                      executable's directory (an absolute path is used as
                                      is); every parameter under its name with its (global)
@@ -175,10 +251,13 @@ typedef struct pzrt_model {
                                      tensors are ignored. NULL: parameters start at 0 */
   const char *plan_json;          /* the plan as a JSON object (stored in checkpoints);
                                      NULL: {} */
-  pzrt_forward_backward_fn forward_backward;
-  pzrt_optimizer_fn optimizer_step;
-  int32_t dp_size;                /* data-parallel ranks (0: world_size); see above */
-} pzrt_model;
+  int32_t num_functions;
+  const pzrt_function_entry *functions;
+  int32_t num_actions;
+  const pzrt_action *schedule;    /* one step's actions, in order */
+  int32_t num_comm_groups;
+  const uint32_t *comm_groups;    /* bit masks of grid axes: ctx->comms[i] */
+} pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):
  *   --steps N (default 10; with --load: N more) --seed S (default 0; with --load: the
@@ -205,7 +284,7 @@ typedef struct pzrt_model {
  * stops), 1 for an internal failure. With more than one rank, a failure on
  * one rank after setup (e.g. in a step function) aborts the whole job through
  * the communicator, so that no rank waits forever in a collective. */
-int pzrt_train_main(const pzrt_model *model, int argc, char **argv);
+int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,82 @@
-// pzrt/exec.h on the CPU: buffers are host memory.
+// pzrt/exec.h on the CPU device: buffers are host memory, every stream runs
+// its work at once (so events are complete when recorded), and transfers go
+// through the communicators of the step context, blocking; a request
+// returned by an asynchronous call is already complete.
 #include "pzrt/exec.h"
 
 #include "core/internal.h"
 
 #include <cstring>
 
-extern "C" int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
+struct pzrt_device {
+  const char *name;
+};
+
+struct pzrt_stream {
+  pzrt_device *device;
+};
+
+struct pzrt_event {};
+
+struct pzrt_request {};
+
+namespace {
+
+pzrt_event theEvent;
+pzrt_request theRequest;
+
+bool validStream(int stream) { return stream >= 0; }
+
+// The communicator of a group, or NULL with an error.
+pzrt_comm *groupComm(pzrt_step_ctx *ctx, int group, const char *what) {
+  if (!ctx || group < 0 || group >= ctx->num_comms || !ctx->comms || !ctx->comms[group]) {
+    pzrt::fail("%s: communicator group %d does not exist in this step context", what, group);
+    return nullptr;
+  }
+  return ctx->comms[group];
+}
+
+// Finishes a transfer: its result, and a completed request when one is asked for.
+int finish(int rc, pzrt_request **request) {
+  if (request)
+    *request = rc == 0 ? &theRequest : nullptr;
+  return rc;
+}
+
+} // namespace
+
+extern "C" {
+
+pzrt_device *pzrt_device_cpu(void) {
+  static pzrt_device cpu{"cpu"};
+  return &cpu;
+}
+
+const char *pzrt_device_name(const pzrt_device *device) { return device ? device->name : "?"; }
+
+int pzrt_device_read(pzrt_device *, void *host, const void *buffer, size_t bytes) {
+  if (bytes && (!host || !buffer))
+    return pzrt::fail("pzrt_device_read: a NULL buffer");
+  if (bytes)
+    std::memcpy(host, buffer, bytes);
+  return 0;
+}
+
+int pzrt_device_write(pzrt_device *, void *buffer, const void *host, size_t bytes) {
+  if (bytes && (!host || !buffer))
+    return pzrt::fail("pzrt_device_write: a NULL buffer");
+  if (bytes)
+    std::memcpy(buffer, host, bytes);
+  return 0;
+}
+
+pzrt_stream *pzrt_stream_create(pzrt_device *device) { return new pzrt_stream{device}; }
+
+void pzrt_stream_destroy(pzrt_stream *stream) { delete stream; }
+
+int pzrt_stream_synchronize(pzrt_stream *) { return 0; }
+
+int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   (void)ctx;
   if (bytes > 0 && (!dst || !src))
     return pzrt::fail("pzrt_copy: a NULL buffer");
@@ -13,3 +84,93 @@ extern "C" int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t 
     std::memmove(dst, src, bytes);
   return 0;
 }
+
+pzrt_event *pzrt_event_record(pzrt_step_ctx *, int stream) {
+  if (!validStream(stream)) {
+    pzrt::fail("pzrt_event_record: stream %d does not exist", stream);
+    return nullptr;
+  }
+  return &theEvent;
+}
+
+int pzrt_stream_wait(pzrt_step_ctx *, pzrt_event *event, int stream) {
+  if (!event || !validStream(stream))
+    return pzrt::fail("pzrt_stream_wait: no event, or stream %d does not exist", stream);
+  return 0;
+}
+
+int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
+                       pzrt_dtype dtype, int op, const char *, int, pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "all_reduce");
+  if (!c)
+    return -1;
+  return finish(pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op)),
+                request);
+}
+
+int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                       size_t src_count, pzrt_dtype dtype, const char *, int,
+                       pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "all_gather");
+  if (!c)
+    return -1;
+  return finish(pzrt_all_gather(c, src, dst, src_count, dtype), request);
+}
+
+int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                           size_t dst_count, pzrt_dtype dtype, int op, const char *, int,
+                           pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "reduce_scatter");
+  if (!c)
+    return -1;
+  return finish(pzrt_reduce_scatter(c, src, dst, dst_count, dtype,
+                                    static_cast<pzrt_reduce_op>(op)),
+                request);
+}
+
+int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
+                      pzrt_dtype dtype, int root, const char *, int, pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "broadcast");
+  if (!c)
+    return -1;
+  return finish(pzrt_broadcast(c, buffer, count, dtype, root), request);
+}
+
+int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
+                       size_t count, pzrt_dtype dtype, const char *, int,
+                       pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "all_to_all");
+  if (!c)
+    return -1;
+  return finish(pzrt_all_to_all(c, src, dst, count, dtype), request);
+}
+
+// The rank `peer` positions along the group from this one, wrapping.
+static int peerRank(pzrt_comm *c, int peer) {
+  int n = pzrt_comm_size(c);
+  return ((pzrt_comm_rank(c) + peer) % n + n) % n;
+}
+
+int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count,
+                 pzrt_dtype dtype, int peer, const char *, int, pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "send");
+  if (!c)
+    return -1;
+  return finish(pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0), request);
+}
+
+int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
+                 int peer, const char *, int, pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "recv");
+  if (!c)
+    return -1;
+  return finish(pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0), request);
+}
+
+int pzrt_wait(pzrt_step_ctx *, pzrt_request *request) {
+  if (request != &theRequest)
+    return pzrt::fail("pzrt_wait: not a request of a transfer");
+  return 0;
+}
+
+} // extern "C"

@@ -15,7 +15,7 @@ namespace {
 // streams that dropout uses for steps 1, 2, ...
 uint64_t syntheticStream(int input) { return (1ull << 63) | static_cast<uint64_t>(input); }
 
-std::string dataInputList(const pzrt_model *m) {
+std::string dataInputList(const pzrt_program *m) {
   std::string s;
   for (int i = 0; i < m->num_inputs; ++i)
     if (inputRole(m, i) == PZRT_INPUT_DATA)
@@ -141,7 +141,7 @@ void syntheticGeneric(const pzrt_tensor_spec &s, int input, uint64_t seed, int64
   }
 }
 
-void requireTokenInput(const pzrt_model *m, int i, const char *name, const char *what) {
+void requireTokenInput(const pzrt_program *m, int i, const char *name, const char *what) {
   if (i < 0)
     throwUsage("%s needs a model with the data inputs input_ids and labels; this model's data "
                "inputs are: %s (use --data-npy)",
@@ -160,7 +160,7 @@ DataFeed::~DataFeed() {
     pzrt_npy_close(a);
 }
 
-void DataFeed::open(const pzrt_model *m, const Options &opts, uint64_t seed) {
+void DataFeed::open(const pzrt_program *m, const Options &opts, uint64_t seed) {
   model_ = m;
   kind_ = opts.data;
   seed_ = seed;
@@ -265,7 +265,7 @@ void DataFeed::open(const pzrt_model *m, const Options &opts, uint64_t seed) {
 }
 
 void DataFeed::checkTokens(int input, int64_t first, const void *buf) const {
-  const pzrt_model *m = model_;
+  const pzrt_program *m = model_;
   const pzrt_tensor_spec &s = m->inputs[input];
   if (m->vocab <= 0 || !isIntDtype(s.dtype))
     return;
@@ -297,7 +297,7 @@ void DataFeed::checkTokens(int input, int64_t first, const void *buf) const {
 }
 
 void DataFeed::fill(int64_t first, void *const *inputs) {
-  const pzrt_model *m = model_;
+  const pzrt_program *m = model_;
   switch (kind_) {
   case DataKind::TokenFile: {
     int64_t seq = m->inputs[idsInput_].shape[1];

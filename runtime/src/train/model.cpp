@@ -1,4 +1,4 @@
-// Helpers over the compiler-emitted pzrt_model: sizes, shapes and checks.
+// Helpers over the compiler-emitted pzrt_program: sizes, shapes and checks.
 #include "train/train_internal.h"
 
 #include "core/checked.h"
@@ -52,11 +52,11 @@ std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec) {
   return off;
 }
 
-int inputRole(const pzrt_model *m, int i) {
+int inputRole(const pzrt_program *m, int i) {
   return m->input_roles ? m->input_roles[i] : PZRT_INPUT_DATA;
 }
 
-int findDataInput(const pzrt_model *m, const char *name) {
+int findDataInput(const pzrt_program *m, const char *name) {
   for (int i = 0; i < m->num_inputs; ++i)
     if (inputRole(m, i) == PZRT_INPUT_DATA && m->inputs[i].name &&
         std::strcmp(m->inputs[i].name, name) == 0)
@@ -64,18 +64,26 @@ int findDataInput(const pzrt_model *m, const char *name) {
   return -1;
 }
 
-int64_t microBatchRows(const pzrt_model *m) {
+int64_t microBatchRows(const pzrt_program *m) {
   for (int i = 0; i < m->num_inputs; ++i)
     if (inputRole(m, i) == PZRT_INPUT_DATA && m->inputs[i].ndim >= 1)
       return m->inputs[i].shape[0];
   return 1;
 }
 
-uint64_t plannedPeakFormula(const pzrt_model *m) {
+bool usesAccumulators(const pzrt_program *m) {
+  for (int f = 0; f < m->num_functions; ++f)
+    for (int a = 0; a < m->functions[f].num_args; ++a)
+      if (m->functions[f].args[a].kind == PZRT_ARG_ACCUM)
+        return true;
+  return false;
+}
+
+uint64_t plannedPeakFormula(const pzrt_program *m) {
   uint64_t params = 0, total = 0;
   for (int i = 0; i < m->num_params; ++i)
     params += specBytes(m->params[i]);
-  total = params * (m->grad_accum > 1 ? 3 : 2);
+  total = params * (usesAccumulators(m) ? 3 : 2) + kScalarBytes;
   for (int i = 0; i < m->num_states; ++i)
     total += specBytes(m->states[i]);
   for (int i = 0; i < m->num_inputs; ++i)
@@ -118,13 +126,85 @@ void checkSpec(const pzrt_tensor_spec &s, const char *what, int i) {
 
 bool isFloat(pzrt_dtype d) { return d == PZRT_F32 || d == PZRT_F16 || d == PZRT_BF16; }
 
+bool bindsScalar(const pzrt_program *m, int scalar) {
+  for (int f = 0; f < m->num_functions; ++f)
+    for (int a = 0; a < m->functions[f].num_args; ++a)
+      if (m->functions[f].args[a].kind == PZRT_ARG_SCALAR &&
+          m->functions[f].args[a].index == scalar)
+        return true;
+  return false;
+}
+
+// The function table binds every argument to a buffer that exists, and the
+// schedule runs functions that exist, with one forward_backward per
+// micro-batch and an optimizer step.
+void validateFunctions(const pzrt_program *m) {
+  if (m->num_functions < 1 || !m->functions || m->num_actions < 1 || !m->schedule)
+    throwInternal("program description: no functions or no schedule");
+  if (m->num_comm_groups < 0 || (m->num_comm_groups > 0 && !m->comm_groups))
+    throwInternal("program description: inconsistent communicator groups");
+  for (int g = 0; g < m->num_comm_groups; ++g)
+    if (m->comm_groups[g] == 0 || m->comm_groups[g] >= (1u << PZRT_AXIS_COUNT))
+      throwInternal("program description: communicator group %d has the axis mask %u", g,
+                    m->comm_groups[g]);
+  for (int f = 0; f < m->num_functions; ++f) {
+    const pzrt_function_entry &e = m->functions[f];
+    const char *name = e.name ? e.name : "?";
+    if (!e.fn || e.num_args < 0 || (e.num_args > 0 && !e.args) || e.role < 0 ||
+        e.role > PZRT_FN_OPTIMIZER_STEP)
+      throwInternal("program description: function %d ('%s') is incomplete", f, name);
+    if (e.arena_bytes > m->arena_bytes || e.arena_peak_bytes > e.arena_bytes)
+      throwInternal("program description: function '%s' needs an arena of %llu bytes, the "
+                    "program has %llu",
+                    name, (unsigned long long)e.arena_bytes,
+                    (unsigned long long)m->arena_bytes);
+    for (int a = 0; a < e.num_args; ++a) {
+      const pzrt_arg_binding &b = e.args[a];
+      int bound = b.kind == PZRT_ARG_PARAM || b.kind == PZRT_ARG_GRAD || b.kind == PZRT_ARG_ACCUM
+                      ? m->num_params
+                  : b.kind == PZRT_ARG_STATE  ? m->num_states
+                  : b.kind == PZRT_ARG_INPUT  ? m->num_inputs
+                  : b.kind == PZRT_ARG_SCALAR ? PZRT_SCALAR_COUNT
+                                              : -1;
+      if (bound < 0 || b.index < 0 || b.index >= bound)
+        throwInternal("program description: argument %d of '%s' is bound to kind %d, index "
+                      "%d, which does not exist",
+                      a, name, b.kind, b.index);
+    }
+  }
+  std::vector<int> fbPerMicroBatch(static_cast<size_t>(m->grad_accum), 0);
+  int optimizer = 0;
+  for (int i = 0; i < m->num_actions; ++i) {
+    const pzrt_action &a = m->schedule[i];
+    if (a.kind == PZRT_ACTION_CHECK_NUMERICS)
+      continue;
+    if (a.kind != PZRT_ACTION_RUN || a.function < 0 || a.function >= m->num_functions ||
+        a.micro_batch < 0 || a.micro_batch >= m->grad_accum)
+      throwInternal("program description: schedule action %d (kind %d, function %d, "
+                    "micro-batch %d) is invalid",
+                    i, a.kind, a.function, a.micro_batch);
+    int role = m->functions[a.function].role;
+    fbPerMicroBatch[a.micro_batch] += role == PZRT_FN_FORWARD_BACKWARD;
+    optimizer += role == PZRT_FN_OPTIMIZER_STEP;
+  }
+  for (int k = 0; k < m->grad_accum; ++k)
+    if (fbPerMicroBatch[k] != 1)
+      throwInternal("program description: the schedule runs forward_backward %d times for "
+                    "micro-batch %d (once expected)",
+                    fbPerMicroBatch[k], k);
+  if (optimizer != 1)
+    throwInternal("program description: the schedule runs the optimizer %d times", optimizer);
+}
+
 } // namespace
 
-void validateModel(const pzrt_model *m) {
+void validateModel(const pzrt_program *m) {
   if (!m)
     throwInternal("model description is NULL");
-  if (!m->forward_backward || !m->optimizer_step)
-    throwInternal("model description: forward_backward and optimizer_step must be set");
+  if (m->abi_version != PZRT_ABI_VERSION)
+    throwInternal("program description: ABI version %u, but this runtime implements %d; "
+                  "recompile the program with this release",
+                  m->abi_version, PZRT_ABI_VERSION);
   if (m->num_params < 0 || m->num_inputs < 0 || m->num_states < 0 ||
       (m->num_params > 0 && !m->params) || (m->num_inputs > 0 && !m->inputs) ||
       (m->num_states > 0 && !m->states))
@@ -187,9 +267,10 @@ void validateModel(const pzrt_model *m) {
   }
   if (lossScaleInputs > 1)
     throwInternal("model description: %d loss-scale inputs (at most one)", lossScaleInputs);
-  if (m->loss_scaling && lossScaleInputs != 1)
-    throwInternal("model description: loss_scaling is on but no input has the role "
-                  "PZRT_INPUT_LOSS_SCALE");
+  validateFunctions(m);
+  if (m->loss_scaling && lossScaleInputs != 1 && !bindsScalar(m, PZRT_SCALAR_LOSS_SCALE))
+    throwInternal("model description: loss_scaling is on but neither an input has the role "
+                  "PZRT_INPUT_LOSS_SCALE nor a function reads the LOSS_SCALE scalar");
   if (m->vocab < 0)
     throwInternal("model description: vocab %lld is negative", (long long)m->vocab);
   // The memory formula of train.h, whose terms are each below 2^62, must not
@@ -201,7 +282,7 @@ void validateModel(const pzrt_model *m) {
   bool ok = true;
   for (int i = 0; ok && i < m->num_params; ++i)
     ok = pzrt::checkedAdd(params, static_cast<int64_t>(specBytes(m->params[i])), params);
-  ok = ok && pzrt::checkedMul(params, m->grad_accum > 1 ? 3 : 2, params) &&
+  ok = ok && pzrt::checkedMul(params, usesAccumulators(m) ? 3 : 2, params) &&
        pzrt::checkedAdd(total, params, total);
   for (int i = 0; ok && i < m->num_states; ++i)
     ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->states[i])), total);

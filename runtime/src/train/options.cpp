@@ -214,7 +214,7 @@ std::string perRankPath(const std::string &path, int rank, const char *ext) {
   return path + suffix + ext;
 }
 
-std::string usageText(const pzrt_model *m, const char *argv0) {
+std::string usageText(const pzrt_program *m, const char *argv0) {
   std::string prog = argv0 && *argv0 ? argv0 : "train";
   std::string s;
   s += "Usage: " + prog + " [options]\n\n";

@@ -1,5 +1,5 @@
 // Training state: counted buffers, initial weights, checkpoints, and the
-// gradient arithmetic of accumulation and loss scaling.
+// finite checks of loaded tensors.
 #include "train/train_internal.h"
 
 #include "pzrt/arena.h"
@@ -25,6 +25,7 @@ Buffers::~Buffers() {
   for (auto *list : {&params, &grads, &accum, &states, &inputs})
     for (void *p : *list)
       pzrt_mem_free(p);
+  pzrt_mem_free(scalars);
   pzrt_arena_destroy(arena);
 }
 
@@ -40,7 +41,7 @@ void *alloc(uint64_t bytes, pzrt_mem_category cat, const char *what, const char 
 
 } // namespace
 
-void allocateBuffers(const pzrt_model *m, Buffers &b) {
+void allocateBuffers(const pzrt_program *m, Buffers &b) {
   for (int i = 0; i < m->num_params; ++i) {
     const pzrt_tensor_spec &s = m->params[i];
     b.params.push_back(alloc(specBytes(s), PZRT_MEM_PARAMS, "parameter", s.name));
@@ -49,7 +50,7 @@ void allocateBuffers(const pzrt_model *m, Buffers &b) {
     const pzrt_tensor_spec &s = m->params[i];
     b.grads.push_back(alloc(specBytes(s), PZRT_MEM_GRADS, "the gradient of", s.name));
   }
-  if (m->grad_accum > 1)
+  if (usesAccumulators(m))
     for (int i = 0; i < m->num_params; ++i) {
       const pzrt_tensor_spec &s = m->params[i];
       b.accum.push_back(
@@ -68,27 +69,28 @@ void allocateBuffers(const pzrt_model *m, Buffers &b) {
     const pzrt_tensor_spec &s = m->inputs[i];
     b.inputs.push_back(alloc(specBytes(s), PZRT_MEM_DATA, "input", s.name));
   }
-}
-
-// ---------------------------------------------------------------- gradient arithmetic
-
-namespace {
-
-template <typename F> void forEachFloat(void *x, int64_t n, pzrt_dtype dtype, F f) {
-  if (dtype == PZRT_F32) {
-    float *p = static_cast<float *>(x);
-    for (int64_t i = 0; i < n; ++i)
-      p[i] = f(i, p[i]);
-  } else {
-    uint16_t *p = static_cast<uint16_t *>(x);
-    bool bf = dtype == PZRT_BF16;
-    for (int64_t i = 0; i < n; ++i) {
-      float v = bf ? pzrt_bf16_to_f32(p[i]) : pzrt_f16_to_f32(p[i]);
-      v = f(i, v);
-      p[i] = bf ? pzrt_f32_to_bf16(v) : pzrt_f32_to_f16(v);
+  b.scalars = alloc(kScalarBytes, PZRT_MEM_WORKSPACE, "the step's", "scalars");
+  for (int f = 0; f < m->num_functions; ++f) {
+    std::vector<void *> args;
+    const pzrt_function_entry &e = m->functions[f];
+    for (int a = 0; a < e.num_args; ++a) {
+      const pzrt_arg_binding &x = e.args[a];
+      switch (x.kind) {
+      case PZRT_ARG_PARAM: args.push_back(b.params[x.index]); break;
+      case PZRT_ARG_GRAD: args.push_back(b.grads[x.index]); break;
+      case PZRT_ARG_ACCUM: args.push_back(b.accum[x.index]); break;
+      case PZRT_ARG_STATE: args.push_back(b.states[x.index]); break;
+      case PZRT_ARG_INPUT: args.push_back(b.inputs[x.index]); break;
+      default: args.push_back(static_cast<char *>(b.scalars) + 8 * x.index); break;
+      }
     }
+    b.bindings.push_back(std::move(args));
   }
 }
+
+// ---------------------------------------------------------------- finite checks
+
+namespace {
 
 float loadFloat(const void *x, int64_t i, pzrt_dtype dtype) {
   switch (dtype) {
@@ -102,29 +104,6 @@ float loadFloat(const void *x, int64_t i, pzrt_dtype dtype) {
 }
 
 } // namespace
-
-void addInto(void *acc, const void *g, int64_t n, pzrt_dtype dtype) {
-  if (dtype == PZRT_F32) {
-    float *a = static_cast<float *>(acc);
-    const float *x = static_cast<const float *>(g);
-    for (int64_t i = 0; i < n; ++i)
-      a[i] += x[i];
-    return;
-  }
-  forEachFloat(acc, n, dtype, [&](int64_t i, float v) { return v + loadFloat(g, i, dtype); });
-}
-
-void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float factor) {
-  if (dtype == PZRT_F32) {
-    float *d = static_cast<float *>(dst);
-    const float *s = static_cast<const float *>(src);
-    for (int64_t i = 0; i < n; ++i)
-      d[i] = s[i] * factor;
-    return;
-  }
-  forEachFloat(dst, n, dtype,
-               [&](int64_t i, float) { return loadFloat(src, i, dtype) * factor; });
-}
 
 bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype) {
   if (dtype == PZRT_F32)
@@ -217,7 +196,7 @@ std::string vecStr(const std::vector<int64_t> &v) {
 
 } // namespace
 
-void loadInitFile(const pzrt_model *m, Buffers &b) {
+void loadInitFile(const pzrt_program *m, Buffers &b) {
   std::string path = resolveInitFile(m->init_file);
   pzrt::StFile f;
   if (pzrt::readSafetensors(path, f))
@@ -280,7 +259,7 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s
 
 } // namespace
 
-void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &given, TrainPosition &pos,
+void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &given, TrainPosition &pos,
                     std::vector<std::string> &notes) {
   std::string note;
   const std::string dir = ckpt::resolveLoad(given, note);
@@ -349,7 +328,7 @@ void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &given, T
   pos.scaler.growth_interval = static_cast<decltype(pos.scaler.growth_interval)>(interval);
 }
 
-void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
+void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
                     const TrainPosition &pos, int64_t globalBatch, int keepLast) {
   struct WriterCloser {
     pzrt_ckpt_writer *w;

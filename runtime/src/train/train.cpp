@@ -5,6 +5,7 @@
 #include "pzrt/arena.h"
 #include "pzrt/env.h"
 #include "pzrt/error.h"
+#include "pzrt/exec.h"
 #include "pzrt/kernels.h"
 #include "pzrt/metrics.h"
 #include "pzrt/trace.h"
@@ -176,7 +177,7 @@ struct TraceCloser {
 
 class Trainer {
 public:
-  Trainer(const pzrt_model *m, int argc, char **argv) : m_(m), argc_(argc), argv_(argv) {}
+  Trainer(const pzrt_program *m, int argc, char **argv) : m_(m), argc_(argc), argv_(argv) {}
   ~Trainer();
   int run();
 
@@ -185,6 +186,14 @@ private:
   void printBanner();
   void trainLoop();
   void trainStep(int64_t t);
+  // Runs functions[f] of the program for micro-batch `micro`; throws.
+  void runFunction(int f, int64_t t, int micro);
+  // CHECK_NUMERICS: whether the step's update applies; sets `loss` to the
+  // mean over ranks; stops the run (exit 3) without loss scaling.
+  bool checkNumerics(int64_t t, double localLoss, double &loss);
+  void setScalar(int slot, const void *value, size_t bytes);
+  void createGroupComms();
+  void getScalar(int slot, void *value, size_t bytes);
   void checkMemoryPlan();
   void writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
                     double stepTime, double scaleUsed, bool skipped);
@@ -197,13 +206,15 @@ private:
   // Every rank learns the largest exit code (uncounted; no-op on one rank).
   int agree(int code);
 
-  const pzrt_model *m_;
+  const pzrt_program *m_;
   int argc_;
   char **argv_;
   Options opts_;
   pzrt_env env_{};
   int rank_ = 0, world_ = 1;
   pzrt_comm *comm_ = nullptr;
+  std::vector<pzrt_comm *> groupComms_; // ctx_.comms
+  std::vector<pzrt_stream *> streams_;  // ctx_.streams
   bool mpi_ = false;
 
   int dpSize_ = 1, dpRank_ = 0, K_ = 1, lossScaleInput_ = -1;
@@ -232,6 +243,10 @@ Trainer::~Trainer() {
   trace_.reset();
   feed_.reset();
   buf_.reset();
+  for (pzrt_comm *c : groupComms_)
+    pzrt_comm_destroy(c);
+  for (pzrt_stream *st : streams_)
+    pzrt_stream_destroy(st);
   if (comm_)
     pzrt_comm_destroy(comm_);
   if (mpi_)
@@ -370,7 +385,10 @@ void Trainer::setup() {
   allocateBuffers(m_, *buf_);
 
   pos_.seed = opts_.seed;
-  pzrt_loss_scaler_init_default(&pos_.scaler);
+  if (m_->loss_scaling)
+    pos_.scaler = *m_->loss_scaling;
+  else
+    pzrt_loss_scaler_init_default(&pos_.scaler);
   if (!opts_.save.empty())
     checkSaveDir(opts_.save, rank_); // before reading anything large
 
@@ -433,6 +451,51 @@ void Trainer::setup() {
   ctx_.seed = pos_.seed;
   ctx_.trace = trace_.get();
   ctx_.comm = comm_;
+  ctx_.device = pzrt_device_cpu();
+  for (int i = 0; i < 2; ++i)
+    streams_.push_back(pzrt_stream_create(ctx_.device));
+  ctx_.num_streams = static_cast<int32_t>(streams_.size());
+  ctx_.streams = streams_.data();
+  createGroupComms();
+  ctx_.num_comms = static_cast<int32_t>(groupComms_.size());
+  ctx_.comms = groupComms_.data();
+}
+
+// One communicator per group of grid axes: ranks are laid out row-major
+// over the grid (pp outermost, tp fastest); a group holds the ranks whose
+// coordinates differ only in its axes, ordered by those coordinates.
+void Trainer::createGroupComms() {
+  int64_t size = 1;
+  for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
+    size *= m_->grid[a] > 0 ? m_->grid[a] : 1;
+  if (size != world_)
+    throwInternal("program description: the grid holds %lld ranks, the world %d",
+                  (long long)size, world_);
+  int coord[PZRT_AXIS_COUNT];
+  int r = rank_;
+  for (int a = PZRT_AXIS_COUNT - 1; a >= 0; --a) {
+    int n = m_->grid[a] > 0 ? m_->grid[a] : 1;
+    coord[a] = r % n;
+    r /= n;
+  }
+  for (int g = 0; g < m_->num_comm_groups; ++g) {
+    uint32_t mask = m_->comm_groups[g];
+    int color = 0, key = 0;
+    std::string name = "group";
+    for (int a = 0; a < PZRT_AXIS_COUNT; ++a) {
+      int n = m_->grid[a] > 0 ? m_->grid[a] : 1;
+      if (mask & (1u << a)) {
+        key = key * n + coord[a];
+        name += pzrt::format(".%d", a);
+      } else {
+        color = color * n + coord[a];
+      }
+    }
+    pzrt_comm *c = pzrt_comm_split(comm_, color, key, name.c_str());
+    if (!c)
+      throwInternal("creating the communicator of group %d: %s", g, pzrt_last_error());
+    groupComms_.push_back(c);
+  }
 }
 
 void Trainer::printBanner() {
@@ -492,6 +555,38 @@ void Trainer::trainLoop() {
   }
 }
 
+void Trainer::setScalar(int slot, const void *value, size_t bytes) {
+  if (pzrt_device_write(ctx_.device, static_cast<char *>(buf_->scalars) + 8 * slot, value,
+                        bytes) != 0)
+    throwInternal("setting a scalar of the step: %s", pzrt_last_error());
+}
+
+void Trainer::getScalar(int slot, void *value, size_t bytes) {
+  if (pzrt_device_read(ctx_.device, value, static_cast<const char *>(buf_->scalars) + 8 * slot,
+                       bytes) != 0)
+    throwInternal("reading a scalar of the step: %s", pzrt_last_error());
+}
+
+void Trainer::runFunction(int f, int64_t t, int micro) {
+  const pzrt_function_entry &e = m_->functions[f];
+  static const char *const kCategory[] = {"forward_backward", "accumulate_grads",
+                                          "finalize_grads", "optimizer"};
+  const char *span = e.role == PZRT_FN_OPTIMIZER_STEP ? "optimizer" : kCategory[e.role];
+  TraceSpan trace(trace_.get(), span, "compute",
+                  stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro));
+  ctx_.micro_batch = micro;
+  pzrt_clear_error();
+  int rc = e.fn(&ctx_, buf_->bindings[f].data());
+  pzrt_arena_release_all(buf_->arena);
+  if (rc != 0) {
+    std::string what = e.name ? e.name : "a compiled function";
+    if (e.role != PZRT_FN_OPTIMIZER_STEP && e.role != PZRT_FN_FINALIZE_GRADS)
+      what += pzrt::format(" (micro-batch %d of %d)", micro + 1, K_);
+    throwInternal("%s: %s", what.c_str(),
+                  *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+  }
+}
+
 void Trainer::trainStep(int64_t t) {
   const double t0 = nowSeconds();
   const double traceStart = trace_ ? pzrt_trace_now_us() : 0;
@@ -501,82 +596,45 @@ void Trainer::trainStep(int64_t t) {
   Buffers &b = *buf_;
   ctx_.step = t;
   ctx_.lr = lr;
+  const float lrF = static_cast<float>(lr), scaleF = static_cast<float>(scale);
+  // grads = sum / (K x scale), computed by finalize_grads.
+  const float gradScale = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
+  setScalar(PZRT_SCALAR_LR, &lrF, sizeof lrF);
+  setScalar(PZRT_SCALAR_LOSS_SCALE, &scaleF, sizeof scaleF);
+  setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
 
-  double lossSum = 0;
-  for (int k = 0; k < K_; ++k) {
-    ctx_.micro_batch = k;
-    {
-      TraceSpan span(trace_.get(), "data", "data", stepArgs(t, k));
-      feed_->fill(rowBase + k * rows_, b.inputs.data());
-      if (lossScaleInput_ >= 0)
-        *static_cast<float *>(b.inputs[lossScaleInput_]) = static_cast<float>(scale);
+  double lossSum = 0, loss = NAN, localLoss = NAN, gradNorm = NAN;
+  bool apply = true;
+  for (int i = 0; i < m_->num_actions && apply; ++i) {
+    const pzrt_action &a = m_->schedule[i];
+    if (a.kind == PZRT_ACTION_CHECK_NUMERICS) {
+      localLoss = lossSum / K_;
+      apply = checkNumerics(t, localLoss, loss);
+      continue;
     }
-    // Micro-batch 0 writes straight into the accumulators; later ones into
-    // the grads buffers, which are then added to the accumulators.
-    void *const *target = K_ > 1 && k == 0 ? b.accum.data() : b.grads.data();
-    float loss = NAN;
-    {
-      TraceSpan span(trace_.get(), "forward_backward", "compute", stepArgs(t, k));
-      pzrt_clear_error();
-      int rc = m_->forward_backward(&ctx_, b.params.data(), b.inputs.data(), &loss, target);
-      pzrt_arena_release_all(b.arena);
-      if (rc != 0)
-        throwInternal("forward_backward (micro-batch %d of %d): %s", k + 1, K_,
-                      *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
-    }
-    if (K_ > 1 && k > 0)
-      for (int i = 0; i < m_->num_params; ++i)
-        addInto(b.accum[i], b.grads[i], numel(m_->params[i]), m_->params[i].dtype);
-    lossSum += loss;
-  }
-
-  // grads = sum / (K x scale); then the overflow check of loss scaling.
-  // Then the check for inf/NaN: with loss scaling, an overflow skips the
-  // step; without, it stops training (numericsStop, exit 3) before the
-  // optimizer applies it, naming the first parameter in model order.
-  const float factor = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
-  bool overflow = false;
-  int badParam = -1;
-  for (int i = 0; i < m_->num_params; ++i) {
-    const pzrt_tensor_spec &s = m_->params[i];
-    if (K_ > 1)
-      scaleInto(b.grads[i], b.accum[i], numel(s), s.dtype, factor);
-    else if (factor != 1.0f)
-      scaleInto(b.grads[i], b.grads[i], numel(s), s.dtype, factor);
-    if (m_->loss_scaling ? !overflow : badParam < 0) {
-      if (hasNonFinite(b.grads[i], numel(s), s.dtype)) {
-        overflow = true;
-        badParam = i;
+    const pzrt_function_entry &e = m_->functions[a.function];
+    if (e.role == PZRT_FN_FORWARD_BACKWARD) {
+      {
+        TraceSpan span(trace_.get(), "data", "data", stepArgs(t, a.micro_batch));
+        feed_->fill(rowBase + a.micro_batch * rows_, b.inputs.data());
+        if (lossScaleInput_ >= 0)
+          *static_cast<float *>(b.inputs[lossScaleInput_]) = scaleF;
       }
+      runFunction(a.function, t, a.micro_batch);
+      float l = NAN;
+      getScalar(PZRT_SCALAR_LOSS, &l, sizeof l);
+      lossSum += l;
+    } else if (e.role == PZRT_FN_OPTIMIZER_STEP) {
+      int64_t step = pos_.appliedUpdates + 1;
+      setScalar(PZRT_SCALAR_STEP, &step, sizeof step);
+      runFunction(a.function, t, 0);
+      ++pos_.appliedUpdates;
+      float gn = NAN;
+      getScalar(PZRT_SCALAR_GRAD_NORM, &gn, sizeof gn);
+      gradNorm = gn;
+    } else {
+      runFunction(a.function, t, a.micro_batch);
     }
-  }
-  const double localLoss = lossSum / K_;
-  double loss = localLoss;
-  if (multiRank()) {
-    float v[2] = {static_cast<float>(localLoss), overflow ? 1.0f : 0.0f};
-    if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
-      throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
-    loss = v[0] / world_;
-    overflow = v[1] > 0;
-  }
-  if (!m_->loss_scaling && (overflow || !std::isfinite(loss)))
-    numericsStop(t, badParam, overflow, loss);
-  const bool apply = m_->loss_scaling ? pzrt_loss_scaler_update(&pos_.scaler, overflow) != 0
-                                      : true;
-  double gradNorm = NAN;
-  if (apply) {
-    TraceSpan span(trace_.get(), "optimizer", "compute", stepArgs(t, -1));
-    ctx_.micro_batch = 0;
-    float gn = NAN;
-    pzrt_clear_error();
-    int rc = m_->optimizer_step(&ctx_, b.params.data(), b.grads.data(), b.states.data(),
-                                static_cast<float>(lr), pos_.appliedUpdates + 1, &gn);
-    pzrt_arena_release_all(b.arena);
-    if (rc != 0)
-      throwInternal("optimizer_step: %s",
-                    *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
-    ++pos_.appliedUpdates;
-    gradNorm = gn;
   }
   pos_.step = t;
   pos_.dataPosition = dataStart_ + (t - start_) * G_;
@@ -593,6 +651,27 @@ void Trainer::trainStep(int64_t t) {
   if (rank_ == 0 && opts_.logEvery > 0 &&
       (t == start_ + 1 || t % opts_.logEvery == 0 || t == end_))
     progress(t, loss, gradNorm, lr, scale, !apply);
+}
+
+bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
+  // The gradients finalize_grads checked: the first non-finite one, or -1.
+  int64_t badParam = -1;
+  getScalar(PZRT_SCALAR_NONFINITE, &badParam, sizeof badParam);
+  if (badParam >= m_->num_params)
+    throwInternal("finalize_grads reported parameter %lld, but the model has %d",
+                  (long long)badParam, m_->num_params);
+  bool overflow = badParam >= 0;
+  loss = localLoss;
+  if (multiRank()) {
+    float v[2] = {static_cast<float>(localLoss), overflow ? 1.0f : 0.0f};
+    if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
+      throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
+    loss = v[0] / world_;
+    overflow = v[1] > 0;
+  }
+  if (!m_->loss_scaling && (overflow || !std::isfinite(loss)))
+    numericsStop(t, static_cast<int>(badParam), overflow, loss);
+  return m_->loss_scaling ? pzrt_loss_scaler_update(&pos_.scaler, overflow) != 0 : true;
 }
 
 void Trainer::checkMemoryPlan() {
@@ -742,7 +821,7 @@ void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) 
 } // namespace
 } // namespace pzrt::train
 
-extern "C" int pzrt_train_main(const pzrt_model *model, int argc, char **argv) {
+extern "C" int pzrt_train_main(const pzrt_program *model, int argc, char **argv) {
   pzrt::train::Trainer trainer(model, argc, argv);
   return trainer.run();
 }

@@ -60,7 +60,7 @@ struct Options {
 
 // Parses argv[1..argc-1]; throws a usage Failure naming the option.
 void parseOptions(int argc, char **argv, Options &opts);
-std::string usageText(const pzrt_model *model, const char *argv0);
+std::string usageText(const pzrt_program *model, const char *argv0);
 // "dir/m.jsonl" -> "dir/m.rank3.jsonl" (the suffix is inserted before `ext`
 // when the path ends with it, appended otherwise).
 std::string perRankPath(const std::string &path, int rank, const char *ext);
@@ -74,19 +74,26 @@ std::string specStr(const pzrt_tensor_spec &spec); // "int64 [4, 64]"
 std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec);
 std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec);
 bool isSharded(const pzrt_tensor_spec &spec);
-int inputRole(const pzrt_model *m, int i);
+int inputRole(const pzrt_program *m, int i);
 // Checks the compiler-emitted description; throws an internal Failure.
-void validateModel(const pzrt_model *m);
+void validateModel(const pzrt_program *m);
 // The documented formula of train.h.
-uint64_t plannedPeakFormula(const pzrt_model *m);
+uint64_t plannedPeakFormula(const pzrt_program *m);
+// Whether a function binds gradient accumulators (then the driver allocates them).
+bool usesAccumulators(const pzrt_program *m);
+// The bytes of the scalar slots.
+constexpr uint64_t kScalarBytes = 8 * PZRT_SCALAR_COUNT;
 // Index of the input with that name (DATA role), or -1.
-int findDataInput(const pzrt_model *m, const char *name);
+int findDataInput(const pzrt_program *m, const char *name);
 // Rows of one micro-batch (shape[0] of the DATA inputs), 1 if there are none.
-int64_t microBatchRows(const pzrt_model *m);
+int64_t microBatchRows(const pzrt_program *m);
 
 // ---- buffers, initial weights and checkpoints (state.cpp) ----
 struct Buffers {
   std::vector<void *> params, grads, accum, states, inputs;
+  void *scalars = nullptr; // PZRT_SCALAR_COUNT slots of 8 bytes
+  // Per function of the program: its arguments' buffers, in order.
+  std::vector<std::vector<void *>> bindings;
   pzrt_arena *arena = nullptr;
   Buffers() = default;
   Buffers(const Buffers &) = delete;
@@ -94,10 +101,10 @@ struct Buffers {
   ~Buffers();
 };
 // Allocates everything of train.h's memory formula; throws.
-void allocateBuffers(const pzrt_model *m, Buffers &b);
+void allocateBuffers(const pzrt_program *m, Buffers &b);
 // Loads model->init_file (relative to the executable's directory unless
 // absolute) into the params; throws a usage Failure on a bad file.
-void loadInitFile(const pzrt_model *m, Buffers &b);
+void loadInitFile(const pzrt_program *m, Buffers &b);
 std::string resolveInitFile(const char *initFile);
 
 // What a checkpoint records besides tensors.
@@ -114,18 +121,14 @@ struct TrainPosition {
 // dir is missing or incomplete, loads the complete checkpoint an interrupted
 // save left beside it (ckpt::resolveLoad); notes receives what the caller
 // should tell the user (that, or a checkpoint without checksums).
-void loadCheckpoint(const pzrt_model *m, Buffers &b, const std::string &dir, TrainPosition &pos,
+void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &dir, TrainPosition &pos,
                     std::vector<std::string> &notes);
 // Collective over comm; throws an internal Failure (on every rank).
 // keepLast > 0: --keep-last (pzrt_ckpt_writer_set_keep_last).
-void saveCheckpoint(const pzrt_model *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
+void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
                     const TrainPosition &pos, int64_t globalBatch, int keepLast);
 
-// ---- gradient arithmetic on F32 / BF16 / F16 buffers (state.cpp) ----
-// acc += g
-void addInto(void *acc, const void *g, int64_t n, pzrt_dtype dtype);
-// dst = src * factor (dst may equal src)
-void scaleInto(void *dst, const void *src, int64_t n, pzrt_dtype dtype, float factor);
+// ---- finite checks of float buffers (state.cpp) ----
 bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype);
 // Index of the first NaN/Inf of a float buffer (F32, F64, BF16, F16), else -1.
 int64_t firstNonFinite(const void *x, int64_t n, pzrt_dtype dtype);
@@ -138,7 +141,7 @@ public:
   DataFeed &operator=(const DataFeed &) = delete;
   ~DataFeed();
   // Opens and checks the data source against the model; throws usage Failures.
-  void open(const pzrt_model *m, const Options &opts, uint64_t seed);
+  void open(const pzrt_program *m, const Options &opts, uint64_t seed);
   // Fills every DATA input with the micro-batch of global rows first ..
   // first + rows - 1; throws a usage Failure on bad data (e.g. a token id
   // outside the vocabulary).
@@ -149,7 +152,7 @@ public:
 private:
   void checkTokens(int input, int64_t first, const void *buf) const;
 
-  const pzrt_model *model_ = nullptr;
+  const pzrt_program *model_ = nullptr;
   DataKind kind_ = DataKind::Synthetic;
   uint64_t seed_ = 0;
   int64_t rows_ = 1;
