@@ -6,6 +6,7 @@
 #include "pz/InitAllDialects.h"
 #include "pz/Interp/Interpreter.h"
 #include "pz/Interp/Npy.h"
+#include "pz/Support/NestingDepth.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -273,6 +274,8 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
   if (!file)
     return usageError(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  if (!checkMLIRNesting(sourceMgr)) // the parser recurses per bracket
+    return kExitUsage;
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
   if (!module)
     return kExitUsage;

@@ -3,6 +3,7 @@
 #include "FunctionEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Support/Limits.h"
 #include "pz/Target/Cpp/CppEmitter.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -46,6 +47,12 @@ FailureOr<std::string> cpp::tensorSpec(Location loc, StringRef name, Type type) 
     return emitError(loc) << "CPU backend: no runtime dtype for " << e;
   if (t.getRank() > 8)
     return emitError(loc) << "CPU backend: rank " << t.getRank() << " exceeds 8";
+  // The runtime sizes its buffers from these shapes: they must be static and
+  // within the tensor bound, so that its products cannot overflow.
+  if (!t.hasStaticShape() || !boundedElementCount(t.getShape()))
+    return emitError(loc) << "CPU backend: '" << name << "' has type " << type
+                          << ", which is dynamic or holds more than " << kMaxTensorElements
+                          << " elements";
   return "{" + cString(name) + ", " + dtype + ", " + std::to_string(t.getRank()) + ", " +
          intList(t.getShape()) + "}";
 }

@@ -12,19 +12,42 @@
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Support/Limits.h"
 #include "pz/Target/Cpp/CppEmitter.h"
 
 #include "llvm/ADT/StringMap.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
 int64_t ProgramTensor::bytes() const {
-  int64_t n = storageBytes(elementType);
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  std::optional<int64_t> n = boundedElementCount(shape);
+  std::optional<int64_t> b = n ? boundedBytes(*n, storageBytes(elementType)) : std::nullopt;
+  return b.value_or(-1);
+}
+
+/// Sums the bytes of `ts` into `total`, with checks.
+static LogicalResult sumBytes(ArrayRef<ProgramTensor> ts, int64_t &total, Operation *at,
+                              StringRef what) {
+  for (const ProgramTensor &t : ts) {
+    std::optional<int64_t> s = t.bytes() < 0 ? std::nullopt : boundedTotal(total, t.bytes());
+    if (!s)
+      return at->emitError() << "CPU backend: the " << what << " exceed " << kMaxTotalBytes
+                             << " bytes (at '" << t.name << "')";
+    total = *s;
+  }
+  return success();
+}
+
+/// The values the pzrt_model's int32_t fields receive.
+static LogicalResult checkInt32(ModuleOp module, StringRef what, int64_t v) {
+  if (v >= 1 && v <= std::numeric_limits<int32_t>::max())
+    return success();
+  return module.emitError() << "CPU backend: " << what << " = " << v
+                            << " does not fit the runtime's int32_t";
 }
 
 static StringRef attrString(DictionaryAttr d, StringRef name) {
@@ -160,18 +183,50 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, const TrainProgramOpti
       failed(emitStepFunction(opt, "pz_optimizer_step", optAliases, g, f)))
     return failure();
 
+  if (failed(checkInt32(module, "grad_accum", opts.gradAccum)) ||
+      failed(checkInt32(module, "the world size", opts.worldSize)) ||
+      failed(checkInt32(module, "the data-parallel size", opts.dpSize)))
+    return failure();
+  for (auto [what, n] : {std::pair<StringRef, size_t>{"parameters", info.params.size()},
+                         {"inputs", info.inputs.size()},
+                         {"optimizer states", info.states.size()}})
+    if (n > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+      return module.emitError() << "CPU backend: " << n << " " << what
+                                << " do not fit the runtime's int32_t count";
+  // Every total is checked: the arena sizes come from pz-plan-memory (each
+  // within kMaxTotalBytes), the tensors are summed here.
   info.arenaBytes = std::max(memoryPlanValue(fb, "arena_bytes"), memoryPlanValue(opt, "arena_bytes"));
   info.arenaPeakBytes = std::max(memoryPlanValue(fb, "peak_bytes"), memoryPlanValue(opt, "peak_bytes"));
-  for (auto &p : info.params)
-    info.paramBytes += p.bytes();
+  if (info.arenaBytes < 0 || info.arenaBytes > kMaxTotalBytes || info.arenaPeakBytes < 0 ||
+      info.arenaPeakBytes > info.arenaBytes)
+    return module.emitError() << "CPU backend: the memory plan's arena of " << info.arenaBytes
+                              << " bytes is out of range";
+  if (failed(sumBytes(info.params, info.paramBytes, fb, "parameters")) ||
+      failed(sumBytes(info.states, info.stateBytes, opt, "optimizer states")) ||
+      failed(sumBytes(info.inputs, info.dataBytes, fb, "inputs")))
+    return failure();
+  // The runtime reads grad_accum x dp micro-batches of every input per step.
+  for (const ProgramTensor &in : info.inputs) {
+    std::optional<int64_t> step = boundedTotalProduct(in.bytes(), opts.gradAccum);
+    if (step)
+      step = boundedTotalProduct(*step, opts.dpSize);
+    if (!step)
+      return fb.emitError() << "CPU backend: input '" << in.name << "' (" << in.bytes()
+                            << " bytes per micro-batch) x grad_accum " << opts.gradAccum
+                            << " x " << opts.dpSize << " data-parallel ranks exceeds "
+                            << kMaxTotalBytes << " bytes per step";
+  }
   info.gradBytes = info.paramBytes;
-  for (auto &s : info.states)
-    info.stateBytes += s.bytes();
-  for (auto &in : info.inputs)
-    info.dataBytes += in.bytes();
   info.workspaceBytes = opts.gradAccum > 1 ? info.paramBytes : 0;
-  info.peakBytes = info.paramBytes + info.gradBytes + info.stateBytes + info.arenaBytes +
-                   info.dataBytes + info.workspaceBytes;
+  std::optional<int64_t> peak = 0;
+  for (int64_t part : {info.paramBytes, info.gradBytes, info.stateBytes, info.arenaBytes,
+                       info.dataBytes, info.workspaceBytes})
+    if (peak)
+      peak = boundedTotal(*peak, part);
+  if (!peak)
+    return module.emitError() << "CPU backend: the predicted peak exceeds " << kMaxTotalBytes
+                              << " bytes per rank";
+  info.peakBytes = *peak;
   info.vocab = findVocab(fb);
 
   os << programPrelude() << globals << "\n" << fns;

@@ -26,6 +26,7 @@ struct ProgramTensor {
   std::string name;
   Type elementType;
   std::vector<int64_t> shape;
+  /// The tensor's bytes; -1 beyond kMaxTensorBytes (pz/Support/Limits.h).
   int64_t bytes() const;
 };
 
@@ -44,8 +45,12 @@ struct TrainProgramOptions {
   std::string modelName;
   std::string initFile; // relative to the executable; empty: none
   std::string planJson = "{}";
-  int gradAccum = 1;
-  int worldSize = 1;
+  /// Checked against the runtime's int32_t fields when emitted; the step's
+  /// data (each input x grad_accum x dp ranks) must stay within
+  /// kMaxTotalBytes, as the runtime forms that product.
+  int64_t gradAccum = 1;
+  int64_t worldSize = 1;
+  int64_t dpSize = 1;
 };
 
 /// Emits the complete train program (step functions, the pzrt_model and

@@ -163,6 +163,9 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
     type = fn.getArgumentTypes()[argIndex];
   else if (!op->getRegion(regionIndex).empty())
     type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+  if (type && failed(traits::verifyBoundedTensorSize(
+                  type, [&] { return op->emitOpError(); }, where)))
+    return failure();
   if (type && attrName == kParamAttrName) {
     auto tensor = llvm::dyn_cast<RankedTensorType>(type);
     if (!tensor || !llvm::isa<FloatType>(tensor.getElementType()))

@@ -3,10 +3,13 @@
 #include "pz/Dialect/PZ/Transforms/MemoryPlan.h"
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "pz/Support/Limits.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "pzrt/kernels.h"
 
 #include <algorithm>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -23,6 +26,7 @@ int64_t mlir::pz::storageBytes(Type t) {
   return 0;
 }
 
+/// n rounded up to the arena alignment; n <= kMaxTotalBytes, so no overflow.
 static int64_t alignUp(int64_t n) {
   return (n + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
 }
@@ -41,16 +45,24 @@ static void attentionDims(Value q, Value k, Value v, int64_t dims[7]) {
   dims[6] = vt.getDimSize(3);
 }
 
+/// The runtime's size_t as int64_t; INT64_MAX (refused by the memory plan)
+/// when it does not fit.
+static int64_t workspaceOrMax(size_t bytes) {
+  return bytes > static_cast<size_t>(std::numeric_limits<int64_t>::max())
+             ? std::numeric_limits<int64_t>::max()
+             : static_cast<int64_t>(bytes);
+}
+
 int64_t mlir::pz::workspaceBytes(Operation *op) {
   int64_t d[7];
   if (auto att = llvm::dyn_cast<AttentionOp>(op)) {
     attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
-    return static_cast<int64_t>(
+    return workspaceOrMax(
         pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], 0));
   }
   if (auto att = llvm::dyn_cast<AttentionGradOp>(op)) {
     attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
-    return static_cast<int64_t>(
+    return workspaceOrMax(
         pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], 1));
   }
   return 0;
@@ -78,6 +90,24 @@ FailureOr<FunctionMemory> mlir::pz::analyzeFunctionMemory(func::FuncOp fn) {
     if (!storageBytes(t.getElementType()))
       return emitError(loc) << "memory plan: element type "
                             << t.getElementType() << " is not supported";
+    std::optional<int64_t> n = boundedElementCount(t.getShape());
+    if (!n || !boundedBytes(*n, storageBytes(t.getElementType())))
+      return emitError(loc) << "memory plan: " << t << " holds more than "
+                            << kMaxTensorBytes << " bytes";
+    return success();
+  };
+  // Every buffer is at most kMaxTensorBytes; their sum is checked against
+  // kMaxTotalBytes below, which bounds every offset and every live sum
+  // assignOffsets forms (an offset is at most the sum of the buffers placed
+  // below it).
+  int64_t totalBytes = 0;
+  auto addBuffer = [&](PlannedBuffer b, Location loc) -> LogicalResult {
+    std::optional<int64_t> total = boundedTotal(totalBytes, b.bytes);
+    if (!total)
+      return emitError(loc) << "memory plan: the function's buffers together "
+                            << "exceed " << kMaxTotalBytes << " bytes";
+    totalBytes = *total;
+    mem.buffers.push_back(b);
     return success();
   };
   for (BlockArgument arg : body.getArguments()) {
@@ -123,16 +153,21 @@ FailureOr<FunctionMemory> mlir::pz::analyzeFunctionMemory(func::FuncOp fn) {
         b.bytes = alignUp(t.getNumElements() * storageBytes(t.getElementType()));
         b.start = b.end = mem.index[op];
         mem.bufferOf[r] = mem.buffers.size();
-        mem.buffers.push_back(b);
+        if (failed(addBuffer(b, op->getLoc())))
+          return failure();
       }
     }
     if (int64_t ws = workspaceBytes(op)) {
+      if (ws < 0 || ws > kMaxTotalBytes)
+        return op->emitError() << "memory plan: the op's workspace exceeds "
+                               << kMaxTotalBytes << " bytes";
       PlannedBuffer b;
       b.owner = op;
       b.bytes = alignUp(ws);
       b.start = b.end = mem.index[op];
       mem.workspaceOf[op] = mem.buffers.size();
-      mem.buffers.push_back(b);
+      if (failed(addBuffer(b, op->getLoc())))
+        return failure();
     }
   }
   // Extend each arena buffer to its last reader (through views).
