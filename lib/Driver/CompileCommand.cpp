@@ -320,6 +320,9 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
+  // The plan attribute is the pz dialect's: load it even when the model
+  // names no pz op (the parser loads dialects as it meets them).
+  ctx.getOrLoadDialect<PZDialect>();
   // A diagnostic on a whole module would print the module after it: a user
   // error shows the message and its location only (--dump-ir keeps the IR).
   if (!optionGiven("mlir-print-op-on-diagnostic"))

@@ -2,6 +2,7 @@
 
 #include "Commands.h"
 
+#include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Import/ONNX/OnnxImporter.h"
 #include "pz/Support/NestingDepth.h"
@@ -126,7 +127,11 @@ mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
   if (!checkMLIRNesting(sm))
     return nullptr;
   SourceMgrDiagnosticHandler handler(sm, &ctx);
-  return parseSourceFile<ModuleOp>(sm, &ctx);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sm, &ctx);
+  // Aliases nest attributes without nesting brackets: bound them too.
+  if (module && failed(verifyAttributeNesting(*module)))
+    return nullptr;
+  return module;
 }
 
 /// The file position and the innermost name of a location.

@@ -2,6 +2,7 @@
 
 #include "pz/Interp/InterpretMain.h"
 
+#include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/InitAllDialects.h"
 #include "pz/Interp/Interpreter.h"
@@ -277,7 +278,7 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
   if (!checkMLIRNesting(sourceMgr)) // the parser recurses per bracket
     return kExitUsage;
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
-  if (!module)
+  if (!module || failed(verifyAttributeNesting(*module)))
     return kExitUsage;
 
   func::FuncOp fn;
