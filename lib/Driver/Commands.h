@@ -39,6 +39,8 @@ public:
   /// plan.yaml (when given) overridden by the flags that were set, then
   /// validated. Prints the problems, naming flags or keys, on failure.
   std::optional<Plan> resolve() const;
+  /// The --plan FILE given, or empty.
+  llvm::StringRef planFile() const;
 
 private:
   struct Impl;
@@ -61,12 +63,28 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
+/// Refuses (printing each) options that take one value and were given more
+/// than once; list options may repeat. parseCommandLine calls it; `prog` is
+/// argv[0] ("parallelize SUBCOMMAND").
+bool checkRepeatedOptions(llvm::StringRef prog);
+
+/// Flushes stdout; when writing it failed, prints why and turns an exit
+/// code of 0 into kExitUser (like a file that cannot be written).
+int checkStdout(llvm::StringRef subcommand, int rc);
+
+/// Returns whether the user gave the (MLIR) option `name` on the command
+/// line, e.g. "mlir-print-op-on-diagnostic".
+bool optionGiven(llvm::StringRef name);
+
 /// Loads a model (.mlir in the pz dialect, or .onnx) into a module,
 /// printing diagnostics with their file locations. `inputShapes` are the
 /// --input-shape values; the ONNX import uses them to fix dynamic dims.
-/// Returns null on failure.
+/// Returns null on failure. A .mlir file nested deeper than
+/// kMaxNestingDepth brackets is refused before parsing. `externalFiles`, when
+/// given, receives the files an ONNX model's external data came from.
 OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
-                                llvm::ArrayRef<std::string> inputShapes = {});
+                                llvm::ArrayRef<std::string> inputShapes = {},
+                                std::vector<std::string> *externalFiles = nullptr);
 
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);

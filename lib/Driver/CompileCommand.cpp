@@ -11,6 +11,7 @@
 #include "pz/InitAllDialects.h"
 #include "pz/Conversion/Passes.h"
 #include "pz/Dialect/PZRT/Transforms/Passes.h"
+#include "pz/Plan/InputShapes.h"
 #include "pz/Target/Emitter.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -123,7 +124,8 @@ void buildPipeline(PassManager &pm, const CompileOptions &opts,
   addBackendPasses();
 }
 
-/// Writes `text` to OUTDIR/name, creating OUTDIR.
+/// Writes `text` to OUTDIR/name, creating OUTDIR. A failed write (a full
+/// disk) is an error, reported with the path.
 bool writeOutput(llvm::StringRef dir, llvm::StringRef name,
                  llvm::function_ref<void(llvm::raw_ostream &)> fill) {
   if (auto ec = llvm::sys::fs::create_directories(dir)) {
@@ -138,6 +140,79 @@ bool writeOutput(llvm::StringRef dir, llvm::StringRef name,
     return false;
   }
   fill(os);
+  os.close();
+  if (os.has_error()) {
+    printError("compile", "cannot write '" + path + "': " + os.error().message());
+    os.clear_error();
+    return false;
+  }
+  return true;
+}
+
+/// The files `compile` writes into OUTDIR with these options.
+std::vector<std::string> outputNames(const CompileOptions &opts) {
+  if (opts.outDir.empty())
+    return {};
+  std::vector<std::string> names = {"model.mlir", "plan.yaml"};
+  if (opts.emit == "ir")
+    return names;
+  std::string program = opts.forwardOnly || !opts.runFunction.empty() ? "run" : "train";
+  if (program == "train") {
+    names.push_back("init.safetensors");
+    names.push_back("report.json");
+  }
+  names.push_back(program + ".cpp");
+  if (opts.emit == "exe")
+    names.push_back(program);
+  return names;
+}
+
+/// Refuses, before anything is written, outputs that would overwrite an
+/// input: the model, the plan file or a file of the model's external data.
+/// An output overwrites an input when its path names the same file (after
+/// symlinks: the same device and inode), and --dump-ir DIR overwrites the
+/// inputs in DIR named like a dump (NN-NAME.mlir), which it clears first.
+/// -o naming an existing file that is not a directory is refused too.
+bool checkOutputsSpareInputs(const CompileOptions &opts,
+                             llvm::ArrayRef<std::string> inputs) {
+  namespace fs = llvm::sys::fs;
+  auto sameFile = [](const llvm::Twine &a, const llvm::Twine &b) {
+    bool same = false;
+    return !fs::equivalent(a, b, same) && same;
+  };
+  for (auto [flag, dir] : {std::pair<llvm::StringRef, llvm::StringRef>{"-o", opts.outDir},
+                           {"--dump-ir", opts.dumpIR}}) {
+    if (dir.empty() || !fs::exists(dir) || fs::is_directory(dir))
+      continue;
+    std::string what = "exists and is not a directory";
+    for (const std::string &in : inputs)
+      if (sameFile(dir, in))
+        what = "is an input of this compile, not a directory";
+    printError("compile", flag + ": '" + dir + "' " + what);
+    return false;
+  }
+  for (const std::string &name : outputNames(opts)) {
+    std::string out = opts.outDir + "/" + name;
+    for (const std::string &in : inputs)
+      if (sameFile(out, in)) {
+        printError("compile", "-o " + opts.outDir + ": writing '" + out +
+                                  "' would overwrite the input '" + in +
+                                  "'; choose another output directory");
+        return false;
+      }
+  }
+  if (!opts.dumpIR.empty())
+    for (const std::string &in : inputs) {
+      llvm::StringRef parent = llvm::sys::path::parent_path(in);
+      if (isDumpFileName(llvm::sys::path::filename(in)) &&
+          sameFile(parent.empty() ? "." : parent, opts.dumpIR)) {
+        printError("compile", "--dump-ir " + opts.dumpIR +
+                                  ": the dumps replace the files named NN-NAME.mlir "
+                                  "there, which would remove the input '" +
+                                  in + "'; choose another directory");
+        return false;
+      }
+    }
   return true;
 }
 /// Writes the program's C++ (train.cpp or run.cpp) and, for training,
@@ -225,6 +300,10 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   std::optional<OptimizerPassOptions> optimizer = opts.optimizer.resolve();
   if (!optimizer)
     return kExitUser;
+  if (auto shapes = parseInputShapes(opts.inputShapes); !shapes) {
+    printError("compile", "--input-shape: " + llvm::toString(shapes.takeError()));
+    return kExitUser;
+  }
   if (opts.emit != "ir") {
     // Say plainly what the code generator does not do yet, before any work.
     std::string missing;
@@ -247,8 +326,20 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
-  OwningOpRef<ModuleOp> module = loadModel(ctx, opts.model, opts.inputShapes);
+  // The plan attribute is the pz dialect's: load it even when the model
+  // names no pz op (the parser loads dialects as it meets them).
+  ctx.getOrLoadDialect<PZDialect>();
+  // A diagnostic on a whole module would print the module after it: a user
+  // error shows the message and its location only (--dump-ir keeps the IR).
+  if (!optionGiven("mlir-print-op-on-diagnostic"))
+    ctx.printOpOnDiagnostic(false);
+  std::vector<std::string> inputs = {opts.model};
+  if (!opts.plan.planFile().empty())
+    inputs.push_back(opts.plan.planFile().str());
+  OwningOpRef<ModuleOp> module = loadModel(ctx, opts.model, opts.inputShapes, &inputs);
   if (!module)
+    return kExitUser;
+  if (!checkOutputsSpareInputs(opts, inputs))
     return kExitUser;
   (*module)->setAttr(PZDialect::kPlanAttrName, PlanAttr::get(&ctx, *plan));
   auto diagnostics = installDiagnosticPrinter(ctx);

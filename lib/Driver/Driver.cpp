@@ -2,8 +2,10 @@
 
 #include "Commands.h"
 
+#include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Import/ONNX/OnnxImporter.h"
+#include "pz/Support/NestingDepth.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -54,16 +56,52 @@ bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
   std::string errors;
   llvm::raw_string_ostream errOS(errors);
   bool ok = llvm::cl::ParseCommandLineOptions(argc, argv, overview, &errOS);
-  if (!ok)
+  if (!ok) {
     llvm::errs() << errors;
-  return ok;
+    return false;
+  }
+  return checkRepeatedOptions(argv[0]);
+}
+
+bool mlir::pz::driver::optionGiven(llvm::StringRef name) {
+  auto &options = llvm::cl::getRegisteredOptions();
+  auto it = options.find(name);
+  return it != options.end() && it->second->getNumOccurrences() > 0;
+}
+
+/// A flag that takes one value and is given twice is most likely a mistake
+/// (llvm::cl would keep the last silently): refuse it. List options
+/// (--input-shape, --mlir-print-ir-before=...) are repeatable by design.
+bool mlir::pz::driver::checkRepeatedOptions(llvm::StringRef prog) {
+  auto &options = llvm::cl::getRegisteredOptions();
+  std::vector<std::string> repeated;
+  for (auto &entry : options) {
+    llvm::cl::Option *opt = entry.second;
+    if (entry.first != opt->ArgStr || opt->getNumOccurrences() < 2)
+      continue;
+    auto flag = opt->getNumOccurrencesFlag();
+    if (flag != llvm::cl::Optional && flag != llvm::cl::Required)
+      continue;
+    // An alias counts as its option (cl::alias forwards the occurrence).
+    std::string names = (opt->ArgStr.size() == 1 ? "-" : "--") + opt->ArgStr.str();
+    if (opt->ArgStr == "grad-accum")
+      names += " (or its alias --microbatches)";
+    repeated.push_back(names);
+  }
+  llvm::sort(repeated);
+  for (const std::string &names : repeated)
+    printError(prog.drop_front(llvm::StringRef("parallelize ").size()),
+               names + ": given more than once; give each flag once");
+  return repeated.empty();
 }
 
 OwningOpRef<ModuleOp>
 mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
-                            llvm::ArrayRef<std::string> inputShapes) {
+                            llvm::ArrayRef<std::string> inputShapes,
+                            std::vector<std::string> *externalFiles) {
   if (path.ends_with(".onnx")) {
     onnx::ImportOptions options;
+    options.externalFiles = externalFiles;
     std::string err;
     if (!onnx::parseInputShapes(inputShapes, options, err)) {
       printError("compile", "--input-shape: " + err);
@@ -85,8 +123,15 @@ mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
   }
   llvm::SourceMgr sm;
   sm.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  // MLIR's parser recurses per bracket: refuse deep nesting before it runs.
+  if (!checkMLIRNesting(sm))
+    return nullptr;
   SourceMgrDiagnosticHandler handler(sm, &ctx);
-  return parseSourceFile<ModuleOp>(sm, &ctx);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sm, &ctx);
+  // Aliases nest attributes without nesting brackets: bound them too.
+  if (module && failed(verifyAttributeNesting(*module)))
+    return nullptr;
+  return module;
 }
 
 /// The file position and the innermost name of a location.
@@ -169,16 +214,30 @@ int mlir::pz::driver::main(int argc, char **argv) {
   for (int i = 2; i < argc; ++i)
     args.push_back(argv[i]);
   int n = static_cast<int>(args.size());
-  if (sub == "compile")
-    return compileMain(n, args.data());
-  if (sub == "plan")
-    return planMain(n, args.data());
-  if (sub == "run")
-    return runMain(n, args.data());
-  if (sub == "inspect")
-    return inspectMain(n, args.data());
-  printError("", "unknown subcommand '" + sub +
-                     "' (expected compile, plan, run or inspect)");
-  printUsage(llvm::errs());
-  return kExitUser;
+  int (*command)(int, const char **) = sub == "compile"   ? compileMain
+                                       : sub == "plan"    ? planMain
+                                       : sub == "run"     ? runMain
+                                       : sub == "inspect" ? inspectMain
+                                                          : nullptr;
+  if (!command) {
+    printError("", "unknown subcommand '" + sub +
+                       "' (expected compile, plan, run or inspect)");
+    printUsage(llvm::errs());
+    return kExitUser;
+  }
+  int rc = command(n, args.data());
+  return checkStdout(sub, rc);
+}
+
+int mlir::pz::driver::checkStdout(llvm::StringRef subcommand, int rc) {
+  llvm::raw_fd_ostream &out = llvm::outs();
+  out.flush();
+  if (!out.has_error())
+    return rc;
+  // Output lost (a full disk, a closed pipe) is not success: say so, and
+  // clear the flag so that the stream's destructor does not abort.
+  printError(subcommand,
+             "writing to standard output failed: " + out.error().message());
+  out.clear_error();
+  return rc == kExitOk ? kExitUser : rc;
 }

@@ -23,6 +23,11 @@ void mlir::pz::driver::printModuleWithLocations(ModuleOp module,
   os << "\n";
 }
 
+bool mlir::pz::driver::isDumpFileName(llvm::StringRef file) {
+  return file.size() > 3 && llvm::isDigit(file[0]) && llvm::isDigit(file[1]) &&
+         file[2] == '-' && file.ends_with(".mlir");
+}
+
 namespace {
 class IRDumpInstrumentation : public PassInstrumentation {
 public:
@@ -94,9 +99,7 @@ bool mlir::pz::driver::addIRDumping(PassManager &pm, ModuleOp module,
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
        it.increment(ec)) {
-    llvm::StringRef file = llvm::sys::path::filename(it->path());
-    if (file.size() > 3 && llvm::isDigit(file[0]) && llvm::isDigit(file[1]) &&
-        file[2] == '-' && file.ends_with(".mlir"))
+    if (isDumpFileName(llvm::sys::path::filename(it->path())))
       llvm::sys::fs::remove(it->path());
   }
   // Dumps of the whole module need the passes to run one at a time.

@@ -18,6 +18,10 @@ namespace mlir::pz::driver {
 bool addIRDumping(PassManager &pm, ModuleOp module, llvm::StringRef dir,
                   std::vector<std::string> &written);
 
+/// Whether `fileName` has the form of a dump (NN-NAME.mlir): addIRDumping
+/// removes such files from DIR before it writes its own.
+bool isDumpFileName(llvm::StringRef fileName);
+
 /// Prints a module with source locations, as the dumps do.
 void printModuleWithLocations(ModuleOp module, llvm::raw_ostream &os);
 

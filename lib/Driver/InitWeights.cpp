@@ -3,6 +3,7 @@
 #include "InitWeights.h"
 
 #include "pz/Import/ONNX/OnnxReader.h"
+#include "pz/Support/Limits.h"
 #include "pzrt/kernels.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -31,21 +32,31 @@ std::string jsonString(llvm::StringRef s) {
   return out + "\"";
 }
 
-void defaultInit(const ProgramTensor &p, size_t index, std::vector<float> &out) {
-  int64_t n = 1;
-  for (int64_t d : p.shape)
-    n *= d;
-  out.assign(n, 0.0f);
+/// Writes the deterministic initial values of parameter `index`, in chunks
+/// of at most 1M floats (the random stream does not depend on the chunking),
+/// so that no parameter needs one allocation of its whole size.
+void defaultInit(const ProgramTensor &p, size_t index, int64_t n, llvm::raw_fd_ostream &os) {
+  constexpr int64_t kChunk = int64_t(1) << 20;
+  std::vector<float> out;
   llvm::StringRef name(p.name);
-  if (p.shape.size() <= 1) {
-    if (!name.ends_with("bias") && !name.ends_with("beta"))
-      std::fill(out.begin(), out.end(), 1.0f);
-    return;
+  bool ones = p.shape.size() <= 1 && !name.ends_with("bias") && !name.ends_with("beta");
+  double bound = 1.0 / std::sqrt(static_cast<double>(
+                           std::max<int64_t>(p.shape.empty() ? 1 : p.shape.back(), 1)));
+  for (int64_t at = 0; at < n; at += kChunk) {
+    int64_t len = std::min(kChunk, n - at);
+    if (p.shape.size() <= 1) {
+      out.assign(len, ones ? 1.0f : 0.0f);
+    } else {
+      out.resize(len);
+      pzrt_rand_uniform(/*seed=*/0x5eed, /*step=*/index, static_cast<uint64_t>(at), out.data(),
+                        len);
+      for (float &v : out)
+        v = static_cast<float>((2.0 * v - 1.0) * bound);
+    }
+    os.write(reinterpret_cast<const char *>(out.data()), out.size() * sizeof(float));
+    if (os.has_error())
+      return;
   }
-  double bound = 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(p.shape.back(), 1)));
-  pzrt_rand_uniform(/*seed=*/0x5eed, /*step=*/index, 0, out.data(), n);
-  for (float &v : out)
-    v = static_cast<float>((2.0 * v - 1.0) * bound);
 }
 } // namespace
 
@@ -71,12 +82,18 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
       return false;
     }
     int64_t bytes = p.bytes();
+    std::optional<int64_t> end = bytes < 0 ? std::nullopt : boundedTotal(offset, bytes);
+    if (!end) {
+      error = "the parameters exceed " + std::to_string(kMaxTotalBytes) + " bytes (at '" +
+              p.name + "')";
+      return false;
+    }
     header += (i ? "," : "") + jsonString(p.name) + ":{\"dtype\":\"F32\",\"shape\":[";
     for (auto [d, s] : llvm::enumerate(p.shape))
       header += (d ? "," : "") + std::to_string(s);
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
               std::to_string(offset + bytes) + "]}";
-    offset += bytes;
+    offset = *end;
   }
   header += "}";
   header.append((8 - header.size() % 8) % 8, ' ');
@@ -92,7 +109,6 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
     len[b] = static_cast<char>((n >> (8 * b)) & 0xff);
   os.write(len, 8);
   os << header;
-  std::vector<float> values;
   for (auto [i, p] : llvm::enumerate(params)) {
     auto it = inits.find(p.name);
     if (it != inits.end()) {
@@ -106,12 +122,13 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
       ++fromInitializers;
       continue;
     }
-    defaultInit(p, i, values);
-    os.write(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
+    defaultInit(p, i, p.bytes() / 4, os);
+    if (os.has_error())
+      break;
   }
   os.close();
   if (os.has_error()) {
-    error = "writing '" + path.str() + "' failed";
+    error = "writing '" + path.str() + "' failed: " + os.error().message();
     os.clear_error();
     return false;
   }

@@ -6,6 +6,8 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Import/ONNX/OnnxImporter.h"
 #include "pz/InitAllDialects.h"
+#include "pz/Plan/InputShapes.h"
+#include "pz/Support/Limits.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/MapVector.h"
@@ -18,13 +20,15 @@ using namespace mlir::pz::driver;
 namespace cl = llvm::cl;
 
 namespace {
-/// Bytes of a static tensor type, or nullopt for dynamic shapes.
+/// Bytes of a static tensor type, or nullopt for dynamic shapes (the
+/// verifier bounds every tensor, the check guards the product anyway).
 std::optional<int64_t> tensorBytes(Type type) {
   auto t = llvm::dyn_cast<RankedTensorType>(type);
-  if (!t || !t.hasStaticShape())
+  if (!t || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
     return std::nullopt;
   unsigned bits = t.getElementType().getIntOrFloatBitWidth();
-  return t.getNumElements() * std::max(1u, bits / 8);
+  std::optional<int64_t> n = boundedElementCount(t.getShape());
+  return n ? boundedBytes(*n, std::max(1u, bits / 8)) : std::nullopt;
 }
 
 /// How an argument or result is marked: "param w", "grad w", "state
@@ -54,9 +58,14 @@ void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
     llvm::raw_string_ostream(type) << t;
     if (auto n = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName)) {
       params.push_back(n.getValue().str() + " : " + type);
-      if (auto b = tensorBytes(t)) {
-        paramBytes += *b;
-        paramElems += llvm::cast<RankedTensorType>(t).getNumElements();
+      std::optional<int64_t> b = tensorBytes(t), bytes, elems;
+      if (b) {
+        bytes = boundedTotal(paramBytes, *b);
+        elems = boundedTotal(paramElems, llvm::cast<RankedTensorType>(t).getNumElements());
+      }
+      if (bytes && elems) {
+        paramBytes = *bytes;
+        paramElems = *elems;
       } else {
         allStatic = false;
       }
@@ -129,6 +138,11 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
+  ctx.printOpOnDiagnostic(false); // a user error shows its location only
+  if (auto shapes = parseInputShapes(inputShapes); !shapes) {
+    printError("inspect", "--input-shape: " + llvm::toString(shapes.takeError()));
+    return kExitUser;
+  }
   OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes);
   if (!module)
     return kExitUser;

@@ -2,17 +2,30 @@
 //
 // Defaults follow torch.optim.AdamW: lr 1e-3, betas 0.9,0.999, eps 1e-8,
 // weight decay 0.01. Every flag is checked here so that a bad value is a
-// message naming the flag, before any IR is built.
+// message naming the flag, before any IR is built: numbers must be finite,
+// in range, and fit the C type the program receives them in.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
 
 using namespace mlir::pz;
 using namespace mlir::pz::driver;
 namespace cl = llvm::cl;
+
+/// The largest float: the program receives the learning rate and the
+/// clipping threshold as float.
+static constexpr double kMaxFloat = FLT_MAX;
+/// The most steps a schedule may span: the schedule computes in double,
+/// which counts steps exactly up to 2^53.
+static constexpr int64_t kMaxSteps = int64_t(1) << 53;
 
 struct OptimizerFlags::Impl {
   cl::opt<std::string> optimizer{"optimizer", cl::desc("sgd or adamw"),
@@ -58,32 +71,40 @@ std::optional<OptimizerPassOptions> OptimizerFlags::resolve() const {
     llvm::errs() << flag << ": " << msg << "\n";
     ok = false;
   };
+  // Every value must be finite: the learning rate, the clipping threshold
+  // and the betas reach the program as float, so they must fit one too.
+  auto inRange = [&](llvm::StringRef flag, double v, bool positive,
+                     const char *rule) {
+    if (std::isfinite(v) && (positive ? v > 0 : v >= 0) && v <= kMaxFloat)
+      return true;
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    fail(flag, llvm::formatv("must be a finite number {0}, got {1}", rule,
+                             text));
+    return false;
+  };
   OptimizerPassOptions o;
   o.optimizer = f.optimizer;
   if (f.optimizer != "sgd" && f.optimizer != "adamw")
     fail("--optimizer", "expected sgd or adamw, got '" + f.optimizer + "'");
   o.lr = f.lr;
-  if (!(f.lr >= 0))
-    fail("--lr", "must be >= 0");
+  inRange("--lr", f.lr, false, ">= 0");
   auto [b1, b2] = llvm::StringRef(f.betas).split(',');
   if (b1.trim().getAsDouble(o.beta1) || b2.trim().getAsDouble(o.beta2) ||
       !(o.beta1 >= 0 && o.beta1 < 1) || !(o.beta2 >= 0 && o.beta2 < 1))
     fail("--betas", "expected two numbers in [0, 1) as B1,B2, got '" +
                         f.betas + "'");
   o.eps = f.eps;
-  if (!(f.eps > 0))
-    fail("--eps", "must be positive");
+  inRange("--eps", f.eps, true, "> 0");
   o.weightDecay = f.weightDecay;
-  if (!(f.weightDecay >= 0))
-    fail("--weight-decay", "must be >= 0");
+  inRange("--weight-decay", f.weightDecay, false, ">= 0");
   o.momentum = f.momentum;
   if (!(f.momentum >= 0 && f.momentum < 1))
     fail("--momentum", "must lie in [0, 1)");
   if (f.momentum.getNumOccurrences() && f.optimizer != "sgd")
     fail("--momentum", "applies to --optimizer sgd only");
   o.gradClip = f.gradClip;
-  if (!(f.gradClip >= 0))
-    fail("--grad-clip", "must be >= 0");
+  inRange("--grad-clip", f.gradClip, false, ">= 0");
   o.noDecay1D = f.noDecay1D;
   o.lrSchedule = f.lrSchedule;
   o.warmupSteps = f.warmupSteps;
@@ -91,8 +112,12 @@ std::optional<OptimizerPassOptions> OptimizerFlags::resolve() const {
   if (f.lrSchedule != "constant" && f.lrSchedule != "cosine")
     fail("--lr-schedule", "expected constant or cosine, got '" +
                               f.lrSchedule + "'");
-  if (f.warmupSteps < 0)
-    fail("--warmup-steps", "must be >= 0");
+  for (auto [flag, v] : {std::pair<llvm::StringRef, int64_t>{"--warmup-steps",
+                                                             f.warmupSteps},
+                         {"--total-steps", f.totalSteps}})
+    if (v < 0 || v > kMaxSteps)
+      fail(flag, llvm::formatv("must lie in [0, {0}] (2^53), got {1}",
+                               kMaxSteps, v));
   if (f.lrSchedule == "cosine" && f.totalSteps <= f.warmupSteps)
     fail("--total-steps", "cosine decay needs --total-steps > --warmup-steps");
   if (!ok)

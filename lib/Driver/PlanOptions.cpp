@@ -72,6 +72,8 @@ struct PlanOptions::Impl {
 PlanOptions::PlanOptions() : impl(std::make_unique<Impl>()) {}
 PlanOptions::~PlanOptions() = default;
 
+llvm::StringRef PlanOptions::planFile() const { return impl->planFile; }
+
 std::optional<Plan> PlanOptions::resolve() const {
   Plan plan;
   if (!impl->planFile.empty()) {

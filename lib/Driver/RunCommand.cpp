@@ -4,6 +4,15 @@
 // otherwise through OpenMPI's mpirun (adding --allow-run-as-root for root and
 // --oversubscribe when N exceeds the local cores).
 //
+// `run` execs the launcher instead of waiting for it as a child. Then the
+// launcher is the process the user and the shell see: Ctrl-C, `kill PID`,
+// SIGHUP from a closed terminal and a batch system's SIGTERM reach mpirun or
+// srun directly, and both forward them to every rank and tear the job down;
+// the job's exit status is the launcher's own. A parent that waited would
+// have to forward each signal to the launcher's process group and mirror
+// its exit status, and a SIGKILL to the parent would still orphan the job.
+// Nothing remains to do after the launch, so nothing is lost by the exec.
+//
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
@@ -13,6 +22,9 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cerrno>
+#include <cstring>
 
 #include <unistd.h>
 
@@ -83,13 +95,17 @@ int mlir::pz::driver::runMain(int argc, const char **argv) {
     llvm::outs() << "\n";
     return kExitOk;
   }
-  std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
-  std::string err;
-  int rc = llvm::sys::ExecuteAndWait(args.front(), argRefs, std::nullopt, {},
-                                     0, 0, &err);
-  if (rc < 0) {
-    printError("run", "launching " + args.front() + " failed: " + err);
-    return kExitInternal;
-  }
-  return rc;
+  // What was printed must not be lost with the process image.
+  llvm::outs().flush();
+  llvm::errs().flush();
+  if (int rc = checkStdout("run", kExitOk); rc != kExitOk)
+    return rc;
+  std::vector<char *> argv2;
+  for (std::string &a : args)
+    argv2.push_back(a.data());
+  argv2.push_back(nullptr);
+  ::execv(args.front().c_str(), argv2.data());
+  printError("run", "launching " + args.front() + " failed: " +
+                        std::strerror(errno));
+  return kExitInternal;
 }

@@ -2,10 +2,12 @@
 
 #include "pz/Interp/InterpretMain.h"
 
+#include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/InitAllDialects.h"
 #include "pz/Interp/Interpreter.h"
 #include "pz/Interp/Npy.h"
+#include "pz/Support/NestingDepth.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -273,8 +275,10 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
   if (!file)
     return usageError(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  if (!checkMLIRNesting(sourceMgr)) // the parser recurses per bracket
+    return kExitUsage;
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
-  if (!module)
+  if (!module || failed(verifyAttributeNesting(*module)))
     return kExitUsage;
 
   func::FuncOp fn;

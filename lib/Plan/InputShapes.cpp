@@ -1,9 +1,11 @@
 //===- InputShapes.cpp - parsing --input-shape NAME=DxDx... ---------------===//
 
 #include "pz/Plan/InputShapes.h"
+#include "pz/Support/Limits.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir::pz;
 using llvm::StringRef;
@@ -30,7 +32,14 @@ mlir::pz::parseInputShapes(llvm::ArrayRef<std::string> specs) {
         return llvm::createStringError(
             "input shape '" + entry.str() +
             "' is not NAME=DxDx... with positive dims");
-      shapes[name.str()] = std::move(shape);
+      if (!boundedElementCount(shape))
+        return llvm::createStringError(llvm::formatv(
+            "input shape '{0}' has more than {1} (2^48) elements; a tensor "
+            "holds at most that many",
+            entry.trim(), kMaxTensorElements));
+      if (!shapes.emplace(name.str(), std::move(shape)).second)
+        return llvm::createStringError("input '" + name.str() +
+                                       "' is given two shapes");
     }
   }
   return shapes;

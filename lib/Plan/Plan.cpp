@@ -4,7 +4,10 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
+
+#include <cassert>
 
 using namespace mlir::pz;
 using llvm::StringRef;
@@ -80,6 +83,20 @@ bool Plan::operator==(const Plan &o) const {
          precision == o.precision;
 }
 
+std::optional<int64_t> Plan::checkedWorldSize() const {
+  std::optional<int64_t> n = 1;
+  for (int64_t axis : {dpReplicate, dpShard, tp, cp, pp})
+    if (n)
+      n = llvm::checkedMul<int64_t>(*n, axis);
+  return n;
+}
+
+int64_t Plan::worldSize() const {
+  std::optional<int64_t> n = checkedWorldSize();
+  assert(n && "worldSize() of a plan that validatePlan refuses");
+  return n.value_or(0);
+}
+
 llvm::ArrayRef<StringRef> mlir::pz::planKeys() {
   static const StringRef keys[] = {
       "dp_replicate", "dp_shard",   "zero",           "tp",
@@ -95,7 +112,7 @@ std::string mlir::pz::flagForKey(StringRef key) {
 }
 
 namespace {
-/// Integer keys and their smallest allowed value.
+/// The field of an integer key.
 int64_t *intField(Plan &p, StringRef key) {
   return llvm::StringSwitch<int64_t *>(key)
       .Case("dp_replicate", &p.dpReplicate)
@@ -107,6 +124,17 @@ int64_t *intField(Plan &p, StringRef key) {
       .Cases("grad_accum", "microbatches", &p.gradAccum)
       .Case("virtual_stages", &p.virtualStages)
       .Default(nullptr);
+}
+
+/// The largest value of an integer key (validatePlan's bound).
+int64_t maxOf(StringRef key) {
+  if (key == "zero")
+    return 3;
+  if (key == "grad_accum" || key == "microbatches")
+    return kMaxGradAccum;
+  if (key == "virtual_stages")
+    return kMaxVirtualStages;
+  return kMaxAxisSize;
 }
 
 std::string quoteList(llvm::ArrayRef<StringRef> items) {
@@ -127,8 +155,27 @@ std::optional<PlanError> mlir::pz::setPlanKey(Plan &plan, StringRef key,
   };
   if (int64_t *field = intField(plan, key)) {
     int64_t n;
-    if (v.getAsInteger(10, n))
+    if (v.getAsInteger(10, n)) {
+      // Digits that do not fit int64_t: say so rather than "not an integer".
+      StringRef digits = v;
+      bool negative = digits.consume_front("-");
+      if (!negative)
+        digits.consume_front("+");
+      if (!digits.empty() && llvm::all_of(digits, llvm::isDigit) &&
+          key == "zero")
+        return PlanError{key.str(), llvm::formatv("ZeRO stage must be 0, 1, 2 "
+                                                  "or 3, got {0}", v)
+                                        .str()};
+      if (!digits.empty() && llvm::all_of(digits, llvm::isDigit))
+        return PlanError{key.str(),
+                         negative ? llvm::formatv("must be a positive integer, "
+                                                  "got {0}", v)
+                                        .str()
+                                  : llvm::formatv("must be at most {0}, got {1}",
+                                                  maxOf(key), v)
+                                        .str()};
       return bad("an integer");
+    }
     *field = n;
     return std::nullopt;
   }
@@ -187,11 +234,41 @@ std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
   auto fail = [&](StringRef key, std::string msg) {
     errors.push_back({key.str(), std::move(msg)});
   };
+  bool axesInRange = true;
   for (StringRef key : {"dp_replicate", "dp_shard", "tp", "cp", "pp",
                         "grad_accum", "virtual_stages"}) {
     int64_t v = *intField(const_cast<Plan &>(p), key);
+    int64_t max = maxOf(key);
     if (v < 1)
       fail(key, llvm::formatv("must be a positive integer, got {0}", v));
+    else if (v > max)
+      fail(key, llvm::formatv("must be at most {0}, got {1}", max, v));
+    axesInRange &= v >= 1 && v <= max;
+  }
+  // Each axis is at most 2^16, so the product of the five fits in int64_t
+  // only by luck; it is computed with checks and bounded on its own.
+  if (axesInRange) {
+    std::optional<int64_t> world = p.checkedWorldSize();
+    if (!world || *world > kMaxWorldSize) {
+      // Name the largest axis: the one most likely to be the mistake.
+      StringRef biggest = "dp_replicate";
+      int64_t most = 0;
+      for (StringRef key : {"dp_replicate", "dp_shard", "tp", "cp", "pp"}) {
+        int64_t v = *intField(const_cast<Plan &>(p), key);
+        if (v > most) {
+          most = v;
+          biggest = key;
+        }
+      }
+      fail(biggest,
+           llvm::formatv("the world size dp_replicate x dp_shard x tp x cp x "
+                         "pp = {0} x {1} x {2} x {3} x {4} {5} exceeds {6} "
+                         "ranks",
+                         p.dpReplicate, p.dpShard, p.tp, p.cp, p.pp,
+                         world ? "= " + std::to_string(*world)
+                               : std::string("(beyond int64)"),
+                         kMaxWorldSize));
+    }
   }
   if (p.zero < 0 || p.zero > 3)
     fail("zero", llvm::formatv("ZeRO stage must be 0, 1, 2 or 3, got {0}",

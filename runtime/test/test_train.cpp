@@ -51,10 +51,11 @@ TEST_F(TrainTest, LinearRegressionLearnsAndWritesMetrics) {
 TEST_F(TrainTest, PeakBytesMatchesFormulaWithAccumulatorsAndLossScale) {
   TestModel t;
   makeBigram(t, 2, 8, 16, 3, true);
-  // Weights: 3x params (params, grads, accumulators) + 2x states + arena + inputs.
+  // Weights: 3x params (params, grads, accumulators) + 2x states + arena +
+  // inputs + the step's scalar slots.
   uint64_t p = 16 * 16 * 4;
   EXPECT_EQ(t.model.planned_peak_bytes,
-            3 * p + 2 * p + t.model.arena_bytes + 2 * (2 * 8 * 8) + 4);
+            3 * p + 2 * p + t.model.arena_bytes + 2 * (2 * 8 * 8) + 4 + 8 * PZRT_SCALAR_COUNT);
   std::string metrics = dir_.file("m.jsonl");
   RunResult r = train(t.model, {"--steps", "2", "--metrics", metrics, "--log-every", "0"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -149,7 +150,7 @@ TEST_F(TrainTest, TokenFileFeedsWindowsInOrder) {
   // wrapper forward_backward instead.
   static std::vector<int64_t> firstIds;
   firstIds.clear();
-  t.model.forward_backward = [](pzrt_step_ctx *ctx, void *const *params, void *const *inputs,
+  t.setFb([](pzrt_step_ctx *ctx, void *const *params, void *const *inputs,
                                 float *loss, void *const *grads) {
     const int64_t *ids = static_cast<const int64_t *>(inputs[0]);
     const int64_t *labels = static_cast<const int64_t *>(inputs[1]);
@@ -157,7 +158,7 @@ TEST_F(TrainTest, TokenFileFeedsWindowsInOrder) {
     EXPECT_EQ(labels[0], ids[0] + 1);
     EXPECT_EQ(ids[4], ids[0] + 4); // second row: the next window
     return bigramFb(ctx, params, inputs, loss, grads);
-  };
+  });
   RunResult r = train(t.model, {"--data", dir_.file("seq.bin"), "--steps", "3", "--log-every",
                                 "0"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -487,7 +488,7 @@ TEST_F(TrainTest, StepFunctionFailureExit1WithRankStepAndOperation) {
   EXPECT_NE(text.find("\"forward_backward\""), std::string::npos);
 
   // A model description the driver cannot run is an internal error.
-  t.model.loss_scaling = 1; // but no loss-scale input
+  t.setLossScaling(true); // but no loss-scale input
   r = train(t.model, {"--steps", "1"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("PZRT_INPUT_LOSS_SCALE"), std::string::npos) << r.err;

@@ -338,13 +338,13 @@ TEST_F(TrainSafetyTest, NonFiniteLossWithFiniteGradientsStopsWithExit3) {
   TestModel t;
   makeLinreg(t, 4, 1);
   writeRegressionData(dir_, 16);
-  t.model.forward_backward = [](pzrt_step_ctx *ctx, void *const *params, void *const *inputs,
+  t.setFb([](pzrt_step_ctx *ctx, void *const *params, void *const *inputs,
                                 float *loss, void *const *grads) {
     int rc = linregFb(ctx, params, inputs, loss, grads);
     if (ctx->step == 2)
       *loss = NAN;
     return rc;
-  };
+  });
   RunResult r = train(t.model, {"--steps", "4", "--data-npy", npyArg(dir_), "--log-every", "0"});
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_TRUE(contains(r.err, "step 2: the loss of step 2 is NaN while the gradients are finite"))
@@ -499,9 +499,10 @@ TEST_F(TrainSafetyTest, SizesThatOverflowAreErrors) {
   // A global batch that overflows through grad_accum.
   TestModel acc;
   makeLinreg(acc, 4, 1);
-  acc.inputs[0].shape[0] = acc.inputs[1].shape[0] = int64_t(1) << 40;
+  acc.inputs[0].shape[0] = acc.inputs[1].shape[0] = int64_t(1) << 42;
   acc.inputs[0].shape[1] = 1;
-  acc.model.grad_accum = 1 << 30;
+  acc.model.grad_accum = 1 << 21;
+  acc.finish();
   r = train(acc.model, {"--steps", "1"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(contains(r.err, "overflow")) << r.err;

@@ -10,6 +10,8 @@
 // PZRT_PROBE_FAIL_RANK=R makes forward_backward fail on rank R at step 3;
 // PZRT_PROBE_NAN_RANK=R makes it return a NaN gradient there instead.
 #include "pzrt/pzrt.h"
+
+#include "legacy_steps.h"
 #include "pzrt/train.h"
 
 #include "core/internal.h"
@@ -95,14 +97,15 @@ pzrt_program makeModel(int world, int microBatches) {
   m.arena_bytes = 2 * kB * kS * kV * sizeof(float);
   m.arena_planned_peak = m.arena_bytes;
   const uint64_t p = kV * kV * sizeof(float);
-  m.planned_peak_bytes = p * 3 + 2 * p + m.arena_bytes + 2 * kB * kS * sizeof(int64_t);
+  m.planned_peak_bytes = p * 3 + 2 * p + m.arena_bytes + 2 * kB * kS * sizeof(int64_t) +
+                         8 * PZRT_SCALAR_COUNT;
   m.grad_accum = microBatches;
   m.world_size = world;
   m.vocab = kV;
   m.lr_schedule = {PZRT_LR_COSINE, 0.05, 2, 20, 0.0};
   m.plan_json = world > 1 ? "{\"dp_replicate\": 2}" : "{}";
-  m.forward_backward = forwardBackward;
-  m.optimizer_step = optimizerStep;
+  static pzrt::test::ProgramTables tables;
+  tables.attach(m, forwardBackward, optimizerStep);
   return m;
 }
 

@@ -14,6 +14,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 
+#include "legacy_steps.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
@@ -209,6 +210,21 @@ struct TestModel {
   std::vector<int32_t> roles;
   std::vector<std::string> stateNames;
   pzrt_program model{};
+  pzrt::test::ProgramTables tables;
+  pzrt::test::StepFb fb = nullptr;
+  pzrt::test::StepOpt opt = adamwAll;
+  pzrt_loss_scaler scaler{};
+
+  // Replaces forward_backward (the program keeps its tables).
+  void setFb(pzrt::test::StepFb f) {
+    fb = f;
+    tables.attach(model, fb, opt);
+  }
+  // Turns dynamic loss scaling on (DeepSpeed's defaults) or off.
+  void setLossScaling(bool on) {
+    pzrt_loss_scaler_init_default(&scaler);
+    model.loss_scaling = on ? &scaler : nullptr;
+  }
 
   void finish() {
     stateNames.clear();
@@ -236,9 +252,9 @@ struct TestModel {
     model.input_roles = roles.data();
     model.num_states = static_cast<int32_t>(states.size());
     model.states = states.data();
-    model.optimizer_step = adamwAll;
     model.world_size = 1;
     model.plan_json = "{\"dp_replicate\": 1, \"tp\": 1}";
+    tables.attach(model, fb, opt);
     model.planned_peak_bytes = plannedPeak();
   }
   // train.h's formula, computed independently of the driver.
@@ -246,7 +262,7 @@ struct TestModel {
     uint64_t p = 0, total = 0;
     for (const auto &s : params)
       p += bytesOf(s);
-    total = p * (model.grad_accum > 1 ? 3 : 2);
+    total = p * (model.grad_accum > 1 ? 3 : 2) + 8 * PZRT_SCALAR_COUNT;
     for (const auto &s : states)
       total += bytesOf(s);
     for (const auto &s : inputs)
@@ -269,11 +285,11 @@ void makeLinreg(TestModel &t, int64_t batch, int32_t gradAccum, bool lossScaling
   t.model = pzrt_program{};
   t.model.name = "linreg";
   t.model.grad_accum = gradAccum;
-  t.model.loss_scaling = lossScaling ? 1 : 0;
+  t.setLossScaling(lossScaling);
   t.model.arena_bytes = std::max<uint64_t>(64, batch * sizeof(float));
   t.model.arena_planned_peak = t.model.arena_bytes;
   t.model.lr_schedule = {PZRT_LR_CONSTANT, 0.1, 0, 0, 0.0};
-  t.model.forward_backward = linregFb;
+  t.fb = linregFb;
   t.finish();
 }
 
@@ -295,12 +311,12 @@ void makeBigram(TestModel &t, int64_t batch, int64_t seq, int64_t vocab, int32_t
   t.model.name = "bigram";
   t.model.grad_accum = gradAccum;
   t.model.vocab = vocab;
-  t.model.loss_scaling = lossScaling ? 1 : 0;
+  t.setLossScaling(lossScaling);
   uint64_t rows = batch * seq;
   t.model.arena_bytes = 2 * rows * vocab * sizeof(float) + rows * sizeof(float);
   t.model.arena_planned_peak = t.model.arena_bytes;
   t.model.lr_schedule = {PZRT_LR_COSINE, 0.05, 2, 50, 0.0};
-  t.model.forward_backward = bigramFb;
+  t.fb = bigramFb;
   t.finish();
 }
 

@@ -1,9 +1,13 @@
 //===- PlanTest.cpp - plan validation and plan.yaml -----------------------===//
 
 #include "pz/Plan/Plan.h"
+#include "pz/Support/Limits.h"
+#include "pz/Support/NestingDepth.h"
 
 #include "llvm/Support/Error.h"
 #include "gtest/gtest.h"
+
+#include <algorithm>
 
 using namespace mlir::pz;
 
@@ -133,6 +137,122 @@ TEST(Plan, MalformedYAMLIsAnError) {
   EXPECT_NE(errorOf("- 1\n- 2\n"), "");
   EXPECT_NE(errorOf(""), "");
   EXPECT_NE(errorOf("tp: 2\ntp: 3\n"), "");
+}
+
+TEST(Plan, AxesAreBounded) {
+  EXPECT_NE(errorOf("tp: 65537\n").find("plan key 'tp': must be at most 65536"),
+            std::string::npos);
+  EXPECT_NE(errorOf("grad_accum: 1048577\n")
+                .find("plan key 'grad_accum': must be at most 1048576"),
+            std::string::npos);
+  // Digits beyond int64 get the bound, not "not an integer".
+  EXPECT_NE(errorOf("pp: 99999999999999999999\n").find("must be at most 65536"),
+            std::string::npos);
+  EXPECT_TRUE(static_cast<bool>(parsePlanYAML("tp: 65536\ngrad_accum: 1048576\n", "p.yaml")));
+}
+
+TEST(Plan, WorldSizeIsCheckedAndBounded) {
+  Plan p;
+  p.dpReplicate = int64_t(1) << 32;
+  p.tp = int64_t(1) << 32;
+  EXPECT_FALSE(p.checkedWorldSize()); // 2^64 does not fit int64_t
+  p.dpReplicate = 1024;
+  p.tp = 2048;
+  ASSERT_TRUE(p.checkedWorldSize());
+  EXPECT_EQ(*p.checkedWorldSize(), int64_t(1) << 21);
+  std::vector<PlanError> errors = validatePlan(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].key, "tp");
+  EXPECT_NE(errors[0].message.find("= 2097152 exceeds 1048576 ranks"), std::string::npos)
+      << errors[0].message;
+  p.tp = 1024;
+  EXPECT_TRUE(validatePlan(p).empty());
+  EXPECT_EQ(p.worldSize(), int64_t(1) << 20);
+}
+
+TEST(PlanYAML, DeepNestingIsAnErrorNotARecursion) {
+  std::string err = errorOf(std::string(100000, '['));
+  EXPECT_NE(err.find("plan.yaml:1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("nested deeper than 256 levels"), std::string::npos) << err;
+  std::string dashes;
+  for (int i = 0; i < 50000; ++i)
+    dashes += "- ";
+  err = errorOf(dashes + "x\n");
+  EXPECT_NE(err.find("nested deeper than 256 levels"), std::string::npos) << err;
+  err = errorOf("? " + std::string(100000, '[') + "\n: 1\n"); // an explicit key
+  EXPECT_NE(err.find("nested deeper than 256 levels"), std::string::npos) << err;
+}
+
+TEST(PlanYAML, ValuesAndKeysMustBeScalars) {
+  EXPECT_EQ(errorOf("tp: [2]\n"),
+            "plan.yaml:1:6: plan key 'tp' must be a single value, got a sequence");
+  EXPECT_EQ(errorOf("tp: {a: 1}\n"),
+            "plan.yaml:1:6: plan key 'tp' must be a single value, got a mapping");
+  EXPECT_EQ(errorOf("[tp]: 2\n"),
+            "plan.yaml:1:2: a plan key must be a single value, got a sequence");
+}
+
+TEST(PlanYAML, ErrorsStopAtTwenty) {
+  std::string yaml;
+  for (int i = 0; i < 1000; ++i)
+    yaml += "k" + std::to_string(i) + ": 1\n";
+  std::string err = errorOf(yaml);
+  size_t lines = std::count(err.begin(), err.end(), '\n') + 1;
+  EXPECT_EQ(lines, kMaxPlanErrors + 1) << err;
+  EXPECT_NE(err.find("plan.yaml:20:1: plan key 'k19'"), std::string::npos) << err;
+  EXPECT_EQ(err.find("'k20'"), std::string::npos) << err;
+  EXPECT_NE(err.find("plan.yaml: ... and 980 more errors"), std::string::npos) << err;
+}
+
+TEST(PlanYAML, OneDocumentOnly) {
+  EXPECT_EQ(errorOf("tp: 2\n---\npp: 2\n"),
+            "plan.yaml:2:1: a second YAML document; a plan file holds one document");
+  EXPECT_EQ(errorOf("---\n---\ntp: 2\n"),
+            "plan.yaml:2:1: a second YAML document; a plan file holds one document");
+  EXPECT_EQ(errorOf("tp: 2\n...\n# done\npp: 2\n"),
+            "plan.yaml:4:1: a second YAML document; a plan file holds one document");
+  auto plan = parsePlanYAML("%YAML 1.2\n--- # plan\ntp: 2\n...\n# end\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+  EXPECT_EQ(plan->tp, 2);
+  // A block scalar's text may hold '---' indented: not a document marker.
+  EXPECT_NE(errorOf("schedule: |\n  ---\n").find("plan key 'schedule': expected one of"),
+            std::string::npos);
+}
+
+TEST(PlanYAML, KeysGivenTwice) {
+  EXPECT_EQ(errorOf("tp: 2\npp: 2\ntp: 4\n"),
+            "plan.yaml:3:1: plan key 'tp': given twice (first at 1:1)");
+}
+
+TEST(Limits, ElementCountsAreBounded) {
+  EXPECT_EQ(boundedElementCount({}), 1);
+  EXPECT_EQ(boundedElementCount({2, 3, 4}), 24);
+  EXPECT_EQ(boundedElementCount({int64_t(1) << 24, int64_t(1) << 24}), int64_t(1) << 48);
+  EXPECT_FALSE(boundedElementCount({int64_t(1) << 24, (int64_t(1) << 24) + 1}));
+  EXPECT_FALSE(boundedElementCount({int64_t(1) << 62, 32})); // overflows int64
+  // A zero dim makes the count 0 but does not lift the bound on the others.
+  EXPECT_EQ(boundedElementCount({0, 5}), 0);
+  EXPECT_FALSE(boundedElementCount({0, int64_t(1) << 40, int64_t(1) << 40}));
+  EXPECT_EQ(boundedBytes(int64_t(1) << 48, 8), int64_t(1) << 51);
+  EXPECT_FALSE(boundedBytes(int64_t(1) << 48, 16));
+  EXPECT_FALSE(boundedTotal(kMaxTotalBytes, 1));
+  EXPECT_FALSE(boundedTotalProduct(int64_t(1) << 40, int64_t(1) << 40));
+}
+
+TEST(NestingDepth, CountsBracketsOutsideStringsAndComments) {
+  EXPECT_EQ(findDeepMLIRNesting("[[[", 3), llvm::StringRef::npos);
+  EXPECT_EQ(findDeepMLIRNesting("[[[[", 3), 3u);
+  EXPECT_EQ(findDeepMLIRNesting("([{<x>}])([{<", 4), llvm::StringRef::npos);
+  EXPECT_EQ(findDeepMLIRNesting("a<b<c<d<", 3), 7u);
+  // Closed brackets do not count; strings, comments and '->' are skipped.
+  EXPECT_EQ(findDeepMLIRNesting("[][][][][]", 1), llvm::StringRef::npos);
+  EXPECT_EQ(findDeepMLIRNesting("\"[[[[\\\"[[\" // [[[[\n[", 1), llvm::StringRef::npos);
+  EXPECT_EQ(findDeepMLIRNesting("(a) -> (b) -> (c)", 1), llvm::StringRef::npos);
+  EXPECT_EQ(findDeepMLIRNesting("(->(", 1), 3u);
+  // A closer that matches nothing does not lower the count.
+  EXPECT_EQ(findDeepMLIRNesting("[(]((", 3), 4u);
+  std::string deep(100000, '[');
+  EXPECT_EQ(findDeepMLIRNesting(deep), static_cast<size_t>(kMaxNestingDepth));
 }
 
 struct RuleCase {

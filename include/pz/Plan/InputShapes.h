@@ -17,7 +17,8 @@ namespace mlir::pz {
 using InputShapes = std::map<std::string, std::vector<int64_t>>;
 
 /// Parses `NAME=DxDx...` entries (each spec may hold several, separated by
-/// commas; positive dims). The error names the first malformed entry.
+/// commas; positive dims, at most kMaxTensorElements elements, each name
+/// once). The error names the first malformed entry.
 llvm::Expected<InputShapes> parseInputShapes(llvm::ArrayRef<std::string> specs);
 
 } // namespace mlir::pz

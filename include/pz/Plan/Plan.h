@@ -46,10 +46,24 @@ struct Plan {
   Recompute recompute = Recompute::None;
   Precision precision = Precision::FP32;
 
-  /// dp_replicate x dp_shard x tp x cp x pp.
-  int64_t worldSize() const { return dpReplicate * dpShard * tp * cp * pp; }
+  /// dp_replicate x dp_shard x tp x cp x pp, or nullopt when the product
+  /// overflows int64_t (only an unvalidated plan can get there).
+  std::optional<int64_t> checkedWorldSize() const;
+  /// The world size of a plan that validatePlan accepts (<= kMaxWorldSize).
+  int64_t worldSize() const;
+  /// The data-parallel ranks: dp_replicate x dp_shard (of a valid plan).
+  int64_t dpSize() const { return dpReplicate * dpShard; }
   bool operator==(const Plan &o) const;
 };
+
+/// The bounds validatePlan enforces (README, "The plan"). They keep every
+/// product of plan values, and the products the runtime forms with them
+/// (global batch = micro-batch x grad_accum x dp ranks), far inside int64_t,
+/// and the values the compiler emits inside the runtime's int32_t fields.
+inline constexpr int64_t kMaxAxisSize = int64_t(1) << 16;     // each axis
+inline constexpr int64_t kMaxWorldSize = int64_t(1) << 20;    // their product
+inline constexpr int64_t kMaxGradAccum = int64_t(1) << 20;    // micro-batches
+inline constexpr int64_t kMaxVirtualStages = int64_t(1) << 10; // per pp rank
 
 /// One problem found in a plan: the key it concerns and why.
 struct PlanError {
@@ -75,8 +89,14 @@ std::optional<PlanError> setPlanKey(Plan &plan, llvm::StringRef key,
 /// The textual value of one key.
 std::string getPlanKey(const Plan &plan, llvm::StringRef key);
 
+/// The most problems a plan.yaml report lists; the rest are counted.
+inline constexpr size_t kMaxPlanErrors = 20;
+
 /// Parses a plan.yaml document and validates it. Errors read
-/// `FILE:LINE:COL: plan key 'KEY': REASON`, one per line, all of them.
+/// `FILE:LINE:COL: plan key 'KEY': REASON`, one per line, the first
+/// kMaxPlanErrors of them, then `FILE: ... and N more errors`. The file holds
+/// one YAML document: a flat mapping of plan keys to scalar values; nesting
+/// is refused past kMaxNestingDepth levels without recursing into it.
 llvm::Expected<Plan> parsePlanYAML(llvm::StringRef text,
                                    llvm::StringRef fileName);
 

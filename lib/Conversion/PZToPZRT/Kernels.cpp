@@ -12,6 +12,7 @@
 #include "Lowering.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Support/Limits.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -46,8 +47,9 @@ FailureOr<func::FuncOp> KernelOutliner::outline(Operation *op, StringRef hostNam
   Operation *clone = b.clone(*op, map);
   func::ReturnOp::create(b, op->getLoc(), clone->getResults());
   int64_t ws = target.workspaceBytes(op);
-  if (ws < 0)
-    return op->emitError() << "convert-pz-to-pzrt: the scratch memory of this op overflows";
+  if (ws < 0 || ws > kMaxTotalBytes)
+    return op->emitError() << "convert-pz-to-pzrt: the op's workspace exceeds " << kMaxTotalBytes
+                           << " bytes";
   if (ws > 0)
     fn->setAttr(pzrt::PZRTDialect::kWorkspaceAttrName, b.getI64IntegerAttr(ws));
   return fn;

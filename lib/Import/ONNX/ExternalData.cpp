@@ -80,7 +80,8 @@ bool checkLocationText(const std::string &location, std::string &why) {
 bool mlir::pz::onnx::readExternalData(
     const std::string &modelDir,
     const std::vector<std::pair<std::string, std::string>> &entries,
-    int64_t expectedBytes, std::string &out, std::string &error) {
+    int64_t expectedBytes, std::string &out, std::string &file,
+    std::string &error) {
   std::string prefix = "external data ";
   std::string location;
   int64_t offset = 0, length = -1;
@@ -118,7 +119,7 @@ bool mlir::pz::onnx::readExternalData(
             "': " + sysErr;
     return false;
   }
-  std::string file = realPath(dir + "/" + location, sysErr);
+  file = realPath(dir + "/" + location, sysErr);
   if (file.empty()) {
     error = prefix + "cannot open '" + location + "': " + sysErr;
     return false;

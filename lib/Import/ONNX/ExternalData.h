@@ -23,11 +23,12 @@ namespace mlir::pz::onnx {
 /// `entries`, into `out`. `modelDir` is the directory that holds the .onnx
 /// file; `expectedBytes` is the tensor's size in bytes. Returns false and
 /// sets `error` ("external data ...") when the reference is unsafe or does
-/// not fit.
+/// not fit. `file` receives the resolved path of the file read.
 bool readExternalData(
     const std::string &modelDir,
     const std::vector<std::pair<std::string, std::string>> &entries,
-    int64_t expectedBytes, std::string &out, std::string &error);
+    int64_t expectedBytes, std::string &out, std::string &file,
+    std::string &error);
 
 } // namespace mlir::pz::onnx
 

@@ -5,6 +5,7 @@
 #include "ShapeHelpers.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Support/Limits.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringExtras.h"
@@ -98,6 +99,11 @@ GraphImporter::inputTypes(SmallVectorImpl<unsigned> &which) {
                                     : dim.symbol.empty() ? "?"
                                                          : dim.symbol);
     }
+    if (!boundedElementCount(shape))
+      return emitError(modelLoc())
+             << "graph input '" << in.name << "' has the shape " << symbolic
+             << ", more than " << kMaxTensorElements
+             << " (2^48) elements, the most a tensor may hold";
     if (llvm::any_of(shape, ShapedType::isDynamic))
       state.dynamicInputs.push_back(in.name + "=" + symbolic);
     types.push_back(RankedTensorType::get(shape, elem));
@@ -191,6 +197,22 @@ LogicalResult GraphImporter::importNode(unsigned index) {
     }
     if (failed(handler->lower(nctx)))
       return failure();
+  }
+  // A node's outputs stay within the tensor bound, so that the shape
+  // products later nodes form from them cannot overflow.
+  for (unsigned i = 0; i < nctx.getNumOutputs(); ++i) {
+    auto it = i < node.outputs.size() && !node.outputs[i].empty()
+                  ? state.values.find(node.outputs[i])
+                  : state.values.end();
+    if (it == state.values.end() || !it->second.value)
+      continue;
+    auto t = llvm::dyn_cast<RankedTensorType>(it->second.value.getType());
+    if (t && !boundedElementCount(t.getShape()))
+      return nctx.emitError()
+             << node.opType << " output " << i << " ('" << node.outputs[i]
+             << "') would have the type " << t << ", more than "
+             << kMaxTensorElements
+             << " (2^48) elements, the most a tensor may hold";
   }
   for (unsigned i = 0; i < nctx.getNumOutputs(); ++i)
     if (nctx.isOutputUsed(i) && !state.values.count(node.outputs[i]))

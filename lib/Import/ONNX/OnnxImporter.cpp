@@ -90,6 +90,8 @@ mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
     emitError(UnknownLoc::get(&ctx)) << error;
     return nullptr;
   }
+  if (options.externalFiles)
+    llvm::append_range(*options.externalFiles, model.externalFiles);
   OwningOpRef<ModuleOp> module = importModel(ctx, model, path, options);
   if (!module || failed(verify(*module)))
     return nullptr;

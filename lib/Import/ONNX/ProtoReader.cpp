@@ -7,12 +7,14 @@
 
 #include "ExternalData.h"
 #include "pz/Import/ONNX/OnnxReader.h"
+#include "pz/Support/Limits.h"
 
 #include "onnx/onnx_pb.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -32,6 +34,7 @@ public:
 
   bool convertModel(::onnx::ModelProto &proto, Model &model);
   std::string error;
+  std::vector<std::string> externalFiles;
 
 private:
   bool convertGraph(::onnx::GraphProto &proto, Graph &graph);
@@ -82,15 +85,17 @@ bool Converter::convertTensor(::onnx::TensorProto &proto, Tensor &tensor,
     return fail(what + " has the unknown data type " +
                 std::to_string(proto.data_type()));
   tensor.dataType = static_cast<DataType>(proto.data_type());
-  int64_t count = 1;
   for (int64_t d : proto.dims()) {
     if (d < 0)
       return fail(what + " has the negative dim " + std::to_string(d));
-    if (d != 0 && count > std::numeric_limits<int64_t>::max() / 8 / d)
-      return fail(what + " has too many elements");
-    count *= d;
     tensor.dims.push_back(d);
   }
+  std::optional<int64_t> bounded = mlir::pz::boundedElementCount(tensor.dims);
+  if (!bounded)
+    return fail(what + " has more than " +
+                std::to_string(mlir::pz::kMaxTensorElements) +
+                " (2^48) elements, the most a tensor may hold");
+  int64_t count = *bounded;
   if (proto.has_segment())
     return fail(what + " is segmented, which the importer does not support");
   if (tensor.dataType == DataType::String) {
@@ -104,16 +109,19 @@ bool Converter::convertTensor(::onnx::TensorProto &proto, Tensor &tensor,
     elemSize = 8;
   if (tensor.dataType == DataType::Complex128)
     elemSize = 16;
-  int64_t bytes = count * elemSize;
+  int64_t bytes = count * elemSize; // <= 2^48 x 16: no overflow
 
   if (proto.has_data_location() &&
       proto.data_location() == ::onnx::TensorProto_DataLocation_EXTERNAL) {
     std::vector<std::pair<std::string, std::string>> entries;
     for (const auto &e : proto.external_data())
       entries.emplace_back(e.key(), e.value());
-    std::string err;
-    if (!readExternalData(modelDir, entries, bytes, tensor.bytes, err))
+    std::string err, file;
+    if (!readExternalData(modelDir, entries, bytes, tensor.bytes, file, err))
       return fail(what + ": " + err);
+    if (std::find(externalFiles.begin(), externalFiles.end(), file) ==
+        externalFiles.end())
+      externalFiles.push_back(file);
     return true;
   }
   if (proto.has_raw_data()) {
@@ -392,6 +400,7 @@ bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
       error = "'" + path + "': " + converter.error;
       return false;
     }
+    model.externalFiles = std::move(converter.externalFiles);
   } catch (const std::exception &e) {
     error = "cannot read '" + path + "': " + e.what();
     return false;

@@ -2,6 +2,8 @@
 
 #include "pz/Target/CSource.h"
 
+#include "pz/Support/Limits.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -61,6 +63,12 @@ FailureOr<std::string> csrc::tensorSpec(Location loc, StringRef name, Type type)
     return emitError(loc) << "no runtime dtype for " << t.getElementType();
   if (t.getRank() > 8)
     return emitError(loc) << "rank " << t.getRank() << " exceeds the runtime's 8";
+  // The runtime sizes its buffers from these shapes: they must be static and
+  // within the tensor bound, so that its products cannot overflow.
+  if (!t.hasStaticShape() || !boundedElementCount(t.getShape()))
+    return emitError(loc) << "'" << name << "' has type " << type
+                          << ", which is dynamic or holds more than " << kMaxTensorElements
+                          << " elements";
   return "{" + cString(name) + ", " + dtype + ", " + std::to_string(t.getRank()) + ", " +
          intList(t.getShape()) + "}";
 }

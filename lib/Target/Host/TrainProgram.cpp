@@ -12,9 +12,12 @@
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTOps.h"
+#include "pz/Support/Limits.h"
 #include "pz/Target/CSource.h"
 
 #include "llvm/ADT/StringMap.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -23,16 +26,37 @@ using csrc::cString;
 using csrc::floatLiteral;
 
 int64_t ProgramTensor::bytes() const {
-  int64_t n = TargetInfo::get("cpu")->storageBytes(elementType);
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  std::optional<int64_t> n = boundedElementCount(shape);
+  std::optional<int64_t> b =
+      n ? boundedBytes(*n, TargetInfo::get("cpu")->storageBytes(elementType)) : std::nullopt;
+  return b.value_or(-1);
 }
 
 namespace {
 
 /// The number of scalar slots of the runtime (pzrt_scalar), one per #pz.role.
 constexpr int64_t kScalarSlots = 7;
+
+/// Sums the bytes of `ts` into `total`, with checks.
+LogicalResult sumBytes(ArrayRef<ProgramTensor> ts, int64_t &total, Operation *at,
+                       StringRef what) {
+  for (const ProgramTensor &t : ts) {
+    std::optional<int64_t> s = t.bytes() < 0 ? std::nullopt : boundedTotal(total, t.bytes());
+    if (!s)
+      return at->emitError() << "emitter: the " << what << " exceed " << kMaxTotalBytes
+                             << " bytes (at '" << t.name << "')";
+    total = *s;
+  }
+  return success();
+}
+
+/// The values the pzrt_program's int32_t fields receive.
+LogicalResult checkInt32(ModuleOp module, StringRef what, int64_t v) {
+  if (v >= 1 && v <= std::numeric_limits<int32_t>::max())
+    return success();
+  return module.emitError() << "emitter: " << what << " = " << v
+                            << " does not fit the runtime's int32_t";
+}
 
 StringRef attrString(DictionaryAttr d, StringRef name) {
   if (!d)
@@ -235,21 +259,50 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"
      << "static const pzrt_action pz_schedule[] = {\n" << actions << "};\n";
 
+  Plan p = plan.getPlan();
+  if (failed(checkInt32(module, "grad_accum", p.gradAccum)) ||
+      failed(checkInt32(module, "the world size", p.worldSize())) ||
+      failed(checkInt32(module, "the data-parallel size", p.dpReplicate * p.dpShard)))
+    return failure();
+  for (auto [what, n] : {std::pair<StringRef, size_t>{"parameters", info.params.size()},
+                         {"inputs", info.inputs.size()},
+                         {"optimizer states", info.states.size()}})
+    if (n > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+      return module.emitError() << "emitter: " << n << " " << what
+                                << " do not fit the runtime's int32_t count";
+  // Every total is checked: each arena is within kMaxTotalBytes
+  // (pzrt-plan-memory), the tensors are summed here.
   for (func::FuncOp fn : program.hostFunctions()) {
     info.arenaBytes = std::max(info.arenaBytes, HostProgram::arenaBytes(fn));
     info.arenaPeakBytes = std::max(info.arenaPeakBytes, HostProgram::arenaPeakBytes(fn));
   }
-  for (auto &p : info.params)
-    info.paramBytes += p.bytes();
+  if (failed(sumBytes(info.params, info.paramBytes, fb, "parameters")) ||
+      failed(sumBytes(info.states, info.stateBytes, opt, "optimizer states")) ||
+      failed(sumBytes(info.inputs, info.dataBytes, fb, "inputs")))
+    return failure();
+  // The runtime reads grad_accum x dp micro-batches of every input per step.
+  for (const ProgramTensor &in : info.inputs) {
+    std::optional<int64_t> step = boundedTotalProduct(in.bytes(), p.gradAccum);
+    if (step)
+      step = boundedTotalProduct(*step, p.dpReplicate * p.dpShard);
+    if (!step)
+      return fb.emitError() << "emitter: input '" << in.name << "' (" << in.bytes()
+                            << " bytes per micro-batch) x grad_accum " << p.gradAccum << " x "
+                            << p.dpReplicate * p.dpShard << " data-parallel ranks exceeds "
+                            << kMaxTotalBytes << " bytes per step";
+  }
   info.gradBytes = info.paramBytes;
-  for (auto &s : info.states)
-    info.stateBytes += s.bytes();
-  for (auto &in : info.inputs)
-    info.dataBytes += in.bytes();
   // The accumulators and the scalar slots (pzrt/train.h's formula).
   info.workspaceBytes = (accumulators ? info.paramBytes : 0) + 8 * kScalarSlots;
-  info.peakBytes = info.paramBytes + info.gradBytes + info.stateBytes + info.arenaBytes +
-                   info.dataBytes + info.workspaceBytes;
+  std::optional<int64_t> peak = 0;
+  for (int64_t part : {info.paramBytes, info.gradBytes, info.stateBytes, info.arenaBytes,
+                       info.dataBytes, info.workspaceBytes})
+    if (peak)
+      peak = boundedTotal(*peak, part);
+  if (!peak)
+    return module.emitError() << "emitter: the predicted peak exceeds " << kMaxTotalBytes
+                              << " bytes per rank";
+  info.peakBytes = *peak;
   info.vocab = findVocab(module, fb);
 
   LogicalResult ok = success();
@@ -276,7 +329,6 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
     os << g << "u, ";
   os << "0u};\n\n";
 
-  Plan p = plan.getPlan();
   std::string kind = lrSchedule.getKind() == LRScheduleKind::cosine ? "PZRT_LR_COSINE"
                                                                     : "PZRT_LR_CONSTANT";
   os << "static const pzrt_program pz_program = {\n"

@@ -72,10 +72,15 @@ int64_t microBatchRows(const pzrt_program *m) {
 }
 
 bool usesAccumulators(const pzrt_program *m) {
-  for (int f = 0; f < m->num_functions; ++f)
-    for (int a = 0; a < m->functions[f].num_args; ++a)
-      if (m->functions[f].args[a].kind == PZRT_ARG_ACCUM)
+  for (int i = 0; i < m->num_actions; ++i) {
+    const pzrt_action &a = m->schedule[i];
+    if (a.kind != PZRT_ACTION_RUN || a.function < 0 || a.function >= m->num_functions)
+      continue;
+    const pzrt_function_entry &f = m->functions[a.function];
+    for (int k = 0; k < f.num_args; ++k)
+      if (f.args[k].kind == PZRT_ARG_ACCUM)
         return true;
+  }
   return false;
 }
 

@@ -78,7 +78,9 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
       switch (x.kind) {
       case PZRT_ARG_PARAM: args.push_back(b.params[x.index]); break;
       case PZRT_ARG_GRAD: args.push_back(b.grads[x.index]); break;
-      case PZRT_ARG_ACCUM: args.push_back(b.accum[x.index]); break;
+      case PZRT_ARG_ACCUM: // not allocated when the schedule never runs it
+        args.push_back(b.accum.empty() ? nullptr : b.accum[x.index]);
+        break;
       case PZRT_ARG_STATE: args.push_back(b.states[x.index]); break;
       case PZRT_ARG_INPUT: args.push_back(b.inputs[x.index]); break;
       default: args.push_back(static_cast<char *>(b.scalars) + 8 * x.index); break;

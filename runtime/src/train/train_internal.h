@@ -79,7 +79,8 @@ int inputRole(const pzrt_program *m, int i);
 void validateModel(const pzrt_program *m);
 // The documented formula of train.h.
 uint64_t plannedPeakFormula(const pzrt_program *m);
-// Whether a function binds gradient accumulators (then the driver allocates them).
+// Whether a function the schedule runs binds gradient accumulators (then the
+// driver allocates them).
 bool usesAccumulators(const pzrt_program *m);
 // The bytes of the scalar slots.
 constexpr uint64_t kScalarBytes = 8 * PZRT_SCALAR_COUNT;

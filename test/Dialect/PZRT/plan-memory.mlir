@@ -59,7 +59,7 @@ func.func @dynamic(%n: index) {
 // -----
 
 func.func @huge() {
-  // expected-error @+1 {{pzrt-plan-memory: buffer 'memref<4611686018427387904x4xf32>' is too large for the arena}}
+  // expected-error @+1 {{pzrt-plan-memory: buffer 'memref<4611686018427387904x4xf32>' holds more than 2251799813685248 bytes}}
   %a = memref.alloc() : memref<4611686018427387904x4xf32>
   return
 }

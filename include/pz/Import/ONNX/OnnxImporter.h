@@ -38,6 +38,9 @@ constexpr int64_t kMaxOpset = 21;
 struct ImportOptions {
   /// Static shapes for data inputs, by input name (`--input-shape`).
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// When set, importModelFile appends the files the model's external data
+  /// came from (for the compiler's check that no output overwrites one).
+  std::vector<std::string> *externalFiles = nullptr;
 };
 
 /// Parses `--input-shape` values: each is `NAME=DxDx...` or a comma-separated

@@ -141,6 +141,9 @@ struct Model {
   std::vector<OpsetImport> opsets;
   Graph graph;
   bool hasGraph = false;
+  /// The files external data was read from (resolved absolute paths, each
+  /// once): inputs too, which no output may overwrite.
+  std::vector<std::string> externalFiles;
 };
 
 } // namespace mlir::pz::onnx

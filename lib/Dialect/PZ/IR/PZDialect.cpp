@@ -241,6 +241,9 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
     type = fn.getArgumentTypes()[argIndex];
   else if (!op->getRegion(regionIndex).empty())
     type = op->getRegion(regionIndex).getArgument(argIndex).getType();
+  if (type && failed(traits::verifyBoundedTensorSize(
+                  type, [&] { return op->emitOpError(); }, where)))
+    return failure();
   if (attrName == kRoleAttrName)
     return verifyRoleAttr(op, attr, type, where);
   if (failed(verifyNameAttr(op, attr, where)))

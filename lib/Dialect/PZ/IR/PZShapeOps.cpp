@@ -2,6 +2,7 @@
 
 #include "ShapeUtils.h"
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Support/Limits.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/MathExtras.h"
@@ -237,9 +238,16 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
     for (int64_t d = 0; d < t.getRank(); ++d) {
       int64_t size = t.getDimSize(d);
       if (d == axis) {
-        shape[d] = ShapedType::isDynamic(shape[d]) || ShapedType::isDynamic(size)
-                       ? ShapedType::kDynamic
-                       : shape[d] + size;
+        if (ShapedType::isDynamic(shape[d]) || ShapedType::isDynamic(size)) {
+          shape[d] = ShapedType::kDynamic;
+          continue;
+        }
+        std::optional<int64_t> sum = llvm::checkedAdd(shape[d], size);
+        if (!sum || *sum > kMaxTensorElements)
+          return emitOptionalError(loc, "the concatenated dim ", d,
+                                   " exceeds ", kMaxTensorElements,
+                                   " elements");
+        shape[d] = *sum;
       } else if (!dimsAgree(shape[d], size)) {
         return emitOptionalError(loc, "input ", i + 1, " has size ", size,
                                  " on dim ", d, " where input 0 has ",

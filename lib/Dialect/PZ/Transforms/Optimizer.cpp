@@ -3,6 +3,9 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 
+#include <cfloat>
+#include <cmath>
+
 namespace mlir::pz {
 #define GEN_PASS_DEF_OPTIMIZERPASS
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
@@ -49,6 +52,11 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
     };
     if (optimizer != "adamw" && optimizer != "sgd")
       return bad("--optimizer must be adamw or sgd, got '" + optimizer + "'");
+    // Finite, and within float: the program receives lr and the clipping
+    // threshold as float.
+    auto finite = [](double v) { return std::isfinite(v) && std::fabs(v) <= FLT_MAX; };
+    if (!finite(lr) || !finite(eps) || !finite(weightDecay) || !finite(gradClip))
+      return bad("--lr, --eps, --weight-decay and --grad-clip must be finite");
     if (!(lr >= 0))
       return bad("--lr must be >= 0");
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
@@ -62,6 +70,8 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
     if (lrSchedule != "constant" && lrSchedule != "cosine")
       return bad("--lr-schedule must be constant or cosine, got '" +
                  lrSchedule + "'");
+    if (warmupSteps < 0 || totalSteps < 0)
+      return bad("--warmup-steps and --total-steps must be >= 0");
     if (lrSchedule == "cosine" && totalSteps <= warmupSteps)
       return bad("--lr-schedule cosine needs --total-steps > --warmup-steps");
     return success();

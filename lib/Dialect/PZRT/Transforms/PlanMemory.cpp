@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "pz/Dialect/PZRT/Transforms/Passes.h"
+#include "pz/Support/Limits.h"
 #include "pz/Target/TargetInfo.h"
 
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -90,7 +91,7 @@ LogicalResult planFunction(func::FuncOp fn, const pz::TargetInfo &target) {
   llvm::DenseMap<Operation *, int64_t> position;
   llvm::DenseMap<Value, size_t> bufferOf; // allocs and views of them
   Plan plan;
-  int64_t at = 0;
+  int64_t at = 0, totalBytes = 0;
   for (Operation &op : body) {
     position[&op] = at;
     if (auto alloc = llvm::dyn_cast<memref::AllocOp>(&op)) {
@@ -99,16 +100,22 @@ LogicalResult planFunction(func::FuncOp fn, const pz::TargetInfo &target) {
         return alloc.emitError() << "pzrt-plan-memory: buffer type " << t
                                  << " is not static and row-major";
       int64_t elt = target.storageBytes(t.getElementType());
-      std::optional<int64_t> bytes = elt ? std::optional<int64_t>(elt) : std::nullopt;
-      for (int64_t d : t.getShape())
-        bytes = bytes ? llvm::checkedMul<int64_t>(*bytes, d) : std::nullopt;
+      std::optional<int64_t> count = pz::boundedElementCount(t.getShape());
+      std::optional<int64_t> bytes =
+          elt && count ? pz::boundedBytes(*count, elt) : std::nullopt;
       int64_t align = target.arenaAlignment();
-      if (!bytes || *bytes > INT64_MAX - align)
-        return alloc.emitError() << "pzrt-plan-memory: buffer " << t
-                                 << " is too large for the arena";
+      if (!bytes)
+        return alloc.emitError() << "pzrt-plan-memory: buffer " << t << " holds more than "
+                                 << pz::kMaxTensorBytes << " bytes";
       Buffer b;
       b.alloc = alloc;
       b.bytes = (*bytes + align - 1) / align * align;
+      // Offsets are at most the sum of the buffers placed below them.
+      std::optional<int64_t> total = pz::boundedTotal(totalBytes, b.bytes);
+      if (!total)
+        return alloc.emitError() << "pzrt-plan-memory: the buffers of '" << fn.getSymName()
+                                 << "' together exceed " << pz::kMaxTotalBytes << " bytes";
+      totalBytes = *total;
       b.start = b.end = at;
       bufferOf[alloc.getResult()] = plan.buffers.size();
       plan.buffers.push_back(b);
@@ -123,9 +130,6 @@ LogicalResult planFunction(func::FuncOp fn, const pz::TargetInfo &target) {
     ++at;
   }
   place(plan, at);
-  for (const Buffer &b : plan.buffers)
-    if (b.offset > INT64_MAX - b.bytes)
-      return fn.emitError() << "pzrt-plan-memory: the arena overflows";
 
   OpBuilder builder(fn.getContext());
   builder.setInsertionPointToStart(&body);

@@ -437,11 +437,76 @@ def ext_no_location(out):
     return m
 
 
+def huge_input():
+    """A graph input of 2^62 x 32 elements: beyond the 2^48 bound."""
+    return model([helper.make_node("Relu", ["x"], ["y"], name="r")],
+                 [vi("x", F, [4611686018427387904, 32])], [vi("y", F, None)])
+
+
+def huge_initializer():
+    """A complex128 initializer of 2^59 elements and no data: its byte size
+    (2^63) does not fit int64."""
+    t = TensorProto()
+    t.name = "w"
+    t.data_type = TensorProto.COMPLEX128
+    t.dims.extend([1 << 59])
+    t.raw_data = b""
+    return model([helper.make_node("Identity", ["w"], ["y"], name="id")],
+                 [], [vi("y", TensorProto.COMPLEX128, None)], inits=[t])
+
+
+def huge_reshape():
+    """An empty x (0x4) reshaped to 0 x 2^40 x 2^40 (allowzero), then summed
+    over the empty dim: 2^80 elements, which no int64 count can hold."""
+    shape = const("shape", np.array([0, 1 << 40, 1 << 40], dtype=np.int64))
+    axes = const("axes", np.array([0], dtype=np.int64))
+    nodes = [shape, axes,
+             helper.make_node("Reshape", ["x", "shape"], ["r"], name="big",
+                              allowzero=1),
+             helper.make_node("ReduceSum", ["r", "axes"], ["y"], name="sum",
+                              keepdims=0)]
+    return model(nodes, [vi("x", F, [0, 4])], [vi("y", F, None)])
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def deep_subgraphs(out):
+    """If nodes whose then_branch holds an If node, 10,000 deep (30,000
+    nested messages), written as raw protobuf: a parser that recursed per
+    level would overflow the stack."""
+    graph = _field(2, "leaf")  # GraphProto.name
+    for _ in range(10000):
+        attr = (_field(1, "then_branch") + _varint(20 << 3) + _varint(5)  # GRAPH
+                + _field(6, graph))                       # AttributeProto.g
+        node = _field(1, "c") + _field(2, "y") + _field(4, "If") + _field(5, attr)
+        graph = _field(1, node) + _field(2, "g")          # GraphProto.node, name
+    opset = _field(1, "") + _varint(2 << 3) + _varint(17)
+    data = _varint(1 << 3) + _varint(8) + _field(8, opset) + _field(7, graph)
+    with open(out, "wb") as f:
+        f.write(data)
+
+
 def main():
     name, out = sys.argv[1], sys.argv[2]
     fn = globals()[name]
     m = fn(out) if fn.__code__.co_argcount else fn()
-    onnx.save(m, out)
+    if m is not None:
+        onnx.save(m, out)
 
 
 if __name__ == "__main__":
