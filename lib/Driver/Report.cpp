@@ -58,7 +58,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
            {"per_rank", std::move(ranks)},
            {"notes", "peak_bytes is the high-water mark of everything the runtime allocates: "
                      "parameters, gradients, optimizer state, the activation arena (its full "
-                     "size), data buffers and gradient accumulators (workspace)."}}},
+                     "size), data buffers, gradient accumulators and the step's scalar slots (workspace)."}}},
       {"communication", json::Object{{"bytes_per_step", std::move(comm)}}},
       {"pipeline", json::Object{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
                                 {"stages", plan.pp},

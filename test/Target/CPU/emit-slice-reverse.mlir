@@ -17,18 +17,23 @@
 // RUN:   bad = [k for k in want if got[k].shape != want[k].shape or not (got[k] == want[k]).all()]; \
 // RUN:   assert not bad, (bad, got); print('equal', sorted(want))" | FileCheck %s --check-prefix=RESULT
 // RESULT: equal ['every_other', 'flip', 'scatter']
-// CHECK: static int pz_fn(
-// CHECK: float *[[X:v[0-9]+]] = (float *)(args[0]);
-// CHECK: float *[[G:v[0-9]+]] = (float *)(args[1]);
+// CHECK-LABEL: static int pzk_forward_0_slice(
 // CHECK: for (int64_t i0 = 0; i0 < 24; ++i0)
-// CHECK-NEXT: [[F:v[0-9]+]][0 + i0] = [[X]][23 + i0 * -1];
+// CHECK-NEXT: v1[0 + i0] = v0[23 + i0 * -1];
+// CHECK-LABEL: static int pzk_forward_1_slice(
 // CHECK: for (int64_t i0 = 0; i0 < 4; ++i0)
 // CHECK-NEXT: for (int64_t i1 = 0; i1 < 3; ++i1)
-// CHECK-NEXT: [[E:v[0-9]+]][0 + i0 * 3 + i1] = [[X]][5 + i0 * 6 + i1 * -2];
-// CHECK: memset([[S:v[0-9]+]], 0, 96);
+// CHECK-NEXT: v1[0 + i0 * 3 + i1] = v0[5 + i0 * 6 + i1 * -2];
+// CHECK-LABEL: static int pzk_forward_2_slice_grad(
+// CHECK: memset(v1, 0, 96);
 // CHECK: for (int64_t i0 = 0; i0 < 2; ++i0)
 // CHECK-NEXT: for (int64_t i1 = 0; i1 < 3; ++i1)
-// CHECK-NEXT: [[S]][22 + i0 * -12 + i1 * -2] = [[G]][0 + i0 * 3 + i1];
+// CHECK-NEXT: v1[22 + i0 * -12 + i1 * -2] = v0[0 + i0 * 3 + i1];
+// The host function reads x (args[0]) in both slices and scatters g (args[1]).
+// CHECK-LABEL: static int pzh_forward(
+// CHECK: {args[0], {{.*}}}; if (pzk_forward_0_slice(ctx, b)
+// CHECK: {args[0], {{.*}}}; if (pzk_forward_1_slice(ctx, b)
+// CHECK: {args[1], {{.*}}}; if (pzk_forward_2_slice_grad(ctx, b)
 func.func @forward(%x: tensor<4x6xf32> {pz.input = "x"}, %g: tensor<2x3xf32> {pz.input = "g"})
     -> (tensor<4x6xf32> {pz.output = "flip"}, tensor<4x3xf32> {pz.output = "every_other"},
         tensor<4x6xf32> {pz.output = "scatter"}) {

@@ -7,24 +7,34 @@
 // it is written as '|b1' while ui8 results are '|u1'.
 // RUN: rm -rf %t && parallelize compile %s --forward-only --emit cpp -o %t
 // RUN: FileCheck %s < %t/run.cpp
-// CHECK: static uint8_t kpz_fn_{{[0-9]+}}[2] = {UINT64_C(200), UINT64_C(255)};
-// CHECK: static uint64_t kpz_fn_{{[0-9]+}}[2] = {UINT64_C(1), UINT64_C(3)};
-// CHECK: uint8_t *[[A:v[0-9]+]] = (uint8_t *)(args[0]);
-// CHECK: uint8_t *[[B:v[0-9]+]] = (uint8_t *)(args[1]);
-// CHECK: uint16_t *[[C:v[0-9]+]] = (uint16_t *)(args[2]);
-// CHECK: uint16_t *[[D:v[0-9]+]] = (uint16_t *)(args[3]);
-// CHECK: uint64_t *[[U:v[0-9]+]] = (uint64_t *)(args[4]);
-// CHECK: = (uint8_t)((uint32_t)[[A]][0 + i0] - (uint32_t)[[B]][0 + i0]);
-// CHECK: = (uint8_t)((uint32_t)[[A]][0 + i0] * (uint32_t)[[B]][0 + i0]);
-// CHECK: = ([[B]][0 + i0] == 0 ? (pz_div0 = 1, (uint8_t)0) : (uint8_t)([[A]][0 + i0] / [[B]][0 + i0]));
-// CHECK: = (uint8_t)(0u - (uint32_t)[[A]][0 + i0]);
-// CHECK: = (uint16_t)((uint32_t)[[C]][0 + i0] * (uint32_t)[[D]][0 + i0]);
+// CHECK: static uint8_t pzg_forward_cst_0[2] = {UINT64_C(200), UINT64_C(255)};
+// CHECK: static uint64_t pzg_forward_cst_1[2] = {UINT64_C(1), UINT64_C(3)};
+// Each op is a kernel whose buffers are v0, v1, ... in operand order.
+// CHECK-LABEL: static int pzk_forward_0_sub(
+// CHECK: = (uint8_t)((uint32_t)v0[0 + i0] - (uint32_t)v1[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_1_mul(
+// CHECK: = (uint8_t)((uint32_t)v0[0 + i0] * (uint32_t)v1[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_2_div(
+// CHECK: = (v1[0 + i0] == 0 ? (pz_div0 = 1, (uint8_t)0) : (uint8_t)(v0[0 + i0] / v1[0 + i0]));
+// CHECK-LABEL: static int pzk_forward_3_neg(
+// CHECK: = (uint8_t)(0u - (uint32_t)v0[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_4_mul(
+// CHECK: uint16_t *v0 = (uint16_t *)(b[0]);
+// CHECK: = (uint16_t)((uint32_t)v0[0 + i0] * (uint32_t)v1[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_5_reduce_sum(
 // CHECK: uint64_t s = 0;
-// CHECK: = (uint8_t)([[A]][0 + i0] < [[B]][0 + i0]);
-// CHECK: = (uint64_t)((uint64_t)[[U]][0 + i0] - (uint64_t)kpz_fn_{{[0-9]+}}[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_7_compare(
+// CHECK: = (uint8_t)(v0[0 + i0] < v1[0 + i0]);
+// CHECK-LABEL: static int pzk_forward_8_sub(
+// CHECK: = (uint64_t)((uint64_t)v0[0 + i0] - (uint64_t)v1[0 + i0]);
 // CHECK: = (uint8_t)(int64_t)std::trunc(
 // The add and the product fuse into one loop of uint8_t scalars.
-// CHECK: { uint8_t [[T:t[0-9]+]] = (uint8_t)((uint32_t)[[A]][0 + i0] + (uint32_t)[[B]][0 + i0]); uint8_t {{t[0-9]+}} = (uint8_t)((uint32_t)[[T]] * (uint32_t)[[B]][0 + i0]);
+// CHECK: { uint8_t [[T:t[0-9]+]] = (uint8_t)((uint32_t)v0[0 + i0] + (uint32_t)v1[0 + i0]); uint8_t {{t[0-9]+}} = (uint8_t)((uint32_t)[[T]] * (uint32_t)v1[0 + i0]);
+// The host function passes each kernel its buffers; the u64 subtraction
+// reads the constant global.
+// CHECK-LABEL: static int pzh_forward(
+// CHECK: void *[[U64:v[0-9]+]] = (void *)pzg_forward_cst_1;
+// CHECK: { void *const b[] = {args[4], [[U64]], {{.*}}}; if (pzk_forward_8_sub(ctx, b) != 0) return -1; }
 // CHECK: {"a", PZRT_U8, 1, {INT64_C(4)}},
 // CHECK: {"c", PZRT_U16, 1, {INT64_C(4)}},
 // CHECK: {"u", PZRT_U64, 1, {INT64_C(2)}},

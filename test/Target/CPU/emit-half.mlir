@@ -14,12 +14,14 @@
 // RUN:   assert y.dtype == np.float64 and (y == r).all(), (y, r); print('equal', y)" | FileCheck %s --check-prefix=RESULT
 // RESULT: equal [1.5 0.30078125]
 // CHECK: #include <pzrt/half.h>
-// CHECK: static pzrt::bf16 kpz_fn_{{[0-9]+}}[2] = {0x1p+0, -0x1.8p+1};
+// CHECK: static pzrt::bf16 pzg_forward_cst_0[2] = {0x1p+0, -0x1.8p+1};
 // The three ops fuse into one loop (pz-fuse-elementwise) whose scalars keep
 // each op's own type, so each step rounds as it would unfused.
-// CHECK: pzrt::f16 *[[X:v[0-9]+]] = (pzrt::f16 *)(args[0]);
-// CHECK: double *[[Y:v[0-9]+]] = (double *)(results[0]); // pz.fused 'to_f64'
-// CHECK: { pzrt::bf16 [[B:t[0-9]+]] = (pzrt::bf16)[[X]][0 + i0]; pzrt::bf16 [[S:t[0-9]+]] = ([[B]] * kpz_fn_{{[0-9]+}}[0 + i0]); double [[D:t[0-9]+]] = (double)[[S]]; [[Y]][0 + i0] = [[D]]; }
+// CHECK: pzrt::f16 *[[X:v[0-9]+]] = (pzrt::f16 *)(b[0]);
+// CHECK: pzrt::bf16 *[[K:v[0-9]+]] = (pzrt::bf16 *)(b[1]);
+// CHECK: double *[[Y:v[0-9]+]] = (double *)(b[2]); // pz.fused 'to_f64'
+// CHECK: { pzrt::bf16 [[B:t[0-9]+]] = (pzrt::bf16)[[X]][0 + i0]; pzrt::bf16 [[S:t[0-9]+]] = ([[B]] * [[K]][0 + i0]); double [[D:t[0-9]+]] = (double)[[S]]; [[Y]][0 + i0] = [[D]]; }
+// CHECK: { void *const b[] = {args[0], {{v[0-9]+}}, args[1]}; if (pzk_forward_0_fused(ctx, b) != 0) return -1; }
 // CHECK: {"x", PZRT_F16, 1, {INT64_C(2)}},
 // CHECK: {"y", PZRT_F64, 1, {INT64_C(2)}},
 func.func @forward(%x: tensor<2xf16> {pz.input = "x"}) -> (tensor<2xf64> {pz.output = "y"}) {
