@@ -27,4 +27,5 @@ config.substitutions.append(
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["parallelize", "parallelize-opt", "pz-interpret"], [config.pz_tools_dir])
+    ["parallelize", "parallelize-opt", "parallelize-translate", "pz-interpret"],
+    [config.pz_tools_dir])

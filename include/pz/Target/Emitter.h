@@ -83,6 +83,14 @@ LogicalResult emitTrainProgram(ModuleOp module, DeviceEmitter &device,
 LogicalResult emitRunProgram(ModuleOp module, DeviceEmitter &device, func::FuncOp fn,
                              llvm::raw_ostream &os);
 
+/// Emits the device code and host functions of a pzrt-level module (no
+/// program tables, no main): what `parallelize-translate --pzrt-to-cpp`
+/// prints, for tests and for reading.
+LogicalResult emitHostProgram(ModuleOp module, DeviceEmitter &device, llvm::raw_ostream &os);
+
+/// Registers the translations of parallelize-translate.
+void registerPZTranslations();
+
 } // namespace mlir::pz
 
 #endif // PZ_TARGET_EMITTER_H

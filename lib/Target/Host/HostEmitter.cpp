@@ -200,14 +200,14 @@ LogicalResult FunctionPrinter::print(Operation *op) {
         return printTransfer(c, "pzrt_broadcast_on", c.getAxes(), c.getReason(), c.getStream(),
                              c.getRequest(),
                              name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
-                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getRoot()));
+                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getRootAttr().getInt()));
       })
       .Case<pzrt::SendOp, pzrt::RecvOp>([&](auto c) {
         bool send = llvm::isa<pzrt::SendOp>(c.getOperation());
         return printTransfer(c, send ? "pzrt_send_on" : "pzrt_recv_on", c.getAxes(),
                              c.getReason(), c.getStream(), c.getRequest(),
                              name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
-                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getPeer()));
+                                 dtype(c.getBuffer()) + ", " + std::to_string(c.getPeerAttr().getInt()));
       })
       .Case<pzrt::WaitOp>([&](pzrt::WaitOp w) {
         os << "  if (pzrt_wait(ctx, " << name(w.getRequest()) << ") != 0) return pz_fail(\""
@@ -293,4 +293,13 @@ LogicalResult HostProgram::emitFunction(func::FuncOp fn, raw_ostream &os) {
       return failure();
   os << "}\n\n";
   return success();
+}
+
+LogicalResult mlir::pz::emitHostProgram(ModuleOp module, DeviceEmitter &device, raw_ostream &os) {
+  auto target = module->getAttrOfType<StringAttr>(pzrt::PZRTDialect::kTargetAttrName);
+  std::optional<TargetInfo> info = TargetInfo::get(target ? target.getValue() : "");
+  if (!info)
+    return module.emitError() << "emitter: the module has no pzrt.target; run convert-pz-to-pzrt";
+  HostProgram program(module, device, *info);
+  return program.emit(os);
 }

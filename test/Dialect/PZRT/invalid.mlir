@@ -199,3 +199,13 @@ pzrt.schedule {
 // expected-error @+1 {{'builtin.module' op 'pzrt.target' must be "cpu" or "cuda" on a module}}
 module attributes {pzrt.target = "tpu"} {
 }
+
+// -----
+
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @broadcast_negative_root(%x: memref<4xf32>) {
+    // expected-error @+1 {{'pzrt.broadcast' op root -1 is not a rank of the group}}
+    pzrt.broadcast %x from -1 on ["tp"] reason <"init", "w"> : memref<4xf32>
+    return
+  }
+}

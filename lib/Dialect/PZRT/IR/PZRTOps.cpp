@@ -195,8 +195,8 @@ LogicalResult BroadcastOp::verify() {
   if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
   std::optional<int64_t> n = groupSize(*this, getAxes());
-  if (getRoot() < 0 || (n && getRoot() >= *n))
-    return emitOpError() << "root " << getRoot() << " is not a rank of the group";
+  if (getRootAttr().getInt() < 0 || (n && getRootAttr().getInt() >= *n))
+    return emitOpError() << "root " << getRootAttr().getInt() << " is not a rank of the group";
   return success();
 }
 
@@ -215,7 +215,7 @@ LogicalResult AllToAllOp::verify() {
 LogicalResult SendOp::verify() {
   if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
-  if (getPeer() == 0)
+  if (getPeerAttr().getInt() == 0)
     return emitOpError() << "peer offset 0 sends to itself";
   return success();
 }
@@ -223,7 +223,7 @@ LogicalResult SendOp::verify() {
 LogicalResult RecvOp::verify() {
   if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
-  if (getPeer() == 0)
+  if (getPeerAttr().getInt() == 0)
     return emitOpError() << "peer offset 0 receives from itself";
   return success();
 }
