@@ -20,45 +20,6 @@
 using namespace mlir;
 using namespace mlir::pz::driver;
 
-llvm::cl::OptionCategory &mlir::pz::driver::commandCategory() {
-  static llvm::cl::OptionCategory cat("parallelize options");
-  return cat;
-}
-
-static llvm::cl::OptionCategory &mlirCategory() {
-  static llvm::cl::OptionCategory cat("MLIR options (IR printing, timing)");
-  return cat;
-}
-
-void mlir::pz::driver::printError(llvm::StringRef subcommand,
-                                  const llvm::Twine &msg) {
-  std::string prefix = ("parallelize " + subcommand).str();
-  llvm::WithColor::error(llvm::errs(), llvm::StringRef(prefix).rtrim())
-      << msg << "\n";
-}
-
-bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
-                                        llvm::StringRef overview,
-                                        bool withMLIROptions) {
-  if (withMLIROptions) {
-    registerAsmPrinterCLOptions();
-    registerMLIRContextCLOptions();
-    registerPassManagerCLOptions();
-    registerDefaultTimingManagerCLOptions();
-    for (auto &entry : llvm::cl::getRegisteredOptions()) {
-      if (entry.first.starts_with("mlir-"))
-        entry.second->addCategory(mlirCategory());
-    }
-  }
-  llvm::cl::HideUnrelatedOptions({&commandCategory(), &mlirCategory()});
-  std::string errors;
-  llvm::raw_string_ostream errOS(errors);
-  bool ok = llvm::cl::ParseCommandLineOptions(argc, argv, overview, &errOS);
-  if (!ok)
-    llvm::errs() << errors;
-  return ok;
-}
-
 OwningOpRef<ModuleOp>
 mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
                             llvm::ArrayRef<std::string> inputShapes) {

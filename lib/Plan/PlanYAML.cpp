@@ -63,6 +63,21 @@ std::string locateKey(StringRef text, StringRef key) {
   }
   return none;
 }
+
+/// `line:col` of the first document's root when it is an alias, or "".
+std::string locateRootAlias(StringRef text) {
+  llvm::SourceMgr sm;
+  sm.setDiagHandler([](const llvm::SMDiagnostic &, void *) {}); // Input reports
+  llvm::yaml::Stream stream(text, sm, /*ShowColors=*/false);
+  llvm::yaml::document_iterator doc = stream.begin();
+  if (doc == stream.end())
+    return "";
+  auto *alias = llvm::dyn_cast_or_null<llvm::yaml::AliasNode>(doc->getRoot());
+  if (!alias)
+    return "";
+  auto lc = sm.getLineAndColumn(alias->getSourceRange().Start);
+  return llvm::formatv("{0}:{1}", lc.first, lc.second).str();
+}
 } // namespace
 
 llvm::Expected<Plan> mlir::pz::parsePlanYAML(StringRef text,
@@ -79,6 +94,12 @@ llvm::Expected<Plan> mlir::pz::parsePlanYAML(StringRef text,
     return llvm::createStringError(
         llvm::formatv("{0}: the plan is empty; write keys such as 'tp: 2'",
                       fileName));
+  // LLVM's YAML I/O dereferences a null node when a document's root is an
+  // alias (`*a`): report it here instead.
+  if (std::string loc = locateRootAlias(text); !loc.empty())
+    return llvm::createStringError(llvm::formatv(
+        "{0}:{1}: not a YAML mapping of plan keys (a plan has no aliases)",
+        fileName, loc));
   llvm::yaml::Input in(text, nullptr, handler, &diagOS);
   in >> raw;
   if (in.error()) {

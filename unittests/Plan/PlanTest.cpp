@@ -135,6 +135,18 @@ TEST(Plan, MalformedYAMLIsAnError) {
   EXPECT_NE(errorOf("tp: 2\ntp: 3\n"), "");
 }
 
+// LLVM's YAML I/O crashed (a null node) on a document whose root is an
+// alias; found by the plan-yaml fuzz target.
+TEST(Plan, AliasAsTheDocumentIsAnError) {
+  std::string err = errorOf("*a=scaral &a4\n");
+  EXPECT_NE(err.find("plan.yaml:1:"), std::string::npos) << err;
+  EXPECT_NE(err.find("not a YAML mapping of plan keys"), std::string::npos)
+      << err;
+  EXPECT_NE(errorOf("*a\n"), "");
+  EXPECT_NE(errorOf("tp: *a\n"), "");
+  EXPECT_NE(errorOf("*a : 2\n"), "");
+}
+
 struct RuleCase {
   const char *yaml;
   const char *key;
