@@ -35,11 +35,20 @@ void mlir::pz::driver::printError(llvm::StringRef subcommand,
       << msg << "\n";
 }
 
-/// LLVM's `-h` (an alias of --help) also matches any unknown argument that
-/// starts with it, as if its letters were grouped single-letter options:
-/// `--hedule=gpipe`, a typo of --schedule, would print the help and exit 0
-/// without compiling anything. Such an argument is an unknown option.
-static bool rejectHelpLookalikes(int argc, const char **argv) {
+/// True for options that LLVM's parser also matches as the start of a longer
+/// argument: grouped single-letter options and options with a glued value.
+static bool matchesAsPrefix(const llvm::cl::Option *o) {
+  return (o->getMiscFlags() & llvm::cl::Grouping) ||
+         o->getFormattingFlag() == llvm::cl::Prefix ||
+         o->getFormattingFlag() == llvm::cl::AlwaysPrefix;
+}
+
+/// LLVM's parser reads an unknown `-NAME` as grouped letters or a glued value
+/// when NAME starts with such an option; `-h` (an alias of --help) is one, so
+/// `--hedule=gpipe` (a typo of --schedule) or `-Wh` printed the help and
+/// exited 0 without compiling anything. No parallelize option is used that
+/// way: such an argument is an unknown option.
+static bool rejectPrefixLookalikes(int argc, const char **argv) {
   auto &options = llvm::cl::getRegisteredOptions();
   for (int i = 1; i < argc; ++i) {
     llvm::StringRef arg = argv[i];
@@ -56,7 +65,14 @@ static bool rejectHelpLookalikes(int argc, const char **argv) {
         ++i;
       continue;
     }
-    if (name.starts_with("h")) {
+    for (llvm::StringRef p = name.drop_back(); !p.empty(); p = p.drop_back()) {
+      auto pit = options.find(p);
+      // Single-letter options are read as grouped letters too; LLVM's `-h`
+      // is a default option that joins the map only once parsing starts.
+      bool lookalike = p == "h" || (pit != options.end() &&
+                                    (p.size() == 1 || matchesAsPrefix(pit->second)));
+      if (!lookalike)
+        continue;
       llvm::errs() << argv[0] << ": Unknown command line argument '" << arg
                    << "'.  Try: '" << argv[0] << " --help'\n";
       return false;
@@ -79,7 +95,7 @@ bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
     }
   }
   llvm::cl::HideUnrelatedOptions({&commandCategory(), &mlirCategory()});
-  if (!rejectHelpLookalikes(argc, argv))
+  if (!rejectPrefixLookalikes(argc, argv))
     return false;
   std::string errors;
   llvm::raw_string_ostream errOS(errors);

@@ -75,7 +75,12 @@ std::string locateRootAlias(StringRef text) {
   auto *alias = llvm::dyn_cast_or_null<llvm::yaml::AliasNode>(doc->getRoot());
   if (!alias)
     return "";
-  auto lc = sm.getLineAndColumn(alias->getSourceRange().Start);
+  // The name points into the text, just after the '*' (an alias node's
+  // source range is that of the token after it, which may lie elsewhere).
+  const char *at = alias->getName().data();
+  if (at <= text.begin() || at > text.end())
+    return "1:1";
+  auto lc = sm.getLineAndColumn(llvm::SMLoc::getFromPointer(at - 1));
   return llvm::formatv("{0}:{1}", lc.first, lc.second).str();
 }
 } // namespace

@@ -145,6 +145,11 @@ TEST(Plan, AliasAsTheDocumentIsAnError) {
   EXPECT_NE(errorOf("*a\n"), "");
   EXPECT_NE(errorOf("tp: *a\n"), "");
   EXPECT_NE(errorOf("*a : 2\n"), "");
+  // The alias node's source range lies past it: the location comes from its name.
+  err = errorOf("*a=scar\naha\016 4;");
+  EXPECT_NE(err.find("plan.yaml:1:1: not a YAML mapping"), std::string::npos) << err;
+  err = errorOf("\n  *b\n");
+  EXPECT_NE(err.find("plan.yaml:2:3: not a YAML mapping"), std::string::npos) << err;
 }
 
 struct RuleCase {
