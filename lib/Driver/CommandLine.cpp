@@ -57,6 +57,8 @@ static bool rejectPrefixLookalikes(int argc, const char **argv) {
     if (!arg.starts_with("-") || arg == "-")
       continue;
     llvm::StringRef name = arg.ltrim('-').split('=').first;
+    if (name.empty())
+      continue;
     auto it = options.find(name);
     if (it != options.end()) {
       // `--flag VALUE`: skip the value, which may start with '-'.
