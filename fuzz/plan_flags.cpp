@@ -29,7 +29,7 @@ static bool keep(llvm::StringRef arg) {
   if (!arg.starts_with("-"))
     return true;
   llvm::StringRef name = arg.ltrim('-').split('=').first;
-  if (name == "plan")
+  if (name == "plan" || name == "h") // -h: LLVM's help, added while parsing
     return false;
   auto &options = llvm::cl::getRegisteredOptions();
   auto it = options.find(name);
