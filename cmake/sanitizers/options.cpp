@@ -55,7 +55,7 @@ __attribute__((visibility("default"), used)) const char *__ubsan_default_options
 }
 
 __attribute__((visibility("default"), used)) const char *__lsan_default_options() {
-  return "exitcode=99:suppressions=" PZ_LSAN_SUPPRESSIONS;
+  return "exitcode=99:print_suppressions=0:suppressions=" PZ_LSAN_SUPPRESSIONS;
 }
 
 } // extern "C"
