@@ -2,6 +2,8 @@
 #   make demo   install what is missing, build, run the main job on the example
 #   make test   install what is missing, build, run the whole test suite
 # Both are idempotent: a second run only rebuilds what changed.
+#   make fuzz            run each libFuzzer target FUZZ_SECONDS (60) seconds (fuzz/README.md)
+#   make test-sanitize   build everything with ASan+UBSan into build-sanitize, run the suite
 
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -10,7 +12,12 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release \
                -DMLIR_DIR=$(LLVM_PREFIX)/lib/cmake/mlir \
                -DLLVM_DIR=$(LLVM_PREFIX)/lib/cmake/llvm
 
-.PHONY: all deps build demo test docs clean
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_SECONDS ?= 60
+FUZZ_WORK ?= $(BUILD)/fuzz/campaign
+FUZZ_TARGETS ?=
+
+.PHONY: all deps build demo test docs clean fuzz test-sanitize
 
 all: build
 
@@ -28,6 +35,20 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Long fuzz campaigns over the targets that `make build` built in $(BUILD)/fuzz;
+# the corpus grows in $(FUZZ_WORK)/corpus, crashes land in $(FUZZ_WORK)/artifacts.
+fuzz: build
+	./fuzz/run-fuzzers.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_TARGETS)
+
+# Everything built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (cmake/Sanitizers.cmake), then the whole suite.
+$(SANITIZE_BUILD)/build.ninja:
+	cmake -G Ninja -S . -B $(SANITIZE_BUILD) $(CMAKE_FLAGS) -DPZ_SANITIZE=address,undefined
+
+test-sanitize: deps $(SANITIZE_BUILD)/build.ninja
+	ninja -C $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # Regenerates docs/generated from the ODS and pass definitions.
 docs: build

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake ninja-build ccache git pkg-config
-  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22 libclang-rt-22-dev
   libopenmpi-dev openmpi-bin libopenblas-dev
   protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
   python3 python3-numpy python3-onnx python3-torch python3-yaml

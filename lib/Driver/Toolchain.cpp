@@ -35,6 +35,8 @@ bool mlir::pz::driver::buildProgram(StringRef cppPath, StringRef exePath, std::s
   SmallVector<StringRef> flags;
   std::string userFlags = envOr("PZ_CXXFLAGS", "-O2");
   StringRef(userFlags).split(flags, ' ', -1, false);
+  // The runtime build's own flags (sanitizers) come after the user's.
+  StringRef(PZ_RUNTIME_CXXFLAGS).split(flags, ' ', -1, false);
   for (StringRef f : flags)
     args.push_back(f.str());
   args.push_back("-I" + envOr("PZ_RUNTIME_INCLUDE", PZ_RUNTIME_INCLUDE_DIR));

@@ -18,6 +18,8 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <unordered_map>
+
 namespace mlir::pz::interp::detail {
 
 /// The values computed so far in one evaluation.
@@ -27,7 +29,9 @@ public:
 
   const InterpOptions &options() const { return opts; }
 
-  /// The tensor of a value defined earlier (an argument or a result).
+  /// The tensor of a value defined earlier (an argument or a result). The
+  /// reference stays valid while the value is defined: kernels read their
+  /// operands by reference while they define several results.
   const HostTensor &get(Value v) const;
   bool has(Value v) const { return values.count(v); }
 
@@ -46,7 +50,12 @@ public:
 
 private:
   const InterpOptions &opts;
-  llvm::DenseMap<Value, HostTensor> values;
+  // Node-based, so that defining a value never moves the others (a
+  // DenseMap rehash did, under the references that get() had handed out).
+  struct ValueHash {
+    size_t operator()(Value v) const { return mlir::hash_value(v); }
+  };
+  std::unordered_map<Value, HostTensor, ValueHash> values;
 };
 
 using Kernel = LogicalResult (*)(Operation *op, Env &env);

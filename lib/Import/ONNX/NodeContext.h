@@ -126,9 +126,14 @@ public:
   /// fit instead of aborting; the new op is verified.
   template <typename OpTy, typename... Args>
   FailureOr<Value> create(Args &&...args) {
+    static_assert(OpTy::template hasTrait<OpTrait::OneResult>(),
+                  "NodeContext::create builds single-result ops");
     OpBuilder &b = state.builder;
     OperationState os(loc, OpTy::getOperationName());
-    OpTy::build(b, os, TypeRange{}, std::forward<Args>(args)...);
+    // The ODS builder wants as many result types as the op has results (it
+    // asserts so); a placeholder stands in until shape inference runs.
+    OpTy::build(b, os, TypeRange{b.getNoneType()}, std::forward<Args>(args)...);
+    os.types.clear();
     SmallVector<Type> types;
     if (failed(
             OpTy::inferReturnTypes(b.getContext(), loc, os.operands,

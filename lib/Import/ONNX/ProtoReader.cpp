@@ -371,38 +371,59 @@ bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
             " bytes protobuf can parse; store the weights as external data";
     return false;
   }
+  std::string data;
+  try {
+    data.resize(static_cast<size_t>(st.st_size));
+    std::ifstream in(path, std::ios::binary);
+    if (!in || !in.read(data.data(), st.st_size)) {
+      error = "cannot read '" + path + "'";
+      return false;
+    }
+    model.externalFiles = std::move(converter.externalFiles);
+  } catch (const std::exception &e) {
+    error = "cannot read '" + path + "': " + e.what();
+    return false;
+  }
+  std::string dir = ".";
+  if (size_t slash = path.find_last_of('/'); slash != std::string::npos)
+    dir = slash == 0 ? "/" : path.substr(0, slash);
+  return readModelBytes(std::move(data), path, dir, model, error, options);
+}
+
+bool mlir::pz::onnx::readModelBytes(std::string data, const std::string &name,
+                                    const std::string &modelDir, Model &model,
+                                    std::string &error,
+                                    const ReadOptions &options) {
+  if (static_cast<int64_t>(data.size()) > options.maxFileBytes) {
+    error = "'" + name + "' is " + std::to_string(data.size()) +
+            " bytes, more than the " +
+            std::to_string(options.maxFileBytes) +
+            " bytes protobuf can parse; store the weights as external data";
+    return false;
+  }
   try {
     ::onnx::ModelProto proto;
     {
-      std::ifstream in(path, std::ios::binary);
-      std::string data(static_cast<size_t>(st.st_size), '\0');
-      if (!in || !in.read(data.data(), st.st_size)) {
-        error = "cannot read '" + path + "'";
-        return false;
-      }
       google::protobuf::io::ArrayInputStream stream(
           data.data(), static_cast<int>(data.size()));
       google::protobuf::io::CodedInputStream coded(&stream);
       coded.SetTotalBytesLimit(static_cast<int>(options.maxFileBytes));
       if (!proto.ParseFromCodedStream(&coded) ||
           !coded.ConsumedEntireMessage()) {
-        error = "'" + path +
+        error = "'" + name +
                 "' is not a valid ONNX model: the protobuf data "
                 "is truncated or malformed";
         return false;
       }
+      std::string().swap(data);
     } // the file's bytes go; the weights now live in `proto`, then `model`
-    std::string dir = ".";
-    if (size_t slash = path.find_last_of('/'); slash != std::string::npos)
-      dir = slash == 0 ? "/" : path.substr(0, slash);
-    Converter converter(dir);
+    Converter converter(modelDir);
     if (!converter.convertModel(proto, model)) {
-      error = "'" + path + "': " + converter.error;
+      error = "'" + name + "': " + converter.error;
       return false;
     }
-    model.externalFiles = std::move(converter.externalFiles);
   } catch (const std::exception &e) {
-    error = "cannot read '" + path + "': " + e.what();
+    error = "cannot read '" + name + "': " + e.what();
     return false;
   }
   return true;

@@ -10,6 +10,8 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "llvm/Support/MathExtras.h"
+
 using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::onnx;
@@ -146,13 +148,14 @@ static FailureOr<SmallVector<SliceBox>> splitBoxes(NodeContext &ctx) {
       sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
   }
   int64_t total = 0;
+  bool overflow = false;
   for (int64_t s : sizes) {
     if (s < 0)
       return ctx.emitError()
              << "Split sizes " << listString(sizes) << " have a negative entry";
-    total += s;
+    overflow |= llvm::AddOverflow(total, s, total);
   }
-  if (static_cast<int64_t>(sizes.size()) != n || total != dim)
+  if (static_cast<int64_t>(sizes.size()) != n || overflow || total != dim)
     return ctx.emitError() << "Split sizes " << listString(sizes)
                            << " do not cut dim " << *axis << " (" << dim
                            << ") into " << n << " outputs";

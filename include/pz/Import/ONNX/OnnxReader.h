@@ -32,6 +32,13 @@ struct ReadOptions {
 bool readModelFile(const std::string &path, Model &model, std::string &error,
                    const ReadOptions &options = {});
 
+/// Reads an ONNX model from the bytes of a file: `name` is what messages call
+/// it, `modelDir` the directory that external data must come from. The same
+/// checks as readModelFile, which reads the file and calls this.
+bool readModelBytes(std::string data, const std::string &name,
+                    const std::string &modelDir, Model &model,
+                    std::string &error, const ReadOptions &options = {});
+
 } // namespace mlir::pz::onnx
 
 #endif // PZ_IMPORT_ONNX_ONNXREADER_H

@@ -96,6 +96,15 @@ def bad_matmul():
                  [vi("y", F, None)])
 
 
+def split_overflow():
+    """Split sizes whose sum overflows int64 (found by the onnx fuzz target)."""
+    big = np.iinfo(np.int64).max
+    n = [const("sp", np.array([2, big], np.int64)),
+         helper.make_node("Split", ["x", "sp"], ["s0", "s1"], name="split",
+                          axis=1)]
+    return model(n, [vi("x", F, [2, 6])], [vi("s0", F, None), vi("s1", F, None)])
+
+
 def int8_input():
     n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
     return model(n, [vi("x", TensorProto.INT8, [2])],
