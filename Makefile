@@ -14,7 +14,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release \
 
 SANITIZE_BUILD ?= build-sanitize
 FUZZ_SECONDS ?= 60
-FUZZ_WORK ?= $(BUILD)/fuzz/campaign
+FUZZ_WORK ?= $(BUILD)/fuzz-tree/campaign
 FUZZ_TARGETS ?=
 
 .PHONY: all deps build demo test docs clean fuzz test-sanitize
@@ -36,10 +36,10 @@ demo: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Long fuzz campaigns over the targets that `make build` built in $(BUILD)/fuzz;
+# Long fuzz campaigns over the targets that `make build` built in $(BUILD)/fuzz-tree;
 # the corpus grows in $(FUZZ_WORK)/corpus, crashes land in $(FUZZ_WORK)/artifacts.
 fuzz: build
-	./fuzz/run-fuzzers.sh $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_TARGETS)
+	./fuzz/run-fuzzers.sh $(BUILD)/fuzz-tree $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_TARGETS)
 
 # Everything built with AddressSanitizer and UndefinedBehaviorSanitizer
 # (cmake/Sanitizers.cmake), then the whole suite.

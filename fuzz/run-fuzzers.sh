@@ -3,7 +3,7 @@
 #
 #   run-fuzzers.sh [--smoke] FUZZ_BUILD_DIR SECONDS WORK_DIR [TARGET...]
 #
-# FUZZ_BUILD_DIR is the nested fuzz tree (build/fuzz: bin/pz-fuzz-*, seeds/).
+# FUZZ_BUILD_DIR is the nested fuzz tree (build/fuzz-tree: bin/pz-fuzz-*, seeds/).
 # Each TARGET (default: all) runs for SECONDS over its corpus WORK_DIR/corpus/TARGET
 # (new inputs land there), its seeds and the committed reproducers in
 # fuzz/regressions/TARGET. Crash, leak, timeout and out-of-memory inputs are

@@ -94,11 +94,20 @@ private:
     std::string loc; // "LINE:COL"
   };
 
+  /// LINE:COL of a pointer into the text; one outside it (a node's range
+  /// can lie past the buffer) is taken as the end of the text.
   std::string locOf(const char *ptr) {
+    if (!ptr || ptr < text.begin() || ptr > text.end())
+      ptr = text.end();
     auto lc = sm.getLineAndColumn(llvm::SMLoc::getFromPointer(ptr));
     return llvm::formatv("{0}:{1}", lc.first, lc.second).str();
   }
   std::string locOf(yaml::Node *n) {
+    // An alias node's range starts at the token after it; its name (after
+    // the '*') lies in the text.
+    if (auto *alias = llvm::dyn_cast<yaml::AliasNode>(n))
+      if (!alias->getName().empty())
+        return locOf(alias->getName().data() - 1);
     return locOf(n->getSourceRange().Start.getPointer());
   }
   void error(StringRef loc, const llvm::Twine &msg) {

@@ -379,7 +379,6 @@ bool mlir::pz::onnx::readModelFile(const std::string &path, Model &model,
       error = "cannot read '" + path + "'";
       return false;
     }
-    model.externalFiles = std::move(converter.externalFiles);
   } catch (const std::exception &e) {
     error = "cannot read '" + path + "': " + e.what();
     return false;
@@ -422,6 +421,7 @@ bool mlir::pz::onnx::readModelBytes(std::string data, const std::string &name,
       error = "'" + name + "': " + converter.error;
       return false;
     }
+    model.externalFiles = std::move(converter.externalFiles);
   } catch (const std::exception &e) {
     error = "cannot read '" + name + "': " + e.what();
     return false;

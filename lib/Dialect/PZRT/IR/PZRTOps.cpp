@@ -310,7 +310,7 @@ LogicalResult RunOp::verifySymbolUses(SymbolTableCollection &symbols) {
   auto fn = symbols.lookupSymbolIn<func::FuncOp>(module, getCalleeAttr());
   if (!fn || fn.isExternal())
     return emitOpError() << "calls " << getCalleeAttr() << ", which is not a host function";
-  if (getMicroBatch() < 0)
+  if (getMicroBatchAttr().getInt() < 0)
     return emitOpError() << "micro-batch must not be negative";
   if (auto g = getGrads(); g && *g != SlotKind::grad && *g != SlotKind::accum)
     return emitOpError() << "gradients bind to grad or accum slots only";
