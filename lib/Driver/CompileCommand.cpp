@@ -9,15 +9,13 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 #include "pz/InitAllDialects.h"
-#include "pz/Conversion/Passes.h"
-#include "pz/Dialect/PZRT/Transforms/Passes.h"
+#include "pz/Pipelines/Pipelines.h"
 #include "pz/Plan/InputShapes.h"
 #include "pz/Target/Emitter.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -42,10 +40,16 @@ struct CompileOptions {
   cl::list<std::string> inputShapes{
       "input-shape", cl::desc("fix one data input's shape: NAME=DxDx..."),
       cl::value_desc("NAME=DxD"), cl::cat(commandCategory())};
-  cl::opt<std::string> dumpIR{"dump-ir",
-                              cl::desc("write the IR after every pass here"),
-                              cl::value_desc("DIR"),
-                              cl::cat(commandCategory())};
+  cl::opt<std::string> dumpIR{
+      "dump-ir",
+      cl::desc("write the IR after every pass here (NN-PASS.mlir, after "
+               "00-input.mlir) and the pass pipeline (pipeline.txt)"),
+      cl::value_desc("DIR"), cl::cat(commandCategory())};
+  cl::opt<bool> printPipeline{
+      "print-pipeline",
+      cl::desc("print the pass pipeline these flags run, as parallelize-opt "
+               "--pass-pipeline takes it, and stop (nothing is compiled)"),
+      cl::cat(commandCategory())};
   cl::opt<std::string> emit{"emit", cl::desc("where to stop: ir, cpp or exe"),
                             cl::init("exe"), cl::cat(commandCategory())};
   cl::opt<std::string> loss{"loss", cl::desc("the scalar output to minimise"),
@@ -76,52 +80,25 @@ struct CompileOptions {
   OptimizerFlags optimizer;
 };
 
-/// The pipeline that exists today: fix input shapes, infer shapes, clean up
-/// the forward graph, then build the training step (loss, precision,
-/// autodiff, optimizer) and clean up again. The plan passes come later.
-void buildPipeline(PassManager &pm, const CompileOptions &opts,
-                   const Plan &plan, const OptimizerPassOptions &optimizer) {
-  if (!opts.inputShapes.empty()) {
-    SetInputShapesPassOptions o;
-    o.shapes = llvm::join(opts.inputShapes, ",");
-    pm.addPass(createSetInputShapesPass(o));
-  }
-  pm.addPass(createInferShapesPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createFusePatternsPass());
-  auto addBackendPasses = [&] {
-    if (opts.emit == "ir")
-      return;
-    if (!opts.noFusion)
-      pm.addPass(createFuseElementwisePass());
-    ConvertPZToPZRTPassOptions lower;
-    lower.target = opts.backend;
-    pm.addPass(createConvertPZToPZRTPass(lower));
-    pm.addPass(pzrt::createPlanMemoryPass());
-    if (!opts.forwardOnly && opts.runFunction.empty())
-      pm.addPass(pzrt::createBuildSchedulePass());
-  };
-  if (opts.forwardOnly) {
-    addBackendPasses();
-    return;
-  }
-  if (!opts.addLoss.empty()) {
-    AddLossPassOptions o;
-    o.kind = opts.addLoss;
-    pm.addPass(createAddLossPass(o));
-  }
-  MixedPrecisionPassOptions mp;
-  mp.precision = stringify(plan.precision).str();
-  pm.addPass(createMixedPrecisionPass(mp));
-  AutodiffPassOptions ad;
-  ad.loss = opts.loss;
-  pm.addPass(createAutodiffPass(ad));
-  pm.addPass(createOptimizerPass(optimizer));
-  pm.addPass(createBuildGradFunctionsPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  addBackendPasses();
+/// The file in the --dump-ir directory that holds the pass pipeline.
+constexpr llvm::StringLiteral kPipelineFile = "pipeline.txt";
+
+/// The pipeline options these flags select. The pass manager is built only
+/// from them (buildTrainingPipeline), so that `parallelize-opt
+/// --pz-training-pipeline` with the same options, or the textual pipeline
+/// --print-pipeline prints, runs exactly the same passes.
+void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
+                        const Plan &plan, const OptimizerPassOptions &optimizer) {
+  p.inputShapes = llvm::join(opts.inputShapes, ",");
+  p.forwardOnly = opts.forwardOnly.getValue();
+  p.addLoss = opts.addLoss.getValue();
+  p.loss = opts.loss.getValue();
+  p.precision = plan.precision;
+  p.setOptimizerOptions(optimizer);
+  p.stopAt = opts.emit == "ir" ? PipelineStop::PZ : PipelineStop::PZRT;
+  p.fusion = !opts.noFusion;
+  p.target = opts.backend.getValue();
+  p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR. A failed write (a full
@@ -171,7 +148,8 @@ std::vector<std::string> outputNames(const CompileOptions &opts) {
 /// input: the model, the plan file or a file of the model's external data.
 /// An output overwrites an input when its path names the same file (after
 /// symlinks: the same device and inode), and --dump-ir DIR overwrites the
-/// inputs in DIR named like a dump (NN-NAME.mlir), which it clears first.
+/// inputs in DIR named like a dump (NN-NAME.mlir), which it clears first,
+/// and DIR/pipeline.txt.
 /// -o naming an existing file that is not a directory is refused too.
 bool checkOutputsSpareInputs(const CompileOptions &opts,
                              llvm::ArrayRef<std::string> inputs) {
@@ -203,6 +181,13 @@ bool checkOutputsSpareInputs(const CompileOptions &opts,
   }
   if (!opts.dumpIR.empty())
     for (const std::string &in : inputs) {
+      std::string out = opts.dumpIR + "/" + kPipelineFile.str();
+      if (sameFile(out, in)) {
+        printError("compile", "--dump-ir " + opts.dumpIR + ": writing '" + out +
+                                  "' would overwrite the input '" + in +
+                                  "'; choose another directory");
+        return false;
+      }
       llvm::StringRef parent = llvm::sys::path::parent_path(in);
       if (isDumpFileName(llvm::sys::path::filename(in)) &&
           sameFile(parent.empty() ? "." : parent, opts.dumpIR)) {
@@ -315,7 +300,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";
-    else if (opts.outDir.empty())
+    else if (opts.outDir.empty() && !opts.printPipeline)
       missing = "--emit " + opts.emit + " needs -o OUTDIR";
     if (!missing.empty()) {
       printError("compile", missing);
@@ -326,6 +311,23 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
+  // The pass pipeline depends on the flags alone.
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  {
+    TrainingPipelineOptions pipelineOptions;
+    setPipelineOptions(pipelineOptions, opts, *plan, *optimizer);
+    buildTrainingPipeline(pm, pipelineOptions);
+  }
+  std::string pipelineText;
+  {
+    llvm::raw_string_ostream os(pipelineText);
+    pm.printAsTextualPipeline(os);
+    os << "\n";
+  }
+  if (opts.printPipeline) {
+    llvm::outs() << pipelineText;
+    return kExitOk;
+  }
   // The plan attribute is the pz dialect's: load it even when the model
   // names no pz op (the parser loads dialects as it meets them).
   ctx.getOrLoadDialect<PZDialect>();
@@ -344,7 +346,6 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   (*module)->setAttr(PZDialect::kPlanAttrName, PlanAttr::get(&ctx, *plan));
   auto diagnostics = installDiagnosticPrinter(ctx);
 
-  PassManager pm(&ctx);
   if (failed(applyPassManagerCLOptions(pm)))
     return kExitUser;
   DefaultTimingManager tm;
@@ -352,9 +353,15 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   TimingScope timing = tm.getRootScope();
   pm.enableTiming(timing);
   std::vector<std::string> dumps;
-  if (!opts.dumpIR.empty() && !addIRDumping(pm, *module, opts.dumpIR, dumps))
-    return kExitUser;
-  buildPipeline(pm, opts, *plan, *optimizer);
+  if (!opts.dumpIR.empty()) {
+    // DIR/00-input.mlir (the model with its plan) and DIR/pipeline.txt
+    // replay the compile: parallelize-opt DIR/00-input.mlir
+    // --pass-pipeline="$(cat DIR/pipeline.txt)" --mlir-print-debuginfo.
+    if (!addIRDumping(pm, *module, opts.dumpIR, dumps) ||
+        !writeOutput(opts.dumpIR, kPipelineFile,
+                     [&](llvm::raw_ostream &os) { os << pipelineText; }))
+      return kExitUser;
+  }
   if (failed(pm.run(*module)))
     return kExitUser;
   timing.stop();

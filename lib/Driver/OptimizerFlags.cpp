@@ -87,23 +87,26 @@ std::optional<OptimizerPassOptions> OptimizerFlags::resolve() const {
   o.optimizer = f.optimizer;
   if (f.optimizer != "sgd" && f.optimizer != "adamw")
     fail("--optimizer", "expected sgd or adamw, got '" + f.optimizer + "'");
-  o.lr = f.lr;
+  o.lr = f.lr.getValue();
   inRange("--lr", f.lr, false, ">= 0");
   auto [b1, b2] = llvm::StringRef(f.betas).split(',');
-  if (b1.trim().getAsDouble(o.beta1) || b2.trim().getAsDouble(o.beta2) ||
-      !(o.beta1 >= 0 && o.beta1 < 1) || !(o.beta2 >= 0 && o.beta2 < 1))
+  double beta1 = 0, beta2 = 0;
+  if (b1.trim().getAsDouble(beta1) || b2.trim().getAsDouble(beta2) ||
+      !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
     fail("--betas", "expected two numbers in [0, 1) as B1,B2, got '" +
                         f.betas + "'");
-  o.eps = f.eps;
+  o.beta1 = beta1;
+  o.beta2 = beta2;
+  o.eps = f.eps.getValue();
   inRange("--eps", f.eps, true, "> 0");
-  o.weightDecay = f.weightDecay;
+  o.weightDecay = f.weightDecay.getValue();
   inRange("--weight-decay", f.weightDecay, false, ">= 0");
-  o.momentum = f.momentum;
+  o.momentum = f.momentum.getValue();
   if (!(f.momentum >= 0 && f.momentum < 1))
     fail("--momentum", "must lie in [0, 1)");
   if (f.momentum.getNumOccurrences() && f.optimizer != "sgd")
     fail("--momentum", "applies to --optimizer sgd only");
-  o.gradClip = f.gradClip;
+  o.gradClip = f.gradClip.getValue();
   inRange("--grad-clip", f.gradClip, false, ">= 0");
   o.noDecay1D = f.noDecay1D;
   o.lrSchedule = f.lrSchedule;

@@ -17,6 +17,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-autodiff"
+
 using namespace mlir;
 using namespace mlir::pz;
 

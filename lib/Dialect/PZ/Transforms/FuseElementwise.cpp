@@ -12,6 +12,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-fuse-elementwise"
+
 using namespace mlir;
 using namespace mlir::pz;
 

@@ -16,6 +16,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-fuse-patterns"
+
 using namespace mlir;
 using namespace mlir::pz;
 

@@ -8,6 +8,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-infer-shapes"
+
 using namespace mlir;
 
 namespace {

@@ -10,6 +10,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-mixed-precision"
+
 using namespace mlir;
 using namespace mlir::pz;
 

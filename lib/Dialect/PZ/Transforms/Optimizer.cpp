@@ -11,6 +11,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-optimizer"
+
 using namespace mlir;
 using namespace mlir::pz;
 

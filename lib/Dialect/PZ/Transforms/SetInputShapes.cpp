@@ -14,6 +14,8 @@ namespace mlir::pz {
 #include "pz/Dialect/PZ/Transforms/Passes.h.inc"
 } // namespace mlir::pz
 
+#define DEBUG_TYPE "pz-set-input-shapes"
+
 using namespace mlir;
 using namespace mlir::pz;
 

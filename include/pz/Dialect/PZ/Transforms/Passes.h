@@ -3,6 +3,8 @@
 #ifndef PZ_DIALECT_PZ_TRANSFORMS_PASSES_H
 #define PZ_DIALECT_PZ_TRANSFORMS_PASSES_H
 
+#include "pz/Support/RoundTripDouble.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"

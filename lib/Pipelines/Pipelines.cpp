@@ -1,0 +1,116 @@
+//===- Pipelines.cpp - the registered compile pipeline -------------------===//
+
+#include "pz/Pipelines/Pipelines.h"
+
+#include "pz/Conversion/Passes.h"
+#include "pz/Dialect/PZRT/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+OptimizerPassOptions TrainingPipelineOptions::getOptimizerOptions() const {
+  OptimizerPassOptions o;
+  o.optimizer = optimizer;
+  o.lr = lr;
+  o.beta1 = beta1;
+  o.beta2 = beta2;
+  o.eps = eps;
+  o.weightDecay = weightDecay;
+  o.momentum = momentum;
+  o.gradClip = gradClip;
+  o.noDecay1D = noDecay1D;
+  o.lrSchedule = lrSchedule;
+  o.warmupSteps = warmupSteps;
+  o.totalSteps = totalSteps;
+  return o;
+}
+
+void TrainingPipelineOptions::setOptimizerOptions(
+    const OptimizerPassOptions &o) {
+  optimizer = o.optimizer;
+  lr = o.lr;
+  beta1 = o.beta1;
+  beta2 = o.beta2;
+  eps = o.eps;
+  weightDecay = o.weightDecay;
+  momentum = o.momentum;
+  gradClip = o.gradClip;
+  noDecay1D = o.noDecay1D;
+  lrSchedule = o.lrSchedule;
+  warmupSteps = o.warmupSteps;
+  totalSteps = o.totalSteps;
+}
+
+void mlir::pz::addImportCleanupPasses(OpPassManager &pm,
+                                      const TrainingPipelineOptions &options) {
+  if (!options.inputShapes.empty()) {
+    SetInputShapesPassOptions o;
+    o.shapes = options.inputShapes;
+    pm.addPass(createSetInputShapesPass(o));
+  }
+  pm.addPass(createInferShapesPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createFusePatternsPass());
+}
+
+void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
+                                     const TrainingPipelineOptions &options) {
+  if (!options.addLoss.empty()) {
+    AddLossPassOptions o;
+    o.kind = options.addLoss;
+    pm.addPass(createAddLossPass(o));
+  }
+  MixedPrecisionPassOptions mp;
+  mp.precision = stringify(options.precision).str();
+  pm.addPass(createMixedPrecisionPass(mp));
+  AutodiffPassOptions ad;
+  ad.loss = options.loss;
+  pm.addPass(createAutodiffPass(ad));
+  pm.addPass(createOptimizerPass(options.getOptimizerOptions()));
+  pm.addPass(createBuildGradFunctionsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::pz::addParallelizationPasses(OpPassManager &pm,
+                                        const TrainingPipelineOptions &options) {
+  // The plan passes go here: they read the module's pz.plan and turn the
+  // single-device step into the per-rank program with its collectives.
+}
+
+void mlir::pz::addBackendPasses(OpPassManager &pm,
+                                const TrainingPipelineOptions &options) {
+  if (options.fusion)
+    pm.addPass(createFuseElementwisePass());
+  ConvertPZToPZRTPassOptions lower;
+  lower.target = options.target;
+  pm.addPass(createConvertPZToPZRTPass(lower));
+  pm.addPass(pzrt::createPlanMemoryPass());
+  // The schedule runs the training step's functions; a forward graph, or a
+  // single function built for testing, has none.
+  if (!options.forwardOnly && options.buildSchedule)
+    pm.addPass(pzrt::createBuildSchedulePass());
+}
+
+void mlir::pz::buildTrainingPipeline(OpPassManager &pm,
+                                     const TrainingPipelineOptions &options) {
+  addImportCleanupPasses(pm, options);
+  if (!options.forwardOnly)
+    addTrainingStepPasses(pm, options);
+  addParallelizationPasses(pm, options);
+  if (options.stopAt == PipelineStop::PZRT)
+    addBackendPasses(pm, options);
+}
+
+void mlir::pz::registerPZPipelines() {
+  PassPipelineRegistration<TrainingPipelineOptions>(
+      "pz-training-pipeline",
+      "The pipeline of `parallelize compile`: import cleanup, the training "
+      "step, the plan passes and the backend down to pzrt (the plan comes "
+      "from the module's pz.plan)",
+      buildTrainingPipeline);
+}
