@@ -10,8 +10,14 @@ the median step time is reported (ours: `step_time_s` of the metrics, which
 covers data feeding, forward, backward and the optimizer). Goal: within 2x of
 PyTorch.
 
+With --baseline-bin DIR (a previous build's bin/, with the runtime it links:
+--baseline-include and --baseline-lib), the same model is also compiled by
+that compiler, and the two programs run alternately, --rounds times each, in
+the same run, so that a regression shows against the same machine noise.
+
 Usage: /usr/bin/python3 bench/step_time.py [--size 124m] [--batch B] [--seq S]
        [--threads T] [--steps N] [--json FILE]
+       [--baseline-bin DIR --baseline-include DIR --baseline-lib FILE [--rounds R]]
 """
 
 import argparse
@@ -36,24 +42,57 @@ ap.add_argument("--seq", type=int, default=128)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
 ap.add_argument("--steps", type=int, default=5)
 ap.add_argument("--warmup", type=int, default=1)
+ap.add_argument("--baseline-bin", default=None)
+ap.add_argument("--baseline-include", default=None)
+ap.add_argument("--baseline-lib", default=None)
+ap.add_argument("--rounds", type=int, default=3)
 a = ap.parse_args()
 
 work = a.work or tempfile.mkdtemp(prefix="pz-bench-step-")
 model = common.export("gpt2", a.size, os.path.join(work, "models-" + a.size), a.batch, a.seq)
 shape = f"{a.batch}x{a.seq}"
-out = os.path.join(work, "out-" + a.size)
-r, _ = common.run([os.path.join(a.bin, "parallelize"), "compile", model, "-o", out,
-                   "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape])
-if r.returncode:
-    sys.exit(f"compile failed: {r.stderr}")
-metrics = os.path.join(work, "metrics.jsonl")
-r, _ = common.run([os.path.join(out, "train"), "--steps", a.warmup + a.steps, "--data",
-                   "synthetic", "--threads", a.threads, "--metrics", metrics, "--log-every", "0"])
-if r.returncode:
-    sys.exit(f"train failed: {r.stderr}")
-rows = [json.loads(l) for l in open(metrics)][a.warmup:]
-ours = [row["step_time_s"] for row in rows]
-peak = rows[-1]["peak_bytes"]
+
+
+def compile_and_train(bin_dir, out, env=None):
+    """Compiles the model with the compiler in bin_dir; returns a function
+    that trains --warmup + --steps steps and gives the timed step times and
+    the peak bytes."""
+    r, _ = common.run([os.path.join(bin_dir, "parallelize"), "compile", model, "-o", out,
+                       "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape],
+                      env=env)
+    if r.returncode:
+        sys.exit(f"compile ({bin_dir}) failed: {r.stderr}")
+
+    def train():
+        metrics = os.path.join(out, "bench-metrics.jsonl")
+        if os.path.exists(metrics):
+            os.remove(metrics)
+        r, _ = common.run([os.path.join(out, "train"), "--steps", a.warmup + a.steps, "--data",
+                           "synthetic", "--threads", a.threads, "--metrics", metrics,
+                           "--log-every", "0"])
+        if r.returncode:
+            sys.exit(f"train ({out}) failed: {r.stderr}")
+        rows = [json.loads(l) for l in open(metrics)][a.warmup:]
+        return [row["step_time_s"] for row in rows], rows[-1]["peak_bytes"]
+    return train
+
+
+train_ours = compile_and_train(a.bin, os.path.join(work, "out-" + a.size))
+train_base = None
+if a.baseline_bin:
+    env = dict(os.environ)
+    if a.baseline_include:
+        env["PZ_RUNTIME_INCLUDE"] = a.baseline_include
+    if a.baseline_lib:
+        env["PZ_RUNTIME_LIB"] = a.baseline_lib
+    train_base = compile_and_train(a.baseline_bin, os.path.join(work, "out-baseline-" + a.size), env)
+ours, base = [], []
+for _ in range(a.rounds if train_base else 1):
+    times, peak = train_ours()
+    ours += times
+    if train_base:
+        times, base_peak = train_base()
+        base += times
 
 import torch  # noqa: E402
 import pzparity as P  # noqa: E402
@@ -86,5 +125,8 @@ common.write_json(a.json, {
     "goal_ratio": 2.0,
     "within_goal": o / t <= 2.0,
     "ours_peak_bytes": peak,
+    **({"baseline": {"bin": a.baseline_bin, "step_s": {"median": statistics.median(base), "runs": base},
+                     "peak_bytes": base_peak},
+        "ratio_ours_over_baseline": o / statistics.median(base)} if train_base else {}),
     "machine": common.machine(),
 })
