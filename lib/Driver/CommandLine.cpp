@@ -8,6 +8,8 @@
 
 #include "Commands.h"
 
+#include "pz/Support/InputFile.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -98,7 +100,8 @@ bool mlir::pz::driver::parseCommandLine(int argc, const char **argv,
     }
   }
   llvm::cl::HideUnrelatedOptions({&commandCategory(), &mlirCategory()});
-  if (!rejectPrefixLookalikes(argc, argv))
+  // LLVM reads @FILE arguments whatever they are: @/dev/zero never ends.
+  if (!checkResponseFiles(argc, argv) || !rejectPrefixLookalikes(argc, argv))
     return false;
   std::string errors;
   llvm::raw_string_ostream errOS(errors);

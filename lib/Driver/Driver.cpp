@@ -5,6 +5,7 @@
 #include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Import/ONNX/OnnxImporter.h"
+#include "pz/Support/InputFile.h"
 #include "pz/Support/NestingDepth.h"
 
 #include "mlir/IR/AsmState.h"
@@ -42,7 +43,11 @@ mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
                               ".onnx)");
     return nullptr;
   }
-  std::string err;
+  std::string err = checkRegularFile(path);
+  if (!err.empty()) {
+    printError("compile", "cannot read model: " + err);
+    return nullptr;
+  }
   auto file = openInputFile(path, &err);
   if (!file) {
     printError("compile", "cannot read '" + path + "': " + err);

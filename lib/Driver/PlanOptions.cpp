@@ -9,6 +9,8 @@
 
 #include "Commands.h"
 
+#include "pz/Support/InputFile.h"
+
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -77,6 +79,10 @@ llvm::StringRef PlanOptions::planFile() const { return impl->planFile; }
 std::optional<Plan> PlanOptions::resolve() const {
   Plan plan;
   if (!impl->planFile.empty()) {
+    if (std::string why = checkRegularFile(impl->planFile); !why.empty()) {
+      printError("compile", "cannot read plan: " + why);
+      return std::nullopt;
+    }
     auto buf = llvm::MemoryBuffer::getFile(impl->planFile);
     if (!buf) {
       printError("compile", "cannot read plan '" + impl->planFile +

@@ -5,6 +5,7 @@
 #include "pz/Dialect/PZ/IR/AttrNesting.h"
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/InitAllDialects.h"
+#include "pz/Support/InputFile.h"
 #include "pz/Interp/Interpreter.h"
 #include "pz/Interp/Npy.h"
 #include "pz/Support/NestingDepth.h"
@@ -270,7 +271,9 @@ int mlir::pz::interp::interpretMain(int argc, char **argv) {
   ctx.printOpOnDiagnostic(false);
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
-  std::string error;
+  std::string error = checkRegularFile(opts.file);
+  if (!error.empty())
+    return usageError("cannot read " + error);
   auto file = openInputFile(opts.file, &error);
   if (!file)
     return usageError(error);

@@ -2,6 +2,8 @@
 
 #include "pz/Interp/Npy.h"
 
+#include "pz/Support/InputFile.h"
+
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
@@ -277,6 +279,9 @@ llvm::Expected<HostTensor> mlir::pz::interp::parseNpy(StringRef bytes,
 
 llvm::Expected<HostTensor> mlir::pz::interp::readNpy(StringRef path,
                                                      bool *isIntegerDtype) {
+  if (std::string why = checkRegularFile(path); !why.empty())
+    return llvm::createStringError(std::make_error_code(std::errc::invalid_argument),
+                                   "cannot read " + why);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
