@@ -16,26 +16,7 @@
 
 #include <vector>
 
-// Known issue, fixed on another branch (issue 10, item 2: sizes that
-// overflow): the reader multiplies the dims of a shape with a 0 first dim
-// without overflow checks. Inputs whose header could hold such a shape (more
-// than 18 digits in all: a product of dims below 10^18 cannot overflow) are
-// skipped until that fix is merged; then delete this filter.
-static bool knownIssue(const uint8_t *data, size_t size) {
-  if (size < 12)
-    return false;
-  size_t headerEnd = data[6] == 1 ? 10 + (data[8] | (data[9] << 8))
-                                  : 12 + (data[8] | (data[9] << 8) | (data[10] << 16) |
-                                          (size_t(data[11]) << 24));
-  size_t digits = 0;
-  for (size_t i = 6; i < size && i < headerEnd; ++i)
-    digits += data[i] >= '0' && data[i] <= '9';
-  return digits > 18;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (knownIssue(data, size))
-    return -1; // not added to the corpus
   static const std::string path = pzfuzz::tempDir() + "/input.npy";
   pzfuzz::writeFile(path, {reinterpret_cast<const char *>(data), size});
   pzrt_clear_error();
