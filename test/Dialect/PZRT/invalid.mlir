@@ -196,6 +196,16 @@ pzrt.schedule {
 
 // -----
 
+func.func @g() {
+  return
+}
+pzrt.schedule {
+  // expected-error @+1 {{'pzrt.run' op micro-batch must not be negative}}
+  pzrt.run @g {micro_batch = -1 : i64}
+}
+
+// -----
+
 // expected-error @+1 {{'builtin.module' op 'pzrt.target' must be "cpu" or "cuda" on a module}}
 module attributes {pzrt.target = "tpu"} {
 }
