@@ -122,6 +122,8 @@ TEST(Safetensors, DataMustBeContiguousAndCoverTheBuffer) {
       {"huge",
        st(R"({"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}})", 4),
        "size in bytes overflows"},
+      {"nul-name", st(R"({"a\u0000b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4),
+       "is empty or holds a NUL character"},
       // Header order need not be data order (as the reference implementation
       // sorts by offset); empty tensors take no bytes.
       {"unordered",
@@ -237,6 +239,22 @@ TEST(CheckpointIndex, FieldsHaveTypesAndRanges) {
   writeBytes(index, R"({"format": "pzrt-checkpoint", "version": 1, "tensors": {"x": {"dtype": "F32", "shape": [8], "slices": [{"file": "a", "offsets": [9223372036854775807], "extents": [9223372036854775807]}]}}})");
   EXPECT_EQ(pzrt_ckpt_open(dir.c_str()), nullptr);
   EXPECT_TRUE(contains(pzrt_last_error(), "leave the global shape [8]")) << pzrt_last_error();
+}
+
+// A name with a NUL was listed by pzrt_ckpt_tensor_name under a C string that
+// finds nothing (found by the checkpoint fuzz target).
+TEST(CheckpointIndex, TensorNamesAreNonEmptyCStrings) {
+  TempDir d;
+  std::string dir = d.file("ck");
+  ASSERT_EQ(saveStep(dir, 3, 1.0f), 0) << pzrt_last_error();
+  std::string index = dir + "/index.json";
+  for (const char *name : {R"("x\u0000y")", R"("")"}) {
+    writeBytes(index, std::string(R"({"format": "pzrt-checkpoint", "version": 1, "tensors": {)") +
+                          name + R"(: {"dtype": "F32", "shape": [], "slices": []}}})");
+    EXPECT_EQ(pzrt_ckpt_open(dir.c_str()), nullptr) << name;
+    EXPECT_TRUE(contains(pzrt_last_error(), "is empty or holds a NUL character"))
+        << name << ": " << pzrt_last_error();
+  }
 }
 
 TEST(CheckpointIndex, FilesAreVerifiedAgainstTheirChecksums) {

@@ -136,6 +136,11 @@ int parseTensor(pzrt_ckpt *ck, const std::string &where, const std::string &name
                 const json::Value &v) {
   ckpt::TensorEntry t;
   t.name = name;
+  // Names reach the C API as C strings: one with a NUL would be listed
+  // under a name that finds nothing.
+  if (name.empty() || name.find('\0') != std::string::npos)
+    return fail("%s: tensor name %s is empty or holds a NUL character", where.c_str(),
+                json::dump(json::Value(name)).c_str());
   if (!v.isObject())
     return fail("%s: tensor '%s' is not an object", where.c_str(), name.c_str());
   const json::Value *dt = v.find("dtype");

@@ -119,6 +119,9 @@ int readSafetensors(const std::string &path, StFile &out) {
       out.metadata = v;
       continue;
     }
+    if (name.empty() || name.find('\0') != std::string::npos)
+      return fail("'%s': tensor name %s is empty or holds a NUL character", path.c_str(),
+                  json::dump(json::Value(name)).c_str());
     const json::Value *dt = v.isObject() ? v.find("dtype") : nullptr;
     const json::Value *sh = v.isObject() ? v.find("shape") : nullptr;
     const json::Value *off = v.isObject() ? v.find("data_offsets") : nullptr;
