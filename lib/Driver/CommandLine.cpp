@@ -59,7 +59,11 @@ static bool rejectPrefixLookalikes(int argc, const char **argv) {
       break;
     if (!arg.starts_with("-") || arg == "-")
       continue;
-    llvm::StringRef name = arg.ltrim('-').split('=').first;
+    // LLVM strips one or two dashes, no more: `----zero` names `--zero`,
+    // an unknown option, and does not take the next argument as its value.
+    llvm::StringRef name = arg.drop_front(arg.starts_with("--") ? 2 : 1)
+                               .split('=')
+                               .first;
     if (name.empty())
       continue;
     auto it = options.find(name);
