@@ -33,8 +33,10 @@ def run(args, **kw):
 
 
 def machine():
+    # The load average at the end of the run: other work on the machine
+    # slows both sides of a comparison, not always equally.
     return {"cpus": os.cpu_count(), "machine": platform.machine(),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "loadavg": list(os.getloadavg())}
 
 
 def write_json(path, obj):
