@@ -18,9 +18,12 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
+// The pass depends on pzrt (its reasons) and shard; their headers stay out of
+// Passes.h, whose includers need not depend on pzrt's generated headers.
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 #include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 

@@ -3,11 +3,9 @@
 #ifndef PZ_DIALECT_PZ_TRANSFORMS_PASSES_H
 #define PZ_DIALECT_PZ_TRANSFORMS_PASSES_H
 
-#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 #include "pz/Support/RoundTripDouble.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
