@@ -26,6 +26,18 @@ using namespace mlir::pz::driver;
 namespace cl = llvm::cl;
 
 namespace {
+/// The first plan key of a parallel axis the code generator does not build
+/// yet (empty when only dp_replicate is used).
+std::string unbuiltAxis(const Plan &p) {
+  for (auto [key, value] : {std::pair<const char *, int64_t>{"dp_shard", p.dpShard},
+                            {"tp", p.tp},
+                            {"cp", p.cp},
+                            {"pp", p.pp}})
+    if (value != 1)
+      return key;
+  return {};
+}
+
 struct CompileOptions {
   cl::opt<std::string> model{cl::Positional, cl::Required,
                              cl::desc("MODEL (.mlir in the pz dialect; .onnx)"),
@@ -294,9 +306,10 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     std::string missing;
     if (opts.backend == "cuda")
       missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
-    else if (plan->worldSize() > 1)
-      missing = "the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; parallel plans are not built yet (every axis must be 1)";
+    else if (std::string key = unbuiltAxis(*plan); !key.empty())
+      missing = flagForKey(key) + " " + getPlanKey(*plan, key) + " (plan key '" + key +
+                "'): the plan needs " + std::to_string(plan->worldSize()) +
+                " ranks; this parallel axis is not built yet (only --dp-replicate is)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -37,6 +37,7 @@ const FlagSpec kFlags[] = {
     {"virtual_stages", "model chunks per pipeline rank (interleaved)"},
     {"recompute", "activation recomputation: none, selective, full"},
     {"precision", "compute precision: fp32, bf16, fp16"},
+    {"bucket_mb", "gradient bucket cap of dp_replicate in MiB (default 25; 0: a bucket per gradient)"},
 };
 } // namespace
 

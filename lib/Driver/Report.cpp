@@ -20,7 +20,8 @@ static json::Object planObject(const Plan &p) {
                       {"grad_accum", p.gradAccum},
                       {"virtual_stages", p.virtualStages},
                       {"recompute", stringify(p.recompute)},
-                      {"precision", stringify(p.precision)}};
+                      {"precision", stringify(p.precision)},
+                      {"bucket_mb", p.bucketMb}};
 }
 
 std::string mlir::pz::driver::planJSON(const Plan &plan) {
@@ -48,6 +49,11 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                {"peak_live_bytes", info.arenaPeakBytes}}}});
   json::Object comm{{"all_reduce", 0},     {"all_gather", 0}, {"reduce_scatter", 0},
                     {"all_to_all", 0},     {"broadcast", 0},  {"send", 0}};
+  for (const auto &[kind, bytes] : info.commBytesPerStep)
+    comm[kind] = bytes;
+  json::Object byReason;
+  for (const auto &[reason, bytes] : info.commBytesPerStepByReason)
+    byReason[reason] = bytes;
   json::Object report{
       {"model", model},
       {"backend", "cpu"},
@@ -59,7 +65,14 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
            {"notes", "peak_bytes is the high-water mark of everything the runtime allocates: "
                      "parameters, gradients, optimizer state, the activation arena (its full "
                      "size), data buffers, gradient accumulators and the step's scalar slots (workspace)."}}},
-      {"communication", json::Object{{"bytes_per_step", std::move(comm)}}},
+      {"communication",
+       json::Object{{"bytes_per_step", std::move(comm)},
+                    {"bytes_per_step_by_reason", std::move(byReason)},
+                    {"notes", "bytes one rank sends per step in the compiled program's "
+                              "collectives, counted as the runtime counts them (ring "
+                              "all-reduce 2(n-1)/n x S); the driver's own agreement "
+                              "between ranks (the loss average, the numerics flag) is "
+                              "not counted"}}},
       {"pipeline", json::Object{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
                                 {"stages", plan.pp},
                                 {"microbatches", plan.gradAccum}}},

@@ -78,8 +78,12 @@ void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
 
 void mlir::pz::addParallelizationPasses(OpPassManager &pm,
                                         const TrainingPipelineOptions &options) {
-  // The plan passes go here: they read the module's pz.plan and turn the
+  // The plan passes: they read the module's pz.plan and turn the
   // single-device step into the per-rank program with its collectives.
+  // Each leaves a module whose plan does not use its axes unchanged. A
+  // forward graph has no gradients to average.
+  if (!options.forwardOnly)
+    pm.addPass(createDataParallelPass());
 }
 
 void mlir::pz::addBackendPasses(OpPassManager &pm,

@@ -80,7 +80,7 @@ bool Plan::operator==(const Plan &o) const {
          zero == o.zero && tp == o.tp && sp == o.sp && cp == o.cp &&
          pp == o.pp && schedule == o.schedule && gradAccum == o.gradAccum &&
          virtualStages == o.virtualStages && recompute == o.recompute &&
-         precision == o.precision;
+         precision == o.precision && bucketMb == o.bucketMb;
 }
 
 std::optional<int64_t> Plan::checkedWorldSize() const {
@@ -101,7 +101,8 @@ llvm::ArrayRef<StringRef> mlir::pz::planKeys() {
   static const StringRef keys[] = {
       "dp_replicate", "dp_shard",   "zero",           "tp",
       "sp",           "cp",         "pp",             "schedule",
-      "grad_accum",   "virtual_stages", "recompute",  "precision"};
+      "grad_accum",   "virtual_stages", "recompute",  "precision",
+      "bucket_mb"};
   return keys;
 }
 
@@ -123,6 +124,7 @@ int64_t *intField(Plan &p, StringRef key) {
       .Case("pp", &p.pp)
       .Cases("grad_accum", "microbatches", &p.gradAccum)
       .Case("virtual_stages", &p.virtualStages)
+      .Case("bucket_mb", &p.bucketMb)
       .Default(nullptr);
 }
 
@@ -134,6 +136,8 @@ int64_t maxOf(StringRef key) {
     return kMaxGradAccum;
   if (key == "virtual_stages")
     return kMaxVirtualStages;
+  if (key == "bucket_mb")
+    return kMaxBucketMb;
   return kMaxAxisSize;
 }
 
@@ -270,6 +274,13 @@ std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
                          kMaxWorldSize));
     }
   }
+  if (p.bucketMb < 0)
+    fail("bucket_mb", llvm::formatv("must be 0 (a bucket per gradient) or a "
+                                    "positive number of MiB, got {0}",
+                                    p.bucketMb));
+  else if (p.bucketMb > kMaxBucketMb)
+    fail("bucket_mb", llvm::formatv("must be at most {0}, got {1}",
+                                    kMaxBucketMb, p.bucketMb));
   if (p.zero < 0 || p.zero > 3)
     fail("zero", llvm::formatv("ZeRO stage must be 0, 1, 2 or 3, got {0}",
                                p.zero));

@@ -1,6 +1,7 @@
 // The single-rank communicator and process grids of size 1.
 #include "pzrt/comm.h"
 #include "pzrt/error.h"
+#include "pzrt/exec.h"
 
 #include <gtest/gtest.h>
 
@@ -152,3 +153,52 @@ TEST_F(SingleComm, GridMustMatchWorld) {
 }
 
 } // namespace
+
+// The transfers of compiled code count their bytes under their reason too.
+TEST_F(SingleComm, ReasonCounters) {
+  EXPECT_EQ(pzrt_comm_reason_count(), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_ALL_REDUCE, 100), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("zero3.param_gather", PZRT_COLL_ALL_GATHER, 7), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_ALL_REDUCE, 50), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_BROADCAST, 1), 0);
+  ASSERT_EQ(pzrt_comm_reason_count(), 2);
+  EXPECT_STREQ(pzrt_comm_reason_name(0), "ddp.grad_bucket");
+  EXPECT_STREQ(pzrt_comm_reason_name(1), "zero3.param_gather");
+  EXPECT_EQ(pzrt_comm_reason_name(2), nullptr);
+  EXPECT_EQ(pzrt_comm_reason_name(-1), nullptr);
+  EXPECT_EQ(pzrt_comm_reason_bytes(0, PZRT_COLL_ALL_REDUCE), 150u);
+  EXPECT_EQ(pzrt_comm_reason_bytes(0, PZRT_COLL_BROADCAST), 1u);
+  EXPECT_EQ(pzrt_comm_reason_bytes(1, PZRT_COLL_ALL_GATHER), 7u);
+  EXPECT_EQ(pzrt_comm_reason_bytes(1, PZRT_COLL_ALL_REDUCE), 0u);
+  EXPECT_EQ(pzrt_comm_reason_bytes(5, PZRT_COLL_ALL_REDUCE), 0u);
+  // The counters by kind are the collectives' own, not these.
+  EXPECT_EQ(pzrt_comm_bytes(PZRT_COLL_ALL_REDUCE), 0u);
+  EXPECT_EQ(pzrt_comm_count_reason(nullptr, PZRT_COLL_ALL_REDUCE, 1), -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("NULL or empty"), std::string::npos);
+  EXPECT_EQ(pzrt_comm_count_reason("", PZRT_COLL_ALL_REDUCE, 1), -1);
+  EXPECT_EQ(pzrt_comm_count_reason("x", PZRT_COLL_KIND_COUNT, 1), -1);
+  pzrt_comm_reset_counters();
+  EXPECT_EQ(pzrt_comm_reason_count(), 0);
+}
+
+// pzrt/exec.h's transfers name their reason: it gets the bytes the
+// collective counted (0 on one rank), and a failed transfer counts nothing.
+TEST_F(SingleComm, TransfersCountUnderTheirReason) {
+  pzrt_comm *comms[] = {comm_};
+  pzrt_step_ctx ctx{};
+  ctx.num_comms = 1;
+  ctx.comms = comms;
+  std::vector<float> a = {1.0f, 2.0f}, b(2, 0.0f);
+  ASSERT_EQ(pzrt_all_reduce_on(&ctx, 0, a.data(), b.data(), 2, PZRT_F32, PZRT_REDUCE_SUM,
+                               "ddp.grad_bucket", 1, nullptr),
+            0)
+      << pzrt_last_error();
+  EXPECT_EQ(b, a);
+  ASSERT_EQ(pzrt_comm_reason_count(), 1);
+  EXPECT_STREQ(pzrt_comm_reason_name(0), "ddp.grad_bucket");
+  EXPECT_EQ(pzrt_comm_reason_bytes(0, PZRT_COLL_ALL_REDUCE), 0u);
+  EXPECT_EQ(pzrt_all_reduce_on(&ctx, 1, a.data(), b.data(), 2, PZRT_F32, PZRT_REDUCE_SUM,
+                               "other.reason", 1, nullptr),
+            -1);
+  EXPECT_EQ(pzrt_comm_reason_count(), 1);
+}

@@ -75,6 +75,39 @@ TEST(Metrics, WritesOneObjectPerStep) {
   EXPECT_EQ(ls[1].find("comm_bytes")->find("all_reduce")->asInt(), 0);
 }
 
+// comm_bytes_by_reason: each line carries the change of the reason counters
+// since the previous line, summed over collective kinds.
+TEST(Metrics, CommBytesByReasonAreTheStepsChange) {
+  TempDir d;
+  std::string path = d.file("r.jsonl");
+  pzrt_comm_reset_counters();
+  ASSERT_EQ(pzrt_comm_count_reason("before.open", PZRT_COLL_ALL_REDUCE, 5), 0);
+  pzrt_metrics *m = pzrt_metrics_open(path.c_str(), 0);
+  ASSERT_NE(m, nullptr) << pzrt_last_error();
+  pzrt_step_metrics s{1, 1.0, 1.0, 1e-3, 0.1, 1.0, nullptr, 1, nullptr};
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_ALL_REDUCE, 100), 0);
+  ASSERT_EQ(pzrt_metrics_write(m, &s), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_ALL_REDUCE, 40), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("ddp.grad_bucket", PZRT_COLL_BROADCAST, 2), 0);
+  ASSERT_EQ(pzrt_comm_count_reason("zero3.param_gather", PZRT_COLL_ALL_GATHER, 7), 0);
+  s.step = 2;
+  ASSERT_EQ(pzrt_metrics_write(m, &s), 0);
+  pzrt_metrics_close(m);
+  pzrt_comm_reset_counters();
+
+  auto ls = lines(path);
+  ASSERT_EQ(ls.size(), 2u);
+  const json::Value *r1 = ls[0].find("comm_bytes_by_reason");
+  ASSERT_TRUE(r1 && r1->isObject());
+  EXPECT_EQ(r1->find("ddp.grad_bucket")->asInt(), 100);
+  EXPECT_EQ(r1->find("before.open")->asInt(), 0);
+  EXPECT_EQ(r1->find("zero3.param_gather"), nullptr);
+  const json::Value *r2 = ls[1].find("comm_bytes_by_reason");
+  ASSERT_TRUE(r2 && r2->isObject());
+  EXPECT_EQ(r2->find("ddp.grad_bucket")->asInt(), 42);
+  EXPECT_EQ(r2->find("zero3.param_gather")->asInt(), 7);
+}
+
 TEST(Metrics, PythonJsonAcceptsTheFile) {
   if (!pzrt::test::pythonHas("json"))
     GTEST_SKIP() << "python3 not available";

@@ -72,6 +72,21 @@ TEST(Plan, ParsesEveryKey) {
   EXPECT_EQ(plan->worldSize(), 16);
 }
 
+TEST(Plan, BucketMbDefaultsTo25AndReadsBack) {
+  EXPECT_EQ(Plan().bucketMb, 25);
+  auto plan = parsePlanYAML("dp_replicate: 2\nbucket_mb: 0\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
+  EXPECT_EQ(plan->bucketMb, 0);
+  EXPECT_EQ(getPlanKey(*plan, "bucket_mb"), "0");
+  Plan p;
+  p.bucketMb = 7;
+  auto back = parsePlanYAML(printPlanYAML(p), "out.yaml");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->bucketMb, 7);
+  EXPECT_TRUE(*back == p);
+  EXPECT_FALSE(*back == Plan());
+}
+
 TEST(Plan, MicrobatchesIsAnAliasOfGradAccum) {
   auto plan = parsePlanYAML("microbatches: 8\n", "plan.yaml");
   ASSERT_TRUE(static_cast<bool>(plan)) << llvm::toString(plan.takeError());
@@ -302,6 +317,8 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"tp: -2\n", "tp", "positive integer"},
         RuleCase{"cp: 0\n", "cp", "positive integer"},
         RuleCase{"grad_accum: 0\n", "grad_accum", "positive integer"},
+        RuleCase{"bucket_mb: -1\n", "bucket_mb", "0 (a bucket per gradient) or a positive"},
+        RuleCase{"bucket_mb: 1048577\n", "bucket_mb", "must be at most 1048576"},
         RuleCase{"zero: 4\ndp_shard: 2\n", "zero", "must be 0, 1, 2 or 3"},
         RuleCase{"zero: 2\n", "zero", "dp_shard axis, which is 1"},
         RuleCase{"dp_shard: 4\n", "dp_shard", "needs zero 1, 2 or 3"},

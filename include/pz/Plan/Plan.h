@@ -45,6 +45,9 @@ struct Plan {
   int64_t virtualStages = 1;
   Recompute recompute = Recompute::None;
   Precision precision = Precision::FP32;
+  /// The size cap of a gradient bucket of dp_replicate in MiB (DDP's
+  /// bucket_cap_mb); 0 gives every gradient a bucket of its own.
+  int64_t bucketMb = 25;
 
   /// dp_replicate x dp_shard x tp x cp x pp, or nullopt when the product
   /// overflows int64_t (only an unvalidated plan can get there).
@@ -64,6 +67,7 @@ inline constexpr int64_t kMaxAxisSize = int64_t(1) << 16;     // each axis
 inline constexpr int64_t kMaxWorldSize = int64_t(1) << 20;    // their product
 inline constexpr int64_t kMaxGradAccum = int64_t(1) << 20;    // micro-batches
 inline constexpr int64_t kMaxVirtualStages = int64_t(1) << 10; // per pp rank
+inline constexpr int64_t kMaxBucketMb = int64_t(1) << 20;      // MiB per bucket
 
 /// One problem found in a plan: the key it concerns and why.
 struct PlanError {

@@ -18,6 +18,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,11 @@ struct TrainProgramInfo {
   int64_t peakBytes = 0; // the predicted pzrt_mem_peak_total()
   int64_t vocab = 0;
   std::string lossName;
+  /// Bytes one rank sends per step under the runtime's ring formulas
+  /// (pzrt/comm.h), per collective kind and per reason kind, summed over the
+  /// transfers of every function the schedule runs.
+  std::map<std::string, int64_t> commBytesPerStep;
+  std::map<std::string, int64_t> commBytesPerStepByReason;
 };
 
 struct TrainProgramOptions {

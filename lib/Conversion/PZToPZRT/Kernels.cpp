@@ -24,7 +24,7 @@ bool lowering::isViewOp(Operation *op) { return llvm::isa<ReshapeOp, tensor::Cas
 
 bool lowering::updatesInPlace(Operation *op) {
   return llvm::isa<AdamWUpdateOp, SGDUpdateOp, FusedOp>(op) ||
-         op->hasTrait<traits::ElementMap>();
+         op->hasTrait<traits::ElementMap>() || isCollectiveOp(op);
 }
 
 FailureOr<func::FuncOp> KernelOutliner::outline(Operation *op, StringRef hostName,
@@ -65,6 +65,8 @@ LogicalResult FunctionLowering::lowerOp(Operation *op) {
     return lowerConstant(op);
   if (isViewOp(op))
     return lowerView(op);
+  if (isCollectiveOp(op))
+    return lowerCollective(op);
   if (!llvm::isa<PZDialect>(op->getDialect()))
     return op->emitError() << "convert-pz-to-pzrt: cannot lower '" << op->getName()
                            << "' (only pz ops run on the backends)";

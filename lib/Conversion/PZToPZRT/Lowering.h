@@ -4,6 +4,7 @@
 //   * compute ops   -> a kernel in @kernels + pzrt.dispatch      (Kernels.cpp)
 //   * pz.constant   -> memref.global + memref.get_global          (Globals.cpp)
 //   * views         -> memref.reinterpret_cast                     (Views.cpp)
+//   * shard.all_reduce -> pzrt.all_reduce on its axes' group  (Collectives.cpp)
 //   * func.return   -> memref.copy of what was not written in place
 //                                                                (PZToPZRT.cpp)
 //
@@ -32,9 +33,13 @@ MemRefType bufferType(Type tensorType);
 /// Views change a value's type, not its bytes: pz.reshape, tensor.cast.
 bool isViewOp(Operation *op);
 
+/// Upstream shard collectives (shard.all_reduce), lowered to pzrt
+/// transfers (Collectives.cpp).
+bool isCollectiveOp(Operation *op);
+
 /// Ops whose kernel may read and overwrite the same buffer (the optimizer
 /// updates, which update in place; element maps, which read each element
-/// before writing it).
+/// before writing it; all-reduces).
 bool updatesInPlace(Operation *op);
 
 /// Outlines ops into kernels of the @kernels module.
@@ -84,6 +89,7 @@ private:
   LogicalResult lowerCompute(Operation *op);
   LogicalResult lowerConstant(Operation *op);
   LogicalResult lowerView(Operation *op);
+  LogicalResult lowerCollective(Operation *op);
   LogicalResult lowerReturn(func::ReturnOp ret);
 
   func::FuncOp src, host;

@@ -12,6 +12,7 @@
 #include "pz/Conversion/Passes.h"
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mlir::pz {
@@ -192,6 +193,9 @@ struct ConvertPZToPZRTPass
         return signalPassFailure();
       fn.erase();
     }
+    // The grid's axes now live on the transfers (their groups' names).
+    for (auto grid : llvm::to_vector(module.getOps<shard::GridOp>()))
+      grid.erase();
     module->setAttr(pzrt::PZRTDialect::kTargetAttrName, b.getStringAttr(target));
   }
 };

@@ -34,6 +34,67 @@ int64_t ProgramTensor::bytes() const {
 
 namespace {
 
+/// The ranks of a transfer's group: the product of its axes' sizes.
+int64_t groupSize(const Plan &p, ArrayAttr axes) {
+  int64_t n = 1;
+  for (StringRef a : axes.getAsValueRange<StringAttr>())
+    n *= a == "pp"             ? p.pp
+         : a == "dp_replicate" ? p.dpReplicate
+         : a == "dp_shard"     ? p.dpShard
+         : a == "cp"           ? p.cp
+                               : p.tp;
+  return n;
+}
+
+int64_t bufferBytes(Value v) {
+  auto t = llvm::cast<MemRefType>(v.getType());
+  return t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8);
+}
+
+/// Adds the bytes one run of `fn` sends, by collective kind and by reason,
+/// with the runtime's counting (pzrt/comm.h: integer division per call).
+void addTransferBytes(func::FuncOp fn, const Plan &plan, TrainProgramInfo &info) {
+  fn.walk([&](Operation *op) {
+    int64_t bytes = 0;
+    StringRef kind;
+    pzrt::ReasonAttr reason;
+    if (auto c = llvm::dyn_cast<pzrt::AllReduceOp>(op)) {
+      int64_t n = groupSize(plan, c.getAxes());
+      bytes = 2 * (n - 1) * bufferBytes(c.getSrc()) / n;
+      kind = "all_reduce";
+      reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::AllGatherOp>(op)) {
+      int64_t n = groupSize(plan, c.getAxes());
+      bytes = (n - 1) * bufferBytes(c.getDst()) / n;
+      kind = "all_gather";
+      reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::ReduceScatterOp>(op)) {
+      int64_t n = groupSize(plan, c.getAxes());
+      bytes = (n - 1) * bufferBytes(c.getSrc()) / n;
+      kind = "reduce_scatter";
+      reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::AllToAllOp>(op)) {
+      int64_t n = groupSize(plan, c.getAxes());
+      bytes = (n - 1) * bufferBytes(c.getSrc()) / n;
+      kind = "all_to_all";
+      reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::BroadcastOp>(op)) {
+      int64_t n = groupSize(plan, c.getAxes());
+      bytes = (n - 1) * bufferBytes(c.getBuffer()) / n;
+      kind = "broadcast";
+      reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::SendOp>(op)) {
+      bytes = bufferBytes(c.getBuffer());
+      kind = "send";
+      reason = c.getReason();
+    } else {
+      return;
+    }
+    info.commBytesPerStep[kind.str()] += bytes;
+    info.commBytesPerStepByReason[reason.getKind().str()] += bytes;
+  });
+}
+
 /// The number of scalar slots of the runtime (pzrt_scalar), one per #pz.role.
 constexpr int64_t kScalarSlots = 7;
 
@@ -254,6 +315,7 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
     }
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
                std::to_string(run.getMicroBatch()) + "},\n";
+    addTransferBytes(fn, plan.getPlan(), info);
     ++numActions;
   }
   os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"

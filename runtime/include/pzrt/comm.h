@@ -126,7 +126,24 @@ int pzrt_comm_barrier_cb(void *comm);
 uint64_t pzrt_comm_bytes(pzrt_coll_kind kind);
 uint64_t pzrt_comm_calls(pzrt_coll_kind kind);
 uint64_t pzrt_comm_bytes_total(void);
+/* Clears the counters by kind and by reason. */
 void pzrt_comm_reset_counters(void);
+
+/* ---- byte counters by reason (per process) ----
+ * The transfers of compiled code (pzrt/exec.h) name their reason kind
+ * ("ddp.grad_bucket"); each adds the bytes it counted under its collective
+ * kind to that reason's counter too. Reasons are numbered in order of first
+ * use, from 0, until pzrt_comm_reset_counters. */
+/* Adds `bytes` to the counter of (reason, kind). Returns 0, or -1 with
+ * pzrt_last_error() for a NULL or empty reason or an unknown kind. */
+int pzrt_comm_count_reason(const char *reason, pzrt_coll_kind kind, uint64_t bytes);
+/* How many reasons have been counted. */
+int pzrt_comm_reason_count(void);
+/* The name of reason i (NULL when i is out of range); valid until the next
+ * pzrt_comm_reset_counters. */
+const char *pzrt_comm_reason_name(int i);
+/* The bytes reason i counted under one collective kind (0 out of range). */
+uint64_t pzrt_comm_reason_bytes(int i, pzrt_coll_kind kind);
 
 /* ---- process grids ---- */
 /* dims[i] > 0, product == pzrt_comm_size(world); names may be NULL (then

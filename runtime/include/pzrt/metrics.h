@@ -5,10 +5,14 @@
  *    "step_time_s": 0.51, "tokens_per_s": 16064.2,
  *    "comm_bytes": {"all_reduce": 123, "all_gather": 0, "reduce_scatter": 0,
  *                   "all_to_all": 0, "broadcast": 0, "send": 0},
+ *    "comm_bytes_by_reason": {"ddp.grad_bucket": 123},
  *    "peak_bytes": 1048576, ...extra members}
  * comm_bytes are the bytes this rank sent during the step: by default the
  * change of the pzrt_comm_bytes counters since the previous write (or since
- * the writer was opened). peak_bytes defaults to pzrt_mem_peak_total().
+ * the writer was opened). comm_bytes_by_reason are the same bytes by the
+ * reason kind of the transfers of compiled code (pzrt_comm_reason_bytes,
+ * summed over collective kinds; the change since the previous write; {}
+ * when nothing was counted). peak_bytes defaults to pzrt_mem_peak_total().
  * Non-finite numbers are written as null (JSON has no NaN).
  */
 #ifndef PZRT_METRICS_H

@@ -8,6 +8,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
 #include <vector>
 
 using pzrt::fail;
@@ -20,6 +23,15 @@ std::atomic<uint64_t> gCalls[PZRT_COLL_KIND_COUNT];
 const char *const kKindNames[PZRT_COLL_KIND_COUNT] = {
     "all_reduce", "all_gather", "reduce_scatter", "all_to_all",
     "broadcast",  "send",       "recv",           "barrier"};
+
+// Counters by reason: names in order of first use (a deque keeps the
+// names' addresses stable while reasons are added).
+struct ReasonCounter {
+  std::string name;
+  uint64_t bytes[PZRT_COLL_KIND_COUNT] = {};
+};
+std::mutex gReasonMutex;
+std::deque<ReasonCounter> gReasons;
 
 void addCount(pzrt_coll_kind kind, uint64_t bytes) {
   gBytes[kind] += bytes;
@@ -284,6 +296,43 @@ void pzrt_comm_reset_counters(void) {
     gBytes[i] = 0;
     gCalls[i] = 0;
   }
+  std::lock_guard<std::mutex> lock(gReasonMutex);
+  gReasons.clear();
+}
+
+int pzrt_comm_count_reason(const char *reason, pzrt_coll_kind kind, uint64_t bytes) {
+  if (!reason || !*reason)
+    return fail("pzrt_comm_count_reason: the reason is NULL or empty");
+  if (kind < 0 || kind >= PZRT_COLL_KIND_COUNT)
+    return fail("pzrt_comm_count_reason: unknown collective kind %d", static_cast<int>(kind));
+  std::lock_guard<std::mutex> lock(gReasonMutex);
+  for (ReasonCounter &r : gReasons)
+    if (r.name == reason) {
+      r.bytes[kind] += bytes;
+      return 0;
+    }
+  gReasons.emplace_back();
+  gReasons.back().name = reason;
+  gReasons.back().bytes[kind] = bytes;
+  return 0;
+}
+
+int pzrt_comm_reason_count(void) {
+  std::lock_guard<std::mutex> lock(gReasonMutex);
+  return static_cast<int>(gReasons.size());
+}
+
+const char *pzrt_comm_reason_name(int i) {
+  std::lock_guard<std::mutex> lock(gReasonMutex);
+  return i >= 0 && static_cast<size_t>(i) < gReasons.size() ? gReasons[i].name.c_str() : nullptr;
+}
+
+uint64_t pzrt_comm_reason_bytes(int i, pzrt_coll_kind kind) {
+  std::lock_guard<std::mutex> lock(gReasonMutex);
+  if (i < 0 || static_cast<size_t>(i) >= gReasons.size() || kind < 0 ||
+      kind >= PZRT_COLL_KIND_COUNT)
+    return 0;
+  return gReasons[i].bytes[kind];
 }
 
 } // extern "C"

@@ -43,6 +43,24 @@ int finish(int rc, pzrt_request **request) {
   return rc;
 }
 
+// Counts what a transfer of `kind` added to the kind's counter under its
+// reason too (bytes are counted once, by the collective itself).
+class ReasonCount {
+public:
+  ReasonCount(pzrt_coll_kind kind, const char *reason)
+      : kind_(kind), reason_(reason), before_(pzrt_comm_bytes(kind)) {}
+  int operator()(int rc) const {
+    if (rc != 0 || !reason_ || !*reason_)
+      return rc;
+    return pzrt_comm_count_reason(reason_, kind_, pzrt_comm_bytes(kind_) - before_);
+  }
+
+private:
+  pzrt_coll_kind kind_;
+  const char *reason_;
+  uint64_t before_;
+};
+
 } // namespace
 
 extern "C" {
@@ -100,49 +118,54 @@ int pzrt_stream_wait(pzrt_step_ctx *, pzrt_event *event, int stream) {
 }
 
 int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
-                       pzrt_dtype dtype, int op, const char *, int, pzrt_request **request) {
+                       pzrt_dtype dtype, int op, const char *reason, int, pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "all_reduce");
   if (!c)
     return -1;
-  return finish(pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op)),
+  ReasonCount count_(PZRT_COLL_ALL_REDUCE, reason);
+  return finish(count_(pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op))),
                 request);
 }
 
 int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
-                       size_t src_count, pzrt_dtype dtype, const char *, int,
+                       size_t src_count, pzrt_dtype dtype, const char *reason, int,
                        pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "all_gather");
   if (!c)
     return -1;
-  return finish(pzrt_all_gather(c, src, dst, src_count, dtype), request);
+  ReasonCount count_(PZRT_COLL_ALL_GATHER, reason);
+  return finish(count_(pzrt_all_gather(c, src, dst, src_count, dtype)), request);
 }
 
 int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
-                           size_t dst_count, pzrt_dtype dtype, int op, const char *, int,
+                           size_t dst_count, pzrt_dtype dtype, int op, const char *reason, int,
                            pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "reduce_scatter");
   if (!c)
     return -1;
-  return finish(pzrt_reduce_scatter(c, src, dst, dst_count, dtype,
-                                    static_cast<pzrt_reduce_op>(op)),
+  ReasonCount count_(PZRT_COLL_REDUCE_SCATTER, reason);
+  return finish(count_(pzrt_reduce_scatter(c, src, dst, dst_count, dtype,
+                                           static_cast<pzrt_reduce_op>(op))),
                 request);
 }
 
 int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
-                      pzrt_dtype dtype, int root, const char *, int, pzrt_request **request) {
+                      pzrt_dtype dtype, int root, const char *reason, int, pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "broadcast");
   if (!c)
     return -1;
-  return finish(pzrt_broadcast(c, buffer, count, dtype, root), request);
+  ReasonCount count_(PZRT_COLL_BROADCAST, reason);
+  return finish(count_(pzrt_broadcast(c, buffer, count, dtype, root)), request);
 }
 
 int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
-                       size_t count, pzrt_dtype dtype, const char *, int,
+                       size_t count, pzrt_dtype dtype, const char *reason, int,
                        pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "all_to_all");
   if (!c)
     return -1;
-  return finish(pzrt_all_to_all(c, src, dst, count, dtype), request);
+  ReasonCount count_(PZRT_COLL_ALL_TO_ALL, reason);
+  return finish(count_(pzrt_all_to_all(c, src, dst, count, dtype)), request);
 }
 
 // The rank `peer` positions along the group from this one, wrapping.
@@ -152,11 +175,12 @@ static int peerRank(pzrt_comm *c, int peer) {
 }
 
 int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count,
-                 pzrt_dtype dtype, int peer, const char *, int, pzrt_request **request) {
+                 pzrt_dtype dtype, int peer, const char *reason, int, pzrt_request **request) {
   pzrt_comm *c = groupComm(ctx, group, "send");
   if (!c)
     return -1;
-  return finish(pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0), request);
+  ReasonCount count_(PZRT_COLL_SEND, reason);
+  return finish(count_(pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0)), request);
 }
 
 int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,

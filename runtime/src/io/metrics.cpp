@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <string>
 
 using pzrt::fail;
 namespace json = pzrt::json;
@@ -18,12 +20,28 @@ struct pzrt_metrics {
   FILE *f = nullptr;
   std::string path;
   uint64_t last[PZRT_COLL_KIND_COUNT] = {};
+  std::map<std::string, uint64_t> lastByReason;
 };
 
 namespace {
 void snapshot(uint64_t *out) {
   for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
     out[k] = pzrt_comm_bytes(static_cast<pzrt_coll_kind>(k));
+}
+
+// The bytes counted under each reason, over every collective kind.
+std::map<std::string, uint64_t> snapshotReasons() {
+  std::map<std::string, uint64_t> out;
+  for (int i = 0, n = pzrt_comm_reason_count(); i < n; ++i) {
+    const char *name = pzrt_comm_reason_name(i);
+    if (!name)
+      continue;
+    uint64_t b = 0;
+    for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
+      b += pzrt_comm_reason_bytes(i, static_cast<pzrt_coll_kind>(k));
+    out[name] += b;
+  }
+  return out;
 }
 } // namespace
 
@@ -43,6 +61,7 @@ pzrt_metrics *pzrt_metrics_open(const char *path, int append) {
   m->f = f;
   m->path = path;
   snapshot(m->last);
+  m->lastByReason = snapshotReasons();
   return m;
 }
 
@@ -58,6 +77,7 @@ int pzrt_metrics_write(pzrt_metrics *m, const pzrt_step_metrics *s) {
   }
   uint64_t now[PZRT_COLL_KIND_COUNT];
   snapshot(now);
+  std::map<std::string, uint64_t> nowByReason = snapshotReasons();
   std::string line = "{\"step\":" + std::to_string(s->step);
   auto num = [&](const char *key, double v) {
     line += ",\"";
@@ -81,6 +101,19 @@ int pzrt_metrics_write(pzrt_metrics *m, const pzrt_step_metrics *s) {
     line += "\":" + std::to_string(b);
     first = false;
   }
+  // By reason: the change since the previous line (a reset of the
+  // counters in between starts from zero).
+  line += "},\"comm_bytes_by_reason\":{";
+  first = true;
+  for (const auto &[name, total] : nowByReason) {
+    auto it = m->lastByReason.find(name);
+    uint64_t before = it != m->lastByReason.end() && it->second <= total ? it->second : 0;
+    if (!first)
+      line += ',';
+    json::appendString(line, name);
+    line += ':' + std::to_string(total - before);
+    first = false;
+  }
   line += "},\"peak_bytes\":" +
           std::to_string(s->peak_bytes ? s->peak_bytes : pzrt_mem_peak_total());
   for (const auto &kv : extra.members()) {
@@ -90,6 +123,7 @@ int pzrt_metrics_write(pzrt_metrics *m, const pzrt_step_metrics *s) {
   }
   line += "}\n";
   std::memcpy(m->last, now, sizeof(now));
+  m->lastByReason = std::move(nowByReason);
   if (std::fwrite(line.data(), 1, line.size(), m->f) != line.size() || std::fflush(m->f) != 0)
     return fail("metrics: cannot write '%s': %s", m->path.c_str(), std::strerror(errno));
   return 0;

@@ -262,3 +262,19 @@ func.func private @param_integer_tensor_declaration(tensor<4xi32> {pz.param = "w
 
 // expected-error @+1 {{'func.func' op 'pz.param' name "w" is used by arguments 0 and 1}}
 func.func private @param_duplicate_name_declaration(tensor<4xf32> {pz.param = "w"}, tensor<4xf32> {pz.param = "w"})
+
+// -----
+
+func.func @comm_not_a_reason(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'pz.comm' must be a #pzrt.reason<kind, source>}}
+  %e = pz.exp %a {pz.comm = "ddp.grad_bucket"} : tensor<4xf32>
+  return %e : tensor<4xf32>
+}
+
+// -----
+
+func.func @empty_bucket(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'pz.bucket' must be a non-empty array of gradient names}}
+  %e = pz.exp %a {pz.bucket = []} : tensor<4xf32>
+  return %e : tensor<4xf32>
+}

@@ -75,13 +75,14 @@ Plan PlanAttr::getPlan() const {
   p.virtualStages = getVirtualStages();
   p.recompute = *parseRecompute(getRecompute());
   p.precision = *parsePrecision(getPrecision());
+  p.bucketMb = getBucketMb();
   return p;
 }
 
 PlanAttr PlanAttr::get(MLIRContext *ctx, const Plan &p) {
   return get(ctx, p.dpReplicate, p.dpShard, p.zero, p.tp, p.sp, p.cp, p.pp,
              stringify(p.schedule), p.gradAccum, p.virtualStages,
-             stringify(p.recompute), stringify(p.precision));
+             stringify(p.recompute), stringify(p.precision), p.bucketMb);
 }
 
 LogicalResult LRScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -119,7 +120,8 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t zero, int64_t tp, bool sp, int64_t cp,
                                int64_t pp, StringRef schedule,
                                int64_t gradAccum, int64_t virtualStages,
-                               StringRef recompute, StringRef precision) {
+                               StringRef recompute, StringRef precision,
+                               int64_t bucketMb) {
   Plan p;
   p.dpReplicate = dpReplicate;
   p.dpShard = dpShard;
@@ -130,6 +132,7 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   p.pp = pp;
   p.gradAccum = gradAccum;
   p.virtualStages = virtualStages;
+  p.bucketMb = bucketMb;
   std::vector<PlanError> errors;
   // The strings must be exact (getPlan() parses them as they are), so they
   // are parsed here without the trimming that setPlanKey allows for YAML.
@@ -299,6 +302,20 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
     if (!llvm::isa<LossScalingAttr>(attr.getValue()) || !llvm::isa<ModuleOp>(op))
       return op->emitOpError() << "'" << kLossScalingAttrName
                                << "' must be a #pz.loss_scaling on the module";
+    return success();
+  }
+  // A collective's reason (#pzrt.reason<kind, source>) and the gradients of
+  // a bucket, set by the plan passes (pz-data-parallel).
+  if (attr.getName().getValue() == "pz.comm") {
+    if (attr.getValue().getDialect().getNamespace() != "pzrt")
+      return op->emitOpError() << "'pz.comm' must be a #pzrt.reason<kind, source>";
+    return success();
+  }
+  if (attr.getName().getValue() == "pz.bucket") {
+    auto names = llvm::dyn_cast<ArrayAttr>(attr.getValue());
+    if (!names || names.empty() ||
+        !llvm::all_of(names, [](Attribute a) { return llvm::isa<StringAttr>(a); }))
+      return op->emitOpError() << "'pz.bucket' must be a non-empty array of gradient names";
     return success();
   }
   if (attr.getName().getValue() != kPlanAttrName)

@@ -27,6 +27,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     | virtual_stages | 1 | model chunks per pipeline rank (interleaved) |
     | recompute | "none" | none, selective or full |
     | precision | "fp32" | fp32, bf16 or fp16 |
+    | bucket_mb | 25 | gradient bucket cap of dp_replicate in MiB (0: one per gradient) |
 
     The world size is dp_replicate x dp_shard x tp x cp x pp. The verifier
     applies the same rules as `plan.yaml` validation.
@@ -49,7 +50,8 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     DefaultValuedParameter<"int64_t", "1">:$grad_accum,
     DefaultValuedParameter<"int64_t", "1">:$virtual_stages,
     StringRefParameter<"recompute policy", "\"none\"">:$recompute,
-    StringRefParameter<"compute precision", "\"fp32\"">:$precision
+    StringRefParameter<"compute precision", "\"fp32\"">:$precision,
+    DefaultValuedParameter<"int64_t", "25">:$bucket_mb
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -142,6 +142,43 @@ def BuildGradFunctionsPass : Pass<"pz-build-grad-functions", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def DataParallelPass : Pass<"pz-data-parallel", "mlir::ModuleOp"> {
+  let summary = "Average the gradients over dp_replicate in flat buckets (DDP)";
+  let description = [{
+    A plan pass. When the module's `pz.plan` has `dp_replicate` n > 1, it
+    rewrites `@finalize_grads` so that the gradients it finalizes are
+    averaged over the n replicas before the numerics check and the
+    optimizer (gradient-norm clipping included) read them:
+
+    * the gradients, in reverse model order (the order the backward pass
+      finishes them), are packed into flat buckets of at most `bucket_mb`
+      MiB of one element type (`bucket_mb = 0`: one gradient per bucket; a
+      gradient larger than the cap has a bucket of its own);
+    * each bucket is summed by one upstream `shard.all_reduce` on the
+      program's grid `@world` (`pp x dp_replicate x dp_shard x cp x tp`,
+      created if absent) over its dp_replicate axis, carrying its reason
+      `pz.comm = #pzrt.reason<"ddp.grad_bucket", "bucket i of N">` and its
+      gradients `pz.bucket = [names]`;
+    * the sum is scaled by 1/n and unpacked into the gradients.
+
+    With `grad_accum` K > 1 the micro-batches accumulate locally and only
+    the finished sum communicates (DDP's no_sync). A gradient that
+    `@finalize_grads` only checked (K = 1 without loss scaling) becomes a
+    result (`pz.grad`, tied to its argument). Without a plan, or with
+    `dp_replicate` = 1, the module is left as it is. The other axes are not
+    built yet: a plan that combines `dp_replicate` with `dp_shard`, `tp`,
+    `cp` or `pp` > 1 is left as it is too (`parallelize compile` refuses to
+    generate code for it, naming the key).
+
+    ```mlir
+    %b = pz.concat %w2, %w1 {axis = 0 : i64} : (tensor<4xf32>, tensor<8xf32>) -> tensor<12xf32>
+    %s = shard.all_reduce %b on @world grid_axes = [1] {pz.comm = #pzrt.reason<"ddp.grad_bucket", "bucket 1 of 1">} : tensor<12xf32> -> tensor<12xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::shard::ShardDialect",
+                           "mlir::pzrt::PZRTDialect"];
+}
+
 def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
   let summary = "Fuse decomposed norms, activations and attention into pz ops";
   let description = [{

@@ -1,0 +1,277 @@
+//===- DataParallel.cpp - dp_replicate: gradient buckets all-reduced ------===//
+//
+// Replicated data parallelism (DDP). Every rank holds the whole model and
+// computes the gradients of its slice of the global batch; before the
+// optimizer, the gradients are averaged over the dp_replicate ranks. The
+// pass rewrites @finalize_grads (which turns the micro-batches' sum into the
+// gradients the optimizer reads): the finalized gradients are packed into
+// flat buckets of at most bucket_mb MiB (in reverse model order, the order a
+// backward pass finishes them), each bucket is summed over the grid's
+// dp_replicate axis by one upstream `shard.all_reduce` that carries its
+// reason (`pz.comm = #pzrt.reason<"ddp.grad_bucket", "bucket 2 of 7">`),
+// scaled by 1/dp_replicate, and unpacked into the gradients. The numerics
+// check and the optimizer (its gradient-norm clipping included) then read
+// the averaged gradients. With gradient accumulation, the micro-batches
+// accumulate locally and only the finished sum communicates (DDP's no_sync).
+//
+//===----------------------------------------------------------------------===//
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZ/Transforms/Passes.h"
+// The pass depends on pzrt (its reasons) and shard; their headers stay out of
+// Passes.h, whose includers need not depend on pzrt's generated headers.
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
+
+#include "mlir/Analysis/TopologicalSortUtils.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::pz {
+#define GEN_PASS_DEF_DATAPARALLELPASS
+#include "pz/Dialect/PZ/Transforms/Passes.h.inc"
+} // namespace mlir::pz
+
+#define DEBUG_TYPE "pz-data-parallel"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+namespace {
+
+/// The grid's axis of dp_replicate (pp x dp_replicate x dp_shard x cp x tp).
+constexpr int16_t kDpReplicateAxis = 1;
+
+/// One gradient as @finalize_grads finalizes it.
+struct Grad {
+  StringAttr name;
+  Value value;          // the finalized (per-rank) gradient
+  RankedTensorType type;
+  int64_t bytes = 0;
+};
+
+struct Bucket {
+  SmallVector<unsigned> grads; // indices into the gradients, in bucket order
+  int64_t bytes = 0;
+};
+
+int64_t elementBytes(Type t) { return (t.getIntOrFloatBitWidth() + 7) / 8; }
+
+/// The gradient name of a value of @finalize_grads: its block argument's
+/// pz.grad or pz.accum, found through the ops that scale it.
+StringAttr gradName(func::FuncOp fn, Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (def->getNumOperands() == 0)
+      return {};
+    v = def->getOperand(0);
+  }
+  auto arg = llvm::cast<BlockArgument>(v);
+  for (StringRef kind : {PZDialect::kGradAttrName, PZDialect::kAccumAttrName})
+    if (auto n = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kind))
+      return n;
+  return {};
+}
+
+/// Gradients in reverse model order, a new bucket when the next would pass
+/// the cap or changes the element type; a gradient larger than the cap gets
+/// a bucket of its own (cap 0: every gradient does).
+SmallVector<Bucket> makeBuckets(ArrayRef<Grad> grads, int64_t capBytes) {
+  SmallVector<Bucket> buckets;
+  Type elem;
+  for (int64_t i = static_cast<int64_t>(grads.size()) - 1; i >= 0; --i) {
+    const Grad &g = grads[i];
+    if (buckets.empty() || g.type.getElementType() != elem ||
+        buckets.back().bytes + g.bytes > capBytes)
+      buckets.emplace_back();
+    buckets.back().grads.push_back(static_cast<unsigned>(i));
+    buckets.back().bytes += g.bytes;
+    elem = g.type.getElementType();
+  }
+  return buckets;
+}
+
+struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParallelPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
+    if (!planAttr || planAttr.getDpReplicate() == 1)
+      return;
+    // dp_replicate combined with another axis is not built yet: such a plan
+    // compiles to the IR unpartitioned, as it did before this pass, and the
+    // driver refuses to generate code for it (naming the key).
+    Plan plan = planAttr.getPlan();
+    if (plan.dpShard != 1 || plan.tp != 1 || plan.cp != 1 || plan.pp != 1)
+      return;
+    auto fn = module.lookupSymbol<func::FuncOp>("finalize_grads");
+    if (!fn || fn.isExternal()) {
+      module.emitError() << "pz-data-parallel: dp_replicate = " << plan.dpReplicate
+                         << " averages the gradients, but the module has no @finalize_grads "
+                            "(a forward-only graph, or pz-build-grad-functions has not run)";
+      return signalPassFailure();
+    }
+    FailureOr<shard::GridOp> grid = getOrCreateGrid(module, plan);
+    if (failed(grid))
+      return signalPassFailure();
+    if (failed(syncGradients(fn, *grid, plan)))
+      return signalPassFailure();
+  }
+
+  /// The program's one grid, @world: pp x dp_replicate x dp_shard x cp x tp.
+  FailureOr<shard::GridOp> getOrCreateGrid(ModuleOp module, const Plan &plan) {
+    SmallVector<int64_t> shape = {plan.pp, plan.dpReplicate, plan.dpShard, plan.cp, plan.tp};
+    Operation *existing = module.lookupSymbol("world");
+    if (auto g = llvm::dyn_cast_or_null<shard::GridOp>(existing)) {
+      if (g.getShape() != ArrayRef<int64_t>(shape))
+        return g.emitError() << "pz-data-parallel: grid @world does not have the plan's shape "
+                                "pp x dp_replicate x dp_shard x cp x tp";
+      return g;
+    }
+    if (existing)
+      return existing->emitError()
+             << "pz-data-parallel: the symbol @world is taken by something that is not a grid";
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToStart(module.getBody());
+    return shard::GridOp::create(b, NameLoc::get(b.getStringAttr("world")), "world", shape);
+  }
+
+  LogicalResult syncGradients(func::FuncOp fn, shard::GridOp grid, const Plan &plan) {
+    Block &body = fn.getBody().front();
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<Grad> grads;
+    SmallVector<AllFiniteOp> checks;
+    for (auto check : body.getOps<AllFiniteOp>()) {
+      Value v = check.getInput();
+      StringAttr name = gradName(fn, v);
+      auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
+      if (!name || !type || !type.hasStaticShape())
+        return check.emitError() << "pz-data-parallel: cannot tell which gradient this "
+                                    "check of @finalize_grads is for";
+      if (!llvm::isa<FloatType>(type.getElementType()))
+        return check.emitError() << "pz-data-parallel: gradient '" << name.getValue()
+                                 << "' is not a float tensor";
+      int64_t bytes = type.getNumElements() * elementBytes(type.getElementType());
+      grads.push_back({name, v, type, bytes});
+      checks.push_back(check);
+    }
+    if (grads.empty())
+      return success();
+
+    // Sum, average and unpack each bucket before the return.
+    OpBuilder b(ret);
+    MLIRContext *ctx = fn.getContext();
+    int64_t n = plan.dpReplicate;
+    int64_t capBytes = plan.bucketMb * (int64_t(1) << 20);
+    SmallVector<Bucket> buckets = makeBuckets(grads, capBytes);
+    SmallVector<Value> synced(grads.size());
+    SmallPtrSet<Operation *, 16> packing;
+    llvm::DenseMap<Type, Value> inverses; // 1/n, per element type
+    for (auto [bi, bucket] : llvm::enumerate(buckets)) {
+      std::string label = "bucket " + std::to_string(bi + 1) + " of " +
+                          std::to_string(buckets.size());
+      Location at = NameLoc::get(b.getStringAttr("ddp/" + label), fn.getLoc());
+      Type elem = grads[bucket.grads.front()].type.getElementType();
+      SmallVector<Value> flats;
+      SmallVector<Attribute> names;
+      int64_t total = 0;
+      for (unsigned gi : bucket.grads) {
+        const Grad &g = grads[gi];
+        int64_t numel = g.type.getNumElements();
+        auto flatType = RankedTensorType::get({numel}, elem);
+        Value flat = g.value;
+        if (g.type != flatType) {
+          auto reshape = ReshapeOp::create(b, at, flatType, g.value,
+                                           b.getDenseI64ArrayAttr({numel}));
+          packing.insert(reshape);
+          flat = reshape;
+        }
+        flats.push_back(flat);
+        names.push_back(g.name);
+        total += numel;
+      }
+      auto bucketType = RankedTensorType::get({total}, elem);
+      Value packed = flats.front();
+      if (flats.size() > 1) {
+        auto concat = ConcatOp::create(b, at, bucketType, flats, b.getI64IntegerAttr(0));
+        packing.insert(concat);
+        packed = concat;
+      }
+      auto reduce = shard::AllReduceOp::create(b, at, packed, grid.getSymName(),
+                                               ArrayRef<shard::GridAxis>{kDpReplicateAxis},
+                                               shard::ReductionKind::Sum);
+      packing.insert(reduce);
+      reduce->setAttr(kCommAttrName, pzrt::ReasonAttr::get(ctx, "ddp.grad_bucket", label));
+      reduce->setAttr(kBucketAttrName, b.getArrayAttr(names));
+      Value &inv = inverses[elem];
+      if (!inv) {
+        auto scalar = RankedTensorType::get({}, elem);
+        inv = ConstantOp::create(
+            b, NameLoc::get(b.getStringAttr("ddp/replicas"), fn.getLoc()),
+            DenseElementsAttr::get(scalar, b.getFloatAttr(elem, 1.0 / n)));
+      }
+      Value mean = MulOp::create(b, at, reduce.getResult(), inv);
+      int64_t offset = 0;
+      for (unsigned gi : bucket.grads) {
+        const Grad &g = grads[gi];
+        int64_t numel = g.type.getNumElements();
+        Value part = mean;
+        if (buckets[bi].grads.size() > 1)
+          part = SliceOp::create(b, at, RankedTensorType::get({numel}, elem), mean,
+                                 b.getDenseI64ArrayAttr({offset}),
+                                 b.getDenseI64ArrayAttr({offset + numel}),
+                                 b.getDenseI64ArrayAttr({1}));
+        if (llvm::cast<RankedTensorType>(part.getType()) != g.type)
+          part = ReshapeOp::create(b, at, g.type, part, b.getDenseI64ArrayAttr(g.type.getShape()));
+        synced[gi] = part;
+        offset += numel;
+      }
+    }
+
+    // Everything that read a finalized gradient reads the averaged one.
+    for (auto [gi, g] : llvm::enumerate(grads))
+      g.value.replaceUsesWithIf(synced[gi], [&](OpOperand &use) {
+        return !packing.contains(use.getOwner());
+      });
+
+    // A gradient that @finalize_grads did not return (one micro-batch, no
+    // loss scaling: it only checked the gradients) is now returned, tied to
+    // its argument, so that the optimizer reads the average.
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<Type> resultTypes(fn.getResultTypes());
+    SmallVector<DictionaryAttr> resultAttrs;
+    for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+      DictionaryAttr d = fn.getResultAttrDict(i);
+      resultAttrs.push_back(d ? d : b.getDictionaryAttr({}));
+    }
+    // Gradients go first, in model order, as pz-build-grad-functions orders them.
+    unsigned insertAt = 0;
+    for (auto [gi, g] : llvm::enumerate(grads)) {
+      bool returned = false;
+      for (unsigned i = 0; i < fn.getNumResults(); ++i)
+        returned |= fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName) == g.name;
+      if (returned)
+        continue;
+      results.insert(results.begin() + insertAt, synced[gi]);
+      resultTypes.insert(resultTypes.begin() + insertAt, g.type);
+      resultAttrs.insert(resultAttrs.begin() + insertAt,
+                         b.getDictionaryAttr(b.getNamedAttr(PZDialect::kGradAttrName, g.name)));
+      ++insertAt;
+    }
+    if (insertAt > 0) {
+      func::ReturnOp::create(b, ret.getLoc(), results);
+      ret.erase();
+      fn.setFunctionType(FunctionType::get(ctx, fn.getArgumentTypes(), resultTypes));
+      fn.setAllResultAttrs(resultAttrs);
+    }
+    // The checks now read values defined after them: restore def-before-use.
+    if (!sortTopologically(&body))
+      return fn.emitError() << "pz-data-parallel: @finalize_grads has a cycle";
+    return success();
+  }
+
+  static constexpr StringLiteral kCommAttrName = "pz.comm";
+  static constexpr StringLiteral kBucketAttrName = "pz.bucket";
+};
+
+} // namespace
