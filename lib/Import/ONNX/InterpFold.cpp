@@ -11,9 +11,10 @@
 //
 // A node stays runtime ops when the scratch lowering fails (the real one
 // reports why), when an op has no interpreter kernel, draws random numbers
-// (pz.dropout) or has a result above kMaxFoldElements. What folding holds in
-// all is bounded by ImportState::maxFoldedElements: past it the import
-// fails at the node.
+// (pz.dropout), has a result above kMaxFoldElements, or is a matmul or
+// attention of more than 2^30 multiply-adds (an upper estimate), so that
+// folding cannot take long. What folding holds in all is bounded by
+// ImportState::maxFoldedElements: past it the import fails at the node.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +49,28 @@ static void seedScratch(const ImportState &real, ImportState &scratch,
   scratch.dynamicInputs = real.dynamicInputs;
 }
 
+/// The multiply-adds of a matmul or attention on static shapes (result
+/// elements times the contracted length: K, or twice the key's sequence
+/// length), or -1 above kMaxFoldWork.
+static int64_t contractionWork(Operation &op) {
+  constexpr int64_t kMaxFoldWork = int64_t(1) << 30;
+  auto result = llvm::dyn_cast<RankedTensorType>(op.getResult(0).getType());
+  auto lhs = llvm::dyn_cast<RankedTensorType>(op.getOperand(0).getType());
+  auto rhs = llvm::dyn_cast<RankedTensorType>(op.getOperand(1).getType());
+  if (!result || !lhs || !rhs || !result.hasStaticShape() ||
+      !lhs.hasStaticShape() || !rhs.hasStaticShape() || lhs.getRank() < 2 ||
+      rhs.getRank() < 2)
+    return -1;
+  int64_t len;
+  if (auto mm = llvm::dyn_cast<MatmulOp>(op))
+    len = lhs.getDimSize(lhs.getRank() - (mm.getTransposeLhs() ? 2 : 1));
+  else
+    len = 2 * rhs.getDimSize(rhs.getRank() - 2);
+  std::optional<int64_t> work =
+      llvm::checkedMul(result.getNumElements(), std::max<int64_t>(len, 1));
+  return work && *work <= kMaxFoldWork ? *work : -1;
+}
+
 /// The interpreter's value of `t`, rounded to the element type `type`.
 static HostTensor toImporterTensor(const interp::HostTensor &t, Type type) {
   HostTensor out(fromMLIRType(type), t.shape);
@@ -78,11 +101,15 @@ FailureOr<bool> mlir::pz::onnx::foldWithInterpreter(ImportState &state,
       return false;
   }
 
-  // Only deterministic ops with kernels, each result within the bound.
+  // Only deterministic ops with kernels, each result within the bound, and
+  // contractions of bounded work (the rest do work in proportion to their
+  // elements).
   int64_t needed = 0;
   for (Operation &op : fn.getBody().front()) {
     if (llvm::isa<DropoutOp>(op) ||
         !interp::hasKernel(op.getName().getStringRef()))
+      return false;
+    if (llvm::isa<MatmulOp, AttentionOp>(op) && contractionWork(op) < 0)
       return false;
     for (Value r : op.getResults()) {
       auto type = llvm::dyn_cast<RankedTensorType>(r.getType());

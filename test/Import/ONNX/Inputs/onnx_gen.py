@@ -214,6 +214,21 @@ def rotary_tables():
                  [vi("y", F, None), vi("xs", F, None)])
 
 
+def big_constant_matmul():
+    """A MatMul of two constants with 2^31 multiply-adds: too much work to
+    fold, so it stays a runtime op (on splat constants)."""
+    fill = numpy_helper.from_array(np.array([0.5], np.float32))
+    n = [const("sa", np.array([1024, 2048], np.int64)),
+         const("sb", np.array([2048, 1024], np.int64)),
+         helper.make_node("ConstantOfShape", ["sa"], ["a"], name="a",
+                          value=fill),
+         helper.make_node("ConstantOfShape", ["sb"], ["b"], name="b",
+                          value=fill),
+         helper.make_node("MatMul", ["a", "b"], ["c"], name="mm"),
+         helper.make_node("Add", ["x", "c"], ["y"], name="add")]
+    return model(n, [vi("x", F, [1024, 1024])], [vi("y", F, None)])
+
+
 def masks():
     """Equal, Less, Not and Trilu on run-time values become pz.compare,
     pz.not and pz.trilu; Where selects."""
