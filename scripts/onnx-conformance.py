@@ -28,9 +28,11 @@ Cases written for opsets the importer does not accept (outside 13..21) are
 skipped and counted.
 
 Inputs that the importer needs at compile time (a Reshape's shape, Slice's
-starts, a Dropout ratio, ...) are graph inputs in some backend tests; for a
-static-shape compiler they are constants, so the harness turns them into
-initializers holding the test's own input values. Inputs whose declared
+starts, a Dropout ratio, ..., and the inputs such operands are computed
+from, as a window size cast and scaled into a Range limit) are graph inputs
+in some backend tests; for a static-shape compiler they are constants, so
+the harness turns them into initializers holding the test's own input
+values. Inputs whose declared
 shape is symbolic get `--input-shape` from their test data.
 
 Every case's result is one JSON object per line (--jsonl). The exit status is
@@ -70,7 +72,7 @@ STATIC_OPERANDS = {
     "Reshape": {1}, "Expand": {1}, "Squeeze": {1}, "Unsqueeze": {1},
     "Split": {1}, "Trilu": {1}, "ReduceSum": {1}, "ReduceMean": {1},
     "ReduceMax": {1}, "Slice": {1, 2, 3, 4}, "Dropout": {1, 2},
-    "ConstantOfShape": {0}, "Range": {0, 1, 2},
+    "ConstantOfShape": {0}, "Range": {0, 1, 2}, "Tile": {1}, "CumSum": {1},
 }
 
 
@@ -153,6 +155,20 @@ def prepare(case):
         for i, name in enumerate(node.input):
             if i in STATIC_OPERANDS.get(node.op_type, ()):
                 static.add(name)
+    # What a static operand is computed from is needed at compile time too
+    # (a window size cast and scaled into a Range limit), except through
+    # Shape and Size, which read only their input's static shape.
+    changed = True
+    while changed:
+        changed = False
+        for node in model.graph.node:
+            if node.op_type in ("Shape", "Size") or \
+                    not static.intersection(node.output):
+                continue
+            for name in node.input:
+                if name and name not in static:
+                    static.add(name)
+                    changed = True
     shapes = []
     keep = []
     for inp in model.graph.input:

@@ -212,6 +212,21 @@ void mlir::pz::interp::detail::registerElementwiseKernels(KernelTable &t) {
   add<ErfOp>(t, [](Operation *op, Env &env) {
     return unary(op, env, [](double x) { return std::erf(x); });
   });
+  add<SinOp>(t, [](Operation *op, Env &env) {
+    return unary(op, env, [](double x) { return std::sin(x); });
+  });
+  add<CosOp>(t, [](Operation *op, Env &env) {
+    return unary(op, env, [](double x) { return std::cos(x); });
+  });
+  // Integer results wrap when defined (|INT_MIN| is INT_MIN).
+  add<AbsOp>(t, [](Operation *op, Env &env) {
+    return unary(op, env, [](double x) { return std::fabs(x); });
+  });
+  add<SignOp>(t, [](Operation *op, Env &env) {
+    return unary(op, env, [](double x) {
+      return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : x; // 0, -0 and NaN stay
+    });
+  });
   add<ReluOp>(t, [](Operation *op, Env &env) {
     // NaN stays NaN, as torch.relu.
     return unary(op, env, [](double x) { return x > 0.0 || x != x ? x : 0.0; });

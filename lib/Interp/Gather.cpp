@@ -1,4 +1,4 @@
-//===- Gather.cpp - gather, embedding and their scatter-add gradients -----===//
+//===- Gather.cpp - gather(_elements), embedding, scatter(-add)s ---------===//
 
 #include "Kernels.h"
 
@@ -135,8 +135,76 @@ static LogicalResult evalEmbeddingGrad(Operation *op, Env &env) {
   return env.define(grad.getResult(), {vocab, dim}, std::move(out));
 }
 
+/// For each element of `indices` (row-major), the offset in a tensor of
+/// shape `inShape` of the element with that position and its index on
+/// `axis` (negative indices count from the end). Fails at `op` on an index
+/// out of [-n, n).
+static FailureOr<std::vector<int64_t>>
+elementOffsets(Operation *op, const HostTensor &indices,
+               ArrayRef<int64_t> inShape, int64_t axis) {
+  std::vector<int64_t> inStrides = stridesOf(inShape);
+  int64_t n = inShape[axis];
+  std::vector<int64_t> offsets;
+  offsets.reserve(indices.data.size());
+  bool bad = false;
+  forEachIndex(indices.shape, [&](ArrayRef<int64_t> p) {
+    if (bad)
+      return;
+    double v = indices.data[offsets.size()];
+    if (!(v >= -static_cast<double>(n) && v < static_cast<double>(n))) {
+      op->emitError() << "interpreter: index " << numStr(v) << " (element "
+                      << offsets.size() << ") is out of range [" << -n << ", "
+                      << n << ")";
+      bad = true;
+      return;
+    }
+    int64_t k = static_cast<int64_t>(v) + (v < 0 ? n : 0);
+    int64_t off = 0;
+    for (size_t d = 0; d < p.size(); ++d)
+      off += (static_cast<int64_t>(d) == axis ? k : p[d]) * inStrides[d];
+    offsets.push_back(off);
+  });
+  if (bad)
+    return failure();
+  return offsets;
+}
+
+static LogicalResult evalGatherElements(Operation *op, Env &env) {
+  auto g = llvm::cast<GatherElementsOp>(op);
+  const HostTensor &x = env.get(g.getInput());
+  const HostTensor &idx = env.get(g.getIndices());
+  auto offsets = elementOffsets(op, idx, x.shape, g.getAxis());
+  if (failed(offsets))
+    return failure();
+  std::vector<double> out;
+  out.reserve(offsets->size());
+  for (int64_t o : *offsets)
+    out.push_back(x.data[o]);
+  return env.define(g.getResult(), idx.shape, std::move(out));
+}
+
+static LogicalResult evalScatterElements(Operation *op, Env &env) {
+  auto s = llvm::cast<ScatterElementsOp>(op);
+  const HostTensor &x = env.get(s.getInput());
+  const HostTensor &idx = env.get(s.getIndices());
+  const HostTensor &upd = env.get(s.getUpdates());
+  if (upd.shape != idx.shape)
+    return op->emitError() << "interpreter: updates " << shapeStr(upd.shape)
+                           << " and indices " << shapeStr(idx.shape)
+                           << " differ";
+  auto offsets = elementOffsets(op, idx, x.shape, s.getAxis());
+  if (failed(offsets))
+    return failure();
+  std::vector<double> out = x.data;
+  for (auto [k, o] : llvm::enumerate(*offsets))
+    out[o] = s.getAccumulate() ? out[o] + upd.data[k] : upd.data[k];
+  return env.define(s.getResult(), x.shape, std::move(out));
+}
+
 void mlir::pz::interp::detail::registerGatherKernels(KernelTable &t) {
   add<GatherOp>(t, evalGather);
+  add<GatherElementsOp>(t, evalGatherElements);
+  add<ScatterElementsOp>(t, evalScatterElements);
   add<GatherGradOp>(t, evalGatherGrad);
   add<EmbeddingOp>(t, evalEmbedding);
   add<EmbeddingGradOp>(t, evalEmbeddingGrad);

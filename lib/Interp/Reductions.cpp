@@ -127,6 +127,34 @@ static LogicalResult evalSoftmax(Operation *op, Env &env, bool log) {
   return env.define(softmax.getResult(), x.shape, std::move(out));
 }
 
+/// Cumulative sums along `axis`: inclusive or exclusive, forward or from the
+/// end. Integer sums wrap when the result is defined.
+static LogicalResult evalCumSum(Operation *op, Env &env) {
+  auto c = llvm::cast<CumSumOp>(op);
+  const HostTensor &x = env.get(c.getInput());
+  int64_t axis = c.getAxis();
+  if (failed(checkAxis(op, axis, x.getRank())))
+    return failure();
+  int64_t outer = prodRange(x.shape, 0, axis), n = x.shape[axis];
+  int64_t inner = prodRange(x.shape, axis + 1, x.getRank());
+  bool exclusive = c.getExclusive(), reverse = c.getReverse();
+  std::vector<double> out(x.data.size());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t in = 0; in < inner; ++in) {
+      double sum = 0;
+      for (int64_t k = 0; k < n; ++k) {
+        int64_t at = (o * n + (reverse ? n - 1 - k : k)) * inner + in;
+        if (exclusive)
+          out[at] = sum;
+        sum += x.data[at];
+        if (!exclusive)
+          out[at] = sum;
+      }
+    }
+  }
+  return env.define(c.getResult(), x.shape, std::move(out));
+}
+
 static LogicalResult evalAllFinite(Operation *op, Env &env) {
   auto f = llvm::cast<AllFiniteOp>(op);
   const HostTensor &x = env.get(f.getInput());
@@ -138,6 +166,7 @@ static LogicalResult evalAllFinite(Operation *op, Env &env) {
 
 void mlir::pz::interp::detail::registerReductionKernels(KernelTable &t) {
   add<AllFiniteOp>(t, evalAllFinite);
+  add<CumSumOp>(t, evalCumSum);
   add<ReduceSumOp>(t, [](Operation *op, Env &env) {
     return evalReduce<ReduceSumOp>(op, env, ReduceKind::Sum);
   });

@@ -81,6 +81,10 @@ static std::vector<GradCase> elementwiseCases() {
       unary("rsqrt", "rsqrt", /*positive=*/true),
       unary("tanh", "tanh"),
       unary("erf", "erf"),
+      unary("sin", "sin"),
+      unary("cos", "cos"),
+      unary("abs", "abs"),
+      unary("sign", "sign"),
       unary("relu", "relu"),
       unary("sigmoid", "sigmoid"),
       unary("silu", "silu"),
@@ -166,6 +170,22 @@ static std::vector<GradCase> reductionCases() {
        {P("x", t234)},
        "  %out = pz.log_softmax %x {axis = 2 : i64} : " + t234,
        t234},
+      {"cumsum_middle_axis",
+       {P("x", t234)},
+       "  %out = pz.cumsum %x {axis = 1 : i64} : " + t234,
+       t234},
+      {"cumsum_exclusive",
+       {P("x", t234)},
+       "  %out = pz.cumsum %x {axis = 2 : i64, exclusive} : " + t234,
+       t234},
+      {"cumsum_reverse",
+       {P("x", t234)},
+       "  %out = pz.cumsum %x {axis = 0 : i64, reverse} : " + t234,
+       t234},
+      {"cumsum_reverse_exclusive",
+       {P("x", t234)},
+       "  %out = pz.cumsum %x {axis = 2 : i64, exclusive, reverse} : " + t234,
+       t234},
       {"reduce_sum_keepdims",
        {P("x", t234)},
        "  %out = pz.reduce_sum %x [0, 2] {keepdims} : tensor<2x3x4xf64> -> "
@@ -233,6 +253,16 @@ static std::vector<GradCase> reductionCases() {
 
 static std::vector<GradCase> matmulAndShapeCases() {
   return {
+      // Tile as the importer lowers it: reshape, broadcast, reshape.
+      {"tile_reshape_broadcast_reshape",
+       {P("x", "tensor<2x3xf64>")},
+       "  %s = pz.reshape %x [1, 2, 1, 3] : tensor<2x3xf64> -> "
+       "tensor<1x2x1x3xf64>\n"
+       "  %b = pz.broadcast %s [2, 2, 3, 3] : tensor<1x2x1x3xf64> -> "
+       "tensor<2x2x3x3xf64>\n"
+       "  %out = pz.reshape %b [4, 9] : tensor<2x2x3x3xf64> -> "
+       "tensor<4x9xf64>",
+       "tensor<4x9xf64>"},
       {"matmul_nn",
        {P("a", "tensor<3x4xf64>"), P("b", "tensor<4x5xf64>")},
        "  %out = pz.matmul %a, %b : tensor<3x4xf64>, tensor<4x5xf64> -> "
@@ -328,6 +358,30 @@ static std::vector<GradCase> matmulAndShapeCases() {
        "  %out = pz.gather %x, %i {axis = 1 : i64} : tensor<2x3x4xf64>, "
        "tensor<2x2xi32> -> tensor<2x2x2x4xf64>",
        "tensor<2x2x2x4xf64>"},
+      {"gather_elements_repeated_and_negative_indices",
+       {P("x", "tensor<3x4xf64>"),
+        In("i", "tensor<3x2xi64>", {1, -3, 3, 3, 0, -1})},
+       "  %out = pz.gather_elements %x, %i {axis = 1 : i64} : "
+       "tensor<3x4xf64>, tensor<3x2xi64> -> tensor<3x2xf64>",
+       "tensor<3x2xf64>"},
+      {"gather_elements_axis0_smaller_indices",
+       {P("x", "tensor<3x4xf64>"), In("i", "tensor<2x3xi32>", {2, 0, 1, 1, 1, 2})},
+       "  %out = pz.gather_elements %x, %i {axis = 0 : i64} : "
+       "tensor<3x4xf64>, tensor<2x3xi32> -> tensor<2x3xf64>",
+       "tensor<2x3xf64>"},
+      // Distinct targets: the overwritten elements get no gradient.
+      {"scatter_elements_overwrite",
+       {P("x", "tensor<3x4xf64>"), In("i", "tensor<3x2xi64>", {1, 3, 0, -1, 2, 0}),
+        P("u", "tensor<3x2xf64>")},
+       "  %out = pz.scatter_elements %x, %i, %u {axis = 1 : i64} : "
+       "tensor<3x4xf64>, tensor<3x2xi64>, tensor<3x2xf64> -> tensor<3x4xf64>",
+       "tensor<3x4xf64>"},
+      {"scatter_elements_add_repeated",
+       {P("x", "tensor<3x4xf64>"), In("i", "tensor<2x4xi64>", {2, 2, 0, 1, 2, 0, 0, 1}),
+        P("u", "tensor<2x4xf64>")},
+       "  %out = pz.scatter_elements %x, %i, %u {axis = 0 : i64, accumulate} : "
+       "tensor<3x4xf64>, tensor<2x4xi64>, tensor<2x4xf64> -> tensor<3x4xf64>",
+       "tensor<3x4xf64>"},
       {"embedding_repeated_ids",
        {P("t", "tensor<5x3xf64>"),
         In("ids", "tensor<2x3xi64>", {1, 4, 1, 0, 1, 4})},

@@ -1,6 +1,7 @@
 //===- ElementwiseOps.cpp - arithmetic, comparisons, Where, Cast ----------===//
 //
-// Add, Sub, Mul, Div, Pow; the unary math ops; Equal, Less, Greater,
+// Add, Sub, Mul, Div, Pow; the unary math ops (Sin, Cos, Abs, Sign among
+// them); Equal, Less, Greater,
 // LessOrEqual, GreaterOrEqual, Not; Where and Cast. ONNX broadcasting is
 // numpy's, as in the pz dialect.
 //
@@ -407,6 +408,11 @@ void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
   r.add("Log", foldUnary<Unary::Log>, lowerUnary<LogOp>);
   r.add("Tanh", foldUnary<Unary::Tanh>, lowerUnary<TanhOp>);
   r.add("Erf", foldUnary<Unary::Erf>, lowerUnary<ErfOp>);
+  // Folded on constants by the reference interpreter (InterpFold.cpp).
+  r.add("Sin", nullptr, lowerUnary<SinOp>);
+  r.add("Cos", nullptr, lowerUnary<CosOp>);
+  r.add("Abs", nullptr, lowerUnary<AbsOp>);
+  r.add("Sign", nullptr, lowerUnary<SignOp>);
   r.add("Sigmoid", foldUnary<Unary::Sigmoid>, lowerUnary<SigmoidOp>);
   r.add("Relu", foldUnary<Unary::Relu>, lowerUnary<ReluOp>);
   r.add("Neg", foldUnary<Unary::Neg>, lowerUnary<NegOp>);

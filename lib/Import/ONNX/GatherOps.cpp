@@ -1,5 +1,7 @@
-//===- GatherOps.cpp - Gather: embeddings and index lookups ---------------===//
+//===- GatherOps.cpp - Gather(Elements), ScatterElements ------------------===//
 //
+// GatherElements and ScatterElements (reduction none or add) are
+// pz.gather_elements and pz.scatter_elements.
 // Gather on a 2-D float parameter along axis 0 is an embedding lookup
 // (`pz.embedding`); other gathers become `pz.gather`. Negative indices count
 // from the end: constant ones are normalised during the import, run-time
@@ -135,6 +137,61 @@ static LogicalResult lowerGather(NodeContext &ctx) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// GatherElements and ScatterElements
+//===----------------------------------------------------------------------===//
+
+/// GatherElements is `pz.gather_elements`; negative indices count from the
+/// end in the op itself. On constants the reference interpreter folds it.
+static LogicalResult lowerGatherElements(NodeContext &ctx) {
+  FailureOr<int64_t> axisAttr = ctx.getInt("axis", 0);
+  if (failed(axisAttr))
+    return failure();
+  FailureOr<int64_t> axis =
+      normalizeAxis(ctx, *axisAttr, ctx.getShape(0).size());
+  FailureOr<Value> x = ctx.getValue(0), idx = ctx.getValue(1);
+  if (failed(axis) || failed(x) || failed(idx))
+    return failure();
+  FailureOr<Value> r = ctx.create<GatherElementsOp>(
+      *x, *idx, static_cast<uint64_t>(*axis));
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+/// ScatterElements with reduction "none" or "add" is `pz.scatter_elements`
+/// (`accumulate` for "add").
+static LogicalResult lowerScatterElements(NodeContext &ctx) {
+  FailureOr<int64_t> axisAttr = ctx.getInt("axis", 0);
+  FailureOr<std::string> reduction = ctx.getString("reduction", "none");
+  if (failed(axisAttr) || failed(reduction))
+    return failure();
+  if (*reduction != "none" && *reduction != "add")
+    return ctx.emitError() << "ScatterElements reduction '" << *reduction
+                           << "' is not supported; the importer takes 'none' "
+                              "and 'add'";
+  if (ctx.getDataType(0) != ctx.getDataType(2))
+    return ctx.emitError() << "ScatterElements data and updates have different "
+                              "element types "
+                           << dataTypeName(ctx.getDataType(0)) << " and "
+                           << dataTypeName(ctx.getDataType(2));
+  FailureOr<int64_t> axis =
+      normalizeAxis(ctx, *axisAttr, ctx.getShape(0).size());
+  FailureOr<Value> x = ctx.getValue(0), idx = ctx.getValue(1),
+                   upd = ctx.getValue(2);
+  if (failed(axis) || failed(x) || failed(idx) || failed(upd))
+    return failure();
+  FailureOr<Value> r = ctx.create<ScatterElementsOp>(
+      *x, *idx, *upd, static_cast<uint64_t>(*axis), *reduction == "add");
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
 void mlir::pz::onnx::registerGatherOps(OpRegistry &r) {
   r.add("Gather", foldGather, lowerGather, 2);
+  r.add("GatherElements", nullptr, lowerGatherElements, 2);
+  r.add("ScatterElements", nullptr, lowerScatterElements, 3);
 }

@@ -1,6 +1,7 @@
 //===- GraphImporter.cpp - An ONNX graph to func.func @forward ------------===//
 
 #include "GraphImporter.h"
+#include "InterpFold.h"
 #include "OpRegistry.h"
 #include "ShapeHelpers.h"
 
@@ -27,7 +28,8 @@ static bool isStaticOperand(StringRef opType, unsigned i) {
     return i == 1 || i == 2;
   return i == 1 && llvm::is_contained({"Reshape", "Expand", "Squeeze",
                                        "Unsqueeze", "Split", "Trilu",
-                                       "ReduceSum", "ReduceMean", "ReduceMax"},
+                                       "ReduceSum", "ReduceMean", "ReduceMax",
+                                       "Tile", "CumSum"},
                                       opType);
 }
 
@@ -180,11 +182,27 @@ LogicalResult GraphImporter::importNode(unsigned index) {
              << node.opType << " needs at least " << handler->minInputs
              << " inputs, but input " << i << " is missing";
   bool done = false;
-  if (handler->fold && nctx.allInputsConstant()) {
-    FailureOr<bool> folded = handler->fold(nctx);
-    if (failed(folded))
-      return failure();
-    done = *folded;
+  if (nctx.allInputsConstant()) {
+    // The op's own folder first; any other op on constants is folded by
+    // lowering it and running the reference interpreter on the result.
+    if (handler->fold) {
+      FailureOr<bool> folded = handler->fold(nctx);
+      if (failed(folded))
+        return failure();
+      done = *folded;
+    }
+    if (!done && handler->lower) {
+      FailureOr<bool> folded = foldWithInterpreter(state, nctx, handler->lower);
+      if (failed(folded))
+        return failure();
+      done = *folded;
+    }
+    if (done && state.foldedElements > state.maxFoldedElements)
+      return nctx.emitError()
+             << "folding this " << node.opType
+             << " node brings the constant elements held on the host to "
+             << state.foldedElements << ", past the import's bound of "
+             << state.maxFoldedElements;
   }
   if (!done) {
     if (!handler->lower) {

@@ -23,7 +23,9 @@ public:
   GraphImporter(MLIRContext &ctx, const Model &model, StringRef path,
                 const ImportOptions &options)
       : ctx(ctx), model(model), graph(model.graph), path(path.str()),
-        options(options), state(&ctx) {}
+        options(options), state(&ctx) {
+    state.maxFoldedElements = options.maxFoldedElements;
+  }
 
   OwningOpRef<ModuleOp> run();
 

@@ -1,4 +1,4 @@
-//===- NNOps.cpp - MatMul, Gemm, softmax, reductions, norms, Dropout ------===//
+//===- NNOps.cpp - MatMul, Gemm, softmax, CumSum, reductions, norms, Dropout ===//
 
 #include "OpRegistry.h"
 #include "ShapeHelpers.h"
@@ -105,6 +105,30 @@ template <typename OpTy> static LogicalResult lowerSoftmax(NodeContext &ctx) {
   if (failed(axis) || failed(x))
     return failure();
   FailureOr<Value> r = ctx.create<OpTy>(*x, static_cast<uint64_t>(*axis));
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
+/// CumSum takes its axis as input 1 (a scalar or one-element tensor, known
+/// at import time) and `exclusive` and `reverse` as 0/1 attributes.
+static LogicalResult lowerCumSum(NodeContext &ctx) {
+  FailureOr<SmallVector<int64_t>> axisIn = ctx.getConstantInts(1, "axis");
+  FailureOr<int64_t> exclusive = ctx.getInt("exclusive", 0);
+  FailureOr<int64_t> reverse = ctx.getInt("reverse", 0);
+  if (failed(axisIn) || failed(exclusive) || failed(reverse))
+    return failure();
+  if (axisIn->size() != 1)
+    return ctx.emitError() << "CumSum axis must be a single integer, got "
+                           << axisIn->size() << " values";
+  FailureOr<int64_t> axis =
+      normalizeAxis(ctx, axisIn->front(), ctx.getShape(0).size());
+  FailureOr<Value> x = ctx.getValue(0);
+  if (failed(axis) || failed(x))
+    return failure();
+  FailureOr<Value> r = ctx.create<CumSumOp>(
+      *x, static_cast<uint64_t>(*axis), *exclusive != 0, *reverse != 0);
   if (failed(r))
     return failure();
   ctx.setOutput(0, *r);
@@ -348,6 +372,7 @@ void mlir::pz::onnx::registerNNOps(OpRegistry &r) {
   r.add("Gemm", nullptr, lowerGemm, 2);
   r.add("Softmax", nullptr, lowerSoftmax<SoftmaxOp>);
   r.add("LogSoftmax", nullptr, lowerSoftmax<LogSoftmaxOp>);
+  r.add("CumSum", nullptr, lowerCumSum, 2);
   r.add("ReduceSum", nullptr, lowerReduce<ReduceSumOp>);
   r.add("ReduceMean", nullptr, lowerReduce<ReduceMeanOp>);
   r.add("ReduceMax", nullptr, lowerReduce<ReduceMaxOp>);

@@ -125,6 +125,7 @@ void NodeContext::setOutput(unsigned i, Value v) {
 void NodeContext::setOutput(unsigned i, HostTensor t) {
   if (i >= node.outputs.size() || node.outputs[i].empty())
     return;
+  state.foldedElements += t.size();
   state.values.insert_or_assign(
       node.outputs[i],
       ImportedValue{Value(), std::make_shared<const HostTensor>(std::move(t)),

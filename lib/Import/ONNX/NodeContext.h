@@ -12,6 +12,8 @@
 
 #include "HostTensor.h"
 
+#include "pz/Import/ONNX/OnnxImporter.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
@@ -44,6 +46,10 @@ struct ImportState {
   llvm::StringSet<> usedNames; // names some node or graph output reads
   /// Data inputs with dims left dynamic, for error messages.
   std::vector<std::string> dynamicInputs;
+  /// The elements of the known constants that nodes produced so far (what
+  /// folding allocated), and the most it may allocate in one import.
+  int64_t foldedElements = 0;
+  int64_t maxFoldedElements = kMaxFoldedElements;
 };
 
 class NodeContext {

@@ -10,6 +10,9 @@
 #include "ShapeHelpers.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Support/Limits.h"
+
+#include "llvm/Support/CheckedArithmetic.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -260,6 +263,73 @@ static LogicalResult lowerExpand(NodeContext &ctx) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Tile
+//===----------------------------------------------------------------------===//
+
+/// Tile repeats the whole input `repeats[d]` times along every dim d. It
+/// is a broadcast between two reshapes: [d0, d1] -> [1, d0, 1, d1] ->
+/// [r0, d0, r1, d1] -> [r0 * d0, r1 * d1], so that its gradient (a sum
+/// over the repeats), interpretation and code are those of the three ops.
+/// On constants the reference interpreter folds it (InterpFold.cpp).
+static LogicalResult lowerTile(NodeContext &ctx) {
+  FailureOr<SmallVector<int64_t>> reps = ctx.getConstantInts(1, "repeats");
+  if (failed(reps))
+    return failure();
+  SmallVector<int64_t> inShape = ctx.getShape(0);
+  if (reps->size() != inShape.size())
+    return ctx.emitError() << "Tile repeats " << listString(*reps) << " has "
+                           << reps->size() << " entries, but the input has rank "
+                           << inShape.size();
+  for (int64_t r : *reps)
+    if (r < 0)
+      return ctx.emitError()
+             << "Tile repeats " << listString(*reps) << " has a negative entry";
+  if (failed(ctx.requireStatic(inShape, "its input")))
+    return failure();
+  SmallVector<int64_t> split, spread, outShape;
+  for (auto [d, r] : llvm::zip(inShape, *reps)) {
+    split.append({1, d});
+    spread.append({r, d});
+    std::optional<int64_t> n = llvm::checkedMul(r, d);
+    if (!n)
+      return ctx.emitError() << "Tile of " << shapeString(inShape) << " by "
+                             << listString(*reps) << " overflows";
+    outShape.push_back(*n);
+  }
+  if (!boundedElementCount(outShape))
+    return ctx.emitError() << "Tile of " << shapeString(inShape) << " by "
+                           << listString(*reps) << " gives "
+                           << shapeString(outShape) << ", more than "
+                           << kMaxTensorElements
+                           << " (2^48) elements, the most a tensor may hold";
+  FailureOr<Value> x = ctx.getValue(0);
+  if (failed(x))
+    return failure();
+  if (llvm::all_of(*reps, [](int64_t r) { return r == 1; })) {
+    ctx.setOutput(0, *x);
+    return success();
+  }
+  if (llvm::is_contained(outShape, 0)) {
+    // Nothing to repeat: an empty constant of the result's shape.
+    FailureOr<Value> c =
+        ctx.materialize(HostTensor(ctx.getDataType(0), outShape), ctx.getLoc());
+    if (failed(c))
+      return failure();
+    ctx.setOutput(0, *c);
+    return success();
+  }
+  FailureOr<Value> r = ctx.create<ReshapeOp>(*x, split);
+  if (succeeded(r))
+    r = ctx.create<BroadcastOp>(*r, spread);
+  if (succeeded(r))
+    r = ctx.create<ReshapeOp>(*r, outShape);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
 void mlir::pz::onnx::registerShapeOps(OpRegistry &r) {
   r.add("Reshape", foldReshapeLike<reshapeShape>,
         lowerReshapeLike<reshapeShape>, 2);
@@ -271,4 +341,5 @@ void mlir::pz::onnx::registerShapeOps(OpRegistry &r) {
         lowerReshapeLike<flattenShape>);
   r.add("Transpose", foldTranspose, lowerTranspose);
   r.add("Expand", foldExpand, lowerExpand, 2);
+  r.add("Tile", nullptr, lowerTile, 2);
 }

@@ -80,6 +80,25 @@ static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
       .Case<RsqrtOp>([&](auto) { return "(" + lit(et, 1.0) + " / std::sqrt(" + a[0] + "))"; })
       .Case<TanhOp>([&](auto) { return call("std::tanh"); })
       .Case<ErfOp>([&](auto) { return call("std::erf"); })
+      .Case<SinOp>([&](auto) { return call("std::sin"); })
+      .Case<CosOp>([&](auto) { return call("std::cos"); })
+      .Case<AbsOp>([&](auto) {
+        if (isFloat)
+          return call("std::fabs");
+        if (et.isUnsignedInteger())
+          return a[0];
+        return "(" + a[0] + " < 0 ? (" + T + ")(0u - (" + U + ")" + a[0] + ") : " + a[0] + ")";
+      })
+      .Case<SignOp>([&](auto) {
+        std::string zero = isFloat ? lit(et, 0.0) : "(" + T + ")0";
+        std::string one = isFloat ? lit(et, 1.0) : "(" + T + ")1";
+        std::string minus = isFloat ? lit(et, -1.0) : "(" + T + ")-1";
+        if (et.isUnsignedInteger())
+          return "(" + a[0] + " > 0 ? " + one + " : " + zero + ")";
+        // NaN stays NaN (the comparisons are false, a[0] passes through).
+        return "(" + a[0] + " > " + zero + " ? " + one + " : " + a[0] + " < " + zero + " ? " +
+               minus + " : " + a[0] + ")";
+      })
       .Case<ReluOp>([&](auto) {
         std::string zero = lit(et, 0.0);
         return "((" + a[0] + " > " + zero + " || " + a[0] + " != " + a[0] + ") ? " + a[0] +

@@ -1,4 +1,4 @@
-//===- EmitReduce.cpp - reductions and the reduce_max gradient ------------===//
+//===- EmitReduce.cpp - reductions, cumsum and the reduce_max gradient ----===//
 //
 // A reduction is one loop nest over the kept dims (the result, in order)
 // around one over the reduced dims; sums accumulate in double. Reducing
@@ -139,6 +139,34 @@ static void emitReduceMaxGrad(ReduceMaxGradOp g, FE &e) {
   os << "    }\n";
 }
 
+/// Cumulative sums: for every (outer, inner) position one running sum along
+/// the axis, in double for floats and modulo 2^64 for integers (stored
+/// wrapped to the element type), as the interpreter computes them.
+static void emitCumSum(CumSumOp c, FE &e) {
+  ArrayRef<int64_t> shape = FE::shape(c.getInput());
+  int64_t axis = c.getAxis(), n = shape[axis], outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d)
+    inner *= shape[d];
+  Type et = FE::elementType(c.getInput());
+  bool isFloat = llvm::isa<FloatType>(et);
+  std::string T = FE::cType(et), acc = isFloat ? "double" : "uint64_t";
+  // Signed elements widen through int64_t so that they sign-extend.
+  std::string load = isFloat ? "(double)" : et.isUnsignedInteger() ? "(uint64_t)" : "(uint64_t)(int64_t)";
+  std::string X = e.name(c.getInput()), Y = e.name(c.getResult());
+  std::string k = c.getReverse() ? "(" + std::to_string(n - 1) + " - k)" : "k";
+  std::string store = Y + "[at] = (" + T + ")s;";
+  e.out() << "    for (int64_t o = 0; o < " << outer << "; ++o)\n"
+          << "      for (int64_t i = 0; i < " << inner << "; ++i) {\n"
+          << "        " << acc << " s = 0;\n"
+          << "        for (int64_t k = 0; k < " << n << "; ++k) {\n"
+          << "          int64_t at = (o * " << n << " + " << k << ") * " << inner << " + i;\n"
+          << "          " << (c.getExclusive() ? store + " s += " + load + X + "[at];"
+                                               : "s += " + load + X + "[at]; " + store)
+          << "\n        }\n      }\n";
+}
+
 LogicalResult cpp::emitReduceOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -152,6 +180,10 @@ LogicalResult cpp::emitReduceOp(Operation *op, FE &e, bool &handled) {
       })
       .Case<ReduceMaxOp>([&](ReduceMaxOp r) {
         emitReduce(op, r.getInput(), r.getResult(), r.getAxes(), 'x', e);
+        return success();
+      })
+      .Case<CumSumOp>([&](CumSumOp c) {
+        emitCumSum(c, e);
         return success();
       })
       .Case<AllFiniteOp>([&](AllFiniteOp f) {

@@ -1,4 +1,4 @@
-//===- EmitShape.cpp - transposes, slices, concat, gathers as loops -------===//
+//===- EmitShape.cpp - transposes, slices, concat, gathers, scatters -----===//
 
 #include "KernelEmitter.h"
 
@@ -50,6 +50,36 @@ static void gatherLayout(ArrayRef<int64_t> shape, int64_t axis, int64_t &outer, 
   for (size_t d = axis + 1; d < shape.size(); ++d)
     inner *= shape[d];
   size = shape[axis];
+}
+
+/// The loop of gather_elements / scatter_elements: for each element k of
+/// `indices` (row-major), `at` is the offset in `input` of the element at
+/// k's position with k's index on `axis` (negative indices count from the
+/// end; one outside [-n, n) fails); `body` uses k and at.
+static void emitElementsLoop(Operation *op, FE &e, Value input, Value indices, int64_t axis,
+                             const std::string &body) {
+  ArrayRef<int64_t> idxShape = FE::shape(indices), inShape = FE::shape(input);
+  std::vector<int64_t> inStrides = FE::stridesOf(inShape);
+  int64_t n = inShape[axis];
+  std::string I = e.name(indices), N = std::to_string(n);
+  bool isUnsigned = FE::elementType(indices).isUnsignedInteger();
+  std::string range = isUnsigned ? "[0, " + N + ")" : "[-" + N + ", " + N + ")";
+  std::string fail = e.failStmt(op, "index %lld (element %lld) is out of range " + range,
+                                "(long long)" + I + "[k], (long long)k");
+  llvm::raw_ostream &os = e.out();
+  os << "    for (int64_t k = 0; k < " << FE::numel(indices) << "; ++k) {\n";
+  if (isUnsigned)
+    os << "      if (" << I << "[k] >= " << N << "u) " << fail << "\n"
+       << "      int64_t j = (int64_t)" << I << "[k];\n";
+  else
+    os << "      int64_t j = (int64_t)" << I << "[k];\n"
+       << "      if (j < -" << N << " || j >= " << N << ") " << fail << "\n"
+       << "      if (j < 0) j += " << N << ";\n";
+  os << "      int64_t r = k, at = 0;\n";
+  for (int64_t d = static_cast<int64_t>(idxShape.size()) - 1; d >= 0; --d)
+    os << "      at += (" << (d == axis ? "j" : "r % " + std::to_string(idxShape[d])) << ") * "
+       << inStrides[d] << "; r /= " << idxShape[d] << ";\n";
+  os << "      " << body << "\n    }\n";
 }
 
 LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
@@ -108,6 +138,24 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
                 << " + k) * " << inner << ", " << e.name(g.getInput()) << " + (o * " << size
                 << " + " << e.name(g.getIndices()) << "[k]) * " << inner << ", "
                 << inner * FE::storageBytes(FE::elementType(g.getInput())) << ");\n";
+        return success();
+      })
+      .Case<GatherElementsOp>([&](GatherElementsOp g) {
+        emitElementsLoop(op, e, g.getInput(), g.getIndices(), g.getAxis(),
+                         e.name(g.getResult()) + "[k] = " + e.name(g.getInput()) + "[at];");
+        return success();
+      })
+      .Case<ScatterElementsOp>([&](ScatterElementsOp s) {
+        std::string Y = e.name(s.getResult());
+        e.out() << "    memcpy(" << Y << ", " << e.name(s.getInput()) << ", "
+                << FE::numel(s.getInput()) * FE::storageBytes(FE::elementType(s.getInput()))
+                << ");\n";
+        std::string u = e.name(s.getUpdates()) + "[k]", sum = Y + "[at] + " + u;
+        Type et = FE::elementType(s.getInput());
+        if (!llvm::isa<FloatType>(et)) // integer sums wrap, without overflow
+          sum = "(" + FE::cType(et) + ")((uint64_t)" + Y + "[at] + (uint64_t)" + u + ")";
+        emitElementsLoop(op, e, s.getInput(), s.getIndices(), s.getAxis(),
+                         Y + "[at] = " + (s.getAccumulate() ? sum : u) + ";");
         return success();
       })
       .Case<GatherGradOp>([&](GatherGradOp g) {

@@ -9,8 +9,10 @@
 //   bool initializers are constants;
 // * graph outputs become results marked `pz.output = "name"`.
 //
-// Nodes whose inputs are all known constants (the shape arithmetic that
-// exporters emit) are evaluated during the import and leave no IR. Every op
+// Nodes whose inputs are all known constants (the shape arithmetic, tables
+// and masks that exporters emit) are evaluated during the import and leave
+// no IR: by the op's own folder, else by lowering the node and running the
+// reference interpreter (pz::interp) on the ops it gave. Every op
 // carries its node's location: `NameLoc(node name, FILE:node#:0)`.
 //
 //===----------------------------------------------------------------------===//
@@ -35,12 +37,21 @@ namespace mlir::pz::onnx {
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 21;
 
+/// The most elements that the known constants nodes produce (folding) may
+/// hold in one import, all together: 2^26, 512 MiB as the importer's
+/// doubles. Each folded tensor also stays within 2^24 elements; a node
+/// whose result would be larger is left to run time.
+constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
+
 struct ImportOptions {
   /// Static shapes for data inputs, by input name (`--input-shape`).
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// When set, importModelFile appends the files the model's external data
   /// came from (for the compiler's check that no output overwrites one).
   std::vector<std::string> *externalFiles = nullptr;
+  /// The bound on what folding may allocate (kMaxFoldedElements); past it
+  /// the import fails, naming the node.
+  int64_t maxFoldedElements = kMaxFoldedElements;
 };
 
 /// Parses `--input-shape` values: each is `NAME=DxDx...` or a comma-separated

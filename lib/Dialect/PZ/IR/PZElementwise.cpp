@@ -99,6 +99,10 @@ LogicalResult LogSoftmaxOp::verify() {
   return checkAxis(getLoc(), getAxis(), getType().getRank());
 }
 
+LogicalResult CumSumOp::verify() {
+  return checkAxis(getLoc(), getAxis(), getType().getRank());
+}
+
 LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0.0 && rate < 1.0))

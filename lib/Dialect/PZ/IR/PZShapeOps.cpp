@@ -361,3 +361,59 @@ LogicalResult ConstantOp::verify() {
 }
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// gather_elements, scatter_elements
+//===----------------------------------------------------------------------===//
+
+/// `indices` has the rank of `input`, and on every dim but `axis` it is no
+/// larger (dynamic dims pass).
+static LogicalResult checkElementIndices(MaybeLoc loc, RankedTensorType input,
+                                         RankedTensorType indices,
+                                         int64_t axis) {
+  if (failed(checkAxis(loc, axis, input.getRank())))
+    return failure();
+  if (indices.getRank() != input.getRank())
+    return emitOptionalError(loc, "indices of rank ", indices.getRank(),
+                             " for an input of rank ", input.getRank(),
+                             "; they must agree");
+  for (int64_t d = 0; d < input.getRank(); ++d) {
+    int64_t i = indices.getDimSize(d), n = input.getDimSize(d);
+    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) &&
+        i > n)
+      return emitOptionalError(loc, "indices ", shapeStr(indices.getShape()),
+                               " are larger than the input ",
+                               shapeStr(input.getShape()), " on dim ", d);
+  }
+  return success();
+}
+
+LogicalResult
+GatherElementsOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
+  auto t = rankedOrError(loc, adaptor.getInput(), "input");
+  auto idx = rankedOrError(loc, adaptor.getIndices(), "indices");
+  if (!t || !idx ||
+      failed(checkElementIndices(loc, t, idx, adaptor.getAxis())))
+    return failure();
+  inferred.push_back(RankedTensorType::get(idx.getShape(), t.getElementType()));
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  MaybeLoc loc = getLoc();
+  RankedTensorType t = getInput().getType(), idx = getIndices().getType(),
+                   upd = getUpdates().getType();
+  if (failed(checkElementIndices(loc, t, idx, getAxis())))
+    return failure();
+  if (upd.getRank() != idx.getRank() ||
+      !llvm::all_of(llvm::zip(upd.getShape(), idx.getShape()),
+                    [](auto p) {
+                      return dimsAgree(std::get<0>(p), std::get<1>(p));
+                    }))
+    return emitOpError() << "updates " << shapeStr(upd.getShape())
+                         << " and indices " << shapeStr(idx.getShape())
+                         << " must have one shape";
+  return success();
+}

@@ -165,6 +165,38 @@ LogicalResult ErfOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   });
 }
 
+LogicalResult SinOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d sin(x) = cos(x).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.mul(g, CosOp::create(gb.builder(), gb.loc(), getInput()));
+  });
+}
+
+LogicalResult CosOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d cos(x) = -sin(x).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.neg(
+        gb.mul(g, SinOp::create(gb.builder(), gb.loc(), getInput())));
+  });
+}
+
+LogicalResult AbsOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  // d |x| = sign(x), 0 at 0 (PyTorch's).
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return gb.mul(g, SignOp::create(gb.builder(), gb.loc(), getInput()));
+  });
+}
+
+LogicalResult SignOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                               SmallVectorImpl<Value> &out) {
+  // Zero (PyTorch's zeros): the input gets no cotangent.
+  out.assign(1, Value());
+  return success();
+}
+
 LogicalResult ReluOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
                                SmallVectorImpl<Value> &out) {
   return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
@@ -269,5 +301,16 @@ LogicalResult ReduceMaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
     return ReduceMaxGradOp::create(gb.builder(), gb.loc(), g, getInput(),
                                    getAxesAttr(), getKeepdimsAttr());
+  });
+}
+
+LogicalResult CumSumOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                 SmallVectorImpl<Value> &out) {
+  // x_j enters the sums y_i of every i after it (before it, reversed):
+  // dx is the sum of those g_i, the cumulative sum the other way round.
+  return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return CumSumOp::create(gb.builder(), gb.loc(), g, getAxis(),
+                            getExclusive(), !getReverse())
+        .getResult();
   });
 }

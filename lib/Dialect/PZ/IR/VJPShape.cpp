@@ -145,3 +145,52 @@ LogicalResult ConstantOp::buildVJP(OpBuilder &, ArrayRef<Value>,
   out.clear();
   return success();
 }
+
+/// Zeros of the static type `t`.
+static Value zerosOf(OpBuilder &b, Location loc, Type t) {
+  auto type = llvm::cast<RankedTensorType>(t);
+  Attribute zero = b.getZeroAttr(type.getElementType());
+  return ConstantOp::create(b, loc, DenseElementsAttr::get(type, zero))
+      .getResult();
+}
+
+LogicalResult GatherElementsOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                                         SmallVectorImpl<Value> &out) {
+  // Each picked element's cotangent goes back to where it came from;
+  // repeated indices add up.
+  if (failed(needStatic(*this, getInput().getType())))
+    return failure();
+  return firstOperandVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    return ScatterElementsOp::create(b, gb.loc(),
+                                     zerosOf(b, gb.loc(), getInput().getType()),
+                                     getIndices(), g, getAxis(),
+                                     /*accumulate=*/true)
+        .getResult();
+  });
+}
+
+LogicalResult ScatterElementsOp::buildVJP(OpBuilder &b,
+                                          ArrayRef<Value> grads,
+                                          SmallVectorImpl<Value> &out) {
+  // d input: the cotangent, zeroed where an update overwrote the element
+  // (kept everywhere when the updates add); d updates: the cotangent at
+  // each update's target (PyTorch's scatter/scatter_add backward).
+  out.assign(3, Value());
+  Value g = grads[0];
+  if (!g || !isDifferentiable(getResult()))
+    return success();
+  if (failed(needStatic(*this, getUpdates().getType())))
+    return failure();
+  GradBuilder gb(b, *this);
+  Location loc = gb.loc();
+  if (getAccumulate())
+    out[0] = g;
+  else
+    out[0] = ScatterElementsOp::create(b, loc, g, getIndices(),
+                                       zerosOf(b, loc, getUpdates().getType()),
+                                       getAxis(), /*accumulate=*/false)
+                 .getResult();
+  out[2] = GatherElementsOp::create(b, loc, g, getIndices(), getAxis())
+               .getResult();
+  return success();
+}

@@ -105,6 +105,30 @@ def split_overflow():
     return model(n, [vi("x", F, [2, 6])], [vi("s0", F, None), vi("s1", F, None)])
 
 
+def scatter_mul():
+    """ScatterElements with reduction 'mul', which the importer refuses."""
+    n = [helper.make_node("ScatterElements", ["x", "i", "u"], ["y"],
+                          name="scatter", axis=1, reduction="mul")]
+    return model(n, [vi("x", F, [2, 4]), vi("u", F, [2, 2])],
+                 [vi("y", F, None)], [init("i", np.zeros((2, 2), np.int64))],
+                 opset=18)
+
+
+def bad_tile():
+    """Tile repeats with one entry too few."""
+    n = [helper.make_node("Tile", ["x", "r"], ["y"], name="tile")]
+    return model(n, [vi("x", F, [2, 4])], [vi("y", F, None)],
+                 [init("r", np.array([2], np.int64))])
+
+
+def bad_gather_elements():
+    """GatherElements indices larger than the input on a dim but the axis."""
+    n = [helper.make_node("GatherElements", ["x", "i"], ["y"], name="ge",
+                          axis=0)]
+    return model(n, [vi("x", F, [2, 4]), vi("i", I64, [2, 5])],
+                 [vi("y", F, None)])
+
+
 def int8_input():
     n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
     return model(n, [vi("x", TensorProto.INT8, [2])],
@@ -140,6 +164,69 @@ def shape_subgraph():
          const("shp2", np.array([1, 12], np.int64)),
          helper.make_node("Mul", ["y", "ones"], ["z"], name="mul")]
     return model(n, [vi("x", F, ["batch", 3, 4])], [vi("z", F, None)])
+
+
+ROTARY_INV_FREQ = (1.0 / 10000.0 ** (np.arange(0, 8, 2) / 8.0)).astype(
+    np.float32)
+
+
+def rotary_tables():
+    """What exporters emit for rotary embeddings and position ids, all on
+    constants: Range -> Cast -> MatMul with the inverse frequencies ->
+    Concat -> Cos / Sin (then Tile over the batch), and a CumSum of an
+    attention mask minus one. Every node but the two runtime Muls and the
+    Add folds."""
+    n = [const("start", np.array(0, np.int64)),
+         const("limit", np.array(16, np.int64)),
+         const("delta", np.array(1, np.int64)),
+         helper.make_node("Range", ["start", "limit", "delta"], ["pos"],
+                          name="range"),
+         helper.make_node("Cast", ["pos"], ["posf"], name="cast_pos", to=F),
+         const("ax1", np.array([1], np.int64)),
+         helper.make_node("Unsqueeze", ["posf", "ax1"], ["pos_col"],
+                          name="unsq_pos"),
+         const("inv_freq", ROTARY_INV_FREQ.reshape(1, 4)),
+         helper.make_node("MatMul", ["pos_col", "inv_freq"], ["freqs"],
+                          name="matmul_freqs"),
+         helper.make_node("Concat", ["freqs", "freqs"], ["emb"],
+                          name="concat_emb", axis=1),
+         helper.make_node("Cos", ["emb"], ["cos"], name="cos"),
+         helper.make_node("Sin", ["emb"], ["sin"], name="sin"),
+         const("ax0", np.array([0], np.int64)),
+         helper.make_node("Unsqueeze", ["cos", "ax0"], ["cos3"],
+                          name="unsq_cos"),
+         const("reps", np.array([2, 1, 1], np.int64)),
+         helper.make_node("Tile", ["cos3", "reps"], ["cos_b"], name="tile"),
+         helper.make_node("Mul", ["x", "cos_b"], ["xc"], name="mul_cos"),
+         helper.make_node("Mul", ["x", "sin"], ["xs"], name="mul_sin"),
+         const("mask", np.array([[1] * 16, [0] * 4 + [1] * 12], np.int64)),
+         const("axis", np.array(1, np.int64)),
+         helper.make_node("CumSum", ["mask", "axis"], ["csum"],
+                          name="cumsum"),
+         const("one", np.array(1, np.int64)),
+         helper.make_node("Sub", ["csum", "one"], ["ids"], name="sub_ids"),
+         helper.make_node("Cast", ["ids"], ["idsf"], name="cast_ids", to=F),
+         const("ax2", np.array([2], np.int64)),
+         helper.make_node("Unsqueeze", ["idsf", "ax2"], ["ids3"],
+                          name="unsq_ids"),
+         helper.make_node("Add", ["xc", "ids3"], ["y"], name="add_ids")]
+    return model(n, [vi("x", F, [2, 16, 8])],
+                 [vi("y", F, None), vi("xs", F, None)])
+
+
+def big_constant_matmul():
+    """A MatMul of two constants with 2^31 multiply-adds: too much work to
+    fold, so it stays a runtime op (on splat constants)."""
+    fill = numpy_helper.from_array(np.array([0.5], np.float32))
+    n = [const("sa", np.array([1024, 2048], np.int64)),
+         const("sb", np.array([2048, 1024], np.int64)),
+         helper.make_node("ConstantOfShape", ["sa"], ["a"], name="a",
+                          value=fill),
+         helper.make_node("ConstantOfShape", ["sb"], ["b"], name="b",
+                          value=fill),
+         helper.make_node("MatMul", ["a", "b"], ["c"], name="mm"),
+         helper.make_node("Add", ["x", "c"], ["y"], name="add")]
+    return model(n, [vi("x", F, [1024, 1024])], [vi("y", F, None)])
 
 
 def masks():

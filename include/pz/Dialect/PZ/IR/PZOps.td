@@ -74,6 +74,12 @@ def PZ_SqrtOp : PZ_UnaryOp<"sqrt", PZ_FloatTensor, "sqrt(x)">;
 def PZ_RsqrtOp : PZ_UnaryOp<"rsqrt", PZ_FloatTensor, "1 / sqrt(x)">;
 def PZ_TanhOp : PZ_UnaryOp<"tanh", PZ_FloatTensor, "tanh(x)">;
 def PZ_ErfOp : PZ_UnaryOp<"erf", PZ_FloatTensor, "the error function erf(x)">;
+def PZ_SinOp : PZ_UnaryOp<"sin", PZ_FloatTensor, "sin(x)">;
+def PZ_CosOp : PZ_UnaryOp<"cos", PZ_FloatTensor, "cos(x)">;
+def PZ_AbsOp : PZ_UnaryOp<"abs", PZ_NumericTensor,
+                          "|x| (integers wrap: |INT_MIN| is INT_MIN)">;
+def PZ_SignOp : PZ_UnaryOp<"sign", PZ_NumericTensor,
+                           "the sign -1, 0 or 1 (NaN stays NaN)">;
 def PZ_ReluOp : PZ_UnaryOp<"relu", PZ_FloatTensor, "max(x, 0)">;
 def PZ_SigmoidOp : PZ_UnaryOp<"sigmoid", PZ_FloatTensor, "1 / (1 + exp(-x))">;
 def PZ_SiluOp : PZ_UnaryOp<"silu", PZ_FloatTensor, "x * sigmoid(x)">;
@@ -190,6 +196,27 @@ class PZ_ReduceOp<string mnemonic, Type t, string what>
 def PZ_ReduceSumOp : PZ_ReduceOp<"reduce_sum", PZ_NumericTensor, "a sum">;
 def PZ_ReduceMeanOp : PZ_ReduceOp<"reduce_mean", PZ_FloatTensor, "the mean">;
 def PZ_ReduceMaxOp : PZ_ReduceOp<"reduce_max", PZ_NumericTensor, "the maximum">;
+
+def PZ_CumSumOp : PZ_Op<"cumsum", [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
+  let summary = "cumulative sum along one axis (ONNX CumSum)";
+  let description = [{
+    Element `i` along `axis` (0 <= axis < rank) is the sum of the elements
+    `0..i` (inclusive). With `exclusive` the element itself is left out
+    (the first sum is 0); with `reverse` the sums run from the end of the
+    axis. Float sums accumulate in double; integer sums wrap modulo
+    2^width, as the other integer ops do. Its gradient is the cumulative
+    sum of the cotangent in the other direction.
+
+    ```mlir
+    %y = pz.cumsum %x {axis = 1 : i64, exclusive, reverse} : tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_NumericTensor:$input, I64Attr:$axis,
+                       UnitAttr:$exclusive, UnitAttr:$reverse);
+  let results = (outs PZ_NumericTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
 
 def PZ_AllFiniteOp : PZ_Op<"all_finite", [Pure]> {
   let summary = "whether every element of a float tensor is finite";
@@ -351,6 +378,54 @@ def PZ_GatherOp : PZ_Op<"gather", [Pure, PZ_VJP, AllElementTypesMatch<["input", 
   let assemblyFormat = [{
     $input `,` $indices attr-dict `:` type($input) `,` type($indices) `->` type($result)
   }];
+}
+
+def PZ_GatherElementsOp : PZ_Op<"gather_elements",
+    [Pure, PZ_VJP, AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "pick elements along one axis by index (ONNX GatherElements)";
+  let description = [{
+    `indices` has the rank of `input` and gives the result its shape; on
+    every dim but `axis` it is no larger than `input`. Element `p` of the
+    result is `input[p with p[axis] replaced by indices[p]]`. An index lies
+    in `[-n, n)` with `n = input.shape[axis]`; a negative one counts from
+    the end, and one outside is an error at run time. The gradient
+    scatter-adds the cotangent (`pz.scatter_elements {accumulate}`).
+
+    ```mlir
+    %y = pz.gather_elements %x, %i {axis = 1 : i64} : tensor<3x5xf32>, tensor<3x2xi64> -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, PZ_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $indices attr-dict `:` type($input) `,` type($indices) `->` type($result)
+  }];
+}
+
+def PZ_ScatterElementsOp : PZ_Op<"scatter_elements",
+    [Pure, PZ_VJP, AllTypesMatch<["input", "result"]>,
+     AllElementTypesMatch<["input", "updates"]>], 1> {
+  let summary = "write elements along one axis by index (ONNX ScatterElements)";
+  let description = [{
+    The result is `input` with element `p` of `updates` written to
+    `input[p with p[axis] replaced by indices[p]]`, for every `p` in
+    row-major order (a later write to the same element wins); with
+    `accumulate` it is added instead (ONNX `reduction = "add"`). `indices`
+    and `updates` have one shape, of the rank of `input` and on every dim
+    but `axis` no larger. Indices are as in `pz.gather_elements`.
+
+    ```mlir
+    %y = pz.scatter_elements %x, %i, %u {axis = 1 : i64, accumulate} : tensor<3x5xf32>, tensor<3x2xi64>, tensor<3x2xf32> -> tensor<3x5xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, PZ_IntTensor:$indices, PZ_Tensor:$updates,
+                       I64Attr:$axis, UnitAttr:$accumulate);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $indices `,` $updates attr-dict `:` type($input) `,` type($indices) `,`
+        type($updates) `->` type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, PZ_VJP, AllElementTypesMatch<["table", "result"]>]> {
