@@ -42,7 +42,6 @@ import argparse
 import collections
 import json
 import os
-import struct
 import sys
 import tempfile
 
@@ -116,27 +115,11 @@ def train(bin_dir, out, n, feeds, steps, work):
     return [json.loads(l) for l in open(metrics)], ranks, read_checkpoint(ckpt)
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        base = 8 + n
-        out = {}
-        for name, info in header.items():
-            if name == "__metadata__":
-                continue
-            b, e = info["data_offsets"]
-            f.seek(base + b)
-            dt = {"F32": np.float32, "F64": np.float64, "I64": np.int64}[info["dtype"]]
-            out[name] = np.frombuffer(f.read(e - b), dtype=dt).reshape(info["shape"])
-    return out
-
-
 def read_checkpoint(ckpt):
     weights = {}
     for fn in sorted(os.listdir(ckpt)):
         if fn.endswith(".safetensors"):
-            weights.update(read_safetensors(os.path.join(ckpt, fn)))
+            weights.update(P.read_safetensors(os.path.join(ckpt, fn)))
     return weights
 
 

@@ -15,6 +15,7 @@ Import it with ``scripts/`` on ``sys.path`` (the scripts next to it do).
 import collections
 import json
 import os
+import struct
 import subprocess
 import sys
 
@@ -148,3 +149,20 @@ def elementwise_rel_err(got, want, floor=1e-3):
     if not mask.any():
         return 0.0
     return float(np.max(np.abs(got[mask] - want[mask]) / np.abs(want[mask])))
+
+
+def read_safetensors(path):
+    """The tensors of a safetensors file (F32, F64 or I64) as numpy arrays."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        out = {}
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            b, e = info["data_offsets"]
+            f.seek(base + b)
+            dt = {"F32": np.float32, "F64": np.float64, "I64": np.int64}[info["dtype"]]
+            out[name] = np.frombuffer(f.read(e - b), dtype=dt).reshape(info["shape"])
+    return out
