@@ -271,7 +271,8 @@ struct TestModel {
   }
 };
 
-void makeLinreg(TestModel &t, int64_t batch, int32_t gradAccum, bool lossScaling = false) {
+[[maybe_unused]] void makeLinreg(TestModel &t, int64_t batch, int32_t gradAccum,
+                                 bool lossScaling = false) {
   g.batch = batch;
   t.params = {spec("w", PZRT_F32, {kFeatures}), spec("b", PZRT_F32, {1})};
   t.inputs = {spec("x", PZRT_F32, {batch, kFeatures}), spec("y", PZRT_F32, {batch, 1})};
@@ -338,7 +339,7 @@ std::string npyBytes(const std::string &descr, const std::vector<int64_t> &shape
 }
 
 // rows x kFeatures of x and y = x . w* + b* + small noise.
-void writeRegressionData(const TempDir &d, int64_t rows) {
+[[maybe_unused]] void writeRegressionData(const TempDir &d, int64_t rows) {
   std::vector<float> x(rows * kFeatures), y(rows);
   const float wStar[kFeatures] = {1.5f, -2.0f, 0.5f, 3.0f};
   uint32_t s = 12345;
@@ -461,7 +462,7 @@ private:
   pzrt::test::LauncherEnvGuard env_;
 };
 
-std::string npyArg(const TempDir &d) {
+[[maybe_unused]] std::string npyArg(const TempDir &d) {
   return "x=" + d.file("x.npy") + ",y=" + d.file("y.npy");
 }
 

@@ -9,7 +9,8 @@
  * raw little-endian data; offsets are relative to the end of the header and
  * the tensors' data is contiguous. A rank file holds this rank's slice of each
  * tensor under the tensor's global name; "__metadata__"."pzrt" records the
- * global shape and the slice offsets as a JSON string.
+ * global shape and the slice offsets (a flat slice: "flat": [begin, end]) as
+ * a JSON string.
  *
  * index.json:
  *   {"format": "pzrt-checkpoint", "version": 1, "step": 100, "world_size": 2,
@@ -19,8 +20,15 @@
  *    "tensors": {"w": {"dtype": "F32", "shape": [8, 6],
  *                      "slices": [{"file": "rank00000.safetensors",
  *                                  "offsets": [0, 0], "extents": [4, 6]}, ...]}}}
- * Identical slices saved by several ranks (replicas) are listed once; slices
- * of one tensor never overlap and together cover it.
+ * A slice is a box (offsets and extents per dimension) or a flat range
+ * {"file": ..., "flat": [begin, end]}: elements [begin, end) of the tensor
+ * flattened in C order, stored as a 1-D tensor of end - begin elements (ZeRO
+ * shards; empty ranges are not written). An index with a flat slice has
+ * "version": 2, so that a runtime that knows only boxes refuses it clearly;
+ * one with boxes only keeps version 1. Any request, box or flat, is
+ * assembled from stored slices of either form. Identical slices saved by
+ * several ranks (replicas) are listed once; slices of one tensor never
+ * overlap and together cover it.
  *
  * "checksums" gives every file's size and CRC-32C (Castagnoli, as 8 hex
  * digits): {"rank00000.safetensors": {"bytes": 1234, "crc32c": "e3069283"}};
@@ -76,6 +84,14 @@ pzrt_ckpt_writer *pzrt_ckpt_writer_create(const char *dir, pzrt_comm *comm);
 int pzrt_ckpt_writer_add(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
                          const int64_t *global_shape, const int64_t *offsets,
                          const int64_t *extents, const void *data);
+/* Registers this rank's flat slice of a tensor: elements [begin, end) of the
+ * tensor of global shape (ndim values) flattened in C order; data holds
+ * end - begin elements and must stay valid until commit. An empty range
+ * (begin == end) is accepted and not written, except for a tensor without
+ * elements, which is recorded as an empty box so that it exists. */
+int pzrt_ckpt_writer_add_flat(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
+                              const int64_t *global_shape, int64_t begin, int64_t end,
+                              const void *data);
 /* Keeps the keep_last most recent checkpoints: DIR and, as complete
  * checkpoints of their own, DIR.step-<step> (8 digits) for the keep_last - 1
  * before it; older DIR.step-* are removed at each save. Without a call, only
@@ -108,6 +124,12 @@ int pzrt_ckpt_tensor_info(const pzrt_ckpt *ck, const char *name, pzrt_dtype *dty
 int pzrt_ckpt_load(pzrt_ckpt *ck, const char *name, pzrt_dtype dtype, int ndim,
                    const int64_t *global_shape, const int64_t *offsets, const int64_t *extents,
                    void *out);
+/* Assembles elements [begin, end) of tensor `name` flattened in C order
+ * into out (end - begin elements), from box or flat slices alike. The dtype
+ * and global shape must match the checkpoint's; 0 <= begin <= end <= the
+ * number of elements. */
+int pzrt_ckpt_load_flat(pzrt_ckpt *ck, const char *name, pzrt_dtype dtype, int ndim,
+                        const int64_t *global_shape, int64_t begin, int64_t end, void *out);
 
 #ifdef __cplusplus
 }

@@ -73,6 +73,16 @@ int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt
                  int peer, const char *reason, int stream, pzrt_request **request);
 int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request);
 
+/* This rank's ZeRO chunk of a replicated buffer (train.h's flat sharding):
+ * with k = pzrt_comm_rank(ctx->comms[group]), copies bytes
+ * [k x dst_bytes, min(src_bytes, (k+1) x dst_bytes)) of src to the start of
+ * dst and zero-fills the rest of dst (all of it when k x dst_bytes >=
+ * src_bytes): the padding of the last chunks. No communication; counts no
+ * bytes. src and dst do not overlap. Returns 0, or -1 with
+ * pzrt_last_error(). */
+int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t src_bytes,
+                  size_t dst_bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,8 @@
  * the compiler predicts the same sum as program->planned_peak_bytes, and the
  * measured pzrt_mem_peak_total() must equal it. Staging buffers for file I/O
  * are not allocated through pzrt_mem_alloc. With bytes(spec) = product of
- * shape (1 for ndim 0) x pzrt_dtype_size(dtype):
+ * the local shape (1 for ndim 0; c for a flat-sharded spec) x
+ * pzrt_dtype_size(dtype):
  *   planned_peak_bytes = sum bytes(params) x (accumulators ? 3 : 2)
  *                      + sum bytes(states) + arena_bytes + sum bytes(inputs)
  *                      + 8 x PZRT_SCALAR_COUNT
@@ -70,7 +71,8 @@
  * For token files a row is a window of S+1 tokens.
  *
  * Checkpoints (--save/--load, pzrt/checkpoint.h): every parameter and
- * optimizer state under its name (global shape; each rank writes its slice),
+ * optimizer state under its name (global shape; each rank writes its slice,
+ * a flat-sharded one its flat range; any layout loads under any other),
  * "step" = the last completed iteration, "rng" = {seed, offset = step},
  * "data"."position" = the next global row, "plan" = plan_json, and "extra" =
  * {"model", "optimizer_step" (applied updates), "global_batch", "grad_accum",
@@ -112,6 +114,22 @@ typedef struct pzrt_tensor_spec {
    * zero when an initializer leaves them out. */
   const int64_t *global_shape;
   const int64_t *offsets;
+  /* ZeRO flat sharding. shard_axes: a bit mask of grid axes (bit a for
+   * pzrt_grid_axis a); 0: not flat-sharded (global_ndim is then unused).
+   * When non-zero, the whole tensor of global_ndim dimensions and shape
+   * global_shape (required; offsets must be NULL) is flattened in C order
+   * and padded with zeros to n x c elements, where n = the product of
+   * program->grid over the masked axes and c = ceil(N / n) for its N
+   * elements; the rank with coordinate k over the masked axes holds elements
+   * [k x c, (k+1) x c) as a 1-D buffer: ndim is 1 and shape[0] is c. k is
+   * this rank's coordinates over the masked axes taken row-major in grid
+   * order (outermost axis first), which is its rank in the communicator of
+   * that axis group (ctx->comms). Elements past N are zero wherever the
+   * driver fills the buffer (initial weights, checkpoint loads). The
+   * checkpoint holds the whole tensor; each rank writes its valid range
+   * [min(k x c, N), min((k+1) x c, N)) as a flat slice. */
+  int32_t global_ndim;
+  uint32_t shard_axes;
 } pzrt_tensor_spec;
 
 /* What feeds a data input of forward_backward. */

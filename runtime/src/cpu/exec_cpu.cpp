@@ -6,6 +6,7 @@
 
 #include "core/internal.h"
 
+#include <algorithm>
 #include <cstring>
 
 struct pzrt_device {
@@ -189,6 +190,26 @@ int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt
   if (!c)
     return -1;
   return finish(pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0), request);
+}
+
+int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t src_bytes,
+                  size_t dst_bytes) {
+  pzrt_comm *c = groupComm(ctx, group, "chunk");
+  if (!c)
+    return -1;
+  if (dst_bytes == 0)
+    return 0;
+  if (!dst || (src_bytes > 0 && !src))
+    return pzrt::fail("chunk on group %d: a NULL buffer", group);
+  // begin = min(k x dst_bytes, src_bytes); k x dst_bytes is only computed
+  // when it cannot overflow (k <= src_bytes / dst_bytes).
+  const size_t k = static_cast<size_t>(pzrt_comm_rank(c));
+  const size_t begin = k > src_bytes / dst_bytes ? src_bytes : k * dst_bytes;
+  const size_t n = std::min(dst_bytes, src_bytes - begin);
+  if (n > 0)
+    std::memcpy(dst, static_cast<const char *>(src) + begin, n);
+  std::memset(static_cast<char *>(dst) + n, 0, dst_bytes - n);
+  return 0;
 }
 
 int pzrt_wait(pzrt_step_ctx *, pzrt_request *request) {

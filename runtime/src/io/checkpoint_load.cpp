@@ -26,6 +26,7 @@ struct pzrt_ckpt {
     uint32_t crc = 0;
   };
   std::string dir;
+  int version = 1;
   int64_t step = 0;
   uint64_t rngSeed = 0, rngOffset = 0;
   int64_t dataPosition = 0;
@@ -132,6 +133,40 @@ bool plainFileName(const json::Value *f) {
          f->asString().find('/') == std::string::npos && f->asString()[0] != '.';
 }
 
+// A slice of index.json: {"file", "offsets", "extents"} or, from version 2,
+// {"file", "flat": [begin, end]}. Ranges are checked by checkCoverage.
+int parseSlice(const pzrt_ckpt *ck, const std::string &where, const std::string &name,
+               const json::Value &s, ckpt::Slice &slice) {
+  const json::Value *f = s.isObject() ? s.find("file") : nullptr;
+  if (!plainFileName(f))
+    return fail("%s: tensor '%s' has a slice without a plain file name", where.c_str(),
+                name.c_str());
+  slice.file = f->asString();
+  if (ck->haveSums && !ck->sums.count(slice.file))
+    return fail("%s: tensor '%s' has a slice in '%s', which \"checksums\" does not list",
+                where.c_str(), name.c_str(), slice.file.c_str());
+  const json::Value *flat = s.find("flat");
+  if (!flat) {
+    if (!intVector(s.find("offsets"), slice.offsets) ||
+        !intVector(s.find("extents"), slice.extents))
+      return fail("%s: tensor '%s' slice in %s lacks integer \"offsets\"/\"extents\"",
+                  where.c_str(), name.c_str(), slice.file.c_str());
+    return 0;
+  }
+  std::vector<int64_t> range;
+  if (ck->version < 2)
+    return fail("%s: tensor '%s' has a \"flat\" slice in %s, which needs \"version\" 2",
+                where.c_str(), name.c_str(), slice.file.c_str());
+  if (s.find("offsets") || s.find("extents") || !intVector(flat, range) || range.size() != 2)
+    return fail("%s: tensor '%s' slice in %s: \"flat\" must be [begin, end] (two integers) "
+                "and comes without \"offsets\"/\"extents\"",
+                where.c_str(), name.c_str(), slice.file.c_str());
+  slice.flat = true;
+  slice.begin = range[0];
+  slice.end = range[1];
+  return 0;
+}
+
 int parseTensor(pzrt_ckpt *ck, const std::string &where, const std::string &name,
                 const json::Value &v) {
   ckpt::TensorEntry t;
@@ -160,18 +195,8 @@ int parseTensor(pzrt_ckpt *ck, const std::string &where, const std::string &name
     return fail("%s: tensor '%s' has no \"slices\" array", where.c_str(), name.c_str());
   for (const json::Value &s : sl->items()) {
     ckpt::Slice slice;
-    const json::Value *f = s.isObject() ? s.find("file") : nullptr;
-    if (!plainFileName(f))
-      return fail("%s: tensor '%s' has a slice without a plain file name", where.c_str(),
-                  name.c_str());
-    slice.file = f->asString();
-    if (!intVector(s.find("offsets"), slice.offsets) ||
-        !intVector(s.find("extents"), slice.extents))
-      return fail("%s: tensor '%s' slice in %s lacks integer \"offsets\"/\"extents\"",
-                  where.c_str(), name.c_str(), slice.file.c_str());
-    if (ck->haveSums && !ck->sums.count(slice.file))
-      return fail("%s: tensor '%s' has a slice in '%s', which \"checksums\" does not list",
-                  where.c_str(), name.c_str(), slice.file.c_str());
+    if (parseSlice(ck, where, name, s, slice))
+      return -1;
     t.slices.push_back(std::move(slice));
   }
   if (ckpt::checkCoverage(t, where))
@@ -221,10 +246,13 @@ int parseIndex(pzrt_ckpt *ck) {
   if (!fmt || !fmt->isString() || fmt->asString() != "pzrt-checkpoint")
     return fail("%s: not a pzrt checkpoint index (\"format\" is not \"pzrt-checkpoint\")",
                 where.c_str());
+  // Version 2 adds flat slices; everything else is as in version 1.
   const json::Value *ver = idx.find("version");
-  if (!ver || !ver->isInt() || ver->asInt() != 1)
-    return fail("%s: unsupported checkpoint \"version\" %s (this runtime reads version 1)",
+  if (!ver || !ver->isInt() || ver->asInt() < 1 || ver->asInt() > 2)
+    return fail("%s: unsupported checkpoint \"version\" %s (this runtime reads versions 1 "
+                "and 2)",
                 where.c_str(), ver ? json::dump(*ver).c_str() : "(missing)");
+  ck->version = static_cast<int>(ver->asInt());
   int64_t world = 1, seed = 0, offset = 0;
   // "step" may be absent (0: e.g. weights converted from elsewhere), but when
   // present it must be a non-negative integer.
@@ -263,6 +291,53 @@ int parseIndex(pzrt_ckpt *ck) {
   for (const auto &m : ts->members())
     if (parseTensor(ck, where, m.first, m.second))
       return -1;
+  return 0;
+}
+
+// The tensor a load asks for, when its dtype and global shape match.
+const ckpt::TensorEntry *checkRequest(const pzrt_ckpt *ck, const char *name, pzrt_dtype dtype,
+                                      int ndim, const int64_t *global_shape) {
+  if (pzrt_ckpt_tensor_info(ck, name, nullptr, nullptr, nullptr))
+    return nullptr;
+  const ckpt::TensorEntry *t = ck->find(name);
+  std::vector<int64_t> shape;
+  if (global_shape && ndim > 0)
+    shape.assign(global_shape, global_shape + ndim);
+  if (dtype != t->dtype || shape != t->shape) {
+    fail("checkpoint '%s': tensor '%s' is %s %s, but %s %s was requested", ck->dir.c_str(), name,
+         pzrt_dtype_name(t->dtype), ckpt::shapeStr(t->shape).c_str(), pzrt_dtype_name(dtype),
+         ckpt::shapeStr(shape).c_str());
+    return nullptr;
+  }
+  return t;
+}
+
+// Fills `want` (a box or a flat range, its data at out) from the stored
+// slices that overlap it, opening only their files.
+int assemble(pzrt_ckpt *ck, const ckpt::TensorEntry &t, const ckpt::Slice &want,
+             const std::string &what, void *out) {
+  const size_t elem = pzrt_dtype_size(t.dtype);
+  int64_t copied = 0;
+  for (const ckpt::Slice &s : t.slices) {
+    if (!ckpt::overlaps(s, want, t.shape))
+      continue;
+    const pzrt::StFile *f = ck->file(s.file);
+    if (!f)
+      return -1;
+    const pzrt::StTensor *st = f->find(t.name);
+    if (!st)
+      return fail("%s: '%s' does not contain the tensor although index.json says so",
+                  what.c_str(), s.file.c_str());
+    if (st->dtype != t.dtype || st->shape != ckpt::storedShape(s))
+      return fail("%s: '%s' holds it as %s %s, but index.json says %s %s (slice %s)",
+                  what.c_str(), s.file.c_str(), pzrt_dtype_name(st->dtype),
+                  ckpt::shapeStr(st->shape).c_str(), pzrt_dtype_name(t.dtype),
+                  ckpt::shapeStr(ckpt::storedShape(s)).c_str(), ckpt::sliceStr(s).c_str());
+    copied += ckpt::copyRegion(f->dataStart + st->begin, s, out, want, t.shape, elem);
+  }
+  if (copied != ckpt::sliceNumel(want))
+    return fail("%s: the checkpoint's slices supplied %lld of %lld elements", what.c_str(),
+                (long long)copied, (long long)ckpt::sliceNumel(want));
   return 0;
 }
 
@@ -328,49 +403,34 @@ int pzrt_ckpt_tensor_info(const pzrt_ckpt *ck, const char *name, pzrt_dtype *dty
 int pzrt_ckpt_load(pzrt_ckpt *ck, const char *name, pzrt_dtype dtype, int ndim,
                    const int64_t *global_shape, const int64_t *offsets, const int64_t *extents,
                    void *out) {
-  if (pzrt_ckpt_tensor_info(ck, name, nullptr, nullptr, nullptr))
+  const ckpt::TensorEntry *t = checkRequest(ck, name, dtype, ndim, global_shape);
+  if (!t)
     return -1;
-  const ckpt::TensorEntry &t = *ck->find(name);
-  std::vector<int64_t> shape(global_shape, global_shape + (ndim > 0 ? ndim : 0));
-  if (dtype != t.dtype || shape != t.shape)
-    return fail("checkpoint '%s': tensor '%s' is %s %s, but %s %s was requested", ck->dir.c_str(),
-                name, pzrt_dtype_name(t.dtype), ckpt::shapeStr(t.shape).c_str(),
-                pzrt_dtype_name(dtype), ckpt::shapeStr(shape).c_str());
-  std::vector<int64_t> off(shape.size()), ext(shape);
-  for (size_t d = 0; d < shape.size(); ++d) {
-    off[d] = offsets ? offsets[d] : 0;
-    ext[d] = extents ? extents[d] : shape[d];
+  ckpt::Slice want;
+  for (size_t d = 0; d < t->shape.size(); ++d) {
+    want.offsets.push_back(offsets ? offsets[d] : 0);
+    want.extents.push_back(extents ? extents[d] : t->shape[d]);
   }
   std::string what = "checkpoint '" + ck->dir + "': load of tensor '" + name + "'";
-  if (ckpt::checkRegion(what, shape, off, ext))
+  if (ckpt::checkRegion(what, t->shape, want.offsets, want.extents))
     return -1;
-  size_t elem = pzrt_dtype_size(dtype);
-  int64_t copied = 0;
-  for (const ckpt::Slice &s : t.slices) {
-    bool overlap = true;
-    for (size_t d = 0; d < shape.size(); ++d)
-      overlap = overlap && std::max(off[d], s.offsets[d]) <
-                               std::min(off[d] + ext[d], s.offsets[d] + s.extents[d]);
-    if (!overlap)
-      continue;
-    const pzrt::StFile *f = ck->file(s.file);
-    if (!f)
-      return -1;
-    const pzrt::StTensor *st = f->find(name);
-    if (!st)
-      return fail("%s: '%s' does not contain the tensor although index.json says so",
-                  what.c_str(), s.file.c_str());
-    if (st->dtype != t.dtype || st->shape != s.extents)
-      return fail("%s: '%s' holds it as %s %s, but index.json says %s %s", what.c_str(),
-                  s.file.c_str(), pzrt_dtype_name(st->dtype), ckpt::shapeStr(st->shape).c_str(),
-                  pzrt_dtype_name(t.dtype), ckpt::shapeStr(s.extents).c_str());
-    copied += ckpt::copyIntersection(f->dataStart + st->begin, s.offsets, s.extents, out, off, ext,
-                                     elem);
-  }
-  if (copied != ckpt::numel(ext))
-    return fail("%s: the checkpoint's slices supplied %lld of %lld elements", what.c_str(),
-                (long long)copied, (long long)ckpt::numel(ext));
-  return 0;
+  return assemble(ck, *t, want, what, out);
+}
+
+int pzrt_ckpt_load_flat(pzrt_ckpt *ck, const char *name, pzrt_dtype dtype, int ndim,
+                        const int64_t *global_shape, int64_t begin, int64_t end, void *out) {
+  const ckpt::TensorEntry *t = checkRequest(ck, name, dtype, ndim, global_shape);
+  if (!t)
+    return -1;
+  ckpt::Slice want;
+  want.flat = true;
+  want.begin = begin;
+  want.end = end;
+  std::string what = "checkpoint '" + ck->dir + "': load of tensor '" + name + "' (" +
+                     ckpt::sliceStr(want) + ")";
+  if (ckpt::checkFlatRange(what, t->shape, begin, end))
+    return -1;
+  return assemble(ck, *t, want, what, out);
 }
 
 } // extern "C"

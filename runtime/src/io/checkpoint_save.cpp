@@ -8,6 +8,7 @@
 #include "core/internal.h"
 #include "io/ckpt_common.h"
 #include "io/ckpt_dir.h"
+#include "io/ckpt_index.h"
 #include "io/fsutil.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -27,17 +28,12 @@ namespace {
 
 struct Pending {
   std::string name;
-  pzrt_dtype dtype;
+  pzrt_dtype dtype = PZRT_F32;
   std::vector<int64_t> shape, offsets, extents;
-  const void *data;
+  const void *data = nullptr;
+  bool flat = false;          // elements [begin, end) of the flattened tensor
+  int64_t begin = 0, end = 0; // (an empty flat range is not written)
 };
-
-json::Value intArray(const std::vector<int64_t> &v) {
-  json::Value a = json::Value::array();
-  for (int64_t x : v)
-    a.push(x);
-  return a;
-}
 
 // True on every rank iff ok on every rank. The synchronisation is not counted.
 bool agree(pzrt_comm *comm, bool ok) {
@@ -46,19 +42,6 @@ bool agree(pzrt_comm *comm, bool ok) {
   int64_t bad = ok ? 0 : 1;
   comm->allReduce(&bad, &bad, 1, PZRT_I64, PZRT_REDUCE_MAX);
   return bad == 0;
-}
-
-int parseObject(const char *text, const char *what, json::Value &out) {
-  std::string err;
-  if (!text) {
-    out = json::Value::object();
-    return 0;
-  }
-  if (!json::parse(text, out, err))
-    return fail("checkpoint: the %s is not valid JSON: %s", what, err.c_str());
-  if (!out.isObject())
-    return fail("checkpoint: the %s must be a JSON object", what);
-  return 0;
 }
 
 } // namespace
@@ -84,15 +67,20 @@ int pzrt_ckpt_writer::writeRankFile(const std::string &tmp, uint32_t &crc,
   std::vector<pzrt::StTensor> sts;
   json::Value slices = json::Value::object();
   for (const Pending &p : tensors) {
+    if (p.flat && p.begin == p.end)
+      continue;
     pzrt::StTensor t;
     t.name = p.name;
     t.dtype = p.dtype;
-    t.shape = p.extents;
+    t.shape = p.flat ? std::vector<int64_t>{p.end - p.begin} : p.extents;
     t.data = p.data;
     sts.push_back(std::move(t));
     json::Value s = json::Value::object();
-    s.set("global_shape", intArray(p.shape));
-    s.set("offsets", intArray(p.offsets));
+    s.set("global_shape", ckpt::intArray(p.shape));
+    if (p.flat)
+      s.set("flat", ckpt::intArray({p.begin, p.end}));
+    else
+      s.set("offsets", ckpt::intArray(p.offsets));
     slices.set(p.name, std::move(s));
   }
   return pzrt::writeSafetensors(tmp + "/" + ckpt::rankFileName(rank), sts,
@@ -150,94 +138,9 @@ int pzrt_ckpt_writer::prepareTmp(const std::string &tmp, int64_t step) const {
 // size and CRC-32C), durably; then the marker goes.
 int pzrt_ckpt_writer::writeIndex(const std::string &tmp, const pzrt_ckpt_info &info,
                                  const std::vector<int64_t> &sums) const {
-  json::Value plan, extra;
-  if (parseObject(info.plan_json, "plan", plan) || parseObject(info.extra_json, "extra", extra))
+  std::string text;
+  if (ckpt::buildIndex(tmp, dir, world, info, sums, text))
     return -1;
-  std::vector<ckpt::TensorEntry> entries;
-  json::Value files = json::Value::array(), checksums = json::Value::object();
-  for (int r = 0; r < world; ++r) {
-    std::string fname = ckpt::rankFileName(r), path = tmp + "/" + fname;
-    files.push(fname);
-    json::Value c = json::Value::object();
-    char hex[16];
-    std::snprintf(hex, sizeof(hex), "%08x", static_cast<unsigned>(sums[2 * r]));
-    c.set("bytes", sums[2 * r + 1]);
-    c.set("crc32c", hex);
-    checksums.set(fname, std::move(c));
-    pzrt::StFile f;
-    if (pzrt::readSafetensors(path, f))
-      return -1;
-    const json::Value *meta = f.metadata.find("pzrt");
-    json::Value m;
-    std::string err;
-    if (!meta || !json::parse(meta->asString(), m, err) || !m.isObject())
-      return fail("checkpoint: '%s' lacks valid \"pzrt\" slice metadata %s", path.c_str(),
-                  err.c_str());
-    for (const pzrt::StTensor &t : f.tensors) {
-      const json::Value *s = m.find(t.name);
-      const json::Value *gs = s ? s->find("global_shape") : nullptr;
-      const json::Value *off = s ? s->find("offsets") : nullptr;
-      if (!gs || !off)
-        return fail("checkpoint: '%s': no slice metadata for tensor '%s'", path.c_str(),
-                    t.name.c_str());
-      ckpt::Slice sl{fname, {}, t.shape};
-      std::vector<int64_t> shape;
-      for (const json::Value &v : gs->items())
-        shape.push_back(v.asInt());
-      for (const json::Value &v : off->items())
-        sl.offsets.push_back(v.asInt());
-      ckpt::TensorEntry *e = nullptr;
-      for (auto &x : entries)
-        if (x.name == t.name)
-          e = &x;
-      if (!e) {
-        entries.push_back({t.name, t.dtype, shape, {}});
-        e = &entries.back();
-      } else if (e->dtype != t.dtype || e->shape != shape) {
-        return fail("checkpoint: tensor '%s' is %s %s in %s but %s %s in an earlier rank file",
-                    t.name.c_str(), pzrt_dtype_name(t.dtype), ckpt::shapeStr(shape).c_str(),
-                    fname.c_str(), pzrt_dtype_name(e->dtype), ckpt::shapeStr(e->shape).c_str());
-      }
-      if (ckpt::checkRegion("checkpoint: " + path + ": tensor '" + t.name + "'", shape,
-                            sl.offsets, sl.extents) ||
-          ckpt::mergeSlice(*e, std::move(sl), "checkpoint " + dir))
-        return -1;
-    }
-  }
-  json::Value tjs = json::Value::object();
-  for (const ckpt::TensorEntry &e : entries) {
-    if (ckpt::checkCoverage(e, "checkpoint " + dir))
-      return -1;
-    json::Value t = json::Value::object(), sl = json::Value::array();
-    t.set("dtype", pzrt_dtype_name(e.dtype));
-    t.set("shape", intArray(e.shape));
-    for (const ckpt::Slice &s : e.slices) {
-      json::Value o = json::Value::object();
-      o.set("file", s.file);
-      o.set("offsets", intArray(s.offsets));
-      o.set("extents", intArray(s.extents));
-      sl.push(std::move(o));
-    }
-    t.set("slices", std::move(sl));
-    tjs.set(e.name, std::move(t));
-  }
-  json::Value idx = json::Value::object(), rng = json::Value::object(),
-              data = json::Value::object();
-  idx.set("format", "pzrt-checkpoint");
-  idx.set("version", 1);
-  idx.set("step", info.step);
-  idx.set("world_size", world);
-  idx.set("plan", std::move(plan));
-  rng.set("seed", info.rng_seed);
-  rng.set("offset", info.rng_offset);
-  idx.set("rng", std::move(rng));
-  data.set("position", info.data_position);
-  idx.set("data", std::move(data));
-  idx.set("extra", std::move(extra));
-  idx.set("files", std::move(files));
-  idx.set("checksums", std::move(checksums));
-  idx.set("tensors", std::move(tjs));
-  std::string text = json::dump(idx, 1) + "\n";
   std::string marker = tmp + "/" + ckpt::kMarkerName;
   if (pzrt::writeFileDurable(tmp + "/" + ckpt::kIndexName, text.data(), text.size()))
     return -1;
@@ -375,6 +278,35 @@ void pzrt_ckpt_writer::cleanUp(int64_t step) const {
   }
 }
 
+namespace {
+
+// The checks add and add_flat share: the name (new in this writer), dtype
+// and global shape, which go into p.
+int newEntry(const pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
+             const int64_t *global_shape, Pending &p) {
+  if (!w || !name || !*name || std::strcmp(name, "__metadata__") == 0)
+    return fail("checkpoint: invalid tensor name");
+  if (pzrt_dtype_size(dtype) == 0)
+    return fail("checkpoint: tensor '%s' has an invalid dtype %d", name, static_cast<int>(dtype));
+  if (ndim < 0 || ndim > PZRT_CKPT_MAX_DIMS || (ndim > 0 && !global_shape))
+    return fail("checkpoint: tensor '%s' has %d dimensions (0..%d allowed)", name, ndim,
+                PZRT_CKPT_MAX_DIMS);
+  for (const Pending &q : w->tensors)
+    if (q.name == name)
+      return fail("checkpoint: tensor '%s' was added twice", name);
+  p.name = name;
+  p.dtype = dtype;
+  p.shape.assign(global_shape, global_shape + ndim);
+  int64_t bytes = 0;
+  if (!pzrt::checkedBytes(p.shape.data(), p.shape.size(), pzrt_dtype_size(dtype), bytes))
+    return fail("checkpoint: tensor '%s' has the global shape %s, which is negative or whose "
+                "size in bytes overflows (more than 2^62)",
+                name, ckpt::shapeStr(p.shape).c_str());
+  return 0;
+}
+
+} // namespace
+
 extern "C" {
 
 pzrt_ckpt_writer *pzrt_ckpt_writer_create(const char *dir, pzrt_comm *comm) {
@@ -407,32 +339,45 @@ int pzrt_ckpt_writer_set_keep_last(pzrt_ckpt_writer *w, int keep_last) {
 int pzrt_ckpt_writer_add(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
                          const int64_t *global_shape, const int64_t *offsets,
                          const int64_t *extents, const void *data) {
-  if (!w || !name || !*name || std::strcmp(name, "__metadata__") == 0)
-    return fail("checkpoint: invalid tensor name");
-  if (pzrt_dtype_size(dtype) == 0)
-    return fail("checkpoint: tensor '%s' has an invalid dtype %d", name, static_cast<int>(dtype));
-  if (ndim < 0 || ndim > PZRT_CKPT_MAX_DIMS || (ndim > 0 && !global_shape))
-    return fail("checkpoint: tensor '%s' has %d dimensions (0..%d allowed)", name, ndim,
-                PZRT_CKPT_MAX_DIMS);
-  for (const Pending &p : w->tensors)
-    if (p.name == name)
-      return fail("checkpoint: tensor '%s' was added twice", name);
-  Pending p{name, dtype, {}, {}, {}, data};
+  Pending p;
+  if (newEntry(w, name, dtype, ndim, global_shape, p))
+    return -1;
   for (int d = 0; d < ndim; ++d) {
-    p.shape.push_back(global_shape[d]);
     p.offsets.push_back(offsets ? offsets[d] : 0);
     p.extents.push_back(extents ? extents[d] : global_shape[d]);
   }
-  int64_t bytes = 0;
-  if (!pzrt::checkedBytes(p.shape.data(), p.shape.size(), pzrt_dtype_size(dtype), bytes))
-    return fail("checkpoint: tensor '%s' has the global shape %s, which is negative or whose "
-                "size in bytes overflows (more than 2^62)",
-                name, ckpt::shapeStr(p.shape).c_str());
   if (ckpt::checkRegion(std::string("checkpoint: tensor '") + name + "'", p.shape, p.offsets,
                         p.extents))
     return -1;
   if (!data && ckpt::numel(p.extents) > 0)
     return fail("checkpoint: tensor '%s' has no data", name);
+  p.data = data;
+  w->tensors.push_back(std::move(p));
+  return 0;
+}
+
+int pzrt_ckpt_writer_add_flat(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
+                              const int64_t *global_shape, int64_t begin, int64_t end,
+                              const void *data) {
+  Pending p;
+  if (newEntry(w, name, dtype, ndim, global_shape, p))
+    return -1;
+  if (ckpt::numel(p.shape) == 0 && begin == 0 && end == 0) {
+    // No element, so no flat range to write: an empty whole box keeps the
+    // tensor listed in the checkpoint.
+    p.offsets.assign(p.shape.size(), 0);
+    p.extents = p.shape;
+  } else {
+    if (ckpt::checkFlatRange(std::string("checkpoint: tensor '") + name + "'", p.shape, begin,
+                             end))
+      return -1;
+    if (!data && end > begin)
+      return fail("checkpoint: tensor '%s' has no data", name);
+    p.flat = true;
+    p.begin = begin;
+    p.end = end;
+  }
+  p.data = data;
   w->tensors.push_back(std::move(p));
   return 0;
 }

@@ -4,6 +4,8 @@
 #include "core/checked.h"
 #include "core/internal.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace pzrt::ckpt {
@@ -38,8 +40,84 @@ int checkRegion(const std::string &what, const std::vector<int64_t> &shape,
   return 0;
 }
 
+int checkFlatRange(const std::string &what, const std::vector<int64_t> &shape, int64_t begin,
+                   int64_t end) {
+  const int64_t n = numel(shape);
+  if (n < 0)
+    return fail("%s: the global shape %s is negative or has more than 2^62 elements",
+                what.c_str(), shapeStr(shape).c_str());
+  if (begin < 0 || end < begin || end > n)
+    return fail("%s: flat slice [%lld, %lld) is not a range within the %lld elements of the "
+                "global shape %s",
+                what.c_str(), (long long)begin, (long long)end, (long long)n,
+                shapeStr(shape).c_str());
+  return 0;
+}
+
+std::string sliceStr(const Slice &s) {
+  if (s.flat)
+    return "flat [" + std::to_string(s.begin) + ", " + std::to_string(s.end) + ")";
+  return shapeStr(s.offsets) + "+" + shapeStr(s.extents);
+}
+
+int64_t sliceNumel(const Slice &s) { return s.flat ? s.end - s.begin : numel(s.extents); }
+
+std::vector<int64_t> storedShape(const Slice &s) {
+  return s.flat ? std::vector<int64_t>{s.end - s.begin} : s.extents;
+}
+
+bool sameRegion(const Slice &a, const Slice &b) {
+  if (a.flat != b.flat)
+    return false;
+  return a.flat ? a.begin == b.begin && a.end == b.end
+                : a.offsets == b.offsets && a.extents == b.extents;
+}
+
+int64_t firstBoxIndexFrom(const std::vector<int64_t> &shape, const std::vector<int64_t> &off,
+                          const std::vector<int64_t> &ext, int64_t pos) {
+  const size_t nd = shape.size();
+  const int64_t n = numel(shape);
+  if (numel(ext) == 0 || pos >= n)
+    return -1;
+  pos = std::max<int64_t>(pos, 0);
+  std::vector<int64_t> t(nd); // pos as an index; shape has no 0 (n > pos)
+  int64_t rest = pos;
+  for (size_t d = nd; d-- > 0;) {
+    t[d] = rest % shape[d];
+    rest /= shape[d];
+  }
+  auto linear = [&](const std::vector<int64_t> &p) {
+    int64_t x = 0;
+    for (size_t d = 0; d < nd; ++d)
+      x = x * shape[d] + p[d];
+    return x;
+  };
+  // C order is lexicographic order of the indices: keep the longest prefix
+  // of t that lies in the box, then take the next box element after it.
+  size_t d = 0;
+  while (d < nd && t[d] >= off[d] && t[d] < off[d] + ext[d])
+    ++d;
+  if (d == nd)
+    return pos;
+  std::vector<int64_t> p(t);
+  if (t[d] >= off[d]) { // past the box in dimension d: advance an outer dimension
+    while (d > 0 && t[d - 1] + 1 >= off[d - 1] + ext[d - 1])
+      --d;
+    if (d == 0)
+      return -1;
+    --d;
+    p[d] = t[d] + 1;
+  } else {
+    p[d] = off[d];
+  }
+  for (size_t k = d + 1; k < nd; ++k)
+    p[k] = off[k];
+  return linear(p);
+}
+
 namespace {
-bool intersects(const Slice &a, const Slice &b) {
+
+bool boxesIntersect(const Slice &a, const Slice &b) {
   for (size_t d = 0; d < a.offsets.size(); ++d) {
     int64_t lo = std::max(a.offsets[d], b.offsets[d]);
     int64_t hi = std::min(a.offsets[d] + a.extents[d], b.offsets[d] + b.extents[d]);
@@ -48,19 +126,72 @@ bool intersects(const Slice &a, const Slice &b) {
   }
   return true;
 }
+
+// Calls fn(first, at, len) for each run of the box that is contiguous in the
+// tensor's C order, in ascending order: `first` is the run's index in the
+// tensor, `at` its index in the box's own C order. Trailing dimensions the
+// box spans whole merge into the run, so a whole tensor is one run. fn
+// returns false to stop.
+template <typename Fn>
+void forEachRun(const std::vector<int64_t> &shape, const std::vector<int64_t> &off,
+                const std::vector<int64_t> &ext, Fn fn) {
+  const size_t nd = shape.size();
+  if (numel(ext) == 0)
+    return;
+  size_t whole = nd; // dimensions whole.. are spanned entirely
+  while (whole > 0 && off[whole - 1] == 0 && ext[whole - 1] == shape[whole - 1])
+    --whole;
+  if (whole == 0) {
+    fn(int64_t{0}, int64_t{0}, numel(shape));
+    return;
+  }
+  std::vector<int64_t> stride(nd, 1);
+  for (size_t d = nd; d-- > 1;)
+    stride[d - 1] = stride[d] * shape[d];
+  const size_t r = whole - 1; // the runs go along dimension r
+  const int64_t len = ext[r] * stride[r];
+  std::vector<int64_t> idx(off.begin(), off.begin() + static_cast<std::ptrdiff_t>(r));
+  for (int64_t at = 0;; at += len) {
+    int64_t first = off[r] * stride[r];
+    for (size_t d = 0; d < r; ++d)
+      first += idx[d] * stride[d];
+    if (!fn(first, at, len))
+      return;
+    for (size_t d = r;;) { // odometer over the dimensions before r
+      if (d == 0)
+        return;
+      --d;
+      if (++idx[d] < off[d] + ext[d])
+        break;
+      idx[d] = off[d];
+    }
+  }
+}
+
 } // namespace
 
+bool overlaps(const Slice &a, const Slice &b, const std::vector<int64_t> &shape) {
+  if (sliceNumel(a) == 0 || sliceNumel(b) == 0)
+    return false;
+  if (!a.flat && !b.flat)
+    return boxesIntersect(a, b);
+  if (a.flat && b.flat)
+    return std::max(a.begin, b.begin) < std::min(a.end, b.end);
+  const Slice &box = a.flat ? b : a, &range = a.flat ? a : b;
+  int64_t first = firstBoxIndexFrom(shape, box.offsets, box.extents, range.begin);
+  return first >= 0 && first < range.end;
+}
+
 int mergeSlice(TensorEntry &t, Slice s, const std::string &where) {
-  if (numel(s.extents) == 0)
+  if (sliceNumel(s) == 0)
     return 0;
   for (const Slice &o : t.slices) {
-    if (o.offsets == s.offsets && o.extents == s.extents)
+    if (sameRegion(o, s))
       return 0; // replica
-    if (intersects(o, s))
-      return fail("%s: tensor '%s': slice %s+%s in %s partially overlaps slice %s+%s in %s",
-                  where.c_str(), t.name.c_str(), shapeStr(s.offsets).c_str(),
-                  shapeStr(s.extents).c_str(), s.file.c_str(), shapeStr(o.offsets).c_str(),
-                  shapeStr(o.extents).c_str(), o.file.c_str());
+    if (overlaps(o, s, t.shape))
+      return fail("%s: tensor '%s': slice %s in %s partially overlaps slice %s in %s",
+                  where.c_str(), t.name.c_str(), sliceStr(s).c_str(), s.file.c_str(),
+                  sliceStr(o).c_str(), o.file.c_str());
   }
   t.slices.push_back(std::move(s));
   return 0;
@@ -70,14 +201,16 @@ int checkCoverage(const TensorEntry &t, const std::string &where) {
   int64_t covered = 0;
   for (size_t i = 0; i < t.slices.size(); ++i) {
     const Slice &s = t.slices[i];
-    if (checkRegion(where + ": tensor '" + t.name + "' in " + s.file, t.shape, s.offsets,
-                    s.extents))
+    const std::string what = where + ": tensor '" + t.name + "' in " + s.file;
+    if (s.flat ? checkFlatRange(what, t.shape, s.begin, s.end)
+               : checkRegion(what, t.shape, s.offsets, s.extents))
       return -1;
     for (size_t j = 0; j < i; ++j)
-      if (intersects(s, t.slices[j]))
-        return fail("%s: tensor '%s': slices in %s and %s overlap", where.c_str(),
-                    t.name.c_str(), s.file.c_str(), t.slices[j].file.c_str());
-    covered += numel(s.extents);
+      if (overlaps(s, t.slices[j], t.shape))
+        return fail("%s: tensor '%s': slices in %s and %s overlap (%s and %s)", where.c_str(),
+                    t.name.c_str(), s.file.c_str(), t.slices[j].file.c_str(),
+                    sliceStr(s).c_str(), sliceStr(t.slices[j]).c_str());
+    covered += sliceNumel(s);
   }
   if (covered != numel(t.shape))
     return fail("%s: tensor '%s' of shape %s: its slices cover %lld of %lld elements",
@@ -134,6 +267,40 @@ int64_t copyIntersection(const void *src, const std::vector<int64_t> &sOff,
     if (nd == 1)
       return copied;
   }
+}
+
+int64_t copyRegion(const void *srcData, const Slice &src, void *dstData, const Slice &dst,
+                   const std::vector<int64_t> &shape, size_t elemSize) {
+  if (!src.flat && !dst.flat)
+    return copyIntersection(srcData, src.offsets, src.extents, dstData, dst.offsets, dst.extents,
+                            elemSize);
+  const char *in = static_cast<const char *>(srcData);
+  char *out = static_cast<char *>(dstData);
+  const int64_t elem = static_cast<int64_t>(elemSize);
+  if (src.flat && dst.flat) {
+    int64_t lo = std::max(src.begin, dst.begin), hi = std::min(src.end, dst.end);
+    if (hi <= lo)
+      return 0;
+    std::memcpy(out + (lo - dst.begin) * elem, in + (lo - src.begin) * elem,
+                static_cast<size_t>((hi - lo) * elem));
+    return hi - lo;
+  }
+  // One box, one flat range: copy the parts of the box's runs inside it.
+  const Slice &box = src.flat ? dst : src, &range = src.flat ? src : dst;
+  int64_t copied = 0;
+  forEachRun(shape, box.offsets, box.extents, [&](int64_t first, int64_t at, int64_t len) {
+    if (first >= range.end)
+      return false; // runs ascend
+    int64_t lo = std::max(first, range.begin), hi = std::min(first + len, range.end);
+    if (lo < hi) {
+      int64_t boxAt = at + (lo - first), rangeAt = lo - range.begin;
+      int64_t outAt = src.flat ? boxAt : rangeAt, inAt = src.flat ? rangeAt : boxAt;
+      std::memcpy(out + outAt * elem, in + inAt * elem, static_cast<size_t>((hi - lo) * elem));
+      copied += hi - lo;
+    }
+    return true;
+  });
+  return copied;
 }
 
 } // namespace pzrt::ckpt

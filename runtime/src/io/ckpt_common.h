@@ -11,9 +11,14 @@
 
 namespace pzrt::ckpt {
 
+// A region of a tensor, stored in `file`: a box (offsets and extents per
+// dimension) or, when `flat`, the elements [begin, end) of the tensor
+// flattened in C order (a ZeRO shard, stored 1-D).
 struct Slice {
   std::string file;
   std::vector<int64_t> offsets, extents;
+  bool flat = false;
+  int64_t begin = 0, end = 0;
 };
 
 struct TensorEntry {
@@ -31,6 +36,23 @@ int64_t numel(const std::vector<int64_t> &shape);
 int checkRegion(const std::string &what, const std::vector<int64_t> &shape,
                 const std::vector<int64_t> &offsets, const std::vector<int64_t> &extents);
 
+// Checks 0 <= begin <= end <= numel(shape); `what` prefixes errors.
+int checkFlatRange(const std::string &what, const std::vector<int64_t> &shape, int64_t begin,
+                   int64_t end);
+
+// "[2, 0]+[2, 6]" for a box, "flat [12, 24)" for a flat slice.
+std::string sliceStr(const Slice &s);
+int64_t sliceNumel(const Slice &s);
+// The shape the slice's data has in its file: the extents, or {end - begin}.
+std::vector<int64_t> storedShape(const Slice &s);
+bool sameRegion(const Slice &a, const Slice &b);
+// Whether two regions of a tensor of `shape` share an element.
+bool overlaps(const Slice &a, const Slice &b, const std::vector<int64_t> &shape);
+// The smallest C-order index >= pos of an element of the box (off, ext) of
+// a tensor of `shape`, or -1 when there is none.
+int64_t firstBoxIndexFrom(const std::vector<int64_t> &shape, const std::vector<int64_t> &off,
+                          const std::vector<int64_t> &ext, int64_t pos);
+
 // Adds a slice to t: an identical slice already present is skipped (a
 // replica), a partial overlap is an error.
 int mergeSlice(TensorEntry &t, Slice s, const std::string &where);
@@ -45,6 +67,12 @@ int64_t copyIntersection(const void *src, const std::vector<int64_t> &sOff,
                          const std::vector<int64_t> &sExt, void *dst,
                          const std::vector<int64_t> &dOff, const std::vector<int64_t> &dExt,
                          size_t elemSize);
+
+// Copies the elements that region `src` (its data at srcData, C order of
+// the box or flat range) shares with region `dst` (dstData) of a tensor of
+// `shape`; either may be a box or flat. Returns the number of elements.
+int64_t copyRegion(const void *srcData, const Slice &src, void *dstData, const Slice &dst,
+                   const std::vector<int64_t> &shape, size_t elemSize);
 
 } // namespace pzrt::ckpt
 

@@ -3,6 +3,7 @@
 
 #include "core/checked.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -28,6 +29,13 @@ std::string shapeStr(const pzrt_tensor_spec &spec) {
   return s + "]";
 }
 
+std::string vecStr(const std::vector<int64_t> &v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
 std::string specStr(const pzrt_tensor_spec &spec) {
   static const char *const kNames[PZRT_DTYPE_COUNT] = {"float32", "float16", "bfloat16",
                                                        "float64", "int32",   "int64",
@@ -39,9 +47,48 @@ std::string specStr(const pzrt_tensor_spec &spec) {
 
 bool isSharded(const pzrt_tensor_spec &spec) { return spec.global_shape != nullptr; }
 
+bool isFlatSharded(const pzrt_tensor_spec &spec) { return spec.shard_axes != 0; }
+
 std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec) {
+  if (isFlatSharded(spec))
+    return std::vector<int64_t>(spec.global_shape, spec.global_shape + spec.global_ndim);
   const int64_t *g = spec.global_shape ? spec.global_shape : spec.shape;
   return std::vector<int64_t>(g, g + spec.ndim);
+}
+
+namespace {
+int64_t axisSize(const pzrt_program *m, int a) { return m->grid[a] > 0 ? m->grid[a] : 1; }
+} // namespace
+
+int64_t axesSize(const pzrt_program *m, uint32_t mask) {
+  int64_t n = 1;
+  for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
+    if (mask & (1u << a))
+      n *= axisSize(m, a);
+  return n;
+}
+
+int64_t axesCoord(const pzrt_program *m, uint32_t mask, int rank) {
+  int64_t coord[PZRT_AXIS_COUNT], r = rank;
+  for (int a = PZRT_AXIS_COUNT - 1; a >= 0; --a) { // the last axis varies fastest
+    coord[a] = r % axisSize(m, a);
+    r /= axisSize(m, a);
+  }
+  int64_t k = 0;
+  for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
+    if (mask & (1u << a))
+      k = k * axisSize(m, a) + coord[a];
+  return k;
+}
+
+FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
+  std::vector<int64_t> g = globalShape(spec);
+  int64_t n = 1;
+  for (int64_t d : g)
+    n *= d; // checked by validateModel
+  const int64_t c = spec.shape[0], k = axesCoord(m, spec.shard_axes, rank);
+  // k x c <= (shards - 1) x c < N + c: no overflow (c = ceil(N / shards)).
+  return FlatRange{std::min(k * c, n), std::min((k + 1) * c, n), c};
 }
 
 std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec) {
@@ -98,7 +145,44 @@ uint64_t plannedPeakFormula(const pzrt_program *m) {
 
 namespace {
 
-void checkSpec(const pzrt_tensor_spec &s, const char *what, int i) {
+// A flat-sharded spec (train.h): a 1-D local buffer of c = ceil(N / n)
+// elements, n being the number of ranks over its grid axes.
+void checkFlatSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what) {
+  if (s.shard_axes >= (1u << PZRT_AXIS_COUNT))
+    throwInternal("model description: %s '%s' is flat-sharded over the axis mask 0x%x, which "
+                  "names axes beyond the %d grid axes",
+                  what, s.name, s.shard_axes, PZRT_AXIS_COUNT);
+  if (!s.global_shape || s.global_ndim < 0 || s.global_ndim > PZRT_MAX_DIMS || s.offsets)
+    throwInternal("model description: %s '%s' is flat-sharded, so it needs a global_shape of "
+                  "global_ndim (0..%d) dimensions and no offsets (global_ndim %d, offsets %s)",
+                  what, s.name, PZRT_MAX_DIMS, s.global_ndim, s.offsets ? "given" : "NULL");
+  if (s.ndim != 1)
+    throwInternal("model description: %s '%s' is flat-sharded, so its local shape must be 1-D "
+                  "(the chunk); it is %s",
+                  what, s.name, shapeStr(s).c_str());
+  std::vector<int64_t> g = globalShape(s);
+  int64_t n = 0, bytes = 0;
+  if (!pzrt::checkedNumel(g.data(), g.size(), n) ||
+      !pzrt::checkedBytes(g.data(), g.size(), pzrt_dtype_size(s.dtype), bytes))
+    throwInternal("model description: %s '%s': the global shape %s is negative or has more "
+                  "than 2^62 elements or bytes",
+                  what, s.name, vecStr(g).c_str());
+  int64_t shards = 1;
+  for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
+    if ((s.shard_axes & (1u << a)) &&
+        !pzrt::checkedMul(shards, m->grid[a] > 0 ? m->grid[a] : 1, shards))
+      throwInternal("model description: %s '%s': the grid over its axes overflows", what, s.name);
+  const int64_t chunk = n / shards + (n % shards != 0);
+  if (s.shape[0] != chunk)
+    throwInternal("model description: %s '%s' of global shape %s (%lld elements) is "
+                  "flat-sharded over %lld ranks (axis mask 0x%x): its chunk must be "
+                  "ceil(%lld / %lld) = %lld elements, but its local shape is %s",
+                  what, s.name, vecStr(g).c_str(), (long long)n, (long long)shards,
+                  s.shard_axes, (long long)n, (long long)shards, (long long)chunk,
+                  shapeStr(s).c_str());
+}
+
+void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what, int i) {
   if (!s.name || !*s.name)
     throwInternal("model description: %s %d has no name", what, i);
   if (pzrt_dtype_size(s.dtype) == 0)
@@ -111,7 +195,7 @@ void checkSpec(const pzrt_tensor_spec &s, const char *what, int i) {
     if (s.shape[d] < 0)
       throwInternal("model description: %s '%s' has a negative dimension %s", what, s.name,
                     shapeStr(s).c_str());
-    if (s.global_shape) {
+    if (s.global_shape && !isFlatSharded(s)) {
       int64_t off = s.offsets ? s.offsets[d] : 0;
       if (off < 0 || s.global_shape[d] < 0 || s.shape[d] > s.global_shape[d] - off)
         throwInternal("model description: %s '%s': the slice %s at offset %lld of dimension %d "
@@ -120,10 +204,13 @@ void checkSpec(const pzrt_tensor_spec &s, const char *what, int i) {
                       (long long)s.global_shape[d]);
     }
   }
+  if (isFlatSharded(s))
+    checkFlatSpec(m, s, what);
   int64_t bytes = 0;
   if (!pzrt::checkedBytes(s.shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype), bytes) ||
-      (s.global_shape && !pzrt::checkedBytes(s.global_shape, static_cast<size_t>(s.ndim),
-                                              pzrt_dtype_size(s.dtype), bytes)))
+      (s.global_shape && !isFlatSharded(s) &&
+       !pzrt::checkedBytes(s.global_shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype),
+                           bytes)))
     throwInternal("model description: %s '%s' of shape %s%s has more than 2^62 elements or "
                   "bytes; was it compiled with a wrong --input-shape?",
                   what, s.name, shapeStr(s).c_str(), s.global_shape ? " (or its global shape)" : "");
@@ -224,7 +311,7 @@ void validateModel(const pzrt_program *m) {
                   m->world_size);
   std::set<std::string> names;
   for (int i = 0; i < m->num_params; ++i) {
-    checkSpec(m->params[i], "parameter", i);
+    checkSpec(m, m->params[i], "parameter", i);
     if (!isFloat(m->params[i].dtype))
       throwInternal("model description: parameter '%s' is %s; parameters must be float32, "
                     "bfloat16 or float16",
@@ -233,7 +320,7 @@ void validateModel(const pzrt_program *m) {
       throwInternal("model description: parameter name '%s' appears twice", m->params[i].name);
   }
   for (int i = 0; i < m->num_states; ++i) {
-    checkSpec(m->states[i], "optimizer state", i);
+    checkSpec(m, m->states[i], "optimizer state", i);
     if (!names.insert(m->states[i].name).second)
       throwInternal("model description: optimizer state '%s' has the name of another "
                     "parameter or state (checkpoints need unique names)",
@@ -244,7 +331,11 @@ void validateModel(const pzrt_program *m) {
   int64_t rows = -1;
   for (int i = 0; i < m->num_inputs; ++i) {
     const pzrt_tensor_spec &s = m->inputs[i];
-    checkSpec(s, "input", i);
+    if (isFlatSharded(s))
+      throwInternal("model description: input %d ('%s') is flat-sharded; only parameters and "
+                    "optimizer states can be",
+                    i, s.name ? s.name : "?");
+    checkSpec(m, s, "input", i);
     if (!inputNames.insert(s.name).second)
       throwInternal("model description: input name '%s' appears twice", s.name);
     int role = inputRole(m, i);

@@ -152,6 +152,31 @@ std::string resolveInitFile(const char *initFile) {
 
 namespace {
 
+// Copies n elements from `in` (dtype from) to `out` (dtype to): equal
+// dtypes, or F32 to BF16/F16 (rounded to nearest even).
+void convertRun(const unsigned char *in, pzrt_dtype from, pzrt_dtype to, int64_t n,
+                unsigned char *out) {
+  if (from == to) {
+    std::memcpy(out, in, static_cast<size_t>(n) * pzrt_dtype_size(from));
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    float v;
+    std::memcpy(&v, in + j * 4, 4);
+    uint16_t h = to == PZRT_BF16 ? pzrt_f32_to_bf16(v) : pzrt_f32_to_f16(v);
+    std::memcpy(out + j * 2, &h, 2);
+  }
+}
+
+// Zeroes a flat-sharded buffer's padding: its elements from r.end - r.begin
+// to the chunk's end.
+void zeroPadding(const pzrt_tensor_spec &s, const FlatRange &r, void *buf) {
+  const size_t elem = pzrt_dtype_size(s.dtype);
+  const int64_t valid = r.end - r.begin;
+  std::memset(static_cast<unsigned char *>(buf) + valid * static_cast<int64_t>(elem), 0,
+              static_cast<size_t>(r.chunk - valid) * elem);
+}
+
 // Copies the slice [offsets, offsets+extents) of a C-order tensor of shape
 // `global` (element dtype `from`) into dst (C order, dtype `to`), converting
 // F32 to BF16/F16 when the dtypes differ.
@@ -169,17 +194,7 @@ void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int6
     int64_t srcIndex = 0;
     for (size_t d = 0; d < n; ++d)
       srcIndex = srcIndex * global[d] + offsets[d] + idx[d];
-    const unsigned char *in = src + srcIndex * static_cast<int64_t>(inElem);
-    if (from == spec.dtype) {
-      std::memcpy(out, in, static_cast<size_t>(run) * inElem);
-    } else {
-      for (int64_t j = 0; j < run; ++j) {
-        float v;
-        std::memcpy(&v, in + j * 4, 4);
-        uint16_t h = spec.dtype == PZRT_BF16 ? pzrt_f32_to_bf16(v) : pzrt_f32_to_f16(v);
-        std::memcpy(out + j * 2, &h, 2);
-      }
-    }
+    convertRun(src + srcIndex * static_cast<int64_t>(inElem), from, spec.dtype, run, out);
     out += static_cast<size_t>(run) * outElem;
     for (size_t d = n >= 1 ? n - 1 : 0; d-- > 0;) { // odometer over the outer dims
       if (++idx[d] < spec.shape[d])
@@ -189,16 +204,9 @@ void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int6
   }
 }
 
-std::string vecStr(const std::vector<int64_t> &v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
 } // namespace
 
-void loadInitFile(const pzrt_program *m, Buffers &b) {
+void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
   std::string path = resolveInitFile(m->init_file);
   pzrt::StFile f;
   if (pzrt::readSafetensors(path, f))
@@ -217,8 +225,17 @@ void loadInitFile(const pzrt_program *m, Buffers &b) {
     if (t->dtype != s.dtype && t->dtype != PZRT_F32)
       throwUsage("initial weights '%s': tensor '%s' is %s; expected F32 or %s", path.c_str(),
                  s.name, pzrt_dtype_name(t->dtype), pzrt_dtype_name(s.dtype));
-    copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(s), s, b.params[i]);
-    if (int64_t at = firstNonFinite(b.params[i], numel(s), s.dtype); at >= 0)
+    int64_t valid = numel(s);
+    if (isFlatSharded(s)) { // its flat range of the whole tensor, then zeros
+      FlatRange r = flatRange(m, s, rank);
+      convertRun(f.dataStart + t->begin + r.begin * static_cast<int64_t>(pzrt_dtype_size(t->dtype)),
+                 t->dtype, s.dtype, r.end - r.begin, static_cast<unsigned char *>(b.params[i]));
+      zeroPadding(s, r, b.params[i]);
+      valid = r.end - r.begin;
+    } else {
+      copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(s), s, b.params[i]);
+    }
+    if (int64_t at = firstNonFinite(b.params[i], valid, s.dtype); at >= 0)
       throwUsage("initial weights '%s': tensor '%s' holds a NaN or infinity (element %lld of "
                  "this rank's slice)",
                  path.c_str(), s.name, (long long)at);
@@ -234,8 +251,10 @@ struct CkptCloser {
   ~CkptCloser() { pzrt_ckpt_close(ck); }
 };
 
-void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s, const char *what,
-                void *out) {
+// Loads this rank's part of spec s: its box, or its flat range (padding
+// zeroed). The finite check covers the loaded elements only.
+void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, int rank,
+                const pzrt_tensor_spec &s, const char *what, void *out) {
   pzrt_dtype dt;
   int nd = 0;
   int64_t shape[PZRT_CKPT_MAX_DIMS];
@@ -248,12 +267,22 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s
     throwUsage("--load '%s': tensor '%s' is %s %s in the checkpoint, but the model's %s is %s %s",
                dir.c_str(), s.name, pzrt_dtype_name(dt), vecStr(have).c_str(), what,
                pzrt_dtype_name(s.dtype), vecStr(global).c_str());
-  std::vector<int64_t> off = sliceOffsets(s), ext(s.shape, s.shape + s.ndim);
-  int64_t dummy = 0;
-  if (pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
-                     s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out))
+  int64_t dummy = 0, valid = numel(s);
+  int rc = 0;
+  if (isFlatSharded(s)) {
+    FlatRange r = flatRange(m, s, rank);
+    rc = pzrt_ckpt_load_flat(ck, s.name, s.dtype, s.global_ndim,
+                             s.global_ndim ? global.data() : &dummy, r.begin, r.end, out);
+    zeroPadding(s, r, out);
+    valid = r.end - r.begin;
+  } else {
+    std::vector<int64_t> off = sliceOffsets(s), ext(s.shape, s.shape + s.ndim);
+    rc = pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
+                        s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out);
+  }
+  if (rc)
     throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
-  if (int64_t at = firstNonFinite(out, numel(s), s.dtype); at >= 0)
+  if (int64_t at = firstNonFinite(out, valid, s.dtype); at >= 0)
     throwUsage("--load '%s': %s '%s' holds a NaN or infinity (element %lld of this rank's "
                "slice); the checkpoint was saved after training diverged, or is damaged",
                dir.c_str(), what, s.name, (long long)at);
@@ -262,7 +291,7 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_tensor_spec &s
 } // namespace
 
 void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &given, TrainPosition &pos,
-                    std::vector<std::string> &notes) {
+                    std::vector<std::string> &notes, int rank) {
   std::string note;
   const std::string dir = ckpt::resolveLoad(given, note);
   if (!note.empty())
@@ -276,9 +305,9 @@ void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &given,
                     "': its index.json records no checksums (a checkpoint of an earlier "
                     "release); its files are loaded without verification");
   for (int i = 0; i < m->num_params; ++i)
-    loadTensor(ck, dir, m->params[i], "parameter", b.params[i]);
+    loadTensor(ck, dir, m, rank, m->params[i], "parameter", b.params[i]);
   for (int i = 0; i < m->num_states; ++i)
-    loadTensor(ck, dir, m->states[i], "optimizer state", b.states[i]);
+    loadTensor(ck, dir, m, rank, m->states[i], "optimizer state", b.states[i]);
   pzrt_ckpt_info info;
   pzrt_ckpt_get_info(ck, &info);
   if (info.step < 0 || info.data_position < 0)
@@ -342,12 +371,21 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
     throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   // Keeps the shape vectors alive until commit.
   std::vector<std::vector<int64_t>> keep;
+  const int rank = comm ? pzrt_comm_rank(comm) : 0; // the grid rank, as in createGroupComms
   auto add = [&](const pzrt_tensor_spec &s, const void *data) {
     keep.push_back(globalShape(s));
     const int64_t *g = keep.back().data();
-    keep.push_back(sliceOffsets(s));
-    const int64_t *o = keep.back().data();
-    if (pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, o, s.shape, data))
+    int rc = 0;
+    if (isFlatSharded(s)) { // the valid range only (the writer skips an empty one)
+      FlatRange r = flatRange(m, s, rank);
+      rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, g, r.begin, r.end,
+                                     data);
+    } else {
+      keep.push_back(sliceOffsets(s));
+      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, keep.back().data(), s.shape,
+                                data);
+    }
+    if (rc)
       throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   };
   keep.reserve(2 * static_cast<size_t>(m->num_params + m->num_states));

@@ -394,7 +394,7 @@ void Trainer::setup() {
 
   if (!opts_.load.empty()) {
     std::vector<std::string> notes;
-    loadCheckpoint(m_, *buf_, opts_.load, pos_, notes);
+    loadCheckpoint(m_, *buf_, opts_.load, pos_, notes, rank_);
     if (rank_ == 0)
       for (const std::string &n : notes)
         std::fprintf(stderr, "train: note: %s\n", n.c_str());
@@ -407,7 +407,7 @@ void Trainer::setup() {
       pos_.seed = opts_.seed;
     }
   } else if (m_->init_file) {
-    loadInitFile(m_, *buf_);
+    loadInitFile(m_, *buf_, rank_);
   }
   start_ = pos_.step;
   dataStart_ = pos_.dataPosition;
@@ -471,26 +471,17 @@ void Trainer::createGroupComms() {
   if (size != world_)
     throwInternal("program description: the grid holds %lld ranks, the world %d",
                   (long long)size, world_);
-  int coord[PZRT_AXIS_COUNT];
-  int r = rank_;
-  for (int a = PZRT_AXIS_COUNT - 1; a >= 0; --a) {
-    int n = m_->grid[a] > 0 ? m_->grid[a] : 1;
-    coord[a] = r % n;
-    r /= n;
-  }
+  const uint32_t all = (1u << PZRT_AXIS_COUNT) - 1;
   for (int g = 0; g < m_->num_comm_groups; ++g) {
     uint32_t mask = m_->comm_groups[g];
-    int color = 0, key = 0;
+    // The same coordinates place flat shards (flatRange): a rank's rank in
+    // the group is its shard index k.
+    int color = static_cast<int>(axesCoord(m_, all & ~mask, rank_));
+    int key = static_cast<int>(axesCoord(m_, mask, rank_));
     std::string name = "group";
-    for (int a = 0; a < PZRT_AXIS_COUNT; ++a) {
-      int n = m_->grid[a] > 0 ? m_->grid[a] : 1;
-      if (mask & (1u << a)) {
-        key = key * n + coord[a];
+    for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
+      if (mask & (1u << a))
         name += pzrt::format(".%d", a);
-      } else {
-        color = color * n + coord[a];
-      }
-    }
     pzrt_comm *c = pzrt_comm_split(comm_, color, key, name.c_str());
     if (!c)
       throwInternal("creating the communicator of group %d: %s", g, pzrt_last_error());

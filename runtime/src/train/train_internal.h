@@ -74,6 +74,20 @@ std::string specStr(const pzrt_tensor_spec &spec); // "int64 [4, 64]"
 std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec);
 std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec);
 bool isSharded(const pzrt_tensor_spec &spec);
+std::string vecStr(const std::vector<int64_t> &v); // "[2, 3]"
+// ZeRO flat sharding (train.h's shard_axes).
+bool isFlatSharded(const pzrt_tensor_spec &spec);
+// The number of ranks over the grid axes of `mask` (program->grid; 0 counts
+// as 1), and a rank's coordinate over them: row-major in grid order, the
+// outermost axis first, as its rank in the communicator of that axis group.
+int64_t axesSize(const pzrt_program *m, uint32_t mask);
+int64_t axesCoord(const pzrt_program *m, uint32_t mask, int rank);
+// The elements of the flattened tensor a rank holds: [begin, end) are the
+// valid ones (possibly none), the rest of its chunk of c is padding.
+struct FlatRange {
+  int64_t begin, end, chunk;
+};
+FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
 int inputRole(const pzrt_program *m, int i);
 // Checks the compiler-emitted description; throws an internal Failure.
 void validateModel(const pzrt_program *m);
@@ -105,7 +119,8 @@ struct Buffers {
 void allocateBuffers(const pzrt_program *m, Buffers &b);
 // Loads model->init_file (relative to the executable's directory unless
 // absolute) into the params; throws a usage Failure on a bad file.
-void loadInitFile(const pzrt_program *m, Buffers &b);
+// `rank` (the world rank) places flat-sharded parameters.
+void loadInitFile(const pzrt_program *m, Buffers &b, int rank);
 std::string resolveInitFile(const char *initFile);
 
 // What a checkpoint records besides tensors.
@@ -123,7 +138,7 @@ struct TrainPosition {
 // save left beside it (ckpt::resolveLoad); notes receives what the caller
 // should tell the user (that, or a checkpoint without checksums).
 void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &dir, TrainPosition &pos,
-                    std::vector<std::string> &notes);
+                    std::vector<std::string> &notes, int rank);
 // Collective over comm; throws an internal Failure (on every rank).
 // keepLast > 0: --keep-last (pzrt_ckpt_writer_set_keep_last).
 void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,

@@ -71,6 +71,23 @@ TEST_F(ExecMpi, ReduceScatterAndAllGatherOnAGroup) {
     ASSERT_EQ(gathered[i], static_cast<float>(n * i));
 }
 
+// pzrt_chunk_on takes the chunk of this rank's rank in the group: on the
+// world group, chunk r of 4 bytes of a 4n-1 byte buffer (the last padded
+// with one zero); on the one-rank group, always the first chunk.
+TEST_F(ExecMpi, ChunkOnTakesThisRanksChunkOfTheGroup) {
+  std::vector<uint8_t> src;
+  for (int i = 0; i < 4 * n - 1; ++i)
+    src.push_back(static_cast<uint8_t>(i + 1));
+  const uint64_t before = pzrt_comm_bytes_total();
+  uint8_t dst[4];
+  ASSERT_EQ(pzrt_chunk_on(&ctx, 0, src.data(), dst, src.size(), 4), 0) << pzrt_last_error();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(dst[i], 4 * r + i < 4 * n - 1 ? 4 * r + i + 1 : 0) << "byte " << i;
+  ASSERT_EQ(pzrt_chunk_on(&ctx, 1, src.data(), dst, src.size(), 4), 0);
+  EXPECT_EQ(dst[3], 4);
+  EXPECT_EQ(pzrt_comm_bytes_total(), before);
+}
+
 TEST_F(ExecMpi, SendToTheNextRankRecvFromThePrevious) {
   std::vector<int64_t> out(8, r), in(8, -1);
   // Even ranks send first, odd ranks receive first: no deadlock on blocking calls.
