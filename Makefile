@@ -1,6 +1,7 @@
 # Parallelize: the two setup commands.
 #   make demo   install what is missing, build, run the main job on the example
-#   make test   install what is missing, build, run the whole test suite
+#   make test   install what is missing, build, run the test suite
+#   make test-full  the same plus the parity matrices (label "full")
 # Both are idempotent: a second run only rebuilds what changed.
 #   make fuzz            run each libFuzzer target FUZZ_SECONDS (60) seconds (fuzz/README.md)
 #   make test-sanitize   build everything with ASan+UBSan into build-sanitize, run the suite
@@ -17,7 +18,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_WORK ?= $(BUILD)/fuzz-tree/campaign
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build demo test docs clean fuzz test-sanitize
+.PHONY: all deps build demo test test-full docs clean fuzz test-sanitize
 
 all: build
 
@@ -34,7 +35,11 @@ demo: build
 	@./scripts/demo.sh $(BUILD)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE full
+
+# The parity matrices (every data-parallel layout, ...): hours on 2 cores.
+test-full: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L full
 
 # Long fuzz campaigns over the targets that `make build` built in $(BUILD)/fuzz-tree;
 # the corpus grows in $(FUZZ_WORK)/corpus, crashes land in $(FUZZ_WORK)/artifacts.
@@ -48,7 +53,7 @@ $(SANITIZE_BUILD)/build.ninja:
 
 test-sanitize: deps $(SANITIZE_BUILD)/build.ninja
 	ninja -C $(SANITIZE_BUILD) -j $(JOBS)
-	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ctest --output-on-failure -j $(JOBS) -LE full
 
 # Regenerates docs/generated from the ODS and pass definitions.
 docs: build

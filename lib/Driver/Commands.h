@@ -89,6 +89,10 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
 
+/// `parallelize inspect OUTDIR [--collectives] [--memory] [--json]`: what
+/// report.json says of one step (InspectReport.cpp).
+int inspectOutDir(llvm::StringRef dir, bool collectives, bool memory, bool asJson);
+
 /// Prints diagnostics as `FILE:LINE:COL: error: 'NAME': message` (NAME: the
 /// op's name location, e.g. the ONNX node) on stderr while it lives.
 std::unique_ptr<ScopedDiagnosticHandler> installDiagnosticPrinter(MLIRContext &ctx);

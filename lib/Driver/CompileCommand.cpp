@@ -29,8 +29,9 @@ namespace {
 /// The first plan key of a parallel axis the code generator does not build
 /// yet (empty when only dp_replicate is used).
 std::string unbuiltAxis(const Plan &p) {
-  for (auto [key, value] : {std::pair<const char *, int64_t>{"dp_shard", p.dpShard},
-                            {"tp", p.tp},
+  if (p.dpShard > 1 && p.zero > 1)
+    return "zero";
+  for (auto [key, value] : {std::pair<const char *, int64_t>{"tp", p.tp},
                             {"cp", p.cp},
                             {"pp", p.pp}})
     if (value != 1)
@@ -309,7 +310,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     else if (std::string key = unbuiltAxis(*plan); !key.empty())
       missing = flagForKey(key) + " " + getPlanKey(*plan, key) + " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; this parallel axis is not built yet (only --dp-replicate is)";
+                " ranks; this is not built yet (only --dp-replicate, and --dp-shard with --zero 1, are)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

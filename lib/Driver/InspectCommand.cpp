@@ -11,6 +11,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -121,9 +122,16 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
                             cl::desc("list the ONNX op types the importer "
                                      "supports and exit"),
                             cl::cat(commandCategory()));
+  cl::opt<bool> collectives("collectives",
+                            cl::desc("OUTDIR: every collective of one step (kind, axes, bytes, "
+                                     "reason, source), totals per kind and per axes"),
+                            cl::cat(commandCategory()));
+  cl::opt<bool> memory("memory", cl::desc("OUTDIR: the per-rank memory breakdown"),
+                       cl::cat(commandCategory()));
+  cl::opt<bool> asJson("json", cl::desc("OUTDIR: print JSON"), cl::cat(commandCategory()));
   if (!parseCommandLine(argc, argv,
-                        "Summarise a model: inputs, parameters, outputs, ops "
-                        "and plan.\n",
+                        "Summarise a model (inputs, parameters, outputs, ops and plan) or a "
+                        "compiled OUTDIR (collectives and memory per step).\n",
                         /*withMLIROptions=*/false))
     return kExitUser;
   if (listOnnxOps) {
@@ -132,7 +140,15 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     return kExitOk;
   }
   if (model.empty()) {
-    printError("inspect", "no MODEL given");
+    printError("inspect", "no MODEL or OUTDIR given");
+    return kExitUser;
+  }
+  if (llvm::sys::fs::is_directory(model))
+    return inspectOutDir(model, collectives, memory, asJson);
+  if (collectives || memory || asJson) {
+    printError("inspect", std::string(collectives ? "--collectives" : memory ? "--memory" : "--json") +
+                              " reads a compiled OUTDIR (its report.json); '" + model +
+                              "' is a model: compile it first");
     return kExitUser;
   }
   DialectRegistry registry;

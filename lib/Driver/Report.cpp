@@ -54,6 +54,22 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
   json::Object byReason;
   for (const auto &[reason, bytes] : info.commBytesPerStepByReason)
     byReason[reason] = bytes;
+  json::Array collectives;
+  for (const TrainProgramInfo::Collective &c : info.collectives) {
+    json::Array axes, tensors;
+    for (const std::string &a : c.axes)
+      axes.push_back(a);
+    for (const std::string &t : c.tensors)
+      tensors.push_back(t);
+    collectives.push_back(json::Object{{"function", c.function},
+                                       {"micro_batch", c.microBatch},
+                                       {"kind", c.kind},
+                                       {"axes", std::move(axes)},
+                                       {"bytes", c.bytes},
+                                       {"reason", c.reason},
+                                       {"source", c.source},
+                                       {"tensors", std::move(tensors)}});
+  }
   json::Object report{
       {"model", model},
       {"backend", "cpu"},
@@ -68,6 +84,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
       {"communication",
        json::Object{{"bytes_per_step", std::move(comm)},
                     {"bytes_per_step_by_reason", std::move(byReason)},
+                    {"collectives", std::move(collectives)},
                     {"notes", "bytes one rank sends per step in the compiled program's "
                               "collectives, counted as the runtime counts them (ring "
                               "all-reduce 2(n-1)/n x S); the driver's own agreement "

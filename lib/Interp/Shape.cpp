@@ -140,6 +140,18 @@ static LogicalResult evalSlice(Operation *op, Env &env) {
   return env.define(slice.getResult(), std::move(shape), std::move(out));
 }
 
+/// The interpreter runs one process, which is rank 0 of every group of the
+/// grid: its chunk is the first, zero-padded.
+static LogicalResult evalShardChunk(Operation *op, Env &env) {
+  auto c = llvm::cast<ShardChunkOp>(op);
+  const HostTensor &x = env.get(c.getInput());
+  int64_t n = llvm::cast<RankedTensorType>(c.getResult().getType()).getDimSize(0);
+  std::vector<double> out(static_cast<size_t>(n), 0.0);
+  for (int64_t i = 0; i < n && i < static_cast<int64_t>(x.data.size()); ++i)
+    out[i] = x.data[i];
+  return env.define(c.getResult(), {n}, std::move(out));
+}
+
 static LogicalResult evalSliceGrad(Operation *op, Env &env) {
   auto grad = llvm::cast<SliceGradOp>(op);
   const HostTensor &g = env.get(grad.getGrad());
@@ -234,6 +246,7 @@ void mlir::pz::interp::detail::registerShapeKernels(KernelTable &t) {
   add<BroadcastOp>(t, evalBroadcast);
   add<SliceOp>(t, evalSlice);
   add<SliceGradOp>(t, evalSliceGrad);
+  add<ShardChunkOp>(t, evalShardChunk);
   add<ConcatOp>(t, evalConcat);
   add<ConstantOp>(t, evalConstant);
   add<TriluOp>(t, evalTrilu);

@@ -82,8 +82,10 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
   // single-device step into the per-rank program with its collectives.
   // Each leaves a module whose plan does not use its axes unchanged. A
   // forward graph has no gradients to average.
-  if (!options.forwardOnly)
+  if (!options.forwardOnly) {
     pm.addPass(createDataParallelPass());
+    pm.addPass(createZeroPass());
+  }
 }
 
 void mlir::pz::addBackendPasses(OpPassManager &pm,

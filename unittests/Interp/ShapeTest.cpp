@@ -69,6 +69,21 @@ TEST_F(ShapeTest, SliceWithStepsAndItsGradient) {
                {0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 3, 0, 0, 4, 0});
 }
 
+// The interpreter is one process: rank 0 of every group, whose chunk is the
+// first ceil(N / chunks) elements.
+TEST_F(ShapeTest, ShardChunkIsRankZerosChunk) {
+  auto r = eval(R"(
+    func.func @f(%x: tensor<5xf64>) -> (tensor<2xf64>, tensor<5xf64>) {
+      %0 = pz.shard_chunk %x on @world grid_axes = [2] chunks = 4 : tensor<5xf64> -> tensor<2xf64>
+      %1 = pz.shard_chunk %x on @world grid_axes = [2] chunks = 1 : tensor<5xf64> -> tensor<5xf64>
+      return %0, %1 : tensor<2xf64>, tensor<5xf64>
+    })",
+                {T({5}, {7, 8, 9, 10, 11})});
+  ASSERT_EQ(r.size(), 2u);
+  expectTensor(r[0], {2}, {7, 8});
+  expectTensor(r[1], {5}, {7, 8, 9, 10, 11});
+}
+
 TEST_F(ShapeTest, SliceWithNegativeStepsAndItsGradient) {
   auto r = eval(R"(
     func.func @f(%x: tensor<4x5xf64>, %g: tensor<2x3xf64>) -> (tensor<2x3xf64>, tensor<4x5xf64>, tensor<4x5xf64>) {

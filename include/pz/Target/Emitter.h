@@ -51,7 +51,11 @@ std::unique_ptr<DeviceEmitter> createCPUDeviceEmitter();
 struct ProgramTensor {
   std::string name;
   Type elementType;
-  std::vector<int64_t> shape;
+  std::vector<int64_t> shape;       // this rank's (local) shape
+  /// For a flat-sharded tensor (pz.flat_shard): the whole tensor's shape and
+  /// the grid axes (bit mask) whose ranks each hold one chunk of it.
+  std::vector<int64_t> globalShape;
+  uint32_t shardAxes = 0;
   int64_t bytes() const;
 };
 
@@ -69,6 +73,17 @@ struct TrainProgramInfo {
   /// transfers of every function the schedule runs.
   std::map<std::string, int64_t> commBytesPerStep;
   std::map<std::string, int64_t> commBytesPerStepByReason;
+  /// Every collective one step runs, in schedule order.
+  struct Collective {
+    std::string function; // the host function ("finalize_grads")
+    int32_t microBatch = 0;
+    std::string kind;     // "reduce_scatter"
+    std::vector<std::string> axes;
+    int64_t bytes = 0;    // sent per rank, as the runtime counts it
+    std::string reason, source;
+    std::vector<std::string> tensors; // what a bucket holds (pz.bucket)
+  };
+  std::vector<Collective> collectives;
 };
 
 struct TrainProgramOptions {

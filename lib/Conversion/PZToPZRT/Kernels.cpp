@@ -14,6 +14,7 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Support/Limits.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -24,7 +25,7 @@ bool lowering::isViewOp(Operation *op) { return llvm::isa<ReshapeOp, tensor::Cas
 
 bool lowering::updatesInPlace(Operation *op) {
   return llvm::isa<AdamWUpdateOp, SGDUpdateOp, FusedOp>(op) ||
-         op->hasTrait<traits::ElementMap>() || isCollectiveOp(op);
+         op->hasTrait<traits::ElementMap>() || llvm::isa<shard::AllReduceOp>(op);
 }
 
 FailureOr<func::FuncOp> KernelOutliner::outline(Operation *op, StringRef hostName,

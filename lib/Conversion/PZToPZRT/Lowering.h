@@ -90,7 +90,9 @@ private:
   LogicalResult lowerConstant(Operation *op);
   LogicalResult lowerView(Operation *op);
   LogicalResult lowerCollective(Operation *op);
+  Value resultBufferOf(Operation *op, Value result, Value inPlaceSrc);
   LogicalResult lowerReturn(func::ReturnOp ret);
+  Value outputBuffer(unsigned result);
 
   func::FuncOp src, host;
   KernelOutliner &kernels;
@@ -105,6 +107,7 @@ private:
   /// Per result: the host argument receiving it (an out-parameter number
   /// >= 0, or -1 - n for a result tied to argument n).
   SmallVector<int64_t> resultBuffer;
+  llvm::DenseMap<unsigned, Value> prefixViews; // outputBuffer's views
 };
 
 } // namespace mlir::pz::lowering

@@ -73,7 +73,13 @@ LogicalResult FunctionLowering::run() {
       return src.emitError() << "convert-pz-to-pzrt: result " << i << " of '"
                              << src.getSymName() << "' has type " << v.getType();
     if (std::optional<unsigned> arg = tiedArgument(src, i)) {
-      if (src.getArgumentTypes()[*arg] != t)
+      auto argType = llvm::cast<RankedTensorType>(src.getArgumentTypes()[*arg]);
+      // A result marked pz.shard_prefix (a ZeRO gradient chunk) is written
+      // into the leading elements of its argument's buffer.
+      bool prefix = src.getResultAttr(i, PZDialect::kShardPrefixAttrName) && t.getRank() == 1 &&
+                    t.getElementType() == argType.getElementType() &&
+                    t.getNumElements() <= argType.getNumElements();
+      if (argType != t && !prefix)
         return src.emitError() << "convert-pz-to-pzrt: result " << i
                                << " is tied to argument " << *arg << " but has another type";
       resultBuffer.push_back(-1 - static_cast<int64_t>(*arg));
@@ -113,6 +119,28 @@ LogicalResult FunctionLowering::run() {
   return success();
 }
 
+/// Where result i goes: its out-parameter, its tied argument, or (for a
+/// pz.shard_prefix result) a view of the tied argument's leading elements,
+/// made once at the function's entry.
+Value FunctionLowering::outputBuffer(unsigned i) {
+  int64_t buf = resultBuffer[i];
+  Value dst = buf < 0 ? host.getArgument(-1 - buf) : host.getArgument(buf);
+  auto want = bufferType(src.getResultTypes()[i]);
+  if (dst.getType() == want)
+    return dst;
+  Value &view = prefixViews[i];
+  if (!view) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&host.getBody().front());
+    int64_t numel = llvm::cast<MemRefType>(dst.getType()).getNumElements();
+    auto flat = memref::ReinterpretCastOp::create(
+        b, host.getLoc(), MemRefType::get({numel}, want.getElementType()), dst, 0, {numel}, {1});
+    view = memref::ReinterpretCastOp::create(b, host.getLoc(), want, flat, 0, want.getShape(),
+                                             {1});
+  }
+  return view;
+}
+
 /// Which results an op writes straight into an out-parameter (or a tied
 /// argument): a value returned (first at position i) that is computed by a
 /// kernel, not a view, constant or argument. An in-place write into a tied
@@ -147,7 +175,7 @@ LogicalResult FunctionLowering::planOutputs(func::ReturnOp ret) {
                                 << arg.getArgNumber()
                                 << " in place, but the op that computes it also reads it";
     }
-    directOutput[v] = buf < 0 ? host.getArgument(-1 - buf) : host.getArgument(buf);
+    directOutput[v] = outputBuffer(i);
   }
   return success();
 }
@@ -156,8 +184,7 @@ LogicalResult FunctionLowering::planOutputs(func::ReturnOp ret) {
 /// (or tied argument); `memref.copy` of a buffer onto itself does nothing.
 LogicalResult FunctionLowering::lowerReturn(func::ReturnOp ret) {
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-    int64_t buf = resultBuffer[i];
-    Value dst = buf < 0 ? host.getArgument(-1 - buf) : host.getArgument(buf);
+    Value dst = outputBuffer(i);
     auto it = directOutput.find(v);
     if (it != directOutput.end() && it->second == dst)
       continue;

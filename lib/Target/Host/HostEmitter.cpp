@@ -209,6 +209,17 @@ LogicalResult FunctionPrinter::print(Operation *op) {
                              name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
                                  dtype(c.getBuffer()) + ", " + std::to_string(c.getPeerAttr().getInt()));
       })
+      .Case<pzrt::ChunkOp>([&](pzrt::ChunkOp c) {
+        auto g = llvm::find(groups, axesMask(c.getAxes()));
+        auto bytes = [](Value v) {
+          auto t = llvm::cast<MemRefType>(v.getType());
+          return std::to_string(t.getNumElements() * ((t.getElementTypeBitWidth() + 7) / 8));
+        };
+        os << "  if (pzrt_chunk_on(ctx, " << (g - groups.begin()) << ", " << name(c.getSrc())
+           << ", " << name(c.getDst()) << ", " << bytes(c.getSrc()) << "u, " << bytes(c.getDst())
+           << "u) != 0) return pz_fail(\"" << csrc::where(c) << "\");\n";
+        return success();
+      })
       .Case<pzrt::WaitOp>([&](pzrt::WaitOp w) {
         os << "  if (pzrt_wait(ctx, " << name(w.getRequest()) << ") != 0) return pz_fail(\""
            << csrc::where(w.getRequest().getDefiningOp()) << "\");\n";

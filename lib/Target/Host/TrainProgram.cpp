@@ -53,11 +53,13 @@ int64_t bufferBytes(Value v) {
 
 /// Adds the bytes one run of `fn` sends, by collective kind and by reason,
 /// with the runtime's counting (pzrt/comm.h: integer division per call).
-void addTransferBytes(func::FuncOp fn, const Plan &plan, TrainProgramInfo &info) {
+void addTransferBytes(func::FuncOp fn, int32_t microBatch, const Plan &plan,
+                      TrainProgramInfo &info) {
   fn.walk([&](Operation *op) {
     int64_t bytes = 0;
     StringRef kind;
     pzrt::ReasonAttr reason;
+    ArrayAttr axes = op->getAttrOfType<ArrayAttr>("axes");
     if (auto c = llvm::dyn_cast<pzrt::AllReduceOp>(op)) {
       int64_t n = groupSize(plan, c.getAxes());
       bytes = 2 * (n - 1) * bufferBytes(c.getSrc()) / n;
@@ -92,6 +94,19 @@ void addTransferBytes(func::FuncOp fn, const Plan &plan, TrainProgramInfo &info)
     }
     info.commBytesPerStep[kind.str()] += bytes;
     info.commBytesPerStepByReason[reason.getKind().str()] += bytes;
+    TrainProgramInfo::Collective c;
+    c.function = fn.getSymName().str();
+    c.microBatch = microBatch;
+    c.kind = kind.str();
+    for (StringRef a : axes.getAsValueRange<StringAttr>())
+      c.axes.push_back(a.str());
+    c.bytes = bytes;
+    c.reason = reason.getKind().str();
+    c.source = reason.getSource().str();
+    if (auto names = op->getAttrOfType<ArrayAttr>("pz.bucket"))
+      for (StringRef n : names.getAsValueRange<StringAttr>())
+        c.tensors.push_back(n.str());
+    info.collectives.push_back(std::move(c));
   });
 }
 
@@ -158,16 +173,27 @@ int64_t findVocab(ModuleOp module, func::FuncOp fb) {
 
 std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Location loc,
                      LogicalResult &ok) {
-  std::string s = "static const pzrt_tensor_spec " + std::string(var) + "[] = {\n";
-  for (const ProgramTensor &t : ts) {
+  std::string shapes, s = "static const pzrt_tensor_spec " + std::string(var) + "[] = {\n";
+  for (auto [i, t] : llvm::enumerate(ts)) {
     auto spec = csrc::tensorSpec(loc, t.name, MemRefType::get(t.shape, t.elementType));
     if (failed(spec)) {
       ok = failure();
       return "";
     }
+    if (t.shardAxes) {
+      // {..., global_shape, offsets, global_ndim, shard_axes} (pzrt/train.h).
+      std::string g = std::string(var) + "_global_" + std::to_string(i);
+      shapes += "static const int64_t " + g + "[] = {";
+      for (int64_t d : t.globalShape)
+        shapes += std::to_string(d) + ", ";
+      shapes += "0};\n";
+      spec->pop_back();
+      *spec += ", " + g + ", NULL, " + std::to_string(t.globalShape.size()) + ", " +
+               std::to_string(t.shardAxes) + "u}";
+    }
     s += "  " + *spec + ",\n";
   }
-  return s + "  {NULL, PZRT_F32, 0, {0}}};\n";
+  return shapes + s + "  {NULL, PZRT_F32, 0, {0}}};\n";
 }
 
 /// The driver's tensors and how host function arguments bind to them.
@@ -196,6 +222,17 @@ public:
           !s.empty() && !stateIndex.count(s)) {
         stateIndex[s] = info.states.size();
         info.states.push_back(tensorOf(s, opt.getArgumentTypes()[i]));
+        if (auto shard = opt.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName)) {
+          ProgramTensor &t = info.states.back();
+          auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
+          auto axes = shard.getAs<DenseI16ArrayAttr>("grid_axes");
+          t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+          for (int16_t a : axes.asArrayRef())
+            t.shardAxes |= 1u << a;
+          if (t.shape.size() != 1 || t.globalShape.size() > 8)
+            return opt.emitError() << "emitter: the flat-sharded state '" << s
+                                   << "' must be 1-D locally and have at most 8 dims";
+        }
       }
     return success();
   }
@@ -315,7 +352,7 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
     }
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
                std::to_string(run.getMicroBatch()) + "},\n";
-    addTransferBytes(fn, plan.getPlan(), info);
+    addTransferBytes(fn, run.getMicroBatch(), plan.getPlan(), info);
     ++numActions;
   }
   os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"

@@ -202,6 +202,27 @@ static LogicalResult verifyRoleAttr(Operation *op, NamedAttribute attr, Type typ
 }
 
 /// The attributes that name a function argument or result, and the role.
+/// pz.shard_prefix is a unit attribute; pz.flat_shard is {shape = array<i64>,
+/// grid_axes = array<i16>} with at least one axis (pz-zero sets both).
+static LogicalResult verifyShardAttr(Operation *op, NamedAttribute attr, StringRef where) {
+  if (attr.getName().getValue() == PZDialect::kShardPrefixAttrName) {
+    if (!llvm::isa<UnitAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << attr.getName().getValue() << "' on " << where
+                               << " must be a unit attribute";
+    return success();
+  }
+  auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+  auto shape = d ? d.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
+  auto axes = d ? d.getAs<DenseI16ArrayAttr>("grid_axes") : DenseI16ArrayAttr();
+  if (!shape || !axes || axes.empty() || d.size() != 2 ||
+      llvm::any_of(shape.asArrayRef(), [](int64_t s) { return s < 0; }) ||
+      llvm::any_of(axes.asArrayRef(), [](int16_t a) { return a < 0; }))
+    return op->emitOpError() << "'" << attr.getName().getValue() << "' on " << where
+                             << " must be {shape = array<i64: dims>, grid_axes = array<i16: "
+                                "axes>} with non-negative dims and at least one axis";
+  return success();
+}
+
 static bool isKnownRoleAttr(StringRef n) {
   return n == PZDialect::kParamAttrName || n == PZDialect::kInputAttrName ||
          n == PZDialect::kGradAttrName || n == PZDialect::kStateAttrName ||
@@ -233,6 +254,8 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                                   NamedAttribute attr) {
   StringRef attrName = attr.getName().getValue();
   std::string where = "argument " + std::to_string(argIndex);
+  if (attrName == kShardPrefixAttrName || attrName == kFlatShardAttrName)
+    return verifyShardAttr(op, attr, where);
   auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
   // An out-parameter of a host function (pzrt level) carries its result's
   // attributes.
@@ -281,6 +304,8 @@ LogicalResult PZDialect::verifyRegionResultAttribute(Operation *op,
                                                      NamedAttribute attr) {
   StringRef n = attr.getName().getValue();
   std::string where = "result " + std::to_string(resultIndex);
+  if (n == kShardPrefixAttrName)
+    return verifyShardAttr(op, attr, where);
   if (!isKnownRoleAttr(n) || n == kInputAttrName)
     return unknownAttr(op, n, where, /*argument=*/false);
   if (n == kRoleAttrName) {

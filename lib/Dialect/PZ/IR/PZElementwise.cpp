@@ -157,3 +157,29 @@ LogicalResult AllFiniteOp::inferReturnTypes(MLIRContext *ctx, MaybeLoc, Adaptor,
   inferred.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 1)));
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// ShardChunkOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ShardChunkOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &inferred) {
+  auto t = llvm::dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  int64_t chunks = adaptor.getChunks();
+  if (!t || t.getRank() != 1 || !t.hasStaticShape())
+    return emitOptionalError(loc, "pz.shard_chunk: the input must be a static 1-D tensor");
+  if (chunks < 1)
+    return emitOptionalError(loc, "pz.shard_chunk: chunks must be >= 1, got ", chunks);
+  int64_t n = t.getDimSize(0);
+  inferred.push_back(RankedTensorType::get({(n + chunks - 1) / chunks}, t.getElementType()));
+  return success();
+}
+
+LogicalResult ShardChunkOp::verify() {
+  if (getGridAxes().empty())
+    return emitOpError() << "needs at least one grid axis";
+  for (int16_t a : getGridAxes())
+    if (a < 0)
+      return emitOpError() << "grid axis " << a << " is negative";
+  return success();
+}

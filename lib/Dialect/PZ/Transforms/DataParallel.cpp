@@ -16,6 +16,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DataParallelUtils.h"
+
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 // The pass depends on pzrt (its reasons) and shard; their headers stay out of
@@ -39,8 +41,7 @@ using namespace mlir::pz;
 
 namespace {
 
-/// The grid's axis of dp_replicate (pp x dp_replicate x dp_shard x cp x tp).
-constexpr int16_t kDpReplicateAxis = 1;
+using dp::kDpReplicateAxis;
 
 /// One gradient as @finalize_grads finalizes it.
 struct Grad {
@@ -49,46 +50,6 @@ struct Grad {
   RankedTensorType type;
   int64_t bytes = 0;
 };
-
-struct Bucket {
-  SmallVector<unsigned> grads; // indices into the gradients, in bucket order
-  int64_t bytes = 0;
-};
-
-int64_t elementBytes(Type t) { return (t.getIntOrFloatBitWidth() + 7) / 8; }
-
-/// The gradient name of a value of @finalize_grads: its block argument's
-/// pz.grad or pz.accum, found through the ops that scale it.
-StringAttr gradName(func::FuncOp fn, Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (def->getNumOperands() == 0)
-      return {};
-    v = def->getOperand(0);
-  }
-  auto arg = llvm::cast<BlockArgument>(v);
-  for (StringRef kind : {PZDialect::kGradAttrName, PZDialect::kAccumAttrName})
-    if (auto n = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kind))
-      return n;
-  return {};
-}
-
-/// Gradients in reverse model order, a new bucket when the next would pass
-/// the cap or changes the element type; a gradient larger than the cap gets
-/// a bucket of its own (cap 0: every gradient does).
-SmallVector<Bucket> makeBuckets(ArrayRef<Grad> grads, int64_t capBytes) {
-  SmallVector<Bucket> buckets;
-  Type elem;
-  for (int64_t i = static_cast<int64_t>(grads.size()) - 1; i >= 0; --i) {
-    const Grad &g = grads[i];
-    if (buckets.empty() || g.type.getElementType() != elem ||
-        buckets.back().bytes + g.bytes > capBytes)
-      buckets.emplace_back();
-    buckets.back().grads.push_back(static_cast<unsigned>(i));
-    buckets.back().bytes += g.bytes;
-    elem = g.type.getElementType();
-  }
-  return buckets;
-}
 
 struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParallelPass> {
   using Base::Base;
@@ -111,29 +72,11 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
                             "(a forward-only graph, or pz-build-grad-functions has not run)";
       return signalPassFailure();
     }
-    FailureOr<shard::GridOp> grid = getOrCreateGrid(module, plan);
+    FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, "pz-data-parallel");
     if (failed(grid))
       return signalPassFailure();
     if (failed(syncGradients(fn, *grid, plan)))
       return signalPassFailure();
-  }
-
-  /// The program's one grid, @world: pp x dp_replicate x dp_shard x cp x tp.
-  FailureOr<shard::GridOp> getOrCreateGrid(ModuleOp module, const Plan &plan) {
-    SmallVector<int64_t> shape = {plan.pp, plan.dpReplicate, plan.dpShard, plan.cp, plan.tp};
-    Operation *existing = module.lookupSymbol("world");
-    if (auto g = llvm::dyn_cast_or_null<shard::GridOp>(existing)) {
-      if (g.getShape() != ArrayRef<int64_t>(shape))
-        return g.emitError() << "pz-data-parallel: grid @world does not have the plan's shape "
-                                "pp x dp_replicate x dp_shard x cp x tp";
-      return g;
-    }
-    if (existing)
-      return existing->emitError()
-             << "pz-data-parallel: the symbol @world is taken by something that is not a grid";
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToStart(module.getBody());
-    return shard::GridOp::create(b, NameLoc::get(b.getStringAttr("world")), "world", shape);
   }
 
   LogicalResult syncGradients(func::FuncOp fn, shard::GridOp grid, const Plan &plan) {
@@ -143,7 +86,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     SmallVector<AllFiniteOp> checks;
     for (auto check : body.getOps<AllFiniteOp>()) {
       Value v = check.getInput();
-      StringAttr name = gradName(fn, v);
+      StringAttr name = dp::gradName(fn, v);
       auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
       if (!name || !type || !type.hasStaticShape())
         return check.emitError() << "pz-data-parallel: cannot tell which gradient this "
@@ -151,7 +94,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
       if (!llvm::isa<FloatType>(type.getElementType()))
         return check.emitError() << "pz-data-parallel: gradient '" << name.getValue()
                                  << "' is not a float tensor";
-      int64_t bytes = type.getNumElements() * elementBytes(type.getElementType());
+      int64_t bytes = type.getNumElements() * dp::elementBytes(type.getElementType());
       grads.push_back({name, v, type, bytes});
       checks.push_back(check);
     }
@@ -163,7 +106,10 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     MLIRContext *ctx = fn.getContext();
     int64_t n = plan.dpReplicate;
     int64_t capBytes = plan.bucketMb * (int64_t(1) << 20);
-    SmallVector<Bucket> buckets = makeBuckets(grads, capBytes);
+    SmallVector<dp::BucketItem> items;
+    for (const Grad &g : grads)
+      items.push_back({g.type.getElementType(), g.bytes});
+    SmallVector<SmallVector<unsigned>> buckets = dp::makeBuckets(items, capBytes);
     SmallVector<Value> synced(grads.size());
     SmallPtrSet<Operation *, 16> packing;
     llvm::DenseMap<Type, Value> inverses; // 1/n, per element type
@@ -171,11 +117,11 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
       std::string label = "bucket " + std::to_string(bi + 1) + " of " +
                           std::to_string(buckets.size());
       Location at = NameLoc::get(b.getStringAttr("ddp/" + label), fn.getLoc());
-      Type elem = grads[bucket.grads.front()].type.getElementType();
+      Type elem = grads[bucket.front()].type.getElementType();
       SmallVector<Value> flats;
       SmallVector<Attribute> names;
       int64_t total = 0;
-      for (unsigned gi : bucket.grads) {
+      for (unsigned gi : bucket) {
         const Grad &g = grads[gi];
         int64_t numel = g.type.getNumElements();
         auto flatType = RankedTensorType::get({numel}, elem);
@@ -201,8 +147,8 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
                                                ArrayRef<shard::GridAxis>{kDpReplicateAxis},
                                                shard::ReductionKind::Sum);
       packing.insert(reduce);
-      reduce->setAttr(kCommAttrName, pzrt::ReasonAttr::get(ctx, "ddp.grad_bucket", label));
-      reduce->setAttr(kBucketAttrName, b.getArrayAttr(names));
+      reduce->setAttr(dp::kCommAttrName, pzrt::ReasonAttr::get(ctx, "ddp.grad_bucket", label));
+      reduce->setAttr(dp::kBucketAttrName, b.getArrayAttr(names));
       Value &inv = inverses[elem];
       if (!inv) {
         auto scalar = RankedTensorType::get({}, elem);
@@ -212,11 +158,11 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
       }
       Value mean = MulOp::create(b, at, reduce.getResult(), inv);
       int64_t offset = 0;
-      for (unsigned gi : bucket.grads) {
+      for (unsigned gi : bucket) {
         const Grad &g = grads[gi];
         int64_t numel = g.type.getNumElements();
         Value part = mean;
-        if (buckets[bi].grads.size() > 1)
+        if (buckets[bi].size() > 1)
           part = SliceOp::create(b, at, RankedTensorType::get({numel}, elem), mean,
                                  b.getDenseI64ArrayAttr({offset}),
                                  b.getDenseI64ArrayAttr({offset + numel}),
@@ -269,9 +215,6 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
       return fn.emitError() << "pz-data-parallel: @finalize_grads has a cycle";
     return success();
   }
-
-  static constexpr StringLiteral kCommAttrName = "pz.comm";
-  static constexpr StringLiteral kBucketAttrName = "pz.bucket";
 };
 
 } // namespace

@@ -191,6 +191,19 @@ LogicalResult ReduceScatterOp::verify() {
   return verifyScaled(*this, getAxes(), getDst(), getSrc(), "the source");
 }
 
+LogicalResult ChunkOp::verify() {
+  if (failed(verifyAxes(*this, getAxes())))
+    return failure();
+  if (elementType(getSrc()) != elementType(getDst()))
+    return emitOpError() << "source and destination element types differ";
+  std::optional<int64_t> n = groupSize(*this, getAxes());
+  int64_t c = numElements(getDst()), total = numElements(getSrc());
+  if (n && (c * *n < total || (c - 1) * *n >= total) && !(total == 0 && c == 0))
+    return emitOpError() << "the destination must hold ceil(" << total << " / " << *n
+                         << ") elements (one of " << *n << " chunks), got " << c;
+  return success();
+}
+
 LogicalResult BroadcastOp::verify() {
   if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
@@ -248,6 +261,9 @@ void AllGatherOp::getEffects(
 }
 void ReduceScatterOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &e) {
+  transferEffects(*this, &getSrcMutable(), &getDstMutable(), e);
+}
+void ChunkOp::getEffects(SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &e) {
   transferEffects(*this, &getSrcMutable(), &getDstMutable(), e);
 }
 void BroadcastOp::getEffects(

@@ -65,6 +65,10 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kStateAttrName = "pz.state";
     static constexpr ::llvm::StringLiteral kAccumAttrName = "pz.accum";
     static constexpr ::llvm::StringLiteral kRoleAttrName = "pz.role";
+    /// A ZeRO gradient chunk bound to the leading elements of its buffer.
+    static constexpr ::llvm::StringLiteral kShardPrefixAttrName = "pz.shard_prefix";
+    /// A flat-sharded tensor: {shape = global shape, grid_axes = [...]}.
+    static constexpr ::llvm::StringLiteral kFlatShardAttrName = "pz.flat_shard";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =

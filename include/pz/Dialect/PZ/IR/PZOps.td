@@ -235,6 +235,33 @@ def PZ_AllFiniteOp : PZ_Op<"all_finite", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def PZ_ShardChunkOp : PZ_Op<"shard_chunk", [Pure]> {
+  let summary = "this rank's chunk of a flat tensor, zero-padded";
+  let description = [{
+    Splits the 1-D `input` of N elements into `chunks` equal chunks of
+    c = ceil(N / chunks) elements (the tensor padded with zeros to
+    chunks x c) and returns chunk k, where k is the calling rank's index in
+    its group of `grid_axes` of `grid` (the ranks that differ only in those
+    axes, in grid order). It moves no data between ranks: it is how a ZeRO
+    pass reads the part of a replicated parameter whose optimizer state this
+    rank owns. `chunks` must be the group's size (the lowering checks it
+    against the grid); the result has c elements.
+
+    ```mlir
+    %mine = pz.shard_chunk %flat on @world grid_axes = [2] chunks = 4
+        : tensor<10xf32> -> tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins PZ_Tensor:$input, FlatSymbolRefAttr:$grid,
+                       DenseI16ArrayAttr:$grid_axes, I64Attr:$chunks);
+  let results = (outs PZ_Tensor:$result);
+  let assemblyFormat = [{
+    $input `on` $grid `grid_axes` `=` $grid_axes `chunks` `=` $chunks attr-dict
+    `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def PZ_MatmulOp : PZ_Op<"matmul",
     [Pure, PZ_VJP, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let summary = "batched matrix product with optional transposes";

@@ -179,6 +179,40 @@ def DataParallelPass : Pass<"pz-data-parallel", "mlir::ModuleOp"> {
                            "mlir::pzrt::PZRTDialect"];
 }
 
+def ZeroPass : Pass<"pz-zero", "mlir::ModuleOp"> {
+  let summary = "Shard the optimizer state over dp_shard (ZeRO stage 1, and HSDP)";
+  let description = [{
+    A plan pass. When the module's `pz.plan` has `dp_shard` n > 1 with
+    `zero = 1`, every parameter is flattened and split into n chunks of
+    c = ceil(N / n) elements (zero-padded, so no dimension has to divide n);
+    rank k of the dp_shard group owns chunk k of the optimizer state.
+
+    * `@finalize_grads`: the gradients are packed into flat buckets of at
+      most `bucket_mb` MiB (reverse model order; chunk k of every gradient
+      of a bucket at position k), each reduce-scattered over dp_shard by an
+      upstream `shard.reduce_scatter` (reason `zero.grad_reduce_scatter`),
+      all-reduced over dp_replicate when it is > 1 (HSDP,
+      `hsdp.grad_all_reduce`), and averaged. Each gradient's chunk is the
+      new result (`pz.grad`, marked `pz.shard_prefix`: it is written into
+      the leading c elements of the gradient's buffer); the numerics check
+      reads the chunks.
+    * `@optimizer_step`: gradients become chunks (`pz.shard_prefix`),
+      optimizer states become chunks (`pz.flat_shard = {shape, grid_axes}`:
+      the runtime allocates, checkpoints and reshards them as chunks of the
+      flattened tensor); each parameter's chunk is read with
+      `pz.shard_chunk`; the sum of squares of the global gradient norm is
+      all-reduced over dp_shard (`zero.grad_norm`); the updated chunks are
+      all-gathered in buckets (`zero.param_all_gather`) and unpacked into
+      the parameters.
+
+    Every collective carries `pz.comm = #pzrt.reason<kind, "bucket i of
+    B">` and the tensors it moves (`pz.bucket`). Other ZeRO stages, and
+    dp_shard with tp, cp or pp, are not built yet: such a module is left as
+    it is (`parallelize compile` refuses to generate code for it).
+  }];
+  let dependentDialects = ["mlir::shard::ShardDialect", "mlir::pzrt::PZRTDialect"];
+}
+
 def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
   let summary = "Fuse decomposed norms, activations and attention into pz ops";
   let description = [{

@@ -174,6 +174,27 @@ def PZRT_ReduceScatterOp : PZRT_CommOp<"reduce_scatter"> {
   }];
 }
 
+def PZRT_ChunkOp : PZRT_Op<"chunk", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "copies this rank's chunk of a buffer, zero-padded";
+  let description = [{
+    With k this rank's index in the group of `axes` (the ranks that differ
+    only in those axes, in grid order) and c the bytes of `dst`, `dst` =
+    bytes [k c, (k+1) c) of `src`, the part past the end of `src` zero.
+    No data moves between ranks and no bytes are counted; it reads the part
+    of a replicated buffer this rank owns (`pz.shard_chunk`).
+
+    ```mlir
+    pzrt.chunk %p, %mine on ["dp_shard"] : memref<10xf32>, memref<3xf32>
+    ```
+  }];
+  let arguments = (ins PZRT_Buffer:$src, PZRT_Buffer:$dst, PZRT_AxesAttr:$axes);
+  let assemblyFormat = [{
+    $src `,` $dst `on` $axes attr-dict `:` type($src) `,` type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
 def PZRT_BroadcastOp : PZRT_CommOp<"broadcast"> {
   let summary = "copies one rank's buffer to the group";
   let description = [{

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Data parallelism (DDP, ZeRO stage 1, HSDP) trains the single-rank model.
+
+For mlp_loss and gpt2_loss (python-frontend exports in build/models), with
+AdamW (lr 1e-3, weight decay 0.1, --grad-clip 1.0 so that clipping reads the
+averaged gradients) from the ONNX initializers, over --steps (10) steps of
+one global batch of G rows per step (the same rows, fed through --data-npy,
+for every run):
+
+  * the single-rank program: micro-batches of G rows, grad_accum 1;
+  * each case: dp_replicate m x dp_shard n (zero 1 when n > 1), grad_accum
+    K, micro-batches of G / (m n K) rows, started on m n ranks by
+    `parallelize run`. Each rank reads its contiguous share of the global
+    batch (CONTRACT.md).
+
+`make test` runs CASES (every collective kind, DDP, ZeRO-1, HSDP,
+accumulation, one or many buckets, one reshard); --full runs FULL_CASES,
+every combination of dp_replicate {1, 2, 4} x dp_shard {1, 2, 4} x
+grad_accum {1, 2} up to 8 ranks with the stages built (zero 1).
+
+Gates, per case against the single-rank run:
+  * loss of every step (the metrics' mean over the global batch):
+    |dp - single| <= 1e-5 x |single|;
+  * the gradient norm of every step (which clipping reads): within 1e-5;
+  * final weights read from the --save checkpoint, per tensor:
+    max|dp - single| <= 1e-4 x max(max|single|, 1);
+  * communication, on every rank and step, by reason, equal to report.json's
+    prediction and to the formula (P parameter elements, C = sum over
+    parameters of ceil(N_p / n), so n C - P is the padding):
+      ddp.grad_bucket          all_reduce      2(m-1)/m x 4P          (n = 1)
+      zero.grad_reduce_scatter reduce_scatter  (n-1) x 4C = (n-1)/n x 4P + padding
+      zero.param_all_gather    all_gather      (n-1) x 4C
+      zero.grad_norm           all_reduce      2(n-1)/n x 4 bytes (one f32)
+      hsdp.grad_all_reduce     all_reduce      2(m-1)/m x 4C      (n > 1, m > 1)
+    (the driver's loss average is not counted);
+  * memory: every rank's measured peak equals report.json's plan, whose
+    optimizer state is 8C bytes under zero 1 (8P without);
+  * the launch checks the plan: the program started as one process exits 2
+    naming both world sizes;
+  * resharding (RESHARD cases): the checkpoint the case saved after
+    --steps/2 steps is loaded by the single-rank program, which trains the
+    remaining steps: its losses equal the uninterrupted single-rank run's
+    within 1e-6 relative.
+The data has no ignored labels, so each rank's (and micro-batch's) mean
+loss weighs the same number of tokens and the mean of the means is the
+mean over the global batch.
+
+Usage: /usr/bin/python3 scripts/dp-parity.py [--bin DIR] [--models DIR]
+       [--work DIR] [--steps N] [--only NAME,...] [--full]
+Exit status 1 when a gate fails.
+"""
+
+import argparse
+import collections
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pzparity as P  # noqa: E402
+
+FLAGS = ["--optimizer", "adamw", "--lr", "1e-3", "--weight-decay", "0.1",
+         "--grad-clip", "1.0"]
+LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = 1e-5, 1e-4, 1e-6
+GLOBAL_ROWS = 8
+# (model, dp_replicate, dp_shard, grad_accum, bucket_mb or None for the default 25)
+CASES = [("mlp_loss", 2, 1, 2, 0), ("mlp_loss", 4, 1, 1, None),
+         ("mlp_loss", 1, 2, 1, 0), ("mlp_loss", 2, 2, 2, None),
+         ("gpt2_loss", 2, 1, 1, None), ("gpt2_loss", 2, 1, 2, 0), ("gpt2_loss", 4, 1, 1, None),
+         ("gpt2_loss", 1, 2, 2, 0), ("gpt2_loss", 2, 2, 1, None)]
+FULL_CASES = [(model, m, n, k, b)
+              for model in ("mlp_loss", "gpt2_loss")
+              for m in (1, 2, 4) for n in (1, 2, 4) for k in (1, 2)
+              for b in (None, 0)
+              if 1 < m * n <= 8 and (b is None or k == 2)]
+# Saved under the case's layout, loaded on one rank.
+RESHARD = {("mlp_loss", 1, 2, 1, 0), ("gpt2_loss", 2, 2, 1, None)}
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def global_batches(models_dir, model, steps, global_rows):
+    """Rows t*G .. t*G+G-1 feed step t: one array per input, all steps."""
+    cfg = json.loads(P.onnx_metadata(os.path.join(models_dir, model + ".onnx"))
+                     ["parallelize.config"])
+    rng = np.random.default_rng(12)
+    rows = global_rows * steps
+    data = collections.OrderedDict()
+    if model.startswith("mlp"):
+        data["x"] = rng.standard_normal((rows, cfg["in_features"])).astype(np.float32)
+        data["labels"] = rng.integers(0, cfg["num_classes"], (rows,)).astype(np.int64)
+        return data, {"x": [cfg["in_features"]], "labels": []}
+    spec = json.load(open(os.path.join(models_dir, model + ".inputs.json")))
+    seq = spec["inputs"][0]["shape"][1]
+    for inp in spec["inputs"]:
+        data[inp["name"]] = rng.integers(0, cfg["vocab"], (rows, seq)).astype(np.int64)
+    return data, {k: [seq] for k in data}
+
+
+def compile_program(bin_dir, onnx_path, out, row_shape, rows, m, n, accum, bucket_mb):
+    shapes = []
+    for k, tail in row_shape.items():
+        shapes += ["--input-shape", k + "=" + "x".join(map(str, [rows] + tail))]
+    plan = ["--dp-replicate", m, "--grad-accum", accum]
+    if n > 1:
+        plan += ["--dp-shard", n, "--zero", 1]
+    if bucket_mb is not None:
+        plan += ["--bucket-mb", bucket_mb]
+    r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out]
+              + shapes + FLAGS + plan)
+    if r.returncode:
+        raise RuntimeError(f"compile failed: {r.stderr.strip()}")
+    return json.load(open(os.path.join(out, "report.json")))
+
+
+def train(bin_dir, out, ranks, feeds, steps, work, extra=()):
+    metrics = os.path.join(work, "metrics.jsonl")
+    ckpt = os.path.join(work, "ckpt")
+    args = ["--steps", steps, "--data-npy", ",".join(feeds), "--metrics", metrics,
+            "--metrics-all", "--save", ckpt, "--log-every", "0"] + list(extra)
+    cmd = [os.path.join(out, "train")] + args
+    if ranks > 1:
+        cmd = [os.path.join(bin_dir, "parallelize"), "run", "-n", ranks, out, "--"] + args
+    r = P.run(cmd, timeout=600)
+    if r.returncode:
+        raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")
+    per_rank = [[json.loads(l) for l in open(os.path.join(work, f"metrics.rank{i}.jsonl"))]
+                for i in range(ranks)]
+    return [json.loads(l) for l in open(metrics)], per_rank, read_checkpoint(ckpt)
+
+
+def read_checkpoint(ckpt):
+    weights = {}
+    for fn in sorted(os.listdir(ckpt)):
+        if fn.endswith(".safetensors"):
+            weights.update(P.read_safetensors(os.path.join(ckpt, fn)))
+    return weights
+
+
+def expected_bytes(params, m, n):
+    """Bytes per step per reason, from the formulas of the docstring."""
+    elems = sum(int(v.size) for v in params.values())
+    if n == 1:
+        return {"ddp.grad_bucket": 2 * (m - 1) * 4 * elems // m}
+    chunks = sum(-(-int(v.size) // n) for v in params.values())
+    out = {"zero.grad_reduce_scatter": (n - 1) * 4 * chunks,
+           "zero.param_all_gather": (n - 1) * 4 * chunks,
+           "zero.grad_norm": 2 * (n - 1) * 4 // n}
+    if m > 1:
+        out["hsdp.grad_all_reduce"] = 2 * (m - 1) * 4 * chunks // m
+    return out
+
+
+KIND_OF = {"ddp.grad_bucket": "all_reduce", "zero.grad_reduce_scatter": "reduce_scatter",
+           "zero.param_all_gather": "all_gather", "zero.grad_norm": "all_reduce",
+           "hsdp.grad_all_reduce": "all_reduce"}
+
+
+def rel(a, b):
+    return abs(a - b) / abs(b)
+
+
+def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
+    model, m, n, k, bucket_mb = case
+    ranks = m * n
+    report = compile_program(a.bin, onnx_path, cwork, row_shape,
+                             a.rows // (ranks * k), m, n, k, bucket_mb)
+    lone = P.run([os.path.join(cwork, "train"), "--steps", 1, "--log-every", 0], timeout=60)
+    check(lone.returncode == 2 and f"compiled for {ranks} ranks" in lone.stderr
+          and "but 1 was started" in lone.stderr,
+          f"{name}: one process exits 2 naming both world sizes "
+          f"(exit {lone.returncode}: {lone.stderr.strip()[:200]})")
+    got, per_rank, got_w = train(a.bin, cwork, ranks, feeds, a.steps, cwork)
+    ref_loss = [r["loss"] for r in ref]
+    loss = [r["loss"] for r in got]
+    worst_loss = max(rel(g, w) for g, w in zip(loss, ref_loss))
+    check(len(loss) == a.steps and worst_loss <= LOSS_RTOL,
+          f"{name}: {len(loss)} steps, loss {ref_loss[0]:.5f} -> {ref_loss[-1]:.5f}, "
+          f"worst loss rel err {worst_loss:.2e} (gate {LOSS_RTOL:g})")
+    # The optimizer's global norm (clipping at 1.0) is of the averaged
+    # gradients, over every shard: it matches the single rank's.
+    norms, ref_norms = [r["grad_norm"] for r in got], [r["grad_norm"] for r in ref]
+    worst_norm = max(rel(g, w) for g, w in zip(norms, ref_norms))
+    check(worst_norm <= LOSS_RTOL and max(ref_norms) > 1.0,
+          f"{name}: gradient norm (clipped at 1.0; single rank up to "
+          f"{max(ref_norms):.3g}) worst rel err {worst_norm:.2e} (gate {LOSS_RTOL:g})")
+    worst_w, worst_name = 0.0, ""
+    for p in params:
+        if p not in got_w or got_w[p].shape != ref_w[p].shape:
+            check(False, f"{name}: checkpoint tensor {p!r} missing or misshapen")
+            continue
+        diff = np.abs(got_w[p].astype(np.float64) - ref_w[p])
+        r = float(diff.max() / max(np.abs(ref_w[p]).max(), 1.0)) if diff.size else 0.0
+        if r > worst_w:
+            worst_w, worst_name = r, p
+    check(worst_w <= WEIGHT_RTOL,
+          f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
+    theory = expected_bytes(params, m, n)
+    by_kind = collections.Counter()
+    for reason, b in theory.items():
+        by_kind[KIND_OF[reason]] += b
+    comm = report["communication"]
+    predicted = {kd: b for kd, b in comm["bytes_per_step"].items() if b}
+    check(comm["bytes_per_step_by_reason"] == theory and predicted == dict(by_kind),
+          f"{name}: report.json predicts {comm['bytes_per_step_by_reason']} by reason, "
+          f"{predicted} by kind; the formulas give {theory}")
+    measured = set()
+    for r in per_rank:
+        for line in r:
+            measured.add((json.dumps(line["comm_bytes_by_reason"], sort_keys=True),
+                          json.dumps({kd: b for kd, b in line["comm_bytes"].items() if b},
+                                     sort_keys=True)))
+    want = (json.dumps(theory, sort_keys=True), json.dumps(dict(by_kind), sort_keys=True))
+    check(len(per_rank) == ranks and all(len(r) == a.steps for r in per_rank)
+          and measured == {want},
+          f"{name}: measured per rank and step {sorted(measured)}; predicted {want}")
+    planned = report["memory"]["per_rank"][0]["peak_bytes"]
+    peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
+    check(peaks == [planned],
+          f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
+    states = report["memory"]["per_rank"][0]["breakdown"]["optimizer_state"]
+    chunks = sum(-(-int(v.size) // n) for v in params.values())
+    check(states == 8 * chunks,
+          f"{name}: optimizer state per rank {states} bytes = 8 x {chunks} "
+          f"(AdamW's two moments of this rank's chunks)")
+    return got
+
+
+def check_reshard(a, name, case, cwork, single_out, feeds, ref):
+    """Saves under the case's layout after steps/2, continues on one rank."""
+    model, m, n, k, _ = case
+    half = a.steps // 2
+    part = os.path.join(cwork, "reshard")
+    os.makedirs(part, exist_ok=True)
+    train(a.bin, cwork, m * n, feeds, half, part)
+    ckpt = os.path.join(part, "ckpt")
+    resumed = os.path.join(part, "resumed")
+    os.makedirs(resumed, exist_ok=True)
+    got, _, _ = train(a.bin, single_out, 1, feeds, a.steps - half, resumed,
+                      extra=["--load", ckpt])
+    ref_loss = [r["loss"] for r in ref][half:]
+    loss = [r["loss"] for r in got]
+    worst = max(rel(g, w) for g, w in zip(loss, ref_loss)) if loss else 1.0
+    check(len(loss) == len(ref_loss) and worst <= RESHARD_RTOL,
+          f"{name}: saved after {half} steps under dp_replicate {m} x dp_shard {n}, "
+          f"loaded on 1 rank: {len(loss)} more steps, worst loss rel err {worst:.2e} "
+          f"(gate {RESHARD_RTOL:g})")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(P.ROOT, "build", "bin"))
+    ap.add_argument("--models", default=os.path.join(P.ROOT, "build", "models"))
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--full", action="store_true")
+    a = ap.parse_args()
+    a.rows = 16 if a.full else GLOBAL_ROWS
+    cases = FULL_CASES if a.full else CASES
+    work = a.work or tempfile.mkdtemp(prefix="pz-dp-parity-")
+    models = [mo for mo in collections.OrderedDict((c[0], 0) for c in cases)
+              if not a.only or mo in a.only.split(",")]
+    for model in models:
+        onnx_path = os.path.join(a.models, model + ".onnx")
+        params = P.onnx_params(onnx_path)
+        data, row_shape = global_batches(a.models, model, a.steps, a.rows)
+        mwork = os.path.join(work, model)
+        os.makedirs(mwork, exist_ok=True)
+        feeds = []
+        for key, v in data.items():
+            path = os.path.join(mwork, key + ".npy")
+            np.save(path, v)
+            feeds.append(f"{key}={path}")
+        single = os.path.join(mwork, "single")
+        try:
+            compile_program(a.bin, onnx_path, single, row_shape, a.rows, 1, 1, 1, None)
+            ref, _, ref_w = train(a.bin, single, 1, feeds, a.steps, single)
+        except RuntimeError as e:
+            check(False, f"{model} single rank: {e}")
+            continue
+        check(all(not any(r["comm_bytes"].values()) and r["comm_bytes_by_reason"] == {}
+                  for r in ref), f"{model} single rank: no collective bytes")
+        for case in cases:
+            if case[0] != model:
+                continue
+            _, m, n, k, bucket_mb = case
+            name = f"{model} dp_replicate {m} dp_shard {n}" + (" zero 1" if n > 1 else "") + \
+                f" grad_accum {k}" + (f" bucket_mb {bucket_mb}" if bucket_mb is not None else "")
+            cwork = os.path.join(mwork, f"r{m}-s{n}-k{k}-b{bucket_mb}")
+            try:
+                check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w)
+                if case in RESHARD and not a.full:
+                    check_reshard(a, name, case, cwork, single, feeds, ref)
+            except RuntimeError as e:
+                check(False, f"{name}: {e}")
+    print(f"{len(failures)} failure(s)" if failures else "all data-parallel checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

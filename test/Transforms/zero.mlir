@@ -1,0 +1,92 @@
+// RUN: parallelize-opt %s -split-input-file --pz-optimizer="grad-clip=1.0" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=Z1
+// RUN: parallelize-opt %s -split-input-file --pz-optimizer="optimizer=sgd momentum=0.9" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=HSDP
+
+// ZeRO stage 1 over dp_shard 2, one bucket per gradient (bucket_mb 0): each
+// gradient is flattened, zero-padded to 2 x ceil(N / 2) and
+// reduce-scattered; its averaged chunk is the result (written into the
+// leading elements of the gradient's buffer: pz.shard_prefix) and the
+// numerics check reads it. The optimizer reads gradient and state chunks,
+// its parameter's chunk through pz.shard_chunk, all-reduces the norm's sum
+// of squares over dp_shard and all-gathers the updated chunks.
+
+// Z1-LABEL: module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 1, bucket_mb = 0>}
+// Z1: shard.grid @world(shape = 1x1x2x1x1)
+// Z1-LABEL: func.func @finalize_grads(
+// Z1-SAME: %[[W:[^:]+]]: tensor<3x5xf32> {pz.grad = "w"}, %[[B:[^:]+]]: tensor<3xf32> {pz.grad = "b"})
+// Z1-SAME: -> (tensor<8xf32> {pz.grad = "w", pz.shard_prefix}, tensor<2xf32> {pz.grad = "b", pz.shard_prefix}, tensor<i64> {pz.output = "nonfinite", pz.role = #pz.role<nonfinite>})
+// Z1: %[[PB:.+]] = pz.concat %[[B]], %{{.+}} {axis = 0 : i64} : (tensor<3xf32>, tensor<1xf32>) -> tensor<4xf32>
+// Z1: %[[RB:.+]] = shard.reduce_scatter %[[PB]] on @world grid_axes = [2] scatter_axis = 0 {pz.bucket = ["b"], pz.comm = #pzrt.reason<"zero.grad_reduce_scatter", "bucket 1 of 2">} : tensor<4xf32> -> tensor<2xf32>
+// Z1: %[[HALF:.+]] = pz.constant dense<5.000000e-01> : tensor<f32>
+// Z1: %[[GB:.+]] = pz.mul %[[RB]], %[[HALF]] : tensor<2xf32>, tensor<f32> -> tensor<2xf32>
+// Z1: %[[FW:.+]] = pz.reshape %[[W]] [15]
+// Z1: %[[PW:.+]] = pz.concat %[[FW]], %{{.+}} {axis = 0 : i64} : (tensor<15xf32>, tensor<1xf32>) -> tensor<16xf32>
+// Z1: %[[RW:.+]] = shard.reduce_scatter %[[PW]] on @world grid_axes = [2] scatter_axis = 0 {pz.bucket = ["w"], pz.comm = #pzrt.reason<"zero.grad_reduce_scatter", "bucket 2 of 2">} : tensor<16xf32> -> tensor<8xf32>
+// Z1: %[[GW:.+]] = pz.mul %[[RW]]
+// Z1-DAG: pz.all_finite %[[GW]] : tensor<8xf32>
+// Z1-DAG: pz.all_finite %[[GB]] : tensor<2xf32>
+// Z1: return %[[GW]], %[[GB]], %{{.+}} : tensor<8xf32>, tensor<2xf32>, tensor<i64>
+// Z1-LABEL: func.func @optimizer_step(
+// Z1-SAME: %[[P:[^:]+]]: tensor<3x5xf32> {pz.param = "w"}, %[[G:[^:]+]]: tensor<8xf32> {pz.grad = "w", pz.shard_prefix}, %[[M:[^:]+]]: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.state = "exp_avg:w"}, %{{.+}}: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.state = "exp_avg_sq:w"}
+// Z1-SAME: -> (tensor<3x5xf32> {pz.param = "w"}, tensor<8xf32> {pz.state = "exp_avg:w"}, tensor<8xf32> {pz.state = "exp_avg_sq:w"}, tensor<3xf32> {pz.param = "b"}, tensor<2xf32> {pz.state = "exp_avg:b"}, tensor<2xf32> {pz.state = "exp_avg_sq:b"}, tensor<f32>
+// Z1: %[[FP:.+]] = pz.reshape %[[P]] [15]
+// Z1: %[[CP:.+]] = pz.shard_chunk %[[FP]] on @world grid_axes = [2] chunks = 2 : tensor<15xf32> -> tensor<8xf32>
+// Z1: pz.reduce_sum %{{.+}} [0] : tensor<8xf32> -> tensor<f32>
+// Z1: %[[SS:.+]] = shard.all_reduce %{{.+}} on @world grid_axes = [2] {pz.comm = #pzrt.reason<"zero.grad_norm", "sum of squares">} : tensor<f32> -> tensor<f32>
+// Z1: %[[NORM:.+]] = pz.sqrt %[[SS]]
+// Z1: %[[UW:.+]], %[[MW:.+]], %[[VW:.+]] = pz.adamw_update %[[CP]], %{{.+}}, %[[M]], {{.+}} : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>, tensor<i64>
+// Z1: %[[AG:.+]] = shard.all_gather %[[UW]] on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["w"], pz.comm = #pzrt.reason<"zero.param_all_gather", "bucket 1 of 2">} : tensor<8xf32> -> tensor<16xf32>
+// Z1: %[[S:.+]] = pz.slice %[[AG]] starts [0] ends [15] steps [1] : tensor<16xf32> -> tensor<15xf32>
+// Z1: %[[NW:.+]] = pz.reshape %[[S]] [3, 5]
+// Z1: shard.all_gather %{{.+}} on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["b"], pz.comm = #pzrt.reason<"zero.param_all_gather", "bucket 2 of 2">} : tensor<2xf32> -> tensor<4xf32>
+// Z1: return %[[NW]], %[[MW]], %[[VW]], {{.+}}, %[[NORM]] :
+module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 1, bucket_mb = 0>} {
+  func.func @forward_backward(%w: tensor<3x5xf32> {pz.param = "w"}, %b: tensor<3xf32> {pz.param = "b"})
+      -> (tensor<3x5xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"}) {
+    return %w, %b : tensor<3x5xf32>, tensor<3xf32>
+  }
+}
+
+// -----
+
+// HSDP (dp_replicate 2 x dp_shard 2), two micro-batches, one bucket: chunk
+// k of every gradient at position k (b then w, reverse model order), one
+// reduce-scatter over dp_shard, one all-reduce over dp_replicate, 1/4. The
+// parameters are gathered in model order (w then b) and unpacked per rank.
+// Any optimizer built of elementwise updates shards the same way (SGD with
+// momentum here).
+
+// HSDP-LABEL: module attributes {pz.plan = #pz.plan<dp_replicate = 2, dp_shard = 2, zero = 1, grad_accum = 2>}
+// HSDP: shard.grid @world(shape = 1x2x2x1x1)
+// HSDP-LABEL: func.func @finalize_grads(
+// HSDP-SAME: {pz.accum = "w"}, %{{.+}}: tensor<3xf32> {pz.accum = "b"})
+// HSDP: %[[PB:.+]] = pz.concat %{{.+}}, %{{.+}} {axis = 0 : i64} : (tensor<3xf32>, tensor<1xf32>) -> tensor<4xf32>
+// HSDP: %[[PW:.+]] = pz.concat %{{.+}}, %{{.+}} {axis = 0 : i64} : (tensor<15xf32>, tensor<1xf32>) -> tensor<16xf32>
+// HSDP: %[[B0:.+]] = pz.slice %[[PB]] starts [0] ends [2]
+// HSDP: %[[W0:.+]] = pz.slice %[[PW]] starts [0] ends [8]
+// HSDP: %[[B1:.+]] = pz.slice %[[PB]] starts [2] ends [4]
+// HSDP: %[[W1:.+]] = pz.slice %[[PW]] starts [8] ends [16]
+// HSDP: %[[PK:.+]] = pz.concat %[[B0]], %[[W0]], %[[B1]], %[[W1]] {axis = 0 : i64} : (tensor<2xf32>, tensor<8xf32>, tensor<2xf32>, tensor<8xf32>) -> tensor<20xf32>
+// HSDP: %[[RS:.+]] = shard.reduce_scatter %[[PK]] on @world grid_axes = [2] scatter_axis = 0 {pz.bucket = ["b", "w"], pz.comm = #pzrt.reason<"zero.grad_reduce_scatter", "bucket 1 of 1">} : tensor<20xf32> -> tensor<10xf32>
+// HSDP: %[[AR:.+]] = shard.all_reduce %[[RS]] on @world grid_axes = [1] {pz.bucket = ["b", "w"], pz.comm = #pzrt.reason<"hsdp.grad_all_reduce", "bucket 1 of 1">} : tensor<10xf32> -> tensor<10xf32>
+// HSDP: %[[Q:.+]] = pz.constant dense<2.500000e-01> : tensor<f32>
+// HSDP: %[[MEAN:.+]] = pz.mul %[[AR]], %[[Q]]
+// HSDP: %[[GB:.+]] = pz.slice %[[MEAN]] starts [0] ends [2]
+// HSDP: %[[GW:.+]] = pz.slice %[[MEAN]] starts [2] ends [10]
+// HSDP: return %[[GW]], %[[GB]], %{{.+}} : tensor<8xf32>, tensor<2xf32>, tensor<i64>
+// HSDP-LABEL: func.func @optimizer_step(
+// HSDP-SAME: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.state = "momentum_buffer:w"}
+// HSDP: shard.all_reduce %{{.+}} on @world grid_axes = [2] {pz.comm = #pzrt.reason<"zero.grad_norm", "sum of squares">}
+// HSDP: %[[UW:.+]], %{{.+}} = pz.sgd_update {{.+}} : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>, tensor<f32>
+// HSDP: %[[UB:.+]], %{{.+}} = pz.sgd_update {{.+}} : tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<f32>
+// HSDP: %[[PP:.+]] = pz.concat %[[UW]], %[[UB]] {axis = 0 : i64} : (tensor<8xf32>, tensor<2xf32>) -> tensor<10xf32>
+// HSDP: %[[AG:.+]] = shard.all_gather %[[PP]] on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["w", "b"], pz.comm = #pzrt.reason<"zero.param_all_gather", "bucket 1 of 1">} : tensor<10xf32> -> tensor<20xf32>
+// HSDP: pz.slice %[[AG]] starts [0] ends [8]
+// HSDP: pz.slice %[[AG]] starts [10] ends [18]
+// HSDP: pz.slice %[[AG]] starts [8] ends [10]
+// HSDP: pz.slice %[[AG]] starts [18] ends [20]
+module attributes {pz.plan = #pz.plan<dp_replicate = 2, dp_shard = 2, zero = 1, grad_accum = 2>} {
+  func.func @forward_backward(%w: tensor<3x5xf32> {pz.param = "w"}, %b: tensor<3xf32> {pz.param = "b"})
+      -> (tensor<3x5xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"}) {
+    return %w, %b : tensor<3x5xf32>, tensor<3xf32>
+  }
+}
