@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Data parallelism (DDP, ZeRO stage 1, HSDP) trains the single-rank model.
+"""Data parallelism (DDP, ZeRO stages 1-3, HSDP) trains the single-rank model.
 
 For mlp_loss and gpt2_loss (python-frontend exports in build/models), with
 AdamW (lr 1e-3, weight decay 0.1, --grad-clip 1.0 so that clipping reads the
@@ -8,15 +8,16 @@ one global batch of G rows per step (the same rows, fed through --data-npy,
 for every run):
 
   * the single-rank program: micro-batches of G rows, grad_accum 1;
-  * each case: dp_replicate m x dp_shard n (zero 1 when n > 1), grad_accum
+  * each case: dp_replicate m x dp_shard n (zero z when n > 1), grad_accum
     K, micro-batches of G / (m n K) rows, started on m n ranks by
     `parallelize run`. Each rank reads its contiguous share of the global
     batch (CONTRACT.md).
 
-`make test` runs CASES (every collective kind, DDP, ZeRO-1, HSDP,
-accumulation, one or many buckets, one reshard); --full runs FULL_CASES,
-every combination of dp_replicate {1, 2, 4} x dp_shard {1, 2, 4} x
-grad_accum {1, 2} up to 8 ranks with the stages built (zero 1).
+`make test` runs CASES (every collective kind, DDP, every ZeRO stage,
+HSDP, accumulation, one or many buckets, reshards onto one rank); --full
+runs FULL_CASES, every combination of dp_replicate {1, 2, 4} x dp_shard
+{1, 2, 4} (zero 1, 2 and 3 where dp_shard > 1) x grad_accum {1, 2} up to 8
+ranks.
 
 Gates, per case against the single-rank run:
   * loss of every step (the metrics' mean over the global batch):
@@ -26,15 +27,22 @@ Gates, per case against the single-rank run:
     max|dp - single| <= 1e-4 x max(max|single|, 1);
   * communication, on every rank and step, by reason, equal to report.json's
     prediction and to the formula (P parameter elements, C = sum over
-    parameters of ceil(N_p / n), so n C - P is the padding):
+    parameters of ceil(N_p / n), so n C - P is the padding; K micro-batches):
       ddp.grad_bucket          all_reduce      2(m-1)/m x 4P          (n = 1)
-      zero.grad_reduce_scatter reduce_scatter  (n-1) x 4C = (n-1)/n x 4P + padding
-      zero.param_all_gather    all_gather      (n-1) x 4C
+      zero.grad_reduce_scatter reduce_scatter  (n-1) x 4C = (n-1)/n x 4P + padding,
+                                               K times for zero >= 2 (each micro-batch)
+      zero.param_all_gather    all_gather      (n-1) x 4C             (zero 1, 2)
+      zero3.param_gather       all_gather      K x (n-1) x 4C before the forward
+                                               passes, plus the same for the
+                                               parameters the backward pass reads
+                                               (the weight matrices of dX = dY W;
+                                               no bias, no lookup-only table)
       zero.grad_norm           all_reduce      2(n-1)/n x 4 bytes (one f32)
       hsdp.grad_all_reduce     all_reduce      2(m-1)/m x 4C      (n > 1, m > 1)
     (the driver's loss average is not counted);
   * memory: every rank's measured peak equals report.json's plan, whose
-    optimizer state is 8C bytes under zero 1 (8P without);
+    parameters, gradients and optimizer state are 4P, 4P, 8P (DDP), 4P, 4P,
+    8C (zero 1), 4P, 4C, 8C (zero 2) and 4C, 4C, 8C (zero 3);
   * the launch checks the plan: the program started as one process exits 2
     naming both world sizes;
   * resharding (RESHARD cases): the checkpoint the case saved after
@@ -66,18 +74,22 @@ FLAGS = ["--optimizer", "adamw", "--lr", "1e-3", "--weight-decay", "0.1",
          "--grad-clip", "1.0"]
 LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = 1e-5, 1e-4, 1e-6
 GLOBAL_ROWS = 8
-# (model, dp_replicate, dp_shard, grad_accum, bucket_mb or None for the default 25)
-CASES = [("mlp_loss", 2, 1, 2, 0), ("mlp_loss", 4, 1, 1, None),
-         ("mlp_loss", 1, 2, 1, 0), ("mlp_loss", 2, 2, 2, None),
-         ("gpt2_loss", 2, 1, 1, None), ("gpt2_loss", 2, 1, 2, 0), ("gpt2_loss", 4, 1, 1, None),
-         ("gpt2_loss", 1, 2, 2, 0), ("gpt2_loss", 2, 2, 1, None)]
-FULL_CASES = [(model, m, n, k, b)
+# (model, dp_replicate, dp_shard, zero, grad_accum, bucket_mb or None for the default 25)
+CASES = [("mlp_loss", 2, 1, 0, 2, 0), ("mlp_loss", 4, 1, 0, 1, None),
+         ("mlp_loss", 1, 2, 1, 1, 0), ("mlp_loss", 2, 2, 2, 2, None),
+         ("mlp_loss", 1, 4, 3, 2, 0),
+         ("gpt2_loss", 2, 1, 0, 1, None), ("gpt2_loss", 2, 1, 0, 2, 0),
+         ("gpt2_loss", 4, 1, 0, 1, None), ("gpt2_loss", 1, 2, 1, 2, 0),
+         ("gpt2_loss", 2, 2, 1, 1, None), ("gpt2_loss", 1, 2, 2, 1, 0),
+         ("gpt2_loss", 2, 2, 3, 1, None), ("gpt2_loss", 1, 2, 3, 2, 0)]
+FULL_CASES = [(model, m, n, z, k, b)
               for model in ("mlp_loss", "gpt2_loss")
-              for m in (1, 2, 4) for n in (1, 2, 4) for k in (1, 2)
-              for b in (None, 0)
+              for m in (1, 2, 4) for n in (1, 2, 4) for z in ((0,) if n == 1 else (1, 2, 3))
+              for k in (1, 2) for b in (None, 0)
               if 1 < m * n <= 8 and (b is None or k == 2)]
 # Saved under the case's layout, loaded on one rank.
-RESHARD = {("mlp_loss", 1, 2, 1, 0), ("gpt2_loss", 2, 2, 1, None)}
+RESHARD = {("mlp_loss", 1, 2, 1, 1, 0), ("gpt2_loss", 2, 2, 1, 1, None),
+           ("gpt2_loss", 2, 2, 3, 1, None)}
 
 failures = []
 
@@ -106,13 +118,13 @@ def global_batches(models_dir, model, steps, global_rows):
     return data, {k: [seq] for k in data}
 
 
-def compile_program(bin_dir, onnx_path, out, row_shape, rows, m, n, accum, bucket_mb):
+def compile_program(bin_dir, onnx_path, out, row_shape, rows, m, n, zero, accum, bucket_mb):
     shapes = []
     for k, tail in row_shape.items():
         shapes += ["--input-shape", k + "=" + "x".join(map(str, [rows] + tail))]
     plan = ["--dp-replicate", m, "--grad-accum", accum]
     if n > 1:
-        plan += ["--dp-shard", n, "--zero", 1]
+        plan += ["--dp-shard", n, "--zero", zero]
     if bucket_mb is not None:
         plan += ["--bucket-mb", bucket_mb]
     r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out]
@@ -139,30 +151,85 @@ def train(bin_dir, out, ranks, feeds, steps, work, extra=()):
 
 
 def read_checkpoint(ckpt):
+    """Every tensor of a checkpoint, assembled from the slices index.json
+    lists (boxes of "offsets"/"extents", or "flat" ranges of the flattened
+    tensor, as ZeRO saves its chunks)."""
+    index = json.load(open(os.path.join(ckpt, "index.json")))
+    files = {}
     weights = {}
-    for fn in sorted(os.listdir(ckpt)):
-        if fn.endswith(".safetensors"):
-            weights.update(P.read_safetensors(os.path.join(ckpt, fn)))
+    for name, t in index["tensors"].items():
+        whole = np.zeros(t["shape"], dtype=np.float32)
+        flat = whole.reshape(-1)
+        for sl in t["slices"]:
+            if sl["file"] not in files:
+                files[sl["file"]] = P.read_safetensors(os.path.join(ckpt, sl["file"]))
+            part = files[sl["file"]][name]
+            if "flat" in sl:
+                begin, end = sl["flat"]
+                flat[begin:end] = part.reshape(-1)
+            else:
+                box = tuple(slice(o, o + e) for o, e in zip(sl["offsets"], sl["extents"]))
+                whole[box] = part.reshape(sl["extents"])
+        weights[name] = whole
     return weights
 
 
-def expected_bytes(params, m, n):
-    """Bytes per step per reason, from the formulas of the docstring."""
+def expected_bytes(params, m, n, zero, k):
+    """Bytes per step per reason, from the formulas of the docstring; stage
+    3's backward gathers are checked separately (None here)."""
     elems = sum(int(v.size) for v in params.values())
     if n == 1:
         return {"ddp.grad_bucket": 2 * (m - 1) * 4 * elems // m}
     chunks = sum(-(-int(v.size) // n) for v in params.values())
-    out = {"zero.grad_reduce_scatter": (n - 1) * 4 * chunks,
-           "zero.param_all_gather": (n - 1) * 4 * chunks,
+    ring = (n - 1) * 4 * chunks
+    out = {"zero.grad_reduce_scatter": ring * (k if zero >= 2 else 1),
            "zero.grad_norm": 2 * (n - 1) * 4 // n}
+    if zero < 3:
+        out["zero.param_all_gather"] = ring
+    else:
+        out["zero3.param_gather"] = None
     if m > 1:
         out["hsdp.grad_all_reduce"] = 2 * (m - 1) * 4 * chunks // m
     return out
 
 
+# Weight matrices whose value the backward pass does not read, so that stage
+# 3 does not gather them again: a table read only by an embedding lookup
+# (its gradient needs no table), and the first layer's weight of the MLP,
+# which multiplies the data (no gradient flows to x, so dX = dY W is not
+# computed). Every other weight matrix is read by dX = dY W.
+LOOKUP_ONLY = {"wpe.weight", "fc1.weight"}
+
 KIND_OF = {"ddp.grad_bucket": "all_reduce", "zero.grad_reduce_scatter": "reduce_scatter",
            "zero.param_all_gather": "all_gather", "zero.grad_norm": "all_reduce",
-           "hsdp.grad_all_reduce": "all_reduce"}
+           "hsdp.grad_all_reduce": "all_reduce", "zero3.param_gather": "all_gather"}
+
+
+def zero3_gathers(name, report, params, n, k):
+    """Stage 3 gathers every parameter before the forward pass of each
+    micro-batch, and before the backward pass those the backward pass reads
+    (every weight matrix: dX = dY W; not, e.g., a bias). Returns the total."""
+    chunk = {p: -(-int(v.size) // n) for p, v in params.items()}
+    fwd, bwd = collections.Counter(), collections.Counter()
+    total = 0
+    for c in report["communication"]["collectives"]:
+        if c["reason"] != "zero3.param_gather":
+            continue
+        side = fwd if c["source"].endswith("(forward)") else bwd
+        for t in c["tensors"]:
+            side[t] += 1
+        check(c["bytes"] == (n - 1) * 4 * sum(chunk[t] for t in c["tensors"]),
+              f"{name}: {c['source']} gathers {c['bytes']} bytes = (n-1) x 4 x its chunks")
+        total += c["bytes"]
+    check(all(fwd[p] == k for p in params),
+          f"{name}: every parameter is gathered once per micro-batch for the forward pass")
+    matrices = [p for p, v in params.items() if v.ndim >= 2 and p not in LOOKUP_ONLY]
+    check(all(bwd[p] == k for p in matrices) and all(bwd[p] in (0, k) for p in params)
+          and not any(bwd[p] for p in params if p.endswith("bias")),
+          f"{name}: every weight matrix the backward pass reads ({len(matrices)}) and no bias "
+          f"is gathered again for "
+          f"the backward pass ({sum(1 for p in params if bwd[p])} of {len(params)} parameters)")
+    return total
 
 
 def rel(a, b):
@@ -170,10 +237,10 @@ def rel(a, b):
 
 
 def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
-    model, m, n, k, bucket_mb = case
+    model, m, n, zero, k, bucket_mb = case
     ranks = m * n
     report = compile_program(a.bin, onnx_path, cwork, row_shape,
-                             a.rows // (ranks * k), m, n, k, bucket_mb)
+                             a.rows // (ranks * k), m, n, zero, k, bucket_mb)
     lone = P.run([os.path.join(cwork, "train"), "--steps", 1, "--log-every", 0], timeout=60)
     check(lone.returncode == 2 and f"compiled for {ranks} ranks" in lone.stderr
           and "but 1 was started" in lone.stderr,
@@ -204,7 +271,9 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
             worst_w, worst_name = r, p
     check(worst_w <= WEIGHT_RTOL,
           f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
-    theory = expected_bytes(params, m, n)
+    theory = expected_bytes(params, m, n, zero, k)
+    if "zero3.param_gather" in theory:
+        theory["zero3.param_gather"] = zero3_gathers(name, report, params, n, k)
     by_kind = collections.Counter()
     for reason, b in theory.items():
         by_kind[KIND_OF[reason]] += b
@@ -227,17 +296,22 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
     peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
     check(peaks == [planned],
           f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
-    states = report["memory"]["per_rank"][0]["breakdown"]["optimizer_state"]
+    breakdown = report["memory"]["per_rank"][0]["breakdown"]
+    elems = sum(int(v.size) for v in params.values())
     chunks = sum(-(-int(v.size) // n) for v in params.values())
-    check(states == 8 * chunks,
-          f"{name}: optimizer state per rank {states} bytes = 8 x {chunks} "
-          f"(AdamW's two moments of this rank's chunks)")
+    want = {"parameters": 4 * (chunks if zero >= 3 else elems),
+            "gradients": 4 * (chunks if zero >= 2 else elems),
+            "optimizer_state": 8 * chunks}
+    got_mem = {key: breakdown[key] for key in want}
+    check(got_mem == want,
+          f"{name}: parameters, gradients, optimizer state per rank {got_mem} = {want} "
+          f"(P = {elems}, C = {chunks}: 4P or 4C, 4P or 4C, 8C for zero {zero})")
     return got
 
 
 def check_reshard(a, name, case, cwork, single_out, feeds, ref):
     """Saves under the case's layout after steps/2, continues on one rank."""
-    model, m, n, k, _ = case
+    model, m, n, zero, k, _ = case
     half = a.steps // 2
     part = os.path.join(cwork, "reshard")
     os.makedirs(part, exist_ok=True)
@@ -251,7 +325,7 @@ def check_reshard(a, name, case, cwork, single_out, feeds, ref):
     loss = [r["loss"] for r in got]
     worst = max(rel(g, w) for g, w in zip(loss, ref_loss)) if loss else 1.0
     check(len(loss) == len(ref_loss) and worst <= RESHARD_RTOL,
-          f"{name}: saved after {half} steps under dp_replicate {m} x dp_shard {n}, "
+          f"{name}: saved after {half} steps under dp_replicate {m} x dp_shard {n} zero {zero}, "
           f"loaded on 1 rank: {len(loss)} more steps, worst loss rel err {worst:.2e} "
           f"(gate {RESHARD_RTOL:g})")
 
@@ -283,7 +357,7 @@ def main():
             feeds.append(f"{key}={path}")
         single = os.path.join(mwork, "single")
         try:
-            compile_program(a.bin, onnx_path, single, row_shape, a.rows, 1, 1, 1, None)
+            compile_program(a.bin, onnx_path, single, row_shape, a.rows, 1, 1, 0, 1, None)
             ref, _, ref_w = train(a.bin, single, 1, feeds, a.steps, single)
         except RuntimeError as e:
             check(False, f"{model} single rank: {e}")
@@ -293,10 +367,10 @@ def main():
         for case in cases:
             if case[0] != model:
                 continue
-            _, m, n, k, bucket_mb = case
-            name = f"{model} dp_replicate {m} dp_shard {n}" + (" zero 1" if n > 1 else "") + \
+            _, m, n, zero, k, bucket_mb = case
+            name = f"{model} dp_replicate {m} dp_shard {n}" + (f" zero {zero}" if n > 1 else "") + \
                 f" grad_accum {k}" + (f" bucket_mb {bucket_mb}" if bucket_mb is not None else "")
-            cwork = os.path.join(mwork, f"r{m}-s{n}-k{k}-b{bucket_mb}")
+            cwork = os.path.join(mwork, f"r{m}-s{n}-z{zero}-k{k}-b{bucket_mb}")
             try:
                 check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w)
                 if case in RESHARD and not a.full:

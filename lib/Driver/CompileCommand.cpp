@@ -29,8 +29,6 @@ namespace {
 /// The first plan key of a parallel axis the code generator does not build
 /// yet (empty when only dp_replicate is used).
 std::string unbuiltAxis(const Plan &p) {
-  if (p.dpShard > 1 && p.zero > 1)
-    return "zero";
   for (auto [key, value] : {std::pair<const char *, int64_t>{"tp", p.tp},
                             {"cp", p.cp},
                             {"pp", p.pp}})
@@ -310,7 +308,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     else if (std::string key = unbuiltAxis(*plan); !key.empty())
       missing = flagForKey(key) + " " + getPlanKey(*plan, key) + " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; this is not built yet (only --dp-replicate, and --dp-shard with --zero 1, are)";
+                " ranks; this is not built yet (only the data-parallel axes are)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -61,10 +61,18 @@ void defaultInit(const ProgramTensor &p, size_t index, int64_t n, llvm::raw_fd_o
 } // namespace
 
 bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
-                                           llvm::ArrayRef<ProgramTensor> params,
+                                           llvm::ArrayRef<ProgramTensor> localParams,
                                            llvm::StringRef path, int &fromInitializers,
                                            std::string &error) {
   fromInitializers = 0;
+  // The file holds whole tensors; each rank reads its chunk of a
+  // flat-sharded (ZeRO-3) parameter from it.
+  std::vector<ProgramTensor> params(localParams.begin(), localParams.end());
+  for (ProgramTensor &p : params)
+    if (p.shardAxes) {
+      p.shape = p.globalShape;
+      p.shardAxes = 0;
+    }
   onnx::Model model;
   llvm::StringMap<const onnx::Tensor *> inits;
   if (modelPath.ends_with(".onnx")) {

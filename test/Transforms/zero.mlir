@@ -1,5 +1,6 @@
 // RUN: parallelize-opt %s -split-input-file --pz-optimizer="grad-clip=1.0" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=Z1
 // RUN: parallelize-opt %s -split-input-file --pz-optimizer="optimizer=sgd momentum=0.9" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=HSDP
+// RUN: parallelize-opt %s -split-input-file --pz-optimizer --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=Z3
 
 // ZeRO stage 1 over dp_shard 2, one bucket per gradient (bucket_mb 0): each
 // gradient is flattened, zero-padded to 2 x ceil(N / 2) and
@@ -88,5 +89,60 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2, dp_shard = 2, zero = 1, 
   func.func @forward_backward(%w: tensor<3x5xf32> {pz.param = "w"}, %b: tensor<3xf32> {pz.param = "b"})
       -> (tensor<3x5xf32> {pz.grad = "w"}, tensor<3xf32> {pz.grad = "b"}) {
     return %w, %b : tensor<3x5xf32>, tensor<3xf32>
+  }
+}
+
+// -----
+
+// Stage 3 (and 2): @forward_backward takes the parameters' chunks
+// (pz.flat_shard) and gathers each layer ("h.0") before its first use in the
+// forward pass (which ends at the loss) and again, only the parameters the
+// backward pass reads, before their first use there; the gradients are
+// reduce-scattered right after the last of their bucket is computed and
+// returned as chunks; @finalize_grads averages the chunks; @optimizer_step
+// updates the chunks and gathers nothing (the chunks are the parameters).
+
+// Z3-LABEL: module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>}
+// Z3-LABEL: func.func @forward_backward(
+// Z3-SAME: %[[W:[^:]+]]: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.param = "h.0.w"}, %[[B:[^:]+]]: tensor<2xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3>}, pz.param = "h.0.b"})
+// Z3-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<8xf32> {pz.grad = "h.0.w"}, tensor<2xf32> {pz.grad = "h.0.b"})
+// Z3: %[[P:.+]] = pz.concat %[[W]], %[[B]] {axis = 0 : i64} : (tensor<8xf32>, tensor<2xf32>) -> tensor<10xf32>
+// Z3: %[[AG:.+]] = shard.all_gather %[[P]] on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["h.0.w", "h.0.b"], pz.comm = #pzrt.reason<"zero3.param_gather", "h.0 (forward)">} : tensor<10xf32> -> tensor<20xf32>
+// Z3: %[[W0:.+]] = pz.slice %[[AG]] starts [0] ends [8]
+// Z3: %[[W1:.+]] = pz.slice %[[AG]] starts [10] ends [18]
+// Z3: %[[WC:.+]] = pz.concat %[[W0]], %[[W1]]
+// Z3: %[[WS:.+]] = pz.slice %[[WC]] starts [0] ends [15]
+// Z3: %[[WF:.+]] = pz.reshape %[[WS]] [3, 5]
+// Z3: pz.mul %[[WF]], %[[WF]]
+// Z3: %[[LOSS:.+]] = pz.add
+// Z3: %[[AGB:.+]] = shard.all_gather %[[W]] on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["h.0.w"], pz.comm = #pzrt.reason<"zero3.param_gather", "h.0 (backward)">} : tensor<8xf32> -> tensor<16xf32>
+// Z3: %[[WBS:.+]] = pz.slice %[[AGB]] starts [0] ends [15]
+// Z3: %[[WB:.+]] = pz.reshape %[[WBS]] [3, 5]
+// Z3: %[[GW:.+]] = pz.mul %[[WB]], %{{.+}} : tensor<3x5xf32>, tensor<f32> -> tensor<3x5xf32>
+// Z3: %[[RS:.+]] = shard.reduce_scatter %{{.+}} on @world grid_axes = [2] scatter_axis = 0 {pz.bucket = ["h.0.b", "h.0.w"], pz.comm = #pzrt.reason<"zero.grad_reduce_scatter", "bucket 1 of 1">} : tensor<20xf32> -> tensor<10xf32>
+// Z3: %[[GB:.+]] = pz.slice %[[RS]] starts [0] ends [2]
+// Z3: %[[GWC:.+]] = pz.slice %[[RS]] starts [2] ends [10]
+// Z3: return %[[LOSS]], %[[GWC]], %[[GB]] : tensor<f32>, tensor<8xf32>, tensor<2xf32>
+// Z3-LABEL: func.func @finalize_grads(
+// Z3-SAME: tensor<8xf32> {pz.grad = "h.0.w"}, %{{.+}}: tensor<2xf32> {pz.grad = "h.0.b"})
+// Z3-NOT: shard.
+// Z3: pz.mul %{{.+}}, %{{.+}} : tensor<8xf32>, tensor<f32> -> tensor<8xf32>
+// Z3-LABEL: func.func @optimizer_step(
+// Z3-SAME: %{{.+}}: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.param = "h.0.w"}, %{{.+}}: tensor<8xf32> {pz.grad = "h.0.w"}
+// Z3-NOT: pz.shard_chunk
+// Z3: shard.all_reduce %{{.+}} on @world grid_axes = [2] {pz.comm = #pzrt.reason<"zero.grad_norm", "sum of squares">}
+// Z3-NOT: shard.all_gather
+// Z3: return
+module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>} {
+  func.func @forward_backward(%w: tensor<3x5xf32> {pz.param = "h.0.w"}, %b: tensor<3xf32> {pz.param = "h.0.b"})
+      -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<3x5xf32> {pz.grad = "h.0.w"}, tensor<3xf32> {pz.grad = "h.0.b"}) {
+    %sq = pz.mul %w, %w : tensor<3x5xf32>, tensor<3x5xf32> -> tensor<3x5xf32>
+    %s = pz.reduce_sum %sq [0, 1] : tensor<3x5xf32> -> tensor<f32>
+    %sb = pz.reduce_sum %b [0] : tensor<3xf32> -> tensor<f32>
+    %loss = pz.add %s, %sb : tensor<f32>, tensor<f32> -> tensor<f32>
+    %two = pz.constant dense<2.0> : tensor<f32>
+    %gw = pz.mul %w, %two : tensor<3x5xf32>, tensor<f32> -> tensor<3x5xf32>
+    %gb = pz.constant dense<1.0> : tensor<3xf32>
+    return %loss, %gw, %gb : tensor<f32>, tensor<3x5xf32>, tensor<3xf32>
   }
 }

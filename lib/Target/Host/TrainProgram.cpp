@@ -209,6 +209,8 @@ public:
       if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
         paramIndex[p] = info.params.size();
         info.params.push_back(tensorOf(p, fb.getArgumentTypes()[i]));
+        if (failed(setFlatShard(fb, i, info.params.back())))
+          return failure();
       } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
                  !in.empty() && !argRole(fb, i)) {
         inputIndex[in] = info.inputs.size();
@@ -222,17 +224,8 @@ public:
           !s.empty() && !stateIndex.count(s)) {
         stateIndex[s] = info.states.size();
         info.states.push_back(tensorOf(s, opt.getArgumentTypes()[i]));
-        if (auto shard = opt.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName)) {
-          ProgramTensor &t = info.states.back();
-          auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
-          auto axes = shard.getAs<DenseI16ArrayAttr>("grid_axes");
-          t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
-          for (int16_t a : axes.asArrayRef())
-            t.shardAxes |= 1u << a;
-          if (t.shape.size() != 1 || t.globalShape.size() > 8)
-            return opt.emitError() << "emitter: the flat-sharded state '" << s
-                                   << "' must be 1-D locally and have at most 8 dims";
-        }
+        if (failed(setFlatShard(opt, i, info.states.back())))
+          return failure();
       }
     return success();
   }
@@ -272,6 +265,22 @@ public:
   }
 
 private:
+  /// A pz.flat_shard argument's global shape and grid axes (pz-zero).
+  static LogicalResult setFlatShard(func::FuncOp fn, unsigned i, ProgramTensor &t) {
+    auto shard = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName);
+    if (!shard)
+      return success();
+    auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
+    auto axes = shard.getAs<DenseI16ArrayAttr>("grid_axes");
+    t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+    for (int16_t a : axes.asArrayRef())
+      t.shardAxes |= 1u << a;
+    if (t.shape.size() != 1 || t.globalShape.size() > 8)
+      return fn.emitError() << "emitter: the flat-sharded tensor '" << t.name
+                            << "' must be 1-D locally and have at most 8 dims";
+    return success();
+  }
+
   TrainProgramInfo &info;
   llvm::StringMap<size_t> paramIndex, inputIndex, stateIndex;
 };
@@ -390,9 +399,22 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
                             << p.dpReplicate * p.dpShard << " data-parallel ranks exceeds "
                             << kMaxTotalBytes << " bytes per step";
   }
-  info.gradBytes = info.paramBytes;
+  // ZeRO 2 and 3: each gradient (and accumulator) is its chunk of
+  // ceil(N / dp_shard) elements (pzrt_program.grad_shard_axes).
+  uint32_t gradShardAxes = p.zero >= 2 && p.dpShard > 1 ? 1u << 2 : 0;
+  info.gradBytes = 0;
+  for (const ProgramTensor &t : info.params) {
+    int64_t bytes = t.bytes();
+    if (gradShardAxes && !t.shardAxes) {
+      int64_t n = 1;
+      for (int64_t d : t.shape)
+        n *= d; // bounded: t.bytes() >= 0
+      bytes = (n + p.dpShard - 1) / p.dpShard * (bytes / std::max<int64_t>(n, 1));
+    }
+    info.gradBytes += bytes;
+  }
   // The accumulators and the scalar slots (pzrt/train.h's formula).
-  info.workspaceBytes = (accumulators ? info.paramBytes : 0) + 8 * kScalarSlots;
+  info.workspaceBytes = (accumulators ? info.gradBytes : 0) + 8 * kScalarSlots;
   std::optional<int64_t> peak = 0;
   for (int64_t part : {info.paramBytes, info.gradBytes, info.stateBytes, info.arenaBytes,
                        info.dataBytes, info.workspaceBytes})
@@ -449,7 +471,8 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << cString(opts.planJson) << ",\n"
      << "  " << numEntries << ", pz_functions,\n"
      << "  " << numActions << ", pz_schedule,\n"
-     << "  " << groups.size() << ", pz_comm_groups};\n\n"
+     << "  " << groups.size() << ", pz_comm_groups,\n"
+     << "  " << gradShardAxes << "u};\n\n"
      << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();
 }

@@ -20,10 +20,12 @@
  * are not allocated through pzrt_mem_alloc. With bytes(spec) = product of
  * the local shape (1 for ndim 0; c for a flat-sharded spec) x
  * pzrt_dtype_size(dtype):
- *   planned_peak_bytes = sum bytes(params) x (accumulators ? 3 : 2)
+ *   planned_peak_bytes = sum bytes(params) + sum grad_bytes(params) x
+ *                        (accumulators ? 2 : 1)
  *                      + sum bytes(states) + arena_bytes + sum bytes(inputs)
  *                      + 8 x PZRT_SCALAR_COUNT
- * (a grad and an accumulator have their parameter's dtype and shape). The
+ * (a grad and an accumulator have their parameter's dtype and shape, or,
+ * with grad_shard_axes, ceil(N / n) elements of it). The
  * driver resets the peaks when it starts (pzrt_mem_reset_peaks) and prints a
  * one-line warning after the first step when the measured
  * pzrt_mem_peak_total() or pzrt_arena_peak() differs from the plan (a value
@@ -275,6 +277,14 @@ typedef struct pzrt_program {
   const pzrt_action *schedule;    /* one step's actions, in order */
   int32_t num_comm_groups;
   const uint32_t *comm_groups;    /* bit masks of grid axes: ctx->comms[i] */
+  /* ZeRO stage 2 and 3: the gradients (and their accumulators) are chunks
+   * over these grid axes (bit mask; 0: each gradient has its parameter's
+   * shape): the gradient of a parameter of N elements is a 1-D buffer of
+   * ceil(N / n) elements, n the ranks over the axes; this rank's chunk of
+   * the averaged gradient (train.h's flat-shard rule). A flat-sharded
+   * parameter's gradient is its chunk anyway. Last member: zero when an
+   * initializer leaves it out. */
+  uint32_t grad_shard_axes;
 } pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):

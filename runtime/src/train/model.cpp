@@ -131,11 +131,21 @@ bool usesAccumulators(const pzrt_program *m) {
   return false;
 }
 
+uint64_t gradBytes(const pzrt_program *m, int i) {
+  const pzrt_tensor_spec &s = m->params[i];
+  if (!m->grad_shard_axes || isFlatSharded(s))
+    return specBytes(s);
+  uint64_t n = 1;
+  for (int d = 0; d < s.ndim; ++d)
+    n *= static_cast<uint64_t>(s.shape[d]); // bounded by validateModel
+  uint64_t shards = static_cast<uint64_t>(axesSize(m, m->grad_shard_axes));
+  return (n + shards - 1) / shards * pzrt_dtype_size(s.dtype);
+}
+
 uint64_t plannedPeakFormula(const pzrt_program *m) {
-  uint64_t params = 0, total = 0;
+  uint64_t total = kScalarBytes;
   for (int i = 0; i < m->num_params; ++i)
-    params += specBytes(m->params[i]);
-  total = params * (usesAccumulators(m) ? 3 : 2) + kScalarBytes;
+    total += specBytes(m->params[i]) + gradBytes(m, i) * (usesAccumulators(m) ? 2 : 1);
   for (int i = 0; i < m->num_states; ++i)
     total += specBytes(m->states[i]);
   for (int i = 0; i < m->num_inputs; ++i)
@@ -374,12 +384,16 @@ void validateModel(const pzrt_program *m) {
   if (m->arena_bytes > static_cast<uint64_t>(pzrt::kMaxCount))
     throwInternal("model description: the arena of %llu bytes is larger than 2^62 bytes",
                   (unsigned long long)m->arena_bytes);
-  int64_t total = static_cast<int64_t>(m->arena_bytes), params = 0;
+  if (m->grad_shard_axes >= (1u << PZRT_AXIS_COUNT))
+    throwInternal("model description: grad_shard_axes %u names an axis beyond the grid's %d",
+                  m->grad_shard_axes, PZRT_AXIS_COUNT);
+  int64_t total = static_cast<int64_t>(m->arena_bytes), grads = 0;
   bool ok = true;
   for (int i = 0; ok && i < m->num_params; ++i)
-    ok = pzrt::checkedAdd(params, static_cast<int64_t>(specBytes(m->params[i])), params);
-  ok = ok && pzrt::checkedMul(params, usesAccumulators(m) ? 3 : 2, params) &&
-       pzrt::checkedAdd(total, params, total);
+    ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->params[i])), total) &&
+         pzrt::checkedAdd(grads, static_cast<int64_t>(gradBytes(m, i)), grads);
+  ok = ok && pzrt::checkedMul(grads, usesAccumulators(m) ? 2 : 1, grads) &&
+       pzrt::checkedAdd(total, grads, total);
   for (int i = 0; ok && i < m->num_states; ++i)
     ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->states[i])), total);
   for (int i = 0; ok && i < m->num_inputs; ++i)

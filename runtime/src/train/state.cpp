@@ -48,13 +48,13 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
   }
   for (int i = 0; i < m->num_params; ++i) {
     const pzrt_tensor_spec &s = m->params[i];
-    b.grads.push_back(alloc(specBytes(s), PZRT_MEM_GRADS, "the gradient of", s.name));
+    b.grads.push_back(alloc(gradBytes(m, i), PZRT_MEM_GRADS, "the gradient of", s.name));
   }
   if (usesAccumulators(m))
     for (int i = 0; i < m->num_params; ++i) {
       const pzrt_tensor_spec &s = m->params[i];
       b.accum.push_back(
-          alloc(specBytes(s), PZRT_MEM_WORKSPACE, "the gradient accumulator of", s.name));
+          alloc(gradBytes(m, i), PZRT_MEM_WORKSPACE, "the gradient accumulator of", s.name));
     }
   for (int i = 0; i < m->num_states; ++i) {
     const pzrt_tensor_spec &s = m->states[i];

@@ -89,6 +89,9 @@ struct FlatRange {
 };
 FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
 int inputRole(const pzrt_program *m, int i);
+// The bytes of parameter i's gradient (and accumulator): its own bytes, or
+// its chunk under program->grad_shard_axes (ZeRO 2 and 3).
+uint64_t gradBytes(const pzrt_program *m, int i);
 // Checks the compiler-emitted description; throws an internal Failure.
 void validateModel(const pzrt_program *m);
 // The documented formula of train.h.

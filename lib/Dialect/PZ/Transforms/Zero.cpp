@@ -1,30 +1,37 @@
-//===- Zero.cpp - dp_shard: ZeRO stage 1 and HSDP ---------------------------===//
+//===- Zero.cpp - dp_shard: ZeRO stages 1, 2 and 3, and HSDP ----------------===//
 //
-// Sharded data parallelism (ZeRO, Rajbhandari et al. 2020), stage 1: every
-// rank holds the whole model and gradients, and the optimizer state of one
-// chunk of every parameter. Each parameter is flattened and split into
-// dp_shard chunks of c = ceil(N / dp_shard) elements (padded with zeros), so
-// that no dimension has to divide dp_shard; rank k of the dp_shard group
-// owns elements [k c, (k+1) c).
+// Sharded data parallelism (ZeRO, Rajbhandari et al. 2020; FSDP). Each
+// parameter is flattened and split into dp_shard = n chunks of
+// c = ceil(N / n) elements (zero-padded), so that no dimension has to divide
+// n; rank k of the dp_shard group owns elements [k c, (k+1) c) of every
+// parameter's optimizer state (stage 1), gradient (stage 2) and parameter
+// (stage 3). A bucket for a reduce-scatter holds chunk 0 of each of its
+// tensors, then chunk 1, ... (ZeroUtils.h), so each rank receives its own.
 //
-// @finalize_grads: the finalized gradients are packed into flat buckets,
-// chunk k of every gradient of a bucket at position k (so that one
-// reduce-scatter hands each rank its chunks), reduce-scattered over
-// dp_shard (`zero.grad_reduce_scatter`), all-reduced over dp_replicate when
-// it is > 1 (HSDP: `hsdp.grad_all_reduce`), averaged, and written into the
-// leading c elements of each gradient's buffer (results marked
-// `pz.shard_prefix`); the numerics check reads the chunks.
-//
-// @optimizer_step: gradients and optimizer states become the rank's chunks
-// (states: `pz.flat_shard`, which the runtime allocates, checkpoints and
-// reshards); each parameter's chunk is read with `pz.shard_chunk`; the sum
-// of squares for the global gradient norm is all-reduced over dp_shard
-// (`zero.grad_norm`); the updated chunks are all-gathered in buckets
-// (`zero.param_all_gather`) and unpacked into the parameters.
+// Stage 1 (@finalize_grads, @optimizer_step only): the finalized gradients
+// are reduce-scattered in buckets (`zero.grad_reduce_scatter`), all-reduced
+// over dp_replicate for HSDP (`hsdp.grad_all_reduce`) and averaged; each
+// chunk goes to the leading c elements of its gradient's buffer
+// (`pz.shard_prefix`).
+// Stage 2: @forward_backward reduce-scatters each bucket right after the
+// backward pass has produced its last gradient, and returns the chunks; the
+// gradient and accumulator buffers are chunks; @finalize_grads averages
+// (and, for HSDP, all-reduces) them once per step.
+// Stage 3: parameters are chunks too (`pz.flat_shard`); @forward_backward
+// all-gathers each layer's parameters before their first use in the
+// forward pass and again before their first use in the backward pass
+// (`zero3.param_gather`, "h.3 (forward)"), and the gathered copies die
+// after their last use in that pass.
+// @optimizer_step (every stage) updates the chunks: gradients and optimizer
+// states are chunks (states: `pz.flat_shard`), the parameter's chunk is read
+// with `pz.shard_chunk` below stage 3, the global norm's sum of squares is
+// all-reduced over dp_shard (`zero.grad_norm`), and below stage 3 the
+// updated chunks are all-gathered in buckets (`zero.param_all_gather`).
 //
 //===----------------------------------------------------------------------===//
 
 #include "DataParallelUtils.h"
+#include "ZeroUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
@@ -32,8 +39,9 @@
 
 #include "mlir/Analysis/TopologicalSortUtils.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/IR/Builders.h"
-#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/ADT/MapVector.h"
+
+#include <map>
 
 namespace mlir::pz {
 #define GEN_PASS_DEF_ZEROPASS
@@ -44,80 +52,25 @@ namespace mlir::pz {
 
 using namespace mlir;
 using namespace mlir::pz;
+using namespace mlir::pz::zero;
 
 namespace {
 
 constexpr StringLiteral kPass = "pz-zero";
 
-/// How one parameter is sharded: N elements in chunks of c.
-struct Layout {
-  StringAttr name;
-  RankedTensorType type; // the parameter's (and gradient's) type
-  int64_t numel = 0;
-  int64_t chunk = 0;     // c = ceil(numel / n)
-  Type elem() const { return type.getElementType(); }
-};
-
-Value flatten(OpBuilder &b, Location loc, Value v, int64_t numel) {
-  auto t = llvm::cast<RankedTensorType>(v.getType());
-  if (t.getRank() == 1)
-    return v;
-  return ReshapeOp::create(b, loc, RankedTensorType::get({numel}, t.getElementType()), v,
-                           b.getDenseI64ArrayAttr({numel}));
-}
-
-Value slice1D(OpBuilder &b, Location loc, Value v, int64_t begin, int64_t end) {
-  auto t = llvm::cast<RankedTensorType>(v.getType());
-  if (begin == 0 && end == t.getDimSize(0))
-    return v;
-  return SliceOp::create(b, loc, RankedTensorType::get({end - begin}, t.getElementType()), v,
-                         b.getDenseI64ArrayAttr({begin}), b.getDenseI64ArrayAttr({end}),
-                         b.getDenseI64ArrayAttr({1}));
-}
-
-Value concat1D(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
-  if (parts.size() == 1)
-    return parts.front();
-  int64_t total = 0;
-  for (Value p : parts)
-    total += llvm::cast<RankedTensorType>(p.getType()).getDimSize(0);
-  Type elem = llvm::cast<RankedTensorType>(parts.front().getType()).getElementType();
-  return ConcatOp::create(b, loc, RankedTensorType::get({total}, elem), parts,
-                          b.getI64IntegerAttr(0));
-}
-
-Value scalarConstant(OpBuilder &b, Location loc, Type elem, double v) {
-  auto t = RankedTensorType::get({}, elem);
-  return ConstantOp::create(b, loc, DenseElementsAttr::get(t, b.getFloatAttr(elem, v)));
-}
-
-/// Sets each result type of the pz ops in `fn` to what its operands infer,
-/// in order, after argument types changed. A reduction over every axis of
-/// an operand whose rank changed reduces over every axis of the new one.
-LogicalResult retype(func::FuncOp fn) {
-  WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
-    if (!llvm::isa<PZDialect>(op->getDialect()))
-      return WalkResult::advance();
-    if (auto sum = llvm::dyn_cast<ReduceSumOp>(op)) {
-      auto in = llvm::cast<RankedTensorType>(sum.getInput().getType());
-      if (static_cast<int64_t>(sum.getAxes().size()) != in.getRank()) {
-        auto axes = llvm::to_vector(llvm::seq<int64_t>(0, in.getRank()));
-        sum.setAxes(axes);
-      }
-    }
-    auto infer = llvm::dyn_cast<InferTypeOpInterface>(op);
-    if (!infer)
-      return WalkResult::advance();
-    SmallVector<Type> inferred;
-    if (failed(infer.inferReturnTypes(op->getContext(), op->getLoc(), op->getOperands(),
-                                      op->getAttrDictionary(), op->getPropertiesStorage(),
-                                      op->getRegions(), inferred)))
-      return op->emitError() << kPass << ": cannot shard this op of @" << fn.getSymName();
-    for (auto [res, t] : llvm::zip(op->getResults(), inferred))
-      res.setType(t);
-    return WalkResult::advance();
-  });
-  return failure(r.wasInterrupted());
+/// The layer a parameter belongs to for stage 3's gathers: its name up to
+/// the first all-digit component ("h.3.mlp.c_fc.weight" -> "h.3"), or the
+/// whole name when it has none (FSDP wraps each transformer block).
+std::string layerOf(StringRef name) {
+  SmallVector<StringRef> parts;
+  name.split(parts, '.');
+  std::string key;
+  for (StringRef p : parts) {
+    key += (key.empty() ? "" : ".") + p.str();
+    if (!p.empty() && llvm::all_of(p, llvm::isDigit))
+      return key;
+  }
+  return name.str();
 }
 
 struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
@@ -129,17 +82,21 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     if (!planAttr)
       return;
     plan = planAttr.getPlan();
-    // Stage 1 over dp_shard, alone or with dp_replicate (HSDP). Other
-    // stages and axes are not built yet: such a module is left as it is
-    // and `parallelize compile` refuses to generate code for it.
-    if (plan.dpShard == 1 || plan.zero != 1 || plan.tp != 1 || plan.cp != 1 || plan.pp != 1)
+    // dp_shard alone or with dp_replicate (HSDP). The other axes are not
+    // built yet: such a module is left as it is and `parallelize compile`
+    // refuses to generate code for it.
+    if (plan.dpShard == 1 || plan.zero < 1 || plan.tp != 1 || plan.cp != 1 || plan.pp != 1)
       return;
-    auto fin = module.lookupSymbol<func::FuncOp>("finalize_grads");
-    auto opt = module.lookupSymbol<func::FuncOp>("optimizer_step");
-    if (!fin || fin.isExternal() || !opt || opt.isExternal()) {
+    auto lookup = [&](StringRef name) {
+      auto fn = module.lookupSymbol<func::FuncOp>(name);
+      return fn && !fn.isExternal() ? fn : func::FuncOp();
+    };
+    func::FuncOp fb = lookup("forward_backward"), acc = lookup("accumulate_grads"),
+                 fin = lookup("finalize_grads"), opt = lookup("optimizer_step");
+    if (!fb || !fin || !opt) {
       module.emitError() << kPass << ": ZeRO stage " << plan.zero
-                         << " shards the optimizer, but the module has no @finalize_grads and "
-                            "@optimizer_step (a forward-only graph, or "
+                         << " shards the training step, but the module lacks @forward_backward, "
+                            "@finalize_grads or @optimizer_step (a forward-only graph, or "
                             "pz-build-grad-functions has not run)";
       return signalPassFailure();
     }
@@ -147,10 +104,22 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     if (failed(g))
       return signalPassFailure();
     grid = *g;
-    if (failed(collectLayouts(opt)) || failed(shardGradients(fin)) ||
-        failed(shardOptimizer(opt)))
+    if (failed(collectLayouts(opt)))
+      return signalPassFailure();
+    if (plan.zero >= 3 && failed(gatherParameters(fb)))
+      return signalPassFailure();
+    if (plan.zero >= 2) {
+      if (failed(scatterInBackward(fb)) || (acc && failed(chunkArguments(acc))) ||
+          failed(chunkArguments(fin)))
+        return signalPassFailure();
+    }
+    if (failed(finalizeGradients(fin)) || failed(shardOptimizer(opt)))
       return signalPassFailure();
   }
+
+  //===--------------------------------------------------------------------===//
+  // Layouts, buckets, reasons.
+  //===--------------------------------------------------------------------===//
 
   /// One layout per parameter of @optimizer_step, in model order.
   LogicalResult collectLayouts(func::FuncOp opt) {
@@ -170,11 +139,29 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     return success();
   }
 
+  /// The layout of a function argument's role name (pz.param, pz.grad,
+  /// pz.accum, or the parameter of a pz.state "kind:param"), or null.
+  const Layout *layoutOfArg(func::FuncOp fn, unsigned i) {
+    for (StringRef kind :
+         {PZDialect::kParamAttrName, PZDialect::kGradAttrName, PZDialect::kAccumAttrName}) {
+      if (auto n = fn.getArgAttrOfType<StringAttr>(i, kind)) {
+        auto it = layoutIndex.find(n);
+        return it == layoutIndex.end() ? nullptr : &layouts[it->second];
+      }
+    }
+    if (auto s = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kStateAttrName)) {
+      auto it = layoutIndex.find(StringAttr::get(fn.getContext(), s.getValue().split(':').second));
+      return it == layoutIndex.end() ? nullptr : &layouts[it->second];
+    }
+    return nullptr;
+  }
+
   Location locAt(func::FuncOp fn, const Twine &what) {
     return NameLoc::get(StringAttr::get(fn.getContext(), what), fn.getLoc());
   }
 
-  /// Buckets over `ids` (indices into layouts) of n x c elements each.
+  /// Buckets over `ids` (indices into layouts) of n x c elements each, in
+  /// the reverse order of `ids`.
   SmallVector<SmallVector<unsigned>> buckets(ArrayRef<unsigned> ids) {
     SmallVector<dp::BucketItem> items;
     for (unsigned id : ids) {
@@ -185,6 +172,13 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     for (auto &bucket : out)
       for (unsigned &i : bucket)
         i = ids[i];
+    return out;
+  }
+
+  SmallVector<const Layout *> layoutsOf(ArrayRef<unsigned> ids) {
+    SmallVector<const Layout *> out;
+    for (unsigned id : ids)
+      out.push_back(&layouts[id]);
     return out;
   }
 
@@ -201,25 +195,214 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       op->setAttr(dp::kBucketAttrName, bucket);
   }
 
+  static std::string label(size_t i, size_t count) {
+    return "bucket " + std::to_string(i + 1) + " of " + std::to_string(count);
+  }
+
+  Value reduceScatter(OpBuilder &b, Location at, Value packed, ArrayRef<unsigned> bucket,
+                      const std::string &source) {
+    int64_t total = 0;
+    for (unsigned id : bucket)
+      total += layouts[id].chunk;
+    auto type = RankedTensorType::get({total}, layouts[bucket.front()].elem());
+    auto scatter = shard::ReduceScatterOp::create(
+        b, at, type, grid.getSymName(), ArrayRef<shard::GridAxis>{dp::kDpShardAxis}, packed,
+        shard::ReductionKind::Sum, /*scatter_axis=*/APInt(64, 0));
+    tag(scatter, "zero.grad_reduce_scatter", source, names(b, bucket));
+    return scatter.getResult();
+  }
+
+  Value allGather(OpBuilder &b, Location at, Value packed, ArrayRef<unsigned> bucket,
+                  StringRef kind, const std::string &source) {
+    auto t = llvm::cast<RankedTensorType>(packed.getType());
+    auto gather = shard::AllGatherOp::create(
+        b, at, RankedTensorType::get({plan.dpShard * t.getDimSize(0)}, t.getElementType()),
+        grid.getSymName(), ArrayRef<shard::GridAxis>{dp::kDpShardAxis}, packed,
+        /*gather_axis=*/APInt(64, 0));
+    tag(gather, kind, source, names(b, bucket));
+    return gather.getResult();
+  }
+
+  /// The pz.flat_shard attribute of a chunk of `l`.
+  DictionaryAttr flatShardAttr(OpBuilder &b, const Layout &l) {
+    NamedAttrList info;
+    info.set("shape", b.getDenseI64ArrayAttr(l.type.getShape()));
+    info.set("grid_axes", b.getDenseI16ArrayAttr({dp::kDpShardAxis}));
+    return info.getDictionary(b.getContext());
+  }
+
   //===--------------------------------------------------------------------===//
-  // @finalize_grads: reduce-scatter (and, for HSDP, all-reduce) in buckets.
+  // Stage 3: parameters as chunks, gathered per layer in forward and backward.
   //===--------------------------------------------------------------------===//
 
-  LogicalResult shardGradients(func::FuncOp fn) {
+  LogicalResult gatherParameters(func::FuncOp fn) {
+    Block &body = fn.getBody().front();
+    DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    // The forward pass ends at the op that computes the loss.
+    unsigned lossAt = body.getOperations().size();
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+    for (unsigned i = 0; i < fn.getNumResults(); ++i)
+      if (resultRole(fn, i) == Role::loss)
+        if (Operation *def = ret.getOperand(i).getDefiningOp())
+          lossAt = position[def];
+
+    // Per layer (in order of first use) and pass: the uses to redirect.
+    struct Phase {
+      SmallVector<unsigned> ids;             // the layer's parameters
+      SmallVector<SmallVector<OpOperand *>> uses; // per id
+      Operation *first = nullptr;
+    };
+    using PhaseKey = std::pair<std::string, bool>; // (layer, backward)
+    llvm::MapVector<PhaseKey, Phase, std::map<PhaseKey, unsigned>> phases;
+    OpBuilder b(fn.getContext());
+    SmallVector<Type> argTypes(fn.getArgumentTypes());
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      auto name = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName);
+      if (!name)
+        continue;
+      const Layout *l = layoutOfArg(fn, i);
+      if (!l || fn.getArgumentTypes()[i] != l->type)
+        return fn.emitError() << kPass << ": parameter '" << name.getValue()
+                              << "' of @forward_backward does not match @optimizer_step's";
+      unsigned id = l - layouts.data();
+      BlockArgument arg = body.getArgument(i);
+      for (OpOperand &use : arg.getUses()) {
+        Operation *user = use.getOwner();
+        bool backward = position[user] > lossAt;
+        Phase &p = phases[{layerOf(name.getValue()), backward}];
+        auto it = llvm::find(p.ids, id);
+        if (it == p.ids.end()) {
+          p.ids.push_back(id);
+          p.uses.emplace_back();
+          it = p.ids.end() - 1;
+        }
+        p.uses[it - p.ids.begin()].push_back(&use);
+        if (!p.first || position[user] < position[p.first])
+          p.first = user;
+      }
+      arg.setType(l->chunkType());
+      argTypes[i] = l->chunkType();
+      fn.setArgAttr(i, PZDialect::kFlatShardAttrName, flatShardAttr(b, *l));
+      chunkArg[id] = arg;
+    }
+    for (auto &[key, p] : phases) {
+      std::string source = key.first + (key.second ? " (backward)" : " (forward)");
+      b.setInsertionPoint(p.first);
+      Location at = locAt(fn, "zero3/" + source);
+      SmallVector<Value> chunks;
+      for (unsigned id : p.ids)
+        chunks.push_back(chunkArg[id]);
+      Value gathered =
+          allGather(b, at, concat1D(b, at, chunks), p.ids, "zero3.param_gather", source);
+      SmallVector<Value> whole = unpackGathered(b, at, gathered, layoutsOf(p.ids), plan.dpShard);
+      for (auto [j, uses] : llvm::enumerate(p.uses))
+        for (OpOperand *use : uses)
+          use->set(whole[j]);
+    }
+    fn.setFunctionType(FunctionType::get(fn.getContext(), argTypes, fn.getResultTypes()));
+    return success();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Stages 2 and 3: the gradients reduce-scattered as backward produces them.
+  //===--------------------------------------------------------------------===//
+
+  LogicalResult scatterInBackward(func::FuncOp fn) {
+    Block &body = fn.getBody().front();
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+    DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    DenseMap<unsigned, unsigned> resultOf; // layout -> result index
+    SmallVector<unsigned> ids;
+    for (unsigned i = 0; i < fn.getNumResults(); ++i)
+      if (auto n = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName)) {
+        auto it = layoutIndex.find(n);
+        if (it == layoutIndex.end() || ret.getOperand(i).getType() != layouts[it->second].type)
+          return fn.emitError() << kPass << ": gradient '" << n.getValue()
+                                << "' of @forward_backward does not match its parameter";
+        resultOf[it->second] = i;
+        ids.push_back(it->second);
+      }
+    llvm::sort(ids);
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<SmallVector<unsigned>> bs = buckets(ids);
+    OpBuilder b(fn.getContext());
+    for (auto [bi, bucket] : llvm::enumerate(bs)) {
+      // Right after the op that produces the bucket's last gradient.
+      Operation *last = nullptr;
+      SmallVector<Value> grads;
+      for (unsigned id : bucket) {
+        Value g = results[resultOf[id]];
+        grads.push_back(g);
+        if (Operation *def = g.getDefiningOp(); def && (!last || position[def] > position[last]))
+          last = def;
+      }
+      if (last)
+        b.setInsertionPointAfter(last);
+      else
+        b.setInsertionPointToStart(&body);
+      std::string source = label(bi, bs.size());
+      Location at = locAt(fn, "zero/grads " + source);
+      Value packed = packForScatter(b, at, grads, layoutsOf(bucket), plan.dpShard);
+      Value sum = reduceScatter(b, at, packed, bucket, source);
+      int64_t offset = 0;
+      for (unsigned id : bucket) {
+        results[resultOf[id]] = slice1D(b, at, sum, offset, offset + layouts[id].chunk);
+        offset += layouts[id].chunk;
+      }
+    }
+    b.setInsertionPoint(ret);
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
+    return success();
+  }
+
+  /// Gradient and accumulator arguments become chunks; the elementwise body
+  /// follows.
+  LogicalResult chunkArguments(func::FuncOp fn) {
+    Block &body = fn.getBody().front();
+    SmallVector<Type> argTypes(fn.getArgumentTypes());
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      if (!fn.getArgAttr(i, PZDialect::kGradAttrName) && !fn.getArgAttr(i, PZDialect::kAccumAttrName))
+        continue;
+      const Layout *l = layoutOfArg(fn, i);
+      if (!l || argTypes[i] != l->type)
+        return fn.emitError() << kPass << ": argument " << i << " of @" << fn.getSymName()
+                              << " does not have its parameter's type";
+      argTypes[i] = l->chunkType();
+      body.getArgument(i).setType(argTypes[i]);
+    }
+    fn.setFunctionType(FunctionType::get(fn.getContext(), argTypes, fn.getResultTypes()));
+    return retype(fn, kPass);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // @finalize_grads: the chunks of the average.
+  //===--------------------------------------------------------------------===//
+
+  LogicalResult finalizeGradients(func::FuncOp fn) {
     Block &body = fn.getBody().front();
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     int64_t n = plan.dpShard, m = plan.dpReplicate;
-    // The finalized gradient of each parameter: what its check reads.
+    bool scattered = plan.zero >= 2; // stage 1 reduce-scatters here
     DenseMap<unsigned, Value> finalized;
-    DenseMap<unsigned, AllFiniteOp> checks;
+    SmallVector<std::pair<unsigned, AllFiniteOp>> checks;
     for (auto check : body.getOps<AllFiniteOp>()) {
       StringAttr name = dp::gradName(fn, check.getInput());
       auto it = name ? layoutIndex.find(name) : layoutIndex.end();
-      if (it == layoutIndex.end() || check.getInput().getType() != layouts[it->second].type)
+      Type want = it == layoutIndex.end() ? Type()
+                  : scattered            ? Type(layouts[it->second].chunkType())
+                                         : Type(layouts[it->second].type);
+      if (it == layoutIndex.end() || check.getInput().getType() != want)
         return check.emitError() << kPass << ": cannot tell which gradient this check of "
                                             "@finalize_grads is for";
       finalized[it->second] = check.getInput();
-      checks[it->second] = check;
+      checks.push_back({it->second, check});
     }
     if (finalized.size() != layouts.size())
       return fn.emitError() << kPass << ": @finalize_grads checks " << finalized.size()
@@ -229,97 +412,69 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     OpBuilder b(ret);
     SmallVector<unsigned> all = llvm::to_vector(llvm::seq<unsigned>(0, layouts.size()));
     SmallVector<SmallVector<unsigned>> bs = buckets(all);
-    DenseMap<unsigned, Value> shards;
-    SmallPtrSet<Operation *, 32> packing;
+    DenseMap<unsigned, Value> chunks;
     for (auto [bi, bucket] : llvm::enumerate(bs)) {
-      std::string label = "bucket " + std::to_string(bi + 1) + " of " + std::to_string(bs.size());
-      Location at = locAt(fn, "zero/grads " + label);
+      std::string source = label(bi, bs.size());
+      Location at = locAt(fn, "zero/grads " + source);
+      SmallVector<Value> values;
+      for (unsigned id : bucket)
+        values.push_back(finalized[id]);
       Type elem = layouts[bucket.front()].elem();
-      // Each gradient flat and padded to n x c; then chunk k of every
-      // gradient of the bucket at position k.
-      SmallVector<Value> padded;
-      for (unsigned id : bucket) {
-        const Layout &l = layouts[id];
-        Value flat = flatten(b, at, finalized[id], l.numel);
-        if (Operation *d = flat.getDefiningOp(); d && flat != finalized[id])
-          packing.insert(d);
-        if (n * l.chunk > l.numel) {
-          auto zeros = ConstantOp::create(
-              b, at,
-              DenseElementsAttr::get(RankedTensorType::get({n * l.chunk - l.numel}, elem),
-                                     b.getFloatAttr(elem, 0.0)));
-          flat = concat1D(b, at, {flat, zeros});
-        }
-        padded.push_back(flat);
+      if (scattered && m == 1) {
+        // Already summed over dp_shard: average each chunk where it is.
+        Value inv = scalarConstant(b, locAt(fn, "zero/ranks"), elem, 1.0 / n);
+        for (unsigned id : bucket)
+          chunks[id] = MulOp::create(b, at, finalized[id], inv);
+        continue;
       }
-      SmallVector<Value> parts;
-      int64_t total = 0;
-      if (bucket.size() == 1) {
-        parts.push_back(padded.front());
-        total = layouts[bucket.front()].chunk;
-      } else {
-        for (int64_t k = 0; k < n; ++k)
-          for (auto [j, id] : llvm::enumerate(bucket)) {
-            int64_t c = layouts[id].chunk;
-            parts.push_back(slice1D(b, at, padded[j], k * c, (k + 1) * c));
-            if (k == 0)
-              total += c;
-          }
-      }
-      Value packed = concat1D(b, at, parts);
-      auto shardType = RankedTensorType::get({total}, elem);
-      auto scatter = shard::ReduceScatterOp::create(
-          b, at, shardType, grid.getSymName(), ArrayRef<shard::GridAxis>{dp::kDpShardAxis},
-          packed, shard::ReductionKind::Sum, /*scatter_axis=*/APInt(64, 0));
-      tag(scatter, "zero.grad_reduce_scatter", label, names(b, bucket));
-      Value sum = scatter.getResult();
+      Value sum = scattered ? concat1D(b, at, values)
+                            : reduceScatter(b, at,
+                                            packForScatter(b, at, values, layoutsOf(bucket), n),
+                                            bucket, source);
       if (m > 1) {
         auto reduce = shard::AllReduceOp::create(b, at, sum, grid.getSymName(),
                                                  ArrayRef<shard::GridAxis>{dp::kDpReplicateAxis},
                                                  shard::ReductionKind::Sum);
-        tag(reduce, "hsdp.grad_all_reduce", label, names(b, bucket));
+        tag(reduce, "hsdp.grad_all_reduce", source, names(b, bucket));
         sum = reduce.getResult();
       }
-      Value mean = MulOp::create(b, at, sum,
-                                 scalarConstant(b, locAt(fn, "zero/ranks"), elem, 1.0 / (n * m)));
+      Value mean =
+          MulOp::create(b, at, sum, scalarConstant(b, locAt(fn, "zero/ranks"), elem, 1.0 / (n * m)));
       int64_t offset = 0;
       for (unsigned id : bucket) {
-        shards[id] = slice1D(b, at, mean, offset, offset + layouts[id].chunk);
+        chunks[id] = slice1D(b, at, mean, offset, offset + layouts[id].chunk);
         offset += layouts[id].chunk;
       }
     }
-
     // The numerics check reads this rank's chunk of the average.
     for (auto [id, check] : checks) {
-      OpBuilder cb(ret);
-      auto repl = AllFiniteOp::create(cb, check.getLoc(), shards[id]);
+      auto repl = AllFiniteOp::create(b, check.getLoc(), chunks[id]);
       check.getResult().replaceAllUsesWith(repl.getResult());
       check.erase();
     }
-
-    // The results: each gradient's chunk, into its buffer's leading
-    // elements, in model order where the gradients were.
+    // The results: each gradient's chunk (stage 1: into the leading
+    // elements of its full buffer), in model order, then the rest.
     SmallVector<Value> results;
-    SmallVector<Type> resultTypes;
     SmallVector<DictionaryAttr> resultAttrs;
     for (auto [id, l] : llvm::enumerate(layouts)) {
-      results.push_back(shards[id]);
-      resultTypes.push_back(shards[id].getType());
-      resultAttrs.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr(PZDialect::kGradAttrName, l.name),
-           b.getNamedAttr(PZDialect::kShardPrefixAttrName, b.getUnitAttr())}));
+      results.push_back(chunks[id]);
+      NamedAttrList attrs;
+      attrs.set(PZDialect::kGradAttrName, l.name);
+      if (!scattered)
+        attrs.set(PZDialect::kShardPrefixAttrName, b.getUnitAttr());
+      resultAttrs.push_back(attrs.getDictionary(fn.getContext()));
     }
     for (unsigned i = 0; i < fn.getNumResults(); ++i) {
       if (fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName))
         continue;
       results.push_back(ret.getOperand(i));
-      resultTypes.push_back(fn.getResultTypes()[i]);
       DictionaryAttr d = fn.getResultAttrDict(i);
       resultAttrs.push_back(d ? d : b.getDictionaryAttr({}));
     }
     func::ReturnOp::create(b, ret.getLoc(), results);
     ret.erase();
-    fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(), resultTypes));
+    fn.setFunctionType(FunctionType::get(fn.getContext(), fn.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
     fn.setAllResultAttrs(resultAttrs);
     if (!sortTopologically(&body))
       return fn.emitError() << kPass << ": @finalize_grads has a cycle";
@@ -327,61 +482,50 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
   }
 
   //===--------------------------------------------------------------------===//
-  // @optimizer_step: the update on chunks, the parameters all-gathered.
+  // @optimizer_step: the update on chunks.
   //===--------------------------------------------------------------------===//
 
   LogicalResult shardOptimizer(func::FuncOp fn) {
     Block &body = fn.getBody().front();
-    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     MLIRContext *ctx = fn.getContext();
     OpBuilder b(ctx);
     b.setInsertionPointToStart(&body);
     SmallVector<Type> argTypes(fn.getArgumentTypes());
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      const Layout *l = layoutOfArg(fn, i);
+      if (!l)
+        continue;
       BlockArgument arg = body.getArgument(i);
-      auto kindName = [&](StringRef kind) { return fn.getArgAttrOfType<StringAttr>(i, kind); };
-      if (StringAttr p = kindName(PZDialect::kParamAttrName)) {
-        const Layout &l = layouts[layoutIndex.lookup(p)];
-        Location at = locAt(fn, "zero/" + p.getValue());
-        Value flat = flatten(b, at, arg, l.numel);
+      if (arg.getType() != l->type)
+        return fn.emitError() << kPass << ": argument " << i
+                              << " of @optimizer_step does not have its parameter's type";
+      bool param = fn.getArgAttr(i, PZDialect::kParamAttrName) != nullptr;
+      if (param && plan.zero < 3) {
+        // The full (replicated) parameter: read this rank's chunk.
+        Location at = locAt(fn, "zero/" + l->name.getValue());
+        Value flat = flatten(b, at, arg, l->numel);
         auto chunk = ShardChunkOp::create(
-            b, at, RankedTensorType::get({l.chunk}, l.elem()), flat,
-            FlatSymbolRefAttr::get(grid.getSymNameAttr()),
+            b, at, l->chunkType(), flat, FlatSymbolRefAttr::get(grid.getSymNameAttr()),
             b.getDenseI16ArrayAttr({dp::kDpShardAxis}), b.getI64IntegerAttr(plan.dpShard));
         arg.replaceAllUsesExcept(chunk.getResult(), flat.getDefiningOp() ? flat.getDefiningOp()
                                                                           : chunk.getOperation());
         continue;
       }
-      StringAttr g = kindName(PZDialect::kGradAttrName);
-      StringAttr s = kindName(PZDialect::kStateAttrName);
-      if (!g && !s)
-        continue;
-      StringRef owner = g ? g.getValue() : s.getValue().split(':').second;
-      auto it = layoutIndex.find(StringAttr::get(ctx, owner));
-      if (it == layoutIndex.end())
-        return fn.emitError() << kPass << ": argument " << i << " of @optimizer_step ("
-                              << (g ? g : s) << ") belongs to no parameter";
-      const Layout &l = layouts[it->second];
-      if (arg.getType() != l.type)
-        return fn.emitError() << kPass << ": argument " << i << " of @optimizer_step ("
-                              << (g ? g : s) << ") does not have its parameter's type";
-      auto chunkType = RankedTensorType::get({l.chunk}, l.elem());
-      arg.setType(chunkType);
-      argTypes[i] = chunkType;
-      if (g) {
-        fn.setArgAttr(i, PZDialect::kShardPrefixAttrName, b.getUnitAttr());
+      arg.setType(l->chunkType());
+      argTypes[i] = l->chunkType();
+      if (fn.getArgAttr(i, PZDialect::kGradAttrName)) {
+        if (plan.zero == 1)
+          fn.setArgAttr(i, PZDialect::kShardPrefixAttrName, b.getUnitAttr());
       } else {
-        NamedAttrList shardInfo;
-        shardInfo.set("shape", b.getDenseI64ArrayAttr(l.type.getShape()));
-        shardInfo.set("grid_axes", b.getDenseI16ArrayAttr({dp::kDpShardAxis}));
-        fn.setArgAttr(i, PZDialect::kFlatShardAttrName, shardInfo.getDictionary(ctx));
+        fn.setArgAttr(i, PZDialect::kFlatShardAttrName, flatShardAttr(b, *l));
       }
     }
     fn.setFunctionType(FunctionType::get(ctx, argTypes, fn.getResultTypes()));
-    if (failed(retype(fn)))
+    if (failed(retype(fn, kPass)))
       return failure();
 
     // The global norm: the sum of squares over every chunk.
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     Value norm;
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       if (resultRole(fn, i) == Role::grad_norm)
@@ -397,11 +541,13 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
                                             shard::ReductionKind::Sum);
     tag(sumSq, "zero.grad_norm", "sum of squares", {});
     sqrt.getInputMutable().assign(sumSq.getResult());
+    if (plan.zero >= 3)
+      return success(); // the chunks are the parameters
 
-    // The updated parameter chunks, all-gathered in buckets.
+    // Below stage 3: the updated chunks, all-gathered into the parameters.
     b.setInsertionPoint(ret);
     SmallVector<Value> results(ret.getOperands());
-    DenseMap<unsigned, unsigned> resultOf; // layout -> result index
+    DenseMap<unsigned, unsigned> resultOf;
     SmallVector<unsigned> updated;
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       if (auto p = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kParamAttrName)) {
@@ -412,38 +558,17 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     // Model order, so that the first bucket holds the first layers.
     SmallVector<unsigned> order(updated.rbegin(), updated.rend());
     SmallVector<SmallVector<unsigned>> bs = buckets(order);
-    int64_t n = plan.dpShard;
     for (auto [bi, bucket] : llvm::enumerate(bs)) {
-      std::string label = "bucket " + std::to_string(bi + 1) + " of " + std::to_string(bs.size());
-      Location at = locAt(fn, "zero/params " + label);
+      std::string source = label(bi, bs.size());
+      Location at = locAt(fn, "zero/params " + source);
       SmallVector<Value> chunks;
-      int64_t total = 0;
-      for (unsigned id : bucket) {
+      for (unsigned id : bucket)
         chunks.push_back(results[resultOf[id]]);
-        total += layouts[id].chunk;
-      }
-      Value packed = concat1D(b, at, chunks);
-      Type elem = layouts[bucket.front()].elem();
-      auto gather = shard::AllGatherOp::create(
-          b, at, RankedTensorType::get({n * total}, elem), grid.getSymName(),
-          ArrayRef<shard::GridAxis>{dp::kDpShardAxis}, packed, /*gather_axis=*/APInt(64, 0));
-      tag(gather, "zero.param_all_gather", label, names(b, bucket));
-      int64_t offset = 0;
-      for (unsigned id : bucket) {
-        const Layout &l = layouts[id];
-        Value whole = gather.getResult();
-        if (bucket.size() > 1) {
-          SmallVector<Value> parts;
-          for (int64_t k = 0; k < n; ++k)
-            parts.push_back(slice1D(b, at, whole, k * total + offset, k * total + offset + l.chunk));
-          whole = concat1D(b, at, parts);
-        }
-        whole = slice1D(b, at, whole, 0, l.numel);
-        if (l.type.getRank() != 1)
-          whole = ReshapeOp::create(b, at, l.type, whole, b.getDenseI64ArrayAttr(l.type.getShape()));
+      Value gathered =
+          allGather(b, at, concat1D(b, at, chunks), bucket, "zero.param_all_gather", source);
+      for (auto [id, whole] :
+           llvm::zip(bucket, unpackGathered(b, at, gathered, layoutsOf(bucket), plan.dpShard)))
         results[resultOf[id]] = whole;
-        offset += l.chunk;
-      }
     }
     func::ReturnOp::create(b, ret.getLoc(), results);
     ret.erase();
@@ -455,6 +580,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
   shard::GridOp grid;
   SmallVector<Layout> layouts;
   DenseMap<StringAttr, unsigned> layoutIndex;
+  DenseMap<unsigned, Value> chunkArg; // stage 3: each parameter's chunk argument
 };
 
 } // namespace

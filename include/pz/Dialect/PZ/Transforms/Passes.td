@@ -180,35 +180,45 @@ def DataParallelPass : Pass<"pz-data-parallel", "mlir::ModuleOp"> {
 }
 
 def ZeroPass : Pass<"pz-zero", "mlir::ModuleOp"> {
-  let summary = "Shard the optimizer state over dp_shard (ZeRO stage 1, and HSDP)";
+  let summary = "Shard optimizer state, gradients and parameters over dp_shard (ZeRO 1-3, HSDP)";
   let description = [{
-    A plan pass. When the module's `pz.plan` has `dp_shard` n > 1 with
-    `zero = 1`, every parameter is flattened and split into n chunks of
-    c = ceil(N / n) elements (zero-padded, so no dimension has to divide n);
-    rank k of the dp_shard group owns chunk k of the optimizer state.
+    A plan pass. When the module's `pz.plan` has `dp_shard` n > 1 (`zero`
+    1, 2 or 3; with `dp_replicate` m > 1 too: HSDP), every parameter is
+    flattened and split into n chunks of c = ceil(N / n) elements
+    (zero-padded, so no dimension has to divide n); rank k of the dp_shard
+    group owns chunk k. A bucket (at most `bucket_mb` MiB, reverse model
+    order for gradients) holds chunk 0 of each of its tensors, then chunk
+    1, and so on, so that one reduce-scatter hands every rank its chunks.
 
-    * `@finalize_grads`: the gradients are packed into flat buckets of at
-      most `bucket_mb` MiB (reverse model order; chunk k of every gradient
-      of a bucket at position k), each reduce-scattered over dp_shard by an
-      upstream `shard.reduce_scatter` (reason `zero.grad_reduce_scatter`),
-      all-reduced over dp_replicate when it is > 1 (HSDP,
-      `hsdp.grad_all_reduce`), and averaged. Each gradient's chunk is the
-      new result (`pz.grad`, marked `pz.shard_prefix`: it is written into
-      the leading c elements of the gradient's buffer); the numerics check
-      reads the chunks.
-    * `@optimizer_step`: gradients become chunks (`pz.shard_prefix`),
-      optimizer states become chunks (`pz.flat_shard = {shape, grid_axes}`:
-      the runtime allocates, checkpoints and reshards them as chunks of the
-      flattened tensor); each parameter's chunk is read with
-      `pz.shard_chunk`; the sum of squares of the global gradient norm is
-      all-reduced over dp_shard (`zero.grad_norm`); the updated chunks are
-      all-gathered in buckets (`zero.param_all_gather`) and unpacked into
-      the parameters.
+    * Stage 1: `@finalize_grads` reduce-scatters the finalized gradients
+      over dp_shard (upstream `shard.reduce_scatter`, reason
+      `zero.grad_reduce_scatter`), all-reduces the chunks over dp_replicate
+      (HSDP, `hsdp.grad_all_reduce`) and averages them; each chunk is a
+      result marked `pz.shard_prefix` (written into the leading c elements
+      of the gradient's full buffer).
+    * Stage 2: `@forward_backward` reduce-scatters each bucket right after
+      the op that computes its last gradient and returns the chunks (the
+      gradient and accumulator buffers are chunks); `@accumulate_grads`
+      adds chunks; `@finalize_grads` all-reduces them over dp_replicate
+      (HSDP) and averages them, once per step.
+    * Stage 3: also the parameters are chunks (`pz.flat_shard`).
+      `@forward_backward` all-gathers each layer's parameters (a layer: the
+      name up to its first numeric component, "h.3") before their first use
+      in the forward pass, which ends at the loss, and again before their
+      first use in the backward pass, only those the backward pass reads
+      (`zero3.param_gather`, "h.3 (forward)", "h.3 (backward)").
+    * `@optimizer_step`: gradients and optimizer states are chunks (states:
+      `pz.flat_shard = {shape, grid_axes}`, which the runtime allocates,
+      checkpoints and reshards as chunks of the flattened tensor); below
+      stage 3 each parameter's chunk is read with `pz.shard_chunk` and the
+      updated chunks are all-gathered in buckets (`zero.param_all_gather`);
+      the sum of squares of the global gradient norm is all-reduced over
+      dp_shard (`zero.grad_norm`).
 
-    Every collective carries `pz.comm = #pzrt.reason<kind, "bucket i of
-    B">` and the tensors it moves (`pz.bucket`). Other ZeRO stages, and
-    dp_shard with tp, cp or pp, are not built yet: such a module is left as
-    it is (`parallelize compile` refuses to generate code for it).
+    Every collective carries `pz.comm = #pzrt.reason<kind, source>` and the
+    tensors it moves (`pz.bucket`). dp_shard with tp, cp or pp is not built
+    yet: such a module is left as it is (`parallelize compile` refuses to
+    generate code for it).
   }];
   let dependentDialects = ["mlir::shard::ShardDialect", "mlir::pzrt::PZRTDialect"];
 }
