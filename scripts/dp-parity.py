@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Data parallelism (DDP, ZeRO stages 1-3, HSDP) trains the single-rank model.
 
-For mlp_loss and gpt2_loss (python-frontend exports in build/models), with
+For mlp_loss, gpt2_loss and llama_loss (python-frontend exports in
+build/models), with
 AdamW (lr 1e-3, weight decay 0.1, --grad-clip 1.0 so that clipping reads the
 averaged gradients) from the ONNX initializers, over --steps (10) steps of
 one global batch of G rows per step (the same rows, fed through --data-npy,
@@ -81,9 +82,10 @@ CASES = [("mlp_loss", 2, 1, 0, 2, 0), ("mlp_loss", 4, 1, 0, 1, None),
          ("gpt2_loss", 2, 1, 0, 1, None), ("gpt2_loss", 2, 1, 0, 2, 0),
          ("gpt2_loss", 4, 1, 0, 1, None), ("gpt2_loss", 1, 2, 1, 2, 0),
          ("gpt2_loss", 2, 2, 1, 1, None), ("gpt2_loss", 1, 2, 2, 1, 0),
-         ("gpt2_loss", 2, 2, 3, 1, None), ("gpt2_loss", 1, 2, 3, 2, 0)]
+         ("gpt2_loss", 2, 2, 3, 1, None), ("gpt2_loss", 1, 2, 3, 2, 0),
+         ("llama_loss", 2, 1, 0, 1, None), ("llama_loss", 2, 2, 3, 2, 0)]
 FULL_CASES = [(model, m, n, z, k, b)
-              for model in ("mlp_loss", "gpt2_loss")
+              for model in ("mlp_loss", "gpt2_loss", "llama_loss")
               for m in (1, 2, 4) for n in (1, 2, 4) for z in ((0,) if n == 1 else (1, 2, 3))
               for k in (1, 2) for b in (None, 0)
               if 1 < m * n <= 8 and (b is None or k == 2)]
@@ -195,10 +197,10 @@ def expected_bytes(params, m, n, zero, k):
 
 # Weight matrices whose value the backward pass does not read, so that stage
 # 3 does not gather them again: a table read only by an embedding lookup
-# (its gradient needs no table), and the first layer's weight of the MLP,
+# (its gradient needs no table: GPT-2's wpe, Llama's untied embed_tokens), and the first layer's weight of the MLP,
 # which multiplies the data (no gradient flows to x, so dX = dY W is not
 # computed). Every other weight matrix is read by dX = dY W.
-LOOKUP_ONLY = {"wpe.weight", "fc1.weight"}
+LOOKUP_ONLY = {"wpe.weight", "fc1.weight", "embed_tokens.weight"}
 
 KIND_OF = {"ddp.grad_bucket": "all_reduce", "zero.grad_reduce_scatter": "reduce_scatter",
            "zero.param_all_gather": "all_gather", "zero.grad_norm": "all_reduce",
