@@ -46,10 +46,11 @@ Gates, per case against the single-rank run:
     8C (zero 1), 4P, 4C, 8C (zero 2) and 4C, 4C, 8C (zero 3);
   * the launch checks the plan: the program started as one process exits 2
     naming both world sizes;
-  * resharding (RESHARD cases): the checkpoint the case saved after
-    --steps/2 steps is loaded by the single-rank program, which trains the
-    remaining steps: its losses equal the uninterrupted single-rank run's
-    within 1e-6 relative.
+  * resharding (RESHARD): the checkpoint a case saves after --steps/2
+    steps is loaded under other layouts (one rank, DDP, another ZeRO stage
+    and dp_shard) and under its own, which train the remaining steps: their
+    losses equal that layout's uninterrupted run within 1e-6 relative, and
+    bit for bit under the case's own layout.
 The data has no ignored labels, so each rank's (and micro-batch's) mean
 loss weighs the same number of tokens and the mean of the means is the
 mean over the global batch.
@@ -89,9 +90,15 @@ FULL_CASES = [(model, m, n, z, k, b)
               for m in (1, 2, 4) for n in (1, 2, 4) for z in ((0,) if n == 1 else (1, 2, 3))
               for k in (1, 2) for b in (None, 0)
               if 1 < m * n <= 8 and (b is None or k == 2)]
-# Saved under the case's layout, loaded on one rank.
-RESHARD = {("mlp_loss", 1, 2, 1, 1, 0), ("gpt2_loss", 2, 2, 1, 1, None),
-           ("gpt2_loss", 2, 2, 3, 1, None)}
+# Saved under the case's layout after steps/2, then loaded under each of
+# these layouts (None: the single-rank program; the case itself: the same
+# layout, which must continue bit for bit).
+RESHARD = {("mlp_loss", 1, 2, 1, 1, 0): [None],
+           ("gpt2_loss", 2, 2, 1, 1, None): [None],
+           ("gpt2_loss", 2, 2, 3, 1, None): [None, ("gpt2_loss", 2, 2, 3, 1, None),
+                                             ("gpt2_loss", 1, 2, 2, 1, 0),
+                                             ("gpt2_loss", 4, 1, 0, 1, None)],
+           ("llama_loss", 2, 2, 3, 2, 0): [None, ("llama_loss", 2, 1, 0, 1, None)]}
 
 failures = []
 
@@ -311,25 +318,41 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
     return got
 
 
-def check_reshard(a, name, case, cwork, single_out, feeds, ref):
-    """Saves under the case's layout after steps/2, continues on one rank."""
-    model, m, n, zero, k, _ = case
+def check_reshard(a, name, case, runs, single_out, feeds, ref):
+    """Saves under the case's layout after steps/2 and continues under each
+    target layout of RESHARD: within RESHARD_RTOL of that layout's
+    uninterrupted run (the single rank's for None), bit for bit when the
+    layout is the case's own."""
+    _, m, n, zero, k, _ = case
     half = a.steps // 2
+    cwork = runs[case][0]
     part = os.path.join(cwork, "reshard")
     os.makedirs(part, exist_ok=True)
     train(a.bin, cwork, m * n, feeds, half, part)
     ckpt = os.path.join(part, "ckpt")
-    resumed = os.path.join(part, "resumed")
-    os.makedirs(resumed, exist_ok=True)
-    got, _, _ = train(a.bin, single_out, 1, feeds, a.steps - half, resumed,
-                      extra=["--load", ckpt])
-    ref_loss = [r["loss"] for r in ref][half:]
-    loss = [r["loss"] for r in got]
-    worst = max(rel(g, w) for g, w in zip(loss, ref_loss)) if loss else 1.0
-    check(len(loss) == len(ref_loss) and worst <= RESHARD_RTOL,
-          f"{name}: saved after {half} steps under dp_replicate {m} x dp_shard {n} zero {zero}, "
-          f"loaded on 1 rank: {len(loss)} more steps, worst loss rel err {worst:.2e} "
-          f"(gate {RESHARD_RTOL:g})")
+    for target in RESHARD[case]:
+        if target is None:
+            out, ranks, uninterrupted, what = single_out, 1, ref, "1 rank"
+        elif target in runs:
+            out, uninterrupted = runs[target]
+            ranks = target[1] * target[2]
+            what = (f"dp_replicate {target[1]} x dp_shard {target[2]} zero {target[3]} "
+                    f"grad_accum {target[4]}") + (" (the same layout)" if target == case else "")
+        else:
+            check(False, f"{name}: reshard target {target} did not run")
+            continue
+        resumed = os.path.join(part, "resumed-" + os.path.basename(out))
+        os.makedirs(resumed, exist_ok=True)
+        got, _, _ = train(a.bin, out, ranks, feeds, a.steps - half, resumed,
+                          extra=["--load", ckpt])
+        want = [r["loss"] for r in uninterrupted][half:]
+        loss = [r["loss"] for r in got]
+        worst = max(rel(g, w) for g, w in zip(loss, want)) if loss else 1.0
+        same = target == case
+        check(len(loss) == len(want) and (loss == want if same else worst <= RESHARD_RTOL),
+              f"{name}: saved after {half} steps, loaded under {what}: {len(loss)} more steps, "
+              f"worst loss rel err {worst:.2e} against that layout's uninterrupted run "
+              f"(gate {'bit-identical' if same else f'{RESHARD_RTOL:g}'})")
 
 
 def main():
@@ -358,6 +381,7 @@ def main():
             np.save(path, v)
             feeds.append(f"{key}={path}")
         single = os.path.join(mwork, "single")
+        runs = {}  # case -> (its compiled program, its metrics)
         try:
             compile_program(a.bin, onnx_path, single, row_shape, a.rows, 1, 1, 0, 1, None)
             ref, _, ref_w = train(a.bin, single, 1, feeds, a.steps, single)
@@ -374,11 +398,18 @@ def main():
                 f" grad_accum {k}" + (f" bucket_mb {bucket_mb}" if bucket_mb is not None else "")
             cwork = os.path.join(mwork, f"r{m}-s{n}-z{zero}-k{k}-b{bucket_mb}")
             try:
-                check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w)
-                if case in RESHARD and not a.full:
-                    check_reshard(a, name, case, cwork, single, feeds, ref)
+                got = check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork,
+                                 ref, ref_w)
+                runs[case] = (cwork, got)
             except RuntimeError as e:
                 check(False, f"{name}: {e}")
+        for case in cases:
+            if case[0] == model and case in RESHARD and case in runs and not a.full:
+                try:
+                    check_reshard(a, f"{model} reshard from dp_replicate {case[1]} x dp_shard "
+                                  f"{case[2]} zero {case[3]}", case, runs, single, feeds, ref)
+                except RuntimeError as e:
+                    check(False, f"{model} reshard from {case}: {e}")
     print(f"{len(failures)} failure(s)" if failures else "all data-parallel checks passed")
     return 1 if failures else 0
 
