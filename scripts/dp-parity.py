@@ -46,6 +46,11 @@ Gates, per case against the single-rank run:
     8C (zero 1), 4P, 4C, 8C (zero 2) and 4C, 4C, 8C (zero 3);
   * the launch checks the plan: the program started as one process exits 2
     naming both world sizes;
+  * overlap (OVERLAP, DDP with one micro-batch): in rank 0's trace every
+    bucket's all-reduce runs inside forward_backward, the first finishing
+    before the last starts (backward computes the later buckets' gradients
+    in between). Transfers block on CPU ranks: the all-reduce is issued
+    during backward, not run concurrently with it;
   * resharding (RESHARD): the checkpoint a case saves after --steps/2
     steps is loaded under other layouts (one rank, DDP, another ZeRO stage
     and dp_shard) and under its own, which train the remaining steps: their
@@ -81,7 +86,7 @@ CASES = [("mlp_loss", 2, 1, 0, 2, 0), ("mlp_loss", 4, 1, 0, 1, None),
          ("mlp_loss", 1, 2, 1, 1, 0), ("mlp_loss", 2, 2, 2, 2, None),
          ("mlp_loss", 1, 4, 3, 2, 0),
          ("gpt2_loss", 2, 1, 0, 1, None), ("gpt2_loss", 2, 1, 0, 2, 0),
-         ("gpt2_loss", 4, 1, 0, 1, None), ("gpt2_loss", 1, 2, 1, 2, 0),
+         ("gpt2_loss", 4, 1, 0, 1, 0), ("gpt2_loss", 1, 2, 1, 2, 0),
          ("gpt2_loss", 2, 2, 1, 1, None), ("gpt2_loss", 1, 2, 2, 1, 0),
          ("gpt2_loss", 2, 2, 3, 1, None), ("gpt2_loss", 1, 2, 3, 2, 0),
          ("llama_loss", 2, 1, 0, 1, None), ("llama_loss", 2, 2, 3, 2, 0)]
@@ -90,6 +95,10 @@ FULL_CASES = [(model, m, n, z, k, b)
               for m in (1, 2, 4) for n in (1, 2, 4) for z in ((0,) if n == 1 else (1, 2, 3))
               for k in (1, 2) for b in (None, 0)
               if 1 < m * n <= 8 and (b is None or k == 2)]
+# Traced: with one micro-batch, DDP issues each bucket's all-reduce inside
+# forward_backward, right after the backward pass computed its last gradient.
+OVERLAP = {("gpt2_loss", 4, 1, 0, 1, 0)}
+
 # Saved under the case's layout after steps/2, then loaded under each of
 # these layouts (None: the single-rank program; the case itself: the same
 # layout, which must continue bit for bit).
@@ -97,7 +106,7 @@ RESHARD = {("mlp_loss", 1, 2, 1, 1, 0): [None],
            ("gpt2_loss", 2, 2, 1, 1, None): [None],
            ("gpt2_loss", 2, 2, 3, 1, None): [None, ("gpt2_loss", 2, 2, 3, 1, None),
                                              ("gpt2_loss", 1, 2, 2, 1, 0),
-                                             ("gpt2_loss", 4, 1, 0, 1, None)],
+                                             ("gpt2_loss", 4, 1, 0, 1, 0)],
            ("llama_loss", 2, 2, 3, 2, 0): [None, ("llama_loss", 2, 1, 0, 1, None)]}
 
 failures = []
@@ -315,7 +324,38 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
     check(got_mem == want,
           f"{name}: parameters, gradients, optimizer state per rank {got_mem} = {want} "
           f"(P = {elems}, C = {chunks}: 4P or 4C, 4P or 4C, 8C for zero {zero})")
+    if case in OVERLAP:
+        check_overlap(a, name, cwork, ranks, feeds, report)
     return got
+
+
+def check_overlap(a, name, cwork, ranks, feeds, report):
+    """Rank 0's trace of 2 steps: every bucket's all-reduce (category comm,
+    reason ddp.grad_bucket) lies inside that step's forward_backward, and
+    the first ends before the last starts, with backward work between them
+    (the later buckets' gradients)."""
+    work = os.path.join(cwork, "traced")
+    os.makedirs(work, exist_ok=True)
+    trace = os.path.join(work, "trace.json")
+    train(a.bin, cwork, ranks, feeds, 2, work, extra=["--trace", trace])
+    doc = json.load(open(trace))
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    buckets = sum(1 for c in report["communication"]["collectives"]
+                  if c["reason"] == "ddp.grad_bucket")
+    for step in (1, 2):
+        fb = [e for e in events if e.get("name") == "forward_backward"
+              and e.get("args", {}).get("step") == step]
+        ar = sorted((e for e in events if e.get("cat") == "comm"
+                     and e.get("args", {}).get("reason") == "ddp.grad_bucket"
+                     and e.get("args", {}).get("step") == step), key=lambda e: e["ts"])
+        inside = len(fb) == 1 and all(
+            fb[0]["ts"] <= e["ts"] and e["ts"] + e["dur"] <= fb[0]["ts"] + fb[0]["dur"] for e in ar)
+        spread = len(ar) > 1 and ar[0]["ts"] + ar[0]["dur"] < ar[-1]["ts"]
+        check(len(ar) == buckets and buckets > 1 and inside and spread,
+              f"{name}: step {step}: {len(ar)} of {buckets} bucket all-reduces inside "
+              f"forward_backward, the first done {ar[-1]['ts'] - ar[0]['ts'] - ar[0]['dur']:.0f} us "
+              f"before the last starts" if ar else f"{name}: step {step}: no bucket all-reduce "
+              f"in the trace")
 
 
 def check_reshard(a, name, case, runs, single_out, feeds, ref):

@@ -3,11 +3,13 @@
 // through the communicators of the step context, blocking; a request
 // returned by an asynchronous call is already complete.
 #include "pzrt/exec.h"
+#include "pzrt/trace.h"
 
 #include "core/internal.h"
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 struct pzrt_device {
   const char *name;
@@ -45,21 +47,37 @@ int finish(int rc, pzrt_request **request) {
 }
 
 // Counts what a transfer of `kind` added to the kind's counter under its
-// reason too (bytes are counted once, by the collective itself).
+// reason too (bytes are counted once, by the collective itself), and, with
+// --trace, records it as an event "all_reduce" of category "comm" on the
+// rank's timeline (thread 1, "comm") with its reason and bytes.
 class ReasonCount {
 public:
-  ReasonCount(pzrt_coll_kind kind, const char *reason)
-      : kind_(kind), reason_(reason), before_(pzrt_comm_bytes(kind)) {}
+  ReasonCount(pzrt_step_ctx *ctx, pzrt_coll_kind kind, const char *reason)
+      : ctx_(ctx), kind_(kind), reason_(reason), before_(pzrt_comm_bytes(kind)),
+        start_(ctx && ctx->trace ? pzrt_trace_now_us() : 0) {}
   int operator()(int rc) const {
-    if (rc != 0 || !reason_ || !*reason_)
+    if (rc != 0)
       return rc;
-    return pzrt_comm_count_reason(reason_, kind_, pzrt_comm_bytes(kind_) - before_);
+    uint64_t bytes = pzrt_comm_bytes(kind_) - before_;
+    if (ctx_ && ctx_->trace) {
+      std::string args = "{\"reason\": \"" + std::string(reason_ ? reason_ : "") +
+                         "\", \"bytes\": " + std::to_string(bytes) +
+                         ", \"step\": " + std::to_string(ctx_->step) + "}";
+      pzrt_trace_event(ctx_->trace, pzrt_coll_kind_name(kind_), "comm", kTraceCommTid, start_,
+                       pzrt_trace_now_us() - start_, args.c_str());
+    }
+    if (!reason_ || !*reason_)
+      return rc;
+    return pzrt_comm_count_reason(reason_, kind_, bytes);
   }
 
 private:
+  static constexpr int kTraceCommTid = 1;
+  pzrt_step_ctx *ctx_;
   pzrt_coll_kind kind_;
   const char *reason_;
   uint64_t before_;
+  double start_;
 };
 
 } // namespace
@@ -123,7 +141,7 @@ int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_reduce");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_ALL_REDUCE, reason);
+  ReasonCount count_(ctx, PZRT_COLL_ALL_REDUCE, reason);
   return finish(count_(pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op))),
                 request);
 }
@@ -134,7 +152,7 @@ int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_gather");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_ALL_GATHER, reason);
+  ReasonCount count_(ctx, PZRT_COLL_ALL_GATHER, reason);
   return finish(count_(pzrt_all_gather(c, src, dst, src_count, dtype)), request);
 }
 
@@ -144,7 +162,7 @@ int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void 
   pzrt_comm *c = groupComm(ctx, group, "reduce_scatter");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_REDUCE_SCATTER, reason);
+  ReasonCount count_(ctx, PZRT_COLL_REDUCE_SCATTER, reason);
   return finish(count_(pzrt_reduce_scatter(c, src, dst, dst_count, dtype,
                                            static_cast<pzrt_reduce_op>(op))),
                 request);
@@ -155,7 +173,7 @@ int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
   pzrt_comm *c = groupComm(ctx, group, "broadcast");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_BROADCAST, reason);
+  ReasonCount count_(ctx, PZRT_COLL_BROADCAST, reason);
   return finish(count_(pzrt_broadcast(c, buffer, count, dtype, root)), request);
 }
 
@@ -165,7 +183,7 @@ int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_to_all");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_ALL_TO_ALL, reason);
+  ReasonCount count_(ctx, PZRT_COLL_ALL_TO_ALL, reason);
   return finish(count_(pzrt_all_to_all(c, src, dst, count, dtype)), request);
 }
 
@@ -180,7 +198,7 @@ int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count
   pzrt_comm *c = groupComm(ctx, group, "send");
   if (!c)
     return -1;
-  ReasonCount count_(PZRT_COLL_SEND, reason);
+  ReasonCount count_(ctx, PZRT_COLL_SEND, reason);
   return finish(count_(pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0)), request);
 }
 

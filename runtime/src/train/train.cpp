@@ -444,6 +444,7 @@ void Trainer::setup() {
     if (!trace_)
       throwUsage("--trace: %s", pzrt_last_error());
     pzrt_trace_thread_name(trace_.get(), 0, "driver");
+    pzrt_trace_thread_name(trace_.get(), 1, "comm"); // the compiled collectives (exec.h)
   }
 
   ctx_.arena = buf_->arena;

@@ -75,8 +75,142 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, "pz-data-parallel");
     if (failed(grid))
       return signalPassFailure();
+    auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
+    if (plan.gradAccum == 1 && fb && !fb.isExternal()) {
+      if (failed(syncInBackward(fb, *grid, plan)))
+        return signalPassFailure();
+      return;
+    }
     if (failed(syncGradients(fn, *grid, plan)))
       return signalPassFailure();
+  }
+
+  /// Packs the gradients of `bucket` (reshape, concat), sums them over
+  /// dp_replicate with one shard.all_reduce, scales by 1/n and unpacks:
+  /// the averaged gradients, in bucket order. The packing ops go into
+  /// `packing` when given.
+  SmallVector<Value> averageBucket(OpBuilder &b, func::FuncOp fn, shard::GridOp grid,
+                                   const Plan &plan, ArrayRef<Grad> grads,
+                                   ArrayRef<unsigned> bucket, size_t bi, size_t count,
+                                   llvm::DenseMap<Type, Value> &inverses,
+                                   SmallPtrSetImpl<Operation *> *packing) {
+    MLIRContext *ctx = fn.getContext();
+    int64_t n = plan.dpReplicate;
+    std::string label = "bucket " + std::to_string(bi + 1) + " of " + std::to_string(count);
+    Location at = NameLoc::get(b.getStringAttr("ddp/" + label), fn.getLoc());
+    Type elem = grads[bucket.front()].type.getElementType();
+    auto note = [&](Operation *op) {
+      if (packing)
+        packing->insert(op);
+    };
+    SmallVector<Value> flats;
+    SmallVector<Attribute> names;
+    int64_t total = 0;
+    for (unsigned gi : bucket) {
+      const Grad &g = grads[gi];
+      int64_t numel = g.type.getNumElements();
+      auto flatType = RankedTensorType::get({numel}, elem);
+      Value flat = g.value;
+      if (g.type != flatType) {
+        auto reshape = ReshapeOp::create(b, at, flatType, g.value, b.getDenseI64ArrayAttr({numel}));
+        note(reshape);
+        flat = reshape;
+      }
+      flats.push_back(flat);
+      names.push_back(g.name);
+      total += numel;
+    }
+    auto bucketType = RankedTensorType::get({total}, elem);
+    Value packed = flats.front();
+    if (flats.size() > 1) {
+      auto concat = ConcatOp::create(b, at, bucketType, flats, b.getI64IntegerAttr(0));
+      note(concat);
+      packed = concat;
+    }
+    auto reduce = shard::AllReduceOp::create(b, at, packed, grid.getSymName(),
+                                             ArrayRef<shard::GridAxis>{kDpReplicateAxis},
+                                             shard::ReductionKind::Sum);
+    note(reduce);
+    reduce->setAttr(dp::kCommAttrName, pzrt::ReasonAttr::get(ctx, "ddp.grad_bucket", label));
+    reduce->setAttr(dp::kBucketAttrName, b.getArrayAttr(names));
+    Value &inv = inverses[elem];
+    if (!inv) {
+      auto scalar = RankedTensorType::get({}, elem);
+      inv = ConstantOp::create(b, NameLoc::get(b.getStringAttr("ddp/replicas"), fn.getLoc()),
+                               DenseElementsAttr::get(scalar, b.getFloatAttr(elem, 1.0 / n)));
+    }
+    Value mean = MulOp::create(b, at, reduce.getResult(), inv);
+    SmallVector<Value> out;
+    int64_t offset = 0;
+    for (unsigned gi : bucket) {
+      const Grad &g = grads[gi];
+      int64_t numel = g.type.getNumElements();
+      Value part = mean;
+      if (bucket.size() > 1)
+        part = SliceOp::create(b, at, RankedTensorType::get({numel}, elem), mean,
+                               b.getDenseI64ArrayAttr({offset}),
+                               b.getDenseI64ArrayAttr({offset + numel}),
+                               b.getDenseI64ArrayAttr({1}));
+      if (llvm::cast<RankedTensorType>(part.getType()) != g.type)
+        part = ReshapeOp::create(b, at, g.type, part, b.getDenseI64ArrayAttr(g.type.getShape()));
+      out.push_back(part);
+      offset += numel;
+    }
+    return out;
+  }
+
+  /// One micro-batch per step: each bucket is averaged inside
+  /// @forward_backward, right after the op that computes its last gradient,
+  /// so that its all-reduce is issued while the rest of the backward pass
+  /// is still to run; @forward_backward returns the averages.
+  LogicalResult syncInBackward(func::FuncOp fn, shard::GridOp grid, const Plan &plan) {
+    Block &body = fn.getBody().front();
+    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+    DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+    SmallVector<Grad> grads;
+    SmallVector<unsigned> resultOf;
+    for (unsigned i = 0; i < fn.getNumResults(); ++i) {
+      auto name = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName);
+      if (!name)
+        continue;
+      Value v = ret.getOperand(i);
+      auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
+      if (!type || !type.hasStaticShape() || !llvm::isa<FloatType>(type.getElementType()))
+        return fn.emitError() << "pz-data-parallel: gradient '" << name.getValue()
+                              << "' is not a static float tensor";
+      grads.push_back({name, v, type, type.getNumElements() * dp::elementBytes(type.getElementType())});
+      resultOf.push_back(i);
+    }
+    SmallVector<dp::BucketItem> items;
+    for (const Grad &g : grads)
+      items.push_back({g.type.getElementType(), g.bytes});
+    SmallVector<SmallVector<unsigned>> buckets =
+        dp::makeBuckets(items, plan.bucketMb * (int64_t(1) << 20));
+    SmallVector<Value> results(ret.getOperands());
+    llvm::DenseMap<Type, Value> inverses;
+    OpBuilder b(fn.getContext());
+    for (auto [bi, bucket] : llvm::enumerate(buckets)) {
+      Operation *last = nullptr;
+      for (unsigned gi : bucket)
+        if (Operation *def = grads[gi].value.getDefiningOp();
+            def && (!last || position[def] > position[last]))
+          last = def;
+      if (last)
+        b.setInsertionPointAfter(last);
+      else
+        b.setInsertionPointToStart(&body);
+      SmallVector<Value> avg =
+          averageBucket(b, fn, grid, plan, grads, bucket, bi, buckets.size(), inverses, nullptr);
+      for (auto [j, gi] : llvm::enumerate(bucket))
+        results[resultOf[gi]] = avg[j];
+    }
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    if (!sortTopologically(&body))
+      return fn.emitError() << "pz-data-parallel: @forward_backward has a cycle";
+    return success();
   }
 
   LogicalResult syncGradients(func::FuncOp fn, shard::GridOp grid, const Plan &plan) {
@@ -104,7 +238,6 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     // Sum, average and unpack each bucket before the return.
     OpBuilder b(ret);
     MLIRContext *ctx = fn.getContext();
-    int64_t n = plan.dpReplicate;
     int64_t capBytes = plan.bucketMb * (int64_t(1) << 20);
     SmallVector<dp::BucketItem> items;
     for (const Grad &g : grads)
@@ -114,66 +247,11 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     SmallPtrSet<Operation *, 16> packing;
     llvm::DenseMap<Type, Value> inverses; // 1/n, per element type
     for (auto [bi, bucket] : llvm::enumerate(buckets)) {
-      std::string label = "bucket " + std::to_string(bi + 1) + " of " +
-                          std::to_string(buckets.size());
-      Location at = NameLoc::get(b.getStringAttr("ddp/" + label), fn.getLoc());
-      Type elem = grads[bucket.front()].type.getElementType();
-      SmallVector<Value> flats;
-      SmallVector<Attribute> names;
-      int64_t total = 0;
-      for (unsigned gi : bucket) {
-        const Grad &g = grads[gi];
-        int64_t numel = g.type.getNumElements();
-        auto flatType = RankedTensorType::get({numel}, elem);
-        Value flat = g.value;
-        if (g.type != flatType) {
-          auto reshape = ReshapeOp::create(b, at, flatType, g.value,
-                                           b.getDenseI64ArrayAttr({numel}));
-          packing.insert(reshape);
-          flat = reshape;
-        }
-        flats.push_back(flat);
-        names.push_back(g.name);
-        total += numel;
-      }
-      auto bucketType = RankedTensorType::get({total}, elem);
-      Value packed = flats.front();
-      if (flats.size() > 1) {
-        auto concat = ConcatOp::create(b, at, bucketType, flats, b.getI64IntegerAttr(0));
-        packing.insert(concat);
-        packed = concat;
-      }
-      auto reduce = shard::AllReduceOp::create(b, at, packed, grid.getSymName(),
-                                               ArrayRef<shard::GridAxis>{kDpReplicateAxis},
-                                               shard::ReductionKind::Sum);
-      packing.insert(reduce);
-      reduce->setAttr(dp::kCommAttrName, pzrt::ReasonAttr::get(ctx, "ddp.grad_bucket", label));
-      reduce->setAttr(dp::kBucketAttrName, b.getArrayAttr(names));
-      Value &inv = inverses[elem];
-      if (!inv) {
-        auto scalar = RankedTensorType::get({}, elem);
-        inv = ConstantOp::create(
-            b, NameLoc::get(b.getStringAttr("ddp/replicas"), fn.getLoc()),
-            DenseElementsAttr::get(scalar, b.getFloatAttr(elem, 1.0 / n)));
-      }
-      Value mean = MulOp::create(b, at, reduce.getResult(), inv);
-      int64_t offset = 0;
-      for (unsigned gi : bucket) {
-        const Grad &g = grads[gi];
-        int64_t numel = g.type.getNumElements();
-        Value part = mean;
-        if (buckets[bi].size() > 1)
-          part = SliceOp::create(b, at, RankedTensorType::get({numel}, elem), mean,
-                                 b.getDenseI64ArrayAttr({offset}),
-                                 b.getDenseI64ArrayAttr({offset + numel}),
-                                 b.getDenseI64ArrayAttr({1}));
-        if (llvm::cast<RankedTensorType>(part.getType()) != g.type)
-          part = ReshapeOp::create(b, at, g.type, part, b.getDenseI64ArrayAttr(g.type.getShape()));
-        synced[gi] = part;
-        offset += numel;
-      }
+      SmallVector<Value> avg = averageBucket(b, fn, grid, plan, grads, bucket, bi,
+                                             buckets.size(), inverses, &packing);
+      for (auto [j, gi] : llvm::enumerate(bucket))
+        synced[gi] = avg[j];
     }
-
     // Everything that read a finalized gradient reads the averaged one.
     for (auto [gi, g] : llvm::enumerate(grads))
       g.value.replaceUsesWithIf(synced[gi], [&](OpOperand &use) {
