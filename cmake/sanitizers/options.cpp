@@ -44,10 +44,18 @@ extern "C" {
 
 // A distinctive exit code: a sanitizer report must not pass for a test's
 // expected "internal error" (1) or "user error" (2).
+// allow_user_poisoning=0: our instrumented code inlines LLVM's allocators
+// (llvm::BumpPtrAllocator), which poison and unpoison their slabs under
+// ASan, while the uninstrumented libMLIR's own copies of the same code do
+// not: memory one copy poisoned is then written by the other, a
+// "use-after-poison" in mlir::FileLineColRange::get on every parse. The
+// allocators' poisoning is a debugging aid of LLVM's own ASan builds; ASan's
+// checks of our allocations stay on.
 __attribute__((visibility("default"), used)) const char *__asan_default_options() {
   return mpiRank() ? "exitcode=99:check_initialization_order=1:strict_init_order=1:"
-                     "fast_unwind_on_malloc=0"
-                   : "exitcode=99:check_initialization_order=1:strict_init_order=1";
+                     "allow_user_poisoning=0:fast_unwind_on_malloc=0"
+                   : "exitcode=99:check_initialization_order=1:strict_init_order=1:"
+                     "allow_user_poisoning=0";
 }
 
 __attribute__((visibility("default"), used)) const char *__ubsan_default_options() {

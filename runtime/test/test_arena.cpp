@@ -40,7 +40,7 @@ TEST(Memory, ZeroBytesAndBadCategory) {
   void *z = pzrt_mem_alloc(0, PZRT_MEM_OTHER);
   EXPECT_NE(z, nullptr);
   pzrt_mem_free(z);
-  EXPECT_EQ(pzrt_mem_alloc(8, static_cast<pzrt_mem_category>(42)), nullptr);
+  EXPECT_EQ(pzrt_mem_alloc(8, 42), nullptr);
   EXPECT_NE(std::string(pzrt_last_error()).find("unknown memory category 42"), std::string::npos);
 }
 

@@ -37,7 +37,9 @@ const char *pzrt_mem_category_name(pzrt_mem_category cat);
 
 /* 64-byte aligned, zero-filled. NULL (with pzrt_last_error) on failure.
  * bytes == 0 returns a valid unique pointer. */
-void *pzrt_mem_alloc(size_t bytes, pzrt_mem_category cat);
+/* `cat` is a pzrt_mem_category, taken as an int so that an out-of-range
+ * value is an error (-> NULL) rather than undefined behaviour. */
+void *pzrt_mem_alloc(size_t bytes, int cat);
 /* Frees memory from pzrt_mem_alloc (NULL is ignored). */
 void pzrt_mem_free(void *ptr);
 /* Bytes currently allocated / high-water mark, for one category. */

@@ -47,9 +47,9 @@ const char *pzrt_mem_category_name(pzrt_mem_category cat) {
   return cat >= 0 && cat < PZRT_MEM_CATEGORY_COUNT ? kCatNames[cat] : "?";
 }
 
-void *pzrt_mem_alloc(size_t bytes, pzrt_mem_category cat) {
+void *pzrt_mem_alloc(size_t bytes, int cat) {
   if (cat < 0 || cat >= PZRT_MEM_CATEGORY_COUNT) {
-    fail("mem_alloc: unknown memory category %d", static_cast<int>(cat));
+    fail("mem_alloc: unknown memory category %d", cat);
     return nullptr;
   }
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
@@ -66,7 +66,7 @@ void *pzrt_mem_alloc(size_t bytes, pzrt_mem_category cat) {
   std::memset(p, 0, rounded ? rounded : kAlign);
   Accounting &a = acct();
   std::lock_guard<std::mutex> lock(a.mu);
-  a.live[p] = {bytes, cat};
+  a.live[p] = {bytes, static_cast<pzrt_mem_category>(cat)};
   a.current[cat] += bytes;
   if (a.current[cat] > a.peak[cat])
     a.peak[cat] = a.current[cat];
