@@ -229,18 +229,22 @@ def zero3_gathers(name, report, params, n, k):
     (every weight matrix: dX = dY W; not, e.g., a bias). Returns the total."""
     chunk = {p: -(-int(v.size) // n) for p, v in params.items()}
     fwd, bwd = collections.Counter(), collections.Counter()
-    total = 0
+    total = forward_bytes = 0
     for c in report["communication"]["collectives"]:
         if c["reason"] != "zero3.param_gather":
             continue
-        side = fwd if c["source"].endswith("(forward)") else bwd
+        forward = c["source"].endswith("(forward)")
+        side = fwd if forward else bwd
+        forward_bytes += c["bytes"] if forward else 0
         for t in c["tensors"]:
             side[t] += 1
         check(c["bytes"] == (n - 1) * 4 * sum(chunk[t] for t in c["tensors"]),
               f"{name}: {c['source']} gathers {c['bytes']} bytes = (n-1) x 4 x its chunks")
         total += c["bytes"]
-    check(all(fwd[p] == k for p in params),
-          f"{name}: every parameter is gathered once per micro-batch for the forward pass")
+    ring = k * (n - 1) * 4 * sum(chunk.values())
+    check(all(fwd[p] == k for p in params) and forward_bytes == ring,
+          f"{name}: every parameter is gathered once per micro-batch for the forward pass: "
+          f"{forward_bytes} bytes = K (n-1) x 4C = {ring}")
     matrices = [p for p, v in params.items() if v.ndim >= 2 and p not in LOOKUP_ONLY]
     check(all(bwd[p] == k for p in matrices) and all(bwd[p] in (0, k) for p in params)
           and not any(bwd[p] for p in params if p.endswith("bias")),

@@ -38,6 +38,8 @@ void printCollectives(const json::Object &comm, bool asJson, llvm::raw_ostream &
   int64_t total = 0;
   for (const json::Value &v : list ? *list : json::Array()) {
     const json::Object *c = v.getAsObject();
+    if (!c)
+      continue; // not ours: report.json lists objects
     int64_t bytes = c->getInteger("bytes").value_or(0);
     perKind[c->getString("kind").value_or("").str()] += bytes;
     perAxes[joined(c->getArray("axes"), "+")] += bytes;
@@ -65,6 +67,8 @@ void printCollectives(const json::Object &comm, bool asJson, llvm::raw_ostream &
   int i = 0;
   for (const json::Value &v : list ? *list : json::Array()) {
     const json::Object *c = v.getAsObject();
+    if (!c)
+      continue;
     std::string tensors = joined(c->getArray("tensors"), ", ");
     os << llvm::formatv("  {0,-3} {1,-18} {2,-3} {3,-15} {4,-22} {5,12}  {6,-26} {7}{8}\n", ++i,
                         c->getString("function").value_or(""),
@@ -94,6 +98,8 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
   os << "memory per rank (bytes; the measured peak equals the plan):\n";
   for (const json::Value &v : ranks ? *ranks : json::Array()) {
     const json::Object *r = v.getAsObject();
+    if (!r)
+      continue;
     os << "  rank " << r->getInteger("rank").value_or(0) << ": peak "
        << r->getInteger("peak_bytes").value_or(0) << " =";
     if (const json::Object *b = r->getObject("breakdown"))

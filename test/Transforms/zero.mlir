@@ -146,3 +146,24 @@ module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>} {
     return %loss, %gw, %gb : tensor<f32>, tensor<3x5xf32>, tensor<3xf32>
   }
 }
+
+// -----
+
+// Stage 3 with a parameter that has no gradient ("frozen": a buffer, an
+// unused or frozen weight): the optimizer does not update it, so it stays
+// whole on every rank and is not gathered.
+
+// Z3-LABEL: module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>}
+// Z3-LABEL: func.func @forward_backward(
+// Z3-SAME: tensor<8xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 3, 5>}, pz.param = "h.0.w"}, %[[F:[^:]+]]: tensor<3x5xf32> {pz.param = "frozen"})
+// Z3-NOT: pz.bucket = [{{.*}}"frozen"
+// Z3: pz.mul %{{.+}}, %[[F]] : tensor<3x5xf32>, tensor<3x5xf32>
+// Z3-LABEL: func.func @optimizer_step(
+module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>} {
+  func.func @forward_backward(%w: tensor<3x5xf32> {pz.param = "h.0.w"}, %f: tensor<3x5xf32> {pz.param = "frozen"})
+      -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<3x5xf32> {pz.grad = "h.0.w"}) {
+    %sq = pz.mul %w, %f : tensor<3x5xf32>, tensor<3x5xf32> -> tensor<3x5xf32>
+    %loss = pz.reduce_sum %sq [0, 1] : tensor<3x5xf32> -> tensor<f32>
+    return %loss, %f : tensor<f32>, tensor<3x5xf32>
+  }
+}

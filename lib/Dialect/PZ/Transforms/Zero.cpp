@@ -42,6 +42,7 @@
 #include "llvm/ADT/MapVector.h"
 
 #include <map>
+#include <tuple>
 
 namespace mlir::pz {
 #define GEN_PASS_DEF_ZEROPASS
@@ -254,7 +255,8 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       SmallVector<SmallVector<OpOperand *>> uses; // per id
       Operation *first = nullptr;
     };
-    using PhaseKey = std::pair<std::string, bool>; // (layer, backward)
+    // (layer, backward, element type): one gather moves one element type.
+    using PhaseKey = std::tuple<std::string, bool, std::string>;
     llvm::MapVector<PhaseKey, Phase, std::map<PhaseKey, unsigned>> phases;
     OpBuilder b(fn.getContext());
     SmallVector<Type> argTypes(fn.getArgumentTypes());
@@ -263,7 +265,9 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       if (!name)
         continue;
       const Layout *l = layoutOfArg(fn, i);
-      if (!l || fn.getArgumentTypes()[i] != l->type)
+      if (!l)
+        continue; // no gradient (frozen, unused, a buffer): stays whole
+      if (fn.getArgumentTypes()[i] != l->type)
         return fn.emitError() << kPass << ": parameter '" << name.getValue()
                               << "' of @forward_backward does not match @optimizer_step's";
       unsigned id = l - layouts.data();
@@ -271,7 +275,9 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       for (OpOperand &use : arg.getUses()) {
         Operation *user = use.getOwner();
         bool backward = position[user] > lossAt;
-        Phase &p = phases[{layerOf(name.getValue()), backward}];
+        std::string elem;
+        llvm::raw_string_ostream(elem) << l->elem();
+        Phase &p = phases[{layerOf(name.getValue()), backward, elem}];
         auto it = llvm::find(p.ids, id);
         if (it == p.ids.end()) {
           p.ids.push_back(id);
@@ -288,7 +294,8 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       chunkArg[id] = arg;
     }
     for (auto &[key, p] : phases) {
-      std::string source = key.first + (key.second ? " (backward)" : " (forward)");
+      std::string source =
+          std::get<0>(key) + (std::get<1>(key) ? " (backward)" : " (forward)");
       b.setInsertionPoint(p.first);
       Location at = locAt(fn, "zero3/" + source);
       SmallVector<Value> chunks;
@@ -367,6 +374,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
   LogicalResult chunkArguments(func::FuncOp fn) {
     Block &body = fn.getBody().front();
     SmallVector<Type> argTypes(fn.getArgumentTypes());
+    SmallVector<Value> chunked;
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       if (!fn.getArgAttr(i, PZDialect::kGradAttrName) && !fn.getArgAttr(i, PZDialect::kAccumAttrName))
         continue;
@@ -376,9 +384,10 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
                               << " does not have its parameter's type";
       argTypes[i] = l->chunkType();
       body.getArgument(i).setType(argTypes[i]);
+      chunked.push_back(body.getArgument(i));
     }
     fn.setFunctionType(FunctionType::get(fn.getContext(), argTypes, fn.getResultTypes()));
-    return retype(fn, kPass);
+    return retype(fn, kPass, chunked);
   }
 
   //===--------------------------------------------------------------------===//
@@ -491,6 +500,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     OpBuilder b(ctx);
     b.setInsertionPointToStart(&body);
     SmallVector<Type> argTypes(fn.getArgumentTypes());
+    SmallVector<Value> chunked;
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
       const Layout *l = layoutOfArg(fn, i);
       if (!l)
@@ -509,10 +519,12 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
             b.getDenseI16ArrayAttr({dp::kDpShardAxis}), b.getI64IntegerAttr(plan.dpShard));
         arg.replaceAllUsesExcept(chunk.getResult(), flat.getDefiningOp() ? flat.getDefiningOp()
                                                                           : chunk.getOperation());
+        chunked.push_back(chunk.getResult());
         continue;
       }
       arg.setType(l->chunkType());
       argTypes[i] = l->chunkType();
+      chunked.push_back(arg);
       if (fn.getArgAttr(i, PZDialect::kGradAttrName)) {
         if (plan.zero == 1)
           fn.setArgAttr(i, PZDialect::kShardPrefixAttrName, b.getUnitAttr());
@@ -521,7 +533,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       }
     }
     fn.setFunctionType(FunctionType::get(ctx, argTypes, fn.getResultTypes()));
-    if (failed(retype(fn, kPass)))
+    if (failed(retype(fn, kPass, chunked)))
       return failure();
 
     // The global norm: the sum of squares over every chunk.

@@ -5,6 +5,7 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -91,25 +92,39 @@ SmallVector<Value> zero::unpackGathered(OpBuilder &b, Location loc, Value gather
   return out;
 }
 
-LogicalResult zero::retype(func::FuncOp fn, StringRef pass) {
+LogicalResult zero::retype(func::FuncOp fn, StringRef pass, ArrayRef<Value> chunked) {
+  // Only what reads a chunk changes; everything else keeps its type.
+  llvm::DenseSet<Value> changed(chunked.begin(), chunked.end());
   WalkResult r = fn.walk([&](Operation *op) -> WalkResult {
-    if (!llvm::isa<PZDialect>(op->getDialect()))
+    if (llvm::none_of(op->getOperands(), [&](Value v) { return changed.contains(v); }))
+      return WalkResult::advance();
+    if (llvm::isa<func::ReturnOp>(op))
       return WalkResult::advance();
     if (auto sum = llvm::dyn_cast<ReduceSumOp>(op)) {
+      // A sum over a whole tensor (the gradient norm's) is a sum over the
+      // chunk, completed by an all-reduce; a partial one has no meaning on
+      // chunks of the flattened tensor.
+      if (llvm::cast<RankedTensorType>(sum.getResult().getType()).getRank() != 0)
+        return op->emitError() << pass << ": a reduction over part of a sharded tensor cannot "
+                                          "run on its flat chunks (only whole-tensor sums, as "
+                                          "for the gradient norm, can)";
       auto in = llvm::cast<RankedTensorType>(sum.getInput().getType());
-      if (static_cast<int64_t>(sum.getAxes().size()) != in.getRank())
-        sum.setAxes(llvm::to_vector(llvm::seq<int64_t>(0, in.getRank())));
+      sum.setAxes(llvm::to_vector(llvm::seq<int64_t>(0, in.getRank())));
     }
     auto infer = llvm::dyn_cast<InferTypeOpInterface>(op);
-    if (!infer)
-      return WalkResult::advance();
+    if (!infer || !llvm::isa<PZDialect>(op->getDialect()))
+      return op->emitError() << pass << ": '" << op->getName()
+                             << "' reads a sharded tensor but cannot be run on its chunks";
     SmallVector<Type> inferred;
     if (failed(infer.inferReturnTypes(op->getContext(), op->getLoc(), op->getOperands(),
                                       op->getAttrDictionary(), op->getPropertiesStorage(),
                                       op->getRegions(), inferred)))
       return op->emitError() << pass << ": cannot shard this op of @" << fn.getSymName();
-    for (auto [res, t] : llvm::zip(op->getResults(), inferred))
+    for (auto [res, t] : llvm::zip(op->getResults(), inferred)) {
+      if (res.getType() != t)
+        changed.insert(res);
       res.setType(t);
+    }
     return WalkResult::advance();
   });
   if (r.wasInterrupted())

@@ -40,11 +40,13 @@ Value packForScatter(OpBuilder &b, Location loc, ArrayRef<Value> whole,
 SmallVector<Value> unpackGathered(OpBuilder &b, Location loc, Value gathered,
                                   ArrayRef<const Layout *> layouts, int64_t n);
 
-/// Sets each result type of the pz ops in `fn` to what its operands infer,
-/// in order, after argument types changed; a reduction over every axis of an
-/// operand whose rank changed reduces over every axis of the new one. The
+/// After the values `chunked` (arguments, or the results of pz.shard_chunk)
+/// became chunks: sets the result type of every op that reads them,
+/// transitively, to what its operands infer. A whole-tensor sum becomes the
+/// sum of the chunk; a partial reduction, or an op that cannot infer its
+/// types, is an error at the op (it has no meaning on flat chunks). The
 /// function type follows the return.
-LogicalResult retype(func::FuncOp fn, StringRef pass);
+LogicalResult retype(func::FuncOp fn, StringRef pass, ArrayRef<Value> chunked);
 
 } // namespace mlir::pz::zero
 
