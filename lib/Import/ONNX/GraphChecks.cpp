@@ -3,6 +3,8 @@
 #include "GraphImporter.h"
 #include "OpRegistry.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <functional>
@@ -162,4 +164,60 @@ LogicalResult GraphImporter::orderNodes(SmallVectorImpl<unsigned> &order) {
                << graph.nodes[i].opType << " is part of a cycle in the graph";
   }
   return success();
+}
+
+/// The layer a node belongs to by its name: the path up to its first
+/// all-digit component ("/transformer/h.3/ln_1/LayerNormalization" ->
+/// "/transformer/h.3"), or empty when the name has none.
+static std::string layerOfNode(StringRef name) {
+  size_t start = 0;
+  for (size_t i = 0; i <= name.size(); ++i) {
+    if (i < name.size() && name[i] != '/' && name[i] != '.')
+      continue;
+    StringRef part = name.slice(start, i);
+    if (!part.empty() && llvm::all_of(part, llvm::isDigit))
+      return name.take_front(i).str();
+    start = i + 1;
+  }
+  return "";
+}
+
+void GraphImporter::warnMergedInitializers() {
+  // Which nodes read each float initializer (as data, not as a shape).
+  llvm::StringMap<SmallVector<unsigned>> readers;
+  llvm::StringSet<> floats;
+  for (const Tensor &t : graph.initializers)
+    if (isFloatType(t.dataType))
+      floats.insert(t.name);
+  for (auto [index, node] : llvm::enumerate(graph.nodes))
+    for (const std::string &in : node.inputs)
+      if (floats.contains(in) && !llvm::is_contained(readers[in], index))
+        readers[in].push_back(index);
+  // An eval-mode export merges equal initializers (every norm's scale of
+  // ones becomes one tensor), which then reads as one parameter tied across
+  // layers. A tensor read by nodes of several numbered layers is such a
+  // merge; a weight tied on purpose (the token embedding read by the LM
+  // head) is read by nodes outside numbered layers, and is left alone.
+  for (const Tensor &t : graph.initializers) {
+    auto it = readers.find(t.name);
+    if (it == readers.end() || it->second.size() < 2)
+      continue;
+    llvm::StringSet<> layers;
+    for (unsigned index : it->second)
+      layers.insert(layerOfNode(graph.nodes[index].name));
+    if (layers.size() < 2 || layers.contains(""))
+      continue;
+    SmallVector<std::string> names;
+    for (unsigned index : llvm::ArrayRef(it->second).take_front(4))
+      names.push_back("'" + graph.nodes[index].name + "'");
+    if (it->second.size() > 4)
+      names.push_back("...");
+    emitWarning(modelLoc())
+        << "initializer '" << t.name << "' is read by " << it->second.size()
+        << " nodes in " << layers.size() << " layers (" << llvm::join(names, ", ")
+        << "): it trains as one parameter tied across those layers. An eval-mode "
+           "torch.onnx.export merges equal initializers (every norm scale of ones becomes "
+           "one tensor); export with training=torch.onnx.TrainingMode.TRAINING and "
+           "do_constant_folding=False so that each layer keeps its own";
+  }
 }

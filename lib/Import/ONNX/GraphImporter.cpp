@@ -281,6 +281,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   if (failed(checkModel()) || failed(checkSupportedOps()) ||
       failed(orderNodes(order)) || failed(createFunction()))
     return nullptr;
+  warnMergedInitializers();
   for (unsigned index : order)
     if (failed(importNode(index)))
       return nullptr;

@@ -34,6 +34,8 @@ private:
   LogicalResult checkModel();
   /// Reports every node whose op the importer does not support, at once.
   LogicalResult checkSupportedOps();
+  /// Warns about an initializer an eval-mode export merged across layers.
+  void warnMergedInitializers();
   /// Checks that every name read is defined once, and orders the nodes
   /// topologically (stable: the file's order when it is already sorted).
   LogicalResult orderNodes(SmallVectorImpl<unsigned> &order);

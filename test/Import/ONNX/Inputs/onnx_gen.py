@@ -581,6 +581,25 @@ def _field(number, payload):
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
+def eval_merged():
+    """What an eval-mode export does to a 2-layer model: the two layers'
+    LayerNorm scales of ones became one initializer ("ones", read in h.0
+    and h.1), while the token table is tied to the LM head on purpose (read
+    outside numbered layers)."""
+    ln = lambda i, x, y: helper.make_node(
+        "LayerNormalization", [x, "ones", "zeros"], [y],
+        name=f"/transformer/h.{i}/ln_1/LayerNormalization", axis=-1)
+    nodes = [helper.make_node("Gather", ["wte", "ids"], ["e"], name="/transformer/wte/Gather"),
+             ln(0, "e", "h0"), ln(1, "h0", "h1"),
+             helper.make_node("MatMul", ["h1", "wte_t"], ["logits"], name="/lm_head/MatMul"),
+             helper.make_node("Transpose", ["wte"], ["wte_t"], name="/lm_head/Transpose",
+                              perm=[1, 0])]
+    return model(nodes, [vi("ids", I64, [2, 3])], [vi("logits", F, [2, 3, 5])],
+                 [init("wte", np.ones((5, 4), np.float32)),
+                  init("ones", np.ones(4, np.float32)),
+                  init("zeros", np.zeros(4, np.float32))])
+
+
 def deep_subgraphs(out):
     """If nodes whose then_branch holds an If node, 10,000 deep (30,000
     nested messages), written as raw protobuf: a parser that recursed per
