@@ -3,7 +3,7 @@
 
 For mlp_loss, gpt2_loss and llama_loss (python-frontend exports in
 build/models), with
-AdamW (lr 1e-3, weight decay 0.1, --grad-clip 1.0 so that clipping reads the
+AdamW (lr 1e-3, weight decay 0.1, --grad-clip 0.5 so that clipping reads the
 averaged gradients) from the ONNX initializers, over --steps (10) steps of
 one global batch of G rows per step (the same rows, fed through --data-npy,
 for every run):
@@ -77,8 +77,12 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pzparity as P  # noqa: E402
 
+# Clipping at 0.5 engages in every model at both batch sizes (the
+# single-rank norms start above 0.9), so that the test sees it read the
+# averaged gradients.
+CLIP = 0.5
 FLAGS = ["--optimizer", "adamw", "--lr", "1e-3", "--weight-decay", "0.1",
-         "--grad-clip", "1.0"]
+         "--grad-clip", str(CLIP)]
 LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = 1e-5, 1e-4, 1e-6
 GLOBAL_ROWS = 8
 # (model, dp_replicate, dp_shard, zero, grad_accum, bucket_mb or None for the default 25)
@@ -279,8 +283,8 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
     # gradients, over every shard: it matches the single rank's.
     norms, ref_norms = [r["grad_norm"] for r in got], [r["grad_norm"] for r in ref]
     worst_norm = max(rel(g, w) for g, w in zip(norms, ref_norms))
-    check(worst_norm <= LOSS_RTOL and max(ref_norms) > 1.0,
-          f"{name}: gradient norm (clipped at 1.0; single rank up to "
+    check(worst_norm <= LOSS_RTOL and max(ref_norms) > CLIP,
+          f"{name}: gradient norm (clipped at {CLIP}; single rank up to "
           f"{max(ref_norms):.3g}) worst rel err {worst_norm:.2e} (gate {LOSS_RTOL:g})")
     worst_w, worst_name = 0.0, ""
     for p in params:
