@@ -36,7 +36,6 @@ Usage: /usr/bin/python3 scripts/cpu-parity.py [--bin DIR] [--models DIR]
 Exit status 1 when a gate fails.
 """
 
-import argparse
 import collections
 import json
 import os
@@ -183,12 +182,7 @@ def torch_run(onnx_path, params, batches, dtype):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=os.path.join(P.ROOT, "build", "bin"))
-    ap.add_argument("--models", default=os.path.join(P.ROOT, "build", "models"))
-    ap.add_argument("--work", default=None)
-    ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--only", default="")
+    ap = P.parity_argparser(__doc__, steps=20)
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     torch.manual_seed(0)

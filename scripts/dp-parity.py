@@ -65,7 +65,6 @@ Usage: /usr/bin/python3 scripts/dp-parity.py [--bin DIR] [--models DIR]
 Exit status 1 when a gate fails.
 """
 
-import argparse
 import collections
 import json
 import os
@@ -404,12 +403,7 @@ def check_reshard(a, name, case, runs, single_out, feeds, ref):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bin", default=os.path.join(P.ROOT, "build", "bin"))
-    ap.add_argument("--models", default=os.path.join(P.ROOT, "build", "models"))
-    ap.add_argument("--work", default=None)
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--only", default="")
+    ap = P.parity_argparser(__doc__, steps=10)
     ap.add_argument("--full", action="store_true")
     a = ap.parse_args()
     a.rows = 16 if a.full else GLOBAL_ROWS

@@ -1,5 +1,6 @@
 """Shared helpers of the scripts that check Parallelize against PyTorch.
 
+* :func:`parity_argparser` gives the options every parity script takes;
 * :func:`run` runs a tool and captures its output;
 * :func:`onnx_params` reads the initializers of an exported model;
 * :func:`torch_module` rebuilds the PyTorch module an ONNX file was exported
@@ -12,6 +13,7 @@
 Import it with ``scripts/`` on ``sys.path`` (the scripts next to it do).
 """
 
+import argparse
 import collections
 import json
 import os
@@ -31,6 +33,19 @@ if os.path.join(ROOT, "python-frontend") not in sys.path:
 # Floor of the denominator of rel_err, so that an all-zero reference
 # tensor compares absolutely.
 TINY = 1e-12
+
+
+def parity_argparser(doc, steps):
+    """The options every parity script takes: --bin, --models, --work,
+    --steps (default `steps`) and --only; the description is the first line
+    of `doc`."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--models", default=os.path.join(ROOT, "build", "models"))
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--only", default="")
+    return ap
 
 
 def run(args, **kwargs):

@@ -61,6 +61,13 @@ static FailureOr<Collective> resolve(Operation *op, FlatSymbolRefAttr gridRef,
   return c;
 }
 
+/// The transfer keeps the tensors its bucket moves (pz.bucket), for
+/// report.json and `inspect --collectives`.
+static void keepBucket(Operation *from, Operation *transfer) {
+  if (Attribute names = from->getAttr("pz.bucket"))
+    transfer->setAttr("pz.bucket", names);
+}
+
 static FailureOr<pzrt::ReduceKind> reduceKind(Operation *op, shard::ReductionKind k) {
   if (k == shard::ReductionKind::Sum)
     return pzrt::ReduceKind::sum;
@@ -111,8 +118,7 @@ LogicalResult FunctionLowering::lowerCollective(Operation *op) {
     Value dst = resultBufferOf(op, reduce.getResult(), inPlace ? src : Value());
     Operation *t = pzrt::AllReduceOp::create(b, op->getLoc(), /*request=*/Type(), *kind, src, dst, c->axes,
                               c->reason, /*stream=*/1);
-    if (Attribute names = op->getAttr("pz.bucket"))
-      t->setAttr("pz.bucket", names);
+    keepBucket(op, t);
     return success();
   }
   if (auto scatter = llvm::dyn_cast<shard::ReduceScatterOp>(op)) {
@@ -131,8 +137,7 @@ LogicalResult FunctionLowering::lowerCollective(Operation *op) {
     Value dst = resultBufferOf(op, scatter.getResult(), Value());
     Operation *t = pzrt::ReduceScatterOp::create(b, op->getLoc(), Type(), *kind, src, dst, c->axes, c->reason,
                                   /*stream=*/1);
-    if (Attribute names = op->getAttr("pz.bucket"))
-      t->setAttr("pz.bucket", names);
+    keepBucket(op, t);
     return success();
   }
   if (auto gather = llvm::dyn_cast<shard::AllGatherOp>(op)) {
@@ -148,8 +153,7 @@ LogicalResult FunctionLowering::lowerCollective(Operation *op) {
     Value dst = resultBufferOf(op, gather.getResult(), Value());
     Operation *t = pzrt::AllGatherOp::create(b, op->getLoc(), Type(), src, dst, c->axes, c->reason,
                               /*stream=*/1);
-    if (Attribute names = op->getAttr("pz.bucket"))
-      t->setAttr("pz.bucket", names);
+    keepBucket(op, t);
     return success();
   }
   auto chunk = llvm::cast<ShardChunkOp>(op);

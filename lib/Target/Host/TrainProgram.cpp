@@ -406,10 +406,9 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   for (const ProgramTensor &t : info.params) {
     int64_t bytes = t.bytes();
     if (gradShardAxes && !t.shardAxes) {
-      int64_t n = 1;
-      for (int64_t d : t.shape)
-        n *= d; // bounded: t.bytes() >= 0
-      bytes = (n + p.dpShard - 1) / p.dpShard * (bytes / std::max<int64_t>(n, 1));
+      int64_t n = boundedElementCount(t.shape).value_or(0); // bounded: t.bytes() >= 0
+      bytes = (n + p.dpShard - 1) / p.dpShard *
+              TargetInfo::get("cpu")->storageBytes(t.elementType);
     }
     info.gradBytes += bytes;
   }
