@@ -47,10 +47,10 @@ Gates, per case against the single-rank run:
   * the launch checks the plan: the program started as one process exits 2
     naming both world sizes;
   * overlap (OVERLAP, DDP with one micro-batch): in rank 0's trace every
-    bucket's all-reduce runs inside forward_backward, the first finishing
-    before the last starts (backward computes the later buckets' gradients
-    in between). Transfers block on CPU ranks: the all-reduce is issued
-    during backward, not run concurrently with it;
+    bucket's all-reduce runs inside forward_backward, on the communication
+    thread; the first starts before the last bucket is issued (right after
+    the last backward kernel) and ends after the call that issued it
+    returned, so it ran while the backward pass computed;
   * resharding (RESHARD): the checkpoint a case saves after --steps/2
     steps is loaded under other layouts (one rank, DDP, another ZeRO stage
     and dp_shard) and under its own, which train the remaining steps: their
@@ -337,10 +337,15 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
 
 
 def check_overlap(a, name, cwork, ranks, feeds, report):
-    """Rank 0's trace of 2 steps: every bucket's all-reduce (category comm,
-    reason ddp.grad_bucket) lies inside that step's forward_backward, and
-    the first ends before the last starts, with backward work between them
-    (the later buckets' gradients)."""
+    """Rank 0's trace of 2 steps. The compiled transfers run on the
+    communication thread (trace thread 1) while the compute thread (thread
+    0) goes on; the compute thread's call that issues a transfer is an
+    "issue" event. In each step: every bucket's all-reduce lies inside that
+    step's forward_backward; the first bucket's all-reduce starts before the
+    last bucket is issued (which is right after the backward kernel that
+    computes the last bucket's gradient), and it is still running after the
+    call that issued it returned: it ran while the compute thread computed
+    the rest of the backward pass, not inside that call."""
     work = os.path.join(cwork, "traced")
     os.makedirs(work, exist_ok=True)
     trace = os.path.join(work, "trace.json")
@@ -349,20 +354,32 @@ def check_overlap(a, name, cwork, ranks, feeds, report):
     events = doc["traceEvents"] if isinstance(doc, dict) else doc
     buckets = sum(1 for c in report["communication"]["collectives"]
                   if c["reason"] == "ddp.grad_bucket")
+
+    def bucket_events(step, tid, names=None):
+        return sorted((e for e in events if e.get("cat") == "comm" and e.get("tid") == tid
+                       and (names is None or e.get("name") in names)
+                       and e.get("args", {}).get("reason") == "ddp.grad_bucket"
+                       and e.get("args", {}).get("step") == step), key=lambda e: e["ts"])
+
     for step in (1, 2):
         fb = [e for e in events if e.get("name") == "forward_backward"
               and e.get("args", {}).get("step") == step]
-        ar = sorted((e for e in events if e.get("cat") == "comm"
-                     and e.get("args", {}).get("reason") == "ddp.grad_bucket"
-                     and e.get("args", {}).get("step") == step), key=lambda e: e["ts"])
+        ar = bucket_events(step, 1)
+        issue = bucket_events(step, 0, {"issue"})
+        if not ar or len(issue) != len(ar):
+            check(False, f"{name}: step {step}: {len(ar)} bucket all-reduces and {len(issue)} "
+                  f"issue events in the trace, {buckets} buckets")
+            continue
         inside = len(fb) == 1 and all(
             fb[0]["ts"] <= e["ts"] and e["ts"] + e["dur"] <= fb[0]["ts"] + fb[0]["dur"] for e in ar)
-        spread = len(ar) > 1 and ar[0]["ts"] + ar[0]["dur"] < ar[-1]["ts"]
-        check(len(ar) == buckets and buckets > 1 and inside and spread,
+        first_end = ar[0]["ts"] + ar[0]["dur"]
+        returned = issue[0]["ts"] + issue[0]["dur"]
+        check(len(ar) == buckets and buckets > 1 and inside and ar[0]["ts"] < issue[-1]["ts"]
+              and first_end > returned,
               f"{name}: step {step}: {len(ar)} of {buckets} bucket all-reduces inside "
-              f"forward_backward, the first done {ar[-1]['ts'] - ar[0]['ts'] - ar[0]['dur']:.0f} us "
-              f"before the last starts" if ar else f"{name}: step {step}: no bucket all-reduce "
-              f"in the trace")
+              f"forward_backward; the first starts {issue[-1]['ts'] - ar[0]['ts']:.0f} us before "
+              f"the last bucket is issued and ends {first_end - returned:.0f} us after its "
+              f"issuing call returned")
 
 
 def check_reshard(a, name, case, runs, single_out, feeds, ref):

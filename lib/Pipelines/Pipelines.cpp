@@ -95,6 +95,7 @@ void mlir::pz::addBackendPasses(OpPassManager &pm,
   ConvertPZToPZRTPassOptions lower;
   lower.target = options.target;
   pm.addPass(createConvertPZToPZRTPass(lower));
+  pm.addPass(pzrt::createAsyncTransfersPass());
   pm.addPass(pzrt::createPlanMemoryPass());
   // The schedule runs the training step's functions; a forward graph, or a
   // single function built for testing, has none.

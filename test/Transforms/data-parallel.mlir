@@ -3,8 +3,9 @@
 // dp_replicate 2, one micro-batch, buckets of at most 1 MiB: the gradients
 // in reverse model order (b2, w2, b1, w1) make three buckets: [b2] (64 B),
 // [w2] (1 MiB) and [b1, w1] (2 KiB + 512 KiB). With one micro-batch the
-// buckets are averaged inside @forward_backward, each right after the op
-// that computes its last gradient (here the arguments: at the start):
+// buckets are summed inside @forward_backward, each right after the op
+// that computes its last gradient (here the arguments: at the start), and
+// averaged before the return:
 // summed over the grid's dp_replicate axis (1), halved and unpacked into
 // the gradients @forward_backward returns. @finalize_grads only checks them.
 
@@ -36,6 +37,29 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2, bucket_mb = 1>} {
       -> (tensor<256x512xf32> {pz.grad = "w1"}, tensor<512xf32> {pz.grad = "b1"},
           tensor<512x512xf32> {pz.grad = "w2"}, tensor<16xf32> {pz.grad = "b2"}) {
     return %w1, %b1, %w2, %b2 : tensor<256x512xf32>, tensor<512xf32>, tensor<512x512xf32>, tensor<16xf32>
+  }
+}
+
+// -----
+
+// One micro-batch: each bucket's all-reduce is issued right after the op
+// that computes its gradient, and averaged only before the return, so that
+// the ops between overlap it (once pzrt-async-transfers starts it there).
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-NEXT: %[[GA:.+]] = pz.mul %arg0, %arg0
+// CHECK-NEXT: %[[SA:.+]] = shard.all_reduce %[[GA]] on @world grid_axes = [1] {pz.bucket = ["a"], pz.comm = #pzrt.reason<"ddp.grad_bucket", "bucket 2 of 2">}
+// CHECK-NEXT: %[[GB:.+]] = pz.add %arg1, %arg1
+// CHECK-NEXT: %[[SB:.+]] = shard.all_reduce %[[GB]] on @world grid_axes = [1] {pz.bucket = ["b"], pz.comm = #pzrt.reason<"ddp.grad_bucket", "bucket 1 of 2">}
+// CHECK-NEXT: %[[HALF:.+]] = pz.constant dense<5.000000e-01>
+// CHECK-NEXT: %[[MB:.+]] = pz.mul %[[SB]], %[[HALF]]
+// CHECK-NEXT: %[[MA:.+]] = pz.mul %[[SA]], %[[HALF]]
+// CHECK-NEXT: return %[[MA]], %[[MB]]
+module attributes {pz.plan = #pz.plan<dp_replicate = 2, bucket_mb = 0>} {
+  func.func @forward_backward(%a: tensor<4xf32> {pz.param = "a"}, %b: tensor<4xf32> {pz.param = "b"})
+      -> (tensor<4xf32> {pz.grad = "a"}, tensor<4xf32> {pz.grad = "b"}) {
+    %ga = pz.mul %a, %a : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    %gb = pz.add %b, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+    return %ga, %gb : tensor<4xf32>, tensor<4xf32>
   }
 }
 

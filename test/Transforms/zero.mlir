@@ -97,9 +97,11 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2, dp_shard = 2, zero = 1, 
 // Stage 3 (and 2): @forward_backward takes the parameters' chunks
 // (pz.flat_shard) and gathers each layer ("h.0") before its first use in the
 // forward pass (which ends at the loss) and again, only the parameters the
-// backward pass reads, before their first use there; the gradients are
+// backward pass reads, there; each gather is issued where the phase before
+// it starts (the backward gather before the forward pass's first use: a
+// prefetch), each unpacked where its phase starts. The gradients are
 // reduce-scattered right after the last of their bucket is computed and
-// returned as chunks; @finalize_grads averages the chunks; @optimizer_step
+// returned as chunks, sliced out before the return; @finalize_grads averages the chunks; @optimizer_step
 // updates the chunks and gathers nothing (the chunks are the parameters).
 
 // Z3-LABEL: module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>}
@@ -113,9 +115,9 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2, dp_shard = 2, zero = 1, 
 // Z3: %[[WC:.+]] = pz.concat %[[W0]], %[[W1]]
 // Z3: %[[WS:.+]] = pz.slice %[[WC]] starts [0] ends [15]
 // Z3: %[[WF:.+]] = pz.reshape %[[WS]] [3, 5]
-// Z3: pz.mul %[[WF]], %[[WF]]
-// Z3: %[[LOSS:.+]] = pz.add
 // Z3: %[[AGB:.+]] = shard.all_gather %[[W]] on @world grid_axes = [2] gather_axis = 0 {pz.bucket = ["h.0.w"], pz.comm = #pzrt.reason<"zero3.param_gather", "h.0 (backward)">} : tensor<8xf32> -> tensor<16xf32>
+// Z3-NEXT: pz.mul %[[WF]], %[[WF]]
+// Z3: %[[LOSS:.+]] = pz.add
 // Z3: %[[WBS:.+]] = pz.slice %[[AGB]] starts [0] ends [15]
 // Z3: %[[WB:.+]] = pz.reshape %[[WBS]] [3, 5]
 // Z3: %[[GW:.+]] = pz.mul %[[WB]], %{{.+}} : tensor<3x5xf32>, tensor<f32> -> tensor<3x5xf32>

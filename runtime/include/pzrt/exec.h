@@ -4,8 +4,14 @@
  * addresses, call their kernels and these functions; they never read or
  * write buffer contents themselves, so that the same host code drives host
  * (CPU) and device (CUDA) memory. Each call names the stream it runs on
- * (0 computes, 1 communicates); on the CPU device every stream runs its work
- * at once, so events are always complete.
+ * (0 computes, 1 communicates). On the CPU device the compute stream runs
+ * its work at once (events are always complete), and transfers on MPI
+ * communicators run on one communication thread per process, in issue
+ * order, blocking ones included: an asynchronous transfer runs while the
+ * caller computes, until pzrt_wait (docs/design/0012-overlap.md). Every
+ * request must be waited for before the compiled function returns: the
+ * driver calls MPI itself between functions (MPI_THREAD_SERIALIZED).
+ * PZRT_COMM_THREAD=0 runs transfers inside the call instead.
  */
 #ifndef PZRT_EXEC_H
 #define PZRT_EXEC_H

@@ -36,6 +36,9 @@ namespace pzrt {
 pzrt_comm *createSingleComm();
 pzrt_comm *createMpiComm(); // MPI_COMM_WORLD
 void finalizeMpi();
+// Whether MPI is initialized with MPI_THREAD_SERIALIZED or better: any one
+// thread at a time may call it (the CPU device's communication thread).
+bool mpiCallableFromAnyThread();
 // Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 600 s (as NCCL's watchdog).
 double defaultCommTimeout();
 } // namespace pzrt

@@ -18,6 +18,9 @@ using pzrt::fail;
 namespace {
 
 bool gWeInitialized = false;
+// MPI may be called from any thread, one at a time (MPI_THREAD_SERIALIZED
+// or better was provided).
+bool gSerialized = false;
 
 bool mpiActive() {
   int init = 0, fin = 0;
@@ -231,12 +234,15 @@ pzrt_comm *createMpiComm() {
   MPI_Initialized(&init);
   if (!init) {
     int provided = 0;
-    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
       fail("MPI_Init_thread failed");
       return nullptr;
     }
     gWeInitialized = true;
   }
+  int level = MPI_THREAD_SINGLE;
+  MPI_Query_thread(&level);
+  gSerialized = level >= MPI_THREAD_SERIALIZED;
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   setTerminateHandler(abortJob);
   auto *c = new MpiComm();
@@ -263,6 +269,8 @@ pzrt_comm *createMpiComm() {
   }
   return c;
 }
+
+bool mpiCallableFromAnyThread() { return gSerialized && mpiActive(); }
 
 void finalizeMpi() {
   if (gWeInitialized && mpiActive())

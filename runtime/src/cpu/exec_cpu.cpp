@@ -1,14 +1,18 @@
-// pzrt/exec.h on the CPU device: buffers are host memory, every stream runs
-// its work at once (so events are complete when recorded), and transfers go
-// through the communicators of the step context, blocking; a request
-// returned by an asynchronous call is already complete.
+// pzrt/exec.h on the CPU device: buffers are host memory, the compute stream
+// runs its work at once (so events are complete when recorded), and
+// transfers on MPI communicators run on the communication thread
+// (cpu/comm_thread.h), in issue order: an asynchronous one overlaps the
+// caller's work until pzrt_wait.
 #include "pzrt/exec.h"
 #include "pzrt/trace.h"
 
 #include "core/internal.h"
+#include "cpu/comm_thread.h"
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
 
 struct pzrt_device {
@@ -21,12 +25,16 @@ struct pzrt_stream {
 
 struct pzrt_event {};
 
-struct pzrt_request {};
+struct pzrt_request {
+  static constexpr unsigned kMagic = 0x70727271; // tells a request from other pointers
+  unsigned magic = kMagic;
+  std::shared_ptr<pzrt::CommTask> task;
+  const char *reason = nullptr;
+};
 
 namespace {
 
 pzrt_event theEvent;
-pzrt_request theRequest;
 
 bool validStream(int stream) { return stream >= 0; }
 
@@ -37,13 +45,6 @@ pzrt_comm *groupComm(pzrt_step_ctx *ctx, int group, const char *what) {
     return nullptr;
   }
   return ctx->comms[group];
-}
-
-// Finishes a transfer: its result, and a completed request when one is asked for.
-int finish(int rc, pzrt_request **request) {
-  if (request)
-    *request = rc == 0 ? &theRequest : nullptr;
-  return rc;
 }
 
 // Counts what a transfer of `kind` added to the kind's counter under its
@@ -79,6 +80,44 @@ private:
   uint64_t before_;
   double start_;
 };
+
+// The JSON args of a transfer's trace events.
+std::string traceArgs(const pzrt_step_ctx *ctx, const char *reason) {
+  return "{\"reason\": \"" + std::string(reason ? reason : "") +
+         "\", \"step\": " + std::to_string(ctx->step) + "}";
+}
+
+// Runs `op`, a transfer of `kind` on communicator c, counted and traced
+// under its reason: on the communication thread when c is an MPI
+// communicator and the thread is enabled, else here. Without a request the
+// call returns when the transfer is done; with one, the request completes
+// it (pzrt_wait). A transfer run here that failed fails the call itself.
+// With --trace, the call itself is an event "issue" (category "comm") on
+// the caller's timeline (thread 0), and so is pzrt_wait ("wait").
+template <class Op>
+int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
+             pzrt_request **request, Op op) {
+  const double issued = ctx->trace ? pzrt_trace_now_us() : 0;
+  std::function<int()> work = [=] {
+    ReasonCount count(ctx, kind, reason);
+    return count(op());
+  };
+  const bool threaded = pzrt_comm_is_mpi(c) && pzrt::commThreadEnabled();
+  std::shared_ptr<pzrt::CommTask> task =
+      threaded ? pzrt::commThreadSubmit(std::move(work)) : pzrt::runHere(std::move(work));
+  if (ctx->trace)
+    pzrt_trace_event(ctx->trace, "issue", "comm", 0, issued, pzrt_trace_now_us() - issued,
+                     traceArgs(ctx, reason).c_str());
+  if (!request || (!threaded && task->rc != 0)) {
+    if (request)
+      *request = nullptr;
+    return pzrt::commTaskWait(*task);
+  }
+  *request = new pzrt_request();
+  (*request)->task = std::move(task);
+  (*request)->reason = reason;
+  return 0;
+}
 
 } // namespace
 
@@ -141,9 +180,9 @@ int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_reduce");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_ALL_REDUCE, reason);
-  return finish(count_(pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op))),
-                request);
+  return transfer(ctx, c, PZRT_COLL_ALL_REDUCE, reason, request, [=] {
+    return pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op));
+  });
 }
 
 int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -152,8 +191,8 @@ int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_gather");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_ALL_GATHER, reason);
-  return finish(count_(pzrt_all_gather(c, src, dst, src_count, dtype)), request);
+  return transfer(ctx, c, PZRT_COLL_ALL_GATHER, reason, request,
+                  [=] { return pzrt_all_gather(c, src, dst, src_count, dtype); });
 }
 
 int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -162,10 +201,9 @@ int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void 
   pzrt_comm *c = groupComm(ctx, group, "reduce_scatter");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_REDUCE_SCATTER, reason);
-  return finish(count_(pzrt_reduce_scatter(c, src, dst, dst_count, dtype,
-                                           static_cast<pzrt_reduce_op>(op))),
-                request);
+  return transfer(ctx, c, PZRT_COLL_REDUCE_SCATTER, reason, request, [=] {
+    return pzrt_reduce_scatter(c, src, dst, dst_count, dtype, static_cast<pzrt_reduce_op>(op));
+  });
 }
 
 int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
@@ -173,8 +211,8 @@ int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
   pzrt_comm *c = groupComm(ctx, group, "broadcast");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_BROADCAST, reason);
-  return finish(count_(pzrt_broadcast(c, buffer, count, dtype, root)), request);
+  return transfer(ctx, c, PZRT_COLL_BROADCAST, reason, request,
+                  [=] { return pzrt_broadcast(c, buffer, count, dtype, root); });
 }
 
 int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -183,8 +221,8 @@ int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_to_all");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_ALL_TO_ALL, reason);
-  return finish(count_(pzrt_all_to_all(c, src, dst, count, dtype)), request);
+  return transfer(ctx, c, PZRT_COLL_ALL_TO_ALL, reason, request,
+                  [=] { return pzrt_all_to_all(c, src, dst, count, dtype); });
 }
 
 // The rank `peer` positions along the group from this one, wrapping.
@@ -198,8 +236,8 @@ int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count
   pzrt_comm *c = groupComm(ctx, group, "send");
   if (!c)
     return -1;
-  ReasonCount count_(ctx, PZRT_COLL_SEND, reason);
-  return finish(count_(pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0)), request);
+  return transfer(ctx, c, PZRT_COLL_SEND, reason, request,
+                  [=] { return pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0); });
 }
 
 int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
@@ -207,7 +245,9 @@ int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt
   pzrt_comm *c = groupComm(ctx, group, "recv");
   if (!c)
     return -1;
-  return finish(pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0), request);
+  // Receives count nothing (the sender counts); traced under no reason.
+  return transfer(ctx, c, PZRT_COLL_RECV, nullptr, request,
+                  [=] { return pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0); });
 }
 
 int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t src_bytes,
@@ -230,10 +270,17 @@ int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, siz
   return 0;
 }
 
-int pzrt_wait(pzrt_step_ctx *, pzrt_request *request) {
-  if (request != &theRequest)
+int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request) {
+  if (!request || request->magic != pzrt_request::kMagic)
     return pzrt::fail("pzrt_wait: not a request of a transfer");
-  return 0;
+  request->magic = 0;
+  const double start = ctx && ctx->trace ? pzrt_trace_now_us() : 0;
+  int rc = pzrt::commTaskWait(*request->task);
+  if (ctx && ctx->trace)
+    pzrt_trace_event(ctx->trace, "wait", "comm", 0, start, pzrt_trace_now_us() - start,
+                     traceArgs(ctx, request->reason).c_str());
+  delete request;
+  return rc;
 }
 
 } // extern "C"

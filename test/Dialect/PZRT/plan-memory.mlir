@@ -63,3 +63,30 @@ func.func @huge() {
   %a = memref.alloc() : memref<4611686018427387904x4xf32>
   return
 }
+
+// -----
+
+// An asynchronous transfer's buffers stay live until its wait: %c, created
+// after the all-gather's last operand use, cannot take %a's or %b's bytes
+// while the transfer may still read %a and write %b.
+// CHECK-LABEL: func.func @async_transfer
+// CHECK-SAME: #pzrt.memory_plan<arena_bytes = 192, peak_bytes = 192, buffers = 3>
+// CHECK: pzrt.all_gather
+// CHECK: %[[C:.*]] = memref.view %{{.*}}[%{{.*}}][] : memref<192xi8> to memref<16xf32>
+// CHECK: pzrt.wait
+// CHECK-NEXT: pzrt.lifetime_end
+// CHECK-NEXT: pzrt.lifetime_end
+// CHECK-NOT: pzrt.lifetime_end
+// CHECK: memref.copy %[[C]], %arg1
+// CHECK-NEXT: pzrt.lifetime_end %[[C]]
+func.func @async_transfer(%x: memref<8xf32>, %y: memref<16xf32>) {
+  %a = memref.alloc() : memref<8xf32>
+  memref.copy %x, %a : memref<8xf32> to memref<8xf32>
+  %b = memref.alloc() : memref<16xf32>
+  %r = pzrt.all_gather %a, %b on ["dp_shard"] reason <"zero3.param_gather", "h.0 (forward)"> : memref<8xf32>, memref<16xf32> -> !pzrt.request
+  %c = memref.alloc() : memref<16xf32>
+  memref.copy %y, %c : memref<16xf32> to memref<16xf32>
+  pzrt.wait %r
+  memref.copy %c, %y : memref<16xf32> to memref<16xf32>
+  return
+}

@@ -89,7 +89,8 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
   /// dp_replicate with one shard.all_reduce, scales by 1/n and unpacks:
   /// the averaged gradients, in bucket order. The packing ops go into
   /// `packing` when given.
-  SmallVector<Value> averageBucket(OpBuilder &b, func::FuncOp fn, shard::GridOp grid,
+  SmallVector<Value> averageBucket(OpBuilder &b, OpBuilder &tail, func::FuncOp fn,
+                                   shard::GridOp grid,
                                    const Plan &plan, ArrayRef<Grad> grads,
                                    ArrayRef<unsigned> bucket, size_t bi, size_t count,
                                    llvm::DenseMap<Type, Value> &inverses,
@@ -136,10 +137,10 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     Value &inv = inverses[elem];
     if (!inv) {
       auto scalar = RankedTensorType::get({}, elem);
-      inv = ConstantOp::create(b, NameLoc::get(b.getStringAttr("ddp/replicas"), fn.getLoc()),
+      inv = ConstantOp::create(tail, NameLoc::get(b.getStringAttr("ddp/replicas"), fn.getLoc()),
                                DenseElementsAttr::get(scalar, b.getFloatAttr(elem, 1.0 / n)));
     }
-    Value mean = MulOp::create(b, at, reduce.getResult(), inv);
+    Value mean = MulOp::create(tail, at, reduce.getResult(), inv);
     SmallVector<Value> out;
     int64_t offset = 0;
     for (unsigned gi : bucket) {
@@ -147,22 +148,23 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
       int64_t numel = g.type.getNumElements();
       Value part = mean;
       if (bucket.size() > 1)
-        part = SliceOp::create(b, at, RankedTensorType::get({numel}, elem), mean,
+        part = SliceOp::create(tail, at, RankedTensorType::get({numel}, elem), mean,
                                b.getDenseI64ArrayAttr({offset}),
                                b.getDenseI64ArrayAttr({offset + numel}),
                                b.getDenseI64ArrayAttr({1}));
       if (llvm::cast<RankedTensorType>(part.getType()) != g.type)
-        part = ReshapeOp::create(b, at, g.type, part, b.getDenseI64ArrayAttr(g.type.getShape()));
+        part = ReshapeOp::create(tail, at, g.type, part, tail.getDenseI64ArrayAttr(g.type.getShape()));
       out.push_back(part);
       offset += numel;
     }
     return out;
   }
 
-  /// One micro-batch per step: each bucket is averaged inside
-  /// @forward_backward, right after the op that computes its last gradient,
-  /// so that its all-reduce is issued while the rest of the backward pass
-  /// is still to run; @forward_backward returns the averages.
+  /// One micro-batch per step: each bucket's all-reduce is issued inside
+  /// @forward_backward right after the op that computes its last gradient,
+  /// and its average is taken before the return, so that the all-reduce
+  /// runs while the rest of the backward pass computes;
+  /// @forward_backward returns the averages.
   LogicalResult syncInBackward(func::FuncOp fn, shard::GridOp grid, const Plan &plan) {
     Block &body = fn.getBody().front();
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
@@ -190,7 +192,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
         dp::makeBuckets(items, plan.bucketMb * (int64_t(1) << 20));
     SmallVector<Value> results(ret.getOperands());
     llvm::DenseMap<Type, Value> inverses;
-    OpBuilder b(fn.getContext());
+    OpBuilder b(fn.getContext()), tail(ret);
     for (auto [bi, bucket] : llvm::enumerate(buckets)) {
       Operation *last = nullptr;
       for (unsigned gi : bucket)
@@ -201,11 +203,12 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
         b.setInsertionPointAfter(last);
       else
         b.setInsertionPointToStart(&body);
-      SmallVector<Value> avg =
-          averageBucket(b, fn, grid, plan, grads, bucket, bi, buckets.size(), inverses, nullptr);
+      SmallVector<Value> avg = averageBucket(b, tail, fn, grid, plan, grads, bucket, bi,
+                                             buckets.size(), inverses, nullptr);
       for (auto [j, gi] : llvm::enumerate(bucket))
         results[resultOf[gi]] = avg[j];
     }
+    b.setInsertionPoint(ret);
     func::ReturnOp::create(b, ret.getLoc(), results);
     ret.erase();
     if (!sortTopologically(&body))
@@ -247,7 +250,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     SmallPtrSet<Operation *, 16> packing;
     llvm::DenseMap<Type, Value> inverses; // 1/n, per element type
     for (auto [bi, bucket] : llvm::enumerate(buckets)) {
-      SmallVector<Value> avg = averageBucket(b, fn, grid, plan, grads, bucket, bi,
+      SmallVector<Value> avg = averageBucket(b, b, fn, grid, plan, grads, bucket, bi,
                                              buckets.size(), inverses, &packing);
       for (auto [j, gi] : llvm::enumerate(bucket))
         synced[gi] = avg[j];

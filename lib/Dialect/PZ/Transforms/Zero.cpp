@@ -21,7 +21,10 @@
 // all-gathers each layer's parameters before their first use in the
 // forward pass and again before their first use in the backward pass
 // (`zero3.param_gather`, "h.3 (forward)"), and the gathered copies die
-// after their last use in that pass.
+// after their last use in that pass. Each gather is issued where the layer
+// before it starts (prefetch), so that it overlaps that layer's compute.
+// The reduce-scatters' chunks are sliced out before the return, so that
+// each reduce-scatter overlaps the rest of the backward pass.
 // @optimizer_step (every stage) updates the chunks: gradients and optimizer
 // states are chunks (states: `pz.flat_shard`), the parameter's chunk is read
 // with `pz.shard_chunk` below stage 3, the global norm's sum of squares is
@@ -293,16 +296,29 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       fn.setArgAttr(i, PZDialect::kFlatShardAttrName, flatShardAttr(b, *l));
       chunkArg[id] = arg;
     }
-    for (auto &[key, p] : phases) {
+    // Prefetch: each phase's gather is issued where the phase before it
+    // starts computing, so that it runs while that phase computes (after
+    // pzrt-async-transfers); its parameters are unpacked where the phase
+    // needs them. At most two phases' gathered copies are live at once.
+    SmallVector<std::pair<PhaseKey, Phase *>> order;
+    for (auto &[key, p] : phases)
+      order.push_back({key, &p});
+    llvm::stable_sort(order, [&](const auto &x, const auto &y) {
+      return position[x.second->first] < position[y.second->first];
+    });
+    for (auto [i, entry] : llvm::enumerate(order)) {
+      auto &[key, pp] = entry;
+      Phase &p = *pp;
       std::string source =
           std::get<0>(key) + (std::get<1>(key) ? " (backward)" : " (forward)");
-      b.setInsertionPoint(p.first);
+      b.setInsertionPoint(i > 0 ? order[i - 1].second->first : p.first);
       Location at = locAt(fn, "zero3/" + source);
       SmallVector<Value> chunks;
       for (unsigned id : p.ids)
         chunks.push_back(chunkArg[id]);
       Value gathered =
           allGather(b, at, concat1D(b, at, chunks), p.ids, "zero3.param_gather", source);
+      b.setInsertionPoint(p.first);
       SmallVector<Value> whole = unpackGathered(b, at, gathered, layoutsOf(p.ids), plan.dpShard);
       for (auto [j, uses] : llvm::enumerate(p.uses))
         for (OpOperand *use : uses)
@@ -336,7 +352,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     llvm::sort(ids);
     SmallVector<Value> results(ret.getOperands());
     SmallVector<SmallVector<unsigned>> bs = buckets(ids);
-    OpBuilder b(fn.getContext());
+    OpBuilder b(fn.getContext()), tail(ret);
     for (auto [bi, bucket] : llvm::enumerate(bs)) {
       // Right after the op that produces the bucket's last gradient.
       Operation *last = nullptr;
@@ -357,7 +373,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
       Value sum = reduceScatter(b, at, packed, bucket, source);
       int64_t offset = 0;
       for (unsigned id : bucket) {
-        results[resultOf[id]] = slice1D(b, at, sum, offset, offset + layouts[id].chunk);
+        results[resultOf[id]] = slice1D(tail, at, sum, offset, offset + layouts[id].chunk);
         offset += layouts[id].chunk;
       }
     }

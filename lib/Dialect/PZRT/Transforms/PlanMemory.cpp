@@ -1,7 +1,8 @@
 //===- PlanMemory.cpp - the static arena plan of each host function -------===//
 //
 // Every memref.alloc of a host function is live from the alloc to the last op
-// that uses it or a view of it. Buffers are placed largest first (ties: the
+// that uses it or a view of it, or to the pzrt.wait of an asynchronous
+// transfer that uses it. Buffers are placed largest first (ties: the
 // earlier first) at the lowest 64-byte aligned offset that no buffer live at
 // an overlapping time occupies, as TFLite's arena planner does. Each alloc
 // then becomes a memref.view of pzrt.arena bracketed by lifetime markers.
@@ -127,6 +128,12 @@ LogicalResult planFunction(func::FuncOp fn, const pz::TargetInfo &target) {
     for (Value operand : op.getOperands())
       if (auto it = bufferOf.find(operand); it != bufferOf.end())
         plan.buffers[it->second].end = std::max(plan.buffers[it->second].end, at);
+    // An asynchronous transfer uses its buffers until its wait.
+    if (auto wait = llvm::dyn_cast<WaitOp>(&op)) {
+      for (Value operand : wait.getRequest().getDefiningOp()->getOperands())
+        if (auto it = bufferOf.find(operand); it != bufferOf.end())
+          plan.buffers[it->second].end = std::max(plan.buffers[it->second].end, at);
+    }
     ++at;
   }
   place(plan, at);

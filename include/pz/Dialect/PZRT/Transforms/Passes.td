@@ -11,7 +11,8 @@ def PlanMemoryPass : Pass<"pzrt-plan-memory", "mlir::ModuleOp"> {
     Replaces each `memref.alloc` of a host function by a `memref.view` of
     `pzrt.arena` at a byte offset, bracketed by `pzrt.lifetime_start` (where
     the alloc was) and `pzrt.lifetime_end` (after the buffer's last use,
-    views of it included). Buffers live at the same time never overlap.
+    views of it included, or after the `pzrt.wait` of an asynchronous
+    transfer that uses it). Buffers live at the same time never overlap.
     Offsets are 64-byte aligned and chosen greedily, largest buffer first,
     at the lowest offset free for the buffer's whole live range (as
     TFLite's arena planner does). The function gets
@@ -21,6 +22,24 @@ def PlanMemoryPass : Pass<"pzrt-plan-memory", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::pzrt::PZRTDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
+}
+
+def AsyncTransfersPass : Pass<"pzrt-async-transfers", "mlir::ModuleOp"> {
+  let summary = "Start each transfer where it is issued and wait for it where it is needed";
+  let description = [{
+    Turns every blocking transfer of a host function (`pzrt.all_reduce`,
+    `pzrt.reduce_scatter`, `pzrt.all_gather`, `pzrt.broadcast`,
+    `pzrt.all_to_all`, `pzrt.send`, `pzrt.recv`) into its asynchronous
+    form, with a `pzrt.wait` right before the first later op that touches
+    one of its buffers: any op other than a view that has the buffer, or a
+    view of the same alloc, argument or global, as an operand, or the
+    function's return. The work between the two overlaps the transfer. A
+    transfer that the very next op touches stays blocking. Transfers keep
+    their order, which is the order every rank issues them in.
+    `pzrt-plan-memory` then keeps each transfer's buffers alive until its
+    wait.
+  }];
+  let dependentDialects = ["mlir::pzrt::PZRTDialect"];
 }
 
 def BuildSchedulePass : Pass<"pzrt-build-schedule", "mlir::ModuleOp"> {
