@@ -4,6 +4,7 @@
 #define PZ_INITALLDIALECTS_H
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Dialect/PZ/Sharding/ShardingModels.h"
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,13 +20,15 @@
 namespace mlir::pz {
 
 /// Registers pz, pzrt, the upstream dialects our pipelines use (func,
-/// tensor, arith, memref, shard), and the upstream sharding-interface models.
+/// tensor, arith, memref, shard), and the sharding-interface models (the
+/// upstream ones and ours on pz ops).
 inline void registerAllDialects(DialectRegistry &registry) {
   registry.insert<PZDialect, pzrt::PZRTDialect, func::FuncDialect, tensor::TensorDialect,
                   arith::ArithDialect, memref::MemRefDialect, shard::ShardDialect>();
   arith::registerShardingInterfaceExternalModels(registry);
   func::registerShardingInterfaceExternalModels(registry);
   tensor::registerShardingInterfaceExternalModels(registry);
+  pz::registerShardingInterfaceExternalModels(registry);
 }
 
 } // namespace mlir::pz

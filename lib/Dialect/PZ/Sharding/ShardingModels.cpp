@@ -1,0 +1,329 @@
+//===- ShardingModels.cpp - upstream ShardingInterface on pz ops ----------===//
+//
+// Loop iterators and indexing maps of the pz ops whose iteration space is a
+// box (element maps, matmul, transpose, sums over axes), and their
+// `partition`: the op on the local shards, then, when a reduction loop is
+// split over grid axes, one `shard.all_reduce` of each result over those
+// axes, with its reason (`pz.comm`): "tp.partial_sum" (the axes' names on
+// the program's grid) and the op's source.
+//
+// Numpy broadcasting that stretches a size-1 dim has no affine map (the
+// upstream interface takes no constants); such an op gets no maps, and its
+// partition is refused unless every value is replicated. Ops without a
+// model (attention, the norms, cross-entropy, reshape, ...) are the next
+// slice (docs/design/0013-sharding-rules.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "pz/Dialect/PZ/Sharding/ShardingModels.h"
+
+#include "pz/Dialect/PZ/IR/PZDialect.h"
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
+
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::shard;
+
+namespace {
+
+using utils::IteratorType;
+
+RankedTensorType rankedType(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
+
+/// The map of an operand broadcast numpy-style into loops over the dims of
+/// `result`: right-aligned, a missing leading dim dropped. None when a
+/// size-1 dim stretches to a larger one.
+std::optional<AffineMap> broadcastMap(RankedTensorType operand, RankedTensorType result,
+                                      unsigned numLoops, unsigned firstLoop) {
+  int64_t lead = result.getRank() - operand.getRank();
+  if (lead < 0)
+    return std::nullopt;
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < operand.getRank(); ++i) {
+    if (operand.getDimSize(i) != result.getDimSize(lead + i))
+      return std::nullopt;
+    exprs.push_back(getAffineDimExpr(firstLoop + lead + i, operand.getContext()));
+  }
+  return AffineMap::get(numLoops, 0, exprs, operand.getContext());
+}
+
+/// The op's source for reasons: its location's name, else the op's name.
+std::string sourceOf(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto fused = llvm::dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
+    loc = fused.getLocations().front();
+  if (auto name = llvm::dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+/// The reason kind of a partial sum over `axes` of `grid`: on the program's
+/// grid (pp x dp_replicate x dp_shard x cp x tp) the axes' names,
+/// "tp.partial_sum"; on another grid "partial_sum".
+std::string partialSumKind(Operation *op, FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes,
+                           SymbolTableCollection &symbolTable) {
+  auto g = symbolTable.lookupNearestSymbolFrom<GridOp>(op, grid);
+  ArrayRef<StringRef> names = pzrt::gridAxisNames();
+  if (!g || g.getShape().size() != names.size())
+    return "partial_sum";
+  std::string kind;
+  for (GridAxis a : axes)
+    kind += (kind.empty() ? "" : "+") + names[a].str();
+  return kind + ".partial_sum";
+}
+
+/// The op on the local shards; each result all-reduced over the grid axes of
+/// the reduction loops that are split (a partial sum on every rank).
+LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitionedOperands,
+                                       ArrayRef<Sharding> operandShardings,
+                                       ArrayRef<Sharding> resultShardings,
+                                       IRMapping &partitionMap,
+                                       SymbolTableCollection &symbolTable, OpBuilder &builder) {
+  auto iface = llvm::cast<ShardingInterface>(op);
+  SmallVector<IteratorType> loops = iface.getLoopIteratorTypes();
+  SmallVector<AffineMap> maps = iface.getIndexingMaps();
+  if (maps.empty()) {
+    auto replicated = [](const Sharding &s) { return !s || isFullReplication(s); };
+    if (!llvm::all_of(operandShardings, replicated) || !llvm::all_of(resultShardings, replicated))
+      return op->emitOpError()
+             << "cannot be partitioned: a size-1 dim broadcasts, which the sharding "
+                "rules cannot map; make the broadcast explicit or replicate the values";
+    partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
+                                      resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+  ShardingArray assignment =
+      getGridAxisAssignmentForLoopIterators(operandShardings, resultShardings, loops, maps);
+  SmallVector<GridAxis> reduced = getReductionGridAxes(loops, assignment);
+  partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                       resultShardings, partitionMap, symbolTable, builder);
+  if (reduced.empty())
+    return success();
+  std::string source = sourceOf(op);
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    Value local = partitionMap.lookup(result);
+    auto sum = AllReduceOp::create(builder, op->getLoc(), local.getType(),
+                                   resultShardings[i].getGridAttr(),
+                                   builder.getDenseI16ArrayAttr(reduced), local,
+                                   ReductionKindAttr::get(op->getContext(), ReductionKind::Sum));
+    sum->setAttr("pz.comm", pzrt::ReasonAttr::get(
+                                op->getContext(),
+                                partialSumKind(op, resultShardings[i].getGridAttr(), reduced,
+                                               symbolTable),
+                                source));
+    partitionMap.map(result, sum.getResult());
+  }
+  return success();
+}
+
+/// The partition every model below shares.
+template <typename Model, typename Op>
+struct PZModel : public ShardingInterface::ExternalModel<Model, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    return partitionWithPartialSums(op, partitionedOperands, operandShardings, resultShardings,
+                                    partitionMap, symbolTable, builder);
+  }
+};
+
+/// The grid axes dim `d` of a value is split over (none past the listed dims).
+ArrayRef<GridAxis> splitOf(const Sharding &s, int64_t d) {
+  if (!s || d >= static_cast<int64_t>(s.getSplitAxes().size()))
+    return {};
+  return s.getSplitAxes()[d].asArrayRef();
+}
+
+/// Element maps: one parallel loop per result dim; operands broadcast into
+/// them numpy-style. The partition needs no maps: each operand dim must be
+/// split as the result dim it broadcasts to, a stretched size-1 dim not at
+/// all; then the op runs on the local shards as it is.
+template <typename Op>
+struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel<Op>, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return op->emitOpError() << "cannot be partitioned: its result is not a ranked tensor";
+    for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+      RankedTensorType t = rankedType(v);
+      int64_t lead = r.getRank() - (t ? t.getRank() : 0);
+      for (int64_t d = 0; t && d < t.getRank(); ++d) {
+        bool stretched = t.getDimSize(d) == 1 && r.getDimSize(lead + d) != 1;
+        ArrayRef<GridAxis> want =
+            stretched ? ArrayRef<GridAxis>() : splitOf(resultShardings[0], lead + d);
+        if (splitOf(operandShardings[i], d) != want)
+          return op->emitOpError()
+                 << "cannot be partitioned: operand " << i << " dim " << d
+                 << (stretched ? " broadcasts from size 1 and must not be split"
+                               : " must be split over the same grid axes as result dim " +
+                                     std::to_string(lead + d));
+      }
+    }
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    return SmallVector<IteratorType>(r.getRank(), IteratorType::parallel);
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    SmallVector<AffineMap> maps;
+    for (Value v : op->getOperands()) {
+      RankedTensorType t = rankedType(v);
+      std::optional<AffineMap> m = t ? broadcastMap(t, r, r.getRank(), 0) : std::nullopt;
+      if (!m)
+        return {};
+      maps.push_back(*m);
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(r.getRank(), op->getContext()));
+    return maps;
+  }
+};
+
+/// pz.matmul: loops (batch..., m, n, k), k a reduction; batch dims
+/// broadcast numpy-style, transposes swap an operand's trailing pair.
+struct MatmulModel : public PZModel<MatmulModel, MatmulOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    SmallVector<IteratorType> types(r.getRank(), IteratorType::parallel);
+    types.push_back(IteratorType::reduction);
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto mm = llvm::cast<MatmulOp>(op);
+    RankedTensorType l = rankedType(mm.getLhs()), rt = rankedType(mm.getRhs()),
+                     r = rankedType(mm.getResult());
+    if (!l || !rt || !r)
+      return {};
+    MLIRContext *ctx = op->getContext();
+    unsigned batch = r.getRank() - 2, numLoops = r.getRank() + 1;
+    AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
+               k = getAffineDimExpr(batch + 2, ctx);
+    auto operandMap = [&](RankedTensorType t, AffineExpr first,
+                          AffineExpr second) -> std::optional<AffineMap> {
+      // The batch dims broadcast into the result's; the trailing pair maps
+      // to (first, second).
+      auto batchType = RankedTensorType::get(t.getShape().drop_back(2), t.getElementType());
+      auto resultBatch = RankedTensorType::get(r.getShape().drop_back(2), r.getElementType());
+      std::optional<AffineMap> b = broadcastMap(batchType, resultBatch, numLoops, 0);
+      if (!b)
+        return std::nullopt;
+      SmallVector<AffineExpr> exprs(b->getResults());
+      exprs.push_back(first);
+      exprs.push_back(second);
+      return AffineMap::get(numLoops, 0, exprs, ctx);
+    };
+    std::optional<AffineMap> lm =
+        mm.getTransposeLhs() ? operandMap(l, k, m) : operandMap(l, m, k);
+    std::optional<AffineMap> rm =
+        mm.getTransposeRhs() ? operandMap(rt, n, k) : operandMap(rt, k, n);
+    if (!lm || !rm)
+      return {};
+    SmallVector<AffineExpr> out;
+    for (unsigned i = 0; i < batch; ++i)
+      out.push_back(getAffineDimExpr(i, ctx));
+    out.push_back(m);
+    out.push_back(n);
+    return {*lm, *rm, AffineMap::get(numLoops, 0, out, ctx)};
+  }
+};
+
+/// pz.transpose: one parallel loop per input dim; result dim i is loop
+/// permutation[i].
+struct TransposeModel : public PZModel<TransposeModel, TransposeOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    return SmallVector<IteratorType>(t.getRank(), IteratorType::parallel);
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto tr = llvm::cast<TransposeOp>(op);
+    RankedTensorType t = rankedType(tr.getInput());
+    if (!t)
+      return {};
+    SmallVector<unsigned> perm;
+    for (int64_t p : tr.getPermutation())
+      perm.push_back(static_cast<unsigned>(p));
+    return {AffineMap::getMultiDimIdentityMap(t.getRank(), op->getContext()),
+            AffineMap::getPermutationMap(perm, op->getContext())};
+  }
+};
+
+/// pz.reduce_sum: one loop per input dim, the summed ones reductions; the
+/// result keeps the others (and size-1 dims for the summed ones with
+/// keepdims, which no loop indexes).
+struct ReduceSumModel : public PZModel<ReduceSumModel, ReduceSumOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    auto sum = llvm::cast<ReduceSumOp>(op);
+    RankedTensorType t = rankedType(sum.getInput());
+    if (!t)
+      return {};
+    SmallVector<IteratorType> types(t.getRank(), IteratorType::parallel);
+    for (int64_t a : sum.getAxes())
+      if (a >= 0 && a < t.getRank())
+        types[a] = IteratorType::reduction;
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto sum = llvm::cast<ReduceSumOp>(op);
+    RankedTensorType t = rankedType(sum.getInput());
+    if (!t || sum.getKeepdims())
+      return {}; // a kept size-1 dim has no map (no constants)
+    MLIRContext *ctx = op->getContext();
+    SmallVector<AffineExpr> kept;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (!llvm::is_contained(sum.getAxes(), i))
+        kept.push_back(getAffineDimExpr(i, ctx));
+    return {AffineMap::getMultiDimIdentityMap(t.getRank(), ctx),
+            AffineMap::get(t.getRank(), 0, kept, ctx)};
+  }
+};
+
+template <typename... Ops>
+void attachElementMaps(MLIRContext *ctx) {
+  (Ops::template attachInterface<ElementMapModel<Ops>>(*ctx), ...);
+}
+
+/// Attaches the models when pz loads, and loads what their partitions
+/// create (shard collectives with pzrt reasons).
+struct PZShardingExtension : public DialectExtension<PZShardingExtension, PZDialect> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(PZShardingExtension)
+
+  void apply(MLIRContext *ctx, PZDialect *) const final {
+    ctx->loadDialect<shard::ShardDialect, pzrt::PZRTDialect>();
+    // Every element-map op but pz.broadcast (its `shape` attribute needs its
+    // own partition), and pz.gelu, which is one too.
+    attachElementMaps<AbsOp, AddOp, CastOp, CompareOp, CosOp, DivOp, ErfOp, ExpOp, LogOp, MulOp,
+                      NegOp, NotOp, PowOp, ReluGradOp, ReluOp, RsqrtOp, SigmoidOp, SignOp,
+                      SiluOp, SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp>(ctx);
+    MatmulOp::attachInterface<MatmulModel>(*ctx);
+    TransposeOp::attachInterface<TransposeModel>(*ctx);
+    ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);
+  }
+};
+
+} // namespace
+
+void mlir::pz::registerShardingInterfaceExternalModels(DialectRegistry &registry) {
+  registry.addExtensions<PZShardingExtension>();
+}

@@ -1,0 +1,29 @@
+// RUN: parallelize-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(shard-partition))'
+
+// ...but a split size-1 dim that stretches is refused at the op, as is an
+// operand split differently from the result it maps to.
+shard.grid @tp(shape = 4)
+func.func @stretched_split(%x: tensor<8x16xf32>, %b: tensor<1x16xf32>) -> tensor<8x16xf32> {
+  %s = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %sb = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %xs = shard.shard %x to %s annotate_for_users : tensor<8x16xf32>
+  %bs = shard.shard %b to %sb annotate_for_users : tensor<1x16xf32>
+  // expected-error @+1 {{'pz.add' op cannot be partitioned: operand 1 dim 0 broadcasts from size 1 and must not be split}}
+  %y = pz.add %xs, %bs : tensor<8x16xf32>, tensor<1x16xf32> -> tensor<8x16xf32>
+  %ys = shard.shard %y to %s : tensor<8x16xf32>
+  return %ys : tensor<8x16xf32>
+}
+
+// -----
+
+shard.grid @tp(shape = 4)
+func.func @mismatch(%x: tensor<8x16xf32>, %z: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %rows = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %cols = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %xs = shard.shard %x to %rows annotate_for_users : tensor<8x16xf32>
+  %zs = shard.shard %z to %cols annotate_for_users : tensor<8x16xf32>
+  // expected-error @+1 {{'pz.mul' op cannot be partitioned: operand 1 dim 0 must be split over the same grid axes as result dim 0}}
+  %y = pz.mul %xs, %zs : tensor<8x16xf32>, tensor<8x16xf32> -> tensor<8x16xf32>
+  %ys = shard.shard %y to %rows : tensor<8x16xf32>
+  return %ys : tensor<8x16xf32>
+}
