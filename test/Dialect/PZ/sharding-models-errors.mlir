@@ -27,3 +27,31 @@ func.func @mismatch(%x: tensor<8x16xf32>, %z: tensor<8x16xf32>) -> tensor<8x16xf
   %ys = shard.shard %y to %rows : tensor<8x16xf32>
   return %ys : tensor<8x16xf32>
 }
+
+// -----
+
+// A reshape whose split is not on the major dim of its group: the heads'
+// inner dim cannot carry the hidden dim's split.
+shard.grid @tp(shape = 4)
+func.func @minor_split(%x: tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32> {
+  %h = shard.sharding @tp split_axes = [[], [], [0]] : !shard.sharding
+  %d = shard.sharding @tp split_axes = [[], [], [], [0]] : !shard.sharding
+  %xs = shard.shard %x to %h annotate_for_users : tensor<2x16x64xf32>
+  // expected-error @+1 {{'pz.reshape' op cannot be partitioned: input dim 2 and result dim 2 (the major dims of one group) must be split over the same grid axes}}
+  %y = pz.reshape %xs [2, 16, 4, 16] : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  %ys = shard.shard %y to %d : tensor<2x16x4x16xf32>
+  return %ys : tensor<2x16x4x16xf32>
+}
+
+// -----
+
+// Three heads do not split over 4 ranks.
+shard.grid @tp(shape = 4)
+func.func @heads_do_not_divide(%x: tensor<2x48xf32>) -> tensor<2x3x16xf32> {
+  %h = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %xs = shard.shard %x to %h annotate_for_users : tensor<2x48xf32>
+  // expected-error @+1 {{'pz.reshape' op cannot be partitioned: the split of input dim 1 and result dim 1 over 4 ranks does not divide them}}
+  %y = pz.reshape %xs [2, 3, 16] : tensor<2x48xf32> -> tensor<2x3x16xf32>
+  %ys = shard.shard %y to %h : tensor<2x3x16xf32>
+  return %ys : tensor<2x3x16xf32>
+}

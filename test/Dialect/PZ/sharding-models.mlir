@@ -117,3 +117,20 @@ func.func @stretch(%x: tensor<8x16xf32>, %b: tensor<1x16xf32>) -> tensor<8x16xf3
   %ys = shard.shard %y to %s : tensor<8x16xf32>
   return %ys : tensor<8x16xf32>
 }
+
+// -----
+
+// A reshape that splits the hidden dim into heads: [2, 16, 64] split on the
+// hidden dim over tp 4 becomes [2, 16, 4, 16] split on the heads; each rank
+// reshapes its 16 columns into its one head of 16.
+// CHECK-LABEL: func.func @heads
+// CHECK-NEXT: %[[R:.+]] = pz.reshape %arg0 [2, 16, 1, 16] : tensor<2x16x16xf32> -> tensor<2x16x1x16xf32>
+// CHECK-NEXT: return %[[R]]
+shard.grid @tp(shape = 4)
+func.func @heads(%x: tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32> {
+  %h = shard.sharding @tp split_axes = [[], [], [0]] : !shard.sharding
+  %xs = shard.shard %x to %h annotate_for_users : tensor<2x16x64xf32>
+  %y = pz.reshape %xs [2, 16, 4, 16] : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  %ys = shard.shard %y to %h : tensor<2x16x4x16xf32>
+  return %ys : tensor<2x16x4x16xf32>
+}

@@ -299,6 +299,79 @@ struct ReduceSumModel : public PZModel<ReduceSumModel, ReduceSumOp> {
   }
 };
 
+/// pz.reshape has no box of loops; its partition pairs the dims in groups of
+/// equal products (row-major) and needs, in each group, the same grid axes
+/// on the input's and the result's major dim, dividing both, and no split
+/// elsewhere in the group: then every rank's shard reshapes alike
+/// ([b, s, h] split on h to [b, s, heads, d] split on heads).
+struct ReshapeModel : public ShardingInterface::ExternalModel<ReshapeModel, ReshapeOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto reshape = llvm::cast<ReshapeOp>(op);
+    RankedTensorType in = rankedType(reshape.getInput()), out = rankedType(reshape.getResult());
+    if (!in || !out || !in.hasStaticShape() || !out.hasStaticShape() ||
+        in.getNumElements() == 0)
+      return op->emitOpError() << "cannot be partitioned: it is not a static, non-empty reshape";
+    const Sharding &si = operandShardings[0], &so = resultShardings[0];
+    GridOp grid = so ? symbolTable.lookupNearestSymbolFrom<GridOp>(op, so.getGridAttr()) : GridOp();
+    auto groupSize = [&](ArrayRef<GridAxis> axes) {
+      int64_t n = 1;
+      for (GridAxis a : axes)
+        n *= grid ? grid.getShape()[a] : 1;
+      return n;
+    };
+    auto fail = [&](const Twine &why) {
+      return op->emitOpError() << "cannot be partitioned: " << why;
+    };
+    int64_t i = 0, j = 0, ri = in.getRank(), rj = out.getRank();
+    while (i < ri || j < rj) {
+      // Size-1 dims stand alone; they cannot be split.
+      if (i < ri && in.getDimSize(i) == 1 && (j == rj || out.getDimSize(j) != 1)) {
+        if (!splitOf(si, i).empty())
+          return fail("input dim " + Twine(i) + " has size 1 and is split");
+        ++i;
+        continue;
+      }
+      if (j < rj && out.getDimSize(j) == 1 && (i == ri || in.getDimSize(i) != 1)) {
+        if (!splitOf(so, j).empty())
+          return fail("result dim " + Twine(j) + " has size 1 and is split");
+        ++j;
+        continue;
+      }
+      int64_t gi = i, gj = j, pi = in.getDimSize(i++), pj = out.getDimSize(j++);
+      while (pi != pj) {
+        if (pi < pj && i < ri)
+          pi *= in.getDimSize(i++);
+        else if (pj < pi && j < rj)
+          pj *= out.getDimSize(j++);
+        else
+          return fail("its shapes do not pair into groups");
+      }
+      ArrayRef<GridAxis> axes = splitOf(si, gi);
+      if (splitOf(so, gj) != axes)
+        return fail("input dim " + Twine(gi) + " and result dim " + Twine(gj) +
+                    " (the major dims of one group) must be split over the same grid axes");
+      for (int64_t k = gi + 1; k < i; ++k)
+        if (!splitOf(si, k).empty())
+          return fail("input dim " + Twine(k) + " is split but is not the major dim of its group");
+      for (int64_t k = gj + 1; k < j; ++k)
+        if (!splitOf(so, k).empty())
+          return fail("result dim " + Twine(k) + " is split but is not the major dim of its group");
+      int64_t n = groupSize(axes);
+      if (in.getDimSize(gi) % n || out.getDimSize(gj) % n)
+        return fail("the split of input dim " + Twine(gi) + " and result dim " + Twine(gj) +
+                    " over " + Twine(n) + " ranks does not divide them");
+    }
+    auto local = llvm::cast<RankedTensorType>(grid ? shardShapedType(out, grid, so) : out);
+    auto part = ReshapeOp::create(builder, op->getLoc(), local, partitionedOperands[0],
+                                  builder.getDenseI64ArrayAttr(local.getShape()));
+    partitionMap.map(reshape.getResult(), part.getResult());
+    return success();
+  }
+};
+
 template <typename... Ops>
 void attachElementMaps(MLIRContext *ctx) {
   (Ops::template attachInterface<ElementMapModel<Ops>>(*ctx), ...);
@@ -319,6 +392,7 @@ struct PZShardingExtension : public DialectExtension<PZShardingExtension, PZDial
     MatmulOp::attachInterface<MatmulModel>(*ctx);
     TransposeOp::attachInterface<TransposeModel>(*ctx);
     ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);
+    ReshapeOp::attachInterface<ReshapeModel>(*ctx);
   }
 };
 
