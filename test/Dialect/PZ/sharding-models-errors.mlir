@@ -1,6 +1,6 @@
 // RUN: parallelize-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(shard-partition))'
 
-// ...but a split size-1 dim that stretches is refused at the op, as is an
+// A split size-1 dim that stretches is refused at the op, as is an
 // operand split differently from the result it maps to.
 shard.grid @tp(shape = 4)
 func.func @stretched_split(%x: tensor<8x16xf32>, %b: tensor<1x16xf32>) -> tensor<8x16xf32> {
@@ -54,4 +54,17 @@ func.func @heads_do_not_divide(%x: tensor<2x48xf32>) -> tensor<2x3x16xf32> {
   %y = pz.reshape %xs [2, 3, 16] : tensor<2x48xf32> -> tensor<2x3x16xf32>
   %ys = shard.shard %y to %h : tensor<2x3x16xf32>
   return %ys : tensor<2x3x16xf32>
+}
+
+// -----
+
+// A norm over a split hidden dim would need its statistics all-reduced.
+shard.grid @tp(shape = 4)
+func.func @split_norm(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
+  %cols = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %xs = shard.shard %x to %cols annotate_for_users : tensor<8x64xf32>
+  // expected-error @+1 {{'pz.rms_norm' op cannot be partitioned: it normalizes over dim 1, which is split (the rules keep normalized dims whole)}}
+  %n = pz.rms_norm %xs {axis = 1 : i64, epsilon = 1.0e-06 : f64} : tensor<8x64xf32> -> tensor<8x64xf32>
+  %ns = shard.shard %n to %cols : tensor<8x64xf32>
+  return %ns : tensor<8x64xf32>
 }

@@ -1,4 +1,4 @@
-// RUN: parallelize-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(sharding-propagation,shard-partition,canonicalize,cse))' | FileCheck %s
+// RUN: parallelize-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(sharding-propagation,shard-partition,canonicalize,cse))' 2>&1 | FileCheck %s --implicit-check-not=error:
 
 // The sharding rules of pz.matmul and the element maps under the upstream
 // propagation and partition. Megatron's MLP on tp = 4: the column-parallel
@@ -100,37 +100,4 @@ func.func @transpose(%x: tensor<8x16xf32>) -> tensor<16x8xf32> {
   %z = pz.exp %ys : tensor<16x8xf32>
   %zs = shard.shard %z to %t : tensor<16x8xf32>
   return %zs : tensor<16x8xf32>
-}
-
-// -----
-
-// A stretched size-1 dim has no affine map; with every value annotated the
-// partition still runs (the bias's size-1 rows stay whole)...
-// CHECK-LABEL: func.func @stretch
-// CHECK-NEXT: pz.add %arg0, %arg1 : tensor<8x4xf32>, tensor<1x4xf32> -> tensor<8x4xf32>
-shard.grid @tp(shape = 4)
-func.func @stretch(%x: tensor<8x16xf32>, %b: tensor<1x16xf32>) -> tensor<8x16xf32> {
-  %s = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
-  %xs = shard.shard %x to %s annotate_for_users : tensor<8x16xf32>
-  %bs = shard.shard %b to %s annotate_for_users : tensor<1x16xf32>
-  %y = pz.add %xs, %bs : tensor<8x16xf32>, tensor<1x16xf32> -> tensor<8x16xf32>
-  %ys = shard.shard %y to %s : tensor<8x16xf32>
-  return %ys : tensor<8x16xf32>
-}
-
-// -----
-
-// A reshape that splits the hidden dim into heads: [2, 16, 64] split on the
-// hidden dim over tp 4 becomes [2, 16, 4, 16] split on the heads; each rank
-// reshapes its 16 columns into its one head of 16.
-// CHECK-LABEL: func.func @heads
-// CHECK-NEXT: %[[R:.+]] = pz.reshape %arg0 [2, 16, 1, 16] : tensor<2x16x16xf32> -> tensor<2x16x1x16xf32>
-// CHECK-NEXT: return %[[R]]
-shard.grid @tp(shape = 4)
-func.func @heads(%x: tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32> {
-  %h = shard.sharding @tp split_axes = [[], [], [0]] : !shard.sharding
-  %xs = shard.shard %x to %h annotate_for_users : tensor<2x16x64xf32>
-  %y = pz.reshape %xs [2, 16, 4, 16] : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
-  %ys = shard.shard %y to %h : tensor<2x16x4x16xf32>
-  return %ys : tensor<2x16x4x16xf32>
 }

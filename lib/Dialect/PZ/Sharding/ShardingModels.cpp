@@ -299,6 +299,81 @@ struct ReduceSumModel : public PZModel<ReduceSumModel, ReduceSumOp> {
   }
 };
 
+/// The dims an op normalizes over: softmax's axis, a norm's trailing dims.
+SmallVector<int64_t> normalizedDims(Operation *op, int64_t rank) {
+  SmallVector<int64_t> dims;
+  if (auto s = llvm::dyn_cast<SoftmaxOp>(op))
+    dims.push_back(s.getAxis());
+  else if (auto s = llvm::dyn_cast<LogSoftmaxOp>(op))
+    dims.push_back(s.getAxis());
+  else {
+    int64_t from = llvm::isa<LayerNormOp>(op) ? llvm::cast<LayerNormOp>(op).getAxis()
+                                              : llvm::cast<RMSNormOp>(op).getAxis();
+    for (int64_t d = from; d < rank; ++d)
+      dims.push_back(d);
+  }
+  return dims;
+}
+
+/// Softmax, log-softmax and the norms: one loop per input dim, the
+/// normalized ones reductions; scale and bias index the trailing dims. The
+/// rules do not split a normalized dim (that needs the statistics
+/// all-reduced); the partition refuses it and otherwise runs the op on
+/// the local rows.
+template <typename Op>
+struct NormalizeModel : public ShardingInterface::ExternalModel<NormalizeModel<Op>, Op> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    SmallVector<IteratorType> types(t.getRank(), IteratorType::parallel);
+    for (int64_t d : normalizedDims(op, t.getRank()))
+      if (d >= 0 && d < t.getRank())
+        types[d] = IteratorType::reduction;
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    MLIRContext *ctx = op->getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(t.getRank(), ctx);
+    SmallVector<AffineMap> maps{id};
+    for (Value v : op->getOperands().drop_front()) {
+      RankedTensorType p = rankedType(v);
+      std::optional<AffineMap> m = p ? broadcastMap(p, t, t.getRank(), 0) : std::nullopt;
+      if (!m)
+        return {};
+      maps.push_back(*m);
+    }
+    maps.push_back(id);
+    return maps;
+  }
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return op->emitOpError() << "cannot be partitioned: its input is not a ranked tensor";
+    for (int64_t d : normalizedDims(op, t.getRank()))
+      if (!splitOf(operandShardings[0], d).empty() || !splitOf(resultShardings[0], d).empty())
+        return op->emitOpError() << "cannot be partitioned: it normalizes over dim " << d
+                                 << ", which is split (the rules keep normalized dims whole)";
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (splitOf(operandShardings[0], d) != splitOf(resultShardings[0], d))
+        return op->emitOpError() << "cannot be partitioned: input and result dim " << d
+                                 << " are split differently";
+    for (size_t i = 1; i < operandShardings.size(); ++i)
+      if (operandShardings[i] && !isFullReplication(operandShardings[i]))
+        return op->emitOpError() << "cannot be partitioned: operand " << i
+                                 << " (scale or bias) must be whole";
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+};
+
 /// pz.reshape has no box of loops; its partition pairs the dims in groups of
 /// equal products (row-major) and needs, in each group, the same grid axes
 /// on the input's and the result's major dim, dividing both, and no split
@@ -393,6 +468,10 @@ struct PZShardingExtension : public DialectExtension<PZShardingExtension, PZDial
     TransposeOp::attachInterface<TransposeModel>(*ctx);
     ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);
     ReshapeOp::attachInterface<ReshapeModel>(*ctx);
+    SoftmaxOp::attachInterface<NormalizeModel<SoftmaxOp>>(*ctx);
+    LogSoftmaxOp::attachInterface<NormalizeModel<LogSoftmaxOp>>(*ctx);
+    LayerNormOp::attachInterface<NormalizeModel<LayerNormOp>>(*ctx);
+    RMSNormOp::attachInterface<NormalizeModel<RMSNormOp>>(*ctx);
   }
 };
 

@@ -1,0 +1,60 @@
+// RUN: parallelize-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(shard-partition,canonicalize))' 2>&1 | FileCheck %s --implicit-check-not=error:
+
+// The sharding rules of pz ops that the upstream propagation cannot choose
+// for (no affine maps: stretched size-1 dims, reshape) or that need every
+// value annotated, as the plan's annotator will: shard-partition alone.
+
+// A stretched size-1 dim has no affine map; with every value annotated the
+// partition still runs (the bias's size-1 rows stay whole); a split
+// stretched dim is refused (sharding-models-errors.mlir).
+// CHECK-LABEL: func.func @stretch
+// CHECK-NEXT: pz.add %arg0, %arg1 : tensor<8x4xf32>, tensor<1x4xf32> -> tensor<8x4xf32>
+shard.grid @tp(shape = 4)
+func.func @stretch(%x: tensor<8x16xf32>, %b: tensor<1x16xf32>) -> tensor<8x16xf32> {
+  %s = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %xs = shard.shard %x to %s annotate_for_users : tensor<8x16xf32>
+  %bs = shard.shard %b to %s annotate_for_users : tensor<1x16xf32>
+  %y = pz.add %xs, %bs : tensor<8x16xf32>, tensor<1x16xf32> -> tensor<8x16xf32>
+  %ys = shard.shard %y to %s : tensor<8x16xf32>
+  return %ys : tensor<8x16xf32>
+}
+
+// -----
+
+// A reshape that splits the hidden dim into heads: [2, 16, 64] split on the
+// hidden dim over tp 4 becomes [2, 16, 4, 16] split on the heads; each rank
+// reshapes its 16 columns into its one head of 16.
+// CHECK-LABEL: func.func @heads
+// CHECK-NEXT: %[[R:.+]] = pz.reshape %arg0 [2, 16, 1, 16] : tensor<2x16x16xf32> -> tensor<2x16x1x16xf32>
+// CHECK-NEXT: return %[[R]]
+shard.grid @tp(shape = 4)
+func.func @heads(%x: tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32> {
+  %h = shard.sharding @tp split_axes = [[], [], [0]] : !shard.sharding
+  %xs = shard.shard %x to %h annotate_for_users : tensor<2x16x64xf32>
+  %y = pz.reshape %xs [2, 16, 4, 16] : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+  %ys = shard.shard %y to %h : tensor<2x16x4x16xf32>
+  return %ys : tensor<2x16x4x16xf32>
+}
+
+// -----
+
+// Attention scores split over heads (tp) and a layer norm on batch-split
+// rows: softmax runs on each rank's heads, the norm on its rows with the
+// whole scale; nothing communicates.
+// CHECK-LABEL: func.func @normalize
+// CHECK-NEXT: pz.softmax %arg0 {axis = 3 : i64} : tensor<2x1x16x16xf32>
+// CHECK-NEXT: pz.layer_norm %arg1 scale(%arg2 : tensor<64xf32>) {axis = 1 : i64, epsilon = 1.000000e-05 : f64} : tensor<2x64xf32> -> tensor<2x64xf32>
+shard.grid @tp(shape = 4)
+func.func @normalize(%s: tensor<2x4x16x16xf32>, %x: tensor<8x64xf32>, %g: tensor<64xf32>) -> (tensor<2x4x16x16xf32>, tensor<8x64xf32>) {
+  %heads = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %rows = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %whole = shard.sharding @tp split_axes = [[]] : !shard.sharding
+  %ss = shard.shard %s to %heads annotate_for_users : tensor<2x4x16x16xf32>
+  %p = pz.softmax %ss {axis = 3 : i64} : tensor<2x4x16x16xf32>
+  %ps = shard.shard %p to %heads : tensor<2x4x16x16xf32>
+  %xs = shard.shard %x to %rows annotate_for_users : tensor<8x64xf32>
+  %gs = shard.shard %g to %whole annotate_for_users : tensor<64xf32>
+  %n = pz.layer_norm %xs scale(%gs : tensor<64xf32>) {axis = 1 : i64, epsilon = 1.0e-05 : f64} : tensor<8x64xf32> -> tensor<8x64xf32>
+  %ns = shard.shard %n to %rows : tensor<8x64xf32>
+  return %ps, %ns : tensor<2x4x16x16xf32>, tensor<8x64xf32>
+}
