@@ -58,3 +58,33 @@ func.func @normalize(%s: tensor<2x4x16x16xf32>, %x: tensor<8x64xf32>, %g: tensor
   %ns = shard.shard %n to %rows : tensor<8x64xf32>
   return %ps, %ns : tensor<2x4x16x16xf32>, tensor<8x64xf32>
 }
+
+// -----
+
+// Broadcast, slice and a splat constant on split dims: a broadcast to the
+// local shape, a slice of the unsplit dim (the split one taken whole, to its
+// local end), the splat resized to the shard.
+// CHECK-LABEL: func.func @shape_ops
+// CHECK-NEXT: %[[C:.+]] = pz.constant dense<2.000000e+00> : tensor<4x4xf32>
+// CHECK-NEXT: %[[B:.+]] = pz.broadcast %arg0 [8, 4] : tensor<4xf32> -> tensor<8x4xf32>
+// CHECK-NEXT: %[[S:.+]] = pz.slice %[[B]] starts [2, 0] ends [6, 4] steps [1, 1] : tensor<8x4xf32> -> tensor<4x4xf32>
+// CHECK-NEXT: %[[M:.+]] = pz.mul %[[S]], %[[C]]
+// CHECK-NEXT: return %[[M]]
+shard.grid @tp(shape = 4)
+func.func @shape_ops(%b: tensor<16xf32>) -> tensor<4x16xf32> {
+  %v = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  %cols = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %bs = shard.shard %b to %v annotate_for_users : tensor<16xf32>
+  %x = pz.broadcast %bs [8, 16] : tensor<16xf32> -> tensor<8x16xf32>
+  %xs = shard.shard %x to %cols : tensor<8x16xf32>
+  %xu = shard.shard %xs to %cols annotate_for_users : tensor<8x16xf32>
+  %y = pz.slice %xu starts [2, 0] ends [6, 16] steps [1, 1] : tensor<8x16xf32> -> tensor<4x16xf32>
+  %ys = shard.shard %y to %cols : tensor<4x16xf32>
+  %yu = shard.shard %ys to %cols annotate_for_users : tensor<4x16xf32>
+  %c = pz.constant dense<2.0> : tensor<4x16xf32>
+  %cs = shard.shard %c to %cols : tensor<4x16xf32>
+  %cu = shard.shard %cs to %cols annotate_for_users : tensor<4x16xf32>
+  %z = pz.mul %yu, %cu : tensor<4x16xf32>, tensor<4x16xf32> -> tensor<4x16xf32>
+  %zs = shard.shard %z to %cols : tensor<4x16xf32>
+  return %zs : tensor<4x16xf32>
+}

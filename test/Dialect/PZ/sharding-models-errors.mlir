@@ -68,3 +68,28 @@ func.func @split_norm(%x: tensor<8x64xf32>) -> tensor<8x64xf32> {
   %ns = shard.shard %n to %cols : tensor<8x64xf32>
   return %ns : tensor<8x64xf32>
 }
+
+// -----
+
+// Slicing a split dim would need each rank's offset.
+shard.grid @tp(shape = 4)
+func.func @slice_split(%x: tensor<8x16xf32>) -> tensor<8x8xf32> {
+  %cols = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %xs = shard.shard %x to %cols annotate_for_users : tensor<8x16xf32>
+  // expected-error @+1 {{'pz.slice' op cannot be partitioned: it slices dim 1, which is split}}
+  %y = pz.slice %xs starts [0, 0] ends [8, 8] steps [1, 1] : tensor<8x16xf32> -> tensor<8x8xf32>
+  %ys = shard.shard %y to %cols : tensor<8x8xf32>
+  return %ys : tensor<8x8xf32>
+}
+
+// -----
+
+// A constant that is not a splat differs from rank to rank once split.
+shard.grid @tp(shape = 2)
+func.func @const_split() -> tensor<2xf32> {
+  %v = shard.sharding @tp split_axes = [[0]] : !shard.sharding
+  // expected-error @+1 {{'pz.constant' op cannot be partitioned: only a splat constant can be split}}
+  %c = pz.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %cs = shard.shard %c to %v : tensor<2xf32>
+  return %cs : tensor<2xf32>
+}

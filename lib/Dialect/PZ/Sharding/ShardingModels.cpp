@@ -142,6 +142,51 @@ ArrayRef<GridAxis> splitOf(const Sharding &s, int64_t d) {
   return s.getSplitAxes()[d].asArrayRef();
 }
 
+/// Each operand dim of a numpy-style broadcast must be split as the result
+/// dim it broadcasts to, and a stretched size-1 dim not at all.
+LogicalResult checkBroadcastSplits(Operation *op, ArrayRef<Sharding> operandShardings,
+                                   const Sharding &resultSharding) {
+  RankedTensorType r = rankedType(op->getResult(0));
+  if (!r)
+    return op->emitOpError() << "cannot be partitioned: its result is not a ranked tensor";
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    RankedTensorType t = rankedType(v);
+    int64_t lead = r.getRank() - (t ? t.getRank() : 0);
+    for (int64_t d = 0; t && d < t.getRank(); ++d) {
+      bool stretched = t.getDimSize(d) == 1 && r.getDimSize(lead + d) != 1;
+      ArrayRef<GridAxis> want = stretched ? ArrayRef<GridAxis>() : splitOf(resultSharding, lead + d);
+      if (splitOf(operandShardings[i], d) != want)
+        return op->emitOpError()
+               << "cannot be partitioned: operand " << i << " dim " << d
+               << (stretched ? " broadcasts from size 1 and must not be split"
+                             : " must be split over the same grid axes as result dim " +
+                                   std::to_string(lead + d));
+    }
+  }
+  return success();
+}
+
+/// The local type of `v` under `s`, or failure with an error when a split
+/// does not divide its dim.
+FailureOr<RankedTensorType> localType(Operation *op, Value v, const Sharding &s,
+                                      SymbolTableCollection &symbolTable) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  if (!s)
+    return t;
+  GridOp grid = symbolTable.lookupNearestSymbolFrom<GridOp>(op, s.getGridAttr());
+  if (!grid)
+    return op->emitOpError() << "cannot be partitioned: no grid " << s.getGridAttr();
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    int64_t n = 1;
+    for (GridAxis a : splitOf(s, d))
+      n *= grid.getShape()[a];
+    if (t.isDynamicDim(d) || t.getDimSize(d) % n)
+      return op->emitOpError() << "cannot be partitioned: dim " << d << " of " << t
+                               << " does not split evenly over " << n << " ranks";
+  }
+  return llvm::cast<RankedTensorType>(shardShapedType(t, grid, s));
+}
+
 /// Element maps: one parallel loop per result dim; operands broadcast into
 /// them numpy-style. The partition needs no maps: each operand dim must be
 /// split as the result dim it broadcasts to, a stretched size-1 dim not at
@@ -152,24 +197,8 @@ struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel
                           ArrayRef<Sharding> operandShardings,
                           ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
-    RankedTensorType r = rankedType(op->getResult(0));
-    if (!r)
-      return op->emitOpError() << "cannot be partitioned: its result is not a ranked tensor";
-    for (auto [i, v] : llvm::enumerate(op->getOperands())) {
-      RankedTensorType t = rankedType(v);
-      int64_t lead = r.getRank() - (t ? t.getRank() : 0);
-      for (int64_t d = 0; t && d < t.getRank(); ++d) {
-        bool stretched = t.getDimSize(d) == 1 && r.getDimSize(lead + d) != 1;
-        ArrayRef<GridAxis> want =
-            stretched ? ArrayRef<GridAxis>() : splitOf(resultShardings[0], lead + d);
-        if (splitOf(operandShardings[i], d) != want)
-          return op->emitOpError()
-                 << "cannot be partitioned: operand " << i << " dim " << d
-                 << (stretched ? " broadcasts from size 1 and must not be split"
-                               : " must be split over the same grid axes as result dim " +
-                                     std::to_string(lead + d));
-      }
-    }
+    if (failed(checkBroadcastSplits(op, operandShardings, resultShardings[0])))
+      return failure();
     partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
                                          resultShardings, partitionMap, symbolTable, builder);
     return success();
@@ -296,6 +325,91 @@ struct ReduceSumModel : public PZModel<ReduceSumModel, ReduceSumOp> {
         kept.push_back(getAffineDimExpr(i, ctx));
     return {AffineMap::getMultiDimIdentityMap(t.getRank(), ctx),
             AffineMap::get(t.getRank(), 0, kept, ctx)};
+  }
+};
+
+/// pz.broadcast: an element map with a `shape`; the local op broadcasts to
+/// the local shape.
+struct BroadcastModel : public ShardingInterface::ExternalModel<BroadcastModel, pz::BroadcastOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto b = llvm::cast<pz::BroadcastOp>(op);
+    if (failed(checkBroadcastSplits(op, operandShardings, resultShardings[0])))
+      return failure();
+    FailureOr<RankedTensorType> local = localType(op, b.getResult(), resultShardings[0], symbolTable);
+    if (failed(local))
+      return failure();
+    auto part = pz::BroadcastOp::create(builder, op->getLoc(), *local, partitionedOperands[0],
+                                    builder.getDenseI64ArrayAttr(local->getShape()));
+    partitionMap.map(b.getResult(), part.getResult());
+    return success();
+  }
+};
+
+/// pz.slice: a dim taken whole (start 0, end its size, step 1) may be
+/// split, alike in the input and the result; a dim really sliced must be
+/// whole. The local slice ends at the local size of the split dims.
+struct SliceModel : public ShardingInterface::ExternalModel<SliceModel, SliceOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto sl = llvm::cast<SliceOp>(op);
+    RankedTensorType in = rankedType(sl.getInput());
+    if (!in || !in.hasStaticShape())
+      return op->emitOpError() << "cannot be partitioned: its input is not static";
+    ArrayRef<int64_t> starts = sl.getStarts(), ends = sl.getEnds(), steps = sl.getSteps();
+    for (int64_t d = 0; d < in.getRank(); ++d) {
+      bool whole = starts[d] == 0 && ends[d] == in.getDimSize(d) && steps[d] == 1;
+      ArrayRef<GridAxis> a = splitOf(operandShardings[0], d), r = splitOf(resultShardings[0], d);
+      if (!whole && (!a.empty() || !r.empty()))
+        return op->emitOpError() << "cannot be partitioned: it slices dim " << d
+                                 << ", which is split";
+      if (a != r)
+        return op->emitOpError() << "cannot be partitioned: input and result dim " << d
+                                 << " are split differently";
+    }
+    FailureOr<RankedTensorType> localIn = localType(op, sl.getInput(), operandShardings[0], symbolTable);
+    FailureOr<RankedTensorType> localOut = localType(op, sl.getResult(), resultShardings[0], symbolTable);
+    if (failed(localIn) || failed(localOut))
+      return failure();
+    SmallVector<int64_t> localEnds(ends);
+    for (int64_t d = 0; d < in.getRank(); ++d)
+      if (!splitOf(operandShardings[0], d).empty())
+        localEnds[d] = localIn->getDimSize(d);
+    auto part = SliceOp::create(builder, op->getLoc(), *localOut, partitionedOperands[0],
+                                builder.getDenseI64ArrayAttr(starts),
+                                builder.getDenseI64ArrayAttr(localEnds),
+                                builder.getDenseI64ArrayAttr(steps));
+    partitionMap.map(sl.getResult(), part.getResult());
+    return success();
+  }
+};
+
+/// pz.constant: a splat is the same splat on every rank's shard; any other
+/// constant must stay whole (each rank's part would depend on its rank).
+struct ConstantModel : public ShardingInterface::ExternalModel<ConstantModel, ConstantOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto c = llvm::cast<ConstantOp>(op);
+    const Sharding &s = resultShardings[0];
+    if (!s || isFullReplication(s)) {
+      partitionMap.map(c.getResult(), builder.clone(*op)->getResult(0));
+      return success();
+    }
+    auto dense = llvm::dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense || !dense.isSplat())
+      return op->emitOpError() << "cannot be partitioned: only a splat constant can be split";
+    FailureOr<RankedTensorType> local = localType(op, c.getResult(), s, symbolTable);
+    if (failed(local))
+      return failure();
+    auto part = ConstantOp::create(builder, op->getLoc(), *local, dense.resizeSplat(*local));
+    partitionMap.map(c.getResult(), part.getResult());
+    return success();
   }
 };
 
@@ -468,6 +582,9 @@ struct PZShardingExtension : public DialectExtension<PZShardingExtension, PZDial
     TransposeOp::attachInterface<TransposeModel>(*ctx);
     ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);
     ReshapeOp::attachInterface<ReshapeModel>(*ctx);
+    pz::BroadcastOp::attachInterface<BroadcastModel>(*ctx);
+    SliceOp::attachInterface<SliceModel>(*ctx);
+    ConstantOp::attachInterface<ConstantModel>(*ctx);
     SoftmaxOp::attachInterface<NormalizeModel<SoftmaxOp>>(*ctx);
     LogSoftmaxOp::attachInterface<NormalizeModel<LogSoftmaxOp>>(*ctx);
     LayerNormOp::attachInterface<NormalizeModel<LayerNormOp>>(*ctx);
