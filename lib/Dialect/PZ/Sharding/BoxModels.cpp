@@ -1,0 +1,258 @@
+//===- BoxModels.cpp - sharding models of the box-shaped pz ops -----------===//
+//
+// Loop iterators and indexing maps of the pz ops whose iteration space is a
+// box (element maps, matmul, transpose, sums over axes, softmax and the
+// norms), and their partitions (docs/design/0013-sharding-rules.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ShardingUtils.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::sharding;
+using namespace mlir::shard;
+
+namespace {
+
+using utils::IteratorType;
+
+/// Element maps: one parallel loop per result dim; operands broadcast into
+/// them numpy-style. The partition needs no maps: each operand dim must be
+/// split as the result dim it broadcasts to, a stretched size-1 dim not at
+/// all; then the op runs on the local shards as it is.
+template <typename Op>
+struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel<Op>, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    if (failed(checkBroadcastSplits(op, operandShardings, resultShardings[0])))
+      return failure();
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    return SmallVector<IteratorType>(r.getRank(), IteratorType::parallel);
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    SmallVector<AffineMap> maps;
+    for (Value v : op->getOperands()) {
+      RankedTensorType t = rankedType(v);
+      std::optional<AffineMap> m = t ? broadcastMap(t, r, r.getRank(), 0) : std::nullopt;
+      if (!m)
+        return {};
+      maps.push_back(*m);
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(r.getRank(), op->getContext()));
+    return maps;
+  }
+};
+
+/// pz.matmul: loops (batch..., m, n, k), k a reduction; batch dims
+/// broadcast numpy-style, transposes swap an operand's trailing pair.
+struct MatmulModel : public PartialSumModel<MatmulModel, MatmulOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType r = rankedType(op->getResult(0));
+    if (!r)
+      return {};
+    SmallVector<IteratorType> types(r.getRank(), IteratorType::parallel);
+    types.push_back(IteratorType::reduction);
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto mm = llvm::cast<MatmulOp>(op);
+    RankedTensorType l = rankedType(mm.getLhs()), rt = rankedType(mm.getRhs()),
+                     r = rankedType(mm.getResult());
+    if (!l || !rt || !r)
+      return {};
+    MLIRContext *ctx = op->getContext();
+    unsigned batch = r.getRank() - 2, numLoops = r.getRank() + 1;
+    AffineExpr m = getAffineDimExpr(batch, ctx), n = getAffineDimExpr(batch + 1, ctx),
+               k = getAffineDimExpr(batch + 2, ctx);
+    auto operandMap = [&](RankedTensorType t, AffineExpr first,
+                          AffineExpr second) -> std::optional<AffineMap> {
+      // The batch dims broadcast into the result's; the trailing pair maps
+      // to (first, second).
+      auto batchType = RankedTensorType::get(t.getShape().drop_back(2), t.getElementType());
+      auto resultBatch = RankedTensorType::get(r.getShape().drop_back(2), r.getElementType());
+      std::optional<AffineMap> b = broadcastMap(batchType, resultBatch, numLoops, 0);
+      if (!b)
+        return std::nullopt;
+      SmallVector<AffineExpr> exprs(b->getResults());
+      exprs.push_back(first);
+      exprs.push_back(second);
+      return AffineMap::get(numLoops, 0, exprs, ctx);
+    };
+    std::optional<AffineMap> lm =
+        mm.getTransposeLhs() ? operandMap(l, k, m) : operandMap(l, m, k);
+    std::optional<AffineMap> rm =
+        mm.getTransposeRhs() ? operandMap(rt, n, k) : operandMap(rt, k, n);
+    if (!lm || !rm)
+      return {};
+    SmallVector<AffineExpr> out;
+    for (unsigned i = 0; i < batch; ++i)
+      out.push_back(getAffineDimExpr(i, ctx));
+    out.push_back(m);
+    out.push_back(n);
+    return {*lm, *rm, AffineMap::get(numLoops, 0, out, ctx)};
+  }
+};
+
+/// pz.transpose: one parallel loop per input dim; result dim i is loop
+/// permutation[i].
+struct TransposeModel : public PartialSumModel<TransposeModel, TransposeOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    return SmallVector<IteratorType>(t.getRank(), IteratorType::parallel);
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto tr = llvm::cast<TransposeOp>(op);
+    RankedTensorType t = rankedType(tr.getInput());
+    if (!t)
+      return {};
+    SmallVector<unsigned> perm;
+    for (int64_t p : tr.getPermutation())
+      perm.push_back(static_cast<unsigned>(p));
+    return {AffineMap::getMultiDimIdentityMap(t.getRank(), op->getContext()),
+            AffineMap::getPermutationMap(perm, op->getContext())};
+  }
+};
+
+/// pz.reduce_sum: one loop per input dim, the summed ones reductions; the
+/// result keeps the others (and size-1 dims for the summed ones with
+/// keepdims, which no loop indexes).
+struct ReduceSumModel : public PartialSumModel<ReduceSumModel, ReduceSumOp> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    auto sum = llvm::cast<ReduceSumOp>(op);
+    RankedTensorType t = rankedType(sum.getInput());
+    if (!t)
+      return {};
+    SmallVector<IteratorType> types(t.getRank(), IteratorType::parallel);
+    for (int64_t a : sum.getAxes())
+      if (a >= 0 && a < t.getRank())
+        types[a] = IteratorType::reduction;
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    auto sum = llvm::cast<ReduceSumOp>(op);
+    RankedTensorType t = rankedType(sum.getInput());
+    if (!t || sum.getKeepdims())
+      return {}; // a kept size-1 dim has no map (no constants)
+    MLIRContext *ctx = op->getContext();
+    SmallVector<AffineExpr> kept;
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      if (!llvm::is_contained(sum.getAxes(), i))
+        kept.push_back(getAffineDimExpr(i, ctx));
+    return {AffineMap::getMultiDimIdentityMap(t.getRank(), ctx),
+            AffineMap::get(t.getRank(), 0, kept, ctx)};
+  }
+};
+
+/// The dims an op normalizes over: softmax's axis, a norm's trailing dims.
+SmallVector<int64_t> normalizedDims(Operation *op, int64_t rank) {
+  SmallVector<int64_t> dims;
+  if (auto s = llvm::dyn_cast<SoftmaxOp>(op))
+    dims.push_back(s.getAxis());
+  else if (auto s = llvm::dyn_cast<LogSoftmaxOp>(op))
+    dims.push_back(s.getAxis());
+  else {
+    int64_t from = llvm::isa<LayerNormOp>(op) ? llvm::cast<LayerNormOp>(op).getAxis()
+                                              : llvm::cast<RMSNormOp>(op).getAxis();
+    for (int64_t d = from; d < rank; ++d)
+      dims.push_back(d);
+  }
+  return dims;
+}
+
+/// Softmax, log-softmax and the norms: one loop per input dim, the
+/// normalized ones reductions; scale and bias index the trailing dims. The
+/// rules do not split a normalized dim (that needs the statistics
+/// all-reduced); the partition refuses it and otherwise runs the op on
+/// the local rows.
+template <typename Op>
+struct NormalizeModel : public ShardingInterface::ExternalModel<NormalizeModel<Op>, Op> {
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    SmallVector<IteratorType> types(t.getRank(), IteratorType::parallel);
+    for (int64_t d : normalizedDims(op, t.getRank()))
+      if (d >= 0 && d < t.getRank())
+        types[d] = IteratorType::reduction;
+    return types;
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return {};
+    MLIRContext *ctx = op->getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(t.getRank(), ctx);
+    SmallVector<AffineMap> maps{id};
+    for (Value v : op->getOperands().drop_front()) {
+      RankedTensorType p = rankedType(v);
+      std::optional<AffineMap> m = p ? broadcastMap(p, t, t.getRank(), 0) : std::nullopt;
+      if (!m)
+        return {};
+      maps.push_back(*m);
+    }
+    maps.push_back(id);
+    return maps;
+  }
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    RankedTensorType t = rankedType(op->getOperand(0));
+    if (!t)
+      return op->emitOpError() << "cannot be partitioned: its input is not a ranked tensor";
+    for (int64_t d : normalizedDims(op, t.getRank()))
+      if (!splitOf(operandShardings[0], d).empty() || !splitOf(resultShardings[0], d).empty())
+        return op->emitOpError() << "cannot be partitioned: it normalizes over dim " << d
+                                 << ", which is split (the rules keep normalized dims whole)";
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (splitOf(operandShardings[0], d) != splitOf(resultShardings[0], d))
+        return op->emitOpError() << "cannot be partitioned: input and result dim " << d
+                                 << " are split differently";
+    for (size_t i = 1; i < operandShardings.size(); ++i)
+      if (operandShardings[i] && !isFullReplication(operandShardings[i]))
+        return op->emitOpError() << "cannot be partitioned: operand " << i
+                                 << " (scale or bias) must be whole";
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+};
+
+template <typename... Ops>
+void attachElementMaps(MLIRContext *ctx) {
+  (Ops::template attachInterface<ElementMapModel<Ops>>(*ctx), ...);
+}
+
+} // namespace
+
+void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
+  // Every element-map op but pz.broadcast (ShapeModels.cpp), and pz.gelu,
+  // which is one too.
+  attachElementMaps<AbsOp, AddOp, CastOp, CompareOp, CosOp, DivOp, ErfOp, ExpOp, LogOp, MulOp,
+                    NegOp, NotOp, PowOp, ReluGradOp, ReluOp, RsqrtOp, SigmoidOp, SignOp, SiluOp,
+                    SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp>(ctx);
+  MatmulOp::attachInterface<MatmulModel>(*ctx);
+  TransposeOp::attachInterface<TransposeModel>(*ctx);
+  ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);
+  SoftmaxOp::attachInterface<NormalizeModel<SoftmaxOp>>(*ctx);
+  LogSoftmaxOp::attachInterface<NormalizeModel<LogSoftmaxOp>>(*ctx);
+  LayerNormOp::attachInterface<NormalizeModel<LayerNormOp>>(*ctx);
+  RMSNormOp::attachInterface<NormalizeModel<RMSNormOp>>(*ctx);
+}

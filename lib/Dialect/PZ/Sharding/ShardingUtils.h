@@ -1,0 +1,73 @@
+//===- ShardingUtils.h - helpers of the pz sharding models -------*- C++ -*-===//
+//
+// Shared by the external models of shard::ShardingInterface on pz ops
+// (BoxModels.cpp, ShapeModels.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_LIB_DIALECT_PZ_SHARDING_SHARDINGUTILS_H
+#define PZ_LIB_DIALECT_PZ_SHARDING_SHARDINGUTILS_H
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterfaceImpl.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::pz::sharding {
+
+using shard::GridAxis;
+using shard::Sharding;
+
+inline RankedTensorType rankedType(Value v) {
+  return llvm::dyn_cast<RankedTensorType>(v.getType());
+}
+
+/// The map of an operand broadcast numpy-style into loops over the dims of
+/// `result`: right-aligned, a missing leading dim dropped. None when a
+/// size-1 dim stretches to a larger one.
+std::optional<AffineMap> broadcastMap(RankedTensorType operand, RankedTensorType result,
+                                      unsigned numLoops, unsigned firstLoop);
+
+/// The grid axes dim `d` of a value is split over (none past the listed dims).
+ArrayRef<GridAxis> splitOf(const Sharding &s, int64_t d);
+
+/// The op on the local shards; each result all-reduced over the grid axes of
+/// the reduction loops that are split (a partial sum on every rank), with
+/// its reason.
+LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitionedOperands,
+                                       ArrayRef<Sharding> operandShardings,
+                                       ArrayRef<Sharding> resultShardings,
+                                       IRMapping &partitionMap,
+                                       SymbolTableCollection &symbolTable, OpBuilder &builder);
+
+/// Each operand dim of a numpy-style broadcast must be split as the result
+/// dim it broadcasts to, and a stretched size-1 dim not at all.
+LogicalResult checkBroadcastSplits(Operation *op, ArrayRef<Sharding> operandShardings,
+                                   const Sharding &resultSharding);
+
+/// The local type of `v` under `s`, or failure with an error when a split
+/// does not divide its dim.
+FailureOr<RankedTensorType> localType(Operation *op, Value v, const Sharding &s,
+                                      SymbolTableCollection &symbolTable);
+
+/// A model whose partition is partitionWithPartialSums over its maps.
+template <typename Model, typename Op>
+struct PartialSumModel : public shard::ShardingInterface::ExternalModel<Model, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    return partitionWithPartialSums(op, partitionedOperands, operandShardings, resultShardings,
+                                    partitionMap, symbolTable, builder);
+  }
+};
+
+/// Attach the models of BoxModels.cpp and ShapeModels.cpp.
+void attachBoxModels(MLIRContext *ctx);
+void attachShapeModels(MLIRContext *ctx);
+
+} // namespace mlir::pz::sharding
+
+#endif // PZ_LIB_DIALECT_PZ_SHARDING_SHARDINGUTILS_H
