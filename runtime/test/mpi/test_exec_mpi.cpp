@@ -207,16 +207,16 @@ TEST_F(ExecMpi, TransfersCompleteInIssueOrder) {
 // A transfer that fails on the communication thread fails its wait, with
 // the collective's own message.
 TEST_F(ExecMpi, AnAsyncFailureIsReportedByTheWait) {
-  float x = 1, y = 0;
+  float y = 0;
   pzrt_request *req = nullptr;
-  int rc = pzrt_all_reduce_on(&ctx, 0, &x, &y, 1, static_cast<pzrt_dtype>(99), PZRT_REDUCE_SUM,
-                              "test.bad", 1, &req);
+  int rc = pzrt_all_reduce_on(&ctx, 0, nullptr, &y, 1, PZRT_F32, PZRT_REDUCE_SUM, "test.bad", 1,
+                              &req);
   if (rc == 0) {
     ASSERT_NE(req, nullptr);
     rc = pzrt_wait(&ctx, req);
   }
   EXPECT_EQ(rc, -1);
-  EXPECT_NE(std::string(pzrt_last_error()).find("unsupported dtype"), std::string::npos)
+  EXPECT_NE(std::string(pzrt_last_error()).find("NULL buffer with count 1"), std::string::npos)
       << pzrt_last_error();
   EXPECT_EQ(pzrt_wait(&ctx, nullptr), -1);
 }
