@@ -78,6 +78,12 @@ int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count
 int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
                  int peer, const char *reason, int stream, pzrt_request **request);
 int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request);
+/* Waits until every transfer issued so far (by any step context) is done.
+ * For a compiled function that failed with requests outstanding: call it
+ * before its buffers are released. On one rank the transfers complete; on
+ * several, a transfer whose peers never join it waits for the
+ * communication timeout. */
+void pzrt_exec_drain(void);
 
 /* This rank's ZeRO chunk of a replicated buffer (train.h's flat sharding):
  * with k = pzrt_comm_rank(ctx->comms[group]), copies bytes

@@ -7,6 +7,7 @@
 
 #include <mpi.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -20,7 +21,7 @@ namespace {
 bool gWeInitialized = false;
 // MPI may be called from any thread, one at a time (MPI_THREAD_SERIALIZED
 // or better was provided).
-bool gSerialized = false;
+std::atomic<bool> gSerialized{false};
 
 bool mpiActive() {
   int init = 0, fin = 0;
@@ -242,7 +243,7 @@ pzrt_comm *createMpiComm() {
   }
   int level = MPI_THREAD_SINGLE;
   MPI_Query_thread(&level);
-  gSerialized = level >= MPI_THREAD_SERIALIZED;
+  gSerialized.store(level >= MPI_THREAD_SERIALIZED, std::memory_order_release);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   setTerminateHandler(abortJob);
   auto *c = new MpiComm();
@@ -270,9 +271,13 @@ pzrt_comm *createMpiComm() {
   return c;
 }
 
-bool mpiCallableFromAnyThread() { return gSerialized && mpiActive(); }
+// Read on every transfer, also while the communication thread is inside
+// MPI: a flag set when the world communicator is created and cleared before
+// MPI_Finalize, so that asking calls no MPI function.
+bool mpiCallableFromAnyThread() { return gSerialized.load(std::memory_order_acquire); }
 
 void finalizeMpi() {
+  gSerialized.store(false, std::memory_order_release);
   if (gWeInitialized && mpiActive())
     MPI_Finalize();
   gWeInitialized = false;

@@ -23,6 +23,7 @@ struct CommThread {
   std::mutex mutex;
   std::condition_variable queued, finished;
   std::deque<std::shared_ptr<CommTask>> queue;
+  size_t pending = 0; // queued or running
   std::thread thread;
 
   CommThread() : thread([this] { loop(); }) { thread.detach(); }
@@ -44,14 +45,18 @@ struct CommThread {
         task->error = std::move(error);
         task->work = nullptr;
         task->done.store(true, std::memory_order_release);
+        --pending;
       }
       finished.notify_all();
     }
   }
 };
 
+std::atomic<CommThread *> gThread{nullptr};
+
 CommThread &theThread() {
   static CommThread *t = new CommThread();
+  gThread.store(t, std::memory_order_release);
   return *t;
 }
 
@@ -72,6 +77,7 @@ std::shared_ptr<CommTask> commThreadSubmit(std::function<int()> work) {
   {
     std::lock_guard<std::mutex> lock(t.mutex);
     t.queue.push_back(task);
+    ++t.pending;
   }
   t.queued.notify_one();
   // Let the communication thread start the transfer now rather than when
@@ -100,6 +106,14 @@ int commTaskWait(CommTask &task) {
   if (task.rc != 0)
     return failStr(task.error);
   return 0;
+}
+
+void commThreadDrain() {
+  CommThread *t = gThread.load(std::memory_order_acquire);
+  if (!t)
+    return;
+  std::unique_lock<std::mutex> lock(t->mutex);
+  t->finished.wait(lock, [&] { return t->pending == 0; });
 }
 
 } // namespace pzrt

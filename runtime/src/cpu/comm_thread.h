@@ -36,6 +36,10 @@ std::shared_ptr<CommTask> runHere(std::function<int()> work);
 // Waits until the task is done; returns its rc, and on failure sets this
 // thread's pzrt_last_error() to the task's error.
 int commTaskWait(CommTask &task);
+// Waits until every transfer queued so far is done (nothing when the thread
+// never started): after a compiled function failed with requests
+// outstanding, before its buffers are released.
+void commThreadDrain();
 
 } // namespace pzrt
 

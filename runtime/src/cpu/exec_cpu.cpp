@@ -270,6 +270,8 @@ int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, siz
   return 0;
 }
 
+void pzrt_exec_drain(void) { pzrt::commThreadDrain(); }
+
 int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request) {
   if (!request || request->magic != pzrt_request::kMagic)
     return pzrt::fail("pzrt_wait: not a request of a transfer");

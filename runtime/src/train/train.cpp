@@ -569,6 +569,10 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   ctx_.micro_batch = micro;
   pzrt_clear_error();
   int rc = e.fn(&ctx_, buf_->bindings[f].data());
+  // A function that failed may leave transfers in flight into its buffers.
+  // One rank waits for them here; several end the job (fatal) below.
+  if (rc != 0 && !multiRank())
+    pzrt_exec_drain();
   pzrt_arena_release_all(buf_->arena);
   if (rc != 0) {
     std::string what = e.name ? e.name : "a compiled function";

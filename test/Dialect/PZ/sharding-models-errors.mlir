@@ -93,3 +93,33 @@ func.func @const_split() -> tensor<2xf32> {
   %cs = shard.shard %c to %v : tensor<2xf32>
   return %cs : tensor<2xf32>
 }
+
+// -----
+
+// A transpose whose result is annotated as if nothing moved: the shards
+// have the right shapes but would be the wrong blocks; refused.
+shard.grid @g(shape = 2x2)
+func.func @transpose_mislabelled(%x: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %s = shard.sharding @g split_axes = [[0], [1]] : !shard.sharding
+  %xs = shard.shard %x to %s annotate_for_users : tensor<8x8xf32>
+  // expected-error @+1 {{'pz.transpose' op cannot be partitioned: result 0 dim 0 is split unlike the other values indexed by the same loop}}
+  %y = pz.transpose %xs [1, 0] : tensor<8x8xf32> -> tensor<8x8xf32>
+  %ys = shard.shard %y to %s : tensor<8x8xf32>
+  return %ys : tensor<8x8xf32>
+}
+
+// -----
+
+// A matmul whose operands split the contraction over different axes.
+shard.grid @g(shape = 2x2)
+func.func @matmul_k_mismatch(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor<4x4xf32> {
+  %ka = shard.sharding @g split_axes = [[], [0]] : !shard.sharding
+  %kb = shard.sharding @g split_axes = [[1]] : !shard.sharding
+  %r = shard.sharding @g split_axes = [[]] : !shard.sharding
+  %as = shard.shard %a to %ka annotate_for_users : tensor<4x8xf32>
+  %bs = shard.shard %b to %kb annotate_for_users : tensor<8x4xf32>
+  // expected-error @+1 {{'pz.matmul' op cannot be partitioned: operand 1 dim 0 is split unlike the other values indexed by the same loop}}
+  %y = pz.matmul %as, %bs : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+  %ys = shard.shard %y to %r : tensor<4x4xf32>
+  return %ys : tensor<4x4xf32>
+}

@@ -74,6 +74,32 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
   }
   ShardingArray assignment =
       getGridAxisAssignmentForLoopIterators(operandShardings, resultShardings, loops, maps);
+  // Every value must be split as its map gives its loops, and no grid axis
+  // may split two loops (upstream only asserts this, and the assertion is
+  // compiled out: an inconsistent annotation would clone the op on the
+  // wrong blocks).
+  llvm::SmallDenseSet<GridAxis> used;
+  for (ArrayRef<GridAxis> axes : assignment)
+    for (GridAxis a : axes)
+      if (!used.insert(a).second)
+        return op->emitOpError() << "cannot be partitioned: grid axis " << a
+                                 << " splits two of its loops";
+  for (auto [v, map] : llvm::enumerate(maps)) {
+    bool isResult = v >= operandShardings.size();
+    const Sharding &s = isResult ? resultShardings[v - operandShardings.size()]
+                                 : operandShardings[v];
+    for (unsigned d = 0; d < map.getNumResults(); ++d) {
+      auto dim = llvm::dyn_cast<AffineDimExpr>(map.getResult(d));
+      ArrayRef<GridAxis> want;
+      if (dim && dim.getPosition() < assignment.size())
+        want = assignment[dim.getPosition()];
+      if (splitOf(s, d) != want)
+        return op->emitOpError()
+               << "cannot be partitioned: " << (isResult ? "result " : "operand ")
+               << (isResult ? v - operandShardings.size() : v) << " dim " << d
+               << " is split unlike the other values indexed by the same loop";
+    }
+  }
   SmallVector<GridAxis> reduced = getReductionGridAxes(loops, assignment);
   partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
                                        resultShardings, partitionMap, symbolTable, builder);

@@ -299,7 +299,8 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     // Prefetch: each phase's gather is issued where the phase before it
     // starts computing, so that it runs while that phase computes (after
     // pzrt-async-transfers); its parameters are unpacked where the phase
-    // needs them. At most two phases' gathered copies are live at once.
+    // needs them: one phase ahead (a layer with several element types has
+    // a phase per type, all prefetched together).
     SmallVector<std::pair<PhaseKey, Phase *>> order;
     for (auto &[key, p] : phases)
       order.push_back({key, &p});
