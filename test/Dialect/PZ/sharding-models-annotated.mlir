@@ -88,3 +88,35 @@ func.func @shape_ops(%b: tensor<16xf32>) -> tensor<4x16xf32> {
   %zs = shard.shard %z to %cols : tensor<4x16xf32>
   return %zs : tensor<4x16xf32>
 }
+
+// -----
+
+// Grouped-query attention with 8 query heads and 4 kv heads over tp 4:
+// each rank runs its 2 query heads on its 1 kv head (global query heads
+// 2k, 2k+1 read kv head k, as before the split), with the causal flag and
+// a mask that stretches over the heads; the backward op alike.
+// CHECK-LABEL: func.func @gqa
+// CHECK-NEXT: %[[O:.+]] = pz.attention %arg0, %arg1, %arg2 mask(%arg3 : tensor<2x1x16x16xi1>) {causal} : tensor<2x2x16x8xf32>, tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32> -> tensor<2x2x16x8xf32>
+// CHECK-NEXT: pz.attention_grad %[[O]], %arg0, %arg1, %arg2 mask(%arg3 : tensor<2x1x16x16xi1>) {causal} : tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32>
+shard.grid @tp(shape = 4)
+func.func @gqa(%q: tensor<2x8x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: tensor<2x4x16x8xf32>, %m: tensor<2x1x16x16xi1>)
+    -> (tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>) {
+  %h = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %w = shard.sharding @tp split_axes = [[]] : !shard.sharding
+  %qs = shard.shard %q to %h annotate_for_users : tensor<2x8x16x8xf32>
+  %ks = shard.shard %k to %h annotate_for_users : tensor<2x4x16x8xf32>
+  %vs = shard.shard %v to %h annotate_for_users : tensor<2x4x16x8xf32>
+  %ms = shard.shard %m to %w annotate_for_users : tensor<2x1x16x16xi1>
+  %o = pz.attention %qs, %ks, %vs mask(%ms : tensor<2x1x16x16xi1>) {causal} : tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x8x16x8xf32>
+  %os = shard.shard %o to %h : tensor<2x8x16x8xf32>
+  %ou = shard.shard %os to %h annotate_for_users : tensor<2x8x16x8xf32>
+  %qs2 = shard.shard %q to %h annotate_for_users : tensor<2x8x16x8xf32>
+  %ks2 = shard.shard %k to %h annotate_for_users : tensor<2x4x16x8xf32>
+  %vs2 = shard.shard %v to %h annotate_for_users : tensor<2x4x16x8xf32>
+  %ms2 = shard.shard %m to %w annotate_for_users : tensor<2x1x16x16xi1>
+  %dq, %dk, %dv = pz.attention_grad %ou, %qs2, %ks2, %vs2 mask(%ms2 : tensor<2x1x16x16xi1>) {causal} : tensor<2x8x16x8xf32>, tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  %dqs = shard.shard %dq to %h : tensor<2x8x16x8xf32>
+  %dks = shard.shard %dk to %h : tensor<2x4x16x8xf32>
+  %dvs = shard.shard %dv to %h : tensor<2x4x16x8xf32>
+  return %dqs, %dks : tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>
+}

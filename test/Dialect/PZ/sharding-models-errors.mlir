@@ -123,3 +123,33 @@ func.func @matmul_k_mismatch(%a: tensor<4x8xf32>, %b: tensor<8x4xf32>) -> tensor
   %ys = shard.shard %y to %r : tensor<4x4xf32>
   return %ys : tensor<4x4xf32>
 }
+
+// -----
+
+// Two kv heads do not split over tp 4 (replicating them is the annotator's
+// job); and kv heads left whole while the query heads are split would pair
+// each rank's query heads with the wrong kv heads.
+shard.grid @tp(shape = 4)
+func.func @kv_heads_do_not_divide(%q: tensor<2x8x16x8xf32>, %k: tensor<2x2x16x8xf32>) -> tensor<2x8x16x8xf32> {
+  %h = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %qs = shard.shard %q to %h annotate_for_users : tensor<2x8x16x8xf32>
+  %ks = shard.shard %k to %h annotate_for_users : tensor<2x2x16x8xf32>
+  // expected-error @+1 {{'pz.attention' op cannot be partitioned: dim 1 of 'tensor<2x2x16x8xf32>' does not split evenly over 4 ranks}}
+  %o = pz.attention %qs, %ks, %ks : tensor<2x8x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32> -> tensor<2x8x16x8xf32>
+  %os = shard.shard %o to %h : tensor<2x8x16x8xf32>
+  return %os : tensor<2x8x16x8xf32>
+}
+
+// -----
+
+shard.grid @tp(shape = 4)
+func.func @kv_heads_whole(%q: tensor<2x8x16x8xf32>, %k: tensor<2x4x16x8xf32>) -> tensor<2x8x16x8xf32> {
+  %h = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding
+  %w = shard.sharding @tp split_axes = [[]] : !shard.sharding
+  %qs = shard.shard %q to %h annotate_for_users : tensor<2x8x16x8xf32>
+  %ks = shard.shard %k to %w annotate_for_users : tensor<2x4x16x8xf32>
+  // expected-error @+1 {{'pz.attention' op cannot be partitioned: operand 1 dim 1 must be split as the query's batch and heads and be whole elsewhere}}
+  %o = pz.attention %qs, %ks, %ks : tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x8x16x8xf32>
+  %os = shard.shard %o to %h : tensor<2x8x16x8xf32>
+  return %os : tensor<2x8x16x8xf32>
+}

@@ -235,6 +235,58 @@ struct NormalizeModel : public ShardingInterface::ExternalModel<NormalizeModel<O
   }
 };
 
+/// pz.attention and pz.attention_grad with the heads split (Megatron's
+/// tensor parallelism) and the batch split or not: every query-shaped
+/// value ([B, H, Sq, D]: query, result, its cotangent, the query's
+/// gradient) and every key/value-shaped one ([B, Hkv, Sk, D]) is split as
+/// the query on B and on the heads, and whole along the sequence and the
+/// head dim; a mask broadcasting to [B, H, Sq, Sk] likewise (a stretched
+/// dim whole). With H and Hkv split alike over n ranks, each rank's query
+/// heads read exactly its kv heads, so the op runs on the local heads. A
+/// split that does not divide H or Hkv (tp above the kv heads) is refused:
+/// replicating kv heads is the annotator's job (0013).
+template <typename Op>
+struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<Op>, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto attn = llvm::cast<Op>(op);
+    Value query = attn.getQuery(), mask = attn.getMask();
+    // The query's operand index, and the sharding every value follows.
+    unsigned qi = llvm::find(op->getOperands(), query) - op->getOperands().begin();
+    const Sharding &qs = operandShardings[qi];
+    SmallVector<ArrayRef<GridAxis>> want = {splitOf(qs, 0), splitOf(qs, 1), {}, {}};
+    auto check = [&](Value v, const Sharding &s, const Twine &what) -> LogicalResult {
+      RankedTensorType t = rankedType(v);
+      if (!t)
+        return op->emitOpError() << "cannot be partitioned: " << what << " is not ranked";
+      int64_t lead = 4 - t.getRank();
+      RankedTensorType q4 = rankedType(query);
+      for (int64_t d = 0; d < t.getRank(); ++d) {
+        int64_t j = lead + d;
+        bool stretched = v == mask && t.getDimSize(d) == 1 &&
+                         (j < 3 ? q4.getDimSize(j) : rankedType(attn.getKey()).getDimSize(2)) != 1;
+        ArrayRef<GridAxis> expect = stretched || j < 0 ? ArrayRef<GridAxis>() : want[j];
+        if (splitOf(s, d) != expect)
+          return op->emitOpError() << "cannot be partitioned: " << what << " dim " << d
+                                   << " must be split as the query's batch and heads and "
+                                      "be whole elsewhere";
+      }
+      return success(succeeded(localType(op, v, s, symbolTable)));
+    };
+    for (auto [i, v] : llvm::enumerate(op->getOperands()))
+      if (failed(check(v, operandShardings[i], "operand " + Twine(i))))
+        return failure();
+    for (auto [i, v] : llvm::enumerate(op->getResults()))
+      if (failed(check(v, resultShardings[i], "result " + Twine(i))))
+        return failure();
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+};
+
 template <typename... Ops>
 void attachElementMaps(MLIRContext *ctx) {
   (Ops::template attachInterface<ElementMapModel<Ops>>(*ctx), ...);
@@ -255,4 +307,6 @@ void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
   LogSoftmaxOp::attachInterface<NormalizeModel<LogSoftmaxOp>>(*ctx);
   LayerNormOp::attachInterface<NormalizeModel<LayerNormOp>>(*ctx);
   RMSNormOp::attachInterface<NormalizeModel<RMSNormOp>>(*ctx);
+  AttentionOp::attachInterface<AttentionModel<AttentionOp>>(*ctx);
+  AttentionGradOp::attachInterface<AttentionModel<AttentionGradOp>>(*ctx);
 }
