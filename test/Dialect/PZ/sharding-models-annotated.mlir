@@ -120,3 +120,27 @@ func.func @gqa(%q: tensor<2x8x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: tensor<2x
   %dvs = shard.shard %dv to %h : tensor<2x4x16x8xf32>
   return %dqs, %dks : tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>
 }
+
+// -----
+
+// A layer norm's gradient on rows split over the sequence (sequence
+// parallelism on tp, the program's grid): the input's gradient stays on
+// the local rows, the scale's and bias's gradients are summed over them.
+// CHECK-LABEL: func.func @norm_grad_rows
+// CHECK-NEXT: %[[DX:.+]], %[[DG:.+]], %[[DB:.+]] = pz.layer_norm_grad %arg0, %arg1 scale(%arg2 : tensor<64xf32>) {axis = 2 : i64, epsilon = 1.000000e-05 : f64} : tensor<2x4x64xf32> -> tensor<2x4x64xf32>, tensor<64xf32>, tensor<64xf32>
+// CHECK-NEXT: %[[G:.+]] = shard.all_reduce %[[DG]] on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "h.0.ln_1 (backward)">}
+// CHECK-NEXT: %[[B:.+]] = shard.all_reduce %[[DB]] on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "h.0.ln_1 (backward)">}
+// CHECK-NEXT: return %[[DX]], %[[G]], %[[B]]
+shard.grid @world(shape = 1x1x1x1x4)
+func.func @norm_grad_rows(%dy: tensor<2x16x64xf32>, %x: tensor<2x16x64xf32>, %g: tensor<64xf32>) -> (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) {
+  %seq = shard.sharding @world split_axes = [[], [4]] : !shard.sharding
+  %w = shard.sharding @world split_axes = [[]] : !shard.sharding
+  %dys = shard.shard %dy to %seq annotate_for_users : tensor<2x16x64xf32>
+  %xs = shard.shard %x to %seq annotate_for_users : tensor<2x16x64xf32>
+  %gs = shard.shard %g to %w annotate_for_users : tensor<64xf32>
+  %dx, %dg, %db = pz.layer_norm_grad %dys, %xs scale(%gs : tensor<64xf32>) {axis = 2 : i64, epsilon = 1.0e-05 : f64} : tensor<2x16x64xf32> -> tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32> loc("h.0.ln_1 (backward)")
+  %dxs = shard.shard %dx to %seq : tensor<2x16x64xf32>
+  %dgs = shard.shard %dg to %w : tensor<64xf32>
+  %dbs = shard.shard %db to %w : tensor<64xf32>
+  return %dxs, %dgs, %dbs : tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>
+}

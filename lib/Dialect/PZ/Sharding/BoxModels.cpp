@@ -235,6 +235,54 @@ struct NormalizeModel : public ShardingInterface::ExternalModel<NormalizeModel<O
   }
 };
 
+/// The gradients of the norms: the input's gradient on the local rows (the
+/// normalized dims whole, as in the forward norm); the scale's and bias's
+/// gradients sum over all rows, so with split rows they are all-reduced over
+/// the rows' grid axes (sequence parallelism splits rows over tp).
+template <typename Op>
+struct NormGradModel : public ShardingInterface::ExternalModel<NormGradModel<Op>, Op> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto g = llvm::cast<Op>(op);
+    RankedTensorType t = rankedType(g.getInput());
+    if (!t)
+      return op->emitOpError() << "cannot be partitioned: its input is not a ranked tensor";
+    int64_t axis = g.getAxis();
+    // grad (0), input (1) and grad_input (result 0) are split alike, the
+    // normalized dims whole; scale and the parameter gradients whole.
+    SmallVector<GridAxis> rows;
+    for (int64_t d = 0; d < t.getRank(); ++d) {
+      ArrayRef<GridAxis> s = splitOf(operandShardings[1], d);
+      if (splitOf(operandShardings[0], d) != s || splitOf(resultShardings[0], d) != s)
+        return op->emitOpError() << "cannot be partitioned: the cotangent, the input and its "
+                                    "gradient must be split alike (dim "
+                                 << d << ")";
+      if (d >= axis && !s.empty())
+        return op->emitOpError() << "cannot be partitioned: it normalizes over dim " << d
+                                 << ", which is split (the rules keep normalized dims whole)";
+      rows.append(s.begin(), s.end());
+    }
+    for (size_t i = 2; i < operandShardings.size(); ++i)
+      if (operandShardings[i] && !isFullReplication(operandShardings[i]))
+        return op->emitOpError() << "cannot be partitioned: the scale must be whole";
+    for (size_t i = 1; i < resultShardings.size(); ++i)
+      if (resultShardings[i] && !isFullReplication(resultShardings[i]))
+        return op->emitOpError() << "cannot be partitioned: result " << i
+                                 << " (a parameter's gradient) must be whole";
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    if (rows.empty())
+      return success();
+    llvm::sort(rows);
+    for (Value r : op->getResults().drop_front())
+      sumPartialResult(op, r, operandShardings[1].getGridAttr(), rows, partitionMap,
+                       symbolTable, builder);
+    return success();
+  }
+};
+
 /// pz.attention and pz.attention_grad with the heads split (Megatron's
 /// tensor parallelism) and the batch split or not: every query-shaped
 /// value ([B, H, Sq, D]: query, result, its cotangent, the query's
@@ -307,6 +355,8 @@ void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
   LogSoftmaxOp::attachInterface<NormalizeModel<LogSoftmaxOp>>(*ctx);
   LayerNormOp::attachInterface<NormalizeModel<LayerNormOp>>(*ctx);
   RMSNormOp::attachInterface<NormalizeModel<RMSNormOp>>(*ctx);
+  LayerNormGradOp::attachInterface<NormGradModel<LayerNormGradOp>>(*ctx);
+  RMSNormGradOp::attachInterface<NormGradModel<RMSNormGradOp>>(*ctx);
   AttentionOp::attachInterface<AttentionModel<AttentionOp>>(*ctx);
   AttentionGradOp::attachInterface<AttentionModel<AttentionGradOp>>(*ctx);
 }

@@ -105,21 +105,23 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
                                        resultShardings, partitionMap, symbolTable, builder);
   if (reduced.empty())
     return success();
-  std::string source = sourceOf(op);
-  for (auto [i, result] : llvm::enumerate(op->getResults())) {
-    Value local = partitionMap.lookup(result);
-    auto sum = AllReduceOp::create(builder, op->getLoc(), local.getType(),
-                                   resultShardings[i].getGridAttr(),
-                                   builder.getDenseI16ArrayAttr(reduced), local,
-                                   ReductionKindAttr::get(op->getContext(), ReductionKind::Sum));
-    sum->setAttr("pz.comm", pzrt::ReasonAttr::get(
-                                op->getContext(),
-                                partialSumKind(op, resultShardings[i].getGridAttr(), reduced,
-                                               symbolTable),
-                                source));
-    partitionMap.map(result, sum.getResult());
-  }
+  for (auto [i, result] : llvm::enumerate(op->getResults()))
+    sumPartialResult(op, result, resultShardings[i].getGridAttr(), reduced, partitionMap,
+                     symbolTable, builder);
   return success();
+}
+
+void sumPartialResult(Operation *op, Value result, FlatSymbolRefAttr grid,
+                      ArrayRef<GridAxis> axes, IRMapping &partitionMap,
+                      SymbolTableCollection &symbolTable, OpBuilder &builder) {
+  Value local = partitionMap.lookup(result);
+  auto sum = AllReduceOp::create(builder, op->getLoc(), local.getType(), grid,
+                                 builder.getDenseI16ArrayAttr(axes), local,
+                                 ReductionKindAttr::get(op->getContext(), ReductionKind::Sum));
+  sum->setAttr("pz.comm", pzrt::ReasonAttr::get(op->getContext(),
+                                                partialSumKind(op, grid, axes, symbolTable),
+                                                sourceOf(op)));
+  partitionMap.map(result, sum.getResult());
 }
 
 /// The grid axes dim `d` of a value is split over (none past the listed dims).

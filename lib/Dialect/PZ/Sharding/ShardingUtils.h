@@ -42,6 +42,14 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
                                        IRMapping &partitionMap,
                                        SymbolTableCollection &symbolTable, OpBuilder &builder);
 
+/// Replaces the partitioned `result` (a partial sum on every rank) by its
+/// all-reduce over `axes` of `grid`, with its reason: "tp.partial_sum" (the
+/// axes' names on the program's grid, else "partial_sum") and the op's
+/// source.
+void sumPartialResult(Operation *op, Value result, FlatSymbolRefAttr grid,
+                      ArrayRef<GridAxis> axes, IRMapping &partitionMap,
+                      SymbolTableCollection &symbolTable, OpBuilder &builder);
+
 /// Each operand dim of a numpy-style broadcast must be split as the result
 /// dim it broadcasts to, and a stretched size-1 dim not at all.
 LogicalResult checkBroadcastSplits(Operation *op, ArrayRef<Sharding> operandShardings,
