@@ -26,14 +26,16 @@ using namespace mlir::pz::driver;
 namespace cl = llvm::cl;
 
 namespace {
-/// The first plan key of a parallel axis the code generator does not build
-/// yet (empty when only dp_replicate is used).
+/// The first plan key of a parallel axis (or combination) the code
+/// generator does not build yet: cp, pp, sp, and tp with dp_shard.
 std::string unbuiltAxis(const Plan &p) {
-  for (auto [key, value] : {std::pair<const char *, int64_t>{"tp", p.tp},
-                            {"cp", p.cp},
-                            {"pp", p.pp}})
+  for (auto [key, value] : {std::pair<const char *, int64_t>{"cp", p.cp},
+                            {"pp", p.pp},
+                            {"sp", p.sp ? 2 : 1}})
     if (value != 1)
       return key;
+  if (p.tp != 1 && p.dpShard != 1)
+    return "tp";
   return {};
 }
 
@@ -306,9 +308,11 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     if (opts.backend == "cuda")
       missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
     else if (std::string key = unbuiltAxis(*plan); !key.empty())
-      missing = flagForKey(key) + " " + getPlanKey(*plan, key) + " (plan key '" + key +
+      missing = flagForKey(key) + (key == "sp" ? "" : " " + getPlanKey(*plan, key)) +
+                " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; this is not built yet (only the data-parallel axes are)";
+                " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, and tp "
+                "with dp_replicate)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

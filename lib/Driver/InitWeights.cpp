@@ -66,12 +66,14 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
                                            std::string &error) {
   fromInitializers = 0;
   // The file holds whole tensors; each rank reads its chunk of a
-  // flat-sharded (ZeRO-3) parameter from it.
+  // flat-sharded (ZeRO-3) parameter and its block of a box-sharded (tp)
+  // one from it.
   std::vector<ProgramTensor> params(localParams.begin(), localParams.end());
   for (ProgramTensor &p : params)
-    if (p.shardAxes) {
+    if (p.shardAxes || !p.dimAxes.empty()) {
       p.shape = p.globalShape;
       p.shardAxes = 0;
+      p.dimAxes.clear();
     }
   onnx::Model model;
   llvm::StringMap<const onnx::Tensor *> inits;

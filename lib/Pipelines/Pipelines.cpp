@@ -83,6 +83,7 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
   // Each leaves a module whose plan does not use its axes unchanged. A
   // forward graph has no gradients to average.
   if (!options.forwardOnly) {
+    pm.addPass(createTensorParallelPass());
     pm.addPass(createDataParallelPass());
     pm.addPass(createZeroPass());
   }

@@ -56,6 +56,10 @@ struct ProgramTensor {
   /// the grid axes (bit mask) whose ranks each hold one chunk of it.
   std::vector<int64_t> globalShape;
   uint32_t shardAxes = 0;
+  /// For a box-sharded tensor (pz.box_shard, tensor parallelism): per dim,
+  /// the grid axes (bit mask) that split it in equal blocks (globalShape
+  /// holds the whole shape); empty when not box-sharded.
+  std::vector<uint32_t> dimAxes;
   int64_t bytes() const;
 };
 

@@ -180,16 +180,26 @@ std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Location loc,
       ok = failure();
       return "";
     }
-    if (t.shardAxes) {
-      // {..., global_shape, offsets, global_ndim, shard_axes} (pzrt/train.h).
+    if (t.shardAxes || !t.dimAxes.empty()) {
+      // {..., global_shape, offsets, global_ndim, shard_axes, dim_axes}
+      // (pzrt/train.h).
       std::string g = std::string(var) + "_global_" + std::to_string(i);
       shapes += "static const int64_t " + g + "[] = {";
       for (int64_t d : t.globalShape)
         shapes += std::to_string(d) + ", ";
       shapes += "0};\n";
+      std::string dims = "NULL";
+      if (!t.dimAxes.empty()) {
+        dims = std::string(var) + "_dim_axes_" + std::to_string(i);
+        shapes += "static const uint32_t " + dims + "[] = {";
+        for (uint32_t m : t.dimAxes)
+          shapes += std::to_string(m) + "u, ";
+        shapes += "0u};\n";
+      }
       spec->pop_back();
-      *spec += ", " + g + ", NULL, " + std::to_string(t.globalShape.size()) + ", " +
-               std::to_string(t.shardAxes) + "u}";
+      *spec += ", " + g + ", NULL, " +
+               std::to_string(t.shardAxes ? t.globalShape.size() : 0) + ", " +
+               std::to_string(t.shardAxes) + "u, " + dims + "}";
     }
     s += "  " + *spec + ",\n";
   }
@@ -267,9 +277,23 @@ public:
 private:
   /// A pz.flat_shard argument's global shape and grid axes (pz-zero).
   static LogicalResult setFlatShard(func::FuncOp fn, unsigned i, ProgramTensor &t) {
+    if (auto box = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kBoxShardAttrName)) {
+      auto shape = box.getAs<DenseI64ArrayAttr>("shape");
+      auto dims = box.getAs<DenseI16ArrayAttr>("dim_axes");
+      t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+      for (int16_t a : dims.asArrayRef())
+        t.dimAxes.push_back(a < 0 ? 0u : 1u << a);
+      if (t.globalShape.size() != t.shape.size())
+        return fn.emitError() << "emitter: the box-sharded tensor '" << t.name
+                              << "' has a global shape of another rank";
+    }
     auto shard = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName);
     if (!shard)
       return success();
+    if (!t.dimAxes.empty())
+      return fn.emitError() << "emitter: '" << t.name
+                            << "' is both box-sharded and flat-sharded, which the runtime "
+                               "cannot describe";
     auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
     auto axes = shard.getAs<DenseI16ArrayAttr>("grid_axes");
     t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());

@@ -132,6 +132,15 @@ typedef struct pzrt_tensor_spec {
    * [min(k x c, N), min((k+1) x c, N)) as a flat slice. */
   int32_t global_ndim;
   uint32_t shard_axes;
+  /* Box sharding (tensor parallelism): per dim (ndim values), a bit mask of
+   * grid axes that split the dim in equal blocks, or NULL. When given,
+   * global_shape is required, offsets must be NULL and shard_axes 0; dim d
+   * of the whole tensor is shape[d] x n_d for n_d the product of
+   * program->grid over the dim's axes, and this rank's block starts at
+   * k_d x shape[d], k_d its coordinate over those axes taken row-major in
+   * grid order. Ranks that differ only in other axes hold the same block,
+   * which a checkpoint stores once. */
+  const uint32_t *dim_axes;
 } pzrt_tensor_spec;
 
 /* What feeds a data input of forward_backward. */

@@ -91,9 +91,12 @@ FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int ran
   return FlatRange{std::min(k * c, n), std::min((k + 1) * c, n), c};
 }
 
-std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec) {
+std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
   std::vector<int64_t> off(static_cast<size_t>(spec.ndim), 0);
-  if (spec.global_shape && spec.offsets)
+  if (spec.global_shape && spec.dim_axes)
+    for (int d = 0; d < spec.ndim; ++d)
+      off[d] = axesCoord(m, spec.dim_axes[d], rank) * spec.shape[d];
+  else if (spec.global_shape && spec.offsets)
     for (int d = 0; d < spec.ndim; ++d)
       off[d] = spec.offsets[d];
   return off;
@@ -192,6 +195,28 @@ void checkFlatSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char 
                   shapeStr(s).c_str());
 }
 
+// A box-sharded spec (train.h): dim d of the whole tensor is the local dim
+// times the ranks over the dim's axes, each axis splitting one dim at most.
+void checkBoxSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what) {
+  if (!s.global_shape || s.offsets || s.shard_axes)
+    throwInternal("model description: %s '%s' is box-sharded, so it needs a global_shape, no "
+                  "offsets and no flat sharding",
+                  what, s.name);
+  uint32_t used = 0;
+  for (int d = 0; d < s.ndim; ++d) {
+    const uint32_t mask = s.dim_axes[d];
+    int64_t n = axesSize(m, mask), whole = 0;
+    if (mask >= (1u << PZRT_AXIS_COUNT) || (used & mask) ||
+        !pzrt::checkedMul(s.shape[d], n, whole) || whole != s.global_shape[d])
+      throwInternal("model description: %s '%s' dim %d: the local size %lld split over the "
+                    "grid axes 0x%x (%lld ranks) must make the global %lld, each axis "
+                    "splitting one dim",
+                    what, s.name, d, (long long)s.shape[d], mask, (long long)n,
+                    (long long)s.global_shape[d]);
+    used |= mask;
+  }
+}
+
 void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what, int i) {
   if (!s.name || !*s.name)
     throwInternal("model description: %s %d has no name", what, i);
@@ -216,6 +241,8 @@ void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *wha
   }
   if (isFlatSharded(s))
     checkFlatSpec(m, s, what);
+  if (s.dim_axes)
+    checkBoxSpec(m, s, what);
   int64_t bytes = 0;
   if (!pzrt::checkedBytes(s.shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype), bytes) ||
       (s.global_shape && !isFlatSharded(s) &&

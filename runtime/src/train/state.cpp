@@ -233,7 +233,8 @@ void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
       zeroPadding(s, r, b.params[i]);
       valid = r.end - r.begin;
     } else {
-      copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(s), s, b.params[i]);
+      copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(m, s, rank), s,
+                b.params[i]);
     }
     if (int64_t at = firstNonFinite(b.params[i], valid, s.dtype); at >= 0)
       throwUsage("initial weights '%s': tensor '%s' holds a NaN or infinity (element %lld of "
@@ -276,7 +277,7 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, in
     zeroPadding(s, r, out);
     valid = r.end - r.begin;
   } else {
-    std::vector<int64_t> off = sliceOffsets(s), ext(s.shape, s.shape + s.ndim);
+    std::vector<int64_t> off = sliceOffsets(m, s, rank), ext(s.shape, s.shape + s.ndim);
     rc = pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
                         s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out);
   }
@@ -381,7 +382,7 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
       rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, g, r.begin, r.end,
                                      data);
     } else {
-      keep.push_back(sliceOffsets(s));
+      keep.push_back(sliceOffsets(m, s, rank));
       rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, keep.back().data(), s.shape,
                                 data);
     }

@@ -72,7 +72,9 @@ std::string shapeStr(const pzrt_tensor_spec &spec);
 std::string specStr(const pzrt_tensor_spec &spec); // "int64 [4, 64]"
 // Global shape of a possibly sharded spec; offsets (zeros when unsharded).
 std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec);
-std::vector<int64_t> sliceOffsets(const pzrt_tensor_spec &spec);
+/// Where this rank's slice of spec starts in the whole tensor: its box
+/// (dim_axes) or its static offsets; zeros when unsharded.
+std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
 bool isSharded(const pzrt_tensor_spec &spec);
 std::string vecStr(const std::vector<int64_t> &v); // "[2, 3]"
 // ZeRO flat sharding (train.h's shard_axes).

@@ -213,6 +213,17 @@ static LogicalResult verifyShardAttr(Operation *op, NamedAttribute attr, StringR
   }
   auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
   auto shape = d ? d.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
+  if (attr.getName().getValue() == PZDialect::kBoxShardAttrName) {
+    auto dims = d ? d.getAs<DenseI16ArrayAttr>("dim_axes") : DenseI16ArrayAttr();
+    if (!shape || !dims || d.size() != 2 || dims.size() != shape.size() ||
+        llvm::any_of(shape.asArrayRef(), [](int64_t s) { return s < 0; }) ||
+        llvm::any_of(dims.asArrayRef(), [](int16_t a) { return a < -1; }) ||
+        llvm::all_of(dims.asArrayRef(), [](int16_t a) { return a < 0; }))
+      return op->emitOpError() << "'" << attr.getName().getValue() << "' on " << where
+                               << " must be {shape = array<i64: dims>, dim_axes = array<i16: "
+                                  "axes>}, per dim a grid axis or -1, with at least one axis";
+    return success();
+  }
   auto axes = d ? d.getAs<DenseI16ArrayAttr>("grid_axes") : DenseI16ArrayAttr();
   if (!shape || !axes || axes.empty() || d.size() != 2 ||
       llvm::any_of(shape.asArrayRef(), [](int64_t s) { return s < 0; }) ||
@@ -254,7 +265,8 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
                                                   NamedAttribute attr) {
   StringRef attrName = attr.getName().getValue();
   std::string where = "argument " + std::to_string(argIndex);
-  if (attrName == kShardPrefixAttrName || attrName == kFlatShardAttrName)
+  if (attrName == kShardPrefixAttrName || attrName == kFlatShardAttrName ||
+      attrName == kBoxShardAttrName)
     return verifyShardAttr(op, attr, where);
   auto fn = llvm::dyn_cast<FunctionOpInterface>(op);
   // An out-parameter of a host function (pzrt level) carries its result's

@@ -53,8 +53,25 @@ struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel
         return {};
       maps.push_back(*m);
     }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(r.getRank(), op->getContext()));
+    for (Value v : op->getResults()) {
+      if (rankedType(v) != r)
+        return {};
+      maps.push_back(AffineMap::getMultiDimIdentityMap(r.getRank(), op->getContext()));
+    }
     return maps;
+  }
+};
+
+/// pz.all_finite: each rank checks its own shard (a rank-local flag; the
+/// driver ORs the flags of all ranks before it acts on them).
+struct LocalCheckModel : public ShardingInterface::ExternalModel<LocalCheckModel, AllFiniteOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
   }
 };
 
@@ -130,9 +147,9 @@ struct TransposeModel : public PartialSumModel<TransposeModel, TransposeOp> {
   }
 };
 
-/// pz.reduce_sum: one loop per input dim, the summed ones reductions; the
-/// result keeps the others (and size-1 dims for the summed ones with
-/// keepdims, which no loop indexes).
+/// pz.reduce_sum: one loop per input dim, the summed ones reductions; with
+/// keepdims, one more parallel loop per summed dim for its size-1 result
+/// dim (the interface takes no constant exprs), which is never split.
 struct ReduceSumModel : public PartialSumModel<ReduceSumModel, ReduceSumOp> {
   SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
     auto sum = llvm::cast<ReduceSumOp>(op);
@@ -143,20 +160,27 @@ struct ReduceSumModel : public PartialSumModel<ReduceSumModel, ReduceSumOp> {
     for (int64_t a : sum.getAxes())
       if (a >= 0 && a < t.getRank())
         types[a] = IteratorType::reduction;
+    if (sum.getKeepdims())
+      types.append(sum.getAxes().size(), IteratorType::parallel);
     return types;
   }
   SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
     auto sum = llvm::cast<ReduceSumOp>(op);
     RankedTensorType t = rankedType(sum.getInput());
-    if (!t || sum.getKeepdims())
-      return {}; // a kept size-1 dim has no map (no constants)
+    if (!t)
+      return {};
     MLIRContext *ctx = op->getContext();
-    SmallVector<AffineExpr> kept;
-    for (int64_t i = 0; i < t.getRank(); ++i)
+    unsigned numLoops = t.getRank() + (sum.getKeepdims() ? sum.getAxes().size() : 0);
+    SmallVector<AffineExpr> in, out;
+    unsigned extra = t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i) {
+      in.push_back(getAffineDimExpr(i, ctx));
       if (!llvm::is_contained(sum.getAxes(), i))
-        kept.push_back(getAffineDimExpr(i, ctx));
-    return {AffineMap::getMultiDimIdentityMap(t.getRank(), ctx),
-            AffineMap::get(t.getRank(), 0, kept, ctx)};
+        out.push_back(getAffineDimExpr(i, ctx));
+      else if (sum.getKeepdims())
+        out.push_back(getAffineDimExpr(extra++, ctx));
+    }
+    return {AffineMap::get(numLoops, 0, in, ctx), AffineMap::get(numLoops, 0, out, ctx)};
   }
 };
 
@@ -343,11 +367,14 @@ void attachElementMaps(MLIRContext *ctx) {
 } // namespace
 
 void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
-  // Every element-map op but pz.broadcast (ShapeModels.cpp), and pz.gelu,
-  // which is one too.
+  // Every element-map op but pz.broadcast (ShapeModels.cpp); pz.gelu and
+  // its gradient, which are element maps too; the optimizer updates
+  // (element maps over parameter-shaped values and scalars).
   attachElementMaps<AbsOp, AddOp, CastOp, CompareOp, CosOp, DivOp, ErfOp, ExpOp, LogOp, MulOp,
                     NegOp, NotOp, PowOp, ReluGradOp, ReluOp, RsqrtOp, SigmoidOp, SignOp, SiluOp,
-                    SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp>(ctx);
+                    SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp, GeluGradOp,
+                    AdamWUpdateOp, SGDUpdateOp>(ctx);
+  AllFiniteOp::attachInterface<LocalCheckModel>(*ctx);
   MatmulOp::attachInterface<MatmulModel>(*ctx);
   TransposeOp::attachInterface<TransposeModel>(*ctx);
   ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);

@@ -105,9 +105,13 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
                                        resultShardings, partitionMap, symbolTable, builder);
   if (reduced.empty())
     return success();
-  for (auto [i, result] : llvm::enumerate(op->getResults()))
-    sumPartialResult(op, result, resultShardings[i].getGridAttr(), reduced, partitionMap,
-                     symbolTable, builder);
+  // The grid of the split operands (a rank-0 result has no sharding).
+  FlatSymbolRefAttr grid;
+  for (const Sharding &s : operandShardings)
+    if (s && !grid)
+      grid = s.getGridAttr();
+  for (Value result : op->getResults())
+    sumPartialResult(op, result, grid, reduced, partitionMap, symbolTable, builder);
   return success();
 }
 

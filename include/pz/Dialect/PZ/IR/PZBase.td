@@ -69,6 +69,9 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kShardPrefixAttrName = "pz.shard_prefix";
     /// A flat-sharded tensor: {shape = global shape, grid_axes = [...]}.
     static constexpr ::llvm::StringLiteral kFlatShardAttrName = "pz.flat_shard";
+    /// A tensor split in equal blocks over grid axes (tensor parallelism):
+    /// {shape = global shape, dim_axes = per dim the grid axis or -1}.
+    static constexpr ::llvm::StringLiteral kBoxShardAttrName = "pz.box_shard";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =

@@ -142,6 +142,50 @@ def BuildGradFunctionsPass : Pass<"pz-build-grad-functions", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
+  let summary = "Split the model over tp (Megatron's column and row parallel "
+                "linears) and partition the step with upstream shard-partition";
+  let description = [{
+    A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no
+    `dp_shard`, `cp`, `pp` or `sp` yet), it gives every value of each
+    training-step function a split over the grid `@world`'s tp axis and
+    lets the upstream `shard-partition` pass rewrite the function into the
+    per-rank program, whose collectives the pz ops' sharding models insert
+    with their reasons (`tp.partial_sum` and the op's source).
+
+    The splits come from the rules of `pz/Dialect/PZ/Sharding/SplitRules.h`,
+    applied to the ops in order in `@forward_backward`:
+
+    * a parameter takes its split at its first use: the weight on the right
+      of a matmul whose input is whole is split on the output columns
+      (column parallel, when tp divides them); the weight of a matmul whose
+      input is split on the contraction is split on its rows (row parallel:
+      the product is a partial sum, all-reduced over tp); a bias takes the
+      split of the values it is added to;
+    * every other value takes what its op's rule gives it; an operand that
+      an op cannot take split is all-gathered whole. Nothing is ever sliced
+      out of a whole value.
+
+    `@accumulate_grads`, `@finalize_grads` and `@optimizer_step` are
+    partitioned with each parameter's gradients, accumulators and optimizer
+    state split as the parameter: the gradient norm's sums of squares over
+    split parameters are all-reduced over tp. The split arguments carry
+    `pz.box_shard = {shape = global shape, dim_axes = per dim the grid axis
+    or -1}`, which the runtime reads to load and save each rank's block.
+
+    A gradient that comes out of `@forward_backward` whole while its
+    parameter is split (it would need slicing by the rank's coordinate) is
+    an error naming the parameter.
+
+    ```mlir
+    %y = pz.matmul %h, %w2 {transpose_rhs} : tensor<4x32xf32>, tensor<10x32xf32> -> tensor<4x10xf32>
+    %s = shard.all_reduce %y on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "/fc2/Gemm">} : tensor<4x10xf32> -> tensor<4x10xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::shard::ShardDialect", "mlir::pzrt::PZRTDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def DataParallelPass : Pass<"pz-data-parallel", "mlir::ModuleOp"> {
   let summary = "Average the gradients over dp_replicate in flat buckets (DDP)";
   let description = [{

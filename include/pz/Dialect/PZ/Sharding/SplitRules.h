@@ -1,0 +1,56 @@
+//===- SplitRules.h - how each pz op carries splits forward ------*- C++ -*-===//
+//
+// The plan annotator (pz-tensor-parallel) gives every value of a function a
+// split: per dim, the grid axis it is split over in equal blocks, or whole.
+// It walks the ops in order and asks forwardSplits() what each op does with
+// the splits of its operands: which split each operand must have (an
+// operand split unlike that is all-gathered whole by shard-partition's
+// reshard) and which its results get. The rules agree with the ops'
+// sharding models (ShardingModels.h), so that shard-partition accepts every
+// op as annotated; docs/design/0014-tensor-parallel.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PZ_DIALECT_PZ_SHARDING_SPLITRULES_H
+#define PZ_DIALECT_PZ_SHARDING_SPLITRULES_H
+
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+
+namespace mlir::pz::sharding {
+
+/// Per dim, the grid axis the dim is split over, or kWhole.
+using DimAxes = SmallVector<int16_t, 4>;
+constexpr int16_t kWhole = -1;
+
+/// A value whole in every dim.
+DimAxes wholeAxes(Value v);
+bool isWhole(ArrayRef<int16_t> axes);
+
+/// An operand's split as the rules see it: known, or undecided (a
+/// parameter at its first use, a splat constant), which takes the split
+/// the op gives it.
+using OperandAxes = std::optional<DimAxes>;
+
+struct OpSplits {
+  SmallVector<DimAxes> operands; // the split each operand must have
+  SmallVector<DimAxes> results;
+};
+
+struct SplitContext {
+  /// The grid's axis sizes (pp x dp_replicate x dp_shard x cp x tp).
+  ArrayRef<int64_t> gridShape;
+  /// The axis an undecided right-hand weight of a matmul is split over when
+  /// its input is whole (Megatron's column-parallel linear); -1: none.
+  int16_t columnAxis = kWhole;
+};
+
+/// The splits `op` takes given its operands' (rule table in SplitRules.cpp).
+/// Ops without a rule take every value whole.
+OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitContext &ctx);
+
+} // namespace mlir::pz::sharding
+
+#endif // PZ_DIALECT_PZ_SHARDING_SPLITRULES_H

@@ -1,0 +1,294 @@
+//===- SplitRules.cpp - how each pz op carries splits forward -------------===//
+//
+// The rule table of forwardSplits (SplitRules.h). A split never needs a
+// rank's coordinate to be made: an operand is either split as its producer
+// left it or all-gathered whole, never sliced out of a whole value; only
+// undecided operands (parameters at their first use, splat constants) take
+// a split the op chooses. A split loop that several values index is split
+// only when every decided value is split alike on it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "pz/Dialect/PZ/Sharding/SplitRules.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+namespace mlir::pz::sharding {
+
+DimAxes wholeAxes(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return DimAxes(t ? t.getRank() : 0, kWhole);
+}
+
+bool isWhole(ArrayRef<int16_t> axes) {
+  return llvm::all_of(axes, [](int16_t a) { return a == kWhole; });
+}
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
+
+OpSplits allWhole(Operation *op) {
+  OpSplits s;
+  for (Value v : op->getOperands())
+    s.operands.push_back(wholeAxes(v));
+  for (Value v : op->getResults())
+    s.results.push_back(wholeAxes(v));
+  return s;
+}
+
+/// Each grid axis splits at most one loop: a later loop on a used axis is
+/// whole.
+void dropRepeatedAxes(MutableArrayRef<int16_t> loops) {
+  llvm::SmallDenseSet<int16_t> used;
+  for (int16_t &a : loops)
+    if (a != kWhole && !used.insert(a).second)
+      a = kWhole;
+}
+
+/// A loop's axis from the values indexing it: the axis every decided value
+/// agrees on, whole when they disagree or none is decided.
+struct LoopVote {
+  std::optional<int16_t> axis;
+  bool conflict = false, seen = false;
+  void add(int16_t a) {
+    if (seen && axis != a)
+      conflict = true;
+    seen = true;
+    axis = a;
+  }
+  int16_t result() const { return !seen || conflict ? kWhole : *axis; }
+};
+
+/// Element maps (and the optimizer updates, which are element maps over
+/// parameter-shaped values and scalars): operands broadcast numpy-style
+/// into the result's dims; a stretched size-1 dim is whole.
+OpSplits elementSplits(Operation *op, ArrayRef<OperandAxes> operands) {
+  RankedTensorType r = typeOf(op->getResult(0));
+  if (!r)
+    return allWhole(op);
+  SmallVector<LoopVote> votes(r.getRank());
+  auto lead = [&](Value v) { return r.getRank() - typeOf(v).getRank(); };
+  for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
+    RankedTensorType t = typeOf(v);
+    if (!t || t.getRank() > r.getRank())
+      return allWhole(op);
+    for (int64_t d = 0; axes && d < t.getRank(); ++d)
+      if (!(t.getDimSize(d) == 1 && r.getDimSize(lead(v) + d) != 1))
+        votes[lead(v) + d].add((*axes)[d]);
+  }
+  DimAxes loops;
+  for (const LoopVote &v : votes)
+    loops.push_back(v.result());
+  dropRepeatedAxes(loops);
+  OpSplits s;
+  for (Value v : op->getOperands()) {
+    RankedTensorType t = typeOf(v);
+    DimAxes a(t.getRank(), kWhole);
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (!(t.getDimSize(d) == 1 && r.getDimSize(lead(v) + d) != 1))
+        a[d] = loops[lead(v) + d];
+    s.operands.push_back(a);
+  }
+  for (Value v : op->getResults())
+    s.results.push_back(typeOf(v) && typeOf(v).getRank() == r.getRank() ? loops : wholeAxes(v));
+  return s;
+}
+
+/// Ops with loops and indexing maps (matmul, transpose, sums, softmax, the
+/// norms): a loop is split as the decided values indexing it agree; a split
+/// reduction loop is a partial sum that the op's partition all-reduces,
+/// which only the ops with `partialSums` take. `columnAxis`: the axis of
+/// the matmul column rule.
+OpSplits mapSplits(Operation *op, ArrayRef<OperandAxes> operands, bool partialSums,
+                   const SplitContext &ctx) {
+  auto iface = llvm::cast<shard::ShardingInterface>(op);
+  SmallVector<utils::IteratorType> types = iface.getLoopIteratorTypes();
+  SmallVector<AffineMap> maps = iface.getIndexingMaps();
+  if (maps.size() != op->getNumOperands() + op->getNumResults())
+    return allWhole(op);
+  SmallVector<LoopVote> votes(types.size());
+  for (auto [i, axes] : llvm::enumerate(operands)) {
+    for (unsigned d = 0; axes && d < maps[i].getNumResults(); ++d)
+      if (auto e = llvm::dyn_cast<AffineDimExpr>(maps[i].getResult(d)))
+        votes[e.getPosition()].add((*axes)[d]);
+  }
+  DimAxes loops;
+  for (auto [l, v] : llvm::enumerate(votes))
+    loops.push_back(types[l] == utils::IteratorType::reduction && !partialSums ? kWhole
+                                                                              : v.result());
+  // Megatron's column-parallel linear: an undecided weight on the right of
+  // a matmul whose input does not split its contraction takes the output
+  // columns (n, the loop before k) when they divide.
+  if (auto mm = llvm::dyn_cast<MatmulOp>(op); mm && ctx.columnAxis != kWhole && !operands[1] &&
+                                                 operands[0] && loops.back() == kWhole) {
+    unsigned n = loops.size() - 2;
+    int64_t size = typeOf(mm.getResult()).getShape().back();
+    if (loops[n] == kWhole && size % ctx.gridShape[ctx.columnAxis] == 0 &&
+        !llvm::is_contained(loops, ctx.columnAxis))
+      loops[n] = ctx.columnAxis;
+  }
+  dropRepeatedAxes(loops);
+  OpSplits s;
+  for (auto [i, map] : llvm::enumerate(maps)) {
+    DimAxes a;
+    for (AffineExpr e : map.getResults()) {
+      auto dim = llvm::dyn_cast<AffineDimExpr>(e);
+      a.push_back(dim ? loops[dim.getPosition()] : kWhole);
+    }
+    (i < op->getNumOperands() ? s.operands : s.results).push_back(a);
+  }
+  return s;
+}
+
+/// pz.reshape: dims pair into groups of equal products; a group keeps the
+/// split of its input's major dim when that dim is the only split one of
+/// the group and the split divides the result's major dim.
+OpSplits reshapeSplits(ReshapeOp op, const OperandAxes &in, const SplitContext &ctx) {
+  RankedTensorType it = typeOf(op.getInput()), ot = typeOf(op.getResult());
+  OpSplits s = allWhole(op);
+  if (!in || !it || !ot || !it.hasStaticShape() || !ot.hasStaticShape() ||
+      it.getNumElements() == 0)
+    return s;
+  int64_t i = 0, j = 0, ri = it.getRank(), rj = ot.getRank();
+  while (i < ri || j < rj) {
+    if (i < ri && it.getDimSize(i) == 1 && (j == rj || ot.getDimSize(j) != 1)) {
+      ++i;
+      continue;
+    }
+    if (j < rj && ot.getDimSize(j) == 1 && (i == ri || it.getDimSize(i) != 1)) {
+      ++j;
+      continue;
+    }
+    int64_t gi = i, gj = j, pi = it.getDimSize(i++), pj = ot.getDimSize(j++);
+    while (pi != pj) {
+      if (pi < pj && i < ri)
+        pi *= it.getDimSize(i++);
+      else if (pj < pi && j < rj)
+        pj *= ot.getDimSize(j++);
+      else
+        return allWhole(op);
+    }
+    int16_t a = (*in)[gi];
+    bool onlyMajor = true;
+    for (int64_t k = gi + 1; k < i; ++k)
+      onlyMajor &= (*in)[k] == kWhole;
+    if (a != kWhole && onlyMajor && it.getDimSize(gi) % ctx.gridShape[a] == 0 &&
+        ot.getDimSize(gj) % ctx.gridShape[a] == 0) {
+      s.operands[0][gi] = a;
+      s.results[0][gj] = a;
+    }
+  }
+  return s;
+}
+
+/// pz.slice: a dim taken whole keeps its split; a sliced dim is whole.
+OpSplits sliceSplits(SliceOp op, const OperandAxes &in) {
+  OpSplits s = allWhole(op);
+  RankedTensorType t = typeOf(op.getInput());
+  if (!in || !t || !t.hasStaticShape())
+    return s;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (op.getStarts()[d] == 0 && op.getEnds()[d] == t.getDimSize(d) && op.getSteps()[d] == 1) {
+      s.operands[0][d] = (*in)[d];
+      s.results[0][d] = (*in)[d];
+    }
+  return s;
+}
+
+/// The norms' gradients: the rows (the dims before the normalized ones) of
+/// the cotangent and the input split alike carry to the input's gradient;
+/// the scale and its gradients are whole (summed over split rows by the
+/// partition).
+template <typename Op>
+OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands) {
+  OpSplits s = allWhole(op);
+  if (!operands[0] || !operands[1] || *operands[0] != *operands[1])
+    return s;
+  DimAxes rows = *operands[1];
+  for (int64_t d = op.getAxis(); d < static_cast<int64_t>(rows.size()); ++d)
+    rows[d] = kWhole;
+  s.operands[0] = s.operands[1] = s.results[0] = rows;
+  dropRepeatedAxes(s.results[0]);
+  if (s.results[0] != rows)
+    return allWhole(op);
+  return s;
+}
+
+/// Attention and its gradient: the heads (dim 1) split alike on the query,
+/// key and value (and, for the gradient, the cotangent), every other dim
+/// whole, carry to the results; a mask must not index the heads.
+OpSplits attentionSplits(Operation *op, Value query, Value mask, ArrayRef<OperandAxes> operands,
+                         const SplitContext &ctx) {
+  OpSplits s = allWhole(op);
+  int16_t heads = kWhole;
+  for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
+    if (v == mask)
+      continue;
+    if (!axes || axes->size() != 4)
+      return s;
+    if (v == query)
+      heads = (*axes)[1];
+  }
+  if (heads == kWhole)
+    return s;
+  DimAxes want = {kWhole, heads, kWhole, kWhole};
+  for (auto [v, axes] : llvm::zip(op->getOperands(), operands))
+    if (v != mask && *axes != want)
+      return s;
+  if (mask && typeOf(mask).getRank() >= 3 && typeOf(mask).getShape().drop_back(2).back() != 1)
+    return s;
+  for (Value v : op->getOperands())
+    if (v != mask && (typeOf(v).getDimSize(1) % ctx.gridShape[heads]))
+      return s;
+  for (auto [i, v] : llvm::enumerate(op->getOperands()))
+    if (v != mask)
+      s.operands[i] = want;
+  for (DimAxes &r : s.results)
+    r = want;
+  return s;
+}
+
+} // namespace
+
+OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
+  // Only an op with a sharding model can be partitioned split.
+  if (!llvm::isa<shard::ShardingInterface>(op))
+    return allWhole(op);
+  if (op->hasTrait<pz::traits::ElementMap>() ||
+      llvm::isa<GeluOp, GeluGradOp, WhereOp, CastOp, CompareOp, pz::BroadcastOp, AdamWUpdateOp,
+                SGDUpdateOp>(op))
+    return elementSplits(op, operands);
+  if (llvm::isa<MatmulOp, TransposeOp, ReduceSumOp>(op))
+    return mapSplits(op, operands, /*partialSums=*/true, ctx);
+  if (llvm::isa<SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp>(op))
+    return mapSplits(op, operands, /*partialSums=*/false, ctx);
+  if (auto r = llvm::dyn_cast<ReshapeOp>(op))
+    return reshapeSplits(r, operands[0], ctx);
+  if (auto sl = llvm::dyn_cast<SliceOp>(op))
+    return sliceSplits(sl, operands[0]);
+  if (auto g = llvm::dyn_cast<LayerNormGradOp>(op))
+    return normGradSplits(g, operands);
+  if (auto g = llvm::dyn_cast<RMSNormGradOp>(op))
+    return normGradSplits(g, operands);
+  if (auto a = llvm::dyn_cast<AttentionOp>(op))
+    return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
+  if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
+    return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
+  if (llvm::isa<AllFiniteOp>(op)) {
+    // A rank-local check of its shard (the driver ORs the flags of all
+    // ranks before it acts on them).
+    OpSplits s = allWhole(op);
+    if (operands[0])
+      s.operands[0] = *operands[0];
+    return s;
+  }
+  return allWhole(op);
+}
+
+} // namespace mlir::pz::sharding

@@ -1,0 +1,366 @@
+//===- TensorParallel.cpp - tp: split values, then shard-partition --------===//
+//
+// Megatron tensor parallelism as annotation plus upstream partition. The
+// pass gives every value of a training-step function a split over the
+// grid's tp axis (the rules of SplitRules.h, applied in program order, with
+// parameters deciding their split at their first use), writes the splits
+// as `shard.shard` annotations (each argument and result annotated once,
+// each use annotated for its user) and runs the upstream `shard-partition`
+// pass on the function. The pz ops' sharding models then emit each rank's
+// ops and the collectives (partial sums all-reduced over tp with their
+// reasons; an operand its user cannot take split all-gathered whole).
+// docs/design/0014-tensor-parallel.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DataParallelUtils.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZ/Sharding/SplitRules.h"
+#include "pz/Dialect/PZ/Transforms/Passes.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
+
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Shard/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <functional>
+#include <map>
+
+namespace mlir::pz {
+#define GEN_PASS_DEF_TENSORPARALLELPASS
+#include "pz/Dialect/PZ/Transforms/Passes.h.inc"
+} // namespace mlir::pz
+
+#define DEBUG_TYPE "pz-tensor-parallel"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::sharding;
+
+namespace {
+
+constexpr StringLiteral kPass = "pz-tensor-parallel";
+constexpr int16_t kTpAxis = 4; // pp x dp_replicate x dp_shard x cp x tp
+
+/// The parameter a step-function argument or result belongs to: its
+/// pz.param, pz.grad or pz.accum name, or the name after "KIND:" of its
+/// pz.state.
+StringRef paramOf(DictionaryAttr attrs) {
+  if (!attrs)
+    return {};
+  for (StringRef kind : {PZDialect::kParamAttrName, PZDialect::kGradAttrName,
+                         PZDialect::kAccumAttrName})
+    if (auto n = attrs.getAs<StringAttr>(kind))
+      return n.getValue();
+  if (auto n = attrs.getAs<StringAttr>(PZDialect::kStateAttrName))
+    return n.getValue().split(':').second;
+  return {};
+}
+
+bool isSplatConstant(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  auto d = c ? llvm::dyn_cast<DenseElementsAttr>(c.getValue()) : DenseElementsAttr();
+  return t && t.getRank() > 0 && d && d.isSplat();
+}
+
+bool isRanked(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return t && t.getRank() > 0;
+}
+
+/// Splits one function and partitions it.
+class FunctionSplitter {
+public:
+  FunctionSplitter(func::FuncOp fn, shard::GridOp grid, const SplitContext &ctx)
+      : fn(fn), grid(grid), ctx(ctx) {}
+
+  /// `seed(i)`: argument i's split, or none while undecided (a parameter
+  /// whose first use decides); `walked()` runs once every op has its split;
+  /// `want(i)`: the split result i must have.
+  LogicalResult run(llvm::function_ref<OperandAxes(unsigned)> seed,
+                    llvm::function_ref<DimAxes(unsigned, Value)> want,
+                    llvm::function_ref<void()> walked) {
+    Block &body = fn.getBody().front();
+    cloneSharedSplats(body);
+    llvm::SmallDenseSet<Value> undecided;
+    for (BlockArgument a : body.getArguments()) {
+      OperandAxes s = seed(a.getArgNumber());
+      if (s)
+        split[a] = *s;
+      else
+        undecided.insert(a);
+    }
+    for (Operation &op : body.without_terminator()) {
+      SmallVector<OperandAxes> in;
+      for (Value v : op.getOperands())
+        in.push_back(undecided.contains(v) || isSplatConstant(v) ? OperandAxes()
+                                                                 : OperandAxes(axesOf(v)));
+      OpSplits s = forwardSplits(&op, in, ctx);
+      for (auto [i, v] : llvm::enumerate(op.getOperands())) {
+        if (!in[i]) {
+          split[v] = s.operands[i];
+          undecided.erase(v);
+        }
+        if (failed(checkUse(op.getOpOperand(i), s.operands[i])))
+          return failure();
+        wants[&op.getOpOperand(i)] = s.operands[i];
+      }
+      for (auto [r, a] : llvm::zip(op.getResults(), s.results))
+        split[r] = a;
+    }
+    walked();
+    Operation *ret = body.getTerminator();
+    for (OpOperand &use : ret->getOpOperands()) {
+      DimAxes w = want(use.getOperandNumber(), use.get());
+      if (failed(checkUse(use, w)))
+        return failure();
+      wants[&use] = w;
+    }
+    annotate(body);
+    return partition();
+  }
+
+  DimAxes axesOf(Value v) const {
+    auto it = split.find(v);
+    return it != split.end() ? it->second : wholeAxes(v);
+  }
+
+private:
+  /// A splat constant used more than once gets a copy per use, so that each
+  /// use can take its own split.
+  void cloneSharedSplats(Block &body) {
+    for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>())) {
+      if (!isSplatConstant(c.getResult()))
+        continue;
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &u : c.getResult().getUses())
+        uses.push_back(&u);
+      for (OpOperand *u : llvm::drop_begin(uses)) {
+        OpBuilder b(u->getOwner());
+        u->set(b.clone(*c)->getResult(0));
+      }
+    }
+  }
+
+  /// A use may all-gather its value whole along a split dim, never slice a
+  /// whole dim (that would need the rank's coordinate).
+  LogicalResult checkUse(OpOperand &use, ArrayRef<int16_t> w) {
+    DimAxes have = axesOf(use.get());
+    for (auto [d, a] : llvm::enumerate(w))
+      if (a != kWhole && (d >= have.size() || have[d] != a)) {
+        Operation *user = use.getOwner();
+        auto diag = user->emitError() << kPass << ": operand " << use.getOperandNumber()
+                                      << " must be split over tp on dim " << d
+                                      << ", but it is not (slicing a whole value by the "
+                                         "rank's coordinate is not built)";
+        if (llvm::isa<func::ReturnOp>(user))
+          if (StringRef p = paramOf(fn.getResultAttrDict(use.getOperandNumber())); !p.empty())
+            diag << "; it is the gradient of '" << p << "', whose parameter is split";
+        return diag;
+      }
+    return success();
+  }
+
+  Value shardingFor(OpBuilder &b, ArrayRef<int16_t> axes) {
+    SmallVector<int16_t> key(axes);
+    auto it = shardings.find(key);
+    if (it != shardings.end())
+      return it->second;
+    SmallVector<shard::GridAxesAttr> split;
+    for (int16_t a : axes)
+      split.push_back(shard::GridAxesAttr::get(
+          fn.getContext(), a == kWhole ? ArrayRef<int16_t>() : ArrayRef<int16_t>(a)));
+    while (split.size() > 1 && split.back().empty())
+      split.pop_back();
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&fn.getBody().front());
+    Value s = shard::ShardingOp::create(b, fn.getLoc(), FlatSymbolRefAttr::get(grid), split)
+                  .getResult();
+    shardings[key] = s;
+    return s;
+  }
+
+  /// Each argument and result once, each use for its user.
+  void annotate(Block &body) {
+    OpBuilder b(fn.getContext());
+    SmallVector<Operation *> ops;
+    for (Operation &op : body)
+      ops.push_back(&op);
+    auto annotateValue = [&](Value v) {
+      if (!isRanked(v))
+        return;
+      auto s = shard::ShardOp::create(b, v.getLoc(), v, shardingFor(b, axesOf(v)));
+      v.replaceAllUsesExcept(s.getResult(), s);
+    };
+    b.setInsertionPointToStart(&body);
+    for (BlockArgument a : body.getArguments())
+      annotateValue(a);
+    for (Operation *op : ops) {
+      b.setInsertionPointAfter(op);
+      for (Value r : op->getResults())
+        annotateValue(r);
+    }
+    for (Operation *op : ops) {
+      b.setInsertionPoint(op);
+      for (OpOperand &use : op->getOpOperands()) {
+        if (!isRanked(use.get()))
+          continue;
+        auto it = wants.find(&use);
+        DimAxes w = it != wants.end() ? it->second : wholeAxes(use.get());
+        auto s = shard::ShardOp::create(b, use.get().getLoc(), use.get(), shardingFor(b, w),
+                                        /*annotate_for_users=*/true);
+        (void)s.getResult();
+        use.set(s.getResult());
+      }
+    }
+  }
+
+  /// Upstream shard-partition on the annotated function; then the casts
+  /// its reshards leave between equal types go.
+  LogicalResult partition() {
+    if (failed(runPartition(fn)))
+      return failure();
+    fn.walk([](tensor::CastOp c) {
+      if (c.getSource().getType() == c.getType()) {
+        c.replaceAllUsesWith(c.getSource());
+        c.erase();
+      }
+    });
+    return success();
+  }
+
+public:
+  std::function<LogicalResult(func::FuncOp)> runPartition;
+
+private:
+
+  func::FuncOp fn;
+  shard::GridOp grid;
+  const SplitContext &ctx;
+  llvm::DenseMap<Value, DimAxes> split;
+  llvm::DenseMap<OpOperand *, DimAxes> wants;
+  std::map<SmallVector<int16_t>, Value> shardings;
+};
+
+struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<TensorParallelPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
+    if (!planAttr || planAttr.getPlan().tp == 1)
+      return;
+    // tp with dp_shard, cp, pp or sp is not built yet: the module is left
+    // as it is and the driver refuses to generate code for it (naming the
+    // key), as for the other unbuilt combinations.
+    Plan plan = planAttr.getPlan();
+    if (plan.dpShard != 1 || plan.cp != 1 || plan.pp != 1 || plan.sp)
+      return;
+    FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
+    if (failed(grid))
+      return signalPassFailure();
+    SplitContext ctx{grid->getShape(), kTpAxis};
+    auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
+    if (!fb || fb.isExternal()) {
+      module.emitError() << kPass << ": tp = " << plan.tp
+                         << " splits the training step, but the module has no "
+                            "@forward_backward (a forward-only graph?)";
+      return signalPassFailure();
+    }
+    if (failed(splitStep(fb, *grid, ctx)))
+      return signalPassFailure();
+    for (StringRef name : {"accumulate_grads", "finalize_grads", "optimizer_step"})
+      if (auto fn = module.lookupSymbol<func::FuncOp>(name); fn && !fn.isExternal())
+        if (failed(splitByParameter(fn, *grid, ctx)))
+          return signalPassFailure();
+  }
+
+  /// @forward_backward: parameters decide at their first use; gradients
+  /// must come out split as their parameters.
+  LogicalResult splitStep(func::FuncOp fn, shard::GridOp grid, const SplitContext &ctx) {
+    SmallVector<RankedTensorType> global = argTypes(fn);
+    llvm::StringMap<BlockArgument> params;
+    for (BlockArgument a : fn.getArguments())
+      if (auto n = fn.getArgAttrOfType<StringAttr>(a.getArgNumber(), PZDialect::kParamAttrName))
+        params[n.getValue()] = a;
+    FunctionSplitter s(fn, grid, ctx);
+    s.runPartition = partitioner();
+    auto seed = [&](unsigned i) -> OperandAxes {
+      if (fn.getArgAttr(i, PZDialect::kParamAttrName))
+        return std::nullopt;
+      return wholeAxes(fn.getArgument(i));
+    };
+    // Called for the return, after the walk has decided every parameter.
+    auto want = [&](unsigned i, Value v) {
+      auto g = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName);
+      return g && params.count(g.getValue()) ? s.axesOf(params[g.getValue()]) : wholeAxes(v);
+    };
+    auto record = [&] {
+      for (auto &[name, arg] : params)
+        paramSplits[name] = s.axesOf(arg);
+    };
+    if (failed(s.run(seed, want, record)))
+      return failure();
+    markBoxShards(fn, global);
+    return success();
+  }
+
+  std::function<LogicalResult(func::FuncOp)> partitioner() {
+    return [this](func::FuncOp fn) {
+      OpPassManager pm(func::FuncOp::getOperationName());
+      pm.addPass(shard::createPartition());
+      return runPipeline(pm, fn);
+    };
+  }
+
+  /// The gradient, accumulator and optimizer functions: every value of a
+  /// parameter split as the parameter.
+  LogicalResult splitByParameter(func::FuncOp fn, shard::GridOp grid, const SplitContext &ctx) {
+    SmallVector<RankedTensorType> global = argTypes(fn);
+    FunctionSplitter s(fn, grid, ctx);
+    s.runPartition = partitioner();
+    auto lookup = [&](DictionaryAttr attrs, Value v) {
+      StringRef p = paramOf(attrs);
+      return paramSplits.count(p) ? paramSplits[p] : wholeAxes(v);
+    };
+    if (failed(s.run([&](unsigned i) -> OperandAxes {
+                       return lookup(fn.getArgAttrDict(i), fn.getArgument(i));
+                     },
+                     [&](unsigned i, Value v) { return lookup(fn.getResultAttrDict(i), v); },
+                     [] {})))
+      return failure();
+    markBoxShards(fn, global);
+    return success();
+  }
+
+  static SmallVector<RankedTensorType> argTypes(func::FuncOp fn) {
+    SmallVector<RankedTensorType> types;
+    for (Type t : fn.getArgumentTypes())
+      types.push_back(llvm::dyn_cast<RankedTensorType>(t));
+    return types;
+  }
+
+  /// pz.box_shard on each split argument of a parameter: its global shape
+  /// and, per dim, the grid axis.
+  void markBoxShards(func::FuncOp fn, ArrayRef<RankedTensorType> global) {
+    Builder b(fn.getContext());
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      StringRef p = paramOf(fn.getArgAttrDict(i));
+      if (p.empty() || !global[i] || !paramSplits.count(p) || isWhole(paramSplits[p]))
+        continue;
+      fn.setArgAttr(i, PZDialect::kBoxShardAttrName,
+                    b.getDictionaryAttr({b.getNamedAttr("shape", b.getDenseI64ArrayAttr(
+                                                                     global[i].getShape())),
+                                         b.getNamedAttr("dim_axes", b.getDenseI16ArrayAttr(
+                                                                        paramSplits[p]))}));
+    }
+  }
+
+  llvm::StringMap<DimAxes> paramSplits;
+};
+
+} // namespace
