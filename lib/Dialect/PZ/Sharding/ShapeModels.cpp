@@ -1,7 +1,8 @@
 //===- ShapeModels.cpp - sharding models of the pz shape ops --------------===//
 //
 // Partitions of the pz ops that carry shapes or bounds in attributes
-// (broadcast, slice, constant, reshape): they have no box of loops, so
+// (broadcast, slice and its gradient, concat, constant, reshape): they
+// have no box of loops, so
 // each checks the shardings it is given and rewrites its attributes to the
 // local shapes (docs/design/0013-sharding-rules.md).
 //
@@ -76,6 +77,73 @@ struct SliceModel : public ShardingInterface::ExternalModel<SliceModel, SliceOp>
                                 builder.getDenseI64ArrayAttr(localEnds),
                                 builder.getDenseI64ArrayAttr(steps));
     partitionMap.map(sl.getResult(), part.getResult());
+    return success();
+  }
+};
+
+/// pz.concat: the joined dim whole in every value; every other dim split
+/// alike in the inputs and the result, which then join locally.
+struct ConcatModel : public ShardingInterface::ExternalModel<ConcatModel, ConcatOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto c = llvm::cast<ConcatOp>(op);
+    RankedTensorType r = rankedType(c.getResult());
+    if (!r)
+      return op->emitOpError() << "cannot be partitioned: its result is not ranked";
+    for (int64_t d = 0; d < r.getRank(); ++d) {
+      ArrayRef<GridAxis> want = splitOf(resultShardings[0], d);
+      if (d == c.getAxis() && !want.empty())
+        return op->emitOpError() << "cannot be partitioned: it joins along dim " << d
+                                 << ", which is split";
+      for (auto [i, s] : llvm::enumerate(operandShardings))
+        if (splitOf(s, d) != want)
+          return op->emitOpError() << "cannot be partitioned: operand " << i << " dim " << d
+                                   << " is split unlike the result";
+    }
+    if (failed(localType(op, c.getResult(), resultShardings[0], symbolTable)))
+      return failure();
+    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                         resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+};
+
+/// pz.slice_grad, the transpose of pz.slice: as pz.slice, a dim taken whole
+/// may be split alike in the cotangent and the result; a sliced dim must be
+/// whole.
+struct SliceGradModel : public ShardingInterface::ExternalModel<SliceGradModel, SliceGradOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto sg = llvm::cast<SliceGradOp>(op);
+    ArrayRef<int64_t> shape = sg.getInputShape(), starts = sg.getStarts(), ends = sg.getEnds(),
+                      steps = sg.getSteps();
+    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+      bool whole = starts[d] == 0 && ends[d] == shape[d] && steps[d] == 1;
+      ArrayRef<GridAxis> a = splitOf(operandShardings[0], d), r = splitOf(resultShardings[0], d);
+      if (!whole && (!a.empty() || !r.empty()))
+        return op->emitOpError() << "cannot be partitioned: its slice of dim " << d
+                                 << " is not whole, and the dim is split";
+      if (a != r)
+        return op->emitOpError() << "cannot be partitioned: cotangent and result dim " << d
+                                 << " are split differently";
+    }
+    FailureOr<RankedTensorType> local = localType(op, sg.getResult(), resultShardings[0], symbolTable);
+    if (failed(local))
+      return failure();
+    SmallVector<int64_t> localEnds(ends);
+    for (int64_t d = 0; d < local->getRank(); ++d)
+      if (!splitOf(resultShardings[0], d).empty())
+        localEnds[d] = local->getDimSize(d);
+    auto part = SliceGradOp::create(builder, op->getLoc(), *local, partitionedOperands[0],
+                                    builder.getDenseI64ArrayAttr(local->getShape()),
+                                    builder.getDenseI64ArrayAttr(starts),
+                                    builder.getDenseI64ArrayAttr(localEnds),
+                                    builder.getDenseI64ArrayAttr(steps));
+    partitionMap.map(sg.getResult(), part.getResult());
     return success();
   }
 };
@@ -185,4 +253,6 @@ void mlir::pz::sharding::attachShapeModels(MLIRContext *ctx) {
   pz::BroadcastOp::attachInterface<BroadcastModel>(*ctx);
   SliceOp::attachInterface<SliceModel>(*ctx);
   ConstantOp::attachInterface<ConstantModel>(*ctx);
+  ConcatOp::attachInterface<ConcatModel>(*ctx);
+  SliceGradOp::attachInterface<SliceGradModel>(*ctx);
 }

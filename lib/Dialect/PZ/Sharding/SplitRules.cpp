@@ -201,6 +201,40 @@ OpSplits sliceSplits(SliceOp op, const OperandAxes &in) {
   return s;
 }
 
+/// pz.slice_grad: as pz.slice, on the cotangent and the result.
+OpSplits sliceGradSplits(SliceGradOp op, const OperandAxes &in) {
+  OpSplits s = allWhole(op);
+  ArrayRef<int64_t> shape = op.getInputShape();
+  if (!in)
+    return s;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+    if (op.getStarts()[d] == 0 && op.getEnds()[d] == shape[d] && op.getSteps()[d] == 1) {
+      s.operands[0][d] = (*in)[d];
+      s.results[0][d] = (*in)[d];
+    }
+  return s;
+}
+
+/// pz.concat: the dims other than the joined one, as the decided inputs
+/// agree.
+OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands) {
+  RankedTensorType r = typeOf(op.getResult());
+  if (!r)
+    return allWhole(op);
+  SmallVector<LoopVote> votes(r.getRank());
+  for (const OperandAxes &a : operands)
+    for (int64_t d = 0; a && d < r.getRank(); ++d)
+      votes[d].add((*a)[d]);
+  DimAxes dims;
+  for (auto [d, v] : llvm::enumerate(votes))
+    dims.push_back(static_cast<int64_t>(d) == op.getAxis() ? kWhole : v.result());
+  dropRepeatedAxes(dims);
+  OpSplits s;
+  s.operands.assign(op->getNumOperands(), dims);
+  s.results.push_back(dims);
+  return s;
+}
+
 /// The norms' gradients: the rows (the dims before the normalized ones) of
 /// the cotangent and the input split alike carry to the input's gradient;
 /// the scale and its gradients are whole (summed over split rows by the
@@ -272,6 +306,10 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
     return reshapeSplits(r, operands[0], ctx);
   if (auto sl = llvm::dyn_cast<SliceOp>(op))
     return sliceSplits(sl, operands[0]);
+  if (auto sg = llvm::dyn_cast<SliceGradOp>(op))
+    return sliceGradSplits(sg, operands[0]);
+  if (auto c = llvm::dyn_cast<ConcatOp>(op))
+    return concatSplits(c, operands);
   if (auto g = llvm::dyn_cast<LayerNormGradOp>(op))
     return normGradSplits(g, operands);
   if (auto g = llvm::dyn_cast<RMSNormGradOp>(op))

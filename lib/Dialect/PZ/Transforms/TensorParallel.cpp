@@ -26,6 +26,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/PassManager.h"
 
+#include "llvm/ADT/StringSet.h"
+
 #include <functional>
 #include <map>
 
@@ -78,12 +80,16 @@ public:
   FunctionSplitter(func::FuncOp fn, shard::GridOp grid, const SplitContext &ctx)
       : fn(fn), grid(grid), ctx(ctx) {}
 
+  /// Gives every value its split and every use the split it needs.
   /// `seed(i)`: argument i's split, or none while undecided (a parameter
   /// whose first use decides); `walked()` runs once every op has its split;
-  /// `want(i)`: the split result i must have.
-  LogicalResult run(llvm::function_ref<OperandAxes(unsigned)> seed,
-                    llvm::function_ref<DimAxes(unsigned, Value)> want,
-                    llvm::function_ref<void()> walked) {
+  /// `want(i)`: the split result i must have. A returned value that lacks
+  /// its wanted split is an error, or, with `unmet`, listed there.
+  LogicalResult analyze(llvm::function_ref<OperandAxes(unsigned)> seed,
+                        llvm::function_ref<DimAxes(unsigned, Value)> want,
+                        llvm::function_ref<void()> walked, SmallVectorImpl<unsigned> *unmet) {
+    split.clear();
+    wants.clear();
     Block &body = fn.getBody().front();
     cloneSharedSplats(body);
     llvm::SmallDenseSet<Value> undecided;
@@ -116,11 +122,20 @@ public:
     Operation *ret = body.getTerminator();
     for (OpOperand &use : ret->getOpOperands()) {
       DimAxes w = want(use.getOperandNumber(), use.get());
+      if (unmet && !meets(use.get(), w)) {
+        unmet->push_back(use.getOperandNumber());
+        continue;
+      }
       if (failed(checkUse(use, w)))
         return failure();
       wants[&use] = w;
     }
-    annotate(body);
+    return success();
+  }
+
+  /// Writes the analyzed splits as annotations and partitions.
+  LogicalResult finish() {
+    annotate(fn.getBody().front());
     return partition();
   }
 
@@ -148,6 +163,14 @@ private:
 
   /// A use may all-gather its value whole along a split dim, never slice a
   /// whole dim (that would need the rank's coordinate).
+  bool meets(Value v, ArrayRef<int16_t> w) const {
+    DimAxes have = axesOf(v);
+    for (auto [d, a] : llvm::enumerate(w))
+      if (a != kWhole && (d >= have.size() || have[d] != a))
+        return false;
+    return true;
+  }
+
   LogicalResult checkUse(OpOperand &use, ArrayRef<int16_t> w) {
     DimAxes have = axesOf(use.get());
     for (auto [d, a] : llvm::enumerate(w))
@@ -280,7 +303,10 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   }
 
   /// @forward_backward: parameters decide at their first use; gradients
-  /// must come out split as their parameters.
+  /// must come out split as their parameters. A parameter whose gradient
+  /// comes out whole (its split value feeds an op that takes it whole, as a
+  /// fused QKV weight's output feeds slices of the columns) is kept whole,
+  /// and the walk starts again, until every gradient meets its parameter.
   LogicalResult splitStep(func::FuncOp fn, shard::GridOp grid, const SplitContext &ctx) {
     SmallVector<RankedTensorType> global = argTypes(fn);
     llvm::StringMap<BlockArgument> params;
@@ -289,21 +315,49 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
         params[n.getValue()] = a;
     FunctionSplitter s(fn, grid, ctx);
     s.runPartition = partitioner();
+    llvm::StringSet<> kept;
     auto seed = [&](unsigned i) -> OperandAxes {
-      if (fn.getArgAttr(i, PZDialect::kParamAttrName))
+      auto p = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName);
+      if (p && !kept.contains(p.getValue()))
         return std::nullopt;
       return wholeAxes(fn.getArgument(i));
     };
+    auto gradOf = [&](unsigned i) {
+      auto g = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName);
+      return g && params.count(g.getValue()) ? g.getValue() : StringRef();
+    };
     // Called for the return, after the walk has decided every parameter.
     auto want = [&](unsigned i, Value v) {
-      auto g = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName);
-      return g && params.count(g.getValue()) ? s.axesOf(params[g.getValue()]) : wholeAxes(v);
+      StringRef g = gradOf(i);
+      return g.empty() ? wholeAxes(v) : s.axesOf(params[g]);
     };
     auto record = [&] {
       for (auto &[name, arg] : params)
         paramSplits[name] = s.axesOf(arg);
     };
-    if (failed(s.run(seed, want, record)))
+    for (;;) {
+      SmallVector<unsigned> unmet;
+      if (failed(s.analyze(seed, want, record, &unmet)))
+        return failure();
+      bool progress = false;
+      for (unsigned i : unmet)
+        if (StringRef g = gradOf(i); !g.empty())
+          progress |= kept.insert(g).second;
+      if (unmet.empty())
+        break;
+      if (!progress) // the error, naming the value
+        return s.analyze(seed, want, record, nullptr);
+    }
+    if (!kept.empty()) {
+      SmallVector<StringRef> names(kept.keys());
+      llvm::sort(names);
+      fn.emitRemark() << kPass << ": " << names.size()
+                      << " parameters stay whole on every tp rank, because a value computed "
+                         "from them is needed whole (for example a fused QKV projection's "
+                         "output sliced into q, k and v): "
+                      << llvm::join(names, ", ");
+    }
+    if (failed(s.finish()))
       return failure();
     markBoxShards(fn, global);
     return success();
@@ -327,11 +381,12 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       StringRef p = paramOf(attrs);
       return paramSplits.count(p) ? paramSplits[p] : wholeAxes(v);
     };
-    if (failed(s.run([&](unsigned i) -> OperandAxes {
-                       return lookup(fn.getArgAttrDict(i), fn.getArgument(i));
-                     },
-                     [&](unsigned i, Value v) { return lookup(fn.getResultAttrDict(i), v); },
-                     [] {})))
+    if (failed(s.analyze([&](unsigned i) -> OperandAxes {
+                           return lookup(fn.getArgAttrDict(i), fn.getArgument(i));
+                         },
+                         [&](unsigned i, Value v) { return lookup(fn.getResultAttrDict(i), v); },
+                         [] {}, nullptr)) ||
+        failed(s.finish()))
       return failure();
     markBoxShards(fn, global);
     return success();
