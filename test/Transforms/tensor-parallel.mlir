@@ -91,3 +91,28 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
     return %y, %g : tensor<4x8xf32>, tensor<8x8xf32>
   }
 }
+
+// -----
+
+// Two column-parallel linears read x (as q and k do): the gradient of x is
+// the sum of two partial sums, all-reduced once (Megatron), with both
+// sources in its reason.
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<4x8xf32> {pz.input = "x"}, %arg1: tensor<8x4xf32> {pz.box_shard
+// CHECK: %[[A:.+]] = pz.matmul {{.*}} {transpose_rhs} : tensor<4x4xf32>, tensor<8x4xf32> -> tensor<4x8xf32>
+// CHECK: %[[B:.+]] = pz.matmul {{.*}} {transpose_rhs} : tensor<4x4xf32>, tensor<8x4xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %[[S:.+]] = pz.add %[[A]], %[[B]] : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: shard.all_reduce %[[S]] on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "dxq + dxk">} : tensor<4x8xf32> -> tensor<4x8xf32>
+// CHECK-NOT: shard.all_reduce
+// CHECK: return
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%x: tensor<4x8xf32> {pz.input = "x"}, %wq: tensor<8x8xf32> {pz.param = "wq"}, %wk: tensor<8x8xf32> {pz.param = "wk"}) -> (tensor<4x8xf32> {pz.output = "dx"}) {
+    %q = pz.matmul %x, %wq : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+    %k = pz.matmul %x, %wk : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+    %dq = pz.mul %q, %q : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+    %dk = pz.mul %k, %k : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+    %dxq = pz.matmul %dq, %wq {transpose_rhs} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32> loc("dxq")
+    %dxk = pz.matmul %dk, %wk {transpose_rhs} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32> loc("dxk")
+    %dx = pz.add %dxq, %dxk : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+    return %dx : tensor<4x8xf32>
+  }
+}

@@ -253,7 +253,93 @@ private:
         c.erase();
       }
     });
+    combinePartialSums();
     return success();
+  }
+
+  /// A sum of all-reduced partial sums is one all-reduce of their sum: in
+  /// each tree of adds (of one type, inner adds used once), the leaves that
+  /// are all-reduces of one kind over the same axes are added first and
+  /// all-reduced once, then added to the other leaves. So the gradient of a
+  /// value several column-parallel linears read (the input of q, k and v; of
+  /// gate and up) is all-reduced once, as Megatron does, and the gradient
+  /// norm's sums of squares of the split parameters are one all-reduce.
+  void combinePartialSums() {
+    auto sameType = [](AddOp a) {
+      return a.getLhs().getType() == a.getType() && a.getRhs().getType() == a.getType();
+    };
+    auto inner = [&](Value v, Type t) {
+      auto a = v.getDefiningOp<AddOp>();
+      return a && a->hasOneUse() && a.getType() == t && sameType(a) ? a : AddOp();
+    };
+    SmallVector<AddOp> roots;
+    fn.walk([&](AddOp a) {
+      if (!sameType(a))
+        return;
+      bool absorbed = a->hasOneUse() && llvm::isa<AddOp>(*a->user_begin()) &&
+                      inner(a.getResult(), a.getType());
+      if (!absorbed || !sameType(llvm::cast<AddOp>(*a->user_begin())) ||
+          llvm::cast<AddOp>(*a->user_begin()).getType() != a.getType())
+        roots.push_back(a);
+    });
+    for (AddOp root : roots) {
+      SmallVector<Value> leaves;
+      SmallVector<Operation *> tree;
+      std::function<void(Value)> collect = [&](Value v) {
+        if (AddOp a = inner(v, root.getType()); a && a != root) {
+          tree.push_back(a);
+          collect(a.getLhs());
+          collect(a.getRhs());
+          return;
+        }
+        leaves.push_back(v);
+      };
+      collect(root.getLhs());
+      collect(root.getRhs());
+      SmallVector<shard::AllReduceOp> sums;
+      SmallVector<Value> rest;
+      for (Value v : leaves) {
+        auto r = v.getDefiningOp<shard::AllReduceOp>();
+        bool fits = r && r->hasOneUse() && r.getReduction() == shard::ReductionKind::Sum &&
+                    r.getType() == root.getType() &&
+                    (sums.empty() || (r.getGridAttr() == sums[0].getGridAttr() &&
+                                      r.getGridAxes() == sums[0].getGridAxes()));
+        if (fits)
+          sums.push_back(r);
+        else
+          rest.push_back(v);
+      }
+      if (sums.size() < 2)
+        continue;
+      OpBuilder b(root);
+      Location loc = root.getLoc();
+      Value partial = sums[0].getInput();
+      std::string source;
+      for (auto [i, r] : llvm::enumerate(sums)) {
+        if (i)
+          partial = AddOp::create(b, loc, root.getType(), partial, r.getInput()).getResult();
+        if (auto reason = r->getAttrOfType<pzrt::ReasonAttr>("pz.comm"))
+          if (!llvm::is_contained(llvm::split(source, " + "), reason.getSource()))
+            source += (source.empty() ? "" : " + ") + reason.getSource().str();
+      }
+      auto all = shard::AllReduceOp::create(b, loc, root.getType(), sums[0].getGridAttr(),
+                                            sums[0].getGridAxesAttr(), partial,
+                                            sums[0].getReductionAttr());
+      if (auto reason = sums[0]->getAttrOfType<pzrt::ReasonAttr>("pz.comm"))
+        all->setAttr("pz.comm",
+                     pzrt::ReasonAttr::get(fn.getContext(), reason.getKind(), source));
+      Value total;
+      for (Value v : rest)
+        total = total ? AddOp::create(b, loc, root.getType(), total, v).getResult() : v;
+      total = total ? AddOp::create(b, loc, root.getType(), total, all.getResult()).getResult()
+                    : all.getResult();
+      root.replaceAllUsesWith(total);
+      root.erase();
+      for (Operation *op : tree)
+        op->erase();
+      for (shard::AllReduceOp r : sums)
+        r.erase();
+    }
   }
 
 public:

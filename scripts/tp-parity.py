@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Tensor parallelism (alone and with DDP) trains the single-rank model.
+
+For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads) and
+gpt2_loss, with the optimizer and data of dp-parity.py (AdamW, clipping at
+0.5, one global batch of G rows per step fed through --data-npy):
+
+  * the single-rank program: micro-batches of G rows;
+  * each case: tp n x dp_replicate m, grad_accum K, micro-batches of
+    G / (m K) rows, started on n m ranks by `parallelize run` (the tp ranks
+    of one replica read the same rows).
+
+Gates, per case against the single-rank run:
+  * loss of every step within 1e-5 relative; the gradient norm (which
+    clipping reads) within 1e-5;
+  * final weights from the --save checkpoint (each rank's blocks) within
+    1e-4 x max(max|single|, 1) per tensor;
+  * the split: the parameters Megatron splits are split (column parallel:
+    fc1, q/k/v, gate, up, c_fc; row parallel: fc2, o, down, c_proj) and no
+    other; where a model's attention cannot be split it stays whole:
+    GPT-2's fused QKV projection (its output is sliced into q, k and v,
+    which the rules keep whole: a per-head split of the fused weight is
+    not built) and Llama's attention when tp exceeds its kv heads;
+  * communication, on every rank and step, by reason, equal to report.json
+    and to the formula (b s h = rows x seq x hidden of one micro-batch,
+    ring(B) = 2(n-1)/n B, S the split parameters):
+      tp.partial_sum  all_reduce  K x A + ring(4)  where A is, per split
+                        block, ring(4 b s h) forward and ring(4 b s h)
+                        backward (Megatron: an attention block and an MLP
+                        block per layer; the backward all-reduce sums the
+                        gradients of the block's column-parallel inputs, q,
+                        k and v or gate and up, before it communicates);
+                        the MLP: ring(4 rows classes) (fc2's output; no
+                        backward all-reduce, x is data); the one ring(4)
+                        is the gradient norm's sum of squares over the split
+                        parameters (when S is not empty);
+      ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1; P_local
+                        the parameter elements one rank holds);
+  * memory: every rank's measured peak equals report.json's plan;
+  * resharding (RESHARD): the checkpoint a case saves after --steps/2 steps
+    loads on one rank and under another tp, which train the remaining
+    steps within 1e-6 of that layout's uninterrupted run.
+
+Usage: /usr/bin/python3 scripts/tp-parity.py [--bin DIR] [--models DIR]
+       [--work DIR] [--steps N] [--only NAME,...] [--full]
+Exit status 1 when a gate fails.
+"""
+
+import collections
+import importlib.util
+import json
+import os
+import re
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pzparity as P  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("dp_parity", os.path.join(HERE, "dp-parity.py"))
+D = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(D)
+
+LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = D.LOSS_RTOL, D.WEIGHT_RTOL, D.RESHARD_RTOL
+GLOBAL_ROWS = 8
+# (model, tp, dp_replicate, grad_accum)
+CASES = [("mlp_loss", 2, 1, 1), ("llama_loss", 2, 1, 1), ("llama_loss", 2, 2, 2),
+         ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1)]
+FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss")
+              for n in (2, 4) for m in (1, 2) for k in (1, 2) if n * m <= 8]
+# A case's checkpoint loads under these (None: one rank).
+RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
+
+check, failures = D.check, D.failures
+
+
+def split_params(model, cfg, tp):
+    """The parameters tp splits, from the model's structure."""
+    if model.startswith("mlp"):
+        return re.compile(r"^fc1\.|^fc2\.weight$")
+    if model.startswith("llama"):
+        attn = cfg["heads"] % tp == 0 and cfg["kv_heads"] % tp == 0
+        blocks = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj" if attn \
+            else "gate_proj|up_proj|down_proj"
+        return re.compile(r"\.(%s)\.weight$" % blocks)
+    return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$")  # GPT-2: MLP blocks only
+
+
+def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
+    ring = lambda b, n: 2 * (n - 1) * b // n  # noqa: E731
+    split = split_params(model, cfg, tp)
+    s = [p for p in params if split.search(p)]
+    if model.startswith("mlp"):
+        act = ring(4 * rows * cfg["num_classes"], tp)
+    else:
+        bsh = 4 * rows * seq * cfg["hidden"]
+        attn = model.startswith("llama") and cfg["heads"] % tp == 0 and cfg["kv_heads"] % tp == 0
+        blocks = cfg["layers"] * (2 if attn else 1)
+        act = blocks * 2 * ring(bsh, tp)
+    out = {"tp.partial_sum": k * act + (ring(4, tp) if s else 0)}
+    if m > 1:
+        local = sum(int(v.size) // (tp if p in s else 1) for p, v in params.items())
+        out["ddp.grad_bucket"] = ring(4 * local, m)
+    return out, s
+
+
+def compile_program(a, onnx_path, out, row_shape, rows, tp, m, k):
+    shapes = []
+    for key, tail in row_shape.items():
+        shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
+    plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k]
+    r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
+              + shapes + D.FLAGS + plan)
+    if r.returncode:
+        raise RuntimeError(f"compile failed: {r.stderr.strip()}")
+    return json.load(open(os.path.join(out, "report.json"))), r.stderr
+
+
+def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
+    model, tp, m, k = case
+    ranks = tp * m
+    rows = a.rows // (m * k)
+    report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, tp, m, k)
+    got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
+    loss, ref_loss = [r["loss"] for r in got], [r["loss"] for r in ref]
+    worst = max(D.rel(g, w) for g, w in zip(loss, ref_loss))
+    check(len(loss) == a.steps and worst <= LOSS_RTOL,
+          f"{name}: {len(loss)} steps, loss {ref_loss[0]:.5f} -> {ref_loss[-1]:.5f}, worst loss "
+          f"rel err {worst:.2e} (gate {LOSS_RTOL:g})")
+    norms, ref_norms = [r["grad_norm"] for r in got], [r["grad_norm"] for r in ref]
+    worst = max(D.rel(g, w) for g, w in zip(norms, ref_norms))
+    check(worst <= LOSS_RTOL, f"{name}: gradient norm worst rel err {worst:.2e}")
+    worst_w, worst_name = 0.0, ""
+    for p in params:
+        if p not in got_w or got_w[p].shape != ref_w[p].shape:
+            check(False, f"{name}: checkpoint tensor {p!r} missing or misshapen")
+            continue
+        r = float(np.abs(got_w[p].astype(np.float64) - ref_w[p]).max()
+                  / max(np.abs(ref_w[p]).max(), 1.0))
+        if r > worst_w:
+            worst_w, worst_name = r, p
+    check(worst_w <= WEIGHT_RTOL,
+          f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
+    theory, split = expected_bytes(model, cfg, params, tp, m, k, rows,
+                                   row_shape.get("input_ids", [1])[0])
+    # The split the program holds: the checkpoint index's slices of rank 0.
+    index = json.load(open(os.path.join(cwork, "ckpt", "index.json")))
+    held = sorted(p for p, t in index["tensors"].items()
+                  if p in params and len(t["slices"]) == tp)
+    check(held == sorted(split),
+          f"{name}: {len(held)} parameters are split into {tp} blocks, as Megatron splits "
+          f"them ({len(split)} expected{'; ' + remarks.strip()[:160] if remarks.strip() else ''})")
+    comm = report["communication"]
+    check(comm["bytes_per_step_by_reason"] == theory,
+          f"{name}: report.json predicts {comm['bytes_per_step_by_reason']}; the formulas give "
+          f"{theory}")
+    measured = {json.dumps(line["comm_bytes_by_reason"], sort_keys=True)
+                for r in per_rank for line in r}
+    check(len(per_rank) == ranks and measured == {json.dumps(theory, sort_keys=True)},
+          f"{name}: measured per rank and step {sorted(measured)}")
+    planned = report["memory"]["per_rank"][0]["peak_bytes"]
+    peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
+    check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
+    return got
+
+
+def check_reshard(a, name, case, runs, single_out, feeds, ref):
+    model, tp, m, k = case
+    half = a.steps // 2
+    cwork = runs[case][0]
+    part = os.path.join(cwork, "reshard")
+    os.makedirs(part, exist_ok=True)
+    D.train(a.bin, cwork, tp * m, feeds, half, part)
+    for target in RESHARD[case]:
+        if target is None:
+            out, ranks, uninterrupted, what = single_out, 1, ref, "1 rank"
+        else:
+            out, uninterrupted = runs[target]
+            ranks, what = target[1] * target[2], f"tp {target[1]} x dp {target[2]}"
+        resumed = os.path.join(part, "resumed-" + os.path.basename(out))
+        os.makedirs(resumed, exist_ok=True)
+        got, _, _ = D.train(a.bin, out, ranks, feeds, a.steps - half, resumed,
+                            extra=["--load", os.path.join(part, "ckpt")])
+        want = [r["loss"] for r in uninterrupted][half:]
+        loss = [r["loss"] for r in got]
+        worst = max(D.rel(g, w) for g, w in zip(loss, want)) if loss else 1.0
+        check(len(loss) == len(want) and worst <= RESHARD_RTOL,
+              f"{name}: saved after {half} steps, loaded under {what}: worst loss rel err "
+              f"{worst:.2e} against that layout's uninterrupted run (gate {RESHARD_RTOL:g})")
+
+
+def main():
+    ap = P.parity_argparser(__doc__, steps=10)
+    ap.add_argument("--full", action="store_true")
+    a = ap.parse_args()
+    a.rows = GLOBAL_ROWS
+    cases = FULL_CASES if a.full else CASES
+    work = a.work or tempfile.mkdtemp(prefix="pz-tp-parity-")
+    models = [mo for mo in collections.OrderedDict((c[0], 0) for c in cases)
+              if not a.only or mo in a.only.split(",")]
+    for model in models:
+        onnx_path = os.path.join(a.models, model + ".onnx")
+        cfg = json.loads(P.onnx_metadata(onnx_path)["parallelize.config"])
+        params = P.onnx_params(onnx_path)
+        data, row_shape = D.global_batches(a.models, model, a.steps, a.rows)
+        mwork = os.path.join(work, model)
+        os.makedirs(mwork, exist_ok=True)
+        feeds = []
+        for key, v in data.items():
+            path = os.path.join(mwork, key + ".npy")
+            np.save(path, v)
+            feeds.append(f"{key}={path}")
+        single = os.path.join(mwork, "single")
+        try:
+            compile_program(a, onnx_path, single, row_shape, a.rows, 1, 1, 1)
+            ref, _, ref_w = D.train(a.bin, single, 1, feeds, a.steps, single)
+        except RuntimeError as e:
+            check(False, f"{model} single rank: {e}")
+            continue
+        runs = {}
+        for case in cases:
+            if case[0] != model:
+                continue
+            _, tp, m, k = case
+            name = f"{model} tp {tp} x dp_replicate {m} grad_accum {k}"
+            cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}")
+            try:
+                runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
+                                                feeds, cwork, ref, ref_w))
+            except RuntimeError as e:
+                check(False, f"{name}: {e}")
+        for case in cases:
+            if case[0] == model and case in RESHARD and case in runs and not a.full:
+                try:
+                    check_reshard(a, f"{model} reshard from tp {case[1]} x dp {case[2]}", case,
+                                  runs, single, feeds, ref)
+                except (RuntimeError, KeyError) as e:
+                    check(False, f"{model} reshard from {case}: {e}")
+    print(f"{len(failures)} failure(s)" if failures else "all tensor-parallel checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
