@@ -239,10 +239,10 @@ void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *wha
                       (long long)s.global_shape[d]);
     }
   }
-  if (isFlatSharded(s))
-    checkFlatSpec(m, s, what);
   if (s.dim_axes)
     checkBoxSpec(m, s, what);
+  if (isFlatSharded(s))
+    checkFlatSpec(m, s, what);
   int64_t bytes = 0;
   if (!pzrt::checkedBytes(s.shape, static_cast<size_t>(s.ndim), pzrt_dtype_size(s.dtype), bytes) ||
       (s.global_shape && !isFlatSharded(s) &&

@@ -1,0 +1,77 @@
+// Box sharding (tensor parallelism) in the training driver: where each
+// rank's block starts, and the checks of box-sharded specs.
+#include "train/train_internal.h"
+
+#include "train_test_models.h"
+
+namespace {
+
+namespace tr = pzrt::train;
+
+const uint32_t kTp = 1u << PZRT_AXIS_TP;
+
+TEST(BoxPlacement, BlocksFollowTheRanksCoordinates) {
+  pzrt_program m{};
+  m.grid[PZRT_AXIS_DP_REPLICATE] = 2;
+  m.grid[PZRT_AXIS_TP] = 2; // rank = rep * 2 + tp
+  static const int64_t global[2] = {10, 64};
+  static const uint32_t rows[2] = {kTp, 0}, cols[2] = {0, kTp};
+  pzrt_tensor_spec s = spec("w", PZRT_F32, {5, 64});
+  s.global_shape = global;
+  s.dim_axes = rows;
+  const int64_t rowOffset[4] = {0, 5, 0, 5}; // dp replicas hold the same blocks
+  for (int r = 0; r < 4; ++r) {
+    std::vector<int64_t> off = tr::sliceOffsets(&m, s, r);
+    EXPECT_EQ(off, (std::vector<int64_t>{rowOffset[r], 0})) << "rank " << r;
+  }
+  s = spec("w", PZRT_F32, {10, 32});
+  s.global_shape = global;
+  s.dim_axes = cols;
+  EXPECT_EQ(tr::sliceOffsets(&m, s, 3), (std::vector<int64_t>{0, 32}));
+  EXPECT_EQ(tr::sliceOffsets(&m, s, 2), (std::vector<int64_t>{0, 0}));
+}
+
+std::string validateError(const pzrt_program &m) {
+  try {
+    tr::validateModel(&m);
+  } catch (const tr::Failure &f) {
+    return f.message;
+  }
+  return "(accepted)";
+}
+
+class BoxTrainTest : public TrainTest {};
+
+TEST_F(BoxTrainTest, ValidateChecksBoxSpecs) {
+  TestModel t;
+  makeBigram(t, 2, 8, 16, 1, false);
+  t.model.world_size = 2;
+  t.model.dp_size = 1;
+  t.model.grid[PZRT_AXIS_DP_REPLICATE] = 1;
+  t.model.grid[PZRT_AXIS_TP] = 2;
+  static const int64_t g[2] = {16, 16};
+  static const uint32_t rows[2] = {kTp, 0}, both[2] = {kTp, kTp};
+  t.states[0] = spec("exp_avg:emb", PZRT_F32, {8, 16});
+  t.states[0].global_shape = g;
+  t.states[0].dim_axes = rows;
+  EXPECT_EQ(validateError(t.model), "(accepted)");
+  t.states[0].shape[0] = 7; // 7 x 2 != 16
+  EXPECT_NE(validateError(t.model).find("'exp_avg:emb' dim 0: the local size 7 split over the "
+                                        "grid axes 0x10 (2 ranks) must make the global 16"),
+            std::string::npos)
+      << validateError(t.model);
+  t.states[0].shape[0] = 8;
+  t.states[0].shape[1] = 8;
+  t.states[0].dim_axes = both; // one axis splits two dims
+  EXPECT_NE(validateError(t.model).find("dim 1: the local size 8 split over"), std::string::npos)
+      << validateError(t.model);
+  t.states[0].shape[1] = 16;
+  t.states[0].dim_axes = rows;
+  t.states[0].shard_axes = kTp;
+  EXPECT_NE(validateError(t.model).find("is box-sharded, so it needs a global_shape, no offsets "
+                                        "and no flat sharding"),
+            std::string::npos)
+      << validateError(t.model);
+}
+
+} // namespace
