@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Tensor parallelism (alone and with DDP) trains the single-rank model.
 
-For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads) and
-gpt2_loss, with the optimizer and data of dp-parity.py (AdamW, clipping at
+For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads),
+gpt2_loss and bert_loss (a padding mask, two segments), with the optimizer and data of dp-parity.py (AdamW, clipping at
 0.5, one global batch of G rows per step fed through --data-npy):
 
   * the single-rank program: micro-batches of G rows;
@@ -20,7 +20,8 @@ Gates, per case against the single-rank run:
     other; where a model's attention cannot be split it stays whole:
     GPT-2's fused QKV projection (its output is sliced into q, k and v,
     which the rules keep whole: a per-head split of the fused weight is
-    not built) and Llama's attention when tp exceeds its kv heads;
+    not built), Llama's attention when tp exceeds its kv heads, and BERT's
+    MLM head (its dense layer's output is normalized whole);
   * communication, on every rank and step, by reason, equal to report.json
     and to the formula (b s h = rows x seq x hidden of one micro-batch,
     ring(B) = 2(n-1)/n B, S the split parameters):
@@ -68,8 +69,8 @@ LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = D.LOSS_RTOL, D.WEIGHT_RTOL, D.RESHARD_RTO
 GLOBAL_ROWS = 8
 # (model, tp, dp_replicate, grad_accum)
 CASES = [("mlp_loss", 2, 1, 1), ("llama_loss", 2, 1, 1), ("llama_loss", 2, 2, 2),
-         ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1)]
-FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss")
+         ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1), ("bert_loss", 2, 1, 1)]
+FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for n in (2, 4) for m in (1, 2) for k in (1, 2) if n * m <= 8]
 # A case's checkpoint loads under these (None: one rank).
 RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
@@ -86,6 +87,9 @@ def split_params(model, cfg, tp):
         blocks = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj" if attn \
             else "gate_proj|up_proj|down_proj"
         return re.compile(r"\.(%s)\.weight$" % blocks)
+    if model.startswith("bert"):  # the encoder; the MLM head (dense, norm, decoder) whole
+        return re.compile(r"\.self\.(query|key|value)\.|\.attention\.output\.dense\.weight$|"
+                          r"\.intermediate\.dense\.|\.[0-9]+\.output\.dense\.weight$")
     return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$")  # GPT-2: MLP blocks only
 
 
@@ -97,7 +101,9 @@ def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
         bsh = 4 * rows * seq * cfg["hidden"]
-        attn = model.startswith("llama") and cfg["heads"] % tp == 0 and cfg["kv_heads"] % tp == 0
+        attn = (model.startswith("llama") and cfg["heads"] % tp == 0
+                and cfg["kv_heads"] % tp == 0) or (model.startswith("bert")
+                                                   and cfg["heads"] % tp == 0)
         blocks = cfg["layers"] * (2 if attn else 1)
         act = blocks * 2 * ring(bsh, tp)
     out = {"tp.partial_sum": k * act + (ring(4, tp) if s else 0)}
@@ -206,6 +212,13 @@ def main():
         cfg = json.loads(P.onnx_metadata(onnx_path)["parallelize.config"])
         params = P.onnx_params(onnx_path)
         data, row_shape = D.global_batches(a.models, model, a.steps, a.rows)
+        if model.startswith("bert"):  # a padding mask (the first token kept) and two segments
+            rng = np.random.default_rng(13)
+            data["attention_mask"] = (rng.random(data["attention_mask"].shape) < 0.8).astype(
+                np.int64)
+            data["attention_mask"][:, 0] = 1
+            data["token_type_ids"] = rng.integers(0, 2, data["token_type_ids"].shape).astype(
+                np.int64)
         mwork = os.path.join(work, model)
         os.makedirs(mwork, exist_ok=True)
         feeds = []
