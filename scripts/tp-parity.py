@@ -16,8 +16,8 @@ Gates, per case against the single-rank run:
   * final weights from the --save checkpoint (each rank's blocks) within
     1e-4 x max(max|single|, 1) per tensor;
   * the split: the parameters Megatron splits are split (column parallel:
-    fc1, q/k/v, gate, up, c_fc; row parallel: fc2, o, down, c_proj) and no
-    other; where a model's attention cannot be split it stays whole:
+    fc1, q/k/v, gate, up, c_fc; row parallel: fc2, o, down, c_proj; the
+    word embedding and the head on the vocabulary) and no other; where a model's attention cannot be split it stays whole:
     GPT-2's fused QKV projection (its output is sliced into q, k and v,
     which the rules keep whole: a per-head split of the fused weight is
     not built), Llama's attention when tp exceeds its kv heads, and BERT's
@@ -25,6 +25,13 @@ Gates, per case against the single-rank run:
   * communication, on every rank and step, by reason, equal to report.json
     and to the formula (b s h = rows x seq x hidden of one micro-batch,
     ring(B) = 2(n-1)/n B, S the split parameters):
+      vocabulary (when tp divides it; the word embedding and the head's
+      weight split on it, b s tokens):
+      tp.vocab_parallel_embedding  all_reduce  K x ring(4 b s h)
+      tp.vocab_parallel_max        all_reduce  K x 2 ring(4 b s) (the loss
+                                     and its gradient each take the max and
+      tp.vocab_parallel_sum_exp    all_reduce  K x 2 ring(4 b s)  the sum)
+      tp.vocab_parallel_target     all_reduce  K x ring(4 b s)
       tp.partial_sum  all_reduce  K x A + ring(4)  where A is, per split
                         block, ring(4 b s h) forward and ring(4 b s h)
                         backward (Megatron: an attention block and an MLP
@@ -34,7 +41,9 @@ Gates, per case against the single-rank run:
                         the MLP: ring(4 rows classes) (fc2's output; no
                         backward all-reduce, x is data); the one ring(4)
                         is the gradient norm's sum of squares over the split
-                        parameters (when S is not empty);
+                        parameters (when S is not empty); with a split
+                        vocabulary A has one more ring(4 b s h), the
+                        head's input gradient (a sum over the classes);
       ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1; P_local
                         the parameter elements one rank holds);
   * memory: every rank's measured peak equals report.json's plan;
@@ -78,35 +87,52 @@ RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
 check, failures = D.check, D.failures
 
 
+def vocab_parallel(model, cfg, tp):
+    """Whether the word embedding and the logits split on the vocabulary."""
+    return not model.startswith("mlp") and cfg["vocab"] % tp == 0
+
+
 def split_params(model, cfg, tp):
     """The parameters tp splits, from the model's structure."""
     if model.startswith("mlp"):
         return re.compile(r"^fc1\.|^fc2\.weight$")
+    vocab = vocab_parallel(model, cfg, tp)
     if model.startswith("llama"):
         attn = cfg["heads"] % tp == 0 and cfg["kv_heads"] % tp == 0
         blocks = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj" if attn \
             else "gate_proj|up_proj|down_proj"
-        return re.compile(r"\.(%s)\.weight$" % blocks)
-    if model.startswith("bert"):  # the encoder; the MLM head (dense, norm, decoder) whole
+        head = r"|^embed_tokens\.weight$|^lm_head\.weight$" if vocab else ""
+        return re.compile(r"\.(%s)\.weight$%s" % (blocks, head))
+    if model.startswith("bert"):  # the encoder, the word embedding and the decoder; the
+        # MLM head's dense layer (its output is normalized whole) stays whole
+        head = r"|^embeddings\.word_embeddings\.|^cls\.decoder\." if vocab else ""
         return re.compile(r"\.self\.(query|key|value)\.|\.attention\.output\.dense\.weight$|"
-                          r"\.intermediate\.dense\.|\.[0-9]+\.output\.dense\.weight$")
-    return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$")  # GPT-2: MLP blocks only
+                          r"\.intermediate\.dense\.|\.[0-9]+\.output\.dense\.weight$" + head)
+    head = r"|^wte\.weight$" if vocab else ""  # GPT-2: MLP blocks; wte is also the head
+    return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$" + head)
 
 
 def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
     ring = lambda b, n: 2 * (n - 1) * b // n  # noqa: E731
     split = split_params(model, cfg, tp)
     s = [p for p in params if split.search(p)]
+    out = {}
     if model.startswith("mlp"):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
-        bsh = 4 * rows * seq * cfg["hidden"]
+        bsh, tokens = 4 * rows * seq * cfg["hidden"], 4 * rows * seq
         attn = (model.startswith("llama") and cfg["heads"] % tp == 0
                 and cfg["kv_heads"] % tp == 0) or (model.startswith("bert")
                                                    and cfg["heads"] % tp == 0)
         blocks = cfg["layers"] * (2 if attn else 1)
         act = blocks * 2 * ring(bsh, tp)
-    out = {"tp.partial_sum": k * act + (ring(4, tp) if s else 0)}
+        if vocab_parallel(model, cfg, tp):
+            act += ring(bsh, tp)  # the head's input gradient, a partial sum over the classes
+            out["tp.vocab_parallel_embedding"] = k * ring(bsh, tp)
+            out["tp.vocab_parallel_max"] = k * 2 * ring(tokens, tp)  # loss and its gradient
+            out["tp.vocab_parallel_sum_exp"] = k * 2 * ring(tokens, tp)
+            out["tp.vocab_parallel_target"] = k * ring(tokens, tp)
+    out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
     if m > 1:
         local = sum(int(v.size) // (tp if p in s else 1) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)

@@ -116,3 +116,50 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
     return %dx : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// A tied word embedding (GPT-2's wte is the head too) on tp = 2: the table
+// splits on the vocabulary at its first use, the lookup is vocab parallel
+// (each rank's rows, all-reduced), the head's logits come out split on the
+// classes, and the cross-entropy and its gradient all-reduce per token
+// only: the max, the sum of exponentials and the label's logit. The rank's
+// coordinate comes in as a new argument (#pz.role<tp_index>).
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<8xi64> {pz.input = "ids"}, %arg1: tensor<8xi64> {pz.input = "labels"}, %arg2: tensor<8x8xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 16, 8>}, pz.param = "wte"}, %arg3: tensor<i64> {pz.input = "tp_index", pz.role = #pz.role<tp_index>})
+// CHECK: pz.embedding %arg2, %{{.+}} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+// CHECK: shard.all_reduce {{.*}} {pz.comm = #pzrt.reason<"tp.vocab_parallel_embedding", "wte">} : tensor<8x8xf32>
+// CHECK: %[[LOGITS:.+]] = pz.matmul {{.*}} {transpose_rhs} : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+// CHECK: shard.all_reduce {{.*}} reduction = max {pz.comm = #pzrt.reason<"tp.vocab_parallel_max", "loss">} : tensor<8x1xf32>
+// CHECK: shard.all_reduce {{.*}} {pz.comm = #pzrt.reason<"tp.vocab_parallel_sum_exp", "loss">} : tensor<8x1xf32>
+// CHECK: shard.all_reduce {{.*}} {pz.comm = #pzrt.reason<"tp.vocab_parallel_target", "loss">} : tensor<8x1xf32>
+// CHECK: shard.all_reduce {{.*}} reduction = max {pz.comm = #pzrt.reason<"tp.vocab_parallel_max", "dloss">} : tensor<8x1xf32>
+// CHECK: shard.all_reduce {{.*}} {pz.comm = #pzrt.reason<"tp.vocab_parallel_sum_exp", "dloss">} : tensor<8x1xf32>
+// CHECK: shard.all_reduce {{.*}} {pz.comm = #pzrt.reason<"tp.partial_sum", "dh">} : tensor<8x8xf32>
+// CHECK: pz.embedding_grad {{.*}} {vocab = 8 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+// CHECK-NOT: shard.all_gather
+// CHECK: return {{.*}} : tensor<f32>, tensor<8x8xf32>
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "ids"}, %labels: tensor<8xi64> {pz.input = "labels"}, %wte: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<16x8xf32> {pz.grad = "wte"}) {
+    %seed = pz.constant dense<1.000000e+00> : tensor<f32>
+    %h = pz.embedding %wte, %ids : tensor<16x8xf32>, tensor<8xi64> -> tensor<8x8xf32> loc("wte")
+    %logits = pz.matmul %h, %wte {transpose_rhs} : tensor<8x8xf32>, tensor<16x8xf32> -> tensor<8x16xf32>
+    %loss = pz.cross_entropy %logits, %labels mean : tensor<8x16xf32>, tensor<8xi64> -> tensor<f32> loc("loss")
+    %dl = pz.cross_entropy_grad %seed, %logits, %labels mean : tensor<f32>, tensor<8x16xf32>, tensor<8xi64> loc("dloss")
+    %dh = pz.matmul %dl, %wte : tensor<8x16xf32>, tensor<16x8xf32> -> tensor<8x8xf32> loc("dh")
+    %dw1 = pz.matmul %dl, %h {transpose_lhs} : tensor<8x16xf32>, tensor<8x8xf32> -> tensor<16x8xf32>
+    %dw2 = pz.embedding_grad %dh, %ids {vocab = 16 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<16x8xf32>
+    %dw = pz.add %dw1, %dw2 : tensor<16x8xf32>, tensor<16x8xf32> -> tensor<16x8xf32>
+    return %loss, %dw : tensor<f32>, tensor<16x8xf32>
+  }
+}
+
+// -----
+
+// tp must divide the attention heads (plan key 'tp').
+module attributes {pz.plan = #pz.plan<tp = 4>} {
+  func.func @forward_backward(%q: tensor<1x2x4x8xf32> {pz.input = "q"}) -> (tensor<1x2x4x8xf32> {pz.output = "y"}) {
+    // expected-error @+1 {{pz-tensor-parallel: tp = 4 does not divide the 2 attention heads (plan key 'tp'); use a tp that divides them}}
+    %y = pz.attention %q, %q, %q {causal} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+    return %y : tensor<1x2x4x8xf32>
+  }
+}

@@ -111,7 +111,7 @@ void addTransferBytes(func::FuncOp fn, int32_t microBatch, const Plan &plan,
 }
 
 /// The number of scalar slots of the runtime (pzrt_scalar), one per #pz.role.
-constexpr int64_t kScalarSlots = 7;
+constexpr int64_t kScalarSlots = 8;
 
 /// Sums the bytes of `ts` into `total`, with checks.
 LogicalResult sumBytes(ArrayRef<ProgramTensor> ts, int64_t &total, Operation *at,

@@ -201,7 +201,9 @@ typedef enum pzrt_scalar {
   PZRT_SCALAR_GRAD_SCALE = 5, /* f32 into finalize_grads: 1 / (grad_accum x loss scale) */
   PZRT_SCALAR_NONFINITE = 6,  /* i64 out of finalize_grads: the first parameter whose
                                  gradient has a NaN or an infinity, or -1 */
-  PZRT_SCALAR_COUNT = 7
+  PZRT_SCALAR_TP_INDEX = 7,   /* i64 into forward_backward: this rank's coordinate on the
+                                 grid's tp axis */
+  PZRT_SCALAR_COUNT = 8
 } pzrt_scalar;
 
 typedef struct pzrt_arg_binding {

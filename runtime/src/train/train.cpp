@@ -596,6 +596,8 @@ void Trainer::trainStep(int64_t t) {
   // grads = sum / (K x scale), computed by finalize_grads.
   const float gradScale = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
   setScalar(PZRT_SCALAR_LR, &lrF, sizeof lrF);
+  const int64_t tpIndex = axesCoord(m_, 1u << PZRT_AXIS_TP, rank_);
+  setScalar(PZRT_SCALAR_TP_INDEX, &tpIndex, sizeof tpIndex);
   setScalar(PZRT_SCALAR_LOSS_SCALE, &scaleF, sizeof scaleF);
   setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
 

@@ -179,7 +179,7 @@ static LogicalResult verifyNameAttr(Operation *op, NamedAttribute attr,
 
 /// The element type a role's scalar has.
 static Type roleElementType(MLIRContext *ctx, Role role) {
-  return role == Role::step || role == Role::nonfinite
+  return role == Role::step || role == Role::nonfinite || role == Role::tp_index
              ? static_cast<Type>(IntegerType::get(ctx, 64))
              : static_cast<Type>(Float32Type::get(ctx));
 }

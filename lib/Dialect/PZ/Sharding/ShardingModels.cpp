@@ -39,6 +39,7 @@ struct PZShardingExtension : public DialectExtension<PZShardingExtension, PZDial
     ctx->loadDialect<shard::ShardDialect, pzrt::PZRTDialect>();
     sharding::attachBoxModels(ctx);
     sharding::attachShapeModels(ctx);
+    sharding::attachVocabModels(ctx);
   }
 };
 } // namespace

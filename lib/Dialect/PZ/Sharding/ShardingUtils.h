@@ -75,6 +75,7 @@ struct PartialSumModel : public shard::ShardingInterface::ExternalModel<Model, O
 /// Attach the models of BoxModels.cpp and ShapeModels.cpp.
 void attachBoxModels(MLIRContext *ctx);
 void attachShapeModels(MLIRContext *ctx);
+void attachVocabModels(MLIRContext *ctx);
 
 } // namespace mlir::pz::sharding
 

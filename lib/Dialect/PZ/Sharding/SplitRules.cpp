@@ -235,6 +235,48 @@ OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands) {
   return s;
 }
 
+/// The vocabulary-parallel ops (VocabModels.cpp): an undecided table of
+/// pz.embedding takes the split of its rows over the column axis when the
+/// axis divides them, and so does the gradient pz.embedding_grad makes;
+/// cross-entropy and its gradient keep logits split on the classes.
+OpSplits vocabSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
+  OpSplits s = allWhole(op);
+  auto divides = [&](int64_t v) {
+    return ctx.columnAxis != kWhole && v % ctx.gridShape[ctx.columnAxis] == 0;
+  };
+  // Only a word embedding is split: a table looked up by data (not at
+  // constant ids, as positions are) with at least as many rows as columns
+  // (not a segment or type table); the table and its gradient agree.
+  auto wordTable = [&](Value ids, int64_t rows, int64_t cols) {
+    return divides(rows) && rows >= cols && !ids.getDefiningOp<ConstantOp>();
+  };
+  if (auto e = llvm::dyn_cast<EmbeddingOp>(op)) {
+    RankedTensorType t = typeOf(e.getTable());
+    if (!operands[0] && wordTable(e.getIds(), t.getDimSize(0), t.getDimSize(1)))
+      s.operands[0][0] = ctx.columnAxis;
+    else if (operands[0] && (*operands[0])[1] == kWhole)
+      s.operands[0][0] = (*operands[0])[0];
+    return s;
+  }
+  if (auto g = llvm::dyn_cast<EmbeddingGradOp>(op)) {
+    if (wordTable(g.getIds(), g.getVocab(), typeOf(g.getResult()).getDimSize(1)))
+      s.results[0][0] = ctx.columnAxis;
+    return s;
+  }
+  unsigned logits = llvm::isa<CrossEntropyOp>(op) ? 0 : 1;
+  const OperandAxes &in = operands[logits];
+  if (!in || in->empty())
+    return s;
+  DimAxes classes(in->size(), kWhole);
+  classes.back() = in->back();
+  if (*in != classes || classes.back() == kWhole)
+    return s;
+  s.operands[logits] = classes;
+  if (llvm::isa<CrossEntropyGradOp>(op))
+    s.results[0] = classes;
+  return s;
+}
+
 /// The norms' gradients: the rows (the dims before the normalized ones) of
 /// the cotangent and the input split alike carry to the input's gradient;
 /// the scale and its gradients are whole (summed over split rows by the
@@ -318,6 +360,8 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
     return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
   if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
     return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
+  if (llvm::isa<EmbeddingOp, EmbeddingGradOp, CrossEntropyOp, CrossEntropyGradOp>(op))
+    return vocabSplits(op, operands, ctx);
   if (llvm::isa<AllFiniteOp>(op)) {
     // A rank-local check of its shard (the driver ORs the flags of all
     // ranks before it acts on them).

@@ -133,6 +133,20 @@ public:
     return success();
   }
 
+  /// Whether a vocabulary-parallel op needs the rank's coordinate: a split
+  /// embedding table (or its gradient), split logits.
+  bool needsCoordinate() {
+    bool need = false;
+    fn.walk([&](Operation *op) {
+      if (llvm::isa<EmbeddingOp, CrossEntropyOp, CrossEntropyGradOp>(op))
+        for (Value v : op->getOperands())
+          need |= !isWhole(axesOf(v)) && llvm::isa<FloatType>(getElementTypeOrSelf(v));
+      if (llvm::isa<EmbeddingGradOp>(op))
+        need |= !isWhole(axesOf(op->getResult(0)));
+    });
+    return need;
+  }
+
   /// Writes the analyzed splits as annotations and partitions.
   LogicalResult finish() {
     annotate(fn.getBody().front());
@@ -254,7 +268,28 @@ private:
       }
     });
     combinePartialSums();
+    nameReshards();
     return success();
+  }
+
+  /// The collectives shard-partition's reshards insert (a value all-gathered
+  /// whole for an op that takes it whole) get their reason: the op that
+  /// needed it.
+  void nameReshards() {
+    fn.walk([&](Operation *op) {
+      if (op->getDialect() != grid->getDialect() || op->hasAttr("pz.comm") ||
+          llvm::isa<shard::GridOp, shard::ShardingOp, shard::ShardOp>(op))
+        return;
+      std::string source = op->getName().getStringRef().str();
+      if (!op->use_empty()) {
+        Location loc = (*op->user_begin())->getLoc();
+        if (auto f = llvm::dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
+          loc = f.getLocations().front();
+        if (auto n = llvm::dyn_cast<NameLoc>(loc))
+          source = n.getName().str();
+      }
+      op->setAttr("pz.comm", pzrt::ReasonAttr::get(fn.getContext(), "tp.reshard", source));
+    });
   }
 
   /// A sum of all-reduced partial sums is one all-reduce of their sum: in
@@ -434,6 +469,31 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       if (!progress) // the error, naming the value
         return s.analyze(seed, want, record, nullptr);
     }
+    // Heads that tp does not divide: the plan cannot apply (Megatron refuses
+    // it too).
+    WalkResult heads = fn.walk([&](AttentionOp a) {
+      int64_t h = llvm::cast<RankedTensorType>(a.getQuery().getType()).getDimSize(1);
+      int64_t n = ctx.gridShape[kTpAxis];
+      if (h % n == 0)
+        return WalkResult::advance();
+      a.emitError() << kPass << ": tp = " << n << " does not divide the " << h
+                    << " attention heads (plan key 'tp'); use a tp that divides them";
+      return WalkResult::interrupt();
+    });
+    if (heads.wasInterrupted())
+      return failure();
+    if (s.needsCoordinate())
+      addCoordinateArgument(fn);
+    fn.walk([&](EmbeddingOp e) {
+      auto t = llvm::cast<RankedTensorType>(e.getTable().getType());
+      int64_t n = ctx.gridShape[kTpAxis];
+      if (t.getDimSize(0) >= t.getDimSize(1) && t.getDimSize(0) % n &&
+          !e.getIds().getDefiningOp<ConstantOp>())
+        e.emitRemark() << kPass << ": the vocabulary of " << t.getDimSize(0)
+                       << " does not divide over tp = " << n
+                       << ": the embedding and the logits stay whole on every rank (padding "
+                          "the vocabulary is not built)";
+    });
     if (!kept.empty()) {
       SmallVector<StringRef> names(kept.keys());
       llvm::sort(names);
@@ -447,6 +507,17 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return failure();
     markBoxShards(fn, global);
     return success();
+  }
+
+  /// The i64 argument the driver fills with this rank's coordinate on the
+  /// tp axis (#pz.role<tp_index>).
+  static void addCoordinateArgument(func::FuncOp fn) {
+    Builder b(fn.getContext());
+    NamedAttrList attrs;
+    attrs.set(PZDialect::kInputAttrName, b.getStringAttr("tp_index"));
+    attrs.set(PZDialect::kRoleAttrName, RoleAttr::get(fn.getContext(), Role::tp_index));
+    (void)fn.insertArgument(fn.getNumArguments(), RankedTensorType::get({}, b.getI64Type()),
+                            attrs.getDictionary(fn.getContext()), fn.getLoc());
   }
 
   std::function<LogicalResult(func::FuncOp)> partitioner() {

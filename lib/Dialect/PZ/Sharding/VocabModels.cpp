@@ -1,0 +1,381 @@
+//===- VocabModels.cpp - sharding models over a split vocabulary ----------===//
+//
+// Megatron's vocab-parallel embedding and cross-entropy: the table (and the
+// logits) split on the vocabulary over one grid axis, each rank holding the
+// c = V / n consecutive ids from k c, k its coordinate on the axis (the
+// function's `tp_index` argument, #pz.role<tp_index>).
+//
+//  * pz.embedding: each rank looks up the ids it holds (others read row 0
+//    and are zeroed) and the rows are all-reduced: every rank gets them all.
+//  * pz.embedding_grad: each rank scatters the cotangent rows of the ids it
+//    holds into its block of the table's gradient; nothing communicates.
+//  * pz.cross_entropy: the logits' max, the sum of exp(logits - max) and
+//    the label's logit are all-reduced over the axis ([tokens] each: max,
+//    sum, sum); no rank ever holds a whole row of logits.
+//  * pz.cross_entropy_grad: max and sum again, then each rank's block of
+//    softmax - onehot.
+//
+// docs/design/0014-tensor-parallel.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ShardingUtils.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::sharding;
+using namespace mlir::shard;
+
+namespace {
+
+/// Builds the local computation of one partitioned op.
+struct Local {
+  OpBuilder &b;
+  Location loc;
+  Operation *op;
+
+  Value constant(RankedTensorType t, Attribute value) {
+    return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, value)).getResult();
+  }
+  Value scalarI64(int64_t v) {
+    return constant(RankedTensorType::get({}, b.getI64Type()), b.getI64IntegerAttr(v));
+  }
+  Value scalarF(Type elem, double v) {
+    return constant(RankedTensorType::get({}, elem), b.getFloatAttr(elem, v));
+  }
+  Value cmp(ComparePredicate p, Value l, Value r) {
+    return CompareOp::create(b, loc, ComparePredicateAttr::get(b.getContext(), p), l, r)
+        .getResult();
+  }
+  Value cast(Value v, Type elem) {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    return CastOp::create(b, loc, t.clone(elem), v, TypeAttr::get(elem)).getResult();
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    return ReshapeOp::create(b, loc, RankedTensorType::get(shape, t.getElementType()), v,
+                             b.getDenseI64ArrayAttr(shape))
+        .getResult();
+  }
+  /// Sums or maxes the last dim with the dim kept (size 1).
+  template <typename Reduce>
+  Value reduceLast(Value v) {
+    auto t = llvm::cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape.back() = 1;
+    return Reduce::create(b, loc, t.clone(shape), v, b.getDenseI64ArrayAttr({t.getRank() - 1}),
+                          b.getUnitAttr())
+        .getResult();
+  }
+  Value allReduce(Value v, FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes, ReductionKind kind,
+                  StringRef reason) {
+    auto r = AllReduceOp::create(b, loc, v.getType(), grid, b.getDenseI16ArrayAttr(axes), v,
+                                 ReductionKindAttr::get(b.getContext(), kind));
+    r->setAttr("pz.comm", pzrt::ReasonAttr::get(b.getContext(), reason, sourceOf(op)));
+    return r.getResult();
+  }
+
+  /// This rank's coordinate on the grid axis, from the function's tp_index
+  /// argument (the partition builds the new block; the argument keeps its
+  /// index).
+  FailureOr<Value> coordinate() {
+    auto fn = op->getParentOfType<func::FuncOp>();
+    Block *block = b.getInsertionBlock();
+    for (unsigned i = 0; fn && i < fn.getNumArguments(); ++i)
+      if (auto role = fn.getArgAttrOfType<RoleAttr>(i, PZDialect::kRoleAttrName);
+          role && role.getValue() == Role::tp_index && i < block->getNumArguments())
+        return block->getArgument(i);
+    return op->emitOpError() << "cannot be partitioned over a split vocabulary: its function "
+                                "has no tp_index argument (#pz.role<tp_index>)";
+  }
+
+  /// For ids of the whole vocabulary: the ids of this rank's block of c
+  /// (out-of-block ids read 0) and, as floats of `elem`, 1 where the id is
+  /// in the block.
+  FailureOr<std::pair<Value, Value>> localIds(Value ids, int64_t c, Type elem) {
+    FailureOr<Value> k = coordinate();
+    if (failed(k))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(ids.getType());
+    Value offset = MulOp::create(b, loc, *k, scalarI64(c)).getResult();
+    if (t.getElementType() != b.getI64Type())
+      offset = cast(offset, t.getElementType());
+    Value local = SubOp::create(b, loc, ids, offset).getResult();
+    Value zero = constant(RankedTensorType::get({}, t.getElementType()),
+                          b.getIntegerAttr(t.getElementType(), 0));
+    Value size = constant(RankedTensorType::get({}, t.getElementType()),
+                          b.getIntegerAttr(t.getElementType(), c));
+    Value ge = cmp(ComparePredicate::ge, local, zero), lt = cmp(ComparePredicate::lt, local, size);
+    Value safe = WhereOp::create(b, loc, ge, WhereOp::create(b, loc, lt, local, zero).getResult(),
+                                 zero)
+                     .getResult();
+    Value in = MulOp::create(b, loc, cast(ge, elem), cast(lt, elem)).getResult();
+    return std::make_pair(safe, in);
+  }
+
+  static std::string sourceOf(Operation *op) {
+    if (auto name = llvm::dyn_cast<NameLoc>(op->getLoc()))
+      return name.getName().str();
+    if (auto fused = llvm::dyn_cast<FusedLoc>(op->getLoc()))
+      for (Location l : fused.getLocations())
+        if (auto name = llvm::dyn_cast<NameLoc>(l))
+          return name.getName().str();
+    return op->getName().getStringRef().str();
+  }
+};
+
+/// The grid axes splitting dim `d` of `s` (one axis, or none).
+ArrayRef<GridAxis> vocabAxes(const Sharding &s, int64_t d) { return splitOf(s, d); }
+
+LogicalResult refuse(Operation *op, const Twine &why) {
+  return op->emitOpError() << "cannot be partitioned: " << why;
+}
+
+struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, EmbeddingOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto e = llvm::cast<EmbeddingOp>(op);
+    ArrayRef<GridAxis> axes = vocabAxes(operandShardings[0], 0);
+    if (!splitOf(operandShardings[0], 1).empty() || !isFullyWhole(operandShardings[1]) ||
+        !isFullyWhole(resultShardings[0]))
+      return refuse(op, "only the table's vocabulary may be split (ids and rows whole)");
+    if (axes.empty()) {
+      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
+                                        resultShardings, partitionMap, symbolTable, builder);
+      return success();
+    }
+    auto table = llvm::cast<RankedTensorType>(partitionedOperands[0].getType());
+    Local l{builder, op->getLoc(), op};
+    auto ids = l.localIds(partitionedOperands[1], table.getDimSize(0), table.getElementType());
+    if (failed(ids))
+      return failure();
+    auto rowsType = llvm::cast<RankedTensorType>(e.getResult().getType());
+    Value rows = EmbeddingOp::create(builder, op->getLoc(), rowsType, partitionedOperands[0],
+                                     ids->first)
+                     .getResult();
+    SmallVector<int64_t> maskShape(rowsType.getShape());
+    maskShape.back() = 1;
+    Value masked =
+        MulOp::create(builder, op->getLoc(), rows, l.reshape(ids->second, maskShape)).getResult();
+    partitionMap.map(e.getResult(),
+                     l.allReduce(masked, operandShardings[0].getGridAttr(), axes,
+                                 ReductionKind::Sum, "tp.vocab_parallel_embedding"));
+    return success();
+  }
+  static bool isFullyWhole(const Sharding &s) { return !s || isFullReplication(s); }
+};
+
+struct EmbeddingGradModel
+    : public ShardingInterface::ExternalModel<EmbeddingGradModel, EmbeddingGradOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto g = llvm::cast<EmbeddingGradOp>(op);
+    ArrayRef<GridAxis> axes = vocabAxes(resultShardings[0], 0);
+    if (!splitOf(resultShardings[0], 1).empty() ||
+        !EmbeddingModel::isFullyWhole(operandShardings[0]) ||
+        !EmbeddingModel::isFullyWhole(operandShardings[1]))
+      return refuse(op, "only the gradient's vocabulary may be split (cotangent and ids whole)");
+    if (axes.empty()) {
+      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
+                                        resultShardings, partitionMap, symbolTable, builder);
+      return success();
+    }
+    FailureOr<RankedTensorType> local = localType(op, g.getResult(), resultShardings[0], symbolTable);
+    if (failed(local))
+      return failure();
+    Local l{builder, op->getLoc(), op};
+    auto ids = l.localIds(partitionedOperands[1], local->getDimSize(0), local->getElementType());
+    if (failed(ids))
+      return failure();
+    auto gradType = llvm::cast<RankedTensorType>(partitionedOperands[0].getType());
+    SmallVector<int64_t> maskShape(gradType.getShape());
+    maskShape.back() = 1;
+    Value masked = MulOp::create(builder, op->getLoc(), partitionedOperands[0],
+                                 l.reshape(ids->second, maskShape))
+                       .getResult();
+    Value part = EmbeddingGradOp::create(builder, op->getLoc(), *local, masked, ids->first,
+                                         builder.getI64IntegerAttr(local->getDimSize(0)))
+                     .getResult();
+    partitionMap.map(g.getResult(), part);
+    return success();
+  }
+};
+
+/// What the cross-entropy and its gradient share: per token, the max of
+/// the row and the sum of exp(logits - max) over all ranks (kept dims), and
+/// the one-hot of the label in this rank's block, 1 for the valid tokens.
+struct SoftmaxParts {
+  Value max, sum, onehot, valid;
+};
+
+FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64_t ignoreIndex,
+                                     FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes) {
+  auto t = llvm::cast<RankedTensorType>(logits.getType());
+  Type elem = t.getElementType();
+  int64_t c = t.getShape().back();
+  SoftmaxParts p;
+  p.max = l.allReduce(l.reduceLast<ReduceMaxOp>(logits), grid, axes, ReductionKind::Max,
+                      "tp.vocab_parallel_max");
+  Value shifted = SubOp::create(l.b, l.loc, logits, p.max).getResult();
+  Value e = ExpOp::create(l.b, l.loc, shifted).getResult();
+  p.sum = l.allReduce(l.reduceLast<ReduceSumOp>(e), grid, axes, ReductionKind::Sum,
+                      "tp.vocab_parallel_sum_exp");
+  auto ids = l.localIds(labels, c, elem);
+  if (failed(ids))
+    return failure();
+  auto labelType = llvm::cast<RankedTensorType>(labels.getType());
+  SmallVector<int64_t> column(labelType.getShape());
+  column.push_back(1);
+  auto iotaType = RankedTensorType::get({c}, labelType.getElementType());
+  SmallVector<Attribute> iota;
+  for (int64_t i = 0; i < c; ++i)
+    iota.push_back(l.b.getIntegerAttr(labelType.getElementType(), i));
+  Value range =
+      ConstantOp::create(l.b, l.loc, iotaType, DenseElementsAttr::get(iotaType, iota)).getResult();
+  Value hit = l.cmp(ComparePredicate::eq, l.reshape(ids->first, column), range);
+  p.onehot = MulOp::create(l.b, l.loc, l.cast(hit, elem), l.reshape(ids->second, column))
+                 .getResult();
+  Value ignore = l.constant(RankedTensorType::get({}, labelType.getElementType()),
+                            l.b.getIntegerAttr(labelType.getElementType(), ignoreIndex));
+  Value ignored = l.cmp(ComparePredicate::eq, labels, ignore);
+  p.valid = SubOp::create(l.b, l.loc, l.scalarF(elem, 1.0), l.cast(ignored, elem)).getResult();
+  return p;
+}
+
+/// The count of valid tokens (mean's divisor), as a scalar.
+Value validCount(Local &l, Value valid) {
+  auto t = llvm::cast<RankedTensorType>(valid.getType());
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    all.push_back(d);
+  return ReduceSumOp::create(l.b, l.loc, RankedTensorType::get({}, t.getElementType()), valid,
+                             l.b.getDenseI64ArrayAttr(all), UnitAttr())
+      .getResult();
+}
+
+template <typename Op>
+LogicalResult checkLogits(Op op, ArrayRef<Sharding> operandShardings, unsigned logitsIndex,
+                          unsigned labelsIndex, ArrayRef<GridAxis> &axes) {
+  auto t = llvm::cast<RankedTensorType>(op.getLogits().getType());
+  for (int64_t d = 0; d + 1 < t.getRank(); ++d)
+    if (!splitOf(operandShardings[logitsIndex], d).empty())
+      return refuse(op, "only the logits' class dim may be split");
+  if (!EmbeddingModel::isFullyWhole(operandShardings[labelsIndex]))
+    return refuse(op, "its labels must be whole");
+  axes = splitOf(operandShardings[logitsIndex], t.getRank() - 1);
+  return success();
+}
+
+struct CrossEntropyModel
+    : public ShardingInterface::ExternalModel<CrossEntropyModel, CrossEntropyOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto ce = llvm::cast<CrossEntropyOp>(op);
+    ArrayRef<GridAxis> axes;
+    if (failed(checkLogits(ce, operandShardings, 0, 1, axes)))
+      return failure();
+    if (axes.empty()) {
+      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
+                                        resultShardings, partitionMap, symbolTable, builder);
+      return success();
+    }
+    Local l{builder, op->getLoc(), op};
+    FlatSymbolRefAttr grid = operandShardings[0].getGridAttr();
+    Value logits = partitionedOperands[0], labels = partitionedOperands[1];
+    FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, ce.getIgnoreIndex(), grid, axes);
+    if (failed(p))
+      return failure();
+    Value target = l.allReduce(
+        l.reduceLast<ReduceSumOp>(MulOp::create(builder, l.loc, p->onehot, logits).getResult()),
+        grid, axes, ReductionKind::Sum, "tp.vocab_parallel_target");
+    // Per token: log(sum) + max - target, [tokens..., 1] -> [tokens...].
+    Value lse = AddOp::create(builder, l.loc, LogOp::create(builder, l.loc, p->sum).getResult(),
+                              p->max)
+                    .getResult();
+    Value perToken = SubOp::create(builder, l.loc, lse, target).getResult();
+    auto labelType = llvm::cast<RankedTensorType>(labels.getType());
+    perToken = l.reshape(perToken, labelType.getShape());
+    Value losses = MulOp::create(builder, l.loc, perToken, p->valid).getResult();
+    Value result = losses;
+    if (ce.getReduction() != Reduction::none) {
+      SmallVector<int64_t> all;
+      for (int64_t d = 0; d < labelType.getRank(); ++d)
+        all.push_back(d);
+      result = ReduceSumOp::create(builder, l.loc, ce.getResult().getType(), losses,
+                                   builder.getDenseI64ArrayAttr(all), UnitAttr())
+                   .getResult();
+      if (ce.getReduction() == Reduction::mean)
+        result = DivOp::create(builder, l.loc, result, validCount(l, p->valid)).getResult();
+    }
+    partitionMap.map(ce.getResult(), result);
+    return success();
+  }
+};
+
+struct CrossEntropyGradModel
+    : public ShardingInterface::ExternalModel<CrossEntropyGradModel, CrossEntropyGradOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto g = llvm::cast<CrossEntropyGradOp>(op);
+    ArrayRef<GridAxis> axes;
+    if (failed(checkLogits(g, operandShardings, 1, 2, axes)))
+      return failure();
+    if (!EmbeddingModel::isFullyWhole(operandShardings[0]))
+      return refuse(op, "its cotangent must be whole");
+    auto lt = llvm::cast<RankedTensorType>(g.getLogits().getType());
+    for (int64_t d = 0; d < lt.getRank(); ++d)
+      if (splitOf(resultShardings[0], d) != splitOf(operandShardings[1], d))
+        return refuse(op, "its result must be split as the logits");
+    if (axes.empty()) {
+      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
+                                        resultShardings, partitionMap, symbolTable, builder);
+      return success();
+    }
+    Local l{builder, op->getLoc(), op};
+    Value seed = partitionedOperands[0], logits = partitionedOperands[1],
+          labels = partitionedOperands[2];
+    FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, g.getIgnoreIndex(),
+                                             operandShardings[1].getGridAttr(), axes);
+    if (failed(p))
+      return failure();
+    Value e = ExpOp::create(builder, l.loc, SubOp::create(builder, l.loc, logits, p->max))
+                  .getResult();
+    Value softmax = DivOp::create(builder, l.loc, e, p->sum).getResult();
+    Value diff = SubOp::create(builder, l.loc, softmax, p->onehot).getResult();
+    auto labelType = llvm::cast<RankedTensorType>(labels.getType());
+    SmallVector<int64_t> column(labelType.getShape());
+    column.push_back(1);
+    Value scale = l.reshape(p->valid, column);
+    if (g.getReduction() == Reduction::none)
+      scale = MulOp::create(builder, l.loc, scale, l.reshape(seed, column)).getResult();
+    else
+      scale = MulOp::create(builder, l.loc, scale, seed).getResult();
+    if (g.getReduction() == Reduction::mean)
+      scale = DivOp::create(builder, l.loc, scale, validCount(l, p->valid)).getResult();
+    partitionMap.map(g.getResult(), MulOp::create(builder, l.loc, diff, scale).getResult());
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::pz::sharding::attachVocabModels(MLIRContext *ctx) {
+  EmbeddingOp::attachInterface<EmbeddingModel>(*ctx);
+  EmbeddingGradOp::attachInterface<EmbeddingGradModel>(*ctx);
+  CrossEntropyOp::attachInterface<CrossEntropyModel>(*ctx);
+  CrossEntropyGradOp::attachInterface<CrossEntropyGradModel>(*ctx);
+}
