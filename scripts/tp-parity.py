@@ -46,7 +46,9 @@ Gates, per case against the single-rank run:
                         head's input gradient (a sum over the classes);
       ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1; P_local
                         the parameter elements one rank holds);
-  * memory: every rank's measured peak equals report.json's plan;
+  * memory: every rank's measured peak equals report.json's plan; its
+    parameters, gradients and AdamW state are 4, 4 and 8 bytes per element
+    of its blocks (P_local);
   * resharding (RESHARD): the checkpoint a case saves after --steps/2 steps
     loads on one rank and under another tp, which train the remaining
     steps within 1e-6 of that layout's uninterrupted run.
@@ -196,6 +198,14 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     planned = report["memory"]["per_rank"][0]["peak_bytes"]
     peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
     check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
+    # Each rank holds its blocks of the split parameters (P_local elements):
+    # 4 P_local of parameters and of gradients, 8 P_local of AdamW state.
+    local = sum(int(v.size) // (tp if p in split else 1) for p, v in params.items())
+    breakdown = report["memory"]["per_rank"][0]["breakdown"]
+    got_mem = {key: breakdown[key] for key in ("parameters", "gradients", "optimizer_state")}
+    want = {"parameters": 4 * local, "gradients": 4 * local, "optimizer_state": 8 * local}
+    check(got_mem == want, f"{name}: parameters, gradients, optimizer state per rank {got_mem} = "
+          f"{want} (P_local = {local} of {sum(int(v.size) for v in params.values())})")
     return got
 
 

@@ -163,3 +163,21 @@ module attributes {pz.plan = #pz.plan<tp = 4>} {
     return %y : tensor<1x2x4x8xf32>
   }
 }
+
+// -----
+
+// A column-parallel output the function returns whole is all-gathered; the
+// runtime gathers along dim 0, so the columns go first and back.
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<4x8xf32> {pz.input = "x"}, %arg1: tensor<8x4xf32>
+// CHECK: %[[Y:.+]] = pz.matmul %arg0, %arg1 : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+// CHECK: %[[T:.+]] = pz.transpose %[[Y]] [1, 0] : tensor<4x4xf32> -> tensor<4x4xf32>
+// CHECK-NEXT: %[[G:.+]] = shard.all_gather %[[T]] on @world grid_axes = [4] gather_axis = 0 {pz.comm = #pzrt.reason<"tp.reshard", "{{.*}}">} : tensor<4x4xf32> -> tensor<8x4xf32>
+// CHECK-NEXT: %[[B:.+]] = pz.transpose %[[G]] [1, 0] : tensor<8x4xf32> -> tensor<4x8xf32>
+// CHECK: return %[[B]], %{{.+}} : tensor<4x8xf32>, tensor<8x4xf32>
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%x: tensor<4x8xf32> {pz.input = "x"}, %w: tensor<8x8xf32> {pz.param = "w"}) -> (tensor<4x8xf32> {pz.output = "y"}, tensor<8x8xf32> {pz.grad = "w"}) {
+    %y = pz.matmul %x, %w : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+    %dw = pz.matmul %x, %y {transpose_lhs} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<8x8xf32>
+    return %y, %dw : tensor<4x8xf32>, tensor<8x8xf32>
+  }
+}

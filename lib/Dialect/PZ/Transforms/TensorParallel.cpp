@@ -269,7 +269,48 @@ private:
     });
     combinePartialSums();
     nameReshards();
+    gatherAlongDimZero();
     return success();
+  }
+
+  /// The runtime gathers along dim 0 only: a gather along dim k goes
+  /// between two transposes that bring dim k first and back.
+  void gatherAlongDimZero() {
+    SmallVector<shard::AllGatherOp> gathers;
+    fn.walk([&](shard::AllGatherOp g) {
+      if (g.getGatherAxis().getSExtValue() != 0)
+        gathers.push_back(g);
+    });
+    for (shard::AllGatherOp g : gathers) {
+      int64_t k = g.getGatherAxis().getSExtValue();
+      auto in = llvm::cast<RankedTensorType>(g.getInput().getType());
+      SmallVector<int64_t> perm = {k}, inverse(in.getRank());
+      for (int64_t d = 0; d < in.getRank(); ++d)
+        if (d != k)
+          perm.push_back(d);
+      for (auto [i, d] : llvm::enumerate(perm))
+        inverse[d] = static_cast<int64_t>(i);
+      auto permuted = [&](RankedTensorType t, ArrayRef<int64_t> p) {
+        SmallVector<int64_t> shape;
+        for (int64_t d : p)
+          shape.push_back(t.getDimSize(d));
+        return t.clone(shape);
+      };
+      OpBuilder b(g);
+      Value front = TransposeOp::create(b, g.getLoc(), permuted(in, perm), g.getInput(),
+                                        b.getDenseI64ArrayAttr(perm))
+                        .getResult();
+      auto out = llvm::cast<RankedTensorType>(g.getType());
+      auto gathered = shard::AllGatherOp::create(b, g.getLoc(), permuted(out, perm),
+                                                 g.getGridAttr(), g.getGridAxesAttr(), front,
+                                                 b.getIndexAttr(0));
+      gathered->setAttrs(g->getDiscardableAttrDictionary());
+      Value back = TransposeOp::create(b, g.getLoc(), out, gathered.getResult(),
+                                       b.getDenseI64ArrayAttr(inverse))
+                       .getResult();
+      g.replaceAllUsesWith(back);
+      g.erase();
+    }
   }
 
   /// The collectives shard-partition's reshards insert (a value all-gathered
