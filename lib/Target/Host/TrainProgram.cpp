@@ -151,6 +151,9 @@ ProgramTensor tensorOf(StringRef name, Type type) {
 /// The vocabulary size the token data must respect: the class dim of a
 /// cross-entropy kernel, else the embedding table read from `input_ids`.
 int64_t findVocab(ModuleOp module, func::FuncOp fb) {
+  // A split vocabulary (pz-tensor-parallel) is recorded whole.
+  if (auto v = fb->getAttrOfType<IntegerAttr>(PZDialect::kVocabAttrName))
+    return v.getInt();
   int64_t vocab = 0;
   module.walk([&](CrossEntropyOp ce) {
     vocab = llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();

@@ -348,6 +348,13 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
       return op->emitOpError() << "'pz.comm' must be a #pzrt.reason<kind, source>";
     return success();
   }
+  if (attr.getName().getValue() == kVocabAttrName) {
+    auto v = llvm::dyn_cast<IntegerAttr>(attr.getValue());
+    if (!v || v.getInt() <= 0 || !llvm::isa<FunctionOpInterface>(op))
+      return op->emitOpError() << "'" << kVocabAttrName
+                               << "' must be a positive integer on a function";
+    return success();
+  }
   if (attr.getName().getValue() == "pz.bucket") {
     auto names = llvm::dyn_cast<ArrayAttr>(attr.getValue());
     if (!names || names.empty() ||

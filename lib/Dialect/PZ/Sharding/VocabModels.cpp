@@ -95,10 +95,9 @@ struct Local {
                                 "has no tp_index argument (#pz.role<tp_index>)";
   }
 
-  /// For ids of the whole vocabulary: the ids of this rank's block of c
-  /// (out-of-block ids read 0) and, as floats of `elem`, 1 where the id is
-  /// in the block.
-  FailureOr<std::pair<Value, Value>> localIds(Value ids, int64_t c, Type elem) {
+  /// Ids of the whole vocabulary made relative to this rank's block of c
+  /// (ids - k c): in [0, c) for the ids the rank holds.
+  FailureOr<Value> offsetIds(Value ids, int64_t c) {
     FailureOr<Value> k = coordinate();
     if (failed(k))
       return failure();
@@ -106,13 +105,23 @@ struct Local {
     Value offset = MulOp::create(b, loc, *k, scalarI64(c)).getResult();
     if (t.getElementType() != b.getI64Type())
       offset = cast(offset, t.getElementType());
-    Value local = SubOp::create(b, loc, ids, offset).getResult();
+    return SubOp::create(b, loc, ids, offset).getResult();
+  }
+
+  /// For ids of the whole vocabulary: the ids of this rank's block of c
+  /// (out-of-block ids read 0) and, as floats of `elem`, 1 where the id is
+  /// in the block.
+  FailureOr<std::pair<Value, Value>> localIds(Value ids, int64_t c, Type elem) {
+    FailureOr<Value> local = offsetIds(ids, c);
+    if (failed(local))
+      return failure();
+    auto t = llvm::cast<RankedTensorType>(ids.getType());
     Value zero = constant(RankedTensorType::get({}, t.getElementType()),
                           b.getIntegerAttr(t.getElementType(), 0));
     Value size = constant(RankedTensorType::get({}, t.getElementType()),
                           b.getIntegerAttr(t.getElementType(), c));
-    Value ge = cmp(ComparePredicate::ge, local, zero), lt = cmp(ComparePredicate::lt, local, size);
-    Value safe = WhereOp::create(b, loc, ge, WhereOp::create(b, loc, lt, local, zero).getResult(),
+    Value ge = cmp(ComparePredicate::ge, *local, zero), lt = cmp(ComparePredicate::lt, *local, size);
+    Value safe = WhereOp::create(b, loc, ge, WhereOp::create(b, loc, lt, *local, zero).getResult(),
                                  zero)
                      .getResult();
     Value in = MulOp::create(b, loc, cast(ge, elem), cast(lt, elem)).getResult();
@@ -212,11 +221,28 @@ struct EmbeddingGradModel
 };
 
 /// What the cross-entropy and its gradient share: per token, the max of
-/// the row and the sum of exp(logits - max) over all ranks (kept dims), and
-/// the one-hot of the label in this rank's block, 1 for the valid tokens.
+/// the row and the sum of exp(logits - max) over all ranks (kept dims);
+/// where the label is, in this rank's block (i1, [tokens..., c]); the valid
+/// (not ignored) tokens (i1) and their count. Selections use pz.where, never
+/// a product with a mask, so that a non-finite logit elsewhere in the row or
+/// on an ignored token does not leak in (as the op reads only the label's
+/// logit and skips ignored tokens).
 struct SoftmaxParts {
-  Value max, sum, onehot, valid;
+  Value max, sum, hit, valid, count;
 };
+
+/// Sums every dim of `v` (a rank-0 value is its own sum).
+Value sumAll(Local &l, Value v) {
+  auto t = llvm::cast<RankedTensorType>(v.getType());
+  if (t.getRank() == 0)
+    return v;
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    all.push_back(d);
+  return ReduceSumOp::create(l.b, l.loc, RankedTensorType::get({}, t.getElementType()), v,
+                             l.b.getDenseI64ArrayAttr(all), UnitAttr())
+      .getResult();
+}
 
 FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64_t ignoreIndex,
                                      FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes) {
@@ -230,8 +256,8 @@ FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64
   Value e = ExpOp::create(l.b, l.loc, shifted).getResult();
   p.sum = l.allReduce(l.reduceLast<ReduceSumOp>(e), grid, axes, ReductionKind::Sum,
                       "tp.vocab_parallel_sum_exp");
-  auto ids = l.localIds(labels, c, elem);
-  if (failed(ids))
+  FailureOr<Value> local = l.offsetIds(labels, c);
+  if (failed(local))
     return failure();
   auto labelType = llvm::cast<RankedTensorType>(labels.getType());
   SmallVector<int64_t> column(labelType.getShape());
@@ -242,25 +268,13 @@ FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64
     iota.push_back(l.b.getIntegerAttr(labelType.getElementType(), i));
   Value range =
       ConstantOp::create(l.b, l.loc, iotaType, DenseElementsAttr::get(iotaType, iota)).getResult();
-  Value hit = l.cmp(ComparePredicate::eq, l.reshape(ids->first, column), range);
-  p.onehot = MulOp::create(l.b, l.loc, l.cast(hit, elem), l.reshape(ids->second, column))
-                 .getResult();
+  // An id outside [0, c) (another rank's, or ignored) matches no column.
+  p.hit = l.cmp(ComparePredicate::eq, l.reshape(*local, column), range);
   Value ignore = l.constant(RankedTensorType::get({}, labelType.getElementType()),
                             l.b.getIntegerAttr(labelType.getElementType(), ignoreIndex));
-  Value ignored = l.cmp(ComparePredicate::eq, labels, ignore);
-  p.valid = SubOp::create(l.b, l.loc, l.scalarF(elem, 1.0), l.cast(ignored, elem)).getResult();
+  p.valid = NotOp::create(l.b, l.loc, l.cmp(ComparePredicate::eq, labels, ignore)).getResult();
+  p.count = sumAll(l, l.cast(p.valid, elem));
   return p;
-}
-
-/// The count of valid tokens (mean's divisor), as a scalar.
-Value validCount(Local &l, Value valid) {
-  auto t = llvm::cast<RankedTensorType>(valid.getType());
-  SmallVector<int64_t> all;
-  for (int64_t d = 0; d < t.getRank(); ++d)
-    all.push_back(d);
-  return ReduceSumOp::create(l.b, l.loc, RankedTensorType::get({}, t.getElementType()), valid,
-                             l.b.getDenseI64ArrayAttr(all), UnitAttr())
-      .getResult();
 }
 
 template <typename Op>
@@ -297,8 +311,10 @@ struct CrossEntropyModel
     FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, ce.getIgnoreIndex(), grid, axes);
     if (failed(p))
       return failure();
+    Type elem = llvm::cast<RankedTensorType>(logits.getType()).getElementType();
+    Value zero = l.scalarF(elem, 0.0);
     Value target = l.allReduce(
-        l.reduceLast<ReduceSumOp>(MulOp::create(builder, l.loc, p->onehot, logits).getResult()),
+        l.reduceLast<ReduceSumOp>(WhereOp::create(builder, l.loc, p->hit, logits, zero).getResult()),
         grid, axes, ReductionKind::Sum, "tp.vocab_parallel_target");
     // Per token: log(sum) + max - target, [tokens..., 1] -> [tokens...].
     Value lse = AddOp::create(builder, l.loc, LogOp::create(builder, l.loc, p->sum).getResult(),
@@ -307,17 +323,12 @@ struct CrossEntropyModel
     Value perToken = SubOp::create(builder, l.loc, lse, target).getResult();
     auto labelType = llvm::cast<RankedTensorType>(labels.getType());
     perToken = l.reshape(perToken, labelType.getShape());
-    Value losses = MulOp::create(builder, l.loc, perToken, p->valid).getResult();
+    Value losses = WhereOp::create(builder, l.loc, p->valid, perToken, zero).getResult();
     Value result = losses;
     if (ce.getReduction() != Reduction::none) {
-      SmallVector<int64_t> all;
-      for (int64_t d = 0; d < labelType.getRank(); ++d)
-        all.push_back(d);
-      result = ReduceSumOp::create(builder, l.loc, ce.getResult().getType(), losses,
-                                   builder.getDenseI64ArrayAttr(all), UnitAttr())
-                   .getResult();
+      result = sumAll(l, losses);
       if (ce.getReduction() == Reduction::mean)
-        result = DivOp::create(builder, l.loc, result, validCount(l, p->valid)).getResult();
+        result = DivOp::create(builder, l.loc, result, p->count).getResult();
     }
     partitionMap.map(ce.getResult(), result);
     return success();
@@ -355,18 +366,19 @@ struct CrossEntropyGradModel
     Value e = ExpOp::create(builder, l.loc, SubOp::create(builder, l.loc, logits, p->max))
                   .getResult();
     Value softmax = DivOp::create(builder, l.loc, e, p->sum).getResult();
-    Value diff = SubOp::create(builder, l.loc, softmax, p->onehot).getResult();
+    Type elem = llvm::cast<RankedTensorType>(logits.getType()).getElementType();
+    Value diff = SubOp::create(builder, l.loc, softmax, l.cast(p->hit, elem)).getResult();
     auto labelType = llvm::cast<RankedTensorType>(labels.getType());
     SmallVector<int64_t> column(labelType.getShape());
     column.push_back(1);
-    Value scale = l.reshape(p->valid, column);
-    if (g.getReduction() == Reduction::none)
-      scale = MulOp::create(builder, l.loc, scale, l.reshape(seed, column)).getResult();
-    else
-      scale = MulOp::create(builder, l.loc, scale, seed).getResult();
+    Value scale = g.getReduction() == Reduction::none ? l.reshape(seed, column) : seed;
     if (g.getReduction() == Reduction::mean)
-      scale = DivOp::create(builder, l.loc, scale, validCount(l, p->valid)).getResult();
-    partitionMap.map(g.getResult(), MulOp::create(builder, l.loc, diff, scale).getResult());
+      scale = DivOp::create(builder, l.loc, scale, p->count).getResult();
+    Value scaled = MulOp::create(builder, l.loc, diff, scale).getResult();
+    partitionMap.map(g.getResult(),
+                     WhereOp::create(builder, l.loc, l.reshape(p->valid, column), scaled,
+                                     l.scalarF(elem, 0.0))
+                         .getResult());
     return success();
   }
 };

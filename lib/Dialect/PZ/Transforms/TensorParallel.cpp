@@ -322,8 +322,13 @@ private:
           llvm::isa<shard::GridOp, shard::ShardingOp, shard::ShardOp>(op))
         return;
       std::string source = op->getName().getStringRef().str();
-      if (!op->use_empty()) {
-        Location loc = (*op->user_begin())->getLoc();
+      // The op that needs the value whole, or, for the return, the value's
+      // producer.
+      Operation *named = op->use_empty() ? nullptr : *op->user_begin();
+      if (named && llvm::isa<func::ReturnOp>(named))
+        named = op->getOperand(0).getDefiningOp();
+      if (named) {
+        Location loc = named->getLoc();
         if (auto f = llvm::dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
           loc = f.getLocations().front();
         if (auto n = llvm::dyn_cast<NameLoc>(loc))
@@ -436,6 +441,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    paramSplits.clear();
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr || planAttr.getPlan().tp == 1)
       return;
@@ -523,8 +529,10 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     if (heads.wasInterrupted())
       return failure();
-    if (s.needsCoordinate())
+    if (s.needsCoordinate()) {
       addCoordinateArgument(fn);
+      recordVocab(fn);
+    }
     fn.walk([&](EmbeddingOp e) {
       auto t = llvm::cast<RankedTensorType>(e.getTable().getType());
       int64_t n = ctx.gridShape[kTpAxis];
@@ -548,6 +556,27 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return failure();
     markBoxShards(fn, global);
     return success();
+  }
+
+  /// The whole vocabulary, which the driver checks token data against
+  /// (pz.vocab): the classes of the cross-entropy, else the rows of the
+  /// table `input_ids` reads, as the emitter would find them unsplit.
+  static void recordVocab(func::FuncOp fn) {
+    int64_t vocab = 0;
+    fn.walk([&](CrossEntropyOp ce) {
+      vocab = llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
+    });
+    if (!vocab)
+      fn.walk([&](EmbeddingOp e) {
+        auto arg = llvm::dyn_cast<BlockArgument>(e.getIds());
+        auto name = arg ? fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                          PZDialect::kInputAttrName)
+                        : StringAttr();
+        if (name && name.getValue() == "input_ids")
+          vocab = llvm::cast<RankedTensorType>(e.getTable().getType()).getDimSize(0);
+      });
+    if (vocab)
+      fn->setAttr(PZDialect::kVocabAttrName, Builder(fn.getContext()).getI64IntegerAttr(vocab));
   }
 
   /// The i64 argument the driver fills with this rank's coordinate on the

@@ -72,6 +72,9 @@ def PZ_Dialect : Dialect {
     /// A tensor split in equal blocks over grid axes (tensor parallelism):
     /// {shape = global shape, dim_axes = per dim the grid axis or -1}.
     static constexpr ::llvm::StringLiteral kBoxShardAttrName = "pz.box_shard";
+    /// On @forward_backward: the vocabulary token data must respect, when
+    /// a plan pass splits it (the program no longer shows it whole).
+    static constexpr ::llvm::StringLiteral kVocabAttrName = "pz.vocab";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =

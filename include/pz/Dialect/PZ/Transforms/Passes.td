@@ -147,7 +147,7 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
                 "linears) and partition the step with upstream shard-partition";
   let description = [{
     A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no
-    `dp_shard`, `cp`, `pp` or `sp` yet), it gives every value of each
+    `dp_shard`, `cp`, `pp` or `sp`, which are not built yet), it gives every value of each
     training-step function a split over the grid `@world`'s tp axis and
     lets the upstream `shard-partition` pass rewrite the function into the
     per-rank program, whose collectives the pz ops' sharding models insert
@@ -173,9 +173,14 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
     `pz.box_shard = {shape = global shape, dim_axes = per dim the grid axis
     or -1}`, which the runtime reads to load and save each rank's block.
 
-    A gradient that comes out of `@forward_backward` whole while its
-    parameter is split (it would need slicing by the rank's coordinate) is
-    an error naming the parameter.
+    A parameter whose gradient would come out of `@forward_backward` whole
+    while the parameter is split (making it split would need slicing by the
+    rank's coordinate) is kept whole, and the walk starts again; a remark
+    names the parameters kept whole. The word embedding splits on the
+    vocabulary (vocab-parallel lookup and cross-entropy, which read the
+    rank's coordinate from a `tp_index` argument the pass adds, and
+    `pz.vocab` records the whole vocabulary). tp that does not divide the
+    attention heads is an error.
 
     ```mlir
     %y = pz.matmul %h, %w2 {transpose_rhs} : tensor<4x32xf32>, tensor<10x32xf32> -> tensor<4x10xf32>
