@@ -21,6 +21,33 @@ using namespace mlir::shard;
 
 namespace {
 
+/// pz.slice and pz.slice_grad, over the whole side of `shape` (`whole`,
+/// local type `localWhole`) and the sliced side (`part`, the `what`
+/// operand or the result): a dim the slice takes whole (start 0, end its
+/// size, step 1) may be split, alike on both sides; a dim really sliced
+/// must be whole. The local slice's ends: a split dim ends at its local
+/// size.
+FailureOr<SmallVector<int64_t>> localSliceEnds(Operation *op, ArrayRef<int64_t> shape,
+                                               ArrayRef<int64_t> starts, ArrayRef<int64_t> ends,
+                                               ArrayRef<int64_t> steps, const Sharding &whole,
+                                               const Sharding &part,
+                                               RankedTensorType localWhole, StringRef what) {
+  SmallVector<int64_t> localEnds(ends);
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    bool taken = starts[d] == 0 && ends[d] == shape[d] && steps[d] == 1;
+    ArrayRef<GridAxis> a = splitOf(whole, d), r = splitOf(part, d);
+    if (!taken && (!a.empty() || !r.empty()))
+      return op->emitOpError() << "cannot be partitioned: it slices dim " << d
+                               << ", which is split";
+    if (a != r)
+      return op->emitOpError() << "cannot be partitioned: " << what << " and result dim " << d
+                               << " are split differently";
+    if (!a.empty())
+      localEnds[d] = localWhole.getDimSize(d);
+  }
+  return localEnds;
+}
+
 /// pz.broadcast: an element map with a `shape`; the local op broadcasts to
 /// the local shape.
 struct BroadcastModel : public ShardingInterface::ExternalModel<BroadcastModel, pz::BroadcastOp> {
@@ -54,27 +81,18 @@ struct SliceModel : public ShardingInterface::ExternalModel<SliceModel, SliceOp>
     if (!in || !in.hasStaticShape())
       return op->emitOpError() << "cannot be partitioned: its input is not static";
     ArrayRef<int64_t> starts = sl.getStarts(), ends = sl.getEnds(), steps = sl.getSteps();
-    for (int64_t d = 0; d < in.getRank(); ++d) {
-      bool whole = starts[d] == 0 && ends[d] == in.getDimSize(d) && steps[d] == 1;
-      ArrayRef<GridAxis> a = splitOf(operandShardings[0], d), r = splitOf(resultShardings[0], d);
-      if (!whole && (!a.empty() || !r.empty()))
-        return op->emitOpError() << "cannot be partitioned: it slices dim " << d
-                                 << ", which is split";
-      if (a != r)
-        return op->emitOpError() << "cannot be partitioned: input and result dim " << d
-                                 << " are split differently";
-    }
     FailureOr<RankedTensorType> localIn = localType(op, sl.getInput(), operandShardings[0], symbolTable);
     FailureOr<RankedTensorType> localOut = localType(op, sl.getResult(), resultShardings[0], symbolTable);
     if (failed(localIn) || failed(localOut))
       return failure();
-    SmallVector<int64_t> localEnds(ends);
-    for (int64_t d = 0; d < in.getRank(); ++d)
-      if (!splitOf(operandShardings[0], d).empty())
-        localEnds[d] = localIn->getDimSize(d);
+    FailureOr<SmallVector<int64_t>> localEnds =
+        localSliceEnds(op, in.getShape(), starts, ends, steps, operandShardings[0],
+                       resultShardings[0], *localIn, "input");
+    if (failed(localEnds))
+      return failure();
     auto part = SliceOp::create(builder, op->getLoc(), *localOut, partitionedOperands[0],
                                 builder.getDenseI64ArrayAttr(starts),
-                                builder.getDenseI64ArrayAttr(localEnds),
+                                builder.getDenseI64ArrayAttr(*localEnds),
                                 builder.getDenseI64ArrayAttr(steps));
     partitionMap.map(sl.getResult(), part.getResult());
     return success();
@@ -121,27 +139,18 @@ struct SliceGradModel : public ShardingInterface::ExternalModel<SliceGradModel, 
     auto sg = llvm::cast<SliceGradOp>(op);
     ArrayRef<int64_t> shape = sg.getInputShape(), starts = sg.getStarts(), ends = sg.getEnds(),
                       steps = sg.getSteps();
-    for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
-      bool whole = starts[d] == 0 && ends[d] == shape[d] && steps[d] == 1;
-      ArrayRef<GridAxis> a = splitOf(operandShardings[0], d), r = splitOf(resultShardings[0], d);
-      if (!whole && (!a.empty() || !r.empty()))
-        return op->emitOpError() << "cannot be partitioned: its slice of dim " << d
-                                 << " is not whole, and the dim is split";
-      if (a != r)
-        return op->emitOpError() << "cannot be partitioned: cotangent and result dim " << d
-                                 << " are split differently";
-    }
     FailureOr<RankedTensorType> local = localType(op, sg.getResult(), resultShardings[0], symbolTable);
     if (failed(local))
       return failure();
-    SmallVector<int64_t> localEnds(ends);
-    for (int64_t d = 0; d < local->getRank(); ++d)
-      if (!splitOf(resultShardings[0], d).empty())
-        localEnds[d] = local->getDimSize(d);
+    FailureOr<SmallVector<int64_t>> localEnds =
+        localSliceEnds(op, shape, starts, ends, steps, resultShardings[0], operandShardings[0],
+                       *local, "cotangent");
+    if (failed(localEnds))
+      return failure();
     auto part = SliceGradOp::create(builder, op->getLoc(), *local, partitionedOperands[0],
                                     builder.getDenseI64ArrayAttr(local->getShape()),
                                     builder.getDenseI64ArrayAttr(starts),
-                                    builder.getDenseI64ArrayAttr(localEnds),
+                                    builder.getDenseI64ArrayAttr(*localEnds),
                                     builder.getDenseI64ArrayAttr(steps));
     partitionMap.map(sg.getResult(), part.getResult());
     return success();

@@ -27,8 +27,7 @@ std::optional<AffineMap> broadcastMap(RankedTensorType operand, RankedTensorType
   return AffineMap::get(numLoops, 0, exprs, operand.getContext());
 }
 
-/// The op's source for reasons: its location's name, else the op's name.
-static std::string sourceOf(Operation *op) {
+std::string sourceOf(Operation *op) {
   Location loc = op->getLoc();
   if (auto fused = llvm::dyn_cast<FusedLoc>(loc); fused && !fused.getLocations().empty())
     loc = fused.getLocations().front();
@@ -63,8 +62,7 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
   SmallVector<utils::IteratorType> loops = iface.getLoopIteratorTypes();
   SmallVector<AffineMap> maps = iface.getIndexingMaps();
   if (maps.empty()) {
-    auto replicated = [](const Sharding &s) { return !s || isFullReplication(s); };
-    if (!llvm::all_of(operandShardings, replicated) || !llvm::all_of(resultShardings, replicated))
+    if (!llvm::all_of(operandShardings, isUnsplit) || !llvm::all_of(resultShardings, isUnsplit))
       return op->emitOpError()
              << "cannot be partitioned: a size-1 dim broadcasts, which the sharding "
                 "rules cannot map; make the broadcast explicit or replicate the values";

@@ -30,6 +30,12 @@ inline RankedTensorType rankedType(Value v) {
 std::optional<AffineMap> broadcastMap(RankedTensorType operand, RankedTensorType result,
                                       unsigned numLoops, unsigned firstLoop);
 
+/// The op's source for reasons: its location's name, else the op's name.
+std::string sourceOf(Operation *op);
+
+/// No sharding, or one that splits nothing.
+inline bool isUnsplit(const Sharding &s) { return !s || shard::isFullReplication(s); }
+
 /// The grid axes dim `d` of a value is split over (none past the listed dims).
 ArrayRef<GridAxis> splitOf(const Sharding &s, int64_t d);
 

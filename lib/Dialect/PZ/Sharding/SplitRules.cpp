@@ -187,28 +187,15 @@ OpSplits reshapeSplits(ReshapeOp op, const OperandAxes &in, const SplitContext &
   return s;
 }
 
-/// pz.slice: a dim taken whole keeps its split; a sliced dim is whole.
-OpSplits sliceSplits(SliceOp op, const OperandAxes &in) {
+/// pz.slice (over its input's shape) and pz.slice_grad (over the shape it
+/// scatters into): a dim taken whole keeps its split; a sliced dim is whole.
+OpSplits sliceSplits(Operation *op, ArrayRef<int64_t> shape, ArrayRef<int64_t> starts,
+                     ArrayRef<int64_t> ends, ArrayRef<int64_t> steps, const OperandAxes &in) {
   OpSplits s = allWhole(op);
-  RankedTensorType t = typeOf(op.getInput());
-  if (!in || !t || !t.hasStaticShape())
-    return s;
-  for (int64_t d = 0; d < t.getRank(); ++d)
-    if (op.getStarts()[d] == 0 && op.getEnds()[d] == t.getDimSize(d) && op.getSteps()[d] == 1) {
-      s.operands[0][d] = (*in)[d];
-      s.results[0][d] = (*in)[d];
-    }
-  return s;
-}
-
-/// pz.slice_grad: as pz.slice, on the cotangent and the result.
-OpSplits sliceGradSplits(SliceGradOp op, const OperandAxes &in) {
-  OpSplits s = allWhole(op);
-  ArrayRef<int64_t> shape = op.getInputShape();
-  if (!in)
+  if (!in || ShapedType::isDynamicShape(shape))
     return s;
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
-    if (op.getStarts()[d] == 0 && op.getEnds()[d] == shape[d] && op.getSteps()[d] == 1) {
+    if (starts[d] == 0 && ends[d] == shape[d] && steps[d] == 1) {
       s.operands[0][d] = (*in)[d];
       s.results[0][d] = (*in)[d];
     }
@@ -347,9 +334,11 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
   if (auto r = llvm::dyn_cast<ReshapeOp>(op))
     return reshapeSplits(r, operands[0], ctx);
   if (auto sl = llvm::dyn_cast<SliceOp>(op))
-    return sliceSplits(sl, operands[0]);
+    return sliceSplits(op, typeOf(sl.getInput()).getShape(), sl.getStarts(), sl.getEnds(),
+                       sl.getSteps(), operands[0]);
   if (auto sg = llvm::dyn_cast<SliceGradOp>(op))
-    return sliceGradSplits(sg, operands[0]);
+    return sliceSplits(op, sg.getInputShape(), sg.getStarts(), sg.getEnds(), sg.getSteps(),
+                       operands[0]);
   if (auto c = llvm::dyn_cast<ConcatOp>(op))
     return concatSplits(c, operands);
   if (auto g = llvm::dyn_cast<LayerNormGradOp>(op))

@@ -127,16 +127,6 @@ struct Local {
     Value in = MulOp::create(b, loc, cast(ge, elem), cast(lt, elem)).getResult();
     return std::make_pair(safe, in);
   }
-
-  static std::string sourceOf(Operation *op) {
-    if (auto name = llvm::dyn_cast<NameLoc>(op->getLoc()))
-      return name.getName().str();
-    if (auto fused = llvm::dyn_cast<FusedLoc>(op->getLoc()))
-      for (Location l : fused.getLocations())
-        if (auto name = llvm::dyn_cast<NameLoc>(l))
-          return name.getName().str();
-    return op->getName().getStringRef().str();
-  }
 };
 
 /// The grid axes splitting dim `d` of `s` (one axis, or none).
@@ -153,8 +143,8 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto e = llvm::cast<EmbeddingOp>(op);
     ArrayRef<GridAxis> axes = vocabAxes(operandShardings[0], 0);
-    if (!splitOf(operandShardings[0], 1).empty() || !isFullyWhole(operandShardings[1]) ||
-        !isFullyWhole(resultShardings[0]))
+    if (!splitOf(operandShardings[0], 1).empty() || !isUnsplit(operandShardings[1]) ||
+        !isUnsplit(resultShardings[0]))
       return refuse(op, "only the table's vocabulary may be split (ids and rows whole)");
     if (axes.empty()) {
       partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
@@ -179,7 +169,6 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
                                  ReductionKind::Sum, "tp.vocab_parallel_embedding"));
     return success();
   }
-  static bool isFullyWhole(const Sharding &s) { return !s || isFullReplication(s); }
 };
 
 struct EmbeddingGradModel
@@ -191,8 +180,8 @@ struct EmbeddingGradModel
     auto g = llvm::cast<EmbeddingGradOp>(op);
     ArrayRef<GridAxis> axes = vocabAxes(resultShardings[0], 0);
     if (!splitOf(resultShardings[0], 1).empty() ||
-        !EmbeddingModel::isFullyWhole(operandShardings[0]) ||
-        !EmbeddingModel::isFullyWhole(operandShardings[1]))
+        !isUnsplit(operandShardings[0]) ||
+        !isUnsplit(operandShardings[1]))
       return refuse(op, "only the gradient's vocabulary may be split (cotangent and ids whole)");
     if (axes.empty()) {
       partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
@@ -284,7 +273,7 @@ LogicalResult checkLogits(Op op, ArrayRef<Sharding> operandShardings, unsigned l
   for (int64_t d = 0; d + 1 < t.getRank(); ++d)
     if (!splitOf(operandShardings[logitsIndex], d).empty())
       return refuse(op, "only the logits' class dim may be split");
-  if (!EmbeddingModel::isFullyWhole(operandShardings[labelsIndex]))
+  if (!isUnsplit(operandShardings[labelsIndex]))
     return refuse(op, "its labels must be whole");
   axes = splitOf(operandShardings[logitsIndex], t.getRank() - 1);
   return success();
@@ -345,7 +334,7 @@ struct CrossEntropyGradModel
     ArrayRef<GridAxis> axes;
     if (failed(checkLogits(g, operandShardings, 1, 2, axes)))
       return failure();
-    if (!EmbeddingModel::isFullyWhole(operandShardings[0]))
+    if (!isUnsplit(operandShardings[0]))
       return refuse(op, "its cotangent must be whole");
     auto lt = llvm::cast<RankedTensorType>(g.getLogits().getType());
     for (int64_t d = 0; d < lt.getRank(); ++d)
