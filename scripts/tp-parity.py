@@ -49,6 +49,11 @@ Gates, per case against the single-rank run:
   * memory: every rank's measured peak equals report.json's plan; its
     parameters, gradients and AdamW state are 4, 4 and 8 bytes per element
     of its blocks (P_local);
+  * a vocabulary tp does not divide (PADDED_CASES: the models exported
+    again with 253 classes): the same gates; the word embedding (and
+    Llama's head, BERT's decoder and its bias) hold ceil(V / tp) rows or
+    columns per rank, the last block partly padding (zero, masked out of
+    the loss), which checkpoints do not store;
   * resharding (RESHARD): the checkpoint a case saves after --steps/2 steps
     loads on one rank and under another tp, which train the remaining
     steps within 1e-6 of that layout's uninterrupted run.
@@ -83,15 +88,34 @@ CASES = [("mlp_loss", 2, 1, 1), ("llama_loss", 2, 1, 1), ("llama_loss", 2, 2, 2)
          ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1), ("bert_loss", 2, 1, 1)]
 FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for n in (2, 4) for m in (1, 2) for k in (1, 2) if n * m <= 8]
-# A case's checkpoint loads under these (None: one rank).
+# A vocabulary tp does not divide (padded): these models exported again
+# with PADDED_VOCAB classes (tied head: GPT-2; separate head: Llama).
+PADDED_VOCAB = 253
+PADDED_CASES = [("llama_loss", 2, 2, 2), ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1)]
+FULL_PADDED_CASES = PADDED_CASES + [("gpt2_loss", 4, 2, 1), ("bert_loss", 2, 1, 2),
+                                    ("bert_loss", 4, 1, 1)]
+# A case's checkpoint loads under these (None: one rank); under padding
+# the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
 RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
 
 check, failures = D.check, D.failures
 
 
 def vocab_parallel(model, cfg, tp):
-    """Whether the word embedding and the logits split on the vocabulary."""
-    return not model.startswith("mlp") and cfg["vocab"] % tp == 0
+    """Whether the word embedding and the logits split on the vocabulary
+    (padded to a multiple of tp when tp does not divide it)."""
+    return not model.startswith("mlp")
+
+
+def local_elements(cfg, tp, name, v, split):
+    """Elements of parameter `name` on one rank: its block when split; a
+    tensor with a vocabulary dim holds ceil(V / tp) of its rows."""
+    if name not in split:
+        return int(v.size)
+    vocab = cfg.get("vocab")
+    if vocab and vocab % tp and vocab in v.shape:
+        return -(-vocab // tp) * (int(v.size) // vocab)
+    return int(v.size) // tp
 
 
 def split_params(model, cfg, tp):
@@ -136,7 +160,7 @@ def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
             out["tp.vocab_parallel_target"] = k * ring(tokens, tp)
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
     if m > 1:
-        local = sum(int(v.size) // (tp if p in s else 1) for p, v in params.items())
+        local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
     return out, s
 
@@ -200,7 +224,7 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
     # Each rank holds its blocks of the split parameters (P_local elements):
     # 4 P_local of parameters and of gradients, 8 P_local of AdamW state.
-    local = sum(int(v.size) // (tp if p in split else 1) for p, v in params.items())
+    local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
     breakdown = report["memory"]["per_rank"][0]["breakdown"]
     got_mem = {key: breakdown[key] for key in ("parameters", "gradients", "optimizer_state")}
     want = {"parameters": 4 * local, "gradients": 4 * local, "optimizer_state": 8 * local}
@@ -234,60 +258,81 @@ def check_reshard(a, name, case, runs, single_out, feeds, ref):
               f"{worst:.2e} against that layout's uninterrupted run (gate {RESHARD_RTOL:g})")
 
 
+def export_padded(work, models):
+    """The models exported with PADDED_VOCAB classes (python-frontend)."""
+    sys.path.insert(0, os.path.join(HERE, "..", "python-frontend"))
+    from parallelize import export as E  # noqa: E402 (needs torch)
+    out = os.path.join(work, f"vocab{PADDED_VOCAB}")
+    os.makedirs(out, exist_ok=True)
+    for model in models:
+        E.export_family(model[:-len("_loss")], out, loss=True, vocab=PADDED_VOCAB)
+    return out
+
+
+def run_model(a, model, models_dir, cases, work, label):
+    onnx_path = os.path.join(models_dir, model + ".onnx")
+    cfg = json.loads(P.onnx_metadata(onnx_path)["parallelize.config"])
+    params = P.onnx_params(onnx_path)
+    data, row_shape = D.global_batches(models_dir, model, a.steps, a.rows)
+    if model.startswith("bert"):  # a padding mask (the first token kept) and two segments
+        rng = np.random.default_rng(13)
+        data["attention_mask"] = (rng.random(data["attention_mask"].shape) < 0.8).astype(
+            np.int64)
+        data["attention_mask"][:, 0] = 1
+        data["token_type_ids"] = rng.integers(0, 2, data["token_type_ids"].shape).astype(
+            np.int64)
+    mwork = os.path.join(work, model)
+    os.makedirs(mwork, exist_ok=True)
+    feeds = []
+    for key, v in data.items():
+        path = os.path.join(mwork, key + ".npy")
+        np.save(path, v)
+        feeds.append(f"{key}={path}")
+    single = os.path.join(mwork, "single")
+    try:
+        compile_program(a, onnx_path, single, row_shape, a.rows, 1, 1, 1)
+        ref, _, ref_w = D.train(a.bin, single, 1, feeds, a.steps, single)
+    except RuntimeError as e:
+        check(False, f"{model}{label} single rank: {e}")
+        return
+    runs = {}
+    for case in cases:
+        _, tp, m, k = case
+        name = f"{model}{label} tp {tp} x dp_replicate {m} grad_accum {k}"
+        cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}")
+        try:
+            runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
+                                            feeds, cwork, ref, ref_w))
+        except RuntimeError as e:
+            check(False, f"{name}: {e}")
+    for case in cases:
+        if case in RESHARD and case in runs and not a.full:
+            try:
+                check_reshard(a, f"{model}{label} reshard from tp {case[1]} x dp {case[2]}",
+                              case, runs, single, feeds, ref)
+            except (RuntimeError, KeyError) as e:
+                check(False, f"{model}{label} reshard from {case}: {e}")
+
+
 def main():
     ap = P.parity_argparser(__doc__, steps=10)
     ap.add_argument("--full", action="store_true")
     a = ap.parse_args()
     a.rows = GLOBAL_ROWS
-    cases = FULL_CASES if a.full else CASES
     work = a.work or tempfile.mkdtemp(prefix="pz-tp-parity-")
-    models = [mo for mo in collections.OrderedDict((c[0], 0) for c in cases)
-              if not a.only or mo in a.only.split(",")]
-    for model in models:
-        onnx_path = os.path.join(a.models, model + ".onnx")
-        cfg = json.loads(P.onnx_metadata(onnx_path)["parallelize.config"])
-        params = P.onnx_params(onnx_path)
-        data, row_shape = D.global_batches(a.models, model, a.steps, a.rows)
-        if model.startswith("bert"):  # a padding mask (the first token kept) and two segments
-            rng = np.random.default_rng(13)
-            data["attention_mask"] = (rng.random(data["attention_mask"].shape) < 0.8).astype(
-                np.int64)
-            data["attention_mask"][:, 0] = 1
-            data["token_type_ids"] = rng.integers(0, 2, data["token_type_ids"].shape).astype(
-                np.int64)
-        mwork = os.path.join(work, model)
-        os.makedirs(mwork, exist_ok=True)
-        feeds = []
-        for key, v in data.items():
-            path = os.path.join(mwork, key + ".npy")
-            np.save(path, v)
-            feeds.append(f"{key}={path}")
-        single = os.path.join(mwork, "single")
-        try:
-            compile_program(a, onnx_path, single, row_shape, a.rows, 1, 1, 1)
-            ref, _, ref_w = D.train(a.bin, single, 1, feeds, a.steps, single)
-        except RuntimeError as e:
-            check(False, f"{model} single rank: {e}")
-            continue
-        runs = {}
-        for case in cases:
-            if case[0] != model:
-                continue
-            _, tp, m, k = case
-            name = f"{model} tp {tp} x dp_replicate {m} grad_accum {k}"
-            cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}")
-            try:
-                runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
-                                                feeds, cwork, ref, ref_w))
-            except RuntimeError as e:
-                check(False, f"{name}: {e}")
-        for case in cases:
-            if case[0] == model and case in RESHARD and case in runs and not a.full:
-                try:
-                    check_reshard(a, f"{model} reshard from tp {case[1]} x dp {case[2]}", case,
-                                  runs, single, feeds, ref)
-                except (RuntimeError, KeyError) as e:
-                    check(False, f"{model} reshard from {case}: {e}")
+    chosen = lambda mo: not a.only or mo in a.only.split(",")  # noqa: E731
+    suites = [(a.models, FULL_CASES if a.full else CASES, work, "")]
+    padded = [c for c in (FULL_PADDED_CASES if a.full else PADDED_CASES) if chosen(c[0])]
+    if padded:
+        pwork = os.path.join(work, f"vocab{PADDED_VOCAB}")
+        models = list(collections.OrderedDict((c[0], 0) for c in padded))
+        suites.append((export_padded(work, models), padded, pwork,
+                       f" (vocabulary {PADDED_VOCAB}, padded)"))
+    for models_dir, cases, swork, label in suites:
+        for model in collections.OrderedDict((c[0], 0) for c in cases):
+            if chosen(model):
+                run_model(a, model, models_dir, [c for c in cases if c[0] == model], swork,
+                          label)
     print(f"{len(failures)} failure(s)" if failures else "all tensor-parallel checks passed")
     return 1 if failures else 0
 

@@ -272,8 +272,10 @@ def export_module(model: nn.Module, path: str,
 
 def export_family(family: str, out_dir: str, size: str = "tiny",
                   loss: bool = False, batch: Optional[int] = None,
-                  seq: Optional[int] = None, seed: int = 0) -> dict:
-    model = M.build(family, loss=loss, size=size, seed=seed)
+                  seq: Optional[int] = None, seed: int = 0, **overrides) -> dict:
+    """Exports one family; ``overrides`` replace constructor arguments
+    (for example ``vocab=253``), as in ``models.build``."""
+    model = M.build(family, loss=loss, size=size, seed=seed, **overrides)
     b, s = default_shape(size)
     inputs = example_inputs(family, model, loss, batch or b, seq or s)
     name = family + ("_loss" if loss else "")

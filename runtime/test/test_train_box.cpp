@@ -1,5 +1,6 @@
 // Box sharding (tensor parallelism) in the training driver: where each
-// rank's block starts, and the checks of box-sharded specs.
+// rank's block starts, how a padded dim's last blocks are clipped, and the
+// checks of box-sharded specs.
 #include "train/train_internal.h"
 
 #include "train_test_models.h"
@@ -31,6 +32,30 @@ TEST(BoxPlacement, BlocksFollowTheRanksCoordinates) {
   EXPECT_EQ(tr::sliceOffsets(&m, s, 2), (std::vector<int64_t>{0, 0}));
 }
 
+TEST(BoxPlacement, PaddedBlocksAreClippedToTheWholeTensor) {
+  pzrt_program m{};
+  m.grid[PZRT_AXIS_TP] = 4;
+  static const int64_t global[2] = {10, 3}; // 10 rows over 4 ranks: 3 each, padded to 12
+  static const uint32_t rows[2] = {kTp, 0};
+  pzrt_tensor_spec s = spec("w", PZRT_F32, {3, 3});
+  s.global_shape = global;
+  s.dim_axes = rows;
+  const int64_t offset[4] = {0, 3, 6, 9}, extent[4] = {3, 3, 3, 1};
+  for (int r = 0; r < 4; ++r) {
+    tr::SlicePart p = tr::slicePart(&m, s, r);
+    EXPECT_EQ(p.offsets, (std::vector<int64_t>{offset[r], 0})) << "rank " << r;
+    EXPECT_EQ(p.extents, (std::vector<int64_t>{extent[r], 3})) << "rank " << r;
+    EXPECT_EQ(p.clipped, r == 3) << "rank " << r;
+  }
+  static const int64_t few[2] = {5, 3}; // 5 rows over 4 ranks: 2 each; rank 3 holds none
+  s.global_shape = few;
+  s.shape[0] = 2;
+  tr::SlicePart last = tr::slicePart(&m, s, 3);
+  EXPECT_EQ(last.offsets, (std::vector<int64_t>{5, 0}));
+  EXPECT_EQ(last.extents, (std::vector<int64_t>{0, 3}));
+  EXPECT_TRUE(last.clipped);
+}
+
 std::string validateError(const pzrt_program &m) {
   try {
     tr::validateModel(&m);
@@ -55,11 +80,22 @@ TEST_F(BoxTrainTest, ValidateChecksBoxSpecs) {
   t.states[0].global_shape = g;
   t.states[0].dim_axes = rows;
   EXPECT_EQ(validateError(t.model), "(accepted)");
-  t.states[0].shape[0] = 7; // 7 x 2 != 16
+  t.states[0].shape[0] = 7; // ceil(16 / 2) != 7
   EXPECT_NE(validateError(t.model).find("'exp_avg:emb' dim 0: the local size 7 split over the "
-                                        "grid axes 0x10 (2 ranks) must make the global 16"),
+                                        "grid axes 0x10 (2 ranks) must be the global 16 over "
+                                        "the ranks, rounded up"),
             std::string::npos)
       << validateError(t.model);
+  static const int64_t padded[2] = {15, 16}; // a padded vocabulary: ceil(15 / 2) = 8
+  t.states[0].global_shape = padded;
+  t.states[0].shape[0] = 8;
+  EXPECT_EQ(validateError(t.model), "(accepted)");
+  t.states[0].shape[0] = 7;
+  EXPECT_NE(validateError(t.model).find("the local size 7 split over the grid axes 0x10 (2 "
+                                        "ranks) must be the global 15"),
+            std::string::npos)
+      << validateError(t.model);
+  t.states[0].global_shape = g;
   t.states[0].shape[0] = 8;
   t.states[0].shape[1] = 8;
   t.states[0].dim_axes = both; // one axis splits two dims

@@ -155,6 +155,61 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
 
 // -----
 
+// A vocabulary of 15 over tp = 2 is padded to 16 (8 rows per rank): the
+// table, its gradient and the logits grow, the checkpoint shape stays 15
+// (pz.box_shard), and the loss and its gradient give the padded class the
+// lowest float (the rank's classes from 15 - 8 k on) before the max.
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<8xi64> {pz.input = "ids"}, %arg1: tensor<8xi64> {pz.input = "labels"}, %arg2: tensor<8x8xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 15, 8>}, pz.param = "wte"}, %arg3: tensor<i64> {pz.input = "tp_index", pz.role = #pz.role<tp_index>})
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<8x8xf32> {pz.grad = "wte"})
+// CHECK: pz.vocab = 15 : i64
+// CHECK: %[[LOGITS:.+]] = pz.matmul {{.*}} {transpose_rhs} : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+// CHECK: %[[RANGE:.+]] = pz.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
+// CHECK: %[[EIGHT:.+]] = pz.constant dense<8> : tensor<i64>
+// CHECK: %[[START:.+]] = pz.mul %arg3, %[[EIGHT]]
+// CHECK: %[[REAL:.+]] = pz.constant dense<15> : tensor<i64>
+// CHECK: %[[LIMIT:.+]] = pz.sub %[[REAL]], %[[START]]
+// CHECK: %[[KEEP:.+]] = pz.compare lt, %[[RANGE]], %[[LIMIT]]
+// CHECK: %[[LOWEST:.+]] = pz.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK: %[[MASKED:.+]] = pz.where %[[KEEP]], %[[LOGITS]], %[[LOWEST]]
+// CHECK: pz.reduce_max %[[MASKED]]
+// CHECK: shard.all_reduce {{.*}} reduction = max {pz.comm = #pzrt.reason<"tp.vocab_parallel_max", "loss">}
+// CHECK: pz.where %{{.+}}, %[[LOGITS]], %{{.+}} :
+// CHECK: shard.all_reduce {{.*}} reduction = max {pz.comm = #pzrt.reason<"tp.vocab_parallel_max", "dloss">}
+// CHECK: pz.embedding_grad {{.*}} {vocab = 8 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "ids"}, %labels: tensor<8xi64> {pz.input = "labels"}, %wte: tensor<15x8xf32> {pz.param = "wte"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<15x8xf32> {pz.grad = "wte"}) {
+    %seed = pz.constant dense<1.000000e+00> : tensor<f32>
+    // expected-remark @+1 {{pz-tensor-parallel: the vocabulary of 15 does not divide over tp = 2: it is padded to 16 (8 per rank) in wte; the padded classes are masked out of the loss, and checkpoints keep the 15 real ones}}
+    %h = pz.embedding %wte, %ids : tensor<15x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+    %logits = pz.matmul %h, %wte {transpose_rhs} : tensor<8x8xf32>, tensor<15x8xf32> -> tensor<8x15xf32>
+    %loss = pz.cross_entropy %logits, %labels mean : tensor<8x15xf32>, tensor<8xi64> -> tensor<f32> loc("loss")
+    %dl = pz.cross_entropy_grad %seed, %logits, %labels mean : tensor<f32>, tensor<8x15xf32>, tensor<8xi64> loc("dloss")
+    %dh = pz.matmul %dl, %wte : tensor<8x15xf32>, tensor<15x8xf32> -> tensor<8x8xf32> loc("dh")
+    %dw1 = pz.matmul %dl, %h {transpose_lhs} : tensor<8x15xf32>, tensor<8x8xf32> -> tensor<15x8xf32>
+    %dw2 = pz.embedding_grad %dh, %ids {vocab = 15 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<15x8xf32>
+    %dw = pz.add %dw1, %dw2 : tensor<15x8xf32>, tensor<15x8xf32> -> tensor<15x8xf32>
+    return %loss, %dw : tensor<f32>, tensor<15x8xf32>
+  }
+}
+
+// -----
+
+// Padding is proved harmless or not done: a softmax over the classes would
+// read the padded logits (zeros, not masked), so the vocabulary stays whole.
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<8xi64> {pz.input = "ids"}, %arg1: tensor<15x8xf32> {pz.param = "wte"})
+// CHECK: pz.softmax {{.*}} : tensor<8x15xf32>
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "ids"}, %wte: tensor<15x8xf32> {pz.param = "wte"}) -> (tensor<8x15xf32> {pz.output = "probs"}) {
+    %h = pz.embedding %wte, %ids : tensor<15x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+    %logits = pz.matmul %h, %wte {transpose_rhs} : tensor<8x8xf32>, tensor<15x8xf32> -> tensor<8x15xf32>
+    // expected-remark @+1 {{pz-tensor-parallel: the vocabulary of 15 does not divide over tp = 2 and is not padded ('pz.softmax' reads the padded classes and would not keep them zero): the embedding and the logits stay whole on every rank}}
+    %p = pz.softmax %logits {axis = 1 : i64} : tensor<8x15xf32>
+    return %p : tensor<8x15xf32>
+  }
+}
+
+// -----
+
 // tp must divide the attention heads (plan key 'tp').
 module attributes {pz.plan = #pz.plan<tp = 4>} {
   func.func @forward_backward(%q: tensor<1x2x4x8xf32> {pz.input = "q"}) -> (tensor<1x2x4x8xf32> {pz.output = "y"}) {

@@ -102,6 +102,18 @@ std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec 
   return off;
 }
 
+SlicePart slicePart(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
+  SlicePart p;
+  p.offsets = sliceOffsets(m, spec, rank);
+  std::vector<int64_t> g = globalShape(spec);
+  for (int d = 0; d < spec.ndim; ++d) {
+    p.offsets[d] = std::min(p.offsets[d], g[d]);
+    p.extents.push_back(std::min(spec.shape[d], g[d] - p.offsets[d]));
+    p.clipped |= p.extents[d] != spec.shape[d];
+  }
+  return p;
+}
+
 int inputRole(const pzrt_program *m, int i) {
   return m->input_roles ? m->input_roles[i] : PZRT_INPUT_DATA;
 }
@@ -195,8 +207,9 @@ void checkFlatSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char 
                   shapeStr(s).c_str());
 }
 
-// A box-sharded spec (train.h): dim d of the whole tensor is the local dim
-// times the ranks over the dim's axes, each axis splitting one dim at most.
+// A box-sharded spec (train.h): the local dim is the whole dim over the
+// ranks of the dim's axes, rounded up (the last blocks then end in
+// padding), each axis splitting one dim at most.
 void checkBoxSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what) {
   if (!s.global_shape || s.offsets || s.shard_axes)
     throwInternal("model description: %s '%s' is box-sharded, so it needs a global_shape, no "
@@ -205,12 +218,12 @@ void checkBoxSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *
   uint32_t used = 0;
   for (int d = 0; d < s.ndim; ++d) {
     const uint32_t mask = s.dim_axes[d];
-    int64_t n = axesSize(m, mask), whole = 0;
-    if (mask >= (1u << PZRT_AXIS_COUNT) || (used & mask) ||
-        !pzrt::checkedMul(s.shape[d], n, whole) || whole != s.global_shape[d])
+    int64_t n = axesSize(m, mask), g = s.global_shape[d];
+    if (mask >= (1u << PZRT_AXIS_COUNT) || (used & mask) || g < 0 ||
+        s.shape[d] != g / n + (g % n != 0))
       throwInternal("model description: %s '%s' dim %d: the local size %lld split over the "
-                    "grid axes 0x%x (%lld ranks) must make the global %lld, each axis "
-                    "splitting one dim",
+                    "grid axes 0x%x (%lld ranks) must be the global %lld over the ranks, "
+                    "rounded up, each axis splitting one dim",
                     what, s.name, d, (long long)s.shape[d], mask, (long long)n,
                     (long long)s.global_shape[d]);
     used |= mask;

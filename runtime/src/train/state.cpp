@@ -10,9 +10,11 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <unistd.h>
 
 namespace json = pzrt::json;
@@ -204,6 +206,61 @@ void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int6
   }
 }
 
+// Visits the rows (runs along the last dim) of a box of `ext` placed at
+// `at` inside a row-major tensor of shape `dims`: fn(element index in the
+// box, element index in the tensor, row length).
+template <typename Fn>
+void forEachRow(const std::vector<int64_t> &ext, const std::vector<int64_t> &at,
+                const int64_t *dims, Fn fn) {
+  const size_t n = ext.size();
+  int64_t total = 1;
+  for (int64_t e : ext)
+    total *= e;
+  if (total == 0)
+    return;
+  const int64_t run = n ? ext[n - 1] : 1;
+  std::vector<int64_t> idx(n, 0);
+  for (int64_t done = 0; done < total; done += run) {
+    int64_t to = 0;
+    for (size_t d = 0; d < n; ++d)
+      to = to * dims[d] + at[d] + idx[d];
+    fn(done, to, run);
+    for (size_t d = n >= 1 ? n - 1 : 0; d-- > 0;) {
+      if (++idx[d] < ext[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// A clipped slice (slicePart): the part's elements (packed, row-major) go
+// to the front of each dim of the rank's block, the padding is zeroed.
+void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, void *block) {
+  const size_t e = pzrt_dtype_size(s.dtype);
+  std::memset(block, 0, specBytes(s));
+  std::vector<int64_t> zero(p.extents.size(), 0);
+  forEachRow(p.extents, zero, s.shape, [&](int64_t from, int64_t to, int64_t run) {
+    std::memcpy(static_cast<unsigned char *>(block) + to * e,
+                static_cast<const unsigned char *>(part) + from * e, run * e);
+  });
+}
+
+// The inverse: the part of the block that holds elements, packed.
+std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
+                                    const void *block) {
+  const size_t e = pzrt_dtype_size(s.dtype);
+  int64_t n = 1;
+  for (int64_t x : p.extents)
+    n *= x;
+  std::vector<unsigned char> part(static_cast<size_t>(n) * e);
+  std::vector<int64_t> zero(p.extents.size(), 0);
+  forEachRow(p.extents, zero, s.shape, [&](int64_t to, int64_t from, int64_t run) {
+    std::memcpy(part.data() + to * e, static_cast<const unsigned char *>(block) + from * e,
+                run * e);
+  });
+  return part;
+}
+
 } // namespace
 
 void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
@@ -232,9 +289,14 @@ void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
                  t->dtype, s.dtype, r.end - r.begin, static_cast<unsigned char *>(b.params[i]));
       zeroPadding(s, r, b.params[i]);
       valid = r.end - r.begin;
+    } else if (SlicePart part = slicePart(m, s, rank); part.clipped) {
+      pzrt_tensor_spec ps = s; // the part that holds elements, then into the block
+      std::copy(part.extents.begin(), part.extents.end(), ps.shape);
+      std::vector<unsigned char> tmp(specBytes(ps));
+      copySlice(f.dataStart + t->begin, t->dtype, global, part.offsets, ps, tmp.data());
+      placePart(s, part, tmp.data(), b.params[i]);
     } else {
-      copySlice(f.dataStart + t->begin, t->dtype, global, sliceOffsets(m, s, rank), s,
-                b.params[i]);
+      copySlice(f.dataStart + t->begin, t->dtype, global, part.offsets, s, b.params[i]);
     }
     if (int64_t at = firstNonFinite(b.params[i], valid, s.dtype); at >= 0)
       throwUsage("initial weights '%s': tensor '%s' holds a NaN or infinity (element %lld of "
@@ -277,9 +339,17 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, in
     zeroPadding(s, r, out);
     valid = r.end - r.begin;
   } else {
-    std::vector<int64_t> off = sliceOffsets(m, s, rank), ext(s.shape, s.shape + s.ndim);
-    rc = pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
-                        s.ndim ? off.data() : &dummy, s.ndim ? ext.data() : &dummy, out);
+    SlicePart p = slicePart(m, s, rank);
+    std::vector<unsigned char> tmp(p.clipped ? 1 : 0);
+    for (size_t d = 0; p.clipped && d < p.extents.size(); ++d)
+      tmp.resize(tmp.size() * static_cast<size_t>(p.extents[d]));
+    tmp.resize(tmp.size() * pzrt_dtype_size(s.dtype));
+    if (!tmp.empty() || !p.clipped)
+      rc = pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
+                          s.ndim ? p.offsets.data() : &dummy, s.ndim ? p.extents.data() : &dummy,
+                          p.clipped ? tmp.data() : out);
+    if (!rc && p.clipped) // an empty part (a block wholly past the end) is all padding
+      placePart(s, p, tmp.data(), out);
   }
   if (rc)
     throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());
@@ -372,6 +442,7 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
     throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   // Keeps the shape vectors alive until commit.
   std::vector<std::vector<int64_t>> keep;
+  std::deque<std::vector<unsigned char>> parts; // packed clipped slices (stable addresses)
   const int rank = comm ? pzrt_comm_rank(comm) : 0; // the grid rank, as in createGroupComms
   auto add = [&](const pzrt_tensor_spec &s, const void *data) {
     keep.push_back(globalShape(s));
@@ -382,14 +453,20 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
       rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, g, r.begin, r.end,
                                      data);
     } else {
-      keep.push_back(sliceOffsets(m, s, rank));
-      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, keep.back().data(), s.shape,
-                                data);
+      SlicePart p = slicePart(m, s, rank);
+      if (p.clipped) { // the elements only, packed (the writer keeps a pointer until commit)
+        parts.push_back(takePart(s, p, data));
+        data = parts.back().data();
+      }
+      keep.push_back(p.offsets);
+      const int64_t *off = keep.back().data();
+      keep.push_back(p.extents);
+      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, off, keep.back().data(), data);
     }
     if (rc)
       throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   };
-  keep.reserve(2 * static_cast<size_t>(m->num_params + m->num_states));
+  keep.reserve(3 * static_cast<size_t>(m->num_params + m->num_states));
   for (int i = 0; i < m->num_params; ++i)
     add(m->params[i], b.params[i]);
   for (int i = 0; i < m->num_states; ++i)

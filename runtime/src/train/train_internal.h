@@ -76,6 +76,17 @@ std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec);
 /// (dim_axes) or its static offsets; zeros when unsharded.
 std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
 bool isSharded(const pzrt_tensor_spec &spec);
+/// The part of the whole tensor this rank's slice covers: its offsets and
+/// extents. A box-sharded dim padded up to a multiple of its ranks (a
+/// vocabulary tp does not divide) leaves the last blocks partly or wholly
+/// past the end: their extents are clipped (possibly to 0, the offset then
+/// clamped to the dim) and `clipped` is set; the rest of the block is
+/// padding, zero wherever the driver fills it.
+struct SlicePart {
+  std::vector<int64_t> offsets, extents;
+  bool clipped = false;
+};
+SlicePart slicePart(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
 std::string vecStr(const std::vector<int64_t> &v); // "[2, 3]"
 // ZeRO flat sharding (train.h's shard_axes).
 bool isFlatSharded(const pzrt_tensor_spec &spec);

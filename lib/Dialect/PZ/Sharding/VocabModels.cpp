@@ -14,12 +14,16 @@
 //    sum, sum); no rank ever holds a whole row of logits.
 //  * pz.cross_entropy_grad: max and sum again, then each rank's block of
 //    softmax - onehot.
+//  * A padded vocabulary (pz.valid_classes = V < n c): the classes from V
+//    on are masked out of the max, the sum and the gradient.
 //
 // docs/design/0014-tensor-parallel.md.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ShardingUtils.h"
+
+#include "pz/Dialect/PZ/Sharding/SplitRules.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
@@ -98,14 +102,21 @@ struct Local {
   /// Ids of the whole vocabulary made relative to this rank's block of c
   /// (ids - k c): in [0, c) for the ids the rank holds.
   FailureOr<Value> offsetIds(Value ids, int64_t c) {
+    FailureOr<Value> offset = blockStart(c, llvm::cast<RankedTensorType>(ids.getType()));
+    if (failed(offset))
+      return failure();
+    return SubOp::create(b, loc, ids, *offset).getResult();
+  }
+
+  /// k c, the first id of this rank's block, as a scalar of t's elements.
+  FailureOr<Value> blockStart(int64_t c, RankedTensorType t) {
     FailureOr<Value> k = coordinate();
     if (failed(k))
       return failure();
-    auto t = llvm::cast<RankedTensorType>(ids.getType());
     Value offset = MulOp::create(b, loc, *k, scalarI64(c)).getResult();
     if (t.getElementType() != b.getI64Type())
       offset = cast(offset, t.getElementType());
-    return SubOp::create(b, loc, ids, offset).getResult();
+    return offset;
   }
 
   /// For ids of the whole vocabulary: the ids of this rank's block of c
@@ -233,11 +244,34 @@ Value sumAll(Local &l, Value v) {
       .getResult();
 }
 
-FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64_t ignoreIndex,
+FailureOr<SoftmaxParts> softmaxParts(Local &l, Value &logits, Value labels, int64_t ignoreIndex,
                                      FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes) {
   auto t = llvm::cast<RankedTensorType>(logits.getType());
   Type elem = t.getElementType();
   int64_t c = t.getShape().back();
+  auto labelType = llvm::cast<RankedTensorType>(labels.getType());
+  auto iotaType = RankedTensorType::get({c}, labelType.getElementType());
+  SmallVector<Attribute> iota;
+  for (int64_t i = 0; i < c; ++i)
+    iota.push_back(l.b.getIntegerAttr(labelType.getElementType(), i));
+  Value range =
+      ConstantOp::create(l.b, l.loc, iotaType, DenseElementsAttr::get(iotaType, iota)).getResult();
+  // A padded vocabulary (VocabPadding.h): the classes from the real count
+  // on take the lowest float, so that they add nothing to the sum of exp
+  // and get a zero gradient; `logits` becomes the masked logits.
+  if (auto real = l.op->getAttrOfType<IntegerAttr>(kValidClassesAttrName)) {
+    FailureOr<Value> start = l.blockStart(c, labelType);
+    if (failed(start))
+      return failure();
+    Value count = l.constant(RankedTensorType::get({}, labelType.getElementType()),
+                             l.b.getIntegerAttr(labelType.getElementType(), real.getInt()));
+    Value isReal = l.cmp(ComparePredicate::lt, range,
+                        SubOp::create(l.b, l.loc, count, *start).getResult());
+    auto sem = &llvm::cast<FloatType>(elem).getFloatSemantics();
+    Value lowest = l.constant(RankedTensorType::get({}, elem),
+                              l.b.getFloatAttr(elem, llvm::APFloat::getLargest(*sem, true)));
+    logits = WhereOp::create(l.b, l.loc, isReal, logits, lowest).getResult();
+  }
   SoftmaxParts p;
   p.max = l.allReduce(l.reduceLast<ReduceMaxOp>(logits), grid, axes, ReductionKind::Max,
                       "tp.vocab_parallel_max");
@@ -248,15 +282,8 @@ FailureOr<SoftmaxParts> softmaxParts(Local &l, Value logits, Value labels, int64
   FailureOr<Value> local = l.offsetIds(labels, c);
   if (failed(local))
     return failure();
-  auto labelType = llvm::cast<RankedTensorType>(labels.getType());
   SmallVector<int64_t> column(labelType.getShape());
   column.push_back(1);
-  auto iotaType = RankedTensorType::get({c}, labelType.getElementType());
-  SmallVector<Attribute> iota;
-  for (int64_t i = 0; i < c; ++i)
-    iota.push_back(l.b.getIntegerAttr(labelType.getElementType(), i));
-  Value range =
-      ConstantOp::create(l.b, l.loc, iotaType, DenseElementsAttr::get(iotaType, iota)).getResult();
   // An id outside [0, c) (another rank's, or ignored) matches no column.
   p.hit = l.cmp(ComparePredicate::eq, l.reshape(*local, column), range);
   Value ignore = l.constant(RankedTensorType::get({}, labelType.getElementType()),

@@ -25,6 +25,18 @@ FailureOr<shard::GridOp> dp::getOrCreateWorldGrid(ModuleOp module, const Plan &p
   return shard::GridOp::create(b, NameLoc::get(b.getStringAttr("world")), "world", shape);
 }
 
+StringRef dp::paramOf(DictionaryAttr attrs) {
+  if (!attrs)
+    return {};
+  for (StringRef kind : {PZDialect::kParamAttrName, PZDialect::kGradAttrName,
+                         PZDialect::kAccumAttrName})
+    if (auto n = attrs.getAs<StringAttr>(kind))
+      return n.getValue();
+  if (auto n = attrs.getAs<StringAttr>(PZDialect::kStateAttrName))
+    return n.getValue().split(':').second;
+  return {};
+}
+
 StringAttr dp::gradName(func::FuncOp fn, Value v) {
   while (Operation *def = v.getDefiningOp()) {
     if (def->getNumOperands() == 0)

@@ -34,6 +34,11 @@ FailureOr<shard::GridOp> getOrCreateWorldGrid(ModuleOp module, const Plan &plan,
 /// pz.grad or pz.accum, found through the ops that scale it.
 StringAttr gradName(func::FuncOp fn, Value v);
 
+/// The parameter a step-function argument or result belongs to: its
+/// pz.param, pz.grad or pz.accum name, or the name after "KIND:" of its
+/// pz.state; empty for none.
+StringRef paramOf(DictionaryAttr attrs);
+
 /// A tensor to communicate: its name and its bytes as communicated.
 struct BucketItem {
   Type elementType;

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "DataParallelUtils.h"
+#include "VocabPadding.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Sharding/SplitRules.h"
@@ -47,20 +48,7 @@ namespace {
 constexpr StringLiteral kPass = "pz-tensor-parallel";
 constexpr int16_t kTpAxis = 4; // pp x dp_replicate x dp_shard x cp x tp
 
-/// The parameter a step-function argument or result belongs to: its
-/// pz.param, pz.grad or pz.accum name, or the name after "KIND:" of its
-/// pz.state.
-StringRef paramOf(DictionaryAttr attrs) {
-  if (!attrs)
-    return {};
-  for (StringRef kind : {PZDialect::kParamAttrName, PZDialect::kGradAttrName,
-                         PZDialect::kAccumAttrName})
-    if (auto n = attrs.getAs<StringAttr>(kind))
-      return n.getValue();
-  if (auto n = attrs.getAs<StringAttr>(PZDialect::kStateAttrName))
-    return n.getValue().split(':').second;
-  return {};
-}
+using dp::paramOf;
 
 bool isSplatConstant(Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
@@ -442,6 +430,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   void runOnOperation() override {
     ModuleOp module = getOperation();
     paramSplits.clear();
+    storedShapes.clear();
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr || planAttr.getPlan().tp == 1)
       return;
@@ -454,6 +443,11 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
     if (failed(grid))
       return signalPassFailure();
+    FailureOr<llvm::StringMap<SmallVector<int64_t>>> padded =
+        padVocabulary(module, plan.tp, kPass);
+    if (failed(padded))
+      return signalPassFailure();
+    storedShapes = std::move(*padded);
     SplitContext ctx{grid->getShape(), kTpAxis};
     auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
     if (!fb || fb.isExternal()) {
@@ -533,16 +527,22 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       addCoordinateArgument(fn);
       recordVocab(fn);
     }
-    fn.walk([&](EmbeddingOp e) {
-      auto t = llvm::cast<RankedTensorType>(e.getTable().getType());
-      int64_t n = ctx.gridShape[kTpAxis];
-      if (t.getDimSize(0) >= t.getDimSize(1) && t.getDimSize(0) % n &&
-          !e.getIds().getDefiningOp<ConstantOp>())
-        e.emitRemark() << kPass << ": the vocabulary of " << t.getDimSize(0)
-                       << " does not divide over tp = " << n
-                       << ": the embedding and the logits stay whole on every rank (padding "
-                          "the vocabulary is not built)";
+    // Padded logits must reach the loss split, where the padding is masked.
+    WalkResult whole = fn.walk([&](Operation *op) {
+      if (!op->hasAttr(kValidClassesAttrName))
+        return WalkResult::advance();
+      Value logits = op->getOperand(llvm::isa<CrossEntropyOp>(op) ? 0 : 1);
+      if (s.axesOf(logits).back() != kWhole)
+        return WalkResult::advance();
+      op->emitError() << kPass << ": the padded vocabulary's logits reach this loss whole, "
+                                  "where the padding would not be masked (a parameter they "
+                                  "come from stays whole); use a tp that divides the "
+                               << op->getAttrOfType<IntegerAttr>(kValidClassesAttrName).getInt()
+                               << " classes";
+      return WalkResult::interrupt();
     });
+    if (whole.wasInterrupted())
+      return failure();
     if (!kept.empty()) {
       SmallVector<StringRef> names(kept.keys());
       llvm::sort(names);
@@ -564,7 +564,9 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   static void recordVocab(func::FuncOp fn) {
     int64_t vocab = 0;
     fn.walk([&](CrossEntropyOp ce) {
-      vocab = llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
+      auto real = ce->getAttrOfType<IntegerAttr>(kValidClassesAttrName);
+      vocab = real ? real.getInt()
+                   : llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
     });
     if (!vocab)
       fn.walk([&](EmbeddingOp e) {
@@ -634,15 +636,19 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       StringRef p = paramOf(fn.getArgAttrDict(i));
       if (p.empty() || !global[i] || !paramSplits.count(p) || isWhole(paramSplits[p]))
         continue;
+      ArrayRef<int64_t> shape = global[i].getShape();
+      if (auto it = storedShapes.find(p); it != storedShapes.end())
+        shape = it->second; // padded: the stored tensor is the unpadded one
       fn.setArgAttr(i, PZDialect::kBoxShardAttrName,
-                    b.getDictionaryAttr({b.getNamedAttr("shape", b.getDenseI64ArrayAttr(
-                                                                     global[i].getShape())),
+                    b.getDictionaryAttr({b.getNamedAttr("shape", b.getDenseI64ArrayAttr(shape)),
                                          b.getNamedAttr("dim_axes", b.getDenseI16ArrayAttr(
                                                                         paramSplits[p]))}));
     }
   }
 
   llvm::StringMap<DimAxes> paramSplits;
+  /// The unpadded shapes of the parameters the vocabulary padding grew.
+  llvm::StringMap<SmallVector<int64_t>> storedShapes;
 };
 
 } // namespace

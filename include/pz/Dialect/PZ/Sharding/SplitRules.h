@@ -16,10 +16,16 @@
 
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <optional>
 
 namespace mlir::pz::sharding {
+
+/// On a cross-entropy (and its gradient) whose logits pz-tensor-parallel
+/// padded: the count of real classes; the model masks the others
+/// (VocabModels.cpp, Transforms/VocabPadding.h).
+constexpr llvm::StringLiteral kValidClassesAttrName = "pz.valid_classes";
 
 /// Per dim, the grid axis the dim is split over, or kWhole.
 using DimAxes = SmallVector<int16_t, 4>;
