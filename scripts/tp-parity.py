@@ -53,7 +53,9 @@ Gates, per case against the single-rank run:
     again with 253 classes): the same gates; the word embedding (and
     Llama's head, BERT's decoder and its bias) hold ceil(V / tp) rows or
     columns per rank, the last block partly padding (zero, masked out of
-    the loss), which checkpoints do not store;
+    the loss), which checkpoints do not store; the program still checks
+    token ids against the real vocabulary (an id of 253 exits 2) and draws
+    synthetic ids below it;
   * resharding (RESHARD): the checkpoint a case saves after --steps/2 steps
     loads on one rank and under another tp, which train the remaining
     steps within 1e-6 of that layout's uninterrupted run.
@@ -269,6 +271,30 @@ def export_padded(work, models):
     return out
 
 
+def check_vocabulary(a, name, case, cwork, feeds, vocab):
+    """The split (padded) program still knows the whole vocabulary: an id
+    of V (a padded row of the table) is refused with exit 2, and synthetic
+    data draws ids below V."""
+    _, tp, m, _ = case
+    run = [os.path.join(a.bin, "parallelize"), "run", "-n", tp * m, cwork, "--", "--steps", 1,
+           "--log-every", 0]
+    ids = [f for f in feeds if f.startswith("input_ids=")][0].split("=", 1)[1]
+    bad = np.load(ids)
+    bad[1, 2] = vocab
+    path = os.path.join(cwork, "bad_input_ids.npy")
+    np.save(path, bad)
+    others = [f for f in feeds if not f.startswith("input_ids=")]
+    r = P.run(run + ["--data-npy", ",".join(others + [f"input_ids={path}"])], timeout=300)
+    want = f"outside the model's vocabulary [0, {vocab})"
+    said = [line for line in r.stderr.splitlines() if want in line]
+    check(r.returncode == 2 and said,
+          f"{name}: an id of {vocab} exits 2 (exit {r.returncode}: "
+          f"{(said or r.stderr.strip().splitlines()[-1:] or [''])[0][:200]})")
+    r = P.run(run + ["--data", "synthetic"], timeout=300)
+    check(r.returncode == 0, f"{name}: synthetic data trains (exit {r.returncode} "
+          f"{r.stderr.strip()[-160:]})")
+
+
 def run_model(a, model, models_dir, cases, work, label):
     onnx_path = os.path.join(models_dir, model + ".onnx")
     cfg = json.loads(P.onnx_metadata(onnx_path)["parallelize.config"])
@@ -305,6 +331,9 @@ def run_model(a, model, models_dir, cases, work, label):
                                             feeds, cwork, ref, ref_w))
         except RuntimeError as e:
             check(False, f"{name}: {e}")
+    if label and cases[0] in runs:
+        check_vocabulary(a, f"{model}{label} tp {cases[0][1]} x dp {cases[0][2]}", cases[0],
+                         runs[cases[0]][0], feeds, cfg["vocab"])
     for case in cases:
         if case in RESHARD and case in runs and not a.full:
             try:
