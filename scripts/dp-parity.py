@@ -155,6 +155,17 @@ def compile_program(bin_dir, onnx_path, out, row_shape, rows, m, n, zero, accum,
     return json.load(open(os.path.join(out, "report.json")))
 
 
+def save_feeds(data, work):
+    """Writes each input's batches to WORK/NAME.npy; the --data-npy feeds."""
+    os.makedirs(work, exist_ok=True)
+    feeds = []
+    for key, v in data.items():
+        path = os.path.join(work, key + ".npy")
+        np.save(path, v)
+        feeds.append(f"{key}={path}")
+    return feeds
+
+
 def train(bin_dir, out, ranks, feeds, steps, work, extra=()):
     metrics = os.path.join(work, "metrics.jsonl")
     ckpt = os.path.join(work, "ckpt")
@@ -433,12 +444,7 @@ def main():
         params = P.onnx_params(onnx_path)
         data, row_shape = global_batches(a.models, model, a.steps, a.rows)
         mwork = os.path.join(work, model)
-        os.makedirs(mwork, exist_ok=True)
-        feeds = []
-        for key, v in data.items():
-            path = os.path.join(mwork, key + ".npy")
-            np.save(path, v)
-            feeds.append(f"{key}={path}")
+        feeds = save_feeds(data, mwork)
         single = os.path.join(mwork, "single")
         runs = {}  # case -> (its compiled program, its metrics)
         try:

@@ -308,12 +308,7 @@ def run_model(a, model, models_dir, cases, work, label):
         data["token_type_ids"] = rng.integers(0, 2, data["token_type_ids"].shape).astype(
             np.int64)
     mwork = os.path.join(work, model)
-    os.makedirs(mwork, exist_ok=True)
-    feeds = []
-    for key, v in data.items():
-        path = os.path.join(mwork, key + ".npy")
-        np.save(path, v)
-        feeds.append(f"{key}={path}")
+    feeds = D.save_feeds(data, mwork)
     single = os.path.join(mwork, "single")
     try:
         compile_program(a, onnx_path, single, row_shape, a.rows, 1, 1, 1)
