@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tensor parallelism (alone and with DDP) trains the single-rank model.
 
-For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads),
+For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads;
+two labels of each row -100, ignored),
 gpt2_loss and bert_loss (a padding mask, two segments), with the optimizer and data of dp-parity.py (AdamW, clipping at
 0.5, one global batch of G rows per step fed through --data-npy):
 
@@ -307,6 +308,13 @@ def run_model(a, model, models_dir, cases, work, label):
         data["attention_mask"][:, 0] = 1
         data["token_type_ids"] = rng.integers(0, 2, data["token_type_ids"].shape).astype(
             np.int64)
+    if model.startswith("llama"):  # ignored labels: the mean is over the others
+        # Two per row, so that every micro-batch keeps as many tokens and the
+        # mean of the micro-batch means (dp, grad_accum: 0009) is the mean.
+        rng = np.random.default_rng(17)
+        labels = data["labels"].reshape(-1, data["labels"].shape[-1])
+        for row in labels:
+            row[rng.choice(row.size, 2, replace=False)] = -100
     mwork = os.path.join(work, model)
     feeds = D.save_feeds(data, mwork)
     single = os.path.join(mwork, "single")
