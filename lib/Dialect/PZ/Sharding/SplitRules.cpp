@@ -214,7 +214,7 @@ OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands) {
       votes[d].add((*a)[d]);
   DimAxes dims;
   for (auto [d, v] : llvm::enumerate(votes))
-    dims.push_back(static_cast<int64_t>(d) == op.getAxis() ? kWhole : v.result());
+    dims.push_back(d == op.getAxis() ? kWhole : v.result());
   dropRepeatedAxes(dims);
   OpSplits s;
   s.operands.assign(op->getNumOperands(), dims);
