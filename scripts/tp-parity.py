@@ -21,8 +21,10 @@ Gates, per case against the single-rank run:
     word embedding and the head on the vocabulary) and no other; where a model's attention cannot be split it stays whole:
     GPT-2's fused QKV projection (its output is sliced into q, k and v,
     which the rules keep whole: a per-head split of the fused weight is
-    not built), Llama's attention when tp exceeds its kv heads, and BERT's
-    MLM head (its dense layer's output is normalized whole);
+    not built) and BERT's MLM head (its dense layer's output is normalized
+    whole); with tp above Llama's kv heads (tp 4 over 2) q and o split and
+    k and v are replicated: whole on every rank, each rank attending with
+    the kv head its query heads share;
   * communication, on every rank and step, by reason, equal to report.json
     and to the formula (b s h = rows x seq x hidden of one micro-batch,
     ring(B) = 2(n-1)/n B, S the split parameters):
@@ -45,6 +47,9 @@ Gates, per case against the single-rank run:
                         parameters (when S is not empty); with a split
                         vocabulary A has one more ring(4 b s h), the
                         head's input gradient (a sum over the classes);
+      tp.kv_replica_grad all_reduce  K x layers x 2 ring(4 b kv s d) (tp
+                        above the kv heads: the key and value gradients,
+                        each rank's head among zeros, summed whole)
       ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1; P_local
                         the parameter elements one rank holds);
   * memory: every rank's measured peak equals report.json's plan; its
@@ -127,9 +132,10 @@ def split_params(model, cfg, tp):
         return re.compile(r"^fc1\.|^fc2\.weight$")
     vocab = vocab_parallel(model, cfg, tp)
     if model.startswith("llama"):
-        attn = cfg["heads"] % tp == 0 and cfg["kv_heads"] % tp == 0
-        blocks = "q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj" if attn \
-            else "gate_proj|up_proj|down_proj"
+        # tp above the kv heads (a multiple of them): q and o split, k and v
+        # replicated (whole on every rank)
+        attn = "q_proj|k_proj|v_proj|o_proj" if cfg["kv_heads"] % tp == 0 else "q_proj|o_proj"
+        blocks = attn + "|gate_proj|up_proj|down_proj"
         head = r"|^embed_tokens\.weight$|^lm_head\.weight$" if vocab else ""
         return re.compile(r"\.(%s)\.weight$%s" % (blocks, head))
     if model.startswith("bert"):  # the encoder, the word embedding and the decoder; the
@@ -150,11 +156,14 @@ def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
         bsh, tokens = 4 * rows * seq * cfg["hidden"], 4 * rows * seq
-        attn = (model.startswith("llama") and cfg["heads"] % tp == 0
-                and cfg["kv_heads"] % tp == 0) or (model.startswith("bert")
-                                                   and cfg["heads"] % tp == 0)
+        attn = not model.startswith("gpt2")  # GPT-2's fused QKV keeps attention whole
         blocks = cfg["layers"] * (2 if attn else 1)
         act = blocks * 2 * ring(bsh, tp)
+        if model.startswith("llama") and cfg["kv_heads"] % tp:
+            # the key and value gradients of the replicated kv heads, whole:
+            # b x kv_heads x s x head_dim each, per layer
+            kv = 4 * rows * seq * cfg["kv_heads"] * cfg["hidden"] // cfg["heads"]
+            out["tp.kv_replica_grad"] = k * cfg["layers"] * 2 * ring(kv, tp)
         if vocab_parallel(model, cfg, tp):
             act += ring(bsh, tp)  # the head's input gradient, a partial sum over the classes
             out["tp.vocab_parallel_embedding"] = k * ring(bsh, tp)

@@ -210,6 +210,47 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
 
 // -----
 
+// tp 4 over 2 kv heads (Megatron's kv replication): the query's 4 heads
+// split, the key and value whole; each rank picks the kv head its query
+// head shares (head k * 2 / 4 for its tp coordinate k, looked up) and
+// attends with it. The gradient's key and value cotangents, the rank's
+// head placed among zeros, are all-reduced whole (tp.kv_replica_grad).
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: %arg4: tensor<i64> {pz.input = "tp_index", pz.role = #pz.role<tp_index>})
+// CHECK: %[[Q:.+]] = pz.transpose {{.*}} -> tensor<1x1x4x8xf32>
+// CHECK: %[[K:.+]] = pz.transpose {{.*}} -> tensor<1x2x4x8xf32>
+// CHECK: %[[V:.+]] = pz.transpose {{.*}} -> tensor<1x2x4x8xf32>
+// CHECK: %[[TABLE:.+]] = pz.constant dense<[0, 0, 1, 1]> : tensor<4xi64>
+// CHECK: %[[COORD:.+]] = pz.reshape %arg4 [1]
+// CHECK: %[[HEAD:.+]] = pz.gather %[[TABLE]], %[[COORD]] {axis = 0 : i64}
+// CHECK: %[[MYK:.+]] = pz.gather %[[K]], %[[HEAD]] {axis = 1 : i64} : tensor<1x2x4x8xf32>, tensor<1xi64> -> tensor<1x1x4x8xf32>
+// CHECK: %[[MYV:.+]] = pz.gather %[[V]], %[[HEAD]] {axis = 1 : i64}
+// CHECK: pz.attention %[[Q]], %[[MYK]], %[[MYV]] {causal} : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32> -> tensor<1x1x4x8xf32>
+// CHECK: %{{.+}}, %[[DK:.+]], %[[DV:.+]] = pz.attention_grad
+// CHECK: %[[MINE:.+]] = pz.compare eq, %{{.+}}, %{{.+}} : tensor<1x2x1x1xi64>, tensor<1xi64> -> tensor<1x2x1x1xi1>
+// CHECK: %[[PLACED:.+]] = pz.where %[[MINE]], %[[DK]], %{{.+}} -> tensor<1x2x4x8xf32>
+// CHECK: shard.all_reduce %[[PLACED]] on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.kv_replica_grad", "attn_grad">} : tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+// CHECK: pz.where %[[MINE]], %[[DV]]
+// CHECK: shard.all_reduce {{.*}}"tp.kv_replica_grad"
+module attributes {pz.plan = #pz.plan<tp = 4>} {
+  func.func @forward_backward(%x: tensor<1x4x32xf32> {pz.input = "x"}, %wq: tensor<32x32xf32> {pz.param = "wq"}, %wk: tensor<32x16xf32> {pz.param = "wk"}, %wv: tensor<32x16xf32> {pz.param = "wv"}) -> (tensor<1x4x4x8xf32> {pz.output = "y"}, tensor<1x2x4x8xf32> {pz.output = "dk"}) {
+    %q0 = pz.matmul %x, %wq : tensor<1x4x32xf32>, tensor<32x32xf32> -> tensor<1x4x32xf32>
+    %q1 = pz.reshape %q0 [1, 4, 4, 8] : tensor<1x4x32xf32> -> tensor<1x4x4x8xf32>
+    %q = pz.transpose %q1 [0, 2, 1, 3] : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+    %k0 = pz.matmul %x, %wk : tensor<1x4x32xf32>, tensor<32x16xf32> -> tensor<1x4x16xf32>
+    %k1 = pz.reshape %k0 [1, 4, 2, 8] : tensor<1x4x16xf32> -> tensor<1x4x2x8xf32>
+    %k = pz.transpose %k1 [0, 2, 1, 3] : tensor<1x4x2x8xf32> -> tensor<1x2x4x8xf32>
+    %v0 = pz.matmul %x, %wv : tensor<1x4x32xf32>, tensor<32x16xf32> -> tensor<1x4x16xf32>
+    %v1 = pz.reshape %v0 [1, 4, 2, 8] : tensor<1x4x16xf32> -> tensor<1x4x2x8xf32>
+    %v = pz.transpose %v1 [0, 2, 1, 3] : tensor<1x4x2x8xf32> -> tensor<1x2x4x8xf32>
+    %y = pz.attention %q, %k, %v {causal} : tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x4x4x8xf32> loc("attn")
+    %dq, %dk, %dv = pz.attention_grad %y, %q, %k, %v {causal} : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> loc("attn_grad")
+    return %y, %dk : tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>
+  }
+}
+
+// -----
+
 // tp must divide the attention heads (plan key 'tp').
 module attributes {pz.plan = #pz.plan<tp = 4>} {
   func.func @forward_backward(%q: tensor<1x2x4x8xf32> {pz.input = "q"}) -> (tensor<1x2x4x8xf32> {pz.output = "y"}) {

@@ -9,6 +9,7 @@
 #include "ShardingUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -314,9 +315,15 @@ struct NormGradModel : public ShardingInterface::ExternalModel<NormGradModel<Op>
 /// the query on B and on the heads, and whole along the sequence and the
 /// head dim; a mask broadcasting to [B, H, Sq, Sk] likewise (a stretched
 /// dim whole). With H and Hkv split alike over n ranks, each rank's query
-/// heads read exactly its kv heads, so the op runs on the local heads. A
-/// split that does not divide H or Hkv (tp above the kv heads) is refused:
-/// replicating kv heads is the annotator's job (0013).
+/// heads read exactly its kv heads, so the op runs on the local heads.
+///
+/// With more ranks than kv heads (n a multiple of Hkv), the key and value
+/// are whole (every rank computes them all; Megatron replicates the kv
+/// heads): each rank picks the kv head its H / n query heads share, head
+/// k Hkv / n for its coordinate k on the heads' axis (the function's
+/// tp_index), and runs the op on it. The gradient's key and value
+/// cotangents, the rank's head placed among zeros, are summed over the
+/// axis (`tp.kv_replica_grad`): every rank gets them whole.
 template <typename Op>
 struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<Op>, Op> {
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
@@ -329,7 +336,27 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     unsigned qi = llvm::find(op->getOperands(), query) - op->getOperands().begin();
     const Sharding &qs = operandShardings[qi];
     SmallVector<ArrayRef<GridAxis>> want = {splitOf(qs, 0), splitOf(qs, 1), {}, {}};
+    unsigned ki = llvm::find(op->getOperands(), attn.getKey()) - op->getOperands().begin();
+    int64_t kvHeads = rankedType(attn.getKey()).getDimSize(1), n = 1;
+    for (GridAxis a : want[1])
+      n *= symbolTable.lookupNearestSymbolFrom<GridOp>(op, qs.getGridAttr()).getShape()[a];
+    bool replicated = !want[1].empty() && isUnsplit(operandShardings[ki]) && kvHeads % n != 0 &&
+                      n % kvHeads == 0;
+    auto isKv = [&](Value v) {
+      if (!replicated)
+        return false;
+      if (v == attn.getKey() || v == attn.getValue())
+        return true;
+      auto r = llvm::dyn_cast<OpResult>(v);
+      return r && r.getOwner() == op && r.getResultNumber() > 0; // the gradient's dk, dv
+    };
     auto check = [&](Value v, const Sharding &s, const Twine &what) -> LogicalResult {
+      if (isKv(v)) {
+        if (isUnsplit(s))
+          return success();
+        return op->emitOpError() << "cannot be partitioned: " << what
+                                 << " must be whole (the kv heads are replicated)";
+      }
       RankedTensorType t = rankedType(v);
       if (!t)
         return op->emitOpError() << "cannot be partitioned: " << what << " is not ranked";
@@ -353,8 +380,79 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     for (auto [i, v] : llvm::enumerate(op->getResults()))
       if (failed(check(v, resultShardings[i], "result " + Twine(i))))
         return failure();
+    if (replicated)
+      return partitionReplicatedKv(attn, partitionedOperands, qs, want[1], n, kvHeads,
+                                   partitionMap, symbolTable, builder);
     partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
                                          resultShardings, partitionMap, symbolTable, builder);
+    return success();
+  }
+
+private:
+  static LogicalResult partitionReplicatedKv(Op attn, ArrayRef<Value> partitionedOperands,
+                                             const Sharding &qs, ArrayRef<GridAxis> axes,
+                                             int64_t n, int64_t kvHeads, IRMapping &partitionMap,
+                                             SymbolTableCollection &symbolTable,
+                                             OpBuilder &b) {
+    Operation *op = attn.getOperation();
+    Location loc = op->getLoc();
+    FailureOr<Value> k = tpCoordinate(op, b);
+    if (failed(k))
+      return failure();
+    // head[k] = k Hkv / n, looked up rather than divided.
+    auto i64 = b.getI64Type();
+    auto tableType = RankedTensorType::get({n}, i64);
+    SmallVector<int64_t> heads;
+    for (int64_t j = 0; j < n; ++j)
+      heads.push_back(j * kvHeads / n);
+    Value table =
+        ConstantOp::create(b, loc, tableType, DenseElementsAttr::get(tableType, ArrayRef(heads)));
+    auto one = RankedTensorType::get({1}, i64);
+    Value kk = ReshapeOp::create(b, loc, one, *k, b.getDenseI64ArrayAttr({1}));
+    Value head = pz::GatherOp::create(b, loc, one, table, kk, b.getI64IntegerAttr(0));
+    IRMapping local;
+    for (auto [v, pv] : llvm::zip(op->getOperands(), partitionedOperands)) {
+      if (v != attn.getKey() && v != attn.getValue()) {
+        local.map(v, pv);
+        continue;
+      }
+      SmallVector<int64_t> shape(rankedType(v).getShape());
+      shape[1] = 1;
+      local.map(v, pz::GatherOp::create(b, loc, rankedType(v).clone(shape), pv, head,
+                                    b.getI64IntegerAttr(1))
+                       .getResult());
+    }
+    Operation *run = b.clone(*op, local);
+    RankedTensorType q = rankedType(partitionMap.lookup(attn.getQuery()));
+    for (OpResult r : run->getResults())
+      r.setType(r.getResultNumber() == 0 ? q : rankedType(run->getOperand(2)));
+    partitionMap.map(op->getResult(0), run->getResult(0));
+    if (op->getNumResults() == 1)
+      return success();
+    // dk, dv: the rank's head among zeros, summed over the axis.
+    auto iotaType = RankedTensorType::get({1, kvHeads, 1, 1}, i64);
+    SmallVector<int64_t> iota;
+    for (int64_t j = 0; j < kvHeads; ++j)
+      iota.push_back(j);
+    Value all = ConstantOp::create(b, loc, iotaType,
+                                   DenseElementsAttr::get(iotaType, ArrayRef(iota)));
+    Value mine = CompareOp::create(b, loc, ComparePredicateAttr::get(b.getContext(),
+                                                                     ComparePredicate::eq),
+                                   all, head);
+    for (unsigned i = 1; i < op->getNumResults(); ++i) {
+      auto whole = rankedType(op->getResult(i));
+      Type elem = whole.getElementType();
+      auto zeroType = RankedTensorType::get({}, elem);
+      Value zero = ConstantOp::create(
+          b, loc, zeroType, DenseElementsAttr::get(zeroType, b.getFloatAttr(elem, 0.0)));
+      Value placed = WhereOp::create(b, loc, whole, mine, run->getResult(i), zero);
+      auto sum = AllReduceOp::create(b, loc, whole, qs.getGridAttr(), b.getDenseI16ArrayAttr(axes),
+                                     placed, ReductionKindAttr::get(b.getContext(),
+                                                                    ReductionKind::Sum));
+      sum->setAttr("pz.comm", pzrt::ReasonAttr::get(b.getContext(), "tp.kv_replica_grad",
+                                                    sourceOf(op)));
+      partitionMap.map(op->getResult(i), sum.getResult());
+    }
     return success();
   }
 };

@@ -2,8 +2,10 @@
 
 #include "ShardingUtils.h"
 
+#include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
@@ -179,3 +181,14 @@ FailureOr<RankedTensorType> localType(Operation *op, Value v, const Sharding &s,
 }
 
 } // namespace mlir::pz::sharding
+
+FailureOr<Value> mlir::pz::sharding::tpCoordinate(Operation *op, OpBuilder &b) {
+  auto fn = op->getParentOfType<func::FuncOp>();
+  Block *block = b.getInsertionBlock();
+  for (unsigned i = 0; fn && i < fn.getNumArguments(); ++i)
+    if (auto role = fn.getArgAttrOfType<RoleAttr>(i, PZDialect::kRoleAttrName);
+        role && role.getValue() == Role::tp_index && i < block->getNumArguments())
+      return block->getArgument(i);
+  return op->emitOpError() << "cannot be partitioned by the rank's tp coordinate: its function "
+                              "has no tp_index argument (#pz.role<tp_index>)";
+}

@@ -78,6 +78,12 @@ struct PartialSumModel : public shard::ShardingInterface::ExternalModel<Model, O
   }
 };
 
+/// This rank's coordinate on the tp axis inside the function being
+/// partitioned: its `tp_index` argument (#pz.role<tp_index>), which
+/// pz-tensor-parallel adds and the driver fills. An error at `op` when the
+/// function has none.
+FailureOr<Value> tpCoordinate(Operation *op, OpBuilder &b);
+
 /// Attach the models of BoxModels.cpp and ShapeModels.cpp.
 void attachBoxModels(MLIRContext *ctx);
 void attachShapeModels(MLIRContext *ctx);

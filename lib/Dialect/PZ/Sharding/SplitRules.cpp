@@ -285,9 +285,13 @@ OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands) {
 
 /// Attention and its gradient: the heads (dim 1) split alike on the query,
 /// key and value (and, for the gradient, the cotangent), every other dim
-/// whole, carry to the results; a mask must not index the heads.
-OpSplits attentionSplits(Operation *op, Value query, Value mask, ArrayRef<OperandAxes> operands,
-                         const SplitContext &ctx) {
+/// whole, carry to the results; a mask must not index the heads. With more
+/// ranks than kv heads (a multiple of them), the query's heads split and
+/// the key and value whole: each rank reads the kv head its query heads
+/// share (Megatron's kv replication; AttentionModel in BoxModels.cpp), and
+/// the key and value gradients come out whole.
+OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Value mask,
+                         ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   OpSplits s = allWhole(op);
   int16_t heads = kWhole;
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
@@ -301,19 +305,22 @@ OpSplits attentionSplits(Operation *op, Value query, Value mask, ArrayRef<Operan
   if (heads == kWhole)
     return s;
   DimAxes want = {kWhole, heads, kWhole, kWhole};
+  int64_t n = ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
+  bool replicated = kvHeads % n != 0 && n % kvHeads == 0 && typeOf(query).getDimSize(1) % n == 0;
+  auto isKv = [&](Value v) { return replicated && (v == key || v == value); };
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands))
-    if (v != mask && *axes != want)
+    if (v != mask && *axes != (isKv(v) ? wholeAxes(v) : want))
       return s;
   if (mask && typeOf(mask).getRank() >= 3 && typeOf(mask).getShape().drop_back(2).back() != 1)
     return s;
   for (Value v : op->getOperands())
-    if (v != mask && (typeOf(v).getDimSize(1) % ctx.gridShape[heads]))
+    if (v != mask && !isKv(v) && (typeOf(v).getDimSize(1) % n))
       return s;
   for (auto [i, v] : llvm::enumerate(op->getOperands()))
     if (v != mask)
-      s.operands[i] = want;
-  for (DimAxes &r : s.results)
-    r = want;
+      s.operands[i] = isKv(v) ? wholeAxes(v) : want;
+  for (auto [i, r] : llvm::enumerate(s.results))
+    r = replicated && i > 0 ? wholeAxes(op->getResult(i)) : want; // dk, dv whole
   return s;
 }
 
@@ -346,9 +353,11 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
   if (auto g = llvm::dyn_cast<RMSNormGradOp>(op))
     return normGradSplits(g, operands);
   if (auto a = llvm::dyn_cast<AttentionOp>(op))
-    return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
+    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), operands,
+                           ctx);
   if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
-    return attentionSplits(op, a.getQuery(), a.getMask(), operands, ctx);
+    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), operands,
+                           ctx);
   if (llvm::isa<EmbeddingOp, EmbeddingGradOp, CrossEntropyOp, CrossEntropyGradOp>(op))
     return vocabSplits(op, operands, ctx);
   if (llvm::isa<AllFiniteOp>(op)) {

@@ -85,19 +85,7 @@ struct Local {
     return r.getResult();
   }
 
-  /// This rank's coordinate on the grid axis, from the function's tp_index
-  /// argument (the partition builds the new block; the argument keeps its
-  /// index).
-  FailureOr<Value> coordinate() {
-    auto fn = op->getParentOfType<func::FuncOp>();
-    Block *block = b.getInsertionBlock();
-    for (unsigned i = 0; fn && i < fn.getNumArguments(); ++i)
-      if (auto role = fn.getArgAttrOfType<RoleAttr>(i, PZDialect::kRoleAttrName);
-          role && role.getValue() == Role::tp_index && i < block->getNumArguments())
-        return block->getArgument(i);
-    return op->emitOpError() << "cannot be partitioned over a split vocabulary: its function "
-                                "has no tp_index argument (#pz.role<tp_index>)";
-  }
+  FailureOr<Value> coordinate() { return tpCoordinate(op, b); }
 
   /// Ids of the whole vocabulary made relative to this rank's block of c
   /// (ids - k c): in [0, c) for the ids the rank holds.

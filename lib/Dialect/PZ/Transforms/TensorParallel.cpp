@@ -121,8 +121,9 @@ public:
     return success();
   }
 
-  /// Whether a vocabulary-parallel op needs the rank's coordinate: a split
-  /// embedding table (or its gradient), split logits.
+  /// Whether an op's partition needs the rank's coordinate: a split
+  /// embedding table (or its gradient), split logits, attention whose
+  /// query heads split over replicated kv heads.
   bool needsCoordinate() {
     bool need = false;
     fn.walk([&](Operation *op) {
@@ -131,6 +132,11 @@ public:
           need |= !isWhole(axesOf(v)) && llvm::isa<FloatType>(getElementTypeOrSelf(v));
       if (llvm::isa<EmbeddingGradOp>(op))
         need |= !isWhole(axesOf(op->getResult(0)));
+      // Replicated kv heads: each rank picks the one its query heads share.
+      if (auto a = llvm::dyn_cast<AttentionOp>(op))
+        need |= !isWhole(axesOf(a.getQuery())) && isWhole(axesOf(a.getKey()));
+      if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
+        need |= !isWhole(axesOf(a.getQuery())) && isWhole(axesOf(a.getKey()));
     });
     return need;
   }
