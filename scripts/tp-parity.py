@@ -55,7 +55,9 @@ Gates, per case against the single-rank run:
   * memory: every rank's measured peak equals report.json's plan; its
     parameters, gradients and AdamW state are 4, 4 and 8 bytes per element
     of its blocks (P_local);
-  * a vocabulary tp does not divide (PADDED_CASES: the models exported
+  * dropout (VARIANTS: GPT-2 exported again with dropout 0.1): the same
+    gates, tp 2 x dp 2 x grad_accum 2 drawing the single rank's masks;
+  * a vocabulary tp does not divide (VARIANTS: the models exported
     again with 253 classes): the same gates; the word embedding (and
     Llama's head, BERT's decoder and its bias) hold ceil(V / tp) rows or
     columns per rank, the last block partly padding (zero, masked out of
@@ -96,12 +98,20 @@ CASES = [("mlp_loss", 2, 1, 1), ("llama_loss", 2, 1, 1), ("llama_loss", 2, 2, 2)
          ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1), ("bert_loss", 2, 1, 1)]
 FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for n in (2, 4) for m in (1, 2) for k in (1, 2) if n * m <= 8]
-# A vocabulary tp does not divide (padded): these models exported again
-# with PADDED_VOCAB classes (tied head: GPT-2; separate head: Llama).
+# Variants of the models, exported again (python-frontend) with other
+# constructor arguments: (directory, label, overrides, cases, full cases).
+# A vocabulary tp does not divide (padded; tied head: GPT-2, separate head:
+# Llama, a decoder with a bias: BERT); dropout (its masks index the global
+# batch, so dp and grad_accum draw the single rank's; tp runs it whole).
 PADDED_VOCAB = 253
 PADDED_CASES = [("llama_loss", 2, 2, 2), ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1)]
-FULL_PADDED_CASES = PADDED_CASES + [("gpt2_loss", 4, 2, 1), ("bert_loss", 2, 1, 2),
-                                    ("bert_loss", 4, 1, 1)]
+VARIANTS = [
+    (f"vocab{PADDED_VOCAB}", f" (vocabulary {PADDED_VOCAB}, padded)", {"vocab": PADDED_VOCAB},
+     PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1), ("bert_loss", 2, 1, 2),
+                                   ("bert_loss", 4, 1, 1)]),
+    ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2)],
+     [("gpt2_loss", 2, 2, 2), ("gpt2_loss", 4, 1, 2)]),
+]
 # A case's checkpoint loads under these (None: one rank); under padding
 # the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
 RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
@@ -270,14 +280,13 @@ def check_reshard(a, name, case, runs, single_out, feeds, ref):
               f"{worst:.2e} against that layout's uninterrupted run (gate {RESHARD_RTOL:g})")
 
 
-def export_padded(work, models):
-    """The models exported with PADDED_VOCAB classes (python-frontend)."""
+def export_variant(out, models, overrides):
+    """The models exported with constructor `overrides` (python-frontend)."""
     sys.path.insert(0, os.path.join(HERE, "..", "python-frontend"))
     from parallelize import export as E  # noqa: E402 (needs torch)
-    out = os.path.join(work, f"vocab{PADDED_VOCAB}")
     os.makedirs(out, exist_ok=True)
     for model in models:
-        E.export_family(model[:-len("_loss")], out, loss=True, vocab=PADDED_VOCAB)
+        E.export_family(model[:-len("_loss")], out, loss=True, **overrides)
     return out
 
 
@@ -343,7 +352,7 @@ def run_model(a, model, models_dir, cases, work, label):
                                             feeds, cwork, ref, ref_w))
         except RuntimeError as e:
             check(False, f"{name}: {e}")
-    if label and cases[0] in runs:
+    if "vocabulary" in label and cases[0] in runs:
         check_vocabulary(a, f"{model}{label} tp {cases[0][1]} x dp {cases[0][2]}", cases[0],
                          runs[cases[0]][0], feeds, cfg["vocab"])
     for case in cases:
@@ -363,12 +372,12 @@ def main():
     work = a.work or tempfile.mkdtemp(prefix="pz-tp-parity-")
     chosen = lambda mo: not a.only or mo in a.only.split(",")  # noqa: E731
     suites = [(a.models, FULL_CASES if a.full else CASES, work, "")]
-    padded = [c for c in (FULL_PADDED_CASES if a.full else PADDED_CASES) if chosen(c[0])]
-    if padded:
-        pwork = os.path.join(work, f"vocab{PADDED_VOCAB}")
-        models = list(collections.OrderedDict((c[0], 0) for c in padded))
-        suites.append((export_padded(work, models), padded, pwork,
-                       f" (vocabulary {PADDED_VOCAB}, padded)"))
+    for folder, label, overrides, cases, full in VARIANTS:
+        cases = [c for c in (full if a.full else cases) if chosen(c[0])]
+        if cases:
+            vwork = os.path.join(work, folder)
+            models = list(collections.OrderedDict((c[0], 0) for c in cases))
+            suites.append((export_variant(vwork, models, overrides), cases, vwork, label))
     for models_dir, cases, swork, label in suites:
         for model in collections.OrderedDict((c[0], 0) for c in cases):
             if chosen(model):

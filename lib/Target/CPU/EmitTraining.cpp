@@ -2,8 +2,11 @@
 //
 // Dropout regenerates its mask from (seed, step, element index) with the
 // runtime's Philox generator, as the interpreter does; the program's --seed
-// is mixed into the op's seed and micro-batch k > 0 of a step uses counter
-// step + k * 2^32, so that masks differ between micro-batches.
+// is mixed into the op's seed. The element index is the global batch's:
+// the running micro-batch's n elements start at ctx->dropout_block x n, so
+// that data parallelism and gradient accumulation draw the masks one rank
+// draws for the whole batch, and the masks of a step's micro-batches
+// differ.
 //
 // The optimizer updates call the runtime's torch.optim kernels, which update
 // in place: the results start as copies of the inputs unless the caller
@@ -39,8 +42,8 @@ LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {
                             ", NULL, " + std::to_string(FE::numel(d.getInput())) + ", " +
                             floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
                             std::to_string(static_cast<int64_t>(d.getSeed())) +
-                            ") ^ ctx->seed, (uint64_t)ctx->step + ((uint64_t)ctx->micro_batch << "
-                            "32), 0)");
+                            ") ^ ctx->seed, (uint64_t)ctx->step, (uint64_t)ctx->dropout_block * " +
+                            std::to_string(FE::numel(d.getInput())) + ")");
         return success();
       })
       .Case<SGDUpdateOp>([&](SGDUpdateOp s) -> LogicalResult {

@@ -170,6 +170,12 @@ typedef struct pzrt_step_ctx {
   pzrt_stream *const *streams;
   int32_t num_comms;            /* one communicator per group of grid axes, in the */
   pzrt_comm *const *comms;      /* order of program->comm_groups */
+  /* Where the running micro-batch sits in the step's global batch, in
+   * micro-batches: (data-parallel coordinate) x grad_accum + micro_batch.
+   * A dropout over n elements indexes its mask from dropout_block x n, so
+   * that every plan draws the mask one rank draws for the global batch
+   * (the batch dim outermost). */
+  int64_t dropout_block;
 } pzrt_step_ctx;
 
 /* ---- the program ABI ---- */

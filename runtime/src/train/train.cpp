@@ -567,6 +567,7 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   TraceSpan trace(trace_.get(), span, "compute",
                   stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro));
   ctx_.micro_batch = micro;
+  ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
   int rc = e.fn(&ctx_, buf_->bindings[f].data());
   // A function that failed may leave transfers in flight into its buffers.
