@@ -210,6 +210,65 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
 
 // -----
 
+// Without a cross-entropy the driver still checks ids against the 15 real
+// rows (pz.vocab), not the 16 padded ones.
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: %arg1: tensor<8x8xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 15, 8>}, pz.param = "wte"}
+// CHECK: pz.vocab = 15 : i64
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "input_ids"}, %wte: tensor<15x8xf32> {pz.param = "wte"}, %w: tensor<8x8xf32> {pz.param = "w"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<15x8xf32> {pz.grad = "wte"}) {
+    // expected-remark @+1 {{pz-tensor-parallel: the vocabulary of 15 does not divide over tp = 2: it is padded to 16 (8 per rank) in wte}}
+    %h = pz.embedding %wte, %ids : tensor<15x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+    %y = pz.matmul %h, %w : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+    %loss = pz.reduce_sum %y [0, 1] : tensor<8x8xf32> -> tensor<f32>
+    %dh = pz.matmul %y, %w {transpose_rhs} : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
+    %dw = pz.embedding_grad %dh, %ids {vocab = 15 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<15x8xf32>
+    return %loss, %dw : tensor<f32>, tensor<15x8xf32>
+  }
+}
+
+// -----
+
+// A sum with a value broadcast over the classes (here a scalar) would fill
+// the padding, which the sum over the logits would then count: no padding.
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: %arg2: tensor<15x8xf32> {pz.param = "wte"})
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "ids"}, %labels: tensor<8xi64> {pz.input = "labels"}, %wte: tensor<15x8xf32> {pz.param = "wte"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<f32> {pz.output = "reg"}, tensor<15x8xf32> {pz.grad = "wte"}) {
+    %seed = pz.constant dense<1.000000e+00> : tensor<f32>
+    %one = pz.constant dense<1.000000e+00> : tensor<f32>
+    %h = pz.embedding %wte, %ids : tensor<15x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+    %l0 = pz.matmul %h, %wte {transpose_rhs} : tensor<8x8xf32>, tensor<15x8xf32> -> tensor<8x15xf32>
+    // expected-remark @+1 {{pz-tensor-parallel: the vocabulary of 15 does not divide over tp = 2 and is not padded ('pz.add' reads the padded classes and would not keep them zero): the embedding and the logits stay whole on every rank}}
+    %logits = pz.add %l0, %one : tensor<8x15xf32>, tensor<f32> -> tensor<8x15xf32>
+    %reg = pz.reduce_sum %logits [0, 1] : tensor<8x15xf32> -> tensor<f32>
+    %loss = pz.cross_entropy %logits, %labels mean : tensor<8x15xf32>, tensor<8xi64> -> tensor<f32> loc("loss")
+    %dl = pz.cross_entropy_grad %seed, %logits, %labels mean : tensor<f32>, tensor<8x15xf32>, tensor<8xi64> loc("dloss")
+    %dh = pz.matmul %dl, %wte : tensor<8x15xf32>, tensor<15x8xf32> -> tensor<8x8xf32> loc("dh")
+    %dw1 = pz.matmul %dl, %h {transpose_lhs} : tensor<8x15xf32>, tensor<8x8xf32> -> tensor<15x8xf32>
+    %dw2 = pz.embedding_grad %dh, %ids {vocab = 15 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<15x8xf32>
+    %dw = pz.add %dw1, %dw2 : tensor<15x8xf32>, tensor<15x8xf32> -> tensor<15x8xf32>
+    return %loss, %reg, %dw : tensor<f32>, tensor<f32>, tensor<15x8xf32>
+  }
+}
+
+// -----
+
+// Returning the logits would change the output's shape: no padding.
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<8x15xf32> {pz.output = "logits"})
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%ids: tensor<8xi64> {pz.input = "ids"}, %labels: tensor<8xi64> {pz.input = "labels"}, %wte: tensor<15x8xf32> {pz.param = "wte"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<8x15xf32> {pz.output = "logits"}) {
+    %h = pz.embedding %wte, %ids : tensor<15x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+    %logits = pz.matmul %h, %wte {transpose_rhs} : tensor<8x8xf32>, tensor<15x8xf32> -> tensor<8x15xf32>
+    %loss = pz.cross_entropy %logits, %labels mean : tensor<8x15xf32>, tensor<8xi64> -> tensor<f32> loc("loss")
+    // expected-remark @+1 {{pz-tensor-parallel: the vocabulary of 15 does not divide over tp = 2 and is not padded ('func.return' reads the padded classes and would not keep them zero): the embedding and the logits stay whole on every rank}}
+    return %loss, %logits : tensor<f32>, tensor<8x15xf32>
+  }
+}
+
+// -----
+
 // tp 4 over 2 kv heads (Megatron's kv replication): the query's 4 heads
 // split, the key and value whole; each rank picks the kv head its query
 // head shares (head k * 2 / 4 for its tp coordinate k, looked up) and
@@ -246,6 +305,31 @@ module attributes {pz.plan = #pz.plan<tp = 4>} {
     %y = pz.attention %q, %k, %v {causal} : tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x4x4x8xf32> loc("attn")
     %dq, %dk, %dv = pz.attention_grad %y, %q, %k, %v {causal} : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> loc("attn_grad")
     return %y, %dk : tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>
+  }
+}
+
+// -----
+
+// Replicated kv heads whose value head dim (4) differs from the key's (8):
+// the local attention's result takes the value's, each gradient its
+// operand's.
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: pz.attention {{.*}} : tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x4xf32> -> tensor<1x1x4x4xf32>
+// CHECK: pz.attention_grad {{.*}} : tensor<1x1x4x4xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x4xf32>
+module attributes {pz.plan = #pz.plan<tp = 4>} {
+  func.func @forward_backward(%x: tensor<1x4x32xf32> {pz.input = "x"}, %wq: tensor<32x32xf32> {pz.param = "wq"}, %wk: tensor<32x16xf32> {pz.param = "wk"}, %wv: tensor<32x8xf32> {pz.param = "wv"}) -> (tensor<1x4x4x4xf32> {pz.output = "y"}, tensor<1x2x4x4xf32> {pz.output = "dv"}) {
+    %q0 = pz.matmul %x, %wq : tensor<1x4x32xf32>, tensor<32x32xf32> -> tensor<1x4x32xf32>
+    %q1 = pz.reshape %q0 [1, 4, 4, 8] : tensor<1x4x32xf32> -> tensor<1x4x4x8xf32>
+    %q = pz.transpose %q1 [0, 2, 1, 3] : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+    %k0 = pz.matmul %x, %wk : tensor<1x4x32xf32>, tensor<32x16xf32> -> tensor<1x4x16xf32>
+    %k1 = pz.reshape %k0 [1, 4, 2, 8] : tensor<1x4x16xf32> -> tensor<1x4x2x8xf32>
+    %k = pz.transpose %k1 [0, 2, 1, 3] : tensor<1x4x2x8xf32> -> tensor<1x2x4x8xf32>
+    %v0 = pz.matmul %x, %wv : tensor<1x4x32xf32>, tensor<32x8xf32> -> tensor<1x4x8xf32>
+    %v1 = pz.reshape %v0 [1, 4, 2, 4] : tensor<1x4x8xf32> -> tensor<1x4x2x4xf32>
+    %v = pz.transpose %v1 [0, 2, 1, 3] : tensor<1x4x2x4xf32> -> tensor<1x2x4x4xf32>
+    %y = pz.attention %q, %k, %v {causal} : tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32> -> tensor<1x4x4x4xf32> loc("attn")
+    %dq, %dk, %dv = pz.attention_grad %y, %q, %k, %v {causal} : tensor<1x4x4x4xf32>, tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32> loc("attn_grad")
+    return %y, %dv : tensor<1x4x4x4xf32>, tensor<1x2x4x4xf32>
   }
 }
 

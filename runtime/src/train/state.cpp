@@ -245,6 +245,27 @@ void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, 
   });
 }
 
+// Fills the rank's block of s with `read(offsets, extents, out)`, which
+// reads that region of the whole tensor, packed, into out: straight into
+// the block, or, when the block is clipped (slicePart), into a packed part
+// then placed among zeroed padding (an empty part reads nothing). Returns
+// read's status.
+template <typename Read>
+int fillBlock(const pzrt_program *m, const pzrt_tensor_spec &s, int rank, void *block,
+              Read read) {
+  SlicePart p = slicePart(m, s, rank);
+  if (!p.clipped)
+    return read(p.offsets, p.extents, block);
+  int64_t n = 1;
+  for (int64_t e : p.extents)
+    n *= e;
+  std::vector<unsigned char> part(static_cast<size_t>(n) * pzrt_dtype_size(s.dtype));
+  int rc = n ? read(p.offsets, p.extents, part.data()) : 0;
+  if (!rc)
+    placePart(s, p, part.data(), block);
+  return rc;
+}
+
 // The inverse: the part of the block that holds elements, packed.
 std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
                                     const void *block) {
@@ -289,14 +310,14 @@ void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
                  t->dtype, s.dtype, r.end - r.begin, static_cast<unsigned char *>(b.params[i]));
       zeroPadding(s, r, b.params[i]);
       valid = r.end - r.begin;
-    } else if (SlicePart part = slicePart(m, s, rank); part.clipped) {
-      pzrt_tensor_spec ps = s; // the part that holds elements, then into the block
-      std::copy(part.extents.begin(), part.extents.end(), ps.shape);
-      std::vector<unsigned char> tmp(specBytes(ps));
-      copySlice(f.dataStart + t->begin, t->dtype, global, part.offsets, ps, tmp.data());
-      placePart(s, part, tmp.data(), b.params[i]);
     } else {
-      copySlice(f.dataStart + t->begin, t->dtype, global, part.offsets, s, b.params[i]);
+      fillBlock(m, s, rank, b.params[i],
+                [&](const std::vector<int64_t> &off, const std::vector<int64_t> &ext, void *out) {
+                  pzrt_tensor_spec region = s; // copySlice reads a spec's shape of elements
+                  std::copy(ext.begin(), ext.end(), region.shape);
+                  copySlice(f.dataStart + t->begin, t->dtype, global, off, region, out);
+                  return 0;
+                });
     }
     if (int64_t at = firstNonFinite(b.params[i], valid, s.dtype); at >= 0)
       throwUsage("initial weights '%s': tensor '%s' holds a NaN or infinity (element %lld of "
@@ -339,17 +360,14 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, in
     zeroPadding(s, r, out);
     valid = r.end - r.begin;
   } else {
-    SlicePart p = slicePart(m, s, rank);
-    std::vector<unsigned char> tmp(p.clipped ? 1 : 0);
-    for (size_t d = 0; p.clipped && d < p.extents.size(); ++d)
-      tmp.resize(tmp.size() * static_cast<size_t>(p.extents[d]));
-    tmp.resize(tmp.size() * pzrt_dtype_size(s.dtype));
-    if (!tmp.empty() || !p.clipped)
-      rc = pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim, s.ndim ? global.data() : &dummy,
-                          s.ndim ? p.offsets.data() : &dummy, s.ndim ? p.extents.data() : &dummy,
-                          p.clipped ? tmp.data() : out);
-    if (!rc && p.clipped) // an empty part (a block wholly past the end) is all padding
-      placePart(s, p, tmp.data(), out);
+    rc = fillBlock(m, s, rank, out,
+                   [&](const std::vector<int64_t> &off, const std::vector<int64_t> &ext,
+                       void *to) {
+                     return pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim,
+                                           s.ndim ? global.data() : &dummy,
+                                           s.ndim ? off.data() : &dummy,
+                                           s.ndim ? ext.data() : &dummy, to);
+                   });
   }
   if (rc)
     throwUsage("--load '%s': %s", dir.c_str(), pzrt_last_error());

@@ -340,8 +340,9 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     int64_t kvHeads = rankedType(attn.getKey()).getDimSize(1), n = 1;
     for (GridAxis a : want[1])
       n *= symbolTable.lookupNearestSymbolFrom<GridOp>(op, qs.getGridAttr()).getShape()[a];
-    bool replicated = !want[1].empty() && isUnsplit(operandShardings[ki]) && kvHeads % n != 0 &&
-                      n % kvHeads == 0;
+    // (One axis: the rank's coordinate on it is the function's tp_index.)
+    bool replicated = want[1].size() == 1 && isUnsplit(operandShardings[ki]) &&
+                      kvHeads % n != 0 && n % kvHeads == 0;
     auto isKv = [&](Value v) {
       if (!replicated)
         return false;
@@ -418,14 +419,21 @@ private:
       }
       SmallVector<int64_t> shape(rankedType(v).getShape());
       shape[1] = 1;
-      local.map(v, pz::GatherOp::create(b, loc, rankedType(v).clone(shape), pv, head,
-                                    b.getI64IntegerAttr(1))
-                       .getResult());
+      auto mine = pz::GatherOp::create(b, loc, rankedType(v).clone(shape), pv, head,
+                                      b.getI64IntegerAttr(1));
+      local.map(v, mine.getResult());
     }
+    // The local result types: the gradient's are its query's, key's and
+    // value's; the attention's is the query's with the value's head dim.
     Operation *run = b.clone(*op, local);
-    RankedTensorType q = rankedType(partitionMap.lookup(attn.getQuery()));
-    for (OpResult r : run->getResults())
-      r.setType(r.getResultNumber() == 0 ? q : rankedType(run->getOperand(2)));
+    if (op->getNumResults() == 1) {
+      SmallVector<int64_t> shape(rankedType(run->getOperand(0)).getShape());
+      shape.back() = rankedType(run->getOperand(2)).getShape().back();
+      run->getResult(0).setType(rankedType(op->getResult(0)).clone(shape));
+    } else {
+      for (OpResult r : run->getResults())
+        r.setType(run->getOperand(r.getResultNumber() + 1).getType());
+    }
     partitionMap.map(op->getResult(0), run->getResult(0));
     if (op->getNumResults() == 1)
       return success();

@@ -529,13 +529,22 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     if (heads.wasInterrupted())
       return failure();
+    // A padded parameter must be split: whole, its padded rows would reach
+    // the runtime, which holds the unpadded tensor.
+    for (StringRef name : storedShapes.keys())
+      if (paramSplits.count(name) && isWhole(paramSplits[name])) {
+        fn.emitError() << kPass << ": the padded parameter '" << name
+                       << "' stays whole on every tp rank (a value computed from it is needed "
+                          "whole); use a tp that divides the vocabulary";
+        return failure();
+      }
     if (s.needsCoordinate()) {
       addCoordinateArgument(fn);
       recordVocab(fn);
     }
     // Padded logits must reach the loss split, where the padding is masked.
     WalkResult whole = fn.walk([&](Operation *op) {
-      if (!op->hasAttr(kValidClassesAttrName))
+      if (!op->hasAttr(sharding::kValidClassesAttrName))
         return WalkResult::advance();
       Value logits = op->getOperand(llvm::isa<CrossEntropyOp>(op) ? 0 : 1);
       if (s.axesOf(logits).back() != kWhole)
@@ -543,7 +552,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       op->emitError() << kPass << ": the padded vocabulary's logits reach this loss whole, "
                                   "where the padding would not be masked (a parameter they "
                                   "come from stays whole); use a tp that divides the "
-                               << op->getAttrOfType<IntegerAttr>(kValidClassesAttrName).getInt()
+                               << op->getAttrOfType<IntegerAttr>(sharding::kValidClassesAttrName).getInt()
                                << " classes";
       return WalkResult::interrupt();
     });
@@ -568,9 +577,11 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   /// (pz.vocab): the classes of the cross-entropy, else the rows of the
   /// table `input_ids` reads, as the emitter would find them unsplit.
   static void recordVocab(func::FuncOp fn) {
+    if (fn->hasAttr(PZDialect::kVocabAttrName)) // the padding recorded the real one
+      return;
     int64_t vocab = 0;
     fn.walk([&](CrossEntropyOp ce) {
-      auto real = ce->getAttrOfType<IntegerAttr>(kValidClassesAttrName);
+      auto real = ce->getAttrOfType<IntegerAttr>(sharding::kValidClassesAttrName);
       vocab = real ? real.getInt()
                    : llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
     });

@@ -25,6 +25,15 @@ using namespace mlir::pz;
 namespace {
 
 /// The parameter of @forward_backward that `v` is, if any.
+StringRef paramArg(func::FuncOp fn, Value v);
+
+/// The parameter `v` is a cast of (mixed precision), or is.
+StringRef castParam(func::FuncOp fn, Value v) {
+  while (auto c = v.getDefiningOp<CastOp>())
+    v = c.getInput();
+  return paramArg(fn, v);
+}
+
 StringRef paramArg(func::FuncOp fn, Value v) {
   auto a = llvm::dyn_cast<BlockArgument>(v);
   if (!a || a.getOwner() != &fn.getBody().front())
@@ -80,22 +89,36 @@ bool traceClasses(func::FuncOp fn, Value v, int64_t d, Padding &pad) {
   return false;
 }
 
-/// Whether `op` maps zeros in its padded operand to zeros (so padded rows
+/// Whether `op` maps zeros in its padded operands to zeros (so padded rows
 /// stay zero), or masks them (the cross-entropy, given the real classes).
-bool keepsPaddingZero(Operation *op, const llvm::SmallPtrSetImpl<Value> &padded) {
+/// A sum needs every operand padded: a value broadcast over the padded
+/// dim (a scalar, a [B, S, 1] column) would fill the padding. A returned
+/// padded value must be a parameter's (its gradient, state, new value):
+/// any other output would change shape.
+bool keepsPaddingZero(Operation *op, const llvm::SmallPtrSetImpl<Value> &padded,
+                      const Padding &pad) {
   if (auto div = llvm::dyn_cast<DivOp>(op))
     return !padded.contains(div.getRhs());
   if (auto e = llvm::dyn_cast<EmbeddingOp>(op))
     return !padded.contains(e.getIds());
-  return llvm::isa<AddOp, SubOp, MulOp, NegOp, SqrtOp, AbsOp, SignOp, ReluOp, TanhOp, SinOp,
-                   ReshapeOp, TransposeOp, CastOp, BroadcastOp, MatmulOp, ReduceSumOp,
-                   AllFiniteOp, EmbeddingGradOp, CrossEntropyOp, CrossEntropyGradOp,
-                   AdamWUpdateOp, SGDUpdateOp, func::ReturnOp>(op);
+  if (llvm::isa<AddOp, SubOp>(op))
+    return llvm::all_of(op->getOperands(), [&](Value v) { return padded.contains(v); });
+  if (auto ret = llvm::dyn_cast<func::ReturnOp>(op)) {
+    auto fn = ret->getParentOfType<func::FuncOp>();
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (padded.contains(v) && !pad.dims.count(dp::paramOf(fn.getResultAttrDict(i))))
+        return false;
+    return true;
+  }
+  return llvm::isa<MulOp, NegOp, SqrtOp, AbsOp, SignOp, ReluOp, TanhOp, SinOp, ReshapeOp,
+                   TransposeOp, CastOp, MatmulOp, ReduceSumOp, AllFiniteOp, EmbeddingGradOp,
+                   CrossEntropyOp, CrossEntropyGradOp, AdamWUpdateOp, SGDUpdateOp>(op);
 }
 
 /// The embedding gradients of the word embedding (its ids, V rows).
 bool isTableGrad(EmbeddingGradOp g, const Padding &pad) {
-  return g.getIds() == pad.ids && static_cast<int64_t>(g.getVocab()) == pad.vocab && g.getType() == pad.table;
+  return g.getIds() == pad.ids && static_cast<int64_t>(g.getVocab()) == pad.vocab &&
+         g.getType().getShape() == pad.table.getShape();
 }
 
 /// The values of `fn` that hold padding once the parameters are padded
@@ -118,7 +141,7 @@ Operation *findUnsafeReader(func::FuncOp fn, const Padding &pad,
     }
     if (llvm::none_of(op->getOperands(), [&](Value v) { return padded.contains(v); }))
       return WalkResult::advance();
-    if (!keepsPaddingZero(op, padded)) {
+    if (!keepsPaddingZero(op, padded, pad)) {
       unsafe = op;
       return WalkResult::interrupt();
     }
@@ -192,8 +215,8 @@ mlir::pz::padVocabulary(ModuleOp module, int64_t tp, StringRef pass) {
   SmallVector<EmbeddingOp> words;
   fb.walk([&](EmbeddingOp e) {
     auto t = llvm::cast<RankedTensorType>(e.getTable().getType());
-    if (!paramArg(fb, e.getTable()).empty() && !e.getIds().getDefiningOp<ConstantOp>() &&
-        t.getDimSize(0) >= t.getDimSize(1) && t.getDimSize(0) % tp)
+    if (!e.getIds().getDefiningOp<ConstantOp>() && t.getDimSize(0) >= t.getDimSize(1) &&
+        t.getDimSize(0) % tp)
       words.push_back(e);
   });
   if (words.empty())
@@ -203,7 +226,6 @@ mlir::pz::padVocabulary(ModuleOp module, int64_t tp, StringRef pass) {
   pad.table = pad.embedding.getTable().getType();
   pad.vocab = pad.table.getDimSize(0);
   pad.padded = (pad.vocab + tp - 1) / tp * tp;
-  pad.dims[paramArg(fb, pad.embedding.getTable())] = 0;
   auto keepWhole = [&](Operation *at, const Twine &why) {
     at->emitRemark() << pass << ": the vocabulary of " << pad.vocab
                      << " does not divide over tp = " << tp << " and is not padded (" << why
@@ -212,6 +234,10 @@ mlir::pz::padVocabulary(ModuleOp module, int64_t tp, StringRef pass) {
   };
   if (words.size() > 1)
     return keepWhole(words[1], "more than one table is looked up by data");
+  StringRef table = castParam(fb, pad.embedding.getTable());
+  if (table.empty())
+    return keepWhole(pad.embedding, "the table is not a parameter");
+  pad.dims[table] = 0;
   SmallVector<Operation *> losses;
   bool traced = true;
   fb.walk([&](CrossEntropyOp ce) {
@@ -228,31 +254,35 @@ mlir::pz::padVocabulary(ModuleOp module, int64_t tp, StringRef pass) {
                          "optimizer_step"})
     if (auto fn = module.lookupSymbol<func::FuncOp>(name); fn && !fn.isExternal())
       fns.push_back(fn);
+  llvm::SmallPtrSet<Value, 32> logits; // @forward_backward's padded values
   for (func::FuncOp fn : fns) {
     llvm::SmallPtrSet<Value, 32> held;
     if (Operation *op = findUnsafeReader(fn, pad, held))
       return keepWhole(op, "'" + op->getName().getStringRef() +
                                "' reads the padded classes and would not keep them zero");
+    if (fn == fb)
+      logits = std::move(held);
   }
   for (auto &[name, d] : pad.dims) {
     BlockArgument a;
     for (BlockArgument x : fb.getArguments())
       if (paramArg(fb, x) == name)
         a = x;
+    assert(a && "a padded parameter is an argument of @forward_backward");
     stored[name] = SmallVector<int64_t>(llvm::cast<RankedTensorType>(a.getType()).getShape());
   }
   for (func::FuncOp fn : fns)
     if (failed(retype(fn, pad)))
       return failure();
+  // The losses that read padded logits mask them; the driver checks ids
+  // against the real vocabulary.
   Builder b(module.getContext());
   fb.walk([&](Operation *op) {
     if (llvm::isa<CrossEntropyOp, CrossEntropyGradOp>(op) &&
-        llvm::cast<RankedTensorType>(op->getOperand(llvm::isa<CrossEntropyOp>(op) ? 0 : 1)
-                                         .getType())
-                .getShape()
-                .back() == pad.padded)
-      op->setAttr(kValidClassesAttrName, b.getI64IntegerAttr(pad.vocab));
+        logits.contains(op->getOperand(llvm::isa<CrossEntropyOp>(op) ? 0 : 1)))
+      op->setAttr(sharding::kValidClassesAttrName, b.getI64IntegerAttr(pad.vocab));
   });
+  fb->setAttr(PZDialect::kVocabAttrName, b.getI64IntegerAttr(pad.vocab));
   SmallVector<StringRef> names(stored.keys());
   llvm::sort(names);
   pad.embedding.emitRemark() << pass << ": the vocabulary of " << pad.vocab

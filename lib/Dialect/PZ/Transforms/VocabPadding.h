@@ -15,14 +15,14 @@
 
 namespace mlir::pz {
 
-using sharding::kValidClassesAttrName;
-
 /// When the word embedding of @forward_backward (a parameter table looked
 /// up by data, with at least as many rows as columns) has V rows that `tp`
 /// does not divide, pads V to the next multiple of tp in that table and in
 /// the parameters the logits' classes come from (a separate head weight,
 /// its bias), in every function, with their gradients, accumulators and
-/// optimizer states; marks the cross-entropies with V. Returns the stored
+/// optimizer states; marks the cross-entropies that read the padded
+/// logits with V (sharding::kValidClassesAttrName) and records V as the
+/// step's vocabulary (pz.vocab). Returns the stored
 /// (unpadded) shape of each padded parameter, by name: empty when nothing
 /// needed padding or the padding could not be proved harmless (a remark
 /// then says why, and the vocabulary stays whole).
