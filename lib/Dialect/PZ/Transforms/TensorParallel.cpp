@@ -558,6 +558,20 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     if (whole.wasInterrupted())
       return failure();
+    // Mixed precision: a parameter first read through its cast is not
+    // split yet (0014); say so rather than run one rank's work on each.
+    SmallVector<StringRef> cast;
+    for (auto &[name, arg] : params)
+      if (!arg.use_empty() && llvm::all_of(arg.getUsers(), llvm::IsaPred<CastOp>) &&
+          isWhole(paramSplits[name]))
+        cast.push_back(name);
+    if (!cast.empty()) {
+      llvm::sort(cast);
+      fn.emitRemark() << kPass << ": " << cast.size()
+                      << " parameters stay whole on every tp rank because they are read "
+                         "through a cast (mixed precision), which tp does not split yet: "
+                      << llvm::join(cast, ", ");
+    }
     if (!kept.empty()) {
       SmallVector<StringRef> names(kept.keys());
       llvm::sort(names);
