@@ -185,7 +185,8 @@ def train(bin_dir, out, ranks, feeds, steps, work, extra=()):
 def read_checkpoint(ckpt):
     """Every tensor of a checkpoint, assembled from the slices index.json
     lists (boxes of "offsets"/"extents", or "flat" ranges of the flattened
-    tensor, as ZeRO saves its chunks)."""
+    tensor, as ZeRO saves its chunks; each stored in its file under its
+    "key", else the tensor's name)."""
     index = json.load(open(os.path.join(ckpt, "index.json")))
     files = {}
     weights = {}
@@ -195,7 +196,7 @@ def read_checkpoint(ckpt):
         for sl in t["slices"]:
             if sl["file"] not in files:
                 files[sl["file"]] = P.read_safetensors(os.path.join(ckpt, sl["file"]))
-            part = files[sl["file"]][name]
+            part = files[sl["file"]][sl.get("key", name)]  # a rank's later region: its key
             if "flat" in sl:
                 begin, end = sl["flat"]
                 flat[begin:end] = part.reshape(-1)

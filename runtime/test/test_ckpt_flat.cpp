@@ -308,6 +308,55 @@ TEST(CheckpointFlat, MixedBoxAndFlatSlicesAssemble) {
   pzrt_ckpt_close(ck);
 }
 
+// A rank may hold several regions of one tensor (the flat chunk of a
+// tensor-parallel block spans rows; a fused projection's heads are several
+// column blocks): its file stores the first under the tensor's name and
+// the others under NAME@1, NAME@2, which index.json (version 3) lists as
+// each slice's "key".
+TEST(CheckpointFlat, ARankSavesSeveralRegionsOfATensor) {
+  TempDir d;
+  const std::string dir = d.file("ck");
+  const int64_t shape[2] = {4, 6}, top[2] = {0, 0}, rows2[2] = {2, 6}, last[2] = {3, 0},
+                row[2] = {1, 6};
+  std::vector<float> a = vals(0, 12), mid = vals(12, 18), end = vals(18, 24);
+  pzrt_ckpt_writer *w = pzrt_ckpt_writer_create(dir.c_str(), nullptr);
+  ASSERT_EQ(pzrt_ckpt_writer_add(w, "w", PZRT_F32, 2, shape, top, rows2, a.data()), 0);
+  ASSERT_EQ(pzrt_ckpt_writer_add_flat(w, "w", PZRT_F32, 2, shape, 12, 18, mid.data()), 0);
+  ASSERT_EQ(pzrt_ckpt_writer_add(w, "w", PZRT_F32, 2, shape, last, row, end.data()), 0);
+  // The same elements twice, or another dtype or shape, are the caller's
+  // mistakes.
+  EXPECT_EQ(pzrt_ckpt_writer_add_flat(w, "w", PZRT_F32, 2, shape, 10, 13, mid.data()), -1);
+  EXPECT_NE(lastError().find("tensor 'w' was added twice over the same elements ([0, 0]+[2, 6], "
+                             "then flat [10, 13))"),
+            std::string::npos)
+      << lastError();
+  const int64_t other[2] = {4, 5};
+  EXPECT_EQ(pzrt_ckpt_writer_add_flat(w, "w", PZRT_F32, 2, other, 0, 1, mid.data()), -1);
+  EXPECT_NE(lastError().find("tensor 'w' was added as F32 [4, 6] and again as F32 [4, 5]"),
+            std::string::npos)
+      << lastError();
+  pzrt_ckpt_info info{3, nullptr, 1, 3, 0, nullptr};
+  ASSERT_EQ(pzrt_ckpt_writer_commit(w, &info), 0) << lastError();
+  pzrt_ckpt_writer_destroy(w);
+
+  json::Value index = readJson(dir + "/index.json");
+  EXPECT_EQ(index.find("version")->asInt(), 3);
+  EXPECT_EQ(slicesOf(index, "w"),
+            R"([{"file":"rank00000.safetensors","offsets":[0,0],"extents":[2,6]},)"
+            R"({"file":"rank00000.safetensors","key":"w@1","flat":[12,18]},)"
+            R"({"file":"rank00000.safetensors","key":"w@2","offsets":[3,0],"extents":[1,6]}])");
+  pzrt_ckpt *ck = pzrt_ckpt_open(dir.c_str());
+  ASSERT_NE(ck, nullptr) << lastError();
+  std::vector<float> whole(24), col(4);
+  ASSERT_EQ(pzrt_ckpt_load_flat(ck, "w", PZRT_F32, 2, shape, 0, 24, whole.data()), 0)
+      << lastError();
+  EXPECT_EQ(whole, vals(0, 24));
+  const int64_t c5[2] = {0, 5}, colExt[2] = {4, 1};
+  ASSERT_EQ(pzrt_ckpt_load(ck, "w", PZRT_F32, 2, shape, c5, colExt, col.data()), 0);
+  EXPECT_EQ(col, (std::vector<float>{val(5), val(11), val(17), val(23)}));
+  pzrt_ckpt_close(ck);
+}
+
 TEST(CheckpointFlat, IndexRejectsOverlapsGapsAndBadFlatSlices) {
   TempDir d;
   const std::string dir = d.file("ck");
@@ -326,11 +375,14 @@ TEST(CheckpointFlat, IndexRejectsOverlapsGapsAndBadFlatSlices) {
       {2, "[2, 2]", R"({"file": "a", "flat": [0, 1]}, {"file": "b", "offsets": [0, 1], "extents": [2, 1]})",
        "its slices cover 3 of 4 elements"},
       {1, "[4]", R"({"file": "a", "flat": [0, 4]})", "has a \"flat\" slice in a, which needs \"version\" 2"},
+      {2, "[4]", R"({"file": "a", "key": "w@1", "flat": [0, 4]})",
+       "slice in a: \"key\" must be a non-empty string and needs \"version\" 3"},
+      {3, "[4]", R"({"file": "a", "key": "", "flat": [0, 4]})", "\"key\" must be a non-empty string"},
       {2, "[4]", R"({"file": "a", "flat": [4]})", "\"flat\" must be [begin, end]"},
       {2, "[4]", R"({"file": "a", "flat": [0, 4], "offsets": [0], "extents": [4]})",
        "comes without \"offsets\"/\"extents\""},
-      {3, "[4]", R"({"file": "a", "offsets": [0], "extents": [4]})",
-       "unsupported checkpoint \"version\" 3 (this runtime reads versions 1 and 2)"},
+      {4, "[4]", R"({"file": "a", "offsets": [0], "extents": [4]})",
+       "unsupported checkpoint \"version\" 4 (this runtime reads versions 1 to 3)"},
   };
   for (const Case &c : cases) {
     pzrt::test::writeBytes(dir + "/index.json",

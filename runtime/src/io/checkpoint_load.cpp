@@ -134,7 +134,9 @@ bool plainFileName(const json::Value *f) {
 }
 
 // A slice of index.json: {"file", "offsets", "extents"} or, from version 2,
-// {"file", "flat": [begin, end]}. Ranges are checked by checkCoverage.
+// {"file", "flat": [begin, end]}; from version 3 with an optional "key",
+// its entry in the file (else the tensor's name). Ranges are checked by
+// checkCoverage.
 int parseSlice(const pzrt_ckpt *ck, const std::string &where, const std::string &name,
                const json::Value &s, ckpt::Slice &slice) {
   const json::Value *f = s.isObject() ? s.find("file") : nullptr;
@@ -142,6 +144,14 @@ int parseSlice(const pzrt_ckpt *ck, const std::string &where, const std::string 
     return fail("%s: tensor '%s' has a slice without a plain file name", where.c_str(),
                 name.c_str());
   slice.file = f->asString();
+  if (const json::Value *key = s.find("key")) {
+    if (ck->version < 3 || !key->isString() || key->asString().empty() ||
+        key->asString().find('\0') != std::string::npos)
+      return fail("%s: tensor '%s' slice in %s: \"key\" must be a non-empty string and "
+                  "needs \"version\" 3",
+                  where.c_str(), name.c_str(), slice.file.c_str());
+    slice.key = key->asString();
+  }
   if (ck->haveSums && !ck->sums.count(slice.file))
     return fail("%s: tensor '%s' has a slice in '%s', which \"checksums\" does not list",
                 where.c_str(), name.c_str(), slice.file.c_str());
@@ -246,11 +256,12 @@ int parseIndex(pzrt_ckpt *ck) {
   if (!fmt || !fmt->isString() || fmt->asString() != "pzrt-checkpoint")
     return fail("%s: not a pzrt checkpoint index (\"format\" is not \"pzrt-checkpoint\")",
                 where.c_str());
-  // Version 2 adds flat slices; everything else is as in version 1.
+  // Version 2 adds flat slices, 3 slice keys; everything else is as in
+  // version 1.
   const json::Value *ver = idx.find("version");
-  if (!ver || !ver->isInt() || ver->asInt() < 1 || ver->asInt() > 2)
+  if (!ver || !ver->isInt() || ver->asInt() < 1 || ver->asInt() > 3)
     return fail("%s: unsupported checkpoint \"version\" %s (this runtime reads versions 1 "
-                "and 2)",
+                "to 3)",
                 where.c_str(), ver ? json::dump(*ver).c_str() : "(missing)");
   ck->version = static_cast<int>(ver->asInt());
   int64_t world = 1, seed = 0, offset = 0;
@@ -324,10 +335,11 @@ int assemble(pzrt_ckpt *ck, const ckpt::TensorEntry &t, const ckpt::Slice &want,
     const pzrt::StFile *f = ck->file(s.file);
     if (!f)
       return -1;
-    const pzrt::StTensor *st = f->find(t.name);
+    const std::string &key = s.key.empty() ? t.name : s.key;
+    const pzrt::StTensor *st = f->find(key);
     if (!st)
-      return fail("%s: '%s' does not contain the tensor although index.json says so",
-                  what.c_str(), s.file.c_str());
+      return fail("%s: '%s' does not contain the tensor (as '%s') although index.json says so",
+                  what.c_str(), s.file.c_str(), key.c_str());
     if (st->dtype != t.dtype || st->shape != ckpt::storedShape(s))
       return fail("%s: '%s' holds it as %s %s, but index.json says %s %s (slice %s)",
                   what.c_str(), s.file.c_str(), pzrt_dtype_name(st->dtype),

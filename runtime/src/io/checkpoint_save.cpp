@@ -28,11 +28,22 @@ namespace {
 
 struct Pending {
   std::string name;
+  std::string key; // its entry in the rank file: the name, then NAME@1, NAME@2, ...
   pzrt_dtype dtype = PZRT_F32;
   std::vector<int64_t> shape, offsets, extents;
   const void *data = nullptr;
   bool flat = false;          // elements [begin, end) of the flattened tensor
   int64_t begin = 0, end = 0; // (an empty flat range is not written)
+
+  ckpt::Slice region() const {
+    ckpt::Slice s;
+    s.offsets = offsets;
+    s.extents = extents;
+    s.flat = flat;
+    s.begin = begin;
+    s.end = end;
+    return s;
+  }
 };
 
 // True on every rank iff ok on every rank. The synchronisation is not counted.
@@ -70,18 +81,20 @@ int pzrt_ckpt_writer::writeRankFile(const std::string &tmp, uint32_t &crc,
     if (p.flat && p.begin == p.end)
       continue;
     pzrt::StTensor t;
-    t.name = p.name;
+    t.name = p.key;
     t.dtype = p.dtype;
     t.shape = p.flat ? std::vector<int64_t>{p.end - p.begin} : p.extents;
     t.data = p.data;
     sts.push_back(std::move(t));
     json::Value s = json::Value::object();
+    if (p.key != p.name) // a tensor's second and later regions in this file
+      s.set("tensor", p.name);
     s.set("global_shape", ckpt::intArray(p.shape));
     if (p.flat)
       s.set("flat", ckpt::intArray({p.begin, p.end}));
     else
       s.set("offsets", ckpt::intArray(p.offsets));
-    slices.set(p.name, std::move(s));
+    slices.set(p.key, std::move(s));
   }
   return pzrt::writeSafetensors(tmp + "/" + ckpt::rankFileName(rank), sts,
                                 {{"format", "pt"}, {"pzrt", json::dump(slices)}}, &crc, &bytes);
@@ -280,8 +293,11 @@ void pzrt_ckpt_writer::cleanUp(int64_t step) const {
 
 namespace {
 
-// The checks add and add_flat share: the name (new in this writer), dtype
-// and global shape, which go into p.
+// The checks add and add_flat share: the name, dtype and global shape,
+// which go into p. A name added before (a rank holding several regions of
+// a tensor: the flat chunk of a tensor-parallel block, the heads of a fused
+// projection) must come with the same dtype and global shape; its region
+// gets the next key, NAME@1, NAME@2, ...
 int newEntry(const pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
              const int64_t *global_shape, Pending &p) {
   if (!w || !name || !*name || std::strcmp(name, "__metadata__") == 0)
@@ -291,17 +307,38 @@ int newEntry(const pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int 
   if (ndim < 0 || ndim > PZRT_CKPT_MAX_DIMS || (ndim > 0 && !global_shape))
     return fail("checkpoint: tensor '%s' has %d dimensions (0..%d allowed)", name, ndim,
                 PZRT_CKPT_MAX_DIMS);
-  for (const Pending &q : w->tensors)
-    if (q.name == name)
-      return fail("checkpoint: tensor '%s' was added twice", name);
   p.name = name;
+  p.key = name;
   p.dtype = dtype;
   p.shape.assign(global_shape, global_shape + ndim);
+  int earlier = 0;
+  for (const Pending &q : w->tensors)
+    if (q.name == name) {
+      if (q.dtype != dtype || q.shape != p.shape)
+        return fail("checkpoint: tensor '%s' was added as %s %s and again as %s %s", name,
+                    pzrt_dtype_name(q.dtype), ckpt::shapeStr(q.shape).c_str(),
+                    pzrt_dtype_name(dtype), ckpt::shapeStr(p.shape).c_str());
+      p.key = std::string(name) + "@" + std::to_string(++earlier);
+    }
   int64_t bytes = 0;
   if (!pzrt::checkedBytes(p.shape.data(), p.shape.size(), pzrt_dtype_size(dtype), bytes))
     return fail("checkpoint: tensor '%s' has the global shape %s, which is negative or whose "
                 "size in bytes overflows (more than 2^62)",
                 name, ckpt::shapeStr(p.shape).c_str());
+  return 0;
+}
+
+// Queues p, whose region must not share an element with the regions this
+// writer already holds of the tensor (a caller adding the same elements
+// twice).
+int queue(pzrt_ckpt_writer *w, Pending p) {
+  for (const Pending &q : w->tensors)
+    if (q.name == p.name && ckpt::overlaps(q.region(), p.region(), p.shape))
+      return fail("checkpoint: tensor '%s' was added twice over the same elements (%s, then "
+                  "%s)",
+                  p.name.c_str(), ckpt::sliceStr(q.region()).c_str(),
+                  ckpt::sliceStr(p.region()).c_str());
+  w->tensors.push_back(std::move(p));
   return 0;
 }
 
@@ -352,8 +389,7 @@ int pzrt_ckpt_writer_add(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype
   if (!data && ckpt::numel(p.extents) > 0)
     return fail("checkpoint: tensor '%s' has no data", name);
   p.data = data;
-  w->tensors.push_back(std::move(p));
-  return 0;
+  return queue(w, std::move(p));
 }
 
 int pzrt_ckpt_writer_add_flat(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int ndim,
@@ -378,8 +414,7 @@ int pzrt_ckpt_writer_add_flat(pzrt_ckpt_writer *w, const char *name, pzrt_dtype 
     p.end = end;
   }
   p.data = data;
-  w->tensors.push_back(std::move(p));
-  return 0;
+  return queue(w, std::move(p));
 }
 
 int pzrt_ckpt_writer_commit(pzrt_ckpt_writer *w, const pzrt_ckpt_info *info) {

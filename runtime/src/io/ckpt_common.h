@@ -13,9 +13,11 @@ namespace pzrt::ckpt {
 
 // A region of a tensor, stored in `file`: a box (offsets and extents per
 // dimension) or, when `flat`, the elements [begin, end) of the tensor
-// flattened in C order (a ZeRO shard, stored 1-D).
+// flattened in C order (a ZeRO shard, stored 1-D). A file holds one
+// region of a tensor under the tensor's name and any more under `key`s.
 struct Slice {
   std::string file;
+  std::string key; // its entry in the file when not the tensor's name (version 3)
   std::vector<int64_t> offsets, extents;
   bool flat = false;
   int64_t begin = 0, end = 0;

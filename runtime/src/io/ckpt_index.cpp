@@ -44,23 +44,32 @@ bool intVector(const json::Value *v, std::vector<int64_t> &out) {
   return true;
 }
 
-// The slice of tensor t in rank file `path` (named fname in the index),
-// from the file's "pzrt" metadata m: its global shape and region (offsets,
-// or "flat": [begin, end]), checked against the global shape and against
-// the shape of the data the file holds.
+// The slice that entry t of rank file `path` (named fname in the index)
+// holds, from the file's "pzrt" metadata m: the tensor it belongs to (its
+// "tensor", for a second or later region of one; else the entry's name),
+// its global shape and region (offsets, or "flat": [begin, end]), checked
+// against the global shape and against the shape of the data the file
+// holds.
 int readSliceMeta(const std::string &path, const std::string &fname, const json::Value &m,
-                  const StTensor &t, std::vector<int64_t> &shape, Slice &sl) {
+                  const StTensor &t, std::string &tensor, std::vector<int64_t> &shape,
+                  Slice &sl) {
   const json::Value *s = m.find(t.name);
   const json::Value *off = s ? s->find("offsets") : nullptr;
   const json::Value *flat = s ? s->find("flat") : nullptr;
+  const json::Value *of = s ? s->find("tensor") : nullptr;
   std::vector<int64_t> range;
   if (!s || !intVector(s->find("global_shape"), shape) || (off && flat) ||
-      !(off ? intVector(off, sl.offsets) : intVector(flat, range) && range.size() == 2))
+      !(off ? intVector(off, sl.offsets) : intVector(flat, range) && range.size() == 2) ||
+      (of && (!of->isString() || of->asString().empty())))
     return fail("checkpoint: '%s': no valid slice metadata for tensor '%s' (integer "
-                "\"global_shape\" and either \"offsets\" or a \"flat\" [begin, end])",
+                "\"global_shape\", either \"offsets\" or a \"flat\" [begin, end], and an "
+                "optional non-empty \"tensor\")",
                 path.c_str(), t.name.c_str());
+  tensor = of ? of->asString() : t.name;
+  if (tensor != t.name)
+    sl.key = t.name;
   sl.file = fname;
-  const std::string what = "checkpoint: " + path + ": tensor '" + t.name + "'";
+  const std::string what = "checkpoint: " + path + ": tensor '" + tensor + "'";
   if (off) {
     sl.extents = t.shape;
     return checkRegion(what, shape, sl.offsets, sl.extents);
@@ -90,19 +99,20 @@ int collectFile(const std::string &path, const std::string &fname, const std::st
                 err.c_str());
   for (const StTensor &t : f.tensors) {
     std::vector<int64_t> shape;
+    std::string tensor;
     Slice sl;
-    if (readSliceMeta(path, fname, m, t, shape, sl))
+    if (readSliceMeta(path, fname, m, t, tensor, shape, sl))
       return -1;
     TensorEntry *e = nullptr;
     for (auto &x : entries)
-      if (x.name == t.name)
+      if (x.name == tensor)
         e = &x;
     if (!e) {
-      entries.push_back({t.name, t.dtype, shape, {}});
+      entries.push_back({tensor, t.dtype, shape, {}});
       e = &entries.back();
     } else if (e->dtype != t.dtype || e->shape != shape) {
-      return fail("checkpoint: tensor '%s' is %s %s in %s but %s %s in an earlier rank file",
-                  t.name.c_str(), pzrt_dtype_name(t.dtype), shapeStr(shape).c_str(),
+      return fail("checkpoint: tensor '%s' is %s %s in %s but %s %s in an earlier region",
+                  tensor.c_str(), pzrt_dtype_name(t.dtype), shapeStr(shape).c_str(),
                   fname.c_str(), pzrt_dtype_name(e->dtype), shapeStr(e->shape).c_str());
     }
     if (mergeSlice(*e, std::move(sl), "checkpoint " + dir))
@@ -114,6 +124,8 @@ int collectFile(const std::string &path, const std::string &fname, const std::st
 json::Value sliceJson(const Slice &s) {
   json::Value o = json::Value::object();
   o.set("file", s.file);
+  if (!s.key.empty())
+    o.set("key", s.key);
   if (s.flat) {
     o.set("flat", intArray({s.begin, s.end}));
   } else {
@@ -145,7 +157,7 @@ int buildIndex(const std::string &tmp, const std::string &dir, int world,
       return -1;
   }
   json::Value tjs = json::Value::object();
-  bool anyFlat = false;
+  bool anyFlat = false, anyKey = false;
   for (const TensorEntry &e : entries) {
     if (checkCoverage(e, "checkpoint " + dir))
       return -1;
@@ -154,6 +166,7 @@ int buildIndex(const std::string &tmp, const std::string &dir, int world,
     t.set("shape", intArray(e.shape));
     for (const Slice &s : e.slices) {
       anyFlat = anyFlat || s.flat;
+      anyKey = anyKey || !s.key.empty();
       sl.push(sliceJson(s));
     }
     t.set("slices", std::move(sl));
@@ -162,10 +175,11 @@ int buildIndex(const std::string &tmp, const std::string &dir, int world,
   json::Value idx = json::Value::object(), rng = json::Value::object(),
               data = json::Value::object();
   idx.set("format", "pzrt-checkpoint");
-  // Version 2 only when a flat slice needs it: a runtime that reads boxes
-  // only then refuses the index by its version, not by a missing key, and
-  // box-only checkpoints still load there.
-  idx.set("version", anyFlat ? 2 : 1);
+  // Version 2 only when a flat slice needs it, 3 when a slice is stored
+  // under a key other than its tensor's name (a rank's second region): an
+  // older runtime then refuses the index by its version, not by a missing
+  // key or tensor, and the other checkpoints still load there.
+  idx.set("version", anyKey ? 3 : anyFlat ? 2 : 1);
   idx.set("step", info.step);
   idx.set("world_size", world);
   idx.set("plan", std::move(plan));
