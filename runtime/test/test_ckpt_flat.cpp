@@ -403,6 +403,30 @@ TEST(CheckpointFlat, IndexRejectsOverlapsGapsAndBadFlatSlices) {
 
 // firstBoxIndexFrom and copyRegion against element-by-element loops, over
 // many boxes and ranges of a 3 x 4 x 5 tensor.
+// rangeBoxes: every range of a [3, 4, 5] tensor is the boxes it returns,
+// in order, each contiguous, at most 2 ndim - 1 of them.
+TEST(CheckpointFlat, RangeBoxesCoverExactlyTheRange) {
+  namespace ck = pzrt::ckpt;
+  const std::vector<int64_t> shape = {3, 4, 5};
+  for (int64_t begin = 0; begin <= 60; ++begin)
+    for (int64_t end = begin; end <= 60; ++end) {
+      std::vector<ck::Slice> boxes = ck::rangeBoxes(shape, begin, end);
+      EXPECT_LE(boxes.size(), 5u) << begin << ", " << end;
+      int64_t next = begin;
+      for (const ck::Slice &b : boxes) {
+        ASSERT_EQ(b.offsets.size(), 3u);
+        for (int64_t i = b.offsets[0]; i < b.offsets[0] + b.extents[0]; ++i)
+          for (int64_t j = b.offsets[1]; j < b.offsets[1] + b.extents[1]; ++j)
+            for (int64_t k = b.offsets[2]; k < b.offsets[2] + b.extents[2]; ++k)
+              ASSERT_EQ((i * 4 + j) * 5 + k, next++)
+                  << "[" << begin << ", " << end << "): box " << ck::sliceStr(b);
+      }
+      EXPECT_EQ(next, end) << "[" << begin << ", " << end << ")";
+    }
+  EXPECT_EQ(ck::rangeBoxes({2, 3}, 2, 5).size(), 2u); // [0, 2]+[1, 1], [1, 0]+[1, 2]
+  EXPECT_TRUE(ck::rangeBoxes({0, 3}, 0, 0).empty());
+}
+
 TEST(CheckpointFlat, BoxAndRangeArithmeticMatchesBruteForce) {
   namespace ck = pzrt::ckpt;
   const std::vector<int64_t> shape = {3, 4, 5};

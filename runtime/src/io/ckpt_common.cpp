@@ -182,6 +182,40 @@ bool overlaps(const Slice &a, const Slice &b, const std::vector<int64_t> &shape)
   return first >= 0 && first < range.end;
 }
 
+std::vector<Slice> rangeBoxes(const std::vector<int64_t> &shape, int64_t begin, int64_t end) {
+  const size_t nd = shape.size();
+  std::vector<Slice> boxes;
+  // stride[d]: the elements of one index step in dim d (the dims after it).
+  std::vector<int64_t> stride(nd + 1, 1);
+  for (size_t d = nd; d-- > 0;)
+    stride[d] = stride[d + 1] * shape[d];
+  while (begin < end) {
+    // The outermost dim d whose whole steps start at `begin` and fit: take
+    // as many of its steps as fit (within its extent), the dims after it whole.
+    size_t d = nd;
+    while (d > 0 && begin % stride[d - 1] == 0 && begin + stride[d - 1] <= end)
+      --d;
+    Slice box;
+    const int64_t rest = begin;
+    for (size_t j = 0; j < nd; ++j) { // begin's index; 0 in the whole dims from d
+      box.offsets.push_back(rest / stride[j + 1] % shape[j]);
+      box.extents.push_back(j < d ? 1 : shape[j]);
+    }
+    if (d == 0) { // [begin, end) holds the whole tensor
+      boxes.push_back(std::move(box));
+      break;
+    }
+    // d - 1 is the dim that steps (at least once, as the loop checked):
+    // up to the end of the range or of the dim.
+    const size_t k = d - 1;
+    const int64_t steps = std::min((end - begin) / stride[k + 1], shape[k] - box.offsets[k]);
+    box.extents[k] = steps;
+    boxes.push_back(std::move(box));
+    begin += steps * stride[k + 1];
+  }
+  return boxes;
+}
+
 int mergeSlice(TensorEntry &t, Slice s, const std::string &where) {
   if (sliceNumel(s) == 0)
     return 0;

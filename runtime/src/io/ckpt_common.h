@@ -55,6 +55,13 @@ bool overlaps(const Slice &a, const Slice &b, const std::vector<int64_t> &shape)
 int64_t firstBoxIndexFrom(const std::vector<int64_t> &shape, const std::vector<int64_t> &off,
                           const std::vector<int64_t> &ext, int64_t pos);
 
+// The boxes (offsets, extents) whose elements are the range [begin, end)
+// of a tensor of `shape` flattened in C order, in that order, each a
+// contiguous run of it: at most 2 ndim - 1 of them. A flat chunk of a
+// tensor-parallel block is such a range of the block; its boxes are the
+// regions the checkpoint reads and writes.
+std::vector<Slice> rangeBoxes(const std::vector<int64_t> &shape, int64_t begin, int64_t end);
+
 // Adds a slice to t: an identical slice already present is skipped (a
 // replica), a partial overlap is an error.
 int mergeSlice(TensorEntry &t, Slice s, const std::string &where);
