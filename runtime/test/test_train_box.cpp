@@ -5,6 +5,9 @@
 
 #include "train_test_models.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace {
 
 namespace tr = pzrt::train;
@@ -54,6 +57,43 @@ TEST(BoxPlacement, PaddedBlocksAreClippedToTheWholeTensor) {
   EXPECT_EQ(last.offsets, (std::vector<int64_t>{5, 0}));
   EXPECT_EQ(last.extents, (std::vector<int64_t>{0, 3}));
   EXPECT_TRUE(last.clipped);
+}
+
+// placePart/takePart on a block clipped in a non-leading dim (a head's
+// columns, [2, 5] over 2 ranks: 3 columns each, rank 1 holds 2), with
+// 2-byte elements, and on an empty part.
+TEST(BoxPlacement, ClippedPartsGoToTheFrontOfTheBlockAndBack) {
+  pzrt_program m{};
+  m.grid[PZRT_AXIS_TP] = 2;
+  static const int64_t global[2] = {2, 5};
+  static const uint32_t cols[2] = {0, kTp};
+  pzrt_tensor_spec s = spec("w", PZRT_BF16, {2, 3});
+  s.global_shape = global;
+  s.dim_axes = cols;
+  tr::SlicePart p = tr::slicePart(&m, s, 1);
+  ASSERT_TRUE(p.clipped);
+  EXPECT_EQ(p.offsets, (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(p.extents, (std::vector<int64_t>{2, 2}));
+  const uint16_t part[4] = {11, 12, 21, 22}; // rows of the 2 real columns
+  uint16_t block[6];
+  std::fill(block, block + 6, 0xffff);
+  tr::placePart(s, p, part, block);
+  EXPECT_EQ(std::vector<uint16_t>(block, block + 6),
+            (std::vector<uint16_t>{11, 12, 0, 21, 22, 0}));
+  std::vector<unsigned char> back = tr::takePart(s, p, block);
+  ASSERT_EQ(back.size(), sizeof(part));
+  EXPECT_EQ(std::memcmp(back.data(), part, sizeof(part)), 0);
+
+  static const int64_t narrow[2] = {2, 1}; // 1 column over 2 ranks: rank 1 holds none
+  s.global_shape = narrow;
+  s.shape[1] = 1;
+  tr::SlicePart none = tr::slicePart(&m, s, 1);
+  EXPECT_EQ(none.extents, (std::vector<int64_t>{2, 0}));
+  uint16_t one[2] = {7, 7};
+  tr::placePart(s, none, nullptr, one);
+  EXPECT_EQ(one[0], 0);
+  EXPECT_EQ(one[1], 0);
+  EXPECT_TRUE(tr::takePart(s, none, one).empty());
 }
 
 std::string validateError(const pzrt_program &m) {

@@ -233,6 +233,8 @@ void forEachRow(const std::vector<int64_t> &ext, const std::vector<int64_t> &at,
   }
 }
 
+} // namespace
+
 // A clipped slice (slicePart): the part's elements (packed, row-major) go
 // to the front of each dim of the rank's block, the padding is zeroed.
 void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, void *block) {
@@ -244,6 +246,24 @@ void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, 
                 static_cast<const unsigned char *>(part) + from * e, run * e);
   });
 }
+
+// The inverse: the part of the block that holds elements, packed.
+std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
+                                    const void *block) {
+  const size_t e = pzrt_dtype_size(s.dtype);
+  int64_t n = 1;
+  for (int64_t x : p.extents)
+    n *= x;
+  std::vector<unsigned char> part(static_cast<size_t>(n) * e);
+  std::vector<int64_t> zero(p.extents.size(), 0);
+  forEachRow(p.extents, zero, s.shape, [&](int64_t to, int64_t from, int64_t run) {
+    std::memcpy(part.data() + to * e, static_cast<const unsigned char *>(block) + from * e,
+                run * e);
+  });
+  return part;
+}
+
+namespace {
 
 // Fills the rank's block of s with `read(offsets, extents, out)`, which
 // reads that region of the whole tensor, packed, into out: straight into
@@ -264,22 +284,6 @@ int fillBlock(const pzrt_program *m, const pzrt_tensor_spec &s, int rank, void *
   if (!rc)
     placePart(s, p, part.data(), block);
   return rc;
-}
-
-// The inverse: the part of the block that holds elements, packed.
-std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
-                                    const void *block) {
-  const size_t e = pzrt_dtype_size(s.dtype);
-  int64_t n = 1;
-  for (int64_t x : p.extents)
-    n *= x;
-  std::vector<unsigned char> part(static_cast<size_t>(n) * e);
-  std::vector<int64_t> zero(p.extents.size(), 0);
-  forEachRow(p.extents, zero, s.shape, [&](int64_t to, int64_t from, int64_t run) {
-    std::memcpy(part.data() + to * e, static_cast<const unsigned char *>(block) + from * e,
-                run * e);
-  });
-  return part;
 }
 
 } // namespace

@@ -87,6 +87,11 @@ struct SlicePart {
   bool clipped = false;
 };
 SlicePart slicePart(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
+/// A clipped slice's elements, packed row-major (the part), to the front of
+/// each dim of the rank's block, the padding zeroed; and back.
+void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, void *block);
+std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
+                                    const void *block);
 std::string vecStr(const std::vector<int64_t> &v); // "[2, 3]"
 // ZeRO flat sharding (train.h's shard_axes).
 bool isFlatSharded(const pzrt_tensor_spec &spec);
