@@ -30,20 +30,9 @@ struct Pending {
   std::string name;
   std::string key; // its entry in the rank file: the name, then NAME@1, NAME@2, ...
   pzrt_dtype dtype = PZRT_F32;
-  std::vector<int64_t> shape, offsets, extents;
+  std::vector<int64_t> shape;
+  ckpt::Slice region; // a box, or a flat range (an empty one is not written)
   const void *data = nullptr;
-  bool flat = false;          // elements [begin, end) of the flattened tensor
-  int64_t begin = 0, end = 0; // (an empty flat range is not written)
-
-  ckpt::Slice region() const {
-    ckpt::Slice s;
-    s.offsets = offsets;
-    s.extents = extents;
-    s.flat = flat;
-    s.begin = begin;
-    s.end = end;
-    return s;
-  }
 };
 
 // True on every rank iff ok on every rank. The synchronisation is not counted.
@@ -78,22 +67,22 @@ int pzrt_ckpt_writer::writeRankFile(const std::string &tmp, uint32_t &crc,
   std::vector<pzrt::StTensor> sts;
   json::Value slices = json::Value::object();
   for (const Pending &p : tensors) {
-    if (p.flat && p.begin == p.end)
+    if (p.region.flat && p.region.begin == p.region.end)
       continue;
     pzrt::StTensor t;
     t.name = p.key;
     t.dtype = p.dtype;
-    t.shape = p.flat ? std::vector<int64_t>{p.end - p.begin} : p.extents;
+    t.shape = ckpt::storedShape(p.region);
     t.data = p.data;
     sts.push_back(std::move(t));
     json::Value s = json::Value::object();
     if (p.key != p.name) // a tensor's second and later regions in this file
       s.set("tensor", p.name);
     s.set("global_shape", ckpt::intArray(p.shape));
-    if (p.flat)
-      s.set("flat", ckpt::intArray({p.begin, p.end}));
+    if (p.region.flat)
+      s.set("flat", ckpt::intArray({p.region.begin, p.region.end}));
     else
-      s.set("offsets", ckpt::intArray(p.offsets));
+      s.set("offsets", ckpt::intArray(p.region.offsets));
     slices.set(p.key, std::move(s));
   }
   return pzrt::writeSafetensors(tmp + "/" + ckpt::rankFileName(rank), sts,
@@ -333,11 +322,11 @@ int newEntry(const pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype, int 
 // twice).
 int queue(pzrt_ckpt_writer *w, Pending p) {
   for (const Pending &q : w->tensors)
-    if (q.name == p.name && ckpt::overlaps(q.region(), p.region(), p.shape))
+    if (q.name == p.name && ckpt::overlaps(q.region, p.region, p.shape))
       return fail("checkpoint: tensor '%s' was added twice over the same elements (%s, then "
                   "%s)",
-                  p.name.c_str(), ckpt::sliceStr(q.region()).c_str(),
-                  ckpt::sliceStr(p.region()).c_str());
+                  p.name.c_str(), ckpt::sliceStr(q.region).c_str(),
+                  ckpt::sliceStr(p.region).c_str());
   w->tensors.push_back(std::move(p));
   return 0;
 }
@@ -380,13 +369,13 @@ int pzrt_ckpt_writer_add(pzrt_ckpt_writer *w, const char *name, pzrt_dtype dtype
   if (newEntry(w, name, dtype, ndim, global_shape, p))
     return -1;
   for (int d = 0; d < ndim; ++d) {
-    p.offsets.push_back(offsets ? offsets[d] : 0);
-    p.extents.push_back(extents ? extents[d] : global_shape[d]);
+    p.region.offsets.push_back(offsets ? offsets[d] : 0);
+    p.region.extents.push_back(extents ? extents[d] : global_shape[d]);
   }
-  if (ckpt::checkRegion(std::string("checkpoint: tensor '") + name + "'", p.shape, p.offsets,
-                        p.extents))
+  if (ckpt::checkRegion(std::string("checkpoint: tensor '") + name + "'", p.shape,
+                        p.region.offsets, p.region.extents))
     return -1;
-  if (!data && ckpt::numel(p.extents) > 0)
+  if (!data && ckpt::numel(p.region.extents) > 0)
     return fail("checkpoint: tensor '%s' has no data", name);
   p.data = data;
   return queue(w, std::move(p));
@@ -401,17 +390,17 @@ int pzrt_ckpt_writer_add_flat(pzrt_ckpt_writer *w, const char *name, pzrt_dtype 
   if (ckpt::numel(p.shape) == 0 && begin == 0 && end == 0) {
     // No element, so no flat range to write: an empty whole box keeps the
     // tensor listed in the checkpoint.
-    p.offsets.assign(p.shape.size(), 0);
-    p.extents = p.shape;
+    p.region.offsets.assign(p.shape.size(), 0);
+    p.region.extents = p.shape;
   } else {
     if (ckpt::checkFlatRange(std::string("checkpoint: tensor '") + name + "'", p.shape, begin,
                              end))
       return -1;
     if (!data && end > begin)
       return fail("checkpoint: tensor '%s' has no data", name);
-    p.flat = true;
-    p.begin = begin;
-    p.end = end;
+    p.region.flat = true;
+    p.region.begin = begin;
+    p.region.end = end;
   }
   p.data = data;
   return queue(w, std::move(p));

@@ -179,33 +179,6 @@ void zeroPadding(const pzrt_tensor_spec &s, const FlatRange &r, void *buf) {
               static_cast<size_t>(r.chunk - valid) * elem);
 }
 
-// Copies the slice [offsets, offsets+extents) of a C-order tensor of shape
-// `global` (element dtype `from`) into dst (C order, dtype `to`), converting
-// F32 to BF16/F16 when the dtypes differ.
-void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int64_t> &global,
-               const std::vector<int64_t> &offsets, const pzrt_tensor_spec &spec, void *dst) {
-  const size_t n = global.size();
-  const size_t inElem = pzrt_dtype_size(from), outElem = pzrt_dtype_size(spec.dtype);
-  int64_t total = numel(spec);
-  if (total == 0)
-    return;
-  const int64_t run = n ? spec.shape[n - 1] : 1;
-  std::vector<int64_t> idx(n, 0); // index within the slice, last dim stays 0
-  unsigned char *out = static_cast<unsigned char *>(dst);
-  for (int64_t done = 0; done < total; done += run) {
-    int64_t srcIndex = 0;
-    for (size_t d = 0; d < n; ++d)
-      srcIndex = srcIndex * global[d] + offsets[d] + idx[d];
-    convertRun(src + srcIndex * static_cast<int64_t>(inElem), from, spec.dtype, run, out);
-    out += static_cast<size_t>(run) * outElem;
-    for (size_t d = n >= 1 ? n - 1 : 0; d-- > 0;) { // odometer over the outer dims
-      if (++idx[d] < spec.shape[d])
-        break;
-      idx[d] = 0;
-    }
-  }
-}
-
 // Visits the rows (runs along the last dim) of a box of `ext` placed at
 // `at` inside a row-major tensor of shape `dims`: fn(element index in the
 // box, element index in the tensor, row length).
@@ -231,6 +204,18 @@ void forEachRow(const std::vector<int64_t> &ext, const std::vector<int64_t> &at,
       idx[d] = 0;
     }
   }
+}
+
+// Copies the box (offsets, extents) of a C-order tensor of shape `global`
+// (element dtype `from`) into dst (C order, dtype `to`), converting F32 to
+// BF16/F16 when the dtypes differ.
+void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int64_t> &global,
+               const std::vector<int64_t> &offsets, const std::vector<int64_t> &extents,
+               pzrt_dtype to, void *dst) {
+  const int64_t inElem = pzrt_dtype_size(from), outElem = pzrt_dtype_size(to);
+  forEachRow(extents, offsets, global.data(), [&](int64_t at, int64_t in, int64_t run) {
+    convertRun(src + in * inElem, from, to, run, static_cast<unsigned char *>(dst) + at * outElem);
+  });
 }
 
 } // namespace
@@ -317,9 +302,7 @@ void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
     } else {
       fillBlock(m, s, rank, b.params[i],
                 [&](const std::vector<int64_t> &off, const std::vector<int64_t> &ext, void *out) {
-                  pzrt_tensor_spec region = s; // copySlice reads a spec's shape of elements
-                  std::copy(ext.begin(), ext.end(), region.shape);
-                  copySlice(f.dataStart + t->begin, t->dtype, global, off, region, out);
+                  copySlice(f.dataStart + t->begin, t->dtype, global, off, ext, s.dtype, out);
                   return 0;
                 });
     }
@@ -462,13 +445,13 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
     throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   if (keepLast > 0 && pzrt_ckpt_writer_set_keep_last(w.w, keepLast))
     throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
-  // Keeps the shape vectors alive until commit.
-  std::vector<std::vector<int64_t>> keep;
-  std::deque<std::vector<unsigned char>> parts; // packed clipped slices (stable addresses)
+  // The writer copies shapes and regions at once but reads the data at
+  // commit: packed clipped slices live until then (stable addresses).
+  std::deque<std::vector<unsigned char>> parts;
   const int rank = comm ? pzrt_comm_rank(comm) : 0; // the grid rank, as in createGroupComms
   auto add = [&](const pzrt_tensor_spec &s, const void *data) {
-    keep.push_back(globalShape(s));
-    const int64_t *g = keep.back().data();
+    const std::vector<int64_t> global = globalShape(s);
+    const int64_t *g = global.data();
     int rc = 0;
     if (isFlatSharded(s)) { // the valid range only (the writer skips an empty one)
       FlatRange r = flatRange(m, s, rank);
@@ -480,15 +463,12 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
         parts.push_back(takePart(s, p, data));
         data = parts.back().data();
       }
-      keep.push_back(p.offsets);
-      const int64_t *off = keep.back().data();
-      keep.push_back(p.extents);
-      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, off, keep.back().data(), data);
+      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, p.offsets.data(),
+                                p.extents.data(), data);
     }
     if (rc)
       throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   };
-  keep.reserve(3 * static_cast<size_t>(m->num_params + m->num_states));
   for (int i = 0; i < m->num_params; ++i)
     add(m->params[i], b.params[i]);
   for (int i = 0; i < m->num_states; ++i)

@@ -9,7 +9,6 @@
 #include "ShardingUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
-#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -383,7 +382,7 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
         return failure();
     if (replicated)
       return partitionReplicatedKv(attn, partitionedOperands, qs, want[1], n, kvHeads,
-                                   partitionMap, symbolTable, builder);
+                                   partitionMap, builder);
     partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
                                          resultShardings, partitionMap, symbolTable, builder);
     return success();
@@ -393,7 +392,6 @@ private:
   static LogicalResult partitionReplicatedKv(Op attn, ArrayRef<Value> partitionedOperands,
                                              const Sharding &qs, ArrayRef<GridAxis> axes,
                                              int64_t n, int64_t kvHeads, IRMapping &partitionMap,
-                                             SymbolTableCollection &symbolTable,
                                              OpBuilder &b) {
     Operation *op = attn.getOperation();
     Location loc = op->getLoc();
@@ -430,13 +428,12 @@ private:
       SmallVector<int64_t> shape(rankedType(run->getOperand(0)).getShape());
       shape.back() = rankedType(run->getOperand(2)).getShape().back();
       run->getResult(0).setType(rankedType(op->getResult(0)).clone(shape));
-    } else {
-      for (OpResult r : run->getResults())
-        r.setType(run->getOperand(r.getResultNumber() + 1).getType());
-    }
-    partitionMap.map(op->getResult(0), run->getResult(0));
-    if (op->getNumResults() == 1)
+      partitionMap.map(op->getResult(0), run->getResult(0));
       return success();
+    }
+    for (OpResult r : run->getResults())
+      r.setType(run->getOperand(r.getResultNumber() + 1).getType());
+    partitionMap.map(op->getResult(0), run->getResult(0));
     // dk, dv: the rank's head among zeros, summed over the axis.
     auto iotaType = RankedTensorType::get({1, kvHeads, 1, 1}, i64);
     SmallVector<int64_t> iota;
@@ -454,12 +451,8 @@ private:
       Value zero = ConstantOp::create(
           b, loc, zeroType, DenseElementsAttr::get(zeroType, b.getFloatAttr(elem, 0.0)));
       Value placed = WhereOp::create(b, loc, whole, mine, run->getResult(i), zero);
-      auto sum = AllReduceOp::create(b, loc, whole, qs.getGridAttr(), b.getDenseI16ArrayAttr(axes),
-                                     placed, ReductionKindAttr::get(b.getContext(),
-                                                                    ReductionKind::Sum));
-      sum->setAttr("pz.comm", pzrt::ReasonAttr::get(b.getContext(), "tp.kv_replica_grad",
-                                                    sourceOf(op)));
-      partitionMap.map(op->getResult(i), sum.getResult());
+      partitionMap.map(op->getResult(i), allReduce(b, loc, placed, qs.getGridAttr(), axes,
+                                                   ReductionKind::Sum, "tp.kv_replica_grad", op));
     }
     return success();
   }

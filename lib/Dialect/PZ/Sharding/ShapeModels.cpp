@@ -112,7 +112,7 @@ struct ConcatModel : public ShardingInterface::ExternalModel<ConcatModel, Concat
       return op->emitOpError() << "cannot be partitioned: its result is not ranked";
     for (int64_t d = 0; d < r.getRank(); ++d) {
       ArrayRef<GridAxis> want = splitOf(resultShardings[0], d);
-      if (d == c.getAxis() && !want.empty())
+      if (static_cast<uint64_t>(d) == c.getAxis() && !want.empty())
         return op->emitOpError() << "cannot be partitioned: it joins along dim " << d
                                  << ", which is split";
       for (auto [i, s] : llvm::enumerate(operandShardings))

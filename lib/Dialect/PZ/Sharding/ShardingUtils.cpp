@@ -115,17 +115,20 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
   return success();
 }
 
+Value allReduce(OpBuilder &b, Location loc, Value v, FlatSymbolRefAttr grid,
+                ArrayRef<GridAxis> axes, ReductionKind reduction, StringRef kind, Operation *op) {
+  auto r = AllReduceOp::create(b, loc, v.getType(), grid, b.getDenseI16ArrayAttr(axes), v,
+                               ReductionKindAttr::get(b.getContext(), reduction));
+  r->setAttr("pz.comm", pzrt::ReasonAttr::get(b.getContext(), kind, sourceOf(op)));
+  return r.getResult();
+}
+
 void sumPartialResult(Operation *op, Value result, FlatSymbolRefAttr grid,
                       ArrayRef<GridAxis> axes, IRMapping &partitionMap,
                       SymbolTableCollection &symbolTable, OpBuilder &builder) {
-  Value local = partitionMap.lookup(result);
-  auto sum = AllReduceOp::create(builder, op->getLoc(), local.getType(), grid,
-                                 builder.getDenseI16ArrayAttr(axes), local,
-                                 ReductionKindAttr::get(op->getContext(), ReductionKind::Sum));
-  sum->setAttr("pz.comm", pzrt::ReasonAttr::get(op->getContext(),
-                                                partialSumKind(op, grid, axes, symbolTable),
-                                                sourceOf(op)));
-  partitionMap.map(result, sum.getResult());
+  partitionMap.map(result, allReduce(builder, op->getLoc(), partitionMap.lookup(result), grid,
+                                     axes, ReductionKind::Sum,
+                                     partialSumKind(op, grid, axes, symbolTable), op));
 }
 
 /// The grid axes dim `d` of a value is split over (none past the listed dims).

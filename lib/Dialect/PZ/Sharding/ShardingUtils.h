@@ -48,6 +48,12 @@ LogicalResult partitionWithPartialSums(Operation *op, ArrayRef<Value> partitione
                                        IRMapping &partitionMap,
                                        SymbolTableCollection &symbolTable, OpBuilder &builder);
 
+/// `v` all-reduced over `axes` of `grid`, the collective carrying its
+/// reason (`kind`, and `op`'s source).
+Value allReduce(OpBuilder &b, Location loc, Value v, FlatSymbolRefAttr grid,
+                ArrayRef<GridAxis> axes, shard::ReductionKind reduction, StringRef kind,
+                Operation *op);
+
 /// Replaces the partitioned `result` (a partial sum on every rank) by its
 /// all-reduce over `axes` of `grid`, with its reason: "tp.partial_sum" (the
 /// axes' names on the program's grid, else "partial_sum") and the op's

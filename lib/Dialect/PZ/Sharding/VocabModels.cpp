@@ -79,13 +79,8 @@ struct Local {
   }
   Value allReduce(Value v, FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes, ReductionKind kind,
                   StringRef reason) {
-    auto r = AllReduceOp::create(b, loc, v.getType(), grid, b.getDenseI16ArrayAttr(axes), v,
-                                 ReductionKindAttr::get(b.getContext(), kind));
-    r->setAttr("pz.comm", pzrt::ReasonAttr::get(b.getContext(), reason, sourceOf(op)));
-    return r.getResult();
+    return sharding::allReduce(b, loc, v, grid, axes, kind, reason, op);
   }
-
-  FailureOr<Value> coordinate() { return tpCoordinate(op, b); }
 
   /// Ids of the whole vocabulary made relative to this rank's block of c
   /// (ids - k c): in [0, c) for the ids the rank holds.
@@ -98,7 +93,7 @@ struct Local {
 
   /// k c, the first id of this rank's block, as a scalar of t's elements.
   FailureOr<Value> blockStart(int64_t c, RankedTensorType t) {
-    FailureOr<Value> k = coordinate();
+    FailureOr<Value> k = tpCoordinate(op, b);
     if (failed(k))
       return failure();
     Value offset = MulOp::create(b, loc, *k, scalarI64(c)).getResult();

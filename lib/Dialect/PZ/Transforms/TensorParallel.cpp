@@ -134,11 +134,16 @@ public:
         need |= !isWhole(axesOf(op->getResult(0)));
       // Replicated kv heads: each rank picks the one its query heads share.
       if (auto a = llvm::dyn_cast<AttentionOp>(op))
-        need |= !isWhole(axesOf(a.getQuery())) && isWhole(axesOf(a.getKey()));
+        need |= replicatesKv(a);
       if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
-        need |= !isWhole(axesOf(a.getQuery())) && isWhole(axesOf(a.getKey()));
+        need |= replicatesKv(a);
     });
     return need;
+  }
+
+  template <typename Attention>
+  bool replicatesKv(Attention a) const {
+    return !isWhole(axesOf(a.getQuery())) && isWhole(axesOf(a.getKey()));
   }
 
   /// Writes the analyzed splits as annotations and partitions.
@@ -549,11 +554,11 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       Value logits = op->getOperand(llvm::isa<CrossEntropyOp>(op) ? 0 : 1);
       if (s.axesOf(logits).back() != kWhole)
         return WalkResult::advance();
+      auto real = op->getAttrOfType<IntegerAttr>(sharding::kValidClassesAttrName);
       op->emitError() << kPass << ": the padded vocabulary's logits reach this loss whole, "
                                   "where the padding would not be masked (a parameter they "
                                   "come from stays whole); use a tp that divides the "
-                               << op->getAttrOfType<IntegerAttr>(sharding::kValidClassesAttrName).getInt()
-                               << " classes";
+                      << real.getInt() << " classes";
       return WalkResult::interrupt();
     });
     if (whole.wasInterrupted())
@@ -595,9 +600,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return;
     int64_t vocab = 0;
     fn.walk([&](CrossEntropyOp ce) {
-      auto real = ce->getAttrOfType<IntegerAttr>(sharding::kValidClassesAttrName);
-      vocab = real ? real.getInt()
-                   : llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
+      vocab = llvm::cast<RankedTensorType>(ce.getLogits().getType()).getShape().back();
     });
     if (!vocab)
       fn.walk([&](EmbeddingOp e) {
