@@ -7,9 +7,9 @@ gpt2_loss and bert_loss (a padding mask, two segments), with the optimizer and d
 0.5, one global batch of G rows per step fed through --data-npy):
 
   * the single-rank program: micro-batches of G rows;
-  * each case: tp n x dp_replicate m, grad_accum K, micro-batches of
-    G / (m K) rows, started on n m ranks by `parallelize run` (the tp ranks
-    of one replica read the same rows).
+  * each case: tp n x dp_replicate m (x dp_shard d under ZeRO stage z),
+    grad_accum K, micro-batches of G / (m d K) rows, started on n m d ranks
+    by `parallelize run` (the tp ranks of one replica read the same rows).
 
 Gates, per case against the single-rank run:
   * loss of every step within 1e-5 relative; the gradient norm (which
@@ -50,11 +50,19 @@ Gates, per case against the single-rank run:
       tp.kv_replica_grad all_reduce  K x layers x 2 ring(4 b kv s d) (tp
                         above the kv heads: the key and value gradients,
                         each rank's head among zeros, summed whole)
-      ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1; P_local
-                        the parameter elements one rank holds);
+      ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1, no dp_shard;
+                        P_local the parameter elements of one rank's blocks);
+      zero.*, zero3.*, hsdp.*   (dp_shard d > 1) dp-parity's formulas on
+                        each rank's blocks: ZeRO chunks each block, so C is
+                        the sum over parameters of ceil(P_local,p / d);
   * memory: every rank's measured peak equals report.json's plan; its
     parameters, gradients and AdamW state are 4, 4 and 8 bytes per element
-    of its blocks (P_local);
+    of its blocks (P_local), under ZeRO dp-parity's 4P or 4C, 4P or 4C
+    and 8C with P_local for P;
+  * under ZeRO, checkpoints hold each rank's chunk of its block as boxes
+    of the whole tensor (the split check reads them: every box lies inside
+    one tp block), and a tp 2 x dp_shard 2 zero 1 checkpoint continues on
+    one rank and under tp 2 x dp_replicate 2 (RESHARD);
   * dropout (VARIANTS: GPT-2 exported again with dropout 0.1): the same
     gates, tp 2 x dp 2 x grad_accum 2 drawing the single rank's masks;
   * a vocabulary tp does not divide (VARIANTS: the models exported
@@ -80,6 +88,7 @@ import os
 import re
 import sys
 import tempfile
+import types
 
 import numpy as np
 
@@ -93,30 +102,64 @@ _spec.loader.exec_module(D)
 
 LOSS_RTOL, WEIGHT_RTOL, RESHARD_RTOL = D.LOSS_RTOL, D.WEIGHT_RTOL, D.RESHARD_RTOL
 GLOBAL_ROWS = 8
-# (model, tp, dp_replicate, grad_accum)
-CASES = [("mlp_loss", 2, 1, 1), ("llama_loss", 2, 1, 1), ("llama_loss", 2, 2, 2),
-         ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1), ("bert_loss", 2, 1, 1)]
-FULL_CASES = [(mo, n, m, k) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
-              for n in (2, 4) for m in (1, 2) for k in (1, 2) if n * m <= 8]
+# (model, tp, dp_replicate, grad_accum, dp_shard, zero)
+CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 2, 2, 1, 0),
+         ("llama_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 2, 1, 1, 1, 0), ("bert_loss", 2, 1, 1, 1, 0),
+         ("llama_loss", 2, 1, 1, 2, 1), ("gpt2_loss", 2, 1, 2, 2, 3)]
+FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
+              for t in (2, 4) for m in (1, 2) for k in (1, 2) if t * m <= 8] + \
+             [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
+              for t in (2, 4) for m in (1, 2) for z in (1, 2, 3) for k in (1, 2)
+              if t * m * 2 <= 8 and (k == 1 or z == 3)]
 # Variants of the models, exported again (python-frontend) with other
 # constructor arguments: (directory, label, overrides, cases, full cases).
 # A vocabulary tp does not divide (padded; tied head: GPT-2, separate head:
 # Llama, a decoder with a bias: BERT); dropout (its masks index the global
 # batch, so dp and grad_accum draw the single rank's; tp runs it whole).
 PADDED_VOCAB = 253
-PADDED_CASES = [("llama_loss", 2, 2, 2), ("llama_loss", 4, 1, 1), ("gpt2_loss", 2, 1, 1)]
+PADDED_CASES = [("llama_loss", 2, 2, 2, 1, 0), ("llama_loss", 4, 1, 1, 1, 0),
+                ("gpt2_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 2, 3)]
 VARIANTS = [
     (f"vocab{PADDED_VOCAB}", f" (vocabulary {PADDED_VOCAB}, padded)", {"vocab": PADDED_VOCAB},
-     PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1), ("bert_loss", 2, 1, 2),
-                                   ("bert_loss", 4, 1, 1)]),
-    ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2)],
-     [("gpt2_loss", 2, 2, 2), ("gpt2_loss", 4, 1, 2)]),
+     PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1, 1, 0), ("bert_loss", 2, 1, 2, 1, 0),
+                                   ("bert_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 4, 1, 1, 2, 1),
+                                   ("bert_loss", 2, 1, 1, 2, 2)]),
+    ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0)],
+     [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3)]),
 ]
 # A case's checkpoint loads under these (None: one rank); under padding
 # the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
-RESHARD = {("llama_loss", 2, 2, 2): [None, ("llama_loss", 4, 1, 1)]}
+# A tp x ZeRO checkpoint holds each rank's chunk of its block as the boxes
+# of the tensor the chunk covers.
+RESHARD = {("llama_loss", 2, 2, 2, 1, 0): [None, ("llama_loss", 4, 1, 1, 1, 0)],
+           ("llama_loss", 2, 1, 1, 2, 1): [None, ("llama_loss", 2, 2, 2, 1, 0)]}
 
 check, failures = D.check, D.failures
+
+
+def ranks_of(case):
+    return case[1] * case[2] * case[4]
+
+
+def case_name(case):
+    _, tp, m, k, n, zero = case
+    return f"tp {tp} x dp_replicate {m}" + (f" x dp_shard {n} zero {zero}" if n > 1 else "") + \
+        f" grad_accum {k}"
+
+
+def tp_blocks(entry, tp):
+    """Whether a checkpoint tensor's slices are the tp blocks of one dim
+    (or, under ZeRO, boxes that each lie inside one of those blocks: a
+    ZeRO chunk of an unsplit tensor is saved as a flat range instead)."""
+    shape, slices = entry["shape"], entry["slices"]
+    if any("flat" in sl for sl in slices):
+        return False
+    for d, g in enumerate(shape):
+        size = -(-g // tp)
+        if size < g and all(sl["offsets"][d] // size ==
+                            (sl["offsets"][d] + sl["extents"][d] - 1) // size for sl in slices):
+            return True
+    return False
 
 
 def vocab_parallel(model, cfg, tp):
@@ -157,11 +200,21 @@ def split_params(model, cfg, tp):
     return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$" + head)
 
 
-def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
+def local_params(cfg, tp, params, split):
+    """Each parameter's block on one rank, as dp-parity's formulas read
+    it (its size and number of dims)."""
+    return {p: types.SimpleNamespace(size=local_elements(cfg, tp, p, v, split), ndim=v.ndim)
+            for p, v in params.items()}
+
+
+def expected_bytes(model, cfg, params, case, rows, seq):
+    """Bytes per step per reason (ZeRO's, of the local blocks, from
+    dp-parity; stage 3's gathers are checked there and None here)."""
+    _, tp, m, k, n, zero = case
     ring = lambda b, n: 2 * (n - 1) * b // n  # noqa: E731
     split = split_params(model, cfg, tp)
     s = [p for p in params if split.search(p)]
-    out = {}
+    out = D.expected_bytes(local_params(cfg, tp, params, s), m, n, zero, k) if n > 1 else {}
     if model.startswith("mlp"):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
@@ -181,17 +234,20 @@ def expected_bytes(model, cfg, params, tp, m, k, rows, seq):
             out["tp.vocab_parallel_sum_exp"] = k * 2 * ring(tokens, tp)
             out["tp.vocab_parallel_target"] = k * ring(tokens, tp)
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
-    if m > 1:
+    if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
     return out, s
 
 
-def compile_program(a, onnx_path, out, row_shape, rows, tp, m, k):
+def compile_program(a, onnx_path, out, row_shape, rows, case):
+    _, tp, m, k, n, zero = case
     shapes = []
     for key, tail in row_shape.items():
         shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
     plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k]
+    if n > 1:
+        plan += ["--dp-shard", n, "--zero", zero]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + D.FLAGS + plan)
     if r.returncode:
@@ -200,10 +256,10 @@ def compile_program(a, onnx_path, out, row_shape, rows, tp, m, k):
 
 
 def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
-    model, tp, m, k = case
-    ranks = tp * m
-    rows = a.rows // (m * k)
-    report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, tp, m, k)
+    model, tp, m, k, n, zero = case
+    ranks = tp * m * n
+    rows = a.rows // (m * n * k)
+    report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, case)
     got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
     loss, ref_loss = [r["loss"] for r in got], [r["loss"] for r in ref]
     worst = max(D.rel(g, w) for g, w in zip(loss, ref_loss))
@@ -224,12 +280,15 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
             worst_w, worst_name = r, p
     check(worst_w <= WEIGHT_RTOL,
           f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
-    theory, split = expected_bytes(model, cfg, params, tp, m, k, rows,
+    theory, split = expected_bytes(model, cfg, params, case, rows,
                                    row_shape.get("input_ids", [1])[0])
-    # The split the program holds: the checkpoint index's slices of rank 0.
+    if "zero3.param_gather" in theory:
+        theory["zero3.param_gather"] = D.zero3_gathers(
+            name, report, local_params(cfg, tp, params, split), n, k)
+    # The split the program holds: the checkpoint index's slices.
     index = json.load(open(os.path.join(cwork, "ckpt", "index.json")))
     held = sorted(p for p, t in index["tensors"].items()
-                  if p in params and len(t["slices"]) == tp)
+                  if p in params and tp_blocks(t, tp))
     check(held == sorted(split),
           f"{name}: {len(held)} parameters are split into {tp} blocks, as Megatron splits "
           f"them ({len(split)} expected{'; ' + remarks.strip()[:160] if remarks.strip() else ''})")
@@ -246,28 +305,34 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")
     # Each rank holds its blocks of the split parameters (P_local elements):
     # 4 P_local of parameters and of gradients, 8 P_local of AdamW state.
-    local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
+    # Under ZeRO, C is the sum of each block's chunk, ceil(P_local,p / n),
+    # and the terms are dp-parity's: 4P or 4C, 4P or 4C, 8C.
+    blocks = local_params(cfg, tp, params, split)
+    local = sum(v.size for v in blocks.values())
+    chunks = sum(-(-v.size // n) for v in blocks.values())
     breakdown = report["memory"]["per_rank"][0]["breakdown"]
     got_mem = {key: breakdown[key] for key in ("parameters", "gradients", "optimizer_state")}
-    want = {"parameters": 4 * local, "gradients": 4 * local, "optimizer_state": 8 * local}
+    want = {"parameters": 4 * (chunks if zero >= 3 else local),
+            "gradients": 4 * (chunks if zero >= 2 else local),
+            "optimizer_state": 8 * chunks}
     check(got_mem == want, f"{name}: parameters, gradients, optimizer state per rank {got_mem} = "
-          f"{want} (P_local = {local} of {sum(int(v.size) for v in params.values())})")
+          f"{want} (P_local = {local} of {sum(int(v.size) for v in params.values())}, "
+          f"C = {chunks})")
     return got
 
 
 def check_reshard(a, name, case, runs, single_out, feeds, ref):
-    model, tp, m, k = case
     half = a.steps // 2
     cwork = runs[case][0]
     part = os.path.join(cwork, "reshard")
     os.makedirs(part, exist_ok=True)
-    D.train(a.bin, cwork, tp * m, feeds, half, part)
+    D.train(a.bin, cwork, ranks_of(case), feeds, half, part)
     for target in RESHARD[case]:
         if target is None:
             out, ranks, uninterrupted, what = single_out, 1, ref, "1 rank"
         else:
             out, uninterrupted = runs[target]
-            ranks, what = target[1] * target[2], f"tp {target[1]} x dp {target[2]}"
+            ranks, what = ranks_of(target), case_name(target)
         resumed = os.path.join(part, "resumed-" + os.path.basename(out))
         os.makedirs(resumed, exist_ok=True)
         got, _, _ = D.train(a.bin, out, ranks, feeds, a.steps - half, resumed,
@@ -294,8 +359,7 @@ def check_vocabulary(a, name, case, cwork, feeds, vocab):
     """The split (padded) program still knows the whole vocabulary: an id
     of V (a padded row of the table) is refused with exit 2, and synthetic
     data draws ids below V."""
-    _, tp, m, _ = case
-    run = [os.path.join(a.bin, "parallelize"), "run", "-n", tp * m, cwork, "--", "--steps", 1,
+    run = [os.path.join(a.bin, "parallelize"), "run", "-n", ranks_of(case), cwork, "--", "--steps", 1,
            "--log-every", 0]
     ids = [f for f in feeds if f.startswith("input_ids=")][0].split("=", 1)[1]
     bad = np.load(ids)
@@ -337,28 +401,28 @@ def run_model(a, model, models_dir, cases, work, label):
     feeds = D.save_feeds(data, mwork)
     single = os.path.join(mwork, "single")
     try:
-        compile_program(a, onnx_path, single, row_shape, a.rows, 1, 1, 1)
+        compile_program(a, onnx_path, single, row_shape, a.rows, (model, 1, 1, 1, 1, 0))
         ref, _, ref_w = D.train(a.bin, single, 1, feeds, a.steps, single)
     except RuntimeError as e:
         check(False, f"{model}{label} single rank: {e}")
         return
     runs = {}
     for case in cases:
-        _, tp, m, k = case
-        name = f"{model}{label} tp {tp} x dp_replicate {m} grad_accum {k}"
-        cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}")
+        _, tp, m, k, n, zero = case
+        name = f"{model}{label} {case_name(case)}"
+        cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}" + (f"-s{n}-z{zero}" if n > 1 else ""))
         try:
             runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
                                             feeds, cwork, ref, ref_w))
         except RuntimeError as e:
             check(False, f"{name}: {e}")
     if "vocabulary" in label and cases[0] in runs:
-        check_vocabulary(a, f"{model}{label} tp {cases[0][1]} x dp {cases[0][2]}", cases[0],
+        check_vocabulary(a, f"{model}{label} {case_name(cases[0])}", cases[0],
                          runs[cases[0]][0], feeds, cfg["vocab"])
     for case in cases:
         if case in RESHARD and case in runs and not a.full:
             try:
-                check_reshard(a, f"{model}{label} reshard from tp {case[1]} x dp {case[2]}",
+                check_reshard(a, f"{model}{label} reshard from {case_name(case)}",
                               case, runs, single, feeds, ref)
             except (RuntimeError, KeyError) as e:
                 check(False, f"{model}{label} reshard from {case}: {e}")

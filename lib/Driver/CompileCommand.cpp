@@ -27,15 +27,13 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: cp, pp, sp, and tp with dp_shard.
+/// generator does not build yet: cp, pp and sp.
 std::string unbuiltAxis(const Plan &p) {
   for (auto [key, value] : {std::pair<const char *, int64_t>{"cp", p.cp},
                             {"pp", p.pp},
                             {"sp", p.sp ? 2 : 1}})
     if (value != 1)
       return key;
-  if (p.tp != 1 && p.dpShard != 1)
-    return "tp";
   return {};
 }
 
@@ -311,8 +309,8 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
       missing = flagForKey(key) + (key == "sp" ? "" : " " + getPlanKey(*plan, key)) +
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, and tp "
-                "with dp_replicate)";
+                " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
+                "and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -143,11 +143,85 @@ TEST_F(BoxTrainTest, ValidateChecksBoxSpecs) {
       << validateError(t.model);
   t.states[0].shape[1] = 16;
   t.states[0].dim_axes = rows;
-  t.states[0].shard_axes = kTp;
-  EXPECT_NE(validateError(t.model).find("is box-sharded, so it needs a global_shape, no offsets "
-                                        "and no flat sharding"),
+  t.states[0].shard_axes = kTp; // the axis that splits the rows cannot also chunk the block
+  t.states[0].global_ndim = 2;
+  EXPECT_NE(validateError(t.model).find("dim 0: the local size 8 split over the grid axes 0x10 "
+                                        "(2 ranks) must be the global 16 over the ranks, rounded "
+                                        "up, each axis splitting one dim and none the flat chunks"),
             std::string::npos)
       << validateError(t.model);
+}
+
+// tp with ZeRO: the flat chunk of the rank's block. Its local shape is
+// ceil(block elements / dp_shard), not ceil(whole elements / dp_shard).
+TEST_F(BoxTrainTest, ValidateChecksChunksOfBlocks) {
+  TestModel t;
+  makeBigram(t, 2, 8, 16, 1, false);
+  t.model.world_size = 4;
+  t.model.dp_size = 2;
+  t.model.grid[PZRT_AXIS_DP_REPLICATE] = 1;
+  t.model.grid[PZRT_AXIS_DP_SHARD] = 2;
+  t.model.grid[PZRT_AXIS_TP] = 2;
+  static const int64_t g[2] = {15, 16}; // rows over tp: blocks of 8 x 16 = 128 elements
+  static const uint32_t rows[2] = {kTp, 0};
+  t.states[0] = spec("exp_avg:emb", PZRT_F32, {64});
+  t.states[0].global_shape = g;
+  t.states[0].global_ndim = 2;
+  t.states[0].shard_axes = 1u << PZRT_AXIS_DP_SHARD;
+  t.states[0].dim_axes = rows;
+  EXPECT_EQ(validateError(t.model), "(accepted)");
+  t.states[0].shape[0] = 120; // ceil(240 / 2): a chunk of the whole tensor
+  EXPECT_NE(validateError(t.model).find("its chunk must be ceil(128 / 2) = 64 elements"),
+            std::string::npos)
+      << validateError(t.model);
+}
+
+// The chunks of a padded block ([5, 3] rows over tp 2: blocks of 3 rows,
+// the last holding 2 rows and a row of padding; each block in 2 chunks of
+// 5 elements over dp_shard), as the regions of the whole tensor they hold.
+TEST(BoxPlacement, ChunksOfBlocksAreRegionsOfTheTensor) {
+  pzrt_program m{};
+  m.grid[PZRT_AXIS_DP_SHARD] = 2;
+  m.grid[PZRT_AXIS_TP] = 2; // rank = dp_shard x 2 + tp
+  static const int64_t global[2] = {5, 3};
+  static const uint32_t rows[2] = {kTp, 0};
+  pzrt_tensor_spec s = spec("w", PZRT_F32, {5});
+  s.global_shape = global;
+  s.global_ndim = 2;
+  s.shard_axes = 1u << PZRT_AXIS_DP_SHARD;
+  s.dim_axes = rows;
+  EXPECT_EQ(tr::blockShape(&m, s), (std::vector<int64_t>{3, 3}));
+  using R = std::vector<std::vector<int64_t>>; // {offsets, extents, at} per region
+  auto regions = [&](int rank) {
+    R out;
+    for (const tr::ChunkRegion &c : tr::chunkRegions(&m, s, rank)) {
+      out.push_back(c.offsets);
+      out.push_back(c.extents);
+      out.push_back(c.at);
+    }
+    return out;
+  };
+  // tp 0, chunk 0: block elements [0, 5): row 0 and the first 2 of row 1.
+  EXPECT_EQ(regions(0), (R{{0, 0}, {1, 3}, {0, 0}, {1, 0}, {1, 2}, {1, 0}}));
+  // tp 0, chunk 1: [5, 9): the last of row 1, then row 2.
+  EXPECT_EQ(regions(2), (R{{1, 2}, {1, 1}, {1, 2}, {2, 0}, {1, 3}, {2, 0}}));
+  // tp 1 (rows 3 and 4, then padding), chunk 1: the last of row 4; the
+  // padding row holds nothing.
+  EXPECT_EQ(regions(3), (R{{4, 2}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(tr::flatRange(&m, s, 3).begin, 5);
+
+  // Rank 1 (tp 1, chunk 0): rows 3 and 4 of the tensor, copied in and out.
+  float chunk[5] = {-1, -1, -1, -1, -1};
+  const float row3[3] = {30, 31, 32}, row4[2] = {40, 41};
+  std::vector<tr::ChunkRegion> cs = tr::chunkRegions(&m, s, 1);
+  ASSERT_EQ(cs.size(), 2u);
+  tr::copyRegionRows(&m, s, 1, cs[0], const_cast<float *>(row3), chunk, /*toChunk=*/true);
+  tr::copyRegionRows(&m, s, 1, cs[1], const_cast<float *>(row4), chunk, /*toChunk=*/true);
+  EXPECT_EQ(std::vector<float>(chunk, chunk + 5), (std::vector<float>{30, 31, 32, 40, 41}));
+  float back[2] = {0, 0};
+  tr::copyRegionRows(&m, s, 1, cs[1], back, chunk, /*toChunk=*/false);
+  EXPECT_EQ(back[0], 40);
+  EXPECT_EQ(back[1], 41);
 }
 
 } // namespace

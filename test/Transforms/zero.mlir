@@ -1,6 +1,7 @@
 // RUN: parallelize-opt %s -split-input-file --pz-optimizer="grad-clip=1.0" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=Z1
 // RUN: parallelize-opt %s -split-input-file --pz-optimizer="optimizer=sgd momentum=0.9" --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=HSDP
 // RUN: parallelize-opt %s -split-input-file --pz-optimizer --pz-build-grad-functions --pz-zero | FileCheck %s --check-prefix=Z3
+// RUN: parallelize-opt %s -split-input-file --pz-optimizer="grad-clip=1.0" --pz-build-grad-functions --pz-tensor-parallel --pz-zero | FileCheck %s --check-prefix=TPZ
 
 // ZeRO stage 1 over dp_shard 2, one bucket per gradient (bucket_mb 0): each
 // gradient is flattened, zero-padded to 2 x ceil(N / 2) and
@@ -167,5 +168,56 @@ module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3>} {
     %sq = pz.mul %w, %f : tensor<3x5xf32>, tensor<3x5xf32> -> tensor<3x5xf32>
     %loss = pz.reduce_sum %sq [0, 1] : tensor<3x5xf32> -> tensor<f32>
     return %loss, %f : tensor<f32>, tensor<3x5xf32>
+  }
+}
+
+// -----
+
+// tp with ZeRO 3: pz-tensor-parallel splits Megatron's MLP first (fc1 on its
+// rows, fc2 on its columns), then each rank's block is flattened and
+// chunked over dp_shard: fc1.weight's block of 32 x 32 is a chunk of 512
+// elements that keeps both its box (the whole 64 x 32, split on dim 0 by
+// tp) and its flat chunk (of the 32 x 32 block). The gathers rebuild the
+// block, not the whole tensor; the tp all-reduce stays on the block's
+// product; the gradient norm sums the tp ranks' split parameters, then
+// the dp_shard ranks' chunks.
+// TPZ-LABEL: module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3, tp = 2>}
+// TPZ: func.func @forward_backward(
+// TPZ-SAME: %arg2: tensor<512xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 64, 32>}, pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 32, 32>}, pz.param = "fc1.weight"}
+// TPZ-SAME: %arg4: tensor<160xf32> {pz.box_shard = {dim_axes = array<i16: -1, 4>, shape = array<i64: 10, 64>}, pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 10, 32>}, pz.param = "fc2.weight"}
+// TPZ-SAME: %arg5: tensor<5xf32> {pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 10>}, pz.param = "fc2.bias"}
+// TPZ: %[[G:.+]] = shard.all_gather %arg2 on @world grid_axes = [2] gather_axis = 0 {{.*}}"zero3.param_gather", "fc1.weight (forward)"{{.*}} : tensor<512xf32> -> tensor<1024xf32>
+// TPZ-NEXT: pz.reshape %[[G]] [32, 32] : tensor<1024xf32> -> tensor<32x32xf32>
+// TPZ: %[[P:.+]] = pz.matmul %{{.+}}, %{{.+}} {transpose_rhs} : tensor<4x32xf32>, tensor<10x32xf32> -> tensor<4x10xf32>
+// TPZ-NEXT: shard.all_reduce %[[P]] on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "fc2">}
+// TPZ: shard.reduce_scatter %{{.+}} on @world grid_axes = [2] scatter_axis = 0 {{.*}}"zero.grad_reduce_scatter"{{.*}} : tensor<1386xf32> -> tensor<693xf32>
+// TPZ: return %{{.+}} : tensor<f32>, tensor<512xf32>, tensor<16xf32>, tensor<160xf32>, tensor<5xf32>
+// TPZ-LABEL: func.func @optimizer_step(
+// TPZ-SAME: tensor<512xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 64, 32>}, pz.flat_shard = {grid_axes = array<i16: 2>, shape = array<i64: 32, 32>}, pz.state = "exp_avg:fc1.weight"}
+// TPZ: %[[TP:.+]] = shard.all_reduce %{{.+}} on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", "optimizer">}
+// TPZ: %[[ALL:.+]] = pz.add %{{.+}}, %[[TP]]
+// TPZ-NEXT: %[[SQ:.+]] = shard.all_reduce %[[ALL]] on @world grid_axes = [2] {pz.comm = #pzrt.reason<"zero.grad_norm", "sum of squares">}
+// TPZ-NEXT: pz.sqrt %[[SQ]]
+// TPZ-NOT: shard.all_gather
+// TPZ: return
+module attributes {pz.plan = #pz.plan<dp_shard = 2, zero = 3, tp = 2>} {
+  func.func @forward_backward(%arg0: tensor<4x32xf32> {pz.input = "x"}, %arg1: tensor<4xi64> {pz.input = "labels"}, %arg2: tensor<64x32xf32> {pz.param = "fc1.weight"}, %arg3: tensor<64xf32> {pz.param = "fc1.bias"}, %arg4: tensor<10x64xf32> {pz.param = "fc2.weight"}, %arg5: tensor<10xf32> {pz.param = "fc2.bias"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<64x32xf32> {pz.grad = "fc1.weight"}, tensor<64xf32> {pz.grad = "fc1.bias"}, tensor<10x64xf32> {pz.grad = "fc2.weight"}, tensor<10xf32> {pz.grad = "fc2.bias"}) {
+    %seed = pz.constant dense<1.000000e+00> : tensor<f32>
+    %0 = pz.matmul %arg0, %arg2 {transpose_rhs} : tensor<4x32xf32>, tensor<64x32xf32> -> tensor<4x64xf32>
+    %1 = pz.add %0, %arg3 : tensor<4x64xf32>, tensor<64xf32> -> tensor<4x64xf32>
+    %2 = pz.gelu %1 erf : tensor<4x64xf32>
+    %3 = pz.matmul %2, %arg4 {transpose_rhs} : tensor<4x64xf32>, tensor<10x64xf32> -> tensor<4x10xf32> loc("fc2")
+    %4 = pz.add %3, %arg5 : tensor<4x10xf32>, tensor<10xf32> -> tensor<4x10xf32>
+    %loss = pz.cross_entropy %4, %arg1 mean : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+    %dl = pz.cross_entropy_grad %seed, %4, %arg1 mean : tensor<f32>, tensor<4x10xf32>, tensor<4xi64>
+    %5 = pz.reduce_sum %dl [0] {keepdims} : tensor<4x10xf32> -> tensor<1x10xf32>
+    %db2 = pz.reshape %5 [10] : tensor<1x10xf32> -> tensor<10xf32>
+    %dg = pz.matmul %dl, %arg4 : tensor<4x10xf32>, tensor<10x64xf32> -> tensor<4x64xf32>
+    %dw2 = pz.matmul %dl, %2 {transpose_lhs} : tensor<4x10xf32>, tensor<4x64xf32> -> tensor<10x64xf32>
+    %dh = pz.gelu_grad %dg, %1 erf : tensor<4x64xf32>
+    %6 = pz.reduce_sum %dh [0] {keepdims} : tensor<4x64xf32> -> tensor<1x64xf32>
+    %db1 = pz.reshape %6 [64] : tensor<1x64xf32> -> tensor<64xf32>
+    %dw1 = pz.matmul %dh, %arg0 {transpose_lhs} : tensor<4x64xf32>, tensor<4x32xf32> -> tensor<64x32xf32>
+    return %loss, %dw1, %db1, %dw2, %db2 : tensor<f32>, tensor<64x32xf32>, tensor<64xf32>, tensor<10x64xf32>, tensor<10xf32>
   }
 }

@@ -278,33 +278,35 @@ public:
   }
 
 private:
-  /// A pz.flat_shard argument's global shape and grid axes (pz-zero).
+  /// A sharded argument's global shape and grid axes: its box (pz.box_shard,
+  /// pz-tensor-parallel: the whole shape and each dim's axis), its flat
+  /// chunk (pz.flat_shard, pz-zero: the shape it flattens), or both: the
+  /// flat chunk of the rank's box (tp with dp_shard), whose pz.flat_shard
+  /// shape is the box's.
   static LogicalResult setFlatShard(func::FuncOp fn, unsigned i, ProgramTensor &t) {
-    if (auto box = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kBoxShardAttrName)) {
+    auto box = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kBoxShardAttrName);
+    auto shard = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName);
+    SmallVector<int64_t> local(t.shape.begin(), t.shape.end());
+    if (shard) {
+      auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
+      local.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+      t.globalShape.assign(local.begin(), local.end());
+      for (int16_t a : shard.getAs<DenseI16ArrayAttr>("grid_axes").asArrayRef())
+        t.shardAxes |= 1u << a;
+      if (t.shape.size() != 1 || t.globalShape.size() > 8)
+        return fn.emitError() << "emitter: the flat-sharded tensor '" << t.name
+                              << "' must be 1-D locally and have at most 8 dims";
+    }
+    if (box) {
       auto shape = box.getAs<DenseI64ArrayAttr>("shape");
       auto dims = box.getAs<DenseI16ArrayAttr>("dim_axes");
       t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
       for (int16_t a : dims.asArrayRef())
         t.dimAxes.push_back(a < 0 ? 0u : 1u << a);
-      if (t.globalShape.size() != t.shape.size())
+      if (t.globalShape.size() != local.size() || t.dimAxes.size() != local.size())
         return fn.emitError() << "emitter: the box-sharded tensor '" << t.name
-                              << "' has a global shape of another rank";
+                              << "' has a global shape of another rank than its block";
     }
-    auto shard = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName);
-    if (!shard)
-      return success();
-    if (!t.dimAxes.empty())
-      return fn.emitError() << "emitter: '" << t.name
-                            << "' is both box-sharded and flat-sharded, which the runtime "
-                               "cannot describe";
-    auto shape = shard.getAs<DenseI64ArrayAttr>("shape");
-    auto axes = shard.getAs<DenseI16ArrayAttr>("grid_axes");
-    t.globalShape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
-    for (int16_t a : axes.asArrayRef())
-      t.shardAxes |= 1u << a;
-    if (t.shape.size() != 1 || t.globalShape.size() > 8)
-      return fn.emitError() << "emitter: the flat-sharded tensor '" << t.name
-                            << "' must be 1-D locally and have at most 8 dims";
     return success();
   }
 

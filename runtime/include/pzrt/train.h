@@ -132,14 +132,21 @@ typedef struct pzrt_tensor_spec {
    * [min(k x c, N), min((k+1) x c, N)) as a flat slice. */
   int32_t global_ndim;
   uint32_t shard_axes;
-  /* Box sharding (tensor parallelism): per dim (ndim values), a bit mask of
-   * grid axes that split the dim in equal blocks, or NULL. When given,
-   * global_shape is required, offsets must be NULL and shard_axes 0; dim d
-   * of the whole tensor is shape[d] x n_d for n_d the product of
-   * program->grid over the dim's axes, and this rank's block starts at
-   * k_d x shape[d], k_d its coordinate over those axes taken row-major in
-   * grid order. Ranks that differ only in other axes hold the same block,
-   * which a checkpoint stores once. */
+  /* Box sharding (tensor parallelism): per dim, a bit mask of grid axes
+   * that split the dim in blocks, or NULL. When given, global_shape is
+   * required and offsets must be NULL. Dim d of the rank's block is
+   * b_d = ceil(global_shape[d] / n_d), n_d the product of program->grid
+   * over the dim's axes, and the block starts at k_d x b_d, k_d the rank's
+   * coordinate over those axes taken row-major in grid order; the last
+   * blocks of a dim n_d does not divide end past it (padding: zero wherever
+   * the driver fills it, never stored). Ranks that differ only in other
+   * axes hold the same block, which a checkpoint stores once.
+   * Without shard_axes, dim_axes has ndim values and shape is the block.
+   * With shard_axes (tp with ZeRO), dim_axes has global_ndim values, no
+   * axis both splits a dim and chunks, and the rank holds the flat chunk
+   * of its block as above with N the block's elements: shape[0] is
+   * ceil(N / n); a checkpoint holds the boxes of the whole tensor the
+   * chunk's valid elements cover. */
   const uint32_t *dim_axes;
 } pzrt_tensor_spec;
 

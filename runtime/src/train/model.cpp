@@ -2,6 +2,7 @@
 #include "train/train_internal.h"
 
 #include "core/checked.h"
+#include "io/ckpt_common.h"
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +16,13 @@ int64_t numel(const pzrt_tensor_spec &spec) {
   int64_t n = 1;
   for (int d = 0; d < spec.ndim; ++d)
     n *= spec.shape[d];
+  return n;
+}
+
+int64_t numel(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
   return n;
 }
 
@@ -49,6 +57,10 @@ bool isSharded(const pzrt_tensor_spec &spec) { return spec.global_shape != nullp
 
 bool isFlatSharded(const pzrt_tensor_spec &spec) { return spec.shard_axes != 0; }
 
+bool isChunkOfBlock(const pzrt_tensor_spec &spec) {
+  return isFlatSharded(spec) && spec.dim_axes;
+}
+
 std::vector<int64_t> globalShape(const pzrt_tensor_spec &spec) {
   if (isFlatSharded(spec))
     return std::vector<int64_t>(spec.global_shape, spec.global_shape + spec.global_ndim);
@@ -81,23 +93,33 @@ int64_t axesCoord(const pzrt_program *m, uint32_t mask, int rank) {
   return k;
 }
 
+std::vector<int64_t> blockShape(const pzrt_program *m, const pzrt_tensor_spec &spec) {
+  if (!isChunkOfBlock(spec))
+    return std::vector<int64_t>(spec.shape, spec.shape + spec.ndim);
+  std::vector<int64_t> b;
+  for (int d = 0; d < spec.global_ndim; ++d) {
+    const int64_t g = spec.global_shape[d], n = axesSize(m, spec.dim_axes[d]);
+    b.push_back(g / n + (g % n != 0));
+  }
+  return b;
+}
+
 FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
-  std::vector<int64_t> g = globalShape(spec);
-  int64_t n = 1;
-  for (int64_t d : g)
-    n *= d; // checked by validateModel
+  // checked by validateModel
+  const int64_t n = numel(spec.dim_axes ? blockShape(m, spec) : globalShape(spec));
   const int64_t c = spec.shape[0], k = axesCoord(m, spec.shard_axes, rank);
   // k x c <= (shards - 1) x c < N + c: no overflow (c = ceil(N / shards)).
   return FlatRange{std::min(k * c, n), std::min((k + 1) * c, n), c};
 }
 
 std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
-  std::vector<int64_t> off(static_cast<size_t>(spec.ndim), 0);
+  std::vector<int64_t> block = blockShape(m, spec);
+  std::vector<int64_t> off(block.size(), 0);
   if (spec.global_shape && spec.dim_axes)
-    for (int d = 0; d < spec.ndim; ++d)
-      off[d] = axesCoord(m, spec.dim_axes[d], rank) * spec.shape[d];
+    for (size_t d = 0; d < block.size(); ++d)
+      off[d] = axesCoord(m, spec.dim_axes[d], rank) * block[d];
   else if (spec.global_shape && spec.offsets)
-    for (int d = 0; d < spec.ndim; ++d)
+    for (size_t d = 0; d < block.size(); ++d)
       off[d] = spec.offsets[d];
   return off;
 }
@@ -105,13 +127,33 @@ std::vector<int64_t> sliceOffsets(const pzrt_program *m, const pzrt_tensor_spec 
 SlicePart slicePart(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank) {
   SlicePart p;
   p.offsets = sliceOffsets(m, spec, rank);
-  std::vector<int64_t> g = globalShape(spec);
-  for (int d = 0; d < spec.ndim; ++d) {
+  std::vector<int64_t> g = globalShape(spec), block = blockShape(m, spec);
+  for (size_t d = 0; d < block.size(); ++d) {
     p.offsets[d] = std::min(p.offsets[d], g[d]);
-    p.extents.push_back(std::min(spec.shape[d], g[d] - p.offsets[d]));
-    p.clipped |= p.extents[d] != spec.shape[d];
+    p.extents.push_back(std::min(block[d], g[d] - p.offsets[d]));
+    p.clipped |= p.extents[d] != block[d];
   }
   return p;
+}
+
+std::vector<ChunkRegion> chunkRegions(const pzrt_program *m, const pzrt_tensor_spec &spec,
+                                      int rank) {
+  const FlatRange r = flatRange(m, spec, rank);
+  const SlicePart p = slicePart(m, spec, rank);
+  std::vector<ChunkRegion> out;
+  for (const ckpt::Slice &b : ckpt::rangeBoxes(blockShape(m, spec), r.begin, r.end)) {
+    ChunkRegion c{{}, {}, b.offsets};
+    bool empty = false;
+    for (size_t d = 0; d < b.offsets.size(); ++d) { // clipped to the block's real part
+      const int64_t e = std::min(b.offsets[d] + b.extents[d], p.extents[d]) - b.offsets[d];
+      c.extents.push_back(std::max<int64_t>(e, 0));
+      c.offsets.push_back(p.offsets[d] + b.offsets[d]);
+      empty |= e <= 0;
+    }
+    if (!empty)
+      out.push_back(std::move(c));
+  }
+  return out;
 }
 
 int inputRole(const pzrt_program *m, int i) {
@@ -192,6 +234,10 @@ void checkFlatSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char 
     throwInternal("model description: %s '%s': the global shape %s is negative or has more "
                   "than 2^62 elements or bytes",
                   what, s.name, vecStr(g).c_str());
+  if (s.dim_axes) { // the flat chunk of the rank's block (checkBoxSpec checked it)
+    g = blockShape(m, s);
+    n = numel(g); // at most the whole tensor's elements
+  }
   int64_t shards = 1;
   for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
     if ((s.shard_axes & (1u << a)) &&
@@ -210,20 +256,24 @@ void checkFlatSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char 
 // A box-sharded spec (train.h): the local dim is the whole dim over the
 // ranks of the dim's axes, rounded up (the last blocks then end in
 // padding), each axis splitting one dim at most.
+// Flat-sharded too (tp with ZeRO): the local shape is the flat chunk of
+// that block, of global_ndim dims (checkFlatSpec).
 void checkBoxSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *what) {
-  if (!s.global_shape || s.offsets || s.shard_axes)
-    throwInternal("model description: %s '%s' is box-sharded, so it needs a global_shape, no "
-                  "offsets and no flat sharding",
-                  what, s.name);
+  const bool flat = isFlatSharded(s);
+  if (!s.global_shape || s.offsets || (flat && (s.global_ndim < 0 || s.global_ndim > PZRT_MAX_DIMS)))
+    throwInternal("model description: %s '%s' is box-sharded, so it needs a global_shape and "
+                  "no offsets%s",
+                  what, s.name, flat ? ", and global_ndim in 0..8" : "");
   uint32_t used = 0;
-  for (int d = 0; d < s.ndim; ++d) {
+  const int ndim = flat ? s.global_ndim : s.ndim;
+  for (int d = 0; d < ndim; ++d) {
     const uint32_t mask = s.dim_axes[d];
     int64_t n = axesSize(m, mask), g = s.global_shape[d];
-    if (mask >= (1u << PZRT_AXIS_COUNT) || (used & mask) || g < 0 ||
-        s.shape[d] != g / n + (g % n != 0))
+    if (mask >= (1u << PZRT_AXIS_COUNT) || (used & mask) || (mask & s.shard_axes) || g < 0 ||
+        (!flat && s.shape[d] != g / n + (g % n != 0)))
       throwInternal("model description: %s '%s' dim %d: the local size %lld split over the "
                     "grid axes 0x%x (%lld ranks) must be the global %lld over the ranks, "
-                    "rounded up, each axis splitting one dim",
+                    "rounded up, each axis splitting one dim and none the flat chunks",
                     what, s.name, d, (long long)s.shape[d], mask, (long long)n,
                     (long long)s.global_shape[d]);
     used |= mask;

@@ -236,10 +236,7 @@ void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, 
 std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &p,
                                     const void *block) {
   const size_t e = pzrt_dtype_size(s.dtype);
-  int64_t n = 1;
-  for (int64_t x : p.extents)
-    n *= x;
-  std::vector<unsigned char> part(static_cast<size_t>(n) * e);
+  std::vector<unsigned char> part(static_cast<size_t>(numel(p.extents)) * e);
   std::vector<int64_t> zero(p.extents.size(), 0);
   forEachRow(p.extents, zero, s.shape, [&](int64_t to, int64_t from, int64_t run) {
     std::memcpy(part.data() + to * e, static_cast<const unsigned char *>(block) + from * e,
@@ -248,22 +245,44 @@ std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &
   return part;
 }
 
+void copyRegionRows(const pzrt_program *m, const pzrt_tensor_spec &s, int rank,
+                    const ChunkRegion &c, void *packed, void *chunk, bool toChunk) {
+  const size_t e = pzrt_dtype_size(s.dtype);
+  const int64_t begin = flatRange(m, s, rank).begin;
+  const std::vector<int64_t> block = blockShape(m, s);
+  auto *p = static_cast<unsigned char *>(packed), *k = static_cast<unsigned char *>(chunk);
+  forEachRow(c.extents, c.at, block.data(), [&](int64_t at, int64_t in, int64_t run) {
+    unsigned char *x = p + at * e, *y = k + (in - begin) * e;
+    std::memcpy(toChunk ? y : x, toChunk ? x : y, run * e);
+  });
+}
+
 namespace {
 
 // Fills the rank's block of s with `read(offsets, extents, out)`, which
 // reads that region of the whole tensor, packed, into out: straight into
 // the block, or, when the block is clipped (slicePart), into a packed part
 // then placed among zeroed padding (an empty part reads nothing). Returns
-// read's status.
+// read's status. A flat chunk of a block (tp with ZeRO) reads each of its
+// regions (chunkRegions) and places their rows; the rest is zeroed.
 template <typename Read>
 int fillBlock(const pzrt_program *m, const pzrt_tensor_spec &s, int rank, void *block,
               Read read) {
+  if (isChunkOfBlock(s)) {
+    std::memset(block, 0, specBytes(s));
+    for (const ChunkRegion &c : chunkRegions(m, s, rank)) {
+      std::vector<unsigned char> part(static_cast<size_t>(numel(c.extents)) *
+                                      pzrt_dtype_size(s.dtype));
+      if (int rc = read(c.offsets, c.extents, part.data()))
+        return rc;
+      copyRegionRows(m, s, rank, c, part.data(), block, /*toChunk=*/true);
+    }
+    return 0;
+  }
   SlicePart p = slicePart(m, s, rank);
   if (!p.clipped)
     return read(p.offsets, p.extents, block);
-  int64_t n = 1;
-  for (int64_t e : p.extents)
-    n *= e;
+  const int64_t n = numel(p.extents);
   std::vector<unsigned char> part(static_cast<size_t>(n) * pzrt_dtype_size(s.dtype));
   int rc = n ? read(p.offsets, p.extents, part.data()) : 0;
   if (!rc)
@@ -293,7 +312,7 @@ void loadInitFile(const pzrt_program *m, Buffers &b, int rank) {
       throwUsage("initial weights '%s': tensor '%s' is %s; expected F32 or %s", path.c_str(),
                  s.name, pzrt_dtype_name(t->dtype), pzrt_dtype_name(s.dtype));
     int64_t valid = numel(s);
-    if (isFlatSharded(s)) { // its flat range of the whole tensor, then zeros
+    if (isFlatSharded(s) && !isChunkOfBlock(s)) { // its flat range of the tensor, then zeros
       FlatRange r = flatRange(m, s, rank);
       convertRun(f.dataStart + t->begin + r.begin * static_cast<int64_t>(pzrt_dtype_size(t->dtype)),
                  t->dtype, s.dtype, r.end - r.begin, static_cast<unsigned char *>(b.params[i]));
@@ -340,7 +359,7 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, in
                pzrt_dtype_name(s.dtype), vecStr(global).c_str());
   int64_t dummy = 0, valid = numel(s);
   int rc = 0;
-  if (isFlatSharded(s)) {
+  if (isFlatSharded(s) && !isChunkOfBlock(s)) {
     FlatRange r = flatRange(m, s, rank);
     rc = pzrt_ckpt_load_flat(ck, s.name, s.dtype, s.global_ndim,
                              s.global_ndim ? global.data() : &dummy, r.begin, r.end, out);
@@ -453,7 +472,17 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
     const std::vector<int64_t> global = globalShape(s);
     const int64_t *g = global.data();
     int rc = 0;
-    if (isFlatSharded(s)) { // the valid range only (the writer skips an empty one)
+    if (isChunkOfBlock(s)) { // each region, packed, as a box of the tensor
+      for (const ChunkRegion &c : chunkRegions(m, s, rank)) {
+        if (rc)
+          break;
+        parts.emplace_back(static_cast<size_t>(numel(c.extents)) * pzrt_dtype_size(s.dtype));
+        copyRegionRows(m, s, rank, c, parts.back().data(), const_cast<void *>(data),
+                       /*toChunk=*/false);
+        rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.global_ndim, g, c.offsets.data(),
+                                  c.extents.data(), parts.back().data());
+      }
+    } else if (isFlatSharded(s)) { // the valid range only (the writer skips an empty one)
       FlatRange r = flatRange(m, s, rank);
       rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, g, r.begin, r.end,
                                      data);

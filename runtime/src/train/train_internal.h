@@ -67,6 +67,7 @@ std::string perRankPath(const std::string &path, int rank, const char *ext);
 
 // ---- the model description (model.cpp) ----
 int64_t numel(const pzrt_tensor_spec &spec);
+int64_t numel(const std::vector<int64_t> &shape); // of a shape validateModel bounded
 uint64_t specBytes(const pzrt_tensor_spec &spec);
 std::string shapeStr(const pzrt_tensor_spec &spec);
 std::string specStr(const pzrt_tensor_spec &spec); // "int64 [4, 64]"
@@ -95,17 +96,38 @@ std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &
 std::string vecStr(const std::vector<int64_t> &v); // "[2, 3]"
 // ZeRO flat sharding (train.h's shard_axes).
 bool isFlatSharded(const pzrt_tensor_spec &spec);
+// Flat-sharded and box-sharded: the flat chunk of the rank's block (tp
+// with ZeRO).
+bool isChunkOfBlock(const pzrt_tensor_spec &spec);
 // The number of ranks over the grid axes of `mask` (program->grid; 0 counts
 // as 1), and a rank's coordinate over them: row-major in grid order, the
 // outermost axis first, as its rank in the communicator of that axis group.
 int64_t axesSize(const pzrt_program *m, uint32_t mask);
 int64_t axesCoord(const pzrt_program *m, uint32_t mask, int rank);
-// The elements of the flattened tensor a rank holds: [begin, end) are the
-// valid ones (possibly none), the rest of its chunk of c is padding.
+// The rank's block of a box-sharded spec (ceil(global / ranks) per dim):
+// its local shape, unless the block is flat-sharded too (tp with ZeRO).
+std::vector<int64_t> blockShape(const pzrt_program *m, const pzrt_tensor_spec &spec);
+// The elements of the flattened tensor (of the flattened block, when
+// box-sharded too) a rank holds: [begin, end) are the valid ones (possibly
+// none), the rest of its chunk of c is padding.
 struct FlatRange {
   int64_t begin, end, chunk;
 };
 FlatRange flatRange(const pzrt_program *m, const pzrt_tensor_spec &spec, int rank);
+// A flat chunk of a block (box- and flat-sharded): the regions of the whole
+// tensor its elements hold, each a box (offsets, extents) of the whole
+// tensor that starts at `at` in the block; the block's padding (slicePart)
+// and the chunk's are in none. Row by row, a region lies in the chunk at
+// its element index in the block minus flatRange's begin.
+struct ChunkRegion {
+  std::vector<int64_t> offsets, extents, at;
+};
+std::vector<ChunkRegion> chunkRegions(const pzrt_program *m, const pzrt_tensor_spec &spec,
+                                      int rank);
+// Copies region c's rows between its packed elements and the rank's chunk
+// (into the chunk when toChunk).
+void copyRegionRows(const pzrt_program *m, const pzrt_tensor_spec &s, int rank,
+                    const ChunkRegion &c, void *packed, void *chunk, bool toChunk);
 int inputRole(const pzrt_program *m, int i);
 // The bytes of parameter i's gradient (and accumulator): its own bytes, or
 // its chunk under program->grad_shard_axes (ZeRO 2 and 3).

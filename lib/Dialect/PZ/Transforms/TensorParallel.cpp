@@ -445,11 +445,12 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr || planAttr.getPlan().tp == 1)
       return;
-    // tp with dp_shard, cp, pp or sp is not built yet: the module is left
-    // as it is and the driver refuses to generate code for it (naming the
-    // key), as for the other unbuilt combinations.
+    // tp with cp, pp or sp is not built yet: the module is left as it is
+    // and the driver refuses to generate code for it (naming the key), as
+    // for the other unbuilt combinations. With dp_shard, pz-zero then
+    // shards each rank's blocks.
     Plan plan = planAttr.getPlan();
-    if (plan.dpShard != 1 || plan.cp != 1 || plan.pp != 1 || plan.sp)
+    if (plan.cp != 1 || plan.pp != 1 || plan.sp)
       return;
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
     if (failed(grid))
