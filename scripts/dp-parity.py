@@ -228,10 +228,13 @@ def expected_bytes(params, m, n, zero, k):
 
 # Weight matrices whose value the backward pass does not read, so that stage
 # 3 does not gather them again: a table read only by an embedding lookup
-# (its gradient needs no table: GPT-2's wpe, Llama's untied embed_tokens), and the first layer's weight of the MLP,
+# (its gradient needs no table: GPT-2's wpe, Llama's untied embed_tokens, BERT's three tables), and the first layer's weight of the MLP,
 # which multiplies the data (no gradient flows to x, so dX = dY W is not
 # computed). Every other weight matrix is read by dX = dY W.
-LOOKUP_ONLY = {"wpe.weight", "fc1.weight", "embed_tokens.weight"}
+LOOKUP_ONLY = {"wpe.weight", "fc1.weight", "embed_tokens.weight",
+               # BERT's tables (its MLM decoder has a weight of its own)
+               "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+               "embeddings.token_type_embeddings.weight"}
 
 KIND_OF = {"ddp.grad_bucket": "all_reduce", "zero.grad_reduce_scatter": "reduce_scatter",
            "zero.param_all_gather": "all_gather", "zero.grad_norm": "all_reduce",

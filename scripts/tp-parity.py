@@ -17,12 +17,11 @@ Gates, per case against the single-rank run:
   * final weights from the --save checkpoint (each rank's blocks) within
     1e-4 x max(max|single|, 1) per tensor;
   * the split: the parameters Megatron splits are split (column parallel:
-    fc1, q/k/v, gate, up, c_fc; row parallel: fc2, o, down, c_proj; the
-    word embedding and the head on the vocabulary) and no other; where a model's attention cannot be split it stays whole:
-    GPT-2's fused QKV projection (its output is sliced into q, k and v,
-    which the rules keep whole: a per-head split of the fused weight is
-    not built) and BERT's MLM head (its dense layer's output is normalized
-    whole); with tp above Llama's kv heads (tp 4 over 2) q and o split and
+    fc1, q/k/v, GPT-2's fused c_attn by heads (each rank's block is its
+    heads of q, of k and of v: pz-interleave-qkv), gate, up, c_fc; row
+    parallel: fc2, o, down, c_proj; the word embedding and the head on the
+    vocabulary) and no other; BERT's MLM head stays whole (its dense
+    layer's output is normalized whole); with tp above Llama's kv heads (tp 4 over 2) q and o split and
     k and v are replicated: whole on every rank, each rank attending with
     the kv head its query heads share;
   * communication, on every rank and step, by reason, equal to report.json
@@ -64,7 +63,8 @@ Gates, per case against the single-rank run:
     one tp block), and a tp 2 x dp_shard 2 zero 1 checkpoint continues on
     one rank and under tp 2 x dp_replicate 2 (RESHARD);
   * dropout (VARIANTS: GPT-2 exported again with dropout 0.1): the same
-    gates, tp 2 x dp 2 x grad_accum 2 drawing the single rank's masks;
+    gates (the attention, whose probabilities dropout reads, stays whole:
+    tp does not split dropout), tp 2 x dp 2 x grad_accum 2 drawing the single rank's masks;
   * a vocabulary tp does not divide (VARIANTS: the models exported
     again with 253 classes): the same gates; the word embedding (and
     Llama's head, BERT's decoder and its bias) hold ceil(V / tp) rows or
@@ -196,8 +196,11 @@ def split_params(model, cfg, tp):
         head = r"|^embeddings\.word_embeddings\.|^cls\.decoder\." if vocab else ""
         return re.compile(r"\.self\.(query|key|value)\.|\.attention\.output\.dense\.weight$|"
                           r"\.intermediate\.dense\.|\.[0-9]+\.output\.dense\.weight$" + head)
-    head = r"|^wte\.weight$" if vocab else ""  # GPT-2: MLP blocks; wte is also the head
-    return re.compile(r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$" + head)
+    head = r"|^wte\.weight$" if vocab else ""  # GPT-2: wte is also the head; the fused
+    # c_attn is split by heads (pz-interleave-qkv), its weight and its bias,
+    # unless dropout reads the attention probabilities (tp runs dropout whole)
+    attn = "" if cfg.get("dropout") else r"\.attn\.c_attn\.|\.attn\.c_proj\.weight$|"
+    return re.compile(attn + r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$" + head)
 
 
 def local_params(cfg, tp, params, split):
@@ -219,9 +222,9 @@ def expected_bytes(model, cfg, params, case, rows, seq):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
         bsh, tokens = 4 * rows * seq * cfg["hidden"], 4 * rows * seq
-        attn = not model.startswith("gpt2")  # GPT-2's fused QKV keeps attention whole
-        blocks = cfg["layers"] * (2 if attn else 1)
-        act = blocks * 2 * ring(bsh, tp)
+        # an attention and an MLP block per layer (the attention whole
+        # under dropout, which tp does not split)
+        act = cfg["layers"] * (1 if cfg.get("dropout") else 2) * 2 * ring(bsh, tp)
         if model.startswith("llama") and cfg["kv_heads"] % tp:
             # the key and value gradients of the replicated kv heads, whole:
             # b x kv_heads x s x head_dim each, per layer

@@ -67,6 +67,8 @@ void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
   MixedPrecisionPassOptions mp;
   mp.precision = stringify(options.precision).str();
   pm.addPass(createMixedPrecisionPass(mp));
+  if (!options.forwardOnly)
+    pm.addPass(createInterleaveQkvPass());
   AutodiffPassOptions ad;
   ad.loss = options.loss;
   pm.addPass(createAutodiffPass(ad));

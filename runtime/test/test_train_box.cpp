@@ -107,13 +107,18 @@ std::string validateError(const pzrt_program &m) {
 
 class BoxTrainTest : public TrainTest {};
 
-TEST_F(BoxTrainTest, ValidateChecksBoxSpecs) {
-  TestModel t;
+// The bigram model's program on tp 2 (its states are replaced by the tests).
+void makeTp2Bigram(TestModel &t) {
   makeBigram(t, 2, 8, 16, 1, false);
   t.model.world_size = 2;
   t.model.dp_size = 1;
   t.model.grid[PZRT_AXIS_DP_REPLICATE] = 1;
   t.model.grid[PZRT_AXIS_TP] = 2;
+}
+
+TEST_F(BoxTrainTest, ValidateChecksBoxSpecs) {
+  TestModel t;
+  makeTp2Bigram(t);
   static const int64_t g[2] = {16, 16};
   static const uint32_t rows[2] = {kTp, 0}, both[2] = {kTp, kTp};
   t.states[0] = spec("exp_avg:emb", PZRT_F32, {8, 16});
@@ -222,6 +227,65 @@ TEST(BoxPlacement, ChunksOfBlocksAreRegionsOfTheTensor) {
   tr::copyRegionRows(&m, s, 1, cs[1], back, chunk, /*toChunk=*/false);
   EXPECT_EQ(back[0], 40);
   EXPECT_EQ(back[1], 41);
+}
+
+} // namespace
+
+namespace {
+
+// A fused q/k/v weight laid out per rank (split_groups 3): 12 rows over
+// tp 2, parts of 4 rows, each rank's share 2 rows of each part. Rank 1's
+// block (program rows 6..11) is stored rows 2-3 (q), 6-7 (k) and 10-11 (v).
+TEST(BoxPlacement, SplitGroupsMapBlocksToTheStoredParts) {
+  pzrt_program m{};
+  m.grid[PZRT_AXIS_TP] = 2;
+  static const int64_t global[2] = {12, 5};
+  static const uint32_t rows[2] = {kTp, 0};
+  pzrt_tensor_spec s = spec("c_attn.weight", PZRT_F32, {6, 5});
+  s.global_shape = global;
+  s.dim_axes = rows;
+  s.split_groups = 3;
+  using P = std::vector<std::vector<int64_t>>; // {offsets, extents, {at}} per piece
+  auto pieces = [&](std::vector<int64_t> off, std::vector<int64_t> ext) {
+    P out;
+    for (const tr::StoredPiece &p : tr::storedPieces(&m, s, off, ext)) {
+      out.push_back(p.offsets);
+      out.push_back(p.extents);
+      out.push_back({p.at});
+    }
+    return out;
+  };
+  EXPECT_EQ(pieces({6, 0}, {6, 5}),
+            (P{{2, 0}, {2, 5}, {0}, {6, 0}, {2, 5}, {2}, {10, 0}, {2, 5}, {4}}));
+  EXPECT_EQ(pieces({0, 0}, {6, 5}),
+            (P{{0, 0}, {2, 5}, {0}, {4, 0}, {2, 5}, {2}, {8, 0}, {2, 5}, {4}}));
+  // A part of a block (a ZeRO chunk's region): program rows 7..9, columns 1..2.
+  EXPECT_EQ(pieces({7, 1}, {3, 2}), (P{{3, 1}, {1, 2}, {0}, {6, 1}, {2, 2}, {1}}));
+  s.split_groups = 0; // the stored layout: the region itself
+  EXPECT_EQ(pieces({7, 1}, {3, 2}), (P{{7, 1}, {3, 2}, {0}}));
+}
+
+TEST_F(BoxTrainTest, ValidateChecksSplitGroups) {
+  TestModel t;
+  makeTp2Bigram(t);
+  static const int64_t g[2] = {12, 16};
+  static const uint32_t rows[2] = {kTp, 0};
+  t.states[0] = spec("exp_avg:emb", PZRT_F32, {6, 16});
+  t.states[0].global_shape = g;
+  t.states[0].dim_axes = rows;
+  t.states[0].split_groups = 3;
+  EXPECT_EQ(validateError(t.model), "(accepted)");
+  t.states[0].split_groups = 4; // 12 rows are not 4 parts of 2 ranks' equal shares
+  EXPECT_NE(validateError(t.model).find("dim 0 of 12 is not 4 parts per rank over 2 ranks"),
+            std::string::npos)
+      << validateError(t.model);
+  t.states[0].split_groups = 3;
+  t.states[0].dim_axes = nullptr; // nothing split
+  t.states[0].global_shape = nullptr;
+  t.states[0].shape[0] = 12;
+  EXPECT_NE(validateError(t.model).find("has split_groups 3, which needs one box-split dim"),
+            std::string::npos)
+      << validateError(t.model);
 }
 
 } // namespace

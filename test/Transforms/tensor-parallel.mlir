@@ -84,7 +84,7 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2>} {
 // CHECK-NOT: shard.
 // CHECK: return
 module attributes {pz.plan = #pz.plan<tp = 2>} {
-  // expected-remark @+1 {{pz-tensor-parallel: 1 parameters stay whole on every tp rank, because a value computed from them is needed whole (for example a fused QKV projection's output sliced into q, k and v): w}}
+  // expected-remark @+1 {{pz-tensor-parallel: 1 parameters stay whole on every tp rank, because a value computed from them is needed whole (for example a softmax over the columns of their product): w}}
   func.func @forward_backward(%x: tensor<4x8xf32> {pz.input = "x"}, %d: tensor<8x8xf32> {pz.input = "d"}, %w: tensor<8x8xf32> {pz.param = "w"}) -> (tensor<4x8xf32> {pz.output = "y"}, tensor<8x8xf32> {pz.grad = "w"}) {
     %y = pz.matmul %x, %w : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
     %g = pz.mul %d, %d : tensor<8x8xf32>, tensor<8x8xf32> -> tensor<8x8xf32>
@@ -373,5 +373,36 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
     %y = pz.matmul %x, %w : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
     %dw = pz.matmul %x, %y {transpose_lhs} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<8x8xf32>
     return %y, %dw : tensor<4x8xf32>, tensor<8x8xf32>
+  }
+}
+
+// -----
+
+// A parameter pz-interleave-qkv laid out per rank (pz.split_groups: 3
+// parts on dim 0) that tp keeps whole (a softmax reads its product whole,
+// so its gradient comes out whole): @forward_backward reads the stored
+// layout and reorders it where it starts ([3, 2, 1, 8] to [2, 3, 1, 8]),
+// returns its gradient reordered back, and the name leaves
+// pz.split_groups, so that the runtime and the optimizer see the stored
+// layout.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<tp = 2>} {
+// CHECK: func.func @forward_backward
+// CHECK-NEXT: %[[R:.+]] = pz.reshape %arg1 [3, 2, 1, 8] : tensor<6x8xf32> -> tensor<3x2x1x8xf32>
+// CHECK-NEXT: %[[T:.+]] = pz.transpose %[[R]] [1, 0, 2, 3] : tensor<3x2x1x8xf32> -> tensor<2x3x1x8xf32>
+// CHECK-NEXT: %[[W:.+]] = pz.reshape %[[T]] [6, 8] : tensor<2x3x1x8xf32> -> tensor<6x8xf32>
+// CHECK-NEXT: pz.matmul %arg0, %[[W]] {transpose_rhs}
+// CHECK: %[[G:.+]] = pz.matmul %{{.+}}, %arg0 {transpose_lhs}
+// CHECK-NEXT: %[[GR:.+]] = pz.reshape %[[G]] [2, 3, 1, 8] : tensor<6x8xf32> -> tensor<2x3x1x8xf32>
+// CHECK-NEXT: %[[GT:.+]] = pz.transpose %[[GR]] [1, 0, 2, 3] : tensor<2x3x1x8xf32> -> tensor<3x2x1x8xf32>
+// CHECK-NEXT: %[[GW:.+]] = pz.reshape %[[GT]] [6, 8]
+// CHECK-NEXT: return %{{.+}}, %[[GW]]
+module attributes {pz.plan = #pz.plan<tp = 2>, pz.split_groups = {w = array<i64: 3, 0>}} {
+  // expected-remark @+1 {{1 parameters stay whole on every tp rank}}
+  func.func @forward_backward(%x: tensor<4x8xf32> {pz.input = "x"}, %w: tensor<6x8xf32> {pz.param = "w"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<6x8xf32> {pz.grad = "w"}) {
+    %y = pz.matmul %x, %w {transpose_rhs} : tensor<4x8xf32>, tensor<6x8xf32> -> tensor<4x6xf32>
+    %z = pz.softmax %y {axis = 1 : i64} : tensor<4x6xf32>
+    %loss = pz.reduce_sum %z [0, 1] : tensor<4x6xf32> -> tensor<f32>
+    %dw = pz.matmul %z, %x {transpose_lhs} : tensor<4x6xf32>, tensor<4x8xf32> -> tensor<6x8xf32>
+    return %loss, %dw : tensor<f32>, tensor<6x8xf32>
   }
 }

@@ -60,6 +60,10 @@ struct ProgramTensor {
   /// the grid axes (bit mask) that split it in equal blocks (globalShape
   /// holds the whole shape); empty when not box-sharded.
   std::vector<uint32_t> dimAxes;
+  /// pz.split_groups (pz-interleave-qkv): the split dim holds, per block
+  /// of ranks, a share of each of this many parts of the stored dim; 0 when
+  /// it is the stored layout.
+  int64_t splitGroups = 0;
   int64_t bytes() const;
 };
 

@@ -202,7 +202,8 @@ std::string specList(const char *var, ArrayRef<ProgramTensor> ts, Location loc,
       spec->pop_back();
       *spec += ", " + g + ", NULL, " +
                std::to_string(t.shardAxes ? t.globalShape.size() : 0) + ", " +
-               std::to_string(t.shardAxes) + "u, " + dims + "}";
+               std::to_string(t.shardAxes) + "u, " + dims +
+               (t.splitGroups ? ", " + std::to_string(t.splitGroups) : std::string()) + "}";
     }
     s += "  " + *spec + ",\n";
   }
@@ -222,7 +223,7 @@ public:
       if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
         paramIndex[p] = info.params.size();
         info.params.push_back(tensorOf(p, fb.getArgumentTypes()[i]));
-        if (failed(setFlatShard(fb, i, info.params.back())))
+        if (failed(setSharding(fb, i, info.params.back())))
           return failure();
       } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
                  !in.empty() && !argRole(fb, i)) {
@@ -237,7 +238,7 @@ public:
           !s.empty() && !stateIndex.count(s)) {
         stateIndex[s] = info.states.size();
         info.states.push_back(tensorOf(s, opt.getArgumentTypes()[i]));
-        if (failed(setFlatShard(opt, i, info.states.back())))
+        if (failed(setSharding(opt, i, info.states.back())))
           return failure();
       }
     return success();
@@ -283,7 +284,7 @@ private:
   /// chunk (pz.flat_shard, pz-zero: the shape it flattens), or both: the
   /// flat chunk of the rank's box (tp with dp_shard), whose pz.flat_shard
   /// shape is the box's.
-  static LogicalResult setFlatShard(func::FuncOp fn, unsigned i, ProgramTensor &t) {
+  static LogicalResult setSharding(func::FuncOp fn, unsigned i, ProgramTensor &t) {
     auto box = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kBoxShardAttrName);
     auto shard = fn.getArgAttrOfType<DictionaryAttr>(i, PZDialect::kFlatShardAttrName);
     SmallVector<int64_t> local(t.shape.begin(), t.shape.end());
@@ -306,6 +307,20 @@ private:
       if (t.globalShape.size() != local.size() || t.dimAxes.size() != local.size())
         return fn.emitError() << "emitter: the box-sharded tensor '" << t.name
                               << "' has a global shape of another rank than its block";
+    }
+    // A state "kind:param" has its parameter's layout.
+    StringRef param = t.name;
+    if (fn.getArgAttr(i, PZDialect::kStateAttrName))
+      param = param.split(':').second;
+    auto groups = fn->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
+        PZDialect::kSplitGroupsAttrName);
+    if (auto g = groups ? groups.getAs<DenseI64ArrayAttr>(param) : DenseI64ArrayAttr()) {
+      t.splitGroups = g[0];
+      if (static_cast<size_t>(g[1]) >= t.dimAxes.size() || t.dimAxes[g[1]] == 0 ||
+          llvm::count_if(t.dimAxes, [](uint32_t m) { return m != 0; }) != 1)
+        return fn.emitError() << "emitter: '" << t.name
+                              << "' is laid out per tp rank (pz.split_groups) but tp does not "
+                                 "split it on that dim alone";
     }
     return success();
   }

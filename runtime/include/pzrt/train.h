@@ -148,6 +148,14 @@ typedef struct pzrt_tensor_spec {
    * ceil(N / n); a checkpoint holds the boxes of the whole tensor the
    * chunk's valid elements cover. */
   const uint32_t *dim_axes;
+  /* 0 or 1: the program's tensor has the stored layout. g >= 2 (a fused
+   * q/k/v projection, pz-interleave-qkv): along its one box-split dim d,
+   * of size D over n ranks, the program's index r (g b) + i b + j holds the
+   * stored index i (n b) + r b + j, for b = D / (g n): each rank's block is
+   * its share of each of g equal parts of the stored dim (its heads of q,
+   * k and v). Initial weights and checkpoints keep the stored layout; the
+   * driver reads and writes each block as g boxes of it. */
+  int32_t split_groups;
 } pzrt_tensor_spec;
 
 /* What feeds a data input of forward_backward. */
@@ -187,7 +195,7 @@ typedef struct pzrt_step_ctx {
 
 /* ---- the program ABI ---- */
 
-#define PZRT_ABI_VERSION 2
+#define PZRT_ABI_VERSION 3
 
 /* A compiled host function: args[i] is the buffer its i-th argument is bound
  * to. Returns 0, or -1 with pzrt_last_error() naming the op that failed. */

@@ -156,6 +156,40 @@ std::vector<ChunkRegion> chunkRegions(const pzrt_program *m, const pzrt_tensor_s
   return out;
 }
 
+int boxSplitDim(const pzrt_tensor_spec &spec) {
+  const int ndim = isFlatSharded(spec) ? spec.global_ndim : spec.ndim;
+  int dim = -1;
+  for (int d = 0; spec.dim_axes && d < ndim; ++d)
+    if (spec.dim_axes[d]) {
+      if (dim >= 0)
+        return -1;
+      dim = d;
+    }
+  return dim;
+}
+
+std::vector<StoredPiece> storedPieces(const pzrt_program *m, const pzrt_tensor_spec &spec,
+                                      const std::vector<int64_t> &offsets,
+                                      const std::vector<int64_t> &extents) {
+  if (spec.split_groups < 2)
+    return {StoredPiece{offsets, extents, 0}};
+  // validateModel checked: one split dim d, D divisible by g x n.
+  const int d = boxSplitDim(spec);
+  const int64_t g = spec.split_groups, n = axesSize(m, spec.dim_axes[d]);
+  const int64_t b = spec.global_shape[d] / (g * n);
+  std::vector<StoredPiece> out;
+  for (int64_t p = offsets[d], end = offsets[d] + extents[d]; p < end;) {
+    const int64_t r = p / (g * b), i = p % (g * b) / b, j = p % b;
+    const int64_t run = std::min(b - j, end - p);
+    StoredPiece piece{offsets, extents, p - offsets[d]};
+    piece.offsets[d] = i * n * b + r * b + j;
+    piece.extents[d] = run;
+    out.push_back(std::move(piece));
+    p += run;
+  }
+  return out;
+}
+
 int inputRole(const pzrt_program *m, int i) {
   return m->input_roles ? m->input_roles[i] : PZRT_INPUT_DATA;
 }
@@ -304,6 +338,19 @@ void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *wha
   }
   if (s.dim_axes)
     checkBoxSpec(m, s, what);
+  if (s.split_groups < 0 || (s.split_groups > 1 && (!s.dim_axes || boxSplitDim(s) < 0)))
+    throwInternal("model description: %s '%s' has split_groups %d, which needs one box-split "
+                  "dim",
+                  what, s.name, s.split_groups);
+  if (s.split_groups > 1) {
+    const int d = boxSplitDim(s);
+    const int64_t parts = s.split_groups * axesSize(m, s.dim_axes[d]);
+    if (s.global_shape[d] % parts != 0)
+      throwInternal("model description: %s '%s': dim %d of %lld is not %d parts per rank over "
+                    "%lld ranks (split_groups)",
+                    what, s.name, d, (long long)s.global_shape[d], s.split_groups,
+                    (long long)axesSize(m, s.dim_axes[d]));
+  }
   if (isFlatSharded(s))
     checkFlatSpec(m, s, what);
   int64_t bytes = 0;

@@ -259,6 +259,29 @@ void copyRegionRows(const pzrt_program *m, const pzrt_tensor_spec &s, int rank,
 
 namespace {
 
+// Reads a region of s's program tensor, packed, into out with `read` over
+// the stored tensor: the region itself, or its stored pieces (split_groups)
+// placed at their offsets along the split dim.
+template <typename Read>
+int readRegion(const pzrt_program *m, const pzrt_tensor_spec &s, const std::vector<int64_t> &off,
+               const std::vector<int64_t> &ext, void *out, Read &read) {
+  if (s.split_groups < 2)
+    return read(off, ext, out);
+  const size_t e = pzrt_dtype_size(s.dtype);
+  const int d = boxSplitDim(s);
+  for (const StoredPiece &p : storedPieces(m, s, off, ext)) {
+    std::vector<unsigned char> piece(static_cast<size_t>(numel(p.extents)) * e);
+    if (int rc = read(p.offsets, p.extents, piece.data()))
+      return rc;
+    std::vector<int64_t> at(ext.size(), 0);
+    at[d] = p.at;
+    forEachRow(p.extents, at, ext.data(), [&](int64_t from, int64_t to, int64_t run) {
+      std::memcpy(static_cast<unsigned char *>(out) + to * e, piece.data() + from * e, run * e);
+    });
+  }
+  return 0;
+}
+
 // Fills the rank's block of s with `read(offsets, extents, out)`, which
 // reads that region of the whole tensor, packed, into out: straight into
 // the block, or, when the block is clipped (slicePart), into a packed part
@@ -273,7 +296,7 @@ int fillBlock(const pzrt_program *m, const pzrt_tensor_spec &s, int rank, void *
     for (const ChunkRegion &c : chunkRegions(m, s, rank)) {
       std::vector<unsigned char> part(static_cast<size_t>(numel(c.extents)) *
                                       pzrt_dtype_size(s.dtype));
-      if (int rc = read(c.offsets, c.extents, part.data()))
+      if (int rc = readRegion(m, s, c.offsets, c.extents, part.data(), read))
         return rc;
       copyRegionRows(m, s, rank, c, part.data(), block, /*toChunk=*/true);
     }
@@ -281,10 +304,10 @@ int fillBlock(const pzrt_program *m, const pzrt_tensor_spec &s, int rank, void *
   }
   SlicePart p = slicePart(m, s, rank);
   if (!p.clipped)
-    return read(p.offsets, p.extents, block);
+    return readRegion(m, s, p.offsets, p.extents, block, read);
   const int64_t n = numel(p.extents);
   std::vector<unsigned char> part(static_cast<size_t>(n) * pzrt_dtype_size(s.dtype));
-  int rc = n ? read(p.offsets, p.extents, part.data()) : 0;
+  int rc = n ? readRegion(m, s, p.offsets, p.extents, part.data(), read) : 0;
   if (!rc)
     placePart(s, p, part.data(), block);
   return rc;
@@ -468,9 +491,32 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
   // commit: packed clipped slices live until then (stable addresses).
   std::deque<std::vector<unsigned char>> parts;
   const int rank = comm ? pzrt_comm_rank(comm) : 0; // the grid rank, as in createGroupComms
+  // A region of s's program tensor, packed at data: its stored pieces
+  // (split_groups), each packed again, or itself.
+  auto addRegion = [&](const pzrt_tensor_spec &s, const std::vector<int64_t> &global,
+                       const std::vector<int64_t> &off, const std::vector<int64_t> &ext,
+                       const void *data) {
+    if (s.split_groups < 2)
+      return pzrt_ckpt_writer_add(w.w, s.name, s.dtype, static_cast<int>(global.size()),
+                                  global.data(), off.data(), ext.data(), data);
+    const size_t e = pzrt_dtype_size(s.dtype);
+    const int d = boxSplitDim(s);
+    for (const StoredPiece &p : storedPieces(m, s, off, ext)) {
+      parts.emplace_back(static_cast<size_t>(numel(p.extents)) * e);
+      unsigned char *to = parts.back().data();
+      std::vector<int64_t> at(ext.size(), 0);
+      at[d] = p.at;
+      forEachRow(p.extents, at, ext.data(), [&](int64_t into, int64_t from, int64_t run) {
+        std::memcpy(to + into * e, static_cast<const unsigned char *>(data) + from * e, run * e);
+      });
+      if (int rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, static_cast<int>(global.size()),
+                                        global.data(), p.offsets.data(), p.extents.data(), to))
+        return rc;
+    }
+    return 0;
+  };
   auto add = [&](const pzrt_tensor_spec &s, const void *data) {
     const std::vector<int64_t> global = globalShape(s);
-    const int64_t *g = global.data();
     int rc = 0;
     if (isChunkOfBlock(s)) { // each region, packed, as a box of the tensor
       for (const ChunkRegion &c : chunkRegions(m, s, rank)) {
@@ -479,21 +525,19 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
         parts.emplace_back(static_cast<size_t>(numel(c.extents)) * pzrt_dtype_size(s.dtype));
         copyRegionRows(m, s, rank, c, parts.back().data(), const_cast<void *>(data),
                        /*toChunk=*/false);
-        rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.global_ndim, g, c.offsets.data(),
-                                  c.extents.data(), parts.back().data());
+        rc = addRegion(s, global, c.offsets, c.extents, parts.back().data());
       }
     } else if (isFlatSharded(s)) { // the valid range only (the writer skips an empty one)
       FlatRange r = flatRange(m, s, rank);
-      rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, g, r.begin, r.end,
-                                     data);
+      rc = pzrt_ckpt_writer_add_flat(w.w, s.name, s.dtype, s.global_ndim, global.data(), r.begin,
+                                     r.end, data);
     } else {
       SlicePart p = slicePart(m, s, rank);
       if (p.clipped) { // the elements only, packed (the writer keeps a pointer until commit)
         parts.push_back(takePart(s, p, data));
         data = parts.back().data();
       }
-      rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, s.ndim, g, p.offsets.data(),
-                                p.extents.data(), data);
+      rc = addRegion(s, global, p.offsets, p.extents, data);
     }
     if (rc)
       throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());

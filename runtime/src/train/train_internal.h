@@ -124,6 +124,20 @@ struct ChunkRegion {
 };
 std::vector<ChunkRegion> chunkRegions(const pzrt_program *m, const pzrt_tensor_spec &spec,
                                       int rank);
+// The one dim of a box-sharded spec that ranks split, or -1 (none or
+// several).
+int boxSplitDim(const pzrt_tensor_spec &spec);
+// The stored tensor's boxes behind a region (offsets, extents) of spec's
+// program tensor: the region itself, or, with split_groups (train.h), its
+// interval along the split dim cut into the runs the stored tensor holds
+// contiguously; `at`: where the piece starts along that dim in the region.
+struct StoredPiece {
+  std::vector<int64_t> offsets, extents;
+  int64_t at = 0;
+};
+std::vector<StoredPiece> storedPieces(const pzrt_program *m, const pzrt_tensor_spec &spec,
+                                      const std::vector<int64_t> &offsets,
+                                      const std::vector<int64_t> &extents);
 // Copies region c's rows between its packed elements and the rank's chunk
 // (into the chunk when toChunk).
 void copyRegionRows(const pzrt_program *m, const pzrt_tensor_spec &s, int rank,

@@ -355,6 +355,17 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                << "' must be a positive integer on a function";
     return success();
   }
+  if (attr.getName().getValue() == kSplitGroupsAttrName) {
+    auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!d || !llvm::isa<ModuleOp>(op) || !llvm::all_of(d, [](NamedAttribute e) {
+          auto g = llvm::dyn_cast<DenseI64ArrayAttr>(e.getValue());
+          return g && g.size() == 2 && g[0] >= 2 && g[1] >= 0;
+        }))
+      return op->emitOpError() << "'" << kSplitGroupsAttrName
+                               << "' must be a dictionary of parameter names to [groups, dim] "
+                                  "(groups at least 2) on the module";
+    return success();
+  }
   if (attr.getName().getValue() == "pz.bucket") {
     auto names = llvm::dyn_cast<ArrayAttr>(attr.getValue());
     if (!names || names.empty() ||

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "DataParallelUtils.h"
+#include "InterleaveQkv.h"
 #include "VocabPadding.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
@@ -583,12 +584,17 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       llvm::sort(names);
       fn.emitRemark() << kPass << ": " << names.size()
                       << " parameters stay whole on every tp rank, because a value computed "
-                         "from them is needed whole (for example a fused QKV projection's "
-                         "output sliced into q, k and v): "
+                         "from them is needed whole (for example a softmax over the "
+                         "columns of their product): "
                       << llvm::join(names, ", ");
     }
     if (failed(s.finish()))
       return failure();
+    // A fused projection laid out per rank (pz-interleave-qkv) that stays
+    // whole goes back to the stored layout.
+    restoreStoredLayout(fn, ctx.gridShape[kTpAxis], [&](StringRef name) {
+      return !paramSplits.count(name) || isWhole(paramSplits[name]);
+    });
     markBoxShards(fn, global);
     return success();
   }

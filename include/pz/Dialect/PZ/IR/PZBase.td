@@ -47,8 +47,9 @@ def PZ_Dialect : Dialect {
     provides or reads carries its meaning as `pz.role = #pz.role<...>`
     (`lr`, `step`, `loss_scale`, `grad_scale` as arguments; `loss`,
     `grad_norm`, `nonfinite` as results), next to its name.
-    The module may carry `pz.plan = #pz.plan<...>`, the parallel plan, and
-    `pz.loss_scaling = #pz.loss_scaling<...>`; `@optimizer_step` carries
+    The module may carry `pz.plan = #pz.plan<...>`, the parallel plan,
+    `pz.loss_scaling = #pz.loss_scaling<...>` and `pz.split_groups = {name =
+    array<i64: g, dim>}` (pz-interleave-qkv); `@optimizer_step` carries
     `pz.lr_schedule = #pz.lr_schedule<...>`.
   }];
   let useDefaultAttributePrinterParser = 1;
@@ -75,6 +76,10 @@ def PZ_Dialect : Dialect {
     /// On @forward_backward: the vocabulary token data must respect, when
     /// a plan pass splits it (the program no longer shows it whole).
     static constexpr ::llvm::StringLiteral kVocabAttrName = "pz.vocab";
+    /// On the module: the parameters whose dim d pz-interleave-qkv
+    /// reordered, {name = [g, d]}: per block of tp ranks, a share of each
+    /// of g equal parts of the stored dim (the runtime's split_groups).
+    static constexpr ::llvm::StringLiteral kSplitGroupsAttrName = "pz.split_groups";
     static constexpr ::llvm::StringLiteral kLRScheduleAttrName =
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =

@@ -147,7 +147,8 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
                 "linears) and partition the step with upstream shard-partition";
   let description = [{
     A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no
-    `dp_shard`, `cp`, `pp` or `sp`, which are not built yet), it gives every value of each
+    `cp`, `pp` or `sp`, which are not built yet; pz-zero then chunks each
+    rank's blocks over `dp_shard`), it gives every value of each
     training-step function a split over the grid `@world`'s tp axis and
     lets the upstream `shard-partition` pass rewrite the function into the
     per-rank program, whose collectives the pz ops' sharding models insert
@@ -302,6 +303,32 @@ def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
     element type. Intermediate values read by other ops are not fused.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
+def InterleaveQkvPass : Pass<"pz-interleave-qkv", "mlir::ModuleOp"> {
+  let summary = "Lay a fused q/k/v projection out per tp rank, so that tp "
+                "splits it by heads";
+  let description = [{
+    A plan pass that runs before autodiff, when the module's `pz.plan` has
+    `tp` n > 1. A fused projection (GPT-2's `c_attn`) is a matmul by a
+    parameter W whose output features are the g equal parts q, k and v
+    (g = 3), each read by a slice of the last dim, optionally plus a bias.
+    A contiguous split of W by rows would give rank 0 all of q and half of
+    k. The pass gives W, and its bias, a new layout W' whose rows are the
+    stored rows reordered as [n, g, h / n] from [g, n, h / n]: each rank's
+    contiguous block of W' is its h / n features of q, of k and of v, so
+    that pz-tensor-parallel's column-parallel split of W' is the split by
+    heads. The slices read the projection's output through the same
+    reordering (a reshape to [..., n, g, h / n], a slice of one of g, a
+    reshape back), which the split rules carry on the rank's block.
+
+    Only the layout changes; the stored tensor (initial weights,
+    checkpoints) keeps the model's. The module records each reordered
+    parameter in `pz.split_groups = {name = g}`, and the runtime maps each
+    rank's block of W' to the g boxes of the stored tensor it holds. A
+    parameter with another use, parts of unequal size (grouped-query q, k,
+    v) or h not divisible by n is left fused, and tp then keeps it whole.
+  }];
 }
 
 def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
