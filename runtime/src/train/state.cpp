@@ -392,10 +392,11 @@ void loadTensor(pzrt_ckpt *ck, const std::string &dir, const pzrt_program *m, in
     rc = fillBlock(m, s, rank, out,
                    [&](const std::vector<int64_t> &off, const std::vector<int64_t> &ext,
                        void *to) {
-                     return pzrt_ckpt_load(ck, s.name, s.dtype, s.ndim,
-                                           s.ndim ? global.data() : &dummy,
-                                           s.ndim ? off.data() : &dummy,
-                                           s.ndim ? ext.data() : &dummy, to);
+                     // regions of the whole tensor (a chunk of a block: global_ndim)
+                     const int nd = static_cast<int>(global.size());
+                     return pzrt_ckpt_load(ck, s.name, s.dtype, nd, nd ? global.data() : &dummy,
+                                           nd ? off.data() : &dummy, nd ? ext.data() : &dummy,
+                                           to);
                    });
   }
   if (rc)
