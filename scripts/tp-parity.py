@@ -131,7 +131,9 @@ VARIANTS = [
 # the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
 # A tp x ZeRO checkpoint holds each rank's chunk of its block as the boxes
 # of the tensor the chunk covers.
-RESHARD = {("llama_loss", 2, 2, 2, 1, 0): [None, ("llama_loss", 4, 1, 1, 1, 0)],
+RESHARD = {("llama_loss", 2, 2, 2, 1, 0): [None, ("llama_loss", 4, 1, 1, 1, 0),
+                                          ("llama_loss", 2, 1, 1, 2, 3)],  # padded: chunks of
+           # clipped blocks (the padded variant's zero 3 case)
            ("llama_loss", 2, 1, 1, 2, 1): [None, ("llama_loss", 2, 2, 2, 1, 0)],
            # GPT-2's fused QKV in its per-rank order: one rank reads the model's
            # layout; ZeRO 3 reads each chunk's pieces of the three parts
