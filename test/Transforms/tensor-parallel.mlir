@@ -381,7 +381,8 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
 // A parameter pz-interleave-qkv laid out per rank (pz.split_groups: 3
 // parts on dim 0) that tp keeps whole (a softmax reads its product whole,
 // so its gradient comes out whole): @forward_backward reads the stored
-// layout and reorders it where it starts ([3, 2, 1, 8] to [2, 3, 1, 8]),
+// layout and reorders it where each op reads it ([3, 2, 1, 8] to
+// [2, 3, 1, 8]),
 // returns its gradient reordered back, and the name leaves
 // pz.split_groups, so that the runtime and the optimizer see the stored
 // layout.

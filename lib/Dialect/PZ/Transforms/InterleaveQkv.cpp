@@ -205,13 +205,16 @@ void mlir::pz::restoreStoredLayout(func::FuncOp fn, int64_t tp,
     for (BlockArgument a : body.getArguments())
       if (auto p = fn.getArgAttrOfType<StringAttr>(a.getArgNumber(), PZDialect::kParamAttrName);
           p && p.getValue() == name && !a.use_empty()) {
+        // Reordered where each use reads it, so that the forward and the
+        // backward pass read the parameter itself (ZeRO 3 gathers it per
+        // pass) and no reordered copy lives across the step.
         SmallVector<OpOperand *> uses;
         for (OpOperand &u : a.getUses())
           uses.push_back(&u);
-        b.setInsertionPointToStart(&body);
-        Value program = swapFactors(b, a.getLoc(), a, d, g, tp); // [g, n, b] -> [n, g, b]
-        for (OpOperand *u : uses)
-          u->set(program);
+        for (OpOperand *u : uses) {
+          b.setInsertionPoint(u->getOwner());
+          u->set(swapFactors(b, a.getLoc(), a, d, g, tp)); // [g, n, b] -> [n, g, b]
+        }
       }
     for (OpOperand &r : ret->getOpOperands())
       if (auto gr = fn.getResultAttrOfType<StringAttr>(r.getOperandNumber(),

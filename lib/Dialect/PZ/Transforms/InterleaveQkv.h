@@ -16,7 +16,7 @@ namespace mlir::pz {
 
 /// For each parameter of the module's pz.split_groups that `isWhole` says
 /// tp keeps whole: @forward_backward `fn` reads it in the stored layout
-/// and reorders it where it starts (the reordering pz-interleave-qkv chose,
+/// and reorders it where each op reads it (the reordering pz-interleave-qkv chose,
 /// for tp = `tp`), and returns its gradient reordered back, so that the
 /// runtime, the other step functions and the optimizer see the stored
 /// layout; the name leaves pz.split_groups.
