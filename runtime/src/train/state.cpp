@@ -206,6 +206,19 @@ void forEachRow(const std::vector<int64_t> &ext, const std::vector<int64_t> &at,
   }
 }
 
+// Copies the rows of a box (extents ext at `at` inside a row-major tensor of
+// shape dims) between its packed elements and the tensor, into the tensor
+// when intoTensor. `tensor` holds the tensor's elements from index `first`
+// on (a chunk of it).
+void copyBoxRows(const std::vector<int64_t> &ext, const std::vector<int64_t> &at,
+                 const int64_t *dims, size_t elem, unsigned char *packed, unsigned char *tensor,
+                 bool intoTensor, int64_t first = 0) {
+  forEachRow(ext, at, dims, [&](int64_t in, int64_t to, int64_t run) {
+    unsigned char *x = packed + in * elem, *y = tensor + (to - first) * elem;
+    std::memcpy(intoTensor ? y : x, intoTensor ? x : y, run * elem);
+  });
+}
+
 // Copies the box (offsets, extents) of a C-order tensor of shape `global`
 // (element dtype `from`) into dst (C order, dtype `to`), converting F32 to
 // BF16/F16 when the dtypes differ.
@@ -223,13 +236,10 @@ void copySlice(const unsigned char *src, pzrt_dtype from, const std::vector<int6
 // A clipped slice (slicePart): the part's elements (packed, row-major) go
 // to the front of each dim of the rank's block, the padding is zeroed.
 void placePart(const pzrt_tensor_spec &s, const SlicePart &p, const void *part, void *block) {
-  const size_t e = pzrt_dtype_size(s.dtype);
   std::memset(block, 0, specBytes(s));
-  std::vector<int64_t> zero(p.extents.size(), 0);
-  forEachRow(p.extents, zero, s.shape, [&](int64_t from, int64_t to, int64_t run) {
-    std::memcpy(static_cast<unsigned char *>(block) + to * e,
-                static_cast<const unsigned char *>(part) + from * e, run * e);
-  });
+  copyBoxRows(p.extents, std::vector<int64_t>(p.extents.size(), 0), s.shape,
+              pzrt_dtype_size(s.dtype), static_cast<unsigned char *>(const_cast<void *>(part)),
+              static_cast<unsigned char *>(block), /*intoTensor=*/true);
 }
 
 // The inverse: the part of the block that holds elements, packed.
@@ -237,24 +247,16 @@ std::vector<unsigned char> takePart(const pzrt_tensor_spec &s, const SlicePart &
                                     const void *block) {
   const size_t e = pzrt_dtype_size(s.dtype);
   std::vector<unsigned char> part(static_cast<size_t>(numel(p.extents)) * e);
-  std::vector<int64_t> zero(p.extents.size(), 0);
-  forEachRow(p.extents, zero, s.shape, [&](int64_t to, int64_t from, int64_t run) {
-    std::memcpy(part.data() + to * e, static_cast<const unsigned char *>(block) + from * e,
-                run * e);
-  });
+  copyBoxRows(p.extents, std::vector<int64_t>(p.extents.size(), 0), s.shape, e, part.data(),
+              static_cast<unsigned char *>(const_cast<void *>(block)), /*intoTensor=*/false);
   return part;
 }
 
 void copyRegionRows(const pzrt_program *m, const pzrt_tensor_spec &s, int rank,
                     const ChunkRegion &c, void *packed, void *chunk, bool toChunk) {
-  const size_t e = pzrt_dtype_size(s.dtype);
-  const int64_t begin = flatRange(m, s, rank).begin;
-  const std::vector<int64_t> block = blockShape(m, s);
-  auto *p = static_cast<unsigned char *>(packed), *k = static_cast<unsigned char *>(chunk);
-  forEachRow(c.extents, c.at, block.data(), [&](int64_t at, int64_t in, int64_t run) {
-    unsigned char *x = p + at * e, *y = k + (in - begin) * e;
-    std::memcpy(toChunk ? y : x, toChunk ? x : y, run * e);
-  });
+  copyBoxRows(c.extents, c.at, blockShape(m, s).data(), pzrt_dtype_size(s.dtype),
+              static_cast<unsigned char *>(packed), static_cast<unsigned char *>(chunk), toChunk,
+              flatRange(m, s, rank).begin);
 }
 
 namespace {
@@ -275,9 +277,8 @@ int readRegion(const pzrt_program *m, const pzrt_tensor_spec &s, const std::vect
       return rc;
     std::vector<int64_t> at(ext.size(), 0);
     at[d] = p.at;
-    forEachRow(p.extents, at, ext.data(), [&](int64_t from, int64_t to, int64_t run) {
-      std::memcpy(static_cast<unsigned char *>(out) + to * e, piece.data() + from * e, run * e);
-    });
+    copyBoxRows(p.extents, at, ext.data(), e, piece.data(), static_cast<unsigned char *>(out),
+                /*intoTensor=*/true);
   }
   return 0;
 }
@@ -507,9 +508,8 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
       unsigned char *to = parts.back().data();
       std::vector<int64_t> at(ext.size(), 0);
       at[d] = p.at;
-      forEachRow(p.extents, at, ext.data(), [&](int64_t into, int64_t from, int64_t run) {
-        std::memcpy(to + into * e, static_cast<const unsigned char *>(data) + from * e, run * e);
-      });
+      copyBoxRows(p.extents, at, ext.data(), e, to,
+                  static_cast<unsigned char *>(const_cast<void *>(data)), /*intoTensor=*/false);
       if (int rc = pzrt_ckpt_writer_add(w.w, s.name, s.dtype, static_cast<int>(global.size()),
                                         global.data(), p.offsets.data(), p.extents.data(), to))
         return rc;
