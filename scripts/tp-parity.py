@@ -105,7 +105,10 @@ GLOBAL_ROWS = 8
 # (model, tp, dp_replicate, grad_accum, dp_shard, zero)
 CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 2, 2, 1, 0),
          ("llama_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 2, 1, 1, 1, 0), ("bert_loss", 2, 1, 1, 1, 0),
-         ("llama_loss", 2, 1, 1, 2, 1), ("gpt2_loss", 2, 1, 2, 2, 3)]
+         ("llama_loss", 2, 1, 1, 2, 1), ("gpt2_loss", 2, 1, 2, 2, 3),
+         # sequence parallelism (the 7th field)
+         ("llama_loss", 2, 1, 1, 1, 0, True), ("gpt2_loss", 4, 1, 1, 1, 0, True),
+         ("bert_loss", 2, 2, 2, 1, 0, True), ("llama_loss", 2, 1, 1, 2, 3, True)]
 FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for t in (2, 4) for m in (1, 2) for k in (1, 2) if t * m <= 8] + \
              [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
@@ -146,10 +149,15 @@ def ranks_of(case):
     return case[1] * case[2] * case[4]
 
 
+def sp_of(case):
+    """Whether the case runs sequence parallelism (an optional 7th field)."""
+    return len(case) > 6 and case[6]
+
+
 def case_name(case):
-    _, tp, m, k, n, zero = case
-    return f"tp {tp} x dp_replicate {m}" + (f" x dp_shard {n} zero {zero}" if n > 1 else "") + \
-        f" grad_accum {k}"
+    _, tp, m, k, n, zero = case[:6]
+    return f"tp {tp}" + (" sp" if sp_of(case) else "") + f" x dp_replicate {m}" + \
+        (f" x dp_shard {n} zero {zero}" if n > 1 else "") + f" grad_accum {k}"
 
 
 def tp_blocks(entry, tp):
@@ -218,7 +226,7 @@ def local_params(cfg, tp, params, split):
 def expected_bytes(model, cfg, params, case, rows, seq):
     """Bytes per step per reason (ZeRO's, of the local blocks, from
     dp-parity; stage 3's gathers are checked there and None here)."""
-    _, tp, m, k, n, zero = case
+    _, tp, m, k, n, zero = case[:6]
     ring = lambda b, n: 2 * (n - 1) * b // n  # noqa: E731
     split = split_params(model, cfg, tp)
     s = [p for p in params if split.search(p)]
@@ -242,18 +250,53 @@ def expected_bytes(model, cfg, params, case, rows, seq):
             out["tp.vocab_parallel_sum_exp"] = k * 2 * ring(tokens, tp)
             out["tp.vocab_parallel_target"] = k * ring(tokens, tp)
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
+    if sp_of(case):
+        sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq)
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
     return out, s
 
 
+# Tables read by a lookup whose gradient needs the whole cotangent (so no
+# partial sum): the position and token-type embeddings.
+LOOKUP_TABLES = {"wpe.weight", "embeddings.position_embeddings.weight",
+                 "embeddings.token_type_embeddings.weight"}
+
+
+def sequence_parallel_bytes(out, model, cfg, params, split, k, tp, rows, seq):
+    """Sequence parallelism: each block's all-reduce is a reduce-scatter
+    (sp.partial_sum) and an all-gather (sp.all_gather) of the same b s h,
+    half of ring(4 b s h) each; the whole parameters the split hidden
+    states meet (norms, row-parallel biases, BERT's MLM head) get partial
+    gradients, all-reduced whole (tp.partial_sum)."""
+    half = lambda b: (tp - 1) * b // tp  # noqa: E731 (a reduce-scatter or an all-gather)
+    ring = lambda b: 2 * (tp - 1) * b // tp  # noqa: E731
+    bsh = 4 * rows * seq * cfg["hidden"]
+    blocks = cfg["layers"] * 2 * 2  # attention and MLP, forward and backward
+    vocab = vocab_parallel(model, cfg, tp)
+    # with a split vocabulary: the head's input gradient is scattered too
+    out["sp.partial_sum"] = k * (blocks + vocab) * half(bsh)
+    # gathered: each block's input (forward) and its output's gradient
+    # (backward); the head's input and the word embedding's cotangent; a
+    # position table's gradient, summed over the batch, s h
+    gathers = (blocks + 2 * vocab) * half(bsh)
+    if any(p in params for p in ("wpe.weight", "embeddings.position_embeddings.weight")):
+        gathers += half(4 * seq * cfg["hidden"])
+    out["sp.all_gather"] = k * gathers
+    if vocab:
+        out["sp.vocab_parallel_embedding"] = k * half(bsh)
+        del out["tp.vocab_parallel_embedding"]
+    whole = sum(int(v.size) for p, v in params.items() if p not in split and p not in LOOKUP_TABLES)
+    out["tp.partial_sum"] = k * ring(4 * whole) + ring(4)
+
+
 def compile_program(a, onnx_path, out, row_shape, rows, case):
-    _, tp, m, k, n, zero = case
+    _, tp, m, k, n, zero = case[:6]
     shapes = []
     for key, tail in row_shape.items():
         shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
-    plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k]
+    plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k] + (["--sp"] if sp_of(case) else [])
     if n > 1:
         plan += ["--dp-shard", n, "--zero", zero]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
@@ -264,7 +307,7 @@ def compile_program(a, onnx_path, out, row_shape, rows, case):
 
 
 def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
-    model, tp, m, k, n, zero = case
+    model, tp, m, k, n, zero = case[:6]
     ranks = tp * m * n
     rows = a.rows // (m * n * k)
     report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, case)
@@ -418,9 +461,10 @@ def run_model(a, model, models_dir, cases, work, label):
         return
     runs = {}
     for case in cases:
-        _, tp, m, k, n, zero = case
+        _, tp, m, k, n, zero = case[:6]
         name = f"{model}{label} {case_name(case)}"
-        cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}" + (f"-s{n}-z{zero}" if n > 1 else ""))
+        cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}" + (f"-s{n}-z{zero}" if n > 1 else "") +
+                             ("-sp" if sp_of(case) else ""))
         try:
             runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
                                             feeds, cwork, ref, ref_w))

@@ -27,11 +27,9 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: cp, pp and sp.
+/// generator does not build yet: cp and pp.
 std::string unbuiltAxis(const Plan &p) {
-  for (auto [key, value] : {std::pair<const char *, int64_t>{"cp", p.cp},
-                            {"pp", p.pp},
-                            {"sp", p.sp ? 2 : 1}})
+  for (auto [key, value] : {std::pair<const char *, int64_t>{"cp", p.cp}, {"pp", p.pp}})
     if (value != 1)
       return key;
   return {};
@@ -306,11 +304,11 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     if (opts.backend == "cuda")
       missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
     else if (std::string key = unbuiltAxis(*plan); !key.empty())
-      missing = flagForKey(key) + (key == "sp" ? "" : " " + getPlanKey(*plan, key)) +
+      missing = flagForKey(key) + " " + getPlanKey(*plan, key) +
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "and their combinations)";
+                "sp, and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -29,6 +29,18 @@ bool isWhole(ArrayRef<int16_t> axes) {
   return llvm::all_of(axes, [](int16_t a) { return a == kWhole; });
 }
 
+int64_t sequenceDim(Value v, const SplitContext &ctx) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  if (ctx.sequenceAxis == kWhole || !t || t.getRank() < 3)
+    return -1;
+  bool batch = t.getDimSize(0) == ctx.batch || t.getDimSize(0) == 1;
+  return batch && t.getDimSize(1) == ctx.seq ? 1 : -1;
+}
+
+bool isSequenceSplit(Value v, ArrayRef<int16_t> axes, const SplitContext &ctx) {
+  return sequenceDim(v, ctx) == 1 && axes.size() > 1 && axes[1] == ctx.sequenceAxis;
+}
+
 namespace {
 
 RankedTensorType typeOf(Value v) { return llvm::dyn_cast<RankedTensorType>(v.getType()); }
@@ -52,23 +64,59 @@ void dropRepeatedAxes(MutableArrayRef<int16_t> loops) {
 }
 
 /// A loop's axis from the values indexing it: the axis every decided value
-/// agrees on, whole when they disagree or none is decided.
+/// agrees on, whole when they disagree or none is decided. A sequence
+/// split (isSequenceSplit) is a weak vote: it splits the loop only where no
+/// other value splits it, and only when no other loop of the op takes its
+/// axis (resolveLoops).
 struct LoopVote {
-  std::optional<int16_t> axis;
-  bool conflict = false, seen = false;
+  std::optional<int16_t> axis, weak;
+  bool conflict = false, seen = false, weakConflict = false;
   void add(int16_t a) {
     if (seen && axis != a)
       conflict = true;
     seen = true;
     axis = a;
   }
+  void addWeak(int16_t a) {
+    if (weak && weak != a)
+      weakConflict = true;
+    weak = a;
+  }
   int16_t result() const { return !seen || conflict ? kWhole : *axis; }
+  /// The sequence split, where the strong votes leave the loop whole: when
+  /// no value splits it otherwise and, unless `beatsWhole`, none takes it
+  /// whole.
+  int16_t weakResult(bool beatsWhole) const {
+    if (!weak || weakConflict || conflict || (seen && (*axis != kWhole || !beatsWhole)))
+      return kWhole;
+    return *weak;
+  }
 };
+
+/// Adds each operand dim's vote: weak for a sequence split.
+void vote(LoopVote &v, Value operand, ArrayRef<int16_t> axes, int64_t d, const SplitContext &ctx) {
+  if (d == 1 && isSequenceSplit(operand, axes, ctx))
+    v.addWeak(axes[d]);
+  else
+    v.add(axes[d]);
+}
+
+/// The weak votes where they are not overruled: each on a loop the strong
+/// votes left whole (`skip(l)`: a loop that must stay whole), on an axis no
+/// loop takes yet.
+void addWeakVotes(MutableArrayRef<int16_t> loops, ArrayRef<LoopVote> votes, bool beatsWhole,
+                  llvm::function_ref<bool(unsigned)> skip) {
+  for (auto [l, v] : llvm::enumerate(votes)) {
+    int16_t w = v.weakResult(beatsWhole);
+    if (loops[l] == kWhole && w != kWhole && !skip(l) && !llvm::is_contained(loops, w))
+      loops[l] = w;
+  }
+}
 
 /// Element maps (and the optimizer updates, which are element maps over
 /// parameter-shaped values and scalars): operands broadcast numpy-style
 /// into the result's dims; a stretched size-1 dim is whole.
-OpSplits elementSplits(Operation *op, ArrayRef<OperandAxes> operands) {
+OpSplits elementSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   RankedTensorType r = typeOf(op->getResult(0));
   if (!r)
     return allWhole(op);
@@ -80,11 +128,14 @@ OpSplits elementSplits(Operation *op, ArrayRef<OperandAxes> operands) {
       return allWhole(op);
     for (int64_t d = 0; axes && d < t.getRank(); ++d)
       if (!(t.getDimSize(d) == 1 && r.getDimSize(lead(v) + d) != 1))
-        votes[lead(v) + d].add((*axes)[d]);
+        vote(votes[lead(v) + d], v, *axes, d, ctx);
   }
   DimAxes loops;
   for (const LoopVote &v : votes)
     loops.push_back(v.result());
+  // A sequence split beats a whole operand here: the whole one is sliced
+  // locally (the hidden states plus a position embedding).
+  addWeakVotes(loops, votes, /*beatsWhole=*/true, [](unsigned) { return false; });
   dropRepeatedAxes(loops);
   OpSplits s;
   for (Value v : op->getOperands()) {
@@ -116,7 +167,7 @@ OpSplits mapSplits(Operation *op, ArrayRef<OperandAxes> operands, bool partialSu
   for (auto [i, axes] : llvm::enumerate(operands)) {
     for (unsigned d = 0; axes && d < maps[i].getNumResults(); ++d)
       if (auto e = llvm::dyn_cast<AffineDimExpr>(maps[i].getResult(d)))
-        votes[e.getPosition()].add((*axes)[d]);
+        vote(votes[e.getPosition()], op->getOperand(i), *axes, d, ctx);
   }
   DimAxes loops;
   for (auto [l, v] : llvm::enumerate(votes))
@@ -133,6 +184,11 @@ OpSplits mapSplits(Operation *op, ArrayRef<OperandAxes> operands, bool partialSu
         !llvm::is_contained(loops, ctx.columnAxis))
       loops[n] = ctx.columnAxis;
   }
+  // Sequence splits last: a column-parallel weight or any other split over
+  // the axis all-gathers the sequence instead.
+  addWeakVotes(loops, votes, /*beatsWhole=*/false, [&](unsigned l) {
+    return types[l] == utils::IteratorType::reduction && !partialSums;
+  });
   dropRepeatedAxes(loops);
   OpSplits s;
   for (auto [i, map] : llvm::enumerate(maps)) {
@@ -333,7 +389,7 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
   if (op->hasTrait<pz::traits::ElementMap>() ||
       llvm::isa<GeluOp, GeluGradOp, WhereOp, CastOp, CompareOp, pz::BroadcastOp, AdamWUpdateOp,
                 SGDUpdateOp>(op))
-    return elementSplits(op, operands);
+    return elementSplits(op, operands, ctx);
   if (llvm::isa<MatmulOp, TransposeOp, ReduceSumOp>(op))
     return mapSplits(op, operands, /*partialSums=*/true, ctx);
   if (llvm::isa<SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp>(op))

@@ -15,6 +15,7 @@
 
 #include "DataParallelUtils.h"
 #include "InterleaveQkv.h"
+#include "PartitionCleanup.h"
 #include "VocabPadding.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
@@ -79,6 +80,7 @@ public:
                         llvm::function_ref<void()> walked, SmallVectorImpl<unsigned> *unmet) {
     split.clear();
     wants.clear();
+    produced.clear();
     Block &body = fn.getBody().front();
     cloneSharedSplats(body);
     llvm::SmallDenseSet<Value> undecided;
@@ -106,6 +108,7 @@ public:
       }
       for (auto [r, a] : llvm::zip(op.getResults(), s.results))
         split[r] = a;
+      scatterAlongSequence(op, s);
     }
     walked();
     Operation *ret = body.getTerminator();
@@ -159,6 +162,37 @@ public:
   }
 
 private:
+  /// Sequence parallelism: a partial sum over the sequence axis (a
+  /// row-parallel linear's output, the input gradient of a column-parallel
+  /// one, a vocab-parallel embedding's rows) whose value holds a sequence
+  /// is split along it. The op still yields the whole sum (`produced`);
+  /// its users read their blocks of it, which shard-partition writes as an
+  /// all-reduce and an all_slice, and partition() turns into one
+  /// reduce-scatter (Megatron's sequence parallelism).
+  void scatterAlongSequence(Operation &op, const OpSplits &s) {
+    if (ctx.sequenceAxis == kWhole || !llvm::isa<MatmulOp, EmbeddingOp>(op))
+      return;
+    Value r = op.getResult(0);
+    auto t = llvm::cast<RankedTensorType>(r.getType());
+    bool partial = llvm::any_of(s.operands, [&](const DimAxes &a) {
+      return llvm::is_contained(a, ctx.sequenceAxis);
+    });
+    if (!partial || !isWhole(s.results[0]) || sequenceDim(r, ctx) != 1 ||
+        t.getDimSize(0) != ctx.batch)
+      return;
+    produced[r] = s.results[0];
+    split[r][1] = ctx.sequenceAxis;
+  }
+
+  /// Under sequence parallelism a use may also slice a whole value along a
+  /// dim of the sequence's length over the sequence axis: each rank takes
+  /// its block locally (a position embedding added to the split hidden
+  /// states; the partial sums above).
+  bool mayTake(Value v, int64_t d, int16_t a) const {
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    return a == ctx.sequenceAxis && t && d < t.getRank() && t.getDimSize(d) == ctx.seq;
+  }
+
   /// A splat constant used more than once gets a copy per use, so that each
   /// use can take its own split.
   void cloneSharedSplats(Block &body) {
@@ -180,12 +214,15 @@ private:
   bool meets(Value v, ArrayRef<int16_t> w) const {
     DimAxes have = axesOf(v);
     for (auto [d, a] : llvm::enumerate(w))
-      if (a != kWhole && (d >= have.size() || have[d] != a))
+      if (a != kWhole && (d >= have.size() || have[d] != a) &&
+          !(d < have.size() && have[d] == kWhole && mayTake(v, d, a)))
         return false;
     return true;
   }
 
   LogicalResult checkUse(OpOperand &use, ArrayRef<int16_t> w) {
+    if (meets(use.get(), w))
+      return success();
     DimAxes have = axesOf(use.get());
     for (auto [d, a] : llvm::enumerate(w))
       if (a != kWhole && (d >= have.size() || have[d] != a)) {
@@ -230,7 +267,9 @@ private:
     auto annotateValue = [&](Value v) {
       if (!isRanked(v))
         return;
-      auto s = shard::ShardOp::create(b, v.getLoc(), v, shardingFor(b, axesOf(v)));
+      auto it = produced.find(v);
+      DimAxes axes = it != produced.end() ? it->second : axesOf(v);
+      auto s = shard::ShardOp::create(b, v.getLoc(), v, shardingFor(b, axes));
       v.replaceAllUsesExcept(s.getResult(), s);
     };
     b.setInsertionPointToStart(&body);
@@ -256,70 +295,29 @@ private:
     }
   }
 
-  /// Upstream shard-partition on the annotated function; then the casts
-  /// its reshards leave between equal types go.
+  /// Upstream shard-partition on the annotated function, then the
+  /// rewrites of PartitionCleanup.h.
   LogicalResult partition() {
     if (failed(runPartition(fn)))
       return failure();
-    fn.walk([](tensor::CastOp c) {
-      if (c.getSource().getType() == c.getType()) {
-        c.replaceAllUsesWith(c.getSource());
-        c.erase();
-      }
-    });
-    combinePartialSums();
+    removeIdentityCasts(fn);
+    scatterPartialSums(fn);
+    combinePartialSums(fn);
+    mergeIdenticalCollectives(fn);
     nameReshards();
-    gatherAlongDimZero();
+    lowerAllSlices(fn);
+    collectivesAlongDimZero(fn);
     return success();
-  }
-
-  /// The runtime gathers along dim 0 only: a gather along dim k goes
-  /// between two transposes that bring dim k first and back.
-  void gatherAlongDimZero() {
-    SmallVector<shard::AllGatherOp> gathers;
-    fn.walk([&](shard::AllGatherOp g) {
-      if (g.getGatherAxis().getSExtValue() != 0)
-        gathers.push_back(g);
-    });
-    for (shard::AllGatherOp g : gathers) {
-      int64_t k = g.getGatherAxis().getSExtValue();
-      auto in = llvm::cast<RankedTensorType>(g.getInput().getType());
-      SmallVector<int64_t> perm = {k}, inverse(in.getRank());
-      for (int64_t d = 0; d < in.getRank(); ++d)
-        if (d != k)
-          perm.push_back(d);
-      for (auto [i, d] : llvm::enumerate(perm))
-        inverse[d] = static_cast<int64_t>(i);
-      auto permuted = [&](RankedTensorType t, ArrayRef<int64_t> p) {
-        SmallVector<int64_t> shape;
-        for (int64_t d : p)
-          shape.push_back(t.getDimSize(d));
-        return t.clone(shape);
-      };
-      OpBuilder b(g);
-      Value front = TransposeOp::create(b, g.getLoc(), permuted(in, perm), g.getInput(),
-                                        b.getDenseI64ArrayAttr(perm))
-                        .getResult();
-      auto out = llvm::cast<RankedTensorType>(g.getType());
-      auto gathered = shard::AllGatherOp::create(b, g.getLoc(), permuted(out, perm),
-                                                 g.getGridAttr(), g.getGridAxesAttr(), front,
-                                                 b.getIndexAttr(0));
-      gathered->setAttrs(g->getDiscardableAttrDictionary());
-      Value back = TransposeOp::create(b, g.getLoc(), out, gathered.getResult(),
-                                       b.getDenseI64ArrayAttr(inverse))
-                       .getResult();
-      g.replaceAllUsesWith(back);
-      g.erase();
-    }
   }
 
   /// The collectives shard-partition's reshards insert (a value all-gathered
   /// whole for an op that takes it whole) get their reason: the op that
-  /// needed it.
+  /// needed it; "sp.all_gather" when it gathers a sequence (Megatron's
+  /// all-gather before a column-parallel linear), else "tp.reshard".
   void nameReshards() {
     fn.walk([&](Operation *op) {
       if (op->getDialect() != grid->getDialect() || op->hasAttr("pz.comm") ||
-          llvm::isa<shard::GridOp, shard::ShardingOp, shard::ShardOp>(op))
+          llvm::isa<shard::GridOp, shard::ShardingOp, shard::ShardOp, shard::AllSliceOp>(op))
         return;
       std::string source = op->getName().getStringRef().str();
       // The op that needs the value whole, or, for the return, the value's
@@ -334,93 +332,14 @@ private:
         if (auto n = llvm::dyn_cast<NameLoc>(loc))
           source = n.getName().str();
       }
-      op->setAttr("pz.comm", pzrt::ReasonAttr::get(fn.getContext(), "tp.reshard", source));
+      StringRef kind = "tp.reshard";
+      if (auto g = llvm::dyn_cast<shard::AllGatherOp>(op))
+        if (ctx.sequenceAxis != kWhole && g.getGridAxes() == ArrayRef<int16_t>(ctx.sequenceAxis) &&
+            llvm::cast<RankedTensorType>(g.getType()).getDimSize(
+                g.getGatherAxis().getSExtValue()) == ctx.seq)
+          kind = "sp.all_gather";
+      op->setAttr("pz.comm", pzrt::ReasonAttr::get(fn.getContext(), kind, source));
     });
-  }
-
-  /// A sum of all-reduced partial sums is one all-reduce of their sum: in
-  /// each tree of adds (of one type, inner adds used once), the leaves that
-  /// are all-reduces of one kind over the same axes are added first and
-  /// all-reduced once, then added to the other leaves. So the gradient of a
-  /// value several column-parallel linears read (the input of q, k and v; of
-  /// gate and up) is all-reduced once, as Megatron does, and the gradient
-  /// norm's sums of squares of the split parameters are one all-reduce.
-  void combinePartialSums() {
-    auto sameType = [](AddOp a) {
-      return a.getLhs().getType() == a.getType() && a.getRhs().getType() == a.getType();
-    };
-    auto inner = [&](Value v, Type t) {
-      auto a = v.getDefiningOp<AddOp>();
-      return a && a->hasOneUse() && a.getType() == t && sameType(a) ? a : AddOp();
-    };
-    SmallVector<AddOp> roots;
-    fn.walk([&](AddOp a) {
-      if (!sameType(a))
-        return;
-      bool absorbed = a->hasOneUse() && llvm::isa<AddOp>(*a->user_begin()) &&
-                      inner(a.getResult(), a.getType());
-      if (!absorbed || !sameType(llvm::cast<AddOp>(*a->user_begin())) ||
-          llvm::cast<AddOp>(*a->user_begin()).getType() != a.getType())
-        roots.push_back(a);
-    });
-    for (AddOp root : roots) {
-      SmallVector<Value> leaves;
-      SmallVector<Operation *> tree;
-      std::function<void(Value)> collect = [&](Value v) {
-        if (AddOp a = inner(v, root.getType()); a && a != root) {
-          tree.push_back(a);
-          collect(a.getLhs());
-          collect(a.getRhs());
-          return;
-        }
-        leaves.push_back(v);
-      };
-      collect(root.getLhs());
-      collect(root.getRhs());
-      SmallVector<shard::AllReduceOp> sums;
-      SmallVector<Value> rest;
-      for (Value v : leaves) {
-        auto r = v.getDefiningOp<shard::AllReduceOp>();
-        bool fits = r && r->hasOneUse() && r.getReduction() == shard::ReductionKind::Sum &&
-                    r.getType() == root.getType() &&
-                    (sums.empty() || (r.getGridAttr() == sums[0].getGridAttr() &&
-                                      r.getGridAxes() == sums[0].getGridAxes()));
-        if (fits)
-          sums.push_back(r);
-        else
-          rest.push_back(v);
-      }
-      if (sums.size() < 2)
-        continue;
-      OpBuilder b(root);
-      Location loc = root.getLoc();
-      Value partial = sums[0].getInput();
-      std::string source;
-      for (auto [i, r] : llvm::enumerate(sums)) {
-        if (i)
-          partial = AddOp::create(b, loc, root.getType(), partial, r.getInput()).getResult();
-        if (auto reason = r->getAttrOfType<pzrt::ReasonAttr>("pz.comm"))
-          if (!llvm::is_contained(llvm::split(source, " + "), reason.getSource()))
-            source += (source.empty() ? "" : " + ") + reason.getSource().str();
-      }
-      auto all = shard::AllReduceOp::create(b, loc, root.getType(), sums[0].getGridAttr(),
-                                            sums[0].getGridAxesAttr(), partial,
-                                            sums[0].getReductionAttr());
-      if (auto reason = sums[0]->getAttrOfType<pzrt::ReasonAttr>("pz.comm"))
-        all->setAttr("pz.comm",
-                     pzrt::ReasonAttr::get(fn.getContext(), reason.getKind(), source));
-      Value total;
-      for (Value v : rest)
-        total = total ? AddOp::create(b, loc, root.getType(), total, v).getResult() : v;
-      total = total ? AddOp::create(b, loc, root.getType(), total, all.getResult()).getResult()
-                    : all.getResult();
-      root.replaceAllUsesWith(total);
-      root.erase();
-      for (Operation *op : tree)
-        op->erase();
-      for (shard::AllReduceOp r : sums)
-        r.erase();
-    }
   }
 
 public:
@@ -433,6 +352,8 @@ private:
   const SplitContext &ctx;
   llvm::DenseMap<Value, DimAxes> split;
   llvm::DenseMap<OpOperand *, DimAxes> wants;
+  /// The split an op yields where its users read another (scatterAlongSequence).
+  llvm::DenseMap<Value, DimAxes> produced;
   std::map<SmallVector<int16_t>, Value> shardings;
 };
 
@@ -446,12 +367,12 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr || planAttr.getPlan().tp == 1)
       return;
-    // tp with cp, pp or sp is not built yet: the module is left as it is
-    // and the driver refuses to generate code for it (naming the key), as
-    // for the other unbuilt combinations. With dp_shard, pz-zero then
-    // shards each rank's blocks.
+    // tp with cp or pp is not built yet: the module is left as it is and
+    // the driver refuses to generate code for it (naming the key), as for
+    // the other unbuilt combinations. With dp_shard, pz-zero then shards
+    // each rank's blocks.
     Plan plan = planAttr.getPlan();
-    if (plan.cp != 1 || plan.pp != 1 || plan.sp)
+    if (plan.cp != 1 || plan.pp != 1)
       return;
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
     if (failed(grid))
@@ -469,12 +390,46 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
                             "@forward_backward (a forward-only graph?)";
       return signalPassFailure();
     }
+    if (plan.sp && failed(setSequence(fb, ctx)))
+      return signalPassFailure();
     if (failed(splitStep(fb, *grid, ctx)))
       return signalPassFailure();
     for (StringRef name : {"accumulate_grads", "finalize_grads", "optimizer_step"})
       if (auto fn = module.lookupSymbol<func::FuncOp>(name); fn && !fn.isExternal())
         if (failed(splitByParameter(fn, *grid, ctx)))
           return signalPassFailure();
+  }
+
+  /// Sequence parallelism splits the hidden states along the sequence of
+  /// the token input (`input_ids`, else the first integer data input of
+  /// rank 2: [batch, seq]), which tp must divide.
+  static LogicalResult setSequence(func::FuncOp fn, SplitContext &ctx) {
+    int64_t n = ctx.gridShape[kTpAxis];
+    RankedTensorType tokens;
+    for (BlockArgument a : fn.getArguments()) {
+      auto name = fn.getArgAttrOfType<StringAttr>(a.getArgNumber(), PZDialect::kInputAttrName);
+      auto t = llvm::dyn_cast<RankedTensorType>(a.getType());
+      if (!name || !t || t.getRank() != 2 || !t.hasStaticShape() ||
+          !llvm::isa<IntegerType>(t.getElementType()))
+        continue;
+      if (!tokens || name.getValue() == "input_ids")
+        tokens = t;
+      if (name.getValue() == "input_ids")
+        break;
+    }
+    if (!tokens)
+      return fn.emitError() << kPass << ": sp (plan key 'sp') splits the hidden states along "
+                               "the sequence, but the step has no token input [batch, seq] "
+                               "(an integer data input of rank 2); drop --sp";
+    if (tokens.getDimSize(1) % n)
+      return fn.emitError() << kPass << ": sp (plan key 'sp') splits the sequence of "
+                            << tokens.getDimSize(1) << " tokens over tp = " << n
+                            << " ranks, which does not divide it; use a sequence length "
+                               "that tp divides";
+    ctx.sequenceAxis = kTpAxis;
+    ctx.batch = tokens.getDimSize(0);
+    ctx.seq = tokens.getDimSize(1);
+    return success();
   }
 
   /// @forward_backward: parameters decide at their first use; gradients

@@ -51,7 +51,24 @@ struct SplitContext {
   /// The axis an undecided right-hand weight of a matmul is split over when
   /// its input is whole (Megatron's column-parallel linear); -1: none.
   int16_t columnAxis = kWhole;
+  /// Sequence parallelism: the axis activations are split over along the
+  /// sequence (the tp axis under `sp`), and the token shape [batch, seq] of
+  /// the step's data; kWhole: no sequence parallelism.
+  int16_t sequenceAxis = kWhole;
+  int64_t batch = 0, seq = 0;
 };
+
+/// Under sequence parallelism, the dim of `v` that holds the sequence: dim
+/// 1 of a value of rank >= 3 whose leading dims are [batch or 1, seq]
+/// (the hidden states [b, s, h], the heads' layout [b, s, H, d]); -1 for
+/// every other value, and without sequence parallelism.
+int64_t sequenceDim(Value v, const SplitContext &ctx);
+
+/// Whether `axes` split `v` along its sequence over the sequence axis (a
+/// sequence split, which yields to any other split over that axis: the
+/// rules then all-gather the value along its sequence, as Megatron's
+/// sequence parallelism does before a column-parallel linear).
+bool isSequenceSplit(Value v, ArrayRef<int16_t> axes, const SplitContext &ctx);
 
 /// The splits `op` takes given its operands' (rule table in SplitRules.cpp).
 /// Ops without a rule take every value whole.
