@@ -108,6 +108,30 @@ void pz::scatterPartialSums(func::FuncOp fn) {
   }
 }
 
+void pz::sinkAllReduces(func::FuncOp fn) {
+  SmallVector<shard::AllReduceOp> sums;
+  fn.walk([&](shard::AllReduceOp r) {
+    if (r.getReduction() == shard::ReductionKind::Sum)
+      sums.push_back(r);
+  });
+  for (shard::AllReduceOp r : sums) {
+    while (r->hasOneUse() && llvm::isa<ReduceSumOp, ReshapeOp>(*r->user_begin()) &&
+           r->user_begin()->getOperand(0) == r.getResult()) {
+      Operation *user = *r->user_begin();
+      OpBuilder b(user);
+      Operation *local = b.clone(*user);
+      local->setOperand(0, r.getInput());
+      Operation *moved = b.clone(*r);
+      moved->setOperand(0, local->getResult(0));
+      moved->getResult(0).setType(local->getResult(0).getType());
+      user->replaceAllUsesWith(moved);
+      user->erase();
+      r.erase();
+      r = llvm::cast<shard::AllReduceOp>(moved);
+    }
+  }
+}
+
 void pz::combinePartialSums(func::FuncOp fn) {
   auto sameType = [](AddOp a) {
     return a.getLhs().getType() == a.getType() && a.getRhs().getType() == a.getType();

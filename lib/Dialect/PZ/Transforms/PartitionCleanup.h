@@ -25,6 +25,12 @@ void removeIdentityCasts(func::FuncOp fn);
 /// sequence). Its reason's kind moves from "tp." to "sp.".
 void scatterPartialSums(func::FuncOp fn);
 
+/// An all-reduce (sum) read only by a pz.reduce_sum or pz.reshape runs
+/// after it, on the smaller or equal value (both are linear): a batched
+/// weight gradient [b, n, k] is summed over the batch before it is
+/// communicated.
+void sinkAllReduces(func::FuncOp fn);
+
 /// In each tree of adds, the leaves that are all-reduces (or
 /// reduce-scatters along one dim) of one kind over the same axes are added
 /// first and communicated once.

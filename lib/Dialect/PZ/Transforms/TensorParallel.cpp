@@ -302,6 +302,7 @@ private:
       return failure();
     removeIdentityCasts(fn);
     scatterPartialSums(fn);
+    sinkAllReduces(fn);
     combinePartialSums(fn);
     mergeIdenticalCollectives(fn);
     nameReshards();
