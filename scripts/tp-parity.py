@@ -127,7 +127,8 @@ VARIANTS = [
      PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1, 1, 0), ("bert_loss", 2, 1, 2, 1, 0),
                                    ("bert_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 4, 1, 1, 2, 1),
                                    ("bert_loss", 2, 1, 1, 2, 2)]),
-    ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0)],
+    ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0),
+                                                     ("gpt2_loss", 2, 1, 2, 1, 0, True)],
      [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3)]),
 ]
 # A case's checkpoint loads under these (None: one rank); under padding
@@ -210,10 +211,11 @@ def split_params(model, cfg, tp):
         return re.compile(r"\.self\.(query|key|value)\.|\.attention\.output\.dense\.weight$|"
                           r"\.intermediate\.dense\.|\.[0-9]+\.output\.dense\.weight$" + head)
     head = r"|^wte\.weight$" if vocab else ""  # GPT-2: wte is also the head; the fused
-    # c_attn is split by heads (pz-interleave-qkv), its weight and its bias,
-    # unless dropout reads the attention probabilities (tp runs dropout whole)
-    attn = "" if cfg.get("dropout") else r"\.attn\.c_attn\.|\.attn\.c_proj\.weight$|"
-    return re.compile(attn + r"\.mlp\.c_fc\.|\.mlp\.c_proj\.weight$" + head)
+    # c_attn is split by heads (pz-interleave-qkv), its weight and its bias
+    # (with dropout on the attention probabilities too: each rank draws the
+    # masks of its heads' elements in the whole tensor)
+    return re.compile(r"\.attn\.c_attn\.|\.attn\.c_proj\.weight$|\.mlp\.c_fc\.|"
+                      r"\.mlp\.c_proj\.weight$" + head)
 
 
 def local_params(cfg, tp, params, split):
@@ -235,9 +237,8 @@ def expected_bytes(model, cfg, params, case, rows, seq):
         act = ring(4 * rows * cfg["num_classes"], tp)
     else:
         bsh, tokens = 4 * rows * seq * cfg["hidden"], 4 * rows * seq
-        # an attention and an MLP block per layer (the attention whole
-        # under dropout, which tp does not split)
-        act = cfg["layers"] * (1 if cfg.get("dropout") else 2) * 2 * ring(bsh, tp)
+        # an attention and an MLP block per layer
+        act = cfg["layers"] * 2 * 2 * ring(bsh, tp)
         if model.startswith("llama") and cfg["kv_heads"] % tp:
             # the key and value gradients of the replicated kv heads, whole:
             # b x kv_heads x s x head_dim each, per layer

@@ -40,6 +40,30 @@ bool mlir::pz::interp::dropoutKeeps(double rate, uint64_t seed, uint64_t step,
   return p < 1.0f && philoxUniform(seed, step, index) >= p;
 }
 
+namespace {
+/// Where a (block of a) dropout's elements lie in the whole value: local
+/// element i is global element (i / run) x stride + start + i % run.
+struct DropoutBlock {
+  uint64_t run = 1, stride = 1, start = 0;
+  uint64_t globalIndex(uint64_t i) const { return i / run * stride + start + i % run; }
+};
+
+DropoutBlock dropoutBlock(DropoutOp op, ArrayRef<int64_t> local, int64_t block) {
+  DropoutBlock b;
+  if (!op.getSplitDim())
+    return b;
+  ArrayRef<int64_t> global = *op.getGlobalShape();
+  int64_t k = *op.getSplitDim();
+  uint64_t inner = 1;
+  for (size_t d = k + 1; d < local.size(); ++d)
+    inner *= local[d];
+  b.run = local[k] * inner;
+  b.stride = global[k] * inner;
+  b.start = static_cast<uint64_t>(block) * b.run;
+  return b;
+}
+} // namespace
+
 static LogicalResult evalDropout(Operation *op, Env &env) {
   auto dropout = llvm::cast<DropoutOp>(op);
   const HostTensor &x = env.get(dropout.getInput());
@@ -52,9 +76,13 @@ static LogicalResult evalDropout(Operation *op, Env &env) {
   uint64_t seed = static_cast<uint64_t>(dropout.getSeed());
   uint64_t step = env.options().step;
   double scale = 1.0 / (1.0 - rate);
+  DropoutBlock blk = dropoutBlock(dropout, x.shape,
+                                  dropout.getBlock() ? static_cast<int64_t>(
+                                                           env.get(dropout.getBlock()).data[0])
+                                                     : 0);
   std::vector<double> out(x.data.size());
   for (size_t i = 0; i < out.size(); ++i)
-    out[i] = dropoutKeeps(rate, seed, step, i) ? x.data[i] * scale : 0.0;
+    out[i] = dropoutKeeps(rate, seed, step, blk.globalIndex(i)) ? x.data[i] * scale : 0.0;
   return env.define(dropout.getResult(), x.shape, std::move(out));
 }
 

@@ -335,8 +335,8 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   if (failed(seed))
     return failure();
   OpBuilder &b = ctx.getBuilder();
-  FailureOr<Value> r = ctx.create<DropoutOp>(*x, b.getF64FloatAttr(ratio),
-                                             b.getI64IntegerAttr(*seed));
+  FailureOr<Value> r = ctx.create<DropoutOp>(*x, /*block=*/Value(), b.getF64FloatAttr(ratio),
+                                             b.getI64IntegerAttr(*seed), nullptr, nullptr);
   if (failed(r))
     return failure();
   ctx.setOutput(0, *r);
@@ -357,7 +357,7 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   if (failed(o) || failed(z))
     return failure();
   FailureOr<Value> kept = ctx.create<DropoutOp>(
-      *o, b.getF64FloatAttr(ratio), b.getI64IntegerAttr(*seed));
+      *o, /*block=*/Value(), b.getF64FloatAttr(ratio), b.getI64IntegerAttr(*seed), nullptr, nullptr);
   if (failed(kept))
     return failure();
   FailureOr<Value> mask = ctx.create<CompareOp>(ComparePredicate::gt, *kept, *z);

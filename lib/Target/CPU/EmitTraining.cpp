@@ -6,7 +6,8 @@
 // the running micro-batch's n elements start at ctx->dropout_block x n, so
 // that data parallelism and gradient accumulation draw the masks one rank
 // draws for the whole batch, and the masks of a step's micro-batches
-// differ.
+// differ. A block of a split value (tp, sp) draws the masks of its
+// elements' indices in the whole value, run by contiguous run.
 //
 // The optimizer updates call the runtime's torch.optim kernels, which update
 // in place: the results start as copies of the inputs unless the caller
@@ -38,12 +39,32 @@ LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {
         if (!FE::elementType(d.getInput()).isF32())
           return op->emitError() << "CPU backend: dropout computes in f32 only";
         double rate = d.getRate().convertToDouble();
-        e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + ", " + e.name(d.getResult()) +
-                            ", NULL, " + std::to_string(FE::numel(d.getInput())) + ", " +
-                            floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
-                            std::to_string(static_cast<int64_t>(d.getSeed())) +
-                            ") ^ ctx->seed, (uint64_t)ctx->step, (uint64_t)ctx->dropout_block * " +
-                            std::to_string(FE::numel(d.getInput())) + ")");
+        std::string seed = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
+                           std::to_string(static_cast<int64_t>(d.getSeed())) +
+                           ") ^ ctx->seed, (uint64_t)ctx->step, ";
+        int64_t n = FE::numel(d.getInput());
+        if (!d.getBlock()) {
+          e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + ", " +
+                              e.name(d.getResult()) + ", NULL, " + std::to_string(n) + ", " +
+                              seed + "(uint64_t)ctx->dropout_block * " + std::to_string(n) + ")");
+          return success();
+        }
+        // A block of a split value: each run of the block's contiguous
+        // elements starts at its index in the whole value.
+        ArrayRef<int64_t> local = llvm::cast<RankedTensorType>(d.getInput().getType()).getShape();
+        ArrayRef<int64_t> global = *d.getGlobalShape();
+        int64_t k = *d.getSplitDim(), inner = 1, whole = 1;
+        for (int64_t g : global)
+          whole *= g;
+        for (size_t i = k + 1; i < local.size(); ++i)
+          inner *= local[i];
+        std::string run = std::to_string(local[k] * inner);
+        e.out() << "    for (int64_t o = 0; o < " << n / (local[k] * inner) << "; ++o)\n";
+        e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + " + o * " + run + ", " +
+                            e.name(d.getResult()) + " + o * " + run + ", NULL, " + run + ", " +
+                            seed + "(uint64_t)ctx->dropout_block * " + std::to_string(whole) +
+                            " + (uint64_t)o * " + std::to_string(global[k] * inner) +
+                            " + (uint64_t)" + e.name(d.getBlock()) + "[0] * " + run + ")");
         return success();
       })
       .Case<SGDUpdateOp>([&](SGDUpdateOp s) -> LogicalResult {

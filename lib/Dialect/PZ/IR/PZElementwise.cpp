@@ -107,6 +107,26 @@ LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0.0 && rate < 1.0))
     return emitOpError() << "rate must satisfy 0 <= rate < 1, got " << rate;
+  bool split = static_cast<bool>(getBlock());
+  if (split != getGlobalShape().has_value() || split != getSplitDim().has_value())
+    return emitOpError() << "block, global_shape and split_dim come together";
+  if (!split)
+    return success();
+  auto t = llvm::dyn_cast<RankedTensorType>(getInput().getType());
+  ArrayRef<int64_t> global = *getGlobalShape();
+  int64_t k = *getSplitDim();
+  if (!t || !t.hasStaticShape() || t.getRank() != static_cast<int64_t>(global.size()))
+    return emitOpError() << "a split input must be static, of the rank of global_shape ("
+                         << global.size() << ")";
+  if (k < 0 || k >= t.getRank())
+    return emitOpError() << "split_dim " << k << " is not a dim of the input";
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    bool fits = d == k ? t.getDimSize(d) > 0 && global[d] % t.getDimSize(d) == 0
+                       : t.getDimSize(d) == global[d];
+    if (!fits)
+      return emitOpError() << "the input's dim " << d << " (" << t.getDimSize(d)
+                           << ") is not a block of global_shape's (" << global[d] << ")";
+  }
   return success();
 }
 

@@ -9,6 +9,7 @@
 #include "ShardingUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -59,6 +60,54 @@ struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel
       maps.push_back(AffineMap::getMultiDimIdentityMap(r.getRank(), op->getContext()));
     }
     return maps;
+  }
+};
+
+/// pz.dropout: an element map of its input; a block of a value split over
+/// tp (sequence parallelism's hidden states, attention probabilities split
+/// by heads) draws the masks of its elements' indices in the whole value:
+/// the block form, with the rank's tp coordinate.
+struct DropoutModel : public ShardingInterface::ExternalModel<DropoutModel, DropoutOp> {
+  LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
+                          ArrayRef<Sharding> operandShardings,
+                          ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
+                          SymbolTableCollection &symbolTable, OpBuilder &builder) const {
+    auto d = llvm::cast<DropoutOp>(op);
+    RankedTensorType whole = rankedType(d.getInput());
+    const Sharding &s = operandShardings[0];
+    if (failed(checkBroadcastSplits(op, operandShardings, resultShardings[0])))
+      return failure();
+    SmallVector<int64_t> dims;
+    for (int64_t k = 0; whole && k < whole.getRank(); ++k)
+      if (!splitOf(s, k).empty())
+        dims.push_back(k);
+    if (dims.empty()) {
+      partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                           resultShardings, partitionMap, symbolTable, builder);
+      return success();
+    }
+    auto grid = symbolTable.lookupNearestSymbolFrom<GridOp>(op, s.getGridAttr());
+    ArrayRef<GridAxis> axes = splitOf(s, dims[0]);
+    if (dims.size() != 1 || axes.size() != 1 || !grid || d.getBlock() ||
+        grid.getShape().size() != pzrt::gridAxisNames().size() ||
+        pzrt::gridAxisNames()[axes[0]] != "tp")
+      return op->emitOpError() << "can be split along one dim over the tp axis only";
+    FailureOr<RankedTensorType> local = localType(op, d.getInput(), s, symbolTable);
+    FailureOr<Value> k = tpCoordinate(op, builder);
+    if (failed(local) || failed(k))
+      return failure();
+    auto block = DropoutOp::create(builder, op->getLoc(), *local, partitionedOperands[0], *k,
+                                   d.getRateAttr(), d.getSeedAttr(),
+                                   builder.getDenseI64ArrayAttr(whole.getShape()),
+                                   builder.getI64IntegerAttr(dims[0]));
+    partitionMap.map(op->getResult(0), block.getResult());
+    return success();
+  }
+  SmallVector<IteratorType> getLoopIteratorTypes(Operation *op) const {
+    return ElementMapModel<DropoutOp>().getLoopIteratorTypes(op);
+  }
+  SmallVector<AffineMap> getIndexingMaps(Operation *op) const {
+    return ElementMapModel<DropoutOp>().getIndexingMaps(op);
   }
 };
 
@@ -474,6 +523,7 @@ void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
                     SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp, GeluGradOp,
                     AdamWUpdateOp, SGDUpdateOp>(ctx);
   AllFiniteOp::attachInterface<LocalCheckModel>(*ctx);
+  DropoutOp::attachInterface<DropoutModel>(*ctx);
   MatmulOp::attachInterface<MatmulModel>(*ctx);
   TransposeOp::attachInterface<TransposeModel>(*ctx);
   ReduceSumOp::attachInterface<ReduceSumModel>(*ctx);

@@ -388,7 +388,7 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
     return allWhole(op);
   if (op->hasTrait<pz::traits::ElementMap>() ||
       llvm::isa<GeluOp, GeluGradOp, WhereOp, CastOp, CompareOp, pz::BroadcastOp, AdamWUpdateOp,
-                SGDUpdateOp>(op))
+                SGDUpdateOp, DropoutOp>(op))
     return elementSplits(op, operands, ctx);
   if (llvm::isa<MatmulOp, TransposeOp, ReduceSumOp>(op))
     return mapSplits(op, operands, /*partialSums=*/true, ctx);

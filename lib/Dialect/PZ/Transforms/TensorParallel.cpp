@@ -127,7 +127,7 @@ public:
 
   /// Whether an op's partition needs the rank's coordinate: a split
   /// embedding table (or its gradient), split logits, attention whose
-  /// query heads split over replicated kv heads.
+  /// query heads split over replicated kv heads, dropout of a split value.
   bool needsCoordinate() {
     bool need = false;
     fn.walk([&](Operation *op) {
@@ -136,6 +136,9 @@ public:
           need |= !isWhole(axesOf(v)) && llvm::isa<FloatType>(getElementTypeOrSelf(v));
       if (llvm::isa<EmbeddingGradOp>(op))
         need |= !isWhole(axesOf(op->getResult(0)));
+      // A block of a split value draws its elements' global masks.
+      if (llvm::isa<DropoutOp>(op))
+        need |= !isWhole(axesOf(op->getOperand(0)));
       // Replicated kv heads: each rank picks the one its query heads share.
       if (auto a = llvm::dyn_cast<AttentionOp>(op))
         need |= replicatesKv(a);

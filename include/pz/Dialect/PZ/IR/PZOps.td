@@ -583,7 +583,8 @@ def PZ_AttentionOp : PZ_Op<"attention",
   let hasVerifier = 1;
 }
 
-def PZ_DropoutOp : PZ_Op<"dropout", [Pure, PZ_VJP, SameOperandsAndResultType], 1> {
+def PZ_DropoutOp : PZ_Op<"dropout",
+    [Pure, PZ_VJP, AllTypesMatch<["input", "result"]>], 1> {
   let summary = "seeded inverted dropout";
   let description = [{
     Zeroes each element with probability `rate` and scales the others by
@@ -592,13 +593,34 @@ def PZ_DropoutOp : PZ_Op<"dropout", [Pure, PZ_VJP, SameOperandsAndResultType], 1
     and every rank regenerate the same mask without storing it.
     `0 <= rate < 1`.
 
+    A split value (after tensor or sequence parallelism): with `block`,
+    `global_shape` and `split_dim`, the input is block `block` (a 0-D i64
+    tensor, the rank's coordinate) of a value of `global_shape` split into
+    equal blocks along `split_dim`, and each element draws the mask of its
+    index in the whole value, so that every split draws the single rank's
+    mask. The three come together; the input's shape equals `global_shape`
+    but along `split_dim`, which it divides.
+
     ```mlir
     %y = pz.dropout %x {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<2x16x64xf32>
+    %b = pz.dropout %xb block %k {global_shape = array<i64: 2, 16, 64>, rate = 1.0e-01 : f64,
+                                  seed = 7 : i64, split_dim = 1 : i64}
+        : tensor<2x8x64xf32>, tensor<i64>
     ```
   }];
-  let arguments = (ins PZ_FloatTensor:$input, F64Attr:$rate, I64Attr:$seed);
+  let arguments = (ins PZ_FloatTensor:$input, Optional<0DTensorOf<[I64]>>:$block, F64Attr:$rate,
+                       I64Attr:$seed, OptionalAttr<DenseI64ArrayAttr>:$global_shape,
+                       OptionalAttr<I64Attr>:$split_dim);
   let results = (outs PZ_FloatTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = [{
+    $input (`block` $block^)? attr-dict `:` type($input) (`,` type($block)^)?
+  }];
+  let builders = [
+    OpBuilder<(ins "Value":$input, "FloatAttr":$rate, "IntegerAttr":$seed), [{
+      build($_builder, $_state, input.getType(), input, /*block=*/Value(), rate, seed,
+            /*global_shape=*/nullptr, /*split_dim=*/nullptr);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
