@@ -407,3 +407,74 @@ module attributes {pz.plan = #pz.plan<tp = 2>, pz.split_groups = {w = array<i64:
     return %loss, %dw : tensor<f32>, tensor<6x8xf32>
   }
 }
+
+// -----
+
+// Sequence parallelism (sp) on tp = 2, a Megatron block of the tokens'
+// hidden states [b = 2, s = 8, h = 8]: the vocab-parallel embedding's
+// partial sum is reduce-scattered along the sequence (an all-reduce and a
+// slice in shard-partition's output, one reduce-scatter here; the runtime
+// scatters along dim 0, so between transposes), the norm runs on the
+// rank's 4 tokens, the column-parallel fc1 reads its input all-gathered,
+// the row-parallel fc2's partial sum is reduce-scattered, the residual add
+// and the dropout run split (the dropout as a block of the whole value,
+// with the rank's coordinate), and a whole operand of an element map (a
+// position table) is sliced locally (pz.shard_chunk of the sequence).
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<tp = 2, sp = true>}
+// CHECK: func.func @forward_backward
+// CHECK-SAME: %arg6: tensor<i64> {pz.input = "tp_index", pz.role = #pz.role<tp_index>}
+// CHECK: %[[E:.+]] = pz.transpose %{{.+}} [1, 0, 2] : tensor<2x8x8xf32> -> tensor<8x2x8xf32>
+// CHECK-NEXT: %[[ERS:.+]] = shard.reduce_scatter %[[E]] on @world grid_axes = [4] scatter_axis = 0 {pz.comm = #pzrt.reason<"sp.vocab_parallel_embedding", "wte">} : tensor<8x2x8xf32> -> tensor<4x2x8xf32>
+// CHECK-NEXT: %[[X:.+]] = pz.transpose %[[ERS]] [1, 0, 2] : tensor<4x2x8xf32> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[N:.+]] = pz.rms_norm %[[X]] scale(%arg2 : tensor<8xf32>) {{.*}} : tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[NT:.+]] = pz.transpose %[[N]] [1, 0, 2]
+// CHECK-NEXT: %[[G:.+]] = shard.all_gather %[[NT]] on @world grid_axes = [4] gather_axis = 0 {pz.comm = #pzrt.reason<"sp.all_gather", "fc1">} : tensor<4x2x8xf32> -> tensor<8x2x8xf32>
+// CHECK-NEXT: %[[NW:.+]] = pz.transpose %[[G]] [1, 0, 2] : tensor<8x2x8xf32> -> tensor<2x8x8xf32>
+// CHECK-NEXT: %[[H:.+]] = pz.matmul %[[NW]], %arg3 {transpose_rhs} : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32>
+// CHECK-NEXT: %[[Y:.+]] = pz.matmul %[[H]], %arg4 {transpose_rhs} : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32>
+// CHECK-NEXT: %[[YT:.+]] = pz.transpose %[[Y]] [1, 0, 2]
+// CHECK-NEXT: %[[YRS:.+]] = shard.reduce_scatter %[[YT]] on @world grid_axes = [4] scatter_axis = 0 {pz.comm = #pzrt.reason<"sp.partial_sum", "fc2">} : tensor<8x2x8xf32> -> tensor<4x2x8xf32>
+// CHECK-NEXT: %[[YS:.+]] = pz.transpose %[[YRS]] [1, 0, 2] : tensor<4x2x8xf32> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[R:.+]] = pz.add %[[X]], %[[YS]] : tensor<2x4x8xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[D:.+]] = pz.dropout %[[R]] block %arg6 {global_shape = array<i64: 2, 8, 8>, rate = 1.000000e-01 : f64, seed = 3 : i64, split_dim = 1 : i64} : tensor<2x4x8xf32>, tensor<i64>
+// CHECK-NEXT: %[[PF:.+]] = pz.reshape %arg5 [64] : tensor<8x8xf32> -> tensor<64xf32>
+// CHECK-NEXT: %[[PC:.+]] = pz.shard_chunk %[[PF]] on @world grid_axes = [4] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
+// CHECK-NEXT: %[[P:.+]] = pz.reshape %[[PC]] [4, 8] : tensor<32xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: pz.add %[[D]], %[[P]] : tensor<2x4x8xf32>, tensor<4x8xf32> -> tensor<2x4x8xf32>
+// CHECK-NOT: shard.all_gather
+// CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [4] {pz.comm = #pzrt.reason<"tp.partial_sum", {{.+}}>} : tensor<f32> -> tensor<f32>
+module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}, %scale: tensor<8xf32> {pz.param = "ln"}, %w1: tensor<16x8xf32> {pz.param = "fc1"}, %w2: tensor<8x16xf32> {pz.param = "fc2"}, %pos: tensor<8x8xf32> {pz.input = "pos"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32> loc("wte")
+    %n = pz.rms_norm %e scale(%scale : tensor<8xf32>) {axis = 2 : i64, epsilon = 1.0e-6 : f64} : tensor<2x8x8xf32> -> tensor<2x8x8xf32> loc("ln")
+    %h = pz.matmul %n, %w1 {transpose_rhs} : tensor<2x8x8xf32>, tensor<16x8xf32> -> tensor<2x8x16xf32> loc("fc1")
+    %y = pz.matmul %h, %w2 {transpose_rhs} : tensor<2x8x16xf32>, tensor<8x16xf32> -> tensor<2x8x8xf32> loc("fc2")
+    %r = pz.add %e, %y : tensor<2x8x8xf32>, tensor<2x8x8xf32> -> tensor<2x8x8xf32>
+    %d = pz.dropout %r {rate = 1.0e-01 : f64, seed = 3 : i64} : tensor<2x8x8xf32>
+    %p = pz.add %d, %pos : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32>
+    %l = pz.reduce_sum %p [0, 1, 2] : tensor<2x8x8xf32> -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// sp needs a sequence that tp divides.
+module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
+  // expected-error @+1 {{pz-tensor-parallel: sp (plan key 'sp') splits the sequence of 7 tokens over tp = 2 ranks, which does not divide it; use a sequence length that tp divides}}
+  func.func @forward_backward(%ids: tensor<2x7xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x7x8xf32> {pz.output = "h"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x7xi64> -> tensor<2x7x8xf32>
+    return %e : tensor<2x7x8xf32>
+  }
+}
+
+// -----
+
+// ... and a token input [batch, seq] to find the sequence in.
+module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
+  // expected-error @+1 {{pz-tensor-parallel: sp (plan key 'sp') splits the hidden states along the sequence, but the step has no token input [batch, seq] (an integer data input of rank 2); drop --sp}}
+  func.func @forward_backward(%x: tensor<4x8xf32> {pz.input = "x"}, %w: tensor<16x8xf32> {pz.param = "fc1"}) -> (tensor<4x16xf32> {pz.output = "y"}) {
+    %y = pz.matmul %x, %w {transpose_rhs} : tensor<4x8xf32>, tensor<16x8xf32> -> tensor<4x16xf32>
+    return %y : tensor<4x16xf32>
+  }
+}

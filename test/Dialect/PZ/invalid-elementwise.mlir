@@ -372,6 +372,30 @@ func.func @dropout_rate_one(%a: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
+func.func @dropout_block_without_shape(%a: tensor<2x4xf32>, %k: tensor<i64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'pz.dropout' op block, global_shape and split_dim come together}}
+  %0 = pz.dropout %a block %k {rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x4xf32>, tensor<i64>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @dropout_block_not_dividing(%a: tensor<2x3xf32>, %k: tensor<i64>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'pz.dropout' op the input's dim 1 (3) is not a block of global_shape's (8)}}
+  %0 = pz.dropout %a block %k {global_shape = array<i64: 2, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x3xf32>, tensor<i64>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @dropout_block_other_dim(%a: tensor<2x4xf32>, %k: tensor<i64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'pz.dropout' op the input's dim 0 (2) is not a block of global_shape's (4)}}
+  %0 = pz.dropout %a block %k {global_shape = array<i64: 4, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x4xf32>, tensor<i64>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
 func.func @dropout_negative_rate(%a: tensor<2xf32>) -> tensor<2xf32> {
   // expected-error @+1 {{'pz.dropout' op rate must satisfy 0 <= rate < 1, got -5.000000e-01}}
   %0 = pz.dropout %a {rate = -0.5 : f64, seed = 0 : i64} : tensor<2xf32>
