@@ -114,6 +114,8 @@ FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_los
              [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for t in (2, 4) for m in (1, 2) for z in (1, 2, 3) for k in (1, 2)
               if t * m * 2 <= 8 and (k == 1 or z == 3)]
+# every case of the transformers again with sequence parallelism
+FULL_CASES += [c + (True,) for c in FULL_CASES if not c[0].startswith("mlp")]
 # Variants of the models, exported again (python-frontend) with other
 # constructor arguments: (directory, label, overrides, cases, full cases).
 # A vocabulary tp does not divide (padded; tied head: GPT-2, separate head:
@@ -126,10 +128,14 @@ VARIANTS = [
     (f"vocab{PADDED_VOCAB}", f" (vocabulary {PADDED_VOCAB}, padded)", {"vocab": PADDED_VOCAB},
      PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1, 1, 0), ("bert_loss", 2, 1, 2, 1, 0),
                                    ("bert_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 4, 1, 1, 2, 1),
-                                   ("bert_loss", 2, 1, 1, 2, 2)]),
+                                   ("bert_loss", 2, 1, 1, 2, 2), ("llama_loss", 4, 1, 1, 1, 0, True),
+                                   ("gpt2_loss", 2, 2, 1, 1, 0, True),
+                                   ("bert_loss", 2, 1, 1, 2, 3, True)]),
     ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0),
                                                      ("gpt2_loss", 2, 1, 2, 1, 0, True)],
-     [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3)]),
+     [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3),
+      ("gpt2_loss", 2, 1, 2, 1, 0, True), ("gpt2_loss", 4, 2, 1, 1, 0, True),
+      ("gpt2_loss", 2, 1, 2, 2, 3, True)]),
 ]
 # A case's checkpoint loads under these (None: one rank); under padding
 # the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
@@ -141,7 +147,9 @@ RESHARD = {("llama_loss", 2, 2, 2, 1, 0): [None, ("llama_loss", 4, 1, 1, 1, 0),
            ("llama_loss", 2, 1, 1, 2, 1): [None, ("llama_loss", 2, 2, 2, 1, 0)],
            # GPT-2's fused QKV in its per-rank order: one rank reads the model's
            # layout; ZeRO 3 reads each chunk's pieces of the three parts
-           ("gpt2_loss", 2, 1, 1, 1, 0): [None, ("gpt2_loss", 2, 1, 2, 2, 3)]}
+           ("gpt2_loss", 2, 1, 1, 1, 0): [None, ("gpt2_loss", 2, 1, 2, 2, 3)],
+           # sequence parallelism changes no parameter's layout
+           ("llama_loss", 2, 1, 1, 1, 0, True): [None, ("llama_loss", 4, 1, 1, 1, 0)]}
 
 check, failures = D.check, D.failures
 
