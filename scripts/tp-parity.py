@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Tensor parallelism (alone and with DDP) trains the single-rank model.
+"""Tensor parallelism (alone, with sequence parallelism, DDP and ZeRO)
+trains the single-rank model.
 
 For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads;
 two labels of each row -100, ignored),
@@ -49,6 +50,19 @@ Gates, per case against the single-rank run:
       tp.kv_replica_grad all_reduce  K x layers x 2 ring(4 b kv s d) (tp
                         above the kv heads: the key and value gradients,
                         each rank's head among zeros, summed whole)
+      with sp (half(B) = (n-1)/n B, L layers, v = 1 with a split
+      vocabulary): each block's all-reduce is a reduce-scatter and an
+      all-gather of the same b s h, and every whole parameter the split
+      hidden states meet gets an all-reduced partial gradient:
+      sp.partial_sum reduce_scatter K x (4 L + v) x half(4 b s h)
+      sp.all_gather  all_gather  K x ((6 L + 3 v) x half(4 b s h) + half(4 s h)
+                        for a position table): 2 L block inputs forward and
+                        again backward (Megatron keeps them split across
+                        the step), 2 L output gradients backward; the
+                        head's input twice and the embedding's cotangent
+      sp.vocab_parallel_embedding reduce_scatter K x half(4 b s h)
+      tp.partial_sum all_reduce  K x ring(4 W) + ring(4), W the elements of
+                        the whole parameters but the lookup tables
       ddp.grad_bucket all_reduce  2(m-1)/m x 4 P_local  (m > 1, no dp_shard;
                         P_local the parameter elements of one rank's blocks);
       zero.*, zero3.*, hsdp.*   (dp_shard d > 1) dp-parity's formulas on
@@ -63,8 +77,10 @@ Gates, per case against the single-rank run:
     one tp block), and a tp 2 x dp_shard 2 zero 1 checkpoint continues on
     one rank and under tp 2 x dp_replicate 2 (RESHARD);
   * dropout (VARIANTS: GPT-2 exported again with dropout 0.1): the same
-    gates (the attention, whose probabilities dropout reads, stays whole:
-    tp does not split dropout), tp 2 x dp 2 x grad_accum 2 drawing the single rank's masks;
+    gates, the attention split by heads (each rank's dropout of its
+    probabilities draws its elements' masks in the whole tensor), tp 2 x
+    dp 2 x grad_accum 2 and tp 2 sp x grad_accum 2 drawing the single
+    rank's masks;
   * a vocabulary tp does not divide (VARIANTS: the models exported
     again with 253 classes): the same gates; the word embedding (and
     Llama's head, BERT's decoder and its bias) hold ceil(V / tp) rows or
@@ -276,7 +292,8 @@ LOOKUP_TABLES = {"wpe.weight", "embeddings.position_embeddings.weight",
 def sequence_parallel_bytes(out, model, cfg, params, split, k, tp, rows, seq):
     """Sequence parallelism: each block's all-reduce is a reduce-scatter
     (sp.partial_sum) and an all-gather (sp.all_gather) of the same b s h,
-    half of ring(4 b s h) each; the whole parameters the split hidden
+    half of ring(4 b s h) each, plus Megatron's all-gather of each block's
+    input again for the weight gradients; the whole parameters the split hidden
     states meet (norms, row-parallel biases, BERT's MLM head) get partial
     gradients, all-reduced whole (tp.partial_sum)."""
     half = lambda b: (tp - 1) * b // tp  # noqa: E731 (a reduce-scatter or an all-gather)
@@ -286,17 +303,30 @@ def sequence_parallel_bytes(out, model, cfg, params, split, k, tp, rows, seq):
     vocab = vocab_parallel(model, cfg, tp)
     # with a split vocabulary: the head's input gradient is scattered too
     out["sp.partial_sum"] = k * (blocks + vocab) * half(bsh)
-    # gathered: each block's input (forward) and its output's gradient
-    # (backward); the head's input and the word embedding's cotangent; a
-    # position table's gradient, summed over the batch, s h
-    gathers = (blocks + 2 * vocab) * half(bsh)
+    # gathered: each block's input (forward, and again in the backward pass
+    # for its weight gradients: Megatron keeps it split across the step)
+    # and its output's gradient (backward); the head's input (forward and
+    # backward) and the word embedding's cotangent; a position table's
+    # gradient, summed over the batch, s h
+    gathers = (blocks + cfg["layers"] * 2 + 3 * vocab) * half(bsh)
     if any(p in params for p in ("wpe.weight", "embeddings.position_embeddings.weight")):
         gathers += half(4 * seq * cfg["hidden"])
+    if model.startswith("llama") and cfg["kv_heads"] % tp:
+        # replicated kv heads: the whole k and v projections run on the
+        # rank's tokens; their outputs are gathered for the attention: k,
+        # its rotated half (rotary) and v forward, v again for the
+        # attention's gradient, each b x kv_heads x s x head_dim
+        gathers += cfg["layers"] * 4 * half(
+            4 * rows * seq * cfg["kv_heads"] * cfg["hidden"] // cfg["heads"])
     out["sp.all_gather"] = k * gathers
     if vocab:
         out["sp.vocab_parallel_embedding"] = k * half(bsh)
         del out["tp.vocab_parallel_embedding"]
-    whole = sum(int(v.size) for p, v in params.items() if p not in split and p not in LOOKUP_TABLES)
+    # (replicated k and v projections: their gradients come from the whole
+    # key and value gradients and the gathered input, whole; no partial sum)
+    replicated = re.compile(r"\.(k_proj|v_proj)\.")
+    whole = sum(int(v.size) for p, v in params.items()
+                if p not in split and p not in LOOKUP_TABLES and not replicated.search(p))
     out["tp.partial_sum"] = k * ring(4 * whole) + ring(4)
 
 

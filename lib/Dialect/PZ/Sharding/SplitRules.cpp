@@ -364,8 +364,11 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
   int64_t n = ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
   bool replicated = kvHeads % n != 0 && n % kvHeads == 0 && typeOf(query).getDimSize(1) % n == 0;
   auto isKv = [&](Value v) { return replicated && (v == key || v == value); };
+  // Replicated key and value heads are taken whole, however they come
+  // (under sp, a whole k projection runs on the rank's tokens: its output
+  // is all-gathered along the sequence here).
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands))
-    if (v != mask && *axes != (isKv(v) ? wholeAxes(v) : want))
+    if (v != mask && !isKv(v) && *axes != want)
       return s;
   if (mask && typeOf(mask).getRank() >= 3 && typeOf(mask).getShape().drop_back(2).back() != 1)
     return s;

@@ -224,8 +224,6 @@ void pz::mergeIdenticalCollectives(func::FuncOp fn) {
   // In one block, in program order: the first of each kind of a value
   // dominates the others.
   for (Operation *op : ops) {
-    if (!op->getBlock())
-      continue;
     for (Operation *user : llvm::make_early_inc_range(op->getOperand(0).getUsers())) {
       if (user == op || user->getBlock() != op->getBlock() || !user->isBeforeInBlock(op) ||
           !sameCollective(user, op))
@@ -234,6 +232,32 @@ void pz::mergeIdenticalCollectives(func::FuncOp fn) {
       op->erase();
       break;
     }
+  }
+}
+
+void pz::regatherAfter(func::FuncOp fn, Operation *boundary) {
+  if (!boundary)
+    return;
+  SmallVector<shard::AllGatherOp> gathers;
+  fn.walk([&](shard::AllGatherOp g) {
+    if (g->getBlock() == boundary->getBlock() && g->isBeforeInBlock(boundary))
+      gathers.push_back(g);
+  });
+  for (shard::AllGatherOp g : gathers) {
+    SmallVector<OpOperand *> later;
+    for (OpOperand &use : g->getUses())
+      if (Operation *user = use.getOwner(); boundary->isBeforeInBlock(user))
+        later.push_back(&use);
+    if (later.empty())
+      continue;
+    Operation *first = later.front()->getOwner();
+    for (OpOperand *use : later)
+      if (use->getOwner()->isBeforeInBlock(first))
+        first = use->getOwner();
+    OpBuilder b(first);
+    Operation *again = b.clone(*g);
+    for (OpOperand *use : later)
+      use->set(again->getResult(0));
   }
 }
 

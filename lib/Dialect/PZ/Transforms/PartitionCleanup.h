@@ -39,6 +39,13 @@ void combinePartialSums(func::FuncOp fn);
 /// Identical all_gathers (and all_slices) of one value are the first one.
 void mergeIdenticalCollectives(func::FuncOp fn);
 
+/// An all-gather before `boundary` (the op that yields the loss) whose
+/// value the backward pass reads too is done again, before the backward
+/// pass's first read, so that the gathered copy does not live across the
+/// step: Megatron's sequence parallelism stores each column-parallel
+/// linear's input split and all-gathers it again for the weight gradient.
+void regatherAfter(func::FuncOp fn, Operation *boundary);
+
 /// An all_slice (each rank's block of a whole value along one dim, no
 /// communication) becomes pz.shard_chunk of the value with that dim moved
 /// first and flattened.

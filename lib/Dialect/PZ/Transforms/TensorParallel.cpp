@@ -308,10 +308,23 @@ private:
     sinkAllReduces(fn);
     combinePartialSums(fn);
     mergeIdenticalCollectives(fn);
+    if (ctx.sequenceAxis != kWhole)
+      regatherAfter(fn, lossOp());
     nameReshards();
     lowerAllSlices(fn);
     collectivesAlongDimZero(fn);
     return success();
+  }
+
+  /// The op that yields the loss: the forward pass ends there.
+  Operation *lossOp() {
+    Operation *ret = fn.getBody().front().getTerminator();
+    for (OpOperand &r : ret->getOpOperands())
+      if (auto role = fn.getResultAttrOfType<RoleAttr>(r.getOperandNumber(),
+                                                      PZDialect::kRoleAttrName);
+          role && role.getValue() == Role::loss)
+        return r.get().getDefiningOp();
+    return nullptr;
   }
 
   /// The collectives shard-partition's reshards insert (a value all-gathered
