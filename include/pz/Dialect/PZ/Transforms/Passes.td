@@ -146,9 +146,9 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
   let summary = "Split the model over tp (Megatron's column and row parallel "
                 "linears) and partition the step with upstream shard-partition";
   let description = [{
-    A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no
-    `cp`, `pp` or `sp`, which are not built yet; pz-zero then chunks each
-    rank's blocks over `dp_shard`), it gives every value of each
+    A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no `cp`
+    or `pp`, which are not built yet; pz-zero then chunks each rank's
+    blocks over `dp_shard`), it gives every value of each
     training-step function a split over the grid `@world`'s tp axis and
     lets the upstream `shard-partition` pass rewrite the function into the
     per-rank program, whose collectives the pz ops' sharding models insert
@@ -165,7 +165,18 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
       split of the values it is added to;
     * every other value takes what its op's rule gives it; an operand that
       an op cannot take split is all-gathered whole. Nothing is ever sliced
-      out of a whole value.
+      out of a whole value, but under `sp`.
+
+    With `sp` (sequence parallelism), the values that hold the token
+    input's sequence ([b, s, ...]) are split along it: a partial sum there
+    (a row-parallel output, a column-parallel input gradient, the
+    vocab-parallel embedding) is reduce-scattered (`sp.partial_sum`), a
+    sequence split yields to every other split over tp (the input of a
+    column-parallel linear is all-gathered, `sp.all_gather`, and gathered
+    again in the backward pass), and a whole operand of an element map is
+    sliced locally (`pz.shard_chunk`). tp must divide the sequence. Dropout
+    of a split value draws the masks of its elements' indices in the whole
+    value (the block form of `pz.dropout`).
 
     `@accumulate_grads`, `@finalize_grads` and `@optimizer_step` are
     partitioned with each parameter's gradients, accumulators and optimizer
