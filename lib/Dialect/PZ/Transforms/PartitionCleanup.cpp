@@ -68,6 +68,27 @@ pzrt::ReasonAttr sequenceReason(pzrt::ReasonAttr r) {
 
 } // namespace
 
+LogicalResult pz::verifyPartitioned(func::FuncOp fn, StringRef pass) {
+  WalkResult r = fn.walk([&](Operation *op) {
+    if (auto c = llvm::dyn_cast<tensor::CastOp>(op)) {
+      op->emitError() << pass << ": shard-partition left a cast from " << c.getSource().getType()
+                      << " to " << c.getType()
+                      << ", a reshard it cannot do (LLVM 22's reshards of several axes or of a "
+                         "dim the axes do not divide are wrong); the plan cannot split this value";
+      return WalkResult::interrupt();
+    }
+    if (op->getDialect() && op->getDialect()->getNamespace() == "shard" &&
+        !llvm::isa<shard::GridOp, shard::AllReduceOp, shard::AllGatherOp,
+                   shard::ReduceScatterOp, shard::AllSliceOp>(op)) {
+      op->emitError() << pass << ": shard-partition left '" << op->getName()
+                      << "', which the program cannot run";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(r.wasInterrupted());
+}
+
 void pz::removeIdentityCasts(func::FuncOp fn) {
   fn.walk([](tensor::CastOp c) {
     if (c.getSource().getType() == c.getType()) {

@@ -19,6 +19,12 @@ namespace mlir::pz {
 /// tensor.cast between equal types (shard-partition's reshards leave them).
 void removeIdentityCasts(func::FuncOp fn);
 
+/// The partitioned function holds no cast (left by a reshard that
+/// shard-partition could not do: its known silent miscompiles), no
+/// annotation and no collective but all_reduce, all_gather,
+/// reduce_scatter and all_slice; else an error at the op, from `pass`.
+LogicalResult verifyPartitioned(func::FuncOp fn, StringRef pass);
+
 /// An all-reduce (sum) read only by all_slices over the same grid axes
 /// along one dim is one reduce_scatter along that dim (Megatron's sequence
 /// parallelism: a partial sum whose users read its blocks of the

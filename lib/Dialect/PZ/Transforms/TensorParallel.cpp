@@ -155,8 +155,39 @@ public:
 
   /// Writes the analyzed splits as annotations and partitions.
   LogicalResult finish() {
+    if (failed(verifySplits()))
+      return failure();
     annotate(fn.getBody().front());
     return partition();
+  }
+
+  /// Before partitioning: every split (of a value, or wanted by a use) is
+  /// one grid axis per dim, in equal blocks of a static dim (shard-partition
+  /// miscompiles a dim the axis does not divide, shard-dialect.md).
+  LogicalResult verifySplits() {
+    auto check = [&](Value v, ArrayRef<int16_t> axes, Operation *at) -> LogicalResult {
+      auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+      for (auto [d, a] : llvm::enumerate(axes)) {
+        if (a == kWhole)
+          continue;
+        if (!t || static_cast<int64_t>(d) >= t.getRank() || t.isDynamicDim(d) ||
+            t.getDimSize(d) % ctx.gridShape[a])
+          return at->emitError() << kPass << ": a value of type " << v.getType()
+                                 << " would be split on dim " << d << " over "
+                                 << ctx.gridShape[a]
+                                 << " ranks, which do not divide it (a rule's error)";
+      }
+      return success();
+    };
+    for (auto &[v, axes] : split) {
+      Operation *at = v.getDefiningOp() ? v.getDefiningOp() : fn.getOperation();
+      if (failed(check(v, axes, at)))
+        return failure();
+    }
+    for (auto &[use, axes] : wants)
+      if (failed(check(use->get(), axes, use->getOwner())))
+        return failure();
+    return success();
   }
 
   DimAxes axesOf(Value v) const {
@@ -304,6 +335,8 @@ private:
     if (failed(runPartition(fn)))
       return failure();
     removeIdentityCasts(fn);
+    if (failed(verifyPartitioned(fn, kPass)))
+      return failure();
     scatterPartialSums(fn);
     sinkAllReduces(fn);
     combinePartialSums(fn);
