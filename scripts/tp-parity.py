@@ -311,13 +311,6 @@ def sequence_parallel_bytes(out, model, cfg, params, split, k, tp, rows, seq):
     gathers = (blocks + cfg["layers"] * 2 + 3 * vocab) * half(bsh)
     if any(p in params for p in ("wpe.weight", "embeddings.position_embeddings.weight")):
         gathers += half(4 * seq * cfg["hidden"])
-    if model.startswith("llama") and cfg["kv_heads"] % tp:
-        # replicated kv heads: the whole k and v projections run on the
-        # rank's tokens; their outputs are gathered for the attention: k,
-        # its rotated half (rotary) and v forward, v again for the
-        # attention's gradient, each b x kv_heads x s x head_dim
-        gathers += cfg["layers"] * 4 * half(
-            4 * rows * seq * cfg["kv_heads"] * cfg["hidden"] // cfg["heads"])
     out["sp.all_gather"] = k * gathers
     if vocab:
         out["sp.vocab_parallel_embedding"] = k * half(bsh)

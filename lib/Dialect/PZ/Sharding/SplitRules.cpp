@@ -186,9 +186,10 @@ OpSplits mapSplits(Operation *op, ArrayRef<OperandAxes> operands, bool partialSu
   }
   // Sequence splits last: a column-parallel weight or any other split over
   // the axis all-gathers the sequence instead.
-  addWeakVotes(loops, votes, /*beatsWhole=*/false, [&](unsigned l) {
-    return types[l] == utils::IteratorType::reduction && !partialSums;
-  });
+  if (!ctx.wholeSequence || !ctx.wholeSequence->contains(op))
+    addWeakVotes(loops, votes, /*beatsWhole=*/false, [&](unsigned l) {
+      return types[l] == utils::IteratorType::reduction && !partialSums;
+    });
   dropRepeatedAxes(loops);
   OpSplits s;
   for (auto [i, map] : llvm::enumerate(maps)) {

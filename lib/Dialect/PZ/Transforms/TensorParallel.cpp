@@ -432,7 +432,9 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     if (failed(padded))
       return signalPassFailure();
     storedShapes = std::move(*padded);
+    wholeSequence.clear();
     SplitContext ctx{grid->getShape(), kTpAxis};
+    ctx.wholeSequence = &wholeSequence;
     auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
     if (!fb || fb.isExternal()) {
       module.emitError() << kPass << ": tp = " << plan.tp
@@ -523,9 +525,12 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       for (unsigned i : unmet)
         if (StringRef g = gradOf(i); !g.empty())
           progress |= kept.insert(g).second;
-      if (unmet.empty())
+      // Under sp, the projections of replicated kv heads read their input
+      // gathered (the attention needs their outputs whole).
+      bool marked = ctx.sequenceAxis != kWhole && markWholeSequence(fn, s);
+      if (unmet.empty() && !marked)
         break;
-      if (!progress) // the error, naming the value
+      if (!progress && !marked) // the error, naming the value
         return s.analyze(seed, want, record, nullptr);
     }
     // Heads that tp does not divide: the plan cannot apply (Megatron refuses
@@ -602,6 +607,34 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     markBoxShards(fn, global);
     return success();
+  }
+
+  /// The matmuls that produce the key and value of an attention whose kv
+  /// heads are replicated (through the reshapes, transposes and the rotary
+  /// embedding between): they take their input's sequence whole, so that k
+  /// and v are computed from the gathered input, as Megatron does, instead
+  /// of on the rank's tokens and all-gathered. Whether any was new.
+  bool markWholeSequence(func::FuncOp fn, FunctionSplitter &s) {
+    bool added = false;
+    llvm::DenseSet<Value> seen;
+    std::function<void(Value)> visit = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !seen.insert(v).second)
+        return;
+      if (llvm::isa<MatmulOp>(def)) {
+        added |= wholeSequence.insert(def).second;
+        return;
+      }
+      for (Value operand : def->getOperands())
+        visit(operand);
+    };
+    fn.walk([&](AttentionOp a) {
+      if (s.replicatesKv(a)) {
+        visit(a.getKey());
+        visit(a.getValue());
+      }
+    });
+    return added;
   }
 
   /// The whole vocabulary, which the driver checks token data against
@@ -693,6 +726,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   }
 
   llvm::StringMap<DimAxes> paramSplits;
+  /// SplitContext::wholeSequence (markWholeSequence).
+  llvm::DenseSet<Operation *> wholeSequence;
   /// The unpadded shapes of the parameters the vocabulary padding grew.
   llvm::StringMap<SmallVector<int64_t>> storedShapes;
 };

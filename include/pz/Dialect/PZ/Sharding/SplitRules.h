@@ -15,6 +15,7 @@
 #define PZ_DIALECT_PZ_SHARDING_SPLITRULES_H
 
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -56,6 +57,11 @@ struct SplitContext {
   /// the step's data; kWhole: no sequence parallelism.
   int16_t sequenceAxis = kWhole;
   int64_t batch = 0, seq = 0;
+  /// Matmuls that read their input's sequence whole (all-gathered) even
+  /// where a whole weight would let them run on the rank's tokens: the k
+  /// and v projections of replicated kv heads, whose outputs the attention
+  /// needs whole.
+  const llvm::DenseSet<Operation *> *wholeSequence = nullptr;
 };
 
 /// Under sequence parallelism, the dim of `v` that holds the sequence: dim
