@@ -388,6 +388,14 @@ func.func @dropout_block_not_dividing(%a: tensor<2x3xf32>, %k: tensor<i64>) -> t
 
 // -----
 
+func.func @dropout_block_empty(%a: tensor<2x0xf32>, %k: tensor<i64>) -> tensor<2x0xf32> {
+  // expected-error @+1 {{'pz.dropout' op a split input must be static and not empty, of the rank of global_shape (2)}}
+  %0 = pz.dropout %a block %k {global_shape = array<i64: 4, 0>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 0 : i64} : tensor<2x0xf32>, tensor<i64>
+  return %0 : tensor<2x0xf32>
+}
+
+// -----
+
 func.func @dropout_block_other_dim(%a: tensor<2x4xf32>, %k: tensor<i64>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'pz.dropout' op the input's dim 0 (2) is not a block of global_shape's (4)}}
   %0 = pz.dropout %a block %k {global_shape = array<i64: 4, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x4xf32>, tensor<i64>

@@ -115,8 +115,10 @@ LogicalResult DropoutOp::verify() {
   auto t = llvm::dyn_cast<RankedTensorType>(getInput().getType());
   ArrayRef<int64_t> global = *getGlobalShape();
   int64_t k = *getSplitDim();
-  if (!t || !t.hasStaticShape() || t.getRank() != static_cast<int64_t>(global.size()))
-    return emitOpError() << "a split input must be static, of the rank of global_shape ("
+  if (!t || !t.hasStaticShape() || t.getNumElements() == 0 ||
+      t.getRank() != static_cast<int64_t>(global.size()))
+    return emitOpError() << "a split input must be static and not empty, of the rank of "
+                            "global_shape ("
                          << global.size() << ")";
   if (k < 0 || k >= t.getRank())
     return emitOpError() << "split_dim " << k << " is not a dim of the input";

@@ -267,7 +267,8 @@ void pz::regatherAfter(func::FuncOp fn, Operation *boundary) {
   for (shard::AllGatherOp g : gathers) {
     SmallVector<OpOperand *> later;
     for (OpOperand &use : g->getUses())
-      if (Operation *user = use.getOwner(); boundary->isBeforeInBlock(user))
+      if (Operation *user = use.getOwner();
+          user->getBlock() == boundary->getBlock() && boundary->isBeforeInBlock(user))
         later.push_back(&use);
     if (later.empty())
       continue;
