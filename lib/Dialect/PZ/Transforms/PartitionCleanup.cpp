@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "PartitionCleanup.h"
+#include "ZeroUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
@@ -298,8 +299,7 @@ void pz::lowerAllSlices(func::FuncOp fn) {
     OpBuilder b(s);
     Location loc = s.getLoc();
     Value v = k ? transposed(b, loc, s.getInput(), perm) : s.getInput();
-    auto flat = RankedTensorType::get({in.getNumElements()}, in.getElementType());
-    v = ReshapeOp::create(b, loc, flat, v, b.getDenseI64ArrayAttr(flat.getShape())).getResult();
+    v = zero::flatten(b, loc, v, in.getNumElements());
     auto chunk = RankedTensorType::get({out.getNumElements()}, in.getElementType());
     v = ShardChunkOp::create(b, loc, chunk, v, s.getGridAttr(), s.getGridAxesAttr(),
                              b.getI64IntegerAttr(chunks))
