@@ -124,7 +124,10 @@ CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_los
          ("llama_loss", 2, 1, 1, 2, 1), ("gpt2_loss", 2, 1, 2, 2, 3),
          # sequence parallelism (the 7th field)
          ("llama_loss", 2, 1, 1, 1, 0, True), ("gpt2_loss", 4, 1, 1, 1, 0, True),
-         ("bert_loss", 2, 2, 2, 1, 0, True), ("llama_loss", 2, 1, 1, 2, 3, True)]
+         ("bert_loss", 2, 2, 2, 1, 0, True), ("llama_loss", 2, 1, 1, 2, 3, True),
+         # context parallelism (the 8th field)
+         ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 1, 1, 1, 1, 0, False, 2),
+         ("bert_loss", 1, 1, 1, 1, 0, False, 2)]
 FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for t in (2, 4) for m in (1, 2) for k in (1, 2) if t * m <= 8] + \
              [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
@@ -171,7 +174,7 @@ check, failures = D.check, D.failures
 
 
 def ranks_of(case):
-    return case[1] * case[2] * case[4]
+    return case[1] * case[2] * case[4] * cp_of(case)
 
 
 def sp_of(case):
@@ -179,9 +182,15 @@ def sp_of(case):
     return len(case) > 6 and case[6]
 
 
+def cp_of(case):
+    """The case's context parallelism (an optional 8th field; 1: none)."""
+    return case[7] if len(case) > 7 else 1
+
+
 def case_name(case):
     _, tp, m, k, n, zero = case[:6]
-    return f"tp {tp}" + (" sp" if sp_of(case) else "") + f" x dp_replicate {m}" + \
+    return f"tp {tp}" + (" sp" if sp_of(case) else "") + \
+        (f" x cp {cp_of(case)}" if cp_of(case) > 1 else "") + f" x dp_replicate {m}" + \
         (f" x dp_shard {n} zero {zero}" if n > 1 else "") + f" grad_accum {k}"
 
 
@@ -255,7 +264,9 @@ def expected_bytes(model, cfg, params, case, rows, seq):
     _, tp, m, k, n, zero = case[:6]
     ring = lambda b, n: 2 * (n - 1) * b // n  # noqa: E731
     split = split_params(model, cfg, tp)
-    s = [p for p in params if split.search(p)]
+    s = [p for p in params if split.search(p)] if tp > 1 else []
+    cp, full_seq = cp_of(case), seq
+    seq //= cp  # tp's collectives move each rank's tokens
     out = D.expected_bytes(local_params(cfg, tp, params, s), m, n, zero, k) if n > 1 else {}
     if model.startswith("mlp"):
         act = ring(4 * rows * cfg["num_classes"], tp)
@@ -277,10 +288,35 @@ def expected_bytes(model, cfg, params, case, rows, seq):
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
     if sp_of(case):
         sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq)
+    if cp > 1:
+        context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq)
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
-    return out, s
+    return {r: b for r, b in out.items() if b}, s
+
+
+def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq):
+    """Context parallelism over cp ranks, per micro-batch: each attention
+    all-gathers its key and value along the sequence (b x kv heads of the
+    rank x s x head_dim each, half(B) = (cp-1)/cp B) and reduce-scatters
+    their gradients (half too); BERT's padding mask (b x s floats, shared
+    by the layers) is gathered once; every parameter's gradient (the rank's
+    block) is a partial sum over the ranks' tokens, all-reduced; the loss's
+    sum and its token count (forward and backward) are all-reduced."""
+    half = lambda b: (cp - 1) * b // cp  # noqa: E731
+    ring = lambda b: 2 * (cp - 1) * b // cp  # noqa: E731
+    heads = cfg["heads"]
+    kv_heads = cfg.get("kv_heads", heads)
+    kv_local = kv_heads // tp if kv_heads % tp == 0 else kv_heads
+    kv = 4 * rows * kv_local * seq * (cfg["hidden"] // heads)
+    out["cp.all_gather"] = k * (cfg["layers"] * 2 * half(kv) +
+                                (half(4 * rows * seq) if model.startswith("bert") else 0))
+    out["cp.kv_grad"] = k * cfg["layers"] * 2 * half(kv)  # reduce-scattered
+    local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
+    out["cp.partial_sum"] = k * ring(4 * local)
+    out["cp.loss_sum"] = k * ring(4)
+    out["cp.loss_count"] = k * 2 * ring(4)
 
 
 # Tables read by a lookup whose gradient needs the whole cotangent (so no
@@ -328,7 +364,8 @@ def compile_program(a, onnx_path, out, row_shape, rows, case):
     shapes = []
     for key, tail in row_shape.items():
         shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
-    plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k] + (["--sp"] if sp_of(case) else [])
+    plan = ["--tp", tp, "--dp-replicate", m, "--grad-accum", k] + (["--sp"] if sp_of(case) else []) \
+        + (["--cp", cp_of(case)] if cp_of(case) > 1 else [])
     if n > 1:
         plan += ["--dp-shard", n, "--zero", zero]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
@@ -340,7 +377,7 @@ def compile_program(a, onnx_path, out, row_shape, rows, case):
 
 def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
     model, tp, m, k, n, zero = case[:6]
-    ranks = tp * m * n
+    ranks = ranks_of(case)
     rows = a.rows // (m * n * k)
     report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, case)
     got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
@@ -496,7 +533,8 @@ def run_model(a, model, models_dir, cases, work, label):
         _, tp, m, k, n, zero = case[:6]
         name = f"{model}{label} {case_name(case)}"
         cwork = os.path.join(mwork, f"tp{tp}-r{m}-k{k}" + (f"-s{n}-z{zero}" if n > 1 else "") +
-                             ("-sp" if sp_of(case) else ""))
+                             ("-sp" if sp_of(case) else "") +
+                             (f"-cp{cp_of(case)}" if cp_of(case) > 1 else ""))
         try:
             runs[case] = (cwork, check_case(a, name, case, cfg, onnx_path, params, row_shape,
                                             feeds, cwork, ref, ref_w))

@@ -27,13 +27,8 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: cp and pp.
-std::string unbuiltAxis(const Plan &p) {
-  for (auto [key, value] : {std::pair<const char *, int64_t>{"cp", p.cp}, {"pp", p.pp}})
-    if (value != 1)
-      return key;
-  return {};
-}
+/// generator does not build yet: pp.
+std::string unbuiltAxis(const Plan &p) { return p.pp != 1 ? "pp" : std::string(); }
 
 struct CompileOptions {
   cl::opt<std::string> model{cl::Positional, cl::Required,
@@ -308,7 +303,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, and their combinations)";
+                "sp, cp, and their combinations but sp with cp)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -229,6 +229,9 @@ public:
                  !in.empty() && !argRole(fb, i)) {
         inputIndex[in] = info.inputs.size();
         info.inputs.push_back(tensorOf(in, fb.getArgumentTypes()[i]));
+        // A data input split over cp: the rank's zigzag chunks of its rows.
+        if (failed(setSharding(fb, i, info.inputs.back())))
+          return failure();
       } else if (argRole(fb, i) == Role::loss) {
         info.lossName = attrString(d, PZDialect::kOutputAttrName).str();
       }

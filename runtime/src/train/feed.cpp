@@ -160,7 +160,37 @@ DataFeed::~DataFeed() {
     pzrt_npy_close(a);
 }
 
-void DataFeed::open(const pzrt_program *m, const Options &opts, uint64_t seed) {
+void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t seed,
+                    int cpCoord) {
+  // Context parallelism: an input split over cp (on dim 1, the sequence,
+  // alone) is fed as whole rows and cut to the rank's zigzag chunks.
+  view_ = *original;
+  specs_.assign(original->inputs, original->inputs + original->num_inputs);
+  cpSplit_.assign(specs_.size(), false);
+  scratch_.assign(specs_.size(), {});
+  cpCoord_ = cpCoord;
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    pzrt_tensor_spec &s = specs_[i];
+    if (!s.dim_axes)
+      continue;
+    const int cp = original->grid[PZRT_AXIS_CP];
+    bool ok = s.global_shape && s.ndim >= 2 && !s.shard_axes &&
+              s.dim_axes[1] == 1u << PZRT_AXIS_CP && cp > 1 &&
+              s.global_shape[1] % (2 * cp) == 0 && s.shape[1] * cp == s.global_shape[1];
+    for (int d = 0; ok && d < s.ndim; ++d)
+      ok = d == 1 || (s.dim_axes[d] == 0 && s.shape[d] == s.global_shape[d]);
+    if (!ok)
+      throwInternal("model description: the input '%s' is split other than along its dim 1 "
+                    "over cp, which the data feed does not do",
+                    s.name);
+    std::memcpy(s.shape, s.global_shape, sizeof(int64_t) * static_cast<size_t>(s.ndim));
+    s.global_shape = nullptr;
+    s.dim_axes = nullptr;
+    cpSplit_[i] = true;
+    scratch_[i].resize(static_cast<size_t>(numel(s)) * pzrt_dtype_size(s.dtype));
+  }
+  view_.inputs = specs_.data();
+  const pzrt_program *m = &view_;
   model_ = m;
   kind_ = opts.data;
   seed_ = seed;
@@ -297,6 +327,32 @@ void DataFeed::checkTokens(int input, int64_t first, const void *buf) const {
 }
 
 void DataFeed::fill(int64_t first, void *const *inputs) {
+  std::vector<void *> rows(inputs, inputs + specs_.size());
+  for (size_t i = 0; i < specs_.size(); ++i)
+    if (cpSplit_[i])
+      rows[i] = scratch_[i].data();
+  fillRows(first, rows.data());
+  // Rank k of n on cp keeps chunks k and 2n-1-k of the 2n along dim 1.
+  const int64_t n = model_->grid[PZRT_AXIS_CP];
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (!cpSplit_[i])
+      continue;
+    const pzrt_tensor_spec &s = specs_[i];
+    const size_t inner = static_cast<size_t>(rowElems(s) / s.shape[1]) * pzrt_dtype_size(s.dtype);
+    const int64_t h = s.shape[1] / (2 * n);
+    const size_t chunk = static_cast<size_t>(h) * inner;
+    auto *out = static_cast<unsigned char *>(inputs[i]);
+    for (int64_t r = 0; r < s.shape[0]; ++r) {
+      const unsigned char *row = scratch_[i].data() + static_cast<size_t>(r * s.shape[1]) * inner;
+      for (int64_t c : {static_cast<int64_t>(cpCoord_), 2 * n - 1 - cpCoord_}) {
+        std::memcpy(out, row + static_cast<size_t>(c) * chunk, chunk);
+        out += chunk;
+      }
+    }
+  }
+}
+
+void DataFeed::fillRows(int64_t first, void *const *inputs) {
   const pzrt_program *m = model_;
   switch (kind_) {
   case DataKind::TokenFile: {

@@ -423,7 +423,8 @@ void Trainer::setup() {
                (long long)dataStart_);
 
   feed_ = std::make_unique<DataFeed>();
-  feed_->open(m_, opts_, pos_.seed);
+  feed_->open(m_, opts_, pos_.seed,
+              static_cast<int>(axesCoord(m_, 1u << PZRT_AXIS_CP, rank_)));
 
   if (!opts_.metrics.empty()) {
     if (rank_ == 0) {

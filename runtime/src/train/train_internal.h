@@ -214,7 +214,9 @@ public:
   DataFeed &operator=(const DataFeed &) = delete;
   ~DataFeed();
   // Opens and checks the data source against the model; throws usage Failures.
-  void open(const pzrt_program *m, const Options &opts, uint64_t seed);
+  // `cpCoord`: this rank's coordinate on the cp axis (context
+  // parallelism: an input split over cp gets its zigzag chunks of each row).
+  void open(const pzrt_program *m, const Options &opts, uint64_t seed, int cpCoord = 0);
   // Fills every DATA input with the micro-batch of global rows first ..
   // first + rows - 1; throws a usage Failure on bad data (e.g. a token id
   // outside the vocabulary).
@@ -224,6 +226,16 @@ public:
 
 private:
   void checkTokens(int input, int64_t first, const void *buf) const;
+  void fillRows(int64_t first, void *const *inputs);
+
+  // The program as the feed sees it: an input split over cp has its whole
+  // rows (the spec's global shape); the feed fills scratch_ and copies the
+  // rank's zigzag chunks.
+  pzrt_program view_{};
+  std::vector<pzrt_tensor_spec> specs_;
+  std::vector<bool> cpSplit_;
+  std::vector<std::vector<unsigned char>> scratch_;
+  int cpCoord_ = 0;
 
   const pzrt_program *model_ = nullptr;
   DataKind kind_ = DataKind::Synthetic;

@@ -383,6 +383,9 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     // The query's operand index, and the sharding every value follows.
     unsigned qi = llvm::find(op->getOperands(), query) - op->getOperands().begin();
     const Sharding &qs = operandShardings[qi];
+    // Query-shaped values may split their sequence (context parallelism);
+    // key/value-shaped ones are whole along theirs.
+    ArrayRef<GridAxis> context = splitOf(qs, 2);
     SmallVector<ArrayRef<GridAxis>> want = {splitOf(qs, 0), splitOf(qs, 1), {}, {}};
     unsigned ki = llvm::find(op->getOperands(), attn.getKey()) - op->getOperands().begin();
     int64_t kvHeads = rankedType(attn.getKey()).getDimSize(1), n = 1;
@@ -398,6 +401,12 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
         return true;
       auto r = llvm::dyn_cast<OpResult>(v);
       return r && r.getOwner() == op && r.getResultNumber() > 0; // the gradient's dk, dv
+    };
+    auto isKvShaped = [&](Value v) {
+      if (v == attn.getKey() || v == attn.getValue())
+        return true;
+      auto r = llvm::dyn_cast<OpResult>(v);
+      return r && r.getOwner() == op && r.getResultNumber() > 0;
     };
     auto check = [&](Value v, const Sharding &s, const Twine &what) -> LogicalResult {
       if (isKv(v)) {
@@ -416,10 +425,14 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
         bool stretched = v == mask && t.getDimSize(d) == 1 &&
                          (j < 3 ? q4.getDimSize(j) : rankedType(attn.getKey()).getDimSize(2)) != 1;
         ArrayRef<GridAxis> expect = stretched || j < 0 ? ArrayRef<GridAxis>() : want[j];
+        // The query's sequence, and the key/value gradients' (scattered).
+        if (j == 2 && !stretched &&
+            (!isKvShaped(v) || (llvm::isa<OpResult>(v) && v.getDefiningOp() == op)))
+          expect = context;
         if (splitOf(s, d) != expect)
           return op->emitOpError() << "cannot be partitioned: " << what << " dim " << d
-                                   << " must be split as the query's batch and heads and "
-                                      "be whole elsewhere";
+                                   << " must be split as the query's batch and heads (and "
+                                      "query sequence) and be whole elsewhere";
       }
       return success(succeeded(localType(op, v, s, symbolTable)));
     };
@@ -429,11 +442,37 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     for (auto [i, v] : llvm::enumerate(op->getResults()))
       if (failed(check(v, resultShardings[i], "result " + Twine(i))))
         return failure();
-    if (replicated)
-      return partitionReplicatedKv(attn, partitionedOperands, qs, want[1], n, kvHeads,
-                                   partitionMap, builder);
-    partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
-                                         resultShardings, partitionMap, symbolTable, builder);
+    if (replicated) {
+      if (failed(partitionReplicatedKv(attn, partitionedOperands, qs, want[1], n, kvHeads,
+                                       partitionMap, builder)))
+        return failure();
+    } else if (!context.empty() && op->getNumResults() > 1) {
+      // The gradient on whole keys and values: dk and dv whole, as k and v.
+      IRMapping local;
+      for (auto [v, pv] : llvm::zip(op->getOperands(), partitionedOperands))
+        local.map(v, pv);
+      Operation *run = builder.clone(*op, local);
+      for (OpResult r : run->getResults())
+        r.setType(run->getOperand(r.getResultNumber() + 1).getType());
+      for (auto [r, lr] : llvm::zip(op->getResults(), run->getResults()))
+        partitionMap.map(r, lr);
+    } else {
+      partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                           resultShardings, partitionMap, symbolTable, builder);
+    }
+    // Context parallelism: each rank's queries give a part of every key's
+    // and value's gradient, summed over the query sequence's axes and, when
+    // they are wanted split along the sequence, scattered (an all-reduce
+    // and an all_slice, one reduce-scatter after PartitionCleanup).
+    auto grid = symbolTable.lookupNearestSymbolFrom<GridOp>(op, qs.getGridAttr());
+    for (unsigned i = 1; i < op->getNumResults() && !context.empty(); ++i) {
+      Value r = op->getResult(i);
+      Value sum = allReduce(builder, op->getLoc(), partitionMap.lookup(r), qs.getGridAttr(),
+                            context, ReductionKind::Sum, "cp.kv_grad", op);
+      if (!splitOf(resultShardings[i], 2).empty())
+        sum = AllSliceOp::create(builder, op->getLoc(), sum, grid, context, 2).getResult();
+      partitionMap.map(r, sum);
+    }
     return success();
   }
 

@@ -69,7 +69,7 @@ void dropRepeatedAxes(MutableArrayRef<int16_t> loops) {
 /// other value splits it, and only when no other loop of the op takes its
 /// axis (resolveLoops).
 struct LoopVote {
-  std::optional<int16_t> axis, weak;
+  std::optional<int16_t> axis, weak, context;
   bool conflict = false, seen = false, weakConflict = false;
   void add(int16_t a) {
     if (seen && axis != a)
@@ -82,7 +82,14 @@ struct LoopVote {
       weakConflict = true;
     weak = a;
   }
-  int16_t result() const { return !seen || conflict ? kWhole : *axis; }
+  /// A context split (over cp) beats whole votes; with a split over
+  /// another axis on the loop, the loop is whole.
+  void addContext(int16_t a) { context = a; }
+  int16_t result() const {
+    if (context)
+      return !seen || (!conflict && *axis == kWhole) ? *context : kWhole;
+    return !seen || conflict ? kWhole : *axis;
+  }
   /// The sequence split, where the strong votes leave the loop whole: when
   /// no value splits it otherwise and, unless `beatsWhole`, none takes it
   /// whole.
@@ -97,6 +104,8 @@ struct LoopVote {
 void vote(LoopVote &v, Value operand, ArrayRef<int16_t> axes, int64_t d, const SplitContext &ctx) {
   if (d == 1 && isSequenceSplit(operand, axes, ctx))
     v.addWeak(axes[d]);
+  else if (axes[d] != kWhole && axes[d] == ctx.contextAxis)
+    v.addContext(axes[d]);
   else
     v.add(axes[d]);
 }
@@ -294,30 +303,53 @@ OpSplits vocabSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitC
   auto wordTable = [&](Value ids, int64_t rows, int64_t cols) {
     return divides(rows) && rows >= cols && !ids.getDefiningOp<ConstantOp>();
   };
+  // Context parallelism: token dims split over cp carry from the ids to
+  // the rows (and back: the cotangent's rows and the ids split alike make
+  // a partial sum of the table's gradient).
+  auto contextSplit = [&](const OperandAxes &a) {
+    return a && ctx.contextAxis != kWhole && llvm::is_contained(*a, ctx.contextAxis);
+  };
   if (auto e = llvm::dyn_cast<EmbeddingOp>(op)) {
     RankedTensorType t = typeOf(e.getTable());
     if (!operands[0] && wordTable(e.getIds(), t.getDimSize(0), t.getDimSize(1)))
       s.operands[0][0] = ctx.columnAxis;
     else if (operands[0] && (*operands[0])[1] == kWhole)
       s.operands[0][0] = (*operands[0])[0];
+    if (contextSplit(operands[1])) {
+      s.operands[1] = *operands[1];
+      llvm::copy(*operands[1], s.results[0].begin());
+    }
     return s;
   }
   if (auto g = llvm::dyn_cast<EmbeddingGradOp>(op)) {
     if (wordTable(g.getIds(), g.getVocab(), typeOf(g.getResult()).getDimSize(1)))
       s.results[0][0] = ctx.columnAxis;
+    // The rows as the cotangent's (the ids, whole or split, follow).
+    if (contextSplit(operands[0]) && operands[0]->back() == kWhole) {
+      s.operands[0] = *operands[0];
+      s.operands[1].assign(operands[0]->begin(), operands[0]->end() - 1);
+    }
     return s;
   }
   unsigned logits = llvm::isa<CrossEntropyOp>(op) ? 0 : 1;
   const OperandAxes &in = operands[logits];
   if (!in || in->empty())
     return s;
+  // The rows may be split over cp (the losses are then summed over it),
+  // the classes over the vocabulary's axis.
   DimAxes classes(in->size(), kWhole);
   classes.back() = in->back();
-  if (*in != classes || classes.back() == kWhole)
+  for (size_t d = 0; d + 1 < in->size(); ++d)
+    if ((*in)[d] != kWhole && (*in)[d] == ctx.contextAxis)
+      classes[d] = (*in)[d];
+  if (*in != classes || isWhole(classes))
     return s;
   s.operands[logits] = classes;
+  s.operands[logits + 1].assign(classes.begin(), classes.end() - 1); // the labels
   if (llvm::isa<CrossEntropyGradOp>(op))
     s.results[0] = classes;
+  else if (llvm::cast<CrossEntropyOp>(op).getReduction() == Reduction::none)
+    s.results[0].assign(classes.begin(), classes.end() - 1);
   return s;
 }
 
@@ -347,40 +379,66 @@ OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands) {
 /// the key and value whole: each rank reads the kv head its query heads
 /// share (Megatron's kv replication; AttentionModel in BoxModels.cpp), and
 /// the key and value gradients come out whole.
+///
+/// Context parallelism: the query-shaped values (query, cotangent, result,
+/// query gradient) keep a split of the query's sequence (dim 2) over cp;
+/// the key and value are taken whole along theirs (all-gathered), and so is
+/// a mask's key dim, while its query dim is split as the query's. The key
+/// and value gradients are then partial sums over cp (AttentionModel).
 OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Value mask,
                          ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   OpSplits s = allWhole(op);
-  int16_t heads = kWhole;
+  int16_t heads = kWhole, context = kWhole;
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
     if (v == mask)
       continue;
     if (!axes || axes->size() != 4)
       return s;
-    if (v == query)
+    if (v == query) {
       heads = (*axes)[1];
+      if ((*axes)[2] != kWhole && (*axes)[2] == ctx.contextAxis)
+        context = (*axes)[2];
+    }
   }
-  if (heads == kWhole)
+  if (heads == kWhole && context == kWhole)
     return s;
-  DimAxes want = {kWhole, heads, kWhole, kWhole};
-  int64_t n = ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
-  bool replicated = kvHeads % n != 0 && n % kvHeads == 0 && typeOf(query).getDimSize(1) % n == 0;
-  auto isKv = [&](Value v) { return replicated && (v == key || v == value); };
+  DimAxes wantQ = {kWhole, heads, context, kWhole}, wantKv = {kWhole, heads, kWhole, kWhole};
+  int64_t n = heads == kWhole ? 1 : ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
+  bool replicated = heads != kWhole && kvHeads % n != 0 && n % kvHeads == 0 &&
+                    typeOf(query).getDimSize(1) % n == 0;
+  auto isKv = [&](Value v) { return v == key || v == value; };
   // Replicated key and value heads are taken whole, however they come
   // (under sp, a whole k projection runs on the rank's tokens: its output
-  // is all-gathered along the sequence here).
-  for (auto [v, axes] : llvm::zip(op->getOperands(), operands))
-    if (v != mask && !isKv(v) && *axes != want)
+  // is all-gathered along the sequence here); otherwise their heads split
+  // as the query's, their sequence gathered.
+  for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
+    if (v == mask || (isKv(v) && replicated))
+      continue;
+    if (isKv(v) ? (*axes)[1] != heads || (*axes)[0] != kWhole || (*axes)[3] != kWhole
+                : *axes != wantQ)
       return s;
-  if (mask && typeOf(mask).getRank() >= 3 && typeOf(mask).getShape().drop_back(2).back() != 1)
+  }
+  if (mask && typeOf(mask).getRank() >= 3 && typeOf(mask).getShape().drop_back(2).back() != 1 &&
+      heads != kWhole)
     return s;
   for (Value v : op->getOperands())
-    if (v != mask && !isKv(v) && (typeOf(v).getDimSize(1) % n))
+    if (v != mask && !(isKv(v) && replicated) && (typeOf(v).getDimSize(1) % n))
       return s;
-  for (auto [i, v] : llvm::enumerate(op->getOperands()))
-    if (v != mask)
-      s.operands[i] = isKv(v) ? wholeAxes(v) : want;
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    if (v == mask) {
+      // The query dim (the mask's second to last) split as the query's
+      // sequence unless it broadcasts; the rest whole.
+      RankedTensorType t = typeOf(v);
+      if (context != kWhole && t.getRank() >= 2 && t.getDimSize(t.getRank() - 2) != 1)
+        s.operands[i][t.getRank() - 2] = context;
+      continue;
+    }
+    s.operands[i] = isKv(v) ? (replicated ? wholeAxes(v) : wantKv) : wantQ;
+  }
+  // dk, dv: scattered along the sequence over cp (their producers' split).
+  DimAxes wantKvGrad = {kWhole, heads, context, kWhole};
   for (auto [i, r] : llvm::enumerate(s.results))
-    r = replicated && i > 0 ? wholeAxes(op->getResult(i)) : want; // dk, dv whole
+    r = i == 0 ? wantQ : (replicated ? wholeAxes(op->getResult(i)) : wantKvGrad);
   return s;
 }
 

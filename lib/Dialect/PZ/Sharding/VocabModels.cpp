@@ -130,6 +130,21 @@ LogicalResult refuse(Operation *op, const Twine &why) {
   return op->emitOpError() << "cannot be partitioned: " << why;
 }
 
+/// The grid axes splitting the token dims (all but the last) of `rows`,
+/// which `tokens` (ids or labels, one dim fewer) must be split as too: the
+/// sequence over cp (context parallelism). Fails unless they agree.
+FailureOr<SmallVector<GridAxis>> tokenAxes(Operation *op, const Sharding &rows, int64_t rank,
+                                           const Sharding &tokens) {
+  SmallVector<GridAxis> axes;
+  for (int64_t d = 0; d + 1 < rank; ++d) {
+    if (splitOf(rows, d) != splitOf(tokens, d))
+      return refuse(op, "its ids (or labels) must be split as the rows along the tokens");
+    llvm::append_range(axes, splitOf(rows, d));
+  }
+  llvm::sort(axes);
+  return axes;
+}
+
 struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, EmbeddingOp> {
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
                           ArrayRef<Sharding> operandShardings,
@@ -137,12 +152,21 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto e = llvm::cast<EmbeddingOp>(op);
     ArrayRef<GridAxis> axes = vocabAxes(operandShardings[0], 0);
-    if (!splitOf(operandShardings[0], 1).empty() || !isUnsplit(operandShardings[1]) ||
-        !isUnsplit(resultShardings[0]))
-      return refuse(op, "only the table's vocabulary may be split (ids and rows whole)");
+    int64_t rank = rankedType(e.getResult()).getRank();
+    if (!splitOf(operandShardings[0], 1).empty() || !splitOf(resultShardings[0], rank - 1).empty())
+      return refuse(op, "only the table's vocabulary and the tokens may be split (the rows' "
+                        "columns whole)");
+    if (failed(tokenAxes(op, resultShardings[0], rank, operandShardings[1])))
+      return failure();
+    FailureOr<RankedTensorType> rowsType = localType(op, e.getResult(), resultShardings[0],
+                                                     symbolTable);
+    if (failed(rowsType))
+      return failure();
     if (axes.empty()) {
-      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
-                                        resultShardings, partitionMap, symbolTable, builder);
+      partitionMap.map(e.getResult(),
+                       EmbeddingOp::create(builder, op->getLoc(), *rowsType,
+                                           partitionedOperands[0], partitionedOperands[1])
+                           .getResult());
       return success();
     }
     auto table = llvm::cast<RankedTensorType>(partitionedOperands[0].getType());
@@ -150,11 +174,10 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
     auto ids = l.localIds(partitionedOperands[1], table.getDimSize(0), table.getElementType());
     if (failed(ids))
       return failure();
-    auto rowsType = llvm::cast<RankedTensorType>(e.getResult().getType());
-    Value rows = EmbeddingOp::create(builder, op->getLoc(), rowsType, partitionedOperands[0],
+    Value rows = EmbeddingOp::create(builder, op->getLoc(), *rowsType, partitionedOperands[0],
                                      ids->first)
                      .getResult();
-    SmallVector<int64_t> maskShape(rowsType.getShape());
+    SmallVector<int64_t> maskShape(rowsType->getShape());
     maskShape.back() = 1;
     Value masked =
         MulOp::create(builder, op->getLoc(), rows, l.reshape(ids->second, maskShape)).getResult();
@@ -165,6 +188,8 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
   }
 };
 
+/// Context parallelism splits the cotangent's rows: each rank's gradient
+/// sums its tokens' rows, a partial sum over those axes.
 struct EmbeddingGradModel
     : public ShardingInterface::ExternalModel<EmbeddingGradModel, EmbeddingGradOp> {
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
@@ -173,32 +198,37 @@ struct EmbeddingGradModel
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto g = llvm::cast<EmbeddingGradOp>(op);
     ArrayRef<GridAxis> axes = vocabAxes(resultShardings[0], 0);
-    if (!splitOf(resultShardings[0], 1).empty() ||
-        !isUnsplit(operandShardings[0]) ||
-        !isUnsplit(operandShardings[1]))
-      return refuse(op, "only the gradient's vocabulary may be split (cotangent and ids whole)");
-    if (axes.empty()) {
-      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
-                                        resultShardings, partitionMap, symbolTable, builder);
-      return success();
-    }
+    int64_t rank = rankedType(g.getGrad()).getRank();
+    if (!splitOf(resultShardings[0], 1).empty() || !splitOf(operandShardings[0], rank - 1).empty())
+      return refuse(op, "only the gradient's vocabulary and the tokens may be split (the "
+                        "columns whole)");
+    FailureOr<SmallVector<GridAxis>> rows =
+        tokenAxes(op, operandShardings[0], rank, operandShardings[1]);
+    if (failed(rows))
+      return failure();
     FailureOr<RankedTensorType> local = localType(op, g.getResult(), resultShardings[0], symbolTable);
     if (failed(local))
       return failure();
+    Value cotangent = partitionedOperands[0], ids = partitionedOperands[1];
     Local l{builder, op->getLoc(), op};
-    auto ids = l.localIds(partitionedOperands[1], local->getDimSize(0), local->getElementType());
-    if (failed(ids))
-      return failure();
-    auto gradType = llvm::cast<RankedTensorType>(partitionedOperands[0].getType());
-    SmallVector<int64_t> maskShape(gradType.getShape());
-    maskShape.back() = 1;
-    Value masked = MulOp::create(builder, op->getLoc(), partitionedOperands[0],
-                                 l.reshape(ids->second, maskShape))
-                       .getResult();
-    Value part = EmbeddingGradOp::create(builder, op->getLoc(), *local, masked, ids->first,
+    if (!axes.empty()) {
+      auto in = l.localIds(ids, local->getDimSize(0), local->getElementType());
+      if (failed(in))
+        return failure();
+      auto gradType = llvm::cast<RankedTensorType>(cotangent.getType());
+      SmallVector<int64_t> maskShape(gradType.getShape());
+      maskShape.back() = 1;
+      cotangent = MulOp::create(builder, op->getLoc(), cotangent, l.reshape(in->second, maskShape))
+                      .getResult();
+      ids = in->first;
+    }
+    Value part = EmbeddingGradOp::create(builder, op->getLoc(), *local, cotangent, ids,
                                          builder.getI64IntegerAttr(local->getDimSize(0)))
                      .getResult();
     partitionMap.map(g.getResult(), part);
+    if (!rows->empty())
+      sumPartialResult(op, g.getResult(), operandShardings[0].getGridAttr(), *rows, partitionMap,
+                       symbolTable, builder);
     return success();
   }
 };
@@ -276,19 +306,41 @@ FailureOr<SoftmaxParts> softmaxParts(Local &l, Value &logits, Value labels, int6
   return p;
 }
 
+/// The logits' class axes (`axes`) and token axes (`rows`, the labels
+/// split alike: context parallelism).
 template <typename Op>
 LogicalResult checkLogits(Op op, ArrayRef<Sharding> operandShardings, unsigned logitsIndex,
-                          unsigned labelsIndex, ArrayRef<GridAxis> &axes) {
+                          unsigned labelsIndex, ArrayRef<GridAxis> &axes,
+                          SmallVector<GridAxis> &rows) {
   auto t = llvm::cast<RankedTensorType>(op.getLogits().getType());
-  for (int64_t d = 0; d + 1 < t.getRank(); ++d)
-    if (!splitOf(operandShardings[logitsIndex], d).empty())
-      return refuse(op, "only the logits' class dim may be split");
-  if (!isUnsplit(operandShardings[labelsIndex]))
-    return refuse(op, "its labels must be whole");
+  FailureOr<SmallVector<GridAxis>> r = tokenAxes(op, operandShardings[logitsIndex], t.getRank(),
+                                                 operandShardings[labelsIndex]);
+  if (failed(r))
+    return failure();
+  rows = *r;
   axes = splitOf(operandShardings[logitsIndex], t.getRank() - 1);
   return success();
 }
 
+/// The count of the tokens not ignored, summed over the token axes.
+Value globalCount(Local &l, Value count, FlatSymbolRefAttr grid, ArrayRef<GridAxis> rows) {
+  return rows.empty() ? count
+                      : l.allReduce(count, grid, rows, ReductionKind::Sum, "cp.loss_count");
+}
+
+/// The local labels' count of tokens not ignored, as a scalar of `elem`.
+Value validCount(Local &l, Value labels, int64_t ignoreIndex, Type elem) {
+  auto t = llvm::cast<RankedTensorType>(labels.getType());
+  Value ignore = l.constant(RankedTensorType::get({}, t.getElementType()),
+                            l.b.getIntegerAttr(t.getElementType(), ignoreIndex));
+  return sumAll(l, l.cast(NotOp::create(l.b, l.loc, l.cmp(ComparePredicate::eq, labels, ignore))
+                              .getResult(),
+                          elem));
+}
+
+/// Under context parallelism each rank holds its tokens' logits: the loss
+/// (mean or sum) is the sum of every rank's, over the count of every
+/// rank's tokens (the single rank's mean, however the ignored labels fall).
 struct CrossEntropyModel
     : public ShardingInterface::ExternalModel<CrossEntropyModel, CrossEntropyOp> {
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
@@ -297,9 +349,10 @@ struct CrossEntropyModel
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto ce = llvm::cast<CrossEntropyOp>(op);
     ArrayRef<GridAxis> axes;
-    if (failed(checkLogits(ce, operandShardings, 0, 1, axes)))
+    SmallVector<GridAxis> rows;
+    if (failed(checkLogits(ce, operandShardings, 0, 1, axes, rows)))
       return failure();
-    if (axes.empty()) {
+    if (axes.empty() && rows.empty()) {
       partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
                                         resultShardings, partitionMap, symbolTable, builder);
       return success();
@@ -307,27 +360,42 @@ struct CrossEntropyModel
     Local l{builder, op->getLoc(), op};
     FlatSymbolRefAttr grid = operandShardings[0].getGridAttr();
     Value logits = partitionedOperands[0], labels = partitionedOperands[1];
-    FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, ce.getIgnoreIndex(), grid, axes);
-    if (failed(p))
-      return failure();
     Type elem = llvm::cast<RankedTensorType>(logits.getType()).getElementType();
-    Value zero = l.scalarF(elem, 0.0);
-    Value target = l.allReduce(
-        l.reduceLast<ReduceSumOp>(WhereOp::create(builder, l.loc, p->hit, logits, zero).getResult()),
-        grid, axes, ReductionKind::Sum, "tp.vocab_parallel_target");
-    // Per token: log(sum) + max - target, [tokens..., 1] -> [tokens...].
-    Value lse = AddOp::create(builder, l.loc, LogOp::create(builder, l.loc, p->sum).getResult(),
-                              p->max)
-                    .getResult();
-    Value perToken = SubOp::create(builder, l.loc, lse, target).getResult();
     auto labelType = llvm::cast<RankedTensorType>(labels.getType());
-    perToken = l.reshape(perToken, labelType.getShape());
-    Value losses = WhereOp::create(builder, l.loc, p->valid, perToken, zero).getResult();
+    Value losses, count;
+    if (axes.empty()) {
+      // Whole classes: the op on the rank's tokens.
+      losses = CrossEntropyOp::create(builder, l.loc, labelType.clone(elem), logits, labels,
+                                      Reduction::none, ce.getIgnoreIndex())
+                   .getResult();
+      count = validCount(l, labels, ce.getIgnoreIndex(), elem);
+    } else {
+      FailureOr<SoftmaxParts> p =
+          softmaxParts(l, logits, labels, ce.getIgnoreIndex(), grid, axes);
+      if (failed(p))
+        return failure();
+      Value zero = l.scalarF(elem, 0.0);
+      Value target = l.allReduce(
+          l.reduceLast<ReduceSumOp>(
+              WhereOp::create(builder, l.loc, p->hit, logits, zero).getResult()),
+          grid, axes, ReductionKind::Sum, "tp.vocab_parallel_target");
+      // Per token: log(sum) + max - target, [tokens..., 1] -> [tokens...].
+      Value lse = AddOp::create(builder, l.loc, LogOp::create(builder, l.loc, p->sum).getResult(),
+                                p->max)
+                      .getResult();
+      Value perToken = l.reshape(SubOp::create(builder, l.loc, lse, target).getResult(),
+                                 labelType.getShape());
+      losses = WhereOp::create(builder, l.loc, p->valid, perToken, zero).getResult();
+      count = p->count;
+    }
     Value result = losses;
     if (ce.getReduction() != Reduction::none) {
       result = sumAll(l, losses);
+      if (!rows.empty())
+        result = l.allReduce(result, grid, rows, ReductionKind::Sum, "cp.loss_sum");
       if (ce.getReduction() == Reduction::mean)
-        result = DivOp::create(builder, l.loc, result, p->count).getResult();
+        result = DivOp::create(builder, l.loc, result, globalCount(l, count, grid, rows))
+                     .getResult();
     }
     partitionMap.map(ce.getResult(), result);
     return success();
@@ -342,37 +410,53 @@ struct CrossEntropyGradModel
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto g = llvm::cast<CrossEntropyGradOp>(op);
     ArrayRef<GridAxis> axes;
-    if (failed(checkLogits(g, operandShardings, 1, 2, axes)))
+    SmallVector<GridAxis> rows;
+    if (failed(checkLogits(g, operandShardings, 1, 2, axes, rows)))
       return failure();
-    if (!isUnsplit(operandShardings[0]))
-      return refuse(op, "its cotangent must be whole");
     auto lt = llvm::cast<RankedTensorType>(g.getLogits().getType());
+    if (g.getReduction() != Reduction::none && !isUnsplit(operandShardings[0]))
+      return refuse(op, "its cotangent must be whole");
     for (int64_t d = 0; d < lt.getRank(); ++d)
       if (splitOf(resultShardings[0], d) != splitOf(operandShardings[1], d))
         return refuse(op, "its result must be split as the logits");
-    if (axes.empty()) {
-      partitionFullyReplicatedOperation(*op, partitionedOperands, operandShardings,
-                                        resultShardings, partitionMap, symbolTable, builder);
+    if (axes.empty() && (rows.empty() || g.getReduction() == Reduction::none)) {
+      partitionTriviallyShardableOperation(*op, partitionedOperands, operandShardings,
+                                           resultShardings, partitionMap, symbolTable, builder);
       return success();
     }
     Local l{builder, op->getLoc(), op};
+    FlatSymbolRefAttr grid = operandShardings[1].getGridAttr();
     Value seed = partitionedOperands[0], logits = partitionedOperands[1],
           labels = partitionedOperands[2];
-    FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, g.getIgnoreIndex(),
-                                             operandShardings[1].getGridAttr(), axes);
+    Type elem = llvm::cast<RankedTensorType>(logits.getType()).getElementType();
+    if (axes.empty()) {
+      // Whole classes, split tokens: the sum's gradient over the count of
+      // every rank's tokens.
+      Value sum = CrossEntropyGradOp::create(builder, l.loc, logits.getType(), seed, logits,
+                                             labels, Reduction::sum, g.getIgnoreIndex())
+                      .getResult();
+      if (g.getReduction() == Reduction::mean)
+        sum = DivOp::create(builder, l.loc, sum,
+                            globalCount(l, validCount(l, labels, g.getIgnoreIndex(), elem), grid,
+                                        rows))
+                  .getResult();
+      partitionMap.map(g.getResult(), sum);
+      return success();
+    }
+    FailureOr<SoftmaxParts> p = softmaxParts(l, logits, labels, g.getIgnoreIndex(), grid, axes);
     if (failed(p))
       return failure();
     Value e = ExpOp::create(builder, l.loc, SubOp::create(builder, l.loc, logits, p->max))
                   .getResult();
     Value softmax = DivOp::create(builder, l.loc, e, p->sum).getResult();
-    Type elem = llvm::cast<RankedTensorType>(logits.getType()).getElementType();
     Value diff = SubOp::create(builder, l.loc, softmax, l.cast(p->hit, elem)).getResult();
     auto labelType = llvm::cast<RankedTensorType>(labels.getType());
     SmallVector<int64_t> column(labelType.getShape());
     column.push_back(1);
     Value scale = g.getReduction() == Reduction::none ? l.reshape(seed, column) : seed;
     if (g.getReduction() == Reduction::mean)
-      scale = DivOp::create(builder, l.loc, scale, p->count).getResult();
+      scale = DivOp::create(builder, l.loc, scale, globalCount(l, p->count, grid, rows))
+                  .getResult();
     Value scaled = MulOp::create(builder, l.loc, diff, scale).getResult();
     partitionMap.map(g.getResult(),
                      WhereOp::create(builder, l.loc, l.reshape(p->valid, column), scaled,

@@ -65,7 +65,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     Plan plan = planAttr.getPlan();
     // With tp (pz-tensor-parallel ran first), each rank averages its own
     // shards of the gradients over its dp_replicate peers.
-    if (plan.dpShard != 1 || plan.cp != 1 || plan.pp != 1)
+    if (plan.dpShard != 1 || plan.pp != 1)
       return;
     auto fn = module.lookupSymbol<func::FuncOp>("finalize_grads");
     if (!fn || fn.isExternal()) {

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ContextParallel.h"
 #include "DataParallelUtils.h"
 #include "InterleaveQkv.h"
 #include "PartitionCleanup.h"
@@ -48,7 +49,7 @@ using namespace mlir::pz::sharding;
 namespace {
 
 constexpr StringLiteral kPass = "pz-tensor-parallel";
-constexpr int16_t kTpAxis = 4; // pp x dp_replicate x dp_shard x cp x tp
+constexpr int16_t kCpAxis = 3, kTpAxis = 4; // pp x dp_replicate x dp_shard x cp x tp
 
 using dp::paramOf;
 
@@ -224,7 +225,8 @@ private:
   /// states; the partial sums above).
   bool mayTake(Value v, int64_t d, int16_t a) const {
     auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-    return a == ctx.sequenceAxis && t && d < t.getRank() && t.getDimSize(d) == ctx.seq;
+    return (a == ctx.sequenceAxis || a == ctx.contextAxis) && a != kWhole && t &&
+           d < t.getRank() && t.getDimSize(d) == ctx.seq;
   }
 
   /// A splat constant used more than once gets a copy per use, so that each
@@ -344,6 +346,10 @@ private:
     if (ctx.sequenceAxis != kWhole)
       regatherAfter(fn, lossOp());
     nameReshards();
+    if (ctx.contextAxis != kWhole &&
+        failed(zigzagSequence(fn, ctx.contextAxis, ctx.gridShape[ctx.contextAxis], ctx.seq,
+                              kPass)))
+      return failure();
     lowerAllSlices(fn);
     collectivesAlongDimZero(fn);
     return success();
@@ -383,7 +389,11 @@ private:
           source = n.getName().str();
       }
       StringRef kind = "tp.reshard";
-      if (auto g = llvm::dyn_cast<shard::AllGatherOp>(op))
+      auto axes = llvm::dyn_cast_or_null<DenseI16ArrayAttr>(op->getAttr("grid_axes"));
+      if (axes && ctx.contextAxis != kWhole &&
+          axes.asArrayRef() == ArrayRef<int16_t>(ctx.contextAxis))
+        kind = llvm::isa<shard::AllGatherOp>(op) ? "cp.all_gather" : "cp.reshard";
+      else if (auto g = llvm::dyn_cast<shard::AllGatherOp>(op))
         if (ctx.sequenceAxis != kWhole && g.getGridAxes() == ArrayRef<int16_t>(ctx.sequenceAxis) &&
             llvm::cast<RankedTensorType>(g.getType()).getDimSize(
                 g.getGatherAxis().getSExtValue()) == ctx.seq)
@@ -415,14 +425,14 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     paramSplits.clear();
     storedShapes.clear();
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
-    if (!planAttr || planAttr.getPlan().tp == 1)
+    if (!planAttr || (planAttr.getPlan().tp == 1 && planAttr.getPlan().cp == 1))
       return;
-    // tp with cp or pp is not built yet: the module is left as it is and
-    // the driver refuses to generate code for it (naming the key), as for
-    // the other unbuilt combinations. With dp_shard, pz-zero then shards
-    // each rank's blocks.
+    // pp is not built yet: the module is left as it is and the driver
+    // refuses to generate code for it (naming the key), as for the other
+    // unbuilt combinations. With dp_shard, pz-zero then shards each rank's
+    // blocks.
     Plan plan = planAttr.getPlan();
-    if (plan.cp != 1 || plan.pp != 1)
+    if (plan.pp != 1)
       return;
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
     if (failed(grid))
@@ -433,7 +443,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return signalPassFailure();
     storedShapes = std::move(*padded);
     wholeSequence.clear();
-    SplitContext ctx{grid->getShape(), kTpAxis};
+    SplitContext ctx{grid->getShape(), plan.tp > 1 ? kTpAxis : kWhole};
     ctx.wholeSequence = &wholeSequence;
     auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
     if (!fb || fb.isExternal()) {
@@ -443,6 +453,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return signalPassFailure();
     }
     if (plan.sp && failed(setSequence(fb, ctx)))
+      return signalPassFailure();
+    if (plan.cp > 1 && failed(setContext(fb, plan, ctx)))
       return signalPassFailure();
     if (failed(splitStep(fb, *grid, ctx)))
       return signalPassFailure();
@@ -455,8 +467,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   /// Sequence parallelism splits the hidden states along the sequence of
   /// the token input (`input_ids`, else the first integer data input of
   /// rank 2: [batch, seq]), which tp must divide.
-  static LogicalResult setSequence(func::FuncOp fn, SplitContext &ctx) {
-    int64_t n = ctx.gridShape[kTpAxis];
+  static RankedTensorType tokenType(func::FuncOp fn) {
     RankedTensorType tokens;
     for (BlockArgument a : fn.getArguments()) {
       auto name = fn.getArgAttrOfType<StringAttr>(a.getArgNumber(), PZDialect::kInputAttrName);
@@ -469,6 +480,12 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       if (name.getValue() == "input_ids")
         break;
     }
+    return tokens;
+  }
+
+  static LogicalResult setSequence(func::FuncOp fn, SplitContext &ctx) {
+    int64_t n = ctx.gridShape[kTpAxis];
+    RankedTensorType tokens = tokenType(fn);
     if (!tokens)
       return fn.emitError() << kPass << ": sp (plan key 'sp') splits the hidden states along "
                                "the sequence, but the step has no token input [batch, seq] "
@@ -479,6 +496,41 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
                             << " ranks, which does not divide it; use a sequence length "
                                "that tp divides";
     ctx.sequenceAxis = kTpAxis;
+    ctx.batch = tokens.getDimSize(0);
+    ctx.seq = tokens.getDimSize(1);
+    return success();
+  }
+
+  /// Context parallelism splits every value derived from the token input's
+  /// sequence over cp (zigzag: 2 cp chunks), which 2 cp must divide. The
+  /// causal masks become explicit and the loss's flattening goes first.
+  static LogicalResult setContext(func::FuncOp fn, const Plan &plan, SplitContext &ctx) {
+    int64_t n = plan.cp;
+    RankedTensorType tokens = tokenType(fn);
+    if (!tokens)
+      return fn.emitError() << kPass << ": cp (plan key 'cp') splits the sequence, but the step "
+                               "has no token input [batch, seq] (an integer data input of "
+                               "rank 2); drop --cp";
+    if (plan.sp)
+      return fn.emitError() << kPass << ": sp with cp (plan keys 'sp' and 'cp') is not built "
+                               "yet; drop --sp or --cp";
+    if (tokens.getDimSize(1) % (2 * n))
+      return fn.emitError() << kPass << ": cp (plan key 'cp') cuts the sequence of "
+                            << tokens.getDimSize(1) << " tokens into 2 cp = " << 2 * n
+                            << " chunks (two per rank, zigzag), which do not divide it; use "
+                               "a sequence length that 2 cp divides";
+    WalkResult dropout = fn.walk([&](DropoutOp d) {
+      d.emitError() << kPass << ": dropout under cp (plan key 'cp') is not built yet (its "
+                               "masks would not follow the zigzag layout); drop --cp or "
+                               "export the model without dropout";
+      return WalkResult::interrupt();
+    });
+    if (dropout.wasInterrupted())
+      return failure();
+    if (failed(makeCausalMasksExplicit(fn, kPass)))
+      return failure();
+    foldLossReshapes(fn);
+    ctx.contextAxis = kCpAxis;
     ctx.batch = tokens.getDimSize(0);
     ctx.seq = tokens.getDimSize(1);
     return success();
@@ -502,7 +554,13 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       auto p = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName);
       if (p && !kept.contains(p.getValue()))
         return std::nullopt;
-      return wholeAxes(fn.getArgument(i));
+      DimAxes axes = wholeAxes(fn.getArgument(i));
+      auto t = llvm::dyn_cast<RankedTensorType>(fn.getArgument(i).getType());
+      if (!p && ctx.contextAxis != kWhole && t && t.getRank() >= 2 &&
+          fn.getArgAttr(i, PZDialect::kInputAttrName) && t.getDimSize(0) == ctx.batch &&
+          t.getDimSize(1) == ctx.seq)
+        axes[1] = ctx.contextAxis;
+      return axes;
     };
     auto gradOf = [&](unsigned i) {
       auto g = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kGradAttrName);
@@ -536,6 +594,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     // Heads that tp does not divide: the plan cannot apply (Megatron refuses
     // it too).
     WalkResult heads = fn.walk([&](AttentionOp a) {
+      if (ctx.columnAxis == kWhole)
+        return WalkResult::advance();
       int64_t h = llvm::cast<RankedTensorType>(a.getQuery().getType()).getDimSize(1);
       int64_t n = ctx.gridShape[kTpAxis];
       if (h % n == 0)
@@ -606,7 +666,29 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return !paramSplits.count(name) || isWhole(paramSplits[name]);
     });
     markBoxShards(fn, global);
+    if (ctx.contextAxis != kWhole)
+      markDataShards(fn, global, ctx);
     return success();
+  }
+
+  /// pz.box_shard on each data input split over cp (as the walk seeded
+  /// them): the driver feeds each rank its zigzag chunks of the rows.
+  static void markDataShards(func::FuncOp fn, ArrayRef<RankedTensorType> global,
+                             const SplitContext &ctx) {
+    Builder b(fn.getContext());
+    for (unsigned i = 0; i < fn.getNumArguments() && i < global.size(); ++i) {
+      RankedTensorType t = global[i];
+      if (!t || t.getRank() < 2 || !fn.getArgAttr(i, PZDialect::kInputAttrName) ||
+          fn.getArgAttr(i, PZDialect::kParamAttrName) || t.getDimSize(0) != ctx.batch ||
+          t.getDimSize(1) != ctx.seq)
+        continue;
+      SmallVector<int16_t> axes(t.getRank(), kWhole);
+      axes[1] = ctx.contextAxis;
+      fn.setArgAttr(i, PZDialect::kBoxShardAttrName,
+                    b.getDictionaryAttr(
+                        {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(t.getShape())),
+                         b.getNamedAttr("dim_axes", b.getDenseI16ArrayAttr(axes))}));
+    }
   }
 
   /// The matmuls that produce the key and value of an attention whose kv

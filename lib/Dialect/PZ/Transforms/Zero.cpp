@@ -89,7 +89,7 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     // dp_shard alone or with dp_replicate (HSDP). The other axes are not
     // built yet: such a module is left as it is and `parallelize compile`
     // refuses to generate code for it.
-    if (plan.dpShard == 1 || plan.zero < 1 || plan.cp != 1 || plan.pp != 1)
+    if (plan.dpShard == 1 || plan.zero < 1 || plan.pp != 1)
       return;
     auto lookup = [&](StringRef name) {
       auto fn = module.lookupSymbol<func::FuncOp>(name);

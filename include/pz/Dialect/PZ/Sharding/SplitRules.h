@@ -57,6 +57,11 @@ struct SplitContext {
   /// the step's data; kWhole: no sequence parallelism.
   int16_t sequenceAxis = kWhole;
   int64_t batch = 0, seq = 0;
+  /// Context parallelism: the axis (cp) every value derived from the token
+  /// sequence is split over along it, in the zigzag layout
+  /// (docs/design/0015-context-parallel.md); kWhole: none. A split over it
+  /// beats a whole operand, which each rank then slices locally.
+  int16_t contextAxis = kWhole;
   /// Matmuls that read their input's sequence whole (all-gathered) even
   /// where a whole weight would let them run on the rank's tokens: the k
   /// and v projections of replicated kv heads, whose outputs the attention
