@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Tensor parallelism (alone, with sequence parallelism, DDP and ZeRO)
-trains the single-rank model.
+"""Tensor parallelism (alone, with sequence parallelism, DDP and ZeRO) and
+context parallelism (alone and with all of those but sp) train the
+single-rank model.
 
 For mlp_loss, llama_loss (grouped-query attention: 4 heads, 2 kv heads;
 two labels of each row -100, ignored),
@@ -10,7 +11,10 @@ gpt2_loss and bert_loss (a padding mask, two segments), with the optimizer and d
   * the single-rank program: micro-batches of G rows;
   * each case: tp n x dp_replicate m (x dp_shard d under ZeRO stage z),
     grad_accum K, micro-batches of G / (m d K) rows, started on n m d ranks
-    by `parallelize run` (the tp ranks of one replica read the same rows).
+    by `parallelize run` (the tp ranks of one replica read the same rows);
+    with cp c (the 8th field), n m d c ranks, the cp ranks of one replica
+    reading their zigzag chunks of the same rows (chunks r and 2c-1-r of
+    2c along the sequence).
 
 Gates, per case against the single-rank run:
   * loss of every step within 1e-5 relative; the gradient norm (which
@@ -125,9 +129,11 @@ CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_los
          # sequence parallelism (the 7th field)
          ("llama_loss", 2, 1, 1, 1, 0, True), ("gpt2_loss", 4, 1, 1, 1, 0, True),
          ("bert_loss", 2, 2, 2, 1, 0, True), ("llama_loss", 2, 1, 1, 2, 3, True),
-         # context parallelism (the 8th field)
-         ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 1, 1, 1, 1, 0, False, 2),
-         ("bert_loss", 1, 1, 1, 1, 0, False, 2)]
+         # context parallelism (the 8th field): alone, with tp, with ZeRO and
+         # grad_accum, with tp and dp_replicate, over 4 ranks
+         ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 2, 1, 1, 1, 0, False, 2),
+         ("bert_loss", 1, 1, 2, 2, 1, False, 2), ("llama_loss", 2, 2, 1, 1, 0, False, 2),
+         ("gpt2_loss", 1, 1, 1, 1, 0, False, 4)]
 FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for t in (2, 4) for m in (1, 2) for k in (1, 2) if t * m <= 8] + \
              [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
@@ -135,6 +141,14 @@ FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_los
               if t * m * 2 <= 8 and (k == 1 or z == 3)]
 # every case of the transformers again with sequence parallelism
 FULL_CASES += [c + (True,) for c in FULL_CASES if not c[0].startswith("mlp")]
+# context parallelism: cp 2 with tp {1, 2, 4} (tp 4 above Llama's kv heads),
+# dp_replicate 2, dp_shard 2 under ZeRO 1 and 3 (with grad_accum 2), up to
+# 8 ranks; cp 4 alone and with tp 2
+FULL_CASES += [(mo, t, m, k, n, z, False, 2) for mo in ("llama_loss", "gpt2_loss", "bert_loss")
+               for t in (1, 2, 4) for (m, n, z) in ((1, 1, 0), (2, 1, 0), (1, 2, 1), (1, 2, 3))
+               for k in (1, 2) if t * 2 * m * n <= 8 and (k == 1 or z == 3)] + \
+              [(mo, t, 1, 1, 1, 0, False, 4) for mo in ("llama_loss", "gpt2_loss", "bert_loss")
+               for t in (1, 2)]
 # Variants of the models, exported again (python-frontend) with other
 # constructor arguments: (directory, label, overrides, cases, full cases).
 # A vocabulary tp does not divide (padded; tied head: GPT-2, separate head:
@@ -142,14 +156,17 @@ FULL_CASES += [c + (True,) for c in FULL_CASES if not c[0].startswith("mlp")]
 # batch, so dp and grad_accum draw the single rank's; tp runs it whole).
 PADDED_VOCAB = 253
 PADDED_CASES = [("llama_loss", 2, 2, 2, 1, 0), ("llama_loss", 4, 1, 1, 1, 0),
-                ("gpt2_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 2, 3)]
+                ("gpt2_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 2, 3),
+                ("llama_loss", 2, 1, 1, 1, 0, False, 2)]
 VARIANTS = [
     (f"vocab{PADDED_VOCAB}", f" (vocabulary {PADDED_VOCAB}, padded)", {"vocab": PADDED_VOCAB},
      PADDED_CASES, PADDED_CASES + [("gpt2_loss", 4, 2, 1, 1, 0), ("bert_loss", 2, 1, 2, 1, 0),
                                    ("bert_loss", 4, 1, 1, 1, 0), ("gpt2_loss", 4, 1, 1, 2, 1),
                                    ("bert_loss", 2, 1, 1, 2, 2), ("llama_loss", 4, 1, 1, 1, 0, True),
                                    ("gpt2_loss", 2, 2, 1, 1, 0, True),
-                                   ("bert_loss", 2, 1, 1, 2, 3, True)]),
+                                   ("bert_loss", 2, 1, 1, 2, 3, True),
+                                   ("gpt2_loss", 2, 1, 1, 1, 0, False, 2),
+                                   ("bert_loss", 4, 1, 1, 1, 0, False, 2)]),
     ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0),
                                                      ("gpt2_loss", 2, 1, 2, 1, 0, True)],
      [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3),
@@ -168,7 +185,9 @@ RESHARD = {("llama_loss", 2, 2, 2, 1, 0): [None, ("llama_loss", 4, 1, 1, 1, 0),
            # layout; ZeRO 3 reads each chunk's pieces of the three parts
            ("gpt2_loss", 2, 1, 1, 1, 0): [None, ("gpt2_loss", 2, 1, 2, 2, 3)],
            # sequence parallelism changes no parameter's layout
-           ("llama_loss", 2, 1, 1, 1, 0, True): [None, ("llama_loss", 4, 1, 1, 1, 0)]}
+           ("llama_loss", 2, 1, 1, 1, 0, True): [None, ("llama_loss", 4, 1, 1, 1, 0)],
+           # nor does context parallelism (its data position moves alike)
+           ("llama_loss", 1, 1, 1, 1, 0, False, 2): [None, ("llama_loss", 2, 2, 1, 1, 0, False, 2)]}
 
 check, failures = D.check, D.failures
 
@@ -276,8 +295,9 @@ def expected_bytes(model, cfg, params, case, rows, seq):
         act = cfg["layers"] * 2 * 2 * ring(bsh, tp)
         if model.startswith("llama") and cfg["kv_heads"] % tp:
             # the key and value gradients of the replicated kv heads, whole:
-            # b x kv_heads x s x head_dim each, per layer
-            kv = 4 * rows * seq * cfg["kv_heads"] * cfg["hidden"] // cfg["heads"]
+            # b x kv_heads x s x head_dim each, per layer (the whole sequence
+            # under cp too: keys and values are gathered along it)
+            kv = 4 * rows * full_seq * cfg["kv_heads"] * cfg["hidden"] // cfg["heads"]
             out["tp.kv_replica_grad"] = k * cfg["layers"] * 2 * ring(kv, tp)
         if vocab_parallel(model, cfg, tp):
             act += ring(bsh, tp)  # the head's input gradient, a partial sum over the classes
@@ -293,14 +313,15 @@ def expected_bytes(model, cfg, params, case, rows, seq):
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
-    return {r: b for r, b in out.items() if b}, s
+    return {r: b for r, b in out.items() if b != 0}, s
 
 
 def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq):
     """Context parallelism over cp ranks, per micro-batch: each attention
     all-gathers its key and value along the sequence (b x kv heads of the
     rank x s x head_dim each, half(B) = (cp-1)/cp B) and reduce-scatters
-    their gradients (half too); BERT's padding mask (b x s floats, shared
+    their gradients (half too; all-reduced, ring, where tp replicates the
+    kv heads: they come out whole); BERT's padding mask (b x s floats, shared
     by the layers) is gathered once; every parameter's gradient (the rank's
     block) is a partial sum over the ranks' tokens, all-reduced; the loss's
     sum and its token count (forward and backward) are all-reduced."""
@@ -312,7 +333,8 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
     kv = 4 * rows * kv_local * seq * (cfg["hidden"] // heads)
     out["cp.all_gather"] = k * (cfg["layers"] * 2 * half(kv) +
                                 (half(4 * rows * seq) if model.startswith("bert") else 0))
-    out["cp.kv_grad"] = k * cfg["layers"] * 2 * half(kv)  # reduce-scattered
+    # reduce-scattered; whole (all-reduced) where tp replicates the kv heads
+    out["cp.kv_grad"] = k * cfg["layers"] * 2 * (half(kv) if kv_heads % tp == 0 else ring(kv))
     local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
     out["cp.partial_sum"] = k * ring(4 * local)
     out["cp.loss_sum"] = k * ring(4)

@@ -104,12 +104,12 @@ module attributes {pz.plan = #pz.plan<grad_accum = 2>} {
 
 // -----
 
-// dp_replicate with an axis other than tp is not built yet: the module
-// stays as it is (compile refuses to generate code for it, naming the key).
+// dp_replicate with pp is not built yet: the module stays as it is
+// (compile refuses to generate code for it, naming the key).
 
-// CHECK-LABEL: module attributes {pz.plan = #pz.plan<dp_replicate = 2, cp = 2>}
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<dp_replicate = 2, pp = 2>}
 // CHECK-NOT: shard.
-module attributes {pz.plan = #pz.plan<dp_replicate = 2, cp = 2>} {
+module attributes {pz.plan = #pz.plan<dp_replicate = 2, pp = 2>} {
   func.func @forward_backward(%a: tensor<8xf32> {pz.param = "a"}) -> (tensor<8xf32> {pz.grad = "a"}) {
     return %a : tensor<8xf32>
   }

@@ -478,3 +478,93 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
     return %y : tensor<4x16xf32>
   }
 }
+
+// -----
+
+// Context parallelism (cp = 2) on a causal attention block of the tokens
+// [b = 2, s = 8]: the token inputs are split along the sequence (each
+// rank's zigzag chunks: the driver feeds chunks r and 3 - r of 4, pz.box_shard);
+// a whole position table is put in zigzag order and sliced locally; the
+// causal mask becomes an explicit i1 mask whose query rows are sliced the
+// same way; the key and value are all-gathered along the sequence and put
+// back in the single rank's order; the loss sums its tokens and their count
+// over cp; the weight's gradient is a partial sum over cp.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<cp = 2>}
+// CHECK: func.func @forward_backward(%arg0: tensor<2x4xi64> {pz.box_shard = {dim_axes = array<i16: -1, 3>, shape = array<i64: 2, 8>}, pz.input = "input_ids"}, %arg1: tensor<2x4xi64> {pz.box_shard = {dim_axes = array<i16: -1, 3>, shape = array<i64: 2, 8>}, pz.input = "labels"}
+// CHECK: %[[MASK:.+]] = pz.constant dense<{{\[\[}}true, false, false, false, false, false, false, false], [true, true, false,
+// CHECK: %[[E:.+]] = pz.embedding %arg2, %arg0 : tensor<16x8xf32>, tensor<2x4xi64> -> tensor<2x4x8xf32>
+// CHECK-NEXT: %[[Z:.+]] = pz.constant dense<[0, 1, 6, 7, 2, 3, 4, 5]> : tensor<8xi64>
+// CHECK-NEXT: %[[PZ:.+]] = pz.gather %arg3, %[[Z]] {axis = 0 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+// CHECK-NEXT: %[[PF:.+]] = pz.reshape %[[PZ]] [64]
+// CHECK-NEXT: %[[PC:.+]] = pz.shard_chunk %[[PF]] on @world grid_axes = [3] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
+// CHECK-NEXT: %[[P:.+]] = pz.reshape %[[PC]] [4, 8]
+// CHECK-NEXT: %[[X:.+]] = pz.add %[[E]], %[[P]] : tensor<2x4x8xf32>, tensor<4x8xf32> -> tensor<2x4x8xf32>
+// CHECK: %[[KT:.+]] = pz.transpose %{{.+}} [2, 0, 1, 3] : tensor<2x1x4x8xf32> -> tensor<4x2x1x8xf32>
+// CHECK-NEXT: %[[KG:.+]] = shard.all_gather %[[KT]] on @world grid_axes = [3] gather_axis = 0 {pz.comm = #pzrt.reason<"cp.all_gather", "attn">} : tensor<4x2x1x8xf32> -> tensor<8x2x1x8xf32>
+// CHECK-NEXT: %[[KW:.+]] = pz.transpose %[[KG]] [1, 2, 0, 3]
+// CHECK-NEXT: %[[ZI:.+]] = pz.constant dense<[0, 1, 4, 5, 6, 7, 2, 3]> : tensor<8xi64>
+// CHECK-NEXT: %[[K:.+]] = pz.gather %[[KW]], %[[ZI]] {axis = 2 : i64} : tensor<2x1x8x8xf32>, tensor<8xi64> -> tensor<2x1x8x8xf32>
+// CHECK: %[[MZ:.+]] = pz.gather %[[MASK]], %{{.+}} {axis = 0 : i64} : tensor<8x8xi1>, tensor<8xi64> -> tensor<8x8xi1>
+// CHECK: %[[MC:.+]] = pz.shard_chunk %{{.+}} on @world grid_axes = [3] chunks = 2 : tensor<64xi1> -> tensor<32xi1>
+// CHECK-NEXT: %[[M:.+]] = pz.reshape %[[MC]] [4, 8]
+// CHECK-NEXT: pz.attention %{{.+}}, %[[K]], %[[K]] mask(%[[M]] : tensor<4x8xi1>) : tensor<2x1x4x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x4x8xf32>
+// CHECK-NOT: causal
+// CHECK: pz.cross_entropy %{{.+}}, %arg1 none : tensor<2x4x8xf32>, tensor<2x4xi64> -> tensor<2x4xf32>
+// CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.loss_sum", "loss">} : tensor<f32> -> tensor<f32>
+// CHECK-NEXT: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.loss_count", "loss">} : tensor<f32> -> tensor<f32>
+// CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.partial_sum", "dq">} : tensor<8x8xf32> -> tensor<8x8xf32>
+module attributes {pz.plan = #pz.plan<cp = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %labels: tensor<2x8xi64> {pz.input = "labels"}, %table: tensor<16x8xf32> {pz.param = "wte"}, %pos: tensor<8x8xf32> {pz.input = "pos"}, %wq: tensor<8x8xf32> {pz.param = "q"}, %wk: tensor<8x8xf32> {pz.param = "k"}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<8x8xf32> {pz.grad = "q"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32> loc("wte")
+    %x = pz.add %e, %pos : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32> loc("pos")
+    %q = pz.matmul %x, %wq {transpose_rhs} : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32> loc("q")
+    %q4 = pz.reshape %q [2, 8, 1, 8] : tensor<2x8x8xf32> -> tensor<2x8x1x8xf32>
+    %qt = pz.transpose %q4 [0, 2, 1, 3] : tensor<2x8x1x8xf32> -> tensor<2x1x8x8xf32>
+    %k = pz.matmul %x, %wk {transpose_rhs} : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32> loc("k")
+    %k4 = pz.reshape %k [2, 8, 1, 8] : tensor<2x8x8xf32> -> tensor<2x8x1x8xf32>
+    %kt = pz.transpose %k4 [0, 2, 1, 3] : tensor<2x8x1x8xf32> -> tensor<2x1x8x8xf32>
+    %a = pz.attention %qt, %kt, %kt {causal} : tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x8x8xf32> loc("attn")
+    %at = pz.transpose %a [0, 2, 1, 3] : tensor<2x1x8x8xf32> -> tensor<2x8x1x8xf32>
+    %o3 = pz.reshape %at [2, 8, 8] : tensor<2x8x1x8xf32> -> tensor<2x8x8xf32>
+    %o = pz.reshape %o3 [16, 8] : tensor<2x8x8xf32> -> tensor<16x8xf32>
+    %l = pz.reshape %labels [16] : tensor<2x8xi64> -> tensor<16xi64>
+    %loss = pz.cross_entropy %o, %l mean : tensor<16x8xf32>, tensor<16xi64> -> tensor<f32> loc("loss")
+    %dw = pz.matmul %q, %x {transpose_lhs} : tensor<2x8x8xf32>, tensor<2x8x8xf32> -> tensor<2x8x8xf32> loc("dq")
+    %dws = pz.reduce_sum %dw [0] : tensor<2x8x8xf32> -> tensor<8x8xf32> loc("dqs")
+    return %loss, %dws : tensor<f32>, tensor<8x8xf32>
+  }
+}
+
+// -----
+
+// cp cuts the sequence into 2 cp chunks (two per rank)...
+module attributes {pz.plan = #pz.plan<cp = 2>} {
+  // expected-error @+1 {{pz-tensor-parallel: cp (plan key 'cp') cuts the sequence of 6 tokens into 2 cp = 4 chunks (two per rank, zigzag), which do not divide it; use a sequence length that 2 cp divides}}
+  func.func @forward_backward(%ids: tensor<2x6xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x6x8xf32> {pz.output = "h"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x6xi64> -> tensor<2x6x8xf32>
+    return %e : tensor<2x6x8xf32>
+  }
+}
+
+// -----
+
+// ... and does not take sp yet ...
+module attributes {pz.plan = #pz.plan<tp = 2, sp = true, cp = 2>} {
+  // expected-error @+1 {{pz-tensor-parallel: sp with cp (plan keys 'sp' and 'cp') is not built yet; drop --sp or --cp}}
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x8x8xf32> {pz.output = "h"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32>
+    return %e : tensor<2x8x8xf32>
+  }
+}
+
+// -----
+
+// ... nor dropout (its masks would not follow the zigzag layout).
+module attributes {pz.plan = #pz.plan<cp = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x8x8xf32> {pz.output = "h"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32>
+    // expected-error @+1 {{pz-tensor-parallel: dropout under cp (plan key 'cp') is not built yet}}
+    %d = pz.dropout %e {rate = 1.0e-01 : f64, seed = 3 : i64} : tensor<2x8x8xf32>
+    return %d : tensor<2x8x8xf32>
+  }
+}

@@ -148,7 +148,7 @@ func.func @kv_heads_whole(%q: tensor<2x8x16x8xf32>, %k: tensor<2x4x16x8xf32>) ->
   %w = shard.sharding @tp split_axes = [[]] : !shard.sharding
   %qs = shard.shard %q to %h annotate_for_users : tensor<2x8x16x8xf32>
   %ks = shard.shard %k to %w annotate_for_users : tensor<2x4x16x8xf32>
-  // expected-error @+1 {{'pz.attention' op cannot be partitioned: operand 1 dim 1 must be split as the query's batch and heads and be whole elsewhere}}
+  // expected-error @+1 {{'pz.attention' op cannot be partitioned: operand 1 dim 1 must be split as the query's batch and heads (and query sequence) and be whole elsewhere}}
   %o = pz.attention %qs, %ks, %ks : tensor<2x8x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x8x16x8xf32>
   %os = shard.shard %o to %h : tensor<2x8x16x8xf32>
   return %os : tensor<2x8x16x8xf32>

@@ -101,10 +101,12 @@ void pz::foldLossReshapes(func::FuncOp fn) {
       return;
     OpBuilder b(g);
     auto flat = llvm::cast<RankedTensorType>(g.getType());
-    Value whole = CrossEntropyGradOp::create(b, g.getLoc(), logits.getType(), g.getGrad(),
+    auto unflat = CrossEntropyGradOp::create(b, g.getLoc(), logits.getType(), g.getGrad(),
                                              logits, labels, g.getReduction(),
-                                             g.getIgnoreIndex())
-                      .getResult();
+                                             g.getIgnoreIndex());
+    // (pz.valid_classes: a padded vocabulary's mask)
+    unflat->setDiscardableAttrs(g->getDiscardableAttrDictionary());
+    Value whole = unflat.getResult();
     Value back = ReshapeOp::create(b, g.getLoc(), flat, whole,
                                    b.getDenseI64ArrayAttr(flat.getShape()))
                      .getResult();

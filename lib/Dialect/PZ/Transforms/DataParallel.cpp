@@ -59,12 +59,13 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr || planAttr.getDpReplicate() == 1)
       return;
-    // dp_replicate combined with an axis other than tp is not built yet: such a plan
-    // compiles to the IR unpartitioned, as it did before this pass, and the
-    // driver refuses to generate code for it (naming the key).
+    // dp_replicate with pp is not built yet: such a plan compiles to the IR
+    // unpartitioned, as it did before this pass, and the driver refuses to
+    // generate code for it (naming the key).
     Plan plan = planAttr.getPlan();
-    // With tp (pz-tensor-parallel ran first), each rank averages its own
-    // shards of the gradients over its dp_replicate peers.
+    // With tp or cp (pz-tensor-parallel ran first), each rank averages its
+    // own shards of the gradients, already summed over cp, over its
+    // dp_replicate peers.
     if (plan.dpShard != 1 || plan.pp != 1)
       return;
     auto fn = module.lookupSymbol<func::FuncOp>("finalize_grads");

@@ -86,9 +86,10 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     if (!planAttr)
       return;
     plan = planAttr.getPlan();
-    // dp_shard alone or with dp_replicate (HSDP). The other axes are not
-    // built yet: such a module is left as it is and `parallelize compile`
-    // refuses to generate code for it.
+    // dp_shard alone or with dp_replicate (HSDP), after tp and cp
+    // (pz-tensor-parallel: each rank's blocks, their gradients summed over
+    // cp). pp is not built yet: such a module is left as it is and
+    // `parallelize compile` refuses to generate code for it.
     if (plan.dpShard == 1 || plan.zero < 1 || plan.pp != 1)
       return;
     auto lookup = [&](StringRef name) {
