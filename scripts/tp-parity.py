@@ -317,24 +317,36 @@ def expected_bytes(model, cfg, params, case, rows, seq):
 
 
 def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq):
-    """Context parallelism over cp ranks, per micro-batch: each attention
-    all-gathers its key and value along the sequence (b x kv heads of the
-    rank x s x head_dim each, half(B) = (cp-1)/cp B) and reduce-scatters
-    their gradients (half too; all-reduced, ring, where tp replicates the
-    kv heads: they come out whole); BERT's padding mask (b x s floats, shared
-    by the layers) is gathered once; every parameter's gradient (the rank's
-    block) is a partial sum over the ranks' tokens, all-reduced; the loss's
-    sum and its token count (forward and backward) are all-reduced."""
+    """Context parallelism over cp ranks, per micro-batch and layer.
+
+    Ring attention (the kv heads split or whole, not replicated by tp): each
+    step passes the rank's key and value block (b x kv heads of the rank x
+    s/cp x head_dim each) to the next rank, with the block's positions (s/cp
+    int64, causal) or its padding mask (BERT: b x s/cp floats): cp - 1
+    shifts forward and again backward (cp.ring_kv_shift), and the key and
+    value gradients travel with their block, cp shifts (cp.ring_kv_grad_shift).
+    With tp above Llama's kv heads the attention reads its key and value
+    all-gathered (half(B) = (cp-1)/cp B) and all-reduces their gradients,
+    which come out whole (ring).
+
+    Every parameter's gradient (the rank's block) is a partial sum over the
+    ranks' tokens, all-reduced; the loss's sum and its token count (forward
+    and backward) are all-reduced."""
     half = lambda b: (cp - 1) * b // cp  # noqa: E731
     ring = lambda b: 2 * (cp - 1) * b // cp  # noqa: E731
     heads = cfg["heads"]
     kv_heads = cfg.get("kv_heads", heads)
-    kv_local = kv_heads // tp if kv_heads % tp == 0 else kv_heads
-    kv = 4 * rows * kv_local * seq * (cfg["hidden"] // heads)
-    out["cp.all_gather"] = k * (cfg["layers"] * 2 * half(kv) +
-                                (half(4 * rows * seq) if model.startswith("bert") else 0))
-    # reduce-scattered; whole (all-reduced) where tp replicates the kv heads
-    out["cp.kv_grad"] = k * cfg["layers"] * 2 * (half(kv) if kv_heads % tp == 0 else ring(kv))
+    layers = cfg["layers"]
+    if tp > 1 and kv_heads % tp:
+        kv = 4 * rows * kv_heads * seq * (cfg["hidden"] // heads)
+        out["cp.all_gather"] = k * layers * 2 * half(kv)
+        out["cp.kv_grad"] = k * layers * 2 * ring(kv)
+    else:
+        block = 4 * rows * (kv_heads // tp) * (seq // cp) * (cfg["hidden"] // heads)
+        travels = 2 * block + (4 * rows * (seq // cp) if model.startswith("bert")
+                               else 8 * (seq // cp))
+        out["cp.ring_kv_shift"] = k * layers * 2 * (cp - 1) * travels
+        out["cp.ring_kv_grad_shift"] = k * layers * cp * 2 * block
     local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
     out["cp.partial_sum"] = k * ring(4 * local)
     out["cp.loss_sum"] = k * ring(4)

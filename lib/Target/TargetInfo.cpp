@@ -46,6 +46,18 @@ static void attentionDims(Value q, Value k, Value v, int64_t dims[7]) {
 int64_t TargetInfo::workspaceBytes(Operation *op) const {
   int64_t d[7];
   int backward = 0;
+  // One block of ring attention (context parallelism).
+  if (auto blk = llvm::dyn_cast<AttentionBlockOp>(op)) {
+    attentionDims(blk.getQuery(), blk.getKey(), blk.getValue(), d);
+  } else if (auto blk = llvm::dyn_cast<AttentionBlockGradOp>(op)) {
+    attentionDims(blk.getQuery(), blk.getKey(), blk.getValue(), d);
+    backward = 1;
+  }
+  if (llvm::isa<AttentionBlockOp, AttentionBlockGradOp>(op)) {
+    size_t bytes =
+        pzrt_attention_block_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
+    return bytes > static_cast<size_t>(INT64_MAX / 2) ? -1 : static_cast<int64_t>(bytes);
+  }
   if (auto att = llvm::dyn_cast<AttentionOp>(op)) {
     attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
   } else if (auto att = llvm::dyn_cast<AttentionGradOp>(op)) {

@@ -1,7 +1,7 @@
 //===- Collectives.cpp - shard collectives become pzrt transfers ----------===//
 //
 // The plan passes put upstream `shard` collectives (all_reduce,
-// reduce_scatter, all_gather) and `pz.shard_chunk` on the program's grid
+// reduce_scatter, all_gather, shift) and `pz.shard_chunk` on the program's grid
 // `@world` (pp x dp_replicate x dp_shard x cp x tp). Each becomes the pzrt
 // op on the communicator group of its grid axes, with the reason the
 // inserting pass gave it (`pz.comm`). An all-reduce of a temporary that
@@ -21,8 +21,8 @@ using namespace mlir::pz;
 using namespace mlir::pz::lowering;
 
 bool lowering::isCollectiveOp(Operation *op) {
-  return llvm::isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp, ShardChunkOp>(
-      op);
+  return llvm::isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp,
+                   shard::ShiftOp, ShardChunkOp>(op);
 }
 
 namespace {
@@ -154,6 +154,22 @@ LogicalResult FunctionLowering::lowerCollective(Operation *op) {
     Operation *t = pzrt::AllGatherOp::create(b, op->getLoc(), Type(), src, dst, c->axes, c->reason,
                               /*stream=*/1);
     keepBucket(op, t);
+    return success();
+  }
+  if (auto shift = llvm::dyn_cast<shard::ShiftOp>(op)) {
+    FailureOr<Collective> c =
+        resolve(op, shift.getGridAttr(), shift.getGridAxes(), /*needsReason=*/true, b);
+    if (failed(c) || failed(checkStatic(op, shift.getInput())))
+      return failure();
+    if (!shift.getRotate() || shift.getGridAxes().size() != 1 ||
+        shift.getShiftAxis().getSExtValue() != shift.getGridAxes()[0])
+      return op->emitError() << "convert-pz-to-pzrt: the runtime shifts around the ring of "
+                                "one grid axis only (rotate, shift_axis the group's axis)";
+    Value src = buffers.lookup(shift.getInput());
+    Value dst = resultBufferOf(op, shift.getResult(), Value());
+    pzrt::ShiftOp::create(b, op->getLoc(), Type(), src, dst,
+                          b.getI64IntegerAttr(static_cast<int64_t>(shift.getOffset())), c->axes,
+                          c->reason, b.getI32IntegerAttr(1));
     return success();
   }
   auto chunk = llvm::cast<ShardChunkOp>(op);

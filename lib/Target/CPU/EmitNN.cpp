@@ -139,6 +139,34 @@ static LogicalResult emitAttention(Operation *op, Value q, Value k, Value v, Val
   return success();
 }
 
+/// One block of ring attention, forward (no `grad`) or backward.
+static LogicalResult emitAttentionBlock(Operation *op, Value grad, Value q, Value k, Value v,
+                                        Value qPos, Value kPos, Value mask,
+                                        std::optional<double> scaleAttr, FE &e,
+                                        const std::string &tail) {
+  ArrayRef<int64_t> qs = FE::shape(q), ks = FE::shape(k), vs = FE::shape(v);
+  int64_t dims[7] = {qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], vs[3]};
+  double scale = scaleAttr ? *scaleAttr : 1.0 / std::sqrt(static_cast<double>(dims[5]));
+  std::string kind = "PZRT_MASK_NONE", strides = "{0, 0, 0, 0}";
+  if (mask) {
+    kind = FE::elementType(mask).isInteger(1) ? "PZRT_MASK_BOOL" : "PZRT_MASK_ADD";
+    strides = intList(FE::broadcastStrides(FE::shape(mask), {dims[0], dims[1], dims[3], dims[4]}));
+  }
+  e.out() << "    { static const int64_t ms[4] = " << strides << ";\n";
+  std::string call = grad ? "pzrt_attention_block_bwd(" + e.name(grad) + ", "
+                          : std::string("pzrt_attention_block_fwd(");
+  call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + tail.substr(0, tail.find('|')) +
+          orNull(e, qPos) + ", " + orNull(e, kPos) + ", " + orNull(e, mask) + ", " + kind +
+          ", ms, " + floatLiteral(scale, false);
+  for (int64_t d : dims)
+    call += ", " + std::to_string(d);
+  call += ", " + tail.substr(tail.find('|') + 1) + ", " + e.workspace(op) + ")";
+  e.out() << "  ";
+  e.checkCall(op, call);
+  e.out() << "    }\n";
+  return success();
+}
+
 static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels, Value grad,
                                       Reduction red, int64_t ignore, FE &e) {
   if (!FE::elementType(labels).isInteger(64))
@@ -185,8 +213,8 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
 LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (!llvm::isa<MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
-                 RMSNormGradOp, AttentionOp, AttentionGradOp, CrossEntropyOp,
-                 CrossEntropyGradOp>(op)) {
+                 RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBlockOp,
+                 AttentionBlockGradOp, CrossEntropyOp, CrossEntropyGradOp>(op)) {
     handled = false;
     return success();
   }
@@ -255,6 +283,29 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
                            e.name(a.getGradKey()) + ", " + e.name(a.getGradValue());
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
                              a.getCausal(), scale, e, outs);
+      })
+      .Case<AttentionBlockOp>([&](AttentionBlockOp a) {
+        std::optional<double> scale;
+        if (auto s = a.getScaleAttr())
+          scale = s.getValueAsDouble();
+        // (q, k, v, q_pos, k_pos, mask, ..., acc_in, lse_in, acc_out, lse_out)
+        std::string tail = "|" + e.name(a.getAcc()) + ", " + e.name(a.getLse()) + ", " +
+                           e.name(a.getResult()) + ", " + e.name(a.getResultLse());
+        return emitAttentionBlock(op, Value(), a.getQuery(), a.getKey(), a.getValue(),
+                                  a.getQueryPositions(), a.getKeyPositions(), a.getMask(), scale,
+                                  e, tail);
+      })
+      .Case<AttentionBlockGradOp>([&](AttentionBlockGradOp a) {
+        std::optional<double> scale;
+        if (auto s = a.getScaleAttr())
+          scale = s.getValueAsDouble();
+        // (dout, q, k, v, out, lse, q_pos, k_pos, mask, ..., dq, dk, dv)
+        std::string tail = e.name(a.getOut()) + ", " + e.name(a.getLse()) + ", |" +
+                           e.name(a.getGradQuery()) + ", " + e.name(a.getGradKey()) + ", " +
+                           e.name(a.getGradValue());
+        return emitAttentionBlock(op, a.getGrad(), a.getQuery(), a.getKey(), a.getValue(),
+                                  a.getQueryPositions(), a.getKeyPositions(), a.getMask(), scale,
+                                  e, tail);
       })
       .Case<CrossEntropyOp>([&](CrossEntropyOp c) {
         return emitCrossEntropy(op, c.getLogits(), c.getLabels(), Value(), c.getReduction(),

@@ -202,6 +202,12 @@ LogicalResult FunctionPrinter::print(Operation *op) {
                              name(c.getBuffer()) + ", " + count(c.getBuffer()) + ", " +
                                  dtype(c.getBuffer()) + ", " + std::to_string(c.getRootAttr().getInt()));
       })
+      .Case<pzrt::ShiftOp>([&](pzrt::ShiftOp c) {
+        return printTransfer(c, "pzrt_shift_on", c.getAxes(), c.getReason(), c.getStream(),
+                             c.getRequest(),
+                             bufferArgs(c.getSrc(), c.getDst(), c.getSrc()) + ", " +
+                                 std::to_string(c.getOffsetAttr().getInt()));
+      })
       .Case<pzrt::SendOp, pzrt::RecvOp>([&](auto c) {
         bool send = llvm::isa<pzrt::SendOp>(c.getOperation());
         return printTransfer(c, send ? "pzrt_send_on" : "pzrt_recv_on", c.getAxes(),

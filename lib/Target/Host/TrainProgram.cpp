@@ -89,6 +89,11 @@ void addTransferBytes(func::FuncOp fn, int32_t microBatch, const Plan &plan,
       bytes = bufferBytes(c.getBuffer());
       kind = "send";
       reason = c.getReason();
+    } else if (auto c = llvm::dyn_cast<pzrt::ShiftOp>(op)) {
+      // Every rank sends its buffer once (counted as a send).
+      bytes = groupSize(plan, c.getAxes()) > 1 ? bufferBytes(c.getSrc()) : 0;
+      kind = "send";
+      reason = c.getReason();
     } else {
       return;
     }

@@ -77,6 +77,13 @@ int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count
                  pzrt_request **request);
 int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
                  int peer, const char *reason, int stream, pzrt_request **request);
+/* pzrt.shift: sends `count` elements of src to the rank `offset` positions
+ * further along the group and receives as many into dst from the rank
+ * `offset` positions before (wrapping; both posted together). src and dst
+ * must not overlap. Counted as a send of src's bytes. */
+int pzrt_shift_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
+                  pzrt_dtype dtype, int offset, const char *reason, int stream,
+                  pzrt_request **request);
 int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request);
 /* Waits until every transfer issued so far (by any step context) is done.
  * For a compiled function that failed with requests outstanding: call it

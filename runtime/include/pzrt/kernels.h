@@ -146,6 +146,46 @@ typedef enum { PZRT_MASK_NONE = 0, PZRT_MASK_BOOL = 1, PZRT_MASK_ADD = 2 } pzrt_
 int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
 int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
 
+/* ---- one block of ring attention (the compiler's pz.attention_block) ----
+ * query [B,H,Sq,D], key [B,Hkv,Sk,D], value [B,Hkv,Sk,Dv]: one block of the keys.
+ * acc_in/acc_out [B,H,Sq,Dv] and lse_in/lse_out [B,H,Sq]: the running output
+ * (already normalized over the keys seen so far) and the log-sum-exp of those
+ * keys' scores (start: acc 0, lse -inf). out may alias in (row-wise update).
+ * S = scale * Q K^T (+ mask); q_pos [Sq] and k_pos [Sk] (int64, both or neither;
+ * NULL: no causal mask): key j is dropped for query i when k_pos[j] > q_pos[i].
+ * A bool mask drops where zero; a float mask adds (same as pzrt_attention_fwd);
+ * mask and mask_strides describe this block's Sk columns.
+ * Per row: l = logsumexp over the block's kept keys (-inf if none kept);
+ * lse_out = logaddexp(lse_in, l); acc_out = acc_in * exp(lse_in - lse_out)
+ *   + softmax_block(S) V * exp(l - lse_out); a row with no kept key in this block
+ * and lse_in = -inf stays acc 0, lse -inf (no NaN). acc_in is not read where
+ * lse_in is -inf.
+ * workspace: at least pzrt_attention_block_workspace_bytes(..., 0) bytes.
+ * Returns 0, or -1 with pzrt_last_error() on bad sizes or pointers. */
+int pzrt_attention_block_fwd(const float *q, const float *k, const float *v,
+                             const int64_t *q_pos, const int64_t *k_pos,
+                             const void *mask, int mask_kind, const int64_t mask_strides[4],
+                             double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                             int64_t Sk, int64_t D, int64_t Dv,
+                             const float *acc_in, const float *lse_in,
+                             float *acc_out, float *lse_out, void *workspace);
+/* The backward of one block given the FINAL output `out` [B,H,Sq,Dv] and `lse`
+ * [B,H,Sq] of the whole attention (over every block): P = exp(S - lse) (dropped
+ * positions 0), Drow_i = sum_c dout[i,c] * out[i,c],
+ * dV = P^T dout, dP = dout V^T, dS = P * (dP - Drow),
+ * dq = scale * dS K (this block's part, overwritten),
+ * dk = scale * dS^T Q, dv = P^T dout (overwritten; summed over the query heads
+ * that share a kv head). Rows with lse = -inf contribute nothing (their P and
+ * dS rows are zero). workspace: at least
+ * pzrt_attention_block_workspace_bytes(..., 1) bytes. Neither kernel allocates. */
+int pzrt_attention_block_bwd(const float *dout, const float *q, const float *k, const float *v,
+                             const float *out, const float *lse,
+                             const int64_t *q_pos, const int64_t *k_pos,
+                             const void *mask, int mask_kind, const int64_t mask_strides[4],
+                             double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                             int64_t Sk, int64_t D, int64_t Dv,
+                             float *dq, float *dk, float *dv, void *workspace);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,13 @@ extern "C" {
 size_t pzrt_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk,
                                       int64_t D, int64_t Dv, int backward);
 
+/* Bytes of workspace pzrt_attention_block_fwd (backward = 0) or
+ * pzrt_attention_block_bwd (backward = 1) needs for these dims: the Sq x Sk
+ * scores of one (batch, head), rounded up to 64 bytes (twice in the
+ * backward); 0 when Sq or Sk is not positive. */
+size_t pzrt_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                            int64_t Sk, int64_t D, int64_t Dv, int backward);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,6 +250,18 @@ int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt
                   [=] { return pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0); });
 }
 
+int pzrt_shift_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
+                  pzrt_dtype dtype, int offset, const char *reason, int,
+                  pzrt_request **request) {
+  pzrt_comm *c = groupComm(ctx, group, "shift");
+  if (!c)
+    return -1;
+  return transfer(ctx, c, PZRT_COLL_SEND, reason, request, [=] {
+    return pzrt_sendrecv(c, src, count, peerRank(c, offset), dst, count, peerRank(c, -offset),
+                         dtype, 0);
+  });
+}
+
 int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t src_bytes,
                   size_t dst_bytes) {
   pzrt_comm *c = groupComm(ctx, group, "chunk");

@@ -197,3 +197,9 @@ LogicalResult AttentionGradOp::verify() {
   return checkGradShape(*this, getGrad().getType(),
                         llvm::cast<RankedTensorType>(inferred[0]).getShape());
 }
+
+LogicalResult AttentionBlockGradOp::verify() {
+  return verifyAttentionBlock(*this, getQuery(), getKey(), getValue(), getMask(), getScale(),
+                              getOut().getType(), getLse().getType(), getQueryPositions(),
+                              getKeyPositions());
+}

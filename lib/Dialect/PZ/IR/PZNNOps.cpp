@@ -187,6 +187,49 @@ LogicalResult AttentionOp::verify() {
                               getMask(), getScale());
 }
 
+LogicalResult AttentionBlockOp::verify() {
+  return verifyAttentionBlock(*this, getQuery(), getKey(), getValue(), getMask(), getScale(),
+                              getAcc().getType(), getLse().getType(), getQueryPositions(),
+                              getKeyPositions());
+}
+
+LogicalResult mlir::pz::detail::verifyAttentionBlock(Operation *op, Value query, Value key,
+                                                     Value value, Value mask,
+                                                     std::optional<APFloat> scale, Type out,
+                                                     Type lse, Value queryPositions,
+                                                     Value keyPositions) {
+  SmallVector<Value> operands = {query, key, value};
+  if (mask)
+    operands.push_back(mask);
+  SmallVector<Type> inferred;
+  DictionaryAttr attrs = op->getAttrDictionary();
+  auto q = llvm::cast<RankedTensorType>(query.getType());
+  auto k = llvm::cast<RankedTensorType>(key.getType());
+  if (failed(AttentionOp::inferReturnTypes(op->getContext(), op->getLoc(),
+                                           AttentionOp::Adaptor(operands, attrs), inferred)) ||
+      failed(verifyAttentionAttrs(op, q, k, mask, scale)))
+    return failure();
+  auto result = llvm::cast<RankedTensorType>(inferred[0]);
+  if (out != result)
+    return op->emitOpError() << "the running output must have the attention's result type "
+                             << result << ", got " << out;
+  auto want = RankedTensorType::get(result.getShape().drop_back(), result.getElementType());
+  if (lse != want)
+    return op->emitOpError() << "the log-sum-exp must have type " << want << ", got " << lse;
+  if (!queryPositions != !keyPositions)
+    return op->emitOpError() << "query and key positions come together";
+  if (queryPositions) {
+    auto qp = llvm::cast<RankedTensorType>(queryPositions.getType());
+    auto kp = llvm::cast<RankedTensorType>(keyPositions.getType());
+    if (!dimsAgree(qp.getDimSize(0), q.getDimSize(2)) ||
+        !dimsAgree(kp.getDimSize(0), k.getDimSize(2)))
+      return op->emitOpError() << "positions " << qp << " and " << kp
+                               << " must match the query's and key's sequences ("
+                               << q.getDimSize(2) << ", " << k.getDimSize(2) << ")";
+  }
+  return success();
+}
+
 LogicalResult mlir::pz::detail::verifyAttentionAttrs(
     Operation *op, RankedTensorType q, RankedTensorType k, Value mask,
     std::optional<APFloat> scale) {

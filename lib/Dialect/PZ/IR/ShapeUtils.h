@@ -45,6 +45,13 @@ LogicalResult verifyAttentionAttrs(Operation *op, RankedTensorType query,
                                    RankedTensorType key, Value mask,
                                    std::optional<APFloat> scale);
 
+/// pz.attention_block and its gradient: the forward shape rules on the
+/// query, key, value (and mask), `out` of the attention's result type,
+/// `lse` [B, H, Sq], and the positions (both or neither) [Sq] and [Sk].
+LogicalResult verifyAttentionBlock(Operation *op, Value query, Value key, Value value,
+                                   Value mask, std::optional<APFloat> scale, Type out,
+                                   Type lse, Value queryPositions, Value keyPositions);
+
 /// The number of elements that `pz.slice` (and `pz.slice_grad`) takes on
 /// dim `dim` of `size` (which may be dynamic) for `start`, `end`, `step`.
 /// A positive step needs `0 <= start <= end <= size`, a negative one

@@ -388,6 +388,8 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     ArrayRef<GridAxis> context = splitOf(qs, 2);
     SmallVector<ArrayRef<GridAxis>> want = {splitOf(qs, 0), splitOf(qs, 1), {}, {}};
     unsigned ki = llvm::find(op->getOperands(), attn.getKey()) - op->getOperands().begin();
+    // Ring attention: the keys' sequence split as the queries' (one axis).
+    bool ring = !context.empty() && splitOf(operandShardings[ki], 2) == context;
     int64_t kvHeads = rankedType(attn.getKey()).getDimSize(1), n = 1;
     for (GridAxis a : want[1])
       n *= symbolTable.lookupNearestSymbolFrom<GridOp>(op, qs.getGridAttr()).getShape()[a];
@@ -425,9 +427,11 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
         bool stretched = v == mask && t.getDimSize(d) == 1 &&
                          (j < 3 ? q4.getDimSize(j) : rankedType(attn.getKey()).getDimSize(2)) != 1;
         ArrayRef<GridAxis> expect = stretched || j < 0 ? ArrayRef<GridAxis>() : want[j];
-        // The query's sequence, and the key/value gradients' (scattered).
-        if (j == 2 && !stretched &&
-            (!isKvShaped(v) || (llvm::isa<OpResult>(v) && v.getDefiningOp() == op)))
+        // The query's sequence, the key/value gradients' (scattered), and
+        // in a ring the keys' and a key mask's.
+        bool result = llvm::isa<OpResult>(v) && v.getDefiningOp() == op;
+        if (!stretched && ((j == 2 && (v == mask ? !ring : !isKvShaped(v) || result || ring)) ||
+                           (j == 3 && v == mask && ring)))
           expect = context;
         if (splitOf(s, d) != expect)
           return op->emitOpError() << "cannot be partitioned: " << what << " dim " << d
@@ -442,6 +446,14 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     for (auto [i, v] : llvm::enumerate(op->getResults()))
       if (failed(check(v, resultShardings[i], "result " + Twine(i))))
         return failure();
+    if (ring) {
+      if (context.size() != 1 || replicated)
+        return op->emitOpError() << "cannot be partitioned: a ring runs over one grid axis, "
+                                    "with the kv heads split as the query's";
+      return partitionRingAttention(
+          op, partitionedOperands, symbolTable.lookupNearestSymbolFrom<GridOp>(op, qs.getGridAttr()),
+          context[0], partitionMap, builder);
+    }
     if (replicated) {
       if (failed(partitionReplicatedKv(attn, partitionedOperands, qs, want[1], n, kvHeads,
                                        partitionMap, builder)))

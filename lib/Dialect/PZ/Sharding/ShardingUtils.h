@@ -90,6 +90,12 @@ struct PartialSumModel : public shard::ShardingInterface::ExternalModel<Model, O
 /// function has none.
 FailureOr<Value> tpCoordinate(Operation *op, OpBuilder &b);
 
+/// Ring attention (RingAttention.cpp): pz.attention or pz.attention_grad
+/// whose query and key sequences are split alike over `axis` of `grid`.
+LogicalResult partitionRingAttention(Operation *op, ArrayRef<Value> partitionedOperands,
+                                     shard::GridOp grid, GridAxis axis, IRMapping &partitionMap,
+                                     OpBuilder &builder);
+
 /// Attach the models of BoxModels.cpp and ShapeModels.cpp.
 void attachBoxModels(MLIRContext *ctx);
 void attachShapeModels(MLIRContext *ctx);

@@ -402,7 +402,11 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
   }
   if (heads == kWhole && context == kWhole)
     return s;
-  DimAxes wantQ = {kWhole, heads, context, kWhole}, wantKv = {kWhole, heads, kWhole, kWhole};
+  // Ring attention (pz.ring, marked by pz-tensor-parallel): the keys'
+  // sequence (and a key mask's) split as the queries'.
+  bool ring = context != kWhole && op->hasAttr(kRingAttrName);
+  DimAxes wantQ = {kWhole, heads, context, kWhole},
+          wantKv = {kWhole, heads, ring ? context : kWhole, kWhole};
   int64_t n = heads == kWhole ? 1 : ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
   bool replicated = heads != kWhole && kvHeads % n != 0 && n % kvHeads == 0 &&
                     typeOf(query).getDimSize(1) % n == 0;
@@ -429,8 +433,9 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
       // The query dim (the mask's second to last) split as the query's
       // sequence unless it broadcasts; the rest whole.
       RankedTensorType t = typeOf(v);
-      if (context != kWhole && t.getRank() >= 2 && t.getDimSize(t.getRank() - 2) != 1)
-        s.operands[i][t.getRank() - 2] = context;
+      int64_t d = t.getRank() - (ring ? 1 : 2);
+      if (context != kWhole && d >= 0 && t.getDimSize(d) != 1)
+        s.operands[i][d] = context;
       continue;
     }
     s.operands[i] = isKv(v) ? (replicated ? wholeAxes(v) : wantKv) : wantQ;

@@ -41,7 +41,7 @@ LogicalResult pz::makeCausalMasksExplicit(func::FuncOp fn, StringRef pass) {
     return m;
   };
   auto rewrite = [&](auto a) -> LogicalResult {
-    if (!a.getCausal())
+    if (!a.getCausal() || a->hasAttr("pz.ring"))
       return success();
     if (a.getMask())
       return a.emitError() << pass << ": causal attention with a mask under cp (plan key 'cp') "

@@ -23,10 +23,11 @@ namespace mlir::pz {
 /// of the ranks' blocks laid end to end.
 SmallVector<int64_t> zigzagOrder(int64_t seq, int64_t n);
 
-/// Causal attention (and its gradient) with an explicit i1 mask [Sq, Sk]
-/// (key position <= query position) instead of `causal`, so that each
-/// rank's queries, split along the sequence, keep their positions. Fails
-/// for a causal attention that also has a mask.
+/// Causal attention (and its gradient) that does not run as a ring (no
+/// pz.ring) with an explicit i1 mask [Sq, Sk] (key position <= query
+/// position) instead of `causal`, so that each rank's queries, split along
+/// the sequence, keep their positions when they meet the all-gathered keys.
+/// Fails for such a causal attention that also has a mask.
 LogicalResult makeCausalMasksExplicit(func::FuncOp fn, StringRef pass);
 
 /// A cross-entropy (and its gradient) over logits and labels flattened from

@@ -80,7 +80,7 @@ LogicalResult pz::verifyPartitioned(func::FuncOp fn, StringRef pass) {
     }
     if (op->getDialect() && op->getDialect()->getNamespace() == "shard" &&
         !llvm::isa<shard::GridOp, shard::AllReduceOp, shard::AllGatherOp,
-                   shard::ReduceScatterOp, shard::AllSliceOp>(op)) {
+                   shard::ReduceScatterOp, shard::AllSliceOp, shard::ShiftOp>(op)) {
       op->emitError() << pass << ": shard-partition left '" << op->getName()
                       << "', which the program cannot run";
       return WalkResult::interrupt();

@@ -22,7 +22,7 @@ void removeIdentityCasts(func::FuncOp fn);
 /// The partitioned function holds no cast (left by a reshard that
 /// shard-partition could not do: its known silent miscompiles), no
 /// annotation and no collective but all_reduce, all_gather,
-/// reduce_scatter and all_slice; else an error at the op, from `pass`.
+/// reduce_scatter, all_slice and shift; else an error at the op, from `pass`.
 LogicalResult verifyPartitioned(func::FuncOp fn, StringRef pass);
 
 /// An all-reduce (sum) read only by all_slices over the same grid axes

@@ -527,6 +527,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     if (dropout.wasInterrupted())
       return failure();
+    markRingAttention(fn, plan.tp);
     if (failed(makeCausalMasksExplicit(fn, kPass)))
       return failure();
     foldLossReshapes(fn);
@@ -534,6 +535,26 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     ctx.batch = tokens.getDimSize(0);
     ctx.seq = tokens.getDimSize(1);
     return success();
+  }
+
+  /// The attentions context parallelism runs as a ring (pz.ring): self
+  /// attention over the token sequence whose mask, if any, masks keys only
+  /// (a padding mask), and whose kv heads tp does not replicate. The others
+  /// read their keys and values all-gathered.
+  static void markRingAttention(func::FuncOp fn, int64_t tp) {
+    int64_t seq = tokenType(fn).getDimSize(1);
+    auto mark = [&](Operation *op, Value q, Value k, Value mask) {
+      auto qt = llvm::cast<RankedTensorType>(q.getType());
+      auto kt = llvm::cast<RankedTensorType>(k.getType());
+      int64_t kv = kt.getDimSize(1);
+      bool replicated = tp > 1 && kv % tp != 0;
+      auto mt = mask ? llvm::cast<RankedTensorType>(mask.getType()) : RankedTensorType();
+      bool keyMask = !mt || mt.getRank() < 2 || mt.getDimSize(mt.getRank() - 2) == 1;
+      if (qt.getDimSize(2) == seq && kt.getDimSize(2) == seq && keyMask && !replicated)
+        op->setAttr(sharding::kRingAttrName, UnitAttr::get(fn.getContext()));
+    };
+    fn.walk([&](AttentionOp a) { mark(a, a.getQuery(), a.getKey(), a.getMask()); });
+    fn.walk([&](AttentionGradOp a) { mark(a, a.getQuery(), a.getKey(), a.getMask()); });
   }
 
   /// @forward_backward: parameters decide at their first use; gradients

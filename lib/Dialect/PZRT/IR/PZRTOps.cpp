@@ -233,6 +233,18 @@ LogicalResult SendOp::verify() {
   return success();
 }
 
+LogicalResult ShiftOp::verify() {
+  if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), getSrc(), getDst())))
+    return failure();
+  if (getSrc().getType() != getDst().getType())
+    return emitOpError() << "source and destination must have the same type";
+  if (getSrc() == getDst())
+    return emitOpError() << "source and destination must be distinct buffers";
+  if (getOffsetAttr().getInt() == 0)
+    return emitOpError() << "offset 0 shifts to itself";
+  return success();
+}
+
 LogicalResult RecvOp::verify() {
   if (failed(verifyTransfer(*this, getAxes(), getStreamAttr(), getRequest(), Value(), Value())))
     return failure();
@@ -277,6 +289,9 @@ void AllToAllOp::getEffects(
 void SendOp::getEffects(SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &e) {
   transferEffects(*this, &getBufferMutable(), nullptr, e);
 }
+void ShiftOp::getEffects(SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &e) {
+  transferEffects(*this, &getSrcMutable(), &getDstMutable(), e);
+}
 void RecvOp::getEffects(SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &e) {
   transferEffects(*this, nullptr, &getBufferMutable(), e);
 }
@@ -284,7 +299,7 @@ void RecvOp::getEffects(SmallVectorImpl<SideEffects::EffectInstance<MemoryEffect
 LogicalResult WaitOp::verify() {
   Operation *def = getRequest().getDefiningOp();
   if (!def || !llvm::isa<AllReduceOp, AllGatherOp, ReduceScatterOp, BroadcastOp, AllToAllOp,
-                         SendOp, RecvOp>(def))
+                         SendOp, RecvOp, ShiftOp>(def))
     return emitOpError() << "waits for a request that no transfer started";
   if (def->getBlock() != (*this)->getBlock() || !def->isBeforeInBlock(*this))
     return emitOpError() << "must follow the transfer it completes in the same block";

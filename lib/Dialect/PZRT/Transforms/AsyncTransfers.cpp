@@ -34,7 +34,7 @@ namespace {
 
 bool isTransfer(Operation *op) {
   return llvm::isa<AllReduceOp, AllGatherOp, ReduceScatterOp, BroadcastOp, AllToAllOp, SendOp,
-                   RecvOp>(op);
+                   RecvOp, ShiftOp>(op);
 }
 
 /// The alloc, block argument or global a buffer is a view of.

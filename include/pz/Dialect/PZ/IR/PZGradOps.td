@@ -226,4 +226,42 @@ def PZ_AttentionGradOp : PZ_Op<"attention_grad",
   let hasVerifier = 1;
 }
 
+def PZ_AttentionBlockGradOp : PZ_Op<"attention_block_grad",
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["query", "grad_query"]>,
+     AllTypesMatch<["key", "grad_key"]>, AllTypesMatch<["value", "grad_value"]>,
+     AllTypesMatch<["grad", "out"]>], 1> {
+  let summary = "the gradient of one key/value block of ring attention";
+  let description = [{
+    Given the cotangent `grad` of the whole attention's output `out`
+    `[B, H, Sq, Dv]` and its log-sum-exp `lse` `[B, H, Sq]` (over every
+    block, as the last pz.attention_block of the ring returns them), returns
+    this block's part of the query's cotangent and the block's key and
+    value cotangents (summed over the query heads that share a kv head):
+    with `P = exp(scores - lse)` and `D = rowsum(grad * out)`,
+    `grad_value = P^T grad`, `dS = P * (grad V^T - D)`,
+    `grad_query = scale * dS K`, `grad_key = scale * dS^T Q`. Positions,
+    mask and scale as pz.attention_block.
+
+    ```mlir
+    %dq, %dk, %dv = pz.attention_block_grad %g, %q, %k, %v, %o, %lse
+        : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$query, PZ_FloatTensor:$key,
+                       PZ_FloatTensor:$value, PZ_FloatTensor:$out, PZ_FloatTensor:$lse,
+                       Optional<1DTensorOf<[I64]>>:$query_positions,
+                       Optional<1DTensorOf<[I64]>>:$key_positions,
+                       Optional<PZ_MaskTensor>:$mask, OptionalAttr<F64Attr>:$scale);
+  let results = (outs PZ_FloatTensor:$grad_query, PZ_FloatTensor:$grad_key,
+                      PZ_FloatTensor:$grad_value);
+  let assemblyFormat = [{
+    $grad `,` $query `,` $key `,` $value `,` $out `,` $lse
+        (`positions` `(` $query_positions^ `,` $key_positions `:` type($query_positions) `,`
+         type($key_positions) `)`)?
+        (`mask` `(` $mask^ `:` type($mask) `)`)? attr-dict
+        `:` type($grad) `,` type($query) `,` type($key) `,` type($value) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // PZ_DIALECT_PZ_IR_PZGRADOPS_TD

@@ -583,6 +583,48 @@ def PZ_AttentionOp : PZ_Op<"attention",
   let hasVerifier = 1;
 }
 
+def PZ_AttentionBlockOp : PZ_Op<"attention_block",
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["acc", "result"]>,
+     AllTypesMatch<["lse", "result_lse"]>,
+     AllElementTypesMatch<["query", "key", "value", "acc", "lse"]>], 1> {
+  let summary = "one key/value block of ring attention, merged online";
+  let description = [{
+    One step of ring attention (context parallelism): the queries `query`
+    `[B, H, Sq, D]` attend to one block of the keys, `key` `[B, Hkv, Sk, D]`
+    and `value` `[B, Hkv, Sk, Dv]` (grouped-query heads as pz.attention),
+    and the block's result is merged into the running one: `acc`
+    `[B, H, Sq, Dv]`, the output over the keys seen so far (normalized), and
+    `lse` `[B, H, Sq]`, the log-sum-exp of their scores. With `l` the
+    log-sum-exp of the block's kept scores `scale * Q K^T (+ mask)`:
+    `result_lse = logaddexp(lse, l)` and `result = acc * exp(lse -
+    result_lse) + softmax(scores) V * exp(l - result_lse)`. A ring starts
+    from `acc = 0`, `lse = -inf`; a row with no kept key leaves both as they
+    are. `query_positions` `[Sq]` and `key_positions` `[Sk]` (i64, together)
+    make it causal by the tokens' positions: key j is dropped for query i
+    when its position is greater. `mask` broadcasts to `[B, H, Sq, Sk]` as
+    pz.attention's. `scale` defaults to `1 / sqrt(D)`.
+
+    ```mlir
+    %o, %l = pz.attention_block %q, %k, %v into %acc, %lse positions(%qp, %kp : tensor<8xi64>, tensor<8xi64>)
+        : tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8xf32>
+    ```
+  }];
+  let arguments = (ins PZ_FloatTensor:$query, PZ_FloatTensor:$key, PZ_FloatTensor:$value,
+                       PZ_FloatTensor:$acc, PZ_FloatTensor:$lse,
+                       Optional<1DTensorOf<[I64]>>:$query_positions,
+                       Optional<1DTensorOf<[I64]>>:$key_positions,
+                       Optional<PZ_MaskTensor>:$mask, OptionalAttr<F64Attr>:$scale);
+  let results = (outs PZ_FloatTensor:$result, PZ_FloatTensor:$result_lse);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `into` $acc `,` $lse
+        (`positions` `(` $query_positions^ `,` $key_positions `:` type($query_positions) `,`
+         type($key_positions) `)`)?
+        (`mask` `(` $mask^ `:` type($mask) `)`)? attr-dict
+        `:` type($query) `,` type($key) `,` type($value) `,` type($acc) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
 def PZ_DropoutOp : PZ_Op<"dropout",
     [Pure, PZ_VJP, AllTypesMatch<["input", "result"]>], 1> {
   let summary = "seeded inverted dropout";

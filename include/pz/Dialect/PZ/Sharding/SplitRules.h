@@ -28,6 +28,11 @@ namespace mlir::pz::sharding {
 /// (VocabModels.cpp, Transforms/VocabPadding.h).
 constexpr llvm::StringLiteral kValidClassesAttrName = "pz.valid_classes";
 
+/// On a pz.attention (and its gradient) that context parallelism runs as
+/// a ring (pz-tensor-parallel marks them): its keys split along the
+/// sequence like its queries (RingAttention.cpp).
+constexpr llvm::StringLiteral kRingAttrName = "pz.ring";
+
 /// Per dim, the grid axis the dim is split over, or kWhole.
 using DimAxes = SmallVector<int16_t, 4>;
 constexpr int16_t kWhole = -1;

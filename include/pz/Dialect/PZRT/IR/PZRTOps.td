@@ -263,6 +263,30 @@ def PZRT_RecvOp : PZRT_CommOp<"recv"> {
   }];
 }
 
+def PZRT_ShiftOp : PZRT_CommOp<"shift"> {
+  let summary = "passes a buffer around the group's ring";
+  let description = [{
+    Sends `src` to the rank `offset` positions further along the group and
+    receives into `dst` what the rank `offset` positions before sends,
+    wrapping around (a ring: context parallelism's key/value blocks). Both
+    go together, so no rank waits on its own send. `src` and `dst` have one
+    type and are distinct buffers. Moves the bytes of `src` per rank.
+
+    ```mlir
+    pzrt.shift %kv, %next by 1 on ["cp"] reason <"cp.ring_kv_shift", "step 1 of 2, attn">
+        : memref<2x2x8x16xf32>, memref<2x2x8x16xf32>
+    ```
+  }];
+  let arguments = (ins PZRT_Buffer:$src, PZRT_Buffer:$dst, I64Attr:$offset,
+                       PZRT_AxesAttr:$axes, PZRT_ReasonAttr:$reason,
+                       DefaultValuedAttr<I32Attr, "1">:$stream);
+  let results = (outs Optional<PZRT_RequestType>:$request);
+  let assemblyFormat = [{
+    $src `,` $dst `by` $offset `on` $axes `reason` $reason attr-dict `:` type($src) `,`
+    type($dst) (`->` type($request)^)?
+  }];
+}
+
 def PZRT_WaitOp : PZRT_Op<"wait"> {
   let summary = "completes an asynchronous transfer";
   let description = [{
