@@ -483,15 +483,16 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
 
 // Context parallelism (cp = 2) on a causal attention block of the tokens
 // [b = 2, s = 8]: the token inputs are split along the sequence (each
-// rank's zigzag chunks: the driver feeds chunks r and 3 - r of 4, pz.box_shard);
-// a whole position table is put in zigzag order and sliced locally; the
-// causal mask becomes an explicit i1 mask whose query rows are sliced the
-// same way; the key and value are all-gathered along the sequence and put
-// back in the single rank's order; the loss sums its tokens and their count
-// over cp; the weight's gradient is a partial sum over cp.
+// rank's zigzag chunks: the driver feeds chunks r and 3 - r of 4,
+// pz.box_shard); a whole position table is put in zigzag order and sliced
+// locally; the attention runs as a ring: the rank's query and key
+// positions are its chunks of [0, 8), the first step attends to the rank's
+// own key block, the key, value and key positions are shifted one rank on
+// (cp.ring_kv_shift) and the second step merges that block in; the loss
+// sums its tokens and their count over cp; the weight's gradient is a
+// partial sum over cp.
 // CHECK-LABEL: module attributes {pz.plan = #pz.plan<cp = 2>}
 // CHECK: func.func @forward_backward(%arg0: tensor<2x4xi64> {pz.box_shard = {dim_axes = array<i16: -1, 3>, shape = array<i64: 2, 8>}, pz.input = "input_ids"}, %arg1: tensor<2x4xi64> {pz.box_shard = {dim_axes = array<i16: -1, 3>, shape = array<i64: 2, 8>}, pz.input = "labels"}
-// CHECK: %[[MASK:.+]] = pz.constant dense<{{\[\[}}true, false, false, false, false, false, false, false], [true, true, false,
 // CHECK: %[[E:.+]] = pz.embedding %arg2, %arg0 : tensor<16x8xf32>, tensor<2x4xi64> -> tensor<2x4x8xf32>
 // CHECK-NEXT: %[[Z:.+]] = pz.constant dense<[0, 1, 6, 7, 2, 3, 4, 5]> : tensor<8xi64>
 // CHECK-NEXT: %[[PZ:.+]] = pz.gather %arg3, %[[Z]] {axis = 0 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
@@ -499,16 +500,23 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
 // CHECK-NEXT: %[[PC:.+]] = pz.shard_chunk %[[PF]] on @world grid_axes = [3] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
 // CHECK-NEXT: %[[P:.+]] = pz.reshape %[[PC]] [4, 8]
 // CHECK-NEXT: %[[X:.+]] = pz.add %[[E]], %[[P]] : tensor<2x4x8xf32>, tensor<4x8xf32> -> tensor<2x4x8xf32>
-// CHECK: %[[KT:.+]] = pz.transpose %{{.+}} [2, 0, 1, 3] : tensor<2x1x4x8xf32> -> tensor<4x2x1x8xf32>
-// CHECK-NEXT: %[[KG:.+]] = shard.all_gather %[[KT]] on @world grid_axes = [3] gather_axis = 0 {pz.comm = #pzrt.reason<"cp.all_gather", "attn">} : tensor<4x2x1x8xf32> -> tensor<8x2x1x8xf32>
-// CHECK-NEXT: %[[KW:.+]] = pz.transpose %[[KG]] [1, 2, 0, 3]
-// CHECK-NEXT: %[[ZI:.+]] = pz.constant dense<[0, 1, 4, 5, 6, 7, 2, 3]> : tensor<8xi64>
-// CHECK-NEXT: %[[K:.+]] = pz.gather %[[KW]], %[[ZI]] {axis = 2 : i64} : tensor<2x1x8x8xf32>, tensor<8xi64> -> tensor<2x1x8x8xf32>
-// CHECK: %[[MZ:.+]] = pz.gather %[[MASK]], %{{.+}} {axis = 0 : i64} : tensor<8x8xi1>, tensor<8xi64> -> tensor<8x8xi1>
-// CHECK: %[[MC:.+]] = pz.shard_chunk %{{.+}} on @world grid_axes = [3] chunks = 2 : tensor<64xi1> -> tensor<32xi1>
-// CHECK-NEXT: %[[M:.+]] = pz.reshape %[[MC]] [4, 8]
-// CHECK-NEXT: pz.attention %{{.+}}, %[[K]], %[[K]] mask(%[[M]] : tensor<4x8xi1>) : tensor<2x1x4x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x4x8xf32>
-// CHECK-NOT: causal
+// CHECK: %[[Q:.+]] = pz.transpose %{{.+}} [0, 2, 1, 3] : tensor<2x4x1x8xf32> -> tensor<2x1x4x8xf32>
+// CHECK: %[[K:.+]] = pz.transpose %{{.+}} [0, 2, 1, 3] : tensor<2x4x1x8xf32> -> tensor<2x1x4x8xf32>
+// CHECK-NEXT: %[[IOTA:.+]] = pz.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
+// CHECK-NEXT: %[[ZP:.+]] = pz.constant dense<[0, 1, 6, 7, 2, 3, 4, 5]> : tensor<8xi64>
+// CHECK-NEXT: %[[POS:.+]] = pz.gather %[[IOTA]], %[[ZP]] {axis = 0 : i64}
+// CHECK-NEXT: %[[QPC:.+]] = pz.shard_chunk %[[POS]] on @world grid_axes = [3] chunks = 2 : tensor<8xi64> -> tensor<4xi64>
+// CHECK-NEXT: %[[QP:.+]] = pz.reshape %[[QPC]] [4]
+// CHECK: %[[KP:.+]] = pz.reshape %{{.+}} [4] : tensor<4xi64> -> tensor<4xi64>
+// CHECK-NEXT: %[[ACC0:.+]] = pz.constant dense<0.000000e+00> : tensor<2x1x4x8xf32>
+// CHECK-NEXT: %[[LSE0:.+]] = pz.constant dense<0xFF800000> : tensor<2x1x4xf32>
+// CHECK-NEXT: %[[ACC1:.+]], %[[LSE1:.+]] = pz.attention_block %[[Q]], %[[K]], %[[K]] into %[[ACC0]], %[[LSE0]] positions(%[[QP]], %[[KP]] : tensor<4xi64>, tensor<4xi64>)
+// CHECK-NEXT: %[[K1:.+]] = shard.shift %[[K]] on @world grid_axes = [3] shift_axis = 3 offset = 1 rotate {pz.comm = #pzrt.reason<"cp.ring_kv_shift", "step 1 of 1, forward attn">} : tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>
+// CHECK-NEXT: %[[V1:.+]] = shard.shift %[[K]] on @world
+// CHECK-NEXT: %[[KP1:.+]] = shard.shift %[[KP]] on @world grid_axes = [3] shift_axis = 3 offset = 1 rotate {pz.comm = #pzrt.reason<"cp.ring_kv_shift", "step 1 of 1, forward attn">} : tensor<4xi64> -> tensor<4xi64>
+// CHECK-NEXT: %[[ACC2:.+]], %{{.+}} = pz.attention_block %[[Q]], %[[K1]], %[[V1]] into %[[ACC1]], %[[LSE1]] positions(%[[QP]], %[[KP1]] : tensor<4xi64>, tensor<4xi64>)
+// CHECK-NEXT: pz.transpose %[[ACC2]] [0, 2, 1, 3]
+// CHECK-NOT: shard.all_gather
 // CHECK: pz.cross_entropy %{{.+}}, %arg1 none : tensor<2x4x8xf32>, tensor<2x4xi64> -> tensor<2x4xf32>
 // CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.loss_sum", "loss">} : tensor<f32> -> tensor<f32>
 // CHECK-NEXT: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.loss_count", "loss">} : tensor<f32> -> tensor<f32>
@@ -532,6 +540,33 @@ module attributes {pz.plan = #pz.plan<cp = 2>} {
     %dw = pz.matmul %q, %x {transpose_lhs} : tensor<2x8x8xf32>, tensor<2x8x8xf32> -> tensor<2x8x8xf32> loc("dq")
     %dws = pz.reduce_sum %dw [0] : tensor<2x8x8xf32> -> tensor<8x8xf32> loc("dqs")
     return %loss, %dws : tensor<f32>, tensor<8x8xf32>
+  }
+}
+
+// -----
+
+// An attention whose mask covers queries and keys (not a padding mask)
+// does not run as a ring: its keys and values are all-gathered along the
+// sequence (cp.all_gather) and put back in the single rank's order, and
+// the mask's query rows are sliced in zigzag order.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<cp = 2>}
+// CHECK: %[[Q:.+]] = pz.transpose %arg1 [0, 2, 1, 3] : tensor<2x4x1x8xf32> -> tensor<2x1x4x8xf32>
+// CHECK: %[[KT:.+]] = pz.transpose %{{.+}} [2, 0, 1, 3] : tensor<2x1x4x8xf32> -> tensor<4x2x1x8xf32>
+// CHECK-NEXT: %[[KG:.+]] = shard.all_gather %[[KT]] on @world grid_axes = [3] gather_axis = 0 {pz.comm = #pzrt.reason<"cp.all_gather", "attn">} : tensor<4x2x1x8xf32> -> tensor<8x2x1x8xf32>
+// CHECK-NEXT: %[[KW:.+]] = pz.transpose %[[KG]] [1, 2, 0, 3]
+// CHECK-NEXT: %[[ZI:.+]] = pz.constant dense<[0, 1, 4, 5, 6, 7, 2, 3]> : tensor<8xi64>
+// CHECK-NEXT: %[[K:.+]] = pz.gather %[[KW]], %[[ZI]] {axis = 2 : i64} : tensor<2x1x8x8xf32>, tensor<8xi64> -> tensor<2x1x8x8xf32>
+// CHECK: %[[MZ:.+]] = pz.gather %arg3, %{{.+}} {axis = 0 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+// CHECK: %[[MC:.+]] = pz.shard_chunk %{{.+}} on @world grid_axes = [3] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
+// CHECK-NEXT: %[[M:.+]] = pz.reshape %[[MC]] [4, 8]
+// CHECK-NEXT: pz.attention %[[Q]], %[[K]], %[[K]] mask(%[[M]] : tensor<4x8xf32>) : tensor<2x1x4x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x4x8xf32>
+module attributes {pz.plan = #pz.plan<cp = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %qs: tensor<2x8x1x8xf32> {pz.input = "q"}, %ks: tensor<2x8x1x8xf32> {pz.input = "k"}, %m: tensor<8x8xf32> {pz.input = "bias"}) -> (tensor<2x8x1x8xf32> {pz.output = "o"}) {
+    %q = pz.transpose %qs [0, 2, 1, 3] : tensor<2x8x1x8xf32> -> tensor<2x1x8x8xf32>
+    %k = pz.transpose %ks [0, 2, 1, 3] : tensor<2x8x1x8xf32> -> tensor<2x1x8x8xf32>
+    %a = pz.attention %q, %k, %k mask(%m : tensor<8x8xf32>) : tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x8x8xf32> loc("attn")
+    %o = pz.transpose %a [0, 2, 1, 3] : tensor<2x1x8x8xf32> -> tensor<2x8x1x8xf32>
+    return %o : tensor<2x8x1x8xf32>
   }
 }
 

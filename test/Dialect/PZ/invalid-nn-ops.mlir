@@ -445,3 +445,35 @@ func.func @attention_mixed_element_types(%q: tensor<2x4x16x8xf32>, %k: tensor<2x
   %0 = pz.attention %q, %k, %k : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf16>, tensor<2x4x16x8xf16> -> tensor<2x4x16x8xf32>
   return %0 : tensor<2x4x16x8xf32>
 }
+
+// -----
+
+func.func @attention_block_acc_type(%q: tensor<2x4x8x16xf32>, %kv: tensor<2x2x8x16xf32>, %acc: tensor<2x4x8x8xf32>, %lse: tensor<2x4x8xf32>) -> tensor<2x4x8x8xf32> {
+  // expected-error @+1 {{'pz.attention_block' op the running output must have the attention's result type 'tensor<2x4x8x16xf32>', got 'tensor<2x4x8x8xf32>'}}
+  %0:2 = pz.attention_block %q, %kv, %kv into %acc, %lse : tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8xf32>
+  return %0#0 : tensor<2x4x8x8xf32>
+}
+
+// -----
+
+func.func @attention_block_lse_type(%q: tensor<2x4x8x16xf32>, %kv: tensor<2x2x8x16xf32>, %lse: tensor<2x4x1xf32>) -> tensor<2x4x8x16xf32> {
+  // expected-error @+1 {{'pz.attention_block' op the log-sum-exp must have type 'tensor<2x4x8xf32>', got 'tensor<2x4x1xf32>'}}
+  %0:2 = pz.attention_block %q, %kv, %kv into %q, %lse : tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x1xf32>
+  return %0#0 : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+func.func @attention_block_positions(%q: tensor<2x4x8x16xf32>, %kv: tensor<2x2x8x16xf32>, %lse: tensor<2x4x8xf32>, %qp: tensor<8xi64>, %kp: tensor<4xi64>) -> tensor<2x4x8x16xf32> {
+  // expected-error @+1 {{'pz.attention_block' op positions 'tensor<8xi64>' and 'tensor<4xi64>' must match the query's and key's sequences (8, 8)}}
+  %0:2 = pz.attention_block %q, %kv, %kv into %q, %lse positions(%qp, %kp : tensor<8xi64>, tensor<4xi64>) : tensor<2x4x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x2x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8xf32>
+  return %0#0 : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+func.func @attention_block_grad_heads(%q: tensor<2x4x8x16xf32>, %kv: tensor<2x3x8x16xf32>, %lse: tensor<2x4x8xf32>) -> tensor<2x4x8x16xf32> {
+  // expected-error @+1 {{query heads (4) must be a multiple of key/value heads (3)}}
+  %0:3 = pz.attention_block_grad %q, %q, %kv, %kv, %q, %lse : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x3x8x16xf32>, tensor<2x3x8x16xf32>, tensor<2x4x8xf32>
+  return %0#0 : tensor<2x4x8x16xf32>
+}

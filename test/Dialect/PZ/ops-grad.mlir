@@ -98,3 +98,18 @@ func.func @attention_grad(%g: tensor<2x8x16x32xf32>, %q: tensor<2x8x16x32xf32>, 
   %2:3 = pz.attention_grad %g, %q, %kv, %kv mask(%fm : tensor<2x1x16x16xf32>) {causal} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
   return %0#0, %1#1, %2#2, %2#0 : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x8x16x32xf32>
 }
+
+// One block of ring attention (context parallelism) and its gradient: with
+// positions (causal), with a padding mask, and with neither.
+// CHECK-LABEL: func.func @attention_block(
+// CHECK: pz.attention_block %{{.+}}, %{{.+}}, %{{.+}} into %{{.+}}, %{{.+}} positions(%{{.+}}, %{{.+}} : tensor<16xi64>, tensor<8xi64>) : tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16x32xf32>, tensor<2x8x16xf32>
+// CHECK: pz.attention_block %{{.+}}, %{{.+}}, %{{.+}} into %{{.+}}, %{{.+}} mask(%{{.+}} : tensor<2x1x1x8xf32>) {scale = 1.250000e-01 : f64} : tensor<2x8x16x32xf32>
+// CHECK: pz.attention_block_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} positions(%{{.+}}, %{{.+}} : tensor<16xi64>, tensor<8xi64>) : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16xf32>
+// CHECK: pz.attention_block_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} : tensor<2x8x16x32xf32>
+func.func @attention_block(%q: tensor<2x8x16x32xf32>, %kv: tensor<2x2x8x32xf32>, %acc: tensor<2x8x16x32xf32>, %lse: tensor<2x8x16xf32>, %qp: tensor<16xi64>, %kp: tensor<8xi64>, %m: tensor<2x1x1x8xf32>) -> (tensor<2x8x16x32xf32>, tensor<2x8x16xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16x32xf32>) {
+  %0:2 = pz.attention_block %q, %kv, %kv into %acc, %lse positions(%qp, %kp : tensor<16xi64>, tensor<8xi64>) : tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16x32xf32>, tensor<2x8x16xf32>
+  %1:2 = pz.attention_block %q, %kv, %kv into %0#0, %0#1 mask(%m : tensor<2x1x1x8xf32>) {scale = 1.250000e-01 : f64} : tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16x32xf32>, tensor<2x8x16xf32>
+  %2:3 = pz.attention_block_grad %acc, %q, %kv, %kv, %1#0, %1#1 positions(%qp, %kp : tensor<16xi64>, tensor<8xi64>) : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16xf32>
+  %3:3 = pz.attention_block_grad %acc, %q, %kv, %kv, %1#0, %1#1 : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x8x32xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16xf32>
+  return %1#0, %1#1, %2#1, %3#0 : tensor<2x8x16x32xf32>, tensor<2x8x16xf32>, tensor<2x2x8x32xf32>, tensor<2x8x16x32xf32>
+}

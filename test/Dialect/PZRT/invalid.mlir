@@ -219,3 +219,19 @@ module attributes {pz.plan = #pz.plan<tp = 2>} {
     return
   }
 }
+
+// -----
+
+func.func @shift_in_place(%x: memref<4xf32>) {
+  // expected-error @+1 {{'pzrt.shift' op source and destination must be distinct buffers}}
+  pzrt.shift %x, %x by 1 on ["pp"] reason <"cp.ring_kv_shift", "s0"> : memref<4xf32>, memref<4xf32>
+  return
+}
+
+// -----
+
+func.func @shift_types(%x: memref<4xf32>, %y: memref<8xf32>) {
+  // expected-error @+1 {{'pzrt.shift' op source and destination must have the same type}}
+  pzrt.shift %x, %y by 1 on ["pp"] reason <"cp.ring_kv_shift", "s0"> : memref<4xf32>, memref<8xf32>
+  return
+}

@@ -39,6 +39,8 @@ module attributes {pz.plan = #pz.plan<dp_replicate = 2, tp = 2>, pzrt.target = "
     pzrt.broadcast %t from 1 on ["tp"] reason <"init.params", "w"> : memref<4x8xf32>
     // CHECK: pzrt.all_to_all %{{.*}}, %{{.*}} on ["tp"] reason <"cp.heads", "h.0"> : memref<4x8xf32>, memref<4x8xf32>
     pzrt.all_to_all %t, %y on ["tp"] reason <"cp.heads", "h.0"> : memref<4x8xf32>, memref<4x8xf32>
+    // CHECK: pzrt.shift %{{.*}}, %{{.*}} by 1 on ["tp"] reason <"cp.ring_kv_shift", "step 1 of 1, attn"> : memref<4x8xf32>, memref<4x8xf32>
+    pzrt.shift %t, %y by 1 on ["tp"] reason <"cp.ring_kv_shift", "step 1 of 1, attn"> : memref<4x8xf32>, memref<4x8xf32>
     // CHECK: pzrt.send %{{.*}} to 1 on ["dp_replicate"] reason <"pp.activation", "stage 0"> : memref<4x8xf32>
     pzrt.send %t to 1 on ["dp_replicate"] reason <"pp.activation", "stage 0"> : memref<4x8xf32>
     // CHECK: %[[RR:.*]] = pzrt.recv %{{.*}} from -1 on ["dp_replicate"] reason <"pp.activation", "stage 0"> : memref<4x8xf32> -> !pzrt.request
