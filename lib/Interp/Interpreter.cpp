@@ -25,6 +25,7 @@ static const KernelTable &kernels() {
     registerShapeKernels(t);
     registerMatmulKernels(t);
     registerAttentionKernels(t);
+    registerAttentionBlockKernels(t);
     registerLossKernels(t);
     registerGatherKernels(t);
     registerOptimizerKernels(t);

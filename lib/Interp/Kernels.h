@@ -69,6 +69,7 @@ void registerNormKernels(KernelTable &table);
 void registerShapeKernels(KernelTable &table);
 void registerMatmulKernels(KernelTable &table);
 void registerAttentionKernels(KernelTable &table);
+void registerAttentionBlockKernels(KernelTable &table);
 void registerLossKernels(KernelTable &table);
 void registerGatherKernels(KernelTable &table);
 void registerOptimizerKernels(KernelTable &table);

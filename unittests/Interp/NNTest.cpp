@@ -311,6 +311,47 @@ TEST_F(NNTest, AttentionGradMatchesTorchAutograd) {
                 0.18045448379270454, 0.22358631936094697, 0.26671815492918943});
 }
 
+// Ring attention: the keys in two blocks, fed out of order (positions
+// 2-3 first), merged online (pz.attention_block), equal pz.attention over
+// all of them; the blocks' gradients (pz.attention_block_grad, given the
+// ring's output and log-sum-exp) sum to pz.attention_grad's query gradient
+// and are its key and value gradients' blocks.
+TEST_F(NNTest, AttentionBlocksMatchTheWholeAttention) {
+  std::vector<double> g;
+  for (int i = 0; i < 24; ++i)
+    g.push_back(i * 0.1 - 1.0);
+  auto r = eval(R"(
+    func.func @f(%g: tensor<1x2x4x3xf64>, %q: tensor<1x2x4x2xf64>, %k: tensor<1x1x4x2xf64>,
+                 %v: tensor<1x1x4x3xf64>)
+        -> (tensor<1x2x4x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x2x4x2xf64>,
+            tensor<1x1x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64>, tensor<1x1x4x3xf64>) {
+      %o = pz.attention %q, %k, %v {causal} : tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64> -> tensor<1x2x4x3xf64>
+      %dq, %dk, %dv = pz.attention_grad %g, %q, %k, %v {causal} : tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64>
+      %ka = pz.slice %k starts [0, 0, 2, 0] ends [1, 1, 4, 2] steps [1, 1, 1, 1] : tensor<1x1x4x2xf64> -> tensor<1x1x2x2xf64>
+      %va = pz.slice %v starts [0, 0, 2, 0] ends [1, 1, 4, 3] steps [1, 1, 1, 1] : tensor<1x1x4x3xf64> -> tensor<1x1x2x3xf64>
+      %kb = pz.slice %k starts [0, 0, 0, 0] ends [1, 1, 2, 2] steps [1, 1, 1, 1] : tensor<1x1x4x2xf64> -> tensor<1x1x2x2xf64>
+      %vb = pz.slice %v starts [0, 0, 0, 0] ends [1, 1, 2, 3] steps [1, 1, 1, 1] : tensor<1x1x4x3xf64> -> tensor<1x1x2x3xf64>
+      %qp = pz.constant dense<[0, 1, 2, 3]> : tensor<4xi64>
+      %pa = pz.constant dense<[2, 3]> : tensor<2xi64>
+      %pb = pz.constant dense<[0, 1]> : tensor<2xi64>
+      %acc = pz.constant dense<0.0> : tensor<1x2x4x3xf64>
+      %lse = pz.constant dense<0xFFF0000000000000> : tensor<1x2x4xf64>
+      %a1, %l1 = pz.attention_block %q, %ka, %va into %acc, %lse positions(%qp, %pa : tensor<4xi64>, tensor<2xi64>) : tensor<1x2x4x2xf64>, tensor<1x1x2x2xf64>, tensor<1x1x2x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4xf64>
+      %a2, %l2 = pz.attention_block %q, %kb, %vb into %a1, %l1 positions(%qp, %pb : tensor<4xi64>, tensor<2xi64>) : tensor<1x2x4x2xf64>, tensor<1x1x2x2xf64>, tensor<1x1x2x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4xf64>
+      %qa, %dka, %dva = pz.attention_block_grad %g, %q, %ka, %va, %a2, %l2 positions(%qp, %pa : tensor<4xi64>, tensor<2xi64>) : tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x1x2x2xf64>, tensor<1x1x2x3xf64>, tensor<1x2x4xf64>
+      %qb, %dkb, %dvb = pz.attention_block_grad %g, %q, %kb, %vb, %a2, %l2 positions(%qp, %pb : tensor<4xi64>, tensor<2xi64>) : tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x1x2x2xf64>, tensor<1x1x2x3xf64>, tensor<1x2x4xf64>
+      %dqr = pz.add %qa, %qb : tensor<1x2x4x2xf64>, tensor<1x2x4x2xf64> -> tensor<1x2x4x2xf64>
+      %dkr = pz.concat %dkb, %dka {axis = 2 : i64} : (tensor<1x1x2x2xf64>, tensor<1x1x2x2xf64>) -> tensor<1x1x4x2xf64>
+      %dvr = pz.concat %dvb, %dva {axis = 2 : i64} : (tensor<1x1x2x3xf64>, tensor<1x1x2x3xf64>) -> tensor<1x1x4x3xf64>
+      return %o, %a2, %dq, %dqr, %dk, %dkr, %dv, %dvr : tensor<1x2x4x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64>, tensor<1x1x4x3xf64>
+    })",
+                {T({1, 2, 4, 3}, g), T({1, 2, 4, 2}, kQ), T({1, 1, 4, 2}, kK),
+                 T({1, 1, 4, 3}, kV)});
+  ASSERT_EQ(r.size(), 8u);
+  for (size_t i = 0; i < 8; i += 2)
+    expectTensor(r[i + 1], r[i].shape, r[i].data, 1e-12);
+}
+
 static const char *kCrossEntropy = R"(
   func.func @f(%l: tensor<3x2xf64>, %y: tensor<3xi64>)
       -> (tensor<f64>, tensor<f64>, tensor<3xf64>) {

@@ -113,57 +113,72 @@ static std::string orNull(FE &e, Value v) { return v ? e.name(v) : "NULL"; }
 
 static std::string epsLit(double eps) { return floatLiteral(eps, true); }
 
+namespace {
+/// What the attention kernels' calls share: the dims (B, H, Hkv, Sq, Sk,
+/// D, Dv), the scale, and the mask's kind; `open` writes the block that
+/// declares the mask's strides (ms), `close` ends it after the call.
+struct AttentionCall {
+  int64_t dims[7];
+  double scale;
+  std::string kind = "PZRT_MASK_NONE";
+
+  AttentionCall(Value q, Value k, Value v, Value mask, std::optional<double> scaleAttr, FE &e) {
+    ArrayRef<int64_t> qs = FE::shape(q), ks = FE::shape(k), vs = FE::shape(v);
+    int64_t d[7] = {qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], vs[3]};
+    std::copy(d, d + 7, dims);
+    scale = scaleAttr ? *scaleAttr : 1.0 / std::sqrt(static_cast<double>(dims[5]));
+    std::string strides = "{0, 0, 0, 0}";
+    if (mask) {
+      kind = FE::elementType(mask).isInteger(1) ? "PZRT_MASK_BOOL" : "PZRT_MASK_ADD";
+      strides =
+          intList(FE::broadcastStrides(FE::shape(mask), {dims[0], dims[1], dims[3], dims[4]}));
+    }
+    e.out() << "    { static const int64_t ms[4] = " << strides << ";\n";
+  }
+  /// ", D0, D1, ..., D6"
+  std::string dimList() const {
+    std::string s;
+    for (int64_t d : dims)
+      s += ", " + std::to_string(d);
+    return s;
+  }
+  static void call(Operation *op, FE &e, const std::string &call) {
+    e.out() << "  ";
+    e.checkCall(op, call);
+    e.out() << "    }\n";
+  }
+};
+} // namespace
+
 static LogicalResult emitAttention(Operation *op, Value q, Value k, Value v, Value mask,
                                    bool causal, std::optional<double> scaleAttr, FE &e,
                                    const std::string &outs) {
-  ArrayRef<int64_t> qs = FE::shape(q), ks = FE::shape(k), vs = FE::shape(v);
-  int64_t dims[7] = {qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], vs[3]};
-  double scale = scaleAttr ? *scaleAttr : 1.0 / std::sqrt(static_cast<double>(dims[5]));
-  std::string kind = "PZRT_MASK_NONE", strides = "{0, 0, 0, 0}";
-  if (mask) {
-    kind = FE::elementType(mask).isInteger(1) ? "PZRT_MASK_BOOL" : "PZRT_MASK_ADD";
-    strides = intList(FE::broadcastStrides(FE::shape(mask), {dims[0], dims[1], dims[3], dims[4]}));
-  }
-  e.out() << "    { static const int64_t ms[4] = " << strides << ";\n";
+  AttentionCall a(q, k, v, mask, scaleAttr, e);
   std::string call = std::string(outs.empty() ? "pzrt_attention_fwd(" : "pzrt_attention_bwd(");
   call += outs.empty() ? "" : outs.substr(0, outs.find('|')) + ", ";
-  call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " + kind +
-          ", ms, " + std::to_string(causal ? 1 : 0) + ", " + floatLiteral(scale, false);
-  for (int64_t d : dims)
-    call += ", " + std::to_string(d);
+  call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " +
+          a.kind + ", ms, " + std::to_string(causal ? 1 : 0) + ", " +
+          floatLiteral(a.scale, false) + a.dimList();
   call += ", " + (outs.empty() ? e.name(op->getResult(0)) : outs.substr(outs.find('|') + 1)) +
           ", " + e.workspace(op) + ")";
-  e.out() << "  ";
-  e.checkCall(op, call);
-  e.out() << "    }\n";
+  AttentionCall::call(op, e, call);
   return success();
 }
 
-/// One block of ring attention, forward (no `grad`) or backward.
+/// One block of ring attention, forward (no `grad`) or backward: `tail` is
+/// "operands after v|the outputs".
 static LogicalResult emitAttentionBlock(Operation *op, Value grad, Value q, Value k, Value v,
                                         Value qPos, Value kPos, Value mask,
                                         std::optional<double> scaleAttr, FE &e,
                                         const std::string &tail) {
-  ArrayRef<int64_t> qs = FE::shape(q), ks = FE::shape(k), vs = FE::shape(v);
-  int64_t dims[7] = {qs[0], qs[1], ks[1], qs[2], ks[2], qs[3], vs[3]};
-  double scale = scaleAttr ? *scaleAttr : 1.0 / std::sqrt(static_cast<double>(dims[5]));
-  std::string kind = "PZRT_MASK_NONE", strides = "{0, 0, 0, 0}";
-  if (mask) {
-    kind = FE::elementType(mask).isInteger(1) ? "PZRT_MASK_BOOL" : "PZRT_MASK_ADD";
-    strides = intList(FE::broadcastStrides(FE::shape(mask), {dims[0], dims[1], dims[3], dims[4]}));
-  }
-  e.out() << "    { static const int64_t ms[4] = " << strides << ";\n";
+  AttentionCall a(q, k, v, mask, scaleAttr, e);
   std::string call = grad ? "pzrt_attention_block_bwd(" + e.name(grad) + ", "
                           : std::string("pzrt_attention_block_fwd(");
   call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + tail.substr(0, tail.find('|')) +
-          orNull(e, qPos) + ", " + orNull(e, kPos) + ", " + orNull(e, mask) + ", " + kind +
-          ", ms, " + floatLiteral(scale, false);
-  for (int64_t d : dims)
-    call += ", " + std::to_string(d);
+          orNull(e, qPos) + ", " + orNull(e, kPos) + ", " + orNull(e, mask) + ", " + a.kind +
+          ", ms, " + floatLiteral(a.scale, false) + a.dimList();
   call += ", " + tail.substr(tail.find('|') + 1) + ", " + e.workspace(op) + ")";
-  e.out() << "  ";
-  e.checkCall(op, call);
-  e.out() << "    }\n";
+  AttentionCall::call(op, e, call);
   return success();
 }
 

@@ -144,12 +144,13 @@ def BuildGradFunctionsPass : Pass<"pz-build-grad-functions", "mlir::ModuleOp"> {
 
 def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
   let summary = "Split the model over tp (Megatron's column and row parallel "
-                "linears) and partition the step with upstream shard-partition";
+                "linears) and cp (the sequence, ring attention) and partition "
+                "the step with upstream shard-partition";
   let description = [{
-    A plan pass. When the module's `pz.plan` has `tp` n > 1 (and no `cp`
-    or `pp`, which are not built yet; pz-zero then chunks each rank's
-    blocks over `dp_shard`), it gives every value of each
-    training-step function a split over the grid `@world`'s tp axis and
+    A plan pass. When the module's `pz.plan` has `tp` n > 1 or `cp` c > 1
+    (and no `pp`, which is not built yet; pz-data-parallel and pz-zero then
+    work on each rank's blocks), it gives every value of each
+    training-step function a split over the grid `@world`'s tp and cp axes and
     lets the upstream `shard-partition` pass rewrite the function into the
     per-rank program, whose collectives the pz ops' sharding models insert
     with their reasons (`tp.partial_sum` and the op's source).
@@ -177,6 +178,21 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
     sliced locally (`pz.shard_chunk`). tp must divide the sequence. Dropout
     of a split value draws the masks of its elements' indices in the whole
     value (the block form of `pz.dropout`).
+
+    With `cp` (context parallelism), the token inputs are split along their
+    sequence over the cp axis in the zigzag layout (rank r holds chunks r
+    and 2c-1-r of 2c: the driver feeds them, `pz.box_shard` on the input),
+    and so is every value derived from them; a whole operand of an element
+    map is sliced locally in the same order. Attention runs as a ring
+    (`pz.attention_block` per step, the key and value blocks passed on with
+    `shard.shift`, `cp.ring_kv_shift`, their gradients `cp.ring_kv_grad_shift`)
+    when its mask, if any, masks keys only and tp does not replicate its kv
+    heads; otherwise it reads its keys and values all-gathered
+    (`cp.all_gather`, the gradients reduce-scattered, `cp.kv_grad`). The
+    loss sums its tokens and their count over cp (`cp.loss_sum`,
+    `cp.loss_count`), and each parameter's gradient is a partial sum over
+    cp (`cp.partial_sum`). 2c must divide the sequence; sp with cp and
+    dropout under cp are refused.
 
     `@accumulate_grads`, `@finalize_grads` and `@optimizer_step` are
     partitioned with each parameter's gradients, accumulators and optimizer
