@@ -488,7 +488,8 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
 // locally; the attention runs as a ring: the rank's query and key
 // positions are its chunks of [0, 8), the first step attends to the rank's
 // own key block, the key, value and key positions are shifted one rank on
-// (cp.ring_kv_shift) and the second step merges that block in; the loss
+// (cp.ring_kv_shift) and the second step merges that block in (a row that
+// kept no key is NaN, as pz.attention's); the loss
 // sums its tokens and their count over cp; the weight's gradient is a
 // partial sum over cp.
 // CHECK-LABEL: module attributes {pz.plan = #pz.plan<cp = 2>}
@@ -514,8 +515,13 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true>} {
 // CHECK-NEXT: %[[K1:.+]] = shard.shift %[[K]] on @world grid_axes = [3] shift_axis = 3 offset = 1 rotate {pz.comm = #pzrt.reason<"cp.ring_kv_shift", "step 1 of 1, forward attn">} : tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>
 // CHECK-NEXT: %[[V1:.+]] = shard.shift %[[K]] on @world
 // CHECK-NEXT: %[[KP1:.+]] = shard.shift %[[KP]] on @world grid_axes = [3] shift_axis = 3 offset = 1 rotate {pz.comm = #pzrt.reason<"cp.ring_kv_shift", "step 1 of 1, forward attn">} : tensor<4xi64> -> tensor<4xi64>
-// CHECK-NEXT: %[[ACC2:.+]], %{{.+}} = pz.attention_block %[[Q]], %[[K1]], %[[V1]] into %[[ACC1]], %[[LSE1]] positions(%[[QP]], %[[KP1]] : tensor<4xi64>, tensor<4xi64>)
-// CHECK-NEXT: pz.transpose %[[ACC2]] [0, 2, 1, 3]
+// CHECK-NEXT: %[[ACC2:.+]], %[[LSE2:.+]] = pz.attention_block %[[Q]], %[[K1]], %[[V1]] into %[[ACC1]], %[[LSE1]] positions(%[[QP]], %[[KP1]] : tensor<4xi64>, tensor<4xi64>)
+// CHECK-NEXT: %[[NINF:.+]] = pz.constant dense<0xFF800000> : tensor<f32>
+// CHECK-NEXT: %[[NONE:.+]] = pz.compare eq, %[[LSE2]], %[[NINF]]
+// CHECK-NEXT: %[[NONE4:.+]] = pz.reshape %[[NONE]] [2, 1, 4, 1]
+// CHECK-NEXT: %[[NAN:.+]] = pz.constant dense<0x7FC00000> : tensor<f32>
+// CHECK-NEXT: %[[OUT:.+]] = pz.where %[[NONE4]], %[[NAN]], %[[ACC2]]
+// CHECK-NEXT: pz.transpose %[[OUT]] [0, 2, 1, 3]
 // CHECK-NOT: shard.all_gather
 // CHECK: pz.cross_entropy %{{.+}}, %arg1 none : tensor<2x4x8xf32>, tensor<2x4xi64> -> tensor<2x4xf32>
 // CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.loss_sum", "loss">} : tensor<f32> -> tensor<f32>

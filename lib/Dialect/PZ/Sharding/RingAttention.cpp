@@ -115,6 +115,24 @@ std::pair<Value, Value> forwardRing(Ring &r, Value q, KvBlock blk, Value qPos, F
   return {acc, lse};
 }
 
+/// The ring's output with NaN rows where no key was kept anywhere (lse
+/// still -inf), as pz.attention gives (the softmax of a row of -inf).
+Value nanWhereNoKey(Ring &r, Value acc, Value lse) {
+  auto lt = llvm::cast<RankedTensorType>(lse.getType());
+  Type elem = lt.getElementType();
+  auto scalar = RankedTensorType::get({}, elem);
+  Value none = CompareOp::create(
+                   r.b, r.loc, ComparePredicateAttr::get(r.b.getContext(), ComparePredicate::eq),
+                   lse, r.constant(scalar, r.b.getFloatAttr(elem, -std::numeric_limits<double>::infinity())))
+                   .getResult();
+  SmallVector<int64_t> column(lt.getShape());
+  column.push_back(1);
+  auto colType = RankedTensorType::get(column, r.b.getI1Type());
+  none = ReshapeOp::create(r.b, r.loc, colType, none, r.b.getDenseI64ArrayAttr(column)).getResult();
+  Value nan = r.constant(scalar, r.b.getFloatAttr(elem, std::numeric_limits<double>::quiet_NaN()));
+  return WhereOp::create(r.b, r.loc, none, nan, acc).getResult();
+}
+
 } // namespace
 
 LogicalResult mlir::pz::sharding::partitionRingAttention(
@@ -141,7 +159,8 @@ LogicalResult mlir::pz::sharding::partitionRingAttention(
   KvBlock first{local(key), local(value), kPos, local(mask)};
   Value q = local(query);
   if (fwd) {
-    partitionMap.map(fwd.getResult(), forwardRing(r, q, first, qPos, scale, false).first);
+    auto [acc, lse] = forwardRing(r, q, first, qPos, scale, false);
+    partitionMap.map(fwd.getResult(), nanWhereNoKey(r, acc, lse));
     return success();
   }
   // The forward ring's output and log-sum-exp: of the attention with the
@@ -157,8 +176,9 @@ LogicalResult mlir::pz::sharding::partitionRingAttention(
     if (!same(f.getKey(), key) || !same(f.getValue(), value) ||
         !same(f.getMask(), mask) || f.getCausal() != causal || f.getScaleAttr() != scale)
       continue;
-    Value mapped = partitionMap.lookupOrNull(f.getResult());
-    if (auto last = mapped ? mapped.getDefiningOp<AttentionBlockOp>() : AttentionBlockOp())
+    auto where = partitionMap.lookupOrNull(f.getResult()).getDefiningOp<WhereOp>();
+    Value ring = where ? where->getOperand(2) : Value();
+    if (auto last = ring ? ring.getDefiningOp<AttentionBlockOp>() : AttentionBlockOp())
       std::tie(out, lse) = std::make_pair(last.getResult(), last.getResultLse());
   }
   if (!out)
