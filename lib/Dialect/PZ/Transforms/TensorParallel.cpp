@@ -503,7 +503,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
 
   /// Context parallelism splits every value derived from the token input's
   /// sequence over cp (zigzag: 2 cp chunks), which 2 cp must divide. The
-  /// causal masks become explicit and the loss's flattening goes first.
+  /// attentions that run as a ring are marked, the other causal ones get
+  /// explicit masks, and the loss's flattening goes first.
   static LogicalResult setContext(func::FuncOp fn, const Plan &plan, SplitContext &ctx) {
     int64_t n = plan.cp;
     RankedTensorType tokens = tokenType(fn);
