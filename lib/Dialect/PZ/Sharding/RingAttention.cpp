@@ -90,6 +90,12 @@ struct KvBlock {
   Value key, value, positions, mask;
 };
 
+/// The block of the rank one step before: shift `step` of the ring's n - 1.
+KvBlock shifted(Ring &r, const KvBlock &blk, int64_t step, StringRef what) {
+  auto one = [&](Value v) { return r.shift(v, "cp.ring_kv_shift", step, r.n - 1, what); };
+  return {one(blk.key), one(blk.value), one(blk.positions), one(blk.mask)};
+}
+
 /// The forward ring: the output and log-sum-exp over every block.
 std::pair<Value, Value> forwardRing(Ring &r, Value q, KvBlock blk, Value qPos, FloatAttr scale,
                                     bool backward) {
@@ -103,10 +109,7 @@ std::pair<Value, Value> forwardRing(Ring &r, Value q, KvBlock blk, Value qPos, F
   StringRef what = backward ? "recomputed" : "forward";
   for (int64_t i = 0; i < r.n; ++i) {
     if (i > 0)
-      blk = {r.shift(blk.key, "cp.ring_kv_shift", i, r.n - 1, what),
-             r.shift(blk.value, "cp.ring_kv_shift", i, r.n - 1, what),
-             r.shift(blk.positions, "cp.ring_kv_shift", i, r.n - 1, what),
-             r.shift(blk.mask, "cp.ring_kv_shift", i, r.n - 1, what)};
+      blk = shifted(r, blk, i, what);
     auto step = AttentionBlockOp::create(r.b, r.loc, accType, lseType, q, blk.key, blk.value, acc,
                                          lse, qPos, blk.positions, blk.mask, scale);
     acc = step.getResult();
@@ -187,10 +190,7 @@ LogicalResult mlir::pz::sharding::partitionRingAttention(
   KvBlock blk = first;
   for (int64_t i = 0; i < r.n; ++i) {
     if (i > 0) {
-      blk = {r.shift(blk.key, "cp.ring_kv_shift", i, r.n - 1, "backward"),
-             r.shift(blk.value, "cp.ring_kv_shift", i, r.n - 1, "backward"),
-             r.shift(blk.positions, "cp.ring_kv_shift", i, r.n - 1, "backward"),
-             r.shift(blk.mask, "cp.ring_kv_shift", i, r.n - 1, "backward")};
+      blk = shifted(r, blk, i, "backward");
       dk = r.shift(dk, "cp.ring_kv_grad_shift", i, r.n, "backward");
       dv = r.shift(dv, "cp.ring_kv_grad_shift", i, r.n, "backward");
     }

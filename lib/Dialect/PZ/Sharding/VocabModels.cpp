@@ -257,6 +257,14 @@ Value sumAll(Local &l, Value v) {
       .getResult();
 }
 
+/// Where the labels are not `ignoreIndex` (i1, the labels' shape).
+Value validTokens(Local &l, Value labels, int64_t ignoreIndex) {
+  auto t = llvm::cast<RankedTensorType>(labels.getType());
+  Value ignore = l.constant(RankedTensorType::get({}, t.getElementType()),
+                            l.b.getIntegerAttr(t.getElementType(), ignoreIndex));
+  return NotOp::create(l.b, l.loc, l.cmp(ComparePredicate::eq, labels, ignore)).getResult();
+}
+
 FailureOr<SoftmaxParts> softmaxParts(Local &l, Value &logits, Value labels, int64_t ignoreIndex,
                                      FlatSymbolRefAttr grid, ArrayRef<GridAxis> axes) {
   auto t = llvm::cast<RankedTensorType>(logits.getType());
@@ -299,9 +307,7 @@ FailureOr<SoftmaxParts> softmaxParts(Local &l, Value &logits, Value labels, int6
   column.push_back(1);
   // An id outside [0, c) (another rank's, or ignored) matches no column.
   p.hit = l.cmp(ComparePredicate::eq, l.reshape(*local, column), range);
-  Value ignore = l.constant(RankedTensorType::get({}, labelType.getElementType()),
-                            l.b.getIntegerAttr(labelType.getElementType(), ignoreIndex));
-  p.valid = NotOp::create(l.b, l.loc, l.cmp(ComparePredicate::eq, labels, ignore)).getResult();
+  p.valid = validTokens(l, labels, ignoreIndex);
   p.count = sumAll(l, l.cast(p.valid, elem));
   return p;
 }
@@ -330,12 +336,7 @@ Value globalCount(Local &l, Value count, FlatSymbolRefAttr grid, ArrayRef<GridAx
 
 /// The local labels' count of tokens not ignored, as a scalar of `elem`.
 Value validCount(Local &l, Value labels, int64_t ignoreIndex, Type elem) {
-  auto t = llvm::cast<RankedTensorType>(labels.getType());
-  Value ignore = l.constant(RankedTensorType::get({}, t.getElementType()),
-                            l.b.getIntegerAttr(t.getElementType(), ignoreIndex));
-  return sumAll(l, l.cast(NotOp::create(l.b, l.loc, l.cmp(ComparePredicate::eq, labels, ignore))
-                              .getResult(),
-                          elem));
+  return sumAll(l, l.cast(validTokens(l, labels, ignoreIndex), elem));
 }
 
 /// Under context parallelism each rank holds its tokens' logits: the loss

@@ -577,10 +577,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       if (p && !kept.contains(p.getValue()))
         return std::nullopt;
       DimAxes axes = wholeAxes(fn.getArgument(i));
-      auto t = llvm::dyn_cast<RankedTensorType>(fn.getArgument(i).getType());
-      if (!p && ctx.contextAxis != kWhole && t && t.getRank() >= 2 &&
-          fn.getArgAttr(i, PZDialect::kInputAttrName) && t.getDimSize(0) == ctx.batch &&
-          t.getDimSize(1) == ctx.seq)
+      if (splitsOverContext(
+              fn, i, llvm::dyn_cast<RankedTensorType>(fn.getArgument(i).getType()), ctx))
         axes[1] = ctx.contextAxis;
       return axes;
     };
@@ -693,22 +691,31 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     return success();
   }
 
-  /// pz.box_shard on each data input split over cp (as the walk seeded
-  /// them): the driver feeds each rank its zigzag chunks of the rows.
+  /// Whether argument `i`, of whole type `t`, is a data input [batch, seq,
+  /// ...] that cp splits along its sequence (the walk's seed; the driver
+  /// feeds its chunks).
+  static bool splitsOverContext(func::FuncOp fn, unsigned i, RankedTensorType t,
+                                const SplitContext &ctx) {
+    return ctx.contextAxis != kWhole && t && t.getRank() >= 2 &&
+           fn.getArgAttr(i, PZDialect::kInputAttrName) &&
+           !fn.getArgAttr(i, PZDialect::kParamAttrName) && t.getDimSize(0) == ctx.batch &&
+           t.getDimSize(1) == ctx.seq;
+  }
+
+  /// pz.box_shard on each data input split over cp: the driver feeds each
+  /// rank its zigzag chunks of the rows (`global`: the arguments' types
+  /// before the partition).
   static void markDataShards(func::FuncOp fn, ArrayRef<RankedTensorType> global,
                              const SplitContext &ctx) {
     Builder b(fn.getContext());
     for (unsigned i = 0; i < fn.getNumArguments() && i < global.size(); ++i) {
-      RankedTensorType t = global[i];
-      if (!t || t.getRank() < 2 || !fn.getArgAttr(i, PZDialect::kInputAttrName) ||
-          fn.getArgAttr(i, PZDialect::kParamAttrName) || t.getDimSize(0) != ctx.batch ||
-          t.getDimSize(1) != ctx.seq)
+      if (!splitsOverContext(fn, i, global[i], ctx))
         continue;
-      SmallVector<int16_t> axes(t.getRank(), kWhole);
+      SmallVector<int16_t> axes(global[i].getRank(), kWhole);
       axes[1] = ctx.contextAxis;
       fn.setArgAttr(i, PZDialect::kBoxShardAttrName,
                     b.getDictionaryAttr(
-                        {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(t.getShape())),
+                        {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(global[i].getShape())),
                          b.getNamedAttr("dim_axes", b.getDenseI16ArrayAttr(axes))}));
     }
   }
