@@ -396,20 +396,14 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
     // (One axis: the rank's coordinate on it is the function's tp_index.)
     bool replicated = want[1].size() == 1 && isUnsplit(operandShardings[ki]) &&
                       kvHeads % n != 0 && n % kvHeads == 0;
-    auto isKv = [&](Value v) {
-      if (!replicated)
-        return false;
-      if (v == attn.getKey() || v == attn.getValue())
-        return true;
-      auto r = llvm::dyn_cast<OpResult>(v);
-      return r && r.getOwner() == op && r.getResultNumber() > 0; // the gradient's dk, dv
-    };
+    // The key, the value and the gradient's dk, dv.
     auto isKvShaped = [&](Value v) {
       if (v == attn.getKey() || v == attn.getValue())
         return true;
       auto r = llvm::dyn_cast<OpResult>(v);
       return r && r.getOwner() == op && r.getResultNumber() > 0;
     };
+    auto isKv = [&](Value v) { return replicated && isKvShaped(v); };
     auto check = [&](Value v, const Sharding &s, const Twine &what) -> LogicalResult {
       if (isKv(v)) {
         if (isUnsplit(s))

@@ -7,6 +7,7 @@
 #include "ContextParallel.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZ/Sharding/SplitRules.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 
@@ -41,7 +42,7 @@ LogicalResult pz::makeCausalMasksExplicit(func::FuncOp fn, StringRef pass) {
     return m;
   };
   auto rewrite = [&](auto a) -> LogicalResult {
-    if (!a.getCausal() || a->hasAttr("pz.ring"))
+    if (!a.getCausal() || a->hasAttr(sharding::kRingAttrName))
       return success();
     if (a.getMask())
       return a.emitError() << pass << ": causal attention with a mask under cp (plan key 'cp') "
