@@ -133,7 +133,10 @@ CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_los
          # grad_accum, with tp and dp_replicate, over 4 ranks
          ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 2, 1, 1, 1, 0, False, 2),
          ("bert_loss", 1, 1, 2, 2, 1, False, 2), ("llama_loss", 2, 2, 1, 1, 0, False, 2),
-         ("gpt2_loss", 1, 1, 1, 1, 0, False, 4)]
+         ("gpt2_loss", 1, 1, 1, 1, 0, False, 4),
+         # sequence parallelism inside context parallelism: the sequence
+         # split over cp, each cp rank's tokens over tp
+         ("llama_loss", 2, 1, 1, 1, 0, True, 2)]
 FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
               for t in (2, 4) for m in (1, 2) for k in (1, 2) if t * m <= 8] + \
              [(mo, t, m, k, 2, z) for mo in ("mlp_loss", "llama_loss", "gpt2_loss", "bert_loss")
@@ -149,6 +152,8 @@ FULL_CASES += [(mo, t, m, k, n, z, False, 2) for mo in ("llama_loss", "gpt2_loss
                for k in (1, 2) if t * 2 * m * n <= 8 and (k == 1 or z == 3)] + \
               [(mo, t, 1, 1, 1, 0, False, 4) for mo in ("llama_loss", "gpt2_loss", "bert_loss")
                for t in (1, 2)]
+# and every cp case with tp again with sequence parallelism
+FULL_CASES += [c[:6] + (True, c[7]) for c in FULL_CASES if len(c) > 7 and c[1] > 1]
 # Variants of the models, exported again (python-frontend) with other
 # constructor arguments: (directory, label, overrides, cases, full cases).
 # A vocabulary tp does not divide (padded; tied head: GPT-2, separate head:
@@ -168,10 +173,13 @@ VARIANTS = [
                                    ("gpt2_loss", 2, 1, 1, 1, 0, False, 2),
                                    ("bert_loss", 4, 1, 1, 1, 0, False, 2)]),
     ("dropout", " (dropout 0.1)", {"dropout": 0.1}, [("gpt2_loss", 2, 2, 2, 1, 0),
-                                                     ("gpt2_loss", 2, 1, 2, 1, 0, True)],
+                                                     ("gpt2_loss", 2, 1, 2, 1, 0, True),
+                                                     ("gpt2_loss", 2, 1, 2, 1, 0, False, 2)],
      [("gpt2_loss", 2, 2, 2, 1, 0), ("gpt2_loss", 4, 1, 2, 1, 0), ("gpt2_loss", 2, 1, 2, 2, 3),
       ("gpt2_loss", 2, 1, 2, 1, 0, True), ("gpt2_loss", 4, 2, 1, 1, 0, True),
-      ("gpt2_loss", 2, 1, 2, 2, 3, True)]),
+      ("gpt2_loss", 2, 1, 2, 2, 3, True), ("gpt2_loss", 1, 1, 2, 1, 0, False, 2),
+      ("gpt2_loss", 2, 1, 2, 1, 0, False, 2), ("gpt2_loss", 1, 2, 1, 1, 0, False, 2),
+      ("gpt2_loss", 2, 1, 1, 1, 0, True, 2), ("gpt2_loss", 1, 1, 1, 1, 0, False, 4)]),
 ]
 # A case's checkpoint loads under these (None: one rank); under padding
 # the last block of tp 2 holds 126 of its 127 rows, of tp 4 61 of 64.
@@ -306,10 +314,18 @@ def expected_bytes(model, cfg, params, case, rows, seq):
             out["tp.vocab_parallel_sum_exp"] = k * 2 * ring(tokens, tp)
             out["tp.vocab_parallel_target"] = k * ring(tokens, tp)
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
-    if sp_of(case):
-        sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq)
+    whole = sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq) \
+        if sp_of(case) else 0
     if cp > 1:
         context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq)
+    if whole and cp > 1:
+        # sp with cp: the whole parameters the split hidden states meet get
+        # gradients partial over the tokens of every cp and tp rank, each
+        # all-reduced once over both axes (instead of over tp, then cp)
+        n = cp * tp
+        out["tp.partial_sum"] -= k * ring(4 * whole, tp)
+        out["cp.partial_sum"] -= k * ring(4 * whole, cp)
+        out["cp+tp.partial_sum"] = k * ring(4 * whole, n)
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
@@ -327,7 +343,12 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
     value gradients travel with their block, cp shifts (cp.ring_kv_grad_shift).
     With tp above Llama's kv heads the attention reads its key and value
     all-gathered (half(B) = (cp-1)/cp B) and all-reduces their gradients,
-    which come out whole (ring).
+    which come out whole (ring). An attention with dropout on its
+    probabilities is not fused (softmax, dropout and two matmuls): its
+    key and value are all-gathered alike, and their gradients, partial sums
+    over the ranks' queries, are all-reduced whole (cp.partial_sum; a
+    transpose sits between the all-reduce and the slice, so they are not
+    one reduce-scatter).
 
     Every parameter's gradient (the rank's block) is a partial sum over the
     ranks' tokens, all-reduced; the loss's sum and its token count (forward
@@ -337,10 +358,12 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
     heads = cfg["heads"]
     kv_heads = cfg.get("kv_heads", heads)
     layers = cfg["layers"]
-    if tp > 1 and kv_heads % tp:
-        kv = 4 * rows * kv_heads * seq * (cfg["hidden"] // heads)
+    explicit = cfg.get("dropout", 0) > 0
+    if explicit or (tp > 1 and kv_heads % tp):
+        kv_local = kv_heads if kv_heads % tp else kv_heads // tp
+        kv = 4 * rows * kv_local * seq * (cfg["hidden"] // heads)
         out["cp.all_gather"] = k * layers * 2 * half(kv)
-        out["cp.kv_grad"] = k * layers * 2 * ring(kv)
+        out["cp.partial_sum" if explicit else "cp.kv_grad"] = k * layers * 2 * ring(kv)
     else:
         block = 4 * rows * (kv_heads // tp) * (seq // cp) * (cfg["hidden"] // heads)
         travels = 2 * block + (4 * rows * (seq // cp) if model.startswith("bert")
@@ -348,7 +371,7 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
         out["cp.ring_kv_shift"] = k * layers * 2 * (cp - 1) * travels
         out["cp.ring_kv_grad_shift"] = k * layers * cp * 2 * block
     local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
-    out["cp.partial_sum"] = k * ring(4 * local)
+    out["cp.partial_sum"] = out.get("cp.partial_sum", 0) + k * ring(4 * local)
     out["cp.loss_sum"] = k * ring(4)
     out["cp.loss_count"] = k * 2 * ring(4)
 
@@ -391,6 +414,7 @@ def sequence_parallel_bytes(out, model, cfg, params, split, k, tp, rows, seq):
     whole = sum(int(v.size) for p, v in params.items()
                 if p not in split and p not in LOOKUP_TABLES and not replicated.search(p))
     out["tp.partial_sum"] = k * ring(4 * whole) + ring(4)
+    return whole
 
 
 def compile_program(a, onnx_path, out, row_shape, rows, case):

@@ -303,7 +303,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, cp, and their combinations but sp with cp)";
+                "sp, cp, and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -41,26 +41,30 @@ bool mlir::pz::interp::dropoutKeeps(double rate, uint64_t seed, uint64_t step,
 }
 
 namespace {
-/// Where a (block of a) dropout's elements lie in the whole value: local
-/// element i is global element (i / run) x stride + start + i % run.
-struct DropoutBlock {
-  uint64_t run = 1, stride = 1, start = 0;
-  uint64_t globalIndex(uint64_t i) const { return i / run * stride + start + i % run; }
-};
-
-DropoutBlock dropoutBlock(DropoutOp op, ArrayRef<int64_t> local, int64_t block) {
-  DropoutBlock b;
-  if (!op.getSplitDim())
-    return b;
-  ArrayRef<int64_t> global = *op.getGlobalShape();
-  int64_t k = *op.getSplitDim();
-  uint64_t inner = 1;
-  for (size_t d = k + 1; d < local.size(); ++d)
-    inner *= local[d];
-  b.run = local[k] * inner;
-  b.stride = global[k] * inner;
-  b.start = static_cast<uint64_t>(block) * b.run;
-  return b;
+/// The index in the whole value of each local element of a (block of a)
+/// dropout's input: along a split dim, the entries of its indices.
+std::vector<uint64_t> globalIndices(DropoutOp op, ArrayRef<int64_t> local, Env &env) {
+  int64_t n = 1;
+  for (int64_t d : local)
+    n *= d;
+  std::vector<uint64_t> out(n);
+  ArrayRef<int64_t> global = op.getGlobalShape() ? *op.getGlobalShape() : local;
+  SmallVector<const HostTensor *> idx(local.size(), nullptr);
+  if (op.getSplitDims())
+    for (auto [k, d] : llvm::enumerate(*op.getSplitDims()))
+      idx[d] = &env.get(op.getIndices()[k]);
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t g = 0, stride = 1;
+    int64_t rem = i;
+    for (int64_t d = static_cast<int64_t>(local.size()) - 1; d >= 0; --d) {
+      int64_t j = rem % local[d];
+      rem /= local[d];
+      g += static_cast<uint64_t>(idx[d] ? static_cast<int64_t>(idx[d]->data[j]) : j) * stride;
+      stride *= static_cast<uint64_t>(global[d]);
+    }
+    out[i] = g;
+  }
+  return out;
 }
 } // namespace
 
@@ -76,13 +80,10 @@ static LogicalResult evalDropout(Operation *op, Env &env) {
   uint64_t seed = static_cast<uint64_t>(dropout.getSeed());
   uint64_t step = env.options().step;
   double scale = 1.0 / (1.0 - rate);
-  DropoutBlock blk = dropoutBlock(dropout, x.shape,
-                                  dropout.getBlock() ? static_cast<int64_t>(
-                                                           env.get(dropout.getBlock()).data[0])
-                                                     : 0);
+  std::vector<uint64_t> global = globalIndices(dropout, x.shape, env);
   std::vector<double> out(x.data.size());
   for (size_t i = 0; i < out.size(); ++i)
-    out[i] = dropoutKeeps(rate, seed, step, blk.globalIndex(i)) ? x.data[i] * scale : 0.0;
+    out[i] = dropoutKeeps(rate, seed, step, global[i]) ? x.data[i] * scale : 0.0;
   return env.define(dropout.getResult(), x.shape, std::move(out));
 }
 

@@ -418,7 +418,7 @@ module attributes {pz.plan = #pz.plan<tp = 2>, pz.split_groups = {w = array<i64:
 // rank's 4 tokens, the column-parallel fc1 reads its input all-gathered,
 // the row-parallel fc2's partial sum is reduce-scattered, the residual add
 // and the dropout run split (the dropout as a block of the whole value,
-// with the rank's coordinate), and a whole operand of an element map (a
+// with its rows' indices in it), and a whole operand of an element map (a
 // position table) is sliced locally (pz.shard_chunk of the sequence).
 // CHECK-LABEL: module attributes {pz.plan = #pz.plan<tp = 2, sp = true>}
 // CHECK: func.func @forward_backward
@@ -436,7 +436,10 @@ module attributes {pz.plan = #pz.plan<tp = 2>, pz.split_groups = {w = array<i64:
 // CHECK-NEXT: %[[YRS:.+]] = shard.reduce_scatter %[[YT]] on @world grid_axes = [4] scatter_axis = 0 {pz.comm = #pzrt.reason<"sp.partial_sum", "fc2">} : tensor<8x2x8xf32> -> tensor<4x2x8xf32>
 // CHECK-NEXT: %[[YS:.+]] = pz.transpose %[[YRS]] [1, 0, 2] : tensor<4x2x8xf32> -> tensor<2x4x8xf32>
 // CHECK-NEXT: %[[R:.+]] = pz.add %[[X]], %[[YS]] : tensor<2x4x8xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>
-// CHECK-NEXT: %[[D:.+]] = pz.dropout %[[R]] block %arg6 {global_shape = array<i64: 2, 8, 8>, rate = 1.000000e-01 : f64, seed = 3 : i64, split_dim = 1 : i64} : tensor<2x4x8xf32>, tensor<i64>
+// CHECK-NEXT: %[[IOTA:.+]] = pz.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
+// CHECK-NEXT: %[[IC:.+]] = pz.shard_chunk %[[IOTA]] on @world grid_axes = [4] chunks = 2 : tensor<8xi64> -> tensor<4xi64>
+// CHECK-NEXT: %[[I:.+]] = pz.reshape %[[IC]] [4]
+// CHECK-NEXT: %[[D:.+]] = pz.dropout %[[R]] indices(%[[I]] : tensor<4xi64>) {global_shape = array<i64: 2, 8, 8>, rate = 1.000000e-01 : f64, seed = 3 : i64, split_dims = array<i64: 1>} : tensor<2x4x8xf32>
 // CHECK-NEXT: %[[PF:.+]] = pz.reshape %arg5 [64] : tensor<8x8xf32> -> tensor<64xf32>
 // CHECK-NEXT: %[[PC:.+]] = pz.shard_chunk %[[PF]] on @world grid_axes = [4] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
 // CHECK-NEXT: %[[P:.+]] = pz.reshape %[[PC]] [4, 8] : tensor<32xf32> -> tensor<4x8xf32>
@@ -589,23 +592,51 @@ module attributes {pz.plan = #pz.plan<cp = 2>} {
 
 // -----
 
-// ... and does not take sp yet ...
-module attributes {pz.plan = #pz.plan<tp = 2, sp = true, cp = 2>} {
-  // expected-error @+1 {{pz-tensor-parallel: sp with cp (plan keys 'sp' and 'cp') is not built yet; drop --sp or --cp}}
-  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x8x8xf32> {pz.output = "h"}) {
-    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32>
-    return %e : tensor<2x8x8xf32>
+// ... and under sp each cp rank's tokens over tp, which must divide them
+// (8 tokens over cp 2 x tp 4 would be fine; 12 are not) ...
+module attributes {pz.plan = #pz.plan<tp = 4, sp = true, cp = 2>} {
+  // expected-error @+1 {{pz-tensor-parallel: sp with cp (plan keys 'sp' and 'cp') splits each cp rank's 6 tokens over tp = 4 ranks, which do not divide them; use a sequence length that 2 cp x tp divides}}
+  func.func @forward_backward(%ids: tensor<2x12xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x12x8xf32> {pz.output = "h"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x12xi64> -> tensor<2x12x8xf32>
+    return %e : tensor<2x12x8xf32>
   }
 }
 
 // -----
 
-// ... nor dropout (its masks would not follow the zigzag layout).
-module attributes {pz.plan = #pz.plan<cp = 2>} {
-  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}) -> (tensor<2x8x8xf32> {pz.output = "h"}) {
+// sp with cp: the sequence split over cp (zigzag) and each cp rank's 4
+// tokens over tp. The vocab-parallel embedding's partial sum is
+// reduce-scattered over tp along the rank's tokens; the dropout draws the
+// masks of its tokens' indices in the whole sequence (arange permuted into
+// the zigzag order, sliced over cp, then over tp); a whole position table
+// (a parameter: never split along the sequence) is sliced alike; the
+// result, wanted whole, is gathered over tp, then over cp, then put back
+// in order.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<tp = 2, sp = true, cp = 2>}
+// CHECK: func.func @forward_backward(%arg0: tensor<2x4xi64> {pz.box_shard = {dim_axes = array<i16: -1, 3>, shape = array<i64: 2, 8>}, pz.input = "input_ids"}, %arg1: tensor<8x8xf32> {pz.box_shard = {dim_axes = array<i16: 4, -1>, shape = array<i64: 16, 8>}, pz.param = "wte"}, %arg2: tensor<8x8xf32> {pz.param = "wpe"}
+// CHECK: %[[RS:.+]] = shard.reduce_scatter %{{.+}} on @world grid_axes = [4] scatter_axis = 0 {pz.comm = #pzrt.reason<"sp.vocab_parallel_embedding", "pz.embedding">} : tensor<4x2x8xf32> -> tensor<2x2x8xf32>
+// CHECK-NEXT: %[[E:.+]] = pz.transpose %[[RS]] [1, 0, 2] : tensor<2x2x8xf32> -> tensor<2x2x8xf32>
+// CHECK-NEXT: %[[IOTA:.+]] = pz.constant dense<[0, 1, 2, 3, 4, 5, 6, 7]> : tensor<8xi64>
+// CHECK-NEXT: %[[ZZ:.+]] = pz.constant dense<[0, 1, 6, 7, 2, 3, 4, 5]> : tensor<8xi64>
+// CHECK-NEXT: %[[ORDER:.+]] = pz.gather %[[IOTA]], %[[ZZ]] {axis = 0 : i64}
+// CHECK-NEXT: %[[C:.+]] = pz.shard_chunk %[[ORDER]] on @world grid_axes = [3] chunks = 2 : tensor<8xi64> -> tensor<4xi64>
+// CHECK-NEXT: %[[CR:.+]] = pz.reshape %[[C]] [4]
+// CHECK-NEXT: %[[T:.+]] = pz.shard_chunk %[[CR]] on @world grid_axes = [4] chunks = 2 : tensor<4xi64> -> tensor<2xi64>
+// CHECK-NEXT: %[[IDX:.+]] = pz.reshape %[[T]] [2]
+// CHECK-NEXT: %[[D:.+]] = pz.dropout %[[E]] indices(%[[IDX]] : tensor<2xi64>) {global_shape = array<i64: 2, 8, 8>, rate = 1.000000e-01 : f64, seed = 3 : i64, split_dims = array<i64: 1>} : tensor<2x2x8xf32>
+// CHECK-NEXT: %[[ZZP:.+]] = pz.constant dense<[0, 1, 6, 7, 2, 3, 4, 5]> : tensor<8xi64>
+// CHECK-NEXT: %[[P:.+]] = pz.gather %arg2, %[[ZZP]] {axis = 0 : i64} : tensor<8x8xf32>, tensor<8xi64> -> tensor<8x8xf32>
+// CHECK: pz.shard_chunk %{{.+}} on @world grid_axes = [3] chunks = 2 : tensor<64xf32> -> tensor<32xf32>
+// CHECK: pz.shard_chunk %{{.+}} on @world grid_axes = [4] chunks = 2 : tensor<32xf32> -> tensor<16xf32>
+// CHECK: %[[A:.+]] = pz.add %[[D]], %{{.+}} : tensor<2x2x8xf32>, tensor<2x8xf32> -> tensor<2x2x8xf32>
+// CHECK: shard.all_gather %{{.+}} on @world grid_axes = [4] gather_axis = 0 {pz.comm = #pzrt.reason<"sp.all_gather", {{.+}}>} : tensor<2x2x8xf32> -> tensor<4x2x8xf32>
+// CHECK: shard.all_gather %{{.+}} on @world grid_axes = [3] gather_axis = 0 {pz.comm = #pzrt.reason<"cp.all_gather", {{.+}}>} : tensor<4x2x8xf32> -> tensor<8x2x8xf32>
+// CHECK: pz.constant dense<[0, 1, 4, 5, 6, 7, 2, 3]> : tensor<8xi64>
+module attributes {pz.plan = #pz.plan<tp = 2, sp = true, cp = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"}, %pos: tensor<8x8xf32> {pz.param = "wpe"}) -> (tensor<2x8x8xf32> {pz.output = "h"}) {
     %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32>
-    // expected-error @+1 {{pz-tensor-parallel: dropout under cp (plan key 'cp') is not built yet}}
     %d = pz.dropout %e {rate = 1.0e-01 : f64, seed = 3 : i64} : tensor<2x8x8xf32>
-    return %d : tensor<2x8x8xf32>
+    %a = pz.add %d, %pos : tensor<2x8x8xf32>, tensor<8x8xf32> -> tensor<2x8x8xf32>
+    return %a : tensor<2x8x8xf32>
   }
 }

@@ -335,7 +335,8 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   if (failed(seed))
     return failure();
   OpBuilder &b = ctx.getBuilder();
-  FailureOr<Value> r = ctx.create<DropoutOp>(*x, /*block=*/Value(), b.getF64FloatAttr(ratio),
+  FailureOr<Value> r = ctx.create<DropoutOp>(*x, /*indices=*/ValueRange(),
+                                             b.getF64FloatAttr(ratio),
                                              b.getI64IntegerAttr(*seed), nullptr, nullptr);
   if (failed(r))
     return failure();
@@ -357,7 +358,8 @@ static LogicalResult lowerDropout(NodeContext &ctx) {
   if (failed(o) || failed(z))
     return failure();
   FailureOr<Value> kept = ctx.create<DropoutOp>(
-      *o, /*block=*/Value(), b.getF64FloatAttr(ratio), b.getI64IntegerAttr(*seed), nullptr, nullptr);
+      *o, /*indices=*/ValueRange(), b.getF64FloatAttr(ratio), b.getI64IntegerAttr(*seed),
+      nullptr, nullptr);
   if (failed(kept))
     return failure();
   FailureOr<Value> mask = ctx.create<CompareOp>(ComparePredicate::gt, *kept, *z);

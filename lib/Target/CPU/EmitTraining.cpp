@@ -6,7 +6,7 @@
 // the running micro-batch's n elements start at ctx->dropout_block x n, so
 // that data parallelism and gradient accumulation draw the masks one rank
 // draws for the whole batch, and the masks of a step's micro-batches
-// differ. A block of a split value (tp, sp) draws the masks of its
+// differ. A block of a split value (tp, sp, cp) draws the masks of its
 // elements' indices in the whole value, run by contiguous run.
 //
 // The optimizer updates call the runtime's torch.optim kernels, which update
@@ -43,28 +43,42 @@ LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {
                            std::to_string(static_cast<int64_t>(d.getSeed())) +
                            ") ^ ctx->seed, (uint64_t)ctx->step, ";
         int64_t n = FE::numel(d.getInput());
-        if (!d.getBlock()) {
+        if (d.getIndices().empty()) {
           e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + ", " +
                               e.name(d.getResult()) + ", NULL, " + std::to_string(n) + ", " +
                               seed + "(uint64_t)ctx->dropout_block * " + std::to_string(n) + ")");
           return success();
         }
-        // A block of a split value: each run of the block's contiguous
-        // elements starts at its index in the whole value.
+        // A block of a split value: each run of contiguous elements (the
+        // whole dims after the last split dim) starts at its index in the
+        // whole value, which the split dims' indices give.
         ArrayRef<int64_t> local = llvm::cast<RankedTensorType>(d.getInput().getType()).getShape();
-        ArrayRef<int64_t> global = *d.getGlobalShape();
-        int64_t k = *d.getSplitDim(), inner = 1, whole = 1;
+        ArrayRef<int64_t> global = *d.getGlobalShape(), dims = *d.getSplitDims();
+        int64_t last = dims.back(), run = 1, whole = 1;
         for (int64_t g : global)
           whole *= g;
-        for (size_t i = k + 1; i < local.size(); ++i)
-          inner *= local[i];
-        std::string run = std::to_string(local[k] * inner);
-        e.out() << "    for (int64_t o = 0; o < " << n / (local[k] * inner) << "; ++o)\n";
-        e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + " + o * " + run + ", " +
-                            e.name(d.getResult()) + " + o * " + run + ", NULL, " + run + ", " +
+        for (size_t i = last + 1; i < local.size(); ++i)
+          run *= local[i];
+        std::string r = std::to_string(run);
+        e.out() << "    for (int64_t o = 0; o < " << n / run << "; ++o) {\n"
+                << "      int64_t rest = o; uint64_t at = 0, j;\n";
+        int64_t stride = run;
+        for (int64_t k = last; k >= 0; --k) {
+          e.out() << "      j = (uint64_t)(rest % " << local[k] << "); rest /= " << local[k]
+                  << ";\n";
+          const auto *it = llvm::find(dims, k);
+          std::string at = it == dims.end()
+                               ? std::string("j")
+                               : "(uint64_t)" + e.name(d.getIndices()[it - dims.begin()]) + "[j]";
+          e.out() << "      at += " << at << " * " << stride << ";\n";
+          stride *= global[k];
+        }
+        e.out() << "  ";
+        e.checkCall(op, "pzrt_dropout_fwd(" + e.name(d.getInput()) + " + o * " + r + ", " +
+                            e.name(d.getResult()) + " + o * " + r + ", NULL, " + r + ", " +
                             seed + "(uint64_t)ctx->dropout_block * " + std::to_string(whole) +
-                            " + (uint64_t)o * " + std::to_string(global[k] * inner) +
-                            " + (uint64_t)" + e.name(d.getBlock()) + "[0] * " + run + ")");
+                            " + at)");
+        e.out() << "    }\n";
         return success();
       })
       .Case<SGDUpdateOp>([&](SGDUpdateOp s) -> LogicalResult {

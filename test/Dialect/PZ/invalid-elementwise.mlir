@@ -372,33 +372,49 @@ func.func @dropout_rate_one(%a: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
-func.func @dropout_block_without_shape(%a: tensor<2x4xf32>, %k: tensor<i64>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{'pz.dropout' op block, global_shape and split_dim come together}}
-  %0 = pz.dropout %a block %k {rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x4xf32>, tensor<i64>
+func.func @dropout_block_without_shape(%a: tensor<2x4xf32>, %k: tensor<4xi64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'pz.dropout' op indices, global_shape and split_dims come together}}
+  %0 = pz.dropout %a indices(%k : tensor<4xi64>) {rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 1>} : tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
 
 // -----
 
-func.func @dropout_block_not_dividing(%a: tensor<2x3xf32>, %k: tensor<i64>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'pz.dropout' op the input's dim 1 (3) is not a block of global_shape's (8)}}
-  %0 = pz.dropout %a block %k {global_shape = array<i64: 2, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x3xf32>, tensor<i64>
+func.func @dropout_block_too_long(%a: tensor<2x3xf32>, %k: tensor<3xi64>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'pz.dropout' op the input's dim 1 (3) is not a block of global_shape's (2)}}
+  %0 = pz.dropout %a indices(%k : tensor<3xi64>) {global_shape = array<i64: 2, 2>, rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 1>} : tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
 
 // -----
 
-func.func @dropout_block_empty(%a: tensor<2x0xf32>, %k: tensor<i64>) -> tensor<2x0xf32> {
+func.func @dropout_block_empty(%a: tensor<2x0xf32>, %k: tensor<2xi64>) -> tensor<2x0xf32> {
   // expected-error @+1 {{'pz.dropout' op a split input must be static and not empty, of the rank of global_shape (2)}}
-  %0 = pz.dropout %a block %k {global_shape = array<i64: 4, 0>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 0 : i64} : tensor<2x0xf32>, tensor<i64>
+  %0 = pz.dropout %a indices(%k : tensor<2xi64>) {global_shape = array<i64: 4, 0>, rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 0>} : tensor<2x0xf32>
   return %0 : tensor<2x0xf32>
 }
 
 // -----
 
-func.func @dropout_block_other_dim(%a: tensor<2x4xf32>, %k: tensor<i64>) -> tensor<2x4xf32> {
+func.func @dropout_block_other_dim(%a: tensor<2x4xf32>, %k: tensor<4xi64>) -> tensor<2x4xf32> {
   // expected-error @+1 {{'pz.dropout' op the input's dim 0 (2) is not a block of global_shape's (4)}}
-  %0 = pz.dropout %a block %k {global_shape = array<i64: 4, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dim = 1 : i64} : tensor<2x4xf32>, tensor<i64>
+  %0 = pz.dropout %a indices(%k : tensor<4xi64>) {global_shape = array<i64: 4, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 1>} : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @dropout_block_index_count(%a: tensor<2x4xf32>, %k: tensor<2xi64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'pz.dropout' op indices 0 has 2 entries for the input's dim 1 of 4}}
+  %0 = pz.dropout %a indices(%k : tensor<2xi64>) {global_shape = array<i64: 2, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 1>} : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @dropout_block_dims_order(%a: tensor<2x4xf32>, %i: tensor<2xi64>, %k: tensor<4xi64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'pz.dropout' op split_dims must increase within the input's dims, got 0}}
+  %0 = pz.dropout %a indices(%k, %i : tensor<4xi64>, tensor<2xi64>) {global_shape = array<i64: 4, 8>, rate = 0.5 : f64, seed = 0 : i64, split_dims = array<i64: 1, 0>} : tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
 

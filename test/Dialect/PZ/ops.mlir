@@ -711,11 +711,12 @@ func.func @dropout(%x: tensor<2x16x64xf32>, %y: tensor<?xbf16>) -> (tensor<2x16x
   return %0, %1 : tensor<2x16x64xf32>, tensor<?xbf16>
 }
 
-// A block of a value split along dim 1 (sequence parallelism).
+// A block of a value split along dim 1 (sequence or context parallelism):
+// the indices of its rows in the whole value.
 // CHECK-LABEL: func.func @dropout_block(
-// CHECK-NEXT: pz.dropout %{{.+}} block %{{.+}} {global_shape = array<i64: 2, 16, 64>, rate = 1.000000e-01 : f64, seed = 7 : i64, split_dim = 1 : i64} : tensor<2x8x64xf32>, tensor<i64>
-func.func @dropout_block(%x: tensor<2x8x64xf32>, %k: tensor<i64>) -> tensor<2x8x64xf32> {
-  %0 = pz.dropout %x block %k {global_shape = array<i64: 2, 16, 64>, rate = 1.0e-01 : f64, seed = 7 : i64, split_dim = 1 : i64} : tensor<2x8x64xf32>, tensor<i64>
+// CHECK-NEXT: pz.dropout %{{.+}} indices(%{{.+}} : tensor<8xi64>) {global_shape = array<i64: 2, 16, 64>, rate = 1.000000e-01 : f64, seed = 7 : i64, split_dims = array<i64: 1>} : tensor<2x8x64xf32>
+func.func @dropout_block(%x: tensor<2x8x64xf32>, %k: tensor<8xi64>) -> tensor<2x8x64xf32> {
+  %0 = pz.dropout %x indices(%k : tensor<8xi64>) {global_shape = array<i64: 2, 16, 64>, rate = 1.0e-01 : f64, seed = 7 : i64, split_dims = array<i64: 1>} : tensor<2x8x64xf32>
   return %0 : tensor<2x8x64xf32>
 }
 

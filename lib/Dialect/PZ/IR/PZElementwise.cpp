@@ -107,24 +107,33 @@ LogicalResult DropoutOp::verify() {
   double rate = getRate().convertToDouble();
   if (!(rate >= 0.0 && rate < 1.0))
     return emitOpError() << "rate must satisfy 0 <= rate < 1, got " << rate;
-  bool split = static_cast<bool>(getBlock());
-  if (split != getGlobalShape().has_value() || split != getSplitDim().has_value())
-    return emitOpError() << "block, global_shape and split_dim come together";
+  bool split = !getIndices().empty();
+  if (split != getGlobalShape().has_value() || split != getSplitDims().has_value())
+    return emitOpError() << "indices, global_shape and split_dims come together";
   if (!split)
     return success();
   auto t = llvm::dyn_cast<RankedTensorType>(getInput().getType());
-  ArrayRef<int64_t> global = *getGlobalShape();
-  int64_t k = *getSplitDim();
+  ArrayRef<int64_t> global = *getGlobalShape(), dims = *getSplitDims();
   if (!t || !t.hasStaticShape() || t.getNumElements() == 0 ||
       t.getRank() != static_cast<int64_t>(global.size()))
     return emitOpError() << "a split input must be static and not empty, of the rank of "
                             "global_shape ("
                          << global.size() << ")";
-  if (k < 0 || k >= t.getRank())
-    return emitOpError() << "split_dim " << k << " is not a dim of the input";
+  if (dims.size() != getIndices().size())
+    return emitOpError() << "has " << getIndices().size() << " indices for " << dims.size()
+                         << " split_dims";
+  for (auto [k, d] : llvm::enumerate(dims)) {
+    if (d < 0 || d >= t.getRank() || (k && d <= dims[k - 1]))
+      return emitOpError() << "split_dims must increase within the input's dims, got " << d;
+    auto idx = llvm::cast<RankedTensorType>(getIndices()[k].getType());
+    if (idx.getDimSize(0) != t.getDimSize(d))
+      return emitOpError() << "indices " << k << " has " << idx.getDimSize(0)
+                           << " entries for the input's dim " << d << " of "
+                           << t.getDimSize(d);
+  }
   for (int64_t d = 0; d < t.getRank(); ++d) {
-    bool fits = d == k ? t.getDimSize(d) > 0 && global[d] % t.getDimSize(d) == 0
-                       : t.getDimSize(d) == global[d];
+    bool fits = llvm::is_contained(dims, d) ? t.getDimSize(d) <= global[d]
+                                            : t.getDimSize(d) == global[d];
     if (!fits)
       return emitOpError() << "the input's dim " << d << " (" << t.getDimSize(d)
                            << ") is not a block of global_shape's (" << global[d] << ")";

@@ -236,8 +236,8 @@ LogicalResult DropoutOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
                                   SmallVectorImpl<Value> &out) {
   // The same seed, step and shape regenerate the same mask.
   return unaryVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
-    return DropoutOp::create(gb.builder(), gb.loc(), g.getType(), g, getBlock(), getRateAttr(),
-                             getSeedAttr(), getGlobalShapeAttr(), getSplitDimAttr());
+    return DropoutOp::create(gb.builder(), gb.loc(), g.getType(), g, getIndices(), getRateAttr(),
+                             getSeedAttr(), getGlobalShapeAttr(), getSplitDimsAttr());
   });
 }
 

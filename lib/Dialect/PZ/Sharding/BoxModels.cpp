@@ -63,10 +63,11 @@ struct ElementMapModel : public ShardingInterface::ExternalModel<ElementMapModel
   }
 };
 
-/// pz.dropout: an element map of its input; a block of a value split over
-/// tp (sequence parallelism's hidden states, attention probabilities split
-/// by heads) draws the masks of its elements' indices in the whole value:
-/// the block form, with the rank's tp coordinate.
+/// pz.dropout: an element map of its input; a block of a split value
+/// (sequence parallelism's hidden states, attention probabilities split by
+/// heads, context parallelism's zigzag chunks) draws the masks of its
+/// elements' indices in the whole value: the block form, with each split
+/// dim's indices (blockIndices).
 struct DropoutModel : public ShardingInterface::ExternalModel<DropoutModel, DropoutOp> {
   LogicalResult partition(Operation *op, ArrayRef<Value> partitionedOperands,
                           ArrayRef<Sharding> operandShardings,
@@ -87,19 +88,19 @@ struct DropoutModel : public ShardingInterface::ExternalModel<DropoutModel, Drop
       return success();
     }
     auto grid = symbolTable.lookupNearestSymbolFrom<GridOp>(op, s.getGridAttr());
-    ArrayRef<GridAxis> axes = splitOf(s, dims[0]);
-    if (dims.size() != 1 || axes.size() != 1 || !grid || d.getBlock() ||
-        grid.getShape().size() != pzrt::gridAxisNames().size() ||
-        pzrt::gridAxisNames()[axes[0]] != "tp")
-      return op->emitOpError() << "can be split along one dim over the tp axis only";
+    if (!grid || !d.getIndices().empty())
+      return op->emitOpError() << "can be split only once, on a grid";
     FailureOr<RankedTensorType> local = localType(op, d.getInput(), s, symbolTable);
-    FailureOr<Value> k = tpCoordinate(op, builder);
-    if (failed(local) || failed(k))
+    if (failed(local))
       return failure();
-    auto block = DropoutOp::create(builder, op->getLoc(), *local, partitionedOperands[0], *k,
+    SmallVector<Value> indices;
+    for (int64_t k : dims)
+      indices.push_back(
+          blockIndices(builder, op->getLoc(), grid, whole.getDimSize(k), splitOf(s, k)));
+    auto block = DropoutOp::create(builder, op->getLoc(), *local, partitionedOperands[0], indices,
                                    d.getRateAttr(), d.getSeedAttr(),
                                    builder.getDenseI64ArrayAttr(whole.getShape()),
-                                   builder.getI64IntegerAttr(dims[0]));
+                                   builder.getDenseI64ArrayAttr(dims));
     partitionMap.map(op->getResult(0), block.getResult());
     return success();
   }

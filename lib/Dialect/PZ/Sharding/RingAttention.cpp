@@ -59,15 +59,7 @@ struct Ring {
   }
 
   /// The rank's block of the positions [0, size) along the axis.
-  Value positions(int64_t size) {
-    auto whole = RankedTensorType::get({size}, b.getI64Type());
-    SmallVector<int64_t> iota;
-    for (int64_t i = 0; i < size; ++i)
-      iota.push_back(i);
-    Value all = ConstantOp::create(b, loc, whole, DenseElementsAttr::get(whole, ArrayRef(iota)))
-                    .getResult();
-    return AllSliceOp::create(b, loc, all, grid, ArrayRef<GridAxis>{axis}, 0).getResult();
-  }
+  Value positions(int64_t size) { return blockIndices(b, loc, grid, size, {axis}); }
 
   /// `v` from the rank one step before on the ring: shift `step` of
   /// `total` of its kind.

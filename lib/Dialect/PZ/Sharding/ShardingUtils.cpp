@@ -195,3 +195,16 @@ FailureOr<Value> mlir::pz::sharding::tpCoordinate(Operation *op, OpBuilder &b) {
   return op->emitOpError() << "cannot be partitioned by the rank's tp coordinate: its function "
                               "has no tp_index argument (#pz.role<tp_index>)";
 }
+
+Value mlir::pz::sharding::blockIndices(OpBuilder &b, Location loc, GridOp grid, int64_t size,
+                                       ArrayRef<GridAxis> axes) {
+  auto whole = RankedTensorType::get({size}, b.getI64Type());
+  SmallVector<int64_t> iota;
+  for (int64_t i = 0; i < size; ++i)
+    iota.push_back(i);
+  Value v = pz::ConstantOp::create(b, loc, whole, DenseElementsAttr::get(whole, ArrayRef(iota)))
+                .getResult();
+  for (GridAxis a : axes)
+    v = AllSliceOp::create(b, loc, v, grid, ArrayRef<GridAxis>{a}, 0).getResult();
+  return v;
+}

@@ -90,6 +90,13 @@ struct PartialSumModel : public shard::ShardingInterface::ExternalModel<Model, O
 /// function has none.
 FailureOr<Value> tpCoordinate(Operation *op, OpBuilder &b);
 
+/// The rank's indices into [0, size) of a dim split over `axes` of `grid`
+/// (outer first): arange(size) all-sliced over each axis in turn, one
+/// all_slice per axis, so that context parallelism's zigzag pass permutes
+/// the slice over cp (ContextParallel.h) like any other.
+Value blockIndices(OpBuilder &b, Location loc, shard::GridOp grid, int64_t size,
+                   ArrayRef<GridAxis> axes);
+
 /// Ring attention (RingAttention.cpp): pz.attention or pz.attention_grad
 /// whose query and key sequences are split alike over `axis` of `grid`.
 LogicalResult partitionRingAttention(Operation *op, ArrayRef<Value> partitionedOperands,

@@ -15,6 +15,8 @@
 
 #include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::pz;
 
@@ -27,6 +29,32 @@ DimAxes wholeAxes(Value v) {
 
 bool isWhole(ArrayRef<int16_t> axes) {
   return llvm::all_of(axes, [](int16_t a) { return a == kWhole; });
+}
+
+SmallVector<int16_t, 2> SplitContext::gridAxes(int16_t a) const {
+  if (a == kWhole)
+    return {};
+  if (a == kContextTensor)
+    return {contextAxis, columnAxis};
+  return {a};
+}
+
+int16_t SplitContext::splitOf(ArrayRef<int16_t> axes) const {
+  if (axes.empty())
+    return kWhole;
+  return axes.size() == 1 ? axes[0] : kContextTensor;
+}
+
+int64_t SplitContext::ranks(int16_t a) const {
+  int64_t n = 1;
+  for (int16_t g : gridAxes(a))
+    n *= gridShape[g];
+  return n;
+}
+
+bool SplitContext::overlap(int16_t a, int16_t b) const {
+  SmallVector<int16_t, 2> ga = gridAxes(a);
+  return llvm::any_of(gridAxes(b), [&](int16_t g) { return llvm::is_contained(ga, g); });
 }
 
 int64_t sequenceDim(Value v, const SplitContext &ctx) {
@@ -56,10 +84,9 @@ OpSplits allWhole(Operation *op) {
 
 /// Each grid axis splits at most one loop: a later loop on a used axis is
 /// whole.
-void dropRepeatedAxes(MutableArrayRef<int16_t> loops) {
-  llvm::SmallDenseSet<int16_t> used;
-  for (int16_t &a : loops)
-    if (a != kWhole && !used.insert(a).second)
+void dropRepeatedAxes(MutableArrayRef<int16_t> loops, const SplitContext &ctx) {
+  for (auto [i, a] : llvm::enumerate(loops))
+    if (llvm::any_of(loops.take_front(i), [&](int16_t b) { return ctx.overlap(a, b); }))
       a = kWhole;
 }
 
@@ -100,24 +127,33 @@ struct LoopVote {
   }
 };
 
-/// Adds each operand dim's vote: weak for a sequence split.
+/// Adds each operand dim's vote: weak for a sequence split (which under
+/// cp also votes for cp's split: the sequence, yielding, stays split over
+/// cp).
 void vote(LoopVote &v, Value operand, ArrayRef<int16_t> axes, int64_t d, const SplitContext &ctx) {
-  if (d == 1 && isSequenceSplit(operand, axes, ctx))
+  if (d == 1 && isSequenceSplit(operand, axes, ctx)) {
     v.addWeak(axes[d]);
-  else if (axes[d] != kWhole && axes[d] == ctx.contextAxis)
+    if (axes[d] == kContextTensor)
+      v.addContext(ctx.contextAxis);
+  } else if (axes[d] != kWhole && axes[d] == ctx.contextAxis)
     v.addContext(axes[d]);
   else
     v.add(axes[d]);
 }
 
 /// The weak votes where they are not overruled: each on a loop the strong
-/// votes left whole (`skip(l)`: a loop that must stay whole), on an axis no
-/// loop takes yet.
+/// votes left whole (or split over cp only, for a sequence split over cp
+/// and tp; `skip(l)`: a loop that must stay whole), on axes no other loop
+/// takes yet.
 void addWeakVotes(MutableArrayRef<int16_t> loops, ArrayRef<LoopVote> votes, bool beatsWhole,
-                  llvm::function_ref<bool(unsigned)> skip) {
+                  const SplitContext &ctx, llvm::function_ref<bool(unsigned)> skip) {
   for (auto [l, v] : llvm::enumerate(votes)) {
     int16_t w = v.weakResult(beatsWhole);
-    if (loops[l] == kWhole && w != kWhole && !skip(l) && !llvm::is_contained(loops, w))
+    bool open = loops[l] == kWhole || (w == kContextTensor && loops[l] == ctx.contextAxis);
+    bool taken = llvm::any_of(llvm::enumerate(loops), [&](auto o) {
+      return o.index() != l && ctx.overlap(o.value(), w);
+    });
+    if (open && w != kWhole && !skip(l) && !taken)
       loops[l] = w;
   }
 }
@@ -144,8 +180,8 @@ OpSplits elementSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
     loops.push_back(v.result());
   // A sequence split beats a whole operand here: the whole one is sliced
   // locally (the hidden states plus a position embedding).
-  addWeakVotes(loops, votes, /*beatsWhole=*/true, [](unsigned) { return false; });
-  dropRepeatedAxes(loops);
+  addWeakVotes(loops, votes, /*beatsWhole=*/true, ctx, [](unsigned) { return false; });
+  dropRepeatedAxes(loops, ctx);
   OpSplits s;
   for (Value v : op->getOperands()) {
     RankedTensorType t = typeOf(v);
@@ -196,10 +232,10 @@ OpSplits mapSplits(Operation *op, ArrayRef<OperandAxes> operands, bool partialSu
   // Sequence splits last: a column-parallel weight or any other split over
   // the axis all-gathers the sequence instead.
   if (!ctx.wholeSequence || !ctx.wholeSequence->contains(op))
-    addWeakVotes(loops, votes, /*beatsWhole=*/false, [&](unsigned l) {
+    addWeakVotes(loops, votes, /*beatsWhole=*/false, ctx, [&](unsigned l) {
       return types[l] == utils::IteratorType::reduction && !partialSums;
     });
-  dropRepeatedAxes(loops);
+  dropRepeatedAxes(loops, ctx);
   OpSplits s;
   for (auto [i, map] : llvm::enumerate(maps)) {
     DimAxes a;
@@ -244,8 +280,8 @@ OpSplits reshapeSplits(ReshapeOp op, const OperandAxes &in, const SplitContext &
     bool onlyMajor = true;
     for (int64_t k = gi + 1; k < i; ++k)
       onlyMajor &= (*in)[k] == kWhole;
-    if (a != kWhole && onlyMajor && it.getDimSize(gi) % ctx.gridShape[a] == 0 &&
-        ot.getDimSize(gj) % ctx.gridShape[a] == 0) {
+    if (a != kWhole && onlyMajor && it.getDimSize(gi) % ctx.ranks(a) == 0 &&
+        ot.getDimSize(gj) % ctx.ranks(a) == 0) {
       s.operands[0][gi] = a;
       s.results[0][gj] = a;
     }
@@ -270,7 +306,7 @@ OpSplits sliceSplits(Operation *op, ArrayRef<int64_t> shape, ArrayRef<int64_t> s
 
 /// pz.concat: the dims other than the joined one, as the decided inputs
 /// agree.
-OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands) {
+OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   RankedTensorType r = typeOf(op.getResult());
   if (!r)
     return allWhole(op);
@@ -281,7 +317,7 @@ OpSplits concatSplits(ConcatOp op, ArrayRef<OperandAxes> operands) {
   DimAxes dims;
   for (auto [d, v] : llvm::enumerate(votes))
     dims.push_back(d == op.getAxis() ? kWhole : v.result());
-  dropRepeatedAxes(dims);
+  dropRepeatedAxes(dims, ctx);
   OpSplits s;
   s.operands.assign(op->getNumOperands(), dims);
   s.results.push_back(dims);
@@ -307,7 +343,8 @@ OpSplits vocabSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitC
   // the rows (and back: the cotangent's rows and the ids split alike make
   // a partial sum of the table's gradient).
   auto contextSplit = [&](const OperandAxes &a) {
-    return a && ctx.contextAxis != kWhole && llvm::is_contained(*a, ctx.contextAxis);
+    return a && ctx.contextAxis != kWhole &&
+           llvm::any_of(*a, [&](int16_t x) { return ctx.overlap(x, ctx.contextAxis); });
   };
   if (auto e = llvm::dyn_cast<EmbeddingOp>(op)) {
     RankedTensorType t = typeOf(e.getTable());
@@ -325,9 +362,11 @@ OpSplits vocabSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitC
     if (wordTable(g.getIds(), g.getVocab(), typeOf(g.getResult()).getDimSize(1)))
       s.results[0][0] = ctx.columnAxis;
     // The rows as the cotangent's (the ids, whole or split, follow).
+    // (A sequence split over cp and tp gathers over tp.)
     if (contextSplit(operands[0]) && operands[0]->back() == kWhole) {
       s.operands[0] = *operands[0];
-      s.operands[1].assign(operands[0]->begin(), operands[0]->end() - 1);
+      std::replace(s.operands[0].begin(), s.operands[0].end(), kContextTensor, ctx.contextAxis);
+      s.operands[1].assign(s.operands[0].begin(), s.operands[0].end() - 1);
     }
     return s;
   }
@@ -358,7 +397,7 @@ OpSplits vocabSplits(Operation *op, ArrayRef<OperandAxes> operands, const SplitC
 /// the scale and its gradients are whole (summed over split rows by the
 /// partition).
 template <typename Op>
-OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands) {
+OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   OpSplits s = allWhole(op);
   if (!operands[0] || !operands[1] || *operands[0] != *operands[1])
     return s;
@@ -366,7 +405,7 @@ OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands) {
   for (int64_t d = op.getAxis(); d < static_cast<int64_t>(rows.size()); ++d)
     rows[d] = kWhole;
   s.operands[0] = s.operands[1] = s.results[0] = rows;
-  dropRepeatedAxes(s.results[0]);
+  dropRepeatedAxes(s.results[0], ctx);
   if (s.results[0] != rows)
     return allWhole(op);
   return s;
@@ -470,11 +509,11 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
     return sliceSplits(op, sg.getInputShape(), sg.getStarts(), sg.getEnds(), sg.getSteps(),
                        operands[0]);
   if (auto c = llvm::dyn_cast<ConcatOp>(op))
-    return concatSplits(c, operands);
+    return concatSplits(c, operands, ctx);
   if (auto g = llvm::dyn_cast<LayerNormGradOp>(op))
-    return normGradSplits(g, operands);
+    return normGradSplits(g, operands, ctx);
   if (auto g = llvm::dyn_cast<RMSNormGradOp>(op))
-    return normGradSplits(g, operands);
+    return normGradSplits(g, operands, ctx);
   if (auto a = llvm::dyn_cast<AttentionOp>(op))
     return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), operands,
                            ctx);

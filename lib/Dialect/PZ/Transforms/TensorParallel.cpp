@@ -102,6 +102,13 @@ public:
         if (!in[i]) {
           split[v] = s.operands[i];
           undecided.erase(v);
+          // A parameter is never split along the sequence over cp (its
+          // blocks would not follow the zigzag layout): whole, each rank
+          // slices it (mayTake).
+          if (llvm::isa<BlockArgument>(v))
+            for (int16_t &a : split[v])
+              if (ctx.contextAxis != kWhole && ctx.overlap(a, ctx.contextAxis))
+                a = kWhole;
         }
         if (failed(checkUse(op.getOpOperand(i), s.operands[i])))
           return failure();
@@ -128,7 +135,7 @@ public:
 
   /// Whether an op's partition needs the rank's coordinate: a split
   /// embedding table (or its gradient), split logits, attention whose
-  /// query heads split over replicated kv heads, dropout of a split value.
+  /// query heads split over replicated kv heads.
   bool needsCoordinate() {
     bool need = false;
     fn.walk([&](Operation *op) {
@@ -137,9 +144,6 @@ public:
           need |= !isWhole(axesOf(v)) && llvm::isa<FloatType>(getElementTypeOrSelf(v));
       if (llvm::isa<EmbeddingGradOp>(op))
         need |= !isWhole(axesOf(op->getResult(0)));
-      // A block of a split value draws its elements' global masks.
-      if (llvm::isa<DropoutOp>(op))
-        need |= !isWhole(axesOf(op->getOperand(0)));
       // Replicated kv heads: each rank picks the one its query heads share.
       if (auto a = llvm::dyn_cast<AttentionOp>(op))
         need |= replicatesKv(a);
@@ -172,10 +176,10 @@ public:
         if (a == kWhole)
           continue;
         if (!t || static_cast<int64_t>(d) >= t.getRank() || t.isDynamicDim(d) ||
-            t.getDimSize(d) % ctx.gridShape[a])
+            t.getDimSize(d) % ctx.ranks(a))
           return at->emitError() << kPass << ": a value of type " << v.getType()
                                  << " would be split on dim " << d << " over "
-                                 << ctx.gridShape[a]
+                                 << ctx.ranks(a)
                                  << " ranks, which do not divide it (a rule's error)";
       }
       return success();
@@ -204,15 +208,22 @@ private:
   /// its users read their blocks of it, which shard-partition writes as an
   /// all-reduce and an all_slice, and partition() turns into one
   /// reduce-scatter (Megatron's sequence parallelism).
+  ///
+  /// Under cp the sum comes split over cp along the sequence, and its users
+  /// read their tp blocks of the rank's tokens.
   void scatterAlongSequence(Operation &op, const OpSplits &s) {
     if (ctx.sequenceAxis == kWhole || !llvm::isa<MatmulOp, EmbeddingOp>(op))
       return;
     Value r = op.getResult(0);
     auto t = llvm::cast<RankedTensorType>(r.getType());
+    int16_t inner = ctx.gridAxes(ctx.sequenceAxis).back(); // tp
     bool partial = llvm::any_of(s.operands, [&](const DimAxes &a) {
-      return llvm::is_contained(a, ctx.sequenceAxis);
+      return llvm::is_contained(a, inner);
     });
-    if (!partial || !isWhole(s.results[0]) || sequenceDim(r, ctx) != 1 ||
+    DimAxes others = s.results[0];
+    if (others.size() > 1 && others[1] == ctx.contextAxis)
+      others[1] = kWhole;
+    if (!partial || !isWhole(others) || sequenceDim(r, ctx) != 1 ||
         t.getDimSize(0) != ctx.batch)
       return;
     produced[r] = s.results[0];
@@ -245,14 +256,23 @@ private:
     }
   }
 
-  /// A use may all-gather its value whole along a split dim, never slice a
-  /// whole dim (that would need the rank's coordinate).
+  /// A use may all-gather its value along a split dim (whole, or over tp
+  /// only), never slice a whole dim (that would need the rank's
+  /// coordinate), but for the sequence splits of mayTake (of a whole dim,
+  /// or over tp of a cp split).
   bool meets(Value v, ArrayRef<int16_t> w) const {
     DimAxes have = axesOf(v);
-    for (auto [d, a] : llvm::enumerate(w))
-      if (a != kWhole && (d >= have.size() || have[d] != a) &&
-          !(d < have.size() && have[d] == kWhole && mayTake(v, d, a)))
+    for (auto [d, a] : llvm::enumerate(w)) {
+      // Whole, as it is, or gathered over the inner axis of a sequence
+      // split over cp and tp.
+      if (a == kWhole || (d < have.size() && (have[d] == a || (have[d] == kContextTensor &&
+                                                                a == ctx.contextAxis))))
+        continue;
+      bool sliceable = d < have.size() && (have[d] == kWhole || (a == kContextTensor &&
+                                                                 have[d] == ctx.contextAxis));
+      if (!sliceable || !mayTake(v, d, a))
         return false;
+    }
     return true;
   }
 
@@ -282,8 +302,7 @@ private:
       return it->second;
     SmallVector<shard::GridAxesAttr> split;
     for (int16_t a : axes)
-      split.push_back(shard::GridAxesAttr::get(
-          fn.getContext(), a == kWhole ? ArrayRef<int16_t>() : ArrayRef<int16_t>(a)));
+      split.push_back(shard::GridAxesAttr::get(fn.getContext(), ctx.gridAxes(a)));
     while (split.size() > 1 && split.back().empty())
       split.pop_back();
     OpBuilder::InsertionGuard g(b);
@@ -323,12 +342,56 @@ private:
           continue;
         auto it = wants.find(&use);
         DimAxes w = it != wants.end() ? it->second : wholeAxes(use.get());
-        auto s = shard::ShardOp::create(b, use.get().getLoc(), use.get(), shardingFor(b, w),
-                                        /*annotate_for_users=*/true);
-        (void)s.getResult();
-        use.set(s.getResult());
+        Value v = use.get(), annotated = v;
+        auto p = produced.find(unannotated(v));
+        DimAxes have = p != produced.end() ? p->second : axesOf(unannotated(v));
+        SmallVector<DimAxes> steps = reshardSteps(have, w);
+        for (auto [i, step] : llvm::enumerate(steps))
+          annotated = shard::ShardOp::create(b, v.getLoc(), annotated, shardingFor(b, step),
+                                             /*annotate_for_users=*/i + 1 == steps.size())
+                          .getResult();
+        use.set(annotated);
       }
     }
+  }
+
+  static Value unannotated(Value v) {
+    if (auto s = v.getDefiningOp<shard::ShardOp>())
+      return s.getSrc();
+    return v;
+  }
+
+  /// The splits a reshard from `have` to `want` passes through, ending
+  /// with `want`: one grid axis gathered or sliced at a time, the axes
+  /// `want` drops first (innermost first), then those it adds (outermost
+  /// first). LLVM 22's shard-partition does one such step per reshard and
+  /// silently miscompiles more (shard-dialect.md).
+  SmallVector<DimAxes> reshardSteps(ArrayRef<int16_t> have, ArrayRef<int16_t> want) const {
+    SmallVector<DimAxes> steps;
+    DimAxes at(have.begin(), have.end());
+    at.resize(want.size(), kWhole);
+    auto common = [&](size_t d) {
+      SmallVector<int16_t, 2> h = ctx.gridAxes(at[d]), w = ctx.gridAxes(want[d]);
+      size_t p = 0;
+      while (p < h.size() && p < w.size() && h[p] == w[p])
+        ++p;
+      return std::make_pair(h, p);
+    };
+    for (size_t d = 0; d < want.size(); ++d)
+      for (auto [h, p] = common(d); h.size() > p; h.pop_back()) {
+        at[d] = ctx.splitOf(ArrayRef(h).drop_back());
+        steps.push_back(at);
+      }
+    for (size_t d = 0; d < want.size(); ++d) {
+      SmallVector<int16_t, 2> w = ctx.gridAxes(want[d]);
+      for (size_t k = ctx.gridAxes(at[d]).size(); k < w.size(); ++k) {
+        at[d] = ctx.splitOf(ArrayRef(w).take_front(k + 1));
+        steps.push_back(at);
+      }
+    }
+    if (steps.empty() || steps.back() != DimAxes(want.begin(), want.end()))
+      steps.push_back(DimAxes(want.begin(), want.end()));
+    return steps;
   }
 
   /// Upstream shard-partition on the annotated function, then the
@@ -377,10 +440,18 @@ private:
         return;
       std::string source = op->getName().getStringRef().str();
       // The op that needs the value whole, or, for the return, the value's
-      // producer.
-      Operation *named = op->use_empty() ? nullptr : *op->user_begin();
-      if (named && llvm::isa<func::ReturnOp>(named))
+      // producer (past a chain of reshards).
+      auto isShard = [&](Operation *o) { return o && o->getDialect() == grid->getDialect(); };
+      Operation *named = op;
+      while (isShard(named) && !named->use_empty())
+        named = *named->user_begin();
+      if (named == op)
+        named = nullptr;
+      if (named && llvm::isa<func::ReturnOp>(named)) {
         named = op->getOperand(0).getDefiningOp();
+        while (isShard(named) && named->getNumOperands())
+          named = named->getOperand(0).getDefiningOp();
+      }
       if (named) {
         Location loc = named->getLoc();
         if (auto f = llvm::dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
@@ -394,9 +465,11 @@ private:
           axes.asArrayRef() == ArrayRef<int16_t>(ctx.contextAxis))
         kind = llvm::isa<shard::AllGatherOp>(op) ? "cp.all_gather" : "cp.reshard";
       else if (auto g = llvm::dyn_cast<shard::AllGatherOp>(op))
-        if (ctx.sequenceAxis != kWhole && g.getGridAxes() == ArrayRef<int16_t>(ctx.sequenceAxis) &&
+        if (ctx.sequenceAxis != kWhole &&
+            g.getGridAxes() == ArrayRef<int16_t>(ctx.gridAxes(ctx.sequenceAxis).back()) &&
             llvm::cast<RankedTensorType>(g.getType()).getDimSize(
-                g.getGatherAxis().getSExtValue()) == ctx.seq)
+                g.getGatherAxis().getSExtValue()) ==
+                ctx.seq / ctx.ranks(ctx.sequenceAxis) * ctx.gridShape[kTpAxis])
           kind = "sp.all_gather";
       op->setAttr("pz.comm", pzrt::ReasonAttr::get(fn.getContext(), kind, source));
     });
@@ -512,22 +585,21 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       return fn.emitError() << kPass << ": cp (plan key 'cp') splits the sequence, but the step "
                                "has no token input [batch, seq] (an integer data input of "
                                "rank 2); drop --cp";
-    if (plan.sp)
-      return fn.emitError() << kPass << ": sp with cp (plan keys 'sp' and 'cp') is not built "
-                               "yet; drop --sp or --cp";
     if (tokens.getDimSize(1) % (2 * n))
       return fn.emitError() << kPass << ": cp (plan key 'cp') cuts the sequence of "
                             << tokens.getDimSize(1) << " tokens into 2 cp = " << 2 * n
                             << " chunks (two per rank, zigzag), which do not divide it; use "
                                "a sequence length that 2 cp divides";
-    WalkResult dropout = fn.walk([&](DropoutOp d) {
-      d.emitError() << kPass << ": dropout under cp (plan key 'cp') is not built yet (its "
-                               "masks would not follow the zigzag layout); drop --cp or "
-                               "export the model without dropout";
-      return WalkResult::interrupt();
-    });
-    if (dropout.wasInterrupted())
-      return failure();
+    // sp with cp: each cp rank's tokens split over tp.
+    if (ctx.sequenceAxis != kWhole) {
+      if ((tokens.getDimSize(1) / n) % plan.tp)
+        return fn.emitError() << kPass << ": sp with cp (plan keys 'sp' and 'cp') splits each "
+                                 "cp rank's "
+                              << tokens.getDimSize(1) / n << " tokens over tp = " << plan.tp
+                              << " ranks, which do not divide them; use a sequence length "
+                                 "that 2 cp x tp divides";
+      ctx.sequenceAxis = kContextTensor;
+    }
     markRingAttention(fn, plan.tp);
     if (failed(makeCausalMasksExplicit(fn, kPass)))
       return failure();

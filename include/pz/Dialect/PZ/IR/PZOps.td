@@ -635,32 +635,35 @@ def PZ_DropoutOp : PZ_Op<"dropout",
     and every rank regenerate the same mask without storing it.
     `0 <= rate < 1`.
 
-    A split value (after tensor or sequence parallelism): with `block`,
-    `global_shape` and `split_dim`, the input is block `block` (a 0-D i64
-    tensor, the rank's coordinate) of a value of `global_shape` split into
-    equal blocks along `split_dim`, and each element draws the mask of its
-    index in the whole value, so that every split draws the single rank's
-    mask. The three come together; the input's shape equals `global_shape`
-    but along `split_dim`, which it divides.
+    A block of a split value (after tensor, sequence or context
+    parallelism): with `global_shape`, `split_dims` and one 1-D i64
+    `indices` tensor per split dim, the input holds, along each split dim
+    `split_dims[k]`, the elements at `indices[k]` of a value of
+    `global_shape` (in its other dims, all of them), and each element draws
+    the mask of its index in the whole value, so that every split draws the
+    single rank's mask. A block of equal parts takes `[r L, (r + 1) L)`;
+    context parallelism's zigzag layout two chunks from both ends. The
+    indices must lie in `[0, global_shape[d])`; `split_dims` increase.
 
     ```mlir
     %y = pz.dropout %x {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<2x16x64xf32>
-    %b = pz.dropout %xb block %k {global_shape = array<i64: 2, 16, 64>, rate = 1.0e-01 : f64,
-                                  seed = 7 : i64, split_dim = 1 : i64}
-        : tensor<2x8x64xf32>, tensor<i64>
+    %b = pz.dropout %xb indices(%i : tensor<8xi64>)
+             {global_shape = array<i64: 2, 16, 64>, rate = 1.0e-01 : f64, seed = 7 : i64,
+              split_dims = array<i64: 1>} : tensor<2x8x64xf32>
     ```
   }];
-  let arguments = (ins PZ_FloatTensor:$input, Optional<0DTensorOf<[I64]>>:$block, F64Attr:$rate,
-                       I64Attr:$seed, OptionalAttr<DenseI64ArrayAttr>:$global_shape,
-                       OptionalAttr<I64Attr>:$split_dim);
+  let arguments = (ins PZ_FloatTensor:$input, Variadic<1DTensorOf<[I64]>>:$indices,
+                       F64Attr:$rate, I64Attr:$seed,
+                       OptionalAttr<DenseI64ArrayAttr>:$global_shape,
+                       OptionalAttr<DenseI64ArrayAttr>:$split_dims);
   let results = (outs PZ_FloatTensor:$result);
   let assemblyFormat = [{
-    $input (`block` $block^)? attr-dict `:` type($input) (`,` type($block)^)?
+    $input (`indices` `(` $indices^ `:` type($indices) `)`)? attr-dict `:` type($input)
   }];
   let builders = [
     OpBuilder<(ins "Value":$input, "FloatAttr":$rate, "IntegerAttr":$seed), [{
-      build($_builder, $_state, input.getType(), input, /*block=*/Value(), rate, seed,
-            /*global_shape=*/nullptr, /*split_dim=*/nullptr);
+      build($_builder, $_state, input.getType(), input, /*indices=*/ValueRange(), rate, seed,
+            /*global_shape=*/nullptr, /*split_dims=*/nullptr);
     }]>
   ];
   let hasVerifier = 1;

@@ -33,9 +33,14 @@ constexpr llvm::StringLiteral kValidClassesAttrName = "pz.valid_classes";
 /// sequence like its queries (RingAttention.cpp).
 constexpr llvm::StringLiteral kRingAttrName = "pz.ring";
 
-/// Per dim, the grid axis the dim is split over, or kWhole.
+/// Per dim, the grid axis the dim is split over, kWhole, or
+/// kContextTensor.
 using DimAxes = SmallVector<int16_t, 4>;
 constexpr int16_t kWhole = -1;
+/// Sequence parallelism under context parallelism: a sequence split over
+/// cp (zigzag) and, within each cp rank's tokens, over tp in equal blocks
+/// (shard split axes [cp, tp]); SplitContext::gridAxes.
+constexpr int16_t kContextTensor = 0x100;
 
 /// A value whole in every dim.
 DimAxes wholeAxes(Value v);
@@ -58,8 +63,9 @@ struct SplitContext {
   /// its input is whole (Megatron's column-parallel linear); -1: none.
   int16_t columnAxis = kWhole;
   /// Sequence parallelism: the axis activations are split over along the
-  /// sequence (the tp axis under `sp`), and the token shape [batch, seq] of
-  /// the step's data; kWhole: no sequence parallelism.
+  /// sequence (the tp axis under `sp`; kContextTensor under sp with cp),
+  /// and the token shape [batch, seq] of the step's data; kWhole: no
+  /// sequence parallelism.
   int16_t sequenceAxis = kWhole;
   int64_t batch = 0, seq = 0;
   /// Context parallelism: the axis (cp) every value derived from the token
@@ -72,6 +78,15 @@ struct SplitContext {
   /// and v projections of replicated kv heads, whose outputs the attention
   /// needs whole.
   const llvm::DenseSet<Operation *> *wholeSequence = nullptr;
+
+  /// The grid axes a split stands for, outer first (none for kWhole).
+  SmallVector<int16_t, 2> gridAxes(int16_t a) const;
+  /// The split made of `axes` (a prefix of a split's gridAxes).
+  int16_t splitOf(ArrayRef<int16_t> axes) const;
+  /// How many blocks a split cuts its dim into.
+  int64_t ranks(int16_t a) const;
+  /// Whether two splits share a grid axis.
+  bool overlap(int16_t a, int16_t b) const;
 };
 
 /// Under sequence parallelism, the dim of `v` that holds the sequence: dim

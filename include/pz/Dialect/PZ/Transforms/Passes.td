@@ -191,8 +191,11 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
     (`cp.all_gather`, the gradients reduce-scattered, `cp.kv_grad`). The
     loss sums its tokens and their count over cp (`cp.loss_sum`,
     `cp.loss_count`), and each parameter's gradient is a partial sum over
-    cp (`cp.partial_sum`). 2c must divide the sequence; sp with cp and
-    dropout under cp are refused.
+    cp (`cp.partial_sum`). 2c must divide the sequence. With sp, each cp
+    rank's tokens are split again over tp (shard split axes [cp, tp]), which
+    must divide them; reshards between splits run one grid axis at a time.
+    Dropout draws each element's mask from its index in the whole value
+    (the block form, with each split dim's indices).
 
     `@accumulate_grads`, `@finalize_grads` and `@optimizer_step` are
     partitioned with each parameter's gradients, accumulators and optimizer
