@@ -72,6 +72,11 @@ Gates, per case against the single-rank run:
       zero.*, zero3.*, hsdp.*   (dp_shard d > 1) dp-parity's formulas on
                         each rank's blocks: ZeRO chunks each block, so C is
                         the sum over parameters of ceil(P_local,p / d);
+  * activation memory (GPT-2 and Llama without cp or dropout): the bytes
+    one micro-batch keeps for the backward pass (report.json's
+    saved_activation_bytes) equal Korthikanti et al.'s terms for the
+    model: norms' inputs and outputs whole on every tp rank, the rest
+    split, everything split under sp (saved_activations);
   * memory: every rank's measured peak equals report.json's plan; its
     parameters, gradients and AdamW state are 4, 4 and 8 bytes per element
     of its blocks (P_local), under ZeRO dp-parity's 4P or 4C, 4P or 4C
@@ -317,22 +322,60 @@ def expected_bytes(model, cfg, params, case, rows, seq):
     whole = sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq) \
         if sp_of(case) else 0
     if cp > 1:
-        context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq)
+        context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq,
+                               sp_of(case))
     if whole and cp > 1:
         # sp with cp: the whole parameters the split hidden states meet get
         # gradients partial over the tokens of every cp and tp rank, each
         # all-reduced once over both axes (instead of over tp, then cp)
-        n = cp * tp
         out["tp.partial_sum"] -= k * ring(4 * whole, tp)
         out["cp.partial_sum"] -= k * ring(4 * whole, cp)
-        out["cp+tp.partial_sum"] = k * ring(4 * whole, n)
+        out["cp+tp.partial_sum"] = k * ring(4 * whole, cp * tp)
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
     return {r: b for r, b in out.items() if b != 0}, s
 
 
-def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq):
+def saved_activations(model, cfg, case, rows, seq):
+    """The bytes one micro-batch's forward pass keeps for its backward pass
+    on each rank (report.json's saved_activation_bytes), in Korthikanti et
+    al.'s terms (Reducing Activation Recomputation in Large Transformer
+    Models, 2022, section 4): per layer, values tp leaves whole on every
+    rank (the two norms' inputs and outputs: 4 s b h) and values it splits
+    (GPT-2: q, k, v, the attention's output, the MLP's 4h pre- and post-GELU
+    values, 12 s b h; Llama: q, the attention's output, k and v at kv/a of
+    h each, and the SwiGLU's gate, up and their two products at the ffn
+    width), s b h (4 + 12/t) without sp and 16 s b h / t with it, as their
+    sbh (10 + 24/t) and 34 sbh / t; in fp32, with a fused attention (no
+    s^2 scores kept) and dropout masks regenerated, not stored. Then the
+    final norm's input and output (2 s b h, split under sp), the logits (the
+    rank's classes) and the int64 labels. Replicated kv heads (tp above
+    Llama's kv heads) are whole on every rank. None where the terms are not
+    derived: BERT, an unfused attention (dropout), cp."""
+    _, tp, _, _, _, _ = case[:6]
+    if cp_of(case) > 1 or cfg.get("dropout", 0) > 0 or model.split("_")[0] not in (
+            "gpt2", "llama"):
+        return None
+    sp = sp_of(case)
+    b, s, h, a = rows, seq, cfg["hidden"], cfg["heads"]
+    sbh = s * b * h
+    norms = 4 * sbh
+    if model.startswith("gpt2"):
+        divided, whole = 4 * sbh + 2 * 4 * sbh, 0
+    else:
+        kv = 2 * sbh * cfg["kv_heads"] // a
+        mlp = 4 * s * b * cfg["ffn"]
+        divided, whole = (2 * sbh + mlp, kv) if cfg["kv_heads"] % tp else \
+            (2 * sbh + kv + mlp, 0)
+    per_layer = (norms + divided) / tp + whole if sp else norms + divided / tp + whole
+    vocab = cfg["vocab"]
+    classes = -(-vocab // tp) if vocab_parallel(model, cfg, tp) else vocab
+    elements = cfg["layers"] * per_layer + (2 * sbh / tp if sp else 2 * sbh) + b * s * classes
+    return int(4 * elements) + 8 * b * s
+
+
+def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq, sp):
     """Context parallelism over cp ranks, per micro-batch and layer.
 
     Ring attention (the kv heads split or whole, not replicated by tp): each
@@ -348,7 +391,9 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
     key and value are all-gathered alike, and their gradients, partial sums
     over the ranks' queries, are all-reduced whole (cp.partial_sum; a
     transpose sits between the all-reduce and the slice, so they are not
-    one reduce-scatter).
+    one reduce-scatter). Under sp the forward's gathered key and value
+    are not kept for the backward pass: it gathers them again, as it does
+    every all-gather of the forward pass.
 
     Every parameter's gradient (the rank's block) is a partial sum over the
     ranks' tokens, all-reduced; the loss's sum and its token count (forward
@@ -362,7 +407,7 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq)
     if explicit or (tp > 1 and kv_heads % tp):
         kv_local = kv_heads if kv_heads % tp else kv_heads // tp
         kv = 4 * rows * kv_local * seq * (cfg["hidden"] // heads)
-        out["cp.all_gather"] = k * layers * 2 * half(kv)
+        out["cp.all_gather"] = k * layers * 2 * half(kv) * (2 if sp else 1)
         out["cp.partial_sum" if explicit else "cp.kv_grad"] = k * layers * 2 * ring(kv)
     else:
         block = 4 * rows * (kv_heads // tp) * (seq // cp) * (cfg["hidden"] // heads)
@@ -478,6 +523,11 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
                 for r in per_rank for line in r}
     check(len(per_rank) == ranks and measured == {json.dumps(theory, sort_keys=True)},
           f"{name}: measured per rank and step {sorted(measured)}")
+    kept = saved_activations(model, cfg, case, rows, row_shape.get("input_ids", [1])[0])
+    if kept is not None:
+        got = report["memory"]["per_rank"][0]["saved_activation_bytes"]
+        check(got == kept, f"{name}: activations kept for the backward pass {got} bytes per "
+              f"micro-batch = Korthikanti's terms {kept}")
     planned = report["memory"]["per_rank"][0]["peak_bytes"]
     peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
     check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")

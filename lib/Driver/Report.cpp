@@ -46,7 +46,8 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                       {"workspace", info.workspaceBytes},
                       {"data", info.dataBytes}}},
         {"arena", json::Object{{"bytes", info.arenaBytes},
-                               {"peak_live_bytes", info.arenaPeakBytes}}}});
+                               {"peak_live_bytes", info.arenaPeakBytes}}},
+        {"saved_activation_bytes", info.savedActivationBytes}});
   json::Object comm{{"all_reduce", 0},     {"all_gather", 0}, {"reduce_scatter", 0},
                     {"all_to_all", 0},     {"broadcast", 0},  {"send", 0}};
   for (const auto &[kind, bytes] : info.commBytesPerStep)

@@ -95,6 +95,7 @@ void mlir::pz::addBackendPasses(OpPassManager &pm,
                                 const TrainingPipelineOptions &options) {
   if (options.fusion)
     pm.addPass(createFuseElementwisePass());
+  pm.addPass(createSavedActivationsPass());
   ConvertPZToPZRTPassOptions lower;
   lower.target = options.target;
   pm.addPass(createConvertPZToPZRTPass(lower));

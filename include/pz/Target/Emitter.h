@@ -71,6 +71,9 @@ struct ProgramTensor {
 struct TrainProgramInfo {
   std::vector<ProgramTensor> params, inputs, states;
   int64_t arenaBytes = 0, arenaPeakBytes = 0;
+  /// The activations one micro-batch's forward pass keeps for its backward
+  /// pass (pz-saved-activations).
+  int64_t savedActivationBytes = 0;
   int64_t paramBytes = 0, gradBytes = 0, stateBytes = 0, dataBytes = 0,
           workspaceBytes = 0;
   int64_t peakBytes = 0; // the predicted pzrt_mem_peak_total()

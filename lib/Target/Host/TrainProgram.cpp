@@ -223,6 +223,8 @@ public:
   /// Collects the parameters and data inputs of @forward_backward, and the
   /// optimizer states of @optimizer_step.
   LogicalResult collect(func::FuncOp fb, func::FuncOp opt) {
+    if (auto saved = fb->getAttrOfType<IntegerAttr>(PZDialect::kSavedActivationBytesAttrName))
+      info.savedActivationBytes = saved.getInt();
     for (unsigned i = 0; i < fb.getNumArguments(); ++i) {
       DictionaryAttr d = fb.getArgAttrDict(i);
       if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {

@@ -355,6 +355,13 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                << "' must be a positive integer on a function";
     return success();
   }
+  if (attr.getName().getValue() == kSavedActivationBytesAttrName) {
+    auto v = llvm::dyn_cast<IntegerAttr>(attr.getValue());
+    if (!v || v.getInt() < 0 || !llvm::isa<FunctionOpInterface>(op))
+      return op->emitOpError() << "'" << kSavedActivationBytesAttrName
+                               << "' must be a non-negative integer on a function";
+    return success();
+  }
   if (attr.getName().getValue() == kSplitGroupsAttrName) {
     auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
     if (!d || !llvm::isa<ModuleOp>(op) || !llvm::all_of(d, [](NamedAttribute e) {

@@ -76,6 +76,10 @@ def PZ_Dialect : Dialect {
     /// On @forward_backward: the vocabulary token data must respect, when
     /// a plan pass splits it (the program no longer shows it whole).
     static constexpr ::llvm::StringLiteral kVocabAttrName = "pz.vocab";
+    /// On @forward_backward: the bytes of the activations one micro-batch's
+    /// forward pass keeps for its backward pass (pz-saved-activations).
+    static constexpr ::llvm::StringLiteral kSavedActivationBytesAttrName =
+        "pz.saved_activation_bytes";
     /// On the module: the parameters whose dim d pz-interleave-qkv
     /// reordered, {name = [g, d]}: per block of tp ranks, a share of each
     /// of g equal parts of the stored dim (the runtime's split_groups).

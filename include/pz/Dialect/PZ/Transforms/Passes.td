@@ -382,6 +382,32 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
   ];
 }
 
+def SavedActivationsPass : Pass<"pz-saved-activations", "mlir::ModuleOp"> {
+  let summary = "Record the bytes of activations the forward pass keeps for the backward pass";
+  let description = [{
+    An analysis. On `@forward_backward` (one micro-batch on one rank, after
+    the plan passes and fusion), the values the forward pass computes and
+    the backward pass reads: results of ops up to the one that yields the
+    loss (the result with `#pz.role<loss>`) that an op after it, other
+    than the return, uses.
+    Parameters, inputs and constants are not activations. Their bytes
+    are recorded as `pz.saved_activation_bytes` on the function; the
+    driver reports them per rank in `report.json` (memory,
+    `saved_activation_bytes`), the quantity Korthikanti et al. count when
+    they show activation memory falling with tensor and sequence
+    parallelism. A function without a loss result is left alone. With
+    `remarks`, each kept value gets a remark with its bytes.
+
+    ```mlir
+    func.func @forward_backward(...) attributes {pz.saved_activation_bytes = 4096 : i64}
+    ```
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "emit a remark on each kept value with its bytes">,
+  ];
+}
+
 def FuseElementwisePass : Pass<"pz-fuse-elementwise", "mlir::ModuleOp"> {
   let summary = "Fuse chains of element-map ops into single loops";
   let description = [{
