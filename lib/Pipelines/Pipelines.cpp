@@ -95,7 +95,8 @@ void mlir::pz::addBackendPasses(OpPassManager &pm,
                                 const TrainingPipelineOptions &options) {
   if (options.fusion)
     pm.addPass(createFuseElementwisePass());
-  pm.addPass(createSavedActivationsPass());
+  if (!options.forwardOnly)
+    pm.addPass(createSavedActivationsPass());
   ConvertPZToPZRTPassOptions lower;
   lower.target = options.target;
   pm.addPass(createConvertPZToPZRTPass(lower));
