@@ -525,9 +525,9 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
           f"{name}: measured per rank and step {sorted(measured)}")
     kept = saved_activations(model, cfg, case, rows, row_shape.get("input_ids", [1])[0])
     if kept is not None:
-        got = report["memory"]["per_rank"][0]["saved_activation_bytes"]
-        check(got == kept, f"{name}: activations kept for the backward pass {got} bytes per "
-              f"micro-batch = Korthikanti's terms {kept}")
+        counted = report["memory"]["per_rank"][0]["saved_activation_bytes"]
+        check(counted == kept, f"{name}: activations kept for the backward pass {counted} "
+              f"bytes per micro-batch = Korthikanti's terms {kept}")
     planned = report["memory"]["per_rank"][0]["peak_bytes"]
     peaks = sorted({line["peak_bytes"] for r in per_rank for line in r})
     check(peaks == [planned], f"{name}: measured peak bytes per rank {peaks} = planned {planned}")

@@ -106,6 +106,8 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
       for (const char *k :
            {"parameters", "gradients", "optimizer_state", "activations", "workspace", "data"})
         os << " " << k << " " << b->getInteger(k).value_or(0);
+    if (std::optional<int64_t> kept = r->getInteger("saved_activation_bytes"))
+      os << "; kept for the backward pass " << *kept << " per micro-batch";
     os << "\n";
   }
 }

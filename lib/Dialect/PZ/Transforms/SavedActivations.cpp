@@ -51,20 +51,39 @@ struct SavedActivationsPass
       return;
     int64_t saved = 0;
     Block &body = fn.getBody().front();
+    // Activations depend on the data (the inputs): values computed from
+    // parameters, constants and the rank's coordinates alone (a ZeRO-3
+    // gather, a weight's transpose) are not.
+    llvm::DenseSet<Value> data;
+    for (BlockArgument a : body.getArguments())
+      if (!fn.getArgAttr(a.getArgNumber(), PZDialect::kParamAttrName) &&
+          !fn.getArgAttr(a.getArgNumber(), PZDialect::kRoleAttrName))
+        data.insert(a);
+    auto readAfterLoss = [&](Value r) {
+      return llvm::any_of(r.getUsers(), [&](Operation *user) {
+        // (a value returned as it is, the loss, is an output)
+        Operation *top = body.findAncestorOpInBlock(*user);
+        return top && boundary->isBeforeInBlock(top) &&
+               !top->hasTrait<OpTrait::IsTerminator>();
+      });
+    };
     for (Operation &op : body) {
-      if (!llvm::isa<ConstantOp>(op))
-        for (Value r : op.getResults())
-          if (llvm::any_of(r.getUsers(), [&](Operation *user) {
-                // (a value returned as it is, the loss, is an output)
-                Operation *top = body.findAncestorOpInBlock(*user);
-                return top && boundary->isBeforeInBlock(top) &&
-                       !top->hasTrait<OpTrait::IsTerminator>();
-              })) {
-            saved += bytesOf(r);
-            if (remarks)
-              op.emitRemark() << "kept for the backward pass: " << r.getType() << ", "
-                              << bytesOf(r) << " bytes";
-          }
+      bool fromData = false;
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          fromData |= data.contains(v);
+      });
+      for (Value r : op.getResults()) {
+        if (!fromData)
+          break;
+        data.insert(r);
+        if (!readAfterLoss(r))
+          continue;
+        saved += bytesOf(r);
+        if (remarks)
+          op.emitRemark() << "kept for the backward pass: " << r.getType() << ", " << bytesOf(r)
+                          << " bytes";
+      }
       if (&op == boundary)
         break;
     }

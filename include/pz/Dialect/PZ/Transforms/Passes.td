@@ -390,7 +390,9 @@ def SavedActivationsPass : Pass<"pz-saved-activations", "mlir::ModuleOp"> {
     the backward pass reads: results of ops up to the one that yields the
     loss (the result with `#pz.role<loss>`) that an op after it, other
     than the return, uses.
-    Parameters, inputs and constants are not activations. Their bytes
+    Activations depend on the data: values computed from parameters,
+    constants and role arguments (the rank's coordinates) alone, such as
+    a ZeRO-3 gather, are not. Their bytes
     are recorded as `pz.saved_activation_bytes` on the function; the
     driver reports them per rank in `report.json` (memory,
     `saved_activation_bytes`), the quantity Korthikanti et al. count when
