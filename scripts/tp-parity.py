@@ -72,7 +72,7 @@ Gates, per case against the single-rank run:
       zero.*, zero3.*, hsdp.*   (dp_shard d > 1) dp-parity's formulas on
                         each rank's blocks: ZeRO chunks each block, so C is
                         the sum over parameters of ceil(P_local,p / d);
-  * activation memory (GPT-2 and Llama without cp or dropout): the bytes
+  * activation memory (GPT-2, Llama, BERT without cp or dropout): the bytes
     one micro-batch keeps for the backward pass (report.json's
     saved_activation_bytes) equal Korthikanti et al.'s terms for the
     model: norms' inputs and outputs whole on every tp rank, the rest
@@ -351,18 +351,26 @@ def saved_activations(model, cfg, case, rows, seq):
     s^2 scores kept) and dropout masks regenerated, not stored. Then the
     final norm's input and output (2 s b h, split under sp), the logits (the
     rank's classes) and the int64 labels. Replicated kv heads (tp above
-    Llama's kv heads) are whole on every rank. None where the terms are not
-    derived: BERT, an unfused attention (dropout), cp."""
+    Llama's kv heads) are whole on every rank. BERT (post-norm): per layer
+    the same 4 s b h of norms and GPT-2's split values at its intermediate
+    width; outside the layers, the embeddings' norm (2 s b h) and the MLM
+    head's dense, GELU and norm outputs (3 s b h), split under sp, and the
+    padding mask (b s floats, whole). None where the terms are not derived:
+    an unfused attention (dropout), cp."""
     _, tp, _, _, _, _ = case[:6]
     if cp_of(case) > 1 or cfg.get("dropout", 0) > 0 or model.split("_")[0] not in (
-            "gpt2", "llama"):
+            "gpt2", "llama", "bert"):
         return None
     sp = sp_of(case)
     b, s, h, a = rows, seq, cfg["hidden"], cfg["heads"]
     sbh = s * b * h
     norms = 4 * sbh
+    outside, mask = 2 * sbh, 0
     if model.startswith("gpt2"):
         divided, whole = 4 * sbh + 2 * 4 * sbh, 0
+    elif model.startswith("bert"):
+        divided, whole = 4 * sbh + 2 * s * b * cfg["intermediate"], 0
+        outside, mask = 5 * sbh, b * s
     else:
         kv = 2 * sbh * cfg["kv_heads"] // a
         mlp = 4 * s * b * cfg["ffn"]
@@ -371,7 +379,8 @@ def saved_activations(model, cfg, case, rows, seq):
     per_layer = (norms + divided) / tp + whole if sp else norms + divided / tp + whole
     vocab = cfg["vocab"]
     classes = -(-vocab // tp) if vocab_parallel(model, cfg, tp) else vocab
-    elements = cfg["layers"] * per_layer + (2 * sbh / tp if sp else 2 * sbh) + b * s * classes
+    elements = cfg["layers"] * per_layer + (outside / tp if sp else outside) + mask + \
+        b * s * classes
     return int(4 * elements) + 8 * b * s
 
 
