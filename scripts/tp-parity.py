@@ -134,9 +134,11 @@ CASES = [("mlp_loss", 2, 1, 1, 1, 0), ("llama_loss", 2, 1, 1, 1, 0), ("llama_los
          # sequence parallelism (the 7th field)
          ("llama_loss", 2, 1, 1, 1, 0, True), ("gpt2_loss", 4, 1, 1, 1, 0, True),
          ("bert_loss", 2, 2, 2, 1, 0, True), ("llama_loss", 2, 1, 1, 2, 3, True),
-         # context parallelism (the 8th field): alone, with tp, with ZeRO and
-         # grad_accum, with tp and dp_replicate, over 4 ranks
-         ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 2, 1, 1, 1, 0, False, 2),
+         # context parallelism (the 8th field): alone, with tp and grad_accum
+         # (the gradients summed over cp once per step), with ZeRO and
+         # grad_accum (once per micro-batch), with tp and dp_replicate, over
+         # 4 ranks
+         ("llama_loss", 1, 1, 1, 1, 0, False, 2), ("gpt2_loss", 2, 1, 2, 1, 0, False, 2),
          ("bert_loss", 1, 1, 2, 2, 1, False, 2), ("llama_loss", 2, 2, 1, 1, 0, False, 2),
          ("gpt2_loss", 1, 1, 1, 1, 0, False, 4),
          # sequence parallelism inside context parallelism: the sequence
@@ -150,11 +152,11 @@ FULL_CASES = [(mo, t, m, k, 1, 0) for mo in ("mlp_loss", "llama_loss", "gpt2_los
 # every case of the transformers again with sequence parallelism
 FULL_CASES += [c + (True,) for c in FULL_CASES if not c[0].startswith("mlp")]
 # context parallelism: cp 2 with tp {1, 2, 4} (tp 4 above Llama's kv heads),
-# dp_replicate 2, dp_shard 2 under ZeRO 1 and 3 (with grad_accum 2), up to
-# 8 ranks; cp 4 alone and with tp 2
+# dp_replicate 2, dp_shard 2 under ZeRO 1 and 3, grad_accum 2 without ZeRO
+# and under ZeRO 3, up to 8 ranks; cp 4 alone and with tp 2
 FULL_CASES += [(mo, t, m, k, n, z, False, 2) for mo in ("llama_loss", "gpt2_loss", "bert_loss")
                for t in (1, 2, 4) for (m, n, z) in ((1, 1, 0), (2, 1, 0), (1, 2, 1), (1, 2, 3))
-               for k in (1, 2) if t * 2 * m * n <= 8 and (k == 1 or z == 3)] + \
+               for k in (1, 2) if t * 2 * m * n <= 8 and (k == 1 or z in (0, 3))] + \
               [(mo, t, 1, 1, 1, 0, False, 4) for mo in ("llama_loss", "gpt2_loss", "bert_loss")
                for t in (1, 2)]
 # and every cp case with tp again with sequence parallelism
@@ -323,14 +325,15 @@ def expected_bytes(model, cfg, params, case, rows, seq):
         if sp_of(case) else 0
     if cp > 1:
         context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq,
-                               sp_of(case))
+                               sp_of(case), n)
     if whole and cp > 1:
         # sp with cp: the whole parameters the split hidden states meet get
         # gradients partial over the tokens of every cp and tp rank, each
         # all-reduced once over both axes (instead of over tp, then cp)
+        per_step = 1 if k > 1 and n == 1 else k  # summed once per step (below)
         out["tp.partial_sum"] -= k * ring(4 * whole, tp)
-        out["cp.partial_sum"] -= k * ring(4 * whole, cp)
-        out["cp+tp.partial_sum"] = k * ring(4 * whole, cp * tp)
+        out["cp.partial_sum"] -= per_step * ring(4 * whole, cp)
+        out["cp+tp.partial_sum"] = per_step * ring(4 * whole, cp * tp)
     if m > 1 and n == 1:
         local = sum(local_elements(cfg, tp, p, v, s) for p, v in params.items())
         out["ddp.grad_bucket"] = ring(4 * local, m)
@@ -384,7 +387,7 @@ def saved_activations(model, cfg, case, rows, seq):
     return int(4 * elements) + 8 * b * s
 
 
-def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq, sp):
+def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq, sp, dp_shard):
     """Context parallelism over cp ranks, per micro-batch and layer.
 
     Ring attention (the kv heads split or whole, not replicated by tp): each
@@ -405,8 +408,11 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq,
     every all-gather of the forward pass.
 
     Every parameter's gradient (the rank's block) is a partial sum over the
-    ranks' tokens, all-reduced; the loss's sum and its token count (forward
-    and backward) are all-reduced."""
+    ranks' tokens, all-reduced: with grad_accum K > 1 once per step, in
+    @finalize_grads after the accumulation, except under ZeRO (dp_shard > 1,
+    whose reduce-scatter chunks the gradients inside each micro-batch): K
+    times. The loss's sum and its token count (forward and backward) are
+    all-reduced."""
     half = lambda b: (cp - 1) * b // cp  # noqa: E731
     ring = lambda b: 2 * (cp - 1) * b // cp  # noqa: E731
     heads = cfg["heads"]
@@ -425,7 +431,8 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq,
         out["cp.ring_kv_shift"] = k * layers * 2 * (cp - 1) * travels
         out["cp.ring_kv_grad_shift"] = k * layers * cp * 2 * block
     local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
-    out["cp.partial_sum"] = out.get("cp.partial_sum", 0) + k * ring(4 * local)
+    per_step = 1 if k > 1 and dp_shard == 1 else k
+    out["cp.partial_sum"] = out.get("cp.partial_sum", 0) + per_step * ring(4 * local)
     out["cp.loss_sum"] = k * ring(4)
     out["cp.loss_count"] = k * 2 * ring(4)
 

@@ -640,3 +640,35 @@ module attributes {pz.plan = #pz.plan<tp = 2, sp = true, cp = 2>} {
     return %a : tensor<2x8x8xf32>
   }
 }
+
+// -----
+
+// With grad_accum 2 (no ZeRO), a gradient that is a partial sum over the
+// cp ranks' tokens accumulates as it is and is summed over cp once per
+// step, at the start of @finalize_grads; the loss's sum stays.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<cp = 2, grad_accum = 2>}
+// CHECK: func.func @forward_backward
+// CHECK: shard.all_reduce %{{.+}} on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.partial_sum", "pz.reduce_sum">} : tensor<f32> -> tensor<f32>
+// CHECK: %[[DW:.+]] = pz.embedding_grad
+// CHECK-NOT: shard.all_reduce
+// CHECK: return %{{.+}}, %[[DW]] : tensor<f32>, tensor<16x8xf32>
+// CHECK: func.func @finalize_grads(%[[A:.+]]: tensor<16x8xf32> {pz.accum = "wte"})
+// CHECK-NEXT: %[[S:.+]] = shard.all_reduce %[[A]] on @world grid_axes = [3] {pz.comm = #pzrt.reason<"cp.partial_sum", "wte (once per step)">} : tensor<16x8xf32> -> tensor<16x8xf32>
+// CHECK-NEXT: %[[H:.+]] = pz.constant
+// CHECK-NEXT: pz.mul %[[S]], %[[H]]
+module attributes {pz.plan = #pz.plan<cp = 2, grad_accum = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %table: tensor<16x8xf32> {pz.param = "wte"})
+      -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<16x8xf32> {pz.grad = "wte"}) {
+    %e = pz.embedding %table, %ids : tensor<16x8xf32>, tensor<2x8xi64> -> tensor<2x8x8xf32>
+    %l = pz.reduce_sum %e [0, 1, 2] : tensor<2x8x8xf32> -> tensor<f32>
+    %one = pz.mul %e, %e : tensor<2x8x8xf32>, tensor<2x8x8xf32> -> tensor<2x8x8xf32>
+    %dw = pz.embedding_grad %one, %ids {vocab = 16 : i64} : tensor<2x8x8xf32>, tensor<2x8xi64> -> tensor<16x8xf32>
+    return %l, %dw : tensor<f32>, tensor<16x8xf32>
+  }
+  func.func @finalize_grads(%a: tensor<16x8xf32> {pz.accum = "wte"})
+      -> (tensor<16x8xf32> {pz.grad = "wte"}) {
+    %h = pz.constant dense<0.5> : tensor<16x8xf32>
+    %g = pz.mul %a, %h : tensor<16x8xf32>, tensor<16x8xf32> -> tensor<16x8xf32>
+    return %g : tensor<16x8xf32>
+  }
+}

@@ -535,6 +535,56 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       if (auto fn = module.lookupSymbol<func::FuncOp>(name); fn && !fn.isExternal())
         if (failed(splitByParameter(fn, *grid, ctx)))
           return signalPassFailure();
+    deferContextSums(module, plan);
+  }
+
+  /// With grad_accum K > 1, a gradient that is a partial sum over the cp
+  /// ranks' tokens (`cp.partial_sum`, and under sp `cp+tp.partial_sum`)
+  /// accumulates as it is and is summed once per step, at the start of
+  /// @finalize_grads, instead of once per micro-batch (Megatron reduces
+  /// over its dp-cp group after accumulation too). Under ZeRO, whose
+  /// dp_shard reduce-scatter chunks the gradients inside the micro-batch,
+  /// the sum stays per micro-batch.
+  static void deferContextSums(ModuleOp module, const Plan &plan) {
+    auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
+    auto fin = module.lookupSymbol<func::FuncOp>("finalize_grads");
+    if (plan.gradAccum <= 1 || plan.dpShard > 1 || plan.cp <= 1 || !fb || !fin ||
+        fb.isExternal() || fin.isExternal())
+      return;
+    llvm::StringSet<> accumulated;
+    for (unsigned i = 0; i < fin.getNumArguments(); ++i)
+      if (auto name = fin.getArgAttrOfType<StringAttr>(i, PZDialect::kAccumAttrName))
+        accumulated.insert(name.getValue());
+    llvm::StringMap<shard::AllReduceOp> deferred;
+    Operation *ret = fb.getBody().front().getTerminator();
+    for (OpOperand &use : ret->getOpOperands()) {
+      auto name = fb.getResultAttrOfType<StringAttr>(use.getOperandNumber(),
+                                                     PZDialect::kGradAttrName);
+      auto r = use.get().getDefiningOp<shard::AllReduceOp>();
+      auto reason = r ? r->getAttrOfType<pzrt::ReasonAttr>("pz.comm") : pzrt::ReasonAttr();
+      if (!name || !accumulated.contains(name.getValue()) || !reason || !r->hasOneUse() ||
+          r.getReduction() != shard::ReductionKind::Sum ||
+          !llvm::is_contained({"cp.partial_sum", "cp+tp.partial_sum"}, reason.getKind()))
+        continue;
+      use.set(r.getInput());
+      r->remove();
+      deferred[name.getValue()] = r;
+    }
+    Block &body = fin.getBody().front();
+    OpBuilder b = OpBuilder::atBlockBegin(&body);
+    for (BlockArgument a : body.getArguments()) {
+      auto name = fin.getArgAttrOfType<StringAttr>(a.getArgNumber(), PZDialect::kAccumAttrName);
+      auto it = name ? deferred.find(name.getValue()) : deferred.end();
+      if (it == deferred.end())
+        continue;
+      shard::AllReduceOp r = it->second;
+      b.insert(r);
+      r.getInputMutable().assign(a);
+      auto reason = r->getAttrOfType<pzrt::ReasonAttr>("pz.comm");
+      r->setAttr("pz.comm", pzrt::ReasonAttr::get(module.getContext(), reason.getKind(),
+                                                  (name.getValue() + " (once per step)").str()));
+      a.replaceAllUsesExcept(r.getResult(), r);
+    }
   }
 
   /// Sequence parallelism splits the hidden states along the sequence of

@@ -195,7 +195,9 @@ def TensorParallelPass : Pass<"pz-tensor-parallel", "mlir::ModuleOp"> {
     rank's tokens are split again over tp (shard split axes [cp, tp]), which
     must divide them; reshards between splits run one grid axis at a time.
     Dropout draws each element's mask from its index in the whole value
-    (the block form, with each split dim's indices).
+    (the block form, with each split dim's indices). With `grad_accum` > 1
+    and no ZeRO, the gradients' sums over cp move to the start of
+    `@finalize_grads`, once per step (source "NAME (once per step)").
 
     `@accumulate_grads`, `@finalize_grads` and `@optimizer_step` are
     partitioned with each parameter's gradients, accumulators and optimizer
@@ -245,10 +247,10 @@ def DataParallelPass : Pass<"pz-data-parallel", "mlir::ModuleOp"> {
     the finished sum communicates (DDP's no_sync). A gradient that
     `@finalize_grads` only checked (K = 1 without loss scaling) becomes a
     result (`pz.grad`, tied to its argument). Without a plan, or with
-    `dp_replicate` = 1, the module is left as it is. The other axes are not
-    built yet: a plan that combines `dp_replicate` with `dp_shard`, `tp`,
-    `cp` or `pp` > 1 is left as it is too (`parallelize compile` refuses to
-    generate code for it, naming the key).
+    `dp_replicate` = 1, the module is left as it is. With tp or cp it
+    averages each rank's blocks (pz-tensor-parallel runs first); with
+    `dp_shard` pz-zero does the averaging (HSDP); `pp` is not built yet
+    (`parallelize compile` refuses to generate code for it, naming the key).
 
     ```mlir
     %b = pz.concat %w2, %w1 {axis = 0 : i64} : (tensor<4xf32>, tensor<8xf32>) -> tensor<12xf32>
