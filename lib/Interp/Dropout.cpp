@@ -43,7 +43,8 @@ bool mlir::pz::interp::dropoutKeeps(double rate, uint64_t seed, uint64_t step,
 namespace {
 /// The index in the whole value of each local element of a (block of a)
 /// dropout's input: along a split dim, the entries of its indices.
-std::vector<uint64_t> globalIndices(DropoutOp op, ArrayRef<int64_t> local, Env &env) {
+FailureOr<std::vector<uint64_t>> globalIndices(DropoutOp op, ArrayRef<int64_t> local,
+                                                Env &env) {
   int64_t n = 1;
   for (int64_t d : local)
     n *= d;
@@ -51,8 +52,14 @@ std::vector<uint64_t> globalIndices(DropoutOp op, ArrayRef<int64_t> local, Env &
   ArrayRef<int64_t> global = op.getGlobalShape() ? *op.getGlobalShape() : local;
   SmallVector<const HostTensor *> idx(local.size(), nullptr);
   if (op.getSplitDims())
-    for (auto [k, d] : llvm::enumerate(*op.getSplitDims()))
+    for (auto [k, d] : llvm::enumerate(*op.getSplitDims())) {
       idx[d] = &env.get(op.getIndices()[k]);
+      for (double i : idx[d]->data)
+        if (!(i >= 0 && i < static_cast<double>(global[d])))
+          return op->emitError() << "interpreter: dropout index " << static_cast<int64_t>(i)
+                                 << " of dim " << d
+                                 << " is out of range [0, " << global[d] << ")";
+    }
   for (int64_t i = 0; i < n; ++i) {
     uint64_t g = 0, stride = 1;
     int64_t rem = i;
@@ -80,10 +87,12 @@ static LogicalResult evalDropout(Operation *op, Env &env) {
   uint64_t seed = static_cast<uint64_t>(dropout.getSeed());
   uint64_t step = env.options().step;
   double scale = 1.0 / (1.0 - rate);
-  std::vector<uint64_t> global = globalIndices(dropout, x.shape, env);
+  FailureOr<std::vector<uint64_t>> global = globalIndices(dropout, x.shape, env);
+  if (failed(global))
+    return failure();
   std::vector<double> out(x.data.size());
   for (size_t i = 0; i < out.size(); ++i)
-    out[i] = dropoutKeeps(rate, seed, step, global[i]) ? x.data[i] * scale : 0.0;
+    out[i] = dropoutKeeps(rate, seed, step, (*global)[i]) ? x.data[i] * scale : 0.0;
   return env.define(dropout.getResult(), x.shape, std::move(out));
 }
 

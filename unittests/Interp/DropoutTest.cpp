@@ -136,4 +136,12 @@ TEST_F(DropoutTest, ABlockDrawsTheWholeValuesMasks) {
   EXPECT_LT(zeros, 14);
 }
 
+TEST_F(DropoutTest, ABlockIndexOutsideTheWholeValueIsAnError) {
+  // Row 4 of a dim of 4 would draw another element's mask.
+  std::string err = evalError(kDropoutBlock, {T({2, 2, 2}, std::vector<double>(8, 1.0)),
+                                              T({2}, {0.0, 4.0}), T({2}, {0.0, 2.0})});
+  EXPECT_NE(err.find("dropout index 4 of dim 1 is out of range [0, 4)"), std::string::npos)
+      << err;
+}
+
 } // namespace

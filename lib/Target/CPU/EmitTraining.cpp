@@ -60,6 +60,17 @@ LogicalResult cpp::emitTrainingOp(Operation *op, FE &e, bool &handled) {
         for (size_t i = last + 1; i < local.size(); ++i)
           run *= local[i];
         std::string r = std::to_string(run);
+        // Indices outside the whole value would draw other elements' masks.
+        for (auto [k, dim] : llvm::enumerate(dims)) {
+          Value idx = d.getIndices()[k];
+          e.out() << "    for (int64_t k = 0; k < " << local[dim] << "; ++k)\n      if ("
+                  << e.name(idx) << "[k] < 0 || " << e.name(idx) << "[k] >= " << global[dim]
+                  << ") "
+                  << e.failStmt(op, "dropout index %lld (element %lld) is out of range [0, " +
+                                        std::to_string(global[dim]) + ")",
+                                "(long long)" + e.name(idx) + "[k], (long long)k")
+                  << "\n";
+        }
         e.out() << "    for (int64_t o = 0; o < " << n / run << "; ++o) {\n"
                 << "      int64_t rest = o; uint64_t at = 0, j;\n";
         int64_t stride = run;

@@ -446,7 +446,7 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
   bool ring = context != kWhole && op->hasAttr(kRingAttrName);
   DimAxes wantQ = {kWhole, heads, context, kWhole},
           wantKv = {kWhole, heads, ring ? context : kWhole, kWhole};
-  int64_t n = heads == kWhole ? 1 : ctx.gridShape[heads], kvHeads = typeOf(key).getDimSize(1);
+  int64_t n = ctx.ranks(heads), kvHeads = typeOf(key).getDimSize(1);
   bool replicated = heads != kWhole && kvHeads % n != 0 && n % kvHeads == 0 &&
                     typeOf(query).getDimSize(1) % n == 0;
   auto isKv = [&](Value v) { return v == key || v == value; };

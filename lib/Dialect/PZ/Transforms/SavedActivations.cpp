@@ -33,7 +33,7 @@ Operation *lossOp(func::FuncOp fn) {
 
 int64_t bytesOf(Value v) {
   auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape())
+  if (!t || !t.hasStaticShape() || !t.getElementType().isIntOrFloat())
     return 0;
   return t.getNumElements() * llvm::divideCeil(t.getElementTypeBitWidth(), 8);
 }

@@ -640,6 +640,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
                             << tokens.getDimSize(1) << " tokens into 2 cp = " << 2 * n
                             << " chunks (two per rank, zigzag), which do not divide it; use "
                                "a sequence length that 2 cp divides";
+    ctx.contextAxis = kCpAxis;
     // sp with cp: each cp rank's tokens split over tp.
     if (ctx.sequenceAxis != kWhole) {
       if ((tokens.getDimSize(1) / n) % plan.tp)
@@ -654,7 +655,6 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     if (failed(makeCausalMasksExplicit(fn, kPass)))
       return failure();
     foldLossReshapes(fn);
-    ctx.contextAxis = kCpAxis;
     ctx.batch = tokens.getDimSize(0);
     ctx.seq = tokens.getDimSize(1);
     return success();

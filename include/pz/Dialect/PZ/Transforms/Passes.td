@@ -399,7 +399,10 @@ def SavedActivationsPass : Pass<"pz-saved-activations", "mlir::ModuleOp"> {
     driver reports them per rank in `report.json` (memory,
     `saved_activation_bytes`), the quantity Korthikanti et al. count when
     they show activation memory falling with tensor and sequence
-    parallelism. A function without a loss result is left alone. With
+    parallelism. The boundary is the op that yields the loss as fusion
+    left it (a fused group that took in backward element maps would move
+    it later; none of the exports tp-parity checks does). A function
+    without a loss result is left alone. With
     `remarks`, each kept value gets a remark with its bytes.
 
     ```mlir
