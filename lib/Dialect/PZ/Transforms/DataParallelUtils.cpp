@@ -37,6 +37,16 @@ StringRef dp::paramOf(DictionaryAttr attrs) {
   return {};
 }
 
+Operation *dp::lossOp(func::FuncOp fn) {
+  Operation *ret = fn.getBody().front().getTerminator();
+  for (OpOperand &r : ret->getOpOperands())
+    if (auto role = fn.getResultAttrOfType<RoleAttr>(r.getOperandNumber(),
+                                                    PZDialect::kRoleAttrName);
+        role && role.getValue() == Role::loss)
+      return r.get().getDefiningOp();
+  return nullptr;
+}
+
 StringAttr dp::gradName(func::FuncOp fn, Value v) {
   while (Operation *def = v.getDefiningOp()) {
     if (def->getNumOperands() == 0)

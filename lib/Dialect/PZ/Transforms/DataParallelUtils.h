@@ -34,6 +34,10 @@ FailureOr<shard::GridOp> getOrCreateWorldGrid(ModuleOp module, const Plan &plan,
 /// pz.grad or pz.accum, found through the ops that scale it.
 StringAttr gradName(func::FuncOp fn, Value v);
 
+/// The op of a step function's body that yields its loss result
+/// (#pz.role<loss>): the forward pass ends there. Null for none.
+Operation *lossOp(func::FuncOp fn);
+
 /// The parameter a step-function argument or result belongs to: its
 /// pz.param, pz.grad or pz.accum name, or the name after "KIND:" of its
 /// pz.state; empty for none.

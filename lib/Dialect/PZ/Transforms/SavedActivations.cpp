@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DataParallelUtils.h"
+
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 
@@ -19,17 +21,6 @@ using namespace mlir;
 using namespace mlir::pz;
 
 namespace {
-
-/// The op that yields the loss result of `fn`, or null.
-Operation *lossOp(func::FuncOp fn) {
-  Operation *ret = fn.getBody().front().getTerminator();
-  for (OpOperand &r : ret->getOpOperands())
-    if (auto role = fn.getResultAttrOfType<RoleAttr>(r.getOperandNumber(),
-                                                    PZDialect::kRoleAttrName);
-        role && role.getValue() == Role::loss)
-      return r.get().getDefiningOp();
-  return nullptr;
-}
 
 int64_t bytesOf(Value v) {
   auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
@@ -46,7 +37,7 @@ struct SavedActivationsPass
     auto fn = getOperation().lookupSymbol<func::FuncOp>("forward_backward");
     if (!fn || fn.isExternal())
       return;
-    Operation *boundary = lossOp(fn);
+    Operation *boundary = dp::lossOp(fn);
     if (!boundary || boundary->getParentOp() != fn.getOperation())
       return;
     int64_t saved = 0;

@@ -407,7 +407,7 @@ private:
     combinePartialSums(fn);
     mergeIdenticalCollectives(fn);
     if (ctx.sequenceAxis != kWhole)
-      regatherAfter(fn, lossOp());
+      regatherAfter(fn, dp::lossOp(fn));
     nameReshards();
     if (ctx.contextAxis != kWhole &&
         failed(zigzagSequence(fn, ctx.contextAxis, ctx.gridShape[ctx.contextAxis], ctx.seq,
@@ -416,17 +416,6 @@ private:
     lowerAllSlices(fn);
     collectivesAlongDimZero(fn);
     return success();
-  }
-
-  /// The op that yields the loss: the forward pass ends there.
-  Operation *lossOp() {
-    Operation *ret = fn.getBody().front().getTerminator();
-    for (OpOperand &r : ret->getOpOperands())
-      if (auto role = fn.getResultAttrOfType<RoleAttr>(r.getOperandNumber(),
-                                                      PZDialect::kRoleAttrName);
-          role && role.getValue() == Role::loss)
-        return r.get().getDefiningOp();
-    return nullptr;
   }
 
   /// The collectives shard-partition's reshards insert (a value all-gathered
