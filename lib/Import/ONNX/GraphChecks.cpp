@@ -195,12 +195,39 @@ void GraphImporter::warnMergedInitializers() {
         readers[in].push_back(index);
   // An eval-mode export merges equal initializers (every norm's scale of
   // ones becomes one tensor), which then reads as one parameter tied across
-  // layers. A tensor read by nodes of several numbered layers is such a
-  // merge; a weight tied on purpose (the token embedding read by the LM
-  // head) is read by nodes outside numbered layers, and is left alone.
+  // layers. torch.onnx.export (1.13) keeps one of the equal tensors and
+  // gives each other parameter's name to an Identity of it (`Identity_7`:
+  // h.0.ln_1.bias -> h.1.ln_2.bias): an initializer read by such Identity
+  // nodes stands for several parameters.
   for (const Tensor &t : graph.initializers) {
     auto it = readers.find(t.name);
-    if (it == readers.end() || it->second.size() < 2)
+    if (it == readers.end())
+      continue;
+    SmallVector<std::string> aliases;
+    for (unsigned index : it->second)
+      if (graph.nodes[index].opType == "Identity" && graph.nodes[index].inputs.size() == 1 &&
+          graph.nodes[index].outputs.size() == 1)
+        aliases.push_back("'" + graph.nodes[index].outputs[0] + "'");
+    if (!aliases.empty()) {
+      size_t n = aliases.size();
+      if (n > 4) {
+        aliases.resize(4);
+        aliases.push_back("...");
+      }
+      emitWarning(modelLoc())
+          << "initializer '" << t.name << "' stands for " << n + 1
+          << " parameters (itself and, through Identity nodes, " << llvm::join(aliases, ", ")
+          << "): they train as one parameter. An eval-mode torch.onnx.export merges equal "
+             "initializers (every norm scale of ones becomes one tensor); export with "
+             "training=torch.onnx.TrainingMode.TRAINING and do_constant_folding=False so "
+             "that each keeps its own";
+      continue;
+    }
+    // Without the Identity nodes (another exporter, or a graph rewritten
+    // since): a tensor read by nodes of several numbered layers is such a
+    // merge; a weight tied on purpose (the token embedding read by the LM
+    // head) is read by nodes outside numbered layers, and is left alone.
+    if (it->second.size() < 2)
       continue;
     llvm::StringSet<> layers;
     for (unsigned index : it->second)
