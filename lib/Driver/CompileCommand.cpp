@@ -74,6 +74,12 @@ struct CompileOptions {
                "step (forward_backward or optimizer_step) instead of "
                "OUTDIR/train: .npy in, .npy out, for testing"),
       cl::value_desc("NAME"), cl::cat(commandCategory())};
+  cl::opt<bool> untieInitializers{
+      "untie-initializers",
+      cl::desc("an ONNX model exported in eval mode: give each parameter that the export "
+               "merged into an equal one (an Identity of an initializer) its own trainable "
+               "copy, named as the Identity's output"),
+      cl::cat(commandCategory())};
   cl::opt<bool> noFusion{
       "no-fusion",
       cl::desc("run every element-map op as its own loop (skip "
@@ -237,7 +243,8 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
     int fromFile = 0;
     std::string error;
     std::string initPath = opts.outDir + "/init.safetensors";
-    if (!driver::writeInitialWeights(opts.model, info.params, initPath, fromFile, error)) {
+    if (!driver::writeInitialWeights(opts.model, info.params, initPath, fromFile, error,
+                                     opts.untieInitializers)) {
       printError("compile", error);
       return kExitUser;
     }
@@ -345,7 +352,8 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   std::vector<std::string> inputs = {opts.model};
   if (!opts.plan.planFile().empty())
     inputs.push_back(opts.plan.planFile().str());
-  OwningOpRef<ModuleOp> module = loadModel(ctx, opts.model, opts.inputShapes, &inputs);
+  OwningOpRef<ModuleOp> module =
+      loadModel(ctx, opts.model, opts.inputShapes, &inputs, opts.untieInitializers);
   if (!module)
     return kExitUser;
   if (!checkOutputsSpareInputs(opts, inputs))

@@ -26,10 +26,11 @@ using namespace mlir::pz::driver;
 OwningOpRef<ModuleOp>
 mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
                             llvm::ArrayRef<std::string> inputShapes,
-                            std::vector<std::string> *externalFiles) {
+                            std::vector<std::string> *externalFiles, bool untieInitializers) {
   if (path.ends_with(".onnx")) {
     onnx::ImportOptions options;
     options.externalFiles = externalFiles;
+    options.untieInitializers = untieInitializers;
     std::string err;
     if (!onnx::parseInputShapes(inputShapes, options, err)) {
       printError("compile", "--input-shape: " + err);

@@ -2,6 +2,7 @@
 
 #include "InitWeights.h"
 
+#include "pz/Import/ONNX/OnnxImporter.h"
 #include "pz/Import/ONNX/OnnxReader.h"
 #include "pz/Support/Limits.h"
 #include "pzrt/kernels.h"
@@ -63,7 +64,7 @@ void defaultInit(const ProgramTensor &p, size_t index, int64_t n, llvm::raw_fd_o
 bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
                                            llvm::ArrayRef<ProgramTensor> localParams,
                                            llvm::StringRef path, int &fromInitializers,
-                                           std::string &error) {
+                                           std::string &error, bool untieInitializers) {
   fromInitializers = 0;
   // The file holds whole tensors; each rank reads its chunk of a
   // flat-sharded (ZeRO-3) parameter and its block of a box-sharded (tp)
@@ -80,6 +81,8 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
   if (modelPath.ends_with(".onnx")) {
     if (!onnx::readModelFile(modelPath.str(), model, error))
       return false;
+    if (untieInitializers)
+      onnx::untieIdentityInitializers(model);
     for (const onnx::Tensor &t : model.graph.initializers)
       inits[t.name] = &t;
   }

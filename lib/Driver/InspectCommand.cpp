@@ -118,6 +118,11 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
   cl::list<std::string> inputShapes{
       "input-shape", cl::desc("fix one data input's shape: NAME=DxDx..."),
       cl::value_desc("NAME=DxD"), cl::cat(commandCategory())};
+  cl::opt<bool> untieInitializers(
+      "untie-initializers",
+      cl::desc("import as compile --untie-initializers does (an eval-mode export's merged "
+               "parameters each get their own copy)"),
+      cl::cat(commandCategory()));
   cl::opt<bool> listOnnxOps("list-onnx-ops",
                             cl::desc("list the ONNX op types the importer "
                                      "supports and exit"),
@@ -159,7 +164,7 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     printError("inspect", "--input-shape: " + llvm::toString(shapes.takeError()));
     return kExitUser;
   }
-  OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes);
+  OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes, nullptr, untieInitializers);
   if (!module)
     return kExitUser;
   if (emitIR) {

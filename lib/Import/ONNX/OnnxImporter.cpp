@@ -3,6 +3,7 @@
 #include "pz/Import/ONNX/OnnxImporter.h"
 
 #include "GraphImporter.h"
+#include "HostTensor.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
@@ -13,6 +14,9 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::pz::onnx;
@@ -77,6 +81,35 @@ static void printDiagnostic(Diagnostic &diag, llvm::raw_ostream &os) {
     printDiagnostic(note, os);
 }
 
+int mlir::pz::onnx::untieIdentityInitializers(Model &model) {
+  Graph &graph = model.graph;
+  std::map<std::string, size_t> floats;
+  for (auto [i, t] : llvm::enumerate(graph.initializers))
+    if (isFloatType(t.dataType))
+      floats[t.name] = i;
+  std::set<std::string> taken;
+  for (const Tensor &t : graph.initializers)
+    taken.insert(t.name);
+  int untied = 0;
+  std::vector<Node> kept;
+  for (Node &node : graph.nodes) {
+    auto it = node.opType == "Identity" && node.domain.empty() && node.inputs.size() == 1 &&
+                      node.outputs.size() == 1
+                  ? floats.find(node.inputs[0])
+                  : floats.end();
+    if (it == floats.end() || !taken.insert(node.outputs[0]).second) {
+      kept.push_back(std::move(node));
+      continue;
+    }
+    Tensor copy = graph.initializers[it->second];
+    copy.name = node.outputs[0];
+    graph.initializers.push_back(std::move(copy));
+    ++untied;
+  }
+  graph.nodes = std::move(kept);
+  return untied;
+}
+
 OwningOpRef<ModuleOp>
 mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
                                 const ImportOptions &options) {
@@ -92,6 +125,8 @@ mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
   }
   if (options.externalFiles)
     llvm::append_range(*options.externalFiles, model.externalFiles);
+  if (options.untieInitializers)
+    untieIdentityInitializers(model);
   OwningOpRef<ModuleOp> module = importModel(ctx, model, path, options);
   if (!module || failed(verify(*module)))
     return nullptr;

@@ -52,7 +52,15 @@ struct ImportOptions {
   /// The bound on what folding may allocate (kMaxFoldedElements); past it
   /// the import fails, naming the node.
   int64_t maxFoldedElements = kMaxFoldedElements;
+  /// `--untie-initializers`: untieIdentityInitializers before importing.
+  bool untieInitializers = false;
 };
+
+/// Gives each parameter that an eval-mode torch.onnx.export merged into
+/// another its own initializer: an Identity node whose input is a float
+/// initializer becomes an initializer named by its output (the PyTorch
+/// parameter's name), a copy of the input's value. Returns how many.
+int untieIdentityInitializers(Model &model);
 
 /// Parses `--input-shape` values: each is `NAME=DxDx...` or a comma-separated
 /// list of them. Returns false and sets `error` on a malformed entry.

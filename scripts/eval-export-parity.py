@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""An eval-mode export trains like PyTorch with --untie-initializers.
+
+For python-frontend's GPT-2 and Llama loss models, exports each as a user
+who leaves torch.onnx.export in its default eval mode would
+(training=EVAL; do_constant_folding=False, so that the weights keep their
+names and the LM head its tie: constant folding would fold transposed
+weights into new tensors, 0010). torch 1.13 then merges equal initializers
+(every norm scale of ones, the zero biases) and names the other parameters
+through Identity nodes. Then:
+
+  * `parallelize inspect` warns for each merged tensor ("stands for N
+    parameters");
+  * `parallelize compile --untie-initializers` gives every parameter its
+    own copy (no warning; as many parameters as the module has) and trains
+    --steps (10) AdamW steps from the export's values;
+  * PyTorch trains the module itself on the same batches with
+    torch.optim.AdamW(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+    weight_decay=0.1), in fp32.
+
+Gates: every step's loss within 1e-5 relative of PyTorch's; the final
+weights, read from the checkpoint by PyTorch name, within 1e-4 of the
+tensor's scale (max(max|t|, 1)), as cpu-parity.py gates them. Without
+--untie-initializers the merged parameters would train as one and the
+losses part from PyTorch's after the first step.
+
+Usage: /usr/bin/python3 scripts/eval-export-parity.py [--bin DIR]
+       [--work DIR] [--steps N] [--only gpt2,llama]
+Exit status 1 when a gate fails.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "python-frontend"))
+import pzparity as P  # noqa: E402
+from parallelize import models as M  # noqa: E402
+
+LR, BETAS, EPS, WD = 1e-3, (0.9, 0.999), 1e-8, 0.1
+FLAGS = ["--optimizer", "adamw", "--lr", repr(LR), "--betas", f"{BETAS[0]},{BETAS[1]}",
+         "--eps", repr(EPS), "--weight-decay", repr(WD)]
+ROWS, SEQ = 4, 16
+MODELS = {"gpt2": M.GPT2Loss, "llama": M.LlamaLoss}
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def batches(vocab, steps):
+    rng = np.random.default_rng(7)
+    return [{"input_ids": rng.integers(0, vocab, (ROWS, SEQ), dtype=np.int64),
+             "labels": rng.integers(0, vocab, (ROWS, SEQ), dtype=np.int64)}
+            for _ in range(steps)]
+
+
+def export_eval(module, path):
+    example = torch.zeros((ROWS, SEQ), dtype=torch.int64)
+    module.eval()
+    torch.onnx.export(module, (example, example), path, opset_version=17,
+                      input_names=["input_ids", "labels"], output_names=["loss"],
+                      training=torch.onnx.TrainingMode.EVAL, do_constant_folding=False)
+
+
+def ours(bin_dir, onnx_path, work, data, steps):
+    out = os.path.join(work, "out")
+    r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out,
+               "--untie-initializers", "--input-shape", f"input_ids={ROWS}x{SEQ}",
+               "--input-shape", f"labels={ROWS}x{SEQ}"] + FLAGS)
+    if r.returncode:
+        raise RuntimeError(f"compile failed: {r.stderr.strip()}")
+    feeds = []
+    for k in data[0]:
+        path = os.path.join(work, k + ".npy")
+        np.save(path, np.concatenate([b[k] for b in data]))
+        feeds.append(f"{k}={path}")
+    metrics, ckpt = os.path.join(work, "metrics.jsonl"), os.path.join(work, "ckpt")
+    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", ",".join(feeds),
+               "--metrics", metrics, "--save", ckpt, "--log-every", "0"])
+    if r.returncode:
+        raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")
+    weights = {}
+    for fn in sorted(os.listdir(ckpt)):
+        if fn.endswith(".safetensors"):
+            weights.update(P.read_safetensors(os.path.join(ckpt, fn)))
+    # the parameters (optimizer states are "exp_avg:NAME", ...)
+    weights = {k: v for k, v in weights.items() if ":" not in k}
+    return r.stderr, [json.loads(line)["loss"] for line in open(metrics)], weights
+
+
+def reference(module, data):
+    module.train()
+    opt = torch.optim.AdamW(module.parameters(), lr=LR, betas=BETAS, eps=EPS, weight_decay=WD)
+    losses = []
+    for b in data:
+        opt.zero_grad(set_to_none=True)
+        loss = module(torch.from_numpy(b["input_ids"]), torch.from_numpy(b["labels"]))
+        loss.backward()
+        losses.append(float(loss))
+        opt.step()
+    return losses, {n: p.detach().double().numpy() for n, p in module.named_parameters()}
+
+
+def main():
+    ap = P.parity_argparser(__doc__, steps=10)
+    a = ap.parse_args()
+    work = a.work or tempfile.mkdtemp(prefix="pz-eval-export-")
+    for name, cls in MODELS.items():
+        if a.only and name not in a.only.split(","):
+            continue
+        mwork = os.path.join(work, name)
+        os.makedirs(mwork, exist_ok=True)
+        module = cls()
+        onnx_path = os.path.join(mwork, name + "_eval.onnx")
+        export_eval(module, onnx_path)
+        r = P.run([os.path.join(a.bin, "parallelize"), "inspect", onnx_path])
+        merged = r.stderr.count("stands for")
+        check(r.returncode == 0 and merged > 0,
+              f"{name}: the eval-mode export warns for {merged} merged initializers")
+        data = batches(module.config.vocab, a.steps)
+        try:
+            stderr, got, got_w = ours(a.bin, onnx_path, mwork, data, a.steps)
+        except RuntimeError as e:
+            check(False, f"{name}: {e}")
+            continue
+        want, want_w = reference(module, data)
+        check("stands for" not in stderr, f"{name}: --untie-initializers leaves no warning")
+        check(sorted(got_w) == sorted(want_w),
+              f"{name}: the program trains {len(got_w)} parameters under PyTorch's names "
+              f"({len(want_w)} in the module)")
+        worst = max(abs(g - w) / abs(w) for g, w in zip(got, want)) if got else 1.0
+        check(len(got) == a.steps and worst <= 1e-5,
+              f"{name}: {len(got)} steps, loss {want[0]:.5f} -> {want[-1]:.5f}, worst loss "
+              f"rel err {worst:.2e} (gate 1e-5)")
+        worst_w, where = 0.0, ""
+        for p, t in want_w.items():
+            if p not in got_w or got_w[p].shape != t.shape:
+                continue
+            e = float(np.abs(got_w[p].astype(np.float64) - t).max() / max(np.abs(t).max(), 1.0))
+            if e > worst_w:
+                worst_w, where = e, p
+        check(worst_w <= 1e-4, f"{name}: worst final weight err {worst_w:.2e} ({where}; gate 1e-4)")
+    print(f"{len(failures)} failure(s)" if failures else "all eval-export checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
