@@ -115,19 +115,15 @@ def ours(bin_dir, onnx_path, work, batches, steps):
               + shapes + ADAMW_FLAGS)
     if r.returncode:
         raise RuntimeError(f"compile failed: {r.stderr.strip()}")
-    feeds = []
-    for k in batches[0]:
-        path = os.path.join(work, k + ".npy")
-        np.save(path, np.concatenate([b[k] for b in batches]))
-        feeds.append(f"{k}={path}")
+    feeds = P.npy_feeds(work, batches)
     metrics = os.path.join(work, "metrics.jsonl")
     ckpt = os.path.join(work, "ckpt")
-    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", ",".join(feeds),
+    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", feeds,
                "--metrics", metrics, "--save", ckpt, "--log-every", "0"])
     if r.returncode:
         raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")
     losses = [json.loads(l)["loss"] for l in open(metrics)]
-    r = P.run([os.path.join(out, "train"), "--steps", 1, "--data-npy", ",".join(feeds),
+    r = P.run([os.path.join(out, "train"), "--steps", 1, "--data-npy", feeds,
                "--save", ckpt + "1", "--log-every", "0"])
     if r.returncode:
         raise RuntimeError(f"train --steps 1 failed (exit {r.returncode}): {r.stderr.strip()}")

@@ -79,13 +79,9 @@ def ours(bin_dir, onnx_path, work, data, steps):
                "--input-shape", f"labels={ROWS}x{SEQ}"] + FLAGS)
     if r.returncode:
         raise RuntimeError(f"compile failed: {r.stderr.strip()}")
-    feeds = []
-    for k in data[0]:
-        path = os.path.join(work, k + ".npy")
-        np.save(path, np.concatenate([b[k] for b in data]))
-        feeds.append(f"{k}={path}")
+    feeds = P.npy_feeds(work, data)
     metrics, ckpt = os.path.join(work, "metrics.jsonl"), os.path.join(work, "ckpt")
-    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", ",".join(feeds),
+    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", feeds,
                "--metrics", metrics, "--save", ckpt, "--log-every", "0"])
     if r.returncode:
         raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")

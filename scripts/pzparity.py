@@ -48,6 +48,18 @@ def parity_argparser(doc, steps):
     return ap
 
 
+def npy_feeds(work, batches):
+    """The train program's --data-npy value for ``batches`` (one dict of
+    arrays per step, fed in order): one .npy file per input in ``work``,
+    the steps' rows concatenated."""
+    feeds = []
+    for k in batches[0]:
+        path = os.path.join(work, k + ".npy")
+        np.save(path, np.concatenate([b[k] for b in batches]))
+        feeds.append(f"{k}={path}")
+    return ",".join(feeds)
+
+
 def run(args, **kwargs):
     """Runs ``args``; stdout and stderr captured as text."""
     return subprocess.run([str(a) for a in args], stdout=subprocess.PIPE,
