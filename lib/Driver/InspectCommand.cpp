@@ -4,12 +4,15 @@
 #include "IRDump.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZ/Transforms/FusionReport.h"
+#include "pz/Pipelines/Pipelines.h"
 #include "pz/Import/ONNX/OnnxImporter.h"
 #include "pz/InitAllDialects.h"
 #include "pz/Plan/InputShapes.h"
 #include "pz/Support/Limits.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -110,6 +113,54 @@ void summarizeFunction(func::FuncOp fn, llvm::raw_ostream &os) {
 }
 } // namespace
 
+namespace {
+
+std::string nameOf(Operation *op) {
+  Location loc = op->getLoc();
+  if (auto f = llvm::dyn_cast<FusedLoc>(loc); f && !f.getLocations().empty())
+    loc = f.getLocations().front();
+  if (auto n = llvm::dyn_cast<NameLoc>(loc))
+    return n.getName().str();
+  return op->getName().getStringRef().str();
+}
+
+/// `inspect MODEL --fusion`: runs the import clean-up (shape inference and
+/// pz-fuse-patterns, as compile does) and lists each pz.attention and each
+/// softmax left, with why the attention pattern did not take it.
+int reportFusion(ModuleOp module, llvm::StringRef model, const std::string &shapes) {
+  TrainingPipelineOptions options;
+  options.inputShapes = shapes;
+  PassManager pm(module.getContext());
+  addImportCleanupPasses(pm, options);
+  if (failed(pm.run(module)))
+    return kExitUser;
+  SmallVector<AttentionOp> fused;
+  SmallVector<SoftmaxOp> left;
+  module.walk([&](AttentionOp a) { fused.push_back(a); });
+  module.walk([&](SoftmaxOp s) { left.push_back(s); });
+  llvm::outs() << "model: " << model << "\nattention: " << fused.size() << " fused, "
+               << left.size() << " softmax not fused\n";
+  for (AttentionOp a : fused) {
+    auto q = llvm::cast<RankedTensorType>(a.getQuery().getType());
+    auto k = llvm::cast<RankedTensorType>(a.getKey().getType());
+    llvm::outs() << "  fused '" << nameOf(a) << "': " << q.getDimSize(1) << " heads";
+    if (k.getDimSize(1) != q.getDimSize(1))
+      llvm::outs() << " over " << k.getDimSize(1) << " kv heads";
+    llvm::outs() << ", " << (a.getCausal() ? "causal" : "not causal");
+    if (a.getMask())
+      llvm::outs() << ", mask " << a.getMask().getType();
+    if (auto s = a.getScaleAttr())
+      llvm::outs() << ", scale " << s.getValueAsDouble();
+    llvm::outs() << "\n";
+  }
+  for (SoftmaxOp s : left)
+    llvm::outs() << "  not fused '" << nameOf(s) << "': " << fuse::whyAttentionNotFused(s)
+                 << "\n";
+  return kExitOk;
+}
+
+} // namespace
+
 int mlir::pz::driver::inspectMain(int argc, const char **argv) {
   cl::opt<std::string> model(cl::Positional, cl::desc("MODEL (.mlir, .onnx)"),
                              cl::cat(commandCategory()));
@@ -122,6 +173,11 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
       "untie-initializers",
       cl::desc("import as compile --untie-initializers does (an eval-mode export's merged "
                "parameters each get their own copy)"),
+      cl::cat(commandCategory()));
+  cl::opt<bool> fusion(
+      "fusion",
+      cl::desc("MODEL: the attentions pz-fuse-patterns fused (pz.attention: causal, mask, "
+               "scale, grouped kv heads) and every softmax it left, with the reason"),
       cl::cat(commandCategory()));
   cl::opt<bool> listOnnxOps("list-onnx-ops",
                             cl::desc("list the ONNX op types the importer "
@@ -171,6 +227,8 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     printModuleWithLocations(*module, llvm::outs());
     return kExitOk;
   }
+  if (fusion)
+    return reportFusion(*module, model, llvm::join(inputShapes, ","));
   llvm::outs() << "model: " << model << "\n";
   for (auto fn : module->getOps<func::FuncOp>())
     summarizeFunction(fn, llvm::outs());

@@ -13,6 +13,8 @@
 
 #include "FuseUtils.h"
 
+#include "pz/Dialect/PZ/Transforms/FusionReport.h"
+
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Matchers.h"
 
@@ -203,87 +205,119 @@ std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
   return std::make_pair(inner.getInput(), n);
 }
 
+/// What the pattern found: everything the rewrite needs.
+struct AttentionMatch {
+  MatmulOp qk;
+  Value q, k, v, mask;
+  MaskMatch maskMatch;
+  SmallVector<int64_t> perm; // a key read through this transpose
+  std::optional<double> scale;
+};
+
+/// The fail-with-a-reason helper of matchAttention.
+FailureOr<AttentionMatch> fail(std::string *why, const std::string &reason) {
+  if (why)
+    *why = reason;
+  return failure();
+}
+
+std::string typeString(Value v) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << v.getType();
+  return s;
+}
+
+/// Matches o = matmul(softmax(s), v) with the rest of the pattern above
+/// `pv`; `why`, when given, gets the first step that does not match.
+FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
+  if (pv.getTransposeLhs() || pv.getTransposeRhs() || pv.getType().getRank() != 4)
+    return fail(why, "the product with the values is transposed or not of rank 4");
+  auto softmax = singleUseDefOf<SoftmaxOp>(pv.getLhs());
+  if (!softmax || softmax.getAxis() != 3)
+    return fail(why, "the probabilities are not one softmax over the keys (dim 3) used once");
+  AttentionMatch m;
+  std::optional<MaskMatch> mask;
+  for (const MaskMatch &mm : matchMask(softmax.getInput())) {
+    m.scale.reset();
+    m.qk = singleUseDefOf<MatmulOp>(matchScale(mm.scores, m.scale));
+    if (m.qk && !m.qk.getTransposeLhs() && m.qk.getType().getRank() == 4) {
+      mask = mm;
+      break;
+    }
+  }
+  if (!mask)
+    return fail(why, "the softmax's input is not matmul(q, k^T) of rank 4 (through an optional "
+                     "constant scale and mask: where(m, -inf, s) or s + m), used once");
+  m.maskMatch = *mask;
+  m.q = m.qk.getLhs();
+  m.v = pv.getRhs();
+  auto [k, perm] = keyOf(m.qk);
+  m.k = k;
+  m.perm = SmallVector<int64_t>(perm.begin(), perm.end());
+  SmallVector<int64_t> kShape(llvm::cast<RankedTensorType>(m.k.getType()).getShape());
+  if (!m.perm.empty()) {
+    if (kShape.size() != 4)
+      return fail(why, "the key's transpose is not of rank 4");
+    SmallVector<int64_t> permuted;
+    for (int64_t p : m.perm)
+      permuted.push_back(kShape[p]);
+    kShape = permuted;
+  } else if (auto pk = peelRepeatedHeads(m.k)) {
+    // Grouped-query heads: read k and v unrepeated when both repeat alike.
+    auto pvh = peelRepeatedHeads(m.v);
+    if (pvh && pvh->second == pk->second) {
+      m.k = pk->first;
+      m.v = pvh->first;
+      kShape = SmallVector<int64_t>(llvm::cast<RankedTensorType>(m.k.getType()).getShape());
+    }
+  }
+  auto qType = llvm::cast<RankedTensorType>(m.q.getType());
+  auto vType = llvm::cast<RankedTensorType>(m.v.getType());
+  if (!shapesFit(qType.getShape(), kShape, vType.getShape(), pv.getType().getShape()))
+    return fail(why, "q " + typeString(m.q) + ", k " + typeString(m.k) + " and v " +
+                         typeString(m.v) + " are not [B, H, S, D] heads that fit one another");
+  m.mask = mask->mask ? mask->mask : mask->negate;
+  if (m.mask) {
+    auto mt = llvm::cast<RankedTensorType>(m.mask.getType());
+    SmallVector<int64_t> out;
+    if (mt.getRank() > 4 ||
+        !OpTrait::util::getBroadcastedShape(mt.getShape(), m.qk.getType().getShape(), out) ||
+        ArrayRef<int64_t>(out) != m.qk.getType().getShape() ||
+        (!mt.getElementType().isInteger(1) && mt.getElementType() != qType.getElementType()))
+      return fail(why, "the mask " + typeString(m.mask) +
+                           " does not broadcast to the scores " + typeString(m.qk) +
+                           " as a bool or a float of the scores' type");
+  }
+  return m;
+}
+
 struct FuseAttention : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(MatmulOp pv,
                                 PatternRewriter &rewriter) const override {
-    if (pv.getTransposeLhs() || pv.getTransposeRhs() ||
-        pv.getType().getRank() != 4)
+    FailureOr<AttentionMatch> m = matchAttention(pv, nullptr);
+    if (failed(m))
       return failure();
-    auto softmax = singleUseDefOf<SoftmaxOp>(pv.getLhs());
-    if (!softmax || softmax.getAxis() != 3)
-      return failure();
-    std::optional<MaskMatch> mask;
-    std::optional<double> scale;
-    MatmulOp qk;
-    for (const MaskMatch &m : matchMask(softmax.getInput())) {
-      scale.reset();
-      qk = singleUseDefOf<MatmulOp>(matchScale(m.scores, scale));
-      if (qk && !qk.getTransposeLhs() && qk.getType().getRank() == 4) {
-        mask = m;
-        break;
-      }
-    }
-    if (!mask)
-      return failure();
-    Value q = qk.getLhs(), v = pv.getRhs();
-    auto [k, perm] = keyOf(qk);
-    SmallVector<int64_t> kShape(
-        llvm::cast<RankedTensorType>(k.getType()).getShape());
-    if (!perm.empty()) {
-      if (kShape.size() != 4)
-        return failure();
-      SmallVector<int64_t> permuted;
-      for (int64_t p : perm)
-        permuted.push_back(kShape[p]);
-      kShape = permuted;
-    } else if (auto pk = peelRepeatedHeads(k)) {
-      // Grouped-query heads: read k and v unrepeated when both repeat alike.
-      auto pvh = peelRepeatedHeads(v);
-      if (pvh && pvh->second == pk->second) {
-        k = pk->first;
-        v = pvh->first;
-        kShape = SmallVector<int64_t>(
-            llvm::cast<RankedTensorType>(k.getType()).getShape());
-      }
-    }
-    auto qType = llvm::cast<RankedTensorType>(q.getType());
-    auto vType = llvm::cast<RankedTensorType>(v.getType());
-    if (!shapesFit(qType.getShape(), kShape, vType.getShape(),
-                   pv.getType().getShape()))
-      return failure();
-    Value maskValue = mask->mask ? mask->mask : mask->negate;
-    if (maskValue) {
-      auto mt = llvm::cast<RankedTensorType>(maskValue.getType());
-      SmallVector<int64_t> out;
-      if (mt.getRank() > 4 ||
-          !OpTrait::util::getBroadcastedShape(mt.getShape(),
-                                              qk.getType().getShape(), out) ||
-          ArrayRef<int64_t>(out) != qk.getType().getShape() ||
-          (!mt.getElementType().isInteger(1) &&
-           mt.getElementType() != qType.getElementType()))
-        return failure();
-    }
-
-    // Rewrite.
     Location loc = pv.getLoc();
-    if (!perm.empty())
-      k = TransposeOp::create(rewriter, qk.getLoc(), k,
-                              rewriter.getDenseI64ArrayAttr(perm));
-    if (mask->negate)
-      maskValue = NotOp::create(rewriter, loc, mask->negate);
+    Value k = m->k, maskValue = m->mask;
+    if (!m->perm.empty())
+      k = TransposeOp::create(rewriter, m->qk.getLoc(), k,
+                              rewriter.getDenseI64ArrayAttr(m->perm));
+    if (m->maskMatch.negate)
+      maskValue = NotOp::create(rewriter, loc, m->maskMatch.negate);
     // The default scale is 1 / sqrt(head dim): leave it implicit then.
-    double s = scale.value_or(1.0);
+    auto qType = llvm::cast<RankedTensorType>(m->q.getType());
+    double s = m->scale.value_or(1.0);
     int64_t d = qType.getDimSize(3);
     FloatAttr scaleAttr;
     if (ShapedType::isDynamic(d) ||
-        !isNear(s, 1.0 / std::sqrt(static_cast<double>(d)),
-                qType.getElementType()))
+        !isNear(s, 1.0 / std::sqrt(static_cast<double>(d)), qType.getElementType()))
       scaleAttr = rewriter.getF64FloatAttr(s);
     rewriter.replaceOpWithNewOp<AttentionOp>(
-        pv, pv.getType(), q, k, v, maskValue,
-        mask->causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+        pv, pv.getType(), m->q, k, m->v, maskValue,
+        m->maskMatch.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
     return success();
   }
 };
@@ -293,4 +327,30 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
 void mlir::pz::fuse::populateFuseAttentionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<FuseAttention>(patterns.getContext());
+}
+
+std::string mlir::pz::fuse::whyAttentionNotFused(SoftmaxOp softmax) {
+  auto t = llvm::cast<RankedTensorType>(softmax.getType());
+  if (softmax.getAxis() != t.getRank() - 1)
+    return "a softmax over dim " + std::to_string(softmax.getAxis()) + " of " +
+           typeString(softmax.getResult()) + ", not over the last (the keys)";
+  if (!softmax->hasOneUse())
+    return "its probabilities have " + std::to_string(llvm::range_size(softmax->getUses())) +
+           " uses (a fused attention keeps none of them)";
+  Operation *user = *softmax->user_begin();
+  auto pv = llvm::dyn_cast<MatmulOp>(user);
+  if (!pv || pv.getLhs() != softmax.getResult()) {
+    std::string s = "its probabilities feed '" + user->getName().getStringRef().str() + "'";
+    if (auto n = llvm::dyn_cast<NameLoc>(user->getLoc()))
+      s += " ('" + n.getName().str() + "')";
+    if (llvm::isa<DropoutOp>(user))
+      s += ": dropout on the attention probabilities is not fused into pz.attention";
+    else
+      s += ", not the product with the values";
+    return s;
+  }
+  std::string why;
+  if (failed(matchAttention(pv, &why)))
+    return why;
+  return "it matches the pattern (an op of the pattern has other uses)";
 }

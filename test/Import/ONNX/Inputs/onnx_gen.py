@@ -600,6 +600,36 @@ def eval_merged():
                   init("zeros", np.zeros(4, np.float32))])
 
 
+def attention_unfused():
+    """Three attentions of q, v and their own keys k0..k2 (each [1, 2, 4, 8],
+    so that CSE keeps their scores apart): one the pattern fuses
+    (scaled, causal through Where), one with dropout on its probabilities
+    (training mode) and one whose softmax runs over the queries (dim 2)."""
+    def scores(i):
+        return [helper.make_node("Transpose", [f"k{i}"], [f"kt{i}"], name=f"/a{i}/Transpose",
+                                 perm=[0, 1, 3, 2]),
+                helper.make_node("MatMul", ["q", f"kt{i}"], [f"s{i}"], name=f"/a{i}/MatMul")]
+    tri = np.triu(np.ones((4, 4), bool), 1)
+    n = scores(0) + [
+        const("scale", np.array(0.25, np.float32)), const("tri", tri),
+        const("ninf", np.array(-np.inf, np.float32)),
+        helper.make_node("Mul", ["s0", "scale"], ["ss0"], name="/a0/Mul"),
+        helper.make_node("Where", ["tri", "ninf", "ss0"], ["m0"], name="/a0/Where"),
+        helper.make_node("Softmax", ["m0"], ["p0"], name="/a0/Softmax", axis=-1),
+        helper.make_node("MatMul", ["p0", "v"], ["o0"], name="/a0/MatMul_1")]
+    n += scores(1) + [
+        const("ratio", np.array(0.1, np.float32)), const("train", np.array(True)),
+        helper.make_node("Softmax", ["s1"], ["p1"], name="/a1/Softmax", axis=-1),
+        helper.make_node("Dropout", ["p1", "ratio", "train"], ["d1"], name="/a1/Dropout",
+                         seed=1),
+        helper.make_node("MatMul", ["d1", "v"], ["o1"], name="/a1/MatMul_1")]
+    n += scores(2) + [
+        helper.make_node("Softmax", ["s2"], ["p2"], name="/a2/Softmax", axis=2),
+        helper.make_node("MatMul", ["p2", "v"], ["o2"], name="/a2/MatMul_1")]
+    qkv = [vi(x, F, [1, 2, 4, 8]) for x in ("q", "k0", "k1", "k2", "v")]
+    return model(n, qkv, [vi(f"o{i}", F, [1, 2, 4, 8]) for i in range(3)])
+
+
 def deep_subgraphs(out):
     """If nodes whose then_branch holds an If node, 10,000 deep (30,000
     nested messages), written as raw protobuf: a parser that recursed per
