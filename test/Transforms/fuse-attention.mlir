@@ -144,3 +144,36 @@ func.func @scores_shared(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: t
   %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
   return %o, %s : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// Causal masks written with a large negative number instead of -inf
+// (masked_fill(triu(1), -1e9), or added with finfo.min above the diagonal)
+// are `causal`: in fp32 they drop exactly the keys -inf drops, and a causal
+// row keeps its diagonal. -1e4 is not large enough to be exact: that
+// additive mask stays an operand.
+// CHECK-LABEL: func.func @large_negative_causal(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
+// CHECK: [[O1:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 1.000000e+00 : f64} : tensor<1x2x3x8xf32>
+// CHECK: [[O2:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 1.000000e+00 : f64} : tensor<1x2x3x8xf32>
+// CHECK: [[O3:%.*]] = pz.attention [[Q]], [[K]], [[V]] mask(%{{.+}} : tensor<3x3xf32>) {scale = 1.000000e+00 : f64}
+// CHECK: return [[O1]], [[O2]], [[O3]]
+func.func @large_negative_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %s1 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %tri = pz.constant dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
+  %big = pz.constant dense<-1.0e9> : tensor<f32>
+  %m1 = pz.where %tri, %big, %s1 : tensor<3x3xi1>, tensor<f32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %m1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s2 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %min = pz.constant dense<[[0.0, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %m2 = pz.add %s2, %min : tensor<1x2x3x3xf32>, tensor<3x3xf32> -> tensor<1x2x3x3xf32>
+  %p2 = pz.softmax %m2 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o2 = pz.matmul %p2, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s3 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %small = pz.constant dense<[[0.0, -1.0e4, -1.0e4], [0.0, 0.0, -1.0e4], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %m3 = pz.add %s3, %small : tensor<1x2x3x3xf32>, tensor<3x3xf32> -> tensor<1x2x3x3xf32>
+  %p3 = pz.softmax %m3 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o1, %o2, %o3 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+}

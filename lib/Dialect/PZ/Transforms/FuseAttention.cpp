@@ -35,9 +35,17 @@ struct MaskMatch {
   Value negate; // an i1 "masked out" condition to negate into `mask`
 };
 
+/// A masking constant of a causal mask: -inf, the lowest float (finfo.min)
+/// or a negative number no smaller in magnitude than 1e9. In fp32, e^(s - c)
+/// for a score s within 1e9 - 104 of the row's largest kept score is 0, so
+/// such a mask drops exactly the keys -inf drops; a causal row always keeps
+/// its diagonal, so no row is left with none (where -inf gives NaN and a
+/// finite constant a uniform row).
+bool isCausalFill(double c) { return c <= -1.0e9; }
+
 /// True when `v` is a constant [1, ..., S, S] causal mask: for i1, true
 /// exactly where the key is after the query (j > i, what `triu(1)` gives);
-/// for floats, -inf there and 0 elsewhere.
+/// for floats, a causal fill (isCausalFill) there and 0 elsewhere.
 bool isCausalConstant(Value v, bool boolMask) {
   DenseElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)))
@@ -66,7 +74,7 @@ bool isCausalConstant(Value v, bool boolMask) {
     return false;
   for (APFloat f : attr.getValues<APFloat>()) {
     bool above = k % cols > k / cols;
-    if (above ? !(f.isInfinity() && f.isNegative()) : !f.isZero())
+    if (above ? !isCausalFill(f.convertToDouble()) : !f.isZero())
       return false;
     ++k;
   }
@@ -86,7 +94,13 @@ SmallVector<MaskMatch> matchMask(Value s) {
   SmallVector<MaskMatch> out;
   if (auto where = singleUseDefOf<WhereOp>(s)) {
     MaskMatch m;
-    if (isMinusInf(where.getOnTrue())) {
+    std::optional<double> fill = getScalarConstant(where.getOnTrue());
+    if (fill && isCausalFill(*fill) && !isMinusInf(where.getOnTrue()) &&
+        isCausalConstant(where.getCondition(), /*boolMask=*/true)) {
+      // masked_fill(triu(1), -1e9): causal however large the fill.
+      m.scores = where.getOnFalse();
+      m.causal = true;
+    } else if (isMinusInf(where.getOnTrue())) {
       m.scores = where.getOnFalse();
       if (isCausalConstant(where.getCondition(), /*boolMask=*/true))
         m.causal = true;

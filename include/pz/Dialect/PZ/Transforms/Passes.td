@@ -325,7 +325,9 @@ def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
       `mul` by a constant, an optional mask (`where(mask, -inf, s)` or an
       additive `add(s, m)`), `softmax` over the last dim and `matmul(p, v)`
       -> `pz.attention`, `causal` when the mask is the constant strict upper
-      triangle, with the mask as operand otherwise. A key transposed by
+      triangle (filled with -inf, the lowest float or a number at most
+      -1e9, which drop exactly the same keys in fp32), with the mask as
+      operand otherwise. A key transposed by
       `pz.transpose` is read through it, and grouped-query heads repeated by
       reshape / broadcast / reshape are read unrepeated;
     * `pz.matmul` of a `pz.transpose` that swaps the last two dims ->
