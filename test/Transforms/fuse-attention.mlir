@@ -177,3 +177,23 @@ func.func @large_negative_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32
   %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
   return %o1, %o2, %o3 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
 }
+
+// -----
+
+// A scale on q (and one on k, before its transpose) instead of on the
+// scores: 0.5 x 0.25 = 0.125; q and k are read unscaled.
+// CHECK-LABEL: func.func @scale_on_q_and_k(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] {scale = 1.250000e-01 : f64} : tensor<1x2x3x8xf32>
+// CHECK-NEXT: return [[O]]
+func.func @scale_on_q_and_k(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32> {
+  %a = pz.constant dense<0.5> : tensor<f32>
+  %qs = pz.mul %q, %a : tensor<1x2x3x8xf32>, tensor<f32> -> tensor<1x2x3x8xf32>
+  %b = pz.constant dense<4.0> : tensor<f32>
+  %ks = pz.div %k, %b : tensor<1x2x3x8xf32>, tensor<f32> -> tensor<1x2x3x8xf32>
+  %kt = pz.transpose %ks [0, 1, 3, 2] : tensor<1x2x3x8xf32> -> tensor<1x2x8x3xf32>
+  %s = pz.matmul %qs, %kt : tensor<1x2x3x8xf32>, tensor<1x2x8x3xf32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %s {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}

@@ -1,7 +1,7 @@
 //===- FuseAttention.cpp - decomposed scaled dot-product attention --------===//
 //
 //   s = matmul(q, k^T)             k^T via transpose_rhs or pz.transpose
-//   s = s / c  or  s * c           optional constant scale
+//   s = s / c  or  s * c           optional constant scale (or on q or k)
 //   s = where(m, -inf, s)          optional mask: `causal` when m is the
 //     or s + m                     constant strict upper triangle
 //   o = matmul(softmax(s, -1), v)
@@ -264,10 +264,15 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     return fail(why, "the softmax's input is not matmul(q, k^T) of rank 4 (through an optional "
                      "constant scale and mask: where(m, -inf, s) or s + m), used once");
   m.maskMatch = *mask;
-  m.q = m.qk.getLhs();
   m.v = pv.getRhs();
   auto [k, perm] = keyOf(m.qk);
-  m.k = k;
+  // A scale applied to q or to k instead of the scores (q x d^-1/2, or
+  // d^-1/4 on each): (c q) k^T = c (q k^T).
+  std::optional<double> qScale, kScale;
+  m.q = matchScale(m.qk.getLhs(), qScale);
+  m.k = matchScale(k, kScale);
+  if (qScale || kScale)
+    m.scale = m.scale.value_or(1.0) * qScale.value_or(1.0) * kScale.value_or(1.0);
   m.perm = SmallVector<int64_t>(perm.begin(), perm.end());
   SmallVector<int64_t> kShape(llvm::cast<RankedTensorType>(m.k.getType()).getShape());
   if (!m.perm.empty()) {

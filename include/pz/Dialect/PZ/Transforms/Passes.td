@@ -322,7 +322,7 @@ def FusePatternsPass : Pass<"pz-fuse-patterns", "mlir::ModuleOp"> {
       association of the products -> `pz.gelu erf|tanh`;
     * SiLU `x * sigmoid(x)` -> `pz.silu`;
     * scaled dot-product attention: `matmul(q, k^T)`, an optional `div` or
-      `mul` by a constant, an optional mask (`where(mask, -inf, s)` or an
+      `mul` by a constant (of the scores, or of q or k), an optional mask (`where(mask, -inf, s)` or an
       additive `add(s, m)`), `softmax` over the last dim and `matmul(p, v)`
       -> `pz.attention`, `causal` when the mask is the constant strict upper
       triangle (filled with -inf, the lowest float or a number at most
