@@ -323,14 +323,16 @@ def expected_bytes(model, cfg, params, case, rows, seq):
     out["tp.partial_sum"] = k * act + (ring(4, tp) if s else 0)
     whole = sequence_parallel_bytes(out, model, cfg, params, s, k, tp, rows, seq) \
         if sp_of(case) else 0
+    # the gradients' sums over cp: once per step with grad_accum and no
+    # ZeRO (context_parallel_bytes)
+    per_step = 1 if k > 1 and n == 1 else k
     if cp > 1:
         context_parallel_bytes(out, model, cfg, params, s, k, tp, cp, rows, full_seq,
-                               sp_of(case), n)
+                               sp_of(case), per_step)
     if whole and cp > 1:
         # sp with cp: the whole parameters the split hidden states meet get
         # gradients partial over the tokens of every cp and tp rank, each
         # all-reduced once over both axes (instead of over tp, then cp)
-        per_step = 1 if k > 1 and n == 1 else k  # summed once per step (below)
         out["tp.partial_sum"] -= k * ring(4 * whole, tp)
         out["cp.partial_sum"] -= per_step * ring(4 * whole, cp)
         out["cp+tp.partial_sum"] = per_step * ring(4 * whole, cp * tp)
@@ -387,7 +389,7 @@ def saved_activations(model, cfg, case, rows, seq):
     return int(4 * elements) + 8 * b * s
 
 
-def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq, sp, dp_shard):
+def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq, sp, per_step):
     """Context parallelism over cp ranks, per micro-batch and layer.
 
     Ring attention (the kv heads split or whole, not replicated by tp): each
@@ -431,7 +433,6 @@ def context_parallel_bytes(out, model, cfg, params, split, k, tp, cp, rows, seq,
         out["cp.ring_kv_shift"] = k * layers * 2 * (cp - 1) * travels
         out["cp.ring_kv_grad_shift"] = k * layers * cp * 2 * block
     local = sum(local_elements(cfg, tp, p, v, split) for p, v in params.items())
-    per_step = 1 if k > 1 and dp_shard == 1 else k
     out["cp.partial_sum"] = out.get("cp.partial_sum", 0) + per_step * ring(4 * local)
     out["cp.loss_sum"] = k * ring(4)
     out["cp.loss_count"] = k * 2 * ring(4)
