@@ -27,8 +27,19 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: pp.
-std::string unbuiltAxis(const Plan &p) { return p.pp != 1 ? "pp" : std::string(); }
+/// generator does not build yet: pp with another axis, the interleaved and
+/// zero-bubble schedules, recomputation.
+std::string unbuiltAxis(const Plan &p) {
+  if (p.recompute != Recompute::None)
+    return "recompute";
+  if (p.pp == 1)
+    return "";
+  if (p.dpReplicate > 1 || p.dpShard > 1 || p.tp > 1 || p.cp > 1)
+    return "pp";
+  if (p.schedule != Schedule::GPipe && p.schedule != Schedule::OneFOneB)
+    return "schedule";
+  return "";
+}
 
 struct CompileOptions {
   cl::opt<std::string> model{cl::Positional, cl::Required,
@@ -109,6 +120,7 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.fusion = !opts.noFusion;
   p.target = opts.backend.getValue();
   p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
+  p.stages = plan.pp;
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR. A failed write (a full
@@ -243,7 +255,13 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
     int fromFile = 0;
     std::string error;
     std::string initPath = opts.outDir + "/init.safetensors";
-    if (!driver::writeInitialWeights(opts.model, info.params, initPath, fromFile, error,
+    // A pipeline's stages hold disjoint parameters (a tied one in several).
+    std::vector<ProgramTensor> params = info.params;
+    for (size_t k = 1; k < info.stages.size(); ++k)
+      for (const ProgramTensor &t : info.stages[k].params)
+        if (llvm::none_of(params, [&](const ProgramTensor &p) { return p.name == t.name; }))
+          params.push_back(t);
+    if (!driver::writeInitialWeights(opts.model, params, initPath, fromFile, error,
                                      opts.untieInitializers)) {
       printError("compile", error);
       return kExitUser;
@@ -252,7 +270,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
           writeReport(r, opts.model, plan, info);
         }))
       return kExitUser;
-    llvm::outs() << "wrote " << initPath << " (" << info.params.size() << " parameters, "
+    llvm::outs() << "wrote " << initPath << " (" << params.size() << " parameters, "
                  << fromFile << " from the model's initializers) and " << opts.outDir
                  << "/report.json (predicted peak " << info.peakBytes << " bytes per rank)\n";
   }
@@ -310,7 +328,8 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, cp, and their combinations)";
+                "sp, cp, and their combinations; pp alone, with the gpipe and 1f1b "
+                "schedules)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -69,13 +69,29 @@ void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
   pm.addPass(createMixedPrecisionPass(mp));
   if (!options.forwardOnly)
     pm.addPass(createInterleaveQkvPass());
+  // Pipeline stages: the rest runs on each stage's module.
+  OpPassManager *stage = &pm;
+  if (options.stages > 1) {
+    SplitStagesPassOptions split;
+    split.stages = options.stages;
+    split.boundaries.assign(options.stageBoundaries.begin(), options.stageBoundaries.end());
+    split.loss = options.loss;
+    pm.addPass(createSplitStagesPass(split));
+    stage = &pm.nest<ModuleOp>();
+  }
   AutodiffPassOptions ad;
   ad.loss = options.loss;
-  pm.addPass(createAutodiffPass(ad));
-  pm.addPass(createOptimizerPass(options.getOptimizerOptions()));
-  pm.addPass(createBuildGradFunctionsPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  stage->addPass(createAutodiffPass(ad));
+  stage->addPass(createOptimizerPass(options.getOptimizerOptions()));
+  stage->addPass(createBuildGradFunctionsPass());
+  stage->addPass(createCanonicalizerPass());
+  stage->addPass(createCSEPass());
+}
+
+/// The passes that run on each stage's module when the step is pipelined,
+/// else on the module.
+static OpPassManager &perStage(OpPassManager &pm, const TrainingPipelineOptions &options) {
+  return options.stages > 1 && !options.forwardOnly ? pm.nest<ModuleOp>() : pm;
 }
 
 void mlir::pz::addParallelizationPasses(OpPassManager &pm,
@@ -85,14 +101,18 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
   // Each leaves a module whose plan does not use its axes unchanged. A
   // forward graph has no gradients to average.
   if (!options.forwardOnly) {
-    pm.addPass(createTensorParallelPass());
-    pm.addPass(createDataParallelPass());
-    pm.addPass(createZeroPass());
+    OpPassManager &stage = perStage(pm, options);
+    stage.addPass(createTensorParallelPass());
+    stage.addPass(createDataParallelPass());
+    stage.addPass(createZeroPass());
+    if (options.stages > 1)
+      stage.addPass(createSplitForwardBackwardPass());
   }
 }
 
-void mlir::pz::addBackendPasses(OpPassManager &pm,
+void mlir::pz::addBackendPasses(OpPassManager &top,
                                 const TrainingPipelineOptions &options) {
+  OpPassManager &pm = perStage(top, options);
   if (options.fusion)
     pm.addPass(createFuseElementwisePass());
   if (!options.forwardOnly)

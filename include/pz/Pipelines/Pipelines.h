@@ -103,6 +103,16 @@ struct TrainingPipelineOptions
       llvm::cl::desc("steps over which cosine decays to 0"),
       llvm::cl::init(0)};
 
+  // Pipeline parallelism (pz-split-stages).
+  Option<int64_t> stages{
+      *this, "stages",
+      llvm::cl::desc("pipeline stages: above 1, @forward is cut into stage modules and "
+                     "the rest of the pipeline runs on each"),
+      llvm::cl::init(1)};
+  ListOption<std::string> stageBoundaries{
+      *this, "stage-boundaries",
+      llvm::cl::desc("layers that start a stage, instead of the balanced cut")};
+
   // The backend.
   Option<PipelineStop> stopAt{
       *this, "stop-at", llvm::cl::desc("the level the pipeline stops at"),

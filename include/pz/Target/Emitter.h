@@ -70,6 +70,17 @@ struct ProgramTensor {
 /// What the train program is, for report.json and the driver.
 struct TrainProgramInfo {
   std::vector<ProgramTensor> params, inputs, states;
+  /// A pipeline stage's saved set (per slot) and the tensors it sends; the
+  /// pzrt_input_role of each input and output.
+  std::vector<ProgramTensor> saved, outputs;
+  std::vector<std::string> inputRoles, outputRoles;
+  int64_t stage = -1, slots = 0; // -1: not a pipeline stage
+  int64_t savedBytes = 0, outputBytes = 0;
+  /// The stage's forward and backward FLOPs per micro-batch (pz-split-stages).
+  int64_t stageFlops = 0;
+  /// Every stage's program, for a pipelined step (the fields above then
+  /// describe stage 0, and the report reads these).
+  std::vector<TrainProgramInfo> stages;
   int64_t arenaBytes = 0, arenaPeakBytes = 0;
   /// The activations one micro-batch's forward pass keeps for its backward
   /// pass (pz-saved-activations).

@@ -28,8 +28,11 @@ public:
   HostProgram(ModuleOp module, DeviceEmitter &device, const TargetInfo &target)
       : module(module), device(device), target(target) {}
 
-  /// Prints the includes, the device code and every host function.
-  LogicalResult emit(llvm::raw_ostream &os);
+  /// Prints the includes (unless `prelude` is false), the device code and
+  /// every host function.
+  LogicalResult emit(llvm::raw_ostream &os, bool prelude = true);
+  /// The includes alone: once per file when several programs share it.
+  static void emitPrelude(DeviceEmitter &device, llvm::raw_ostream &os);
 
   /// The C name of a host function.
   static std::string cName(func::FuncOp fn) { return "pzh_" + fn.getSymName().str(); }

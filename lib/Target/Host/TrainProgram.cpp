@@ -18,6 +18,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <limits>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -220,27 +221,51 @@ class Binder {
 public:
   explicit Binder(TrainProgramInfo &info) : info(info) {}
 
-  /// Collects the parameters and data inputs of @forward_backward, and the
-  /// optimizer states of @optimizer_step.
-  LogicalResult collect(func::FuncOp fb, func::FuncOp opt) {
-    if (auto saved = fb->getAttrOfType<IntegerAttr>(PZDialect::kSavedActivationBytesAttrName))
-      info.savedActivationBytes = saved.getInt();
-    for (unsigned i = 0; i < fb.getNumArguments(); ++i) {
-      DictionaryAttr d = fb.getArgAttrDict(i);
-      if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
-        paramIndex[p] = info.params.size();
-        info.params.push_back(tensorOf(p, fb.getArgumentTypes()[i]));
-        if (failed(setSharding(fb, i, info.params.back())))
-          return failure();
-      } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
-                 !in.empty() && !argRole(fb, i)) {
-        inputIndex[in] = info.inputs.size();
-        info.inputs.push_back(tensorOf(in, fb.getArgumentTypes()[i]));
-        // A data input split over cp: the rank's zigzag chunks of its rows.
-        if (failed(setSharding(fb, i, info.inputs.back())))
-          return failure();
-      } else if (argRole(fb, i) == Role::loss) {
-        info.lossName = attrString(d, PZDialect::kOutputAttrName).str();
+  /// Collects the parameters and data inputs of @forward_backward (of a
+  /// pipeline stage's @stage_forward and @stage_backward: also the tensors
+  /// it receives, sends and saves), and the optimizer states of
+  /// @optimizer_step.
+  LogicalResult collect(ArrayRef<func::FuncOp> steps, func::FuncOp opt) {
+    for (func::FuncOp fb : steps) {
+      if (auto saved = fb->getAttrOfType<IntegerAttr>(PZDialect::kSavedActivationBytesAttrName))
+        info.savedActivationBytes = saved.getInt();
+      for (unsigned i = 0; i < fb.getNumArguments(); ++i) {
+        DictionaryAttr d = fb.getArgAttrDict(i);
+        bool out = d && d.get(pzrt::PZRTDialect::kResultAttrName);
+        if (StringRef p = attrString(d, PZDialect::kParamAttrName); !p.empty()) {
+          if (paramIndex.count(p))
+            continue;
+          paramIndex[p] = info.params.size();
+          info.params.push_back(tensorOf(p, fb.getArgumentTypes()[i]));
+          if (failed(setSharding(fb, i, info.params.back())))
+            return failure();
+        } else if (StringRef pipe = attrString(d, PZDialect::kPipeAttrName); !pipe.empty()) {
+          llvm::StringMap<size_t> &index = out ? outputIndex : inputIndex;
+          if (index.count(pipe))
+            continue;
+          index[pipe] = out ? info.outputs.size() : info.inputs.size();
+          (out ? info.outputs : info.inputs).push_back(tensorOf(pipe, fb.getArgumentTypes()[i]));
+          (out ? info.outputRoles : info.inputRoles)
+              .push_back(pipe == "activation" ? "PZRT_INPUT_ACTIVATION"
+                                              : "PZRT_INPUT_ACTIVATION_GRAD");
+        } else if (StringRef sv = attrString(d, PZDialect::kSavedAttrName); !sv.empty()) {
+          if (savedIndex.count(sv))
+            continue;
+          savedIndex[sv] = info.saved.size();
+          info.saved.push_back(tensorOf(sv, fb.getArgumentTypes()[i]));
+        } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
+                   !in.empty() && !argRole(fb, i)) {
+          if (inputIndex.count(in))
+            continue;
+          inputIndex[in] = info.inputs.size();
+          info.inputs.push_back(tensorOf(in, fb.getArgumentTypes()[i]));
+          info.inputRoles.push_back("PZRT_INPUT_DATA");
+          // A data input split over cp: the rank's zigzag chunks of its rows.
+          if (failed(setSharding(fb, i, info.inputs.back())))
+            return failure();
+        } else if (argRole(fb, i) == Role::loss) {
+          info.lossName = attrString(d, PZDialect::kOutputAttrName).str();
+        }
       }
     }
     for (unsigned i = 0; i < opt.getNumArguments(); ++i)
@@ -253,6 +278,12 @@ public:
       }
     return success();
   }
+
+  /// The index of a stage's input (its name or "activation"...) or output.
+  int64_t input(StringRef name) const { return inputIndex.lookup(name); }
+  int64_t output(StringRef name) const { return outputIndex.lookup(name); }
+  bool hasInput(StringRef name) const { return inputIndex.count(name); }
+  bool hasOutput(StringRef name) const { return outputIndex.count(name); }
 
   /// `{kind, index}` of every argument of `fn`, gradients bound to the
   /// accumulators when `gradsToAccum`.
@@ -278,6 +309,11 @@ public:
         b = index(paramIndex, a, "PZRT_ARG_ACCUM");
       else if (StringRef st = attrString(d, PZDialect::kStateAttrName); !st.empty())
         b = index(stateIndex, st, "PZRT_ARG_STATE");
+      else if (StringRef pipe = attrString(d, PZDialect::kPipeAttrName); !pipe.empty())
+        b = d.get(pzrt::PZRTDialect::kResultAttrName) ? index(outputIndex, pipe, "PZRT_ARG_OUTPUT")
+                                                       : index(inputIndex, pipe, "PZRT_ARG_INPUT");
+      else if (StringRef sv = attrString(d, PZDialect::kSavedAttrName); !sv.empty())
+        b = index(savedIndex, sv, "PZRT_ARG_SAVED");
       else if (StringRef in = attrString(d, PZDialect::kInputAttrName); !in.empty())
         b = index(inputIndex, in, "PZRT_ARG_INPUT");
       if (b.empty())
@@ -336,7 +372,7 @@ private:
   }
 
   TrainProgramInfo &info;
-  llvm::StringMap<size_t> paramIndex, inputIndex, stateIndex;
+  llvm::StringMap<size_t> paramIndex, inputIndex, stateIndex, outputIndex, savedIndex;
 };
 
 /// The pzrt_function_role of a host function.
@@ -350,20 +386,30 @@ FailureOr<const char *> functionRole(func::FuncOp fn) {
     return "PZRT_FN_FINALIZE_GRADS";
   if (n == "optimizer_step")
     return "PZRT_FN_OPTIMIZER_STEP";
+  if (n == "stage_forward")
+    return "PZRT_FN_STAGE_FORWARD";
+  if (n == "stage_backward")
+    return "PZRT_FN_STAGE_BACKWARD";
   return fn.emitError() << "emitter: the schedule runs @" << n
                         << ", which has no role in a training step";
 }
 
 } // namespace
 
-LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
-                                         const TrainProgramOptions &opts, raw_ostream &os,
-                                         TrainProgramInfo &info) {
-  auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
+/// One program: the host functions, the tables and `pz_program`; `stage`
+/// -1 for the whole step, else a pipeline stage's module.
+static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
+                                 const TrainProgramOptions &opts, raw_ostream &os,
+                                 TrainProgramInfo &info, int64_t stage) {
+  info.stage = stage;
+  bool staged = stage >= 0;
+  auto fb = module.lookupSymbol<func::FuncOp>(staged ? "stage_forward" : "forward_backward");
+  auto bwd = module.lookupSymbol<func::FuncOp>("stage_backward");
   auto opt = module.lookupSymbol<func::FuncOp>("optimizer_step");
   auto schedules = llvm::to_vector(module.getOps<pzrt::ScheduleOp>());
-  if (!fb || !opt || schedules.size() != 1)
-    return module.emitError() << "emitter: the train program needs @forward_backward, "
+  if (!fb || !opt || schedules.size() != 1 || (staged && !bwd))
+    return module.emitError() << "emitter: the train program needs @forward_backward (a "
+                                 "pipeline stage: @stage_forward and @stage_backward), "
                                  "@optimizer_step and a pzrt.schedule (pzrt-build-schedule)";
   auto target = module->getAttrOfType<StringAttr>(pzrt::PZRTDialect::kTargetAttrName);
   std::optional<TargetInfo> targetInfo = TargetInfo::get(target ? target.getValue() : "");
@@ -377,10 +423,13 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
     return module.emitError() << "emitter: the module has no #pz.plan";
 
   Binder binder(info);
-  if (failed(binder.collect(fb, opt)))
+  SmallVector<func::FuncOp> steps = {fb};
+  if (staged)
+    steps.push_back(bwd);
+  if (failed(binder.collect(steps, opt)))
     return failure();
   HostProgram program(module, device, *targetInfo);
-  if (failed(program.emit(os)))
+  if (failed(program.emit(os, /*prelude=*/!staged)))
     return failure();
 
   // One table entry per (function, gradient binding) the schedule runs.
@@ -388,9 +437,32 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   llvm::StringMap<int> entryOf;
   int numEntries = 0, numActions = 0;
   bool accumulators = false;
+  // Micro-batches between their forward (or its receive) and backward.
+  std::set<int64_t> inFlight;
   for (Operation &op : schedules.front().getBody().front()) {
     if (llvm::isa<pzrt::CheckNumericsOp>(op)) {
-      actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0},\n";
+      actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0, 0},\n";
+      ++numActions;
+      continue;
+    }
+    if (auto send = llvm::dyn_cast<pzrt::StageSendOp>(op)) {
+      if (!binder.hasOutput(send.getTensor()))
+        return send.emitError() << "emitter: the stage sends '" << send.getTensor()
+                                << "' but computes no such output";
+      actions += "  {PZRT_ACTION_SEND, 0, " + std::to_string(send.getMicroBatch()) + ", " +
+                 std::to_string(binder.output(send.getTensor())) + "},\n";
+      ++numActions;
+      continue;
+    }
+    if (auto recv = llvm::dyn_cast<pzrt::StageRecvOp>(op)) {
+      if (!binder.hasInput(recv.getTensor()))
+        return recv.emitError() << "emitter: the stage receives '" << recv.getTensor()
+                                << "' but reads no such input";
+      if (recv.getTensor() == "activation")
+        inFlight.insert(recv.getMicroBatch());
+      info.slots = std::max<int64_t>(info.slots, inFlight.size());
+      actions += "  {PZRT_ACTION_RECV, 0, " + std::to_string(recv.getMicroBatch()) + ", " +
+                 std::to_string(binder.input(recv.getTensor())) + "},\n";
       ++numActions;
       continue;
     }
@@ -413,8 +485,13 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
                  std::to_string(HostProgram::arenaPeakBytes(fn)) + "u},\n";
       entryOf[key] = numEntries++;
     }
+    if (fn.getSymName() == "stage_forward")
+      inFlight.insert(run.getMicroBatch());
+    info.slots = std::max<int64_t>(info.slots, inFlight.size());
+    if (fn.getSymName() == "stage_backward")
+      inFlight.erase(run.getMicroBatch());
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
-               std::to_string(run.getMicroBatch()) + "},\n";
+               std::to_string(run.getMicroBatch()) + ", 0},\n";
     addTransferBytes(fn, run.getMicroBatch(), plan.getPlan(), info);
     ++numActions;
   }
@@ -440,8 +517,25 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   }
   if (failed(sumBytes(info.params, info.paramBytes, fb, "parameters")) ||
       failed(sumBytes(info.states, info.stateBytes, opt, "optimizer states")) ||
-      failed(sumBytes(info.inputs, info.dataBytes, fb, "inputs")))
+      failed(sumBytes(info.inputs, info.dataBytes, fb, "inputs")) ||
+      failed(sumBytes(info.saved, info.savedBytes, fb, "saved activations")) ||
+      failed(sumBytes(info.outputs, info.outputBytes, fb, "stage outputs")))
     return failure();
+  if (staged) {
+    // Every slot holds the inputs and the saved set of one micro-batch
+    // (pzrt_train_main_stages).
+    std::optional<int64_t> slotBytes = boundedTotal(info.dataBytes, info.savedBytes);
+    if (slotBytes)
+      slotBytes = boundedTotalProduct(*slotBytes, std::max<int64_t>(info.slots, 1));
+    if (slotBytes)
+      slotBytes = boundedTotal(*slotBytes, info.outputBytes);
+    if (!slotBytes)
+      return fb.emitError() << "emitter: the stage's slots exceed " << kMaxTotalBytes << " bytes";
+    info.dataBytes = *slotBytes;
+    if (auto d = module->getAttrOfType<DictionaryAttr>(PZDialect::kStageAttrName))
+      if (auto f = d.getAs<IntegerAttr>("flops"))
+        info.stageFlops = f.getInt();
+  }
   // The runtime reads grad_accum x dp micro-batches of every input per step.
   for (const ProgramTensor &in : info.inputs) {
     std::optional<int64_t> step = boundedTotalProduct(in.bytes(), p.gradAccum);
@@ -482,12 +576,17 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   LogicalResult ok = success();
   os << specList("pz_params", info.params, fb.getLoc(), ok)
      << specList("pz_inputs", info.inputs, fb.getLoc(), ok)
-     << specList("pz_states", info.states, opt.getLoc(), ok);
+     << specList("pz_states", info.states, opt.getLoc(), ok)
+     << specList("pz_saved", info.saved, fb.getLoc(), ok)
+     << specList("pz_outputs", info.outputs, fb.getLoc(), ok);
   if (failed(ok))
     return failure();
   os << "static const int32_t pz_input_roles[] = {";
-  for (size_t i = 0; i < info.inputs.size(); ++i)
-    os << "PZRT_INPUT_DATA, ";
+  for (const std::string &r : info.inputRoles)
+    os << r << ", ";
+  os << "0};\nstatic const int32_t pz_output_roles[] = {";
+  for (const std::string &r : info.outputRoles)
+    os << r << ", ";
   os << "0};\n";
   std::string scaler = "NULL";
   if (auto s = module->getAttrOfType<LossScalingAttr>(PZDialect::kLossScalingAttrName)) {
@@ -525,7 +624,40 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << numEntries << ", pz_functions,\n"
      << "  " << numActions << ", pz_schedule,\n"
      << "  " << groups.size() << ", pz_comm_groups,\n"
-     << "  " << gradShardAxes << "u};\n\n"
-     << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
+     << "  " << gradShardAxes << "u,\n"
+     << "  " << std::max<int64_t>(stage, 0) << ", " << (staged ? std::max<int64_t>(info.slots, 1) : 0)
+     << ", " << info.saved.size() << ", pz_saved, " << info.outputs.size()
+     << ", pz_outputs, pz_output_roles};\n\n";
+  if (!staged)
+    os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
+  return success();
+}
+
+LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
+                                         const TrainProgramOptions &opts, raw_ostream &os,
+                                         TrainProgramInfo &info) {
+  SmallVector<ModuleOp> stages;
+  for (auto m : module.getOps<ModuleOp>())
+    if (m->hasAttr(PZDialect::kStageAttrName))
+      stages.push_back(m);
+  if (stages.empty())
+    return emitProgram(module, device, opts, os, info, -1);
+  // A pipeline: one program per stage, each in its namespace.
+  HostProgram::emitPrelude(device, os);
+  info.stages.resize(stages.size());
+  for (auto [k, m] : llvm::enumerate(stages)) {
+    os << "\nnamespace pz_stage_" << k << " {\n";
+    if (failed(emitProgram(m, device, opts, os, info.stages[k], k)))
+      return failure();
+    os << "} // namespace pz_stage_" << k << "\n";
+  }
+  os << "\nstatic const pzrt_program *const pz_stages[] = {";
+  for (size_t k = 0; k < stages.size(); ++k)
+    os << "&pz_stage_" << k << "::pz_program, ";
+  os << "};\n\nint main(int argc, char **argv) {\n  return pzrt_train_main_stages(pz_stages, "
+     << stages.size() << ", argc, argv);\n}\n";
+  std::vector<TrainProgramInfo> all = std::move(info.stages);
+  info = all.front();
+  info.stages = std::move(all);
   return success();
 }

@@ -161,7 +161,13 @@ typedef struct pzrt_tensor_spec {
 /* What feeds a data input of forward_backward. */
 typedef enum pzrt_input_role {
   PZRT_INPUT_DATA = 0,       /* one micro-batch of a data input (input_ids, labels, ...) */
-  PZRT_INPUT_LOSS_SCALE = 1  /* f32 scalar: the current loss scale (fp16 training) */
+  PZRT_INPUT_LOSS_SCALE = 1, /* f32 scalar: the current loss scale (fp16 training) */
+  /* Pipeline stages (see "Pipeline stages" below). As an input: received from
+   * a neighbouring stage by PZRT_ACTION_RECV. As an output (output_roles): sent
+   * by PZRT_ACTION_SEND. */
+  PZRT_INPUT_ACTIVATION = 2,     /* the activation between stage s and s + 1: an
+                                    output of s, an input of s + 1 */
+  PZRT_INPUT_ACTIVATION_GRAD = 3 /* its gradient: an output of s + 1, an input of s */
 } pzrt_input_role;
 
 typedef struct pzrt_device pzrt_device; /* pzrt/exec.h */
@@ -195,7 +201,7 @@ typedef struct pzrt_step_ctx {
 
 /* ---- the program ABI ---- */
 
-#define PZRT_ABI_VERSION 3
+#define PZRT_ABI_VERSION 4
 
 /* A compiled host function: args[i] is the buffer its i-th argument is bound
  * to. Returns 0, or -1 with pzrt_last_error() naming the op that failed. */
@@ -208,7 +214,9 @@ typedef enum pzrt_arg_kind {
   PZRT_ARG_ACCUM = 2,  /* the gradient accumulator of params[index] */
   PZRT_ARG_STATE = 3,  /* states[index] */
   PZRT_ARG_INPUT = 4,  /* inputs[index]: the running micro-batch */
-  PZRT_ARG_SCALAR = 5  /* the scalar slot `index` (pzrt_scalar) */
+  PZRT_ARG_SCALAR = 5, /* the scalar slot `index` (pzrt_scalar) */
+  PZRT_ARG_SAVED = 6,  /* saved[index] in the slot of the running micro-batch */
+  PZRT_ARG_OUTPUT = 7  /* outputs[index]: a tensor the stage sends */
 } pzrt_arg_kind;
 
 /* The step's scalars, in device memory like every buffer (the compiler's
@@ -239,7 +247,11 @@ typedef enum pzrt_function_role {
   PZRT_FN_ACCUMULATE_GRADS = 1, /* accumulators += gradients */
   PZRT_FN_FINALIZE_GRADS = 2,   /* gradients = accumulators / (grad_accum x scale);
                                    NONFINITE */
-  PZRT_FN_OPTIMIZER_STEP = 3    /* the update of params and states, GRAD_NORM */
+  PZRT_FN_OPTIMIZER_STEP = 3,   /* the update of params and states, GRAD_NORM */
+  PZRT_FN_STAGE_FORWARD = 4,    /* a pipeline stage's forward of one micro-batch: its
+                                   activation output (the last stage: LOSS) and saved set */
+  PZRT_FN_STAGE_BACKWARD = 5    /* its backward: the gradients (overwritten) and the
+                                   activation's gradient output (not on stage 0) */
 } pzrt_function_role;
 
 typedef struct pzrt_function_entry {
@@ -254,15 +266,21 @@ typedef struct pzrt_function_entry {
 
 typedef enum pzrt_action_kind {
   PZRT_ACTION_RUN = 0,            /* run functions[function] for micro_batch */
-  PZRT_ACTION_CHECK_NUMERICS = 1  /* read LOSS and NONFINITE, agree over the ranks; then
+  PZRT_ACTION_CHECK_NUMERICS = 1, /* read LOSS and NONFINITE, agree over the ranks; then
                                      skip the rest of the step (loss scaling) or stop with
                                      exit 3 (no loss scaling) when they are not finite */
+  PZRT_ACTION_SEND = 2,           /* send outputs[tensor] (of micro_batch) to the neighbour
+                                     stage its role names */
+  PZRT_ACTION_RECV = 3            /* receive inputs[tensor] of micro_batch, into its slot,
+                                     from the neighbour stage its role names */
 } pzrt_action_kind;
 
 typedef struct pzrt_action {
   int32_t kind;        /* pzrt_action_kind */
   int32_t function;    /* PZRT_ACTION_RUN: index into functions */
-  int32_t micro_batch; /* PZRT_ACTION_RUN of forward_backward: the micro-batch it feeds */
+  int32_t micro_batch; /* PZRT_ACTION_RUN of forward_backward or a stage function, SEND,
+                          RECV: the micro-batch */
+  int32_t tensor;      /* SEND: index into outputs; RECV: index into inputs */
 } pzrt_action;
 
 /* The grid axes, outermost first; a communicator group is a bit mask of them
@@ -317,6 +335,16 @@ typedef struct pzrt_program {
    * parameter's gradient is its chunk anyway. Last member: zero when an
    * initializer leaves it out. */
   uint32_t grad_shard_axes;
+  /* Pipeline stages (pzrt_train_main_stages); all zero otherwise. */
+  int32_t pp_stage;               /* this program's stage: its ranks' coordinate on the pp axis */
+  int32_t num_slots;              /* micro-batches in flight (>= 1 for a stage program) */
+  int32_t num_saved;
+  const pzrt_tensor_spec *saved;  /* the saved set: what the stage's forward keeps for its
+                                     backward, one buffer per tensor per slot */
+  int32_t num_outputs;
+  const pzrt_tensor_spec *outputs;/* tensors the stage sends, one buffer each */
+  const int32_t *output_roles;    /* PZRT_INPUT_ACTIVATION (to stage + 1) or
+                                     PZRT_INPUT_ACTIVATION_GRAD (to stage - 1) */
 } pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):
@@ -345,6 +373,36 @@ typedef struct pzrt_program {
  * one rank after setup (e.g. in a step function) aborts the whole job through
  * the communicator, so that no rank waits forever in a collective. */
 int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
+
+/* Pipeline stages: one program per stage, stages[s] with pp_stage s, all of
+ * one plan (grid[PZRT_AXIS_PP] = num_stages, the same grid, world size,
+ * grad_accum, lr schedule, plan_json and init_file). A rank runs the program
+ * of its coordinate on the pp axis (the outermost: rank / (world_size / pp)).
+ * Everything of pzrt_train_main holds per stage, with these differences:
+ *  - Slots. Micro-batch m uses slot m mod num_slots: one buffer per input and
+ *    per saved tensor in each slot (an argument bound to PZRT_ARG_INPUT or
+ *    PZRT_ARG_SAVED gets the one of the running action's micro-batch). The
+ *    outputs have one buffer each. The memory formula's "sum bytes(inputs)"
+ *    becomes num_slots x (sum bytes(inputs) + sum bytes(saved)) + sum
+ *    bytes(outputs).
+ *  - Before a RUN of a PZRT_FN_STAGE_FORWARD the driver fills the stage's DATA
+ *    inputs (a subset of the model's: the first stage's input_ids, the last's
+ *    labels) with the micro-batch; a stage reads the rows every stage reads.
+ *    After it, on the stage that has the loss (a function binds the LOSS
+ *    scalar), it reads LOSS. The step's loss is the mean over micro-batches
+ *    and over the data-parallel ranks of the last stage; every rank learns it
+ *    at CHECK_NUMERICS, which every stage's schedule has.
+ *  - SEND and RECV exchange a whole buffer with the rank of the same
+ *    coordinates on the other axes and pp coordinate stage + 1 (an ACTIVATION
+ *    output, an ACTIVATION_GRAD input) or stage - 1 (the other two). A SEND
+ *    directly followed by a RECV is one exchange (pzrt_sendrecv), so that
+ *    neighbours that both send first do not wait on each other. The bytes
+ *    count as sends under reasons "pp.activation" and "pp.activation_grad".
+ *  - Checkpoints hold every stage's parameters and states: a stage writes its
+ *    own, and loads them from any checkpoint that holds them.
+ * Returns as pzrt_train_main. */
+int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages, int argc,
+                           char **argv);
 
 #ifdef __cplusplus
 }

@@ -171,8 +171,8 @@ void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t 
   cpCoord_ = cpCoord;
   for (size_t i = 0; i < specs_.size(); ++i) {
     pzrt_tensor_spec &s = specs_[i];
-    if (!s.dim_axes)
-      continue;
+    if (!s.dim_axes || inputRole(original, static_cast<int>(i)) != PZRT_INPUT_DATA)
+      continue; // the feed fills DATA inputs only
     const int cp = original->grid[PZRT_AXIS_CP];
     bool ok = s.global_shape && s.ndim >= 2 && !s.shard_axes &&
               s.dim_axes[1] == 1u << PZRT_AXIS_CP && cp > 1 &&
@@ -200,31 +200,38 @@ void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t 
   npy_.assign(static_cast<size_t>(m->num_inputs), nullptr);
   npyPath_.assign(static_cast<size_t>(m->num_inputs), "");
 
+  // A pipeline stage has a subset of the model's token inputs: input_ids
+  // (the first stage), labels (the last), both or neither; the rows are
+  // those of the whole model either way.
+  auto isWindows = [m](int i) {
+    return i >= 0 && m->inputs[i].dtype == PZRT_I64 && m->inputs[i].ndim == 2;
+  };
   if (kind_ == DataKind::Synthetic) {
     // input_ids/labels come as windows of one learnable token stream.
-    if (idsInput_ >= 0) {
-      const pzrt_tensor_spec &ids = m->inputs[idsInput_];
-      bool windows = ids.dtype == PZRT_I64 && ids.ndim == 2;
-      if (windows && m->vocab <= 0)
-        throwUsage("--data synthetic: the model does not record its vocabulary size, which "
-                   "synthetic token ids need; use --data PATH or --data-npy");
-      if (!windows)
-        idsInput_ = -1; // filled like any other input
-    }
-    if (idsInput_ < 0 || labelsInput_ < 0 ||
-        std::memcmp(m->inputs[labelsInput_].shape, m->inputs[idsInput_].shape,
-                    sizeof(int64_t) * 2) != 0 ||
-        m->inputs[labelsInput_].dtype != PZRT_I64 || m->inputs[labelsInput_].ndim != 2)
+    if (!isWindows(idsInput_))
+      idsInput_ = -1; // filled like any other input
+    if (!isWindows(labelsInput_) || (idsInput_ < 0 && !isStageProgram(m)) ||
+        (idsInput_ >= 0 && std::memcmp(m->inputs[labelsInput_].shape, m->inputs[idsInput_].shape,
+                                       sizeof(int64_t) * 2) != 0))
       labelsInput_ = -1;
+    if ((idsInput_ >= 0 || labelsInput_ >= 0) && m->vocab <= 0)
+      throwUsage("--data synthetic: the model does not record its vocabulary size, which "
+                 "synthetic token ids need; use --data PATH or --data-npy");
     desc_ = "synthetic data (seed " + std::to_string(seed) + ")";
     return;
   }
 
   if (kind_ == DataKind::TokenFile) {
     const std::string what = "--data '" + opts.dataPath + "'";
-    requireTokenInput(m, idsInput_, "input_ids", what.c_str());
-    requireTokenInput(m, labelsInput_, "labels", what.c_str());
-    if (std::memcmp(m->inputs[idsInput_].shape, m->inputs[labelsInput_].shape,
+    bool dataInputs = false;
+    for (int i = 0; i < m->num_inputs; ++i)
+      dataInputs |= inputRole(m, i) == PZRT_INPUT_DATA;
+    if (!isStageProgram(m) || idsInput_ >= 0)
+      requireTokenInput(m, idsInput_, "input_ids", what.c_str());
+    if (!isStageProgram(m) || labelsInput_ >= 0)
+      requireTokenInput(m, labelsInput_, "labels", what.c_str());
+    if (idsInput_ >= 0 && labelsInput_ >= 0 &&
+        std::memcmp(m->inputs[idsInput_].shape, m->inputs[labelsInput_].shape,
                     sizeof(int64_t) * 2) != 0)
       throwUsage("%s: the model's input_ids %s and labels %s differ in shape", what.c_str(),
                  shapeStr(m->inputs[idsInput_]).c_str(),
@@ -234,7 +241,11 @@ void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t 
         throwUsage("%s: a token file feeds only input_ids and labels, but the model also has "
                    "the data input '%s' (use --data-npy for all of them)",
                    what.c_str(), m->inputs[i].name);
-    int64_t seq = m->inputs[idsInput_].shape[1];
+    if (!dataInputs) { // a middle pipeline stage reads no data
+      desc_ = "token file '" + opts.dataPath + "' (not read by this stage)";
+      return;
+    }
+    int64_t seq = m->inputs[idsInput_ >= 0 ? idsInput_ : labelsInput_].shape[1];
     tokens_ = pzrt_token_file_open(opts.dataPath.c_str(), opts.tokenBytes, seq);
     if (!tokens_)
       throwUsage("--data: %s", pzrt_last_error());
@@ -311,7 +322,7 @@ void DataFeed::checkTokens(int input, int64_t first, const void *buf) const {
     std::string where;
     if (tokens_) {
       int64_t w = row % pzrt_token_file_num_windows(tokens_);
-      int64_t seq = m->inputs[idsInput_].shape[1];
+      int64_t seq = s.shape[1];
       where = "token " + std::to_string(w * seq + e % re + (ids ? 0 : 1)) + " of " + desc_;
     } else if (npy_[input]) {
       where = "row " +
@@ -356,12 +367,20 @@ void DataFeed::fillRows(int64_t first, void *const *inputs) {
   const pzrt_program *m = model_;
   switch (kind_) {
   case DataKind::TokenFile: {
-    int64_t seq = m->inputs[idsInput_].shape[1];
-    auto *ids = static_cast<int64_t *>(inputs[idsInput_]);
-    auto *labels = static_cast<int64_t *>(inputs[labelsInput_]);
-    for (int64_t r = 0; r < rows_; ++r)
-      if (pzrt_token_file_window(tokens_, first + r, ids + r * seq, labels + r * seq))
+    if (!tokens_)
+      break; // a stage without token inputs
+    const int any = idsInput_ >= 0 ? idsInput_ : labelsInput_;
+    const int64_t seq = m->inputs[any].shape[1];
+    std::vector<int64_t> scratch(static_cast<size_t>(seq));
+    for (int64_t r = 0; r < rows_; ++r) {
+      int64_t *ids = idsInput_ >= 0 ? static_cast<int64_t *>(inputs[idsInput_]) + r * seq
+                                    : scratch.data();
+      int64_t *labels = labelsInput_ >= 0
+                            ? static_cast<int64_t *>(inputs[labelsInput_]) + r * seq
+                            : scratch.data();
+      if (pzrt_token_file_window(tokens_, first + r, ids, labels))
         throwUsage("--data: %s", pzrt_last_error());
+    }
     break;
   }
   case DataKind::Npy:
@@ -371,20 +390,19 @@ void DataFeed::fillRows(int64_t first, void *const *inputs) {
                    pzrt_last_error());
     break;
   case DataKind::Synthetic: {
-    std::vector<int64_t> scratch;
-    if (idsInput_ >= 0) {
-      int64_t seq = m->inputs[idsInput_].shape[1];
-      auto *ids = static_cast<int64_t *>(inputs[idsInput_]);
-      int64_t *labels = nullptr;
-      if (labelsInput_ >= 0) {
-        labels = static_cast<int64_t *>(inputs[labelsInput_]);
-      } else {
-        scratch.resize(static_cast<size_t>(seq));
-      }
+    // Row r of the token inputs depends on (seed, r) only: a stage with
+    // labels alone gets the labels the whole model gets.
+    if (idsInput_ >= 0 || labelsInput_ >= 0) {
+      const int64_t seq = m->inputs[idsInput_ >= 0 ? idsInput_ : labelsInput_].shape[1];
+      std::vector<int64_t> scratch(static_cast<size_t>(seq));
       for (int64_t r = 0; r < rows_; ++r) {
         pzrt_batch_slice one{first + r, 1, 0, 1, 0, 1};
-        if (pzrt_synthetic_batch(seed_, m->vocab, seq, &one, ids + r * seq,
-                                 labels ? labels + r * seq : scratch.data()))
+        int64_t *ids = idsInput_ >= 0 ? static_cast<int64_t *>(inputs[idsInput_]) + r * seq
+                                      : scratch.data();
+        int64_t *labels = labelsInput_ >= 0
+                              ? static_cast<int64_t *>(inputs[labelsInput_]) + r * seq
+                              : scratch.data();
+        if (pzrt_synthetic_batch(seed_, m->vocab, seq, &one, ids, labels))
           throwInternal("synthetic data: %s", pzrt_last_error());
       }
     }

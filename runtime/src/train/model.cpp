@@ -239,9 +239,29 @@ uint64_t plannedPeakFormula(const pzrt_program *m) {
     total += specBytes(m->params[i]) + gradBytes(m, i) * (usesAccumulators(m) ? 2 : 1);
   for (int i = 0; i < m->num_states; ++i)
     total += specBytes(m->states[i]);
+  // A stage program: num_slots x (inputs + saved) + outputs (train.h).
+  uint64_t slotted = 0;
   for (int i = 0; i < m->num_inputs; ++i)
-    total += specBytes(m->inputs[i]);
+    slotted += specBytes(m->inputs[i]);
+  for (int i = 0; i < m->num_saved; ++i)
+    slotted += specBytes(m->saved[i]);
+  total += slotted * static_cast<uint64_t>(m->num_slots > 0 ? m->num_slots : 1);
+  for (int i = 0; i < m->num_outputs; ++i)
+    total += specBytes(m->outputs[i]);
   return total + m->arena_bytes;
+}
+
+int numStages(const pzrt_program *m) {
+  return m->grid[PZRT_AXIS_PP] > 0 ? m->grid[PZRT_AXIS_PP] : 1;
+}
+
+bool bindsScalar(const pzrt_program *m, int scalar) {
+  for (int f = 0; f < m->num_functions; ++f)
+    for (int a = 0; a < m->functions[f].num_args; ++a)
+      if (m->functions[f].args[a].kind == PZRT_ARG_SCALAR &&
+          m->functions[f].args[a].index == scalar)
+        return true;
+  return false;
 }
 
 namespace {
@@ -365,15 +385,6 @@ void checkSpec(const pzrt_program *m, const pzrt_tensor_spec &s, const char *wha
 
 bool isFloat(pzrt_dtype d) { return d == PZRT_F32 || d == PZRT_F16 || d == PZRT_BF16; }
 
-bool bindsScalar(const pzrt_program *m, int scalar) {
-  for (int f = 0; f < m->num_functions; ++f)
-    for (int a = 0; a < m->functions[f].num_args; ++a)
-      if (m->functions[f].args[a].kind == PZRT_ARG_SCALAR &&
-          m->functions[f].args[a].index == scalar)
-        return true;
-  return false;
-}
-
 // The function table binds every argument to a buffer that exists, and the
 // schedule runs functions that exist, with one forward_backward per
 // micro-batch and an optimizer step.
@@ -386,12 +397,20 @@ void validateFunctions(const pzrt_program *m) {
     if (m->comm_groups[g] == 0 || m->comm_groups[g] >= (1u << PZRT_AXIS_COUNT))
       throwInternal("program description: communicator group %d has the axis mask %u", g,
                     m->comm_groups[g]);
+  const bool stage = isStageProgram(m);
   for (int f = 0; f < m->num_functions; ++f) {
     const pzrt_function_entry &e = m->functions[f];
     const char *name = e.name ? e.name : "?";
     if (!e.fn || e.num_args < 0 || (e.num_args > 0 && !e.args) || e.role < 0 ||
-        e.role > PZRT_FN_OPTIMIZER_STEP)
+        e.role > PZRT_FN_STAGE_BACKWARD)
       throwInternal("program description: function %d ('%s') is incomplete", f, name);
+    if (stage != (e.role == PZRT_FN_STAGE_FORWARD || e.role == PZRT_FN_STAGE_BACKWARD) &&
+        e.role != PZRT_FN_ACCUMULATE_GRADS && e.role != PZRT_FN_FINALIZE_GRADS &&
+        e.role != PZRT_FN_OPTIMIZER_STEP)
+      throwInternal("program description: function '%s' has the role %d, which %s", name,
+                    e.role,
+                    stage ? "a pipeline stage program (num_slots >= 1) does not have"
+                          : "only a pipeline stage program (num_slots >= 1) has");
     if (e.arena_bytes > m->arena_bytes || e.arena_peak_bytes > e.arena_bytes)
       throwInternal("program description: function '%s' needs an arena of %llu bytes, the "
                     "program has %llu",
@@ -404,6 +423,8 @@ void validateFunctions(const pzrt_program *m) {
                   : b.kind == PZRT_ARG_STATE  ? m->num_states
                   : b.kind == PZRT_ARG_INPUT  ? m->num_inputs
                   : b.kind == PZRT_ARG_SCALAR ? PZRT_SCALAR_COUNT
+                  : b.kind == PZRT_ARG_SAVED  ? m->num_saved
+                  : b.kind == PZRT_ARG_OUTPUT ? m->num_outputs
                                               : -1;
       if (bound < 0 || b.index < 0 || b.index >= bound)
         throwInternal("program description: argument %d of '%s' is bound to kind %d, index "
@@ -411,28 +432,112 @@ void validateFunctions(const pzrt_program *m) {
                       a, name, b.kind, b.index);
     }
   }
-  std::vector<int> fbPerMicroBatch(static_cast<size_t>(m->grad_accum), 0);
+  // Per micro-batch: its forward_backward (or its stage forward) and its
+  // stage backward. A stage program's slot holds a micro-batch from its
+  // first RECV or forward to its backward; no other may use it meanwhile.
+  std::vector<int> forwards(static_cast<size_t>(m->grad_accum), 0), backwards = forwards;
+  std::vector<int> holder(static_cast<size_t>(stage ? m->num_slots : 0), -1);
   int optimizer = 0;
   for (int i = 0; i < m->num_actions; ++i) {
     const pzrt_action &a = m->schedule[i];
     if (a.kind == PZRT_ACTION_CHECK_NUMERICS)
       continue;
-    if (a.kind != PZRT_ACTION_RUN || a.function < 0 || a.function >= m->num_functions ||
-        a.micro_batch < 0 || a.micro_batch >= m->grad_accum)
+    const bool send = a.kind == PZRT_ACTION_SEND, recv = a.kind == PZRT_ACTION_RECV;
+    const bool valid =
+        a.micro_batch >= 0 && a.micro_batch < m->grad_accum &&
+        (a.kind == PZRT_ACTION_RUN ? a.function >= 0 && a.function < m->num_functions
+         : send ? stage && a.tensor >= 0 && a.tensor < m->num_outputs
+         : recv ? stage && a.tensor >= 0 && a.tensor < m->num_inputs &&
+                      inputRole(m, a.tensor) >= PZRT_INPUT_ACTIVATION
+                : false);
+    if (!valid)
       throwInternal("program description: schedule action %d (kind %d, function %d, "
-                    "micro-batch %d) is invalid",
-                    i, a.kind, a.function, a.micro_batch);
-    int role = m->functions[a.function].role;
-    fbPerMicroBatch[a.micro_batch] += role == PZRT_FN_FORWARD_BACKWARD;
+                    "micro-batch %d, tensor %d) is invalid",
+                    i, a.kind, a.function, a.micro_batch, a.tensor);
+    if (send)
+      continue;
+    const int role = recv ? -1 : m->functions[a.function].role;
+    forwards[a.micro_batch] += role == PZRT_FN_FORWARD_BACKWARD || role == PZRT_FN_STAGE_FORWARD;
+    backwards[a.micro_batch] += role == PZRT_FN_STAGE_BACKWARD;
     optimizer += role == PZRT_FN_OPTIMIZER_STEP;
+    if (stage && (recv || role == PZRT_FN_STAGE_FORWARD || role == PZRT_FN_STAGE_BACKWARD)) {
+      int &h = holder[static_cast<size_t>(a.micro_batch % m->num_slots)];
+      if (h >= 0 && h != a.micro_batch)
+        throwInternal("program description: schedule action %d uses the slot %d of micro-batch "
+                      "%d while micro-batch %d holds it (%d slots are too few)",
+                      i, a.micro_batch % m->num_slots, a.micro_batch, h, m->num_slots);
+      h = role == PZRT_FN_STAGE_BACKWARD ? -1 : a.micro_batch;
+    }
   }
+  const char *fwd = stage ? "its stage forward" : "forward_backward";
   for (int k = 0; k < m->grad_accum; ++k)
-    if (fbPerMicroBatch[k] != 1)
-      throwInternal("program description: the schedule runs forward_backward %d times for "
-                    "micro-batch %d (once expected)",
-                    fbPerMicroBatch[k], k);
+    if (forwards[k] != 1 || (stage && backwards[k] != 1))
+      throwInternal("program description: the schedule runs %s %d times for micro-batch %d "
+                    "(once expected)",
+                    forwards[k] != 1 ? fwd : "its stage backward",
+                    forwards[k] != 1 ? forwards[k] : backwards[k], k);
   if (optimizer != 1)
     throwInternal("program description: the schedule runs the optimizer %d times", optimizer);
+}
+
+// A stage program's own parts (train.h's pipeline stages): the saved set,
+// the outputs and their roles, the activation inputs, the loss on the last
+// stage only; none of them in another program.
+void validateStageParts(const pzrt_program *m) {
+  const int pp = numStages(m);
+  if (m->num_slots < 0 || m->num_saved < 0 || m->num_outputs < 0 ||
+      (m->num_saved > 0 && !m->saved) ||
+      (m->num_outputs > 0 && (!m->outputs || !m->output_roles)))
+    throwInternal("program description: inconsistent pipeline-stage counts or NULL lists");
+  if (m->pp_stage < 0 || m->pp_stage >= pp)
+    throwInternal("program description: pp_stage %d is outside the %d stages of the grid",
+                  m->pp_stage, pp);
+  bool activations = false;
+  for (int i = 0; i < m->num_inputs; ++i)
+    activations |= inputRole(m, i) >= PZRT_INPUT_ACTIVATION;
+  if (!isStageProgram(m)) {
+    if (pp > 1 || m->pp_stage != 0 || m->num_saved || m->num_outputs || activations)
+      throwInternal("program description: a pipeline-parallel plan (%d stages, stage %d, %d "
+                    "saved tensors, %d outputs) needs stage programs with num_slots >= 1, run "
+                    "by pzrt_train_main_stages",
+                    pp, m->pp_stage, m->num_saved, m->num_outputs);
+    return;
+  }
+  for (int i = 0; i < m->num_saved; ++i) {
+    if (isFlatSharded(m->saved[i]))
+      throwInternal("model description: saved tensor %d is flat-sharded", i);
+    checkSpec(m, m->saved[i], "saved tensor", i);
+  }
+  for (int i = 0; i < m->num_outputs; ++i) {
+    if (isFlatSharded(m->outputs[i]))
+      throwInternal("model description: output %d is flat-sharded", i);
+    checkSpec(m, m->outputs[i], "output", i);
+    const int role = m->output_roles[i];
+    if ((role != PZRT_INPUT_ACTIVATION && role != PZRT_INPUT_ACTIVATION_GRAD) ||
+        (role == PZRT_INPUT_ACTIVATION && m->pp_stage == pp - 1) ||
+        (role == PZRT_INPUT_ACTIVATION_GRAD && m->pp_stage == 0))
+      throwInternal("program description: output '%s' of stage %d (of %d) has the role %d; an "
+                    "output is an activation (not on the last stage) or an activation's "
+                    "gradient (not on the first)",
+                    m->outputs[i].name, m->pp_stage, pp, role);
+  }
+  for (int i = 0; i < m->num_inputs; ++i) {
+    const int role = inputRole(m, i);
+    if ((role == PZRT_INPUT_ACTIVATION && m->pp_stage == 0) ||
+        (role == PZRT_INPUT_ACTIVATION_GRAD && m->pp_stage == pp - 1))
+      throwInternal("program description: input '%s' of stage %d (of %d) has the role %d, "
+                    "which has no neighbour to come from",
+                    m->inputs[i].name, m->pp_stage, pp, role);
+  }
+  if (bindsScalar(m, PZRT_SCALAR_LOSS) != (m->pp_stage == pp - 1))
+    throwInternal("program description: stage %d (of %d) %s the LOSS scalar; the last stage "
+                  "and only it has the loss",
+                  m->pp_stage, pp, m->pp_stage == pp - 1 ? "does not bind" : "binds");
+  const int dp = m->dp_size > 0 ? m->dp_size : m->world_size / pp;
+  if (m->world_size % pp != 0 || (m->world_size / pp) % dp != 0)
+    throwInternal("model description: %d stages and %d data-parallel ranks do not divide "
+                  "world_size %d",
+                  pp, dp, m->world_size);
 }
 
 } // namespace
@@ -504,13 +609,14 @@ void validateModel(const pzrt_program *m) {
       rows = s.shape[0];
       if (rows < 1)
         throwInternal("model description: data input '%s' has no rows", s.name);
-    } else {
+    } else if (role != PZRT_INPUT_ACTIVATION && role != PZRT_INPUT_ACTIVATION_GRAD) {
       throwInternal("model description: input '%s' has an unknown role %d", s.name, role);
     }
   }
   if (lossScaleInputs > 1)
     throwInternal("model description: %d loss-scale inputs (at most one)", lossScaleInputs);
   validateFunctions(m);
+  validateStageParts(m);
   if (m->loss_scaling && lossScaleInputs != 1 && !bindsScalar(m, PZRT_SCALAR_LOSS_SCALE))
     throwInternal("model description: loss_scaling is on but neither an input has the role "
                   "PZRT_INPUT_LOSS_SCALE nor a function reads the LOSS_SCALE scalar");
@@ -533,11 +639,83 @@ void validateModel(const pzrt_program *m) {
        pzrt::checkedAdd(total, grads, total);
   for (int i = 0; ok && i < m->num_states; ++i)
     ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->states[i])), total);
+  int64_t slotted = 0;
   for (int i = 0; ok && i < m->num_inputs; ++i)
-    ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->inputs[i])), total);
+    ok = pzrt::checkedAdd(slotted, static_cast<int64_t>(specBytes(m->inputs[i])), slotted);
+  for (int i = 0; ok && i < m->num_saved; ++i)
+    ok = pzrt::checkedAdd(slotted, static_cast<int64_t>(specBytes(m->saved[i])), slotted);
+  ok = ok && pzrt::checkedMul(slotted, m->num_slots > 0 ? m->num_slots : 1, slotted) &&
+       pzrt::checkedAdd(total, slotted, total);
+  for (int i = 0; ok && i < m->num_outputs; ++i)
+    ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->outputs[i])), total);
   if (!ok)
     throwInternal("model description: the buffers of train.h's memory formula add up to more "
                   "than 2^62 bytes");
+}
+
+namespace {
+
+bool sameText(const char *a, const char *b) {
+  return a == b || (a && b && std::strcmp(a, b) == 0);
+}
+
+// The transfers from stage `from` to its neighbour `to` in schedule order:
+// (micro-batch, bytes) of from's SENDs of outputs of `role`, or, with
+// recv, of to's RECVs of inputs of that role.
+std::vector<std::pair<int, uint64_t>> transfers(const pzrt_program *m, int role, bool recv) {
+  std::vector<std::pair<int, uint64_t>> out;
+  for (int i = 0; i < m->num_actions; ++i) {
+    const pzrt_action &a = m->schedule[i];
+    if (a.kind != (recv ? PZRT_ACTION_RECV : PZRT_ACTION_SEND))
+      continue;
+    if ((recv ? inputRole(m, a.tensor) : m->output_roles[a.tensor]) == role)
+      out.emplace_back(a.micro_batch, specBytes(recv ? m->inputs[a.tensor] : m->outputs[a.tensor]));
+  }
+  return out;
+}
+
+bool sameSchedule(const pzrt_lr_schedule &a, const pzrt_lr_schedule &b) {
+  return a.kind == b.kind && a.lr == b.lr && a.warmup_steps == b.warmup_steps &&
+         a.total_steps == b.total_steps && a.min_lr == b.min_lr;
+}
+
+} // namespace
+
+void validateStages(const pzrt_program *const *stages, int n) {
+  if (!stages || n < 1)
+    throwInternal("program description: no stage programs");
+  const pzrt_program *first = stages[0];
+  for (int s = 0; s < n; ++s) {
+    const pzrt_program *m = stages[s];
+    if (!m)
+      throwInternal("program description: stage program %d of %d is NULL", s, n);
+    if (n > 1 && !isStageProgram(m))
+      throwInternal("program description: stage program %d of %d has no slots (num_slots %d)",
+                    s, n, m->num_slots);
+    if (m->pp_stage != s || numStages(m) != n || m->world_size != first->world_size ||
+        m->grad_accum != first->grad_accum || m->dp_size != first->dp_size ||
+        std::memcmp(m->grid, first->grid, sizeof m->grid) != 0 || m->vocab != first->vocab ||
+        !sameSchedule(m->lr_schedule, first->lr_schedule) ||
+        !m->loss_scaling != !first->loss_scaling || !sameText(m->plan_json, first->plan_json) ||
+        !sameText(m->init_file, first->init_file))
+      throwInternal("program description: stage program %d of %d (pp_stage %d, %d stages in "
+                    "its grid) is not a stage of the plan of stage 0 (it must have pp_stage %d "
+                    "and the same grid, world size, grad_accum, dp_size, vocab, lr schedule, "
+                    "loss scaling, plan and init file)",
+                    s, n, m->pp_stage, numStages(m), s);
+  }
+  // Neighbours pair their SENDs and RECVs in order (the messages of one
+  // direction are matched in order), with the same micro-batches and bytes.
+  for (int s = 0; s + 1 < n; ++s)
+    for (int role : {PZRT_INPUT_ACTIVATION, PZRT_INPUT_ACTIVATION_GRAD}) {
+      const bool down = role == PZRT_INPUT_ACTIVATION; // from s to s + 1
+      const pzrt_program *from = stages[down ? s : s + 1], *to = stages[down ? s + 1 : s];
+      if (transfers(from, role, false) != transfers(to, role, true))
+        throwInternal("program description: the %s that stage %d sends and stage %d receives "
+                      "differ in number, order, micro-batch or size",
+                      down ? "activations" : "activation gradients", from->pp_stage,
+                      to->pp_stage);
+    }
 }
 
 } // namespace pzrt::train

@@ -24,9 +24,13 @@ namespace pzrt::train {
 // ---------------------------------------------------------------- buffers
 
 Buffers::~Buffers() {
-  for (auto *list : {&params, &grads, &accum, &states, &inputs})
+  for (auto *list : {&params, &grads, &accum, &states, &outputs})
     for (void *p : *list)
       pzrt_mem_free(p);
+  for (auto *slotted : {&inputs, &saved})
+    for (const std::vector<void *> &slot : *slotted)
+      for (void *p : slot)
+        pzrt_mem_free(p);
   pzrt_mem_free(scalars);
   pzrt_arena_destroy(arena);
 }
@@ -67,28 +71,49 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
   if (!b.arena)
     throwInternal("allocating the activation arena of %llu bytes: %s",
                   (unsigned long long)m->arena_bytes, pzrt_last_error());
-  for (int i = 0; i < m->num_inputs; ++i) {
-    const pzrt_tensor_spec &s = m->inputs[i];
-    b.inputs.push_back(alloc(specBytes(s), PZRT_MEM_DATA, "input", s.name));
+  // A stage program: num_slots buffers per input and saved tensor (the
+  // micro-batches in flight), one per output; any other program: one slot.
+  const int slots = m->num_slots > 0 ? m->num_slots : 1;
+  b.inputs.resize(static_cast<size_t>(slots));
+  b.saved.resize(static_cast<size_t>(slots));
+  for (int k = 0; k < slots; ++k) {
+    for (int i = 0; i < m->num_inputs; ++i) {
+      const pzrt_tensor_spec &s = m->inputs[i];
+      b.inputs[k].push_back(alloc(specBytes(s), PZRT_MEM_DATA, "input", s.name));
+    }
+    for (int i = 0; i < m->num_saved; ++i) {
+      const pzrt_tensor_spec &s = m->saved[i];
+      b.saved[k].push_back(alloc(specBytes(s), PZRT_MEM_WORKSPACE, "saved tensor", s.name));
+    }
+  }
+  for (int i = 0; i < m->num_outputs; ++i) {
+    const pzrt_tensor_spec &s = m->outputs[i];
+    b.outputs.push_back(alloc(specBytes(s), PZRT_MEM_WORKSPACE, "output", s.name));
   }
   b.scalars = alloc(kScalarBytes, PZRT_MEM_WORKSPACE, "the step's", "scalars");
   for (int f = 0; f < m->num_functions; ++f) {
-    std::vector<void *> args;
     const pzrt_function_entry &e = m->functions[f];
-    for (int a = 0; a < e.num_args; ++a) {
-      const pzrt_arg_binding &x = e.args[a];
-      switch (x.kind) {
-      case PZRT_ARG_PARAM: args.push_back(b.params[x.index]); break;
-      case PZRT_ARG_GRAD: args.push_back(b.grads[x.index]); break;
-      case PZRT_ARG_ACCUM: // not allocated when the schedule never runs it
-        args.push_back(b.accum.empty() ? nullptr : b.accum[x.index]);
-        break;
-      case PZRT_ARG_STATE: args.push_back(b.states[x.index]); break;
-      case PZRT_ARG_INPUT: args.push_back(b.inputs[x.index]); break;
-      default: args.push_back(static_cast<char *>(b.scalars) + 8 * x.index); break;
+    std::vector<std::vector<void *>> perSlot;
+    for (int k = 0; k < slots; ++k) {
+      std::vector<void *> args;
+      for (int a = 0; a < e.num_args; ++a) {
+        const pzrt_arg_binding &x = e.args[a];
+        switch (x.kind) {
+        case PZRT_ARG_PARAM: args.push_back(b.params[x.index]); break;
+        case PZRT_ARG_GRAD: args.push_back(b.grads[x.index]); break;
+        case PZRT_ARG_ACCUM: // not allocated when the schedule never runs it
+          args.push_back(b.accum.empty() ? nullptr : b.accum[x.index]);
+          break;
+        case PZRT_ARG_STATE: args.push_back(b.states[x.index]); break;
+        case PZRT_ARG_INPUT: args.push_back(b.inputs[k][x.index]); break;
+        case PZRT_ARG_SAVED: args.push_back(b.saved[k][x.index]); break;
+        case PZRT_ARG_OUTPUT: args.push_back(b.outputs[x.index]); break;
+        default: args.push_back(static_cast<char *>(b.scalars) + 8 * x.index); break;
+        }
       }
+      perSlot.push_back(std::move(args));
     }
-    b.bindings.push_back(std::move(args));
+    b.bindings.push_back(std::move(perSlot));
   }
 }
 

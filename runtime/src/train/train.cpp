@@ -177,7 +177,11 @@ struct TraceCloser {
 
 class Trainer {
 public:
-  Trainer(const pzrt_program *m, int argc, char **argv) : m_(m), argc_(argc), argv_(argv) {}
+  // One program, or the stages of a pipeline-parallel plan (the rank runs
+  // the one of its pp coordinate).
+  Trainer(const pzrt_program *const *stages, int numStages, int argc, char **argv)
+      : stages_(stages), numStages_(numStages), m_(stages && numStages > 0 ? stages[0] : nullptr),
+        argc_(argc), argv_(argv) {}
   ~Trainer();
   int run();
 
@@ -188,6 +192,11 @@ private:
   void trainStep(int64_t t);
   // Runs functions[f] of the program for micro-batch `micro`; throws.
   void runFunction(int f, int64_t t, int micro);
+  // Fills the DATA inputs of micro-batch `micro` (its slot) and the
+  // loss-scale input.
+  void feedInputs(int64_t t, int micro, int64_t rowBase, float scale);
+  // SEND and/or RECV (a SEND directly followed by a RECV: one exchange).
+  void exchange(int64_t t, const pzrt_action *send, const pzrt_action *recv);
   // CHECK_NUMERICS: whether the step's update applies; sets `loss` to the
   // mean over ranks; stops the run (exit 3) without loss scaling.
   bool checkNumerics(int64_t t, double localLoss, double &loss);
@@ -206,7 +215,9 @@ private:
   // Every rank learns the largest exit code (uncounted; no-op on one rank).
   int agree(int code);
 
-  const pzrt_program *m_;
+  const pzrt_program *const *stages_;
+  int numStages_;
+  const pzrt_program *m_; // this rank's program
   int argc_;
   char **argv_;
   Options opts_;
@@ -218,6 +229,10 @@ private:
   bool mpi_ = false;
 
   int dpSize_ = 1, dpRank_ = 0, K_ = 1, lossScaleInput_ = -1;
+  // Pipeline stages: the ranks one stage apart; whether this rank's stage
+  // has the loss, and how many ranks have it (the loss average's divisor).
+  int stageStride_ = 1, lossRanks_ = 1;
+  bool hasLoss_ = true;
   int64_t rows_ = 1, G_ = 1, tokensPerStep_ = 1;
   bool tokenModel_ = false;
   int64_t start_ = 0, end_ = 0, dataStart_ = 0, curStep_ = 0;
@@ -301,7 +316,9 @@ int Trainer::run() {
     return kExitOk;
   }
   try {
-    validateModel(m_);
+    for (int s = 0; stages_ && s < numStages_; ++s)
+      validateModel(stages_[s]);
+    validateStages(stages_, numStages_);
   } catch (const Failure &f) {
     if (rank_ == 0)
       std::fprintf(stderr, "train: %s\n", f.message.c_str());
@@ -333,6 +350,8 @@ int Trainer::run() {
   }
   mpi_ = pzrt_comm_is_mpi(comm_) != 0;
   rank_ = pzrt_comm_rank(comm_);
+  // The rank's stage: its coordinate on the pp axis, the outermost.
+  m_ = stages_[axesCoord(m_, 1u << PZRT_AXIS_PP, rank_)];
   if (opts_.commTimeout >= 0)
     pzrt_comm_set_timeout(comm_, opts_.commTimeout);
 
@@ -366,13 +385,27 @@ int Trainer::run() {
 void Trainer::setup() {
   pzrt_mem_reset_peaks();
   K_ = m_->grad_accum;
-  rows_ = microBatchRows(m_);
-  dpSize_ = m_->dp_size > 0 ? m_->dp_size : m_->world_size;
-  dpRank_ = rank_ / (world_ / dpSize_);
-  int ids = findDataInput(m_, "input_ids");
+  // Pipeline stages (pp outermost): the stage's ranks are the world over
+  // pp; the data-parallel ranks are the outermost axes within a stage
+  // (without pp: rank / (world / dp) as always).
+  const int pp = numStages(m_);
+  stageStride_ = world_ / pp;
+  lossRanks_ = world_ / pp;
+  hasLoss_ = !isStageProgram(m_) || bindsScalar(m_, PZRT_SCALAR_LOSS);
+  dpSize_ = m_->dp_size > 0 ? m_->dp_size : stageStride_;
+  dpRank_ = (rank_ % stageStride_) / (stageStride_ / dpSize_);
+  // The plan's rows and tokens: those of the first stage that reads data (a
+  // middle stage reads none).
+  const pzrt_program *data = m_;
+  for (int s = numStages_ - 1; s >= 0; --s)
+    for (int i = 0; i < stages_[s]->num_inputs; ++i)
+      if (inputRole(stages_[s], i) == PZRT_INPUT_DATA)
+        data = stages_[s];
+  rows_ = microBatchRows(data);
+  int ids = findDataInput(data, "input_ids");
   tokenModel_ = ids >= 0;
   if (!pzrt::checkedMul(rows_, static_cast<int64_t>(K_) * dpSize_, G_) ||
-      !pzrt::checkedMul(G_, ids >= 0 && m_->inputs[ids].ndim >= 2 ? m_->inputs[ids].shape[1] : 1,
+      !pzrt::checkedMul(G_, ids >= 0 && data->inputs[ids].ndim >= 2 ? data->inputs[ids].shape[1] : 1,
                         tokensPerStep_))
     throwInternal("model description: the global batch of %lld rows x %d micro-batches x %d "
                   "data-parallel ranks overflows",
@@ -493,14 +526,15 @@ void Trainer::createGroupComms() {
 
 void Trainer::printBanner() {
   if (rank_ == 0 && opts_.logEvery > 0) {
-    double values = 0;
-    for (int i = 0; i < m_->num_params; ++i) {
-      std::vector<int64_t> g = globalShape(m_->params[i]);
-      double n = 1;
-      for (int64_t d : g)
-        n *= static_cast<double>(d);
-      values += n;
-    }
+    double values = 0; // of every pipeline stage
+    for (int s = 0; s < numStages_; ++s)
+      for (int i = 0; i < stages_[s]->num_params; ++i) {
+        std::vector<int64_t> g = globalShape(stages_[s]->params[i]);
+        double n = 1;
+        for (int64_t d : g)
+          n *= static_cast<double>(d);
+        values += n;
+      }
     std::string batch = std::to_string(G_);
     if (tokenModel_ && tokensPerStep_ != G_)
       batch += " x " + std::to_string(tokensPerStep_ / G_) + " tokens";
@@ -508,6 +542,8 @@ void Trainer::printBanner() {
       batch += " rows";
     if (K_ > 1 || dpSize_ > 1) {
       batch += " (";
+      if (numStages_ > 1)
+        batch += std::to_string(numStages_) + " pipeline stages, ";
       if (dpSize_ > 1)
         batch += std::to_string(dpSize_) + " data-parallel ranks x ";
       batch += std::to_string(K_) + " micro-batch" + (K_ > 1 ? "es" : "") + " of " +
@@ -562,15 +598,15 @@ void Trainer::getScalar(int slot, void *value, size_t bytes) {
 
 void Trainer::runFunction(int f, int64_t t, int micro) {
   const pzrt_function_entry &e = m_->functions[f];
-  static const char *const kCategory[] = {"forward_backward", "accumulate_grads",
-                                          "finalize_grads", "optimizer"};
-  const char *span = e.role == PZRT_FN_OPTIMIZER_STEP ? "optimizer" : kCategory[e.role];
+  static const char *const kSpan[] = {"forward_backward", "accumulate_grads", "finalize_grads",
+                                      "optimizer",        "forward",          "backward"};
+  const char *span = kSpan[e.role];
   TraceSpan trace(trace_.get(), span, "compute",
                   stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro));
   ctx_.micro_batch = micro;
   ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
-  int rc = e.fn(&ctx_, buf_->bindings[f].data());
+  int rc = e.fn(&ctx_, buf_->bindings[f][buf_->slotOf(micro)].data());
   // A function that failed may leave transfers in flight into its buffers.
   // One rank waits for them here; several end the job (fatal) below.
   if (rc != 0 && !multiRank())
@@ -591,7 +627,6 @@ void Trainer::trainStep(int64_t t) {
   const double lr = pzrt_lr_at(&m_->lr_schedule, t);
   const double scale = m_->loss_scaling ? pos_.scaler.scale : 1.0;
   const int64_t rowBase = dataStart_ + (t - start_ - 1) * G_ + dpRank_ * rows_ * K_;
-  Buffers &b = *buf_;
   ctx_.step = t;
   ctx_.lr = lr;
   const float lrF = static_cast<float>(lr), scaleF = static_cast<float>(scale);
@@ -608,22 +643,30 @@ void Trainer::trainStep(int64_t t) {
   for (int i = 0; i < m_->num_actions && apply; ++i) {
     const pzrt_action &a = m_->schedule[i];
     if (a.kind == PZRT_ACTION_CHECK_NUMERICS) {
-      localLoss = lossSum / K_;
+      localLoss = hasLoss_ ? lossSum / K_ : NAN;
       apply = checkNumerics(t, localLoss, loss);
       continue;
     }
-    const pzrt_function_entry &e = m_->functions[a.function];
-    if (e.role == PZRT_FN_FORWARD_BACKWARD) {
-      {
-        TraceSpan span(trace_.get(), "data", "data", stepArgs(t, a.micro_batch));
-        feed_->fill(rowBase + a.micro_batch * rows_, b.inputs.data());
-        if (lossScaleInput_ >= 0)
-          *static_cast<float *>(b.inputs[lossScaleInput_]) = scaleF;
+    if (a.kind == PZRT_ACTION_SEND || a.kind == PZRT_ACTION_RECV) {
+      const bool send = a.kind == PZRT_ACTION_SEND;
+      const pzrt_action *next = i + 1 < m_->num_actions ? &m_->schedule[i + 1] : nullptr;
+      if (send && next && next->kind == PZRT_ACTION_RECV) {
+        exchange(t, &a, next); // one exchange, so that neither neighbour waits on the other
+        ++i;
+      } else {
+        exchange(t, send ? &a : nullptr, send ? nullptr : &a);
       }
+      continue;
+    }
+    const pzrt_function_entry &e = m_->functions[a.function];
+    if (e.role == PZRT_FN_FORWARD_BACKWARD || e.role == PZRT_FN_STAGE_FORWARD) {
+      feedInputs(t, a.micro_batch, rowBase, scaleF);
       runFunction(a.function, t, a.micro_batch);
-      float l = NAN;
-      getScalar(PZRT_SCALAR_LOSS, &l, sizeof l);
-      lossSum += l;
+      if (hasLoss_) {
+        float l = NAN;
+        getScalar(PZRT_SCALAR_LOSS, &l, sizeof l);
+        lossSum += l;
+      }
     } else if (e.role == PZRT_FN_OPTIMIZER_STEP) {
       int64_t step = pos_.appliedUpdates + 1;
       setScalar(PZRT_SCALAR_STEP, &step, sizeof step);
@@ -653,6 +696,88 @@ void Trainer::trainStep(int64_t t) {
     progress(t, loss, gradNorm, lr, scale, !apply);
 }
 
+void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
+  std::vector<void *> &inputs = buf_->inputs[static_cast<size_t>(buf_->slotOf(micro))];
+  TraceSpan span(trace_.get(), "data", "data", stepArgs(t, micro));
+  feed_->fill(rowBase + micro * rows_, inputs.data());
+  if (lossScaleInput_ >= 0)
+    *static_cast<float *>(inputs[static_cast<size_t>(lossScaleInput_)]) = scale;
+}
+
+void Trainer::exchange(int64_t t, const pzrt_action *send, const pzrt_action *recv) {
+  // An activation goes to stage + 1 and its gradient to stage - 1: a rank
+  // receives only activations from the stage before it and only gradients
+  // from the one after it, and validateStages checked that each direction's
+  // messages are sent in the order they are received. One tag suffices (MPI
+  // matches the messages of one sender and tag in order), which lets a SEND
+  // and a RECV of different micro-batches be one pzrt_sendrecv.
+  constexpr int kTag = 0x5050;
+  const void *sendBuf = nullptr;
+  void *recvBuf = nullptr;
+  size_t sendBytes = 0, recvBytes = 0;
+  int dst = -1, src = -1;
+  const char *reason = nullptr;
+  // The wire dtype (the communicators move F32, BF16, F16 and I64): the
+  // tensors' own, or 2-byte words when it is another or the two differ.
+  auto wire = [](pzrt_dtype d) {
+    return d == PZRT_F32 || d == PZRT_BF16 || d == PZRT_F16 || d == PZRT_I64 ? d : PZRT_F16;
+  };
+  pzrt_dtype dtype = wire(send ? m_->outputs[send->tensor].dtype : m_->inputs[recv->tensor].dtype);
+  if (send && recv && dtype != wire(m_->inputs[recv->tensor].dtype))
+    dtype = PZRT_F16;
+  std::string args = "{\"step\":" + std::to_string(t);
+  if (send) {
+    const bool act = m_->output_roles[send->tensor] == PZRT_INPUT_ACTIVATION;
+    const pzrt_tensor_spec &s = m_->outputs[send->tensor];
+    sendBuf = buf_->outputs[static_cast<size_t>(send->tensor)];
+    sendBytes = specBytes(s);
+    dst = rank_ + (act ? stageStride_ : -stageStride_);
+    reason = act ? "pp.activation" : "pp.activation_grad";
+    args += pzrt::format(",\"send\":\"%s\",\"send_micro_batch\":%d,\"to\":%d", s.name,
+                         send->micro_batch, dst);
+  }
+  if (recv) {
+    const bool act = inputRole(m_, recv->tensor) == PZRT_INPUT_ACTIVATION;
+    const pzrt_tensor_spec &s = m_->inputs[recv->tensor];
+    recvBuf = buf_->inputs[static_cast<size_t>(buf_->slotOf(recv->micro_batch))]
+                          [static_cast<size_t>(recv->tensor)];
+    recvBytes = specBytes(s);
+    src = rank_ + (act ? -stageStride_ : stageStride_);
+    args += pzrt::format(",\"recv\":\"%s\",\"recv_micro_batch\":%d,\"from\":%d", s.name,
+                         recv->micro_batch, src);
+  }
+  args += ",\"bytes\":" + std::to_string(sendBytes) + "}";
+  const char *what = send && recv ? "sendrecv" : send ? "send" : "recv";
+  const size_t unit = pzrt_dtype_size(dtype);
+  if (sendBytes % unit != 0 || recvBytes % unit != 0)
+    throwInternal("pipeline %s: %zu or %zu bytes are not whole %zu-byte words", what, sendBytes,
+                  recvBytes, unit);
+  int rc;
+  {
+    TraceSpan span(trace_.get(), what, "comm", args);
+    rc = send && recv ? pzrt_sendrecv(comm_, sendBuf, sendBytes / unit, dst, recvBuf,
+                                      recvBytes / unit, src, dtype, kTag)
+         : send       ? pzrt_send(comm_, sendBuf, sendBytes / unit, dtype, dst, kTag)
+                      : pzrt_recv(comm_, recvBuf, recvBytes / unit, dtype, src, kTag);
+  }
+  // pzrt_send/sendrecv counted the bytes under the send kind; the reason's
+  // counter is a breakdown of them, not more bytes.
+  if (rc == 0 && send)
+    rc = pzrt_comm_count_reason(reason, PZRT_COLL_SEND, sendBytes);
+  if (rc != 0)
+    throwInternal("pipeline %s (%s%s%s): %s", what,
+                  send ? pzrt::format("%s of micro-batch %d to rank %d",
+                                      m_->outputs[send->tensor].name, send->micro_batch + 1, dst)
+                             .c_str()
+                       : "",
+                  send && recv ? ", " : "",
+                  recv ? pzrt::format("%s of micro-batch %d from rank %d",
+                                      m_->inputs[recv->tensor].name, recv->micro_batch + 1, src)
+                             .c_str()
+                       : "",
+                  *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+}
+
 bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
   // The gradients finalize_grads checked: the first non-finite one, or -1.
   int64_t badParam = -1;
@@ -663,10 +788,12 @@ bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
   bool overflow = badParam >= 0;
   loss = localLoss;
   if (multiRank()) {
-    float v[2] = {static_cast<float>(localLoss), overflow ? 1.0f : 0.0f};
+    // Only the last pipeline stage's ranks (all ranks without stages) have
+    // a loss: the others add 0.
+    float v[2] = {hasLoss_ ? static_cast<float>(localLoss) : 0.0f, overflow ? 1.0f : 0.0f};
     if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
       throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
-    loss = v[0] / world_;
+    loss = v[0] / lossRanks_;
     overflow = v[1] > 0;
   }
   if (!m_->loss_scaling && (overflow || !std::isfinite(loss)))
@@ -822,6 +949,12 @@ void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) 
 } // namespace pzrt::train
 
 extern "C" int pzrt_train_main(const pzrt_program *model, int argc, char **argv) {
-  pzrt::train::Trainer trainer(model, argc, argv);
+  pzrt::train::Trainer trainer(&model, 1, argc, argv);
+  return trainer.run();
+}
+
+extern "C" int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages,
+                                      int argc, char **argv) {
+  pzrt::train::Trainer trainer(stages, num_stages, argc, argv);
   return trainer.run();
 }

@@ -155,6 +155,17 @@ uint64_t plannedPeakFormula(const pzrt_program *m);
 bool usesAccumulators(const pzrt_program *m);
 // The bytes of the scalar slots.
 constexpr uint64_t kScalarBytes = 8 * PZRT_SCALAR_COUNT;
+// Whether a function of the program binds the scalar slot `scalar`.
+bool bindsScalar(const pzrt_program *m, int scalar);
+// The number of pipeline stages (grid[PZRT_AXIS_PP], at least 1).
+int numStages(const pzrt_program *m);
+// A stage program of pzrt_train_main_stages: it has slots.
+inline bool isStageProgram(const pzrt_program *m) { return m->num_slots > 0; }
+// Checks that the programs are the stages of one plan (stages[s] has
+// pp_stage s, all share the grid, world size, grad_accum, ...) and that each
+// neighbour pair's SENDs and RECVs match in order, micro-batch and bytes;
+// throws an internal Failure. Each program was validated (validateModel).
+void validateStages(const pzrt_program *const *stages, int n);
 // Index of the input with that name (DATA role), or -1.
 int findDataInput(const pzrt_program *m, const char *name);
 // Rows of one micro-batch (shape[0] of the DATA inputs), 1 if there are none.
@@ -162,11 +173,19 @@ int64_t microBatchRows(const pzrt_program *m);
 
 // ---- buffers, initial weights and checkpoints (state.cpp) ----
 struct Buffers {
-  std::vector<void *> params, grads, accum, states, inputs;
+  std::vector<void *> params, grads, accum, states;
+  // Per slot (train.h's pipeline stages; one slot for any other program):
+  // the inputs and the saved tensors of the micro-batches m with
+  // m mod slots == slot.
+  std::vector<std::vector<void *>> inputs, saved;
+  std::vector<void *> outputs; // what a stage sends, one buffer each
   void *scalars = nullptr; // PZRT_SCALAR_COUNT slots of 8 bytes
-  // Per function of the program: its arguments' buffers, in order.
-  std::vector<std::vector<void *>> bindings;
+  // Per function of the program, per slot: its arguments' buffers, in
+  // order; an argument bound to an input or a saved tensor gets the slot's.
+  std::vector<std::vector<std::vector<void *>>> bindings;
   pzrt_arena *arena = nullptr;
+  int slots() const { return static_cast<int>(inputs.size()); }
+  int slotOf(int microBatch) const { return microBatch % slots(); }
   Buffers() = default;
   Buffers(const Buffers &) = delete;
   Buffers &operator=(const Buffers &) = delete;

@@ -238,7 +238,8 @@ static bool isKnownRoleAttr(StringRef n) {
   return n == PZDialect::kParamAttrName || n == PZDialect::kInputAttrName ||
          n == PZDialect::kGradAttrName || n == PZDialect::kStateAttrName ||
          n == PZDialect::kAccumAttrName || n == PZDialect::kOutputAttrName ||
-         n == PZDialect::kRoleAttrName;
+         n == PZDialect::kRoleAttrName || n == PZDialect::kPipeAttrName ||
+         n == PZDialect::kSavedAttrName;
 }
 
 static InFlightDiagnostic unknownAttr(Operation *op, StringRef n, StringRef where,
@@ -371,6 +372,14 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
       return op->emitOpError() << "'" << kSplitGroupsAttrName
                                << "' must be a dictionary of parameter names to [groups, dim] "
                                   "(groups at least 2) on the module";
+    return success();
+  }
+  if (attr.getName().getValue() == kStageAttrName) {
+    auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+    auto index = d ? d.getAs<IntegerAttr>("index") : IntegerAttr();
+    if (!index || index.getInt() < 0 || !llvm::isa<ModuleOp>(op))
+      return op->emitOpError() << "'" << kStageAttrName
+                               << "' must be a dictionary with a non-negative 'index' on a module";
     return success();
   }
   if (attr.getName().getValue() == "pz.bucket") {

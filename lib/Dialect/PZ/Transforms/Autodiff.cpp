@@ -24,11 +24,20 @@ using namespace mlir::pz;
 
 namespace {
 
+/// Whether argument i is differentiated: a parameter, or a pipeline
+/// stage's activation input.
+bool isSource(func::FuncOp fn, unsigned i) {
+  if (fn.getArgAttr(i, PZDialect::kParamAttrName))
+    return true;
+  auto pipe = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kPipeAttrName);
+  return pipe && pipe.getValue() == "activation";
+}
+
 /// Values that depend on a parameter and that the loss depends on.
 llvm::DenseSet<Value> activeValues(func::FuncOp fn, Value loss) {
   llvm::DenseSet<Value> fromParams, active;
   for (BlockArgument arg : fn.getArguments())
-    if (fn.getArgAttr(arg.getArgNumber(), PZDialect::kParamAttrName))
+    if (isSource(fn, arg.getArgNumber()))
       fromParams.insert(arg);
   Block &body = fn.getBody().front();
   for (Operation &op : body)
@@ -54,6 +63,11 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
     Operation *ret = body.getTerminator();
     std::optional<unsigned> lossIdx;
     std::string outputs;
+    // A pipeline stage before the last one: its activation output is
+    // differentiated from its gradient, which the next stage sends.
+    bool staged = fn.getNumResults() == 1 && fn.getResultAttr(0, PZDialect::kPipeAttrName);
+    if (staged)
+      return differentiateFrom(fn, ret->getOperand(0));
     for (unsigned i = 0; i < fn.getNumResults(); ++i) {
       auto name = fn.getResultAttrOfType<StringAttr>(i, PZDialect::kOutputAttrName);
       std::string n = name ? name.getValue().str() : "result" + std::to_string(i);
@@ -75,9 +89,8 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
                             << "' must be a float scalar, got "
                             << lossValue.getType();
 
-    llvm::DenseSet<Value> active = activeValues(fn, lossValue);
     OpBuilder b(ret);
-    llvm::DenseMap<Value, Value> grads;
+    Value seedValue;
     Location seedLoc =
         NameLoc::get(b.getStringAttr("loss/seed"), lossValue.getLoc());
     if (fn->getParentOfType<ModuleOp>()->hasAttr(
@@ -100,13 +113,44 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
             CastOp::create(b, seedLoc, seed,
                            TypeAttr::get(lossType.getElementType())),
             b.getDenseI64ArrayAttr(lossType.getShape()));
-      grads[lossValue] = seed;
+      seedValue = seed;
     } else {
       Type elt = lossType.getElementType();
       auto one = DenseElementsAttr::get(
           lossType, FloatAttr::get(elt, 1.0).getValue());
-      grads[lossValue] = ConstantOp::create(b, seedLoc, one);
+      seedValue = ConstantOp::create(b, seedLoc, one);
     }
+    // The runtime reads the loss by its role; it is an f32 scalar when the
+    // program is to be trained (other float losses are for the interpreter).
+    DictionaryAttr lossAttrs = b.getDictionaryAttr(
+        b.getNamedAttr(PZDialect::kOutputAttrName, b.getStringAttr(loss)));
+    if (lossType.getElementType().isF32())
+      lossAttrs = withRole(lossAttrs, Role::loss);
+    return backward(fn, lossValue, seedValue, lossAttrs);
+  }
+
+  /// A stage's forward: its output's gradient is a new argument.
+  LogicalResult differentiateFrom(func::FuncOp fn, Value out) {
+    OpBuilder b(fn.getBody().front().getTerminator());
+    unsigned idx = fn.getNumArguments();
+    if (failed(fn.insertArgument(idx, out.getType(),
+                                 b.getDictionaryAttr(b.getNamedAttr(
+                                     PZDialect::kPipeAttrName, b.getStringAttr("activation_grad"))),
+                                 out.getLoc())))
+      return failure();
+    return backward(fn, out, fn.getArgument(idx), fn.getResultAttrDict(0));
+  }
+
+  /// Appends the VJPs from `seed` (the gradient of `out`) and returns `out`
+  /// and the gradients: of the parameters, then of a stage's activation
+  /// input.
+  LogicalResult backward(func::FuncOp fn, Value out, Value seed, DictionaryAttr outAttrs) {
+    Block &body = fn.getBody().front();
+    Operation *ret = body.getTerminator();
+    OpBuilder b(ret);
+    llvm::DenseSet<Value> active = activeValues(fn, out);
+    llvm::DenseMap<Value, Value> grads;
+    grads[out] = seed;
     SmallVector<Operation *> forward;
     for (Operation &op : body)
       if (&op != ret)
@@ -138,15 +182,9 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
       }
     }
 
-    // Return the loss and the gradients, in parameter order.
-    SmallVector<Value> results = {lossValue};
-    // The runtime reads the loss by its role; it is an f32 scalar when the
-    // program is to be trained (other float losses are for the interpreter).
-    DictionaryAttr lossAttrs = b.getDictionaryAttr(
-        b.getNamedAttr(PZDialect::kOutputAttrName, b.getStringAttr(loss)));
-    if (lossType.getElementType().isF32())
-      lossAttrs = withRole(lossAttrs, Role::loss);
-    SmallVector<Attribute> resultAttrs = {lossAttrs};
+    // Return the output and the gradients, in parameter order.
+    SmallVector<Value> results = {out};
+    SmallVector<Attribute> resultAttrs = {outAttrs};
     for (BlockArgument arg : fn.getArguments()) {
       auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
                                                   PZDialect::kParamAttrName);
@@ -156,6 +194,20 @@ struct AutodiffPass : public mlir::pz::impl::AutodiffPassBase<AutodiffPass> {
       results.push_back(g);
       resultAttrs.push_back(b.getDictionaryAttr(
           b.getNamedAttr(PZDialect::kGradAttrName, name)));
+    }
+    for (BlockArgument arg : fn.getArguments()) {
+      auto pipe = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), PZDialect::kPipeAttrName);
+      if (!pipe || pipe.getValue() != "activation")
+        continue;
+      Value g = grads.lookup(arg);
+      if (!g) // an input the output does not depend on: a zero gradient
+        g = ConstantOp::create(b, arg.getLoc(),
+                               DenseElementsAttr::get(llvm::cast<ShapedType>(arg.getType()),
+                                                      b.getZeroAttr(getElementTypeOrSelf(
+                                                          arg.getType()))));
+      results.push_back(g);
+      resultAttrs.push_back(b.getDictionaryAttr(
+          b.getNamedAttr(PZDialect::kPipeAttrName, b.getStringAttr("activation_grad"))));
     }
     ret->setOperands(results);
     fn.setFunctionType(b.getFunctionType(fn.getArgumentTypes(),

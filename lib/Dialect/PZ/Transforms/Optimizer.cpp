@@ -1,7 +1,10 @@
 //===- Optimizer.cpp - build @optimizer_step ------------------------------===//
 
+#include "DataParallelUtils.h"
+
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
+#include "pz/Dialect/PZRT/IR/PZRTDialect.h"
 
 #include <cfloat>
 #include <cmath>
@@ -146,6 +149,22 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
     for (unsigned i = 0; i < slots.size(); ++i)
       norm = AddOp::create(b, loc, norm,
                            sumOfSquares(b, loc, entry->getArgument(i * perSlot + 1)));
+    if (module->hasAttr(PZDialect::kStageAttrName)) {
+      // A pipeline stage holds its own parameters: the norm sums the
+      // squares of every stage's.
+      FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(
+          module, module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName).getPlan(),
+          "pz-optimizer");
+      if (failed(grid))
+        return signalPassFailure();
+      b.setInsertionPointAfterValue(norm);
+      auto sum = shard::AllReduceOp::create(
+          b, NameLoc::get(b.getStringAttr("optimizer/grad_norm"), loc), norm,
+          grid->getSymName(), ArrayRef<shard::GridAxis>{0}, shard::ReductionKind::Sum);
+      sum->setAttr(dp::kCommAttrName,
+                   pzrt::ReasonAttr::get(b.getContext(), "pp.grad_norm", "sum of squares"));
+      norm = sum.getResult();
+    }
     norm = SqrtOp::create(b, loc, norm);
     Value clipCoef;
     if (gradClip > 0) {

@@ -328,8 +328,9 @@ LogicalResult StreamWaitOp::verify() {
 
 LogicalResult ScheduleOp::verifyRegions() {
   for (Operation &op : getBody().front())
-    if (!llvm::isa<RunOp, CheckNumericsOp>(op))
-      return op.emitOpError() << "is not a schedule action (pzrt.run, pzrt.check_numerics)";
+    if (!llvm::isa<RunOp, CheckNumericsOp, StageSendOp, StageRecvOp>(op))
+      return op.emitOpError() << "is not a schedule action (pzrt.run, pzrt.check_numerics, "
+                                 "pzrt.stage_send, pzrt.stage_recv)";
   auto module = (*this)->getParentOfType<ModuleOp>();
   if (llvm::range_size(module.getOps<ScheduleOp>()) != 1)
     return emitOpError() << "a module holds at most one schedule";
@@ -346,6 +347,23 @@ LogicalResult RunOp::verifySymbolUses(SymbolTableCollection &symbols) {
   if (auto g = getGrads(); g && *g != SlotKind::grad && *g != SlotKind::accum)
     return emitOpError() << "gradients bind to grad or accum slots only";
   return success();
+}
+
+static LogicalResult verifyStageTransfer(Operation *op, StringRef tensor, int64_t micro) {
+  if (tensor != "activation" && tensor != "activation_grad")
+    return op->emitOpError() << "transfers 'activation' or 'activation_grad', not '" << tensor
+                             << "'";
+  if (micro < 0)
+    return op->emitOpError() << "micro-batch must not be negative";
+  return success();
+}
+
+LogicalResult StageSendOp::verify() {
+  return verifyStageTransfer(*this, getTensor(), getMicroBatch());
+}
+
+LogicalResult StageRecvOp::verify() {
+  return verifyStageTransfer(*this, getTensor(), getMicroBatch());
 }
 
 #define GET_OP_CLASSES

@@ -7,10 +7,15 @@
 // numerics, and @optimizer_step updates the parameters. A module without
 // @forward_backward (a forward-only program) gets no schedule.
 //
+// A pipeline stage's module (pz.stage) gets its stage's table
+// (pz/Plan/PipelineSchedule.h): @stage_forward and @stage_backward of each
+// micro-batch in the plan's schedule, with the transfers between them.
+//
 //===----------------------------------------------------------------------===//
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Dialect/PZRT/Transforms/Passes.h"
+#include "pz/Plan/PipelineSchedule.h"
 
 namespace mlir::pzrt {
 #define GEN_PASS_DEF_BUILDSCHEDULEPASS
@@ -32,7 +37,9 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
       auto fn = module.lookupSymbol<func::FuncOp>(name);
       return fn && !fn.isExternal();
     };
-    if (!has("forward_backward"))
+    bool staged = module->hasAttr(pz::PZDialect::kStageAttrName);
+    StringRef step = staged ? "stage_backward" : "forward_backward";
+    if (!has(step) || (staged && !has("stage_forward")))
       return;
     if (!module.getOps<ScheduleOp>().empty()) {
       module.emitError() << "pzrt-build-schedule: the module already has a schedule";
@@ -63,9 +70,49 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
       if (grads)
         op.setGradsAttr(SlotKindAttr::get(b.getContext(), *grads));
     };
-    for (int64_t k = 0; k < microBatches; ++k) {
-      run("forward_backward", k,
-          microBatches > 1 && k == 0 ? std::optional(SlotKind::accum) : std::nullopt);
+    auto gradsOf = [&](int64_t k) {
+      return microBatches > 1 && k == 0 ? std::optional(SlotKind::accum) : std::nullopt;
+    };
+    if (staged) {
+      pz::Plan plan = module->getAttrOfType<pz::PlanAttr>(pz::PZDialect::kPlanAttrName).getPlan();
+      int64_t stage = module->getAttrOfType<DictionaryAttr>(pz::PZDialect::kStageAttrName)
+                          .getAs<IntegerAttr>("index")
+                          .getInt();
+      std::vector<pz::StageAction> table =
+          pz::pipelineSchedule(plan.schedule, plan.pp, stage, microBatches);
+      if (table.empty()) {
+        module.emitError() << "pzrt-build-schedule: the " << pz::stringify(plan.schedule)
+                           << " schedule is not built yet (gpipe and 1f1b are)";
+        return signalPassFailure();
+      }
+      for (const pz::StageAction &a : table) {
+        int64_t k = a.microBatch;
+        switch (a.kind) {
+        case pz::StageAction::Forward:
+          run("stage_forward", k, std::nullopt);
+          break;
+        case pz::StageAction::Backward:
+          run("stage_backward", k, gradsOf(k));
+          if (k > 0)
+            run("accumulate_grads", k, std::nullopt);
+          break;
+        case pz::StageAction::RecvActivation:
+        case pz::StageAction::RecvGrad:
+          StageRecvOp::create(b, loc,
+                              a.kind == pz::StageAction::RecvGrad ? "activation_grad" : "activation",
+                              k);
+          break;
+        case pz::StageAction::SendActivation:
+        case pz::StageAction::SendGrad:
+          StageSendOp::create(b, loc,
+                              a.kind == pz::StageAction::SendGrad ? "activation_grad" : "activation",
+                              k);
+          break;
+        }
+      }
+    }
+    for (int64_t k = 0; !staged && k < microBatches; ++k) {
+      run("forward_backward", k, gradsOf(k));
       if (k > 0)
         run("accumulate_grads", k, std::nullopt);
     }

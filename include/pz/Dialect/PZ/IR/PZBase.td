@@ -88,6 +88,15 @@ def PZ_Dialect : Dialect {
         "pz.lr_schedule";
     static constexpr ::llvm::StringLiteral kLossScalingAttrName =
         "pz.loss_scaling";
+    /// Pipeline stages (pz-split-stages): a tensor that crosses stages,
+    /// "activation" (between stage s and s + 1) or "activation_grad" (its
+    /// gradient), on the arguments and results of a stage's functions.
+    static constexpr ::llvm::StringLiteral kPipeAttrName = "pz.pipe";
+    /// A value a stage's forward keeps for its backward (its name), on
+    /// @stage_forward's results and @stage_backward's arguments.
+    static constexpr ::llvm::StringLiteral kSavedAttrName = "pz.saved";
+    /// On a stage's module: {index, flops}.
+    static constexpr ::llvm::StringLiteral kStageAttrName = "pz.stage";
   }];
 }
 

@@ -54,6 +54,47 @@ def AddLossPass : Pass<"pz-add-loss", "mlir::ModuleOp"> {
   ];
 }
 
+def SplitStagesPass : Pass<"pz-split-stages", "mlir::ModuleOp"> {
+  let summary = "Cut @forward into pipeline stages balanced by cost";
+  let description = [{
+    Pipeline parallelism (docs/design/0016). Cuts `@forward` into `stages`
+    chunks at cut points, program points where exactly one activation (a
+    value computed from both the data and the parameters, a transformer's
+    residual stream) is live. Values computed from the parameters alone or
+    from the data alone are cloned into every stage that reads them. The
+    cuts minimize the costliest chunk, by each op's forward and backward
+    FLOPs (StageCost.h), so the first and last stages carry the embedding
+    and the head at their cost. `boundaries` pins the cuts instead: a
+    layer name `L` cuts before the first op that reads a parameter
+    `L.*`. Each chunk becomes a nested module `@stage_K` (the top module's
+    attributes and `pz.stage = {index, flops}`) holding `@forward`, whose
+    activation input and output carry `pz.pipe = "activation"`; the last
+    stage returns the loss. Other outputs are dropped, as autodiff drops
+    them.
+
+    ```mlir
+    module {
+      module @stage_0 attributes {pz.stage = {flops = 1024 : i64, index = 0 : i64}} {
+        func.func @forward(%x: tensor<4x8xf32> {pz.input = "x"}, %w: ... {pz.param = "fc1.weight"})
+            -> (tensor<4x8xf32> {pz.pipe = "activation"})
+      }
+      module @stage_1 attributes {pz.stage = {flops = 1024 : i64, index = 1 : i64}} {
+        func.func @forward(%h: tensor<4x8xf32> {pz.pipe = "activation"}, ...)
+            -> (tensor<f32> {pz.output = "loss"})
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"stages", "stages", "int64_t", /*default=*/"1",
+           "the number of chunks (pp x virtual stages); 1 leaves the module alone">,
+    ListOption<"boundaries", "boundaries", "std::string",
+               "layers that start a stage (stages - 1 names), instead of the balanced cut">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"loss\"",
+           "the output the last stage returns">,
+  ];
+}
+
 def AutodiffPass : Pass<"pz-autodiff", "mlir::ModuleOp"> {
   let summary = "Reverse-mode autodiff: forward -> forward_backward";
   let description = [{
@@ -384,6 +425,30 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
     Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
            "fp32, bf16 or fp16">,
   ];
+}
+
+def SplitForwardBackwardPass : Pass<"pz-split-forward-backward", "mlir::ModuleOp"> {
+  let summary = "Split a pipeline stage's @forward_backward into its forward and backward";
+  let description = [{
+    Pipeline parallelism (docs/design/0016). In a stage's module
+    (`pz.stage`, pz-split-stages), after the plan passes, splits
+    `@forward_backward` into `@stage_forward`, the ops its output (the
+    activation it sends, or the loss) needs, and `@stage_backward`, every
+    other op. The forward also returns its saved set, the values the
+    backward reads, marked `pz.saved = "saved.N"`; the backward takes them
+    as arguments of the same names, then returns the gradients and the
+    gradient of the stage's activation input. Constants read on both
+    sides are cloned instead of saved. A module without `pz.stage` is left
+    alone.
+
+    ```mlir
+    func.func @stage_forward(%h: tensor<4x8xf32> {pz.pipe = "activation"}, %w: ...)
+        -> (tensor<4x8xf32> {pz.pipe = "activation"}, tensor<4x8xf32> {pz.saved = "saved.0"})
+    func.func @stage_backward(%w: ..., %g: tensor<4x8xf32> {pz.pipe = "activation_grad"},
+                              %s: tensor<4x8xf32> {pz.saved = "saved.0"})
+        -> (tensor<8x8xf32> {pz.grad = "fc2.weight"}, tensor<4x8xf32> {pz.pipe = "activation_grad"})
+    ```
+  }];
 }
 
 def SavedActivationsPass : Pass<"pz-saved-activations", "mlir::ModuleOp"> {

@@ -387,4 +387,37 @@ def PZRT_CheckNumericsOp : PZRT_Op<"check_numerics", [HasParent<"ScheduleOp">]> 
   let assemblyFormat = "attr-dict";
 }
 
+def PZRT_StageSendOp : PZRT_Op<"stage_send", [HasParent<"ScheduleOp">]> {
+  let summary = "a pipeline stage sends a tensor to its neighbour";
+  let description = [{
+    In a pipeline stage's schedule (docs/design/0016): sends the stage's
+    output `tensor` (`activation` to the next stage, `activation_grad` to
+    the previous one) of micro-batch `micro_batch`. The neighbour's
+    schedule has the matching `pzrt.stage_recv`.
+
+    ```mlir
+    pzrt.stage_send "activation" {micro_batch = 1 : i64}
+    ```
+  }];
+  let arguments = (ins StrAttr:$tensor, DefaultValuedAttr<I64Attr, "0">:$micro_batch);
+  let assemblyFormat = "$tensor attr-dict";
+  let hasVerifier = 1;
+}
+
+def PZRT_StageRecvOp : PZRT_Op<"stage_recv", [HasParent<"ScheduleOp">]> {
+  let summary = "a pipeline stage receives a tensor from its neighbour";
+  let description = [{
+    Receives the stage's input `tensor` (`activation` from the previous
+    stage, `activation_grad` from the next one) of micro-batch
+    `micro_batch`, into that micro-batch's slot.
+
+    ```mlir
+    pzrt.stage_recv "activation_grad" {micro_batch = 0 : i64}
+    ```
+  }];
+  let arguments = (ins StrAttr:$tensor, DefaultValuedAttr<I64Attr, "0">:$micro_batch);
+  let assemblyFormat = "$tensor attr-dict";
+  let hasVerifier = 1;
+}
+
 #endif // PZ_DIALECT_PZRT_IR_PZRTOPS_TD

@@ -1,0 +1,31 @@
+//===- StageCost.cpp - the cost the pipeline split balances ---------------===//
+
+#include "StageCost.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+static double elements(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return t && t.hasStaticShape() ? static_cast<double>(t.getNumElements()) : 0.0;
+}
+
+double mlir::pz::stageCost(Operation *op) {
+  if (auto mm = llvm::dyn_cast<MatmulOp>(op)) {
+    auto lhs = llvm::cast<RankedTensorType>(mm.getLhs().getType());
+    int64_t k = mm.getTransposeLhs() ? lhs.getShape()[lhs.getRank() - 2] : lhs.getShape().back();
+    return 3 * 2 * elements(mm.getResult()) * static_cast<double>(k);
+  }
+  if (llvm::isa<AttentionOp, AttentionBlockOp>(op)) {
+    // scores and the weighted sum: 2 x 2 s_q s_k d per head and batch row.
+    auto k = llvm::cast<RankedTensorType>(op->getOperand(1).getType());
+    double sk = static_cast<double>(k.getShape()[k.getRank() - 2]);
+    return 3.5 * 4 * elements(op->getOperand(0)) * sk;
+  }
+  double n = 0;
+  for (Value r : op->getResults())
+    n += elements(r);
+  return 3 * n;
+}
