@@ -31,10 +31,48 @@ std::string mlir::pz::driver::planJSON(const Plan &plan) {
   return s;
 }
 
+/// The bytes one step sends by reason.
+static json::Object byReasonObject(const TrainProgramInfo &info) {
+  json::Object byReason;
+  for (const auto &[reason, bytes] : info.commBytesPerStepByReason)
+    byReason[reason] = bytes;
+  return byReason;
+}
+
+/// The schedule and, per stage, its cost, slots, saved set, traffic and
+/// order of work; the predicted bubble of GPipe and 1F1B, (p - 1) / (m + p
+/// - 1) of a step.
+static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &info) {
+  json::Object o{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
+                 {"stages", plan.pp},
+                 {"microbatches", plan.gradAccum}};
+  if (info.stages.empty())
+    return o;
+  o["predicted_bubble"] =
+      static_cast<double>(plan.pp - 1) / static_cast<double>(plan.gradAccum + plan.pp - 1);
+  json::Array stages;
+  for (const TrainProgramInfo &s : info.stages)
+    stages.push_back(json::Object{{"stage", s.stage},
+                                  {"flops_per_micro_batch", s.stageFlops},
+                                  {"parameters", static_cast<int64_t>(s.params.size())},
+                                  {"slots", s.slots},
+                                  {"saved_bytes_per_micro_batch", s.savedBytes},
+                                  {"peak_bytes", s.peakBytes},
+                                  {"bytes_per_step_by_reason", byReasonObject(s)},
+                                  {"order", s.computeOrder}});
+  o["per_stage"] = std::move(stages);
+  return o;
+}
+
 void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                    const Plan &plan, const TrainProgramInfo &info) {
   json::Array ranks;
-  for (int64_t r = 0; r < plan.worldSize(); ++r)
+  // A pipeline's ranks hold their stage's program (pp is the outermost axis).
+  auto stageOf = [&](int64_t r) -> const TrainProgramInfo & {
+    return info.stages.empty() ? info : info.stages[r / (plan.worldSize() / plan.pp)];
+  };
+  for (int64_t r = 0; r < plan.worldSize(); ++r) {
+    const TrainProgramInfo &info = stageOf(r);
     ranks.push_back(json::Object{
         {"rank", r},
         {"peak_bytes", info.peakBytes},
@@ -47,7 +85,9 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                       {"data", info.dataBytes}}},
         {"arena", json::Object{{"bytes", info.arenaBytes},
                                {"peak_live_bytes", info.arenaPeakBytes}}},
-        {"saved_activation_bytes", info.savedActivationBytes}});
+        {"saved_activation_bytes",
+         info.stage >= 0 ? info.savedBytes : info.savedActivationBytes}});
+  }
   json::Object comm{{"all_reduce", 0},     {"all_gather", 0}, {"reduce_scatter", 0},
                     {"all_to_all", 0},     {"broadcast", 0},  {"send", 0}};
   for (const auto &[kind, bytes] : info.commBytesPerStep)
@@ -91,9 +131,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                               "all-reduce 2(n-1)/n x S); the driver's own agreement "
                               "between ranks (the loss average, the numerics flag) is "
                               "not counted"}}},
-      {"pipeline", json::Object{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
-                                {"stages", plan.pp},
-                                {"microbatches", plan.gradAccum}}},
+      {"pipeline", pipelineObject(plan, info)},
       {"tensors", json::Object{{"parameters", static_cast<int64_t>(info.params.size())},
                                {"parameter_elements", info.paramBytes / 4},
                                {"optimizer_states", static_cast<int64_t>(info.states.size())},

@@ -6,7 +6,14 @@
 #     the fused send + receive);
 #  4. a checkpoint of the stages holds every tensor: the stages resume from
 #     it, and so does the single program, alike; the stages load the single
-#     program's checkpoint too.
+#     program's checkpoint too;
+#  5. a tied parameter (W0 in both stages, tied_stages 0b11): the stages
+#     train like the single program that holds it once, the two copies stay
+#     bitwise alike (their checkpoint slices), the sum over the stages is
+#     counted once as all_reduce under "pp.tied_grad" and traced, and the
+#     stages resume from the single program's checkpoint;
+#  6. --data-npy names every stage's data inputs (each stage loads its own);
+#     an unknown name and files whose rows differ are usage errors.
 # Variables: MPIEXEC, NP_FLAG, PROBE, WORKDIR.
 if(NOT MPIEXEC OR NOT EXISTS "${MPIEXEC}")
   message("skipped: no mpirun")
@@ -81,4 +88,73 @@ run_step("stages resume from one program" 0 "step 8/8 \\| loss"
          ${MPI} "${PROBE}" 1f1b --load rck --steps 2 --metrics resume-1f1b.jsonl)
 run_step("compare resumes from one program" 0 "2 steps agree"
          "${PROBE}" compare resume-1f1b.jsonl resume-ref.jsonl)
-message("ok: pipeline stages (GPipe, 1F1B) match one program; memory plan; trace; checkpoints")
+
+# 5. Tied parameters.
+run_step("tied reference" 0 "step 6/6 \\| loss"
+         "${PROBE}" tied-ref --steps 6 --metrics tied-ref.jsonl --save tied-rck)
+run_step("tied gpipe" 0 "step 6/6 \\| loss"
+         ${MPI} "${PROBE}" tied-gpipe --steps 6 --log-every 3 --metrics tied-gpipe.jsonl
+         --metrics-all --save tied-ck --trace tied-gpipe.json)
+run_step("compare tied gpipe" 0 "6 steps agree" "${PROBE}" compare tied-gpipe.jsonl tied-ref.jsonl)
+run_step("tied copies alike" 0 "3 tensors alike"
+         "${PROBE}" same tied-ck W0 exp_avg:W0 exp_avg_sq:W0)
+run_step("tied 1f1b" 0 "step 6/6 \\| loss"
+         ${MPI} "${PROBE}" tied-1f1b --steps 6 --log-every 3 --metrics tied-1f1b.jsonl)
+run_step("compare tied 1f1b" 0 "6 steps agree" "${PROBE}" compare tied-1f1b.jsonl tied-ref.jsonl)
+# W0's gradient: 128 f32 over 2 ranks is 2 x (2-1)/2 x 512 = 512 bytes of
+# all_reduce a step, on each stage, and no other all_reduce.
+foreach(r 0 1)
+  file(STRINGS "${WORKDIR}/tied-gpipe.rank${r}.jsonl" lines)
+  list(GET lines 1 line)
+  string(JSON tied ERROR_VARIABLE jerr GET "${line}" comm_bytes_by_reason pp.tied_grad)
+  string(JSON ar ERROR_VARIABLE jerr2 GET "${line}" comm_bytes all_reduce)
+  if(jerr OR jerr2 OR NOT tied EQUAL 512 OR NOT ar EQUAL 512)
+    message(FATAL_ERROR "rank ${r}: pp.tied_grad '${tied}' and all_reduce '${ar}' bytes, 512 "
+                        "expected: ${line}")
+  endif()
+endforeach()
+foreach(f tied-gpipe.json tied-gpipe.rank1.json)
+  file(READ "${WORKDIR}/${f}" trace)
+  if(NOT trace MATCHES "\"all_reduce\"[^}]*\"pp.tied_grad\"")
+    message(FATAL_ERROR "${f} has no all_reduce event of pp.tied_grad")
+  endif()
+endforeach()
+run_step("tied stages resume from one program" 0 "step 8/8 \\| loss"
+         ${MPI} "${PROBE}" tied-1f1b --load tied-rck --steps 2 --metrics tied-resume-pp.jsonl
+         --save tied-ck2)
+run_step("tied one program resumes" 0 "step 8/8 \\| loss"
+         "${PROBE}" tied-ref --load tied-ck --steps 2 --metrics tied-resume-ref.jsonl)
+run_step("compare tied resumes" 0 "2 steps agree"
+         "${PROBE}" compare tied-resume-pp.jsonl tied-resume-ref.jsonl)
+run_step("tied copies alike after resuming" 0 "3 tensors alike"
+         "${PROBE}" same tied-ck2 W0 exp_avg:W0 exp_avg_sq:W0)
+foreach(case "range:tied parameter 0 is parameter 5, which does not exist"
+             "mask:'W0' of stage 0 has the stage mask 0x2, which does not hold this stage"
+             "beyond:has the stage mask 0x7, which names stages beyond the plan's"
+             "untied:stage 0 ties parameter 'W0' to the stages 0x3, but stage 1 does not tie it"
+             "shape:'W0' is float32 \\[16, 8\\].* on stage 0 but float32 \\[15, 8\\]"
+             "single:not a pipeline stage \\(num_slots 0\\) ties 1 parameter to other stages")
+  string(FIND "${case}" ":" colon)
+  string(SUBSTRING "${case}" 0 ${colon} name)
+  math(EXPR colon "${colon} + 1")
+  string(SUBSTRING "${case}" ${colon} -1 pattern)
+  run_step("bad tied ${name}" 1 "${pattern}" "${PROBE}" bad-tied ${name} --steps 1)
+endforeach()
+
+# 6. --data-npy with stages: the full list of the plan's data inputs.
+run_step("write npy" 0 "" "${PROBE}" write-npy "${WORKDIR}")
+set(NPY "input_ids=${WORKDIR}/input_ids.npy,labels=${WORKDIR}/labels.npy")
+run_step("npy reference" 0 "step 4/4 \\| loss"
+         "${PROBE}" ref --steps 4 --data-npy "${NPY}" --metrics npy-ref.jsonl)
+run_step("npy stages" 0 "\\.npy data \\(24 rows\\).*step 4/4 \\| loss"
+         ${MPI} "${PROBE}" 1f1b --steps 4 --data-npy "${NPY}" --metrics npy-pp.jsonl)
+run_step("compare npy" 0 "4 steps agree" "${PROBE}" compare npy-pp.jsonl npy-ref.jsonl)
+run_step("npy unknown name" 2 "no data input 'bogus'.*input_ids, labels"
+         ${MPI} "${PROBE}" gpipe --steps 1 --data-npy "${NPY},bogus=${WORKDIR}/labels.npy")
+run_step("npy rows differ" 2 "has 20 rows but .* has 24"
+         ${MPI} "${PROBE}" gpipe --steps 1 --data-npy
+         "input_ids=${WORKDIR}/input_ids.npy,labels=${WORKDIR}/short.npy")
+run_step("npy input missing" 2 "no file for the data input 'labels'"
+         ${MPI} "${PROBE}" gpipe --steps 1 --data-npy "input_ids=${WORKDIR}/input_ids.npy")
+message("ok: pipeline stages (GPipe, 1F1B) match one program; memory plan; trace; checkpoints; "
+        "tied parameters; --data-npy")

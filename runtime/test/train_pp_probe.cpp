@@ -12,14 +12,28 @@
 //                                          (fused SEND + RECV exchanges)
 //   train-pp-probe compare A.jsonl B.jsonl same steps, losses, grad norms and
 //                                          lrs within 1e-5 relative
+// The tied model (tied-ref, tied-gpipe, tied-1f1b) ties W0, the embedding,
+// to the head: logits = z (W1 + W0^T). Stage 1 holds W0 too (tied_stages
+// 0b11), and the driver sums its two gradients before finalize_grads; the
+// reference has W0 once, its gradient the sum of both uses.
+//   train-pp-probe same DIR NAME...        the tensors NAME are bitwise alike
+//                                          in the checkpoint's two rank files
+//   train-pp-probe write-npy DIR           input_ids.npy, labels.npy (24 rows)
+//                                          and short.npy (20 rows) in DIR
+//   train-pp-probe bad-tied CASE           the tied stages with a fault the
+//                                          driver must reject (exit 1):
+//                                          range, mask, beyond, untied, shape,
+//                                          single
 // Every program sets planned_peak_bytes to train.h's formula, so the driver
 // warns if it allocates anything else.
 #include "pzrt/pzrt.h"
 
 #include "legacy_steps.h"
+#include "pzrt/run.h"
 #include "pzrt/train.h"
 
 #include "io/json.h"
+#include "io/safetensors.h"
 
 #include <cmath>
 #include <cstdio>
@@ -98,6 +112,20 @@ void embedBackward(const int64_t *ids, const float *dh, float *gw0) {
       gw0[ids[r] * kD + d] += dh[r * kD + d];
 }
 
+// The tied model's head weight W1 + W0^T ([D, V]).
+void tiedWeight(const float *w0, const float *w1, float *weff) {
+  for (int64_t d = 0; d < kD; ++d)
+    for (int64_t v = 0; v < kV; ++v)
+      weff[d * kV + v] = w1[d * kV + v] + w0[v * kD + d];
+}
+
+// The head's share of W0's gradient: gW1^T, added to gw0 or written.
+void headShare(const float *gw1, float *gw0, bool add) {
+  for (int64_t d = 0; d < kD; ++d)
+    for (int64_t v = 0; v < kV; ++v)
+      gw0[v * kD + d] = (add ? gw0[v * kD + d] : 0.0f) + gw1[d * kV + v];
+}
+
 float *scratch(pzrt_step_ctx *ctx, size_t offset, size_t bytes) {
   return static_cast<float *>(pzrt_arena_acquire(ctx->arena, offset, bytes));
 }
@@ -121,6 +149,29 @@ int refForwardBackward(pzrt_step_ctx *ctx, void *const *params, void *const *inp
                    static_cast<float *>(grads[1]), dh))
     return -1;
   embedBackward(ids, dh, static_cast<float *>(grads[0]));
+  return 0;
+}
+
+// The tied model: the head's weight W1 + W0^T in the arena after the rest.
+constexpr size_t kDV = kD * kV * kF, kRefTiedArena = kRefArena + kDV;
+
+int refTiedForwardBackward(pzrt_step_ctx *ctx, void *const *params, void *const *inputs,
+                           float *loss, void *const *grads) {
+  const auto *ids = static_cast<const int64_t *>(inputs[0]);
+  const auto *labels = static_cast<const int64_t *>(inputs[1]);
+  const auto *w0 = static_cast<const float *>(params[0]);
+  float *h = scratch(ctx, 0, kRD), *z = scratch(ctx, kRD, kRD), *dh = scratch(ctx, 2 * kRD, kRD);
+  float *logits = scratch(ctx, 3 * kRD, kRV), *dlogits = scratch(ctx, 3 * kRD + kRV, kRV);
+  float *weff = scratch(ctx, kRefArena, kDV);
+  if (!h || !z || !dh || !logits || !dlogits || !weff)
+    return -1;
+  embed(w0, ids, h);
+  tiedWeight(w0, static_cast<const float *>(params[1]), weff);
+  if (head(weff, h, labels, z, logits, loss) ||
+      headBackward(weff, labels, z, logits, dlogits, static_cast<float *>(grads[1]), dh))
+    return -1;
+  embedBackward(ids, dh, static_cast<float *>(grads[0]));
+  headShare(static_cast<const float *>(grads[1]), static_cast<float *>(grads[0]), true);
   return 0;
 }
 
@@ -157,7 +208,7 @@ uint64_t bytes(const pzrt_tensor_spec &s) {
 
 const pzrt_lr_schedule kLr = {PZRT_LR_COSINE, 0.05, 2, 20, 0.0};
 
-pzrt_program makeReference() {
+pzrt_program makeReference(bool tied) {
   static const pzrt_tensor_spec params[] = {kW0, kW1}, inputs[] = {kIds, kLabels};
   static const int32_t roles[] = {PZRT_INPUT_DATA, PZRT_INPUT_DATA};
   static const pzrt_tensor_spec states[] = {
@@ -174,10 +225,11 @@ pzrt_program makeReference() {
   m.input_roles = roles;
   m.num_states = 4;
   m.states = states;
-  m.arena_bytes = kRefArena;
-  m.arena_planned_peak = kRefArena;
+  const size_t arena = tied ? kRefTiedArena : kRefArena;
+  m.arena_bytes = arena;
+  m.arena_planned_peak = arena;
   // params, grads and accumulators, states, arena, inputs, scalars
-  m.planned_peak_bytes = 2 * bytes(kW0) * 3 + 4 * bytes(kW0) + kRefArena + bytes(kIds) +
+  m.planned_peak_bytes = 2 * bytes(kW0) * 3 + 4 * bytes(kW0) + arena + bytes(kIds) +
                          bytes(kLabels) + 8 * PZRT_SCALAR_COUNT;
   m.grad_accum = kK;
   m.world_size = 1;
@@ -185,7 +237,7 @@ pzrt_program makeReference() {
   m.lr_schedule = kLr;
   m.plan_json = "{}";
   static pzrt::test::ProgramTables tables;
-  tables.attach(m, refForwardBackward, refOptimizer);
+  tables.attach(m, tied ? refTiedForwardBackward : refForwardBackward, refOptimizer);
   return m;
 }
 
@@ -229,6 +281,36 @@ int s1Backward(pzrt_step_ctx *ctx, void *const *a) {
                       dlogits, static_cast<float *>(a[4]), static_cast<float *>(a[5]));
 }
 
+// The tied model's stage 1 holds W0 (tied) and W1:
+//   forward (W0, W1, h [input], labels, z [saved], logits [saved], LOSS)
+//   backward (W0, W1, labels, z [saved], logits [saved], gW0, gW1 [grads
+//     or accumulators], h.grad [output])
+//   accumulate (accum W0, grad W0, accum W1, grad W1)
+//   finalize (accum W0, GRAD_SCALE, grad W0, NONFINITE, accum W1, grad W1)
+//   optimizer (W0, gW0, its 2 states, W1, gW1, its 2 states, LR, STEP,
+//     GRAD_NORM)
+int s1TiedForward(pzrt_step_ctx *ctx, void *const *a) {
+  float *weff = scratch(ctx, 0, kDV);
+  if (!weff)
+    return -1;
+  tiedWeight(static_cast<const float *>(a[0]), static_cast<const float *>(a[1]), weff);
+  return head(weff, static_cast<const float *>(a[2]), static_cast<const int64_t *>(a[3]),
+              static_cast<float *>(a[4]), static_cast<float *>(a[5]), static_cast<float *>(a[6]));
+}
+
+int s1TiedBackward(pzrt_step_ctx *ctx, void *const *a) {
+  float *weff = scratch(ctx, 0, kDV), *dlogits = scratch(ctx, kDV, kRV);
+  if (!weff || !dlogits)
+    return -1;
+  tiedWeight(static_cast<const float *>(a[0]), static_cast<const float *>(a[1]), weff);
+  if (headBackward(weff, static_cast<const int64_t *>(a[2]), static_cast<const float *>(a[3]),
+                   static_cast<const float *>(a[4]), dlogits, static_cast<float *>(a[6]),
+                   static_cast<float *>(a[7])))
+    return -1;
+  headShare(static_cast<const float *>(a[6]), static_cast<float *>(a[5]), false);
+  return 0;
+}
+
 int accumulate(pzrt_step_ctx *, void *const *a) {
   float *acc = static_cast<float *>(a[0]);
   const float *g = static_cast<const float *>(a[1]);
@@ -265,9 +347,42 @@ int optimizer(pzrt_step_ctx *ctx, void *const *a) {
   return adamw(ctx, a[0], a[1], a[2], a[3], *static_cast<const int64_t *>(a[5]));
 }
 
+int accumulate2(pzrt_step_ctx *ctx, void *const *a) {
+  void *const second[2] = {a[2], a[3]};
+  return accumulate(ctx, a) || accumulate(ctx, second) ? -1 : 0;
+}
+
+int finalize2(pzrt_step_ctx *ctx, void *const *a) {
+  int64_t bad0 = -1, bad1 = -1;
+  void *const first[4] = {a[0], a[1], a[2], &bad0}, *const second[4] = {a[4], a[1], a[5], &bad1};
+  if (finalize(ctx, first) || finalize(ctx, second))
+    return -1;
+  *static_cast<int64_t *>(a[3]) = bad0 >= 0 ? 0 : bad1 >= 0 ? 1 : -1;
+  return 0;
+}
+
+// The gradient norm counts a tied parameter once: on the lowest stage that
+// holds it (stage 0 for W0), so stage 1 sums the squares of W1 alone.
+int tiedOptimizer(pzrt_step_ctx *ctx, void *const *a) {
+  double sq = pzrt_sum_squares(static_cast<const float *>(a[5]), kV * kD), all[2] = {sq, 0};
+  if (pzrt_comm_size(ctx->comm) > 1) {
+    if (pzrt_all_gather(ctx->comm, &sq, all, 1, PZRT_I64))
+      return -1;
+    sq = all[0] + all[1];
+  }
+  *static_cast<float *>(a[10]) = static_cast<float>(std::sqrt(sq));
+  const int64_t step = *static_cast<const int64_t *>(a[9]);
+  return adamw(ctx, a[0], a[1], a[2], a[3], step) || adamw(ctx, a[4], a[5], a[6], a[7], step)
+             ? -1
+             : 0;
+}
+
 enum Fn { kFwd, kBwdAccum, kBwd, kAccumulate, kFinalize, kOptimizer };
 
 struct Stage {
+  std::vector<std::string> stateNames;
+  std::vector<int32_t> tiedParams;
+  std::vector<uint32_t> tiedStages;
   std::vector<pzrt_tensor_spec> params, inputs, states, saved, outputs;
   std::vector<int32_t> inputRoles, outputRoles;
   std::vector<pzrt_arg_binding> fwd, bwdAccum, bwd, acc, fin, opt;
@@ -292,17 +407,22 @@ void backward(std::vector<pzrt_action> &s, int mb) {
     run(s, kAccumulate, mb);
 }
 
-void makeStage(Stage &st, int stage, bool oneFOneB) {
+void makeStage(Stage &st, int stage, bool oneFOneB, bool tied) {
   const bool last = stage == 1;
+  const bool tiedHead = tied && last; // stage 1 of the tied model holds W0 too
   const pzrt_tensor_spec &w = last ? kW1 : kW0;
-  st.params = {w};
-  std::string wn = w.name;
-  static std::string stateNames[2][2] = {{"exp_avg:W0", "exp_avg_sq:W0"},
-                                         {"exp_avg:W1", "exp_avg_sq:W1"}};
-  for (int k = 0; k < 2; ++k) {
-    pzrt_tensor_spec s = w;
-    s.name = stateNames[stage][k].c_str();
+  st.params = tiedHead ? std::vector<pzrt_tensor_spec>{kW0, kW1} : std::vector<pzrt_tensor_spec>{w};
+  for (const pzrt_tensor_spec &p : st.params)
+    for (const char *k : {"exp_avg:", "exp_avg_sq:"})
+      st.stateNames.push_back(k + std::string(p.name));
+  for (size_t k = 0; k < st.stateNames.size(); ++k) {
+    pzrt_tensor_spec s = st.params[k / 2];
+    s.name = st.stateNames[k].c_str();
     st.states.push_back(s);
+  }
+  if (tied) { // W0 is parameter 0 of both stages
+    st.tiedParams = {0};
+    st.tiedStages = {0x3};
   }
   const int slots = oneFOneB ? 2 - stage : kK; // micro-batches in flight
   uint64_t arena;
@@ -330,6 +450,15 @@ void makeStage(Stage &st, int stage, bool oneFOneB) {
     st.bwdAccum = {B{PZRT_ARG_PARAM, 0}, B{PZRT_ARG_INPUT, 0}, B{PZRT_ARG_SAVED, 0},
                    B{PZRT_ARG_SAVED, 1}, B{PZRT_ARG_ACCUM, 0}, B{PZRT_ARG_OUTPUT, 0}};
     arena = kRV;
+    if (tiedHead) {
+      st.fwd = {B{PZRT_ARG_PARAM, 0}, B{PZRT_ARG_PARAM, 1}, B{PZRT_ARG_INPUT, 1},
+                B{PZRT_ARG_INPUT, 0}, B{PZRT_ARG_SAVED, 0}, B{PZRT_ARG_SAVED, 1},
+                B{PZRT_ARG_SCALAR, PZRT_SCALAR_LOSS}};
+      st.bwdAccum = {B{PZRT_ARG_PARAM, 0}, B{PZRT_ARG_PARAM, 1}, B{PZRT_ARG_INPUT, 0},
+                     B{PZRT_ARG_SAVED, 0}, B{PZRT_ARG_SAVED, 1}, B{PZRT_ARG_ACCUM, 0},
+                     B{PZRT_ARG_ACCUM, 1}, B{PZRT_ARG_OUTPUT, 0}};
+      arena = kDV + kRV;
+    }
   }
   st.bwd = st.bwdAccum;
   for (B &b : st.bwd)
@@ -345,20 +474,33 @@ void makeStage(Stage &st, int stage, bool oneFOneB) {
             B{PZRT_ARG_SCALAR, PZRT_SCALAR_LR},
             B{PZRT_ARG_SCALAR, PZRT_SCALAR_STEP},
             B{PZRT_ARG_SCALAR, PZRT_SCALAR_GRAD_NORM}};
+  if (tiedHead) {
+    st.acc = {B{PZRT_ARG_ACCUM, 0}, B{PZRT_ARG_GRAD, 0}, B{PZRT_ARG_ACCUM, 1}, B{PZRT_ARG_GRAD, 1}};
+    st.fin = {B{PZRT_ARG_ACCUM, 0}, B{PZRT_ARG_SCALAR, PZRT_SCALAR_GRAD_SCALE},
+              B{PZRT_ARG_GRAD, 0},  B{PZRT_ARG_SCALAR, PZRT_SCALAR_NONFINITE},
+              B{PZRT_ARG_ACCUM, 1}, B{PZRT_ARG_GRAD, 1}};
+    st.opt = {B{PZRT_ARG_PARAM, 0},  B{PZRT_ARG_GRAD, 0},  B{PZRT_ARG_STATE, 0},
+              B{PZRT_ARG_STATE, 1},  B{PZRT_ARG_PARAM, 1}, B{PZRT_ARG_GRAD, 1},
+              B{PZRT_ARG_STATE, 2},  B{PZRT_ARG_STATE, 3}, B{PZRT_ARG_SCALAR, PZRT_SCALAR_LR},
+              B{PZRT_ARG_SCALAR, PZRT_SCALAR_STEP}, B{PZRT_ARG_SCALAR, PZRT_SCALAR_GRAD_NORM}};
+  }
   const uint64_t peak = last ? arena : 0;
   auto entry = [&](const char *name, int role, pzrt_host_fn fn,
                    const std::vector<pzrt_arg_binding> &args) {
     return pzrt_function_entry{name, role, fn, static_cast<int32_t>(args.size()), args.data(),
                                arena, peak};
   };
+  const pzrt_host_fn fwd = tiedHead ? s1TiedForward : last ? s1Forward : s0Forward;
+  const pzrt_host_fn bwd = tiedHead ? s1TiedBackward : last ? s1Backward : s0Backward;
   st.functions = {
-      entry("stage_forward", PZRT_FN_STAGE_FORWARD, last ? s1Forward : s0Forward, st.fwd),
-      entry("stage_backward", PZRT_FN_STAGE_BACKWARD, last ? s1Backward : s0Backward,
-            st.bwdAccum),
-      entry("stage_backward", PZRT_FN_STAGE_BACKWARD, last ? s1Backward : s0Backward, st.bwd),
-      entry("accumulate_grads", PZRT_FN_ACCUMULATE_GRADS, accumulate, st.acc),
-      entry("finalize_grads", PZRT_FN_FINALIZE_GRADS, finalize, st.fin),
-      entry("optimizer_step", PZRT_FN_OPTIMIZER_STEP, optimizer, st.opt)};
+      entry("stage_forward", PZRT_FN_STAGE_FORWARD, fwd, st.fwd),
+      entry("stage_backward", PZRT_FN_STAGE_BACKWARD, bwd, st.bwdAccum),
+      entry("stage_backward", PZRT_FN_STAGE_BACKWARD, bwd, st.bwd),
+      entry("accumulate_grads", PZRT_FN_ACCUMULATE_GRADS, tiedHead ? accumulate2 : accumulate,
+            st.acc),
+      entry("finalize_grads", PZRT_FN_FINALIZE_GRADS, tiedHead ? finalize2 : finalize, st.fin),
+      entry("optimizer_step", PZRT_FN_OPTIMIZER_STEP, tiedHead ? tiedOptimizer : optimizer,
+            st.opt)};
 
   // inputs: stage 0's h.grad is input 1, stage 1's h is input 1.
   std::vector<pzrt_action> &s = st.schedule;
@@ -405,12 +547,12 @@ void makeStage(Stage &st, int stage, bool oneFOneB) {
   pzrt_program &m = st.m;
   m.abi_version = PZRT_ABI_VERSION;
   m.name = "pp-probe";
-  m.num_params = 1;
+  m.num_params = static_cast<int32_t>(st.params.size());
   m.params = st.params.data();
   m.num_inputs = static_cast<int32_t>(st.inputs.size());
   m.inputs = st.inputs.data();
   m.input_roles = st.inputRoles.data();
-  m.num_states = 2;
+  m.num_states = static_cast<int32_t>(st.states.size());
   m.states = st.states.data();
   m.arena_bytes = arena;
   m.arena_planned_peak = peak;
@@ -434,13 +576,17 @@ void makeStage(Stage &st, int stage, bool oneFOneB) {
   m.num_outputs = static_cast<int32_t>(st.outputs.size());
   m.outputs = st.outputs.data();
   m.output_roles = st.outputRoles.data();
-  // train.h's formula: param, grad and accumulator, 2 states, arena,
-  // slots x (inputs + saved), outputs, scalars.
+  m.num_tied = static_cast<int32_t>(st.tiedParams.size());
+  m.tied_params = st.tiedParams.data();
+  m.tied_stages = st.tiedStages.data();
+  // train.h's formula: per parameter (all of W0's size) the parameter, its
+  // grad and accumulator and 2 states; arena, slots x (inputs + saved),
+  // outputs, scalars.
   uint64_t slotted = 0;
   for (const auto *list : {&st.inputs, &st.saved})
     for (const pzrt_tensor_spec &t : *list)
       slotted += bytes(t);
-  m.planned_peak_bytes = 3 * bytes(w) + 2 * bytes(w) + arena + slots * slotted +
+  m.planned_peak_bytes = st.params.size() * 5 * bytes(w) + arena + slots * slotted +
                          bytes(st.outputs[0]) + 8 * PZRT_SCALAR_COUNT;
 }
 
@@ -480,24 +626,111 @@ int compare(const char *a, const char *b) {
   return 0;
 }
 
+// The tensors `names` hold the same bytes in the checkpoint's two rank
+// files (each stage writes its copy of a tied parameter).
+int same(const std::string &dir, const std::vector<std::string> &names) {
+  pzrt::StFile f[2];
+  for (int r = 0; r < 2; ++r) {
+    std::string path = dir + "/rank0000" + std::to_string(r) + ".safetensors";
+    if (pzrt::readSafetensors(path, f[r])) {
+      std::fprintf(stderr, "same: %s: %s\n", path.c_str(), pzrt_last_error());
+      return 1;
+    }
+  }
+  for (const std::string &n : names) {
+    const pzrt::StTensor *a = f[0].find(n), *b = f[1].find(n);
+    if (!a || !b) {
+      std::fprintf(stderr, "same: '%s' is not in rank %d's file\n", n.c_str(), a ? 1 : 0);
+      return 1;
+    }
+    if (a->dtype != b->dtype || a->shape != b->shape || a->end - a->begin != b->end - b->begin ||
+        std::memcmp(f[0].dataStart + a->begin, f[1].dataStart + b->begin, a->end - a->begin)) {
+      std::fprintf(stderr, "same: the two copies of '%s' differ\n", n.c_str());
+      return 1;
+    }
+  }
+  std::printf("same: %zu tensors alike on both stages\n", names.size());
+  return 0;
+}
+
+// Token rows for --data-npy: input_ids and labels of 24 rows, short.npy
+// (labels of 20 rows).
+int writeNpy(const std::string &dir) {
+  std::vector<int64_t> ids(24 * kS), labels(24 * kS);
+  for (int64_t r = 0; r < 24; ++r)
+    for (int64_t s = 0; s < kS; ++s) {
+      ids[r * kS + s] = (r * 7 + s * 3) % kV;
+      labels[r * kS + s] = (r * 5 + s * 11 + 1) % kV;
+    }
+  const int64_t full[2] = {24, kS}, part[2] = {20, kS};
+  if (pzrt_npy_write((dir + "/input_ids.npy").c_str(), PZRT_I64, 2, full, ids.data(), 0) ||
+      pzrt_npy_write((dir + "/labels.npy").c_str(), PZRT_I64, 2, full, labels.data(), 0) ||
+      pzrt_npy_write((dir + "/short.npy").c_str(), PZRT_I64, 2, part, labels.data(), 0)) {
+    std::fprintf(stderr, "write-npy: %s\n", pzrt_last_error());
+    return 1;
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "compare" && argc == 4)
     return compare(argv[2], argv[3]);
+  if (mode == "same" && argc >= 4)
+    return same(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+  if (mode == "write-npy" && argc == 3)
+    return writeNpy(argv[2]);
+  if (mode == "bad-tied" && argc >= 3) {
+    static Stage stages[2];
+    for (int s = 0; s < 2; ++s)
+      makeStage(stages[s], s, false, true);
+    const std::string c = argv[2];
+    static const int32_t outside = 5;
+    static const uint32_t onlyOne = 0x2, three = 0x7;
+    static const int32_t tiedOne = 0;
+    static const uint32_t both = 0x3;
+    if (c == "range") {
+      stages[0].m.tied_params = &outside;
+    } else if (c == "mask") {
+      stages[0].m.tied_stages = &onlyOne;
+    } else if (c == "beyond") {
+      stages[0].m.tied_stages = stages[1].m.tied_stages = &three;
+    } else if (c == "untied") {
+      stages[1].m.num_tied = 0;
+    } else if (c == "shape") {
+      stages[1].params[0].shape[0] = kV - 1;
+    } else if (c == "single") {
+      static pzrt_program model = makeReference(true);
+      model.num_tied = 1;
+      model.tied_params = &tiedOne;
+      model.tied_stages = &both;
+      return pzrt_train_main(&model, argc - 2, argv + 2);
+    } else {
+      std::fprintf(stderr, "bad-tied: unknown case '%s'\n", c.c_str());
+      return 2;
+    }
+    const pzrt_program *programs[2] = {&stages[0].m, &stages[1].m};
+    return pzrt_train_main_stages(programs, 2, argc - 2, argv + 2);
+  }
+  const bool tied = mode.rfind("tied-", 0) == 0;
+  if (tied)
+    mode = mode.substr(5);
   if (mode == "ref") {
-    static pzrt_program model = makeReference();
+    static pzrt_program model = makeReference(tied);
     return pzrt_train_main(&model, argc - 1, argv + 1);
   }
   if (mode == "gpipe" || mode == "1f1b") {
     static Stage stages[2];
     for (int s = 0; s < 2; ++s)
-      makeStage(stages[s], s, mode == "1f1b");
+      makeStage(stages[s], s, mode == "1f1b", tied);
     const pzrt_program *programs[2] = {&stages[0].m, &stages[1].m};
     return pzrt_train_main_stages(programs, 2, argc - 1, argv + 1);
   }
-  std::fprintf(stderr, "usage: %s ref|gpipe|1f1b [train options] | compare A.jsonl B.jsonl\n",
+  std::fprintf(stderr,
+               "usage: %s [tied-]ref|[tied-]gpipe|[tied-]1f1b [train options] | compare A.jsonl "
+               "B.jsonl | same DIR NAME... | write-npy DIR\n",
                argv[0]);
   return 2;
 }

@@ -78,6 +78,8 @@ struct TrainProgramInfo {
   int64_t savedBytes = 0, outputBytes = 0;
   /// The stage's forward and backward FLOPs per micro-batch (pz-split-stages).
   int64_t stageFlops = 0;
+  /// Its forwards and backwards in schedule order ("F0 F1 B0 ...").
+  std::string computeOrder;
   /// Every stage's program, for a pipelined step (the fields above then
   /// describe stage 0, and the report reads these).
   std::vector<TrainProgramInfo> stages;

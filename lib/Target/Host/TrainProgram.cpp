@@ -451,6 +451,10 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                                 << "' but computes no such output";
       actions += "  {PZRT_ACTION_SEND, 0, " + std::to_string(send.getMicroBatch()) + ", " +
                  std::to_string(binder.output(send.getTensor())) + "},\n";
+      // The runtime counts a stage's send under its reason, "pp.<tensor>".
+      int64_t bytes = info.outputs[binder.output(send.getTensor())].bytes();
+      info.commBytesPerStep["send"] += bytes;
+      info.commBytesPerStepByReason["pp." + send.getTensor().str()] += bytes;
       ++numActions;
       continue;
     }
@@ -485,6 +489,10 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                  std::to_string(HostProgram::arenaPeakBytes(fn)) + "u},\n";
       entryOf[key] = numEntries++;
     }
+    if (fn.getSymName() == "stage_forward" || fn.getSymName() == "stage_backward")
+      info.computeOrder += (info.computeOrder.empty() ? "" : " ") +
+                           std::string(fn.getSymName() == "stage_forward" ? "F" : "B") +
+                           std::to_string(run.getMicroBatch());
     if (fn.getSymName() == "stage_forward")
       inFlight.insert(run.getMicroBatch());
     info.slots = std::max<int64_t>(info.slots, inFlight.size());
@@ -560,6 +568,23 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
     }
     info.gradBytes += bytes;
   }
+  // Tied parameters: their gradients summed over the stages that hold them
+  // (a ring all-reduce of 2(n-1)/n of the gradient's bytes).
+  if (auto tied = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName))
+    for (NamedAttribute t : tied) {
+      auto it = llvm::find_if(info.params, [&](const ProgramTensor &q) {
+        return q.name == t.getName().getValue();
+      });
+      if (it == info.params.end())
+        continue;
+      int64_t n = llvm::popcount(static_cast<uint64_t>(llvm::cast<IntegerAttr>(t.getValue()).getInt()));
+      int64_t bytes = it->bytes();
+      if (gradShardAxes && !it->shardAxes)
+        bytes = (boundedElementCount(it->shape).value_or(0) + p.dpShard - 1) / p.dpShard *
+                TargetInfo::get("cpu")->storageBytes(it->elementType);
+      info.commBytesPerStep["all_reduce"] += 2 * (n - 1) * bytes / n;
+      info.commBytesPerStepByReason["pp.tied_grad"] += 2 * (n - 1) * bytes / n;
+    }
   // The accumulators and the scalar slots (pzrt/train.h's formula).
   info.workspaceBytes = (accumulators ? info.gradBytes : 0) + 8 * kScalarSlots;
   std::optional<int64_t> peak = 0;
@@ -581,6 +606,22 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << specList("pz_outputs", info.outputs, fb.getLoc(), ok);
   if (failed(ok))
     return failure();
+  // Parameters several stages hold (pz-split-stages' pz.tied_stages).
+  std::string tiedParams, tiedStages;
+  int64_t numTied = 0;
+  if (auto tied = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName))
+    for (NamedAttribute t : tied) {
+      auto it = llvm::find_if(info.params, [&](const ProgramTensor &p) {
+        return p.name == t.getName().getValue();
+      });
+      if (it == info.params.end())
+        continue;
+      tiedParams += std::to_string(it - info.params.begin()) + ", ";
+      tiedStages += std::to_string(llvm::cast<IntegerAttr>(t.getValue()).getInt()) + "u, ";
+      ++numTied;
+    }
+  os << "static const int32_t pz_tied_params[] = {" << tiedParams << "0};\n"
+     << "static const uint32_t pz_tied_stages[] = {" << tiedStages << "0u};\n";
   os << "static const int32_t pz_input_roles[] = {";
   for (const std::string &r : info.inputRoles)
     os << r << ", ";
@@ -627,7 +668,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << gradShardAxes << "u,\n"
      << "  " << std::max<int64_t>(stage, 0) << ", " << (staged ? std::max<int64_t>(info.slots, 1) : 0)
      << ", " << info.saved.size() << ", pz_saved, " << info.outputs.size()
-     << ", pz_outputs, pz_output_roles};\n\n";
+     << ", pz_outputs, pz_output_roles,\n  " << numTied << ", pz_tied_params, pz_tied_stages};\n\n";
   if (!staged)
     os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();

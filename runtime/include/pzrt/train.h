@@ -63,13 +63,19 @@
  *  - The functions return -1 with pzrt_last_error() set on failure; the
  *    driver reports it with the rank, step and micro-batch and exits 1.
  *
- * Data-parallel layout: the dp_size (default world_size) data-parallel
- * ranks are the outermost grid axis: rank r has dp rank r / (world_size /
- * dp_size). The global batch is G = rows x grad_accum x dp_size, where rows
- * is shape[0] of the DATA inputs (all equal). Iteration t (from 1) of a run
- * that started at data position P (0, or the checkpoint's) uses global rows
- * P + (t-start-1)*G ... + G-1; dp rank d takes the contiguous G/dp_size rows
- * from P + (t-start-1)*G + d*G/dp_size and its micro-batches follow in order.
+ * Data-parallel layout: the dp_size data-parallel ranks are the outermost
+ * grid axes after pp. Without pipeline stages dp_size defaults to
+ * world_size and rank r has dp rank r / (world_size / dp_size). With pp > 1
+ * stages (pp the outermost axis), each stage has world_size / pp ranks;
+ * dp_size defaults to world_size / pp, and rank r has dp rank
+ * (r mod (world_size / pp)) / ((world_size / pp) / dp_size): its coordinate
+ * over the dp axes, the same on every stage. The global batch is
+ * G = rows x grad_accum x dp_size, where rows is shape[0] of the DATA
+ * inputs (all equal; with stages, those of any stage that reads data).
+ * Iteration t (from 1) of a run that started at data position P (0, or the
+ * checkpoint's) uses global rows P + (t-start-1)*G ... + G-1; dp rank d
+ * takes the contiguous G/dp_size rows from P + (t-start-1)*G + d*G/dp_size
+ * and its micro-batches follow in order.
  * For token files a row is a window of S+1 tokens.
  *
  * Checkpoints (--save/--load, pzrt/checkpoint.h): every parameter and
@@ -345,6 +351,16 @@ typedef struct pzrt_program {
   const pzrt_tensor_spec *outputs;/* tensors the stage sends, one buffer each */
   const int32_t *output_roles;    /* PZRT_INPUT_ACTIVATION (to stage + 1) or
                                      PZRT_INPUT_ACTIVATION_GRAD (to stage - 1) */
+  /* Parameters that several stages hold (a tied embedding and LM head):
+   * tied_params[i] indexes params, tied_stages[i] is the bit mask of the
+   * stages that hold it (this one among them). Before FINALIZE_GRADS the
+   * driver sums the parameter's gradient (its accumulator when the step
+   * accumulates) over the ranks of those stages that share this rank's
+   * other grid coordinates, so that every copy takes the same update. The
+   * bytes count as all_reduce under reason "pp.tied_grad". */
+  int32_t num_tied;
+  const int32_t *tied_params;
+  const uint32_t *tied_stages;
 } pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):
@@ -353,9 +369,11 @@ typedef struct pzrt_program {
  *   --data PATH [--data-dtype uint16|uint32] | --data-npy NAME=F.npy[,...] | --data synthetic
  *     (default synthetic). --data PATH needs exactly the DATA inputs input_ids and
  *     labels, int64 [b, S]; --data-npy must name every DATA input, with its dtype and
- *     row shape. Synthetic: input_ids/labels from pzrt_synthetic_batch, other integer
- *     inputs uniform in [0, vocab) (0 if vocab is 0), float inputs: row w of input i
- *     is pzrt_synthetic_floats(seed, 2^63 + i, w x row elements, ...).
+ *     row shape (with pipeline stages: every DATA input of any stage; each stage
+ *     loads its own, and every file must have the same rows). Synthetic:
+ *     input_ids/labels from pzrt_synthetic_batch, other integer inputs uniform
+ *     in [0, vocab) (0 if vocab is 0), float inputs: row w of input i is
+ *     pzrt_synthetic_floats(seed, 2^63 + i, w x row elements, ...).
  *   --metrics FILE.jsonl [--metrics-all] (FILE.rankN.jsonl on every rank)
  *   --trace FILE.json (rank 0; rank N > 0 writes FILE.rankN.json)
  *   --save DIR [--save-every K] (at steps that are multiples of K, and at the end)
@@ -400,6 +418,20 @@ int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
  *    count as sends under reasons "pp.activation" and "pp.activation_grad".
  *  - Checkpoints hold every stage's parameters and states: a stage writes its
  *    own, and loads them from any checkpoint that holds them.
+ *  - Tied parameters (pzrt_program's tied_params): every stage of the mask
+ *    holds the parameter (same name, dtype, shapes, gradient chunk), tied
+ *    with the same mask, and runs finalize_grads after its last gradient
+ *    (stage backward or accumulate_grads). Once a step, before the first
+ *    finalize_grads, the driver all-reduces (sum) the whole gradient
+ *    buffer (the accumulator when the program binds accumulators) over the
+ *    ranks of the mask's stages with this rank's coordinates on the other
+ *    axes, the tied parameters in the order (mask, name) on every stage;
+ *    a trace event "all_reduce" (category "comm") per parameter. Every copy
+ *    then takes the same update, so the copies stay bitwise alike, as do
+ *    their optimizer states (a checkpoint stores them once). GRAD_NORM, if
+ *    summed over the stages, must count a tied parameter once: the
+ *    compiled optimizer of the lowest stage of its mask includes it, the
+ *    others leave it out.
  * Returns as pzrt_train_main. */
 int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages, int argc,
                            char **argv);

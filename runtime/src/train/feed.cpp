@@ -161,7 +161,7 @@ DataFeed::~DataFeed() {
 }
 
 void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t seed,
-                    int cpCoord) {
+                    int cpCoord, const std::vector<std::string> &planInputs) {
   // Context parallelism: an input split over cp (on dim 1, the sequence,
   // alone) is fed as whole rows and cut to the rank's zigzag chunks.
   view_ = *original;
@@ -256,14 +256,31 @@ void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t 
     return;
   }
 
-  // --data-npy
+  // --data-npy. A pipeline stage loads the files of its own data inputs
+  // and accepts the names of the other stages' (the whole plan's list).
+  std::string planList;
+  for (const std::string &n : planInputs)
+    planList += (planList.empty() ? "" : ", ") + n;
+  auto planReads = [&planInputs](const std::string &name) {
+    for (const std::string &n : planInputs)
+      if (n == name)
+        return true;
+    return false;
+  };
   int64_t fileRows = -1;
   std::string firstFile;
+  std::vector<std::pair<std::string, std::string>> others; // other stages' inputs
   for (const auto &[name, file] : opts.npy) {
     int i = findDataInput(m, name.c_str());
+    if (i < 0 && planReads(name)) {
+      others.emplace_back(name, file);
+      continue;
+    }
     if (i < 0)
       throwUsage("--data-npy: the model has no data input '%s'; its data inputs are: %s",
-                 name.c_str(), dataInputList(m).c_str());
+                 name.c_str(),
+                 planInputs.empty() ? dataInputList(m).c_str()
+                                    : (planList.empty() ? "none" : planList.c_str()));
     pzrt_npy *a = pzrt_npy_open(file.c_str());
     if (!a)
       throwUsage("--data-npy %s=%s: %s", name.c_str(), file.c_str(), pzrt_last_error());
@@ -302,7 +319,21 @@ void DataFeed::open(const pzrt_program *original, const Options &opts, uint64_t 
       throwUsage("--data-npy: no file for the data input '%s' (%s); give every data input as "
                  "NAME=FILE.npy",
                  m->inputs[i].name, specStr(m->inputs[i]).c_str());
-  desc_ = ".npy data (" + std::to_string(fileRows) + " rows)";
+  // The rows of the whole plan's files must correspond too; the stage that
+  // reads a file checks the rest of it.
+  for (const auto &[name, file] : others) {
+    pzrt_npy *a = pzrt_npy_open(file.c_str());
+    if (!a)
+      throwUsage("--data-npy %s=%s: %s", name.c_str(), file.c_str(), pzrt_last_error());
+    const int64_t rows = pzrt_npy_ndim(a) >= 1 ? pzrt_npy_shape(a)[0] : -1;
+    pzrt_npy_close(a);
+    if (fileRows >= 0 && rows >= 1 && rows != fileRows)
+      throwUsage("--data-npy: %s has %lld rows but %s has %lld; the inputs' rows must "
+                 "correspond",
+                 file.c_str(), (long long)rows, firstFile.c_str(), (long long)fileRows);
+  }
+  desc_ = fileRows >= 0 ? ".npy data (" + std::to_string(fileRows) + " rows)"
+                        : std::string(".npy data (not read by this stage)");
 }
 
 void DataFeed::checkTokens(int input, int64_t first, const void *buf) const {

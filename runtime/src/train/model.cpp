@@ -2,6 +2,7 @@
 #include "train/train_internal.h"
 
 #include "core/checked.h"
+#include "core/internal.h"
 #include "io/ckpt_common.h"
 
 #include <algorithm>
@@ -540,6 +541,59 @@ void validateStageParts(const pzrt_program *m) {
                   pp, dp, m->world_size);
 }
 
+// Tied parameters (train.h's tied_params/tied_stages): a stage program's
+// own checks; validateStages checks them across the stages.
+void validateTied(const pzrt_program *m) {
+  if (m->num_tied == 0)
+    return;
+  if (m->num_tied < 0 || !m->tied_params || !m->tied_stages)
+    throwInternal("program description: inconsistent tied parameters (%d, or a NULL list)",
+                  m->num_tied);
+  if (!isStageProgram(m))
+    throwInternal("program description: a program that is not a pipeline stage (num_slots 0) "
+                  "ties %d parameter%s to other stages; only stage programs can",
+                  m->num_tied, m->num_tied == 1 ? "" : "s");
+  const int pp = numStages(m);
+  const uint32_t stages = pp >= 32 ? ~0u : (1u << pp) - 1;
+  std::set<int> seen;
+  for (int i = 0; i < m->num_tied; ++i) {
+    const int p = m->tied_params[i];
+    const uint32_t mask = m->tied_stages[i];
+    if (p < 0 || p >= m->num_params)
+      throwInternal("program description: tied parameter %d is parameter %d, which does not "
+                    "exist (%d parameters)",
+                    i, p, m->num_params);
+    if (!seen.insert(p).second)
+      throwInternal("program description: parameter '%s' is tied twice", m->params[p].name);
+    if ((mask & ~stages) != 0 || m->pp_stage >= 32 || !(mask & (1u << m->pp_stage)))
+      throwInternal("program description: tied parameter '%s' of stage %d has the stage mask "
+                    "0x%x, which %s",
+                    m->params[p].name, m->pp_stage, mask,
+                    (mask & ~stages) != 0 ? "names stages beyond the plan's"
+                                          : "does not hold this stage");
+  }
+  // The gradients are summed over the stages before finalize_grads, once
+  // the step's gradients are complete.
+  bool finalized = false;
+  for (int i = 0; i < m->num_actions; ++i) {
+    const pzrt_action &a = m->schedule[i];
+    if (a.kind != PZRT_ACTION_RUN)
+      continue;
+    const int role = m->functions[a.function].role;
+    if (role == PZRT_FN_FINALIZE_GRADS)
+      finalized = true;
+    else if (finalized && (role == PZRT_FN_STAGE_BACKWARD || role == PZRT_FN_ACCUMULATE_GRADS))
+      throwInternal("program description: schedule action %d computes gradients after "
+                    "finalize_grads, but the tied parameters' gradients are summed over the "
+                    "stages before it",
+                    i);
+  }
+  if (!finalized)
+    throwInternal("program description: stage %d ties parameters to other stages but runs no "
+                  "finalize_grads, before which their gradients are summed",
+                  m->pp_stage);
+}
+
 } // namespace
 
 void validateModel(const pzrt_program *m) {
@@ -617,6 +671,7 @@ void validateModel(const pzrt_program *m) {
     throwInternal("model description: %d loss-scale inputs (at most one)", lossScaleInputs);
   validateFunctions(m);
   validateStageParts(m);
+  validateTied(m);
   if (m->loss_scaling && lossScaleInputs != 1 && !bindsScalar(m, PZRT_SCALAR_LOSS_SCALE))
     throwInternal("model description: loss_scaling is on but neither an input has the role "
                   "PZRT_INPUT_LOSS_SCALE nor a function reads the LOSS_SCALE scalar");
@@ -703,6 +758,46 @@ void validateStages(const pzrt_program *const *stages, int n) {
                     "and the same grid, world size, grad_accum, dp_size, vocab, lr schedule, "
                     "loss scaling, plan and init file)",
                     s, n, m->pp_stage, numStages(m), s);
+  }
+  // A tied parameter is the same tensor in every stage of its mask: the same
+  // name, dtype, shapes and gradient chunk, tied there with the same mask.
+  for (int s = 0; s < n; ++s) {
+    const pzrt_program *m = stages[s];
+    for (int i = 0; i < m->num_tied; ++i) {
+      const pzrt_tensor_spec &p = m->params[m->tied_params[i]];
+      const uint32_t mask = m->tied_stages[i];
+      for (int t = 0; t < n && t < 32; ++t) {
+        if (t == s || !(mask & (1u << t)))
+          continue;
+        const pzrt_program *o = stages[t];
+        int j = -1, k = -1;
+        for (int q = 0; q < o->num_params && j < 0; ++q)
+          if (std::strcmp(o->params[q].name, p.name) == 0)
+            j = q;
+        for (int q = 0; q < o->num_tied && j >= 0 && k < 0; ++q)
+          if (o->tied_params[q] == j)
+            k = q;
+        if (j < 0 || k < 0 || o->tied_stages[k] != mask)
+          throwInternal("program description: stage %d ties parameter '%s' to the stages 0x%x, "
+                        "but stage %d %s",
+                        s, p.name, mask, t,
+                        j < 0   ? "has no parameter of that name"
+                        : k < 0 ? "does not tie it"
+                                : pzrt::format("ties it to the stages 0x%x", o->tied_stages[k])
+                                      .c_str());
+        const pzrt_tensor_spec &q = o->params[j];
+        if (q.dtype != p.dtype || q.ndim != p.ndim ||
+            std::memcmp(q.shape, p.shape, sizeof(int64_t) * static_cast<size_t>(p.ndim)) != 0 ||
+            globalShape(q) != globalShape(p) || q.shard_axes != p.shard_axes ||
+            gradBytes(o, j) != gradBytes(m, m->tied_params[i]))
+          throwInternal("program description: the tied parameter '%s' is %s (gradient of %llu "
+                        "bytes) on stage %d but %s (gradient of %llu bytes) on stage %d; its "
+                        "copies must be alike",
+                        p.name, specStr(p).c_str(),
+                        (unsigned long long)gradBytes(m, m->tied_params[i]), s,
+                        specStr(q).c_str(), (unsigned long long)gradBytes(o, j), t);
+      }
+    }
   }
   // Neighbours pair their SENDs and RECVs in order (the messages of one
   // direction are matched in order), with the same micro-batches and bytes.

@@ -214,7 +214,8 @@ std::string perRankPath(const std::string &path, int rank, const char *ext) {
   return path + suffix + ext;
 }
 
-std::string usageText(const pzrt_program *m, const char *argv0) {
+std::string usageText(const pzrt_program *const *stages, int n, const char *argv0) {
+  const pzrt_program *m = stages && n > 0 ? stages[0] : nullptr;
   std::string prog = argv0 && *argv0 ? argv0 : "train";
   std::string s;
   s += "Usage: " + prog + " [options]\n\n";
@@ -250,17 +251,22 @@ std::string usageText(const pzrt_program *m, const char *argv0) {
        "                         (default: $PZRT_COMM_TIMEOUT or 600; 0: never)\n"
        "  --threads N            BLAS threads per rank (default: the BLAS default)\n"
        "  -h, --help             print this help and exit\n";
-  if (m && m->inputs && m->num_inputs > 0) {
+  // Every stage's data inputs (a pipeline stage reads some of the model's).
+  std::string inputs;
+  std::set<std::string> listed;
+  for (int k = 0; k < n && stages; ++k) {
+    const pzrt_program *p = stages[k];
+    for (int i = 0; p && p->inputs && i < p->num_inputs; ++i) {
+      const char *name = p->inputs[i].name ? p->inputs[i].name : "?";
+      if (inputRole(p, i) == PZRT_INPUT_DATA && listed.insert(name).second)
+        inputs += "  " + std::string(name) + "  " + specStr(p->inputs[i]) + "\n";
+    }
+  }
+  if (m && !inputs.empty()) {
     s += "\nData inputs (one micro-batch";
     if (m->grad_accum > 1)
       s += "; " + std::to_string(m->grad_accum) + " micro-batches per step";
-    s += "):\n";
-    for (int i = 0; i < m->num_inputs; ++i) {
-      if (inputRole(m, i) != PZRT_INPUT_DATA)
-        continue;
-      s += "  " + std::string(m->inputs[i].name ? m->inputs[i].name : "?") + "  " +
-           specStr(m->inputs[i]) + "\n";
-    }
+    s += "):\n" + inputs;
   }
   s += "\nExit status: 0 on success, 2 for bad usage or input, 3 when the loss or a\n"
        "gradient becomes NaN or infinite (without loss scaling), 1 for an internal error.\n";

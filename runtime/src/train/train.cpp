@@ -17,6 +17,7 @@
 #include "io/fsutil.h"
 #include "io/json.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -202,6 +203,10 @@ private:
   bool checkNumerics(int64_t t, double localLoss, double &loss);
   void setScalar(int slot, const void *value, size_t bytes);
   void createGroupComms();
+  // Tied parameters (train.h): one communicator per stage mask of any
+  // stage; and the sum of their gradients over it, before finalize_grads.
+  void createTiedComms();
+  void sumTiedGrads(int64_t t);
   void getScalar(int slot, void *value, size_t bytes);
   void checkMemoryPlan();
   void writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
@@ -225,6 +230,13 @@ private:
   int rank_ = 0, world_ = 1;
   pzrt_comm *comm_ = nullptr;
   std::vector<pzrt_comm *> groupComms_; // ctx_.comms
+  // Per stage mask of a tied parameter (of any stage, in increasing order):
+  // the communicator of this rank's group, NULL where its stage is not in
+  // the mask.
+  std::vector<std::pair<uint32_t, pzrt_comm *>> tiedComms_;
+  // This program's tied parameters (indexes into tied_params) in the order
+  // every stage sums them: by stage mask, then by name.
+  std::vector<int> tiedOrder_;
   std::vector<pzrt_stream *> streams_;  // ctx_.streams
   bool mpi_ = false;
 
@@ -259,6 +271,8 @@ Trainer::~Trainer() {
   feed_.reset();
   buf_.reset();
   for (pzrt_comm *c : groupComms_)
+    pzrt_comm_destroy(c);
+  for (auto &[mask, c] : tiedComms_)
     pzrt_comm_destroy(c);
   for (pzrt_stream *st : streams_)
     pzrt_stream_destroy(st);
@@ -306,7 +320,7 @@ int Trainer::run() {
   }
   if (opts_.help) {
     if (rank_ == 0) {
-      std::fputs(usageText(m_, prog).c_str(), stdout);
+      std::fputs(usageText(stages_, numStages_, prog).c_str(), stdout);
       if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
         std::fprintf(stderr, "train: cannot write the help to standard output: %s\n",
                      std::strerror(errno));
@@ -394,6 +408,10 @@ void Trainer::setup() {
   hasLoss_ = !isStageProgram(m_) || bindsScalar(m_, PZRT_SCALAR_LOSS);
   dpSize_ = m_->dp_size > 0 ? m_->dp_size : stageStride_;
   dpRank_ = (rank_ % stageStride_) / (stageStride_ / dpSize_);
+  // The communicators next: every rank splits the world together, before
+  // anything that may fail on some ranks only (they then meet in agree()).
+  createGroupComms();
+  createTiedComms();
   // The plan's rows and tokens: those of the first stage that reads data (a
   // middle stage reads none).
   const pzrt_program *data = m_;
@@ -455,9 +473,18 @@ void Trainer::setup() {
                (long long)opts_.steps, (long long)opts_.steps, (long long)G_, (long long)start_,
                (long long)dataStart_);
 
+  // The DATA inputs of the whole plan (every stage's), in stage order:
+  // --data-npy names them all, and each stage loads its own.
+  std::vector<std::string> planInputs;
+  for (int s = 0; s < numStages_; ++s)
+    for (int i = 0; i < stages_[s]->num_inputs; ++i)
+      if (inputRole(stages_[s], i) == PZRT_INPUT_DATA &&
+          std::find(planInputs.begin(), planInputs.end(), stages_[s]->inputs[i].name) ==
+              planInputs.end())
+        planInputs.emplace_back(stages_[s]->inputs[i].name);
   feed_ = std::make_unique<DataFeed>();
-  feed_->open(m_, opts_, pos_.seed,
-              static_cast<int>(axesCoord(m_, 1u << PZRT_AXIS_CP, rank_)));
+  feed_->open(m_, opts_, pos_.seed, static_cast<int>(axesCoord(m_, 1u << PZRT_AXIS_CP, rank_)),
+              planInputs);
 
   if (!opts_.metrics.empty()) {
     if (rank_ == 0) {
@@ -491,7 +518,6 @@ void Trainer::setup() {
     streams_.push_back(pzrt_stream_create(ctx_.device));
   ctx_.num_streams = static_cast<int32_t>(streams_.size());
   ctx_.streams = streams_.data();
-  createGroupComms();
   ctx_.num_comms = static_cast<int32_t>(groupComms_.size());
   ctx_.comms = groupComms_.data();
 }
@@ -521,6 +547,89 @@ void Trainer::createGroupComms() {
     if (!c)
       throwInternal("creating the communicator of group %d: %s", g, pzrt_last_error());
     groupComms_.push_back(c);
+  }
+}
+
+void Trainer::createTiedComms() {
+  // Every rank takes part in every split (pzrt_comm_split is collective over
+  // the world), in the same order: the masks of all stages, ascending.
+  std::vector<uint32_t> masks;
+  for (int s = 0; s < numStages_; ++s)
+    for (int i = 0; i < stages_[s]->num_tied; ++i)
+      masks.push_back(stages_[s]->tied_stages[i]);
+  std::sort(masks.begin(), masks.end());
+  masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
+  const int stage = m_->pp_stage;
+  for (uint32_t mask : masks) {
+    // A group: the ranks of the mask's stages with this rank's coordinates
+    // on the other axes (rank mod stageStride), in stage order. A rank of
+    // another stage is alone in its group, which it leaves at once.
+    const bool member = stage < 32 && (mask & (1u << stage));
+    const int color = member ? rank_ % stageStride_ : stageStride_ + rank_;
+    pzrt_comm *c = pzrt_comm_split(comm_, color, rank_,
+                                   pzrt::format("pp.tied.0x%x", mask).c_str());
+    if (!c)
+      throwInternal("creating the communicator of the parameters tied over the stages 0x%x: %s",
+                    mask, pzrt_last_error());
+    if (!member) {
+      pzrt_comm_destroy(c);
+      c = nullptr;
+    }
+    tiedComms_.emplace_back(mask, c);
+  }
+  tiedOrder_.resize(static_cast<size_t>(m_->num_tied));
+  for (int i = 0; i < m_->num_tied; ++i)
+    tiedOrder_[static_cast<size_t>(i)] = i;
+  std::sort(tiedOrder_.begin(), tiedOrder_.end(), [this](int a, int b) {
+    const uint32_t ma = m_->tied_stages[a], mb = m_->tied_stages[b];
+    return ma != mb ? ma < mb
+                    : std::strcmp(m_->params[m_->tied_params[a]].name,
+                                  m_->params[m_->tied_params[b]].name) < 0;
+  });
+}
+
+void Trainer::sumTiedGrads(int64_t t) {
+  const bool accum = usesAccumulators(m_);
+  for (int k : tiedOrder_) {
+    const int p = m_->tied_params[k];
+    const uint32_t mask = m_->tied_stages[k];
+    pzrt_comm *c = nullptr;
+    for (auto &[msk, comm] : tiedComms_)
+      if (msk == mask)
+        c = comm;
+    if (!c)
+      throwInternal("no communicator for the parameter '%s' tied over the stages 0x%x",
+                    m_->params[p].name, mask);
+    // The whole buffer as it is (a ZeRO chunk: every rank of the group
+    // holds the same one).
+    const pzrt_tensor_spec &s = m_->params[p];
+    void *buf = accum ? buf_->accum[static_cast<size_t>(p)] : buf_->grads[static_cast<size_t>(p)];
+    const uint64_t bytes = gradBytes(m_, p);
+    const size_t unit = pzrt_dtype_size(s.dtype);
+    const uint64_t n = static_cast<uint64_t>(pzrt_comm_size(c));
+    // What pzrt_all_reduce counts under all_reduce, per call: the reason's
+    // share of it (not more bytes).
+    uint64_t counted = 0;
+    {
+      TraceSpan span(trace_.get(), "all_reduce", "comm",
+                     pzrt::format("{\"reason\":\"pp.tied_grad\",\"tensor\":\"%s\","
+                                  "\"stages\":%u,\"bytes\":%llu,\"step\":%lld}",
+                                  s.name, mask, (unsigned long long)bytes, (long long)t));
+      // At most 2^30 elements a call (the communicators take an int count).
+      constexpr uint64_t kChunk = uint64_t{1} << 30;
+      const uint64_t count = bytes / unit;
+      for (uint64_t at = 0; at < count; at += kChunk) {
+        const uint64_t part = std::min(kChunk, count - at);
+        char *ptr = static_cast<char *>(buf) + at * unit;
+        if (pzrt_all_reduce(c, ptr, ptr, static_cast<size_t>(part), s.dtype, PZRT_REDUCE_SUM))
+          throwInternal("summing the gradient of the tied parameter '%s' over the stages "
+                        "0x%x: %s",
+                        s.name, mask, pzrt_last_error());
+        counted += 2 * (n - 1) * part * unit / n;
+      }
+    }
+    if (pzrt_comm_count_reason("pp.tied_grad", PZRT_COLL_ALL_REDUCE, counted))
+      throwInternal("counting the tied gradients' bytes: %s", pzrt_last_error());
   }
 }
 
@@ -639,7 +748,7 @@ void Trainer::trainStep(int64_t t) {
   setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
 
   double lossSum = 0, loss = NAN, localLoss = NAN, gradNorm = NAN;
-  bool apply = true;
+  bool apply = true, tiedSummed = false;
   for (int i = 0; i < m_->num_actions && apply; ++i) {
     const pzrt_action &a = m_->schedule[i];
     if (a.kind == PZRT_ACTION_CHECK_NUMERICS) {
@@ -676,6 +785,10 @@ void Trainer::trainStep(int64_t t) {
       getScalar(PZRT_SCALAR_GRAD_NORM, &gn, sizeof gn);
       gradNorm = gn;
     } else {
+      if (e.role == PZRT_FN_FINALIZE_GRADS && !tiedSummed) {
+        sumTiedGrads(t); // once a step, when the gradients are complete
+        tiedSummed = true;
+      }
       runFunction(a.function, t, a.micro_batch);
     }
   }

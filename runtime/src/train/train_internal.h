@@ -60,7 +60,8 @@ struct Options {
 
 // Parses argv[1..argc-1]; throws a usage Failure naming the option.
 void parseOptions(int argc, char **argv, Options &opts);
-std::string usageText(const pzrt_program *model, const char *argv0);
+// The help; its data inputs are those of every stage (one program: n = 1).
+std::string usageText(const pzrt_program *const *stages, int n, const char *argv0);
 // "dir/m.jsonl" -> "dir/m.rank3.jsonl" (the suffix is inserted before `ext`
 // when the path ends with it, appended otherwise).
 std::string perRankPath(const std::string &path, int rank, const char *ext);
@@ -235,7 +236,11 @@ public:
   // Opens and checks the data source against the model; throws usage Failures.
   // `cpCoord`: this rank's coordinate on the cp axis (context
   // parallelism: an input split over cp gets its zigzag chunks of each row).
-  void open(const pzrt_program *m, const Options &opts, uint64_t seed, int cpCoord = 0);
+  // `planInputs`: a pipeline stage's view of the plan, the DATA inputs of
+  // every stage's program (--data-npy accepts their names and loads only
+  // this program's); empty: this program's own.
+  void open(const pzrt_program *m, const Options &opts, uint64_t seed, int cpCoord = 0,
+            const std::vector<std::string> &planInputs = {});
   // Fills every DATA input with the micro-batch of global rows first ..
   // first + rows - 1; throws a usage Failure on bad data (e.g. a token id
   // outside the vocabulary).

@@ -382,6 +382,17 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
                                << "' must be a dictionary with a non-negative 'index' on a module";
     return success();
   }
+  if (attr.getName().getValue() == kTiedStagesAttrName) {
+    auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!d || !llvm::isa<ModuleOp>(op) || !llvm::all_of(d, [](NamedAttribute e) {
+          auto m = llvm::dyn_cast<IntegerAttr>(e.getValue());
+          return m && llvm::popcount(static_cast<uint64_t>(m.getInt())) >= 2;
+        }))
+      return op->emitOpError() << "'" << kTiedStagesAttrName
+                               << "' must be a dictionary of parameter names to stage masks "
+                                  "(two stages or more) on a module";
+    return success();
+  }
   if (attr.getName().getValue() == "pz.bucket") {
     auto names = llvm::dyn_cast<ArrayAttr>(attr.getValue());
     if (!names || names.empty() ||

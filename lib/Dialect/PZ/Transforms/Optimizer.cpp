@@ -146,9 +146,18 @@ struct OptimizerPass : public mlir::pz::impl::OptimizerPassBase<OptimizerPass> {
 
     // Global gradient norm, and clipping.
     Value norm = scalarF32(b, loc, 0.0);
+    // A parameter several pipeline stages hold counts once: on the first.
+    auto stage = module->getAttrOfType<DictionaryAttr>(PZDialect::kStageAttrName);
+    auto tied = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName);
+    auto counted = [&](StringAttr name) {
+      auto mask = tied ? tied.getAs<IntegerAttr>(name) : IntegerAttr();
+      return !mask || llvm::countr_zero(static_cast<uint64_t>(mask.getInt())) ==
+                          stage.getAs<IntegerAttr>("index").getInt();
+    };
     for (unsigned i = 0; i < slots.size(); ++i)
-      norm = AddOp::create(b, loc, norm,
-                           sumOfSquares(b, loc, entry->getArgument(i * perSlot + 1)));
+      if (counted(slots[i].name))
+        norm = AddOp::create(b, loc, norm,
+                             sumOfSquares(b, loc, entry->getArgument(i * perSlot + 1)));
     if (module->hasAttr(PZDialect::kStageAttrName)) {
       // A pipeline stage holds its own parameters: the norm sums the
       // squares of every stage's.

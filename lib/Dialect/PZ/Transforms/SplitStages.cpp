@@ -22,6 +22,7 @@
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -186,6 +187,7 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
   /// Builds module @stage_K with the ops the chunk [begin, end) needs.
   LogicalResult buildStage(ModuleOp top, func::FuncOp fn, const Linear &l, int64_t k,
                            size_t begin, size_t end, Value in, Value out, double cost) {
+    bool last = k + 1 == stages;
     // The ops the stage's result needs, stopping at its activation input.
     llvm::SetVector<Operation *> needed;
     SmallVector<Value> work = {out};
@@ -235,14 +237,14 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
       types.push_back(fn.getArgumentTypes()[a]);
       attrs.push_back(fn.getArgAttrDict(a) ? fn.getArgAttrDict(a) : b.getDictionaryAttr({}));
     }
-    DictionaryAttr resultAttrs;
+    // The last stage returns the loss as @forward did; the others their
+    // activation.
+    DictionaryAttr resultAttrs = b.getDictionaryAttr(
+        b.getNamedAttr(PZDialect::kPipeAttrName, b.getStringAttr("activation")));
     auto ret = llvm::cast<func::ReturnOp>(fn.getBody().front().getTerminator());
     for (auto [i, v] : llvm::enumerate(ret.getOperands()))
-      if (v == out && fn.getResultAttrDict(i))
+      if (last && v == out && fn.getResultAttrDict(i))
         resultAttrs = fn.getResultAttrDict(i);
-    if (!resultAttrs)
-      resultAttrs = b.getDictionaryAttr(
-          b.getNamedAttr(PZDialect::kPipeAttrName, b.getStringAttr("activation")));
     b.setInsertionPointToEnd(mod.getBody());
     auto stage = func::FuncOp::create(b, fn.getLoc(), "forward",
                                       b.getFunctionType(types, {out.getType()}));
@@ -260,6 +262,29 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
       b.clone(*op, map);
     func::ReturnOp::create(b, ret.getLoc(), map.lookupOrDefault(out));
     return success();
+  }
+
+  /// A parameter several stages read (a tied embedding and LM head): each
+  /// holds a copy, and pz.tied_stages on every stage's module names the
+  /// stages that hold it (a bit mask), so that their gradients are summed.
+  static void markTied(ModuleOp top) {
+    llvm::MapVector<StringAttr, uint64_t> holders;
+    SmallVector<ModuleOp> mods(top.getOps<ModuleOp>());
+    for (auto [k, m] : llvm::enumerate(mods)) {
+      auto f = m.lookupSymbol<func::FuncOp>("forward");
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (auto p = f.getArgAttrOfType<StringAttr>(i, PZDialect::kParamAttrName))
+          holders[p] |= uint64_t(1) << k;
+    }
+    Builder b(top.getContext());
+    SmallVector<NamedAttribute> tied;
+    for (auto [name, mask] : holders)
+      if (llvm::popcount(mask) > 1)
+        tied.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(static_cast<int64_t>(mask))));
+    if (tied.empty())
+      return;
+    for (ModuleOp m : mods)
+      m->setAttr(PZDialect::kTiedStagesAttrName, b.getDictionaryAttr(tied));
   }
 
   void runOnOperation() override {
@@ -300,6 +325,7 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
         return signalPassFailure();
     }
     fn.erase();
+    markTied(top);
   }
 };
 

@@ -97,6 +97,9 @@ def PZ_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kSavedAttrName = "pz.saved";
     /// On a stage's module: {index, flops}.
     static constexpr ::llvm::StringLiteral kStageAttrName = "pz.stage";
+    /// On a stage's module: the parameters several stages hold, {name =
+    /// bit mask of those stages}; their gradients are summed over them.
+    static constexpr ::llvm::StringLiteral kTiedStagesAttrName = "pz.tied_stages";
   }];
 }
 
