@@ -400,7 +400,7 @@ FailureOr<const char *> functionRole(func::FuncOp fn) {
 /// -1 for the whole step, else a pipeline stage's module.
 static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                                  const TrainProgramOptions &opts, raw_ostream &os,
-                                 TrainProgramInfo &info, int64_t stage) {
+                                 TrainProgramInfo &info, int64_t stage, int64_t vocab = -1) {
   info.stage = stage;
   bool staged = stage >= 0;
   auto fb = module.lookupSymbol<func::FuncOp>(staged ? "stage_forward" : "forward_backward");
@@ -596,7 +596,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
     return module.emitError() << "emitter: the predicted peak exceeds " << kMaxTotalBytes
                               << " bytes per rank";
   info.peakBytes = *peak;
-  info.vocab = findVocab(module, fb);
+  info.vocab = vocab >= 0 ? vocab : findVocab(module, fb);
 
   LogicalResult ok = success();
   os << specList("pz_params", info.params, fb.getLoc(), ok)
@@ -683,12 +683,18 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
       stages.push_back(m);
   if (stages.empty())
     return emitProgram(module, device, opts, os, info, -1);
-  // A pipeline: one program per stage, each in its namespace.
+  // A pipeline: one program per stage, each in its namespace. Every stage
+  // checks token data against the model's vocabulary (the last stage's
+  // cross-entropy, else the first stage's embedding).
+  int64_t vocab = 0;
+  for (ModuleOp m : stages)
+    if (auto f = m.lookupSymbol<func::FuncOp>("stage_forward"))
+      vocab = std::max(vocab, findVocab(m, f));
   HostProgram::emitPrelude(device, os);
   info.stages.resize(stages.size());
   for (auto [k, m] : llvm::enumerate(stages)) {
     os << "\nnamespace pz_stage_" << k << " {\n";
-    if (failed(emitProgram(m, device, opts, os, info.stages[k], k)))
+    if (failed(emitProgram(m, device, opts, os, info.stages[k], k, vocab)))
       return failure();
     os << "} // namespace pz_stage_" << k << "\n";
   }

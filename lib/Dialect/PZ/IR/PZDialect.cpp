@@ -302,6 +302,11 @@ LogicalResult PZDialect::verifyRegionArgAttribute(Operation *op,
   if (!fn)
     return success();
   for (unsigned i = 0; i < argIndex; ++i) {
+    // A stage's tensor it receives and the one it sends (an out-parameter)
+    // share their pz.pipe name.
+    if (attrName == kPipeAttrName &&
+        static_cast<bool>(fn.getArgAttr(i, "pzrt.result")) != outParam)
+      continue;
     if (auto other = fn.getArgAttr(i, attrName); other && other == attr.getValue())
       return op->emitOpError()
              << "'" << attrName << "' name "
