@@ -7,8 +7,10 @@ optimizer and data of dp-parity.py (AdamW, clipping at 0.5, one global
 batch of G = 8 rows per step fed through --data-npy):
 
   * the single-rank program with grad_accum m (micro-batches of G / m rows);
-  * each case: pp p stages on p ranks, a schedule (gpipe, 1f1b) and m
-    micro-batches (grad_accum m), the stages cut by pz-split-stages.
+  * each case: pp p stages, a schedule (gpipe, 1f1b) and m micro-batches
+    (grad_accum m), the stages cut by pz-split-stages; alone on p ranks, or
+    with dp_replicate, dp_shard under ZeRO 1, 2 and 3, tp (with sp) and cp
+    on p x dp x tp x cp ranks (micro-batches of G / (m x dp) rows).
 
 Gates, per case:
   * the loss of every step within 1e-5 relative of the single rank's, and
@@ -20,11 +22,16 @@ Gates, per case:
   * traffic, per rank and step, measured = report.json = the formulas:
       pp.activation       m b s h x 4 bytes sent by every stage but the last
                           (one activation [b, s, h] per boundary and
-                          micro-batch, fp32)
+                          micro-batch, fp32), divided by tp under sp and
+                          by cp (the residual stream's sequence split)
       pp.activation_grad  the same, sent by every stage but the first
       pp.tied_grad        (gpt2) the embedding's gradient summed by the
                           first and last stage: 2 (n-1)/n x V h x 4 bytes,
-                          n = 2 stages
+                          n = 2 stages (its tp block, V / tp rows; its
+                          chunk, ceil(V h / tp / dp_shard) elements, under
+                          ZeRO 2 and 3)
+    and every other reason (dp, ZeRO, tp, sp, cp: their formulas are
+    dp-parity's and tp-parity's) measured = report.json, per stage;
       pp.grad_norm        the norm's sum of squares over pp, one f32:
                           2 (p-1) x 4 / p bytes (integer division, as the
                           runtime counts a ring all-reduce)
@@ -38,10 +45,11 @@ Checkpoints: the stages' checkpoint of a case marked RESHARD, saved after
 steps/2, loads into the single-rank program and into another pipeline
 layout, whose remaining losses match the single rank's run within 1e-5.
 
-The default run is a subset (make test); --full runs every combination of
-pp {2, 4} x schedule {gpipe, 1f1b} x m {p, 2p} for both models (make
-test-full). Recompute, the interleaved and zero-bubble schedules and pp
-with dp/tp are not built yet (the compiler refuses them with exit 2).
+The default run is a subset (make test) that touches every axis; --full
+runs every combination of pp {2, 4} x schedule {gpipe, 1f1b} x m {p, 2p}
+for both models and the compositions (make test-full). Recompute and the
+interleaved and zero-bubble schedules are not built yet (the compiler
+refuses them with exit 2).
 
 Usage: /usr/bin/python3 scripts/pp-parity.py [--bin DIR] [--models DIR]
        [--work DIR] [--steps N] [--only NAME,...] [--full]
@@ -68,15 +76,31 @@ _spec.loader.exec_module(D)
 LOSS_RTOL, WEIGHT_RTOL = D.LOSS_RTOL, D.WEIGHT_RTOL
 GLOBAL_ROWS = 8
 LAYERS = 4
-# (model, pp, schedule, micro-batches)
-CASES = [("gpt2_loss", 2, "1f1b", 4), ("gpt2_loss", 4, "gpipe", 4),
-         ("llama_loss", 2, "gpipe", 2), ("llama_loss", 4, "1f1b", 8)]
-FULL_CASES = [(mo, p, s, m) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
-              for s in ("gpipe", "1f1b") for m in (p, 2 * p)]
+# (model, pp, schedule, micro-batches, plan of the other axes)
+CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
+         ("llama_loss", 2, "gpipe", 2, ""), ("llama_loss", 4, "1f1b", 8, ""),
+         ("gpt2_loss", 2, "1f1b", 2, "dps2-z2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3"),
+         ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2")]
+FULL_CASES = [(mo, p, s, m, "") for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
+              for s in ("gpipe", "1f1b") for m in (p, 2 * p)] + \
+    [(mo, 2, s, 2, o) for mo in ("gpt2_loss", "llama_loss") for s in ("gpipe", "1f1b")
+     for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "dps2-z1-tp2",
+               "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2")]
 # Saved by the case after steps/2, then loaded by each of these layouts
 # (None: the single-rank program).
-RESHARD = {("gpt2_loss", 2, "1f1b", 4): [None, ("gpt2_loss", 4, "gpipe", 4)],
-           ("llama_loss", 4, "1f1b", 8): [None]}
+RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, "")],
+           ("llama_loss", 4, "1f1b", 8, ""): [None],
+           ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"): [None, ("gpt2_loss", 4, "gpipe", 4, "")]}
+
+
+def axes(other):
+    """The other axes of a case: "dps2-z1-tp2-sp" -> {dps: 2, z: 1, tp: 2, sp: 1}."""
+    out = {"dpr": 1, "dps": 1, "z": 0, "tp": 1, "sp": 0, "cp": 1}
+    for part in filter(None, other.split("-")):
+        key = part.rstrip("0123456789")
+        out[key] = int(part[len(key):] or 1)
+    return out
+
 
 failures = []
 
@@ -88,17 +112,30 @@ def check(ok, what):
 
 
 def case_name(case):
-    _, p, s, m = case
-    return f"pp {p} {s} m {m}"
+    _, p, s, m, other = case
+    return f"pp {p} {s} m {m}" + (f" {other}" if other else "")
 
 
-def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m):
+def ranks_of(case):
+    x = axes(case[4])
+    return case[1] * x["dpr"] * x["dps"] * x["tp"] * x["cp"]
+
+
+def rows_of(a, case):
+    x = axes(case[4])
+    return a.rows // (case[3] * x["dpr"] * x["dps"])
+
+
+def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other=""):
     shapes = []
     for key, tail in row_shape.items():
         shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
     plan = ["--grad-accum", m]
     if pp > 1:
         plan += ["--pp", pp, "--schedule", schedule]
+    x = axes(other)
+    plan += ["--dp-replicate", x["dpr"], "--dp-shard", x["dps"], "--tp", x["tp"], "--cp", x["cp"]]
+    plan += (["--zero", x["z"]] if x["dps"] > 1 else []) + (["--sp"] if x["sp"] else [])
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + D.FLAGS + plan)
     if r.returncode:
@@ -118,24 +155,30 @@ def expected_order(schedule, p, s, m):
     return order + [f"B{k}" for k in range(m - warm, m)]
 
 
-def expected_traffic(model, cfg, p, s, m, rows, seq):
-    act = m * rows * seq * cfg["hidden"] * 4
+def expected_traffic(model, cfg, case, s, rows, seq):
+    """The pp reasons of stage s (see the docstring)."""
+    _, p, _, m, other = case
+    x = axes(other)
+    act = m * rows * seq * cfg["hidden"] * 4 // x["cp"] // (x["tp"] if x["sp"] else 1)
     want = {"pp.grad_norm": 2 * (p - 1) * 4 // p}
     if s < p - 1:
         want["pp.activation"] = act
     if s > 0:
         want["pp.activation_grad"] = act
     if model.startswith("gpt2") and s in (0, p - 1):
-        want["pp.tied_grad"] = 2 * (2 - 1) * cfg["vocab"] * cfg["hidden"] * 4 // 2
+        elems = cfg["vocab"] // x["tp"] * cfg["hidden"]
+        if x["z"] >= 2 and x["dps"] > 1:
+            elems = -(-elems // x["dps"])
+        want["pp.tied_grad"] = 2 * (2 - 1) * elems * 4 // 2
     return want
 
 
 def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
-    model, p, schedule, m = case
-    rows = a.rows // m
+    model, p, schedule, m, other = case
+    rows, ranks = rows_of(a, case), ranks_of(case)
     seq = row_shape["input_ids"][0]
-    report = compile_program(a, onnx_path, cwork, row_shape, rows, p, schedule, m)
-    got, per_rank, got_w = D.train(a.bin, cwork, p, feeds, a.steps, cwork)
+    report = compile_program(a, onnx_path, cwork, row_shape, rows, p, schedule, m, other)
+    got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
     loss, ref_loss = [r["loss"] for r in got], [r["loss"] for r in ref]
     worst = max(D.rel(g, w) for g, w in zip(loss, ref_loss))
     check(len(loss) == a.steps and worst <= LOSS_RTOL,
@@ -162,39 +205,42 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     bubble = (p - 1) / (m + p - 1)
     check(abs(pipe.get("predicted_bubble", -1) - bubble) < 1e-12,
           f"{name}: predicted bubble {pipe.get('predicted_bubble')} = (p-1)/(m+p-1) = {bubble:.4f}")
+    per_stage = ranks // p
     for s, st in enumerate(stages):
         order = expected_order(schedule, p, s, m)
         check(st["order"].split() == order, f"{name}: stage {s} runs {st['order']}")
         slots = m if schedule == "gpipe" else min(m, p - s)
         check(st["slots"] == slots, f"{name}: stage {s} holds {st['slots']} slots = {slots}")
-        want = expected_traffic(model, cfg, p, s, m, rows, seq)
-        check(st["bytes_per_step_by_reason"] == want,
-              f"{name}: stage {s}: report.json predicts {st['bytes_per_step_by_reason']}; the "
+        want = expected_traffic(model, cfg, case, s, rows, seq)
+        predicted = st["bytes_per_step_by_reason"]
+        pp_part = {k: v for k, v in predicted.items() if k.startswith("pp.")}
+        check(pp_part == want, f"{name}: stage {s}: report.json predicts {pp_part}; the "
               f"formulas give {want}")
         measured = {json.dumps(line["comm_bytes_by_reason"], sort_keys=True)
-                    for line in per_rank[s]}
-        check(measured == {json.dumps(want, sort_keys=True)},
-              f"{name}: stage {s}: measured per step {sorted(measured)}")
-        planned = report["memory"]["per_rank"][s]["peak_bytes"]
-        peaks = sorted({line["peak_bytes"] for line in per_rank[s]})
-        check(planned == st["peak_bytes"] and peaks == [planned],
-              f"{name}: stage {s}: measured peak bytes {peaks} = planned {planned}")
+                    for r in range(s * per_stage, (s + 1) * per_stage) for line in per_rank[r]}
+        check(measured == {json.dumps(predicted, sort_keys=True)},
+              f"{name}: stage {s}: measured per rank and step = report.json "
+              f"({len(predicted)} reasons{'' if measured == {json.dumps(predicted, sort_keys=True)} else ': ' + str(sorted(measured))})")
+        for r in range(s * per_stage, (s + 1) * per_stage):
+            planned = report["memory"]["per_rank"][r]["peak_bytes"]
+            peaks = sorted({line["peak_bytes"] for line in per_rank[r]})
+            check(planned == st["peak_bytes"] and peaks == [planned],
+                  f"{name}: rank {r} (stage {s}): measured peak bytes {peaks} = planned {planned}")
     return got
 
 
-def check_reshard(a, name, case, targets, cfg, onnx_path, row_shape, feeds, mwork, ref):
+def check_reshard(a, name, case, targets, onnx_path, row_shape, feeds, mwork, ref):
     """The case's checkpoint after steps/2 loads into each target layout."""
-    model, p, schedule, m = case
     half = a.steps // 2
     src = os.path.join(mwork, "reshard-" + case_name(case).replace(" ", "-"))
-    compile_program(a, onnx_path, src, row_shape, a.rows // m, p, schedule, m)
-    D.train(a.bin, src, p, feeds, half, src)
+    compile_program(a, onnx_path, src, row_shape, rows_of(a, case), *case[1:])
+    D.train(a.bin, src, ranks_of(case), feeds, half, src)
     for target in targets:
-        tp_, ts, tm = (1, "1f1b", m) if target is None else target[1:]
-        what = "the single rank" if target is None else case_name(target)
-        out = os.path.join(mwork, f"resume-{tp_}-{ts}-{tm}")
-        compile_program(a, onnx_path, out, row_shape, a.rows // tm, tp_, ts, tm)
-        got, _, _ = D.train(a.bin, out, tp_, feeds, a.steps - half, out,
+        target = target or (case[0], 1, "1f1b", case[3], "")
+        what = "the single rank" if target[1] == 1 else case_name(target)
+        out = os.path.join(mwork, "resume-" + case_name(target).replace(" ", "-"))
+        compile_program(a, onnx_path, out, row_shape, rows_of(a, target), *target[1:])
+        got, _, _ = D.train(a.bin, out, ranks_of(target), feeds, a.steps - half, out,
                             extra=["--load", os.path.join(src, "ckpt")])
         tail = [r["loss"] for r in ref[half:]]
         loss = [r["loss"] for r in got]
@@ -228,26 +274,28 @@ def run_model(a, model, models_dir, cases, work):
             row[rng.choice(row.size, 2, replace=False)] = -100
     mwork = os.path.join(work, model)
     feeds = D.save_feeds(data, mwork)
+    # The single rank with the same micro-batch rows: G / k rows, k
+    # micro-batches (k = m x dp).
     refs = {}
-    for m in sorted({c[3] for c in cases}):
-        single = os.path.join(mwork, f"single-m{m}")
+    for k in sorted({a.rows // rows_of(a, c) for c in cases}):
+        single = os.path.join(mwork, f"single-k{k}")
         try:
-            compile_program(a, onnx_path, single, row_shape, a.rows // m, 1, "1f1b", m)
-            refs[m] = D.train(a.bin, single, 1, feeds, a.steps, single)
+            compile_program(a, onnx_path, single, row_shape, a.rows // k, 1, "1f1b", k)
+            refs[k] = D.train(a.bin, single, 1, feeds, a.steps, single)
         except RuntimeError as e:
-            check(False, f"{model} single rank m {m}: {e}")
+            check(False, f"{model} single rank, {k} micro-batches: {e}")
     for case in cases:
-        _, p, schedule, m = case
-        if m not in refs:
+        k = a.rows // rows_of(a, case)
+        if k not in refs:
             continue
         name = f"{model} {case_name(case)}"
-        cwork = os.path.join(mwork, f"pp{p}-{schedule}-m{m}")
+        cwork = os.path.join(mwork, case_name(case).replace(" ", "-"))
         try:
             check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork,
-                       refs[m][0], refs[m][2])
+                       refs[k][0], refs[k][2])
             if case in RESHARD and not a.full:
-                check_reshard(a, name, case, RESHARD[case], cfg, onnx_path, row_shape, feeds,
-                              mwork, refs[m][0])
+                check_reshard(a, name, case, RESHARD[case], onnx_path, row_shape, feeds, mwork,
+                              refs[k][0])
         except RuntimeError as e:
             check(False, f"{name}: {e}")
 

@@ -27,16 +27,12 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: pp with another axis, the interleaved and
-/// zero-bubble schedules, recomputation.
+/// generator does not build yet: the interleaved and zero-bubble
+/// schedules, recomputation.
 std::string unbuiltAxis(const Plan &p) {
   if (p.recompute != Recompute::None)
     return "recompute";
-  if (p.pp == 1)
-    return "";
-  if (p.dpReplicate > 1 || p.dpShard > 1 || p.tp > 1 || p.cp > 1)
-    return "pp";
-  if (p.schedule != Schedule::GPipe && p.schedule != Schedule::OneFOneB)
+  if (p.pp > 1 && p.schedule != Schedule::GPipe && p.schedule != Schedule::OneFOneB)
     return "schedule";
   return "";
 }
@@ -328,8 +324,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, cp, and their combinations; pp alone, with the gpipe and 1f1b "
-                "schedules)";
+                "sp, cp, pp with the gpipe and 1f1b schedules, and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -66,7 +66,7 @@ struct DataParallelPass : public mlir::pz::impl::DataParallelPassBase<DataParall
     // With tp or cp (pz-tensor-parallel ran first), each rank averages its
     // own shards of the gradients, already summed over cp, over its
     // dp_replicate peers.
-    if (plan.dpShard != 1 || plan.pp != 1)
+    if (plan.dpShard != 1 || (plan.pp != 1 && !module->hasAttr(PZDialect::kStageAttrName)))
       return;
     auto fn = module.lookupSymbol<func::FuncOp>("finalize_grads");
     if (!fn || fn.isExternal()) {

@@ -317,6 +317,16 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
     SmallVector<size_t> edges = {0};
     edges.append(cuts->begin(), cuts->end());
     edges.push_back(l.ops.size());
+    for (size_t k = 1; k + 1 < edges.size(); ++k) {
+      Value a = l.cuts.at(edges[k]);
+      if (!llvm::cast<RankedTensorType>(a.getType()).hasStaticShape()) {
+        a.getDefiningOp()->emitError()
+            << kPass << ": the activation between stages " << k - 1 << " and " << k
+            << " has type " << a.getType()
+            << "; stages exchange static shapes: fix the data inputs' dims with --input-shape";
+        return signalPassFailure();
+      }
+    }
     for (int64_t k = 0; k < stages; ++k) {
       Value in = k ? l.cuts.at(edges[k]) : Value();
       Value out = k + 1 < stages ? l.cuts.at(edges[k + 1]) : loss;

@@ -494,7 +494,7 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     // unbuilt combinations. With dp_shard, pz-zero then shards each rank's
     // blocks.
     Plan plan = planAttr.getPlan();
-    if (plan.pp != 1)
+    if (plan.pp != 1 && !module->hasAttr(PZDialect::kStageAttrName))
       return;
     FailureOr<shard::GridOp> grid = dp::getOrCreateWorldGrid(module, plan, kPass);
     if (failed(grid))
@@ -691,6 +691,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
       if (splitsOverContext(
               fn, i, llvm::dyn_cast<RankedTensorType>(fn.getArgument(i).getType()), ctx))
         axes[1] = ctx.contextAxis;
+      if (fn.getArgAttr(i, PZDialect::kPipeAttrName))
+        return pipeAxes(fn.getArgument(i), ctx);
       return axes;
     };
     auto gradOf = [&](unsigned i) {
@@ -699,6 +701,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     };
     // Called for the return, after the walk has decided every parameter.
     auto want = [&](unsigned i, Value v) {
+      if (fn.getResultAttr(i, PZDialect::kPipeAttrName))
+        return pipeAxes(v, ctx);
       StringRef g = gradOf(i);
       return g.empty() ? wholeAxes(v) : s.axesOf(params[g]);
     };
@@ -805,6 +809,19 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
   /// Whether argument `i`, of whole type `t`, is a data input [batch, seq,
   /// ...] that cp splits along its sequence (the walk's seed; the driver
   /// feeds its chunks).
+  /// A tensor a pipeline stage receives or sends ([batch, seq, ...], the
+  /// residual stream): split along the sequence as the residual is, under
+  /// sp and cp, so that a boundary moves b s h / (tp x cp) elements.
+  static DimAxes pipeAxes(Value v, const SplitContext &ctx) {
+    DimAxes axes = wholeAxes(v);
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    int16_t seqAxis = ctx.sequenceAxis != kWhole ? ctx.sequenceAxis : ctx.contextAxis;
+    if (seqAxis != kWhole && t && t.getRank() >= 3 && t.getDimSize(0) == ctx.batch &&
+        t.getDimSize(1) == ctx.seq)
+      axes[1] = seqAxis;
+    return axes;
+  }
+
   static bool splitsOverContext(func::FuncOp fn, unsigned i, RankedTensorType t,
                                 const SplitContext &ctx) {
     return ctx.contextAxis != kWhole && t && t.getRank() >= 2 &&

@@ -90,7 +90,8 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     // (pz-tensor-parallel: each rank's blocks, their gradients summed over
     // cp). pp is not built yet: such a module is left as it is and
     // `parallelize compile` refuses to generate code for it.
-    if (plan.dpShard == 1 || plan.zero < 1 || plan.pp != 1)
+    if (plan.dpShard == 1 || plan.zero < 1 ||
+        (plan.pp != 1 && !module->hasAttr(PZDialect::kStageAttrName)))
       return;
     auto lookup = [&](StringRef name) {
       auto fn = module.lookupSymbol<func::FuncOp>(name);
