@@ -23,6 +23,8 @@ Per rank, over the steady steps (every step after the first `skip`):
   comm      the part of that idle time the driver thread spends in a comm
             span (waiting for a transfer or a neighbour);
   other     the rest of it (data loading, bookkeeping);
+  fwd_ms, bwd_ms  the median forward and backward of the rank's stage
+            (to set against the cost model's durations);
   pipe_idle the same as idle, over the pipeline window of the step instead
             of the whole step: from the first forward of any rank to the
             last backward of any rank (the ranks share the host's clock).
@@ -129,6 +131,10 @@ def measure(traces, skip=1):
             if w:
                 win_total += w[1] - w[0]
                 win_busy += union_within(compute, w[0], w[1])
+        measured = {step_of(s_) for s_ in steps}
+        durs = {k: sorted(e["dur"] for e in events if e.get("cat") == "compute"
+                          and e["name"] == k and step_of(e) in measured)
+                for k in ("forward", "backward")}
         idle = (total - busy) / total if total else 0.0
         comm_frac = waiting / total if total else 0.0
         rows.append({
@@ -140,8 +146,18 @@ def measure(traces, skip=1):
             "other": idle - comm_frac,
             "pipe_ms": win_total / len(steps) / 1e3 if steps else 0.0,
             "pipe_idle": (win_total - win_busy) / win_total if win_total else 0.0,
+            # Median durations of the stage's forward and backward (0: none).
+            "forward_ms": median(durs["forward"]) / 1e3,
+            "backward_ms": median(durs["backward"]) / 1e3,
         })
     return rows
+
+
+def median(sorted_values):
+    n = len(sorted_values)
+    if not n:
+        return 0.0
+    return (sorted_values[(n - 1) // 2] + sorted_values[n // 2]) / 2
 
 
 def stage_of(rank, report):
@@ -159,13 +175,15 @@ def format_table(rows, report=None):
         lines.append(f"pipeline {pipe.get('schedule')}: {pipe.get('stages')} stages, "
                      f"{pipe.get('microbatches')} micro-batches; predicted bubble "
                      f"(p - 1) / (m + p - 1) = {pipe.get('predicted_bubble', 0):.3f}")
-    head = "rank  stage  steps  step_ms  idle   comm   other  pipe_ms  pipe_idle"
+    head = ("rank  stage  steps  step_ms  idle   comm   other  pipe_ms  pipe_idle"
+            "  fwd_ms  bwd_ms")
     lines.append(head)
     for r in rows:
         stage = stage_of(r["rank"], report) if pipe.get("per_stage") else "-"
         lines.append(f"{r['rank']:>4}  {stage!s:>5}  {r['steps']:>5}  {r['step_ms']:>7.2f}  "
                      f"{r['idle']:.3f}  {r['comm']:.3f}  {r['other']:.3f}  "
-                     f"{r['pipe_ms']:>7.2f}  {r['pipe_idle']:.3f}")
+                     f"{r['pipe_ms']:>7.2f}  {r['pipe_idle']:>9.3f}  {r['forward_ms']:>6.2f}  "
+                     f"{r['backward_ms']:>6.2f}")
     return "\n".join(lines)
 
 
