@@ -91,9 +91,10 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
 
-/// `parallelize inspect OUTDIR [--collectives] [--memory] [--json]`: what
-/// report.json says of one step (InspectReport.cpp).
-int inspectOutDir(llvm::StringRef dir, bool collectives, bool memory, bool asJson);
+/// `parallelize inspect OUTDIR [--collectives] [--memory] [--schedule]
+/// [--json]`: what report.json says of one step (InspectReport.cpp).
+int inspectOutDir(llvm::StringRef dir, bool collectives, bool memory, bool schedule,
+                  bool asJson);
 
 /// Prints diagnostics as `FILE:LINE:COL: error: 'NAME': message` (NAME: the
 /// op's name location, e.g. the ONNX node) on stderr while it lives.

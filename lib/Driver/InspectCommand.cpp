@@ -189,10 +189,16 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
                             cl::cat(commandCategory()));
   cl::opt<bool> memory("memory", cl::desc("OUTDIR: the per-rank memory breakdown"),
                        cl::cat(commandCategory()));
+  cl::opt<bool> schedule(
+      "schedule",
+      cl::desc("OUTDIR: a pipeline's step per stage, simulated with the cost model's durations "
+               "(F/B per time column), the idle fraction per stage and the predicted bubble"),
+      cl::cat(commandCategory()));
   cl::opt<bool> asJson("json", cl::desc("OUTDIR: print JSON"), cl::cat(commandCategory()));
   if (!parseCommandLine(argc, argv,
                         "Summarise a model (inputs, parameters, outputs, ops and plan) or a "
-                        "compiled OUTDIR (collectives and memory per step).\n",
+                        "compiled OUTDIR (collectives, memory and the pipeline schedule "
+                        "per step).\n",
                         /*withMLIROptions=*/false))
     return kExitUser;
   if (listOnnxOps) {
@@ -205,9 +211,12 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     return kExitUser;
   }
   if (llvm::sys::fs::is_directory(model))
-    return inspectOutDir(model, collectives, memory, asJson);
-  if (collectives || memory || asJson) {
-    printError("inspect", std::string(collectives ? "--collectives" : memory ? "--memory" : "--json") +
+    return inspectOutDir(model, collectives, memory, schedule, asJson);
+  if (collectives || memory || schedule || asJson) {
+    printError("inspect", std::string(collectives ? "--collectives"
+                                      : memory    ? "--memory"
+                                      : schedule  ? "--schedule"
+                                                  : "--json") +
                               " reads a compiled OUTDIR (its report.json); '" + model +
                               "' is a model: compile it first");
     return kExitUser;

@@ -4,11 +4,14 @@
 // emitter's own accounting, which the runtime's byte counters and memory
 // peaks are tested against): every collective with its kind, grid axes,
 // bytes, reason, source and tensors, totals per kind and per axis group;
-// and the per-rank memory breakdown.
+// the per-rank memory breakdown; and a pipeline's step simulated with the
+// cost model's durations (simulatePipeline), stage by stage.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
+
+#include "pz/Plan/PipelineSchedule.h"
 
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -16,6 +19,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 using namespace mlir::pz::driver;
@@ -111,10 +116,123 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
     os << "\n";
   }
 }
+/// `--schedule`: each stage's forwards and backwards of one step as a row
+/// of time columns, simulated with the cost model's durations (a forward
+/// takes the stage's FLOPs per micro-batch / 3, a backward twice that),
+/// the simulated idle fraction per stage and the formula's bubble.
+int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &os) {
+  const json::Array *perStage = pipeline ? pipeline->getArray("per_stage") : nullptr;
+  if (!perStage || perStage->empty()) {
+    if (asJson)
+      os << llvm::formatv("{0:2}", json::Value(json::Object{{"schedule", "none"}})) << "\n";
+    else
+      os << "no pipeline: the program was compiled without --pp\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<mlir::pz::StageAction>> orders;
+  std::vector<double> forward;
+  for (const json::Value &v : *perStage) {
+    const json::Object *st = v.getAsObject();
+    auto order = mlir::pz::parseComputeOrder(st ? st->getString("order").value_or("") : "");
+    std::optional<int64_t> flops = st ? st->getInteger("flops_per_micro_batch") : std::nullopt;
+    if (!order || !flops || *flops < 0) {
+      printError("inspect", "report.json: pipeline stage " + std::to_string(orders.size()) +
+                                " has no valid order and flops_per_micro_batch");
+      return kExitUser;
+    }
+    orders.push_back(std::move(*order));
+    forward.push_back(static_cast<double>(*flops) / 3.0);
+  }
+  // One unit: the shortest forward (all stages cost one unit when the
+  // model gave no FLOPs).
+  double unit = *std::min_element(forward.begin(), forward.end());
+  if (unit <= 0) {
+    unit = 1;
+    std::fill(forward.begin(), forward.end(), 1.0);
+  }
+  std::optional<mlir::pz::PipelineTimeline> tl = mlir::pz::simulatePipeline(orders, forward);
+  if (!tl) {
+    printError("inspect", "report.json: the pipeline stages' orders deadlock");
+    return kExitUser;
+  }
+  int64_t p = pipeline->getInteger("stages").value_or(static_cast<int64_t>(orders.size()));
+  int64_t m = pipeline->getInteger("microbatches").value_or(0);
+  double bubble = pipeline->getNumber("predicted_bubble").value_or(
+      static_cast<double>(p - 1) / static_cast<double>(std::max<int64_t>(m + p - 1, 1)));
+  llvm::StringRef schedule = pipeline->getString("schedule").value_or("?");
+  auto label = [](const mlir::pz::TimedAction &t) {
+    return (t.action.kind == mlir::pz::StageAction::Forward ? "F" : "B") +
+           std::to_string(t.action.microBatch);
+  };
+  if (asJson) {
+    json::Array stages;
+    for (size_t s = 0; s < tl->stages.size(); ++s) {
+      json::Array actions;
+      for (const mlir::pz::TimedAction &t : tl->stages[s])
+        actions.push_back(
+            json::Object{{"action", label(t)}, {"start", t.start / unit}, {"end", t.end / unit}});
+      stages.push_back(json::Object{{"stage", static_cast<int64_t>(s)},
+                                    {"forward", forward[s] / unit},
+                                    {"backward", 2 * forward[s] / unit},
+                                    {"idle_fraction", tl->idleFraction[s]},
+                                    {"actions", std::move(actions)}});
+    }
+    os << llvm::formatv("{0:2}", json::Value(json::Object{{"schedule", schedule},
+                                                         {"stages", p},
+                                                         {"microbatches", m},
+                                                         {"unit_flops", unit},
+                                                         {"makespan", tl->makespan / unit},
+                                                         {"predicted_bubble", bubble},
+                                                         {"per_stage", std::move(stages)}}))
+       << "\n";
+    return kExitOk;
+  }
+  // A column per unit, or wider when the step would take over 160.
+  double makespan = tl->makespan / unit, perColumn = 1;
+  constexpr int64_t kMaxColumns = 160;
+  int64_t columns = static_cast<int64_t>(std::ceil(makespan - 1e-9));
+  if (columns > kMaxColumns) {
+    perColumn = makespan / kMaxColumns;
+    columns = kMaxColumns;
+  }
+  size_t width = 0, digits = std::to_string(tl->stages.size() - 1).size();
+  for (const auto &st : tl->stages)
+    for (const mlir::pz::TimedAction &t : st)
+      width = std::max(width, label(t).size());
+  os << "pipeline schedule " << schedule << ": " << p << " stages, " << m
+     << " micro-batches; forward = FLOPs / 3, backward = 2 x forward\n";
+  size_t shortest = std::min_element(forward.begin(), forward.end()) - forward.begin();
+  os << llvm::formatv("1 unit = stage {0}'s forward ({1:f0} FLOPs); one column per {2}\n",
+                      shortest, unit,
+                      perColumn == 1 ? std::string("unit")
+                                     : llvm::formatv("{0:f2} units", perColumn).str());
+  for (size_t s = 0; s < tl->stages.size(); ++s) {
+    std::string index = std::to_string(s);
+    std::string line = "  stage " + index + std::string(digits - index.size(), ' ') + " |";
+    const std::vector<mlir::pz::TimedAction> &row = tl->stages[s];
+    size_t k = 0;
+    for (int64_t c = 0; c < columns; ++c) {
+      // The action running in the middle of the column, if any.
+      double t = (static_cast<double>(c) + 0.5) * perColumn * unit;
+      while (k < row.size() && row[k].end <= t)
+        ++k;
+      std::string cell = k < row.size() && row[k].start <= t ? label(row[k]) : ".";
+      line += (c ? " " : "") + cell + std::string(width - cell.size(), ' ');
+    }
+    os << llvm::StringRef(line).rtrim() << "\n";
+  }
+  os << "  stage  forward  backward  idle (simulated)\n";
+  for (size_t s = 0; s < tl->stages.size(); ++s)
+    os << llvm::formatv("  {0,5}  {1,7:f2}  {2,8:f2}  {3:f3}\n", s, forward[s] / unit,
+                        2 * forward[s] / unit, tl->idleFraction[s]);
+  os << llvm::formatv("makespan: {0:f2} units; predicted bubble (p - 1) / (m + p - 1): {1:f3}\n",
+                      makespan, bubble);
+  return kExitOk;
+}
 } // namespace
 
 int mlir::pz::driver::inspectOutDir(llvm::StringRef dir, bool collectives, bool memory,
-                                    bool asJson) {
+                                    bool schedule, bool asJson) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "report.json");
   auto buf = llvm::MemoryBuffer::getFile(path);
@@ -133,6 +251,8 @@ int mlir::pz::driver::inspectOutDir(llvm::StringRef dir, bool collectives, bool 
     printError("inspect", "'" + path + "' is not a report.json of parallelize compile");
     return kExitUser;
   }
+  if (schedule && !collectives && !memory)
+    return printSchedule(root->getObject("pipeline"), asJson, llvm::outs());
   if (!collectives && !memory) {
     collectives = memory = true;
     if (!asJson)
@@ -143,5 +263,7 @@ int mlir::pz::driver::inspectOutDir(llvm::StringRef dir, bool collectives, bool 
     printCollectives(*comm, asJson, llvm::outs());
   if (memory)
     printMemory(*mem, asJson, llvm::outs());
+  if (schedule)
+    return printSchedule(root->getObject("pipeline"), asJson, llvm::outs());
   return kExitOk;
 }

@@ -3,6 +3,7 @@
 #include "pz/Plan/PipelineSchedule.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 using namespace mlir::pz;
@@ -72,4 +73,77 @@ std::string mlir::pz::computeOrder(const std::vector<StageAction> &table) {
       s += std::string(s.empty() ? "" : " ") + (a.kind == StageAction::Forward ? "F" : "B") +
            std::to_string(a.microBatch);
   return s;
+}
+
+std::optional<std::vector<StageAction>> mlir::pz::parseComputeOrder(llvm::StringRef order) {
+  std::vector<StageAction> t;
+  llvm::SmallVector<llvm::StringRef> words;
+  order.split(words, ' ', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  for (llvm::StringRef w : words) {
+    if (w.size() < 2 || (w[0] != 'F' && w[0] != 'B'))
+      return std::nullopt;
+    int64_t m;
+    if (w.drop_front().getAsInteger(10, m) || m < 0)
+      return std::nullopt;
+    t.push_back({w[0] == 'F' ? StageAction::Forward : StageAction::Backward, m});
+  }
+  return t;
+}
+
+std::optional<PipelineTimeline>
+mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
+                           const std::vector<double> &forwardCosts, double backwardFactor) {
+  size_t p = orders.size();
+  if (forwardCosts.size() != p)
+    return std::nullopt;
+  // Per stage: its compute actions; when each micro-batch's F and B ended.
+  std::vector<std::vector<StageAction>> work(p);
+  std::vector<std::map<int64_t, double>> fDone(p), bDone(p);
+  for (size_t s = 0; s < p; ++s)
+    for (const StageAction &a : orders[s])
+      if (a.kind == StageAction::Forward || a.kind == StageAction::Backward)
+        work[s].push_back(a);
+  PipelineTimeline tl;
+  tl.stages.resize(p);
+  std::vector<size_t> next(p, 0);
+  std::vector<double> free(p, 0.0);
+  // Runs every action whose inputs are done, until none is left or none
+  // can start (a deadlock, or a micro-batch a neighbour never runs).
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (size_t s = 0; s < p; ++s) {
+      while (next[s] < work[s].size()) {
+        const StageAction &a = work[s][next[s]];
+        double ready = free[s];
+        auto after = [&](const std::map<int64_t, double> &done) {
+          auto it = done.find(a.microBatch);
+          if (it == done.end())
+            return false;
+          ready = std::max(ready, it->second);
+          return true;
+        };
+        bool forward = a.kind == StageAction::Forward;
+        if (forward ? (s > 0 && !after(fDone[s - 1]))
+                    : (!after(fDone[s]) || (s + 1 < p && !after(bDone[s + 1]))))
+          break;
+        double end = ready + forwardCosts[s] * (forward ? 1.0 : backwardFactor);
+        (forward ? fDone : bDone)[s][a.microBatch] = end;
+        tl.stages[s].push_back({a, ready, end});
+        free[s] = end;
+        tl.makespan = std::max(tl.makespan, end);
+        ++next[s];
+        progress = true;
+      }
+    }
+  }
+  for (size_t s = 0; s < p; ++s)
+    if (next[s] != work[s].size())
+      return std::nullopt;
+  for (size_t s = 0; s < p; ++s) {
+    double busy = 0;
+    for (const TimedAction &t : tl.stages[s])
+      busy += t.end - t.start;
+    tl.idleFraction.push_back(tl.makespan > 0 ? (tl.makespan - busy) / tl.makespan : 0.0);
+  }
+  return tl;
 }

@@ -70,4 +70,104 @@ TEST(PipelineSchedule, OtherSchedulesAreNotBuiltYet) {
   EXPECT_TRUE(pipelineSchedule(Schedule::Interleaved, 2, 0, 4).empty());
   EXPECT_TRUE(pipelineSchedule(Schedule::ZeroBubble, 2, 0, 4).empty());
 }
+std::vector<std::vector<StageAction>> tables(Schedule s, int64_t p, int64_t m) {
+  std::vector<std::vector<StageAction>> t;
+  for (int64_t st = 0; st < p; ++st)
+    t.push_back(pipelineSchedule(s, p, st, m));
+  return t;
+}
+
+std::vector<double> starts(const std::vector<TimedAction> &v) {
+  std::vector<double> s;
+  for (const TimedAction &t : v)
+    s.push_back(t.start);
+  return s;
+}
+
+TEST(PipelineSchedule, ParsesComputeOrders) {
+  std::vector<StageAction> t = pipelineSchedule(Schedule::OneFOneB, 3, 0, 5);
+  std::optional<std::vector<StageAction>> back = parseComputeOrder(computeOrder(t));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(computeOrder(*back), computeOrder(t));
+  EXPECT_EQ(back->size(), 10u);
+  EXPECT_TRUE(parseComputeOrder("")->empty());
+  EXPECT_FALSE(parseComputeOrder("F0 X1"));
+  EXPECT_FALSE(parseComputeOrder("F0 B"));
+  EXPECT_FALSE(parseComputeOrder("F-1"));
+}
+
+TEST(PipelineSchedule, EqualStagesIdleTheFormulasBubble) {
+  // tF = 1, tB = 2: a step takes (m + p - 1)(tF + tB) and every stage is
+  // idle (p - 1) / (m + p - 1) of it, for both schedules.
+  for (Schedule s : {Schedule::GPipe, Schedule::OneFOneB})
+    for (int64_t p : {1, 2, 3, 4, 8})
+      for (int64_t m : {1, 2, 3, 4, 8, 16}) {
+        std::optional<PipelineTimeline> tl =
+            simulatePipeline(tables(s, p, m), std::vector<double>(p, 1.0));
+        ASSERT_TRUE(tl) << stringify(s).str() << " p " << p << " m " << m;
+        EXPECT_DOUBLE_EQ(tl->makespan, 3.0 * static_cast<double>(m + p - 1));
+        for (int64_t st = 0; st < p; ++st) {
+          EXPECT_NEAR(tl->idleFraction[st],
+                      static_cast<double>(p - 1) / static_cast<double>(m + p - 1), 1e-12)
+              << stringify(s).str() << " p " << p << " m " << m << " stage " << st;
+          EXPECT_EQ(tl->stages[st].size(), static_cast<size_t>(2 * m));
+        }
+      }
+}
+
+TEST(PipelineSchedule, SimulatesOneFOneBByHand) {
+  // p = 2, m = 2, tF = 1, tB = 2. Stage 0: F0 [0, 1], F1 [1, 2], then B0
+  // waits for stage 1's; stage 1: F0 [1, 2], B0 [2, 4], F1 [4, 5], B1
+  // [5, 7]; stage 0: B0 [4, 6], B1 [7, 9].
+  std::optional<PipelineTimeline> tl =
+      simulatePipeline(tables(Schedule::OneFOneB, 2, 2), {1.0, 1.0});
+  ASSERT_TRUE(tl);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 1, 4, 7}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 2, 4, 5}));
+  EXPECT_DOUBLE_EQ(tl->makespan, 9.0);
+}
+
+TEST(PipelineSchedule, UnequalStagesWaitForTheSlowOne) {
+  // p = 2, m = 2; stage 0 tF = 1, tB = 2; stage 1 twice that. GPipe: stage
+  // 0 F0 [0, 1], F1 [1, 2]; stage 1 F0 [1, 3], F1 [3, 5], B0 [5, 9], B1
+  // [9, 13]; stage 0 B0 [9, 11], B1 [13, 15]. Makespan 15; stage 0 busy 6
+  // (idle 9 / 15), stage 1 busy 12 (idle 3 / 15). 1F1B: stage 1 F0 [1, 3],
+  // B0 [3, 7], F1 [7, 9], B1 [9, 13]; stage 0 B0 [7, 9], B1 [13, 15]: the
+  // same makespan.
+  for (Schedule s : {Schedule::GPipe, Schedule::OneFOneB}) {
+    std::optional<PipelineTimeline> tl = simulatePipeline(tables(s, 2, 2), {1.0, 2.0});
+    ASSERT_TRUE(tl);
+    EXPECT_DOUBLE_EQ(tl->makespan, 15.0);
+    EXPECT_DOUBLE_EQ(tl->idleFraction[0], 9.0 / 15.0);
+    EXPECT_DOUBLE_EQ(tl->idleFraction[1], 3.0 / 15.0);
+    EXPECT_DOUBLE_EQ(tl->stages[0].back().start, 13.0);
+  }
+  // 3 stages, 4 micro-batches, 1F1B, stage 1 the slow one (tF 2, tB 4;
+  // the others 1 and 2). Stage 0: F0 [0, 1] F1 [1, 2] F2 [2, 3] B0 [10,
+  // 12] F3 [12, 13] B1 [16, 18] B2 [22, 24] B3 [26, 28]. Stage 1: F0 [1, 3]
+  // F1 [3, 5] B0 [6, 10] F2 [10, 12] B1 [12, 16] F3 [16, 18] B2 [18, 22] B3
+  // [22, 26]; it waits for stage 2's B0 at 6. Stage 2: F0 [3, 4] B0 [4, 6]
+  // F1 [6, 7] B1 [7, 9] F2 [12, 13] B2 [13, 15] F3 [18, 19] B3 [19, 21].
+  std::optional<PipelineTimeline> tl =
+      simulatePipeline(tables(Schedule::OneFOneB, 3, 4), {1.0, 2.0, 1.0});
+  ASSERT_TRUE(tl);
+  EXPECT_DOUBLE_EQ(tl->makespan, 28.0);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 1, 2, 10, 12, 16, 22, 26}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 3, 6, 10, 12, 16, 18, 22}));
+  EXPECT_EQ(starts(tl->stages[2]), (std::vector<double>{3, 4, 6, 7, 12, 13, 18, 19}));
+  EXPECT_DOUBLE_EQ(tl->idleFraction[0], 16.0 / 28.0);
+  EXPECT_DOUBLE_EQ(tl->idleFraction[1], 4.0 / 28.0);
+  EXPECT_DOUBLE_EQ(tl->idleFraction[2], 16.0 / 28.0);
+}
+
+TEST(PipelineSchedule, SimulationRejectsOrdersThatDeadlock) {
+  // Stage 1 runs F1 first, which stage 0 runs after B0, which waits for
+  // stage 1's B0.
+  std::vector<std::vector<StageAction>> t = {*parseComputeOrder("F0 B0 F1 B1"),
+                                             *parseComputeOrder("F1 F0 B0 B1")};
+  EXPECT_FALSE(simulatePipeline(t, {1.0, 1.0}));
+  EXPECT_FALSE(simulatePipeline(t, {1.0}));
+  // A backward before its own forward never starts.
+  EXPECT_FALSE(simulatePipeline({*parseComputeOrder("B0 F0")}, {1.0}));
+}
 } // namespace

@@ -14,6 +14,7 @@
 #include "pz/Plan/Plan.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,41 @@ int64_t inFlight(const std::vector<StageAction> &table);
 
 /// "F0 F1 B0 ...": the compute actions of a table, for tests and messages.
 std::string computeOrder(const std::vector<StageAction> &table);
+
+/// computeOrder's inverse: the forwards and backwards of "F0 F1 B0 ...",
+/// or nullopt when a word is not F<m> or B<m>.
+std::optional<std::vector<StageAction>> parseComputeOrder(llvm::StringRef order);
+
+/// One compute action of a simulated step, from start to end.
+struct TimedAction {
+  StageAction action;
+  double start, end;
+};
+
+/// One step of a pipeline in the cost model's time (PipelineSimulation).
+struct PipelineTimeline {
+  /// Per stage, its forwards and backwards in its order, with their times.
+  std::vector<std::vector<TimedAction>> stages;
+  /// When the last action ends (the step starts at 0).
+  double makespan = 0;
+  /// Per stage: the time it does not compute within the makespan, over
+  /// the makespan.
+  std::vector<double> idleFraction;
+};
+
+/// Simulates one step: stage s runs the forwards and backwards of
+/// `orders[s]` (other actions are ignored; transfers take no time) one at
+/// a time, a forward taking `forwardCosts[s]` and a backward
+/// `backwardFactor` times that. A stage starts its next action when its
+/// previous one is done and, for F(m), stage s - 1 has finished F(m) (for
+/// s > 0); for B(m), stage s + 1 has finished B(m) (s < last) and the
+/// stage itself F(m). Nullopt when the orders deadlock or the sizes do
+/// not match. With equal costs, GPipe and 1F1B both give a makespan of
+/// (m + p - 1)(tF + tB) and idle fraction (p - 1) / (m + p - 1) on every
+/// stage.
+std::optional<PipelineTimeline>
+simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
+                 const std::vector<double> &forwardCosts, double backwardFactor = 2.0);
 
 } // namespace mlir::pz
 

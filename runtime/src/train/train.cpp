@@ -904,8 +904,15 @@ bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
     // Only the last pipeline stage's ranks (all ranks without stages) have
     // a loss: the others add 0.
     float v[2] = {hasLoss_ ? static_cast<float>(localLoss) : 0.0f, overflow ? 1.0f : 0.0f};
-    if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
-      throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
+    {
+      // Traced: in a pipeline, the later stages, done first, wait in it for
+      // the first stage's last backward.
+      TraceSpan span(trace_.get(), "all_reduce", "comm",
+                     pzrt::format("{\"reason\":\"check_numerics\",\"bytes\":8,\"step\":%lld}",
+                                  (long long)t));
+      if (comm_->allReduce(v, v, 2, PZRT_F32, PZRT_REDUCE_SUM) != 0)
+        throwInternal("averaging the loss over ranks: %s", pzrt_last_error());
+    }
     loss = v[0] / lossRanks_;
     overflow = v[1] > 0;
   }
