@@ -39,7 +39,14 @@ Gates, per case:
     report.json; the stage's slots are the micro-batches in flight, m for
     GPipe and min(m, p - s) for 1F1B at stage s;
   * the schedule: report.json's per-stage order is the GPipe or 1F1B order
-    and predicted_bubble is (p - 1) / (m + p - 1).
+    and predicted_bubble is (p - 1) / (m + p - 1);
+  * recompute: against the same case compiled without it, every stage keeps
+    fewer bytes per micro-batch for its backward under full recompute (only
+    the layer inputs) and its planned peak falls; under selective, fewer
+    when the attention is unfused (gpt2_dropout_loss: dropout 0.1 on the
+    probabilities keeps the scores), the same when it is fused (no scores
+    exist); the losses stay the single rank's (a recomputed dropout draws
+    the same mask).
 
 Checkpoints: the stages' checkpoint of a case marked RESHARD, saved after
 steps/2, loads into the single-rank program and into another pipeline
@@ -47,9 +54,10 @@ layout, whose remaining losses match the single rank's run within 1e-5.
 
 The default run is a subset (make test) that touches every axis; --full
 runs every combination of pp {2, 4} x schedule {gpipe, 1f1b} x m {p, 2p}
-for both models and the compositions (make test-full). Recompute and the
-interleaved and zero-bubble schedules are not built yet (the compiler
-refuses them with exit 2).
+x recompute {none, selective, full} for the three models and the
+compositions (make test-full). The interleaved and zero-bubble schedules
+and recomputing an explicit list of layers are not built yet (the
+compiler refuses the schedules with exit 2).
 
 Usage: /usr/bin/python3 scripts/pp-parity.py [--bin DIR] [--models DIR]
        [--work DIR] [--steps N] [--only NAME,...] [--full]
@@ -80,12 +88,17 @@ LAYERS = 4
 CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("llama_loss", 2, "gpipe", 2, ""), ("llama_loss", 4, "1f1b", 8, ""),
          ("gpt2_loss", 2, "1f1b", 2, "dps2-z2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3"),
-         ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2")]
-FULL_CASES = [(mo, p, s, m, "") for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
-              for s in ("gpipe", "1f1b") for m in (p, 2 * p)] + \
+         ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2"),
+         ("gpt2_loss", 4, "1f1b", 4, "full"), ("llama_loss", 2, "gpipe", 4, "dps2-z3-full"),
+         ("gpt2_dropout_loss", 2, "1f1b", 4, "selective"),
+         ("gpt2_dropout_loss", 2, "gpipe", 2, "full")]
+FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
+              for s in ("gpipe", "1f1b") for m in (p, 2 * p) for rc in ("", "selective", "full")] + \
+    [("gpt2_dropout_loss", p, s, m, rc) for p in (2, 4) for s in ("gpipe", "1f1b")
+     for m in (p, 2 * p) for rc in ("", "selective", "full")] + \
     [(mo, 2, s, 2, o) for mo in ("gpt2_loss", "llama_loss") for s in ("gpipe", "1f1b")
      for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "dps2-z1-tp2",
-               "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2")]
+               "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2", "dps2-z3-full", "dps2-z1-tp2-sp-full")]
 # Saved by the case after steps/2, then loaded by each of these layouts
 # (None: the single-rank program).
 RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, "")],
@@ -94,9 +107,13 @@ RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, 
 
 
 def axes(other):
-    """The other axes of a case: "dps2-z1-tp2-sp" -> {dps: 2, z: 1, tp: 2, sp: 1}."""
-    out = {"dpr": 1, "dps": 1, "z": 0, "tp": 1, "sp": 0, "cp": 1}
+    """The other axes of a case: "dps2-z1-tp2-sp-full" -> {dps: 2, z: 1, tp: 2, sp: 1,
+    rc: "full"}."""
+    out = {"dpr": 1, "dps": 1, "z": 0, "tp": 1, "sp": 0, "cp": 1, "rc": "none"}
     for part in filter(None, other.split("-")):
+        if part in ("full", "selective"):
+            out["rc"] = part
+            continue
         key = part.rstrip("0123456789")
         out[key] = int(part[len(key):] or 1)
     return out
@@ -136,6 +153,7 @@ def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other="
     x = axes(other)
     plan += ["--dp-replicate", x["dpr"], "--dp-shard", x["dps"], "--tp", x["tp"], "--cp", x["cp"]]
     plan += (["--zero", x["z"]] if x["dps"] > 1 else []) + (["--sp"] if x["sp"] else [])
+    plan += ["--recompute", x["rc"]]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + D.FLAGS + plan)
     if r.returncode:
@@ -226,6 +244,19 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
             peaks = sorted({line["peak_bytes"] for line in per_rank[r]})
             check(planned == st["peak_bytes"] and peaks == [planned],
                   f"{name}: rank {r} (stage {s}): measured peak bytes {peaks} = planned {planned}")
+    rc = axes(other)["rc"]
+    if rc != "none":
+        # What recomputation saves: the same case without it, compiled.
+        base = compile_program(a, onnx_path, cwork + "-none", row_shape, rows, p, schedule, m,
+                               "-".join(t for t in other.split("-") if t != rc))
+        unfused = model in VARIANTS
+        for s, (st, b) in enumerate(zip(stages, base["pipeline"]["per_stage"])):
+            kept, before = st["saved_bytes_per_micro_batch"], b["saved_bytes_per_micro_batch"]
+            falls = kept < before if rc == "full" or unfused else kept == before
+            check(falls and (st["peak_bytes"] < b["peak_bytes"]) == (kept < before),
+                  f"{name}: stage {s} keeps {kept} bytes per micro-batch for its backward "
+                  f"({before} without recompute{'' if rc == 'full' or unfused else '; the attention is fused: no scores to recompute'}), "
+                  f"peak {st['peak_bytes']} ({b['peak_bytes']})")
     return got
 
 
@@ -250,14 +281,28 @@ def check_reshard(a, name, case, targets, onnx_path, row_shape, feeds, mwork, re
               f"worst loss rel err {worst:.2e}")
 
 
+# Variants: the model exported with constructor overrides, under its own
+# name. Dropout on the attention probabilities keeps the attention unfused
+# (the scores exist), so that selective recompute has them to recompute.
+VARIANTS = {"gpt2_dropout_loss": ("gpt2_loss", {"dropout": 0.1})}
+
+
 def export_models(out, models):
     """The models exported with LAYERS layers (python-frontend)."""
     sys.path.insert(0, os.path.join(HERE, "..", "python-frontend"))
     from parallelize import export as E  # noqa: E402 (needs torch)
     os.makedirs(out, exist_ok=True)
     for model in models:
-        if not os.path.exists(os.path.join(out, model + ".onnx")):
-            E.export_family(model[:-len("_loss")], out, loss=True, layers=LAYERS)
+        if os.path.exists(os.path.join(out, model + ".onnx")):
+            continue
+        base, overrides = VARIANTS.get(model, (model, {}))
+        where = os.path.join(out, model) if model in VARIANTS else out
+        os.makedirs(where, exist_ok=True)
+        E.export_family(base[:-len("_loss")], where, loss=True, layers=LAYERS, **overrides)
+        if model in VARIANTS:
+            for ext in (".onnx", ".params.json", ".inputs.json"):
+                if os.path.exists(os.path.join(where, base + ext)):
+                    os.replace(os.path.join(where, base + ext), os.path.join(out, model + ext))
     return out
 
 

@@ -28,10 +28,8 @@ namespace cl = llvm::cl;
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
 /// generator does not build yet: the interleaved and zero-bubble
-/// schedules, recomputation.
+/// schedules.
 std::string unbuiltAxis(const Plan &p) {
-  if (p.recompute != Recompute::None)
-    return "recompute";
   if (p.pp > 1 && p.schedule != Schedule::GPipe && p.schedule != Schedule::OneFOneB)
     return "schedule";
   return "";
@@ -117,6 +115,7 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.target = opts.backend.getValue();
   p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
   p.stages = plan.pp;
+  p.recompute = stringify(plan.recompute).str();
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR. A failed write (a full

@@ -105,6 +105,11 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
     stage.addPass(createTensorParallelPass());
     stage.addPass(createDataParallelPass());
     stage.addPass(createZeroPass());
+    if (options.recompute != "none") {
+      RecomputePassOptions r;
+      r.mode = options.recompute;
+      stage.addPass(createRecomputePass(r));
+    }
     if (options.stages > 1)
       stage.addPass(createSplitForwardBackwardPass());
   }

@@ -109,6 +109,10 @@ struct TrainingPipelineOptions
       llvm::cl::desc("pipeline stages: above 1, @forward is cut into stage modules and "
                      "the rest of the pipeline runs on each"),
       llvm::cl::init(1)};
+  Option<std::string> recompute{
+      *this, "recompute",
+      llvm::cl::desc("activation recomputation: none, selective or full (pz-recompute)"),
+      llvm::cl::init("none")};
   ListOption<std::string> stageBoundaries{
       *this, "stage-boundaries",
       llvm::cl::desc("layers that start a stage, instead of the balanced cut")};

@@ -13,6 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StepFunctions.h"
+
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
 
@@ -95,26 +97,14 @@ struct SplitForwardBackwardPass
 
     // The forward's results: the activation it sends, or the loss.
     SmallVector<unsigned> fwdResults, bwdResults;
-    for (unsigned i = 0; i < fb.getNumResults(); ++i) {
-      auto pipe = fb.getResultAttrOfType<StringAttr>(i, PZDialect::kPipeAttrName);
-      bool out = (pipe && pipe.getValue() == "activation") ||
-                 fb.getResultAttr(i, PZDialect::kOutputAttrName);
-      (out ? fwdResults : bwdResults).push_back(i);
-    }
+    for (unsigned i = 0; i < fb.getNumResults(); ++i)
+      (isForwardResult(fb, i) ? fwdResults : bwdResults).push_back(i);
     if (fwdResults.empty()) {
       fb.emitError() << kPass << ": the stage's @forward_backward returns neither an "
                                  "activation nor a loss";
       return signalPassFailure();
     }
-    llvm::DenseSet<Operation *> forward;
-    SmallVector<Value> work;
-    for (unsigned i : fwdResults)
-      work.push_back(ret.getOperand(i));
-    while (!work.empty()) {
-      Operation *op = work.pop_back_val().getDefiningOp();
-      if (op && forward.insert(op).second)
-        work.append(op->operand_begin(), op->operand_end());
-    }
+    llvm::DenseSet<Operation *> forward = forwardOps(fb);
     SmallVector<Operation *> fwdOps, bwdOps;
     for (Operation &op : body.without_terminator()) {
       if (!forward.contains(&op))

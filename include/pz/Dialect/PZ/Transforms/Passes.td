@@ -427,6 +427,37 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
   ];
 }
 
+def RecomputePass : Pass<"pz-recompute", "mlir::ModuleOp"> {
+  let summary = "Recompute forward values in the backward pass instead of keeping them";
+  let description = [{
+    Activation recomputation (docs/design/0016), on `@forward_backward`
+    after the plan passes. Each forward value the backward pass reads and
+    the mode selects is recomputed: its op, and the selected ops it reads,
+    are cloned right before the first backward op that reads it (located
+    `recompute`). What stays read across is what the forward keeps: a
+    pipeline stage's saved set (pz-split-forward-backward) and
+    pz-saved-activations' count.
+
+    * `selective`: the attention core, as Korthikanti et al.: values of
+      rank 4 or more whose last two dims are equal (scores, their scale
+      and mask, the softmax, its dropout). The linears' inputs are kept. A
+      fused attention keeps no such value, so there is nothing to
+      recompute.
+    * `full`: everything but the layer inputs, the values alone live at a
+      cut point of the forward (as pz-split-stages cuts).
+
+    A recomputed dropout draws the mask the forward drew (seed, step,
+    element index). The mode comes from `mode`, else from the plan's
+    `recompute` key; `none` leaves the module alone.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"\"",
+           "none, selective or full; empty: the plan's recompute key">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "a remark with the number of recomputed values">,
+  ];
+}
+
 def SplitForwardBackwardPass : Pass<"pz-split-forward-backward", "mlir::ModuleOp"> {
   let summary = "Split a pipeline stage's @forward_backward into its forward and backward";
   let description = [{

@@ -1,0 +1,167 @@
+//===- Recompute.cpp - recompute forward values in the backward pass ------===//
+//
+// Activation recomputation (docs/design/0016). In @forward_backward, after
+// the plan passes, the backward pass reads forward values; each one the
+// mode selects is recomputed instead of kept: its op (and the selected ops
+// it reads) is cloned right before the first backward op that reads it.
+// Kept values are what the forward keeps for the backward (a pipeline
+// stage's saved set, pz-split-forward-backward; pz-saved-activations'
+// count); the clones are temporaries of the backward.
+//   selective  the attention core (Korthikanti et al.): values of rank 4
+//              or more whose last two dims are equal (the scores, their
+//              scale and mask, the softmax, its dropout); the linears'
+//              inputs are kept. A fused attention has no such value.
+//   full       everything but the layer inputs: the values alone live at a
+//              cut point of the forward (pz-split-stages' cut points).
+// A recomputed dropout draws the same mask: its mask depends on its seed,
+// the step and the element index only.
+//
+//===----------------------------------------------------------------------===//
+
+#include "StepFunctions.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Dialect/PZ/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::pz {
+#define GEN_PASS_DEF_RECOMPUTEPASS
+#include "pz/Dialect/PZ/Transforms/Passes.h.inc"
+} // namespace mlir::pz
+
+#define DEBUG_TYPE "pz-recompute"
+
+using namespace mlir;
+using namespace mlir::pz;
+
+namespace {
+
+constexpr const char *kPass = "pz-recompute";
+
+/// The layer inputs: forward values that are the only activation (a value
+/// computed from both the data and the parameters) live between two forward
+/// ops, counting forward readers only.
+llvm::DenseSet<Value> layerInputs(func::FuncOp fn, const llvm::DenseSet<Operation *> &forward) {
+  enum : uint8_t { kParams = 1, kData = 2 };
+  llvm::DenseMap<Value, uint8_t> origin;
+  for (BlockArgument a : fn.getArguments()) {
+    unsigned i = a.getArgNumber();
+    if (fn.getArgAttr(i, PZDialect::kParamAttrName))
+      origin[a] = kParams;
+    else if (fn.getArgAttr(i, PZDialect::kPipeAttrName))
+      origin[a] = kParams | kData; // a pipeline stage's activation input
+    else if (fn.getArgAttr(i, PZDialect::kInputAttrName) && !fn.getArgAttr(i, PZDialect::kRoleAttrName))
+      origin[a] = kData;
+  }
+  SmallVector<Operation *> ops;
+  llvm::DenseMap<Operation *, size_t> index;
+  for (Operation &op : fn.getBody().front().without_terminator())
+    if (forward.contains(&op)) {
+      index[&op] = ops.size();
+      ops.push_back(&op);
+      uint8_t o = 0;
+      for (Value v : op.getOperands())
+        o |= origin.lookup(v);
+      for (Value r : op.getResults())
+        origin[r] = o;
+    }
+  size_t n = ops.size();
+  SmallVector<int> live(n + 1, 0);
+  SmallVector<Value> only(n + 1);
+  // Live from after its op (an argument: from the start) to its last
+  // forward reader.
+  auto span = [&](Value r, size_t first) {
+    if (origin.lookup(r) != (kParams | kData))
+      return;
+    size_t last = 0;
+    for (Operation *user : r.getUsers())
+      if (Operation *top = fn.getBody().front().findAncestorOpInBlock(*user);
+          top && index.count(top))
+        last = std::max(last, index.lookup(top));
+    for (size_t c = first; c <= last; ++c) {
+      ++live[c];
+      only[c] = r;
+    }
+  };
+  for (BlockArgument a : fn.getArguments())
+    span(a, 0);
+  for (auto [i, op] : llvm::enumerate(ops))
+    for (Value r : op->getResults())
+      span(r, i + 1);
+  // A reshape of a layer input is one too, recomputed for nothing.
+  llvm::DenseSet<Value> inputs;
+  for (size_t c = 1; c < n; ++c)
+    if (live[c] == 1 && !only[c].getDefiningOp<ReshapeOp>())
+      inputs.insert(only[c]);
+  return inputs;
+}
+
+bool isAttentionCore(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return t && t.getRank() >= 4 && t.getDimSize(t.getRank() - 1) == t.getDimSize(t.getRank() - 2);
+}
+
+struct RecomputePass : public mlir::pz::impl::RecomputePassBase<RecomputePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string m = mode;
+    if (m.empty())
+      if (auto plan = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName))
+        m = stringify(plan.getPlan().recompute).str();
+    if (m.empty() || m == "none")
+      return;
+    if (m != "selective" && m != "full") {
+      module.emitError() << kPass << ": unknown mode '" << m << "' (none, selective or full)";
+      return signalPassFailure();
+    }
+    auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
+    if (!fb || fb.isExternal())
+      return;
+    llvm::DenseSet<Operation *> forward = forwardOps(fb);
+    llvm::DenseSet<Value> keep;
+    if (m == "full")
+      keep = layerInputs(fb, forward);
+    Operation *ret = fb.getBody().front().getTerminator();
+    for (unsigned i = 0; i < fb.getNumResults(); ++i)
+      if (isForwardResult(fb, i))
+        keep.insert(ret->getOperand(i));
+    auto recomputed = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !forward.contains(def) || keep.contains(v))
+        return false;
+      return m == "full" || isAttentionCore(v);
+    };
+
+    SmallVector<Operation *> backward;
+    for (Operation &op : fb.getBody().front().without_terminator())
+      if (!forward.contains(&op))
+        backward.push_back(&op);
+    IRMapping map;
+    std::function<Value(Value, OpBuilder &)> clone = [&](Value v, OpBuilder &b) -> Value {
+      if (!recomputed(v))
+        return v;
+      if (Value c = map.lookupOrNull(v))
+        return c;
+      Operation *def = v.getDefiningOp();
+      for (Value operand : def->getOperands())
+        (void)clone(operand, b);
+      Operation *c = b.clone(*def, map);
+      c->setLoc(NameLoc::get(b.getStringAttr("recompute"), def->getLoc()));
+      return map.lookup(v);
+    };
+    for (Operation *op : backward) {
+      OpBuilder b(op);
+      for (OpOperand &use : op->getOpOperands())
+        if (recomputed(use.get()))
+          use.set(clone(use.get(), b));
+    }
+    if (remarks)
+      fb.emitRemark() << kPass << " (" << m << "): " << map.getValueMap().size()
+                      << " forward values recomputed in the backward pass";
+  }
+};
+
+} // namespace
