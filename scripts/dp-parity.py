@@ -276,24 +276,17 @@ def rel(a, b):
     return abs(a - b) / abs(b)
 
 
-def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
-    model, m, n, zero, k, bucket_mb = case
-    ranks = m * n
-    report = compile_program(a.bin, onnx_path, cwork, row_shape,
-                             a.rows // (ranks * k), m, n, zero, k, bucket_mb)
-    lone = P.run([os.path.join(cwork, "train"), "--steps", 1, "--log-every", 0], timeout=60)
-    check(lone.returncode == 2 and f"compiled for {ranks} ranks" in lone.stderr
-          and "but 1 was started" in lone.stderr,
-          f"{name}: one process exits 2 naming both world sizes "
-          f"(exit {lone.returncode}: {lone.stderr.strip()[:200]})")
-    got, per_rank, got_w = train(a.bin, cwork, ranks, feeds, a.steps, cwork)
-    ref_loss = [r["loss"] for r in ref]
-    loss = [r["loss"] for r in got]
+def check_trained(check, name, steps, got, ref, got_w, ref_w, params):
+    """The gates every parallel plan meets against the single rank: each
+    step's loss within LOSS_RTOL relative, the gradient norm (clipping at
+    CLIP engaged) within LOSS_RTOL, the final weights within WEIGHT_RTOL
+    (max abs error over max(|w|, 1))."""
+    ref_loss, loss = [r["loss"] for r in ref], [r["loss"] for r in got]
     worst_loss = max(rel(g, w) for g, w in zip(loss, ref_loss))
-    check(len(loss) == a.steps and worst_loss <= LOSS_RTOL,
+    check(len(loss) == steps and worst_loss <= LOSS_RTOL,
           f"{name}: {len(loss)} steps, loss {ref_loss[0]:.5f} -> {ref_loss[-1]:.5f}, "
           f"worst loss rel err {worst_loss:.2e} (gate {LOSS_RTOL:g})")
-    # The optimizer's global norm (clipping at 1.0) is of the averaged
+    # The optimizer's global norm (clipping at CLIP) is of the averaged
     # gradients, over every shard: it matches the single rank's.
     norms, ref_norms = [r["grad_norm"] for r in got], [r["grad_norm"] for r in ref]
     worst_norm = max(rel(g, w) for g, w in zip(norms, ref_norms))
@@ -311,6 +304,20 @@ def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, r
             worst_w, worst_name = r, p
     check(worst_w <= WEIGHT_RTOL,
           f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
+
+
+def check_case(a, name, case, onnx_path, params, row_shape, feeds, cwork, ref, ref_w):
+    model, m, n, zero, k, bucket_mb = case
+    ranks = m * n
+    report = compile_program(a.bin, onnx_path, cwork, row_shape,
+                             a.rows // (ranks * k), m, n, zero, k, bucket_mb)
+    lone = P.run([os.path.join(cwork, "train"), "--steps", 1, "--log-every", 0], timeout=60)
+    check(lone.returncode == 2 and f"compiled for {ranks} ranks" in lone.stderr
+          and "but 1 was started" in lone.stderr,
+          f"{name}: one process exits 2 naming both world sizes "
+          f"(exit {lone.returncode}: {lone.stderr.strip()[:200]})")
+    got, per_rank, got_w = train(a.bin, cwork, ranks, feeds, a.steps, cwork)
+    check_trained(check, name, a.steps, got, ref, got_w, ref_w, params)
     theory = expected_bytes(params, m, n, zero, k)
     if "zero3.param_gather" in theory:
         theory["zero3.param_gather"] = zero3_gathers(name, report, params, n, k)

@@ -501,25 +501,7 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     rows = a.rows // (m * n * k)
     report, remarks = compile_program(a, onnx_path, cwork, row_shape, rows, case)
     got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
-    loss, ref_loss = [r["loss"] for r in got], [r["loss"] for r in ref]
-    worst = max(D.rel(g, w) for g, w in zip(loss, ref_loss))
-    check(len(loss) == a.steps and worst <= LOSS_RTOL,
-          f"{name}: {len(loss)} steps, loss {ref_loss[0]:.5f} -> {ref_loss[-1]:.5f}, worst loss "
-          f"rel err {worst:.2e} (gate {LOSS_RTOL:g})")
-    norms, ref_norms = [r["grad_norm"] for r in got], [r["grad_norm"] for r in ref]
-    worst = max(D.rel(g, w) for g, w in zip(norms, ref_norms))
-    check(worst <= LOSS_RTOL, f"{name}: gradient norm worst rel err {worst:.2e}")
-    worst_w, worst_name = 0.0, ""
-    for p in params:
-        if p not in got_w or got_w[p].shape != ref_w[p].shape:
-            check(False, f"{name}: checkpoint tensor {p!r} missing or misshapen")
-            continue
-        r = float(np.abs(got_w[p].astype(np.float64) - ref_w[p]).max()
-                  / max(np.abs(ref_w[p]).max(), 1.0))
-        if r > worst_w:
-            worst_w, worst_name = r, p
-    check(worst_w <= WEIGHT_RTOL,
-          f"{name}: worst final weight err {worst_w:.2e} ({worst_name}; gate {WEIGHT_RTOL:g})")
+    D.check_trained(check, name, a.steps, got, ref, got_w, ref_w, params)
     theory, split = expected_bytes(model, cfg, params, case, rows,
                                    row_shape.get("input_ids", [1])[0])
     if "zero3.param_gather" in theory:
