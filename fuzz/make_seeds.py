@@ -29,7 +29,8 @@ import numpy as np
 
 NODE_TESTS = "/usr/share/libonnx-testdata/data/node"
 PLAN_FLAGS = ("dp-replicate", "dp-shard", "zero", "tp", "sp", "cp", "pp", "schedule",
-              "grad-accum", "microbatches", "virtual-stages", "recompute", "precision")
+              "grad-accum", "microbatches", "virtual-stages", "stage-boundaries", "recompute",
+              "precision")
 
 
 def put(out_dir, data, name=None):
@@ -71,6 +72,8 @@ def plan_yaml_seeds(src, out):
              "virtual_stages: 2\nmicrobatches: 4\nrecompute: selective\nprecision: bf16\n",
         "everything")
     put(out, "{tp: 2, pp: 4, schedule: zb, grad_accum: 8}\n", "flow")
+    put(out, "pp: 3\nstage_boundaries: [h.2, \"h.5\"]\n", "stage-boundaries-flow")
+    put(out, "pp: 3\nstage_boundaries:\n  - h.2\n  - 'h.5'\n", "stage-boundaries-block")
     put(out, "# a comment\ntp: 2\n---\npp: 2\n", "two-documents")
 
 

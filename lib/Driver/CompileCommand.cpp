@@ -116,6 +116,10 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
   p.stages = plan.pp;
   p.recompute = stringify(plan.recompute).str();
+  // Only when pinned, so that the printed pipeline of a balanced cut has no
+  // empty stage-boundaries option.
+  if (!plan.stageBoundaries.empty())
+    p.stageBoundaries = llvm::ArrayRef<std::string>(plan.stageBoundaries);
 }
 
 /// Writes `text` to OUTDIR/name, creating OUTDIR. A failed write (a full

@@ -3,7 +3,8 @@
 // Every plan key has a flag of the same name (dp_replicate is
 // --dp-replicate). Flags are read as text and go through setPlanKey, the
 // same path as plan.yaml, so a bad value gets the same message in both; the
-// message names the flag.
+// message names the flag. A list key's flag takes its items separated by
+// commas (--stage-boundaries h.2,h.5).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +25,7 @@ namespace {
 struct FlagSpec {
   llvm::StringRef key;
   llvm::StringRef help;
+  llvm::StringRef valueDesc = "V";
 };
 const FlagSpec kFlags[] = {
     {"dp_replicate", "replicated data-parallel degree (DDP)"},
@@ -35,6 +37,9 @@ const FlagSpec kFlags[] = {
     {"schedule", "pipeline schedule: gpipe, 1f1b, interleaved, zb"},
     {"grad_accum", "micro-batches per step on each data-parallel rank"},
     {"virtual_stages", "model chunks per pipeline rank (interleaved)"},
+    {"stage_boundaries", "layers that start a pipeline stage, comma-separated (h.2,h.5: "
+                         "pp x virtual_stages - 1 names; default: cuts balanced by cost)",
+     "LAYER,..."},
     {"recompute", "activation recomputation: none, selective, full"},
     {"precision", "compute precision: fp32, bf16, fp16"},
     {"bucket_mb", "gradient bucket cap of dp_replicate in MiB (default 25; 0: a bucket per gradient)"},
@@ -63,7 +68,7 @@ struct PlanOptions::Impl {
     for (const FlagSpec &f : kFlags) {
       names.push_back(flagForKey(f.key).substr(2));
       flags.emplace_back(llvm::StringRef(names.back()), cl::desc(f.help),
-                         cl::value_desc("V"), cl::cat(commandCategory()));
+                         cl::value_desc(f.valueDesc), cl::cat(commandCategory()));
       byKey.push_back({f.key, &flags.back()});
       if (f.key == "grad_accum")
         gradAccum = &flags.back();

@@ -9,6 +9,9 @@ using namespace mlir::pz;
 namespace json = llvm::json;
 
 static json::Object planObject(const Plan &p) {
+  json::Array boundaries;
+  for (const std::string &name : p.stageBoundaries)
+    boundaries.push_back(name);
   return json::Object{{"dp_replicate", p.dpReplicate},
                       {"dp_shard", p.dpShard},
                       {"zero", p.zero},
@@ -19,6 +22,7 @@ static json::Object planObject(const Plan &p) {
                       {"schedule", stringify(p.schedule)},
                       {"grad_accum", p.gradAccum},
                       {"virtual_stages", p.virtualStages},
+                      {"stage_boundaries", std::move(boundaries)},
                       {"recompute", stringify(p.recompute)},
                       {"precision", stringify(p.precision)},
                       {"bucket_mb", p.bucketMb}};

@@ -3,6 +3,7 @@
 #include "pz/Plan/Plan.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -80,7 +81,8 @@ bool Plan::operator==(const Plan &o) const {
          zero == o.zero && tp == o.tp && sp == o.sp && cp == o.cp &&
          pp == o.pp && schedule == o.schedule && gradAccum == o.gradAccum &&
          virtualStages == o.virtualStages && recompute == o.recompute &&
-         precision == o.precision && bucketMb == o.bucketMb;
+         precision == o.precision && bucketMb == o.bucketMb &&
+         stageBoundaries == o.stageBoundaries;
 }
 
 std::optional<int64_t> Plan::checkedWorldSize() const {
@@ -99,12 +101,14 @@ int64_t Plan::worldSize() const {
 
 llvm::ArrayRef<StringRef> mlir::pz::planKeys() {
   static const StringRef keys[] = {
-      "dp_replicate", "dp_shard",   "zero",           "tp",
-      "sp",           "cp",         "pp",             "schedule",
-      "grad_accum",   "virtual_stages", "recompute",  "precision",
-      "bucket_mb"};
+      "dp_replicate", "dp_shard",       "zero",             "tp",
+      "sp",           "cp",             "pp",               "schedule",
+      "grad_accum",   "virtual_stages", "stage_boundaries", "recompute",
+      "precision",    "bucket_mb"};
   return keys;
 }
+
+bool mlir::pz::isListPlanKey(StringRef key) { return key == "stage_boundaries"; }
 
 std::string mlir::pz::flagForKey(StringRef key) {
   std::string flag = "--" + key.str();
@@ -214,6 +218,18 @@ std::optional<PlanError> mlir::pz::setPlanKey(Plan &plan, StringRef key,
     plan.precision = *p;
     return std::nullopt;
   }
+  if (key == "stage_boundaries") {
+    // Items separated by commas; validatePlan checks them (an empty item
+    // included), so that the YAML sequence form gets the same rules.
+    plan.stageBoundaries.clear();
+    if (v.empty())
+      return std::nullopt;
+    llvm::SmallVector<StringRef> items;
+    v.split(items, ',');
+    for (StringRef item : items)
+      plan.stageBoundaries.push_back(item.trim().str());
+    return std::nullopt;
+  }
   return PlanError{key.str(), "unknown plan key; the keys are " +
                                   quoteList(planKeys()) +
                                   " (microbatches is an alias of grad_accum)"};
@@ -230,6 +246,8 @@ std::string mlir::pz::getPlanKey(const Plan &plan, StringRef key) {
     return stringify(plan.recompute).str();
   if (key == "precision")
     return stringify(plan.precision).str();
+  if (key == "stage_boundaries")
+    return llvm::join(plan.stageBoundaries, ",");
   llvm_unreachable("unknown plan key");
 }
 
@@ -316,5 +334,47 @@ std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
          llvm::formatv("interleaved 1F1B runs micro-batches in groups of pp; "
                        "grad_accum ({0}) must be a multiple of pp ({1})",
                        p.gradAccum, p.pp));
+  if (!p.stageBoundaries.empty()) {
+    const std::vector<std::string> &names = p.stageBoundaries;
+    if (!pipelined) {
+      fail("stage_boundaries",
+           llvm::formatv("names the layers that start pipeline stages and "
+                         "needs pp > 1, got pp = {0}",
+                         p.pp));
+    } else if (p.pp <= kMaxAxisSize && p.virtualStages >= 1 &&
+               p.virtualStages <= kMaxVirtualStages) {
+      // Both factors are bounded, so the product fits.
+      int64_t want = p.pp * p.virtualStages - 1;
+      if (static_cast<int64_t>(names.size()) != want)
+        fail("stage_boundaries",
+             llvm::formatv("names {0} layer{1}; pp x virtual_stages = {2} x "
+                           "{3} stages need {4}",
+                           names.size(), names.size() == 1 ? "" : "s", p.pp,
+                           p.virtualStages, want));
+    }
+    // The first bad item only: a list of a million empty names is one error.
+    llvm::StringMap<size_t> seen;
+    for (auto [i, name] : llvm::enumerate(names)) {
+      if (name.empty()) {
+        fail("stage_boundaries",
+             llvm::formatv("item {0} is empty; each item names a layer", i + 1));
+        break;
+      }
+      if (StringRef(name).contains(',')) {
+        fail("stage_boundaries",
+             llvm::formatv("'{0}' holds a comma; a layer name cannot (the "
+                           "flag separates names by commas)",
+                           name));
+        break;
+      }
+      auto [it, inserted] = seen.try_emplace(name, i);
+      if (!inserted) {
+        fail("stage_boundaries",
+             llvm::formatv("'{0}' is named twice (items {1} and {2})", name,
+                           it->second + 1, i + 1));
+        break;
+      }
+    }
+  }
   return errors;
 }

@@ -21,6 +21,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/YAMLParser.h"
@@ -92,6 +93,8 @@ private:
   struct Value {
     std::string text;
     std::string loc; // "LINE:COL"
+    /// The items of a list key given as a sequence.
+    std::optional<std::vector<std::string>> items;
   };
 
   /// LINE:COL of a pointer into the text; one outside it (a node's range
@@ -122,7 +125,11 @@ private:
   /// Returns false when it stopped early (the caller stops too).
   bool visit(yaml::Node *n, unsigned depth);
   /// The text of a scalar (null: empty), or nullopt after reporting.
-  std::optional<std::string> scalarOf(yaml::Node *n, StringRef what);
+  std::optional<std::string> scalarOf(yaml::Node *n, StringRef what,
+                                      unsigned depth = 1);
+  /// The scalar items of a list key's sequence, or nullopt after reporting.
+  std::optional<std::vector<std::string>> itemsOf(yaml::SequenceNode *seq,
+                                                  StringRef key);
   llvm::Error failure();
 
   StringRef text, fileName;
@@ -158,7 +165,8 @@ bool PlanReader::visit(yaml::Node *n, unsigned depth) {
   return true;
 }
 
-std::optional<std::string> PlanReader::scalarOf(yaml::Node *n, StringRef what) {
+std::optional<std::string> PlanReader::scalarOf(yaml::Node *n, StringRef what,
+                                                unsigned depth) {
   llvm::SmallString<64> storage;
   if (auto *s = llvm::dyn_cast<yaml::ScalarNode>(n))
     return s->getValue(storage).str();
@@ -167,9 +175,22 @@ std::optional<std::string> PlanReader::scalarOf(yaml::Node *n, StringRef what) {
   if (llvm::isa<yaml::NullNode>(n))
     return std::string();
   std::string loc = locOf(n);
-  if (visit(n, 1))
+  if (visit(n, depth))
     error(loc, what + " must be a single value, got " + kindName(n));
   return std::nullopt;
+}
+
+std::optional<std::vector<std::string>>
+PlanReader::itemsOf(yaml::SequenceNode *seq, StringRef key) {
+  std::vector<std::string> items;
+  for (yaml::Node &item : *seq) {
+    std::optional<std::string> text =
+        scalarOf(&item, "an item of plan key '" + key.str() + "'", 2);
+    if (!text)
+      return std::nullopt;
+    items.push_back(std::move(*text));
+  }
+  return items;
 }
 
 llvm::Error PlanReader::failure() {
@@ -238,11 +259,22 @@ llvm::Expected<Plan> PlanReader::read() {
     yaml::Node *valueNode = kv.getValue();
     if (!valueNode)
       break;
+    // A list key takes a sequence of scalars (or a scalar: its items
+    // separated by commas, as on the command line).
+    std::optional<std::vector<std::string>> items;
+    auto *seq = llvm::dyn_cast<yaml::SequenceNode>(valueNode);
+    if (seq && isListPlanKey(*key)) {
+      items = itemsOf(seq, *key);
+      if (!items)
+        break;
+    }
     std::optional<std::string> value =
-        scalarOf(valueNode, "plan key '" + *key + "'");
+        items ? std::optional<std::string>(std::string())
+              : scalarOf(valueNode, "plan key '" + *key + "'");
     if (!value)
       break;
-    auto [it, inserted] = values.try_emplace(*key, Value{*value, loc});
+    auto [it, inserted] =
+        values.try_emplace(*key, Value{*value, loc, std::move(items)});
     if (inserted)
       order.push_back(*key);
     else
@@ -268,7 +300,9 @@ llvm::Expected<Plan> PlanReader::read() {
     StringRef field = key == "microbatches" ? StringRef("grad_accum") : key;
     if (key == "microbatches" && values.count("grad_accum"))
       continue; // the two agree (or disagree, reported above)
-    if (auto err = setPlanKey(plan, field, value.text))
+    if (value.items && key == "stage_boundaries")
+      plan.stageBoundaries = *value.items;
+    else if (auto err = setPlanKey(plan, field, value.text))
       error(value.loc, "plan key '" + key + "': " + err->message);
   }
   if (errors.empty())
@@ -288,10 +322,48 @@ llvm::Expected<Plan> mlir::pz::parsePlanYAML(StringRef text,
   return PlanReader(text, fileName).read();
 }
 
+namespace {
+/// A flow-sequence item as YAML reads it back: plain when it is a name made
+/// of letters, digits and `_ . - /` that starts with a letter, a digit or
+/// `_` (no indicator, no `~`, no `[],{}` and no comment), otherwise
+/// double-quoted with escapes.
+void printItem(llvm::raw_ostream &os, StringRef item) {
+  auto plainChar = [](char c) {
+    return llvm::isAlnum(c) || c == '_' || c == '.' || c == '-' || c == '/';
+  };
+  if (!item.empty() && (llvm::isAlnum(item[0]) || item[0] == '_') &&
+      llvm::all_of(item, plainChar)) {
+    os << item;
+    return;
+  }
+  os << '"';
+  for (unsigned char c : item) {
+    if (c == '"' || c == '\\')
+      os << '\\' << c;
+    else if (c < 0x20 || c == 0x7f)
+      os << llvm::format("\\x%02x", c);
+    else
+      os << c;
+  }
+  os << '"';
+}
+} // namespace
+
 std::string mlir::pz::printPlanYAML(const Plan &plan) {
   std::string out;
   llvm::raw_string_ostream os(out);
-  for (StringRef key : planKeys())
-    os << key << ": " << getPlanKey(plan, key) << "\n";
+  for (StringRef key : planKeys()) {
+    os << key << ": ";
+    if (key == "stage_boundaries") {
+      os << "[";
+      for (auto [i, name] : llvm::enumerate(plan.stageBoundaries)) {
+        os << (i ? ", " : "");
+        printItem(os, name);
+      }
+      os << "]\n";
+      continue;
+    }
+    os << getPlanKey(plan, key) << "\n";
+  }
   return out;
 }

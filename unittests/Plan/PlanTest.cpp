@@ -110,6 +110,122 @@ TEST(Plan, PrintedYAMLReadsBack) {
   EXPECT_TRUE(*back == p);
 }
 
+TEST(Plan, StageBoundariesReadAsASequenceOrACommaList) {
+  auto flow = parsePlanYAML("pp: 3\nstage_boundaries: [h.2, \"h.5\"]\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(flow)) << llvm::toString(flow.takeError());
+  EXPECT_EQ(flow->stageBoundaries, (std::vector<std::string>{"h.2", "h.5"}));
+  auto block = parsePlanYAML("pp: 3\nstage_boundaries:\n  - h.2\n  - h.5\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(block)) << llvm::toString(block.takeError());
+  EXPECT_TRUE(*block == *flow);
+  auto scalar = parsePlanYAML("pp: 3\nstage_boundaries: h.2, h.5\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(scalar)) << llvm::toString(scalar.takeError());
+  EXPECT_TRUE(*scalar == *flow);
+  EXPECT_EQ(getPlanKey(*flow, "stage_boundaries"), "h.2,h.5");
+  // Empty forms are the default.
+  for (const char *empty : {"stage_boundaries: []\n", "stage_boundaries:\n",
+                            "stage_boundaries: ''\n"}) {
+    auto plan = parsePlanYAML(empty, "plan.yaml");
+    ASSERT_TRUE(static_cast<bool>(plan)) << empty << llvm::toString(plan.takeError());
+    EXPECT_TRUE(plan->stageBoundaries.empty()) << empty;
+    EXPECT_TRUE(*plan == Plan()) << empty;
+  }
+}
+
+TEST(Plan, StageBoundariesSetFromText) {
+  Plan p;
+  EXPECT_FALSE(setPlanKey(p, "stage_boundaries", "h.2, h.5 ,h.7"));
+  EXPECT_EQ(p.stageBoundaries, (std::vector<std::string>{"h.2", "h.5", "h.7"}));
+  EXPECT_FALSE(setPlanKey(p, "stage_boundaries", ""));
+  EXPECT_TRUE(p.stageBoundaries.empty());
+  EXPECT_TRUE(isListPlanKey("stage_boundaries"));
+  EXPECT_FALSE(isListPlanKey("pp"));
+  EXPECT_EQ(flagForKey("stage_boundaries"), "--stage-boundaries");
+}
+
+TEST(Plan, StageBoundariesReadBack) {
+  Plan p;
+  p.pp = 5;
+  p.stageBoundaries = {"h.2", "layers/3", "odd name: \"x\"", "~"};
+  std::string yaml = printPlanYAML(p);
+  EXPECT_NE(yaml.find("virtual_stages: 1\nstage_boundaries: [h.2, layers/3, "
+                      "\"odd name: \\\"x\\\"\", \"~\"]\nrecompute: none\n"),
+            std::string::npos)
+      << yaml;
+  auto back = parsePlanYAML(yaml, "out.yaml");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_TRUE(*back == p);
+  EXPECT_NE(printPlanYAML(Plan()).find("stage_boundaries: []\n"), std::string::npos);
+  p.stageBoundaries = {"a", "b", "c", "d"};
+  EXPECT_FALSE(*back == p);
+}
+
+TEST(PlanYAML, StageBoundaryItemsMustBeScalars) {
+  EXPECT_EQ(errorOf("pp: 2\nstage_boundaries: [[h.2]]\n"),
+            "plan.yaml:2:21: an item of plan key 'stage_boundaries' must be a "
+            "single value, got a sequence");
+  EXPECT_EQ(errorOf("pp: 2\nstage_boundaries: {h: 2}\n"),
+            "plan.yaml:2:20: plan key 'stage_boundaries' must be a single value, "
+            "got a mapping");
+  // Other keys still refuse a sequence.
+  EXPECT_EQ(errorOf("pp: [2]\n"),
+            "plan.yaml:1:6: plan key 'pp' must be a single value, got a sequence");
+  std::string err = errorOf("pp: 2\nstage_boundaries: [" +
+                            std::string(100000, '[') + "\n");
+  EXPECT_NE(err.find("nested deeper than 256 levels"), std::string::npos) << err;
+}
+
+TEST(Plan, StageBoundariesValidation) {
+  Plan p;
+  p.stageBoundaries = {"fc2"};
+  std::vector<PlanError> errors = validatePlan(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].key, "stage_boundaries");
+  EXPECT_EQ(errors[0].message,
+            "names the layers that start pipeline stages and needs pp > 1, got pp = 1");
+  p.pp = 2;
+  EXPECT_TRUE(validatePlan(p).empty());
+  p.pp = 3;
+  errors = validatePlan(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message,
+            "names 1 layer; pp x virtual_stages = 3 x 1 stages need 2");
+  // Interleaved: pp x virtual_stages chunks.
+  p.pp = 2;
+  p.virtualStages = 2;
+  p.schedule = Schedule::Interleaved;
+  p.gradAccum = 2;
+  p.stageBoundaries = {"h.1", "h.2", "h.3"};
+  EXPECT_TRUE(validatePlan(p).empty());
+}
+
+TEST(Plan, StageBoundaryErrorsNameTheKeyInYAML) {
+  EXPECT_EQ(errorOf("pp: 2\nstage_boundaries: [fc1, fc2]\n"),
+            "plan.yaml:2:1: plan key 'stage_boundaries': names 2 layers; pp x "
+            "virtual_stages = 2 x 1 stages need 1");
+  EXPECT_EQ(errorOf("stage_boundaries: [fc2]\n"),
+            "plan.yaml:1:1: plan key 'stage_boundaries': names the layers that start "
+            "pipeline stages and needs pp > 1, got pp = 1");
+  EXPECT_EQ(errorOf("pp: 3\nstage_boundaries: [h.2, h.2]\n"),
+            "plan.yaml:2:1: plan key 'stage_boundaries': 'h.2' is named twice "
+            "(items 1 and 2)");
+  EXPECT_EQ(errorOf("pp: 3\nstage_boundaries: [h.2, '']\n"),
+            "plan.yaml:2:1: plan key 'stage_boundaries': item 2 is empty; each "
+            "item names a layer");
+  EXPECT_EQ(errorOf("pp: 4\nstage_boundaries: h.2,,h.5\n"),
+            "plan.yaml:2:1: plan key 'stage_boundaries': item 2 is empty; each "
+            "item names a layer");
+  EXPECT_EQ(errorOf("pp: 2\nstage_boundaries: [\"a,b\"]\n"),
+            "plan.yaml:2:1: plan key 'stage_boundaries': 'a,b' holds a comma; a "
+            "layer name cannot (the flag separates names by commas)");
+  // A million empty names are one error, not a million.
+  std::string many = "pp: 2\nstage_boundaries: [";
+  for (int i = 0; i < 100000; ++i)
+    many += "'',";
+  many += "'']\n";
+  std::string err = errorOf(many);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err.substr(0, 500);
+}
+
 TEST(Plan, ErrorsNameFileLineColumnAndKey) {
   std::string err = errorOf("tp: 2\npp: 0\n");
   EXPECT_EQ(err, "plan.yaml:2:1: plan key 'pp': must be a positive integer, "

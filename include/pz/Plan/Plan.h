@@ -43,6 +43,10 @@ struct Plan {
   Schedule schedule = Schedule::OneFOneB;
   int64_t gradAccum = 1;
   int64_t virtualStages = 1;
+  /// Layers that start a pipeline stage ("h.3": the stage begins at the
+  /// first op reading a parameter "h.3.*"), pp x virtual_stages - 1 of them
+  /// in program order; empty lets pz-split-stages balance the cuts by cost.
+  std::vector<std::string> stageBoundaries;
   Recompute recompute = Recompute::None;
   Precision precision = Precision::FP32;
   /// The size cap of a gradient bucket of dp_replicate in MiB (DDP's
@@ -75,6 +79,9 @@ struct PlanError {
   std::string message;
 };
 
+/// Whether `key` holds a list of strings (stage_boundaries).
+bool isListPlanKey(llvm::StringRef key);
+
 /// The plan keys in their canonical order. `microbatches` is accepted as an
 /// alias of `grad_accum` and is not listed here.
 llvm::ArrayRef<llvm::StringRef> planKeys();
@@ -87,10 +94,13 @@ std::vector<PlanError> validatePlan(const Plan &plan);
 
 /// Sets one key from its textual value (as written in YAML or on the command
 /// line). Returns an error naming the key when the value does not parse.
+/// A list key (stage_boundaries) takes its items separated by commas, each
+/// trimmed; an empty value is the empty list.
 std::optional<PlanError> setPlanKey(Plan &plan, llvm::StringRef key,
                                     llvm::StringRef value);
 
-/// The textual value of one key.
+/// The textual value of one key; a list key's items joined by commas (which
+/// setPlanKey reads back: validatePlan refuses an item holding a comma).
 std::string getPlanKey(const Plan &plan, llvm::StringRef key);
 
 /// The most problems a plan.yaml report lists; the rest are counted.
@@ -99,12 +109,14 @@ inline constexpr size_t kMaxPlanErrors = 20;
 /// Parses a plan.yaml document and validates it. Errors read
 /// `FILE:LINE:COL: plan key 'KEY': REASON`, one per line, the first
 /// kMaxPlanErrors of them, then `FILE: ... and N more errors`. The file holds
-/// one YAML document: a flat mapping of plan keys to scalar values; nesting
+/// one YAML document: a flat mapping of plan keys to scalar values, or to a
+/// sequence of scalars for a list key (stage_boundaries: [h.2, h.5]); nesting
 /// is refused past kMaxNestingDepth levels without recursing into it.
 llvm::Expected<Plan> parsePlanYAML(llvm::StringRef text,
                                    llvm::StringRef fileName);
 
-/// Writes the plan as YAML, every key, in canonical order.
+/// Writes the plan as YAML, every key, in canonical order; a list key as a
+/// flow sequence (`[]` when empty), its items double-quoted unless plain.
 std::string printPlanYAML(const Plan &plan);
 
 } // namespace mlir::pz

@@ -162,3 +162,34 @@ module attributes {pz.plan = #pz.plan<precision = "bf16 ">} {}
 
 // expected-error @+1 {{plan key 'recompute': expected one of none, selective, full, got ' full'}}
 module attributes {pz.plan = #pz.plan<recompute = " full">} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'stage_boundaries': names the layers that start pipeline stages and needs pp > 1, got pp = 1}}
+module attributes {pz.plan = #pz.plan<stage_boundaries = ["fc2"]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'stage_boundaries': names 2 layers; pp x virtual_stages = 2 x 1 stages need 1}}
+module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = ["h.1", "h.2"]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'stage_boundaries': 'h.1' is named twice (items 1 and 2)}}
+module attributes {pz.plan = #pz.plan<pp = 3, stage_boundaries = ["h.1", "h.1"]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'stage_boundaries': item 1 is empty; each item names a layer}}
+module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = [""]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'stage_boundaries': item 2 is not a string; each item names a layer}}
+module attributes {pz.plan = #pz.plan<pp = 3, stage_boundaries = ["h.1", 2]>} {}
+
+// -----
+
+// expected-error @+2 {{expected attribute value}}
+// expected-error @+1 {{failed to parse PZ_PlanAttr parameter 'stage_boundaries'}}
+module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = >} {}

@@ -817,7 +817,7 @@ module @plan_default attributes {pz.plan = #pz.plan<>} {
 }
 
 // CHECK-LABEL: module @plan_defaults_elided attributes {pz.plan = #pz.plan<>} {
-module @plan_defaults_elided attributes {pz.plan = #pz.plan<dp_replicate = 1, dp_shard = 1, zero = 0, tp = 1, sp = false, cp = 1, pp = 1, schedule = "1f1b", grad_accum = 1, virtual_stages = 1, recompute = "none", precision = "fp32">} {
+module @plan_defaults_elided attributes {pz.plan = #pz.plan<dp_replicate = 1, dp_shard = 1, zero = 0, tp = 1, sp = false, cp = 1, pp = 1, schedule = "1f1b", grad_accum = 1, virtual_stages = 1, stage_boundaries = [], recompute = "none", precision = "fp32", bucket_mb = 25>} {
 }
 
 // CHECK-LABEL: module @plan_3d attributes {pz.plan = #pz.plan<dp_replicate = 2, tp = 2, sp = true>} {
@@ -834,4 +834,12 @@ module @plan_keys_any_order attributes {pz.plan = #pz.plan<precision = "fp16", r
 
 // CHECK-LABEL: module @plan_gpipe attributes {pz.plan = #pz.plan<pp = 2, schedule = "gpipe", grad_accum = 4>} {
 module @plan_gpipe attributes {pz.plan = #pz.plan<pp = 2, schedule = "gpipe", grad_accum = 4>} {
+}
+
+// CHECK-LABEL: module @plan_stage_boundaries attributes {pz.plan = #pz.plan<pp = 3, grad_accum = 4, stage_boundaries = ["h.2", "h.5"]>} {
+module @plan_stage_boundaries attributes {pz.plan = #pz.plan<stage_boundaries = ["h.2", "h.5"], pp = 3, grad_accum = 4>} {
+}
+
+// CHECK-LABEL: module @plan_stage_boundaries_interleaved attributes {pz.plan = #pz.plan<pp = 2, schedule = "interleaved", grad_accum = 2, virtual_stages = 2, stage_boundaries = ["h.1", "h.2", "h.3"]>} {
+module @plan_stage_boundaries_interleaved attributes {pz.plan = #pz.plan<pp = 2, schedule = "interleaved", grad_accum = 2, virtual_stages = 2, stage_boundaries = ["h.1", "h.2", "h.3"]>} {
 }

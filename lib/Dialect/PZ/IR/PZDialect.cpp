@@ -73,16 +73,31 @@ Plan PlanAttr::getPlan() const {
   p.schedule = *parseSchedule(getSchedule());
   p.gradAccum = getGradAccum();
   p.virtualStages = getVirtualStages();
+  if (ArrayAttr names = getStageBoundaries())
+    for (Attribute name : names)
+      p.stageBoundaries.push_back(llvm::cast<StringAttr>(name).str());
   p.recompute = *parseRecompute(getRecompute());
   p.precision = *parsePrecision(getPrecision());
   p.bucketMb = getBucketMb();
   return p;
 }
 
+/// The stage_boundaries parameter of a plan: null when empty, so that the
+/// key is not printed at its default.
+static ArrayAttr stageBoundariesAttr(MLIRContext *ctx, const Plan &p) {
+  if (p.stageBoundaries.empty())
+    return nullptr;
+  SmallVector<Attribute> names;
+  for (const std::string &name : p.stageBoundaries)
+    names.push_back(StringAttr::get(ctx, name));
+  return ArrayAttr::get(ctx, names);
+}
+
 PlanAttr PlanAttr::get(MLIRContext *ctx, const Plan &p) {
   return get(ctx, p.dpReplicate, p.dpShard, p.zero, p.tp, p.sp, p.cp, p.pp,
              stringify(p.schedule), p.gradAccum, p.virtualStages,
-             stringify(p.recompute), stringify(p.precision), p.bucketMb);
+             stageBoundariesAttr(ctx, p), stringify(p.recompute),
+             stringify(p.precision), p.bucketMb);
 }
 
 LogicalResult LRScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -120,8 +135,8 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t zero, int64_t tp, bool sp, int64_t cp,
                                int64_t pp, StringRef schedule,
                                int64_t gradAccum, int64_t virtualStages,
-                               StringRef recompute, StringRef precision,
-                               int64_t bucketMb) {
+                               ArrayAttr stageBoundaries, StringRef recompute,
+                               StringRef precision, int64_t bucketMb) {
   Plan p;
   p.dpReplicate = dpReplicate;
   p.dpShard = dpShard;
@@ -148,6 +163,18 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (!prec)
     errors.push_back({"precision", "expected one of fp32, bf16, fp16, got '" +
                                        precision.str() + "'"});
+  if (stageBoundaries) {
+    for (auto [i, name] : llvm::enumerate(stageBoundaries)) {
+      auto str = llvm::dyn_cast<StringAttr>(name);
+      if (!str) {
+        errors.push_back({"stage_boundaries",
+                          "item " + std::to_string(i + 1) +
+                              " is not a string; each item names a layer"});
+        break;
+      }
+      p.stageBoundaries.push_back(str.str());
+    }
+  }
   if (sched)
     p.schedule = *sched;
   if (rec)

@@ -5,6 +5,18 @@
 
 include "pz/Dialect/PZ/IR/PZBase.td"
 
+// stage_boundaries: an array of strings, null when empty, so that an
+// explicit `stage_boundaries = []` is the default and is not printed.
+def PZ_StageBoundariesParameter : OptionalParameter<"::mlir::ArrayAttr",
+    "layer names (strings) that start a pipeline stage"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::mlir::ArrayAttr> {
+    ::mlir::ArrayAttr names;
+    if ($_parser.parseAttribute(names))
+      return ::mlir::failure();
+    return names.empty() ? ::mlir::ArrayAttr() : names;
+  }() }];
+}
+
 def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
   let summary = "The parallel plan of a training program";
   let description = [{
@@ -25,6 +37,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     | schedule | "1f1b" | gpipe, 1f1b, interleaved or zb |
     | grad_accum | 1 | micro-batches per step on each data-parallel rank |
     | virtual_stages | 1 | model chunks per pipeline rank (interleaved) |
+    | stage_boundaries | [] | layers that start a pipeline stage (pp x virtual_stages - 1 names; empty: cuts balanced by cost) |
     | recompute | "none" | none, selective or full |
     | precision | "fp32" | fp32, bf16 or fp16 |
     | bucket_mb | 25 | gradient bucket cap of dp_replicate in MiB (0: one per gradient) |
@@ -36,6 +49,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
 
     ```mlir
     module attributes {pz.plan = #pz.plan<dp_replicate = 2, tp = 2, sp = true>} {}
+    module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = ["h.2"]>} {}
     ```
   }];
   let parameters = (ins
@@ -49,6 +63,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     StringRefParameter<"pipeline schedule", "\"1f1b\"">:$schedule,
     DefaultValuedParameter<"int64_t", "1">:$grad_accum,
     DefaultValuedParameter<"int64_t", "1">:$virtual_stages,
+    PZ_StageBoundariesParameter:$stage_boundaries,
     StringRefParameter<"recompute policy", "\"none\"">:$recompute,
     StringRefParameter<"compute precision", "\"fp32\"">:$precision,
     DefaultValuedParameter<"int64_t", "25">:$bucket_mb
