@@ -91,7 +91,7 @@ CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2"),
          ("gpt2_loss", 4, "1f1b", 4, "full"), ("llama_loss", 2, "gpipe", 4, "dps2-z3-full"),
          ("gpt2_dropout_loss", 2, "1f1b", 4, "selective"),
-         ("gpt2_dropout_loss", 2, "gpipe", 2, "full")]
+         ("gpt2_dropout_loss", 2, "gpipe", 2, "full"), ("llama_loss", 2, "1f1b", 4, "even")]
 FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
               for s in ("gpipe", "1f1b") for m in (p, 2 * p) for rc in ("", "selective", "full")] + \
     [("gpt2_dropout_loss", p, s, m, rc) for p in (2, 4) for s in ("gpipe", "1f1b")
@@ -113,6 +113,9 @@ def axes(other):
     for part in filter(None, other.split("-")):
         if part in ("full", "selective"):
             out["rc"] = part
+            continue
+        if part == "even":  # pinned: half of the layers on each of 2 stages
+            out["even"] = 1
             continue
         key = part.rstrip("0123456789")
         out[key] = int(part[len(key):] or 1)
@@ -154,6 +157,9 @@ def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other="
     plan += ["--dp-replicate", x["dpr"], "--dp-shard", x["dps"], "--tp", x["tp"], "--cp", x["cp"]]
     plan += (["--zero", x["z"]] if x["dps"] > 1 else []) + (["--sp"] if x["sp"] else [])
     plan += ["--recompute", x["rc"]]
+    if x.get("even"):
+        layer = "h" if "gpt2" in os.path.basename(onnx_path) else "layers"
+        plan += ["--stage-boundaries", f"{layer}.{LAYERS // 2}"]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + D.FLAGS + plan)
     if r.returncode:
