@@ -91,14 +91,18 @@ CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2"),
          ("gpt2_loss", 4, "1f1b", 4, "full"), ("llama_loss", 2, "gpipe", 4, "dps2-z3-full"),
          ("gpt2_dropout_loss", 2, "1f1b", 4, "selective"),
-         ("gpt2_dropout_loss", 2, "gpipe", 2, "full"), ("llama_loss", 2, "1f1b", 4, "even")]
+         ("gpt2_dropout_loss", 2, "gpipe", 2, "full"), ("llama_loss", 2, "1f1b", 4, "even"),
+         # middle stages (no token input) with ZeRO, and with tp and sp
+         ("gpt2_loss", 4, "1f1b", 4, "dps2-z2"), ("llama_loss", 4, "gpipe", 4, "tp2-sp")]
 FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
               for s in ("gpipe", "1f1b") for m in (p, 2 * p) for rc in ("", "selective", "full")] + \
     [("gpt2_dropout_loss", p, s, m, rc) for p in (2, 4) for s in ("gpipe", "1f1b")
      for m in (p, 2 * p) for rc in ("", "selective", "full")] + \
     [(mo, 2, s, 2, o) for mo in ("gpt2_loss", "llama_loss") for s in ("gpipe", "1f1b")
      for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "dps2-z1-tp2",
-               "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2", "dps2-z3-full", "dps2-z1-tp2-sp-full")]
+               "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2", "dps2-z3-full", "dps2-z1-tp2-sp-full")] + \
+    [(mo, 4, s, 4, o) for mo in ("gpt2_loss", "llama_loss") for s in ("gpipe", "1f1b")
+     for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "tp2-sp", "cp2")]
 # Saved by the case after steps/2, then loaded by each of these layouts
 # (None: the single-rank program).
 RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, "")],

@@ -114,7 +114,7 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.fusion = !opts.noFusion;
   p.target = opts.backend.getValue();
   p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
-  p.stages = plan.pp;
+  p.stages = plan.pp * plan.virtualStages; // the chunks (interleaved: v per rank)
   p.recompute = stringify(plan.recompute).str();
   // Only when pinned, so that the printed pipeline of a balanced cut has no
   // empty stage-boundaries option.

@@ -39,7 +39,13 @@ public:
     if (counter == 0)
       write("input");
   }
-  void runAfterPass(Pass *pass, Operation *) override { dumpFor(pass, ""); }
+  void runAfterPass(Pass *pass, Operation *) override {
+    // The passes a nested pass manager runs (on each pipeline stage's
+    // module) have their own dumps; the adaptor that runs them does not.
+    if (pass->getArgument().empty() && pass->getName().contains("PassAdaptor"))
+      return;
+    dumpFor(pass, "");
+  }
   void runAfterPassFailed(Pass *pass, Operation *) override {
     dumpFor(pass, ".failed");
   }

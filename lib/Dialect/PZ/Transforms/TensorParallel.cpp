@@ -578,7 +578,8 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
 
   /// Sequence parallelism splits the hidden states along the sequence of
   /// the token input (`input_ids`, else the first integer data input of
-  /// rank 2: [batch, seq]), which tp must divide.
+  /// rank 2: [batch, seq]; a middle pipeline stage: its activation input's
+  /// first two dims), which tp must divide.
   static RankedTensorType tokenType(func::FuncOp fn) {
     RankedTensorType tokens;
     for (BlockArgument a : fn.getArguments()) {
@@ -591,6 +592,15 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
         tokens = t;
       if (name.getValue() == "input_ids")
         break;
+    }
+    // A middle pipeline stage reads no tokens: its activation input
+    // [batch, seq, ...] has their shape.
+    for (BlockArgument a : fn.getArguments()) {
+      auto t = llvm::dyn_cast<RankedTensorType>(a.getType());
+      if (!tokens && t && t.getRank() >= 3 && t.hasStaticShape() &&
+          fn.getArgAttr(a.getArgNumber(), PZDialect::kPipeAttrName))
+        tokens = RankedTensorType::get(t.getShape().take_front(2),
+                                       IntegerType::get(fn.getContext(), 64));
     }
     return tokens;
   }

@@ -82,6 +82,11 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // One instance runs on every pipeline stage's module in turn.
+    layouts.clear();
+    layoutIndex.clear();
+    chunkArg.clear();
+    grid = shard::GridOp();
     auto planAttr = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
     if (!planAttr)
       return;
