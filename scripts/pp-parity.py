@@ -90,7 +90,7 @@ CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("gpt2_loss", 2, "1f1b", 2, "dps2-z2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3"),
          ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"), ("llama_loss", 2, "1f1b", 2, "tp2-sp-cp2"),
          ("gpt2_loss", 4, "1f1b", 4, "full"), ("llama_loss", 2, "gpipe", 4, "dps2-z3-full"),
-         ("gpt2_dropout_loss", 2, "1f1b", 4, "selective"),
+         ("gpt2_dropout_loss", 2, "1f1b", 4, "selective"), ("llama_loss", 2, "gpipe", 2, "selective"),
          ("gpt2_dropout_loss", 2, "gpipe", 2, "full"), ("llama_loss", 2, "1f1b", 4, "even"),
          # middle stages (no token input) with ZeRO, and with tp and sp
          ("gpt2_loss", 4, "1f1b", 4, "dps2-z2"), ("llama_loss", 4, "gpipe", 4, "tp2-sp")]

@@ -7,10 +7,10 @@
 // Kept values are what the forward keeps for the backward (a pipeline
 // stage's saved set, pz-split-forward-backward; pz-saved-activations'
 // count); the clones are temporaries of the backward.
-//   selective  the attention core (Korthikanti et al.): values of rank 4
-//              or more whose last two dims are equal (the scores, their
-//              scale and mask, the softmax, its dropout); the linears'
-//              inputs are kept. A fused attention has no such value.
+//   selective  the attention core (Korthikanti et al.): a softmax over
+//              rank-4 scores, the ops that make the scores back to their
+//              matmul (scale, mask) and the dropout on the probabilities;
+//              the linears' inputs are kept. A fused attention has none.
 //   full       everything but the layer inputs: the values alone live at a
 //              cut point of the forward (pz-split-stages' cut points).
 // A recomputed dropout draws the same mask: its mask depends on its seed,
@@ -97,9 +97,36 @@ llvm::DenseSet<Value> layerInputs(func::FuncOp fn, const llvm::DenseSet<Operatio
   return inputs;
 }
 
-bool isAttentionCore(Value v) {
-  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-  return t && t.getRank() >= 4 && t.getDimSize(t.getRank() - 1) == t.getDimSize(t.getRank() - 2);
+/// The attention core of an unfused attention (Korthikanti et al.'s
+/// selective set): each softmax over rank-4 scores, the ops that make its
+/// scores back to their matmul (scale, mask), and the dropout on its
+/// probabilities. A fused attention has none.
+llvm::DenseSet<Operation *> attentionCore(func::FuncOp fn,
+                                          const llvm::DenseSet<Operation *> &forward) {
+  llvm::DenseSet<Operation *> core;
+  auto rank4 = [](Value v) {
+    auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+    return t && t.getRank() >= 4;
+  };
+  fn.walk([&](SoftmaxOp softmax) {
+    if (!forward.contains(softmax) || !rank4(softmax.getResult()))
+      return;
+    core.insert(softmax);
+    SmallVector<Value> work = {softmax.getInput()};
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (!def || !forward.contains(def) || def->getNumResults() != 1 ||
+          !rank4(def->getResult(0)) || !core.insert(def).second || llvm::isa<MatmulOp>(def))
+        continue;
+      for (Value v : def->getOperands())
+        if (rank4(v))
+          work.push_back(v);
+    }
+    for (Operation *user : softmax->getUsers())
+      if (llvm::isa<DropoutOp>(user) && forward.contains(user))
+        core.insert(user);
+  });
+  return core;
 }
 
 struct RecomputePass : public mlir::pz::impl::RecomputePassBase<RecomputePass> {
@@ -122,8 +149,11 @@ struct RecomputePass : public mlir::pz::impl::RecomputePassBase<RecomputePass> {
       return;
     llvm::DenseSet<Operation *> forward = forwardOps(fb);
     llvm::DenseSet<Value> keep;
+    llvm::DenseSet<Operation *> core;
     if (m == "full")
       keep = layerInputs(fb, forward);
+    else
+      core = attentionCore(fb, forward);
     Operation *ret = fb.getBody().front().getTerminator();
     for (unsigned i = 0; i < fb.getNumResults(); ++i)
       if (isForwardResult(fb, i))
@@ -132,7 +162,7 @@ struct RecomputePass : public mlir::pz::impl::RecomputePassBase<RecomputePass> {
       Operation *def = v.getDefiningOp();
       if (!def || !forward.contains(def) || keep.contains(v))
         return false;
-      return m == "full" || isAttentionCore(v);
+      return m == "full" || core.contains(def);
     };
 
     SmallVector<Operation *> backward;

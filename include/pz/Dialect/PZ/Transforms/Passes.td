@@ -438,11 +438,11 @@ def RecomputePass : Pass<"pz-recompute", "mlir::ModuleOp"> {
     pipeline stage's saved set (pz-split-forward-backward) and
     pz-saved-activations' count.
 
-    * `selective`: the attention core, as Korthikanti et al.: values of
-      rank 4 or more whose last two dims are equal (scores, their scale
-      and mask, the softmax, its dropout). The linears' inputs are kept. A
-      fused attention keeps no such value, so there is nothing to
-      recompute.
+    * `selective`: the attention core, as Korthikanti et al.: each
+      softmax over rank-4 scores, the ops that make the scores from their
+      matmul (scale, mask), and the dropout on the probabilities. The
+      linears' inputs are kept. A fused attention has no such ops, so
+      there is nothing to recompute.
     * `full`: everything but the layer inputs, the values alone live at a
       cut point of the forward (as pz-split-stages cuts).
 
