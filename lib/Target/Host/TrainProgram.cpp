@@ -13,12 +13,12 @@
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTOps.h"
 #include "pz/Support/Limits.h"
+#include "pz/Plan/PipelineSchedule.h"
 #include "pz/Target/CSource.h"
 
 #include "llvm/ADT/StringMap.h"
 
 #include <limits>
-#include <set>
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -437,8 +437,8 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
   llvm::StringMap<int> entryOf;
   int numEntries = 0, numActions = 0;
   bool accumulators = false;
-  // Micro-batches between their forward (or its receive) and backward.
-  std::set<int64_t> inFlight;
+  // A stage's table as the schedule runs it: its slots and its order.
+  std::vector<StageAction> table;
   for (Operation &op : schedules.front().getBody().front()) {
     if (llvm::isa<pzrt::CheckNumericsOp>(op)) {
       actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0, 0},\n";
@@ -462,9 +462,9 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
       if (!binder.hasInput(recv.getTensor()))
         return recv.emitError() << "emitter: the stage receives '" << recv.getTensor()
                                 << "' but reads no such input";
-      if (recv.getTensor() == "activation")
-        inFlight.insert(recv.getMicroBatch());
-      info.slots = std::max<int64_t>(info.slots, inFlight.size());
+      table.push_back({recv.getTensor() == "activation" ? StageAction::RecvActivation
+                                                         : StageAction::RecvGrad,
+                       recv.getMicroBatch()});
       actions += "  {PZRT_ACTION_RECV, 0, " + std::to_string(recv.getMicroBatch()) + ", " +
                  std::to_string(binder.input(recv.getTensor())) + "},\n";
       ++numActions;
@@ -490,19 +490,16 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
       entryOf[key] = numEntries++;
     }
     if (fn.getSymName() == "stage_forward" || fn.getSymName() == "stage_backward")
-      info.computeOrder += (info.computeOrder.empty() ? "" : " ") +
-                           std::string(fn.getSymName() == "stage_forward" ? "F" : "B") +
-                           std::to_string(run.getMicroBatch());
-    if (fn.getSymName() == "stage_forward")
-      inFlight.insert(run.getMicroBatch());
-    info.slots = std::max<int64_t>(info.slots, inFlight.size());
-    if (fn.getSymName() == "stage_backward")
-      inFlight.erase(run.getMicroBatch());
+      table.push_back({fn.getSymName() == "stage_forward" ? StageAction::Forward
+                                                          : StageAction::Backward,
+                       run.getMicroBatch()});
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
                std::to_string(run.getMicroBatch()) + ", 0},\n";
     addTransferBytes(fn, run.getMicroBatch(), plan.getPlan(), info);
     ++numActions;
   }
+  info.slots = inFlight(table);
+  info.computeOrder = computeOrder(table);
   os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"
      << "static const pzrt_action pz_schedule[] = {\n" << actions << "};\n";
 
@@ -558,32 +555,31 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
   // ZeRO 2 and 3: each gradient (and accumulator) is its chunk of
   // ceil(N / dp_shard) elements (pzrt_program.grad_shard_axes).
   uint32_t gradShardAxes = p.zero >= 2 && p.dpShard > 1 ? 1u << 2 : 0;
+  auto gradBytesOf = [&](const ProgramTensor &t) {
+    if (!gradShardAxes || t.shardAxes)
+      return t.bytes();
+    int64_t n = boundedElementCount(t.shape).value_or(0); // bounded: t.bytes() >= 0
+    return (n + p.dpShard - 1) / p.dpShard * TargetInfo::get("cpu")->storageBytes(t.elementType);
+  };
   info.gradBytes = 0;
-  for (const ProgramTensor &t : info.params) {
-    int64_t bytes = t.bytes();
-    if (gradShardAxes && !t.shardAxes) {
-      int64_t n = boundedElementCount(t.shape).value_or(0); // bounded: t.bytes() >= 0
-      bytes = (n + p.dpShard - 1) / p.dpShard *
-              TargetInfo::get("cpu")->storageBytes(t.elementType);
-    }
-    info.gradBytes += bytes;
-  }
-  // Tied parameters: their gradients summed over the stages that hold them
-  // (a ring all-reduce of 2(n-1)/n of the gradient's bytes).
-  if (auto tied = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName))
-    for (NamedAttribute t : tied) {
+  for (const ProgramTensor &t : info.params)
+    info.gradBytes += gradBytesOf(t);
+  // Parameters several stages hold (pz-split-stages' pz.tied_stages): each
+  // one's index and stage mask. Their gradients are summed over those
+  // stages (a ring all-reduce of 2(n-1)/n of the gradient's bytes).
+  SmallVector<std::pair<size_t, uint64_t>> tied;
+  if (auto stagesOf = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName))
+    for (NamedAttribute t : stagesOf) {
       auto it = llvm::find_if(info.params, [&](const ProgramTensor &q) {
         return q.name == t.getName().getValue();
       });
       if (it == info.params.end())
         continue;
-      int64_t n = llvm::popcount(static_cast<uint64_t>(llvm::cast<IntegerAttr>(t.getValue()).getInt()));
-      int64_t bytes = it->bytes();
-      if (gradShardAxes && !it->shardAxes)
-        bytes = (boundedElementCount(it->shape).value_or(0) + p.dpShard - 1) / p.dpShard *
-                TargetInfo::get("cpu")->storageBytes(it->elementType);
-      info.commBytesPerStep["all_reduce"] += 2 * (n - 1) * bytes / n;
-      info.commBytesPerStepByReason["pp.tied_grad"] += 2 * (n - 1) * bytes / n;
+      uint64_t mask = static_cast<uint64_t>(llvm::cast<IntegerAttr>(t.getValue()).getInt());
+      tied.push_back({static_cast<size_t>(it - info.params.begin()), mask});
+      int64_t n = llvm::popcount(mask), bytes = 2 * (n - 1) * gradBytesOf(*it) / n;
+      info.commBytesPerStep["all_reduce"] += bytes;
+      info.commBytesPerStepByReason["pp.tied_grad"] += bytes;
     }
   // The accumulators and the scalar slots (pzrt/train.h's formula).
   info.workspaceBytes = (accumulators ? info.gradBytes : 0) + 8 * kScalarSlots;
@@ -606,20 +602,11 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << specList("pz_outputs", info.outputs, fb.getLoc(), ok);
   if (failed(ok))
     return failure();
-  // Parameters several stages hold (pz-split-stages' pz.tied_stages).
   std::string tiedParams, tiedStages;
-  int64_t numTied = 0;
-  if (auto tied = module->getAttrOfType<DictionaryAttr>(PZDialect::kTiedStagesAttrName))
-    for (NamedAttribute t : tied) {
-      auto it = llvm::find_if(info.params, [&](const ProgramTensor &p) {
-        return p.name == t.getName().getValue();
-      });
-      if (it == info.params.end())
-        continue;
-      tiedParams += std::to_string(it - info.params.begin()) + ", ";
-      tiedStages += std::to_string(llvm::cast<IntegerAttr>(t.getValue()).getInt()) + "u, ";
-      ++numTied;
-    }
+  for (auto [index, mask] : tied) {
+    tiedParams += std::to_string(index) + ", ";
+    tiedStages += std::to_string(mask) + "u, ";
+  }
   os << "static const int32_t pz_tied_params[] = {" << tiedParams << "0};\n"
      << "static const uint32_t pz_tied_stages[] = {" << tiedStages << "0u};\n";
   os << "static const int32_t pz_input_roles[] = {";
@@ -668,7 +655,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << gradShardAxes << "u,\n"
      << "  " << std::max<int64_t>(stage, 0) << ", " << (staged ? std::max<int64_t>(info.slots, 1) : 0)
      << ", " << info.saved.size() << ", pz_saved, " << info.outputs.size()
-     << ", pz_outputs, pz_output_roles,\n  " << numTied << ", pz_tied_params, pz_tied_stages};\n\n";
+     << ", pz_outputs, pz_output_roles,\n  " << tied.size() << ", pz_tied_params, pz_tied_stages};\n\n";
   if (!staged)
     os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();

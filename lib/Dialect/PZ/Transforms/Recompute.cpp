@@ -39,61 +39,18 @@ namespace {
 
 constexpr const char *kPass = "pz-recompute";
 
-/// The layer inputs: forward values that are the only activation (a value
-/// computed from both the data and the parameters) live between two forward
-/// ops, counting forward readers only.
+/// The layer inputs: the values alone live between two forward ops,
+/// counting forward readers only. A reshape of one is not kept: it is
+/// recomputed for nothing.
 llvm::DenseSet<Value> layerInputs(func::FuncOp fn, const llvm::DenseSet<Operation *> &forward) {
-  enum : uint8_t { kParams = 1, kData = 2 };
-  llvm::DenseMap<Value, uint8_t> origin;
-  for (BlockArgument a : fn.getArguments()) {
-    unsigned i = a.getArgNumber();
-    if (fn.getArgAttr(i, PZDialect::kParamAttrName))
-      origin[a] = kParams;
-    else if (fn.getArgAttr(i, PZDialect::kPipeAttrName))
-      origin[a] = kParams | kData; // a pipeline stage's activation input
-    else if (fn.getArgAttr(i, PZDialect::kInputAttrName) && !fn.getArgAttr(i, PZDialect::kRoleAttrName))
-      origin[a] = kData;
-  }
   SmallVector<Operation *> ops;
-  llvm::DenseMap<Operation *, size_t> index;
   for (Operation &op : fn.getBody().front().without_terminator())
-    if (forward.contains(&op)) {
-      index[&op] = ops.size();
+    if (forward.contains(&op))
       ops.push_back(&op);
-      uint8_t o = 0;
-      for (Value v : op.getOperands())
-        o |= origin.lookup(v);
-      for (Value r : op.getResults())
-        origin[r] = o;
-    }
-  size_t n = ops.size();
-  SmallVector<int> live(n + 1, 0);
-  SmallVector<Value> only(n + 1);
-  // Live from after its op (an argument: from the start) to its last
-  // forward reader.
-  auto span = [&](Value r, size_t first) {
-    if (origin.lookup(r) != (kParams | kData))
-      return;
-    size_t last = 0;
-    for (Operation *user : r.getUsers())
-      if (Operation *top = fn.getBody().front().findAncestorOpInBlock(*user);
-          top && index.count(top))
-        last = std::max(last, index.lookup(top));
-    for (size_t c = first; c <= last; ++c) {
-      ++live[c];
-      only[c] = r;
-    }
-  };
-  for (BlockArgument a : fn.getArguments())
-    span(a, 0);
-  for (auto [i, op] : llvm::enumerate(ops))
-    for (Value r : op->getResults())
-      span(r, i + 1);
-  // A reshape of a layer input is one too, recomputed for nothing.
   llvm::DenseSet<Value> inputs;
-  for (size_t c = 1; c < n; ++c)
-    if (live[c] == 1 && !only[c].getDefiningOp<ReshapeOp>())
-      inputs.insert(only[c]);
+  for (auto &[c, v] : aloneLive(fn, ops))
+    if (!v.getDefiningOp<ReshapeOp>())
+      inputs.insert(v);
   return inputs;
 }
 

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "StageCost.h"
+#include "StepFunctions.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZ/Transforms/Passes.h"
@@ -40,68 +41,29 @@ using namespace mlir::pz;
 namespace {
 
 constexpr const char *kPass = "pz-split-stages";
-enum : uint8_t { kFromParams = 1, kFromData = 2, kActivation = 3 };
 
-/// What @forward looks like to the cutter: ops in order, which values are
-/// activations, and where exactly one is live.
+/// What @forward looks like to the cutter: ops in order, where exactly one
+/// activation is live, and the cost of each prefix.
 struct Linear {
   SmallVector<Operation *> ops;
   llvm::DenseMap<Operation *, size_t> index;
-  llvm::DenseMap<Value, uint8_t> origin;
-  /// Cut position i (before ops[i]) -> the one activation live across it.
+  /// Cut position i (before ops[i]) -> the one activation live across it
+  /// (StepFunctions.h; the return reads only the loss: other outputs are
+  /// dropped).
   std::map<size_t, Value> cuts;
+  llvm::DenseSet<Value> activations;
   SmallVector<double> prefixCost; // cost of ops[0 .. i)
 };
 
 Linear linearize(func::FuncOp fn, Value loss) {
   Linear l;
-  Block &body = fn.getBody().front();
-  for (BlockArgument a : body.getArguments()) {
-    unsigned i = a.getArgNumber();
-    if (fn.getArgAttr(i, PZDialect::kParamAttrName))
-      l.origin[a] = kFromParams;
-    else if (fn.getArgAttr(i, PZDialect::kInputAttrName))
-      l.origin[a] = kFromData;
-  }
   l.prefixCost.push_back(0);
-  for (Operation &op : body.without_terminator()) {
+  for (Operation &op : fn.getBody().front().without_terminator()) {
     l.index[&op] = l.ops.size();
     l.ops.push_back(&op);
-    uint8_t o = 0;
-    for (Value v : op.getOperands())
-      o |= l.origin.lookup(v);
-    for (Value r : op.getResults())
-      l.origin[r] = o;
     l.prefixCost.push_back(l.prefixCost.back() + stageCost(&op));
   }
-  // Each activation is live from after its op to its last reader (the
-  // return reads only the loss: other outputs are dropped).
-  size_t n = l.ops.size();
-  SmallVector<int> live(n + 1, 0);
-  SmallVector<Value> lastStarted(n + 1);
-  std::map<size_t, SmallVector<Value>> starts;
-  for (auto [i, op] : llvm::enumerate(l.ops))
-    for (Value r : op->getResults()) {
-      if (l.origin.lookup(r) != kActivation)
-        continue;
-      size_t last = i;
-      for (Operation *user : r.getUsers()) {
-        if (user->hasTrait<OpTrait::IsTerminator>()) {
-          if (r == loss)
-            last = n;
-          continue;
-        }
-        Operation *top = body.findAncestorOpInBlock(*user);
-        last = std::max(last, l.index.lookup(top));
-      }
-      for (size_t c = i + 1; c <= last && c <= n; ++c) {
-        ++live[c];
-        lastStarted[c] = r;
-      }
-    }
-  for (size_t c = 1; c < n; ++c)
-    if (live[c] == 1 && lastStarted[c] != loss)
-      l.cuts[c] = lastStarted[c];
+  l.cuts = aloneLive(fn, l.ops, loss, &l.activations);
   return l;
 }
 
@@ -202,7 +164,7 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
       }
       Operation *op = v.getDefiningOp();
       size_t i = l.index.lookup(op);
-      if (l.origin.lookup(v) == kActivation && (i < begin || i >= end))
+      if (l.activations.contains(v) && (i < begin || i >= end))
         return op->emitError() << kPass << ": stage " << k
                                << " reads an activation of another stage besides its input";
       if (needed.insert(op))
