@@ -12,7 +12,7 @@ Spans read here:
   compute  (cat "compute") forward, backward (a pipeline stage's, with the
            micro-batch), forward_backward, accumulate_grads,
            finalize_grads, optimizer;
-  comm     (cat "comm")    send, recv, sendrecv (pipeline transfers),
+  comm     (cat "comm")    send, recv, send_wait (pipeline transfers),
            issue and wait of compiled collectives on the driver thread,
            the collectives themselves on the communication thread.
 
@@ -46,8 +46,8 @@ import os
 import re
 import sys
 
-COMPUTE = {"forward", "backward", "forward_backward", "accumulate_grads", "finalize_grads",
-           "optimizer"}
+COMPUTE = {"forward", "backward", "weight_backward", "forward_backward", "accumulate_grads",
+           "finalize_grads", "optimizer"}
 
 
 def rank_paths(path):
@@ -109,7 +109,7 @@ def measure(traces, skip=1):
     for events in traces.values():
         for e in events:
             if e.get("cat") == "compute" and e["name"] in ("forward", "backward",
-                                                           "forward_backward"):
+                                                           "weight_backward", "forward_backward"):
                 t = step_of(e)
                 lo, hi = window.get(t, (float("inf"), float("-inf")))
                 window[t] = (min(lo, e["ts"]), max(hi, e["ts"] + e["dur"]))
@@ -134,7 +134,7 @@ def measure(traces, skip=1):
         measured = {step_of(s_) for s_ in steps}
         durs = {k: sorted(e["dur"] for e in events if e.get("cat") == "compute"
                           and e["name"] == k and step_of(e) in measured)
-                for k in ("forward", "backward")}
+                for k in ("forward", "backward", "weight_backward")}
         idle = (total - busy) / total if total else 0.0
         comm_frac = waiting / total if total else 0.0
         rows.append({
@@ -149,6 +149,7 @@ def measure(traces, skip=1):
             # Median durations of the stage's forward and backward (0: none).
             "forward_ms": median(durs["forward"]) / 1e3,
             "backward_ms": median(durs["backward"]) / 1e3,
+            "weight_backward_ms": median(durs["weight_backward"]) / 1e3,
         })
     return rows
 

@@ -27,10 +27,9 @@ namespace cl = llvm::cl;
 
 namespace {
 /// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: the interleaved and zero-bubble
-/// schedules.
+/// generator does not build yet: the interleaved schedule.
 std::string unbuiltAxis(const Plan &p) {
-  if (p.pp > 1 && p.schedule != Schedule::GPipe && p.schedule != Schedule::OneFOneB)
+  if (p.pp > 1 && p.schedule == Schedule::Interleaved)
     return "schedule";
   return "";
 }
@@ -327,7 +326,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                 " (plan key '" + key +
                 "'): the plan needs " + std::to_string(plan->worldSize()) +
                 " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, cp, pp with the gpipe and 1f1b schedules, and their combinations)";
+                "sp, cp, pp with the gpipe, 1f1b and zb schedules, and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -161,7 +161,9 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
       static_cast<double>(p - 1) / static_cast<double>(std::max<int64_t>(m + p - 1, 1)));
   llvm::StringRef schedule = pipeline->getString("schedule").value_or("?");
   auto label = [](const mlir::pz::TimedAction &t) {
-    return (t.action.kind == mlir::pz::StageAction::Forward ? "F" : "B") +
+    return (t.action.kind == mlir::pz::StageAction::Forward    ? "F"
+            : t.action.kind == mlir::pz::StageAction::Backward ? "B"
+                                                               : "W") +
            std::to_string(t.action.microBatch);
   };
   if (asJson) {

@@ -2,7 +2,11 @@
 
 #include "Report.h"
 
+#include "pz/Plan/PipelineSchedule.h"
+
 #include "llvm/Support/JSON.h"
+
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::pz;
@@ -44,16 +48,24 @@ static json::Object byReasonObject(const TrainProgramInfo &info) {
 }
 
 /// The schedule and, per stage, its cost, slots, saved set, traffic and
-/// order of work; the predicted bubble of GPipe and 1F1B, (p - 1) / (m + p
-/// - 1) of a step.
+/// order of work; the schedule's predicted bubble ((p - 1) / (m + p - 1)
+/// for GPipe and 1F1B, (p - 1) / (3m + p - 1) for ZB-H1 with m >= p).
 static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &info) {
   json::Object o{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
                  {"stages", plan.pp},
                  {"microbatches", plan.gradAccum}};
   if (info.stages.empty())
     return o;
-  o["predicted_bubble"] =
-      static_cast<double>(plan.pp - 1) / static_cast<double>(plan.gradAccum + plan.pp - 1);
+  // The schedule's own bubble: its orders run with equal stage costs (B
+  // twice F; under zb, B and W each as F), the mean idle fraction.
+  std::vector<std::vector<StageAction>> orders;
+  for (const TrainProgramInfo &s : info.stages)
+    if (std::optional<std::vector<StageAction>> order = parseComputeOrder(s.computeOrder))
+      orders.push_back(std::move(*order));
+  if (std::optional<PipelineTimeline> tl =
+          simulatePipeline(orders, std::vector<double>(orders.size(), 1.0)))
+    o["predicted_bubble"] = std::accumulate(tl->idleFraction.begin(), tl->idleFraction.end(), 0.0) /
+                            static_cast<double>(tl->idleFraction.size());
   json::Array stages;
   for (const TrainProgramInfo &s : info.stages)
     stages.push_back(json::Object{{"stage", s.stage},

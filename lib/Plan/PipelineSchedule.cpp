@@ -2,7 +2,10 @@
 
 #include "pz/Plan/PipelineSchedule.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -28,7 +31,43 @@ struct Builder {
     if (!first())
       t.push_back({StageAction::SendGrad, m});
   }
+  void weight(int64_t m) { t.push_back({StageAction::Weight, m}); }
 };
+
+/// ZB-H1's compute order of every stage (pipelineSchedule's comment): a
+/// list schedule in unit time steps, each free stage taking B, else F,
+/// else W of the lowest micro-batch that is ready and within the limits.
+std::vector<std::vector<StageAction>> zeroBubbleOrders(int64_t p, int64_t m) {
+  constexpr int64_t kNever = INT64_MAX;
+  std::vector<std::vector<int64_t>> fDone(p, std::vector<int64_t>(m, kNever)), bDone = fDone;
+  std::vector<int64_t> nextF(p, 0), nextB(p, 0), nextW(p, 0);
+  std::vector<std::vector<StageAction>> orders(p);
+  for (int64_t t = 0, left = 3 * p * m; left > 0; ++t) {
+    // Every stage decides on what was done before t: the stages' choices
+    // within one step do not depend on each other.
+    for (int64_t s = 0; s < p; ++s) {
+      int64_t b = nextB[s], f = nextF[s], w = nextW[s];
+      StageAction a{StageAction::Weight, -1};
+      if (b < f && fDone[s][b] <= t && (s == p - 1 || bDone[s + 1][b] <= t) && b - w < s + 1)
+        a = {StageAction::Backward, b};
+      else if (f < m && (s == 0 || fDone[s - 1][f] <= t) && f - b < p - s)
+        a = {StageAction::Forward, f};
+      else if (w < b)
+        a = {StageAction::Weight, w};
+      else
+        continue;
+      orders[s].push_back(a);
+      --left;
+      if (a.kind == StageAction::Forward)
+        fDone[s][nextF[s]++] = t + 1;
+      else if (a.kind == StageAction::Backward)
+        bDone[s][nextB[s]++] = t + 1;
+      else
+        ++nextW[s];
+    }
+  }
+  return orders;
+}
 } // namespace
 
 std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, int64_t stage,
@@ -49,6 +88,12 @@ std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, 
     }
     for (int64_t m = std::max<int64_t>(microBatches - warmup, 0); m < microBatches; ++m)
       b.backward(m);
+  } else if (s == Schedule::ZeroBubble) {
+    std::vector<std::vector<StageAction>> orders = zeroBubbleOrders(stages, microBatches);
+    for (const StageAction &a : orders[stage])
+      a.kind == StageAction::Forward    ? b.forward(a.microBatch)
+      : a.kind == StageAction::Backward ? b.backward(a.microBatch)
+                                        : b.weight(a.microBatch);
   }
   return b.t;
 }
@@ -56,11 +101,17 @@ std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, 
 int64_t mlir::pz::inFlight(const std::vector<StageAction> &table) {
   std::set<int64_t> live;
   size_t most = 0;
+  StageAction::Kind last = llvm::any_of(table,
+                                        [](const StageAction &a) {
+                                          return a.kind == StageAction::Weight;
+                                        })
+                               ? StageAction::Weight
+                               : StageAction::Backward;
   for (const StageAction &a : table) {
     if (a.kind == StageAction::RecvActivation || a.kind == StageAction::Forward)
       live.insert(a.microBatch);
     most = std::max(most, live.size());
-    if (a.kind == StageAction::Backward)
+    if (a.kind == last)
       live.erase(a.microBatch);
   }
   return static_cast<int64_t>(most);
@@ -69,8 +120,12 @@ int64_t mlir::pz::inFlight(const std::vector<StageAction> &table) {
 std::string mlir::pz::computeOrder(const std::vector<StageAction> &table) {
   std::string s;
   for (const StageAction &a : table)
-    if (a.kind == StageAction::Forward || a.kind == StageAction::Backward)
-      s += std::string(s.empty() ? "" : " ") + (a.kind == StageAction::Forward ? "F" : "B") +
+    if (a.kind == StageAction::Forward || a.kind == StageAction::Backward ||
+        a.kind == StageAction::Weight)
+      s += std::string(s.empty() ? "" : " ") +
+           (a.kind == StageAction::Forward    ? "F"
+            : a.kind == StageAction::Backward ? "B"
+                                              : "W") +
            std::to_string(a.microBatch);
   return s;
 }
@@ -80,29 +135,37 @@ std::optional<std::vector<StageAction>> mlir::pz::parseComputeOrder(llvm::String
   llvm::SmallVector<llvm::StringRef> words;
   order.split(words, ' ', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
   for (llvm::StringRef w : words) {
-    if (w.size() < 2 || (w[0] != 'F' && w[0] != 'B'))
+    if (w.size() < 2 || (w[0] != 'F' && w[0] != 'B' && w[0] != 'W'))
       return std::nullopt;
     int64_t m;
     if (w.drop_front().getAsInteger(10, m) || m < 0)
       return std::nullopt;
-    t.push_back({w[0] == 'F' ? StageAction::Forward : StageAction::Backward, m});
+    t.push_back({w[0] == 'F'   ? StageAction::Forward
+                 : w[0] == 'B' ? StageAction::Backward
+                               : StageAction::Weight,
+                 m});
   }
   return t;
 }
 
 std::optional<PipelineTimeline>
 mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
-                           const std::vector<double> &forwardCosts, double backwardFactor) {
+                           const std::vector<double> &forwardCosts, double backwardFactor,
+                           double weightShare) {
   size_t p = orders.size();
   if (forwardCosts.size() != p)
     return std::nullopt;
   // Per stage: its compute actions; when each micro-batch's F and B ended.
   std::vector<std::vector<StageAction>> work(p);
-  std::vector<std::map<int64_t, double>> fDone(p), bDone(p);
+  std::vector<std::map<int64_t, double>> fDone(p), bDone(p), wDone(p);
+  std::vector<bool> split(p, false);
   for (size_t s = 0; s < p; ++s)
     for (const StageAction &a : orders[s])
-      if (a.kind == StageAction::Forward || a.kind == StageAction::Backward)
+      if (a.kind == StageAction::Forward || a.kind == StageAction::Backward ||
+          a.kind == StageAction::Weight) {
         work[s].push_back(a);
+        split[s] = split[s] || a.kind == StageAction::Weight;
+      }
   PipelineTimeline tl;
   tl.stages.resize(p);
   std::vector<size_t> next(p, 0);
@@ -122,12 +185,17 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
           ready = std::max(ready, it->second);
           return true;
         };
-        bool forward = a.kind == StageAction::Forward;
-        if (forward ? (s > 0 && !after(fDone[s - 1]))
-                    : (!after(fDone[s]) || (s + 1 < p && !after(bDone[s + 1]))))
+        bool forward = a.kind == StageAction::Forward, weight = a.kind == StageAction::Weight;
+        if (forward  ? (s > 0 && !after(fDone[s - 1]))
+            : weight ? !after(bDone[s])
+                     : (!after(fDone[s]) || (s + 1 < p && !after(bDone[s + 1]))))
           break;
-        double end = ready + forwardCosts[s] * (forward ? 1.0 : backwardFactor);
-        (forward ? fDone : bDone)[s][a.microBatch] = end;
+        double share = forward  ? 1.0
+                       : weight ? backwardFactor * weightShare
+                       : split[s] ? backwardFactor * (1.0 - weightShare)
+                                  : backwardFactor;
+        double end = ready + forwardCosts[s] * share;
+        (forward ? fDone : weight ? wDone : bDone)[s][a.microBatch] = end;
         tl.stages[s].push_back({a, ready, end});
         free[s] = end;
         tl.makespan = std::max(tl.makespan, end);

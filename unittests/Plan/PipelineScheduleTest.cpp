@@ -66,10 +66,52 @@ TEST(PipelineSchedule, EveryStageRunsEachMicroBatchOnceEachWay) {
         }
 }
 
-TEST(PipelineSchedule, OtherSchedulesAreNotBuiltYet) {
+TEST(PipelineSchedule, InterleavedIsNotBuiltYet) {
   EXPECT_TRUE(pipelineSchedule(Schedule::Interleaved, 2, 0, 4).empty());
-  EXPECT_TRUE(pipelineSchedule(Schedule::ZeroBubble, 2, 0, 4).empty());
 }
+
+TEST(PipelineSchedule, ZeroBubbleRunsEachMicroBatchOnceEachWayInOrder) {
+  for (int64_t p : {1, 2, 3, 4, 8})
+    for (int64_t m : {1, 2, 3, 4, 8, 16})
+      for (int64_t st = 0; st < p; ++st) {
+        std::vector<int> f(m), b(m), w(m);
+        for (const StageAction &a : pipelineSchedule(Schedule::ZeroBubble, p, st, m)) {
+          int64_t k = a.microBatch;
+          if (a.kind == K::Forward)
+            ++f[k];
+          if (a.kind == K::Backward) {
+            EXPECT_EQ(f[k], 1) << "B before F";
+            ++b[k];
+          }
+          if (a.kind == K::Weight) {
+            EXPECT_EQ(b[k], 1) << "W before B";
+            ++w[k];
+          }
+        }
+        for (int64_t k = 0; k < m; ++k)
+          EXPECT_TRUE(f[k] == 1 && b[k] == 1 && w[k] == 1)
+              << "pp " << p << " stage " << st << " m " << k;
+      }
+}
+
+TEST(PipelineSchedule, ZeroBubbleHoldsTheWeightsBack) {
+  // 4 stages, 8 micro-batches: stage s warms up as in 1F1B and then
+  // holds up to s + 1 W back, the last stage 4 (Qi et al., figure 3).
+  EXPECT_EQ(computeOrder(pipelineSchedule(Schedule::ZeroBubble, 4, 3, 8)),
+            "F0 B0 F1 B1 F2 B2 F3 B3 F4 W0 B4 F5 W1 B5 F6 W2 B6 F7 W3 B7 W4 W5 W6 W7");
+  EXPECT_EQ(computeOrder(pipelineSchedule(Schedule::ZeroBubble, 4, 0, 8)),
+            "F0 F1 F2 F3 B0 F4 W0 B1 F5 W1 B2 F6 W2 B3 F7 W3 B4 W4 B5 W5 B6 W6 B7 W7");
+  // Its receive and send: B's gradient comes in before it and goes out after.
+  std::vector<StageAction> t = pipelineSchedule(Schedule::ZeroBubble, 2, 1, 1);
+  std::vector<StageAction> want = {{K::RecvActivation, 0}, {K::Forward, 0}, {K::Backward, 0},
+                                   {K::SendGrad, 0},       {K::Weight, 0}};
+  EXPECT_EQ(t, want);
+  // Slots: a micro-batch holds one from its receive to its W.
+  EXPECT_EQ(inFlight(want), 1);
+  for (int64_t s = 0; s < 4; ++s)
+    EXPECT_EQ(inFlight(pipelineSchedule(Schedule::ZeroBubble, 4, s, 8)), 5);
+}
+
 std::vector<std::vector<StageAction>> tables(Schedule s, int64_t p, int64_t m) {
   std::vector<std::vector<StageAction>> t;
   for (int64_t st = 0; st < p; ++st)
@@ -115,6 +157,17 @@ TEST(PipelineSchedule, EqualStagesIdleTheFormulasBubble) {
       }
 }
 
+TEST(PipelineSchedule, ZeroBubbleReachesTheZbH1Bound) {
+  // Qi et al. (2024), ZB-H1 with tF = tB = tW = 1 and m >= p: a step takes
+  // 3m + p - 1 (1F1B with the backward whole: 3(m + p - 1)).
+  for (int64_t p : {2, 3, 4, 8})
+    for (int64_t m : {p, p + 1, 2 * p, 4 * p}) {
+      std::optional<PipelineTimeline> tl = simulatePipeline(
+          tables(Schedule::ZeroBubble, p, m), std::vector<double>(p, 1.0), 2.0, 0.5);
+      ASSERT_TRUE(tl) << "p " << p << " m " << m;
+      EXPECT_DOUBLE_EQ(tl->makespan, static_cast<double>(3 * m + p - 1)) << "p " << p << " m " << m;
+    }
+}
 TEST(PipelineSchedule, SimulatesOneFOneBByHand) {
   // p = 2, m = 2, tF = 1, tB = 2. Stage 0: F0 [0, 1], F1 [1, 2], then B0
   // waits for stage 1's; stage 1: F0 [1, 2], B0 [2, 4], F1 [4, 5], B1

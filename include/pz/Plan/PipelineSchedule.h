@@ -23,7 +23,8 @@ namespace mlir::pz {
 struct StageAction {
   enum Kind {
     Forward,      // F: the stage's forward of micro_batch
-    Backward,     // B: its backward
+    Backward,     // B: its backward (under zb: of the activation only)
+    Weight,       // W: under zb, the backward of the weights
     RecvActivation, SendActivation, // from stage - 1, to stage + 1
     RecvGrad, SendGrad              // from stage + 1, to stage - 1
   } kind;
@@ -38,19 +39,26 @@ struct StageAction {
 /// stages - stage - 1 warm-up forwards, then one forward and one
 /// backward alternately, then the remaining backwards; a send is directly
 /// followed by the receive that comes next, so that the runtime can
-/// exchange both at once. Other schedules are not built yet (empty).
+/// exchange both at once. ZB-H1 (zb): the backward split into B (the
+/// activation's gradient) and W (the weights'), ordered by a unit-time
+/// list schedule: B first, then F, then W, with at most stages - stage
+/// micro-batches between F and B (as 1F1B) and at most stage + 1 waiting
+/// for their W; with m >= stages micro-batches of equal F, B and W it
+/// takes 3m + stages - 1 units, the bound of ZB-H1 (1F1B: 3(m + stages -
+/// 1)). Interleaved is not built yet (empty).
 std::vector<StageAction> pipelineSchedule(Schedule s, int64_t stages, int64_t stage,
                                           int64_t microBatches);
 
 /// The most micro-batches between their forward (or its receive) and
-/// their backward at once: the slots the stage needs.
+/// their backward (their W, when the table has any) at once: the slots the
+/// stage needs.
 int64_t inFlight(const std::vector<StageAction> &table);
 
-/// "F0 F1 B0 ...": the compute actions of a table, for tests and messages.
+/// "F0 F1 B0 W0 ...": the compute actions of a table, for tests and messages.
 std::string computeOrder(const std::vector<StageAction> &table);
 
-/// computeOrder's inverse: the forwards and backwards of "F0 F1 B0 ...",
-/// or nullopt when a word is not F<m> or B<m>.
+/// computeOrder's inverse: the actions of "F0 F1 B0 W0 ...", or nullopt
+/// when a word is not F<m>, B<m> or W<m>.
 std::optional<std::vector<StageAction>> parseComputeOrder(llvm::StringRef order);
 
 /// One compute action of a simulated step, from start to end.
@@ -70,19 +78,21 @@ struct PipelineTimeline {
   std::vector<double> idleFraction;
 };
 
-/// Simulates one step: stage s runs the forwards and backwards of
-/// `orders[s]` (other actions are ignored; transfers take no time) one at
-/// a time, a forward taking `forwardCosts[s]` and a backward
-/// `backwardFactor` times that. A stage starts its next action when its
+/// Simulates one step: stage s runs the compute actions of `orders[s]`
+/// (transfers take no time) one at a time, a forward taking
+/// `forwardCosts[s]` and a whole backward `backwardFactor` times that;
+/// when the stage's order has W actions, B takes (1 - weightShare) of the
+/// backward and W the rest. A stage starts its next action when its
 /// previous one is done and, for F(m), stage s - 1 has finished F(m) (for
 /// s > 0); for B(m), stage s + 1 has finished B(m) (s < last) and the
-/// stage itself F(m). Nullopt when the orders deadlock or the sizes do
-/// not match. With equal costs, GPipe and 1F1B both give a makespan of
-/// (m + p - 1)(tF + tB) and idle fraction (p - 1) / (m + p - 1) on every
-/// stage.
+/// stage itself F(m); for W(m), the stage's B(m). Nullopt when the orders
+/// deadlock or the sizes do not match. With equal costs, GPipe and 1F1B
+/// both give a makespan of (m + p - 1)(tF + tB) and idle fraction
+/// (p - 1) / (m + p - 1) on every stage.
 std::optional<PipelineTimeline>
 simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
-                 const std::vector<double> &forwardCosts, double backwardFactor = 2.0);
+                 const std::vector<double> &forwardCosts, double backwardFactor = 2.0,
+                 double weightShare = 0.5);
 
 } // namespace mlir::pz
 

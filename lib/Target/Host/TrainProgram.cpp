@@ -390,6 +390,8 @@ FailureOr<const char *> functionRole(func::FuncOp fn) {
     return "PZRT_FN_STAGE_FORWARD";
   if (n == "stage_backward")
     return "PZRT_FN_STAGE_BACKWARD";
+  if (n == "stage_backward_weight")
+    return "PZRT_FN_STAGE_BACKWARD_WEIGHT";
   return fn.emitError() << "emitter: the schedule runs @" << n
                         << ", which has no role in a training step";
 }
@@ -426,6 +428,8 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
   SmallVector<func::FuncOp> steps = {fb};
   if (staged)
     steps.push_back(bwd);
+  if (auto weight = module.lookupSymbol<func::FuncOp>("stage_backward_weight"))
+    steps.push_back(weight);
   if (failed(binder.collect(steps, opt)))
     return failure();
   HostProgram program(module, device, *targetInfo);
@@ -489,10 +493,13 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                  std::to_string(HostProgram::arenaPeakBytes(fn)) + "u},\n";
       entryOf[key] = numEntries++;
     }
-    if (fn.getSymName() == "stage_forward" || fn.getSymName() == "stage_backward")
-      table.push_back({fn.getSymName() == "stage_forward" ? StageAction::Forward
-                                                          : StageAction::Backward,
-                       run.getMicroBatch()});
+    if (std::optional<StageAction::Kind> kind =
+            llvm::StringSwitch<std::optional<StageAction::Kind>>(fn.getSymName())
+                .Case("stage_forward", StageAction::Forward)
+                .Case("stage_backward", StageAction::Backward)
+                .Case("stage_backward_weight", StageAction::Weight)
+                .Default(std::nullopt))
+      table.push_back({*kind, run.getMicroBatch()});
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
                std::to_string(run.getMicroBatch()) + ", 0},\n";
     addTransferBytes(fn, run.getMicroBatch(), plan.getPlan(), info);

@@ -118,6 +118,15 @@ int pzrt_recv(pzrt_comm *comm, void *buf, size_t count, pzrt_dtype dtype, int sr
  * recv_count may be 0 to skip that side. Counts the send bytes. */
 int pzrt_sendrecv(pzrt_comm *comm, const void *send_buf, size_t send_count, int dst,
                   void *recv_buf, size_t recv_count, int src, pzrt_dtype dtype, int tag);
+/* A send that returns once posted: `buf` must stay unchanged until
+ * pzrt_send_wait(*request) returns (a pipeline stage keeps computing while its
+ * activation travels). Counts the bytes as pzrt_send. */
+typedef struct pzrt_send_request pzrt_send_request;
+int pzrt_isend(pzrt_comm *comm, const void *buf, size_t count, pzrt_dtype dtype, int dst, int tag,
+               pzrt_send_request **request);
+/* Waits for the send to complete (under the communicator's timeout, as the
+ * collectives) and frees the request. NULL is a no-op. */
+int pzrt_send_wait(pzrt_send_request *request);
 int pzrt_barrier(pzrt_comm *comm);
 /* pzrt_barrier with a void* argument, usable as a pzrt_barrier_fn callback. */
 int pzrt_comm_barrier_cb(void *comm);

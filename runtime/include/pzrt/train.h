@@ -207,7 +207,7 @@ typedef struct pzrt_step_ctx {
 
 /* ---- the program ABI ---- */
 
-#define PZRT_ABI_VERSION 4
+#define PZRT_ABI_VERSION 5
 
 /* A compiled host function: args[i] is the buffer its i-th argument is bound
  * to. Returns 0, or -1 with pzrt_last_error() naming the op that failed. */
@@ -256,8 +256,12 @@ typedef enum pzrt_function_role {
   PZRT_FN_OPTIMIZER_STEP = 3,   /* the update of params and states, GRAD_NORM */
   PZRT_FN_STAGE_FORWARD = 4,    /* a pipeline stage's forward of one micro-batch: its
                                    activation output (the last stage: LOSS) and saved set */
-  PZRT_FN_STAGE_BACKWARD = 5    /* its backward: the gradients (overwritten) and the
-                                   activation's gradient output (not on stage 0) */
+  PZRT_FN_STAGE_BACKWARD = 5,   /* its backward: the gradients (overwritten) and the
+                                   activation's gradient output (not on stage 0); under
+                                   the zb schedule only the activation's gradient (B) */
+  PZRT_FN_STAGE_BACKWARD_WEIGHT = 6 /* zb: the rest of the backward (W), the gradients
+                                       (overwritten), after B of the same micro-batch; a
+                                       micro-batch's slot is held until its W */
 } pzrt_function_role;
 
 typedef struct pzrt_function_entry {

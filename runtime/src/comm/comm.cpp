@@ -270,6 +270,30 @@ int pzrt_recv(pzrt_comm *comm, void *buf, size_t count_, pzrt_dtype dtype, int s
   return 0;
 }
 
+int pzrt_isend(pzrt_comm *comm, const void *buf, size_t count_, pzrt_dtype dtype, int dst,
+               int tag, pzrt_send_request **request) {
+  if (!request)
+    return fail("isend: no request to return");
+  *request = nullptr;
+  if (checkArgs(comm, "send", dtype, count_, buf, buf) ||
+      checkPeer(comm, "send", "destination", dst, tag))
+    return -1;
+  void *handle = nullptr;
+  if (comm->isend(buf, count_, dst, dtype, tag, &handle))
+    return -1;
+  addCount(PZRT_COLL_SEND, count_ * pzrt_dtype_size(dtype));
+  *request = new pzrt_send_request{comm, handle};
+  return 0;
+}
+
+int pzrt_send_wait(pzrt_send_request *request) {
+  if (!request)
+    return 0;
+  int rc = request->comm->waitSend(request->handle);
+  delete request;
+  return rc;
+}
+
 int pzrt_barrier(pzrt_comm *comm) {
   if (checkComm(comm, "barrier") || comm->barrier())
     return -1;

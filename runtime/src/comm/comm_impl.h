@@ -28,8 +28,21 @@ struct pzrt_comm {
   virtual int broadcast(void *buf, size_t count, pzrt_dtype dtype, int root) = 0;
   virtual int sendRecv(const void *send, size_t sendCount, int dst, void *recv, size_t recvCount,
                        int src, pzrt_dtype dtype, int tag) = 0;
+  // A posted send: *handle is what waitSend completes. By default a blocking
+  // send (handle nullptr), for communicators without a progress engine.
+  virtual int isend(const void *send, size_t count, int dst, pzrt_dtype dtype, int tag,
+                    void **handle) {
+    *handle = nullptr;
+    return sendRecv(send, count, dst, nullptr, 0, -1, dtype, tag);
+  }
+  virtual int waitSend(void *handle) { return handle ? -1 : 0; }
   virtual int barrier() = 0;
   virtual pzrt_comm *split(int color, int key, const std::string &name) = 0;
+};
+
+struct pzrt_send_request {
+  pzrt_comm *comm;
+  void *handle;
 };
 
 namespace pzrt {

@@ -60,6 +60,13 @@ void fromFloat(const float *src, void *dst, size_t n, pzrt_dtype d) {
     o[i] = d == PZRT_BF16 ? pzrt_f32_to_bf16(src[i]) : pzrt_f32_to_f16(src[i]);
 }
 
+// A send in flight (pzrt_isend), with what a timeout message names.
+struct PendingSend {
+  MPI_Request req;
+  size_t count;
+  pzrt_dtype dtype;
+};
+
 struct MpiComm final : pzrt_comm {
   MPI_Comm comm = MPI_COMM_NULL;
 
@@ -192,6 +199,24 @@ struct MpiComm final : pzrt_comm {
                     "%zu elements but the message had %d",
                     worldRank, worldSize, name.c_str(), src, tag, recvCount, got);
     }
+    return 0;
+  }
+
+  int isend(const void *send, size_t count, int dst, pzrt_dtype dtype, int tag,
+            void **handle) override {
+    auto *req = new PendingSend{MPI_REQUEST_NULL, count, dtype};
+    check(MPI_Isend(send, static_cast<int>(count), rawType(dtype), dst, tag, comm, &req->req),
+          "send");
+    *handle = req;
+    return 0;
+  }
+
+  int waitSend(void *handle) override {
+    auto *req = static_cast<PendingSend *>(handle);
+    if (!req)
+      return 0;
+    wait(1, &req->req, nullptr, "send", req->count, req->dtype);
+    delete req;
     return 0;
   }
 

@@ -403,9 +403,10 @@ void validateFunctions(const pzrt_program *m) {
     const pzrt_function_entry &e = m->functions[f];
     const char *name = e.name ? e.name : "?";
     if (!e.fn || e.num_args < 0 || (e.num_args > 0 && !e.args) || e.role < 0 ||
-        e.role > PZRT_FN_STAGE_BACKWARD)
+        e.role > PZRT_FN_STAGE_BACKWARD_WEIGHT)
       throwInternal("program description: function %d ('%s') is incomplete", f, name);
-    if (stage != (e.role == PZRT_FN_STAGE_FORWARD || e.role == PZRT_FN_STAGE_BACKWARD) &&
+    if (stage != (e.role == PZRT_FN_STAGE_FORWARD || e.role == PZRT_FN_STAGE_BACKWARD ||
+                  e.role == PZRT_FN_STAGE_BACKWARD_WEIGHT) &&
         e.role != PZRT_FN_ACCUMULATE_GRADS && e.role != PZRT_FN_FINALIZE_GRADS &&
         e.role != PZRT_FN_OPTIMIZER_STEP)
       throwInternal("program description: function '%s' has the role %d, which %s", name,
@@ -433,10 +434,16 @@ void validateFunctions(const pzrt_program *m) {
                       a, name, b.kind, b.index);
     }
   }
-  // Per micro-batch: its forward_backward (or its stage forward) and its
-  // stage backward. A stage program's slot holds a micro-batch from its
-  // first RECV or forward to its backward; no other may use it meanwhile.
-  std::vector<int> forwards(static_cast<size_t>(m->grad_accum), 0), backwards = forwards;
+  // Per micro-batch: its forward_backward (or its stage forward), its
+  // stage backward and (zb) weight backward. A stage program's slot holds a
+  // micro-batch from its first RECV or forward to its backward (its weight
+  // backward, when the program has one); no other may use it meanwhile.
+  std::vector<int> forwards(static_cast<size_t>(m->grad_accum), 0), backwards = forwards,
+                   weights = forwards;
+  bool split = false;
+  for (int f = 0; f < m->num_functions; ++f)
+    split = split || m->functions[f].role == PZRT_FN_STAGE_BACKWARD_WEIGHT;
+  const int releases = split ? PZRT_FN_STAGE_BACKWARD_WEIGHT : PZRT_FN_STAGE_BACKWARD;
   std::vector<int> holder(static_cast<size_t>(stage ? m->num_slots : 0), -1);
   int optimizer = 0;
   for (int i = 0; i < m->num_actions; ++i) {
@@ -460,23 +467,33 @@ void validateFunctions(const pzrt_program *m) {
     const int role = recv ? -1 : m->functions[a.function].role;
     forwards[a.micro_batch] += role == PZRT_FN_FORWARD_BACKWARD || role == PZRT_FN_STAGE_FORWARD;
     backwards[a.micro_batch] += role == PZRT_FN_STAGE_BACKWARD;
+    weights[a.micro_batch] += role == PZRT_FN_STAGE_BACKWARD_WEIGHT;
     optimizer += role == PZRT_FN_OPTIMIZER_STEP;
-    if (stage && (recv || role == PZRT_FN_STAGE_FORWARD || role == PZRT_FN_STAGE_BACKWARD)) {
+    if (stage && (recv || role == PZRT_FN_STAGE_FORWARD || role == PZRT_FN_STAGE_BACKWARD ||
+                  role == PZRT_FN_STAGE_BACKWARD_WEIGHT)) {
       int &h = holder[static_cast<size_t>(a.micro_batch % m->num_slots)];
       if (h >= 0 && h != a.micro_batch)
         throwInternal("program description: schedule action %d uses the slot %d of micro-batch "
                       "%d while micro-batch %d holds it (%d slots are too few)",
                       i, a.micro_batch % m->num_slots, a.micro_batch, h, m->num_slots);
-      h = role == PZRT_FN_STAGE_BACKWARD ? -1 : a.micro_batch;
+      h = role == releases ? -1 : a.micro_batch;
     }
   }
   const char *fwd = stage ? "its stage forward" : "forward_backward";
-  for (int k = 0; k < m->grad_accum; ++k)
-    if (forwards[k] != 1 || (stage && backwards[k] != 1))
+  for (int k = 0; k < m->grad_accum; ++k) {
+    const char *what = forwards[k] != 1                      ? fwd
+                       : stage && backwards[k] != 1          ? "its stage backward"
+                       : weights[k] != (split ? 1 : 0) ? "its weight backward"
+                                                             : nullptr;
+    if (what)
       throwInternal("program description: the schedule runs %s %d times for micro-batch %d "
-                    "(once expected)",
-                    forwards[k] != 1 ? fwd : "its stage backward",
-                    forwards[k] != 1 ? forwards[k] : backwards[k], k);
+                    "(%s expected)",
+                    what,
+                    forwards[k] != 1    ? forwards[k]
+                    : backwards[k] != 1 ? backwards[k]
+                                        : weights[k],
+                    k, forwards[k] != 1 || backwards[k] != 1 || split ? "once" : "never");
+  }
   if (optimizer != 1)
     throwInternal("program description: the schedule runs the optimizer %d times", optimizer);
 }
@@ -582,7 +599,8 @@ void validateTied(const pzrt_program *m) {
     const int role = m->functions[a.function].role;
     if (role == PZRT_FN_FINALIZE_GRADS)
       finalized = true;
-    else if (finalized && (role == PZRT_FN_STAGE_BACKWARD || role == PZRT_FN_ACCUMULATE_GRADS))
+    else if (finalized && (role == PZRT_FN_STAGE_BACKWARD || role == PZRT_FN_ACCUMULATE_GRADS ||
+                           role == PZRT_FN_STAGE_BACKWARD_WEIGHT))
       throwInternal("program description: schedule action %d computes gradients after "
                     "finalize_grads, but the tied parameters' gradients are summed over the "
                     "stages before it",

@@ -196,8 +196,12 @@ private:
   // Fills the DATA inputs of micro-batch `micro` (its slot) and the
   // loss-scale input.
   void feedInputs(int64_t t, int micro, int64_t rowBase, float scale);
-  // SEND and/or RECV (a SEND directly followed by a RECV: one exchange).
-  void exchange(int64_t t, const pzrt_action *send, const pzrt_action *recv);
+  // SEND (posted: pzrt_isend; its buffer's next writer waits for it) or
+  // RECV (blocking) of a pipeline stage's activation or its gradient.
+  void exchange(int64_t t, const pzrt_action &a);
+  // Waits for the sends in flight from the outputs function f writes
+  // (all of them for f < 0: at the end of the step).
+  void waitSends(int64_t t, int f);
   // CHECK_NUMERICS: whether the step's update applies; sets `loss` to the
   // mean over ranks; stops the run (exit 3) without loss scaling.
   bool checkNumerics(int64_t t, double localLoss, double &loss);
@@ -244,6 +248,7 @@ private:
   // Pipeline stages: the ranks one stage apart; whether this rank's stage
   // has the loss, and how many ranks have it (the loss average's divisor).
   int stageStride_ = 1, lossRanks_ = 1;
+  std::vector<pzrt_send_request *> sending_; // per output: its send in flight, or NULL
   bool hasLoss_ = true;
   int64_t rows_ = 1, G_ = 1, tokensPerStep_ = 1;
   bool tokenModel_ = false;
@@ -269,6 +274,9 @@ Trainer::~Trainer() {
   rankMetrics_.reset();
   trace_.reset();
   feed_.reset();
+  // A send still in flight (the step failed) may read its buffer: keep them.
+  if (std::any_of(sending_.begin(), sending_.end(), [](pzrt_send_request *r) { return r; }))
+    (void)buf_.release();
   buf_.reset();
   for (pzrt_comm *c : groupComms_)
     pzrt_comm_destroy(c);
@@ -434,6 +442,7 @@ void Trainer::setup() {
 
   buf_ = std::make_unique<Buffers>();
   allocateBuffers(m_, *buf_);
+  sending_.assign(static_cast<size_t>(m_->num_outputs), nullptr);
 
   pos_.seed = opts_.seed;
   if (m_->loss_scaling)
@@ -708,7 +717,8 @@ void Trainer::getScalar(int slot, void *value, size_t bytes) {
 void Trainer::runFunction(int f, int64_t t, int micro) {
   const pzrt_function_entry &e = m_->functions[f];
   static const char *const kSpan[] = {"forward_backward", "accumulate_grads", "finalize_grads",
-                                      "optimizer",        "forward",          "backward"};
+                                      "optimizer",        "forward",          "backward",
+                                      "weight_backward"};
   const char *span = kSpan[e.role];
   TraceSpan trace(trace_.get(), span, "compute",
                   stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro));
@@ -757,16 +767,10 @@ void Trainer::trainStep(int64_t t) {
       continue;
     }
     if (a.kind == PZRT_ACTION_SEND || a.kind == PZRT_ACTION_RECV) {
-      const bool send = a.kind == PZRT_ACTION_SEND;
-      const pzrt_action *next = i + 1 < m_->num_actions ? &m_->schedule[i + 1] : nullptr;
-      if (send && next && next->kind == PZRT_ACTION_RECV) {
-        exchange(t, &a, next); // one exchange, so that neither neighbour waits on the other
-        ++i;
-      } else {
-        exchange(t, send ? &a : nullptr, send ? nullptr : &a);
-      }
+      exchange(t, a);
       continue;
     }
+    waitSends(t, a.function);
     const pzrt_function_entry &e = m_->functions[a.function];
     if (e.role == PZRT_FN_FORWARD_BACKWARD || e.role == PZRT_FN_STAGE_FORWARD) {
       feedInputs(t, a.micro_batch, rowBase, scaleF);
@@ -792,6 +796,7 @@ void Trainer::trainStep(int64_t t) {
       runFunction(a.function, t, a.micro_batch);
     }
   }
+  waitSends(t, -1);
   pos_.step = t;
   pos_.dataPosition = dataStart_ + (t - start_) * G_;
   const double stepTime = nowSeconds() - t0;
@@ -817,78 +822,88 @@ void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
     *static_cast<float *>(inputs[static_cast<size_t>(lossScaleInput_)]) = scale;
 }
 
-void Trainer::exchange(int64_t t, const pzrt_action *send, const pzrt_action *recv) {
+void Trainer::exchange(int64_t t, const pzrt_action &a) {
   // An activation goes to stage + 1 and its gradient to stage - 1: a rank
   // receives only activations from the stage before it and only gradients
   // from the one after it, and validateStages checked that each direction's
   // messages are sent in the order they are received. One tag suffices (MPI
-  // matches the messages of one sender and tag in order), which lets a SEND
-  // and a RECV of different micro-batches be one pzrt_sendrecv.
+  // matches the messages of one sender and tag in order). A send is posted
+  // and the stage goes on; the next function that writes its buffer, and
+  // the end of the step, wait for it. As every receive's message is then
+  // sent without waiting for anything but the sender's own earlier work, a
+  // table whose order the simulated pipeline can run cannot deadlock.
   constexpr int kTag = 0x5050;
-  const void *sendBuf = nullptr;
-  void *recvBuf = nullptr;
-  size_t sendBytes = 0, recvBytes = 0;
-  int dst = -1, src = -1;
-  const char *reason = nullptr;
+  const bool send = a.kind == PZRT_ACTION_SEND;
+  const pzrt_tensor_spec &s = send ? m_->outputs[a.tensor] : m_->inputs[a.tensor];
+  const bool act = (send ? m_->output_roles[a.tensor] : inputRole(m_, a.tensor)) ==
+                   PZRT_INPUT_ACTIVATION;
   // The wire dtype (the communicators move F32, BF16, F16 and I64): the
-  // tensors' own, or 2-byte words when it is another or the two differ.
-  auto wire = [](pzrt_dtype d) {
-    return d == PZRT_F32 || d == PZRT_BF16 || d == PZRT_F16 || d == PZRT_I64 ? d : PZRT_F16;
-  };
-  pzrt_dtype dtype = wire(send ? m_->outputs[send->tensor].dtype : m_->inputs[recv->tensor].dtype);
-  if (send && recv && dtype != wire(m_->inputs[recv->tensor].dtype))
-    dtype = PZRT_F16;
-  std::string args = "{\"step\":" + std::to_string(t);
-  if (send) {
-    const bool act = m_->output_roles[send->tensor] == PZRT_INPUT_ACTIVATION;
-    const pzrt_tensor_spec &s = m_->outputs[send->tensor];
-    sendBuf = buf_->outputs[static_cast<size_t>(send->tensor)];
-    sendBytes = specBytes(s);
-    dst = rank_ + (act ? stageStride_ : -stageStride_);
-    reason = act ? "pp.activation" : "pp.activation_grad";
-    args += pzrt::format(",\"send\":\"%s\",\"send_micro_batch\":%d,\"to\":%d", s.name,
-                         send->micro_batch, dst);
-  }
-  if (recv) {
-    const bool act = inputRole(m_, recv->tensor) == PZRT_INPUT_ACTIVATION;
-    const pzrt_tensor_spec &s = m_->inputs[recv->tensor];
-    recvBuf = buf_->inputs[static_cast<size_t>(buf_->slotOf(recv->micro_batch))]
-                          [static_cast<size_t>(recv->tensor)];
-    recvBytes = specBytes(s);
-    src = rank_ + (act ? -stageStride_ : stageStride_);
-    args += pzrt::format(",\"recv\":\"%s\",\"recv_micro_batch\":%d,\"from\":%d", s.name,
-                         recv->micro_batch, src);
-  }
-  args += ",\"bytes\":" + std::to_string(sendBytes) + "}";
-  const char *what = send && recv ? "sendrecv" : send ? "send" : "recv";
-  const size_t unit = pzrt_dtype_size(dtype);
-  if (sendBytes % unit != 0 || recvBytes % unit != 0)
-    throwInternal("pipeline %s: %zu or %zu bytes are not whole %zu-byte words", what, sendBytes,
-                  recvBytes, unit);
+  // tensor's own, or 2-byte words.
+  const pzrt_dtype dtype = s.dtype == PZRT_F32 || s.dtype == PZRT_BF16 ||
+                                   s.dtype == PZRT_F16 || s.dtype == PZRT_I64
+                               ? s.dtype
+                               : PZRT_F16;
+  const size_t bytes = specBytes(s), unit = pzrt_dtype_size(dtype);
+  const int peer = rank_ + ((act == send) ? stageStride_ : -stageStride_);
+  const char *what = send ? "send" : "recv";
+  if (bytes % unit != 0)
+    throwInternal("pipeline %s: %zu bytes are not whole %zu-byte words", what, bytes, unit);
+  const std::string args =
+      pzrt::format("{\"step\":%lld,\"%s\":\"%s\",\"%s_micro_batch\":%d,\"%s\":%d,\"bytes\":%zu}",
+                   (long long)t, what, s.name, what, a.micro_batch, send ? "to" : "from", peer,
+                   bytes);
   int rc;
   {
     TraceSpan span(trace_.get(), what, "comm", args);
-    rc = send && recv ? pzrt_sendrecv(comm_, sendBuf, sendBytes / unit, dst, recvBuf,
-                                      recvBytes / unit, src, dtype, kTag)
-         : send       ? pzrt_send(comm_, sendBuf, sendBytes / unit, dtype, dst, kTag)
-                      : pzrt_recv(comm_, recvBuf, recvBytes / unit, dtype, src, kTag);
+    if (send) {
+      pzrt_send_request *&pending = sending_[static_cast<size_t>(a.tensor)];
+      rc = pzrt_send_wait(pending); // a second send of one buffer waits for the first
+      pending = nullptr;
+      if (rc == 0)
+        rc = pzrt_isend(comm_, buf_->outputs[static_cast<size_t>(a.tensor)], bytes / unit,
+                        dtype, peer, kTag, &pending);
+    } else {
+      rc = pzrt_recv(comm_,
+                     buf_->inputs[static_cast<size_t>(buf_->slotOf(a.micro_batch))]
+                                 [static_cast<size_t>(a.tensor)],
+                     bytes / unit, dtype, peer, kTag);
+    }
   }
-  // pzrt_send/sendrecv counted the bytes under the send kind; the reason's
-  // counter is a breakdown of them, not more bytes.
+  // pzrt_isend counted the bytes under the send kind; the reason's counter
+  // is a breakdown of them, not more bytes.
   if (rc == 0 && send)
-    rc = pzrt_comm_count_reason(reason, PZRT_COLL_SEND, sendBytes);
+    rc = pzrt_comm_count_reason(act ? "pp.activation" : "pp.activation_grad", PZRT_COLL_SEND,
+                                bytes);
   if (rc != 0)
-    throwInternal("pipeline %s (%s%s%s): %s", what,
-                  send ? pzrt::format("%s of micro-batch %d to rank %d",
-                                      m_->outputs[send->tensor].name, send->micro_batch + 1, dst)
-                             .c_str()
-                       : "",
-                  send && recv ? ", " : "",
-                  recv ? pzrt::format("%s of micro-batch %d from rank %d",
-                                      m_->inputs[recv->tensor].name, recv->micro_batch + 1, src)
-                             .c_str()
-                       : "",
+    throwInternal("pipeline %s (%s of micro-batch %d %s rank %d): %s", what, s.name,
+                  a.micro_batch + 1, send ? "to" : "from", peer,
                   *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+}
+
+void Trainer::waitSends(int64_t t, int f) {
+  for (size_t o = 0; o < sending_.size(); ++o) {
+    if (!sending_[o])
+      continue;
+    bool writes = f < 0;
+    if (f >= 0) {
+      const pzrt_function_entry &e = m_->functions[f];
+      for (int i = 0; i < e.num_args && !writes; ++i)
+        writes = e.args[i].kind == PZRT_ARG_OUTPUT && e.args[i].index == static_cast<int>(o);
+    }
+    if (!writes)
+      continue;
+    int rc;
+    {
+      TraceSpan span(trace_.get(), "send_wait", "comm",
+                     pzrt::format("{\"step\":%lld,\"send\":\"%s\"}", (long long)t,
+                                  m_->outputs[o].name));
+      rc = pzrt_send_wait(sending_[o]);
+    }
+    sending_[o] = nullptr;
+    if (rc != 0)
+      throwInternal("pipeline send of %s: %s", m_->outputs[o].name,
+                    *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
+  }
 }
 
 bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {

@@ -8,6 +8,10 @@
 //                    the values the backward reads (pz.saved = "NAME");
 //   @stage_backward: every other op, reading the saved set as arguments;
 //                    it returns the gradients and the activation's gradient.
+// Under the zb schedule the backward splits again, by the same rule, into
+//   @stage_backward:        the ops the activation's gradient needs (B);
+//   @stage_backward_weight: the rest, the weights' gradients (W), reading
+//                           B's values it needs as more saved tensors.
 // Arguments go to whichever function reads them (both, for a parameter).
 // Constants are cloned into the backward rather than saved.
 //
@@ -81,6 +85,84 @@ func::FuncOp outline(OpBuilder &b, func::FuncOp fb, StringRef name, ArrayRef<Ope
   return fn;
 }
 
+/// Splits `fb` into @first, the ops of `firstOps` returning results
+/// `firstResults` and the saved set (values of `firstOps` the rest reads or
+/// returns, named "saved.<savedBase + i>"), and @second, every other op,
+/// returning the other results. Erases fb; returns the saved set's size.
+unsigned split(func::FuncOp fb, const llvm::DenseSet<Operation *> &firstOps,
+               ArrayRef<unsigned> firstResults, StringRef first, StringRef second,
+               unsigned savedBase) {
+  Block &body = fb.getBody().front();
+  auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
+  SmallVector<unsigned> secondResults;
+  for (unsigned i = 0; i < fb.getNumResults(); ++i)
+    if (!llvm::is_contained(firstResults, i))
+      secondResults.push_back(i);
+  SmallVector<Operation *> fwdOps, bwdOps;
+  for (Operation &op : body.without_terminator()) {
+    if (!firstOps.contains(&op))
+      bwdOps.push_back(&op);
+    else if (llvm::isa<ConstantOp>(op) && llvm::any_of(op.getUsers(), [&](Operation *u) {
+               return !firstOps.contains(u) && u != ret;
+             }))
+      // used on both sides: cloned, not saved
+      fwdOps.push_back(&op), bwdOps.push_back(&op);
+    else
+      fwdOps.push_back(&op);
+  }
+  llvm::DenseSet<Operation *> inBwd(bwdOps.begin(), bwdOps.end());
+
+  // The saved set: values of the first function the second reads (or returns).
+  llvm::SetVector<Value> saved;
+  auto needFromFirst = [&](Value v) {
+    Operation *def = v.getDefiningOp();
+    if (def && !inBwd.contains(def))
+      saved.insert(v);
+  };
+  for (Operation *op : bwdOps)
+    for (Value v : op->getOperands())
+      needFromFirst(v);
+  for (unsigned i : secondResults)
+    needFromFirst(ret.getOperand(i));
+  auto argsOf = [&](ArrayRef<Operation *> ops, ArrayRef<Value> returned) {
+    llvm::SmallSetVector<unsigned, 8> used;
+    auto note = [&](Value v) {
+      if (auto a = llvm::dyn_cast<BlockArgument>(v); a && a.getOwner() == &body)
+        used.insert(a.getArgNumber());
+    };
+    for (Operation *op : ops)
+      op->walk([&](Operation *nested) { llvm::for_each(nested->getOperands(), note); });
+    llvm::for_each(returned, note);
+    SmallVector<unsigned> sorted(used.begin(), used.end());
+    llvm::sort(sorted);
+    return sorted;
+  };
+
+  OpBuilder b(fb.getContext());
+  SmallVector<DictionaryAttr> savedAttrs;
+  for (unsigned i = 0; i < saved.size(); ++i)
+    savedAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+        PZDialect::kSavedAttrName, b.getStringAttr("saved." + std::to_string(savedBase + i)))));
+  auto resultsOf = [&](ArrayRef<unsigned> results, SmallVector<Value> &values,
+                       SmallVector<DictionaryAttr> &attrs) {
+    for (unsigned i : results) {
+      values.push_back(ret.getOperand(i));
+      attrs.push_back(attrsOr(b, fb.getResultAttrDict(i)));
+    }
+  };
+  SmallVector<Value> fwdValues, bwdValues;
+  SmallVector<DictionaryAttr> fwdAttrs, bwdAttrs;
+  resultsOf(firstResults, fwdValues, fwdAttrs);
+  fwdValues.append(saved.begin(), saved.end());
+  fwdAttrs.append(savedAttrs.begin(), savedAttrs.end());
+  resultsOf(secondResults, bwdValues, bwdAttrs);
+  outline(b, fb, first, fwdOps, argsOf(fwdOps, fwdValues), {}, {}, fwdValues, fwdAttrs);
+  outline(b, fb, second, bwdOps, argsOf(bwdOps, bwdValues), saved.getArrayRef(), savedAttrs,
+          bwdValues, bwdAttrs);
+  fb.erase();
+  return saved.size();
+}
+
 struct SplitForwardBackwardPass
     : public mlir::pz::impl::SplitForwardBackwardPassBase<SplitForwardBackwardPass> {
   using Base::Base;
@@ -92,82 +174,33 @@ struct SplitForwardBackwardPass
     auto fb = module.lookupSymbol<func::FuncOp>("forward_backward");
     if (!fb || fb.isExternal())
       return;
-    Block &body = fb.getBody().front();
-    auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
-
     // The forward's results: the activation it sends, or the loss.
-    SmallVector<unsigned> fwdResults, bwdResults;
+    SmallVector<unsigned> fwdResults;
     for (unsigned i = 0; i < fb.getNumResults(); ++i)
-      (isForwardResult(fb, i) ? fwdResults : bwdResults).push_back(i);
+      if (isForwardResult(fb, i))
+        fwdResults.push_back(i);
     if (fwdResults.empty()) {
       fb.emitError() << kPass << ": the stage's @forward_backward returns neither an "
                                  "activation nor a loss";
       return signalPassFailure();
     }
-    llvm::DenseSet<Operation *> forward = forwardOps(fb);
-    SmallVector<Operation *> fwdOps, bwdOps;
-    for (Operation &op : body.without_terminator()) {
-      if (!forward.contains(&op))
-        bwdOps.push_back(&op);
-      else if (llvm::isa<ConstantOp>(op) && llvm::any_of(op.getUsers(), [&](Operation *u) {
-                 return !forward.contains(u) && u != ret;
-               }))
-        // used on both sides: cloned, not saved
-        fwdOps.push_back(&op), bwdOps.push_back(&op);
-      else
-        fwdOps.push_back(&op);
-    }
-    llvm::DenseSet<Operation *> inBwd(bwdOps.begin(), bwdOps.end());
+    unsigned saved = split(fb, forwardOps(fb), fwdResults, "stage_forward", "stage_backward", 0);
 
-    // The saved set: forward values the backward reads (or returns).
-    llvm::SetVector<Value> saved;
-    auto needFromForward = [&](Value v) {
-      Operation *def = v.getDefiningOp();
-      if (def && !inBwd.contains(def))
-        saved.insert(v);
-    };
-    for (Operation *op : bwdOps)
-      for (Value v : op->getOperands())
-        needFromForward(v);
-    for (unsigned i : bwdResults)
-      needFromForward(ret.getOperand(i));
-    auto argsOf = [&](ArrayRef<Operation *> ops, ArrayRef<Value> returned) {
-      llvm::SmallSetVector<unsigned, 8> used;
-      auto note = [&](Value v) {
-        if (auto a = llvm::dyn_cast<BlockArgument>(v); a && a.getOwner() == &body)
-          used.insert(a.getArgNumber());
-      };
-      for (Operation *op : ops)
-        op->walk([&](Operation *nested) { llvm::for_each(nested->getOperands(), note); });
-      llvm::for_each(returned, note);
-      SmallVector<unsigned> sorted(used.begin(), used.end());
-      llvm::sort(sorted);
-      return sorted;
-    };
-
-    OpBuilder b(module.getContext());
-    SmallVector<DictionaryAttr> savedAttrs;
-    for (unsigned i = 0; i < saved.size(); ++i)
-      savedAttrs.push_back(b.getDictionaryAttr(
-          b.getNamedAttr(PZDialect::kSavedAttrName, b.getStringAttr("saved." + std::to_string(i)))));
-    SmallVector<Value> fwdValues, bwdValues;
-    SmallVector<DictionaryAttr> fwdAttrs, bwdAttrs;
-    for (unsigned i : fwdResults) {
-      fwdValues.push_back(ret.getOperand(i));
-      fwdAttrs.push_back(attrsOr(b, fb.getResultAttrDict(i)));
-    }
-    fwdValues.append(saved.begin(), saved.end());
-    fwdAttrs.append(savedAttrs.begin(), savedAttrs.end());
-    for (unsigned i : bwdResults) {
-      bwdValues.push_back(ret.getOperand(i));
-      bwdAttrs.push_back(attrsOr(b, fb.getResultAttrDict(i)));
-    }
-    SmallVector<Value> fwdReturned(fwdValues.begin(), fwdValues.end());
-    outline(b, fb, "stage_forward", fwdOps, argsOf(fwdOps, fwdReturned), {}, {}, fwdValues,
-            fwdAttrs);
-    outline(b, fb, "stage_backward", bwdOps, argsOf(bwdOps, bwdValues), saved.getArrayRef(),
-            savedAttrs, bwdValues, bwdAttrs);
-    fb.erase();
+    // Zero-bubble schedules run the backward in two parts: B, the ops the
+    // activation's gradient needs (none in the first stage), and W, the rest
+    // (the weights' gradients), reading B's values as more saved tensors.
+    auto plan = module->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
+    if (!plan || plan.getPlan().schedule != Schedule::ZeroBubble)
+      return;
+    auto bwd = module.lookupSymbol<func::FuncOp>("stage_backward");
+    SmallVector<unsigned> inputGrad;
+    for (unsigned i = 0; i < bwd.getNumResults(); ++i)
+      if (auto pipe = bwd.getResultAttrOfType<StringAttr>(i, PZDialect::kPipeAttrName);
+          pipe && pipe.getValue() == "activation_grad")
+        inputGrad.push_back(i);
+    bwd.setSymName("stage_backward_all");
+    split(bwd, opsNeededBy(bwd, inputGrad), inputGrad, "stage_backward", "stage_backward_weight",
+          saved);
   }
 };
 

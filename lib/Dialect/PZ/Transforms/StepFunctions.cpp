@@ -13,19 +13,26 @@ bool mlir::pz::isForwardResult(func::FuncOp fn, unsigned i) {
          fn.getResultAttr(i, PZDialect::kOutputAttrName);
 }
 
-llvm::DenseSet<Operation *> mlir::pz::forwardOps(func::FuncOp fn) {
-  llvm::DenseSet<Operation *> forward;
+llvm::DenseSet<Operation *> mlir::pz::opsNeededBy(func::FuncOp fn, ArrayRef<unsigned> results) {
+  llvm::DenseSet<Operation *> needed;
   Operation *ret = fn.getBody().front().getTerminator();
   SmallVector<Value> work;
-  for (unsigned i = 0; i < fn.getNumResults(); ++i)
-    if (isForwardResult(fn, i))
-      work.push_back(ret->getOperand(i));
+  for (unsigned i : results)
+    work.push_back(ret->getOperand(i));
   while (!work.empty()) {
     Operation *op = work.pop_back_val().getDefiningOp();
-    if (op && forward.insert(op).second)
+    if (op && needed.insert(op).second)
       work.append(op->operand_begin(), op->operand_end());
   }
-  return forward;
+  return needed;
+}
+
+llvm::DenseSet<Operation *> mlir::pz::forwardOps(func::FuncOp fn) {
+  SmallVector<unsigned> results;
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    if (isForwardResult(fn, i))
+      results.push_back(i);
+  return opsNeededBy(fn, results);
 }
 
 std::map<size_t, Value> mlir::pz::aloneLive(func::FuncOp fn, ArrayRef<Operation *> ops,

@@ -8,8 +8,9 @@
 // @forward_backward (a forward-only program) gets no schedule.
 //
 // A pipeline stage's module (pz.stage) gets its stage's table
-// (pz/Plan/PipelineSchedule.h): @stage_forward and @stage_backward of each
-// micro-batch in the plan's schedule, with the transfers between them.
+// (pz/Plan/PipelineSchedule.h): @stage_forward and @stage_backward (and,
+// under zb, @stage_backward_weight) of each micro-batch in the plan's
+// schedule, with the transfers between them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -80,9 +81,17 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
                           .getInt();
       std::vector<pz::StageAction> table =
           pz::pipelineSchedule(plan.schedule, plan.pp, stage, microBatches);
+      bool split = has("stage_backward_weight");
+      if (split != (plan.schedule == pz::Schedule::ZeroBubble)) {
+        module.emitError() << "pzrt-build-schedule: the " << pz::stringify(plan.schedule)
+                           << " schedule needs "
+                           << (split ? "one backward function" : "two backward functions")
+                           << " per stage (pz-split-forward-backward)";
+        return signalPassFailure();
+      }
       if (table.empty()) {
         module.emitError() << "pzrt-build-schedule: the " << pz::stringify(plan.schedule)
-                           << " schedule is not built yet (gpipe and 1f1b are)";
+                           << " schedule is not built yet (gpipe, 1f1b and zb are)";
         return signalPassFailure();
       }
       for (const pz::StageAction &a : table) {
@@ -92,7 +101,13 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
           run("stage_forward", k, std::nullopt);
           break;
         case pz::StageAction::Backward:
-          run("stage_backward", k, gradsOf(k));
+          // Split (zb): B computes the activation's gradient and W the weights'.
+          run("stage_backward", k, split ? std::nullopt : gradsOf(k));
+          if (!split && k > 0)
+            run("accumulate_grads", k, std::nullopt);
+          break;
+        case pz::StageAction::Weight:
+          run("stage_backward_weight", k, gradsOf(k));
           if (k > 0)
             run("accumulate_grads", k, std::nullopt);
           break;
