@@ -29,7 +29,6 @@ Usage: /usr/bin/python3 scripts/eval-export-parity.py [--bin DIR]
 Exit status 1 when a gate fails.
 """
 
-import json
 import os
 import sys
 import tempfile
@@ -72,39 +71,8 @@ def export_eval(module, path):
                       training=torch.onnx.TrainingMode.EVAL, do_constant_folding=False)
 
 
-def ours(bin_dir, onnx_path, work, data, steps):
-    out = os.path.join(work, "out")
-    r = P.run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path, "-o", out,
-               "--untie-initializers", "--input-shape", f"input_ids={ROWS}x{SEQ}",
-               "--input-shape", f"labels={ROWS}x{SEQ}"] + FLAGS)
-    if r.returncode:
-        raise RuntimeError(f"compile failed: {r.stderr.strip()}")
-    feeds = P.npy_feeds(work, data)
-    metrics, ckpt = os.path.join(work, "metrics.jsonl"), os.path.join(work, "ckpt")
-    r = P.run([os.path.join(out, "train"), "--steps", steps, "--data-npy", feeds,
-               "--metrics", metrics, "--save", ckpt, "--log-every", "0"])
-    if r.returncode:
-        raise RuntimeError(f"train failed (exit {r.returncode}): {r.stderr.strip()}")
-    weights = {}
-    for fn in sorted(os.listdir(ckpt)):
-        if fn.endswith(".safetensors"):
-            weights.update(P.read_safetensors(os.path.join(ckpt, fn)))
-    # the parameters (optimizer states are "exp_avg:NAME", ...)
-    weights = {k: v for k, v in weights.items() if ":" not in k}
-    return r.stderr, [json.loads(line)["loss"] for line in open(metrics)], weights
-
-
-def reference(module, data):
-    module.train()
-    opt = torch.optim.AdamW(module.parameters(), lr=LR, betas=BETAS, eps=EPS, weight_decay=WD)
-    losses = []
-    for b in data:
-        opt.zero_grad(set_to_none=True)
-        loss = module(torch.from_numpy(b["input_ids"]), torch.from_numpy(b["labels"]))
-        loss.backward()
-        losses.append(float(loss))
-        opt.step()
-    return losses, {n: p.detach().double().numpy() for n, p in module.named_parameters()}
+def loss_of(module, batch):
+    return module(batch["input_ids"], batch["labels"])
 
 
 def main():
@@ -125,11 +93,12 @@ def main():
               f"{name}: the eval-mode export warns for {merged} merged initializers")
         data = batches(module.config.vocab, a.steps)
         try:
-            stderr, got, got_w = ours(a.bin, onnx_path, mwork, data, a.steps)
+            stderr, got, got_w = P.compile_and_train(
+                a.bin, onnx_path, mwork, data, ["--untie-initializers"] + FLAGS)
         except RuntimeError as e:
             check(False, f"{name}: {e}")
             continue
-        want, want_w = reference(module, data)
+        want, want_w = P.torch_adamw(module, data, loss_of, LR, BETAS, EPS, WD)
         check("stands for" not in stderr, f"{name}: --untie-initializers leaves no warning")
         check(sorted(got_w) == sorted(want_w),
               f"{name}: the program trains {len(got_w)} parameters under PyTorch's names "
@@ -138,13 +107,7 @@ def main():
         check(len(got) == a.steps and worst <= 1e-5,
               f"{name}: {len(got)} steps, loss {want[0]:.5f} -> {want[-1]:.5f}, worst loss "
               f"rel err {worst:.2e} (gate 1e-5)")
-        worst_w, where = 0.0, ""
-        for p, t in want_w.items():
-            if p not in got_w or got_w[p].shape != t.shape:
-                continue
-            e = float(np.abs(got_w[p].astype(np.float64) - t).max() / max(np.abs(t).max(), 1.0))
-            if e > worst_w:
-                worst_w, where = e, p
+        worst_w, where = P.worst_weight_err(got_w, want_w)
         check(worst_w <= 1e-4, f"{name}: worst final weight err {worst_w:.2e} ({where}; gate 1e-4)")
     print(f"{len(failures)} failure(s)" if failures else "all eval-export checks passed")
     return 1 if failures else 0

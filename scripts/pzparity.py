@@ -193,3 +193,72 @@ def read_safetensors(path):
             dt = {"F32": np.float32, "F64": np.float64, "I64": np.int64}[info["dtype"]]
             out[name] = np.frombuffer(f.read(e - b), dtype=dt).reshape(info["shape"])
     return out
+
+
+def compile_and_train(bin_dir, onnx_path, work, data, flags):
+    """Compiles ``onnx_path`` for one rank (``--input-shape`` from the
+    first batch of ``data``, then ``flags``) into ``work/out`` and trains
+    one step per batch of ``data`` (fed in order through ``--data-npy``),
+    saving a checkpoint. Returns ``(stderr, losses, weights)``: the compile
+    and train diagnostics, each step's loss and the trained parameters by
+    name (the checkpoint's optimizer states left out). Raises RuntimeError
+    when a tool fails."""
+    out = os.path.join(work, "out")
+    shapes = []
+    for k, v in data[0].items():
+        shapes += ["--input-shape", f"{k}={'x'.join(map(str, v.shape))}"]
+    r = run([os.path.join(bin_dir, "parallelize"), "compile", onnx_path,
+             "-o", out] + shapes + list(flags))
+    if r.returncode:
+        raise RuntimeError(f"compile failed: {r.stderr.strip()}")
+    compile_err = r.stderr
+    feeds = npy_feeds(work, data)
+    metrics = os.path.join(work, "metrics.jsonl")
+    ckpt = os.path.join(work, "ckpt")
+    r = run([os.path.join(out, "train"), "--steps", len(data), "--data-npy",
+             feeds, "--metrics", metrics, "--save", ckpt, "--log-every", "0"])
+    if r.returncode:
+        raise RuntimeError(f"train failed (exit {r.returncode}): "
+                           f"{r.stderr.strip()}")
+    weights = {}
+    for fn in sorted(os.listdir(ckpt)):
+        if fn.endswith(".safetensors"):
+            weights.update(read_safetensors(os.path.join(ckpt, fn)))
+    # the parameters (optimizer states are "exp_avg:NAME", ...)
+    weights = {k: v for k, v in weights.items() if ":" not in k}
+    losses = [json.loads(line)["loss"] for line in open(metrics)]
+    return compile_err + r.stderr, losses, weights
+
+
+def torch_adamw(module, data, loss_of, lr, betas, eps, weight_decay):
+    """Trains ``module`` in fp32 with torch.optim.AdamW, one step per batch
+    of ``data`` (dicts of numpy arrays); ``loss_of(module, tensors)`` gives
+    a batch's loss. Returns each step's loss and the final parameters by
+    name (float64)."""
+    import torch
+    module.train()
+    opt = torch.optim.AdamW(module.parameters(), lr=lr, betas=betas, eps=eps,
+                            weight_decay=weight_decay)
+    losses = []
+    for b in data:
+        opt.zero_grad(set_to_none=True)
+        loss = loss_of(module, {k: torch.from_numpy(v) for k, v in b.items()})
+        loss.backward()
+        losses.append(float(loss))
+        opt.step()
+    return losses, {n: p.detach().double().numpy()
+                    for n, p in module.named_parameters()}
+
+
+def worst_weight_err(got, want):
+    """The largest max|got - want| / max(max|want|, 1) over the tensors of
+    ``want`` that ``got`` holds with the same shape, and its name."""
+    worst, where = 0.0, ""
+    for p, t in want.items():
+        if p not in got or got[p].shape != t.shape:
+            continue
+        e = float(np.abs(got[p].astype(np.float64) - t).max() /
+                  max(np.abs(t).max(), 1.0)) if t.size else 0.0
+        if e > worst:
+            worst, where = e, p
+    return worst, where

@@ -110,16 +110,17 @@ def example_inputs(family: str, model: nn.Module, loss: bool, batch: int,
 
 
 def dynamic_axes_for(inputs: Dict[str, torch.Tensor], output_name: str,
-                     output_rank: int) -> Dict[str, Dict[int, str]]:
+                     output_rank: int,
+                     dynamic_seq: bool = True) -> Dict[str, Dict[int, str]]:
     axes: Dict[str, Dict[int, str]] = {}
     for name, t in inputs.items():
         if t.dim() >= 1:
             axes[name] = {0: "batch"}
-        if t.dim() >= 2:
+        if t.dim() >= 2 and dynamic_seq:
             axes[name][1] = "seq"
     if output_rank >= 1:
         axes[output_name] = {0: "batch"}
-    if output_rank >= 3:
+    if output_rank >= 3 and dynamic_seq:
         axes[output_name][1] = "seq"
     return axes
 
@@ -208,14 +209,19 @@ def op_counts(onnx_model) -> "collections.Counter":
 
 def export_module(model: nn.Module, path: str,
                   inputs: "collections.OrderedDict", output_name: str,
-                  metadata: Optional[dict] = None) -> dict:
+                  metadata: Optional[dict] = None,
+                  postprocess=None, dynamic_seq: bool = True) -> dict:
     """Export ``model`` to ``path`` with Parallelize's settings and write the
-    ``.params.json`` / ``.inputs.json`` sidecars.  Returns a summary."""
+    ``.params.json`` / ``.inputs.json`` sidecars.  ``postprocess(model,
+    onnx_model)``, when given, edits the graph before it is written. The
+    batch axis is dynamic, and the sequence axis unless ``dynamic_seq`` is
+    false.
+    Returns a summary."""
     import onnx
 
     with torch.no_grad():
         sample = model(*inputs.values())
-    axes = dynamic_axes_for(inputs, output_name, sample.dim())
+    axes = dynamic_axes_for(inputs, output_name, sample.dim(), dynamic_seq)
     buf = io.BytesIO()
     with _no_zero_dropout(model):
         torch.onnx.export(
@@ -230,6 +236,8 @@ def export_module(model: nn.Module, path: str,
             dynamic_axes=axes,
         )
     onnx_model = onnx.load_from_string(buf.getvalue())
+    if postprocess:
+        postprocess(model, onnx_model)
     if metadata:
         for k, v in sorted(metadata.items()):
             prop = onnx_model.metadata_props.add()
@@ -299,9 +307,35 @@ def export_all(out_dir: str, families: Sequence[str] = ALL_FAMILIES,
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m parallelize.export",
-                                 description=__doc__.split("\n")[0])
-    ap.add_argument("--out", required=True, help="output directory")
+    ap = argparse.ArgumentParser(
+        prog="python3 -m parallelize.export",
+        description="Export a model's training loss to ONNX for Parallelize: "
+        "a MODULE:FACTORY, a Hugging Face model class (--hf) built from a "
+        "configuration, or the reference models (--out DIR).",
+        epilog="Examples: --hf GPT2LMHeadModel --config n_layer=2,n_embd=64,"
+        "n_head=4,vocab_size=256 -o gpt2.onnx;  mypkg.models:make_model -o "
+        "m.onnx;  --out build/models --models gpt2,llama")
+    ap.add_argument("factory", nargs="?", default=None,
+                    help="MODULE:FACTORY: factory() returns an nn.Module whose "
+                    "forward gives the loss (a scalar, an output with 'loss', "
+                    "or a tuple with the loss first), or (module, inputs)")
+    ap.add_argument("--hf", metavar="CLASS", default=None,
+                    help="a transformers model class, e.g. GPT2LMHeadModel, "
+                    "built from its configuration class with random weights")
+    ap.add_argument("--config", default="",
+                    help="KEY=VALUE,... for the --hf configuration class")
+    ap.add_argument("-o", "--output", default=None,
+                    help="the .onnx file to write (--hf or MODULE:FACTORY)")
+    ap.add_argument("--inputs", default=None,
+                    help="the model's inputs, in order (default: input_ids,"
+                    "labels, those of them the forward takes)")
+    ap.add_argument("--dynamic-seq", action="store_true",
+                    help="make the sequence axis dynamic too (--hf and "
+                    "MODULE:FACTORY; the trace's --seq is fixed otherwise)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="torch.manual_seed before building an --hf model")
+    ap.add_argument("--out", default=None,
+                    help="output directory for the reference models")
     ap.add_argument("--models", default=",".join(ALL_FAMILIES),
                     help="comma-separated subset of " + ",".join(ALL_FAMILIES))
     ap.add_argument("--size", default="tiny", choices=M.SIZES)
@@ -314,17 +348,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
 
-    fams = [f.strip() for f in args.models.split(",") if f.strip()]
-    bad = [f for f in fams if f not in ALL_FAMILIES]
-    if bad:
-        ap.error(f"unknown model(s): {', '.join(bad)}")
     import warnings
     warnings.filterwarnings("ignore")  # torch 1.13 exporter is chatty
     torch.set_num_threads(min(2, torch.get_num_threads()))
     t0 = time.time()
     try:
-        results = export_all(args.out, fams, args.size, args.batch, args.seq)
-    except ValueError as e:
+        if args.hf or args.factory:
+            if args.hf and args.factory:
+                ap.error("give either --hf or MODULE:FACTORY, not both")
+            if not args.output:
+                ap.error("-o/--output is required with --hf or MODULE:FACTORY")
+            from . import userexport as U
+            names = ([n.strip() for n in args.inputs.split(",") if n.strip()]
+                     if args.inputs else None)
+            results = [U.export_user(
+                args.output, hf=args.hf, config=U.parse_config(args.config),
+                factory=args.factory, input_names=names,
+                batch=args.batch or 2, seq=args.seq or 16, seed=args.seed,
+                dynamic_seq=args.dynamic_seq)]
+        else:
+            if not args.out:
+                ap.error("give MODULE:FACTORY, --hf CLASS or --out DIR")
+            fams = [f.strip() for f in args.models.split(",") if f.strip()]
+            bad = [f for f in fams if f not in ALL_FAMILIES]
+            if bad:
+                ap.error(f"unknown model(s): {', '.join(bad)}")
+            results = export_all(args.out, fams, args.size, args.batch,
+                                 args.seq)
+    except (ValueError, ImportError, AttributeError, TypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for r in results:
@@ -333,6 +384,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.print_ops:
             ops = ", ".join(f"{k}:{v}" for k, v in sorted(r["ops"].items()))
             print(f"  ops: {ops}")
+        for w in r.get("warnings", []):
+            print(f"  warning: {w}", file=sys.stderr)
         for rn in r["renamed"]:
             print(f"  warning: initializer {rn['onnx']} renamed from "
                   f"{rn['torch']} ({rn['relation']})", file=sys.stderr)

@@ -180,6 +180,41 @@ func.func @large_negative_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32
 
 // -----
 
+// Hugging Face's GPT-2 keeps the scores where a lower-triangular constant is
+// true and fills the rest with finfo.min: `causal`, no mask operand (so does
+// a fill of -1e9). Any other keep-mask with finfo.min is an operand, and a
+// keep-mask that is not exactly the triangle with -1e9 is not fused.
+// CHECK-LABEL: func.func @keep_mask_causal(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
+// CHECK: [[O1:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 1.000000e+00 : f64} : tensor<1x2x3x8xf32>
+// CHECK: [[O2:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 1.000000e+00 : f64} : tensor<1x2x3x8xf32>
+// CHECK: [[O3:%.*]] = pz.attention [[Q]], [[K]], [[V]] mask(%{{.+}} : tensor<1x1x3x3xi1>) {scale = 1.000000e+00 : f64}
+// CHECK: pz.softmax
+// CHECK: return [[O1]], [[O2]], [[O3]]
+func.func @keep_mask_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %tril = pz.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %s1 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %m1 = pz.where %tril, %s1, %min : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %m1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %big = pz.constant dense<-1.0e9> : tensor<f32>
+  %s2 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %m2 = pz.where %tril, %s2, %big : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p2 = pz.softmax %m2 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o2 = pz.matmul %p2, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %band = pz.constant dense<[[[[true, false, false], [true, true, false], [false, true, true]]]]> : tensor<1x1x3x3xi1>
+  %s3 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %m3 = pz.where %band, %s3, %min : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p3 = pz.softmax %m3 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s4 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %m4 = pz.where %band, %s4, %big : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p4 = pz.softmax %m4 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o4 = pz.matmul %p4, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o1, %o2, %o3, %o4 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+}
+
 // A scale on q (and one on k, before its transpose) instead of on the
 // scores: 0.5 x 0.25 = 0.125; q and k are read unscaled.
 // CHECK-LABEL: func.func @scale_on_q_and_k(

@@ -3,7 +3,8 @@
 //   s = matmul(q, k^T)             k^T via transpose_rhs or pz.transpose
 //   s = s / c  or  s * c           optional constant scale (or on q or k)
 //   s = where(m, -inf, s)          optional mask: `causal` when m is the
-//     or s + m                     constant strict upper triangle
+//     or where(k, s, -inf)         constant strict upper triangle (k the
+//     or s + m                     lower one; then a fill <= -1e9 will do)
 //   o = matmul(softmax(s, -1), v)
 // becomes pz.attention(q, k, v). Keys and values that repeat grouped-query
 // heads (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, n, S, D],
@@ -43,10 +44,17 @@ struct MaskMatch {
 /// finite constant a uniform row).
 bool isCausalFill(double c) { return c <= -1.0e9; }
 
-/// True when `v` is a constant [1, ..., S, S] causal mask: for i1, true
-/// exactly where the key is after the query (j > i, what `triu(1)` gives);
-/// for floats, a causal fill (isCausalFill) there and 0 elsewhere.
-bool isCausalConstant(Value v, bool boolMask) {
+/// How a constant causal mask is written.
+enum class CausalForm {
+  MaskedOut, // i1, true where the key is after the query (`triu(1)`)
+  Keep,      // i1, true where the key is not after the query (`tril()`)
+  Additive,  // float, a causal fill (isCausalFill) above the diagonal, else 0
+};
+
+/// True when `v` is a constant [..., S, S] mask written in `form` whose every
+/// [S, S] slice is the causal one (a causal mask expanded over the batch by
+/// an all-ones padding mask, as Llama's exports fold to, is one).
+bool isCausalConstant(Value v, CausalForm form) {
   DenseElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)))
     return false;
@@ -54,17 +62,21 @@ bool isCausalConstant(Value v, bool boolMask) {
   if (type.getRank() < 2 || type.getRank() > 4 || !type.hasStaticShape())
     return false;
   ArrayRef<int64_t> shape = type.getShape();
-  if (llvm::any_of(shape.drop_back(2), [](int64_t d) { return d != 1; }))
-    return false;
   int64_t rows = shape[shape.size() - 2], cols = shape.back();
   if (rows < 2 || rows != cols)
     return false; // a 1x1 mask says nothing about causality
+  // Whether element k (row-major) lies above its slice's diagonal.
+  auto isAbove = [&](int64_t k) {
+    int64_t inSlice = k % (rows * cols);
+    return inSlice % cols > inSlice / cols;
+  };
   int64_t k = 0;
-  if (boolMask) {
+  if (form != CausalForm::Additive) {
     if (!type.getElementType().isInteger(1))
       return false;
+    bool maskedOut = form == CausalForm::MaskedOut;
     for (bool b : attr.getValues<bool>()) {
-      if (b != (k % cols > k / cols))
+      if (b != (isAbove(k) == maskedOut))
         return false;
       ++k;
     }
@@ -73,7 +85,7 @@ bool isCausalConstant(Value v, bool boolMask) {
   if (!llvm::isa<FloatType>(type.getElementType()))
     return false;
   for (APFloat f : attr.getValues<APFloat>()) {
-    bool above = k % cols > k / cols;
+    bool above = isAbove(k);
     if (above ? !isCausalFill(f.convertToDouble()) : !f.isZero())
       return false;
     ++k;
@@ -95,17 +107,23 @@ SmallVector<MaskMatch> matchMask(Value s) {
   if (auto where = singleUseDefOf<WhereOp>(s)) {
     MaskMatch m;
     std::optional<double> fill = getScalarConstant(where.getOnTrue());
+    std::optional<double> keepFill = getScalarConstant(where.getOnFalse());
     if (fill && isCausalFill(*fill) && !isMinusInf(where.getOnTrue()) &&
-        isCausalConstant(where.getCondition(), /*boolMask=*/true)) {
+        isCausalConstant(where.getCondition(), CausalForm::MaskedOut)) {
       // masked_fill(triu(1), -1e9): causal however large the fill.
       m.scores = where.getOnFalse();
       m.causal = true;
     } else if (isMinusInf(where.getOnTrue())) {
       m.scores = where.getOnFalse();
-      if (isCausalConstant(where.getCondition(), /*boolMask=*/true))
+      if (isCausalConstant(where.getCondition(), CausalForm::MaskedOut))
         m.causal = true;
       else
         m.negate = where.getCondition();
+    } else if (keepFill && isCausalFill(*keepFill) &&
+               isCausalConstant(where.getCondition(), CausalForm::Keep)) {
+      // where(tril, s, finfo.min) (Hugging Face's GPT-2): causal.
+      m.scores = where.getOnTrue();
+      m.causal = true;
     } else if (isMinusInf(where.getOnFalse())) {
       m.scores = where.getOnTrue();
       m.mask = where.getCondition();
@@ -119,7 +137,7 @@ SmallVector<MaskMatch> matchMask(Value s) {
         continue;
       MaskMatch m;
       m.scores = sc;
-      if (isCausalConstant(mk, /*boolMask=*/false))
+      if (isCausalConstant(mk, CausalForm::Additive))
         m.causal = true;
       else
         m.mask = mk;
