@@ -175,7 +175,7 @@ def format_table(rows, report=None):
     if pipe.get("per_stage"):
         lines.append(f"pipeline {pipe.get('schedule')}: {pipe.get('stages')} stages, "
                      f"{pipe.get('microbatches')} micro-batches; predicted bubble "
-                     f"(p - 1) / (m + p - 1) = {pipe.get('predicted_bubble', 0):.3f}")
+                     f"(equal stage costs) = {pipe.get('predicted_bubble', 0):.3f}")
     head = ("rank  stage  steps  step_ms  idle   comm   other  pipe_ms  pipe_idle"
             "  fwd_ms  bwd_ms")
     lines.append(head)

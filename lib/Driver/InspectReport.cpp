@@ -202,7 +202,8 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
     for (const mlir::pz::TimedAction &t : st)
       width = std::max(width, label(t).size());
   os << "pipeline schedule " << schedule << ": " << p << " stages, " << m
-     << " micro-batches; forward = FLOPs / 3, backward = 2 x forward\n";
+     << " micro-batches; forward = FLOPs / 3, backward = 2 x forward"
+     << (schedule == "zb" ? " (B and W: one forward each)" : "") << "\n";
   size_t shortest = std::min_element(forward.begin(), forward.end()) - forward.begin();
   os << llvm::formatv("1 unit = stage {0}'s forward ({1:f0} FLOPs); one column per {2}\n",
                       shortest, unit,
@@ -227,7 +228,8 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   for (size_t s = 0; s < tl->stages.size(); ++s)
     os << llvm::formatv("  {0,5}  {1,7:f2}  {2,8:f2}  {3:f3}\n", s, forward[s] / unit,
                         2 * forward[s] / unit, tl->idleFraction[s]);
-  os << llvm::formatv("makespan: {0:f2} units; predicted bubble (p - 1) / (m + p - 1): {1:f3}\n",
+  os << llvm::formatv("makespan: {0:f2} units; predicted bubble (the schedule with equal stage "
+                      "costs): {1:f3}\n",
                       makespan, bubble);
   return kExitOk;
 }
