@@ -204,11 +204,11 @@ def zb_order_ok(order, m, p, s):
     return True
 
 
-def zb_slots(order):
-    """The most micro-batches between their F and their W."""
+def zb_slots(order, first, last):
+    """The most micro-batches between their `first` and their `last` action."""
     live = most = 0
     for a in order:
-        live += {"F": 1, "B": 0, "W": -1}[a[0]]
+        live += {first: 1, last: -1}.get(a[0], 0)
         most = max(most, live)
     return most
 
@@ -252,7 +252,11 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
         order = st["order"].split()
         if schedule == "zb":
             check(zb_order_ok(order, m, p, s), f"{name}: stage {s} runs {st['order']}")
-            slots = zb_slots(order)
+            slots, weight_slots = zb_slots(order, "F", "B"), zb_slots(order, "B", "W")
+            check(st.get("weight_slots") == weight_slots and weight_slots <= s + 1,
+                  f"{name}: stage {s} holds {st.get('weight_slots')} weight slots = "
+                  f"{weight_slots} <= s + 1 (B's saved tensors, "
+                  f"{st.get('weight_saved_bytes_per_micro_batch')} bytes each)")
         else:
             check(order == expected_order(schedule, p, s, m),
                   f"{name}: stage {s} runs {st['order']}")

@@ -73,6 +73,8 @@ static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &inf
                                   {"parameters", static_cast<int64_t>(s.params.size())},
                                   {"slots", s.slots},
                                   {"saved_bytes_per_micro_batch", s.savedBytes},
+                                  {"weight_slots", s.weightSlots},
+                                  {"weight_saved_bytes_per_micro_batch", s.weightSavedBytes},
                                   {"peak_bytes", s.peakBytes},
                                   {"bytes_per_step_by_reason", byReasonObject(s)},
                                   {"order", s.computeOrder}});

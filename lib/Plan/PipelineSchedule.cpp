@@ -2,8 +2,6 @@
 
 #include "pz/Plan/PipelineSchedule.h"
 
-#include "llvm/ADT/STLExtras.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -98,23 +96,30 @@ std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, 
   return b.t;
 }
 
-int64_t mlir::pz::inFlight(const std::vector<StageAction> &table) {
+/// The most micro-batches between an action of `from` (or RecvActivation
+/// with Forward) and one of `to` at once.
+static int64_t between(const std::vector<StageAction> &table, StageAction::Kind from,
+                       StageAction::Kind to) {
   std::set<int64_t> live;
   size_t most = 0;
-  StageAction::Kind last = llvm::any_of(table,
-                                        [](const StageAction &a) {
-                                          return a.kind == StageAction::Weight;
-                                        })
-                               ? StageAction::Weight
-                               : StageAction::Backward;
   for (const StageAction &a : table) {
-    if (a.kind == StageAction::RecvActivation || a.kind == StageAction::Forward)
+    if (a.kind == from || (from == StageAction::Forward && a.kind == StageAction::RecvActivation))
       live.insert(a.microBatch);
     most = std::max(most, live.size());
-    if (a.kind == last)
+    if (a.kind == to)
       live.erase(a.microBatch);
   }
   return static_cast<int64_t>(most);
+}
+
+int64_t mlir::pz::inFlight(const std::vector<StageAction> &table) {
+  return between(table, StageAction::Forward, StageAction::Backward);
+}
+
+int64_t mlir::pz::weightInFlight(const std::vector<StageAction> &table) {
+  bool split = std::any_of(table.begin(), table.end(),
+                           [](const StageAction &a) { return a.kind == StageAction::Weight; });
+  return split ? between(table, StageAction::Backward, StageAction::Weight) : 0;
 }
 
 std::string mlir::pz::computeOrder(const std::vector<StageAction> &table) {

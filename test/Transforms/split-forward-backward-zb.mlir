@@ -3,26 +3,28 @@
 // Under the zb schedule the backward splits again: @stage_backward (B)
 // keeps the ops the activation's gradient needs, @stage_backward_weight
 // (W) the rest, the weights' gradients. B's values that W reads are more
-// saved tensors, numbered after the forward's; a forward saved tensor or
-// an argument W reads is its argument too. Stage 0 has no activation
-// gradient: its B is empty and W is its whole backward.
+// saved tensors, numbered after the forward's, and so are the tensors of
+// the micro-batch's slot that W reads (a forward saved tensor, a received
+// activation or gradient, a data input), passed through B: the slot is free
+// after B. Stage 0 has no activation gradient: its B only passes W's
+// inputs through, and W is its whole backward.
 
 // CHECK-LABEL: module @stage_0
-// CHECK: func.func @stage_backward() {
-// CHECK-NEXT: return
-// CHECK: func.func @stage_backward_weight(%[[BX:.*]]: tensor<4x8xf32> {pz.input = "x"}, %[[G:.*]]: tensor<4x8xf32> {pz.pipe = "activation_grad"}, %[[S:.*]]: tensor<4x8xf32> {pz.saved = "saved.0"}) -> (tensor<8x8xf32> {pz.grad = "h.0.weight"})
-// CHECK-NEXT: %[[DR:.*]] = pz.relu_grad %[[G]], %[[S]]
-// CHECK-NEXT: %[[DW:.*]] = pz.matmul %[[DR]], %[[BX]] {transpose_lhs}
+// CHECK: func.func @stage_backward(%[[X:.*]]: tensor<4x8xf32> {pz.input = "x"}, %[[G:.*]]: tensor<4x8xf32> {pz.pipe = "activation_grad"}, %[[S:.*]]: tensor<4x8xf32> {pz.saved = "saved.0"}) -> (tensor<4x8xf32> {pz.saved = "saved.1"}, tensor<4x8xf32> {pz.saved = "saved.2"}, tensor<4x8xf32> {pz.saved = "saved.3"})
+// CHECK-NEXT: return %[[G]], %[[S]], %[[X]]
+// CHECK: func.func @stage_backward_weight(%[[G1:.*]]: tensor<4x8xf32> {pz.saved = "saved.1"}, %[[S1:.*]]: tensor<4x8xf32> {pz.saved = "saved.2"}, %[[X1:.*]]: tensor<4x8xf32> {pz.saved = "saved.3"}) -> (tensor<8x8xf32> {pz.grad = "h.0.weight"})
+// CHECK-NEXT: %[[DR:.*]] = pz.relu_grad %[[G1]], %[[S1]]
+// CHECK-NEXT: %[[DW:.*]] = pz.matmul %[[DR]], %[[X1]] {transpose_lhs}
 // CHECK-NEXT: return %[[DW]]
 
 // CHECK-LABEL: module @stage_1
 // CHECK: func.func @stage_forward({{.*}}) -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<4x8xf32> {pz.saved = "saved.0"})
-// CHECK: func.func @stage_backward(%[[W2:.*]]: tensor<8x8xf32> {pz.param = "h.1.weight"}, %[[ST:.*]]: tensor<4x8xf32> {pz.saved = "saved.0"}) -> (tensor<4x8xf32> {pz.pipe = "activation_grad"}, tensor<4x8xf32> {pz.saved = "saved.1"})
+// CHECK: func.func @stage_backward(%[[H:.*]]: tensor<4x8xf32> {pz.pipe = "activation"}, %[[W2:.*]]: tensor<8x8xf32> {pz.param = "h.1.weight"}, %[[ST:.*]]: tensor<4x8xf32> {pz.saved = "saved.0"}) -> (tensor<4x8xf32> {pz.pipe = "activation_grad"}, tensor<4x8xf32> {pz.saved = "saved.1"}, tensor<4x8xf32> {pz.saved = "saved.2"})
 // CHECK: %[[D:.*]] = pz.mul %broadcast, %sub :
 // CHECK-NEXT: %[[DX:.*]] = pz.matmul %[[D]], %[[W2]] :
-// CHECK-NEXT: return %[[DX]], %[[D]]
-// CHECK: func.func @stage_backward_weight(%[[H:.*]]: tensor<4x8xf32> {pz.pipe = "activation"}, %[[D1:.*]]: tensor<4x8xf32> {pz.saved = "saved.1"}) -> (tensor<8x8xf32> {pz.grad = "h.1.weight"})
-// CHECK-NEXT: %[[DW2:.*]] = pz.matmul %[[D1]], %[[H]] {transpose_lhs}
+// CHECK-NEXT: return %[[DX]], %[[D]], %[[H]]
+// CHECK: func.func @stage_backward_weight(%[[D1:.*]]: tensor<4x8xf32> {pz.saved = "saved.1"}, %[[H1:.*]]: tensor<4x8xf32> {pz.saved = "saved.2"}) -> (tensor<8x8xf32> {pz.grad = "h.1.weight"})
+// CHECK-NEXT: %[[DW2:.*]] = pz.matmul %[[D1]], %[[H1]] {transpose_lhs}
 // CHECK-NEXT: return %[[DW2]]
 // CHECK-NOT: @stage_backward_all
 

@@ -106,10 +106,16 @@ TEST(PipelineSchedule, ZeroBubbleHoldsTheWeightsBack) {
   std::vector<StageAction> want = {{K::RecvActivation, 0}, {K::Forward, 0}, {K::Backward, 0},
                                    {K::SendGrad, 0},       {K::Weight, 0}};
   EXPECT_EQ(t, want);
-  // Slots: a micro-batch holds one from its receive to its W.
+  // Slots: a micro-batch holds one from its receive to its B, as in 1F1B,
+  // and a weight slot from B to W.
   EXPECT_EQ(inFlight(want), 1);
-  for (int64_t s = 0; s < 4; ++s)
-    EXPECT_EQ(inFlight(pipelineSchedule(Schedule::ZeroBubble, 4, s, 8)), 5);
+  EXPECT_EQ(weightInFlight(want), 1);
+  for (int64_t s = 0; s < 4; ++s) {
+    std::vector<StageAction> t = pipelineSchedule(Schedule::ZeroBubble, 4, s, 8);
+    EXPECT_EQ(inFlight(t), 4 - s);
+    EXPECT_EQ(weightInFlight(t), s + 1);
+  }
+  EXPECT_EQ(weightInFlight(pipelineSchedule(Schedule::OneFOneB, 4, 0, 8)), 0);
 }
 
 std::vector<std::vector<StageAction>> tables(Schedule s, int64_t p, int64_t m) {

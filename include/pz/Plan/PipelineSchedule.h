@@ -50,9 +50,12 @@ std::vector<StageAction> pipelineSchedule(Schedule s, int64_t stages, int64_t st
                                           int64_t microBatches);
 
 /// The most micro-batches between their forward (or its receive) and
-/// their backward (their W, when the table has any) at once: the slots the
-/// stage needs.
+/// their backward B at once: the slots the stage needs.
 int64_t inFlight(const std::vector<StageAction> &table);
+
+/// The most micro-batches between their B and their W at once: the weight
+/// slots a zb stage needs (0 without W).
+int64_t weightInFlight(const std::vector<StageAction> &table);
 
 /// "F0 F1 B0 W0 ...": the compute actions of a table, for tests and messages.
 std::string computeOrder(const std::vector<StageAction> &table);

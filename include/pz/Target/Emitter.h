@@ -75,7 +75,12 @@ struct TrainProgramInfo {
   std::vector<ProgramTensor> saved, outputs;
   std::vector<std::string> inputRoles, outputRoles;
   int64_t stage = -1, slots = 0; // -1: not a pipeline stage
-  int64_t savedBytes = 0, outputBytes = 0;
+  /// Per saved tensor: 0, in the micro-batch's slot (the forward's), or 1,
+  /// in its weight slot (what a zb stage's B keeps for W); weight slots.
+  std::vector<int> savedPools;
+  int64_t weightSlots = 0;
+  /// Bytes of the saved tensors of pool 0 and of pool 1 (per micro-batch).
+  int64_t savedBytes = 0, weightSavedBytes = 0, outputBytes = 0;
   /// The stage's forward and backward FLOPs per micro-batch (pz-split-stages).
   int64_t stageFlops = 0;
   /// Its forwards and backwards in schedule order ("F0 F1 B0 ...").

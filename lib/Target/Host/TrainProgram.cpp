@@ -132,6 +132,17 @@ LogicalResult sumBytes(ArrayRef<ProgramTensor> ts, int64_t &total, Operation *at
   return success();
 }
 
+/// The saved tensors' bytes per micro-batch: pool 0 (savedBytes) and pool 1
+/// (weightSavedBytes).
+LogicalResult sumSavedBytes(TrainProgramInfo &info, Operation *at) {
+  SmallVector<ProgramTensor> pools[2];
+  for (auto [t, pool] : llvm::zip(info.saved, info.savedPools))
+    pools[pool].push_back(t);
+  return success(succeeded(sumBytes(pools[0], info.savedBytes, at, "saved activations")) &&
+                 succeeded(sumBytes(pools[1], info.weightSavedBytes, at,
+                                    "saved activations of the weight backward")));
+}
+
 /// The values the pzrt_program's int32_t fields receive.
 LogicalResult checkInt32(ModuleOp module, StringRef what, int64_t v) {
   if (v >= 1 && v <= std::numeric_limits<int32_t>::max())
@@ -253,6 +264,8 @@ public:
             continue;
           savedIndex[sv] = info.saved.size();
           info.saved.push_back(tensorOf(sv, fb.getArgumentTypes()[i]));
+          // What a zb stage's B returns is kept for W, in a weight slot.
+          info.savedPools.push_back(out && fb.getSymName() == "stage_backward" ? 1 : 0);
         } else if (StringRef in = attrString(d, PZDialect::kInputAttrName);
                    !in.empty() && !argRole(fb, i)) {
           if (inputIndex.count(in))
@@ -282,6 +295,7 @@ public:
   /// The index of a stage's input (its name or "activation"...) or output.
   int64_t input(StringRef name) const { return inputIndex.lookup(name); }
   int64_t output(StringRef name) const { return outputIndex.lookup(name); }
+  int64_t saved(StringRef name) const { return savedIndex.lookup(name); }
   bool hasInput(StringRef name) const { return inputIndex.count(name); }
   bool hasOutput(StringRef name) const { return outputIndex.count(name); }
 
@@ -506,7 +520,22 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
     ++numActions;
   }
   info.slots = inFlight(table);
+  if (llvm::is_contained(info.savedPools, 1))
+    info.weightSlots = weightInFlight(table);
   info.computeOrder = computeOrder(table);
+  // The slot is free after B: W reads only its weight slot.
+  if (auto weight = module.lookupSymbol<func::FuncOp>("stage_backward_weight"))
+    for (unsigned i = 0; i < weight.getNumArguments(); ++i) {
+      DictionaryAttr d = weight.getArgAttrDict(i);
+      StringRef sv = attrString(d, PZDialect::kSavedAttrName);
+      bool forwardSaved = !sv.empty() && !d.get(pzrt::PZRTDialect::kResultAttrName) &&
+                          info.savedPools[binder.saved(sv)] == 0;
+      if (forwardSaved || !attrString(d, PZDialect::kPipeAttrName).empty() ||
+          (!attrString(d, PZDialect::kInputAttrName).empty() && !argRole(weight, i)))
+        return weight.emitError() << "emitter: @stage_backward_weight reads argument " << i
+                                  << " from the micro-batch's slot, which B frees; "
+                                     "pz-split-forward-backward passes such tensors through B";
+    }
   os << "\nstatic const pzrt_function_entry pz_functions[] = {\n" << entries << "};\n"
      << "static const pzrt_action pz_schedule[] = {\n" << actions << "};\n";
 
@@ -530,7 +559,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
   if (failed(sumBytes(info.params, info.paramBytes, fb, "parameters")) ||
       failed(sumBytes(info.states, info.stateBytes, opt, "optimizer states")) ||
       failed(sumBytes(info.inputs, info.dataBytes, fb, "inputs")) ||
-      failed(sumBytes(info.saved, info.savedBytes, fb, "saved activations")) ||
+      failed(sumSavedBytes(info, fb)) ||
       failed(sumBytes(info.outputs, info.outputBytes, fb, "stage outputs")))
     return failure();
   if (staged) {
@@ -539,6 +568,12 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
     std::optional<int64_t> slotBytes = boundedTotal(info.dataBytes, info.savedBytes);
     if (slotBytes)
       slotBytes = boundedTotalProduct(*slotBytes, std::max<int64_t>(info.slots, 1));
+    if (std::optional<int64_t> weight =
+            boundedTotalProduct(info.weightSavedBytes, info.weightSlots);
+        slotBytes && weight)
+      slotBytes = boundedTotal(*slotBytes, *weight);
+    else
+      slotBytes = std::nullopt;
     if (slotBytes)
       slotBytes = boundedTotal(*slotBytes, info.outputBytes);
     if (!slotBytes)
@@ -614,6 +649,10 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
     tiedParams += std::to_string(index) + ", ";
     tiedStages += std::to_string(mask) + "u, ";
   }
+  os << "static const int32_t pz_saved_pools[] = {";
+  for (int pool : info.savedPools)
+    os << pool << ", ";
+  os << "0};\n";
   os << "static const int32_t pz_tied_params[] = {" << tiedParams << "0};\n"
      << "static const uint32_t pz_tied_stages[] = {" << tiedStages << "0u};\n";
   os << "static const int32_t pz_input_roles[] = {";
@@ -662,7 +701,8 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << gradShardAxes << "u,\n"
      << "  " << std::max<int64_t>(stage, 0) << ", " << (staged ? std::max<int64_t>(info.slots, 1) : 0)
      << ", " << info.saved.size() << ", pz_saved, " << info.outputs.size()
-     << ", pz_outputs, pz_output_roles,\n  " << tied.size() << ", pz_tied_params, pz_tied_stages};\n\n";
+     << ", pz_outputs, pz_output_roles,\n  " << tied.size() << ", pz_tied_params, pz_tied_stages,\n  "
+     << info.weightSlots << ", pz_saved_pools};\n\n";
   if (!staged)
     os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();

@@ -365,6 +365,13 @@ typedef struct pzrt_program {
   int32_t num_tied;
   const int32_t *tied_params;
   const uint32_t *tied_stages;
+  /* ZB-H1 (a PZRT_FN_STAGE_BACKWARD_WEIGHT function): saved_pools[i] is 0
+   * for a saved tensor of the forward (in the micro-batch's slot, held
+   * from its first RECV or forward to its backward B, like the inputs) and 1
+   * for one B keeps for W (in its weight slot, micro-batch m mod
+   * num_weight_slots, held from B to W). NULL: every saved tensor in pool 0. */
+  int32_t num_weight_slots;
+  const int32_t *saved_pools;
 } pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):
@@ -405,8 +412,8 @@ int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
  *    per saved tensor in each slot (an argument bound to PZRT_ARG_INPUT or
  *    PZRT_ARG_SAVED gets the one of the running action's micro-batch). The
  *    outputs have one buffer each. The memory formula's "sum bytes(inputs)"
- *    becomes num_slots x (sum bytes(inputs) + sum bytes(saved)) + sum
- *    bytes(outputs).
+ *    becomes num_slots x (sum bytes(inputs) + sum bytes(saved of pool 0)) +
+ *    num_weight_slots x sum bytes(saved of pool 1) + sum bytes(outputs).
  *  - Before a RUN of a PZRT_FN_STAGE_FORWARD the driver fills the stage's DATA
  *    inputs (a subset of the model's: the first stage's input_ids, the last's
  *    labels) with the micro-batch; a stage reads the rows every stage reads.
@@ -417,9 +424,9 @@ int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
  *  - SEND and RECV exchange a whole buffer with the rank of the same
  *    coordinates on the other axes and pp coordinate stage + 1 (an ACTIVATION
  *    output, an ACTIVATION_GRAD input) or stage - 1 (the other two). A SEND
- *    directly followed by a RECV is one exchange (pzrt_sendrecv), so that
- *    neighbours that both send first do not wait on each other. The bytes
- *    count as sends under reasons "pp.activation" and "pp.activation_grad".
+ *    is posted (pzrt_isend); the next function that writes its buffer, and
+ *    the end of the step, wait for it. A RECV blocks. The bytes count as
+ *    sends under reasons "pp.activation" and "pp.activation_grad".
  *  - Checkpoints hold every stage's parameters and states: a stage writes its
  *    own, and loads them from any checkpoint that holds them.
  *  - Tied parameters (pzrt_program's tied_params): every stage of the mask

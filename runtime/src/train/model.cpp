@@ -240,13 +240,15 @@ uint64_t plannedPeakFormula(const pzrt_program *m) {
     total += specBytes(m->params[i]) + gradBytes(m, i) * (usesAccumulators(m) ? 2 : 1);
   for (int i = 0; i < m->num_states; ++i)
     total += specBytes(m->states[i]);
-  // A stage program: num_slots x (inputs + saved) + outputs (train.h).
-  uint64_t slotted = 0;
+  // A stage program: num_slots x (inputs + saved of pool 0) +
+  // num_weight_slots x saved of pool 1 + outputs (train.h).
+  uint64_t slotted = 0, weightSlotted = 0;
   for (int i = 0; i < m->num_inputs; ++i)
     slotted += specBytes(m->inputs[i]);
   for (int i = 0; i < m->num_saved; ++i)
-    slotted += specBytes(m->saved[i]);
-  total += slotted * static_cast<uint64_t>(m->num_slots > 0 ? m->num_slots : 1);
+    (savedPool(m, i) == 0 ? slotted : weightSlotted) += specBytes(m->saved[i]);
+  total += slotted * static_cast<uint64_t>(m->num_slots > 0 ? m->num_slots : 1) +
+           weightSlotted * static_cast<uint64_t>(std::max(m->num_weight_slots, 0));
   for (int i = 0; i < m->num_outputs; ++i)
     total += specBytes(m->outputs[i]);
   return total + m->arena_bytes;
@@ -436,15 +438,36 @@ void validateFunctions(const pzrt_program *m) {
   }
   // Per micro-batch: its forward_backward (or its stage forward), its
   // stage backward and (zb) weight backward. A stage program's slot holds a
-  // micro-batch from its first RECV or forward to its backward (its weight
-  // backward, when the program has one); no other may use it meanwhile.
+  // micro-batch from its first RECV or forward to its backward B (to its W
+  // when W reads the slot); its weight slot, from B to W. No other
+  // micro-batch may use either meanwhile.
   std::vector<int> forwards(static_cast<size_t>(m->grad_accum), 0), backwards = forwards,
                    weights = forwards;
-  bool split = false;
-  for (int f = 0; f < m->num_functions; ++f)
-    split = split || m->functions[f].role == PZRT_FN_STAGE_BACKWARD_WEIGHT;
-  const int releases = split ? PZRT_FN_STAGE_BACKWARD_WEIGHT : PZRT_FN_STAGE_BACKWARD;
+  bool split = false, weightReadsSlot = false, pool1 = false;
+  for (int i = 0; i < m->num_saved; ++i) {
+    if (savedPool(m, i) != 0 && savedPool(m, i) != 1)
+      throwInternal("program description: saved tensor %d ('%s') is in pool %d (0 or 1)", i,
+                    m->saved[i].name, savedPool(m, i));
+    pool1 = pool1 || savedPool(m, i) == 1;
+  }
+  for (int f = 0; f < m->num_functions; ++f) {
+    const pzrt_function_entry &e = m->functions[f];
+    if (e.role != PZRT_FN_STAGE_BACKWARD_WEIGHT)
+      continue;
+    split = true;
+    for (int a = 0; a < e.num_args; ++a)
+      weightReadsSlot = weightReadsSlot || e.args[a].kind == PZRT_ARG_INPUT ||
+                        (e.args[a].kind == PZRT_ARG_SAVED && savedPool(m, e.args[a].index) == 0);
+  }
+  if (m->num_weight_slots < 0 || (pool1 && (!split || m->num_weight_slots < 1)) ||
+      (!pool1 && m->num_weight_slots != 0))
+    throwInternal("program description: %d weight slots for %s saved tensors of pool 1 and %s "
+                  "weight backward",
+                  m->num_weight_slots, pool1 ? "some" : "no", split ? "a" : "no");
+  const int releases =
+      split && weightReadsSlot ? PZRT_FN_STAGE_BACKWARD_WEIGHT : PZRT_FN_STAGE_BACKWARD;
   std::vector<int> holder(static_cast<size_t>(stage ? m->num_slots : 0), -1);
+  std::vector<int> weightHolder(static_cast<size_t>(std::max(m->num_weight_slots, 0)), -1);
   int optimizer = 0;
   for (int i = 0; i < m->num_actions; ++i) {
     const pzrt_action &a = m->schedule[i];
@@ -470,13 +493,23 @@ void validateFunctions(const pzrt_program *m) {
     weights[a.micro_batch] += role == PZRT_FN_STAGE_BACKWARD_WEIGHT;
     optimizer += role == PZRT_FN_OPTIMIZER_STEP;
     if (stage && (recv || role == PZRT_FN_STAGE_FORWARD || role == PZRT_FN_STAGE_BACKWARD ||
-                  role == PZRT_FN_STAGE_BACKWARD_WEIGHT)) {
+                  (role == PZRT_FN_STAGE_BACKWARD_WEIGHT && weightReadsSlot))) {
       int &h = holder[static_cast<size_t>(a.micro_batch % m->num_slots)];
       if (h >= 0 && h != a.micro_batch)
         throwInternal("program description: schedule action %d uses the slot %d of micro-batch "
                       "%d while micro-batch %d holds it (%d slots are too few)",
                       i, a.micro_batch % m->num_slots, a.micro_batch, h, m->num_slots);
       h = role == releases ? -1 : a.micro_batch;
+    }
+    if (pool1 && (role == PZRT_FN_STAGE_BACKWARD || role == PZRT_FN_STAGE_BACKWARD_WEIGHT)) {
+      int &h = weightHolder[static_cast<size_t>(a.micro_batch % m->num_weight_slots)];
+      if (h >= 0 && h != a.micro_batch)
+        throwInternal("program description: schedule action %d uses the weight slot %d of "
+                      "micro-batch %d while micro-batch %d holds it (%d weight slots are too "
+                      "few)",
+                      i, a.micro_batch % m->num_weight_slots, a.micro_batch, h,
+                      m->num_weight_slots);
+      h = role == PZRT_FN_STAGE_BACKWARD_WEIGHT ? -1 : a.micro_batch;
     }
   }
   const char *fwd = stage ? "its stage forward" : "forward_backward";
@@ -712,13 +745,17 @@ void validateModel(const pzrt_program *m) {
        pzrt::checkedAdd(total, grads, total);
   for (int i = 0; ok && i < m->num_states; ++i)
     ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->states[i])), total);
-  int64_t slotted = 0;
+  int64_t slotted = 0, weightSlotted = 0;
   for (int i = 0; ok && i < m->num_inputs; ++i)
     ok = pzrt::checkedAdd(slotted, static_cast<int64_t>(specBytes(m->inputs[i])), slotted);
-  for (int i = 0; ok && i < m->num_saved; ++i)
-    ok = pzrt::checkedAdd(slotted, static_cast<int64_t>(specBytes(m->saved[i])), slotted);
+  for (int i = 0; ok && i < m->num_saved; ++i) {
+    int64_t &pool = savedPool(m, i) == 0 ? slotted : weightSlotted;
+    ok = pzrt::checkedAdd(pool, static_cast<int64_t>(specBytes(m->saved[i])), pool);
+  }
   ok = ok && pzrt::checkedMul(slotted, m->num_slots > 0 ? m->num_slots : 1, slotted) &&
-       pzrt::checkedAdd(total, slotted, total);
+       pzrt::checkedAdd(total, slotted, total) &&
+       pzrt::checkedMul(weightSlotted, std::max(m->num_weight_slots, 0), weightSlotted) &&
+       pzrt::checkedAdd(total, weightSlotted, total);
   for (int i = 0; ok && i < m->num_outputs; ++i)
     ok = pzrt::checkedAdd(total, static_cast<int64_t>(specBytes(m->outputs[i])), total);
   if (!ok)

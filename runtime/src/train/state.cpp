@@ -27,7 +27,7 @@ Buffers::~Buffers() {
   for (auto *list : {&params, &grads, &accum, &states, &outputs})
     for (void *p : *list)
       pzrt_mem_free(p);
-  for (auto *slotted : {&inputs, &saved})
+  for (auto *slotted : {&inputs, &saved, &weightSaved})
     for (const std::vector<void *> &slot : *slotted)
       for (void *p : slot)
         pzrt_mem_free(p);
@@ -83,9 +83,19 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
     }
     for (int i = 0; i < m->num_saved; ++i) {
       const pzrt_tensor_spec &s = m->saved[i];
-      b.saved[k].push_back(alloc(specBytes(s), PZRT_MEM_WORKSPACE, "saved tensor", s.name));
+      b.saved[k].push_back(savedPool(m, i) == 0 ? alloc(specBytes(s), PZRT_MEM_WORKSPACE,
+                                                        "saved tensor", s.name)
+                                                : nullptr);
     }
   }
+  b.weightSaved.resize(static_cast<size_t>(std::max(m->num_weight_slots, 0)));
+  for (std::vector<void *> &slot : b.weightSaved)
+    for (int i = 0; i < m->num_saved; ++i) {
+      const pzrt_tensor_spec &s = m->saved[i];
+      slot.push_back(savedPool(m, i) == 1 ? alloc(specBytes(s), PZRT_MEM_WORKSPACE,
+                                                  "saved tensor", s.name)
+                                          : nullptr);
+    }
   for (int i = 0; i < m->num_outputs; ++i) {
     const pzrt_tensor_spec &s = m->outputs[i];
     b.outputs.push_back(alloc(specBytes(s), PZRT_MEM_WORKSPACE, "output", s.name));
@@ -93,8 +103,9 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
   b.scalars = alloc(kScalarBytes, PZRT_MEM_WORKSPACE, "the step's", "scalars");
   for (int f = 0; f < m->num_functions; ++f) {
     const pzrt_function_entry &e = m->functions[f];
-    std::vector<std::vector<void *>> perSlot;
-    for (int k = 0; k < slots; ++k) {
+    std::vector<std::vector<void *>> perMicroBatch;
+    for (int micro = 0; micro < std::max(m->grad_accum, 1); ++micro) {
+      const int k = micro % slots;
       std::vector<void *> args;
       for (int a = 0; a < e.num_args; ++a) {
         const pzrt_arg_binding &x = e.args[a];
@@ -106,14 +117,18 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
           break;
         case PZRT_ARG_STATE: args.push_back(b.states[x.index]); break;
         case PZRT_ARG_INPUT: args.push_back(b.inputs[k][x.index]); break;
-        case PZRT_ARG_SAVED: args.push_back(b.saved[k][x.index]); break;
+        case PZRT_ARG_SAVED:
+          args.push_back(savedPool(m, x.index) == 0
+                             ? b.saved[k][x.index]
+                             : b.weightSaved[micro % m->num_weight_slots][x.index]);
+          break;
         case PZRT_ARG_OUTPUT: args.push_back(b.outputs[x.index]); break;
         default: args.push_back(static_cast<char *>(b.scalars) + 8 * x.index); break;
         }
       }
-      perSlot.push_back(std::move(args));
+      perMicroBatch.push_back(std::move(args));
     }
-    b.bindings.push_back(std::move(perSlot));
+    b.bindings.push_back(std::move(perMicroBatch));
   }
 }
 

@@ -725,7 +725,7 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   ctx_.micro_batch = micro;
   ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
-  int rc = e.fn(&ctx_, buf_->bindings[f][buf_->slotOf(micro)].data());
+  int rc = e.fn(&ctx_, buf_->bindings[f][static_cast<size_t>(micro)].data());
   // A function that failed may leave transfers in flight into its buffers.
   // One rank waits for them here; several end the job (fatal) below.
   if (rc != 0 && !multiRank())

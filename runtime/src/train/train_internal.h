@@ -162,6 +162,10 @@ bool bindsScalar(const pzrt_program *m, int scalar);
 int numStages(const pzrt_program *m);
 // A stage program of pzrt_train_main_stages: it has slots.
 inline bool isStageProgram(const pzrt_program *m) { return m->num_slots > 0; }
+// The pool of saved tensor i (pzrt_program's saved_pools): 0 or 1.
+inline int savedPool(const pzrt_program *m, int i) {
+  return m->saved_pools ? m->saved_pools[i] : 0;
+}
 // Checks that the programs are the stages of one plan (stages[s] has
 // pp_stage s, all share the grid, world size, grad_accum, ...) and that each
 // neighbour pair's SENDs and RECVs match in order, micro-batch and bytes;
@@ -176,13 +180,15 @@ int64_t microBatchRows(const pzrt_program *m);
 struct Buffers {
   std::vector<void *> params, grads, accum, states;
   // Per slot (train.h's pipeline stages; one slot for any other program):
-  // the inputs and the saved tensors of the micro-batches m with
-  // m mod slots == slot.
-  std::vector<std::vector<void *>> inputs, saved;
+  // the inputs and the saved tensors (of pool 0; NULL for pool 1) of the
+  // micro-batches m with m mod slots == slot; per weight slot, the saved
+  // tensors of pool 1 (NULL for pool 0) of m mod weightSlots.
+  std::vector<std::vector<void *>> inputs, saved, weightSaved;
   std::vector<void *> outputs; // what a stage sends, one buffer each
   void *scalars = nullptr; // PZRT_SCALAR_COUNT slots of 8 bytes
-  // Per function of the program, per slot: its arguments' buffers, in
-  // order; an argument bound to an input or a saved tensor gets the slot's.
+  // Per function of the program, per micro-batch of the step: its
+  // arguments' buffers, in order; an argument bound to an input or a saved
+  // tensor gets the micro-batch's slot's.
   std::vector<std::vector<std::vector<void *>>> bindings;
   pzrt_arena *arena = nullptr;
   int slots() const { return static_cast<int>(inputs.size()); }

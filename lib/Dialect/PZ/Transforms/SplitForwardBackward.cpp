@@ -11,7 +11,11 @@
 // Under the zb schedule the backward splits again, by the same rule, into
 //   @stage_backward:        the ops the activation's gradient needs (B);
 //   @stage_backward_weight: the rest, the weights' gradients (W), reading
-//                           B's values it needs as more saved tensors.
+//                           B's values it needs as more saved tensors,
+//                           and the slot's tensors it reads (saved, received
+//                           or data) passed through B likewise, so that the
+//                           micro-batch's slot is free after B (the runtime
+//                           keeps B's saved tensors in weight slots).
 // Arguments go to whichever function reads them (both, for a parameter).
 // Constants are cloned into the backward rather than saved.
 //
@@ -85,13 +89,24 @@ func::FuncOp outline(OpBuilder &b, func::FuncOp fb, StringRef name, ArrayRef<Ope
   return fn;
 }
 
+/// Whether argument `a` of a stage function lives in the micro-batch's
+/// slot: a saved tensor, a received activation or gradient, a data input.
+bool slotted(func::FuncOp fn, BlockArgument a) {
+  unsigned i = a.getArgNumber();
+  return fn.getArgAttr(i, PZDialect::kSavedAttrName) || fn.getArgAttr(i, PZDialect::kPipeAttrName) ||
+         (fn.getArgAttr(i, PZDialect::kInputAttrName) && !fn.getArgAttr(i, PZDialect::kRoleAttrName));
+}
+
 /// Splits `fb` into @first, the ops of `firstOps` returning results
 /// `firstResults` and the saved set (values of `firstOps` the rest reads or
 /// returns, named "saved.<savedBase + i>"), and @second, every other op,
-/// returning the other results. Erases fb; returns the saved set's size.
+/// returning the other results. With `passSlotted`, the slotted arguments
+/// the second function reads pass through the first into the saved set
+/// too, so that the second reads nothing of the micro-batch's slot. Erases
+/// fb; returns the saved set's size.
 unsigned split(func::FuncOp fb, const llvm::DenseSet<Operation *> &firstOps,
                ArrayRef<unsigned> firstResults, StringRef first, StringRef second,
-               unsigned savedBase) {
+               unsigned savedBase, bool passSlotted = false) {
   Block &body = fb.getBody().front();
   auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
   SmallVector<unsigned> secondResults;
@@ -116,7 +131,9 @@ unsigned split(func::FuncOp fb, const llvm::DenseSet<Operation *> &firstOps,
   llvm::SetVector<Value> saved;
   auto needFromFirst = [&](Value v) {
     Operation *def = v.getDefiningOp();
-    if (def && !inBwd.contains(def))
+    auto arg = llvm::dyn_cast<BlockArgument>(v);
+    if ((def && !inBwd.contains(def)) ||
+        (passSlotted && arg && arg.getOwner() == &body && slotted(fb, arg)))
       saved.insert(v);
   };
   for (Operation *op : bwdOps)
@@ -124,10 +141,11 @@ unsigned split(func::FuncOp fb, const llvm::DenseSet<Operation *> &firstOps,
       needFromFirst(v);
   for (unsigned i : secondResults)
     needFromFirst(ret.getOperand(i));
-  auto argsOf = [&](ArrayRef<Operation *> ops, ArrayRef<Value> returned) {
+  auto argsOf = [&](ArrayRef<Operation *> ops, ArrayRef<Value> returned, bool second) {
     llvm::SmallSetVector<unsigned, 8> used;
     auto note = [&](Value v) {
-      if (auto a = llvm::dyn_cast<BlockArgument>(v); a && a.getOwner() == &body)
+      if (auto a = llvm::dyn_cast<BlockArgument>(v);
+          a && a.getOwner() == &body && !(second && saved.contains(v)))
         used.insert(a.getArgNumber());
     };
     for (Operation *op : ops)
@@ -156,8 +174,8 @@ unsigned split(func::FuncOp fb, const llvm::DenseSet<Operation *> &firstOps,
   fwdValues.append(saved.begin(), saved.end());
   fwdAttrs.append(savedAttrs.begin(), savedAttrs.end());
   resultsOf(secondResults, bwdValues, bwdAttrs);
-  outline(b, fb, first, fwdOps, argsOf(fwdOps, fwdValues), {}, {}, fwdValues, fwdAttrs);
-  outline(b, fb, second, bwdOps, argsOf(bwdOps, bwdValues), saved.getArrayRef(), savedAttrs,
+  outline(b, fb, first, fwdOps, argsOf(fwdOps, fwdValues, false), {}, {}, fwdValues, fwdAttrs);
+  outline(b, fb, second, bwdOps, argsOf(bwdOps, bwdValues, true), saved.getArrayRef(), savedAttrs,
           bwdValues, bwdAttrs);
   fb.erase();
   return saved.size();
@@ -200,7 +218,7 @@ struct SplitForwardBackwardPass
         inputGrad.push_back(i);
     bwd.setSymName("stage_backward_all");
     split(bwd, opsNeededBy(bwd, inputGrad), inputGrad, "stage_backward", "stage_backward_weight",
-          saved);
+          saved, /*passSlotted=*/true);
   }
 };
 
