@@ -91,10 +91,12 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
 
-/// `parallelize inspect OUTDIR [--collectives] [--memory] [--schedule]
-/// [--json]`: what report.json says of one step (InspectReport.cpp).
+/// `parallelize inspect OUTDIR [--collectives] [--memory] [--schedule
+/// [--stage-times FILE]] [--json]`: what report.json says of one step
+/// (InspectReport.cpp); with `stageTimes`, the schedule simulated with
+/// measured durations (scripts/pptrace.py --json) instead of the cost model's.
 int inspectOutDir(llvm::StringRef dir, bool collectives, bool memory, bool schedule,
-                  bool asJson);
+                  bool asJson, llvm::StringRef stageTimes = "");
 
 /// Prints diagnostics as `FILE:LINE:COL: error: 'NAME': message` (NAME: the
 /// op's name location, e.g. the ONNX node) on stderr while it lives.

@@ -194,6 +194,11 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
       cl::desc("OUTDIR: a pipeline's step per stage, simulated with the cost model's durations "
                "(F/B per time column), the idle fraction per stage and the predicted bubble"),
       cl::cat(commandCategory()));
+  cl::opt<std::string> stageTimes(
+      "stage-times",
+      cl::desc("with --schedule: simulate with measured durations, the per-rank medians of "
+               "scripts/pptrace.py --json (forward_ms, backward_ms, weight_backward_ms)"),
+      cl::value_desc("FILE"), cl::cat(commandCategory()));
   cl::opt<bool> asJson("json", cl::desc("OUTDIR: print JSON"), cl::cat(commandCategory()));
   if (!parseCommandLine(argc, argv,
                         "Summarise a model (inputs, parameters, outputs, ops and plan) or a "
@@ -211,7 +216,7 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     return kExitUser;
   }
   if (llvm::sys::fs::is_directory(model))
-    return inspectOutDir(model, collectives, memory, schedule, asJson);
+    return inspectOutDir(model, collectives, memory, schedule, asJson, stageTimes);
   if (collectives || memory || schedule || asJson) {
     printError("inspect", std::string(collectives ? "--collectives"
                                       : memory    ? "--memory"

@@ -120,7 +120,50 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
 /// of time columns, simulated with the cost model's durations (a forward
 /// takes the stage's FLOPs per micro-batch / 3, a backward twice that),
 /// the simulated idle fraction per stage and the formula's bubble.
-int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &os) {
+/// Per stage, the mean over its ranks of the medians in `path` (the rows
+/// of scripts/pptrace.py --json), in ms; an error names the file.
+llvm::Expected<std::vector<mlir::pz::StageTimes>>
+readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize) {
+  auto fail = [&](const llvm::Twine &why) {
+    return llvm::createStringError("--stage-times '" + path + "': " + why);
+  };
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return fail(buf.getError().message());
+  llvm::Expected<json::Value> rows = json::parse((*buf)->getBuffer());
+  if (!rows)
+    return fail(llvm::toString(rows.takeError()));
+  const json::Array *list = rows->getAsArray();
+  if (!list)
+    return fail("not a JSON array of scripts/pptrace.py --json rows");
+  std::vector<mlir::pz::StageTimes> times(stages, {0, 0, 0});
+  std::vector<int> count(stages, 0);
+  int64_t perStage = std::max<int64_t>(worldSize / stages, 1);
+  for (auto [i, v] : llvm::enumerate(*list)) {
+    const json::Object *r = v.getAsObject();
+    std::optional<int64_t> rank = r ? r->getInteger("rank") : std::nullopt;
+    std::optional<double> f = r ? r->getNumber("forward_ms") : std::nullopt;
+    std::optional<double> b = r ? r->getNumber("backward_ms") : std::nullopt;
+    if (!rank || !f || !b || *rank < 0 || *rank >= worldSize || *f <= 0 || *b < 0)
+      return fail("row " + llvm::Twine(i) +
+                  " needs a rank of the program, a positive forward_ms and a backward_ms");
+    mlir::pz::StageTimes &t = times[*rank / perStage];
+    t.forward += *f;
+    t.backward += *b;
+    t.weight += r->getNumber("weight_backward_ms").value_or(0);
+    ++count[*rank / perStage];
+  }
+  for (int64_t s = 0; s < stages; ++s) {
+    if (!count[s])
+      return fail("no row for a rank of stage " + llvm::Twine(s));
+    times[s] = {times[s].forward / count[s], times[s].backward / count[s],
+                times[s].weight / count[s]};
+  }
+  return times;
+}
+
+int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &os,
+                  llvm::StringRef stageTimes = "", int64_t worldSize = 1) {
   const json::Array *perStage = pipeline ? pipeline->getArray("per_stage") : nullptr;
   if (!perStage || perStage->empty()) {
     if (asJson)
@@ -150,7 +193,25 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
     unit = 1;
     std::fill(forward.begin(), forward.end(), 1.0);
   }
-  std::optional<mlir::pz::PipelineTimeline> tl = mlir::pz::simulatePipeline(orders, forward);
+  // Measured durations: one unit is 1 ms.
+  std::vector<mlir::pz::StageTimes> measured;
+  if (!stageTimes.empty()) {
+    auto times = readStageTimes(stageTimes, static_cast<int64_t>(orders.size()), worldSize);
+    if (!times) {
+      printError("inspect", llvm::toString(times.takeError()));
+      return kExitUser;
+    }
+    measured = std::move(*times);
+    unit = 1;
+    for (auto [f, t] : llvm::zip(forward, measured))
+      f = t.forward;
+  }
+  std::optional<mlir::pz::PipelineTimeline> tl =
+      measured.empty() ? mlir::pz::simulatePipeline(orders, forward)
+                       : mlir::pz::simulatePipeline(orders, measured);
+  auto backwardOf = [&](size_t s) {
+    return measured.empty() ? 2 * forward[s] / unit : measured[s].backward + measured[s].weight;
+  };
   if (!tl) {
     printError("inspect", "report.json: the pipeline stages' orders deadlock");
     return kExitUser;
@@ -175,14 +236,15 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
             json::Object{{"action", label(t)}, {"start", t.start / unit}, {"end", t.end / unit}});
       stages.push_back(json::Object{{"stage", static_cast<int64_t>(s)},
                                     {"forward", forward[s] / unit},
-                                    {"backward", 2 * forward[s] / unit},
+                                    {"backward", backwardOf(s)},
                                     {"idle_fraction", tl->idleFraction[s]},
                                     {"actions", std::move(actions)}});
     }
     os << llvm::formatv("{0:2}", json::Value(json::Object{{"schedule", schedule},
                                                          {"stages", p},
                                                          {"microbatches", m},
-                                                         {"unit_flops", unit},
+                                                         {"unit_flops", measured.empty() ? unit : 0.0},
+                                                         {"durations", measured.empty() ? "cost model" : "measured (ms)"},
                                                          {"makespan", tl->makespan / unit},
                                                          {"predicted_bubble", bubble},
                                                          {"per_stage", std::move(stages)}}))
@@ -201,14 +263,19 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   for (const auto &st : tl->stages)
     for (const mlir::pz::TimedAction &t : st)
       width = std::max(width, label(t).size());
-  os << "pipeline schedule " << schedule << ": " << p << " stages, " << m
-     << " micro-batches; forward = FLOPs / 3, backward = 2 x forward"
-     << (schedule == "zb" ? " (B and W: one forward each)" : "") << "\n";
-  size_t shortest = std::min_element(forward.begin(), forward.end()) - forward.begin();
-  os << llvm::formatv("1 unit = stage {0}'s forward ({1:f0} FLOPs); one column per {2}\n",
-                      shortest, unit,
-                      perColumn == 1 ? std::string("unit")
-                                     : llvm::formatv("{0:f2} units", perColumn).str());
+  std::string columnText = perColumn == 1 ? std::string("unit")
+                                           : llvm::formatv("{0:f2} units", perColumn).str();
+  os << "pipeline schedule " << schedule << ": " << p << " stages, " << m << " micro-batches; ";
+  if (!measured.empty()) {
+    os << "durations measured (" << stageTimes << ")\n"
+       << "1 unit = 1 ms; one column per " << columnText << "\n";
+  } else {
+    os << "forward = FLOPs / 3, backward = 2 x forward"
+       << (schedule == "zb" ? " (B and W: one forward each)" : "") << "\n";
+    size_t shortest = std::min_element(forward.begin(), forward.end()) - forward.begin();
+    os << llvm::formatv("1 unit = stage {0}'s forward ({1:f0} FLOPs); one column per {2}\n",
+                        shortest, unit, columnText);
+  }
   for (size_t s = 0; s < tl->stages.size(); ++s) {
     std::string index = std::to_string(s);
     std::string line = "  stage " + index + std::string(digits - index.size(), ' ') + " |";
@@ -227,7 +294,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   os << "  stage  forward  backward  idle (simulated)\n";
   for (size_t s = 0; s < tl->stages.size(); ++s)
     os << llvm::formatv("  {0,5}  {1,7:f2}  {2,8:f2}  {3:f3}\n", s, forward[s] / unit,
-                        2 * forward[s] / unit, tl->idleFraction[s]);
+                        backwardOf(s), tl->idleFraction[s]);
   os << llvm::formatv("makespan: {0:f2} units; predicted bubble (the schedule with equal stage "
                       "costs): {1:f3}\n",
                       makespan, bubble);
@@ -236,7 +303,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
 } // namespace
 
 int mlir::pz::driver::inspectOutDir(llvm::StringRef dir, bool collectives, bool memory,
-                                    bool schedule, bool asJson) {
+                                    bool schedule, bool asJson, llvm::StringRef stageTimes) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "report.json");
   auto buf = llvm::MemoryBuffer::getFile(path);
@@ -256,7 +323,12 @@ int mlir::pz::driver::inspectOutDir(llvm::StringRef dir, bool collectives, bool 
     return kExitUser;
   }
   if (schedule && !collectives && !memory)
-    return printSchedule(root->getObject("pipeline"), asJson, llvm::outs());
+    return printSchedule(root->getObject("pipeline"), asJson, llvm::outs(), stageTimes,
+                         root->getInteger("world_size").value_or(1));
+  if (!stageTimes.empty()) {
+    printError("inspect", "--stage-times goes with --schedule alone");
+    return kExitUser;
+  }
   if (!collectives && !memory) {
     collectives = memory = true;
     if (!asJson)

@@ -2,6 +2,8 @@
 
 #include "pz/Plan/PipelineSchedule.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -157,20 +159,33 @@ std::optional<PipelineTimeline>
 mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                            const std::vector<double> &forwardCosts, double backwardFactor,
                            double weightShare) {
+  if (forwardCosts.size() != orders.size())
+    return std::nullopt;
+  std::vector<StageTimes> times;
+  for (auto [order, f] : llvm::zip(orders, forwardCosts)) {
+    bool split = std::any_of(order.begin(), order.end(),
+                             [](const StageAction &a) { return a.kind == StageAction::Weight; });
+    double b = f * backwardFactor;
+    times.push_back(split ? StageTimes{f, b * (1.0 - weightShare), b * weightShare}
+                          : StageTimes{f, b, 0.0});
+  }
+  return simulatePipeline(orders, times);
+}
+
+std::optional<PipelineTimeline>
+mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
+                           const std::vector<StageTimes> &times) {
   size_t p = orders.size();
-  if (forwardCosts.size() != p)
+  if (times.size() != p)
     return std::nullopt;
   // Per stage: its compute actions; when each micro-batch's F and B ended.
   std::vector<std::vector<StageAction>> work(p);
   std::vector<std::map<int64_t, double>> fDone(p), bDone(p), wDone(p);
-  std::vector<bool> split(p, false);
   for (size_t s = 0; s < p; ++s)
     for (const StageAction &a : orders[s])
       if (a.kind == StageAction::Forward || a.kind == StageAction::Backward ||
-          a.kind == StageAction::Weight) {
+          a.kind == StageAction::Weight)
         work[s].push_back(a);
-        split[s] = split[s] || a.kind == StageAction::Weight;
-      }
   PipelineTimeline tl;
   tl.stages.resize(p);
   std::vector<size_t> next(p, 0);
@@ -195,11 +210,9 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
             : weight ? !after(bDone[s])
                      : (!after(fDone[s]) || (s + 1 < p && !after(bDone[s + 1]))))
           break;
-        double share = forward  ? 1.0
-                       : weight ? backwardFactor * weightShare
-                       : split[s] ? backwardFactor * (1.0 - weightShare)
-                                  : backwardFactor;
-        double end = ready + forwardCosts[s] * share;
+        double end = ready + (forward  ? times[s].forward
+                              : weight ? times[s].weight
+                                       : times[s].backward);
         (forward ? fDone : weight ? wDone : bDone)[s][a.microBatch] = end;
         tl.stages[s].push_back({a, ready, end});
         free[s] = end;

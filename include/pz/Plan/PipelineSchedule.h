@@ -97,6 +97,17 @@ simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                  const std::vector<double> &forwardCosts, double backwardFactor = 2.0,
                  double weightShare = 0.5);
 
+/// A stage's durations of one forward, backward (B, or the whole backward
+/// when the stage has no W) and W.
+struct StageTimes {
+  double forward, backward, weight;
+};
+
+/// simulatePipeline with each stage's own durations (measured ones, say).
+std::optional<PipelineTimeline>
+simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
+                 const std::vector<StageTimes> &times);
+
 } // namespace mlir::pz
 
 #endif
