@@ -74,6 +74,8 @@ def plan_yaml_seeds(src, out):
     put(out, "{tp: 2, pp: 4, schedule: zb, grad_accum: 8}\n", "flow")
     put(out, "pp: 3\nstage_boundaries: [h.2, \"h.5\"]\n", "stage-boundaries-flow")
     put(out, "pp: 3\nstage_boundaries:\n  - h.2\n  - 'h.5'\n", "stage-boundaries-block")
+    put(out, "pp: 2\nrecompute: [h.0, \"h.2\"]\n", "recompute-layers-flow")
+    put(out, "recompute:\n  - layers.1\n  - 'layers.3'\n", "recompute-layers-block")
     put(out, "# a comment\ntp: 2\n---\npp: 2\n", "two-documents")
 
 
@@ -94,6 +96,7 @@ def plan_flag_seeds(src, out):
                     put(out, "\n".join(args))
     put(out, "--dp-shard=2\n--zero=1\n--tp=2\n--sp\n--cp=2\n--pp=2\n--schedule=gpipe\n"
              "--grad-accum=4\n--recompute=full\n--precision=fp16", "equals-form")
+    put(out, "--pp=2\n--recompute\nh.0,h.2", "recompute-layers")
 
 
 def npy_bytes(array, version):

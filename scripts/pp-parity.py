@@ -47,6 +47,17 @@ Gates, per case:
     probabilities keeps the scores), the same when it is fused (no scores
     exist); the losses stay the single rank's (a recomputed dropout draws
     the same mask).
+  * recompute of a list of layers (rcI+J: --recompute h.I,h.J, the stages
+    pinned at even layer counts; also with pp 1): every stage keeps
+    exactly report.json's recomputed_bytes fewer than without recompute,
+    the sum of its recomputed_bytes_by_layer; the stage the pins give each
+    listed layer recomputes it and no other stage does; each listed block
+    saves the same bytes (under sp, those of one stage: a stage may keep
+    its norms' outputs gathered, another split); a stage holding none
+    keeps the same bytes and peak, one holding some has a lower planned
+    peak (pp > 1: the saved sets are slots outside the arena); every
+    rank's measured peak equals its plan and the losses stay the single
+    rank's without recompute.
 
 Checkpoints: the stages' checkpoint of a case marked RESHARD, saved after
 steps/2, loads into the single-rank program and into another pipeline
@@ -55,11 +66,12 @@ layout, whose remaining losses match the single rank's run within 1e-5.
 The default run is a subset (make test) that touches every axis; --full
 runs every combination of pp {2, 4} x schedule {gpipe, 1f1b, zb} x m {p,
 2p} x recompute {none, selective, full} for the three models and the
-compositions (make test-full). The interleaved schedule is not built yet
-(the compiler refuses it with exit 2).
+compositions, and layer lists at pp {1, 2, 4} (make test-full). The
+interleaved schedule is not built yet (the compiler refuses it with exit
+2).
 
 Usage: /usr/bin/python3 scripts/pp-parity.py [--bin DIR] [--models DIR]
-       [--work DIR] [--steps N] [--only NAME,...] [--full]
+       [--work DIR] [--steps N] [--only NAME,...] [--match TEXT] [--full]
 Exit status 1 when a gate fails.
 """
 
@@ -95,7 +107,10 @@ CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("gpt2_loss", 4, "1f1b", 4, "dps2-z2"), ("llama_loss", 4, "gpipe", 4, "tp2-sp"),
          # the zero-bubble split backward, alone and with ZeRO-3, tp and sp
          ("gpt2_loss", 4, "zb", 8, ""), ("llama_loss", 2, "zb", 4, "dps2-z3-full"),
-         ("gpt2_dropout_loss", 2, "zb", 2, "dps2-z1-tp2-sp")]
+         ("gpt2_dropout_loss", 2, "zb", 2, "dps2-z1-tp2-sp"),
+         # a list of layers: on one rank (a recomputed dropout inside the
+         # layers), and per stage with ZeRO 3 (parameters gathered)
+         ("gpt2_dropout_loss", 1, "1f1b", 2, "rc1+2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3-even-rc1+2")]
 FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
               for s in ("gpipe", "1f1b", "zb") for m in (p, 2 * p)
               for rc in ("", "selective", "full")] + \
@@ -105,7 +120,13 @@ FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (
      for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "dps2-z1-tp2",
                "dps2-z1-tp2-sp", "cp2", "tp2-sp-cp2", "dps2-z3-full", "dps2-z1-tp2-sp-full")] + \
     [(mo, 4, s, 4, o) for mo in ("gpt2_loss", "llama_loss") for s in ("gpipe", "1f1b")
-     for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "tp2-sp", "cp2")]
+     for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "tp2-sp", "cp2")] + \
+    [(mo, p, s, m, ("even-" if p > 1 else "") + "rc" + layers)
+     for mo in ("gpt2_loss", "llama_loss", "gpt2_dropout_loss")
+     for p, s, m, layers in ((1, "1f1b", 2, "0+3"), (2, "gpipe", 2, "1+2"), (2, "1f1b", 4, "0"),
+                             (4, "1f1b", 4, "1+2"), (4, "gpipe", 8, "0+1+2+3"))] + \
+    [(mo, 2, "1f1b", 2, o) for mo in ("gpt2_loss", "llama_loss")
+     for o in ("dps2-z3-even-rc1+2", "dps2-z1-tp2-sp-even-rc0+1+3", "cp2-even-rc1")]
 # Saved by the case after steps/2, then loaded by each of these layouts
 # (None: the single-rank program).
 RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, "")],
@@ -115,13 +136,17 @@ RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, 
 
 def axes(other):
     """The other axes of a case: "dps2-z1-tp2-sp-full" -> {dps: 2, z: 1, tp: 2, sp: 1,
-    rc: "full"}."""
+    rc: "full"}; "rc1+2" -> rc: [1, 2] (the layers recomputed); rc_part: the
+    recompute part of the name."""
     out = {"dpr": 1, "dps": 1, "z": 0, "tp": 1, "sp": 0, "cp": 1, "rc": "none"}
     for part in filter(None, other.split("-")):
         if part in ("full", "selective"):
-            out["rc"] = part
+            out["rc"] = out["rc_part"] = part
             continue
-        if part == "even":  # pinned: half of the layers on each of 2 stages
+        if part.startswith("rc"):
+            out["rc"], out["rc_part"] = [int(i) for i in part[2:].split("+")], part
+            continue
+        if part == "even":  # pinned: LAYERS / pp layers on each stage
             out["even"] = 1
             continue
         key = part.rstrip("0123456789")
@@ -153,6 +178,10 @@ def rows_of(a, case):
     return a.rows // (case[3] * x["dpr"] * x["dps"])
 
 
+def layer_prefix(onnx_path):
+    return "h" if "gpt2" in os.path.basename(onnx_path) else "layers"
+
+
 def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other=""):
     shapes = []
     for key, tail in row_shape.items():
@@ -163,10 +192,11 @@ def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other="
     x = axes(other)
     plan += ["--dp-replicate", x["dpr"], "--dp-shard", x["dps"], "--tp", x["tp"], "--cp", x["cp"]]
     plan += (["--zero", x["z"]] if x["dps"] > 1 else []) + (["--sp"] if x["sp"] else [])
-    plan += ["--recompute", x["rc"]]
+    layer = layer_prefix(onnx_path)
+    rc = x["rc"]
+    plan += ["--recompute", rc if isinstance(rc, str) else ",".join(f"{layer}.{i}" for i in rc)]
     if x.get("even"):
-        layer = "h" if "gpt2" in os.path.basename(onnx_path) else "layers"
-        plan += ["--stage-boundaries", f"{layer}.{LAYERS // 2}"]
+        plan += ["--stage-boundaries", ",".join(f"{layer}.{LAYERS * s // pp}" for s in range(1, pp))]
     r = P.run([os.path.join(a.bin, "parallelize"), "compile", onnx_path, "-o", out]
               + shapes + D.FLAGS + plan)
     if r.returncode:
@@ -239,6 +269,37 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
     D.check_trained(check, name, a.steps, got, ref, got_w, ref_w, params)
 
+    if p > 1:
+        check_stages(name, case, cfg, report, ranks, per_rank, rows, seq)
+    for r in range(ranks if p == 1 else 0):
+        planned = report["memory"]["per_rank"][r]["peak_bytes"]
+        peaks = sorted({line["peak_bytes"] for line in per_rank[r]})
+        check(peaks == [planned], f"{name}: rank {r}: measured peak bytes {peaks} = planned {planned}")
+    x = axes(other)
+    if x["rc"] == "none":
+        return got
+    # What recomputation saves: the same case without it, compiled.
+    base = compile_program(a, onnx_path, cwork + "-none", row_shape, rows, p, schedule, m,
+                           "-".join(t for t in other.split("-") if t != x["rc_part"]))
+    if isinstance(x["rc"], list):
+        check_layer_list(name, case, report, base, onnx_path)
+        return got
+    stages = report["pipeline"].get("per_stage", [])
+    rc, unfused = x["rc"], model in VARIANTS
+    for s, (st, b) in enumerate(zip(stages, base["pipeline"]["per_stage"])):
+        kept, before = st["saved_bytes_per_micro_batch"], b["saved_bytes_per_micro_batch"]
+        falls = kept < before if rc == "full" or unfused else kept == before
+        check(falls and (st["peak_bytes"] < b["peak_bytes"]) == (kept < before),
+              f"{name}: stage {s} keeps {kept} bytes per micro-batch for its backward "
+              f"({before} without recompute{'' if rc == 'full' or unfused else '; the attention is fused: no scores to recompute'}), "
+              f"peak {st['peak_bytes']} ({b['peak_bytes']})")
+    return got
+
+
+def check_stages(name, case, cfg, report, ranks, per_rank, rows, seq):
+    """A pipelined case's report.json and measurements, per stage (see the
+    docstring: order, slots, traffic, every rank's peak, the bubble)."""
+    model, p, schedule, m, other = case
     pipe = report["pipeline"]
     stages = pipe.get("per_stage", [])
     check(len(stages) == p, f"{name}: report.json describes {len(stages)} stages")
@@ -277,20 +338,51 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
             peaks = sorted({line["peak_bytes"] for line in per_rank[r]})
             check(planned == st["peak_bytes"] and peaks == [planned],
                   f"{name}: rank {r} (stage {s}): measured peak bytes {peaks} = planned {planned}")
-    rc = axes(other)["rc"]
-    if rc != "none":
-        # What recomputation saves: the same case without it, compiled.
-        base = compile_program(a, onnx_path, cwork + "-none", row_shape, rows, p, schedule, m,
-                               "-".join(t for t in other.split("-") if t != rc))
-        unfused = model in VARIANTS
-        for s, (st, b) in enumerate(zip(stages, base["pipeline"]["per_stage"])):
-            kept, before = st["saved_bytes_per_micro_batch"], b["saved_bytes_per_micro_batch"]
-            falls = kept < before if rc == "full" or unfused else kept == before
-            check(falls and (st["peak_bytes"] < b["peak_bytes"]) == (kept < before),
-                  f"{name}: stage {s} keeps {kept} bytes per micro-batch for its backward "
-                  f"({before} without recompute{'' if rc == 'full' or unfused else '; the attention is fused: no scores to recompute'}), "
+
+
+def check_layer_list(name, case, report, base, onnx_path):
+    """--recompute h.I,h.J against the same case without recompute (see the
+    docstring): what each stage (the rank, without a pipeline) keeps less is
+    report.json's recomputed_bytes, the listed layers' share, on the stage
+    the pins put each layer on; nothing changes elsewhere."""
+    _, p, _, _, other = case
+    layers = [f"{layer_prefix(onnx_path)}.{i}" for i in axes(other)["rc"]]
+    if p > 1:
+        units, base_units = report["pipeline"]["per_stage"], base["pipeline"]["per_stage"]
+        key = "saved_bytes_per_micro_batch"
+    else:
+        units, base_units = report["memory"]["per_rank"][:1], base["memory"]["per_rank"][:1]
+        key = "saved_activation_bytes"
+    where, shares = {}, {}
+    for s, (st, b) in enumerate(zip(units, base_units)):
+        kept, before = st[key], b[key]
+        by_layer = st["recomputed_bytes_by_layer"]
+        saved = sum(by_layer.values())
+        check(before - kept == st["recomputed_bytes"] == saved,
+              f"{name}: stage {s} keeps {kept} bytes per micro-batch for its backward, {before} "
+              f"without recompute: {before - kept} fewer = recomputed_bytes "
+              f"{st['recomputed_bytes']} = {by_layer}")
+        if by_layer:
+            falls = p == 1 or st["peak_bytes"] < b["peak_bytes"]
+            check(falls and all(v > 0 for v in by_layer.values()),
+                  f"{name}: stage {s} recomputes {sorted(by_layer)}: planned peak "
+                  f"{st['peak_bytes']} ({b['peak_bytes']} without recompute)")
+        else:
+            check(kept == before and st["peak_bytes"] == b["peak_bytes"],
+                  f"{name}: stage {s} holds no listed layer: keeps {kept} ({before}), "
                   f"peak {st['peak_bytes']} ({b['peak_bytes']})")
-    return got
+        for layer, bytes_ in by_layer.items():
+            where.setdefault(layer, []).append(s)
+            shares.setdefault(s, set()).add(bytes_)
+    want = {layer: [int(layer.rsplit(".", 1)[1]) * p // LAYERS] for layer in layers}
+    check(where == want, f"{name}: the layers recomputed per stage {where} = the pins' {want}")
+    # Blocks are alike: each saves the same, on every stage; under sp a stage
+    # keeps some of its blocks' norm outputs gathered, another split, so
+    # there only within a stage.
+    alike = list(shares.values()) if axes(other)["sp"] else [set().union(*shares.values())]
+    check(all(len(v) == 1 for v in alike),
+          f"{name}: each listed block keeps the same bytes fewer"
+          f"{' on its stage' if axes(other)['sp'] else ''}: {shares}")
 
 
 def check_reshard(a, name, case, targets, onnx_path, row_shape, feeds, mwork, ref):
@@ -381,11 +473,13 @@ def run_model(a, model, models_dir, cases, work):
 def main():
     ap = P.parity_argparser(__doc__, steps=10)
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--match", default="", help="only the cases whose name holds TEXT")
     a = ap.parse_args()
     a.rows = GLOBAL_ROWS
     work = a.work or tempfile.mkdtemp(prefix="pz-pp-parity-")
     cases = [c for c in (FULL_CASES if a.full else CASES)
-             if not a.only or c[0] in a.only.split(",")]
+             if (not a.only or c[0] in a.only.split(","))
+             and (not a.match or a.match in f"{c[0]} {case_name(c)}")]
     models = list(collections.OrderedDict((c[0], 0) for c in cases))
     models_dir = export_models(os.path.join(work, "models"), models)
     for model in models:

@@ -115,6 +115,8 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.buildSchedule = !opts.forwardOnly && opts.runFunction.empty();
   p.stages = plan.pp * plan.virtualStages; // the chunks (interleaved: v per rank)
   p.recompute = stringify(plan.recompute).str();
+  if (!plan.recomputeLayers.empty())
+    p.recomputeLayers = llvm::ArrayRef<std::string>(plan.recomputeLayers);
   // Only when pinned, so that the printed pipeline of a balanced cut has no
   // empty stage-boundaries option.
   if (!plan.stageBoundaries.empty())
@@ -265,7 +267,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
       return kExitUser;
     }
     if (!writeOutput(opts.outDir, "report.json", [&](llvm::raw_ostream &r) {
-          writeReport(r, opts.model, plan, info);
+          writeReport(r, opts.model, plan, info, recomputeSavings(module));
         }))
       return kExitUser;
     llvm::outs() << "wrote " << initPath << " (" << params.size() << " parameters, "

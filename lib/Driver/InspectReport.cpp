@@ -113,6 +113,19 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
         os << " " << k << " " << b->getInteger(k).value_or(0);
     if (std::optional<int64_t> kept = r->getInteger("saved_activation_bytes"))
       os << "; kept for the backward pass " << *kept << " per micro-batch";
+    const json::Object *byLayer = r->getObject("recomputed_bytes_by_layer");
+    std::optional<int64_t> recomputed = r->getInteger("recomputed_bytes");
+    if ((recomputed && *recomputed) || (byLayer && !byLayer->empty())) {
+      os << " (" << recomputed.value_or(0) << " fewer with recompute";
+      // The listed layers in name order (json::Object is unordered).
+      std::vector<std::pair<std::string, int64_t>> layers;
+      for (const auto &[name, bytes] : byLayer ? *byLayer : json::Object())
+        layers.push_back({name.str(), bytes.getAsInteger().value_or(0)});
+      llvm::sort(layers);
+      for (auto [i, layer] : llvm::enumerate(layers))
+        os << (i ? ", " : ": ") << layer.first << " " << layer.second;
+      os << ")";
+    }
     os << "\n";
   }
 }

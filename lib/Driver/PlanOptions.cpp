@@ -4,7 +4,7 @@
 // --dp-replicate). Flags are read as text and go through setPlanKey, the
 // same path as plan.yaml, so a bad value gets the same message in both; the
 // message names the flag. A list key's flag takes its items separated by
-// commas (--stage-boundaries h.2,h.5).
+// commas (--stage-boundaries h.2,h.5; --recompute h.0,h.2).
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,7 +40,9 @@ const FlagSpec kFlags[] = {
     {"stage_boundaries", "layers that start a pipeline stage, comma-separated (h.2,h.5: "
                          "pp x virtual_stages - 1 names; default: cuts balanced by cost)",
      "LAYER,..."},
-    {"recompute", "activation recomputation: none, selective, full"},
+    {"recompute", "activation recomputation: none, selective, full, or the layers to recompute "
+                  "in full, comma-separated (h.0,h.2)",
+     "MODE|LAYER,..."},
     {"precision", "compute precision: fp32, bf16, fp16"},
     {"bucket_mb", "gradient bucket cap of dp_replicate in MiB (default 25; 0: a bucket per gradient)"},
 };

@@ -2,6 +2,7 @@
 
 #include "Report.h"
 
+#include "pz/Dialect/PZ/IR/PZDialect.h"
 #include "pz/Plan/PipelineSchedule.h"
 
 #include "llvm/Support/JSON.h"
@@ -10,12 +11,20 @@
 
 using namespace mlir;
 using namespace mlir::pz;
+using mlir::pz::driver::RecomputeSavings;
 namespace json = llvm::json;
 
 static json::Object planObject(const Plan &p) {
   json::Array boundaries;
   for (const std::string &name : p.stageBoundaries)
     boundaries.push_back(name);
+  json::Value recompute = stringify(p.recompute);
+  if (p.recompute == Recompute::Layers) {
+    json::Array names;
+    for (const std::string &name : p.recomputeLayers)
+      names.push_back(name);
+    recompute = std::move(names);
+  }
   return json::Object{{"dp_replicate", p.dpReplicate},
                       {"dp_shard", p.dpShard},
                       {"zero", p.zero},
@@ -27,7 +36,7 @@ static json::Object planObject(const Plan &p) {
                       {"grad_accum", p.gradAccum},
                       {"virtual_stages", p.virtualStages},
                       {"stage_boundaries", std::move(boundaries)},
-                      {"recompute", stringify(p.recompute)},
+                      {"recompute", std::move(recompute)},
                       {"precision", stringify(p.precision)},
                       {"bucket_mb", p.bucketMb}};
 }
@@ -37,6 +46,37 @@ std::string mlir::pz::driver::planJSON(const Plan &plan) {
   llvm::raw_string_ostream os(s);
   os << json::Value(planObject(plan));
   return s;
+}
+
+std::vector<RecomputeSavings> mlir::pz::driver::recomputeSavings(ModuleOp module) {
+  std::vector<RecomputeSavings> out;
+  auto add = [&](ModuleOp m) {
+    auto bytes = m->getAttrOfType<IntegerAttr>(PZDialect::kRecomputedBytesAttrName);
+    if (!bytes)
+      return;
+    RecomputeSavings s;
+    s.bytes = bytes.getInt();
+    if (auto d = m->getAttrOfType<DictionaryAttr>(PZDialect::kRecomputedBytesByLayerAttrName))
+      for (NamedAttribute e : d)
+        s.byLayer.push_back({e.getName().str(), llvm::cast<IntegerAttr>(e.getValue()).getInt()});
+    out.push_back(std::move(s));
+  };
+  add(module);
+  for (auto m : module.getOps<ModuleOp>())
+    if (m->hasAttr(PZDialect::kStageAttrName))
+      add(m);
+  return out;
+}
+
+/// Adds what recompute saves (savings[k], none past the end) to `o`.
+static void addSavings(json::Object &o, llvm::ArrayRef<RecomputeSavings> savings, size_t k) {
+  RecomputeSavings none;
+  const RecomputeSavings &s = k < savings.size() ? savings[k] : none;
+  json::Object byLayer;
+  for (const auto &[layer, bytes] : s.byLayer)
+    byLayer[layer] = bytes;
+  o["recomputed_bytes"] = s.bytes;
+  o["recomputed_bytes_by_layer"] = std::move(byLayer);
 }
 
 /// The bytes one step sends by reason.
@@ -50,7 +90,8 @@ static json::Object byReasonObject(const TrainProgramInfo &info) {
 /// The schedule and, per stage, its cost, slots, saved set, traffic and
 /// order of work; the schedule's predicted bubble ((p - 1) / (m + p - 1)
 /// for GPipe and 1F1B, (p - 1) / (3m + p - 1) for ZB-H1 with m >= p).
-static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &info) {
+static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &info,
+                                   llvm::ArrayRef<RecomputeSavings> savings) {
   json::Object o{{"schedule", plan.pp > 1 ? stringify(plan.schedule) : "none"},
                  {"stages", plan.pp},
                  {"microbatches", plan.gradAccum}};
@@ -67,23 +108,27 @@ static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &inf
     o["predicted_bubble"] = std::accumulate(tl->idleFraction.begin(), tl->idleFraction.end(), 0.0) /
                             static_cast<double>(tl->idleFraction.size());
   json::Array stages;
-  for (const TrainProgramInfo &s : info.stages)
-    stages.push_back(json::Object{{"stage", s.stage},
-                                  {"flops_per_micro_batch", s.stageFlops},
-                                  {"parameters", static_cast<int64_t>(s.params.size())},
-                                  {"slots", s.slots},
-                                  {"saved_bytes_per_micro_batch", s.savedBytes},
-                                  {"weight_slots", s.weightSlots},
-                                  {"weight_saved_bytes_per_micro_batch", s.weightSavedBytes},
-                                  {"peak_bytes", s.peakBytes},
-                                  {"bytes_per_step_by_reason", byReasonObject(s)},
-                                  {"order", s.computeOrder}});
+  for (const TrainProgramInfo &s : info.stages) {
+    json::Object stage{{"stage", s.stage},
+                       {"flops_per_micro_batch", s.stageFlops},
+                       {"parameters", static_cast<int64_t>(s.params.size())},
+                       {"slots", s.slots},
+                       {"saved_bytes_per_micro_batch", s.savedBytes},
+                       {"weight_slots", s.weightSlots},
+                       {"weight_saved_bytes_per_micro_batch", s.weightSavedBytes},
+                       {"peak_bytes", s.peakBytes},
+                       {"bytes_per_step_by_reason", byReasonObject(s)},
+                       {"order", s.computeOrder}};
+    addSavings(stage, savings, static_cast<size_t>(s.stage));
+    stages.push_back(std::move(stage));
+  }
   o["per_stage"] = std::move(stages);
   return o;
 }
 
 void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
-                                   const Plan &plan, const TrainProgramInfo &info) {
+                                   const Plan &plan, const TrainProgramInfo &info,
+                                   llvm::ArrayRef<RecomputeSavings> savings) {
   json::Array ranks;
   // A pipeline's ranks hold their stage's program (pp is the outermost axis).
   auto stageOf = [&](int64_t r) -> const TrainProgramInfo & {
@@ -91,7 +136,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
   };
   for (int64_t r = 0; r < plan.worldSize(); ++r) {
     const TrainProgramInfo &info = stageOf(r);
-    ranks.push_back(json::Object{
+    json::Object rank{
         {"rank", r},
         {"peak_bytes", info.peakBytes},
         {"breakdown",
@@ -104,7 +149,9 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
         {"arena", json::Object{{"bytes", info.arenaBytes},
                                {"peak_live_bytes", info.arenaPeakBytes}}},
         {"saved_activation_bytes",
-         info.stage >= 0 ? info.savedBytes : info.savedActivationBytes}});
+         info.stage >= 0 ? info.savedBytes : info.savedActivationBytes}};
+    addSavings(rank, savings, static_cast<size_t>(std::max<int64_t>(info.stage, 0)));
+    ranks.push_back(std::move(rank));
   }
   json::Object comm{{"all_reduce", 0},     {"all_gather", 0}, {"reduce_scatter", 0},
                     {"all_to_all", 0},     {"broadcast", 0},  {"send", 0}};
@@ -149,7 +196,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                               "all-reduce 2(n-1)/n x S); the driver's own agreement "
                               "between ranks (the loss average, the numerics flag) is "
                               "not counted"}}},
-      {"pipeline", pipelineObject(plan, info)},
+      {"pipeline", pipelineObject(plan, info, savings)},
       {"tensors", json::Object{{"parameters", static_cast<int64_t>(info.params.size())},
                                {"parameter_elements", info.paramBytes / 4},
                                {"optimizer_states", static_cast<int64_t>(info.states.size())},

@@ -6,6 +6,7 @@
 #include "pz/Plan/Plan.h"
 #include "pz/Target/Emitter.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -15,11 +16,24 @@ namespace mlir::pz::driver {
 /// The plan as a JSON object with the CLI's key names.
 std::string planJSON(const Plan &plan);
 
+/// What pz-recompute saves on one pipeline stage (or the step without a
+/// pipeline), per micro-batch: the bytes the forward no longer keeps for the
+/// backward, and for a list of layers the share of each.
+struct RecomputeSavings {
+  int64_t bytes = 0;
+  std::vector<std::pair<std::string, int64_t>> byLayer;
+};
+
+/// The savings pz-recompute recorded on the module, per stage in program
+/// order (one entry without a pipeline, none without recompute).
+std::vector<RecomputeSavings> recomputeSavings(ModuleOp module);
+
 /// report.json: the predicted peak bytes per rank with a breakdown, the
 /// predicted communication bytes per step per collective kind, and the
-/// pipeline schedule.
+/// pipeline schedule; with recompute, what it saves per rank and stage.
 void writeReport(llvm::raw_ostream &os, llvm::StringRef model, const Plan &plan,
-                 const TrainProgramInfo &info);
+                 const TrainProgramInfo &info,
+                 llvm::ArrayRef<RecomputeSavings> savings = {});
 
 } // namespace mlir::pz::driver
 

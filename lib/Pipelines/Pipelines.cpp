@@ -101,17 +101,27 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
   // Each leaves a module whose plan does not use its axes unchanged. A
   // forward graph has no gradients to average.
   if (!options.forwardOnly) {
-    OpPassManager &stage = perStage(pm, options);
-    stage.addPass(createTensorParallelPass());
-    stage.addPass(createDataParallelPass());
-    stage.addPass(createZeroPass());
+    OpPassManager *stage = &perStage(pm, options);
+    stage->addPass(createTensorParallelPass());
+    stage->addPass(createDataParallelPass());
+    // Recompute before pz-zero, so that under ZeRO-3 the recomputed ops
+    // read the backward's parameter gathers, not the forward's kept alive.
     if (options.recompute != "none") {
       RecomputePassOptions r;
       r.mode = options.recompute;
-      stage.addPass(createRecomputePass(r));
+      r.layers.assign(options.recomputeLayers.begin(), options.recomputeLayers.end());
+      // With stages, on the top module: each stage recomputes the listed
+      // layers it holds, and a name no stage holds is an error.
+      if (options.stages > 1) {
+        pm.addPass(createRecomputePass(r));
+        stage = &perStage(pm, options);
+      } else {
+        stage->addPass(createRecomputePass(r));
+      }
     }
+    stage->addPass(createZeroPass());
     if (options.stages > 1)
-      stage.addPass(createSplitForwardBackwardPass());
+      stage->addPass(createSplitForwardBackwardPass());
   }
 }
 

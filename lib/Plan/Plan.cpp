@@ -35,6 +35,8 @@ StringRef mlir::pz::stringify(Recompute r) {
     return "selective";
   case Recompute::Full:
     return "full";
+  case Recompute::Layers:
+    return "layers";
   }
   llvm_unreachable("unknown recompute policy");
 }
@@ -82,7 +84,8 @@ bool Plan::operator==(const Plan &o) const {
          pp == o.pp && schedule == o.schedule && gradAccum == o.gradAccum &&
          virtualStages == o.virtualStages && recompute == o.recompute &&
          precision == o.precision && bucketMb == o.bucketMb &&
-         stageBoundaries == o.stageBoundaries;
+         stageBoundaries == o.stageBoundaries &&
+         recomputeLayers == o.recomputeLayers;
 }
 
 std::optional<int64_t> Plan::checkedWorldSize() const {
@@ -108,7 +111,20 @@ llvm::ArrayRef<StringRef> mlir::pz::planKeys() {
   return keys;
 }
 
-bool mlir::pz::isListPlanKey(StringRef key) { return key == "stage_boundaries"; }
+bool mlir::pz::isListPlanKey(StringRef key) {
+  return key == "stage_boundaries" || key == "recompute";
+}
+
+void mlir::pz::setPlanList(Plan &plan, StringRef key,
+                           std::vector<std::string> items) {
+  if (key == "stage_boundaries") {
+    plan.stageBoundaries = std::move(items);
+    return;
+  }
+  assert(key == "recompute" && "not a list key");
+  plan.recompute = items.empty() ? Recompute::None : Recompute::Layers;
+  plan.recomputeLayers = std::move(items);
+}
 
 std::string mlir::pz::flagForKey(StringRef key) {
   std::string flag = "--" + key.str();
@@ -143,6 +159,18 @@ int64_t maxOf(StringRef key) {
   if (key == "bucket_mb")
     return kMaxBucketMb;
   return kMaxAxisSize;
+}
+
+/// The items of a list key's textual value: split at commas, each trimmed
+/// (validatePlan checks them, an empty item included, so that the YAML
+/// sequence form gets the same rules).
+std::vector<std::string> splitItems(StringRef v) {
+  std::vector<std::string> out;
+  llvm::SmallVector<StringRef> items;
+  v.split(items, ',');
+  for (StringRef item : items)
+    out.push_back(item.trim().str());
+  return out;
 }
 
 std::string quoteList(llvm::ArrayRef<StringRef> items) {
@@ -205,10 +233,15 @@ std::optional<PlanError> mlir::pz::setPlanKey(Plan &plan, StringRef key,
     return std::nullopt;
   }
   if (key == "recompute") {
-    auto r = parseRecompute(v);
-    if (!r)
-      return bad("one of none, selective, full");
-    plan.recompute = *r;
+    // A mode, or else the names of the layers to recompute.
+    if (auto r = parseRecompute(v)) {
+      plan.recompute = *r;
+      plan.recomputeLayers.clear();
+      return std::nullopt;
+    }
+    if (v.empty())
+      return bad("none, selective, full or layer names");
+    setPlanList(plan, key, splitItems(v));
     return std::nullopt;
   }
   if (key == "precision") {
@@ -219,15 +252,8 @@ std::optional<PlanError> mlir::pz::setPlanKey(Plan &plan, StringRef key,
     return std::nullopt;
   }
   if (key == "stage_boundaries") {
-    // Items separated by commas; validatePlan checks them (an empty item
-    // included), so that the YAML sequence form gets the same rules.
-    plan.stageBoundaries.clear();
-    if (v.empty())
-      return std::nullopt;
-    llvm::SmallVector<StringRef> items;
-    v.split(items, ',');
-    for (StringRef item : items)
-      plan.stageBoundaries.push_back(item.trim().str());
+    setPlanList(plan, key,
+                v.empty() ? std::vector<std::string>() : splitItems(v));
     return std::nullopt;
   }
   return PlanError{key.str(), "unknown plan key; the keys are " +
@@ -243,13 +269,51 @@ std::string mlir::pz::getPlanKey(const Plan &plan, StringRef key) {
   if (key == "schedule")
     return stringify(plan.schedule).str();
   if (key == "recompute")
-    return stringify(plan.recompute).str();
+    return plan.recompute == Recompute::Layers
+               ? llvm::join(plan.recomputeLayers, ",")
+               : stringify(plan.recompute).str();
   if (key == "precision")
     return stringify(plan.precision).str();
   if (key == "stage_boundaries")
     return llvm::join(plan.stageBoundaries, ",");
   llvm_unreachable("unknown plan key");
 }
+
+namespace {
+/// The rules for the layer names of a list key: non-empty, no comma (the
+/// flag's separator), none of `reserved`, each named once. Reports the
+/// first bad item only: a list of a million empty names is one error.
+void checkNames(StringRef key, const std::vector<std::string> &names,
+                llvm::ArrayRef<StringRef> reserved,
+                llvm::function_ref<void(StringRef, std::string)> fail) {
+  llvm::StringMap<size_t> seen;
+  for (auto [i, name] : llvm::enumerate(names)) {
+    if (name.empty()) {
+      fail(key, llvm::formatv("item {0} is empty; each item names a layer",
+                              i + 1));
+      return;
+    }
+    if (StringRef(name).contains(',')) {
+      fail(key, llvm::formatv("'{0}' holds a comma; a layer name cannot (the "
+                              "flag separates names by commas)",
+                              name));
+      return;
+    }
+    if (llvm::is_contained(reserved, name)) {
+      fail(key, llvm::formatv("'{0}' is a mode, not a layer name; give it "
+                              "alone",
+                              name));
+      return;
+    }
+    auto [it, inserted] = seen.try_emplace(name, i);
+    if (!inserted) {
+      fail(key, llvm::formatv("'{0}' is named twice (items {1} and {2})", name,
+                              it->second + 1, i + 1));
+      return;
+    }
+  }
+}
+} // namespace
 
 std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
   std::vector<PlanError> errors;
@@ -352,29 +416,16 @@ std::vector<PlanError> mlir::pz::validatePlan(const Plan &p) {
                            names.size(), names.size() == 1 ? "" : "s", p.pp,
                            p.virtualStages, want));
     }
-    // The first bad item only: a list of a million empty names is one error.
-    llvm::StringMap<size_t> seen;
-    for (auto [i, name] : llvm::enumerate(names)) {
-      if (name.empty()) {
-        fail("stage_boundaries",
-             llvm::formatv("item {0} is empty; each item names a layer", i + 1));
-        break;
-      }
-      if (StringRef(name).contains(',')) {
-        fail("stage_boundaries",
-             llvm::formatv("'{0}' holds a comma; a layer name cannot (the "
-                           "flag separates names by commas)",
-                           name));
-        break;
-      }
-      auto [it, inserted] = seen.try_emplace(name, i);
-      if (!inserted) {
-        fail("stage_boundaries",
-             llvm::formatv("'{0}' is named twice (items {1} and {2})", name,
-                           it->second + 1, i + 1));
-        break;
-      }
-    }
+    checkNames("stage_boundaries", names, {}, fail);
   }
+  if (p.recompute == Recompute::Layers && p.recomputeLayers.empty())
+    fail("recompute",
+         "names no layer; give none, selective, full or layer names");
+  else if (p.recompute != Recompute::Layers && !p.recomputeLayers.empty())
+    fail("recompute", llvm::formatv("is '{0}' and also names layers",
+                                    stringify(p.recompute)));
+  else
+    checkNames("recompute", p.recomputeLayers, {"none", "selective", "full"},
+               fail);
   return errors;
 }

@@ -300,8 +300,8 @@ llvm::Expected<Plan> PlanReader::read() {
     StringRef field = key == "microbatches" ? StringRef("grad_accum") : key;
     if (key == "microbatches" && values.count("grad_accum"))
       continue; // the two agree (or disagree, reported above)
-    if (value.items && key == "stage_boundaries")
-      plan.stageBoundaries = *value.items;
+    if (value.items)
+      setPlanList(plan, key, *value.items);
     else if (auto err = setPlanKey(plan, field, value.text))
       error(value.loc, "plan key '" + key + "': " + err->message);
   }
@@ -352,18 +352,22 @@ void printItem(llvm::raw_ostream &os, StringRef item) {
 std::string mlir::pz::printPlanYAML(const Plan &plan) {
   std::string out;
   llvm::raw_string_ostream os(out);
+  auto printList = [&](llvm::ArrayRef<std::string> items) {
+    os << "[";
+    for (auto [i, name] : llvm::enumerate(items)) {
+      os << (i ? ", " : "");
+      printItem(os, name);
+    }
+    os << "]\n";
+  };
   for (StringRef key : planKeys()) {
     os << key << ": ";
-    if (key == "stage_boundaries") {
-      os << "[";
-      for (auto [i, name] : llvm::enumerate(plan.stageBoundaries)) {
-        os << (i ? ", " : "");
-        printItem(os, name);
-      }
-      os << "]\n";
-      continue;
-    }
-    os << getPlanKey(plan, key) << "\n";
+    if (key == "stage_boundaries")
+      printList(plan.stageBoundaries);
+    else if (key == "recompute" && plan.recompute == Recompute::Layers)
+      printList(plan.recomputeLayers);
+    else
+      os << getPlanKey(plan, key) << "\n";
   }
   return out;
 }

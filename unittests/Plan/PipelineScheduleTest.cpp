@@ -225,8 +225,8 @@ TEST(PipelineSchedule, SimulationRejectsOrdersThatDeadlock) {
   std::vector<std::vector<StageAction>> t = {*parseComputeOrder("F0 B0 F1 B1"),
                                              *parseComputeOrder("F1 F0 B0 B1")};
   EXPECT_FALSE(simulatePipeline(t, {1.0, 1.0}));
-  EXPECT_FALSE(simulatePipeline(t, {1.0}));
+  EXPECT_FALSE(simulatePipeline(t, std::vector<double>{1.0}));
   // A backward before its own forward never starts.
-  EXPECT_FALSE(simulatePipeline({*parseComputeOrder("B0 F0")}, {1.0}));
+  EXPECT_FALSE(simulatePipeline({*parseComputeOrder("B0 F0")}, std::vector<double>{1.0}));
 }
 } // namespace

@@ -226,6 +226,100 @@ TEST(Plan, StageBoundaryErrorsNameTheKeyInYAML) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err.substr(0, 500);
 }
 
+TEST(Plan, RecomputeLayersReadAsASequenceOrACommaList) {
+  auto flow = parsePlanYAML("recompute: [h.0, \"h.2\"]\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(flow)) << llvm::toString(flow.takeError());
+  EXPECT_EQ(flow->recompute, Recompute::Layers);
+  EXPECT_EQ(flow->recomputeLayers, (std::vector<std::string>{"h.0", "h.2"}));
+  auto block = parsePlanYAML("recompute:\n  - h.0\n  - h.2\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(block)) << llvm::toString(block.takeError());
+  EXPECT_TRUE(*block == *flow);
+  auto scalar = parsePlanYAML("recompute: h.0, h.2\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(scalar)) << llvm::toString(scalar.takeError());
+  EXPECT_TRUE(*scalar == *flow);
+  EXPECT_EQ(getPlanKey(*flow, "recompute"), "h.0,h.2");
+  // One name is a list of one; a mode is a mode.
+  auto one = parsePlanYAML("recompute: h.1\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(one)) << llvm::toString(one.takeError());
+  EXPECT_EQ(one->recomputeLayers, (std::vector<std::string>{"h.1"}));
+  auto mode = parsePlanYAML("recompute: [full]\n", "plan.yaml");
+  EXPECT_FALSE(static_cast<bool>(mode));
+  llvm::consumeError(mode.takeError());
+  // The empty list recomputes nothing: none.
+  auto empty = parsePlanYAML("recompute: []\n", "plan.yaml");
+  ASSERT_TRUE(static_cast<bool>(empty)) << llvm::toString(empty.takeError());
+  EXPECT_TRUE(*empty == Plan());
+  EXPECT_TRUE(isListPlanKey("recompute"));
+}
+
+TEST(Plan, RecomputeSetFromText) {
+  Plan p;
+  EXPECT_FALSE(setPlanKey(p, "recompute", "h.0, layers.3 ,h.7"));
+  EXPECT_EQ(p.recompute, Recompute::Layers);
+  EXPECT_EQ(p.recomputeLayers, (std::vector<std::string>{"h.0", "layers.3", "h.7"}));
+  EXPECT_TRUE(validatePlan(p).empty());
+  EXPECT_FALSE(setPlanKey(p, "recompute", "selective"));
+  EXPECT_EQ(p.recompute, Recompute::Selective);
+  EXPECT_TRUE(p.recomputeLayers.empty());
+  EXPECT_EQ(getPlanKey(p, "recompute"), "selective");
+  std::optional<PlanError> err = setPlanKey(p, "recompute", " ");
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->key, "recompute");
+}
+
+TEST(Plan, RecomputeLayersReadBack) {
+  Plan p;
+  p.pp = 2;
+  p.recompute = Recompute::Layers;
+  p.recomputeLayers = {"h.0", "model/layers 3", "~"};
+  std::string yaml = printPlanYAML(p);
+  EXPECT_NE(yaml.find("\nrecompute: [h.0, \"model/layers 3\", \"~\"]\nprecision: fp32\n"),
+            std::string::npos)
+      << yaml;
+  auto back = parsePlanYAML(yaml, "out.yaml");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_TRUE(*back == p);
+  p.recomputeLayers = {"h.0"};
+  EXPECT_FALSE(*back == p);
+}
+
+TEST(Plan, RecomputeLayersValidation) {
+  Plan p;
+  p.recompute = Recompute::Layers;
+  std::vector<PlanError> errors = validatePlan(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].key, "recompute");
+  EXPECT_EQ(errors[0].message, "names no layer; give none, selective, full or layer names");
+  p.recomputeLayers = {"h.0"};
+  p.recompute = Recompute::Full;
+  errors = validatePlan(p);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "is 'full' and also names layers");
+  // With and without pipeline stages.
+  p.recompute = Recompute::Layers;
+  EXPECT_TRUE(validatePlan(p).empty());
+  p.pp = 4;
+  EXPECT_TRUE(validatePlan(p).empty());
+}
+
+TEST(Plan, RecomputeLayerErrorsNameTheKeyInYAML) {
+  EXPECT_EQ(errorOf("recompute: [h.2, h.0, h.2]\n"),
+            "plan.yaml:1:1: plan key 'recompute': 'h.2' is named twice "
+            "(items 1 and 3)");
+  EXPECT_EQ(errorOf("recompute: h.2,,h.5\n"),
+            "plan.yaml:1:1: plan key 'recompute': item 2 is empty; each "
+            "item names a layer");
+  EXPECT_EQ(errorOf("recompute: [h.0, none]\n"),
+            "plan.yaml:1:1: plan key 'recompute': 'none' is a mode, not a layer "
+            "name; give it alone");
+  EXPECT_EQ(errorOf("recompute: [\"a,b\"]\n"),
+            "plan.yaml:1:1: plan key 'recompute': 'a,b' holds a comma; a "
+            "layer name cannot (the flag separates names by commas)");
+  EXPECT_EQ(errorOf("recompute: [[h.2]]\n"),
+            "plan.yaml:1:14: an item of plan key 'recompute' must be a "
+            "single value, got a sequence");
+}
+
 TEST(Plan, ErrorsNameFileLineColumnAndKey) {
   std::string err = errorOf("tp: 2\npp: 0\n");
   EXPECT_EQ(err, "plan.yaml:2:1: plan key 'pp': must be a positive integer, "
@@ -244,9 +338,11 @@ TEST(Plan, BadValuesNameTheKey) {
   EXPECT_EQ(errorOf("precision: fp8\n"),
             "plan.yaml:1:1: plan key 'precision': expected one of fp32, bf16, "
             "fp16, got 'fp8'");
-  EXPECT_EQ(errorOf("recompute: some\n"),
-            "plan.yaml:1:1: plan key 'recompute': expected one of none, "
-            "selective, full, got 'some'");
+  // A recompute value that is not a mode names layers (pz-recompute
+  // refuses a name no layer has); an empty one is neither.
+  EXPECT_EQ(errorOf("recompute: ''\n"),
+            "plan.yaml:1:1: plan key 'recompute': expected none, selective, "
+            "full or layer names, got ''");
 }
 
 TEST(Plan, UnknownKeyListsTheKnownOnes) {

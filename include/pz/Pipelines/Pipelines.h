@@ -111,8 +111,12 @@ struct TrainingPipelineOptions
       llvm::cl::init(1)};
   Option<std::string> recompute{
       *this, "recompute",
-      llvm::cl::desc("activation recomputation: none, selective or full (pz-recompute)"),
+      llvm::cl::desc("activation recomputation: none, selective, full or layers "
+                     "(recompute-layers) (pz-recompute)"),
       llvm::cl::init("none")};
+  ListOption<std::string> recomputeLayers{
+      *this, "recompute-layers",
+      llvm::cl::desc("the layers recompute=layers recomputes in full (h.0,h.2)")};
   ListOption<std::string> stageBoundaries{
       *this, "stage-boundaries",
       llvm::cl::desc("layers that start a stage, instead of the balanced cut")};

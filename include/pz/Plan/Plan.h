@@ -21,13 +21,20 @@
 namespace mlir::pz {
 
 enum class Schedule { GPipe, OneFOneB, Interleaved, ZeroBubble };
-enum class Recompute { None, Selective, Full };
+/// Activation recomputation: none, selective (the attention core), full
+/// (all but the layer inputs) or Layers (full recompute of the layers
+/// Plan::recomputeLayers names, nothing elsewhere).
+enum class Recompute { None, Selective, Full, Layers };
 enum class Precision { FP32, BF16, FP16 };
 
 llvm::StringRef stringify(Schedule s);
+/// "layers" for Recompute::Layers (the pass and pipeline option's mode; the
+/// plan key holds the names instead).
 llvm::StringRef stringify(Recompute r);
 llvm::StringRef stringify(Precision p);
 std::optional<Schedule> parseSchedule(llvm::StringRef s);
+/// none, selective or full (a plan's recompute key is one of these or a
+/// list of layer names).
 std::optional<Recompute> parseRecompute(llvm::StringRef s);
 std::optional<Precision> parsePrecision(llvm::StringRef s);
 
@@ -48,6 +55,11 @@ struct Plan {
   /// in program order; empty lets pz-split-stages balance the cuts by cost.
   std::vector<std::string> stageBoundaries;
   Recompute recompute = Recompute::None;
+  /// With Recompute::Layers (plan key `recompute` given as a list, "h.0":
+  /// the ops that read a parameter "h.0.*" and the ops between them), the
+  /// layers recomputed in full: only each layer's input is kept. Empty
+  /// otherwise.
+  std::vector<std::string> recomputeLayers;
   Precision precision = Precision::FP32;
   /// The size cap of a gradient bucket of dp_replicate in MiB (DDP's
   /// bucket_cap_mb); 0 gives every gradient a bucket of its own.
@@ -79,8 +91,14 @@ struct PlanError {
   std::string message;
 };
 
-/// Whether `key` holds a list of strings (stage_boundaries).
+/// Whether `key` may hold a list of strings: stage_boundaries, and
+/// recompute (a mode, or the layers to recompute).
 bool isListPlanKey(llvm::StringRef key);
+
+/// Sets a list key from its items (a YAML sequence; setPlanKey splits the
+/// textual form). recompute: an empty list is none.
+void setPlanList(Plan &plan, llvm::StringRef key,
+                 std::vector<std::string> items);
 
 /// The plan keys in their canonical order. `microbatches` is accepted as an
 /// alias of `grad_accum` and is not listed here.
@@ -94,8 +112,9 @@ std::vector<PlanError> validatePlan(const Plan &plan);
 
 /// Sets one key from its textual value (as written in YAML or on the command
 /// line). Returns an error naming the key when the value does not parse.
-/// A list key (stage_boundaries) takes its items separated by commas, each
-/// trimmed; an empty value is the empty list.
+/// A list key takes its items separated by commas, each trimmed:
+/// stage_boundaries (an empty value is the empty list), recompute (none,
+/// selective, full, or else layer names).
 std::optional<PlanError> setPlanKey(Plan &plan, llvm::StringRef key,
                                     llvm::StringRef value);
 
@@ -110,13 +129,15 @@ inline constexpr size_t kMaxPlanErrors = 20;
 /// `FILE:LINE:COL: plan key 'KEY': REASON`, one per line, the first
 /// kMaxPlanErrors of them, then `FILE: ... and N more errors`. The file holds
 /// one YAML document: a flat mapping of plan keys to scalar values, or to a
-/// sequence of scalars for a list key (stage_boundaries: [h.2, h.5]); nesting
+/// sequence of scalars for a list key (stage_boundaries: [h.2, h.5],
+/// recompute: [h.0, h.2]); nesting
 /// is refused past kMaxNestingDepth levels without recursing into it.
 llvm::Expected<Plan> parsePlanYAML(llvm::StringRef text,
                                    llvm::StringRef fileName);
 
-/// Writes the plan as YAML, every key, in canonical order; a list key as a
-/// flow sequence (`[]` when empty), its items double-quoted unless plain.
+/// Writes the plan as YAML, every key, in canonical order; a list as a flow
+/// sequence (stage_boundaries `[]` when empty; recompute a list only for
+/// Recompute::Layers), its items double-quoted unless plain.
 std::string printPlanYAML(const Plan &plan);
 
 } // namespace mlir::pz

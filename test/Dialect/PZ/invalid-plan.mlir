@@ -109,7 +109,8 @@ module attributes {pz.plan = #pz.plan<pp = 2, schedule = "GPipe">} {}
 
 // -----
 
-// expected-error @+1 {{plan key 'recompute': expected one of none, selective, full, got 'some'}}
+// In the attribute a string is a mode; layers are an array.
+// expected-error @+1 {{plan key 'recompute': expected one of none, selective, full, or an array of layer names, got 'some'}}
 module attributes {pz.plan = #pz.plan<recompute = "some">} {}
 
 // -----
@@ -160,7 +161,7 @@ module attributes {pz.plan = #pz.plan<precision = "bf16 ">} {}
 
 // -----
 
-// expected-error @+1 {{plan key 'recompute': expected one of none, selective, full, got ' full'}}
+// expected-error @+1 {{plan key 'recompute': expected one of none, selective, full, or an array of layer names, got ' full'}}
 module attributes {pz.plan = #pz.plan<recompute = " full">} {}
 
 // -----
@@ -193,3 +194,28 @@ module attributes {pz.plan = #pz.plan<pp = 3, stage_boundaries = ["h.1", 2]>} {}
 // expected-error @+2 {{expected attribute value}}
 // expected-error @+1 {{failed to parse PZ_PlanAttr parameter 'stage_boundaries'}}
 module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = >} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'recompute': 'h.1' is named twice (items 1 and 3)}}
+module attributes {pz.plan = #pz.plan<recompute = ["h.1", "h.2", "h.1"]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'recompute': item 2 is empty; each item names a layer}}
+module attributes {pz.plan = #pz.plan<recompute = ["h.1", ""]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'recompute': 'full' is a mode, not a layer name; give it alone}}
+module attributes {pz.plan = #pz.plan<recompute = ["h.1", "full"]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'recompute': item 1 is not a string; each item names a layer}}
+module attributes {pz.plan = #pz.plan<recompute = [1]>} {}
+
+// -----
+
+// expected-error @+1 {{plan key 'recompute': expected a string (none, selective, full) or an array of layer names}}
+module attributes {pz.plan = #pz.plan<recompute = 2>} {}

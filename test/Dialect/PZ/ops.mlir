@@ -843,3 +843,12 @@ module @plan_stage_boundaries attributes {pz.plan = #pz.plan<stage_boundaries = 
 // CHECK-LABEL: module @plan_stage_boundaries_interleaved attributes {pz.plan = #pz.plan<pp = 2, schedule = "interleaved", grad_accum = 2, virtual_stages = 2, stage_boundaries = ["h.1", "h.2", "h.3"]>} {
 module @plan_stage_boundaries_interleaved attributes {pz.plan = #pz.plan<pp = 2, schedule = "interleaved", grad_accum = 2, virtual_stages = 2, stage_boundaries = ["h.1", "h.2", "h.3"]>} {
 }
+
+// recompute as a list of layers; an empty list is none.
+// CHECK-LABEL: module @plan_recompute_layers attributes {pz.plan = #pz.plan<pp = 2, recompute = ["h.0", "h.2"]>} {
+module @plan_recompute_layers attributes {pz.plan = #pz.plan<recompute = ["h.0", "h.2"], pp = 2>} {
+}
+
+// CHECK-LABEL: module @plan_recompute_empty_list attributes {pz.plan = #pz.plan<>} {
+module @plan_recompute_empty_list attributes {pz.plan = #pz.plan<recompute = []>} {
+}

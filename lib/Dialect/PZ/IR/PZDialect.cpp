@@ -76,7 +76,13 @@ Plan PlanAttr::getPlan() const {
   if (ArrayAttr names = getStageBoundaries())
     for (Attribute name : names)
       p.stageBoundaries.push_back(llvm::cast<StringAttr>(name).str());
-  p.recompute = *parseRecompute(getRecompute());
+  if (auto mode = llvm::dyn_cast_or_null<StringAttr>(getRecompute()))
+    p.recompute = *parseRecompute(mode.getValue());
+  else if (auto names = llvm::dyn_cast_or_null<ArrayAttr>(getRecompute()))
+    for (Attribute name : names)
+      p.recomputeLayers.push_back(llvm::cast<StringAttr>(name).str());
+  if (!p.recomputeLayers.empty())
+    p.recompute = Recompute::Layers;
   p.precision = *parsePrecision(getPrecision());
   p.bucketMb = getBucketMb();
   return p;
@@ -93,10 +99,23 @@ static ArrayAttr stageBoundariesAttr(MLIRContext *ctx, const Plan &p) {
   return ArrayAttr::get(ctx, names);
 }
 
+/// The recompute parameter: null for none, a string for a mode, the names
+/// for Recompute::Layers.
+static Attribute recomputeAttr(MLIRContext *ctx, const Plan &p) {
+  if (p.recompute == Recompute::None)
+    return nullptr;
+  if (p.recompute != Recompute::Layers)
+    return StringAttr::get(ctx, stringify(p.recompute));
+  SmallVector<Attribute> names;
+  for (const std::string &name : p.recomputeLayers)
+    names.push_back(StringAttr::get(ctx, name));
+  return ArrayAttr::get(ctx, names);
+}
+
 PlanAttr PlanAttr::get(MLIRContext *ctx, const Plan &p) {
   return get(ctx, p.dpReplicate, p.dpShard, p.zero, p.tp, p.sp, p.cp, p.pp,
              stringify(p.schedule), p.gradAccum, p.virtualStages,
-             stageBoundariesAttr(ctx, p), stringify(p.recompute),
+             stageBoundariesAttr(ctx, p), recomputeAttr(ctx, p),
              stringify(p.precision), p.bucketMb);
 }
 
@@ -135,7 +154,7 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t zero, int64_t tp, bool sp, int64_t cp,
                                int64_t pp, StringRef schedule,
                                int64_t gradAccum, int64_t virtualStages,
-                               ArrayAttr stageBoundaries, StringRef recompute,
+                               ArrayAttr stageBoundaries, Attribute recompute,
                                StringRef precision, int64_t bucketMb) {
   Plan p;
   p.dpReplicate = dpReplicate;
@@ -152,14 +171,33 @@ LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   // The strings must be exact (getPlan() parses them as they are), so they
   // are parsed here without the trimming that setPlanKey allows for YAML.
   auto sched = parseSchedule(schedule);
-  auto rec = parseRecompute(recompute);
+  // recompute: a mode (exact, as for schedule) or an array of names.
+  std::optional<Recompute> rec = Recompute::None;
+  if (auto mode = llvm::dyn_cast_or_null<StringAttr>(recompute)) {
+    rec = parseRecompute(mode.getValue());
+    if (!rec)
+      errors.push_back({"recompute", "expected one of none, selective, full, "
+                                     "or an array of layer names, got '" +
+                                         mode.str() + "'"});
+  } else if (auto names = llvm::dyn_cast_or_null<ArrayAttr>(recompute)) {
+    for (auto [i, name] : llvm::enumerate(names)) {
+      auto str = llvm::dyn_cast<StringAttr>(name);
+      if (!str) {
+        errors.push_back({"recompute", "item " + std::to_string(i + 1) +
+                                           " is not a string; each item names a layer"});
+        break;
+      }
+      p.recomputeLayers.push_back(str.str());
+    }
+    rec = names.empty() ? Recompute::None : Recompute::Layers;
+  } else if (recompute) {
+    errors.push_back({"recompute", "expected a string (none, selective, full) or "
+                                   "an array of layer names"});
+  }
   auto prec = parsePrecision(precision);
   if (!sched)
     errors.push_back({"schedule", "expected one of gpipe, 1f1b, interleaved, "
                                   "zb, got '" + schedule.str() + "'"});
-  if (!rec)
-    errors.push_back({"recompute", "expected one of none, selective, full, "
-                                   "got '" + recompute.str() + "'"});
   if (!prec)
     errors.push_back({"precision", "expected one of fp32, bf16, fp16, got '" +
                                        precision.str() + "'"});
@@ -393,6 +431,22 @@ LogicalResult PZDialect::verifyOperationAttribute(Operation *op,
     if (!v || v.getInt() < 0 || !llvm::isa<FunctionOpInterface>(op))
       return op->emitOpError() << "'" << kSavedActivationBytesAttrName
                                << "' must be a non-negative integer on a function";
+    return success();
+  }
+  if (attr.getName().getValue() == kRecomputedBytesAttrName) {
+    if (!llvm::isa<IntegerAttr>(attr.getValue()) || !llvm::isa<ModuleOp>(op))
+      return op->emitOpError() << "'" << kRecomputedBytesAttrName
+                               << "' must be an integer on a module";
+    return success();
+  }
+  if (attr.getName().getValue() == kRecomputedBytesByLayerAttrName) {
+    auto d = llvm::dyn_cast<DictionaryAttr>(attr.getValue());
+    if (!d || !llvm::isa<ModuleOp>(op) || !llvm::all_of(d, [](NamedAttribute e) {
+          return llvm::isa<IntegerAttr>(e.getValue());
+        }))
+      return op->emitOpError() << "'" << kRecomputedBytesByLayerAttrName
+                               << "' must be a dictionary of layer names to integers on a "
+                                  "module";
     return success();
   }
   if (attr.getName().getValue() == kSplitGroupsAttrName) {

@@ -34,6 +34,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "DataParallelUtils.h"
+#include "StepFunctions.h"
 #include "ZeroUtils.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
@@ -251,13 +252,15 @@ struct ZeroPass : public mlir::pz::impl::ZeroPassBase<ZeroPass> {
     DenseMap<Operation *, unsigned> position;
     for (auto [i, op] : llvm::enumerate(body))
       position[&op] = i;
-    // The forward pass ends at the op that computes the loss.
-    unsigned lossAt = body.getOperations().size();
+    // The forward pass ends at the op that computes the loss, or a pipeline
+    // stage's activation (a stage before the last has no loss).
+    std::optional<unsigned> forwardEnd;
     auto ret = llvm::cast<func::ReturnOp>(body.getTerminator());
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
-      if (resultRole(fn, i) == Role::loss)
+      if (isForwardResult(fn, i))
         if (Operation *def = ret.getOperand(i).getDefiningOp())
-          lossAt = position[def];
+          forwardEnd = std::max(forwardEnd.value_or(0), position[def]);
+    unsigned lossAt = forwardEnd.value_or(body.getOperations().size());
 
     // Per layer (in order of first use) and pass: the uses to redirect.
     struct Phase {

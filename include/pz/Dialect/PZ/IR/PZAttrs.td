@@ -17,6 +17,22 @@ def PZ_StageBoundariesParameter : OptionalParameter<"::mlir::ArrayAttr",
   }() }];
 }
 
+// recompute: a mode (a string) or the layers to recompute (an array of
+// strings); null for "none" and for [], so that the default is not printed.
+def PZ_RecomputeParameter : OptionalParameter<"::mlir::Attribute",
+    "recompute mode (string) or layer names (array of strings)"> {
+  let parser = [{ [&]() -> ::mlir::FailureOr<::mlir::Attribute> {
+    ::mlir::Attribute value;
+    if ($_parser.parseAttribute(value))
+      return ::mlir::failure();
+    auto str = ::llvm::dyn_cast<::mlir::StringAttr>(value);
+    auto arr = ::llvm::dyn_cast<::mlir::ArrayAttr>(value);
+    if ((str && str.getValue() == "none") || (arr && arr.empty()))
+      return ::mlir::Attribute();
+    return value;
+  }() }];
+}
+
 def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
   let summary = "The parallel plan of a training program";
   let description = [{
@@ -38,7 +54,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     | grad_accum | 1 | micro-batches per step on each data-parallel rank |
     | virtual_stages | 1 | model chunks per pipeline rank (interleaved) |
     | stage_boundaries | [] | layers that start a pipeline stage (pp x virtual_stages - 1 names; empty: cuts balanced by cost) |
-    | recompute | "none" | none, selective or full |
+    | recompute | "none" | "none", "selective", "full", or an array of layer names to recompute in full (["h.0", "h.2"]) |
     | precision | "fp32" | fp32, bf16 or fp16 |
     | bucket_mb | 25 | gradient bucket cap of dp_replicate in MiB (0: one per gradient) |
 
@@ -50,6 +66,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     ```mlir
     module attributes {pz.plan = #pz.plan<dp_replicate = 2, tp = 2, sp = true>} {}
     module attributes {pz.plan = #pz.plan<pp = 2, stage_boundaries = ["h.2"]>} {}
+    module attributes {pz.plan = #pz.plan<recompute = ["h.0", "h.2"]>} {}
     ```
   }];
   let parameters = (ins
@@ -64,7 +81,7 @@ def PZ_PlanAttr : PZ_Attr<"Plan", "plan"> {
     DefaultValuedParameter<"int64_t", "1">:$grad_accum,
     DefaultValuedParameter<"int64_t", "1">:$virtual_stages,
     PZ_StageBoundariesParameter:$stage_boundaries,
-    StringRefParameter<"recompute policy", "\"none\"">:$recompute,
+    PZ_RecomputeParameter:$recompute,
     StringRefParameter<"compute precision", "\"fp32\"">:$precision,
     DefaultValuedParameter<"int64_t", "25">:$bucket_mb
   );

@@ -80,6 +80,13 @@ def PZ_Dialect : Dialect {
     /// forward pass keeps for its backward pass (pz-saved-activations).
     static constexpr ::llvm::StringLiteral kSavedActivationBytesAttrName =
         "pz.saved_activation_bytes";
+    /// On the module (a stage's module): the bytes per micro-batch the
+    /// forward no longer keeps for the backward (pz-recompute), and for a
+    /// list of layers, per layer ({"h.0" = bytes}).
+    static constexpr ::llvm::StringLiteral kRecomputedBytesAttrName =
+        "pz.recomputed_bytes";
+    static constexpr ::llvm::StringLiteral kRecomputedBytesByLayerAttrName =
+        "pz.recomputed_bytes_by_layer";
     /// On the module: the parameters whose dim d pz-interleave-qkv
     /// reordered, {name = [g, d]}: per block of tp ranks, a share of each
     /// of g equal parts of the stored dim (the runtime's split_groups).

@@ -445,14 +445,42 @@ def RecomputePass : Pass<"pz-recompute", "mlir::ModuleOp"> {
       there is nothing to recompute.
     * `full`: everything but the layer inputs, the values alone live at a
       cut point of the forward (as pz-split-stages cuts).
+    * `layers`: full recompute of the named layers (`layers`, or the plan's
+      `recompute: [h.0, h.2]`) and nothing else. Layer `h.0` is the ops from
+      the cut point at or before the first op that reads a parameter
+      `h.0.*` (directly or through values computed from parameters alone)
+      to the cut point after the last one; all their values but the
+      layer's input and output (the next layer's input) are recomputed,
+      the cut points inside the layer included.
+
+    With pipeline stages (nested modules with `pz.stage`), the pass runs on
+    the top module and on each stage's `@forward_backward`: a stage
+    recomputes the listed layers it holds, and a name that no stage holds a
+    parameter of is an error (`recompute: no parameter of layer 'h.9'`). On
+    a stage's module alone, names it does not hold are left to the others.
+
+    The module (each stage's module) records what the forward no longer
+    keeps for the backward, per micro-batch: `pz.recomputed_bytes` (the
+    saved set's bytes before less after) and, for `layers`,
+    `pz.recomputed_bytes_by_layer` ({"h.0" = bytes}, every listed layer the
+    module holds). report.json shows them per rank and stage.
 
     A recomputed dropout draws the mask the forward drew (seed, step,
-    element index). The mode comes from `mode`, else from the plan's
-    `recompute` key; `none` leaves the module alone.
+    element index). The mode comes from `mode` (`layers` when only `layers`
+    is given), else from the plan's `recompute` key; `none` leaves the
+    module alone.
+
+    ```mlir
+    // parallelize-opt --pz-recompute=layers=h.1
+    module attributes {pz.recomputed_bytes = 4096 : i64,
+                       pz.recomputed_bytes_by_layer = {"h.1" = 4096 : i64}} {...}
+    ```
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"\"",
-           "none, selective or full; empty: the plan's recompute key">,
+           "none, selective, full or layers; empty: the plan's recompute key">,
+    ListOption<"layers", "layers", "std::string",
+               "the layers mode layers recomputes (h.0,h.2); empty: the plan's">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "a remark with the number of recomputed values">,
   ];
