@@ -102,20 +102,17 @@ CASES = {
 # export, import (inspect --fusion runs), fused (every softmax fused),
 # causal, train (compile and train run), parity.
 KNOWN = {
-    # torch 1.13 writes `squeeze(cos[:, :, :seq])` as If(dim == 1, Squeeze,
-    # Identity); the condition folds, but the importer has no If. (With the
-    # If inlined by hand, both fuse as causal GQA and train within 2e-7,
-    # weights within 7.8e-5.)
-    "llama-gqa": {"import": "If (domain ai.onnx, opset 17): 4 nodes"},
-    "llama-mqa": {"import": "If (domain ai.onnx, opset 17): 4 nodes"},
-    # repeat_interleave of the sin/cos tables (duplicate_interleave) becomes
-    # SplitToSequence, SequenceEmpty, Loop and ConcatFromSequence.
-    "gptj": {"import": "Loop (domain ai.onnx, opset 17): 2 nodes"},
-    # _make_causal_mask writes the mask by slice assignment (ScatterND) and
-    # _prepare_attn_mask ors it with the padding mask (Or), at /transformer
-    # on shape-derived constants: they would fold, but the importer has
-    # neither op.
-    "bloom": {"import": "ScatterND (domain ai.onnx, opset 17): 1 node"},
+    # (Llama GQA and MQA pass since torch's If(dim == 1, Squeeze, Identity)
+    # around the rotary table is inlined once its condition folds.)
+    # GPT-J imports (its repeat_interleave of the sin/cos tables, sequence
+    # ops and a Loop on constants, folds), but masks before it scales:
+    # softmax(where(causal, q k^T, finfo.min) / sqrt(d)), which the
+    # attention matcher does not take.
+    "gptj": {"fused": "the softmax's input is not matmul(q, k^T) of rank 4"},
+    # Bloom imports (its causal mask, ScatterND and Or on shape-derived
+    # constants, folds), but baddbmm(alibi, q, k^T) gives rank-3 scores and
+    # the probabilities are reshaped before the product with v.
+    "bloom": {"fused": "its probabilities feed 'pz.reshape'"},
     # baddbmm(zeros, q, k^T, beta=1, alpha=1/sqrt(d)) on [B*H, S, D]: the
     # scores are Add(Mul(zeros, 1), Mul(matmul, alpha)), rank 3, reshaped to
     # rank 4 before the causal Where; the matcher wants a rank-4 matmul.
