@@ -103,20 +103,15 @@ CASES = {
 # causal, train (compile and train run), parity.
 KNOWN = {
     # (Llama GQA and MQA pass since torch's If(dim == 1, Squeeze, Identity)
-    # around the rotary table is inlined once its condition folds.)
-    # GPT-J imports (its repeat_interleave of the sin/cos tables, sequence
-    # ops and a Loop on constants, folds), but masks before it scales:
-    # softmax(where(causal, q k^T, finfo.min) / sqrt(d)), which the
-    # attention matcher does not take.
-    "gptj": {"fused": "the softmax's input is not matmul(q, k^T) of rank 4"},
+    # around the rotary table is inlined once its condition folds; GPT-J
+    # since its repeat_interleave (sequence ops and a Loop on constants)
+    # folds and a scale after the mask fuses; GPT-NeoX since baddbmm's
+    # rank-3 scores on merged heads fuse.)
     # Bloom imports (its causal mask, ScatterND and Or on shape-derived
-    # constants, folds), but baddbmm(alibi, q, k^T) gives rank-3 scores and
-    # the probabilities are reshaped before the product with v.
+    # constants, folds), but baddbmm(alibi, q, k^T) adds the ALiBi bias to
+    # rank-3 scores and the probabilities are reshaped to rank 3 before the
+    # product with v (bmm): pz.attention has no bias operand yet.
     "bloom": {"fused": "its probabilities feed 'pz.reshape'"},
-    # baddbmm(zeros, q, k^T, beta=1, alpha=1/sqrt(d)) on [B*H, S, D]: the
-    # scores are Add(Mul(zeros, 1), Mul(matmul, alpha)), rank 3, reshaped to
-    # rank 4 before the causal Where; the matcher wants a rank-4 matmul.
-    "gpt-neox": {"fused": "the softmax's input is not matmul(q, k^T)"},
     # multi_query: q reshaped to [B, S*H, D] against one k head; the
     # probabilities are reshaped back before the product with v.
     "gpt-bigcode": {"fused": "its probabilities feed 'pz.reshape'"},

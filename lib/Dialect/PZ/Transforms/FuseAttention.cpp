@@ -5,10 +5,14 @@
 //   s = where(m, -inf, s)          optional mask: `causal` when m is the
 //     or where(k, s, -inf)         constant strict upper triangle (k the
 //     or s + m                     lower one; then a fill <= -1e9 will do)
+//   s = s / c  or  s * c           optional scale after a where mask (GPT-J)
 //   o = matmul(softmax(s, -1), v)
 // becomes pz.attention(q, k, v). Keys and values that repeat grouped-query
 // heads (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, n, S, D],
-// reshape to [B, Hkv * n, S, D]) are read unrepeated.
+// reshape to [B, Hkv * n, S, D]) are read unrepeated. Scores computed on
+// merged heads (GPT-NeoX's baddbmm: q and k reshaped [B, H, S, D] ->
+// [B*H, S, D], the rank-3 product, scaled, plus zeros, reshaped back to
+// [B, H, S, S]) are read as the rank-4 product of the unmerged q and k.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,12 +106,21 @@ bool isMinusInf(Value v) {
 
 /// The ways to read the softmax input `s` as masked scores: through a
 /// where with -inf, through an additive mask (either operand), or unmasked.
-SmallVector<MaskMatch> matchMask(Value s) {
+/// `fillScale` is a positive scale applied after the mask (GPT-J divides
+/// the masked scores): the fills are judged as scaled, and an additive
+/// mask, which the scale would have to multiply, is not read.
+SmallVector<MaskMatch> matchMask(Value s, double fillScale = 1.0) {
   SmallVector<MaskMatch> out;
+  auto scaled = [&](std::optional<double> c) -> std::optional<double> {
+    if (c)
+      return *c * fillScale;
+    return c;
+  };
   if (auto where = singleUseDefOf<WhereOp>(s)) {
     MaskMatch m;
-    std::optional<double> fill = getScalarConstant(where.getOnTrue());
-    std::optional<double> keepFill = getScalarConstant(where.getOnFalse());
+    std::optional<double> fill = scaled(getScalarConstant(where.getOnTrue()));
+    std::optional<double> keepFill =
+        scaled(getScalarConstant(where.getOnFalse()));
     if (fill && isCausalFill(*fill) && !isMinusInf(where.getOnTrue()) &&
         isCausalConstant(where.getCondition(), CausalForm::MaskedOut)) {
       // masked_fill(triu(1), -1e9): causal however large the fill.
@@ -130,7 +143,8 @@ SmallVector<MaskMatch> matchMask(Value s) {
     }
     if (m.scores && where.getType() == m.scores.getType())
       out.push_back(m);
-  } else if (auto add = singleUseDefOf<AddOp>(s)) {
+  } else if (auto add = fillScale == 1.0 ? singleUseDefOf<AddOp>(s)
+                                          : AddOp()) {
     for (auto [sc, mk] : {std::pair(add.getLhs(), add.getRhs()),
                           std::pair(add.getRhs(), add.getLhs())}) {
       if (add.getType() != sc.getType())
@@ -237,10 +251,90 @@ std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
   return std::make_pair(inner.getInput(), n);
 }
 
+/// `x` without an added constant of zeros of its own type (baddbmm's
+/// `beta * input` with an all-zero input).
+Value skipAddZeros(Value x) {
+  auto add = singleUseDefOf<AddOp>(x);
+  if (!add)
+    return x;
+  Value out;
+  eitherOrder(add.getLhs(), add.getRhs(), [&](Value a, Value z) {
+    DenseElementsAttr attr;
+    if (a.getType() != add.getType() || !matchPattern(z, m_Constant(&attr)) ||
+        !attr.isSplat() || !llvm::isa<FloatType>(attr.getElementType()) ||
+        !attr.getSplatValue<APFloat>().isZero())
+      return false;
+    out = a;
+    return true;
+  });
+  return out ? out : x;
+}
+
+/// For x = reshape(x4 [B, H, S, D] -> [B*H, S, D]) returns x4.
+Value unmergeHeads(Value x) {
+  auto r = defOf<ReshapeOp>(x);
+  if (!r)
+    return Value();
+  auto in = llvm::cast<RankedTensorType>(r.getInput().getType());
+  auto out = llvm::cast<RankedTensorType>(r.getType());
+  if (!in.hasStaticShape() || !out.hasStaticShape() || in.getRank() != 4 ||
+      out.getRank() != 3)
+    return Value();
+  ArrayRef<int64_t> a = in.getShape(), b = out.getShape();
+  if (b != ArrayRef<int64_t>{a[0] * a[1], a[2], a[3]})
+    return Value();
+  return r.getInput();
+}
+
+/// Scores [B, H, Sq, Sk] computed on merged heads: s = reshape(t) from
+/// [B*H, Sq, Sk], t = matmul(q3, k3^T) through an optional constant scale
+/// and added zeros, q3 and k3 reshaped from [B, H, S, D]. Returns the
+/// rank-3 product, the rank-4 q and k (k untransposed) and sets `scale`.
+struct MergedScores {
+  MatmulOp qk;
+  Value q, k;
+};
+std::optional<MergedScores> matchMergedScores(Value s,
+                                              std::optional<double> &scale) {
+  auto r = singleUseDefOf<ReshapeOp>(s);
+  if (!r)
+    return std::nullopt;
+  auto in = llvm::cast<RankedTensorType>(r.getInput().getType());
+  auto out = llvm::cast<RankedTensorType>(r.getType());
+  if (!in.hasStaticShape() || !out.hasStaticShape() || in.getRank() != 3 ||
+      out.getRank() != 4)
+    return std::nullopt;
+  ArrayRef<int64_t> a = in.getShape(), b = out.getShape();
+  if (a != ArrayRef<int64_t>{b[0] * b[1], b[2], b[3]})
+    return std::nullopt;
+  MergedScores m;
+  m.qk = singleUseDefOf<MatmulOp>(
+      matchScale(skipAddZeros(r.getInput()), scale));
+  if (!m.qk || m.qk.getTransposeLhs())
+    return std::nullopt;
+  m.q = unmergeHeads(m.qk.getLhs());
+  Value kt = m.qk.getRhs();
+  if (!m.qk.getTransposeRhs()) {
+    auto t = defOf<TransposeOp>(kt);
+    if (!t || !llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
+      return std::nullopt;
+    kt = t.getInput();
+  }
+  m.k = unmergeHeads(kt);
+  if (!m.q || !m.k)
+    return std::nullopt;
+  auto q4 = llvm::cast<RankedTensorType>(m.q.getType()).getShape();
+  if (q4[0] != b[0] || q4[1] != b[1])
+    return std::nullopt; // the scores' heads are not q's
+  return m;
+}
+
 /// What the pattern found: everything the rewrite needs.
 struct AttentionMatch {
   MatmulOp qk;
   Value q, k, v, mask;
+  RankedTensorType scoresType; // [B, H, Sq, Sk]
+  bool mergedHeads = false;    // qk is the rank-3 product on merged heads
   MaskMatch maskMatch;
   SmallVector<int64_t> perm; // a key read through this transpose
   std::optional<double> scale;
@@ -270,24 +364,47 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     return fail(why, "the probabilities are not one softmax over the keys (dim 3) used once");
   AttentionMatch m;
   std::optional<MaskMatch> mask;
-  for (const MaskMatch &mm : matchMask(softmax.getInput())) {
+  std::optional<MergedScores> merged;
+  // The softmax input as it is, then through a scale after the mask.
+  std::optional<double> outerScale;
+  Value inner = matchScale(softmax.getInput(), outerScale);
+  SmallVector<std::pair<MaskMatch, std::optional<double>>> candidates;
+  for (const MaskMatch &mm : matchMask(softmax.getInput()))
+    candidates.push_back({mm, std::nullopt});
+  if (inner != softmax.getInput())
+    for (const MaskMatch &mm : matchMask(inner, *outerScale))
+      if (mm.scores != inner || mm.causal || mm.mask || mm.negate)
+        candidates.push_back({mm, outerScale});
+  for (const auto &[mm, after] : candidates) {
     m.scale.reset();
     m.qk = singleUseDefOf<MatmulOp>(matchScale(mm.scores, m.scale));
     if (m.qk && !m.qk.getTransposeLhs() && m.qk.getType().getRank() == 4) {
       mask = mm;
+    } else if ((merged = matchMergedScores(mm.scores, m.scale))) {
+      m.qk = merged->qk;
+      mask = mm;
+    }
+    if (mask) {
+      if (after)
+        m.scale = m.scale.value_or(1.0) * *after;
       break;
     }
   }
   if (!mask)
     return fail(why, "the softmax's input is not matmul(q, k^T) of rank 4 (through an optional "
-                     "constant scale and mask: where(m, -inf, s) or s + m), used once");
+                     "constant scale and mask: where(m, -inf, s) or s + m; or of rank 3 on "
+                     "heads merged [B*H, S, D] and reshaped back), used once");
   m.maskMatch = *mask;
   m.v = pv.getRhs();
-  auto [k, perm] = keyOf(m.qk);
+  m.scoresType = llvm::cast<RankedTensorType>(mask->scores.getType());
+  auto [k, perm] = merged ? std::pair(merged->k, SmallVector<int64_t>())
+                          : keyOf(m.qk);
+  m.mergedHeads = merged.has_value();
+  Value qIn = merged ? merged->q : m.qk.getLhs();
   // A scale applied to q or to k instead of the scores (q x d^-1/2, or
   // d^-1/4 on each): (c q) k^T = c (q k^T).
   std::optional<double> qScale, kScale;
-  m.q = matchScale(m.qk.getLhs(), qScale);
+  m.q = matchScale(qIn, qScale);
   m.k = matchScale(k, kScale);
   if (qScale || kScale)
     m.scale = m.scale.value_or(1.0) * qScale.value_or(1.0) * kScale.value_or(1.0);
@@ -319,11 +436,11 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     auto mt = llvm::cast<RankedTensorType>(m.mask.getType());
     SmallVector<int64_t> out;
     if (mt.getRank() > 4 ||
-        !OpTrait::util::getBroadcastedShape(mt.getShape(), m.qk.getType().getShape(), out) ||
-        ArrayRef<int64_t>(out) != m.qk.getType().getShape() ||
+        !OpTrait::util::getBroadcastedShape(mt.getShape(), m.scoresType.getShape(), out) ||
+        ArrayRef<int64_t>(out) != m.scoresType.getShape() ||
         (!mt.getElementType().isInteger(1) && mt.getElementType() != qType.getElementType()))
       return fail(why, "the mask " + typeString(m.mask) +
-                           " does not broadcast to the scores " + typeString(m.qk) +
+                           " does not broadcast to the scores " + typeString(mask->scores) +
                            " as a bool or a float of the scores' type");
   }
   return m;
