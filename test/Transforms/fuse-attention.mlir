@@ -321,3 +321,64 @@ func.func @merged_heads_near_misses(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3x
   %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
   return %o1, %o2, %o3 : tensor<1x2x3x3xf32>, tensor<2x1x3x3xf32>, tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// GPTBigCode's multi-query attention: the heads among the queries (q
+// [B, S*H, D] against one key head [B, Sk, D]), the scores reshaped to
+// [B, S, H, Sk], a keep-mask of one head [1, S, 1, Sk] (the causal
+// triangle), the probabilities reshaped back for a rank-3 product with one
+// value head. It fuses as attention with one kv head; q is reshaped and
+// transposed to [B, H, S, D], the output back to [B, S*H, Dv].
+// CHECK-LABEL: func.func @multi_query(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x6x8xf32>, [[K:%[^:]+]]: tensor<1x3x8xf32>, [[V:%[^:]+]]: tensor<1x3x8xf32>)
+// CHECK-DAG: [[Q4:%.*]] = pz.reshape [[Q]] [1, 3, 2, 8]
+// CHECK-DAG: [[QT:%.*]] = pz.transpose [[Q4]] [0, 2, 1, 3] : tensor<1x3x2x8xf32> -> tensor<1x2x3x8xf32>
+// CHECK-DAG: [[K4:%.*]] = pz.reshape [[K]] [1, 1, 3, 8]
+// CHECK-DAG: [[V4:%.*]] = pz.reshape [[V]] [1, 1, 3, 8]
+// CHECK: [[O:%.*]] = pz.attention [[QT]], [[K4]], [[V4]] {causal, scale = 2.500000e-01 : f64} : tensor<1x2x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32> -> tensor<1x2x3x8xf32>
+// CHECK: [[OT:%.*]] = pz.transpose [[O]] [0, 2, 1, 3]
+// CHECK: [[R:%.*]] = pz.reshape [[OT]] [1, 6, 8]
+// CHECK: return [[R]]
+func.func @multi_query(%q: tensor<1x6x8xf32>, %k: tensor<1x3x8xf32>, %v: tensor<1x3x8xf32>) -> tensor<1x6x8xf32> {
+  %kt = pz.transpose %k [0, 2, 1] : tensor<1x3x8xf32> -> tensor<1x8x3xf32>
+  %s = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %c = pz.constant dense<0.25> : tensor<f32>
+  %sc = pz.mul %s, %c : tensor<1x6x3xf32>, tensor<f32> -> tensor<1x6x3xf32>
+  %zeros = pz.constant dense<0.0> : tensor<1x6x3xf32>
+  %sz = pz.add %sc, %zeros : tensor<1x6x3xf32>, tensor<1x6x3xf32> -> tensor<1x6x3xf32>
+  %s4 = pz.reshape %sz [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %keep = pz.constant dense<[[[[true, false, false]], [[true, true, false]], [[true, true, true]]]]> : tensor<1x3x1x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = pz.where %keep, %s4, %min : tensor<1x3x1x3xi1>, tensor<1x3x2x3xf32>, tensor<f32> -> tensor<1x3x2x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %p3 = pz.reshape %p [1, 6, 3] : tensor<1x3x2x3xf32> -> tensor<1x6x3xf32>
+  %o = pz.matmul %p3, %v : tensor<1x6x3xf32>, tensor<1x3x8xf32> -> tensor<1x6x8xf32>
+  return %o : tensor<1x6x8xf32>
+}
+
+// -----
+
+// Near misses of the multi-query form: a keep-mask that is not the causal
+// triangle (a mask operand would need the heads moved: not fused); the
+// probabilities reshaped by merging B and S rather than S and H.
+// CHECK-LABEL: func.func @multi_query_near_misses(
+// CHECK-NOT: pz.attention
+// CHECK: return
+func.func @multi_query_near_misses(%q: tensor<1x6x8xf32>, %k: tensor<1x3x8xf32>, %v: tensor<1x3x8xf32>, %v3: tensor<3x3x8xf32>) -> (tensor<1x6x8xf32>, tensor<3x2x8xf32>) {
+  %kt = pz.transpose %k [0, 2, 1] : tensor<1x3x8xf32> -> tensor<1x8x3xf32>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %s1 = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %r1 = pz.reshape %s1 [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %band = pz.constant dense<[[[[true, false, false]], [[true, true, false]], [[false, true, true]]]]> : tensor<1x3x1x3xi1>
+  %m1 = pz.where %band, %r1, %min : tensor<1x3x1x3xi1>, tensor<1x3x2x3xf32>, tensor<f32> -> tensor<1x3x2x3xf32>
+  %p1 = pz.softmax %m1 {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %q1 = pz.reshape %p1 [1, 6, 3] : tensor<1x3x2x3xf32> -> tensor<1x6x3xf32>
+  %o1 = pz.matmul %q1, %v : tensor<1x6x3xf32>, tensor<1x3x8xf32> -> tensor<1x6x8xf32>
+  %s2 = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %r2 = pz.reshape %s2 [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %p2 = pz.softmax %r2 {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %q2 = pz.reshape %p2 [3, 2, 3] : tensor<1x3x2x3xf32> -> tensor<3x2x3xf32>
+  %o2 = pz.matmul %q2, %v3 : tensor<3x2x3xf32>, tensor<3x3x8xf32> -> tensor<3x2x8xf32>
+  return %o1, %o2 : tensor<1x6x8xf32>, tensor<3x2x8xf32>
+}

@@ -58,10 +58,7 @@ enum class CausalForm {
 /// True when `v` is a constant [..., S, S] mask written in `form` whose every
 /// [S, S] slice is the causal one (a causal mask expanded over the batch by
 /// an all-ones padding mask, as Llama's exports fold to, is one).
-bool isCausalConstant(Value v, CausalForm form) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return false;
+bool isCausalAttr(DenseElementsAttr attr, CausalForm form) {
   auto type = llvm::cast<RankedTensorType>(attr.getType());
   if (type.getRank() < 2 || type.getRank() > 4 || !type.hasStaticShape())
     return false;
@@ -95,6 +92,11 @@ bool isCausalConstant(Value v, CausalForm form) {
     ++k;
   }
   return true;
+}
+
+bool isCausalConstant(Value v, CausalForm form) {
+  DenseElementsAttr attr;
+  return matchPattern(v, m_Constant(&attr)) && isCausalAttr(attr, form);
 }
 
 /// True for a scalar constant -inf (or the lowest finite float, which
@@ -446,11 +448,154 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
   return m;
 }
 
+//===----------------------------------------------------------------------===//
+// Multi-query attention with the heads among the queries (GPTBigCode)
+//===----------------------------------------------------------------------===//
+//
+//   s = matmul(reshape(q, [B, S*H, D]), k^T)   k [B, Sk, D], one head
+//   s = reshape(s * c + zeros, [B, S, H, Sk])
+//   s = where(keep, s, finfo.min)              keep [b, S, 1, Sk] causal
+//   o = matmul(reshape(softmax(s), [B, S*H, Sk]), v)   v [B, Sk, Dv]
+// is pz.attention(transpose(q as [B, S, H, D]), k and v as one kv head)
+// transposed and reshaped back to [B, S*H, Dv].
+
+/// What the multi-query pattern found.
+struct MultiQueryMatch {
+  Value q, k, v; // q [B, S*H, D]; k [B, Sk, D]; v [B, Sk, Dv]
+  int64_t heads = 0;
+  bool causal = false;
+  std::optional<double> scale;
+};
+
+/// A where mask on [B, S, H, Sk] scores whose condition is a constant with
+/// one head, [b, S, 1, Sk] (the same elements as [b, 1, S, Sk]), that is
+/// causal in the keep or masked-out form; sets `scores`.
+bool matchMultiQueryCausal(Value s, Value &scores) {
+  auto where = singleUseDefOf<WhereOp>(s);
+  DenseElementsAttr attr;
+  if (!where || !matchPattern(where.getCondition(), m_Constant(&attr)))
+    return false;
+  auto type = llvm::cast<RankedTensorType>(attr.getType());
+  if (type.getRank() != 4 || type.getDimSize(2) != 1)
+    return false;
+  ArrayRef<int64_t> d = type.getShape();
+  DenseElementsAttr moved = attr.reshape(
+      RankedTensorType::get({d[0], 1, d[1], d[3]}, type.getElementType()));
+  std::optional<double> fillOnFalse = getScalarConstant(where.getOnFalse());
+  std::optional<double> fillOnTrue = getScalarConstant(where.getOnTrue());
+  if (fillOnFalse && isCausalFill(*fillOnFalse) &&
+      isCausalAttr(moved, CausalForm::Keep))
+    scores = where.getOnTrue();
+  else if (fillOnTrue && isCausalFill(*fillOnTrue) &&
+           isCausalAttr(moved, CausalForm::MaskedOut))
+    scores = where.getOnFalse();
+  else
+    return false;
+  return where.getType() == scores.getType();
+}
+
+FailureOr<MultiQueryMatch> matchMultiQuery(MatmulOp pv, std::string *why) {
+  auto fail = [&](const std::string &reason) -> FailureOr<MultiQueryMatch> {
+    if (why)
+      *why = reason;
+    return failure();
+  };
+  auto pvType = llvm::cast<RankedTensorType>(pv.getType());
+  auto p3 = singleUseDefOf<ReshapeOp>(pv.getLhs());
+  auto softmax = p3 ? singleUseDefOf<SoftmaxOp>(p3.getInput()) : SoftmaxOp();
+  if (pv.getTransposeLhs() || pv.getTransposeRhs() || pvType.getRank() != 3 ||
+      !softmax || softmax.getAxis() != 3 || !pvType.hasStaticShape())
+    return fail("the probabilities are reshaped, but not [B, S, H, Sk] -> "
+                "[B, S*H, Sk] for a rank-3 product with the values");
+  ArrayRef<int64_t> p4 = softmax.getType().getShape();
+  auto vType = llvm::cast<RankedTensorType>(pv.getRhs().getType());
+  if (!softmax.getType().hasStaticShape() || !vType.hasStaticShape() ||
+      p3.getType().getShape() !=
+          ArrayRef<int64_t>{p4[0], p4[1] * p4[2], p4[3]} ||
+      vType.getRank() != 3 || vType.getDimSize(0) != p4[0] ||
+      vType.getDimSize(1) != p4[3])
+    return fail("the probabilities are reshaped, but not [B, S, H, Sk] -> "
+                "[B, S*H, Sk] for a rank-3 product with one head of values "
+                "[B, Sk, Dv]");
+  MultiQueryMatch m;
+  m.heads = p4[2];
+  m.v = pv.getRhs();
+  Value scores = softmax.getInput();
+  if (matchMultiQueryCausal(softmax.getInput(), scores))
+    m.causal = true;
+  auto s4 = singleUseDefOf<ReshapeOp>(scores);
+  auto qk = s4 ? singleUseDefOf<MatmulOp>(
+                     matchScale(skipAddZeros(s4.getInput()), m.scale))
+               : MatmulOp();
+  if (!qk || qk.getTransposeLhs() ||
+      qk.getType().getShape() != p3.getType().getShape())
+    return fail("multi-query probabilities, but the scores are not "
+                "reshape(matmul(q, k^T) [B, S*H, Sk]) through an optional "
+                "constant scale and a causal where");
+  m.q = qk.getLhs();
+  m.k = qk.getRhs();
+  if (!qk.getTransposeRhs()) {
+    auto t = defOf<TransposeOp>(m.k);
+    if (!t || !llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
+      return fail("multi-query scores, but k is not read through the swap "
+                  "of its last two dims");
+    m.k = t.getInput();
+  }
+  auto kType = llvm::cast<RankedTensorType>(m.k.getType());
+  if (!kType.hasStaticShape() ||
+      !llvm::cast<RankedTensorType>(m.q.getType()).hasStaticShape() ||
+      kType.getShape() !=
+      ArrayRef<int64_t>{p4[0], p4[3],
+                        llvm::cast<RankedTensorType>(m.q.getType())
+                            .getDimSize(2)})
+    return fail("multi-query scores, but k " + typeString(m.k) +
+                " is not one head [B, Sk, D]");
+  return m;
+}
+
+/// Rewrites a matched multi-query attention.
+void rewriteMultiQuery(MatmulOp pv, const MultiQueryMatch &m,
+                       PatternRewriter &rewriter) {
+  Location loc = pv.getLoc();
+  auto qType = llvm::cast<RankedTensorType>(m.q.getType());
+  auto kType = llvm::cast<RankedTensorType>(m.k.getType());
+  auto vType = llvm::cast<RankedTensorType>(m.v.getType());
+  Type elem = qType.getElementType();
+  int64_t b = qType.getDimSize(0), h = m.heads;
+  int64_t s = qType.getDimSize(1) / h, d = qType.getDimSize(2);
+  int64_t sk = kType.getDimSize(1), dv = vType.getDimSize(2);
+  auto reshape = [&](Value x, ArrayRef<int64_t> shape) -> Value {
+    return ReshapeOp::create(rewriter, loc, RankedTensorType::get(shape, elem),
+                             x, rewriter.getDenseI64ArrayAttr(shape));
+  };
+  Value q = TransposeOp::create(rewriter, loc, reshape(m.q, {b, s, h, d}),
+                                rewriter.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  Value k = reshape(m.k, {b, 1, sk, d});
+  Value v = reshape(m.v, {b, 1, sk, dv});
+  FloatAttr scaleAttr;
+  double sc = m.scale.value_or(1.0);
+  if (!isNear(sc, 1.0 / std::sqrt(static_cast<double>(d)), elem))
+    scaleAttr = rewriter.getF64FloatAttr(sc);
+  Value o = AttentionOp::create(
+      rewriter, loc, RankedTensorType::get({b, h, s, dv}, elem), q, k, v,
+      Value(), m.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+  Value back = TransposeOp::create(rewriter, loc, o,
+                                   rewriter.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  rewriter.replaceOp(pv, reshape(back, {b, s * h, dv}));
+}
+
 struct FuseAttention : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(MatmulOp pv,
                                 PatternRewriter &rewriter) const override {
+    if (pv.getType().getRank() == 3) {
+      FailureOr<MultiQueryMatch> mq = matchMultiQuery(pv, nullptr);
+      if (failed(mq))
+        return failure();
+      rewriteMultiQuery(pv, *mq, rewriter);
+      return success();
+    }
     FailureOr<AttentionMatch> m = matchAttention(pv, nullptr);
     if (failed(m))
       return failure();
@@ -492,6 +637,22 @@ std::string mlir::pz::fuse::whyAttentionNotFused(SoftmaxOp softmax) {
     return "its probabilities have " + std::to_string(llvm::range_size(softmax->getUses())) +
            " uses (a fused attention keeps none of them)";
   Operation *user = *softmax->user_begin();
+  // Multi-query probabilities reshaped to [B, S*H, Sk] for a rank-3 product
+  // (other reshapes, such as Bloom's [B*H, S, Sk], are reported below).
+  ArrayRef<int64_t> p4 = t.getShape();
+  if (auto r = llvm::dyn_cast<ReshapeOp>(user);
+      r && r->hasOneUse() && llvm::isa<MatmulOp>(*r->user_begin()) &&
+      p4.size() == 4 &&
+      r.getType().getShape() == ArrayRef<int64_t>{p4[0], p4[1] * p4[2], p4[3]}) {
+    auto pv3 = llvm::cast<MatmulOp>(*r->user_begin());
+    std::string why;
+    if (pv3.getLhs() == r.getResult() && pv3.getType().getRank() == 3) {
+      if (failed(matchMultiQuery(pv3, &why)))
+        return why;
+      return "it matches the multi-query pattern (an op of the pattern has "
+             "other uses)";
+    }
+  }
   auto pv = llvm::dyn_cast<MatmulOp>(user);
   if (!pv || pv.getLhs() != softmax.getResult()) {
     std::string s = "its probabilities feed '" + user->getName().getStringRef().str() + "'";
