@@ -102,27 +102,17 @@ CASES = {
 # export, import (inspect --fusion runs), fused (every softmax fused),
 # causal, train (compile and train run), parity.
 KNOWN = {
-    # torch 1.13 writes `squeeze(cos[:, :, :seq])` as If(dim == 1, Squeeze,
-    # Identity); the condition folds, but the importer has no If. (With the
-    # If inlined by hand, both fuse as causal GQA and train within 2e-7,
-    # weights within 7.8e-5.)
-    "llama-gqa": {"import": "If (domain ai.onnx, opset 17): 4 nodes"},
-    "llama-mqa": {"import": "If (domain ai.onnx, opset 17): 4 nodes"},
-    # repeat_interleave of the sin/cos tables (duplicate_interleave) becomes
-    # SplitToSequence, SequenceEmpty, Loop and ConcatFromSequence.
-    "gptj": {"import": "Loop (domain ai.onnx, opset 17): 2 nodes"},
-    # _make_causal_mask writes the mask by slice assignment (ScatterND) and
-    # _prepare_attn_mask ors it with the padding mask (Or), at /transformer
-    # on shape-derived constants: they would fold, but the importer has
-    # neither op.
-    "bloom": {"import": "ScatterND (domain ai.onnx, opset 17): 1 node"},
-    # baddbmm(zeros, q, k^T, beta=1, alpha=1/sqrt(d)) on [B*H, S, D]: the
-    # scores are Add(Mul(zeros, 1), Mul(matmul, alpha)), rank 3, reshaped to
-    # rank 4 before the causal Where; the matcher wants a rank-4 matmul.
-    "gpt-neox": {"fused": "the softmax's input is not matmul(q, k^T)"},
-    # multi_query: q reshaped to [B, S*H, D] against one k head; the
-    # probabilities are reshaped back before the product with v.
-    "gpt-bigcode": {"fused": "its probabilities feed 'pz.reshape'"},
+    # (Llama GQA and MQA pass since torch's If(dim == 1, Squeeze, Identity)
+    # around the rotary table is inlined once its condition folds; GPT-J
+    # since its repeat_interleave (sequence ops and a Loop on constants)
+    # folds and a scale after the mask fuses; GPT-NeoX since baddbmm's
+    # rank-3 scores on merged heads fuse; GPTBigCode since multi-query
+    # attention with the heads among the queries, [B, S*H, D], fuses.)
+    # Bloom imports (its causal mask, ScatterND and Or on shape-derived
+    # constants, folds), but baddbmm(alibi, q, k^T) adds the ALiBi bias to
+    # rank-3 scores and the probabilities are reshaped to rank 3 before the
+    # product with v (bmm): pz.attention has no bias operand yet.
+    "bloom": {"fused": "its probabilities feed 'pz.reshape'"},
     # nn.Embedding(padding_idx=0): PyTorch gives row 0 no gradient from the
     # lookup; the ONNX Gather cannot say so, and the compiled program
     # trains the row wherever the pad token is read.

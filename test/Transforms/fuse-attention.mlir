@@ -232,3 +232,153 @@ func.func @scale_on_q_and_k(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v
   %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
   return %o : tensor<1x2x3x8xf32>
 }
+
+// -----
+
+// GPT-J masks, then scales: softmax(where(tril, s, finfo.min) / c). The
+// scale moves onto the scores (1/4, not 1/sqrt(8): kept as an attribute),
+// the masked-out fill stays far below any score (finfo.min / 4), so the
+// mask is causal. Near miss: an additive mask under the scale, which would
+// have to be scaled too, is not fused.
+// CHECK-LABEL: func.func @scale_after_mask(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>, [[M:%[^:]+]]: tensor<1x1x3x3xf32>)
+// CHECK: [[O1:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 2.500000e-01 : f64} : tensor<1x2x3x8xf32>
+// CHECK: pz.softmax
+// CHECK: return [[O1]], %{{.*}}
+func.func @scale_after_mask(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %m: tensor<1x1x3x3xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %tril = pz.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %c = pz.constant dense<4.0> : tensor<f32>
+  %s1 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %m1 = pz.where %tril, %s1, %min : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %d1 = pz.div %m1, %c : tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %d1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %s2 = pz.matmul %q, %k {transpose_rhs} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x3xf32>
+  %a2 = pz.add %s2, %m : tensor<1x2x3x3xf32>, tensor<1x1x3x3xf32> -> tensor<1x2x3x3xf32>
+  %d2 = pz.div %a2, %c : tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p2 = pz.softmax %d2 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o2 = pz.matmul %p2, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o1, %o2 : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// GPT-NeoX's baddbmm: q and k merged to [B*H, S, D], the rank-3 product
+// scaled, plus zeros (beta * an all-zero input), reshaped back to
+// [B, H, S, S], then the causal where: the unmerged q and k are read.
+// CHECK-LABEL: func.func @merged_heads(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[K:%[^:]+]]: tensor<1x2x3x8xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
+// CHECK-NEXT: [[O:%.*]] = pz.attention [[Q]], [[K]], [[V]] {causal, scale = 2.500000e-01 : f64} : tensor<1x2x3x8xf32>
+// CHECK-NEXT: return [[O]]
+func.func @merged_heads(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32> {
+  %q3 = pz.reshape %q [2, 3, 8] : tensor<1x2x3x8xf32> -> tensor<2x3x8xf32>
+  %k3 = pz.reshape %k [2, 3, 8] : tensor<1x2x3x8xf32> -> tensor<2x3x8xf32>
+  %kt = pz.transpose %k3 [0, 2, 1] : tensor<2x3x8xf32> -> tensor<2x8x3xf32>
+  %s = pz.matmul %q3, %kt : tensor<2x3x8xf32>, tensor<2x8x3xf32> -> tensor<2x3x3xf32>
+  %c = pz.constant dense<0.25> : tensor<f32>
+  %sc = pz.mul %s, %c : tensor<2x3x3xf32>, tensor<f32> -> tensor<2x3x3xf32>
+  %zeros = pz.constant dense<0.0> : tensor<2x3x3xf32>
+  %sz = pz.add %sc, %zeros : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %s4 = pz.reshape %sz [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %tril = pz.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = pz.where %tril, %s4, %min : tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = pz.matmul %p, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// Near misses of the merged form: a constant that is not zeros is added to
+// the rank-3 scores (a bias such as ALiBi, not fused); the scores are
+// reshaped back into other heads than q's ([2, 1] from q's [1, 2]); k is
+// not read through the swap of its last two dims.
+// CHECK-LABEL: func.func @merged_heads_near_misses(
+// CHECK-NOT: pz.attention
+// CHECK: return
+func.func @merged_heads_near_misses(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3xf32>, %v: tensor<1x2x3x3xf32>) -> (tensor<1x2x3x3xf32>, tensor<2x1x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %q3 = pz.reshape %q [2, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x3x3xf32>
+  %k3 = pz.reshape %k [2, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x3x3xf32>
+  %kt = pz.transpose %k3 [0, 2, 1] : tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %s1 = pz.matmul %q3, %kt : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %bias = pz.constant dense<0.5> : tensor<2x3x3xf32>
+  %b1 = pz.add %s1, %bias : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %r1 = pz.reshape %b1 [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %r1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %s2 = pz.matmul %q3, %kt : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %r2 = pz.reshape %s2 [2, 1, 3, 3] : tensor<2x3x3xf32> -> tensor<2x1x3x3xf32>
+  %p2 = pz.softmax %r2 {axis = 3 : i64} : tensor<2x1x3x3xf32>
+  %v2 = pz.reshape %v [2, 1, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x1x3x3xf32>
+  %o2 = pz.matmul %p2, %v2 : tensor<2x1x3x3xf32>, tensor<2x1x3x3xf32> -> tensor<2x1x3x3xf32>
+  %kw = pz.transpose %k3 [1, 0, 2] : tensor<2x3x3xf32> -> tensor<3x2x3xf32>
+  %kw2 = pz.reshape %kw [2, 3, 3] : tensor<3x2x3xf32> -> tensor<2x3x3xf32>
+  %s3 = pz.matmul %q3, %kw2 : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %r3 = pz.reshape %s3 [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p3 = pz.softmax %r3 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  return %o1, %o2, %o3 : tensor<1x2x3x3xf32>, tensor<2x1x3x3xf32>, tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// GPTBigCode's multi-query attention: the heads among the queries (q
+// [B, S*H, D] against one key head [B, Sk, D]), the scores reshaped to
+// [B, S, H, Sk], a keep-mask of one head [1, S, 1, Sk] (the causal
+// triangle), the probabilities reshaped back for a rank-3 product with one
+// value head. It fuses as attention with one kv head; q is reshaped and
+// transposed to [B, H, S, D], the output back to [B, S*H, Dv].
+// CHECK-LABEL: func.func @multi_query(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x6x8xf32>, [[K:%[^:]+]]: tensor<1x3x8xf32>, [[V:%[^:]+]]: tensor<1x3x8xf32>)
+// CHECK-DAG: [[Q4:%.*]] = pz.reshape [[Q]] [1, 3, 2, 8]
+// CHECK-DAG: [[QT:%.*]] = pz.transpose [[Q4]] [0, 2, 1, 3] : tensor<1x3x2x8xf32> -> tensor<1x2x3x8xf32>
+// CHECK-DAG: [[K4:%.*]] = pz.reshape [[K]] [1, 1, 3, 8]
+// CHECK-DAG: [[V4:%.*]] = pz.reshape [[V]] [1, 1, 3, 8]
+// CHECK: [[O:%.*]] = pz.attention [[QT]], [[K4]], [[V4]] {causal, scale = 2.500000e-01 : f64} : tensor<1x2x3x8xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32> -> tensor<1x2x3x8xf32>
+// CHECK: [[OT:%.*]] = pz.transpose [[O]] [0, 2, 1, 3]
+// CHECK: [[R:%.*]] = pz.reshape [[OT]] [1, 6, 8]
+// CHECK: return [[R]]
+func.func @multi_query(%q: tensor<1x6x8xf32>, %k: tensor<1x3x8xf32>, %v: tensor<1x3x8xf32>) -> tensor<1x6x8xf32> {
+  %kt = pz.transpose %k [0, 2, 1] : tensor<1x3x8xf32> -> tensor<1x8x3xf32>
+  %s = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %c = pz.constant dense<0.25> : tensor<f32>
+  %sc = pz.mul %s, %c : tensor<1x6x3xf32>, tensor<f32> -> tensor<1x6x3xf32>
+  %zeros = pz.constant dense<0.0> : tensor<1x6x3xf32>
+  %sz = pz.add %sc, %zeros : tensor<1x6x3xf32>, tensor<1x6x3xf32> -> tensor<1x6x3xf32>
+  %s4 = pz.reshape %sz [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %keep = pz.constant dense<[[[[true, false, false]], [[true, true, false]], [[true, true, true]]]]> : tensor<1x3x1x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = pz.where %keep, %s4, %min : tensor<1x3x1x3xi1>, tensor<1x3x2x3xf32>, tensor<f32> -> tensor<1x3x2x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %p3 = pz.reshape %p [1, 6, 3] : tensor<1x3x2x3xf32> -> tensor<1x6x3xf32>
+  %o = pz.matmul %p3, %v : tensor<1x6x3xf32>, tensor<1x3x8xf32> -> tensor<1x6x8xf32>
+  return %o : tensor<1x6x8xf32>
+}
+
+// -----
+
+// Near misses of the multi-query form: a keep-mask that is not the causal
+// triangle (a mask operand would need the heads moved: not fused); the
+// probabilities reshaped by merging B and S rather than S and H.
+// CHECK-LABEL: func.func @multi_query_near_misses(
+// CHECK-NOT: pz.attention
+// CHECK: return
+func.func @multi_query_near_misses(%q: tensor<1x6x8xf32>, %k: tensor<1x3x8xf32>, %v: tensor<1x3x8xf32>, %v3: tensor<3x3x8xf32>) -> (tensor<1x6x8xf32>, tensor<3x2x8xf32>) {
+  %kt = pz.transpose %k [0, 2, 1] : tensor<1x3x8xf32> -> tensor<1x8x3xf32>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %s1 = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %r1 = pz.reshape %s1 [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %band = pz.constant dense<[[[[true, false, false]], [[true, true, false]], [[false, true, true]]]]> : tensor<1x3x1x3xi1>
+  %m1 = pz.where %band, %r1, %min : tensor<1x3x1x3xi1>, tensor<1x3x2x3xf32>, tensor<f32> -> tensor<1x3x2x3xf32>
+  %p1 = pz.softmax %m1 {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %q1 = pz.reshape %p1 [1, 6, 3] : tensor<1x3x2x3xf32> -> tensor<1x6x3xf32>
+  %o1 = pz.matmul %q1, %v : tensor<1x6x3xf32>, tensor<1x3x8xf32> -> tensor<1x6x8xf32>
+  %s2 = pz.matmul %q, %kt : tensor<1x6x8xf32>, tensor<1x8x3xf32> -> tensor<1x6x3xf32>
+  %r2 = pz.reshape %s2 [1, 3, 2, 3] : tensor<1x6x3xf32> -> tensor<1x3x2x3xf32>
+  %p2 = pz.softmax %r2 {axis = 3 : i64} : tensor<1x3x2x3xf32>
+  %q2 = pz.reshape %p2 [3, 2, 3] : tensor<1x3x2x3xf32> -> tensor<3x2x3xf32>
+  %o2 = pz.matmul %q2, %v3 : tensor<3x2x3xf32>, tensor<3x3x8xf32> -> tensor<3x2x8xf32>
+  return %o1, %o2 : tensor<1x6x8xf32>, tensor<3x2x8xf32>
+}

@@ -104,4 +104,106 @@ TEST(ImportFold, WithinTheBoundCosFoldsToOnes) {
     EXPECT_EQ(v, 1.0f);
 }
 
+/// zeros (100, as in cosOfZeros) split into a sequence of 100 scalars by
+/// SplitToSequence and joined again by ConcatFromSequence.
+Model splitAndJoin() {
+  Model m = cosOfZeros();
+  m.graph.nodes.pop_back();
+  Node split = node("split", "SplitToSequence", {"zeros"}, "parts");
+  NodeAttribute keep;
+  keep.name = "keepdims";
+  keep.kind = NodeAttribute::Kind::Int;
+  keep.i = 0;
+  split.attributes.push_back(keep);
+  Node concat = node("concat", "ConcatFromSequence", {"parts"}, "c");
+  NodeAttribute axis;
+  axis.name = "axis";
+  axis.kind = NodeAttribute::Kind::Int;
+  axis.i = 0;
+  concat.attributes.push_back(axis);
+  NodeAttribute stack = axis;
+  stack.name = "new_axis";
+  stack.i = 1;
+  concat.attributes.push_back(stack);
+  m.graph.nodes.push_back(split);
+  m.graph.nodes.push_back(concat);
+  return m;
+}
+
+TEST(ImportFold, SequenceItemsCountAgainstTheBound) {
+  MLIRContext ctx;
+  std::string errors;
+  // shape (1) + zeros (100) + the 100 items of the sequence + the concat.
+  EXPECT_FALSE(importWithBound(ctx, splitAndJoin(), 250, errors));
+  EXPECT_EQ(errors, "concat: folding this ConcatFromSequence node brings the "
+                    "constant elements held on the host to 301, past the "
+                    "import's bound of 250\n");
+  errors.clear();
+  EXPECT_TRUE(importWithBound(ctx, splitAndJoin(), 301, errors)) << errors;
+}
+
+/// A Loop with the trip count `trips` and a body that passes its condition
+/// through: unrolled at import time.
+Model loopOf(int64_t trips) {
+  Model m;
+  m.irVersion = 8;
+  m.opsets = {{"", 17}};
+  m.hasGraph = true;
+  Node count = node("count", "Constant", {}, "count");
+  NodeAttribute value;
+  value.name = "value_int";
+  value.kind = NodeAttribute::Kind::Int;
+  value.i = trips;
+  count.attributes.push_back(value);
+  Node start = node("start", "Constant", {}, "start");
+  value.i = 0;
+  start.attributes.push_back(value);
+  auto body = std::make_shared<Graph>();
+  body->name = "body";
+  ValueInfo i, c, acc, cOut, accOut;
+  i.name = "i";
+  c.name = "c";
+  acc.name = "acc";
+  cOut.name = "c_out";
+  accOut.name = "acc_out";
+  body->inputs = {i, c, acc};
+  body->outputs = {cOut, accOut};
+  body->nodes = {node("cond", "Identity", {"c"}, "c_out"),
+                 node("step", "Add", {"acc", "i"}, "acc_out")};
+  Node loop = node("loop", "Loop", {"count", "", "start"}, "sum");
+  NodeAttribute bodyAttr;
+  bodyAttr.name = "body";
+  bodyAttr.kind = NodeAttribute::Kind::Graph;
+  bodyAttr.graphs.push_back(body);
+  loop.attributes.push_back(bodyAttr);
+  m.graph.name = "g";
+  m.graph.nodes = {count, start, loop};
+  ValueInfo out;
+  out.name = "sum";
+  out.kind = ValueInfo::Kind::Tensor;
+  out.elemType = DataType::Int64;
+  m.graph.outputs = {out};
+  return m;
+}
+
+TEST(ImportFold, LoopUnrollsToItsValue) {
+  MLIRContext ctx;
+  std::string errors;
+  OwningOpRef<ModuleOp> module = importWithBound(ctx, loopOf(100), 1000, errors);
+  ASSERT_TRUE(module) << errors;
+  auto fn = module->lookupSymbol<func::FuncOp>("forward");
+  auto c = llvm::dyn_cast<ConstantOp>(&fn.getBody().front().front());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*llvm::cast<DenseElementsAttr>(c.getValue()).getValues<int64_t>().begin(),
+            99 * 100 / 2);
+}
+
+TEST(ImportFold, LoopPastTheIterationBoundIsAnError) {
+  MLIRContext ctx;
+  std::string errors;
+  EXPECT_FALSE(importWithBound(ctx, loopOf(int64_t(1) << 40), int64_t(1) << 30, errors));
+  EXPECT_EQ(errors, "loop: Loop runs more than 65536 iterations at import time, "
+                    "the most the importer unrolls\n");
+}
+
 } // namespace

@@ -283,6 +283,47 @@ static FailureOr<bool> foldNot(NodeContext &ctx) {
   return true;
 }
 
+/// Or and And on BOOL tensors, with broadcasting.
+static LogicalResult checkLogicTypes(NodeContext &ctx) {
+  for (unsigned i = 0; i < 2; ++i)
+    if (ctx.getDataType(i) != DataType::Bool)
+      return ctx.emitError() << ctx.getNode().opType << " input " << i
+                             << " must be BOOL, got "
+                             << dataTypeName(ctx.getDataType(i));
+  return success();
+}
+
+template <bool IsOr>
+static FailureOr<bool> foldLogic(NodeContext &ctx) {
+  if (failed(checkLogicTypes(ctx)))
+    return failure();
+  const HostTensor *a = ctx.getConstant(0), *b = ctx.getConstant(1);
+  return foldBroadcast(
+      ctx, {a, b}, DataType::Bool,
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        bool x = a->getInt(off[0]) != 0, y = b->getInt(off[1]) != 0;
+        out.setInt(o, IsOr ? (x || y) : (x && y));
+        return success();
+      });
+}
+
+/// `a or b` is where(a, a, b), `a and b` is where(a, b, a): one pz.where,
+/// which broadcasts as ONNX does.
+template <bool IsOr>
+static LogicalResult lowerLogic(NodeContext &ctx) {
+  if (failed(checkLogicTypes(ctx)))
+    return failure();
+  FailureOr<Value> a = ctx.getValue(0), b = ctx.getValue(1);
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<Value> r = IsOr ? ctx.create<WhereOp>(*a, *a, *b)
+                            : ctx.create<WhereOp>(*a, *b, *a);
+  if (failed(r))
+    return failure();
+  ctx.setOutput(0, *r);
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Where and Cast
 //===----------------------------------------------------------------------===//
@@ -428,6 +469,8 @@ void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
   r.add("GreaterOrEqual", foldCompare<ComparePredicate::ge>,
         lowerCompare<ComparePredicate::ge>, 2);
   r.add("Not", foldNot, lowerUnary<NotOp>);
+  r.add("Or", foldLogic<true>, lowerLogic<true>, 2);
+  r.add("And", foldLogic<false>, lowerLogic<false>, 2);
   r.add("Where", foldWhere, lowerWhere, 3);
   r.add("Cast", foldCast, lowerCast);
 }

@@ -55,18 +55,27 @@ LogicalResult GraphImporter::checkSupportedOps() {
   std::vector<std::pair<std::string, Unsupported>> byType;
   llvm::StringMap<size_t> index;
   const OpRegistry &registry = getOpRegistry();
-  for (auto [i, node] : llvm::enumerate(graph.nodes)) {
-    if (registry.lookup(node.domain, node.opType))
-      continue;
-    std::string key = node.domain + "::" + node.opType;
-    auto [it, inserted] = index.try_emplace(key, byType.size());
-    if (inserted)
-      byType.emplace_back(key, Unsupported());
-    Unsupported &u = byType[it->second].second;
-    u.domain = node.domain;
-    u.nodes.push_back(node.name.empty() ? node.opType + "_" + std::to_string(i)
-                                        : node.name);
-  }
+  // The nodes of subgraphs too (they are imported when inlined).
+  std::function<void(const Graph &)> visit = [&](const Graph &g) {
+    for (auto [i, node] : llvm::enumerate(g.nodes)) {
+      for (const NodeAttribute &a : node.attributes)
+        for (const auto &sub : a.graphs)
+          visit(*sub);
+      if (isInlinedControlFlow(node) ||
+          registry.lookup(node.domain, node.opType))
+        continue;
+      std::string key = node.domain + "::" + node.opType;
+      auto [it, inserted] = index.try_emplace(key, byType.size());
+      if (inserted)
+        byType.emplace_back(key, Unsupported());
+      Unsupported &u = byType[it->second].second;
+      u.domain = node.domain;
+      u.nodes.push_back(node.name.empty()
+                            ? node.opType + "_" + std::to_string(i)
+                            : node.name);
+    }
+  };
+  visit(graph);
   if (byType.empty())
     return success();
   size_t total = 0;
@@ -120,7 +129,11 @@ LogicalResult GraphImporter::orderNodes(SmallVectorImpl<unsigned> &order) {
   SmallVector<SmallVector<unsigned>> users(graph.nodes.size());
   SmallVector<unsigned> pending(graph.nodes.size(), 0);
   for (auto [i, node] : llvm::enumerate(graph.nodes)) {
-    for (const std::string &in : node.inputs) {
+    // A subgraph's reads of this graph's names order the node after their
+    // producers, as its inputs do.
+    std::vector<std::string> reads = node.inputs;
+    llvm::append_range(reads, outerScopeReads(node));
+    for (const std::string &in : reads) {
       if (in.empty())
         continue;
       state.usedNames.insert(in);

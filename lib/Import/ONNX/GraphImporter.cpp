@@ -121,10 +121,13 @@ LogicalResult GraphImporter::createFunction() {
     return failure();
   // Initializers read only as shapes, axes or ratios are constants.
   llvm::StringSet<> dataUse;
-  for (const Node &node : graph.nodes)
+  for (const Node &node : graph.nodes) {
     for (auto [i, in] : llvm::enumerate(node.inputs))
       if (!isStaticOperand(node.opType, i))
         dataUse.insert(in);
+    for (const std::string &in : outerScopeReads(node))
+      dataUse.insert(in);
+  }
   for (const ValueInfo &out : graph.outputs)
     dataUse.insert(out.name);
   SmallVector<const Tensor *> params;
@@ -172,15 +175,23 @@ LogicalResult GraphImporter::createFunction() {
   return success();
 }
 
-LogicalResult GraphImporter::importNode(unsigned index) {
-  const Node &node = graph.nodes[index];
+LogicalResult GraphImporter::importNode(const Node &node, Location loc) {
+  if (isInlinedControlFlow(node))
+    return node.opType == "If" ? importIf(node, loc) : importLoop(node, loc);
   const OpHandler *handler = getOpRegistry().lookup(node.domain, node.opType);
-  NodeContext nctx(state, node, opset, nodeLoc(index));
+  assert(handler && "checkSupportedOps let only supported ops through");
+  NodeContext nctx(state, node, opset, loc);
   for (unsigned i = 0; i < handler->minInputs; ++i)
     if (!nctx.hasInput(i))
       return nctx.emitError()
              << node.opType << " needs at least " << handler->minInputs
              << " inputs, but input " << i << " is missing";
+  if (!handler->takesSequences)
+    for (unsigned i = 0; i < nctx.getNumInputs(); ++i)
+      if (nctx.getSequence(i))
+        return nctx.emitError()
+               << node.opType << " input " << i << " ('" << node.inputs[i]
+               << "') is a sequence; only the sequence ops take sequences";
   bool done = false;
   if (nctx.allInputsConstant()) {
     // The op's own folder first; any other op on constants is folded by
@@ -207,10 +218,14 @@ LogicalResult GraphImporter::importNode(unsigned index) {
   if (!done) {
     if (!handler->lower) {
       for (unsigned i = 0; i < nctx.getNumInputs(); ++i)
-        if (nctx.hasInput(i) && !nctx.getConstant(i))
+        if (nctx.hasInput(i) && !nctx.getConstant(i) && !nctx.getSequence(i))
           return nctx.emitError()
                  << node.opType << " needs inputs known at import time, but '"
-                 << node.inputs[i] << "' is computed at run time";
+                 << node.inputs[i] << "' is computed at run time"
+                 << (handler->claimed ? ""
+                                      : " (the importer evaluates this op "
+                                        "only on constants: pz has no such "
+                                        "op on data)");
       return nctx.emitError() << node.opType << " could not be evaluated";
     }
     if (failed(handler->lower(nctx)))
@@ -246,6 +261,10 @@ LogicalResult GraphImporter::createReturn() {
   SmallVector<Value> results;
   for (const ValueInfo &out : graph.outputs) {
     ImportedValue &v = state.values.find(out.name)->second;
+    if (v.sequence)
+      return emitError(modelLoc())
+             << "graph output '" << out.name
+             << "' is a sequence; the outputs of a pz program are tensors";
     if (!v.value) {
       if (!v.constant->getMLIRType(&ctx))
         return emitError(modelLoc())
@@ -283,7 +302,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     return nullptr;
   warnMergedInitializers();
   for (unsigned index : order)
-    if (failed(importNode(index)))
+    if (failed(importNode(graph.nodes[index], nodeLoc(index))))
       return nullptr;
   if (failed(createReturn()))
     return nullptr;

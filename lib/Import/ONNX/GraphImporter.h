@@ -18,6 +18,15 @@
 
 namespace mlir::pz::onnx {
 
+/// The names a node's subgraphs (If's branches, Loop's body, nested ones
+/// included) read from the scopes around the node, each once, in order of
+/// first read: its implicit inputs.
+std::vector<std::string> outerScopeReads(const Node &node);
+
+/// True for the control-flow ops the importer inlines (If, Loop) rather
+/// than imports through the op registry.
+bool isInlinedControlFlow(const Node &node);
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext &ctx, const Model &model, StringRef path,
@@ -43,7 +52,24 @@ private:
   /// parameters; integer initializers become known constants.
   LogicalResult createFunction();
   FailureOr<SmallVector<Type>> inputTypes(SmallVectorImpl<unsigned> &which);
-  LogicalResult importNode(unsigned index);
+  LogicalResult importNode(const Node &node, Location loc);
+
+  /// If with a condition known at import time: imports the branch taken.
+  LogicalResult importIf(const Node &node, Location loc);
+  /// Loop with a trip count and condition known at import time, unrolled:
+  /// the body imported once per iteration.
+  LogicalResult importLoop(const Node &node, Location loc);
+  /// Imports the nodes of subgraph `g` of `node` with its inputs bound to
+  /// `args`; its outputs go to `results`. Names `g` defines are renamed
+  /// apart (`prefix` + name) in a scope of their own, so that they never
+  /// meet the enclosing graph's; other names resolve outwards, as ONNX
+  /// scoping says.
+  LogicalResult importSubgraph(const Node &node, const Graph &g,
+                               const std::string &prefix,
+                               ArrayRef<ImportedValue> args, Location loc,
+                               SmallVectorImpl<ImportedValue> &results);
+  /// A name as the innermost subgraph being imported sees it.
+  std::string resolve(const std::string &name) const;
   LogicalResult createReturn();
   /// Erases ops whose results nothing reads (constants no op needed, the
   /// log-softmax an NLL loss was fused through).
@@ -60,6 +86,8 @@ private:
   ImportState state;
   int64_t opset = 0;
   func::FuncOp fn;
+  /// The renamings of the subgraphs being imported, innermost last.
+  SmallVector<llvm::StringMap<std::string>> scopes;
 };
 
 } // namespace mlir::pz::onnx

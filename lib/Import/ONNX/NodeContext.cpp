@@ -18,9 +18,24 @@ const HostTensor *NodeContext::getConstant(unsigned i) const {
   return it == state.values.end() ? nullptr : it->second.constant.get();
 }
 
+std::shared_ptr<const HostTensor>
+NodeContext::getHeldConstant(unsigned i) const {
+  if (!hasInput(i))
+    return nullptr;
+  auto it = state.values.find(node.inputs[i]);
+  return it == state.values.end() ? nullptr : it->second.constant;
+}
+
+const HostSequence *NodeContext::getSequence(unsigned i) const {
+  if (!hasInput(i))
+    return nullptr;
+  auto it = state.values.find(node.inputs[i]);
+  return it == state.values.end() ? nullptr : it->second.sequence.get();
+}
+
 bool NodeContext::allInputsConstant() const {
   for (unsigned i = 0, e = getNumInputs(); i < e; ++i)
-    if (hasInput(i) && !getConstant(i))
+    if (hasInput(i) && !getConstant(i) && !getSequence(i))
       return false;
   return true;
 }
@@ -41,6 +56,11 @@ FailureOr<Value> NodeContext::getValue(unsigned i) {
   ImportedValue &v = state.values.find(node.inputs[i])->second;
   if (v.value)
     return v.value;
+  if (!v.constant)
+    return emitError() << node.opType << " reads the sequence '"
+                       << node.inputs[i]
+                       << "' as a tensor; sequences exist only at import "
+                          "time, for the sequence ops to fold";
   FailureOr<Value> c = materialize(*v.constant, v.loc ? Location(v.loc) : loc);
   if (succeeded(c))
     v.value = *c;
@@ -120,6 +140,23 @@ void NodeContext::setOutput(unsigned i, Value v) {
     return;
   state.values.insert_or_assign(node.outputs[i],
                                 ImportedValue{v, nullptr, loc});
+}
+
+void NodeContext::setOutput(unsigned i, std::shared_ptr<const HostTensor> t) {
+  assert(t && "a known constant output needs a tensor");
+  if (i >= node.outputs.size() || node.outputs[i].empty())
+    return;
+  state.values.insert_or_assign(node.outputs[i],
+                                ImportedValue{Value(), std::move(t), loc});
+}
+
+void NodeContext::setOutput(unsigned i, HostSequence s) {
+  if (i >= node.outputs.size() || node.outputs[i].empty())
+    return;
+  state.values.insert_or_assign(
+      node.outputs[i],
+      ImportedValue{Value(), nullptr, loc,
+                    std::make_shared<const HostSequence>(std::move(s))});
 }
 
 void NodeContext::setOutput(unsigned i, HostTensor t) {

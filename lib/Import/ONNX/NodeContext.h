@@ -27,13 +27,29 @@
 
 namespace mlir::pz::onnx {
 
+/// An ONNX sequence (SplitToSequence, SequenceEmpty, a Loop's carried
+/// sequence): known at import time only, since the pz dialect has no
+/// sequence values. Items are shared, not copied.
+struct HostSequence {
+  DataType elemType = DataType::Undefined;
+  std::vector<std::shared_ptr<const HostTensor>> items;
+};
+
 /// What a name of the ONNX graph stands for during the import: a runtime
 /// value, a known constant, or both (a constant that an op already read as
-/// a `pz.constant`).
+/// a `pz.constant`); or a known sequence (then neither of the others).
 struct ImportedValue {
+  ImportedValue() = default;
+  ImportedValue(Value value, std::shared_ptr<const HostTensor> constant,
+                LocationAttr loc,
+                std::shared_ptr<const HostSequence> sequence = nullptr)
+      : value(value), constant(std::move(constant)), loc(loc),
+        sequence(std::move(sequence)) {}
+
   Value value;
   std::shared_ptr<const HostTensor> constant;
   LocationAttr loc; // the defining node's location (for pz.constant)
+  std::shared_ptr<const HostSequence> sequence;
 };
 
 /// The state the whole import shares: the value table and the set of
@@ -78,7 +94,11 @@ public:
   /// The known constant of input `i`, or null for runtime values and
   /// missing inputs.
   const HostTensor *getConstant(unsigned i) const;
-  /// True when every given input is a known constant.
+  /// The shared tensor behind getConstant(i) (to hold it without a copy).
+  std::shared_ptr<const HostTensor> getHeldConstant(unsigned i) const;
+  /// The known sequence of input `i`, or null when it is not a sequence.
+  const HostSequence *getSequence(unsigned i) const;
+  /// True when every given input is a known constant or sequence.
   bool allInputsConstant() const;
   /// The IR value of input `i`; materializes a known constant as
   /// `pz.constant`. Fails (with an error) for element types the dialect
@@ -107,6 +127,14 @@ public:
   bool isOutputUsed(unsigned i) const;
   void setOutput(unsigned i, Value v);
   void setOutput(unsigned i, HostTensor t);
+  /// Sets output `i` to a tensor or sequence that is already held (an item
+  /// of a sequence, a sequence with one more item): nothing new is counted
+  /// against the folding bound. New tensors go through the overload above.
+  void setOutput(unsigned i, std::shared_ptr<const HostTensor> t);
+  void setOutput(unsigned i, HostSequence s);
+  /// Counts `elements` that a folder allocated outside setOutput (the items
+  /// of a new sequence) against the import's folding bound.
+  void countFolded(int64_t elements) { state.foldedElements += elements; }
 
   //===--------------------------------------------------------------------===//
   // Attributes: each getter fails with an error when the attribute has

@@ -19,7 +19,8 @@ const OpHandler *OpRegistry::lookup(llvm::StringRef domain,
 std::vector<std::string> OpRegistry::names() const {
   std::vector<std::string> out;
   for (const auto &entry : handlers)
-    out.push_back(entry.getKey().str());
+    if (entry.getValue().claimed)
+      out.push_back(entry.getKey().str());
   llvm::sort(out);
   return out;
 }
@@ -34,6 +35,7 @@ const OpRegistry &mlir::pz::onnx::getOpRegistry() {
     registerGatherOps(r);
     registerNNOps(r);
     registerLossOps(r);
+    registerSequenceOps(r);
     return r;
   }();
   return registry;

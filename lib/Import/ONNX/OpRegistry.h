@@ -32,6 +32,13 @@ struct OpHandler {
   LowerFn lower = nullptr;
   /// How many leading inputs must be given (not omitted).
   unsigned minInputs = 1;
+  /// False for an op the importer only evaluates on constants whose node
+  /// tests run it on data (ScatterND, the sequence ops): it is not listed
+  /// by `inspect --list-onnx-ops`, so the conformance run does not select
+  /// its node tests (0010, "Ops that only fold").
+  bool claimed = true;
+  /// True for the sequence ops, the only ones that read sequences.
+  bool takesSequences = false;
 };
 
 class OpRegistry {
@@ -40,9 +47,16 @@ public:
            unsigned minInputs = 1) {
     handlers[opType] = OpHandler{fold, lower, minInputs};
   }
+  /// An op evaluated only when its inputs are known at import time; not
+  /// claimed (see OpHandler::claimed).
+  void addFoldOnly(llvm::StringRef opType, FoldFn fold, unsigned minInputs,
+                   bool takesSequences) {
+    handlers[opType] =
+        OpHandler{fold, nullptr, minInputs, /*claimed=*/false, takesSequences};
+  }
   /// The handler of a default-domain op, or null.
   const OpHandler *lookup(llvm::StringRef domain, llvm::StringRef opType) const;
-  /// The registered op types, sorted.
+  /// The claimed op types, sorted.
   std::vector<std::string> names() const;
 
 private:
@@ -59,6 +73,7 @@ void registerSliceOps(OpRegistry &registry);
 void registerGatherOps(OpRegistry &registry);
 void registerNNOps(OpRegistry &registry);
 void registerLossOps(OpRegistry &registry);
+void registerSequenceOps(OpRegistry &registry);
 
 } // namespace mlir::pz::onnx
 

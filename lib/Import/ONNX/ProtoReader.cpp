@@ -226,13 +226,25 @@ bool Converter::convertAttribute(::onnx::AttributeProto &proto,
     attr.kind = K::Strings;
     attr.strings.assign(proto.strings().begin(), proto.strings().end());
     break;
-  // Subgraphs, sparse tensors and types are kept as kinds only: no op the
-  // importer supports takes them, and the importer reports the attribute.
-  case ::onnx::AttributeProto_AttributeType_GRAPH:
+  // Subgraphs (If's branches, Loop's body) are read whole; sparse tensors
+  // and types are kept as kinds only: no op the importer supports takes
+  // them, and the importer reports the attribute.
+  case ::onnx::AttributeProto_AttributeType_GRAPH: {
     attr.kind = K::Graph;
+    auto graph = std::make_shared<Graph>();
+    if (!convertGraph(*proto.mutable_g(), *graph))
+      return false;
+    attr.graphs.push_back(std::move(graph));
     break;
+  }
   case ::onnx::AttributeProto_AttributeType_GRAPHS:
     attr.kind = K::Graphs;
+    for (auto &g : *proto.mutable_graphs()) {
+      auto graph = std::make_shared<Graph>();
+      if (!convertGraph(g, *graph))
+        return false;
+      attr.graphs.push_back(std::move(graph));
+    }
     break;
   case ::onnx::AttributeProto_AttributeType_TENSORS:
     attr.kind = K::Tensors;

@@ -14,6 +14,7 @@
 #define PZ_IMPORT_ONNX_ONNXMODEL_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ struct Tensor {
   int64_t numElements() const;
 };
 
+struct Graph;
+
 /// One node attribute. `kind` says which member holds the value.
 struct NodeAttribute {
   enum class Kind {
@@ -89,6 +92,9 @@ struct NodeAttribute {
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
   std::vector<onnx::Tensor> tensors; // one entry for Kind::Tensor
+  /// One entry for Kind::Graph (If's branches, Loop's body), any number
+  /// for Kind::Graphs.
+  std::vector<std::shared_ptr<const Graph>> graphs;
 };
 
 /// The name of an attribute kind, as ONNX spells it ("INTS", ...).

@@ -5,10 +5,14 @@
 //   s = where(m, -inf, s)          optional mask: `causal` when m is the
 //     or where(k, s, -inf)         constant strict upper triangle (k the
 //     or s + m                     lower one; then a fill <= -1e9 will do)
+//   s = s / c  or  s * c           optional scale after a where mask (GPT-J)
 //   o = matmul(softmax(s, -1), v)
 // becomes pz.attention(q, k, v). Keys and values that repeat grouped-query
 // heads (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, n, S, D],
-// reshape to [B, Hkv * n, S, D]) are read unrepeated.
+// reshape to [B, Hkv * n, S, D]) are read unrepeated. Scores computed on
+// merged heads (GPT-NeoX's baddbmm: q and k reshaped [B, H, S, D] ->
+// [B*H, S, D], the rank-3 product, scaled, plus zeros, reshaped back to
+// [B, H, S, S]) are read as the rank-4 product of the unmerged q and k.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,10 +58,7 @@ enum class CausalForm {
 /// True when `v` is a constant [..., S, S] mask written in `form` whose every
 /// [S, S] slice is the causal one (a causal mask expanded over the batch by
 /// an all-ones padding mask, as Llama's exports fold to, is one).
-bool isCausalConstant(Value v, CausalForm form) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return false;
+bool isCausalAttr(DenseElementsAttr attr, CausalForm form) {
   auto type = llvm::cast<RankedTensorType>(attr.getType());
   if (type.getRank() < 2 || type.getRank() > 4 || !type.hasStaticShape())
     return false;
@@ -93,6 +94,11 @@ bool isCausalConstant(Value v, CausalForm form) {
   return true;
 }
 
+bool isCausalConstant(Value v, CausalForm form) {
+  DenseElementsAttr attr;
+  return matchPattern(v, m_Constant(&attr)) && isCausalAttr(attr, form);
+}
+
 /// True for a scalar constant -inf (or the lowest finite float, which
 /// masked_fill with finfo.min uses).
 bool isMinusInf(Value v) {
@@ -102,12 +108,21 @@ bool isMinusInf(Value v) {
 
 /// The ways to read the softmax input `s` as masked scores: through a
 /// where with -inf, through an additive mask (either operand), or unmasked.
-SmallVector<MaskMatch> matchMask(Value s) {
+/// `fillScale` is a positive scale applied after the mask (GPT-J divides
+/// the masked scores): the fills are judged as scaled, and an additive
+/// mask, which the scale would have to multiply, is not read.
+SmallVector<MaskMatch> matchMask(Value s, double fillScale = 1.0) {
   SmallVector<MaskMatch> out;
+  auto scaled = [&](std::optional<double> c) -> std::optional<double> {
+    if (c)
+      return *c * fillScale;
+    return c;
+  };
   if (auto where = singleUseDefOf<WhereOp>(s)) {
     MaskMatch m;
-    std::optional<double> fill = getScalarConstant(where.getOnTrue());
-    std::optional<double> keepFill = getScalarConstant(where.getOnFalse());
+    std::optional<double> fill = scaled(getScalarConstant(where.getOnTrue()));
+    std::optional<double> keepFill =
+        scaled(getScalarConstant(where.getOnFalse()));
     if (fill && isCausalFill(*fill) && !isMinusInf(where.getOnTrue()) &&
         isCausalConstant(where.getCondition(), CausalForm::MaskedOut)) {
       // masked_fill(triu(1), -1e9): causal however large the fill.
@@ -130,7 +145,8 @@ SmallVector<MaskMatch> matchMask(Value s) {
     }
     if (m.scores && where.getType() == m.scores.getType())
       out.push_back(m);
-  } else if (auto add = singleUseDefOf<AddOp>(s)) {
+  } else if (auto add = fillScale == 1.0 ? singleUseDefOf<AddOp>(s)
+                                          : AddOp()) {
     for (auto [sc, mk] : {std::pair(add.getLhs(), add.getRhs()),
                           std::pair(add.getRhs(), add.getLhs())}) {
       if (add.getType() != sc.getType())
@@ -237,10 +253,90 @@ std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
   return std::make_pair(inner.getInput(), n);
 }
 
+/// `x` without an added constant of zeros of its own type (baddbmm's
+/// `beta * input` with an all-zero input).
+Value skipAddZeros(Value x) {
+  auto add = singleUseDefOf<AddOp>(x);
+  if (!add)
+    return x;
+  Value out;
+  eitherOrder(add.getLhs(), add.getRhs(), [&](Value a, Value z) {
+    DenseElementsAttr attr;
+    if (a.getType() != add.getType() || !matchPattern(z, m_Constant(&attr)) ||
+        !attr.isSplat() || !llvm::isa<FloatType>(attr.getElementType()) ||
+        !attr.getSplatValue<APFloat>().isZero())
+      return false;
+    out = a;
+    return true;
+  });
+  return out ? out : x;
+}
+
+/// For x = reshape(x4 [B, H, S, D] -> [B*H, S, D]) returns x4.
+Value unmergeHeads(Value x) {
+  auto r = defOf<ReshapeOp>(x);
+  if (!r)
+    return Value();
+  auto in = llvm::cast<RankedTensorType>(r.getInput().getType());
+  auto out = llvm::cast<RankedTensorType>(r.getType());
+  if (!in.hasStaticShape() || !out.hasStaticShape() || in.getRank() != 4 ||
+      out.getRank() != 3)
+    return Value();
+  ArrayRef<int64_t> a = in.getShape(), b = out.getShape();
+  if (b != ArrayRef<int64_t>{a[0] * a[1], a[2], a[3]})
+    return Value();
+  return r.getInput();
+}
+
+/// Scores [B, H, Sq, Sk] computed on merged heads: s = reshape(t) from
+/// [B*H, Sq, Sk], t = matmul(q3, k3^T) through an optional constant scale
+/// and added zeros, q3 and k3 reshaped from [B, H, S, D]. Returns the
+/// rank-3 product, the rank-4 q and k (k untransposed) and sets `scale`.
+struct MergedScores {
+  MatmulOp qk;
+  Value q, k;
+};
+std::optional<MergedScores> matchMergedScores(Value s,
+                                              std::optional<double> &scale) {
+  auto r = singleUseDefOf<ReshapeOp>(s);
+  if (!r)
+    return std::nullopt;
+  auto in = llvm::cast<RankedTensorType>(r.getInput().getType());
+  auto out = llvm::cast<RankedTensorType>(r.getType());
+  if (!in.hasStaticShape() || !out.hasStaticShape() || in.getRank() != 3 ||
+      out.getRank() != 4)
+    return std::nullopt;
+  ArrayRef<int64_t> a = in.getShape(), b = out.getShape();
+  if (a != ArrayRef<int64_t>{b[0] * b[1], b[2], b[3]})
+    return std::nullopt;
+  MergedScores m;
+  m.qk = singleUseDefOf<MatmulOp>(
+      matchScale(skipAddZeros(r.getInput()), scale));
+  if (!m.qk || m.qk.getTransposeLhs())
+    return std::nullopt;
+  m.q = unmergeHeads(m.qk.getLhs());
+  Value kt = m.qk.getRhs();
+  if (!m.qk.getTransposeRhs()) {
+    auto t = defOf<TransposeOp>(kt);
+    if (!t || !llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
+      return std::nullopt;
+    kt = t.getInput();
+  }
+  m.k = unmergeHeads(kt);
+  if (!m.q || !m.k)
+    return std::nullopt;
+  auto q4 = llvm::cast<RankedTensorType>(m.q.getType()).getShape();
+  if (q4[0] != b[0] || q4[1] != b[1])
+    return std::nullopt; // the scores' heads are not q's
+  return m;
+}
+
 /// What the pattern found: everything the rewrite needs.
 struct AttentionMatch {
   MatmulOp qk;
   Value q, k, v, mask;
+  RankedTensorType scoresType; // [B, H, Sq, Sk]
+  bool mergedHeads = false;    // qk is the rank-3 product on merged heads
   MaskMatch maskMatch;
   SmallVector<int64_t> perm; // a key read through this transpose
   std::optional<double> scale;
@@ -270,24 +366,47 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     return fail(why, "the probabilities are not one softmax over the keys (dim 3) used once");
   AttentionMatch m;
   std::optional<MaskMatch> mask;
-  for (const MaskMatch &mm : matchMask(softmax.getInput())) {
+  std::optional<MergedScores> merged;
+  // The softmax input as it is, then through a scale after the mask.
+  std::optional<double> outerScale;
+  Value inner = matchScale(softmax.getInput(), outerScale);
+  SmallVector<std::pair<MaskMatch, std::optional<double>>> candidates;
+  for (const MaskMatch &mm : matchMask(softmax.getInput()))
+    candidates.push_back({mm, std::nullopt});
+  if (inner != softmax.getInput())
+    for (const MaskMatch &mm : matchMask(inner, *outerScale))
+      if (mm.scores != inner || mm.causal || mm.mask || mm.negate)
+        candidates.push_back({mm, outerScale});
+  for (const auto &[mm, after] : candidates) {
     m.scale.reset();
     m.qk = singleUseDefOf<MatmulOp>(matchScale(mm.scores, m.scale));
     if (m.qk && !m.qk.getTransposeLhs() && m.qk.getType().getRank() == 4) {
       mask = mm;
+    } else if ((merged = matchMergedScores(mm.scores, m.scale))) {
+      m.qk = merged->qk;
+      mask = mm;
+    }
+    if (mask) {
+      if (after)
+        m.scale = m.scale.value_or(1.0) * *after;
       break;
     }
   }
   if (!mask)
     return fail(why, "the softmax's input is not matmul(q, k^T) of rank 4 (through an optional "
-                     "constant scale and mask: where(m, -inf, s) or s + m), used once");
+                     "constant scale and mask: where(m, -inf, s) or s + m; or of rank 3 on "
+                     "heads merged [B*H, S, D] and reshaped back), used once");
   m.maskMatch = *mask;
   m.v = pv.getRhs();
-  auto [k, perm] = keyOf(m.qk);
+  m.scoresType = llvm::cast<RankedTensorType>(mask->scores.getType());
+  auto [k, perm] = merged ? std::pair(merged->k, SmallVector<int64_t>())
+                          : keyOf(m.qk);
+  m.mergedHeads = merged.has_value();
+  Value qIn = merged ? merged->q : m.qk.getLhs();
   // A scale applied to q or to k instead of the scores (q x d^-1/2, or
   // d^-1/4 on each): (c q) k^T = c (q k^T).
   std::optional<double> qScale, kScale;
-  m.q = matchScale(m.qk.getLhs(), qScale);
+  m.q = matchScale(qIn, qScale);
   m.k = matchScale(k, kScale);
   if (qScale || kScale)
     m.scale = m.scale.value_or(1.0) * qScale.value_or(1.0) * kScale.value_or(1.0);
@@ -319,14 +438,150 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     auto mt = llvm::cast<RankedTensorType>(m.mask.getType());
     SmallVector<int64_t> out;
     if (mt.getRank() > 4 ||
-        !OpTrait::util::getBroadcastedShape(mt.getShape(), m.qk.getType().getShape(), out) ||
-        ArrayRef<int64_t>(out) != m.qk.getType().getShape() ||
+        !OpTrait::util::getBroadcastedShape(mt.getShape(), m.scoresType.getShape(), out) ||
+        ArrayRef<int64_t>(out) != m.scoresType.getShape() ||
         (!mt.getElementType().isInteger(1) && mt.getElementType() != qType.getElementType()))
       return fail(why, "the mask " + typeString(m.mask) +
-                           " does not broadcast to the scores " + typeString(m.qk) +
+                           " does not broadcast to the scores " + typeString(mask->scores) +
                            " as a bool or a float of the scores' type");
   }
   return m;
+}
+
+//===----------------------------------------------------------------------===//
+// Multi-query attention with the heads among the queries (GPTBigCode)
+//===----------------------------------------------------------------------===//
+//
+//   s = matmul(reshape(q, [B, S*H, D]), k^T)   k [B, Sk, D], one head
+//   s = reshape(s * c + zeros, [B, S, H, Sk])
+//   s = where(keep, s, finfo.min)              keep [b, S, 1, Sk] causal
+//   o = matmul(reshape(softmax(s), [B, S*H, Sk]), v)   v [B, Sk, Dv]
+// is pz.attention(transpose(q as [B, S, H, D]), k and v as one kv head)
+// transposed and reshaped back to [B, S*H, Dv].
+
+/// What the multi-query pattern found.
+struct MultiQueryMatch {
+  Value q, k, v; // q [B, S*H, D]; k [B, Sk, D]; v [B, Sk, Dv]
+  int64_t heads = 0;
+  bool causal = false;
+  std::optional<double> scale;
+};
+
+/// A where mask on [B, S, H, Sk] scores whose condition is a constant with
+/// one head, [b, S, 1, Sk] (the same elements as [b, 1, S, Sk]), that is
+/// causal in the keep or masked-out form; sets `scores`.
+bool matchMultiQueryCausal(Value s, Value &scores) {
+  auto where = singleUseDefOf<WhereOp>(s);
+  DenseElementsAttr attr;
+  if (!where || !matchPattern(where.getCondition(), m_Constant(&attr)))
+    return false;
+  auto type = llvm::cast<RankedTensorType>(attr.getType());
+  if (type.getRank() != 4 || type.getDimSize(2) != 1)
+    return false;
+  ArrayRef<int64_t> d = type.getShape();
+  DenseElementsAttr moved = attr.reshape(
+      RankedTensorType::get({d[0], 1, d[1], d[3]}, type.getElementType()));
+  std::optional<double> fillOnFalse = getScalarConstant(where.getOnFalse());
+  std::optional<double> fillOnTrue = getScalarConstant(where.getOnTrue());
+  if (fillOnFalse && isCausalFill(*fillOnFalse) &&
+      isCausalAttr(moved, CausalForm::Keep))
+    scores = where.getOnTrue();
+  else if (fillOnTrue && isCausalFill(*fillOnTrue) &&
+           isCausalAttr(moved, CausalForm::MaskedOut))
+    scores = where.getOnFalse();
+  else
+    return false;
+  return where.getType() == scores.getType();
+}
+
+FailureOr<MultiQueryMatch> matchMultiQuery(MatmulOp pv, std::string *why) {
+  auto fail = [&](const std::string &reason) -> FailureOr<MultiQueryMatch> {
+    if (why)
+      *why = reason;
+    return failure();
+  };
+  auto pvType = llvm::cast<RankedTensorType>(pv.getType());
+  auto p3 = singleUseDefOf<ReshapeOp>(pv.getLhs());
+  auto softmax = p3 ? singleUseDefOf<SoftmaxOp>(p3.getInput()) : SoftmaxOp();
+  if (pv.getTransposeLhs() || pv.getTransposeRhs() || pvType.getRank() != 3 ||
+      !softmax || softmax.getAxis() != 3 || !pvType.hasStaticShape())
+    return fail("the probabilities are reshaped, but not [B, S, H, Sk] -> "
+                "[B, S*H, Sk] for a rank-3 product with the values");
+  ArrayRef<int64_t> p4 = softmax.getType().getShape();
+  auto vType = llvm::cast<RankedTensorType>(pv.getRhs().getType());
+  if (!softmax.getType().hasStaticShape() || !vType.hasStaticShape() ||
+      p3.getType().getShape() !=
+          ArrayRef<int64_t>{p4[0], p4[1] * p4[2], p4[3]} ||
+      vType.getRank() != 3 || vType.getDimSize(0) != p4[0] ||
+      vType.getDimSize(1) != p4[3])
+    return fail("the probabilities are reshaped, but not [B, S, H, Sk] -> "
+                "[B, S*H, Sk] for a rank-3 product with one head of values "
+                "[B, Sk, Dv]");
+  MultiQueryMatch m;
+  m.heads = p4[2];
+  m.v = pv.getRhs();
+  Value scores = softmax.getInput();
+  if (matchMultiQueryCausal(softmax.getInput(), scores))
+    m.causal = true;
+  auto s4 = singleUseDefOf<ReshapeOp>(scores);
+  auto qk = s4 ? singleUseDefOf<MatmulOp>(
+                     matchScale(skipAddZeros(s4.getInput()), m.scale))
+               : MatmulOp();
+  if (!qk || qk.getTransposeLhs() ||
+      qk.getType().getShape() != p3.getType().getShape())
+    return fail("multi-query probabilities, but the scores are not "
+                "reshape(matmul(q, k^T) [B, S*H, Sk]) through an optional "
+                "constant scale and a causal where");
+  m.q = qk.getLhs();
+  m.k = qk.getRhs();
+  if (!qk.getTransposeRhs()) {
+    auto t = defOf<TransposeOp>(m.k);
+    if (!t || !llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
+      return fail("multi-query scores, but k is not read through the swap "
+                  "of its last two dims");
+    m.k = t.getInput();
+  }
+  auto kType = llvm::cast<RankedTensorType>(m.k.getType());
+  if (!kType.hasStaticShape() ||
+      !llvm::cast<RankedTensorType>(m.q.getType()).hasStaticShape() ||
+      kType.getShape() !=
+      ArrayRef<int64_t>{p4[0], p4[3],
+                        llvm::cast<RankedTensorType>(m.q.getType())
+                            .getDimSize(2)})
+    return fail("multi-query scores, but k " + typeString(m.k) +
+                " is not one head [B, Sk, D]");
+  return m;
+}
+
+/// Rewrites a matched multi-query attention.
+void rewriteMultiQuery(MatmulOp pv, const MultiQueryMatch &m,
+                       PatternRewriter &rewriter) {
+  Location loc = pv.getLoc();
+  auto qType = llvm::cast<RankedTensorType>(m.q.getType());
+  auto kType = llvm::cast<RankedTensorType>(m.k.getType());
+  auto vType = llvm::cast<RankedTensorType>(m.v.getType());
+  Type elem = qType.getElementType();
+  int64_t b = qType.getDimSize(0), h = m.heads;
+  int64_t s = qType.getDimSize(1) / h, d = qType.getDimSize(2);
+  int64_t sk = kType.getDimSize(1), dv = vType.getDimSize(2);
+  auto reshape = [&](Value x, ArrayRef<int64_t> shape) -> Value {
+    return ReshapeOp::create(rewriter, loc, RankedTensorType::get(shape, elem),
+                             x, rewriter.getDenseI64ArrayAttr(shape));
+  };
+  Value q = TransposeOp::create(rewriter, loc, reshape(m.q, {b, s, h, d}),
+                                rewriter.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  Value k = reshape(m.k, {b, 1, sk, d});
+  Value v = reshape(m.v, {b, 1, sk, dv});
+  FloatAttr scaleAttr;
+  double sc = m.scale.value_or(1.0);
+  if (!isNear(sc, 1.0 / std::sqrt(static_cast<double>(d)), elem))
+    scaleAttr = rewriter.getF64FloatAttr(sc);
+  Value o = AttentionOp::create(
+      rewriter, loc, RankedTensorType::get({b, h, s, dv}, elem), q, k, v,
+      Value(), m.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+  Value back = TransposeOp::create(rewriter, loc, o,
+                                   rewriter.getDenseI64ArrayAttr({0, 2, 1, 3}));
+  rewriter.replaceOp(pv, reshape(back, {b, s * h, dv}));
 }
 
 struct FuseAttention : OpRewritePattern<MatmulOp> {
@@ -334,6 +589,13 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
 
   LogicalResult matchAndRewrite(MatmulOp pv,
                                 PatternRewriter &rewriter) const override {
+    if (pv.getType().getRank() == 3) {
+      FailureOr<MultiQueryMatch> mq = matchMultiQuery(pv, nullptr);
+      if (failed(mq))
+        return failure();
+      rewriteMultiQuery(pv, *mq, rewriter);
+      return success();
+    }
     FailureOr<AttentionMatch> m = matchAttention(pv, nullptr);
     if (failed(m))
       return failure();
@@ -375,6 +637,22 @@ std::string mlir::pz::fuse::whyAttentionNotFused(SoftmaxOp softmax) {
     return "its probabilities have " + std::to_string(llvm::range_size(softmax->getUses())) +
            " uses (a fused attention keeps none of them)";
   Operation *user = *softmax->user_begin();
+  // Multi-query probabilities reshaped to [B, S*H, Sk] for a rank-3 product
+  // (other reshapes, such as Bloom's [B*H, S, Sk], are reported below).
+  ArrayRef<int64_t> p4 = t.getShape();
+  if (auto r = llvm::dyn_cast<ReshapeOp>(user);
+      r && r->hasOneUse() && llvm::isa<MatmulOp>(*r->user_begin()) &&
+      p4.size() == 4 &&
+      r.getType().getShape() == ArrayRef<int64_t>{p4[0], p4[1] * p4[2], p4[3]}) {
+    auto pv3 = llvm::cast<MatmulOp>(*r->user_begin());
+    std::string why;
+    if (pv3.getLhs() == r.getResult() && pv3.getType().getRank() == 3) {
+      if (failed(matchMultiQuery(pv3, &why)))
+        return why;
+      return "it matches the multi-query pattern (an op of the pattern has "
+             "other uses)";
+    }
+  }
   auto pv = llvm::dyn_cast<MatmulOp>(user);
   if (!pv || pv.getLhs() != softmax.getResult()) {
     std::string s = "its probabilities feed '" + user->getName().getStringRef().str() + "'";
