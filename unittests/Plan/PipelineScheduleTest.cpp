@@ -219,6 +219,29 @@ TEST(PipelineSchedule, UnequalStagesWaitForTheSlowOne) {
   EXPECT_DOUBLE_EQ(tl->idleFraction[2], 16.0 / 28.0);
 }
 
+TEST(PipelineSchedule, SimulatesMeasuredStageTimesByHand) {
+  // 1F1B, p = 2, m = 2, stage 1 twice as slow (F 2, B 4). Stage 0: F0 [0, 1],
+  // F1 [1, 2], B0 after stage 1's B0 [7, 9], B1 [13, 15]; stage 1: F0 [1, 3],
+  // B0 [3, 7], F1 [7, 9], B1 [9, 13]. Idle: 9 / 15 and 3 / 15.
+  std::optional<PipelineTimeline> tl = simulatePipeline(
+      {*parseComputeOrder("F0 F1 B0 B1"), *parseComputeOrder("F0 B0 F1 B1")},
+      std::vector<StageTimes>{{1, 2, 0}, {2, 4, 0}});
+  ASSERT_TRUE(tl);
+  EXPECT_DOUBLE_EQ(tl->makespan, 15.0);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 1, 7, 13}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 3, 7, 9}));
+  EXPECT_DOUBLE_EQ(tl->idleFraction[0], 0.6);
+  EXPECT_DOUBLE_EQ(tl->idleFraction[1], 0.2);
+  // zb, p = 2, m = 1: W waits only for its own B. Stage 1: F0 [1, 3], B0
+  // [3, 4], W0 [4, 7]; stage 0: B0 [4, 4.5], W0 [4.5, 6].
+  tl = simulatePipeline({*parseComputeOrder("F0 B0 W0"), *parseComputeOrder("F0 B0 W0")},
+                        std::vector<StageTimes>{{1, 0.5, 1.5}, {2, 1, 3}});
+  ASSERT_TRUE(tl);
+  EXPECT_DOUBLE_EQ(tl->makespan, 7.0);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 4, 4.5}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 3, 4}));
+}
+
 TEST(PipelineSchedule, SimulationRejectsOrdersThatDeadlock) {
   // Stage 1 runs F1 first, which stage 0 runs after B0, which waits for
   // stage 1's B0.
