@@ -98,6 +98,11 @@ std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, 
   return b.t;
 }
 
+/// Whether the table splits its backward into B and W (zb).
+static bool splitsBackward(const std::vector<StageAction> &table) {
+  return llvm::any_of(table, [](const StageAction &a) { return a.kind == StageAction::Weight; });
+}
+
 /// The most micro-batches between an action of `from` (or RecvActivation
 /// with Forward) and one of `to` at once.
 static int64_t between(const std::vector<StageAction> &table, StageAction::Kind from,
@@ -119,9 +124,7 @@ int64_t mlir::pz::inFlight(const std::vector<StageAction> &table) {
 }
 
 int64_t mlir::pz::weightInFlight(const std::vector<StageAction> &table) {
-  bool split = std::any_of(table.begin(), table.end(),
-                           [](const StageAction &a) { return a.kind == StageAction::Weight; });
-  return split ? between(table, StageAction::Backward, StageAction::Weight) : 0;
+  return splitsBackward(table) ? between(table, StageAction::Backward, StageAction::Weight) : 0;
 }
 
 std::string mlir::pz::computeOrder(const std::vector<StageAction> &table) {
@@ -163,10 +166,8 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
     return std::nullopt;
   std::vector<StageTimes> times;
   for (auto [order, f] : llvm::zip(orders, forwardCosts)) {
-    bool split = std::any_of(order.begin(), order.end(),
-                             [](const StageAction &a) { return a.kind == StageAction::Weight; });
     double b = f * backwardFactor;
-    times.push_back(split ? StageTimes{f, b * (1.0 - weightShare), b * weightShare}
+    times.push_back(splitsBackward(order) ? StageTimes{f, b * (1.0 - weightShare), b * weightShare}
                           : StageTimes{f, b, 0.0});
   }
   return simulatePipeline(orders, times);

@@ -94,7 +94,7 @@ func::FuncOp outline(OpBuilder &b, func::FuncOp fb, StringRef name, ArrayRef<Ope
 bool slotted(func::FuncOp fn, BlockArgument a) {
   unsigned i = a.getArgNumber();
   return fn.getArgAttr(i, PZDialect::kSavedAttrName) || fn.getArgAttr(i, PZDialect::kPipeAttrName) ||
-         (fn.getArgAttr(i, PZDialect::kInputAttrName) && !fn.getArgAttr(i, PZDialect::kRoleAttrName));
+         isDataInput(fn, i);
 }
 
 /// Splits `fb` into @first, the ops of `firstOps` returning results

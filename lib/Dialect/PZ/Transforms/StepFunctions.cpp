@@ -13,6 +13,10 @@ bool mlir::pz::isForwardResult(func::FuncOp fn, unsigned i) {
          fn.getResultAttr(i, PZDialect::kOutputAttrName);
 }
 
+bool mlir::pz::isDataInput(func::FuncOp fn, unsigned i) {
+  return fn.getArgAttr(i, PZDialect::kInputAttrName) && !fn.getArgAttr(i, PZDialect::kRoleAttrName);
+}
+
 llvm::DenseSet<Operation *> mlir::pz::opsNeededBy(func::FuncOp fn, ArrayRef<unsigned> results) {
   llvm::DenseSet<Operation *> needed;
   Operation *ret = fn.getBody().front().getTerminator();
@@ -45,8 +49,7 @@ std::map<size_t, Value> mlir::pz::aloneLive(func::FuncOp fn, ArrayRef<Operation 
       origin[a] = kParams;
     else if (fn.getArgAttr(i, PZDialect::kPipeAttrName))
       origin[a] = kParams | kData; // a pipeline stage's activation input
-    else if (fn.getArgAttr(i, PZDialect::kInputAttrName) &&
-             !fn.getArgAttr(i, PZDialect::kRoleAttrName))
+    else if (isDataInput(fn, i))
       origin[a] = kData;
   }
   llvm::DenseMap<Operation *, size_t> index;

@@ -19,6 +19,8 @@ namespace mlir::pz {
 /// pz.output) or the activation a pipeline stage sends (pz.pipe =
 /// "activation").
 bool isForwardResult(func::FuncOp fn, unsigned i);
+/// Whether argument i of fn is a data input (pz.input, not a scalar role).
+bool isDataInput(func::FuncOp fn, unsigned i);
 /// The ops of fn's body that its results `results` need.
 llvm::DenseSet<Operation *> opsNeededBy(func::FuncOp fn, ArrayRef<unsigned> results);
 /// The ops the forward outputs need: the forward pass. Every other op of
