@@ -51,6 +51,8 @@ MLM = ["input_ids", "attention_mask", "token_type_ids", "labels"]
 BERT = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
             intermediate_size=256, vocab_size=128, max_position_embeddings=64,
             hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+LLAMA = dict(num_hidden_layers=2, hidden_size=64, intermediate_size=176,
+             num_attention_heads=4, vocab_size=256, max_position_embeddings=64)
 PAD_ID = 0  # BertConfig's pad_token_id: the word embedding's padding_idx
 
 # name: (class, configuration, inputs, what it covers)
@@ -60,17 +62,9 @@ CASES = {
                   n_positions=64, resid_pdrop=0.0, embd_pdrop=0.0,
                   attn_pdrop=0.0),
              CAUSAL, "learned positions, fused q/k/v, tied head"),
-    "llama-gqa": ("LlamaForCausalLM",
-                  dict(num_hidden_layers=2, hidden_size=64,
-                       intermediate_size=176, num_attention_heads=4,
-                       num_key_value_heads=2, vocab_size=256,
-                       max_position_embeddings=64),
+    "llama-gqa": ("LlamaForCausalLM", dict(LLAMA, num_key_value_heads=2),
                   CAUSAL, "rotary rotate-half, GQA through repeat_kv"),
-    "llama-mqa": ("LlamaForCausalLM",
-                  dict(num_hidden_layers=2, hidden_size=64,
-                       intermediate_size=176, num_attention_heads=4,
-                       num_key_value_heads=1, vocab_size=256,
-                       max_position_embeddings=64),
+    "llama-mqa": ("LlamaForCausalLM", dict(LLAMA, num_key_value_heads=1),
                   CAUSAL, "rotary rotate-half, MQA through repeat_kv"),
     "gpt-neox": ("GPTNeoXForCausalLM",
                  dict(num_hidden_layers=2, hidden_size=64,
