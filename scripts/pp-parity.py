@@ -110,7 +110,10 @@ CASES = [("gpt2_loss", 2, "1f1b", 4, ""), ("gpt2_loss", 4, "gpipe", 4, ""),
          ("gpt2_dropout_loss", 2, "zb", 2, "dps2-z1-tp2-sp"),
          # a list of layers: on one rank (a recomputed dropout inside the
          # layers), and per stage with ZeRO 3 (parameters gathered)
-         ("gpt2_dropout_loss", 1, "1f1b", 2, "rc1+2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3-even-rc1+2")]
+         ("gpt2_dropout_loss", 1, "1f1b", 2, "rc1+2"), ("llama_loss", 2, "gpipe", 2, "dps2-z3-even-rc1+2"),
+         # interleaved 1F1B, 2 chunks per rank: alone (the tied embedding
+         # on chunks of two ranks), and with ZeRO-3 and full recompute
+         ("gpt2_loss", 2, "interleaved", 4, "v2"), ("llama_loss", 2, "interleaved", 2, "v2-dps2-z3-full")]
 FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (2, 4)
               for s in ("gpipe", "1f1b", "zb") for m in (p, 2 * p)
               for rc in ("", "selective", "full")] + \
@@ -126,10 +129,18 @@ FULL_CASES = [(mo, p, s, m, rc) for mo in ("gpt2_loss", "llama_loss") for p in (
      for p, s, m, layers in ((1, "1f1b", 2, "0+3"), (2, "gpipe", 2, "1+2"), (2, "1f1b", 4, "0"),
                              (4, "1f1b", 4, "1+2"), (4, "gpipe", 8, "0+1+2+3"))] + \
     [(mo, 2, "1f1b", 2, o) for mo in ("gpt2_loss", "llama_loss")
-     for o in ("dps2-z3-even-rc1+2", "dps2-z1-tp2-sp-even-rc0+1+3", "cp2-even-rc1")]
+     for o in ("dps2-z3-even-rc1+2", "dps2-z1-tp2-sp-even-rc0+1+3", "cp2-even-rc1")] + \
+    [(mo, p, "interleaved", m, "v2" + rc) for mo in ("gpt2_loss", "llama_loss", "gpt2_dropout_loss")
+     for p in (2, 4) for m in (p, 2 * p) for rc in ("", "-selective", "-full")] + \
+    [(mo, 2, "interleaved", 4, "v2-" + o) for mo in ("gpt2_loss", "llama_loss")
+     for o in ("dpr2", "dps2-z1", "dps2-z2", "dps2-z3", "tp2", "dps2-z1-tp2", "dps2-z1-tp2-sp",
+               "cp2", "tp2-sp-cp2", "dps2-z3-full")] + \
+    [(mo, 2, "interleaved", 4, "v3") for mo in ("gpt2_loss", "llama_loss")]
 # Saved by the case after steps/2, then loaded by each of these layouts
 # (None: the single-rank program).
-RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, "")],
+RESHARD = {("gpt2_loss", 2, "1f1b", 4, ""): [None, ("gpt2_loss", 4, "gpipe", 4, ""),
+                                            ("gpt2_loss", 2, "interleaved", 4, "v2")],
+           ("gpt2_loss", 2, "interleaved", 4, "v2"): [None, ("gpt2_loss", 2, "1f1b", 4, "")],
            ("llama_loss", 4, "1f1b", 8, ""): [None],
            ("gpt2_loss", 2, "1f1b", 2, "dps2-z1-tp2-sp"): [None, ("gpt2_loss", 4, "gpipe", 4, "")]}
 
@@ -148,6 +159,9 @@ def axes(other):
             continue
         if part == "even":  # pinned: LAYERS / pp layers on each stage
             out["even"] = 1
+            continue
+        if part.startswith("v") and part[1:].isdigit():  # interleaved: chunks per rank
+            out["v"] = int(part[1:])
             continue
         key = part.rstrip("0123456789")
         out[key] = int(part[len(key):] or 1)
@@ -187,9 +201,11 @@ def compile_program(a, onnx_path, out, row_shape, rows, pp, schedule, m, other="
     for key, tail in row_shape.items():
         shapes += ["--input-shape", key + "=" + "x".join(map(str, [rows] + tail))]
     plan = ["--grad-accum", m]
+    x = axes(other)
     if pp > 1:
         plan += ["--pp", pp, "--schedule", schedule]
-    x = axes(other)
+        if schedule == "interleaved":
+            plan += ["--virtual-stages", x.get("v", 2)]
     plan += ["--dp-replicate", x["dpr"], "--dp-shard", x["dps"], "--tp", x["tp"], "--cp", x["cp"]]
     plan += (["--zero", x["z"]] if x["dps"] > 1 else []) + (["--sp"] if x["sp"] else [])
     layer = layer_prefix(onnx_path)
@@ -269,7 +285,9 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
     got, per_rank, got_w = D.train(a.bin, cwork, ranks, feeds, a.steps, cwork)
     D.check_trained(check, name, a.steps, got, ref, got_w, ref_w, params)
 
-    if p > 1:
+    if p > 1 and schedule == "interleaved":
+        check_interleaved(name, case, cfg, report, ranks, per_rank, rows, seq)
+    elif p > 1:
         check_stages(name, case, cfg, report, ranks, per_rank, rows, seq)
     for r in range(ranks if p == 1 else 0):
         planned = report["memory"]["per_rank"][r]["peak_bytes"]
@@ -286,9 +304,19 @@ def check_case(a, name, case, cfg, onnx_path, params, row_shape, feeds, cwork, r
         return got
     stages = report["pipeline"].get("per_stage", [])
     rc, unfused = x["rc"], model in VARIANTS
+    # Selective recompute of an unfused attention: each layer's attention
+    # core lies within one stage (no cut point inside it), so
+    # min(LAYERS, stages) stages keep fewer bytes and the rest (interleaved
+    # chunks holding no attention) the same.
+    fewer = sum(st["saved_bytes_per_micro_batch"] < b["saved_bytes_per_micro_batch"]
+                for st, b in zip(stages, base["pipeline"]["per_stage"]))
+    if rc == "selective" and unfused:
+        check(fewer == min(LAYERS, len(stages)),
+              f"{name}: {fewer} stages keep fewer bytes = min(layers {LAYERS}, stages {len(stages)})")
     for s, (st, b) in enumerate(zip(stages, base["pipeline"]["per_stage"])):
         kept, before = st["saved_bytes_per_micro_batch"], b["saved_bytes_per_micro_batch"]
-        falls = kept < before if rc == "full" or unfused else kept == before
+        falls = kept < before if rc == "full" or (unfused and len(stages) <= LAYERS) \
+            else kept <= before if unfused else kept == before
         check(falls and (st["peak_bytes"] < b["peak_bytes"]) == (kept < before),
               f"{name}: stage {s} keeps {kept} bytes per micro-batch for its backward "
               f"({before} without recompute{'' if rc == 'full' or unfused else '; the attention is fused: no scores to recompute'}), "
@@ -338,6 +366,88 @@ def check_stages(name, case, cfg, report, ranks, per_rank, rows, seq):
             peaks = sorted({line["peak_bytes"] for line in per_rank[r]})
             check(planned == st["peak_bytes"] and peaks == [planned],
                   f"{name}: rank {r} (stage {s}): measured peak bytes {peaks} = planned {planned}")
+
+
+def interleaved_order(p, v, m, r):
+    """Rank r's compute order under interleaved 1F1B, as Megatron-LM
+    defines it: the k-th forward is micro-batch (k // (p v)) p + k % p of
+    chunk (k % (p v)) // p, the k-th backward the same micro-batch of chunk
+    v - 1 - that; (p - r - 1) 2 + (v - 1) p warm-up forwards (all when m
+    == p), then one forward and one backward. "F3.1": chunk 1."""
+    total = m * v
+
+    def word(kind, k):
+        c = (k % (p * v)) // p
+        c = c if kind == "F" else v - 1 - c
+        return f"{kind}{(k // (p * v)) * p + k % p}" + (f".{c}" if c else "")
+    warm = total if m == p else min((p - r - 1) * 2 + (v - 1) * p, total)
+    order = [word("F", k) for k in range(warm)]
+    for i in range(total - warm):
+        order += [word("F", warm + i), word("B", i)]
+    return order + [word("B", k) for k in range(total - warm, total)]
+
+
+def check_interleaved(name, case, cfg, report, ranks, per_rank, rows, seq):
+    """An interleaved case: report.json describes p x v chunks (global stage
+    g is chunk g // p of the ranks with pp coordinate g % p); each chunk runs
+    its part of its rank's Megatron order and holds the micro-batches in
+    flight between its F and B; the bubble is (p - 1) / (v m + p - 1); per
+    rank, the traffic is its chunks' (an activation per chunk but the
+    global last, a gradient per chunk but the global first, one f32
+    all-reduce of the norm per chunk) and equals the measurement, and the
+    measured peak equals the plan (its chunks' peaks added)."""
+    model, p, schedule, m, other = case
+    x = axes(other)
+    v = x.get("v", 2)
+    pipe = report["pipeline"]
+    stages = pipe.get("per_stage", [])
+    check(len(stages) == p * v, f"{name}: report.json describes {len(stages)} chunks = p x v")
+    bubble = (p - 1) / (v * m + p - 1)
+    check(abs(pipe.get("predicted_bubble", -1) - bubble) < 1e-12,
+          f"{name}: predicted bubble {pipe.get('predicted_bubble')} = (p-1)/(vm+p-1) = {bubble:.4f}")
+    act = m * rows * seq * cfg["hidden"] * 4 // x["cp"] // (x["tp"] if x["sp"] else 1)
+    per_coord = ranks // p
+    for r in range(p):
+        order = interleaved_order(p, v, m, r)
+        want = {"pp.grad_norm": v * (2 * (p - 1) * 4 // p)}
+        predicted = collections.Counter()
+        peak = 0
+        for c in range(v):
+            g = c * p + r
+            st = stages[g]
+            own = [w.split(".")[0] for w in order if (int(w.split(".")[1]) if "." in w else 0) == c]
+            check(st["order"].split() == own,
+                  f"{name}: chunk {c} of rank {r} (stage {g}) runs {st['order']}")
+            live = most = 0
+            for w in own:
+                live += 1 if w[0] == "F" else -1
+                most = max(most, live)
+            check(st["slots"] == most, f"{name}: stage {g} holds {st['slots']} slots = {most}")
+            if g < p * v - 1:
+                want["pp.activation"] = want.get("pp.activation", 0) + act
+            if g > 0:
+                want["pp.activation_grad"] = want.get("pp.activation_grad", 0) + act
+            if model.startswith("gpt2") and g in (0, p * v - 1):
+                elems = cfg["vocab"] // x["tp"] * cfg["hidden"]
+                if x["z"] >= 2 and x["dps"] > 1:
+                    elems = -(-elems // x["dps"])
+                want["pp.tied_grad"] = 2 * (2 - 1) * elems * 4 // 2
+            predicted.update(st["bytes_per_step_by_reason"])
+            peak += st["peak_bytes"]
+        pp_part = {k: v_ for k, v_ in predicted.items() if k.startswith("pp.")}
+        check(pp_part == want, f"{name}: rank {r}: report.json predicts {pp_part}; the "
+              f"formulas give {want}")
+        for q in range(r * per_coord, (r + 1) * per_coord):
+            measured = {json.dumps(line["comm_bytes_by_reason"], sort_keys=True)
+                        for line in per_rank[q]}
+            check(measured == {json.dumps(dict(predicted), sort_keys=True)},
+                  f"{name}: rank {q}: measured per step = report.json's chunks "
+                  f"({len(predicted)} reasons{'' if measured == {json.dumps(dict(predicted), sort_keys=True)} else ': ' + str(sorted(measured))})")
+            planned = report["memory"]["per_rank"][q]["peak_bytes"]
+            peaks = sorted({line["peak_bytes"] for line in per_rank[q]})
+            check(planned == peak and peaks == [planned],
+                  f"{name}: rank {q}: measured peak bytes {peaks} = planned {planned} "
+                  f"(its chunks' {peak})")
 
 
 def check_layer_list(name, case, report, base, onnx_path):

@@ -26,14 +26,6 @@ using namespace mlir::pz::driver;
 namespace cl = llvm::cl;
 
 namespace {
-/// The first plan key of a parallel axis (or combination) the code
-/// generator does not build yet: the interleaved schedule.
-std::string unbuiltAxis(const Plan &p) {
-  if (p.pp > 1 && p.schedule == Schedule::Interleaved)
-    return "schedule";
-  return "";
-}
-
 struct CompileOptions {
   cl::opt<std::string> model{cl::Positional, cl::Required,
                              cl::desc("MODEL (.mlir in the pz dialect; .onnx)"),
@@ -323,12 +315,6 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     std::string missing;
     if (opts.backend == "cuda")
       missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
-    else if (std::string key = unbuiltAxis(*plan); !key.empty())
-      missing = flagForKey(key) + " " + getPlanKey(*plan, key) +
-                " (plan key '" + key +
-                "'): the plan needs " + std::to_string(plan->worldSize()) +
-                " ranks; this is not built yet (built: dp_replicate, dp_shard with zero, tp, "
-                "sp, cp, pp with the gpipe, 1f1b and zb schedules, and their combinations)";
     else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
       missing = "--precision " + stringify(plan->precision).str() +
                 ": the CPU backend computes in fp32 only";

@@ -199,6 +199,28 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
     orders.push_back(std::move(*order));
     forward.push_back(static_cast<double>(*flops) / 3.0);
   }
+  // Interleaved: per_stage holds the p x v chunks (global stages); each
+  // rank runs its chunks from one table, which the plan determines.
+  llvm::StringRef scheduleName = pipeline->getString("schedule").value_or("?");
+  const bool interleaved = scheduleName == "interleaved";
+  if (interleaved) {
+    int64_t p = pipeline->getInteger("stages").value_or(0);
+    int64_t m = pipeline->getInteger("microbatches").value_or(0);
+    int64_t n = static_cast<int64_t>(orders.size());
+    if (p < 1 || n % p != 0 || m < 1) {
+      printError("inspect", "report.json: an interleaved pipeline needs stages (pp) dividing "
+                            "the per_stage entries and microbatches");
+      return kExitUser;
+    }
+    if (!stageTimes.empty()) {
+      printError("inspect", "--stage-times: an interleaved pipeline's per-chunk durations are "
+                            "not in the trace's rows; use the cost model (no --stage-times)");
+      return kExitUser;
+    }
+    orders.clear();
+    for (int64_t r = 0; r < p; ++r)
+      orders.push_back(mlir::pz::pipelineSchedule(mlir::pz::Schedule::Interleaved, p, r, m, n / p));
+  }
   // One unit: the shortest forward (all stages cost one unit when the
   // model gave no FLOPs).
   double unit = *std::min_element(forward.begin(), forward.end());
@@ -235,10 +257,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
       static_cast<double>(p - 1) / static_cast<double>(std::max<int64_t>(m + p - 1, 1)));
   llvm::StringRef schedule = pipeline->getString("schedule").value_or("?");
   auto label = [](const mlir::pz::TimedAction &t) {
-    return (t.action.kind == mlir::pz::StageAction::Forward    ? "F"
-            : t.action.kind == mlir::pz::StageAction::Backward ? "B"
-                                                               : "W") +
-           std::to_string(t.action.microBatch);
+    return mlir::pz::computeOrder({t.action});
   };
   if (asJson) {
     json::Array stages;
@@ -247,9 +266,15 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
       for (const mlir::pz::TimedAction &t : tl->stages[s])
         actions.push_back(
             json::Object{{"action", label(t)}, {"start", t.start / unit}, {"end", t.end / unit}});
-      stages.push_back(json::Object{{"stage", static_cast<int64_t>(s)},
-                                    {"forward", forward[s] / unit},
-                                    {"backward", backwardOf(s)},
+      // Interleaved: a row is a rank, whose chunks' costs add up.
+      double f = 0, b = 0;
+      for (size_t g = s; g < forward.size(); g += tl->stages.size()) {
+        f += forward[g] / unit;
+        b += backwardOf(g);
+      }
+      stages.push_back(json::Object{{interleaved ? "rank" : "stage", static_cast<int64_t>(s)},
+                                    {"forward", f},
+                                    {"backward", b},
                                     {"idle_fraction", tl->idleFraction[s]},
                                     {"actions", std::move(actions)}});
     }
@@ -291,7 +316,8 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   }
   for (size_t s = 0; s < tl->stages.size(); ++s) {
     std::string index = std::to_string(s);
-    std::string line = "  stage " + index + std::string(digits - index.size(), ' ') + " |";
+    std::string line = (interleaved ? "  rank " : "  stage ") + index +
+                       std::string(digits - index.size(), ' ') + " |";
     const std::vector<mlir::pz::TimedAction> &row = tl->stages[s];
     size_t k = 0;
     for (int64_t c = 0; c < columns; ++c) {

@@ -99,17 +99,29 @@ static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &inf
     return o;
   // The schedule's own bubble: its orders run with equal stage costs (B
   // twice F; under zb, B and W each as F), the mean idle fraction.
+  // Interleaved: the ranks' merged tables, each chunk 1 / v of a stage.
   std::vector<std::vector<StageAction>> orders;
-  for (const TrainProgramInfo &s : info.stages)
-    if (std::optional<std::vector<StageAction>> order = parseComputeOrder(s.computeOrder))
-      orders.push_back(std::move(*order));
-  if (std::optional<PipelineTimeline> tl =
-          simulatePipeline(orders, std::vector<double>(orders.size(), 1.0)))
+  std::vector<double> costs;
+  if (plan.schedule == Schedule::Interleaved) {
+    for (int64_t r = 0; r < plan.pp; ++r)
+      orders.push_back(
+          pipelineSchedule(plan.schedule, plan.pp, r, plan.gradAccum, plan.virtualStages));
+    costs.assign(static_cast<size_t>(plan.pp * plan.virtualStages),
+                 1.0 / static_cast<double>(plan.virtualStages));
+  } else {
+    for (const TrainProgramInfo &s : info.stages)
+      if (std::optional<std::vector<StageAction>> order = parseComputeOrder(s.computeOrder))
+        orders.push_back(std::move(*order));
+    costs.assign(orders.size(), 1.0);
+  }
+  if (std::optional<PipelineTimeline> tl = simulatePipeline(orders, costs))
     o["predicted_bubble"] = std::accumulate(tl->idleFraction.begin(), tl->idleFraction.end(), 0.0) /
                             static_cast<double>(tl->idleFraction.size());
   json::Array stages;
   for (const TrainProgramInfo &s : info.stages) {
     json::Object stage{{"stage", s.stage},
+                       {"rank_coordinate", s.stage % plan.pp},
+                       {"chunk", s.stage / plan.pp},
                        {"flops_per_micro_batch", s.stageFlops},
                        {"parameters", static_cast<int64_t>(s.params.size())},
                        {"slots", s.slots},
@@ -126,13 +138,42 @@ static json::Object pipelineObject(const Plan &plan, const TrainProgramInfo &inf
   return o;
 }
 
+/// What the ranks of pp coordinate `coord` hold: the programs of the
+/// stages coord, coord + pp, ... (one without interleaving), their bytes and
+/// traffic added up.
+static TrainProgramInfo rankOfChunks(const std::vector<TrainProgramInfo> &stages, int64_t pp,
+                                     int64_t coord) {
+  TrainProgramInfo sum = stages[static_cast<size_t>(coord)];
+  for (size_t k = static_cast<size_t>(coord + pp); k < stages.size();
+       k += static_cast<size_t>(pp)) {
+    const TrainProgramInfo &s = stages[k];
+    for (int64_t TrainProgramInfo::*f :
+         {&TrainProgramInfo::paramBytes, &TrainProgramInfo::gradBytes,
+          &TrainProgramInfo::stateBytes, &TrainProgramInfo::arenaBytes,
+          &TrainProgramInfo::workspaceBytes, &TrainProgramInfo::dataBytes,
+          &TrainProgramInfo::peakBytes, &TrainProgramInfo::savedBytes})
+      sum.*f += s.*f;
+    sum.arenaPeakBytes += s.arenaPeakBytes;
+    for (const auto &[kind, bytes] : s.commBytesPerStep)
+      sum.commBytesPerStep[kind] += bytes;
+    for (const auto &[reason, bytes] : s.commBytesPerStepByReason)
+      sum.commBytesPerStepByReason[reason] += bytes;
+    sum.collectives.insert(sum.collectives.end(), s.collectives.begin(), s.collectives.end());
+  }
+  return sum;
+}
+
 void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                    const Plan &plan, const TrainProgramInfo &info,
                                    llvm::ArrayRef<RecomputeSavings> savings) {
   json::Array ranks;
-  // A pipeline's ranks hold their stage's program (pp is the outermost axis).
+  // A pipeline's ranks hold their stage's program (pp is the outermost
+  // axis); interleaved, the programs of their chunks, added up.
+  std::vector<TrainProgramInfo> perCoord;
+  for (int64_t c = 0; c < plan.pp && !info.stages.empty(); ++c)
+    perCoord.push_back(rankOfChunks(info.stages, plan.pp, c));
   auto stageOf = [&](int64_t r) -> const TrainProgramInfo & {
-    return info.stages.empty() ? info : info.stages[r / (plan.worldSize() / plan.pp)];
+    return info.stages.empty() ? info : perCoord[r / (plan.worldSize() / plan.pp)];
   };
   for (int64_t r = 0; r < plan.worldSize(); ++r) {
     const TrainProgramInfo &info = stageOf(r);
@@ -155,13 +196,15 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
   }
   json::Object comm{{"all_reduce", 0},     {"all_gather", 0}, {"reduce_scatter", 0},
                     {"all_to_all", 0},     {"broadcast", 0},  {"send", 0}};
-  for (const auto &[kind, bytes] : info.commBytesPerStep)
+  // Rank 0's traffic (all its chunks').
+  const TrainProgramInfo &first = stageOf(0);
+  for (const auto &[kind, bytes] : first.commBytesPerStep)
     comm[kind] = bytes;
   json::Object byReason;
-  for (const auto &[reason, bytes] : info.commBytesPerStepByReason)
+  for (const auto &[reason, bytes] : first.commBytesPerStepByReason)
     byReason[reason] = bytes;
   json::Array collectives;
-  for (const TrainProgramInfo::Collective &c : info.collectives) {
+  for (const TrainProgramInfo::Collective &c : first.collectives) {
     json::Array axes, tensors;
     for (const std::string &a : c.axes)
       axes.push_back(a);

@@ -120,8 +120,10 @@ void mlir::pz::addParallelizationPasses(OpPassManager &pm,
       }
     }
     stage->addPass(createZeroPass());
-    if (options.stages > 1)
+    if (options.stages > 1) {
       stage->addPass(createSplitForwardBackwardPass());
+      stage->addPass(createSplitGradNormPass()); // interleaved only
+    }
   }
 }
 

@@ -13,26 +13,49 @@ using namespace mlir::pz;
 
 namespace {
 struct Builder {
-  int64_t stages, stage;
+  int64_t stages, stage, chunks = 1;
   std::vector<StageAction> t;
-  bool first() const { return stage == 0; }
-  bool last() const { return stage == stages - 1; }
-  void forward(int64_t m) {
-    if (!first())
-      t.push_back({StageAction::RecvActivation, m});
-    t.push_back({StageAction::Forward, m});
-    if (!last())
-      t.push_back({StageAction::SendActivation, m});
+  bool first(int64_t c) const { return stage == 0 && c == 0; }
+  bool last(int64_t c) const { return stage == stages - 1 && c == chunks - 1; }
+  void forward(int64_t m, int64_t c = 0) {
+    if (!first(c))
+      t.push_back({StageAction::RecvActivation, m, c});
+    t.push_back({StageAction::Forward, m, c});
+    if (!last(c))
+      t.push_back({StageAction::SendActivation, m, c});
   }
-  void backward(int64_t m) {
-    if (!last())
-      t.push_back({StageAction::RecvGrad, m});
-    t.push_back({StageAction::Backward, m});
-    if (!first())
-      t.push_back({StageAction::SendGrad, m});
+  void backward(int64_t m, int64_t c = 0) {
+    if (!last(c))
+      t.push_back({StageAction::RecvGrad, m, c});
+    t.push_back({StageAction::Backward, m, c});
+    if (!first(c))
+      t.push_back({StageAction::SendGrad, m, c});
   }
   void weight(int64_t m) { t.push_back({StageAction::Weight, m}); }
 };
+
+/// Interleaved 1F1B (pipelineSchedule's comment), as Megatron-LM orders
+/// it: the k-th forward (backward) of the rank is micro-batch
+/// (k / (p v)) p + k % p of chunk (k / p) % v (the reverse chunk for a
+/// backward).
+void interleaved(Builder &b, int64_t m) {
+  const int64_t p = b.stages, v = b.chunks, total = m * v;
+  auto micro = [&](int64_t k) { return (k / (p * v)) * p + k % p; };
+  auto chunk = [&](int64_t k, bool forward) {
+    int64_t c = (k % (p * v)) / p;
+    return forward ? c : v - 1 - c;
+  };
+  // With m == p every forward comes first (Megatron's all-warm-up case).
+  int64_t warmup = m == p ? total : std::min((p - b.stage - 1) * 2 + (v - 1) * p, total);
+  for (int64_t k = 0; k < warmup; ++k)
+    b.forward(micro(k), chunk(k, true));
+  for (int64_t i = 0; i + warmup < total; ++i) {
+    b.forward(micro(warmup + i), chunk(warmup + i, true));
+    b.backward(micro(i), chunk(i, false));
+  }
+  for (int64_t k = std::max<int64_t>(total - warmup, 0); k < total; ++k)
+    b.backward(micro(k), chunk(k, false));
+}
 
 /// ZB-H1's compute order of every stage (pipelineSchedule's comment): a
 /// list schedule in unit time steps, each free stage taking B, else F,
@@ -71,8 +94,8 @@ std::vector<std::vector<StageAction>> zeroBubbleOrders(int64_t p, int64_t m) {
 } // namespace
 
 std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, int64_t stage,
-                                                    int64_t microBatches) {
-  Builder b{stages, stage, {}};
+                                                    int64_t microBatches, int64_t virtualStages) {
+  Builder b{stages, stage};
   if (s == Schedule::GPipe) {
     for (int64_t m = 0; m < microBatches; ++m)
       b.forward(m);
@@ -94,8 +117,21 @@ std::vector<StageAction> mlir::pz::pipelineSchedule(Schedule s, int64_t stages, 
       a.kind == StageAction::Forward    ? b.forward(a.microBatch)
       : a.kind == StageAction::Backward ? b.backward(a.microBatch)
                                         : b.weight(a.microBatch);
+  } else if (s == Schedule::Interleaved && virtualStages >= 1 && stages >= 1 &&
+             microBatches % stages == 0) {
+    b.chunks = virtualStages;
+    interleaved(b, microBatches);
   }
   return b.t;
+}
+
+std::vector<StageAction> mlir::pz::chunkActions(const std::vector<StageAction> &table,
+                                                int64_t chunk) {
+  std::vector<StageAction> out;
+  for (const StageAction &a : table)
+    if (a.chunk == chunk)
+      out.push_back(a);
+  return out;
 }
 
 /// Whether the table splits its backward into B and W (zb).
@@ -107,14 +143,14 @@ static bool splitsBackward(const std::vector<StageAction> &table) {
 /// with Forward) and one of `to` at once.
 static int64_t between(const std::vector<StageAction> &table, StageAction::Kind from,
                        StageAction::Kind to) {
-  std::set<int64_t> live;
+  std::set<std::pair<int64_t, int64_t>> live; // (chunk, micro-batch)
   size_t most = 0;
   for (const StageAction &a : table) {
     if (a.kind == from || (from == StageAction::Forward && a.kind == StageAction::RecvActivation))
-      live.insert(a.microBatch);
+      live.insert({a.chunk, a.microBatch});
     most = std::max(most, live.size());
     if (a.kind == to)
-      live.erase(a.microBatch);
+      live.erase({a.chunk, a.microBatch});
   }
   return static_cast<int64_t>(most);
 }
@@ -136,7 +172,7 @@ std::string mlir::pz::computeOrder(const std::vector<StageAction> &table) {
            (a.kind == StageAction::Forward    ? "F"
             : a.kind == StageAction::Backward ? "B"
                                               : "W") +
-           std::to_string(a.microBatch);
+           std::to_string(a.microBatch) + (a.chunk ? "." + std::to_string(a.chunk) : "");
   return s;
 }
 
@@ -147,13 +183,15 @@ std::optional<std::vector<StageAction>> mlir::pz::parseComputeOrder(llvm::String
   for (llvm::StringRef w : words) {
     if (w.size() < 2 || (w[0] != 'F' && w[0] != 'B' && w[0] != 'W'))
       return std::nullopt;
-    int64_t m;
-    if (w.drop_front().getAsInteger(10, m) || m < 0)
+    int64_t m, c = 0;
+    auto [micro, chunk] = w.drop_front().split('.');
+    if (micro.getAsInteger(10, m) || m < 0 ||
+        (w.contains('.') && (chunk.getAsInteger(10, c) || c < 1)))
       return std::nullopt;
     t.push_back({w[0] == 'F'   ? StageAction::Forward
                  : w[0] == 'B' ? StageAction::Backward
                                : StageAction::Weight,
-                 m});
+                 m, c});
   }
   return t;
 }
@@ -162,13 +200,14 @@ std::optional<PipelineTimeline>
 mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                            const std::vector<double> &forwardCosts, double backwardFactor,
                            double weightShare) {
-  if (forwardCosts.size() != orders.size())
+  if (orders.empty() || forwardCosts.size() % orders.size() != 0)
     return std::nullopt;
   std::vector<StageTimes> times;
-  for (auto [order, f] : llvm::zip(orders, forwardCosts)) {
+  for (auto [g, f] : llvm::enumerate(forwardCosts)) {
     double b = f * backwardFactor;
-    times.push_back(splitsBackward(order) ? StageTimes{f, b * (1.0 - weightShare), b * weightShare}
-                          : StageTimes{f, b, 0.0});
+    times.push_back(splitsBackward(orders[g % orders.size()])
+                        ? StageTimes{f, b * (1.0 - weightShare), b * weightShare}
+                        : StageTimes{f, b, 0.0});
   }
   return simulatePipeline(orders, times);
 }
@@ -177,16 +216,22 @@ std::optional<PipelineTimeline>
 mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                            const std::vector<StageTimes> &times) {
   size_t p = orders.size();
-  if (times.size() != p)
+  if (p == 0 || times.size() % p != 0)
     return std::nullopt;
-  // Per stage: its compute actions; when each micro-batch's F and B ended.
+  // Global stages: chunk c of rank s is c x p + s.
+  const int64_t v = static_cast<int64_t>(times.size() / p), n = v * static_cast<int64_t>(p);
+  // Per rank: its compute actions; per global stage, when each
+  // micro-batch's F, B and W ended.
   std::vector<std::vector<StageAction>> work(p);
-  std::vector<std::map<int64_t, double>> fDone(p), bDone(p), wDone(p);
+  std::vector<std::map<int64_t, double>> fDone(n), bDone(n), wDone(n);
   for (size_t s = 0; s < p; ++s)
-    for (const StageAction &a : orders[s])
+    for (const StageAction &a : orders[s]) {
+      if (a.chunk < 0 || a.chunk >= v)
+        return std::nullopt;
       if (a.kind == StageAction::Forward || a.kind == StageAction::Backward ||
           a.kind == StageAction::Weight)
         work[s].push_back(a);
+    }
   PipelineTimeline tl;
   tl.stages.resize(p);
   std::vector<size_t> next(p, 0);
@@ -198,6 +243,7 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
     for (size_t s = 0; s < p; ++s) {
       while (next[s] < work[s].size()) {
         const StageAction &a = work[s][next[s]];
+        const int64_t g = a.chunk * static_cast<int64_t>(p) + static_cast<int64_t>(s);
         double ready = free[s];
         auto after = [&](const std::map<int64_t, double> &done) {
           auto it = done.find(a.microBatch);
@@ -207,14 +253,13 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
           return true;
         };
         bool forward = a.kind == StageAction::Forward, weight = a.kind == StageAction::Weight;
-        if (forward  ? (s > 0 && !after(fDone[s - 1]))
-            : weight ? !after(bDone[s])
-                     : (!after(fDone[s]) || (s + 1 < p && !after(bDone[s + 1]))))
+        if (forward  ? (g > 0 && !after(fDone[g - 1]))
+            : weight ? !after(bDone[g])
+                     : (!after(fDone[g]) || (g + 1 < n && !after(bDone[g + 1]))))
           break;
-        double end = ready + (forward  ? times[s].forward
-                              : weight ? times[s].weight
-                                       : times[s].backward);
-        (forward ? fDone : weight ? wDone : bDone)[s][a.microBatch] = end;
+        const StageTimes &c = times[static_cast<size_t>(g)];
+        double end = ready + (forward ? c.forward : weight ? c.weight : c.backward);
+        (forward ? fDone : weight ? wDone : bDone)[g][a.microBatch] = end;
         tl.stages[s].push_back({a, ready, end});
         free[s] = end;
         tl.makespan = std::max(tl.makespan, end);

@@ -133,7 +133,7 @@ run_step("tied copies alike after resuming" 0 "3 tensors alike"
          "${PROBE}" same tied-ck2 W0 exp_avg:W0 exp_avg_sq:W0)
 foreach(case "range:tied parameter 0 is parameter 5, which does not exist"
              "mask:'W0' of stage 0 has the stage mask 0x2, which does not hold this stage"
-             "beyond:has the stage mask 0x7, which names stages beyond the plan's"
+             "beyond:ties parameter 'W0' to the stages 0x7, beyond its 2 stages"
              "untied:stage 0 ties parameter 'W0' to the stages 0x3, but stage 1 does not tie it"
              "shape:'W0' is float32 \\[16, 8\\].* on stage 0 but float32 \\[15, 8\\]"
              "single:not a pipeline stage \\(num_slots 0\\) ties 1 parameter to other stages")

@@ -66,8 +66,46 @@ TEST(PipelineSchedule, EveryStageRunsEachMicroBatchOnceEachWay) {
         }
 }
 
-TEST(PipelineSchedule, InterleavedIsNotBuiltYet) {
-  EXPECT_TRUE(pipelineSchedule(Schedule::Interleaved, 2, 0, 4).empty());
+// Megatron-LM's interleaved order, written out by hand for p 2, v 2, m 4:
+// the k-th forward runs micro-batch (k / 4) 2 + k % 2 of chunk (k % 4) / 2,
+// the k-th backward the same micro-batch of the other chunk; rank r warms
+// up with (2 - r - 1) 2 + 2 forwards.
+TEST(PipelineSchedule, InterleavedIsMegatronsOrder) {
+  EXPECT_EQ(computeOrder(pipelineSchedule(Schedule::Interleaved, 2, 0, 4, 2)),
+            "F0 F1 F0.1 F1.1 F2 B0.1 F3 B1.1 F2.1 B0 F3.1 B1 B2.1 B3.1 B2 B3");
+  EXPECT_EQ(computeOrder(pipelineSchedule(Schedule::Interleaved, 2, 1, 4, 2)),
+            "F0 F1 F0.1 B0.1 F1.1 B1.1 F2 B0 F3 B1 F2.1 B2.1 F3.1 B3.1 B2 B3");
+  // m == p: every forward first.
+  EXPECT_EQ(computeOrder(pipelineSchedule(Schedule::Interleaved, 2, 1, 2, 2)),
+            "F0 F1 F0.1 F1.1 B0.1 B1.1 B0 B1");
+  // Micro-batches in groups of p only.
+  EXPECT_TRUE(pipelineSchedule(Schedule::Interleaved, 2, 0, 3, 2).empty());
+}
+
+TEST(PipelineSchedule, InterleavedTransfersFollowTheRing) {
+  // Rank 1 of 2, chunk 0 is global stage 1: it receives from stage 0 and
+  // sends to stage 2 (rank 0's chunk 1); chunk 1 (stage 3, the last)
+  // sends no activation and receives no gradient.
+  std::vector<StageAction> t = pipelineSchedule(Schedule::Interleaved, 2, 1, 2, 2);
+  std::vector<StageAction> c0 = chunkActions(t, 0), c1 = chunkActions(t, 1);
+  std::vector<StageAction> want0 = {
+      {StageAction::RecvActivation, 0, 0}, {StageAction::Forward, 0, 0},
+      {StageAction::SendActivation, 0, 0}, {StageAction::RecvActivation, 1, 0},
+      {StageAction::Forward, 1, 0},        {StageAction::SendActivation, 1, 0},
+      {StageAction::RecvGrad, 0, 0},       {StageAction::Backward, 0, 0},
+      {StageAction::SendGrad, 0, 0},       {StageAction::RecvGrad, 1, 0},
+      {StageAction::Backward, 1, 0},       {StageAction::SendGrad, 1, 0}};
+  EXPECT_EQ(c0, want0);
+  std::vector<StageAction> want1 = {
+      {StageAction::RecvActivation, 0, 1}, {StageAction::Forward, 0, 1},
+      {StageAction::RecvActivation, 1, 1}, {StageAction::Forward, 1, 1},
+      {StageAction::Backward, 0, 1},       {StageAction::SendGrad, 0, 1},
+      {StageAction::Backward, 1, 1},       {StageAction::SendGrad, 1, 1}};
+  EXPECT_EQ(c1, want1);
+  EXPECT_EQ(c0.size() + c1.size(), t.size());
+  // Rank 0's chunk 0 is the first stage: no receive of an activation.
+  for (const StageAction &a : chunkActions(pipelineSchedule(Schedule::Interleaved, 2, 0, 2, 2), 0))
+    EXPECT_NE(a.kind, StageAction::RecvActivation);
 }
 
 TEST(PipelineSchedule, ZeroBubbleRunsEachMicroBatchOnceEachWayInOrder) {
@@ -132,6 +170,41 @@ std::vector<double> starts(const std::vector<TimedAction> &v) {
   return s;
 }
 
+// Interleaved, equal chunks (each 1 / v of a stage): a step takes
+// m (tF + tB) plus the bubble (p - 1)(tF + tB) / v (Narayanan et al.,
+// 2021), so each rank idles (p - 1) / (v m + p - 1); each micro-batch
+// runs once each way on every chunk; a chunk's slots are at most m.
+TEST(PipelineSchedule, InterleavedEqualChunksIdleTheFormulasBubble) {
+  for (int64_t p : {2, 3, 4})
+    for (int64_t v : {2, 3})
+      for (int64_t m : {p, 2 * p, 3 * p}) {
+        std::vector<std::vector<StageAction>> t;
+        for (int64_t r = 0; r < p; ++r) {
+          t.push_back(pipelineSchedule(Schedule::Interleaved, p, r, m, v));
+          for (int64_t c = 0; c < v; ++c) {
+            std::vector<StageAction> own = chunkActions(t.back(), c);
+            EXPECT_EQ(std::count_if(own.begin(), own.end(),
+                                    [](const StageAction &a) {
+                                      return a.kind == StageAction::Forward ||
+                                             a.kind == StageAction::Backward;
+                                    }),
+                      2 * m);
+            EXPECT_LE(inFlight(own), m);
+          }
+        }
+        std::optional<PipelineTimeline> tl = simulatePipeline(
+            t, std::vector<double>(static_cast<size_t>(p * v), 1.0 / static_cast<double>(v)));
+        ASSERT_TRUE(tl) << "p " << p << " v " << v << " m " << m;
+        double vd = static_cast<double>(v);
+        EXPECT_NEAR(tl->makespan, 3.0 * static_cast<double>(m) + 3.0 * (p - 1) / vd, 1e-9)
+            << "p " << p << " v " << v << " m " << m;
+        for (int64_t r = 0; r < p; ++r)
+          EXPECT_NEAR(tl->idleFraction[r],
+                      static_cast<double>(p - 1) / (vd * static_cast<double>(m) + p - 1), 1e-9)
+              << "p " << p << " v " << v << " m " << m << " rank " << r;
+      }
+}
+
 TEST(PipelineSchedule, ParsesComputeOrders) {
   std::vector<StageAction> t = pipelineSchedule(Schedule::OneFOneB, 3, 0, 5);
   std::optional<std::vector<StageAction>> back = parseComputeOrder(computeOrder(t));
@@ -142,6 +215,11 @@ TEST(PipelineSchedule, ParsesComputeOrders) {
   EXPECT_FALSE(parseComputeOrder("F0 X1"));
   EXPECT_FALSE(parseComputeOrder("F0 B"));
   EXPECT_FALSE(parseComputeOrder("F-1"));
+  std::optional<std::vector<StageAction>> chunked = parseComputeOrder("F0 F0.1 B0.1 B0");
+  ASSERT_TRUE(chunked);
+  EXPECT_EQ((*chunked)[1], (StageAction{StageAction::Forward, 0, 1}));
+  EXPECT_FALSE(parseComputeOrder("F0.0"));
+  EXPECT_FALSE(parseComputeOrder("F0."));
 }
 
 TEST(PipelineSchedule, EqualStagesIdleTheFormulasBubble) {

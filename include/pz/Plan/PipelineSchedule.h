@@ -29,8 +29,12 @@ struct StageAction {
     RecvGrad, SendGrad              // from stage + 1, to stage - 1
   } kind;
   int64_t microBatch;
+  /// Interleaved: the rank's model chunk (0 .. virtual stages - 1), global
+  /// stage chunk x stages + rank. Neighbours are global stages: stage - 1
+  /// of chunk c on rank 0 is rank stages - 1's chunk c - 1, and so on.
+  int64_t chunk = 0;
   bool operator==(const StageAction &o) const {
-    return kind == o.kind && microBatch == o.microBatch;
+    return kind == o.kind && microBatch == o.microBatch && chunk == o.chunk;
   }
 };
 
@@ -45,9 +49,19 @@ struct StageAction {
 /// micro-batches between F and B (as 1F1B) and at most stage + 1 waiting
 /// for their W; with m >= stages micro-batches of equal F, B and W it
 /// takes 3m + stages - 1 units, the bound of ZB-H1 (1F1B: 3(m + stages -
-/// 1)). Interleaved is not built yet (empty).
+/// 1)). Interleaved 1F1B (Narayanan et al., 2021, Megatron's order): the
+/// rank `stage` holds `virtualStages` chunks; forwards run in groups of
+/// `stages` micro-batches per chunk (chunk 0 of micro-batches 0 .. p-1,
+/// then chunk 1 of the same, ...), backwards likewise from the last
+/// chunk; (stages - stage - 1) x 2 + (virtualStages - 1) x stages warm-up
+/// forwards, then one forward and one backward alternately. It needs
+/// microBatches % stages == 0 (empty otherwise). Every other schedule
+/// ignores virtualStages and has chunk 0 only.
 std::vector<StageAction> pipelineSchedule(Schedule s, int64_t stages, int64_t stage,
-                                          int64_t microBatches);
+                                          int64_t microBatches, int64_t virtualStages = 1);
+
+/// The actions of one chunk of a table (interleaved), in order.
+std::vector<StageAction> chunkActions(const std::vector<StageAction> &table, int64_t chunk);
 
 /// The most micro-batches between their forward (or its receive) and
 /// their backward B at once: the slots the stage needs.
@@ -57,11 +71,12 @@ int64_t inFlight(const std::vector<StageAction> &table);
 /// slots a zb stage needs (0 without W).
 int64_t weightInFlight(const std::vector<StageAction> &table);
 
-/// "F0 F1 B0 W0 ...": the compute actions of a table, for tests and messages.
+/// "F0 F1 B0 W0 ...": the compute actions of a table, for tests and messages;
+/// an action of chunk c > 0 (interleaved) ends in ".c" ("F0.1").
 std::string computeOrder(const std::vector<StageAction> &table);
 
-/// computeOrder's inverse: the actions of "F0 F1 B0 W0 ...", or nullopt
-/// when a word is not F<m>, B<m> or W<m>.
+/// computeOrder's inverse: the actions of "F0 F1 B0 W0 F0.1 ...", or nullopt
+/// when a word is not F<m>, B<m> or W<m>, with ".c" (c >= 1) or without.
 std::optional<std::vector<StageAction>> parseComputeOrder(llvm::StringRef order);
 
 /// One compute action of a simulated step, from start to end.
@@ -81,7 +96,7 @@ struct PipelineTimeline {
   std::vector<double> idleFraction;
 };
 
-/// Simulates one step: stage s runs the compute actions of `orders[s]`
+/// Simulates one step: rank s runs the compute actions of `orders[s]`
 /// (transfers take no time) one at a time, a forward taking
 /// `forwardCosts[s]` and a whole backward `backwardFactor` times that;
 /// when the stage's order has W actions, B takes (1 - weightShare) of the
@@ -91,7 +106,9 @@ struct PipelineTimeline {
 /// stage itself F(m); for W(m), the stage's B(m). Nullopt when the orders
 /// deadlock or the sizes do not match. With equal costs, GPipe and 1F1B
 /// both give a makespan of (m + p - 1)(tF + tB) and idle fraction
-/// (p - 1) / (m + p - 1) on every stage.
+/// (p - 1) / (m + p - 1) on every stage. Interleaved orders (chunks)
+/// take one cost per global stage (chunk x p + rank: p x v of them), and
+/// the neighbours are global stages.
 std::optional<PipelineTimeline>
 simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                  const std::vector<double> &forwardCosts, double backwardFactor = 2.0,
@@ -103,7 +120,8 @@ struct StageTimes {
   double forward, backward, weight;
 };
 
-/// simulatePipeline with each stage's own durations (measured ones, say).
+/// simulatePipeline with each stage's own durations (measured ones, say);
+/// with chunks, one per global stage.
 std::optional<PipelineTimeline>
 simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                  const std::vector<StageTimes> &times);

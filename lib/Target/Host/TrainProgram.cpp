@@ -117,7 +117,7 @@ void addTransferBytes(func::FuncOp fn, int32_t microBatch, const Plan &plan,
 }
 
 /// The number of scalar slots of the runtime (pzrt_scalar), one per #pz.role.
-constexpr int64_t kScalarSlots = 8;
+constexpr int64_t kScalarSlots = 9;
 
 /// Sums the bytes of `ts` into `total`, with checks.
 LogicalResult sumBytes(ArrayRef<ProgramTensor> ts, int64_t &total, Operation *at,
@@ -406,6 +406,8 @@ FailureOr<const char *> functionRole(func::FuncOp fn) {
     return "PZRT_FN_STAGE_BACKWARD";
   if (n == "stage_backward_weight")
     return "PZRT_FN_STAGE_BACKWARD_WEIGHT";
+  if (n == "grad_norm_sq")
+    return "PZRT_FN_GRAD_NORM_SQ";
   return fn.emitError() << "emitter: the schedule runs @" << n
                         << ", which has no role in a training step";
 }
@@ -457,9 +459,14 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
   bool accumulators = false;
   // A stage's table as the schedule runs it: its slots and its order.
   std::vector<StageAction> table;
+  // Each action's place in the rank's step (pzrt_action.order).
+  std::optional<ArrayRef<int64_t>> places = schedules.front().getOrder();
+  auto place = [&] {
+    return ", " + std::to_string(places ? (*places)[numActions] : numActions) + "},\n";
+  };
   for (Operation &op : schedules.front().getBody().front()) {
     if (llvm::isa<pzrt::CheckNumericsOp>(op)) {
-      actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0, 0},\n";
+      actions += "  {PZRT_ACTION_CHECK_NUMERICS, 0, 0, 0" + place();
       ++numActions;
       continue;
     }
@@ -468,7 +475,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
         return send.emitError() << "emitter: the stage sends '" << send.getTensor()
                                 << "' but computes no such output";
       actions += "  {PZRT_ACTION_SEND, 0, " + std::to_string(send.getMicroBatch()) + ", " +
-                 std::to_string(binder.output(send.getTensor())) + "},\n";
+                 std::to_string(binder.output(send.getTensor())) + place();
       // The runtime counts a stage's send under its reason, "pp.<tensor>".
       int64_t bytes = info.outputs[binder.output(send.getTensor())].bytes();
       info.commBytesPerStep["send"] += bytes;
@@ -484,7 +491,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                                                          : StageAction::RecvGrad,
                        recv.getMicroBatch()});
       actions += "  {PZRT_ACTION_RECV, 0, " + std::to_string(recv.getMicroBatch()) + ", " +
-                 std::to_string(binder.input(recv.getTensor())) + "},\n";
+                 std::to_string(binder.input(recv.getTensor())) + place();
       ++numActions;
       continue;
     }
@@ -515,7 +522,7 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
                 .Default(std::nullopt))
       table.push_back({*kind, run.getMicroBatch()});
     actions += "  {PZRT_ACTION_RUN, " + std::to_string(entryOf[key]) + ", " +
-               std::to_string(run.getMicroBatch()) + ", 0},\n";
+               std::to_string(run.getMicroBatch()) + ", 0" + place();
     addTransferBytes(fn, run.getMicroBatch(), plan.getPlan(), info);
     ++numActions;
   }
@@ -702,7 +709,8 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << "  " << std::max<int64_t>(stage, 0) << ", " << (staged ? std::max<int64_t>(info.slots, 1) : 0)
      << ", " << info.saved.size() << ", pz_saved, " << info.outputs.size()
      << ", pz_outputs, pz_output_roles,\n  " << tied.size() << ", pz_tied_params, pz_tied_stages,\n  "
-     << info.weightSlots << ", pz_saved_pools};\n\n";
+     << info.weightSlots << ", pz_saved_pools,\n  "
+     << (staged && p.schedule == Schedule::Interleaved ? p.virtualStages : 1) << "};\n\n";
   if (!staged)
     os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
   return success();

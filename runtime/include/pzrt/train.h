@@ -207,7 +207,7 @@ typedef struct pzrt_step_ctx {
 
 /* ---- the program ABI ---- */
 
-#define PZRT_ABI_VERSION 5
+#define PZRT_ABI_VERSION 6
 
 /* A compiled host function: args[i] is the buffer its i-th argument is bound
  * to. Returns 0, or -1 with pzrt_last_error() naming the op that failed. */
@@ -238,7 +238,10 @@ typedef enum pzrt_scalar {
                                  gradient has a NaN or an infinity, or -1 */
   PZRT_SCALAR_TP_INDEX = 7,   /* i64 into forward_backward: this rank's coordinate on the
                                  grid's tp axis */
-  PZRT_SCALAR_COUNT = 8
+  PZRT_SCALAR_GRAD_NORM_SQ = 8, /* f32 out of grad_norm_sq (a chunk's sum of squared
+                                   gradients) and into optimizer_step (the sum over the
+                                   rank's chunks): interleaved pipelines */
+  PZRT_SCALAR_COUNT = 9
 } pzrt_scalar;
 
 typedef struct pzrt_arg_binding {
@@ -259,9 +262,11 @@ typedef enum pzrt_function_role {
   PZRT_FN_STAGE_BACKWARD = 5,   /* its backward: the gradients (overwritten) and the
                                    activation's gradient output (not on stage 0); under
                                    the zb schedule only the activation's gradient (B) */
-  PZRT_FN_STAGE_BACKWARD_WEIGHT = 6 /* zb: the rest of the backward (W), the gradients
+  PZRT_FN_STAGE_BACKWARD_WEIGHT = 6, /* zb: the rest of the backward (W), the gradients
                                        (overwritten), after B of the same micro-batch; a
                                        micro-batch's slot is held until its W */
+  PZRT_FN_GRAD_NORM_SQ = 7      /* interleaved: a chunk's sum of squared gradients
+                                   (GRAD_NORM_SQ), before any chunk's optimizer_step */
 } pzrt_function_role;
 
 typedef struct pzrt_function_entry {
@@ -291,6 +296,10 @@ typedef struct pzrt_action {
   int32_t micro_batch; /* PZRT_ACTION_RUN of forward_backward or a stage function, SEND,
                           RECV: the micro-batch */
   int32_t tensor;      /* SEND: index into outputs; RECV: index into inputs */
+  int32_t order;       /* interleaved: its place in the rank's step, increasing along
+                          the program's schedule; a rank runs its chunks' programs'
+                          actions merged by it (distinct places). A rank with one
+                          program runs the schedule in its order and ignores it. */
 } pzrt_action;
 
 /* The grid axes, outermost first; a communicator group is a bit mask of them
@@ -372,6 +381,11 @@ typedef struct pzrt_program {
    * num_weight_slots, held from B to W). NULL: every saved tensor in pool 0. */
   int32_t num_weight_slots;
   const int32_t *saved_pools;
+  /* Interleaved pipelines: the chunks (virtual stages) per rank, v >= 1 (0
+   * reads as 1). The plan has pp x v global stages, pp_stage among them;
+   * stage s runs on the ranks of pp coordinate s mod pp, which hold the
+   * stages s mod pp, s mod pp + pp, ... (pzrt_train_main_stages). */
+  int32_t num_chunks;
 } pzrt_program;
 
 /* The whole `train` program. Options (CONTRACT.md; `--opt=value` works too):

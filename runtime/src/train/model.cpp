@@ -258,6 +258,10 @@ int numStages(const pzrt_program *m) {
   return m->grid[PZRT_AXIS_PP] > 0 ? m->grid[PZRT_AXIS_PP] : 1;
 }
 
+int numGlobalStages(const pzrt_program *m) {
+  return numStages(m) * std::max(m->num_chunks, 1);
+}
+
 bool bindsScalar(const pzrt_program *m, int scalar) {
   for (int f = 0; f < m->num_functions; ++f)
     for (int a = 0; a < m->functions[f].num_args; ++a)
@@ -405,12 +409,12 @@ void validateFunctions(const pzrt_program *m) {
     const pzrt_function_entry &e = m->functions[f];
     const char *name = e.name ? e.name : "?";
     if (!e.fn || e.num_args < 0 || (e.num_args > 0 && !e.args) || e.role < 0 ||
-        e.role > PZRT_FN_STAGE_BACKWARD_WEIGHT)
+        e.role > PZRT_FN_GRAD_NORM_SQ)
       throwInternal("program description: function %d ('%s') is incomplete", f, name);
     if (stage != (e.role == PZRT_FN_STAGE_FORWARD || e.role == PZRT_FN_STAGE_BACKWARD ||
                   e.role == PZRT_FN_STAGE_BACKWARD_WEIGHT) &&
         e.role != PZRT_FN_ACCUMULATE_GRADS && e.role != PZRT_FN_FINALIZE_GRADS &&
-        e.role != PZRT_FN_OPTIMIZER_STEP)
+        e.role != PZRT_FN_OPTIMIZER_STEP && e.role != PZRT_FN_GRAD_NORM_SQ)
       throwInternal("program description: function '%s' has the role %d, which %s", name,
                     e.role,
                     stage ? "a pipeline stage program (num_slots >= 1) does not have"
@@ -535,7 +539,10 @@ void validateFunctions(const pzrt_program *m) {
 // the outputs and their roles, the activation inputs, the loss on the last
 // stage only; none of them in another program.
 void validateStageParts(const pzrt_program *m) {
-  const int pp = numStages(m);
+  if (m->num_chunks < 0 || (m->num_chunks > 1 && !isStageProgram(m)) ||
+      numStages(m) > INT32_MAX / std::max(m->num_chunks, 1))
+    throwInternal("program description: %d chunks per rank", m->num_chunks);
+  const int pp = numGlobalStages(m); // the global stages
   if (m->num_slots < 0 || m->num_saved < 0 || m->num_outputs < 0 ||
       (m->num_saved > 0 && !m->saved) ||
       (m->num_outputs > 0 && (!m->outputs || !m->output_roles)))
@@ -584,11 +591,12 @@ void validateStageParts(const pzrt_program *m) {
     throwInternal("program description: stage %d (of %d) %s the LOSS scalar; the last stage "
                   "and only it has the loss",
                   m->pp_stage, pp, m->pp_stage == pp - 1 ? "does not bind" : "binds");
-  const int dp = m->dp_size > 0 ? m->dp_size : m->world_size / pp;
-  if (m->world_size % pp != 0 || (m->world_size / pp) % dp != 0)
+  const int ranksPP = numStages(m);
+  const int dp = m->dp_size > 0 ? m->dp_size : m->world_size / ranksPP;
+  if (m->world_size % ranksPP != 0 || (m->world_size / ranksPP) % dp != 0)
     throwInternal("model description: %d stages and %d data-parallel ranks do not divide "
                   "world_size %d",
-                  pp, dp, m->world_size);
+                  ranksPP, dp, m->world_size);
 }
 
 // Tied parameters (train.h's tied_params/tied_stages): a stage program's
@@ -603,8 +611,7 @@ void validateTied(const pzrt_program *m) {
     throwInternal("program description: a program that is not a pipeline stage (num_slots 0) "
                   "ties %d parameter%s to other stages; only stage programs can",
                   m->num_tied, m->num_tied == 1 ? "" : "s");
-  const int pp = numStages(m);
-  const uint32_t stages = pp >= 32 ? ~0u : (1u << pp) - 1;
+  // The mask's range (interleaved: pp x v global stages) is validateStages'.
   std::set<int> seen;
   for (int i = 0; i < m->num_tied; ++i) {
     const int p = m->tied_params[i];
@@ -615,12 +622,10 @@ void validateTied(const pzrt_program *m) {
                     i, p, m->num_params);
     if (!seen.insert(p).second)
       throwInternal("program description: parameter '%s' is tied twice", m->params[p].name);
-    if ((mask & ~stages) != 0 || m->pp_stage >= 32 || !(mask & (1u << m->pp_stage)))
+    if (m->pp_stage >= 32 || !(mask & (1u << m->pp_stage)))
       throwInternal("program description: tied parameter '%s' of stage %d has the stage mask "
-                    "0x%x, which %s",
-                    m->params[p].name, m->pp_stage, mask,
-                    (mask & ~stages) != 0 ? "names stages beyond the plan's"
-                                          : "does not hold this stage");
+                    "0x%x, which does not hold this stage",
+                    m->params[p].name, m->pp_stage, mask);
   }
   // The gradients are summed over the stages before finalize_grads, once
   // the step's gradients are complete.
@@ -802,25 +807,39 @@ void validateStages(const pzrt_program *const *stages, int n) {
     if (n > 1 && !isStageProgram(m))
       throwInternal("program description: stage program %d of %d has no slots (num_slots %d)",
                     s, n, m->num_slots);
-    if (m->pp_stage != s || numStages(m) != n || m->world_size != first->world_size ||
+    // Interleaved: n = pp x v chunk programs (global stage s is chunk s / pp
+    // of the rank with pp coordinate s % pp).
+    if (m->pp_stage != s || numGlobalStages(m) != n || m->world_size != first->world_size ||
         m->grad_accum != first->grad_accum || m->dp_size != first->dp_size ||
         std::memcmp(m->grid, first->grid, sizeof m->grid) != 0 || m->vocab != first->vocab ||
         !sameSchedule(m->lr_schedule, first->lr_schedule) ||
         !m->loss_scaling != !first->loss_scaling || !sameText(m->plan_json, first->plan_json) ||
         !sameText(m->init_file, first->init_file))
       throwInternal("program description: stage program %d of %d (pp_stage %d, %d stages in "
-                    "its grid) is not a stage of the plan of stage 0 (it must have pp_stage %d "
+                    "its plan) is not a stage of the plan of stage 0 (it must have pp_stage %d "
                     "and the same grid, world size, grad_accum, dp_size, vocab, lr schedule, "
                     "loss scaling, plan and init file)",
-                    s, n, m->pp_stage, numStages(m), s);
+                    s, n, m->pp_stage, numGlobalStages(m), s);
   }
   // A tied parameter is the same tensor in every stage of its mask: the same
   // name, dtype, shapes and gradient chunk, tied there with the same mask.
+  // Two chunks of one rank (interleaved) cannot share one: the driver sums
+  // a tied gradient over ranks.
+  const int pp = numStages(first);
   for (int s = 0; s < n; ++s) {
     const pzrt_program *m = stages[s];
     for (int i = 0; i < m->num_tied; ++i) {
       const pzrt_tensor_spec &p = m->params[m->tied_params[i]];
       const uint32_t mask = m->tied_stages[i];
+      if (n < 32 && (mask >> n) != 0)
+        throwInternal("program description: stage %d ties parameter '%s' to the stages 0x%x, "
+                      "beyond its %d stages",
+                      s, p.name, mask, n);
+      for (int t = 0; t < n && t < 32; ++t)
+        if (t != s && t % pp == s % pp && (mask & (1u << t)))
+          throwInternal("program description: parameter '%s' is tied over the stages 0x%x, "
+                        "two of which (%d and %d) are chunks of one rank",
+                        p.name, mask, s, t);
       for (int t = 0; t < n && t < 32; ++t) {
         if (t == s || !(mask & (1u << t)))
           continue;

@@ -521,6 +521,13 @@ void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &given,
 
 void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
                     const TrainPosition &pos, int64_t globalBatch, int keepLast) {
+  saveCheckpoint({{m, &b}}, dir, comm, pos, globalBatch, keepLast);
+}
+
+void saveCheckpoint(const std::vector<std::pair<const pzrt_program *, const Buffers *>> &programs,
+                    const std::string &dir, pzrt_comm *comm, const TrainPosition &pos,
+                    int64_t globalBatch, int keepLast) {
+  const pzrt_program *m = programs.front().first;
   struct WriterCloser {
     pzrt_ckpt_writer *w;
     ~WriterCloser() { pzrt_ckpt_writer_destroy(w); }
@@ -583,10 +590,14 @@ void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &
     if (rc)
       throwInternal("checkpoint save to '%s': %s", dir.c_str(), pzrt_last_error());
   };
-  for (int i = 0; i < m->num_params; ++i)
-    add(m->params[i], b.params[i]);
-  for (int i = 0; i < m->num_states; ++i)
-    add(m->states[i], b.states[i]);
+  for (const auto &[program, buffers] : programs) {
+    m = program;
+    for (int i = 0; i < m->num_params; ++i)
+      add(m->params[i], buffers->params[i]);
+    for (int i = 0; i < m->num_states; ++i)
+      add(m->states[i], buffers->states[i]);
+  }
+  m = programs.front().first;
 
   json::Value extra = json::Value::object(), ls = json::Value::object();
   extra.set("model", m->name ? m->name : "");

@@ -179,7 +179,8 @@ struct TraceCloser {
 class Trainer {
 public:
   // One program, or the stages of a pipeline-parallel plan (the rank runs
-  // the one of its pp coordinate).
+  // the one of its pp coordinate; interleaved, the chunks of its coordinate:
+  // global stages coordinate, coordinate + pp, ...).
   Trainer(const pzrt_program *const *stages, int numStages, int argc, char **argv)
       : stages_(stages), numStages_(numStages), m_(stages && numStages > 0 ? stages[0] : nullptr),
         argc_(argc), argv_(argv) {}
@@ -212,6 +213,10 @@ private:
   void createTiedComms();
   void sumTiedGrads(int64_t t);
   void getScalar(int slot, void *value, size_t bytes);
+  // Makes chunk c the current one (m_, buf_, the context's arena).
+  void use(size_t c);
+  // The rank's actions of one step, its chunks' schedules merged by order.
+  void mergeSchedules();
   void checkMemoryPlan();
   void writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
                     double stepTime, double scaleUsed, bool skipped);
@@ -226,7 +231,27 @@ private:
 
   const pzrt_program *const *stages_;
   int numStages_;
-  const pzrt_program *m_; // this rank's program
+  // The rank's programs: one, or (interleaved) one per chunk, in stage
+  // order, each with its buffers, data feed, sends in flight and tied
+  // parameters (indexes into tied_params, in the order every rank sums
+  // them: by stage mask, then by name).
+  struct Chunk {
+    const pzrt_program *m = nullptr;
+    std::unique_ptr<Buffers> buf;
+    std::unique_ptr<DataFeed> feed;
+    std::vector<pzrt_send_request *> sending; // per output: its send in flight, or NULL
+    int lossScaleInput = -1;
+    bool hasLoss = false;
+  };
+  std::vector<Chunk> chunks_;
+  size_t cur_ = 0;
+  // The step's actions: (chunk, action), by order.
+  std::vector<std::pair<size_t, const pzrt_action *>> actions_;
+  // The tied parameters of the rank's chunks as (chunk, index into
+  // tied_params), by stage mask, then by name.
+  std::vector<std::pair<size_t, int>> tiedOrder_;
+  const pzrt_program *m_; // the current chunk's program (use())
+  Buffers *buf_ = nullptr; // and its buffers
   int argc_;
   char **argv_;
   Options opts_;
@@ -238,25 +263,19 @@ private:
   // the communicator of this rank's group, NULL where its stage is not in
   // the mask.
   std::vector<std::pair<uint32_t, pzrt_comm *>> tiedComms_;
-  // This program's tied parameters (indexes into tied_params) in the order
-  // every stage sums them: by stage mask, then by name.
-  std::vector<int> tiedOrder_;
   std::vector<pzrt_stream *> streams_;  // ctx_.streams
   bool mpi_ = false;
 
-  int dpSize_ = 1, dpRank_ = 0, K_ = 1, lossScaleInput_ = -1;
+  int dpSize_ = 1, dpRank_ = 0, K_ = 1;
   // Pipeline stages: the ranks one stage apart; whether this rank's stage
   // has the loss, and how many ranks have it (the loss average's divisor).
   int stageStride_ = 1, lossRanks_ = 1;
-  std::vector<pzrt_send_request *> sending_; // per output: its send in flight, or NULL
-  bool hasLoss_ = true;
+  bool hasLoss_ = true; // a chunk of the rank has the loss
   int64_t rows_ = 1, G_ = 1, tokensPerStep_ = 1;
   bool tokenModel_ = false;
   int64_t start_ = 0, end_ = 0, dataStart_ = 0, curStep_ = 0;
   int64_t lastSaved_ = -1;
 
-  std::unique_ptr<Buffers> buf_;
-  std::unique_ptr<DataFeed> feed_;
   TrainPosition pos_;
   pzrt_step_ctx ctx_{};
   std::unique_ptr<pzrt_metrics, MetricsCloser> metrics_, rankMetrics_;
@@ -273,11 +292,13 @@ Trainer::~Trainer() {
   metrics_.reset();
   rankMetrics_.reset();
   trace_.reset();
-  feed_.reset();
-  // A send still in flight (the step failed) may read its buffer: keep them.
-  if (std::any_of(sending_.begin(), sending_.end(), [](pzrt_send_request *r) { return r; }))
-    (void)buf_.release();
-  buf_.reset();
+  for (Chunk &c : chunks_) {
+    c.feed.reset();
+    // A send still in flight (the step failed) may read its buffer: keep them.
+    if (std::any_of(c.sending.begin(), c.sending.end(), [](pzrt_send_request *r) { return r; }))
+      (void)c.buf.release();
+    c.buf.reset();
+  }
   for (pzrt_comm *c : groupComms_)
     pzrt_comm_destroy(c);
   for (auto &[mask, c] : tiedComms_)
@@ -372,8 +393,15 @@ int Trainer::run() {
   }
   mpi_ = pzrt_comm_is_mpi(comm_) != 0;
   rank_ = pzrt_comm_rank(comm_);
-  // The rank's stage: its coordinate on the pp axis, the outermost.
-  m_ = stages_[axesCoord(m_, 1u << PZRT_AXIS_PP, rank_)];
+  // The rank's stage: its coordinate on the pp axis, the outermost; with
+  // interleaved chunks, every stage of that coordinate modulo pp.
+  const int64_t coord = axesCoord(m_, 1u << PZRT_AXIS_PP, rank_);
+  for (int s = 0; s < numStages_; ++s)
+    if (s % numStages(stages_[0]) == coord) {
+      chunks_.emplace_back();
+      chunks_.back().m = stages_[s];
+    }
+  m_ = chunks_.front().m;
   if (opts_.commTimeout >= 0)
     pzrt_comm_set_timeout(comm_, opts_.commTimeout);
 
@@ -413,7 +441,11 @@ void Trainer::setup() {
   const int pp = numStages(m_);
   stageStride_ = world_ / pp;
   lossRanks_ = world_ / pp;
-  hasLoss_ = !isStageProgram(m_) || bindsScalar(m_, PZRT_SCALAR_LOSS);
+  hasLoss_ = false;
+  for (Chunk &c : chunks_) {
+    c.hasLoss = !isStageProgram(c.m) || bindsScalar(c.m, PZRT_SCALAR_LOSS);
+    hasLoss_ = hasLoss_ || c.hasLoss;
+  }
   dpSize_ = m_->dp_size > 0 ? m_->dp_size : stageStride_;
   dpRank_ = (rank_ % stageStride_) / (stageStride_ / dpSize_);
   // The communicators next: every rank splits the world together, before
@@ -436,13 +468,15 @@ void Trainer::setup() {
     throwInternal("model description: the global batch of %lld rows x %d micro-batches x %d "
                   "data-parallel ranks overflows",
                   (long long)rows_, K_, dpSize_);
-  for (int i = 0; i < m_->num_inputs; ++i)
-    if (inputRole(m_, i) == PZRT_INPUT_LOSS_SCALE)
-      lossScaleInput_ = i;
-
-  buf_ = std::make_unique<Buffers>();
-  allocateBuffers(m_, *buf_);
-  sending_.assign(static_cast<size_t>(m_->num_outputs), nullptr);
+  for (Chunk &c : chunks_) {
+    for (int i = 0; i < c.m->num_inputs; ++i)
+      if (inputRole(c.m, i) == PZRT_INPUT_LOSS_SCALE)
+        c.lossScaleInput = i;
+    c.buf = std::make_unique<Buffers>();
+    allocateBuffers(c.m, *c.buf);
+    c.sending.assign(static_cast<size_t>(c.m->num_outputs), nullptr);
+  }
+  mergeSchedules();
 
   pos_.seed = opts_.seed;
   if (m_->loss_scaling)
@@ -454,7 +488,10 @@ void Trainer::setup() {
 
   if (!opts_.load.empty()) {
     std::vector<std::string> notes;
-    loadCheckpoint(m_, *buf_, opts_.load, pos_, notes, rank_);
+    for (Chunk &c : chunks_) {
+      notes.clear(); // each chunk's load says the same
+      loadCheckpoint(c.m, *c.buf, opts_.load, pos_, notes, rank_);
+    }
     if (rank_ == 0)
       for (const std::string &n : notes)
         std::fprintf(stderr, "train: note: %s\n", n.c_str());
@@ -467,7 +504,8 @@ void Trainer::setup() {
       pos_.seed = opts_.seed;
     }
   } else if (m_->init_file) {
-    loadInitFile(m_, *buf_, rank_);
+    for (Chunk &c : chunks_)
+      loadInitFile(c.m, *c.buf, rank_);
   }
   start_ = pos_.step;
   dataStart_ = pos_.dataPosition;
@@ -491,9 +529,11 @@ void Trainer::setup() {
           std::find(planInputs.begin(), planInputs.end(), stages_[s]->inputs[i].name) ==
               planInputs.end())
         planInputs.emplace_back(stages_[s]->inputs[i].name);
-  feed_ = std::make_unique<DataFeed>();
-  feed_->open(m_, opts_, pos_.seed, static_cast<int>(axesCoord(m_, 1u << PZRT_AXIS_CP, rank_)),
-              planInputs);
+  for (Chunk &c : chunks_) {
+    c.feed = std::make_unique<DataFeed>();
+    c.feed->open(c.m, opts_, pos_.seed,
+                 static_cast<int>(axesCoord(c.m, 1u << PZRT_AXIS_CP, rank_)), planInputs);
+  }
 
   if (!opts_.metrics.empty()) {
     if (rank_ == 0) {
@@ -517,8 +557,7 @@ void Trainer::setup() {
     pzrt_trace_thread_name(trace_.get(), 1, "comm"); // the compiled collectives (exec.h)
   }
 
-  ctx_.arena = buf_->arena;
-  ctx_.arena_base = static_cast<char *>(pzrt_arena_base(buf_->arena));
+  use(0);
   ctx_.seed = pos_.seed;
   ctx_.trace = trace_.get();
   ctx_.comm = comm_;
@@ -568,12 +607,13 @@ void Trainer::createTiedComms() {
       masks.push_back(stages_[s]->tied_stages[i]);
   std::sort(masks.begin(), masks.end());
   masks.erase(std::unique(masks.begin(), masks.end()), masks.end());
-  const int stage = m_->pp_stage;
   for (uint32_t mask : masks) {
     // A group: the ranks of the mask's stages with this rank's coordinates
     // on the other axes (rank mod stageStride), in stage order. A rank of
     // another stage is alone in its group, which it leaves at once.
-    const bool member = stage < 32 && (mask & (1u << stage));
+    bool member = false;
+    for (const Chunk &ch : chunks_)
+      member = member || (ch.m->pp_stage < 32 && (mask & (1u << ch.m->pp_stage)));
     const int color = member ? rank_ % stageStride_ : stageStride_ + rank_;
     pzrt_comm *c = pzrt_comm_split(comm_, color, rank_,
                                    pzrt::format("pp.tied.0x%x", mask).c_str());
@@ -586,20 +626,23 @@ void Trainer::createTiedComms() {
     }
     tiedComms_.emplace_back(mask, c);
   }
-  tiedOrder_.resize(static_cast<size_t>(m_->num_tied));
-  for (int i = 0; i < m_->num_tied; ++i)
-    tiedOrder_[static_cast<size_t>(i)] = i;
-  std::sort(tiedOrder_.begin(), tiedOrder_.end(), [this](int a, int b) {
-    const uint32_t ma = m_->tied_stages[a], mb = m_->tied_stages[b];
-    return ma != mb ? ma < mb
-                    : std::strcmp(m_->params[m_->tied_params[a]].name,
-                                  m_->params[m_->tied_params[b]].name) < 0;
-  });
+  for (size_t c = 0; c < chunks_.size(); ++c)
+    for (int i = 0; i < chunks_[c].m->num_tied; ++i)
+      tiedOrder_.emplace_back(c, i);
+  auto key = [this](std::pair<size_t, int> t) {
+    const pzrt_program *m = chunks_[t.first].m;
+    return std::make_pair(m->tied_stages[t.second],
+                          std::string(m->params[m->tied_params[t.second]].name));
+  };
+  std::sort(tiedOrder_.begin(), tiedOrder_.end(),
+            [&](auto a, auto b) { return key(a) < key(b); });
 }
 
 void Trainer::sumTiedGrads(int64_t t) {
-  const bool accum = usesAccumulators(m_);
-  for (int k : tiedOrder_) {
+  const size_t current = cur_; // the chunk whose finalize_grads comes next
+  for (auto [chunk, k] : tiedOrder_) {
+    use(chunk);
+    const bool accum = usesAccumulators(m_);
     const int p = m_->tied_params[k];
     const uint32_t mask = m_->tied_stages[k];
     pzrt_comm *c = nullptr;
@@ -640,6 +683,7 @@ void Trainer::sumTiedGrads(int64_t t) {
     if (pzrt_comm_count_reason("pp.tied_grad", PZRT_COLL_ALL_REDUCE, counted))
       throwInternal("counting the tied gradients' bytes: %s", pzrt_last_error());
   }
+  use(current);
 }
 
 void Trainer::printBanner() {
@@ -672,7 +716,8 @@ void Trainer::printBanner() {
                                       : std::string("no steps");
     std::printf("train: %s | %d rank%s | %s parameters | batch %s | %s | %s\n",
                 m_->name ? m_->name : "model", world_, world_ == 1 ? "" : "s",
-                humanCount(values).c_str(), batch.c_str(), feed_->description().c_str(),
+                humanCount(values).c_str(), batch.c_str(),
+                chunks_.front().feed->description().c_str(),
                 steps.c_str());
     if (!opts_.load.empty())
       std::printf("train: resumed from '%s' at step %lld (data position %lld)\n",
@@ -700,6 +745,32 @@ void Trainer::trainLoop() {
                 end_ - start_ == 1 ? "" : "s", nowSeconds() - runStart_);
     flushStdout("the progress output");
   }
+}
+
+void Trainer::use(size_t c) {
+  cur_ = c;
+  m_ = chunks_[c].m;
+  buf_ = chunks_[c].buf.get();
+  ctx_.arena = buf_->arena;
+  ctx_.arena_base = static_cast<char *>(pzrt_arena_base(buf_->arena));
+}
+
+void Trainer::mergeSchedules() {
+  actions_.clear();
+  for (size_t c = 0; c < chunks_.size(); ++c)
+    for (int i = 0; i < chunks_[c].m->num_actions; ++i)
+      actions_.emplace_back(c, &chunks_[c].m->schedule[i]);
+  if (chunks_.size() == 1)
+    return; // the program's own order
+  std::stable_sort(actions_.begin(), actions_.end(), [](const auto &a, const auto &b) {
+    return a.second->order < b.second->order;
+  });
+  for (size_t i = 1; i < actions_.size(); ++i)
+    if (actions_[i].second->order == actions_[i - 1].second->order)
+      throwInternal("program description: two actions of the rank's step (stages %d and %d) "
+                    "have the place %d",
+                    chunks_[actions_[i - 1].first].m->pp_stage,
+                    chunks_[actions_[i].first].m->pp_stage, actions_[i].second->order);
 }
 
 void Trainer::setScalar(int slot, const void *value, size_t bytes) {
@@ -751,19 +822,30 @@ void Trainer::trainStep(int64_t t) {
   const float lrF = static_cast<float>(lr), scaleF = static_cast<float>(scale);
   // grads = sum / (K x scale), computed by finalize_grads.
   const float gradScale = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
-  setScalar(PZRT_SCALAR_LR, &lrF, sizeof lrF);
   const int64_t tpIndex = axesCoord(m_, 1u << PZRT_AXIS_TP, rank_);
-  setScalar(PZRT_SCALAR_TP_INDEX, &tpIndex, sizeof tpIndex);
-  setScalar(PZRT_SCALAR_LOSS_SCALE, &scaleF, sizeof scaleF);
-  setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    use(c);
+    setScalar(PZRT_SCALAR_LR, &lrF, sizeof lrF);
+    setScalar(PZRT_SCALAR_TP_INDEX, &tpIndex, sizeof tpIndex);
+    setScalar(PZRT_SCALAR_LOSS_SCALE, &scaleF, sizeof scaleF);
+    setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
+  }
 
   double lossSum = 0, loss = NAN, localLoss = NAN, gradNorm = NAN;
-  bool apply = true, tiedSummed = false;
-  for (int i = 0; i < m_->num_actions && apply; ++i) {
-    const pzrt_action &a = m_->schedule[i];
+  // Interleaved: the sum of the chunks' squared gradient norms.
+  float normSq = 0;
+  bool apply = true, tiedSummed = false, checked = false;
+  for (size_t i = 0; i < actions_.size() && apply; ++i) {
+    use(actions_[i].first);
+    const pzrt_action &a = *actions_[i].second;
     if (a.kind == PZRT_ACTION_CHECK_NUMERICS) {
-      localLoss = hasLoss_ ? lossSum / K_ : NAN;
-      apply = checkNumerics(t, localLoss, loss);
+      // Once for the rank (each chunk's schedule has one, after every
+      // chunk's finalize_grads).
+      if (!checked) {
+        localLoss = hasLoss_ ? lossSum / K_ : NAN;
+        apply = checkNumerics(t, localLoss, loss);
+        checked = true;
+      }
       continue;
     }
     if (a.kind == PZRT_ACTION_SEND || a.kind == PZRT_ACTION_RECV) {
@@ -775,16 +857,23 @@ void Trainer::trainStep(int64_t t) {
     if (e.role == PZRT_FN_FORWARD_BACKWARD || e.role == PZRT_FN_STAGE_FORWARD) {
       feedInputs(t, a.micro_batch, rowBase, scaleF);
       runFunction(a.function, t, a.micro_batch);
-      if (hasLoss_) {
+      if (chunks_[cur_].hasLoss) {
         float l = NAN;
         getScalar(PZRT_SCALAR_LOSS, &l, sizeof l);
         lossSum += l;
       }
+    } else if (e.role == PZRT_FN_GRAD_NORM_SQ) {
+      runFunction(a.function, t, 0);
+      float sq = NAN;
+      getScalar(PZRT_SCALAR_GRAD_NORM_SQ, &sq, sizeof sq);
+      normSq += sq;
     } else if (e.role == PZRT_FN_OPTIMIZER_STEP) {
       int64_t step = pos_.appliedUpdates + 1;
       setScalar(PZRT_SCALAR_STEP, &step, sizeof step);
+      setScalar(PZRT_SCALAR_GRAD_NORM_SQ, &normSq, sizeof normSq);
       runFunction(a.function, t, 0);
-      ++pos_.appliedUpdates;
+      if (cur_ + 1 == chunks_.size()) // one update of the rank's chunks
+        ++pos_.appliedUpdates;
       float gn = NAN;
       getScalar(PZRT_SCALAR_GRAD_NORM, &gn, sizeof gn);
       gradNorm = gn;
@@ -796,7 +885,10 @@ void Trainer::trainStep(int64_t t) {
       runFunction(a.function, t, a.micro_batch);
     }
   }
-  waitSends(t, -1);
+  for (size_t c = 0; c < chunks_.size(); ++c) {
+    use(c);
+    waitSends(t, -1);
+  }
   pos_.step = t;
   pos_.dataPosition = dataStart_ + (t - start_) * G_;
   const double stepTime = nowSeconds() - t0;
@@ -817,17 +909,19 @@ void Trainer::trainStep(int64_t t) {
 void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
   std::vector<void *> &inputs = buf_->inputs[static_cast<size_t>(buf_->slotOf(micro))];
   TraceSpan span(trace_.get(), "data", "data", stepArgs(t, micro));
-  feed_->fill(rowBase + micro * rows_, inputs.data());
-  if (lossScaleInput_ >= 0)
-    *static_cast<float *>(inputs[static_cast<size_t>(lossScaleInput_)]) = scale;
+  chunks_[cur_].feed->fill(rowBase + micro * rows_, inputs.data());
+  if (int in = chunks_[cur_].lossScaleInput; in >= 0)
+    *static_cast<float *>(inputs[static_cast<size_t>(in)]) = scale;
 }
 
 void Trainer::exchange(int64_t t, const pzrt_action &a) {
-  // An activation goes to stage + 1 and its gradient to stage - 1: a rank
-  // receives only activations from the stage before it and only gradients
-  // from the one after it, and validateStages checked that each direction's
-  // messages are sent in the order they are received. One tag suffices (MPI
-  // matches the messages of one sender and tag in order). A send is posted
+  // An activation goes to stage + 1 and its gradient to stage - 1, global
+  // stages: interleaved, chunk c of the last rank feeds chunk c + 1 of rank
+  // 0 (a ring). validateStages checked that each pair of neighbours sends
+  // its messages of one direction in the order they are received, and the
+  // tag names the receiving stage and the direction (MPI matches the
+  // messages of one sender and tag in order, and a rank can hold several
+  // chunks that receive from one neighbour). A send is posted
   // and the stage goes on; the next function that writes its buffer, and
   // the end of the step, wait for it. As every receive's message is then
   // sent without waiting for anything but the sender's own earlier work, a
@@ -844,7 +938,10 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
                                ? s.dtype
                                : PZRT_F16;
   const size_t bytes = specBytes(s), unit = pzrt_dtype_size(dtype);
-  const int peer = rank_ + ((act == send) ? stageStride_ : -stageStride_);
+  const int pp = numStages(m_), stage = m_->pp_stage;
+  const int other = act == send ? stage + 1 : stage - 1; // the neighbour's global stage
+  const int peer = rank_ + (other % pp - stage % pp) * stageStride_;
+  const int tag = kTag + 2 * (send ? other : stage) + (act ? 0 : 1);
   const char *what = send ? "send" : "recv";
   if (bytes % unit != 0)
     throwInternal("pipeline %s: %zu bytes are not whole %zu-byte words", what, bytes, unit);
@@ -856,17 +953,17 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
   {
     TraceSpan span(trace_.get(), what, "comm", args);
     if (send) {
-      pzrt_send_request *&pending = sending_[static_cast<size_t>(a.tensor)];
+      pzrt_send_request *&pending = chunks_[cur_].sending[static_cast<size_t>(a.tensor)];
       rc = pzrt_send_wait(pending); // a second send of one buffer waits for the first
       pending = nullptr;
       if (rc == 0)
         rc = pzrt_isend(comm_, buf_->outputs[static_cast<size_t>(a.tensor)], bytes / unit,
-                        dtype, peer, kTag, &pending);
+                        dtype, peer, tag, &pending);
     } else {
       rc = pzrt_recv(comm_,
                      buf_->inputs[static_cast<size_t>(buf_->slotOf(a.micro_batch))]
                                  [static_cast<size_t>(a.tensor)],
-                     bytes / unit, dtype, peer, kTag);
+                     bytes / unit, dtype, peer, tag);
     }
   }
   // pzrt_isend counted the bytes under the send kind; the reason's counter
@@ -881,8 +978,9 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
 }
 
 void Trainer::waitSends(int64_t t, int f) {
-  for (size_t o = 0; o < sending_.size(); ++o) {
-    if (!sending_[o])
+  std::vector<pzrt_send_request *> &sending = chunks_[cur_].sending;
+  for (size_t o = 0; o < sending.size(); ++o) {
+    if (!sending[o])
       continue;
     bool writes = f < 0;
     if (f >= 0) {
@@ -897,9 +995,9 @@ void Trainer::waitSends(int64_t t, int f) {
       TraceSpan span(trace_.get(), "send_wait", "comm",
                      pzrt::format("{\"step\":%lld,\"send\":\"%s\"}", (long long)t,
                                   m_->outputs[o].name));
-      rc = pzrt_send_wait(sending_[o]);
+      rc = pzrt_send_wait(sending[o]);
     }
-    sending_[o] = nullptr;
+    sending[o] = nullptr;
     if (rc != 0)
       throwInternal("pipeline send of %s: %s", m_->outputs[o].name,
                     *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
@@ -907,12 +1005,16 @@ void Trainer::waitSends(int64_t t, int f) {
 }
 
 bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
-  // The gradients finalize_grads checked: the first non-finite one, or -1.
+  // The gradients finalize_grads checked: the first non-finite one, or -1
+  // (of the first chunk with one, which becomes the current chunk).
   int64_t badParam = -1;
-  getScalar(PZRT_SCALAR_NONFINITE, &badParam, sizeof badParam);
-  if (badParam >= m_->num_params)
-    throwInternal("finalize_grads reported parameter %lld, but the model has %d",
-                  (long long)badParam, m_->num_params);
+  for (size_t c = 0; c < chunks_.size() && badParam < 0; ++c) {
+    use(c);
+    getScalar(PZRT_SCALAR_NONFINITE, &badParam, sizeof badParam);
+    if (badParam >= m_->num_params)
+      throwInternal("finalize_grads reported parameter %lld, but the model has %d",
+                    (long long)badParam, m_->num_params);
+  }
   bool overflow = badParam >= 0;
   loss = localLoss;
   if (multiRank()) {
@@ -937,8 +1039,13 @@ bool Trainer::checkNumerics(int64_t t, double localLoss, double &loss) {
 }
 
 void Trainer::checkMemoryPlan() {
-  uint64_t peak = pzrt_mem_peak_total();
-  if (m_->planned_peak_bytes && peak != m_->planned_peak_bytes) {
+  uint64_t peak = pzrt_mem_peak_total(), planned = 0;
+  bool plannedAll = true; // every chunk has a plan
+  for (const Chunk &c : chunks_) {
+    planned += c.m->planned_peak_bytes;
+    plannedAll = plannedAll && c.m->planned_peak_bytes;
+  }
+  if (plannedAll && peak != planned) {
     std::string cats;
     for (int c = 0; c < PZRT_MEM_CATEGORY_COUNT; ++c) {
       auto cat = static_cast<pzrt_mem_category>(c);
@@ -949,17 +1056,19 @@ void Trainer::checkMemoryPlan() {
     std::fprintf(stderr,
                  "train: rank %d: warning: peak memory %llu bytes differs from the planned "
                  "%llu bytes (%+lld; measured peaks: %s)\n",
-                 rank_, (unsigned long long)peak, (unsigned long long)m_->planned_peak_bytes,
-                 (long long)(peak - m_->planned_peak_bytes), cats.c_str());
+                 rank_, (unsigned long long)peak, (unsigned long long)planned,
+                 (long long)(peak - planned), cats.c_str());
   }
-  uint64_t arenaPeak = pzrt_arena_peak(buf_->arena);
-  if (m_->arena_planned_peak && arenaPeak != m_->arena_planned_peak)
-    std::fprintf(stderr,
-                 "train: rank %d: warning: the arena's peak of live bytes is %llu, the plan "
-                 "says %llu (%+lld)\n",
-                 rank_, (unsigned long long)arenaPeak,
-                 (unsigned long long)m_->arena_planned_peak,
-                 (long long)(arenaPeak - m_->arena_planned_peak));
+  for (const Chunk &c : chunks_) {
+    uint64_t arenaPeak = pzrt_arena_peak(c.buf->arena);
+    if (c.m->arena_planned_peak && arenaPeak != c.m->arena_planned_peak)
+      std::fprintf(stderr,
+                   "train: rank %d: warning: the arena's peak of live bytes is %llu, the plan "
+                   "says %llu (%+lld)\n",
+                   rank_, (unsigned long long)arenaPeak,
+                   (unsigned long long)c.m->arena_planned_peak,
+                   (long long)(arenaPeak - c.m->arena_planned_peak));
+  }
   std::fflush(stderr);
 }
 
@@ -968,7 +1077,10 @@ void Trainer::writeMetrics(int64_t t, double loss, double localLoss, double grad
   if (!metrics_ && !rankMetrics_)
     return;
   json::Value extra = json::Value::object();
-  extra.set("arena_peak_bytes", static_cast<uint64_t>(pzrt_arena_peak(buf_->arena)));
+  uint64_t arenaPeak = 0; // of the rank's chunks
+  for (const Chunk &c : chunks_)
+    arenaPeak += pzrt_arena_peak(c.buf->arena);
+  extra.set("arena_peak_bytes", arenaPeak);
   if (m_->loss_scaling) {
     extra.set("loss_scale", scaleUsed);
     extra.set("skipped", skipped);
@@ -1036,7 +1148,10 @@ void Trainer::save(int64_t t) {
                   true};
   {
     TraceSpan span(trace_.get(), "checkpoint", "io", stepArgs(t, -1));
-    saveCheckpoint(m_, *buf_, opts_.save, comm_, pos_, G_, opts_.keepLast);
+    std::vector<std::pair<const pzrt_program *, const Buffers *>> parts;
+    for (const Chunk &c : chunks_)
+      parts.emplace_back(c.m, c.buf.get());
+    saveCheckpoint(parts, opts_.save, comm_, pos_, G_, opts_.keepLast);
   }
   lastSaved_ = t;
   if (rank_ == 0 && opts_.logEvery > 0) {

@@ -160,6 +160,8 @@ constexpr uint64_t kScalarBytes = 8 * PZRT_SCALAR_COUNT;
 bool bindsScalar(const pzrt_program *m, int scalar);
 // The number of pipeline stages (grid[PZRT_AXIS_PP], at least 1).
 int numStages(const pzrt_program *m);
+// The global pipeline stages: pp x the chunks per rank (interleaved).
+int numGlobalStages(const pzrt_program *m);
 // A stage program of pzrt_train_main_stages: it has slots.
 inline bool isStageProgram(const pzrt_program *m) { return m->num_slots > 0; }
 // The pool of saved tensor i (pzrt_program's saved_pools): 0 or 1.
@@ -226,6 +228,11 @@ void loadCheckpoint(const pzrt_program *m, Buffers &b, const std::string &dir, T
 // keepLast > 0: --keep-last (pzrt_ckpt_writer_set_keep_last).
 void saveCheckpoint(const pzrt_program *m, const Buffers &b, const std::string &dir, pzrt_comm *comm,
                     const TrainPosition &pos, int64_t globalBatch, int keepLast);
+// The same for several programs of one rank (interleaved pipeline chunks):
+// one checkpoint holding each program's parameters and states.
+void saveCheckpoint(const std::vector<std::pair<const pzrt_program *, const Buffers *>> &programs,
+                    const std::string &dir, pzrt_comm *comm, const TrainPosition &pos,
+                    int64_t globalBatch, int keepLast);
 
 // ---- finite checks of float buffers (state.cpp) ----
 bool hasNonFinite(const void *x, int64_t n, pzrt_dtype dtype);

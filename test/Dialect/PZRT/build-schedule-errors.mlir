@@ -2,7 +2,7 @@
 
 
 module {
-  // ERR: error: pzrt-build-schedule: the interleaved schedule is not built yet (gpipe, 1f1b and zb are)
+  // ERR: error: pzrt-build-schedule: an interleaved chunk needs @grad_norm_sq (pz-split-grad-norm)
   module @stage_0 attributes {pz.plan = #pz.plan<pp = 2, schedule = "interleaved", virtual_stages = 2, grad_accum = 2>, pz.stage = {index = 0 : i64}} {
     func.func @stage_forward() { return }
     func.func @stage_backward() { return }

@@ -235,3 +235,25 @@ func.func @shift_types(%x: memref<4xf32>, %y: memref<8xf32>) {
   pzrt.shift %x, %y by 1 on ["pp"] reason <"cp.ring_kv_shift", "s0"> : memref<4xf32>, memref<8xf32>
   return
 }
+
+// -----
+
+func.func @f() {
+  return
+}
+// expected-error @+1 {{'pzrt.schedule' op has 1 places in 'order' for 2 actions}}
+pzrt.schedule attributes {order = array<i64: 0>} {
+  pzrt.run @f
+  pzrt.run @f
+}
+
+// -----
+
+func.func @f() {
+  return
+}
+// expected-error @+1 {{'pzrt.schedule' op 'order' must increase strictly within [0, 2^31): place 1 is 3}}
+pzrt.schedule attributes {order = array<i64: 3, 3>} {
+  pzrt.run @f
+  pzrt.run @f
+}

@@ -7,6 +7,8 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::pzrt;
 
@@ -334,6 +336,17 @@ LogicalResult ScheduleOp::verifyRegions() {
   auto module = (*this)->getParentOfType<ModuleOp>();
   if (llvm::range_size(module.getOps<ScheduleOp>()) != 1)
     return emitOpError() << "a module holds at most one schedule";
+  if (std::optional<ArrayRef<int64_t>> order = getOrder()) {
+    size_t n = getBody().front().getOperations().size();
+    if (order->size() != n)
+      return emitOpError() << "has " << order->size() << " places in 'order' for " << n
+                           << " actions";
+    for (size_t i = 0; i < order->size(); ++i)
+      if ((*order)[i] < 0 || (*order)[i] > std::numeric_limits<int32_t>::max() ||
+          (i > 0 && (*order)[i] <= (*order)[i - 1]))
+        return emitOpError() << "'order' must increase strictly within [0, 2^31): place " << i
+                             << " is " << (*order)[i];
+  }
   return success();
 }
 

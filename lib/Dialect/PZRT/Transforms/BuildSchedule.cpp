@@ -12,6 +12,15 @@
 // under zb, @stage_backward_weight) of each micro-batch in the plan's
 // schedule, with the transfers between them.
 //
+// Interleaved, a stage's module is one chunk (virtual stage) of its rank:
+// global stage K is chunk K / pp of rank K % pp. The module gets its
+// chunk's actions of the rank's table, and `order` places every action in
+// the rank's step: the table's actions by their position, then per chunk
+// @finalize_grads, the check, @grad_norm_sq (pz-split-grad-norm) and
+// @optimizer_step, each phase chunk by chunk, so that the runtime runs
+// every chunk's finalize before the check and every chunk's squared norm
+// before any optimizer.
+//
 //===----------------------------------------------------------------------===//
 
 #include "pz/Dialect/PZ/IR/PZDialect.h"
@@ -63,13 +72,18 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     Location loc = module.getLoc();
-    auto schedule = ScheduleOp::create(b, loc);
+    auto schedule = ScheduleOp::create(b, loc, DenseI64ArrayAttr());
     b.setInsertionPointToStart(&schedule.getBody().emplaceBlock());
+    // Interleaved: each action's place in the rank's step (`place` for the
+    // next one; two apart, so that an accumulation follows its backward).
+    SmallVector<int64_t> order;
+    int64_t place = 0;
     auto run = [&](StringRef callee, int64_t micro, std::optional<SlotKind> grads) {
       auto op = RunOp::create(b, loc, FlatSymbolRefAttr::get(b.getContext(), callee),
                               b.getI64IntegerAttr(micro), SlotKindAttr());
       if (grads)
         op.setGradsAttr(SlotKindAttr::get(b.getContext(), *grads));
+      order.push_back(order.empty() || place > order.back() ? place : order.back() + 1);
     };
     auto gradsOf = [&](int64_t k) {
       return microBatches > 1 && k == 0 ? std::optional(SlotKind::accum) : std::nullopt;
@@ -79,8 +93,10 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
       int64_t stage = module->getAttrOfType<DictionaryAttr>(pz::PZDialect::kStageAttrName)
                           .getAs<IntegerAttr>("index")
                           .getInt();
-      std::vector<pz::StageAction> table =
-          pz::pipelineSchedule(plan.schedule, plan.pp, stage, microBatches);
+      const bool chunked = plan.schedule == pz::Schedule::Interleaved;
+      const int64_t rank = stage % plan.pp, chunk = stage / plan.pp;
+      std::vector<pz::StageAction> table = pz::pipelineSchedule(
+          plan.schedule, plan.pp, chunked ? rank : stage, microBatches, plan.virtualStages);
       bool split = has("stage_backward_weight");
       if (split != (plan.schedule == pz::Schedule::ZeroBubble)) {
         module.emitError() << "pzrt-build-schedule: the " << pz::stringify(plan.schedule)
@@ -91,10 +107,14 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
       }
       if (table.empty()) {
         module.emitError() << "pzrt-build-schedule: the " << pz::stringify(plan.schedule)
-                           << " schedule is not built yet (gpipe, 1f1b and zb are)";
+                           << " schedule has no table for " << plan.pp << " stages and "
+                           << microBatches << " micro-batches";
         return signalPassFailure();
       }
-      for (const pz::StageAction &a : table) {
+      for (auto [i, a] : llvm::enumerate(table)) {
+        if (a.chunk != (chunked ? chunk : 0))
+          continue;
+        place = 2 * static_cast<int64_t>(i);
         int64_t k = a.microBatch;
         switch (a.kind) {
         case pz::StageAction::Forward:
@@ -116,14 +136,35 @@ struct BuildSchedulePass : public mlir::pzrt::impl::BuildSchedulePassBase<BuildS
           StageRecvOp::create(b, loc,
                               a.kind == pz::StageAction::RecvGrad ? "activation_grad" : "activation",
                               k);
+          order.push_back(place);
           break;
         case pz::StageAction::SendActivation:
         case pz::StageAction::SendGrad:
           StageSendOp::create(b, loc,
                               a.kind == pz::StageAction::SendGrad ? "activation_grad" : "activation",
                               k);
+          order.push_back(place);
           break;
         }
+      }
+      if (chunked) {
+        // The steps after the pipeline, phase by phase over the chunks.
+        const int64_t base = 2 * static_cast<int64_t>(table.size()), v = plan.virtualStages;
+        place = base + chunk;
+        run("finalize_grads", 0, std::nullopt);
+        CheckNumericsOp::create(b, loc);
+        order.push_back(base + v + chunk);
+        if (!has("grad_norm_sq")) {
+          module.emitError() << "pzrt-build-schedule: an interleaved chunk needs @grad_norm_sq "
+                                "(pz-split-grad-norm)";
+          return signalPassFailure();
+        }
+        place = base + 2 * v + chunk;
+        run("grad_norm_sq", 0, std::nullopt);
+        place = base + 3 * v + chunk;
+        run("optimizer_step", 0, std::nullopt);
+        schedule.setOrder(order);
+        return;
       }
     }
     for (int64_t k = 0; !staged && k < microBatches; ++k) {

@@ -103,10 +103,11 @@ def PZ_RoleGradNorm : I32EnumAttrCase<"grad_norm", 4>;
 def PZ_RoleGradScale : I32EnumAttrCase<"grad_scale", 5>;
 def PZ_RoleNonfinite : I32EnumAttrCase<"nonfinite", 6>;
 def PZ_RoleTpIndex : I32EnumAttrCase<"tp_index", 7>;
+def PZ_RoleGradNormSq : I32EnumAttrCase<"grad_norm_sq", 8>;
 def PZ_Role : I32EnumAttr<"Role",
     "the runtime scalar that a function argument or result carries",
     [PZ_RoleLoss, PZ_RoleLR, PZ_RoleStep, PZ_RoleLossScale, PZ_RoleGradNorm,
-     PZ_RoleGradScale, PZ_RoleNonfinite, PZ_RoleTpIndex]> {
+     PZ_RoleGradScale, PZ_RoleNonfinite, PZ_RoleTpIndex, PZ_RoleGradNormSq]> {
   let cppNamespace = "::mlir::pz";
   let genSpecializedAttr = 0;
 }
@@ -126,6 +127,7 @@ def PZ_RoleAttr : EnumAttr<PZ_Dialect, PZ_Role, "role"> {
     | grad_scale | argument of `@finalize_grads` | f32 | 1 / (micro-batches x loss scale) |
     | nonfinite | result of `@finalize_grads` | i64 | the first parameter whose gradient is not finite, or -1 |
     | tp_index | argument of `@forward_backward` | i64 | this rank's coordinate on the grid's tp axis (pz-tensor-parallel) |
+    | grad_norm_sq | result of `@grad_norm_sq`, argument of `@optimizer_step` | f32 | interleaved: a chunk's sum of squared gradients; the sum over the rank's chunks (pz-split-grad-norm) |
 
     ```mlir
     func.func @optimizer_step(..., %lr: tensor<f32> {pz.input = "lr", pz.role = #pz.role<lr>})

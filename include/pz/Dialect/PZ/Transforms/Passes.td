@@ -510,6 +510,30 @@ def SplitForwardBackwardPass : Pass<"pz-split-forward-backward", "mlir::ModuleOp
   }];
 }
 
+def SplitGradNormPass : Pass<"pz-split-grad-norm", "mlir::ModuleOp"> {
+  let summary = "Move an interleaved chunk's squared gradient norm out of its optimizer";
+  let description = [{
+    Interleaved pipelines (docs/design/0016). A rank holds several chunks
+    (virtual stages), each a stage module with its own `@optimizer_step`,
+    but one gradient norm clips them all. In a stage module (`pz.stage`) of
+    a plan with `virtual_stages > 1`, after the plan passes, this pass
+    outlines the ops that compute the sum of squares under
+    `@optimizer_step`'s gradient norm (the square root of it), with the
+    collectives among them, into `@grad_norm_sq`, whose result has
+    `#pz.role<grad_norm_sq>`. `@optimizer_step` then takes the rank's sum
+    over its chunks as a new last argument with that role; the driver runs
+    every chunk's `@grad_norm_sq`, adds the results and passes the sum to
+    every chunk's optimizer. Any other module is left alone.
+
+    ```mlir
+    func.func @grad_norm_sq(%g: tensor<8xf32> {pz.grad = "w"})
+        -> (tensor<f32> {pz.output = "grad_norm_sq", pz.role = #pz.role<grad_norm_sq>})
+    func.func @optimizer_step(..., %sq: tensor<f32> {pz.input = "grad_norm_sq",
+                                                     pz.role = #pz.role<grad_norm_sq>})
+    ```
+  }];
+}
+
 def SavedActivationsPass : Pass<"pz-saved-activations", "mlir::ModuleOp"> {
   let summary = "Record the bytes of activations the forward pass keeps for the backward pass";
   let description = [{

@@ -352,7 +352,13 @@ def PZRT_ScheduleOp : PZRT_Op<"schedule",
       pzrt.run @optimizer_step
     }
     ```
+
+    An interleaved pipeline rank holds several chunks' modules, and runs
+    their schedules merged into one order: `order` gives each action's
+    place in the rank's step (strictly increasing along the schedule,
+    one per action). Without it the place is the action's index.
   }];
+  let arguments = (ins OptionalAttr<DenseI64ArrayAttr>:$order);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = "attr-dict-with-keyword $body";
   let hasRegionVerifier = 1;
