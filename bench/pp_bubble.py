@@ -3,14 +3,16 @@
 prediction, side by side in one run.
 
 llama_loss (python-frontend, --layers blocks) with pp 2 on 2 local CPU
-ranks, GPipe, 1F1B and ZB-H1, --micro micro-batches of --rows x --seq.
+ranks, GPipe, 1F1B, ZB-H1 and interleaved 1F1B (2 chunks per rank),
+--micro micro-batches of --rows x --seq.
 For each:
 
   * predicted: report.json's bubble (the schedule with equal stage costs),
     each stage's idle fraction in `inspect --schedule --json` (the step
     simulated with the cost model's durations, StageCost.h), and the same
     simulated with the durations a first calibration run measured
-    (`inspect --schedule --stage-times`, pptrace's per-stage medians);
+    (`inspect --schedule --stage-times`, pptrace's per-stage medians; per
+    chunk under interleaved);
   * measured: scripts/pptrace.py's `pipe_idle` per rank (time not computing
     between the first forward and the last backward of the step, over the
     steady steps), and each stage's median forward and backward, which show
@@ -65,11 +67,12 @@ def train(out, trace):
     return pptrace.measure(pptrace.load_traces(trace), skip=2)
 
 
-for schedule in ("gpipe", "1f1b", "zb"):
+for schedule in ("gpipe", "1f1b", "zb", "interleaved"):
     out = os.path.join(work, schedule)
+    chunks = ["--virtual-stages", 2] if schedule == "interleaved" else []
     r, _ = common.run([os.path.join(a.bin, "parallelize"), "compile", model, "-o", out,
                        "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape,
-                       "--pp", 2, "--schedule", schedule, "--grad-accum", a.micro])
+                       "--pp", 2, "--schedule", schedule, "--grad-accum", a.micro] + chunks)
     if r.returncode:
         sys.exit(f"compile failed: {r.stderr}")
     r, _ = common.run([os.path.join(a.bin, "parallelize"), "inspect", out, "--schedule", "--json"])
@@ -84,6 +87,7 @@ for schedule in ("gpipe", "1f1b", "zb"):
     calibrated = json.loads(r.stdout)
     rows = train(out, os.path.join(out, "trace.json"))
     predicted = [s["idle_fraction"] for s in calibrated["per_stage"]]
+    # A rank per row (interleaved: its chunks together).
     result[schedule] = {
         "predicted_bubble": sim["predicted_bubble"],
         "simulated_idle_per_stage": [s["idle_fraction"] for s in sim["per_stage"]],

@@ -7,7 +7,7 @@ optimizer and data of dp-parity.py (AdamW, clipping at 0.5, one global
 batch of G = 8 rows per step fed through --data-npy):
 
   * the single-rank program with grad_accum m (micro-batches of G / m rows);
-  * each case: pp p stages, a schedule (gpipe, 1f1b, zb) and m micro-batches
+  * each case: pp p stages, a schedule (gpipe, 1f1b, zb, interleaved) and m micro-batches
     (grad_accum m), the stages cut by pz-split-stages; alone on p ranks, or
     with dp_replicate, dp_shard under ZeRO 1, 2 and 3, tp (with sp) and cp
     on p x dp x tp x cp ranks (micro-batches of G / (m x dp) rows).
@@ -63,12 +63,21 @@ Checkpoints: the stages' checkpoint of a case marked RESHARD, saved after
 steps/2, loads into the single-rank program and into another pipeline
 layout, whose remaining losses match the single rank's run within 1e-5.
 
+Interleaved 1F1B (schedule "interleaved", "vV" in the other axes: V
+chunks per rank, default 2): report.json lists the p x V chunks; each
+chunk's order is its part of its rank's Megatron order (interleaved_order,
+written from the paper's definition) and its slots the micro-batches in
+flight in it; predicted_bubble is (p - 1) / (V m + p - 1); per rank, the
+pp traffic is its chunks' (pp.activation per chunk but the global last,
+pp.activation_grad per chunk but the global first, V all-reduces of the
+norm) = report.json = the measurement, and the measured peak = the plan =
+its chunks' peaks added.
+
 The default run is a subset (make test) that touches every axis; --full
-runs every combination of pp {2, 4} x schedule {gpipe, 1f1b, zb} x m {p,
-2p} x recompute {none, selective, full} for the three models and the
-compositions, and layer lists at pp {1, 2, 4} (make test-full). The
-interleaved schedule is not built yet (the compiler refuses it with exit
-2).
+runs every combination of pp {2, 4} x schedule {gpipe, 1f1b, zb,
+interleaved} x m {p, 2p} x recompute {none, selective, full} for the three
+models and the compositions, and layer lists at pp {1, 2, 4} (make
+test-full).
 
 Usage: /usr/bin/python3 scripts/pp-parity.py [--bin DIR] [--models DIR]
        [--work DIR] [--steps N] [--only NAME,...] [--match TEXT] [--full]

@@ -24,7 +24,9 @@ Per rank, over the steady steps (every step after the first `skip`):
             span (waiting for a transfer or a neighbour);
   other     the rest of it (data loading, bookkeeping);
   fwd_ms, bwd_ms  the median forward and backward of the rank's stage
-            (to set against the cost model's durations);
+            (to set against the cost model's durations); `stages` the same
+            per pipeline stage the rank runs (several under interleaved,
+            from the spans' "stage" argument);
   pipe_idle the same as idle, over the pipeline window of the step instead
             of the whole step: from the first forward of any rank to the
             last backward of any rank (the ranks share the host's clock).
@@ -150,8 +152,25 @@ def measure(traces, skip=1):
             "forward_ms": median(durs["forward"]) / 1e3,
             "backward_ms": median(durs["backward"]) / 1e3,
             "weight_backward_ms": median(durs["weight_backward"]) / 1e3,
+            # Per pipeline stage the rank runs (interleaved: several chunks;
+            # the spans' "stage"), the same medians.
+            "stages": stage_medians(events, measured),
         })
     return rows
+
+
+def stage_medians(events, measured):
+    """{stage: {forward_ms, backward_ms, weight_backward_ms}} of the compute
+    spans that name their stage, over the measured steps."""
+    durs = {}
+    for e in events:
+        args = e.get("args") or {}
+        if e.get("cat") == "compute" and "stage" in args and step_of(e) in measured and \
+                e["name"] in ("forward", "backward", "weight_backward"):
+            durs.setdefault(str(args["stage"]), {}).setdefault(e["name"], []).append(e["dur"])
+    return {g: {k + "_ms": median(sorted(d.get(k, []))) / 1e3
+                for k in ("forward", "backward", "weight_backward")}
+            for g, d in sorted(durs.items(), key=lambda kv: int(kv[0]))}
 
 
 def median(sorted_values):

@@ -175,6 +175,54 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize) {
   return times;
 }
 
+/// Interleaved: per global stage (chunk), the mean over the rows that hold
+/// it of their per-stage medians (pptrace's "stages": {"g": {forward_ms,
+/// backward_ms}}), in ms; an error names the file and the missing stage.
+llvm::Expected<std::vector<mlir::pz::StageTimes>> readChunkTimes(llvm::StringRef path,
+                                                                 int64_t stages) {
+  auto fail = [&](const llvm::Twine &why) {
+    return llvm::createStringError("--stage-times '" + path + "': " + why);
+  };
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return fail(buf.getError().message());
+  llvm::Expected<json::Value> rows = json::parse((*buf)->getBuffer());
+  if (!rows)
+    return fail(llvm::toString(rows.takeError()));
+  const json::Array *list = rows->getAsArray();
+  if (!list)
+    return fail("not a JSON array of scripts/pptrace.py --json rows");
+  std::vector<mlir::pz::StageTimes> times(stages, {0, 0, 0});
+  std::vector<int> count(stages, 0);
+  for (auto [i, v] : llvm::enumerate(*list)) {
+    const json::Object *r = v.getAsObject();
+    const json::Object *per = r ? r->getObject("stages") : nullptr;
+    if (!per)
+      return fail("row " + llvm::Twine(i) + " has no per-stage durations (\"stages\")");
+    for (const auto &[key, value] : *per) {
+      int64_t g;
+      const json::Object *t = value.getAsObject();
+      std::optional<double> f = t ? t->getNumber("forward_ms") : std::nullopt;
+      std::optional<double> b = t ? t->getNumber("backward_ms") : std::nullopt;
+      if (llvm::StringRef(key).getAsInteger(10, g) || g < 0 || g >= stages || !f || !b ||
+          *f <= 0 || *b < 0)
+        return fail("row " + llvm::Twine(i) + ", stage '" + key.str() +
+                    "': needs a stage of the program, a positive forward_ms and a backward_ms");
+      times[g].forward += *f;
+      times[g].backward += *b;
+      times[g].weight += t->getNumber("weight_backward_ms").value_or(0);
+      ++count[g];
+    }
+  }
+  for (int64_t g = 0; g < stages; ++g) {
+    if (!count[g])
+      return fail("no durations of stage " + llvm::Twine(g));
+    times[g] = {times[g].forward / count[g], times[g].backward / count[g],
+                times[g].weight / count[g]};
+  }
+  return times;
+}
+
 int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &os,
                   llvm::StringRef stageTimes = "", int64_t worldSize = 1) {
   const json::Array *perStage = pipeline ? pipeline->getArray("per_stage") : nullptr;
@@ -212,11 +260,6 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
                             "the per_stage entries and microbatches");
       return kExitUser;
     }
-    if (!stageTimes.empty()) {
-      printError("inspect", "--stage-times: an interleaved pipeline's per-chunk durations are "
-                            "not in the trace's rows; use the cost model (no --stage-times)");
-      return kExitUser;
-    }
     orders.clear();
     for (int64_t r = 0; r < p; ++r)
       orders.push_back(mlir::pz::pipelineSchedule(mlir::pz::Schedule::Interleaved, p, r, m, n / p));
@@ -231,7 +274,9 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   // Measured durations: one unit is 1 ms.
   std::vector<mlir::pz::StageTimes> measured;
   if (!stageTimes.empty()) {
-    auto times = readStageTimes(stageTimes, static_cast<int64_t>(orders.size()), worldSize);
+    auto times = interleaved ? readChunkTimes(stageTimes, static_cast<int64_t>(forward.size()))
+                             : readStageTimes(stageTimes, static_cast<int64_t>(orders.size()),
+                                              worldSize);
     if (!times) {
       printError("inspect", llvm::toString(times.takeError()));
       return kExitUser;
@@ -246,6 +291,16 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
                        : mlir::pz::simulatePipeline(orders, measured);
   auto backwardOf = [&](size_t s) {
     return measured.empty() ? 2 * forward[s] / unit : measured[s].backward + measured[s].weight;
+  };
+  // A row's forward and backward: its stage's, or (interleaved) the sum of
+  // its rank's chunks'.
+  auto rowCosts = [&](size_t row) {
+    double f = 0, b = 0;
+    for (size_t g = row; g < forward.size(); g += tl->stages.size()) {
+      f += forward[g] / unit;
+      b += backwardOf(g);
+    }
+    return std::make_pair(f, b);
   };
   if (!tl) {
     printError("inspect", "report.json: the pipeline stages' orders deadlock");
@@ -266,12 +321,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
       for (const mlir::pz::TimedAction &t : tl->stages[s])
         actions.push_back(
             json::Object{{"action", label(t)}, {"start", t.start / unit}, {"end", t.end / unit}});
-      // Interleaved: a row is a rank, whose chunks' costs add up.
-      double f = 0, b = 0;
-      for (size_t g = s; g < forward.size(); g += tl->stages.size()) {
-        f += forward[g] / unit;
-        b += backwardOf(g);
-      }
+      auto [f, b] = rowCosts(s);
       stages.push_back(json::Object{{interleaved ? "rank" : "stage", static_cast<int64_t>(s)},
                                     {"forward", f},
                                     {"backward", b},
@@ -330,10 +380,12 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
     }
     os << llvm::StringRef(line).rtrim() << "\n";
   }
-  os << "  stage  forward  backward  idle (simulated)\n";
-  for (size_t s = 0; s < tl->stages.size(); ++s)
-    os << llvm::formatv("  {0,5}  {1,7:f2}  {2,8:f2}  {3:f3}\n", s, forward[s] / unit,
-                        backwardOf(s), tl->idleFraction[s]);
+  // Interleaved: a rank's row adds up its chunks' costs.
+  os << (interleaved ? "   rank" : "  stage") << "  forward  backward  idle (simulated)\n";
+  for (size_t s = 0; s < tl->stages.size(); ++s) {
+    auto [f, b] = rowCosts(s);
+    os << llvm::formatv("  {0,5}  {1,7:f2}  {2,8:f2}  {3:f3}\n", s, f, b, tl->idleFraction[s]);
+  }
   os << llvm::formatv("makespan: {0:f2} units; predicted bubble (the schedule with equal stage "
                       "costs): {1:f3}\n",
                       makespan, bubble);

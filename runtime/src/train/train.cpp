@@ -791,8 +791,12 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
                                       "optimizer",        "forward",          "backward",
                                       "weight_backward"};
   const char *span = kSpan[e.role];
-  TraceSpan trace(trace_.get(), span, "compute",
-                  stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro));
+  // A pipeline stage's span names its (global) stage: interleaved, a rank
+  // runs several (scripts/pptrace.py's per-stage durations).
+  std::string args = stepArgs(t, e.role == PZRT_FN_OPTIMIZER_STEP ? -1 : micro);
+  if (numStages_ > 1)
+    args.insert(args.size() - 1, ",\"stage\":" + std::to_string(m_->pp_stage));
+  TraceSpan trace(trace_.get(), span, "compute", std::move(args));
   ctx_.micro_batch = micro;
   ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
