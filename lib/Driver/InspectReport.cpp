@@ -134,9 +134,11 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
 /// takes the stage's FLOPs per micro-batch / 3, a backward twice that),
 /// the simulated idle fraction per stage and the formula's bubble.
 /// Per stage, the mean over its ranks of the medians in `path` (the rows
-/// of scripts/pptrace.py --json), in ms; an error names the file.
+/// of scripts/pptrace.py --json), in ms; an error names the file. With
+/// `perChunk` (interleaved), per global stage from the rows' "stages"
+/// ({"g": {forward_ms, backward_ms}}: a rank runs several chunks).
 llvm::Expected<std::vector<mlir::pz::StageTimes>>
-readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize) {
+readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool perChunk) {
   auto fail = [&](const llvm::Twine &why) {
     return llvm::createStringError("--stage-times '" + path + "': " + why);
   };
@@ -151,74 +153,44 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize) {
     return fail("not a JSON array of scripts/pptrace.py --json rows");
   std::vector<mlir::pz::StageTimes> times(stages, {0, 0, 0});
   std::vector<int> count(stages, 0);
+  // Adds one median triple to stage g; false when it is not valid.
+  auto add = [&](int64_t g, const json::Object *t) {
+    std::optional<double> f = t ? t->getNumber("forward_ms") : std::nullopt;
+    std::optional<double> b = t ? t->getNumber("backward_ms") : std::nullopt;
+    if (g < 0 || g >= stages || !f || !b || *f <= 0 || *b < 0)
+      return false;
+    times[g].forward += *f;
+    times[g].backward += *b;
+    times[g].weight += t->getNumber("weight_backward_ms").value_or(0);
+    ++count[g];
+    return true;
+  };
   int64_t perStage = std::max<int64_t>(worldSize / stages, 1);
   for (auto [i, v] : llvm::enumerate(*list)) {
     const json::Object *r = v.getAsObject();
-    std::optional<int64_t> rank = r ? r->getInteger("rank") : std::nullopt;
-    std::optional<double> f = r ? r->getNumber("forward_ms") : std::nullopt;
-    std::optional<double> b = r ? r->getNumber("backward_ms") : std::nullopt;
-    if (!rank || !f || !b || *rank < 0 || *rank >= worldSize || *f <= 0 || *b < 0)
-      return fail("row " + llvm::Twine(i) +
-                  " needs a rank of the program, a positive forward_ms and a backward_ms");
-    mlir::pz::StageTimes &t = times[*rank / perStage];
-    t.forward += *f;
-    t.backward += *b;
-    t.weight += r->getNumber("weight_backward_ms").value_or(0);
-    ++count[*rank / perStage];
-  }
-  for (int64_t s = 0; s < stages; ++s) {
-    if (!count[s])
-      return fail("no row for a rank of stage " + llvm::Twine(s));
-    times[s] = {times[s].forward / count[s], times[s].backward / count[s],
-                times[s].weight / count[s]};
-  }
-  return times;
-}
-
-/// Interleaved: per global stage (chunk), the mean over the rows that hold
-/// it of their per-stage medians (pptrace's "stages": {"g": {forward_ms,
-/// backward_ms}}), in ms; an error names the file and the missing stage.
-llvm::Expected<std::vector<mlir::pz::StageTimes>> readChunkTimes(llvm::StringRef path,
-                                                                 int64_t stages) {
-  auto fail = [&](const llvm::Twine &why) {
-    return llvm::createStringError("--stage-times '" + path + "': " + why);
-  };
-  auto buf = llvm::MemoryBuffer::getFile(path);
-  if (!buf)
-    return fail(buf.getError().message());
-  llvm::Expected<json::Value> rows = json::parse((*buf)->getBuffer());
-  if (!rows)
-    return fail(llvm::toString(rows.takeError()));
-  const json::Array *list = rows->getAsArray();
-  if (!list)
-    return fail("not a JSON array of scripts/pptrace.py --json rows");
-  std::vector<mlir::pz::StageTimes> times(stages, {0, 0, 0});
-  std::vector<int> count(stages, 0);
-  for (auto [i, v] : llvm::enumerate(*list)) {
-    const json::Object *r = v.getAsObject();
+    if (!perChunk) {
+      std::optional<int64_t> rank = r ? r->getInteger("rank") : std::nullopt;
+      if (!rank || *rank < 0 || *rank >= worldSize || !add(*rank / perStage, r))
+        return fail("row " + llvm::Twine(i) +
+                    " needs a rank of the program, a positive forward_ms and a backward_ms");
+      continue;
+    }
     const json::Object *per = r ? r->getObject("stages") : nullptr;
     if (!per)
       return fail("row " + llvm::Twine(i) + " has no per-stage durations (\"stages\")");
     for (const auto &[key, value] : *per) {
-      int64_t g;
-      const json::Object *t = value.getAsObject();
-      std::optional<double> f = t ? t->getNumber("forward_ms") : std::nullopt;
-      std::optional<double> b = t ? t->getNumber("backward_ms") : std::nullopt;
-      if (llvm::StringRef(key).getAsInteger(10, g) || g < 0 || g >= stages || !f || !b ||
-          *f <= 0 || *b < 0)
+      int64_t g = -1;
+      if (llvm::StringRef(key).getAsInteger(10, g) || !add(g, value.getAsObject()))
         return fail("row " + llvm::Twine(i) + ", stage '" + key.str() +
                     "': needs a stage of the program, a positive forward_ms and a backward_ms");
-      times[g].forward += *f;
-      times[g].backward += *b;
-      times[g].weight += t->getNumber("weight_backward_ms").value_or(0);
-      ++count[g];
     }
   }
-  for (int64_t g = 0; g < stages; ++g) {
-    if (!count[g])
-      return fail("no durations of stage " + llvm::Twine(g));
-    times[g] = {times[g].forward / count[g], times[g].backward / count[g],
-                times[g].weight / count[g]};
+  for (int64_t s = 0; s < stages; ++s) {
+    if (!count[s])
+      return fail(perChunk ? "no durations of stage " + llvm::Twine(s)
+                           : "no row for a rank of stage " + llvm::Twine(s));
+    times[s] = {times[s].forward / count[s], times[s].backward / count[s],
+                times[s].weight / count[s]};
   }
   return times;
 }
@@ -274,9 +246,9 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   // Measured durations: one unit is 1 ms.
   std::vector<mlir::pz::StageTimes> measured;
   if (!stageTimes.empty()) {
-    auto times = interleaved ? readChunkTimes(stageTimes, static_cast<int64_t>(forward.size()))
-                             : readStageTimes(stageTimes, static_cast<int64_t>(orders.size()),
-                                              worldSize);
+    auto times = readStageTimes(
+        stageTimes, static_cast<int64_t>(interleaved ? forward.size() : orders.size()), worldSize,
+        interleaved);
     if (!times) {
       printError("inspect", llvm::toString(times.takeError()));
       return kExitUser;
