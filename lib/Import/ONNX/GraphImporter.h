@@ -45,6 +45,11 @@ private:
   LogicalResult checkSupportedOps();
   /// Warns about an initializer an eval-mode export merged across layers.
   void warnMergedInitializers();
+  /// Reads the `parallelize.padding_idx` metadata into state.paddingIdx
+  /// (after createFunction: it names parameters).
+  LogicalResult readPaddingIdx();
+  /// Every table the metadata names was read by an embedding lookup.
+  LogicalResult checkPaddingIdxUsed();
   /// Checks that every name read is defined once, and orders the nodes
   /// topologically (stable: the file's order when it is already sorted).
   LogicalResult orderNodes(SmallVectorImpl<unsigned> &order);

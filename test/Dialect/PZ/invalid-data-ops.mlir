@@ -76,6 +76,22 @@ func.func @embedding_int_table(%t: tensor<256x64xi32>, %ids: tensor<2xi64>) -> t
 
 // -----
 
+func.func @embedding_padding_idx_past_vocab(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{'pz.embedding' op padding_idx 256 is not a row of the table (vocabulary 256)}}
+  %0 = pz.embedding %t, %ids {padding_idx = 256 : i64} : tensor<256x64xf32>, tensor<2xi64> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @embedding_padding_idx_negative(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{'pz.embedding' op padding_idx -1 is not a row of the table (vocabulary 256)}}
+  %0 = pz.embedding %t, %ids {padding_idx = -1 : i64} : tensor<256x64xf32>, tensor<2xi64> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}
+
+// -----
+
 func.func @embedding_result_dim(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x256xf32> {
   // expected-error @+2 {{'pz.embedding' op inferred type(s) 'tensor<2x64xf32>' are incompatible with return type(s) of operation 'tensor<2x256xf32>'}}
   // expected-error @+1 {{'pz.embedding' op failed to infer returned types}}

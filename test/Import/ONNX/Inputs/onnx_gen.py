@@ -600,6 +600,74 @@ def eval_merged():
                   init("zeros", np.zeros(4, np.float32))])
 
 
+def _padding_idx(meta, table_shape=(6, 4), gathered="wte"):
+    """A lookup of `gathered` in a 6-row table `wte`, weighted by a constant
+    and summed: the loss. A second table `other` is read by a MatMul, not
+    by a Gather. `meta` is the `parallelize.padding_idx` metadata value."""
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Gather", [gathered, "ids"], ["e"], name="/wte/Gather"),
+             const("c", rng.standard_normal((2, 3, 4)).astype(np.float32)),
+             helper.make_node("Mul", ["e", "c"], ["ec"], name="/Mul"),
+             helper.make_node("MatMul", ["ec", "other"], ["eo"], name="/MatMul"),
+             helper.make_node("ReduceSum", ["eo"], ["loss"], name="/ReduceSum",
+                              keepdims=0)]
+    m = model(nodes, [vi("ids", I64, [2, 3])], [vi("loss", F, [])],
+              [init("wte", rng.standard_normal(table_shape).astype(np.float32)),
+               init("other", rng.standard_normal((4, 1)).astype(np.float32))])
+    if meta is not None:
+        helper.set_model_props(m, {"parallelize.padding_idx": meta,
+                                   "parallelize.seed": "0"})
+    return m
+
+
+def padding_idx():
+    return _padding_idx('{"wte": 1}')
+
+
+def padding_idx_none():
+    return _padding_idx(None)
+
+
+def padding_idx_not_json():
+    return _padding_idx('{"wte": ')
+
+
+def padding_idx_not_object():
+    return _padding_idx('[1]')
+
+
+def padding_idx_unknown():
+    return _padding_idx('{"wpe": 1}')
+
+
+def padding_idx_out_of_range():
+    return _padding_idx('{"wte": 6}')
+
+
+def padding_idx_negative():
+    return _padding_idx('{"wte": -1}')
+
+
+def padding_idx_not_integer():
+    return _padding_idx('{"wte": "1"}')
+
+
+def padding_idx_fraction():
+    return _padding_idx('{"wte": 1.5}')
+
+
+def padding_idx_rank():
+    m = _padding_idx('{"scale": 0}')
+    m.graph.initializer.append(init("scale", np.ones(4, np.float32)))
+    return m
+
+
+def padding_idx_unread():
+    m = _padding_idx('{"spare": 0}')
+    m.graph.initializer.append(init("spare", np.zeros((3, 4), np.float32)))
+    return m
+
+
 def attention_unfused():
     """Three attentions of q, v and their own keys k0..k2 (each [1, 2, 4, 8],
     so that CSE keeps their scores apart): one the pattern fuses
