@@ -623,3 +623,43 @@ func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x2x3x8x
 // CHECK-NEXT: %grad_0_1, %grad_1, %grad_2 = pz.attention_grad %grad_0, %arg0, %arg1, %arg2 {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
 // CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1, %grad_2 : tensor<f32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
 
+// -----
+
+// pz.max: torch.maximum's backward. Each operand gets the cotangent where it
+// is the larger, half of it where the two are equal (summed over b's
+// broadcast dim).
+func.func @forward(%a: tensor<2x3xf32> {pz.param = "a"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.max %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Z:.*]] = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[WON:.*]] = pz.compare gt, %arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[TIE:.*]] = pz.compare eq, %arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[H:.*]] = pz.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-NEXT: %[[HALF:.*]] = pz.mul %grad_0, %[[H]] : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[ONTIE:.*]] = pz.where %[[TIE]], %[[HALF]], %[[Z]] : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[GA:.*]] = pz.where %[[WON]], %grad_0, %[[ONTIE]] : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Z2:.*]] = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[WONB:.*]] = pz.compare gt, %arg1, %arg0 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[TIEB:.*]] = pz.compare eq, %arg1, %arg0 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+// CHECK: %[[GB:.*]] = pz.where %[[WONB]], %grad_0, %{{.*}} : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[SB:.*]] = pz.reduce_sum %[[GB]] [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %[[RB:.*]] = pz.reshape %[[SB]] [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %[[GA]], %[[RB]] : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+// pz.min: the smaller operand wins.
+func.func @forward(%a: tensor<3xf32> {pz.param = "a"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.min %a, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
+  %l = pz.reduce_sum %y [0] : tensor<3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: pz.compare lt, %arg0, %arg1 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare eq, %arg0, %arg1 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare lt, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare eq, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>

@@ -129,10 +129,10 @@ def bad_gather_elements():
                  [vi("y", F, None)])
 
 
-def int8_input():
+def complex_input():
     n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
-    return model(n, [vi("x", TensorProto.INT8, [2])],
-                 [vi("y", TensorProto.INT8, [2])])
+    return model(n, [vi("x", TensorProto.COMPLEX64, [2])],
+                 [vi("y", TensorProto.COMPLEX64, [2])])
 
 
 def cycle():
@@ -666,6 +666,35 @@ def padding_idx_unread():
     m = _padding_idx('{"spare": 0}')
     m.graph.initializer.append(init("spare", np.zeros((3, 4), np.float32)))
     return m
+
+
+def extrema():
+    """Max and Min (variadic, broadcasting), Clip with either bound, on
+    float and int8 data, and their folding on int64 constants at the ends of
+    the range."""
+    big = np.iinfo(np.int64).max
+    nodes = [helper.make_node("Max", ["x", "y", "z"], ["mx"], name="max3"),
+             helper.make_node("Min", ["x"], ["m1"], name="min1"),
+             helper.make_node("Min", ["mx", "y"], ["mn"], name="min2"),
+             const("lo", np.array(-1.0, np.float32)),
+             helper.make_node("Clip", ["mn", "lo", ""], ["c1"], name="clip_lo"),
+             helper.make_node("Clip", ["c1", "", "hi"], ["c2"], name="clip_hi"),
+             const("qlo", np.array(-100, np.int8)),
+             const("qhi", np.array(100, np.int8)),
+             helper.make_node("Clip", ["q", "qlo", "qhi"], ["qc"], name="clip_q"),
+             const("k1", np.array([big, -5, 7], np.int64)),
+             const("k2", np.array([big - 1, -7, 7], np.int64)),
+             helper.make_node("Max", ["k1", "k2"], ["kmax"], name="kmax"),
+             helper.make_node("Min", ["k1", "k2"], ["kmin"], name="kmin"),
+             const("kx", np.array([-3, big, 0], np.int64)),
+             const("klo", np.array(-2, np.int64)),
+             helper.make_node("Clip", ["kx", "klo", ""], ["kclip"], name="kclip")]
+    return model(nodes,
+                 [vi("x", F, [2, 3]), vi("y", F, [3]), vi("z", F, []),
+                  vi("hi", F, []), vi("q", TensorProto.INT8, [4])],
+                 [vi("m1", F, [2, 3]), vi("c2", F, [2, 3]),
+                  vi("qc", TensorProto.INT8, [4]), vi("kmax", I64, [3]),
+                  vi("kmin", I64, [3]), vi("kclip", I64, [3])])
 
 
 def attention_unfused():

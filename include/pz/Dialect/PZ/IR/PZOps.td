@@ -48,6 +48,25 @@ def PZ_MulOp : PZ_BinaryOp<"mul", PZ_NumericTensor, "*"> {
 def PZ_DivOp : PZ_BinaryOp<"div", PZ_NumericTensor, "/">;
 def PZ_PowOp : PZ_BinaryOp<"pow", PZ_FloatTensor, "to the power of">;
 
+class PZ_ExtremumOp<string mnemonic, string onnx, string which, string cmp>
+    : PZ_BinaryOp<mnemonic, PZ_NumericTensor, which> {
+  let summary = "elementwise " # which # " of two tensors with numpy broadcasting";
+  let description = [{
+    The }] # which # [{ of `lhs` and `rhs` elementwise (numpy's `}] # mnemonic #
+    [{imum`, ONNX's variadic `}] # onnx # [{` as a chain of these). The shapes broadcast
+    as numpy does; both operands and the result share one element type.
+    A NaN on either side gives NaN. The VJP is `torch.}] # mnemonic #
+    [{imum`'s: the cotangent goes to the operand that is }] # cmp #
+    [{, and half of it to each operand where they are equal.
+
+    ```mlir
+    %c = pz.}] # mnemonic # [{ %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+    ```
+  }];
+}
+def PZ_MaxOp : PZ_ExtremumOp<"max", "Max", "maximum", "larger">;
+def PZ_MinOp : PZ_ExtremumOp<"min", "Min", "minimum", "smaller">;
+
 class PZ_UnaryOp<string mnemonic, Type t, string what, list<Trait> traits = []>
     : PZ_Op<mnemonic, !listconcat(traits, [Pure, PZ_VJP, PZ_ElementMap,
                                            SameOperandsAndResultType]),
