@@ -275,6 +275,17 @@ LogicalResult GraphImporter::checkPaddingIdxUsed() {
   return success();
 }
 
+void GraphImporter::warnTransposedTables() {
+  for (const auto &[copy, table] : findTransposedTables(model))
+    emitWarning(modelLoc())
+        << "initializer '" << copy << "' holds exactly the transpose of the embedding table '"
+        << table
+        << "': torch.onnx.export's do_constant_folding writes a tied LM head so, and the two "
+           "then train as separate parameters (the tie is broken). --retie-initializers reads '"
+        << copy << "' as the transpose of '" << table
+        << "'; or export with do_constant_folding=False";
+}
+
 void GraphImporter::warnMergedInitializers() {
   // Which nodes read each float initializer (as data, not as a shape).
   llvm::StringMap<SmallVector<unsigned>> readers;

@@ -302,6 +302,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       failed(readPaddingIdx()))
     return nullptr;
   warnMergedInitializers();
+  warnTransposedTables();
   for (unsigned index : order)
     if (failed(importNode(graph.nodes[index], nodeLoc(index))))
       return nullptr;

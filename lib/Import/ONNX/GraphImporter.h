@@ -45,6 +45,9 @@ private:
   LogicalResult checkSupportedOps();
   /// Warns about an initializer an eval-mode export merged across layers.
   void warnMergedInitializers();
+  /// Warns about an initializer that holds an embedding table transposed
+  /// (a constant-folded tied LM head), naming --retie-initializers.
+  void warnTransposedTables();
   /// Reads the `parallelize.padding_idx` metadata into state.paddingIdx
   /// (after createFunction: it names parameters).
   LogicalResult readPaddingIdx();

@@ -697,6 +697,22 @@ def extrema():
                   vi("kmin", I64, [3]), vi("kclip", I64, [3])])
 
 
+def folded_head():
+    """A tied LM head as do_constant_folding writes it: `head` holds wte
+    transposed as its own initializer. `near` is wte transposed with one
+    element changed (not a copy: left alone)."""
+    rng = np.random.default_rng(3)
+    wte = rng.standard_normal((5, 4)).astype(np.float32)
+    near = wte.T.copy()
+    near[1, 2] += 1.0
+    nodes = [helper.make_node("Gather", ["wte", "ids"], ["e"], name="/wte/Gather"),
+             helper.make_node("MatMul", ["e", "head"], ["logits"], name="/lm_head/MatMul"),
+             helper.make_node("MatMul", ["e", "near"], ["other"], name="/other/MatMul")]
+    return model(nodes, [vi("ids", I64, [2, 3])],
+                 [vi("logits", F, [2, 3, 5]), vi("other", F, [2, 3, 5])],
+                 [init("wte", wte), init("head", wte.T.copy()), init("near", near)])
+
+
 def attention_unfused():
     """Three attentions of q, v and their own keys k0..k2 (each [1, 2, 4, 8],
     so that CSE keeps their scores apart): one the pattern fuses
