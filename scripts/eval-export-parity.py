@@ -24,8 +24,11 @@ tensor's scale (max(max|t|, 1)), as cpu-parity.py gates them. Without
 --untie-initializers the merged parameters would train as one and the
 losses part from PyTorch's after the first step.
 
+A third case, gpt2-folded, exports GPT-2 with the exporter's default
+do_constant_folding=True and checks --retie-initializers (folded_case).
+
 Usage: /usr/bin/python3 scripts/eval-export-parity.py [--bin DIR]
-       [--work DIR] [--steps N] [--only gpt2,llama]
+       [--work DIR] [--steps N] [--only gpt2,llama,gpt2-folded]
 Exit status 1 when a gate fails.
 """
 
@@ -63,12 +66,61 @@ def batches(vocab, steps):
             for _ in range(steps)]
 
 
-def export_eval(module, path):
+def export_eval(module, path, fold=False):
     example = torch.zeros((ROWS, SEQ), dtype=torch.int64)
     module.eval()
     torch.onnx.export(module, (example, example), path, opset_version=17,
                       input_names=["input_ids", "labels"], output_names=["loss"],
-                      training=torch.onnx.TrainingMode.EVAL, do_constant_folding=False)
+                      training=torch.onnx.TrainingMode.EVAL, do_constant_folding=fold)
+
+
+def folded_case(a, work):
+    """GPT-2 exported with torch.onnx.export's defaults (eval mode,
+    do_constant_folding=True): the LM head's wte.weight transposed is folded
+    into a tensor of its own, which trains apart from the table. `inspect`
+    warns; --retie-initializers (with --untie-initializers for the merged
+    norms) reads it as the table's transpose again, and the losses follow
+    PyTorch's. The other folded transposes (Conv1D weights, the position
+    table's slice) are new tensors that train as their sources do, so only
+    the losses and the weights that keep their PyTorch names are compared.
+    Without --retie-initializers the losses part from PyTorch's."""
+    mwork = os.path.join(work, "gpt2-folded")
+    os.makedirs(mwork, exist_ok=True)
+    module = M.GPT2Loss()
+    onnx_path = os.path.join(mwork, "gpt2_folded.onnx")
+    export_eval(module, onnx_path, fold=True)
+    r = P.run([os.path.join(a.bin, "parallelize"), "inspect", onnx_path])
+    check(r.returncode == 0 and "holds exactly the transpose of the embedding table "
+          "'wte.weight'" in r.stderr,
+          "gpt2-folded: inspect warns that an initializer is wte.weight transposed")
+    data = batches(module.config.vocab, a.steps)
+    want, want_w = P.torch_adamw(module, data, loss_of, LR, BETAS, EPS, WD)
+    results = {}
+    for retie in (True, False):
+        flags = ["--untie-initializers"] + (["--retie-initializers"] if retie else [])
+        cwork = os.path.join(mwork, "retie" if retie else "apart")
+        os.makedirs(cwork, exist_ok=True)
+        try:
+            results[retie] = P.compile_and_train(a.bin, onnx_path, cwork, data, flags + FLAGS)
+        except RuntimeError as e:
+            check(False, f"gpt2-folded: {e}")
+            return
+    stderr, got, got_w = results[True]
+    check("holds exactly the transpose" not in stderr,
+          "gpt2-folded: --retie-initializers leaves no warning")
+    worst = max(abs(g - w) / abs(w) for g, w in zip(got, want)) if got else 1.0
+    check(len(got) == a.steps and worst <= 1e-5,
+          f"gpt2-folded, retied: {len(got)} steps, worst loss rel err {worst:.2e} (gate 1e-5)")
+    named = {k: v for k, v in got_w.items() if k in want_w}
+    worst_w, where = P.worst_weight_err(named, {k: want_w[k] for k in named})
+    check("wte.weight" in named and worst_w <= 1e-4,
+          f"gpt2-folded, retied: {len(named)} weights under PyTorch names, worst err "
+          f"{worst_w:.2e} ({where}; gate 1e-4)")
+    _, apart, _ = results[False]
+    worst_apart = max(abs(g - w) / abs(w) for g, w in zip(apart, want)) if apart else 0.0
+    check(worst_apart > 1e-5,
+          f"gpt2-folded, not retied: worst loss rel err {worst_apart:.2e} (the tie matters: "
+          f"must exceed 1e-5)")
 
 
 def loss_of(module, batch):
@@ -109,6 +161,8 @@ def main():
               f"rel err {worst:.2e} (gate 1e-5)")
         worst_w, where = P.worst_weight_err(got_w, want_w)
         check(worst_w <= 1e-4, f"{name}: worst final weight err {worst_w:.2e} ({where}; gate 1e-4)")
+    if not a.only or "gpt2-folded" in a.only.split(","):
+        folded_case(a, work)
     print(f"{len(failures)} failure(s)" if failures else "all eval-export checks passed")
     return 1 if failures else 0
 

@@ -82,11 +82,12 @@ bool optionGiven(llvm::StringRef name);
 /// Returns null on failure. A .mlir file nested deeper than
 /// kMaxNestingDepth brackets is refused before parsing. `externalFiles`, when
 /// given, receives the files an ONNX model's external data came from.
-/// `untieInitializers`: --untie-initializers (onnx::ImportOptions).
+/// `untieInitializers`, `retieInitializers`: --untie-initializers and
+/// --retie-initializers (onnx::ImportOptions).
 OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
                                 llvm::ArrayRef<std::string> inputShapes = {},
                                 std::vector<std::string> *externalFiles = nullptr,
-                                bool untieInitializers = false);
+                                bool untieInitializers = false, bool retieInitializers = false);
 
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);

@@ -76,6 +76,12 @@ struct CompileOptions {
                "merged into an equal one (an Identity of an initializer) its own trainable "
                "copy, named as the Identity's output"),
       cl::cat(commandCategory())};
+  cl::opt<bool> retieInitializers{
+      "retie-initializers",
+      cl::desc("an ONNX model exported with do_constant_folding: read an initializer that holds "
+               "exactly the transpose of an embedding table (a folded tied LM head) as the "
+               "transpose of that table, so that the two train as one parameter again"),
+      cl::cat(commandCategory())};
   cl::opt<bool> noFusion{
       "no-fusion",
       cl::desc("run every element-map op as its own loop (skip "
@@ -254,7 +260,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
         if (llvm::none_of(params, [&](const ProgramTensor &p) { return p.name == t.name; }))
           params.push_back(t);
     if (!driver::writeInitialWeights(opts.model, params, initPath, fromFile, error,
-                                     opts.untieInitializers)) {
+                                     opts.untieInitializers, opts.retieInitializers)) {
       printError("compile", error);
       return kExitUser;
     }
@@ -357,7 +363,8 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   if (!opts.plan.planFile().empty())
     inputs.push_back(opts.plan.planFile().str());
   OwningOpRef<ModuleOp> module =
-      loadModel(ctx, opts.model, opts.inputShapes, &inputs, opts.untieInitializers);
+      loadModel(ctx, opts.model, opts.inputShapes, &inputs, opts.untieInitializers,
+                opts.retieInitializers);
   if (!module)
     return kExitUser;
   if (!checkOutputsSpareInputs(opts, inputs))

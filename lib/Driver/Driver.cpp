@@ -26,11 +26,13 @@ using namespace mlir::pz::driver;
 OwningOpRef<ModuleOp>
 mlir::pz::driver::loadModel(MLIRContext &ctx, llvm::StringRef path,
                             llvm::ArrayRef<std::string> inputShapes,
-                            std::vector<std::string> *externalFiles, bool untieInitializers) {
+                            std::vector<std::string> *externalFiles, bool untieInitializers,
+                            bool retieInitializers) {
   if (path.ends_with(".onnx")) {
     onnx::ImportOptions options;
     options.externalFiles = externalFiles;
     options.untieInitializers = untieInitializers;
+    options.retieInitializers = retieInitializers;
     std::string err;
     if (!onnx::parseInputShapes(inputShapes, options, err)) {
       printError("compile", "--input-shape: " + err);

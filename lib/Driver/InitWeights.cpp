@@ -64,7 +64,8 @@ void defaultInit(const ProgramTensor &p, size_t index, int64_t n, llvm::raw_fd_o
 bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
                                            llvm::ArrayRef<ProgramTensor> localParams,
                                            llvm::StringRef path, int &fromInitializers,
-                                           std::string &error, bool untieInitializers) {
+                                           std::string &error, bool untieInitializers,
+                                           bool retieInitializers) {
   fromInitializers = 0;
   // The file holds whole tensors; each rank reads its chunk of a
   // flat-sharded (ZeRO-3) parameter and its block of a box-sharded (tp)
@@ -83,6 +84,8 @@ bool mlir::pz::driver::writeInitialWeights(llvm::StringRef modelPath,
       return false;
     if (untieInitializers)
       onnx::untieIdentityInitializers(model);
+    if (retieInitializers)
+      onnx::retieTransposedInitializers(model);
     for (const onnx::Tensor &t : model.graph.initializers)
       inits[t.name] = &t;
   }

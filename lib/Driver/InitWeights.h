@@ -17,10 +17,11 @@ namespace mlir::pz::driver {
 /// in [-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in the last dim, as
 /// torch.nn.Linear, drawn from the runtime's Philox stream keyed by the
 /// parameter's position. `fromInitializers` counts those taken from the file.
-/// `untieInitializers`: read the model as --untie-initializers imports it.
+/// `untieInitializers`, `retieInitializers`: read the model as
+/// --untie-initializers and --retie-initializers import it.
 bool writeInitialWeights(llvm::StringRef modelPath, llvm::ArrayRef<ProgramTensor> params,
                          llvm::StringRef path, int &fromInitializers, std::string &error,
-                         bool untieInitializers = false);
+                         bool untieInitializers = false, bool retieInitializers = false);
 
 } // namespace mlir::pz::driver
 

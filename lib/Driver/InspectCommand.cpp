@@ -174,6 +174,11 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
       cl::desc("import as compile --untie-initializers does (an eval-mode export's merged "
                "parameters each get their own copy)"),
       cl::cat(commandCategory()));
+  cl::opt<bool> retieInitializers(
+      "retie-initializers",
+      cl::desc("import as compile --retie-initializers does (an initializer holding an "
+               "embedding table transposed is read as the table's transpose)"),
+      cl::cat(commandCategory()));
   cl::opt<bool> fusion(
       "fusion",
       cl::desc("MODEL: the attentions pz-fuse-patterns fused (pz.attention: causal, mask, "
@@ -234,7 +239,8 @@ int mlir::pz::driver::inspectMain(int argc, const char **argv) {
     printError("inspect", "--input-shape: " + llvm::toString(shapes.takeError()));
     return kExitUser;
   }
-  OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes, nullptr, untieInitializers);
+  OwningOpRef<ModuleOp> module = loadModel(ctx, model, inputShapes, nullptr, untieInitializers,
+                                           retieInitializers);
   if (!module)
     return kExitUser;
   if (emitIR) {

@@ -187,6 +187,17 @@ void mlir::pz::interp::detail::registerElementwiseKernels(KernelTable &t) {
     return binary(op, env, [](double a, double b) { return a * b; });
   });
   add<DivOp>(t, evalDiv);
+  // numpy's maximum/minimum: a NaN on either side gives NaN.
+  add<MaxOp>(t, [](Operation *op, Env &env) {
+    return binary(op, env, [](double a, double b) {
+      return std::isnan(a) || a >= b ? a : b;
+    });
+  });
+  add<MinOp>(t, [](Operation *op, Env &env) {
+    return binary(op, env, [](double a, double b) {
+      return std::isnan(a) || a <= b ? a : b;
+    });
+  });
   add<PowOp>(t, [](Operation *op, Env &env) {
     return binary(op, env, [](double a, double b) { return std::pow(a, b); });
   });

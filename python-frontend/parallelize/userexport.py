@@ -19,7 +19,11 @@ compiler needs:
   persistent rotary table, say) becomes a ``Constant`` node, because the
   importer trains every float initializer read as data;
 * for a Hugging Face model, ``use_cache`` is turned off (a training graph
-  has no key/value cache).
+  has no key/value cache);
+* each ``nn.Embedding(padding_idx=p)`` is recorded in the model's metadata
+  under ``parallelize.padding_idx`` (a JSON object, table -> row), so that
+  the compiled program gives row ``p`` no gradient from the lookup, as
+  PyTorch does.
 
 The Hugging Face path builds the model from its configuration class with
 random weights (``torch.manual_seed(seed)``); nothing is downloaded.
@@ -212,22 +216,46 @@ def buffers_to_constants(model: nn.Module, onnx_model) -> List[str]:
     return moved
 
 
-def padding_idx_warnings(model: nn.Module) -> List[str]:
-    """One warning per ``nn.Embedding`` with a ``padding_idx``: PyTorch
-    gives that row no gradient from the lookup, which an ONNX ``Gather``
-    cannot say, so the compiled program trains it where the token is
-    read."""
-    out = []
-    for name, mod in model.named_modules():
+PADDING_IDX_KEY = "parallelize.padding_idx"
+
+
+def padding_idx_tables(model: nn.Module) -> Dict[str, int]:
+    """The parameter name of every ``nn.Embedding`` table with a
+    ``padding_idx`` -> that row (a negative ``padding_idx`` counted from the
+    end, as PyTorch stores it). A table shared by several modules is named
+    as ``named_parameters`` names it (the exporter's initializer name)."""
+    names = {}
+    for name, p in model.named_parameters():
+        names.setdefault(id(p), name)
+    out: Dict[str, int] = {}
+    for mod in model.modules():
         if isinstance(mod, nn.Embedding) and mod.padding_idx is not None:
-            out.append(
-                f"{name}.weight: nn.Embedding(padding_idx={mod.padding_idx}) "
-                f"gets no gradient in row {mod.padding_idx} from PyTorch's "
-                f"lookup; the ONNX Gather does not say so, and the compiled "
-                f"program trains that row wherever token {mod.padding_idx} "
-                f"is an input (build the model with padding_idx=None, or "
-                f"keep the token out of the inputs, for the same training)")
+            name = names.get(id(mod.weight))
+            if name is not None:
+                out[name] = int(mod.padding_idx) % mod.num_embeddings
     return out
+
+
+def record_padding_idx(model: nn.Module, onnx_model,
+                       metadata: dict) -> List[str]:
+    """Adds the ``parallelize.padding_idx`` metadata for the embedding
+    tables with a ``padding_idx`` that the graph holds as initializers: a
+    JSON object, table name -> row, ``{"bert.embeddings.word_embeddings.
+    weight": 0}``. The importer puts the row on the lookup (``pz.embedding
+    {padding_idx}``), whose gradient then skips the tokens with that id, as
+    PyTorch's does. Returns a warning for each table the graph does not
+    hold under its name (it would train the row)."""
+    import json
+    tables = padding_idx_tables(model)
+    inits = {t.name for t in onnx_model.graph.initializer}
+    kept = {n: i for n, i in tables.items() if n in inits}
+    if kept:
+        metadata[PADDING_IDX_KEY] = json.dumps(kept, sort_keys=True)
+    return [f"{n}: nn.Embedding(padding_idx={i}) gets no gradient in row {i} "
+            f"from PyTorch's lookup, but the graph holds no initializer "
+            f"named {n!r} to record it on; the compiled program trains that "
+            f"row wherever token {i} is an input"
+            for n, i in sorted(tables.items()) if n not in kept]
 
 
 def export_loss(model: nn.Module, path: str,
@@ -238,14 +266,22 @@ def export_loss(model: nn.Module, path: str,
     sidecars of :func:`parallelize.export.export_module`). The batch axis is
     dynamic; the sequence axis only with ``dynamic_seq``: torch 1.13 writes
     data-dependent control flow (``If`` around a squeeze, ``Loop`` for
-    ``repeat_interleave``) for shapes it does not know."""
+    ``repeat_interleave``) for shapes it does not know. Each embedding's
+    ``padding_idx`` is recorded in the metadata (:func:`record_padding_idx`)."""
     from . import export as E
     model.train()
+    metadata = dict(metadata or {})
+    warnings: List[str] = []
+
+    def postprocess(m, onnx_model):
+        buffers_to_constants(m, onnx_model)
+        warnings.extend(record_padding_idx(m, onnx_model, metadata))
+
     with _LossForward(model, inputs.keys()):
         summary = E.export_module(model, path, inputs, "loss", metadata,
-                                  postprocess=buffers_to_constants,
+                                  postprocess=postprocess,
                                   dynamic_seq=dynamic_seq)
-    summary["warnings"] = padding_idx_warnings(model)
+    summary["warnings"] = warnings
     return summary
 
 

@@ -170,20 +170,39 @@ class UserExportTest(unittest.TestCase):
             np.testing.assert_array_equal(onnx.numpy_helper.to_array(t), w)
 
     @unittest.skipUnless(HAVE_HF, "transformers is not installed")
-    def test_hf_padding_idx_warns(self):
+    def test_hf_padding_idx_recorded(self):
         path = os.path.join(self.tmp.name, "bert.onnx")
         cfg = ("num_hidden_layers=1,hidden_size=32,num_attention_heads=2,"
                "intermediate_size=64,vocab_size=64,max_position_embeddings=32,"
-               "hidden_dropout_prob=0.0,attention_probs_dropout_prob=0.0")
+               "hidden_dropout_prob=0.0,attention_probs_dropout_prob=0.0,"
+               "pad_token_id=3")
         rc, err = self.export_main("--hf", "BertForMaskedLM", "--config", cfg,
                                    "--inputs", "input_ids,attention_mask,labels",
                                    "-o", path, "-q")
         self.assertEqual(rc, 0, err)
-        self.assertIn("bert.embeddings.word_embeddings.weight: "
-                      "nn.Embedding(padding_idx=0)", err)
-        self.assertEqual([i.name for i in onnx.load(path).graph.input],
+        self.assertNotIn("padding_idx", err)  # recorded: nothing to warn
+        m = onnx.load(path)
+        meta = {p.key: p.value for p in m.metadata_props}
+        self.assertEqual(json.loads(meta["parallelize.padding_idx"]),
+                         {"bert.embeddings.word_embeddings.weight": 3})
+        self.assertEqual([i.name for i in m.graph.input],
                          ["input_ids", "attention_mask", "labels"])
 
+    def test_padding_idx_of_a_table_the_graph_lacks_warns(self):
+        class Lookup(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(8, 4, padding_idx=-1)
+
+        class Graph:  # an ONNX model without the table
+            class graph:
+                initializer = []
+        meta = {}
+        warns = U.record_padding_idx(Lookup(), Graph, meta)
+        self.assertEqual(meta, {})
+        self.assertEqual(len(warns), 1)
+        self.assertIn("emb.weight: nn.Embedding(padding_idx=7)", warns[0])
+        self.assertEqual(U.padding_idx_tables(Lookup()), {"emb.weight": 7})
 
 if __name__ == "__main__":
     unittest.main()

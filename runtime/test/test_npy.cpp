@@ -158,6 +158,30 @@ TEST(Npy, UnsignedFilesRoundTripThroughNumpy) {
   pzrt_npy_close(n);
 }
 
+TEST(Npy, SignedNarrowFilesRoundTripThroughNumpy) {
+  if (!pzrt::test::pythonHas("numpy"))
+    GTEST_SKIP() << "numpy not available";
+  TempDir d;
+  // I8 is '|i1', I16 '<i2', each with its extremes.
+  const int8_t i8[3] = {-128, -1, 127};
+  const int16_t i16[2] = {-32768, 32767};
+  int64_t s3[1] = {3}, s2[1] = {2};
+  ASSERT_EQ(pzrt_npy_write(d.file("b.npy").c_str(), PZRT_I8, 1, s3, i8, 0), 0);
+  ASSERT_EQ(pzrt_npy_write(d.file("h.npy").c_str(), PZRT_I16, 1, s2, i16, 0), 0);
+  std::string cmd = std::string(PZRT_TEST_PYTHON) + " -c \"import numpy as np; "
+                    "b = np.load('" + d.file("b.npy") + "'); h = np.load('" + d.file("h.npy") + "'); "
+                    "assert b.dtype == np.int8 and b.tolist() == [-128, -1, 127], b; "
+                    "assert h.dtype == np.int16 and h.tolist() == [-32768, 32767], h; "
+                    "np.save('" + d.file("n.npy") + "', np.array([-7, 300], dtype='<i2'))\"";
+  ASSERT_EQ(pzrt::test::runCommand(cmd), 0);
+  pzrt_npy *n = pzrt_npy_open(d.file("n.npy").c_str());
+  ASSERT_NE(n, nullptr) << pzrt_last_error();
+  EXPECT_EQ(pzrt_npy_dtype(n), PZRT_I16);
+  EXPECT_EQ(static_cast<const int16_t *>(pzrt_npy_data(n))[0], -7);
+  EXPECT_EQ(static_cast<const int16_t *>(pzrt_npy_data(n))[1], 300);
+  pzrt_npy_close(n);
+}
+
 struct Malformed {
   const char *name;
   std::string bytes;

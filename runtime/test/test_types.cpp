@@ -23,11 +23,17 @@ TEST(Types, DtypeSizesAndNames) {
   EXPECT_EQ(pzrt_dtype_size(PZRT_I64), 8u);
   EXPECT_EQ(pzrt_dtype_size(PZRT_U64), 8u);
   EXPECT_STREQ(pzrt_dtype_name(PZRT_U64), "U64");
+  EXPECT_EQ(pzrt_dtype_size(PZRT_I8), 1u);
+  EXPECT_EQ(pzrt_dtype_size(PZRT_I16), 2u);
+  EXPECT_STREQ(pzrt_dtype_name(PZRT_I8), "I8");
+  EXPECT_STREQ(pzrt_dtype_name(PZRT_I16), "I16");
   EXPECT_EQ(pzrt_dtype_size(static_cast<pzrt_dtype>(99)), 0u);
   EXPECT_STREQ(pzrt_dtype_name(PZRT_BF16), "BF16");
   pzrt_dtype d;
   ASSERT_EQ(pzrt_dtype_from_name("I64", &d), 0);
   EXPECT_EQ(d, PZRT_I64);
+  ASSERT_EQ(pzrt_dtype_from_name("I16", &d), 0);
+  EXPECT_EQ(d, PZRT_I16);
   EXPECT_EQ(pzrt_dtype_from_name("float", &d), -1);
 }
 

@@ -557,6 +557,25 @@ func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2xi64> {pz.i
 
 // -----
 
+// padding_idx (nn.Embedding's): the pad tokens' cotangent rows are zeroed
+// before the scatter, so row 2 gets nothing from the lookup.
+func.func @forward(%x: tensor<5x3xf32> {pz.param = "x"}, %i: tensor<2x4xi32> {pz.input = "i"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.embedding %x, %i {padding_idx = 2 : i64} : tensor<5x3xf32>, tensor<2x4xi32> -> tensor<2x4x3xf32>
+  %l = pz.reduce_sum %y [0, 1, 2] : tensor<2x4x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: %grad_0 = pz.broadcast %grad [2, 4, 3] : tensor<1x1x1xf32> -> tensor<2x4x3xf32>
+// CHECK-NEXT: %[[P:.*]] = pz.constant dense<2> : tensor<i32>
+// CHECK-NEXT: %[[EQ:.*]] = pz.compare eq, %arg1, %[[P]] : tensor<2x4xi32>, tensor<i32> -> tensor<2x4xi1>
+// CHECK-NEXT: %[[COL:.*]] = pz.reshape %[[EQ]] [2, 4, 1] : tensor<2x4xi1> -> tensor<2x4x1xi1>
+// CHECK-NEXT: %[[Z:.*]] = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[G:.*]] = pz.where %[[COL]], %[[Z]], %grad_0 : tensor<2x4x1xi1>, tensor<f32>, tensor<2x4x3xf32> -> tensor<2x4x3xf32>
+// CHECK-NEXT: %[[DT:.*]] = pz.embedding_grad %[[G]], %arg1 {vocab = 5 : i64} : tensor<2x4x3xf32>, tensor<2x4xi32> -> tensor<5x3xf32>
+// CHECK-NEXT: return %reduce_sum, %[[DT]] : tensor<f32>, tensor<5x3xf32>
+
+// -----
+
 func.func @forward(%c: tensor<2x3xi1> {pz.input = "c"}, %x: tensor<2x3xf32> {pz.param = "x"}, %z: tensor<f32> {pz.param = "z"}) -> (tensor<f32> {pz.output = "loss"}) {
   %y = pz.where %c, %x, %z : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
   %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
@@ -603,3 +622,44 @@ func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x2x3x8x
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [1, 4, 3, 8] : tensor<1x1x1x1xf32> -> tensor<1x4x3x8xf32>
 // CHECK-NEXT: %grad_0_1, %grad_1, %grad_2 = pz.attention_grad %grad_0, %arg0, %arg1, %arg2 {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
 // CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1, %grad_2 : tensor<f32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+
+// -----
+
+// pz.max: torch.maximum's backward. Each operand gets the cotangent where it
+// is the larger, half of it where the two are equal (summed over b's
+// broadcast dim).
+func.func @forward(%a: tensor<2x3xf32> {pz.param = "a"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.max %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+  %l = pz.reduce_sum %y [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: %grad_0 = pz.broadcast %grad [2, 3] : tensor<1x1xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Z:.*]] = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[WON:.*]] = pz.compare gt, %arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[TIE:.*]] = pz.compare eq, %arg0, %arg1 : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[H:.*]] = pz.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-NEXT: %[[HALF:.*]] = pz.mul %grad_0, %[[H]] : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[ONTIE:.*]] = pz.where %[[TIE]], %[[HALF]], %[[Z]] : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[GA:.*]] = pz.where %[[WON]], %grad_0, %[[ONTIE]] : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Z2:.*]] = pz.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT: %[[WONB:.*]] = pz.compare gt, %arg1, %arg0 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: %[[TIEB:.*]] = pz.compare eq, %arg1, %arg0 : tensor<3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+// CHECK: %[[GB:.*]] = pz.where %[[WONB]], %grad_0, %{{.*}} : tensor<2x3xi1>, tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[SB:.*]] = pz.reduce_sum %[[GB]] [0] {keepdims} : tensor<2x3xf32> -> tensor<1x3xf32>
+// CHECK-NEXT: %[[RB:.*]] = pz.reshape %[[SB]] [3] : tensor<1x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: return %reduce_sum, %[[GA]], %[[RB]] : tensor<f32>, tensor<2x3xf32>, tensor<3xf32>
+
+// -----
+
+// pz.min: the smaller operand wins.
+func.func @forward(%a: tensor<3xf32> {pz.param = "a"}, %b: tensor<3xf32> {pz.param = "b"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %y = pz.min %a, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
+  %l = pz.reduce_sum %y [0] : tensor<3xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK: pz.compare lt, %arg0, %arg1 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare eq, %arg0, %arg1 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare lt, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+// CHECK: pz.compare eq, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>

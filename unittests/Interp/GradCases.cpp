@@ -382,6 +382,15 @@ static std::vector<GradCase> matmulAndShapeCases() {
        "  %out = pz.scatter_elements %x, %i, %u {axis = 0 : i64, accumulate} : "
        "tensor<3x4xf64>, tensor<2x4xi64>, tensor<2x4xf64> -> tensor<3x4xf64>",
        "tensor<3x4xf64>"},
+      // Random normals never tie: each element's cotangent goes to one side.
+      {"max_broadcast",
+       {P("a", "tensor<2x3xf64>"), P("b", "tensor<3xf64>")},
+       "  %out = pz.max %a, %b : tensor<2x3xf64>, tensor<3xf64> -> tensor<2x3xf64>",
+       "tensor<2x3xf64>"},
+      {"min_broadcast",
+       {P("a", "tensor<4x1xf64>"), P("b", "tensor<1x3xf64>")},
+       "  %out = pz.min %a, %b : tensor<4x1xf64>, tensor<1x3xf64> -> tensor<4x3xf64>",
+       "tensor<4x3xf64>"},
       {"embedding_repeated_ids",
        {P("t", "tensor<5x3xf64>"),
         In("ids", "tensor<2x3xi64>", {1, 4, 1, 0, 1, 4})},

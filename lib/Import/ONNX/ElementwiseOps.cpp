@@ -438,12 +438,178 @@ static LogicalResult lowerCast(NodeContext &ctx) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Max, Min, Clip
+//===----------------------------------------------------------------------===//
+
+/// All inputs given share input 0's element type.
+static LogicalResult checkAllSameType(NodeContext &ctx) {
+  DataType t = ctx.getDataType(0);
+  for (unsigned i = 1; i < ctx.getNumInputs(); ++i)
+    if (ctx.hasInput(i) && ctx.getDataType(i) != t)
+      return ctx.emitError()
+             << ctx.getNode().opType << " input " << i << " has element type "
+             << dataTypeName(ctx.getDataType(i)) << ", input 0 "
+             << dataTypeName(t) << "; they must be equal";
+  return success();
+}
+
+/// Whether element `i` of `a` is above (`Max`) or below (`Min`) element `j`
+/// of `b`, or equal, compared exactly: integers as integers (UINT64 as its
+/// bits, unsigned), floats as doubles. A NaN `a` is kept, a NaN `b` taken.
+static bool keepsFirst(bool isMax, const HostTensor &a, int64_t i,
+                       const HostTensor &b, int64_t j) {
+  if (a.isFloat()) {
+    double x = a.getDouble(i), y = b.getDouble(j);
+    return std::isnan(x) || (isMax ? x >= y : x <= y);
+  }
+  if (a.getType() == DataType::UInt64) {
+    uint64_t x = a.getInt(i), y = b.getInt(j);
+    return isMax ? x >= y : x <= y;
+  }
+  int64_t x = a.getInt(i), y = b.getInt(j);
+  return isMax ? x >= y : x <= y;
+}
+
+/// Max and Min on constants, on the host and exactly (an INT64_MAX bound in
+/// a shape computation stays itself; the interpreter's doubles would not).
+template <bool IsMax> static FailureOr<bool> foldExtremum(NodeContext &ctx) {
+  if (failed(checkAllSameType(ctx)))
+    return failure();
+  SmallVector<const HostTensor *> ins;
+  for (unsigned i = 0; i < ctx.getNumInputs(); ++i)
+    if (ctx.hasInput(i))
+      ins.push_back(ctx.getConstant(i));
+  if (ins.front()->isBool())
+    return false; // the lowering reports the type
+  return foldBroadcast(
+      ctx, ins, ins.front()->getType(),
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        unsigned best = 0;
+        for (unsigned k = 1; k < ins.size(); ++k)
+          if (!keepsFirst(IsMax, *ins[best], off[best], *ins[k], off[k]))
+            best = k;
+        out.copyFrom(o, *ins[best], off[best]);
+        return success();
+      });
+}
+
+/// Max and Min: `pz.max` / `pz.min` chained over the inputs, in order (one
+/// input is itself). A chain splits a tie's gradient as torch.maximum does
+/// pairwise.
+template <typename OpTy> static LogicalResult lowerExtremum(NodeContext &ctx) {
+  if (failed(checkAllSameType(ctx)))
+    return failure();
+  FailureOr<Value> acc = ctx.getValue(0);
+  if (failed(acc))
+    return failure();
+  for (unsigned i = 1; i < ctx.getNumInputs(); ++i) {
+    if (!ctx.hasInput(i))
+      continue;
+    FailureOr<Value> v = ctx.getValue(i);
+    if (failed(v))
+      return failure();
+    acc = ctx.create<OpTy>(*acc, *v);
+    if (failed(acc))
+      return failure();
+  }
+  ctx.setOutput(0, *acc);
+  return success();
+}
+
+/// Clip's optional bounds (inputs 1 and 2) hold one element each.
+static LogicalResult checkClipBounds(NodeContext &ctx) {
+  if (failed(checkAllSameType(ctx)))
+    return failure();
+  for (unsigned i = 1; i < 3; ++i) {
+    if (!ctx.hasInput(i))
+      continue;
+    SmallVector<int64_t> s = ctx.getShape(i);
+    if (s.size() > ctx.getShape(0).size() ||
+        llvm::any_of(s, [](int64_t d) { return d != 1; }))
+      return ctx.emitError()
+             << "Clip " << (i == 1 ? "min" : "max")
+             << " must be a scalar (one element, of rank at most the input's)";
+  }
+  return success();
+}
+
+/// `a[i] < b[j]`, exactly (false when either is NaN).
+static bool lessThan(const HostTensor &a, int64_t i, const HostTensor &b,
+                     int64_t j) {
+  if (a.isFloat())
+    return a.getDouble(i) < b.getDouble(j);
+  if (a.getType() == DataType::UInt64)
+    return static_cast<uint64_t>(a.getInt(i)) <
+           static_cast<uint64_t>(b.getInt(j));
+  return a.getInt(i) < b.getInt(j);
+}
+
+/// Clip on constants, exactly, as the lowering computes it: `lo` where
+/// `x < lo`, then `hi` where that is `> hi`.
+static FailureOr<bool> foldClip(NodeContext &ctx) {
+  if (failed(checkClipBounds(ctx)))
+    return failure();
+  const HostTensor *x = ctx.getConstant(0);
+  const HostTensor *lo = ctx.hasInput(1) ? ctx.getConstant(1) : nullptr;
+  const HostTensor *hi = ctx.hasInput(2) ? ctx.getConstant(2) : nullptr;
+  if (x->isBool())
+    return false;
+  return foldBroadcast(
+      ctx, {x}, x->getType(),
+      [&](HostTensor &out, int64_t o, ArrayRef<int64_t> off) -> LogicalResult {
+        const HostTensor *v = x;
+        int64_t at = off[0];
+        if (lo && lessThan(*v, at, *lo, 0)) {
+          v = lo;
+          at = 0;
+        }
+        if (hi && lessThan(*hi, 0, *v, at)) {
+          v = hi;
+          at = 0;
+        }
+        out.copyFrom(o, *v, at);
+        return success();
+      });
+}
+
+/// Clip is `t = where(x < lo, lo, x)`, then `where(t > hi, hi, t)`:
+/// numpy.clip for bounds that are not NaN (a NaN x is kept; hi wins where
+/// lo > hi), and the where VJPs give x the cotangent where lo <= x <= hi,
+/// torch.clamp's gradient. A NaN bound bounds nothing (numpy gives NaN).
+static LogicalResult lowerClip(NodeContext &ctx) {
+  if (failed(checkClipBounds(ctx)))
+    return failure();
+  FailureOr<Value> y = ctx.getValue(0);
+  if (failed(y))
+    return failure();
+  for (unsigned i = 1; i < 3; ++i) {
+    if (!ctx.hasInput(i))
+      continue;
+    FailureOr<Value> bound = ctx.getValue(i);
+    if (failed(bound))
+      return failure();
+    FailureOr<Value> out = ctx.create<CompareOp>(
+        i == 1 ? ComparePredicate::lt : ComparePredicate::gt, *y, *bound);
+    if (failed(out))
+      return failure();
+    y = ctx.create<WhereOp>(*out, *bound, *y);
+    if (failed(y))
+      return failure();
+  }
+  ctx.setOutput(0, *y);
+  return success();
+}
+
 void mlir::pz::onnx::registerElementwiseOps(OpRegistry &r) {
   r.add("Add", foldArith<Arith::Add>, lowerArith<AddOp>, 2);
   r.add("Sub", foldArith<Arith::Sub>, lowerArith<SubOp>, 2);
   r.add("Mul", foldArith<Arith::Mul>, lowerArith<MulOp>, 2);
   r.add("Div", foldArith<Arith::Div>, lowerArith<DivOp>, 2);
   r.add("Pow", foldArith<Arith::Pow>, lowerPow, 2);
+  r.add("Max", foldExtremum<true>, lowerExtremum<MaxOp>);
+  r.add("Min", foldExtremum<false>, lowerExtremum<MinOp>);
+  r.add("Clip", foldClip, lowerClip);
   r.add("Sqrt", foldUnary<Unary::Sqrt>, lowerUnary<SqrtOp>);
   r.add("Exp", foldUnary<Unary::Exp>, lowerUnary<ExpOp>);
   r.add("Log", foldUnary<Unary::Log>, lowerUnary<LogOp>);

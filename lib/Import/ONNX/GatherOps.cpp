@@ -127,9 +127,14 @@ static LogicalResult lowerGather(NodeContext &ctx) {
   // to be in [0, vocab), as every tokenizer makes them.
   if (!embedding && !ctx.getConstant(1))
     ids = normalizeRuntimeIndices(ctx, *ids, ds[*axis]);
+  std::optional<int64_t> pad;
+  if (embedding)
+    pad = ctx.takePaddingIdx(*data);
   FailureOr<Value> r =
       embedding
-          ? ctx.create<EmbeddingOp>(*data, *ids)
+          ? ctx.create<EmbeddingOp>(
+                *data, *ids,
+                pad ? ctx.getBuilder().getI64IntegerAttr(*pad) : IntegerAttr())
           : ctx.create<GatherOp>(*data, *ids, static_cast<uint64_t>(*axis));
   if (failed(r))
     return failure();

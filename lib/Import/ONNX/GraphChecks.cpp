@@ -3,9 +3,12 @@
 #include "GraphImporter.h"
 #include "OpRegistry.h"
 
+#include "pz/Dialect/PZ/IR/PZDialect.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/JSON.h"
 
 #include <functional>
 #include <queue>
@@ -193,6 +196,94 @@ static std::string layerOfNode(StringRef name) {
     start = i + 1;
   }
   return "";
+}
+
+/// The metadata key of nn.Embedding's padding_idx: a JSON object mapping
+/// each embedding table (a float initializer) to the row its lookups give
+/// no gradient, `{"bert.embeddings.word_embeddings.weight": 0}`. The export
+/// helper (python-frontend/parallelize/userexport.py) writes it.
+static constexpr llvm::StringLiteral kPaddingIdxKey = "parallelize.padding_idx";
+
+LogicalResult GraphImporter::readPaddingIdx() {
+  for (const auto &[key, text] : model.metadata) {
+    if (key != kPaddingIdxKey)
+      continue;
+    auto fail = [&, &key = key]() {
+      return emitError(modelLoc()) << "metadata key '" << key << "': ";
+    };
+    llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+    if (!parsed)
+      return fail() << "not JSON (" << llvm::toString(parsed.takeError())
+                    << "); expected an object mapping embedding tables to "
+                       "row indices, e.g. {\"wte.weight\": 0}";
+    const llvm::json::Object *obj = parsed->getAsObject();
+    if (!obj)
+      return fail() << "expected a JSON object mapping embedding tables to "
+                       "row indices, e.g. {\"wte.weight\": 0}";
+    // Sorted, so that the first error does not depend on hashing.
+    SmallVector<std::pair<std::string, const llvm::json::Value *>> entries;
+    for (const auto &kv : *obj)
+      entries.emplace_back(kv.first.str(), &kv.second);
+    llvm::sort(entries, llvm::less_first());
+    for (const auto &[name, v] : entries) {
+      const Tensor *table = nullptr;
+      for (const Tensor &t : graph.initializers)
+        if (t.name == name)
+          table = &t;
+      auto it = state.values.find(name);
+      if (!table || it == state.values.end() || !it->second.value ||
+          !state.params.contains(it->second.value))
+        return fail() << "'" << name
+                      << "' is not a float initializer of the graph (a "
+                         "parameter an embedding lookup reads)";
+      if (table->dims.size() != 2)
+        return fail() << "'" << name << "' has rank " << table->dims.size()
+                      << "; an embedding table has rank 2 (vocab x dim)";
+      std::optional<int64_t> idx = v->getAsInteger();
+      if (!idx) {
+        std::string got;
+        llvm::raw_string_ostream os(got);
+        os << *v;
+        return fail() << "the row of '" << name
+                      << "' must be an integer, got " << got;
+      }
+      if (*idx < 0 || *idx >= table->dims[0])
+        return fail() << "the row " << *idx << " of '" << name
+                      << "' is out of range for its " << table->dims[0]
+                      << " rows";
+      state.paddingIdx[it->second.value] = *idx;
+    }
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::checkPaddingIdxUsed() {
+  for (const auto &[key, text] : model.metadata) {
+    if (key != kPaddingIdxKey)
+      continue;
+    for (BlockArgument arg : fn.getArguments()) {
+      if (!state.paddingIdx.count(arg) || state.paddingIdxUsed.contains(arg))
+        continue;
+      auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                  pz::PZDialect::kParamAttrName);
+      return emitError(modelLoc())
+             << "metadata key '" << key << "': '" << name.getValue()
+             << "' is given a padding_idx, but no Gather reads it as an "
+                "embedding table (axis 0 of a 2-D float parameter)";
+    }
+  }
+  return success();
+}
+
+void GraphImporter::warnTransposedTables() {
+  for (const auto &[copy, table] : findTransposedTables(model))
+    emitWarning(modelLoc())
+        << "initializer '" << copy << "' holds exactly the transpose of the embedding table '"
+        << table
+        << "': torch.onnx.export's do_constant_folding writes a tied LM head so, and the two "
+           "then train as separate parameters (the tie is broken). --retie-initializers reads '"
+        << copy << "' as the transpose of '" << table
+        << "'; or export with do_constant_folding=False";
 }
 
 void GraphImporter::warnMergedInitializers() {

@@ -298,13 +298,15 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   state.builder.setInsertionPointToEnd(module->getBody());
   SmallVector<unsigned> order;
   if (failed(checkModel()) || failed(checkSupportedOps()) ||
-      failed(orderNodes(order)) || failed(createFunction()))
+      failed(orderNodes(order)) || failed(createFunction()) ||
+      failed(readPaddingIdx()))
     return nullptr;
   warnMergedInitializers();
+  warnTransposedTables();
   for (unsigned index : order)
     if (failed(importNode(graph.nodes[index], nodeLoc(index))))
       return nullptr;
-  if (failed(createReturn()))
+  if (failed(checkPaddingIdxUsed()) || failed(createReturn()))
     return nullptr;
   removeDeadOps();
   return module;

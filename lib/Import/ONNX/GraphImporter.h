@@ -45,6 +45,14 @@ private:
   LogicalResult checkSupportedOps();
   /// Warns about an initializer an eval-mode export merged across layers.
   void warnMergedInitializers();
+  /// Warns about an initializer that holds an embedding table transposed
+  /// (a constant-folded tied LM head), naming --retie-initializers.
+  void warnTransposedTables();
+  /// Reads the `parallelize.padding_idx` metadata into state.paddingIdx
+  /// (after createFunction: it names parameters).
+  LogicalResult readPaddingIdx();
+  /// Every table the metadata names was read by an embedding lookup.
+  LogicalResult checkPaddingIdxUsed();
   /// Checks that every name read is defined once, and orders the nodes
   /// topologically (stable: the file's order when it is already sorted).
   LogicalResult orderNodes(SmallVectorImpl<unsigned> &order);

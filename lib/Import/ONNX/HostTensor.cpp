@@ -65,6 +65,10 @@ Type mlir::pz::onnx::toMLIRType(MLIRContext *ctx, DataType type) {
     return IntegerType::get(ctx, 64);
   case DataType::Bool:
     return IntegerType::get(ctx, 1);
+  case DataType::Int8:
+    return IntegerType::get(ctx, 8);
+  case DataType::Int16:
+    return IntegerType::get(ctx, 16);
   case DataType::UInt8:
     return IntegerType::get(ctx, 8, IntegerType::Unsigned);
   case DataType::UInt16:
@@ -97,6 +101,10 @@ DataType mlir::pz::onnx::fromMLIRType(Type type) {
     return DataType::UInt64;
   if (type.isSignlessInteger(1))
     return DataType::Bool;
+  if (type.isSignlessInteger(8))
+    return DataType::Int8;
+  if (type.isSignlessInteger(16))
+    return DataType::Int16;
   if (type.isSignlessInteger(32))
     return DataType::Int32;
   if (type.isSignlessInteger(64))

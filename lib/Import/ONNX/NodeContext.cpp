@@ -87,6 +87,14 @@ DataType NodeContext::getDataType(unsigned i) const {
       llvm::cast<RankedTensorType>(v.value.getType()).getElementType());
 }
 
+std::optional<int64_t> NodeContext::takePaddingIdx(Value table) {
+  auto it = state.paddingIdx.find(table);
+  if (it == state.paddingIdx.end())
+    return std::nullopt;
+  state.paddingIdxUsed.insert(table);
+  return it->second;
+}
+
 bool NodeContext::isParameter(unsigned i) const {
   if (!hasInput(i) || getConstant(i))
     return false;

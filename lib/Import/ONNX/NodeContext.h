@@ -66,6 +66,11 @@ struct ImportState {
   /// folding allocated), and the most it may allocate in one import.
   int64_t foldedElements = 0;
   int64_t maxFoldedElements = kMaxFoldedElements;
+  /// The rows of embedding tables (parameters) that their lookups give no
+  /// gradient (the `parallelize.padding_idx` metadata), and the tables a
+  /// lookup has read so far.
+  llvm::DenseMap<Value, int64_t> paddingIdx;
+  llvm::DenseSet<Value> paddingIdxUsed;
 };
 
 class NodeContext {
@@ -110,6 +115,9 @@ public:
   DataType getDataType(unsigned i) const;
   /// True when input `i` is a trainable parameter.
   bool isParameter(unsigned i) const;
+  /// The padding_idx the model's metadata gives the table `table` (a
+  /// parameter), noted as used; none when it gives none.
+  std::optional<int64_t> takePaddingIdx(Value table);
   /// Input `i` as a list of integers; fails with an error naming `what`
   /// when it is not a known constant.
   FailureOr<SmallVector<int64_t>> getConstantInts(unsigned i,

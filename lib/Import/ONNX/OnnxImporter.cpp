@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -110,6 +111,78 @@ int mlir::pz::onnx::untieIdentityInitializers(Model &model) {
   return untied;
 }
 
+std::vector<std::pair<std::string, std::string>>
+mlir::pz::onnx::findTransposedTables(const Model &model) {
+  const Graph &graph = model.graph;
+  std::set<std::string> tables;
+  for (const Node &node : graph.nodes) {
+    if (node.opType != "Gather" || !node.domain.empty() || node.inputs.empty())
+      continue;
+    const NodeAttribute *axis = node.findAttribute("axis");
+    if (!axis || axis->i == 0)
+      tables.insert(node.inputs[0]);
+  }
+  std::map<std::string, const Tensor *> byName;
+  for (const Tensor &t : graph.initializers)
+    if (isFloatType(t.dataType) && t.dims.size() == 2)
+      byName[t.name] = &t;
+  std::vector<std::pair<std::string, std::string>> found;
+  for (const Tensor &copy : graph.initializers) {
+    if (!byName.count(copy.name) || tables.count(copy.name))
+      continue;
+    for (const std::string &name : tables) {
+      auto it = byName.find(name);
+      if (it == byName.end())
+        continue;
+      const Tensor &table = *it->second;
+      if (table.dataType != copy.dataType || table.dims[0] != copy.dims[1] ||
+          table.dims[1] != copy.dims[0])
+        continue;
+      HostTensor a, b;
+      std::string err;
+      if (!HostTensor::fromTensor(table, a, err) ||
+          !HostTensor::fromTensor(copy, b, err))
+        continue; // the import reports unreadable tensors
+      int64_t rows = table.dims[0], cols = table.dims[1];
+      bool same = true;
+      for (int64_t i = 0; same && i < rows; ++i)
+        for (int64_t j = 0; same && j < cols; ++j) {
+          double x = a.getDouble(i * cols + j), y = b.getDouble(j * rows + i);
+          same = x == y || (std::isnan(x) && std::isnan(y));
+        }
+      if (same) {
+        found.emplace_back(copy.name, name);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+int mlir::pz::onnx::retieTransposedInitializers(Model &model) {
+  std::vector<std::pair<std::string, std::string>> pairs =
+      findTransposedTables(model);
+  Graph &graph = model.graph;
+  std::set<std::string> copies;
+  for (const auto &[copy, table] : pairs) {
+    copies.insert(copy);
+    Node node;
+    node.name = "/retie/" + copy;
+    node.opType = "Transpose";
+    node.inputs = {table};
+    node.outputs = {copy};
+    NodeAttribute perm;
+    perm.name = "perm";
+    perm.kind = NodeAttribute::Kind::Ints;
+    perm.ints = {1, 0};
+    node.attributes.push_back(std::move(perm));
+    graph.nodes.insert(graph.nodes.begin(), std::move(node));
+  }
+  llvm::erase_if(graph.initializers,
+                 [&](const Tensor &t) { return copies.count(t.name) != 0; });
+  return static_cast<int>(pairs.size());
+}
+
 OwningOpRef<ModuleOp>
 mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
                                 const ImportOptions &options) {
@@ -127,6 +200,8 @@ mlir::pz::onnx::importModelFile(MLIRContext &ctx, StringRef path,
     llvm::append_range(*options.externalFiles, model.externalFiles);
   if (options.untieInitializers)
     untieIdentityInitializers(model);
+  if (options.retieInitializers)
+    retieTransposedInitializers(model);
   OwningOpRef<ModuleOp> module = importModel(ctx, model, path, options);
   if (!module || failed(verify(*module)))
     return nullptr;

@@ -356,6 +356,8 @@ bool Converter::convertModel(::onnx::ModelProto &proto, Model &model) {
   model.irVersion = proto.ir_version();
   model.producerName = proto.producer_name();
   model.producerVersion = proto.producer_version();
+  for (const auto &p : proto.metadata_props())
+    model.metadata.emplace_back(p.key(), p.value());
   for (const auto &o : proto.opset_import())
     model.opsets.push_back(
         {o.domain() == "ai.onnx" ? "" : o.domain(), o.version()});

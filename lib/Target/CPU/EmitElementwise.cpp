@@ -64,6 +64,14 @@ static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
           q = "(" + a[1] + " == -1 ? (" + T + ")(0u - (" + U + ")" + a[0] + ") : " + q + ")";
         return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : " + q + ")";
       })
+      .Case<MaxOp, MinOp>([&](Operation *o) {
+        // numpy's maximum/minimum: a NaN on either side gives NaN (the
+        // comparison is false when b is NaN, so b is taken).
+        std::string keep = "(" + a[0] + (llvm::isa<MaxOp>(o) ? " >= " : " <= ") + a[1] + ")";
+        if (isFloat)
+          keep = "(" + a[0] + " != " + a[0] + " || " + keep + ")";
+        return "(" + keep + " ? " + a[0] + " : " + a[1] + ")";
+      })
       .Case<PowOp>([&](auto) {
         if (isFloat)
           return "std::pow(" + a[0] + ", " + a[1] + ")";

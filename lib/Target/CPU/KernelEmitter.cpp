@@ -43,6 +43,10 @@ std::string KernelEmitter::cType(Type t) {
     return "int64_t";
   if (t.isInteger(32))
     return "int32_t";
+  if (t.isSignlessInteger(16))
+    return "int16_t";
+  if (t.isSignlessInteger(8))
+    return "int8_t";
   if (t.isInteger(1))
     return "uint8_t";
   return "";

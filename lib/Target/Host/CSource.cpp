@@ -53,6 +53,7 @@ std::string csrc::dtypeName(Type e) {
          : e.isUnsignedInteger(16) ? "PZRT_U16" : e.isUnsignedInteger(32) ? "PZRT_U32"
          : e.isUnsignedInteger(64) ? "PZRT_U64" : e.isSignlessInteger(64) ? "PZRT_I64"
          : e.isSignlessInteger(32) ? "PZRT_I32" : e.isSignlessInteger(1) ? "PZRT_U8"
+         : e.isSignlessInteger(16) ? "PZRT_I16" : e.isSignlessInteger(8) ? "PZRT_I8"
                                                                          : "";
 }
 

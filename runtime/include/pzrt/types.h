@@ -24,7 +24,9 @@ typedef enum pzrt_dtype {
   PZRT_U16 = 7,
   PZRT_U32 = 8,
   PZRT_U64 = 9,
-  PZRT_DTYPE_COUNT = 10
+  PZRT_I8 = 10, /* appended: the codes above are in checkpoints and programs */
+  PZRT_I16 = 11,
+  PZRT_DTYPE_COUNT = 12
 } pzrt_dtype;
 
 /* Bytes per element; 0 for an invalid dtype. */

@@ -4,9 +4,9 @@
 #include <cstring>
 
 namespace {
-const char *const kNames[PZRT_DTYPE_COUNT] = {"F32", "F16", "BF16", "F64", "I32",
-                                              "I64", "U8",  "U16",  "U32", "U64"};
-const size_t kSizes[PZRT_DTYPE_COUNT] = {4, 2, 2, 8, 4, 8, 1, 2, 4, 8};
+const char *const kNames[PZRT_DTYPE_COUNT] = {"F32", "F16", "BF16", "F64", "I32", "I64",
+                                              "U8",  "U16", "U32",  "U64", "I8",  "I16"};
+const size_t kSizes[PZRT_DTYPE_COUNT] = {4, 2, 2, 8, 4, 8, 1, 2, 4, 8, 1, 2};
 
 uint32_t floatBits(float f) {
   uint32_t u;

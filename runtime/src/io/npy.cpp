@@ -114,7 +114,7 @@ int parseDescr(const std::string &path, const std::string &d, size_t offset, pzr
     pzrt_dtype dtype;
   } known[] = {{"<f4", PZRT_F32}, {"<f8", PZRT_F64}, {"<f2", PZRT_F16}, {"<i4", PZRT_I32}, {"<i8", PZRT_I64},
                {"|u1", PZRT_U8},  {"<u1", PZRT_U8},  {"|b1", PZRT_U8},  {"<u2", PZRT_U16}, {"<u4", PZRT_U32},
-               {"<u8", PZRT_U64}};
+               {"<u8", PZRT_U64}, {"|i1", PZRT_I8},  {"<i1", PZRT_I8},  {"<i2", PZRT_I16}};
   for (const Known &k : known) {
     if (d == k.name) {
       *out = k.dtype;

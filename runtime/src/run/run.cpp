@@ -55,6 +55,8 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
   case PZRT_U8: descr = as_bool ? "|b1" : "|u1"; break;
   case PZRT_U32: descr = "<u4"; break;
   case PZRT_U64: descr = "<u8"; break;
+  case PZRT_I8: descr = "|i1"; break;
+  case PZRT_I16: descr = "<i2"; break;
   default: return pzrt_set_error("npy_write '%s': unsupported dtype", path);
   }
   std::string shp = "(";

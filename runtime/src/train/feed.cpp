@@ -40,7 +40,7 @@ std::string rowShapeTail(const pzrt_tensor_spec &s) {
 
 bool isIntDtype(pzrt_dtype d) {
   return d == PZRT_I32 || d == PZRT_I64 || d == PZRT_U8 || d == PZRT_U16 || d == PZRT_U32 ||
-         d == PZRT_U64;
+         d == PZRT_U64 || d == PZRT_I8 || d == PZRT_I16;
 }
 
 int64_t loadInt(const void *buf, int64_t i, pzrt_dtype d) {
@@ -53,6 +53,10 @@ int64_t loadInt(const void *buf, int64_t i, pzrt_dtype d) {
     return static_cast<const uint8_t *>(buf)[i];
   case PZRT_U16:
     return static_cast<const uint16_t *>(buf)[i];
+  case PZRT_I8:
+    return static_cast<const int8_t *>(buf)[i];
+  case PZRT_I16:
+    return static_cast<const int16_t *>(buf)[i];
   case PZRT_U64:
     return static_cast<int64_t>(static_cast<const uint64_t *>(buf)[i]);
   default:
@@ -73,6 +77,12 @@ void storeInt(void *buf, int64_t i, pzrt_dtype d, int64_t v) {
     break;
   case PZRT_U16:
     static_cast<uint16_t *>(buf)[i] = static_cast<uint16_t>(v);
+    break;
+  case PZRT_I8:
+    static_cast<int8_t *>(buf)[i] = static_cast<int8_t>(v);
+    break;
+  case PZRT_I16:
+    static_cast<int16_t *>(buf)[i] = static_cast<int16_t>(v);
     break;
   case PZRT_U64:
     static_cast<uint64_t *>(buf)[i] = static_cast<uint64_t>(v);

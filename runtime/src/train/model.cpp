@@ -49,7 +49,7 @@ std::string specStr(const pzrt_tensor_spec &spec) {
   static const char *const kNames[PZRT_DTYPE_COUNT] = {"float32", "float16", "bfloat16",
                                                        "float64", "int32",   "int64",
                                                        "uint8",   "uint16",  "uint32",
-                                                       "uint64"};
+                                                       "uint64",  "int8",    "int16"};
   const char *dt = spec.dtype >= 0 && spec.dtype < PZRT_DTYPE_COUNT ? kNames[spec.dtype] : "?";
   return std::string(dt) + " " + shapeStr(spec);
 }

@@ -76,6 +76,22 @@ func.func @embedding_int_table(%t: tensor<256x64xi32>, %ids: tensor<2xi64>) -> t
 
 // -----
 
+func.func @embedding_padding_idx_past_vocab(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{'pz.embedding' op padding_idx 256 is not a row of the table (vocabulary 256)}}
+  %0 = pz.embedding %t, %ids {padding_idx = 256 : i64} : tensor<256x64xf32>, tensor<2xi64> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @embedding_padding_idx_negative(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x64xf32> {
+  // expected-error @+1 {{'pz.embedding' op padding_idx -1 is not a row of the table (vocabulary 256)}}
+  %0 = pz.embedding %t, %ids {padding_idx = -1 : i64} : tensor<256x64xf32>, tensor<2xi64> -> tensor<2x64xf32>
+  return %0 : tensor<2x64xf32>
+}
+
+// -----
+
 func.func @embedding_result_dim(%t: tensor<256x64xf32>, %ids: tensor<2xi64>) -> tensor<2x256xf32> {
   // expected-error @+2 {{'pz.embedding' op inferred type(s) 'tensor<2x64xf32>' are incompatible with return type(s) of operation 'tensor<2x256xf32>'}}
   // expected-error @+1 {{'pz.embedding' op failed to infer returned types}}
@@ -132,10 +148,10 @@ func.func @where_result_shape(%c: tensor<3x4xi1>, %a: tensor<4xf32>) -> tensor<4
 // cast, constant
 //===----------------------------------------------------------------------===//
 
-func.func @cast_to_i8(%a: tensor<4xf32>) -> tensor<4xi8> {
-  // expected-error @+1 {{'pz.cast' op attribute 'dtype' failed to satisfy constraint: type attribute of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer}}
-  %0 = pz.cast %a : tensor<4xf32> to i8
-  return %0 : tensor<4xi8>
+func.func @cast_to_i4(%a: tensor<4xf32>) -> tensor<4xi4> {
+  // expected-error @+1 {{'pz.cast' op attribute 'dtype' failed to satisfy constraint: type attribute of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 8-bit signless integer or 16-bit signless integer or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer}}
+  %0 = pz.cast %a : tensor<4xf32> to i4
+  return %0 : tensor<4xi4>
 }
 
 // -----
@@ -183,17 +199,17 @@ func.func @constant_not_elements() -> tensor<f32> {
 // -----
 
 func.func @constant_scalar_type() -> f32 {
-  // expected-error @+1 {{'pz.constant' op result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer values, but got 'f32'}}
+  // expected-error @+1 {{'pz.constant' op result #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 8-bit signless integer or 16-bit signless integer or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer values, but got 'f32'}}
   %0 = pz.constant 1.0 : f32
   return %0 : f32
 }
 
 // -----
 
-func.func @constant_i8() -> tensor<2xi8> {
+func.func @constant_i4() -> tensor<2xi4> {
   // expected-error @+1 {{'pz.constant' op result #0 must be ranked tensor of}}
-  %0 = pz.constant dense<[1, 2]> : tensor<2xi8>
-  return %0 : tensor<2xi8>
+  %0 = pz.constant dense<[1, 2]> : tensor<2xi4>
+  return %0 : tensor<2xi4>
 }
 
 // -----

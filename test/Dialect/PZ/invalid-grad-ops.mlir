@@ -137,10 +137,10 @@ func.func @slice_grad_result_contradicts_shape(%g: tensor<4xf32>) -> tensor<9xf3
 
 // -----
 
-func.func @slice_grad_i8(%g: tensor<4xi8>) -> tensor<8xi8> {
+func.func @slice_grad_i4(%g: tensor<4xi4>) -> tensor<8xi4> {
   // expected-error @+1 {{'pz.slice_grad' op operand #0 must be ranked tensor of}}
-  %0 = pz.slice_grad %g [8] starts [0] ends [4] steps [1] : tensor<4xi8> -> tensor<8xi8>
-  return %0 : tensor<8xi8>
+  %0 = pz.slice_grad %g [8] starts [0] ends [4] steps [1] : tensor<4xi4> -> tensor<8xi4>
+  return %0 : tensor<8xi4>
 }
 
 // -----

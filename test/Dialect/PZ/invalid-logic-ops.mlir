@@ -76,8 +76,8 @@ func.func @trilu_result_type(%a: tensor<4x4xf32>) -> tensor<4x4xf16> {
 
 // -----
 
-func.func @trilu_i8(%a: tensor<4x4xi8>) -> tensor<4x4xi8> {
+func.func @trilu_i4(%a: tensor<4x4xi4>) -> tensor<4x4xi4> {
   // expected-error @+1 {{'pz.trilu' op operand #0 must be ranked tensor of}}
-  %0 = pz.trilu %a : tensor<4x4xi8>
-  return %0 : tensor<4x4xi8>
+  %0 = pz.trilu %a : tensor<4x4xi4>
+  return %0 : tensor<4x4xi4>
 }

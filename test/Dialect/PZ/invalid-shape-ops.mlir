@@ -106,10 +106,10 @@ func.func @reshape_element_type(%a: tensor<2x3xf32>) -> tensor<6xf16> {
 
 // -----
 
-func.func @reshape_i8(%a: tensor<6xi8>) -> tensor<2x3xi8> {
-  // expected-error @+1 {{'pz.reshape' op operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer values, but got 'tensor<6xi8>'}}
-  %0 = pz.reshape %a [2, 3] : tensor<6xi8> -> tensor<2x3xi8>
-  return %0 : tensor<2x3xi8>
+func.func @reshape_i4(%a: tensor<6xi4>) -> tensor<2x3xi4> {
+  // expected-error @+1 {{'pz.reshape' op operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 8-bit signless integer or 16-bit signless integer or 32-bit signless integer or 64-bit signless integer or 8-bit unsigned integer or 16-bit unsigned integer or 32-bit unsigned integer or 64-bit unsigned integer or 1-bit signless integer values, but got 'tensor<6xi4>'}}
+  %0 = pz.reshape %a [2, 3] : tensor<6xi4> -> tensor<2x3xi4>
+  return %0 : tensor<2x3xi4>
 }
 
 // -----

@@ -17,6 +17,19 @@ func.func @add_broadcast(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x3xf
   return %0 : tensor<2x3xf32>
 }
 
+// CHECK-LABEL: func.func @max_min_narrow_ints(
+// CHECK-SAME: [[A:%[^:]+]]: tensor<2x3xi8>, [[B:%[^:]+]]: tensor<3xi8>, [[C:%[^:]+]]: tensor<4xi16>) -> (tensor<2x3xi8>, tensor<4xi16>)
+// CHECK-NEXT: [[MAX:%.*]] = pz.max [[A]], [[B]] : tensor<2x3xi8>, tensor<3xi8> -> tensor<2x3xi8>
+// CHECK-NEXT: [[MIN:%.*]] = pz.min [[MAX]], [[B]] : tensor<2x3xi8>, tensor<3xi8> -> tensor<2x3xi8>
+// CHECK-NEXT: [[ADD:%.*]] = pz.add [[C]], [[C]] : tensor<4xi16>, tensor<4xi16> -> tensor<4xi16>
+// CHECK-NEXT: return [[MIN]], [[ADD]] : tensor<2x3xi8>, tensor<4xi16>
+func.func @max_min_narrow_ints(%a: tensor<2x3xi8>, %b: tensor<3xi8>, %c: tensor<4xi16>) -> (tensor<2x3xi8>, tensor<4xi16>) {
+  %0 = pz.max %a, %b : tensor<2x3xi8>, tensor<3xi8> -> tensor<2x3xi8>
+  %1 = pz.min %0, %b : tensor<2x3xi8>, tensor<3xi8> -> tensor<2x3xi8>
+  %2 = pz.add %c, %c : tensor<4xi16>, tensor<4xi16> -> tensor<4xi16>
+  return %1, %2 : tensor<2x3xi8>, tensor<4xi16>
+}
+
 // CHECK-LABEL: func.func @add_stretch_ones(
 // CHECK-SAME: [[A:%[^:]+]]: tensor<4x1xf32>, [[B:%[^:]+]]: tensor<1x5xf32>) -> tensor<4x5xf32>
 // CHECK-NEXT: [[ADD:%.*]] = pz.add [[A]], [[B]] : tensor<4x1xf32>, tensor<1x5xf32> -> tensor<4x5xf32>

@@ -54,6 +54,8 @@ struct ImportOptions {
   int64_t maxFoldedElements = kMaxFoldedElements;
   /// `--untie-initializers`: untieIdentityInitializers before importing.
   bool untieInitializers = false;
+  /// `--retie-initializers`: retieTransposedInitializers before importing.
+  bool retieInitializers = false;
 };
 
 /// Gives each parameter that an eval-mode torch.onnx.export merged into
@@ -61,6 +63,20 @@ struct ImportOptions {
 /// initializer becomes an initializer named by its output (the PyTorch
 /// parameter's name), a copy of the input's value. Returns how many.
 int untieIdentityInitializers(Model &model);
+
+/// The float initializers that hold exactly the transpose of an embedding
+/// table (a 2-D float initializer that a Gather reads along axis 0), as
+/// (copy, table) pairs in the file's order: what torch.onnx.export's
+/// do_constant_folding writes for a tied LM head (`wte.weight` transposed as
+/// its own tensor), which then trains apart from the table.
+std::vector<std::pair<std::string, std::string>>
+findTransposedTables(const Model &model);
+
+/// Ties each such copy to its table again: the copy's initializer is
+/// removed and a Transpose node of the table, named `/retie/COPY`, defines
+/// the copy's name, so that the head reads the table (and its gradient
+/// reaches the table). Returns how many.
+int retieTransposedInitializers(Model &model);
 
 /// Parses `--input-shape` values: each is `NAME=DxDx...` or a comma-separated
 /// list of them. Returns false and sets `error` on a malformed entry.

@@ -145,6 +145,8 @@ struct Model {
   std::string producerName;
   std::string producerVersion;
   std::vector<OpsetImport> opsets;
+  /// The model's metadata_props (key, value), in the file's order.
+  std::vector<std::pair<std::string, std::string>> metadata;
   Graph graph;
   bool hasGraph = false;
   /// The files external data was read from (resolved absolute paths, each

@@ -37,6 +37,8 @@ PZ_BINARY_INFER(SubOp)
 PZ_BINARY_INFER(MulOp)
 PZ_BINARY_INFER(DivOp)
 PZ_BINARY_INFER(PowOp)
+PZ_BINARY_INFER(MaxOp)
+PZ_BINARY_INFER(MinOp)
 #undef PZ_BINARY_INFER
 
 /// x + 0 -> x and x * 1 -> x, when x has the result type and the constant

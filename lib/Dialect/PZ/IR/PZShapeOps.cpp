@@ -304,6 +304,18 @@ LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
   return success();
 }
 
+LogicalResult EmbeddingOp::verify() {
+  std::optional<int64_t> pad = getPaddingIdx();
+  if (!pad)
+    return success();
+  int64_t vocab = getTable().getType().getDimSize(0);
+  if (*pad < 0 || (!ShapedType::isDynamic(vocab) && *pad >= vocab))
+    return emitOpError() << "padding_idx " << *pad
+                         << " is not a row of the table (vocabulary "
+                         << vocab << ")";
+  return success();
+}
+
 LogicalResult WhereOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {

@@ -91,6 +91,43 @@ LogicalResult PowOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
       });
 }
 
+/// torch.maximum's and torch.minimum's backward: the cotangent goes to the
+/// operand that `wins` (is larger for max, smaller for min), and half of it
+/// to each operand where they are equal.
+template <typename Op>
+static LogicalResult extremumVJP(Op op, OpBuilder &b, ArrayRef<Value> grads,
+                                 SmallVectorImpl<Value> &out,
+                                 ComparePredicate wins) {
+  auto share = [&](GradBuilder &gb, Value g, Value self, Value other) {
+    OpBuilder &ob = gb.builder();
+    Value zero = gb.scalar(g, 0.0);
+    Value won = CompareOp::create(ob, gb.loc(), wins, self, other);
+    Value tie =
+        CompareOp::create(ob, gb.loc(), ComparePredicate::eq, self, other);
+    Value half = gb.mul(g, gb.scalar(g, 0.5));
+    Value onTie = WhereOp::create(ob, gb.loc(), tie, half, zero);
+    return WhereOp::create(ob, gb.loc(), won, g, onTie).getResult();
+  };
+  return binaryVJP(
+      op, b, grads, out,
+      [&](GradBuilder &gb, Value g) {
+        return share(gb, g, op.getLhs(), op.getRhs());
+      },
+      [&](GradBuilder &gb, Value g) {
+        return share(gb, g, op.getRhs(), op.getLhs());
+      });
+}
+
+LogicalResult MaxOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return extremumVJP(*this, b, grads, out, ComparePredicate::gt);
+}
+
+LogicalResult MinOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
+                              SmallVectorImpl<Value> &out) {
+  return extremumVJP(*this, b, grads, out, ComparePredicate::lt);
+}
+
 //===----------------------------------------------------------------------===//
 // Unary ops
 //===----------------------------------------------------------------------===//

@@ -106,7 +106,28 @@ LogicalResult EmbeddingOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   int64_t vocab = getTable().getType().getDimSize(0);
   if (ShapedType::isDynamic(vocab))
     return emitOpError() << "needs a static vocabulary size to differentiate";
+  std::optional<int64_t> pad = getPaddingIdx();
+  auto ids = getIds().getType();
+  if (pad && llvm::count_if(ids.getShape(), ShapedType::isDynamic) > 1)
+    return emitOpError() << "needs at most one dynamic dim in its ids to "
+                            "differentiate with a padding_idx, got "
+                         << ids;
   return firstOperandVJP(*this, b, grads, out, [&](GradBuilder &gb, Value g) {
+    if (pad) {
+      // nn.Embedding(padding_idx=p): the tokens whose id is p send nothing
+      // to row p (PyTorch's embedding_dense_backward skips them). Their
+      // cotangent rows are zeroed before the scatter, token by token.
+      SmallVector<int64_t> column(ids.getShape());
+      for (int64_t &d : column)
+        if (ShapedType::isDynamic(d))
+          d = -1;
+      column.push_back(1);
+      Value isPad = CompareOp::create(b, gb.loc(), ComparePredicate::eq,
+                                      getIds(), gb.scalar(getIds(), *pad));
+      Value col = ReshapeOp::create(b, gb.loc(), isPad,
+                                    b.getDenseI64ArrayAttr(column));
+      g = WhereOp::create(b, gb.loc(), col, gb.scalar(g, 0.0), g);
+    }
     return EmbeddingGradOp::create(b, gb.loc(), g, getIds(),
                                    b.getI64IntegerAttr(vocab));
   });

@@ -564,7 +564,7 @@ void mlir::pz::sharding::attachBoxModels(MLIRContext *ctx) {
   // Every element-map op but pz.broadcast (ShapeModels.cpp); pz.gelu and
   // its gradient, which are element maps too; the optimizer updates
   // (element maps over parameter-shaped values and scalars).
-  attachElementMaps<AbsOp, AddOp, CastOp, CompareOp, CosOp, DivOp, ErfOp, ExpOp, LogOp, MulOp,
+  attachElementMaps<AbsOp, AddOp, CastOp, CompareOp, CosOp, DivOp, ErfOp, ExpOp, LogOp, MaxOp, MinOp, MulOp,
                     NegOp, NotOp, PowOp, ReluGradOp, ReluOp, RsqrtOp, SigmoidOp, SignOp, SiluOp,
                     SinOp, SqrtOp, SubOp, TanhOp, WhereOp, GeluOp, GeluGradOp,
                     AdamWUpdateOp, SGDUpdateOp>(ctx);

@@ -163,9 +163,12 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
     if (failed(rowsType))
       return failure();
     if (axes.empty()) {
+      // padding_idx is read by the VJP only, and autodiff has run: the
+      // local lookup does not carry it (its rows are not the table's).
       partitionMap.map(e.getResult(),
                        EmbeddingOp::create(builder, op->getLoc(), *rowsType,
-                                           partitionedOperands[0], partitionedOperands[1])
+                                           partitionedOperands[0], partitionedOperands[1],
+                                           IntegerAttr())
                            .getResult());
       return success();
     }
@@ -175,7 +178,7 @@ struct EmbeddingModel : public ShardingInterface::ExternalModel<EmbeddingModel, 
     if (failed(ids))
       return failure();
     Value rows = EmbeddingOp::create(builder, op->getLoc(), *rowsType, partitionedOperands[0],
-                                     ids->first)
+                                     ids->first, IntegerAttr())
                      .getResult();
     SmallVector<int64_t> maskShape(rowsType->getShape());
     maskShape.back() = 1;

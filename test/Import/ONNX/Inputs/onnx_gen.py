@@ -129,10 +129,10 @@ def bad_gather_elements():
                  [vi("y", F, None)])
 
 
-def int8_input():
+def complex_input():
     n = [helper.make_node("Identity", ["x"], ["y"], name="id")]
-    return model(n, [vi("x", TensorProto.INT8, [2])],
-                 [vi("y", TensorProto.INT8, [2])])
+    return model(n, [vi("x", TensorProto.COMPLEX64, [2])],
+                 [vi("y", TensorProto.COMPLEX64, [2])])
 
 
 def cycle():
@@ -598,6 +598,119 @@ def eval_merged():
                  [init("wte", np.ones((5, 4), np.float32)),
                   init("ones", np.ones(4, np.float32)),
                   init("zeros", np.zeros(4, np.float32))])
+
+
+def _padding_idx(meta, table_shape=(6, 4), gathered="wte"):
+    """A lookup of `gathered` in a 6-row table `wte`, weighted by a constant
+    and summed: the loss. A second table `other` is read by a MatMul, not
+    by a Gather. `meta` is the `parallelize.padding_idx` metadata value."""
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Gather", [gathered, "ids"], ["e"], name="/wte/Gather"),
+             const("c", rng.standard_normal((2, 3, 4)).astype(np.float32)),
+             helper.make_node("Mul", ["e", "c"], ["ec"], name="/Mul"),
+             helper.make_node("MatMul", ["ec", "other"], ["eo"], name="/MatMul"),
+             helper.make_node("ReduceSum", ["eo"], ["loss"], name="/ReduceSum",
+                              keepdims=0)]
+    m = model(nodes, [vi("ids", I64, [2, 3])], [vi("loss", F, [])],
+              [init("wte", rng.standard_normal(table_shape).astype(np.float32)),
+               init("other", rng.standard_normal((4, 1)).astype(np.float32))])
+    if meta is not None:
+        helper.set_model_props(m, {"parallelize.padding_idx": meta,
+                                   "parallelize.seed": "0"})
+    return m
+
+
+def padding_idx():
+    return _padding_idx('{"wte": 1}')
+
+
+def padding_idx_none():
+    return _padding_idx(None)
+
+
+def padding_idx_not_json():
+    return _padding_idx('{"wte": ')
+
+
+def padding_idx_not_object():
+    return _padding_idx('[1]')
+
+
+def padding_idx_unknown():
+    return _padding_idx('{"wpe": 1}')
+
+
+def padding_idx_out_of_range():
+    return _padding_idx('{"wte": 6}')
+
+
+def padding_idx_negative():
+    return _padding_idx('{"wte": -1}')
+
+
+def padding_idx_not_integer():
+    return _padding_idx('{"wte": "1"}')
+
+
+def padding_idx_fraction():
+    return _padding_idx('{"wte": 1.5}')
+
+
+def padding_idx_rank():
+    m = _padding_idx('{"scale": 0}')
+    m.graph.initializer.append(init("scale", np.ones(4, np.float32)))
+    return m
+
+
+def padding_idx_unread():
+    m = _padding_idx('{"spare": 0}')
+    m.graph.initializer.append(init("spare", np.zeros((3, 4), np.float32)))
+    return m
+
+
+def extrema():
+    """Max and Min (variadic, broadcasting), Clip with either bound, on
+    float and int8 data, and their folding on int64 constants at the ends of
+    the range."""
+    big = np.iinfo(np.int64).max
+    nodes = [helper.make_node("Max", ["x", "y", "z"], ["mx"], name="max3"),
+             helper.make_node("Min", ["x"], ["m1"], name="min1"),
+             helper.make_node("Min", ["mx", "y"], ["mn"], name="min2"),
+             const("lo", np.array(-1.0, np.float32)),
+             helper.make_node("Clip", ["mn", "lo", ""], ["c1"], name="clip_lo"),
+             helper.make_node("Clip", ["c1", "", "hi"], ["c2"], name="clip_hi"),
+             const("qlo", np.array(-100, np.int8)),
+             const("qhi", np.array(100, np.int8)),
+             helper.make_node("Clip", ["q", "qlo", "qhi"], ["qc"], name="clip_q"),
+             const("k1", np.array([big, -5, 7], np.int64)),
+             const("k2", np.array([big - 1, -7, 7], np.int64)),
+             helper.make_node("Max", ["k1", "k2"], ["kmax"], name="kmax"),
+             helper.make_node("Min", ["k1", "k2"], ["kmin"], name="kmin"),
+             const("kx", np.array([-3, big, 0], np.int64)),
+             const("klo", np.array(-2, np.int64)),
+             helper.make_node("Clip", ["kx", "klo", ""], ["kclip"], name="kclip")]
+    return model(nodes,
+                 [vi("x", F, [2, 3]), vi("y", F, [3]), vi("z", F, []),
+                  vi("hi", F, []), vi("q", TensorProto.INT8, [4])],
+                 [vi("m1", F, [2, 3]), vi("c2", F, [2, 3]),
+                  vi("qc", TensorProto.INT8, [4]), vi("kmax", I64, [3]),
+                  vi("kmin", I64, [3]), vi("kclip", I64, [3])])
+
+
+def folded_head():
+    """A tied LM head as do_constant_folding writes it: `head` holds wte
+    transposed as its own initializer. `near` is wte transposed with one
+    element changed (not a copy: left alone)."""
+    rng = np.random.default_rng(3)
+    wte = rng.standard_normal((5, 4)).astype(np.float32)
+    near = wte.T.copy()
+    near[1, 2] += 1.0
+    nodes = [helper.make_node("Gather", ["wte", "ids"], ["e"], name="/wte/Gather"),
+             helper.make_node("MatMul", ["e", "head"], ["logits"], name="/lm_head/MatMul"),
+             helper.make_node("MatMul", ["e", "near"], ["other"], name="/other/MatMul")]
+    return model(nodes, [vi("ids", I64, [2, 3])],
+                 [vi("logits", F, [2, 3, 5]), vi("other", F, [2, 3, 5])],
+                 [init("wte", wte), init("head", wte.T.copy()), init("near", near)])
 
 
 def attention_unfused():

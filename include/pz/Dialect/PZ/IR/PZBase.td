@@ -24,9 +24,9 @@ def PZ_Dialect : Dialect {
   let description = [{
     The `pz` dialect describes the forward graph, and later the whole training
     step, of a neural network. Ops work on builtin ranked tensors with element
-    type f16, bf16, f32 or f64 for values, i32 or i64 for ids, i1 for masks
-    and ui8, ui16, ui32 or ui64 for unsigned integer data (ONNX's uint
-    types). Integer arithmetic wraps modulo 2^width, as numpy's does; integer
+    type f16, bf16, f32 or f64 for values, i32 or i64 for ids, i1 for masks,
+    i8 or i16 for narrow signed integer data (ONNX's int8 and int16) and ui8,
+    ui16, ui32 or ui64 for unsigned integer data (ONNX's uint types). Integer arithmetic wraps modulo 2^width, as numpy's does; integer
     division truncates toward zero and a zero divisor is an error. Every op
     infers its result type from its operands and attributes; the printed
     result types are checked against that inference.
@@ -117,12 +117,13 @@ def PZ_Dialect : Dialect {
 def PZ_Float : AnyTypeOf<[F16, BF16, F32, F64]>;
 // Indices, ids and labels (signless, as the ONNX ops that take them).
 def PZ_Int : AnyTypeOf<[I32, I64]>;
-// Values of arithmetic: floats, i32/i64 and the unsigned integer types
-// (ui8..ui64, ONNX's uint types); integer arithmetic wraps modulo 2^width.
-def PZ_Numeric : AnyTypeOf<[F16, BF16, F32, F64, I32, I64, UI8, UI16, UI32,
-                            UI64]>;
-def PZ_Element : AnyTypeOf<[F16, BF16, F32, F64, I32, I64, UI8, UI16, UI32,
-                            UI64, I1]>;
+// Values of arithmetic: floats, the signed integer types i8..i64 (signless,
+// ONNX's int types) and the unsigned ones ui8..ui64 (ONNX's uint types);
+// integer arithmetic wraps modulo 2^width.
+def PZ_Numeric : AnyTypeOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8, UI16,
+                            UI32, UI64]>;
+def PZ_Element : AnyTypeOf<[F16, BF16, F32, F64, I8, I16, I32, I64, UI8, UI16,
+                            UI32, UI64, I1]>;
 
 def PZ_FloatTensor : RankedTensorOf<[PZ_Float]>;
 def PZ_IntTensor : RankedTensorOf<[PZ_Int]>;

@@ -48,6 +48,25 @@ def PZ_MulOp : PZ_BinaryOp<"mul", PZ_NumericTensor, "*"> {
 def PZ_DivOp : PZ_BinaryOp<"div", PZ_NumericTensor, "/">;
 def PZ_PowOp : PZ_BinaryOp<"pow", PZ_FloatTensor, "to the power of">;
 
+class PZ_ExtremumOp<string mnemonic, string onnx, string which, string cmp>
+    : PZ_BinaryOp<mnemonic, PZ_NumericTensor, which> {
+  let summary = "elementwise " # which # " of two tensors with numpy broadcasting";
+  let description = [{
+    The }] # which # [{ of `lhs` and `rhs` elementwise (numpy's `}] # mnemonic #
+    [{imum`, ONNX's variadic `}] # onnx # [{` as a chain of these). The shapes broadcast
+    as numpy does; both operands and the result share one element type.
+    A NaN on either side gives NaN. The VJP is `torch.}] # mnemonic #
+    [{imum`'s: the cotangent goes to the operand that is }] # cmp #
+    [{, and half of it to each operand where they are equal.
+
+    ```mlir
+    %c = pz.}] # mnemonic # [{ %a, %b : tensor<2x3xf32>, tensor<3xf32> -> tensor<2x3xf32>
+    ```
+  }];
+}
+def PZ_MaxOp : PZ_ExtremumOp<"max", "Max", "maximum", "larger">;
+def PZ_MinOp : PZ_ExtremumOp<"min", "Min", "minimum", "smaller">;
+
 class PZ_UnaryOp<string mnemonic, Type t, string what, list<Trait> traits = []>
     : PZ_Op<mnemonic, !listconcat(traits, [Pure, PZ_VJP, PZ_ElementMap,
                                            SameOperandsAndResultType]),
@@ -461,15 +480,26 @@ def PZ_EmbeddingOp : PZ_Op<"embedding", [Pure, PZ_VJP, AllElementTypesMatch<["ta
     `table` is `V x D`; the result has shape `ids.shape + [D]`. This is the
     token-embedding lookup; its sharding rule splits the vocabulary.
 
+    `padding_idx` (optional, in `[0, V)`) is PyTorch's
+    `nn.Embedding(padding_idx=p)`: the lookup gives row `p` no gradient.
+    The forward pass is unchanged; the VJP zeroes the cotangent of every
+    token whose id is `p` before it is scattered into the table, so row
+    `p` receives nothing from this lookup (other readers of the table, a
+    tied LM head, still contribute to it). The ONNX importer sets it from
+    the model's `parallelize.padding_idx` metadata.
+
     ```mlir
     %e = pz.embedding %wte, %ids : tensor<256x64xf32>, tensor<2x16xi64> -> tensor<2x16x64xf32>
+    %p = pz.embedding %wte, %ids {padding_idx = 0 : i64} : tensor<256x64xf32>, tensor<2x16xi64> -> tensor<2x16x64xf32>
     ```
   }];
-  let arguments = (ins PZ_FloatTensor:$table, PZ_IntTensor:$ids);
+  let arguments = (ins PZ_FloatTensor:$table, PZ_IntTensor:$ids,
+                       OptionalAttr<I64Attr>:$padding_idx);
   let results = (outs PZ_FloatTensor:$result);
   let assemblyFormat = [{
     $table `,` $ids attr-dict `:` type($table) `,` type($ids) `->` type($result)
   }];
+  let hasVerifier = 1;
 }
 
 def PZ_WhereOp : PZ_Op<"where", [Pure, PZ_VJP, PZ_ElementMap,
