@@ -27,6 +27,10 @@ Per rank, over the steady steps (every step after the first `skip`):
             (to set against the cost model's durations); `stages` the same
             per pipeline stage the rank runs (several under interleaved,
             from the spans' "stage" argument);
+  transfer_ms the median time a pipeline message received by the rank
+            took from when both its send and its receive were posted to
+            the receive's end (inspect --stage-times adds it between
+            stages);
   pipe_idle the same as idle, over the pipeline window of the step instead
             of the whole step: from the first forward of any rank to the
             last backward of any rank (the ranks share the host's clock).
@@ -116,6 +120,12 @@ def measure(traces, skip=1):
                 lo, hi = window.get(t, (float("inf"), float("-inf")))
                 window[t] = (min(lo, e["ts"]), max(hi, e["ts"] + e["dur"]))
     rows = []
+    # The steps measured (every rank's after the first `skip`) and the
+    # transfers received in them.
+    steady = {step_of(e) for events in traces.values()
+              for e in sorted((e for e in events if e.get("cat") == "step" and e["name"] == "step"),
+                              key=lambda e: e["ts"])[skip:]}
+    transfers = transfer_times(traces, steady)
     for rank, events in sorted(traces.items()):
         steps = sorted((e for e in events if e.get("cat") == "step" and e["name"] == "step"),
                        key=lambda e: e["ts"])[skip:]
@@ -155,8 +165,35 @@ def measure(traces, skip=1):
             # Per pipeline stage the rank runs (interleaved: several chunks;
             # the spans' "stage"), the same medians.
             "stages": stage_medians(events, measured),
+            "transfer_ms": median(sorted(transfers.get(rank, []))) / 1e3,
         })
     return rows
+
+
+def transfer_times(traces, measured):
+    """{receiving rank: [us]}: for each pipeline message received in a
+    measured step, the time from when it could start (its send posted and
+    the receive posted) to the receive's end. Sends and receives of one
+    (step, sender, receiver, tensor, micro-batch) pair up in time order."""
+    sends = {}
+    for rank, events in traces.items():
+        for e in sorted((e for e in events if e.get("cat") == "comm" and e["name"] == "send"),
+                        key=lambda e: e["ts"]):
+            a = e.get("args") or {}
+            key = (a.get("step"), rank, a.get("to"), a.get("send"), a.get("send_micro_batch"))
+            sends.setdefault(key, []).append(e["ts"])
+    out, seen = {}, {}
+    for rank, events in traces.items():
+        for e in sorted((e for e in events if e.get("cat") == "comm" and e["name"] == "recv"),
+                        key=lambda e: e["ts"]):
+            a = e.get("args") or {}
+            key = (a.get("step"), a.get("from"), rank, a.get("recv"), a.get("recv_micro_batch"))
+            k = seen[key] = seen.get(key, -1) + 1
+            if a.get("step") not in measured or k >= len(sends.get(key, [])):
+                continue
+            start = max(e["ts"], sends[key][k])
+            out.setdefault(rank, []).append(max(e["ts"] + e["dur"] - start, 0.0))
+    return out
 
 
 def stage_medians(events, measured):

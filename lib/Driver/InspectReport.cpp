@@ -137,8 +137,11 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
 /// of scripts/pptrace.py --json), in ms; an error names the file. With
 /// `perChunk` (interleaved), per global stage from the rows' "stages"
 /// ({"g": {forward_ms, backward_ms}}: a rank runs several chunks).
+/// `transfer`: the mean of the rows' `transfer_ms` (a message's time from
+/// its send to its arrival), 0 without any.
 llvm::Expected<std::vector<mlir::pz::StageTimes>>
-readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool perChunk) {
+readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool perChunk,
+               double &transfer) {
   auto fail = [&](const llvm::Twine &why) {
     return llvm::createStringError("--stage-times '" + path + "': " + why);
   };
@@ -166,8 +169,18 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
     return true;
   };
   int64_t perStage = std::max<int64_t>(worldSize / stages, 1);
+  double transferSum = 0;
+  int transfers = 0;
   for (auto [i, v] : llvm::enumerate(*list)) {
     const json::Object *r = v.getAsObject();
+    if (std::optional<double> t = r ? r->getNumber("transfer_ms") : std::nullopt) {
+      if (*t < 0)
+        return fail("row " + llvm::Twine(i) + ": transfer_ms is negative");
+      if (*t > 0) {
+        transferSum += *t;
+        ++transfers;
+      }
+    }
     if (!perChunk) {
       std::optional<int64_t> rank = r ? r->getInteger("rank") : std::nullopt;
       if (!rank || *rank < 0 || *rank >= worldSize || !add(*rank / perStage, r))
@@ -192,6 +205,7 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
     times[s] = {times[s].forward / count[s], times[s].backward / count[s],
                 times[s].weight / count[s]};
   }
+  transfer = transfers ? transferSum / transfers : 0.0;
   return times;
 }
 
@@ -243,12 +257,13 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
     unit = 1;
     std::fill(forward.begin(), forward.end(), 1.0);
   }
-  // Measured durations: one unit is 1 ms.
+  // Measured durations: one unit is 1 ms; and the measured transfer time.
   std::vector<mlir::pz::StageTimes> measured;
+  double transfer = 0;
   if (!stageTimes.empty()) {
     auto times = readStageTimes(
         stageTimes, static_cast<int64_t>(interleaved ? forward.size() : orders.size()), worldSize,
-        interleaved);
+        interleaved, transfer);
     if (!times) {
       printError("inspect", llvm::toString(times.takeError()));
       return kExitUser;
@@ -260,7 +275,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
   }
   std::optional<mlir::pz::PipelineTimeline> tl =
       measured.empty() ? mlir::pz::simulatePipeline(orders, forward)
-                       : mlir::pz::simulatePipeline(orders, measured);
+                       : mlir::pz::simulatePipeline(orders, measured, transfer);
   auto backwardOf = [&](size_t s) {
     return measured.empty() ? 2 * forward[s] / unit : measured[s].backward + measured[s].weight;
   };
@@ -305,6 +320,7 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
                                                          {"microbatches", m},
                                                          {"unit_flops", measured.empty() ? unit : 0.0},
                                                          {"durations", measured.empty() ? "cost model" : "measured (ms)"},
+                                                         {"transfer_ms", transfer},
                                                          {"makespan", tl->makespan / unit},
                                                          {"predicted_bubble", bubble},
                                                          {"per_stage", std::move(stages)}}))
@@ -327,8 +343,9 @@ int printSchedule(const json::Object *pipeline, bool asJson, llvm::raw_ostream &
                                            : llvm::formatv("{0:f2} units", perColumn).str();
   os << "pipeline schedule " << schedule << ": " << p << " stages, " << m << " micro-batches; ";
   if (!measured.empty()) {
-    os << "durations measured (" << stageTimes << ")\n"
-       << "1 unit = 1 ms; one column per " << columnText << "\n";
+    os << "durations measured (" << stageTimes << ")"
+       << (transfer > 0 ? llvm::formatv(", transfers {0:f3} ms each", transfer).str() : "")
+       << "\n1 unit = 1 ms; one column per " << columnText << "\n";
   } else {
     os << "forward = FLOPs / 3, backward = 2 x forward"
        << (schedule == "zb" ? " (B and W: one forward each)" : "") << "\n";

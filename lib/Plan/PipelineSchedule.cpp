@@ -214,7 +214,7 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
 
 std::optional<PipelineTimeline>
 mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
-                           const std::vector<StageTimes> &times) {
+                           const std::vector<StageTimes> &times, double transfer) {
   size_t p = orders.size();
   if (p == 0 || times.size() % p != 0)
     return std::nullopt;
@@ -245,17 +245,18 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
         const StageAction &a = work[s][next[s]];
         const int64_t g = a.chunk * static_cast<int64_t>(p) + static_cast<int64_t>(s);
         double ready = free[s];
-        auto after = [&](const std::map<int64_t, double> &done) {
+        // `delay`: a neighbour's result arrives `transfer` after it ends.
+        auto after = [&](const std::map<int64_t, double> &done, double delay = 0.0) {
           auto it = done.find(a.microBatch);
           if (it == done.end())
             return false;
-          ready = std::max(ready, it->second);
+          ready = std::max(ready, it->second + delay);
           return true;
         };
         bool forward = a.kind == StageAction::Forward, weight = a.kind == StageAction::Weight;
-        if (forward  ? (g > 0 && !after(fDone[g - 1]))
+        if (forward  ? (g > 0 && !after(fDone[g - 1], transfer))
             : weight ? !after(bDone[g])
-                     : (!after(fDone[g]) || (g + 1 < n && !after(bDone[g + 1]))))
+                     : (!after(fDone[g]) || (g + 1 < n && !after(bDone[g + 1], transfer))))
           break;
         const StageTimes &c = times[static_cast<size_t>(g)];
         double end = ready + (forward ? c.forward : weight ? c.weight : c.backward);

@@ -264,6 +264,19 @@ TEST(PipelineSchedule, SimulatesOneFOneBByHand) {
   EXPECT_DOUBLE_EQ(tl->makespan, 9.0);
 }
 
+TEST(PipelineSchedule, TransfersDelayTheNeighbour) {
+  // As SimulatesOneFOneBByHand with each transfer taking 0.5: stage 1 F0
+  // [1.5, 2.5], B0 [2.5, 4.5], F1 [4.5, 5.5] (its input came at 2.5), B1
+  // [5.5, 7.5]; stage 0 F0 [0, 1], F1 [1, 2], B0 [5, 7] (the gradient of
+  // 4.5 arrives at 5), B1 [8, 10].
+  std::optional<PipelineTimeline> tl = simulatePipeline(
+      tables(Schedule::OneFOneB, 2, 2), {StageTimes{1, 2, 0}, StageTimes{1, 2, 0}}, 0.5);
+  ASSERT_TRUE(tl);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 1, 5, 8}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1.5, 2.5, 4.5, 5.5}));
+  EXPECT_DOUBLE_EQ(tl->makespan, 10.0);
+}
+
 TEST(PipelineSchedule, UnequalStagesWaitForTheSlowOne) {
   // p = 2, m = 2; stage 0 tF = 1, tB = 2; stage 1 twice that. GPipe: stage
   // 0 F0 [0, 1], F1 [1, 2]; stage 1 F0 [1, 3], F1 [3, 5], B0 [5, 9], B1

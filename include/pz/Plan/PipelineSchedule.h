@@ -121,10 +121,12 @@ struct StageTimes {
 };
 
 /// simulatePipeline with each stage's own durations (measured ones, say);
-/// with chunks, one per global stage.
+/// with chunks, one per global stage. `transfer`: the time an activation
+/// or its gradient takes from one stage to the next (a receiving stage
+/// starts F(m) `transfer` after the previous stage ended it; likewise B).
 std::optional<PipelineTimeline>
 simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
-                 const std::vector<StageTimes> &times);
+                 const std::vector<StageTimes> &times, double transfer = 0.0);
 
 } // namespace mlir::pz
 
