@@ -1,8 +1,9 @@
 //===- Attention.cpp - scaled dot-product attention and its gradient ------===//
 //
 // For query head h of batch b (kv head h / (H / Hkv)):
-//   S = scale * Q K^T + mask   (a float mask adds; an i1 mask and `causal`
-//                               set dropped positions to -inf)
+//   S = scale * Q K^T + bias + mask   (the bias and a float mask add; an
+//                                      i1 mask and `causal` set dropped
+//                                      positions to -inf)
 //   P = softmax(S) along the key axis,   O = P V
 // and, given dO:
 //   dV = P^T dO (summed over the query heads sharing a kv head),
@@ -75,6 +76,18 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
     boolMask = elementTypeOf(m).isInteger(1);
   }
 
+  std::vector<int64_t> biasOffsets;
+  const HostTensor *bias = nullptr;
+  if (Value bv = op.getBias()) {
+    bias = &env.get(bv);
+    auto joint = broadcastShapes(bias->shape, scores);
+    if (bias->getRank() > 4 || failed(joint) || *joint != scores)
+      return op.emitError()
+             << "interpreter: bias of shape " << shapeStr(bias->shape)
+             << " does not broadcast to " << shapeStr(scores);
+    biasOffsets = broadcastOffsets(bias->shape, scores);
+  }
+
   p.assign(numElements(scores), 0.0);
   for (int64_t bi = 0; bi < dims.b; ++bi) {
     for (int64_t hi = 0; hi < dims.h; ++hi) {
@@ -92,6 +105,8 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
           for (int64_t c = 0; c < dims.d; ++c)
             s += qrow[c] * krow[c];
           s *= dims.scale;
+          if (bias)
+            s += bias->data[biasOffsets[rowOff + j]];
           if (mask) {
             double mv = mask->data[maskOffsets[rowOff + j]];
             if (!boolMask)

@@ -603,3 +603,19 @@ func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x2x3x8x
 // CHECK-NEXT: %grad_0 = pz.broadcast %grad [1, 4, 3, 8] : tensor<1x1x1x1xf32> -> tensor<1x4x3x8xf32>
 // CHECK-NEXT: %grad_0_1, %grad_1, %grad_2 = pz.attention_grad %grad_0, %arg0, %arg1, %arg2 {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
 // CHECK-NEXT: return %reduce_sum, %grad_0_1, %grad_1, %grad_2 : tensor<f32>, tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+
+// -----
+
+// A constant bias (ALiBi folded from constants) is passed to the gradient,
+// which recomputes the probabilities with it; it gets no gradient.
+func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x4x3x8xf32> {pz.param = "k"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %b = pz.constant dense<[[[[0.0, 0.5, 1.0]], [[0.0, 0.25, 0.5]], [[0.0, 0.125, 0.25]], [[0.0, 0.0625, 0.125]]]]> : tensor<1x4x1x3xf32>
+  %y = pz.attention %q, %k, %k bias(%b : tensor<1x4x1x3xf32>) {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32> -> tensor<1x4x3x8xf32>
+  %l = pz.reduce_sum %y [0, 1, 2, 3] : tensor<1x4x3x8xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<1x4x3x8xf32> {pz.grad = "q"}, tensor<1x4x3x8xf32> {pz.grad = "k"})
+// CHECK: [[B:%.+]] = pz.constant dense<{{.+}}> : tensor<1x4x1x3xf32>
+// CHECK: pz.attention_grad %{{.+}}, %arg0, %arg1, %arg1 bias([[B]] : tensor<1x4x1x3xf32>) {causal}
+

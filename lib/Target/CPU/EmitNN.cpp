@@ -151,13 +151,21 @@ struct AttentionCall {
 } // namespace
 
 static LogicalResult emitAttention(Operation *op, Value q, Value k, Value v, Value mask,
-                                   bool causal, std::optional<double> scaleAttr, FE &e,
-                                   const std::string &outs) {
+                                   Value bias, bool causal, std::optional<double> scaleAttr,
+                                   FE &e, const std::string &outs) {
   AttentionCall a(q, k, v, mask, scaleAttr, e);
+  std::string biasArgs = "NULL, NULL, ";
+  if (bias) {
+    e.out() << "      static const int64_t bs[4] = "
+            << intList(FE::broadcastStrides(FE::shape(bias),
+                                            {a.dims[0], a.dims[1], a.dims[3], a.dims[4]}))
+            << ";\n";
+    biasArgs = e.name(bias) + ", bs, ";
+  }
   std::string call = std::string(outs.empty() ? "pzrt_attention_fwd(" : "pzrt_attention_bwd(");
   call += outs.empty() ? "" : outs.substr(0, outs.find('|')) + ", ";
   call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " +
-          a.kind + ", ms, " + std::to_string(causal ? 1 : 0) + ", " +
+          a.kind + ", ms, " + biasArgs + std::to_string(causal ? 1 : 0) + ", " +
           floatLiteral(a.scale, false) + a.dimList();
   call += ", " + (outs.empty() ? e.name(op->getResult(0)) : outs.substr(outs.find('|') + 1)) +
           ", " + e.workspace(op) + ")";
@@ -288,7 +296,7 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
         if (auto s = a.getScaleAttr())
           scale = s.getValueAsDouble();
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
-                             a.getCausal(), scale, e, "");
+                             a.getBias(), a.getCausal(), scale, e, "");
       })
       .Case<AttentionGradOp>([&](AttentionGradOp a) {
         std::optional<double> scale;
@@ -297,7 +305,7 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
         std::string outs = e.name(a.getGrad()) + "|" + e.name(a.getGradQuery()) + ", " +
                            e.name(a.getGradKey()) + ", " + e.name(a.getGradValue());
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
-                             a.getCausal(), scale, e, outs);
+                             a.getBias(), a.getCausal(), scale, e, outs);
       })
       .Case<AttentionBlockOp>([&](AttentionBlockOp a) {
         std::optional<double> scale;

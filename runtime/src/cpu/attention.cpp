@@ -1,8 +1,9 @@
 // Scaled dot-product attention (fp32), forward and backward, with the
 // semantics of the compiler's reference interpreter (lib/Interp/Attention.cpp):
 //
-//   S = scale * Q K^T + mask   (a float mask adds; a bool mask and `causal`
-//                               set dropped positions to -inf)
+//   S = scale * Q K^T + bias + mask   (the bias (ALiBi) and a float mask
+//                                      add; a bool mask and `causal` set
+//                                      dropped positions to -inf)
 //   P = softmax(S) along the key axis,   O = P V
 //   dV = P^T dO (summed over the query heads sharing a kv head),
 //   dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),
@@ -176,6 +177,8 @@ struct Attn {
   const void *mask;
   int maskKind;
   int64_t ms[4];
+  const float *bias; // NULL: none
+  int64_t bs[4];     // the bias's strides over [B, H, Sq, Sk]
   bool causal;
   float scale;
   int64_t B, H, Hkv, Sq, Sk, D, Dv;
@@ -201,6 +204,12 @@ struct Attn {
       int64_t i = i0 + r;
       float *pr = p + r * kend;
       int64_t n = keysOfRow(i);
+      if (bias) {
+        const float *br = bias + b * bs[0] + h * bs[1] + i * bs[2];
+        int64_t js = bs[3];
+        for (int64_t j = 0; j < n; ++j)
+          pr[j] += br[j * js];
+      }
       if (maskKind != PZRT_MASK_NONE) {
         int64_t off = b * ms[0] + h * ms[1] + i * ms[2], js = ms[3];
         if (maskKind == PZRT_MASK_BOOL) {
@@ -261,13 +270,20 @@ int check(const char *fn, const Attn &a, const float *q, const float *k, const f
   return 0;
 }
 
-bool fillAttn(Attn &a, const void *mask, int maskKind, const int64_t *strides, int causal,
-              double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
-              int64_t Dv) {
+bool fillAttn(Attn &a, const void *mask, int maskKind, const int64_t *strides, const float *bias,
+              const int64_t *biasStrides, int causal, double scale, int64_t B, int64_t H,
+              int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv) {
   a.mask = mask;
   a.maskKind = maskKind;
+  a.bias = bias;
   for (int i = 0; i < 4; ++i)
-    a.ms[i] = 0;
+    a.ms[i] = a.bs[i] = 0;
+  if (bias) {
+    if (!biasStrides)
+      return false;
+    for (int i = 0; i < 4; ++i)
+      a.bs[i] = biasStrides[i];
+  }
   a.causal = causal != 0;
   a.scale = static_cast<float>(scale);
   a.B = B;
@@ -297,12 +313,15 @@ extern "C" {
 
 
 int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask,
-                       int mask_kind, const int64_t mask_strides[4], int causal, double scale,
-                       int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
-                       int64_t Dv, float *out, void *workspace) {
+                       int mask_kind, const int64_t mask_strides[4], const float *bias,
+                       const int64_t bias_strides[4], int causal, double scale, int64_t B,
+                       int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv,
+                       float *out, void *workspace) {
   Attn a;
-  if (!fillAttn(a, mask, mask_kind, mask_strides, causal, scale, B, H, Hkv, Sq, Sk, D, Dv))
-    return fail("attention_fwd: NULL mask_strides with mask kind %d", mask_kind);
+  if (!fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B, H, Hkv,
+                Sq, Sk, D, Dv))
+    return fail("attention_fwd: NULL mask_strides with mask kind %d, or NULL bias_strides with "
+                "a bias", mask_kind);
   if (check("attention_fwd", a, q, k, v, workspace, false))
     return -1;
   if (B * H * Sq * Dv > 0 && !out)
@@ -337,12 +356,15 @@ int pzrt_attention_fwd(const float *q, const float *k, const float *v, const voi
 }
 
 int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v,
-                       const void *mask, int mask_kind, const int64_t mask_strides[4], int causal,
+                       const void *mask, int mask_kind, const int64_t mask_strides[4],
+                       const float *bias, const int64_t bias_strides[4], int causal,
                        double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk,
                        int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace) {
   Attn a;
-  if (!fillAttn(a, mask, mask_kind, mask_strides, causal, scale, B, H, Hkv, Sq, Sk, D, Dv))
-    return fail("attention_bwd: NULL mask_strides with mask kind %d", mask_kind);
+  if (!fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B, H, Hkv,
+                Sq, Sk, D, Dv))
+    return fail("attention_bwd: NULL mask_strides with mask kind %d, or NULL bias_strides with "
+                "a bias", mask_kind);
   if (check("attention_bwd", a, q, k, v, workspace, true))
     return -1;
   if ((B * H * Sq * D > 0 && !dq) || (B * Hkv * Sk * D > 0 && !dk) ||

@@ -639,6 +639,18 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
                             << tokens.getDimSize(1) << " tokens into 2 cp = " << 2 * n
                             << " chunks (two per rank, zigzag), which do not divide it; use "
                                "a sequence length that 2 cp divides";
+    // A bias (ALiBi) would have to travel the ring with its key block, or
+    // be split along the query sequence in the zigzag layout: not built.
+    WalkResult biased = fn.walk([&](AttentionOp a) {
+      if (!a.getBias())
+        return WalkResult::advance();
+      a.emitError() << kPass << ": cp (plan key 'cp') with an attention bias (ALiBi, "
+                    << a.getBias().getType()
+                    << ") is not built: the ring does not carry the bias; drop --cp";
+      return WalkResult::interrupt();
+    });
+    if (biased.wasInterrupted())
+      return failure();
     ctx.contextAxis = kCpAxis;
     // sp with cp: each cp rank's tokens split over tp.
     if (ctx.sequenceAxis != kWhole) {

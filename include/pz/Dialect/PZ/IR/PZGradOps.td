@@ -199,15 +199,16 @@ def PZ_CrossEntropyGradOp : PZ_Op<"cross_entropy_grad",
 }
 
 def PZ_AttentionGradOp : PZ_Op<"attention_grad",
-    [Pure, AllTypesMatch<["query", "grad_query"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["query", "grad_query"]>,
      AllTypesMatch<["key", "grad_key"]>,
      AllTypesMatch<["value", "grad_value"]>], 1> {
   let summary = "the gradient of pz.attention";
   let description = [{
-    Given the cotangent `grad` of `attention(query, key, value, mask)` with
-    the same `causal` and `scale`, returns the cotangents of the query, key
-    and value. With grouped-query attention the key and value cotangents sum
-    over the query heads that share a kv head. The mask gets no gradient.
+    Given the cotangent `grad` of `attention(query, key, value, mask, bias)`
+    with the same `causal` and `scale`, returns the cotangents of the query,
+    key and value. With grouped-query attention the key and value cotangents
+    sum over the query heads that share a kv head. The mask and the bias get
+    no gradient (the bias is a constant, pz.attention).
 
     ```mlir
     %dq, %dk, %dv = pz.attention_grad %g, %q, %k, %v {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>
@@ -215,13 +216,13 @@ def PZ_AttentionGradOp : PZ_Op<"attention_grad",
   }];
   let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$query,
                        PZ_FloatTensor:$key, PZ_FloatTensor:$value,
-                       Optional<PZ_MaskTensor>:$mask, UnitAttr:$causal,
-                       OptionalAttr<F64Attr>:$scale);
+                       Optional<PZ_MaskTensor>:$mask, Optional<PZ_FloatTensor>:$bias,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
   let results = (outs PZ_FloatTensor:$grad_query, PZ_FloatTensor:$grad_key,
                       PZ_FloatTensor:$grad_value);
   let assemblyFormat = [{
     $grad `,` $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
-        attr-dict `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
+        (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
 }

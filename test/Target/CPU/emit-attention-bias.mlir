@@ -1,0 +1,17 @@
+// pz.attention with a bias: the call passes the bias and its strides over
+// [B, H, Sq, Sk] (0 where it broadcasts: ALiBi's [1, H, 1, Sk]), next to
+// the mask's; without a bias, NULL for both.
+// RUN: rm -rf %t && parallelize compile %s --forward-only --emit cpp -o %t
+// RUN: FileCheck %s < %t/run.cpp
+// CHECK: static const int64_t ms[4] = {0, 0, 0, 0};
+// CHECK-NEXT: static const int64_t bs[4] = {0, 4, 0, 1};
+// CHECK-NEXT: pzrt_attention_fwd(v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, NULL, PZRT_MASK_NONE, ms, v{{[0-9]+}}, bs, 1,
+// CHECK: static const int64_t ms[4] = {0, 0, 4, 1};
+// CHECK-NEXT: pzrt_attention_fwd(v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, PZRT_MASK_BOOL, ms, NULL, NULL, 0,
+func.func @forward(%q: tensor<2x2x4x8xf32> {pz.input = "q"}, %b: tensor<1x2x1x4xf32> {pz.input = "alibi"},
+                   %m: tensor<4x4xi1> {pz.input = "m"})
+    -> (tensor<2x2x4x8xf32> {pz.output = "o"}, tensor<2x2x4x8xf32> {pz.output = "p"}) {
+  %o = pz.attention %q, %q, %q bias(%b : tensor<1x2x1x4xf32>) {causal} : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x8xf32> loc("attn")
+  %p = pz.attention %q, %q, %q mask(%m : tensor<4x4xi1>) : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32> -> tensor<2x2x4x8xf32> loc("plain")
+  return %o, %p : tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>
+}
