@@ -4,9 +4,9 @@
 // RUN: rm -rf %t && parallelize compile %s --forward-only --emit cpp -o %t
 // RUN: FileCheck %s < %t/run.cpp
 // CHECK: static const int64_t ms[4] = {0, 0, 0, 0};
-// CHECK-NEXT: static const int64_t bs[4] = {0, 4, 0, 1};
+// CHECK-NEXT: static const int64_t bs[4] = {INT64_C(0), INT64_C(4), INT64_C(0), INT64_C(1)};
 // CHECK-NEXT: pzrt_attention_fwd(v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, NULL, PZRT_MASK_NONE, ms, v{{[0-9]+}}, bs, 1,
-// CHECK: static const int64_t ms[4] = {0, 0, 4, 1};
+// CHECK: static const int64_t ms[4] = {INT64_C(0), INT64_C(0), INT64_C(4), INT64_C(1)};
 // CHECK-NEXT: pzrt_attention_fwd(v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, v{{[0-9]+}}, PZRT_MASK_BOOL, ms, NULL, NULL, 0,
 func.func @forward(%q: tensor<2x2x4x8xf32> {pz.input = "q"}, %b: tensor<1x2x1x4xf32> {pz.input = "alibi"},
                    %m: tensor<4x4xi1> {pz.input = "m"})

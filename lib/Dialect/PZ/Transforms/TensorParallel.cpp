@@ -257,9 +257,11 @@ private:
   }
 
   /// A use may all-gather its value along a split dim (whole, or over tp
-  /// only), never slice a whole dim (that would need the rank's
-  /// coordinate), but for the sequence splits of mayTake (of a whole dim,
-  /// or over tp of a cp split).
+  /// only), never slice a whole dim of a computed value, but for the
+  /// sequence splits of mayTake (of a whole dim, or over tp of a cp split)
+  /// and any dim of a constant (an attention bias split by heads): each
+  /// rank takes its block (an all_slice, a pz.shard_chunk after
+  /// lowerAllSlices).
   bool meets(Value v, ArrayRef<int16_t> w) const {
     DimAxes have = axesOf(v);
     for (auto [d, a] : llvm::enumerate(w)) {
@@ -270,7 +272,7 @@ private:
         continue;
       bool sliceable = d < have.size() && (have[d] == kWhole || (a == kContextTensor &&
                                                                  have[d] == ctx.contextAxis));
-      if (!sliceable || !mayTake(v, d, a))
+      if (!sliceable || !(mayTake(v, d, a) || v.getDefiningOp<ConstantOp>()))
         return false;
     }
     return true;
