@@ -333,32 +333,33 @@ func.func @merged_heads_near_misses(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3x
 // [B*H, S, D] with k merged already transposed ([B, H, D, S] -> [B*H, D, S]),
 // masked_fill with finfo.min by the causal masked-out mask, softmax, the
 // probabilities merged to [B*H, S, S] for bmm with the merged values. The
-// ALiBi constant [B*H, 1, S] becomes the bias [B, H, 1, S], k is read
-// transposed, and the output is merged back to [B*H, S, Dv].
+// ALiBi constant [B*H, 1, S], the same in both batch rows, becomes the bias
+// [1, H, 1, S] (one row); k is read transposed, and the output is merged
+// back to [B*H, S, Dv].
 // CHECK-LABEL: func.func @bloom_alibi(
-// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x8xf32>, [[KT:%[^:]+]]: tensor<1x2x8x3xf32>, [[V:%[^:]+]]: tensor<1x2x3x8xf32>)
-// CHECK-DAG: [[K:%.+]] = pz.transpose [[KT]] [0, 1, 3, 2] : tensor<1x2x8x3xf32> -> tensor<1x2x3x8xf32>
-// CHECK-DAG: [[B:%.+]] = {{.*}}tensor<1x2x1x3xf32>
-// CHECK: [[O:%.+]] = pz.attention [[Q]], [[K]], [[V]] bias([[B]] : tensor<1x2x1x3xf32>) {causal} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
-// CHECK-NEXT: [[R:%.+]] = pz.reshape [[O]] [2, 3, 8] : tensor<1x2x3x8xf32> -> tensor<2x3x8xf32>
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x2x3x8xf32>, [[KT:%[^:]+]]: tensor<2x2x8x3xf32>, [[V:%[^:]+]]: tensor<2x2x3x8xf32>)
+// CHECK-DAG: [[K:%.+]] = pz.transpose [[KT]] [0, 1, 3, 2] : tensor<2x2x8x3xf32> -> tensor<2x2x3x8xf32>
+// CHECK-DAG: [[B:%.+]] = pz.constant dense<{{\[\[\[\[}}0.000000e+00, 2.500000e-01, 5.000000e-01]], {{\[\[}}0.000000e+00, 6.250000e-02, 1.250000e-01]]]]> : tensor<1x2x1x3xf32>
+// CHECK: [[O:%.+]] = pz.attention [[Q]], [[K]], [[V]] bias([[B]] : tensor<1x2x1x3xf32>) {causal} : tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32> -> tensor<2x2x3x8xf32>
+// CHECK-NEXT: [[R:%.+]] = pz.reshape [[O]] [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
 // CHECK-NEXT: return [[R]]
-func.func @bloom_alibi(%q: tensor<1x2x3x8xf32>, %kt: tensor<1x2x8x3xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<2x3x8xf32> {
-  %q3 = pz.reshape %q [2, 3, 8] : tensor<1x2x3x8xf32> -> tensor<2x3x8xf32>
-  %k3 = pz.reshape %kt [2, 8, 3] : tensor<1x2x8x3xf32> -> tensor<2x8x3xf32>
-  %v3 = pz.reshape %v [2, 3, 8] : tensor<1x2x3x8xf32> -> tensor<2x3x8xf32>
-  %s = pz.matmul %q3, %k3 : tensor<2x3x8xf32>, tensor<2x8x3xf32> -> tensor<2x3x3xf32>
+func.func @bloom_alibi(%q: tensor<2x2x3x8xf32>, %kt: tensor<2x2x8x3xf32>, %v: tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32> {
+  %q3 = pz.reshape %q [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
+  %k3 = pz.reshape %kt [4, 8, 3] : tensor<2x2x8x3xf32> -> tensor<4x8x3xf32>
+  %v3 = pz.reshape %v [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
+  %s = pz.matmul %q3, %k3 : tensor<4x3x8xf32>, tensor<4x8x3xf32> -> tensor<4x3x3xf32>
   %c = pz.constant dense<0.353553385> : tensor<f32>
-  %sc = pz.mul %s, %c : tensor<2x3x3xf32>, tensor<f32> -> tensor<2x3x3xf32>
-  %alibi = pz.constant dense<[[[0.0, 0.25, 0.5]], [[0.0, 0.0625, 0.125]]]> : tensor<2x1x3xf32>
-  %sb = pz.add %sc, %alibi : tensor<2x3x3xf32>, tensor<2x1x3xf32> -> tensor<2x3x3xf32>
-  %s4 = pz.reshape %sb [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %sc = pz.mul %s, %c : tensor<4x3x3xf32>, tensor<f32> -> tensor<4x3x3xf32>
+  %alibi = pz.constant dense<[[[0.0, 0.25, 0.5]], [[0.0, 0.0625, 0.125]], [[0.0, 0.25, 0.5]], [[0.0, 0.0625, 0.125]]]> : tensor<4x1x3xf32>
+  %sb = pz.add %sc, %alibi : tensor<4x3x3xf32>, tensor<4x1x3xf32> -> tensor<4x3x3xf32>
+  %s4 = pz.reshape %sb [2, 2, 3, 3] : tensor<4x3x3xf32> -> tensor<2x2x3x3xf32>
   %triu = pz.constant dense<[[[[false, true, true], [false, false, true], [false, false, false]]]]> : tensor<1x1x3x3xi1>
   %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
-  %m = pz.where %triu, %min, %s4 : tensor<1x1x3x3xi1>, tensor<f32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
-  %p = pz.softmax %m {axis = 3 : i64} : tensor<1x2x3x3xf32>
-  %p3 = pz.reshape %p [2, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x3x3xf32>
-  %o = pz.matmul %p3, %v3 : tensor<2x3x3xf32>, tensor<2x3x8xf32> -> tensor<2x3x8xf32>
-  return %o : tensor<2x3x8xf32>
+  %m = pz.where %triu, %min, %s4 : tensor<1x1x3x3xi1>, tensor<f32>, tensor<2x2x3x3xf32> -> tensor<2x2x3x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<2x2x3x3xf32>
+  %p3 = pz.reshape %p [4, 3, 3] : tensor<2x2x3x3xf32> -> tensor<4x3x3xf32>
+  %o = pz.matmul %p3, %v3 : tensor<4x3x3xf32>, tensor<4x3x8xf32> -> tensor<4x3x8xf32>
+  return %o : tensor<4x3x8xf32>
 }
 
 // -----

@@ -379,6 +379,7 @@ struct AttentionMatch {
   bool mergedOutput = false;   // the product with v is rank 3 on merged heads
   MaskMatch maskMatch;
   SmallVector<int64_t> biasShape; // the bias reshaped to this (empty: as it is)
+  DenseElementsAttr batchFreeBias; // one batch row of a bias equal in every row
   SmallVector<int64_t> perm; // a key read through this transpose
   std::optional<double> scale;
 };
@@ -513,6 +514,22 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     ArrayRef<int64_t> sc = m.scoresType.getShape();
     if (bt.getRank() == 3 && bt.getDimSize(0) != 1)
       m.biasShape = {sc[0], sc[1], bt.getDimSize(1), bt.getDimSize(2)};
+    // ALiBi built from an all-ones padding mask is the same in every batch
+    // row: keep one, [1, H, 1|Sq, Sk] (the program does not depend on the
+    // batch, and tp splits it by heads alone).
+    DenseElementsAttr attr;
+    if (!m.biasShape.empty() && sc[0] > 1 && matchPattern(m.bias, m_Constant(&attr))) {
+      SmallVector<APFloat> all(attr.getValues<APFloat>());
+      size_t row = all.size() / static_cast<size_t>(sc[0]);
+      bool same = true;
+      for (size_t i = row; same && i < all.size(); ++i)
+        same = all[i].bitwiseIsEqual(all[i % row]);
+      if (same) {
+        m.biasShape[0] = 1;
+        m.batchFreeBias = DenseElementsAttr::get(
+            RankedTensorType::get(m.biasShape, bt.getElementType()), ArrayRef(all).take_front(row));
+      }
+    }
   }
   m.mask = mask->mask ? mask->mask : mask->negate;
   if (m.mask) {
@@ -687,7 +704,9 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
       return ReshapeOp::create(rewriter, loc, RankedTensorType::get(shape, t.getElementType()),
                                x, rewriter.getDenseI64ArrayAttr(shape));
     };
-    if (bias && !m->biasShape.empty())
+    if (m->batchFreeBias)
+      bias = ConstantOp::create(rewriter, loc, m->batchFreeBias.getType(), m->batchFreeBias);
+    else if (bias && !m->biasShape.empty())
       bias = reshape(bias, m->biasShape);
     if (!m->perm.empty())
       k = TransposeOp::create(rewriter, m->qk.getLoc(), k,
