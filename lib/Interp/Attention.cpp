@@ -8,7 +8,9 @@
 // and, given dO:
 //   dV = P^T dO (summed over the query heads sharing a kv head),
 //   dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),
-//   dQ = scale * dS K,  dK = scale * dS^T Q (summed like dV).
+//   dQ = scale * dS K,  dK = scale * dS^T Q (summed like dV),
+//   dBias = P * (dP - rowsum(dP * P)) summed over the dims the bias
+//           broadcasts along (pz.attention_bias_grad).
 // A row whose every position is dropped is NaN, as PyTorch's math backend.
 //
 //===----------------------------------------------------------------------===//
@@ -207,7 +209,48 @@ static LogicalResult evalAttentionGrad(Operation *op, Env &env) {
   return env.define(grad.getGradValue(), v.shape, std::move(dv));
 }
 
+/// The bias's cotangent: dS = P * (dP - rowsum(dP * P)) summed into the
+/// bias's elements (the dims it broadcasts along reduce).
+static LogicalResult evalAttentionBiasGrad(Operation *op, Env &env) {
+  auto grad = llvm::cast<AttentionBiasGradOp>(op);
+  AttentionDims dims{};
+  std::vector<double> p;
+  if (failed(probabilities(grad, env, dims, p)))
+    return failure();
+  const HostTensor &g = env.get(grad.getGrad());
+  const HostTensor &v = env.get(grad.getValue());
+  const HostTensor &bias = env.get(grad.getBias());
+  if (g.shape != std::vector<int64_t>{dims.b, dims.h, dims.sq, dims.dv})
+    return op->emitError() << "interpreter: grad has shape " << shapeStr(g.shape)
+                           << " but the attention output has "
+                           << shapeStr({dims.b, dims.h, dims.sq, dims.dv});
+  std::vector<int64_t> offsets =
+      broadcastOffsets(bias.shape, {dims.b, dims.h, dims.sq, dims.sk});
+  std::vector<double> db(bias.data.size(), 0.0), dp(dims.sk);
+  auto at = AttentionDims::at;
+  for (int64_t bi = 0; bi < dims.b; ++bi)
+    for (int64_t hi = 0; hi < dims.h; ++hi)
+      for (int64_t i = 0; i < dims.sq; ++i) {
+        int64_t rowOff = at(bi, dims.h, hi, dims.sq, i, dims.sk);
+        const double *prow = p.data() + rowOff;
+        const double *grow = g.data.data() + at(bi, dims.h, hi, dims.sq, i, dims.dv);
+        double rowsum = 0;
+        for (int64_t j = 0; j < dims.sk; ++j) {
+          int64_t vOff = at(bi, dims.hkv, dims.kvHead(hi), dims.sk, j, dims.dv);
+          double d = 0;
+          for (int64_t c = 0; c < dims.dv; ++c)
+            d += grow[c] * v.data[vOff + c];
+          dp[j] = d;
+          rowsum += d * prow[j];
+        }
+        for (int64_t j = 0; j < dims.sk; ++j)
+          db[offsets[rowOff + j]] += prow[j] * (dp[j] - rowsum);
+      }
+  return env.define(grad.getGradBias(), bias.shape, std::move(db));
+}
+
 void mlir::pz::interp::detail::registerAttentionKernels(KernelTable &t) {
   add<AttentionOp>(t, evalAttention);
   add<AttentionGradOp>(t, evalAttentionGrad);
+  add<AttentionBiasGradOp>(t, evalAttentionBiasGrad);
 }

@@ -388,6 +388,81 @@ TEST(Attention, BiasWithCausalAndBoolMask) {
   checkCase(t, Mask{}, true, defaultScale(t), 37, tb);
 }
 
+// The bias's gradient (pzrt_attention_bias_bwd): dS summed over the dims
+// the bias broadcasts along, against the double reference (1e-5 of the
+// largest |dbias|, as the other gradients).
+std::vector<double> refBiasGrad(const Shape &s, const std::vector<double> &p,
+                                const std::vector<float> &g, const std::vector<float> &v,
+                                const Mask &bias, size_t numel) {
+  std::vector<double> db(numel, 0.0), dp(static_cast<size_t>(s.Sk));
+  int64_t group = s.H / s.Hkv;
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < s.H; ++h)
+      for (int64_t i = 0; i < s.Sq; ++i) {
+        const double *pr = &p[static_cast<size_t>(((b * s.H + h) * s.Sq + i) * s.Sk)];
+        double dot = 0;
+        for (int64_t j = 0; j < s.Sk; ++j) {
+          double acc = 0;
+          for (int64_t c = 0; c < s.Dv; ++c)
+            acc += static_cast<double>(g[static_cast<size_t>(((b * s.H + h) * s.Sq + i) * s.Dv + c)]) *
+                   v[static_cast<size_t>(((b * s.Hkv + h / group) * s.Sk + j) * s.Dv + c)];
+          dp[static_cast<size_t>(j)] = acc;
+          dot += acc * pr[j];
+        }
+        for (int64_t j = 0; j < s.Sk; ++j)
+          db[static_cast<size_t>(bias.offset(b, h, i, j))] += pr[j] * (dp[static_cast<size_t>(j)] - dot);
+      }
+  return db;
+}
+
+TEST(Attention, BiasGradient) {
+  Shape s{2, 4, 2, 9, 9, 8, 6};
+  const int64_t alibiLike[4] = {1, 0, 1, 0}; // [1,H,1,Sk]: sums over B and Sq
+  Mask alibi = makeMask(PZRT_MASK_ADD, s, alibiLike, 40);
+  for (float &x : alibi.add)
+    if (std::isinf(x))
+      x = 0.25f;
+  Mask full = makeMask(PZRT_MASK_ADD, s, kNoBcast, 41);
+  for (float &x : full.add)
+    if (std::isinf(x))
+      x = -0.5f;
+  const int64_t keyOnly[4] = {0, 1, 1, 0};
+  Mask pad = makeMask(PZRT_MASK_BOOL, s, keyOnly, 42);
+  pad.keep[static_cast<size_t>(pad.offset(0, 0, 0, 0))] = 1;
+  pad.keep[static_cast<size_t>(pad.offset(1, 0, 0, 0))] = 1;
+  for (const Mask *bias : {&alibi, &full})
+    for (bool causal : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "bias " << (bias == &alibi ? "alibi" : "full")
+                                        << " causal=" << causal);
+      const Mask &m = causal ? pad : Mask{};
+      Inputs in = makeInputs(s, 43);
+      auto p = refProbs(s, in.q, in.k, m, causal, defaultScale(s), *bias);
+      std::vector<double> ref = refBiasGrad(s, p, in.g, in.v, *bias, bias->add.size());
+      std::vector<float> db(bias->add.size(), -7.0f);
+      Workspace ws(pzrt_attention_workspace_bytes(s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv, 1));
+      ASSERT_EQ(pzrt_attention_bias_bwd(in.g.data(), in.q.data(), in.k.data(), in.v.data(),
+                                        m.data(), m.kind, m.strides, bias->add.data(),
+                                        bias->strides, static_cast<int64_t>(db.size()), causal,
+                                        defaultScale(s), s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv,
+                                        db.data(), ws.base),
+                0)
+          << pzrt_last_error();
+      EXPECT_TRUE(ws.guardIntact());
+      expectClose(db, ref, "dbias");
+      double norm = 0;
+      for (double x : ref)
+        norm = std::max(norm, std::fabs(x));
+      EXPECT_GT(norm, 1e-3); // the gradient is not trivially zero
+    }
+  // No bias is an error.
+  float buf[64] = {};
+  alignas(64) unsigned char w[4096];
+  const int64_t strides[4] = {0, 0, 0, 1};
+  EXPECT_EQ(pzrt_attention_bias_bwd(buf, buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr,
+                                    strides, 2, 0, 1.0, 1, 1, 1, 2, 2, 2, 2, buf, w),
+            -1);
+}
+
 TEST(Attention, FullyMaskedRowIsNaN) {
   // Query row 3 of (b=1, h=2) drops every key; h=2 reads kv head 1 (H/Hkv = 2).
   Shape s{2, 4, 2, 6, 7, 5, 4};

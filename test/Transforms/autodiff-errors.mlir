@@ -43,16 +43,3 @@ func.func @forward(%x: tensor<?x4xf64> {pz.param = "x"}) -> (tensor<f64> {pz.out
   %l = pz.reduce_sum %m [0] : tensor<?xf64> -> tensor<f64>
   return %l : tensor<f64>
 }
-
-// -----
-
-// A bias computed from a parameter would need a gradient, which is not built.
-func.func @forward(%q: tensor<1x2x3x8xf32> {pz.param = "q"}, %slopes: tensor<1x2x1x1xf32> {pz.param = "slopes"}) -> (tensor<f32> {pz.output = "loss"}) {
-  %pos = pz.constant dense<[0.0, 1.0, 2.0]> : tensor<3xf32>
-  %b = pz.mul %slopes, %pos : tensor<1x2x1x1xf32>, tensor<3xf32> -> tensor<1x2x1x3xf32>
-  // expected-error @+1 {{cannot differentiate pz.attention: its bias depends on a parameter, and the bias's gradient is not built (a bias folded from constants, such as ALiBi, needs none)}}
-  %y = pz.attention %q, %q, %q bias(%b : tensor<1x2x1x3xf32>) {causal} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
-  %l = pz.reduce_sum %y [0, 1, 2, 3] : tensor<1x2x3x8xf32> -> tensor<f32>
-  return %l : tensor<f32>
-}
-

@@ -450,6 +450,17 @@ static std::vector<GradCase> nnCases() {
        "bias(%b : tensor<1x2x1x3xf64>) {causal} : tensor<2x2x3x2xf64>, "
        "tensor<2x2x3x2xf64>, tensor<2x2x3x2xf64> -> tensor<2x2x3x2xf64>",
        "tensor<2x2x3x2xf64>"},
+      // A bias that is a parameter: its gradient (pz.attention_bias_grad)
+      // sums dS over the batch and query dims it broadcasts along.
+      {"attention_param_bias_gqa",
+       {P("q", "tensor<2x4x3x2xf64>"), P("k", "tensor<2x2x3x2xf64>"),
+        P("v", "tensor<2x2x3x2xf64>"), P("b", "tensor<1x4x1x3xf64>"),
+        In("m", "tensor<3x3xi1>", {1, 0, 1, 1, 1, 1, 1, 1, 0})},
+       "  %out = pz.attention %q, %k, %v mask(%m : tensor<3x3xi1>) "
+       "bias(%b : tensor<1x4x1x3xf64>) {causal, scale = 6.0e-01 : f64} : "
+       "tensor<2x4x3x2xf64>, tensor<2x2x3x2xf64>, tensor<2x2x3x2xf64> -> "
+       "tensor<2x4x3x2xf64>",
+       "tensor<2x4x3x2xf64>"},
   };
 }
 

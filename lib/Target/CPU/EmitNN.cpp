@@ -173,6 +173,28 @@ static LogicalResult emitAttention(Operation *op, Value q, Value k, Value v, Val
   return success();
 }
 
+/// pz.attention_bias_grad: the bias's cotangent, its strides over
+/// [B, H, Sq, Sk] as the forward's.
+static LogicalResult emitAttentionBiasGrad(AttentionBiasGradOp g, FE &e) {
+  std::optional<double> scale;
+  if (auto s = g.getScaleAttr())
+    scale = s.getValueAsDouble();
+  Value q = g.getQuery(), k = g.getKey(), v = g.getValue(), mask = g.getMask(), bias = g.getBias();
+  AttentionCall a(q, k, v, mask, scale, e);
+  e.out() << "      static const int64_t bs[4] = "
+          << intList(FE::broadcastStrides(FE::shape(bias),
+                                          {a.dims[0], a.dims[1], a.dims[3], a.dims[4]}))
+          << ";\n";
+  std::string call = "pzrt_attention_bias_bwd(" + e.name(g.getGrad()) + ", " + e.name(q) + ", " +
+                     e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " + a.kind +
+                     ", ms, " + e.name(bias) + ", bs, " + std::to_string(FE::numel(bias)) + ", " +
+                     std::to_string(g.getCausal() ? 1 : 0) + ", " +
+                     floatLiteral(a.scale, false) + a.dimList() + ", " +
+                     e.name(g.getGradBias()) + ", " + e.workspace(g) + ")";
+  AttentionCall::call(g, e, call);
+  return success();
+}
+
 /// One block of ring attention, forward (no `grad`) or backward: `tail` is
 /// "operands after v|the outputs".
 static LogicalResult emitAttentionBlock(Operation *op, Value grad, Value q, Value k, Value v,
@@ -236,8 +258,9 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
 LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (!llvm::isa<MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
-                 RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBlockOp,
-                 AttentionBlockGradOp, CrossEntropyOp, CrossEntropyGradOp>(op)) {
+                 RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBiasGradOp,
+                 AttentionBlockOp, AttentionBlockGradOp, CrossEntropyOp,
+                 CrossEntropyGradOp>(op)) {
     handled = false;
     return success();
   }
@@ -307,6 +330,7 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
                              a.getBias(), a.getCausal(), scale, e, outs);
       })
+      .Case<AttentionBiasGradOp>([&](AttentionBiasGradOp a) { return emitAttentionBiasGrad(a, e); })
       .Case<AttentionBlockOp>([&](AttentionBlockOp a) {
         std::optional<double> scale;
         if (auto s = a.getScaleAttr())

@@ -446,4 +446,63 @@ int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const 
   return 0;
 }
 
+int pzrt_attention_bias_bwd(const float *dout, const float *q, const float *k, const float *v,
+                            const void *mask, int mask_kind, const int64_t mask_strides[4],
+                            const float *bias, const int64_t bias_strides[4],
+                            int64_t bias_numel, int causal, double scale, int64_t B, int64_t H,
+                            int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv,
+                            float *dbias, void *workspace) {
+  Attn a;
+  if (!bias || !fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B,
+                         H, Hkv, Sq, Sk, D, Dv))
+    return fail("attention_bias_bwd: NULL bias or bias_strides, or NULL mask_strides with mask "
+                "kind %d", mask_kind);
+  if (check("attention_bias_bwd", a, q, k, v, workspace, true))
+    return -1;
+  if (bias_numel < 0 || (bias_numel > 0 && !dbias) ||
+      (B * H * Sq * Dv > 0 && Sk > 0 && !dout))
+    return fail("attention_bias_bwd: NULL gradient pointer or bad bias size %lld",
+                (long long)bias_numel);
+  if (bias_numel > 0)
+    std::memset(dbias, 0, static_cast<size_t>(bias_numel) * sizeof(float));
+  if (B * H * Sq == 0 || Sk == 0)
+    return 0;
+  const int64_t G = a.group(), bq = rowBlock(Sq);
+  float *p = static_cast<float *>(workspace);
+  float *dp = reinterpret_cast<float *>(static_cast<char *>(workspace) +
+                                        roundUp(static_cast<size_t>(bq * Sk) * sizeof(float)));
+  bool rowOk[kRowBlock];
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      int64_t hk = h / G;
+      const float *qh = q + (b * H + h) * Sq * D;
+      const float *kh = k + (b * Hkv + hk) * Sk * D;
+      const float *vh = v + (b * Hkv + hk) * Sk * Dv;
+      const float *gh = dout + (b * H + h) * Sq * Dv;
+      for (int64_t i0 = 0; i0 < Sq; i0 += bq) {
+        int64_t i1 = i0 + bq < Sq ? i0 + bq : Sq, rows = i1 - i0, kend = a.keysFor(i1);
+        a.probabilities(qh, kh, b, h, i0, i1, kend, p, rowOk);
+        // dP = dO V^T.
+        if (Dv > 0)
+          gemm(false, true, rows, kend, Dv, 1.0f, gh + i0 * Dv, Dv, vh, Dv, 0.0f, dp, kend);
+        else
+          std::memset(dp, 0, static_cast<size_t>(rows * kend) * sizeof(float));
+        // dS = P * (dP - rowsum(dP * P)), summed into the bias's elements
+        // (the keys a causal row drops have P = 0 and add nothing).
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *pr = p + r * kend;
+          const float *dr = dp + r * kend;
+          double rs = 0;
+          for (int64_t j = 0; j < kend; ++j)
+            rs += static_cast<double>(dr[j]) * pr[j];
+          float rsf = static_cast<float>(rs);
+          float *db = dbias + b * a.bs[0] + h * a.bs[1] + (i0 + r) * a.bs[2];
+          for (int64_t j = 0; j < kend; ++j)
+            db[j * a.bs[3]] += pr[j] * (dr[j] - rsf);
+        }
+      }
+    }
+  return 0;
+}
+
 } // extern "C"

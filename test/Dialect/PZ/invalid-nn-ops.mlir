@@ -502,3 +502,12 @@ func.func @attention_grad_bias_rank(%q: tensor<2x4x16x8xf32>, %b: tensor<1x2x4x1
   %0:3 = pz.attention_grad %q, %q, %q, %q bias(%b : tensor<1x2x4x16x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
   return %0#0 : tensor<2x4x16x8xf32>
 }
+
+// -----
+
+func.func @attention_bias_grad_shape(%q: tensor<2x4x16x8xf32>, %b: tensor<1x4x2x16xf32>) -> tensor<1x4x2x16xf32> {
+  // expected-error @+1 {{'pz.attention_bias_grad' op bias of shape 1x4x2x16 does not broadcast to the scores' shape 2x4x16x16}}
+  %0 = pz.attention_bias_grad %q, %q, %q, %q bias(%b : tensor<1x4x2x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  return %0 : tensor<1x4x2x16xf32>
+}
+

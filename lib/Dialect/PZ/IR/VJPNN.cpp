@@ -117,10 +117,6 @@ LogicalResult AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   out.assign(getNumOperands(), Value());
   if (!grads[0])
     return success();
-  if (getBias() && dependsOnSource(getBias()))
-    return emitError() << "cannot differentiate pz.attention: its bias depends on a parameter, "
-                          "and the bias's gradient is not built (a bias folded from constants, "
-                          "such as ALiBi, needs none)";
   GradBuilder gb(b, *this);
   auto grad = AttentionGradOp::create(b, gb.loc(), grads[0], getQuery(),
                                       getKey(), getValue(), getMask(), getBias(),
@@ -128,5 +124,10 @@ LogicalResult AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   out[0] = grad.getGradQuery();
   out[1] = grad.getGradKey();
   out[2] = grad.getGradValue();
+  // A bias computed from a parameter (not ALiBi folded from constants).
+  if (getBias() && dependsOnSource(getBias()))
+    out[getMask() ? 4 : 3] = AttentionBiasGradOp::create(
+        b, gb.loc(), grads[0], getQuery(), getKey(), getValue(), getBias(), getMask(),
+        getCausalAttr(), getScaleAttr());
   return success();
 }

@@ -469,15 +469,12 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
       return s;
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     if (bias && v == bias) {
-      // A bias (ALiBi) splits its heads as the query's, and its query dim as
-      // the query's sequence (never in a ring: pz-tensor-parallel runs an
-      // attention with a bias on gathered keys), unless it broadcasts them.
+      // A bias (ALiBi) splits its heads as the query's unless it broadcasts
+      // them; the rest whole (pz-tensor-parallel refuses a bias under cp).
       RankedTensorType t = typeOf(v);
-      int64_t hd = t.getRank() - 3, qd = t.getRank() - 2;
+      int64_t hd = t.getRank() - 3;
       if (heads != kWhole && hd >= 0 && t.getDimSize(hd) != 1)
         s.operands[i][hd] = heads;
-      if (context != kWhole && qd >= 0 && t.getDimSize(qd) != 1)
-        s.operands[i][qd] = context;
       continue;
     }
     if (v == mask) {

@@ -403,7 +403,8 @@ std::string typeString(Value v) {
 FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
   if (pv.getTransposeLhs() || pv.getTransposeRhs() ||
       (pv.getType().getRank() != 4 && pv.getType().getRank() != 3))
-    return fail(why, "the product with the values is transposed or not of rank 4");
+    return fail(why, "the product with the values is transposed or not of rank 4 (or 3 on "
+                     "merged heads)");
   Value probs = pv.getLhs(), values = pv.getRhs();
   SmallVector<int64_t> result(pv.getType().getShape());
   bool mergedOutput = pv.getType().getRank() == 3;

@@ -574,9 +574,9 @@ def PZ_AttentionOp : PZ_Op<"attention",
     and `causal` drop positions. It has the query's element type and
     broadcasts to `[B, H, Sq, Sk]` (aligned from the right, each dim 1 or
     equal: `[1, H, 1, Sk]` for ALiBi, `[B, H, Sq, Sk]` in general). Unlike a
-    float mask it may sit next to an `i1` mask or `causal`. It gets no
-    gradient: autodiff refuses a bias that depends on a parameter (a bias
-    folded from constants, as exporters write ALiBi, needs none).
+    float mask it may sit next to an `i1` mask or `causal`. A bias computed
+    from a parameter gets its gradient from pz.attention_bias_grad; one
+    folded from constants (ALiBi as exporters write it) needs none.
 
     ```mlir
     %o = pz.attention %q, %k, %v {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
