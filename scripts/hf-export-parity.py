@@ -101,12 +101,9 @@ KNOWN = {
     # since its repeat_interleave (sequence ops and a Loop on constants)
     # folds and a scale after the mask fuses; GPT-NeoX since baddbmm's
     # rank-3 scores on merged heads fuse; GPTBigCode since multi-query
-    # attention with the heads among the queries, [B, S*H, D], fuses.)
-    # Bloom imports (its causal mask, ScatterND and Or on shape-derived
-    # constants, folds), but baddbmm(alibi, q, k^T) adds the ALiBi bias to
-    # rank-3 scores and the probabilities are reshaped to rank 3 before the
-    # product with v (bmm): pz.attention has no bias operand yet.
-    "bloom": {"fused": "its probabilities feed 'pz.reshape'"},
+    # attention with the heads among the queries, [B, S*H, D], fuses;
+    # Bloom since baddbmm(alibi, q, k^T) fuses with ALiBi as pz.attention's
+    # bias and the rank-3 bmm with v is read on merged heads.)
     # (bert-pad passes since the export helper records nn.Embedding's
     # padding_idx in the metadata, `parallelize.padding_idx`, and the
     # lookup's gradient skips the pad tokens, as PyTorch's does.)

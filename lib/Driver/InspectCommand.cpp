@@ -149,6 +149,8 @@ int reportFusion(ModuleOp module, llvm::StringRef model, const std::string &shap
     llvm::outs() << ", " << (a.getCausal() ? "causal" : "not causal");
     if (a.getMask())
       llvm::outs() << ", mask " << a.getMask().getType();
+    if (a.getBias())
+      llvm::outs() << ", bias " << a.getBias().getType();
     if (auto s = a.getScaleAttr())
       llvm::outs() << ", scale " << s.getValueAsDouble();
     llvm::outs() << "\n";

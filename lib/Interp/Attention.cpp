@@ -1,13 +1,16 @@
 //===- Attention.cpp - scaled dot-product attention and its gradient ------===//
 //
 // For query head h of batch b (kv head h / (H / Hkv)):
-//   S = scale * Q K^T + mask   (a float mask adds; an i1 mask and `causal`
-//                               set dropped positions to -inf)
+//   S = scale * Q K^T + bias + mask   (the bias and a float mask add; an
+//                                      i1 mask and `causal` set dropped
+//                                      positions to -inf)
 //   P = softmax(S) along the key axis,   O = P V
 // and, given dO:
 //   dV = P^T dO (summed over the query heads sharing a kv head),
 //   dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),
-//   dQ = scale * dS K,  dK = scale * dS^T Q (summed like dV).
+//   dQ = scale * dS K,  dK = scale * dS^T Q (summed like dV),
+//   dBias = P * (dP - rowsum(dP * P)) summed over the dims the bias
+//           broadcasts along (pz.attention_bias_grad).
 // A row whose every position is dropped is NaN, as PyTorch's math backend.
 //
 //===----------------------------------------------------------------------===//
@@ -75,6 +78,18 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
     boolMask = elementTypeOf(m).isInteger(1);
   }
 
+  std::vector<int64_t> biasOffsets;
+  const HostTensor *bias = nullptr;
+  if (Value bv = op.getBias()) {
+    bias = &env.get(bv);
+    auto joint = broadcastShapes(bias->shape, scores);
+    if (bias->getRank() > 4 || failed(joint) || *joint != scores)
+      return op.emitError()
+             << "interpreter: bias of shape " << shapeStr(bias->shape)
+             << " does not broadcast to " << shapeStr(scores);
+    biasOffsets = broadcastOffsets(bias->shape, scores);
+  }
+
   p.assign(numElements(scores), 0.0);
   for (int64_t bi = 0; bi < dims.b; ++bi) {
     for (int64_t hi = 0; hi < dims.h; ++hi) {
@@ -92,6 +107,8 @@ static LogicalResult probabilities(OpTy op, Env &env, AttentionDims &dims,
           for (int64_t c = 0; c < dims.d; ++c)
             s += qrow[c] * krow[c];
           s *= dims.scale;
+          if (bias)
+            s += bias->data[biasOffsets[rowOff + j]];
           if (mask) {
             double mv = mask->data[maskOffsets[rowOff + j]];
             if (!boolMask)
@@ -192,7 +209,48 @@ static LogicalResult evalAttentionGrad(Operation *op, Env &env) {
   return env.define(grad.getGradValue(), v.shape, std::move(dv));
 }
 
+/// The bias's cotangent: dS = P * (dP - rowsum(dP * P)) summed into the
+/// bias's elements (the dims it broadcasts along reduce).
+static LogicalResult evalAttentionBiasGrad(Operation *op, Env &env) {
+  auto grad = llvm::cast<AttentionBiasGradOp>(op);
+  AttentionDims dims{};
+  std::vector<double> p;
+  if (failed(probabilities(grad, env, dims, p)))
+    return failure();
+  const HostTensor &g = env.get(grad.getGrad());
+  const HostTensor &v = env.get(grad.getValue());
+  const HostTensor &bias = env.get(grad.getBias());
+  if (g.shape != std::vector<int64_t>{dims.b, dims.h, dims.sq, dims.dv})
+    return op->emitError() << "interpreter: grad has shape " << shapeStr(g.shape)
+                           << " but the attention output has "
+                           << shapeStr({dims.b, dims.h, dims.sq, dims.dv});
+  std::vector<int64_t> offsets =
+      broadcastOffsets(bias.shape, {dims.b, dims.h, dims.sq, dims.sk});
+  std::vector<double> db(bias.data.size(), 0.0), dp(dims.sk);
+  auto at = AttentionDims::at;
+  for (int64_t bi = 0; bi < dims.b; ++bi)
+    for (int64_t hi = 0; hi < dims.h; ++hi)
+      for (int64_t i = 0; i < dims.sq; ++i) {
+        int64_t rowOff = at(bi, dims.h, hi, dims.sq, i, dims.sk);
+        const double *prow = p.data() + rowOff;
+        const double *grow = g.data.data() + at(bi, dims.h, hi, dims.sq, i, dims.dv);
+        double rowsum = 0;
+        for (int64_t j = 0; j < dims.sk; ++j) {
+          int64_t vOff = at(bi, dims.hkv, dims.kvHead(hi), dims.sk, j, dims.dv);
+          double d = 0;
+          for (int64_t c = 0; c < dims.dv; ++c)
+            d += grow[c] * v.data[vOff + c];
+          dp[j] = d;
+          rowsum += d * prow[j];
+        }
+        for (int64_t j = 0; j < dims.sk; ++j)
+          db[offsets[rowOff + j]] += prow[j] * (dp[j] - rowsum);
+      }
+  return env.define(grad.getGradBias(), bias.shape, std::move(db));
+}
+
 void mlir::pz::interp::detail::registerAttentionKernels(KernelTable &t) {
   add<AttentionOp>(t, evalAttention);
   add<AttentionGradOp>(t, evalAttentionGrad);
+  add<AttentionBiasGradOp>(t, evalAttentionBiasGrad);
 }

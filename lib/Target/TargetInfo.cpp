@@ -63,6 +63,9 @@ int64_t TargetInfo::workspaceBytes(Operation *op) const {
   } else if (auto att = llvm::dyn_cast<AttentionGradOp>(op)) {
     attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
     backward = 1;
+  } else if (auto att = llvm::dyn_cast<AttentionBiasGradOp>(op)) {
+    attentionDims(att.getQuery(), att.getKey(), att.getValue(), d);
+    backward = 1;
   } else {
     return 0;
   }

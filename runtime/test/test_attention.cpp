@@ -85,9 +85,15 @@ std::vector<float> randomVec(size_t n, unsigned seed, float scale = 1.0f) {
 // ---- double reference ----
 
 // P[b,h,i,j] in double. A row with no kept position is NaN.
+// A bias is a Mask of kind PZRT_MASK_ADD passed as the kernels' bias (kind
+// PZRT_MASK_NONE: no bias).
+const float *biasData(const Mask &bias) {
+  return bias.kind == PZRT_MASK_ADD ? bias.add.data() : nullptr;
+}
+
 std::vector<double> refProbs(const Shape &s, const std::vector<float> &q,
                              const std::vector<float> &k, const Mask &m, bool causal,
-                             double scale) {
+                             double scale, const Mask &bias = Mask{}) {
   std::vector<double> p(static_cast<size_t>(s.B * s.H * s.Sq * s.Sk));
   int64_t group = s.H / s.Hkv;
   std::vector<double> row(static_cast<size_t>(s.Sk));
@@ -101,6 +107,8 @@ std::vector<double> refProbs(const Shape &s, const std::vector<float> &q,
             dot += static_cast<double>(q[static_cast<size_t>(((b * s.H + h) * s.Sq + i) * s.D + c)]) *
                    k[static_cast<size_t>(((b * s.Hkv + kvh) * s.Sk + j) * s.D + c)];
           double sc = dot * scale;
+          if (bias.kind == PZRT_MASK_ADD)
+            sc += bias.add[static_cast<size_t>(bias.offset(b, h, i, j))];
           bool dropped = causal && j > i;
           if (m.kind == PZRT_MASK_BOOL && m.keep[static_cast<size_t>(m.offset(b, h, i, j))] == 0)
             dropped = true;
@@ -246,43 +254,46 @@ Inputs makeInputs(const Shape &s, unsigned seed) {
 }
 
 void runForward(const Shape &s, const Inputs &in, const Mask &m, bool causal, double scale,
-                std::vector<float> &out) {
+                std::vector<float> &out, const Mask &bias = Mask{}) {
   out.assign(static_cast<size_t>(s.B * s.H * s.Sq * s.Dv), -7.0f);
   Workspace ws(pzrt_attention_workspace_bytes(s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv, 0));
   ASSERT_EQ(pzrt_attention_fwd(in.q.data(), in.k.data(), in.v.data(), m.data(), m.kind,
-                               m.strides, causal, scale, s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv,
-                               out.data(), ws.base),
+                               m.strides, biasData(bias), bias.strides, causal, scale, s.B, s.H,
+                               s.Hkv, s.Sq, s.Sk, s.D, s.Dv, out.data(), ws.base),
             0)
       << pzrt_last_error();
   EXPECT_TRUE(ws.guardIntact()) << "forward wrote past its workspace";
 }
 
 void runBackward(const Shape &s, const Inputs &in, const Mask &m, bool causal, double scale,
-                 std::vector<float> &dq, std::vector<float> &dk, std::vector<float> &dv) {
+                 std::vector<float> &dq, std::vector<float> &dk, std::vector<float> &dv,
+                 const Mask &bias = Mask{}) {
   dq.assign(in.q.size(), -7.0f);
   dk.assign(in.k.size(), -7.0f);
   dv.assign(in.v.size(), -7.0f);
   Workspace ws(pzrt_attention_workspace_bytes(s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv, 1));
   ASSERT_EQ(pzrt_attention_bwd(in.g.data(), in.q.data(), in.k.data(), in.v.data(), m.data(),
-                               m.kind, m.strides, causal, scale, s.B, s.H, s.Hkv, s.Sq, s.Sk,
-                               s.D, s.Dv, dq.data(), dk.data(), dv.data(), ws.base),
+                               m.kind, m.strides, biasData(bias), bias.strides, causal, scale,
+                               s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv, dq.data(), dk.data(),
+                               dv.data(), ws.base),
             0)
       << pzrt_last_error();
   EXPECT_TRUE(ws.guardIntact()) << "backward wrote past its workspace";
 }
 
 // Forward and backward of one configuration against the reference.
-void checkCase(const Shape &s, const Mask &m, bool causal, double scale, unsigned seed) {
+void checkCase(const Shape &s, const Mask &m, bool causal, double scale, unsigned seed,
+               const Mask &bias = Mask{}) {
   SCOPED_TRACE(::testing::Message()
                << "B=" << s.B << " H=" << s.H << " Hkv=" << s.Hkv << " Sq=" << s.Sq
                << " Sk=" << s.Sk << " D=" << s.D << " Dv=" << s.Dv << " causal=" << causal
                << " mask=" << m.kind);
   Inputs in = makeInputs(s, seed);
-  auto p = refProbs(s, in.q, in.k, m, causal, scale);
+  auto p = refProbs(s, in.q, in.k, m, causal, scale, bias);
   std::vector<float> out, dq, dk, dv;
-  runForward(s, in, m, causal, scale, out);
+  runForward(s, in, m, causal, scale, out, bias);
   expectClose(out, refForward(s, p, in.v), "out");
-  runBackward(s, in, m, causal, scale, dq, dk, dv);
+  runBackward(s, in, m, causal, scale, dq, dk, dv, bias);
   RefGrads r = refBackward(s, p, in.g, in.q, in.k, in.v, scale);
   expectClose(dq, r.dq, "dq");
   expectClose(dk, r.dk, "dk");
@@ -344,6 +355,112 @@ TEST(Attention, AdditiveMaskBroadcast) {
     if (std::isinf(x))
       x = -3.0f;
   checkCase(s, r, false, 0.7, 17);
+}
+
+// A bias (ALiBi's [1, H, 1, Sk], a full [B, H, Sq, Sk] one) next to causal
+// and a bool mask: added to the scaled scores before the mask drops
+// positions; forward and backward against the double reference (1e-5).
+TEST(Attention, BiasWithCausalAndBoolMask) {
+  Shape s{2, 4, 2, 9, 9, 8, 6};
+  const int64_t alibiLike[4] = {1, 0, 1, 0}; // [1,H,1,Sk]
+  Mask alibi = makeMask(PZRT_MASK_ADD, s, alibiLike, 30);
+  for (int64_t h = 0; h < s.H; ++h) // slope_h * key position, as ALiBi
+    for (int64_t j = 0; j < s.Sk; ++j)
+      alibi.add[static_cast<size_t>(alibi.offset(0, h, 0, j))] =
+          std::ldexp(1.0f, -2 * static_cast<int>(h + 1)) * static_cast<float>(j);
+  checkCase(s, Mask{}, true, defaultScale(s), 31, alibi);
+  checkCase(s, Mask{}, false, 0.4, 32, alibi);
+  Mask full = makeMask(PZRT_MASK_ADD, s, kNoBcast, 33);
+  for (float &x : full.add)
+    if (std::isinf(x))
+      x = 1.5f;
+  const int64_t keyOnly[4] = {0, 1, 1, 0};
+  Mask pad = makeMask(PZRT_MASK_BOOL, s, keyOnly, 34);
+  pad.keep[static_cast<size_t>(pad.offset(0, 0, 0, 0))] = 1;
+  pad.keep[static_cast<size_t>(pad.offset(1, 0, 0, 0))] = 1;
+  checkCase(s, pad, true, defaultScale(s), 35, full);
+  // Rows across 64-row blocks, multi-query.
+  Shape t{1, 2, 1, 70, 70, 4, 4};
+  Mask tb = makeMask(PZRT_MASK_ADD, t, alibiLike, 36);
+  for (float &x : tb.add)
+    if (std::isinf(x))
+      x = -1.0f;
+  checkCase(t, Mask{}, true, defaultScale(t), 37, tb);
+}
+
+// The bias's gradient (pzrt_attention_bias_bwd): dS summed over the dims
+// the bias broadcasts along, against the double reference (1e-5 of the
+// largest |dbias|, as the other gradients).
+std::vector<double> refBiasGrad(const Shape &s, const std::vector<double> &p,
+                                const std::vector<float> &g, const std::vector<float> &v,
+                                const Mask &bias, size_t numel) {
+  std::vector<double> db(numel, 0.0), dp(static_cast<size_t>(s.Sk));
+  int64_t group = s.H / s.Hkv;
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < s.H; ++h)
+      for (int64_t i = 0; i < s.Sq; ++i) {
+        const double *pr = &p[static_cast<size_t>(((b * s.H + h) * s.Sq + i) * s.Sk)];
+        double dot = 0;
+        for (int64_t j = 0; j < s.Sk; ++j) {
+          double acc = 0;
+          for (int64_t c = 0; c < s.Dv; ++c)
+            acc += static_cast<double>(g[static_cast<size_t>(((b * s.H + h) * s.Sq + i) * s.Dv + c)]) *
+                   v[static_cast<size_t>(((b * s.Hkv + h / group) * s.Sk + j) * s.Dv + c)];
+          dp[static_cast<size_t>(j)] = acc;
+          dot += acc * pr[j];
+        }
+        for (int64_t j = 0; j < s.Sk; ++j)
+          db[static_cast<size_t>(bias.offset(b, h, i, j))] += pr[j] * (dp[static_cast<size_t>(j)] - dot);
+      }
+  return db;
+}
+
+TEST(Attention, BiasGradient) {
+  Shape s{2, 4, 2, 9, 9, 8, 6};
+  const int64_t alibiLike[4] = {1, 0, 1, 0}; // [1,H,1,Sk]: sums over B and Sq
+  Mask alibi = makeMask(PZRT_MASK_ADD, s, alibiLike, 40);
+  for (float &x : alibi.add)
+    if (std::isinf(x))
+      x = 0.25f;
+  Mask full = makeMask(PZRT_MASK_ADD, s, kNoBcast, 41);
+  for (float &x : full.add)
+    if (std::isinf(x))
+      x = -0.5f;
+  const int64_t keyOnly[4] = {0, 1, 1, 0};
+  Mask pad = makeMask(PZRT_MASK_BOOL, s, keyOnly, 42);
+  pad.keep[static_cast<size_t>(pad.offset(0, 0, 0, 0))] = 1;
+  pad.keep[static_cast<size_t>(pad.offset(1, 0, 0, 0))] = 1;
+  for (const Mask *bias : {&alibi, &full})
+    for (bool causal : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << "bias " << (bias == &alibi ? "alibi" : "full")
+                                        << " causal=" << causal);
+      const Mask &m = causal ? pad : Mask{};
+      Inputs in = makeInputs(s, 43);
+      auto p = refProbs(s, in.q, in.k, m, causal, defaultScale(s), *bias);
+      std::vector<double> ref = refBiasGrad(s, p, in.g, in.v, *bias, bias->add.size());
+      std::vector<float> db(bias->add.size(), -7.0f);
+      Workspace ws(pzrt_attention_workspace_bytes(s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv, 1));
+      ASSERT_EQ(pzrt_attention_bias_bwd(in.g.data(), in.q.data(), in.k.data(), in.v.data(),
+                                        m.data(), m.kind, m.strides, bias->add.data(),
+                                        bias->strides, static_cast<int64_t>(db.size()), causal,
+                                        defaultScale(s), s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.Dv,
+                                        db.data(), ws.base),
+                0)
+          << pzrt_last_error();
+      EXPECT_TRUE(ws.guardIntact());
+      expectClose(db, ref, "dbias");
+      double norm = 0;
+      for (double x : ref)
+        norm = std::max(norm, std::fabs(x));
+      EXPECT_GT(norm, 1e-3); // the gradient is not trivially zero
+    }
+  // No bias is an error.
+  float buf[64] = {};
+  alignas(64) unsigned char w[4096];
+  const int64_t strides[4] = {0, 0, 0, 1};
+  EXPECT_EQ(pzrt_attention_bias_bwd(buf, buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr,
+                                    strides, 2, 0, 1.0, 1, 1, 1, 2, 2, 2, 2, buf, w),
+            -1);
 }
 
 TEST(Attention, FullyMaskedRowIsNaN) {
@@ -486,37 +603,43 @@ TEST(Attention, BadArguments) {
   alignas(64) unsigned char ws[4096];
   const int64_t strides[4] = {0, 0, 0, 1};
   // H not a multiple of Hkv.
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 0, 1.0, 1, 3, 2,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 0, 1.0, 1, 3, 2,
                                2, 2, 2, 2, buf, ws),
             -1);
   EXPECT_NE(std::string(pzrt_last_error()).find("multiple"), std::string::npos)
       << pzrt_last_error();
-  EXPECT_EQ(pzrt_attention_bwd(buf, buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 0, 1.0, 1,
+  EXPECT_EQ(pzrt_attention_bwd(buf, buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 0, 1.0, 1,
                                3, 2, 2, 2, 2, 2, buf, buf, buf, ws),
             -1);
   // Hkv = 0, negative sizes.
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 0, 1.0, 1, 2, 0,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 0, 1.0, 1, 2, 0,
                                2, 2, 2, 2, buf, ws),
             -1);
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 0, 1.0, 1, 2, 1,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 0, 1.0, 1, 2, 1,
                                -2, 2, 2, 2, buf, ws),
             -1);
   // Unknown mask kind, missing mask or strides, missing workspace.
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, buf, 7, strides, 0, 1.0, 1, 1, 1, 2, 2, 2, 2, buf,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, buf, 7, strides, nullptr, nullptr, 0, 1.0, 1, 1, 1, 2, 2, 2, 2, buf,
                                ws),
             -1);
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_BOOL, strides, 0, 1.0, 1, 1, 1,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_BOOL, strides, nullptr, nullptr, 0, 1.0, 1, 1, 1,
                                2, 2, 2, 2, buf, ws),
             -1);
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, buf, PZRT_MASK_ADD, nullptr, 0, 1.0, 1, 1, 1, 2, 2,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, buf, PZRT_MASK_ADD, nullptr, nullptr, nullptr, 0, 1.0, 1, 1, 1, 2, 2,
                                2, 2, buf, ws),
             -1);
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 0, 1.0, 1, 1, 1,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 0, 1.0, 1, 1, 1,
                                2, 2, 2, 2, buf, nullptr),
             -1);
   EXPECT_NE(std::string(pzrt_last_error()).find("workspace"), std::string::npos);
+  // A bias without strides.
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, buf, nullptr, 0,
+                               1.0, 1, 1, 1, 2, 2, 2, 2, buf, ws),
+            -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("bias_strides"), std::string::npos)
+      << pzrt_last_error();
   // A valid call still works.
-  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, 1, 1.0, 1, 1, 1,
+  EXPECT_EQ(pzrt_attention_fwd(buf, buf, buf, nullptr, PZRT_MASK_NONE, nullptr, nullptr, nullptr, 1, 1.0, 1, 1, 1,
                                2, 2, 2, 2, buf + 128, ws),
             0);
 }

@@ -663,3 +663,37 @@ func.func @forward(%a: tensor<3xf32> {pz.param = "a"}, %b: tensor<3xf32> {pz.par
 // CHECK: pz.compare eq, %arg0, %arg1 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
 // CHECK: pz.compare lt, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
 // CHECK: pz.compare eq, %arg1, %arg0 : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
+
+// -----
+
+// A constant bias (ALiBi folded from constants) is passed to the gradient,
+// which recomputes the probabilities with it; it gets no gradient.
+func.func @forward(%q: tensor<1x4x3x8xf32> {pz.param = "q"}, %k: tensor<1x4x3x8xf32> {pz.param = "k"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %b = pz.constant dense<[[[[0.0, 0.5, 1.0]], [[0.0, 0.25, 0.5]], [[0.0, 0.125, 0.25]], [[0.0, 0.0625, 0.125]]]]> : tensor<1x4x1x3xf32>
+  %y = pz.attention %q, %k, %k bias(%b : tensor<1x4x1x3xf32>) {causal} : tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32> -> tensor<1x4x3x8xf32>
+  %l = pz.reduce_sum %y [0, 1, 2, 3] : tensor<1x4x3x8xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: -> (tensor<f32> {pz.output = "loss", pz.role = #pz.role<loss>}, tensor<1x4x3x8xf32> {pz.grad = "q"}, tensor<1x4x3x8xf32> {pz.grad = "k"})
+// CHECK: [[B:%.+]] = pz.constant dense<{{.+}}> : tensor<1x4x1x3xf32>
+// CHECK: pz.attention_grad %{{.+}}, %arg0, %arg1, %arg1 bias([[B]] : tensor<1x4x1x3xf32>) {causal}
+
+// -----
+
+// A bias computed from a parameter (slopes x positions) gets its gradient
+// from pz.attention_bias_grad, summed back through the broadcast.
+func.func @forward(%q: tensor<1x2x3x8xf32> {pz.param = "q"}, %slopes: tensor<1x2x1x1xf32> {pz.param = "slopes"}) -> (tensor<f32> {pz.output = "loss"}) {
+  %pos = pz.constant dense<[0.0, 1.0, 2.0]> : tensor<3xf32>
+  %b = pz.mul %slopes, %pos : tensor<1x2x1x1xf32>, tensor<3xf32> -> tensor<1x2x1x3xf32>
+  %y = pz.attention %q, %q, %q bias(%b : tensor<1x2x1x3xf32>) {causal} : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x2x3x8xf32>
+  %l = pz.reduce_sum %y [0, 1, 2, 3] : tensor<1x2x3x8xf32> -> tensor<f32>
+  return %l : tensor<f32>
+}
+// CHECK-LABEL: func.func @forward_backward(
+// CHECK-SAME: tensor<1x2x1x1xf32> {pz.grad = "slopes"})
+// CHECK: [[B:%.+]] = pz.mul %arg1, %{{.+}} : tensor<1x2x1x1xf32>, tensor<3xf32> -> tensor<1x2x1x3xf32>
+// CHECK: pz.attention_grad %{{.+}}, %arg0, %arg0, %arg0 bias([[B]] : tensor<1x2x1x3xf32>) {causal}
+// CHECK-NEXT: [[DB:%.+]] = pz.attention_bias_grad %{{.+}}, %arg0, %arg0, %arg0 bias([[B]] : tensor<1x2x1x3xf32>) {causal}
+// CHECK: pz.mul [[DB]], %{{.+}} : tensor<1x2x1x3xf32>, tensor<3xf32> -> tensor<1x2x1x3xf32>
+

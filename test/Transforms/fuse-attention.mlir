@@ -291,10 +291,10 @@ func.func @merged_heads(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: te
 
 // -----
 
-// Near misses of the merged form: a constant that is not zeros is added to
-// the rank-3 scores (a bias such as ALiBi, not fused); the scores are
+// Near misses of the merged form: a constant bias under a scale after the
+// mask (the scale would have to apply to the bias too); the scores are
 // reshaped back into other heads than q's ([2, 1] from q's [1, 2]); k is
-// not read through the swap of its last two dims.
+// read through a swap of its heads with its batch, not of its last two dims.
 // CHECK-LABEL: func.func @merged_heads_near_misses(
 // CHECK-NOT: pz.attention
 // CHECK: return
@@ -306,7 +306,12 @@ func.func @merged_heads_near_misses(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3x
   %bias = pz.constant dense<0.5> : tensor<2x3x3xf32>
   %b1 = pz.add %s1, %bias : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
   %r1 = pz.reshape %b1 [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
-  %p1 = pz.softmax %r1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %triu = pz.constant dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
+  %ninf = pz.constant dense<0xFF800000> : tensor<f32>
+  %w1 = pz.where %triu, %ninf, %r1 : tensor<3x3xi1>, tensor<f32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %half = pz.constant dense<0.5> : tensor<f32>
+  %h1 = pz.mul %w1, %half : tensor<1x2x3x3xf32>, tensor<f32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %h1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
   %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
   %s2 = pz.matmul %q3, %kt : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
   %r2 = pz.reshape %s2 [2, 1, 3, 3] : tensor<2x3x3xf32> -> tensor<2x1x3x3xf32>
@@ -320,6 +325,63 @@ func.func @merged_heads_near_misses(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3x
   %p3 = pz.softmax %r3 {axis = 3 : i64} : tensor<1x2x3x3xf32>
   %o3 = pz.matmul %p3, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
   return %o1, %o2, %o3 : tensor<1x2x3x3xf32>, tensor<2x1x3x3xf32>, tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Bloom: baddbmm(alibi, q, k^T, beta=1, alpha=1/sqrt(d)) on heads merged to
+// [B*H, S, D] with k merged already transposed ([B, H, D, S] -> [B*H, D, S]),
+// masked_fill with finfo.min by the causal masked-out mask, softmax, the
+// probabilities merged to [B*H, S, S] for bmm with the merged values. The
+// ALiBi constant [B*H, 1, S], the same in both batch rows, becomes the bias
+// [1, H, 1, S] (one row); k is read transposed, and the output is merged
+// back to [B*H, S, Dv].
+// CHECK-LABEL: func.func @bloom_alibi(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x2x3x8xf32>, [[KT:%[^:]+]]: tensor<2x2x8x3xf32>, [[V:%[^:]+]]: tensor<2x2x3x8xf32>)
+// CHECK-DAG: [[K:%.+]] = pz.transpose [[KT]] [0, 1, 3, 2] : tensor<2x2x8x3xf32> -> tensor<2x2x3x8xf32>
+// CHECK-DAG: [[B:%.+]] = pz.constant dense<{{\[\[\[\[}}0.000000e+00, 2.500000e-01, 5.000000e-01]], {{\[\[}}0.000000e+00, 6.250000e-02, 1.250000e-01]]]]> : tensor<1x2x1x3xf32>
+// CHECK: [[O:%.+]] = pz.attention [[Q]], [[K]], [[V]] bias([[B]] : tensor<1x2x1x3xf32>) {causal} : tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32> -> tensor<2x2x3x8xf32>
+// CHECK-NEXT: [[R:%.+]] = pz.reshape [[O]] [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
+// CHECK-NEXT: return [[R]]
+func.func @bloom_alibi(%q: tensor<2x2x3x8xf32>, %kt: tensor<2x2x8x3xf32>, %v: tensor<2x2x3x8xf32>) -> tensor<4x3x8xf32> {
+  %q3 = pz.reshape %q [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
+  %k3 = pz.reshape %kt [4, 8, 3] : tensor<2x2x8x3xf32> -> tensor<4x8x3xf32>
+  %v3 = pz.reshape %v [4, 3, 8] : tensor<2x2x3x8xf32> -> tensor<4x3x8xf32>
+  %s = pz.matmul %q3, %k3 : tensor<4x3x8xf32>, tensor<4x8x3xf32> -> tensor<4x3x3xf32>
+  %c = pz.constant dense<0.353553385> : tensor<f32>
+  %sc = pz.mul %s, %c : tensor<4x3x3xf32>, tensor<f32> -> tensor<4x3x3xf32>
+  %alibi = pz.constant dense<[[[0.0, 0.25, 0.5]], [[0.0, 0.0625, 0.125]], [[0.0, 0.25, 0.5]], [[0.0, 0.0625, 0.125]]]> : tensor<4x1x3xf32>
+  %sb = pz.add %sc, %alibi : tensor<4x3x3xf32>, tensor<4x1x3xf32> -> tensor<4x3x3xf32>
+  %s4 = pz.reshape %sb [2, 2, 3, 3] : tensor<4x3x3xf32> -> tensor<2x2x3x3xf32>
+  %triu = pz.constant dense<[[[[false, true, true], [false, false, true], [false, false, false]]]]> : tensor<1x1x3x3xi1>
+  %min = pz.constant dense<-3.40282347E+38> : tensor<f32>
+  %m = pz.where %triu, %min, %s4 : tensor<1x1x3x3xi1>, tensor<f32>, tensor<2x2x3x3xf32> -> tensor<2x2x3x3xf32>
+  %p = pz.softmax %m {axis = 3 : i64} : tensor<2x2x3x3xf32>
+  %p3 = pz.reshape %p [4, 3, 3] : tensor<2x2x3x3xf32> -> tensor<4x3x3xf32>
+  %o = pz.matmul %p3, %v3 : tensor<4x3x3xf32>, tensor<4x3x8xf32> -> tensor<4x3x8xf32>
+  return %o : tensor<4x3x8xf32>
+}
+
+// -----
+
+// A bias on every score of the merged heads ([B*H, S, S], unmasked) and the
+// rank-4 product with v: the bias [B, H, S, S], not causal.
+// CHECK-LABEL: func.func @merged_heads_full_bias(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x2x3x3xf32>, [[K:%[^:]+]]: tensor<1x2x3x3xf32>, [[V:%[^:]+]]: tensor<1x2x3x3xf32>)
+// CHECK: [[B:%.+]] = {{.*}}tensor<1x2x3x3xf32>
+// CHECK: [[O:%.+]] = pz.attention [[Q]], [[K]], [[V]] bias([[B]] : tensor<1x2x3x3xf32>) {scale = 1.000000e+00 : f64} : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+// CHECK-NEXT: return [[O]]
+func.func @merged_heads_full_bias(%q: tensor<1x2x3x3xf32>, %k: tensor<1x2x3x3xf32>, %v: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
+  %q3 = pz.reshape %q [2, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x3x3xf32>
+  %k3 = pz.reshape %k [2, 3, 3] : tensor<1x2x3x3xf32> -> tensor<2x3x3xf32>
+  %kt = pz.transpose %k3 [0, 2, 1] : tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %s1 = pz.matmul %q3, %kt : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %bias = pz.constant dense<[[[0.5, 0.0, -1.0], [0.0, 1.0, 2.0], [0.25, 0.5, 0.75]], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]> : tensor<2x3x3xf32>
+  %b1 = pz.add %bias, %s1 : tensor<2x3x3xf32>, tensor<2x3x3xf32> -> tensor<2x3x3xf32>
+  %r1 = pz.reshape %b1 [1, 2, 3, 3] : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %p1 = pz.softmax %r1 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o1 = pz.matmul %p1, %v : tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x3x3xf32>
+  return %o1 : tensor<1x2x3x3xf32>
 }
 
 // -----

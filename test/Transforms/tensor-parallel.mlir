@@ -672,3 +672,45 @@ module attributes {pz.plan = #pz.plan<cp = 2, grad_accum = 2>} {
     return %g : tensor<16x8xf32>
   }
 }
+
+// -----
+
+// A bias with a heads dim (ALiBi [1, H, 1, S]) splits its heads as the
+// query's; one that broadcasts over the heads ([S, S]) stays whole. The
+// gradient op takes the same bias.
+// CHECK-LABEL: module attributes {pz.plan = #pz.plan<tp = 2>}
+// CHECK: pz.attention %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}} : tensor<1x2x1x4xf32>) {causal} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+// CHECK: pz.attention %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}} : tensor<4x4xf32>) : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+// CHECK: pz.attention_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}} : tensor<1x2x1x4xf32>) {causal} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+module attributes {pz.plan = #pz.plan<tp = 2>} {
+  func.func @forward_backward(%x: tensor<1x4x32xf32> {pz.input = "x"}, %wq: tensor<32x32xf32> {pz.param = "wq"}, %wk: tensor<32x32xf32> {pz.param = "wk"}, %wv: tensor<32x32xf32> {pz.param = "wv"}) -> (tensor<1x4x4x8xf32> {pz.output = "y"}, tensor<1x4x4x8xf32> {pz.output = "y2"}, tensor<1x4x4x8xf32> {pz.output = "dk"}) {
+    %q0 = pz.matmul %x, %wq : tensor<1x4x32xf32>, tensor<32x32xf32> -> tensor<1x4x32xf32>
+    %q1 = pz.reshape %q0 [1, 4, 4, 8] : tensor<1x4x32xf32> -> tensor<1x4x4x8xf32>
+    %q = pz.transpose %q1 [0, 2, 1, 3] : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+    %k0 = pz.matmul %x, %wk : tensor<1x4x32xf32>, tensor<32x32xf32> -> tensor<1x4x32xf32>
+    %k1 = pz.reshape %k0 [1, 4, 4, 8] : tensor<1x4x32xf32> -> tensor<1x4x4x8xf32>
+    %k = pz.transpose %k1 [0, 2, 1, 3] : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+    %v0 = pz.matmul %x, %wv : tensor<1x4x32xf32>, tensor<32x32xf32> -> tensor<1x4x32xf32>
+    %v1 = pz.reshape %v0 [1, 4, 4, 8] : tensor<1x4x32xf32> -> tensor<1x4x4x8xf32>
+    %v = pz.transpose %v1 [0, 2, 1, 3] : tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32>
+    %b = pz.constant dense<[[[[0.0, 0.5, 1.0, 1.5]], [[0.0, 0.25, 0.5, 0.75]], [[0.0, 0.125, 0.25, 0.375]], [[0.0, 0.0625, 0.125, 0.1875]]]]> : tensor<1x4x1x4xf32>
+    %y = pz.attention %q, %k, %v bias(%b : tensor<1x4x1x4xf32>) {causal} : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32> loc("attn")
+    %b2 = pz.constant dense<0.5> : tensor<4x4xf32>
+    %y2 = pz.attention %q, %k, %v bias(%b2 : tensor<4x4xf32>) : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32> -> tensor<1x4x4x8xf32> loc("attn2")
+    %dq, %dk, %dv = pz.attention_grad %y, %q, %k, %v bias(%b : tensor<1x4x1x4xf32>) {causal} : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32> loc("attn_grad")
+    return %y, %y2, %dk : tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>
+  }
+}
+
+// -----
+
+// cp with an attention bias is refused: the ring does not carry it.
+module attributes {pz.plan = #pz.plan<cp = 2>} {
+  func.func @forward_backward(%ids: tensor<2x8xi64> {pz.input = "input_ids"}, %qs: tensor<2x1x8x8xf32> {pz.input = "q"}) -> (tensor<2x1x8x8xf32> {pz.output = "o"}) {
+    %b = pz.constant dense<0.5> : tensor<1x1x1x8xf32>
+    // expected-error @+1 {{pz-tensor-parallel: cp (plan key 'cp') with an attention bias (ALiBi, 'tensor<1x1x1x8xf32>') is not built: the ring does not carry the bias; drop --cp}}
+    %a = pz.attention %qs, %qs, %qs bias(%b : tensor<1x1x1x8xf32>) {causal} : tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32>, tensor<2x1x8x8xf32> -> tensor<2x1x8x8xf32>
+    return %a : tensor<2x1x8x8xf32>
+  }
+}
+

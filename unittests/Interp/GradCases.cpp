@@ -448,6 +448,28 @@ static std::vector<GradCase> nnCases() {
        "{causal} : tensor<1x4x3x2xf64>, tensor<1x2x3x2xf64>, "
        "tensor<1x2x3x2xf64> -> tensor<1x4x3x2xf64>",
        "tensor<1x4x3x2xf64>"},
+      // An ALiBi-like bias [1, H, 1, Sk] (a data input: no gradient) next
+      // to causal and a bool mask.
+      {"attention_bias_causal_bool_mask",
+       {P("q", "tensor<2x2x3x2xf64>"), P("k", "tensor<2x2x3x2xf64>"),
+        P("v", "tensor<2x2x3x2xf64>"),
+        In("b", "tensor<1x2x1x3xf64>", {0, -0.5, -1, 0, -0.25, -0.5}),
+        In("m", "tensor<2x1x1x3xi1>", {1, 1, 1, 1, 0, 1})},
+       "  %out = pz.attention %q, %k, %v mask(%m : tensor<2x1x1x3xi1>) "
+       "bias(%b : tensor<1x2x1x3xf64>) {causal} : tensor<2x2x3x2xf64>, "
+       "tensor<2x2x3x2xf64>, tensor<2x2x3x2xf64> -> tensor<2x2x3x2xf64>",
+       "tensor<2x2x3x2xf64>"},
+      // A bias that is a parameter: its gradient (pz.attention_bias_grad)
+      // sums dS over the batch and query dims it broadcasts along.
+      {"attention_param_bias_gqa",
+       {P("q", "tensor<2x4x3x2xf64>"), P("k", "tensor<2x2x3x2xf64>"),
+        P("v", "tensor<2x2x3x2xf64>"), P("b", "tensor<1x4x1x3xf64>"),
+        In("m", "tensor<3x3xi1>", {1, 0, 1, 1, 1, 1, 1, 1, 0})},
+       "  %out = pz.attention %q, %k, %v mask(%m : tensor<3x3xi1>) "
+       "bias(%b : tensor<1x4x1x3xf64>) {causal, scale = 6.0e-01 : f64} : "
+       "tensor<2x4x3x2xf64>, tensor<2x2x3x2xf64>, tensor<2x2x3x2xf64> -> "
+       "tensor<2x4x3x2xf64>",
+       "tensor<2x4x3x2xf64>"},
   };
 }
 

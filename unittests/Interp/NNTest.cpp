@@ -279,6 +279,58 @@ TEST_F(NNTest, AttentionGQAWithCausalFloatAndBoolMasks) {
                 -0.6049692738752175,   1.8903056528157676, 1.4688932711470408});
 }
 
+// A bias adds to the scaled scores as a float mask does (that form is
+// checked against PyTorch above): with a bias b and a bool mask m, the
+// output and the gradients equal those with the float mask
+// b + (m ? 0 : -inf), to the last bit but for the order of two additions.
+TEST_F(NNTest, AttentionBiasIsAnAdditiveTermBeforeTheMask) {
+  std::vector<double> g;
+  for (int i = 0; i < 24; ++i)
+    g.push_back(i * 0.1 - 1.0);
+  auto r = eval(R"(
+    func.func @f(%g: tensor<1x2x4x3xf64>, %q: tensor<1x2x4x2xf64>, %k: tensor<1x1x4x2xf64>,
+                 %v: tensor<1x1x4x3xf64>, %b: tensor<1x2x1x4xf64>, %bm: tensor<4x4xi1>,
+                 %fm: tensor<1x2x4x4xf64>)
+        -> (tensor<1x2x4x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x2x4x2xf64>,
+            tensor<1x1x4x2xf64>, tensor<1x1x4x2xf64>) {
+      %0 = pz.attention %q, %k, %v mask(%bm : tensor<4x4xi1>) bias(%b : tensor<1x2x1x4xf64>) {causal, scale = 0.7 : f64} : tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64> -> tensor<1x2x4x3xf64>
+      %1 = pz.attention %q, %k, %v mask(%fm : tensor<1x2x4x4xf64>) {causal, scale = 0.7 : f64} : tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64> -> tensor<1x2x4x3xf64>
+      %dq, %dk, %dv = pz.attention_grad %g, %q, %k, %v mask(%bm : tensor<4x4xi1>) bias(%b : tensor<1x2x1x4xf64>) {causal, scale = 0.7 : f64} : tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64>
+      %eq, %ek, %ev = pz.attention_grad %g, %q, %k, %v mask(%fm : tensor<1x2x4x4xf64>) {causal, scale = 0.7 : f64} : tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64>
+      return %0, %1, %dq, %eq, %dk, %ek : tensor<1x2x4x3xf64>, tensor<1x2x4x3xf64>, tensor<1x2x4x2xf64>, tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x2xf64>
+    })",
+                [&] {
+                  std::vector<double> bias = {0, -0.25, -0.5, -0.75, 0, -0.5, -1, -1.5};
+                  std::vector<double> keep = {1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0};
+                  std::vector<double> fm;
+                  for (int h = 0; h < 2; ++h)
+                    for (int i = 0; i < 4; ++i)
+                      for (int j = 0; j < 4; ++j)
+                        fm.push_back(bias[h * 4 + j] + (keep[i * 4 + j] ? 0.0 : -INFINITY));
+                  return std::vector<HostTensor>{
+                      T({1, 2, 4, 3}, g), T({1, 2, 4, 2}, kQ), T({1, 1, 4, 2}, kK),
+                      T({1, 1, 4, 3}, kV), T({1, 2, 1, 4}, bias), T({4, 4}, keep),
+                      T({1, 2, 4, 4}, fm)};
+                }());
+  ASSERT_EQ(r.size(), 6u);
+  for (int i = 0; i < 6; i += 2) {
+    ASSERT_EQ(r[i].shape, r[i + 1].shape);
+    for (size_t j = 0; j < r[i].data.size(); ++j)
+      EXPECT_NEAR(r[i].data[j], r[i + 1].data[j], 1e-15) << "result " << i << "[" << j << "]";
+  }
+  // The bias changes the result (the test would pass vacuously otherwise).
+  auto plain = eval(R"(
+    func.func @f(%q: tensor<1x2x4x2xf64>, %k: tensor<1x1x4x2xf64>, %v: tensor<1x1x4x3xf64>,
+                 %bm: tensor<4x4xi1>) -> tensor<1x2x4x3xf64> {
+      %0 = pz.attention %q, %k, %v mask(%bm : tensor<4x4xi1>) {causal, scale = 0.7 : f64} : tensor<1x2x4x2xf64>, tensor<1x1x4x2xf64>, tensor<1x1x4x3xf64> -> tensor<1x2x4x3xf64>
+      return %0 : tensor<1x2x4x3xf64>
+    })",
+                    {T({1, 2, 4, 2}, kQ), T({1, 1, 4, 2}, kK), T({1, 1, 4, 3}, kV),
+                     T({4, 4}, {1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0})});
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_GT(std::fabs(plain[0].data[4] - r[0].data[4]), 1e-3);
+}
+
 TEST_F(NNTest, AttentionGradMatchesTorchAutograd) {
   // Causal plus the float mask, cotangent arange(24) * 0.1 - 1 (torch).
   std::vector<double> g;

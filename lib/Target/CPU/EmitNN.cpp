@@ -151,17 +151,47 @@ struct AttentionCall {
 } // namespace
 
 static LogicalResult emitAttention(Operation *op, Value q, Value k, Value v, Value mask,
-                                   bool causal, std::optional<double> scaleAttr, FE &e,
-                                   const std::string &outs) {
+                                   Value bias, bool causal, std::optional<double> scaleAttr,
+                                   FE &e, const std::string &outs) {
   AttentionCall a(q, k, v, mask, scaleAttr, e);
+  std::string biasArgs = "NULL, NULL, ";
+  if (bias) {
+    e.out() << "      static const int64_t bs[4] = "
+            << intList(FE::broadcastStrides(FE::shape(bias),
+                                            {a.dims[0], a.dims[1], a.dims[3], a.dims[4]}))
+            << ";\n";
+    biasArgs = e.name(bias) + ", bs, ";
+  }
   std::string call = std::string(outs.empty() ? "pzrt_attention_fwd(" : "pzrt_attention_bwd(");
   call += outs.empty() ? "" : outs.substr(0, outs.find('|')) + ", ";
   call += e.name(q) + ", " + e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " +
-          a.kind + ", ms, " + std::to_string(causal ? 1 : 0) + ", " +
+          a.kind + ", ms, " + biasArgs + std::to_string(causal ? 1 : 0) + ", " +
           floatLiteral(a.scale, false) + a.dimList();
   call += ", " + (outs.empty() ? e.name(op->getResult(0)) : outs.substr(outs.find('|') + 1)) +
           ", " + e.workspace(op) + ")";
   AttentionCall::call(op, e, call);
+  return success();
+}
+
+/// pz.attention_bias_grad: the bias's cotangent, its strides over
+/// [B, H, Sq, Sk] as the forward's.
+static LogicalResult emitAttentionBiasGrad(AttentionBiasGradOp g, FE &e) {
+  std::optional<double> scale;
+  if (auto s = g.getScaleAttr())
+    scale = s.getValueAsDouble();
+  Value q = g.getQuery(), k = g.getKey(), v = g.getValue(), mask = g.getMask(), bias = g.getBias();
+  AttentionCall a(q, k, v, mask, scale, e);
+  e.out() << "      static const int64_t bs[4] = "
+          << intList(FE::broadcastStrides(FE::shape(bias),
+                                          {a.dims[0], a.dims[1], a.dims[3], a.dims[4]}))
+          << ";\n";
+  std::string call = "pzrt_attention_bias_bwd(" + e.name(g.getGrad()) + ", " + e.name(q) + ", " +
+                     e.name(k) + ", " + e.name(v) + ", " + orNull(e, mask) + ", " + a.kind +
+                     ", ms, " + e.name(bias) + ", bs, " + std::to_string(FE::numel(bias)) + ", " +
+                     std::to_string(g.getCausal() ? 1 : 0) + ", " +
+                     floatLiteral(a.scale, false) + a.dimList() + ", " +
+                     e.name(g.getGradBias()) + ", " + e.workspace(g) + ")";
+  AttentionCall::call(g, e, call);
   return success();
 }
 
@@ -228,8 +258,9 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
 LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (!llvm::isa<MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
-                 RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBlockOp,
-                 AttentionBlockGradOp, CrossEntropyOp, CrossEntropyGradOp>(op)) {
+                 RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBiasGradOp,
+                 AttentionBlockOp, AttentionBlockGradOp, CrossEntropyOp,
+                 CrossEntropyGradOp>(op)) {
     handled = false;
     return success();
   }
@@ -288,7 +319,7 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
         if (auto s = a.getScaleAttr())
           scale = s.getValueAsDouble();
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
-                             a.getCausal(), scale, e, "");
+                             a.getBias(), a.getCausal(), scale, e, "");
       })
       .Case<AttentionGradOp>([&](AttentionGradOp a) {
         std::optional<double> scale;
@@ -297,8 +328,9 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
         std::string outs = e.name(a.getGrad()) + "|" + e.name(a.getGradQuery()) + ", " +
                            e.name(a.getGradKey()) + ", " + e.name(a.getGradValue());
         return emitAttention(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(),
-                             a.getCausal(), scale, e, outs);
+                             a.getBias(), a.getCausal(), scale, e, outs);
       })
+      .Case<AttentionBiasGradOp>([&](AttentionBiasGradOp a) { return emitAttentionBiasGrad(a, e); })
       .Case<AttentionBlockOp>([&](AttentionBlockOp a) {
         std::optional<double> scale;
         if (auto s = a.getScaleAttr())

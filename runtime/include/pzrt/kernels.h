@@ -128,7 +128,10 @@ int pzrt_rms_norm_bwd_recompute(const float *dy, const float *x, const float *ga
 /* ---- scaled dot-product attention (the compiler's pz.attention) ---- */
 /* query [B,H,Sq,D], key [B,Hkv,Sk,D], value [B,Hkv,Sk,Dv], out [B,H,Sq,Dv],
  * all contiguous row-major; H must be a multiple of Hkv (query head h uses kv
- * head h / (H/Hkv)). out = softmax(scale * Q K^T + mask) V along the keys.
+ * head h / (H/Hkv)). out = softmax(scale * Q K^T + bias + mask) V along the
+ * keys. bias (NULL: none) is float, added to the scaled scores before the
+ * mask (an additive position bias such as ALiBi); its gradient is
+ * pzrt_attention_bias_bwd's.
  * causal: key j is dropped for query i when j > i (top-left aligned).
  * PZRT_MASK_BOOL: mask is uint8, nonzero keeps the position, zero drops it;
  * PZRT_MASK_ADD: mask is float, added to the scaled scores.
@@ -142,9 +145,15 @@ int pzrt_rms_norm_bwd_recompute(const float *dy, const float *x, const float *ga
  * sizes or pointers. */
 typedef enum { PZRT_MASK_NONE = 0, PZRT_MASK_BOOL = 1, PZRT_MASK_ADD = 2 } pzrt_mask_kind;
 /* mask_strides: element strides of the mask over [B,H,Sq,Sk] (0 broadcasts that axis); ignored for PZRT_MASK_NONE.
+ * bias_strides: the same for the bias; ignored when bias is NULL.
  * workspace: at least pzrt_attention_workspace_bytes(...) bytes, 64-byte aligned, owned by the caller. */
-int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
-int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
+int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], const float *bias, const int64_t bias_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
+int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], const float *bias, const int64_t bias_strides[4], int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
+/* The bias's gradient (pz.attention_bias_grad): dS = P * (dP - rowsum(dP * P))
+ * summed into dbias (bias_numel floats, overwritten; the bias's strides map
+ * [B,H,Sq,Sk] onto it, 0 summing a broadcast axis). Sums accumulate in float.
+ * workspace: pzrt_attention_workspace_bytes(..., 1) bytes. */
+int pzrt_attention_bias_bwd(const float *dout, const float *q, const float *k, const float *v, const void *mask, int mask_kind, const int64_t mask_strides[4], const float *bias, const int64_t bias_strides[4], int64_t bias_numel, int causal, double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, float *dbias, void *workspace);
 
 /* ---- one block of ring attention (the compiler's pz.attention_block) ----
  * query [B,H,Sq,D], key [B,Hkv,Sk,D], value [B,Hkv,Sk,Dv]: one block of the keys.

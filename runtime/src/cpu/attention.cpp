@@ -1,8 +1,9 @@
 // Scaled dot-product attention (fp32), forward and backward, with the
 // semantics of the compiler's reference interpreter (lib/Interp/Attention.cpp):
 //
-//   S = scale * Q K^T + mask   (a float mask adds; a bool mask and `causal`
-//                               set dropped positions to -inf)
+//   S = scale * Q K^T + bias + mask   (the bias (ALiBi) and a float mask
+//                                      add; a bool mask and `causal` set
+//                                      dropped positions to -inf)
 //   P = softmax(S) along the key axis,   O = P V
 //   dV = P^T dO (summed over the query heads sharing a kv head),
 //   dP = dO V^T,  dS = P * (dP - rowsum(dP * P)),
@@ -176,6 +177,8 @@ struct Attn {
   const void *mask;
   int maskKind;
   int64_t ms[4];
+  const float *bias; // NULL: none
+  int64_t bs[4];     // the bias's strides over [B, H, Sq, Sk]
   bool causal;
   float scale;
   int64_t B, H, Hkv, Sq, Sk, D, Dv;
@@ -201,6 +204,12 @@ struct Attn {
       int64_t i = i0 + r;
       float *pr = p + r * kend;
       int64_t n = keysOfRow(i);
+      if (bias) {
+        const float *br = bias + b * bs[0] + h * bs[1] + i * bs[2];
+        int64_t js = bs[3];
+        for (int64_t j = 0; j < n; ++j)
+          pr[j] += br[j * js];
+      }
       if (maskKind != PZRT_MASK_NONE) {
         int64_t off = b * ms[0] + h * ms[1] + i * ms[2], js = ms[3];
         if (maskKind == PZRT_MASK_BOOL) {
@@ -261,13 +270,20 @@ int check(const char *fn, const Attn &a, const float *q, const float *k, const f
   return 0;
 }
 
-bool fillAttn(Attn &a, const void *mask, int maskKind, const int64_t *strides, int causal,
-              double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
-              int64_t Dv) {
+bool fillAttn(Attn &a, const void *mask, int maskKind, const int64_t *strides, const float *bias,
+              const int64_t *biasStrides, int causal, double scale, int64_t B, int64_t H,
+              int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv) {
   a.mask = mask;
   a.maskKind = maskKind;
+  a.bias = bias;
   for (int i = 0; i < 4; ++i)
-    a.ms[i] = 0;
+    a.ms[i] = a.bs[i] = 0;
+  if (bias) {
+    if (!biasStrides)
+      return false;
+    for (int i = 0; i < 4; ++i)
+      a.bs[i] = biasStrides[i];
+  }
   a.causal = causal != 0;
   a.scale = static_cast<float>(scale);
   a.B = B;
@@ -297,12 +313,15 @@ extern "C" {
 
 
 int pzrt_attention_fwd(const float *q, const float *k, const float *v, const void *mask,
-                       int mask_kind, const int64_t mask_strides[4], int causal, double scale,
-                       int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
-                       int64_t Dv, float *out, void *workspace) {
+                       int mask_kind, const int64_t mask_strides[4], const float *bias,
+                       const int64_t bias_strides[4], int causal, double scale, int64_t B,
+                       int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv,
+                       float *out, void *workspace) {
   Attn a;
-  if (!fillAttn(a, mask, mask_kind, mask_strides, causal, scale, B, H, Hkv, Sq, Sk, D, Dv))
-    return fail("attention_fwd: NULL mask_strides with mask kind %d", mask_kind);
+  if (!fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B, H, Hkv,
+                Sq, Sk, D, Dv))
+    return fail("attention_fwd: NULL mask_strides with mask kind %d, or NULL bias_strides with "
+                "a bias", mask_kind);
   if (check("attention_fwd", a, q, k, v, workspace, false))
     return -1;
   if (B * H * Sq * Dv > 0 && !out)
@@ -337,12 +356,15 @@ int pzrt_attention_fwd(const float *q, const float *k, const float *v, const voi
 }
 
 int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const float *v,
-                       const void *mask, int mask_kind, const int64_t mask_strides[4], int causal,
+                       const void *mask, int mask_kind, const int64_t mask_strides[4],
+                       const float *bias, const int64_t bias_strides[4], int causal,
                        double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk,
                        int64_t D, int64_t Dv, float *dq, float *dk, float *dv, void *workspace) {
   Attn a;
-  if (!fillAttn(a, mask, mask_kind, mask_strides, causal, scale, B, H, Hkv, Sq, Sk, D, Dv))
-    return fail("attention_bwd: NULL mask_strides with mask kind %d", mask_kind);
+  if (!fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B, H, Hkv,
+                Sq, Sk, D, Dv))
+    return fail("attention_bwd: NULL mask_strides with mask kind %d, or NULL bias_strides with "
+                "a bias", mask_kind);
   if (check("attention_bwd", a, q, k, v, workspace, true))
     return -1;
   if ((B * H * Sq * D > 0 && !dq) || (B * Hkv * Sk * D > 0 && !dk) ||
@@ -419,6 +441,65 @@ int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const 
       if (poisoned) {
         fillNaN(dkh, Sk * D);
         fillNaN(dvh, Sk * Dv);
+      }
+    }
+  return 0;
+}
+
+int pzrt_attention_bias_bwd(const float *dout, const float *q, const float *k, const float *v,
+                            const void *mask, int mask_kind, const int64_t mask_strides[4],
+                            const float *bias, const int64_t bias_strides[4],
+                            int64_t bias_numel, int causal, double scale, int64_t B, int64_t H,
+                            int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv,
+                            float *dbias, void *workspace) {
+  Attn a;
+  if (!bias || !fillAttn(a, mask, mask_kind, mask_strides, bias, bias_strides, causal, scale, B,
+                         H, Hkv, Sq, Sk, D, Dv))
+    return fail("attention_bias_bwd: NULL bias or bias_strides, or NULL mask_strides with mask "
+                "kind %d", mask_kind);
+  if (check("attention_bias_bwd", a, q, k, v, workspace, true))
+    return -1;
+  if (bias_numel < 0 || (bias_numel > 0 && !dbias) ||
+      (B * H * Sq * Dv > 0 && Sk > 0 && !dout))
+    return fail("attention_bias_bwd: NULL gradient pointer or bad bias size %lld",
+                (long long)bias_numel);
+  if (bias_numel > 0)
+    std::memset(dbias, 0, static_cast<size_t>(bias_numel) * sizeof(float));
+  if (B * H * Sq == 0 || Sk == 0)
+    return 0;
+  const int64_t G = a.group(), bq = rowBlock(Sq);
+  float *p = static_cast<float *>(workspace);
+  float *dp = reinterpret_cast<float *>(static_cast<char *>(workspace) +
+                                        roundUp(static_cast<size_t>(bq * Sk) * sizeof(float)));
+  bool rowOk[kRowBlock];
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      int64_t hk = h / G;
+      const float *qh = q + (b * H + h) * Sq * D;
+      const float *kh = k + (b * Hkv + hk) * Sk * D;
+      const float *vh = v + (b * Hkv + hk) * Sk * Dv;
+      const float *gh = dout + (b * H + h) * Sq * Dv;
+      for (int64_t i0 = 0; i0 < Sq; i0 += bq) {
+        int64_t i1 = i0 + bq < Sq ? i0 + bq : Sq, rows = i1 - i0, kend = a.keysFor(i1);
+        a.probabilities(qh, kh, b, h, i0, i1, kend, p, rowOk);
+        // dP = dO V^T.
+        if (Dv > 0)
+          gemm(false, true, rows, kend, Dv, 1.0f, gh + i0 * Dv, Dv, vh, Dv, 0.0f, dp, kend);
+        else
+          std::memset(dp, 0, static_cast<size_t>(rows * kend) * sizeof(float));
+        // dS = P * (dP - rowsum(dP * P)), summed into the bias's elements
+        // (the keys a causal row drops have P = 0 and add nothing).
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *pr = p + r * kend;
+          const float *dr = dp + r * kend;
+          double rs = 0;
+          for (int64_t j = 0; j < kend; ++j)
+            rs += static_cast<double>(dr[j]) * pr[j];
+          float rsf = static_cast<float>(rs);
+          float *db = dbias + b * a.bs[0] + h * a.bs[1] + (i0 + r) * a.bs[2];
+          for (int64_t j = 0; j < kend; ++j)
+            db[j * a.bs[3]] += pr[j] * (dr[j] - rsf);
+        }
       }
     }
   return 0;

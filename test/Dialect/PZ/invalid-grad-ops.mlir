@@ -298,7 +298,7 @@ func.func @cross_entropy_grad_unknown_reduction(%g: tensor<f32>, %l: tensor<2x8x
 
 func.func @attention_grad_value_cotangent(%g: tensor<1x1x2x4xf32>, %q: tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32> {
   // expected-error @+1 {{'pz.attention_grad' op failed to verify that all of {value, grad_value} have same type}}
-  %0:3 = "pz.attention_grad"(%g, %q, %q, %q) : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x8xf32>)
+  %0:3 = "pz.attention_grad"(%g, %q, %q, %q) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}> : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x8xf32>)
   return %0#0 : tensor<1x1x2x4xf32>
 }
 

@@ -477,3 +477,37 @@ func.func @attention_block_grad_heads(%q: tensor<2x4x8x16xf32>, %kv: tensor<2x3x
   %0:3 = pz.attention_block_grad %q, %q, %kv, %kv, %q, %lse : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x3x8x16xf32>, tensor<2x3x8x16xf32>, tensor<2x4x8xf32>
   return %0#0 : tensor<2x4x8x16xf32>
 }
+
+// -----
+
+// A bias must broadcast to the scores [B, H, Sq, Sk] (here 3 heads, not 4).
+func.func @attention_bias_does_not_broadcast(%q: tensor<2x4x16x8xf32>, %b: tensor<1x3x1x16xf32>) -> tensor<2x4x16x8xf32> {
+  // expected-error @+1 {{'pz.attention' op bias of shape 1x3x1x16 does not broadcast to the scores' shape 2x4x16x16 (each dim 1 or equal, aligned from the right)}}
+  %0 = pz.attention %q, %q, %q bias(%b : tensor<1x3x1x16xf32>) {causal} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  return %0 : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+func.func @attention_bias_element_type(%q: tensor<2x4x16x8xf32>, %b: tensor<4x1x16xbf16>) -> tensor<2x4x16x8xf32> {
+  // expected-error @+1 {{'pz.attention' op the bias must have the query's element type 'f32', got 'bf16'}}
+  %0 = pz.attention %q, %q, %q bias(%b : tensor<4x1x16xbf16>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  return %0 : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+func.func @attention_grad_bias_rank(%q: tensor<2x4x16x8xf32>, %b: tensor<1x2x4x16x16xf32>) -> tensor<2x4x16x8xf32> {
+  // expected-error @+1 {{'pz.attention_grad' op bias of shape 1x2x4x16x16 does not broadcast to the scores' shape 2x4x16x16}}
+  %0:3 = pz.attention_grad %q, %q, %q, %q bias(%b : tensor<1x2x4x16x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  return %0#0 : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+func.func @attention_bias_grad_shape(%q: tensor<2x4x16x8xf32>, %b: tensor<1x4x2x16xf32>) -> tensor<1x4x2x16xf32> {
+  // expected-error @+1 {{'pz.attention_bias_grad' op bias of shape 1x4x2x16 does not broadcast to the scores' shape 2x4x16x16}}
+  %0 = pz.attention_bias_grad %q, %q, %q, %q bias(%b : tensor<1x4x2x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  return %0 : tensor<1x4x2x16xf32>
+}
+

@@ -99,6 +99,22 @@ func.func @attention_grad(%g: tensor<2x8x16x32xf32>, %q: tensor<2x8x16x32xf32>, 
   return %0#0, %1#1, %2#2, %2#0 : tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x8x16x32xf32>
 }
 
+// CHECK-LABEL: func.func @attention_bias_grad(
+// CHECK: pz.attention_bias_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} mask(%{{.+}} : tensor<16x16xi1>) bias(%{{.+}} : tensor<1x8x1x16xf32>) {causal} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
+// CHECK: pz.attention_bias_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} bias(%{{.+}} : tensor<16x16xf32>) {scale = 5.000000e-01 : f64} :
+func.func @attention_bias_grad(%g: tensor<2x8x16x32xf32>, %q: tensor<2x8x16x32xf32>, %kv: tensor<2x2x16x32xf32>, %m: tensor<16x16xi1>, %b: tensor<1x8x1x16xf32>, %c: tensor<16x16xf32>) -> (tensor<1x8x1x16xf32>, tensor<16x16xf32>) {
+  %0 = pz.attention_bias_grad %g, %q, %kv, %kv mask(%m : tensor<16x16xi1>) bias(%b : tensor<1x8x1x16xf32>) {causal} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
+  %1 = pz.attention_bias_grad %g, %q, %kv, %kv bias(%c : tensor<16x16xf32>) {scale = 0.5 : f64} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
+  return %0, %1 : tensor<1x8x1x16xf32>, tensor<16x16xf32>
+}
+
+// CHECK-LABEL: func.func @attention_grad_bias(
+// CHECK: pz.attention_grad %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} mask(%{{.+}} : tensor<16x16xi1>) bias(%{{.+}} : tensor<1x8x1x16xf32>) {causal} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
+func.func @attention_grad_bias(%g: tensor<2x8x16x32xf32>, %q: tensor<2x8x16x32xf32>, %kv: tensor<2x2x16x32xf32>, %m: tensor<16x16xi1>, %b: tensor<1x8x1x16xf32>) -> tensor<2x8x16x32xf32> {
+  %0:3 = pz.attention_grad %g, %q, %kv, %kv mask(%m : tensor<16x16xi1>) bias(%b : tensor<1x8x1x16xf32>) {causal} : tensor<2x8x16x32xf32>, tensor<2x8x16x32xf32>, tensor<2x2x16x32xf32>, tensor<2x2x16x32xf32>
+  return %0#0 : tensor<2x8x16x32xf32>
+}
+
 // One block of ring attention (context parallelism) and its gradient: with
 // positions (causal), with a padding mask, and with neither.
 // CHECK-LABEL: func.func @attention_block(

@@ -694,6 +694,18 @@ func.func @attention_masks(%q: tensor<2x4x16x8xf16>, %k: tensor<2x4x32x8xf16>, %
   return %0, %1, %2 : tensor<2x4x16x4xf16>, tensor<2x4x16x4xf16>, tensor<2x4x16x4xf16>
 }
 
+// An additive position bias (ALiBi [1, H, 1, Sk]; a full [B, H, Sq, Sk]
+// one next to a bool mask).
+// CHECK-LABEL: func.func @attention_bias(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x4x16x8xf32>, [[A:%[^:]+]]: tensor<1x4x1x16xf32>, [[B:%[^:]+]]: tensor<2x4x16x16xf32>, [[M:%[^:]+]]: tensor<16x16xi1>)
+// CHECK-NEXT: [[ATTENTION:%.*]] = pz.attention [[Q]], [[Q]], [[Q]] bias([[A]] : tensor<1x4x1x16xf32>) {causal} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: [[ATTENTION_0:%.*]] = pz.attention [[Q]], [[Q]], [[Q]] mask([[M]] : tensor<16x16xi1>) bias([[B]] : tensor<2x4x16x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+func.func @attention_bias(%q: tensor<2x4x16x8xf32>, %a: tensor<1x4x1x16xf32>, %b: tensor<2x4x16x16xf32>, %m: tensor<16x16xi1>) -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) {
+  %0 = pz.attention %q, %q, %q bias(%a : tensor<1x4x1x16xf32>) {causal} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  %1 = pz.attention %q, %q, %q mask(%m : tensor<16x16xi1>) bias(%b : tensor<2x4x16x16xf32>) : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  return %0, %1 : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+}
+
 // Grouped-query attention: 8 query heads read 2 key/value heads.
 // CHECK-LABEL: func.func @attention_gqa(
 // CHECK-SAME: [[Q:%[^:]+]]: tensor<1x8x16x64xbf16>, [[K:%[^:]+]]: tensor<1x2x16x64xbf16>, [[V:%[^:]+]]: tensor<1x2x16x64xbf16>) -> tensor<1x8x16x64xbf16>

@@ -177,22 +177,28 @@ LogicalResult CrossEntropyGradOp::verify() {
   return checkGradShape(*this, getGrad().getType(), {});
 }
 
+LogicalResult AttentionBiasGradOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError() << "query, key and value must have rank 4";
+  SmallVector<Type> inferred;
+  if (failed(inferAttentionType(getLoc(), getQuery(), getKey(), getValue(), inferred)) ||
+      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale(), getBias())))
+    return failure();
+  return checkGradShape(*this, getGrad().getType(),
+                        llvm::cast<RankedTensorType>(inferred[0]).getShape());
+}
+
 LogicalResult AttentionGradOp::verify() {
   auto q = getQuery().getType(), k = getKey().getType(),
        v = getValue().getType();
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
     return emitOpError() << "query, key and value must have rank 4";
   SmallVector<Type> inferred;
-  SmallVector<Value> operands = {getQuery(), getKey(), getValue()};
-  if (getMask())
-    operands.push_back(getMask());
   // The forward op's shape rules, applied to the forward operands.
-  auto fwd = AttentionOp::inferReturnTypes(
-      getContext(), getLoc(),
-      AttentionOp::Adaptor(operands, getOperation()->getAttrDictionary()),
-      inferred);
-  if (failed(fwd) ||
-      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale())))
+  if (failed(inferAttentionType(getLoc(), getQuery(), getKey(), getValue(), inferred)) ||
+      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale(), getBias())))
     return failure();
   return checkGradShape(*this, getGrad().getType(),
                         llvm::cast<RankedTensorType>(inferred[0]).getShape());

@@ -145,9 +145,16 @@ LogicalResult CrossEntropyOp::inferReturnTypes(
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
-  auto q = rankedOrError(loc, adaptor.getQuery(), "query");
-  auto k = rankedOrError(loc, adaptor.getKey(), "key");
-  auto v = rankedOrError(loc, adaptor.getValue(), "value");
+  return inferAttentionType(loc, adaptor.getQuery(), adaptor.getKey(), adaptor.getValue(),
+                            inferred);
+}
+
+LogicalResult mlir::pz::detail::inferAttentionType(MaybeLoc loc, Value query, Value key,
+                                                   Value value,
+                                                   SmallVectorImpl<Type> &inferred) {
+  auto q = rankedOrError(loc, query, "query");
+  auto k = rankedOrError(loc, key, "key");
+  auto v = rankedOrError(loc, value, "value");
   if (!q || !k || !v)
     return failure();
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
@@ -184,7 +191,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, MaybeLoc loc,
 
 LogicalResult AttentionOp::verify() {
   return verifyAttentionAttrs(*this, getQuery().getType(), getKey().getType(),
-                              getMask(), getScale());
+                              getMask(), getScale(), getBias());
 }
 
 LogicalResult AttentionBlockOp::verify() {
@@ -198,15 +205,10 @@ LogicalResult mlir::pz::detail::verifyAttentionBlock(Operation *op, Value query,
                                                      std::optional<APFloat> scale, Type out,
                                                      Type lse, Value queryPositions,
                                                      Value keyPositions) {
-  SmallVector<Value> operands = {query, key, value};
-  if (mask)
-    operands.push_back(mask);
   SmallVector<Type> inferred;
-  DictionaryAttr attrs = op->getAttrDictionary();
   auto q = llvm::cast<RankedTensorType>(query.getType());
   auto k = llvm::cast<RankedTensorType>(key.getType());
-  if (failed(AttentionOp::inferReturnTypes(op->getContext(), op->getLoc(),
-                                           AttentionOp::Adaptor(operands, attrs), inferred)) ||
+  if (failed(inferAttentionType(op->getLoc(), query, key, value, inferred)) ||
       failed(verifyAttentionAttrs(op, q, k, mask, scale)))
     return failure();
   auto result = llvm::cast<RankedTensorType>(inferred[0]);
@@ -232,7 +234,7 @@ LogicalResult mlir::pz::detail::verifyAttentionBlock(Operation *op, Value query,
 
 LogicalResult mlir::pz::detail::verifyAttentionAttrs(
     Operation *op, RankedTensorType q, RankedTensorType k, Value mask,
-    std::optional<APFloat> scale) {
+    std::optional<APFloat> scale, Value bias) {
   auto emitOpError = [&]() { return op->emitOpError(); };
   if (scale && !(scale->convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive, got "
@@ -261,6 +263,24 @@ LogicalResult mlir::pz::detail::verifyAttentionAttrs(
                               "type "
                            << q.getElementType() << ", got "
                            << m.getElementType();
+  }
+  if (bias) {
+    auto t = llvm::cast<RankedTensorType>(bias.getType());
+    SmallVector<int64_t> scores = {q.getDimSize(0), q.getDimSize(1),
+                                   q.getDimSize(2), k.getDimSize(2)};
+    bool fits = t.getRank() <= 4;
+    for (int64_t i = 0; fits && i < t.getRank(); ++i) {
+      int64_t bd = t.getDimSize(t.getRank() - 1 - i), sd = scores[3 - i];
+      fits = bd == 1 || dimsAgree(bd, sd);
+    }
+    if (!fits)
+      return emitOpError() << "bias of shape " << shapeStr(t.getShape())
+                           << " does not broadcast to the scores' shape "
+                           << shapeStr(scores)
+                           << " (each dim 1 or equal, aligned from the right)";
+    if (t.getElementType() != q.getElementType())
+      return emitOpError() << "the bias must have the query's element type "
+                           << q.getElementType() << ", got " << t.getElementType();
   }
   return success();
 }

@@ -40,10 +40,16 @@ inline int64_t mergeDims(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) ? b : a;
 }
 
-/// The mask and scale rules that pz.attention and pz.attention_grad share.
+/// The mask, bias and scale rules that pz.attention and pz.attention_grad
+/// share.
 LogicalResult verifyAttentionAttrs(Operation *op, RankedTensorType query,
                                    RankedTensorType key, Value mask,
-                                   std::optional<APFloat> scale);
+                                   std::optional<APFloat> scale, Value bias = Value());
+
+/// pz.attention's shape rules on query, key and value; pushes its result
+/// type.
+LogicalResult inferAttentionType(MaybeLoc loc, Value query, Value key, Value value,
+                                 SmallVectorImpl<Type> &inferred);
 
 /// pz.attention_block and its gradient: the forward shape rules on the
 /// query, key, value (and mask), `out` of the attention's result type,

@@ -2,6 +2,8 @@
 
 #include "VJPUtils.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
 using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::detail;
@@ -84,6 +86,32 @@ LogicalResult CrossEntropyOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
   return success();
 }
 
+/// True when `v` is computed from an argument of its function that
+/// autodiff differentiates for (a parameter, or a pipeline stage's
+/// activation input).
+static bool dependsOnSource(Value v) {
+  llvm::SmallPtrSet<Value, 16> seen;
+  SmallVector<Value> work = {v};
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    if (!seen.insert(x).second)
+      continue;
+    if (auto arg = llvm::dyn_cast<BlockArgument>(x)) {
+      auto fn = llvm::dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+      if (!fn)
+        return true; // a region argument: be safe
+      unsigned i = arg.getArgNumber();
+      auto pipe = fn.getArgAttrOfType<StringAttr>(i, PZDialect::kPipeAttrName);
+      if (fn.getArgAttr(i, PZDialect::kParamAttrName) ||
+          (pipe && pipe.getValue() == "activation"))
+        return true;
+      continue;
+    }
+    llvm::append_range(work, x.getDefiningOp()->getOperands());
+  }
+  return false;
+}
+
 LogicalResult AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
                                     SmallVectorImpl<Value> &out) {
   out.assign(getNumOperands(), Value());
@@ -91,10 +119,15 @@ LogicalResult AttentionOp::buildVJP(OpBuilder &b, ArrayRef<Value> grads,
     return success();
   GradBuilder gb(b, *this);
   auto grad = AttentionGradOp::create(b, gb.loc(), grads[0], getQuery(),
-                                      getKey(), getValue(), getMask(),
+                                      getKey(), getValue(), getMask(), getBias(),
                                       getCausalAttr(), getScaleAttr());
   out[0] = grad.getGradQuery();
   out[1] = grad.getGradKey();
   out[2] = grad.getGradValue();
+  // A bias computed from a parameter (not ALiBi folded from constants).
+  if (getBias() && dependsOnSource(getBias()))
+    out[getMask() ? 4 : 3] = AttentionBiasGradOp::create(
+        b, gb.loc(), grads[0], getQuery(), getKey(), getValue(), getBias(), getMask(),
+        getCausalAttr(), getScaleAttr());
   return success();
 }

@@ -380,7 +380,10 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
                           ArrayRef<Sharding> resultShardings, IRMapping &partitionMap,
                           SymbolTableCollection &symbolTable, OpBuilder &builder) const {
     auto attn = llvm::cast<Op>(op);
-    Value query = attn.getQuery(), mask = attn.getMask();
+    Value query = attn.getQuery(), mask = attn.getMask(), bias = attn.getBias();
+    // A bias splits as a (non-ring) mask: batch and heads as the query's
+    // unless it broadcasts them, its query dim as the query's sequence.
+    auto maskLike = [&](Value v) { return v && (v == mask || v == bias); };
     // The query's operand index, and the sharding every value follows.
     unsigned qi = llvm::find(op->getOperands(), query) - op->getOperands().begin();
     const Sharding &qs = operandShardings[qi];
@@ -419,13 +422,13 @@ struct AttentionModel : public ShardingInterface::ExternalModel<AttentionModel<O
       RankedTensorType q4 = rankedType(query);
       for (int64_t d = 0; d < t.getRank(); ++d) {
         int64_t j = lead + d;
-        bool stretched = v == mask && t.getDimSize(d) == 1 &&
+        bool stretched = maskLike(v) && t.getDimSize(d) == 1 &&
                          (j < 3 ? q4.getDimSize(j) : rankedType(attn.getKey()).getDimSize(2)) != 1;
         ArrayRef<GridAxis> expect = stretched || j < 0 ? ArrayRef<GridAxis>() : want[j];
         // The query's sequence, the key/value gradients' (scattered), and
         // in a ring the keys' and a key mask's.
         bool result = llvm::isa<OpResult>(v) && v.getDefiningOp() == op;
-        if (!stretched && ((j == 2 && (v == mask ? !ring : !isKvShaped(v) || result || ring)) ||
+        if (!stretched && ((j == 2 && (maskLike(v) ? !ring : !isKvShaped(v) || result || ring)) ||
                            (j == 3 && v == mask && ring)))
           expect = context;
         if (splitOf(s, d) != expect)

@@ -425,11 +425,11 @@ OpSplits normGradSplits(Op op, ArrayRef<OperandAxes> operands, const SplitContex
 /// a mask's key dim, while its query dim is split as the query's. The key
 /// and value gradients are then partial sums over cp (AttentionModel).
 OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Value mask,
-                         ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
+                         Value bias, ArrayRef<OperandAxes> operands, const SplitContext &ctx) {
   OpSplits s = allWhole(op);
   int16_t heads = kWhole, context = kWhole;
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
-    if (v == mask)
+    if (v == mask || (bias && v == bias))
       continue;
     if (!axes || axes->size() != 4)
       return s;
@@ -455,7 +455,7 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
   // is all-gathered along the sequence here); otherwise their heads split
   // as the query's, their sequence gathered.
   for (auto [v, axes] : llvm::zip(op->getOperands(), operands)) {
-    if (v == mask || (isKv(v) && replicated))
+    if (v == mask || (bias && v == bias) || (isKv(v) && replicated))
       continue;
     if (isKv(v) ? (*axes)[1] != heads || (*axes)[0] != kWhole || (*axes)[3] != kWhole
                 : *axes != wantQ)
@@ -465,9 +465,18 @@ OpSplits attentionSplits(Operation *op, Value query, Value key, Value value, Val
       heads != kWhole)
     return s;
   for (Value v : op->getOperands())
-    if (v != mask && !(isKv(v) && replicated) && (typeOf(v).getDimSize(1) % n))
+    if (v != mask && v != bias && !(isKv(v) && replicated) && (typeOf(v).getDimSize(1) % n))
       return s;
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    if (bias && v == bias) {
+      // A bias (ALiBi) splits its heads as the query's unless it broadcasts
+      // them; the rest whole (pz-tensor-parallel refuses a bias under cp).
+      RankedTensorType t = typeOf(v);
+      int64_t hd = t.getRank() - 3;
+      if (heads != kWhole && hd >= 0 && t.getDimSize(hd) != 1)
+        s.operands[i][hd] = heads;
+      continue;
+    }
     if (v == mask) {
       // The query dim (the mask's second to last) split as the query's
       // sequence unless it broadcasts; the rest whole.
@@ -515,11 +524,11 @@ OpSplits forwardSplits(Operation *op, ArrayRef<OperandAxes> operands, const Spli
   if (auto g = llvm::dyn_cast<RMSNormGradOp>(op))
     return normGradSplits(g, operands, ctx);
   if (auto a = llvm::dyn_cast<AttentionOp>(op))
-    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), operands,
-                           ctx);
+    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), a.getBias(),
+                           operands, ctx);
   if (auto a = llvm::dyn_cast<AttentionGradOp>(op))
-    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), operands,
-                           ctx);
+    return attentionSplits(op, a.getQuery(), a.getKey(), a.getValue(), a.getMask(), a.getBias(),
+                           operands, ctx);
   if (llvm::isa<EmbeddingOp, EmbeddingGradOp, CrossEntropyOp, CrossEntropyGradOp>(op))
     return vocabSplits(op, operands, ctx);
   if (llvm::isa<AllFiniteOp>(op)) {

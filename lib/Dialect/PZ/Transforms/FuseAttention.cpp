@@ -13,6 +13,12 @@
 // merged heads (GPT-NeoX's baddbmm: q and k reshaped [B, H, S, D] ->
 // [B*H, S, D], the rank-3 product, scaled, plus zeros, reshaped back to
 // [B, H, S, S]) are read as the rank-4 product of the unmerged q and k.
+// Bloom's baddbmm(alibi, q, k^T) adds a constant that is not zeros: it
+// becomes the op's `bias` (reshaped [B*H, 1|S, S] -> [B, H, 1|S, S]); its
+// key may come already transposed ([B, H, D, S] merged to [B*H, D, S]), and
+// its probabilities may be merged back to [B*H, S, S] for a rank-3 product
+// with the merged values (bmm): the fused output is reshaped to
+// [B*H, S, Dv].
 //
 //===----------------------------------------------------------------------===//
 
@@ -253,6 +259,35 @@ std::optional<std::pair<Value, int64_t>> peelRepeatedHeads(Value x) {
   return std::make_pair(inner.getInput(), n);
 }
 
+/// `x` without an added constant of its own type, which `bias` gets unless
+/// it is zeros (baddbmm's `beta * input`: zeros in GPT-NeoX, ALiBi in Bloom).
+/// The constant must broadcast to `x` without stretching it.
+Value splitAddedConstant(Value x, Value &bias) {
+  auto add = singleUseDefOf<AddOp>(x);
+  if (!add)
+    return x;
+  Value out;
+  eitherOrder(add.getLhs(), add.getRhs(), [&](Value a, Value c) {
+    DenseElementsAttr attr;
+    auto at = llvm::cast<RankedTensorType>(a.getType());
+    auto ct = llvm::cast<RankedTensorType>(c.getType());
+    if (a.getType() != add.getType() || !matchPattern(c, m_Constant(&attr)) ||
+        !llvm::isa<FloatType>(attr.getElementType()) || ct.getElementType() != at.getElementType() ||
+        ct.getRank() > at.getRank())
+      return false;
+    for (int64_t i = 1; i <= ct.getRank(); ++i) {
+      int64_t cd = ct.getDimSize(ct.getRank() - i), ad = at.getDimSize(at.getRank() - i);
+      if (cd != 1 && cd != ad)
+        return false;
+    }
+    out = a;
+    if (!attr.isSplat() || !attr.getSplatValue<APFloat>().isZero())
+      bias = c;
+    return true;
+  });
+  return out ? out : x;
+}
+
 /// `x` without an added constant of zeros of its own type (baddbmm's
 /// `beta * input` with an all-zero input).
 Value skipAddZeros(Value x) {
@@ -295,6 +330,8 @@ Value unmergeHeads(Value x) {
 struct MergedScores {
   MatmulOp qk;
   Value q, k;
+  bool kTransposed = false; // k is [B, H, D, S] (k^T per head)
+  Value bias;               // an added constant on the rank-3 scores
 };
 std::optional<MergedScores> matchMergedScores(Value s,
                                               std::optional<double> &scale) {
@@ -311,16 +348,17 @@ std::optional<MergedScores> matchMergedScores(Value s,
     return std::nullopt;
   MergedScores m;
   m.qk = singleUseDefOf<MatmulOp>(
-      matchScale(skipAddZeros(r.getInput()), scale));
+      matchScale(splitAddedConstant(r.getInput(), m.bias), scale));
   if (!m.qk || m.qk.getTransposeLhs())
     return std::nullopt;
   m.q = unmergeHeads(m.qk.getLhs());
   Value kt = m.qk.getRhs();
   if (!m.qk.getTransposeRhs()) {
     auto t = defOf<TransposeOp>(kt);
-    if (!t || !llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
-      return std::nullopt;
-    kt = t.getInput();
+    if (t && llvm::equal(t.getPermutation(), ArrayRef<int64_t>{0, 2, 1}))
+      kt = t.getInput();
+    else
+      m.kTransposed = true; // Bloom: k^T merged from [B, H, D, S]
   }
   m.k = unmergeHeads(kt);
   if (!m.q || !m.k)
@@ -335,9 +373,13 @@ std::optional<MergedScores> matchMergedScores(Value s,
 struct AttentionMatch {
   MatmulOp qk;
   Value q, k, v, mask;
+  Value bias; // an additive constant on the merged-head scores, [B, H, 1|Sq, Sk]
   RankedTensorType scoresType; // [B, H, Sq, Sk]
   bool mergedHeads = false;    // qk is the rank-3 product on merged heads
+  bool mergedOutput = false;   // the product with v is rank 3 on merged heads
   MaskMatch maskMatch;
+  SmallVector<int64_t> biasShape; // the bias reshaped to this (empty: as it is)
+  DenseElementsAttr batchFreeBias; // one batch row of a bias equal in every row
   SmallVector<int64_t> perm; // a key read through this transpose
   std::optional<double> scale;
 };
@@ -359,12 +401,38 @@ std::string typeString(Value v) {
 /// Matches o = matmul(softmax(s), v) with the rest of the pattern above
 /// `pv`; `why`, when given, gets the first step that does not match.
 FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
-  if (pv.getTransposeLhs() || pv.getTransposeRhs() || pv.getType().getRank() != 4)
-    return fail(why, "the product with the values is transposed or not of rank 4");
-  auto softmax = singleUseDefOf<SoftmaxOp>(pv.getLhs());
+  if (pv.getTransposeLhs() || pv.getTransposeRhs() ||
+      (pv.getType().getRank() != 4 && pv.getType().getRank() != 3))
+    return fail(why, "the product with the values is transposed or not of rank 4 (or 3 on "
+                     "merged heads)");
+  Value probs = pv.getLhs(), values = pv.getRhs();
+  SmallVector<int64_t> result(pv.getType().getShape());
+  bool mergedOutput = pv.getType().getRank() == 3;
+  if (mergedOutput) {
+    // Bloom's bmm: probabilities [B, H, Sq, Sk] merged to [B*H, Sq, Sk]
+    // against values merged from [B, H, Sk, Dv].
+    auto r = singleUseDefOf<ReshapeOp>(probs);
+    Value v4 = unmergeHeads(values);
+    auto p4 = r ? llvm::cast<RankedTensorType>(r.getInput().getType()) : RankedTensorType();
+    if (!r || !v4 || !p4.hasStaticShape() || p4.getRank() != 4 ||
+        r.getType().getShape() !=
+            ArrayRef<int64_t>{p4.getDimSize(0) * p4.getDimSize(1), p4.getDimSize(2),
+                              p4.getDimSize(3)} ||
+        llvm::cast<RankedTensorType>(v4.getType()).getDimSize(0) != p4.getDimSize(0) ||
+        llvm::cast<RankedTensorType>(v4.getType()).getDimSize(1) != p4.getDimSize(1))
+      return fail(why, "the product with the values is of rank 3, but not probabilities "
+                       "[B, H, Sq, Sk] merged to [B*H, Sq, Sk] against values merged from "
+                       "[B, H, Sk, Dv]");
+    probs = r.getInput();
+    values = v4;
+    result = {p4.getDimSize(0), p4.getDimSize(1), p4.getDimSize(2),
+              llvm::cast<RankedTensorType>(v4.getType()).getDimSize(3)};
+  }
+  auto softmax = singleUseDefOf<SoftmaxOp>(probs);
   if (!softmax || softmax.getAxis() != 3)
     return fail(why, "the probabilities are not one softmax over the keys (dim 3) used once");
   AttentionMatch m;
+  m.mergedOutput = mergedOutput;
   std::optional<MaskMatch> mask;
   std::optional<MergedScores> merged;
   // The softmax input as it is, then through a scale after the mask.
@@ -383,6 +451,11 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
     if (m.qk && !m.qk.getTransposeLhs() && m.qk.getType().getRank() == 4) {
       mask = mm;
     } else if ((merged = matchMergedScores(mm.scores, m.scale))) {
+      if (merged->bias && after) {
+        // A bias under a scale after the mask would have to be scaled too.
+        merged.reset();
+        continue;
+      }
       m.qk = merged->qk;
       mask = mm;
     }
@@ -397,9 +470,11 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
                      "constant scale and mask: where(m, -inf, s) or s + m; or of rank 3 on "
                      "heads merged [B*H, S, D] and reshaped back), used once");
   m.maskMatch = *mask;
-  m.v = pv.getRhs();
+  m.v = values;
   m.scoresType = llvm::cast<RankedTensorType>(mask->scores.getType());
-  auto [k, perm] = merged ? std::pair(merged->k, SmallVector<int64_t>())
+  auto [k, perm] = merged ? std::pair(merged->k, merged->kTransposed
+                                                     ? SmallVector<int64_t>{0, 1, 3, 2}
+                                                     : SmallVector<int64_t>())
                           : keyOf(m.qk);
   m.mergedHeads = merged.has_value();
   Value qIn = merged ? merged->q : m.qk.getLhs();
@@ -430,9 +505,33 @@ FailureOr<AttentionMatch> matchAttention(MatmulOp pv, std::string *why) {
   }
   auto qType = llvm::cast<RankedTensorType>(m.q.getType());
   auto vType = llvm::cast<RankedTensorType>(m.v.getType());
-  if (!shapesFit(qType.getShape(), kShape, vType.getShape(), pv.getType().getShape()))
+  if (!shapesFit(qType.getShape(), kShape, vType.getShape(), result))
     return fail(why, "q " + typeString(m.q) + ", k " + typeString(m.k) + " and v " +
                          typeString(m.v) + " are not [B, H, S, D] heads that fit one another");
+  if (merged && merged->bias) {
+    // The bias of the rank-3 scores [B*H, 1|Sq, Sk]: [B, H, 1|Sq, Sk].
+    m.bias = merged->bias;
+    auto bt = llvm::cast<RankedTensorType>(m.bias.getType());
+    ArrayRef<int64_t> sc = m.scoresType.getShape();
+    if (bt.getRank() == 3 && bt.getDimSize(0) != 1)
+      m.biasShape = {sc[0], sc[1], bt.getDimSize(1), bt.getDimSize(2)};
+    // ALiBi built from an all-ones padding mask is the same in every batch
+    // row: keep one, [1, H, 1|Sq, Sk] (the program does not depend on the
+    // batch, and tp splits it by heads alone).
+    DenseElementsAttr attr;
+    if (!m.biasShape.empty() && sc[0] > 1 && matchPattern(m.bias, m_Constant(&attr))) {
+      SmallVector<APFloat> all(attr.getValues<APFloat>());
+      size_t row = all.size() / static_cast<size_t>(sc[0]);
+      bool same = true;
+      for (size_t i = row; same && i < all.size(); ++i)
+        same = all[i].bitwiseIsEqual(all[i % row]);
+      if (same) {
+        m.biasShape[0] = 1;
+        m.batchFreeBias = DenseElementsAttr::get(
+            RankedTensorType::get(m.biasShape, bt.getElementType()), ArrayRef(all).take_front(row));
+      }
+    }
+  }
   m.mask = mask->mask ? mask->mask : mask->negate;
   if (m.mask) {
     auto mt = llvm::cast<RankedTensorType>(m.mask.getType());
@@ -578,7 +677,7 @@ void rewriteMultiQuery(MatmulOp pv, const MultiQueryMatch &m,
     scaleAttr = rewriter.getF64FloatAttr(sc);
   Value o = AttentionOp::create(
       rewriter, loc, RankedTensorType::get({b, h, s, dv}, elem), q, k, v,
-      Value(), m.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+      Value(), Value(), m.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
   Value back = TransposeOp::create(rewriter, loc, o,
                                    rewriter.getDenseI64ArrayAttr({0, 2, 1, 3}));
   rewriter.replaceOp(pv, reshape(back, {b, s * h, dv}));
@@ -591,16 +690,25 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     if (pv.getType().getRank() == 3) {
       FailureOr<MultiQueryMatch> mq = matchMultiQuery(pv, nullptr);
-      if (failed(mq))
-        return failure();
-      rewriteMultiQuery(pv, *mq, rewriter);
-      return success();
+      if (succeeded(mq)) {
+        rewriteMultiQuery(pv, *mq, rewriter);
+        return success();
+      }
     }
     FailureOr<AttentionMatch> m = matchAttention(pv, nullptr);
     if (failed(m))
       return failure();
     Location loc = pv.getLoc();
-    Value k = m->k, maskValue = m->mask;
+    Value k = m->k, maskValue = m->mask, bias = m->bias;
+    auto reshape = [&](Value x, ArrayRef<int64_t> shape) -> Value {
+      auto t = llvm::cast<RankedTensorType>(x.getType());
+      return ReshapeOp::create(rewriter, loc, RankedTensorType::get(shape, t.getElementType()),
+                               x, rewriter.getDenseI64ArrayAttr(shape));
+    };
+    if (m->batchFreeBias)
+      bias = ConstantOp::create(rewriter, loc, m->batchFreeBias.getType(), m->batchFreeBias);
+    else if (bias && !m->biasShape.empty())
+      bias = reshape(bias, m->biasShape);
     if (!m->perm.empty())
       k = TransposeOp::create(rewriter, m->qk.getLoc(), k,
                               rewriter.getDenseI64ArrayAttr(m->perm));
@@ -614,9 +722,17 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     if (ShapedType::isDynamic(d) ||
         !isNear(s, 1.0 / std::sqrt(static_cast<double>(d)), qType.getElementType()))
       scaleAttr = rewriter.getF64FloatAttr(s);
-    rewriter.replaceOpWithNewOp<AttentionOp>(
-        pv, pv.getType(), m->q, k, m->v, maskValue,
-        m->maskMatch.causal ? rewriter.getUnitAttr() : UnitAttr(), scaleAttr);
+    auto vType = llvm::cast<RankedTensorType>(m->v.getType());
+    auto outType = RankedTensorType::get({qType.getDimSize(0), qType.getDimSize(1),
+                                          qType.getDimSize(2), vType.getDimSize(3)},
+                                         qType.getElementType());
+    Value o = AttentionOp::create(rewriter, loc, m->mergedOutput ? outType : pv.getType(), m->q,
+                                  k, m->v, maskValue, bias,
+                                  m->maskMatch.causal ? rewriter.getUnitAttr() : UnitAttr(),
+                                  scaleAttr);
+    if (m->mergedOutput)
+      o = reshape(o, pv.getType().getShape());
+    rewriter.replaceOp(pv, o);
     return success();
   }
 };
@@ -651,6 +767,18 @@ std::string mlir::pz::fuse::whyAttentionNotFused(SoftmaxOp softmax) {
         return why;
       return "it matches the multi-query pattern (an op of the pattern has "
              "other uses)";
+    }
+  }
+  // Bloom's probabilities merged to [B*H, Sq, Sk] for a rank-3 product.
+  if (auto r = llvm::dyn_cast<ReshapeOp>(user);
+      r && r->hasOneUse() && llvm::isa<MatmulOp>(*r->user_begin()) && p4.size() == 4 &&
+      r.getType().getShape() == ArrayRef<int64_t>{p4[0] * p4[1], p4[2], p4[3]}) {
+    auto pv3 = llvm::cast<MatmulOp>(*r->user_begin());
+    std::string why;
+    if (pv3.getLhs() == r.getResult() && pv3.getType().getRank() == 3) {
+      if (failed(matchAttention(pv3, &why)))
+        return why;
+      return "it matches the pattern (an op of the pattern has other uses)";
     }
   }
   auto pv = llvm::dyn_cast<MatmulOp>(user);

@@ -257,9 +257,11 @@ private:
   }
 
   /// A use may all-gather its value along a split dim (whole, or over tp
-  /// only), never slice a whole dim (that would need the rank's
-  /// coordinate), but for the sequence splits of mayTake (of a whole dim,
-  /// or over tp of a cp split).
+  /// only), never slice a whole dim of a computed value, but for the
+  /// sequence splits of mayTake (of a whole dim, or over tp of a cp split)
+  /// and any dim of a constant (an attention bias split by heads): each
+  /// rank takes its block (an all_slice, a pz.shard_chunk after
+  /// lowerAllSlices).
   bool meets(Value v, ArrayRef<int16_t> w) const {
     DimAxes have = axesOf(v);
     for (auto [d, a] : llvm::enumerate(w)) {
@@ -270,7 +272,7 @@ private:
         continue;
       bool sliceable = d < have.size() && (have[d] == kWhole || (a == kContextTensor &&
                                                                  have[d] == ctx.contextAxis));
-      if (!sliceable || !mayTake(v, d, a))
+      if (!sliceable || !(mayTake(v, d, a) || v.getDefiningOp<ConstantOp>()))
         return false;
     }
     return true;
@@ -639,6 +641,18 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
                             << tokens.getDimSize(1) << " tokens into 2 cp = " << 2 * n
                             << " chunks (two per rank, zigzag), which do not divide it; use "
                                "a sequence length that 2 cp divides";
+    // A bias (ALiBi) would have to travel the ring with its key block, or
+    // be split along the query sequence in the zigzag layout: not built.
+    WalkResult biased = fn.walk([&](AttentionOp a) {
+      if (!a.getBias())
+        return WalkResult::advance();
+      a.emitError() << kPass << ": cp (plan key 'cp') with an attention bias (ALiBi, "
+                    << a.getBias().getType()
+                    << ") is not built: the ring does not carry the bias; drop --cp";
+      return WalkResult::interrupt();
+    });
+    if (biased.wasInterrupted())
+      return failure();
     ctx.contextAxis = kCpAxis;
     // sp with cp: each cp rank's tokens split over tp.
     if (ctx.sequenceAxis != kWhole) {

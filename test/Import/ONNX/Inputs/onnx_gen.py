@@ -743,6 +743,35 @@ def attention_unfused():
     return model(n, qkv, [vi(f"o{i}", F, [1, 2, 4, 8]) for i in range(3)])
 
 
+def attention_alibi():
+    """Bloom's attention on q [1, 2, 4, 8], k^T [1, 2, 8, 4] (already
+    transposed) and v [1, 2, 4, 8]: heads merged to [2, 4, 8], the scores
+    scaled plus an ALiBi constant [2, 1, 4] (baddbmm), reshaped to
+    [1, 2, 4, 4], masked_fill with finfo.min by the causal masked-out mask,
+    softmax, the probabilities merged to [2, 4, 4] for bmm with the merged
+    values."""
+    slopes = np.array([0.25, 0.0625], np.float32)
+    alibi = (slopes[:, None, None] * np.arange(4, dtype=np.float32)).astype(np.float32)
+    tri = np.triu(np.ones((1, 1, 4, 4), bool), 1)
+    n = [const("s3q", np.array([2, 4, 8], np.int64)), const("s3k", np.array([2, 8, 4], np.int64)),
+         const("s4", np.array([1, 2, 4, 4], np.int64)), const("s3p", np.array([2, 4, 4], np.int64)),
+         const("alpha", np.array(8 ** -0.5, np.float32)), const("alibi", alibi),
+         const("tri", tri), const("fmin", np.array(np.finfo(np.float32).min, np.float32)),
+         helper.make_node("Reshape", ["q", "s3q"], ["q3"], name="/attn/Reshape"),
+         helper.make_node("Reshape", ["kt", "s3k"], ["k3"], name="/attn/Reshape_1"),
+         helper.make_node("Reshape", ["v", "s3q"], ["v3"], name="/attn/Reshape_2"),
+         helper.make_node("MatMul", ["q3", "k3"], ["s"], name="/attn/MatMul"),
+         helper.make_node("Mul", ["s", "alpha"], ["ss"], name="/attn/Mul"),
+         helper.make_node("Add", ["ss", "alibi"], ["sb"], name="/attn/Add"),
+         helper.make_node("Reshape", ["sb", "s4"], ["s4d"], name="/attn/Reshape_3"),
+         helper.make_node("Where", ["tri", "fmin", "s4d"], ["m"], name="/attn/Where"),
+         helper.make_node("Softmax", ["m"], ["p"], name="/attn/Softmax", axis=-1),
+         helper.make_node("Reshape", ["p", "s3p"], ["p3"], name="/attn/Reshape_4"),
+         helper.make_node("MatMul", ["p3", "v3"], ["o"], name="/attn/MatMul_1")]
+    ins = [vi("q", F, [1, 2, 4, 8]), vi("kt", F, [1, 2, 8, 4]), vi("v", F, [1, 2, 4, 8])]
+    return model(n, ins, [vi("o", F, [2, 4, 8])])
+
+
 def deep_subgraphs(out):
     """If nodes whose then_branch holds an If node, 10,000 deep (30,000
     nested messages), written as raw protobuf: a parser that recursed per

@@ -199,15 +199,16 @@ def PZ_CrossEntropyGradOp : PZ_Op<"cross_entropy_grad",
 }
 
 def PZ_AttentionGradOp : PZ_Op<"attention_grad",
-    [Pure, AllTypesMatch<["query", "grad_query"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["query", "grad_query"]>,
      AllTypesMatch<["key", "grad_key"]>,
      AllTypesMatch<["value", "grad_value"]>], 1> {
   let summary = "the gradient of pz.attention";
   let description = [{
-    Given the cotangent `grad` of `attention(query, key, value, mask)` with
-    the same `causal` and `scale`, returns the cotangents of the query, key
-    and value. With grouped-query attention the key and value cotangents sum
-    over the query heads that share a kv head. The mask gets no gradient.
+    Given the cotangent `grad` of `attention(query, key, value, mask, bias)`
+    with the same `causal` and `scale`, returns the cotangents of the query,
+    key and value. With grouped-query attention the key and value cotangents
+    sum over the query heads that share a kv head. The mask gets no
+    gradient; the bias's is pz.attention_bias_grad.
 
     ```mlir
     %dq, %dk, %dv = pz.attention_grad %g, %q, %k, %v {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>
@@ -215,13 +216,45 @@ def PZ_AttentionGradOp : PZ_Op<"attention_grad",
   }];
   let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$query,
                        PZ_FloatTensor:$key, PZ_FloatTensor:$value,
-                       Optional<PZ_MaskTensor>:$mask, UnitAttr:$causal,
-                       OptionalAttr<F64Attr>:$scale);
+                       Optional<PZ_MaskTensor>:$mask, Optional<PZ_FloatTensor>:$bias,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
   let results = (outs PZ_FloatTensor:$grad_query, PZ_FloatTensor:$grad_key,
                       PZ_FloatTensor:$grad_value);
   let assemblyFormat = [{
     $grad `,` $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
-        attr-dict `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
+        (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
+  }];
+  let hasVerifier = 1;
+}
+
+def PZ_AttentionBiasGradOp : PZ_Op<"attention_bias_grad",
+    [Pure, AllTypesMatch<["bias", "grad_bias"]>], 1> {
+  let summary = "the gradient of pz.attention's bias";
+  let description = [{
+    Given the cotangent `grad` of `attention(query, key, value, mask, bias)`
+    with the same `causal` and `scale`, returns the bias's cotangent: with
+    `P` the probabilities, `dP = grad V^T` and `dS = P * (dP - rowsum(dP *
+    P))` (the cotangent of the scores after the scale), `dS` summed over
+    the dims the bias broadcasts along (`[B, H, Sq, Sk]` reduced to the
+    bias's shape). A dropped position contributes 0 (its probability is 0);
+    a row with no kept key contributes NaN, as in pz.attention_grad. Autodiff
+    builds it only for a bias computed from a parameter.
+
+    ```mlir
+    %db = pz.attention_bias_grad %g, %q, %k, %v bias(%b : tensor<1x4x1x16xf32>) {causal} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+    ```
+  }];
+  // The bias before the optional mask: the result type is inferred from a
+  // fixed operand position.
+  let arguments = (ins PZ_FloatTensor:$grad, PZ_FloatTensor:$query,
+                       PZ_FloatTensor:$key, PZ_FloatTensor:$value,
+                       PZ_FloatTensor:$bias, Optional<PZ_MaskTensor>:$mask,
+                       UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
+  let results = (outs PZ_FloatTensor:$grad_bias);
+  let assemblyFormat = [{
+    $grad `,` $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
+        `bias` `(` $bias `:` type($bias) `)` attr-dict
+        `:` type($grad) `,` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
 }

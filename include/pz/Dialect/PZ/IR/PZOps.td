@@ -586,7 +586,8 @@ def PZ_CrossEntropyOp : PZ_Op<"cross_entropy", [Pure, PZ_VJP]> {
 }
 
 def PZ_AttentionOp : PZ_Op<"attention",
-    [Pure, PZ_VJP, AllElementTypesMatch<["query", "key", "value", "result"]>]> {
+    [Pure, PZ_VJP, AttrSizedOperandSegments,
+     AllElementTypesMatch<["query", "key", "value", "result"]>]> {
   let summary = "scaled dot-product attention, causal or masked";
   let description = [{
     `query` is `[B, H, Sq, D]`, `key` is `[B, Hkv, Sk, D]` and `value` is
@@ -598,16 +599,28 @@ def PZ_AttentionOp : PZ_Op<"attention",
     broadcasts to `[B, H, Sq, Sk]`: an `i1` mask keeps positions that are
     true, a float mask is added to the scores.
 
+    `bias`, when given, is an additive position bias on the scaled scores
+    (ALiBi): `softmax(scale * Q K^T + bias + mask) V`, added before the mask
+    and `causal` drop positions. It has the query's element type and
+    broadcasts to `[B, H, Sq, Sk]` (aligned from the right, each dim 1 or
+    equal: `[1, H, 1, Sk]` for ALiBi, `[B, H, Sq, Sk]` in general). Unlike a
+    float mask it may sit next to an `i1` mask or `causal`. A bias computed
+    from a parameter gets its gradient from pz.attention_bias_grad; one
+    folded from constants (ALiBi as exporters write it) needs none.
+
     ```mlir
     %o = pz.attention %q, %k, %v {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
+    %a = pz.attention %q, %k, %v bias(%alibi : tensor<1x4x1x16xf32>) {causal} : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
     ```
   }];
   let arguments = (ins PZ_FloatTensor:$query, PZ_FloatTensor:$key,
                        PZ_FloatTensor:$value, Optional<PZ_MaskTensor>:$mask,
+                       Optional<PZ_FloatTensor>:$bias,
                        UnitAttr:$causal, OptionalAttr<F64Attr>:$scale);
   let results = (outs PZ_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)? attr-dict
+    $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
+           (`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict
            `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
   let hasVerifier = 1;
