@@ -17,13 +17,27 @@ parallelize.export --hf CLASS --config ...` runs), and then:
     step's loss within 1e-5 relative, the final weights within 1e-4 of each
     tensor's scale (max(max|t|, 1)), as cpu-parity.py gates them.
 
+Each case NAME has an eval-mode variant NAME-eval: the same model exported
+as a user who leaves torch.onnx.export's default eval mode would
+(TrainingMode.EVAL, still without constant folding). torch 1.13 then merges
+equal initializers (norm scales of ones, zero biases) and names the other
+parameters through Identity nodes. Its gates, with the same fusion gates:
+
+  * warning: `parallelize inspect` warns "initializer 'X' stands for N
+    parameters" once for each set of N >= 2 equal parameters of the module
+    (X one of them), and for nothing else; a model without equal
+    parameters has nothing merged, expects no warning and says so;
+  * untie: `parallelize compile --untie-initializers` leaves no such
+    warning, and the parity gate above holds with the same batches and
+    optimizer (every parameter trained under its PyTorch name).
+
 A gate listed in KNOWN for a case is a known failure: the case must fail
 there, with the recorded message in the output (`xfail`); a known failure
 that passes is reported (`XPASS`) and fails the run, so that the list stays
 true. Gates after a failed one are not run.
 
 Usage: /usr/bin/python3 scripts/hf-export-parity.py [--bin DIR]
-       [--work DIR] [--steps N] [--only gpt2,bert] [--list]
+       [--work DIR] [--steps N] [--only gpt2,bert,gpt2-eval] [--list]
 Exit status 1 when a gate fails (a known failure is not one).
 """
 
@@ -92,9 +106,13 @@ CASES = {
                  "as bert, with the pad token at the masked positions"),
 }
 
+EVAL = "-eval"  # NAME-eval: NAME exported in eval mode
+ALL_CASES = list(CASES) + [c + EVAL for c in CASES]
+
 # Known failures: case -> {gate: message the output must hold}. Gates:
 # export, import (inspect --fusion runs), fused (every softmax fused),
-# causal, train (compile and train run), parity.
+# causal, warning (eval), train (compile and train run), untie (eval),
+# parity.
 KNOWN = {
     # (Llama GQA and MQA pass since torch's If(dim == 1, Squeeze, Identity)
     # around the rotary table is inlined once its condition folds; GPT-J
@@ -177,6 +195,36 @@ def fusion(bin_dir, onnx_path, data):
     return P.run(args, timeout=300)
 
 
+def merged_groups(module):
+    """The sets of two or more parameters with equal values (same shape,
+    dtype and elements): what an eval-mode export merges. Returns
+    {frozenset of names}; a tied parameter is one parameter."""
+    groups = {}
+    for n, p in module.named_parameters():
+        t = p.detach()
+        groups.setdefault((tuple(t.shape), t.dtype, t.numpy().tobytes()),
+                          []).append(n)
+    return {frozenset(g) for g in groups.values() if len(g) > 1}
+
+
+def check_merge_warnings(case, module, out):
+    """The warning gate of an eval case: `out` (inspect's output) warns
+    once for each set of equal parameters, naming one of them and counting
+    them all, and for nothing else."""
+    want = merged_groups(module)
+    warned = re.findall(r"initializer '([^']+)' stands for (\d+) parameters",
+                        out)
+    hit = {g for n, k in warned for g in want if n in g and int(k) == len(g)}
+    ok = len(warned) == len(want) and hit == want
+    if not want:
+        print(f"note {case}: no two parameters are equal, the export merges "
+              f"nothing and no warning is expected")
+    return gate(case, "warning", ok,
+                f"inspect warns for {len(warned)} merged initializers "
+                f"({', '.join(f'{n} x{k}' for n, k in warned) or 'none'}); "
+                f"{len(want)} sets of equal parameters", out)
+
+
 def load_export_weights(module, onnx_path):
     """Loads the export's initializers into ``module`` by PyTorch name (the
     reference then starts from exactly the compiled program's weights)."""
@@ -194,19 +242,22 @@ def hf_loss(module, batch):
 
 
 def run_case(a, case, work):
-    cls, cfg, names, what = CASES[case]
-    print(f"-- {case} ({cls}: {what})")
+    base = case.removesuffix(EVAL)
+    training = base == case
+    cls, cfg, names, what = CASES[base]
+    print(f"-- {case} ({cls}: {what}"
+          f"{'' if training else '; eval-mode export'})")
     layers = cfg.get("n_layer", cfg.get("num_hidden_layers"))
     onnx_path = os.path.join(work, case + ".onnx")
     try:
         U.export_user(onnx_path, hf=cls, config=cfg, input_names=names,
-                      batch=2, seq=SEQ)
+                      batch=2, seq=SEQ, training=training)
         ok, out = True, ""
     except Exception as e:  # noqa: BLE001 -- reported as the export gate
         ok, out = False, f"{type(e).__name__}: {e}"
     if not gate(case, "export", ok, f"export {out}".strip(), out):
         return
-    data = batches(cfg, names, a.steps, pad=case.endswith("-pad"))
+    data = batches(cfg, names, a.steps, pad=base.endswith("-pad"))
     r = fusion(a.bin, onnx_path, data)
     out = r.stdout + r.stderr
     if not gate(case, "import", r.returncode == 0,
@@ -223,15 +274,23 @@ def run_case(a, case, work):
         gate(case, "causal", causal == layers,
              f"{causal} of {fused} fused attentions causal", out)
     module = U.build_hf(cls, cfg, seed=0)
+    if not training and not check_merge_warnings(case, module, out):
+        return
     load_export_weights(module, onnx_path)
+    untie = [] if training else ["--untie-initializers"]
     try:
         err, got, got_w = P.compile_and_train(a.bin, onnx_path, work, data,
-                                              FLAGS)
+                                              untie + FLAGS)
         ok = True
     except RuntimeError as e:
         ok, err = False, str(e)
-    if not gate(case, "train", ok, "compile and train" +
-                ("" if ok else f": {err[:2000]}"), err):
+    what = " ".join(["compile"] + untie + ["and train"])
+    if not gate(case, "train", ok,
+                what + ("" if ok else f": {err[:2000]}"), err):
+        return
+    if untie and not gate(case, "untie", "stands for" not in err,
+                          "--untie-initializers leaves no merge warning",
+                          err):
         return
     want, want_w = P.torch_adamw(module, data, hf_loss, LR, BETAS, EPS, WD)
     worst = max(abs(g - w) / abs(w) for g, w in zip(got, want)) if got else 1
@@ -252,13 +311,16 @@ def main():
                     help="print the cases and their known failures")
     a = ap.parse_args()
     if a.list:
-        for case, (cls, _, _, what) in CASES.items():
-            print(f"{case}: {cls} ({what}); known: {KNOWN.get(case, {})}")
+        for case in ALL_CASES:
+            cls, _, _, what = CASES[case.removesuffix(EVAL)]
+            mode = " eval mode;" if case.endswith(EVAL) else ""
+            print(f"{case}: {cls} ({what});{mode} known: "
+                  f"{KNOWN.get(case, {})}")
         return 0
-    cases = [c for c in a.only.split(",") if c] if a.only else list(CASES)
-    bad = [c for c in cases if c not in CASES]
+    cases = [c for c in a.only.split(",") if c] if a.only else ALL_CASES
+    bad = [c for c in cases if c not in ALL_CASES]
     if bad:
-        ap.error(f"unknown case(s) {bad}; cases: {', '.join(CASES)}")
+        ap.error(f"unknown case(s) {bad}; cases: {', '.join(ALL_CASES)}")
     import warnings
     warnings.filterwarnings("ignore")  # the exporter's tracer warnings
     torch.set_num_threads(1)

@@ -210,12 +210,16 @@ def op_counts(onnx_model) -> "collections.Counter":
 def export_module(model: nn.Module, path: str,
                   inputs: "collections.OrderedDict", output_name: str,
                   metadata: Optional[dict] = None,
-                  postprocess=None, dynamic_seq: bool = True) -> dict:
+                  postprocess=None, dynamic_seq: bool = True,
+                  training: bool = True) -> dict:
     """Export ``model`` to ``path`` with Parallelize's settings and write the
     ``.params.json`` / ``.inputs.json`` sidecars.  ``postprocess(model,
     onnx_model)``, when given, edits the graph before it is written. The
     batch axis is dynamic, and the sequence axis unless ``dynamic_seq`` is
-    false.
+    false. ``training=False`` exports in the exporter's eval mode
+    (``TrainingMode.EVAL``), as a user who leaves torch.onnx.export's
+    default would: torch 1.13 then merges equal initializers, which the
+    importer warns about (``--untie-initializers`` undoes the merge).
     Returns a summary."""
     import onnx
 
@@ -230,7 +234,8 @@ def export_module(model: nn.Module, path: str,
             opset_version=OPSET,
             do_constant_folding=False,
             keep_initializers_as_inputs=False,
-            training=torch.onnx.TrainingMode.TRAINING,
+            training=(torch.onnx.TrainingMode.TRAINING if training
+                      else torch.onnx.TrainingMode.EVAL),
             input_names=list(inputs),
             output_names=[output_name],
             dynamic_axes=axes,

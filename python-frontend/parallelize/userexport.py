@@ -261,15 +261,18 @@ def record_padding_idx(model: nn.Module, onnx_model,
 def export_loss(model: nn.Module, path: str,
                 inputs: "collections.OrderedDict",
                 metadata: Optional[dict] = None,
-                dynamic_seq: bool = False) -> dict:
+                dynamic_seq: bool = False, training: bool = True) -> dict:
     """Exports the loss of ``model`` on ``inputs`` to ``path`` (with the
     sidecars of :func:`parallelize.export.export_module`). The batch axis is
     dynamic; the sequence axis only with ``dynamic_seq``: torch 1.13 writes
     data-dependent control flow (``If`` around a squeeze, ``Loop`` for
     ``repeat_interleave``) for shapes it does not know. Each embedding's
-    ``padding_idx`` is recorded in the metadata (:func:`record_padding_idx`)."""
+    ``padding_idx`` is recorded in the metadata (:func:`record_padding_idx`).
+    ``training=False`` exports the model in eval mode, with the exporter's
+    ``TrainingMode.EVAL`` (its equal initializers merged: see
+    :func:`parallelize.export.export_module`)."""
     from . import export as E
-    model.train()
+    model.train(training)
     metadata = dict(metadata or {})
     warnings: List[str] = []
 
@@ -280,7 +283,7 @@ def export_loss(model: nn.Module, path: str,
     with _LossForward(model, inputs.keys()):
         summary = E.export_module(model, path, inputs, "loss", metadata,
                                   postprocess=postprocess,
-                                  dynamic_seq=dynamic_seq)
+                                  dynamic_seq=dynamic_seq, training=training)
     summary["warnings"] = warnings
     return summary
 
@@ -290,9 +293,10 @@ def export_user(path: str, hf: Optional[str] = None,
                 factory: Optional[str] = None,
                 input_names: Optional[Sequence[str]] = None,
                 batch: int = 2, seq: int = 16, seed: int = 0,
-                dynamic_seq: bool = False) -> dict:
+                dynamic_seq: bool = False, training: bool = True) -> dict:
     """The command line's user export: a Hugging Face class with ``config``
-    or a ``module:factory``."""
+    or a ``module:factory``; ``training=False`` exports in eval mode
+    (:func:`export_loss`)."""
     import json
     inputs = None
     if hf:
@@ -310,4 +314,4 @@ def export_user(path: str, hf: Optional[str] = None,
             input_names = [n for n in ("input_ids", "labels") if n in sig]
         inputs = example_inputs(model, input_names, batch, seq)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return export_loss(model, path, inputs, meta, dynamic_seq)
+    return export_loss(model, path, inputs, meta, dynamic_seq, training)

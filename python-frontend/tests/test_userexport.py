@@ -64,6 +64,20 @@ def make_tiny_lm():
     return TinyLM()
 
 
+class NormedLM(TinyLM):
+    """TinyLM with two LayerNorms: their scales (ones) and shifts (zeros)
+    are equal tensors, which an eval-mode export merges."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(8), nn.LayerNorm(8)
+
+    def forward(self, input_ids, labels=None):
+        logits = self.head(self.norm2(self.norm1(self.embed(input_ids))))
+        return nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]),
+                                           labels.view(-1))
+
+
 class UserExportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -131,6 +145,31 @@ class UserExportTest(unittest.TestCase):
         got = npeval.run(m, {"input_ids": ids.numpy(),
                              "labels": labels.numpy()})["loss"]
         self.assertLess(abs(float(got) - want), 1e-5 * abs(want))
+
+    def test_training_option(self):
+        """training=True (the default) keeps every parameter's initializer;
+        training=False exports in eval mode, where torch merges the equal
+        norm tensors and names the others through Identity nodes."""
+        torch.manual_seed(3)
+        model = NormedLM()
+        inputs = U.example_inputs(model, ["input_ids", "labels"], 2, 5)
+        params = {n for n, _ in model.named_parameters()}
+        graphs = {}
+        for training in (True, False):
+            path = os.path.join(self.tmp.name, f"normed_{training}.onnx")
+            if training:
+                U.export_loss(model, path, inputs)
+            else:
+                U.export_loss(model, path, inputs, training=False)
+            graphs[training] = onnx.load(path).graph
+        self.assertEqual({t.name for t in graphs[True].initializer}, params)
+        self.assertNotIn("Identity", {n.op_type for n in graphs[True].node})
+        inits = {t.name for t in graphs[False].initializer}
+        self.assertEqual(len(inits), len(params) - 2)
+        aliases = {n.output[0]: n.input[0] for n in graphs[False].node
+                   if n.op_type == "Identity" and n.input[0] in inits}
+        self.assertEqual(inits | set(aliases), params)
+        self.assertEqual(sorted(aliases), ["norm2.bias", "norm2.weight"])
 
     def test_errors_exit_2(self):
         out = os.path.join(self.tmp.name, "x.onnx")
