@@ -177,32 +177,25 @@ LogicalResult CrossEntropyGradOp::verify() {
   return checkGradShape(*this, getGrad().getType(), {});
 }
 
-LogicalResult AttentionBiasGradOp::verify() {
-  auto q = getQuery().getType(), k = getKey().getType(),
-       v = getValue().getType();
+/// An attention gradient op (pz.attention_grad, pz.attention_bias_grad):
+/// the forward op's shape rules, applied to the forward operands, and the
+/// output's gradient of the forward result's shape.
+template <typename Op> static LogicalResult verifyAttentionGrad(Op op) {
+  auto q = op.getQuery().getType(), k = op.getKey().getType(), v = op.getValue().getType();
   if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
-    return emitOpError() << "query, key and value must have rank 4";
+    return op.emitOpError() << "query, key and value must have rank 4";
   SmallVector<Type> inferred;
-  if (failed(inferAttentionType(getLoc(), getQuery(), getKey(), getValue(), inferred)) ||
-      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale(), getBias())))
+  if (failed(inferAttentionType(op.getLoc(), op.getQuery(), op.getKey(), op.getValue(),
+                                inferred)) ||
+      failed(verifyAttentionAttrs(op, q, k, op.getMask(), op.getScale(), op.getBias())))
     return failure();
-  return checkGradShape(*this, getGrad().getType(),
+  return checkGradShape(op, op.getGrad().getType(),
                         llvm::cast<RankedTensorType>(inferred[0]).getShape());
 }
 
-LogicalResult AttentionGradOp::verify() {
-  auto q = getQuery().getType(), k = getKey().getType(),
-       v = getValue().getType();
-  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
-    return emitOpError() << "query, key and value must have rank 4";
-  SmallVector<Type> inferred;
-  // The forward op's shape rules, applied to the forward operands.
-  if (failed(inferAttentionType(getLoc(), getQuery(), getKey(), getValue(), inferred)) ||
-      failed(verifyAttentionAttrs(*this, q, k, getMask(), getScale(), getBias())))
-    return failure();
-  return checkGradShape(*this, getGrad().getType(),
-                        llvm::cast<RankedTensorType>(inferred[0]).getShape());
-}
+LogicalResult AttentionBiasGradOp::verify() { return verifyAttentionGrad(*this); }
+
+LogicalResult AttentionGradOp::verify() { return verifyAttentionGrad(*this); }
 
 LogicalResult AttentionBlockGradOp::verify() {
   return verifyAttentionBlock(*this, getQuery(), getKey(), getValue(), getMask(), getScale(),
