@@ -213,7 +213,8 @@ private:
   void createTiedComms();
   void sumTiedGrads(int64_t t);
   void getScalar(int slot, void *value, size_t bytes);
-  // Makes chunk c the current one (m_, buf_, the context's arena).
+  // Makes chunk c the current one (m_, buf_, the context's arena and
+  // communicators).
   void use(size_t c);
   // The rank's actions of one step, its chunks' schedules merged by order.
   void mergeSchedules();
@@ -240,6 +241,7 @@ private:
     std::unique_ptr<Buffers> buf;
     std::unique_ptr<DataFeed> feed;
     std::vector<pzrt_send_request *> sending; // per output: its send in flight, or NULL
+    std::vector<pzrt_comm *> comms;           // ctx comms: comm_groups[i]'s communicator
     int lossScaleInput = -1;
     bool hasLoss = false;
   };
@@ -258,7 +260,11 @@ private:
   pzrt_env env_{};
   int rank_ = 0, world_ = 1;
   pzrt_comm *comm_ = nullptr;
-  std::vector<pzrt_comm *> groupComms_; // ctx_.comms
+  // One communicator per group of grid axes any stage program uses
+  // (groupMasks_, ascending); each chunk's ctx comms list is its program's
+  // comm_groups mapped onto them.
+  std::vector<uint32_t> groupMasks_;
+  std::vector<pzrt_comm *> groupComms_;
   // Per stage mask of a tied parameter (of any stage, in increasing order):
   // the communicator of this rank's group, NULL where its stage is not in
   // the mask.
@@ -557,7 +563,6 @@ void Trainer::setup() {
     pzrt_trace_thread_name(trace_.get(), 1, "comm"); // the compiled collectives (exec.h)
   }
 
-  use(0);
   ctx_.seed = pos_.seed;
   ctx_.trace = trace_.get();
   ctx_.comm = comm_;
@@ -566,8 +571,7 @@ void Trainer::setup() {
     streams_.push_back(pzrt_stream_create(ctx_.device));
   ctx_.num_streams = static_cast<int32_t>(streams_.size());
   ctx_.streams = streams_.data();
-  ctx_.num_comms = static_cast<int32_t>(groupComms_.size());
-  ctx_.comms = groupComms_.data();
+  use(0); // the arena and communicators of the first chunk
 }
 
 // One communicator per group of grid axes: ranks are laid out row-major
@@ -581,8 +585,18 @@ void Trainer::createGroupComms() {
     throwInternal("program description: the grid holds %lld ranks, the world %d",
                   (long long)size, world_);
   const uint32_t all = (1u << PZRT_AXIS_COUNT) - 1;
-  for (int g = 0; g < m_->num_comm_groups; ++g) {
-    uint32_t mask = m_->comm_groups[g];
+  // Every rank splits the world for every group any stage uses, in one
+  // order (pzrt_comm_split is collective over the world), whatever its own
+  // programs use: stage programs list their groups in the order of first
+  // use, which may differ between stages.
+  for (int s = 0; s < numStages_; ++s)
+    for (int g = 0; g < stages_[s]->num_comm_groups; ++g)
+      if (std::find(groupMasks_.begin(), groupMasks_.end(), stages_[s]->comm_groups[g]) ==
+          groupMasks_.end())
+        groupMasks_.push_back(stages_[s]->comm_groups[g]);
+  std::sort(groupMasks_.begin(), groupMasks_.end());
+  for (size_t g = 0; g < groupMasks_.size(); ++g) {
+    uint32_t mask = groupMasks_[g];
     // The same coordinates place flat shards (flatRange): a rank's rank in
     // the group is its shard index k.
     int color = static_cast<int>(axesCoord(m_, all & ~mask, rank_));
@@ -593,9 +607,14 @@ void Trainer::createGroupComms() {
         name += pzrt::format(".%d", a);
     pzrt_comm *c = pzrt_comm_split(comm_, color, key, name.c_str());
     if (!c)
-      throwInternal("creating the communicator of group %d: %s", g, pzrt_last_error());
+      throwInternal("creating the communicator of group %zu: %s", g, pzrt_last_error());
     groupComms_.push_back(c);
   }
+  for (Chunk &ch : chunks_)
+    for (int g = 0; g < ch.m->num_comm_groups; ++g)
+      ch.comms.push_back(groupComms_[static_cast<size_t>(
+          std::find(groupMasks_.begin(), groupMasks_.end(), ch.m->comm_groups[g]) -
+          groupMasks_.begin())]);
 }
 
 void Trainer::createTiedComms() {
@@ -753,6 +772,8 @@ void Trainer::use(size_t c) {
   buf_ = chunks_[c].buf.get();
   ctx_.arena = buf_->arena;
   ctx_.arena_base = static_cast<char *>(pzrt_arena_base(buf_->arena));
+  ctx_.num_comms = static_cast<int32_t>(chunks_[c].comms.size());
+  ctx_.comms = chunks_[c].comms.data();
 }
 
 void Trainer::mergeSchedules() {
