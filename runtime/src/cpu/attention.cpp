@@ -51,6 +51,13 @@ size_t roundUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 int64_t rowBlock(int64_t sq) { return sq < kRowBlock ? sq : kRowBlock; }
 
+// A backward's second scratch block, dP, after P's bq x Sk floats (one row
+// block each), as the workspace size accounts for them.
+float *backwardScratch(void *workspace, int64_t bq, int64_t Sk) {
+  return reinterpret_cast<float *>(static_cast<char *>(workspace) +
+                                   roundUp(static_cast<size_t>(bq * Sk) * sizeof(float)));
+}
+
 // exp(x) for x <= 0 (x may be -inf, not NaN): Cephes' expf polynomial.
 // Relative error about 2e-7; exp(x) for x < -87.3 (below the smallest normal
 // float) is 0. The SSE2 version below performs the same operations in the
@@ -382,9 +389,7 @@ int pzrt_attention_bwd(const float *dout, const float *q, const float *k, const 
     return 0;
   }
   const int64_t G = a.group(), bq = rowBlock(Sq);
-  float *p = static_cast<float *>(workspace);
-  float *dp = reinterpret_cast<float *>(static_cast<char *>(workspace) +
-                                        roundUp(static_cast<size_t>(bq * Sk) * sizeof(float)));
+  float *p = static_cast<float *>(workspace), *dp = backwardScratch(workspace, bq, Sk);
   bool rowOk[kRowBlock];
   for (int64_t b = 0; b < B; ++b)
     for (int64_t hk = 0; hk < Hkv; ++hk) {
@@ -468,9 +473,7 @@ int pzrt_attention_bias_bwd(const float *dout, const float *q, const float *k, c
   if (B * H * Sq == 0 || Sk == 0)
     return 0;
   const int64_t G = a.group(), bq = rowBlock(Sq);
-  float *p = static_cast<float *>(workspace);
-  float *dp = reinterpret_cast<float *>(static_cast<char *>(workspace) +
-                                        roundUp(static_cast<size_t>(bq * Sk) * sizeof(float)));
+  float *p = static_cast<float *>(workspace), *dp = backwardScratch(workspace, bq, Sk);
   bool rowOk[kRowBlock];
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
