@@ -289,22 +289,11 @@ Value splitAddedConstant(Value x, Value &bias) {
 }
 
 /// `x` without an added constant of zeros of its own type (baddbmm's
-/// `beta * input` with an all-zero input).
+/// `beta * input` with an all-zero input): splitAddedConstant's zeros.
 Value skipAddZeros(Value x) {
-  auto add = singleUseDefOf<AddOp>(x);
-  if (!add)
-    return x;
-  Value out;
-  eitherOrder(add.getLhs(), add.getRhs(), [&](Value a, Value z) {
-    DenseElementsAttr attr;
-    if (a.getType() != add.getType() || !matchPattern(z, m_Constant(&attr)) ||
-        !attr.isSplat() || !llvm::isa<FloatType>(attr.getElementType()) ||
-        !attr.getSplatValue<APFloat>().isZero())
-      return false;
-    out = a;
-    return true;
-  });
-  return out ? out : x;
+  Value bias;
+  Value rest = splitAddedConstant(x, bias);
+  return bias ? x : rest;
 }
 
 /// For x = reshape(x4 [B, H, S, D] -> [B*H, S, D]) returns x4.
