@@ -88,6 +88,16 @@ struct CompileOptions {
                "pz-fuse-elementwise; the results are bit-identical, for "
                "comparison)"),
       cl::cat(commandCategory())};
+  cl::opt<double> lossScale{
+      "loss-scale",
+      cl::desc("--precision fp16: the initial dynamic loss scale (default 65536; it halves "
+               "on an overflow, which skips the step, and doubles after --loss-scale-window "
+               "good steps)"),
+      cl::init(65536.0), cl::cat(commandCategory())};
+  cl::opt<int64_t> lossScaleWindow{
+      "loss-scale-window",
+      cl::desc("--precision fp16: good steps before the loss scale doubles (default 1000)"),
+      cl::init(1000), cl::cat(commandCategory())};
   PlanOptions plan;
   OptimizerFlags optimizer;
 };
@@ -106,6 +116,8 @@ void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
   p.addLoss = opts.addLoss.getValue();
   p.loss = opts.loss.getValue();
   p.precision = plan.precision;
+  p.lossScale = opts.lossScale.getValue();
+  p.lossScaleWindow = opts.lossScaleWindow.getValue();
   p.setOptimizerOptions(optimizer);
   p.stopAt = opts.emit == "ir" ? PipelineStop::PZ : PipelineStop::PZRT;
   p.fusion = !opts.noFusion;
@@ -316,14 +328,30 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     printError("compile", "--input-shape: " + llvm::toString(shapes.takeError()));
     return kExitUser;
   }
+  for (auto [flag, given] : {std::pair<const char *, bool>{"--loss-scale",
+                                                           opts.lossScale.getNumOccurrences()},
+                            {"--loss-scale-window", opts.lossScaleWindow.getNumOccurrences()}})
+    if (given && plan->precision != Precision::FP16) {
+      printError("compile", std::string(flag) + ": applies to --precision fp16 only (the plan's "
+                                                "precision is " +
+                                stringify(plan->precision).str() + ")");
+      return kExitUser;
+    }
+  if (!(opts.lossScale >= 1.0 && opts.lossScale <= 3.0e38)) {
+    printError("compile", "--loss-scale: must be a finite number in [1, 3e38], got " +
+                              std::to_string(opts.lossScale.getValue()));
+    return kExitUser;
+  }
+  if (opts.lossScaleWindow < 1 || opts.lossScaleWindow > (int64_t(1) << 53)) {
+    printError("compile", "--loss-scale-window: must lie in [1, 2^53], got " +
+                              std::to_string(opts.lossScaleWindow.getValue()));
+    return kExitUser;
+  }
   if (opts.emit != "ir") {
     // Say plainly what the code generator does not do yet, before any work.
     std::string missing;
     if (opts.backend == "cuda")
       missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
-    else if (plan->precision != Precision::FP32 && !opts.forwardOnly)
-      missing = "--precision " + stringify(plan->precision).str() +
-                ": the CPU backend computes in fp32 only";
     else if (opts.outDir.empty() && !opts.printPipeline)
       missing = "--emit " + opts.emit + " needs -o OUTDIR";
     if (!missing.empty()) {

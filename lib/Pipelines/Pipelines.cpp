@@ -66,6 +66,8 @@ void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
   }
   MixedPrecisionPassOptions mp;
   mp.precision = stringify(options.precision).str();
+  mp.lossScale = options.lossScale;
+  mp.lossScaleWindow = options.lossScaleWindow;
   pm.addPass(createMixedPrecisionPass(mp));
   if (!options.forwardOnly)
     pm.addPass(createInterleaveQkvPass());

@@ -43,7 +43,57 @@ static void attentionDims(Value q, Value k, Value v, int64_t dims[7]) {
   dims[6] = vt.getDimSize(3);
 }
 
+bool TargetInfo::computesInF32(Operation *op) {
+  return llvm::isa<GatherGradOp, EmbeddingGradOp, MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
+                   RMSNormGradOp, AttentionOp, AttentionGradOp, AttentionBiasGradOp,
+                   AttentionBlockOp, AttentionBlockGradOp, CrossEntropyOp, CrossEntropyGradOp, GeluOp,
+                   GeluGradOp>(op);
+}
+
+static int64_t alignUp(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+
+static bool needsWidening(Value v) {
+  auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
+  return t && llvm::isa<FloatType>(t.getElementType()) && !t.getElementType().isF32() &&
+         !t.getElementType().isF64();
+}
+
+std::vector<TargetInfo::Widened> TargetInfo::widenedValues(Operation *op) const {
+  std::vector<Widened> out;
+  if (backendName != "cpu" || !computesInF32(op))
+    return out;
+  int64_t kernel = kernelWorkspaceBytes(op);
+  if (kernel < 0)
+    return out;
+  int64_t offset = alignUp(kernel, arenaAlignment());
+  auto add = [&](Value v, bool isResult) {
+    if (!needsWidening(v))
+      return;
+    for (const Widened &w : out)
+      if (w.value == v)
+        return;
+    out.push_back({v, isResult, offset});
+    int64_t n = llvm::cast<RankedTensorType>(v.getType()).getNumElements();
+    offset += alignUp(4 * n, arenaAlignment());
+  };
+  for (Value v : op->getOperands())
+    add(v, false);
+  for (Value v : op->getResults())
+    add(v, true);
+  return out;
+}
+
 int64_t TargetInfo::workspaceBytes(Operation *op) const {
+  int64_t kernel = kernelWorkspaceBytes(op);
+  std::vector<Widened> widened = widenedValues(op);
+  if (kernel < 0 || widened.empty())
+    return kernel;
+  const Widened &last = widened.back();
+  int64_t n = llvm::cast<RankedTensorType>(last.value.getType()).getNumElements();
+  return last.offset + alignUp(4 * n, arenaAlignment());
+}
+
+int64_t TargetInfo::kernelWorkspaceBytes(Operation *op) const {
   int64_t d[7];
   int backward = 0;
   // One block of ring attention (context parallelism).

@@ -65,6 +65,12 @@ struct TrainingPipelineOptions
           clEnumValN(Precision::BF16, "bf16", "bf16 compute, fp32 master weights"),
           clEnumValN(Precision::FP16, "fp16",
                      "fp16 compute, fp32 master weights, loss scaling"))};
+  Option<RoundTripDouble> lossScale{
+      *this, "loss-scale", llvm::cl::desc("fp16: the initial loss scale"),
+      llvm::cl::init(65536.0)};
+  Option<int64_t> lossScaleWindow{
+      *this, "loss-scale-window",
+      llvm::cl::desc("fp16: good steps before the loss scale doubles"), llvm::cl::init(1000)};
   // The options of pz-optimizer, with its names and defaults.
   Option<std::string> optimizer{*this, "optimizer",
                                 llvm::cl::desc("adamw or sgd"),

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace mlir::pz {
 
@@ -31,10 +32,33 @@ public:
   /// cannot store the type.
   int64_t storageBytes(Type elementType) const;
   /// Scratch bytes the kernel of `op` needs beyond its results (0 for most
-  /// ops); -1 when the size overflows.
+  /// ops): its own scratch, then the fp32 copies of widenedValues(op), each
+  /// at its offset; -1 when the size overflows.
   int64_t workspaceBytes(Operation *op) const;
 
+  /// Whether the CPU backend computes `op` in fp32 only: matmul, softmax,
+  /// the norms, attention, GELU and the loss, forward and backward, and the
+  /// scatter-adds of gather's and embedding's gradients (which accumulate
+  /// many rows into one).
+  static bool computesInF32(Operation *op);
+  /// One operand or result of an fp32-only kernel held in another float type
+  /// (bf16, f16): the kernel reads or writes an fp32 copy of it at `offset`
+  /// bytes into the op's workspace.
+  struct Widened {
+    Value value;
+    bool isResult;
+    int64_t offset;
+  };
+  /// The fp32 copies `op` needs on this target, operands first, each value
+  /// once; empty when every float operand and result is f32 already. The
+  /// CPU backend widens bf16/fp16 values to fp32 around its kernels: a GEMM
+  /// of widened bf16 operands forms the same exact products and
+  /// accumulates them in fp32, and norms and softmax accumulate in fp32.
+  std::vector<Widened> widenedValues(Operation *op) const;
+
 private:
+  /// The scratch of the kernel itself (without the widened copies).
+  int64_t kernelWorkspaceBytes(Operation *op) const;
   explicit TargetInfo(llvm::StringRef name) : backendName(name) {}
   llvm::StringRef backendName;
 };

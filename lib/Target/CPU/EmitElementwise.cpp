@@ -226,6 +226,24 @@ static LogicalResult emitFused(FusedOp f, FE &e) {
   return success();
 }
 
+/// GELU through the runtime's fp32 kernels (bf16/f16 widened around them).
+static LogicalResult emitGelu(GeluOp g, FE &e) {
+  int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
+  e.out() << "    pzrt_gelu_fwd(" << e.name(g.getInput()) << ", " << e.name(g.getResult())
+          << ", " << FE::numel(g.getResult()) << ", " << approx << ");\n";
+  return success();
+}
+
+static LogicalResult emitGeluGrad(GeluGradOp g, FE &e) {
+  if (g.getGrad().getType() != g.getInput().getType())
+    return g.emitError() << "CPU backend: gelu_grad needs operands of one type";
+  int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
+  e.out() << "    pzrt_gelu_bwd(" << e.name(g.getInput()) << ", " << e.name(g.getGrad()) << ", "
+          << e.name(g.getResult()) << ", " << FE::numel(g.getResult()) << ", " << approx
+          << ");\n";
+  return success();
+}
+
 LogicalResult cpp::emitElementwiseOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (op->hasTrait<traits::ElementMap>()) {
@@ -236,23 +254,11 @@ LogicalResult cpp::emitElementwiseOp(Operation *op, FE &e, bool &handled) {
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<FusedOp>([&](FusedOp f) { return emitFused(f, e); })
-      .Case<GeluOp>([&](GeluOp g) -> LogicalResult {
-        if (!FE::elementType(g.getResult()).isF32())
-          return op->emitError() << "CPU backend: gelu computes in f32 only";
-        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
-        e.out() << "    pzrt_gelu_fwd(" << e.name(g.getInput()) << ", " << e.name(g.getResult())
-                << ", " << FE::numel(g.getResult()) << ", " << approx << ");\n";
-        return success();
+      .Case<GeluOp>([&](GeluOp g) {
+        return emitWidened(op, e, [&] { return emitGelu(g, e); });
       })
-      .Case<GeluGradOp>([&](GeluGradOp g) -> LogicalResult {
-        if (!FE::elementType(g.getResult()).isF32() ||
-            g.getGrad().getType() != g.getInput().getType())
-          return op->emitError() << "CPU backend: gelu_grad needs f32 operands of one shape";
-        int approx = g.getApproximate() == GeluApproximation::erf ? 0 : 1;
-        e.out() << "    pzrt_gelu_bwd(" << e.name(g.getInput()) << ", " << e.name(g.getGrad())
-                << ", " << e.name(g.getResult()) << ", " << FE::numel(g.getResult()) << ", "
-                << approx << ");\n";
-        return success();
+      .Case<GeluGradOp>([&](GeluGradOp g) {
+        return emitWidened(op, e, [&] { return emitGeluGrad(g, e); });
       })
       .Default([&](Operation *) {
         handled = false;

@@ -10,6 +10,7 @@
 #include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Target/TargetInfo.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -28,12 +29,42 @@ static int64_t product(ArrayRef<int64_t> s, size_t from, size_t to) {
   return p;
 }
 
-static LogicalResult requireF32(Operation *op) {
-  for (Value v : op->getOperands())
-    if (llvm::isa<FloatType>(FE::elementType(v)) && !FE::elementType(v).isF32())
+/// The pzrt_dtype of a 16-bit float type.
+static const char *halfDtype(Type t) { return t.isBF16() ? "PZRT_BF16" : "PZRT_F16"; }
+
+LogicalResult cpp::emitWidened(Operation *op, FE &e,
+                               const std::function<LogicalResult()> &emitKernel) {
+  std::vector<TargetInfo::Widened> widened = TargetInfo::get("cpu")->widenedValues(op);
+  if (widened.empty())
+    return emitKernel();
+  for (const TargetInfo::Widened &w : widened) {
+    Type t = FE::elementType(w.value);
+    if (!t.isBF16() && !t.isF16())
       return op->emitError() << "CPU backend: " << op->getName()
-                             << " computes in f32 only; got " << v.getType();
-  return success();
+                             << " computes in f32 (widening bf16 and f16); got "
+                             << w.value.getType();
+  }
+  std::vector<std::string> narrow, origs;
+  for (const TargetInfo::Widened &w : widened) {
+    std::string var = e.freshName("w"), orig = e.name(w.value);
+    origs.push_back(orig);
+    std::string n = std::to_string(FE::numel(w.value));
+    e.out() << "  float *" << var << " = (float *)(" << e.workspace(op) << " + " << w.offset
+            << ");\n";
+    std::string dtype = halfDtype(FE::elementType(w.value));
+    if (!w.isResult)
+      e.checkCall(op, "pzrt_widen_to_f32(" + dtype + ", " + orig + ", " + var + ", " + n + ")");
+    else
+      narrow.push_back("pzrt_narrow_from_f32(" + dtype + ", " + var + ", " + orig + ", " + n +
+                       ")");
+    e.setName(w.value, var);
+  }
+  LogicalResult r = emitKernel();
+  for (const std::string &call : narrow)
+    e.checkCall(op, call);
+  for (auto [w, orig] : llvm::zip(widened, origs))
+    e.setName(w.value, orig);
+  return r;
 }
 
 static LogicalResult emitMatmul(MatmulOp mm, FE &e) {
@@ -255,6 +286,8 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
   return success();
 }
 
+static LogicalResult emitF32Kernel(Operation *op, FE &e);
+
 LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (!llvm::isa<MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
@@ -264,8 +297,11 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
     handled = false;
     return success();
   }
-  if (failed(requireF32(op)))
-    return failure();
+  return emitWidened(op, e, [&] { return emitF32Kernel(op, e); });
+}
+
+/// The call of op's fp32 runtime kernel.
+static LogicalResult emitF32Kernel(Operation *op, FE &e) {
   auto rowsCols = [](Value x, int64_t axis) {
     ArrayRef<int64_t> s = FE::shape(x);
     return std::make_pair(product(s, 0, axis), product(s, axis, s.size()));
@@ -361,5 +397,8 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
       .Case<CrossEntropyGradOp>([&](CrossEntropyGradOp c) {
         return emitCrossEntropy(op, c.getLogits(), c.getLabels(), c.getGrad(),
                                 c.getReduction(), c.getIgnoreIndex(), e);
+      })
+      .Default([&](Operation *) {
+        return op->emitError() << "CPU backend: no fp32 kernel call for " << op->getName();
       });
 }

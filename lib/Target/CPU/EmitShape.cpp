@@ -15,9 +15,10 @@ using FE = KernelEmitter;
 static std::string copyBody(ArrayRef<std::string> idx) { return idx[0] + " = " + idx[1] + ";"; }
 
 /// dst = 0 over n elements.
+/// Zeroes v's buffer (sized by its C variable, which may be an fp32 copy).
 static void emitZero(FE &e, Value v) {
-  e.out() << "    memset(" << e.name(v) << ", 0, " << FE::numel(v) * FE::storageBytes(FE::elementType(v))
-          << ");\n";
+  e.out() << "    memset(" << e.name(v) << ", 0, " << FE::numel(v) << " * sizeof(*" << e.name(v)
+          << "));\n";
 }
 
 /// Base offset and strides of a [starts, ends) step slice of `shape`.
@@ -159,6 +160,7 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
         return success();
       })
       .Case<GatherGradOp>([&](GatherGradOp g) {
+        return emitWidened(op, e, [&]() -> LogicalResult {
         int64_t outer, size, inner, count = FE::numel(g.getIndices());
         gatherLayout(g.getInputShape(), g.getAxis(), outer, size, inner);
         emitIndexCheck(op, e, g.getIndices(), size, "index");
@@ -170,6 +172,7 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
                 << e.name(g.getIndices()) << "[k]) * " << inner << " + i] += "
                 << e.name(g.getGrad()) << "[(o * " << count << " + k) * " << inner << " + i];\n";
         return success();
+        });
       })
       .Case<EmbeddingOp>([&](EmbeddingOp m) {
         ArrayRef<int64_t> table = FE::shape(m.getTable());
@@ -181,16 +184,17 @@ LogicalResult cpp::emitShapeOp(Operation *op, FE &e, bool &handled) {
         return success();
       })
       .Case<EmbeddingGradOp>([&](EmbeddingGradOp m) {
+        return emitWidened(op, e, [&]() -> LogicalResult {
         int64_t dim = FE::shape(m.getGrad()).back();
         emitIndexCheck(op, e, m.getIds(), static_cast<int64_t>(m.getVocab()), "id");
         emitZero(e, m.getResult());
         e.out() << "    for (int64_t k = 0; k < " << FE::numel(m.getIds()) << "; ++k) {\n"
-                << "      " << FE::cType(FE::elementType(m.getGrad())) << " *dst = "
-                << e.name(m.getResult()) << " + " << e.name(m.getIds()) << "[k] * " << dim
-                << ";\n      const " << FE::cType(FE::elementType(m.getGrad())) << " *src = "
-                << e.name(m.getGrad()) << " + k * " << dim << ";\n"
+                << "      auto *dst = " << e.name(m.getResult()) << " + " << e.name(m.getIds())
+                << "[k] * " << dim << ";\n      const auto *src = " << e.name(m.getGrad())
+                << " + k * " << dim << ";\n"
                 << "      for (int64_t d = 0; d < " << dim << "; ++d) dst[d] += src[d];\n    }\n";
         return success();
+        });
       })
       .Case<TriluOp>([&](TriluOp t) {
         ArrayRef<int64_t> s = FE::shape(t.getInput());

@@ -46,6 +46,12 @@ public:
   // ---- for the op emitters ----
   /// The C variable holding v's data (typed pointer).
   std::string name(Value v) const { return names.lookup(v); }
+  /// Makes `name(v)` answer `var` (an fp32 copy of v) until it is set back.
+  void setName(Value v, const std::string &var) { names[v] = var; }
+  /// A C variable name not used before in this kernel.
+  std::string freshName(llvm::StringRef prefix) {
+    return prefix.str() + std::to_string(nextId++);
+  }
   /// C element type: float, double, pzrt::f16, pzrt::bf16, int64_t,
   /// int32_t, uint8_t (ui8 and i1), uint16_t, uint32_t, uint64_t.
   static std::string cType(Type elementType);
@@ -100,6 +106,11 @@ LogicalResult emitShapeOp(Operation *op, KernelEmitter &e, bool &handled);
 LogicalResult emitNNOp(Operation *op, KernelEmitter &e, bool &handled);
 LogicalResult emitTrainingOp(Operation *op, KernelEmitter &e, bool &handled);
 LogicalResult emitReduceOp(Operation *op, KernelEmitter &e, bool &handled);
+/// Runs `emitKernel` (the call of an fp32-only kernel) on fp32 copies of
+/// op's bf16/fp16 operands and results (TargetInfo::widenedValues): widens
+/// the operands into the op's workspace first, rounds each result once after.
+LogicalResult emitWidened(Operation *op, KernelEmitter &e,
+                          const std::function<LogicalResult()> &emitKernel);
 
 } // namespace mlir::pz::cpp
 

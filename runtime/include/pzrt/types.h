@@ -41,6 +41,13 @@ float pzrt_bf16_to_f32(uint16_t x);
 uint16_t pzrt_f32_to_f16(float x);
 float pzrt_f16_to_f32(uint16_t x);
 
+/* n elements of a PZRT_BF16 or PZRT_F16 buffer to fp32 (exact), and back
+ * (each rounded once, to nearest, ties to even). 0 on success; -1 with an
+ * error for another dtype or a negative n. The CPU backend runs its
+ * fp32-only kernels (GEMM, norms, softmax, attention) on such copies. */
+int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, float *dst, int64_t n);
+int pzrt_narrow_from_f32(pzrt_dtype dst_dtype, const float *src, void *dst, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

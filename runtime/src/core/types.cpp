@@ -1,6 +1,8 @@
 // Element types and fp16/bf16 conversions.
 #include "pzrt/types.h"
 
+#include "core/internal.h"
+
 #include <cstring>
 
 namespace {
@@ -106,6 +108,34 @@ float pzrt_f16_to_f32(uint16_t x) {
     return (sign ? -v : v);
   }
   return bitsFloat(sign | ((exp + 112u) << 23) | (mant << 13));
+}
+
+int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, float *dst, int64_t n) {
+  if (n < 0 || (src_dtype != PZRT_BF16 && src_dtype != PZRT_F16))
+    return pzrt::fail("widen_to_f32: expected a bf16 or f16 buffer and n >= 0 (got %s, %lld)",
+                      pzrt_dtype_name(src_dtype), (long long)n);
+  const uint16_t *s = static_cast<const uint16_t *>(src);
+  if (src_dtype == PZRT_BF16)
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = pzrt_bf16_to_f32(s[i]);
+  else
+    for (int64_t i = 0; i < n; ++i)
+      dst[i] = pzrt_f16_to_f32(s[i]);
+  return 0;
+}
+
+int pzrt_narrow_from_f32(pzrt_dtype dst_dtype, const float *src, void *dst, int64_t n) {
+  if (n < 0 || (dst_dtype != PZRT_BF16 && dst_dtype != PZRT_F16))
+    return pzrt::fail("narrow_from_f32: expected a bf16 or f16 buffer and n >= 0 (got %s, %lld)",
+                      pzrt_dtype_name(dst_dtype), (long long)n);
+  uint16_t *d = static_cast<uint16_t *>(dst);
+  if (dst_dtype == PZRT_BF16)
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = pzrt_f32_to_bf16(src[i]);
+  else
+    for (int64_t i = 0; i < n; ++i)
+      d[i] = pzrt_f32_to_f16(src[i]);
+  return 0;
 }
 
 } // extern "C"

@@ -132,10 +132,17 @@ struct MixedPrecisionPass
                             : static_cast<FloatType>(b.getF16Type());
     if (failed(convert(fn, compute)))
       return signalPassFailure();
-    if (precision == "fp16")
-      module->setAttr(PZDialect::kLossScalingAttrName,
-                      LossScalingAttr::get(b.getContext(), APFloat(65536.0), 1000,
-                                           APFloat(2.0), APFloat(0.5)));
+    if (precision != "fp16")
+      return;
+    if (!(lossScale >= 1.0 && lossScale <= 3.0e38) || lossScaleWindow < 1) {
+      module.emitError() << "pz-mixed-precision: loss-scale must lie in [1, 3e38] and "
+                            "loss-scale-window be at least 1 (got "
+                         << lossScale << ", " << lossScaleWindow << ")";
+      return signalPassFailure();
+    }
+    module->setAttr(PZDialect::kLossScalingAttrName,
+                    LossScalingAttr::get(b.getContext(), APFloat(double(lossScale)),
+                                         lossScaleWindow, APFloat(2.0), APFloat(0.5)));
   }
 };
 } // namespace

@@ -416,14 +416,19 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
     Megatron-LM computes the loss), and the loss is returned in fp32.
     Autodiff then differentiates through the casts, so the parameter
     gradients arrive in fp32. With `precision=fp16` the module records the
-    dynamic loss-scaling policy (DeepSpeed's defaults: initial scale 2^16,
-    growth after 1000 good steps, backoff 0.5, skip the step on overflow) as
-    `pz.loss_scaling`, and autodiff seeds the backward pass with the
-    `loss_scale` input instead of 1. `precision=fp32` does nothing.
+    dynamic loss-scaling policy (DeepSpeed's defaults: initial scale 2^16
+    (`loss-scale`), growth x2 after 1000 good steps (`loss-scale-window`),
+    backoff 0.5, skip the step on overflow) as `pz.loss_scaling`, and
+    autodiff seeds the backward pass with the `loss_scale` input instead of
+    1. `precision=fp32` does nothing.
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
            "fp32, bf16 or fp16">,
+    Option<"lossScale", "loss-scale", "double", /*default=*/"65536.0",
+           "fp16: the initial loss scale">,
+    Option<"lossScaleWindow", "loss-scale-window", "int64_t", /*default=*/"1000",
+           "fp16: good steps before the scale doubles">,
   ];
 }
 
