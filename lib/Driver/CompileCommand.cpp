@@ -339,7 +339,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     }
   if (!(opts.lossScale >= 1.0 && opts.lossScale <= 3.0e38)) {
     printError("compile", "--loss-scale: must be a finite number in [1, 3e38], got " +
-                              std::to_string(opts.lossScale.getValue()));
+                              formatRoundTrip(opts.lossScale.getValue()));
     return kExitUser;
   }
   if (opts.lossScaleWindow < 1 || opts.lossScaleWindow > (int64_t(1) << 53)) {

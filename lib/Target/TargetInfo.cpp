@@ -54,8 +54,7 @@ static int64_t alignUp(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
 
 static bool needsWidening(Value v) {
   auto t = llvm::dyn_cast<RankedTensorType>(v.getType());
-  return t && llvm::isa<FloatType>(t.getElementType()) && !t.getElementType().isF32() &&
-         !t.getElementType().isF64();
+  return t && (t.getElementType().isBF16() || t.getElementType().isF16());
 }
 
 std::vector<TargetInfo::Widened> TargetInfo::widenedValues(Operation *op) const {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace {
 
@@ -131,6 +132,37 @@ TEST(Types, HalfFromDoubleRoundsOnce) {
   EXPECT_EQ(pzrt::f16(1e10).bits, 0x7C00);
   EXPECT_EQ(pzrt::f16(-1e300).bits, 0xFC00);
   EXPECT_TRUE(std::isnan(static_cast<float>(pzrt::bf16(std::nan("")))));
+}
+
+// The bulk conversions the CPU backend runs around its fp32 kernels agree
+// with the scalar ones on every 16-bit pattern, and refuse other dtypes.
+TEST(Types, BulkWidenAndNarrow) {
+  std::vector<uint16_t> all(65536), back(65536);
+  for (uint32_t i = 0; i < 65536; ++i)
+    all[i] = static_cast<uint16_t>(i);
+  std::vector<float> wide(65536);
+  for (pzrt_dtype t : {PZRT_BF16, PZRT_F16}) {
+    ASSERT_EQ(pzrt_widen_to_f32(t, all.data(), wide.data(), 65536), 0);
+    for (uint32_t i = 0; i < 65536; ++i) {
+      float want = t == PZRT_BF16 ? pzrt_bf16_to_f32(all[i]) : pzrt_f16_to_f32(all[i]);
+      if (std::isnan(want))
+        ASSERT_TRUE(std::isnan(wide[i])) << i;
+      else
+        ASSERT_EQ(wide[i], want) << i;
+    }
+    ASSERT_EQ(pzrt_narrow_from_f32(t, wide.data(), back.data(), 65536), 0);
+    for (uint32_t i = 0; i < 65536; ++i)
+      if (!std::isnan(wide[i]))
+        ASSERT_EQ(back[i], all[i]) << i; // exact values narrow back unchanged
+  }
+  // Rounding: 1 + 2^-8 + 2^-9 (above the bf16 tie) rounds up.
+  float x = 1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -9);
+  uint16_t r = 0;
+  ASSERT_EQ(pzrt_narrow_from_f32(PZRT_BF16, &x, &r, 1), 0);
+  EXPECT_EQ(r, 0x3F81);
+  EXPECT_NE(pzrt_widen_to_f32(PZRT_F32, all.data(), wide.data(), 1), 0);
+  EXPECT_NE(pzrt_narrow_from_f32(PZRT_I64, wide.data(), back.data(), 1), 0);
+  EXPECT_NE(pzrt_widen_to_f32(PZRT_BF16, all.data(), wide.data(), -1), 0);
 }
 
 } // namespace

@@ -35,15 +35,15 @@ static const char *halfDtype(Type t) { return t.isBF16() ? "PZRT_BF16" : "PZRT_F
 LogicalResult cpp::emitWidened(Operation *op, FE &e,
                                const std::function<LogicalResult()> &emitKernel) {
   std::vector<TargetInfo::Widened> widened = TargetInfo::get("cpu")->widenedValues(op);
+  for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults())) {
+    Type t = FE::elementType(v);
+    if (llvm::isa<FloatType>(t) && !t.isF32() && !t.isBF16() && !t.isF16())
+      return op->emitError() << "CPU backend: " << op->getName()
+                             << " computes in f32 only (bf16 and f16 through f32 copies); got "
+                             << v.getType();
+  }
   if (widened.empty())
     return emitKernel();
-  for (const TargetInfo::Widened &w : widened) {
-    Type t = FE::elementType(w.value);
-    if (!t.isBF16() && !t.isF16())
-      return op->emitError() << "CPU backend: " << op->getName()
-                             << " computes in f32 (widening bf16 and f16); got "
-                             << w.value.getType();
-  }
   std::vector<std::string> narrow, origs;
   for (const TargetInfo::Widened &w : widened) {
     std::string var = e.freshName("w"), orig = e.name(w.value);

@@ -25,7 +25,7 @@
 // CHECK-NEXT: for (int64_t i1 = 0; i1 < 3; ++i1)
 // CHECK-NEXT: v1[0 + i0 * 3 + i1] = v0[5 + i0 * 6 + i1 * -2];
 // CHECK-LABEL: static int pzk_forward_2_slice_grad(
-// CHECK: memset(v1, 0, 96);
+// CHECK: memset(v1, 0, 24 * sizeof(*v1));
 // CHECK: for (int64_t i0 = 0; i0 < 2; ++i0)
 // CHECK-NEXT: for (int64_t i1 = 0; i1 < 3; ++i1)
 // CHECK-NEXT: v1[22 + i0 * -12 + i1 * -2] = v0[0 + i0 * 3 + i1];

@@ -134,10 +134,10 @@ struct MixedPrecisionPass
       return signalPassFailure();
     if (precision != "fp16")
       return;
-    if (!(lossScale >= 1.0 && lossScale <= 3.0e38) || lossScaleWindow < 1) {
+    if (!(double(lossScale) >= 1.0 && double(lossScale) <= 3.0e38) || lossScaleWindow < 1) {
       module.emitError() << "pz-mixed-precision: loss-scale must lie in [1, 3e38] and "
                             "loss-scale-window be at least 1 (got "
-                         << lossScale << ", " << lossScaleWindow << ")";
+                         << double(lossScale) << ", " << lossScaleWindow << ")";
       return signalPassFailure();
     }
     module->setAttr(PZDialect::kLossScalingAttrName,

@@ -425,7 +425,7 @@ def MixedPrecisionPass : Pass<"pz-mixed-precision", "mlir::ModuleOp"> {
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"bf16\"",
            "fp32, bf16 or fp16">,
-    Option<"lossScale", "loss-scale", "double", /*default=*/"65536.0",
+    Option<"lossScale", "loss-scale", "::mlir::pz::RoundTripDouble", /*default=*/"65536.0",
            "fp16: the initial loss scale">,
     Option<"lossScaleWindow", "loss-scale-window", "int64_t", /*default=*/"1000",
            "fp16: good steps before the scale doubles">,
