@@ -335,11 +335,14 @@ module attributes {pz.plan = #pz.plan<tp = 4>} {
 
 // -----
 
-// Mixed precision: a weight read through its cast is not split yet, and the
-// pass says so.
-// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<4x8xbf16> {pz.input = "x"}, %arg1: tensor<8x16xf32> {pz.param = "w"})
+// Mixed precision: a weight read through its cast to bf16 is split as the
+// cast's first use decides (column parallel here), and the cast runs on the
+// rank's columns.
+// CHECK-LABEL: func.func @forward_backward(%arg0: tensor<4x8xbf16> {pz.input = "x"}, %arg1: tensor<8x8xf32> {pz.box_shard = {dim_axes = array<i16: -1, 4>, shape = array<i64: 8, 16>}, pz.param = "w"})
+// CHECK-NEXT: %[[C:.+]] = pz.cast %arg1 : tensor<8x8xf32> to bf16
+// CHECK-NEXT: pz.matmul %arg0, %[[C]] : tensor<4x8xbf16>, tensor<8x8xbf16> -> tensor<4x8xbf16>
+// CHECK: shard.all_gather
 module attributes {pz.plan = #pz.plan<tp = 2>} {
-  // expected-remark @+1 {{pz-tensor-parallel: 1 parameters stay whole on every tp rank because they are read through a cast (mixed precision), which tp does not split yet: w}}
   func.func @forward_backward(%x: tensor<4x8xbf16> {pz.input = "x"}, %w: tensor<8x16xf32> {pz.param = "w"}) -> (tensor<4x16xbf16> {pz.output = "y"}) {
     %wb = pz.cast %w : tensor<8x16xf32> to bf16
     %y = pz.matmul %x, %wb : tensor<4x8xbf16>, tensor<8x16xbf16> -> tensor<4x16xbf16>

@@ -30,8 +30,15 @@ using namespace mlir::pz;
 
 namespace {
 
-/// A parameter (an argument with pz.param) with no use but `user`.
+/// A parameter (an argument with pz.param) with no use but `user`, or with
+/// no use but its cast to the compute type (mixed precision) that has no use
+/// but `user`.
 StringAttr soleParam(Value v, Operation *user) {
+  if (auto cast = v.getDefiningOp<CastOp>()) {
+    if (!v.hasOneUse() || *v.getUsers().begin() != user)
+      return {};
+    return soleParam(cast.getInput(), cast);
+  }
   auto arg = llvm::dyn_cast<BlockArgument>(v);
   if (!arg || !v.hasOneUse() || *v.getUsers().begin() != user)
     return {};

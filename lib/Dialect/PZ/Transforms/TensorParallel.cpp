@@ -92,24 +92,50 @@ public:
       else
         undecided.insert(a);
     }
+    // Mixed precision: a parameter's cast to the compute type stays
+    // undecided with it, and the cast's first use decides both.
+    llvm::SmallDenseMap<Value, CastOp> deferredCasts;
+    // Gives an undecided value `axes`, and through a deferred cast its source.
+    std::function<LogicalResult(Value, ArrayRef<int16_t>)> decide =
+        [&](Value v, ArrayRef<int16_t> axes) -> LogicalResult {
+      split[v] = DimAxes(axes.begin(), axes.end());
+      undecided.erase(v);
+      // A parameter is never split along the sequence over cp (its
+      // blocks would not follow the zigzag layout): whole, each rank
+      // slices it (mayTake).
+      if (llvm::isa<BlockArgument>(v))
+        for (int16_t &a : split[v])
+          if (ctx.contextAxis != kWhole && ctx.overlap(a, ctx.contextAxis))
+            a = kWhole;
+      auto cast = deferredCasts.find(v);
+      if (cast == deferredCasts.end())
+        return success();
+      CastOp c = cast->second;
+      deferredCasts.erase(cast);
+      DimAxes mine = split[v];
+      if (failed(decide(c.getInput(), mine)))
+        return failure();
+      // cp may have left the source whole where the cast was split.
+      split[v] = split[c.getInput()];
+      wants[&c->getOpOperand(0)] = split[v];
+      return checkUse(c->getOpOperand(0), split[v]);
+    };
     for (Operation &op : body.without_terminator()) {
+      if (auto c = llvm::dyn_cast<CastOp>(op); c && undecided.contains(c.getInput()) &&
+                                                 c.getInput().getType().getShape() ==
+                                                     c.getType().getShape()) {
+        undecided.insert(c.getResult());
+        deferredCasts[c.getResult()] = c;
+        continue;
+      }
       SmallVector<OperandAxes> in;
       for (Value v : op.getOperands())
         in.push_back(undecided.contains(v) || isSplatConstant(v) ? OperandAxes()
                                                                  : OperandAxes(axesOf(v)));
       OpSplits s = forwardSplits(&op, in, ctx);
       for (auto [i, v] : llvm::enumerate(op.getOperands())) {
-        if (!in[i]) {
-          split[v] = s.operands[i];
-          undecided.erase(v);
-          // A parameter is never split along the sequence over cp (its
-          // blocks would not follow the zigzag layout): whole, each rank
-          // slices it (mayTake).
-          if (llvm::isa<BlockArgument>(v))
-            for (int16_t &a : split[v])
-              if (ctx.contextAxis != kWhole && ctx.overlap(a, ctx.contextAxis))
-                a = kWhole;
-        }
+        if (!in[i] && failed(decide(v, s.operands[i])))
+          return failure();
         if (failed(checkUse(op.getOpOperand(i), s.operands[i])))
           return failure();
         wants[&op.getOpOperand(i)] = s.operands[i];
@@ -118,6 +144,11 @@ public:
         split[r] = a;
       scatterAlongSequence(op, s);
     }
+    // A cast no op reads before the return: whole, with its source.
+    while (!deferredCasts.empty())
+      if (failed(decide(deferredCasts.begin()->first,
+                        wholeAxes(deferredCasts.begin()->first))))
+        return failure();
     walked();
     Operation *ret = body.getTerminator();
     for (OpOperand &use : ret->getOpOperands()) {
@@ -794,20 +825,6 @@ struct TensorParallelPass : public mlir::pz::impl::TensorParallelPassBase<Tensor
     });
     if (whole.wasInterrupted())
       return failure();
-    // Mixed precision: a parameter first read through its cast is not
-    // split yet (0014); say so rather than run one rank's work on each.
-    SmallVector<StringRef> cast;
-    for (auto &[name, arg] : params)
-      if (!arg.use_empty() && llvm::all_of(arg.getUsers(), llvm::IsaPred<CastOp>) &&
-          isWhole(paramSplits[name]))
-        cast.push_back(name);
-    if (!cast.empty()) {
-      llvm::sort(cast);
-      fn.emitRemark() << kPass << ": " << cast.size()
-                      << " parameters stay whole on every tp rank because they are read "
-                         "through a cast (mixed precision), which tp does not split yet: "
-                      << llvm::join(cast, ", ");
-    }
     if (!kept.empty()) {
       SmallVector<StringRef> names(kept.keys());
       llvm::sort(names);

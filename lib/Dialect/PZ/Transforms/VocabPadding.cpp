@@ -225,14 +225,13 @@ mlir::pz::padVocabulary(ModuleOp module, int64_t tp, StringRef pass) {
   };
   if (words.size() > 1)
     return keepWhole(words[1], "more than one table is looked up by data");
-  // Under mixed precision the table is a cast of the parameter, and tp
-  // splits no parameter whose first use is a cast yet (0014): it would stay
-  // whole, padded rows included.
+  // Under mixed precision the table is a cast of the parameter, which the
+  // padding does not follow yet (0014).
   StringRef table = paramArg(fb, pad.embedding.getTable());
   if (table.empty())
     return keepWhole(pad.embedding, pad.embedding.getTable().getDefiningOp<CastOp>()
                                         ? "the table reaches the lookup through a cast (mixed "
-                                          "precision), which tp does not split yet"
+                                          "precision), which the padding does not follow yet"
                                         : "the table is not a parameter");
   pad.dims[table] = 0;
   SmallVector<Operation *> losses;
