@@ -23,17 +23,22 @@ Per rank, over the steady steps (every step after the first `skip`):
   comm      the part of that idle time the driver thread spends in a comm
             span (waiting for a transfer or a neighbour);
   other     the rest of it (data loading, bookkeeping);
-  fwd_ms, bwd_ms  the median forward and backward of the rank's stage
-            (to set against the cost model's durations); `stages` the same
-            per pipeline stage the rank runs (several under interleaved,
-            from the spans' "stage" argument);
+  fwd_ms, bwd_ms  the mean forward and backward of the rank's stage,
+            the largest tenth left out (trimmed_mean: the durations add up
+            along the step, so the mean, not the median, predicts their
+            sum; to set against the cost model's durations); `stages` the
+            same per pipeline stage the rank runs (several under
+            interleaved, from the spans' "stage" argument);
   transfer_ms the median time a pipeline message received by the rank
             took from when both its send and its receive were posted to
             the receive's end (inspect --stage-times adds it between
             stages);
   pipe_idle the same as idle, over the pipeline window of the step instead
             of the whole step: from the first forward of any rank to the
-            last backward of any rank (the ranks share the host's clock).
+            last backward of any rank (the ranks share the host's clock);
+            the median over the steps of each step's fraction, so that a
+            step the machine interrupted does not move it
+            (`pipe_idle_mean`: the sums over the steps, then the ratio).
             This is the quantity `inspect --schedule` simulates and the
             bubble formula (p - 1) / (m + p - 1) predicts; the step adds
             the gradient finalize and the optimizer, which do not idle.
@@ -126,12 +131,14 @@ def measure(traces, skip=1):
               for e in sorted((e for e in events if e.get("cat") == "step" and e["name"] == "step"),
                               key=lambda e: e["ts"])[skip:]}
     transfers = transfer_times(traces, steady)
+    posted = sends_posted(traces)
     for rank, events in sorted(traces.items()):
         steps = sorted((e for e in events if e.get("cat") == "step" and e["name"] == "step"),
                        key=lambda e: e["ts"])[skip:]
         compute = intervals(events, lambda e: e.get("cat") == "compute" and e["name"] in COMPUTE)
         comm = intervals(events, lambda e: e.get("cat") == "comm" and e.get("tid", 0) == 0)
         total = busy = waiting = win_total = win_busy = 0.0
+        per_step_idle = []
         for s in steps:
             lo, hi = s["ts"], s["ts"] + s["dur"]
             c = union_within(compute, lo, hi)
@@ -142,7 +149,10 @@ def measure(traces, skip=1):
             w = window.get(step_of(s))
             if w:
                 win_total += w[1] - w[0]
-                win_busy += union_within(compute, w[0], w[1])
+                b = union_within(compute, w[0], w[1])
+                win_busy += b
+                if w[1] > w[0]:
+                    per_step_idle.append((w[1] - w[0] - b) / (w[1] - w[0]))
         measured = {step_of(s_) for s_ in steps}
         durs = {k: sorted(e["dur"] for e in events if e.get("cat") == "compute"
                           and e["name"] == k and step_of(e) in measured)
@@ -157,24 +167,26 @@ def measure(traces, skip=1):
             "comm": comm_frac,
             "other": idle - comm_frac,
             "pipe_ms": win_total / len(steps) / 1e3 if steps else 0.0,
-            "pipe_idle": (win_total - win_busy) / win_total if win_total else 0.0,
+            "pipe_idle": median(sorted(per_step_idle)),
+            "pipe_idle_mean": (win_total - win_busy) / win_total if win_total else 0.0,
             # Median durations of the stage's forward and backward (0: none).
-            "forward_ms": median(durs["forward"]) / 1e3,
-            "backward_ms": median(durs["backward"]) / 1e3,
-            "weight_backward_ms": median(durs["weight_backward"]) / 1e3,
+            "forward_ms": trimmed_mean(durs["forward"]) / 1e3,
+            "backward_ms": trimmed_mean(durs["backward"]) / 1e3,
+            "weight_backward_ms": trimmed_mean(durs["weight_backward"]) / 1e3,
             # Per pipeline stage the rank runs (interleaved: several chunks;
-            # the spans' "stage"), the same medians.
+            # the spans' "stage"), the same means.
             "stages": stage_medians(events, measured),
             "transfer_ms": median(sorted(transfers.get(rank, []))) / 1e3,
+            "after": action_gaps(events, rank, measured, posted),
         })
     return rows
 
 
-def transfer_times(traces, measured):
-    """{receiving rank: [us]}: for each pipeline message received in a
-    measured step, the time from when it could start (its send posted and
-    the receive posted) to the receive's end. Sends and receives of one
-    (step, sender, receiver, tensor, micro-batch) pair up in time order."""
+ACTIONS = ("forward", "backward", "weight_backward")
+
+
+def sends_posted(traces):
+    """{(step, sender, receiver, tensor, micro-batch): [send post times]}."""
     sends = {}
     for rank, events in traces.items():
         for e in sorted((e for e in events if e.get("cat") == "comm" and e["name"] == "send"),
@@ -182,6 +194,76 @@ def transfer_times(traces, measured):
             a = e.get("args") or {}
             key = (a.get("step"), rank, a.get("to"), a.get("send"), a.get("send_micro_batch"))
             sends.setdefault(key, []).append(e["ts"])
+    return sends
+
+
+def action_gaps(events, rank, measured, sends):
+    """{kind: {busy_ms, idle_ms}}: what a rank does between the end of one
+    compute action (forward, backward, weight_backward) and the start of
+    its next, trimmed means (trimmed_mean) over the measured steps by the
+    kind of the first:
+    `busy` the compute spans there (accumulating gradients), `idle` the
+    rest less the waiting (posting sends, copying a message that had
+    arrived, feeding data). Waiting: a receive that began before its
+    message's send was posted (the neighbour, then the transfer) or that
+    pairs with no send, and a send_wait (a neighbour not yet receiving)."""
+    rank_events = sorted((e for e in events if e.get("tid", 0) == 0 and step_of(e) in measured
+                          and e.get("cat") in ("compute", "comm", "data")),
+                         key=lambda e: e["ts"])
+    seen, out = {}, {}
+    pending = None  # (kind, end, busy, waiting) since the last action
+    pending_step = None
+    for e in rank_events:
+        if e.get("cat") == "compute" and e["name"] in ACTIONS:
+            # Within one step: the gap after its last action holds the
+            # finalize and the optimizer, which the window does not.
+            if pending and pending[1] <= e["ts"] and pending_step == step_of(e):
+                kind, end, busy, waiting = pending
+                gap = e["ts"] - end
+                d = out.setdefault(kind, {"busy": [], "idle": []})
+                d["busy"].append(busy)
+                d["idle"].append(max(gap - busy - waiting, 0.0))
+            pending = (e["name"], e["ts"] + e["dur"], 0.0, 0.0)
+            pending_step = step_of(e)
+            continue
+        if not pending:
+            continue
+        kind, end, busy, waiting = pending
+        a = e.get("args") or {}
+        if e.get("cat") == "compute":
+            busy += e["dur"]
+        elif e["name"] == "send_wait":
+            waiting += e["dur"]
+        elif e["name"] == "recv":
+            key = (a.get("step"), a.get("from"), rank, a.get("recv"), a.get("recv_micro_batch"))
+            posted = sends.get(key, [])
+            k = seen[key] = seen.get(key, -1) + 1
+            # Not yet sent when the receive began (or no send to pair it
+            # with): all of it is the dependency (the neighbour, then the
+            # transfer, which the simulation adds itself); sent before:
+            # copying, overhead.
+            if k >= len(posted) or posted[k] > e["ts"]:
+                waiting += e["dur"]
+        pending = (kind, end, busy, waiting)
+    return {kind: {"busy_ms": trimmed_mean(d["busy"]) / 1e3,
+                   "idle_ms": trimmed_mean(d["idle"]) / 1e3}
+            for kind, d in out.items()}
+
+
+def trimmed_mean(values, trim=0.1):
+    """The mean without the largest `trim` of the values: the runtime's
+    time after actions adds up along the step, so its mean is what the
+    simulation needs, less the few gaps the machine stretched."""
+    v = sorted(values)[:max(1, len(values) - int(len(values) * trim))] if values else []
+    return sum(v) / len(v) if v else 0.0
+
+
+def transfer_times(traces, measured):
+    """{receiving rank: [us]}: for each pipeline message received in a
+    measured step, the time from when it could start (its send posted and
+    the receive posted) to the receive's end. Sends and receives of one
+    (step, sender, receiver, tensor, micro-batch) pair up in time order."""
+    sends = sends_posted(traces)
     out, seen = {}, {}
     for rank, events in traces.items():
         for e in sorted((e for e in events if e.get("cat") == "comm" and e["name"] == "recv"),
@@ -198,14 +280,14 @@ def transfer_times(traces, measured):
 
 def stage_medians(events, measured):
     """{stage: {forward_ms, backward_ms, weight_backward_ms}} of the compute
-    spans that name their stage, over the measured steps."""
+    spans that name their stage, over the measured steps (trimmed means)."""
     durs = {}
     for e in events:
         args = e.get("args") or {}
         if e.get("cat") == "compute" and "stage" in args and step_of(e) in measured and \
                 e["name"] in ("forward", "backward", "weight_backward"):
             durs.setdefault(str(args["stage"]), {}).setdefault(e["name"], []).append(e["dur"])
-    return {g: {k + "_ms": median(sorted(d.get(k, []))) / 1e3
+    return {g: {k + "_ms": trimmed_mean(d.get(k, [])) / 1e3
                 for k in ("forward", "backward", "weight_backward")}
             for g, d in sorted(durs.items(), key=lambda kv: int(kv[0]))}
 

@@ -133,12 +133,14 @@ void printMemory(const json::Object &memory, bool asJson, llvm::raw_ostream &os)
 /// of time columns, simulated with the cost model's durations (a forward
 /// takes the stage's FLOPs per micro-batch / 3, a backward twice that),
 /// the simulated idle fraction per stage and the formula's bubble.
-/// Per stage, the mean over its ranks of the medians in `path` (the rows
+/// Per stage, the mean over its ranks of the durations in `path` (the rows
 /// of scripts/pptrace.py --json), in ms; an error names the file. With
 /// `perChunk` (interleaved), per global stage from the rows' "stages"
 /// ({"g": {forward_ms, backward_ms}}: a rank runs several chunks).
 /// `transfer`: the mean of the rows' `transfer_ms` (a message's time from
-/// its send to its arrival), 0 without any.
+/// its send to its arrival), 0 without any. The rows' "after" (the
+/// runtime's own time after each kind of action) go to busyAfter and
+/// idleAfter.
 llvm::Expected<std::vector<mlir::pz::StageTimes>>
 readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool perChunk,
                double &transfer) {
@@ -156,7 +158,7 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
     return fail("not a JSON array of scripts/pptrace.py --json rows");
   std::vector<mlir::pz::StageTimes> times(stages, {0, 0, 0});
   std::vector<int> count(stages, 0);
-  // Adds one median triple to stage g; false when it is not valid.
+  // Adds one triple of durations to stage g; false when it is not valid.
   auto add = [&](int64_t g, const json::Object *t) {
     std::optional<double> f = t ? t->getNumber("forward_ms") : std::nullopt;
     std::optional<double> b = t ? t->getNumber("backward_ms") : std::nullopt;
@@ -171,6 +173,21 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
   int64_t perStage = std::max<int64_t>(worldSize / stages, 1);
   double transferSum = 0;
   int transfers = 0;
+  // The runtime's time after each action (the rows' "after"), per stage.
+  std::vector<mlir::pz::StageTimes> after(stages, {0, 0, 0});
+  std::vector<int> afterCount(stages, 0);
+  auto addAfter = [&](int64_t g, const json::Object *r) {
+    const json::Object *a = r ? r->getObject("after") : nullptr;
+    if (!a || g < 0 || g >= stages)
+      return;
+    static const char *const kinds[] = {"forward", "backward", "weight_backward"};
+    for (int k = 0; k < 3; ++k)
+      if (const json::Object *o = a->getObject(kinds[k])) {
+        after[g].busyAfter[k] += std::max(o->getNumber("busy_ms").value_or(0), 0.0);
+        after[g].idleAfter[k] += std::max(o->getNumber("idle_ms").value_or(0), 0.0);
+      }
+    ++afterCount[g];
+  };
   for (auto [i, v] : llvm::enumerate(*list)) {
     const json::Object *r = v.getAsObject();
     if (std::optional<double> t = r ? r->getNumber("transfer_ms") : std::nullopt) {
@@ -186,6 +203,7 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
       if (!rank || *rank < 0 || *rank >= worldSize || !add(*rank / perStage, r))
         return fail("row " + llvm::Twine(i) +
                     " needs a rank of the program, a positive forward_ms and a backward_ms");
+      addAfter(*rank / perStage, r);
       continue;
     }
     const json::Object *per = r ? r->getObject("stages") : nullptr;
@@ -196,6 +214,7 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
       if (llvm::StringRef(key).getAsInteger(10, g) || !add(g, value.getAsObject()))
         return fail("row " + llvm::Twine(i) + ", stage '" + key.str() +
                     "': needs a stage of the program, a positive forward_ms and a backward_ms");
+      addAfter(g, r); // the rank's time after an action, for each of its chunks
     }
   }
   for (int64_t s = 0; s < stages; ++s) {
@@ -204,6 +223,10 @@ readStageTimes(llvm::StringRef path, int64_t stages, int64_t worldSize, bool per
                            : "no row for a rank of stage " + llvm::Twine(s));
     times[s] = {times[s].forward / count[s], times[s].backward / count[s],
                 times[s].weight / count[s]};
+    for (int k = 0; k < 3 && afterCount[s]; ++k) {
+      times[s].busyAfter[k] = after[s].busyAfter[k] / afterCount[s];
+      times[s].idleAfter[k] = after[s].idleAfter[k] / afterCount[s];
+    }
   }
   transfer = transfers ? transferSum / transfers : 0.0;
   return times;

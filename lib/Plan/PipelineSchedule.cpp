@@ -259,10 +259,12 @@ mlir::pz::simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
                      : (!after(fDone[g]) || (g + 1 < n && !after(bDone[g + 1], transfer))))
           break;
         const StageTimes &c = times[static_cast<size_t>(g)];
-        double end = ready + (forward ? c.forward : weight ? c.weight : c.backward);
+        const int k = forward ? 0 : weight ? 2 : 1;
+        double end = ready + (forward ? c.forward : weight ? c.weight : c.backward) +
+                     c.busyAfter[k];
         (forward ? fDone : weight ? wDone : bDone)[g][a.microBatch] = end;
         tl.stages[s].push_back({a, ready, end});
-        free[s] = end;
+        free[s] = end + c.idleAfter[k];
         tl.makespan = std::max(tl.makespan, end);
         ++next[s];
         progress = true;

@@ -333,6 +333,27 @@ TEST(PipelineSchedule, SimulatesMeasuredStageTimesByHand) {
   EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 3, 4}));
 }
 
+TEST(PipelineSchedule, SimulatesTheRuntimesTimeAfterActions) {
+  // 1F1B, p = 2, m = 2, F 1, B 2 on both stages; after each B 0.5 of
+  // computing (the neighbour's gradient is ready after it), after each F
+  // 0.25 that is not (the stage's next action waits, its neighbour does
+  // not). Stage 0: F0 [0, 1], F1 [1.25, 2.25], B0 after stage 1's B0 (4.75)
+  // [4.75, 7.25], B1 after stage 1's B1 (8.5) [8.5, 11]. Stage 1: F0 [1, 2],
+  // B0 [2.25, 4.75], F1 [4.75, 5.75], B1 [6, 8.5]. Each stage computes 7 of
+  // 11.
+  StageTimes t{1, 2, 0};
+  t.busyAfter[1] = 0.5;
+  t.idleAfter[0] = 0.25;
+  std::optional<PipelineTimeline> tl =
+      simulatePipeline(tables(Schedule::OneFOneB, 2, 2), std::vector<StageTimes>{t, t});
+  ASSERT_TRUE(tl);
+  EXPECT_EQ(starts(tl->stages[0]), (std::vector<double>{0, 1.25, 4.75, 8.5}));
+  EXPECT_EQ(starts(tl->stages[1]), (std::vector<double>{1, 2.25, 4.75, 6}));
+  EXPECT_DOUBLE_EQ(tl->makespan, 11.0);
+  EXPECT_DOUBLE_EQ(tl->idleFraction[0], 4.0 / 11.0);
+  EXPECT_DOUBLE_EQ(tl->idleFraction[1], 4.0 / 11.0);
+}
+
 TEST(PipelineSchedule, SimulationRejectsOrdersThatDeadlock) {
   // Stage 1 runs F1 first, which stage 0 runs after B0, which waits for
   // stage 1's B0.

@@ -118,6 +118,13 @@ simulatePipeline(const std::vector<std::vector<StageAction>> &orders,
 /// when the stage has no W) and W.
 struct StageTimes {
   double forward, backward, weight;
+  /// After each forward, backward and W (index 0, 1, 2), the runtime's own
+  /// time before the rank's next action: `busyAfter` computes (accumulating
+  /// gradients) and `idleAfter` does not (posting sends, copying a message
+  /// that arrived, feeding data). A neighbour's input is ready after the
+  /// busy part; the rank's next action starts after both.
+  double busyAfter[3] = {0, 0, 0};
+  double idleAfter[3] = {0, 0, 0};
 };
 
 /// simulatePipeline with each stage's own durations (measured ones, say);
