@@ -16,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -88,6 +89,12 @@ struct CompileOptions {
                "pz-fuse-elementwise; the results are bit-identical, for "
                "comparison)"),
       cl::cat(commandCategory())};
+  cl::opt<std::string> memoryLimit{
+      "memory-limit",
+      cl::desc("fail (exit 2) when a rank's predicted peak memory (report.json) exceeds "
+               "this many bytes: a number with an optional suffix KB, MB, GB, TB (powers of "
+               "1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 80GiB"),
+      cl::value_desc("SIZE"), cl::cat(commandCategory())};
   cl::opt<double> lossScale{
       "loss-scale",
       cl::desc("--precision fp16: the initial dynamic loss scale (default 65536; it halves "
@@ -104,6 +111,31 @@ struct CompileOptions {
 
 /// The file in the --dump-ir directory that holds the pass pipeline.
 constexpr llvm::StringLiteral kPipelineFile = "pipeline.txt";
+
+/// A size in bytes: digits with an optional decimal (KB, MB, GB, TB) or
+/// binary (KiB, MiB, GiB, TiB) suffix; nullopt when malformed, zero or
+/// beyond int64_t.
+std::optional<int64_t> parseByteSize(llvm::StringRef text) {
+  llvm::StringRef digits = text.take_while([](char c) { return c >= '0' && c <= '9'; });
+  llvm::StringRef unit = text.drop_front(digits.size()).trim();
+  uint64_t n = 0;
+  if (digits.empty() || digits.getAsInteger(10, n) || n == 0)
+    return std::nullopt;
+  std::optional<uint64_t> scale = llvm::StringSwitch<std::optional<uint64_t>>(unit)
+                                      .Cases({"", "B"}, 1)
+                                      .Case("KB", 1000ULL)
+                                      .Case("MB", 1000ULL * 1000)
+                                      .Case("GB", 1000ULL * 1000 * 1000)
+                                      .Case("TB", 1000ULL * 1000 * 1000 * 1000)
+                                      .Case("KiB", 1ULL << 10)
+                                      .Case("MiB", 1ULL << 20)
+                                      .Case("GiB", 1ULL << 30)
+                                      .Case("TiB", 1ULL << 40)
+                                      .Default(std::nullopt);
+  if (!scale || n > static_cast<uint64_t>(INT64_MAX) / *scale)
+    return std::nullopt;
+  return static_cast<int64_t>(n * *scale);
+}
 
 /// The pipeline options these flags select. The pass manager is built only
 /// from them (buildTrainingPipeline), so that `parallelize-opt
@@ -234,7 +266,8 @@ bool checkOutputsSpareInputs(const CompileOptions &opts,
 }
 /// Writes the program's C++ (train.cpp or run.cpp) and, for training,
 /// init.safetensors and report.json; with --emit exe builds it.
-int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
+int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
+                std::optional<int64_t> memoryLimit) {
   std::string source, program;
   llvm::raw_string_ostream os(source);
   TrainProgramInfo info;
@@ -280,6 +313,18 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan) {
           writeReport(r, opts.model, plan, info, recomputeSavings(module));
         }))
       return kExitUser;
+    if (memoryLimit) {
+      std::string over = ranksOverMemoryLimit(plan, info, *memoryLimit);
+      if (!over.empty()) {
+        printError("compile", "--memory-limit " + opts.memoryLimit.getValue() + " (" +
+                                  std::to_string(*memoryLimit) +
+                                  " bytes): the plan does not fit (" + opts.outDir +
+                                  "/report.json has the plan):\n" + over +
+                                  "  a larger dp_shard with a higher zero stage, tp, pp or "
+                                  "recompute lowers the peak");
+        return kExitUser;
+      }
+    }
     llvm::outs() << "wrote " << initPath << " (" << params.size() << " parameters, "
                  << fromFile << " from the model's initializers) and " << opts.outDir
                  << "/report.json (predicted peak " << info.peakBytes << " bytes per rank)\n";
@@ -327,6 +372,21 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   if (auto shapes = parseInputShapes(opts.inputShapes); !shapes) {
     printError("compile", "--input-shape: " + llvm::toString(shapes.takeError()));
     return kExitUser;
+  }
+  std::optional<int64_t> memoryLimit;
+  if (opts.memoryLimit.getNumOccurrences()) {
+    memoryLimit = parseByteSize(opts.memoryLimit);
+    if (!memoryLimit) {
+      printError("compile", "--memory-limit: expected a positive size such as 81920000000, "
+                            "80GB or 80GiB, got '" +
+                                opts.memoryLimit + "'");
+      return kExitUser;
+    }
+    if (opts.emit == "ir" || opts.forwardOnly || !opts.runFunction.empty()) {
+      printError("compile", "--memory-limit: checks a training program's plan (--emit cpp or "
+                            "exe, without --forward-only or --run-function)");
+      return kExitUser;
+    }
   }
   for (auto [flag, given] : {std::pair<const char *, bool>{"--loss-scale",
                                                            opts.lossScale.getNumOccurrences()},
@@ -434,7 +494,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
                  << opts.outDir << "/plan.yaml\n";
   }
   if (opts.emit != "ir") {
-    int rc = emitProgram(*module, opts, *plan);
+    int rc = emitProgram(*module, opts, *plan, memoryLimit);
     if (rc != kExitOk)
       return rc;
   }

@@ -163,15 +163,47 @@ static TrainProgramInfo rankOfChunks(const std::vector<TrainProgramInfo> &stages
   return sum;
 }
 
+std::vector<TrainProgramInfo>
+mlir::pz::driver::programsPerPipelineRank(const Plan &plan, const TrainProgramInfo &info) {
+  if (info.stages.empty())
+    return {info};
+  std::vector<TrainProgramInfo> perCoord;
+  for (int64_t c = 0; c < plan.pp; ++c)
+    perCoord.push_back(rankOfChunks(info.stages, plan.pp, c));
+  return perCoord;
+}
+
+std::string mlir::pz::driver::ranksOverMemoryLimit(const Plan &plan, const TrainProgramInfo &info,
+                                                   int64_t limit) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  std::vector<TrainProgramInfo> perCoord = programsPerPipelineRank(plan, info);
+  const int64_t perStage = plan.worldSize() / std::max<int64_t>(plan.pp, 1);
+  for (auto [c, p] : llvm::enumerate(perCoord)) {
+    if (p.peakBytes <= limit)
+      continue;
+    int64_t first = static_cast<int64_t>(c) * perStage;
+    if (perStage == 1)
+      os << "  rank " << first;
+    else
+      os << "  ranks " << first << ".." << first + perStage - 1;
+    if (!info.stages.empty())
+      os << " (pp coordinate " << c << ")";
+    os << (perStage == 1 ? " needs " : " need ") << p.peakBytes << " bytes, " << p.peakBytes - limit
+       << " over the limit: parameters " << p.paramBytes << ", gradients " << p.gradBytes
+       << ", optimizer state " << p.stateBytes << ", activations " << p.arenaBytes
+       << ", workspace " << p.workspaceBytes << ", data " << p.dataBytes << "\n";
+  }
+  return out;
+}
+
 void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                    const Plan &plan, const TrainProgramInfo &info,
                                    llvm::ArrayRef<RecomputeSavings> savings) {
   json::Array ranks;
   // A pipeline's ranks hold their stage's program (pp is the outermost
   // axis); interleaved, the programs of their chunks, added up.
-  std::vector<TrainProgramInfo> perCoord;
-  for (int64_t c = 0; c < plan.pp && !info.stages.empty(); ++c)
-    perCoord.push_back(rankOfChunks(info.stages, plan.pp, c));
+  std::vector<TrainProgramInfo> perCoord = programsPerPipelineRank(plan, info);
   auto stageOf = [&](int64_t r) -> const TrainProgramInfo & {
     return info.stages.empty() ? info : perCoord[r / (plan.worldSize() / plan.pp)];
   };

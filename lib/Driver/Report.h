@@ -35,6 +35,15 @@ void writeReport(llvm::raw_ostream &os, llvm::StringRef model, const Plan &plan,
                  const TrainProgramInfo &info,
                  llvm::ArrayRef<RecomputeSavings> savings = {});
 
+/// What each pp coordinate's ranks hold (one entry without a pipeline):
+/// their stage's program, or under interleaving their chunks' added up.
+std::vector<TrainProgramInfo> programsPerPipelineRank(const Plan &plan,
+                                                      const TrainProgramInfo &info);
+
+/// `--memory-limit`: the ranks whose predicted peak exceeds `limit` bytes,
+/// one line each with the breakdown (empty: every rank fits).
+std::string ranksOverMemoryLimit(const Plan &plan, const TrainProgramInfo &info, int64_t limit);
+
 } // namespace mlir::pz::driver
 
 #endif // PZ_LIB_DRIVER_REPORT_H
