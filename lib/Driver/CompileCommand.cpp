@@ -142,7 +142,10 @@ std::optional<int64_t> parseByteSize(llvm::StringRef text) {
 /// --pz-training-pipeline` with the same options, or the textual pipeline
 /// --print-pipeline prints, runs exactly the same passes.
 void setPipelineOptions(TrainingPipelineOptions &p, const CompileOptions &opts,
-                        const Plan &plan, const OptimizerPassOptions &optimizer) {
+                        const Plan &plan, const OptimizerPassOptions &optimizer,
+                        std::optional<int64_t> memoryLimit) {
+  if (memoryLimit)
+    p.memoryLimit = *memoryLimit;
   p.inputShapes = llvm::join(opts.inputShapes, ",");
   p.forwardOnly = opts.forwardOnly.getValue();
   p.addLoss = opts.addLoss.getValue();
@@ -427,7 +430,7 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   PassManager pm(&ctx, ModuleOp::getOperationName());
   {
     TrainingPipelineOptions pipelineOptions;
-    setPipelineOptions(pipelineOptions, opts, *plan, *optimizer);
+    setPipelineOptions(pipelineOptions, opts, *plan, *optimizer, memoryLimit);
     buildTrainingPipeline(pm, pipelineOptions);
   }
   std::string pipelineText;

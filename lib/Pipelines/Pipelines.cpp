@@ -77,6 +77,9 @@ void mlir::pz::addTrainingStepPasses(OpPassManager &pm,
     SplitStagesPassOptions split;
     split.stages = options.stages;
     split.boundaries.assign(options.stageBoundaries.begin(), options.stageBoundaries.end());
+    split.memoryLimit = options.memoryLimit;
+    split.optimizerStates =
+        options.optimizer == "adamw" ? 2 : (double(options.momentum) != 0.0 ? 1 : 0);
     split.loss = options.loss;
     pm.addPass(createSplitStagesPass(split));
     stage = &pm.nest<ModuleOp>();

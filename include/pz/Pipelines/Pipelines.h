@@ -109,6 +109,10 @@ struct TrainingPipelineOptions
       llvm::cl::desc("steps over which cosine decays to 0"),
       llvm::cl::init(0)};
 
+  Option<int64_t> memoryLimit{
+      *this, "memory-limit",
+      llvm::cl::desc("bytes a rank may hold (0: no limit); pz-split-stages balances within it"),
+      llvm::cl::init(0)};
   // Pipeline parallelism (pz-split-stages).
   Option<int64_t> stages{
       *this, "stages",

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "StageCost.h"
+#include "StageMemory.h"
 #include "StepFunctions.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
@@ -67,8 +68,12 @@ Linear linearize(func::FuncOp fn, Value loss) {
   return l;
 }
 
-/// The cuts (positions) that minimize the costliest of `k` chunks.
-FailureOr<SmallVector<size_t>> balancedCuts(const Linear &l, int64_t k, func::FuncOp fn) {
+/// The cuts (positions) that minimize the costliest of `k` chunks; with
+/// `memory`, among those whose every chunk's estimated memory is at most
+/// `limit` bytes.
+FailureOr<SmallVector<size_t>> balancedCuts(const Linear &l, int64_t k, func::FuncOp fn,
+                                            const StageMemory *memory = nullptr,
+                                            int64_t limit = 0) {
   SmallVector<size_t> cand = {0};
   for (auto &c : l.cuts)
     cand.push_back(c.first);
@@ -88,12 +93,32 @@ FailureOr<SmallVector<size_t>> balancedCuts(const Linear &l, int64_t k, func::Fu
       for (size_t p = 0; p < c; ++p) {
         if (best[j - 1][p] == inf)
           continue;
+        if (memory && memory->estimate(cand[p], cand[c], j - 1) > static_cast<double>(limit))
+          continue;
         double v = std::max(best[j - 1][p], l.prefixCost[cand[c]] - l.prefixCost[cand[p]]);
         if (v < best[j][c]) {
           best[j][c] = v;
           from[j][c] = p;
         }
       }
+  if (best[k][m - 1] == inf) {
+    // Say what the unconstrained balance would need, stage by stage.
+    FailureOr<SmallVector<size_t>> free = balancedCuts(l, k, fn);
+    auto diag = fn.emitError() << kPass << ": no cut into " << k
+                               << " stages fits memory-limit = " << limit
+                               << " bytes by the split's estimate (parameters, gradients and "
+                                  "optimizer states, plus the activations of the micro-batches "
+                                  "in flight); the cut balanced by cost would need";
+    if (succeeded(free)) {
+      SmallVector<size_t> edges = {0};
+      edges.append(free->begin(), free->end());
+      edges.push_back(l.ops.size());
+      for (int64_t s = 0; s < k; ++s)
+        diag << (s ? ", " : " ") << "stage " << s << " "
+             << static_cast<int64_t>(memory->estimate(edges[s], edges[s + 1], s));
+    }
+    return diag;
+  }
   SmallVector<size_t> cuts;
   for (size_t c = m - 1, j = k; j > 1; --j) {
     c = from[j][c];
@@ -268,8 +293,16 @@ struct SplitStagesPass : public mlir::pz::impl::SplitStagesPassBase<SplitStagesP
       return signalPassFailure();
     }
     Linear l = linearize(fn, loss);
+    // The memory limit shapes the balanced cut without virtual stages (a
+    // rank's chunks would have to be summed); compile --memory-limit checks
+    // the exact plan either way.
+    std::optional<StageMemory> memory;
+    auto planAttr = top->getAttrOfType<PlanAttr>(PZDialect::kPlanAttrName);
+    if (memoryLimit > 0 && planAttr && planAttr.getPlan().virtualStages == 1 &&
+        planAttr.getPlan().pp == stages)
+      memory.emplace(fn, l.ops, l.index, l.activations, planAttr.getPlan(), optimizerStates);
     FailureOr<SmallVector<size_t>> cuts =
-        boundaries.empty() ? balancedCuts(l, stages, fn)
+        boundaries.empty() ? balancedCuts(l, stages, fn, memory ? &*memory : nullptr, memoryLimit)
                            : pinnedCuts(l, SmallVector<std::string>(boundaries.begin(),
                                                                     boundaries.end()),
                                         stages, fn);

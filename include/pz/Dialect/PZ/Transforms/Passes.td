@@ -64,7 +64,14 @@ def SplitStagesPass : Pass<"pz-split-stages", "mlir::ModuleOp"> {
     from the data alone are cloned into every stage that reads them. The
     cuts minimize the costliest chunk, by each op's forward and backward
     FLOPs (StageCost.h), so the first and last stages carry the embedding
-    and the head at their cost. `boundaries` pins the cuts instead: a
+    and the head at their cost. With `memory-limit` (bytes; pp stages
+    without virtual stages, the module's plan giving the schedule and the
+    micro-batches) the cuts minimize the costliest chunk among those whose
+    every stage's estimated memory fits (StageMemory.h: parameters with
+    their gradients and optimizer states as ZeRO shards them, plus the
+    activations of the micro-batches the schedule table keeps in flight);
+    when none fits, the error gives the cost-balanced cut's estimates.
+    `boundaries` pins the cuts instead: a
     layer name `L` cuts before the first op that reads a parameter
     `L.*`. Each chunk becomes a nested module `@stage_K` (the top module's
     attributes and `pz.stage = {index, flops}`) holding `@forward`, whose
@@ -92,6 +99,12 @@ def SplitStagesPass : Pass<"pz-split-stages", "mlir::ModuleOp"> {
                "layers that start a stage (stages - 1 names), instead of the balanced cut">,
     Option<"loss", "loss", "std::string", /*default=*/"\"loss\"",
            "the output the last stage returns">,
+    Option<"memoryLimit", "memory-limit", "int64_t", /*default=*/"0",
+           "bytes a rank may hold (0: no limit): the balanced cut leaves out a stage whose "
+           "estimated memory exceeds it">,
+    Option<"optimizerStates", "optimizer-states", "int64_t", /*default=*/"2",
+           "optimizer state tensors per parameter (AdamW 2, SGD with momentum 1), for the "
+           "estimate">,
   ];
 }
 
