@@ -18,7 +18,15 @@ struct pzrt_comm {
   std::string name = "world";
 
   virtual bool isMpi() const = 0;
-  // Buffers never overlap here, except all_reduce with send == recv.
+  // Whether buffers are device memory (NCCL): comm.cpp must then never read
+  // them on the host (no host copy of overlapping buffers).
+  virtual bool deviceBuffers() const { return false; }
+  // The element types the implementation moves and reduces.
+  virtual bool supportsDtype(pzrt_dtype d) const {
+    return d == PZRT_F32 || d == PZRT_BF16 || d == PZRT_F16 || d == PZRT_I64;
+  }
+  // Buffers never overlap here, except all_reduce with send == recv and, on
+  // device buffers, NCCL's in-place all_gather and reduce_scatter.
   virtual int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                         pzrt_reduce_op op) = 0;
   virtual int allGather(const void *send, void *recv, size_t sendCount, pzrt_dtype dtype) = 0;
