@@ -184,8 +184,9 @@ TEST(RendezvousTest, RanksAsProcessesThroughRendezvous) {
     if (pid == 0) {
       RendezvousResult res;
       int rc = pzrt::rendezvous(opts(r, size, port), "", blobOf(r), &res);
-      bool ok = rc == 0 && res.root == rootBlob() && res.blobs.size() == static_cast<size_t>(size) &&
-                res.blobs[2] == blobOf(2) && res.blobs[0] == blobOf(0);
+      bool ok = rc == 0 && res.root == rootBlob() &&
+                res.blobs.size() == static_cast<size_t>(size) && res.blobs[2] == blobOf(2) &&
+                res.blobs[0] == blobOf(0);
       if (!ok)
         std::fprintf(stderr, "rank %d: %s\n", r, pzrt_last_error());
       _exit(ok ? 0 : 1);
