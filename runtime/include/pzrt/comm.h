@@ -6,6 +6,15 @@
  * PZRT_I64. Reductions: sum and max. send_buf == recv_buf is allowed for
  * all_reduce (in place).
  *
+ * Built with CUDA and NCCL, the runtime also has NCCL communicators
+ * (pzrt_nccl; created inside the runtime, see docs/design/0017): their
+ * buffers are CUDA device memory, they also move PZRT_F64, PZRT_I32 and
+ * PZRT_U8 (16-bit types are reduced by NCCL), overlapping buffers are an
+ * error except NCCL's in-place forms (all_gather: send_buf is this rank's
+ * block of recv_buf; reduce_scatter: recv_buf is this rank's block of
+ * send_buf), and message tags are ignored: NCCL matches the messages
+ * between two ranks in the order they are posted.
+ *
  * Byte counters. Every operation adds to per-kind counters the bytes this rank
  * sends under the ring algorithms, with S the full (unsharded) buffer size in
  * bytes and n the communicator size (integer division per call):
@@ -20,12 +29,13 @@
  * MPI implementation reduces 16-bit data in fp32. Counters are per process and
  * include operations on sub-communicators.
  *
- * Timeouts. Each MPI operation is started non-blocking and polled against a
- * deadline (pzrt_comm_set_timeout; default from PZRT_COMM_TIMEOUT, else 600 s;
- * 0 disables). An operation that misses its deadline prints
+ * Timeouts. Each MPI or NCCL operation is started non-blocking and polled
+ * against a deadline (pzrt_comm_set_timeout; default from PZRT_COMM_TIMEOUT,
+ * else 600 s; 0 disables). An operation that misses its deadline prints
  *   "pzrt: rank R (of N): OP on communicator 'NAME' timed out after T s ..."
- * to stderr, flushes open trace files and aborts the job with exit code 124.
- * MPI errors (e.g. a peer that died) end the job the same way, with exit code 1.
+ * to stderr, flushes open trace files (and aborts every NCCL communicator)
+ * and ends the job with exit code 124. MPI and NCCL errors (e.g. a peer that
+ * died) end the job the same way, with exit code 1.
  *
  * Process grids. pzrt_grid_create lays ranks out row-major over the axes: the
  * LAST axis varies fastest. For dims {dp, tp, pp}:

@@ -51,9 +51,16 @@ int checkArgs(const pzrt_comm *c, const char *op, pzrt_dtype dtype, size_t count
               const void *a, const void *b) {
   if (checkComm(c, op))
     return -1;
-  if (dtype != PZRT_F32 && dtype != PZRT_BF16 && dtype != PZRT_F16 && dtype != PZRT_I64)
-    return fail("%s on communicator '%s': unsupported dtype %s (use F32, BF16, F16 or I64)", op,
-                c->name.c_str(), pzrt_dtype_name(dtype));
+  if (!c->supportsDtype(dtype)) {
+    std::string names;
+    for (int i = 0; i < PZRT_DTYPE_COUNT; ++i) {
+      auto d = static_cast<pzrt_dtype>(i);
+      if (c->supportsDtype(d))
+        names += std::string(names.empty() ? "" : ", ") + pzrt_dtype_name(d);
+    }
+    return fail("%s on communicator '%s': unsupported dtype %s (use %s)", op, c->name.c_str(),
+                pzrt_dtype_name(dtype), names.c_str());
+  }
   if (count > static_cast<size_t>(INT_MAX))
     return fail("%s on communicator '%s': count %zu exceeds INT_MAX; split the buffer", op,
                 c->name.c_str(), count);
@@ -93,6 +100,21 @@ const void *detach(const void *send, size_t sendBytes, const void *recv, size_t 
     return send;
   tmp.assign(static_cast<const char *>(send), static_cast<const char *>(send) + sendBytes);
   return tmp.data();
+}
+
+// Device buffers cannot be copied aside on the host: overlapping ones are an
+// error, except the in-place form NCCL defines (`inPlace`: the address the
+// smaller buffer must have inside the larger one; nullptr when there is none).
+int checkDeviceOverlap(const pzrt_comm *c, const char *op, const void *send, size_t sendBytes,
+                       const void *recv, size_t recvBytes, const void *inPlace,
+                       const void *inPlaceActual) {
+  if (!overlaps(send, sendBytes, recv, recvBytes))
+    return 0;
+  if (inPlace && inPlace == inPlaceActual)
+    return 0;
+  return fail("%s on device communicator '%s': the send and receive buffers overlap%s", op,
+              c->name.c_str(),
+              inPlace ? " other than in place (as NCCL defines it)" : "; use separate buffers");
 }
 
 } // namespace
@@ -164,7 +186,16 @@ int pzrt_all_reduce(pzrt_comm *comm, const void *send_buf, void *recv_buf, size_
     return -1;
   size_t bytes = count * pzrt_dtype_size(dtype);
   std::vector<char> tmp;
-  const void *src = send_buf == recv_buf ? send_buf : detach(send_buf, bytes, recv_buf, bytes, tmp);
+  const void *src = send_buf;
+  if (send_buf != recv_buf) {
+    if (comm->deviceBuffers()) {
+      if (checkDeviceOverlap(comm, "all_reduce", send_buf, bytes, recv_buf, bytes, nullptr,
+                             nullptr))
+        return -1;
+    } else {
+      src = detach(send_buf, bytes, recv_buf, bytes, tmp);
+    }
+  }
   if (comm->allReduce(src, recv_buf, count, dtype, op))
     return -1;
   uint64_t n = static_cast<uint64_t>(comm->size);
@@ -179,7 +210,15 @@ int pzrt_all_gather(pzrt_comm *comm, const void *send_buf, void *recv_buf, size_
   size_t bytes = send_count * pzrt_dtype_size(dtype);
   size_t total = bytes * static_cast<size_t>(comm->size);
   std::vector<char> tmp;
-  const void *src = detach(send_buf, bytes, recv_buf, total, tmp);
+  const void *src = send_buf;
+  if (comm->deviceBuffers()) {
+    // In place: this rank's block of recv_buf is send_buf.
+    if (checkDeviceOverlap(comm, "all_gather", send_buf, bytes, recv_buf, total,
+                           static_cast<char *>(recv_buf) + comm->rank * bytes, send_buf))
+      return -1;
+  } else {
+    src = detach(send_buf, bytes, recv_buf, total, tmp);
+  }
   if (comm->allGather(src, recv_buf, send_count, dtype))
     return -1;
   addCount(PZRT_COLL_ALL_GATHER, ringShare(static_cast<uint64_t>(comm->size), total));
@@ -194,7 +233,15 @@ int pzrt_reduce_scatter(pzrt_comm *comm, const void *send_buf, void *recv_buf, s
   size_t bytes = recv_count * pzrt_dtype_size(dtype);
   size_t total = bytes * static_cast<size_t>(comm->size);
   std::vector<char> tmp;
-  const void *src = detach(send_buf, total, recv_buf, bytes, tmp);
+  const void *src = send_buf;
+  if (comm->deviceBuffers()) {
+    // In place: recv_buf is this rank's block of send_buf.
+    if (checkDeviceOverlap(comm, "reduce_scatter", send_buf, total, recv_buf, bytes,
+                           static_cast<const char *>(send_buf) + comm->rank * bytes, recv_buf))
+      return -1;
+  } else {
+    src = detach(send_buf, total, recv_buf, bytes, tmp);
+  }
   if (comm->reduceScatter(src, recv_buf, recv_count, dtype, op))
     return -1;
   addCount(PZRT_COLL_REDUCE_SCATTER, ringShare(static_cast<uint64_t>(comm->size), total));
@@ -207,7 +254,14 @@ int pzrt_all_to_all(pzrt_comm *comm, const void *send_buf, void *recv_buf, size_
     return -1;
   size_t total = count_ * pzrt_dtype_size(dtype) * static_cast<size_t>(comm->size);
   std::vector<char> tmp;
-  const void *src = detach(send_buf, total, recv_buf, total, tmp);
+  const void *src = send_buf;
+  if (comm->deviceBuffers()) {
+    if (checkDeviceOverlap(comm, "all_to_all", send_buf, total, recv_buf, total, nullptr,
+                           nullptr))
+      return -1;
+  } else {
+    src = detach(send_buf, total, recv_buf, total, tmp);
+  }
   if (comm->allToAll(src, recv_buf, count_, dtype))
     return -1;
   addCount(PZRT_COLL_ALL_TO_ALL, ringShare(static_cast<uint64_t>(comm->size), total));

@@ -1,5 +1,6 @@
 // Internal communicator interface. comm.cpp validates arguments, counts bytes
-// and dispatches to an implementation (single-rank or MPI).
+// and dispatches to an implementation (single-rank, MPI, or NCCL on CUDA
+// devices).
 #ifndef PZRT_SRC_COMM_COMM_IMPL_H
 #define PZRT_SRC_COMM_COMM_IMPL_H
 
@@ -18,7 +19,15 @@ struct pzrt_comm {
   std::string name = "world";
 
   virtual bool isMpi() const = 0;
-  // Buffers never overlap here, except all_reduce with send == recv.
+  // Whether buffers are device memory (NCCL): comm.cpp must then never read
+  // them on the host (no host copy of overlapping buffers).
+  virtual bool deviceBuffers() const { return false; }
+  // The element types the implementation moves and reduces.
+  virtual bool supportsDtype(pzrt_dtype d) const {
+    return d == PZRT_F32 || d == PZRT_BF16 || d == PZRT_F16 || d == PZRT_I64;
+  }
+  // Buffers never overlap here, except all_reduce with send == recv and, on
+  // device buffers, NCCL's in-place all_gather and reduce_scatter.
   virtual int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                         pzrt_reduce_op op) = 0;
   virtual int allGather(const void *send, void *recv, size_t sendCount, pzrt_dtype dtype) = 0;
@@ -54,6 +63,17 @@ void finalizeMpi();
 bool mpiCallableFromAnyThread();
 // Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 600 s (as NCCL's watchdog).
 double defaultCommTimeout();
+
+#ifdef PZRT_HAVE_NCCL
+// The world NCCL communicator (pzrt_nccl; buffers are CUDA device memory) on
+// CUDA device `device`, or, for -1, the launcher's local rank modulo the
+// visible devices. Rank and size come from MPI_COMM_WORLD when MPI is
+// initialized (the unique id then travels by MPI_Bcast), else from the
+// launcher environment (the id travels over the TCP rendezvous: MASTER_ADDR,
+// MASTER_PORT, PZRT_JOB_TOKEN). nullptr with pzrt_last_error() when there is
+// no CUDA device, the bootstrap fails or times out, or NCCL fails to start.
+pzrt_comm *createNcclComm(int device = -1);
+#endif
 } // namespace pzrt
 
 #endif // PZRT_SRC_COMM_COMM_IMPL_H
