@@ -109,6 +109,15 @@ struct Descriptors {
   }
 };
 
+// The alignment cuBLASLt may assume of a matrix: the largest power of two up
+// to 256 that divides its address and, in a batch, its stride in bytes.
+// The heuristic assumes 256 unless told (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*),
+// and the memory plan's buffers, offsets into the arena, need not be.
+uint32_t alignment(const void *p, int64_t strideBytes) {
+  uint64_t bits = reinterpret_cast<uintptr_t>(p) | static_cast<uint64_t>(strideBytes) | 256;
+  return static_cast<uint32_t>(bits & (~bits + 1));
+}
+
 // The device's cuBLASLt handle, created on first use.
 cublasLtHandle_t handle(const CublasLt &lt, CudaDevice &device) {
   std::lock_guard<std::mutex> lock(device.ltMutex);
@@ -195,7 +204,7 @@ int gemm(const char *fn, pzrt_stream *stream, int ta, int tb, int64_t m, int64_t
     cublasLtEpilogue_t e =
         epilogue == PZRT_CUDA_EPILOGUE_BIAS ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_GELU_BIAS;
     // The bias has the output's dtype (cuBLASLt's default), stated anyway.
-    cudaDataType_t biasType = cudaType(outType);
+    int32_t biasType = cudaType(outType);
     if (checkLt(*lt,
                 lt->cublasLtMatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &e,
                                                    sizeof e),
@@ -228,6 +237,30 @@ int gemm(const char *fn, pzrt_stream *stream, int ta, int tb, int64_t m, int64_t
                   sizeof maxWorkspace),
               "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)"))
     return -1;
+  const int64_t inSize = static_cast<int64_t>(pzrt_dtype_size(inType));
+  const int64_t outSize = static_cast<int64_t>(pzrt_dtype_size(outType));
+  const int64_t many = batch > 1 ? 1 : 0; // strides matter only in a batch
+  const struct {
+    cublasLtMatmulPreferenceAttributes_t attr;
+    uint32_t bytes;
+    const char *call;
+  } aligns[] = {
+      // cuBLASLt's A is our B, and its B our A.
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, alignment(b, many * strideB * inSize),
+       "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_A_BYTES)"},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, alignment(a, many * strideA * inSize),
+       "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_B_BYTES)"},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, alignment(c, many * strideC * outSize),
+       "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)"},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, alignment(c, many * strideC * outSize),
+       "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)"},
+  };
+  for (const auto &align : aligns)
+    if (checkLt(*lt,
+                lt->cublasLtMatmulPreferenceSetAttribute(d.pref, align.attr, &align.bytes,
+                                                         sizeof align.bytes),
+                align.call))
+      return -1;
   cublasLtMatmulHeuristicResult_t result = {};
   int found = 0;
   if (checkLt(*lt,

@@ -158,6 +158,7 @@ struct Case {
   int epilogue = PZRT_CUDA_EPILOGUE_NONE;
   int64_t batch = 1; // > 1: the strided-batched call, B broadcast when broadcastB
   bool broadcastB = false;
+  int64_t offset = 0; // elements: A, B and C start this far into their buffers
 };
 
 std::string describe(const Case &c) {
@@ -200,24 +201,29 @@ void runCase(const Case &c) {
   ASSERT_NE(stream, nullptr);
   std::vector<uint8_t> aBytes = encode(c.in, a), bBytes = encode(c.in, b),
                        cBytes = encode(c.out, c0), biasBytes = encode(c.out, bias);
-  DeviceBuffer dA(dev, aBytes.size()), dB(dev, bBytes.size()), dC(dev, cBytes.size()),
-      dBias(dev, biasBytes.size()), work(dev, PZRT_CUDA_GEMM_WORKSPACE_BYTES);
-  ASSERT_EQ(pzrt_device_write(dev, dA.ptr, aBytes.data(), aBytes.size()), 0);
-  ASSERT_EQ(pzrt_device_write(dev, dB.ptr, bBytes.data(), bBytes.size()), 0);
-  ASSERT_EQ(pzrt_device_write(dev, dC.ptr, cBytes.data(), cBytes.size()), 0);
+  const size_t inSize = pzrt_dtype_size(c.in), outSize = pzrt_dtype_size(c.out);
+  const size_t inOff = c.offset * inSize, outOff = c.offset * outSize;
+  DeviceBuffer dA(dev, aBytes.size() + inOff), dB(dev, bBytes.size() + inOff),
+      dC(dev, cBytes.size() + outOff), dBias(dev, biasBytes.size()),
+      work(dev, PZRT_CUDA_GEMM_WORKSPACE_BYTES);
+  char *pA = static_cast<char *>(dA.ptr) + inOff, *pB = static_cast<char *>(dB.ptr) + inOff,
+       *pC = static_cast<char *>(dC.ptr) + outOff;
+  ASSERT_EQ(pzrt_device_write(dev, pA, aBytes.data(), aBytes.size()), 0);
+  ASSERT_EQ(pzrt_device_write(dev, pB, bBytes.data(), bBytes.size()), 0);
+  ASSERT_EQ(pzrt_device_write(dev, pC, cBytes.data(), cBytes.size()), 0);
   ASSERT_EQ(pzrt_device_write(dev, dBias.ptr, biasBytes.data(), biasBytes.size()), 0);
   const void *biasPtr = c.epilogue == PZRT_CUDA_EPILOGUE_NONE ? nullptr : dBias.ptr;
   int rc = c.batch == 1
-               ? pzrt_cuda_gemm(stream, c.ta, c.tb, c.m, c.n, c.k, c.alpha, dA.ptr, lda, dB.ptr,
-                                ldb, c.in, c.beta, dC.ptr, ldc, c.out, c.epilogue, biasPtr,
-                                work.ptr, PZRT_CUDA_GEMM_WORKSPACE_BYTES)
+               ? pzrt_cuda_gemm(stream, c.ta, c.tb, c.m, c.n, c.k, c.alpha, pA, lda, pB, ldb,
+                                c.in, c.beta, pC, ldc, c.out, c.epilogue, biasPtr, work.ptr,
+                                PZRT_CUDA_GEMM_WORKSPACE_BYTES)
                : pzrt_cuda_gemm_strided_batched(
-                     stream, c.ta, c.tb, c.m, c.n, c.k, c.alpha, dA.ptr, lda, strideA, dB.ptr,
-                     ldb, strideB, c.in, c.beta, dC.ptr, ldc, strideC, c.out, c.batch,
-                     c.epilogue, biasPtr, work.ptr, PZRT_CUDA_GEMM_WORKSPACE_BYTES);
+                     stream, c.ta, c.tb, c.m, c.n, c.k, c.alpha, pA, lda, strideA, pB, ldb,
+                     strideB, c.in, c.beta, pC, ldc, strideC, c.out, c.batch, c.epilogue,
+                     biasPtr, work.ptr, PZRT_CUDA_GEMM_WORKSPACE_BYTES);
   ASSERT_EQ(rc, 0) << pzrt_last_error();
   ASSERT_EQ(pzrt_stream_synchronize(stream), 0) << pzrt_last_error();
-  ASSERT_EQ(pzrt_device_read(dev, cBytes.data(), dC.ptr, cBytes.size()), 0);
+  ASSERT_EQ(pzrt_device_read(dev, cBytes.data(), pC, cBytes.size()), 0);
   pzrt_stream_destroy(stream);
   std::vector<float> got = decode(c.out, cBytes);
 
@@ -292,6 +298,20 @@ TEST(CudaGpuGemm, StridedBatched) {
   c.in = c.out = PZRT_BF16;
   c.ta = 1;
   runCase(c);
+}
+
+// Buffers of the memory plan are offsets into the arena, not 256-byte
+// aligned: the heuristic is told each matrix's alignment.
+TEST(CudaGpuGemm, UnalignedMatrices) {
+  SKIP_WITHOUT_GPU();
+  for (pzrt_dtype in : {PZRT_F32, PZRT_BF16}) {
+    Case c;
+    c.in = c.out = in;
+    c.offset = 1; // 4 or 2 bytes past the allocation's 256-byte boundary
+    runCase(c);
+    c.batch = 2, c.pad = 1; // odd strides too
+    runCase(c);
+  }
 }
 
 TEST(CudaGpuGemm, BiasAndGeluEpilogues) {
