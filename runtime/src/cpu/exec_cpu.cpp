@@ -6,6 +6,7 @@
 #include "pzrt/exec.h"
 #include "pzrt/trace.h"
 
+#include "core/device.h"
 #include "core/internal.h"
 #include "cpu/comm_thread.h"
 
@@ -14,14 +15,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
-struct pzrt_device {
-  const char *name;
-};
-
-struct pzrt_stream {
-  pzrt_device *device;
-};
 
 struct pzrt_event {};
 
@@ -124,33 +117,51 @@ int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *
 extern "C" {
 
 pzrt_device *pzrt_device_cpu(void) {
-  static pzrt_device cpu{"cpu"};
+  static pzrt_device cpu{"cpu", nullptr};
   return &cpu;
 }
 
 const char *pzrt_device_name(const pzrt_device *device) { return device ? device->name : "?"; }
 
-int pzrt_device_read(pzrt_device *, void *host, const void *buffer, size_t bytes) {
+// The entry points below dispatch to a device's own operations (core/device.h)
+// and work on host memory for the CPU device (and a NULL device, as before).
+int pzrt_device_read(pzrt_device *device, void *host, const void *buffer, size_t bytes) {
   if (bytes && (!host || !buffer))
     return pzrt::fail("pzrt_device_read: a NULL buffer");
+  if (device && device->ops)
+    return device->ops->read(device, host, buffer, bytes);
   if (bytes)
     std::memcpy(host, buffer, bytes);
   return 0;
 }
 
-int pzrt_device_write(pzrt_device *, void *buffer, const void *host, size_t bytes) {
+int pzrt_device_write(pzrt_device *device, void *buffer, const void *host, size_t bytes) {
   if (bytes && (!host || !buffer))
     return pzrt::fail("pzrt_device_write: a NULL buffer");
+  if (device && device->ops)
+    return device->ops->write(device, buffer, host, bytes);
   if (bytes)
     std::memcpy(buffer, host, bytes);
   return 0;
 }
 
-pzrt_stream *pzrt_stream_create(pzrt_device *device) { return new pzrt_stream{device}; }
+pzrt_stream *pzrt_stream_create(pzrt_device *device) {
+  if (device && device->ops)
+    return device->ops->streamCreate(device);
+  return new pzrt_stream{device, nullptr};
+}
 
-void pzrt_stream_destroy(pzrt_stream *stream) { delete stream; }
+void pzrt_stream_destroy(pzrt_stream *stream) {
+  if (stream && stream->device && stream->device->ops)
+    return stream->device->ops->streamDestroy(stream);
+  delete stream;
+}
 
-int pzrt_stream_synchronize(pzrt_stream *) { return 0; }
+int pzrt_stream_synchronize(pzrt_stream *stream) {
+  if (stream && stream->device && stream->device->ops)
+    return stream->device->ops->streamSynchronize(stream);
+  return 0;
+}
 
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   (void)ctx;

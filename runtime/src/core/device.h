@@ -1,0 +1,40 @@
+// The layout of pzrt_device and pzrt_stream, shared by the devices' parts
+// (not installed, not part of the C API).
+//
+// pzrt_cpu owns pzrt/exec.h's entry points and must not depend on CUDA, so a
+// device other than the CPU brings its own operations in a table: the entry
+// points call them when the table is set and work on host memory when it is
+// not (the CPU device). pzrt_cuda fills the table for its devices.
+#ifndef PZRT_SRC_CORE_DEVICE_H
+#define PZRT_SRC_CORE_DEVICE_H
+
+#include <cstddef>
+
+struct pzrt_device;
+struct pzrt_stream;
+
+namespace pzrt {
+
+struct DeviceOps {
+  // As pzrt_device_read/write: 0, or -1 with pzrt_last_error().
+  int (*read)(pzrt_device *device, void *host, const void *buffer, size_t bytes);
+  int (*write)(pzrt_device *device, void *buffer, const void *host, size_t bytes);
+  // A stream of the device, or NULL with pzrt_last_error().
+  pzrt_stream *(*streamCreate)(pzrt_device *device);
+  void (*streamDestroy)(pzrt_stream *stream);
+  int (*streamSynchronize)(pzrt_stream *stream);
+};
+
+} // namespace pzrt
+
+struct pzrt_device {
+  const char *name;
+  const pzrt::DeviceOps *ops; // NULL: buffers are host memory (the CPU device)
+};
+
+struct pzrt_stream {
+  pzrt_device *device;
+  void *handle; // the device's stream (a cudaStream_t); NULL on the CPU
+};
+
+#endif // PZRT_SRC_CORE_DEVICE_H

@@ -1,0 +1,36 @@
+// The CUDA device's state, shared by the pzrt_cuda sources.
+#ifndef PZRT_SRC_CUDA_DEVICE_CUDA_H
+#define PZRT_SRC_CUDA_DEVICE_CUDA_H
+
+#include "core/device.h"
+
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+#include <string>
+
+namespace pzrt::cuda {
+
+struct CudaDevice {
+  pzrt_device base; // first: a pzrt_device * of a CUDA device points here
+  int ordinal = 0;
+  std::string name; // "cuda:0 (NVIDIA H200)"
+  // cuBLASLt's handle, created on the first GEMM (cublaslt.h).
+  std::mutex ltMutex;
+  void *ltHandle = nullptr;
+};
+
+// The CUDA device of `device`, or NULL when it is another device.
+CudaDevice *asCuda(pzrt_device *device);
+
+// A failed CUDA call as a pzrt error: "cudaMemcpy: an illegal memory access
+// was encountered (cudaErrorIllegalAddress)"; 0 for cudaSuccess.
+int check(cudaError_t err, const char *call);
+
+// Makes the device current on this thread (CUDA's current device is per
+// thread; every entry point sets it before its calls).
+int makeCurrent(const CudaDevice &device);
+
+} // namespace pzrt::cuda
+
+#endif // PZRT_SRC_CUDA_DEVICE_CUDA_H
