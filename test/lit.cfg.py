@@ -29,3 +29,12 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["parallelize", "parallelize-opt", "parallelize-translate", "pz-interpret"],
     [config.pz_tools_dir])
+
+# nvcc (the CUDA toolkit): CUDA backend tests compile its output.
+if os.path.exists("/usr/local/cuda/bin/nvcc"):
+    config.available_features.add("nvcc")
+    llvm_config.with_environment("PATH", "/usr/local/cuda/bin", append_path=True)
+config.substitutions.append(
+    ("%cuda-host-check",
+     config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",
+                                          "cuda_host_check.py")))

@@ -17,4 +17,13 @@ void mlir::pz::registerPZTranslations() {
         return emitHostProgram(module, *device, os);
       },
       [](DialectRegistry &registry) { registerAllDialects(registry); });
+  TranslateFromMLIRRegistration(
+      "pzrt-kernels-to-cuda",
+      "print the constants and kernels of a pzrt-level module as the CUDA backend's CUDA C++ "
+      "(no host functions)",
+      [](ModuleOp module, raw_ostream &os) {
+        std::unique_ptr<DeviceEmitter> device = createCUDADeviceEmitter();
+        return emitDeviceCode(module, *device, os);
+      },
+      [](DialectRegistry &registry) { registerAllDialects(registry); });
 }

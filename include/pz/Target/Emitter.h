@@ -47,6 +47,15 @@ public:
 /// The CPU backend: C++ loops and calls of the runtime's CPU kernels.
 std::unique_ptr<DeviceEmitter> createCPUDeviceEmitter();
 
+/// The CUDA backend (so far element maps and fused loops only): CUDA C++
+/// for nvcc; every other op is an error "CUDA backend: <op> is not built yet".
+std::unique_ptr<DeviceEmitter> createCUDADeviceEmitter();
+
+/// Prints the device prelude, the constant globals and the kernels of a
+/// pzrt-level module (no host functions): what `parallelize-translate
+/// --pzrt-kernels-to-cuda` prints.
+LogicalResult emitDeviceCode(ModuleOp module, DeviceEmitter &device, llvm::raw_ostream &os);
+
 /// One tensor the program reads or keeps (parameter, input, state).
 struct ProgramTensor {
   std::string name;

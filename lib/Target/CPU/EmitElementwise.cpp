@@ -14,6 +14,7 @@
 #include "KernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Target/ElementExpr.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -23,143 +24,13 @@ using namespace mlir::pz::cpp;
 
 using FE = KernelEmitter;
 
-static std::string lit(Type t, double v) {
-  return t.isF32() ? floatLiteral(v, true) : "(" + FE::cType(t) + ")" + floatLiteral(v, false);
+static const ElementExprStyle &cpuStyle() {
+  static const ElementExprStyle s{[](Type t) { return FE::cType(t); }, false};
+  return s;
 }
 
-/// Whether the op is an integer division (which checks for a zero divisor
-/// through the flag `pz_div0`).
-static bool isIntegerDiv(Operation *op) {
-  return llvm::isa<DivOp>(op) && !llvm::isa<FloatType>(FE::elementType(op->getResult(0)));
-}
-
-/// The C expression of one element of an element-map op's result, given the
-/// expressions of its operands' elements.
 static std::string elementExpr(Operation *op, ArrayRef<std::string> a) {
-  Type et = FE::elementType(op->getResult(0));
-  std::string T = FE::cType(et);
-  bool isFloat = llvm::isa<FloatType>(et);
-  auto call = [&](const char *fn) { return std::string(fn) + "(" + a[0] + ")"; };
-  // Integer +, -, * and negation wrap modulo 2^width: they run in an
-  // unsigned type at least as wide as int, so that neither a signed
-  // overflow nor the promotion of narrow types to int (uint16_t * uint16_t)
-  // is undefined, and the store back to T keeps the low bits.
-  std::string U = isFloat ? "" : et.getIntOrFloatBitWidth() > 32 ? "uint64_t" : "uint32_t";
-  auto arith = [&](const char *sym) {
-    if (isFloat)
-      return "(" + a[0] + " " + sym + " " + a[1] + ")";
-    return "(" + T + ")((" + U + ")" + a[0] + " " + sym + " (" + U + ")" + a[1] + ")";
-  };
-  return llvm::TypeSwitch<Operation *, std::string>(op)
-      .Case<AddOp>([&](auto) { return arith("+"); })
-      .Case<SubOp>([&](auto) { return arith("-"); })
-      .Case<MulOp>([&](auto) { return arith("*"); })
-      .Case<DivOp>([&](auto) {
-        if (isFloat)
-          return "(" + a[0] + " / " + a[1] + ")";
-        // Signed MIN / -1 wraps to MIN (the quotient 2^(width-1) wraps)
-        // instead of trapping.
-        std::string q = "(" + T + ")(" + a[0] + " / " + a[1] + ")";
-        if (!et.isUnsignedInteger())
-          q = "(" + a[1] + " == -1 ? (" + T + ")(0u - (" + U + ")" + a[0] + ") : " + q + ")";
-        return "(" + a[1] + " == 0 ? (pz_div0 = 1, (" + T + ")0) : " + q + ")";
-      })
-      .Case<MaxOp, MinOp>([&](Operation *o) {
-        // numpy's maximum/minimum: a NaN on either side gives NaN (the
-        // comparison is false when b is NaN, so b is taken).
-        std::string keep = "(" + a[0] + (llvm::isa<MaxOp>(o) ? " >= " : " <= ") + a[1] + ")";
-        if (isFloat)
-          keep = "(" + a[0] + " != " + a[0] + " || " + keep + ")";
-        return "(" + keep + " ? " + a[0] + " : " + a[1] + ")";
-      })
-      .Case<PowOp>([&](auto) {
-        if (isFloat)
-          return "std::pow(" + a[0] + ", " + a[1] + ")";
-        return "(" + T + ")std::pow((double)" + a[0] + ", (double)" + a[1] + ")";
-      })
-      .Case<NegOp>([&](auto) {
-        if (isFloat)
-          return "(-" + a[0] + ")";
-        return "(" + T + ")(0u - (" + U + ")" + a[0] + ")";
-      })
-      .Case<ExpOp>([&](auto) { return call("std::exp"); })
-      .Case<LogOp>([&](auto) { return call("std::log"); })
-      .Case<SqrtOp>([&](auto) { return call("std::sqrt"); })
-      .Case<RsqrtOp>([&](auto) { return "(" + lit(et, 1.0) + " / std::sqrt(" + a[0] + "))"; })
-      .Case<TanhOp>([&](auto) { return call("std::tanh"); })
-      .Case<ErfOp>([&](auto) { return call("std::erf"); })
-      .Case<SinOp>([&](auto) { return call("std::sin"); })
-      .Case<CosOp>([&](auto) { return call("std::cos"); })
-      .Case<AbsOp>([&](auto) {
-        if (isFloat)
-          return call("std::fabs");
-        if (et.isUnsignedInteger())
-          return a[0];
-        return "(" + a[0] + " < 0 ? (" + T + ")(0u - (" + U + ")" + a[0] + ") : " + a[0] + ")";
-      })
-      .Case<SignOp>([&](auto) {
-        std::string zero = isFloat ? lit(et, 0.0) : "(" + T + ")0";
-        std::string one = isFloat ? lit(et, 1.0) : "(" + T + ")1";
-        std::string minus = isFloat ? lit(et, -1.0) : "(" + T + ")-1";
-        if (et.isUnsignedInteger())
-          return "(" + a[0] + " > 0 ? " + one + " : " + zero + ")";
-        // NaN stays NaN (the comparisons are false, a[0] passes through).
-        return "(" + a[0] + " > " + zero + " ? " + one + " : " + a[0] + " < " + zero + " ? " +
-               minus + " : " + a[0] + ")";
-      })
-      .Case<ReluOp>([&](auto) {
-        std::string zero = lit(et, 0.0);
-        return "((" + a[0] + " > " + zero + " || " + a[0] + " != " + a[0] + ") ? " + a[0] +
-               " : " + zero + ")";
-      })
-      .Case<SigmoidOp>([&](auto) {
-        std::string one = lit(et, 1.0);
-        return "(" + one + " / (" + one + " + std::exp(-" + a[0] + ")))";
-      })
-      .Case<SiluOp>([&](auto) {
-        return "(" + a[0] + " / (" + lit(et, 1.0) + " + std::exp(-" + a[0] + ")))";
-      })
-      .Case<ReluGradOp>([&](auto) {
-        std::string zero = lit(et, 0.0);
-        return "(" + a[1] + " > " + zero + " ? " + a[0] + " : " + zero + ")";
-      })
-      .Case<CompareOp>([&](CompareOp c) {
-        const char *sym = "==";
-        switch (c.getPredicate()) {
-        case ComparePredicate::eq: sym = "=="; break;
-        case ComparePredicate::lt: sym = "<"; break;
-        case ComparePredicate::le: sym = "<="; break;
-        case ComparePredicate::gt: sym = ">"; break;
-        case ComparePredicate::ge: sym = ">="; break;
-        }
-        return "(uint8_t)(" + a[0] + " " + sym + " " + a[1] + ")";
-      })
-      .Case<NotOp>([&](auto) { return "(uint8_t)(" + a[0] + " == 0)"; })
-      .Case<WhereOp>([&](auto) { return "(" + a[0] + " ? " + a[1] + " : " + a[2] + ")"; })
-      .Case<CastOp>([&](CastOp c) {
-        Type from = FE::elementType(c.getInput());
-        if (et.isInteger(1))
-          return "(uint8_t)(" + a[0] + " != 0)";
-        // Floats to integers truncate toward zero and then wrap like the
-        // integer conversions (through int64_t; ui64 takes [2^63, 2^64)
-        // directly), as the interpreter does.
-        if (llvm::isa<FloatType>(from) && !isFloat) {
-          std::string t = "std::trunc(" + a[0] + ")";
-          if (et.isUnsignedInteger(64))
-            return "(" + t + " >= 0x1p63 ? (uint64_t)" + t + " : (uint64_t)(int64_t)" + t + ")";
-          if (et.isInteger(64))
-            return "(" + T + ")" + t;
-          return "(" + T + ")(int64_t)" + t;
-        }
-        return "(" + T + ")" + a[0];
-      })
-      .Case<BroadcastOp>([&](auto) { return a[0]; })
-      .Default([&](Operation *) { return std::string(); });
-}
-
-/// Whether elementExpr knows the op (placeholder operands).
-static bool hasElementExpr(Operation *op) {
-  return !elementExpr(op, {"x", "y", "z"}).empty();
+  return pz::elementExpr(op, a, cpuStyle());
 }
 
 /// Wraps the loop of ops that may divide integers by zero in the flag's

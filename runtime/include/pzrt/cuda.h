@@ -42,6 +42,11 @@ int pzrt_cuda_free(pzrt_device *device, void *ptr);
 /* The cudaStream_t of a CUDA device's stream (pzrt_stream_create), as a
  * void *; NULL with an error for a stream of another device. */
 void *pzrt_cuda_stream_handle(pzrt_stream *stream);
+/* The cudaStream_t (as a void *) of a step context's compute stream,
+ * ctx->streams[0], on which the CUDA backend's kernels launch. NULL with an
+ * error when ctx has no streams or its compute stream is not a CUDA
+ * stream. */
+void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
 
 /* ---- events (cudaEvent_t, timing disabled) ---- */
 typedef struct pzrt_cuda_event pzrt_cuda_event;

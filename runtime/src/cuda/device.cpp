@@ -205,6 +205,14 @@ void *pzrt_cuda_stream_handle(pzrt_stream *stream) {
   return stream->handle;
 }
 
+void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx) {
+  if (!ctx || ctx->num_streams < 1 || !ctx->streams || !ctx->streams[0]) {
+    fail("pzrt_cuda_compute_stream: the step context has no compute stream");
+    return nullptr;
+  }
+  return pzrt_cuda_stream_handle(ctx->streams[0]);
+}
+
 pzrt_cuda_event *pzrt_cuda_event_create(pzrt_device *d) {
   CudaDevice *device = asCuda(d);
   if (!device) {

@@ -82,6 +82,24 @@ TEST(CudaDevice, CpuDeviceIsNotCuda) {
   pzrt_stream_destroy(s);
 }
 
+// The CUDA backend's kernels launch on ctx->streams[0]; a context without a
+// CUDA compute stream is an error, never the legacy default stream.
+TEST(CudaDevice, ComputeStreamOfAStepContext) {
+  EXPECT_EQ(pzrt_cuda_compute_stream(nullptr), nullptr);
+  EXPECT_NE(std::string(pzrt_last_error()).find("no compute stream"), std::string::npos);
+  pzrt_step_ctx ctx{};
+  EXPECT_EQ(pzrt_cuda_compute_stream(&ctx), nullptr);
+  EXPECT_NE(std::string(pzrt_last_error()).find("no compute stream"), std::string::npos);
+  pzrt_stream *s = pzrt_stream_create(pzrt_device_cpu());
+  ASSERT_NE(s, nullptr);
+  pzrt_stream *const streams[] = {s};
+  ctx.num_streams = 1;
+  ctx.streams = streams;
+  EXPECT_EQ(pzrt_cuda_compute_stream(&ctx), nullptr);
+  EXPECT_NE(std::string(pzrt_last_error()).find("not a CUDA device's"), std::string::npos);
+  pzrt_stream_destroy(s);
+}
+
 // A GEMM call's error, made with no stream: the argument checks must fire
 // before the stream is even looked at, let alone CUDA.
 struct Gemm {

@@ -1,0 +1,109 @@
+"""Runs the CUDA backend's element kernels on the host and compares them,
+exactly, with the CPU backend's compiled program.
+
+usage: cuda_host_check.py IR.mlir KERNELS.cu CPU_RUN_DIR WORK_DIR NAME=x.npy ...
+
+IR.mlir is the pzrt-level module (parallelize compile --dump-ir, after
+pzrt-plan-memory) whose @forward dispatches kernels on its own arguments
+only; KERNELS.cu is parallelize-translate --pzrt-kernels-to-cuda of it. A
+harness (compiled by nvcc, run on the host: no GPU) calls every kernel's
+`_at` function for every i, in dispatch order, on host buffers; the CPU
+program (CPU_RUN_DIR/run) runs on the same .npy inputs. Each output must
+be equal bit for bit (NaN equal to any NaN). Prints "exact NAME N" per output.
+"""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+ir_path, cu_path, cpu_dir, work = sys.argv[1:5]
+inputs = dict(a.split("=", 1) for a in sys.argv[5:])
+os.makedirs(work, exist_ok=True)
+ir = open(ir_path).read()
+cu = open(cu_path).read()
+
+DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64,
+      "i32": np.int32, "i1": np.uint8, "bf16": None}
+
+# @forward's arguments: %argN -> (name, shape, dtype, is_output)
+sig = re.search(r"func\.func @forward\((.*?)\)\s*(attributes|\{)", ir).group(1)
+args = {}
+for m in re.finditer(r"(%arg\d+): memref<([0-9x]*)x?([a-z]+\d+)>\s*\{pz\.(input|output) = \"([^\"]+)\"", sig):
+    shape = [int(s) for s in m.group(2).split("x") if s]
+    args[m.group(1)] = (m.group(5), shape, m.group(3), m.group(4) == "output")
+fwd = ir[ir.index("func.func @forward"):ir.index("module @kernels")]
+# Intermediate buffers (views of the arena): one host buffer each.
+n_args = len(args)
+for m in re.finditer(r"(%\w+) = memref\.view .* to memref<([0-9x]*)x?([a-z]+\d+)>", fwd):
+    shape = [int(s) for s in m.group(2).split("x") if s]
+    args[m.group(1)] = ("", shape, m.group(3), False)
+dispatches = []
+for m in re.finditer(r"pzrt\.dispatch @kernels::@(\w+)\(([^:]*):[^)]*\)(?:\s*outs\(([^:]*):)?", fwd):
+    vals = [v.strip() for v in m.group(2).split(",") if v.strip()]
+    vals += [v.strip() for v in (m.group(3) or "").split(",") if v.strip()]
+    for v in vals:
+        assert v in args, f"dispatch of {m.group(1)} on {v}, not an argument of @forward"
+    dispatches.append((m.group(1), vals))
+assert dispatches, "no dispatch"
+
+order = sorted(args, key=lambda a: (not a.startswith("%arg"), int(a[4:]) if a.startswith("%arg") else a))
+lines = ['#include "%s"' % os.path.abspath(cu_path), "#include <cstdio>", "#include <vector>",
+         "// The launchers are compiled, never called here: stubs of the runtime.",
+         'extern "C" void *pzrt_cuda_compute_stream(pzrt_step_ctx *) { return nullptr; }',
+         'extern "C" int pzrt_set_error(const char *, ...) { return -1; }',
+         'extern "C" const char *pzrt_last_error(void) { return ""; }',
+         "int main(int argc, char **argv) {"]
+for k, a in enumerate(order):
+    name, shape, dt, out = args[a]
+    n = int(np.prod(shape)) if shape else 1
+    size = np.dtype(DT[dt] or np.uint16).itemsize * n
+    lines.append(f"  std::vector<char> buf{k}({max(size, 1)});")
+    if not out and name:
+        lines.append(f'  {{ FILE *f = fopen("{work}/{name}.bin", "rb"); if (!f || fread(buf{k}.data(), 1, {size}, f) != {size}) return 2; fclose(f); }}')
+slot = {a: k for k, a in enumerate(order)}
+for kname, vals in dispatches:
+    launcher = re.search(r"static int pzk_%s\(.*?\n\}\n" % kname, cu, re.S)
+    assert launcher, f"no launcher pzk_{kname}"
+    lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}.data()" for v in vals))
+    for l in re.finditer(r"(pzk_\w+)_kernel<<<[^>]*>>>\(INT64_C\((\d+)\)((?:, \([^)]*\)b\[\d+\])*)\);",
+                         launcher.group(0)):
+        lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")
+    lines.append("  }")
+for k, a in enumerate(order):
+    name, shape, dt, out = args[a]
+    if out:
+        lines.append(f'  {{ FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(buf{k}.data(), 1, buf{k}.size(), f); fclose(f); }}')
+lines += ["  return 0;", "}"]
+harness = os.path.join(work, "harness.cu")
+open(harness, "w").write("\n".join(lines) + "\n")
+
+for name, path in inputs.items():
+    np.load(path).tofile(os.path.join(work, name + ".bin"))
+src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+exe = os.path.join(work, "harness")
+subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-I", os.path.join(src, "runtime", "include"),
+                harness, "-o", exe], check=True)
+subprocess.run([exe], check=True)
+cpu_out = os.path.join(work, "cpu")
+cmd = [os.path.join(cpu_dir, "run")]
+for name, path in inputs.items():
+    cmd += ["--input", f"{name}={path}"]
+subprocess.run(cmd + ["--output-dir", cpu_out], check=True, stdout=subprocess.DEVNULL)
+for a in order:
+    name, shape, dt, out = args[a]
+    if not out:
+        continue
+    want = np.load(os.path.join(cpu_out, name + ".npy"))
+    got = np.fromfile(os.path.join(work, name + ".out.bin"), dtype=want.dtype).reshape(want.shape)
+    wb = want.view(np.uint8).reshape(-1, want.dtype.itemsize)
+    gb = got.view(np.uint8).reshape(-1, want.dtype.itemsize)
+    same = (wb == gb).all(axis=1)
+    if want.dtype.kind == "f":
+        same |= np.isnan(want.reshape(-1)) & np.isnan(got.reshape(-1))
+    if not same.all():
+        bad = np.flatnonzero(~same)[:5]
+        sys.exit(f"{name}: {len(np.flatnonzero(~same))} of {same.size} differ, e.g. at {bad}: "
+                 f"cpu {want.reshape(-1)[bad]} cuda-host {got.reshape(-1)[bad]}")
+    print("exact", name, same.size)
