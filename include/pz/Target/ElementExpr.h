@@ -16,6 +16,10 @@
 
 namespace mlir::pz {
 
+/// The C type of an element type, 16-bit floats spelled `f16` and `bf16`
+/// ("" when there is none): float, double, int64_t, ..., uint8_t for i1.
+std::string cTypeName(Type t, llvm::StringRef f16, llvm::StringRef bf16);
+
 /// How a backend spells element types and 16-bit floats.
 struct ElementExprStyle {
   /// The C type of an element type ("" when there is none).

@@ -4,6 +4,7 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 #include "pz/Dialect/PZRT/IR/PZRTDialect.h"
+#include "pz/Target/ElementExpr.h"
 #include "pz/Target/TargetInfo.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -17,40 +18,7 @@ using namespace mlir;
 using namespace mlir::pz;
 using namespace mlir::pz::cpp;
 
-std::string KernelEmitter::cType(Type t) {
-  if (t.isF32())
-    return "float";
-  if (t.isF64())
-    return "double";
-  if (t.isF16())
-    return "pzrt::f16";
-  if (t.isBF16())
-    return "pzrt::bf16";
-  if (t.isUnsignedInteger())
-    switch (t.getIntOrFloatBitWidth()) {
-    case 8:
-      return "uint8_t";
-    case 16:
-      return "uint16_t";
-    case 32:
-      return "uint32_t";
-    case 64:
-      return "uint64_t";
-    default:
-      return "";
-    }
-  if (t.isInteger(64))
-    return "int64_t";
-  if (t.isInteger(32))
-    return "int32_t";
-  if (t.isSignlessInteger(16))
-    return "int16_t";
-  if (t.isSignlessInteger(8))
-    return "int8_t";
-  if (t.isInteger(1))
-    return "uint8_t";
-  return "";
-}
+std::string KernelEmitter::cType(Type t) { return cTypeName(t, "pzrt::f16", "pzrt::bf16"); }
 
 std::vector<int64_t> KernelEmitter::stridesOf(ArrayRef<int64_t> shape) {
   std::vector<int64_t> s(shape.size(), 1);

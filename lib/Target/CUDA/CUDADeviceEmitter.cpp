@@ -32,35 +32,7 @@ using namespace mlir::pz;
 
 namespace {
 
-std::string cudaType(Type t) {
-  if (t.isF32())
-    return "float";
-  if (t.isF64())
-    return "double";
-  if (t.isF16())
-    return "__half";
-  if (t.isBF16())
-    return "__nv_bfloat16";
-  if (t.isUnsignedInteger())
-    switch (t.getIntOrFloatBitWidth()) {
-    case 8: return "uint8_t";
-    case 16: return "uint16_t";
-    case 32: return "uint32_t";
-    case 64: return "uint64_t";
-    default: return "";
-    }
-  if (t.isInteger(64))
-    return "int64_t";
-  if (t.isInteger(32))
-    return "int32_t";
-  if (t.isSignlessInteger(16))
-    return "int16_t";
-  if (t.isSignlessInteger(8))
-    return "int8_t";
-  if (t.isInteger(1))
-    return "uint8_t";
-  return "";
-}
+std::string cudaType(Type t) { return cTypeName(t, "__half", "__nv_bfloat16"); }
 
 const ElementExprStyle &cudaStyle() {
   static const ElementExprStyle s{cudaType, true};

@@ -174,3 +174,37 @@ bool mlir::pz::hasElementExpr(Operation *op) {
   return !elementExpr(op, {"x", "y", "z"}, s).empty();
 }
 
+std::string mlir::pz::cTypeName(Type t, StringRef f16, StringRef bf16) {
+  if (t.isF32())
+    return "float";
+  if (t.isF64())
+    return "double";
+  if (t.isF16())
+    return f16.str();
+  if (t.isBF16())
+    return bf16.str();
+  if (t.isUnsignedInteger())
+    switch (t.getIntOrFloatBitWidth()) {
+    case 8:
+      return "uint8_t";
+    case 16:
+      return "uint16_t";
+    case 32:
+      return "uint32_t";
+    case 64:
+      return "uint64_t";
+    default:
+      return "";
+    }
+  if (t.isInteger(64))
+    return "int64_t";
+  if (t.isInteger(32))
+    return "int32_t";
+  if (t.isSignlessInteger(16))
+    return "int16_t";
+  if (t.isSignlessInteger(8))
+    return "int8_t";
+  if (t.isInteger(1))
+    return "uint8_t";
+  return "";
+}

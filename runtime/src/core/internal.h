@@ -11,6 +11,12 @@ namespace pzrt {
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Records a message and returns -1.
 int failStr(const std::string &msg);
+// The checks of a row-major GEMM C[m x n] = op(A) op(B) with leading
+// dimensions lda, ldb, ldc (core/gemm_args.cpp): 0, or -1 with an error
+// naming `fn`.
+int checkGemmArgs(const char *fn, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                  const void *a, int64_t lda, const void *b, int64_t ldb, const void *c,
+                  int64_t ldc);
 // Formats like printf into a std::string.
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string vformat(const char *fmt, va_list ap);

@@ -12,24 +12,7 @@ namespace {
 
 int checkGemm(const char *fn, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
               int64_t lda, const float *b, int64_t ldb, const float *c, int64_t ldc) {
-  if (m < 0 || n < 0 || k < 0)
-    return fail("%s: negative size m=%lld n=%lld k=%lld", fn, (long long)m, (long long)n,
-                (long long)k);
-  if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX ||
-      ldc > INT_MAX)
-    return fail("%s: sizes beyond INT_MAX are not supported by this BLAS", fn);
-  int64_t aCols = ta ? m : k, bCols = tb ? k : n;
-  if (lda < (aCols > 1 ? aCols : 1))
-    return fail("%s: lda=%lld is smaller than the %lld columns of A%s", fn, (long long)lda,
-                (long long)aCols, ta ? " (stored transposed)" : "");
-  if (ldb < (bCols > 1 ? bCols : 1))
-    return fail("%s: ldb=%lld is smaller than the %lld columns of B%s", fn, (long long)ldb,
-                (long long)bCols, tb ? " (stored transposed)" : "");
-  if (ldc < (n > 1 ? n : 1))
-    return fail("%s: ldc=%lld is smaller than n=%lld", fn, (long long)ldc, (long long)n);
-  if ((m && n && !c) || (m && n && k && (!a || !b)))
-    return fail("%s: NULL matrix pointer", fn);
-  return 0;
+  return pzrt::checkGemmArgs(fn, ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
