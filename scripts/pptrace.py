@@ -175,7 +175,7 @@ def measure(traces, skip=1):
             "weight_backward_ms": trimmed_mean(durs["weight_backward"]) / 1e3,
             # Per pipeline stage the rank runs (interleaved: several chunks;
             # the spans' "stage"), the same means.
-            "stages": stage_medians(events, measured),
+            "stages": stage_durations(events, measured),
             "transfer_ms": median(sorted(transfers.get(rank, []))) / 1e3,
             "after": action_gaps(events, rank, measured, posted),
         })
@@ -278,7 +278,7 @@ def transfer_times(traces, measured):
     return out
 
 
-def stage_medians(events, measured):
+def stage_durations(events, measured):
     """{stage: {forward_ms, backward_ms, weight_backward_ms}} of the compute
     spans that name their stage, over the measured steps (trimmed means)."""
     durs = {}

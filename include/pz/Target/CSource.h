@@ -3,6 +3,7 @@
 #ifndef PZ_TARGET_CSOURCE_H
 #define PZ_TARGET_CSOURCE_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/Types.h"
@@ -17,6 +18,10 @@ namespace mlir::pz::csrc {
 std::string cString(llvm::StringRef s);
 /// A C++ literal of a float/double value that reads back exactly.
 std::string floatLiteral(double v, bool isFloat);
+/// The C++ literal of element `i` of a dense constant: a float literal for
+/// float types (float for f32, double otherwise), 0/1 for i1,
+/// UINT64_C(...) and INT64_C(...) for integers.
+std::string elementLiteral(DenseElementsAttr attr, int64_t i);
 /// `{a, b, c}` of int64 values.
 std::string intList(llvm::ArrayRef<int64_t> values);
 /// The runtime dtype of an element type (`PZRT_F32`, ...), or empty.

@@ -41,20 +41,7 @@ public:
     if (ty.empty())
       return g.emitError() << "CPU backend: no C type for " << et;
     int64_t n = attr.getNumElements();
-    auto literal = [&](int64_t i) -> std::string {
-      if (llvm::isa<FloatType>(et)) {
-        double v = attr.isSplat() ? attr.getSplatValue<APFloat>().convertToDouble()
-                                  : (*(attr.value_begin<APFloat>() + i)).convertToDouble();
-        return floatLiteral(v, et.isF32());
-      }
-      APInt v = attr.isSplat() ? attr.getSplatValue<APInt>() : *(attr.value_begin<APInt>() + i);
-      if (et.isInteger(1))
-        return v.isZero() ? "0" : "1";
-      if (et.isUnsignedInteger())
-        return "UINT64_C(" + std::to_string(v.getZExtValue()) + ")";
-      int64_t s = v.getSExtValue();
-      return s == INT64_MIN ? "INT64_MIN" : "INT64_C(" + std::to_string(s) + ")";
-    };
+    auto literal = [&](int64_t i) { return csrc::elementLiteral(attr, i); };
     if (attr.isSplat() && n > 16) {
       // A large splat is filled once, at its first use.
       os << "static " << ty << " *" << cName << "() {\n  alignas(64) static " << ty << " d[" << n

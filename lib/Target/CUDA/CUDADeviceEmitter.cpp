@@ -312,20 +312,12 @@ FailureOr<std::string> CUDADeviceEmitter::emitGlobal(memref::GlobalOp g, StringR
     return g.emitError() << "CUDA backend: no CUDA type for " << et;
   int64_t n = attr.getNumElements();
   auto literal = [&](int64_t i) -> std::string {
-    if (llvm::isa<FloatType>(et)) {
-      APFloat v = attr.isSplat() ? attr.getSplatValue<APFloat>()
-                                 : *(attr.value_begin<APFloat>() + i);
-      if (half) // the bits: a __device__ array has no dynamic initializer
-        return "0x" + llvm::utohexstr(v.bitcastToAPInt().getZExtValue());
-      return csrc::floatLiteral(v.convertToDouble(), et.isF32());
+    if (half) { // the bits: a __device__ array has no dynamic initializer
+      APFloat v =
+          attr.isSplat() ? attr.getSplatValue<APFloat>() : *(attr.value_begin<APFloat>() + i);
+      return "0x" + llvm::utohexstr(v.bitcastToAPInt().getZExtValue());
     }
-    APInt v = attr.isSplat() ? attr.getSplatValue<APInt>() : *(attr.value_begin<APInt>() + i);
-    if (et.isInteger(1))
-      return v.isZero() ? "0" : "1";
-    if (et.isUnsignedInteger())
-      return "UINT64_C(" + std::to_string(v.getZExtValue()) + ")";
-    int64_t s = v.getSExtValue();
-    return s == INT64_MIN ? "INT64_MIN" : "INT64_C(" + std::to_string(s) + ")";
+    return csrc::elementLiteral(attr, i);
   };
   os << "__device__ " << ty << " " << cName << "[" << std::max<int64_t>(n, 1) << "] = {";
   for (int64_t i = 0; i < n; ++i)

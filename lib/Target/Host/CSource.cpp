@@ -94,3 +94,19 @@ std::string csrc::where(Operation *op) {
   }
   return esc;
 }
+
+std::string csrc::elementLiteral(DenseElementsAttr attr, int64_t i) {
+  Type et = attr.getElementType();
+  if (llvm::isa<FloatType>(et)) {
+    double v = attr.isSplat() ? attr.getSplatValue<APFloat>().convertToDouble()
+                              : (*(attr.value_begin<APFloat>() + i)).convertToDouble();
+    return floatLiteral(v, et.isF32());
+  }
+  APInt v = attr.isSplat() ? attr.getSplatValue<APInt>() : *(attr.value_begin<APInt>() + i);
+  if (et.isInteger(1))
+    return v.isZero() ? "0" : "1";
+  if (et.isUnsignedInteger())
+    return "UINT64_C(" + std::to_string(v.getZExtValue()) + ")";
+  int64_t s = v.getSExtValue();
+  return s == INT64_MIN ? "INT64_MIN" : "INT64_C(" + std::to_string(s) + ")";
+}

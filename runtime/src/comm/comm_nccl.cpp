@@ -270,36 +270,37 @@ struct NcclComm final : pzrt_comm {
     return Clock::now();
   }
 
-  int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
-                pzrt_reduce_op red) override {
-    Op op{"all_reduce", count, dtype};
+  /// One NCCL call `issue(ncclDataType)` on the stream, checked, then waited
+  /// for against the timeout; nothing for an empty buffer.
+  template <typename Issue>
+  int collective(const char *name, size_t count, pzrt_dtype dtype, Issue issue) {
+    Op op{name, count, dtype};
     if (count == 0)
       return 0;
     auto t0 = begin(op);
-    check(ncclAllReduce(send, recv, count, type(op), ncclOpOf(red), comm, stream), op, t0);
+    check(issue(type(op)), op, t0);
     wait(op, t0);
     return 0;
   }
 
+  int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
+                pzrt_reduce_op red) override {
+    return collective("all_reduce", count, dtype, [&](ncclDataType_t t) {
+      return ncclAllReduce(send, recv, count, t, ncclOpOf(red), comm, stream);
+    });
+  }
+
   int allGather(const void *send, void *recv, size_t count, pzrt_dtype dtype) override {
-    Op op{"all_gather", count, dtype};
-    if (count == 0)
-      return 0;
-    auto t0 = begin(op);
-    check(ncclAllGather(send, recv, count, type(op), comm, stream), op, t0);
-    wait(op, t0);
-    return 0;
+    return collective("all_gather", count, dtype, [&](ncclDataType_t t) {
+      return ncclAllGather(send, recv, count, t, comm, stream);
+    });
   }
 
   int reduceScatter(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                     pzrt_reduce_op red) override {
-    Op op{"reduce_scatter", count, dtype};
-    if (count == 0)
-      return 0;
-    auto t0 = begin(op);
-    check(ncclReduceScatter(send, recv, count, type(op), ncclOpOf(red), comm, stream), op, t0);
-    wait(op, t0);
-    return 0;
+    return collective("reduce_scatter", count, dtype, [&](ncclDataType_t t) {
+      return ncclReduceScatter(send, recv, count, t, ncclOpOf(red), comm, stream);
+    });
   }
 
   // One group of a send and a receive per peer, the form every NCCL since
@@ -329,13 +330,9 @@ struct NcclComm final : pzrt_comm {
   }
 
   int broadcast(void *buf, size_t count, pzrt_dtype dtype, int root) override {
-    Op op{"broadcast", count, dtype};
-    if (count == 0)
-      return 0;
-    auto t0 = begin(op);
-    check(ncclBroadcast(buf, buf, count, type(op), root, comm, stream), op, t0);
-    wait(op, t0);
-    return 0;
+    return collective("broadcast", count, dtype, [&](ncclDataType_t t) {
+      return ncclBroadcast(buf, buf, count, t, root, comm, stream);
+    });
   }
 
   // NCCL has no tags: messages between two ranks match in the order they
