@@ -1,0 +1,138 @@
+/* pzrt/cuda_kernels.h - the runtime's CUDA kernels, which compiled programs
+ * of the CUDA backend call (docs/design/0018-cuda-backend.md, decision 2).
+ *
+ * Built only with PZ_ENABLE_CUDA (library pzrt_cuda). Each function is the
+ * CUDA form of the CPU kernel of the same name without `cuda_`
+ * (pzrt/kernels.h, pzrt/types.h), with the same arguments, meaning and
+ * checks, plus the step context first: it launches on the context's compute
+ * stream (pzrt_cuda_compute_stream(ctx)) and returns at once. Every pointer
+ * is device memory of ctx's device, scalar results included (loss_sum,
+ * n_valid). Math is fp32 with fp32 accumulation where the CPU accumulates in
+ * double, except where a comment says otherwise; the CUDA backend compares
+ * with the CPU backend within the written tolerances (1e-4 fp32 over 20
+ * steps, 2e-2 bf16), not bit for bit.
+ *
+ * Returns 0, or -1 with pzrt_last_error() naming the function and the
+ * failing check or CUDA call (a launch error included).
+ */
+#ifndef PZRT_CUDA_KERNELS_H
+#define PZRT_CUDA_KERNELS_H
+
+#include "pzrt/kernels.h"
+#include "pzrt/train.h"
+#include "pzrt/types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- dtype conversion (the widened copies of mixed precision) ---- */
+int pzrt_cuda_widen_to_f32(pzrt_step_ctx *ctx, pzrt_dtype src_dtype, const void *src, float *dst,
+                           int64_t n);
+int pzrt_cuda_narrow_from_f32(pzrt_step_ctx *ctx, pzrt_dtype dst_dtype, const float *src,
+                              void *dst, int64_t n);
+
+/* ---- softmax family, along the last axis ---- */
+int pzrt_cuda_softmax_fwd(pzrt_step_ctx *ctx, const float *x, float *y, int64_t rows,
+                          int64_t cols);
+int pzrt_cuda_softmax_bwd(pzrt_step_ctx *ctx, const float *y, const float *dy, float *dx,
+                          int64_t rows, int64_t cols);
+int pzrt_cuda_log_softmax_fwd(pzrt_step_ctx *ctx, const float *x, float *y, int64_t rows,
+                              int64_t cols);
+int pzrt_cuda_log_softmax_bwd(pzrt_step_ctx *ctx, const float *y, const float *dy, float *dx,
+                              int64_t rows, int64_t cols);
+
+/* ---- cross-entropy; loss_sum (one double) and n_valid (one int64) are
+ * device memory, written (not accumulated) with a deterministic reduction:
+ * the same inputs give the same bits on every run. ---- */
+int pzrt_cuda_cross_entropy_fwd(pzrt_step_ctx *ctx, const float *logits, const int64_t *labels,
+                                int64_t rows, int64_t vocab, int64_t ignore_index, float *lse,
+                                double *loss_sum, int64_t *n_valid);
+int pzrt_cuda_cross_entropy_bwd(pzrt_step_ctx *ctx, const float *logits, const int64_t *labels,
+                                const float *lse, int64_t rows, int64_t vocab,
+                                int64_t ignore_index, float grad_scale, float *dlogits);
+
+/* ---- normalization over the last axis ---- */
+int pzrt_cuda_layer_norm_fwd(pzrt_step_ctx *ctx, const float *x, const float *gamma,
+                             const float *beta, float *y, float *mean, float *rstd, int64_t rows,
+                             int64_t cols, float eps);
+/* dgamma/dbeta (nullable) are overwritten with the sums over rows, summed in
+ * a fixed order (deterministic). */
+int pzrt_cuda_layer_norm_bwd_recompute(pzrt_step_ctx *ctx, const float *dy, const float *x,
+                                       const float *gamma, float *dx, float *dgamma,
+                                       float *dbeta, int64_t rows, int64_t cols, float eps);
+int pzrt_cuda_rms_norm_fwd(pzrt_step_ctx *ctx, const float *x, const float *gamma, float *y,
+                           float *rstd, int64_t rows, int64_t cols, float eps);
+int pzrt_cuda_rms_norm_bwd_recompute(pzrt_step_ctx *ctx, const float *dy, const float *x,
+                                     const float *gamma, float *dx, float *dgamma, int64_t rows,
+                                     int64_t cols, float eps);
+
+/* ---- GELU; approximate = 0: erf form, 1: tanh form ---- */
+int pzrt_cuda_gelu_fwd(pzrt_step_ctx *ctx, const float *x, float *y, int64_t n, int approximate);
+int pzrt_cuda_gelu_bwd(pzrt_step_ctx *ctx, const float *x, const float *dy, float *dx, int64_t n,
+                       int approximate);
+
+/* ---- dropout: the CPU's Philox-4x32-10 stream, so the masks are the CPU
+ * backend's bit for bit ---- */
+int pzrt_cuda_dropout_fwd(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t *mask, int64_t n,
+                          float p, uint64_t seed, uint64_t step, uint64_t offset);
+int pzrt_cuda_dropout_bwd(pzrt_step_ctx *ctx, const float *dy, float *dx, int64_t n, float p,
+                          uint64_t seed, uint64_t step, uint64_t offset);
+
+/* ---- optimizers (torch.optim semantics). lr and step are host values, as
+ * for the CPU kernels: the compiled code reads them from the step context's
+ * scalars before the call (pzrt_device_read synchronizes). The update math
+ * is fp32 with the bias corrections computed in double on the host. ---- */
+int pzrt_cuda_adamw_step(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
+                         int64_t n, double lr, double beta1, double beta2, double eps,
+                         double weight_decay, int64_t step);
+int pzrt_cuda_sgd_step(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
+                       double lr, double momentum, double dampening, double weight_decay,
+                       int nesterov, int64_t step);
+
+/* ---- scaled dot-product attention (pz.attention), the CPU's arguments;
+ * mask, bias and their strides as in pzrt/kernels.h. Workspaces: the sizes
+ * pzrt/workspace.h gives for the CUDA kernels (pzrt_cuda_attention_*), which
+ * the compiler's memory plan reserves. ---- */
+int pzrt_cuda_attention_fwd(pzrt_step_ctx *ctx, const float *q, const float *k, const float *v,
+                            const void *mask, int mask_kind, const int64_t mask_strides[4],
+                            const float *bias, const int64_t bias_strides[4], int causal,
+                            double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                            int64_t Sk, int64_t D, int64_t Dv, float *out, void *workspace);
+int pzrt_cuda_attention_bwd(pzrt_step_ctx *ctx, const float *dout, const float *q,
+                            const float *k, const float *v, const void *mask, int mask_kind,
+                            const int64_t mask_strides[4], const float *bias,
+                            const int64_t bias_strides[4], int causal, double scale, int64_t B,
+                            int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t D,
+                            int64_t Dv, float *dq, float *dk, float *dv, void *workspace);
+int pzrt_cuda_attention_bias_bwd(pzrt_step_ctx *ctx, const float *dout, const float *q,
+                                 const float *k, const float *v, const void *mask, int mask_kind,
+                                 const int64_t mask_strides[4], const float *bias,
+                                 const int64_t bias_strides[4], int64_t bias_numel, int causal,
+                                 double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                 int64_t Sk, int64_t D, int64_t Dv, float *dbias,
+                                 void *workspace);
+/* One block of ring attention (pz.attention_block), the CPU's contract. */
+int pzrt_cuda_attention_block_fwd(pzrt_step_ctx *ctx, const float *q, const float *k,
+                                  const float *v, const int64_t *q_pos, const int64_t *k_pos,
+                                  const void *mask, int mask_kind, const int64_t mask_strides[4],
+                                  double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                  int64_t Sk, int64_t D, int64_t Dv, const float *acc_in,
+                                  const float *lse_in, float *acc_out, float *lse_out,
+                                  void *workspace);
+int pzrt_cuda_attention_block_bwd(pzrt_step_ctx *ctx, const float *dout, const float *q,
+                                  const float *k, const float *v, const float *out,
+                                  const float *lse, const int64_t *q_pos, const int64_t *k_pos,
+                                  const void *mask, int mask_kind, const int64_t mask_strides[4],
+                                  double scale, int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                  int64_t Sk, int64_t D, int64_t Dv, float *dq, float *dk,
+                                  float *dv, void *workspace);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PZRT_CUDA_KERNELS_H */

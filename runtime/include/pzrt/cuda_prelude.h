@@ -1,0 +1,48 @@
+/* pzrt/cuda_prelude.h - what every CUDA source includes first: the runtime's
+ * kernels (runtime/src/cuda/*.cu) and the kernels of compiled programs.
+ *
+ * Compiled by nvcc, it includes the CUDA headers. Compiled by a host C++
+ * compiler with PZ_CUDA_EMULATE defined, it includes the emulator
+ * (pzrt/cuda_emulate.h), which runs the same kernel source on the host:
+ * blocks one after another, the threads of a block as cooperative fibers
+ * (docs/design/0019-cuda-emulation.md). That is how the CUDA backend is
+ * tested without a GPU; it proves the kernels' indexing, synchronization
+ * and arithmetic, not their speed or the GPU's own rounding of expf & co.
+ *
+ * Kernel sources use only what both sides provide:
+ * - PZ_LAUNCH(grid, block, shared_bytes, stream, kernel)(args...): a launch;
+ *   `kernel` may be a template-id with commas (it is the macro's last
+ *   argument). Check cudaGetLastError() after it, as after <<<>>>.
+ * - PZ_DYNAMIC_SHARED(T, name): declares `T *name`, the launch's dynamic
+ *   shared memory (shared_bytes, 16-byte aligned).
+ * - threadIdx, blockIdx, blockDim, gridDim, warpSize, __syncthreads(),
+ *   __syncwarp(), __shfl_sync / __shfl_xor_sync / __shfl_down_sync /
+ *   __shfl_up_sync over full warps, __ballot_sync, __any_sync, __all_sync,
+ *   atomicAdd (float, double, int, unsigned int, unsigned long long),
+ *   atomicMax / atomicMin (int), atomicCAS (int, unsigned long long),
+ *   static __shared__ arrays, __device__ / __constant__ globals, __ldg,
+ *   rsqrtf, __expf, __logf, __fdividef, __saturatef, the <cmath> float
+ *   functions, and cuda_bf16.h / cuda_fp16.h conversions.
+ */
+#ifndef PZRT_CUDA_PRELUDE_H
+#define PZRT_CUDA_PRELUDE_H
+
+#if defined(PZ_CUDA_EMULATE)
+#include "pzrt/cuda_emulate.h"
+#define PZ_LAUNCH(grid, block, smem, stream, ...)                                                  \
+  ::pz_emu::launcher(#__VA_ARGS__, (grid), (block), (smem), (stream), &__VA_ARGS__)
+#define PZ_DYNAMIC_SHARED(T, name) T *name = static_cast<T *>(::pz_emu::dynamicShared())
+#else
+#include <cuda_runtime.h>
+#define PZ_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<(grid), (block), (smem), (stream)>>>
+// One untyped array for every kernel: nvcc rejects `extern __shared__ T x[]`
+// declared with different T in one translation unit.
+#define PZ_DYNAMIC_SHARED(T, name)                                                                 \
+  extern __shared__ __align__(16) unsigned char pz_dynamic_shared_[];                              \
+  T *name = reinterpret_cast<T *>(pz_dynamic_shared_)
+#endif
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#endif /* PZRT_CUDA_PRELUDE_H */
