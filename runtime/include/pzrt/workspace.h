@@ -30,6 +30,15 @@ size_t pzrt_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t
 size_t pzrt_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
                                             int64_t Sk, int64_t D, int64_t Dv, int backward);
 
+/* The same for the CUDA backend's attention kernels (pzrt/cuda_kernels.h),
+ * with the same arguments. No CUDA needed: the compiler's memory plan calls
+ * them. */
+size_t pzrt_cuda_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                           int64_t Sk, int64_t D, int64_t Dv, int backward);
+size_t pzrt_cuda_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
+                                                 int64_t Sk, int64_t D, int64_t Dv,
+                                                 int backward);
+
 #ifdef __cplusplus
 }
 #endif

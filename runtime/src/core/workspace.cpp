@@ -26,3 +26,16 @@ extern "C" size_t pzrt_attention_block_workspace_bytes(int64_t, int64_t, int64_t
     return 0;
   return scoreBlocks(Sq, Sk, backward);
 }
+
+// Until the CUDA attention kernels exist, they reserve what the CPU kernels do.
+extern "C" size_t pzrt_cuda_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv,
+                                                      int64_t Sq, int64_t Sk, int64_t D,
+                                                      int64_t Dv, int backward) {
+  return pzrt_attention_workspace_bytes(B, H, Hkv, Sq, Sk, D, Dv, backward);
+}
+
+extern "C" size_t pzrt_cuda_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv,
+                                                            int64_t Sq, int64_t Sk, int64_t D,
+                                                            int64_t Dv, int backward) {
+  return pzrt_attention_block_workspace_bytes(B, H, Hkv, Sq, Sk, D, Dv, backward);
+}
