@@ -92,6 +92,7 @@ int64_t numel(ArrayRef<int64_t> shape) {
 class CUDADeviceEmitter : public DeviceEmitter {
 public:
   StringRef name() const override { return "CUDA backend"; }
+  StringRef mainPrefix() const override { return "pzrt_cuda_"; }
 
   std::string prelude() const override {
     return R"PZ(#include <pzrt/cuda.h>
