@@ -473,7 +473,8 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
     std::string missing, why;
     if (opts.outDir.empty() && !opts.printPipeline)
       missing = "--emit " + opts.emit + " needs -o OUTDIR";
-    else if (opts.emit == "exe" && !driver::canBuild(programBuild(opts).kind, why))
+    else if (opts.emit == "exe" && !opts.printPipeline &&
+             !driver::canBuild(programBuild(opts).kind, why))
       missing = "--backend cuda" + std::string(opts.cudaEmulate ? " --cuda-emulate" : "") +
                 ": " + why;
     if (!missing.empty()) {
