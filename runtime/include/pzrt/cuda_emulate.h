@@ -57,6 +57,8 @@ extern dim3 g_blockDim;
 extern dim3 g_gridDim;
 
 void syncthreads(const char *file, int line);
+// __syncthreads_count: the number of threads whose `pred` is nonzero.
+int syncthreadsCount(int pred, const char *file, int line);
 // Writes `bytes` of `value` into this lane's slot of the warp's exchange
 // buffer, waits for every lane of the warp (checking that `mask` names
 // them all), and returns the buffer: 32 slots of kSlotBytes.
@@ -171,6 +173,11 @@ inline int srcXor(int lane, int w, int laneMask) {
 constexpr int warpSize = 32;
 
 #define __syncthreads() ::pz_emu::syncthreads(__FILE__, __LINE__)
+#define __syncthreads_count(pred) ::pz_emu::syncthreadsCount((pred) ? 1 : 0, __FILE__, __LINE__)
+#define __syncthreads_and(pred)                                                                    \
+  (::pz_emu::syncthreadsCount((pred) ? 1 : 0, __FILE__, __LINE__) ==                              \
+   static_cast<int>(blockDim.x * blockDim.y * blockDim.z))
+#define __syncthreads_or(pred) (::pz_emu::syncthreadsCount((pred) ? 1 : 0, __FILE__, __LINE__) != 0)
 #define __syncwarp(...) ::pz_emu::syncwarp(::pz_emu::maskOr(__VA_ARGS__), __FILE__, __LINE__)
 #define __shfl_sync(mask, var, ...)                                                                \
   ::pz_emu::shuffle((mask), (var), ::pz_emu::widthOr(__VA_ARGS__), ::pz_emu::srcIdx,              \
@@ -293,6 +300,19 @@ inline float __uint_as_float(unsigned u) {
   float x;
   std::memcpy(&x, &u, sizeof x);
   return x;
+}
+/* CUDA's global min and max for arithmetic types, of the common type. */
+template <class A, class B,
+          class = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> min(A a, B b) {
+  using T = std::common_type_t<A, B>;
+  return static_cast<T>(b) < static_cast<T>(a) ? static_cast<T>(b) : static_cast<T>(a);
+}
+template <class A, class B,
+          class = std::enable_if_t<std::is_arithmetic<A>::value && std::is_arithmetic<B>::value>>
+inline std::common_type_t<A, B> max(A a, B b) {
+  using T = std::common_type_t<A, B>;
+  return static_cast<T>(a) < static_cast<T>(b) ? static_cast<T>(b) : static_cast<T>(a);
 }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __popcll(unsigned long long x) { return __builtin_popcountll(x); }

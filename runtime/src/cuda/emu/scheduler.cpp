@@ -54,6 +54,10 @@ struct Block {
   std::vector<Fiber> fibers;
   std::vector<Warp> warps;
   unsigned threads = 0, arrived = 0;
+  // __syncthreads_count's sums, by the parity of the barrier's number: a
+  // thread reads barrier k's sum before it can arrive at k+1, whose
+  // release clears the sum that barrier k+2 will use.
+  int counts[2] = {0, 0};
   size_t current = 0;
   void *schedulerSp = nullptr;
   StackPool stacks;
@@ -145,6 +149,7 @@ void runBlock() {
   for (size_t i = n; i-- > 0;)
     block.freeStacks.push_back(block.stacks.top(i));
   block.arrived = 0;
+  block.counts[0] = block.counts[1] = 0;
   for (Warp &w : block.warps)
     w.arrived = 0;
   size_t done = 0;
@@ -224,10 +229,20 @@ void syncthreads(const char *file, int line) {
   }
   // The last thread releases the block.
   block.arrived = 0;
+  block.counts[(me.barriers + 1) & 1] = 0;
   for (Fiber &f : block.fibers)
     f.state = State::Ready;
   // Every thread has called __syncthreads equally often, as the counting
   // hardware barrier requires (those that returned never arrive: deadlock).
+}
+
+int syncthreadsCount(int pred, const char *file, int line) {
+  if (!threadInKernel)
+    die("__syncthreads_count outside a kernel");
+  const unsigned k = self().barriers + 1; // the number of this barrier
+  block.counts[k & 1] += pred;
+  syncthreads(file, line);
+  return block.counts[k & 1];
 }
 
 unsigned laneId() {

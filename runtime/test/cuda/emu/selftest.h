@@ -69,6 +69,12 @@ float *deviceTable(); // its address (cudaGetSymbolAddress)
 cudaError_t setDeviceTable(const float *host, int n); // cudaMemcpyToSymbol
 cudaError_t readTable(float *out, int n);
 
+// One block: out[0] = __syncthreads_count(t % 3 == 0), out[1] =
+// __syncthreads_count(t % 2 == 0), out[2] = __syncthreads_and(t < 2000),
+// out[3] = __syncthreads_and(t != 5), out[4] = __syncthreads_or(t == threads-1),
+// out[5] = __syncthreads_or(t > threads), as seen by the last thread.
+cudaError_t syncthreadsReductions(int threads, int *out);
+
 // `iterations` __syncthreads in one block of `threads`: out[t] = iterations.
 cudaError_t barrierLoop(int threads, int iterations, int *out);
 

@@ -147,6 +147,20 @@ __global__ void readTableKernel(float *out, int n) {
     out[i] = table[i] * 2.0f;
 }
 
+__global__ void syncthreadsReductionsKernel(int *out) {
+  const int t = threadIdx.x, last = blockDim.x - 1;
+  const int r0 = __syncthreads_count(t % 3 == 0);
+  const int r1 = __syncthreads_count(t % 2 == 0);
+  const int r2 = __syncthreads_and(t < 2000);
+  const int r3 = __syncthreads_and(t != 5);
+  const int r4 = __syncthreads_or(t == last);
+  const int r5 = __syncthreads_or(t > last);
+  if (t == last) {
+    out[0] = r0, out[1] = r1, out[2] = r2 != 0, out[3] = r3 != 0, out[4] = r4 != 0;
+    out[5] = r5 != 0;
+  }
+}
+
 __global__ void barrierLoopKernel(int iterations, int *out) {
   int count = 0;
   for (int i = 0; i < iterations; ++i) {
@@ -246,6 +260,11 @@ cudaError_t setDeviceTable(const float *host, int n) {
 
 cudaError_t readTable(float *out, int n) {
   PZ_LAUNCH(1, 64, 0, 0, readTableKernel)(out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t syncthreadsReductions(int threads, int *out) {
+  PZ_LAUNCH(1, threads, 0, 0, syncthreadsReductionsKernel)(out);
   return cudaGetLastError();
 }
 

@@ -77,6 +77,17 @@ TEST(CudaEmu, BlockSumOverAnyThreadCount) {
   }
 }
 
+TEST(CudaEmu, SyncthreadsCountAndOr) {
+  SKIP_WITHOUT_DEVICE();
+  for (int threads : {7, 100, 1024}) {
+    SCOPED_TRACE("threads=" + std::to_string(threads));
+    Buffer<int> out(std::vector<int>(6, -1));
+    ASSERT_EQ(syncthreadsReductions(threads, out.ptr), cudaSuccess);
+    const std::vector<int> want = {(threads + 2) / 3, (threads + 1) / 2, 1, 0, 1, 0};
+    EXPECT_EQ(out.read(), want);
+  }
+}
+
 TEST(CudaEmu, WarpShufflesBallotAnyAll) {
   SKIP_WITHOUT_DEVICE();
   const int threads = 256, blocks = 2, total = threads * blocks;
@@ -387,12 +398,14 @@ TEST(CudaEmuDeathTest, PartialWarpMaskAborts) {
                                      "mask 0x0000ffff(.|\n)*full warps only");
 }
 
-// What a fiber switch costs: one block of 1024 threads through 200
+// What a fiber switch costs: one block of 1024 threads through 1000
 // barriers resumes each fiber 200 times (two switches: in and out).
 TEST(CudaEmu, BarrierSwitchCost) {
   SKIP_WITHOUT_DEVICE();
-  const int threads = 1024, iterations = 200;
+  const int threads = 1024, iterations = 1000;
   Buffer<int> out(std::vector<int>(threads, -1));
+  // Once first, so that the stacks' first page faults are not timed.
+  ASSERT_EQ(barrierLoop(threads, 1, out.ptr), cudaSuccess);
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(barrierLoop(threads, iterations, out.ptr), cudaSuccess);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
