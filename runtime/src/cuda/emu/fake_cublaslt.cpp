@@ -235,18 +235,18 @@ template <class T> T *as(void *p) { return static_cast<T *>(p); }
 
 extern "C" {
 
+// A handle carries no state here: one static object serves them all (pzrt
+// keeps its devices' handles for the life of the process).
 cublasStatus_t cublasLtCreate(cublasLtHandle_t *handle) {
+  static int context;
   if (!handle)
     return CUBLAS_STATUS_INVALID_VALUE;
-  *handle = reinterpret_cast<cublasLtHandle_t>(new int(0));
+  *handle = reinterpret_cast<cublasLtHandle_t>(&context);
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasLtDestroy(cublasLtHandle_t handle) {
-  if (!handle)
-    return CUBLAS_STATUS_NOT_INITIALIZED;
-  delete reinterpret_cast<int *>(handle);
-  return CUBLAS_STATUS_SUCCESS;
+  return handle ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_INITIALIZED;
 }
 
 #define PZ_EMU_STATUSES(X)                                                                         \

@@ -26,6 +26,7 @@ std::mutex memoryMutex;
 std::map<const void *, size_t> allocations; // cudaMalloc's, for cudaFree's check
 std::map<const void *, int> optIn;         // kernel -> MaxDynamicSharedMemorySize
 
+constexpr size_t kGlobalMemory = size_t(80) << 30; // what the emulated device claims
 constexpr int kDefaultShared = 48 * 1024;
 constexpr int kMaxShared = 227 * 1024; // sm_90's opt-in limit per block
 
@@ -158,7 +159,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
   prop->major = 9;
   prop->minor = 0;
   prop->multiProcessorCount = 132;
-  prop->totalGlobalMem = size_t(80) << 30;
+  prop->totalGlobalMem = pz_emu::kGlobalMemory;
   prop->sharedMemPerBlock = pz_emu::kDefaultShared;
   prop->sharedMemPerBlockOptin = pz_emu::kMaxShared;
   prop->sharedMemPerMultiprocessor = 228 * 1024;
@@ -253,9 +254,11 @@ cudaError_t cudaMalloc(void **devPtr, size_t size) {
   *devPtr = nullptr;
   if (size == 0)
     return cudaSuccess;
-  const size_t rounded = (size + 255) & ~size_t(255);
-  if (rounded < size)
+  // More than the device has fails as on a GPU (and before the host
+  // allocator, which may abort instead of failing under a sanitizer).
+  if (size > pz_emu::kGlobalMemory)
     return fail(cudaErrorMemoryAllocation);
+  const size_t rounded = (size + 255) & ~size_t(255);
   void *p = std::aligned_alloc(256, rounded);
   if (!p)
     return fail(cudaErrorMemoryAllocation);
@@ -290,7 +293,7 @@ cudaError_t cudaFreeHost(void *ptr) { return cudaFree(ptr); }
 cudaError_t cudaMemGetInfo(size_t *free, size_t *total) {
   if (!free || !total)
     return fail(cudaErrorInvalidValue);
-  *total = size_t(80) << 30;
+  *total = pz_emu::kGlobalMemory;
   *free = *total;
   return cudaSuccess;
 }

@@ -20,6 +20,19 @@
 #include <string>
 #include <vector>
 
+// AddressSanitizer must be told about every stack switch, or it reports
+// the fibers' frames as overflows of the scheduler's stack.
+#if defined(__SANITIZE_ADDRESS__)
+#define PZ_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PZ_EMU_ASAN 1
+#endif
+#endif
+#if defined(PZ_EMU_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace pz_emu {
 
 uint3 g_threadIdx;
@@ -86,12 +99,51 @@ std::string where() {
   std::abort();
 }
 
-void yield() { pz_emu_switch(&self().sp, block.schedulerSp); }
+#if defined(PZ_EMU_ASAN)
+void *schedulerFake = nullptr;
+const void *schedulerBottom = nullptr;
+size_t schedulerSize = 0;
+#endif
+
+// From the running fiber to the scheduler; returns when resumed.
+void yield() {
+  Fiber &me = self();
+#if defined(PZ_EMU_ASAN)
+  void *fake = nullptr;
+  __sanitizer_start_switch_fiber(&fake, schedulerBottom, schedulerSize);
+  pz_emu_switch(&me.sp, block.schedulerSp);
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+  pz_emu_switch(&me.sp, block.schedulerSp);
+#endif
+}
+
+// From the scheduler to fiber `f`; returns when it yields.
+void resume(Fiber &f) {
+#if defined(PZ_EMU_ASAN)
+  const size_t usable = block.stacks.stackBytes() - 4096; // below any stagger
+  __sanitizer_start_switch_fiber(&schedulerFake, f.stack - usable, usable);
+  pz_emu_switch(&block.schedulerSp, f.sp);
+  __sanitizer_finish_switch_fiber(schedulerFake, nullptr, nullptr);
+#else
+  pz_emu_switch(&block.schedulerSp, f.sp);
+#endif
+}
 
 void fiberMain() {
+#if defined(PZ_EMU_ASAN)
+  __sanitizer_finish_switch_fiber(nullptr, &schedulerBottom, &schedulerSize);
+#endif
   (*block.body)();
-  self().state = State::Done;
-  yield();
+  Fiber &me = self();
+  me.state = State::Done;
+  // Not yield(): under AddressSanitizer its frame has a poisoned redzone
+  // that, never returned from, would stay on the stack the next fiber
+  // reuses. This frame has no addressable locals.
+#if defined(PZ_EMU_ASAN)
+  __sanitizer_start_switch_fiber(nullptr, schedulerBottom, schedulerSize);
+#endif
+  pz_emu_switch(&me.sp, block.schedulerSp);
   die("a finished fiber was resumed"); // unreachable
 }
 
@@ -166,7 +218,7 @@ void runBlock() {
       }
       block.current = i;
       g_threadIdx = f.tid;
-      pz_emu_switch(&block.schedulerSp, f.sp);
+      resume(f);
       ran = true;
       if (f.state == State::Done) {
         ++done;
