@@ -137,8 +137,9 @@ cudaError_t cudaMemcpyFromSymbol(void *dst, const T &symbol, size_t count, size_
 
 namespace pz_emu {
 
-template <class T> T shuffle(unsigned mask, T value, int width, int srcOfLane(int lane, int w, int arg),
-                             int arg, const char *op, const char *file, int line) {
+template <class T>
+T shuffle(unsigned mask, T value, int width, int srcOfLane(int lane, int w, int arg), int arg,
+          const char *op, const char *file, int line) {
   static_assert(sizeof(T) <= kSlotBytes, "__shfl_*_sync of a type wider than 16 bytes");
   static_assert(std::is_trivially_copyable<T>::value, "__shfl_*_sync of a non-trivial type");
   const unsigned char *slots = warpExchange(&value, sizeof(T), mask, op, file, line);

@@ -101,10 +101,10 @@ cudaError_t cudaPeekAtLastError(void) { return pz_emu::lastError; }
   X(cudaErrorInvalidMemcpyDirection, "invalid copy direction for memcpy")                          \
   X(cudaErrorInvalidResourceHandle, "invalid resource handle")                                     \
   X(cudaErrorInvalidDeviceFunction, "invalid device function")                                     \
-  X(cudaErrorStreamCaptureUnmatched, "capture was not ended in the same stream as it began")                                     \
+  X(cudaErrorStreamCaptureUnmatched, "capture was not ended in the same stream as it began")       \
   X(cudaErrorNoDevice, "no CUDA-capable device is detected")                                       \
   X(cudaErrorNotReady, "device not ready")                                                         \
-  X(cudaErrorIllegalState, "the operation cannot be performed in the present state")                     \
+  X(cudaErrorIllegalState, "the operation cannot be performed in the present state")              \
   X(cudaErrorStreamCaptureUnsupported, "operation not permitted when stream is capturing")         \
   X(cudaErrorStreamCaptureInvalidated, "operation failed due to a previous error during capture")  \
   X(cudaErrorStreamCaptureWrongThread, "capture was not initiated in this thread")                 \

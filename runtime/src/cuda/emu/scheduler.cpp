@@ -185,7 +185,8 @@ template <class Pick> std::string threadList(Pick pick) {
              threadList([](const Fiber &g) { return g.state == State::AtWarp; });
       break;
     }
-  msg += "\n  returned: threads " + threadList([](const Fiber &g) { return g.state == State::Done; });
+  msg += "\n  returned: threads " +
+         threadList([](const Fiber &g) { return g.state == State::Done; });
   die(msg);
 }
 
@@ -249,6 +250,9 @@ void runGrid(const char *name, dim3 grid, dim3 threads, size_t sharedBytes,
   for (size_t w = 0; w < block.warps.size(); ++w) {
     unsigned lanes = block.threads - 32 * static_cast<unsigned>(w);
     block.warps[w].lanes = lanes >= 32 ? 0xffffffffu : (1u << lanes) - 1;
+    // A lane a partial warp lacks never writes its slot: reading it (UB on
+    // a GPU) gives all-ones bytes, a NaN as float.
+    std::memset(block.warps[w].slots, 0xff, sizeof block.warps[w].slots);
   }
   block.shared.resize(sharedBytes + 128);
   block.sharedAligned = reinterpret_cast<unsigned char *>(

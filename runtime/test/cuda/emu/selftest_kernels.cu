@@ -61,7 +61,8 @@ __global__ void warpOpsKernel(const float *x, float *out) {
 
   unsigned ballot = __ballot_sync(kFull, v > 0.0f);
   o[6] = __uint_as_float(ballot);
-  o[7] = (__any_sync(kFull, v > 5.0f) ? 1.0f : 0.0f) + (__all_sync(kFull, v > -100.0f) ? 2.0f : 0.0f);
+  o[7] = (__any_sync(kFull, v > 5.0f) ? 1.0f : 0.0f) +
+         (__all_sync(kFull, v > -100.0f) ? 2.0f : 0.0f);
 }
 
 __global__ void atomicsKernel(const int *keys, int n, int *hist, int bins, float *sum,
