@@ -19,12 +19,16 @@ struct CUstream_st;
 
 struct CUgraph_st {
   std::vector<std::function<void()>> ops;
+  // Memory allocated by cudaMallocAsync during the capture: it lives as
+  // long as the graph or an instantiation of it.
+  std::vector<std::shared_ptr<void>> memory;
   std::vector<CUstream_st *> streams; // capturing into it, the origin first
   bool invalidated = false;
 };
 
 struct CUgraphExec_st {
   std::vector<std::function<void()>> ops;
+  std::vector<std::shared_ptr<void>> memory;
 };
 
 struct CUstream_st {
@@ -235,7 +239,7 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus *
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long) {
   if (!exec || !graph)
     return setLastError(cudaErrorInvalidValue);
-  *exec = new CUgraphExec_st{graph->ops};
+  *exec = new CUgraphExec_st{graph->ops, graph->memory};
   return cudaSuccess;
 }
 
@@ -253,6 +257,37 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
     for (const auto &op : *ops)
       op();
   });
+}
+
+// Stream-ordered allocation. Outside a capture, cudaMallocAsync is
+// cudaMalloc and cudaFreeAsync a free in stream order. In a capture, CUDA
+// records allocation and free nodes and each launch of the graph gets the
+// memory at the same address; here the memory is allocated at capture time,
+// owned by the graph (and its instantiations), and its captured free does
+// nothing.
+cudaError_t cudaMallocAsync(void **devPtr, size_t size, cudaStream_t stream) {
+  cudaError_t err = cudaMalloc(devPtr, size);
+  if (err != cudaSuccess || !*devPtr)
+    return err;
+  CUstream_st *s = object(stream);
+  std::lock_guard<std::mutex> lock(pz_emu::captureMutex);
+  if (s && s->capture)
+    s->capture->memory.push_back(std::shared_ptr<void>(*devPtr, [](void *p) { cudaFree(p); }));
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeAsync(void *devPtr, cudaStream_t stream) {
+  if (!devPtr)
+    return cudaSuccess;
+  CUstream_st *s = object(stream);
+  {
+    std::lock_guard<std::mutex> lock(pz_emu::captureMutex);
+    if (s && s->capture)
+      for (const std::shared_ptr<void> &owned : s->capture->memory)
+        if (owned.get() == devPtr)
+          return cudaSuccess;
+  }
+  return pz_emu::enqueue(stream, [devPtr] { cudaFree(devPtr); });
 }
 
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {

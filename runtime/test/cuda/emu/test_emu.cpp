@@ -347,6 +347,42 @@ TEST(CudaEmu, StreamCaptureAndGraphReplay) {
   cudaStreamDestroy(s1);
 }
 
+// cudaMallocAsync/cudaFreeAsync in a capture become the graph's memory,
+// valid at every launch, also after the graph itself is destroyed.
+TEST(CudaEmu, StreamOrderedAllocationInAGraph) {
+  SKIP_WITHOUT_DEVICE();
+  const int n = 200;
+  Buffer<float> x(std::vector<float>(n, 5.0f)), y(std::vector<float>(n, 0.0f));
+  cudaStream_t s;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+  float *tmp = nullptr;
+  ASSERT_EQ(cudaMallocAsync(reinterpret_cast<void **>(&tmp), n * sizeof(float), s), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(tmp, x.ptr, n * sizeof(float), cudaMemcpyDeviceToDevice, s),
+            cudaSuccess);
+  ASSERT_EQ(addOne(tmp, n, s), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(y.ptr, tmp, n * sizeof(float), cudaMemcpyDeviceToDevice, s),
+            cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(tmp, s), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  for (int replay = 0; replay < 2; ++replay) {
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    EXPECT_EQ(y.read(), std::vector<float>(n, 6.0f));
+  }
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  // Outside a capture: allocated and freed in stream order.
+  ASSERT_EQ(cudaMallocAsync(reinterpret_cast<void **>(&tmp), n * sizeof(float), s), cudaSuccess);
+  ASSERT_EQ(cudaMemsetAsync(tmp, 0, n * sizeof(float), s), cudaSuccess);
+  ASSERT_EQ(cudaFreeAsync(tmp, s), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  cudaStreamDestroy(s);
+}
+
 // Synchronizing a capturing stream is an error that invalidates the capture
 // (as CUDA documents; checked here on the emulator only).
 TEST(CudaEmu, SynchronizingACaptureInvalidatesIt) {
