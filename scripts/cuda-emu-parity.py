@@ -9,14 +9,21 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
           compiler with -DPZ_CUDA_EMULATE and run by the host emulator
           (pzrt_cuda_emu): the CUDA kernels, cuBLASLt calls, managed memory,
           streams and events of the host path, no GPU;
-  * dp2:  the same with --dp-replicate 2 (8 rows per rank) on 2 ranks under
-          `parallelize run -n 2` (mpirun): the gradient all-reduce runs on the
-          host-staged MPI path on the emulated device's managed buffers.
+  * plans of the emulated program on 2 ranks under `parallelize run -n 2`
+    (mpirun), whose transfers run on the host-staged MPI path on the emulated
+    device's managed buffers:
+      dp2    --dp-replicate 2 (8 rows per rank): the gradient all-reduce;
+      zero1  --dp-shard 2 --zero 1: reduce-scatter, all-gather, pzrt_chunk_on;
+      zero3  --dp-shard 2 --zero 3: parameter gathers before use;
+      tp2    --tp 2 (16 rows on both): all-reduces of arena activations;
+      pp2    --pp 2 --grad-accum 2 (8-row micro-batches): two stage programs
+             (pzrt_cuda_train_main_stages), activations sent and received by
+             the driver.
 
 Gates, per step:
   * emu vs cpu: |loss - cpu| <= 1e-5 |cpu| and the same for the gradient norm;
-  * dp2 vs emu: the same tolerance, and dp2's ddp.grad_bucket bytes > 0 (the
-    all-reduce ran);
+  * each plan vs emu: the same tolerance, and the plan's own traffic (its
+    reason's bytes) > 0, so that a plan that silently ran whole fails;
   * every run's peak_bytes equals report.json's plan; report.json says
     "backend": "cuda", "emulated": true for emu and dp2.
 Why 1e-5 in fp32: the programs differ only in the order of their sums (the
@@ -59,9 +66,8 @@ def run(args):
     return p.stdout
 
 
-def train(pz, work, name, flags, feed, steps, ranks=1):
+def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS):
     out = os.path.join(work, name)
-    rows = ROWS // ranks
     run([pz, "compile", MODEL, "-o", out, "--input-shape", f"x={rows}x64",
          "--input-shape", f"labels={rows}"] + OPT + flags)
     metrics = os.path.join(work, name + ".jsonl")
@@ -91,12 +97,21 @@ def main():
     np.save(os.path.join(work, "labels.npy"), rng.integers(0, 10, n).astype(np.int64))
     feed = f"x={work}/x.npy,labels={work}/labels.npy"
 
+    emu = ["--backend", "cuda", "--cuda-emulate"]
     runs = {
         "cpu": train(pz, work, "cpu", [], feed, a.steps),
-        "emu": train(pz, work, "emu", ["--backend", "cuda", "--cuda-emulate"], feed, a.steps),
-        "dp2": train(pz, work, "dp2", ["--backend", "cuda", "--cuda-emulate",
-                                       "--dp-replicate", "2"], feed, a.steps, ranks=2),
+        "emu": train(pz, work, "emu", emu, feed, a.steps),
     }
+    # name: (flags, rows of a micro-batch, the reason that proves the plan ran)
+    plans = {
+        "dp2": (["--dp-replicate", "2"], ROWS // 2, "ddp.grad_bucket"),
+        "zero1": (["--dp-shard", "2", "--zero", "1"], ROWS // 2, "zero.param_all_gather"),
+        "zero3": (["--dp-shard", "2", "--zero", "3"], ROWS // 2, "zero3.param_gather"),
+        "tp2": (["--tp", "2"], ROWS, None),
+        "pp2": (["--pp", "2", "--grad-accum", "2"], ROWS // 2, "pp.activation"),
+    }
+    for name, (flags, rows, _) in plans.items():
+        runs[name] = train(pz, work, name, emu + flags, feed, a.steps, ranks=2, rows=rows)
     failures = []
     for name, (report, lines) in runs.items():
         if len(lines) != a.steps:
@@ -111,7 +126,7 @@ def main():
             failures.append(f"{name}: report.json backend {report['backend']} "
                             f"emulated {report.get('emulated')}, wanted {want}")
     worst = {}
-    for name, ref in (("emu", "cpu"), ("dp2", "emu")):
+    for name, ref in [("emu", "cpu")] + [(p, "emu") for p in plans]:
         worst[name] = 0.0
         for got, exp in zip(runs[name][1], runs[ref][1]):
             for key in ("loss", "grad_norm"):
@@ -120,14 +135,16 @@ def main():
                 if not err <= RTOL:
                     failures.append(f"{name} vs {ref} step {got['step']}: {key} {got[key]!r} "
                                     f"vs {exp[key]!r} (relative {err:.2e} > {RTOL})")
-    sent = sum(l.get("comm_bytes_by_reason", {}).get("ddp.grad_bucket", 0)
-               for l in runs["dp2"][1])
-    if sent <= 0:
-        failures.append("dp2: no ddp.grad_bucket bytes: the gradient all-reduce did not run")
+    for name, (_, _, reason) in plans.items():
+        by_reason = runs[name][1][0].get("comm_bytes_by_reason", {})
+        sent = (by_reason.get(reason, 0) if reason else
+                sum(v for k, v in by_reason.items() if k.startswith("tp.")))
+        if sent <= 0:
+            failures.append(f"{name}: no {reason or 'tp.*'} bytes: the plan did not run")
     first, last = runs["emu"][1][0]["loss"], runs["emu"][1][-1]["loss"]
-    print(f"emu vs cpu: worst relative {worst['emu']:.2e}; dp2 vs emu: worst relative "
-          f"{worst['dp2']:.2e}; emulated loss {first:.5f} -> {last:.5f}; dp2 all-reduce "
-          f"{sent} bytes")
+    print(f"emulated loss {first:.5f} -> {last:.5f} in {a.steps} steps; worst relative "
+          "difference per step (loss, grad_norm): " +
+          ", ".join(f"{n} {w:.2e}" for n, w in worst.items()))
     for f in failures:
         print("FAIL:", f)
     return 1 if failures else 0
