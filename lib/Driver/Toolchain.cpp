@@ -118,6 +118,10 @@ bool mlir::pz::driver::buildProgram(StringRef srcPath, StringRef exePath,
   }
   args.push_back("-o");
   args.push_back(exePath.str());
+  // A CUDA program runs no CPU kernel: the libraries after this (OpenBLAS)
+  // are recorded only when something calls them.
+  if (cuda)
+    args.push_back(nvcc ? "-Xlinker=--as-needed" : "-Wl,--as-needed");
   // The device part first: it calls the training driver in pzrt.
   if (nvcc)
     appendSplit(args, PZ_RUNTIME_CUDA_LIBS, ';');
