@@ -14,6 +14,11 @@
 // broadcast rows and columns in order and writes. The strides' non-zero
 // axes must address distinct elements (a broadcast view of a tensor), which
 // the caller checks; elements no position maps to are zeroed first.
+//
+// A row the forward makes NaN (every key dropped, a NaN or +inf score) has
+// NaN dS at all its keys here; the CPU kernel makes NaN only the keys its
+// 64-row block looked at: all of them, unless `causal` leaves keys past
+// the block's last row.
 #include "pzrt/cuda_prelude.h"
 
 #include "core/internal.h"
@@ -98,9 +103,14 @@ int launchBiasBackward(const char *fn, Params p, int64_t biasNumel, void *stream
     return 0;
   if (allowShared(fn, "cudaFuncSetAttribute(attention biasGradKernel)", biasGradKernel, bytes))
     return -1;
+  const int64_t gy = p.bs[2] ? (p.Sq + p.Bq - 1) / p.Bq : 1;
+  const int64_t gz = (p.bs[0] ? p.B : 1) * (p.bs[1] ? p.H : 1);
+  if (gy > 65535 || gz > 65535)
+    return fail("%s: %lld query tiles or %lld (batch, head) slices of the bias beyond the "
+                "grid's 65535",
+                fn, (long long)gy, (long long)gz);
   dim3 grid(static_cast<unsigned>(p.bs[3] ? (p.Sk + p.Bk - 1) / p.Bk : 1),
-            static_cast<unsigned>(p.bs[2] ? (p.Sq + p.Bq - 1) / p.Bq : 1),
-            static_cast<unsigned>((p.bs[0] ? p.B : 1) * (p.bs[1] ? p.H : 1)));
+            static_cast<unsigned>(gy), static_cast<unsigned>(gz));
   PZ_LAUNCH(grid, kThreads, bytes, static_cast<cudaStream_t>(stream), biasGradKernel)(p);
   return launchStatus(fn, "attention biasGradKernel launch");
 }

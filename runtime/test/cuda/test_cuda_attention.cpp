@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,43 @@ TEST_F(CudaAttention, HeadDim256) {
   comparePlain(cuda, b);
 }
 
+TEST_F(CudaAttention, BackwardIsDeterministic) {
+  // No atomics: two runs of the backward and the bias gradient give the
+  // same bits (GQA sums over the group and a bias broadcast over B and Sq
+  // included).
+  Problem p = dims(2, 4, 1, 33, 29, 16, 16, 14);
+  const int64_t bs[4] = {0, p.Sk, 0, 1};
+  setBias(p, bs, p.H * p.Sk, 15);
+  const float *q = cuda.upload(p.q), *k = cuda.upload(p.k), *v = cuda.upload(p.v);
+  const float *g = cuda.upload(p.dout), *b = cuda.upload(p.bias);
+  void *ws = cuda.alloc<char>(
+      pzrt_cuda_attention_workspace_bytes(p.B, p.H, p.Hkv, p.Sq, p.Sk, p.D, p.Dv, 1));
+  const size_t nQ = p.q.size(), nK = p.k.size(), nV = p.v.size(), nB = p.bias.size();
+  std::vector<float> first;
+  for (int run = 0; run < 2; ++run) {
+    float *dq = cuda.alloc<float>(nQ), *dk = cuda.alloc<float>(nK), *dv = cuda.alloc<float>(nV);
+    float *db = cuda.alloc<float>(nB);
+    ASSERT_EQ(pzrt_cuda_attention_bwd(&cuda.ctx, g, q, k, v, nullptr, PZRT_MASK_NONE, nullptr,
+                                      b, p.bs, 1, p.scale, p.B, p.H, p.Hkv, p.Sq, p.Sk, p.D,
+                                      p.Dv, dq, dk, dv, ws),
+              0)
+        << pzrt_last_error();
+    ASSERT_EQ(pzrt_cuda_attention_bias_bwd(&cuda.ctx, g, q, k, v, nullptr, PZRT_MASK_NONE,
+                                           nullptr, b, p.bs, (int64_t)nB, 1, p.scale, p.B, p.H,
+                                           p.Hkv, p.Sq, p.Sk, p.D, p.Dv, db, ws),
+              0)
+        << pzrt_last_error();
+    std::vector<float> all = cuda.download(dq, nQ);
+    for (const std::vector<float> &x :
+         {cuda.download(dk, nK), cuda.download(dv, nV), cuda.download(db, nB)})
+      all.insert(all.end(), x.begin(), x.end());
+    if (run == 0)
+      first = all;
+    else
+      EXPECT_EQ(std::memcmp(first.data(), all.data(), all.size() * sizeof(float)), 0);
+  }
+}
+
 TEST_F(CudaAttention, EmptyKeysAndBadArguments) {
   Problem p = dims(1, 2, 1, 5, 0, 8, 8, 13);
   float *out = cuda.alloc<float>(p.B * p.H * p.Sq * p.Dv);
@@ -192,6 +230,16 @@ TEST_F(CudaAttention, EmptyKeysAndBadArguments) {
                                     nullptr),
             -1);
   EXPECT_NE(std::string(pzrt_last_error()).find("pzrt_cuda_attention_bwd: NULL workspace"),
+            std::string::npos)
+      << pzrt_last_error();
+  // A bias whose strides send two positions to one element: no single owner
+  // per element, so the CUDA gradient refuses it (the CPU would sum them).
+  const int64_t overlap[4] = {0, 0, 1, 1};
+  EXPECT_EQ(pzrt_cuda_attention_bias_bwd(&cuda.ctx, q, q, q, q, nullptr, PZRT_MASK_NONE,
+                                         nullptr, q, overlap, 8, 0, 1.0, 1, 1, 1, 4, 4, 8, 8,
+                                         out, out),
+            -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("pzrt_cuda_attention_bias_bwd: bias strides"),
             std::string::npos)
       << pzrt_last_error();
 }

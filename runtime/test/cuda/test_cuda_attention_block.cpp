@@ -109,8 +109,9 @@ void compareChain(Cuda &cuda, const Problem &p, int64_t split, bool noKeyRows) {
                                             clse, cacc, clse, nullptr),
               0)
         << pzrt_last_error();
-    if (noKeyRows)
+    if (noKeyRows) {
       EXPECT_GT(std::count(lse.begin(), lse.end(), -inf), 0) << "after block " << n;
+    }
     const Mags mag = n == 0 ? magnitudes(firstKeys(p, jb), 0, jb) : magnitudes(p, 0, p.Sk);
     expectClose(n == 0 ? "acc after block 0" : "acc", cuda.download(cacc, nOut), acc, mag.out,
                 kTol);
