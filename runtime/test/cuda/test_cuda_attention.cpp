@@ -114,15 +114,16 @@ Problem dims(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Sk, int64_t 
 }
 
 TEST_F(CudaAttention, PlainGqaUnevenTiles) {
-  // GQA (H=4, Hkv=2), D != Dv, Sq != Sk, neither a multiple of a tile.
-  Problem p = dims(2, 4, 2, 37, 45, 24, 20, 1);
+  // GQA (H=4, Hkv=2), D != Dv, Sq != Sk, neither a multiple of a tile
+  // (64 x 64 here), several tiles each way.
+  Problem p = dims(2, 4, 2, 137, 149, 24, 20, 1);
   comparePlain(cuda, p);
 }
 
 TEST_F(CudaAttention, CausalBoolMaskAndFullBias) {
   // Sq > Sk (rows past Sk see every key); bool mask [B,1,Sq,Sk]; bias
   // [B,H,Sq,Sk].
-  Problem p = dims(2, 4, 2, 45, 37, 16, 24, 2);
+  Problem p = dims(2, 4, 2, 145, 97, 16, 24, 2);
   p.causal = 1;
   const int64_t ms[4] = {p.Sq * p.Sk, 0, p.Sk, 1};
   setMask(p, PZRT_MASK_BOOL, ms, p.B * p.Sq * p.Sk, 3);
@@ -137,7 +138,7 @@ TEST_F(CudaAttention, CausalBoolMaskAndFullBias) {
 TEST_F(CudaAttention, CausalAddMaskBroadcastBias) {
   // Sq < Sk; additive key mask [1,1,1,Sk]; bias [1,H,1,Sk], whose gradient
   // sums over batches and query rows.
-  Problem p = dims(2, 4, 4, 19, 70, 32, 32, 5);
+  Problem p = dims(2, 4, 4, 70, 200, 32, 32, 5);
   p.causal = 1;
   const int64_t ms[4] = {0, 0, 0, 1};
   setMask(p, PZRT_MASK_ADD, ms, p.Sk, 6);
@@ -169,6 +170,11 @@ TEST_F(CudaAttention, HeadDim256) {
   comparePlain(cuda, a);
   Problem b = dims(1, 2, 2, 17, 18, 64, 256, 12);
   comparePlain(cuda, b);
+  // D = Dv = 128: 64 x 32 tiles forward, 32 x 32 (dq) and 32 x 16 (dk, dv)
+  // backward.
+  Problem c = dims(1, 2, 1, 83, 77, 128, 128, 16);
+  c.causal = 1;
+  comparePlain(cuda, c);
 }
 
 TEST_F(CudaAttention, BackwardIsDeterministic) {
