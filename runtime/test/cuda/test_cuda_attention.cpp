@@ -177,6 +177,14 @@ TEST_F(CudaAttention, HeadDim256) {
   comparePlain(cuda, c);
 }
 
+TEST_F(CudaAttention, TrainingSizedCausal) {
+  // A training-like shape: 8 query heads on 2 kv heads, 512 positions, head
+  // dim 128 (about 2 s on the emulator).
+  Problem p = dims(1, 8, 2, 512, 512, 128, 128, 17);
+  p.causal = 1;
+  comparePlain(cuda, p);
+}
+
 TEST_F(CudaAttention, BackwardIsDeterministic) {
   // No atomics: two runs of the backward and the bias gradient give the
   // same bits (GQA sums over the group and a bias broadcast over B and Sq
