@@ -246,6 +246,15 @@ TEST_F(CudaAttention, EmptyKeysAndBadArguments) {
   EXPECT_NE(std::string(pzrt_last_error()).find("pzrt_cuda_attention_bwd: NULL workspace"),
             std::string::npos)
       << pzrt_last_error();
+  // Head dims whose smallest tiles pass 99 KiB of shared memory.
+  float *big = cuda.alloc<float>(2048);
+  EXPECT_EQ(pzrt_cuda_attention_fwd(&cuda.ctx, big, big, big, nullptr, PZRT_MASK_NONE, nullptr,
+                                    nullptr, nullptr, 0, 1.0, 1, 1, 1, 1, 1, 2048, 2048, big,
+                                    nullptr),
+            -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("pzrt_cuda_attention_fwd: head dims"),
+            std::string::npos)
+      << pzrt_last_error();
   // A bias whose strides send two positions to one element: no single owner
   // per element, so the CUDA gradient refuses it (the CPU would sum them).
   const int64_t overlap[4] = {0, 0, 1, 1};
