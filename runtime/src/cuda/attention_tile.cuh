@@ -7,7 +7,11 @@
 // that the threads of a warp, which walk consecutive keys of one query row,
 // read different banks. Tile sizes are chosen per kernel at launch, the
 // largest of a fixed list whose shared memory fits 99 KiB for the call's D
-// and Dv (16 x 16 fits every kernel up to D = Dv = 256).
+// and Dv (16 x 16 fits every kernel up to D = Dv = 256, 8 x 8 up to about
+// 500). Each thread owns fixed elements of every product and sums over the
+// tile in order, reading both operands from shared memory: simple and
+// deterministic, but bound by shared-memory bandwidth; register tiling and
+// tensor cores (bf16/tf32 MMA, WGMMA) are what a faster version adds.
 //
 // The row statistics the backward needs, lse_i = logsumexp_j S_ij and
 // Drow_i = dout_i . out_i (= rowsum(dP * P)), are not kept from the forward
