@@ -24,11 +24,11 @@ namespace {
 
 // dkdvKernel's shared floats: Ks [Bk][D+1], Vs [Bk][Dv+1], dK [Bk][D],
 // dV [Bk][Dv], Qs [Bq][D+1], dOs [Bq][Dv+1], P and dS [Bq][Bk], lse and
-// Drow [Bq], one flag.
+// Drow [Bq].
 size_t dkdvSharedFloats(int Bq, int Bk, int D, int Dv) {
   size_t bq = Bq, bk = Bk;
   return bk * (D + 1) + bk * (Dv + 1) + bk * D + bk * Dv + bq * (D + 1) + bq * (Dv + 1) +
-         2 * bq * bk + 2 * bq + 1;
+         2 * bq * bk + 2 * bq;
 }
 
 // dqKernel's: Qs [Bq][D+1], dOs [Bq][Dv+1], dQ [Bq][D], Ks [Bk][D+1],
@@ -49,7 +49,7 @@ __global__ void dkdvKernel(Params p) {
   const int ldk = D + 1, ldv = Dv + 1;
   float *Ks = smem, *Vs = Ks + Bk * ldk, *dK = Vs + Bk * ldv, *dV = dK + Bk * D;
   float *Qs = dV + Bk * Dv, *dOs = Qs + Bq * ldk, *P = dOs + Bq * ldv, *dS = P + Bq * Bk;
-  float *lse = dS + Bq * Bk, *drow = lse + Bq, *poisoned = drow + Bq;
+  float *lse = dS + Bq * Bk, *drow = lse + Bq;
 
   const int64_t b = blockIdx.z, hk = blockIdx.y, j0 = static_cast<int64_t>(blockIdx.x) * Bk;
   const int64_t bhk = b * p.Hkv + hk;
@@ -59,17 +59,14 @@ __global__ void dkdvKernel(Params p) {
     dK[e] = 0.0f;
   for (int e = threadIdx.x; e < Bk * Dv; e += blockDim.x)
     dV[e] = 0.0f;
-  if (threadIdx.x == 0)
-    *poisoned = 0.0f;
-  __syncthreads();
-  if (!p.blockForm) { // any NaN row of the group poisons the kv head
+  // Plain form: any NaN row of the group poisons the kv head.
+  bool anyNaN = false;
+  if (!p.blockForm) {
     const int64_t rows = p.G * p.Sq, base = (b * p.H + hk * p.G) * p.Sq;
-    bool any = false;
     for (int64_t t = threadIdx.x; t < rows; t += blockDim.x)
-      any = any || p.lse[base + t] != p.lse[base + t];
-    if (any)
-      *poisoned = 1.0f; // every writer writes the same value
+      anyNaN = anyNaN || p.lse[base + t] != p.lse[base + t];
   }
+  const bool nanAll = __syncthreads_or(anyNaN);
 
   for (int64_t h = hk * p.G; h < (hk + 1) * p.G; ++h) {
     const int64_t bh = b * p.H + h;
@@ -103,7 +100,6 @@ __global__ void dkdvKernel(Params p) {
     }
   }
   __syncthreads();
-  const bool nanAll = *poisoned != 0.0f;
   for (int e = threadIdx.x; e < Bk * D; e += blockDim.x)
     if (j0 + e / D < p.Sk)
       p.dk[(bhk * p.Sk + j0) * D + e] = nanAll ? p.nan : p.scale * dK[e];
