@@ -219,6 +219,18 @@ TEST_F(CudaKernels, CrossEntropyEdgeCases) {
   EXPECT_FALSE(std::isnan(d[size_t(vocab) + 1]));
   EXPECT_TRUE(std::isnan(d[size_t(2 * vocab) + 1]));
   EXPECT_TRUE(std::isnan(d[size_t(3 * vocab) + 7]));
+
+  // The first bad row when one thread of the sum sees several (rows 4 and
+  // 260 of 300 fall to the same one of its 256 threads).
+  std::vector<int64_t> many(300, 1);
+  many[260] = many[4] = vocab + 1;
+  std::vector<float> x300 = kt::randn(300 * vocab, 9);
+  Dev<float> x300D(dev, x300);
+  Dev<int64_t> manyD(dev, many);
+  ASSERT_EQ(pzrt_cuda_cross_entropy_fwd(&ctx, x300D.get(), manyD.get(), 300, vocab, -100,
+                                        nullptr, sumD.get(), validD.get()),
+            0);
+  EXPECT_EQ(validD.read()[0], -5);
 }
 
 TEST_F(CudaKernels, ChecksBeforeLaunching) {
