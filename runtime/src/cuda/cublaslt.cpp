@@ -2,7 +2,7 @@
 #include "cuda/cublaslt.h"
 
 #include "core/internal.h"
-#include "cuda/dynlib.h"
+#include "core/dynlib.h"
 #include "pzrt/cuda.h"
 
 #include <cstdlib>
