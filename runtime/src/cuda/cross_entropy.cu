@@ -115,33 +115,6 @@ int checkCe(const char *fn, const float *logits, const int64_t *labels, int64_t 
   return 0;
 }
 
-// The stream-ordered scratch for the row log-sum-exps when the caller passes
-// no lse: cudaMallocAsync/cudaFreeAsync on a GPU (a CUDA graph captures them
-// as allocation nodes). The emulator has no stream-ordered allocator and its
-// device is synchronous: there the scratch is a cudaMalloc freed at once, or
-// kept for the process when the stream is capturing a graph, whose replays
-// still use it.
-cudaError_t scratchAlloc(float **p, size_t bytes, cudaStream_t stream) {
-#ifdef PZ_CUDA_EMULATE
-  (void)stream;
-  return cudaMalloc(reinterpret_cast<void **>(p), bytes);
-#else
-  return cudaMallocAsync(reinterpret_cast<void **>(p), bytes, stream);
-#endif
-}
-
-cudaError_t scratchFree(float *p, cudaStream_t stream) {
-#ifdef PZ_CUDA_EMULATE
-  cudaStreamCaptureStatus status;
-  cudaError_t err = cudaStreamIsCapturing(stream, &status);
-  if (err != cudaSuccess || status != cudaStreamCaptureStatusNone)
-    return err;
-  return cudaFree(p);
-#else
-  return cudaFreeAsync(p, stream);
-#endif
-}
-
 int cudaFail(const char *fn, const char *call, cudaError_t err) {
   return pzrt::fail("%s: %s: %s (%s)", fn, call, cudaGetErrorString(err), cudaGetErrorName(err));
 }
@@ -162,13 +135,15 @@ int pzrt_cuda_cross_entropy_fwd(pzrt_step_ctx *ctx, const float *logits, const i
   const bool sums = loss_sum || n_valid;
   if ((rows == 0 || !lse) && !sums)
     return 0;
-  // Without the caller's lse, the row sums pass through a scratch that the
-  // stream orders (and a CUDA graph captures as an allocation node). The
-  // CUDA emitter can avoid it by passing a planned lse buffer.
+  // Without the caller's lse, the row log-sum-exps pass through a scratch of
+  // `rows` floats that the stream orders (cudaMallocAsync; a CUDA graph
+  // captures it as an allocation node). The CUDA emitter avoids it by
+  // passing a planned lse buffer.
   float *rowLse = lse;
   cudaError_t err;
   if (!rowLse && rows > 0 &&
-      (err = scratchAlloc(&rowLse, rows * sizeof(float), stream)) != cudaSuccess)
+      (err = cudaMallocAsync(reinterpret_cast<void **>(&rowLse), rows * sizeof(float),
+                             stream)) != cudaSuccess)
     return cudaFail(fn, "cudaMallocAsync of the row log-sum-exp scratch", err);
   int rc = 0;
   if (rows > 0) {
@@ -182,7 +157,7 @@ int pzrt_cuda_cross_entropy_fwd(pzrt_step_ctx *ctx, const float *logits, const i
                                                        ignore_index, loss_sum, n_valid);
     rc = checkLaunch(fn, "ceSumKernel");
   }
-  if (rowLse && rowLse != lse && (err = scratchFree(rowLse, stream)) != cudaSuccess && rc == 0)
+  if (rowLse && rowLse != lse && (err = cudaFreeAsync(rowLse, stream)) != cudaSuccess && rc == 0)
     rc = cudaFail(fn, "cudaFreeAsync of the row log-sum-exp scratch", err);
   return rc;
 }

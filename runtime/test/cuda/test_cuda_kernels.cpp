@@ -8,6 +8,8 @@
 // with a margin of about 5, over the magnitudes that the error scales with.
 #include "cuda/kernel_test_util.h"
 
+#include <cuda_runtime_api.h>
+
 #include <limits>
 
 namespace {
@@ -231,6 +233,43 @@ TEST_F(CudaKernels, CrossEntropyEdgeCases) {
                                         nullptr, sumD.get(), validD.get()),
             0);
   EXPECT_EQ(validD.read()[0], -5);
+}
+
+// The forward without lse takes a stream-ordered scratch; captured in a
+// CUDA graph (as the step will be), each replay computes from the labels of
+// the moment, as a direct call does.
+TEST_F(CudaKernels, CrossEntropyReplaysInACudaGraph) {
+  const int64_t rows = 50, vocab = 77;
+  std::vector<float> x = kt::randn(size_t(rows * vocab), 12, 0.0f, 3.0f);
+  Dev<float> xD(dev, x);
+  Dev<int64_t> labelsD(dev, size_t(rows));
+  Dev<double> sumD(dev, 1);
+  Dev<int64_t> validD(dev, 1);
+  cudaStream_t s = static_cast<cudaStream_t>(pzrt_cuda_stream_handle(stream));
+  ASSERT_NE(s, nullptr);
+  ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  ASSERT_EQ(pzrt_cuda_cross_entropy_fwd(&ctx, xD.get(), labelsD.get(), rows, vocab, -100,
+                                        nullptr, sumD.get(), validD.get()),
+            0)
+      << pzrt_last_error();
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(s, &graph), cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
+  for (uint32_t seed : {13u, 14u}) { // two replays, each with new labels
+    std::vector<int64_t> labels = labelsFor(rows, vocab, -100, seed);
+    labelsD.write(labels);
+    ASSERT_EQ(cudaGraphLaunch(exec, s), cudaSuccess);
+    double sumRef = 0;
+    int64_t validRef = 0;
+    ASSERT_EQ(pzrt_cross_entropy_fwd(x.data(), labels.data(), rows, vocab, -100, nullptr,
+                                     &sumRef, &validRef),
+              0);
+    EXPECT_EQ(validD.read()[0], validRef); // read synchronizes the device
+    EXPECT_NEAR(sumD.read()[0], sumRef, 1e-5 * double(validRef) + 1e-6 * std::fabs(sumRef));
+  }
+  EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
+  EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);
 }
 
 TEST_F(CudaKernels, ChecksBeforeLaunching) {
