@@ -224,10 +224,10 @@ std::string checkCUDAFlags(const CompileOptions &opts) {
   if (opts.cudaEmulate && !cuda)
     return "--cuda-emulate: applies to --backend cuda only (the backend is " + opts.backend + ")";
   llvm::StringRef arch = opts.gpuArch.getValue();
-  llvm::StringRef digits = arch.drop_front(3);
+  llvm::StringRef digits = arch.starts_with("sm_") ? arch.drop_front(3) : "";
   if (digits.ends_with("a"))
     digits = digits.drop_back();
-  if (!arch.starts_with("sm_") || digits.empty() ||
+  if (digits.empty() ||
       !llvm::all_of(digits, [](char c) { return c >= '0' && c <= '9'; }))
     return "--gpu-arch: expected sm_ and the compute capability's digits, with an optional "
            "'a' (sm_80, sm_90, sm_90a), got '" + arch.str() + "'";
@@ -397,7 +397,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
       printError("compile", "bundling the CUDA libraries: " + error);
       return kExitInternal;
     }
-    llvm::outs() << "copied cuBLASLt and cuBLAS into " << opts.outDir << "/lib\n";
+    llvm::outs() << "placed cuBLASLt and cuBLAS in " << opts.outDir << "/lib\n";
   }
   return kExitOk;
 }
