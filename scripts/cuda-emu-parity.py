@@ -20,6 +20,11 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
              (pzrt_cuda_train_main_stages), activations sent and received by
              the driver.
 
+With --models DIR holding gpt2_loss.onnx (the test export: attention, layer
+norms, embeddings, a tied head), also GPT-2 on synthetic tokens (2 x 16 a
+step): emulated against the CPU, and the emulated tp 2 with sp and ZeRO 2 on
+2 ranks against one emulated rank.
+
 Gates, per step:
   * emu vs cpu: |loss - cpu| <= 1e-5 |cpu| and the same for the gradient norm;
   * each plan vs emu: the same tolerance, and the plan's own traffic (its
@@ -72,13 +77,18 @@ def run(args):
     return p.stdout
 
 
-def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS):
+def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL):
+    """Compiles `model` (MLP: `rows` rows a micro-batch; a token model: 2
+    sequences of 16) with `flags`, trains `steps` steps on `ranks` ranks
+    (data from `feed`, or synthetic tokens), returns (report, metrics)."""
     out = os.path.join(work, name)
-    run([pz, "compile", MODEL, "-o", out, "--input-shape", f"x={rows}x64",
-         "--input-shape", f"labels={rows}"] + OPT + flags)
+    shapes = (["--input-shape", f"x={rows}x64", "--input-shape", f"labels={rows}"]
+              if model == MODEL else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
+    run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
     metrics = os.path.join(work, name + ".jsonl")
-    args = ["--steps", steps, "--data-npy", feed, "--metrics", metrics, "--log-every", "0",
-            "--seed", "1"]
+    args = ["--steps", steps, "--metrics", metrics, "--log-every", "0", "--seed", "1"]
+    if feed:
+        args += ["--data-npy", feed]
     if ranks == 1:
         run([os.path.join(out, "train")] + args)
     else:
@@ -93,6 +103,8 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     ap.add_argument("--work", default=None)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--models", default=os.path.join(ROOT, "build", "models"),
+                    help="gpt2_loss.onnx is checked too when it is here")
     ap.add_argument("--gpu", action="store_true",
                     help="build with nvcc and run on the GPU (tolerance 1e-4)")
     a = ap.parse_args()
@@ -123,6 +135,24 @@ def main():
     }
     for name, (flags, rows, _) in plans.items():
         runs[name] = train(pz, work, name, emu + flags, feed, a.steps, ranks=2, rows=rows)
+    # GPT-2 (the test export: attention, layer norms, embeddings, tied head)
+    # on synthetic tokens: emulated against the CPU, and tp 2 with sp and
+    # ZeRO 2 of the emulated program against one emulated rank.
+    compared = [("emu", "cpu")] + [(p, "emu") for p in plans]
+    gpt2 = os.path.join(a.models, "gpt2_loss.onnx")
+    if os.path.exists(gpt2):
+        runs["gpt2-cpu"] = train(pz, work, "gpt2-cpu", [], None, a.steps, rows=2, model=gpt2)
+        runs["gpt2-emu"] = train(pz, work, "gpt2-emu", emu, None, a.steps, rows=2, model=gpt2)
+        for name, flags, rows, reason in (("gpt2-tp2", ["--tp", "2", "--sp"], 2, None),
+                                          ("gpt2-zero2", ["--dp-shard", "2", "--zero", "2"], 1,
+                                           "zero.grad_reduce_scatter")):
+            runs[name] = train(pz, work, name, emu + flags, None, a.steps, ranks=2, rows=rows,
+                               model=gpt2)
+            plans[name] = (flags, rows, reason)
+            compared.append((name, "gpt2-emu"))
+        compared.append(("gpt2-emu", "gpt2-cpu"))
+    else:
+        print(f"note: {gpt2} not found; GPT-2 not checked")
     failures = []
     for name, (report, lines) in runs.items():
         if len(lines) != a.steps:
@@ -132,12 +162,12 @@ def main():
             if l["peak_bytes"] != peak:
                 failures.append(f"{name} step {l['step']}: peak_bytes {l['peak_bytes']} != plan {peak}")
                 break
-        want = ("cpu", None) if name == "cpu" else ("cuda", not a.gpu)
+        want = ("cpu", None) if name.endswith("cpu") else ("cuda", not a.gpu)
         if (report["backend"], report.get("emulated")) != want:
             failures.append(f"{name}: report.json backend {report['backend']} "
                             f"emulated {report.get('emulated')}, wanted {want}")
     worst = {}
-    for name, ref in [("emu", "cpu")] + [(p, "emu") for p in plans]:
+    for name, ref in compared:
         worst[name] = 0.0
         for got, exp in zip(runs[name][1], runs[ref][1]):
             for key in ("loss", "grad_norm"):
