@@ -10,6 +10,13 @@ harness (compiled by nvcc, run on the host: no GPU) calls every kernel's
 `_at` function for every i, in dispatch order, on host buffers; the CPU
 program (CPU_RUN_DIR/run) runs on the same .npy inputs. Each output must
 be equal bit for bit (NaN equal to any NaN). Prints "exact NAME N" per output.
+
+The launchers' PZ_LAUNCH lines give the order and arguments; a launcher
+that calls the runtime (GEMM, norms, ...) cannot run here and is refused.
+Every gather-form kernel (element maps, shape ops, reductions, cumsum,
+scatter-adds) sums in the CPU backend's order and type (scatter-adds run
+in index order on the host), so no output needs a tolerance; a kernel
+that sets its error flag fails the harness (exit 3).
 """
 import os
 import re
@@ -54,7 +61,10 @@ lines = ['#include "%s"' % os.path.abspath(cu_path), "#include <cstdio>", "#incl
          'extern "C" void *pzrt_cuda_compute_stream(pzrt_step_ctx *) { return nullptr; }',
          'extern "C" int pzrt_set_error(const char *, ...) { return -1; }',
          'extern "C" const char *pzrt_last_error(void) { return ""; }',
-         "int main(int argc, char **argv) {"]
+         'extern "C" int pzrt_device_read(pzrt_device *, void *, const void *, size_t) { return -1; }',
+         "int main(int argc, char **argv) {",
+         "  // The kernels' error flag (an index out of range, a zero divisor).",
+         "  int pz_bad_value = 0, *pz_bad = &pz_bad_value;"]
 for k, a in enumerate(order):
     name, shape, dt, out = args[a]
     n = int(np.prod(shape)) if shape else 1
@@ -67,15 +77,24 @@ for kname, vals in dispatches:
     launcher = re.search(r"static int pzk_%s\(.*?\n\}\n" % kname, cu, re.S)
     assert launcher, f"no launcher pzk_{kname}"
     lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}.data()" for v in vals))
-    for l in re.finditer(r"(pzk_\w+)_kernel<<<[^>]*>>>\(INT64_C\((\d+)\)((?:, \([^)]*\)b\[\d+\])*)\);",
-                         launcher.group(0)):
+    launches = list(re.finditer(r"PZ_LAUNCH\(\d+, 256, 0, stream, (pzk_\w+)_kernel\)"
+                                r"\(INT64_C\((\d+)\)(.*)\);\n", launcher.group(0)))
+    assert launches, f"no launch in pzk_{kname}"
+    # Everything else a launcher does (runtime calls) has no host form here.
+    body = launcher.group(0)
+    for l in launches:
+        body = body.replace(l.group(0), "")
+    assert not re.search(r"pzrt_cuda_(?!compute_stream)|cudaMemcpy", body), \
+        f"pzk_{kname} calls the runtime: not checkable on the host"
+    for l in launches:
         lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")
     lines.append("  }")
 for k, a in enumerate(order):
     name, shape, dt, out = args[a]
     if out:
         lines.append(f'  {{ FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(buf{k}.data(), 1, buf{k}.size(), f); fclose(f); }}')
-lines += ["  return 0;", "}"]
+lines += ['  if (pz_bad_value) { fprintf(stderr, "a kernel set its error flag\\n"); return 3; }',
+          "  return 0;", "}"]
 harness = os.path.join(work, "harness.cu")
 open(harness, "w").write("\n".join(lines) + "\n")
 

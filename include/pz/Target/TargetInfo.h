@@ -54,10 +54,14 @@ public:
   /// CPU backend widens bf16/fp16 values to fp32 around its kernels: a GEMM
   /// of widened bf16 operands forms the same exact products and
   /// accumulates them in fp32, and norms and softmax accumulate in fp32.
+  /// The CUDA backend widens the same ops except matmul, whose bf16/f16
+  /// operands cuBLASLt takes as they are (CUBLAS_COMPUTE_32F).
   std::vector<Widened> widenedValues(Operation *op) const;
 
 private:
-  /// The scratch of the kernel itself (without the widened copies).
+  /// The scratch of the kernel itself (without the widened copies). On
+  /// "cuda": PZRT_CUDA_GEMM_WORKSPACE_BYTES per matmul, the CUDA attention
+  /// kernels' sizes, and cross-entropy's device scalars.
   int64_t kernelWorkspaceBytes(Operation *op) const;
   explicit TargetInfo(llvm::StringRef name) : backendName(name) {}
   llvm::StringRef backendName;

@@ -1,0 +1,225 @@
+//===- CUDAEmitReduce.cpp - reductions, cumsum and reduce_max's gradient --===//
+//
+// Gather form, as the CPU backend sums: element i of the result loops over
+// its reduced extent in row-major order, accumulating in double (floats)
+// or modulo 2^64 (integers), and rounds once. Same order, same type: the
+// same bits as the CPU. One thread per output is slow for long rows (a
+// reduction over all elements runs on one thread); block reductions with
+// warp shuffles (decision 2) are the next step, with fp32 accumulation and
+// a tolerance instead of equality.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CUDAKernelEmitter.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::cuda;
+
+using E = Emitter;
+
+static std::string str(int64_t v) { return std::to_string(v); }
+
+namespace {
+/// The kept (k<d>) and reduced (r<d>) dims of an input shape.
+struct Slice {
+  std::vector<int64_t> shape, strides;
+  std::vector<bool> reduced;
+
+  Slice(ArrayRef<int64_t> s, ArrayRef<int64_t> axes)
+      : shape(s.begin(), s.end()), strides(E::stridesOf(s)), reduced(s.size(), false) {
+    for (int64_t a : axes)
+      reduced[a] = true;
+  }
+  /// Declares k<d> of the kept dims from the flat index `idx` of the
+  /// result (the kept dims, row-major).
+  std::string keptCoords(StringRef idx) const {
+    std::vector<int64_t> kept;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (!reduced[d])
+        kept.push_back(shape[d]);
+    std::string s = E::coords(kept, idx, "q");
+    int j = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (!reduced[d])
+        s += "  int64_t k" + str(d) + " = q" + str(j++) + ";\n";
+    return s;
+  }
+  /// Declares k<d> of every dim from the flat index of an input element.
+  std::string allCoords(StringRef idx) const {
+    std::string s = E::coords(shape, idx, "q");
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (!reduced[d])
+        s += "  int64_t k" + str(d) + " = q" + str(d) + ";\n";
+    return s;
+  }
+  /// Loops over the reduced dims (outermost first, as the CPU) around
+  /// `body`, which may use `at`, the input offset.
+  std::string loop(const std::string &body) const {
+    std::string s, close, at = "0";
+    int n = 0;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      at += std::string(" + ") + (reduced[d] ? "r" : "k") + str(d) + " * " + str(strides[d]);
+      if (!reduced[d])
+        continue;
+      s += std::string(2 + 2 * n, ' ') + "for (int64_t r" + str(d) + " = 0; r" + str(d) + " < " +
+           str(shape[d]) + "; ++r" + str(d) + ") {\n";
+      close = std::string(2 + 2 * n, ' ') + "}\n" + close;
+      ++n;
+    }
+    std::string ind(2 + 2 * n, ' ');
+    return s + ind + "int64_t at = " + at + ";\n" + ind + body + "\n" + close;
+  }
+};
+} // namespace
+
+/// The lowest value of an integer type (the start of a max).
+static std::string lowest(Type t) {
+  if (t.isUnsignedInteger() || t.isInteger(1))
+    return "0";
+  switch (t.getIntOrFloatBitWidth()) {
+  case 8: return "INT8_MIN";
+  case 16: return "INT16_MIN";
+  case 32: return "INT32_MIN";
+  default: return "INT64_MIN";
+  }
+}
+
+/// Stores an accumulator (double or uint64_t) as t: 16-bit floats round
+/// once from the double (pz_to_bf16 / pz_to_f16), others convert.
+static std::string storeAcc(Type t, const std::string &acc) {
+  if (t.isBF16() || t.isF16())
+    return E::store(t, acc);
+  return "(" + E::cType(t) + ")(" + acc + ")";
+}
+
+static void emitReduce(Operation *op, Value x, Value y, ArrayRef<int64_t> axes, char kind,
+                       E &e) {
+  Slice l(E::shape(x), axes);
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= E::shape(x)[a];
+  Type et = E::elementType(x);
+  bool isFloat = llvm::isa<FloatType>(et);
+  GridKernel k;
+  std::string Y = e.param(k, y, false), X = e.param(k, x, true);
+  k.n = E::numel(y);
+  std::string T = E::cType(et), v = E::load(et, X + "[at]");
+  k.body = l.keptCoords("i");
+  if (kind == 'x') {
+    // NaN wins, as on the CPU.
+    k.body += "  " + std::string(isFloat ? "float" : T) + " m = " +
+              (isFloat ? "-INFINITY" : lowest(et)) + ";\n" +
+              l.loop((isFloat ? "float" : T) + " v = " + v +
+                     "; if (v != v || v > m) m = (m != m) ? m : v;") +
+              "  " + Y + "[i] = " + (isFloat ? E::store(et, "m") : "m") + ";\n";
+  } else {
+    std::string acc = isFloat ? "double" : "uint64_t";
+    std::string add = isFloat ? "s += (double)" + v + ";"
+                    : et.isUnsignedInteger() || et.isInteger(1)
+                        ? "s += (uint64_t)" + v + ";"
+                        : "s += (uint64_t)(int64_t)" + v + ";";
+    std::string fin = kind == 'm' ? "s / (double)" + str(count) : "s";
+    k.body += "  " + acc + " s = 0;\n" + l.loop(add) + "  " + Y + "[i] = " +
+              storeAcc(et, fin) + ";\n";
+  }
+  e.launch(op, std::move(k));
+}
+
+static LogicalResult emitReduceMaxGrad(ReduceMaxGradOp g, E &e) {
+  if (!E::elementType(g.getInput()).isF32())
+    return g.emitError() << "CUDA backend: reduce_max_grad computes in f32 only";
+  Slice l(E::shape(g.getInput()), g.getAxes());
+  GridKernel k;
+  std::string R = e.param(k, g.getResult(), false), X = e.param(k, g.getInput(), true),
+              G = e.param(k, g.getGrad(), true);
+  k.n = E::numel(g.getResult());
+  // The gradient's element o: the kept dims' flat index.
+  std::string o = "0";
+  {
+    int64_t s = 1;
+    for (int64_t d = static_cast<int64_t>(l.shape.size()) - 1; d >= 0; --d)
+      if (!l.reduced[d]) {
+        o += " + k" + str(d) + " * " + str(s);
+        s *= l.shape[d];
+      }
+  }
+  k.body = l.allCoords("i") + "  float m = -INFINITY; double ties = 0;\n" +
+           l.loop("float v = " + X + "[at]; if (v != v || v > m) m = (m != m) ? m : v;") +
+           l.loop("ties += " + X + "[at] == m;") + "  " + R + "[i] = " + X +
+           "[i] == m ? (float)(" + G + "[" + o + "] / ties) : 0.0f;\n";
+  e.launch(g, std::move(k));
+  return success();
+}
+
+/// Running sums along the axis: element i sums its predecessors in order
+/// (quadratic in the axis's length, and the CPU's bits).
+static void emitCumSum(CumSumOp c, E &e) {
+  ArrayRef<int64_t> shape = E::shape(c.getInput());
+  int64_t axis = c.getAxis(), n = shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d)
+    inner *= shape[d];
+  Type et = E::elementType(c.getInput());
+  bool isFloat = llvm::isa<FloatType>(et);
+  std::string T = E::cType(et), acc = isFloat ? "double" : "uint64_t";
+  GridKernel k;
+  std::string Y = e.param(k, c.getResult(), false), X = e.param(k, c.getInput(), true);
+  k.n = E::numel(c.getResult());
+  std::string load = isFloat ? "(double)" + E::load(et, X + "[base + t * " + str(inner) + "]")
+                     : et.isUnsignedInteger()
+                         ? "(uint64_t)" + X + "[base + t * " + str(inner) + "]"
+                         : "(uint64_t)(int64_t)" + X + "[base + t * " + str(inner) + "]";
+  // Position p along the axis; the sum runs over t from the start (or the
+  // end, reversed) up to p, exclusive or not.
+  std::string first = c.getReverse() ? str(n - 1) : "0";
+  std::string cond = c.getReverse() ? (c.getExclusive() ? "t > p" : "t >= p")
+                                    : (c.getExclusive() ? "t < p" : "t <= p");
+  std::string step = c.getReverse() ? "--t" : "++t";
+  k.body = "  int64_t p = (i / " + str(inner) + ") % " + str(n) + ";\n  int64_t base = i - p * " +
+           str(inner) + ";\n  " + acc + " s = 0;\n  for (int64_t t = " + first + "; " + cond +
+           "; " + step + ") s += " + load + ";\n  " + Y + "[i] = " +
+           storeAcc(et, "s") + ";\n";
+  e.launch(c, std::move(k));
+}
+
+LogicalResult cuda::emitReduceOp(Operation *op, E &e, bool &handled) {
+  handled = true;
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ReduceSumOp>([&](ReduceSumOp r) {
+        emitReduce(op, r.getInput(), r.getResult(), r.getAxes(), 's', e);
+        return success();
+      })
+      .Case<ReduceMeanOp>([&](ReduceMeanOp r) {
+        emitReduce(op, r.getInput(), r.getResult(), r.getAxes(), 'm', e);
+        return success();
+      })
+      .Case<ReduceMaxOp>([&](ReduceMaxOp r) {
+        emitReduce(op, r.getInput(), r.getResult(), r.getAxes(), 'x', e);
+        return success();
+      })
+      .Case<CumSumOp>([&](CumSumOp c) {
+        emitCumSum(c, e);
+        return success();
+      })
+      .Case<AllFiniteOp>([&](AllFiniteOp f) {
+        // One thread over every element (the flag's order does not matter).
+        GridKernel k;
+        std::string Y = e.param(k, f.getResult(), false), X = e.param(k, f.getInput(), true);
+        Type et = E::elementType(f.getInput());
+        k.n = 1;
+        k.body = "  uint8_t ok = 1;\n  for (int64_t t = 0; t < " + str(E::numel(f.getInput())) +
+                 "; ++t) ok &= isfinite((double)" + E::load(et, X + "[t]") +
+                 ") ? 1 : 0;\n  " + Y + "[0] = ok;\n";
+        e.launch(op, std::move(k));
+        return success();
+      })
+      .Case<ReduceMaxGradOp>([&](ReduceMaxGradOp g) { return emitReduceMaxGrad(g, e); })
+      .Default([&](Operation *) {
+        handled = false;
+        return success();
+      });
+}
