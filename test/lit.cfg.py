@@ -38,3 +38,8 @@ config.substitutions.append(
     ("%cuda-host-check",
      config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",
                                           "cuda_host_check.py")))
+# The pzrt-level module of a --dump-ir run, planned for the CUDA target.
+config.substitutions.append(
+    ("%cuda-ir",
+     config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils", "cuda_ir.py")
+     + " --opt " + os.path.join(config.pz_tools_dir, "parallelize-opt")))

@@ -1,6 +1,6 @@
 """Re-runs a `parallelize compile --dump-ir=DIR` pipeline for the CUDA target.
 
-usage: cuda_ir.py DIR OUT.mlir
+usage: cuda_ir.py [--opt PARALLELIZE_OPT] DIR OUT.mlir
 
 parallelize compile refuses --backend cuda until the CUDA host program
 exists, so tests of the CUDA kernels get their pzrt-level module this way:
@@ -12,9 +12,13 @@ import os
 import subprocess
 import sys
 
-ir_dir, out = sys.argv[1:3]
+args = sys.argv[1:]
+opt = "parallelize-opt"
+if args[0] == "--opt":
+    opt, args = args[1], args[2:]
+ir_dir, out = args
 pipeline = open(os.path.join(ir_dir, "pipeline.txt")).read().strip()
 assert "convert-pz-to-pzrt{target=cpu}" in pipeline, pipeline
 pipeline = pipeline.replace("convert-pz-to-pzrt{target=cpu}", "convert-pz-to-pzrt{target=cuda}")
-subprocess.run(["parallelize-opt", os.path.join(ir_dir, "00-input.mlir"),
-                "--pass-pipeline=" + pipeline, "-o", out], check=True)
+subprocess.run([opt, os.path.join(ir_dir, "00-input.mlir"),
+                "--pass-pipeline=" + pipeline, "--mlir-print-debuginfo", "-o", out], check=True)

@@ -101,9 +101,9 @@ static LogicalResult emitMatmul(MatmulOp mm, E &e) {
   std::string tail = ", PZRT_CUDA_EPILOGUE_NONE, NULL, " + e.workspace() +
                      ", PZRT_CUDA_GEMM_WORKSPACE_BYTES)";
   std::string stream = "ctx->streams[0], ";
-  if (bs.size() == 2 && !ta) {
+  if ((bs.size() == 2 && !ta) || (as.size() == 2 && bs.size() == 2)) {
     // Fold the lhs batch into the rows: one GEMM.
-    int64_t rows = E::numel(mm.getLhs()) / std::max<int64_t>(k, 1);
+    int64_t rows = ta ? m : E::numel(mm.getLhs()) / std::max<int64_t>(k, 1);
     e.checkCall(mm, "pzrt_cuda_gemm(" + stream + t + str(rows) + ", " + str(n) + ", " + str(k) +
                         ", 1.0f, " + A + ", " + str(a1) + ", " + B + ", " + str(b1) + ", " +
                         types + ", 0.0f, " + C + ", " + str(n) + ", " + out + tail);

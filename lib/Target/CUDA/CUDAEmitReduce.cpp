@@ -206,14 +206,19 @@ LogicalResult cuda::emitReduceOp(Operation *op, E &e, bool &handled) {
         return success();
       })
       .Case<AllFiniteOp>([&](AllFiniteOp f) {
-        // One thread over every element (the flag's order does not matter).
+        // 1, then every element that is not finite writes 0: the same
+        // value from any thread in any order (every float type converts to
+        // double exactly).
+        Value y = f.getResult(), x = f.getInput();
+        GridKernel one;
+        one.body = "  " + e.param(one, y, false) + "[0] = 1;\n";
+        one.n = 1;
+        e.launch(op, std::move(one));
         GridKernel k;
-        std::string Y = e.param(k, f.getResult(), false), X = e.param(k, f.getInput(), true);
-        Type et = E::elementType(f.getInput());
-        k.n = 1;
-        k.body = "  uint8_t ok = 1;\n  for (int64_t t = 0; t < " + str(E::numel(f.getInput())) +
-                 "; ++t) ok &= isfinite((double)" + E::load(et, X + "[t]") +
-                 ") ? 1 : 0;\n  " + Y + "[0] = ok;\n";
+        std::string Y = e.param(k, y, false), X = e.param(k, x, true);
+        k.n = E::numel(x);
+        k.body = "  if (!isfinite((double)" + E::load(E::elementType(x), X + "[i]") + ")) " + Y +
+                 "[0] = 0;\n";
         e.launch(op, std::move(k));
         return success();
       })

@@ -18,6 +18,7 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -53,6 +54,14 @@ static std::string readIndex(Value indices, const std::string &ptr, const std::s
     s = "  int64_t j = (int64_t)" + ptr + "[" + at + "];\n  if (j < 0 || j >= " + str(n) +
         ") { *pz_bad = 1; " + onBad + " }\n";
   return s;
+}
+
+/// Two more spaces before each line of `s`.
+static std::string indented(const std::string &s) {
+  std::string out;
+  for (llvm::StringRef line : llvm::split(llvm::StringRef(s).rtrim('\n'), '\n'))
+    out += "  " + line.str() + "\n";
+  return out;
 }
 
 static std::string rangeMsg(Value indices, int64_t n, bool negative, const char *what) {
@@ -135,7 +144,7 @@ static LogicalResult emitScatterElements(ScatterElementsOp s, E &e) {
     sum = "(" + T + ")((uint64_t)y + (uint64_t)" + u + ")";
   k.body += "  for (int64_t p = 0; p < " + str(idxShape[axis]) + "; ++p) {\n    int64_t k = " +
             base + " + p * " + str(idxSt[axis]) + ";\n" +
-            readIndex(idx, I, "k", inShape[axis], true, "continue;") + "    if (j == c" +
+            indented(readIndex(idx, I, "k", inShape[axis], true, "continue;")) + "    if (j == c" +
             str(axis) + ") y = " + (s.getAccumulate() ? sum : u) + ";\n  }\n  " + Y +
             "[i] = y;\n";
   k.check = rangeMsg(idx, inShape[axis], true, "index");

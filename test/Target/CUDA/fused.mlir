@@ -24,7 +24,7 @@
 // CHECK-NEXT: }
 // CHECK: __global__ void pzk_forward_0_fused_0_kernel(
 // CHECK: static int pzk_forward_0_fused(pzrt_step_ctx *ctx, void *const *b) {
-// CHECK: pzk_forward_0_fused_0_kernel<<<9, 256, 0, stream>>>(INT64_C(2112), (float *)b[2], (const float *)b[0], (const float *)b[1]);
+// CHECK: PZ_LAUNCH(9, 256, 0, stream, pzk_forward_0_fused_0_kernel)(INT64_C(2112), (float *)b[2], (const float *)b[0], (const float *)b[1]);
 // CHECK: "pz.fused 'y'"
 func.func @forward(%x: tensor<64x33xf32> {pz.input = "x"}, %s: tensor<33xf32> {pz.input = "s"})
     -> (tensor<64x33xf32> {pz.output = "y"}) {
