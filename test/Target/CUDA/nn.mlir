@@ -1,0 +1,81 @@
+// Ops that call the runtime, planned for the CUDA target (its workspaces):
+// GEMMs through cuBLASLt on the operands' own dtype (bf16 without fp32
+// copies), batched with one stride per operand or, for mixed broadcasts, one
+// GEMM per matrix; softmax, the norms and GELU on fp32 copies of bf16 values
+// in the op's workspace; attention with a broadcast mask; cross-entropy with
+// its device scalars in the workspace; dropout keyed as on the CPU. Compiled
+// with nvcc only: the runtime's CUDA kernels are other work, and nothing here
+// ran on a GPU.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: parallelize compile %s --forward-only --emit cpp -o %t/cpu --dump-ir=%t/ir
+// RUN: %cuda-ir %t/ir %t/cuda.mlir
+// RUN: parallelize-translate --pzrt-kernels-to-cuda %t/cuda.mlir > %t/k.cu
+// RUN: FileCheck %s < %t/k.cu
+// RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+
+// CHECK: #include <pzrt/cuda_prelude.h>
+// CHECK-NEXT: #include <pzrt/cuda.h>
+// CHECK-NEXT: #include <pzrt/cuda_kernels.h>
+// CHECK-LABEL: static int pzk_forward_0_matmul(
+// CHECK: pzrt_cuda_gemm(ctx->streams[0], 0, 0, 8, 16, 8, 1.0f, (__nv_bfloat16 *)b[0], 8, (__nv_bfloat16 *)b[1], 16, PZRT_BF16, 0.0f, (__nv_bfloat16 *)b[2], 16, PZRT_BF16, PZRT_CUDA_EPILOGUE_NONE, NULL, ((char *)b[3]), PZRT_CUDA_GEMM_WORKSPACE_BYTES)
+// CHECK-LABEL: static int pzk_forward_1_matmul(
+// CHECK: for (int64_t t = 0; t < 6; ++t)
+// CHECK-NEXT: pzrt_cuda_gemm(ctx->streams[0], 0, 0, 4, 6, 5, 1.0f, (float *)b[0] + 0 + ((t / 3) % 2) * 60 + ((t / 1) % 3) * 20, 5, (float *)b[1] + 0 + ((t / 3) % 2) * 30 + ((t / 1) % 3) * 0, 6, PZRT_F32, 0.0f, (float *)b[2] + t * 24, 6,
+// CHECK-LABEL: static int pzk_forward_3_softmax(
+// CHECK: float *w0 = (float *)(((char *)b[2]) + 0);
+// CHECK-NEXT: pzrt_cuda_widen_to_f32(ctx, PZRT_BF16, (__nv_bfloat16 *)b[0], w0, 64)
+// CHECK-NEXT: float *w1 = (float *)(((char *)b[2]) + 256);
+// CHECK-NEXT: pzrt_cuda_softmax_fwd(ctx, (float *)w0, (float *)w1, 8, 8)
+// CHECK-NEXT: pzrt_cuda_narrow_from_f32(ctx, PZRT_BF16, w1, (__nv_bfloat16 *)b[1], 64)
+// CHECK-LABEL: static int pzk_forward_4_layer_norm(
+// CHECK: pzrt_cuda_layer_norm_fwd(ctx, (float *)w0, (float *)w1, (float *)w1, (float *)w2, NULL, NULL, 8, 8, 0x1.4f8b588e368f1p-17f)
+// CHECK-LABEL: static int pzk_forward_5_rms_norm(
+// CHECK: pzrt_cuda_rms_norm_fwd(ctx, (float *)w0, (float *)w1, (float *)w2, NULL, 8, 8, 0x1.0c6f7a0b5ed8dp-20f)
+// CHECK-LABEL: static int pzk_forward_6_gelu(
+// CHECK: pzrt_cuda_gelu_fwd(ctx, (float *)w0, (float *)w1, 64, 1)
+// CHECK-LABEL: static int pzk_forward_7_attention(
+// CHECK: static const int64_t ms[4] = {INT64_C(0), INT64_C(0), INT64_C(3), INT64_C(1)};
+// CHECK-NEXT: pzrt_cuda_attention_fwd(ctx, (float *)b[0], (float *)b[2], (float *)b[2], (uint8_t *)b[3], PZRT_MASK_BOOL, ms, NULL, NULL, 1, 0x1.6a09e667f3bccp-2, 1, 4, 2, 3, 3, 8, 8, (float *)b[4], ((char *)b[5]))
+// The loss's sum and count are device scalars in the workspace; the mean
+// divides them on the device.
+// CHECK-LABEL: inline void pzk_forward_8_cross_entropy_0_at(
+// CHECK-NEXT: p0[0] = (float)(p1[0] / (double)p2[0]);
+// CHECK: pzrt_cuda_cross_entropy_fwd(ctx, (float *)b[0], (int64_t *)b[1], 4, 16, -100, NULL, (double *)(((char *)b[3])), (int64_t *)(((char *)b[3]) + 8))
+// CHECK-LABEL: inline void pzk_forward_9_cross_entropy_0_at(
+// CHECK: p0[i] = lab == -100 ? 0.0f : (float)((double)p3[i] - p1[i * 16 + lab]);
+// CHECK: pzrt_cuda_cross_entropy_fwd(ctx, (float *)b[0], (int64_t *)b[1], 4, 16, -100, (float *)(((char *)b[3]) + 64),
+// The gradient's scale is computed on the device, read on the host.
+// CHECK-LABEL: inline void pzk_forward_10_cross_entropy_grad_0_at(
+// CHECK: for (int64_t r = 0; r < 4; ++r) nv += p2[r] != -100;
+// CHECK: if (pzrt_device_read(ctx->device, &scale, (double *)(((char *)b[4])), sizeof scale) != 0)
+// CHECK-NEXT: pzrt_cuda_cross_entropy_bwd(ctx, (float *)b[1], (int64_t *)b[2], NULL, 4, 16, -100, (float)scale, (float *)b[3])
+// CHECK-LABEL: static int pzk_forward_11_dropout(
+// CHECK: pzrt_cuda_dropout_fwd(ctx, (float *)b[0], (float *)b[1], NULL, 144, 0x1.999999999999ap-4f, (uint64_t)INT64_C(7) ^ ctx->seed, (uint64_t)ctx->step, (uint64_t)ctx->dropout_block * 144)
+func.func @forward(%x: tensor<2x4x8xbf16> {pz.input = "x"}, %w: tensor<8x16xbf16> {pz.input = "w"},
+                   %a: tensor<2x3x4x5xf32> {pz.input = "a"}, %b: tensor<2x1x5x6xf32> {pz.input = "b"},
+                   %c: tensor<3x5x6xf32> {pz.input = "c"}, %d: tensor<2x1x4x5xf32> {pz.input = "d"},
+                   %s: tensor<8xbf16> {pz.input = "s"},
+                   %q: tensor<1x4x3x8xf32> {pz.input = "q"}, %k: tensor<1x2x3x8xf32> {pz.input = "k"},
+                   %m: tensor<3x3xi1> {pz.input = "m"},
+                   %logits: tensor<4x16xf32> {pz.input = "logits"}, %labels: tensor<4xi64> {pz.input = "labels"},
+                   %seed: tensor<f32> {pz.input = "seed"})
+    -> (tensor<2x4x16xbf16> {pz.output = "mm16"}, tensor<2x3x4x6xf32> {pz.output = "mmb"},
+        tensor<2x3x4x6xf32> {pz.output = "mmx"}, tensor<2x4x8xbf16> {pz.output = "sm"},
+        tensor<2x4x8xbf16> {pz.output = "ln"}, tensor<2x4x8xbf16> {pz.output = "rms"},
+        tensor<2x4x8xbf16> {pz.output = "ge"}, tensor<1x4x3x8xf32> {pz.output = "att"},
+        tensor<f32> {pz.output = "ce"}, tensor<4xf32> {pz.output = "cen"},
+        tensor<4x16xf32> {pz.output = "dce"}, tensor<2x3x4x6xf32> {pz.output = "drop"}) {
+  %mm16 = pz.matmul %x, %w : tensor<2x4x8xbf16>, tensor<8x16xbf16> -> tensor<2x4x16xbf16> loc("mm16")
+  %mmb = pz.matmul %a, %b : tensor<2x3x4x5xf32>, tensor<2x1x5x6xf32> -> tensor<2x3x4x6xf32> loc("mmb")
+  %mmx = pz.matmul %d, %c : tensor<2x1x4x5xf32>, tensor<3x5x6xf32> -> tensor<2x3x4x6xf32> loc("mmx")
+  %sm = pz.softmax %x {axis = 2 : i64} : tensor<2x4x8xbf16> loc("sm")
+  %ln = pz.layer_norm %x scale(%s : tensor<8xbf16>) bias(%s : tensor<8xbf16>) {axis = 2 : i64, epsilon = 1.0e-05 : f64} : tensor<2x4x8xbf16> -> tensor<2x4x8xbf16> loc("ln")
+  %rms = pz.rms_norm %x scale(%s : tensor<8xbf16>) {axis = 2 : i64, epsilon = 1.0e-06 : f64} : tensor<2x4x8xbf16> -> tensor<2x4x8xbf16> loc("rms")
+  %ge = pz.gelu %x tanh : tensor<2x4x8xbf16> loc("ge")
+  %att = pz.attention %q, %k, %k mask(%m : tensor<3x3xi1>) {causal} : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32> -> tensor<1x4x3x8xf32> loc("att")
+  %ce = pz.cross_entropy %logits, %labels mean : tensor<4x16xf32>, tensor<4xi64> -> tensor<f32> loc("ce")
+  %cen = pz.cross_entropy %logits, %labels none : tensor<4x16xf32>, tensor<4xi64> -> tensor<4xf32> loc("cen")
+  %dce = pz.cross_entropy_grad %seed, %logits, %labels mean : tensor<f32>, tensor<4x16xf32>, tensor<4xi64> loc("dce")
+  %drop = pz.dropout %mmb {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<2x3x4x6xf32> loc("drop")
+  return %mm16, %mmb, %mmx, %sm, %ln, %rms, %ge, %att, %ce, %cen, %dce, %drop : tensor<2x4x16xbf16>, tensor<2x3x4x6xf32>, tensor<2x3x4x6xf32>, tensor<2x4x8xbf16>, tensor<2x4x8xbf16>, tensor<2x4x8xbf16>, tensor<2x4x8xbf16>, tensor<1x4x3x8xf32>, tensor<f32>, tensor<4xf32>, tensor<4x16xf32>, tensor<2x3x4x6xf32>
+}
