@@ -9,9 +9,21 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: parallelize compile %s --forward-only --emit cpp -o %t/cpu --dump-ir=%t/ir
 // RUN: %cuda-ir %t/ir %t/cuda.mlir
+// RUN: FileCheck %s --check-prefix=PLAN < %t/cuda.mlir
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/cuda.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+
+// The CUDA target's workspaces: 32 MiB of cuBLASLt workspace per GEMM and
+// no fp32 copies of bf16 operands (the CPU plans 1280 bytes of copies for
+// mm16 instead); two fp32 copies for the bf16 softmax (2 x 256 bytes); the
+// loss's 64 bytes of scalars (+ 4 rows of lse, rounded to 64, for none).
+// PLAN: func.func @forward_0_matmul({{.*}} attributes {pzrt.workspace_bytes = 33554432 : i64}
+// PLAN: func.func @forward_1_matmul({{.*}} attributes {pzrt.workspace_bytes = 33554432 : i64}
+// PLAN: func.func @forward_3_softmax({{.*}} attributes {pzrt.workspace_bytes = 512 : i64}
+// PLAN: func.func @forward_8_cross_entropy({{.*}} attributes {pzrt.workspace_bytes = 64 : i64}
+// PLAN: func.func @forward_9_cross_entropy({{.*}} attributes {pzrt.workspace_bytes = 128 : i64}
+// PLAN: func.func @forward_10_cross_entropy_grad({{.*}} attributes {pzrt.workspace_bytes = 64 : i64}
 
 // CHECK: #include <pzrt/cuda_prelude.h>
 // CHECK-NEXT: #include <pzrt/cuda.h>
