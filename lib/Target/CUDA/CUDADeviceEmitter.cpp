@@ -40,7 +40,7 @@ public:
 // float rounded to odd first, which cannot change the second rounding.
 __host__ __device__ inline float pz_round_to_odd(double x) {
   float f = (float)x;
-  if ((double)f == x || x != x || isinf(f))
+  if ((double)f == x || x != x || std::isinf(f))
     return f;
   uint32_t bits;
   memcpy(&bits, &f, 4);

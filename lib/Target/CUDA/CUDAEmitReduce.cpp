@@ -217,7 +217,7 @@ LogicalResult cuda::emitReduceOp(Operation *op, E &e, bool &handled) {
         GridKernel k;
         std::string Y = e.param(k, y, false), X = e.param(k, x, true);
         k.n = E::numel(x);
-        k.body = "  if (!isfinite((double)" + E::load(E::elementType(x), X + "[i]") + ")) " + Y +
+        k.body = "  if (!std::isfinite((double)" + E::load(E::elementType(x), X + "[i]") + ")) " + Y +
                  "[0] = 0;\n";
         e.launch(op, std::move(k));
         return success();
