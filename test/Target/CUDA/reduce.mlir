@@ -54,7 +54,7 @@
 // CHECK-LABEL: inline void pzk_forward_9_cumsum_0_at(
 // CHECK: for (int64_t t = 3; t > p; --t) s += (double)p1[base + t * 1];
 // CHECK-LABEL: inline void pzk_forward_11_all_finite_1_at(
-// CHECK-NEXT: if (!isfinite((double)p1[i])) p0[0] = 0;
+// CHECK-NEXT: if (!std::isfinite((double)p1[i])) p0[0] = 0;
 // CHECK-LABEL: inline void pzk_forward_12_reduce_max_grad_0_at(
 // CHECK: p0[i] = p1[i] == m ? (float)(p2[0 + k2 * 1 + k0 * 4] / ties) : 0.0f;
 // CHECK-LABEL: inline void pzk_forward_14_softmax_0_at(
