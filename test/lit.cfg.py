@@ -43,3 +43,8 @@ config.substitutions.append(
     ("%cuda-ir",
      config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils", "cuda_ir.py")
      + " --opt " + os.path.join(config.pz_tools_dir, "parallelize-opt")))
+# The host emulator of CUDA kernels (pzrt/cuda_emulate.h): the CUDA
+# backend's output must compile with g++ -DPZ_CUDA_EMULATE too.
+if os.path.exists(os.path.join(config.pz_src_root, "runtime", "include", "pzrt",
+                               "cuda_emulate.h")):
+    config.available_features.add("cuda-emulate")

@@ -8,6 +8,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // On the host, every element equals the CPU backend's, bit for bit.
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(3); \
 // RUN:   x = (4 * r.standard_normal((8, 16))).astype(np.float16); x[0, :3] = [np.inf, -0.0, 6e-8]; \

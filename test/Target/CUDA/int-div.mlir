@@ -6,6 +6,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // RUN: %if nvcc %{ %python -c "import numpy as np; \
 // RUN:   np.save('%t/x.npy', np.array([7, -7, 2**62, -2**63], dtype=np.int64)); \
 // RUN:   np.save('%t/y.npy', np.array([2, 2, -3, -1], dtype=np.int64)); \

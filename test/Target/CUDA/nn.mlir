@@ -13,6 +13,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/cuda.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 
 // The CUDA target's workspaces: 32 MiB of cuBLASLt workspace per GEMM and
 // no fp32 copies of bf16 operands (the CPU plans 1280 bytes of copies for

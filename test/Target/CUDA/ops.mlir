@@ -8,6 +8,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(4); \
 // RUN:   a = (3 * r.standard_normal((4, 16))).astype(np.float32); a[0, :6] = [0, -0.0, np.inf, -np.inf, np.nan, 1e-40]; \
 // RUN:   b = r.standard_normal((16,)).astype(np.float32); b[:2] = [np.nan, 2]; \

@@ -10,6 +10,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(5); \
 // RUN:   x = (r.standard_normal((2, 3, 4)) * 1e3).astype(np.float32); \
 // RUN:   x[0, 1, 2] = np.nan; x[1, 0, 0] = x[1, 2, 0]; x[1, 1, 3] = 1e-30; np.save('%t/x.npy', x); \
