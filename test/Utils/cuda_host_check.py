@@ -1,7 +1,8 @@
 """Runs the CUDA backend's element kernels on the host and compares them,
 exactly, with the CPU backend's compiled program.
 
-usage: cuda_host_check.py IR.mlir KERNELS.cu CPU_RUN_DIR WORK_DIR NAME=x.npy ...
+usage: cuda_host_check.py [--emulate "LINK FLAGS"] IR.mlir KERNELS.cu CPU_RUN_DIR WORK_DIR
+                          NAME=x.npy ...
 
 IR.mlir is the pzrt-level module (parallelize compile --dump-ir, after
 pzrt-plan-memory) whose @forward dispatches kernels on its own arguments
@@ -17,6 +18,11 @@ Every gather-form kernel (element maps, shape ops, reductions, cumsum,
 scatter-adds) sums in the CPU backend's order and type (scatter-adds run
 in index order on the host), so no output needs a tolerance; a kernel
 that sets its error flag fails the harness (exit 3).
+
+--emulate runs the launchers themselves instead, compiled by g++ with
+-DPZ_CUDA_EMULATE and linked with LINK FLAGS (the emulator's libraries):
+device buffers on the emulated CUDA device, PZ_LAUNCH, the compute stream,
+the flags' reads. An error of a launcher fails it (exit 4).
 """
 import os
 import re
@@ -25,14 +31,18 @@ import sys
 
 import numpy as np
 
-ir_path, cu_path, cpu_dir, work = sys.argv[1:5]
-inputs = dict(a.split("=", 1) for a in sys.argv[5:])
+argv = sys.argv[1:]
+emulate = None
+if argv and argv[0] == "--emulate":
+    emulate, argv = argv[1].split(), argv[2:]
+ir_path, cu_path, cpu_dir, work = argv[:4]
+inputs = dict(a.split("=", 1) for a in argv[4:])
 os.makedirs(work, exist_ok=True)
 ir = open(ir_path).read()
 cu = open(cu_path).read()
 
 DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64,
-      "i32": np.int32, "i1": np.uint8, "bf16": None}
+      "i32": np.int32, "i1": np.uint8, "i8": np.int8, "bf16": None}
 
 # @forward's arguments: %argN -> (name, shape, dtype, is_output)
 sig = re.search(r"func\.func @forward\((.*?)\)\s*(attributes|\{)", ir).group(1)
@@ -47,64 +57,118 @@ for m in re.finditer(r"(%\w+) = memref\.view .* to memref<([0-9x]*)x?([a-z]+\d+)
     shape = [int(s) for s in m.group(2).split("x") if s]
     args[m.group(1)] = ("", shape, m.group(3), False)
 dispatches = []
-for m in re.finditer(r"pzrt\.dispatch @kernels::@(\w+)\(([^:]*):[^)]*\)(?:\s*outs\(([^:]*):)?", fwd):
+for m in re.finditer(r"pzrt\.dispatch @kernels::@(\w+)\(([^:]*):[^)]*\)(?:\s*outs\(([^:]*):[^)]*\))?"
+                     r"(?:\s*workspace\(([^:]*):)?", fwd):
     vals = [v.strip() for v in m.group(2).split(",") if v.strip()]
     vals += [v.strip() for v in (m.group(3) or "").split(",") if v.strip()]
+    vals += [v.strip() for v in (m.group(4) or "").split(",") if v.strip()]
     for v in vals:
         assert v in args, f"dispatch of {m.group(1)} on {v}, not an argument of @forward"
     dispatches.append((m.group(1), vals))
 assert dispatches, "no dispatch"
 
 order = sorted(args, key=lambda a: (not a.startswith("%arg"), int(a[4:]) if a.startswith("%arg") else a))
-lines = ['#include "%s"' % os.path.abspath(cu_path), "#include <cstdio>", "#include <vector>",
-         "// The launchers are compiled, never called here: stubs of the runtime.",
-         'extern "C" void *pzrt_cuda_compute_stream(pzrt_step_ctx *) { return nullptr; }',
-         'extern "C" int pzrt_set_error(const char *, ...) { return -1; }',
-         'extern "C" const char *pzrt_last_error(void) { return ""; }',
-         'extern "C" int pzrt_device_read(pzrt_device *, void *, const void *, size_t) { return -1; }',
-         "int main(int argc, char **argv) {",
-         "  // The kernels' error flag (an index out of range, a zero divisor).",
-         "  int pz_bad_value = 0, *pz_bad = &pz_bad_value;"]
-for k, a in enumerate(order):
+slot = {a: k for k, a in enumerate(order)}
+
+
+def sizes(a):
     name, shape, dt, out = args[a]
     n = int(np.prod(shape)) if shape else 1
-    size = np.dtype(DT[dt] or np.uint16).itemsize * n
-    lines.append(f"  std::vector<char> buf{k}({max(size, 1)});")
-    if not out and name:
-        lines.append(f'  {{ FILE *f = fopen("{work}/{name}.bin", "rb"); if (!f || fread(buf{k}.data(), 1, {size}, f) != {size}) return 2; fclose(f); }}')
-slot = {a: k for k, a in enumerate(order)}
-for kname, vals in dispatches:
-    launcher = re.search(r"static int pzk_%s\(.*?\n\}\n" % kname, cu, re.S)
-    assert launcher, f"no launcher pzk_{kname}"
-    lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}.data()" for v in vals))
-    launches = list(re.finditer(r"PZ_LAUNCH\(\d+, 256, 0, stream, (pzk_\w+)_kernel\)"
-                                r"\(INT64_C\((\d+)\)(.*)\);\n", launcher.group(0)))
-    assert launches, f"no launch in pzk_{kname}"
-    # Everything else a launcher does (runtime calls) has no host form here.
-    body = launcher.group(0)
-    for l in launches:
-        body = body.replace(l.group(0), "")
-    assert not re.search(r"pzrt_cuda_(?!compute_stream)|cudaMemcpy", body), \
-        f"pzk_{kname} calls the runtime: not checkable on the host"
-    for l in launches:
-        lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")
-    lines.append("  }")
-for k, a in enumerate(order):
-    name, shape, dt, out = args[a]
-    if out:
-        lines.append(f'  {{ FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(buf{k}.data(), 1, buf{k}.size(), f); fclose(f); }}')
-lines += ['  if (pz_bad_value) { fprintf(stderr, "a kernel set its error flag\\n"); return 3; }',
-          "  return 0;", "}"]
-harness = os.path.join(work, "harness.cu")
-open(harness, "w").write("\n".join(lines) + "\n")
+    return name, out, np.dtype(DT[dt] or np.uint16).itemsize * n
+
+
+def gather_harness():
+    """Every kernel's _at for every i, in order, on host buffers (nvcc)."""
+    lines = ['#include "%s"' % os.path.abspath(cu_path), "#include <cstdio>", "#include <vector>",
+             "// The launchers are compiled, never called here: stubs of the runtime.",
+             'extern "C" void *pzrt_cuda_compute_stream(pzrt_step_ctx *) { return nullptr; }',
+             'extern "C" int pzrt_set_error(const char *, ...) { return -1; }',
+             'extern "C" const char *pzrt_last_error(void) { return ""; }',
+             'extern "C" int pzrt_device_read(pzrt_device *, void *, const void *, size_t) { return -1; }',
+             "int main(int argc, char **argv) {",
+             "  // The kernels' error flag (an index out of range, a zero divisor).",
+             "  int pz_bad_value = 0, *pz_bad = &pz_bad_value;"]
+    for k, a in enumerate(order):
+        name, out, size = sizes(a)
+        lines.append(f"  std::vector<char> buf{k}({max(size, 1)});")
+        if not out and name:
+            lines.append(f'  {{ FILE *f = fopen("{work}/{name}.bin", "rb"); if (!f || fread(buf{k}.data(), 1, {size}, f) != {size}) return 2; fclose(f); }}')
+    for kname, vals in dispatches:
+        launcher = re.search(r"static int pzk_%s\(.*?\n\}\n" % kname, cu, re.S)
+        assert launcher, f"no launcher pzk_{kname}"
+        lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}.data()" for v in vals))
+        launches = list(re.finditer(r"PZ_LAUNCH\(\d+, 256, 0, stream, (pzk_\w+)_kernel\)"
+                                    r"\(INT64_C\((\d+)\)(.*)\);\n", launcher.group(0)))
+        assert launches, f"no launch in pzk_{kname}"
+        # Everything else a launcher does (runtime calls) has no host form here.
+        body = launcher.group(0)
+        for l in launches:
+            body = body.replace(l.group(0), "")
+        assert not re.search(r"pzrt_cuda_(?!compute_stream)|cudaMemcpy", body), \
+            f"pzk_{kname} calls the runtime: not checkable on the host"
+        for l in launches:
+            lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")
+        lines.append("  }")
+    for k, a in enumerate(order):
+        name, out, size = sizes(a)
+        if out:
+            lines.append(f'  {{ FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(buf{k}.data(), 1, buf{k}.size(), f); fclose(f); }}')
+    lines += ['  if (pz_bad_value) { fprintf(stderr, "a kernel set its error flag\\n"); return 3; }',
+              "  return 0;", "}"]
+    path = os.path.join(work, "harness.cu")
+    open(path, "w").write("\n".join(lines) + "\n")
+    exe = os.path.join(work, "harness")
+    subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-I", os.path.join(src, "runtime", "include"),
+                    path, "-o", exe], check=True)
+    return exe
+
+
+def emulated_harness():
+    """The launchers themselves, on the host emulator's CUDA device: device
+    buffers, PZ_LAUNCH, the compute stream, the flags' reads, the runtime's
+    CUDA kernels (g++ -DPZ_CUDA_EMULATE, linked with `emulate`)."""
+    lines = ['#include "%s"' % os.path.abspath(cu_path), "#include <cstdio>", "#include <vector>",
+             "static int fail(const char *what) {",
+             '  fprintf(stderr, "%s: %s\\n", what, pzrt_last_error());',
+             "  return 4;", "}", "int main() {",
+             "  pzrt_device *dev = pzrt_device_cuda(0);",
+             '  if (!dev) return fail("pzrt_device_cuda");',
+             "  pzrt_stream *streams[1] = {pzrt_stream_create(dev)};",
+             '  if (!streams[0]) return fail("pzrt_stream_create");',
+             "  pzrt_step_ctx ctx;", "  memset(&ctx, 0, sizeof ctx);",
+             "  ctx.device = dev;", "  ctx.num_streams = 1;", "  ctx.streams = streams;",
+             "  ctx.step = 1;"]
+    for k, a in enumerate(order):
+        name, out, size = sizes(a)
+        lines.append(f"  void *buf{k} = nullptr;")
+        lines.append(f'  if (pzrt_cuda_arena_alloc(dev, {max(size, 1)}, &buf{k}) != 0) return fail("alloc");')
+        lines.append(f"  {{ std::vector<char> h({max(size, 1)});")
+        if not out and name:
+            lines.append(f'    FILE *f = fopen("{work}/{name}.bin", "rb"); if (!f || fread(h.data(), 1, {size}, f) != {size}) return 2; fclose(f);')
+        lines.append(f'    if (pzrt_device_write(dev, buf{k}, h.data(), h.size()) != 0) return fail("write"); }}')
+    for kname, vals in dispatches:
+        lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}" for v in vals))
+        lines.append(f'    if (pzk_{kname}(&ctx, b) != 0) return fail("pzk_{kname}"); }}')
+    for k, a in enumerate(order):
+        name, out, size = sizes(a)
+        if out:
+            lines.append(f"  {{ std::vector<char> h({max(size, 1)});")
+            lines.append(f'    if (pzrt_device_read(dev, h.data(), buf{k}, h.size()) != 0) return fail("read");')
+            lines.append(f'    FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(h.data(), 1, h.size(), f); fclose(f); }}')
+    lines += ["  return 0;", "}"]
+    path = os.path.join(work, "emulated.cpp")
+    open(path, "w").write("\n".join(lines) + "\n")
+    exe = os.path.join(work, "emulated")
+    subprocess.run(["g++", "-std=c++17", "-O1", "-x", "c++", "-DPZ_CUDA_EMULATE", "-I",
+                    os.path.join(src, "runtime", "include"), "-I", "/usr/local/cuda/include",
+                    path, "-o", exe] + emulate, check=True)
+    return exe
+
 
 for name, path in inputs.items():
     np.load(path).tofile(os.path.join(work, name + ".bin"))
 src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-exe = os.path.join(work, "harness")
-subprocess.run(["nvcc", "-arch=sm_90", "-std=c++17", "-I", os.path.join(src, "runtime", "include"),
-                harness, "-o", exe], check=True)
-subprocess.run([exe], check=True)
+subprocess.run([emulated_harness() if emulate is not None else gather_harness()], check=True)
 cpu_out = os.path.join(work, "cpu")
 cmd = [os.path.join(cpu_dir, "run")]
 for name, path in inputs.items():
