@@ -16,6 +16,10 @@
 // A zero divisor: the harness sees the flag (exit 3), the CPU program fails.
 // RUN: %if nvcc %{ not %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h0 x=%t/x.npy y=%t/z.npy 2>&1 | FileCheck %s --check-prefix=ZERO %}
 // ZERO: a kernel set its error flag
+// On the emulated device the launcher reads the flag and fails as the CPU.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy y=%t/y.npy | FileCheck %s --check-prefix=HOST %}
+// RUN: %if cuda-emulator %{ not %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e0 x=%t/x.npy y=%t/z.npy 2>&1 | FileCheck %s --check-prefix=EMU0 %}
+// EMU0: pzk_forward_0_div: pz.div 'q': integer division by zero
 
 // CHECK-LABEL: __host__ __device__ inline void pzk_forward_0_div_0_at(int64_t i, int64_t *__restrict__ p0, const int64_t *__restrict__ p1, const int64_t *__restrict__ p2, int *__restrict__ pz_bad) {
 // CHECK-NEXT: int pz_div0 = 0;

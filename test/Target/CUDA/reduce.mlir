@@ -34,6 +34,8 @@
 // HOST: exact fin2 1
 // HOST: exact sm 24
 // HOST: exact lsm 24
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy n=%t/n.npy h=%t/h.npy g=%t/g.npy | FileCheck %s --check-prefix=HOST %}
 
 // CHECK-LABEL: inline void pzk_forward_0_reduce_sum_0_at(
 // CHECK: double s = 0;

@@ -36,6 +36,9 @@
 // HOST: exact ggrad 12
 // HOST: exact tu 12
 // HOST: exact tl 6
+// The launchers themselves on the host emulator's CUDA device (device
+// buffers, PZ_LAUNCH, the flags read through pzrt_device_read): the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy m=%t/m.npy i=%t/i.npy u=%t/u.npy t=%t/t.npy ids=%t/ids.npy g=%t/g.npy q=%t/q.npy | FileCheck %s --check-prefix=HOST %}
 
 // CHECK-LABEL: inline void pzk_forward_0_transpose_0_at(
 // CHECK: p0[i] = p1[0 + c0 * 1 + c1 * 12 + c2 * 4];
