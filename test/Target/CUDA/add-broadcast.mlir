@@ -14,6 +14,8 @@
 // RUN:   np.save('%t/c.npy', r.standard_normal((4, 1)).astype(np.float32)); \
 // RUN:   np.save('%t/b.npy', r.standard_normal((3,)).astype(np.float32))" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h x=%t/x.npy c=%t/c.npy b=%t/b.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy c=%t/c.npy b=%t/b.npy | FileCheck %s --check-prefix=HOST %}
 // HOST: exact y 24
 // HOST: exact z 24
 

@@ -13,6 +13,8 @@
 // RUN:   x = (3 * r.standard_normal((64, 33))).astype(np.float32); x[0, :4] = [0, -0.0, np.inf, np.nan]; \
 // RUN:   np.save('%t/x.npy', x); np.save('%t/s.npy', r.standard_normal((33,)).astype(np.float32))" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h x=%t/x.npy s=%t/s.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy s=%t/s.npy | FileCheck %s --check-prefix=HOST %}
 // HOST: exact y 2112
 
 // CHECK-LABEL: __host__ __device__ inline void pzk_forward_0_fused_0_at(int64_t i, float *__restrict__ p0, const float *__restrict__ p1, const float *__restrict__ p2) {

@@ -16,6 +16,8 @@
 // RUN:   np.save('%t/x.npy', x); np.save('%t/s.npy', r.standard_normal((16,)).astype(np.float32)); \
 // RUN:   np.save('%t/d.npy', d)" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h x=%t/x.npy s=%t/s.npy d=%t/d.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy s=%t/s.npy d=%t/d.npy | FileCheck %s --check-prefix=HOST %}
 // HOST: exact y 128
 
 // CHECK: __host__ __device__ inline __nv_bfloat16 pz_to_bf16(T x) {

@@ -15,6 +15,8 @@
 // RUN:   n = r.integers(-2**31, 2**31, (4, 16)).astype(np.int32); n[0, :3] = [-2**31, 2**31 - 1, 0]; \
 // RUN:   np.save('%t/a.npy', a); np.save('%t/b.npy', b); np.save('%t/n.npy', n)" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h a=%t/a.npy b=%t/b.npy n=%t/n.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e a=%t/a.npy b=%t/b.npy n=%t/n.npy | FileCheck %s --check-prefix=HOST %}
 // HOST-DAG: exact trig 64
 // HOST-DAG: exact powed 64
 // HOST-DAG: exact extrema 64
