@@ -97,6 +97,33 @@ int64_t TargetInfo::workspaceBytes(Operation *op) const {
   return last.offset + alignUp(4 * n, arenaAlignment());
 }
 
+int64_t TargetInfo::cudaReducePartials(Operation *op) {
+  Value x;
+  ArrayRef<int64_t> axes;
+  if (auto r = llvm::dyn_cast<ReduceSumOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else if (auto r = llvm::dyn_cast<ReduceMeanOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else if (auto r = llvm::dyn_cast<ReduceMaxOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else {
+    return 1;
+  }
+  auto t = llvm::cast<RankedTensorType>(x.getType());
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= t.getDimSize(a);
+  int64_t outputs = count ? t.getNumElements() / count : 0;
+  // Enough outputs fill the GPU with one thread each; a short reduction
+  // is cheap on one.
+  if (count < 16 * kCudaReduceChunk || outputs > 4096)
+    return 1;
+  return (count + kCudaReduceChunk - 1) / kCudaReduceChunk;
+}
+
 /// The CUDA backend's own scratch beyond attention's: the GEMM's planned
 /// cuBLASLt workspace, and cross-entropy's device scalars (see
 /// lib/Target/CUDA/CUDAEmitLoss.cpp): the loss sum and valid count (and,
@@ -114,6 +141,10 @@ static int64_t cudaScratchBytes(Operation *op) {
   }
   if (llvm::isa<CrossEntropyGradOp>(op))
     return 64;
+  if (int64_t parts = TargetInfo::cudaReducePartials(op); parts > 1) {
+    auto t = llvm::cast<RankedTensorType>(op->getResult(0).getType());
+    return 8 * parts * t.getNumElements();
+  }
   return 0;
 }
 

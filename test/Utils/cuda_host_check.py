@@ -189,15 +189,15 @@ for a in order:
         continue
     want = np.load(os.path.join(cpu_out, name + ".npy"))
     got = np.fromfile(os.path.join(work, name + ".out.bin"), dtype=want.dtype).reshape(want.shape)
-    wb = want.view(np.uint8).reshape(-1, want.dtype.itemsize)
-    gb = got.view(np.uint8).reshape(-1, want.dtype.itemsize)
+    wb = want.reshape(-1).view(np.uint8).reshape(-1, want.dtype.itemsize)
+    gb = got.reshape(-1).view(np.uint8).reshape(-1, want.dtype.itemsize)
     same = (wb == gb).all(axis=1)
     if want.dtype.kind == "f":
         same |= np.isnan(want.reshape(-1)) & np.isnan(got.reshape(-1))
     if name in tolerance:
         w = want.reshape(-1).astype(np.float64)
         g = got.reshape(-1).astype(np.float64)
-        err = np.abs(w - g)
+        err = np.where(np.isnan(w) & np.isnan(g), 0.0, np.abs(w - g))
         if not (err <= tolerance[name]).all():
             sys.exit(f"{name}: max |cuda - cpu| {err.max()} > {tolerance[name]}")
         print("close", name, same.size)

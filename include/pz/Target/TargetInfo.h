@@ -41,6 +41,14 @@ public:
   /// scatter-adds of gather's and embedding's gradients (which accumulate
   /// many rows into one).
   static bool computesInF32(Operation *op);
+  /// How many partial results per output the CUDA backend's reduce_sum,
+  /// reduce_mean or reduce_max of `op` computes first (each over a
+  /// contiguous run of kCudaReduceChunk reduced elements, in order), so
+  /// that a long reduction runs on many threads; 1 (none) for short
+  /// reductions, reductions with many outputs, and other ops. The partials
+  /// (8 bytes each) are the op's workspace on "cuda".
+  static int64_t cudaReducePartials(Operation *op);
+  static constexpr int64_t kCudaReduceChunk = 4096;
   /// One operand or result of an fp32-only kernel held in another float type
   /// (bf16, f16): the kernel reads or writes an fp32 copy of it at `offset`
   /// bytes into the op's workspace.

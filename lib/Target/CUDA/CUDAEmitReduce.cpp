@@ -13,6 +13,7 @@
 #include "CUDAKernelEmitter.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
+#include "pz/Target/TargetInfo.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -97,6 +98,53 @@ static std::string storeAcc(Type t, const std::string &acc) {
   return "(" + E::cType(t) + ")(" + acc + ")";
 }
 
+/// Two more spaces before each line.
+static std::string indent(const std::string &s) {
+  std::string out;
+  for (size_t b = 0, e; b < s.size(); b = e + 1) {
+    e = s.find('\n', b);
+    if (e == std::string::npos)
+      e = s.size();
+    out += "  " + s.substr(b, e - b) + "\n";
+  }
+  return out;
+}
+
+/// The accumulator of a reduction of t: double for float sums, uint64_t
+/// for integer sums (modulo 2^64), t itself for a max (float for 16-bit
+/// floats).
+static std::string accType(Type t, char kind) {
+  bool isFloat = llvm::isa<FloatType>(t);
+  if (kind != 'x')
+    return isFloat ? "double" : "uint64_t";
+  return t.isF64() ? "double" : isFloat ? "float" : E::cType(t);
+}
+
+static std::string accInit(Type t, char kind) {
+  if (kind != 'x')
+    return "0";
+  return llvm::isa<FloatType>(t) ? "-INFINITY" : lowest(t);
+}
+
+/// `m`/`s` combined with the value `v` (already of the accumulator's type
+/// for a max, or to be widened for a sum). NaN wins a max, as on the CPU.
+static std::string accumulate(Type t, char kind, const std::string &v) {
+  if (kind == 'x')
+    return "{ " + accType(t, kind) + " v = " + v + "; if (v != v || v > s) s = (s != s) ? s : v; }";
+  if (llvm::isa<FloatType>(t))
+    return "s += (double)" + v + ";";
+  if (t.isUnsignedInteger() || t.isInteger(1))
+    return "s += (uint64_t)" + v + ";";
+  return "s += (uint64_t)(int64_t)" + v + ";";
+}
+
+/// The stored result of the accumulator `s`.
+static std::string finish(Type t, char kind, int64_t count) {
+  if (kind == 'x')
+    return llvm::isa<FloatType>(t) ? E::store(t, "s") : "s";
+  return storeAcc(t, kind == 'm' ? "s / (double)" + str(count) : "s");
+}
+
 static void emitReduce(Operation *op, Value x, Value y, ArrayRef<int64_t> axes, char kind,
                        E &e) {
   Slice l(E::shape(x), axes);
@@ -104,29 +152,56 @@ static void emitReduce(Operation *op, Value x, Value y, ArrayRef<int64_t> axes, 
   for (int64_t a : axes)
     count *= E::shape(x)[a];
   Type et = E::elementType(x);
-  bool isFloat = llvm::isa<FloatType>(et);
+  std::string acc = accType(et, kind), v = E::load(et, "X[at]");
+  int64_t parts = TargetInfo::cudaReducePartials(op);
+  if (parts > 1) {
+    // A long reduction: partials over runs of kCudaReduceChunk reduced
+    // elements (in the CPU's order within each), combined in order by one
+    // thread per output. Deterministic; a sum may differ from the CPU's
+    // sequential double sum in its last double bits, rarely in the stored
+    // float's. A max is exact.
+    int64_t chunk = TargetInfo::kCudaReduceChunk;
+    std::vector<int64_t> rs;
+    for (size_t d = 0; d < l.shape.size(); ++d)
+      if (l.reduced[d])
+        rs.push_back(l.shape[d]);
+    std::string partTy = acc == "float" ? "double" : acc;
+    std::string ws = "(" + partTy + " *)" + e.workspace();
+    GridKernel k1;
+    std::string P = e.param(k1, partTy + " *__restrict__", ws), X = e.param(k1, x, true);
+    k1.n = E::numel(y) * parts;
+    std::string at = "0";
+    int j = 0;
+    for (size_t d = 0; d < l.shape.size(); ++d)
+      at += " + " + (l.reduced[d] ? "u" + str(j++) : "k" + str(d)) + " * " + str(l.strides[d]);
+    std::string loadT = E::load(et, X + "[at]");
+    k1.body = "  int64_t o = i / " + str(parts) + ", part = i % " + str(parts) + ";\n" +
+              l.keptCoords("o") + "  int64_t end = part * " + str(chunk) + " + " + str(chunk) +
+              ";\n  if (end > " + str(count) + ") end = " + str(count) + ";\n  " + acc + " s = " +
+              accInit(et, kind) + ";\n  for (int64_t t = part * " + str(chunk) +
+              "; t < end; ++t) {\n" + indent(E::coords(rs, "t", "u")) + "    int64_t at = " + at +
+              ";\n    " + accumulate(et, kind, loadT) + "\n  }\n  " + P + "[i] = s;\n";
+    e.launch(op, std::move(k1));
+    GridKernel k2;
+    std::string Y = e.param(k2, y, false),
+                Q = e.param(k2, "const " + partTy + " *__restrict__", ws);
+    k2.n = E::numel(y);
+    k2.body = "  " + acc + " s = " + accInit(et, kind) + ";\n  for (int64_t part = 0; part < " +
+              str(parts) + "; ++part) " +
+              accumulate(kind == 'x' || llvm::isa<FloatType>(et)
+                             ? et
+                             : IntegerType::get(et.getContext(), 64, IntegerType::Unsigned),
+                         kind, "(" + acc + ")" + Q + "[i * " + str(parts) + " + part]") +
+              "\n  " + Y + "[i] = " + finish(et, kind, count) + ";\n";
+    e.launch(op, std::move(k2));
+    return;
+  }
   GridKernel k;
   std::string Y = e.param(k, y, false), X = e.param(k, x, true);
   k.n = E::numel(y);
-  std::string T = E::cType(et), v = E::load(et, X + "[at]");
-  k.body = l.keptCoords("i");
-  if (kind == 'x') {
-    // NaN wins, as on the CPU.
-    k.body += "  " + std::string(isFloat ? "float" : T) + " m = " +
-              (isFloat ? "-INFINITY" : lowest(et)) + ";\n" +
-              l.loop((isFloat ? "float" : T) + " v = " + v +
-                     "; if (v != v || v > m) m = (m != m) ? m : v;") +
-              "  " + Y + "[i] = " + (isFloat ? E::store(et, "m") : "m") + ";\n";
-  } else {
-    std::string acc = isFloat ? "double" : "uint64_t";
-    std::string add = isFloat ? "s += (double)" + v + ";"
-                    : et.isUnsignedInteger() || et.isInteger(1)
-                        ? "s += (uint64_t)" + v + ";"
-                        : "s += (uint64_t)(int64_t)" + v + ";";
-    std::string fin = kind == 'm' ? "s / (double)" + str(count) : "s";
-    k.body += "  " + acc + " s = 0;\n" + l.loop(add) + "  " + Y + "[i] = " +
-              storeAcc(et, fin) + ";\n";
-  }
+  k.body = l.keptCoords("i") + "  " + acc + " s = " + accInit(et, kind) + ";\n" +
+           l.loop(accumulate(et, kind, E::load(et, X + "[at]"))) + "  " + Y + "[i] = " +
+           finish(et, kind, count) + ";\n";
   e.launch(op, std::move(k));
 }
 

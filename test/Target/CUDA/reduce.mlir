@@ -50,7 +50,7 @@
 // CHECK: s += (uint64_t)(int64_t)p1[at];
 // CHECK: p0[i] = (int32_t)(s);
 // CHECK-LABEL: inline void pzk_forward_5_reduce_max_0_at(
-// CHECK: int32_t m = INT32_MIN;
+// CHECK: int32_t s = INT32_MIN;
 // CHECK-LABEL: inline void pzk_forward_6_reduce_sum_0_at(
 // CHECK: s += (double)__bfloat162float(p1[at]);
 // CHECK: p0[i] = pz_to_bf16(s);
