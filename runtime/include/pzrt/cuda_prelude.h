@@ -1,5 +1,5 @@
 /* pzrt/cuda_prelude.h - what every CUDA source includes first: the runtime's
- * kernels (runtime/src/cuda/*.cu) and the kernels of compiled programs.
+ * kernels (the .cu files of runtime/src/cuda) and the kernels of compiled programs.
  *
  * Compiled by nvcc, it includes the CUDA headers. Compiled by a host C++
  * compiler with PZ_CUDA_EMULATE defined, it includes the emulator

@@ -32,7 +32,10 @@ size_t pzrt_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, i
 
 /* The same for the CUDA backend's attention kernels (pzrt/cuda_kernels.h),
  * with the same arguments. No CUDA needed: the compiler's memory plan calls
- * them. */
+ * them. The forwards need none (0); pzrt_cuda_attention_bwd and _bias_bwd
+ * need 2 * B*H*Sq floats (the row log-sum-exp and dout . out they
+ * recompute), pzrt_cuda_attention_block_bwd B*H*Sq floats (dout . out);
+ * 0 when B, H, Sq or Sk is not positive. */
 size_t pzrt_cuda_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,
                                            int64_t Sk, int64_t D, int64_t Dv, int backward);
 size_t pzrt_cuda_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv, int64_t Sq,

@@ -5,7 +5,7 @@
 
 #include "pzrt/env.h"
 
-#include <mpi.h>
+#include "comm/mpi_api.h"
 
 #include <atomic>
 #include <chrono>

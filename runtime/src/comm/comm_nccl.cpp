@@ -21,7 +21,7 @@
 #include "pzrt/env.h"
 
 #include <cuda_runtime_api.h>
-#include <mpi.h>
+#include "comm/mpi_api.h"
 #include <nccl.h>
 
 #include <algorithm>

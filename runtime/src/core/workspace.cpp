@@ -27,15 +27,24 @@ extern "C" size_t pzrt_attention_block_workspace_bytes(int64_t, int64_t, int64_t
   return scoreBlocks(Sq, Sk, backward);
 }
 
-// Until the CUDA attention kernels exist, they reserve what the CPU kernels do.
-extern "C" size_t pzrt_cuda_attention_workspace_bytes(int64_t B, int64_t H, int64_t Hkv,
-                                                      int64_t Sq, int64_t Sk, int64_t D,
-                                                      int64_t Dv, int backward) {
-  return pzrt_attention_workspace_bytes(B, H, Hkv, Sq, Sk, D, Dv, backward);
+// The CUDA kernels (runtime/src/cuda/attention_*.cu) keep their tiles in
+// shared memory. The forward needs nothing; the backward keeps the row lse
+// and then Drow = dout . out, one float per query row each, which its stats
+// pass recomputes (it is given neither out nor lse).
+extern "C" size_t pzrt_cuda_attention_workspace_bytes(int64_t B, int64_t H, int64_t, int64_t Sq,
+                                                      int64_t Sk, int64_t, int64_t,
+                                                      int backward) {
+  if (!backward || B <= 0 || H <= 0 || Sq <= 0 || Sk <= 0)
+    return 0;
+  return 2 * static_cast<size_t>(B * H * Sq) * sizeof(float);
 }
 
-extern "C" size_t pzrt_cuda_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t Hkv,
-                                                            int64_t Sq, int64_t Sk, int64_t D,
-                                                            int64_t Dv, int backward) {
-  return pzrt_attention_block_workspace_bytes(B, H, Hkv, Sq, Sk, D, Dv, backward);
+// The block forward needs nothing; the block backward, given out and lse,
+// keeps Drow = dout . out, one float per query row.
+extern "C" size_t pzrt_cuda_attention_block_workspace_bytes(int64_t B, int64_t H, int64_t,
+                                                            int64_t Sq, int64_t Sk, int64_t,
+                                                            int64_t, int backward) {
+  if (!backward || B <= 0 || H <= 0 || Sq <= 0 || Sk <= 0)
+    return 0;
+  return static_cast<size_t>(B * H * Sq) * sizeof(float);
 }

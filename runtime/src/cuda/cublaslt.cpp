@@ -2,7 +2,7 @@
 #include "cuda/cublaslt.h"
 
 #include "core/internal.h"
-#include "cuda/dynlib.h"
+#include "core/dynlib.h"
 #include "pzrt/cuda.h"
 
 #include <cstdlib>
@@ -42,6 +42,17 @@ const CublasLt *cublasLt() {
   if (loaded)
     return &table;
   const char *env = std::getenv("PZRT_CUBLASLT_LIBRARY");
+#if defined(PZ_CUDA_EMULATE)
+  // The emulated library (pzrt_cuda_emu) links the host cuBLASLt of
+  // emu/fake_cublaslt.cpp; PZRT_CUBLASLT_LIBRARY still opens another.
+  if (!env || !*env) {
+#define PZRT_CUBLASLT_FN(name) table.name = &::name;
+#include "cuda/cublaslt_fns.def"
+#undef PZRT_CUBLASLT_FN
+    loaded = true;
+    return &table;
+  }
+#endif
   if (loadCublasLt(env && *env ? env : kCublasLtLibrary, table))
     return nullptr;
   loaded = true;

@@ -1,5 +1,5 @@
-// Opening the CUDA libraries with dlopen (see dynlib.h).
-#include "cuda/dynlib.h"
+// Opening shared libraries with dlopen (see dynlib.h).
+#include "core/dynlib.h"
 
 #include "core/internal.h"
 
@@ -7,7 +7,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-namespace pzrt::cuda {
+namespace pzrt {
 
 namespace {
 
@@ -24,7 +24,8 @@ std::string executableDir() {
 
 } // namespace
 
-void *openLibrary(const std::string &name) {
+void *openLibrary(const std::string &name, bool global) {
+  const int mode = RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL);
   // A path is opened as given; a file name is looked for next to the
   // executable first, where `compile --backend cuda` copies it.
   std::string bundled;
@@ -32,11 +33,11 @@ void *openLibrary(const std::string &name) {
     std::string dir = executableDir();
     if (!dir.empty()) {
       bundled = dir + "/lib/" + name;
-      if (void *lib = dlopen(bundled.c_str(), RTLD_NOW | RTLD_LOCAL))
+      if (void *lib = dlopen(bundled.c_str(), mode))
         return lib;
     }
   }
-  void *lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void *lib = dlopen(name.c_str(), mode);
   if (lib)
     return lib;
   const char *why = dlerror();
@@ -61,4 +62,4 @@ void *librarySymbol(void *lib, const std::string &name, const char *symbol) {
   return address;
 }
 
-} // namespace pzrt::cuda
+} // namespace pzrt

@@ -1,0 +1,167 @@
+// AdamW and SGD steps with torch.optim semantics (the CPU's
+// src/cpu/optim.cpp, on the GPU), one thread per element.
+//
+// The host computes the step's scalars in double exactly as the CPU kernels
+// do, and the device repeats the CPU's fp32 operations in the same order with
+// explicitly rounded intrinsics (__fmul_rn & co. do not contract into FMAs;
+// the CPU's std::fma are __fmaf_rn), so each update is the CPU backend's bit
+// for bit.
+//
+// One launch per parameter tensor; batching all tensors of a step into one
+// launch (a multi-tensor apply over a table of pointers) is a later
+// optimization.
+#include "pzrt/cuda_prelude.h"
+
+#include "cuda/kernel_util.cuh"
+
+namespace {
+
+using namespace pzrt::cudak;
+
+// Single-rounding fp32 operations. On the host (the emulator) the compiler
+// does not contract them either: the runtime builds with -std=c++17, whose
+// default is -ffp-contract=off.
+__device__ inline float mulRn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+__device__ inline float addRn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+__device__ inline float divRn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fdiv_rn(a, b);
+#else
+  return a / b;
+#endif
+}
+__device__ inline float sqrtRn(float a) {
+#ifdef __CUDA_ARCH__
+  return __fsqrt_rn(a);
+#else
+  return sqrtf(a);
+#endif
+}
+__device__ inline float fmaRn(float a, float b, float c) {
+#ifdef __CUDA_ARCH__
+  return __fmaf_rn(a, b, c);
+#else
+  return fmaf(a, b, c);
+#endif
+}
+
+struct AdamWScalars {
+  float decay, negStep, bc2Sqrt, b1, omb1, b2, omb2, eps;
+};
+
+__global__ void adamwKernel(float *p, const float *g, float *m, float *v, int64_t n,
+                            AdamWScalars s) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float gi = g[i];
+    const float pi = mulRn(p[i], s.decay);                          // param.mul_(1 - lr * wd)
+    const float mi = fmaRn(gi, s.omb1, mulRn(m[i], s.b1));          // exp_avg.mul_.add_
+    const float vi = fmaRn(mulRn(s.omb2, gi), gi, mulRn(v[i], s.b2)); // exp_avg_sq.mul_.addcmul_
+    const float denom = addRn(divRn(sqrtRn(vi), s.bc2Sqrt), s.eps);
+    p[i] = addRn(pi, divRn(mulRn(s.negStep, mi), denom)); // param.addcdiv_(m, denom, -step)
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
+struct SgdScalars {
+  float wd, mom, omd, negLr;
+  bool decay, momentum, nesterov, first;
+};
+
+__global__ void sgdKernel(float *p, const float *g, float *buf, int64_t n, SgdScalars s) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    float d = g[i];
+    if (s.decay)
+      d = fmaRn(p[i], s.wd, d); // grad.add(param, alpha=weight_decay)
+    if (s.momentum) {
+      const float b = s.first ? d : fmaRn(d, s.omd, mulRn(buf[i], s.mom));
+      buf[i] = b;
+      d = s.nesterov ? fmaRn(b, s.mom, d) : b;
+    }
+    p[i] = fmaRn(d, s.negLr, p[i]); // param.add_(d_p, alpha=-lr)
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+int pzrt_cuda_adamw_step(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
+                         int64_t n, double lr, double beta1, double beta2, double eps,
+                         double weight_decay, int64_t step) {
+  const char *fn = "cuda_adamw_step";
+  if (step < 1)
+    return pzrt::fail("%s: step %lld must count from 1", fn, (long long)step);
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) || !(lr >= 0))
+    return pzrt::fail("%s: invalid hyper-parameters lr=%g betas=(%g, %g) eps=%g", fn, lr, beta1,
+                      beta2, eps);
+  if (n < 0)
+    return pzrt::fail("%s: negative element count %lld", fn, (long long)n);
+  if (n > 0 && (!p || !g || !m || !v))
+    return pzrt::fail("%s: NULL parameter, gradient or moment for %lld elements", fn,
+                      (long long)n);
+  cudaStream_t stream = computeStream(ctx, fn);
+  if (!stream)
+    return -1;
+  if (n == 0)
+    return 0;
+  // The CPU kernel's scalars, computed the same way (as torch 1.13 does).
+  const double t = static_cast<double>(step);
+  AdamWScalars s;
+  s.decay = static_cast<float>(1.0 - lr * weight_decay);
+  s.negStep = static_cast<float>(-(lr / (1.0 - std::pow(beta1, t))));
+  s.bc2Sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
+  s.b1 = static_cast<float>(beta1);
+  s.omb1 = static_cast<float>(1.0 - beta1);
+  s.b2 = static_cast<float>(beta2);
+  s.omb2 = static_cast<float>(1.0 - beta2);
+  s.eps = static_cast<float>(eps);
+  PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, adamwKernel)(p, g, m, v, n, s);
+  return checkLaunch(fn, "adamwKernel");
+}
+
+int pzrt_cuda_sgd_step(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
+                       double lr, double momentum, double dampening, double weight_decay,
+                       int nesterov, int64_t step) {
+  const char *fn = "cuda_sgd_step";
+  if (momentum != 0 && !buf)
+    return pzrt::fail("%s: momentum %g needs a momentum buffer", fn, momentum);
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    return pzrt::fail("%s: Nesterov momentum requires a momentum and zero dampening", fn);
+  if (n < 0)
+    return pzrt::fail("%s: negative element count %lld", fn, (long long)n);
+  if (n > 0 && (!p || !g))
+    return pzrt::fail("%s: NULL parameter or gradient for %lld elements", fn, (long long)n);
+  cudaStream_t stream = computeStream(ctx, fn);
+  if (!stream)
+    return -1;
+  if (n == 0)
+    return 0;
+  SgdScalars s;
+  s.wd = static_cast<float>(weight_decay);
+  s.mom = static_cast<float>(momentum);
+  s.omd = static_cast<float>(1.0 - dampening);
+  s.negLr = static_cast<float>(-lr);
+  s.decay = weight_decay != 0;
+  s.momentum = momentum != 0;
+  s.nesterov = nesterov != 0;
+  s.first = step <= 1;
+  PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, sgdKernel)(p, g, buf, n, s);
+  return checkLaunch(fn, "sgdKernel");
+}
+
+} // extern "C"
