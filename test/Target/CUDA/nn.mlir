@@ -4,16 +4,51 @@
 // GEMM per matrix; softmax, the norms and GELU on fp32 copies of bf16 values
 // in the op's workspace; attention with a broadcast mask; cross-entropy with
 // its device scalars in the workspace; dropout keyed as on the CPU. Compiled
-// with nvcc only: the runtime's CUDA kernels are other work, and nothing here
-// ran on a GPU.
+// with nvcc, and run whole on the host emulator where it is built (the
+// runtime's CUDA kernels and the emulator's cuBLASLt); nothing here ran on
+// a GPU.
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: parallelize compile %s --forward-only --emit cpp -o %t/cpu --dump-ir=%t/ir
+// RUN: parallelize compile %s --forward-only --emit exe -o %t/cpu --dump-ir=%t/ir
 // RUN: %cuda-ir %t/ir %t/cuda.mlir
 // RUN: FileCheck %s --check-prefix=PLAN < %t/cuda.mlir
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/cuda.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
 // RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
+// On the emulated device, against the CPU backend. The bf16 results are the
+// CPU's bits here; the bounds allow one bf16 rounding step of their
+// magnitude (|y| < 1 for softmax: 2^-8; < 4 otherwise: 2^-6) since the fp32
+// values beneath differ in their last bits. f32 results: the GEMMs sum k <= 5
+// exact products of N(0, 1) inputs (sum |a||b| < 20) in another order,
+// within 5 * 2^-24 * 20 < 1e-5, and dropout scales them by 1 / 0.9 with the
+// CPU's mask; attention's softmax-weighted sums of 3 keys (|v| < 4) and
+// the loss's fp32 log-sum-exp (|lse| < 10) differ by a few f32 ulps of
+// such magnitudes (< 1e-5); the loss gradient (|g| < 1) within 1e-6.
+// RUN: %if cuda-emulator %{ %python -c "import numpy as np; r = np.random.default_rng(9); \
+// RUN:   bf = lambda a: (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16); \
+// RUN:   np.save('%t/x.npy', bf(r.standard_normal((2, 4, 8)))); np.save('%t/w.npy', bf(r.standard_normal((8, 16)))); \
+// RUN:   np.save('%t/s.npy', bf(r.standard_normal((8,)))); \
+// RUN:   [np.save('%t/' + n + '.npy', r.standard_normal(sh).astype(np.float32)) for n, sh in \
+// RUN:    [('a', (2, 3, 4, 5)), ('b', (2, 1, 5, 6)), ('c', (3, 5, 6)), ('d', (2, 1, 4, 5)), ('q', (1, 4, 3, 8)), ('k', (1, 2, 3, 8)), ('logits', (4, 16))]]; \
+// RUN:   np.save('%t/m.npy', np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1]], dtype=np.uint8)); \
+// RUN:   np.save('%t/labels.npy', np.array([3, -100, 15, 0], dtype=np.int64)); np.save('%t/seed.npy', np.array(1.0, dtype=np.float32))" %}
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link --tol mm16=0.016 --tol mmb=1e-5 --tol mmx=1e-5 \
+// RUN:   --tol sm=0.004 --tol ln=0.016 --tol rms=0.016 --tol ge=0.016 --tol att=1e-5 --tol ce=1e-5 --tol cen=1e-5 \
+// RUN:   --tol dce=1e-6 --tol drop=1.2e-5 %t/cuda.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy w=%t/w.npy a=%t/a.npy b=%t/b.npy \
+// RUN:   c=%t/c.npy d=%t/d.npy s=%t/s.npy q=%t/q.npy k=%t/k.npy m=%t/m.npy logits=%t/logits.npy labels=%t/labels.npy \
+// RUN:   seed=%t/seed.npy | FileCheck %s --check-prefix=EMU %}
+// EMU: close mm16 128
+// EMU: close mmb 144
+// EMU: close mmx 144
+// EMU: close sm 64
+// EMU: close ln 64
+// EMU: close rms 64
+// EMU: close ge 64
+// EMU: close att 96
+// EMU: close ce 1
+// EMU: close cen 4
+// EMU: close dce 64
+// EMU: close drop 144
 
 // The CUDA target's workspaces: 32 MiB of cuBLASLt workspace per GEMM and
 // no fp32 copies of bf16 operands (the CPU plans 1280 bytes of copies for
@@ -48,7 +83,7 @@
 // CHECK: pzrt_cuda_gelu_fwd(ctx, (float *)w0, (float *)w1, 64, 1)
 // CHECK-LABEL: static int pzk_forward_7_attention(
 // CHECK: static const int64_t ms[4] = {INT64_C(0), INT64_C(0), INT64_C(3), INT64_C(1)};
-// CHECK-NEXT: pzrt_cuda_attention_fwd(ctx, (float *)b[0], (float *)b[2], (float *)b[2], (uint8_t *)b[3], PZRT_MASK_BOOL, ms, NULL, NULL, 1, 0x1.6a09e667f3bccp-2, 1, 4, 2, 3, 3, 8, 8, (float *)b[4], ((char *)b[5]))
+// CHECK-NEXT: pzrt_cuda_attention_fwd(ctx, (float *)b[0], (float *)b[2], (float *)b[2], (uint8_t *)b[3], PZRT_MASK_BOOL, ms, NULL, NULL, 1, 0x1.6a09e667f3bccp-2, 1, 4, 2, 3, 3, 8, 8, (float *)b[4], ((char *)NULL))
 // The loss's sum and count are device scalars in the workspace; the mean
 // divides them on the device.
 // CHECK-LABEL: inline void pzk_forward_8_cross_entropy_0_at(
