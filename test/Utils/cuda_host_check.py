@@ -56,7 +56,8 @@ DT = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "i64": np.int64,
 # @forward's arguments: %argN -> (name, shape, dtype, is_output)
 sig = re.search(r"func\.func @forward\((.*?)\)\s*(attributes|\{)", ir).group(1)
 args = {}
-for m in re.finditer(r"(%arg\d+): memref<([0-9x]*)x?([a-z]+\d+)>\s*\{pz\.(input|output) = \"([^\"]+)\"", sig):
+# (parameters are inputs of the `run` program too)
+for m in re.finditer(r"(%arg\d+): memref<([0-9x]*)x?([a-z]+\d+)>\s*\{pz\.(input|output|param) = \"([^\"]+)\"", sig):
     shape = [int(s) for s in m.group(2).split("x") if s]
     args[m.group(1)] = (m.group(5), shape, m.group(3), m.group(4) == "output")
 fwd = ir[ir.index("func.func @forward"):ir.index("module @kernels")]
