@@ -25,7 +25,9 @@ device buffers on the emulated CUDA device, PZ_LAUNCH, the compute stream,
 the flags' reads, the GEMMs (the emulator's cuBLASLt). An error of a
 launcher fails it (exit 4). --tol NAME=ATOL compares output NAME within
 ATOL instead ("close NAME N"), for what sums in another order than the
-CPU (a GEMM): the caller writes the bound and its reason.
+CPU (a GEMM): the caller writes the bound and its reason. --random SEED
+draws every input and parameter not given (integers in [0, 8), floats
+N(0, 0.01)).
 """
 import os
 import re
@@ -37,9 +39,12 @@ import numpy as np
 argv = sys.argv[1:]
 emulate = None
 tolerance = {}  # output name -> absolute tolerance (instead of equality)
-while argv and argv[0] in ("--emulate", "--tol"):
+random_seed = None  # inputs and parameters without a NAME=x.npy: drawn
+while argv and argv[0] in ("--emulate", "--tol", "--random"):
     if argv[0] == "--emulate":
         emulate = argv[1].split()
+    elif argv[0] == "--random":
+        random_seed = int(argv[1])
     else:
         name, atol = argv[1].split("=")
         tolerance[name] = float(atol)
@@ -66,6 +71,23 @@ n_args = len(args)
 for m in re.finditer(r"(%\w+) = memref\.view .* to memref<([0-9x]*)x?([a-z]+\d+)>", fwd):
     shape = [int(s) for s in m.group(2).split("x") if s]
     args[m.group(1)] = ("", shape, m.group(3), False)
+# On the emulated device the buffers are the memory plan's: views at their
+# byte offsets in one arena, reshapes (reinterpret_cast) aliasing their
+# source, constants the .cu's __device__ arrays.
+index = {m.group(1): int(m.group(2))
+         for m in re.finditer(r"(%\w+) = arith\.constant (\d+) : index", fwd)}
+arena = re.search(r"(%\w+) = pzrt\.arena : memref<(\d+)xi8>", fwd)
+device_ptr = {a: f"buf{k}" for k, a in enumerate(sorted(
+    [a for a in args if a.startswith("%arg")], key=lambda a: int(a[4:])))}
+for m in re.finditer(r"(%\w+) = (memref\.view (%\w+)\[(%\w+)\]|memref\.reinterpret_cast (%\w+) "
+                     r"to offset: \[(\d+)\]|memref\.get_global @(\w+))", fwd):
+    if m.group(3):
+        device_ptr[m.group(1)] = f"((char *)arena + {index[m.group(4)]})"
+    elif m.group(5):
+        assert m.group(6) == "0" and m.group(5) in device_ptr, m.group(0)
+        device_ptr[m.group(1)] = device_ptr[m.group(5)]
+    else:
+        device_ptr[m.group(1)] = f"pz_device_symbol(pzg_{m.group(7)}, \"pzg_{m.group(7)}\")"
 dispatches = []
 for m in re.finditer(r"pzrt\.dispatch @kernels::@(\w+)\(([^:]*):[^)]*\)(?:\s*outs\(([^:]*):[^)]*\))?"
                      r"(?:\s*workspace\(([^:]*):)?", fwd):
@@ -73,7 +95,8 @@ for m in re.finditer(r"pzrt\.dispatch @kernels::@(\w+)\(([^:]*):[^)]*\)(?:\s*out
     vals += [v.strip() for v in (m.group(3) or "").split(",") if v.strip()]
     vals += [v.strip() for v in (m.group(4) or "").split(",") if v.strip()]
     for v in vals:
-        assert v in args, f"dispatch of {m.group(1)} on {v}, not an argument of @forward"
+        assert v in (device_ptr if emulate is not None else args), \
+            f"dispatch of {m.group(1)} on {v}, not an argument of @forward"
     dispatches.append((m.group(1), vals))
 assert dispatches, "no dispatch"
 
@@ -148,7 +171,11 @@ def emulated_harness():
              "  pzrt_step_ctx ctx;", "  memset(&ctx, 0, sizeof ctx);",
              "  ctx.device = dev;", "  ctx.num_streams = 1;", "  ctx.streams = streams;",
              "  ctx.step = 1;"]
-    for k, a in enumerate(order):
+    lines.append("  void *arena = nullptr;")
+    if arena:
+        lines.append(f'  if (pzrt_cuda_arena_alloc(dev, {arena.group(2)}, &arena) != 0) return fail("arena");')
+    for a in [a for a in order if a.startswith("%arg")]:
+        k = int(device_ptr[a][3:])
         name, out, size = sizes(a)
         lines.append(f"  void *buf{k} = nullptr;")
         lines.append(f'  if (pzrt_cuda_arena_alloc(dev, {max(size, 1)}, &buf{k}) != 0) return fail("alloc");')
@@ -157,9 +184,10 @@ def emulated_harness():
             lines.append(f'    FILE *f = fopen("{work}/{name}.bin", "rb"); if (!f || fread(h.data(), 1, {size}, f) != {size}) return 2; fclose(f);')
         lines.append(f'    if (pzrt_device_write(dev, buf{k}, h.data(), h.size()) != 0) return fail("write"); }}')
     for kname, vals in dispatches:
-        lines.append("  { void *const b[] = {%s};" % ", ".join(f"buf{slot[v]}" for v in vals))
+        lines.append("  { void *const b[] = {%s};" % ", ".join(device_ptr[v] for v in vals))
         lines.append(f'    if (pzk_{kname}(&ctx, b) != 0) return fail("pzk_{kname}"); }}')
-    for k, a in enumerate(order):
+    for a in [a for a in order if a.startswith("%arg")]:
+        k = int(device_ptr[a][3:])
         name, out, size = sizes(a)
         if out:
             lines.append(f"  {{ std::vector<char> h({max(size, 1)});")
@@ -175,6 +203,22 @@ def emulated_harness():
     return exe
 
 
+if random_seed is not None:
+    # Integers in [0, 8) (valid token ids and labels of any vocabulary of 8
+    # or more), floats N(0, 0.1^2), for every input or parameter not given.
+    rng = np.random.default_rng(random_seed)
+    for a in order:
+        name, shape, dt, out = args[a]
+        if out or not name or name in inputs:
+            continue
+        if dt in ("i64", "i32"):
+            v = rng.integers(0, 8, shape).astype(DT[dt])
+        elif dt == "f32":
+            v = (0.1 * rng.standard_normal(shape)).astype(np.float32)
+        else:
+            sys.exit(f"--random: no values for {dt} ({name})")
+        inputs[name] = os.path.join(work, name + ".npy")
+        np.save(inputs[name], v)
 for name, path in inputs.items():
     np.load(path).tofile(os.path.join(work, name + ".bin"))
 src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
