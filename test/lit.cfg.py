@@ -42,3 +42,26 @@ config.substitutions.append(
     ("%cuda-host-check",
      config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",
                                           "cuda_host_check.py")))
+# The pzrt-level module of a --dump-ir run, planned for the CUDA target.
+config.substitutions.append(
+    ("%cuda-ir",
+     config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils", "cuda_ir.py")
+     + " --opt " + os.path.join(config.pz_tools_dir, "parallelize-opt")))
+# The host emulator of CUDA kernels (pzrt/cuda_emulate.h): the CUDA
+# backend's output must compile with g++ -DPZ_CUDA_EMULATE too.
+if os.path.exists(os.path.join(config.pz_src_root, "runtime", "include", "pzrt",
+                               "cuda_emulate.h")):
+    config.available_features.add("cuda-emulate")
+# The host emulator's CUDA runtime, built (pzrt_cuda_emu): the CUDA
+# backend's launchers run whole on the emulated device
+# (cuda_host_check.py --emulate %cuda-emu-link).
+_emu = os.path.join(config.pz_obj_root, "runtime", "libpzrt_cuda_emu.a")
+if os.path.exists(_emu):
+    config.available_features.add("cuda-emulator")
+    _rt = os.path.join(config.pz_obj_root, "runtime")
+    _libs = [os.path.join(_rt, "libpzrt_%s.a" % p) for p in ("cuda_emu", "cpu", "mpi", "core")]
+    config.substitutions.append(
+        ("%cuda-emu-link", "'" + " ".join(["-I", os.path.join(config.pz_src_root, "runtime",
+                                                              "include")]
+                                          + [l for l in _libs if os.path.exists(l)]
+                                          + ["-lopenblas", "-ldl", "-lpthread"]) + "'"))

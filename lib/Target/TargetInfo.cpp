@@ -4,6 +4,7 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "pzrt/cuda.h" // PZRT_CUDA_GEMM_WORKSPACE_BYTES (declarations only, no CUDA)
 #include "pzrt/workspace.h"
 
 using namespace mlir;
@@ -59,7 +60,11 @@ static bool needsWidening(Value v) {
 
 std::vector<TargetInfo::Widened> TargetInfo::widenedValues(Operation *op) const {
   std::vector<Widened> out;
-  if (backendName != "cpu" || !computesInF32(op))
+  if (!computesInF32(op))
+    return out;
+  // cuBLASLt multiplies bf16/f16 operands as they are (fp32 accumulation):
+  // the CUDA backend widens everything but matmul.
+  if (backendName == "cuda" && llvm::isa<MatmulOp>(op))
     return out;
   int64_t kernel = kernelWorkspaceBytes(op);
   if (kernel < 0)
@@ -92,7 +97,62 @@ int64_t TargetInfo::workspaceBytes(Operation *op) const {
   return last.offset + alignUp(4 * n, arenaAlignment());
 }
 
+int64_t TargetInfo::cudaReducePartials(Operation *op) {
+  Value x;
+  ArrayRef<int64_t> axes;
+  if (auto r = llvm::dyn_cast<ReduceSumOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else if (auto r = llvm::dyn_cast<ReduceMeanOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else if (auto r = llvm::dyn_cast<ReduceMaxOp>(op)) {
+    x = r.getInput();
+    axes = r.getAxes();
+  } else {
+    return 1;
+  }
+  auto t = llvm::cast<RankedTensorType>(x.getType());
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= t.getDimSize(a);
+  int64_t outputs = count ? t.getNumElements() / count : 0;
+  // Enough outputs fill the GPU with one thread each; a short reduction
+  // is cheap on one.
+  if (count < 16 * kCudaReduceChunk || outputs > 4096)
+    return 1;
+  return (count + kCudaReduceChunk - 1) / kCudaReduceChunk;
+}
+
+/// The CUDA backend's own scratch beyond attention's: the GEMM's planned
+/// cuBLASLt workspace, and cross-entropy's device scalars (see
+/// lib/Target/CUDA/CUDAEmitLoss.cpp): the loss sum and valid count (and,
+/// for reduction none, the rows' log-sum-exp from byte 64) forward, the
+/// gradient's scale backward.
+static int64_t cudaScratchBytes(Operation *op) {
+  if (llvm::isa<MatmulOp>(op))
+    return static_cast<int64_t>(PZRT_CUDA_GEMM_WORKSPACE_BYTES);
+  if (auto ce = llvm::dyn_cast<CrossEntropyOp>(op)) {
+    if (ce.getReduction() != Reduction::none)
+      return 64;
+    auto t = llvm::cast<RankedTensorType>(ce.getLogits().getType());
+    int64_t rows = t.getNumElements() / std::max<int64_t>(t.getShape().back(), 1);
+    return 64 + alignUp(4 * rows, 64);
+  }
+  if (llvm::isa<CrossEntropyGradOp>(op))
+    return 64;
+  if (int64_t parts = TargetInfo::cudaReducePartials(op); parts > 1) {
+    auto t = llvm::cast<RankedTensorType>(op->getResult(0).getType());
+    return 8 * parts * t.getNumElements();
+  }
+  return 0;
+}
+
 int64_t TargetInfo::kernelWorkspaceBytes(Operation *op) const {
+  bool cuda = backendName == "cuda";
+  if (cuda && !llvm::isa<AttentionBlockOp, AttentionBlockGradOp, AttentionOp, AttentionGradOp,
+                         AttentionBiasGradOp>(op))
+    return cudaScratchBytes(op);
   int64_t d[7];
   int backward = 0;
   // One block of ring attention (context parallelism).
@@ -104,7 +164,10 @@ int64_t TargetInfo::kernelWorkspaceBytes(Operation *op) const {
   }
   if (llvm::isa<AttentionBlockOp, AttentionBlockGradOp>(op)) {
     size_t bytes =
-        pzrt_attention_block_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
+        cuda ? pzrt_cuda_attention_block_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                                         backward)
+             : pzrt_attention_block_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+                                                    backward);
     return bytes > static_cast<size_t>(INT64_MAX / 2) ? -1 : static_cast<int64_t>(bytes);
   }
   if (auto att = llvm::dyn_cast<AttentionOp>(op)) {
@@ -118,8 +181,8 @@ int64_t TargetInfo::kernelWorkspaceBytes(Operation *op) const {
   } else {
     return 0;
   }
-  // The CPU kernels' formula; the CUDA backend shares it until its own
-  // attention kernels exist.
-  size_t bytes = pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
+  size_t bytes =
+      cuda ? pzrt_cuda_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward)
+           : pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
   return bytes > static_cast<size_t>(INT64_MAX / 2) ? -1 : static_cast<int64_t>(bytes);
 }

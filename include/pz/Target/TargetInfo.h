@@ -41,6 +41,14 @@ public:
   /// scatter-adds of gather's and embedding's gradients (which accumulate
   /// many rows into one).
   static bool computesInF32(Operation *op);
+  /// How many partial results per output the CUDA backend's reduce_sum,
+  /// reduce_mean or reduce_max of `op` computes first (each over a
+  /// contiguous run of kCudaReduceChunk reduced elements, in order), so
+  /// that a long reduction runs on many threads; 1 (none) for short
+  /// reductions, reductions with many outputs, and other ops. The partials
+  /// (8 bytes each) are the op's workspace on "cuda".
+  static int64_t cudaReducePartials(Operation *op);
+  static constexpr int64_t kCudaReduceChunk = 4096;
   /// One operand or result of an fp32-only kernel held in another float type
   /// (bf16, f16): the kernel reads or writes an fp32 copy of it at `offset`
   /// bytes into the op's workspace.
@@ -54,10 +62,14 @@ public:
   /// CPU backend widens bf16/fp16 values to fp32 around its kernels: a GEMM
   /// of widened bf16 operands forms the same exact products and
   /// accumulates them in fp32, and norms and softmax accumulate in fp32.
+  /// The CUDA backend widens the same ops except matmul, whose bf16/f16
+  /// operands cuBLASLt takes as they are (CUBLAS_COMPUTE_32F).
   std::vector<Widened> widenedValues(Operation *op) const;
 
 private:
-  /// The scratch of the kernel itself (without the widened copies).
+  /// The scratch of the kernel itself (without the widened copies). On
+  /// "cuda": PZRT_CUDA_GEMM_WORKSPACE_BYTES per matmul, the CUDA attention
+  /// kernels' sizes, and cross-entropy's device scalars.
   int64_t kernelWorkspaceBytes(Operation *op) const;
   explicit TargetInfo(llvm::StringRef name) : backendName(name) {}
   llvm::StringRef backendName;

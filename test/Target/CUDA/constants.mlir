@@ -6,6 +6,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // CHECK: static void *pz_device_symbol(const T &symbol, const char *name) {
 // CHECK-DAG: __device__ uint16_t pzg_forward_cst{{.*}}[2] = {0x3F80, 0xC040};
 // CHECK-DAG: __device__ float pzg_forward_cst{{.*}}[3] = {0x1p-1f, 0x1p+1f, -0x1.8p+1f};

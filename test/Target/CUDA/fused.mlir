@@ -6,12 +6,15 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // On the host, every element equals the CPU backend's (exp, tanh and erf
 // are glibc's float functions in both programs).
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(2); \
 // RUN:   x = (3 * r.standard_normal((64, 33))).astype(np.float32); x[0, :4] = [0, -0.0, np.inf, np.nan]; \
 // RUN:   np.save('%t/x.npy', x); np.save('%t/s.npy', r.standard_normal((33,)).astype(np.float32))" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h x=%t/x.npy s=%t/s.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy s=%t/s.npy | FileCheck %s --check-prefix=HOST %}
 // HOST: exact y 2112
 
 // CHECK-LABEL: __host__ __device__ inline void pzk_forward_0_fused_0_at(int64_t i, float *__restrict__ p0, const float *__restrict__ p1, const float *__restrict__ p2) {
@@ -24,7 +27,7 @@
 // CHECK-NEXT: }
 // CHECK: __global__ void pzk_forward_0_fused_0_kernel(
 // CHECK: static int pzk_forward_0_fused(pzrt_step_ctx *ctx, void *const *b) {
-// CHECK: pzk_forward_0_fused_0_kernel<<<9, 256, 0, stream>>>(INT64_C(2112), (float *)b[2], (const float *)b[0], (const float *)b[1]);
+// CHECK: PZ_LAUNCH(9, 256, 0, stream, pzk_forward_0_fused_0_kernel)(INT64_C(2112), (float *)b[2], (const float *)b[0], (const float *)b[1]);
 // CHECK: "pz.fused 'y'"
 func.func @forward(%x: tensor<64x33xf32> {pz.input = "x"}, %s: tensor<33xf32> {pz.input = "s"})
     -> (tensor<64x33xf32> {pz.output = "y"}) {

@@ -8,6 +8,7 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // On the host, every element equals the CPU backend's, bit for bit.
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(3); \
 // RUN:   x = (4 * r.standard_normal((8, 16))).astype(np.float16); x[0, :3] = [np.inf, -0.0, 6e-8]; \
@@ -15,6 +16,8 @@
 // RUN:   np.save('%t/x.npy', x); np.save('%t/s.npy', r.standard_normal((16,)).astype(np.float32)); \
 // RUN:   np.save('%t/d.npy', d)" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h x=%t/x.npy s=%t/s.npy d=%t/d.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy s=%t/s.npy d=%t/d.npy | FileCheck %s --check-prefix=HOST %}
 // HOST: exact y 128
 
 // CHECK: __host__ __device__ inline __nv_bfloat16 pz_to_bf16(T x) {

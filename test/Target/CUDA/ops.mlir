@@ -8,12 +8,15 @@
 // RUN: parallelize-translate --pzrt-kernels-to-cuda %t/ir/*-pzrt-plan-memory.mlir > %t/k.cu
 // RUN: FileCheck %s < %t/k.cu
 // RUN: %if nvcc %{ nvcc -arch=sm_90 -std=c++17 -I %pz_src_root/runtime/include -c %t/k.cu -o %t/k.o %}
+// RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 // RUN: %if nvcc %{ %python -c "import numpy as np; r = np.random.default_rng(4); \
 // RUN:   a = (3 * r.standard_normal((4, 16))).astype(np.float32); a[0, :6] = [0, -0.0, np.inf, -np.inf, np.nan, 1e-40]; \
 // RUN:   b = r.standard_normal((16,)).astype(np.float32); b[:2] = [np.nan, 2]; \
 // RUN:   n = r.integers(-2**31, 2**31, (4, 16)).astype(np.int32); n[0, :3] = [-2**31, 2**31 - 1, 0]; \
 // RUN:   np.save('%t/a.npy', a); np.save('%t/b.npy', b); np.save('%t/n.npy', n)" %}
 // RUN: %if nvcc %{ %cuda-host-check %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/h a=%t/a.npy b=%t/b.npy n=%t/n.npy | FileCheck %s --check-prefix=HOST %}
+// The launchers themselves on the host emulator's CUDA device: the same.
+// RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e a=%t/a.npy b=%t/b.npy n=%t/n.npy | FileCheck %s --check-prefix=HOST %}
 // HOST-DAG: exact trig 64
 // HOST-DAG: exact powed 64
 // HOST-DAG: exact extrema 64

@@ -1,0 +1,146 @@
+//===- CUDAEmitTraining.cpp - dropout and the optimizer updates -----------===//
+//
+// Dropout calls pzrt_cuda_dropout_fwd, the CPU's Philox stream keyed by the
+// same (seed, step, element index), so the masks are the CPU backend's. A
+// block of a split value (tp, sp, cp) reads its split dims' indices on the
+// host first (they are device buffers) and draws run by run, as the CPU.
+//
+// The optimizer updates read the learning rate and step from their scalar
+// slots on the host (pzrt_device_read synchronizes) and update in place;
+// results that are not their inputs' buffers start as device copies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CUDAKernelEmitter.h"
+
+#include "pz/Dialect/PZ/IR/PZOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::pz;
+using namespace mlir::pz::cuda;
+
+using E = Emitter;
+using csrc::floatLiteral;
+
+static std::string str(int64_t v) { return std::to_string(v); }
+
+static void copyIfDistinct(Operation *op, E &e, Value from, Value to) {
+  std::string bytes = str(E::numel(to)) + " * sizeof(*" + e.name(to) + ")";
+  e.host() << "  if ((void *)" << e.name(to) << " != (void *)" << e.name(from) << ") {\n"
+           << "    err = cudaMemcpyAsync(" << e.name(to) << ", " << e.name(from) << ", " << bytes
+           << ", cudaMemcpyDeviceToDevice, stream);\n"
+           << "    if (err != cudaSuccess) return pzrt_set_error(\"%s: cudaMemcpyAsync: %s (%s)\", \""
+           << E::where(op) << "\", cudaGetErrorString(err), cudaGetErrorName(err));\n  }\n";
+}
+
+/// Declares `T var` on the host holding element 0 of the scalar slot v.
+static void readScalar(Operation *op, E &e, Value v, const std::string &var) {
+  e.host() << "  " << e.typeOf(v) << " " << var << ";\n"
+           << "  if (pzrt_device_read(ctx->device, &" << var << ", " << e.name(v) << ", sizeof "
+           << var << ") != 0) return pz_cuda_fail(\"" << E::where(op) << "\");\n";
+}
+
+static LogicalResult emitDropout(DropoutOp d, E &e) {
+  if (!E::elementType(d.getInput()).isF32())
+    return d.emitError() << "CUDA backend: dropout computes in f32 only";
+  double rate = d.getRate().convertToDouble();
+  std::string seed = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
+                     str(static_cast<int64_t>(d.getSeed())) +
+                     ") ^ ctx->seed, (uint64_t)ctx->step, ";
+  int64_t n = E::numel(d.getInput());
+  std::string X = e.name(d.getInput()), Y = e.name(d.getResult());
+  if (d.getIndices().empty()) {
+    e.checkCall(d, "pzrt_cuda_dropout_fwd(ctx, " + X + ", " + Y + ", NULL, " + str(n) + ", " +
+                       seed + "(uint64_t)ctx->dropout_block * " + str(n) + ")");
+    return success();
+  }
+  // A block of a split value: each run of contiguous elements (the whole
+  // dims after the last split dim) starts at its index in the whole value.
+  ArrayRef<int64_t> local = E::shape(d.getInput());
+  ArrayRef<int64_t> global = *d.getGlobalShape(), dims = *d.getSplitDims();
+  int64_t last = dims.back(), run = 1, whole = 1;
+  for (int64_t g : global)
+    whole *= g;
+  for (size_t i = last + 1; i < local.size(); ++i)
+    run *= local[i];
+  std::string r = str(run);
+  e.host() << "  {\n";
+  for (auto [k, dim] : llvm::enumerate(dims)) {
+    Value idx = d.getIndices()[k];
+    std::string h = "h" + str(k);
+    e.host() << "  int64_t " << h << "[" << local[dim] << "];\n"
+             << "  if (pzrt_device_read(ctx->device, " << h << ", " << e.name(idx) << ", sizeof "
+             << h << ") != 0) return pz_cuda_fail(\"" << E::where(d) << "\");\n"
+             << "  for (int64_t k = 0; k < " << local[dim] << "; ++k)\n    if (" << h
+             << "[k] < 0 || " << h << "[k] >= " << global[dim] << ") "
+             << e.failStmt(d, "dropout index out of range [0, " + str(global[dim]) + ")") << "\n";
+  }
+  e.host() << "  for (int64_t o = 0; o < " << n / run << "; ++o) {\n"
+           << "    int64_t rest = o; uint64_t at = 0, j;\n";
+  int64_t stride = run;
+  for (int64_t k = last; k >= 0; --k) {
+    e.host() << "    j = (uint64_t)(rest % " << local[k] << "); rest /= " << local[k] << ";\n";
+    const auto *it = llvm::find(dims, k);
+    std::string at = it == dims.end() ? std::string("j")
+                                      : "(uint64_t)h" + str(it - dims.begin()) + "[j]";
+    e.host() << "    at += " << at << " * " << stride << ";\n";
+    stride *= global[k];
+  }
+  e.host() << "  ";
+  e.checkCall(d, "pzrt_cuda_dropout_fwd(ctx, " + X + " + o * " + r + ", " + Y + " + o * " + r +
+                     ", NULL, " + r + ", " + seed + "(uint64_t)ctx->dropout_block * " +
+                     str(whole) + " + at)");
+  e.host() << "  }\n  }\n";
+  return success();
+}
+
+LogicalResult cuda::emitTrainingOp(Operation *op, E &e, bool &handled) {
+  handled = true;
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<DropoutOp>([&](DropoutOp d) { return emitDropout(d, e); })
+      .Case<SGDUpdateOp>([&](SGDUpdateOp s) -> LogicalResult {
+        if (!E::elementType(s.getParam()).isF32())
+          return op->emitError() << "CUDA backend: sgd_update computes in f32 only";
+        copyIfDistinct(op, e, s.getParam(), s.getNewParam());
+        copyIfDistinct(op, e, s.getMomentumBuffer(), s.getNewMomentumBuffer());
+        e.host() << "  {\n";
+        readScalar(op, e, s.getLr(), "lr");
+        // buf starts at 0, so momentum * buf + d on the first step is d, as
+        // torch's first step: one formula for every step (step 2 onwards).
+        e.checkCall(op, "pzrt_cuda_sgd_step(ctx, " + e.name(s.getNewParam()) + ", " +
+                            e.name(s.getGrad()) + ", " + e.name(s.getNewMomentumBuffer()) + ", " +
+                            str(E::numel(s.getParam())) + ", (double)lr, " +
+                            floatLiteral(s.getMomentum().convertToDouble(), false) + ", 0.0, " +
+                            floatLiteral(s.getWeightDecay().convertToDouble(), false) +
+                            ", 0, 2)");
+        e.host() << "  }\n";
+        return success();
+      })
+      .Case<AdamWUpdateOp>([&](AdamWUpdateOp a) -> LogicalResult {
+        if (!E::elementType(a.getParam()).isF32())
+          return op->emitError() << "CUDA backend: adamw_update computes in f32 only";
+        copyIfDistinct(op, e, a.getParam(), a.getNewParam());
+        copyIfDistinct(op, e, a.getExpAvg(), a.getNewExpAvg());
+        copyIfDistinct(op, e, a.getExpAvgSq(), a.getNewExpAvgSq());
+        e.host() << "  {\n";
+        readScalar(op, e, a.getLr(), "lr");
+        readScalar(op, e, a.getStep(), "step");
+        e.checkCall(op, "pzrt_cuda_adamw_step(ctx, " + e.name(a.getNewParam()) + ", " +
+                            e.name(a.getGrad()) + ", " + e.name(a.getNewExpAvg()) + ", " +
+                            e.name(a.getNewExpAvgSq()) + ", " + str(E::numel(a.getParam())) +
+                            ", (double)lr, " +
+                            floatLiteral(a.getBeta1().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getBeta2().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getEps().convertToDouble(), false) + ", " +
+                            floatLiteral(a.getWeightDecay().convertToDouble(), false) +
+                            ", (int64_t)step)");
+        e.host() << "  }\n";
+        return success();
+      })
+      .Default([&](Operation *) {
+        handled = false;
+        return success();
+      });
+}
