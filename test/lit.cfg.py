@@ -34,6 +34,10 @@ llvm_config.add_tool_substitutions(
 if os.path.exists("/usr/local/cuda/bin/nvcc"):
     config.available_features.add("nvcc")
     llvm_config.with_environment("PATH", "/usr/local/cuda/bin", append_path=True)
+# A GPU with its driver: CUDA programs run (tests of a machine without one
+# check that they fail cleanly instead).
+if os.path.exists("/dev/nvidiactl"):
+    config.available_features.add("cuda-device")
 config.substitutions.append(
     ("%cuda-host-check",
      config.pz_python + " " + os.path.join(config.pz_src_root, "test", "Utils",

@@ -36,8 +36,15 @@ struct CompileOptions {
                               cl::cat(commandCategory())};
   cl::opt<std::string> backend{"backend", cl::desc("cpu or cuda"),
                                cl::init("cpu"), cl::cat(commandCategory())};
-  cl::opt<std::string> gpuArch{"gpu-arch", cl::desc("CUDA architecture"),
+  cl::opt<std::string> gpuArch{"gpu-arch",
+                               cl::desc("--backend cuda: the GPU architecture nvcc compiles "
+                                        "for, sm_NN or sm_NNa (default sm_90)"),
                                cl::init("sm_90"), cl::cat(commandCategory())};
+  cl::opt<bool> cudaEmulate{
+      "cuda-emulate",
+      cl::desc("--backend cuda, for testing without a GPU: build program.cu with the host C++ "
+               "compiler for the CUDA host emulator (kernels run on the host)"),
+      cl::cat(commandCategory())};
   cl::list<std::string> inputShapes{
       "input-shape", cl::desc("fix one data input's shape: NAME=DxDx..."),
       cl::value_desc("NAME=DxD"), cl::cat(commandCategory())};
@@ -193,6 +200,40 @@ bool writeOutput(llvm::StringRef dir, llvm::StringRef name,
   return true;
 }
 
+/// The source file of the program: train.cpp or run.cpp on the CPU; one
+/// program.cu (for nvcc, or the host emulator) with --backend cuda.
+std::string sourceName(const CompileOptions &opts, llvm::StringRef program) {
+  return opts.backend == "cuda" ? "program.cu" : (program + ".cpp").str();
+}
+
+/// How the program is built with these options.
+ProgramBuild programBuild(const CompileOptions &opts) {
+  ProgramBuild b;
+  if (opts.backend == "cuda")
+    b.kind = opts.cudaEmulate ? ProgramBuild::Kind::CUDAEmulated : ProgramBuild::Kind::CUDA;
+  b.gpuArch = opts.gpuArch;
+  return b;
+}
+
+/// Checks the CUDA flags: --gpu-arch sm_NN[a] and --cuda-emulate with
+/// --backend cuda only; an error message, or empty.
+std::string checkCUDAFlags(const CompileOptions &opts) {
+  const bool cuda = opts.backend == "cuda";
+  if (opts.gpuArch.getNumOccurrences() && !cuda)
+    return "--gpu-arch: applies to --backend cuda only (the backend is " + opts.backend + ")";
+  if (opts.cudaEmulate && !cuda)
+    return "--cuda-emulate: applies to --backend cuda only (the backend is " + opts.backend + ")";
+  llvm::StringRef arch = opts.gpuArch.getValue();
+  llvm::StringRef digits = arch.starts_with("sm_") ? arch.drop_front(3) : "";
+  if (digits.ends_with("a"))
+    digits = digits.drop_back();
+  if (digits.empty() ||
+      !llvm::all_of(digits, [](char c) { return c >= '0' && c <= '9'; }))
+    return "--gpu-arch: expected sm_ and the compute capability's digits, with an optional "
+           "'a' (sm_80, sm_90, sm_90a), got '" + arch.str() + "'";
+  return "";
+}
+
 /// The files `compile` writes into OUTDIR with these options.
 std::vector<std::string> outputNames(const CompileOptions &opts) {
   if (opts.outDir.empty())
@@ -205,7 +246,7 @@ std::vector<std::string> outputNames(const CompileOptions &opts) {
     names.push_back("init.safetensors");
     names.push_back("report.json");
   }
-  names.push_back(program + ".cpp");
+  names.push_back(sourceName(opts, program));
   if (opts.emit == "exe")
     names.push_back(program);
   return names;
@@ -274,7 +315,8 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
   std::string source, program;
   llvm::raw_string_ostream os(source);
   TrainProgramInfo info;
-  std::unique_ptr<DeviceEmitter> device = createCPUDeviceEmitter();
+  std::unique_ptr<DeviceEmitter> device =
+      opts.backend == "cuda" ? createCUDADeviceEmitter() : createCPUDeviceEmitter();
   if (opts.forwardOnly || !opts.runFunction.empty()) {
     auto fns = llvm::to_vector(module.getOps<func::FuncOp>());
     func::FuncOp fn = fns.size() == 1 ? fns.front() : func::FuncOp();
@@ -313,7 +355,11 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
       return kExitUser;
     }
     if (!writeOutput(opts.outDir, "report.json", [&](llvm::raw_ostream &r) {
-          writeReport(r, opts.model, plan, info, recomputeSavings(module));
+          ReportTarget target;
+          target.backend = opts.backend;
+          target.gpuArch = opts.gpuArch;
+          target.emulated = opts.cudaEmulate;
+          writeReport(r, opts.model, plan, info, recomputeSavings(module), target);
         }))
       return kExitUser;
     if (memoryLimit) {
@@ -332,7 +378,7 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
                  << fromFile << " from the model's initializers) and " << opts.outDir
                  << "/report.json (predicted peak " << info.peakBytes << " bytes per rank)\n";
   }
-  std::string cppName = program + ".cpp";
+  std::string cppName = sourceName(opts, program);
   if (!writeOutput(opts.outDir, cppName, [&](llvm::raw_ostream &o) { o << source; }))
     return kExitUser;
   llvm::outs() << "wrote " << opts.outDir << "/" << cppName << "\n";
@@ -340,11 +386,19 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
     return kExitOk;
   std::string error;
   std::string exe = opts.outDir + "/" + program;
-  if (!driver::buildProgram(opts.outDir + "/" + cppName, exe, error)) {
+  const ProgramBuild build = programBuild(opts);
+  if (!driver::buildProgram(opts.outDir + "/" + cppName, exe, build, error)) {
     printError("compile", "building " + exe + ": " + error);
     return kExitInternal;
   }
   llvm::outs() << "built " << exe << "\n";
+  if (build.kind == ProgramBuild::Kind::CUDA) {
+    if (!driver::bundleCUDALibraries(opts.outDir, error)) {
+      printError("compile", "bundling the CUDA libraries: " + error);
+      return kExitInternal;
+    }
+    llvm::outs() << "placed cuBLASLt and cuBLAS in " << opts.outDir << "/lib\n";
+  }
   return kExitOk;
 }
 } // namespace
@@ -359,6 +413,10 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   if (opts.backend != "cpu" && opts.backend != "cuda") {
     printError("compile", "--backend: expected cpu or cuda, got '" +
                               opts.backend + "'");
+    return kExitUser;
+  }
+  if (std::string bad = checkCUDAFlags(opts); !bad.empty()) {
+    printError("compile", bad);
     return kExitUser;
   }
   if (opts.emit != "ir" && opts.emit != "cpp" && opts.emit != "exe") {
@@ -412,11 +470,13 @@ int mlir::pz::driver::compileMain(int argc, const char **argv) {
   }
   if (opts.emit != "ir") {
     // Say plainly what the code generator does not do yet, before any work.
-    std::string missing;
-    if (opts.backend == "cuda")
-      missing = "--backend cuda: the CUDA backend is not built yet (use --backend cpu)";
-    else if (opts.outDir.empty() && !opts.printPipeline)
+    std::string missing, why;
+    if (opts.outDir.empty() && !opts.printPipeline)
       missing = "--emit " + opts.emit + " needs -o OUTDIR";
+    else if (opts.emit == "exe" && !opts.printPipeline &&
+             !driver::canBuild(programBuild(opts).kind, why))
+      missing = "--backend cuda" + std::string(opts.cudaEmulate ? " --cuda-emulate" : "") +
+                ": " + why;
     if (!missing.empty()) {
       printError("compile", missing);
       return kExitUser;

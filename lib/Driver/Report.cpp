@@ -199,7 +199,8 @@ std::string mlir::pz::driver::ranksOverMemoryLimit(const Plan &plan, const Train
 
 void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                    const Plan &plan, const TrainProgramInfo &info,
-                                   llvm::ArrayRef<RecomputeSavings> savings) {
+                                   llvm::ArrayRef<RecomputeSavings> savings,
+                                   const ReportTarget &target) {
   json::Array ranks;
   // A pipeline's ranks hold their stage's program (pp is the outermost
   // axis); interleaved, the programs of their chunks, added up.
@@ -253,7 +254,7 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
   }
   json::Object report{
       {"model", model},
-      {"backend", "cpu"},
+      {"backend", target.backend},
       {"world_size", plan.worldSize()},
       {"plan", planObject(plan)},
       {"memory",
@@ -277,5 +278,9 @@ void mlir::pz::driver::writeReport(llvm::raw_ostream &os, llvm::StringRef model,
                                {"optimizer_states", static_cast<int64_t>(info.states.size())},
                                {"inputs", static_cast<int64_t>(info.inputs.size())}}},
   };
+  if (target.backend == "cuda") {
+    report["gpu_arch"] = target.gpuArch;
+    report["emulated"] = target.emulated;
+  }
   os << llvm::formatv("{0:2}", json::Value(std::move(report))) << "\n";
 }

@@ -28,12 +28,22 @@ struct RecomputeSavings {
 /// order (one entry without a pipeline, none without recompute).
 std::vector<RecomputeSavings> recomputeSavings(ModuleOp module);
 
+/// What the program was compiled for: report.json's "backend" ("cpu",
+/// "cuda") and, for cuda, "gpu_arch" and "emulated" (built for the host
+/// emulator, --cuda-emulate).
+struct ReportTarget {
+  std::string backend = "cpu";
+  std::string gpuArch;
+  bool emulated = false;
+};
+
 /// report.json: the predicted peak bytes per rank with a breakdown, the
 /// predicted communication bytes per step per collective kind, and the
 /// pipeline schedule; with recompute, what it saves per rank and stage.
 void writeReport(llvm::raw_ostream &os, llvm::StringRef model, const Plan &plan,
                  const TrainProgramInfo &info,
-                 llvm::ArrayRef<RecomputeSavings> savings = {});
+                 llvm::ArrayRef<RecomputeSavings> savings = {},
+                 const ReportTarget &target = {});
 
 /// What each pp coordinate's ranks hold (one entry without a pipeline):
 /// their stage's program, or under interleaving their chunks' added up.

@@ -9,10 +9,34 @@
 
 namespace mlir::pz::driver {
 
-/// Compiles `cppPath` with the system C++ compiler ($PZ_CXX, else $CXX,
-/// else c++) and links it with the runtime into `exePath`. On failure
-/// returns false with the compiler's output in `error`.
-bool buildProgram(llvm::StringRef cppPath, llvm::StringRef exePath, std::string &error);
+/// What a generated program is built for.
+struct ProgramBuild {
+  enum class Kind {
+    CPU,         ///< train.cpp/run.cpp by the C++ compiler, with pzrt
+    CUDA,        ///< program.cu by nvcc for gpuArch, with pzrt_cuda and pzrt
+    CUDAEmulated ///< program.cu by the C++ compiler (-DPZ_CUDA_EMULATE), with
+                 ///< the host emulator's pzrt_cuda_emu: for tests without a GPU
+  };
+  Kind kind = Kind::CPU;
+  std::string gpuArch = "sm_90";
+};
+
+/// Whether this build of the compiler can build `kind` (the CUDA toolkit
+/// was found; the emulator's library was built); else false with the
+/// reason in `error`.
+bool canBuild(ProgramBuild::Kind kind, std::string &error);
+
+/// Compiles `srcPath` and links it with the runtime into `exePath`: with the
+/// system C++ compiler ($PZ_CXX, else $CXX, else c++), or for CUDA with
+/// nvcc ($PZ_NVCC, else the toolkit's). On failure returns false with the
+/// compiler's output in `error`.
+bool buildProgram(llvm::StringRef srcPath, llvm::StringRef exePath, const ProgramBuild &build,
+                  std::string &error);
+
+/// Copies the shared libraries a CUDA program loads at run time (cuBLASLt,
+/// cuBLAS) into `dir`/lib under their sonames, so that the program finds
+/// them through its rpath ($ORIGIN/lib) and needs only the driver.
+bool bundleCUDALibraries(llvm::StringRef dir, std::string &error);
 
 } // namespace mlir::pz::driver
 

@@ -132,3 +132,19 @@ TEST(Gemm, RejectsBadLeadingDimensions) {
 }
 
 } // namespace
+
+#ifdef PZRT_HAVE_OPENBLAS
+extern "C" int openblas_get_num_threads(void);
+// pzrt_blas_set_threads finds OpenBLAS at run time (it links no BLAS, so
+// that CUDA programs need none): here, where the GEMM links it, it sets it.
+TEST(BlasThreads, ReachOpenBLASLinkedByTheGemm) {
+  const int before = openblas_get_num_threads();
+  pzrt_blas_set_threads(1);
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+  pzrt_blas_set_threads(2);
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  pzrt_blas_set_threads(0); // ignored
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  pzrt_blas_set_threads(before);
+}
+#endif

@@ -33,6 +33,11 @@ public:
   virtual llvm::StringRef name() const = 0;
   /// Includes and helpers the device code needs.
   virtual std::string prelude() const = 0;
+  /// The runtime entry the program's main() calls is this prefix followed by
+  /// train_main, train_main_stages or run_main: "pzrt_" runs on the CPU
+  /// device; a backend with its own device names entries that open it
+  /// (pzrt/cuda.h's pzrt_cuda_train_main).
+  virtual llvm::StringRef mainPrefix() const { return "pzrt_"; }
   /// Defines `static int CNAME(pzrt_step_ctx *ctx, void *const *b)` running
   /// `kernel` on b[] = its inputs, then its results, then its workspace.
   /// It returns 0, or -1 with pzrt_last_error() naming the op.

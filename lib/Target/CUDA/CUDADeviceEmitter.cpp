@@ -23,6 +23,7 @@ namespace {
 class CUDADeviceEmitter : public DeviceEmitter {
 public:
   StringRef name() const override { return "CUDA backend"; }
+  StringRef mainPrefix() const override { return "pzrt_cuda_"; }
 
   std::string prelude() const override {
     return R"PZ(#include <pzrt/cuda_prelude.h>

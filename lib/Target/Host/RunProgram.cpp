@@ -111,6 +111,7 @@ LogicalResult mlir::pz::emitRunProgram(ModuleOp module, DeviceEmitter &device, f
      << args.size() << ", pz_args, " << results.size() << ", pz_results, "
      << HostProgram::arenaBytes(fn) << "u, " << HostProgram::arenaPeakBytes(fn)
      << "u, pz_fn, pz_bool_results};\n\n"
-     << "int main(int argc, char **argv) { return pzrt_run_main(&pz_function, argc, argv); }\n";
+     << "int main(int argc, char **argv) { return " << device.mainPrefix()
+     << "run_main(&pz_function, argc, argv); }\n";
   return success();
 }

@@ -712,7 +712,8 @@ static LogicalResult emitProgram(ModuleOp module, DeviceEmitter &device,
      << info.weightSlots << ", pz_saved_pools,\n  "
      << (staged && p.schedule == Schedule::Interleaved ? p.virtualStages : 1) << "};\n\n";
   if (!staged)
-    os << "int main(int argc, char **argv) { return pzrt_train_main(&pz_program, argc, argv); }\n";
+    os << "int main(int argc, char **argv) { return " << device.mainPrefix()
+       << "train_main(&pz_program, argc, argv); }\n";
   return success();
 }
 
@@ -743,7 +744,8 @@ LogicalResult mlir::pz::emitTrainProgram(ModuleOp module, DeviceEmitter &device,
   os << "\nstatic const pzrt_program *const pz_stages[] = {";
   for (size_t k = 0; k < stages.size(); ++k)
     os << "&pz_stage_" << k << "::pz_program, ";
-  os << "};\n\nint main(int argc, char **argv) {\n  return pzrt_train_main_stages(pz_stages, "
+  os << "};\n\nint main(int argc, char **argv) {\n  return " << device.mainPrefix()
+     << "train_main_stages(pz_stages, "
      << stages.size() << ", argc, argv);\n}\n";
   std::vector<TrainProgramInfo> all = std::move(info.stages);
   info = all.front();

@@ -42,6 +42,21 @@ const char *pzrt_mem_category_name(pzrt_mem_category cat);
 void *pzrt_mem_alloc(size_t bytes, int cat);
 /* Frees memory from pzrt_mem_alloc (NULL is ignored). */
 void pzrt_mem_free(void *ptr);
+
+/* Where pzrt_mem_alloc takes its memory from (a device's memory: the CUDA
+ * backend's managed memory). alloc returns `bytes` (a multiple of 64)
+ * zero-filled and 64-byte aligned for a pzrt_mem_category, or NULL with
+ * pzrt_last_error(); free releases it. The accounting is the same for every
+ * allocator. */
+typedef struct pzrt_mem_allocator {
+  void *(*alloc)(size_t bytes, int cat, void *user);
+  void (*free)(void *ptr, void *user);
+  void *user;
+} pzrt_mem_allocator;
+/* Makes later pzrt_mem_alloc calls use `allocator` (NULL: host memory,
+ * aligned_alloc) and returns the previous one. Memory is always freed by
+ * the allocator that made it. The allocator must outlive its memory. */
+const pzrt_mem_allocator *pzrt_mem_set_allocator(const pzrt_mem_allocator *allocator);
 /* Bytes currently allocated / high-water mark, for one category. */
 uint64_t pzrt_mem_current(pzrt_mem_category cat);
 uint64_t pzrt_mem_peak(pzrt_mem_category cat);

@@ -1,9 +1,11 @@
 /* pzrt/cuda.h - the CUDA device (docs/design/0018-cuda-backend.md).
  *
  * Built only with PZ_ENABLE_CUDA (library pzrt_cuda). A CUDA device is a
- * pzrt_device of pzrt/exec.h: its buffers are device memory, reached from
- * the host only through pzrt_device_read/write, and its streams are CUDA
- * streams. Every failing CUDA call becomes a pzrt error (pzrt_last_error())
+ * pzrt_device of pzrt/exec.h: its buffers are device memory (the arena of
+ * pzrt_cuda_arena_alloc) or managed memory (the compiled programs' buffers,
+ * pzrt_cuda_train_main), and its streams are CUDA streams. pzrt_copy,
+ * pzrt_chunk_on, pzrt_event_record and pzrt_stream_wait on a step context
+ * of the device run on its streams; MPI transfers are host-staged (exec.h). Every failing CUDA call becomes a pzrt error (pzrt_last_error())
  * that names the call and cudaGetErrorString's text; functions return 0, or
  * -1 with the error (NULL where they return a pointer).
  */
@@ -11,6 +13,8 @@
 #define PZRT_CUDA_H
 
 #include "pzrt/exec.h"
+#include "pzrt/run.h"
+#include "pzrt/train.h"
 #include "pzrt/types.h"
 
 #include <stddef.h>
@@ -47,6 +51,25 @@ void *pzrt_cuda_stream_handle(pzrt_stream *stream);
  * error when ctx has no streams or its compute stream is not a CUDA
  * stream. */
 void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
+
+/* This process's device: its local rank (pzrt_env_discover: LOCAL_RANK,
+ * OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or SLURM_LOCALID; the rank
+ * without a local one) modulo the number of devices, so that several ranks
+ * may share one GPU. NULL with pzrt_device_cuda's error when there is no
+ * device ("no CUDA device ..."). */
+pzrt_device *pzrt_cuda_local_device(void);
+
+/* ---- the main() of compiled CUDA programs ---- */
+/* pzrt_train_main, pzrt_train_main_stages and pzrt_run_main on
+ * pzrt_cuda_local_device(), with every buffer the driver allocates (the
+ * arena included) in CUDA managed memory, zero-filled, its preferred
+ * location the device (src/cuda/program_main.cpp says why). The device needs
+ * concurrent managed access. No device: the driver's setup failure
+ * ("train: rank R: pzrt_device_cuda(0): no CUDA device ...", exit 1). */
+int pzrt_cuda_train_main(const pzrt_program *program, int argc, char **argv);
+int pzrt_cuda_train_main_stages(const pzrt_program *const *stages, int num_stages, int argc,
+                                char **argv);
+int pzrt_cuda_run_main(const pzrt_function *fn, int argc, char **argv);
 
 /* ---- events (cudaEvent_t, timing disabled) ---- */
 typedef struct pzrt_cuda_event pzrt_cuda_event;

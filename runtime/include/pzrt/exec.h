@@ -12,6 +12,13 @@
  * request must be waited for before the compiled function returns: the
  * driver calls MPI itself between functions (MPI_THREAD_SERIALIZED).
  * PZRT_COMM_THREAD=0 runs transfers inside the call instead.
+ *
+ * On a device with buffers the host can reach (the CUDA backend's managed
+ * memory) the MPI transfers are "host-staged": each call first waits for
+ * the compute stream (streams[0]), so that the host-run transfer reads and
+ * writes buffers no kernel still uses; pzrt_wait then completes it before
+ * later kernels read its result. pzrt_copy and pzrt_chunk_on run on the
+ * compute stream, and events are the device's.
  */
 #ifndef PZRT_EXEC_H
 #define PZRT_EXEC_H
@@ -36,6 +43,11 @@ pzrt_stream *pzrt_stream_create(pzrt_device *device);
 void pzrt_stream_destroy(pzrt_stream *stream);
 /* Waits until the stream's work is done. */
 int pzrt_stream_synchronize(pzrt_stream *stream);
+/* Waits until the work issued on every stream of the device is done, so
+ * that host code may read and write its buffers (the training driver calls
+ * it before it touches a buffer: the data feed, checkpoints, pipeline
+ * sends). A no-op on the CPU device. 0, or -1 with pzrt_last_error(). */
+int pzrt_device_synchronize(pzrt_device *device);
 
 /* ---- calls of compiled host code (ctx is the step context) ---- */
 /* Copies `bytes` from src to dst on the stream; nothing when they are the

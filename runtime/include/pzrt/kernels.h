@@ -29,7 +29,8 @@ int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, i
                                float alpha, const float *a, int64_t lda, int64_t stride_a,
                                const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
                                int64_t ldc, int64_t stride_c, int64_t batch);
-/* Sets the BLAS thread count (no-op if the BLAS cannot). */
+/* Sets the BLAS thread count: OpenBLAS's, looked up among the process's
+ * symbols (a no-op where the program links no OpenBLAS, or another BLAS). */
 void pzrt_blas_set_threads(int n);
 
 /* ---- softmax family, along the last axis ---- */

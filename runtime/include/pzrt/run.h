@@ -39,6 +39,12 @@ typedef struct pzrt_function {
 } pzrt_function;
 
 int pzrt_run_main(const pzrt_function *fn, int argc, char **argv);
+/* The same on the device of `hooks` (train.h's pzrt_device_hooks): the
+ * arguments, results and arena come from its allocator, the function runs
+ * with ctx->device and two streams of the device, and the device is
+ * synchronized before the results are written. NULL: pzrt_run_main. */
+int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
+                     const pzrt_device_hooks *hooks);
 
 /* Writes a C-order little-endian .npy file (version 1.0); U8 is written as
  * bool ('|b1') when as_bool is set, BF16 as its raw bits ('<u2'). */

@@ -461,6 +461,33 @@ int pzrt_train_main(const pzrt_program *program, int argc, char **argv);
 int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages, int argc,
                            char **argv);
 
+/* ---- a device other than the CPU ---- */
+/* What a backend with its own device gives the driver (pzrt_cuda's
+ * pzrt_cuda_train_main). pzrt itself stays free of any device library.
+ *  - open_device(user): called once in setup, after the communicator and
+ *    before any buffer is allocated; returns the device every buffer lives
+ *    on (ctx->device; the driver creates its two streams there), or NULL
+ *    with pzrt_last_error(), which ends the run like any setup failure
+ *    ("train: rank R: MESSAGE", exit 1; --help and usage errors need no
+ *    device).
+ *  - allocator: where pzrt_mem_alloc takes every counted buffer from
+ *    (params, grads, accumulators, states, inputs, saved tensors, outputs,
+ *    scalars and the arena) while the driver runs; NULL: host memory. The
+ *    host touches the driver's buffers (the data feed, checkpoints, pipeline
+ *    sends and receives, host-staged transfers), so they must be memory the
+ *    host can reach once the device is synchronized (CUDA managed memory).
+ * The driver calls pzrt_device_synchronize before every such host access.
+ * NULL hooks: the CPU device, as pzrt_train_main. */
+typedef struct pzrt_device_hooks {
+  pzrt_device *(*open_device)(void *user);
+  const struct pzrt_mem_allocator *allocator;
+  void *user;
+} pzrt_device_hooks;
+int pzrt_train_main_on(const pzrt_program *program, int argc, char **argv,
+                       const pzrt_device_hooks *hooks);
+int pzrt_train_main_stages_on(const pzrt_program *const *stages, int num_stages, int argc,
+                              char **argv, const pzrt_device_hooks *hooks);
+
 #ifdef __cplusplus
 }
 #endif

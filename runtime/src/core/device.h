@@ -12,6 +12,7 @@
 
 struct pzrt_device;
 struct pzrt_stream;
+struct pzrt_event;
 
 namespace pzrt {
 
@@ -23,6 +24,18 @@ struct DeviceOps {
   pzrt_stream *(*streamCreate)(pzrt_device *device);
   void (*streamDestroy)(pzrt_stream *stream);
   int (*streamSynchronize)(pzrt_stream *stream);
+  // Waits until all work issued on the device's streams is done
+  // (pzrt_device_synchronize): the host may then touch any buffer.
+  int (*synchronize)(pzrt_device *device);
+  // pzrt_copy and pzrt_chunk_on on the device: asynchronous on `stream`,
+  // between buffers of the device (dst and src coincide or do not overlap).
+  int (*copy)(pzrt_stream *stream, void *dst, const void *src, size_t bytes);
+  int (*zero)(pzrt_stream *stream, void *dst, size_t bytes);
+  // pzrt_event_record / pzrt_stream_wait: a device event marking the work
+  // issued so far on `stream` (valid until the stream has recorded many
+  // more), and making `stream`'s later work wait for it.
+  pzrt_event *(*eventRecord)(pzrt_stream *stream);
+  int (*streamWait)(pzrt_stream *stream, pzrt_event *event);
 };
 
 } // namespace pzrt

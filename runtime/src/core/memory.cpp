@@ -3,6 +3,7 @@
 
 #include "core/internal.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -15,9 +16,18 @@ namespace {
 
 constexpr size_t kAlign = 64;
 
+// A live allocation: its size, category and the allocator that made it
+// (NULL: aligned_alloc), which frees it even after the allocator changed.
+struct Allocation {
+  size_t bytes;
+  pzrt_mem_category cat;
+  const pzrt_mem_allocator *allocator;
+};
+
 struct Accounting {
   std::mutex mu;
-  std::unordered_map<void *, std::pair<size_t, pzrt_mem_category>> live;
+  std::unordered_map<void *, Allocation> live;
+  const pzrt_mem_allocator *allocator = nullptr; // pzrt_mem_set_allocator's
   uint64_t current[PZRT_MEM_CATEGORY_COUNT] = {};
   uint64_t peak[PZRT_MEM_CATEGORY_COUNT] = {};
   uint64_t total = 0, totalPeak = 0;
@@ -57,16 +67,34 @@ void *pzrt_mem_alloc(size_t bytes, int cat) {
     fail("mem_alloc: size %zu overflows", bytes);
     return nullptr;
   }
-  void *p = std::aligned_alloc(kAlign, rounded ? rounded : kAlign);
-  if (!p) {
-    fail("mem_alloc: out of memory allocating %zu bytes for %s (%llu bytes already allocated)",
-         bytes, kCatNames[cat], static_cast<unsigned long long>(pzrt_mem_current_total()));
-    return nullptr;
-  }
-  std::memset(p, 0, rounded ? rounded : kAlign);
   Accounting &a = acct();
+  const pzrt_mem_allocator *allocator;
+  {
+    std::lock_guard<std::mutex> lock(a.mu);
+    allocator = a.allocator;
+  }
+  void *p = nullptr;
+  if (allocator) {
+    // The allocator zero-fills and reports its own failure.
+    p = allocator->alloc(rounded ? rounded : kAlign, cat, allocator->user);
+    if (!p)
+      return nullptr;
+    if (reinterpret_cast<uintptr_t>(p) % kAlign != 0) {
+      allocator->free(p, allocator->user);
+      fail("mem_alloc: the allocator returned %p, not %zu-byte aligned", p, kAlign);
+      return nullptr;
+    }
+  } else {
+    p = std::aligned_alloc(kAlign, rounded ? rounded : kAlign);
+    if (!p) {
+      fail("mem_alloc: out of memory allocating %zu bytes for %s (%llu bytes already allocated)",
+           bytes, kCatNames[cat], static_cast<unsigned long long>(pzrt_mem_current_total()));
+      return nullptr;
+    }
+    std::memset(p, 0, rounded ? rounded : kAlign);
+  }
   std::lock_guard<std::mutex> lock(a.mu);
-  a.live[p] = {bytes, static_cast<pzrt_mem_category>(cat)};
+  a.live[p] = {bytes, static_cast<pzrt_mem_category>(cat), allocator};
   a.current[cat] += bytes;
   if (a.current[cat] > a.peak[cat])
     a.peak[cat] = a.current[cat];
@@ -80,16 +108,29 @@ void pzrt_mem_free(void *ptr) {
   if (!ptr)
     return;
   Accounting &a = acct();
+  const pzrt_mem_allocator *allocator;
   {
     std::lock_guard<std::mutex> lock(a.mu);
     auto it = a.live.find(ptr);
     if (it == a.live.end())
       pzrt::fatal(1, "mem_free: %p was not allocated by pzrt_mem_alloc (or freed twice)", ptr);
-    a.current[it->second.second] -= it->second.first;
-    a.total -= it->second.first;
+    a.current[it->second.cat] -= it->second.bytes;
+    a.total -= it->second.bytes;
+    allocator = it->second.allocator;
     a.live.erase(it);
   }
-  std::free(ptr);
+  if (allocator)
+    allocator->free(ptr, allocator->user);
+  else
+    std::free(ptr);
+}
+
+const pzrt_mem_allocator *pzrt_mem_set_allocator(const pzrt_mem_allocator *allocator) {
+  Accounting &a = acct();
+  std::lock_guard<std::mutex> lock(a.mu);
+  const pzrt_mem_allocator *before = a.allocator;
+  a.allocator = allocator;
+  return before;
 }
 
 uint64_t pzrt_mem_current(pzrt_mem_category cat) {

@@ -4,6 +4,7 @@
 // (cpu/comm_thread.h), in issue order: an asynchronous one overlaps the
 // caller's work until pzrt_wait.
 #include "pzrt/exec.h"
+#include "pzrt/error.h"
 #include "pzrt/trace.h"
 
 #include "core/device.h"
@@ -30,6 +31,34 @@ namespace {
 pzrt_event theEvent;
 
 bool validStream(int stream) { return stream >= 0; }
+
+// The device operations of the context's device, or NULL on the CPU (and
+// for a context without a device, as in pzrt_run_main).
+const pzrt::DeviceOps *deviceOps(const pzrt_step_ctx *ctx) {
+  return ctx && ctx->device ? ctx->device->ops : nullptr;
+}
+
+// Stream `stream` of a device context, or NULL with an error naming `fn`.
+pzrt_stream *deviceStream(pzrt_step_ctx *ctx, int stream, const char *fn) {
+  if (stream < 0 || stream >= ctx->num_streams || !ctx->streams || !ctx->streams[stream]) {
+    pzrt::fail("%s: stream %d does not exist in this step context (it has %d)", fn, stream,
+               ctx->num_streams);
+    return nullptr;
+  }
+  return ctx->streams[stream];
+}
+
+// The host-staged path (exec.h): before the host runs a transfer on a
+// device's buffers, the kernels issued on the compute stream must be done.
+int hostStage(pzrt_step_ctx *ctx, const char *what) {
+  if (!deviceOps(ctx))
+    return 0;
+  pzrt_stream *compute = deviceStream(ctx, 0, what);
+  if (!compute || pzrt_stream_synchronize(compute) != 0)
+    return pzrt::fail("%s: waiting for the compute stream before the transfer: %s", what,
+                      pzrt_last_error());
+  return 0;
+}
 
 // The communicator of a group, or NULL with an error.
 pzrt_comm *groupComm(pzrt_step_ctx *ctx, int group, const char *what) {
@@ -90,6 +119,11 @@ std::string traceArgs(const pzrt_step_ctx *ctx, const char *reason) {
 template <class Op>
 int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
              pzrt_request **request, Op op) {
+  if (hostStage(ctx, pzrt_coll_kind_name(kind)) != 0) {
+    if (request)
+      *request = nullptr;
+    return -1;
+  }
   const double issued = ctx->trace ? pzrt_trace_now_us() : 0;
   std::function<int()> work = [=] {
     ReasonCount count(ctx, kind, reason);
@@ -163,26 +197,44 @@ int pzrt_stream_synchronize(pzrt_stream *stream) {
   return 0;
 }
 
-int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
-  (void)ctx;
-  if (bytes > 0 && (!dst || !src))
-    return pzrt::fail("pzrt_copy: a NULL buffer");
-  if (dst != src && bytes > 0)
-    std::memmove(dst, src, bytes);
+int pzrt_device_synchronize(pzrt_device *device) {
+  if (device && device->ops)
+    return device->ops->synchronize(device);
   return 0;
 }
 
-pzrt_event *pzrt_event_record(pzrt_step_ctx *, int stream) {
+int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
+  if (bytes > 0 && (!dst || !src))
+    return pzrt::fail("pzrt_copy: a NULL buffer");
+  if (dst == src || bytes == 0)
+    return 0;
+  if (const pzrt::DeviceOps *ops = deviceOps(ctx)) {
+    pzrt_stream *compute = deviceStream(ctx, 0, "pzrt_copy");
+    return compute ? ops->copy(compute, dst, src, bytes) : -1;
+  }
+  std::memmove(dst, src, bytes);
+  return 0;
+}
+
+pzrt_event *pzrt_event_record(pzrt_step_ctx *ctx, int stream) {
   if (!validStream(stream)) {
     pzrt::fail("pzrt_event_record: stream %d does not exist", stream);
     return nullptr;
   }
+  if (const pzrt::DeviceOps *ops = deviceOps(ctx)) {
+    pzrt_stream *s = deviceStream(ctx, stream, "pzrt_event_record");
+    return s ? ops->eventRecord(s) : nullptr;
+  }
   return &theEvent;
 }
 
-int pzrt_stream_wait(pzrt_step_ctx *, pzrt_event *event, int stream) {
+int pzrt_stream_wait(pzrt_step_ctx *ctx, pzrt_event *event, int stream) {
   if (!event || !validStream(stream))
     return pzrt::fail("pzrt_stream_wait: no event, or stream %d does not exist", stream);
+  if (const pzrt::DeviceOps *ops = deviceOps(ctx)) {
+    pzrt_stream *s = deviceStream(ctx, stream, "pzrt_stream_wait");
+    return s ? ops->streamWait(s, event) : -1;
+  }
   return 0;
 }
 
@@ -287,6 +339,12 @@ int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, siz
   const size_t k = static_cast<size_t>(pzrt_comm_rank(c));
   const size_t begin = k > src_bytes / dst_bytes ? src_bytes : k * dst_bytes;
   const size_t n = std::min(dst_bytes, src_bytes - begin);
+  if (const pzrt::DeviceOps *ops = deviceOps(ctx)) {
+    pzrt_stream *compute = deviceStream(ctx, 0, "chunk");
+    if (!compute || (n > 0 && ops->copy(compute, dst, static_cast<const char *>(src) + begin, n)))
+      return -1;
+    return dst_bytes > n ? ops->zero(compute, static_cast<char *>(dst) + n, dst_bytes - n) : 0;
+  }
   if (n > 0)
     std::memcpy(dst, static_cast<const char *>(src) + begin, n);
   std::memset(static_cast<char *>(dst) + n, 0, dst_bytes - n);

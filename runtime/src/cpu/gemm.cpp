@@ -55,13 +55,4 @@ int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, i
   return 0;
 }
 
-void pzrt_blas_set_threads(int n) {
-#ifdef PZRT_HAVE_OPENBLAS
-  if (n > 0)
-    openblas_set_num_threads(n);
-#else
-  (void)n;
-#endif
-}
-
 } // extern "C"

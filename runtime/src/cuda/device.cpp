@@ -78,8 +78,10 @@ int streamSynchronize(pzrt_stream *stream) {
                "cudaStreamSynchronize");
 }
 
-const DeviceOps kCudaOps = {deviceRead, deviceWrite, streamCreate, streamDestroy,
-                            streamSynchronize};
+const DeviceOps kCudaOps = {deviceRead,        deviceWrite, streamCreate,
+                            streamDestroy,     streamSynchronize,
+                            deviceSynchronize, streamCopy,  streamZero,
+                            streamRecord,      streamWaitRecorded};
 
 } // namespace
 

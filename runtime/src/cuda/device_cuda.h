@@ -8,6 +8,9 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
+
+struct pzrt_event;
 
 namespace pzrt::cuda {
 
@@ -18,6 +21,10 @@ struct CudaDevice {
   // cuBLASLt's handle, created on the first GEMM (cublaslt.h).
   std::mutex ltMutex;
   void *ltHandle = nullptr;
+  // pzrt_event_record's events (async.cpp): a ring, created on first use.
+  std::mutex eventMutex;
+  std::vector<cudaEvent_t> events;
+  size_t nextEvent = 0;
 };
 
 // The CUDA device of `device`, or NULL when it is another device.
@@ -30,6 +37,13 @@ int check(cudaError_t err, const char *call);
 // Makes the device current on this thread (CUDA's current device is per
 // thread; every entry point sets it before its calls).
 int makeCurrent(const CudaDevice &device);
+
+// The device operations of core/device.h that order work (async.cpp).
+int deviceSynchronize(pzrt_device *device);
+int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes);
+int streamZero(pzrt_stream *stream, void *dst, size_t bytes);
+pzrt_event *streamRecord(pzrt_stream *stream);
+int streamWaitRecorded(pzrt_stream *stream, pzrt_event *event);
 
 } // namespace pzrt::cuda
 

@@ -6,6 +6,7 @@
 #include "pzrt/arena.h"
 #include "pzrt/data.h"
 #include "pzrt/error.h"
+#include "pzrt/exec.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,61 @@ std::string shapeStr(int ndim, const int64_t *shape) {
     s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + "]";
 }
+
+// What one run holds: its buffers (counted allocations, from the hooks'
+// allocator when there is one), the arena, and a device's streams. The
+// device finishes its work before any of them is freed.
+struct RunState {
+  pzrt_device *device = nullptr;
+  const pzrt_mem_allocator *prevAllocator = nullptr;
+  bool allocatorSet = false;
+  std::vector<void *> owned;
+  pzrt_arena *arena = nullptr;
+  std::vector<pzrt_stream *> streams;
+  RunState() = default;
+  RunState(const RunState &) = delete;
+  RunState &operator=(const RunState &) = delete;
+  ~RunState() {
+    if (device && pzrt_device_synchronize(device) != 0)
+      std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+    for (pzrt_stream *st : streams)
+      pzrt_stream_destroy(st);
+    pzrt_arena_destroy(arena);
+    for (void *p : owned)
+      pzrt_mem_free(p);
+    if (allocatorSet)
+      pzrt_mem_set_allocator(prevAllocator);
+  }
+  void *alloc(size_t bytes) {
+    void *p = pzrt_mem_alloc(bytes, PZRT_MEM_DATA);
+    if (p)
+      owned.push_back(p);
+    return p;
+  }
+  // Opens the hooks' device (after the arguments were checked: --help and
+  // usage errors need none), its allocator and its two streams.
+  int open(const pzrt_device_hooks *hooks) {
+    if (!hooks)
+      return 0;
+    if (hooks->open_device) {
+      pzrt_clear_error();
+      device = hooks->open_device(hooks->user);
+      if (!device)
+        return -1;
+    }
+    if (hooks->allocator) {
+      prevAllocator = pzrt_mem_set_allocator(hooks->allocator);
+      allocatorSet = true;
+    }
+    for (int i = 0; device && i < 2; ++i) {
+      pzrt_stream *st = pzrt_stream_create(device);
+      if (!st)
+        return -1;
+      streams.push_back(st);
+    }
+    return 0;
+  }
+};
 
 } // namespace
 
@@ -87,6 +143,11 @@ extern "C" int pzrt_npy_write(const char *path, pzrt_dtype dtype, int ndim, cons
 }
 
 extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
+  return pzrt_run_main_on(fn, argc, argv, nullptr);
+}
+
+extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
+                                const pzrt_device_hooks *hooks) {
   std::map<std::string, std::string> inputs;
   std::string outDir;
   for (int i = 1; i < argc; ++i) {
@@ -131,8 +192,12 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
     std::fprintf(stderr, "error: --output-dir: %s\n", pzrt_last_error());
     return 2;
   }
+  RunState state;
+  if (state.open(hooks) != 0) {
+    std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+    return 1;
+  }
   std::vector<void *> args(fn->num_args), results(fn->num_results);
-  std::vector<std::vector<unsigned char>> storage;
   for (int i = 0; i < fn->num_args; ++i) {
     const pzrt_tensor_spec &s = fn->args[i];
     auto it = inputs.find(s.name);
@@ -166,9 +231,13 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
       pzrt_npy_close(a);
       return 1;
     }
-    storage.emplace_back(bytes + 64);
-    std::memcpy(storage.back().data(), pzrt_npy_data(a), bytes);
-    args[i] = storage.back().data();
+    args[i] = state.alloc(bytes);
+    if (!args[i]) {
+      std::fprintf(stderr, "error: argument '%s': %s\n", s.name, pzrt_last_error());
+      pzrt_npy_close(a);
+      return 1;
+    }
+    std::memcpy(args[i], pzrt_npy_data(a), bytes);
     pzrt_npy_close(a);
   }
   for (int i = 0; i < fn->num_results; ++i) {
@@ -179,10 +248,13 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
                    shapeStr(s.ndim, s.shape).c_str());
       return 1;
     }
-    storage.emplace_back(bytes + 64);
-    results[i] = storage.back().data();
+    results[i] = state.alloc(bytes);
+    if (!results[i]) {
+      std::fprintf(stderr, "error: result '%s': %s\n", s.name, pzrt_last_error());
+      return 1;
+    }
   }
-  pzrt_arena *arena = pzrt_arena_create(fn->arena_bytes, fn->arena_planned_peak);
+  pzrt_arena *arena = state.arena = pzrt_arena_create(fn->arena_bytes, fn->arena_planned_peak);
   if (!arena) {
     std::fprintf(stderr, "error: %s\n", pzrt_last_error());
     return 1;
@@ -191,9 +263,16 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
   ctx.arena = arena;
   ctx.arena_base = static_cast<char *>(pzrt_arena_base(arena));
   ctx.step = 1;
+  ctx.device = state.device; // NULL on the CPU, as before
+  ctx.num_streams = static_cast<int32_t>(state.streams.size());
+  ctx.streams = state.streams.empty() ? nullptr : state.streams.data();
   if (fn->fn(&ctx, args.data(), results.data()) != 0) {
     std::fprintf(stderr, "error: %s: %s\n", fn->name, pzrt_last_error());
-    pzrt_arena_destroy(arena);
+    return 1;
+  }
+  // The results are read by the host below.
+  if (state.device && pzrt_device_synchronize(state.device) != 0) {
+    std::fprintf(stderr, "error: %s: %s\n", fn->name, pzrt_last_error());
     return 1;
   }
   int rc = 0;
@@ -215,6 +294,5 @@ extern "C" int pzrt_run_main(const pzrt_function *fn, int argc, char **argv) {
       rc = 1;
     }
   }
-  pzrt_arena_destroy(arena);
   return rc;
 }

@@ -181,14 +181,21 @@ public:
   // One program, or the stages of a pipeline-parallel plan (the rank runs
   // the one of its pp coordinate; interleaved, the chunks of its coordinate:
   // global stages coordinate, coordinate + pp, ...).
-  Trainer(const pzrt_program *const *stages, int numStages, int argc, char **argv)
+  Trainer(const pzrt_program *const *stages, int numStages, int argc, char **argv,
+          const pzrt_device_hooks *hooks)
       : stages_(stages), numStages_(numStages), m_(stages && numStages > 0 ? stages[0] : nullptr),
-        argc_(argc), argv_(argv) {}
+        argc_(argc), argv_(argv), hooks_(hooks) {}
   ~Trainer();
   int run();
 
 private:
   void setup();
+  // The device of the buffers: the CPU's, or the hooks' (with their
+  // allocator for every counted buffer from here on).
+  void openDevice();
+  // Waits for the device's work before the host touches a buffer
+  // (pzrt_device_synchronize; nothing on the CPU); throws naming `why`.
+  void syncDevice(const char *why);
   void printBanner();
   void trainLoop();
   void trainStep(int64_t t);
@@ -256,6 +263,10 @@ private:
   Buffers *buf_ = nullptr; // and its buffers
   int argc_;
   char **argv_;
+  const pzrt_device_hooks *hooks_;
+  // The allocator before the hooks' (restored when the buffers are freed).
+  const pzrt_mem_allocator *prevAllocator_ = nullptr;
+  bool allocatorSet_ = false;
   Options opts_;
   pzrt_env env_{};
   int rank_ = 0, world_ = 1;
@@ -298,6 +309,10 @@ Trainer::~Trainer() {
   metrics_.reset();
   rankMetrics_.reset();
   trace_.reset();
+  // Kernels of a failed step may still use the buffers freed below.
+  if (ctx_.device && pzrt_device_synchronize(ctx_.device) != 0)
+    std::fprintf(stderr, "train: %s: waiting for the device before freeing its buffers: %s\n",
+                 where().c_str(), pzrt_last_error());
   for (Chunk &c : chunks_) {
     c.feed.reset();
     // A send still in flight (the step failed) may read its buffer: keep them.
@@ -305,6 +320,8 @@ Trainer::~Trainer() {
       (void)c.buf.release();
     c.buf.reset();
   }
+  if (allocatorSet_)
+    pzrt_mem_set_allocator(prevAllocator_);
   for (pzrt_comm *c : groupComms_)
     pzrt_comm_destroy(c);
   for (auto &[mask, c] : tiedComms_)
@@ -458,6 +475,7 @@ void Trainer::setup() {
   // anything that may fail on some ranks only (they then meet in agree()).
   createGroupComms();
   createTiedComms();
+  openDevice();
   // The plan's rows and tokens: those of the first stage that reads data (a
   // middle stage reads none).
   const pzrt_program *data = m_;
@@ -492,6 +510,7 @@ void Trainer::setup() {
   if (!opts_.save.empty())
     checkSaveDir(opts_.save, rank_); // before reading anything large
 
+  syncDevice("loading the weights"); // the allocator's zero-fills
   if (!opts_.load.empty()) {
     std::vector<std::string> notes;
     for (Chunk &c : chunks_) {
@@ -566,12 +585,39 @@ void Trainer::setup() {
   ctx_.seed = pos_.seed;
   ctx_.trace = trace_.get();
   ctx_.comm = comm_;
-  ctx_.device = pzrt_device_cpu();
-  for (int i = 0; i < 2; ++i)
-    streams_.push_back(pzrt_stream_create(ctx_.device));
+  for (int i = 0; i < 2; ++i) {
+    pzrt_stream *st = pzrt_stream_create(ctx_.device);
+    if (!st)
+      throwInternal("creating stream %d on %s: %s", i, pzrt_device_name(ctx_.device),
+                    pzrt_last_error());
+    streams_.push_back(st);
+  }
   ctx_.num_streams = static_cast<int32_t>(streams_.size());
   ctx_.streams = streams_.data();
   use(0); // the arena and communicators of the first chunk
+}
+
+void Trainer::openDevice() {
+  ctx_.device = pzrt_device_cpu();
+  if (!hooks_)
+    return;
+  if (hooks_->open_device) {
+    pzrt_clear_error();
+    pzrt_device *d = hooks_->open_device(hooks_->user);
+    if (!d)
+      throwInternal("%s", *pzrt_last_error() ? pzrt_last_error() : "opening the device failed");
+    ctx_.device = d;
+  }
+  if (hooks_->allocator) {
+    prevAllocator_ = pzrt_mem_set_allocator(hooks_->allocator);
+    allocatorSet_ = true;
+  }
+}
+
+void Trainer::syncDevice(const char *why) {
+  if (pzrt_device_synchronize(ctx_.device) != 0)
+    throwInternal("waiting for %s before %s: %s", pzrt_device_name(ctx_.device), why,
+                  pzrt_last_error());
 }
 
 // One communicator per group of grid axes: ranks are laid out row-major
@@ -671,6 +717,7 @@ void Trainer::sumTiedGrads(int64_t t) {
     if (!c)
       throwInternal("no communicator for the parameter '%s' tied over the stages 0x%x",
                     m_->params[p].name, mask);
+    syncDevice("summing tied gradients");
     // The whole buffer as it is (a ZeRO chunk: every rank of the group
     // holds the same one).
     const pzrt_tensor_spec &s = m_->params[p];
@@ -934,6 +981,7 @@ void Trainer::trainStep(int64_t t) {
 void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
   std::vector<void *> &inputs = buf_->inputs[static_cast<size_t>(buf_->slotOf(micro))];
   TraceSpan span(trace_.get(), "data", "data", stepArgs(t, micro));
+  syncDevice("feeding data"); // the slot's last reader may still run
   chunks_[cur_].feed->fill(rowBase + micro * rows_, inputs.data());
   if (int in = chunks_[cur_].lossScaleInput; in >= 0)
     *static_cast<float *>(inputs[static_cast<size_t>(in)]) = scale;
@@ -974,6 +1022,7 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
       pzrt::format("{\"step\":%lld,\"%s\":\"%s\",\"%s_micro_batch\":%d,\"%s\":%d,\"bytes\":%zu}",
                    (long long)t, what, s.name, what, a.micro_batch, send ? "to" : "from", peer,
                    bytes);
+  syncDevice(send ? "a pipeline send" : "a pipeline receive");
   int rc;
   {
     TraceSpan span(trace_.get(), what, "comm", args);
@@ -1176,6 +1225,7 @@ void Trainer::save(int64_t t) {
     std::vector<std::pair<const pzrt_program *, const Buffers *>> parts;
     for (const Chunk &c : chunks_)
       parts.emplace_back(c.m, c.buf.get());
+    syncDevice("saving a checkpoint");
     saveCheckpoint(parts, opts_.save, comm_, pos_, G_, opts_.keepLast);
   }
   lastSaved_ = t;
@@ -1224,12 +1274,22 @@ void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) 
 } // namespace pzrt::train
 
 extern "C" int pzrt_train_main(const pzrt_program *model, int argc, char **argv) {
-  pzrt::train::Trainer trainer(&model, 1, argc, argv);
-  return trainer.run();
+  return pzrt_train_main_on(model, argc, argv, nullptr);
 }
 
 extern "C" int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages,
                                       int argc, char **argv) {
-  pzrt::train::Trainer trainer(stages, num_stages, argc, argv);
+  return pzrt_train_main_stages_on(stages, num_stages, argc, argv, nullptr);
+}
+
+extern "C" int pzrt_train_main_on(const pzrt_program *model, int argc, char **argv,
+                                  const pzrt_device_hooks *hooks) {
+  pzrt::train::Trainer trainer(&model, 1, argc, argv, hooks);
+  return trainer.run();
+}
+
+extern "C" int pzrt_train_main_stages_on(const pzrt_program *const *stages, int num_stages,
+                                         int argc, char **argv, const pzrt_device_hooks *hooks) {
+  pzrt::train::Trainer trainer(stages, num_stages, argc, argv, hooks);
   return trainer.run();
 }

@@ -206,6 +206,12 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device) 
   case cudaDevAttrComputeCapabilityMinor:
     *value = prop.minor;
     break;
+  // Host memory is all the emulator has: managed memory, reachable by the
+  // host while "kernels" run (the CUDA programs' buffers, program_main.cpp).
+  case cudaDevAttrManagedMemory:
+  case cudaDevAttrConcurrentManagedAccess:
+    *value = 1;
+    break;
   default:
     return fail(cudaErrorNotSupported);
   }

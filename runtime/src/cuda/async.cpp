@@ -1,0 +1,72 @@
+// The CUDA device's operations that order work on its streams: device
+// synchronization, copies and zero-fills on a stream (pzrt_copy,
+// pzrt_chunk_on) and the events of pzrt_event_record / pzrt_stream_wait.
+#include "cuda/device_cuda.h"
+
+#include "core/internal.h"
+
+namespace pzrt::cuda {
+
+namespace {
+
+// Events recorded by pzrt_event_record come from a ring of this many per
+// device. A compiled function waits for an event soon after recording it;
+// should a slot be re-recorded first, cudaStreamWaitEvent waits for the
+// later record instead: work issued later on the same stream, which only
+// orders more (a wait always names work already issued, so no cycle).
+constexpr size_t kEventRing = 256;
+
+cudaStream_t handle(pzrt_stream *stream) { return static_cast<cudaStream_t>(stream->handle); }
+
+} // namespace
+
+int deviceSynchronize(pzrt_device *d) {
+  CudaDevice &device = *asCuda(d);
+  if (makeCurrent(device))
+    return -1;
+  return check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+}
+
+int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes) {
+  if (makeCurrent(*asCuda(stream->device)))
+    return -1;
+  // cudaMemcpyDefault: the pointers say where they live (managed, device
+  // or host memory; unified addressing).
+  return check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, handle(stream)),
+               "cudaMemcpyAsync (pzrt_copy)");
+}
+
+int streamZero(pzrt_stream *stream, void *dst, size_t bytes) {
+  if (makeCurrent(*asCuda(stream->device)))
+    return -1;
+  return check(cudaMemsetAsync(dst, 0, bytes, handle(stream)), "cudaMemsetAsync");
+}
+
+pzrt_event *streamRecord(pzrt_stream *stream) {
+  CudaDevice &device = *asCuda(stream->device);
+  if (makeCurrent(device))
+    return nullptr;
+  std::lock_guard<std::mutex> lock(device.eventMutex);
+  // The ring's slots never move (reserved once): a pzrt_event is a slot.
+  device.events.reserve(kEventRing);
+  if (device.nextEvent == device.events.size()) { // still filling the ring
+    cudaEvent_t e = nullptr;
+    if (check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreateWithFlags"))
+      return nullptr;
+    device.events.push_back(e);
+  }
+  cudaEvent_t &e = device.events[device.nextEvent];
+  device.nextEvent = (device.nextEvent + 1) % kEventRing;
+  if (check(cudaEventRecord(e, handle(stream)), "cudaEventRecord (pzrt_event_record)"))
+    return nullptr;
+  return reinterpret_cast<pzrt_event *>(&e);
+}
+
+int streamWaitRecorded(pzrt_stream *stream, pzrt_event *event) {
+  if (makeCurrent(*asCuda(stream->device)))
+    return -1;
+  cudaEvent_t e = *reinterpret_cast<cudaEvent_t *>(event);
+  return check(cudaStreamWaitEvent(handle(stream), e, 0), "cudaStreamWaitEvent (pzrt_stream_wait)");
+}
+
+} // namespace pzrt::cuda
