@@ -220,8 +220,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device) 
   case cudaDevAttrComputeCapabilityMinor:
     *value = prop.minor;
     break;
-  // Host memory is all the emulator has: managed memory, reachable by the
-  // host while "kernels" run (the CUDA programs' buffers, program_main.cpp).
+  // Managed memory is host memory here, reachable while "kernels" run.
   case cudaDevAttrManagedMemory:
   case cudaDevAttrConcurrentManagedAccess:
     *value = 1;
