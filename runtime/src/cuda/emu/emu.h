@@ -29,6 +29,9 @@ cudaError_t setLastError(cudaError_t err);
 // The dynamic shared memory a kernel has opted into (cudaFuncSetAttribute).
 int maxDynamicShared(const void *kernel);
 
+// The emulated device's memory in bytes (80 GiB, or PZRT_EMU_CUDA_MEMORY).
+size_t globalMemory();
+
 // Device memory (protect.cpp): page-aligned host pages that host code cannot
 // touch outside device work when protection is on (PZRT_EMU_PROTECT, on by
 // default). deviceAlloc returns zero-filled memory, or NULL; bytesInUse: the

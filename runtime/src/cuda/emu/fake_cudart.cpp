@@ -31,6 +31,8 @@ std::map<const void *, Allocation> allocations; // for cudaFree's check
 size_t hostBytes = 0; // managed and pinned bytes live
 std::map<const void *, int> optIn;         // kernel -> MaxDynamicSharedMemorySize
 
+} // namespace
+
 // What the emulated device claims: 80 GiB, or PZRT_EMU_CUDA_MEMORY bytes
 // (to test what programs do when memory is short).
 size_t globalMemory() {
@@ -41,6 +43,9 @@ size_t globalMemory() {
   }();
   return bytes;
 }
+
+namespace {
+
 constexpr int kDefaultShared = 48 * 1024;
 constexpr int kMaxShared = 227 * 1024; // sm_90's opt-in limit per block
 

@@ -6,17 +6,21 @@
 // GPU, then dies with SIGSEGV under emulation too. Managed and pinned host
 // memory (cudaMallocManaged, cudaMallocHost) stay reachable, as on a GPU.
 //
-// Cost: entering and leaving device work changes the protection of every
-// live device allocation (two mprotect calls each, and the kernel updates
-// the page tables of their touched pages), so a launch costs O(allocations +
-// touched pages) more; nested work (a graph's ops) changes nothing.
-// PZRT_EMU_PROTECT=0 turns it off (then device memory is ordinary host
+// All device memory comes from one reserved span of address space (first
+// fit over whole pages, freed pages returned to the system), so opening and
+// closing it is one mprotect of the span in use, whatever the number of
+// allocations. Cost per launch: two mprotect calls over that span (the
+// kernel rewrites the page-table entries of its touched pages, and flushes
+// the TLB); nested work (a graph's ops) changes nothing.
+// PZRT_EMU_PROTECT=0 turns it off (device memory is then ordinary host
 // memory, as before).
 #include "cuda/emu/emu.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -27,9 +31,13 @@ namespace {
 
 struct DeviceMemory {
   std::mutex mutex;
-  std::map<void *, size_t> mapped; // device allocation -> its mapped bytes
-  size_t bytes = 0;                // requested bytes of the live allocations
-  int depth = 0;                   // device work in progress (any thread)
+  char *base = nullptr;             // the reserved span (NULL: not yet)
+  size_t reserved = 0;
+  size_t used = 0;                  // the pages below it were ever handed out
+  std::map<size_t, size_t> free;    // offset -> bytes, coalesced, below `used`
+  std::map<void *, size_t> mapped;  // allocation -> its bytes (whole pages)
+  size_t bytes = 0;                 // requested bytes of the live allocations
+  int depth = 0;                    // device work in progress (any thread)
 };
 DeviceMemory &memory() {
   static DeviceMemory *m = new DeviceMemory; // never destroyed: used at exit
@@ -41,8 +49,17 @@ size_t pageSize() {
   return page;
 }
 
-void setAccess(void *p, size_t mapped, bool open) {
-  if (mprotect(p, mapped, open ? PROT_READ | PROT_WRITE : PROT_NONE) != 0) {
+// The span is backed by transparent huge pages where the system allows
+// (madvise mode): mprotect then rewrites one entry per 2 MiB instead of one
+// per 4 KiB page, which is most of the cost. It toggles whole huge pages.
+constexpr size_t kHuge = size_t(2) << 20;
+
+// Opens or closes [base, base + used rounded up to kHuge) (m.mutex held).
+void setAccess(DeviceMemory &m, bool open) {
+  if (!m.used)
+    return;
+  const size_t span = std::min(m.reserved, (m.used + kHuge - 1) / kHuge * kHuge);
+  if (mprotect(m.base, span, open ? PROT_READ | PROT_WRITE : PROT_NONE) != 0) {
     std::perror("pzrt CUDA emulator: mprotect of device memory");
     std::abort();
   }
@@ -59,15 +76,41 @@ bool protectEnabled() {
 }
 
 void *deviceAlloc(size_t size, size_t &bytesInUse) {
-  const size_t mapped = (size + pageSize() - 1) / pageSize() * pageSize();
-  void *p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    return nullptr;
+  const size_t page = pageSize();
+  const size_t need = (size + page - 1) / page * page;
   DeviceMemory &m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
-  if (protectEnabled() && m.depth == 0)
-    setAccess(p, mapped, false);
-  m.mapped[p] = mapped;
+  if (!m.base) {
+    // Address space only (no memory is committed until touched).
+    // Reserved kHuge-aligned (the alignment's slack stays reserved).
+    m.reserved = (globalMemory() + kHuge - 1) / kHuge * kHuge;
+    void *p = mmap(nullptr, m.reserved + kHuge,
+                   protectEnabled() ? PROT_NONE : PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      return nullptr;
+    m.base = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(p) + kHuge - 1) / kHuge * kHuge);
+    madvise(m.base, m.reserved, MADV_HUGEPAGE); // a hint; fine if refused
+  }
+  size_t at = m.used;
+  for (auto it = m.free.begin(); it != m.free.end(); ++it)
+    if (it->second >= need) {
+      at = it->first;
+      if (it->second > need)
+        m.free[at + need] = it->second - need;
+      m.free.erase(it);
+      break;
+    }
+  if (at == m.used) {
+    if (m.reserved - m.used < need)
+      return nullptr;
+    m.used += need;
+    // The new pages take the span's current state.
+    if (protectEnabled() && m.depth > 0)
+      setAccess(m, true);
+  }
+  void *p = m.base + at;
+  m.mapped[p] = need;
   m.bytes += size;
   bytesInUse = m.bytes;
   return p;
@@ -75,17 +118,26 @@ void *deviceAlloc(size_t size, size_t &bytesInUse) {
 
 bool deviceFree(void *p, size_t requested) {
   DeviceMemory &m = memory();
-  size_t mapped = 0;
-  {
-    std::lock_guard<std::mutex> lock(m.mutex);
-    auto it = m.mapped.find(p);
-    if (it == m.mapped.end())
-      return false;
-    mapped = it->second;
-    m.mapped.erase(it);
-    m.bytes -= requested;
+  std::lock_guard<std::mutex> lock(m.mutex);
+  auto it = m.mapped.find(p);
+  if (it == m.mapped.end())
+    return false;
+  size_t at = static_cast<size_t>(static_cast<char *>(p) - m.base), len = it->second;
+  m.mapped.erase(it);
+  m.bytes -= requested;
+  // Back to the system: the pages read as zeros when handed out again.
+  madvise(p, len, MADV_DONTNEED);
+  auto next = m.free.find(at + len);
+  if (next != m.free.end()) {
+    len += next->second;
+    m.free.erase(next);
   }
-  munmap(p, mapped);
+  auto prev = m.free.lower_bound(at);
+  if (prev != m.free.begin() && (--prev)->first + prev->second == at) {
+    at = prev->first;
+    len += prev->second;
+  }
+  m.free[at] = len;
   return true;
 }
 
@@ -101,8 +153,7 @@ DeviceAccess::DeviceAccess() {
   DeviceMemory &m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
   if (m.depth++ == 0)
-    for (auto &[p, mapped] : m.mapped)
-      setAccess(p, mapped, true);
+    setAccess(m, true);
 }
 
 DeviceAccess::~DeviceAccess() {
@@ -111,8 +162,7 @@ DeviceAccess::~DeviceAccess() {
   DeviceMemory &m = memory();
   std::lock_guard<std::mutex> lock(m.mutex);
   if (--m.depth == 0)
-    for (auto &[p, mapped] : m.mapped)
-      setAccess(p, mapped, false);
+    setAccess(m, false);
 }
 
 } // namespace pz_emu
