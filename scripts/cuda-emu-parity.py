@@ -24,10 +24,11 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
 
 With --models DIR holding gpt2_loss.onnx (the test export: attention, layer
 norms, embeddings, a tied head), also GPT-2 on synthetic tokens (2 x 16 a
-step): emulated against the CPU, and the emulated tp 2 with sp and ZeRO 2 on
-2 ranks against one emulated rank.
+step): emulated against the CPU, and the emulated tp 2 with sp, ZeRO 2 and
+pp 2 (2 micro-batches; the tied head's gradient summed over the stages by
+the driver) on 2 ranks against one emulated rank.
 
-Then checkpoints: the emulated program and its ZeRO 1 plan saved at step
+Then checkpoints: the emulated program and its ZeRO 1 and pp 2 plans saved at step
 steps/2 and resumed must match the uninterrupted runs bit for bit; and an
 emulated device with 64 KiB free (PZRT_EMU_CUDA_MEMORY) must refuse the plan
 (exit 1, naming its bytes and the free bytes) instead of allocating.
@@ -199,7 +200,11 @@ def main():
         runs["gpt2-emu"] = train(pz, work, "gpt2-emu", emu, None, a.steps, rows=2, model=gpt2)
         for name, flags, rows, reason in (("gpt2-tp2", ["--tp", "2", "--sp"], 2, None),
                                           ("gpt2-zero2", ["--dp-shard", "2", "--zero", "2"], 1,
-                                           "zero.grad_reduce_scatter")):
+                                           "zero.grad_reduce_scatter"),
+                                          # the tied head's gradient summed by the
+                                          # driver over the two stages
+                                          ("gpt2-pp2", ["--pp", "2", "--grad-accum", "2"], 1,
+                                           "pp.tied_grad")):
             runs[name] = train(pz, work, name, emu + flags, None, a.steps, ranks=2, rows=rows,
                                model=gpt2)
             plans[name] = (flags, rows, reason)
@@ -211,9 +216,9 @@ def main():
     # Checkpoints of the emulated program (its parameters and optimizer
     # states read from and written to device memory through host copies):
     # save at step N, resume to the end, bit-identical to the uninterrupted
-    # run; one rank, and ZeRO 1 on 2 ranks (sharded states).
+    # run; one rank, ZeRO 1 on 2 ranks (sharded states), pp 2 (two stages).
     split = a.steps // 2
-    for name, ranks in (("emu", 1), ("zero1", 2)):
+    for name, ranks in (("emu", 1), ("zero1", 2), ("pp2", 2)):
         failures += resume(pz, work, name, ranks, a.steps, split, feed, runs[name][1])
     if not a.gpu:
         failures += memory_guard(work, feed)

@@ -237,7 +237,8 @@ TEST_F(TrainDeviceTest, APlanLargerThanTheFreeMemoryIsRefusedBeforeAllocating) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("the plan's device buffers take"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fake has 10 of its 10 bytes free"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("the first buffer past the free memory is parameter 'w' (16 bytes)"), std::string::npos)
+  EXPECT_NE(r.err.find("the first buffer past the free memory is parameter 'w' (16 bytes)"),
+            std::string::npos)
       << r.err;
   EXPECT_EQ(alloc.allocs, 0);
 }

@@ -10,26 +10,21 @@
 #include "core/device.h"
 #include "core/internal.h"
 #include "cpu/comm_thread.h"
+#include "cpu/host_staging.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
-#include <vector>
 
 struct pzrt_event {};
-
-namespace {
-struct Staging;
-}
 
 struct pzrt_request {
   static constexpr unsigned kMagic = 0x70727271; // tells a request from other pointers
   unsigned magic = kMagic;
   std::shared_ptr<pzrt::CommTask> task;
-  std::shared_ptr<Staging> staging; // host-staged: writes the result back
+  std::shared_ptr<pzrt::Staging> staging; // host-staged: writes the result back
   const char *reason = nullptr;
 };
 
@@ -53,84 +48,6 @@ pzrt_stream *deviceStream(pzrt_step_ctx *ctx, int stream, const char *fn) {
     return nullptr;
   }
   return ctx->streams[stream];
-}
-
-// The buffers of a transfer: the region it reads (src) and the region it
-// writes (dst), in device addresses; either may be empty, and they may
-// overlap (an in-place all-reduce, a broadcast).
-struct Regions {
-  const void *src = nullptr;
-  size_t srcBytes = 0;
-  void *dst = nullptr;
-  size_t dstBytes = 0;
-};
-
-// The host-staged path (exec.h) on a device other than the CPU: host
-// copies of a transfer's regions. The source is copied from the device
-// once the compute stream's work is done; the transfer runs on the copies;
-// finish() writes the destination's copy back to the device. Overlapping
-// regions share one copy of their union (so an in-place transfer sees its
-// own data, and bytes of the union outside dst are never written back).
-// On the CPU device the copies are the buffers themselves and nothing is
-// copied.
-struct Staging {
-  pzrt_device *device = nullptr; // NULL: no staging (host memory)
-  std::vector<unsigned char> srcCopy, dstCopy;
-  const void *src = nullptr; // what the transfer reads and writes
-  void *dst = nullptr;
-  Regions regions;
-
-  int finish() {
-    if (!device || regions.dstBytes == 0)
-      return 0;
-    if (pzrt_device_write(device, regions.dst, dst, regions.dstBytes) != 0)
-      return pzrt::fail("host-staged transfer: copying its result to %s: %s",
-                        pzrt_device_name(device), pzrt_last_error());
-    return 0;
-  }
-};
-
-std::shared_ptr<Staging> stage(pzrt_step_ctx *ctx, const Regions &r, const char *what) {
-  auto st = std::make_shared<Staging>();
-  st->regions = r;
-  st->src = r.src;
-  st->dst = r.dst;
-  if (!deviceOps(ctx))
-    return st;
-  pzrt_stream *compute = deviceStream(ctx, 0, what);
-  if (!compute || pzrt_stream_synchronize(compute) != 0) {
-    pzrt::fail("%s: waiting for the compute stream before the transfer: %s", what,
-               pzrt_last_error());
-    return nullptr;
-  }
-  st->device = ctx->device;
-  auto lo = [](const void *p) { return reinterpret_cast<uintptr_t>(p); };
-  const bool overlap = r.srcBytes && r.dstBytes && lo(r.src) < lo(r.dst) + r.dstBytes &&
-                       lo(r.dst) < lo(r.src) + r.srcBytes;
-  if (overlap) {
-    const uintptr_t begin = std::min(lo(r.src), lo(r.dst));
-    const uintptr_t end = std::max(lo(r.src) + r.srcBytes, lo(r.dst) + r.dstBytes);
-    st->dstCopy.resize(end - begin);
-    st->src = st->dstCopy.data() + (lo(r.src) - begin);
-    st->dst = st->dstCopy.data() + (lo(r.dst) - begin);
-    if (pzrt_device_read(ctx->device, st->dstCopy.data(), reinterpret_cast<const void *>(begin),
-                         end - begin) != 0) {
-      pzrt::fail("%s: copying its buffers from %s: %s", what, pzrt_device_name(ctx->device),
-                 pzrt_last_error());
-      return nullptr;
-    }
-    return st;
-  }
-  st->srcCopy.resize(r.srcBytes);
-  st->dstCopy.resize(r.dstBytes);
-  st->src = r.srcBytes ? st->srcCopy.data() : nullptr;
-  st->dst = r.dstBytes ? st->dstCopy.data() : nullptr;
-  if (r.srcBytes && pzrt_device_read(ctx->device, st->srcCopy.data(), r.src, r.srcBytes) != 0) {
-    pzrt::fail("%s: copying its source from %s: %s", what, pzrt_device_name(ctx->device),
-               pzrt_last_error());
-    return nullptr;
-  }
-  return st;
 }
 
 // The communicator of a group, or NULL with an error.
@@ -191,8 +108,11 @@ std::string traceArgs(const pzrt_step_ctx *ctx, const char *reason) {
 // the caller's timeline (thread 0), and so is pzrt_wait ("wait").
 template <class Op>
 int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
-             pzrt_request **request, const Regions &regions, Op op) {
-  std::shared_ptr<Staging> st = stage(ctx, regions, pzrt_coll_kind_name(kind));
+             pzrt_request **request, const pzrt::Regions &regions, Op op) {
+  const char *what = pzrt_coll_kind_name(kind);
+  pzrt_stream *compute = deviceOps(ctx) ? deviceStream(ctx, 0, what) : nullptr;
+  std::shared_ptr<pzrt::Staging> st =
+      deviceOps(ctx) && !compute ? nullptr : pzrt::stage(ctx->device, compute, regions, what);
   if (!st) {
     if (request)
       *request = nullptr;
