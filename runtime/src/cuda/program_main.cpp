@@ -11,7 +11,7 @@
 // transfers copy device -> host -> device (cpu/exec_cpu.cpp). Before each
 // allocation the allocator compares it with cudaMemGetInfo's free memory
 // and fails with a message rather than oversubscribe (the driver checks
-// the whole plan first: device_fit.cpp).
+// the whole plan first: train.cpp, Trainer::checkDeviceFits).
 #include "cuda/device_cuda.h"
 
 #include "core/internal.h"
