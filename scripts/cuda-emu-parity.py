@@ -7,11 +7,13 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
   * cpu:  --backend cpu, one rank;
   * emu:  --backend cuda --cuda-emulate, one rank: program.cu built by the host
           compiler with -DPZ_CUDA_EMULATE and run by the host emulator
-          (pzrt_cuda_emu): the CUDA kernels, cuBLASLt calls, managed memory,
-          streams and events of the host path, no GPU;
+          (pzrt_cuda_emu): the CUDA kernels, cuBLASLt calls, device memory
+          (which host code cannot touch: the emulator protects it, so a
+          stray host access crashes the run), streams and events of the
+          host path, no GPU;
   * plans of the emulated program on 2 ranks under `parallelize run -n 2`
-    (mpirun), whose transfers run on the host-staged MPI path on the emulated
-    device's managed buffers:
+    (mpirun), whose transfers run on the host-staged MPI path (device ->
+    host copy, MPI on host memory, host -> device copy):
       dp2    --dp-replicate 2 (8 rows per rank): the gradient all-reduce;
       zero1  --dp-shard 2 --zero 1: reduce-scatter, all-gather, pzrt_chunk_on;
       zero3  --dp-shard 2 --zero 3: parameter gathers before use;
@@ -22,8 +24,14 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
 
 With --models DIR holding gpt2_loss.onnx (the test export: attention, layer
 norms, embeddings, a tied head), also GPT-2 on synthetic tokens (2 x 16 a
-step): emulated against the CPU, and the emulated tp 2 with sp and ZeRO 2 on
-2 ranks against one emulated rank.
+step): emulated against the CPU, and the emulated tp 2 with sp, ZeRO 2 and
+pp 2 (2 micro-batches; the tied head's gradient summed over the stages by
+the driver) on 2 ranks against one emulated rank.
+
+Then checkpoints: the emulated program and its ZeRO 1 and pp 2 plans saved at step
+steps/2 and resumed must match the uninterrupted runs bit for bit; and an
+emulated device with 64 KiB free (PZRT_EMU_CUDA_MEMORY) must refuse the plan
+(exit 1, naming its bytes and the free bytes) instead of allocating.
 
 Gates, per step:
   * emu vs cpu: |loss - cpu| <= 1e-5 |cpu| and the same for the gradient norm;
@@ -99,6 +107,53 @@ def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL):
     return report, lines
 
 
+def run_program(pz, out, ranks, args, env=None):
+    cmd = [os.path.join(out, "train")] if ranks == 1 else [pz, "run", "-n", ranks, out, "--"]
+    return subprocess.run([str(x) for x in cmd + args], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True,
+                          env=dict(os.environ, **(env or {})))
+
+
+def resume(pz, work, name, ranks, steps, split, feed, whole):
+    """Runs `name`'s program `split` steps with --save, then from the
+    checkpoint to `steps`: every later step's loss and gradient norm must
+    equal the uninterrupted run's (`whole`) exactly."""
+    out, ckpt = os.path.join(work, name), os.path.join(work, name + "-ckpt")
+    base = ["--metrics", os.path.join(work, name + "-resumed.jsonl"), "--log-every", "0",
+            "--seed", "1", "--data-npy", feed]
+    for args in (["--steps", split, "--save", ckpt], ["--steps", steps - split, "--load", ckpt]):
+        p = run_program(pz, out, ranks, base + args)
+        if p.returncode != 0:
+            return [f"{name} checkpoint {' '.join(map(str, args))}: exit {p.returncode}:\n"
+                    f"{p.stdout}"]
+    lines = [json.loads(l) for l in open(os.path.join(work, name + "-resumed.jsonl"))]
+    failures = []
+    if [l["step"] for l in lines] != [l["step"] for l in whole[split:]]:
+        failures.append(f"{name} resumed: steps {[l['step'] for l in lines]}")
+    for got, exp in zip(lines, whole[split:]):
+        for key in ("loss", "grad_norm"):
+            if got[key] != exp[key]:
+                failures.append(f"{name} resumed at step {split}: step {got['step']} {key} "
+                                f"{got[key]!r} != uninterrupted {exp[key]!r}")
+    print(f"{name}: saved at step {split} and resumed: {len(lines)} steps "
+          f"{'bit-identical' if not failures else 'DIFFER'}")
+    return failures
+
+
+def memory_guard(work, feed):
+    """An emulated device with less free memory than the plan's buffers
+    (PZRT_EMU_CUDA_MEMORY): the program must refuse to start, naming the
+    plan's bytes and the free bytes, instead of allocating."""
+    p = run_program(None, os.path.join(work, "emu"), 1,
+                    ["--steps", 1, "--log-every", "0", "--data-npy", feed],
+                    env={"PZRT_EMU_CUDA_MEMORY": "65536"})
+    want = ["the plan's device buffers take", "65536 bytes free", "the first buffer past"]
+    if p.returncode != 1 or not all(w in p.stdout for w in want):
+        return [f"memory guard: exit {p.returncode}, output:\n{p.stdout}"]
+    print("memory guard: " + p.stdout.strip().splitlines()[-1])
+    return []
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
@@ -146,7 +201,11 @@ def main():
         runs["gpt2-emu"] = train(pz, work, "gpt2-emu", emu, None, a.steps, rows=2, model=gpt2)
         for name, flags, rows, reason in (("gpt2-tp2", ["--tp", "2", "--sp"], 2, None),
                                           ("gpt2-zero2", ["--dp-shard", "2", "--zero", "2"], 1,
-                                           "zero.grad_reduce_scatter")):
+                                           "zero.grad_reduce_scatter"),
+                                          # the tied head's gradient summed by the
+                                          # driver over the two stages
+                                          ("gpt2-pp2", ["--pp", "2", "--grad-accum", "2"], 1,
+                                           "pp.tied_grad")):
             runs[name] = train(pz, work, name, emu + flags, None, a.steps, ranks=2, rows=rows,
                                model=gpt2)
             plans[name] = (flags, rows, reason)
@@ -155,6 +214,15 @@ def main():
     else:
         print(f"note: {gpt2} not found; GPT-2 not checked")
     failures = []
+    # Checkpoints of the emulated program (its parameters and optimizer
+    # states read from and written to device memory through host copies):
+    # save at step N, resume to the end, bit-identical to the uninterrupted
+    # run; one rank, ZeRO 1 on 2 ranks (sharded states), pp 2 (two stages).
+    split = a.steps // 2
+    for name, ranks in (("emu", 1), ("zero1", 2), ("pp2", 2)):
+        failures += resume(pz, work, name, ranks, a.steps, split, feed, runs[name][1])
+    if not a.gpu:
+        failures += memory_guard(work, feed)
     for name, (report, lines) in runs.items():
         if len(lines) != a.steps:
             failures.append(f"{name}: {len(lines)} metrics lines, wanted {a.steps}")

@@ -20,6 +20,10 @@ struct FakeDevice {
   int records = 0, waits = 0, streamsCreated = 0, streamsDestroyed = 0;
   bool pending = false;
   bool failOpen = false;
+  // Host <-> device copies (pzrt_device_read/write) and their bytes.
+  int reads = 0, writes = 0;
+  uint64_t bytesRead = 0, bytesWritten = 0;
+  size_t freeBytes = size_t(1) << 40; // what memInfo reports free (and total)
 };
 FakeDevice fake;
 char fakeEvent; // the one event token the fake device hands out
@@ -32,11 +36,15 @@ int fakeSync(pzrt_device *) {
 }
 int fakeRead(pzrt_device *d, void *host, const void *buffer, size_t bytes) {
   fakeSync(d); // like the CUDA device: reads see all issued work
+  ++fake.reads;
+  fake.bytesRead += bytes;
   std::memcpy(host, buffer, bytes);
   return 0;
 }
 int fakeWrite(pzrt_device *d, void *buffer, const void *host, size_t bytes) {
   fakeSync(d);
+  ++fake.writes;
+  fake.bytesWritten += bytes;
   std::memcpy(buffer, host, bytes);
   return 0;
 }
@@ -71,9 +79,13 @@ int fakeWait(pzrt_stream *, pzrt_event *e) {
   ++fake.waits;
   return e == reinterpret_cast<pzrt_event *>(&fakeEvent) ? 0 : pzrt_set_error("foreign event");
 }
+int fakeMemInfo(pzrt_device *, size_t *freeBytes, size_t *totalBytes) {
+  *freeBytes = *totalBytes = fake.freeBytes;
+  return 0;
+}
 const pzrt::DeviceOps kFakeOps = {fakeRead,       fakeWrite,  fakeStreamCreate, fakeStreamDestroy,
                                   fakeStreamSync, fakeSync,   fakeCopy,         fakeZero,
-                                  fakeRecord,     fakeWait};
+                                  fakeRecord,     fakeWait,   fakeMemInfo};
 
 // A counting allocator of zero-filled host memory.
 struct FakeAlloc {
@@ -210,6 +222,25 @@ TEST_F(TrainDeviceTest, TrainsAsOnTheCPUWithEveryBufferFromTheAllocator) {
   EXPECT_LT(alloc.peak, dev.model.planned_peak_bytes + 64u * uint64_t(alloc.allocs));
   // The host allocator is back.
   EXPECT_EQ(pzrt_mem_set_allocator(nullptr), nullptr);
+  // The host touched the buffers through the device's copies only: each of
+  // the 10 micro-batches' data (4 rows of x [4] and y [1], f32) written,
+  // the checkpoint's parameters read (nothing else is read but scalars).
+  EXPECT_GE(fake.bytesWritten, 10u * 4 * (4 + 1) * 4);
+  EXPECT_GT(fake.reads, 0);
+}
+
+TEST_F(TrainDeviceTest, APlanLargerThanTheFreeMemoryIsRefusedBeforeAllocating) {
+  fake.freeBytes = 10; // less than the first parameter (w: 4 floats)
+  TestModel t;
+  makeLinreg(t, 4, 1);
+  RunResult r = trainOn(t.model, {"--steps", "1", "--log-every", "0"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("the plan's device buffers take"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fake has 10 of its 10 bytes free"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the first buffer past the free memory is parameter 'w' (16 bytes)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(alloc.allocs, 0);
 }
 
 TEST_F(TrainDeviceTest, NoDeviceIsASetupFailureNamingIt) {
@@ -263,12 +294,28 @@ TEST_F(TrainDeviceTest, ExecEntryPointsUseTheDevicesOperations) {
   EXPECT_EQ(fake.zeros, 1);
   EXPECT_EQ(b[0], 1.0f);
   EXPECT_EQ(b[5], 0.0f);
-  // Host-staged: the transfer waits for the compute stream first.
+  // Host-staged: the transfer waits for the compute stream, copies its
+  // source to the host (one read of 16 bytes, in place: src = dst) and its
+  // result back (one write).
   fake.pending = true;
   ASSERT_EQ(pzrt_all_reduce_on(&ctx, 0, a, a, 4, PZRT_F32, PZRT_REDUCE_SUM, "test", 1, nullptr),
             0);
   EXPECT_EQ(fake.streamSyncs, 1);
   EXPECT_FALSE(fake.pending);
+  EXPECT_EQ(fake.reads, 1);
+  EXPECT_EQ(fake.writes, 1);
+  EXPECT_EQ(fake.bytesRead, 16u);
+  EXPECT_EQ(fake.bytesWritten, 16u);
+  // With a request the result reaches the device in pzrt_wait, not before.
+  float c[4] = {0, 0, 0, 0};
+  pzrt_request *req = nullptr;
+  ASSERT_EQ(pzrt_all_reduce_on(&ctx, 0, a, c, 4, PZRT_F32, PZRT_REDUCE_SUM, "test", 1, &req), 0);
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(fake.writes, 1);
+  EXPECT_EQ(c[2], 0.0f);
+  ASSERT_EQ(pzrt_wait(&ctx, req), 0);
+  EXPECT_EQ(fake.writes, 2);
+  EXPECT_EQ(c[2], 3.0f);
   // The CPU device: no operation of the fake is used.
   ctx.device = pzrt_device_cpu();
   ASSERT_EQ(pzrt_copy(&ctx, b, a, sizeof a), 0);

@@ -44,7 +44,7 @@ void *pzrt_mem_alloc(size_t bytes, int cat);
 void pzrt_mem_free(void *ptr);
 
 /* Where pzrt_mem_alloc takes its memory from (a device's memory: the CUDA
- * backend's managed memory). alloc returns `bytes` (a multiple of 64)
+ * backend's device memory). alloc returns `bytes` (a multiple of 64)
  * zero-filled and 64-byte aligned for a pzrt_mem_category, or NULL with
  * pzrt_last_error(); free releases it. The accounting is the same for every
  * allocator. */

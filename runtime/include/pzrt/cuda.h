@@ -1,8 +1,8 @@
 /* pzrt/cuda.h - the CUDA device (docs/design/0018-cuda-backend.md).
  *
  * Built only with PZ_ENABLE_CUDA (library pzrt_cuda). A CUDA device is a
- * pzrt_device of pzrt/exec.h: its buffers are device memory (the arena of
- * pzrt_cuda_arena_alloc) or managed memory (the compiled programs' buffers,
+ * pzrt_device of pzrt/exec.h: its buffers are device memory (cudaMalloc:
+ * the arena of pzrt_cuda_arena_alloc, the compiled programs' buffers of
  * pzrt_cuda_train_main), and its streams are CUDA streams. pzrt_copy,
  * pzrt_chunk_on, pzrt_event_record and pzrt_stream_wait on a step context
  * of the device run on its streams; MPI transfers are host-staged (exec.h). Every failing CUDA call becomes a pzrt error (pzrt_last_error())
@@ -62,9 +62,9 @@ pzrt_device *pzrt_cuda_local_device(void);
 /* ---- the main() of compiled CUDA programs ---- */
 /* pzrt_train_main, pzrt_train_main_stages and pzrt_run_main on
  * pzrt_cuda_local_device(), with every buffer the driver allocates (the
- * arena included) in CUDA managed memory, zero-filled, its preferred
- * location the device (src/cuda/program_main.cpp says why). The device needs
- * concurrent managed access. No device: the driver's setup failure
+ * arena included) in plain device memory (cudaMalloc), zero-filled; an
+ * allocation larger than cudaMemGetInfo's free memory fails instead
+ * (src/cuda/program_main.cpp says why). No device: the driver's setup failure
  * ("train: rank R: pzrt_device_cuda(0): no CUDA device ...", exit 1). */
 int pzrt_cuda_train_main(const pzrt_program *program, int argc, char **argv);
 int pzrt_cuda_train_main_stages(const pzrt_program *const *stages, int num_stages, int argc,

@@ -13,12 +13,15 @@
  * driver calls MPI itself between functions (MPI_THREAD_SERIALIZED).
  * PZRT_COMM_THREAD=0 runs transfers inside the call instead.
  *
- * On a device with buffers the host can reach (the CUDA backend's managed
- * memory) the MPI transfers are "host-staged": each call first waits for
- * the compute stream (streams[0]), so that the host-run transfer reads and
- * writes buffers no kernel still uses; pzrt_wait then completes it before
- * later kernels read its result. pzrt_copy and pzrt_chunk_on run on the
- * compute stream, and events are the device's.
+ * On a device other than the CPU (the CUDA backend's device memory, which
+ * host code cannot touch) the MPI transfers are "host-staged": each call
+ * first waits for the compute stream (streams[0]) and copies its source
+ * into host staging memory (pzrt_device_read); the transfer runs on host
+ * memory (on the communication thread); the result is copied back to the
+ * destination buffer (pzrt_device_write) when the call completes it: at
+ * once without a request, else in pzrt_wait, before later kernels read it.
+ * pzrt_copy and pzrt_chunk_on run on the compute stream, and events are
+ * the device's.
  */
 #ifndef PZRT_EXEC_H
 #define PZRT_EXEC_H
@@ -48,6 +51,10 @@ int pzrt_stream_synchronize(pzrt_stream *stream);
  * it before it touches a buffer: the data feed, checkpoints, pipeline
  * sends). A no-op on the CPU device. 0, or -1 with pzrt_last_error(). */
 int pzrt_device_synchronize(pzrt_device *device);
+/* The device's free and total memory in bytes (cudaMemGetInfo), for the
+ * driver's check that its buffers fit before it allocates them. Both 0
+ * where the device does not say (the CPU). 0, or -1 with pzrt_last_error(). */
+int pzrt_device_mem_info(pzrt_device *device, size_t *free_bytes, size_t *total_bytes);
 
 /* ---- calls of compiled host code (ctx is the step context) ---- */
 /* Copies `bytes` from src to dst on the stream; nothing when they are the

@@ -473,10 +473,12 @@ int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages, in
  *  - allocator: where pzrt_mem_alloc takes every counted buffer from
  *    (params, grads, accumulators, states, inputs, saved tensors, outputs,
  *    scalars and the arena) while the driver runs; NULL: host memory. The
- *    host touches the driver's buffers (the data feed, checkpoints, pipeline
- *    sends and receives, host-staged transfers), so they must be memory the
- *    host can reach once the device is synchronized (CUDA managed memory).
- * The driver calls pzrt_device_synchronize before every such host access.
+ *    memory may be out of the host's reach (CUDA device memory): on a
+ *    device other than the CPU the driver reads and writes buffer contents
+ *    only through pzrt_device_read/write (exec.h; the data feed, weights,
+ *    checkpoints, pipeline sends and receives, tied gradients), and exec.h's
+ *    MPI transfers stage through host memory. Before allocating, the driver
+ *    compares its plan's bytes with pzrt_device_mem_info's free memory.
  * NULL hooks: the CPU device, as pzrt_train_main. */
 typedef struct pzrt_device_hooks {
   pzrt_device *(*open_device)(void *user);

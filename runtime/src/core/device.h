@@ -36,6 +36,9 @@ struct DeviceOps {
   // more), and making `stream`'s later work wait for it.
   pzrt_event *(*eventRecord)(pzrt_stream *stream);
   int (*streamWait)(pzrt_stream *stream, pzrt_event *event);
+  // pzrt_device_mem_info: the device's free and total memory. May be NULL
+  // (then the driver checks no memory plan against the device).
+  int (*memInfo)(pzrt_device *device, size_t *freeBytes, size_t *totalBytes);
 };
 
 } // namespace pzrt

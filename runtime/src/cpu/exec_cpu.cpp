@@ -10,6 +10,7 @@
 #include "core/device.h"
 #include "core/internal.h"
 #include "cpu/comm_thread.h"
+#include "cpu/host_staging.h"
 
 #include <algorithm>
 #include <cstring>
@@ -23,6 +24,7 @@ struct pzrt_request {
   static constexpr unsigned kMagic = 0x70727271; // tells a request from other pointers
   unsigned magic = kMagic;
   std::shared_ptr<pzrt::CommTask> task;
+  std::shared_ptr<pzrt::Staging> staging; // host-staged: writes the result back
   const char *reason = nullptr;
 };
 
@@ -46,18 +48,6 @@ pzrt_stream *deviceStream(pzrt_step_ctx *ctx, int stream, const char *fn) {
     return nullptr;
   }
   return ctx->streams[stream];
-}
-
-// The host-staged path (exec.h): before the host runs a transfer on a
-// device's buffers, the kernels issued on the compute stream must be done.
-int hostStage(pzrt_step_ctx *ctx, const char *what) {
-  if (!deviceOps(ctx))
-    return 0;
-  pzrt_stream *compute = deviceStream(ctx, 0, what);
-  if (!compute || pzrt_stream_synchronize(compute) != 0)
-    return pzrt::fail("%s: waiting for the compute stream before the transfer: %s", what,
-                      pzrt_last_error());
-  return 0;
 }
 
 // The communicator of a group, or NULL with an error.
@@ -118,8 +108,12 @@ std::string traceArgs(const pzrt_step_ctx *ctx, const char *reason) {
 // the caller's timeline (thread 0), and so is pzrt_wait ("wait").
 template <class Op>
 int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
-             pzrt_request **request, Op op) {
-  if (hostStage(ctx, pzrt_coll_kind_name(kind)) != 0) {
+             pzrt_request **request, const pzrt::Regions &regions, Op op) {
+  const char *what = pzrt_coll_kind_name(kind);
+  pzrt_stream *compute = deviceOps(ctx) ? deviceStream(ctx, 0, what) : nullptr;
+  std::shared_ptr<pzrt::Staging> st =
+      deviceOps(ctx) && !compute ? nullptr : pzrt::stage(ctx->device, compute, regions, what);
+  if (!st) {
     if (request)
       *request = nullptr;
     return -1;
@@ -127,7 +121,7 @@ int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *
   const double issued = ctx->trace ? pzrt_trace_now_us() : 0;
   std::function<int()> work = [=] {
     ReasonCount count(ctx, kind, reason);
-    return count(op());
+    return count(op(st->src, st->dst));
   };
   const bool threaded = pzrt_comm_is_mpi(c) && pzrt::commThreadEnabled();
   std::shared_ptr<pzrt::CommTask> task =
@@ -138,10 +132,12 @@ int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *
   if (!request || (!threaded && task->rc != 0)) {
     if (request)
       *request = nullptr;
-    return pzrt::commTaskWait(*task);
+    int rc = pzrt::commTaskWait(*task);
+    return rc == 0 ? st->finish() : rc;
   }
   *request = new pzrt_request();
   (*request)->task = std::move(task);
+  (*request)->staging = std::move(st);
   (*request)->reason = reason;
   return 0;
 }
@@ -203,6 +199,15 @@ int pzrt_device_synchronize(pzrt_device *device) {
   return 0;
 }
 
+int pzrt_device_mem_info(pzrt_device *device, size_t *free_bytes, size_t *total_bytes) {
+  if (!free_bytes || !total_bytes)
+    return pzrt::fail("pzrt_device_mem_info: a NULL result pointer");
+  *free_bytes = *total_bytes = 0;
+  if (device && device->ops && device->ops->memInfo)
+    return device->ops->memInfo(device, free_bytes, total_bytes);
+  return 0;
+}
+
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   if (bytes > 0 && (!dst || !src))
     return pzrt::fail("pzrt_copy: a NULL buffer");
@@ -243,9 +248,12 @@ int pzrt_all_reduce_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_reduce");
   if (!c)
     return -1;
-  return transfer(ctx, c, PZRT_COLL_ALL_REDUCE, reason, request, [=] {
-    return pzrt_all_reduce(c, src, dst, count, dtype, static_cast<pzrt_reduce_op>(op));
-  });
+  const size_t bytes = count * pzrt_dtype_size(dtype);
+  return transfer(ctx, c, PZRT_COLL_ALL_REDUCE, reason, request, {src, bytes, dst, bytes},
+                  [=](const void *s, void *d) {
+                    return pzrt_all_reduce(c, s, d, count, dtype,
+                                           static_cast<pzrt_reduce_op>(op));
+                  });
 }
 
 int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -254,8 +262,12 @@ int pzrt_all_gather_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_gather");
   if (!c)
     return -1;
+  const size_t bytes = src_count * pzrt_dtype_size(dtype);
   return transfer(ctx, c, PZRT_COLL_ALL_GATHER, reason, request,
-                  [=] { return pzrt_all_gather(c, src, dst, src_count, dtype); });
+                  {src, bytes, dst, bytes * static_cast<size_t>(pzrt_comm_size(c))},
+                  [=](const void *s, void *d) {
+                    return pzrt_all_gather(c, s, d, src_count, dtype);
+                  });
 }
 
 int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -264,9 +276,13 @@ int pzrt_reduce_scatter_on(pzrt_step_ctx *ctx, int group, const void *src, void 
   pzrt_comm *c = groupComm(ctx, group, "reduce_scatter");
   if (!c)
     return -1;
-  return transfer(ctx, c, PZRT_COLL_REDUCE_SCATTER, reason, request, [=] {
-    return pzrt_reduce_scatter(c, src, dst, dst_count, dtype, static_cast<pzrt_reduce_op>(op));
-  });
+  const size_t bytes = dst_count * pzrt_dtype_size(dtype);
+  return transfer(ctx, c, PZRT_COLL_REDUCE_SCATTER, reason, request,
+                  {src, bytes * static_cast<size_t>(pzrt_comm_size(c)), dst, bytes},
+                  [=](const void *s, void *d) {
+                    return pzrt_reduce_scatter(c, s, d, dst_count, dtype,
+                                               static_cast<pzrt_reduce_op>(op));
+                  });
 }
 
 int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
@@ -274,8 +290,11 @@ int pzrt_broadcast_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count,
   pzrt_comm *c = groupComm(ctx, group, "broadcast");
   if (!c)
     return -1;
-  return transfer(ctx, c, PZRT_COLL_BROADCAST, reason, request,
-                  [=] { return pzrt_broadcast(c, buffer, count, dtype, root); });
+  const size_t bytes = count * pzrt_dtype_size(dtype);
+  return transfer(ctx, c, PZRT_COLL_BROADCAST, reason, request, {buffer, bytes, buffer, bytes},
+                  [=](const void *, void *d) {
+                    return pzrt_broadcast(c, d, count, dtype, root);
+                  });
 }
 
 int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst,
@@ -284,8 +303,12 @@ int pzrt_all_to_all_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst
   pzrt_comm *c = groupComm(ctx, group, "all_to_all");
   if (!c)
     return -1;
-  return transfer(ctx, c, PZRT_COLL_ALL_TO_ALL, reason, request,
-                  [=] { return pzrt_all_to_all(c, src, dst, count, dtype); });
+  const size_t bytes =
+      count * pzrt_dtype_size(dtype) * static_cast<size_t>(pzrt_comm_size(c));
+  return transfer(ctx, c, PZRT_COLL_ALL_TO_ALL, reason, request, {src, bytes, dst, bytes},
+                  [=](const void *s, void *d) {
+                    return pzrt_all_to_all(c, s, d, count, dtype);
+                  });
 }
 
 // The rank `peer` positions along the group from this one, wrapping.
@@ -300,7 +323,10 @@ int pzrt_send_on(pzrt_step_ctx *ctx, int group, const void *buffer, size_t count
   if (!c)
     return -1;
   return transfer(ctx, c, PZRT_COLL_SEND, reason, request,
-                  [=] { return pzrt_send(c, buffer, count, dtype, peerRank(c, peer), 0); });
+                  {buffer, count * pzrt_dtype_size(dtype), nullptr, 0},
+                  [=](const void *s, void *) {
+                    return pzrt_send(c, s, count, dtype, peerRank(c, peer), 0);
+                  });
 }
 
 int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt_dtype dtype,
@@ -310,7 +336,10 @@ int pzrt_recv_on(pzrt_step_ctx *ctx, int group, void *buffer, size_t count, pzrt
     return -1;
   // Receives count nothing (the sender counts); traced under no reason.
   return transfer(ctx, c, PZRT_COLL_RECV, nullptr, request,
-                  [=] { return pzrt_recv(c, buffer, count, dtype, peerRank(c, peer), 0); });
+                  {nullptr, 0, buffer, count * pzrt_dtype_size(dtype)},
+                  [=](const void *, void *d) {
+                    return pzrt_recv(c, d, count, dtype, peerRank(c, peer), 0);
+                  });
 }
 
 int pzrt_shift_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t count,
@@ -319,10 +348,12 @@ int pzrt_shift_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, siz
   pzrt_comm *c = groupComm(ctx, group, "shift");
   if (!c)
     return -1;
-  return transfer(ctx, c, PZRT_COLL_SEND, reason, request, [=] {
-    return pzrt_sendrecv(c, src, count, peerRank(c, offset), dst, count, peerRank(c, -offset),
-                         dtype, 0);
-  });
+  const size_t bytes = count * pzrt_dtype_size(dtype);
+  return transfer(ctx, c, PZRT_COLL_SEND, reason, request, {src, bytes, dst, bytes},
+                  [=](const void *s, void *d) {
+                    return pzrt_sendrecv(c, s, count, peerRank(c, offset), d, count,
+                                         peerRank(c, -offset), dtype, 0);
+                  });
 }
 
 int pzrt_chunk_on(pzrt_step_ctx *ctx, int group, const void *src, void *dst, size_t src_bytes,
@@ -359,6 +390,8 @@ int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request) {
   request->magic = 0;
   const double start = ctx && ctx->trace ? pzrt_trace_now_us() : 0;
   int rc = pzrt::commTaskWait(*request->task);
+  if (rc == 0 && request->staging)
+    rc = request->staging->finish();
   if (ctx && ctx->trace)
     pzrt_trace_event(ctx->trace, "wait", "comm", 0, start, pzrt_trace_now_us() - start,
                      traceArgs(ctx, request->reason).c_str());

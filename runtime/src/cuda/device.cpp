@@ -78,10 +78,17 @@ int streamSynchronize(pzrt_stream *stream) {
                "cudaStreamSynchronize");
 }
 
+int memInfo(pzrt_device *d, size_t *freeBytes, size_t *totalBytes) {
+  if (makeCurrent(*asCuda(d)))
+    return -1;
+  return check(cudaMemGetInfo(freeBytes, totalBytes), "cudaMemGetInfo");
+}
+
 const DeviceOps kCudaOps = {deviceRead,        deviceWrite, streamCreate,
                             streamDestroy,     streamSynchronize,
                             deviceSynchronize, streamCopy,  streamZero,
-                            streamRecord,      streamWaitRecorded};
+                            streamRecord,      streamWaitRecorded,
+                            memInfo};
 
 } // namespace
 

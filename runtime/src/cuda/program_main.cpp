@@ -1,16 +1,17 @@
 // The entry points of compiled CUDA programs (pzrt/cuda.h): the training
 // driver and pzrt_run_main on this process's CUDA device, every buffer in
-// CUDA managed memory.
+// plain device memory (cudaMalloc).
 //
-// Why managed memory, the arena included: the driver's host code touches
-// the buffers directly (the data feed, checkpoints, pipeline sends and
-// receives) and the MPI communicator runs collectives on them from the host
-// (exec.h's host-staged path), on any buffer a compiled function names,
-// arena temporaries included. Managed memory lets both work unchanged once
-// the device is synchronized. Its preferred location is the device, so
-// pages the host never touches stay there; the host's accesses migrate the
-// pages they touch. NCCL (device buffers, no host staging) and CUDA graphs
-// can move the arena to plain device memory later.
+// Why device memory, not managed memory: the GPUs the project may run on
+// ask for plain allocations, and managed memory oversubscribed past the
+// card's free memory can hang the GPU; managed pages also migrate whenever
+// the host touches them. So the host never touches a buffer: the driver
+// reads and writes buffer contents through pzrt_device_read/write (and
+// train/host_stage.h's host copies), and exec.h's host-staged MPI
+// transfers copy device -> host -> device (cpu/exec_cpu.cpp). Before each
+// allocation the allocator compares it with cudaMemGetInfo's free memory
+// and fails with a message rather than oversubscribe (the driver checks
+// the whole plan first: train.cpp, Trainer::checkDeviceFits).
 #include "cuda/device_cuda.h"
 
 #include "core/internal.h"
@@ -26,33 +27,37 @@ namespace {
 using pzrt::cuda::check;
 
 // The device the allocator places memory on (set by openDevice).
-struct ManagedState {
+struct DeviceState {
   pzrt::cuda::CudaDevice *device = nullptr;
 };
-ManagedState managedState;
+DeviceState deviceState;
 
-void *managedAlloc(size_t bytes, int cat, void *user) {
-  auto &state = *static_cast<ManagedState *>(user);
+void *deviceAlloc(size_t bytes, int cat, void *user) {
+  auto &state = *static_cast<DeviceState *>(user);
   if (!state.device) {
-    pzrt::fail("pzrt_cuda managed allocator: no device opened");
+    pzrt::fail("pzrt_cuda device allocator: no device opened");
     return nullptr;
   }
   if (pzrt::cuda::makeCurrent(*state.device))
     return nullptr;
-  void *p = nullptr;
-  std::string call = pzrt::format("cudaMallocManaged of %zu bytes for %s on %s", bytes,
-                                  pzrt_mem_category_name(static_cast<pzrt_mem_category>(cat)),
-                                  state.device->name.c_str());
-  if (check(cudaMallocManaged(&p, bytes, cudaMemAttachGlobal), call.c_str()))
+  const char *what = pzrt_mem_category_name(static_cast<pzrt_mem_category>(cat));
+  size_t freeBytes = 0, totalBytes = 0;
+  if (check(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo"))
     return nullptr;
-  cudaMemLocation where{};
-  where.type = cudaMemLocationTypeDevice;
-  where.id = state.device->ordinal;
-  // Zero-filled, as pzrt_mem_alloc promises; the fill is done when this
-  // returns (the host may write the buffer next).
-  if (check(cudaMemAdvise(p, bytes, cudaMemAdviseSetPreferredLocation, where),
-            "cudaMemAdvise (preferred location: the device)") ||
-      check(cudaMemset(p, 0, bytes), "cudaMemset (zero-filling a new buffer)") ||
+  if (bytes > freeBytes) {
+    pzrt::fail("%s: %zu bytes for %s do not fit in the device's free memory (%zu of %zu "
+               "bytes free); the CUDA backend does not oversubscribe device memory",
+               state.device->name.c_str(), bytes, what, freeBytes, totalBytes);
+    return nullptr;
+  }
+  void *p = nullptr;
+  std::string call = pzrt::format("cudaMalloc of %zu bytes for %s on %s", bytes, what,
+                                  state.device->name.c_str());
+  if (check(cudaMalloc(&p, bytes), call.c_str()))
+    return nullptr;
+  // Zero-filled, as pzrt_mem_alloc promises; done when this returns (the
+  // host may write the buffer next, from another stream's point of view).
+  if (check(cudaMemset(p, 0, bytes), "cudaMemset (zero-filling a new buffer)") ||
       check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
     cudaFree(p);
     return nullptr;
@@ -60,41 +65,26 @@ void *managedAlloc(size_t bytes, int cat, void *user) {
   return p;
 }
 
-void managedFree(void *p, void *user) {
-  auto &state = *static_cast<ManagedState *>(user);
+void deviceFree(void *p, void *user) {
+  auto &state = *static_cast<DeviceState *>(user);
   if (state.device && pzrt::cuda::makeCurrent(*state.device) == 0)
     check(cudaFree(p), "cudaFree");
 }
 
-const pzrt_mem_allocator kManaged = {managedAlloc, managedFree, &managedState};
+const pzrt_mem_allocator kDeviceAllocator = {deviceAlloc, deviceFree, &deviceState};
 
 pzrt_device *openDevice(void *user) {
   pzrt_device *d = pzrt_cuda_local_device();
   if (!d)
     return nullptr;
   pzrt::cuda::CudaDevice *device = pzrt::cuda::asCuda(d);
-  // The host reads and writes managed buffers while kernels run on others
-  // (a transfer on the communication thread): that needs concurrent managed
-  // access (Linux, Pascal or newer).
-  int managed = 0, concurrent = 0;
-  if (pzrt::cuda::makeCurrent(*device) ||
-      check(cudaDeviceGetAttribute(&managed, cudaDevAttrManagedMemory, device->ordinal),
-            "cudaDeviceGetAttribute (managed memory)") ||
-      check(cudaDeviceGetAttribute(&concurrent, cudaDevAttrConcurrentManagedAccess,
-                                   device->ordinal),
-            "cudaDeviceGetAttribute (concurrent managed access)"))
+  if (pzrt::cuda::makeCurrent(*device))
     return nullptr;
-  if (!managed || !concurrent) {
-    pzrt::fail("%s: the CUDA backend keeps its buffers in managed memory and needs concurrent "
-               "managed access, which this device does not offer",
-               device->name.c_str());
-    return nullptr;
-  }
-  static_cast<ManagedState *>(user)->device = device;
+  static_cast<DeviceState *>(user)->device = device;
   return d;
 }
 
-const pzrt_device_hooks kHooks = {openDevice, &kManaged, &managedState};
+const pzrt_device_hooks kHooks = {openDevice, &kDeviceAllocator, &deviceState};
 
 } // namespace
 

@@ -2,6 +2,7 @@
 #include "pzrt/run.h"
 
 #include "core/checked.h"
+#include "core/device.h"
 #include "io/fsutil.h"
 #include "pzrt/arena.h"
 #include "pzrt/data.h"
@@ -237,7 +238,12 @@ extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
       pzrt_npy_close(a);
       return 1;
     }
-    std::memcpy(args[i], pzrt_npy_data(a), bytes);
+    // Through the device (plain device memory on CUDA; memcpy on the CPU).
+    if (pzrt_device_write(state.device, args[i], pzrt_npy_data(a), bytes) != 0) {
+      std::fprintf(stderr, "error: argument '%s': %s\n", s.name, pzrt_last_error());
+      pzrt_npy_close(a);
+      return 1;
+    }
     pzrt_npy_close(a);
   }
   for (int i = 0; i < fn->num_results; ++i) {
@@ -289,7 +295,21 @@ extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
         c = '_';
     std::string path = outDir + "/" + file + ".npy";
     int asBool = !fn->bool_results || fn->bool_results[i];
-    if (pzrt_npy_write(path.c_str(), s.dtype, s.ndim, s.shape, results[i], asBool) != 0) {
+    // A host copy of a device's result (the result itself on the CPU).
+    const void *host = results[i];
+    std::vector<unsigned char> copy;
+    if (state.device && state.device->ops) {
+      size_t bytes = 0;
+      specBytes(s, bytes); // checked when it was allocated
+      copy.resize(bytes);
+      if (pzrt_device_read(state.device, copy.data(), results[i], bytes) != 0) {
+        std::fprintf(stderr, "error: result '%s': %s\n", s.name, pzrt_last_error());
+        rc = 1;
+        break;
+      }
+      host = copy.data();
+    }
+    if (pzrt_npy_write(path.c_str(), s.dtype, s.ndim, s.shape, host, asBool) != 0) {
       std::fprintf(stderr, "error: %s\n", pzrt_last_error());
       rc = 1;
     }

@@ -6,12 +6,15 @@
 #include "pzrt/checkpoint.h"
 #include "pzrt/error.h"
 
+#include "core/internal.h"
+
 #include "io/ckpt_dir.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -24,6 +27,8 @@ namespace pzrt::train {
 // ---------------------------------------------------------------- buffers
 
 Buffers::~Buffers() {
+  if (!owning)
+    return;
   for (auto *list : {&params, &grads, &accum, &states, &outputs})
     for (void *p : *list)
       pzrt_mem_free(p);
@@ -37,17 +42,41 @@ Buffers::~Buffers() {
 
 namespace {
 
-void *alloc(uint64_t bytes, pzrt_mem_category cat, const char *what, const char *name) {
-  void *p = pzrt_mem_alloc(static_cast<size_t>(bytes), cat);
-  if (!p)
-    throwInternal("allocating %llu bytes for %s '%s': %s", (unsigned long long)bytes, what, name,
-                  pzrt_last_error());
-  return p;
-}
+// allocateBuffers' allocations, or, for planBuffers (plan != NULL), a
+// record of them and a dummy non-NULL address.
+struct Allocator {
+  std::vector<PlannedBuffer> *plan = nullptr;
+  void *operator()(uint64_t bytes, pzrt_mem_category cat, const char *what,
+                   const char *name) const {
+    if (plan) {
+      plan->push_back({bytes, pzrt::format("%s '%s'", what, name)});
+      return reinterpret_cast<void *>(uintptr_t{64});
+    }
+    void *p = pzrt_mem_alloc(static_cast<size_t>(bytes), cat);
+    if (!p)
+      throwInternal("allocating %llu bytes for %s '%s': %s", (unsigned long long)bytes, what,
+                    name, pzrt_last_error());
+    return p;
+  }
+};
+
+void allocateWith(const pzrt_program *m, Buffers &b, const Allocator &alloc);
 
 } // namespace
 
-void allocateBuffers(const pzrt_program *m, Buffers &b) {
+void allocateBuffers(const pzrt_program *m, Buffers &b) { allocateWith(m, b, Allocator{}); }
+
+std::vector<PlannedBuffer> planBuffers(const pzrt_program *m) {
+  std::vector<PlannedBuffer> plan;
+  Buffers dry;
+  dry.owning = false;
+  allocateWith(m, dry, Allocator{&plan});
+  return plan;
+}
+
+namespace {
+
+void allocateWith(const pzrt_program *m, Buffers &b, const Allocator &alloc) {
   for (int i = 0; i < m->num_params; ++i) {
     const pzrt_tensor_spec &s = m->params[i];
     b.params.push_back(alloc(specBytes(s), PZRT_MEM_PARAMS, "parameter", s.name));
@@ -66,9 +95,12 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
     const pzrt_tensor_spec &s = m->states[i];
     b.states.push_back(alloc(specBytes(s), PZRT_MEM_OPTIMIZER, "optimizer state", s.name));
   }
-  b.arena = pzrt_arena_create(static_cast<size_t>(m->arena_bytes),
-                              static_cast<size_t>(m->arena_planned_peak));
-  if (!b.arena)
+  if (alloc.plan)
+    alloc.plan->push_back({m->arena_bytes, "the activation arena"});
+  else
+    b.arena = pzrt_arena_create(static_cast<size_t>(m->arena_bytes),
+                                static_cast<size_t>(m->arena_planned_peak));
+  if (!b.arena && !alloc.plan)
     throwInternal("allocating the activation arena of %llu bytes: %s",
                   (unsigned long long)m->arena_bytes, pzrt_last_error());
   // A stage program: num_slots buffers per input and saved tensor (the
@@ -131,6 +163,8 @@ void allocateBuffers(const pzrt_program *m, Buffers &b) {
     b.bindings.push_back(std::move(perMicroBatch));
   }
 }
+
+} // namespace
 
 // ---------------------------------------------------------------- finite checks
 

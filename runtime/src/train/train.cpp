@@ -1,6 +1,7 @@
 // pzrt_train_main: the training loop of every compiled `train` program, with
 // its progress lines, metrics, trace events and checkpoints.
 #include "train/train_internal.h"
+#include "train/host_stage.h"
 
 #include "pzrt/arena.h"
 #include "pzrt/env.h"
@@ -193,9 +194,10 @@ private:
   // The device of the buffers: the CPU's, or the hooks' (with their
   // allocator for every counted buffer from here on).
   void openDevice();
-  // Waits for the device's work before the host touches a buffer
-  // (pzrt_device_synchronize; nothing on the CPU); throws naming `why`.
-  void syncDevice(const char *why);
+  // Before allocating: the plan's device buffers must fit in the device's
+  // free memory (nothing to check on the CPU); throws naming the first
+  // buffer that does not fit.
+  void checkDeviceFits();
   void printBanner();
   void trainLoop();
   void trainStep(int64_t t);
@@ -248,6 +250,10 @@ private:
     std::unique_ptr<Buffers> buf;
     std::unique_ptr<DataFeed> feed;
     std::vector<pzrt_send_request *> sending; // per output: its send in flight, or NULL
+    // On a device (not the CPU): per slot, per input, the feed's host
+    // copies; per output, the host copy its send in flight reads.
+    std::vector<std::vector<std::vector<unsigned char>>> hostInputs;
+    std::vector<std::vector<unsigned char>> hostOutputs;
     std::vector<pzrt_comm *> comms;           // ctx comms: comm_groups[i]'s communicator
     int lossScaleInput = -1;
     bool hasLoss = false;
@@ -316,8 +322,10 @@ Trainer::~Trainer() {
   for (Chunk &c : chunks_) {
     c.feed.reset();
     // A send still in flight (the step failed) may read its buffer: keep them.
-    if (std::any_of(c.sending.begin(), c.sending.end(), [](pzrt_send_request *r) { return r; }))
+    if (std::any_of(c.sending.begin(), c.sending.end(), [](pzrt_send_request *r) { return r; })) {
       (void)c.buf.release();
+      (void)new auto(std::move(c.hostOutputs)); // and the host copies they send
+    }
     c.buf.reset();
   }
   if (allocatorSet_)
@@ -492,6 +500,7 @@ void Trainer::setup() {
     throwInternal("model description: the global batch of %lld rows x %d micro-batches x %d "
                   "data-parallel ranks overflows",
                   (long long)rows_, K_, dpSize_);
+  checkDeviceFits();
   for (Chunk &c : chunks_) {
     for (int i = 0; i < c.m->num_inputs; ++i)
       if (inputRole(c.m, i) == PZRT_INPUT_LOSS_SCALE)
@@ -510,12 +519,13 @@ void Trainer::setup() {
   if (!opts_.save.empty())
     checkSaveDir(opts_.save, rank_); // before reading anything large
 
-  syncDevice("loading the weights"); // the allocator's zero-fills
   if (!opts_.load.empty()) {
     std::vector<std::string> notes;
     for (Chunk &c : chunks_) {
       notes.clear(); // each chunk's load says the same
-      loadCheckpoint(c.m, *c.buf, opts_.load, pos_, notes, rank_);
+      HostWeights host(ctx_.device, c.m, *c.buf, true, "loading a checkpoint");
+      loadCheckpoint(c.m, host.view(), opts_.load, pos_, notes, rank_);
+      host.writeBack("loading a checkpoint");
     }
     if (rank_ == 0)
       for (const std::string &n : notes)
@@ -529,8 +539,11 @@ void Trainer::setup() {
       pos_.seed = opts_.seed;
     }
   } else if (m_->init_file) {
-    for (Chunk &c : chunks_)
-      loadInitFile(c.m, *c.buf, rank_);
+    for (Chunk &c : chunks_) {
+      HostWeights host(ctx_.device, c.m, *c.buf, true, "loading the initial weights");
+      loadInitFile(c.m, host.view(), rank_);
+      host.writeBack("loading the initial weights");
+    }
   }
   start_ = pos_.step;
   dataStart_ = pos_.dataPosition;
@@ -614,10 +627,32 @@ void Trainer::openDevice() {
   }
 }
 
-void Trainer::syncDevice(const char *why) {
-  if (pzrt_device_synchronize(ctx_.device) != 0)
-    throwInternal("waiting for %s before %s: %s", pzrt_device_name(ctx_.device), why,
+void Trainer::checkDeviceFits() {
+  size_t freeBytes = 0, totalBytes = 0;
+  if (pzrt_device_mem_info(ctx_.device, &freeBytes, &totalBytes) != 0)
+    throwInternal("asking %s for its free memory: %s", pzrt_device_name(ctx_.device),
                   pzrt_last_error());
+  if (totalBytes == 0)
+    return; // the device does not say (the CPU)
+  // Oversubscribing a GPU's memory fails late or, with managed memory,
+  // can hang it: refuse the plan at once, naming where it stops fitting.
+  uint64_t planned = 0;
+  std::string first;
+  for (const Chunk &c : chunks_)
+    for (const PlannedBuffer &b : planBuffers(c.m)) {
+      planned += b.bytes;
+      if (planned > freeBytes && first.empty())
+        first = pzrt::format("%s (%llu bytes%s)", b.what.c_str(), (unsigned long long)b.bytes,
+                             chunks_.size() > 1
+                                 ? pzrt::format(", stage %d", c.m->pp_stage).c_str()
+                                 : "");
+    }
+  if (planned > freeBytes)
+    throwInternal("the plan's device buffers take %llu bytes, but %s has %zu of its %zu bytes "
+                  "free; the first buffer past the free memory is %s. Use more ranks, a "
+                  "smaller micro-batch, or free the device",
+                  (unsigned long long)planned, pzrt_device_name(ctx_.device), freeBytes,
+                  totalBytes, first.c_str());
 }
 
 // One communicator per group of grid axes: ranks are laid out row-major
@@ -717,12 +752,14 @@ void Trainer::sumTiedGrads(int64_t t) {
     if (!c)
       throwInternal("no communicator for the parameter '%s' tied over the stages 0x%x",
                     m_->params[p].name, mask);
-    syncDevice("summing tied gradients");
     // The whole buffer as it is (a ZeRO chunk: every rank of the group
-    // holds the same one).
+    // holds the same one), summed on the host.
     const pzrt_tensor_spec &s = m_->params[p];
-    void *buf = accum ? buf_->accum[static_cast<size_t>(p)] : buf_->grads[static_cast<size_t>(p)];
     const uint64_t bytes = gradBytes(m_, p);
+    HostCopy host(ctx_.device,
+                  accum ? buf_->accum[static_cast<size_t>(p)] : buf_->grads[static_cast<size_t>(p)],
+                  static_cast<size_t>(bytes), true, "summing tied gradients");
+    void *buf = host.data();
     const size_t unit = pzrt_dtype_size(s.dtype);
     const uint64_t n = static_cast<uint64_t>(pzrt_comm_size(c));
     // What pzrt_all_reduce counts under all_reduce, per call: the reason's
@@ -746,6 +783,7 @@ void Trainer::sumTiedGrads(int64_t t) {
         counted += 2 * (n - 1) * part * unit / n;
       }
     }
+    host.writeBack("summing tied gradients");
     if (pzrt_comm_count_reason("pp.tied_grad", PZRT_COLL_ALL_REDUCE, counted))
       throwInternal("counting the tied gradients' bytes: %s", pzrt_last_error());
   }
@@ -979,12 +1017,37 @@ void Trainer::trainStep(int64_t t) {
 }
 
 void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
-  std::vector<void *> &inputs = buf_->inputs[static_cast<size_t>(buf_->slotOf(micro))];
+  const size_t slot = static_cast<size_t>(buf_->slotOf(micro));
+  std::vector<void *> &inputs = buf_->inputs[slot];
   TraceSpan span(trace_.get(), "data", "data", stepArgs(t, micro));
-  syncDevice("feeding data"); // the slot's last reader may still run
-  chunks_[cur_].feed->fill(rowBase + micro * rows_, inputs.data());
-  if (int in = chunks_[cur_].lossScaleInput; in >= 0)
-    *static_cast<float *>(inputs[static_cast<size_t>(in)]) = scale;
+  Chunk &c = chunks_[cur_];
+  if (hostReachable(ctx_.device)) {
+    c.feed->fill(rowBase + micro * rows_, inputs.data());
+    if (c.lossScaleInput >= 0)
+      *static_cast<float *>(inputs[static_cast<size_t>(c.lossScaleInput)]) = scale;
+    return;
+  }
+  // A device: the feed fills the slot's host copies of its inputs (kept
+  // from step to step; only the feed writes DATA inputs, so they hold what
+  // the device holds), which are then written to the device (after the
+  // slot's last reader: pzrt_device_write synchronizes).
+  if (c.hostInputs.empty())
+    c.hostInputs.resize(buf_->inputs.size());
+  std::vector<std::vector<unsigned char>> &copies = c.hostInputs[slot];
+  std::vector<void *> hosts;
+  for (int i = 0; i < m_->num_inputs; ++i) {
+    if (copies.size() <= static_cast<size_t>(i))
+      copies.emplace_back(static_cast<size_t>(specBytes(m_->inputs[i])));
+    hosts.push_back(copies[static_cast<size_t>(i)].data());
+  }
+  c.feed->fill(rowBase + micro * rows_, hosts.data());
+  for (int i = 0; i < m_->num_inputs; ++i)
+    if (inputRole(m_, i) == PZRT_INPUT_DATA)
+      writeDevice(ctx_.device, inputs[static_cast<size_t>(i)], hosts[static_cast<size_t>(i)],
+                  copies[static_cast<size_t>(i)].size(), "feeding data");
+  if (c.lossScaleInput >= 0)
+    writeDevice(ctx_.device, inputs[static_cast<size_t>(c.lossScaleInput)], &scale, sizeof scale,
+                "feeding data");
 }
 
 void Trainer::exchange(int64_t t, const pzrt_action &a) {
@@ -1022,7 +1085,6 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
       pzrt::format("{\"step\":%lld,\"%s\":\"%s\",\"%s_micro_batch\":%d,\"%s\":%d,\"bytes\":%zu}",
                    (long long)t, what, s.name, what, a.micro_batch, send ? "to" : "from", peer,
                    bytes);
-  syncDevice(send ? "a pipeline send" : "a pipeline receive");
   int rc;
   {
     TraceSpan span(trace_.get(), what, "comm", args);
@@ -1030,14 +1092,27 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
       pzrt_send_request *&pending = chunks_[cur_].sending[static_cast<size_t>(a.tensor)];
       rc = pzrt_send_wait(pending); // a second send of one buffer waits for the first
       pending = nullptr;
+      // On a device the send reads a host copy of the output (one per
+      // output, free again once its last send completed, just above).
+      void *out = buf_->outputs[static_cast<size_t>(a.tensor)];
+      if (rc == 0 && !hostReachable(ctx_.device)) {
+        std::vector<std::vector<unsigned char>> &copies = chunks_[cur_].hostOutputs;
+        copies.resize(static_cast<size_t>(m_->num_outputs));
+        std::vector<unsigned char> &copy = copies[static_cast<size_t>(a.tensor)];
+        copy.resize(bytes);
+        readDevice(ctx_.device, copy.data(), out, bytes, "a pipeline send");
+        out = copy.data();
+      }
       if (rc == 0)
-        rc = pzrt_isend(comm_, buf_->outputs[static_cast<size_t>(a.tensor)], bytes / unit,
-                        dtype, peer, tag, &pending);
+        rc = pzrt_isend(comm_, out, bytes / unit, dtype, peer, tag, &pending);
     } else {
-      rc = pzrt_recv(comm_,
-                     buf_->inputs[static_cast<size_t>(buf_->slotOf(a.micro_batch))]
-                                 [static_cast<size_t>(a.tensor)],
-                     bytes / unit, dtype, peer, tag);
+      HostCopy in(ctx_.device,
+                  buf_->inputs[static_cast<size_t>(buf_->slotOf(a.micro_batch))]
+                              [static_cast<size_t>(a.tensor)],
+                  bytes, false, "a pipeline receive");
+      rc = pzrt_recv(comm_, in.data(), bytes / unit, dtype, peer, tag);
+      if (rc == 0)
+        in.writeBack("a pipeline receive");
     }
   }
   // pzrt_isend counted the bytes under the send kind; the reason's counter
@@ -1225,7 +1300,13 @@ void Trainer::save(int64_t t) {
     std::vector<std::pair<const pzrt_program *, const Buffers *>> parts;
     for (const Chunk &c : chunks_)
       parts.emplace_back(c.m, c.buf.get());
-    syncDevice("saving a checkpoint");
+    // On a device, host copies of every chunk's parameters and states.
+    std::vector<std::unique_ptr<HostWeights>> hosts;
+    for (auto &[m, buffers] : parts) {
+      hosts.push_back(std::make_unique<HostWeights>(
+          ctx_.device, m, const_cast<Buffers &>(*buffers), true, "saving a checkpoint"));
+      buffers = &hosts.back()->view();
+    }
     saveCheckpoint(parts, opts_.save, comm_, pos_, G_, opts_.keepLast);
   }
   lastSaved_ = t;

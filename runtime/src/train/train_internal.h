@@ -193,6 +193,9 @@ struct Buffers {
   // tensor gets the micro-batch's slot's.
   std::vector<std::vector<std::vector<void *>>> bindings;
   pzrt_arena *arena = nullptr;
+  // False for a host view of another Buffers' tensors (host_stage.h's
+  // HostWeights): the destructor frees nothing.
+  bool owning = true;
   int slots() const { return static_cast<int>(inputs.size()); }
   int slotOf(int microBatch) const { return microBatch % slots(); }
   Buffers() = default;
@@ -202,6 +205,12 @@ struct Buffers {
 };
 // Allocates everything of train.h's memory formula; throws.
 void allocateBuffers(const pzrt_program *m, Buffers &b);
+// What allocateBuffers allocates, in its order: bytes and "parameter 'w'".
+struct PlannedBuffer {
+  uint64_t bytes;
+  std::string what;
+};
+std::vector<PlannedBuffer> planBuffers(const pzrt_program *m);
 // Loads model->init_file (relative to the executable's directory unless
 // absolute) into the params; throws a usage Failure on a bad file.
 // `rank` (the world rank) places flat-sharded parameters.

@@ -29,6 +29,27 @@ cudaError_t setLastError(cudaError_t err);
 // The dynamic shared memory a kernel has opted into (cudaFuncSetAttribute).
 int maxDynamicShared(const void *kernel);
 
+// The emulated device's memory in bytes (80 GiB, or PZRT_EMU_CUDA_MEMORY).
+size_t globalMemory();
+
+// Device memory (protect.cpp): page-aligned host pages that host code cannot
+// touch outside device work when protection is on (PZRT_EMU_PROTECT, on by
+// default). deviceAlloc returns zero-filled memory, or NULL; bytesInUse: the
+// live device bytes after it. deviceFree: false when p is not device memory.
+bool protectEnabled();
+void *deviceAlloc(size_t size, size_t &bytesInUse);
+bool deviceFree(void *p, size_t requested);
+size_t deviceBytes();
+// While one lives (in any thread), device memory is reachable: enqueue runs
+// every op of the emulated device inside one.
+class DeviceAccess {
+public:
+  DeviceAccess();
+  ~DeviceAccess();
+  DeviceAccess(const DeviceAccess &) = delete;
+  DeviceAccess &operator=(const DeviceAccess &) = delete;
+};
+
 } // namespace pz_emu
 
 #endif // PZRT_SRC_CUDA_EMU_EMU_H

@@ -23,10 +23,29 @@ thread_local cudaError_t lastError = cudaSuccess;
 thread_local int currentDevice = 0;
 
 std::mutex memoryMutex;
-std::map<const void *, size_t> allocations; // cudaMalloc's, for cudaFree's check
+struct Allocation {
+  size_t size = 0;
+  bool device = false; // cudaMalloc's; else managed or pinned host memory
+};
+std::map<const void *, Allocation> allocations; // for cudaFree's check
+size_t hostBytes = 0; // managed and pinned bytes live
 std::map<const void *, int> optIn;         // kernel -> MaxDynamicSharedMemorySize
 
-constexpr size_t kGlobalMemory = size_t(80) << 30; // what the emulated device claims
+} // namespace
+
+// What the emulated device claims: 80 GiB, or PZRT_EMU_CUDA_MEMORY bytes
+// (to test what programs do when memory is short).
+size_t globalMemory() {
+  static const size_t bytes = [] {
+    const char *env = std::getenv("PZRT_EMU_CUDA_MEMORY");
+    return env && *env ? static_cast<size_t>(std::strtoull(env, nullptr, 10))
+                       : size_t(80) << 30;
+  }();
+  return bytes;
+}
+
+namespace {
+
 constexpr int kDefaultShared = 48 * 1024;
 constexpr int kMaxShared = 227 * 1024; // sm_90's opt-in limit per block
 
@@ -159,7 +178,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device) {
   prop->major = 9;
   prop->minor = 0;
   prop->multiProcessorCount = 132;
-  prop->totalGlobalMem = pz_emu::kGlobalMemory;
+  prop->totalGlobalMem = pz_emu::globalMemory();
   prop->sharedMemPerBlock = pz_emu::kDefaultShared;
   prop->sharedMemPerBlockOptin = pz_emu::kMaxShared;
   prop->sharedMemPerMultiprocessor = 228 * 1024;
@@ -206,8 +225,7 @@ cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device) 
   case cudaDevAttrComputeCapabilityMinor:
     *value = prop.minor;
     break;
-  // Host memory is all the emulator has: managed memory, reachable by the
-  // host while "kernels" run (the CUDA programs' buffers, program_main.cpp).
+  // Managed memory is host memory here, reachable while "kernels" run.
   case cudaDevAttrManagedMemory:
   case cudaDevAttrConcurrentManagedAccess:
     *value = 1;
@@ -252,7 +270,11 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *attr, const void *func) {
   return cudaSuccess;
 }
 
-// ---- memory: host memory, 256-byte aligned as cudaMalloc's ----
+// ---- memory ----
+// cudaMalloc's: device memory (protect.cpp: pages host code cannot touch
+// outside device work). Managed and pinned host memory: host memory,
+// 256-byte aligned as cudaMalloc's. Both count against the emulated
+// device's memory (cudaMemGetInfo).
 
 cudaError_t cudaMalloc(void **devPtr, size_t size) {
   if (!devPtr)
@@ -262,35 +284,63 @@ cudaError_t cudaMalloc(void **devPtr, size_t size) {
     return cudaSuccess;
   // More than the device has fails as on a GPU (and before the host
   // allocator, which may abort instead of failing under a sanitizer).
-  if (size > pz_emu::kGlobalMemory)
+  if (size > pz_emu::globalMemory())
+    return fail(cudaErrorMemoryAllocation);
+  size_t inUse = 0;
+  void *p = pz_emu::deviceAlloc(size, inUse);
+  if (!p)
+    return fail(cudaErrorMemoryAllocation);
+  std::lock_guard<std::mutex> lock(pz_emu::memoryMutex);
+  pz_emu::allocations[p] = {size, true};
+  *devPtr = p;
+  return cudaSuccess;
+}
+
+namespace {
+cudaError_t hostAlloc(void **ptr, size_t size) {
+  if (!ptr)
+    return fail(cudaErrorInvalidValue);
+  *ptr = nullptr;
+  if (size == 0)
+    return cudaSuccess;
+  if (size > pz_emu::globalMemory())
     return fail(cudaErrorMemoryAllocation);
   const size_t rounded = (size + 255) & ~size_t(255);
   void *p = std::aligned_alloc(256, rounded);
   if (!p)
     return fail(cudaErrorMemoryAllocation);
   std::lock_guard<std::mutex> lock(pz_emu::memoryMutex);
-  pz_emu::allocations[p] = size;
-  *devPtr = p;
+  pz_emu::allocations[p] = {size, false};
+  pz_emu::hostBytes += size;
+  *ptr = p;
   return cudaSuccess;
 }
+} // namespace
 
 cudaError_t cudaMallocManaged(void **devPtr, size_t size, unsigned int) {
-  return cudaMalloc(devPtr, size);
+  return hostAlloc(devPtr, size);
 }
 
-cudaError_t cudaMallocHost(void **ptr, size_t size) { return cudaMalloc(ptr, size); }
+cudaError_t cudaMallocHost(void **ptr, size_t size) { return hostAlloc(ptr, size); }
 
-cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int) { return cudaMalloc(ptr, size); }
+cudaError_t cudaHostAlloc(void **ptr, size_t size, unsigned int) { return hostAlloc(ptr, size); }
 
 cudaError_t cudaFree(void *devPtr) {
   if (!devPtr)
     return cudaSuccess;
+  pz_emu::Allocation a;
   {
     std::lock_guard<std::mutex> lock(pz_emu::memoryMutex);
-    if (pz_emu::allocations.erase(devPtr) == 0)
+    auto it = pz_emu::allocations.find(devPtr);
+    if (it == pz_emu::allocations.end())
       return fail(cudaErrorInvalidValue);
+    a = it->second;
+    pz_emu::allocations.erase(it);
+    if (!a.device)
+      pz_emu::hostBytes -= a.size;
   }
-  std::free(devPtr);
+  if (!a.device || !pz_emu::deviceFree(devPtr, a.size))
+    std::free(devPtr);
   return cudaSuccess;
 }
 
@@ -299,8 +349,13 @@ cudaError_t cudaFreeHost(void *ptr) { return cudaFree(ptr); }
 cudaError_t cudaMemGetInfo(size_t *free, size_t *total) {
   if (!free || !total)
     return fail(cudaErrorInvalidValue);
-  *total = pz_emu::kGlobalMemory;
-  *free = *total;
+  *total = pz_emu::globalMemory();
+  size_t used = pz_emu::deviceBytes();
+  {
+    std::lock_guard<std::mutex> lock(pz_emu::memoryMutex);
+    used += pz_emu::hostBytes;
+  }
+  *free = used < *total ? *total - used : 0;
   return cudaSuccess;
 }
 

@@ -69,6 +69,7 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> op) {
       return cudaSuccess;
     }
   }
+  DeviceAccess access; // the op may touch device memory (protect.cpp)
   op();
   return cudaSuccess;
 }
