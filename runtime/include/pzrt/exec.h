@@ -49,6 +49,14 @@ int pzrt_stream_synchronize(pzrt_stream *stream);
  * sends). A no-op on the CPU device. 0, or -1 with pzrt_last_error(). */
 int pzrt_device_synchronize(pzrt_device *device);
 
+/* Device-side checks of compiled code (an index out of range, a zero
+ * divisor) record a failure on the device without stopping; the driver
+ * calls this after each compiled function: -1 with the failed check's
+ * message (the CPU backend's), else 0. Synchronizes the device when the
+ * program has such checks. Always 0 on the CPU device, whose checks fail
+ * the function itself. */
+int pzrt_device_check(pzrt_device *device);
+
 /* ---- calls of compiled host code (ctx is the step context) ---- */
 /* Copies `bytes` from src to dst on the stream; nothing when they are the
  * same buffer. Buffers either coincide or do not overlap. Returns 0, or -1

@@ -36,6 +36,19 @@ struct DeviceOps {
   // more), and making `stream`'s later work wait for it.
   pzrt_event *(*eventRecord)(pzrt_stream *stream);
   int (*streamWait)(pzrt_stream *stream, pzrt_event *event);
+  // pzrt_device_check: fails with the message of a device-side check of
+  // compiled code that failed since the last call (synchronizes first).
+  int (*check)(pzrt_device *device);
+  // Graphs of compiled functions (train/graphs.cpp). captureBegin starts
+  // recording the work issued on `stream` by this thread; captureEnd stops
+  // and gives an executable graph, or NULL when the capture had to end
+  // early (the work then ran, and ran correctly). NULL entries: the
+  // device has no graphs.
+  int (*captureBegin)(pzrt_stream *stream);
+  int (*captureEnd)(pzrt_stream *stream, void **graph);
+  void (*captureAbandon)(pzrt_stream *stream);
+  int (*graphLaunch)(pzrt_stream *stream, void *graph);
+  void (*graphDestroy)(void *graph);
 };
 
 } // namespace pzrt

@@ -203,6 +203,12 @@ int pzrt_device_synchronize(pzrt_device *device) {
   return 0;
 }
 
+int pzrt_device_check(pzrt_device *device) {
+  if (device && device->ops && device->ops->check)
+    return device->ops->check(device);
+  return 0;
+}
+
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   if (bytes > 0 && (!dst || !src))
     return pzrt::fail("pzrt_copy: a NULL buffer");

@@ -1,0 +1,211 @@
+// CUDA graphs of compiled functions and the device's check word.
+//
+// Capture. The driver (train/graphs.cpp) captures a compiled function's
+// call on the compute stream (DeviceOps::captureBegin/End) and replays it
+// (graphLaunch). The capture is cudaStreamCaptureModeThreadLocal: it
+// refuses unsafe calls (a cudaMalloc, a synchronization) made on the
+// capturing thread, where the compiled function runs, while the
+// communication thread stays free to use CUDA (global mode would refuse
+// its calls and invalidate the capture); relaxed mode would let an unsafe
+// call on this thread pass silently.
+//
+// A function that needs the host inside it (pzrt_device_read/write, a
+// host-staged MPI transfer's synchronization, an event, dropout keyed by
+// the host's step) cannot be captured. The runtime's entry points for those
+// call breakCapture() before touching CUDA: it ends the capture, launches
+// what was captured so far (so that work runs, in order, before the host
+// goes on) and marks the capture broken; the rest of the call runs eagerly
+// and the driver keeps the function eager. So a wrong result needs a
+// host-visible side effect that bypasses the runtime, which compiled code
+// does not have.
+//
+// The check word. Device-side checks of compiled code (pz_flag in
+// pzrt/cuda_prelude.h) record their id in one int per device; the host
+// reads it in pzrt_device_check, after a function, and fails with the
+// check's message as registered by pzrt_cuda_check_word.
+#include "cuda/device_cuda.h"
+
+#include "core/internal.h"
+#include "pzrt/cuda.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace pzrt::cuda {
+
+namespace {
+
+// The check word without a failure (kCheckNone of pzrt/cuda_prelude.h:
+// bytes 0x7f, so that cudaMemset writes it).
+constexpr int kCheckNone = 0x7f7f7f7f;
+
+struct Capture {
+  cudaStream_t stream = nullptr;
+  bool broken = false;
+};
+
+// The capture in progress on this thread (ThreadLocal mode: the capture and
+// the function's host code are on the same thread).
+thread_local Capture *tlsCapture = nullptr;
+
+std::mutex checksMutex;
+std::vector<std::string> checkMessages; // id - 1 -> message
+std::map<std::string, int> checkIds;
+
+cudaStream_t handle(pzrt_stream *stream) { return static_cast<cudaStream_t>(stream->handle); }
+
+} // namespace
+
+int breakCapture(const char *why) {
+  Capture *c = tlsCapture;
+  if (!c || c->broken)
+    return 0;
+  c->broken = true;
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  std::string call = pzrt::format("ending a CUDA graph capture (%s)", why);
+  if (check(cudaStreamEndCapture(c->stream, &graph), call.c_str()))
+    return -1;
+  // The work captured so far has not run: run it now, before the host
+  // (which is about to synchronize or touch buffers) goes on.
+  int rc = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate (capture broken)");
+  if (rc == 0)
+    rc = check(cudaGraphLaunch(exec, c->stream), "cudaGraphLaunch (capture broken)");
+  if (exec)
+    cudaGraphExecDestroy(exec); // deferred by CUDA until the launch is done
+  cudaGraphDestroy(graph);
+  return rc;
+}
+
+int captureBegin(pzrt_stream *stream) {
+  if (tlsCapture)
+    return fail("captureBegin: a capture is already in progress on this thread");
+  if (makeCurrent(*asCuda(stream->device)) ||
+      check(cudaStreamBeginCapture(handle(stream), cudaStreamCaptureModeThreadLocal),
+            "cudaStreamBeginCapture"))
+    return -1;
+  tlsCapture = new Capture{handle(stream), false};
+  return 0;
+}
+
+int captureEnd(pzrt_stream *stream, void **graphExec) {
+  *graphExec = nullptr;
+  Capture *c = tlsCapture;
+  if (!c || c->stream != handle(stream))
+    return fail("captureEnd: no capture in progress on this stream");
+  tlsCapture = nullptr;
+  const bool broken = c->broken;
+  delete c;
+  if (broken)
+    return 0; // the call ran (captured part, then eagerly): no graph
+  cudaGraph_t graph = nullptr;
+  if (check(cudaStreamEndCapture(handle(stream), &graph), "cudaStreamEndCapture"))
+    return -1;
+  cudaGraphExec_t exec = nullptr;
+  int rc = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+  cudaGraphDestroy(graph);
+  if (rc == 0)
+    *graphExec = exec;
+  return rc;
+}
+
+// Ends a capture that the function's failure left open, discarding it.
+void captureAbandon(pzrt_stream *stream) {
+  Capture *c = tlsCapture;
+  if (!c)
+    return;
+  tlsCapture = nullptr;
+  if (!c->broken) {
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(handle(stream), &graph) == cudaSuccess && graph)
+      cudaGraphDestroy(graph);
+    cudaGetLastError();
+  }
+  delete c;
+}
+
+int graphLaunch(pzrt_stream *stream, void *graphExec) {
+  if (makeCurrent(*asCuda(stream->device)))
+    return -1;
+  return check(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graphExec), handle(stream)),
+               "cudaGraphLaunch");
+}
+
+void graphDestroy(void *graphExec) {
+  if (graphExec)
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graphExec));
+}
+
+int checkDevice(pzrt_device *d) {
+  CudaDevice &device = *asCuda(d);
+  if (!device.checkWord)
+    return 0;
+  if (breakCapture("pzrt_device_check") || makeCurrent(device) ||
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"))
+    return -1;
+  int id = kCheckNone;
+  if (check(cudaMemcpy(&id, device.checkWord, sizeof id, cudaMemcpyDeviceToHost),
+            "cudaMemcpy (the check word)"))
+    return -1;
+  if (id == kCheckNone)
+    return 0;
+  // Reset, so that a caller that goes on (a test) sees later failures.
+  check(cudaMemset(device.checkWord, 0x7f, sizeof id), "cudaMemset (the check word)");
+  cudaDeviceSynchronize();
+  std::lock_guard<std::mutex> lock(checksMutex);
+  if (id < 1 || static_cast<size_t>(id) > checkMessages.size())
+    return fail("a device-side check failed with the unknown id %d", id);
+  return fail("%s", checkMessages[static_cast<size_t>(id) - 1].c_str());
+}
+
+} // namespace pzrt::cuda
+
+using pzrt::fail;
+using pzrt::cuda::asCuda;
+using pzrt::cuda::check;
+using pzrt::cuda::CudaDevice;
+
+extern "C" {
+
+int *pzrt_cuda_check_word(pzrt_step_ctx *ctx, const char *message, int *id) {
+  CudaDevice *device = ctx ? asCuda(ctx->device) : nullptr;
+  if (!device || !message || !id) {
+    fail("pzrt_cuda_check_word: %s",
+         !device ? "the step context has no CUDA device" : "no message or id");
+    return nullptr;
+  }
+  if (*id == 0) {
+    std::lock_guard<std::mutex> lock(pzrt::cuda::checksMutex);
+    auto [it, added] = pzrt::cuda::checkIds.emplace(message, 0);
+    if (added) {
+      pzrt::cuda::checkMessages.push_back(message);
+      it->second = static_cast<int>(pzrt::cuda::checkMessages.size());
+    }
+    *id = it->second;
+  }
+  std::lock_guard<std::mutex> lock(device->checkMutex);
+  if (!device->checkWord) {
+    // The first call of a function is never captured (the driver warms up),
+    // but allocation must not happen inside a capture in any case.
+    void *p = nullptr;
+    if (pzrt::cuda::breakCapture("allocating the check word") ||
+        pzrt::cuda::makeCurrent(*device) ||
+        check(cudaMalloc(&p, sizeof(int)), "cudaMalloc (the check word)"))
+      return nullptr;
+    if (check(cudaMemset(p, 0x7f, sizeof(int)), "cudaMemset (the check word)") ||
+        check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+      cudaFree(p);
+      return nullptr;
+    }
+    device->checkWord = static_cast<int *>(p);
+  }
+  return device->checkWord;
+}
+
+int pzrt_cuda_uncapturable(pzrt_step_ctx *ctx, const char *why) {
+  (void)ctx;
+  return pzrt::cuda::breakCapture(why ? why : "an uncapturable call");
+}
+
+} // extern "C"

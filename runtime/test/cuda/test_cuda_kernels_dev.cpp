@@ -1,0 +1,176 @@
+// The device-scalar forms of the optimizer and loss kernels (the learning
+// rate, the step and the loss gradient's scale read on the device, which
+// compiled programs call so that CUDA graphs can capture them) against the
+// CPU kernels, bit for bit: under the emulator the device's double pow is
+// glibc's, as the CPU's (on a GPU the bound of pzrt/cuda_kernels.h applies;
+// these tests, built by nvcc, compare exactly and may need it). Then the
+// same calls captured once in a CUDA graph and replayed with new scalars
+// written between the replays, as the driver does; and the check word.
+#include "cuda/kernel_test_util.h"
+
+#include "core/device.h"
+
+namespace {
+
+using kt::CudaKernels;
+using kt::Dev;
+
+constexpr size_t kN = 1003; // not a multiple of the 256-thread block
+
+struct Hyper {
+  double lr, b1, b2, eps, wd;
+};
+
+TEST_F(CudaKernels, AdamWDeviceScalarsAreTheCpusBitForBit) {
+  for (Hyper h : {Hyper{1e-3, 0.9, 0.999, 1e-8, 0.01}, Hyper{0.1, 0.5, 0.9, 1e-3, 0.0}}) {
+    SCOPED_TRACE(testing::Message() << "lr " << h.lr << " wd " << h.wd);
+    std::vector<float> p = kt::randn(kN, 71), m(kN, 0.0f), v(kN, 0.0f);
+    Dev<float> pD(dev, p), gD(dev, kN), mD(dev, m), vD(dev, v), lrD(dev, 1);
+    Dev<int64_t> stepD(dev, 1);
+    for (int64_t step = 1; step <= 3; ++step) {
+      // The driver writes the learning rate as a float slot: the CPU gets
+      // the same float, widened.
+      const float lr = static_cast<float>(h.lr * (1.0 + 0.1 * double(step)));
+      std::vector<float> g = kt::randn(kN, 72 + uint32_t(step));
+      gD.write(g);
+      lrD.write({lr});
+      stepD.write({step});
+      ASSERT_EQ(pzrt_adamw_step(p.data(), g.data(), m.data(), v.data(), int64_t(kN), double(lr),
+                                h.b1, h.b2, h.eps, h.wd, step),
+                0);
+      ASSERT_EQ(pzrt_cuda_adamw_step_dev(&ctx, pD.get(), gD.get(), mD.get(), vD.get(),
+                                         int64_t(kN), lrD.get(), stepD.get(), h.b1, h.b2, h.eps,
+                                         h.wd, nullptr, 0),
+                0)
+          << pzrt_last_error();
+    }
+    kt::expectBitEqual(pD.read(), p, "param");
+    kt::expectBitEqual(mD.read(), m, "exp_avg");
+    kt::expectBitEqual(vD.read(), v, "exp_avg_sq");
+  }
+}
+
+TEST_F(CudaKernels, SgdDeviceScalarsAreTheCpusBitForBit) {
+  std::vector<float> p = kt::randn(kN, 81), buf(kN, 0.0f);
+  Dev<float> pD(dev, p), gD(dev, kN), bufD(dev, buf), lrD(dev, 1);
+  for (int64_t step = 1; step <= 3; ++step) {
+    const float lr = 0.05f * float(step);
+    std::vector<float> g = kt::randn(kN, 82 + uint32_t(step));
+    gD.write(g);
+    lrD.write({lr});
+    ASSERT_EQ(pzrt_sgd_step(p.data(), g.data(), buf.data(), int64_t(kN), double(lr), 0.9, 0.1,
+                            0.01, 0, step),
+              0);
+    ASSERT_EQ(pzrt_cuda_sgd_step_dev(&ctx, pD.get(), gD.get(), bufD.get(), int64_t(kN),
+                                     lrD.get(), 0.9, 0.1, 0.01, 0, step),
+              0)
+        << pzrt_last_error();
+  }
+  kt::expectBitEqual(pD.read(), p, "param");
+  kt::expectBitEqual(bufD.read(), buf, "momentum_buffer");
+}
+
+TEST_F(CudaKernels, CrossEntropyBwdDeviceScaleIsTheHostFormsBitForBit) {
+  const int64_t rows = 6, vocab = 37;
+  std::vector<float> x = kt::randn(size_t(rows * vocab), 91);
+  std::vector<int64_t> labels = {3, -100, 0, 36, 5, 5};
+  const double scale = 1.0 / 5.0 * 0.75; // the loss gradient over 5 valid rows
+  Dev<float> xD(dev, x), ref(dev, size_t(rows * vocab)), got(dev, size_t(rows * vocab));
+  Dev<int64_t> labelsD(dev, labels);
+  Dev<double> scaleD(dev, std::vector<double>{scale});
+  ASSERT_EQ(pzrt_cuda_cross_entropy_bwd(&ctx, xD.get(), labelsD.get(), nullptr, rows, vocab, -100,
+                                        static_cast<float>(scale), ref.get()),
+            0)
+      << pzrt_last_error();
+  ASSERT_EQ(pzrt_cuda_cross_entropy_bwd_dev(&ctx, xD.get(), labelsD.get(), nullptr, rows, vocab,
+                                            -100, scaleD.get(), got.get()),
+            0)
+      << pzrt_last_error();
+  kt::expectBitEqual(got.read(), ref.read(), "dlogits");
+}
+
+// Captured once, replayed for steps 2 and 3 with the scalars written between
+// the replays (outside the graph): the CPU's updates bit for bit.
+TEST_F(CudaKernels, AdamWGraphReplaysWithNewScalars) {
+  const pzrt::DeviceOps *ops = dev->ops;
+  ASSERT_TRUE(ops && ops->captureBegin && ops->captureEnd && ops->graphLaunch);
+  const Hyper h{1e-3, 0.9, 0.999, 1e-8, 0.01};
+  std::vector<float> p = kt::randn(kN, 61), m(kN, 0.0f), v(kN, 0.0f);
+  Dev<float> pD(dev, p), gD(dev, kN), mD(dev, m), vD(dev, v), lrD(dev, 1);
+  Dev<int64_t> stepD(dev, 1);
+  void *graph = nullptr;
+  for (int64_t step = 1; step <= 3; ++step) {
+    const float lr = static_cast<float>(h.lr * double(step));
+    std::vector<float> g = kt::randn(kN, 62 + uint32_t(step));
+    gD.write(g);
+    lrD.write({lr});
+    stepD.write({step});
+    ASSERT_EQ(pzrt_adamw_step(p.data(), g.data(), m.data(), v.data(), int64_t(kN), double(lr),
+                              h.b1, h.b2, h.eps, h.wd, step),
+              0);
+    if (step == 1) {
+      ASSERT_EQ(ops->captureBegin(stream), 0) << pzrt_last_error();
+      ASSERT_EQ(pzrt_cuda_adamw_step_dev(&ctx, pD.get(), gD.get(), mD.get(), vD.get(),
+                                         int64_t(kN), lrD.get(), stepD.get(), h.b1, h.b2, h.eps,
+                                         h.wd, nullptr, 0),
+                0)
+          << pzrt_last_error();
+      ASSERT_EQ(ops->captureEnd(stream, &graph), 0) << pzrt_last_error();
+      ASSERT_NE(graph, nullptr);
+      // Captured, not run: the parameters are unchanged until the launch.
+      kt::expectBitEqual(mD.read(), std::vector<float>(kN, 0.0f), "exp_avg before the launch");
+    }
+    ASSERT_EQ(ops->graphLaunch(stream, graph), 0) << pzrt_last_error();
+  }
+  kt::expectBitEqual(pD.read(), p, "param");
+  kt::expectBitEqual(vD.read(), v, "exp_avg_sq");
+  ops->graphDestroy(graph);
+}
+
+// A host read inside a capture ends it early: what was captured runs before
+// the read, the rest runs eagerly, no graph results, and the values are
+// those of an uncaptured run.
+TEST_F(CudaKernels, HostReadEndsACaptureAndKeepsTheResult) {
+  const pzrt::DeviceOps *ops = dev->ops;
+  std::vector<float> p = kt::randn(kN, 51), g = kt::randn(kN, 52), buf(kN, 0.0f);
+  Dev<float> pD(dev, p), gD(dev, g), bufD(dev, buf), lrD(dev, std::vector<float>{0.5f});
+  ASSERT_EQ(pzrt_sgd_step(p.data(), g.data(), buf.data(), int64_t(kN), 0.5, 0.0, 0.0, 0.0, 0, 1),
+            0);
+  ASSERT_EQ(ops->captureBegin(stream), 0) << pzrt_last_error();
+  ASSERT_EQ(pzrt_cuda_sgd_step_dev(&ctx, pD.get(), gD.get(), nullptr, int64_t(kN), lrD.get(),
+                                   0.0, 0.0, 0.0, 0, 1),
+            0);
+  std::vector<float> mid = pD.read(); // a host read: ends the capture
+  kt::expectBitEqual(mid, p, "param read inside the capture");
+  ASSERT_EQ(pzrt_cuda_sgd_step_dev(&ctx, pD.get(), gD.get(), nullptr, int64_t(kN), lrD.get(),
+                                   0.0, 0.0, 0.0, 0, 1),
+            0);
+  ASSERT_EQ(pzrt_sgd_step(p.data(), g.data(), buf.data(), int64_t(kN), 0.5, 0.0, 0.0, 0.0, 0, 1),
+            0);
+  void *graph = reinterpret_cast<void *>(1);
+  ASSERT_EQ(ops->captureEnd(stream, &graph), 0) << pzrt_last_error();
+  EXPECT_EQ(graph, nullptr);
+  kt::expectBitEqual(pD.read(), p, "param after the eager rest");
+}
+
+// A bad step (the host form refuses it) leaves the tensors and records its
+// check; pzrt_device_check reports the registered message once.
+TEST_F(CudaKernels, AdamWBadDeviceStepRecordsItsCheck) {
+  int id = 0;
+  int *word = pzrt_cuda_check_word(&ctx, "adamw test: the step must count from 1", &id);
+  ASSERT_NE(word, nullptr) << pzrt_last_error();
+  ASSERT_GT(id, 0);
+  ASSERT_EQ(pzrt_device_check(dev), 0) << pzrt_last_error();
+  std::vector<float> p = kt::randn(4, 41);
+  Dev<float> pD(dev, p), gD(dev, p), mD(dev, p), vD(dev, p), lrD(dev, std::vector<float>{1e-3f});
+  Dev<int64_t> stepD(dev, std::vector<int64_t>{0});
+  ASSERT_EQ(pzrt_cuda_adamw_step_dev(&ctx, pD.get(), gD.get(), mD.get(), vD.get(), 4, lrD.get(),
+                                     stepD.get(), 0.9, 0.999, 1e-8, 0.0, word, id),
+            0);
+  EXPECT_EQ(pzrt_device_check(dev), -1);
+  EXPECT_EQ(std::string(pzrt_last_error()), "adamw test: the step must count from 1");
+  kt::expectBitEqual(pD.read(), p, "param");
+  EXPECT_EQ(pzrt_device_check(dev), 0) << "the word is reset after a report";
+}
+
+} // namespace
