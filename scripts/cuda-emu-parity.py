@@ -20,6 +20,18 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
              (pzrt_cuda_train_main_stages), activations sent and received by
              the driver.
 
+CUDA graphs: those runs replay each compiled function's call as a CUDA graph
+after two warm-up calls (the emulator captures and replays launches, copies,
+fills and stream-ordered allocations). emu, dp2 and gpt2-emu run again with
+PZRT_CUDA_GRAPHS=0 (eager). Gates: the graph runs' losses and gradient norms
+equal the eager runs' bit for bit at every step (the same kernels on the same
+buffers in the same order; on a GPU, --gpu, within the tolerance, since its
+scatter-adds are atomic); the graph runs log "CUDA graphs: N of M function
+calls ... run as graphs, L graph launches" with N = M (all of them) and L > 0
+on one rank, and for dp2, whose forward_backward all-reduces the gradients
+on the host (a host-staged transfer ends the capture), forward_backward
+eager and the others graphs; the eager runs log nothing of graphs.
+
 With --models DIR holding gpt2_loss.onnx (the test export: attention, layer
 norms, embeddings, a tied head), also GPT-2 on synthetic tokens (2 x 16 a
 step): emulated against the CPU, and the emulated tp 2 with sp and ZeRO 2 on
@@ -56,6 +68,7 @@ Exit status 1 when a gate fails.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -69,33 +82,75 @@ ROWS = 16
 OPT = ["--optimizer", "adamw", "--lr", "1e-3"]
 
 
-def run(args):
+def run(args, env=None):
     p = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
+                       stderr=subprocess.STDOUT, text=True,
+                       env=dict(os.environ, **(env or {})))
     if p.returncode != 0:
         sys.exit(f"FAIL: {' '.join(map(str, args))} exited {p.returncode}:\n{p.stdout}")
     return p.stdout
 
 
-def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL):
+LOGS = {}  # run name -> the trainer's output (stdout and stderr)
+
+
+def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL, env=None,
+          program=None):
     """Compiles `model` (MLP: `rows` rows a micro-batch; a token model: 2
     sequences of 16) with `flags`, trains `steps` steps on `ranks` ranks
-    (data from `feed`, or synthetic tokens), returns (report, metrics)."""
-    out = os.path.join(work, name)
+    (data from `feed`, or synthetic tokens), returns (report, metrics).
+    With `program`, trains that run's compiled program instead (env: the
+    trainer's extra environment)."""
+    out = os.path.join(work, program or name)
     shapes = (["--input-shape", f"x={rows}x64", "--input-shape", f"labels={rows}"]
               if model == MODEL else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
-    run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
+    if not program:
+        run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
     metrics = os.path.join(work, name + ".jsonl")
     args = ["--steps", steps, "--metrics", metrics, "--log-every", "0", "--seed", "1"]
     if feed:
         args += ["--data-npy", feed]
     if ranks == 1:
-        run([os.path.join(out, "train")] + args)
+        LOGS[name] = run([os.path.join(out, "train")] + args, env)
     else:
-        run([pz, "run", "-n", ranks, out, "--"] + args)
+        LOGS[name] = run([pz, "run", "-n", ranks, out, "--"] + args, env)
     report = json.load(open(os.path.join(out, "report.json")))
     lines = [json.loads(l) for l in open(metrics)]
     return report, lines
+
+
+GRAPH_NOTES = []
+GRAPH_LINE = re.compile(r"CUDA graphs: (\d+) of (\d+) function calls .* run as graphs, (\d+) "
+                        r"graph launches; eager: (.*)")
+
+
+def check_graphs(name, runs, a, eager_fns):
+    """The graph run `name` against its eager run: failures (strings)."""
+    fails = []
+    for got, exp in zip(runs[name][1], runs[name + "-eager"][1]):
+        for key in ("loss", "grad_norm"):
+            same = got[key] == exp[key] if not a.gpu else \
+                abs(got[key] - exp[key]) <= RTOL * abs(exp[key])
+            if not same:
+                fails.append(f"{name} graphs vs eager step {got['step']}: {key} {got[key]!r} "
+                             f"vs {exp[key]!r}")
+    if len(runs[name][1]) != len(runs[name + "-eager"][1]):
+        fails.append(f"{name}: graphs and eager ran different numbers of steps")
+    found = GRAPH_LINE.findall(LOGS[name])
+    if len(found) != 1:
+        fails.append(f"{name}: {len(found)} 'CUDA graphs:' lines (rank 0 logs one):\n{LOGS[name]}")
+    else:
+        n, m, launches, eager = int(found[0][0]), int(found[0][1]), int(found[0][2]), found[0][3]
+        GRAPH_NOTES.append(f"{name}: {n} of {m} function calls as graphs, {launches} graph "
+                           f"launches, eager: {eager}")
+        want_eager = ", ".join(sorted(eager_fns)) if eager_fns else "none"
+        if eager != want_eager or n < 1 or launches < n * (a.steps - 2):
+            fails.append(f"{name}: {n} of {m} function calls as graphs, {launches} launches, "
+                         f"eager: {eager}; wanted eager: {want_eager} and every other call "
+                         f"replayed from step 3")
+    if "CUDA graphs:" in LOGS[name + "-eager"]:
+        fails.append(f"{name}-eager: PZRT_CUDA_GRAPHS=0 still logs graphs")
+    return fails
 
 
 def main():
@@ -154,6 +209,16 @@ def main():
     else:
         print(f"note: {gpt2} not found; GPT-2 not checked")
     failures = []
+    # CUDA graphs: the same programs again, eager.
+    eager = {"PZRT_CUDA_GRAPHS": "0"}
+    graphed = {"emu": (1, ROWS, MODEL, None), "dp2": (2, ROWS // 2, MODEL, ["forward_backward"])}
+    if "gpt2-emu" in runs:
+        graphed["gpt2-emu"] = (1, 2, gpt2, None)
+    for name, (ranks, rows, model, eager_fns) in graphed.items():
+        runs[name + "-eager"] = train(pz, work, name + "-eager", [], None if model != MODEL else feed,
+                                      a.steps, ranks=ranks, rows=rows, model=model, env=eager,
+                                      program=name)
+        failures += check_graphs(name, runs, a, eager_fns)
     for name, (report, lines) in runs.items():
         if len(lines) != a.steps:
             failures.append(f"{name}: {len(lines)} metrics lines, wanted {a.steps}")
@@ -182,6 +247,8 @@ def main():
                 sum(v for k, v in by_reason.items() if k.startswith("tp.")))
         if sent <= 0:
             failures.append(f"{name}: no {reason or 'tp.*'} bytes: the plan did not run")
+    for note in GRAPH_NOTES:
+        print(note)
     first, last = runs["emu"][1][0]["loss"], runs["emu"][1][-1]["loss"]
     print(f"emulated loss {first:.5f} -> {last:.5f} in {a.steps} steps; worst relative "
           "difference per step (loss, grad_norm): " +
