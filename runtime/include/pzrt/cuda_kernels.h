@@ -89,10 +89,10 @@ int pzrt_cuda_dropout_fwd(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t 
 int pzrt_cuda_dropout_bwd(pzrt_step_ctx *ctx, const float *dy, float *dx, int64_t n, float p,
                           uint64_t seed, uint64_t step, uint64_t offset);
 
-/* ---- optimizers (torch.optim semantics). lr and step are host values, as
- * for the CPU kernels: the compiled code reads them from the step context's
- * scalars before the call (pzrt_device_read synchronizes). The update math
- * is fp32 with the bias corrections computed in double on the host. ---- */
+/* ---- optimizers (torch.optim semantics). Here lr and step are host
+ * values, as for the CPU kernels, and the bias corrections are computed in
+ * double on the host; compiled programs call the device-scalar forms below.
+ * The update math is fp32. ---- */
 int pzrt_cuda_adamw_step(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
                          int64_t n, double lr, double beta1, double beta2, double eps,
                          double weight_decay, int64_t step);

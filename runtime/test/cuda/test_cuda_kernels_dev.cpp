@@ -2,8 +2,9 @@
 // rate, the step and the loss gradient's scale read on the device, which
 // compiled programs call so that CUDA graphs can capture them) against the
 // CPU kernels, bit for bit: under the emulator the device's double pow is
-// glibc's, as the CPU's (on a GPU the bound of pzrt/cuda_kernels.h applies;
-// these tests, built by nvcc, compare exactly and may need it). Then the
+// glibc's, as the CPU's. On a GPU (built by nvcc) AdamW's parameters are
+// compared within the bound of pzrt/cuda_kernels.h instead (paramsMatch).
+// Then the
 // same calls captured once in a CUDA graph and replayed with new scalars
 // written between the replays, as the driver does; and the check word.
 #include "cuda/kernel_test_util.h"
@@ -20,6 +21,23 @@ constexpr size_t kN = 1003; // not a multiple of the 256-thread block
 struct Hyper {
   double lr, b1, b2, eps, wd;
 };
+
+// AdamW's parameters after `steps` device-scalar updates. Emulated: the
+// CPU's bits. On a GPU, CUDA's double pow (2 ulp) may round a step's
+// scalars to the neighbouring float: a relative 2^-24 on the step size and
+// the bias correction, which moves an update of a few 1e-3 by ~1e-10, and
+// may flip the parameter's last rounding: 2^-23 |p| per step, plus 1e-9.
+void paramsMatch(const std::vector<float> &got, const std::vector<float> &ref, int steps) {
+#ifdef PZ_CUDA_EMULATE
+  (void)steps;
+  kt::expectBitEqual(got, ref, "param");
+#else
+  kt::expectNear(
+      got, ref,
+      [&](size_t i) { return steps * (std::ldexp(std::fabs(double(ref[i])), -23) + 1e-9); },
+      "param");
+#endif
+}
 
 TEST_F(CudaKernels, AdamWDeviceScalarsAreTheCpusBitForBit) {
   for (Hyper h : {Hyper{1e-3, 0.9, 0.999, 1e-8, 0.01}, Hyper{0.1, 0.5, 0.9, 1e-3, 0.0}}) {
@@ -44,8 +62,8 @@ TEST_F(CudaKernels, AdamWDeviceScalarsAreTheCpusBitForBit) {
                 0)
           << pzrt_last_error();
     }
-    kt::expectBitEqual(pD.read(), p, "param");
-    kt::expectBitEqual(mD.read(), m, "exp_avg");
+    paramsMatch(pD.read(), p, 3);
+    kt::expectBitEqual(mD.read(), m, "exp_avg"); // no device-computed scalar in m, v
     kt::expectBitEqual(vD.read(), v, "exp_avg_sq");
   }
 }
@@ -122,7 +140,7 @@ TEST_F(CudaKernels, AdamWGraphReplaysWithNewScalars) {
     }
     ASSERT_EQ(ops->graphLaunch(stream, graph), 0) << pzrt_last_error();
   }
-  kt::expectBitEqual(pD.read(), p, "param");
+  paramsMatch(pD.read(), p, 3);
   kt::expectBitEqual(vD.read(), v, "exp_avg_sq");
   ops->graphDestroy(graph);
 }
