@@ -41,12 +41,15 @@ struct DeviceOps {
   int (*check)(pzrt_device *device);
   // Graphs of compiled functions (train/graphs.cpp). captureBegin starts
   // recording the work issued on `stream` by this thread; captureEnd stops
-  // and gives an executable graph, or NULL when the capture had to end
-  // early (the work then ran, and ran correctly). NULL entries: the
-  // device has no graphs.
+  // and gives an executable graph (which must be launched to run the
+  // captured work), or NULL, with *ran saying whether the call's work ran:
+  // 1 when the capture had to end early (the work ran, correctly), 0 when
+  // CUDA invalidated the capture (nothing ran: run the call again, eagerly).
+  // captureAbandon drops a capture after a failed call; it returns *ran.
+  // NULL entries: the device has no graphs.
   int (*captureBegin)(pzrt_stream *stream);
-  int (*captureEnd)(pzrt_stream *stream, void **graph);
-  void (*captureAbandon)(pzrt_stream *stream);
+  int (*captureEnd)(pzrt_stream *stream, void **graph, int *ran);
+  int (*captureAbandon)(pzrt_stream *stream);
   int (*graphLaunch)(pzrt_stream *stream, void *graph);
   void (*graphDestroy)(void *graph);
 };

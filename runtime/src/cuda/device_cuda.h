@@ -50,8 +50,8 @@ int streamWaitRecorded(pzrt_stream *stream, pzrt_event *event);
 
 // CUDA graphs of compiled functions and the check word (graph.cpp).
 int captureBegin(pzrt_stream *stream);
-int captureEnd(pzrt_stream *stream, void **graphExec);
-void captureAbandon(pzrt_stream *stream);
+int captureEnd(pzrt_stream *stream, void **graphExec, int *ran);
+int captureAbandon(pzrt_stream *stream);
 int graphLaunch(pzrt_stream *stream, void *graphExec);
 void graphDestroy(void *graphExec);
 int checkDevice(pzrt_device *device);

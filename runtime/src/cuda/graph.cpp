@@ -89,18 +89,28 @@ int captureBegin(pzrt_stream *stream) {
   return 0;
 }
 
-int captureEnd(pzrt_stream *stream, void **graphExec) {
+int captureEnd(pzrt_stream *stream, void **graphExec, int *ran) {
   *graphExec = nullptr;
+  *ran = 0;
   Capture *c = tlsCapture;
   if (!c || c->stream != handle(stream))
     return fail("captureEnd: no capture in progress on this stream");
   tlsCapture = nullptr;
   const bool broken = c->broken;
   delete c;
-  if (broken)
-    return 0; // the call ran (captured part, then eagerly): no graph
+  if (broken) {
+    *ran = 1; // the call ran (captured part, then eagerly): no graph
+    return 0;
+  }
   cudaGraph_t graph = nullptr;
-  if (check(cudaStreamEndCapture(handle(stream), &graph), "cudaStreamEndCapture"))
+  cudaError_t err = cudaStreamEndCapture(handle(stream), &graph);
+  if (err == cudaErrorStreamCaptureInvalidated || err == cudaErrorStreamCaptureUnsupported) {
+    // A call the runtime did not route through breakCapture invalidated the
+    // capture: nothing of the call ran, so the caller runs it again eagerly.
+    cudaGetLastError();
+    return 0;
+  }
+  if (check(err, "cudaStreamEndCapture"))
     return -1;
   cudaGraphExec_t exec = nullptr;
   int rc = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
@@ -110,19 +120,22 @@ int captureEnd(pzrt_stream *stream, void **graphExec) {
   return rc;
 }
 
-// Ends a capture that the function's failure left open, discarding it.
-void captureAbandon(pzrt_stream *stream) {
+// Ends a capture that the function's failure left open, discarding it;
+// 1 when part of the call ran (the capture had ended early), else 0.
+int captureAbandon(pzrt_stream *stream) {
   Capture *c = tlsCapture;
   if (!c)
-    return;
+    return 0;
   tlsCapture = nullptr;
-  if (!c->broken) {
+  const bool broken = c->broken;
+  if (!broken) {
     cudaGraph_t graph = nullptr;
     if (cudaStreamEndCapture(handle(stream), &graph) == cudaSuccess && graph)
       cudaGraphDestroy(graph);
     cudaGetLastError();
   }
   delete c;
+  return broken ? 1 : 0;
 }
 
 int graphLaunch(pzrt_stream *stream, void *graphExec) {

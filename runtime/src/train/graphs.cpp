@@ -57,21 +57,25 @@ int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name
     pzrt_clear_error();
     return fn(ctx, args);
   }
+  e.eager = true; // unless a graph results
   if (fn(ctx, args) != 0) {
-    // The error is the function's; the partial capture is dropped (the
-    // driver stops on a failed function).
     std::string err = pzrt_last_error();
-    ops.captureAbandon(stream);
-    e.eager = true;
+    // Nothing ran while the capture held: the failure may be the capture's
+    // (a CUDA call it refused), so the call runs again eagerly and fails
+    // there again if the failure is the function's own.
+    if (ops.captureAbandon(stream) == 0) {
+      pzrt_clear_error();
+      return fn(ctx, args);
+    }
     return pzrt::fail("%s", err.c_str());
   }
   void *graph = nullptr;
-  if (ops.captureEnd(stream, &graph) != 0)
+  int ran = 0;
+  if (ops.captureEnd(stream, &graph, &ran) != 0)
     return -1;
-  if (!graph) { // ended early: the call ran eagerly (see graphs.h)
-    e.eager = true;
-    return 0;
-  }
+  if (!graph) // ended early and ran, or invalidated and did not (graphs.h)
+    return ran ? 0 : fn(ctx, args);
+  e.eager = false;
   e.graph = graph;
   ++replays_;
   return ops.graphLaunch(stream, graph);

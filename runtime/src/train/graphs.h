@@ -24,9 +24,10 @@ namespace pzrt::train {
 // After kWarmupCalls eager calls, the next call is captured on the
 // compute stream and the graph launched (capture does not run the work);
 // later calls launch it. A call that needed the host (a host-staged
-// transfer, a device read) ended its capture early and ran correctly; that
-// call stays eager for the rest of the run. Disabled without a device
-// that has graphs, or with PZRT_CUDA_GRAPHS=0.
+// transfer, a device read) ended its capture early and ran correctly; a
+// call whose capture CUDA invalidated (nothing of it ran) runs again
+// eagerly; either way the call stays eager for the rest of the run.
+// Disabled without a device that has graphs, or with PZRT_CUDA_GRAPHS=0.
 class FunctionGraphs {
 public:
   static constexpr int kWarmupCalls = 2;

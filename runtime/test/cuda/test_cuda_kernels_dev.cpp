@@ -11,6 +11,8 @@
 
 #include "core/device.h"
 
+#include <cuda_runtime_api.h>
+
 namespace {
 
 using kt::CudaKernels;
@@ -133,8 +135,10 @@ TEST_F(CudaKernels, AdamWGraphReplaysWithNewScalars) {
                                          h.wd, nullptr, 0),
                 0)
           << pzrt_last_error();
-      ASSERT_EQ(ops->captureEnd(stream, &graph), 0) << pzrt_last_error();
+      int ran = -1;
+      ASSERT_EQ(ops->captureEnd(stream, &graph, &ran), 0) << pzrt_last_error();
       ASSERT_NE(graph, nullptr);
+      EXPECT_EQ(ran, 0);
       // Captured, not run: the parameters are unchanged until the launch.
       kt::expectBitEqual(mD.read(), std::vector<float>(kN, 0.0f), "exp_avg before the launch");
     }
@@ -166,9 +170,32 @@ TEST_F(CudaKernels, HostReadEndsACaptureAndKeepsTheResult) {
   ASSERT_EQ(pzrt_sgd_step(p.data(), g.data(), buf.data(), int64_t(kN), 0.5, 0.0, 0.0, 0.0, 0, 1),
             0);
   void *graph = reinterpret_cast<void *>(1);
-  ASSERT_EQ(ops->captureEnd(stream, &graph), 0) << pzrt_last_error();
+  int ran = 0;
+  ASSERT_EQ(ops->captureEnd(stream, &graph, &ran), 0) << pzrt_last_error();
   EXPECT_EQ(graph, nullptr);
+  EXPECT_EQ(ran, 1);
   kt::expectBitEqual(pD.read(), p, "param after the eager rest");
+}
+
+// A CUDA call that the runtime did not see coming (here a synchronization of
+// the capturing stream behind its back) invalidates the capture: no graph,
+// and nothing of the captured work ran, so the caller can run it again.
+TEST_F(CudaKernels, InvalidatedCaptureReportsThatNothingRan) {
+  const pzrt::DeviceOps *ops = dev->ops;
+  std::vector<float> p = kt::randn(kN, 31), g = kt::randn(kN, 32);
+  Dev<float> pD(dev, p), gD(dev, g), lrD(dev, std::vector<float>{0.5f});
+  ASSERT_EQ(ops->captureBegin(stream), 0) << pzrt_last_error();
+  ASSERT_EQ(pzrt_cuda_sgd_step_dev(&ctx, pD.get(), gD.get(), nullptr, int64_t(kN), lrD.get(),
+                                   0.0, 0.0, 0.0, 0, 1),
+            0);
+  EXPECT_NE(cudaStreamSynchronize(static_cast<cudaStream_t>(pzrt_cuda_compute_stream(&ctx))),
+            cudaSuccess);
+  void *graph = reinterpret_cast<void *>(1);
+  int ran = 1;
+  ASSERT_EQ(ops->captureEnd(stream, &graph, &ran), 0) << pzrt_last_error();
+  EXPECT_EQ(graph, nullptr);
+  EXPECT_EQ(ran, 0);
+  kt::expectBitEqual(pD.read(), p, "param untouched");
 }
 
 // A bad step (the host form refuses it) leaves the tensors and records its
