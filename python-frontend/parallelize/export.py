@@ -50,6 +50,7 @@ import io
 import json
 import os
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -59,6 +60,8 @@ import torch.nn as nn
 from . import models as M
 
 OPSET = 17
+# Weights beyond this go to ONNX external data (a protobuf stops at 2 GB).
+EXTERNAL_DATA_BYTES = 3 << 29
 ALL_FAMILIES = ("mlp", "gpt2", "llama", "bert")
 DTYPE_NAMES = {
     torch.float32: "float32", torch.float16: "float16",
@@ -211,7 +214,8 @@ def export_module(model: nn.Module, path: str,
                   inputs: "collections.OrderedDict", output_name: str,
                   metadata: Optional[dict] = None,
                   postprocess=None, dynamic_seq: bool = True,
-                  training: bool = True) -> dict:
+                  training: bool = True,
+                  external_data: Optional[bool] = None) -> dict:
     """Export ``model`` to ``path`` with Parallelize's settings and write the
     ``.params.json`` / ``.inputs.json`` sidecars.  ``postprocess(model,
     onnx_model)``, when given, edits the graph before it is written. The
@@ -220,13 +224,21 @@ def export_module(model: nn.Module, path: str,
     (``TrainingMode.EVAL``), as a user who leaves torch.onnx.export's
     default would: torch 1.13 then merges equal initializers, which the
     importer warns about (``--untie-initializers`` undoes the merge).
-    Returns a summary."""
+    ``external_data`` writes the weights to ``path + ".data"`` (ONNX
+    external data, which the importer reads) instead of into the model;
+    None does so when they exceed EXTERNAL_DATA_BYTES, since one protobuf
+    cannot hold 2 GB. Returns a summary."""
     import onnx
 
     with torch.no_grad():
         sample = model(*inputs.values())
     axes = dynamic_axes_for(inputs, output_name, sample.dim(), dynamic_seq)
-    buf = io.BytesIO()
+    if external_data is None:
+        external_data = sum(p.numel() * p.element_size()
+                            for p in model.parameters()) > EXTERNAL_DATA_BYTES
+    tmp = tempfile.TemporaryDirectory() if external_data else None
+    # Large models go through a file, where torch.onnx writes external data.
+    buf = os.path.join(tmp.name, "model.onnx") if tmp else io.BytesIO()
     with _no_zero_dropout(model):
         torch.onnx.export(
             model, tuple(inputs.values()), buf,
@@ -240,7 +252,9 @@ def export_module(model: nn.Module, path: str,
             output_names=[output_name],
             dynamic_axes=axes,
         )
-    onnx_model = onnx.load_from_string(buf.getvalue())
+    onnx_model = onnx.load(buf) if tmp else onnx.load_from_string(buf.getvalue())
+    if tmp:
+        tmp.cleanup()
     if postprocess:
         postprocess(model, onnx_model)
     if metadata:
@@ -248,12 +262,21 @@ def export_module(model: nn.Module, path: str,
             prop = onnx_model.metadata_props.add()
             prop.key = k
             prop.value = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
-    data = onnx_model.SerializeToString()
-    with open(path, "wb") as f:
-        f.write(data)
-
     base = path[:-len(".onnx")] if path.endswith(".onnx") else path
+    # Before saving: writing external data moves the tensors' bytes out.
     mapping = _param_mapping(model, onnx_model)
+    if external_data:
+        data_file = os.path.basename(path) + ".data"
+        if os.path.exists(os.path.join(os.path.dirname(path) or ".", data_file)):
+            os.remove(os.path.join(os.path.dirname(path) or ".", data_file))
+        onnx.save_model(onnx_model, path, save_as_external_data=True,
+                        all_tensors_to_one_file=True, location=data_file, size_threshold=0)
+        with open(path, "rb") as f:
+            data = f.read()
+    else:
+        data = onnx_model.SerializeToString()
+        with open(path, "wb") as f:
+            f.write(data)
     mapping["model"] = os.path.basename(base)
     if metadata:
         mapping["metadata"] = metadata

@@ -217,6 +217,31 @@ class ExportTest(unittest.TestCase):
                 self.assertEqual(got.shape, ref.shape)
                 np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
 
+    def test_external_data_holds_the_same_weights(self):
+        # Models past EXTERNAL_DATA_BYTES keep their weights beside the graph
+        # (the 2 GB protobuf limit); forced here on a small one.
+        from onnx import numpy_helper
+        with tempfile.TemporaryDirectory() as d:
+            model = M.GPT2()
+            inputs = E.example_inputs("gpt2", model, False, 2, 8)
+            inline = E.export_module(model, os.path.join(d, "a.onnx"), inputs, "logits")
+            ext = E.export_module(model, os.path.join(d, "b.onnx"), inputs, "logits",
+                                  external_data=True)
+            self.assertLess(ext["bytes"], inline["bytes"] // 4)
+            bare = onnx.load(os.path.join(d, "b.onnx"), load_external_data=False)
+            locations = {i.data_location for i in bare.graph.initializer}
+            self.assertEqual(locations, {onnx.TensorProto.EXTERNAL})
+            self.assertTrue(os.path.exists(os.path.join(d, "b.onnx.data")))
+            a = {i.name: numpy_helper.to_array(i)
+                 for i in onnx.load(os.path.join(d, "a.onnx")).graph.initializer}
+            b = {i.name: numpy_helper.to_array(i)
+                 for i in onnx.load(os.path.join(d, "b.onnx")).graph.initializer}
+            self.assertEqual(sorted(a), sorted(b))
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k])
+            self.assertEqual(json.load(open(os.path.join(d, "a.params.json")))["initializers"],
+                             json.load(open(os.path.join(d, "b.params.json")))["initializers"])
+
     def test_dropout_kept_only_when_positive(self):
         with tempfile.TemporaryDirectory() as d:
             for p, want in ((0.1, 1 + 3 * 2), (0.0, 0)):  # wte drop + 3 per layer
