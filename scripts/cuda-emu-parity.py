@@ -249,6 +249,14 @@ def main():
             failures.append(f"{name}: no {reason or 'tp.*'} bytes: the plan did not run")
     for note in GRAPH_NOTES:
         print(note)
+    # The other plans ran with graphs too (gated above against one rank):
+    # which of their calls fell back to eager, for the record.
+    for name in plans:
+        if name not in graphed:
+            found = GRAPH_LINE.findall(LOGS.get(name, ""))
+            if found:
+                print(f"{name}: {found[0][0]} of {found[0][1]} function calls as graphs, "
+                      f"eager: {found[0][3]}")
     first, last = runs["emu"][1][0]["loss"], runs["emu"][1][-1]["loss"]
     print(f"emulated loss {first:.5f} -> {last:.5f} in {a.steps} steps; worst relative "
           "difference per step (loss, grad_norm): " +
