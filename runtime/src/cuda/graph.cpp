@@ -42,7 +42,11 @@ constexpr int kCheckNone = 0x7f7f7f7f;
 
 struct Capture {
   cudaStream_t stream = nullptr;
-  bool broken = false;
+  // Active: recording. Ran: ended early, its work launched (the rest of the
+  // call runs eagerly). Lost: ended early but its work could not run
+  // (CUDA had invalidated the capture, or the launch failed): nothing of
+  // the call ran on the device, and the host entry point failed.
+  enum State { Active, Ran, Lost } state = Active;
 };
 
 // The capture in progress on this thread (ThreadLocal mode: the capture and
@@ -55,27 +59,47 @@ std::map<std::string, int> checkIds;
 
 cudaStream_t handle(pzrt_stream *stream) { return static_cast<cudaStream_t>(stream->handle); }
 
+// Ends the capture of `stream` and instantiates what it recorded: NULL when
+// CUDA had invalidated it or the graph cannot be instantiated (nothing of
+// it ran), with the error cleared.
+cudaGraphExec_t endAndInstantiate(cudaStream_t stream) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  if (cudaStreamEndCapture(stream, &graph) != cudaSuccess || !graph) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  if (cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) {
+    cudaGetLastError();
+    exec = nullptr;
+  }
+  cudaGraphDestroy(graph);
+  return exec;
+}
+
 } // namespace
 
 int breakCapture(const char *why) {
   Capture *c = tlsCapture;
-  if (!c || c->broken)
+  if (!c || c->state != Capture::Active)
     return 0;
-  c->broken = true;
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  std::string call = pzrt::format("ending a CUDA graph capture (%s)", why);
-  if (check(cudaStreamEndCapture(c->stream, &graph), call.c_str()))
-    return -1;
   // The work captured so far has not run: run it now, before the host
   // (which is about to synchronize or touch buffers) goes on.
-  int rc = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate (capture broken)");
-  if (rc == 0)
-    rc = check(cudaGraphLaunch(exec, c->stream), "cudaGraphLaunch (capture broken)");
-  if (exec)
-    cudaGraphExecDestroy(exec); // deferred by CUDA until the launch is done
-  cudaGraphDestroy(graph);
-  return rc;
+  cudaGraphExec_t exec = endAndInstantiate(c->stream);
+  c->state = Capture::Lost;
+  if (!exec)
+    return fail("%s: the CUDA graph capture in progress was invalid; its call is run again "
+                "without a graph",
+                why);
+  cudaError_t err = cudaGraphLaunch(exec, c->stream);
+  cudaGraphExecDestroy(exec); // deferred by CUDA until the launch is done
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return fail("%s: launching the captured part of the call: %s (%s)", why,
+                cudaGetErrorString(err), cudaGetErrorName(err));
+  }
+  c->state = Capture::Ran;
+  return 0;
 }
 
 int captureBegin(pzrt_stream *stream) {
@@ -85,7 +109,7 @@ int captureBegin(pzrt_stream *stream) {
       check(cudaStreamBeginCapture(handle(stream), cudaStreamCaptureModeThreadLocal),
             "cudaStreamBeginCapture"))
     return -1;
-  tlsCapture = new Capture{handle(stream), false};
+  tlsCapture = new Capture{handle(stream)};
   return 0;
 }
 
@@ -96,28 +120,19 @@ int captureEnd(pzrt_stream *stream, void **graphExec, int *ran) {
   if (!c || c->stream != handle(stream))
     return fail("captureEnd: no capture in progress on this stream");
   tlsCapture = nullptr;
-  const bool broken = c->broken;
+  const Capture::State state = c->state;
   delete c;
-  if (broken) {
-    *ran = 1; // the call ran (captured part, then eagerly): no graph
+  if (state != Capture::Active) {
+    // Ran: the call ran (its captured part, then eagerly). Lost: a host
+    // entry point failed, which the call should have reported; nothing ran.
+    *ran = state == Capture::Ran;
     return 0;
   }
-  cudaGraph_t graph = nullptr;
-  cudaError_t err = cudaStreamEndCapture(handle(stream), &graph);
-  if (err == cudaErrorStreamCaptureInvalidated || err == cudaErrorStreamCaptureUnsupported) {
-    // A call the runtime did not route through breakCapture invalidated the
-    // capture: nothing of the call ran, so the caller runs it again eagerly.
-    cudaGetLastError();
-    return 0;
-  }
-  if (check(err, "cudaStreamEndCapture"))
-    return -1;
-  cudaGraphExec_t exec = nullptr;
-  int rc = check(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
-  cudaGraphDestroy(graph);
-  if (rc == 0)
-    *graphExec = exec;
-  return rc;
+  // NULL: a call the runtime did not route through breakCapture invalidated
+  // the capture (or the graph cannot be instantiated): nothing of the call
+  // ran, so the caller runs it again eagerly.
+  *graphExec = endAndInstantiate(handle(stream));
+  return 0;
 }
 
 // Ends a capture that the function's failure left open, discarding it;
@@ -127,15 +142,12 @@ int captureAbandon(pzrt_stream *stream) {
   if (!c)
     return 0;
   tlsCapture = nullptr;
-  const bool broken = c->broken;
-  if (!broken) {
-    cudaGraph_t graph = nullptr;
-    if (cudaStreamEndCapture(handle(stream), &graph) == cudaSuccess && graph)
-      cudaGraphDestroy(graph);
-    cudaGetLastError();
-  }
+  const Capture::State state = c->state;
   delete c;
-  return broken ? 1 : 0;
+  if (state == Capture::Active)
+    if (cudaGraphExec_t exec = endAndInstantiate(handle(stream)))
+      cudaGraphExecDestroy(exec);
+  return state == Capture::Ran ? 1 : 0;
 }
 
 int graphLaunch(pzrt_stream *stream, void *graphExec) {

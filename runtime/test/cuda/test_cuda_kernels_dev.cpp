@@ -196,6 +196,23 @@ TEST_F(CudaKernels, InvalidatedCaptureReportsThatNothingRan) {
   EXPECT_EQ(graph, nullptr);
   EXPECT_EQ(ran, 0);
   kt::expectBitEqual(pD.read(), p, "param untouched");
+
+  // The same invalidation seen by a host entry point first: it fails (the
+  // compiled function fails with it), and abandoning the capture reports
+  // that nothing ran, so the driver runs the call again eagerly.
+  ASSERT_EQ(ops->captureBegin(stream), 0) << pzrt_last_error();
+  ASSERT_EQ(pzrt_cuda_sgd_step_dev(&ctx, pD.get(), gD.get(), nullptr, int64_t(kN), lrD.get(),
+                                   0.0, 0.0, 0.0, 0, 1),
+            0);
+  EXPECT_NE(cudaStreamSynchronize(static_cast<cudaStream_t>(pzrt_cuda_compute_stream(&ctx))),
+            cudaSuccess);
+  float one = 0;
+  EXPECT_EQ(pzrt_device_read(dev, &one, pD.get(), sizeof one), -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("capture in progress was invalid"),
+            std::string::npos)
+      << pzrt_last_error();
+  EXPECT_EQ(ops->captureAbandon(stream), 0);
+  kt::expectBitEqual(pD.read(), p, "param untouched after the failed read");
 }
 
 // A bad step (the host form refuses it) leaves the tensors and records its
