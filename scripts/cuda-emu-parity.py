@@ -20,10 +20,13 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
              (pzrt_cuda_train_main_stages), activations sent and received by
              the driver.
 
+With dropout: the MLP with a dropout (rate 0.1) after its GELU, emulated
+against the CPU (the same Philox masks, keyed by the step) within 1e-5.
+
 CUDA graphs: those runs replay each compiled function's call as a CUDA graph
 after two warm-up calls (the emulator captures and replays launches, copies,
 fills and stream-ordered allocations). emu, dp2 and gpt2-emu run again with
-PZRT_CUDA_GRAPHS=0 (eager). Gates: the graph runs' losses and gradient norms
+PZRT_CUDA_GRAPHS=0 (eager), and so does the MLP with dropout. Gates: the graph runs' losses and gradient norms
 equal the eager runs' bit for bit at every step (the same kernels on the same
 buffers in the same order; on a GPU, --gpu, within the tolerance, since its
 scatter-adds are atomic); the graph runs log "CUDA graphs: N of M function
@@ -92,6 +95,7 @@ def run(args, env=None):
 
 
 LOGS = {}  # run name -> the trainer's output (stdout and stderr)
+DROPOUT_MODEL = [None]  # the MLP with dropout after its GELU, written in main()
 
 
 def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL, env=None,
@@ -103,7 +107,7 @@ def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL, e
     trainer's extra environment)."""
     out = os.path.join(work, program or name)
     shapes = (["--input-shape", f"x={rows}x64", "--input-shape", f"labels={rows}"]
-              if model == MODEL else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
+              if model in (MODEL, DROPOUT_MODEL[0]) else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
     if not program:
         run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
     metrics = os.path.join(work, name + ".jsonl")
@@ -180,6 +184,18 @@ def main():
         "cpu": train(pz, work, "cpu", [], feed, a.steps),
         "emu": train(pz, work, "emu", emu, feed, a.steps),
     }
+    # The MLP with dropout after its GELU: its masks are keyed by the step,
+    # which the CUDA program reads on the device (graphs replay it).
+    mlp = open(MODEL).read()
+    drop = mlp.replace(
+        "    %o = pz.matmul %a, %w2",
+        '    %ad = pz.dropout %a {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<?x128xf32> '
+        'loc("drop")\n    %o = pz.matmul %ad, %w2')
+    assert drop != mlp, "examples/mlp changed: place the dropout again"
+    DROPOUT_MODEL[0] = os.path.join(work, "mlp_dropout.mlir")
+    open(DROPOUT_MODEL[0], "w").write(drop)
+    runs["drop-cpu"] = train(pz, work, "drop-cpu", [], feed, a.steps, model=DROPOUT_MODEL[0])
+    runs["drop-emu"] = train(pz, work, "drop-emu", emu, feed, a.steps, model=DROPOUT_MODEL[0])
     # name: (flags, rows of a micro-batch, the reason that proves the plan ran)
     plans = {
         "dp2": (["--dp-replicate", "2"], ROWS // 2, "ddp.grad_bucket"),
@@ -193,7 +209,7 @@ def main():
     # GPT-2 (the test export: attention, layer norms, embeddings, tied head)
     # on synthetic tokens: emulated against the CPU, and tp 2 with sp and
     # ZeRO 2 of the emulated program against one emulated rank.
-    compared = [("emu", "cpu")] + [(p, "emu") for p in plans]
+    compared = [("emu", "cpu"), ("drop-emu", "drop-cpu")] + [(p, "emu") for p in plans]
     gpt2 = os.path.join(a.models, "gpt2_loss.onnx")
     if os.path.exists(gpt2):
         runs["gpt2-cpu"] = train(pz, work, "gpt2-cpu", [], None, a.steps, rows=2, model=gpt2)
@@ -211,11 +227,13 @@ def main():
     failures = []
     # CUDA graphs: the same programs again, eager.
     eager = {"PZRT_CUDA_GRAPHS": "0"}
-    graphed = {"emu": (1, ROWS, MODEL, None), "dp2": (2, ROWS // 2, MODEL, ["forward_backward"])}
+    graphed = {"emu": (1, ROWS, MODEL, None), "dp2": (2, ROWS // 2, MODEL, ["forward_backward"]),
+               "drop-emu": (1, ROWS, DROPOUT_MODEL[0], None)}
     if "gpt2-emu" in runs:
         graphed["gpt2-emu"] = (1, 2, gpt2, None)
     for name, (ranks, rows, model, eager_fns) in graphed.items():
-        runs[name + "-eager"] = train(pz, work, name + "-eager", [], None if model != MODEL else feed,
+        runs[name + "-eager"] = train(pz, work, name + "-eager", [],
+                                      feed if model in (MODEL, DROPOUT_MODEL[0]) else None,
                                       a.steps, ranks=ranks, rows=rows, model=model, env=eager,
                                       program=name)
         failures += check_graphs(name, runs, a, eager_fns)

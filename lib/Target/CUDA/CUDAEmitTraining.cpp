@@ -11,9 +11,11 @@
 // them with the values the driver writes each step. They update in place;
 // results that are not their inputs' buffers start as device copies.
 //
-// Dropout keys its mask by the host's step (ctx->step), a value a graph
-// would freeze: it calls pzrt_cuda_uncapturable first, which keeps its
-// function out of graphs.
+// Dropout keys its mask by the training step: it reads it on the device
+// (pzrt_cuda_step_word, which the driver updates before each call), so a
+// graph replays it with the current step. A block of a split value reads
+// its indices on the host and calls pzrt_cuda_uncapturable first, which
+// keeps its function out of graphs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,17 +58,20 @@ static LogicalResult emitDropout(DropoutOp d, E &e) {
   if (!E::elementType(d.getInput()).isF32())
     return d.emitError() << "CUDA backend: dropout computes in f32 only";
   double rate = d.getRate().convertToDouble();
-  std::string seed = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
-                     str(static_cast<int64_t>(d.getSeed())) +
-                     ") ^ ctx->seed, (uint64_t)ctx->step, ";
+  std::string key = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
+                    str(static_cast<int64_t>(d.getSeed())) + ") ^ ctx->seed, ";
+  std::string seed = key + "(uint64_t)ctx->step, ";
   int64_t n = E::numel(d.getInput());
   std::string X = e.name(d.getInput()), Y = e.name(d.getResult());
-  e.checkCall(d, "pzrt_cuda_uncapturable(ctx, \"dropout keys its mask by the host's step\")");
   if (d.getIndices().empty()) {
-    e.checkCall(d, "pzrt_cuda_dropout_fwd(ctx, " + X + ", " + Y + ", NULL, " + str(n) + ", " +
-                       seed + "(uint64_t)ctx->dropout_block * " + str(n) + ")");
+    e.host() << "  {\n  const int64_t *pz_step = pzrt_cuda_step_word(ctx);\n"
+             << "  if (!pz_step) return pz_cuda_fail(\"" << E::where(d) << "\");\n";
+    e.checkCall(d, "pzrt_cuda_dropout_fwd_dev(ctx, " + X + ", " + Y + ", NULL, " + str(n) + ", " +
+                       key + "pz_step, (uint64_t)ctx->dropout_block * " + str(n) + ")");
+    e.host() << "  }\n";
     return success();
   }
+  e.checkCall(d, "pzrt_cuda_uncapturable(ctx, \"dropout reads its block's indices on the host\")");
   // A block of a split value: each run of contiguous elements (the whole
   // dims after the last split dim) starts at its index in the whole value.
   ArrayRef<int64_t> local = E::shape(d.getInput());

@@ -58,6 +58,11 @@ void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
  * index out of range [0, 10)") and sets *id; a launcher keeps *id in a
  * static. The word is allocated on the first call. NULL with an error. */
 int *pzrt_cuda_check_word(pzrt_step_ctx *ctx, const char *message, int *id);
+/* The device word holding the step context's step (ctx->step, the training
+ * step that keys dropout's masks), for device code: allocated and set on the
+ * first call; the driver then writes each call's step there before the call
+ * (pzrt_step_publish, in stream order). NULL with an error. */
+const int64_t *pzrt_cuda_step_word(pzrt_step_ctx *ctx);
 /* Compiled code calls this before host work that a CUDA graph cannot
  * replay (dropout keyed by the host's step): it ends a capture in progress
  * on this thread, running what it captured, so that the function runs

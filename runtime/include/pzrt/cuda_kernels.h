@@ -88,6 +88,12 @@ int pzrt_cuda_dropout_fwd(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t 
                           float p, uint64_t seed, uint64_t step, uint64_t offset);
 int pzrt_cuda_dropout_bwd(pzrt_step_ctx *ctx, const float *dy, float *dx, int64_t n, float p,
                           uint64_t seed, uint64_t step, uint64_t offset);
+/* The forward with the step read on the device (one int64, e.g.
+ * pzrt_cuda_step_word), which compiled programs call so that a CUDA graph
+ * replays it with the current step. The same masks. */
+int pzrt_cuda_dropout_fwd_dev(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t *mask,
+                              int64_t n, float p, uint64_t seed, const int64_t *step,
+                              uint64_t offset);
 
 /* ---- optimizers (torch.optim semantics). Here lr and step are host
  * values, as for the CPU kernels, and the bias corrections are computed in

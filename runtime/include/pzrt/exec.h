@@ -57,6 +57,13 @@ int pzrt_device_synchronize(pzrt_device *device);
  * the function itself. */
 int pzrt_device_check(pzrt_device *device);
 
+/* Writes ctx->step where device code reads it (pzrt_cuda_step_word), in
+ * order on the compute stream; the driver calls it before each compiled
+ * function, so that a CUDA graph of the function sees the current step.
+ * Nothing on the CPU or before device code asked for the step. 0, or -1
+ * with pzrt_last_error(). */
+int pzrt_step_publish(pzrt_step_ctx *ctx);
+
 /* ---- calls of compiled host code (ctx is the step context) ---- */
 /* Copies `bytes` from src to dst on the stream; nothing when they are the
  * same buffer. Buffers either coincide or do not overlap. Returns 0, or -1

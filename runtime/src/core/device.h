@@ -9,6 +9,7 @@
 #define PZRT_SRC_CORE_DEVICE_H
 
 #include <cstddef>
+#include <cstdint>
 
 struct pzrt_device;
 struct pzrt_stream;
@@ -52,6 +53,8 @@ struct DeviceOps {
   int (*captureAbandon)(pzrt_stream *stream);
   int (*graphLaunch)(pzrt_stream *stream, void *graph);
   void (*graphDestroy)(void *graph);
+  // pzrt_step_publish: the step for device code, written on `stream`.
+  int (*publishStep)(pzrt_stream *stream, int64_t step);
 };
 
 } // namespace pzrt

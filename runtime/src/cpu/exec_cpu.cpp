@@ -209,6 +209,14 @@ int pzrt_device_check(pzrt_device *device) {
   return 0;
 }
 
+int pzrt_step_publish(pzrt_step_ctx *ctx) {
+  const pzrt::DeviceOps *ops = deviceOps(ctx);
+  if (!ops || !ops->publishStep)
+    return 0;
+  pzrt_stream *compute = deviceStream(ctx, 0, "pzrt_step_publish");
+  return compute ? ops->publishStep(compute, ctx->step) : -1;
+}
+
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   if (bytes > 0 && (!dst || !src))
     return pzrt::fail("pzrt_copy: a NULL buffer");

@@ -97,7 +97,8 @@ int waitEvent(pzrt_stream *stream, pzrt_event *event) {
 const DeviceOps kCudaOps = {deviceRead,   deviceWrite,  streamCreate,  streamDestroy,
                             streamSynchronize, syncDevice, streamCopy, streamZero,
                             recordEvent,  waitEvent,    checkDevice,   captureBegin,
-                            captureEnd,   captureAbandon, graphLaunch, graphDestroy};
+                            captureEnd,   captureAbandon, graphLaunch, graphDestroy,
+                            publishStep};
 
 } // namespace
 

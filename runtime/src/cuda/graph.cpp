@@ -184,6 +184,22 @@ int checkDevice(pzrt_device *d) {
   return fail("%s", checkMessages[static_cast<size_t>(id) - 1].c_str());
 }
 
+int publishStep(pzrt_stream *stream, int64_t step) {
+  CudaDevice &device = *asCuda(stream->device);
+  std::lock_guard<std::mutex> lock(device.checkMutex);
+  if (!device.stepWord || device.publishedStep == step)
+    return 0;
+  // From pageable memory: CUDA stages the value before returning, and the
+  // copy runs in stream order after the kernels that read the old step.
+  if (breakCapture("pzrt_step_publish") || makeCurrent(device) ||
+      check(cudaMemcpyAsync(device.stepWord, &step, sizeof step, cudaMemcpyHostToDevice,
+                            handle(stream)),
+            "cudaMemcpyAsync (the step word)"))
+    return -1;
+  device.publishedStep = step;
+  return 0;
+}
+
 } // namespace pzrt::cuda
 
 using pzrt::fail;
@@ -226,6 +242,33 @@ int *pzrt_cuda_check_word(pzrt_step_ctx *ctx, const char *message, int *id) {
     device->checkWord = static_cast<int *>(p);
   }
   return device->checkWord;
+}
+
+const int64_t *pzrt_cuda_step_word(pzrt_step_ctx *ctx) {
+  CudaDevice *device = ctx ? asCuda(ctx->device) : nullptr;
+  if (!device) {
+    fail("pzrt_cuda_step_word: the step context has no CUDA device");
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(device->checkMutex);
+  if (!device->stepWord) {
+    // First use (an eager call: the driver warms up before capturing).
+    void *p = nullptr;
+    const int64_t step = ctx->step;
+    if (pzrt::cuda::breakCapture("allocating the step word") ||
+        pzrt::cuda::makeCurrent(*device) ||
+        check(cudaMalloc(&p, sizeof(int64_t)), "cudaMalloc (the step word)"))
+      return nullptr;
+    if (check(cudaMemcpy(p, &step, sizeof step, cudaMemcpyHostToDevice),
+              "cudaMemcpy (the step word)") ||
+        check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+      cudaFree(p);
+      return nullptr;
+    }
+    device->stepWord = static_cast<int64_t *>(p);
+    device->publishedStep = step;
+  }
+  return device->stepWord;
 }
 
 int pzrt_cuda_uncapturable(pzrt_step_ctx *ctx, const char *why) {

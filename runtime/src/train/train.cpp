@@ -873,8 +873,11 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   ctx_.micro_batch = micro;
   ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
-  int rc = graphs_.call(cur_, f, micro, e.name, e.fn, &ctx_,
-                        buf_->bindings[f][static_cast<size_t>(micro)].data());
+  // The step for device code (dropout's keys), before the call or its graph.
+  int rc = pzrt_step_publish(&ctx_);
+  if (rc == 0)
+    rc = graphs_.call(cur_, f, micro, e.name, e.fn, &ctx_,
+                      buf_->bindings[f][static_cast<size_t>(micro)].data());
   // A device-side check of the function (an index out of range) failed.
   if (rc == 0)
     rc = pzrt_device_check(ctx_.device);

@@ -215,6 +215,50 @@ TEST_F(CudaKernels, InvalidatedCaptureReportsThatNothingRan) {
   kt::expectBitEqual(pD.read(), p, "param untouched after the failed read");
 }
 
+// Dropout with the step word: captured at step 5, replayed for steps 6 and
+// 7 after pzrt_step_publish, the host form's masks at each step bit for bit
+// (the step changes the mask: the replays would fail with a frozen step).
+TEST_F(CudaKernels, DropoutStepWordReplaysWithThePublishedStep) {
+  const pzrt::DeviceOps *ops = dev->ops;
+  const int64_t n = 1001;
+  const float p = 0.3f;
+  const uint64_t seed = 0x1234567890ull, offset = 3;
+  std::vector<float> x = kt::randn(size_t(n), 21);
+  Dev<float> xD(dev, x), yD(dev, size_t(n)), refD(dev, size_t(n));
+  Dev<uint8_t> maskD(dev, size_t(n)), maskRefD(dev, size_t(n));
+  ctx.step = 5;
+  const int64_t *word = pzrt_cuda_step_word(&ctx);
+  ASSERT_NE(word, nullptr) << pzrt_last_error();
+  void *graph = nullptr;
+  std::vector<float> first;
+  for (int64_t step = 5; step <= 7; ++step) {
+    ctx.step = step;
+    ASSERT_EQ(pzrt_step_publish(&ctx), 0) << pzrt_last_error();
+    if (step == 5) {
+      ASSERT_EQ(ops->captureBegin(stream), 0) << pzrt_last_error();
+      ASSERT_EQ(pzrt_cuda_dropout_fwd_dev(&ctx, xD.get(), yD.get(), maskD.get(), n, p, seed, word,
+                                          offset),
+                0)
+          << pzrt_last_error();
+      int ran = -1;
+      ASSERT_EQ(ops->captureEnd(stream, &graph, &ran), 0) << pzrt_last_error();
+      ASSERT_NE(graph, nullptr);
+    }
+    ASSERT_EQ(ops->graphLaunch(stream, graph), 0) << pzrt_last_error();
+    ASSERT_EQ(pzrt_cuda_dropout_fwd(&ctx, xD.get(), refD.get(), maskRefD.get(), n, p, seed,
+                                    uint64_t(step), offset),
+              0);
+    std::vector<float> y = yD.read();
+    kt::expectBitEqual(y, refD.read(), "dropout y at step " + std::to_string(step));
+    EXPECT_EQ(maskD.read(), maskRefD.read()) << "mask at step " << step;
+    if (step == 5)
+      first = y;
+    else
+      EXPECT_NE(y, first) << "step " << step << " drew step 5's mask";
+  }
+  ops->graphDestroy(graph);
+}
+
 // A bad step (the host form refuses it) leaves the tensors and records its
 // check; pzrt_device_check reports the registered message once.
 TEST_F(CudaKernels, AdamWBadDeviceStepRecordsItsCheck) {

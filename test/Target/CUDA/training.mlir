@@ -1,7 +1,6 @@
 // Dropout of a block of a split value reads its split dim's indices on the
 // host (they are device memory), checks them and draws run by run with the
-// CPU's keys (dropout ends a CUDA graph capture first: its mask is keyed by
-// the host's step); SGD passes its learning rate slot to the device-scalar
+// CPU's keys (so it ends a CUDA graph capture first); SGD passes its learning rate slot to the device-scalar
 // kernel (no host read) and updates in place after device copies. Compiled
 // with nvcc only.
 // RUN: rm -rf %t && mkdir -p %t
@@ -13,7 +12,7 @@
 // RUN: %if cuda-emulate %{ g++ -std=c++17 -x c++ -DPZ_CUDA_EMULATE -fsyntax-only -I %pz_src_root/runtime/include %t/k.cu %}
 
 // CHECK-LABEL: static int pzk_forward_0_dropout(
-// CHECK: pzrt_cuda_uncapturable(ctx, "dropout keys its mask by the host's step")
+// CHECK: pzrt_cuda_uncapturable(ctx, "dropout reads its block's indices on the host")
 // CHECK: int64_t h0[4];
 // CHECK-NEXT: if (pzrt_device_read(ctx->device, h0, (int64_t *)b[1], sizeof h0) != 0) return pz_cuda_fail("pz.dropout 'drop'");
 // CHECK: if (h0[k] < 0 || h0[k] >= 8) return pzrt_set_error("%s: dropout index out of range [0, 8)", "pz.dropout 'drop'");
