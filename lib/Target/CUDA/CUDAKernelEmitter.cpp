@@ -6,9 +6,9 @@
 // the call: an index or divisor check records its failure in the device's
 // check word (pz_flag; the driver reads it after the function with
 // pzrt_device_check), and the learning rate, step and loss scale are read
-// by the kernels from their device slots. (Only dropout on a split value
-// reads its indices on the host, and dropout ends a capture: its mask is
-// keyed by the host's step.)
+// by the kernels from their device slots, dropout's step from the device's
+// step word. (Only dropout on a split value reads its indices on the host;
+// it ends a capture first.)
 //
 //===----------------------------------------------------------------------===//
 
