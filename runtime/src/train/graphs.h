@@ -16,10 +16,11 @@ namespace pzrt::train {
 // Runs the calls of compiled functions, each distinct call through a
 // graph once it has warmed up. A call is (chunk, function, micro-batch):
 // its arguments (the bound buffers of the micro-batch's slot) and the
-// context's host fields it may read (the chunk's arena, the micro-batch's
-// dropout block) are then fixed, and whatever changes from step to step
-// (the data feed, the learning rate, the step, the loss scale) the host
-// writes to device buffers before the call, outside the graph.
+// context's host fields it may read (the chunk's arena, the seed, the
+// micro-batch's dropout block) are then fixed, and whatever changes from
+// step to step (the data feed, the learning rate, the optimizer's step, the
+// loss scale, and the training step dropout reads: pzrt_step_publish) the
+// host writes to device buffers before the call, outside the graph.
 //
 // After kWarmupCalls eager calls, the next call is captured on the
 // compute stream and the graph launched (capture does not run the work);
