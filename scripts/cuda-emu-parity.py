@@ -53,8 +53,9 @@ block their GEMMs differently; two ranks average two half-batch gradients). A
 sum of k fp32 terms in another order differs by at most about k 2^-24 of the
 sum of the terms' magnitudes, 7.6e-6 for this model's longest sums (k = 128),
 and typically sqrt(k) 2^-24 ~ 7e-7; 20 AdamW steps at lr 1e-3 do not amplify
-that past 1e-5 on the loss (a wrong kernel, a missing synchronization or a
-stale buffer errs by far more). Transcendentals are glibc's in both (the
+that past 1e-5 on the loss (a wrong kernel or a stale buffer errs by far
+more; a missing stream synchronization cannot show here: the emulated
+device runs work when it is issued, 0019). Transcendentals are glibc's in both (the
 emulator runs expf/erff/tanhf on the host), so they add nothing.
 
 --gpu runs the same on a GPU instead (a session with one): built by nvcc

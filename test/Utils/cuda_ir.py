@@ -2,8 +2,8 @@
 
 usage: cuda_ir.py [--opt PARALLELIZE_OPT] DIR OUT.mlir
 
-parallelize compile refuses --backend cuda until the CUDA host program
-exists, so tests of the CUDA kernels get their pzrt-level module this way:
+Tests of the CUDA kernels alone (no host program, no nvcc build) get their
+pzrt-level module this way:
 DIR/pipeline.txt with convert-pz-to-pzrt{target=cpu} made {target=cuda},
 run by parallelize-opt on DIR/00-input.mlir. The memory plan is then the
 CUDA target's (its workspaces: the GEMM's, attention's, the loss's).

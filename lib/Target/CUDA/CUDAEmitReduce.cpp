@@ -3,10 +3,12 @@
 // Gather form, as the CPU backend sums: element i of the result loops over
 // its reduced extent in row-major order, accumulating in double (floats)
 // or modulo 2^64 (integers), and rounds once. Same order, same type: the
-// same bits as the CPU. One thread per output is slow for long rows (a
-// reduction over all elements runs on one thread); block reductions with
-// warp shuffles (decision 2) are the next step, with fp32 accumulation and
-// a tolerance instead of equality.
+// same bits as the CPU. A long reduction with few outputs first sums runs
+// of 4096 elements into planned partials on many threads and combines them
+// in order (deterministic, within one rounding of the CPU). One thread per
+// output is still slow for long rows; block reductions with warp shuffles
+// (decision 2) are the next step, with fp32 accumulation and a tolerance
+// instead of equality.
 //
 //===----------------------------------------------------------------------===//
 

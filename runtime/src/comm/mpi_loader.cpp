@@ -7,6 +7,7 @@
 #include "pzrt/error.h"
 
 #include <cstdlib>
+#include <dlfcn.h>
 #include <mutex>
 #include <string>
 
@@ -20,6 +21,29 @@ constexpr const char *kLibrary = "libmpi.so.40";
 std::mutex gMutex;
 void *gLib = nullptr;
 std::string gName;
+// Resolved when the library opens, not through symbol(): fatal()'s hooks
+// call them, and a lookup that fails inside symbol() must not recurse into
+// the lookup it is part of.
+int (*gInitialized)(int *) = nullptr;
+int (*gFinalized)(int *) = nullptr;
+
+// Opens the library and resolves what the fatal path needs; on a failure
+// nothing is kept (the hooks then see no MPI) and pzrt_last_error() says why.
+void *openChecked(const std::string &name) {
+  void *lib = openLibrary(name, /*global=*/true);
+  if (!lib)
+    return nullptr;
+  void *init = librarySymbol(lib, name, "MPI_Initialized");
+  void *fin = init ? librarySymbol(lib, name, "MPI_Finalized") : nullptr;
+  void *abort = fin ? librarySymbol(lib, name, "MPI_Abort") : nullptr;
+  if (!abort) {
+    dlclose(lib);
+    return nullptr;
+  }
+  gInitialized = reinterpret_cast<int (*)(int *)>(init);
+  gFinalized = reinterpret_cast<int (*)(int *)>(fin);
+  return lib;
+}
 
 void *library() {
   {
@@ -29,7 +53,7 @@ void *library() {
       gName = path && *path ? path : kLibrary;
       // Global: Open MPI's components (dlopened by libmpi) resolve its
       // symbols.
-      gLib = openLibrary(gName, /*global=*/true);
+      gLib = openChecked(gName);
     }
     if (gLib)
       return gLib;
@@ -47,10 +71,6 @@ bool isOpen() {
 
 } // namespace
 
-// The real entry points, not this file's stand-ins.
-#undef MPI_Initialized
-#undef MPI_Finalized
-
 void *symbol(const char *name) {
   void *lib = library();
   void *address = librarySymbol(lib, gName, name);
@@ -64,7 +84,7 @@ int initialized(int *flag) {
     *flag = 0;
     return MPI_SUCCESS;
   }
-  return PZRT_MPI_FUNCTION(MPI_Initialized)(flag);
+  return gInitialized(flag);
 }
 
 int finalized(int *flag) {
@@ -72,7 +92,7 @@ int finalized(int *flag) {
     *flag = 0;
     return MPI_SUCCESS;
   }
-  return PZRT_MPI_FUNCTION(MPI_Finalized)(flag);
+  return gFinalized(flag);
 }
 
 } // namespace pzrt::mpi

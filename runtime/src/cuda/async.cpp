@@ -10,10 +10,11 @@ namespace pzrt::cuda {
 namespace {
 
 // Events recorded by pzrt_event_record come from a ring of this many per
-// device. A compiled function waits for an event soon after recording it;
+// stream. A compiled function waits for an event soon after recording it;
 // should a slot be re-recorded first, cudaStreamWaitEvent waits for the
-// later record instead: work issued later on the same stream, which only
-// orders more (a wait always names work already issued, so no cycle).
+// later record instead: work issued later on the same stream (the rings are
+// per stream), which only orders more (a wait always names work already
+// issued, so no cycle).
 constexpr size_t kEventRing = 256;
 
 cudaStream_t handle(pzrt_stream *stream) { return static_cast<cudaStream_t>(stream->handle); }
@@ -47,16 +48,17 @@ pzrt_event *streamRecord(pzrt_stream *stream) {
   if (makeCurrent(device))
     return nullptr;
   std::lock_guard<std::mutex> lock(device.eventMutex);
+  CudaDevice::EventRing &ring = device.eventRings[stream];
   // The ring's slots never move (reserved once): a pzrt_event is a slot.
-  device.events.reserve(kEventRing);
-  if (device.nextEvent == device.events.size()) { // still filling the ring
+  ring.events.reserve(kEventRing);
+  if (ring.next == ring.events.size()) { // still filling the ring
     cudaEvent_t e = nullptr;
     if (check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreateWithFlags"))
       return nullptr;
-    device.events.push_back(e);
+    ring.events.push_back(e);
   }
-  cudaEvent_t &e = device.events[device.nextEvent];
-  device.nextEvent = (device.nextEvent + 1) % kEventRing;
+  cudaEvent_t &e = ring.events[ring.next];
+  ring.next = (ring.next + 1) % kEventRing;
   if (check(cudaEventRecord(e, handle(stream)), "cudaEventRecord (pzrt_event_record)"))
     return nullptr;
   return reinterpret_cast<pzrt_event *>(&e);

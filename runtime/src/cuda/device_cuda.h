@@ -8,6 +8,7 @@
 
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct pzrt_event;
@@ -21,10 +22,15 @@ struct CudaDevice {
   // cuBLASLt's handle, created on the first GEMM (cublaslt.h).
   std::mutex ltMutex;
   void *ltHandle = nullptr;
-  // pzrt_event_record's events (async.cpp): a ring, created on first use.
+  // pzrt_event_record's events (async.cpp): a ring per stream, created on
+  // first use. Per stream, so that a slot is only ever re-recorded on the
+  // stream it was recorded on.
+  struct EventRing {
+    std::vector<cudaEvent_t> events;
+    size_t next = 0;
+  };
   std::mutex eventMutex;
-  std::vector<cudaEvent_t> events;
-  size_t nextEvent = 0;
+  std::unordered_map<const pzrt_stream *, EventRing> eventRings;
   // The device-side checks' word (graph.cpp), allocated on first use.
   std::mutex checkMutex;
   int *checkWord = nullptr;

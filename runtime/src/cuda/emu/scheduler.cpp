@@ -190,7 +190,11 @@ template <class Pick> std::string threadList(Pick pick) {
   die(msg);
 }
 
-void runBlock() {
+// `reverse`: threads start, and resume after each barrier, from the last
+// one down, so that a read of another thread's write that lacks a barrier
+// sees the stale value in one of the two orders (alternate blocks take
+// alternate orders).
+void runBlock(bool reverse) {
   const size_t n = block.fibers.size();
   for (size_t i = 0; i < n; ++i) {
     Fiber &f = block.fibers[i];
@@ -208,7 +212,8 @@ void runBlock() {
   size_t done = 0;
   while (done < n) {
     bool ran = false;
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = reverse ? n - 1 - k : k;
       Fiber &f = block.fibers[i];
       if (f.state != State::Ready)
         continue;
@@ -259,6 +264,7 @@ void runGrid(const char *name, dim3 grid, dim3 threads, size_t sharedBytes,
       (reinterpret_cast<uintptr_t>(block.shared.data()) + 127) & ~uintptr_t(127));
   g_gridDim = grid;
   g_blockDim = threads;
+  bool reverse = false;
   for (unsigned z = 0; z < grid.z; ++z)
     for (unsigned y = 0; y < grid.y; ++y)
       for (unsigned x = 0; x < grid.x; ++x) {
@@ -266,7 +272,8 @@ void runGrid(const char *name, dim3 grid, dim3 threads, size_t sharedBytes,
         // Shared memory starts undefined on a GPU: all-ones bytes (a NaN
         // as float) make a kernel that reads it before writing it fail.
         std::memset(block.sharedAligned, 0xff, sharedBytes);
-        runBlock();
+        runBlock(reverse);
+        reverse = !reverse;
       }
   threadInKernel = false;
 }

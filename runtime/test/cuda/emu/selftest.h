@@ -78,6 +78,11 @@ cudaError_t syncthreadsReductions(int threads, int *out);
 // `iterations` __syncthreads in one block of `threads`: out[t] = iterations.
 cudaError_t barrierLoop(int threads, int iterations, int *out);
 
+// A kernel with a planted race (no barrier between thread 0's write to
+// shared memory and the others' reads): seen[b * threads + t] is what
+// thread t of block b read, block b's value being b + 1.
+cudaError_t missingBarrier(int *seen, int blocks, int threads);
+
 } // namespace pz_selftest
 
 #endif // PZRT_TEST_CUDA_EMU_SELFTEST_H

@@ -171,6 +171,16 @@ __global__ void barrierLoopKernel(int iterations, int *out) {
   out[threadIdx.x] = count;
 }
 
+// Deliberately missing its barrier: thread 0 writes the block's value to
+// shared memory and the other threads read it without __syncthreads.
+__global__ void missingBarrierKernel(int *seen) {
+  __shared__ int value;
+  if (threadIdx.x == 0)
+    value = static_cast<int>(blockIdx.x) + 1;
+  // (no __syncthreads here: the defect the test plants)
+  seen[blockIdx.x * blockDim.x + threadIdx.x] = value;
+}
+
 } // namespace
 
 bool emulated() {
@@ -271,6 +281,11 @@ cudaError_t syncthreadsReductions(int threads, int *out) {
 
 cudaError_t barrierLoop(int threads, int iterations, int *out) {
   PZ_LAUNCH(1, threads, 0, 0, barrierLoopKernel)(iterations, out);
+  return cudaGetLastError();
+}
+
+cudaError_t missingBarrier(int *seen, int blocks, int threads) {
+  PZ_LAUNCH(blocks, threads, 0, 0, missingBarrierKernel)(seen);
   return cudaGetLastError();
 }
 
