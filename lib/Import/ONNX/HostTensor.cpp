@@ -262,6 +262,23 @@ SmallVector<int64_t> HostTensor::toInts() const {
   return out;
 }
 
+llvm::hash_code HostTensor::hash() const {
+  auto bytes = isFloat() ? ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(floats.data()),
+                                             floats.size() * sizeof(double))
+                         : ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(ints.data()),
+                                             ints.size() * sizeof(int64_t));
+  return llvm::hash_combine(static_cast<int>(type), llvm::hash_combine_range(shape),
+                            llvm::hash_combine_range(bytes));
+}
+
+bool HostTensor::sameAs(const HostTensor &other) const {
+  if (type != other.type || shape != other.shape || size() != other.size())
+    return false;
+  return isFloat() ? std::memcmp(floats.data(), other.floats.data(),
+                                 floats.size() * sizeof(double)) == 0
+                   : ints == other.ints;
+}
+
 HostTensor HostTensor::reshaped(ArrayRef<int64_t> newShape) const {
   HostTensor t = *this;
   t.shape.assign(newShape.begin(), newShape.end());

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/Hashing.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <string>
@@ -95,6 +96,12 @@ public:
   llvm::SmallVector<int64_t> toInts() const;
   /// The same elements with another shape (the element count must agree).
   HostTensor reshaped(llvm::ArrayRef<int64_t> newShape) const;
+
+  /// A hash of the type, shape and element bits, and bitwise equality of
+  /// the same (a NaN equals a NaN of the same bits): for interning equal
+  /// folded constants (NodeContext::setOutput).
+  llvm::hash_code hash() const;
+  bool sameAs(const HostTensor &other) const;
 
   /// The IR type, or null when the element type has no pz equivalent.
   RankedTensorType getMLIRType(MLIRContext *ctx) const;

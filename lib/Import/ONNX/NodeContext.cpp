@@ -170,11 +170,17 @@ void NodeContext::setOutput(unsigned i, HostSequence s) {
 void NodeContext::setOutput(unsigned i, HostTensor t) {
   if (i >= node.outputs.size() || node.outputs[i].empty())
     return;
-  state.foldedElements += t.size();
-  state.values.insert_or_assign(
-      node.outputs[i],
-      ImportedValue{Value(), std::make_shared<const HostTensor>(std::move(t)),
-                    loc});
+  const size_t h = static_cast<size_t>(t.hash());
+  std::shared_ptr<const HostTensor> held;
+  for (auto [it, end] = state.interned.equal_range(h); it != end && !held; ++it)
+    if (it->second->sameAs(t))
+      held = it->second;
+  if (!held) {
+    state.foldedElements += t.size();
+    held = std::make_shared<const HostTensor>(std::move(t));
+    state.interned.emplace(h, held);
+  }
+  state.values.insert_or_assign(node.outputs[i], ImportedValue{Value(), held, loc});
 }
 
 //===----------------------------------------------------------------------===//

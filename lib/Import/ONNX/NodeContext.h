@@ -23,6 +23,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <memory>
+#include <unordered_map>
 #include <optional>
 
 namespace mlir::pz::onnx {
@@ -66,6 +67,11 @@ struct ImportState {
   /// folding allocated), and the most it may allocate in one import.
   int64_t foldedElements = 0;
   int64_t maxFoldedElements = kMaxFoldedElements;
+  /// The folded constants by content (HostTensor::hash): a node that folds
+  /// to a constant equal to one held already shares it, and adds nothing to
+  /// foldedElements (each layer of an export that builds its own causal
+  /// mask folds the same mask).
+  std::unordered_multimap<size_t, std::shared_ptr<const HostTensor>> interned;
   /// The rows of embedding tables (parameters) that their lookups give no
   /// gradient (the `parallelize.padding_idx` metadata), and the tables a
   /// lookup has read so far.
