@@ -22,6 +22,21 @@ compiled three times and trained --steps (20) steps on the same rows (--data-npy
              (pzrt_cuda_train_main_stages), activations sent and received by
              the driver.
 
+With dropout: the MLP with a dropout (rate 0.1) after its GELU, emulated
+against the CPU (the same Philox masks, keyed by the step) within 1e-5.
+
+CUDA graphs: those runs replay each compiled function's call as a CUDA graph
+after two warm-up calls (the emulator captures and replays launches, copies,
+fills and stream-ordered allocations). emu, dp2 and gpt2-emu run again with
+PZRT_CUDA_GRAPHS=0 (eager), and so does the MLP with dropout. Gates: the graph runs' losses and gradient norms
+equal the eager runs' bit for bit at every step (the same kernels on the same
+buffers in the same order; on a GPU, --gpu, within the tolerance, since its
+scatter-adds are atomic); the graph runs log "CUDA graphs: N of M function
+calls ... run as graphs, L graph launches" with N = M (all of them) and L > 0
+on one rank, and for dp2, whose forward_backward all-reduces the gradients
+on the host (a host-staged transfer ends the capture), forward_backward
+eager and the others graphs; the eager runs log nothing of graphs.
+
 With --models DIR holding gpt2_loss.onnx (the test export: attention, layer
 norms, embeddings, a tied head), also GPT-2 on synthetic tokens (2 x 16 a
 step): emulated against the CPU, and the emulated tp 2 with sp, ZeRO 2 and
@@ -65,6 +80,7 @@ Exit status 1 when a gate fails.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,30 +94,39 @@ ROWS = 16
 OPT = ["--optimizer", "adamw", "--lr", "1e-3"]
 
 
-def run(args):
+def run(args, env=None):
     p = subprocess.run([str(a) for a in args], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
+                       stderr=subprocess.STDOUT, text=True,
+                       env=dict(os.environ, **(env or {})))
     if p.returncode != 0:
         sys.exit(f"FAIL: {' '.join(map(str, args))} exited {p.returncode}:\n{p.stdout}")
     return p.stdout
 
 
-def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL):
+LOGS = {}  # run name -> the trainer's output (stdout and stderr)
+DROPOUT_MODEL = [None]  # the MLP with dropout after its GELU, written in main()
+
+
+def train(pz, work, name, flags, feed, steps, ranks=1, rows=ROWS, model=MODEL, env=None,
+          program=None):
     """Compiles `model` (MLP: `rows` rows a micro-batch; a token model: 2
     sequences of 16) with `flags`, trains `steps` steps on `ranks` ranks
-    (data from `feed`, or synthetic tokens), returns (report, metrics)."""
-    out = os.path.join(work, name)
+    (data from `feed`, or synthetic tokens), returns (report, metrics).
+    With `program`, trains that run's compiled program instead (env: the
+    trainer's extra environment)."""
+    out = os.path.join(work, program or name)
     shapes = (["--input-shape", f"x={rows}x64", "--input-shape", f"labels={rows}"]
-              if model == MODEL else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
-    run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
+              if model in (MODEL, DROPOUT_MODEL[0]) else ["--input-shape", f"input_ids={rows}x16,labels={rows}x16"])
+    if not program:
+        run([pz, "compile", model, "-o", out] + shapes + OPT + flags)
     metrics = os.path.join(work, name + ".jsonl")
     args = ["--steps", steps, "--metrics", metrics, "--log-every", "0", "--seed", "1"]
     if feed:
         args += ["--data-npy", feed]
     if ranks == 1:
-        run([os.path.join(out, "train")] + args)
+        LOGS[name] = run([os.path.join(out, "train")] + args, env)
     else:
-        run([pz, "run", "-n", ranks, out, "--"] + args)
+        LOGS[name] = run([pz, "run", "-n", ranks, out, "--"] + args, env)
     report = json.load(open(os.path.join(out, "report.json")))
     lines = [json.loads(l) for l in open(metrics)]
     return report, lines
@@ -154,6 +179,40 @@ def memory_guard(work, feed):
     return []
 
 
+GRAPH_NOTES = []
+GRAPH_LINE = re.compile(r"CUDA graphs: (\d+) of (\d+) function calls .* run as graphs, (\d+) "
+                        r"graph launches; eager: (.*)")
+
+
+def check_graphs(name, runs, a, eager_fns):
+    """The graph run `name` against its eager run: failures (strings)."""
+    fails = []
+    for got, exp in zip(runs[name][1], runs[name + "-eager"][1]):
+        for key in ("loss", "grad_norm"):
+            same = got[key] == exp[key] if not a.gpu else \
+                abs(got[key] - exp[key]) <= RTOL * abs(exp[key])
+            if not same:
+                fails.append(f"{name} graphs vs eager step {got['step']}: {key} {got[key]!r} "
+                             f"vs {exp[key]!r}")
+    if len(runs[name][1]) != len(runs[name + "-eager"][1]):
+        fails.append(f"{name}: graphs and eager ran different numbers of steps")
+    found = GRAPH_LINE.findall(LOGS[name])
+    if len(found) != 1:
+        fails.append(f"{name}: {len(found)} 'CUDA graphs:' lines (rank 0 logs one):\n{LOGS[name]}")
+    else:
+        n, m, launches, eager = int(found[0][0]), int(found[0][1]), int(found[0][2]), found[0][3]
+        GRAPH_NOTES.append(f"{name}: {n} of {m} function calls as graphs, {launches} graph "
+                           f"launches, eager: {eager}")
+        want_eager = ", ".join(sorted(eager_fns)) if eager_fns else "none"
+        if eager != want_eager or n < 1 or launches < n * (a.steps - 2):
+            fails.append(f"{name}: {n} of {m} function calls as graphs, {launches} launches, "
+                         f"eager: {eager}; wanted eager: {want_eager} and every other call "
+                         f"replayed from step 3")
+    if "CUDA graphs:" in LOGS[name + "-eager"]:
+        fails.append(f"{name}-eager: PZRT_CUDA_GRAPHS=0 still logs graphs")
+    return fails
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
@@ -181,6 +240,18 @@ def main():
         "cpu": train(pz, work, "cpu", [], feed, a.steps),
         "emu": train(pz, work, "emu", emu, feed, a.steps),
     }
+    # The MLP with dropout after its GELU: its masks are keyed by the step,
+    # which the CUDA program reads on the device (graphs replay it).
+    mlp = open(MODEL).read()
+    drop = mlp.replace(
+        "    %o = pz.matmul %a, %w2",
+        '    %ad = pz.dropout %a {rate = 1.0e-01 : f64, seed = 7 : i64} : tensor<?x128xf32> '
+        'loc("drop")\n    %o = pz.matmul %ad, %w2')
+    assert drop != mlp, "examples/mlp changed: place the dropout again"
+    DROPOUT_MODEL[0] = os.path.join(work, "mlp_dropout.mlir")
+    open(DROPOUT_MODEL[0], "w").write(drop)
+    runs["drop-cpu"] = train(pz, work, "drop-cpu", [], feed, a.steps, model=DROPOUT_MODEL[0])
+    runs["drop-emu"] = train(pz, work, "drop-emu", emu, feed, a.steps, model=DROPOUT_MODEL[0])
     # name: (flags, rows of a micro-batch, the reason that proves the plan ran)
     plans = {
         "dp2": (["--dp-replicate", "2"], ROWS // 2, "ddp.grad_bucket"),
@@ -194,7 +265,7 @@ def main():
     # GPT-2 (the test export: attention, layer norms, embeddings, tied head)
     # on synthetic tokens: emulated against the CPU, and tp 2 with sp and
     # ZeRO 2 of the emulated program against one emulated rank.
-    compared = [("emu", "cpu")] + [(p, "emu") for p in plans]
+    compared = [("emu", "cpu"), ("drop-emu", "drop-cpu")] + [(p, "emu") for p in plans]
     gpt2 = os.path.join(a.models, "gpt2_loss.onnx")
     if os.path.exists(gpt2):
         runs["gpt2-cpu"] = train(pz, work, "gpt2-cpu", [], None, a.steps, rows=2, model=gpt2)
@@ -223,6 +294,18 @@ def main():
         failures += resume(pz, work, name, ranks, a.steps, split, feed, runs[name][1])
     if not a.gpu:
         failures += memory_guard(work, feed)
+    # CUDA graphs: the same programs again, eager.
+    eager = {"PZRT_CUDA_GRAPHS": "0"}
+    graphed = {"emu": (1, ROWS, MODEL, None), "dp2": (2, ROWS // 2, MODEL, ["forward_backward"]),
+               "drop-emu": (1, ROWS, DROPOUT_MODEL[0], None)}
+    if "gpt2-emu" in runs:
+        graphed["gpt2-emu"] = (1, 2, gpt2, None)
+    for name, (ranks, rows, model, eager_fns) in graphed.items():
+        runs[name + "-eager"] = train(pz, work, name + "-eager", [],
+                                      feed if model in (MODEL, DROPOUT_MODEL[0]) else None,
+                                      a.steps, ranks=ranks, rows=rows, model=model, env=eager,
+                                      program=name)
+        failures += check_graphs(name, runs, a, eager_fns)
     for name, (report, lines) in runs.items():
         if len(lines) != a.steps:
             failures.append(f"{name}: {len(lines)} metrics lines, wanted {a.steps}")
@@ -251,6 +334,16 @@ def main():
                 sum(v for k, v in by_reason.items() if k.startswith("tp.")))
         if sent <= 0:
             failures.append(f"{name}: no {reason or 'tp.*'} bytes: the plan did not run")
+    for note in GRAPH_NOTES:
+        print(note)
+    # The other plans ran with graphs too (gated above against one rank):
+    # which of their calls fell back to eager, for the record.
+    for name in plans:
+        if name not in graphed:
+            found = GRAPH_LINE.findall(LOGS.get(name, ""))
+            if found:
+                print(f"{name}: {found[0][0]} of {found[0][1]} function calls as graphs, "
+                      f"eager: {found[0][3]}")
     first, last = runs["emu"][1][0]["loss"], runs["emu"][1][-1]["loss"]
     print(f"emulated loss {first:.5f} -> {last:.5f} in {a.steps} steps; worst relative "
           "difference per step (loss, grad_norm): " +

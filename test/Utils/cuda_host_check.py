@@ -118,9 +118,11 @@ def gather_harness():
              'extern "C" int pzrt_set_error(const char *, ...) { return -1; }',
              'extern "C" const char *pzrt_last_error(void) { return ""; }',
              'extern "C" int pzrt_device_read(pzrt_device *, void *, const void *, size_t) { return -1; }',
+             'extern "C" int *pzrt_cuda_check_word(pzrt_step_ctx *, const char *, int *) { return nullptr; }',
+             'extern "C" int pzrt_cuda_uncapturable(pzrt_step_ctx *, const char *) { return -1; }',
              "int main(int argc, char **argv) {",
-             "  // The kernels' error flag (an index out of range, a zero divisor).",
-             "  int pz_bad_value = 0, *pz_bad = &pz_bad_value;"]
+             "  // The check word (an index out of range, a zero divisor): pz_flag.",
+             "  int pz_bad_value = PZ_CHECK_NONE, *pz_bad = &pz_bad_value, pz_check_id = 1;"]
     for k, a in enumerate(order):
         name, out, size = sizes(a)
         lines.append(f"  std::vector<char> buf{k}({max(size, 1)});")
@@ -137,7 +139,7 @@ def gather_harness():
         body = launcher.group(0)
         for l in launches:
             body = body.replace(l.group(0), "")
-        assert not re.search(r"pzrt_cuda_(?!compute_stream)|cudaMemcpy", body), \
+        assert not re.search(r"pzrt_cuda_(?!compute_stream|check_word)|cudaMemcpy", body), \
             f"pzk_{kname} calls the runtime: not checkable on the host"
         for l in launches:
             lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")
@@ -146,7 +148,7 @@ def gather_harness():
         name, out, size = sizes(a)
         if out:
             lines.append(f'  {{ FILE *f = fopen("{work}/{name}.out.bin", "wb"); fwrite(buf{k}.data(), 1, buf{k}.size(), f); fclose(f); }}')
-    lines += ['  if (pz_bad_value) { fprintf(stderr, "a kernel set its error flag\\n"); return 3; }',
+    lines += ['  if (pz_bad_value != PZ_CHECK_NONE) { fprintf(stderr, "a kernel set its error flag\\n"); return 3; }',
               "  return 0;", "}"]
     path = os.path.join(work, "harness.cu")
     open(path, "w").write("\n".join(lines) + "\n")
@@ -185,7 +187,9 @@ def emulated_harness():
         lines.append(f'    if (pzrt_device_write(dev, buf{k}, h.data(), h.size()) != 0) return fail("write"); }}')
     for kname, vals in dispatches:
         lines.append("  { void *const b[] = {%s};" % ", ".join(device_ptr[v] for v in vals))
-        lines.append(f'    if (pzk_{kname}(&ctx, b) != 0) return fail("pzk_{kname}"); }}')
+        lines.append(f'    if (pzk_{kname}(&ctx, b) != 0) return fail("pzk_{kname}");')
+        # A device-side check (index, divisor) fails here, after the call.
+        lines.append(f'    if (pzrt_device_check(dev) != 0) return fail("pzk_{kname}"); }}')
     for a in [a for a in order if a.startswith("%arg")]:
         k = int(device_ptr[a][3:])
         name, out, size = sizes(a)

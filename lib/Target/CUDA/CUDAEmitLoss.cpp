@@ -9,10 +9,11 @@
 //   backward: [0, 8) the gradient's scale (double).
 // The forward's result is then a one-thread kernel (s / nv, as the CPU) or,
 // for reduction none, one thread per row (lse - logit of the label, from
-// the fp32 lse: within 2^-24 of the CPU's double). The backward reads its
-// scale on the host (pzrt_device_read synchronizes) since the kernel takes
-// it by value; for reduction none it scales each row after the call, one
-// more rounding than the CPU's.
+// the fp32 lse: within 2^-24 of the CPU's double). The backward's scale is
+// computed by a one-thread kernel into the workspace and read there by
+// pzrt_cuda_cross_entropy_bwd_dev on the device (no host synchronization,
+// so a CUDA graph can capture it); for reduction none it scales each row
+// after the call, one more rounding than the CPU's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,12 +86,8 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
               "[r] != " + ig + ";\n  scale /= (double)nv;\n";
   k.body += "  " + S + "[0] = scale;\n";
   e.launch(op, std::move(k));
-  e.host() << "  {\n    double scale = 0;\n"
-           << "    if (pzrt_device_read(ctx->device, &scale, " << sumPtr
-           << ", sizeof scale) != 0) return pz_cuda_fail(\"" << E::where(op) << "\");\n  ";
-  e.checkCall(op, "pzrt_cuda_cross_entropy_bwd(ctx, " + L + ", " + Y + ", NULL, " + str(rows) +
-                      ", " + V + ", " + ig + ", (float)scale, " + R + ")");
-  e.host() << "  }\n";
+  e.checkCall(op, "pzrt_cuda_cross_entropy_bwd_dev(ctx, " + L + ", " + Y + ", NULL, " +
+                      str(rows) + ", " + V + ", " + ig + ", " + sumPtr + ", " + R + ")");
   return success();
 }
 

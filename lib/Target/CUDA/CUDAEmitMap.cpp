@@ -50,7 +50,7 @@ static std::string broadcastIndex(ArrayRef<int64_t> in, ArrayRef<int64_t> out) {
 static void withDiv0(GridKernel &k, bool div0) {
   if (!div0)
     return;
-  k.body = "  int pz_div0 = 0;\n" + k.body + "  if (pz_div0) *pz_bad = 1;\n";
+  k.body = "  int pz_div0 = 0;\n" + k.body + "  if (pz_div0) pz_flag(pz_bad, pz_check);\n";
   k.check = "integer division by zero";
 }
 

@@ -9,7 +9,7 @@
 // fp32 result and add with atomicAdd (pz_atomic_add), whose order on a GPU
 // varies, so their sums vary in the last bits from run to run (a gather
 // form would loop over every index per output element: too slow for a
-// vocabulary). An index out of range sets the kernel's flag (*pz_bad);
+// vocabulary). An index out of range records the op's check (pz_flag);
 // the launcher reads it and fails as the CPU backend does.
 //
 //===----------------------------------------------------------------------===//
@@ -45,14 +45,14 @@ static std::string readIndex(Value indices, const std::string &ptr, const std::s
   bool isUnsigned = E::elementType(indices).isUnsignedInteger();
   std::string s;
   if (isUnsigned)
-    s = "  if (" + ptr + "[" + at + "] >= " + str(n) + "u) { *pz_bad = 1; " + onBad + " }\n" +
+    s = "  if (" + ptr + "[" + at + "] >= " + str(n) + "u) { pz_flag(pz_bad, pz_check); " + onBad + " }\n" +
         "  int64_t j = (int64_t)" + ptr + "[" + at + "];\n";
   else if (negative)
     s = "  int64_t j = (int64_t)" + ptr + "[" + at + "];\n  if (j < -" + str(n) + " || j >= " +
-        str(n) + ") { *pz_bad = 1; " + onBad + " }\n  if (j < 0) j += " + str(n) + ";\n";
+        str(n) + ") { pz_flag(pz_bad, pz_check); " + onBad + " }\n  if (j < 0) j += " + str(n) + ";\n";
   else
     s = "  int64_t j = (int64_t)" + ptr + "[" + at + "];\n  if (j < 0 || j >= " + str(n) +
-        ") { *pz_bad = 1; " + onBad + " }\n";
+        ") { pz_flag(pz_bad, pz_check); " + onBad + " }\n";
   return s;
 }
 

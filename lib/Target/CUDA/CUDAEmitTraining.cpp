@@ -5,9 +5,17 @@
 // block of a split value (tp, sp, cp) reads its split dims' indices on the
 // host first (they are device buffers) and draws run by run, as the CPU.
 //
-// The optimizer updates read the learning rate and step from their scalar
-// slots on the host (pzrt_device_read synchronizes) and update in place;
+// The optimizer updates pass the learning rate and step slots (device
+// memory) to the runtime's device-scalar kernels, which read them on the
+// device, so that no host synchronization happens and a CUDA graph replays
+// them with the values the driver writes each step. They update in place;
 // results that are not their inputs' buffers start as device copies.
+//
+// Dropout keys its mask by the training step: it reads it on the device
+// (pzrt_cuda_step_word, which the driver updates before each call), so a
+// graph replays it with the current step. A block of a split value reads
+// its indices on the host and calls pzrt_cuda_uncapturable first, which
+// keeps its function out of graphs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,27 +43,35 @@ static void copyIfDistinct(Operation *op, E &e, Value from, Value to) {
            << E::where(op) << "\", cudaGetErrorString(err), cudaGetErrorName(err));\n  }\n";
 }
 
-/// Declares `T var` on the host holding element 0 of the scalar slot v.
-static void readScalar(Operation *op, E &e, Value v, const std::string &var) {
-  e.host() << "  " << e.typeOf(v) << " " << var << ";\n"
-           << "  if (pzrt_device_read(ctx->device, &" << var << ", " << e.name(v) << ", sizeof "
-           << var << ") != 0) return pz_cuda_fail(\"" << E::where(op) << "\");\n";
+/// The device pointer of the scalar slot v, which must hold `type` (the
+/// driver writes the learning rate as f32 and the step as i64).
+static FailureOr<std::string> scalarSlot(Operation *op, E &e, Value v, StringRef what,
+                                         bool isStep) {
+  Type t = E::elementType(v);
+  if (isStep ? !t.isInteger(64) : !t.isF32())
+    return op->emitError() << "CUDA backend: the " << what << " slot must be "
+                           << (isStep ? "i64" : "f32");
+  return "(const " + e.typeOf(v) + " *)" + e.name(v);
 }
 
 static LogicalResult emitDropout(DropoutOp d, E &e) {
   if (!E::elementType(d.getInput()).isF32())
     return d.emitError() << "CUDA backend: dropout computes in f32 only";
   double rate = d.getRate().convertToDouble();
-  std::string seed = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
-                     str(static_cast<int64_t>(d.getSeed())) +
-                     ") ^ ctx->seed, (uint64_t)ctx->step, ";
+  std::string key = floatLiteral(rate, true) + ", (uint64_t)INT64_C(" +
+                    str(static_cast<int64_t>(d.getSeed())) + ") ^ ctx->seed, ";
+  std::string seed = key + "(uint64_t)ctx->step, ";
   int64_t n = E::numel(d.getInput());
   std::string X = e.name(d.getInput()), Y = e.name(d.getResult());
   if (d.getIndices().empty()) {
-    e.checkCall(d, "pzrt_cuda_dropout_fwd(ctx, " + X + ", " + Y + ", NULL, " + str(n) + ", " +
-                       seed + "(uint64_t)ctx->dropout_block * " + str(n) + ")");
+    e.host() << "  {\n  const int64_t *pz_step = pzrt_cuda_step_word(ctx);\n"
+             << "  if (!pz_step) return pz_cuda_fail(\"" << E::where(d) << "\");\n";
+    e.checkCall(d, "pzrt_cuda_dropout_fwd_dev(ctx, " + X + ", " + Y + ", NULL, " + str(n) + ", " +
+                       key + "pz_step, (uint64_t)ctx->dropout_block * " + str(n) + ")");
+    e.host() << "  }\n";
     return success();
   }
+  e.checkCall(d, "pzrt_cuda_uncapturable(ctx, \"dropout reads its block's indices on the host\")");
   // A block of a split value: each run of contiguous elements (the whole
   // dims after the last split dim) starts at its index in the whole value.
   ArrayRef<int64_t> local = E::shape(d.getInput());
@@ -105,13 +121,15 @@ LogicalResult cuda::emitTrainingOp(Operation *op, E &e, bool &handled) {
           return op->emitError() << "CUDA backend: sgd_update computes in f32 only";
         copyIfDistinct(op, e, s.getParam(), s.getNewParam());
         copyIfDistinct(op, e, s.getMomentumBuffer(), s.getNewMomentumBuffer());
+        FailureOr<std::string> lr = scalarSlot(op, e, s.getLr(), "learning rate", false);
+        if (failed(lr))
+          return failure();
         e.host() << "  {\n";
-        readScalar(op, e, s.getLr(), "lr");
         // buf starts at 0, so momentum * buf + d on the first step is d, as
         // torch's first step: one formula for every step (step 2 onwards).
-        e.checkCall(op, "pzrt_cuda_sgd_step(ctx, " + e.name(s.getNewParam()) + ", " +
+        e.checkCall(op, "pzrt_cuda_sgd_step_dev(ctx, " + e.name(s.getNewParam()) + ", " +
                             e.name(s.getGrad()) + ", " + e.name(s.getNewMomentumBuffer()) + ", " +
-                            str(E::numel(s.getParam())) + ", (double)lr, " +
+                            str(E::numel(s.getParam())) + ", " + *lr + ", " +
                             floatLiteral(s.getMomentum().convertToDouble(), false) + ", 0.0, " +
                             floatLiteral(s.getWeightDecay().convertToDouble(), false) +
                             ", 0, 2)");
@@ -124,18 +142,22 @@ LogicalResult cuda::emitTrainingOp(Operation *op, E &e, bool &handled) {
         copyIfDistinct(op, e, a.getParam(), a.getNewParam());
         copyIfDistinct(op, e, a.getExpAvg(), a.getNewExpAvg());
         copyIfDistinct(op, e, a.getExpAvgSq(), a.getNewExpAvgSq());
+        FailureOr<std::string> lr = scalarSlot(op, e, a.getLr(), "learning rate", false);
+        FailureOr<std::string> step = scalarSlot(op, e, a.getStep(), "step", true);
+        if (failed(lr) || failed(step))
+          return failure();
         e.host() << "  {\n";
-        readScalar(op, e, a.getLr(), "lr");
-        readScalar(op, e, a.getStep(), "step");
-        e.checkCall(op, "pzrt_cuda_adamw_step(ctx, " + e.name(a.getNewParam()) + ", " +
+        e.checkWord(op, "adamw_update: the step (read on the device) must count from 1 and the "
+                        "learning rate be >= 0");
+        e.checkCall(op, "pzrt_cuda_adamw_step_dev(ctx, " + e.name(a.getNewParam()) + ", " +
                             e.name(a.getGrad()) + ", " + e.name(a.getNewExpAvg()) + ", " +
                             e.name(a.getNewExpAvgSq()) + ", " + str(E::numel(a.getParam())) +
-                            ", (double)lr, " +
+                            ", " + *lr + ", " + *step + ", " +
                             floatLiteral(a.getBeta1().convertToDouble(), false) + ", " +
                             floatLiteral(a.getBeta2().convertToDouble(), false) + ", " +
                             floatLiteral(a.getEps().convertToDouble(), false) + ", " +
                             floatLiteral(a.getWeightDecay().convertToDouble(), false) +
-                            ", (int64_t)step)");
+                            ", pz_bad, pz_check_id)");
         e.host() << "  }\n";
         return success();
       })

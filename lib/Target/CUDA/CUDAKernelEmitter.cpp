@@ -2,9 +2,13 @@
 //
 // The launcher of a kernel runs its ops in order on the step's compute
 // stream: launches of gather-form kernels and calls of the runtime's CUDA
-// kernels. Everything is asynchronous except where an op must see a value
-// on the host (an index or divisor check's flag, a learning rate, the
-// loss's scale): pzrt_device_read synchronizes the device there.
+// kernels. Nothing synchronizes the host, so that a CUDA graph can capture
+// the call: an index or divisor check records its failure in the device's
+// check word (pz_flag; the driver reads it after the function with
+// pzrt_device_check), and the learning rate, step and loss scale are read
+// by the kernels from their device slots, dropout's step from the device's
+// step word. (Only dropout on a split value reads its indices on the host;
+// it ends a capture first.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,7 +99,8 @@ void Emitter::launch(Operation *op, GridKernel k) {
   if (!k.check.empty()) {
     k.params.push_back({"int *__restrict__", "pz_bad"});
     k.launchArgs.push_back("pz_bad");
-    usesFlag = true;
+    k.params.push_back({"int", "pz_check"});
+    k.launchArgs.push_back("pz_check_id");
   }
   std::string params, args;
   for (auto &[ty, p] : k.params) {
@@ -111,6 +116,10 @@ void Emitter::launch(Operation *op, GridKernel k) {
   if (k.n == 0)
     return;
   int64_t blocks = std::min<int64_t>((k.n + 255) / 256, int64_t(1) << 20);
+  if (!k.check.empty())
+    hostOS << "  {\n";
+  if (!k.check.empty())
+    checkWord(op, k.check);
   hostOS << "  PZ_LAUNCH(" << blocks << ", 256, 0, stream, " << name << "_kernel)(INT64_C("
          << k.n << ")";
   for (auto &a : k.launchArgs)
@@ -120,9 +129,14 @@ void Emitter::launch(Operation *op, GridKernel k) {
          << "  if (err != cudaSuccess) return pzrt_set_error(\"%s: kernel launch: %s (%s)\", \""
          << where(op) << "\", cudaGetErrorString(err), cudaGetErrorName(err));\n";
   if (!k.check.empty())
-    hostOS << "  if (pzrt_device_read(ctx->device, &bad, pz_bad, sizeof bad) != 0) "
-              "return pz_cuda_fail(\""
-           << where(op) << "\");\n  if (bad) " << failStmt(op, k.check) << "\n";
+    hostOS << "  }\n";
+}
+
+void Emitter::checkWord(Operation *op, StringRef check) {
+  hostOS << "  static int pz_check_id = 0;\n"
+         << "  int *pz_bad = pzrt_cuda_check_word(ctx, \"" << where(op) << ": " << check
+         << "\", &pz_check_id);\n"
+         << "  if (!pz_bad) return pz_cuda_fail(\"" << where(op) << "\");\n";
 }
 
 /// The module's pzrt.target ("cpu" when a test translates a module planned
@@ -178,10 +192,6 @@ LogicalResult Emitter::emit(func::FuncOp kernel) {
       return op.emitError() << "CUDA backend: " << op.getName() << " is not built yet";
   }
 
-  if (usesFlag)
-    os << "// Set by a kernel of " << cName << " that found an index out of range or a zero\n"
-       << "// divisor; the launcher reads it after that kernel.\n"
-       << "__device__ int " << cName << "_bad;\n";
   std::string first = block.without_terminator().empty()
                           ? where(kernel)
                           : where(&*block.without_terminator().begin());
@@ -195,9 +205,6 @@ LogicalResult Emitter::emit(func::FuncOp kernel) {
      << "  if (!stream) return pzrt_set_error(\"%s: %s\", \"" << first
      << "\", pzrt_last_error());\n"
      << "  cudaError_t err;\n  (void)err;\n";
-  if (usesFlag)
-    os << "  int bad = 0;\n  int *pz_bad = (int *)pz_device_symbol(" << cName << "_bad, \""
-       << cName << "_bad\");\n  if (!pz_bad) return pz_cuda_fail(\"" << first << "\");\n";
   os << hostText << "  return 0;\n}\n\n";
   return success();
 }

@@ -34,7 +34,8 @@ namespace mlir::pz::cuda {
 
 /// One gather-form kernel: `body` computes element i (of `n`) through the
 /// pointer parameters; `check` (if not empty) is the error reported when
-/// the body set *pz_bad (an index out of range, a zero divisor).
+/// the body recorded pz_flag(pz_bad, pz_check) (an index out of range, a
+/// zero divisor): the op's check, read after the function.
 struct GridKernel {
   std::vector<std::pair<std::string, std::string>> params; // type, name
   std::vector<std::string> launchArgs;
@@ -95,6 +96,9 @@ public:
   llvm::raw_ostream &host() { return hostOS; }
   /// `if (CALL != 0) return <error naming the op and pzrt_last_error()>;`
   void checkCall(Operation *op, llvm::StringRef call);
+  /// Host statements declaring `int *pz_bad` (the device's check word) and
+  /// `pz_check_id`, op's check reporting "WHERE: check"; inside a block.
+  void checkWord(Operation *op, llvm::StringRef check);
   /// A statement returning -1 with the error "<op's where>: what".
   std::string failStmt(Operation *op, llvm::StringRef what) const;
 
@@ -114,7 +118,6 @@ private:
   std::string workspaceVar = "NULL";
   int nextId = 0;
   int nextKernel = 0;
-  bool usesFlag = false;
 };
 
 using Emitter = CUDAKernelEmitter;

@@ -52,6 +52,23 @@ void *pzrt_cuda_stream_handle(pzrt_stream *stream);
  * stream. */
 void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
 
+/* The device word where compiled kernels record a failed check (pz_flag of
+ * pzrt/cuda_prelude.h), and the check's id: *id == 0 registers `message`
+ * (the error pzrt_device_check reports, e.g. "'pz.gather' at f.mlir:3:5:
+ * index out of range [0, 10)") and sets *id; a launcher keeps *id in a
+ * static. The word is allocated on the first call. NULL with an error. */
+int *pzrt_cuda_check_word(pzrt_step_ctx *ctx, const char *message, int *id);
+/* The device word holding the step context's step (ctx->step, the training
+ * step that keys dropout's masks), for device code: allocated and set on the
+ * first call; the driver then writes each call's step there before the call
+ * (pzrt_step_publish, in stream order). NULL with an error. */
+const int64_t *pzrt_cuda_step_word(pzrt_step_ctx *ctx);
+/* Compiled code calls this before host work that a CUDA graph cannot
+ * replay (dropout keyed by the host's step): it ends a capture in progress
+ * on this thread, running what it captured, so that the function runs
+ * eagerly (the driver then keeps it eager). 0, or -1 with an error. */
+int pzrt_cuda_uncapturable(pzrt_step_ctx *ctx, const char *why);
+
 /* This process's device: its local rank (pzrt_env_discover: LOCAL_RANK,
  * OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID or SLURM_LOCALID; the rank
  * without a local one) modulo the number of devices, so that several ranks

@@ -54,6 +54,13 @@ int pzrt_cuda_cross_entropy_fwd(pzrt_step_ctx *ctx, const float *logits, const i
 int pzrt_cuda_cross_entropy_bwd(pzrt_step_ctx *ctx, const float *logits, const int64_t *labels,
                                 const float *lse, int64_t rows, int64_t vocab,
                                 int64_t ignore_index, float grad_scale, float *dlogits);
+/* The same with the scale read on the device: grad_scale is one double in
+ * device memory, rounded to float there (as the host form's caller rounds
+ * it), so that a CUDA graph replays the call with the current scale. */
+int pzrt_cuda_cross_entropy_bwd_dev(pzrt_step_ctx *ctx, const float *logits,
+                                    const int64_t *labels, const float *lse, int64_t rows,
+                                    int64_t vocab, int64_t ignore_index,
+                                    const double *grad_scale, float *dlogits);
 
 /* ---- normalization over the last axis ---- */
 int pzrt_cuda_layer_norm_fwd(pzrt_step_ctx *ctx, const float *x, const float *gamma,
@@ -81,17 +88,45 @@ int pzrt_cuda_dropout_fwd(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t 
                           float p, uint64_t seed, uint64_t step, uint64_t offset);
 int pzrt_cuda_dropout_bwd(pzrt_step_ctx *ctx, const float *dy, float *dx, int64_t n, float p,
                           uint64_t seed, uint64_t step, uint64_t offset);
+/* The forward with the step read on the device (one int64, e.g.
+ * pzrt_cuda_step_word), which compiled programs call so that a CUDA graph
+ * replays it with the current step. The same masks. */
+int pzrt_cuda_dropout_fwd_dev(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t *mask,
+                              int64_t n, float p, uint64_t seed, const int64_t *step,
+                              uint64_t offset);
 
-/* ---- optimizers (torch.optim semantics). lr and step are host values, as
- * for the CPU kernels: the compiled code reads them from the step context's
- * scalars before the call (pzrt_device_read synchronizes). The update math
- * is fp32 with the bias corrections computed in double on the host. ---- */
+/* ---- optimizers (torch.optim semantics). Here lr and step are host
+ * values, as for the CPU kernels, and the bias corrections are computed in
+ * double on the host; compiled programs call the device-scalar forms below.
+ * The update math is fp32. ---- */
 int pzrt_cuda_adamw_step(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
                          int64_t n, double lr, double beta1, double beta2, double eps,
                          double weight_decay, int64_t step);
 int pzrt_cuda_sgd_step(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
                        double lr, double momentum, double dampening, double weight_decay,
                        int nesterov, int64_t step);
+
+/* The device-scalar forms, which compiled programs call: lr (one float) and
+ * step (one int64) are the step context's scalar slots in device memory,
+ * read by the kernel, so no host synchronization is needed and a CUDA graph
+ * replays the call with the values the host wrote since. AdamW's bias
+ * corrections are computed on the device in double (pow and sqrt), once per
+ * block. Under the emulator that is glibc's pow: bit for bit the host form.
+ * On a GPU CUDA's double pow errs by up to 2 ulp (of a double), so a scalar
+ * may round to the neighbouring float where the double lies within 2 ulp of
+ * a float rounding boundary: at most 1 ulp (2^-24) on the step size or the
+ * bias correction, then the update's own fp32 operations.
+ * A step below 1 or a negative or NaN lr (refused by the host form) leaves
+ * the tensors unchanged and records bad_id in *bad (pz_flag; bad may be
+ * NULL). SGD's step only tells the first step (host value: the compiler
+ * passes a constant). */
+int pzrt_cuda_adamw_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
+                             int64_t n, const float *lr, const int64_t *step, double beta1,
+                             double beta2, double eps, double weight_decay, int *bad,
+                             int bad_id);
+int pzrt_cuda_sgd_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
+                           const float *lr, double momentum, double dampening,
+                           double weight_decay, int nesterov, int64_t step);
 
 /* ---- scaled dot-product attention (pz.attention), the CPU's arguments;
  * mask, bias and their strides as in pzrt/kernels.h. Workspaces: the sizes

@@ -45,4 +45,25 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+/* A failed device-side check (an index out of range, a zero divisor, a bad
+ * optimizer step) records its id in the check word (pzrt_cuda_check_word):
+ * the smallest id wins, which is the earliest check of the program (ids
+ * count from 1 in the order the checks are first reached). Nothing is read
+ * back here; the host reads the word when it synchronizes after a compiled
+ * function (pzrt_device_check). Callable on the host too (the lit harness
+ * runs kernels' element functions there, and the emulator runs a block's
+ * threads one at a time). */
+#define PZ_CHECK_NONE 0x7f7f7f7f /* the word's value without a failure: bytes 0x7f */
+#if defined(__CUDACC__)
+__host__ __device__
+#endif
+inline void pz_flag(int *word, int id) {
+#if defined(__CUDA_ARCH__)
+  atomicMin(word, id);
+#else
+  if (id < *word)
+    *word = id;
+#endif
+}
+
 #endif /* PZRT_CUDA_PRELUDE_H */

@@ -56,6 +56,21 @@ int pzrt_device_synchronize(pzrt_device *device);
  * where the device does not say (the CPU). 0, or -1 with pzrt_last_error(). */
 int pzrt_device_mem_info(pzrt_device *device, size_t *free_bytes, size_t *total_bytes);
 
+/* Device-side checks of compiled code (an index out of range, a zero
+ * divisor) record a failure on the device without stopping; the driver
+ * calls this after each compiled function: -1 with the failed check's
+ * message (the CPU backend's), else 0. Synchronizes the device when the
+ * program has such checks. Always 0 on the CPU device, whose checks fail
+ * the function itself. */
+int pzrt_device_check(pzrt_device *device);
+
+/* Writes ctx->step where device code reads it (pzrt_cuda_step_word), in
+ * order on the compute stream; the driver calls it before each compiled
+ * function, so that a CUDA graph of the function sees the current step.
+ * Nothing on the CPU or before device code asked for the step. 0, or -1
+ * with pzrt_last_error(). */
+int pzrt_step_publish(pzrt_step_ctx *ctx);
+
 /* ---- calls of compiled host code (ctx is the step context) ---- */
 /* Copies `bytes` from src to dst on the stream; nothing when they are the
  * same buffer. Buffers either coincide or do not overlap. Returns 0, or -1

@@ -9,6 +9,7 @@
 #define PZRT_SRC_CORE_DEVICE_H
 
 #include <cstddef>
+#include <cstdint>
 
 struct pzrt_device;
 struct pzrt_stream;
@@ -39,6 +40,24 @@ struct DeviceOps {
   // pzrt_device_mem_info: the device's free and total memory. May be NULL
   // (then the driver checks no memory plan against the device).
   int (*memInfo)(pzrt_device *device, size_t *freeBytes, size_t *totalBytes);
+  // pzrt_device_check: fails with the message of a device-side check of
+  // compiled code that failed since the last call (synchronizes first).
+  int (*check)(pzrt_device *device);
+  // Graphs of compiled functions (train/graphs.cpp). captureBegin starts
+  // recording the work issued on `stream` by this thread; captureEnd stops
+  // and gives an executable graph (which must be launched to run the
+  // captured work), or NULL, with *ran saying whether the call's work ran:
+  // 1 when the capture had to end early (the work ran, correctly), 0 when
+  // CUDA invalidated the capture (nothing ran: run the call again, eagerly).
+  // captureAbandon drops a capture after a failed call; it returns *ran.
+  // NULL entries: the device has no graphs.
+  int (*captureBegin)(pzrt_stream *stream);
+  int (*captureEnd)(pzrt_stream *stream, void **graph, int *ran);
+  int (*captureAbandon)(pzrt_stream *stream);
+  int (*graphLaunch)(pzrt_stream *stream, void *graph);
+  void (*graphDestroy)(void *graph);
+  // pzrt_step_publish: the step for device code, written on `stream`.
+  int (*publishStep)(pzrt_stream *stream, int64_t step);
 };
 
 } // namespace pzrt

@@ -208,6 +208,20 @@ int pzrt_device_mem_info(pzrt_device *device, size_t *free_bytes, size_t *total_
   return 0;
 }
 
+int pzrt_device_check(pzrt_device *device) {
+  if (device && device->ops && device->ops->check)
+    return device->ops->check(device);
+  return 0;
+}
+
+int pzrt_step_publish(pzrt_step_ctx *ctx) {
+  const pzrt::DeviceOps *ops = deviceOps(ctx);
+  if (!ops || !ops->publishStep)
+    return 0;
+  pzrt_stream *compute = deviceStream(ctx, 0, "pzrt_step_publish");
+  return compute ? ops->publishStep(compute, ctx->step) : -1;
+}
+
 int pzrt_copy(pzrt_step_ctx *ctx, void *dst, const void *src, size_t bytes) {
   if (bytes > 0 && (!dst || !src))
     return pzrt::fail("pzrt_copy: a NULL buffer");

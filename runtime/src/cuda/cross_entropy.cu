@@ -83,10 +83,14 @@ __global__ void ceSumKernel(const float *logits, const int64_t *labels, const fl
 }
 
 // dlogits = grad_scale * (softmax - onehot(label)); 0 for an ignored row.
+// With scalePtr, grad_scale is (float)*scalePtr, read on the device (the
+// device-scalar form, which a CUDA graph replays with the current scale).
 __global__ void ceBwdKernel(const float *logits, const int64_t *labels, const float *lse,
                             int64_t rows, int64_t vocab, int64_t ignore_index, float grad_scale,
-                            float *dlogits) {
+                            const double *scalePtr, float *dlogits) {
   __shared__ float red[32];
+  if (scalePtr)
+    grad_scale = static_cast<float>(*scalePtr);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t lab = labels[r];
     const float *xr = logits + r * vocab;
@@ -176,7 +180,28 @@ int pzrt_cuda_cross_entropy_bwd(pzrt_step_ctx *ctx, const float *logits, const i
   if (rows == 0)
     return 0;
   PZ_LAUNCH(rowBlocks(rows), rowThreads(vocab), 0, stream, ceBwdKernel)(
-      logits, labels, lse, rows, vocab, ignore_index, grad_scale, dlogits);
+      logits, labels, lse, rows, vocab, ignore_index, grad_scale, nullptr, dlogits);
+  return checkLaunch(fn, "ceBwdKernel");
+}
+
+int pzrt_cuda_cross_entropy_bwd_dev(pzrt_step_ctx *ctx, const float *logits,
+                                    const int64_t *labels, const float *lse, int64_t rows,
+                                    int64_t vocab, int64_t ignore_index,
+                                    const double *grad_scale, float *dlogits) {
+  const char *fn = "cuda_cross_entropy_bwd_dev";
+  if (checkCe(fn, logits, labels, rows, vocab))
+    return -1;
+  if (rows > 0 && !dlogits)
+    return pzrt::fail("%s: NULL dlogits for %lld rows", fn, (long long)rows);
+  if (!grad_scale)
+    return pzrt::fail("%s: NULL gradient scale", fn);
+  cudaStream_t stream = computeStream(ctx, fn);
+  if (!stream)
+    return -1;
+  if (rows == 0)
+    return 0;
+  PZ_LAUNCH(rowBlocks(rows), rowThreads(vocab), 0, stream, ceBwdKernel)(
+      logits, labels, lse, rows, vocab, ignore_index, 0.0f, grad_scale, dlogits);
   return checkLaunch(fn, "ceBwdKernel");
 }
 

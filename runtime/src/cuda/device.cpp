@@ -33,7 +33,8 @@ int deviceRead(pzrt_device *d, void *host, const void *buffer, size_t bytes) {
   CudaDevice &device = *asCuda(d);
   if (bytes == 0)
     return 0;
-  if (makeCurrent(device) || check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"))
+  if (breakCapture("pzrt_device_read") || makeCurrent(device) ||
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"))
     return -1;
   return check(cudaMemcpy(host, buffer, bytes, cudaMemcpyDeviceToHost),
                "cudaMemcpy (device to host)");
@@ -43,7 +44,8 @@ int deviceWrite(pzrt_device *d, void *buffer, const void *host, size_t bytes) {
   CudaDevice &device = *asCuda(d);
   if (bytes == 0)
     return 0;
-  if (makeCurrent(device) || check(cudaDeviceSynchronize(), "cudaDeviceSynchronize") ||
+  if (breakCapture("pzrt_device_write") || makeCurrent(device) ||
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize") ||
       check(cudaMemcpy(buffer, host, bytes, cudaMemcpyHostToDevice),
             "cudaMemcpy (host to device)"))
     return -1;
@@ -72,7 +74,7 @@ void streamDestroy(pzrt_stream *stream) {
 
 int streamSynchronize(pzrt_stream *stream) {
   CudaDevice &device = *asCuda(stream->device);
-  if (makeCurrent(device))
+  if (breakCapture("pzrt_stream_synchronize") || makeCurrent(device))
     return -1;
   return check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream->handle)),
                "cudaStreamSynchronize");
@@ -84,11 +86,25 @@ int memInfo(pzrt_device *d, size_t *freeBytes, size_t *totalBytes) {
   return check(cudaMemGetInfo(freeBytes, totalBytes), "cudaMemGetInfo");
 }
 
-const DeviceOps kCudaOps = {deviceRead,        deviceWrite, streamCreate,
-                            streamDestroy,     streamSynchronize,
-                            deviceSynchronize, streamCopy,  streamZero,
-                            streamRecord,      streamWaitRecorded,
-                            memInfo};
+// The host entry points end a graph capture in progress on this thread
+// first (graph.cpp): they synchronize or touch buffers from the host.
+int syncDevice(pzrt_device *d) {
+  return breakCapture("pzrt_device_synchronize") ? -1 : deviceSynchronize(d);
+}
+
+pzrt_event *recordEvent(pzrt_stream *stream) {
+  return breakCapture("pzrt_event_record") ? nullptr : streamRecord(stream);
+}
+
+int waitEvent(pzrt_stream *stream, pzrt_event *event) {
+  return breakCapture("pzrt_stream_wait") ? -1 : streamWaitRecorded(stream, event);
+}
+
+const DeviceOps kCudaOps = {deviceRead,   deviceWrite,  streamCreate,  streamDestroy,
+                            streamSynchronize, syncDevice, streamCopy, streamZero,
+                            recordEvent,  waitEvent,    memInfo,       checkDevice,
+                            captureBegin, captureEnd,   captureAbandon, graphLaunch,
+                            graphDestroy, publishStep};
 
 } // namespace
 

@@ -31,6 +31,13 @@ struct CudaDevice {
   };
   std::mutex eventMutex;
   std::unordered_map<const pzrt_stream *, EventRing> eventRings;
+  // The device-side checks' word (graph.cpp), allocated on first use.
+  std::mutex checkMutex;
+  int *checkWord = nullptr;
+  // The step for device code (pzrt_cuda_step_word), allocated on first use,
+  // and the value last written there.
+  int64_t *stepWord = nullptr;
+  int64_t publishedStep = 0;
 };
 
 // The CUDA device of `device`, or NULL when it is another device.
@@ -50,6 +57,19 @@ int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes);
 int streamZero(pzrt_stream *stream, void *dst, size_t bytes);
 pzrt_event *streamRecord(pzrt_stream *stream);
 int streamWaitRecorded(pzrt_stream *stream, pzrt_event *event);
+
+// CUDA graphs of compiled functions and the check word (graph.cpp).
+int captureBegin(pzrt_stream *stream);
+int captureEnd(pzrt_stream *stream, void **graphExec, int *ran);
+int captureAbandon(pzrt_stream *stream);
+int graphLaunch(pzrt_stream *stream, void *graphExec);
+void graphDestroy(void *graphExec);
+int checkDevice(pzrt_device *device);
+int publishStep(pzrt_stream *stream, int64_t step);
+// Ends this thread's capture, if any, running what it captured so far: the
+// caller needs the host (a synchronization, a host read or write). 0, or -1
+// with pzrt_last_error() when the partial work could not be launched.
+int breakCapture(const char *why);
 
 } // namespace pzrt::cuda
 

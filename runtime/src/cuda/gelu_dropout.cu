@@ -66,10 +66,15 @@ __host__ __device__ inline void philox(uint32_t c[4], uint32_t k0, uint32_t k1) 
 }
 
 // Thread b handles Philox block first + b, the elements of [offset, offset +
-// n) among its four: y = keep ? x * scale : 0, keep = u >= p (p < 1).
+// n) among its four: y = keep ? x * scale : 0, keep = u >= p (p < 1). With
+// stepPtr the step is read on the device (the device-step form, which a
+// CUDA graph replays with the step the host published since).
 template <bool kMask>
 __global__ void dropoutKernel(const float *x, float *y, uint8_t *mask, int64_t n, float p,
-                              float scale, uint64_t seed, uint64_t step, uint64_t offset) {
+                              float scale, uint64_t seed, uint64_t step, const int64_t *stepPtr,
+                              uint64_t offset) {
+  if (stepPtr)
+    step = static_cast<uint64_t>(*stepPtr);
   const uint64_t first = offset >> 2, blocks = ((offset + uint64_t(n) - 1) >> 2) - first + 1;
   for (uint64_t b = blockIdx.x * uint64_t(blockDim.x) + threadIdx.x; b < blocks;
        b += uint64_t(gridDim.x) * blockDim.x) {
@@ -99,7 +104,8 @@ int checkElt(const char *fn, const void *a, const void *b, const void *c, int64_
 }
 
 int dropout(pzrt_step_ctx *ctx, const char *fn, const float *x, float *y, uint8_t *mask,
-            int64_t n, float p, uint64_t seed, uint64_t step, uint64_t offset) {
+            int64_t n, float p, uint64_t seed, uint64_t step, const int64_t *stepPtr,
+            uint64_t offset) {
   if (checkElt(fn, x, y, y, n))
     return -1;
   if (!(p >= 0.0f && p <= 1.0f))
@@ -113,10 +119,10 @@ int dropout(pzrt_step_ctx *ctx, const char *fn, const float *x, float *y, uint8_
   const int64_t blocks = int64_t((((offset + uint64_t(n) - 1) >> 2) - (offset >> 2)) + 1);
   if (mask)
     PZ_LAUNCH(eltBlocks(blocks), kEltThreads, 0, stream, dropoutKernel<true>)(
-        x, y, mask, n, p, scale, seed, step, offset);
+        x, y, mask, n, p, scale, seed, step, stepPtr, offset);
   else
     PZ_LAUNCH(eltBlocks(blocks), kEltThreads, 0, stream, dropoutKernel<false>)(
-        x, y, mask, n, p, scale, seed, step, offset);
+        x, y, mask, n, p, scale, seed, step, stepPtr, offset);
   return checkLaunch(fn, "dropoutKernel");
 }
 
@@ -159,13 +165,21 @@ int pzrt_cuda_gelu_bwd(pzrt_step_ctx *ctx, const float *x, const float *dy, floa
 
 int pzrt_cuda_dropout_fwd(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t *mask, int64_t n,
                           float p, uint64_t seed, uint64_t step, uint64_t offset) {
-  return dropout(ctx, "cuda_dropout_fwd", x, y, mask, n, p, seed, step, offset);
+  return dropout(ctx, "cuda_dropout_fwd", x, y, mask, n, p, seed, step, nullptr, offset);
+}
+
+int pzrt_cuda_dropout_fwd_dev(pzrt_step_ctx *ctx, const float *x, float *y, uint8_t *mask,
+                              int64_t n, float p, uint64_t seed, const int64_t *step,
+                              uint64_t offset) {
+  if (!step)
+    return pzrt::fail("cuda_dropout_fwd_dev: NULL step");
+  return dropout(ctx, "cuda_dropout_fwd_dev", x, y, mask, n, p, seed, 0, step, offset);
 }
 
 // The forward's kernel without a mask: dx = keep ? dy * scale : 0.
 int pzrt_cuda_dropout_bwd(pzrt_step_ctx *ctx, const float *dy, float *dx, int64_t n, float p,
                           uint64_t seed, uint64_t step, uint64_t offset) {
-  return dropout(ctx, "cuda_dropout_bwd", dy, dx, nullptr, n, p, seed, step, offset);
+  return dropout(ctx, "cuda_dropout_bwd", dy, dx, nullptr, n, p, seed, step, nullptr, offset);
 }
 
 } // extern "C"

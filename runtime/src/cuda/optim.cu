@@ -76,6 +76,57 @@ __global__ void adamwKernel(float *p, const float *g, float *m, float *v, int64_
   }
 }
 
+// The CPU kernel's scalars from the host values, in double (as torch 1.13).
+__host__ __device__ inline AdamWScalars adamwScalars(double lr, double beta1, double beta2,
+                                                     double eps, double weight_decay,
+                                                     int64_t step) {
+  const double t = static_cast<double>(step);
+  AdamWScalars s;
+  s.decay = static_cast<float>(1.0 - lr * weight_decay);
+  s.negStep = static_cast<float>(-(lr / (1.0 - pow(beta1, t))));
+  s.bc2Sqrt = static_cast<float>(sqrt(1.0 - pow(beta2, t)));
+  s.b1 = static_cast<float>(beta1);
+  s.omb1 = static_cast<float>(1.0 - beta1);
+  s.b2 = static_cast<float>(beta2);
+  s.omb2 = static_cast<float>(1.0 - beta2);
+  s.eps = static_cast<float>(eps);
+  return s;
+}
+
+// The device-scalar form: lr and step are read on the device (a CUDA graph
+// replays the launch with whatever the host wrote there since). Thread 0
+// of each block computes the scalars once; a step below 1 or a negative or
+// NaN lr (which the host form refuses) leaves the tensors unchanged and
+// sets *bad (the caller's check word, see pzrt_cuda_check_word).
+__global__ void adamwDevKernel(float *p, const float *g, float *m, float *v, int64_t n,
+                               const float *lr, const int64_t *step, double beta1, double beta2,
+                               double eps, double weight_decay, int *bad, int badId) {
+  __shared__ AdamWScalars s;
+  __shared__ int ok;
+  if (threadIdx.x == 0) {
+    const double l = static_cast<double>(*lr);
+    ok = *step >= 1 && l >= 0;
+    if (ok)
+      s = adamwScalars(l, beta1, beta2, eps, weight_decay, *step);
+    else if (blockIdx.x == 0 && bad)
+      pz_flag(bad, badId);
+  }
+  __syncthreads();
+  if (!ok)
+    return;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const float gi = g[i];
+    const float pi = mulRn(p[i], s.decay);
+    const float mi = fmaRn(gi, s.omb1, mulRn(m[i], s.b1));
+    const float vi = fmaRn(mulRn(s.omb2, gi), gi, mulRn(v[i], s.b2));
+    const float denom = addRn(divRn(sqrtRn(vi), s.bc2Sqrt), s.eps);
+    p[i] = addRn(pi, divRn(mulRn(s.negStep, mi), denom));
+    m[i] = mi;
+    v[i] = vi;
+  }
+}
+
 struct SgdScalars {
   float wd, mom, omd, negLr;
   bool decay, momentum, nesterov, first;
@@ -93,6 +144,25 @@ __global__ void sgdKernel(float *p, const float *g, float *buf, int64_t n, SgdSc
       d = s.nesterov ? fmaRn(b, s.mom, d) : b;
     }
     p[i] = fmaRn(d, s.negLr, p[i]); // param.add_(d_p, alpha=-lr)
+  }
+}
+
+// The device-scalar form: -lr rounded to float from the device's lr slot
+// (a float, so the host form's double -> float rounding is the identity).
+__global__ void sgdDevKernel(float *p, const float *g, float *buf, int64_t n, SgdScalars s,
+                             const float *lr) {
+  s.negLr = -*lr;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    float d = g[i];
+    if (s.decay)
+      d = fmaRn(p[i], s.wd, d);
+    if (s.momentum) {
+      const float b = s.first ? d : fmaRn(d, s.omd, mulRn(buf[i], s.mom));
+      buf[i] = b;
+      d = s.nesterov ? fmaRn(b, s.mom, d) : b;
+    }
+    p[i] = fmaRn(d, s.negLr, p[i]);
   }
 }
 
@@ -120,18 +190,34 @@ int pzrt_cuda_adamw_step(pzrt_step_ctx *ctx, float *p, const float *g, float *m,
   if (n == 0)
     return 0;
   // The CPU kernel's scalars, computed the same way (as torch 1.13 does).
-  const double t = static_cast<double>(step);
-  AdamWScalars s;
-  s.decay = static_cast<float>(1.0 - lr * weight_decay);
-  s.negStep = static_cast<float>(-(lr / (1.0 - std::pow(beta1, t))));
-  s.bc2Sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, t)));
-  s.b1 = static_cast<float>(beta1);
-  s.omb1 = static_cast<float>(1.0 - beta1);
-  s.b2 = static_cast<float>(beta2);
-  s.omb2 = static_cast<float>(1.0 - beta2);
-  s.eps = static_cast<float>(eps);
+  const AdamWScalars s = adamwScalars(lr, beta1, beta2, eps, weight_decay, step);
   PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, adamwKernel)(p, g, m, v, n, s);
   return checkLaunch(fn, "adamwKernel");
+}
+
+int pzrt_cuda_adamw_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float *m, float *v,
+                             int64_t n, const float *lr, const int64_t *step, double beta1,
+                             double beta2, double eps, double weight_decay, int *bad,
+                             int bad_id) {
+  const char *fn = "cuda_adamw_step_dev";
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0))
+    return pzrt::fail("%s: invalid hyper-parameters betas=(%g, %g) eps=%g", fn, beta1, beta2,
+                      eps);
+  if (n < 0)
+    return pzrt::fail("%s: negative element count %lld", fn, (long long)n);
+  if (!lr || !step)
+    return pzrt::fail("%s: NULL learning rate or step slot", fn);
+  if (n > 0 && (!p || !g || !m || !v))
+    return pzrt::fail("%s: NULL parameter, gradient or moment for %lld elements", fn,
+                      (long long)n);
+  cudaStream_t stream = computeStream(ctx, fn);
+  if (!stream)
+    return -1;
+  if (n == 0)
+    return 0;
+  PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, adamwDevKernel)(
+      p, g, m, v, n, lr, step, beta1, beta2, eps, weight_decay, bad, bad_id);
+  return checkLaunch(fn, "adamwDevKernel");
 }
 
 int pzrt_cuda_sgd_step(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
@@ -162,6 +248,38 @@ int pzrt_cuda_sgd_step(pzrt_step_ctx *ctx, float *p, const float *g, float *buf,
   s.first = step <= 1;
   PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, sgdKernel)(p, g, buf, n, s);
   return checkLaunch(fn, "sgdKernel");
+}
+
+int pzrt_cuda_sgd_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
+                           const float *lr, double momentum, double dampening,
+                           double weight_decay, int nesterov, int64_t step) {
+  const char *fn = "cuda_sgd_step_dev";
+  if (momentum != 0 && !buf)
+    return pzrt::fail("%s: momentum %g needs a momentum buffer", fn, momentum);
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    return pzrt::fail("%s: Nesterov momentum requires a momentum and zero dampening", fn);
+  if (n < 0)
+    return pzrt::fail("%s: negative element count %lld", fn, (long long)n);
+  if (!lr)
+    return pzrt::fail("%s: NULL learning rate slot", fn);
+  if (n > 0 && (!p || !g))
+    return pzrt::fail("%s: NULL parameter or gradient for %lld elements", fn, (long long)n);
+  cudaStream_t stream = computeStream(ctx, fn);
+  if (!stream)
+    return -1;
+  if (n == 0)
+    return 0;
+  SgdScalars s;
+  s.wd = static_cast<float>(weight_decay);
+  s.mom = static_cast<float>(momentum);
+  s.omd = static_cast<float>(1.0 - dampening);
+  s.negLr = 0; // from *lr on the device
+  s.decay = weight_decay != 0;
+  s.momentum = momentum != 0;
+  s.nesterov = nesterov != 0;
+  s.first = step <= 1;
+  PZ_LAUNCH(eltBlocks(n), kEltThreads, 0, stream, sgdDevKernel)(p, g, buf, n, s, lr);
+  return checkLaunch(fn, "sgdDevKernel");
 }
 
 } // extern "C"

@@ -272,7 +272,9 @@ extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
   ctx.device = state.device; // NULL on the CPU, as before
   ctx.num_streams = static_cast<int32_t>(state.streams.size());
   ctx.streams = state.streams.empty() ? nullptr : state.streams.data();
-  if (fn->fn(&ctx, args.data(), results.data()) != 0) {
+  // pzrt_device_check: a device-side check of the function failed.
+  if (fn->fn(&ctx, args.data(), results.data()) != 0 ||
+      (state.device && pzrt_device_check(state.device) != 0)) {
     std::fprintf(stderr, "error: %s: %s\n", fn->name, pzrt_last_error());
     return 1;
   }

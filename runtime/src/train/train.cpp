@@ -2,6 +2,7 @@
 // its progress lines, metrics, trace events and checkpoints.
 #include "train/train_internal.h"
 #include "train/host_stage.h"
+#include "train/graphs.h"
 
 #include "pzrt/arena.h"
 #include "pzrt/env.h"
@@ -301,6 +302,7 @@ private:
 
   TrainPosition pos_;
   pzrt_step_ctx ctx_{};
+  FunctionGraphs graphs_; // after ctx_: destroyed first
   std::unique_ptr<pzrt_metrics, MetricsCloser> metrics_, rankMetrics_;
   std::unique_ptr<pzrt_trace, TraceCloser> trace_;
 
@@ -607,6 +609,7 @@ void Trainer::setup() {
   }
   ctx_.num_streams = static_cast<int32_t>(streams_.size());
   ctx_.streams = streams_.data();
+  graphs_.init(&ctx_);
   use(0); // the arena and communicators of the first chunk
 }
 
@@ -844,6 +847,8 @@ void Trainer::trainLoop() {
   }
   if (trace_ && pzrt_trace_flush(trace_.get()) != 0)
     throwInternal("--trace: %s", pzrt_last_error());
+  if (rank_ == 0 && graphs_.enabled())
+    std::fprintf(stderr, "train: %s\n", graphs_.summary().c_str());
   if (rank_ == 0 && opts_.logEvery > 0 && end_ > start_) {
     std::printf("train: done: %lld step%s in %.1f s\n", (long long)(end_ - start_),
                 end_ - start_ == 1 ? "" : "s", nowSeconds() - runStart_);
@@ -906,7 +911,14 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   ctx_.micro_batch = micro;
   ctx_.dropout_block = static_cast<int64_t>(dpRank_) * K_ + micro;
   pzrt_clear_error();
-  int rc = e.fn(&ctx_, buf_->bindings[f][static_cast<size_t>(micro)].data());
+  // The step for device code (dropout's keys), before the call or its graph.
+  int rc = pzrt_step_publish(&ctx_);
+  if (rc == 0)
+    rc = graphs_.call(cur_, f, micro, e.name, e.fn, &ctx_,
+                      buf_->bindings[f][static_cast<size_t>(micro)].data());
+  // A device-side check of the function (an index out of range) failed.
+  if (rc == 0)
+    rc = pzrt_device_check(ctx_.device);
   // A function that failed may leave transfers in flight into its buffers.
   // One rank waits for them here; several end the job (fatal) below.
   if (rc != 0 && !multiRank())

@@ -93,13 +93,18 @@
 // CHECK-LABEL: inline void pzk_forward_9_cross_entropy_0_at(
 // CHECK: p0[i] = lab == -100 ? 0.0f : (float)((double)p3[i] - p1[i * 16 + lab]);
 // CHECK: pzrt_cuda_cross_entropy_fwd(ctx, (float *)b[0], (int64_t *)b[1], 4, 16, -100, (float *)(((char *)b[3]) + 64),
-// The gradient's scale is computed on the device, read on the host.
+// The gradient's scale is computed on the device and read there (no host
+// synchronization: a CUDA graph captures the call).
 // CHECK-LABEL: inline void pzk_forward_10_cross_entropy_grad_0_at(
 // CHECK: for (int64_t r = 0; r < 4; ++r) nv += p2[r] != -100;
-// CHECK: if (pzrt_device_read(ctx->device, &scale, (double *)(((char *)b[4])), sizeof scale) != 0)
-// CHECK-NEXT: pzrt_cuda_cross_entropy_bwd(ctx, (float *)b[1], (int64_t *)b[2], NULL, 4, 16, -100, (float)scale, (float *)b[3])
+// CHECK-NOT: pzrt_device_read
+// CHECK: pzrt_cuda_cross_entropy_bwd_dev(ctx, (float *)b[1], (int64_t *)b[2], NULL, 4, 16, -100, (double *)(((char *)b[4])), (float *)b[3])
+// Dropout reads the step on the device (a CUDA graph replays it with the
+// step the driver publishes before each call).
 // CHECK-LABEL: static int pzk_forward_11_dropout(
-// CHECK: pzrt_cuda_dropout_fwd(ctx, (float *)b[0], (float *)b[1], NULL, 144, 0x1.999999999999ap-4f, (uint64_t)INT64_C(7) ^ ctx->seed, (uint64_t)ctx->step, (uint64_t)ctx->dropout_block * 144)
+// CHECK-NOT: pzrt_cuda_uncapturable
+// CHECK: const int64_t *pz_step = pzrt_cuda_step_word(ctx);
+// CHECK: pzrt_cuda_dropout_fwd_dev(ctx, (float *)b[0], (float *)b[1], NULL, 144, 0x1.999999999999ap-4f, (uint64_t)INT64_C(7) ^ ctx->seed, pz_step, (uint64_t)ctx->dropout_block * 144)
 func.func @forward(%x: tensor<2x4x8xbf16> {pz.input = "x"}, %w: tensor<8x16xbf16> {pz.input = "w"},
                    %a: tensor<2x3x4x5xf32> {pz.input = "a"}, %b: tensor<2x1x5x6xf32> {pz.input = "b"},
                    %c: tensor<3x5x6xf32> {pz.input = "c"}, %d: tensor<2x1x4x5xf32> {pz.input = "d"},

@@ -37,7 +37,7 @@
 // HOST: exact tu 12
 // HOST: exact tl 6
 // The launchers themselves on the host emulator's CUDA device (device
-// buffers, PZ_LAUNCH, the flags read through pzrt_device_read): the same.
+// buffers, PZ_LAUNCH, the check word read by pzrt_device_check): the same.
 // RUN: %if cuda-emulator %{ %cuda-host-check --emulate %cuda-emu-link %t/ir/*-pzrt-plan-memory.mlir %t/k.cu %t/cpu %t/e x=%t/x.npy m=%t/m.npy i=%t/i.npy u=%t/u.npy t=%t/t.npy ids=%t/ids.npy g=%t/g.npy q=%t/q.npy | FileCheck %s --check-prefix=HOST %}
 
 // CHECK-LABEL: inline void pzk_forward_0_transpose_0_at(
@@ -51,9 +51,9 @@
 // CHECK: if (c1 < 6) { p0[i] = p1[0 + c0 * 6 + (c1 - 0) * 1]; return; }
 // CHECK-NEXT: if (c1 < 9) { p0[i] = p2[0 + c0 * 3 + (c1 - 6) * 1]; return; }
 // CHECK-LABEL: inline void pzk_forward_4_gather_elements_0_at(
-// CHECK: if (j < -4 || j >= 4) { *pz_bad = 1; p0[i] = (float)0; return; }
+// CHECK: if (j < -4 || j >= 4) { pz_flag(pz_bad, pz_check); p0[i] = (float)0; return; }
 // CHECK-NEXT: if (j < 0) j += 4;
-// CHECK: if (bad) return pzrt_set_error("%s: an index is out of range [-4, 4)", "pz.gather_elements 'ge'");
+// CHECK: int *pz_bad = pzrt_cuda_check_word(ctx, "pz.gather_elements 'ge': an index is out of range [-4, 4)", &pz_check_id);
 // CHECK-LABEL: inline void pzk_forward_5_scatter_elements_0_at(
 // CHECK: for (int64_t p = 0; p < 2; ++p) {
 // CHECK: if (j == c1) y = y + p3[k];
@@ -66,8 +66,9 @@
 // CHECK-LABEL: inline void pzk_forward_9_embedding_grad_1_at(
 // CHECK: pz_atomic_add(&p0[(o * 3 + j) * 4 + c], (float)p1[i]);
 // CHECK: PZ_LAUNCH(1, 256, 0, stream, pzk_forward_9_embedding_grad_0_kernel)(INT64_C(12)
-// CHECK: PZ_LAUNCH(1, 256, 0, stream, pzk_forward_9_embedding_grad_1_kernel)(INT64_C(24)
-// CHECK: if (bad) return pzrt_set_error("%s: an id is out of range [0, 3)", "pz.embedding_grad 'egrad'");
+// CHECK: int *pz_bad = pzrt_cuda_check_word(ctx, "pz.embedding_grad 'egrad': an id is out of range [0, 3)", &pz_check_id);
+// CHECK-NEXT: if (!pz_bad) return pz_cuda_fail("pz.embedding_grad 'egrad'");
+// CHECK-NEXT: PZ_LAUNCH(1, 256, 0, stream, pzk_forward_9_embedding_grad_1_kernel)(INT64_C(24)
 // CHECK-LABEL: inline void pzk_forward_11_trilu_0_at(
 // CHECK: p0[i] = (c - r >= 1) ? p1[i] : (float)0;
 func.func @forward(%x: tensor<2x3x4xf32> {pz.input = "x"}, %m: tensor<2x6xf32> {pz.input = "m"},

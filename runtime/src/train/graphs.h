@@ -1,0 +1,68 @@
+// CUDA graphs of the compiled functions' calls (the driver's side; the
+// device's side is src/cuda/graph.cpp). Not part of the C API.
+#ifndef PZRT_SRC_TRAIN_GRAPHS_H
+#define PZRT_SRC_TRAIN_GRAPHS_H
+
+#include "pzrt/train.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace pzrt::train {
+
+// Runs the calls of compiled functions, each distinct call through a
+// graph once it has warmed up. A call is (chunk, function, micro-batch):
+// its arguments (the bound buffers of the micro-batch's slot) and the
+// context's host fields it may read (the chunk's arena, the seed, the
+// micro-batch's dropout block) are then fixed, and whatever changes from
+// step to step (the data feed, the learning rate, the optimizer's step, the
+// loss scale, and the training step dropout reads: pzrt_step_publish) the
+// host writes to device buffers before the call, outside the graph.
+//
+// After kWarmupCalls eager calls, the next call is captured on the
+// compute stream and the graph launched (capture does not run the work);
+// later calls launch it. A call that needed the host (a host-staged
+// transfer, a device read) ended its capture early and ran correctly; a
+// call whose capture CUDA invalidated (nothing of it ran) runs again
+// eagerly; either way the call stays eager for the rest of the run.
+// Disabled without a device that has graphs, or with PZRT_CUDA_GRAPHS=0.
+class FunctionGraphs {
+public:
+  static constexpr int kWarmupCalls = 2;
+
+  FunctionGraphs() = default;
+  FunctionGraphs(const FunctionGraphs &) = delete;
+  FunctionGraphs &operator=(const FunctionGraphs &) = delete;
+  ~FunctionGraphs();
+
+  // Enables graphs on ctx's device when it has them; call after the
+  // context's streams exist.
+  void init(pzrt_step_ctx *ctx);
+  bool enabled() const { return enabled_; }
+  // fn(ctx, args), possibly through a graph; 0, or -1 with pzrt_last_error().
+  int call(size_t chunk, int function, int micro, const char *name, pzrt_host_fn fn,
+           pzrt_step_ctx *ctx, void *const *args);
+  // One line for stderr: how many calls run as graphs, the replays, the
+  // eager functions; empty when disabled.
+  std::string summary() const;
+  int64_t replays() const { return replays_; }
+
+private:
+  struct Entry {
+    int calls = 0;
+    void *graph = nullptr;
+    bool eager = false;
+    std::string name;
+  };
+  bool enabled_ = false;
+  pzrt_step_ctx *ctx_ = nullptr;
+  std::map<std::tuple<size_t, int, int>, Entry> entries_;
+  int64_t replays_ = 0;
+};
+
+} // namespace pzrt::train
+
+#endif // PZRT_SRC_TRAIN_GRAPHS_H
