@@ -52,15 +52,23 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
       std::string X = e.param(k, logits, true), I = e.param(k, labels, true),
                   S = e.param(k, "const float *__restrict__", lse);
       k.n = rows;
-      k.body = "  int64_t lab = " + I + "[i];\n  " + out + "[i] = lab == " + ig +
-               " ? 0.0f : (float)((double)" + S + "[i] - " + X + "[i * " + V + " + lab]);\n";
+      // A label outside the classes (not the ignore index) is the op's
+      // check, as on the CPU, not a read out of bounds.
+      k.body = "  int64_t lab = " + I + "[i];\n  if (lab != " + ig + " && (lab < 0 || lab >= " + V +
+               ")) { pz_flag(pz_bad, pz_check); " + out + "[i] = NAN; return; }\n  " + out +
+               "[i] = lab == " + ig + " ? 0.0f : (float)((double)" + S + "[i] - " + X + "[i * " +
+               V + " + lab]);\n";
     } else {
       std::string S = e.param(k, "const double *__restrict__", sumPtr),
                   N = e.param(k, "const int64_t *__restrict__", nvPtr);
       k.n = 1;
-      k.body = "  " + out + "[0] = (float)(" +
+      // pzrt_cuda_cross_entropy_fwd marks a bad label with a negative count
+      // (-(first bad row + 1)): the op's check.
+      k.body = "  if (" + N + "[0] < 0) { pz_flag(pz_bad, pz_check); " + out +
+               "[0] = NAN; return; }\n  " + out + "[0] = (float)(" +
                (red == Reduction::mean ? S + "[0] / (double)" + N + "[0]" : S + "[0]") + ");\n";
     }
+    k.check = "a label is outside [0, " + V + ") and is not the ignore index " + ig;
     e.launch(op, std::move(k));
     return success();
   }

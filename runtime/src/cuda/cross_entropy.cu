@@ -13,8 +13,10 @@
 // A label outside [0, vocab) that is not the ignore index is an error on the
 // CPU. Here the labels are device memory, read only by the kernels, so the
 // error is reported in the results: n_valid = -(first bad row + 1) and
-// loss_sum = NaN (forward), a NaN row of dlogits (backward). The host code
-// that reads them back says which row.
+// loss_sum = NaN (forward), a NaN row of dlogits (backward). The compiled
+// program's next kernel turns the negative count into the op's check
+// (lib/Target/CUDA/CUDAEmitLoss.cpp), reported after the function; the
+// message does not name the row, which stays on the device.
 #include "pzrt/cuda_prelude.h"
 
 #include "cuda/kernel_util.cuh"

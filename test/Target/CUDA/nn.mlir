@@ -86,12 +86,15 @@
 // CHECK: static const int64_t ms[4] = {INT64_C(0), INT64_C(0), INT64_C(3), INT64_C(1)};
 // CHECK-NEXT: pzrt_cuda_attention_fwd(ctx, (float *)b[0], (float *)b[2], (float *)b[2], (uint8_t *)b[3], PZRT_MASK_BOOL, ms, NULL, NULL, 1, 0x1.6a09e667f3bccp-2, 1, 4, 2, 3, 3, 8, 8, (float *)b[4], ((char *)NULL))
 // The loss's sum and count are device scalars in the workspace; the mean
-// divides them on the device.
+// divides them on the device; a negative count (a bad label) is the op's
+// check.
 // CHECK-LABEL: inline void pzk_forward_8_cross_entropy_0_at(
+// CHECK-NEXT: if (p2[0] < 0) { pz_flag(pz_bad, pz_check); p0[0] = NAN; return; }
 // CHECK-NEXT: p0[0] = (float)(p1[0] / (double)p2[0]);
 // CHECK: pzrt_cuda_cross_entropy_fwd(ctx, (float *)b[0], (int64_t *)b[1], 4, 16, -100, NULL, (double *)(((char *)b[3])), (int64_t *)(((char *)b[3]) + 8))
 // CHECK-LABEL: inline void pzk_forward_9_cross_entropy_0_at(
-// CHECK: p0[i] = lab == -100 ? 0.0f : (float)((double)p3[i] - p1[i * 16 + lab]);
+// CHECK: if (lab != -100 && (lab < 0 || lab >= 16)) { pz_flag(pz_bad, pz_check); p0[i] = NAN; return; }
+// CHECK-NEXT: p0[i] = lab == -100 ? 0.0f : (float)((double)p3[i] - p1[i * 16 + lab]);
 // CHECK: pzrt_cuda_cross_entropy_fwd(ctx, (float *)b[0], (int64_t *)b[1], 4, 16, -100, (float *)(((char *)b[3]) + 64),
 // The gradient's scale is computed on the device and read there (no host
 // synchronization: a CUDA graph captures the call).
