@@ -1,0 +1,107 @@
+// The fp32 <-> bf16/f16 conversions at the bit level, shared by the CPU
+// (core/types.cpp: pzrt_f32_to_bf16 & co.) and the CUDA kernels
+// (cuda/convert.cu), so that both backends round every float to the same
+// bits. Not cuda_bf16.h's intrinsics: those turn every NaN into one
+// canonical NaN, where these keep the sign and the payload's top bits.
+#ifndef PZRT_SRC_CORE_HALF_BITS_H
+#define PZRT_SRC_CORE_HALF_BITS_H
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__) || defined(PZ_CUDA_EMULATE)
+#define PZRT_HALF_HD __host__ __device__
+#else
+#define PZRT_HALF_HD
+#endif
+
+namespace pzrt::halfbits {
+
+PZRT_HALF_HD inline uint32_t floatBits(float f) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+#endif
+}
+
+PZRT_HALF_HD inline float bitsFloat(uint32_t u) {
+#ifdef __CUDA_ARCH__
+  return __uint_as_float(u);
+#else
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+#endif
+}
+
+// Round to nearest, ties to even; a NaN stays a quiet NaN of the same sign.
+PZRT_HALF_HD inline uint16_t f32ToBf16(float x) {
+  uint32_t u = floatBits(x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep sign, force a quiet NaN
+    return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>((u + rounding) >> 16);
+}
+
+PZRT_HALF_HD inline float bf16ToF32(uint16_t x) {
+  return bitsFloat(static_cast<uint32_t>(x) << 16);
+}
+
+// Round to nearest, ties to even, overflow to infinity, subnormals kept.
+PZRT_HALF_HD inline uint16_t f32ToF16(float x) {
+  uint32_t u = floatBits(x);
+  uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+  uint32_t absu = u & 0x7fffffffu;
+  if (absu > 0x7f800000u) // NaN
+    return static_cast<uint16_t>(sign | 0x7e00u);
+  if (absu >= 0x477ff000u) // rounds to >= 65536 (or inf): infinity
+    return static_cast<uint16_t>(sign | 0x7c00u);
+  int exp = static_cast<int>(absu >> 23) - 127;
+  uint32_t mant = (absu & 0x7fffffu) | 0x800000u; // 24-bit significand
+  if (exp >= -14) {
+    // Normal half: keep 11 significant bits.
+    uint32_t shift = 13;
+    uint32_t rest = mant & ((1u << shift) - 1);
+    uint32_t half = 1u << (shift - 1);
+    uint32_t m = mant >> shift; // includes the implicit bit
+    if (rest > half || (rest == half && (m & 1u)))
+      ++m;
+    // m may overflow to 0x800, which bumps the exponent correctly below.
+    uint32_t bits = (static_cast<uint32_t>(exp + 15) << 10) + (m - 0x400u);
+    return static_cast<uint16_t>(sign | bits);
+  }
+  if (exp < -25) // below half the smallest subnormal: zero
+    return sign;
+  // Subnormal half: value = m * 2^-24.
+  uint32_t shift = static_cast<uint32_t>(-exp - 14 + 13); // 14..24
+  uint32_t m = mant >> shift;
+  uint32_t rest = mant & ((1u << shift) - 1);
+  uint32_t half = 1u << (shift - 1);
+  if (rest > half || (rest == half && (m & 1u)))
+    ++m;
+  return static_cast<uint16_t>(sign | m);
+}
+
+// Exact.
+PZRT_HALF_HD inline float f16ToF32(uint16_t x) {
+  uint32_t sign = static_cast<uint32_t>(x & 0x8000u) << 16;
+  uint32_t exp = (x >> 10) & 0x1fu;
+  uint32_t mant = x & 0x3ffu;
+  if (exp == 0x1f)
+    return bitsFloat(sign | 0x7f800000u | (mant << 13));
+  if (exp == 0) {
+    if (mant == 0)
+      return bitsFloat(sign);
+    // Subnormal: mant * 2^-24.
+    float v = static_cast<float>(mant) * (1.0f / 16777216.0f);
+    return (sign ? -v : v);
+  }
+  return bitsFloat(sign | ((exp + 112u) << 23) | (mant << 13));
+}
+
+} // namespace pzrt::halfbits
+
+#endif // PZRT_SRC_CORE_HALF_BITS_H
