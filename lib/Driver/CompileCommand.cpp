@@ -4,7 +4,6 @@
 #include "IRDump.h"
 #include "InitWeights.h"
 #include "Report.h"
-#include "RuntimeConfig.h"
 #include "Toolchain.h"
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
@@ -216,31 +215,6 @@ ProgramBuild programBuild(const CompileOptions &opts) {
   return b;
 }
 
-/// The architectures of the runtime's CUDA kernels as "sm_90, sm_80".
-std::string runtimeArchList() {
-  llvm::SmallVector<llvm::StringRef> archs;
-  llvm::StringRef(PZ_CUDA_RUNTIME_ARCHS).split(archs, ';', -1, false);
-  std::string list;
-  for (llvm::StringRef a : archs)
-    list += (list.empty() ? "sm_" : ", sm_") + a.split('-').first.str();
-  return list.empty() ? "no architecture (a build without nvcc)" : list;
-}
-
-/// Whether the runtime's kernels run on sm_<digits>: an entry of
-/// CMAKE_CUDA_ARCHITECTURES with those digits (sm_90a runs sm_90 code), or
-/// "all"/"all-major"/"native", which this check cannot resolve.
-bool runtimeHasArch(llvm::StringRef digits) {
-  llvm::SmallVector<llvm::StringRef> archs;
-  llvm::StringRef(PZ_CUDA_RUNTIME_ARCHS).split(archs, ';', -1, false);
-  for (llvm::StringRef a : archs) {
-    llvm::StringRef base = a.split('-').first;
-    if (base.starts_with("all") || base == "native" || base == digits ||
-        base.drop_back(base.ends_with("a") ? 1 : 0) == digits)
-      return true;
-  }
-  return false;
-}
-
 /// Checks the CUDA flags: --gpu-arch sm_NN[a] and --cuda-emulate with
 /// --backend cuda only; an error message, or empty.
 std::string checkCUDAFlags(const CompileOptions &opts) {
@@ -257,11 +231,8 @@ std::string checkCUDAFlags(const CompileOptions &opts) {
       !llvm::all_of(digits, [](char c) { return c >= '0' && c <= '9'; }))
     return "--gpu-arch: expected sm_ and the compute capability's digits, with an optional "
            "'a' (sm_80, sm_90, sm_90a), got '" + arch.str() + "'";
-  if (cuda && !opts.cudaEmulate && !runtimeHasArch(digits))
-    return "--gpu-arch " + arch.str() + ": the runtime's CUDA kernels are built for " +
-           runtimeArchList() + " only (CMAKE_CUDA_ARCHITECTURES \"" + PZ_CUDA_RUNTIME_ARCHS +
-           "\"); a program for another architecture would find no kernel image. Rebuild "
-           "Parallelize with -DCMAKE_CUDA_ARCHITECTURES=\"" + digits.str() + ";90\" to target it";
+  if (cuda && !opts.cudaEmulate)
+    return checkRuntimeArch(arch, digits);
   return "";
 }
 

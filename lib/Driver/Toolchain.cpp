@@ -176,3 +176,37 @@ bool mlir::pz::driver::bundleCUDALibraries(StringRef dir, std::string &error) {
   }
   return true;
 }
+
+/// The architectures of the runtime's CUDA kernels as "sm_90, sm_80".
+static std::string runtimeArchList() {
+  SmallVector<StringRef> archs;
+  StringRef(PZ_CUDA_RUNTIME_ARCHS).split(archs, ';', -1, false);
+  std::string list;
+  for (StringRef a : archs)
+    list += (list.empty() ? "sm_" : ", sm_") + a.split('-').first.str();
+  return list.empty() ? "no architecture (a build without nvcc)" : list;
+}
+
+/// Whether the runtime's kernels run on sm_<digits>: an entry of
+/// CMAKE_CUDA_ARCHITECTURES with those digits (sm_90a runs sm_90 code), or
+/// "all"/"all-major"/"native", which this check cannot resolve.
+static bool runtimeHasArch(StringRef digits) {
+  SmallVector<StringRef> archs;
+  StringRef(PZ_CUDA_RUNTIME_ARCHS).split(archs, ';', -1, false);
+  for (StringRef a : archs) {
+    StringRef base = a.split('-').first;
+    if (base.starts_with("all") || base == "native" || base == digits ||
+        base.drop_back(base.ends_with("a") ? 1 : 0) == digits)
+      return true;
+  }
+  return false;
+}
+
+std::string mlir::pz::driver::checkRuntimeArch(StringRef arch, StringRef digits) {
+  if (runtimeHasArch(digits))
+    return "";
+  return "--gpu-arch " + arch.str() + ": the runtime's CUDA kernels are built for " +
+         runtimeArchList() + " only (CMAKE_CUDA_ARCHITECTURES \"" + PZ_CUDA_RUNTIME_ARCHS +
+         "\"); a program for another architecture would find no kernel image. Rebuild "
+         "Parallelize with -DCMAKE_CUDA_ARCHITECTURES=\"" + digits.str() + ";90\" to target it";
+}

@@ -33,6 +33,11 @@ bool canBuild(ProgramBuild::Kind kind, std::string &error);
 bool buildProgram(llvm::StringRef srcPath, llvm::StringRef exePath, const ProgramBuild &build,
                   std::string &error);
 
+/// Empty when the runtime's CUDA kernels (CMAKE_CUDA_ARCHITECTURES) run on
+/// `arch` (sm_<digits>[a]); else the --gpu-arch error: a program built for
+/// another architecture would find no kernel image for them.
+std::string checkRuntimeArch(llvm::StringRef arch, llvm::StringRef digits);
+
 /// Copies the shared libraries a CUDA program loads at run time (cuBLASLt,
 /// cuBLAS) into `dir`/lib under their sonames, so that the program finds
 /// them through its rpath ($ORIGIN/lib) and needs only the driver.
