@@ -120,6 +120,7 @@ def gather_harness():
              'extern "C" int pzrt_device_read(pzrt_device *, void *, const void *, size_t) { return -1; }',
              'extern "C" int *pzrt_cuda_check_word(pzrt_step_ctx *, const char *, int *) { return nullptr; }',
              'extern "C" int pzrt_cuda_uncapturable(pzrt_step_ctx *, const char *) { return -1; }',
+             'extern "C" int pzrt_cuda_launched(const char *) { return -1; }',
              "int main(int argc, char **argv) {",
              "  // The check word (an index out of range, a zero divisor): pz_flag.",
              "  int pz_bad_value = PZ_CHECK_NONE, *pz_bad = &pz_bad_value, pz_check_id = 1;"]
@@ -139,7 +140,7 @@ def gather_harness():
         body = launcher.group(0)
         for l in launches:
             body = body.replace(l.group(0), "")
-        assert not re.search(r"pzrt_cuda_(?!compute_stream|check_word)|cudaMemcpy", body), \
+        assert not re.search(r"pzrt_cuda_(?!compute_stream|check_word|launched)|cudaMemcpy", body), \
             f"pzk_{kname} calls the runtime: not checkable on the host"
         for l in launches:
             lines.append(f"    for (int64_t i = 0; i < {l.group(2)}; ++i) {l.group(1)}_at(i{l.group(3)});")

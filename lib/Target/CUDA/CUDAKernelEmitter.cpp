@@ -125,9 +125,7 @@ void Emitter::launch(Operation *op, GridKernel k) {
   for (auto &a : k.launchArgs)
     hostOS << ", " << a;
   hostOS << ");\n"
-         << "  err = cudaGetLastError();\n"
-         << "  if (err != cudaSuccess) return pzrt_set_error(\"%s: kernel launch: %s (%s)\", \""
-         << where(op) << "\", cudaGetErrorString(err), cudaGetErrorName(err));\n";
+         << "  if (pzrt_cuda_launched(\"" << where(op) << "\")) return -1;\n";
   if (!k.check.empty())
     hostOS << "  }\n";
 }

@@ -52,6 +52,16 @@ void *pzrt_cuda_stream_handle(pzrt_stream *stream);
  * stream. */
 void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
 
+/* After a kernel launch of compiled code: 0, or -1 with an error naming
+ * `where` (the op) when the launch failed. With PZRT_CUDA_SYNC=1 in the
+ * environment it also synchronizes the device, so that a fault inside the
+ * kernel (an illegal address) is reported here, naming the op whose kernel
+ * faulted rather than whichever later call notices it. A debugging aid:
+ * slow, and the driver runs no CUDA graph then. */
+int pzrt_cuda_launched(const char *where);
+/* 1 when PZRT_CUDA_SYNC=1 (read once per process), else 0. */
+int pzrt_cuda_sync_debug(void);
+
 /* The device word where compiled kernels record a failed check (pz_flag of
  * pzrt/cuda_prelude.h), and the check's id: *id == 0 registers `message`
  * (the error pzrt_device_check reports, e.g. "'pz.gather' at f.mlir:3:5:

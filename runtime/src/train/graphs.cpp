@@ -32,8 +32,11 @@ FunctionGraphs::~FunctionGraphs() {
 void FunctionGraphs::init(pzrt_step_ctx *ctx) {
   ctx_ = ctx;
   const char *env = std::getenv("PZRT_CUDA_GRAPHS");
+  // PZRT_CUDA_SYNC=1 synchronizes after every launch, which a capture
+  // cannot hold (pzrt/cuda.h).
+  const char *sync = std::getenv("PZRT_CUDA_SYNC");
   enabled_ = graphOps(ctx) && ctx->num_streams > 0 && ctx->streams && ctx->streams[0] &&
-             !(env && std::strcmp(env, "0") == 0);
+             !(env && std::strcmp(env, "0") == 0) && !(sync && std::strcmp(sync, "1") == 0);
 }
 
 int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name,

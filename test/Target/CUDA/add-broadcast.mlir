@@ -29,8 +29,7 @@
 // CHECK: static int pzk_forward_0_add(pzrt_step_ctx *ctx, void *const *b) {
 // CHECK: cudaStream_t stream = (cudaStream_t)pzrt_cuda_compute_stream(ctx);
 // CHECK: PZ_LAUNCH(1, 256, 0, stream, pzk_forward_0_add_0_kernel)(INT64_C(24), (float *)b[{{[0-9]+}}], (const float *)b[{{[0-9]+}}], (const float *)b[{{[0-9]+}}]);
-// CHECK-NEXT: err = cudaGetLastError();
-// CHECK-NEXT: if (err != cudaSuccess) return pzrt_set_error("%s: kernel launch: %s (%s)", "pz.add 'bias'"
+// CHECK-NEXT: if (pzrt_cuda_launched("pz.add 'bias'")) return -1;
 // A [4,1] operand against [2,4,3]: dim 1's coordinate, dim 2 broadcast.
 // CHECK-LABEL: inline void pzk_forward_1_mul_0_at(
 // CHECK-NEXT: p0[i] = (p1[i] * p2[((i / 3) % 4)]);
