@@ -34,7 +34,8 @@ int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, i
 void pzrt_blas_set_threads(int n);
 
 /* ---- softmax family, along the last axis ---- */
-/* Rows whose entries are all -inf give a zero row (softmax) or -inf (log). */
+/* Rows whose entries are all -inf give a zero row (softmax) or a NaN row
+ * (log: -inf - (-inf), as torch.log_softmax gives). */
 void pzrt_softmax_fwd(const float *x, float *y, int64_t rows, int64_t cols);
 /* dx = y * (dy - sum(dy * y)) */
 void pzrt_softmax_bwd(const float *y, const float *dy, float *dx, int64_t rows, int64_t cols);
