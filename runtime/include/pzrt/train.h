@@ -479,11 +479,20 @@ int pzrt_train_main_stages(const pzrt_program *const *stages, int num_stages, in
  *    checkpoints, pipeline sends and receives, tied gradients), and exec.h's
  *    MPI transfers stage through host memory. Before allocating, the driver
  *    compares its plan's bytes with pzrt_device_mem_info's free memory.
+ *  - data_comm(control, &comm, user): may be NULL. Called on every rank of
+ *    a multi-rank run, once every rank has opened its device: sets *comm to
+ *    the world communicator the compiled collectives' groups are split
+ *    from (NCCL on device buffers), or to NULL for `control` itself (MPI,
+ *    host-staged). The driver's own exchanges (its agreements, pipeline
+ *    sends, tied gradients, checkpoints) stay on `control`. The hook must
+ *    decide the same on every rank (it may agree over `control`). 0, or -1
+ *    with pzrt_last_error() (exit 1).
  * NULL hooks: the CPU device, as pzrt_train_main. */
 typedef struct pzrt_device_hooks {
   pzrt_device *(*open_device)(void *user);
   const struct pzrt_mem_allocator *allocator;
   void *user;
+  int (*data_comm)(pzrt_comm *control, pzrt_comm **comm, void *user);
 } pzrt_device_hooks;
 int pzrt_train_main_on(const pzrt_program *program, int argc, char **argv,
                        const pzrt_device_hooks *hooks);

@@ -173,6 +173,13 @@ int pzrt_comm_size(const pzrt_comm *comm) { return comm ? comm->size : 0; }
 int pzrt_comm_world_rank(const pzrt_comm *comm) { return comm ? comm->worldRank : -1; }
 const char *pzrt_comm_name(const pzrt_comm *comm) { return comm ? comm->name.c_str() : ""; }
 int pzrt_comm_is_mpi(const pzrt_comm *comm) { return comm && comm->isMpi() ? 1 : 0; }
+int pzrt_comm::enqueueOn(void *stream) {
+  if (!stream)
+    return 0;
+  return fail("communicator '%s' moves host buffers: it cannot enqueue on a device stream",
+              name.c_str());
+}
+
 void pzrt_comm_set_timeout(pzrt_comm *comm, double seconds) {
   if (comm)
     comm->timeoutS = seconds > 0 ? seconds : 0;

@@ -22,6 +22,14 @@ struct pzrt_comm {
   // Whether buffers are device memory (NCCL): comm.cpp must then never read
   // them on the host (no host copy of overlapping buffers).
   virtual bool deviceBuffers() const { return false; }
+  // Device communicators (NCCL): later operations are enqueued on `stream`
+  // (a cudaStream_t) and return once issued, without waiting for the
+  // device. The caller orders them with events, and the host learns of a
+  // failure or a hang when it next waits for the device: the CUDA device's
+  // waits poll every communicator (core/wait_watch.h). NULL: each operation
+  // runs on the communicator's own stream and returns when it is done.
+  // 0, or -1 with pzrt_last_error() for a communicator of host buffers.
+  virtual int enqueueOn(void *stream);
   // The element types the implementation moves and reduces.
   virtual bool supportsDtype(pzrt_dtype d) const {
     return d == PZRT_F32 || d == PZRT_BF16 || d == PZRT_F16 || d == PZRT_I64;

@@ -9,20 +9,28 @@
 // before the process ends, the fatal hook aborts every live NCCL
 // communicator (ncclCommAbort), which frees the GPUs' pending work.
 //
-// The operations are synchronous, like the interface's other
+// By default the operations are synchronous, like the interface's other
 // implementations: each returns once its result is in the receive buffer.
 // The communicator's stream is a blocking stream, so work the caller queued
 // on the legacy default stream is ordered before the collective; work on
 // other streams must be synchronized by the caller first.
+//
+// Compiled programs enqueue instead (enqueueOn: cpu/device_transfer.cpp):
+// an operation is issued on the caller's communication stream and returns.
+// Its failure or hang then shows when the host next waits for the device,
+// whose waits poll every such communicator (watchAll, core/wait_watch.h)
+// and end the process naming the last operation issued on it.
 #include "comm/comm_impl.h"
 #include "comm/rendezvous.h"
 #include "core/internal.h"
+#include "core/wait_watch.h"
 
 #include "pzrt/env.h"
+#include "pzrt/error.h"
 
 #include <cuda_runtime_api.h>
 #include "comm/mpi_api.h"
-#include <nccl.h>
+#include "comm/nccl_api.h"
 
 #include <algorithm>
 #include <chrono>
@@ -39,6 +47,9 @@ using pzrt::fail;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// NCCL's functions (nccl_api.h), loaded by createNcclComm before any call.
+const pzrt::nccl::Table &nc() { return pzrt::nccl::api(); }
 
 double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -70,7 +81,7 @@ void abortAllNccl() {
     live.swap(gLive);
   }
   for (ncclComm_t c : live)
-    ncclCommAbort(c);
+    nc().ncclCommAbort(c);
 }
 
 void track(ncclComm_t c) {
@@ -124,8 +135,8 @@ bool ncclTypeOf(pzrt_dtype d, ncclDataType_t *out) {
 ncclRedOp_t ncclOpOf(pzrt_reduce_op op) { return op == PZRT_REDUCE_MAX ? ncclMax : ncclSum; }
 
 std::string ncclText(ncclResult_t rc, ncclComm_t comm) {
-  std::string s = ncclGetErrorString(rc);
-  const char *last = ncclGetLastError(comm);
+  std::string s = nc().ncclGetErrorString(rc);
+  const char *last = nc().ncclGetLastError(comm);
   if (last && *last)
     s += std::string(" (") + last + ")";
   return s;
@@ -137,7 +148,7 @@ std::string ncclText(ncclResult_t rc, ncclComm_t comm) {
 ncclResult_t settle(ncclComm_t comm, double timeoutS, Clock::time_point start) {
   for (long spins = 0;; ++spins) {
     ncclResult_t state = ncclSuccess;
-    ncclResult_t rc = ncclCommGetAsyncError(comm, &state);
+    ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
     if (rc != ncclSuccess)
       return rc;
     if (state != ncclInProgress)
@@ -169,26 +180,44 @@ struct Op {
   pzrt_dtype dtype;
 };
 
+struct NcclComm;
+void watch(NcclComm *c);
+void unwatch(NcclComm *c);
+
 struct NcclComm final : pzrt_comm {
   ncclComm_t comm = nullptr;
   int device = 0;
   cudaStream_t stream = nullptr;
   cudaEvent_t done = nullptr;
   int *scratch = nullptr; // the barrier's one word
+  // enqueueOn's stream (NULL: `stream`, each operation waited for) and the
+  // last operation enqueued there, which the wait watch names.
+  cudaStream_t enqueueStream = nullptr;
+  Op lastOp{"(none)", 0, PZRT_F32};
+
+  cudaStream_t cur() const { return enqueueStream ? enqueueStream : stream; }
+
+  int enqueueOn(void *s) override {
+    enqueueStream = static_cast<cudaStream_t>(s);
+    if (enqueueStream)
+      watch(this);
+    return 0;
+  }
 
   ~NcclComm() override {
+    unwatch(this);
     if (device >= 0)
       cudaSetDevice(device);
     if (comm && untrack(comm)) {
       // Finalize waits for this rank's operations to be flushed (peers
       // included); one that never completes is aborted instead.
-      ncclResult_t rc = ncclCommFinalize(comm);
+      ncclResult_t rc = nc().ncclCommFinalize(comm);
       if (rc == ncclInProgress)
         rc = settle(comm, timeoutS > 0 ? std::min(timeoutS, 30.0) : 30.0, Clock::now());
       if (rc == ncclSuccess)
-        ncclCommDestroy(comm);
+        nc().ncclCommDestroy(comm);
       else
-        ncclCommAbort(comm);
+        nc().ncclCommAbort(comm);
     }
     if (scratch)
       cudaFree(scratch);
@@ -251,7 +280,7 @@ struct NcclComm final : pzrt_comm {
       if (q != cudaSuccess && q != cudaErrorNotReady)
         cuda(q, op);
       ncclResult_t state = ncclSuccess;
-      ncclResult_t rc = ncclCommGetAsyncError(comm, &state);
+      ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
       if (rc != ncclSuccess)
         failed(op, ncclText(rc, comm));
       if (state != ncclSuccess && state != ncclInProgress)
@@ -263,6 +292,42 @@ struct NcclComm final : pzrt_comm {
         timedOut(op, waited);
       pause(spins);
     }
+  }
+
+  // The end of an operation: waited for on the communicator's own stream;
+  // left in flight on enqueueOn's stream (the wait watch follows it).
+  void finish(const Op &op, Clock::time_point start) {
+    if (enqueueStream) {
+      lastOp = op;
+      // `done` marks the end of the last operation for the watch, also when
+      // it runs inside a CUDA graph (an external record node of the capture).
+      cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+      cuda(cudaStreamIsCapturing(enqueueStream, &st), op);
+      cuda(cudaEventRecordWithFlags(done, enqueueStream,
+                                    st == cudaStreamCaptureStatusActive ? cudaEventRecordExternal
+                                                                        : cudaEventRecordDefault),
+           op);
+      return;
+    }
+    wait(op, start);
+  }
+
+  // The wait watch's look at this communicator (watchAll).
+  void poll(double waited) {
+    ncclResult_t state = ncclSuccess;
+    ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
+    if (rc != ncclSuccess)
+      failed(lastOp, ncclText(rc, comm));
+    if (state != ncclSuccess && state != ncclInProgress)
+      failed(lastOp, ncclText(state, comm));
+    // Its last operation done: the host waits for other work, not for it.
+    cudaError_t q = cudaEventQuery(done);
+    if (q == cudaSuccess)
+      return;
+    if (q != cudaErrorNotReady)
+      cuda(q, lastOp);
+    if (timeoutS > 0 && waited > timeoutS)
+      timedOut(lastOp, waited);
   }
 
   Clock::time_point begin(const Op &op) {
@@ -279,27 +344,27 @@ struct NcclComm final : pzrt_comm {
       return 0;
     auto t0 = begin(op);
     check(issue(type(op)), op, t0);
-    wait(op, t0);
+    finish(op, t0);
     return 0;
   }
 
   int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                 pzrt_reduce_op red) override {
     return collective("all_reduce", count, dtype, [&](ncclDataType_t t) {
-      return ncclAllReduce(send, recv, count, t, ncclOpOf(red), comm, stream);
+      return nc().ncclAllReduce(send, recv, count, t, ncclOpOf(red), comm, cur());
     });
   }
 
   int allGather(const void *send, void *recv, size_t count, pzrt_dtype dtype) override {
     return collective("all_gather", count, dtype, [&](ncclDataType_t t) {
-      return ncclAllGather(send, recv, count, t, comm, stream);
+      return nc().ncclAllGather(send, recv, count, t, comm, cur());
     });
   }
 
   int reduceScatter(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                     pzrt_reduce_op red) override {
     return collective("reduce_scatter", count, dtype, [&](ncclDataType_t t) {
-      return ncclReduceScatter(send, recv, count, t, ncclOpOf(red), comm, stream);
+      return nc().ncclReduceScatter(send, recv, count, t, ncclOpOf(red), comm, cur());
     });
   }
 
@@ -315,23 +380,23 @@ struct NcclComm final : pzrt_comm {
     auto *s = static_cast<const char *>(send);
     auto *r = static_cast<char *>(recv);
     cuda(cudaMemcpyAsync(r + rank * bytes, s + rank * bytes, bytes, cudaMemcpyDeviceToDevice,
-                         stream),
+                         cur()),
          op);
-    check(ncclGroupStart(), op, t0);
+    check(nc().ncclGroupStart(), op, t0);
     for (int p = 0; p < size; ++p) {
       if (p == rank)
         continue;
-      check(ncclSend(s + p * bytes, count, t, p, comm, stream), op, t0);
-      check(ncclRecv(r + p * bytes, count, t, p, comm, stream), op, t0);
+      check(nc().ncclSend(s + p * bytes, count, t, p, comm, cur()), op, t0);
+      check(nc().ncclRecv(r + p * bytes, count, t, p, comm, cur()), op, t0);
     }
-    check(ncclGroupEnd(), op, t0);
-    wait(op, t0);
+    check(nc().ncclGroupEnd(), op, t0);
+    finish(op, t0);
     return 0;
   }
 
   int broadcast(void *buf, size_t count, pzrt_dtype dtype, int root) override {
     return collective("broadcast", count, dtype, [&](ncclDataType_t t) {
-      return ncclBroadcast(buf, buf, count, t, root, comm, stream);
+      return nc().ncclBroadcast(buf, buf, count, t, root, comm, cur());
     });
   }
 
@@ -346,13 +411,13 @@ struct NcclComm final : pzrt_comm {
     auto t0 = begin(op);
     ncclDataType_t t = type(op);
     // Both in one group, so that two neighbours exchanging cannot deadlock.
-    check(ncclGroupStart(), op, t0);
+    check(nc().ncclGroupStart(), op, t0);
     if (sendCount)
-      check(ncclSend(send, sendCount, t, dst, comm, stream), op, t0);
+      check(nc().ncclSend(send, sendCount, t, dst, comm, cur()), op, t0);
     if (recvCount)
-      check(ncclRecv(recv, recvCount, t, src, comm, stream), op, t0);
-    check(ncclGroupEnd(), op, t0);
-    wait(op, t0);
+      check(nc().ncclRecv(recv, recvCount, t, src, comm, cur()), op, t0);
+    check(nc().ncclGroupEnd(), op, t0);
+    finish(op, t0);
     return 0;
   }
 
@@ -364,8 +429,8 @@ struct NcclComm final : pzrt_comm {
   int barrier() override {
     Op op{"barrier", 1, PZRT_I32};
     auto t0 = begin(op);
-    check(ncclAllReduce(scratch, scratch, 1, ncclInt32, ncclSum, comm, stream), op, t0);
-    wait(op, t0);
+    check(nc().ncclAllReduce(scratch, scratch, 1, ncclInt32, ncclSum, comm, cur()), op, t0);
+    finish(op, t0);
     return 0;
   }
 
@@ -379,7 +444,7 @@ struct NcclComm final : pzrt_comm {
     c->worldSize = worldSize;
     c->timeoutS = timeoutS;
     ncclConfig_t cfg = configNamed(c->name);
-    ncclResult_t rc = ncclCommSplit(comm, color, key, &c->comm, &cfg);
+    ncclResult_t rc = nc().ncclCommSplit(comm, color, key, &c->comm, &cfg);
     if (rc == ncclInProgress || (rc == ncclSuccess && c->comm)) {
       // The new communicator connects in the background: it is the one to
       // watch (the parent may report an error too).
@@ -387,18 +452,18 @@ struct NcclComm final : pzrt_comm {
     }
     if (rc == ncclInProgress) {
       if (c->comm)
-        ncclCommAbort(c->comm);
+        nc().ncclCommAbort(c->comm);
       timedOut(op, secondsSince(t0));
     }
     if (rc != ncclSuccess) {
       std::string why = ncclText(rc, c->comm ? c->comm : comm);
       if (c->comm)
-        ncclCommAbort(c->comm);
+        nc().ncclCommAbort(c->comm);
       failed(op, why);
     }
     track(c->comm);
-    ncclCommUserRank(c->comm, &c->rank);
-    ncclCommCount(c->comm, &c->size);
+    nc().ncclCommUserRank(c->comm, &c->rank);
+    nc().ncclCommCount(c->comm, &c->size);
     cuda(cudaStreamCreate(&c->stream), op);
     cuda(cudaEventCreateWithFlags(&c->done, cudaEventDisableTiming), op);
     cuda(cudaMalloc(reinterpret_cast<void **>(&c->scratch), sizeof(int)), op);
@@ -406,6 +471,32 @@ struct NcclComm final : pzrt_comm {
     return c;
   }
 };
+
+// The communicators that enqueue on a device stream (enqueueOn): the host
+// learns of their failures and hangs only when it waits for the device, so
+// the CUDA device's waits call watchAll between polls (core/wait_watch.h).
+std::mutex gWatchMutex;
+std::vector<NcclComm *> gWatched;
+
+void watchAll(double waited) {
+  std::lock_guard<std::mutex> lock(gWatchMutex);
+  for (NcclComm *c : gWatched)
+    c->poll(waited); // ends the process on an error or past the deadline
+}
+
+void watch(NcclComm *c) {
+  std::lock_guard<std::mutex> lock(gWatchMutex);
+  if (std::find(gWatched.begin(), gWatched.end(), c) == gWatched.end())
+    gWatched.push_back(c);
+  pzrt::setWaitWatch(watchAll);
+}
+
+void unwatch(NcclComm *c) {
+  std::lock_guard<std::mutex> lock(gWatchMutex);
+  gWatched.erase(std::remove(gWatched.begin(), gWatched.end(), c), gWatched.end());
+  if (gWatched.empty())
+    pzrt::setWaitWatch(nullptr);
+}
 
 // The launcher's view, or MPI's when MPI is initialized (it is the truth
 // then: ranks of a singleton MPI job see no launcher variables).
@@ -498,13 +589,18 @@ pzrt_comm *createNcclComm(int device) {
     return nullptr;
   }
 
+  if (!nccl::load()) {
+    std::string why = pzrt_last_error();
+    fail("rank %d: loading NCCL: %s", rank, why.c_str());
+    return nullptr;
+  }
   const double timeoutS = defaultCommTimeout();
   ncclUniqueId id;
   std::memset(&id, 0, sizeof(id));
   if (rank == 0) {
-    ncclResult_t rc = ncclGetUniqueId(&id);
+    ncclResult_t rc = nc().ncclGetUniqueId(&id);
     if (rc != ncclSuccess) {
-      fail("rank 0 (of %d): ncclGetUniqueId failed: %s", size, ncclGetErrorString(rc));
+      fail("rank 0 (of %d): ncclGetUniqueId failed: %s", size, nc().ncclGetErrorString(rc));
       return nullptr;
     }
   }
@@ -519,7 +615,7 @@ pzrt_comm *createNcclComm(int device) {
   c->name = "world";
   auto t0 = Clock::now();
   ncclConfig_t cfg = configNamed(c->name);
-  ncclResult_t rc = ncclCommInitRankConfig(&c->comm, size, id, rank, &cfg);
+  ncclResult_t rc = nc().ncclCommInitRankConfig(&c->comm, size, id, rank, &cfg);
   if (rc == ncclInProgress || (rc == ncclSuccess && c->comm))
     rc = settle(c->comm, timeoutS, t0);
   if (rc != ncclSuccess) {
@@ -531,7 +627,7 @@ pzrt_comm *createNcclComm(int device) {
       fail("rank %d (of %d): NCCL communicator 'world' on CUDA device %d failed to start: %s",
            rank, size, device, ncclText(rc, c->comm).c_str());
     if (c->comm)
-      ncclCommAbort(c->comm);
+      nc().ncclCommAbort(c->comm);
     c->comm = nullptr;
     delete c;
     return nullptr;

@@ -58,6 +58,12 @@ struct DeviceOps {
   void (*graphDestroy)(void *graph);
   // pzrt_step_publish: the step for device code, written on `stream`.
   int (*publishStep)(pzrt_stream *stream, int64_t step);
+  // eventRecord and streamWait for the runtime's own ordering of its
+  // communication stream (cpu/device_transfer.cpp): they keep a graph
+  // capture going (the other stream joins it), where the entry points for
+  // compiled code end it. NULL: the device has no communicator of its own.
+  pzrt_event *(*orderRecord)(pzrt_stream *stream);
+  int (*orderWait)(pzrt_stream *stream, pzrt_event *event);
 };
 
 } // namespace pzrt

@@ -10,6 +10,7 @@
 #include "core/device.h"
 #include "core/internal.h"
 #include "cpu/comm_thread.h"
+#include "cpu/device_transfer.h"
 #include "cpu/host_staging.h"
 
 #include <algorithm>
@@ -25,6 +26,7 @@ struct pzrt_request {
   unsigned magic = kMagic;
   std::shared_ptr<pzrt::CommTask> task;
   std::shared_ptr<pzrt::Staging> staging; // host-staged: writes the result back
+  pzrt_event *done = nullptr;             // on a device communicator: its end
   const char *reason = nullptr;
 };
 
@@ -99,6 +101,36 @@ std::string traceArgs(const pzrt_step_ctx *ctx, const char *reason) {
          "\", \"step\": " + std::to_string(ctx->step) + "}";
 }
 
+// transfer() on a device communicator (cpu/device_transfer.h): enqueued
+// on the communication stream, on the buffers themselves.
+template <class Op>
+int deviceTransfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
+                   pzrt_request **request, const pzrt::Regions &regions, Op op) {
+  const char *what = pzrt_coll_kind_name(kind);
+  if (request)
+    *request = nullptr;
+  const double issued = ctx->trace ? pzrt_trace_now_us() : 0;
+  pzrt_event *done = nullptr;
+  int rc = pzrt::enqueueTransfer(
+      ctx, c, what,
+      [&] {
+        ReasonCount count(ctx, kind, reason);
+        return count(op(regions.src, regions.dst));
+      },
+      &done);
+  if (ctx->trace)
+    pzrt_trace_event(ctx->trace, "issue", "comm", 0, issued, pzrt_trace_now_us() - issued,
+                     traceArgs(ctx, reason).c_str());
+  if (rc)
+    return -1;
+  if (!request)
+    return pzrt::joinTransfer(ctx, done, what);
+  *request = new pzrt_request();
+  (*request)->done = done;
+  (*request)->reason = reason;
+  return 0;
+}
+
 // Runs `op`, a transfer of `kind` on communicator c, counted and traced
 // under its reason: on the communication thread when c is an MPI
 // communicator and the thread is enabled, else here. Without a request the
@@ -110,6 +142,8 @@ template <class Op>
 int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *reason,
              pzrt_request **request, const pzrt::Regions &regions, Op op) {
   const char *what = pzrt_coll_kind_name(kind);
+  if (pzrt::isDeviceTransfer(ctx, c))
+    return deviceTransfer(ctx, c, kind, reason, request, regions, op);
   pzrt_stream *compute = deviceOps(ctx) ? deviceStream(ctx, 0, what) : nullptr;
   std::shared_ptr<pzrt::Staging> st =
       deviceOps(ctx) && !compute ? nullptr : pzrt::stage(ctx->device, compute, regions, what);
@@ -403,7 +437,8 @@ int pzrt_wait(pzrt_step_ctx *ctx, pzrt_request *request) {
     return pzrt::fail("pzrt_wait: not a request of a transfer");
   request->magic = 0;
   const double start = ctx && ctx->trace ? pzrt_trace_now_us() : 0;
-  int rc = pzrt::commTaskWait(*request->task);
+  int rc = request->done ? pzrt::joinTransfer(ctx, request->done, "pzrt_wait")
+                        : pzrt::commTaskWait(*request->task);
   if (rc == 0 && request->staging)
     rc = request->staging->finish();
   if (ctx && ctx->trace)

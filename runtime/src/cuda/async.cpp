@@ -4,6 +4,12 @@
 #include "cuda/device_cuda.h"
 
 #include "core/internal.h"
+#include "core/wait_watch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <sched.h>
+#include <time.h>
 
 namespace pzrt::cuda {
 
@@ -21,11 +27,46 @@ cudaStream_t handle(pzrt_stream *stream) { return static_cast<cudaStream_t>(stre
 
 } // namespace
 
-int deviceSynchronize(pzrt_device *d) {
-  CudaDevice &device = *asCuda(d);
+int waitStream(cudaStream_t stream, const char *call) {
+  WaitWatch watch = waitWatch();
+  if (!watch)
+    return check(cudaStreamSynchronize(stream), call);
+  const auto start = std::chrono::steady_clock::now();
+  for (long spins = 0;; ++spins) {
+    cudaError_t q = cudaStreamQuery(stream);
+    if (q == cudaSuccess)
+      return 0;
+    if (q != cudaErrorNotReady)
+      return check(q, call);
+    watch(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    // The first polls spin (kernels take microseconds); then sleep 20 us.
+    if (spins < 2000) {
+      sched_yield();
+    } else {
+      timespec ts{0, 20000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+int waitDevice(CudaDevice &device, const char *call) {
   if (makeCurrent(device))
     return -1;
-  return check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  if (waitWatch()) {
+    std::vector<cudaStream_t> streams;
+    {
+      std::lock_guard<std::mutex> lock(device.streamMutex);
+      streams = device.streams;
+    }
+    for (cudaStream_t s : streams)
+      if (waitStream(s, call))
+        return -1;
+  }
+  return check(cudaDeviceSynchronize(), call);
+}
+
+int deviceSynchronize(pzrt_device *d) {
+  return waitDevice(*asCuda(d), "cudaDeviceSynchronize");
 }
 
 int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes) {

@@ -5,6 +5,7 @@
 #include "core/internal.h"
 #include "pzrt/cuda.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,8 +34,7 @@ int deviceRead(pzrt_device *d, void *host, const void *buffer, size_t bytes) {
   CudaDevice &device = *asCuda(d);
   if (bytes == 0)
     return 0;
-  if (breakCapture("pzrt_device_read") || makeCurrent(device) ||
-      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"))
+  if (breakCapture("pzrt_device_read") || waitDevice(device, "cudaDeviceSynchronize"))
     return -1;
   return check(cudaMemcpy(host, buffer, bytes, cudaMemcpyDeviceToHost),
                "cudaMemcpy (device to host)");
@@ -44,13 +44,12 @@ int deviceWrite(pzrt_device *d, void *buffer, const void *host, size_t bytes) {
   CudaDevice &device = *asCuda(d);
   if (bytes == 0)
     return 0;
-  if (breakCapture("pzrt_device_write") || makeCurrent(device) ||
-      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize") ||
+  if (breakCapture("pzrt_device_write") || waitDevice(device, "cudaDeviceSynchronize") ||
       check(cudaMemcpy(buffer, host, bytes, cudaMemcpyHostToDevice),
             "cudaMemcpy (host to device)"))
     return -1;
   // cudaMemcpy from pageable memory may return before the DMA lands.
-  return check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  return waitDevice(device, "cudaDeviceSynchronize");
 }
 
 // Non-blocking streams: the compute and the communication stream must not
@@ -62,13 +61,21 @@ pzrt_stream *streamCreate(pzrt_device *d) {
   if (makeCurrent(device) ||
       check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreateWithFlags"))
     return nullptr;
+  std::lock_guard<std::mutex> lock(device.streamMutex);
+  device.streams.push_back(s);
   return new pzrt_stream{d, s};
 }
 
 void streamDestroy(pzrt_stream *stream) {
   CudaDevice &device = *asCuda(stream->device);
+  auto s = static_cast<cudaStream_t>(stream->handle);
+  {
+    std::lock_guard<std::mutex> lock(device.streamMutex);
+    device.streams.erase(std::remove(device.streams.begin(), device.streams.end(), s),
+                         device.streams.end());
+  }
   if (makeCurrent(device) == 0)
-    check(cudaStreamDestroy(static_cast<cudaStream_t>(stream->handle)), "cudaStreamDestroy");
+    check(cudaStreamDestroy(s), "cudaStreamDestroy");
   delete stream;
 }
 
@@ -76,8 +83,7 @@ int streamSynchronize(pzrt_stream *stream) {
   CudaDevice &device = *asCuda(stream->device);
   if (breakCapture("pzrt_stream_synchronize") || makeCurrent(device))
     return -1;
-  return check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream->handle)),
-               "cudaStreamSynchronize");
+  return waitStream(static_cast<cudaStream_t>(stream->handle), "cudaStreamSynchronize");
 }
 
 int memInfo(pzrt_device *d, size_t *freeBytes, size_t *totalBytes) {
@@ -104,7 +110,7 @@ const DeviceOps kCudaOps = {deviceRead,   deviceWrite,  streamCreate,  streamDes
                             streamSynchronize, syncDevice, streamCopy, streamZero,
                             recordEvent,  waitEvent,    memInfo,       checkDevice,
                             captureBegin, captureEnd,   captureAbandon, graphLaunch,
-                            graphDestroy, publishStep};
+                            graphDestroy, publishStep,  streamRecord,  streamWaitRecorded};
 
 } // namespace
 

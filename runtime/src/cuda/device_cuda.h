@@ -22,6 +22,10 @@ struct CudaDevice {
   // cuBLASLt's handle, created on the first GEMM (cublaslt.h).
   std::mutex ltMutex;
   void *ltHandle = nullptr;
+  // The streams created on the device (streamCreate): the ones a polled
+  // wait (waitDevice) goes through before it synchronizes the device.
+  std::mutex streamMutex;
+  std::vector<cudaStream_t> streams;
   // pzrt_event_record's events (async.cpp): a ring per stream, created on
   // first use. Per stream, so that a slot is only ever re-recorded on the
   // stream it was recorded on.
@@ -52,6 +56,12 @@ int check(cudaError_t err, const char *call);
 int makeCurrent(const CudaDevice &device);
 
 // The device operations of core/device.h that order work (async.cpp).
+// waitStream and waitDevice block until the work is done; while a wait
+// watch is set (core/wait_watch.h: a NCCL communicator enqueues on a
+// stream) they poll, and call it between polls. `call` names the wait in
+// an error.
+int waitStream(cudaStream_t stream, const char *call);
+int waitDevice(CudaDevice &device, const char *call);
 int deviceSynchronize(pzrt_device *device);
 int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes);
 int streamZero(pzrt_stream *stream, void *dst, size_t bytes);

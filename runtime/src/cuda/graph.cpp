@@ -166,8 +166,7 @@ int checkDevice(pzrt_device *d) {
   CudaDevice &device = *asCuda(d);
   if (!device.checkWord)
     return 0;
-  if (breakCapture("pzrt_device_check") || makeCurrent(device) ||
-      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"))
+  if (breakCapture("pzrt_device_check") || waitDevice(device, "cudaDeviceSynchronize"))
     return -1;
   int id = kCheckNone;
   if (check(cudaMemcpy(&id, device.checkWord, sizeof id, cudaMemcpyDeviceToHost),
@@ -177,7 +176,7 @@ int checkDevice(pzrt_device *d) {
     return 0;
   // Reset, so that a caller that goes on (a test) sees later failures.
   check(cudaMemset(device.checkWord, 0x7f, sizeof id), "cudaMemset (the check word)");
-  cudaDeviceSynchronize();
+  waitDevice(device, "cudaDeviceSynchronize");
   std::lock_guard<std::mutex> lock(checksMutex);
   if (id < 1 || static_cast<size_t>(id) > checkMessages.size())
     return fail("a device-side check failed with the unknown id %d", id);
@@ -235,7 +234,7 @@ int *pzrt_cuda_check_word(pzrt_step_ctx *ctx, const char *message, int *id) {
         check(cudaMalloc(&p, sizeof(int)), "cudaMalloc (the check word)"))
       return nullptr;
     if (check(cudaMemset(p, 0x7f, sizeof(int)), "cudaMemset (the check word)") ||
-        check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+        pzrt::cuda::waitDevice(*device, "cudaDeviceSynchronize")) {
       cudaFree(p);
       return nullptr;
     }
@@ -261,7 +260,7 @@ const int64_t *pzrt_cuda_step_word(pzrt_step_ctx *ctx) {
       return nullptr;
     if (check(cudaMemcpy(p, &step, sizeof step, cudaMemcpyHostToDevice),
               "cudaMemcpy (the step word)") ||
-        check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+        pzrt::cuda::waitDevice(*device, "cudaDeviceSynchronize")) {
       cudaFree(p);
       return nullptr;
     }

@@ -22,6 +22,11 @@
 #include "pzrt/run.h"
 #include "pzrt/train.h"
 
+namespace pzrt::cuda {
+// The compiled collectives' communicator (data_comm.cpp).
+int dataComm(pzrt_comm *control, pzrt_comm **comm, void *user);
+} // namespace pzrt::cuda
+
 namespace {
 
 using pzrt::cuda::check;
@@ -58,7 +63,7 @@ void *deviceAlloc(size_t bytes, int cat, void *user) {
   // Zero-filled, as pzrt_mem_alloc promises; done when this returns (the
   // host may write the buffer next, from another stream's point of view).
   if (check(cudaMemset(p, 0, bytes), "cudaMemset (zero-filling a new buffer)") ||
-      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize")) {
+      pzrt::cuda::waitDevice(*state.device, "cudaDeviceSynchronize")) {
     cudaFree(p);
     return nullptr;
   }
@@ -84,7 +89,7 @@ pzrt_device *openDevice(void *user) {
   return d;
 }
 
-const pzrt_device_hooks kHooks = {openDevice, &kDeviceAllocator, &deviceState};
+const pzrt_device_hooks kHooks = {openDevice, &kDeviceAllocator, &deviceState, pzrt::cuda::dataComm};
 
 } // namespace
 

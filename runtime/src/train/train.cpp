@@ -195,6 +195,8 @@ private:
   // The device of the buffers: the CPU's, or the hooks' (with their
   // allocator for every counted buffer from here on).
   void openDevice();
+  // On a device with its own communicator (hooks' data_comm): dataComm_.
+  void createDataComm();
   // Before allocating: the plan's device buffers must fit in the device's
   // free memory (nothing to check on the CPU); throws naming the first
   // buffer that does not fit.
@@ -278,6 +280,9 @@ private:
   pzrt_env env_{};
   int rank_ = 0, world_ = 1;
   pzrt_comm *comm_ = nullptr;
+  // The world the compiled collectives' groups are split from when the
+  // device brings its own (NCCL; hooks' data_comm), else NULL: comm_.
+  pzrt_comm *dataComm_ = nullptr;
   // One communicator per group of grid axes any stage program uses
   // (groupMasks_, ascending); each chunk's ctx comms list is its program's
   // comm_groups mapped onto them.
@@ -336,6 +341,8 @@ Trainer::~Trainer() {
     pzrt_comm_destroy(c);
   for (auto &[mask, c] : tiedComms_)
     pzrt_comm_destroy(c);
+  if (dataComm_)
+    pzrt_comm_destroy(dataComm_);
   for (pzrt_stream *st : streams_)
     pzrt_stream_destroy(st);
   if (comm_)
@@ -438,17 +445,21 @@ int Trainer::run() {
   if (opts_.commTimeout >= 0)
     pzrt_comm_set_timeout(comm_, opts_.commTimeout);
 
-  int code = kExitOk;
-  if (Failure f = guarded([this] { setup(); }); f.code != kExitOk) {
-    std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
-    code = f.code;
-  }
-  int all = agree(code);
-  if (all != kExitOk) {
-    if (code == kExitOk)
-      std::fprintf(stderr, "train: %s: stopping because another rank failed during setup\n",
-                   where().c_str());
-    return all;
+  // Setup in two agreed phases: the device first (it may fail on some
+  // ranks only), then the communicators, which every rank creates together.
+  for (void (Trainer::*phase)() : {&Trainer::openDevice, &Trainer::setup}) {
+    int code = kExitOk;
+    if (Failure f = guarded([this, phase] { (this->*phase)(); }); f.code != kExitOk) {
+      std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
+      code = f.code;
+    }
+    int all = agree(code);
+    if (all != kExitOk) {
+      if (code == kExitOk)
+        std::fprintf(stderr, "train: %s: stopping because another rank failed during setup\n",
+                     where().c_str());
+      return all;
+    }
   }
   if (Failure f = guarded([this] {
         printBanner();
@@ -483,9 +494,9 @@ void Trainer::setup() {
   dpRank_ = (rank_ % stageStride_) / (stageStride_ / dpSize_);
   // The communicators next: every rank splits the world together, before
   // anything that may fail on some ranks only (they then meet in agree()).
+  createDataComm();
   createGroupComms();
   createTiedComms();
-  openDevice();
   // The plan's rows and tokens: those of the first stage that reads data (a
   // middle stage reads none).
   const pzrt_program *data = m_;
@@ -613,6 +624,16 @@ void Trainer::setup() {
   use(0); // the arena and communicators of the first chunk
 }
 
+void Trainer::createDataComm() {
+  if (!multiRank() || !hooks_ || !hooks_->data_comm)
+    return;
+  pzrt_clear_error();
+  if (hooks_->data_comm(comm_, &dataComm_, hooks_->user) != 0)
+    throwInternal("creating the communicator of the device: %s", pzrt_last_error());
+  if (dataComm_ && opts_.commTimeout >= 0)
+    pzrt_comm_set_timeout(dataComm_, opts_.commTimeout);
+}
+
 void Trainer::openDevice() {
   ctx_.device = pzrt_device_cpu();
   if (!hooks_)
@@ -689,7 +710,7 @@ void Trainer::createGroupComms() {
     for (int a = 0; a < PZRT_AXIS_COUNT; ++a)
       if (mask & (1u << a))
         name += pzrt::format(".%d", a);
-    pzrt_comm *c = pzrt_comm_split(comm_, color, key, name.c_str());
+    pzrt_comm *c = pzrt_comm_split(dataComm_ ? dataComm_ : comm_, color, key, name.c_str());
     if (!c)
       throwInternal("creating the communicator of group %zu: %s", g, pzrt_last_error());
     groupComms_.push_back(c);

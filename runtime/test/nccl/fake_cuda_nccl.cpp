@@ -110,6 +110,13 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned int) {
 }
 cudaError_t cudaEventDestroy(cudaEvent_t) { return cudaSuccess; }
 cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaEventRecordWithFlags(cudaEvent_t, cudaStream_t, unsigned int) {
+  return cudaSuccess;
+}
+cudaError_t cudaStreamIsCapturing(cudaStream_t, cudaStreamCaptureStatus *status) {
+  *status = cudaStreamCaptureStatusNone;
+  return cudaSuccess;
+}
 cudaError_t cudaEventQuery(cudaEvent_t) { return gPending ? cudaErrorNotReady : cudaSuccess; }
 cudaError_t cudaMalloc(void **p, size_t n) {
   *p = std::malloc(n ? n : 1);

@@ -3,15 +3,19 @@
 //   pzrt-nccl-probe create [--mpi]   create the world communicator, destroy it
 //   pzrt-nccl-probe check [--mpi]    and run the collective checks on it
 //   pzrt-nccl-probe timeout          rank 0 calls all_reduce, the others never do
+//   pzrt-nccl-probe enqueued         all_reduce enqueued on a stream (enqueueOn),
+//                                    then a host wait that polls the wait watch
 // Exit status: 0 ok, 1 a check failed, 2 the communicator was not created
 // (the reason on stderr); a timed-out collective ends the process with 124.
 #include "comm/comm_impl.h"
+#include "core/wait_watch.h"
 #include "nccl/nccl_checks.h"
 
 #include "pzrt/comm.h"
 #include "pzrt/error.h"
 
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <unistd.h>
@@ -38,6 +42,39 @@ int main(int argc, char **argv) {
     } else {
       std::printf("ok: rank %d of %d\n", pzrt_comm_rank(world), pzrt_comm_size(world));
     }
+  } else if (mode == "enqueued") {
+    // What a compiled program's transfer does (cpu/device_transfer.cpp):
+    // the collective is issued on the caller's stream and returns at once;
+    // the host learns its fate when it waits for the device, whose waits
+    // call the watch (cuda/async.cpp). The stream is the fake's: any handle.
+    pzrt::test::DeviceVec<float> x(1024);
+    void *stream = reinterpret_cast<void *>(uintptr_t{0x1000});
+    if (world->enqueueOn(stream) ||
+        pzrt_all_reduce(world, x.get(), x.get(), 1024, PZRT_F32, PZRT_REDUCE_SUM) ||
+        world->enqueueOn(nullptr)) {
+      std::fprintf(stderr, "pzrt-nccl-probe: %s\n", pzrt_last_error());
+      return 2;
+    }
+    std::printf("issued\n");
+    std::fflush(stdout);
+    pzrt::WaitWatch watch = pzrt::waitWatch();
+    if (!watch) {
+      std::fprintf(stderr, "pzrt-nccl-probe: no wait watch after enqueueOn\n");
+      return 1;
+    }
+    // A host wait of 0..5 s, as waitStream polls it (ends the process on a
+    // failure or past the deadline).
+    for (int i = 0; i <= 50; ++i) {
+      watch(0.1 * i);
+      usleep(1000);
+    }
+    std::printf("waited\n");
+    pzrt_comm_destroy(world);
+    world = nullptr;
+    if (pzrt::waitWatch()) {
+      std::fprintf(stderr, "pzrt-nccl-probe: the wait watch outlived the communicator\n");
+      rc = 1;
+    }
   } else if (mode == "timeout") {
     // A second communicator, which the fatal error must abort too.
     pzrt_comm *sub = pzrt_comm_split(world, 0, pzrt_comm_rank(world), "sub");
@@ -52,7 +89,8 @@ int main(int argc, char **argv) {
       sleep(static_cast<unsigned>(2 * pzrt_comm_timeout(world)) + 2), _exit(3);
     rc = 1;
   }
-  pzrt_comm_destroy(world);
+  if (world)
+    pzrt_comm_destroy(world);
   if (mpiWorld) {
     pzrt_comm_destroy(mpiWorld);
     pzrt_comm_finalize();

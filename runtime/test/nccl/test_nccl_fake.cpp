@@ -82,6 +82,36 @@ TEST_F(NcclFake, TimeoutAbortsEveryCommunicatorAndExits124) {
   EXPECT_NE(out.find("fake-nccl: abort 'sub'"), std::string::npos) << out;
 }
 
+// A collective enqueued on a stream (a compiled program's transfer) returns
+// at once; the host's next wait for the device polls it through the wait
+// watch, which ends the process naming it, or lets the wait go on.
+TEST_F(NcclFake, EnqueuedCollectiveIsWatchedWhileTheHostWaits) {
+  std::string out;
+  int rc = runCommand(probeCommand({"PZRT_COMM_TIMEOUT=0.3"}, "enqueued 2>&1", 20), &out);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("issued\nwaited\n"), std::string::npos) << out;
+
+  rc = runCommand(probeCommand({"PZRT_FAKE_NCCL=hang", "PZRT_COMM_TIMEOUT=0.3"},
+                               "enqueued 2>&1", 20),
+                  &out);
+  EXPECT_EQ(rc, 124) << out;
+  EXPECT_NE(out.find("issued\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("waited"), std::string::npos) << out;
+  EXPECT_NE(out.find("pzrt: rank 0 (of 1): all_reduce on communicator 'world' (rank 0 of 1, 1024 "
+                     "elements of F32, NCCL on CUDA device 0) timed out after 0.3"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("fake-nccl: abort 'world'"), std::string::npos) << out;
+
+  rc = runCommand(probeCommand({"PZRT_FAKE_NCCL=asyncerror"}, "enqueued 2>&1", 20), &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("issued\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("all_reduce on communicator 'world' (rank 0 of 1, 1024 elements of F32, "
+                     "NCCL on CUDA device 0) failed: remote process exited"),
+            std::string::npos)
+      << out;
+}
+
 TEST_F(NcclFake, AsyncErrorAbortsAndExits1) {
   std::string out;
   int rc = runCommand(probeCommand({"PZRT_FAKE_NCCL=asyncerror"}, "timeout 2>&1", 20), &out);

@@ -170,6 +170,12 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   return cudaSuccess;
 }
 
+// An external record in a capture is what the emulator's records always
+// are: the event is complete once the work before it ran.
+cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int) {
+  return cudaEventRecord(event, stream);
+}
+
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   return event ? cudaSuccess : setLastError(cudaErrorInvalidResourceHandle);
 }
