@@ -32,6 +32,7 @@
 #include "comm/mpi_api.h"
 #include "core/internal.h"
 #include "cuda/emu/emu.h"
+#include "cuda/emu/fake_nccl_fold.h"
 
 #include "pzrt/types.h"
 
@@ -58,6 +59,8 @@ struct ncclComm {
 
 namespace {
 
+using pz_emu::fake_nccl::fold;
+
 thread_local std::string tLastError;
 
 ncclResult_t fail(ncclResult_t rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,26 +82,15 @@ bool mpiActive() {
 }
 
 size_t typeSize(ncclDataType_t t) {
-  switch (t) {
-  case ncclInt8:
-  case ncclUint8:
-  case ncclFloat8e4m3:
-  case ncclFloat8e5m2: return 1;
-  case ncclFloat16:
-  case ncclBfloat16: return 2;
-  case ncclInt32:
-  case ncclUint32:
-  case ncclFloat32: return 4;
-  case ncclInt64:
-  case ncclUint64:
-  case ncclFloat64: return 8;
-  default: return 0;
-  }
+  // int8, uint8, int32, uint32, int64, uint64, f16, f32, f64, bf16, 2 x fp8
+  static const size_t kBytes[ncclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
+  return t >= 0 && t < ncclNumTypes ? kBytes[t] : 0;
 }
 
-// Checks what every data call shares; on success *bytes is count's size.
+// Checks what every data call shares (buffers a and b must not be NULL
+// unless there is nothing to move); *bytes: count's size.
 ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataType_t t,
-                       size_t *bytes) {
+                       const void *a, const void *b, size_t *bytes) {
   if (!comm || comm->mpi == MPI_COMM_NULL)
     return fail(ncclInvalidArgument, "%s: invalid communicator", fn);
   size_t es = typeSize(t);
@@ -106,10 +98,12 @@ ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataTy
     return fail(ncclInvalidArgument, "%s: invalid data type %d", fn, static_cast<int>(t));
   if (count > static_cast<size_t>(INT_MAX) / es / static_cast<size_t>(comm->size))
     return fail(ncclInvalidArgument,
-                "%s: %zu elements of %zu bytes on %d ranks exceed what "
-                "the fake moves in one MPI call (2 GiB)",
+                "%s: %zu elements of %zu bytes on %d ranks exceed what the fake moves in one "
+                "MPI call (2 GiB)",
                 fn, count, es, comm->size);
   *bytes = count * es;
+  if (*bytes && (!a || !b))
+    return fail(ncclInvalidArgument, "%s: NULL buffer", fn);
   return ncclSuccess;
 }
 
@@ -149,94 +143,65 @@ void checkMpi(ncclComm_t comm, int rc, const char *what) {
     pzrt::fatal(1, "fake NCCL: rank %d (of %d): MPI failed in %s", comm->rank, comm->size, what);
 }
 
+// One non-blocking MPI call `post(&request)`, waited for.
+template <typename Post> void mpiCall(ncclComm_t comm, const char *what, Post post) {
+  std::vector<MPI_Request> req(1);
+  checkMpi(comm, post(&req[0]), what);
+  waitAll(comm, what, req);
+}
+
+// A host copy of `bytes` bytes at p (device memory inside an op).
+std::vector<char> stage(const void *p, size_t bytes) {
+  return std::vector<char>(static_cast<const char *>(p), static_cast<const char *>(p) + bytes);
+}
+
 // Every rank's `bytes` bytes at `send`, in rank order.
 std::vector<char> gatherAll(ncclComm_t comm, const void *send, size_t bytes, const char *what) {
-  std::vector<char> mine(static_cast<const char *>(send), static_cast<const char *>(send) + bytes);
-  std::vector<char> all(bytes * comm->size);
-  std::vector<MPI_Request> req(1);
-  checkMpi(comm,
-           MPI_Iallgather(mine.data(), static_cast<int>(bytes), MPI_BYTE, all.data(),
-                          static_cast<int>(bytes), MPI_BYTE, comm->mpi, &req[0]),
-           what);
-  waitAll(comm, what, req);
+  std::vector<char> mine = stage(send, bytes), all(bytes * comm->size);
+  const int n = static_cast<int>(bytes);
+  mpiCall(comm, what, [&](MPI_Request *req) {
+    return MPI_Iallgather(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
+  });
   return all;
 }
 
-template <typename T> T apply(ncclRedOp_t op, T a, T b) {
-  switch (op) {
-  case ncclMax: return b > a ? b : a;
-  case ncclMin: return b < a ? b : a;
-  case ncclProd: return a * b;
-  default: return a + b;
-  }
+ncclResult_t enqueue(const char *fn, cudaStream_t stream, std::function<void()> op) {
+  if (pz_emu::enqueue(stream, std::move(op)) != cudaSuccess)
+    return fail(ncclUnhandledCudaError, "%s: the stream refused the operation", fn);
+  return ncclSuccess;
 }
 
-// dst = dst (op) src over n elements of T.
-template <typename T> void foldTyped(void *dst, const void *src, size_t n, ncclRedOp_t op) {
-  auto *d = static_cast<T *>(dst);
-  auto *s = static_cast<const T *>(src);
-  for (size_t i = 0; i < n; ++i)
-    d[i] = apply(op, d[i], s[i]);
-}
-
-// Integers: wrap-around arithmetic in the unsigned type of the same width.
-template <typename T, typename U>
-void foldInt(void *dst, const void *src, size_t n, ncclRedOp_t op) {
-  if (op == ncclMax || op == ncclMin)
-    return foldTyped<T>(dst, src, n, op);
-  auto *d = static_cast<T *>(dst);
-  auto *s = static_cast<const T *>(src);
-  for (size_t i = 0; i < n; ++i) {
-    U a = static_cast<U>(d[i]), b = static_cast<U>(s[i]);
-    d[i] = static_cast<T>(op == ncclProd ? static_cast<U>(a * b) : static_cast<U>(a + b));
-  }
-}
-
-void foldHalf(void *dst, const void *src, size_t n, ncclRedOp_t op, bool bf16) {
-  auto *d = static_cast<uint16_t *>(dst);
-  auto *s = static_cast<const uint16_t *>(src);
-  for (size_t i = 0; i < n; ++i) {
-    float a = bf16 ? pzrt_bf16_to_f32(d[i]) : pzrt_f16_to_f32(d[i]);
-    float b = bf16 ? pzrt_bf16_to_f32(s[i]) : pzrt_f16_to_f32(s[i]);
-    float r = apply(op, a, b);
-    d[i] = bf16 ? pzrt_f32_to_bf16(r) : pzrt_f32_to_f16(r);
-  }
-}
-
-void fold(void *dst, const void *src, size_t n, ncclDataType_t t, ncclRedOp_t op) {
-  switch (t) {
-  case ncclInt8: return foldInt<int8_t, uint8_t>(dst, src, n, op);
-  case ncclUint8: return foldInt<uint8_t, uint8_t>(dst, src, n, op);
-  case ncclInt32: return foldInt<int32_t, uint32_t>(dst, src, n, op);
-  case ncclUint32: return foldInt<uint32_t, uint32_t>(dst, src, n, op);
-  case ncclInt64: return foldInt<int64_t, uint64_t>(dst, src, n, op);
-  case ncclUint64: return foldInt<uint64_t, uint64_t>(dst, src, n, op);
-  case ncclFloat16: return foldHalf(dst, src, n, op, false);
-  case ncclBfloat16: return foldHalf(dst, src, n, op, true);
-  case ncclFloat32: return foldTyped<float>(dst, src, n, op);
-  case ncclFloat64: return foldTyped<double>(dst, src, n, op);
-  default: return; // refused by checkReduce
-  }
-}
-
-ncclResult_t checkReduce(const char *fn, ncclDataType_t t, ncclRedOp_t op) {
+// all_reduce (scatter false) and reduce_scatter (true): each rank gets
+// every rank's copy of what it must reduce (the buffer, or its own block of
+// every rank's buffer) and folds them in rank order 0, 1, ..., n-1, so
+// every rank's bits agree, and reduce_scatter's block r has the bits of
+// block r of an all_reduce.
+ncclResult_t reduce(const char *fn, bool scatter, const void *send, void *recv, size_t count,
+                    ncclDataType_t t, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream) {
+  size_t bytes = 0;
+  if (ncclResult_t rc = checkCall(fn, comm, count, t, send, recv, &bytes))
+    return rc;
   if (op != ncclSum && op != ncclProd && op != ncclMax && op != ncclMin)
     return fail(ncclInvalidArgument, "%s: reduction %d is not supported (sum, prod, max, min)", fn,
                 static_cast<int>(op));
   if (t == ncclFloat8e4m3 || t == ncclFloat8e5m2)
     return fail(ncclInvalidArgument, "%s: fp8 reductions are not supported", fn);
-  return ncclSuccess;
-}
-
-// Block `block` (of `count` elements) reduced over every rank's copy in
-// `all` (rank-major, each `stride` bytes), in rank order.
-std::vector<char> reduceBlock(ncclComm_t comm, const std::vector<char> &all, size_t stride,
-                              size_t block, size_t count, size_t bytes, ncclDataType_t t,
-                              ncclRedOp_t op) {
-  std::vector<char> acc(all.begin() + block * bytes, all.begin() + (block + 1) * bytes);
-  for (int r = 1; r < comm->size; ++r)
-    fold(acc.data(), all.data() + r * stride + block * bytes, count, t, op);
-  return acc;
+  return enqueue(fn, stream, [=] {
+    std::vector<char> all;
+    if (!scatter) {
+      all = gatherAll(comm, send, bytes, fn);
+    } else {
+      std::vector<char> mine = stage(send, bytes * comm->size);
+      all.resize(mine.size());
+      const int n = static_cast<int>(bytes);
+      mpiCall(comm, fn, [&](MPI_Request *req) {
+        return MPI_Ialltoall(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
+      });
+    }
+    for (int r = 1; r < comm->size; ++r)
+      fold(all.data(), all.data() + r * bytes, count, t, op);
+    std::memcpy(recv, all.data(), bytes);
+  });
 }
 
 // A send or receive buffered by a group.
@@ -254,21 +219,16 @@ thread_local std::vector<P2p> tGroup;
 
 // Posts every send and receive, waits for all, then writes what arrived.
 void runP2p(const std::vector<P2p> &ops) {
-  std::vector<std::vector<char>> stage(ops.size());
+  std::vector<std::vector<char>> host(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i)
+    host[i] = ops[i].send ? stage(ops[i].buf, ops[i].bytes) : std::vector<char>(ops[i].bytes);
   std::vector<MPI_Request> reqs(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const P2p &o = ops[i];
-    if (o.send)
-      stage[i].assign(static_cast<const char *>(o.buf), static_cast<const char *>(o.buf) + o.bytes);
-    else
-      stage[i].resize(o.bytes);
-  }
   for (size_t i = 0; i < ops.size(); ++i) {
     const P2p &o = ops[i];
     int n = static_cast<int>(o.bytes);
     checkMpi(o.comm,
-             o.send ? MPI_Isend(stage[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i])
-                    : MPI_Irecv(stage[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i]),
+             o.send ? MPI_Isend(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i])
+                    : MPI_Irecv(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i]),
              o.send ? "ncclSend" : "ncclRecv");
   }
   std::vector<MPI_Status> st;
@@ -282,7 +242,7 @@ void runP2p(const std::vector<P2p> &ops) {
     if (got != static_cast<int>(o.bytes))
       pzrt::fatal(1, "fake NCCL: rank %d (of %d): ncclRecv of %zu bytes from rank %d got %d bytes",
                   o.comm->rank, o.comm->size, o.bytes, o.peer, got);
-    std::memcpy(o.buf, stage[i].data(), o.bytes);
+    std::memcpy(o.buf, host[i].data(), o.bytes);
   }
 }
 
@@ -307,13 +267,11 @@ ncclResult_t issueP2p(std::vector<P2p> ops) {
 ncclResult_t p2p(const char *fn, bool send, void *buf, size_t count, ncclDataType_t t, int peer,
                  ncclComm_t comm, cudaStream_t stream) {
   size_t bytes = 0;
-  if (ncclResult_t rc = checkCall(fn, comm, count, t, &bytes))
+  if (ncclResult_t rc = checkCall(fn, comm, count, t, buf, buf, &bytes))
     return rc;
   if (peer < 0 || peer >= comm->size)
     return fail(ncclInvalidArgument, "%s: peer %d is not a rank of a communicator of %d", fn, peer,
                 comm->size);
-  if (bytes && !buf)
-    return fail(ncclInvalidArgument, "%s: NULL buffer", fn);
   if (!bytes)
     return ncclSuccess;
   P2p op{send, buf, bytes, peer, comm, stream};
@@ -322,12 +280,6 @@ ncclResult_t p2p(const char *fn, bool send, void *buf, size_t count, ncclDataTyp
     return ncclSuccess;
   }
   return issueP2p({op});
-}
-
-ncclResult_t enqueue(const char *fn, cudaStream_t stream, std::function<void()> op) {
-  if (pz_emu::enqueue(stream, std::move(op)) != cudaSuccess)
-    return fail(ncclUnhandledCudaError, "%s: the stream refused the operation", fn);
-  return ncclSuccess;
 }
 
 } // namespace
@@ -436,17 +388,16 @@ ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *asyncError) {
 }
 
 const char *ncclGetErrorString(ncclResult_t result) {
-  switch (result) {
-  case ncclSuccess: return "no error";
-  case ncclUnhandledCudaError: return "unhandled cuda error (run with NCCL_DEBUG=INFO for details)";
-  case ncclSystemError: return "unhandled system error (run with NCCL_DEBUG=INFO for details)";
-  case ncclInternalError: return "internal error - please report this issue to the NCCL developers";
-  case ncclInvalidArgument: return "invalid argument (run with NCCL_DEBUG=WARN for details)";
-  case ncclInvalidUsage: return "invalid usage (run with NCCL_DEBUG=WARN for details)";
-  case ncclRemoteError: return "remote process exited or there was a network error";
-  case ncclInProgress: return "NCCL operation in progress";
-  default: return "unknown result code";
-  }
+  static const char *const kText[ncclNumResults] = {
+      "no error",
+      "unhandled cuda error",
+      "unhandled system error",
+      "internal error",
+      "invalid argument",
+      "invalid usage",
+      "remote process exited or there was a network error",
+      "NCCL operation in progress"};
+  return result >= 0 && result < ncclNumResults ? kText[result] : "unknown result code";
 }
 
 const char *ncclGetLastError(ncclComm_t) { return tLastError.c_str(); }
@@ -468,55 +419,22 @@ ncclResult_t ncclCommCount(const ncclComm_t comm, int *count) {
 ncclResult_t ncclAllReduce(const void *sendbuff, void *recvbuff, size_t count,
                            ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                            cudaStream_t stream) {
-  size_t bytes = 0;
-  if (ncclResult_t rc = checkCall("ncclAllReduce", comm, count, datatype, &bytes))
-    return rc;
-  if (ncclResult_t rc = checkReduce("ncclAllReduce", datatype, op))
-    return rc;
-  if (bytes && (!sendbuff || !recvbuff))
-    return fail(ncclInvalidArgument, "ncclAllReduce: NULL buffer");
-  return enqueue("ncclAllReduce", stream, [=] {
-    std::vector<char> all = gatherAll(comm, sendbuff, bytes, "ncclAllReduce");
-    std::vector<char> acc = reduceBlock(comm, all, bytes, 0, count, bytes, datatype, op);
-    std::memcpy(recvbuff, acc.data(), bytes);
-  });
+  return reduce("ncclAllReduce", false, sendbuff, recvbuff, count, datatype, op, comm, stream);
 }
 
 ncclResult_t ncclReduceScatter(const void *sendbuff, void *recvbuff, size_t recvcount,
                                ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
                                cudaStream_t stream) {
-  size_t bytes = 0;
-  if (ncclResult_t rc = checkCall("ncclReduceScatter", comm, recvcount, datatype, &bytes))
-    return rc;
-  if (ncclResult_t rc = checkReduce("ncclReduceScatter", datatype, op))
-    return rc;
-  if (bytes && (!sendbuff || !recvbuff))
-    return fail(ncclInvalidArgument, "ncclReduceScatter: NULL buffer");
-  // Each rank gets block r of every rank's send buffer and folds them in
-  // rank order: the same bits as block r of an all_reduce.
-  return enqueue("ncclReduceScatter", stream, [=] {
-    const int n = comm->size;
-    std::vector<char> send(static_cast<const char *>(sendbuff),
-                           static_cast<const char *>(sendbuff) + bytes * n);
-    std::vector<char> all(bytes * n);
-    std::vector<MPI_Request> req(1);
-    checkMpi(comm,
-             MPI_Ialltoall(send.data(), static_cast<int>(bytes), MPI_BYTE, all.data(),
-                           static_cast<int>(bytes), MPI_BYTE, comm->mpi, &req[0]),
-             "ncclReduceScatter");
-    waitAll(comm, "ncclReduceScatter", req);
-    std::vector<char> acc = reduceBlock(comm, all, bytes, 0, recvcount, bytes, datatype, op);
-    std::memcpy(recvbuff, acc.data(), bytes);
-  });
+  return reduce("ncclReduceScatter", true, sendbuff, recvbuff, recvcount, datatype, op, comm,
+                stream);
 }
 
 ncclResult_t ncclAllGather(const void *sendbuff, void *recvbuff, size_t sendcount,
                            ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
   size_t bytes = 0;
-  if (ncclResult_t rc = checkCall("ncclAllGather", comm, sendcount, datatype, &bytes))
+  if (ncclResult_t rc =
+          checkCall("ncclAllGather", comm, sendcount, datatype, sendbuff, recvbuff, &bytes))
     return rc;
-  if (bytes && (!sendbuff || !recvbuff))
-    return fail(ncclInvalidArgument, "ncclAllGather: NULL buffer");
   return enqueue("ncclAllGather", stream, [=] {
     std::vector<char> all = gatherAll(comm, sendbuff, bytes, "ncclAllGather");
     std::memcpy(recvbuff, all.data(), all.size());
@@ -527,24 +445,17 @@ ncclResult_t ncclBroadcast(const void *sendbuff, void *recvbuff, size_t count,
                            ncclDataType_t datatype, int root, ncclComm_t comm,
                            cudaStream_t stream) {
   size_t bytes = 0;
-  if (ncclResult_t rc = checkCall("ncclBroadcast", comm, count, datatype, &bytes))
+  const void *mine = comm && comm->rank == root ? sendbuff : recvbuff; // read on the root only
+  if (ncclResult_t rc = checkCall("ncclBroadcast", comm, count, datatype, mine, recvbuff, &bytes))
     return rc;
   if (root < 0 || root >= comm->size)
-    return fail(ncclInvalidArgument,
-                "ncclBroadcast: root %d is not a rank of a communicator "
-                "of %d",
+    return fail(ncclInvalidArgument, "ncclBroadcast: root %d is not a rank of a communicator of %d",
                 root, comm->size);
-  if (bytes && (!recvbuff || (comm->rank == root && !sendbuff)))
-    return fail(ncclInvalidArgument, "ncclBroadcast: NULL buffer");
   return enqueue("ncclBroadcast", stream, [=] {
-    std::vector<char> buf(bytes);
-    if (comm->rank == root)
-      std::memcpy(buf.data(), sendbuff, bytes);
-    std::vector<MPI_Request> req(1);
-    checkMpi(comm,
-             MPI_Ibcast(buf.data(), static_cast<int>(bytes), MPI_BYTE, root, comm->mpi, &req[0]),
-             "ncclBroadcast");
-    waitAll(comm, "ncclBroadcast", req);
+    std::vector<char> buf = comm->rank == root ? stage(sendbuff, bytes) : std::vector<char>(bytes);
+    mpiCall(comm, "ncclBroadcast", [&](MPI_Request *req) {
+      return MPI_Ibcast(buf.data(), static_cast<int>(bytes), MPI_BYTE, root, comm->mpi, req);
+    });
     std::memcpy(recvbuff, buf.data(), bytes);
   });
 }
