@@ -1,0 +1,488 @@
+// A fake NCCL for the CUDA host emulator that really moves data between the
+// ranks of an MPI job, so that comm_nccl.cpp (and compiled programs that use
+// NCCL) run end to end without a GPU (docs/design/0019-cuda-emulation.md).
+//
+// - A communicator is an MPI communicator of its own (a dup of
+//   MPI_COMM_WORLD, or a split of its parent's), so traffic of two
+//   communicators never matches. MPI must be initialized: comm_nccl.cpp then
+//   bootstraps the unique id over MPI, the only path supported here.
+//   Communicators are complete at once (the non-blocking config is ignored).
+// - Every data operation is one pz_emu::enqueue op: it runs now, in stream
+//   order, or is recorded into the graph its stream captures and runs at
+//   each cudaGraphLaunch. The op copies device buffers into host memory,
+//   talks MPI on the copies and writes the results back, so in-place forms
+//   (send == recv, NCCL's in-place all_gather and reduce_scatter) work and
+//   MPI never touches emulated device pages.
+// - Reductions give the same bits on every rank: every rank gets every
+//   rank's contribution and folds them in rank order 0, 1, ..., n-1. 16-bit
+//   floats are widened to fp32 for each addition and rounded back to nearest
+//   even after it (NCCL also rounds once per step; its order differs).
+//   Integer sums wrap. all_reduce moves n times the buffer (no ring): a test
+//   fake, not a fast one.
+// - ncclSend/ncclRecv between ncclGroupStart and ncclGroupEnd are buffered
+//   (per thread, as NCCL's groups) and run as one op of MPI_Isend/MPI_Irecv
+//   waited for together, so neighbours exchanging cannot deadlock; messages
+//   between two ranks match in posting order, as in NCCL. Collectives
+//   inside a group are issued at once.
+// - An MPI wait longer than the communicator timeout (PZRT_COMM_TIMEOUT,
+//   600 s by default) ends the job with exit code 124, as comm_nccl.cpp
+//   does: the op runs synchronously, so comm_nccl.cpp's own deadline could
+//   not fire while a peer is missing.
+#include "comm/comm_impl.h"
+#include "comm/mpi_api.h"
+#include "core/internal.h"
+#include "cuda/emu/emu.h"
+#include "cuda/emu/fake_nccl_fold.h"
+
+#include "pzrt/types.h"
+
+#include <nccl.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <sched.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+struct ncclComm {
+  MPI_Comm mpi = MPI_COMM_NULL;
+  int rank = 0;
+  int size = 1;
+};
+
+namespace {
+
+using pz_emu::fake_nccl::fold;
+
+thread_local std::string tLastError;
+
+ncclResult_t fail(ncclResult_t rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+ncclResult_t fail(ncclResult_t rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char buf[512];
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  tLastError = std::string("fake NCCL: ") + buf;
+  return rc;
+}
+
+bool mpiActive() {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  return init && !fin;
+}
+
+size_t typeSize(ncclDataType_t t) {
+  // int8, uint8, int32, uint32, int64, uint64, f16, f32, f64, bf16, 2 x fp8
+  static const size_t kBytes[ncclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
+  return t >= 0 && t < ncclNumTypes ? kBytes[t] : 0;
+}
+
+// Checks what every data call shares (buffers a and b must not be NULL
+// unless there is nothing to move); *bytes: count's size.
+ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataType_t t,
+                       const void *a, const void *b, size_t *bytes) {
+  if (!comm || comm->mpi == MPI_COMM_NULL)
+    return fail(ncclInvalidArgument, "%s: invalid communicator", fn);
+  size_t es = typeSize(t);
+  if (!es)
+    return fail(ncclInvalidArgument, "%s: invalid data type %d", fn, static_cast<int>(t));
+  if (count > static_cast<size_t>(INT_MAX) / es / static_cast<size_t>(comm->size))
+    return fail(ncclInvalidArgument,
+                "%s: %zu elements of %zu bytes on %d ranks exceed what the fake moves in one "
+                "MPI call (2 GiB)",
+                fn, count, es, comm->size);
+  *bytes = count * es;
+  if (*bytes && (!a || !b))
+    return fail(ncclInvalidArgument, "%s: NULL buffer", fn);
+  return ncclSuccess;
+}
+
+// Waits for MPI requests under the communicator timeout (see the top).
+void waitAll(ncclComm_t comm, const char *what, std::vector<MPI_Request> &reqs,
+             std::vector<MPI_Status> *statuses = nullptr) {
+  if (reqs.empty())
+    return;
+  if (statuses)
+    statuses->resize(reqs.size());
+  const double limit = pzrt::defaultCommTimeout();
+  auto t0 = std::chrono::steady_clock::now();
+  for (long spins = 0;; ++spins) {
+    int done = 0;
+    if (MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done,
+                    statuses ? statuses->data() : MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+      pzrt::fatal(1, "fake NCCL: rank %d (of %d): MPI failed in %s", comm->rank, comm->size, what);
+    if (done)
+      return;
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (limit > 0 && waited > limit)
+      pzrt::fatal(124,
+                  "fake NCCL: rank %d (of %d): %s timed out after %.3f s; a peer failed or "
+                  "did not call it",
+                  comm->rank, comm->size, what, waited);
+    if (spins < 2000) {
+      sched_yield();
+    } else {
+      timespec ts{0, 20000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+}
+
+void checkMpi(ncclComm_t comm, int rc, const char *what) {
+  if (rc != MPI_SUCCESS)
+    pzrt::fatal(1, "fake NCCL: rank %d (of %d): MPI failed in %s", comm->rank, comm->size, what);
+}
+
+// One non-blocking MPI call `post(&request)`, waited for.
+template <typename Post> void mpiCall(ncclComm_t comm, const char *what, Post post) {
+  std::vector<MPI_Request> req(1);
+  checkMpi(comm, post(&req[0]), what);
+  waitAll(comm, what, req);
+}
+
+// A host copy of `bytes` bytes at p (device memory inside an op).
+std::vector<char> stage(const void *p, size_t bytes) {
+  return std::vector<char>(static_cast<const char *>(p), static_cast<const char *>(p) + bytes);
+}
+
+// Every rank's `bytes` bytes at `send`, in rank order.
+std::vector<char> gatherAll(ncclComm_t comm, const void *send, size_t bytes, const char *what) {
+  std::vector<char> mine = stage(send, bytes), all(bytes * comm->size);
+  const int n = static_cast<int>(bytes);
+  mpiCall(comm, what, [&](MPI_Request *req) {
+    return MPI_Iallgather(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
+  });
+  return all;
+}
+
+ncclResult_t enqueue(const char *fn, cudaStream_t stream, std::function<void()> op) {
+  if (pz_emu::enqueue(stream, std::move(op)) != cudaSuccess)
+    return fail(ncclUnhandledCudaError, "%s: the stream refused the operation", fn);
+  return ncclSuccess;
+}
+
+// all_reduce (scatter false) and reduce_scatter (true): each rank gets
+// every rank's copy of what it must reduce (the buffer, or its own block of
+// every rank's buffer) and folds them in rank order 0, 1, ..., n-1, so
+// every rank's bits agree, and reduce_scatter's block r has the bits of
+// block r of an all_reduce.
+ncclResult_t reduce(const char *fn, bool scatter, const void *send, void *recv, size_t count,
+                    ncclDataType_t t, ncclRedOp_t op, ncclComm_t comm, cudaStream_t stream) {
+  size_t bytes = 0;
+  if (ncclResult_t rc = checkCall(fn, comm, count, t, send, recv, &bytes))
+    return rc;
+  if (op != ncclSum && op != ncclProd && op != ncclMax && op != ncclMin)
+    return fail(ncclInvalidArgument, "%s: reduction %d is not supported (sum, prod, max, min)", fn,
+                static_cast<int>(op));
+  if (t == ncclFloat8e4m3 || t == ncclFloat8e5m2)
+    return fail(ncclInvalidArgument, "%s: fp8 reductions are not supported", fn);
+  return enqueue(fn, stream, [=] {
+    std::vector<char> all;
+    if (!scatter) {
+      all = gatherAll(comm, send, bytes, fn);
+    } else {
+      std::vector<char> mine = stage(send, bytes * comm->size);
+      all.resize(mine.size());
+      const int n = static_cast<int>(bytes);
+      mpiCall(comm, fn, [&](MPI_Request *req) {
+        return MPI_Ialltoall(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
+      });
+    }
+    for (int r = 1; r < comm->size; ++r)
+      fold(all.data(), all.data() + r * bytes, count, t, op);
+    std::memcpy(recv, all.data(), bytes);
+  });
+}
+
+// A send or receive buffered by a group.
+struct P2p {
+  bool send;
+  void *buf;
+  size_t bytes;
+  int peer;
+  ncclComm_t comm;
+  cudaStream_t stream;
+};
+
+thread_local int tGroupDepth = 0;
+thread_local std::vector<P2p> tGroup;
+
+// Posts every send and receive, waits for all, then writes what arrived.
+void runP2p(const std::vector<P2p> &ops) {
+  std::vector<std::vector<char>> host(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i)
+    host[i] = ops[i].send ? stage(ops[i].buf, ops[i].bytes) : std::vector<char>(ops[i].bytes);
+  std::vector<MPI_Request> reqs(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const P2p &o = ops[i];
+    int n = static_cast<int>(o.bytes);
+    checkMpi(o.comm,
+             o.send ? MPI_Isend(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i])
+                    : MPI_Irecv(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i]),
+             o.send ? "ncclSend" : "ncclRecv");
+  }
+  std::vector<MPI_Status> st;
+  waitAll(ops[0].comm, "ncclSend/ncclRecv", reqs, &st);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const P2p &o = ops[i];
+    if (o.send)
+      continue;
+    int got = -1;
+    MPI_Get_count(&st[i], MPI_BYTE, &got);
+    if (got != static_cast<int>(o.bytes))
+      pzrt::fatal(1, "fake NCCL: rank %d (of %d): ncclRecv of %zu bytes from rank %d got %d bytes",
+                  o.comm->rank, o.comm->size, o.bytes, o.peer, got);
+    std::memcpy(o.buf, host[i].data(), o.bytes);
+  }
+}
+
+ncclResult_t issueP2p(std::vector<P2p> ops) {
+  if (ops.empty())
+    return ncclSuccess;
+  cudaStream_t stream = ops[0].stream;
+  for (const P2p &o : ops) {
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    if (o.stream != stream &&
+        (cudaStreamIsCapturing(o.stream, &st) != cudaSuccess || st != cudaStreamCaptureStatusNone ||
+         cudaStreamIsCapturing(stream, &st) != cudaSuccess || st != cudaStreamCaptureStatusNone))
+      return fail(ncclInvalidUsage, "ncclGroupEnd: a group on several streams, one of them "
+                                    "capturing a graph, is not supported");
+  }
+  auto shared = std::make_shared<std::vector<P2p>>(std::move(ops));
+  if (pz_emu::enqueue(stream, [shared] { runP2p(*shared); }) != cudaSuccess)
+    return fail(ncclUnhandledCudaError, "ncclGroupEnd: the stream refused the operation");
+  return ncclSuccess;
+}
+
+ncclResult_t p2p(const char *fn, bool send, void *buf, size_t count, ncclDataType_t t, int peer,
+                 ncclComm_t comm, cudaStream_t stream) {
+  size_t bytes = 0;
+  if (ncclResult_t rc = checkCall(fn, comm, count, t, buf, buf, &bytes))
+    return rc;
+  if (peer < 0 || peer >= comm->size)
+    return fail(ncclInvalidArgument, "%s: peer %d is not a rank of a communicator of %d", fn, peer,
+                comm->size);
+  if (!bytes)
+    return ncclSuccess;
+  P2p op{send, buf, bytes, peer, comm, stream};
+  if (tGroupDepth > 0) {
+    tGroup.push_back(op);
+    return ncclSuccess;
+  }
+  return issueP2p({op});
+}
+
+} // namespace
+
+extern "C" {
+
+ncclResult_t ncclGetVersion(int *version) {
+  if (!version)
+    return fail(ncclInvalidArgument, "ncclGetVersion: NULL version");
+  *version = NCCL_VERSION_CODE;
+  return ncclSuccess;
+}
+
+// Unique per job in practice (pid, time, a counter); ncclCommInitRankConfig
+// checks that every rank got rank 0's.
+ncclResult_t ncclGetUniqueId(ncclUniqueId *id) {
+  if (!id)
+    return fail(ncclInvalidArgument, "ncclGetUniqueId: NULL id");
+  static unsigned counter = 0;
+  std::memset(id, 0, sizeof(*id));
+  std::snprintf(id->internal, sizeof(id->internal), "pz-fake-nccl %ld %ld %u",
+                static_cast<long>(getpid()), static_cast<long>(std::time(nullptr)), ++counter);
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUniqueId commId, int rank,
+                                    ncclConfig_t *) {
+  if (!comm)
+    return fail(ncclInvalidArgument, "ncclCommInitRankConfig: NULL comm");
+  *comm = nullptr;
+  if (!mpiActive())
+    return fail(ncclInvalidUsage, "ncclCommInitRankConfig: the fake NCCL needs MPI to be "
+                                  "initialized (start the ranks with mpirun)");
+  int worldRank = -1, worldSize = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &worldRank);
+  MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
+  if (nranks != worldSize || rank != worldRank)
+    return fail(ncclInvalidUsage,
+                "ncclCommInitRankConfig: rank %d of %d asked for, but the fake "
+                "NCCL makes only MPI_COMM_WORLD's communicator (rank %d of %d)",
+                rank, nranks, worldRank, worldSize);
+  auto c = std::make_unique<ncclComm>();
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi) != MPI_SUCCESS)
+    return fail(ncclSystemError, "ncclCommInitRankConfig: MPI_Comm_dup failed");
+  c->rank = rank;
+  c->size = nranks;
+  // Every rank must hold rank 0's id, as NCCL's bootstrap requires.
+  std::vector<char> ids = gatherAll(c.get(), &commId, sizeof(commId), "ncclCommInitRankConfig");
+  for (int r = 1; r < nranks; ++r)
+    if (std::memcmp(ids.data(), ids.data() + r * sizeof(commId), sizeof(commId)) != 0) {
+      MPI_Comm_free(&c->mpi);
+      return fail(ncclInvalidUsage,
+                  "ncclCommInitRankConfig: rank %d holds another unique id "
+                  "than rank 0",
+                  r);
+    }
+  *comm = c.release();
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t *newcomm,
+                           ncclConfig_t *) {
+  if (!comm || comm->mpi == MPI_COMM_NULL || !newcomm)
+    return fail(ncclInvalidArgument, "ncclCommSplit: invalid communicator or NULL newcomm");
+  if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
+    return fail(ncclInvalidArgument, "ncclCommSplit: invalid color %d", color);
+  *newcomm = nullptr;
+  MPI_Comm sub = MPI_COMM_NULL;
+  if (MPI_Comm_split(comm->mpi, color == NCCL_SPLIT_NOCOLOR ? MPI_UNDEFINED : color, key, &sub) !=
+      MPI_SUCCESS)
+    return fail(ncclSystemError, "ncclCommSplit: MPI_Comm_split failed");
+  if (sub == MPI_COMM_NULL)
+    return ncclSuccess;
+  auto *c = new ncclComm();
+  c->mpi = sub;
+  MPI_Comm_rank(sub, &c->rank);
+  MPI_Comm_size(sub, &c->size);
+  *newcomm = c;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommFinalize(ncclComm_t comm) {
+  if (!comm)
+    return fail(ncclInvalidArgument, "ncclCommFinalize: NULL communicator");
+  if (comm->mpi != MPI_COMM_NULL && mpiActive())
+    MPI_Comm_free(&comm->mpi);
+  comm->mpi = MPI_COMM_NULL;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommDestroy(ncclComm_t comm) {
+  if (!comm)
+    return ncclSuccess;
+  ncclCommFinalize(comm);
+  delete comm;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommAbort(ncclComm_t comm) { return ncclCommDestroy(comm); }
+
+ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *asyncError) {
+  if (!comm || !asyncError)
+    return fail(ncclInvalidArgument, "ncclCommGetAsyncError: NULL argument");
+  *asyncError = ncclSuccess;
+  return ncclSuccess;
+}
+
+const char *ncclGetErrorString(ncclResult_t result) {
+  static const char *const kText[ncclNumResults] = {
+      "no error",
+      "unhandled cuda error",
+      "unhandled system error",
+      "internal error",
+      "invalid argument",
+      "invalid usage",
+      "remote process exited or there was a network error",
+      "NCCL operation in progress"};
+  return result >= 0 && result < ncclNumResults ? kText[result] : "unknown result code";
+}
+
+const char *ncclGetLastError(ncclComm_t) { return tLastError.c_str(); }
+
+ncclResult_t ncclCommUserRank(const ncclComm_t comm, int *rank) {
+  if (!comm || !rank)
+    return fail(ncclInvalidArgument, "ncclCommUserRank: NULL argument");
+  *rank = comm->rank;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclCommCount(const ncclComm_t comm, int *count) {
+  if (!comm || !count)
+    return fail(ncclInvalidArgument, "ncclCommCount: NULL argument");
+  *count = comm->size;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclAllReduce(const void *sendbuff, void *recvbuff, size_t count,
+                           ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
+                           cudaStream_t stream) {
+  return reduce("ncclAllReduce", false, sendbuff, recvbuff, count, datatype, op, comm, stream);
+}
+
+ncclResult_t ncclReduceScatter(const void *sendbuff, void *recvbuff, size_t recvcount,
+                               ncclDataType_t datatype, ncclRedOp_t op, ncclComm_t comm,
+                               cudaStream_t stream) {
+  return reduce("ncclReduceScatter", true, sendbuff, recvbuff, recvcount, datatype, op, comm,
+                stream);
+}
+
+ncclResult_t ncclAllGather(const void *sendbuff, void *recvbuff, size_t sendcount,
+                           ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream) {
+  size_t bytes = 0;
+  if (ncclResult_t rc =
+          checkCall("ncclAllGather", comm, sendcount, datatype, sendbuff, recvbuff, &bytes))
+    return rc;
+  return enqueue("ncclAllGather", stream, [=] {
+    std::vector<char> all = gatherAll(comm, sendbuff, bytes, "ncclAllGather");
+    std::memcpy(recvbuff, all.data(), all.size());
+  });
+}
+
+ncclResult_t ncclBroadcast(const void *sendbuff, void *recvbuff, size_t count,
+                           ncclDataType_t datatype, int root, ncclComm_t comm,
+                           cudaStream_t stream) {
+  size_t bytes = 0;
+  const void *mine = comm && comm->rank == root ? sendbuff : recvbuff; // read on the root only
+  if (ncclResult_t rc = checkCall("ncclBroadcast", comm, count, datatype, mine, recvbuff, &bytes))
+    return rc;
+  if (root < 0 || root >= comm->size)
+    return fail(ncclInvalidArgument, "ncclBroadcast: root %d is not a rank of a communicator of %d",
+                root, comm->size);
+  return enqueue("ncclBroadcast", stream, [=] {
+    std::vector<char> buf = comm->rank == root ? stage(sendbuff, bytes) : std::vector<char>(bytes);
+    mpiCall(comm, "ncclBroadcast", [&](MPI_Request *req) {
+      return MPI_Ibcast(buf.data(), static_cast<int>(bytes), MPI_BYTE, root, comm->mpi, req);
+    });
+    std::memcpy(recvbuff, buf.data(), bytes);
+  });
+}
+
+ncclResult_t ncclSend(const void *sendbuff, size_t count, ncclDataType_t datatype, int peer,
+                      ncclComm_t comm, cudaStream_t stream) {
+  return p2p("ncclSend", true, const_cast<void *>(sendbuff), count, datatype, peer, comm, stream);
+}
+
+ncclResult_t ncclRecv(void *recvbuff, size_t count, ncclDataType_t datatype, int peer,
+                      ncclComm_t comm, cudaStream_t stream) {
+  return p2p("ncclRecv", false, recvbuff, count, datatype, peer, comm, stream);
+}
+
+ncclResult_t ncclGroupStart() {
+  ++tGroupDepth;
+  return ncclSuccess;
+}
+
+ncclResult_t ncclGroupEnd() {
+  if (tGroupDepth == 0)
+    return fail(ncclInvalidUsage, "ncclGroupEnd: no group was started");
+  if (--tGroupDepth > 0)
+    return ncclSuccess;
+  std::vector<P2p> ops;
+  ops.swap(tGroup);
+  return issueP2p(std::move(ops));
+}
+
+} // extern "C"
