@@ -104,6 +104,7 @@ def run(args, env=None):
 
 
 LOGS = {}  # run name -> the trainer's output (stdout and stderr)
+NCCL_RUNS = []  # the runs whose collectives ran on NCCL
 DROPOUT_MODEL = [None]  # the MLP with dropout after its GELU, written in main()
 
 
@@ -285,6 +286,32 @@ def main():
     else:
         print(f"note: {gpt2} not found; GPT-2 not checked")
     failures = []
+    # The same 2-rank programs with their collectives on NCCL (PZRT_COMM=nccl;
+    # the emulator's fake NCCL moves the data between the ranks over MPI):
+    # enqueued on the communication stream, ordered by events, captured in
+    # the graphs. Against one rank, like the MPI runs; and every step's
+    # bytes by reason must equal the MPI run's (graph replays count them).
+    # (Not on one real GPU: NCCL refuses two ranks on one device.)
+    nccl = {"PZRT_COMM": "nccl"}
+    for name in list(plans) if not a.gpu else []:
+        flags, rows, reason = plans[name]
+        model = gpt2 if name.startswith("gpt2") else MODEL
+        got = name + "-nccl"
+        runs[got] = train(pz, work, got, [], None if model == gpt2 else feed, a.steps,
+                          ranks=2, rows=rows, model=model, env=nccl, program=name)
+        compared.append((got, "gpt2-emu" if model == gpt2 else "emu"))
+        if "collectives: NCCL" not in LOGS[got]:
+            failures.append(f"{got}: the run does not say its collectives ran on NCCL:\n"
+                            f"{LOGS[got]}")
+        if "collectives: MPI" not in LOGS[name]:
+            failures.append(f"{name}: the run does not say its collectives ran on MPI")
+        for l_nccl, l_mpi in zip(runs[got][1], runs[name][1]):
+            if l_nccl.get("comm_bytes_by_reason") != l_mpi.get("comm_bytes_by_reason"):
+                failures.append(f"{got} step {l_nccl['step']}: bytes by reason "
+                                f"{l_nccl.get('comm_bytes_by_reason')} != MPI's "
+                                f"{l_mpi.get('comm_bytes_by_reason')}")
+                break
+        NCCL_RUNS.append(got)
     # Checkpoints of the emulated program (its parameters and optimizer
     # states read from and written to device memory through host copies):
     # save at step N, resume to the end, bit-identical to the uninterrupted
@@ -300,6 +327,11 @@ def main():
                "drop-emu": (1, ROWS, DROPOUT_MODEL[0], None)}
     if "gpt2-emu" in runs:
         graphed["gpt2-emu"] = (1, 2, gpt2, None)
+    # On NCCL, dp 2's forward_backward (its gradient all-reduce) is a graph too.
+    if not a.gpu:
+        runs["dp2-nccl-eager"] = train(pz, work, "dp2-nccl-eager", [], feed, a.steps, ranks=2,
+                                       rows=ROWS // 2, env=dict(nccl, **eager), program="dp2")
+        failures += check_graphs("dp2-nccl", runs, a, None)
     for name, (ranks, rows, model, eager_fns) in graphed.items():
         runs[name + "-eager"] = train(pz, work, name + "-eager", [],
                                       feed if model in (MODEL, DROPOUT_MODEL[0]) else None,
@@ -338,8 +370,8 @@ def main():
         print(note)
     # The other plans ran with graphs too (gated above against one rank):
     # which of their calls fell back to eager, for the record.
-    for name in plans:
-        if name not in graphed:
+    for name in list(plans) + NCCL_RUNS:
+        if name not in graphed and name != "dp2-nccl":
             found = GRAPH_LINE.findall(LOGS.get(name, ""))
             if found:
                 print(f"{name}: {found[0][0]} of {found[0][1]} function calls as graphs, "

@@ -16,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -395,11 +396,12 @@ int emitProgram(ModuleOp module, const CompileOptions &opts, const Plan &plan,
   }
   llvm::outs() << "built " << exe << "\n";
   if (build.kind == ProgramBuild::Kind::CUDA) {
-    if (!driver::bundleCUDALibraries(opts.outDir, error)) {
+    std::vector<std::string> names;
+    if (!driver::bundleCUDALibraries(opts.outDir, error, &names)) {
       printError("compile", "bundling the CUDA libraries: " + error);
       return kExitInternal;
     }
-    llvm::outs() << "placed cuBLASLt and cuBLAS in " << opts.outDir << "/lib\n";
+    llvm::outs() << "placed " << llvm::join(names, ", ") << " in " << opts.outDir << "/lib\n";
   }
   return kExitOk;
 }

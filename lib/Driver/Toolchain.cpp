@@ -141,7 +141,8 @@ bool mlir::pz::driver::buildProgram(StringRef srcPath, StringRef exePath,
   return run(args, error);
 }
 
-bool mlir::pz::driver::bundleCUDALibraries(StringRef dir, std::string &error) {
+bool mlir::pz::driver::bundleCUDALibraries(StringRef dir, std::string &error,
+                                           std::vector<std::string> *names) {
   SmallString<256> libDir(dir);
   sys::path::append(libDir, "lib");
   if (auto ec = sys::fs::create_directories(libDir)) {
@@ -166,6 +167,8 @@ bool mlir::pz::driver::bundleCUDALibraries(StringRef dir, std::string &error) {
       return false;
     }
     sys::fs::remove(to);
+    if (names)
+      names->push_back(sys::path::filename(from).str());
     if (!sys::fs::create_hard_link(real, to))
       continue;
     if (auto ec = sys::fs::copy_file(real, to)) {

@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::pz::driver {
 
@@ -39,9 +40,11 @@ bool buildProgram(llvm::StringRef srcPath, llvm::StringRef exePath, const Progra
 std::string checkRuntimeArch(llvm::StringRef arch, llvm::StringRef digits);
 
 /// Copies the shared libraries a CUDA program loads at run time (cuBLASLt,
-/// cuBLAS) into `dir`/lib under their sonames, so that the program finds
-/// them through its rpath ($ORIGIN/lib) and needs only the driver.
-bool bundleCUDALibraries(llvm::StringRef dir, std::string &error);
+/// cuBLAS, NCCL) into `dir`/lib under their sonames, so that the program
+/// finds them through its rpath ($ORIGIN/lib) and needs only the driver.
+/// `names`: the file names placed there.
+bool bundleCUDALibraries(llvm::StringRef dir, std::string &error,
+                         std::vector<std::string> *names = nullptr);
 
 } // namespace mlir::pz::driver
 

@@ -421,3 +421,12 @@ uint64_t pzrt_comm_reason_bytes(int i, pzrt_coll_kind kind) {
 }
 
 } // extern "C"
+
+namespace pzrt {
+void addCommCount(pzrt_coll_kind kind, uint64_t bytes, uint64_t calls) {
+  if (kind < 0 || kind >= PZRT_COLL_KIND_COUNT)
+    return;
+  gBytes[kind] += bytes;
+  gCalls[kind] += calls;
+}
+} // namespace pzrt

@@ -69,6 +69,10 @@ void finalizeMpi();
 // Whether MPI is initialized with MPI_THREAD_SERIALIZED or better: any one
 // thread at a time may call it (the CPU device's communication thread).
 bool mpiCallableFromAnyThread();
+// Adds to comm.h's counters of a kind (pzrt_comm_bytes, pzrt_comm_calls)
+// what transfers that ran without the host code that counts them moved: a
+// CUDA graph's replay (train/graphs.cpp).
+void addCommCount(pzrt_coll_kind kind, uint64_t bytes, uint64_t calls);
 // Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 600 s (as NCCL's watchdog).
 double defaultCommTimeout();
 

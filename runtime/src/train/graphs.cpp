@@ -2,6 +2,7 @@
 #include "train/graphs.h"
 
 #include "core/device.h"
+#include "comm/comm_impl.h"
 #include "core/internal.h"
 #include "pzrt/error.h"
 
@@ -19,6 +20,49 @@ const pzrt::DeviceOps *graphOps(const pzrt_step_ctx *ctx) {
       !ops->graphLaunch || !ops->graphDestroy)
     return nullptr;
   return ops;
+}
+
+using CommCounts = FunctionGraphs::CommCounts;
+
+CommCounts snapshot() {
+  CommCounts c;
+  for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k) {
+    c.bytes[k] = pzrt_comm_bytes(static_cast<pzrt_coll_kind>(k));
+    c.calls[k] = pzrt_comm_calls(static_cast<pzrt_coll_kind>(k));
+  }
+  for (int i = 0, n = pzrt_comm_reason_count(); i < n; ++i) {
+    std::vector<uint64_t> &r = c.reasons[pzrt_comm_reason_name(i)];
+    for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
+      r.push_back(pzrt_comm_reason_bytes(i, static_cast<pzrt_coll_kind>(k)));
+  }
+  return c;
+}
+
+CommCounts since(const CommCounts &before) {
+  CommCounts d = snapshot();
+  for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k) {
+    d.bytes[k] -= before.bytes[k];
+    d.calls[k] -= before.calls[k];
+  }
+  for (auto &[reason, bytes] : d.reasons) {
+    auto it = before.reasons.find(reason);
+    for (int k = 0; it != before.reasons.end() && k < PZRT_COLL_KIND_COUNT; ++k)
+      bytes[static_cast<size_t>(k)] -= it->second[static_cast<size_t>(k)];
+  }
+  return d;
+}
+
+int countAgain(const CommCounts &d) {
+  for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
+    if (d.bytes[k] || d.calls[k])
+      pzrt::addCommCount(static_cast<pzrt_coll_kind>(k), d.bytes[k], d.calls[k]);
+  for (const auto &[reason, bytes] : d.reasons)
+    for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
+      if (bytes[static_cast<size_t>(k)] &&
+          pzrt_comm_count_reason(reason.c_str(), static_cast<pzrt_coll_kind>(k),
+                                 bytes[static_cast<size_t>(k)]))
+        return -1;
+  return 0;
 }
 
 } // namespace
@@ -50,11 +94,14 @@ int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name
     e.name = name ? name : "?";
   if (e.graph) {
     ++replays_;
+    if (countAgain(e.counted))
+      return -1;
     return ops.graphLaunch(stream, e.graph);
   }
   if (e.eager || e.calls++ < kWarmupCalls)
     return fn(ctx, args);
   // Captured: the work is recorded, not run; launching the graph runs it.
+  const CommCounts before = snapshot();
   if (ops.captureBegin(stream) != 0) {
     e.eager = true; // e.g. the stream cannot capture: run as before
     pzrt_clear_error();
@@ -80,6 +127,7 @@ int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name
     return ran ? 0 : fn(ctx, args);
   e.eager = false;
   e.graph = graph;
+  e.counted = since(before);
   ++replays_;
   return ops.graphLaunch(stream, graph);
 }

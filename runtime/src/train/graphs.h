@@ -3,6 +3,7 @@
 #ifndef PZRT_SRC_TRAIN_GRAPHS_H
 #define PZRT_SRC_TRAIN_GRAPHS_H
 
+#include "pzrt/comm.h"
 #include "pzrt/train.h"
 
 #include <cstdint>
@@ -50,12 +51,23 @@ public:
   std::string summary() const;
   int64_t replays() const { return replays_; }
 
+  // comm.h's counters (bytes and calls by kind, bytes by reason).
+  struct CommCounts {
+    uint64_t bytes[PZRT_COLL_KIND_COUNT] = {};
+    uint64_t calls[PZRT_COLL_KIND_COUNT] = {};
+    std::map<std::string, std::vector<uint64_t>> reasons; // bytes by kind
+  };
+
 private:
   struct Entry {
     int calls = 0;
     void *graph = nullptr;
     bool eager = false;
     std::string name;
+    // What the call's transfers counted when it was captured: each replay
+    // counts it again (a graph's transfers run without the host code that
+    // counts them).
+    CommCounts counted;
   };
   bool enabled_ = false;
   pzrt_step_ctx *ctx_ = nullptr;
