@@ -275,23 +275,28 @@ struct NcclComm final : pzrt_comm {
   // asynchronous errors and the deadline.
   void wait(const Op &op, Clock::time_point start) {
     cuda(cudaEventRecord(done, stream), op);
-    for (long spins = 0;; ++spins) {
-      cudaError_t q = cudaEventQuery(done);
-      if (q != cudaSuccess && q != cudaErrorNotReady)
-        cuda(q, op);
-      ncclResult_t state = ncclSuccess;
-      ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
-      if (rc != ncclSuccess)
-        failed(op, ncclText(rc, comm));
-      if (state != ncclSuccess && state != ncclInProgress)
-        failed(op, ncclText(state, comm));
-      if (q == cudaSuccess)
-        return;
-      double waited = secondsSince(start);
-      if (timeoutS > 0 && waited > timeoutS)
-        timedOut(op, waited);
+    for (long spins = 0; !settled(op, secondsSince(start)); ++spins)
       pause(spins);
-    }
+  }
+
+  // One look at `done` (the end of `op`) and at NCCL's asynchronous state:
+  // true once `op` is done; ends the process on an error, or when it is
+  // not done after the deadline.
+  bool settled(const Op &op, double waited) {
+    cudaError_t q = cudaEventQuery(done);
+    if (q != cudaSuccess && q != cudaErrorNotReady)
+      cuda(q, op);
+    ncclResult_t state = ncclSuccess;
+    ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
+    if (rc != ncclSuccess)
+      failed(op, ncclText(rc, comm));
+    if (state != ncclSuccess && state != ncclInProgress)
+      failed(op, ncclText(state, comm));
+    if (q == cudaSuccess)
+      return true;
+    if (timeoutS > 0 && waited > timeoutS)
+      timedOut(op, waited);
+    return false;
   }
 
   // The end of an operation: waited for on the communicator's own stream;
@@ -312,23 +317,9 @@ struct NcclComm final : pzrt_comm {
     wait(op, start);
   }
 
-  // The wait watch's look at this communicator (watchAll).
-  void poll(double waited) {
-    ncclResult_t state = ncclSuccess;
-    ncclResult_t rc = nc().ncclCommGetAsyncError(comm, &state);
-    if (rc != ncclSuccess)
-      failed(lastOp, ncclText(rc, comm));
-    if (state != ncclSuccess && state != ncclInProgress)
-      failed(lastOp, ncclText(state, comm));
-    // Its last operation done: the host waits for other work, not for it.
-    cudaError_t q = cudaEventQuery(done);
-    if (q == cudaSuccess)
-      return;
-    if (q != cudaErrorNotReady)
-      cuda(q, lastOp);
-    if (timeoutS > 0 && waited > timeoutS)
-      timedOut(lastOp, waited);
-  }
+  // The wait watch's look at this communicator (watchAll): its last
+  // operation done, the host waits for other work, not for it.
+  void poll(double waited) { settled(lastOp, waited); }
 
   Clock::time_point begin(const Op &op) {
     cuda(cudaSetDevice(device), op); // the calling thread may be new
