@@ -36,6 +36,12 @@ public:
   /// at its offset; -1 when the size overflows.
   int64_t workspaceBytes(Operation *op) const;
 
+  /// Whether convert-pz-to-pzrt outlines a run of consecutive, independent
+  /// pz.adamw_update ops sharing their scalars into one kernel, which the
+  /// backend updates in one multi-tensor call (the CUDA backend's
+  /// pzrt_cuda_adamw_multi_dev: a few launches instead of one per tensor).
+  bool groupsAdamWUpdates() const { return backendName == "cuda"; }
+
   /// Whether the CPU backend computes `op` in fp32 only: matmul, softmax,
   /// the norms, attention, GELU and the loss, forward and backward, and the
   /// scatter-adds of gather's and embedding's gradients (which accumulate

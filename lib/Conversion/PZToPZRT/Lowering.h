@@ -51,6 +51,11 @@ public:
   /// function, the op's position and its mnemonic. Sets
   /// pzrt.workspace_bytes when the target's kernel needs scratch memory.
   FailureOr<func::FuncOp> outline(Operation *op, StringRef hostName, unsigned index);
+  /// One kernel computing the independent `ops` (the same kind, no
+  /// workspace) in order; its arguments are their distinct operands, in
+  /// order of first use (`operands`), its results theirs, in order.
+  FailureOr<func::FuncOp> outlineGroup(ArrayRef<Operation *> ops, StringRef hostName,
+                                       unsigned index, SmallVectorImpl<Value> &operands);
   /// The workspace bytes of `kernel` (0: none).
   static int64_t workspaceOf(func::FuncOp kernel);
 
@@ -87,6 +92,11 @@ private:
   LogicalResult planOutputs(func::ReturnOp ret);
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerCompute(Operation *op);
+  /// The run of pz.adamw_update ops from `op` that one kernel can update
+  /// (AdamWGroups.cpp); {op} alone when the target does not group them.
+  SmallVector<Operation *> adamwGroup(Operation *op);
+  /// Lowers `ops` (from adamwGroup) as one kernel and one dispatch.
+  LogicalResult lowerGroup(ArrayRef<Operation *> ops);
   LogicalResult lowerConstant(Operation *op);
   LogicalResult lowerView(Operation *op);
   LogicalResult lowerCollective(Operation *op);

@@ -110,9 +110,12 @@ LogicalResult FunctionLowering::run() {
 
   if (failed(planOutputs(ret)))
     return failure();
-  for (Operation &op : body.without_terminator())
-    if (failed(lowerOp(&op)))
+  for (auto it = body.begin(), end = std::prev(body.end()); it != end;) {
+    SmallVector<Operation *> group = adamwGroup(&*it);
+    if (failed(group.size() > 1 ? lowerGroup(group) : lowerOp(&*it)))
       return failure();
+    std::advance(it, group.size());
+  }
   if (failed(lowerReturn(ret)))
     return failure();
   func::ReturnOp::create(b, ret.getLoc());

@@ -9,7 +9,10 @@
 // memory) to the runtime's device-scalar kernels, which read them on the
 // device, so that no host synchronization happens and a CUDA graph replays
 // them with the values the driver writes each step. They update in place;
-// results that are not their inputs' buffers start as device copies.
+// results that are not their inputs' buffers start as device copies. A run
+// of AdamW updates sharing their scalars (one kernel, convert-pz-to-pzrt's
+// AdamW groups) is one pzrt_cuda_adamw_multi_dev call: a few launches
+// instead of one per parameter.
 //
 // Dropout keys its mask by the training step: it reads it on the device
 // (pzrt_cuda_step_word, which the driver updates before each call), so a
@@ -23,6 +26,7 @@
 
 #include "pz/Dialect/PZ/IR/PZOps.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -112,6 +116,90 @@ static LogicalResult emitDropout(DropoutOp d, E &e) {
   return success();
 }
 
+/// The ops after `first` in its block that one pzrt_cuda_adamw_multi_dev
+/// call updates with it: consecutive AdamW updates with the same scalar
+/// slots and hyper-parameters whose tensors are distinct values (a kernel
+/// of convert-pz-to-pzrt's AdamW groups, AdamWGroups.cpp).
+static SmallVector<AdamWUpdateOp> adamwRun(AdamWUpdateOp first) {
+  SmallVector<AdamWUpdateOp> run{first};
+  llvm::DenseSet<Value> tensors;
+  auto addTensors = [&](AdamWUpdateOp u) {
+    for (Value v : {u.getParam(), u.getGrad(), u.getExpAvg(), u.getExpAvgSq(), u.getNewParam(),
+                    u.getNewExpAvg(), u.getNewExpAvgSq()})
+      if (!tensors.insert(v).second)
+        return false;
+    return true;
+  };
+  addTensors(first);
+  for (Operation *op = first->getNextNode(); op; op = op->getNextNode()) {
+    auto u = llvm::dyn_cast<AdamWUpdateOp>(op);
+    if (!u || u.getLr() != first.getLr() || u.getStep() != first.getStep() ||
+        u.getBeta1() != first.getBeta1() || u.getBeta2() != first.getBeta2() ||
+        u.getEps() != first.getEps() || u.getWeightDecay() != first.getWeightDecay() ||
+        !E::elementType(u.getParam()).isF32() || !addTensors(u))
+      break;
+    run.push_back(u);
+  }
+  return run;
+}
+
+/// AdamW updates in place (results that are not their inputs' buffers start
+/// as device copies): a run of them (adamwRun) in one multi-tensor call,
+/// host arrays of its buffers, a lone one in pzrt_cuda_adamw_step_dev.
+static LogicalResult emitAdamW(AdamWUpdateOp a, E &e) {
+  if (!E::elementType(a.getParam()).isF32())
+    return a.emitError() << "CUDA backend: adamw_update computes in f32 only";
+  SmallVector<AdamWUpdateOp> run = adamwRun(a);
+  for (AdamWUpdateOp u : run) {
+    copyIfDistinct(u, e, u.getParam(), u.getNewParam());
+    copyIfDistinct(u, e, u.getExpAvg(), u.getNewExpAvg());
+    copyIfDistinct(u, e, u.getExpAvgSq(), u.getNewExpAvgSq());
+    e.markEmitted(u);
+  }
+  FailureOr<std::string> lr = scalarSlot(a, e, a.getLr(), "learning rate", false);
+  FailureOr<std::string> step = scalarSlot(a, e, a.getStep(), "step", true);
+  if (failed(lr) || failed(step))
+    return failure();
+  std::string scalars = *lr + ", " + *step + ", " +
+                        floatLiteral(a.getBeta1().convertToDouble(), false) + ", " +
+                        floatLiteral(a.getBeta2().convertToDouble(), false) + ", " +
+                        floatLiteral(a.getEps().convertToDouble(), false) + ", " +
+                        floatLiteral(a.getWeightDecay().convertToDouble(), false) +
+                        ", pz_bad, pz_check_id)";
+  e.host() << "  {\n";
+  std::string count = run.size() > 1 ? " (and the " + str(run.size() - 1) + " updates after it)"
+                                     : std::string();
+  e.checkWord(a, "adamw_update" + count +
+                     ": the step (read on the device) must count from 1 and the learning rate "
+                     "be >= 0");
+  if (run.size() == 1) {
+    e.checkCall(a, "pzrt_cuda_adamw_step_dev(ctx, " + e.name(a.getNewParam()) + ", " +
+                       e.name(a.getGrad()) + ", " + e.name(a.getNewExpAvg()) + ", " +
+                       e.name(a.getNewExpAvgSq()) + ", " + str(E::numel(a.getParam())) + ", " +
+                       scalars);
+    e.host() << "  }\n";
+    return success();
+  }
+  // The runtime reads the arrays before it returns (a graph captures the
+  // launches' tables by value).
+  auto array = [&](StringRef decl, auto item) {
+    e.host() << "  " << decl << "[" << run.size() << "] = {";
+    for (auto [i, u] : llvm::enumerate(run))
+      e.host() << (i ? ",\n      " : "") << item(u);
+    e.host() << "};\n";
+  };
+  array("float *const pz_p", [&](AdamWUpdateOp u) { return e.name(u.getNewParam()); });
+  array("const float *const pz_g", [&](AdamWUpdateOp u) { return e.name(u.getGrad()); });
+  array("float *const pz_m", [&](AdamWUpdateOp u) { return e.name(u.getNewExpAvg()); });
+  array("float *const pz_v", [&](AdamWUpdateOp u) { return e.name(u.getNewExpAvgSq()); });
+  array("static const int64_t pz_n",
+        [&](AdamWUpdateOp u) { return "INT64_C(" + str(E::numel(u.getParam())) + ")"; });
+  e.checkCall(a, "pzrt_cuda_adamw_multi_dev(ctx, " + str(run.size()) +
+                     ", pz_p, pz_g, pz_m, pz_v, pz_n, " + scalars);
+  e.host() << "  }\n";
+  return success();
+}
+
 LogicalResult cuda::emitTrainingOp(Operation *op, E &e, bool &handled) {
   handled = true;
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -136,30 +224,8 @@ LogicalResult cuda::emitTrainingOp(Operation *op, E &e, bool &handled) {
         e.host() << "  }\n";
         return success();
       })
-      .Case<AdamWUpdateOp>([&](AdamWUpdateOp a) -> LogicalResult {
-        if (!E::elementType(a.getParam()).isF32())
-          return op->emitError() << "CUDA backend: adamw_update computes in f32 only";
-        copyIfDistinct(op, e, a.getParam(), a.getNewParam());
-        copyIfDistinct(op, e, a.getExpAvg(), a.getNewExpAvg());
-        copyIfDistinct(op, e, a.getExpAvgSq(), a.getNewExpAvgSq());
-        FailureOr<std::string> lr = scalarSlot(op, e, a.getLr(), "learning rate", false);
-        FailureOr<std::string> step = scalarSlot(op, e, a.getStep(), "step", true);
-        if (failed(lr) || failed(step))
-          return failure();
-        e.host() << "  {\n";
-        e.checkWord(op, "adamw_update: the step (read on the device) must count from 1 and the "
-                        "learning rate be >= 0");
-        e.checkCall(op, "pzrt_cuda_adamw_step_dev(ctx, " + e.name(a.getNewParam()) + ", " +
-                            e.name(a.getGrad()) + ", " + e.name(a.getNewExpAvg()) + ", " +
-                            e.name(a.getNewExpAvgSq()) + ", " + str(E::numel(a.getParam())) +
-                            ", " + *lr + ", " + *step + ", " +
-                            floatLiteral(a.getBeta1().convertToDouble(), false) + ", " +
-                            floatLiteral(a.getBeta2().convertToDouble(), false) + ", " +
-                            floatLiteral(a.getEps().convertToDouble(), false) + ", " +
-                            floatLiteral(a.getWeightDecay().convertToDouble(), false) +
-                            ", pz_bad, pz_check_id)");
-        e.host() << "  }\n";
-        return success();
+      .Case<AdamWUpdateOp>([&](AdamWUpdateOp a) {
+        return e.wasEmitted(op) ? success() : emitAdamW(a, e);
       })
       .Default([&](Operation *) {
         handled = false;

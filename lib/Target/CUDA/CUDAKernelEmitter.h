@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <functional>
@@ -99,6 +100,10 @@ public:
   /// Host statements declaring `int *pz_bad` (the device's check word) and
   /// `pz_check_id`, op's check reporting "WHERE: check"; inside a block.
   void checkWord(Operation *op, llvm::StringRef check);
+  /// Ops an earlier op's emitter printed with its own (consecutive AdamW
+  /// updates in one multi-tensor call): skipped when met.
+  void markEmitted(Operation *op) { emitted.insert(op); }
+  bool wasEmitted(Operation *op) const { return emitted.contains(op); }
   /// A statement returning -1 with the error "<op's where>: what".
   std::string failStmt(Operation *op, llvm::StringRef what) const;
 
@@ -118,6 +123,7 @@ private:
   std::string workspaceVar = "NULL";
   int nextId = 0;
   int nextKernel = 0;
+  llvm::DenseSet<Operation *> emitted;
 };
 
 using Emitter = CUDAKernelEmitter;

@@ -124,6 +124,17 @@ int pzrt_cuda_adamw_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float
                              int64_t n, const float *lr, const int64_t *step, double beta1,
                              double beta2, double eps, double weight_decay, int *bad,
                              int bad_id);
+/* pzrt_cuda_adamw_step_dev on `count` tensors (p[i], g[i], m[i], v[i] of
+ * n[i] elements; host arrays) sharing lr, step and the hyper-parameters, in
+ * a few launches (a multi-tensor apply: each block updates one chunk of one
+ * tensor). Each tensor's update is pzrt_cuda_adamw_step_dev's bit for bit;
+ * the bad step and lr are handled the same way. The arrays are read before
+ * the call returns. */
+int pzrt_cuda_adamw_multi_dev(pzrt_step_ctx *ctx, int count, float *const *p,
+                              const float *const *g, float *const *m, float *const *v,
+                              const int64_t *n, const float *lr, const int64_t *step,
+                              double beta1, double beta2, double eps, double weight_decay,
+                              int *bad, int bad_id);
 int pzrt_cuda_sgd_step_dev(pzrt_step_ctx *ctx, float *p, const float *g, float *buf, int64_t n,
                            const float *lr, double momentum, double dampening,
                            double weight_decay, int nesterov, int64_t step);

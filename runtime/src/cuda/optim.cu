@@ -7,90 +7,22 @@
 // the CPU's std::fma are __fmaf_rn), so each update is the CPU backend's bit
 // for bit.
 //
-// One launch per parameter tensor; batching all tensors of a step into one
-// launch (a multi-tensor apply over a table of pointers) is a later
-// optimization.
+// One launch per parameter tensor here; optim_multi.cu updates many tensors
+// per launch with the same per-element math (optim_util.cuh).
 #include "pzrt/cuda_prelude.h"
 
 #include "cuda/kernel_util.cuh"
+#include "cuda/optim_util.cuh"
 
 namespace {
 
 using namespace pzrt::cudak;
 
-// Single-rounding fp32 operations. On the host (the emulator) the compiler
-// does not contract them either: the runtime builds with -std=c++17, whose
-// default is -ffp-contract=off.
-__device__ inline float mulRn(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-__device__ inline float addRn(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-__device__ inline float divRn(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-__device__ inline float sqrtRn(float a) {
-#ifdef __CUDA_ARCH__
-  return __fsqrt_rn(a);
-#else
-  return sqrtf(a);
-#endif
-}
-__device__ inline float fmaRn(float a, float b, float c) {
-#ifdef __CUDA_ARCH__
-  return __fmaf_rn(a, b, c);
-#else
-  return fmaf(a, b, c);
-#endif
-}
-
-struct AdamWScalars {
-  float decay, negStep, bc2Sqrt, b1, omb1, b2, omb2, eps;
-};
-
 __global__ void adamwKernel(float *p, const float *g, float *m, float *v, int64_t n,
                             AdamWScalars s) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const float gi = g[i];
-    const float pi = mulRn(p[i], s.decay);                          // param.mul_(1 - lr * wd)
-    const float mi = fmaRn(gi, s.omb1, mulRn(m[i], s.b1));          // exp_avg.mul_.add_
-    const float vi = fmaRn(mulRn(s.omb2, gi), gi, mulRn(v[i], s.b2)); // exp_avg_sq.mul_.addcmul_
-    const float denom = addRn(divRn(sqrtRn(vi), s.bc2Sqrt), s.eps);
-    p[i] = addRn(pi, divRn(mulRn(s.negStep, mi), denom)); // param.addcdiv_(m, denom, -step)
-    m[i] = mi;
-    v[i] = vi;
-  }
-}
-
-// The CPU kernel's scalars from the host values, in double (as torch 1.13).
-__host__ __device__ inline AdamWScalars adamwScalars(double lr, double beta1, double beta2,
-                                                     double eps, double weight_decay,
-                                                     int64_t step) {
-  const double t = static_cast<double>(step);
-  AdamWScalars s;
-  s.decay = static_cast<float>(1.0 - lr * weight_decay);
-  s.negStep = static_cast<float>(-(lr / (1.0 - pow(beta1, t))));
-  s.bc2Sqrt = static_cast<float>(sqrt(1.0 - pow(beta2, t)));
-  s.b1 = static_cast<float>(beta1);
-  s.omb1 = static_cast<float>(1.0 - beta1);
-  s.b2 = static_cast<float>(beta2);
-  s.omb2 = static_cast<float>(1.0 - beta2);
-  s.eps = static_cast<float>(eps);
-  return s;
+       i += int64_t(gridDim.x) * blockDim.x)
+    adamwElement(p, g, m, v, i, s);
 }
 
 // The device-scalar form: lr and step are read on the device (a CUDA graph
@@ -103,28 +35,11 @@ __global__ void adamwDevKernel(float *p, const float *g, float *m, float *v, int
                                double eps, double weight_decay, int *bad, int badId) {
   __shared__ AdamWScalars s;
   __shared__ int ok;
-  if (threadIdx.x == 0) {
-    const double l = static_cast<double>(*lr);
-    ok = *step >= 1 && l >= 0;
-    if (ok)
-      s = adamwScalars(l, beta1, beta2, eps, weight_decay, *step);
-    else if (blockIdx.x == 0 && bad)
-      pz_flag(bad, badId);
-  }
-  __syncthreads();
-  if (!ok)
+  if (!adamwDevScalars(s, ok, lr, step, beta1, beta2, eps, weight_decay, bad, badId))
     return;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const float gi = g[i];
-    const float pi = mulRn(p[i], s.decay);
-    const float mi = fmaRn(gi, s.omb1, mulRn(m[i], s.b1));
-    const float vi = fmaRn(mulRn(s.omb2, gi), gi, mulRn(v[i], s.b2));
-    const float denom = addRn(divRn(sqrtRn(vi), s.bc2Sqrt), s.eps);
-    p[i] = addRn(pi, divRn(mulRn(s.negStep, mi), denom));
-    m[i] = mi;
-    v[i] = vi;
-  }
+       i += int64_t(gridDim.x) * blockDim.x)
+    adamwElement(p, g, m, v, i, s);
 }
 
 struct SgdScalars {
