@@ -181,6 +181,8 @@ def memory_guard(work, feed):
 
 
 GRAPH_NOTES = []
+STEP_LINE = re.compile(r"CUDA graphs: the whole step is one graph from step 3, (\d+) graph "
+                       r"launches")
 GRAPH_LINE = re.compile(r"CUDA graphs: (\d+) of (\d+) function calls .* run as graphs, (\d+) "
                         r"graph launches; eager: (.*)")
 
@@ -197,6 +199,18 @@ def check_graphs(name, runs, a, eager_fns):
                              f"vs {exp[key]!r}")
     if len(runs[name][1]) != len(runs[name + "-eager"][1]):
         fails.append(f"{name}: graphs and eager ran different numbers of steps")
+    if eager_fns == "step":
+        # The whole step as one graph (train/step_graph.cpp): captured at
+        # step 3, launched at every step from then on.
+        launches = STEP_LINE.findall(LOGS[name])
+        GRAPH_NOTES.append(f"{name}: the whole step as one graph, "
+                           f"{launches[0] if launches else 0} graph launches")
+        if len(launches) != 1 or int(launches[0]) != a.steps - 2:
+            fails.append(f"{name}: wanted the whole step as one graph launched "
+                         f"{a.steps - 2} times:\n{LOGS[name]}")
+        if "CUDA graphs:" in LOGS[name + "-eager"]:
+            fails.append(f"{name}-eager: PZRT_CUDA_GRAPHS=0 still logs graphs")
+        return fails
     found = GRAPH_LINE.findall(LOGS[name])
     if len(found) != 1:
         fails.append(f"{name}: {len(found)} 'CUDA graphs:' lines (rank 0 logs one):\n{LOGS[name]}")
@@ -251,6 +265,10 @@ def main():
     assert drop != mlp, "examples/mlp changed: place the dropout again"
     DROPOUT_MODEL[0] = os.path.join(work, "mlp_dropout.mlir")
     open(DROPOUT_MODEL[0], "w").write(drop)
+    # Gradient accumulation over 2 micro-batches of half the rows (the same
+    # global batch): the step graph copies each micro-batch's data in.
+    runs["accum-emu"] = train(pz, work, "accum-emu", emu + ["--grad-accum", "2"], feed, a.steps,
+                              rows=ROWS // 2)
     runs["drop-cpu"] = train(pz, work, "drop-cpu", [], feed, a.steps, model=DROPOUT_MODEL[0])
     runs["drop-emu"] = train(pz, work, "drop-emu", emu, feed, a.steps, model=DROPOUT_MODEL[0])
     # name: (flags, rows of a micro-batch, the reason that proves the plan ran)
@@ -266,7 +284,8 @@ def main():
     # GPT-2 (the test export: attention, layer norms, embeddings, tied head)
     # on synthetic tokens: emulated against the CPU, and tp 2 with sp and
     # ZeRO 2 of the emulated program against one emulated rank.
-    compared = [("emu", "cpu"), ("drop-emu", "drop-cpu")] + [(p, "emu") for p in plans]
+    compared = [("emu", "cpu"), ("drop-emu", "drop-cpu"), ("accum-emu", "emu")] + \
+        [(p, "emu") for p in plans]
     gpt2 = os.path.join(a.models, "gpt2_loss.onnx")
     if os.path.exists(gpt2):
         runs["gpt2-cpu"] = train(pz, work, "gpt2-cpu", [], None, a.steps, rows=2, model=gpt2)
@@ -323,15 +342,19 @@ def main():
         failures += memory_guard(work, feed)
     # CUDA graphs: the same programs again, eager.
     eager = {"PZRT_CUDA_GRAPHS": "0"}
-    graphed = {"emu": (1, ROWS, MODEL, None), "dp2": (2, ROWS // 2, MODEL, ["forward_backward"]),
-               "drop-emu": (1, ROWS, DROPOUT_MODEL[0], None)}
+    # One rank, and dp 2 on NCCL: the whole step is one graph. dp 2 on MPI:
+    # a graph per compiled call but its forward_backward (host-staged).
+    graphed = {"emu": (1, ROWS, MODEL, "step"),
+               "dp2": (2, ROWS // 2, MODEL, ["forward_backward"]),
+               "drop-emu": (1, ROWS, DROPOUT_MODEL[0], "step"),
+               "accum-emu": (1, ROWS // 2, MODEL, "step")}
     if "gpt2-emu" in runs:
-        graphed["gpt2-emu"] = (1, 2, gpt2, None)
-    # On NCCL, dp 2's forward_backward (its gradient all-reduce) is a graph too.
+        graphed["gpt2-emu"] = (1, 2, gpt2, "step")
+    # On NCCL, dp 2's step (its gradient all-reduce included) is one graph too.
     if not a.gpu:
         runs["dp2-nccl-eager"] = train(pz, work, "dp2-nccl-eager", [], feed, a.steps, ranks=2,
                                        rows=ROWS // 2, env=dict(nccl, **eager), program="dp2")
-        failures += check_graphs("dp2-nccl", runs, a, None)
+        failures += check_graphs("dp2-nccl", runs, a, "step")
     for name, (ranks, rows, model, eager_fns) in graphed.items():
         runs[name + "-eager"] = train(pz, work, name + "-eager", [],
                                       feed if model in (MODEL, DROPOUT_MODEL[0]) else None,
@@ -376,6 +399,8 @@ def main():
             if found:
                 print(f"{name}: {found[0][0]} of {found[0][1]} function calls as graphs, "
                       f"eager: {found[0][3]}")
+            elif STEP_LINE.findall(LOGS.get(name, "")):
+                print(f"{name}: the whole step as one graph")
     first, last = runs["emu"][1][0]["loss"], runs["emu"][1][-1]["loss"]
     print(f"emulated loss {first:.5f} -> {last:.5f} in {a.steps} steps; worst relative "
           "difference per step (loss, grad_norm): " +

@@ -64,6 +64,11 @@ struct DeviceOps {
   // compiled code end it. NULL: the device has no communicator of its own.
   pzrt_event *(*orderRecord)(pzrt_stream *stream);
   int (*orderWait)(pzrt_stream *stream, pzrt_event *event);
+  // Host memory the device copies to and from inside a graph (page-locked:
+  // a captured copy may not read pageable memory), not counted as device
+  // memory; NULL with pzrt_last_error(). NULL entries: none (no step graph).
+  void *(*pinnedAlloc)(pzrt_device *device, size_t bytes);
+  void (*pinnedFree)(pzrt_device *device, void *p);
 };
 
 } // namespace pzrt

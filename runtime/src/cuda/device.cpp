@@ -106,11 +106,26 @@ int waitEvent(pzrt_stream *stream, pzrt_event *event) {
   return breakCapture("pzrt_stream_wait") ? -1 : streamWaitRecorded(stream, event);
 }
 
+void *pinnedAlloc(pzrt_device *d, size_t bytes) {
+  void *p = nullptr;
+  if (makeCurrent(*asCuda(d)) ||
+      check(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocDefault),
+            "cudaHostAlloc (page-locked host memory)"))
+    return nullptr;
+  return p;
+}
+
+void pinnedFree(pzrt_device *d, void *p) {
+  if (p && makeCurrent(*asCuda(d)) == 0)
+    check(cudaFreeHost(p), "cudaFreeHost");
+}
+
 const DeviceOps kCudaOps = {deviceRead,   deviceWrite,  streamCreate,  streamDestroy,
                             streamSynchronize, syncDevice, streamCopy, streamZero,
                             recordEvent,  waitEvent,    memInfo,       checkDevice,
                             captureBegin, captureEnd,   captureAbandon, graphLaunch,
-                            graphDestroy, publishStep,  streamRecord,  streamWaitRecorded};
+                            graphDestroy, publishStep,  streamRecord,  streamWaitRecorded,
+                            pinnedAlloc,  pinnedFree};
 
 } // namespace
 

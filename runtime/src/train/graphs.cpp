@@ -65,6 +65,38 @@ int countAgain(const CommCounts &d) {
   return 0;
 }
 
+// Captures body() on `stream`. *graph: the executable graph (the work not
+// yet run), or NULL with *ran saying whether body's work ran (an early end:
+// 1; CUDA invalidated the capture: 0). Returns body's failure as -1 after
+// running it again eagerly when nothing of it ran (the failure may have been
+// the capture's), or -1 when the capture itself failed.
+int captureBody(const pzrt::DeviceOps &ops, pzrt_stream *stream,
+                const std::function<int()> &body, void **graph, int *ran) {
+  *graph = nullptr;
+  *ran = 0;
+  if (ops.captureBegin(stream) != 0) {
+    pzrt_clear_error(); // e.g. the stream cannot capture: run as before
+    *ran = 1;
+    return body();
+  }
+  if (body() != 0) {
+    std::string err = pzrt_last_error();
+    if (ops.captureAbandon(stream) == 0) {
+      pzrt_clear_error();
+      *ran = 1;
+      return body();
+    }
+    return pzrt::fail("%s", err.c_str());
+  }
+  if (ops.captureEnd(stream, graph, ran) != 0)
+    return -1;
+  if (!*graph && !*ran) { // invalidated: nothing ran
+    *ran = 1;
+    return body();
+  }
+  return 0;
+}
+
 } // namespace
 
 FunctionGraphs::~FunctionGraphs() {
@@ -102,34 +134,60 @@ int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name
     return fn(ctx, args);
   // Captured: the work is recorded, not run; launching the graph runs it.
   const CommCounts before = snapshot();
-  if (ops.captureBegin(stream) != 0) {
-    e.eager = true; // e.g. the stream cannot capture: run as before
-    pzrt_clear_error();
-    return fn(ctx, args);
-  }
   e.eager = true; // unless a graph results
-  if (fn(ctx, args) != 0) {
-    std::string err = pzrt_last_error();
-    // Nothing ran while the capture held: the failure may be the capture's
-    // (a CUDA call it refused), so the call runs again eagerly and fails
-    // there again if the failure is the function's own.
-    if (ops.captureAbandon(stream) == 0) {
-      pzrt_clear_error();
-      return fn(ctx, args);
-    }
-    return pzrt::fail("%s", err.c_str());
-  }
   void *graph = nullptr;
   int ran = 0;
-  if (ops.captureEnd(stream, &graph, &ran) != 0)
+  if (captureBody(ops, stream, [&] { return fn(ctx, args); }, &graph, &ran) != 0)
     return -1;
-  if (!graph) // ended early and ran, or invalidated and did not (graphs.h)
-    return ran ? 0 : fn(ctx, args);
+  if (!graph) // the call ran eagerly (graphs.h)
+    return 0;
   e.eager = false;
   e.graph = graph;
   e.counted = since(before);
   ++replays_;
   return ops.graphLaunch(stream, graph);
+}
+
+StepGraph::~StepGraph() {
+  if (const pzrt::DeviceOps *ops = graphOps(ctx_))
+    ops->graphDestroy(graph_);
+}
+
+int StepGraph::run(pzrt_step_ctx *ctx, const std::function<int()> &body) {
+  ctx_ = ctx;
+  const pzrt::DeviceOps *ops = graphOps(ctx);
+  pzrt_stream *stream = ctx->num_streams > 0 && ctx->streams ? ctx->streams[0] : nullptr;
+  if (!ops || !stream || eager_ || ++steps_ <= kWarmupSteps)
+    return body();
+  if (graph_) {
+    ++launches_;
+    if (countAgain(counted_))
+      return -1;
+    return ops->graphLaunch(stream, graph_);
+  }
+  const CommCounts before = snapshot();
+  eager_ = true; // unless a graph results
+  int ran = 0;
+  if (captureBody(*ops, stream, body, &graph_, &ran) != 0)
+    return -1;
+  if (!graph_)
+    return 0;
+  eager_ = false;
+  counted_ = since(before);
+  ++launches_;
+  return ops->graphLaunch(stream, graph_);
+}
+
+std::string StepGraph::summary() const {
+  if (steps_ == 0)
+    return "";
+  if (!graph_)
+    return pzrt::format("CUDA graphs: the step is not a graph (its capture needed the host); "
+                        "%d steps ran eagerly",
+                        steps_);
+  return pzrt::format("CUDA graphs: the whole step is one graph from step %d, %lld graph "
+                      "launches",
+                      kWarmupSteps + 1, static_cast<long long>(launches_));
 }
 
 std::string FunctionGraphs::summary() const {

@@ -7,6 +7,7 @@
 #include "pzrt/train.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -73,6 +74,37 @@ private:
   pzrt_step_ctx *ctx_ = nullptr;
   std::map<std::tuple<size_t, int, int>, Entry> entries_;
   int64_t replays_ = 0;
+};
+
+// The whole training step as one graph (train.cpp decides when a step can
+// be: Trainer::stepGraphEligible). The step's body (every compiled
+// function call of the step, with the copies of its data in and its loss
+// out through page-locked host memory) runs eagerly for kWarmupSteps
+// steps, is captured at the next, and the graph is launched from then on.
+// A body that needed the host ended its capture early and ran correctly;
+// one whose capture CUDA invalidated runs again eagerly; either way later
+// steps run eagerly (`failed`).
+class StepGraph {
+public:
+  static constexpr int kWarmupSteps = 2;
+
+  StepGraph() = default;
+  StepGraph(const StepGraph &) = delete;
+  StepGraph &operator=(const StepGraph &) = delete;
+  ~StepGraph();
+
+  // 0, or -1 with pzrt_last_error() (body's own failure, or the device's).
+  int run(pzrt_step_ctx *ctx, const std::function<int()> &body);
+  // One line for stderr (empty before any step).
+  std::string summary() const;
+
+private:
+  pzrt_step_ctx *ctx_ = nullptr;
+  int steps_ = 0;
+  void *graph_ = nullptr;
+  bool eager_ = false; // the capture did not give a graph
+  int64_t launches_ = 0;
+  FunctionGraphs::CommCounts counted_;
 };
 
 } // namespace pzrt::train

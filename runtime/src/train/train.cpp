@@ -3,6 +3,7 @@
 #include "train/train_internal.h"
 #include "train/host_stage.h"
 #include "train/graphs.h"
+#include "train/trainer.h"
 
 #include "pzrt/arena.h"
 #include "pzrt/env.h"
@@ -14,6 +15,7 @@
 
 #include "comm/comm_impl.h"
 #include "core/checked.h"
+#include "core/device.h"
 #include "core/internal.h"
 #include "io/ckpt_dir.h"
 #include "io/fsutil.h"
@@ -40,25 +42,6 @@ double nowSeconds() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-// A complete trace event from construction to destruction (also when an
-// exception leaves the scope, so a failing call still shows up).
-class TraceSpan {
-public:
-  TraceSpan(pzrt_trace *t, const char *name, const char *cat, std::string args)
-      : t_(t), name_(name), cat_(cat), args_(std::move(args)),
-        start_(t ? pzrt_trace_now_us() : 0) {}
-  ~TraceSpan() {
-    if (t_)
-      pzrt_trace_event(t_, name_, cat_, 0, start_, pzrt_trace_now_us() - start_,
-                       args_.empty() ? nullptr : args_.c_str());
-  }
-
-private:
-  pzrt_trace *t_;
-  const char *name_, *cat_;
-  std::string args_;
-  double start_;
-};
 
 std::string stepArgs(int64_t step, int micro) {
   std::string a = "{\"step\":" + std::to_string(step);
@@ -171,151 +154,8 @@ template <typename F> Failure guarded(F f) {
   return Failure{kExitOk, ""};
 }
 
-struct MetricsCloser {
-  void operator()(pzrt_metrics *m) const { pzrt_metrics_close(m); }
-};
-struct TraceCloser {
-  void operator()(pzrt_trace *t) const { pzrt_trace_close(t); }
-};
 
-class Trainer {
-public:
-  // One program, or the stages of a pipeline-parallel plan (the rank runs
-  // the one of its pp coordinate; interleaved, the chunks of its coordinate:
-  // global stages coordinate, coordinate + pp, ...).
-  Trainer(const pzrt_program *const *stages, int numStages, int argc, char **argv,
-          const pzrt_device_hooks *hooks)
-      : stages_(stages), numStages_(numStages), m_(stages && numStages > 0 ? stages[0] : nullptr),
-        argc_(argc), argv_(argv), hooks_(hooks) {}
-  ~Trainer();
-  int run();
-
-private:
-  void setup();
-  // The device of the buffers: the CPU's, or the hooks' (with their
-  // allocator for every counted buffer from here on).
-  void openDevice();
-  // On a device with its own communicator (hooks' data_comm): dataComm_.
-  void createDataComm();
-  // Before allocating: the plan's device buffers must fit in the device's
-  // free memory (nothing to check on the CPU); throws naming the first
-  // buffer that does not fit.
-  void checkDeviceFits();
-  void printBanner();
-  void trainLoop();
-  void trainStep(int64_t t);
-  // Runs functions[f] of the program for micro-batch `micro`; throws.
-  void runFunction(int f, int64_t t, int micro);
-  // Fills the DATA inputs of micro-batch `micro` (its slot) and the
-  // loss-scale input.
-  void feedInputs(int64_t t, int micro, int64_t rowBase, float scale);
-  // SEND (posted: pzrt_isend; its buffer's next writer waits for it) or
-  // RECV (blocking) of a pipeline stage's activation or its gradient.
-  void exchange(int64_t t, const pzrt_action &a);
-  // Waits for the sends in flight from the outputs function f writes
-  // (all of them for f < 0: at the end of the step).
-  void waitSends(int64_t t, int f);
-  // CHECK_NUMERICS: whether the step's update applies; sets `loss` to the
-  // mean over ranks; stops the run (exit 3) without loss scaling.
-  bool checkNumerics(int64_t t, double localLoss, double &loss);
-  void setScalar(int slot, const void *value, size_t bytes);
-  void createGroupComms();
-  // Tied parameters (train.h): one communicator per stage mask of any
-  // stage; and the sum of their gradients over it, before finalize_grads.
-  void createTiedComms();
-  void sumTiedGrads(int64_t t);
-  void getScalar(int slot, void *value, size_t bytes);
-  // Makes chunk c the current one (m_, buf_, the context's arena and
-  // communicators).
-  void use(size_t c);
-  // The rank's actions of one step, its chunks' schedules merged by order.
-  void mergeSchedules();
-  void checkMemoryPlan();
-  void writeMetrics(int64_t t, double loss, double localLoss, double gradNorm, double lr,
-                    double stepTime, double scaleUsed, bool skipped);
-  void progress(int64_t t, double loss, double gradNorm, double lr, double scaleUsed,
-                bool skipped);
-  void save(int64_t t);
-  [[noreturn]] void numericsStop(int64_t t, int badParam, bool gradsBad, double loss);
-  bool multiRank() const { return world_ > 1; }
-  std::string where() const;
-  // Every rank learns the largest exit code (uncounted; no-op on one rank).
-  int agree(int code);
-
-  const pzrt_program *const *stages_;
-  int numStages_;
-  // The rank's programs: one, or (interleaved) one per chunk, in stage
-  // order, each with its buffers, data feed, sends in flight and tied
-  // parameters (indexes into tied_params, in the order every rank sums
-  // them: by stage mask, then by name).
-  struct Chunk {
-    const pzrt_program *m = nullptr;
-    std::unique_ptr<Buffers> buf;
-    std::unique_ptr<DataFeed> feed;
-    std::vector<pzrt_send_request *> sending; // per output: its send in flight, or NULL
-    // On a device (not the CPU): per slot, per input, the feed's host
-    // copies; per output, the host copy its send in flight reads.
-    std::vector<std::vector<std::vector<unsigned char>>> hostInputs;
-    std::vector<std::vector<unsigned char>> hostOutputs;
-    std::vector<pzrt_comm *> comms;           // ctx comms: comm_groups[i]'s communicator
-    int lossScaleInput = -1;
-    bool hasLoss = false;
-  };
-  std::vector<Chunk> chunks_;
-  size_t cur_ = 0;
-  // The step's actions: (chunk, action), by order.
-  std::vector<std::pair<size_t, const pzrt_action *>> actions_;
-  // The tied parameters of the rank's chunks as (chunk, index into
-  // tied_params), by stage mask, then by name.
-  std::vector<std::pair<size_t, int>> tiedOrder_;
-  const pzrt_program *m_; // the current chunk's program (use())
-  Buffers *buf_ = nullptr; // and its buffers
-  int argc_;
-  char **argv_;
-  const pzrt_device_hooks *hooks_;
-  // The allocator before the hooks' (restored when the buffers are freed).
-  const pzrt_mem_allocator *prevAllocator_ = nullptr;
-  bool allocatorSet_ = false;
-  Options opts_;
-  pzrt_env env_{};
-  int rank_ = 0, world_ = 1;
-  pzrt_comm *comm_ = nullptr;
-  // The world the compiled collectives' groups are split from when the
-  // device brings its own (NCCL; hooks' data_comm), else NULL: comm_.
-  pzrt_comm *dataComm_ = nullptr;
-  // One communicator per group of grid axes any stage program uses
-  // (groupMasks_, ascending); each chunk's ctx comms list is its program's
-  // comm_groups mapped onto them.
-  std::vector<uint32_t> groupMasks_;
-  std::vector<pzrt_comm *> groupComms_;
-  // Per stage mask of a tied parameter (of any stage, in increasing order):
-  // the communicator of this rank's group, NULL where its stage is not in
-  // the mask.
-  std::vector<std::pair<uint32_t, pzrt_comm *>> tiedComms_;
-  std::vector<pzrt_stream *> streams_;  // ctx_.streams
-  bool mpi_ = false;
-
-  int dpSize_ = 1, dpRank_ = 0, K_ = 1;
-  // Pipeline stages: the ranks one stage apart; whether this rank's stage
-  // has the loss, and how many ranks have it (the loss average's divisor).
-  int stageStride_ = 1, lossRanks_ = 1;
-  bool hasLoss_ = true; // a chunk of the rank has the loss
-  int64_t rows_ = 1, G_ = 1, tokensPerStep_ = 1;
-  bool tokenModel_ = false;
-  int64_t start_ = 0, end_ = 0, dataStart_ = 0, curStep_ = 0;
-  int64_t lastSaved_ = -1;
-
-  TrainPosition pos_;
-  pzrt_step_ctx ctx_{};
-  FunctionGraphs graphs_; // after ctx_: destroyed first
-  std::unique_ptr<pzrt_metrics, MetricsCloser> metrics_, rankMetrics_;
-  std::unique_ptr<pzrt_trace, TraceCloser> trace_;
-
-  // Progress-line averages since the last printed line.
-  double sinceTime_ = 0;
-  int64_t sinceSteps_ = 0;
-  double runStart_ = 0;
-};
+} // namespace
 
 Trainer::~Trainer() {
   // Buffers, data and files first, then the communicator (MPI last).
@@ -326,6 +166,8 @@ Trainer::~Trainer() {
   if (ctx_.device && pzrt_device_synchronize(ctx_.device) != 0)
     std::fprintf(stderr, "train: %s: waiting for the device before freeing its buffers: %s\n",
                  where().c_str(), pzrt_last_error());
+  for (void *p : pinned_)
+    ctx_.device->ops->pinnedFree(ctx_.device, p);
   for (Chunk &c : chunks_) {
     c.feed.reset();
     // A send still in flight (the step failed) may read its buffer: keep them.
@@ -622,6 +464,7 @@ void Trainer::setup() {
   ctx_.streams = streams_.data();
   graphs_.init(&ctx_);
   use(0); // the arena and communicators of the first chunk
+  decideStepGraph();
 }
 
 void Trainer::createDataComm() {
@@ -869,7 +712,8 @@ void Trainer::trainLoop() {
   if (trace_ && pzrt_trace_flush(trace_.get()) != 0)
     throwInternal("--trace: %s", pzrt_last_error());
   if (rank_ == 0 && graphs_.enabled())
-    std::fprintf(stderr, "train: %s\n", graphs_.summary().c_str());
+    std::fprintf(stderr, "train: %s\n",
+                 (stepGraphed_ ? stepGraph_.summary() : graphs_.summary()).c_str());
   if (rank_ == 0 && opts_.logEvery > 0 && end_ > start_) {
     std::printf("train: done: %lld step%s in %.1f s\n", (long long)(end_ - start_),
                 end_ - start_ == 1 ? "" : "s", nowSeconds() - runStart_);
@@ -954,17 +798,18 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
   }
 }
 
-void Trainer::trainStep(int64_t t) {
-  const double t0 = nowSeconds();
-  const double traceStart = trace_ ? pzrt_trace_now_us() : 0;
-  const double lr = pzrt_lr_at(&m_->lr_schedule, t);
-  const double scale = m_->loss_scaling ? pos_.scaler.scale : 1.0;
-  const int64_t rowBase = dataStart_ + (t - start_ - 1) * G_ + dpRank_ * rows_ * K_;
+Trainer::StepStart Trainer::beginStep(int64_t t) {
+  StepStart s;
+  s.t0 = nowSeconds();
+  s.traceStart = trace_ ? pzrt_trace_now_us() : 0;
+  s.lr = pzrt_lr_at(&m_->lr_schedule, t);
+  s.scale = m_->loss_scaling ? pos_.scaler.scale : 1.0;
+  s.rowBase = dataStart_ + (t - start_ - 1) * G_ + dpRank_ * rows_ * K_;
   ctx_.step = t;
-  ctx_.lr = lr;
-  const float lrF = static_cast<float>(lr), scaleF = static_cast<float>(scale);
+  ctx_.lr = s.lr;
+  const float lrF = static_cast<float>(s.lr), scaleF = static_cast<float>(s.scale);
   // grads = sum / (K x scale), computed by finalize_grads.
-  const float gradScale = static_cast<float>(1.0 / (static_cast<double>(K_) * scale));
+  const float gradScale = static_cast<float>(1.0 / (static_cast<double>(K_) * s.scale));
   const int64_t tpIndex = axesCoord(m_, 1u << PZRT_AXIS_TP, rank_);
   for (size_t c = 0; c < chunks_.size(); ++c) {
     use(c);
@@ -973,6 +818,15 @@ void Trainer::trainStep(int64_t t) {
     setScalar(PZRT_SCALAR_LOSS_SCALE, &scaleF, sizeof scaleF);
     setScalar(PZRT_SCALAR_GRAD_SCALE, &gradScale, sizeof gradScale);
   }
+  return s;
+}
+
+void Trainer::trainStep(int64_t t) {
+  if (stepGraphed_)
+    return trainStepGraphed(t);
+  const StepStart st = beginStep(t);
+  const int64_t rowBase = st.rowBase;
+  const float scaleF = static_cast<float>(st.scale);
 
   double lossSum = 0, loss = NAN, localLoss = NAN, gradNorm = NAN;
   // Interleaved: the sum of the chunks' squared gradient norms.
@@ -1032,21 +886,27 @@ void Trainer::trainStep(int64_t t) {
     use(c);
     waitSends(t, -1);
   }
+  endStep(t, st, loss, localLoss, gradNorm, !apply);
+}
+
+void Trainer::endStep(int64_t t, const StepStart &st, double loss, double localLoss,
+                      double gradNorm, bool skipped) {
+  const double lr = st.lr, scale = st.scale;
   pos_.step = t;
   pos_.dataPosition = dataStart_ + (t - start_) * G_;
-  const double stepTime = nowSeconds() - t0;
+  const double stepTime = nowSeconds() - st.t0;
   if (trace_)
-    pzrt_trace_event(trace_.get(), "step", "step", 0, traceStart,
-                     pzrt_trace_now_us() - traceStart, stepArgs(t, -1).c_str());
+    pzrt_trace_event(trace_.get(), "step", "step", 0, st.traceStart,
+                     pzrt_trace_now_us() - st.traceStart, stepArgs(t, -1).c_str());
 
   if (t == start_ + 1)
     checkMemoryPlan();
-  writeMetrics(t, loss, localLoss, gradNorm, lr, stepTime, scale, !apply);
+  writeMetrics(t, loss, localLoss, gradNorm, lr, stepTime, scale, skipped);
   sinceTime_ += stepTime;
   ++sinceSteps_;
   if (rank_ == 0 && opts_.logEvery > 0 &&
       (t == start_ + 1 || t % opts_.logEvery == 0 || t == end_))
-    progress(t, loss, gradNorm, lr, scale, !apply);
+    progress(t, loss, gradNorm, lr, scale, skipped);
 }
 
 void Trainer::feedInputs(int64_t t, int micro, int64_t rowBase, float scale) {
@@ -1351,8 +1211,12 @@ void Trainer::save(int64_t t) {
 }
 
 void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) {
-  const char *hint = "; stopping before the optimizer step (lower the learning rate, clip "
-                     "gradients, or check the data)";
+  // A step graph (step_graph.cpp) checks after its optimizer ran.
+  const char *hint = stepGraphed_
+                         ? "; stopping after the step, whose update is not saved (lower the "
+                           "learning rate, clip gradients, or check the data)"
+                         : "; stopping before the optimizer step (lower the learning rate, clip "
+                           "gradients, or check the data)";
   const char *lossText = std::isnan(loss) ? "NaN" : nullptr;
   std::string lossStr = lossText ? lossText : pzrt::format("%g", loss);
   if (!gradsBad)
@@ -1370,9 +1234,10 @@ void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) 
   }
   if (reporter != rank_)
     throw Failure{kExitNumerics,
-                  pzrt::format("rank %d found a non-finite gradient at step %lld; stopping "
-                               "before the optimizer step",
-                               reporter, (long long)t),
+                  pzrt::format("rank %d found a non-finite gradient at step %lld; stopping %s",
+                               reporter, (long long)t,
+                               stepGraphed_ ? "after the step, whose update is not saved"
+                                            : "before the optimizer step"),
                   true};
   const pzrt_tensor_spec &s = m_->params[badParam];
   throw Failure{kExitNumerics,
@@ -1384,7 +1249,6 @@ void Trainer::numericsStop(int64_t t, int badParam, bool gradsBad, double loss) 
                 true};
 }
 
-} // namespace
 } // namespace pzrt::train
 
 extern "C" int pzrt_train_main(const pzrt_program *model, int argc, char **argv) {
