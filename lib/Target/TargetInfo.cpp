@@ -186,3 +186,43 @@ int64_t TargetInfo::kernelWorkspaceBytes(Operation *op) const {
            : pzrt_attention_workspace_bytes(d[0], d[1], d[2], d[3], d[4], d[5], d[6], backward);
   return bytes > static_cast<size_t>(INT64_MAX / 2) ? -1 : static_cast<int64_t>(bytes);
 }
+
+std::optional<TargetInfo::GemmEpilogue> TargetInfo::gemmEpilogue(Operation *op) {
+  auto mm = llvm::dyn_cast<MatmulOp>(op);
+  if (!mm)
+    return std::nullopt;
+  auto lt = llvm::dyn_cast<RankedTensorType>(mm.getLhs().getType());
+  auto rt = llvm::dyn_cast<RankedTensorType>(mm.getRhs().getType());
+  auto ct = llvm::dyn_cast<RankedTensorType>(mm.getResult().getType());
+  if (!lt || !rt || !ct || !lt.hasStaticShape() || !rt.hasStaticShape() ||
+      !ct.hasStaticShape() || lt.getRank() < 2 || !ct.getElementType().isF32())
+    return std::nullopt;
+  // One GEMM: the CUDA emitter folds a batch into the rows only for a 2-D
+  // rhs and an untransposed (or 2-D) lhs.
+  bool ta = mm.getTransposeLhs();
+  if (rt.getRank() != 2 || (ta && lt.getRank() != 2))
+    return std::nullopt;
+  int64_t k = ta ? lt.getDimSize(lt.getRank() - 2) : lt.getDimSize(lt.getRank() - 1);
+  if (k == 0 || ct.getNumElements() == 0)
+    return std::nullopt;
+
+  Value c = mm.getResult();
+  auto add = llvm::dyn_cast_or_null<AddOp>(mm->getNextNode());
+  if (!add || !c.hasOneUse() || *c.user_begin() != add.getOperation() ||
+      add.getResult().getType() != c.getType())
+    return std::nullopt;
+  Value bias = add.getLhs() == c ? add.getRhs() : add.getLhs();
+  auto bt = llvm::dyn_cast<RankedTensorType>(bias.getType());
+  if (bias == c || !bt || bt.getRank() != 1 || bt.getDimSize(0) != ct.getShape().back() ||
+      bt.getElementType() != ct.getElementType())
+    return std::nullopt;
+  GemmEpilogue e;
+  e.add = add;
+  e.bias = bias;
+  auto gelu = llvm::dyn_cast_or_null<GeluOp>(add->getNextNode());
+  Value sum = add.getResult();
+  if (gelu && gelu.getApproximate() == GeluApproximation::tanh && sum.hasOneUse() &&
+      *sum.user_begin() == gelu.getOperation())
+    e.gelu = gelu;
+  return e;
+}

@@ -42,6 +42,35 @@ public:
   /// pzrt_cuda_adamw_multi_dev: a few launches instead of one per tensor).
   bool groupsAdamWUpdates() const { return backendName == "cuda"; }
 
+  /// Whether convert-pz-to-pzrt outlines a matmul with the bias add (and
+  /// tanh GELU) of gemmEpilogue() into one kernel, which the backend runs as
+  /// one GEMM with a bias or GELU-bias epilogue (the CUDA backend's
+  /// cuBLASLt epilogues: one pass over the output instead of two or three).
+  bool groupsGemmEpilogues() const { return backendName == "cuda"; }
+
+  /// The ops after a matmul that a cuBLASLt epilogue can compute instead:
+  /// `add` of a 1-D bias along the result's last dim, and `gelu`, a tanh
+  /// GELU of that sum (null when not fused).
+  struct GemmEpilogue {
+    Operation *add = nullptr;
+    Value bias;
+    Operation *gelu = nullptr;
+    /// The op whose result the fused GEMM writes.
+    Operation *last() const { return gelu ? gelu : add; }
+  };
+  /// The epilogue of `matmul`, or none. Legal only when the results stay
+  /// those of the unfused ops up to fp32 rounding order:
+  ///  - the matmul is one GEMM (2-D, or a batch folded into the rows of a
+  ///    2-D rhs), k > 0, and gives f32: a 16-bit output would be rounded once
+  ///    instead of twice (after the GEMM and after the add);
+  ///  - the add comes right after it and is its only use; the bias is a
+  ///    1-D f32 tensor of the result's last dim (one value per column of
+  ///    the row-major result: cuBLASLt's bias per row of column-major D);
+  ///  - the GELU (tanh only: CUBLASLT_EPILOGUE_GELU is the tanh form) comes
+  ///    right after the add and is its only use, so the pre-activation is
+  ///    not needed elsewhere (not saved for the backward).
+  static std::optional<GemmEpilogue> gemmEpilogue(Operation *matmul);
+
   /// Whether the CPU backend computes `op` in fp32 only: matmul, softmax,
   /// the norms, attention, GELU and the loss, forward and backward, and the
   /// scatter-adds of gather's and embedding's gradients (which accumulate

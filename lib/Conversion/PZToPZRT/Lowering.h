@@ -56,6 +56,12 @@ public:
   /// order of first use (`operands`), its results theirs, in order.
   FailureOr<func::FuncOp> outlineGroup(ArrayRef<Operation *> ops, StringRef hostName,
                                        unsigned index, SmallVectorImpl<Value> &operands);
+  /// One kernel computing the chain `ops` (a matmul and its epilogue ops,
+  /// TargetInfo::gemmEpilogue), each using the one before: its arguments
+  /// are `operands` (the chain's operands from outside it), its result the
+  /// last op's; its workspace the largest of the ops'.
+  FailureOr<func::FuncOp> outlineChain(ArrayRef<Operation *> ops, ArrayRef<Value> operands,
+                                       StringRef hostName, unsigned index);
   /// The workspace bytes of `kernel` (0: none).
   static int64_t workspaceOf(func::FuncOp kernel);
 
@@ -97,6 +103,12 @@ private:
   SmallVector<Operation *> adamwGroup(Operation *op);
   /// Lowers `ops` (from adamwGroup) as one kernel and one dispatch.
   LogicalResult lowerGroup(ArrayRef<Operation *> ops);
+  /// A matmul and the ops of its GEMM epilogue (GemmEpilogues.cpp); {op}
+  /// alone when the target does not group them or there is none.
+  SmallVector<Operation *> gemmEpilogueGroup(Operation *op);
+  /// Lowers `ops` (from gemmEpilogueGroup) as one kernel and one dispatch
+  /// writing the last op's result only.
+  LogicalResult lowerGemmEpilogue(ArrayRef<Operation *> ops);
   LogicalResult lowerConstant(Operation *op);
   LogicalResult lowerView(Operation *op);
   LogicalResult lowerCollective(Operation *op);

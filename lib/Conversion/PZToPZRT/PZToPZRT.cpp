@@ -112,7 +112,14 @@ LogicalResult FunctionLowering::run() {
     return failure();
   for (auto it = body.begin(), end = std::prev(body.end()); it != end;) {
     SmallVector<Operation *> group = adamwGroup(&*it);
-    if (failed(group.size() > 1 ? lowerGroup(group) : lowerOp(&*it)))
+    LogicalResult lowered = success();
+    if (group.size() > 1)
+      lowered = lowerGroup(group);
+    else if ((group = gemmEpilogueGroup(&*it)).size() > 1)
+      lowered = lowerGemmEpilogue(group);
+    else
+      lowered = lowerOp(&*it);
+    if (failed(lowered))
       return failure();
     std::advance(it, group.size());
   }

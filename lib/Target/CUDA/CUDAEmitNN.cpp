@@ -89,7 +89,21 @@ static LogicalResult emitMatmul(MatmulOp mm, E &e) {
   bool ta = mm.getTransposeLhs(), tb = mm.getTransposeRhs();
   int64_t a0 = as[as.size() - 2], a1 = as.back(), b0 = bs[bs.size() - 2], b1 = bs.back();
   int64_t m = ta ? a1 : a0, k = ta ? a0 : a1, n = tb ? b0 : b1;
-  std::string A = e.name(mm.getLhs()), B = e.name(mm.getRhs()), C = e.name(mm.getResult());
+  // A kernel of convert-pz-to-pzrt's GEMM-epilogue groups (on "cuda") holds
+  // the matmul, its bias add and maybe a tanh GELU: one GEMM writes the
+  // last op's result. Elsewhere the matmul's result is returned, and the
+  // add (its only use) is not there.
+  std::optional<TargetInfo::GemmEpilogue> epi = TargetInfo::gemmEpilogue(mm);
+  Value dst = epi ? Value(epi->last()->getResult(0)) : Value(mm.getResult());
+  std::string A = e.name(mm.getLhs()), B = e.name(mm.getRhs()), C = e.name(dst);
+  std::string epilogue = "PZRT_CUDA_EPILOGUE_NONE", bias = "NULL";
+  if (epi) {
+    epilogue = epi->gelu ? "PZRT_CUDA_EPILOGUE_GELU_BIAS" : "PZRT_CUDA_EPILOGUE_BIAS";
+    bias = e.name(epi->bias);
+    e.markEmitted(epi->add);
+    if (epi->gelu)
+      e.markEmitted(epi->gelu);
+  }
   if (k == 0) { // cuBLASLt has no empty product: C = 0
     e.host() << "  err = cudaMemsetAsync(" << C << ", 0, " << E::numel(mm.getResult()) << " * sizeof(*"
              << C << "), stream);\n  if (err != cudaSuccess) "
@@ -98,7 +112,7 @@ static LogicalResult emitMatmul(MatmulOp mm, E &e) {
   }
   std::string t = str(ta) + ", " + str(tb) + ", ";
   std::string types = dtypeOf(at), out = dtypeOf(ct);
-  std::string tail = ", PZRT_CUDA_EPILOGUE_NONE, NULL, " + e.workspace() +
+  std::string tail = ", " + epilogue + ", " + bias + ", " + e.workspace() +
                      ", PZRT_CUDA_GEMM_WORKSPACE_BYTES)";
   std::string stream = "ctx->streams[0], ";
   if ((bs.size() == 2 && !ta) || (as.size() == 2 && bs.size() == 2)) {
@@ -109,6 +123,8 @@ static LogicalResult emitMatmul(MatmulOp mm, E &e) {
                         types + ", 0.0f, " + C + ", " + str(n) + ", " + out + tail);
     return success();
   }
+  if (epi) // gemmEpilogue() accepts one-GEMM matmuls only
+    return mm.emitError() << "CUDA backend: a GEMM epilogue on a batched matmul";
   ArrayRef<int64_t> ba = as.drop_back(2), bb = bs.drop_back(2);
   ArrayRef<int64_t> bo = E::shape(mm.getResult()).drop_back(2);
   int64_t batch = product(bo, 0, bo.size());

@@ -179,6 +179,8 @@ LogicalResult Emitter::emit(func::FuncOp kernel) {
                                  "planned for '"
                               << target << "' (convert-pz-to-pzrt{target=cuda})";
     }
+    if (wasEmitted(&op)) // printed with an earlier op (a GEMM's epilogue)
+      continue;
     bool handled = false;
     for (auto fn : {emitMapOp, emitShapeOp, emitReduceOp, emitNNOp, emitTrainingOp}) {
       if (failed(fn(&op, *this, handled)))

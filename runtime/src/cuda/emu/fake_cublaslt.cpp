@@ -10,8 +10,10 @@
 // f16 A and B (same type) and C/D of f32 or A's type, and the epilogues
 // DEFAULT, BIAS and GELU_BIAS (GELU's tanh form; the bias has BIAS_DATA_TYPE,
 // by default D's type, one value per row of D, BIAS_BATCH_STRIDE apart).
-// D = epilogue(alpha op(A) op(B) + beta C [+ bias]), summed in double and
-// rounded once to D's type; C is not read when beta is 0. Attributes are
+// D = epilogue(alpha op(A) op(B) + beta C [+ bias]): the products summed in
+// double and rounded once to fp32 (the compute type, CUBLAS_COMPUTE_32F),
+// the epilogue (bias, then GELU) in fp32, then D's type; C is not read when
+// beta is 0. Attributes are
 // checked for their documented size (CUBLAS_STATUS_INVALID_VALUE);
 // anything else is CUBLAS_STATUS_NOT_SUPPORTED, so that code relying on
 // more than this fails here rather than passing on a wrong model.
@@ -217,13 +219,17 @@ void matmul(const Desc d, const Layout a, const Layout b, const Layout c, const 
         for (int64_t p = 0; p < k; ++p)
           acc += load(a.type, pa, oa + (ta ? p + i * a.ld : i + p * a.ld)) *
                  load(b.type, pb, ob + (tb ? j + p * b.ld : p + j * b.ld));
-        double v = static_cast<double>(alpha) * acc;
+        double ab = static_cast<double>(alpha) * acc;
         if (beta != 0.0f)
-          v += static_cast<double>(beta) * load(c.type, pc, oc + i + j * c.ld);
+          ab += static_cast<double>(beta) * load(c.type, pc, oc + i + j * c.ld);
+        // The epilogue works on the fp32 result of alpha op(A) op(B) + beta C
+        // in the compute type (fp32): the bias added after alpha and beta,
+        // then GELU's tanh form of that sum.
+        float v = static_cast<float>(ab);
         if (bias)
-          v += load(biasType, d.bias, bi * d.biasStride + i);
+          v += static_cast<float>(load(biasType, d.bias, bi * d.biasStride + i));
         if (d.epilogue == CUBLASLT_EPILOGUE_GELU_BIAS)
-          v = 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+          v = 0.5f * v * (1.0f + std::tanh(0.7978845608f * (v + 0.044715f * v * v * v)));
         store(dl.type, pd, od + i + j * dl.ld, v);
       }
   }
