@@ -195,8 +195,12 @@ std::optional<TargetInfo::GemmEpilogue> TargetInfo::gemmEpilogue(Operation *op) 
   auto rt = llvm::dyn_cast<RankedTensorType>(mm.getRhs().getType());
   auto ct = llvm::dyn_cast<RankedTensorType>(mm.getResult().getType());
   if (!lt || !rt || !ct || !lt.hasStaticShape() || !rt.hasStaticShape() ||
-      !ct.hasStaticShape() || lt.getRank() < 2 || !ct.getElementType().isF32())
+      !ct.hasStaticShape() || lt.getRank() < 2 ||
+      !llvm::isa<Float32Type, BFloat16Type, Float16Type>(ct.getElementType()))
     return std::nullopt;
+  // In bf16/f16 the epilogue adds the bias (and applies GELU) to the fp32
+  // sum and rounds once, where the separate add rounds the GEMM's result
+  // first: one rounding fewer, as in Megatron's and torch's fused linear.
   // One GEMM: the CUDA emitter folds a batch into the rows only for a 2-D
   // rhs and an untransposed (or 2-D) lhs.
   bool ta = mm.getTransposeLhs();
