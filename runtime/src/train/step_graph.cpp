@@ -52,7 +52,7 @@ void Trainer::decideStepGraph() {
   if (chunks_.size() != 1 || numStages_ != 1)
     whyNot = "pipeline stages exchange through the host";
   else if (!tiedComms_.empty())
-    whyNot = "tied gradients are summed through the host";
+    whyNot = "the driver sums tied gradients between the calls";
   else if (m_->loss_scaling)
     whyNot = "fp16 loss scaling decides on the host whether the update applies";
   else if (trace_)

@@ -16,6 +16,7 @@
 #include "comm/comm_impl.h"
 #include "core/checked.h"
 #include "core/device.h"
+#include "cpu/device_transfer.h"
 #include "core/internal.h"
 #include "io/ckpt_dir.h"
 #include "io/fsutil.h"
@@ -582,7 +583,7 @@ void Trainer::createTiedComms() {
     for (const Chunk &ch : chunks_)
       member = member || (ch.m->pp_stage < 32 && (mask & (1u << ch.m->pp_stage)));
     const int color = member ? rank_ % stageStride_ : stageStride_ + rank_;
-    pzrt_comm *c = pzrt_comm_split(comm_, color, rank_,
+    pzrt_comm *c = pzrt_comm_split(dataComm_ ? dataComm_ : comm_, color, rank_,
                                    pzrt::format("pp.tied.0x%x", mask).c_str());
     if (!c)
       throwInternal("creating the communicator of the parameters tied over the stages 0x%x: %s",
@@ -620,13 +621,17 @@ void Trainer::sumTiedGrads(int64_t t) {
       throwInternal("no communicator for the parameter '%s' tied over the stages 0x%x",
                     m_->params[p].name, mask);
     // The whole buffer as it is (a ZeRO chunk: every rank of the group
-    // holds the same one), summed on the host.
+    // holds the same one), summed on the device by a device communicator
+    // (NCCL, on the communication stream), else through a host copy.
     const pzrt_tensor_spec &s = m_->params[p];
     const uint64_t bytes = gradBytes(m_, p);
-    HostCopy host(ctx_.device,
-                  accum ? buf_->accum[static_cast<size_t>(p)] : buf_->grads[static_cast<size_t>(p)],
-                  static_cast<size_t>(bytes), true, "summing tied gradients");
-    void *buf = host.data();
+    void *grad = accum ? buf_->accum[static_cast<size_t>(p)] : buf_->grads[static_cast<size_t>(p)];
+    const bool onDevice = pzrt::isDeviceTransfer(&ctx_, c);
+    std::unique_ptr<HostCopy> host;
+    if (!onDevice)
+      host = std::make_unique<HostCopy>(ctx_.device, grad, static_cast<size_t>(bytes), true,
+                                        "summing tied gradients");
+    void *buf = onDevice ? grad : host->data();
     const size_t unit = pzrt_dtype_size(s.dtype);
     const uint64_t n = static_cast<uint64_t>(pzrt_comm_size(c));
     // What pzrt_all_reduce counts under all_reduce, per call: the reason's
@@ -643,14 +648,22 @@ void Trainer::sumTiedGrads(int64_t t) {
       for (uint64_t at = 0; at < count; at += kChunk) {
         const uint64_t part = std::min(kChunk, count - at);
         char *ptr = static_cast<char *>(buf) + at * unit;
-        if (pzrt_all_reduce(c, ptr, ptr, static_cast<size_t>(part), s.dtype, PZRT_REDUCE_SUM))
+        auto sum = [&] {
+          return pzrt_all_reduce(c, ptr, ptr, static_cast<size_t>(part), s.dtype,
+                                 PZRT_REDUCE_SUM);
+        };
+        pzrt_event *done = nullptr;
+        if (onDevice ? pzrt::enqueueTransfer(&ctx_, c, "all_reduce", sum, &done) ||
+                           pzrt::joinTransfer(&ctx_, done, "all_reduce")
+                     : sum())
           throwInternal("summing the gradient of the tied parameter '%s' over the stages "
                         "0x%x: %s",
                         s.name, mask, pzrt_last_error());
         counted += 2 * (n - 1) * part * unit / n;
       }
     }
-    host.writeBack("summing tied gradients");
+    if (host)
+      host->writeBack("summing tied gradients");
     if (pzrt_comm_count_reason("pp.tied_grad", PZRT_COLL_ALL_REDUCE, counted))
       throwInternal("counting the tied gradients' bytes: %s", pzrt_last_error());
   }
