@@ -322,6 +322,8 @@ def main():
         if "collectives: NCCL" not in LOGS[got]:
             failures.append(f"{got}: the run does not say its collectives ran on NCCL:\n"
                             f"{LOGS[got]}")
+        if "pp2" in name and "pipeline sends and receives on NCCL" not in LOGS[got]:
+            failures.append(f"{got}: the pipeline's sends did not run on NCCL")
         if "collectives: MPI" not in LOGS[name]:
             failures.append(f"{name}: the run does not say its collectives ran on MPI")
         for l_nccl, l_mpi in zip(runs[got][1], runs[name][1]):

@@ -50,7 +50,7 @@ void Trainer::decideStepGraph() {
     return;
   std::string whyNot;
   if (chunks_.size() != 1 || numStages_ != 1)
-    whyNot = "pipeline stages exchange through the host";
+    whyNot = "the driver moves pipeline activations between the calls";
   else if (!tiedComms_.empty())
     whyNot = "the driver sums tied gradients between the calls";
   else if (m_->loss_scaling)

@@ -184,6 +184,7 @@ Trainer::~Trainer() {
     pzrt_comm_destroy(c);
   for (auto &[mask, c] : tiedComms_)
     pzrt_comm_destroy(c);
+  destroyLinkComms();
   if (dataComm_)
     pzrt_comm_destroy(dataComm_);
   for (pzrt_stream *st : streams_)
@@ -340,6 +341,7 @@ void Trainer::setup() {
   createDataComm();
   createGroupComms();
   createTiedComms();
+  createLinkComms();
   // The plan's rows and tokens: those of the first stage that reads data (a
   // middle stage reads none).
   const pzrt_program *data = m_;
@@ -364,6 +366,7 @@ void Trainer::setup() {
     c.buf = std::make_unique<Buffers>();
     allocateBuffers(c.m, *c.buf);
     c.sending.assign(static_cast<size_t>(c.m->num_outputs), nullptr);
+    c.sendingOnDevice.assign(static_cast<size_t>(c.m->num_outputs), nullptr);
   }
   mergeSchedules();
 
@@ -991,8 +994,11 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
       pzrt::format("{\"step\":%lld,\"%s\":\"%s\",\"%s_micro_batch\":%d,\"%s\":%d,\"bytes\":%zu}",
                    (long long)t, what, s.name, what, a.micro_batch, send ? "to" : "from", peer,
                    bytes);
-  int rc;
-  {
+  int rc = 0;
+  if (!links_.empty()) { // on NCCL, device to device (exchange_device.cpp)
+    TraceSpan span(trace_.get(), what, "comm", args);
+    exchangeOnDevice(a, send, act, send ? other : stage, dtype, bytes / unit);
+  } else {
     TraceSpan span(trace_.get(), what, "comm", args);
     if (send) {
       pzrt_send_request *&pending = chunks_[cur_].sending[static_cast<size_t>(a.tensor)];
@@ -1033,6 +1039,8 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
 }
 
 void Trainer::waitSends(int64_t t, int f) {
+  if (!links_.empty())
+    return waitSendsOnDevice(f);
   std::vector<pzrt_send_request *> &sending = chunks_[cur_].sending;
   for (size_t o = 0; o < sending.size(); ++o) {
     if (!sending[o])

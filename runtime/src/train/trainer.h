@@ -7,6 +7,7 @@
 #include "train/train_internal.h"
 
 #include "pzrt/env.h"
+#include "pzrt/exec.h"
 #include "pzrt/metrics.h"
 #include "pzrt/trace.h"
 
@@ -110,6 +111,22 @@ private:
   // stage; and the sum of their gradients over it, before finalize_grads.
   void createTiedComms();
   void sumTiedGrads(int64_t t);
+  // Pipeline links on NCCL (exchange_device.cpp): with dataComm_ and
+  // stages, one 2-rank communicator and stream per direction into each
+  // global stage this rank sends to or receives from; exchange() and
+  // waitSends() then move and order on the device.
+  void createLinkComms();
+  void destroyLinkComms();
+  void exchangeOnDevice(const pzrt_action &a, bool send, bool act, int receiving,
+                        pzrt_dtype dtype, size_t count);
+  void waitSendsOnDevice(int f);
+  struct Link {
+    bool grad;      // the gradients (into `stage` from stage + 1), else activations
+    int stage;      // the receiving global stage
+    pzrt_comm *comm; // the sender is its rank 0, the receiver rank 1
+    pzrt_stream *stream;
+  };
+  std::vector<Link> links_;
   void getScalar(int slot, void *value, size_t bytes);
   // Makes chunk c the current one (m_, buf_, the context's arena and
   // communicators).
@@ -139,6 +156,8 @@ private:
     std::unique_ptr<Buffers> buf;
     std::unique_ptr<DataFeed> feed;
     std::vector<pzrt_send_request *> sending; // per output: its send in flight, or NULL
+    // On NCCL links: per output, the end of its send in flight, or NULL.
+    std::vector<pzrt_event *> sendingOnDevice;
     // On a device (not the CPU): per slot, per input, the feed's host
     // copies; per output, the host copy its send in flight reads.
     std::vector<std::vector<std::vector<unsigned char>>> hostInputs;

@@ -20,9 +20,12 @@
 //   Integer sums wrap. all_reduce moves n times the buffer (no ring): a test
 //   fake, not a fast one.
 // - ncclSend/ncclRecv between ncclGroupStart and ncclGroupEnd are buffered
-//   (per thread, as NCCL's groups) and run as one op of MPI_Isend/MPI_Irecv
-//   waited for together, so neighbours exchanging cannot deadlock; messages
-//   between two ranks match in posting order, as in NCCL. Collectives
+//   (per thread, as NCCL's groups) and run as one op of MPI_Isend/MPI_Irecv;
+//   the op waits for its receives, and its sends stay in flight (staged)
+//   until the receiver takes them, as a GPU's send waits on its stream and
+//   not on the host. So neighbours exchanging, or sending to each other on
+//   two communicators, cannot deadlock; messages between two ranks match in
+//   posting order, as in NCCL. Collectives
 //   inside a group are issued at once.
 // - An MPI wait longer than the communicator timeout (PZRT_COMM_TIMEOUT,
 //   600 s by default) ends the job with exit code 124, as comm_nccl.cpp
@@ -46,6 +49,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <sched.h>
 #include <string>
 #include <unistd.h>
@@ -217,28 +221,70 @@ struct P2p {
 thread_local int tGroupDepth = 0;
 thread_local std::vector<P2p> tGroup;
 
-// Posts every send and receive, waits for all, then writes what arrived.
+// Sends in flight. A GPU's send waits on its stream for the receiver while
+// the host goes on (it may post its own sends and receives first), so here
+// a send's bytes are staged when its op runs and the MPI send completes
+// later: tested by every later point-to-point op, waited for by the
+// communicator's finalize.
+struct InFlight {
+  ncclComm_t comm;
+  std::vector<char> data;
+  MPI_Request req = MPI_REQUEST_NULL;
+};
+std::mutex gInFlightMutex;
+std::vector<std::unique_ptr<InFlight>> gInFlight;
+
+// Forgets the completed sends; `comm` non-NULL: waits for its sends first.
+void drainSends(ncclComm_t comm) {
+  std::lock_guard<std::mutex> lock(gInFlightMutex);
+  std::vector<std::unique_ptr<InFlight>> keep;
+  for (auto &f : gInFlight) {
+    if (comm && f->comm == comm) {
+      std::vector<MPI_Request> r{f->req};
+      waitAll(comm, "ncclSend", r);
+      continue;
+    }
+    int done = 0;
+    checkMpi(f->comm, MPI_Test(&f->req, &done, MPI_STATUS_IGNORE), "ncclSend");
+    if (!done)
+      keep.push_back(std::move(f));
+  }
+  gInFlight.swap(keep);
+}
+
+// Posts every send (left in flight) and receive, waits for the receives,
+// then writes what arrived.
 void runP2p(const std::vector<P2p> &ops) {
   std::vector<std::vector<char>> host(ops.size());
-  for (size_t i = 0; i < ops.size(); ++i)
-    host[i] = ops[i].send ? stage(ops[i].buf, ops[i].bytes) : std::vector<char>(ops[i].bytes);
-  std::vector<MPI_Request> reqs(ops.size());
+  std::vector<MPI_Request> reqs;
+  std::vector<size_t> recvs;
   for (size_t i = 0; i < ops.size(); ++i) {
     const P2p &o = ops[i];
     int n = static_cast<int>(o.bytes);
-    checkMpi(o.comm,
-             o.send ? MPI_Isend(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i])
-                    : MPI_Irecv(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs[i]),
-             o.send ? "ncclSend" : "ncclRecv");
-  }
-  std::vector<MPI_Status> st;
-  waitAll(ops[0].comm, "ncclSend/ncclRecv", reqs, &st);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    const P2p &o = ops[i];
-    if (o.send)
+    if (o.send) {
+      auto f = std::make_unique<InFlight>();
+      f->comm = o.comm;
+      f->data = stage(o.buf, o.bytes);
+      checkMpi(o.comm, MPI_Isend(f->data.data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &f->req),
+               "ncclSend");
+      std::lock_guard<std::mutex> lock(gInFlightMutex);
+      gInFlight.push_back(std::move(f));
       continue;
+    }
+    host[i].resize(o.bytes);
+    reqs.emplace_back();
+    recvs.push_back(i);
+    checkMpi(o.comm, MPI_Irecv(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs.back()),
+             "ncclRecv");
+  }
+  std::vector<MPI_Status> statuses;
+  waitAll(ops[0].comm, "ncclRecv", reqs, &statuses);
+  drainSends(nullptr);
+  for (size_t j = 0; j < recvs.size(); ++j) {
+    const size_t i = recvs[j];
+    const P2p &o = ops[i];
     int got = -1;
-    MPI_Get_count(&st[i], MPI_BYTE, &got);
+    MPI_Get_count(&statuses[j], MPI_BYTE, &got);
     if (got != static_cast<int>(o.bytes))
       pzrt::fatal(1, "fake NCCL: rank %d (of %d): ncclRecv of %zu bytes from rank %d got %d bytes",
                   o.comm->rank, o.comm->size, o.bytes, o.peer, got);
@@ -364,8 +410,10 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t *newc
 ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   if (!comm)
     return fail(ncclInvalidArgument, "ncclCommFinalize: NULL communicator");
-  if (comm->mpi != MPI_COMM_NULL && mpiActive())
+  if (comm->mpi != MPI_COMM_NULL && mpiActive()) {
+    drainSends(comm); // its sends in flight end before it does
     MPI_Comm_free(&comm->mpi);
+  }
   comm->mpi = MPI_COMM_NULL;
   return ncclSuccess;
 }
