@@ -296,7 +296,12 @@ def main():
                                           # the tied head's gradient summed by the
                                           # driver over the two stages
                                           ("gpt2-pp2", ["--pp", "2", "--grad-accum", "2"], 1,
-                                           "pp.tied_grad")):
+                                           "pp.tied_grad"),
+                                          # two chunks a rank: four stages on a ring
+                                          ("gpt2-il2", ["--pp", "2", "--schedule", "interleaved",
+                                                        "--virtual-stages", "2",
+                                                        "--grad-accum", "2"], 1,
+                                           "pp.activation")):
             runs[name] = train(pz, work, name, emu + flags, None, a.steps, ranks=2, rows=rows,
                                model=gpt2)
             plans[name] = (flags, rows, reason)
@@ -353,10 +358,13 @@ def main():
     if "gpt2-emu" in runs:
         graphed["gpt2-emu"] = (1, 2, gpt2, "step")
     # On NCCL, dp 2's step (its gradient all-reduce included) is one graph too.
+    # And pp 2's, its links on NCCL included.
     if not a.gpu:
-        runs["dp2-nccl-eager"] = train(pz, work, "dp2-nccl-eager", [], feed, a.steps, ranks=2,
-                                       rows=ROWS // 2, env=dict(nccl, **eager), program="dp2")
-        failures += check_graphs("dp2-nccl", runs, a, "step")
+        for name, rows in (("dp2", ROWS // 2), ("pp2", ROWS // 2)):
+            runs[name + "-nccl-eager"] = train(pz, work, name + "-nccl-eager", [], feed, a.steps,
+                                               ranks=2, rows=rows, env=dict(nccl, **eager),
+                                               program=name)
+            failures += check_graphs(name + "-nccl", runs, a, "step")
     for name, (ranks, rows, model, eager_fns) in graphed.items():
         runs[name + "-eager"] = train(pz, work, name + "-eager", [],
                                       feed if model in (MODEL, DROPOUT_MODEL[0]) else None,
@@ -396,7 +404,7 @@ def main():
     # The other plans ran with graphs too (gated above against one rank):
     # which of their calls fell back to eager, for the record.
     for name in list(plans) + NCCL_RUNS:
-        if name not in graphed and name != "dp2-nccl":
+        if name not in graphed and name not in ("dp2-nccl", "pp2-nccl"):
             found = GRAPH_LINE.findall(LOGS.get(name, ""))
             if found:
                 print(f"{name}: {found[0][0]} of {found[0][1]} function calls as graphs, "

@@ -79,7 +79,14 @@ int captureBody(const pzrt::DeviceOps &ops, pzrt_stream *stream,
     *ran = 1;
     return body();
   }
-  if (body() != 0) {
+  int rc;
+  try {
+    rc = body();
+  } catch (...) { // the driver's failure (a Failure): no capture left open
+    ops.captureAbandon(stream);
+    throw;
+  }
+  if (rc != 0) {
     std::string err = pzrt_last_error();
     if (ops.captureAbandon(stream) == 0) {
       pzrt_clear_error();

@@ -2,10 +2,11 @@
 // StepGraph runs the body eagerly, captures it, then launches the graph).
 //
 // A step is one graph when nothing in it needs the host between its
-// compiled calls: one program (no pipeline stages, no tied gradients), no
-// fp16 loss scaling (whose overflow check decides on the host whether the
-// update applies), no --trace (which times each call), and collectives on
-// the device (NCCL) or none. The host then does before the launch what it
+// compiled calls: one program or pipeline stage a rank (interleaved chunks
+// add their gradient norms on the host), no fp16 loss scaling (whose
+// overflow check decides on the host whether the update applies), no
+// --trace (which times each call), and collectives, tied gradients and
+// pipeline sends on the device (NCCL) or none. The host then does before the launch what it
 // does between the calls otherwise: it writes the scalars and fills every
 // micro-batch's data into page-locked host memory, which the graph copies
 // into the input slot before each forward_backward; each micro-batch's
@@ -36,7 +37,8 @@ namespace {
 bool stepRole(int role) {
   return role == PZRT_FN_FORWARD_BACKWARD || role == PZRT_FN_ACCUMULATE_GRADS ||
          role == PZRT_FN_FINALIZE_GRADS || role == PZRT_FN_GRAD_NORM_SQ ||
-         role == PZRT_FN_OPTIMIZER_STEP;
+         role == PZRT_FN_OPTIMIZER_STEP || role == PZRT_FN_STAGE_FORWARD ||
+         role == PZRT_FN_STAGE_BACKWARD || role == PZRT_FN_STAGE_BACKWARD_WEIGHT;
 }
 
 } // namespace
@@ -49,10 +51,10 @@ void Trainer::decideStepGraph() {
       !ops->copy)
     return;
   std::string whyNot;
-  if (chunks_.size() != 1 || numStages_ != 1)
-    whyNot = "the driver moves pipeline activations between the calls";
-  else if (!tiedComms_.empty())
-    whyNot = "the driver sums tied gradients between the calls";
+  if (chunks_.size() != 1)
+    whyNot = "interleaved chunks add their gradient norms on the host";
+  else if (numStages_ > 1 && links_.empty())
+    whyNot = "the pipeline's sends go through host memory (MPI)";
   else if (m_->loss_scaling)
     whyNot = "fp16 loss scaling decides on the host whether the update applies";
   else if (trace_)
@@ -60,9 +62,8 @@ void Trainer::decideStepGraph() {
   else if (multiRank() && !dataComm_)
     whyNot = "the collectives are staged through the host (MPI)";
   for (const auto &[chunk, a] : actions_)
-    if (whyNot.empty() && a->kind != PZRT_ACTION_CHECK_NUMERICS &&
-        (a->kind != PZRT_ACTION_RUN || !stepRole(m_->functions[a->function].role)))
-      whyNot = "the step has an action other than a compiled call";
+    if (whyNot.empty() && a->kind == PZRT_ACTION_RUN && !stepRole(m_->functions[a->function].role))
+      whyNot = "the step runs a function of an unknown role";
   if (!whyNot.empty()) {
     if (rank_ == 0)
       std::fprintf(stderr, "train: note: CUDA graphs per compiled call, not per step: %s\n",
@@ -77,30 +78,42 @@ void Trainer::decideStepGraph() {
     pinned_.push_back(p);
     return p;
   };
-  // (The feed is given a buffer for every input, as on the eager path;
-  // only the DATA inputs are copied to the device.)
+  // (The feed writes the DATA inputs only: train/feed.cpp.)
   pinnedInputs_.assign(static_cast<size_t>(K_), {});
   for (int micro = 0; micro < K_; ++micro)
     for (int i = 0; i < m_->num_inputs; ++i)
       pinnedInputs_[static_cast<size_t>(micro)].push_back(
-          pinned(static_cast<size_t>(specBytes(m_->inputs[i]))));
+          inputRole(m_, i) == PZRT_INPUT_DATA
+              ? pinned(static_cast<size_t>(specBytes(m_->inputs[i])))
+              : nullptr);
   pinnedLoss_ = static_cast<float *>(pinned(sizeof(float) * static_cast<size_t>(K_)));
   stepGraphed_ = true;
 }
 
-int Trainer::stepBody() {
+int Trainer::stepBody(int64_t t) {
   const pzrt::DeviceOps &ops = *ctx_.device->ops;
   pzrt_stream *compute = ctx_.streams[0];
   const Chunk &c = chunks_.front();
+  bool tiedSummed = false;
   for (const auto &[chunk, a] : actions_) {
     if (a->kind == PZRT_ACTION_CHECK_NUMERICS) // after the step
       continue;
+    if (a->kind == PZRT_ACTION_SEND || a->kind == PZRT_ACTION_RECV) {
+      exchange(t, *a); // enqueued on its NCCL link (exchange_device.cpp)
+      continue;
+    }
+    waitSends(t, a->function); // the function's outputs' sends in flight
     const pzrt_function_entry &e = m_->functions[a->function];
-    const bool fb = e.role == PZRT_FN_FORWARD_BACKWARD;
+    // The calls that read a micro-batch's data and give its loss.
+    const bool fb = e.role == PZRT_FN_FORWARD_BACKWARD || e.role == PZRT_FN_STAGE_FORWARD;
     const int micro = e.role == PZRT_FN_OPTIMIZER_STEP || e.role == PZRT_FN_GRAD_NORM_SQ
                           ? 0
                           : a->micro_batch;
     const size_t slot = static_cast<size_t>(buf_->slotOf(micro));
+    if (e.role == PZRT_FN_FINALIZE_GRADS && !tiedSummed) {
+      sumTiedGrads(t); // on NCCL: enqueued
+      tiedSummed = true;
+    }
     if (fb)
       for (int i = 0; i < m_->num_inputs; ++i)
         if (inputRole(m_, i) == PZRT_INPUT_DATA &&
@@ -125,6 +138,7 @@ int Trainer::stepBody() {
                  static_cast<const char *>(buf_->scalars) + 8 * PZRT_SCALAR_LOSS, sizeof(float)))
       return -1;
   }
+  waitSends(t, -1);
   return 0;
 }
 
@@ -138,7 +152,7 @@ void Trainer::trainStepGraphed(int64_t t) {
   pzrt_clear_error();
   int rc = pzrt_step_publish(&ctx_); // the step for device code, outside the graph
   if (rc == 0)
-    rc = stepGraph_.run(&ctx_, [this] { return stepBody(); });
+    rc = stepGraph_.run(&ctx_, [this, t] { return stepBody(t); });
   if (rc == 0)
     rc = pzrt_device_check(ctx_.device); // synchronizes
   if (rc != 0)

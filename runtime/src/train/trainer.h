@@ -90,7 +90,7 @@ private:
   void trainStepGraphed(int64_t t);
   // The step's compiled calls in order, with the copies of each
   // micro-batch's data in and its loss out (the graph's body).
-  int stepBody();
+  int stepBody(int64_t t);
   // Runs functions[f] of the program for micro-batch `micro`; throws.
   void runFunction(int f, int64_t t, int micro);
   // Fills the DATA inputs of micro-batch `micro` (its slot) and the
@@ -216,7 +216,7 @@ private:
   StepGraph stepGraph_;
   bool stepGraphed_ = false;
   // The step graph's page-locked host memory: per micro-batch, per input,
-  // what the feed fills (the DATA inputs are copied in); the losses.
+  // what the feed fills (the DATA inputs; NULL for others); the losses.
   std::vector<std::vector<void *>> pinnedInputs_;
   float *pinnedLoss_ = nullptr;
   std::vector<void *> pinned_; // every allocation, freed by the destructor
