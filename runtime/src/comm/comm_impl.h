@@ -54,6 +54,11 @@ struct pzrt_comm {
   }
   virtual int waitSend(void *handle) { return handle ? -1 : 0; }
   virtual int barrier() = 0;
+  // Connects this rank's point-to-point channels to every peer now, every
+  // rank of the communicator together (NCCL connects them at the first
+  // send or receive otherwise, which may then wait on the host for a peer
+  // that is itself waiting elsewhere). 0, or -1 with pzrt_last_error().
+  virtual int connectPeers() { return 0; }
   virtual pzrt_comm *split(int color, int key, const std::string &name) = 0;
 };
 

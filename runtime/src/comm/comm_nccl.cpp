@@ -189,7 +189,7 @@ struct NcclComm final : pzrt_comm {
   int device = 0;
   cudaStream_t stream = nullptr;
   cudaEvent_t done = nullptr;
-  int *scratch = nullptr; // the barrier's one word
+  int *scratch = nullptr; // the barrier's word, and connectPeers' two
   // enqueueOn's stream (NULL: `stream`, each operation waited for) and the
   // last operation enqueued there, which the wait watch names.
   cudaStream_t enqueueStream = nullptr;
@@ -425,6 +425,23 @@ struct NcclComm final : pzrt_comm {
     return 0;
   }
 
+  int connectPeers() override {
+    Op op{"connect", 1, PZRT_I32};
+    if (size == 1)
+      return 0;
+    auto t0 = begin(op);
+    check(nc().ncclGroupStart(), op, t0);
+    for (int p = 0; p < size; ++p) {
+      if (p == rank)
+        continue;
+      check(nc().ncclSend(scratch, 1, ncclInt32, p, comm, cur()), op, t0);
+      check(nc().ncclRecv(scratch + 1, 1, ncclInt32, p, comm, cur()), op, t0);
+    }
+    check(nc().ncclGroupEnd(), op, t0);
+    finish(op, t0);
+    return 0;
+  }
+
   pzrt_comm *split(int color, int key, const std::string &newName) override {
     Op op{"split", 0, PZRT_I32};
     auto t0 = begin(op);
@@ -457,8 +474,8 @@ struct NcclComm final : pzrt_comm {
     nc().ncclCommCount(c->comm, &c->size);
     cuda(cudaStreamCreate(&c->stream), op);
     cuda(cudaEventCreateWithFlags(&c->done, cudaEventDisableTiming), op);
-    cuda(cudaMalloc(reinterpret_cast<void **>(&c->scratch), sizeof(int)), op);
-    cuda(cudaMemset(c->scratch, 0, sizeof(int)), op);
+    cuda(cudaMalloc(reinterpret_cast<void **>(&c->scratch), 2 * sizeof(int)), op);
+    cuda(cudaMemset(c->scratch, 0, 2 * sizeof(int)), op);
     return c;
   }
 };
@@ -626,8 +643,8 @@ pzrt_comm *createNcclComm(int device) {
   track(c->comm);
   if ((e = cudaStreamCreate(&c->stream)) != cudaSuccess ||
       (e = cudaEventCreateWithFlags(&c->done, cudaEventDisableTiming)) != cudaSuccess ||
-      (e = cudaMalloc(reinterpret_cast<void **>(&c->scratch), sizeof(int))) != cudaSuccess ||
-      (e = cudaMemset(c->scratch, 0, sizeof(int))) != cudaSuccess) {
+      (e = cudaMalloc(reinterpret_cast<void **>(&c->scratch), 2 * sizeof(int))) != cudaSuccess ||
+      (e = cudaMemset(c->scratch, 0, 2 * sizeof(int))) != cudaSuccess) {
     fail("rank %d: CUDA setup of the NCCL communicator failed: %s", rank, cudaGetErrorString(e));
     delete c;
     return nullptr;

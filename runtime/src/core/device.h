@@ -69,6 +69,11 @@ struct DeviceOps {
   // memory; NULL with pzrt_last_error(). NULL entries: none (no step graph).
   void *(*pinnedAlloc)(pzrt_device *device, size_t bytes);
   void (*pinnedFree)(pzrt_device *device, void *p);
+  // The host's waits for the device (reads, writes, checks) no longer wait
+  // for `stream`: its work ends where another stream waits for its events
+  // (a pipeline link's sends, which wait for the peer's receives); only
+  // `synchronize` still waits for it. NULL: no such streams.
+  void (*streamDetach)(pzrt_stream *stream);
 };
 
 } // namespace pzrt

@@ -49,24 +49,36 @@ int waitStream(cudaStream_t stream, const char *call) {
   }
 }
 
-int waitDevice(CudaDevice &device, const char *call) {
+int waitDevice(CudaDevice &device, const char *call, bool all) {
   if (makeCurrent(device))
     return -1;
-  if (waitWatch()) {
-    std::vector<cudaStream_t> streams;
-    {
-      std::lock_guard<std::mutex> lock(device.streamMutex);
-      streams = device.streams;
-    }
+  std::vector<cudaStream_t> streams, detached;
+  {
+    std::lock_guard<std::mutex> lock(device.streamMutex);
+    streams = device.streams;
+    detached = device.detached;
+  }
+  if (waitWatch() || (!all && !detached.empty())) {
     for (cudaStream_t s : streams)
-      if (waitStream(s, call))
+      if ((all || std::find(detached.begin(), detached.end(), s) == detached.end()) &&
+          waitStream(s, call))
         return -1;
   }
+  // What is left: the legacy default stream's work (blocking copies), or,
+  // with nothing detached, everything (as before any stream polled).
+  if (!all && !detached.empty())
+    return check(cudaStreamSynchronize(nullptr), call);
   return check(cudaDeviceSynchronize(), call);
 }
 
 int deviceSynchronize(pzrt_device *d) {
-  return waitDevice(*asCuda(d), "cudaDeviceSynchronize");
+  return waitDevice(*asCuda(d), "cudaDeviceSynchronize", true);
+}
+
+void streamDetach(pzrt_stream *stream) {
+  CudaDevice &device = *asCuda(stream->device);
+  std::lock_guard<std::mutex> lock(device.streamMutex);
+  device.detached.push_back(handle(stream));
 }
 
 int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes) {

@@ -5,9 +5,11 @@
 //   nccl  NCCL on device buffers, enqueued on the communication stream;
 //   mpi   the driver's MPI communicator, each transfer staged through host
 //         memory (several ranks may then share one GPU, which NCCL refuses);
-//   auto  (the default) NCCL when every rank of the node has a GPU of its
-//         own and every rank can load NCCL, else MPI. The ranks agree over
-//         MPI, so they never split between the two.
+//   auto  (the default) NCCL when no two ranks share a GPU (their GPUs'
+//         UUIDs differ: CUDA_VISIBLE_DEVICES may show each rank one device)
+//         and every rank can load NCCL, else MPI. The ranks agree over MPI,
+//         so they never split between the two (PZRT_COMM set to mpi on some
+//         ranks and nccl on others is an error on all of them).
 // The choice is printed once, by rank 0, on stderr.
 #include "cuda/device_cuda.h"
 
@@ -25,7 +27,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace pzrt::cuda {
 namespace {
@@ -45,10 +49,9 @@ int parseChoice(Choice *out) {
   return 0;
 }
 
-// Why this rank cannot run NCCL under auto, or "" when it can.
-std::string whyNotNccl(const pzrt_env &env) {
+// Why this rank cannot run NCCL (under auto), or "" when it can.
+std::string whyNotNccl() {
 #if !defined(PZRT_HAVE_NCCL)
-  (void)env;
   return "this program was built without NCCL";
 #else
   int count = 0;
@@ -56,13 +59,20 @@ std::string whyNotNccl(const pzrt_env &env) {
     cudaGetLastError();
     return "no CUDA device is visible";
   }
-  if (env.local_size > count)
-    return format("%d ranks share %d GPU%s on this node", env.local_size, count,
-                  count == 1 ? "" : "s");
   if (!nccl::load())
     return pzrt_last_error();
   return "";
 #endif
+}
+
+// The rank's GPU (its UUID) as two words, for finding ranks that share one.
+void gpuWords(const CudaDevice &device, int64_t words[2]) {
+  words[0] = words[1] = 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device.ordinal) == cudaSuccess)
+    std::memcpy(words, prop.uuid.bytes, sizeof prop.uuid.bytes);
+  else
+    cudaGetLastError();
 }
 
 } // namespace
@@ -72,41 +82,52 @@ int dataComm(pzrt_comm *control, pzrt_comm **comm, void *) {
   Choice choice = Choice::Auto;
   if (parseChoice(&choice))
     return -1;
-  pzrt_env env{};
-  if (pzrt_env_discover(&env))
-    return -1;
-  const bool rank0 = pzrt_comm_rank(control) == 0;
-  if (choice == Choice::Mpi) {
-    if (rank0)
-      std::fprintf(stderr, "pzrt: collectives: MPI, staged through host memory (PZRT_COMM=mpi)\n");
-    return 0;
-  }
-  if (choice == Choice::Auto) {
-    // Every rank must choose the same: one that cannot use NCCL makes all
-    // of them use MPI.
-    std::string why = whyNotNccl(env);
-    int64_t cannot = why.empty() ? 0 : 1;
-    if (pzrt_all_reduce(control, &cannot, &cannot, 1, PZRT_I64, PZRT_REDUCE_MAX))
-      return fail("agreeing on the collectives' communicator: %s", pzrt_last_error());
-    if (!why.empty())
-      std::fprintf(stderr, "pzrt: rank %d: collectives: MPI, staged through host memory, "
-                           "not NCCL: %s (PZRT_COMM=nccl insists)\n",
-                   pzrt_comm_rank(control), why.c_str());
-    if (cannot && why.empty() && rank0)
-      std::fprintf(stderr, "pzrt: collectives: MPI, staged through host memory: another rank "
-                           "cannot use NCCL\n");
-    if (cannot)
-      return 0;
-  }
-#if defined(PZRT_HAVE_NCCL)
+  const int rank = pzrt_comm_rank(control), size = pzrt_comm_size(control);
   pzrt_device *d = pzrt_cuda_local_device();
   CudaDevice *device = d ? asCuda(d) : nullptr;
   if (!device)
     return -1;
+  // Every rank must choose the same. What they learn from each other: a
+  // rank asks for MPI, a rank asks for NCCL, a rank (under auto) cannot
+  // run NCCL; then, for auto, every rank's GPU.
+  std::string why = choice == Choice::Auto ? whyNotNccl() : "";
+  int64_t v[3] = {choice == Choice::Mpi, choice == Choice::Nccl, !why.empty()};
+  if (pzrt_all_reduce(control, v, v, 3, PZRT_I64, PZRT_REDUCE_MAX))
+    return fail("agreeing on the collectives' communicator: %s", pzrt_last_error());
+  if (v[0] && v[1])
+    return fail("PZRT_COMM differs between the ranks: some ask for mpi, some for nccl");
+  std::string mpiWhy = v[0] ? "PZRT_COMM=mpi" : "";
+  if (mpiWhy.empty() && !v[1] && v[2])
+    mpiWhy = why.empty() ? "another rank cannot use NCCL" : "NCCL: " + why;
+  if (mpiWhy.empty() && !v[1]) {
+    // NCCL refuses two ranks on one GPU (what CUDA_VISIBLE_DEVICES shows
+    // each rank does not tell: compare the GPUs themselves).
+    int64_t mine[2];
+    gpuWords(*device, mine);
+    std::vector<int64_t> all(2 * static_cast<size_t>(size));
+    if (pzrt_all_gather(control, mine, all.data(), 2, PZRT_I64))
+      return fail("comparing the ranks' GPUs: %s", pzrt_last_error());
+    // Every rank looks at every rank's GPU: the same answer everywhere.
+    std::vector<std::pair<std::pair<int64_t, int64_t>, int>> gpus;
+    for (int r = 0; r < size; ++r)
+      gpus.push_back({{all[2 * static_cast<size_t>(r)], all[2 * static_cast<size_t>(r) + 1]}, r});
+    std::sort(gpus.begin(), gpus.end());
+    for (size_t i = 1; i < gpus.size() && mpiWhy.empty(); ++i)
+      if (gpus[i].first == gpus[i - 1].first)
+        mpiWhy = format("ranks %d and %d share a GPU", gpus[i - 1].second, gpus[i].second);
+  }
+  if (!mpiWhy.empty()) {
+    if (rank == 0)
+      std::fprintf(stderr, "pzrt: collectives: MPI, staged through host memory (%s; "
+                           "PZRT_COMM=nccl insists on NCCL)\n",
+                   mpiWhy.c_str());
+    return 0;
+  }
+#if defined(PZRT_HAVE_NCCL)
   *comm = createNcclComm(device->ordinal);
   if (!*comm)
     return -1;
-  if (rank0)
+  if (rank == 0)
     std::fprintf(stderr, "pzrt: collectives: NCCL on the communication stream (PZRT_COMM=%s)\n",
                  choice == Choice::Nccl ? "nccl" : "auto");
   return 0;

@@ -71,8 +71,18 @@ void streamDestroy(pzrt_stream *stream) {
   auto s = static_cast<cudaStream_t>(stream->handle);
   {
     std::lock_guard<std::mutex> lock(device.streamMutex);
-    device.streams.erase(std::remove(device.streams.begin(), device.streams.end(), s),
-                         device.streams.end());
+    for (auto *list : {&device.streams, &device.detached})
+      list->erase(std::remove(list->begin(), list->end(), s), list->end());
+  }
+  {
+    // Its events: the ring is the stream's, and the address may be reused.
+    std::lock_guard<std::mutex> lock(device.eventMutex);
+    auto it = device.eventRings.find(stream);
+    if (it != device.eventRings.end()) {
+      for (cudaEvent_t e : it->second.events)
+        cudaEventDestroy(e);
+      device.eventRings.erase(it);
+    }
   }
   if (makeCurrent(device) == 0)
     check(cudaStreamDestroy(s), "cudaStreamDestroy");
@@ -125,7 +135,7 @@ const DeviceOps kCudaOps = {deviceRead,   deviceWrite,  streamCreate,  streamDes
                             recordEvent,  waitEvent,    memInfo,       checkDevice,
                             captureBegin, captureEnd,   captureAbandon, graphLaunch,
                             graphDestroy, publishStep,  streamRecord,  streamWaitRecorded,
-                            pinnedAlloc,  pinnedFree};
+                            pinnedAlloc,  pinnedFree,    streamDetach};
 
 } // namespace
 

@@ -26,6 +26,7 @@ struct CudaDevice {
   // wait (waitDevice) goes through before it synchronizes the device.
   std::mutex streamMutex;
   std::vector<cudaStream_t> streams;
+  std::vector<cudaStream_t> detached; // of streams: waited for by synchronize only
   // pzrt_event_record's events (async.cpp): a ring per stream, created on
   // first use. Per stream, so that a slot is only ever re-recorded on the
   // stream it was recorded on.
@@ -61,8 +62,11 @@ int makeCurrent(const CudaDevice &device);
 // stream) they poll, and call it between polls. `call` names the wait in
 // an error.
 int waitStream(cudaStream_t stream, const char *call);
-int waitDevice(CudaDevice &device, const char *call);
+// `all`: the detached streams too (DeviceOps::streamDetach), as
+// cudaDeviceSynchronize; else every other stream of the device.
+int waitDevice(CudaDevice &device, const char *call, bool all = false);
 int deviceSynchronize(pzrt_device *device);
+void streamDetach(pzrt_stream *stream);
 int streamCopy(pzrt_stream *stream, void *dst, const void *src, size_t bytes);
 int streamZero(pzrt_stream *stream, void *dst, size_t bytes);
 pzrt_event *streamRecord(pzrt_stream *stream);

@@ -22,6 +22,7 @@
 #include "pzrt/error.h"
 
 #include <cstdio>
+#include <string>
 
 namespace pzrt::train {
 
@@ -48,12 +49,24 @@ void Trainer::createLinkComms() {
         pzrt_comm_destroy(c);
         continue;
       }
+      // Both ranks of the link connect it now, together (see connectPeers).
+      if (c->connectPeers()) {
+        std::string why = pzrt_last_error();
+        pzrt_comm_destroy(c);
+        throwInternal("connecting the pipeline link %s: %s",
+                      pzrt::format("pp.%s.%d", grad ? "grad" : "act", g).c_str(), why.c_str());
+      }
       pzrt_stream *s = pzrt_stream_create(ctx_.device);
       if (!s) {
         pzrt_comm_destroy(c);
         throwInternal("a stream for the pipeline link %s: %s", pzrt_comm_name(c),
                       pzrt_last_error());
       }
+      // The host's waits (loss reads, checks) do not wait for a link: its
+      // sends end when the peer receives, which it may do after its own
+      // host wait. The compute stream waits for the link's events.
+      if (ctx_.device->ops->streamDetach)
+        ctx_.device->ops->streamDetach(s);
       links_.push_back({grad == 1, g, c, s});
     }
   if (rank_ == 0)

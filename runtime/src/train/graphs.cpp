@@ -52,15 +52,18 @@ CommCounts since(const CommCounts &before) {
   return d;
 }
 
-int countAgain(const CommCounts &d) {
+// Adds d to the counters again, or (`undo`) takes it away (unsigned
+// arithmetic: adding 2^64 - x subtracts x).
+int countAgain(const CommCounts &d, bool undo = false) {
+  auto v = [undo](uint64_t x) { return undo ? uint64_t{0} - x : x; };
   for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
     if (d.bytes[k] || d.calls[k])
-      pzrt::addCommCount(static_cast<pzrt_coll_kind>(k), d.bytes[k], d.calls[k]);
+      pzrt::addCommCount(static_cast<pzrt_coll_kind>(k), v(d.bytes[k]), v(d.calls[k]));
   for (const auto &[reason, bytes] : d.reasons)
     for (int k = 0; k < PZRT_COLL_KIND_COUNT; ++k)
       if (bytes[static_cast<size_t>(k)] &&
           pzrt_comm_count_reason(reason.c_str(), static_cast<pzrt_coll_kind>(k),
-                                 bytes[static_cast<size_t>(k)]))
+                                 v(bytes[static_cast<size_t>(k)])))
         return -1;
   return 0;
 }
@@ -70,8 +73,12 @@ int countAgain(const CommCounts &d) {
 // 1; CUDA invalidated the capture: 0). Returns body's failure as -1 after
 // running it again eagerly when nothing of it ran (the failure may have been
 // the capture's), or -1 when the capture itself failed.
+// *counted: what the body's transfers counted while captured (what a replay
+// counts again). A body run again eagerly first takes back what its lost
+// capture counted, so that nothing is counted twice.
 int captureBody(const pzrt::DeviceOps &ops, pzrt_stream *stream,
-                const std::function<int()> &body, void **graph, int *ran) {
+                const std::function<int()> &body, void **graph, int *ran,
+                CommCounts *counted) {
   *graph = nullptr;
   *ran = 0;
   if (ops.captureBegin(stream) != 0) {
@@ -79,6 +86,11 @@ int captureBody(const pzrt::DeviceOps &ops, pzrt_stream *stream,
     *ran = 1;
     return body();
   }
+  const CommCounts before = snapshot();
+  auto again = [&] {
+    *ran = 1;
+    return countAgain(since(before), true) ? -1 : body();
+  };
   int rc;
   try {
     rc = body();
@@ -90,27 +102,21 @@ int captureBody(const pzrt::DeviceOps &ops, pzrt_stream *stream,
     std::string err = pzrt_last_error();
     if (ops.captureAbandon(stream) == 0) {
       pzrt_clear_error();
-      *ran = 1;
-      return body();
+      return again();
     }
     return pzrt::fail("%s", err.c_str());
   }
   if (ops.captureEnd(stream, graph, ran) != 0)
     return -1;
-  if (!*graph && !*ran) { // invalidated: nothing ran
-    *ran = 1;
-    return body();
-  }
+  if (!*graph && !*ran) // invalidated: nothing ran
+    return again();
+  *counted = since(before);
   return 0;
 }
 
 } // namespace
 
-FunctionGraphs::~FunctionGraphs() {
-  if (const pzrt::DeviceOps *ops = graphOps(ctx_))
-    for (auto &[key, e] : entries_)
-      ops->graphDestroy(e.graph);
-}
+FunctionGraphs::~FunctionGraphs() { reset(); }
 
 void FunctionGraphs::init(pzrt_step_ctx *ctx) {
   ctx_ = ctx;
@@ -140,24 +146,33 @@ int FunctionGraphs::call(size_t chunk, int function, int micro, const char *name
   if (e.eager || e.calls++ < kWarmupCalls)
     return fn(ctx, args);
   // Captured: the work is recorded, not run; launching the graph runs it.
-  const CommCounts before = snapshot();
   e.eager = true; // unless a graph results
   void *graph = nullptr;
   int ran = 0;
-  if (captureBody(ops, stream, [&] { return fn(ctx, args); }, &graph, &ran) != 0)
+  if (captureBody(ops, stream, [&] { return fn(ctx, args); }, &graph, &ran, &e.counted) != 0)
     return -1;
   if (!graph) // the call ran eagerly (graphs.h)
     return 0;
   e.eager = false;
   e.graph = graph;
-  e.counted = since(before);
   ++replays_;
   return ops.graphLaunch(stream, graph);
 }
 
-StepGraph::~StepGraph() {
+StepGraph::~StepGraph() { reset(); }
+
+void StepGraph::reset() {
   if (const pzrt::DeviceOps *ops = graphOps(ctx_))
     ops->graphDestroy(graph_);
+  graph_ = nullptr;
+}
+
+void FunctionGraphs::reset() {
+  if (const pzrt::DeviceOps *ops = graphOps(ctx_))
+    for (auto &[key, e] : entries_) {
+      ops->graphDestroy(e.graph);
+      e.graph = nullptr;
+    }
 }
 
 int StepGraph::run(pzrt_step_ctx *ctx, const std::function<int()> &body) {
@@ -172,15 +187,14 @@ int StepGraph::run(pzrt_step_ctx *ctx, const std::function<int()> &body) {
       return -1;
     return ops->graphLaunch(stream, graph_);
   }
-  const CommCounts before = snapshot();
   eager_ = true; // unless a graph results
   int ran = 0;
-  if (captureBody(*ops, stream, body, &graph_, &ran) != 0)
+  if (captureBody(*ops, stream, body, &graph_, &ran, &counted_) != 0)
     return -1;
   if (!graph_)
     return 0;
   eager_ = false;
-  counted_ = since(before);
+  capturedAt_ = ctx->step;
   ++launches_;
   return ops->graphLaunch(stream, graph_);
 }
@@ -188,13 +202,16 @@ int StepGraph::run(pzrt_step_ctx *ctx, const std::function<int()> &body) {
 std::string StepGraph::summary() const {
   if (steps_ == 0)
     return "";
+  if (!graph_ && !eager_)
+    return pzrt::format("CUDA graphs: the step is not a graph yet (%d warm-up steps ran)",
+                        steps_);
   if (!graph_)
     return pzrt::format("CUDA graphs: the step is not a graph (its capture needed the host); "
                         "%d steps ran eagerly",
                         steps_);
-  return pzrt::format("CUDA graphs: the whole step is one graph from step %d, %lld graph "
+  return pzrt::format("CUDA graphs: the whole step is one graph from step %lld, %lld graph "
                       "launches",
-                      kWarmupSteps + 1, static_cast<long long>(launches_));
+                      static_cast<long long>(capturedAt_), static_cast<long long>(launches_));
 }
 
 std::string FunctionGraphs::summary() const {

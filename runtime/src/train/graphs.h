@@ -50,6 +50,9 @@ public:
   // One line for stderr: how many calls run as graphs, the replays, the
   // eager functions; empty when disabled.
   std::string summary() const;
+  // Destroys every graph (before the communicators they captured: NCCL
+  // waits for the graphs that hold a communicator before destroying it).
+  void reset();
   int64_t replays() const { return replays_; }
 
   // comm.h's counters (bytes and calls by kind, bytes by reason).
@@ -97,6 +100,7 @@ public:
   int run(pzrt_step_ctx *ctx, const std::function<int()> &body);
   // One line for stderr (empty before any step).
   std::string summary() const;
+  void reset(); // as FunctionGraphs::reset
 
 private:
   pzrt_step_ctx *ctx_ = nullptr;
@@ -104,6 +108,7 @@ private:
   void *graph_ = nullptr;
   bool eager_ = false; // the capture did not give a graph
   int64_t launches_ = 0;
+  int64_t capturedAt_ = 0; // the training step whose body was captured
   FunctionGraphs::CommCounts counted_;
 };
 

@@ -25,6 +25,7 @@
 #include "pzrt/error.h"
 #include "pzrt/exec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -93,8 +94,11 @@ void Trainer::decideStepGraph() {
 int Trainer::stepBody(int64_t t) {
   const pzrt::DeviceOps &ops = *ctx_.device->ops;
   pzrt_stream *compute = ctx_.streams[0];
-  const Chunk &c = chunks_.front();
+  Chunk &c = chunks_.front();
   bool tiedSummed = false;
+  // A step starts with no send in flight (the last one ended waiting for
+  // them all); a capture lost mid-body may have left events of its own.
+  std::fill(c.sendingOnDevice.begin(), c.sendingOnDevice.end(), nullptr);
   for (const auto &[chunk, a] : actions_) {
     if (a->kind == PZRT_ACTION_CHECK_NUMERICS) // after the step
       continue;
@@ -153,8 +157,12 @@ void Trainer::trainStepGraphed(int64_t t) {
   int rc = pzrt_step_publish(&ctx_); // the step for device code, outside the graph
   if (rc == 0)
     rc = stepGraph_.run(&ctx_, [this, t] { return stepBody(t); });
+  // The pinned losses are written by the device: wait for it (a program
+  // without device-side checks has no check word to synchronize on).
   if (rc == 0)
-    rc = pzrt_device_check(ctx_.device); // synchronizes
+    rc = pzrt_stream_synchronize(ctx_.streams[0]);
+  if (rc == 0)
+    rc = pzrt_device_check(ctx_.device);
   if (rc != 0)
     throwInternal("%s", *pzrt_last_error() ? pzrt_last_error() : "the step failed (no message)");
   double lossSum = 0;

@@ -167,6 +167,10 @@ Trainer::~Trainer() {
   if (ctx_.device && pzrt_device_synchronize(ctx_.device) != 0)
     std::fprintf(stderr, "train: %s: waiting for the device before freeing its buffers: %s\n",
                  where().c_str(), pzrt_last_error());
+  // The graphs before the communicators they captured (NCCL's destroy
+  // waits for the graphs that hold its communicator).
+  stepGraph_.reset();
+  graphs_.reset();
   for (void *p : pinned_)
     ctx_.device->ops->pinnedFree(ctx_.device, p);
   for (Chunk &c : chunks_) {
@@ -289,9 +293,11 @@ int Trainer::run() {
   if (opts_.commTimeout >= 0)
     pzrt_comm_set_timeout(comm_, opts_.commTimeout);
 
-  // Setup in two agreed phases: the device first (it may fail on some
-  // ranks only), then the communicators, which every rank creates together.
-  for (void (Trainer::*phase)() : {&Trainer::openDevice, &Trainer::setup}) {
+  // Setup in agreed phases: the device first and the device's own world
+  // communicator next (either may fail on some ranks only), then the
+  // splits, which every rank makes together, and the rest.
+  for (void (Trainer::*phase)() :
+       {&Trainer::openDevice, &Trainer::createDataComm, &Trainer::setup}) {
     int code = kExitOk;
     if (Failure f = guarded([this, phase] { (this->*phase)(); }); f.code != kExitOk) {
       std::fprintf(stderr, "train: %s: %s\n", where().c_str(), f.message.c_str());
@@ -338,7 +344,6 @@ void Trainer::setup() {
   dpRank_ = (rank_ % stageStride_) / (stageStride_ / dpSize_);
   // The communicators next: every rank splits the world together, before
   // anything that may fail on some ranks only (they then meet in agree()).
-  createDataComm();
   createGroupComms();
   createTiedComms();
   createLinkComms();

@@ -41,6 +41,7 @@
 
 #include <nccl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdarg>
@@ -426,7 +427,25 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm) {
   return ncclSuccess;
 }
 
-ncclResult_t ncclCommAbort(ncclComm_t comm) { return ncclCommDestroy(comm); }
+// An abort (the fatal path) does not wait for the sends in flight, whose
+// receiver may be gone: they are set aside, their bytes kept (MPI may still
+// read them) and never waited for.
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+  if (!comm)
+    return ncclSuccess;
+  {
+    std::lock_guard<std::mutex> lock(gInFlightMutex);
+    static std::vector<std::unique_ptr<InFlight>> abandoned;
+    for (auto &f : gInFlight)
+      if (f && f->comm == comm)
+        abandoned.push_back(std::move(f));
+    gInFlight.erase(std::remove(gInFlight.begin(), gInFlight.end(), nullptr), gInFlight.end());
+  }
+  if (comm->mpi != MPI_COMM_NULL && mpiActive())
+    MPI_Comm_free(&comm->mpi);
+  delete comm;
+  return ncclSuccess;
+}
 
 ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t *asyncError) {
   if (!comm || !asyncError)
