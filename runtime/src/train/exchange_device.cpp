@@ -121,11 +121,7 @@ void Trainer::waitSendsOnDevice(int f) {
   for (size_t o = 0; o < sending.size(); ++o) {
     if (!sending[o])
       continue;
-    bool writes = f < 0;
-    for (int i = 0; f >= 0 && i < m_->functions[f].num_args && !writes; ++i)
-      writes = m_->functions[f].args[i].kind == PZRT_ARG_OUTPUT &&
-               m_->functions[f].args[i].index == static_cast<int>(o);
-    if (!writes)
+    if (!writesOutput(f, o))
       continue;
     if (ctx_.device->ops->orderWait(ctx_.streams[0], sending[o]))
       throwInternal("ordering the compute stream after the pipeline send of %s: %s",

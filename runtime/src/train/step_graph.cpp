@@ -131,9 +131,7 @@ int Trainer::stepBody(int64_t t) {
                              [static_cast<size_t>(micro)].data());
     pzrt_arena_release_all(buf_->arena);
     if (rc != 0) {
-      std::string what = e.name ? e.name : "a compiled function";
-      if (fb)
-        what += pzrt::format(" (micro-batch %d of %d)", micro + 1, K_);
+      std::string what = callName(e, micro);
       return pzrt::fail("%s: %s", what.c_str(),
                         *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
     }

@@ -782,6 +782,13 @@ void Trainer::getScalar(int slot, void *value, size_t bytes) {
     throwInternal("reading a scalar of the step: %s", pzrt_last_error());
 }
 
+std::string Trainer::callName(const pzrt_function_entry &e, int micro) const {
+  std::string what = e.name ? e.name : "a compiled function";
+  if (e.role != PZRT_FN_OPTIMIZER_STEP && e.role != PZRT_FN_FINALIZE_GRADS)
+    what += pzrt::format(" (micro-batch %d of %d)", micro + 1, K_);
+  return what;
+}
+
 void Trainer::runFunction(int f, int64_t t, int micro) {
   const pzrt_function_entry &e = m_->functions[f];
   static const char *const kSpan[] = {"forward_backward", "accumulate_grads", "finalize_grads",
@@ -811,9 +818,7 @@ void Trainer::runFunction(int f, int64_t t, int micro) {
     pzrt_exec_drain();
   pzrt_arena_release_all(buf_->arena);
   if (rc != 0) {
-    std::string what = e.name ? e.name : "a compiled function";
-    if (e.role != PZRT_FN_OPTIMIZER_STEP && e.role != PZRT_FN_FINALIZE_GRADS)
-      what += pzrt::format(" (micro-batch %d of %d)", micro + 1, K_);
+    std::string what = callName(e, micro);
     throwInternal("%s: %s", what.c_str(),
                   *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
   }
@@ -1043,6 +1048,16 @@ void Trainer::exchange(int64_t t, const pzrt_action &a) {
                   *pzrt_last_error() ? pzrt_last_error() : "failed (no message)");
 }
 
+bool Trainer::writesOutput(int f, size_t o) const {
+  if (f < 0)
+    return true;
+  const pzrt_function_entry &e = m_->functions[f];
+  for (int i = 0; i < e.num_args; ++i)
+    if (e.args[i].kind == PZRT_ARG_OUTPUT && e.args[i].index == static_cast<int>(o))
+      return true;
+  return false;
+}
+
 void Trainer::waitSends(int64_t t, int f) {
   if (!links_.empty())
     return waitSendsOnDevice(f);
@@ -1050,13 +1065,7 @@ void Trainer::waitSends(int64_t t, int f) {
   for (size_t o = 0; o < sending.size(); ++o) {
     if (!sending[o])
       continue;
-    bool writes = f < 0;
-    if (f >= 0) {
-      const pzrt_function_entry &e = m_->functions[f];
-      for (int i = 0; i < e.num_args && !writes; ++i)
-        writes = e.args[i].kind == PZRT_ARG_OUTPUT && e.args[i].index == static_cast<int>(o);
-    }
-    if (!writes)
+    if (!writesOutput(f, o))
       continue;
     int rc;
     {

@@ -93,6 +93,8 @@ private:
   int stepBody(int64_t t);
   // Runs functions[f] of the program for micro-batch `micro`; throws.
   void runFunction(int f, int64_t t, int micro);
+  // "forward_backward (micro-batch 2 of 4)": a call, for its errors.
+  std::string callName(const pzrt_function_entry &e, int micro) const;
   // Fills the DATA inputs of micro-batch `micro` (its slot) and the
   // loss-scale input.
   void feedInputs(int64_t t, int micro, int64_t rowBase, float scale);
@@ -102,6 +104,9 @@ private:
   // Waits for the sends in flight from the outputs function f writes
   // (all of them for f < 0: at the end of the step).
   void waitSends(int64_t t, int f);
+  // Whether function f writes output o (every output for f < 0: the end of
+  // the step), so that the output's send in flight must end first.
+  bool writesOutput(int f, size_t o) const;
   // CHECK_NUMERICS: whether the step's update applies; sets `loss` to the
   // mean over ranks; stops the run (exit 3) without loss scaling.
   bool checkNumerics(int64_t t, double localLoss, double &loss);
