@@ -148,7 +148,17 @@ pzrt_comm *pzrt_comm_create_auto(void) {
     return nullptr;
   if (std::strcmp(env.source, "none") == 0)
     return pzrt::createSingleComm();
-  return pzrt::createMpiComm();
+  // MPI under an MPI launcher (Open MPI, PMI, Slurm), TCP under torchrun's
+  // variables alone; PZRT_HOST_COMM=mpi|tcp chooses.
+  const char *want = std::getenv("PZRT_HOST_COMM");
+  if (want && *want && std::strcmp(want, "mpi") != 0 && std::strcmp(want, "tcp") != 0) {
+    pzrt::fail("PZRT_HOST_COMM='%s': use mpi or tcp (unset: tcp under torchrun's variables, "
+               "mpi otherwise)",
+               want);
+    return nullptr;
+  }
+  bool tcp = want && *want ? std::strcmp(want, "tcp") == 0 : std::strcmp(env.source, "torchrun") == 0;
+  return tcp ? pzrt::createTcpComm() : pzrt::createMpiComm();
 }
 
 pzrt_comm *pzrt_comm_split(pzrt_comm *comm, int color, int key, const char *name) {

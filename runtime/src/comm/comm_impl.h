@@ -19,6 +19,9 @@ struct pzrt_comm {
   std::string name = "world";
 
   virtual bool isMpi() const = 0;
+  // Whether any one thread at a time may call it (the CPU device's
+  // communication thread runs transfers then, comm_thread.h).
+  virtual bool callableFromAnyThread() const { return false; }
   // Whether buffers are device memory (NCCL): comm.cpp must then never read
   // them on the host (no host copy of overlapping buffers).
   virtual bool deviceBuffers() const { return false; }
@@ -70,6 +73,12 @@ struct pzrt_send_request {
 namespace pzrt {
 pzrt_comm *createSingleComm();
 pzrt_comm *createMpiComm(); // MPI_COMM_WORLD
+// The TCP host communicator over every rank of a launch without MPI
+// (comm_tcp.cpp; RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, PZRT_JOB_TOKEN).
+pzrt_comm *createTcpComm();
+// The payload bytes a TCP communicator's connections have written (0 for
+// other communicators).
+uint64_t tcpPayloadBytesSent(const pzrt_comm *comm);
 void finalizeMpi();
 // Whether MPI is initialized with MPI_THREAD_SERIALIZED or better: any one
 // thread at a time may call it (the CPU device's communication thread).
@@ -89,7 +98,9 @@ double defaultCommTimeout();
 // launcher environment (the id travels over the TCP rendezvous: MASTER_ADDR,
 // MASTER_PORT, PZRT_JOB_TOKEN). nullptr with pzrt_last_error() when there is
 // no CUDA device, the bootstrap fails or times out, or NCCL fails to start.
-pzrt_comm *createNcclComm(int device = -1);
+// With `control` (a host communicator over the same ranks, MPI or TCP), rank
+// and size are its, and the unique id travels by its broadcast.
+pzrt_comm *createNcclComm(int device = -1, pzrt_comm *control = nullptr);
 #endif
 } // namespace pzrt
 

@@ -76,6 +76,7 @@ struct MpiComm final : pzrt_comm {
       MPI_Comm_free(&comm);
   }
   bool isMpi() const override { return true; }
+  bool callableFromAnyThread() const override { return pzrt::mpiCallableFromAnyThread(); }
 
   void check(int rc, const char *op) {
     if (rc == MPI_SUCCESS)

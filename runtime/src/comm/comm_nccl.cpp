@@ -568,11 +568,15 @@ int shareUniqueId(bool viaMpi, int rank, int size, double timeoutS, ncclUniqueId
 
 namespace pzrt {
 
-pzrt_comm *createNcclComm(int device) {
-  const bool viaMpi = mpiActive();
+pzrt_comm *createNcclComm(int device, pzrt_comm *control) {
+  const bool viaMpi = !control && mpiActive();
   int rank = 0, size = 1, localRank = 0;
   if (whoAmI(viaMpi, &rank, &size, &localRank))
     return nullptr;
+  if (control) {
+    rank = control->rank;
+    size = control->size;
+  }
 
   // No device is a configuration error to report, not a crash: check before
   // anything else touches CUDA or NCCL.
@@ -604,6 +608,7 @@ pzrt_comm *createNcclComm(int device) {
   }
   const double timeoutS = defaultCommTimeout();
   ncclUniqueId id;
+  static_assert(sizeof(id) % sizeof(int64_t) == 0, "the id is broadcast as int64 words");
   std::memset(&id, 0, sizeof(id));
   if (rank == 0) {
     ncclResult_t rc = nc().ncclGetUniqueId(&id);
@@ -612,7 +617,11 @@ pzrt_comm *createNcclComm(int device) {
       return nullptr;
     }
   }
-  if (shareUniqueId(viaMpi, rank, size, timeoutS, &id))
+  // Over the control communicator when there is one (its own deadline and
+  // failure handling; uncounted, as setup), else over MPI or the rendezvous.
+  if (control ? control->size > 1 &&
+                    control->broadcast(&id, sizeof(id) / sizeof(int64_t), PZRT_I64, 0) != 0
+              : shareUniqueId(viaMpi, rank, size, timeoutS, &id) != 0)
     return nullptr;
 
   auto *c = new NcclComm();

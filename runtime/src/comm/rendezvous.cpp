@@ -4,6 +4,7 @@
 #include "comm/rendezvous.h"
 
 #include "comm/comm_impl.h"
+#include "comm/socket_util.h"
 #include "core/internal.h"
 
 #include "pzrt/env.h"
@@ -30,53 +31,12 @@ using pzrt::fail;
 namespace pzrt {
 namespace {
 
+using namespace net;
+
 constexpr uint32_t kMagic = 0x56525a50; // "PZRV" read as little-endian u32
 constexpr uint32_t kVersion = 1;
 constexpr size_t kHelloHeader = 6 * 4;
 enum : uint32_t { kStatusOk = 0, kStatusRejected = 1, kStatusFailed = 2 };
-
-using Clock = std::chrono::steady_clock;
-
-// A point in time after which waits fail; timeout <= 0 means never.
-class Deadline {
-public:
-  explicit Deadline(double timeoutS) : timeoutS_(timeoutS), start_(Clock::now()) {}
-  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-  bool passed() const { return timeoutS_ > 0 && elapsed() >= timeoutS_; }
-  // Milliseconds left for poll(), at most `cap` (-1 = no deadline, no cap).
-  int pollMs(int cap = -1) const {
-    if (timeoutS_ <= 0)
-      return cap;
-    double left = (timeoutS_ - elapsed()) * 1000.0;
-    int ms = left <= 0 ? 0 : static_cast<int>(left) + 1;
-    return cap >= 0 ? std::min(ms, cap) : ms;
-  }
-
-private:
-  double timeoutS_;
-  Clock::time_point start_;
-};
-
-void putU32(std::string &s, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint32_t getU32(const char *p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i)
-    v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
-  return v;
-}
-
-std::string errnoText(int e) { return std::strerror(e); }
-
-std::string sockaddrText(const sockaddr *sa) {
-  char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
-  socklen_t len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  getnameinfo(sa, len, host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
-  return sa->sa_family == AF_INET6 ? format("[%s]:%s", host, serv) : format("%s:%s", host, serv);
-}
 
 // "1, 3-5, 8": the ranks whose flag is false, from 1 on.
 std::string missingRanks(const std::vector<bool> &joined) {
@@ -98,88 +58,16 @@ std::string missingRanks(const std::vector<bool> &joined) {
   return s;
 }
 
-struct AddrList {
-  addrinfo *head = nullptr;
-  ~AddrList() {
-    if (head)
-      freeaddrinfo(head);
-  }
-};
-
 int resolve(const RendezvousOptions &o, AddrList *out) {
   if (o.addr.empty())
     return fail("rank %d (of %d): the rendezvous needs MASTER_ADDR (rank 0's address)", o.rank,
                 o.size);
-  addrinfo hints;
-  std::memset(&hints, 0, sizeof(hints));
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  std::string port = format("%d", o.port);
-  int rc = getaddrinfo(o.addr.c_str(), port.c_str(), &hints, &out->head);
-  if (rc != 0)
+  std::string err;
+  if (resolveAddr(o.addr, o.port, out, &err) != 0)
     return fail("rank %d (of %d): MASTER_ADDR '%s' does not resolve: %s", o.rank, o.size,
-                o.addr.c_str(), rc == EAI_SYSTEM ? errnoText(errno).c_str() : gai_strerror(rc));
+                o.addr.c_str(), err.c_str());
   return 0;
 }
-
-void closeFd(int &fd) {
-  if (fd >= 0)
-    ::close(fd);
-  fd = -1;
-}
-
-// Writes all of `data` before the deadline. 0, or -1 with *err set.
-int sendAll(int fd, const std::string &data, const Deadline &dl, std::string *err) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      off += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      *err = errnoText(errno);
-      return -1;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int pr = ::poll(&p, 1, dl.pollMs(1000));
-    if (pr == 0 && dl.passed()) {
-      *err = "timed out";
-      return -1;
-    }
-  }
-  return 0;
-}
-
-// Reads exactly n bytes before the deadline. 0; 1 on EOF; -1 on timeout or
-// an error (*err says which).
-int recvAll(int fd, size_t n, std::string *data, const Deadline &dl, std::string *err) {
-  data->assign(n, '\0');
-  size_t off = 0;
-  while (off < n) {
-    ssize_t got = ::recv(fd, &(*data)[off], n - off, MSG_DONTWAIT);
-    if (got > 0) {
-      off += static_cast<size_t>(got);
-      continue;
-    }
-    if (got == 0)
-      return 1;
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      *err = errnoText(errno);
-      return -1;
-    }
-    if (dl.passed()) {
-      *err = "timed out";
-      return -1;
-    }
-    pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, dl.pollMs(1000));
-  }
-  return 0;
-}
-
-void setNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 
 // A connection on rank 0 before and after its hello.
 struct Peer {
@@ -248,8 +136,12 @@ std::unique_ptr<RendezvousServer> RendezvousServer::listen(const RendezvousOptio
     return s;
   }
   fail("rank 0 (of %d) cannot listen on MASTER_ADDR=%s port %d: %s (MASTER_ADDR must be an "
-       "address of rank 0's host, MASTER_PORT a free port)",
-       opts.size, opts.addr.c_str(), opts.port, lastErr.c_str());
+       "address of rank 0's host, MASTER_PORT a free port%s)",
+       opts.size, opts.addr.c_str(), opts.port, lastErr.c_str(),
+       lastErr == errnoText(EADDRINUSE)
+           ? "; a launcher that keeps its own store on MASTER_PORT, as torchrun's static "
+             "rendezvous does, needs PZRT_MASTER_PORT set to another free port"
+           : "");
   return nullptr;
 }
 
@@ -463,31 +355,11 @@ int connectToRoot(const RendezvousOptions &o, const Deadline &dl, int *fdOut) {
   int backoffMs = 20;
   for (;;) {
     for (addrinfo *ai = addrs.head; ai; ai = ai->ai_next) {
-      int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-      if (fd < 0) {
-        lastErr = errnoText(errno);
-        continue;
-      }
-      setNonBlocking(fd);
-      int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-      if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        int pr = ::poll(&p, 1, dl.pollMs(2000));
-        int soErr = 0;
-        socklen_t len = sizeof(soErr);
-        if (pr > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soErr, &len) == 0 && soErr == 0)
-          rc = 0;
-        else
-          errno = pr > 0 ? soErr : ETIMEDOUT;
-      }
-      if (rc == 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      int fd = connectTo(ai, dl, 2000, &lastErr);
+      if (fd >= 0) {
         *fdOut = fd;
         return 0;
       }
-      lastErr = errnoText(errno);
-      ::close(fd);
     }
     if (dl.passed())
       return fail("rank %d (of %d): could not reach rank 0 at MASTER_ADDR=%s:%d within %.3f s "
@@ -620,6 +492,15 @@ int rendezvousOptionsFromEnv(RendezvousOptions *out) {
   o.timeoutS = defaultCommTimeout();
   if (const char *t = std::getenv("PZRT_JOB_TOKEN"))
     o.token = t;
+  // The port of pzrt's own rendezvous, when MASTER_PORT is taken by the
+  // launcher's store (TORCHELASTIC_USE_AGENT_STORE).
+  if (const char *p = std::getenv("PZRT_MASTER_PORT")) {
+    char *end = nullptr;
+    long v = std::strtol(p, &end, 10);
+    if (!*p || *end || v < 1 || v > 65535)
+      return fail("PZRT_MASTER_PORT='%s' is not a TCP port (1-65535)", p);
+    o.port = static_cast<int>(v);
+  }
   if (o.size > 1) {
     if (o.addr.empty() || o.port == 0)
       return fail("rank %d (of %d, launcher: %s): a multi-rank launch without MPI needs "

@@ -70,6 +70,22 @@ void addFatalHook(void (*hook)()) {
 
 void setTerminateHandler(void (*handler)(int)) { terminateHandler = handler; }
 
+namespace {
+std::mutex &fatalMutex() {
+  static std::mutex m;
+  return m;
+}
+std::string &fatalText() {
+  static std::string s;
+  return s;
+}
+} // namespace
+
+std::string fatalMessage() {
+  std::lock_guard<std::mutex> lock(fatalMutex());
+  return fatalText();
+}
+
 void fatal(int exitCode, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -78,6 +94,10 @@ void fatal(int exitCode, const char *fmt, ...) {
   std::fprintf(stderr, "pzrt: %s\n", msg.c_str());
   std::fflush(stderr);
   if (!inFatal.exchange(true)) {
+    {
+      std::lock_guard<std::mutex> lock(fatalMutex());
+      fatalText() = msg;
+    }
     std::vector<void (*)()> hs;
     {
       std::lock_guard<std::mutex> lock(hookMutex());

@@ -27,6 +27,10 @@ void addFatalHook(void (*hook)());
 // A handler that ends the job (e.g. MPI_Abort); when unset, fatal() calls _exit.
 void setTerminateHandler(void (*handler)(int exitCode));
 
+// The message of the fatal() in progress ("" before one), for a terminate
+// handler that passes it on (the TCP communicator tells its peers).
+std::string fatalMessage();
+
 // Prints "pzrt: <message>" to stderr, runs the fatal hooks and ends the
 // process (the whole job when a terminate handler is installed).
 [[noreturn]] void fatal(int exitCode, const char *fmt, ...)

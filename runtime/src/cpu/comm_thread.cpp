@@ -67,7 +67,7 @@ bool commThreadEnabled() {
     const char *v = std::getenv("PZRT_COMM_THREAD");
     return !v || std::strcmp(v, "0") != 0;
   }();
-  return wanted && mpiCallableFromAnyThread();
+  return wanted;
 }
 
 std::shared_ptr<CommTask> commThreadSubmit(std::function<int()> work) {

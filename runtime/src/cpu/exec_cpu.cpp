@@ -7,6 +7,7 @@
 #include "pzrt/error.h"
 #include "pzrt/trace.h"
 
+#include "comm/comm_impl.h"
 #include "core/device.h"
 #include "core/internal.h"
 #include "cpu/comm_thread.h"
@@ -157,7 +158,7 @@ int transfer(pzrt_step_ctx *ctx, pzrt_comm *c, pzrt_coll_kind kind, const char *
     ReasonCount count(ctx, kind, reason);
     return count(op(st->src, st->dst));
   };
-  const bool threaded = pzrt_comm_is_mpi(c) && pzrt::commThreadEnabled();
+  const bool threaded = c->callableFromAnyThread() && pzrt::commThreadEnabled();
   std::shared_ptr<pzrt::CommTask> task =
       threaded ? pzrt::commThreadSubmit(std::move(work)) : pzrt::runHere(std::move(work));
   if (ctx->trace)

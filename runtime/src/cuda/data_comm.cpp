@@ -118,13 +118,13 @@ int dataComm(pzrt_comm *control, pzrt_comm **comm, void *) {
   }
   if (!mpiWhy.empty()) {
     if (rank == 0)
-      std::fprintf(stderr, "pzrt: collectives: MPI, staged through host memory (%s; "
+      std::fprintf(stderr, "pzrt: collectives: %s, staged through host memory (%s; "
                            "PZRT_COMM=nccl insists on NCCL)\n",
-                   mpiWhy.c_str());
+                   pzrt_comm_is_mpi(control) ? "MPI" : "TCP", mpiWhy.c_str());
     return 0;
   }
 #if defined(PZRT_HAVE_NCCL)
-  *comm = createNcclComm(device->ordinal);
+  *comm = createNcclComm(device->ordinal, control);
   if (!*comm)
     return -1;
   if (rank == 0)

@@ -55,13 +55,13 @@ void Trainer::decideStepGraph() {
   if (chunks_.size() != 1)
     whyNot = "interleaved chunks add their gradient norms on the host";
   else if (numStages_ > 1 && links_.empty())
-    whyNot = "the pipeline's sends go through host memory (MPI)";
+    whyNot = std::string("the pipeline's sends go through host memory (") + hostCommName() + ")";
   else if (m_->loss_scaling)
     whyNot = "fp16 loss scaling decides on the host whether the update applies";
   else if (trace_)
     whyNot = "--trace times each compiled call";
   else if (multiRank() && !dataComm_)
-    whyNot = "the collectives are staged through the host (MPI)";
+    whyNot = std::string("the collectives are staged through the host (") + hostCommName() + ")";
   for (const auto &[chunk, a] : actions_)
     if (whyNot.empty() && a->kind == PZRT_ACTION_RUN && !stepRole(m_->functions[a->function].role))
       whyNot = "the step runs a function of an unknown role";

@@ -281,6 +281,10 @@ int Trainer::run() {
   }
   mpi_ = pzrt_comm_is_mpi(comm_) != 0;
   rank_ = pzrt_comm_rank(comm_);
+  if (rank_ == 0 && world_ > 1 && !mpi_)
+    std::fprintf(stderr, "train: host communicator: TCP, %d ranks (launcher: %s, rendezvous at "
+                         "%s)\n",
+                 world_, env_.source, env_.master_addr);
   // The rank's stage: its coordinate on the pp axis, the outermost; with
   // interleaved chunks, every stage of that coordinate modulo pp.
   const int64_t coord = axesCoord(m_, 1u << PZRT_AXIS_PP, rank_);

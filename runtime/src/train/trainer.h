@@ -146,6 +146,8 @@ private:
   void save(int64_t t);
   [[noreturn]] void numericsStop(int64_t t, int badParam, bool gradsBad, double loss);
   bool multiRank() const { return world_ > 1; }
+  // "MPI" or "TCP": the driver's host communicator, in messages.
+  const char *hostCommName() const { return mpi_ ? "MPI" : "TCP"; }
   std::string where() const;
   // Every rank learns the largest exit code (uncounted; no-op on one rank).
   int agree(int code);

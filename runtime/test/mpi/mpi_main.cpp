@@ -28,7 +28,8 @@ private:
 
 int main(int argc, char **argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  gWorld = pzrt_comm_create_mpi();
+  // MPI under mpirun; the TCP communicator under scripts/launch-local.py.
+  gWorld = pzrt_comm_create_auto();
   if (!gWorld) {
     std::fprintf(stderr, "pzrt-mpi-tests: %s\n", pzrt_last_error());
     return 2;
