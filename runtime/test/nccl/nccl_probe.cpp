@@ -1,6 +1,8 @@
 // One rank of an NCCL job, for the tests that need processes (one per GPU)
 // or a clean CUDA state (CUDA_VISIBLE_DEVICES set before CUDA starts):
-//   pzrt-nccl-probe create [--mpi]   create the world communicator, destroy it
+//   pzrt-nccl-probe create [--mpi|--host]  create the world communicator, destroy
+//                                    it (--host: the unique id travels over the
+//                                    host communicator, MPI or TCP)
 //   pzrt-nccl-probe check [--mpi]    and run the collective checks on it
 //   pzrt-nccl-probe timeout          rank 0 calls all_reduce, the others never do
 //   pzrt-nccl-probe enqueued         all_reduce enqueued on a stream (enqueueOn),
@@ -23,12 +25,14 @@
 int main(int argc, char **argv) {
   std::string mode = argc > 1 ? argv[1] : "check";
   bool mpi = argc > 2 && std::strcmp(argv[2], "--mpi") == 0;
+  bool host = argc > 2 && std::strcmp(argv[2], "--host") == 0;
   pzrt_comm *mpiWorld = nullptr;
-  if (mpi && !(mpiWorld = pzrt_comm_create_mpi())) { // initializes MPI
+  if ((mpi && !(mpiWorld = pzrt_comm_create_mpi())) || // initializes MPI
+      (host && !(mpiWorld = pzrt_comm_create_auto()))) {
     std::fprintf(stderr, "pzrt-nccl-probe: %s\n", pzrt_last_error());
     return 2;
   }
-  pzrt_comm *world = pzrt::createNcclComm();
+  pzrt_comm *world = pzrt::createNcclComm(-1, host ? mpiWorld : nullptr);
   if (!world) {
     std::fprintf(stderr, "pzrt-nccl-probe: %s\n", pzrt_last_error());
     return 2;
@@ -92,8 +96,10 @@ int main(int argc, char **argv) {
   if (world)
     pzrt_comm_destroy(world);
   if (mpiWorld) {
+    const bool wasMpi = pzrt_comm_is_mpi(mpiWorld) != 0;
     pzrt_comm_destroy(mpiWorld);
-    pzrt_comm_finalize();
+    if (wasMpi)
+      pzrt_comm_finalize();
   }
   return rc;
 }

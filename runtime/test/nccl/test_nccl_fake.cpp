@@ -149,6 +149,21 @@ TEST_F(NcclFake, UniqueIdReachesEveryRankOverTcp) {
   }
 }
 
+// Launched without MPI, a program's NCCL world takes its id from the TCP
+// host communicator (the rendezvous on MASTER_PORT is that communicator's).
+TEST_F(NcclFake, UniqueIdReachesEveryRankOverTheTcpHostComm) {
+  for (int size : {2, 3}) {
+    std::string out =
+        torchrunJob(size, std::vector<std::vector<std::string>>(size), "create --host", 30);
+    int inits = 0;
+    std::set<std::string> ids = idsIn(out, size, &inits);
+    EXPECT_EQ(inits, size) << out;
+    EXPECT_EQ(ids.size(), 1u) << "the ranks got different ids:\n" << out;
+    for (int r = 0; r < size; ++r)
+      EXPECT_NE(out.find("rank " + std::to_string(r) + " exit 0"), std::string::npos) << out;
+  }
+}
+
 TEST_F(NcclFake, MissingRankEndsTheBootstrapNamingIt) {
   std::string out = torchrunJob(3, {{"PZRT_COMM_TIMEOUT=0.5"}, {"PZRT_COMM_TIMEOUT=0.5"}},
                                 "create", 30);
