@@ -19,10 +19,11 @@ Checks (issue 15's GPU acceptance):
     against the CPU backend's from the same weights and data: fp32 within
     1e-4 relative, bf16 within 2e-2 (issue 15's tolerances);
   * ranks: gpt2_loss on a global batch of 4 with dp 2 and dp 4 on the one
-    GPU through the host-staged MPI communicator against the single-rank
-    CUDA run of the same batch (1e-4),
-    when mpirun exists there (the device image has no MPI: this check then
-    says so and is not counted as passed);
+    GPU through the host-staged communicator against the single-rank CUDA
+    run of the same batch (1e-4): under mpirun when it exists there, else
+    (the device image has no MPI) launched torchrun's way by
+    scripts/launch-local.py, staged over the TCP host communicator
+    (docs/design/0021);
   * bench: `bench/gpu_train.py run` (GPT-2 124M and the ~1B Llama).
 
 --emulate runs the same two halves on this machine with --cuda-emulate
@@ -222,25 +223,24 @@ def run(a):
                worst_rel=worst, tol=PRECISIONS[prec], first=[got[0], want[0]],
                last=[got[-1], want[-1]])
 
-    mpirun = shutil.which("mpirun")
+    mpirun = None if a.no_mpirun else shutil.which("mpirun")
     feed = os.path.join(os.path.abspath(a.carry), "ranks", "feed")
     data = ("--data-npy", ",".join(f"{n}={feed}/{n}.npy" for n in ("input_ids", "labels")))
     out1 = os.path.join(a.carry, "ranks", "dp1")
     want, err1 = train(out1, steps, os.path.join(out1, "metrics.jsonl"), data=data)
     for dp in (2, 4):
         out = os.path.join(a.carry, "ranks", f"dp{dp}")
-        if not mpirun:
-            record(f"ranks/dp{dp}", None, why="no mpirun on this machine")
-            continue
-        got, err = train(out, steps, os.path.join(out, "metrics.jsonl"),
-                         [mpirun, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)],
-                         data)
+        launcher = ([mpirun, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)] if mpirun
+                    else [sys.executable, os.path.join(ROOT, "scripts", "launch-local.py"), "-n",
+                          str(dp), "--timeout", "300", "--"])
+        got, err = train(out, steps, os.path.join(out, "metrics.jsonl"), launcher, data)
         if got is None or want is None:
             err = err or "the single-rank run failed: " + err1
             record(f"ranks/dp{dp}", False, error=err)
             continue
         worst = max(rel(g, w) for g, w in zip(got, want))
-        record(f"ranks/dp{dp}", worst <= 1e-4, worst_rel=worst, tol=1e-4)
+        record(f"ranks/dp{dp}", worst <= 1e-4, worst_rel=worst, tol=1e-4,
+               launcher="mpirun" if mpirun else "launch-local.py (TCP)")
 
     if not a.no_bench and not ref["emulated"]:
         r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu_train.py"), "run",
@@ -268,6 +268,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--emulate", action="store_true")
     ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--no-mpirun", action="store_true",
+                    help="launch the ranks check with launch-local.py even where mpirun exists")
     ap.add_argument("--json", default=None)
     ap.add_argument("--bench-json", default=os.path.join(ROOT, "bench", "results", "gpu_train.json"))
     a = ap.parse_args()

@@ -1,7 +1,9 @@
 /* pzrt/comm.h - communicators, collectives, process grids, byte counters.
  *
- * A pzrt_comm is either the single-rank communicator (no MPI, size 1) or an
- * MPI communicator. Supported element types: PZRT_F32, PZRT_BF16 and PZRT_F16
+ * A pzrt_comm is the single-rank communicator (no MPI, size 1), an MPI
+ * communicator, or, for launches without MPI (torchrun's variables), the TCP
+ * communicator (docs/design/0021: ring collectives over a TCP connection
+ * between every pair of ranks; pzrt_comm_is_mpi() is 0 for it). Supported element types: PZRT_F32, PZRT_BF16 and PZRT_F16
  * (uint16 storage; reductions convert to fp32, reduce, and round once), and
  * PZRT_I64. Reductions: sum and max. send_buf == recv_buf is allowed for
  * all_reduce (in place).
@@ -85,7 +87,10 @@ pzrt_comm *pzrt_comm_create_single(void);
  * pzrt_comm_finalize() finalizes it). Returns NULL with an error message if
  * the MPI world size disagrees with the launcher environment. */
 pzrt_comm *pzrt_comm_create_mpi(void);
-/* Single rank when the environment names no launcher, MPI otherwise. */
+/* Single rank when the environment names no launcher; the TCP communicator
+ * under torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT;
+ * PZRT_JOB_TOKEN required); MPI under Open MPI, PMI or Slurm.
+ * PZRT_HOST_COMM=mpi|tcp overrides the choice. */
 pzrt_comm *pzrt_comm_create_auto(void);
 /* Splits like MPI_Comm_split: ranks with the same color form one
  * communicator, ordered by key (ties by parent rank). color must be >= 0. */
@@ -99,7 +104,7 @@ int pzrt_comm_size(const pzrt_comm *comm);
 /* The rank of this process in the world communicator. */
 int pzrt_comm_world_rank(const pzrt_comm *comm);
 const char *pzrt_comm_name(const pzrt_comm *comm);
-/* 1 for MPI communicators, 0 for the single-rank one. */
+/* 1 for MPI communicators, 0 for the single-rank and TCP ones. */
 int pzrt_comm_is_mpi(const pzrt_comm *comm);
 /* Seconds an operation may take before the job is aborted (0 = forever).
  * Sub-communicators inherit the value at split time. */

@@ -7,7 +7,8 @@
 // through it, blocking ones too, so that all ranks issue their collectives in
 // program order), the main thread between functions (the driver's own
 // collectives), when no transfer is outstanding. That needs
-// MPI_THREAD_SERIALIZED; without it, or with PZRT_COMM_THREAD=0, transfers
+// MPI_THREAD_SERIALIZED (the TCP communicator allows it always); without it,
+// or with PZRT_COMM_THREAD=0, transfers
 // run on the calling thread and complete before the call returns.
 #ifndef PZRT_SRC_CPU_COMM_THREAD_H
 #define PZRT_SRC_CPU_COMM_THREAD_H
