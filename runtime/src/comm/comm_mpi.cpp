@@ -1,6 +1,7 @@
 // MPI communicator: non-blocking MPI calls polled against a deadline, so that
 // a lost peer ends the job with a message instead of hanging it.
 #include "comm/comm_impl.h"
+#include "comm/half_words.h"
 #include "core/internal.h"
 
 #include "pzrt/env.h"
@@ -47,19 +48,7 @@ MPI_Datatype rawType(pzrt_dtype d) {
   }
 }
 
-bool isHalf(pzrt_dtype d) { return d == PZRT_F16 || d == PZRT_BF16; }
-
-void toFloat(const void *src, float *dst, size_t n, pzrt_dtype d) {
-  auto *s = static_cast<const uint16_t *>(src);
-  for (size_t i = 0; i < n; ++i)
-    dst[i] = d == PZRT_BF16 ? pzrt_bf16_to_f32(s[i]) : pzrt_f16_to_f32(s[i]);
-}
-
-void fromFloat(const float *src, void *dst, size_t n, pzrt_dtype d) {
-  auto *o = static_cast<uint16_t *>(dst);
-  for (size_t i = 0; i < n; ++i)
-    o[i] = d == PZRT_BF16 ? pzrt_f32_to_bf16(src[i]) : pzrt_f32_to_f16(src[i]);
-}
+using pzrt::isHalf;
 
 // A send in flight (pzrt_isend), with what a timeout message names.
 struct PendingSend {
@@ -139,11 +128,11 @@ struct MpiComm final : pzrt_comm {
     int n = static_cast<int>(count);
     if (isHalf(dtype)) {
       std::vector<float> tmp(count);
-      toFloat(send, tmp.data(), count, dtype);
+      pzrt::halfToFloat(send, tmp.data(), count, dtype);
       check(MPI_Iallreduce(MPI_IN_PLACE, tmp.data(), n, MPI_FLOAT, mpiOp(op), comm, &req),
             "all_reduce");
       wait(1, &req, nullptr, "all_reduce", count, dtype);
-      fromFloat(tmp.data(), recv, count, dtype);
+      pzrt::floatToHalf(tmp.data(), recv, count, dtype);
       return 0;
     }
     const void *src = send == recv ? MPI_IN_PLACE : send;
@@ -158,11 +147,11 @@ struct MpiComm final : pzrt_comm {
     int n = static_cast<int>(count);
     if (isHalf(dtype)) {
       std::vector<float> in(count * static_cast<size_t>(size)), out(count);
-      toFloat(send, in.data(), in.size(), dtype);
+      pzrt::halfToFloat(send, in.data(), in.size(), dtype);
       check(MPI_Ireduce_scatter_block(in.data(), out.data(), n, MPI_FLOAT, mpiOp(op), comm, &req),
             "reduce_scatter");
       wait(1, &req, nullptr, "reduce_scatter", count, dtype);
-      fromFloat(out.data(), recv, count, dtype);
+      pzrt::floatToHalf(out.data(), recv, count, dtype);
       return 0;
     }
     check(MPI_Ireduce_scatter_block(send, recv, n, rawType(dtype), mpiOp(op), comm, &req),

@@ -12,6 +12,7 @@
 // chain from the root in 1 MiB pieces; all_to_all posts every exchange at
 // once; a barrier is a one-element all_reduce.
 #include "comm/comm_impl.h"
+#include "comm/half_words.h"
 #include "comm/tcp_mesh.h"
 #include "core/internal.h"
 
@@ -32,20 +33,12 @@ using pzrt::tcp::WaitInfo;
 constexpr uint32_t kCollTag = 0x40000000u;
 constexpr size_t kBroadcastPiece = 1u << 20;
 
-bool isHalf(pzrt_dtype d) { return d == PZRT_F16 || d == PZRT_BF16; }
+using pzrt::isHalf;
 
 std::vector<float> widen(const void *src, size_t n, pzrt_dtype d) {
   std::vector<float> out(n);
-  auto *s = static_cast<const uint16_t *>(src);
-  for (size_t i = 0; i < n; ++i)
-    out[i] = d == PZRT_BF16 ? pzrt_bf16_to_f32(s[i]) : pzrt_f16_to_f32(s[i]);
+  pzrt::halfToFloat(src, out.data(), n, d);
   return out;
-}
-
-void narrow(const float *src, void *dst, size_t n, pzrt_dtype d) {
-  auto *o = static_cast<uint16_t *>(dst);
-  for (size_t i = 0; i < n; ++i)
-    o[i] = d == PZRT_BF16 ? pzrt_f32_to_bf16(src[i]) : pzrt_f32_to_f16(src[i]);
 }
 
 // acc[i] = acc[i] (op) in[i]: what came down the ring, then this rank's.
@@ -197,7 +190,7 @@ struct TcpComm final : pzrt_comm {
     std::vector<float> tmp = widen(send, count, dtype);
     if (ringAllReduce(tmp.data(), tmp.data(), count, PZRT_F32, op, w))
       return -1;
-    narrow(tmp.data(), recv, count, dtype);
+    pzrt::floatToHalf(tmp.data(), recv, count, dtype);
     return 0;
   }
 
@@ -211,7 +204,7 @@ struct TcpComm final : pzrt_comm {
     std::vector<float> in = widen(send, total, dtype), out(count);
     if (ringReduceScatter(in.data(), out.data(), total, PZRT_F32, op, w))
       return -1;
-    narrow(out.data(), recv, count, dtype);
+    pzrt::floatToHalf(out.data(), recv, count, dtype);
     return 0;
   }
 
