@@ -61,6 +61,10 @@ void *pzrt_cuda_compute_stream(pzrt_step_ctx *ctx);
 int pzrt_cuda_launched(const char *where);
 /* 1 when PZRT_CUDA_SYNC=1 (read once per process), else 0. */
 int pzrt_cuda_sync_debug(void);
+/* PZRT_CUDA_SYNC's synchronization after a launch: waits for the process's
+ * device (its waits poll the NCCL watch, and leave out the pipeline links'
+ * streams). 0, or -1 with an error naming `where` and the fault. */
+int pzrt_cuda_debug_sync(const char *where);
 
 /* The device word where compiled kernels record a failed check (pz_flag of
  * pzrt/cuda_prelude.h), and the check's id: *id == 0 registers `message`

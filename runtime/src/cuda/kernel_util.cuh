@@ -63,10 +63,8 @@ inline cudaStream_t computeStream(pzrt_step_ctx *ctx, const char *fn) {
 // the function and the kernel.
 inline int checkLaunch(const char *fn, const char *kernel) {
   cudaError_t err = cudaGetLastError();
-  if (err == cudaSuccess && pzrt_cuda_sync_debug())
-    err = cudaDeviceSynchronize(); // PZRT_CUDA_SYNC=1: a fault names this kernel
-  if (err == cudaSuccess)
-    return 0;
+  if (err == cudaSuccess) // PZRT_CUDA_SYNC=1: a fault names this kernel
+    return pzrt_cuda_sync_debug() ? pzrt_cuda_debug_sync(fn) : 0;
   return pzrt::fail("%s: launching %s: %s (%s)", fn, kernel, cudaGetErrorString(err),
                     cudaGetErrorName(err));
 }
