@@ -385,7 +385,8 @@ TEST(RendezvousTest, Ipv6Loopback) {
 class RendezvousEnvTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    for (const char *v : {"PZRT_JOB_TOKEN", "PZRT_COMM_TIMEOUT"}) {
+    for (const char *v : {"PZRT_JOB_TOKEN", "PZRT_COMM_TIMEOUT", "PZRT_MASTER_PORT",
+                          "TORCHELASTIC_USE_AGENT_STORE"}) {
       const char *old = std::getenv(v);
       saved_.push_back({v, old ? old : "", old != nullptr});
       unsetenv(v);
@@ -424,6 +425,53 @@ TEST_F(RendezvousEnvTest, Torchrun) {
   EXPECT_EQ(o.port, 29500);
   EXPECT_EQ(o.token, "tok");
   EXPECT_DOUBLE_EQ(o.timeoutS, 2.5);
+}
+
+// torchrun's static rendezvous serves its agent's store on MASTER_PORT:
+// pzrt's rendezvous takes the next port, or PZRT_MASTER_PORT.
+TEST_F(RendezvousEnvTest, TorchrunAgentStoreMovesThePort) {
+  setenv("RANK", "0", 1);
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  setenv("MASTER_PORT", "29500", 1);
+  setenv("PZRT_JOB_TOKEN", "tok", 1);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  RendezvousOptions o;
+  ASSERT_EQ(pzrt::rendezvousOptionsFromEnv(&o), 0) << pzrt_last_error();
+  EXPECT_EQ(o.port, 29501);
+  setenv("PZRT_MASTER_PORT", "31000", 1);
+  ASSERT_EQ(pzrt::rendezvousOptionsFromEnv(&o), 0) << pzrt_last_error();
+  EXPECT_EQ(o.port, 31000);
+  setenv("PZRT_MASTER_PORT", "70000", 1);
+  EXPECT_EQ(pzrt::rendezvousOptionsFromEnv(&o), -1);
+  EXPECT_NE(std::string(pzrt_last_error()).find("PZRT_MASTER_PORT='70000'"), std::string::npos);
+  unsetenv("PZRT_MASTER_PORT");
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "False", 1);
+  ASSERT_EQ(pzrt::rendezvousOptionsFromEnv(&o), 0) << pzrt_last_error();
+  EXPECT_EQ(o.port, 29500);
+}
+
+// A port in use (as torchrun's store holds MASTER_PORT) is an error that
+// says what to set.
+TEST_F(RendezvousEnvTest, MasterPortInUseSaysWhatToSet) {
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(holder, 4), 0);
+  socklen_t len = sizeof(sa);
+  getsockname(holder, reinterpret_cast<sockaddr *>(&sa), &len);
+  RendezvousOptions o;
+  o.addr = "127.0.0.1";
+  o.port = ntohs(sa.sin_port);
+  o.size = 2;
+  o.token = "tok";
+  EXPECT_EQ(pzrt::RendezvousServer::listen(o), nullptr);
+  std::string e = pzrt_last_error();
+  EXPECT_NE(e.find("set PZRT_MASTER_PORT to a free port"), std::string::npos) << e;
+  ::close(holder);
 }
 
 TEST_F(RendezvousEnvTest, MultiRankWithoutTokenIsRefused) {

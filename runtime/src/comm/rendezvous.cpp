@@ -139,8 +139,8 @@ std::unique_ptr<RendezvousServer> RendezvousServer::listen(const RendezvousOptio
        "address of rank 0's host, MASTER_PORT a free port%s)",
        opts.size, opts.addr.c_str(), opts.port, lastErr.c_str(),
        lastErr == errnoText(EADDRINUSE)
-           ? "; a launcher that keeps its own store on MASTER_PORT, as torchrun's static "
-             "rendezvous does, needs PZRT_MASTER_PORT set to another free port"
+           ? "; set PZRT_MASTER_PORT to a free port (under torchrun's agent store, "
+             "TORCHELASTIC_USE_AGENT_STORE=True, pzrt takes MASTER_PORT + 1 unless told)"
            : "");
   return nullptr;
 }
@@ -493,7 +493,12 @@ int rendezvousOptionsFromEnv(RendezvousOptions *out) {
   if (const char *t = std::getenv("PZRT_JOB_TOKEN"))
     o.token = t;
   // The port of pzrt's own rendezvous, when MASTER_PORT is taken by the
-  // launcher's store (TORCHELASTIC_USE_AGENT_STORE).
+  // launcher's store: torchrun says so with TORCHELASTIC_USE_AGENT_STORE
+  // (its agent serves a TCPStore there), and pzrt then takes the next port
+  // unless PZRT_MASTER_PORT names one.
+  const char *agentStore = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  if (agentStore && std::strcmp(agentStore, "True") == 0 && o.port > 0 && o.port < 65535)
+    o.port += 1;
   if (const char *p = std::getenv("PZRT_MASTER_PORT")) {
     char *end = nullptr;
     long v = std::strtol(p, &end, 10);
