@@ -66,7 +66,10 @@ int mlir::pz::driver::runMain(int argc, const char **argv) {
   auto launcher = llvm::sys::findProgramByName(launcherName);
   if (!launcher) {
     printError("run", std::string("cannot find '") + launcherName +
-                          "' on PATH (install openmpi-bin)");
+                          "' on PATH (install openmpi-bin; or, without MPI, "
+                          "start " + train.str().str() +
+                          " with torchrun's variables and PZRT_JOB_TOKEN: "
+                          "README, 'Launching without MPI')");
     return kExitUser;
   }
   std::vector<std::string> args = {*launcher};
