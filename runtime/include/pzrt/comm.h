@@ -135,7 +135,8 @@ int pzrt_sendrecv(pzrt_comm *comm, const void *send_buf, size_t send_count, int 
                   void *recv_buf, size_t recv_count, int src, pzrt_dtype dtype, int tag);
 /* A send that returns once posted: `buf` must stay unchanged until
  * pzrt_send_wait(*request) returns (a pipeline stage keeps computing while its
- * activation travels). Counts the bytes as pzrt_send. */
+ * activation travels). Counts the bytes as pzrt_send. A count of 0 sends
+ * nothing (as pzrt_send and pzrt_recv of 0) and returns a NULL request. */
 typedef struct pzrt_send_request pzrt_send_request;
 int pzrt_isend(pzrt_comm *comm, const void *buf, size_t count, pzrt_dtype dtype, int dst, int tag,
                pzrt_send_request **request);

@@ -350,9 +350,13 @@ int pzrt_isend(pzrt_comm *comm, const void *buf, size_t count_, pzrt_dtype dtype
       checkPeer(comm, "send", "destination", dst, tag))
     return -1;
   void *handle = nullptr;
-  if (comm->isend(buf, count_, dst, dtype, tag, &handle))
+  // Nothing to send sends nothing, as pzrt_send and pzrt_recv of 0 do (no
+  // empty message for a later receive to take).
+  if (count_ > 0 && comm->isend(buf, count_, dst, dtype, tag, &handle))
     return -1;
   addCount(PZRT_COLL_SEND, count_ * pzrt_dtype_size(dtype));
+  if (count_ == 0)
+    return 0;
   *request = new pzrt_send_request{comm, handle};
   return 0;
 }

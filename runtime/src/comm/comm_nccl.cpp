@@ -576,6 +576,9 @@ pzrt_comm *createNcclComm(int device, pzrt_comm *control) {
   if (control) {
     rank = control->rank;
     size = control->size;
+    pzrt_env env;
+    if (pzrt_env_discover(&env) == 0 && std::strcmp(env.source, "none") == 0)
+      localRank = rank; // as under MPI without launcher variables
   }
 
   // No device is a configuration error to report, not a crash: check before

@@ -29,8 +29,7 @@ using pzrt::tcp::Mesh;
 using pzrt::tcp::Op;
 using pzrt::tcp::WaitInfo;
 
-// Collective traffic has a tag user messages (0..32767) never have.
-constexpr uint32_t kCollTag = 0x40000000u;
+using pzrt::tcp::kCollectiveTag;
 constexpr size_t kBroadcastPiece = 1u << 20;
 
 using pzrt::isHalf;
@@ -144,7 +143,7 @@ struct TcpComm final : pzrt_comm {
       size_t recvLen = chunkOff(recvIdx + 1, count) - chunkOff(recvIdx, count);
       const char *src = s == 0 ? in + chunkOff(sendIdx, count) * es : cur;
       char *dst = scratch[s % 2].data();
-      if (exchange(next, src, sendLen * es, prev, dst, recvLen * es, kCollTag, w))
+      if (exchange(next, src, sendLen * es, prev, dst, recvLen * es, kCollectiveTag, w, es))
         return -1;
       foldAny(dst, in + chunkOff(recvIdx, count) * es, recvLen, d, op);
       cur = dst;
@@ -164,7 +163,8 @@ struct TcpComm final : pzrt_comm {
       size_t sendIdx = (r + n - s) % n, recvIdx = (r + 2 * n - s - 1) % n;
       size_t sendOff = chunkOff(sendIdx, count), recvOff = chunkOff(recvIdx, count);
       if (exchange(next, b + sendOff * es, (chunkOff(sendIdx + 1, count) - sendOff) * es, prev,
-                   b + recvOff * es, (chunkOff(recvIdx + 1, count) - recvOff) * es, kCollTag, w))
+                   b + recvOff * es, (chunkOff(recvIdx + 1, count) - recvOff) * es, kCollectiveTag, w,
+                   es))
         return -1;
     }
     return 0;
@@ -181,8 +181,11 @@ struct TcpComm final : pzrt_comm {
     return ringAllGather(recv, count, es, w);
   }
 
+  // Every rank passes the same count: a collective of nothing moves nothing.
   int allReduce(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                 pzrt_reduce_op op) override {
+    if (count == 0)
+      return 0;
     auto lock = hold();
     WaitInfo w = info("all_reduce", count, dtype);
     if (!isHalf(dtype))
@@ -196,6 +199,8 @@ struct TcpComm final : pzrt_comm {
 
   int reduceScatter(const void *send, void *recv, size_t count, pzrt_dtype dtype,
                     pzrt_reduce_op op) override {
+    if (count == 0)
+      return 0;
     auto lock = hold();
     WaitInfo w = info("reduce_scatter", count, dtype);
     const size_t total = count * static_cast<size_t>(size);
@@ -209,6 +214,8 @@ struct TcpComm final : pzrt_comm {
   }
 
   int allGather(const void *send, void *recv, size_t count, pzrt_dtype dtype) override {
+    if (count == 0)
+      return 0;
     auto lock = hold();
     const size_t es = pzrt_dtype_size(dtype);
     std::memmove(static_cast<char *>(recv) + static_cast<size_t>(rank) * count * es, send,
@@ -218,6 +225,8 @@ struct TcpComm final : pzrt_comm {
   }
 
   int allToAll(const void *send, void *recv, size_t count, pzrt_dtype dtype) override {
+    if (count == 0)
+      return 0;
     auto lock = hold();
     const size_t bytes = count * pzrt_dtype_size(dtype);
     const char *s = static_cast<const char *>(send);
@@ -228,10 +237,10 @@ struct TcpComm final : pzrt_comm {
     ops.reserve(2 * static_cast<size_t>(size));
     for (int p = 0; p < size; ++p)
       if (p != rank)
-        ops.push_back(makeOp(false, p, kCollTag, d + static_cast<size_t>(p) * bytes, bytes));
+        ops.push_back(makeOp(false, p, kCollectiveTag, d + static_cast<size_t>(p) * bytes, bytes));
     for (int p = 0; p < size; ++p)
       if (p != rank)
-        ops.push_back(makeOp(true, p, kCollTag, s + static_cast<size_t>(p) * bytes, bytes));
+        ops.push_back(makeOp(true, p, kCollectiveTag, s + static_cast<size_t>(p) * bytes, bytes));
     std::vector<Op *> list;
     for (Op &op : ops) {
       list.push_back(&op);
@@ -256,16 +265,23 @@ struct TcpComm final : pzrt_comm {
     auto len = [&](size_t k) { return std::min(piece, bytes - k * piece); };
     if (prev >= 0)
       for (size_t k = 0; k < pieces; ++k) {
-        recvs[k] = makeOp(false, prev, kCollTag, b + k * piece, len(k));
+        recvs[k] = makeOp(false, prev, kCollectiveTag, b + k * piece, len(k), es);
         mesh->post(&recvs[k]);
       }
     std::vector<Op *> sent;
     for (size_t k = 0; k < pieces; ++k) {
       Op *got = &recvs[k];
-      if (prev >= 0 && mesh->wait(&got, 1, w))
+      if (prev >= 0 && mesh->wait(&got, 1, w)) {
+        // A piece of another length: nothing posted may outlive this call.
+        std::vector<Op *> left;
+        for (size_t j = k + 1; j < pieces; ++j)
+          left.push_back(&recvs[j]);
+        mesh->cancel(left.data(), left.size(), w);
+        mesh->cancel(sent.data(), sent.size(), w);
         return -1;
+      }
       if (next >= 0) {
-        sends[k] = makeOp(true, next, kCollTag, b + k * piece, len(k));
+        sends[k] = makeOp(true, next, kCollectiveTag, b + k * piece, len(k));
         mesh->post(&sends[k]);
         sent.push_back(&sends[k]);
       }

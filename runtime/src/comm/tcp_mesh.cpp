@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -29,10 +30,18 @@ enum : uint32_t { kFrameData = 0, kFrameAbort = 1 };
 constexpr size_t kMaxAbortMessage = 16 * 1024;
 constexpr int kSpins = 2000; // polls without sleeping before a wait sleeps
 
-std::atomic<Mesh *> gMesh{nullptr};
+// The mesh fatal() tells the peers through; a strong reference taken under
+// the lock keeps it alive while the handler uses it.
+std::mutex gMeshMutex;
+std::weak_ptr<Mesh> gMesh;
 
 void abortJob(int) {
-  if (Mesh *m = gMesh.load())
+  std::shared_ptr<Mesh> m;
+  {
+    std::lock_guard<std::mutex> lock(gMeshMutex);
+    m = gMesh.lock();
+  }
+  if (m)
     m->abortPeers(fatalMessage());
 }
 
@@ -54,23 +63,30 @@ int localAddress(const RendezvousOptions &o, std::string *host) {
   if (resolveAddr(o.addr, o.port, &addrs, &err) != 0)
     return fail("rank %d (of %d): MASTER_ADDR '%s' does not resolve: %s", o.rank, o.size,
                 o.addr.c_str(), err.c_str());
-  const addrinfo *ai = addrs.head;
   sockaddr_storage local;
-  socklen_t len = sizeof(local);
-  if (o.rank == 0) {
-    std::memcpy(&local, ai->ai_addr, ai->ai_addrlen);
-    len = ai->ai_addrlen;
-  } else {
-    int fd = ::socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr *>(&local), &len) != 0) {
-      int e = errno;
-      closeFd(fd);
-      return fail("rank %d (of %d): no route to MASTER_ADDR '%s': %s", o.rank, o.size,
-                  o.addr.c_str(), errnoText(e).c_str());
+  socklen_t len = 0;
+  int e = 0;
+  for (const addrinfo *ai = addrs.head; ai && len == 0; ai = ai->ai_next) {
+    // Rank 0: the first address of MASTER_ADDR it can bind (as the
+    // rendezvous binds).
+    int fd = ::socket(ai->ai_family, (o.rank == 0 ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    socklen_t l = sizeof(local);
+    if (fd >= 0 && o.rank == 0) {
+      std::memcpy(&local, ai->ai_addr, ai->ai_addrlen);
+      reinterpret_cast<sockaddr_in *>(&local)->sin_port = 0; // same offset in sockaddr_in6
+      if (::bind(fd, reinterpret_cast<sockaddr *>(&local), ai->ai_addrlen) == 0)
+        len = ai->ai_addrlen;
+    } else if (fd >= 0 && ::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+               getsockname(fd, reinterpret_cast<sockaddr *>(&local), &l) == 0) {
+      len = l;
     }
+    e = errno;
     closeFd(fd);
   }
+  if (len == 0)
+    return fail("rank %d (of %d): %s MASTER_ADDR '%s': %s", o.rank, o.size,
+                o.rank == 0 ? "cannot bind an address of" : "no route to", o.addr.c_str(),
+                errnoText(e).c_str());
   char buf[NI_MAXHOST];
   if (getnameinfo(reinterpret_cast<sockaddr *>(&local), len, buf, sizeof(buf), nullptr, 0,
                   NI_NUMERICHOST) != 0)
@@ -104,8 +120,10 @@ int listenOn(const RendezvousOptions &o, const std::string &host, int *port) {
 }
 
 std::string lengthError(const Op &op, uint64_t got) {
-  return format("from rank %d (tag %u) expected %zu elements but the message had %llu",
-                op.commPeer, op.tag, op.bytes / op.elemSize,
+  std::string what = op.tag == kCollectiveTag ? std::string("a step of the collective")
+                                              : format("tag %u", op.tag);
+  return format("from rank %d (%s) expected %zu elements but the message had %llu", op.commPeer,
+                what.c_str(), op.bytes / op.elemSize,
                 static_cast<unsigned long long>(got / op.elemSize));
 }
 
@@ -132,9 +150,12 @@ std::shared_ptr<Mesh> Mesh::create(const RendezvousOptions &opts) {
   closeFd(lfd);
   if (rc)
     return nullptr;
-  Mesh *expected = nullptr;
-  if (gMesh.compare_exchange_strong(expected, m.get()))
-    setTerminateHandler(abortJob);
+  m->wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  {
+    std::lock_guard<std::mutex> lock(gMeshMutex);
+    gMesh = m;
+  }
+  setTerminateHandler(abortJob);
   m->watcher_ = std::thread([raw = m.get()] { raw->watch(); });
   return m;
 }
@@ -164,10 +185,18 @@ int Mesh::connectAll(const RendezvousOptions &o, int listenFd,
     if (sp == std::string::npos || resolveAddr(h, port, &addrs, &err) != 0)
       return failing(format("rank %d's address '%s' is not usable: %s", j, where[j].c_str(),
                             err.c_str()));
-    int fd = connectTo(addrs.head, dl, 5000, &err);
-    if (fd < 0)
-      return failing(format("cannot reach rank %d at %s:%d: %s", j, h.c_str(), port,
-                            err.c_str()));
+    // Its listener is up; a full backlog (a large job) refuses for a
+    // while: retry until the deadline.
+    int fd = -1;
+    for (int backoffMs = 10; fd < 0; backoffMs = std::min(backoffMs * 2, 500)) {
+      for (const addrinfo *ai = addrs.head; ai && fd < 0; ai = ai->ai_next)
+        fd = connectTo(ai, dl, 2000, &err);
+      if (fd < 0 && dl.passed())
+        return failing(format("cannot reach rank %d at %s:%d within %.3f s: %s", j, h.c_str(),
+                              port, dl.elapsed(), err.c_str()));
+      if (fd < 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(dl.pollMs(backoffMs)));
+    }
     peers_[j].fd = fd;
     if (sendAll(fd, hello, dl, &err))
       return failing(format("sending to rank %d: %s", j, err.c_str()));
@@ -269,9 +298,7 @@ Mesh::~Mesh() {
     for (Peer &p : peers_)
       closeFd(p.fd);
   }
-  Mesh *self = this;
-  if (gMesh.compare_exchange_strong(self, nullptr))
-    setTerminateHandler(nullptr);
+  closeFd(wakeFd_);
 }
 
 void Mesh::post(Op *op) {
@@ -315,37 +342,47 @@ void Mesh::peerClosed(int p, const std::string &why) {
   closeFd(peer.fd);
 }
 
-void Mesh::writePeer(int p) {
+bool Mesh::writeFront(int p) {
   Peer &peer = peers_[p];
-  while (!peer.sends.empty() && !peer.closed) {
-    Op *op = peer.sends.front();
-    iovec iov[2];
-    int n = 0;
-    if (op->headerMoved < kFrameHeader)
-      iov[n++] = {op->header + op->headerMoved, kFrameHeader - op->headerMoved};
-    if (op->moved < op->bytes)
-      iov[n++] = {op->buf + op->moved, op->bytes - op->moved};
-    if (n > 0) {
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = static_cast<size_t>(n);
-      ssize_t w = ::sendmsg(peer.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-          return;
-        peerClosed(p, "closed its connection (" + errnoText(errno) + ")");
-        return;
+  if (peer.sends.empty() || peer.closed)
+    return false;
+  Op *op = peer.sends.front();
+  iovec iov[2];
+  int n = 0;
+  if (op->headerMoved < kFrameHeader)
+    iov[n++] = {op->header + op->headerMoved, kFrameHeader - op->headerMoved};
+  if (op->moved < op->bytes)
+    iov[n++] = {op->buf + op->moved, op->bytes - op->moved};
+  if (n > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(n);
+    ssize_t w = ::sendmsg(peer.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // The peer may have sent an abort frame before it closed: read
+        // what is there first, so that its message is the one reported.
+        std::string why = "closed its connection (" + errnoText(errno) + ")";
+        readPeer(p);
+        peerClosed(p, why);
       }
-      size_t done = static_cast<size_t>(w);
-      size_t h = std::min(done, kFrameHeader - op->headerMoved);
-      op->headerMoved += h;
-      op->moved += done - h;
-      sentBytes_ += done - h;
-      if (op->headerMoved < kFrameHeader || op->moved < op->bytes)
-        return; // the socket is full
+      return false;
     }
-    op->complete = true;
-    peer.sends.pop_front();
+    size_t done = static_cast<size_t>(w);
+    size_t h = std::min(done, kFrameHeader - op->headerMoved);
+    op->headerMoved += h;
+    op->moved += done - h;
+    sentBytes_ += done - h;
+    if (op->headerMoved < kFrameHeader || op->moved < op->bytes)
+      return false; // the socket is full
+  }
+  op->complete = true;
+  peer.sends.pop_front();
+  return true;
+}
+
+void Mesh::writePeer(int p) {
+  while (writeFront(p)) {
   }
 }
 
@@ -357,8 +394,13 @@ void Mesh::readPeer(int p) {
       got = ::recv(peer.fd, peer.header + peer.headerGot, kFrameHeader - peer.headerGot,
                    MSG_DONTWAIT);
     } else {
-      char *dst = peer.target ? peer.target->buf : peer.body.data();
-      got = ::recv(peer.fd, dst + peer.bodyGot, peer.length - peer.bodyGot, MSG_DONTWAIT);
+      uint64_t left = peer.length - peer.bodyGot;
+      if (peer.discarding) // dropped bytes go through a small buffer
+        got = ::recv(peer.fd, discard_.data(), std::min<uint64_t>(left, discard_.size()),
+                     MSG_DONTWAIT);
+      else
+        got = ::recv(peer.fd, (peer.target ? peer.target->buf : peer.body.data()) + peer.bodyGot,
+                     left, MSG_DONTWAIT);
     }
     if (got == 0) {
       peerClosed(p, peer.inBody || peer.headerGot ? "closed its connection in the middle of a "
@@ -400,7 +442,7 @@ void Mesh::readPeer(int p) {
           break;
         }
       }
-      if (!peer.target)
+      if (!peer.target && !peer.discarding)
         peer.body.assign(peer.length, 0);
     } else {
       peer.bodyGot += static_cast<uint64_t>(got);
@@ -456,6 +498,10 @@ void Mesh::progress(int timeoutMs) {
     fds.push_back({peer.fd, static_cast<short>(POLLIN | (peer.sends.empty() ? 0 : POLLOUT)), 0});
     who.push_back(p);
   }
+  if (wakeFd_ >= 0) {
+    fds.push_back({wakeFd_, POLLIN, 0});
+    who.push_back(-1);
+  }
   if (fds.empty()) {
     if (timeoutMs > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(timeoutMs, 10)));
@@ -465,10 +511,18 @@ void Mesh::progress(int timeoutMs) {
   if (pr <= 0)
     return;
   for (size_t i = 0; i < fds.size(); ++i) {
-    if (fds[i].revents & POLLOUT)
-      writePeer(who[i]);
+    if (who[i] < 0) {
+      uint64_t v;
+      if (fds[i].revents & POLLIN)
+        (void)!::read(wakeFd_, &v, sizeof v);
+      continue;
+    }
+    // Reads first: an abort frame from a peer that then closed is read
+    // before a write to it fails.
     if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
       readPeer(who[i]);
+    if (fds[i].revents & POLLOUT)
+      writePeer(who[i]);
   }
 }
 
@@ -483,9 +537,12 @@ void Mesh::lost(const Op &op, const WaitInfo &info) {
 
 int Mesh::wait(Op *const *ops, size_t n, const WaitInfo &info) {
   current_ = &info;
-  Deadline dl(info.timeoutS);
+  auto waited = [&] {
+    return std::chrono::duration<double>(Clock::now() - info.start).count();
+  };
   int spins = 0;
   for (;;) {
+    serviceAbort();
     bool all = true;
     for (size_t i = 0; i < n; ++i) {
       if (ops[i]->complete)
@@ -496,12 +553,13 @@ int Mesh::wait(Op *const *ops, size_t n, const WaitInfo &info) {
     }
     if (all)
       break;
-    if (dl.passed())
+    const double w = waited();
+    if (info.timeoutS > 0 && w >= info.timeoutS)
       fatal(124,
             "rank %d (of %d): %s on communicator '%s' (rank %d of %d, %zu elements of %s) "
             "timed out after %.3f s; a peer failed or did not call it",
             rank_, size_, info.op, info.commName->c_str(), info.commRank, info.commSize,
-            info.count, pzrt_dtype_name(info.dtype), dl.elapsed());
+            info.count, pzrt_dtype_name(info.dtype), w);
     // Spin a little first: a message that is about to arrive costs a
     // wakeup from poll() otherwise. Then sleep in poll() until one does.
     if (spins < kSpins) {
@@ -509,7 +567,8 @@ int Mesh::wait(Op *const *ops, size_t n, const WaitInfo &info) {
       progress(0);
       sched_yield();
     } else {
-      progress(dl.pollMs(1000));
+      double left = info.timeoutS > 0 ? (info.timeoutS - w) * 1000.0 : 1000.0;
+      progress(static_cast<int>(std::min(1000.0, std::max(0.0, left))) + 1);
     }
   }
   current_ = nullptr;
@@ -524,28 +583,68 @@ void Mesh::watch() {
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (mutex_.try_lock()) {
+      serviceAbort();
       progress(0);
       mutex_.unlock();
     }
   }
 }
 
+void Mesh::wake() {
+  uint64_t one = 1;
+  if (wakeFd_ >= 0)
+    (void)!::write(wakeFd_, &one, sizeof one);
+}
+
 void Mesh::abortPeers(const std::string &message) {
-  if (!mutex_.try_lock_for(std::chrono::seconds(1)))
-    return; // the peers see the connections close instead
+  {
+    std::lock_guard<std::mutex> lock(abortMutex_);
+    abortMessage_ = message.substr(0, kMaxAbortMessage);
+  }
+  abortRequested_ = true;
+  wake();
+  // Either this thread takes the lock (it is free, or this thread holds it)
+  // and sends the frames, or the thread inside an operation does.
+  for (int i = 0; i < 3000 && !abortSent_.load(); ++i) {
+    if (mutex_.try_lock()) {
+      serviceAbort();
+      mutex_.unlock();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void Mesh::serviceAbort() {
+  if (!abortRequested_.load() || abortSent_.load())
+    return;
+  std::string message;
+  {
+    std::lock_guard<std::mutex> lock(abortMutex_);
+    message = abortMessage_;
+  }
+  sendAbortFrames(message);
+  abortSent_ = true;
+  if (!inFatalHere()) // the thread in fatal() ends the process
+    for (;;)
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+void Mesh::sendAbortFrames(const std::string &msg) {
   Deadline dl(2.0);
-  std::string msg = message.substr(0, kMaxAbortMessage);
   for (int p = 0; p < size_; ++p) {
     Peer &peer = peers_[p];
     if (p == rank_ || peer.closed || peer.fd < 0)
       continue;
-    // A frame half written must end before the abort frame can start.
+    // A frame half written ends before the abort frame starts; no other
+    // frame starts.
     Op *front = peer.sends.empty() ? nullptr : peer.sends.front();
     if (front && (front->headerMoved > 0 || front->moved > 0)) {
       while (!front->complete && !peer.closed && !dl.passed()) {
-        writePeer(p);
+        if (writeFront(p))
+          break;
         pollfd pf{peer.fd, POLLOUT, 0};
-        if (!front->complete && !peer.closed)
+        if (!peer.closed)
           ::poll(&pf, 1, dl.pollMs(100));
       }
       if (!front->complete)
@@ -556,7 +655,32 @@ void Mesh::abortPeers(const std::string &message) {
     std::string err;
     sendAll(peer.fd, frame + msg, dl, &err);
   }
-  mutex_.unlock();
+}
+
+void Mesh::cancel(Op *const *ops, size_t n, const WaitInfo &info) {
+  for (size_t i = 0; i < n; ++i) {
+    Op *op = ops[i];
+    if (op->complete)
+      continue;
+    Peer &peer = peers_[op->peer];
+    if (!op->isSend) {
+      auto it = std::find(peer.recvs.begin(), peer.recvs.end(), op);
+      if (it != peer.recvs.end())
+        peer.recvs.erase(it);
+      else if (peer.target == op) // its message is arriving: drop the rest
+        peer.target = nullptr, peer.discarding = true;
+      op->complete = true;
+      continue;
+    }
+    if (op->headerMoved == 0 && op->moved == 0) {
+      auto it = std::find(peer.sends.begin(), peer.sends.end(), op);
+      if (it != peer.sends.end())
+        peer.sends.erase(it);
+      op->complete = true;
+      continue;
+    }
+    wait(&op, 1, info); // half written: the stream needs the rest
+  }
 }
 
 } // namespace pzrt::tcp

@@ -29,6 +29,7 @@
 #include "pzrt/types.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,8 @@
 namespace pzrt::tcp {
 
 constexpr size_t kFrameHeader = 24;
+// The tag of collective traffic; user messages have tags 0..32767.
+constexpr uint32_t kCollectiveTag = 0x40000000u;
 
 // One send or receive, owned by the caller until it completes.
 struct Op {
@@ -61,8 +64,10 @@ struct Op {
   size_t headerMoved = 0;
 };
 
-// What a wait's messages name.
+// What a wait's messages name, and when its operation started (the
+// deadline is the operation's, across all its waits).
 struct WaitInfo {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   const char *op = "";
   const std::string *commName = nullptr;
   int commRank = 0, commSize = 1;
@@ -91,12 +96,19 @@ public:
   // pzrt_last_error() when a receive's message had another length. Ends the
   // process on a timeout, a lost peer or an abort from one.
   int wait(Op *const *ops, size_t n, const WaitInfo &info);
+  // Withdraws operations an error leaves posted, before their memory goes:
+  // receives not yet matched are removed (one whose message is arriving
+  // drops the rest of it), sends not yet started are removed, and a send
+  // half written is finished.
+  void cancel(Op *const *ops, size_t n, const WaitInfo &info);
 
   // Payload bytes written to the peers so far (every message; headers not
   // counted), for tests that compare them with the ring formulas.
   uint64_t payloadBytesSent() const { return sentBytes_.load(); }
 
-  // Called on fatal(): sends every peer an abort frame with `message`.
+  // Called on fatal(): sends every peer an abort frame with `message`. When
+  // another thread is inside an operation, that thread sends them (it is
+  // woken), and this one waits for it (at most a few seconds).
   void abortPeers(const std::string &message);
 
 private:
@@ -133,6 +145,12 @@ private:
   void progress(int timeoutMs);
   void readPeer(int p);
   void writePeer(int p);
+  // Writes the front send only; true when it is complete (and popped).
+  bool writeFront(int p);
+  void sendAbortFrames(const std::string &message);
+  // A lock holder sends the abort frames another thread asked for.
+  void serviceAbort();
+  void wake();
   void finishBody(int p);
   bool matchUnexpected(Peer &peer, Op *op);
   void peerClosed(int p, const std::string &why);
@@ -146,6 +164,12 @@ private:
   const WaitInfo *current_ = nullptr; // the wait in progress, for messages
   std::thread watcher_;
   std::atomic<bool> stop_{false};
+  std::vector<char> discard_ = std::vector<char>(64 * 1024); // dropped bytes land here
+  // An abort asked for by a thread that could not take the lock.
+  std::mutex abortMutex_;
+  std::string abortMessage_;
+  std::atomic<bool> abortRequested_{false}, abortSent_{false};
+  int wakeFd_ = -1; // an eventfd in every poll, to wake a waiting thread
 };
 
 } // namespace pzrt::tcp

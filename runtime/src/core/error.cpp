@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -81,6 +83,12 @@ std::string &fatalText() {
 }
 } // namespace
 
+namespace {
+thread_local bool tInFatal = false;
+} // namespace
+
+bool inFatalHere() { return tInFatal; }
+
 std::string fatalMessage() {
   std::lock_guard<std::mutex> lock(fatalMutex());
   return fatalText();
@@ -94,6 +102,7 @@ void fatal(int exitCode, const char *fmt, ...) {
   std::fprintf(stderr, "pzrt: %s\n", msg.c_str());
   std::fflush(stderr);
   if (!inFatal.exchange(true)) {
+    tInFatal = true;
     {
       std::lock_guard<std::mutex> lock(fatalMutex());
       fatalText() = msg;
@@ -107,6 +116,11 @@ void fatal(int exitCode, const char *fmt, ...) {
       h();
     if (auto handler = terminateHandler.load())
       handler(exitCode);
+  } else if (!tInFatal) {
+    // Another thread is ending the process (its hooks, its handler telling
+    // the peers): let it finish rather than cut it short, within bounds.
+    for (int i = 0; i < 300; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::fflush(nullptr);
   _exit(exitCode);

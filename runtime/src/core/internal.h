@@ -30,6 +30,8 @@ void setTerminateHandler(void (*handler)(int exitCode));
 // The message of the fatal() in progress ("" before one), for a terminate
 // handler that passes it on (the TCP communicator tells its peers).
 std::string fatalMessage();
+// Whether the calling thread is inside fatal().
+bool inFatalHere();
 
 // Prints "pzrt: <message>" to stderr, runs the fatal hooks and ends the
 // process (the whole job when a terminate handler is installed).

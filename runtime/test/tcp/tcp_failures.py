@@ -13,7 +13,14 @@ never stops the other ranks itself (a hang shows as its exit 125):
   token    rank 1 has another PZRT_JOB_TOKEN: both ranks fail in the
            rendezvous, naming the token (rank 0's wait has a 5 s deadline).
 
-    tcp_failures.py PROBE LAUNCHER WORKDIR
+And the cases of pzrt-tcp-probe (runtime/test/tcp/tcp_probe.cpp says what
+each does): midframe and rst (the abort message arrives whole, even with a
+64 MiB frame half written, or a reset behind it), otherthread (an abort from
+a thread other than the one inside the communicator), bcast (a failed
+broadcast leaves nothing posted), shutdown (a rank that leaves early fails
+nobody).
+
+    tcp_failures.py TIMEOUT_PROBE TCP_PROBE LAUNCHER WORKDIR
 """
 import json
 import os
@@ -32,7 +39,7 @@ def launch(launcher, probe, extra, env_args, limit=60):
 
 
 def main():
-    probe, launcher, work = sys.argv[1:4]
+    probe, tcp_probe, launcher, work = sys.argv[1:5]
     os.makedirs(work, exist_ok=True)
     fails = []
 
@@ -74,6 +81,36 @@ def main():
     expect("token", rc not in (0, 125), f"exit {rc}", out)
     expect("token", "wrong job token" in out and "rejected this rank" in out,
            "no message naming the token on both ranks", out)
+
+    def case(mode, ranks=2):
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, launcher, "-n", str(ranks), "--timeout", "60",
+                            "--env", "PZRT_PROBE=" + mode, "--", tcp_probe],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        secs = time.monotonic() - t0
+        print(f"{mode}: exit {p.returncode} after {secs:.1f} s")
+        return p.returncode, p.stdout, secs
+
+    rc, out, secs = case("midframe")
+    expect("midframe", rc == 124, f"exit {rc}, wanted 124 (rank 0's timeout)", out)
+    expect("midframe", re.search(r"pzrt: rank 1 \(of 2\): recv on communicator 'world' ended: "
+                                 r"rank 0 failed: rank 0 \(of 2\): send on communicator", out),
+           "rank 1 did not get rank 0's abort message whole", out)
+    rc, out, secs = case("rst")
+    expect("rst", re.search(r"pzrt: rank 0 \(of 2\): rank 1 failed: rank 1 \(of 2\): recv on "
+                            r"communicator 'world' [^\n]*timed out", out),
+           "rank 0 did not report rank 1's message", out)
+    rc, out, secs = case("otherthread")
+    expect("otherthread", rc == 1, f"exit {rc}", out)
+    expect("otherthread", "pzrt: rank 1 (of 2): rank 0 failed: main thread failed (numerics)"
+           in out and "no abort arrived" not in out, "rank 1 was not ended by the abort", out)
+    rc, out, secs = case("bcast")
+    expect("bcast", rc == 0 and "probe rank 1: broadcast rc -1" in out
+           and "expected 131072 elements but the message had 65536" in out,
+           f"exit {rc}: the failed broadcast was not reported, or the all_reduce after it "
+           "failed", out)
+    rc, out, secs = case("shutdown", 3)
+    expect("shutdown", rc == 0 and out.count(": ok") == 2, f"exit {rc}", out)
 
     for f in fails:
         print("FAIL " + f)
