@@ -274,8 +274,10 @@ llvm::hash_code HostTensor::hash() const {
 bool HostTensor::sameAs(const HostTensor &other) const {
   if (type != other.type || shape != other.shape || size() != other.size())
     return false;
-  return isFloat() ? std::memcmp(floats.data(), other.floats.data(),
-                                 floats.size() * sizeof(double)) == 0
+  // Bitwise (NaN payloads and signed zeros count); an empty vector's data()
+  // may be null, which memcmp must not get even for 0 bytes.
+  return isFloat() ? floats.empty() || std::memcmp(floats.data(), other.floats.data(),
+                                                   floats.size() * sizeof(double)) == 0
                    : ints == other.ints;
 }
 
