@@ -2,7 +2,9 @@
 """Data-parallel training step time on 2 local CPU ranks: ours with the
 communication thread (the bucket all-reduces overlap the backward pass),
 ours with PZRT_COMM_THREAD=0 (each all-reduce runs inside the call that
-issues it), and PyTorch DDP over gloo, side by side in one run.
+issues it), ours launched without MPI (the TCP host communicator, 0021:
+scripts/launch-local.py, comm thread on), and PyTorch DDP over gloo (also
+TCP), side by side in one run.
 
 Same model (python-frontend gpt2_loss at --size), same global batch
 (--batch rows of --seq tokens, split over the ranks), same initial
@@ -96,14 +98,17 @@ if r.returncode:
     sys.exit(f"compile failed: {r.stderr}")
 
 
-def train_ours(thread):
+def train_ours(thread, tcp=False):
     metrics = os.path.join(out, "bench-metrics.jsonl")
     if os.path.exists(metrics):
         os.remove(metrics)
     env = dict(os.environ, PZRT_COMM_THREAD="1" if thread else "0", OPENBLAS_NUM_THREADS="1")
-    r, _ = common.run([os.path.join(a.bin, "parallelize"), "run", "-n", RANKS, out, "--",
-                       "--steps", a.warmup + a.steps, "--data", "synthetic", "--threads", 1,
-                       "--metrics", metrics, "--log-every", "0"], env=env)
+    launch = ([sys.executable, os.path.join(common.ROOT, "scripts", "launch-local.py"), "-n",
+               RANKS, "--", os.path.join(out, "train")] if tcp else
+              [os.path.join(a.bin, "parallelize"), "run", "-n", RANKS, out, "--"])
+    r, _ = common.run(launch + ["--steps", a.warmup + a.steps, "--data", "synthetic",
+                                "--threads", 1, "--metrics", metrics, "--log-every", "0"],
+                      env=env)
     if r.returncode:
         sys.exit(f"train failed: {r.stderr}")
     return [json.loads(l)["step_time_s"] for l in open(metrics)][a.warmup:]
@@ -124,21 +129,25 @@ def train_torch(port):
     return json.load(open(res + ".rank0"))
 
 
-overlap, blocking, torch_ddp = [], [], []
+overlap, blocking, tcp, torch_ddp = [], [], [], []
 for k in range(a.rounds):
     overlap += train_ours(True)
     blocking += train_ours(False)
+    tcp += train_ours(True, tcp=True)
     torch_ddp += train_torch(29500 + k)
 
 med = {name: statistics.median(v) for name, v in
-       (("overlap", overlap), ("blocking", blocking), ("torch", torch_ddp))}
+       (("overlap", overlap), ("blocking", blocking), ("tcp", tcp), ("torch", torch_ddp))}
 common.write_json(a.json, {
     "benchmark": "dp_step_time",
     "model": f"gpt2_loss {a.size}", "global_batch": a.batch, "seq": a.seq, "ranks": RANKS,
     "threads_per_rank": 1, "bucket_mb": 25,
     "ours_comm_thread_step_s": {"median": med["overlap"], "runs": overlap},
     "ours_blocking_step_s": {"median": med["blocking"], "runs": blocking},
+    "ours_tcp_step_s": {"median": med["tcp"], "runs": tcp},
     "pytorch_ddp_gloo_step_s": {"median": med["torch"], "runs": torch_ddp},
+    "ratio_tcp_over_mpi": med["tcp"] / med["overlap"],
+    "ratio_tcp_over_pytorch_ddp": med["tcp"] / med["torch"],
     "ratio_comm_thread_over_blocking": med["overlap"] / med["blocking"],
     "ratio_ours_over_pytorch_ddp": med["overlap"] / med["torch"],
     "machine": common.machine(),
