@@ -70,6 +70,18 @@ struct TcpComm final : pzrt_comm {
   std::vector<int> members; // world rank of each rank of this communicator
   uint64_t id = 1;
   uint64_t splits = 0;
+  // The reduce-scatter's receive buffers, kept between calls (fresh memory
+  // costs a page fault a page on every call).
+  std::unique_ptr<char[]> scratch;
+  size_t scratchBytes = 0;
+
+  char *scratchOf(size_t bytes) {
+    if (bytes > scratchBytes) {
+      scratch.reset(new char[bytes]);
+      scratchBytes = bytes;
+    }
+    return scratch.get();
+  }
 
   bool isMpi() const override { return false; }
   bool callableFromAnyThread() const override { return true; }
@@ -133,8 +145,8 @@ struct TcpComm final : pzrt_comm {
     size_t maxChunk = 0;
     for (size_t c = 0; c < n; ++c)
       maxChunk = std::max(maxChunk, chunkOff(c + 1, count) - chunkOff(c, count));
-    std::vector<char> scratch[2] = {std::vector<char>(maxChunk * es),
-                                    std::vector<char>(maxChunk * es)};
+    char *scratch[2] = {scratchOf(2 * maxChunk * es), nullptr};
+    scratch[1] = scratch[0] + maxChunk * es;
     const int next = (rank + 1) % size, prev = (rank + size - 1) % size;
     const char *cur = nullptr;
     for (size_t s = 0; s + 1 < n; ++s) {
@@ -142,14 +154,14 @@ struct TcpComm final : pzrt_comm {
       size_t sendLen = chunkOff(sendIdx + 1, count) - chunkOff(sendIdx, count);
       size_t recvLen = chunkOff(recvIdx + 1, count) - chunkOff(recvIdx, count);
       const char *src = s == 0 ? in + chunkOff(sendIdx, count) * es : cur;
-      char *dst = scratch[s % 2].data();
+      char *dst = scratch[s % 2];
       if (exchange(next, src, sendLen * es, prev, dst, recvLen * es, kCollectiveTag, w, es))
         return -1;
       foldAny(dst, in + chunkOff(recvIdx, count) * es, recvLen, d, op);
       cur = dst;
     }
     size_t len = chunkOff(r + 1, count) - chunkOff(r, count);
-    std::memcpy(out, n == 1 ? in : cur, len * es);
+    std::memmove(out, n == 1 ? in : cur, len * es); // n == 1 in place: out is in
     return 0;
   }
 
@@ -173,10 +185,11 @@ struct TcpComm final : pzrt_comm {
   int ringAllReduce(const void *send, void *recv, size_t count, pzrt_dtype d, pzrt_reduce_op op,
                     const WaitInfo &w) {
     const size_t es = pzrt_dtype_size(d);
-    std::vector<char> mine(count * es);
-    std::memcpy(mine.data(), send, count * es); // send may be recv
+    // In place too: the reduce-scatter reads this rank's chunks and writes
+    // only its scratch until its last step has read chunk `rank`, which it
+    // then writes; the all-gather writes the other chunks after that.
     char *out = static_cast<char *>(recv) + chunkOff(static_cast<size_t>(rank), count) * es;
-    if (ringReduceScatter(mine.data(), out, count, d, op, w))
+    if (ringReduceScatter(send, out, count, d, op, w))
       return -1;
     return ringAllGather(recv, count, es, w);
   }
