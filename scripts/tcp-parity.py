@@ -19,6 +19,11 @@ and PZRT_JOB_TOKEN, so that the runtime builds its TCP communicator
   * Every run's comm_bytes_by_reason equals MPI's at every step.
   * ZeRO 3 saved at step 5 and resumed under TCP gives steps 6-10
     bit-identical to the uninterrupted TCP run.
+  * With --cuda-emu: MLP dp 2, ZeRO 3 and pp 2 compiled with --backend cuda
+    --cuda-emulate, their collectives and pipeline sends on NCCL (the
+    emulator's fake NCCL, built on the host communicator: here TCP; the
+    NCCL id broadcast over it) and each step one CUDA graph: bit-identical
+    to the same programs under mpirun (the fake over MPI).
   * Where torchrun runs (Debian's python3-torch), MLP dp 2 launched by
     torchrun itself, whose agent holds MASTER_PORT for its own store
     (TORCHELASTIC_USE_AGENT_STORE=True): bit-identical to MPI. (Debian's
@@ -57,20 +62,21 @@ def compile_plan(pz, work, name, model, rows, flags):
     return out
 
 
-def train(out, ranks, how, metrics, steps, extra=()):
+def train(out, ranks, how, metrics, steps, extra=(), env=None):
     args = [os.path.join(out, "train"), "--steps", steps, "--seed", "1", "--log-every", "0",
             "--data", "synthetic", "--metrics", metrics] + list(extra)
+    env = env or {}
     if ranks == 1:
         log = run(args)
     elif how == "mpi":
         log = run([shutil.which("mpirun"), "--allow-run-as-root", "--oversubscribe", "-np",
-                   ranks] + args)
+                   ranks] + [x for k, v in env.items() for x in ("-x", k)] + args, env)
     elif how == "torchrun":
         log = run([shutil.which("torchrun"), "--nproc_per_node", ranks, "--master_port",
                    free_port(), "--redirects", "2", "--tee", "2", "--no_python"] + args,
                   env={"PZRT_JOB_TOKEN": "tcp-parity"})
     else:
-        log = run([sys.executable, LAUNCH, "-n", ranks, "--timeout", "300", "--"] + args)
+        log = run([sys.executable, LAUNCH, "-n", ranks, "--timeout", "300", "--"] + args, env)
     return [json.loads(l) for l in open(metrics)], log
 
 
@@ -98,6 +104,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--models", default=os.path.join(ROOT, "build", "models"))
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--cuda-emu", action="store_true",
+                    help="also emulated CUDA programs with NCCL (needs the host emulator)")
     a = ap.parse_args()
     if not shutil.which("mpirun"):
         sys.exit("FAIL: no mpirun (the MPI runs are the reference)")
@@ -159,6 +167,30 @@ def main():
             print(f"{name}: {ranks} ranks, TCP {'bit-identical to' if worst == 0 else 'DIFFERS from'}"
                   f" MPI over {a.steps} steps (TCP {tcp[-1]['step_time_s'] * 1e3:.2f} ms/step, "
                   f"MPI {mpi[-1]['step_time_s'] * 1e3:.2f})")
+
+    if a.cuda_emu:
+        for name, flags in (("emu-dp2", ["--dp-replicate", "2"]),
+                            ("emu-zero3", ["--dp-shard", "2", "--zero", "3"]),
+                            ("emu-pp2", ["--pp", "2", "--grad-accum", "2"])):
+            out = compile_plan(pz, a.work, name, MLP, 8,
+                               flags + ["--backend", "cuda", "--cuda-emulate"])
+            nccl = {"PZRT_COMM": "nccl"}
+            mpi, _ = train(out, 2, "mpi", os.path.join(a.work, name + "-mpi.jsonl"), a.steps,
+                           env=nccl)
+            tcp, log = train(out, 2, "tcp", os.path.join(a.work, name + "-tcp.jsonl"), a.steps,
+                             env=nccl)
+            want = ["train: host communicator: TCP", "collectives: NCCL on the communication "
+                    "stream", "the whole step is one graph"]
+            if not all(w in log for w in want):
+                fails.append(f"{name}: the log lacks one of {want}:\n{log}")
+            same = len(tcp) == len(mpi) == a.steps and all(
+                t[k] == m[k] for t, m in zip(tcp, mpi)
+                for k in ("loss", "grad_norm", "comm_bytes_by_reason"))
+            if not same:
+                fails.append(f"{name}: NCCL (emulated) under TCP differs from under MPI")
+            else:
+                print(f"{name}: emulated CUDA, NCCL over the TCP host communicator, one graph a "
+                      f"step: bit-identical to mpirun over {a.steps} steps")
 
     if torchrun_works():
         dp2 = os.path.join(a.work, "mlp-dp2")

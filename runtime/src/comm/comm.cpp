@@ -120,6 +120,14 @@ int checkDeviceOverlap(const pzrt_comm *c, const char *op, const void *send, siz
 } // namespace
 
 namespace pzrt {
+namespace {
+std::atomic<pzrt_comm *> gNcclBootstrap{nullptr};
+} // namespace
+pzrt_comm *ncclBootstrapComm() { return gNcclBootstrap.load(); }
+void setNcclBootstrapComm(pzrt_comm *comm) { gNcclBootstrap.store(comm); }
+} // namespace pzrt
+
+namespace pzrt {
 double defaultCommTimeout() {
   if (const char *v = std::getenv("PZRT_COMM_TIMEOUT")) {
     char *end = nullptr;

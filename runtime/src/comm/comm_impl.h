@@ -56,6 +56,12 @@ struct pzrt_comm {
     return sendRecv(send, count, dst, nullptr, 0, -1, dtype, tag);
   }
   virtual int waitSend(void *handle) { return handle ? -1 : 0; }
+  // Whether a posted send is complete, without waiting (it moves what it
+  // can first). *done true for a NULL handle. 0, or -1 with an error.
+  virtual int testSend(void *handle, bool *done) {
+    *done = handle == nullptr;
+    return handle ? -1 : 0;
+  }
   virtual int barrier() = 0;
   // Connects this rank's point-to-point channels to every peer now, every
   // rank of the communicator together (NCCL connects them at the first
@@ -87,6 +93,11 @@ bool mpiCallableFromAnyThread();
 // what transfers that ran without the host code that counts them moved: a
 // CUDA graph's replay (train/graphs.cpp).
 void addCommCount(pzrt_coll_kind kind, uint64_t bytes, uint64_t calls);
+// The host communicator createNcclComm bootstraps the NCCL world over (its
+// `control`; NULL without one). The emulator's fake NCCL (0019) builds its
+// communicators on it, so it runs under MPI and under TCP alike.
+pzrt_comm *ncclBootstrapComm();
+void setNcclBootstrapComm(pzrt_comm *comm);
 // Default timeout: PZRT_COMM_TIMEOUT if set and valid, else 600 s (as NCCL's watchdog).
 double defaultCommTimeout();
 

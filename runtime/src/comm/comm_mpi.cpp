@@ -43,6 +43,8 @@ MPI_Datatype rawType(pzrt_dtype d) {
     return MPI_FLOAT;
   case PZRT_I64:
     return MPI_INT64_T;
+  case PZRT_U8: // moved, never reduced (the emulator's fake NCCL)
+    return MPI_BYTE;
   default: // F16 / BF16 moved as raw 16-bit words
     return MPI_UINT16_T;
   }
@@ -216,6 +218,17 @@ struct MpiComm final : pzrt_comm {
     check(MPI_Isend(send, static_cast<int>(count), rawType(dtype), dst, tag, comm, &req->req),
           "send");
     *handle = req;
+    return 0;
+  }
+
+  int testSend(void *handle, bool *done) override {
+    auto *req = static_cast<PendingSend *>(handle);
+    *done = true;
+    if (!req)
+      return 0;
+    int flag = 0;
+    check(MPI_Test(&req->req, &flag, MPI_STATUS_IGNORE), "send");
+    *done = flag != 0;
     return 0;
   }
 

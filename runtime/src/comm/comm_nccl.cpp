@@ -620,6 +620,7 @@ pzrt_comm *createNcclComm(int device, pzrt_comm *control) {
       return nullptr;
     }
   }
+  setNcclBootstrapComm(control);
   // Over the control communicator when there is one (its own deadline and
   // failure handling; uncounted, as setup), else over MPI or the rendezvous.
   if (control ? control->size > 1 &&

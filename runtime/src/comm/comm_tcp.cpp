@@ -276,23 +276,26 @@ struct TcpComm final : pzrt_comm {
     std::vector<Op> recvs(pieces), sends(pieces);
     WaitInfo w = info("broadcast", count, dtype);
     auto len = [&](size_t k) { return std::min(piece, bytes - k * piece); };
-    if (prev >= 0)
-      for (size_t k = 0; k < pieces; ++k) {
-        recvs[k] = makeOp(false, prev, kCollectiveTag, b + k * piece, len(k), es);
-        mesh->post(&recvs[k]);
-      }
+    // One piece's receive is posted at a time, the next as soon as the one
+    // before arrives (pieces sent ahead wait in the peer's queue): after a
+    // piece of another length, no receive of this broadcast is left posted
+    // to take a later collective's message.
+    auto postRecv = [&](size_t k) {
+      recvs[k] = makeOp(false, prev, kCollectiveTag, b + k * piece, len(k), es);
+      mesh->post(&recvs[k]);
+    };
+    if (prev >= 0 && pieces > 0)
+      postRecv(0);
     std::vector<Op *> sent;
     for (size_t k = 0; k < pieces; ++k) {
       Op *got = &recvs[k];
       if (prev >= 0 && mesh->wait(&got, 1, w)) {
-        // A piece of another length: nothing posted may outlive this call.
-        std::vector<Op *> left;
-        for (size_t j = k + 1; j < pieces; ++j)
-          left.push_back(&recvs[j]);
-        mesh->cancel(left.data(), left.size(), w);
+        // Nothing posted may outlive this call.
         mesh->cancel(sent.data(), sent.size(), w);
         return -1;
       }
+      if (prev >= 0 && k + 1 < pieces)
+        postRecv(k + 1);
       if (next >= 0) {
         sends[k] = makeOp(true, next, kCollectiveTag, b + k * piece, len(k));
         mesh->post(&sends[k]);
@@ -337,6 +340,18 @@ struct TcpComm final : pzrt_comm {
     Op *op = &p->op;
     auto lock = hold();
     return mesh->wait(&op, 1, info("send", p->count, p->dtype));
+  }
+
+  int testSend(void *handle, bool *done) override {
+    auto *p = static_cast<PendingSend *>(handle);
+    *done = true;
+    if (!p)
+      return 0;
+    auto lock = hold();
+    if (!p->op.complete)
+      mesh->progressNow();
+    *done = p->op.complete;
+    return 0;
   }
 
   int barrier() override {

@@ -105,6 +105,8 @@ public:
   // Payload bytes written to the peers so far (every message; headers not
   // counted), for tests that compare them with the ring formulas.
   uint64_t payloadBytesSent() const { return sentBytes_.load(); }
+  // One round without waiting (moves what can move); under the lock.
+  void progressNow() { progress(0); }
 
   // Called on fatal(): sends every peer an abort frame with `message`. When
   // another thread is inside an operation, that thread sends them (it is

@@ -228,7 +228,7 @@ TEST_F(NcclEmu, BadArgumentsAreRefusedWithAMessage) {
   ncclUniqueId id{};
   EXPECT_EQ(ncclCommInitRankConfig(&c, n + 1, id, r, nullptr), ncclInvalidUsage);
   EXPECT_EQ(c, nullptr);
-  EXPECT_NE(last().find("only MPI_COMM_WORLD's communicator"), std::string::npos) << last();
+  EXPECT_NE(last().find("only its bootstrap communicator's world"), std::string::npos) << last();
   EXPECT_EQ(ncclAllReduce(x.get(), x.get(), 8, ncclNumTypes, ncclSum, gRaw, nullptr),
             ncclInvalidArgument);
   EXPECT_NE(last().find("ncclAllReduce: invalid data type"), std::string::npos) << last();
@@ -284,7 +284,7 @@ ncclComm_t rawWorld() {
 
 int main(int argc, char **argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (!(gMpi = pzrt_comm_create_mpi()) || !(gNccl = pzrt::createNcclComm())) {
+  if (!(gMpi = pzrt_comm_create_auto()) || !(gNccl = pzrt::createNcclComm(-1, gMpi))) {
     std::fprintf(stderr, "pzrt-nccl-emu-tests: %s\n", pzrt_last_error());
     return 2;
   }

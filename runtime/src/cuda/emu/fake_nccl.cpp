@@ -1,18 +1,21 @@
 // A fake NCCL for the CUDA host emulator that really moves data between the
-// ranks of an MPI job, so that comm_nccl.cpp (and compiled programs that use
+// ranks of a job, so that comm_nccl.cpp (and compiled programs that use
 // NCCL) run end to end without a GPU (docs/design/0019-cuda-emulation.md).
 //
-// - A communicator is an MPI communicator of its own (a dup of
-//   MPI_COMM_WORLD, or a split of its parent's), so traffic of two
-//   communicators never matches. MPI must be initialized: comm_nccl.cpp then
-//   bootstraps the unique id over MPI, the only path supported here.
-//   Communicators are complete at once (the non-blocking config is ignored).
+// - A communicator is a host communicator of its own: a split of the one
+//   comm_nccl.cpp bootstraps over (pzrt::ncclBootstrapComm(): MPI under
+//   mpirun, TCP under torchrun's variables, docs/design/0021), or of its
+//   parent's, so traffic of two communicators never matches. The fake calls
+//   the host communicator's methods directly: its traffic is not counted
+//   again (comm.cpp counts the NCCL calls). Communicators are complete at
+//   once (the non-blocking config is ignored).
 // - Every data operation is one pz_emu::enqueue op: it runs now, in stream
 //   order, or is recorded into the graph its stream captures and runs at
 //   each cudaGraphLaunch. The op copies device buffers into host memory,
-//   talks MPI on the copies and writes the results back, so in-place forms
-//   (send == recv, NCCL's in-place all_gather and reduce_scatter) work and
-//   MPI never touches emulated device pages.
+//   calls the host communicator on the copies and writes the results back,
+//   so in-place forms (send == recv, NCCL's in-place all_gather and
+//   reduce_scatter) work and the host communicator never touches emulated
+//   device pages.
 // - Reductions give the same bits on every rank: every rank gets every
 //   rank's contribution and folds them in rank order 0, 1, ..., n-1. 16-bit
 //   floats are widened to fp32 for each addition and rounded back to nearest
@@ -20,23 +23,24 @@
 //   Integer sums wrap. all_reduce moves n times the buffer (no ring): a test
 //   fake, not a fast one.
 // - ncclSend/ncclRecv between ncclGroupStart and ncclGroupEnd are buffered
-//   (per thread, as NCCL's groups) and run as one op of MPI_Isend/MPI_Irecv;
-//   the op waits for its receives, and its sends stay in flight (staged)
+//   (per thread, as NCCL's groups) and run as one op: every send posted
+//   first, then every receive; the op waits for its receives, and its sends
+//   stay in flight (staged)
 //   until the receiver takes them, as a GPU's send waits on its stream and
 //   not on the host. So neighbours exchanging, or sending to each other on
 //   two communicators, cannot deadlock; messages between two ranks match in
 //   posting order, as in NCCL. Collectives
 //   inside a group are issued at once.
-// - An MPI wait longer than the communicator timeout (PZRT_COMM_TIMEOUT,
-//   600 s by default) ends the job with exit code 124, as comm_nccl.cpp
-//   does: the op runs synchronously, so comm_nccl.cpp's own deadline could
-//   not fire while a peer is missing.
+// - A wait longer than the communicator timeout (PZRT_COMM_TIMEOUT, 600 s
+//   by default) ends the job with exit code 124, through the host
+//   communicator's own deadline: the op runs synchronously, so
+//   comm_nccl.cpp's deadline could not fire while a peer is missing.
 #include "comm/comm_impl.h"
-#include "comm/mpi_api.h"
 #include "core/internal.h"
 #include "cuda/emu/emu.h"
 #include "cuda/emu/fake_nccl_fold.h"
 
+#include "pzrt/error.h"
 #include "pzrt/types.h"
 
 #include <nccl.h>
@@ -57,7 +61,7 @@
 #include <vector>
 
 struct ncclComm {
-  MPI_Comm mpi = MPI_COMM_NULL;
+  pzrt_comm *host = nullptr; // a split of the bootstrap communicator
   int rank = 0;
   int size = 1;
 };
@@ -79,13 +83,6 @@ ncclResult_t fail(ncclResult_t rc, const char *fmt, ...) {
   return rc;
 }
 
-bool mpiActive() {
-  int init = 0, fin = 0;
-  MPI_Initialized(&init);
-  MPI_Finalized(&fin);
-  return init && !fin;
-}
-
 size_t typeSize(ncclDataType_t t) {
   // int8, uint8, int32, uint32, int64, uint64, f16, f32, f64, bf16, 2 x fp8
   static const size_t kBytes[ncclNumTypes] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
@@ -96,7 +93,7 @@ size_t typeSize(ncclDataType_t t) {
 // unless there is nothing to move); *bytes: count's size.
 ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataType_t t,
                        const void *a, const void *b, size_t *bytes) {
-  if (!comm || comm->mpi == MPI_COMM_NULL)
+  if (!comm || !comm->host)
     return fail(ncclInvalidArgument, "%s: invalid communicator", fn);
   size_t es = typeSize(t);
   if (!es)
@@ -104,7 +101,7 @@ ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataTy
   if (count > static_cast<size_t>(INT_MAX) / es / static_cast<size_t>(comm->size))
     return fail(ncclInvalidArgument,
                 "%s: %zu elements of %zu bytes on %d ranks exceed what the fake moves in one "
-                "MPI call (2 GiB)",
+                "host call (2 GiB)",
                 fn, count, es, comm->size);
   *bytes = count * es;
   if (*bytes && (!a || !b))
@@ -112,47 +109,14 @@ ncclResult_t checkCall(const char *fn, ncclComm_t comm, size_t count, ncclDataTy
   return ncclSuccess;
 }
 
-// Waits for MPI requests under the communicator timeout (see the top).
-void waitAll(ncclComm_t comm, const char *what, std::vector<MPI_Request> &reqs,
-             std::vector<MPI_Status> *statuses = nullptr) {
-  if (reqs.empty())
-    return;
-  if (statuses)
-    statuses->resize(reqs.size());
-  const double limit = pzrt::defaultCommTimeout();
-  auto t0 = std::chrono::steady_clock::now();
-  for (long spins = 0;; ++spins) {
-    int done = 0;
-    if (MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done,
-                    statuses ? statuses->data() : MPI_STATUSES_IGNORE) != MPI_SUCCESS)
-      pzrt::fatal(1, "fake NCCL: rank %d (of %d): MPI failed in %s", comm->rank, comm->size, what);
-    if (done)
-      return;
-    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (limit > 0 && waited > limit)
-      pzrt::fatal(124,
-                  "fake NCCL: rank %d (of %d): %s timed out after %.3f s; a peer failed or "
-                  "did not call it",
-                  comm->rank, comm->size, what, waited);
-    if (spins < 2000) {
-      sched_yield();
-    } else {
-      timespec ts{0, 20000};
-      nanosleep(&ts, nullptr);
-    }
+// A failed host call ends the job: the op runs inside a stream, with no
+// caller to return an error to (timeouts end it inside the call).
+void check(ncclComm_t comm, int rc, const char *what) {
+  if (rc != 0) {
+    std::string why = pzrt_last_error();
+    pzrt::fatal(1, "fake NCCL: rank %d (of %d): %s failed: %s", comm->rank, comm->size, what,
+                why.c_str());
   }
-}
-
-void checkMpi(ncclComm_t comm, int rc, const char *what) {
-  if (rc != MPI_SUCCESS)
-    pzrt::fatal(1, "fake NCCL: rank %d (of %d): MPI failed in %s", comm->rank, comm->size, what);
-}
-
-// One non-blocking MPI call `post(&request)`, waited for.
-template <typename Post> void mpiCall(ncclComm_t comm, const char *what, Post post) {
-  std::vector<MPI_Request> req(1);
-  checkMpi(comm, post(&req[0]), what);
-  waitAll(comm, what, req);
 }
 
 // A host copy of `bytes` bytes at p (device memory inside an op).
@@ -163,10 +127,8 @@ std::vector<char> stage(const void *p, size_t bytes) {
 // Every rank's `bytes` bytes at `send`, in rank order.
 std::vector<char> gatherAll(ncclComm_t comm, const void *send, size_t bytes, const char *what) {
   std::vector<char> mine = stage(send, bytes), all(bytes * comm->size);
-  const int n = static_cast<int>(bytes);
-  mpiCall(comm, what, [&](MPI_Request *req) {
-    return MPI_Iallgather(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
-  });
+  if (bytes)
+    check(comm, comm->host->allGather(mine.data(), all.data(), bytes, PZRT_U8), what);
   return all;
 }
 
@@ -198,10 +160,8 @@ ncclResult_t reduce(const char *fn, bool scatter, const void *send, void *recv, 
     } else {
       std::vector<char> mine = stage(send, bytes * comm->size);
       all.resize(mine.size());
-      const int n = static_cast<int>(bytes);
-      mpiCall(comm, fn, [&](MPI_Request *req) {
-        return MPI_Ialltoall(mine.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm->mpi, req);
-      });
+      if (bytes)
+        check(comm, comm->host->allToAll(mine.data(), all.data(), bytes, PZRT_U8), fn);
     }
     for (int r = 1; r < comm->size; ++r)
       fold(all.data(), all.data() + r * bytes, count, t, op);
@@ -224,13 +184,13 @@ thread_local std::vector<P2p> tGroup;
 
 // Sends in flight. A GPU's send waits on its stream for the receiver while
 // the host goes on (it may post its own sends and receives first), so here
-// a send's bytes are staged when its op runs and the MPI send completes
+// a send's bytes are staged when its op runs and the host send completes
 // later: tested by every later point-to-point op, waited for by the
 // communicator's finalize.
 struct InFlight {
   ncclComm_t comm;
   std::vector<char> data;
-  MPI_Request req = MPI_REQUEST_NULL;
+  void *handle = nullptr; // the host communicator's posted send
 };
 std::mutex gInFlightMutex;
 std::vector<std::unique_ptr<InFlight>> gInFlight;
@@ -240,57 +200,50 @@ void drainSends(ncclComm_t comm) {
   std::lock_guard<std::mutex> lock(gInFlightMutex);
   std::vector<std::unique_ptr<InFlight>> keep;
   for (auto &f : gInFlight) {
+    bool done = false;
     if (comm && f->comm == comm) {
-      std::vector<MPI_Request> r{f->req};
-      waitAll(comm, "ncclSend", r);
+      check(f->comm, f->comm->host->waitSend(f->handle), "ncclSend");
       continue;
     }
-    int done = 0;
-    checkMpi(f->comm, MPI_Test(&f->req, &done, MPI_STATUS_IGNORE), "ncclSend");
-    if (!done)
+    check(f->comm, f->comm->host->testSend(f->handle, &done), "ncclSend");
+    if (done)
+      check(f->comm, f->comm->host->waitSend(f->handle), "ncclSend"); // frees it
+    else
       keep.push_back(std::move(f));
   }
   gInFlight.swap(keep);
 }
 
-// Posts every send (left in flight) and receive, waits for the receives,
-// then writes what arrived.
+// Posts every send (left in flight), then takes every receive, then writes
+// what arrived. (Every rank posts its sends before it waits for a receive,
+// and a wait moves the sends in flight: no deadlock.)
 void runP2p(const std::vector<P2p> &ops) {
   std::vector<std::vector<char>> host(ops.size());
-  std::vector<MPI_Request> reqs;
-  std::vector<size_t> recvs;
+  for (const P2p &o : ops) {
+    if (!o.send)
+      continue;
+    auto f = std::make_unique<InFlight>();
+    f->comm = o.comm;
+    f->data = stage(o.buf, o.bytes);
+    check(o.comm, o.comm->host->isend(f->data.data(), o.bytes, o.peer, PZRT_U8, 0, &f->handle),
+          "ncclSend");
+    std::lock_guard<std::mutex> lock(gInFlightMutex);
+    gInFlight.push_back(std::move(f));
+  }
   for (size_t i = 0; i < ops.size(); ++i) {
     const P2p &o = ops[i];
-    int n = static_cast<int>(o.bytes);
-    if (o.send) {
-      auto f = std::make_unique<InFlight>();
-      f->comm = o.comm;
-      f->data = stage(o.buf, o.bytes);
-      checkMpi(o.comm, MPI_Isend(f->data.data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &f->req),
-               "ncclSend");
-      std::lock_guard<std::mutex> lock(gInFlightMutex);
-      gInFlight.push_back(std::move(f));
+    if (o.send)
       continue;
-    }
     host[i].resize(o.bytes);
-    reqs.emplace_back();
-    recvs.push_back(i);
-    checkMpi(o.comm, MPI_Irecv(host[i].data(), n, MPI_BYTE, o.peer, 0, o.comm->mpi, &reqs.back()),
-             "ncclRecv");
+    // A message of another length is an error naming both (fatal here).
+    check(o.comm,
+          o.comm->host->sendRecv(nullptr, 0, -1, host[i].data(), o.bytes, o.peer, PZRT_U8, 0),
+          "ncclRecv");
   }
-  std::vector<MPI_Status> statuses;
-  waitAll(ops[0].comm, "ncclRecv", reqs, &statuses);
   drainSends(nullptr);
-  for (size_t j = 0; j < recvs.size(); ++j) {
-    const size_t i = recvs[j];
-    const P2p &o = ops[i];
-    int got = -1;
-    MPI_Get_count(&statuses[j], MPI_BYTE, &got);
-    if (got != static_cast<int>(o.bytes))
-      pzrt::fatal(1, "fake NCCL: rank %d (of %d): ncclRecv of %zu bytes from rank %d got %d bytes",
-                  o.comm->rank, o.comm->size, o.bytes, o.peer, got);
-    std::memcpy(o.buf, host[i].data(), o.bytes);
-  }
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (!ops[i].send)
+      std::memcpy(ops[i].buf, host[i].data(), ops[i].bytes);
 }
 
 ncclResult_t issueP2p(std::vector<P2p> ops) {
@@ -357,27 +310,29 @@ ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUniqueId c
   if (!comm)
     return fail(ncclInvalidArgument, "ncclCommInitRankConfig: NULL comm");
   *comm = nullptr;
-  if (!mpiActive())
-    return fail(ncclInvalidUsage, "ncclCommInitRankConfig: the fake NCCL needs MPI to be "
-                                  "initialized (start the ranks with mpirun)");
-  int worldRank = -1, worldSize = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &worldRank);
-  MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
-  if (nranks != worldSize || rank != worldRank)
+  pzrt_comm *boot = pzrt::ncclBootstrapComm();
+  if (!boot)
+    return fail(ncclInvalidUsage, "ncclCommInitRankConfig: the fake NCCL needs the host "
+                                  "communicator comm_nccl.cpp bootstraps over "
+                                  "(createNcclComm(device, control))");
+  if (nranks != boot->size || rank != boot->rank)
     return fail(ncclInvalidUsage,
-                "ncclCommInitRankConfig: rank %d of %d asked for, but the fake "
-                "NCCL makes only MPI_COMM_WORLD's communicator (rank %d of %d)",
-                rank, nranks, worldRank, worldSize);
+                "ncclCommInitRankConfig: rank %d of %d asked for, but the fake NCCL makes only "
+                "its bootstrap communicator's world (rank %d of %d)",
+                rank, nranks, boot->rank, boot->size);
   auto c = std::make_unique<ncclComm>();
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &c->mpi) != MPI_SUCCESS)
-    return fail(ncclSystemError, "ncclCommInitRankConfig: MPI_Comm_dup failed");
+  c->host = boot->split(0, rank, "fake NCCL world");
+  if (!c->host)
+    return fail(ncclSystemError, "ncclCommInitRankConfig: splitting the host communicator: %s",
+                pzrt_last_error());
+  c->host->timeoutS = pzrt::defaultCommTimeout();
   c->rank = rank;
   c->size = nranks;
   // Every rank must hold rank 0's id, as NCCL's bootstrap requires.
   std::vector<char> ids = gatherAll(c.get(), &commId, sizeof(commId), "ncclCommInitRankConfig");
   for (int r = 1; r < nranks; ++r)
     if (std::memcmp(ids.data(), ids.data() + r * sizeof(commId), sizeof(commId)) != 0) {
-      MPI_Comm_free(&c->mpi);
+      delete c->host;
       return fail(ncclInvalidUsage,
                   "ncclCommInitRankConfig: rank %d holds another unique id "
                   "than rank 0",
@@ -389,21 +344,27 @@ ncclResult_t ncclCommInitRankConfig(ncclComm_t *comm, int nranks, ncclUniqueId c
 
 ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t *newcomm,
                            ncclConfig_t *) {
-  if (!comm || comm->mpi == MPI_COMM_NULL || !newcomm)
+  if (!comm || !comm->host || !newcomm)
     return fail(ncclInvalidArgument, "ncclCommSplit: invalid communicator or NULL newcomm");
   if (color < 0 && color != NCCL_SPLIT_NOCOLOR)
     return fail(ncclInvalidArgument, "ncclCommSplit: invalid color %d", color);
   *newcomm = nullptr;
-  MPI_Comm sub = MPI_COMM_NULL;
-  if (MPI_Comm_split(comm->mpi, color == NCCL_SPLIT_NOCOLOR ? MPI_UNDEFINED : color, key, &sub) !=
-      MPI_SUCCESS)
-    return fail(ncclSystemError, "ncclCommSplit: MPI_Comm_split failed");
-  if (sub == MPI_COMM_NULL)
+  // The host split has no "no color": those ranks get a communicator of
+  // their own color, dropped at once.
+  const bool none = color == NCCL_SPLIT_NOCOLOR;
+  pzrt_comm *sub = comm->host->split(none ? INT_MAX : color, key, "fake NCCL split");
+  if (!sub)
+    return fail(ncclSystemError, "ncclCommSplit: splitting the host communicator: %s",
+                pzrt_last_error());
+  if (none) {
+    delete sub;
     return ncclSuccess;
+  }
+  sub->timeoutS = comm->host->timeoutS;
   auto *c = new ncclComm();
-  c->mpi = sub;
-  MPI_Comm_rank(sub, &c->rank);
-  MPI_Comm_size(sub, &c->size);
+  c->host = sub;
+  c->rank = sub->rank;
+  c->size = sub->size;
   *newcomm = c;
   return ncclSuccess;
 }
@@ -411,11 +372,11 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t *newc
 ncclResult_t ncclCommFinalize(ncclComm_t comm) {
   if (!comm)
     return fail(ncclInvalidArgument, "ncclCommFinalize: NULL communicator");
-  if (comm->mpi != MPI_COMM_NULL && mpiActive()) {
+  if (comm->host) {
     drainSends(comm); // its sends in flight end before it does
-    MPI_Comm_free(&comm->mpi);
+    delete comm->host;
   }
-  comm->mpi = MPI_COMM_NULL;
+  comm->host = nullptr;
   return ncclSuccess;
 }
 
@@ -428,8 +389,9 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm) {
 }
 
 // An abort (the fatal path) does not wait for the sends in flight, whose
-// receiver may be gone: they are set aside, their bytes kept (MPI may still
-// read them) and never waited for.
+// receiver may be gone: they are set aside, their bytes kept (the host
+// communicator may still read them) and never waited for; so is the host
+// communicator they were posted on.
 ncclResult_t ncclCommAbort(ncclComm_t comm) {
   if (!comm)
     return ncclSuccess;
@@ -441,8 +403,6 @@ ncclResult_t ncclCommAbort(ncclComm_t comm) {
         abandoned.push_back(std::move(f));
     gInFlight.erase(std::remove(gInFlight.begin(), gInFlight.end(), nullptr), gInFlight.end());
   }
-  if (comm->mpi != MPI_COMM_NULL && mpiActive())
-    MPI_Comm_free(&comm->mpi);
   delete comm;
   return ncclSuccess;
 }
@@ -520,9 +480,8 @@ ncclResult_t ncclBroadcast(const void *sendbuff, void *recvbuff, size_t count,
                 root, comm->size);
   return enqueue("ncclBroadcast", stream, [=] {
     std::vector<char> buf = comm->rank == root ? stage(sendbuff, bytes) : std::vector<char>(bytes);
-    mpiCall(comm, "ncclBroadcast", [&](MPI_Request *req) {
-      return MPI_Ibcast(buf.data(), static_cast<int>(bytes), MPI_BYTE, root, comm->mpi, req);
-    });
+    if (bytes)
+      check(comm, comm->host->broadcast(buf.data(), bytes, PZRT_U8, root), "ncclBroadcast");
     std::memcpy(recvbuff, buf.data(), bytes);
   });
 }
