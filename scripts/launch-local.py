@@ -69,12 +69,11 @@ def main():
     deadline = time.monotonic() + a.timeout
     while any(p.poll() is None for p in procs):
         if time.monotonic() > deadline:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
+            alive = [r for r, p in enumerate(procs) if p.poll() is None]
+            for r in alive:
+                procs[r].kill()
             for p in procs:
                 p.wait()
-            alive = [r for r, p in enumerate(procs) if p.returncode == -9]
             print(f"launch-local: rank(s) {alive} still ran after {a.timeout:g} s: killed (a hang)",
                   file=sys.stderr)
             return 125

@@ -120,9 +120,7 @@ int checkDeviceOverlap(const pzrt_comm *c, const char *op, const void *send, siz
 } // namespace
 
 namespace pzrt {
-namespace {
 std::atomic<pzrt_comm *> gNcclBootstrap{nullptr};
-} // namespace
 pzrt_comm *ncclBootstrapComm() { return gNcclBootstrap.load(); }
 void setNcclBootstrapComm(pzrt_comm *comm) { gNcclBootstrap.store(comm); }
 } // namespace pzrt
@@ -183,7 +181,11 @@ pzrt_comm *pzrt_comm_split(pzrt_comm *comm, int color, int key, const char *name
   return c;
 }
 
-void pzrt_comm_destroy(pzrt_comm *comm) { delete comm; }
+void pzrt_comm_destroy(pzrt_comm *comm) {
+  pzrt_comm *boot = comm;
+  pzrt::gNcclBootstrap.compare_exchange_strong(boot, nullptr); // no dangling bootstrap
+  delete comm;
+}
 void pzrt_comm_finalize(void) { pzrt::finalizeMpi(); }
 
 int pzrt_comm_rank(const pzrt_comm *comm) { return comm ? comm->rank : -1; }

@@ -41,8 +41,12 @@ void abortJob(int) {
     std::lock_guard<std::mutex> lock(gMeshMutex);
     m = gMesh.lock();
   }
-  if (m)
+  if (m) {
+    // The process ends: this reference must never be the one whose release
+    // destroys the mesh (inside fatal, perhaps on the watcher thread).
+    new std::shared_ptr<Mesh>(m);
     m->abortPeers(fatalMessage());
+  }
 }
 
 void fillHeader(char *h, uint32_t kind, uint32_t tag, uint64_t comm, uint64_t length) {
@@ -306,6 +310,26 @@ void Mesh::post(Op *op) {
   op->moved = 0;
   op->headerMoved = 0;
   op->complete = false;
+  if (op->peer == rank_) { // to itself: no connection, matched here
+    if (op->isSend) {
+      Unexpected u{op->comm, op->tag, std::vector<char>(op->buf, op->buf + op->bytes)};
+      op->moved = op->bytes;
+      op->complete = true;
+      for (auto it = p.recvs.begin(); it != p.recvs.end(); ++it)
+        if ((*it)->comm == u.comm && (*it)->tag == u.tag) {
+          Op *r = *it;
+          p.recvs.erase(it);
+          p.unexpected.push_front(std::move(u));
+          matchUnexpected(p, r);
+          return;
+        }
+      p.unexpected.push_back(std::move(u));
+      return;
+    }
+    if (!matchUnexpected(p, op))
+      p.recvs.push_back(op);
+    return;
+  }
   if (op->isSend) {
     fillHeader(op->header, kFrameData, op->tag, op->comm, op->bytes);
     p.sends.push_back(op);
@@ -631,11 +655,11 @@ void Mesh::serviceAbort() {
 }
 
 void Mesh::sendAbortFrames(const std::string &msg) {
-  Deadline dl(2.0);
   for (int p = 0; p < size_; ++p) {
     Peer &peer = peers_[p];
     if (p == rank_ || peer.closed || peer.fd < 0)
       continue;
+    Deadline dl(1.0); // each peer's own: one stuck peer does not starve the rest
     // A frame half written ends before the abort frame starts; no other
     // frame starts.
     Op *front = peer.sends.empty() ? nullptr : peer.sends.front();

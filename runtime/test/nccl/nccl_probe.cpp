@@ -5,6 +5,10 @@
 //                                    host communicator, MPI or TCP)
 //   pzrt-nccl-probe check [--mpi]    and run the collective checks on it
 //   pzrt-nccl-probe timeout          rank 0 calls all_reduce, the others never do
+//   pzrt-nccl-probe peerkilled --host  rank 1 is killed; rank 0 sends it 64 MiB
+//                                    (left in flight) and destroys the
+//                                    communicator: it must end (exit 1) naming
+//                                    rank 1, not hang on its own lock
 //   pzrt-nccl-probe enqueued         all_reduce enqueued on a stream (enqueueOn),
 //                                    then a host wait that polls the wait watch
 // Exit status: 0 ok, 1 a check failed, 2 the communicator was not created
@@ -16,6 +20,7 @@
 #include "pzrt/comm.h"
 #include "pzrt/error.h"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
@@ -79,6 +84,19 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "pzrt-nccl-probe: the wait watch outlived the communicator\n");
       rc = 1;
     }
+  } else if (mode == "peerkilled") {
+    if (pzrt_barrier(mpiWorld) != 0)
+      return 2;
+    if (pzrt_comm_rank(world) == 1)
+      raise(SIGKILL);
+    sleep(1);
+    const size_t count = 16u << 20;
+    pzrt::test::DeviceVec<float> x(count);
+    pzrt_send(world, x.get(), count, PZRT_F32, 1, 0); // in flight, never received
+    pzrt_comm_destroy(world);                          // waits for it: rank 1 is gone
+    world = nullptr;
+    std::fprintf(stderr, "pzrt-nccl-probe: destroyed although rank 1 was killed\n");
+    rc = 1;
   } else if (mode == "timeout") {
     // A second communicator, which the fatal error must abort too.
     pzrt_comm *sub = pzrt_comm_split(world, 0, pzrt_comm_rank(world), "sub");

@@ -199,6 +199,32 @@ TEST_F(NcclEmu, CapturedAllReduceRunsAtEachReplayOnly) {
   cudaStreamDestroy(s);
 }
 
+// A group that sends to this rank itself and receives it (legal in NCCL):
+// the host communicator has no connection to itself (TCP matches it in
+// place), and the message must arrive intact beside a neighbour exchange.
+TEST_F(NcclEmu, SendToSelfInAGroup) {
+  const size_t k = 16;
+  std::vector<float> mine(k), toNext(k);
+  for (size_t i = 0; i < k; ++i) {
+    mine[i] = static_cast<float>(100 * r + static_cast<int>(i));
+    toNext[i] = static_cast<float>(-100 * r - static_cast<int>(i));
+  }
+  DeviceVec<float> a(mine), b(k), c(toNext), d(k);
+  const int next = (r + 1) % n, prev = (r + n - 1) % n;
+  ASSERT_EQ(ncclGroupStart(), ncclSuccess);
+  ASSERT_EQ(ncclRecv(b.get(), k, ncclFloat32, r, gRaw, nullptr), ncclSuccess);
+  ASSERT_EQ(ncclSend(c.get(), k, ncclFloat32, next, gRaw, nullptr), ncclSuccess);
+  ASSERT_EQ(ncclSend(a.get(), k, ncclFloat32, r, gRaw, nullptr), ncclSuccess);
+  ASSERT_EQ(ncclRecv(d.get(), k, ncclFloat32, prev, gRaw, nullptr), ncclSuccess);
+  ASSERT_EQ(ncclGroupEnd(), ncclSuccess);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  EXPECT_EQ(b.host(), mine);
+  std::vector<float> fromPrev(k);
+  for (size_t i = 0; i < k; ++i)
+    fromPrev[i] = static_cast<float>(-100 * prev - static_cast<int>(i));
+  EXPECT_EQ(d.host(), fromPrev);
+}
+
 // Rank 0 leaves a split (NCCL_SPLIT_NOCOLOR); the others reduce without it.
 TEST_F(NcclEmu, SplitWithNoColor) {
   ncclComm_t sub = reinterpret_cast<ncclComm_t>(&gRaw); // must be overwritten

@@ -196,10 +196,15 @@ std::mutex gInFlightMutex;
 std::vector<std::unique_ptr<InFlight>> gInFlight;
 
 // Forgets the completed sends; `comm` non-NULL: waits for its sends first.
+// The lock is never held across a host call: one may end the job, whose
+// fatal hook aborts the communicators (ncclCommAbort takes the lock).
 void drainSends(ncclComm_t comm) {
-  std::lock_guard<std::mutex> lock(gInFlightMutex);
-  std::vector<std::unique_ptr<InFlight>> keep;
-  for (auto &f : gInFlight) {
+  std::vector<std::unique_ptr<InFlight>> mine, keep;
+  {
+    std::lock_guard<std::mutex> lock(gInFlightMutex);
+    mine.swap(gInFlight);
+  }
+  for (auto &f : mine) {
     bool done = false;
     if (comm && f->comm == comm) {
       check(f->comm, f->comm->host->waitSend(f->handle), "ncclSend");
@@ -211,6 +216,9 @@ void drainSends(ncclComm_t comm) {
     else
       keep.push_back(std::move(f));
   }
+  std::lock_guard<std::mutex> lock(gInFlightMutex);
+  for (auto &f : gInFlight) // posted meanwhile
+    keep.push_back(std::move(f));
   gInFlight.swap(keep);
 }
 
@@ -350,8 +358,11 @@ ncclResult_t ncclCommSplit(ncclComm_t comm, int color, int key, ncclComm_t *newc
     return fail(ncclInvalidArgument, "ncclCommSplit: invalid color %d", color);
   *newcomm = nullptr;
   // The host split has no "no color": those ranks get a communicator of
-  // their own color, dropped at once.
+  // their own color (INT_MAX, which real colors may not use here), dropped
+  // at once.
   const bool none = color == NCCL_SPLIT_NOCOLOR;
+  if (color == INT_MAX)
+    return fail(ncclInvalidArgument, "ncclCommSplit: color INT_MAX is reserved by the fake NCCL");
   pzrt_comm *sub = comm->host->split(none ? INT_MAX : color, key, "fake NCCL split");
   if (!sub)
     return fail(ncclSystemError, "ncclCommSplit: splitting the host communicator: %s",
