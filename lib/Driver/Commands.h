@@ -89,6 +89,11 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, llvm::StringRef path,
                                 std::vector<std::string> *externalFiles = nullptr,
                                 bool untieInitializers = false, bool retieInitializers = false);
 
+/// Starts `ranks` copies of `train` on this machine with torchrun's variables
+/// and a job token (LocalLauncher.cpp), waits for them and returns the job's
+/// exit status.
+int launchLocal(const std::string &train, llvm::ArrayRef<std::string> trainArgs, int ranks);
+
 /// Prints "parallelize SUBCOMMAND: error: MSG" to stderr.
 void printError(llvm::StringRef subcommand, const llvm::Twine &msg);
 

@@ -2,7 +2,9 @@
 //
 // Launches OUTDIR/train on N ranks: through srun inside a Slurm allocation,
 // otherwise through OpenMPI's mpirun (adding --allow-run-as-root for root and
-// --oversubscribe when N exceeds the local cores).
+// --oversubscribe when N exceeds the local cores), otherwise (no mpirun, or
+// --launcher local) on this machine without MPI (LocalLauncher.cpp: the
+// runtime's TCP host communicator).
 //
 // `run` execs the launcher instead of waiting for it as a child. Then the
 // launcher is the process the user and the shell see: Ctrl-C, `kill PID`,
@@ -40,6 +42,12 @@ int mlir::pz::driver::runMain(int argc, const char **argv) {
                                 cl::cat(commandCategory()));
   cl::opt<bool> dryRun("dry-run", cl::desc("print the launch command only"),
                        cl::cat(commandCategory()));
+  cl::opt<std::string> launcherOpt(
+      "launcher",
+      cl::desc("auto (srun in a Slurm allocation, else mpirun, else local), "
+               "mpi, slurm, or local (this machine, without MPI)"),
+      cl::init("auto"), cl::value_desc("auto|mpi|slurm|local"),
+      cl::cat(commandCategory()));
   cl::list<std::string> positional(
       cl::Positional, cl::OneOrMore,
       cl::desc("OUTDIR [-- train options]"), cl::cat(commandCategory()));
@@ -61,15 +69,37 @@ int mlir::pz::driver::runMain(int argc, const char **argv) {
     return kExitUser;
   }
 
-  bool inSlurm = getenv("SLURM_JOB_ID") && hostfile.empty();
+  const std::string how = launcherOpt;
+  if (how != "auto" && how != "mpi" && how != "slurm" && how != "local") {
+    printError("run", "--launcher: expected auto, mpi, slurm or local, got '" + how + "'");
+    return kExitUser;
+  }
+  if (how == "local" && !hostfile.empty()) {
+    printError("run", "--launcher local runs on this machine only; --hostfile needs mpirun");
+    return kExitUser;
+  }
+  bool inSlurm = how == "slurm" || (how == "auto" && getenv("SLURM_JOB_ID") && hostfile.empty());
   const char *launcherName = inSlurm ? "srun" : "mpirun";
-  auto launcher = llvm::sys::findProgramByName(launcherName);
+  auto launcher = how == "local" ? llvm::ErrorOr<std::string>(std::make_error_code(
+                                       std::errc::no_such_file_or_directory))
+                                 : llvm::sys::findProgramByName(launcherName);
+  const bool local = how == "local" || (how == "auto" && !inSlurm && !launcher);
+  if (local) {
+    std::vector<std::string> trainArgs(std::next(positional.begin()), positional.end());
+    if (dryRun) {
+      llvm::outs() << "local " << ranks << " ranks (RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1, "
+                   << "MASTER_PORT, PZRT_JOB_TOKEN): " << train;
+      for (const std::string &a : trainArgs)
+        llvm::outs() << " " << a;
+      llvm::outs() << "\n";
+      return kExitOk;
+    }
+    return launchLocal(std::string(train), trainArgs, ranks);
+  }
   if (!launcher) {
     printError("run", std::string("cannot find '") + launcherName +
-                          "' on PATH (install openmpi-bin; or, without MPI, "
-                          "start " + train.str().str() +
-                          " with torchrun's variables and PZRT_JOB_TOKEN: "
-                          "README, 'Launching without MPI')");
+                          "' on PATH (install " + (inSlurm ? "Slurm" : "openmpi-bin") +
+                          ", or run without MPI: --launcher local)");
     return kExitUser;
   }
   std::vector<std::string> args = {*launcher};
