@@ -128,15 +128,12 @@ struct MpiComm final : pzrt_comm {
                 pzrt_reduce_op op) override {
     MPI_Request req;
     int n = static_cast<int>(count);
-    if (isHalf(dtype)) {
-      std::vector<float> tmp(count);
-      pzrt::halfToFloat(send, tmp.data(), count, dtype);
-      check(MPI_Iallreduce(MPI_IN_PLACE, tmp.data(), n, MPI_FLOAT, mpiOp(op), comm, &req),
-            "all_reduce");
-      wait(1, &req, nullptr, "all_reduce", count, dtype);
-      pzrt::floatToHalf(tmp.data(), recv, count, dtype);
-      return 0;
-    }
+    if (isHalf(dtype)) // a timeout still names the caller's dtype
+      return pzrt::reduceInFp32(send, count, recv, count, dtype, [&](const float *in, float *out) {
+        check(MPI_Iallreduce(in, out, n, MPI_FLOAT, mpiOp(op), comm, &req), "all_reduce");
+        wait(1, &req, nullptr, "all_reduce", count, dtype);
+        return 0;
+      });
     const void *src = send == recv ? MPI_IN_PLACE : send;
     check(MPI_Iallreduce(src, recv, n, rawType(dtype), mpiOp(op), comm, &req), "all_reduce");
     wait(1, &req, nullptr, "all_reduce", count, dtype);
@@ -147,15 +144,15 @@ struct MpiComm final : pzrt_comm {
                     pzrt_reduce_op op) override {
     MPI_Request req;
     int n = static_cast<int>(count);
-    if (isHalf(dtype)) {
-      std::vector<float> in(count * static_cast<size_t>(size)), out(count);
-      pzrt::halfToFloat(send, in.data(), in.size(), dtype);
-      check(MPI_Ireduce_scatter_block(in.data(), out.data(), n, MPI_FLOAT, mpiOp(op), comm, &req),
-            "reduce_scatter");
-      wait(1, &req, nullptr, "reduce_scatter", count, dtype);
-      pzrt::floatToHalf(out.data(), recv, count, dtype);
-      return 0;
-    }
+    if (isHalf(dtype))
+      return pzrt::reduceInFp32(
+          send, count * static_cast<size_t>(size), recv, count, dtype,
+          [&](const float *in, float *out) {
+            check(MPI_Ireduce_scatter_block(in, out, n, MPI_FLOAT, mpiOp(op), comm, &req),
+                  "reduce_scatter");
+            wait(1, &req, nullptr, "reduce_scatter", count, dtype);
+            return 0;
+          });
     check(MPI_Ireduce_scatter_block(send, recv, n, rawType(dtype), mpiOp(op), comm, &req),
           "reduce_scatter");
     wait(1, &req, nullptr, "reduce_scatter", count, dtype);

@@ -506,21 +506,25 @@ void unwatch(NcclComm *c) {
     pzrt::setWaitWatch(nullptr);
 }
 
-// The launcher's view, or MPI's when MPI is initialized (it is the truth
-// then: ranks of a singleton MPI job see no launcher variables).
-int whoAmI(bool viaMpi, int *rank, int *size, int *localRank) {
+// The launcher's view, or the host communicator's (`control`, else MPI's
+// when MPI is initialized): that one is the truth, as ranks of a singleton
+// MPI job see no launcher variables.
+int whoAmI(pzrt_comm *control, bool viaMpi, int *rank, int *size, int *localRank) {
   pzrt_env env;
   if (pzrt_env_discover(&env))
     return -1;
   *rank = env.rank;
   *size = env.world_size;
   *localRank = env.local_rank;
-  if (viaMpi) {
+  if (control) {
+    *rank = control->rank;
+    *size = control->size;
+  } else if (viaMpi) {
     MPI_Comm_rank(MPI_COMM_WORLD, rank);
     MPI_Comm_size(MPI_COMM_WORLD, size);
-    if (std::strcmp(env.source, "none") == 0)
-      *localRank = *rank;
   }
+  if ((control || viaMpi) && std::strcmp(env.source, "none") == 0)
+    *localRank = *rank;
   return 0;
 }
 
@@ -571,15 +575,8 @@ namespace pzrt {
 pzrt_comm *createNcclComm(int device, pzrt_comm *control) {
   const bool viaMpi = !control && mpiActive();
   int rank = 0, size = 1, localRank = 0;
-  if (whoAmI(viaMpi, &rank, &size, &localRank))
+  if (whoAmI(control, viaMpi, &rank, &size, &localRank))
     return nullptr;
-  if (control) {
-    rank = control->rank;
-    size = control->size;
-    pzrt_env env;
-    if (pzrt_env_discover(&env) == 0 && std::strcmp(env.source, "none") == 0)
-      localRank = rank; // as under MPI without launcher variables
-  }
 
   // No device is a configuration error to report, not a crash: check before
   // anything else touches CUDA or NCCL.

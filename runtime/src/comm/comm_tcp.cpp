@@ -33,12 +33,7 @@ using pzrt::tcp::kCollectiveTag;
 constexpr size_t kBroadcastPiece = 1u << 20;
 
 using pzrt::isHalf;
-
-std::vector<float> widen(const void *src, size_t n, pzrt_dtype d) {
-  std::vector<float> out(n);
-  pzrt::halfToFloat(src, out.data(), n, d);
-  return out;
-}
+using pzrt::reduceInFp32;
 
 // acc[i] = acc[i] (op) in[i]: what came down the ring, then this rank's.
 template <typename T> void fold(T *acc, const T *in, size_t n, pzrt_reduce_op op) {
@@ -118,7 +113,7 @@ struct TcpComm final : pzrt_comm {
   }
 
   // Sends to one peer and receives from another at once (either may be
-  // absent: bytes < 0), and waits for both.
+  // absent: its peer < 0), and waits for both.
   int exchange(int to, const void *sendBuf, size_t sendBytes, int from, void *recvBuf,
                size_t recvBytes, uint32_t tag, const WaitInfo &w, size_t elemSize = 1) {
     Op ops[2];
@@ -203,11 +198,9 @@ struct TcpComm final : pzrt_comm {
     WaitInfo w = info("all_reduce", count, dtype);
     if (!isHalf(dtype))
       return ringAllReduce(send, recv, count, dtype, op, w);
-    std::vector<float> tmp = widen(send, count, dtype);
-    if (ringAllReduce(tmp.data(), tmp.data(), count, PZRT_F32, op, w))
-      return -1;
-    pzrt::floatToHalf(tmp.data(), recv, count, dtype);
-    return 0;
+    return reduceInFp32(send, count, recv, count, dtype, [&](const float *in, float *out) {
+      return ringAllReduce(in, out, count, PZRT_F32, op, w);
+    });
   }
 
   int reduceScatter(const void *send, void *recv, size_t count, pzrt_dtype dtype,
@@ -219,11 +212,9 @@ struct TcpComm final : pzrt_comm {
     const size_t total = count * static_cast<size_t>(size);
     if (!isHalf(dtype))
       return ringReduceScatter(send, recv, total, dtype, op, w);
-    std::vector<float> in = widen(send, total, dtype), out(count);
-    if (ringReduceScatter(in.data(), out.data(), total, PZRT_F32, op, w))
-      return -1;
-    pzrt::floatToHalf(out.data(), recv, count, dtype);
-    return 0;
+    return reduceInFp32(send, total, recv, count, dtype, [&](const float *in, float *out) {
+      return ringReduceScatter(in, out, total, PZRT_F32, op, w);
+    });
   }
 
   int allGather(const void *send, void *recv, size_t count, pzrt_dtype dtype) override {

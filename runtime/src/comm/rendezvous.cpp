@@ -20,11 +20,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 using pzrt::fail;
 
@@ -111,29 +109,13 @@ std::unique_ptr<RendezvousServer> RendezvousServer::listen(const RendezvousOptio
   // Bind to exactly MASTER_ADDR (not the wildcard): the port is reachable
   // only where the launcher said, and a MASTER_ADDR that is not this host's
   // fails here instead of leaving the other ranks to time out.
+  const int backlog = std::min(opts.size + 16, SOMAXCONN);
   for (addrinfo *ai = addrs.head; ai; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      lastErr = errnoText(errno);
-      continue;
+    int fd = listenAt(ai->ai_addr, ai->ai_addrlen, backlog, &s->port_, &lastErr);
+    if (fd >= 0) {
+      s->fd_ = fd;
+      return s;
     }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    int backlog = std::min(opts.size + 16, SOMAXCONN);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || ::listen(fd, backlog) != 0) {
-      lastErr = errnoText(errno);
-      ::close(fd);
-      continue;
-    }
-    setNonBlocking(fd);
-    sockaddr_storage bound;
-    socklen_t len = sizeof(bound);
-    getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &len);
-    s->port_ = ntohs(bound.ss_family == AF_INET6
-                         ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
-                         : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
-    s->fd_ = fd;
-    return s;
   }
   fail("rank 0 (of %d) cannot listen on MASTER_ADDR=%s port %d: %s (MASTER_ADDR must be an "
        "address of rank 0's host, MASTER_PORT a free port%s)",
@@ -352,23 +334,12 @@ int connectToRoot(const RendezvousOptions &o, const Deadline &dl, int *fdOut) {
   if (resolve(o, &addrs))
     return -1;
   std::string lastErr = "no address";
-  int backoffMs = 20;
-  for (;;) {
-    for (addrinfo *ai = addrs.head; ai; ai = ai->ai_next) {
-      int fd = connectTo(ai, dl, 2000, &lastErr);
-      if (fd >= 0) {
-        *fdOut = fd;
-        return 0;
-      }
-    }
-    if (dl.passed())
-      return fail("rank %d (of %d): could not reach rank 0 at MASTER_ADDR=%s:%d within %.3f s "
-                  "(last error: %s)",
-                  o.rank, o.size, o.addr.c_str(), o.port, dl.elapsed(), lastErr.c_str());
-    int ms = dl.pollMs(backoffMs);
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    backoffMs = std::min(backoffMs * 2, 500);
-  }
+  *fdOut = connectRetrying(addrs.head, dl, &lastErr);
+  if (*fdOut < 0)
+    return fail("rank %d (of %d): could not reach rank 0 at MASTER_ADDR=%s:%d within %.3f s "
+                "(last error: %s)",
+                o.rank, o.size, o.addr.c_str(), o.port, dl.elapsed(), lastErr.c_str());
+  return 0;
 }
 
 int clientExchange(const RendezvousOptions &o, const std::string &myBlob, RendezvousResult *out) {

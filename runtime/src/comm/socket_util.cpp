@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 namespace pzrt::net {
 
@@ -23,9 +24,15 @@ int Deadline::pollMs(int cap) const {
   return cap >= 0 ? std::min(ms, cap) : ms;
 }
 
-void putU32(std::string &s, uint32_t v) {
+void putU32(char *p, uint32_t v) {
   for (int i = 0; i < 4; ++i)
-    s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void putU32(std::string &s, uint32_t v) {
+  char b[4];
+  putU32(b, v);
+  s.append(b, 4);
 }
 
 uint32_t getU32(const char *p) {
@@ -159,6 +166,41 @@ int connectTo(const addrinfo *ai, const Deadline &dl, int capMs, std::string *er
   *err = errnoText(errno);
   ::close(fd);
   return -1;
+}
+
+int connectRetrying(const addrinfo *head, const Deadline &dl, std::string *err) {
+  for (int backoffMs = 20;; backoffMs = std::min(backoffMs * 2, 500)) {
+    for (const addrinfo *ai = head; ai; ai = ai->ai_next) {
+      int fd = connectTo(ai, dl, 2000, err);
+      if (fd >= 0)
+        return fd;
+    }
+    if (dl.passed())
+      return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(dl.pollMs(backoffMs)));
+  }
+}
+
+int listenAt(const sockaddr *addr, socklen_t addrLen, int backlog, int *port, std::string *err) {
+  int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errnoText(errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, addr, addrLen) != 0 || ::listen(fd, backlog) != 0) {
+    *err = errnoText(errno);
+    ::close(fd);
+    return -1;
+  }
+  setNonBlocking(fd);
+  sockaddr_storage bound;
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &len);
+  *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
+  return fd;
 }
 
 } // namespace pzrt::net

@@ -29,6 +29,7 @@ private:
 };
 
 void putU32(std::string &s, uint32_t v);
+void putU32(char *p, uint32_t v);
 uint32_t getU32(const char *p);
 void putU64(char *p, uint64_t v);
 uint64_t getU64(const char *p);
@@ -59,6 +60,14 @@ int recvAll(int fd, size_t n, std::string *data, const Deadline &dl, std::string
 // Connects a non-blocking stream socket to one address before the deadline
 // (at most capMs per attempt). The connected fd, or -1 with *err set.
 int connectTo(const addrinfo *ai, const Deadline &dl, int capMs, std::string *err);
+// Connects to the first of the addresses that accepts, trying them all again
+// with a growing pause (a peer not listening yet, a full backlog) until the
+// deadline. The connected fd, or -1 with *err the last error.
+int connectRetrying(const addrinfo *head, const Deadline &dl, std::string *err);
+// A non-blocking listening stream socket bound to exactly `addr` (its port 0:
+// a free one), with SO_REUSEADDR. The fd with *port the bound port, or -1
+// with *err set.
+int listenAt(const sockaddr *addr, socklen_t addrLen, int backlog, int *port, std::string *err);
 
 } // namespace pzrt::net
 

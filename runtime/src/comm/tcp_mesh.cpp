@@ -50,77 +50,56 @@ void abortJob(int) {
 }
 
 void fillHeader(char *h, uint32_t kind, uint32_t tag, uint64_t comm, uint64_t length) {
-  std::string s;
-  putU32(s, kind);
-  putU32(s, tag);
-  std::memcpy(h, s.data(), 8);
+  putU32(h, kind);
+  putU32(h + 4, tag);
   putU64(h + 8, comm);
   putU64(h + 16, length);
 }
 
-// This host's address as the others reach it: rank 0's is MASTER_ADDR; any
-// other rank's is the one its route to MASTER_ADDR leaves from (a UDP
-// socket's connect sends nothing; it only picks the route).
-int localAddress(const RendezvousOptions &o, std::string *host) {
+// Listens, at a free port, on this host's address as the others reach it:
+// rank 0 on the first address of MASTER_ADDR it can bind (as the rendezvous
+// binds); any other rank on the one its route to MASTER_ADDR leaves from (a
+// UDP socket's connect sends nothing, it only picks the route). The fd,
+// with *host (numeric) and *port; or -1 with pzrt_last_error().
+int listenHere(const RendezvousOptions &o, std::string *host, int *port) {
   AddrList addrs;
-  std::string err;
+  std::string err = "no address";
   if (resolveAddr(o.addr, o.port, &addrs, &err) != 0)
     return fail("rank %d (of %d): MASTER_ADDR '%s' does not resolve: %s", o.rank, o.size,
                 o.addr.c_str(), err.c_str());
-  sockaddr_storage local;
-  socklen_t len = 0;
-  int e = 0;
-  for (const addrinfo *ai = addrs.head; ai && len == 0; ai = ai->ai_next) {
-    // Rank 0: the first address of MASTER_ADDR it can bind (as the
-    // rendezvous binds).
-    int fd = ::socket(ai->ai_family, (o.rank == 0 ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
-    socklen_t l = sizeof(local);
-    if (fd >= 0 && o.rank == 0) {
+  const int backlog = std::min(o.size + 16, SOMAXCONN);
+  for (const addrinfo *ai = addrs.head; ai; ai = ai->ai_next) {
+    sockaddr_storage local;
+    socklen_t len = sizeof(local);
+    if (o.rank == 0) {
       std::memcpy(&local, ai->ai_addr, ai->ai_addrlen);
-      reinterpret_cast<sockaddr_in *>(&local)->sin_port = 0; // same offset in sockaddr_in6
-      if (::bind(fd, reinterpret_cast<sockaddr *>(&local), ai->ai_addrlen) == 0)
-        len = ai->ai_addrlen;
-    } else if (fd >= 0 && ::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-               getsockname(fd, reinterpret_cast<sockaddr *>(&local), &l) == 0) {
-      len = l;
+      len = ai->ai_addrlen;
+    } else {
+      int udp = ::socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      bool routed = udp >= 0 && ::connect(udp, ai->ai_addr, ai->ai_addrlen) == 0 &&
+                    getsockname(udp, reinterpret_cast<sockaddr *>(&local), &len) == 0;
+      if (!routed)
+        err = "no route: " + errnoText(errno);
+      closeFd(udp);
+      if (!routed)
+        continue;
     }
-    e = errno;
+    if (local.ss_family == AF_INET6)
+      reinterpret_cast<sockaddr_in6 *>(&local)->sin6_port = 0;
+    else
+      reinterpret_cast<sockaddr_in *>(&local)->sin_port = 0;
+    int fd = listenAt(reinterpret_cast<sockaddr *>(&local), len, backlog, port, &err);
+    char buf[NI_MAXHOST];
+    if (fd >= 0 && getnameinfo(reinterpret_cast<sockaddr *>(&local), len, buf, sizeof(buf),
+                               nullptr, 0, NI_NUMERICHOST) == 0) {
+      *host = buf;
+      return fd;
+    }
     closeFd(fd);
   }
-  if (len == 0)
-    return fail("rank %d (of %d): %s MASTER_ADDR '%s': %s", o.rank, o.size,
-                o.rank == 0 ? "cannot bind an address of" : "no route to", o.addr.c_str(),
-                errnoText(e).c_str());
-  char buf[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<sockaddr *>(&local), len, buf, sizeof(buf), nullptr, 0,
-                  NI_NUMERICHOST) != 0)
-    return fail("rank %d (of %d): cannot print this host's address", o.rank, o.size);
-  *host = buf;
-  return 0;
-}
-
-// Listens on host at an ephemeral port; the fd, or -1 with pzrt_last_error().
-int listenOn(const RendezvousOptions &o, const std::string &host, int *port) {
-  AddrList addrs;
-  std::string err;
-  if (resolveAddr(host, 0, &addrs, &err) != 0)
-    return fail("rank %d (of %d): address %s does not resolve: %s", o.rank, o.size, host.c_str(),
-                err.c_str());
-  const addrinfo *ai = addrs.head;
-  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-  if (fd < 0 || ::bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-      ::listen(fd, std::min(o.size + 16, SOMAXCONN)) != 0) {
-    int e = errno;
-    closeFd(fd);
-    return fail("rank %d (of %d): cannot listen on %s: %s", o.rank, o.size, host.c_str(),
-                errnoText(e).c_str());
-  }
-  sockaddr_storage bound;
-  socklen_t len = sizeof(bound);
-  getsockname(fd, reinterpret_cast<sockaddr *>(&bound), &len);
-  *port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
-                                            : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
-  return fd;
+  return fail("rank %d (of %d): cannot listen on an address of this host that reaches "
+              "MASTER_ADDR '%s': %s",
+              o.rank, o.size, o.addr.c_str(), err.c_str());
 }
 
 std::string lengthError(const Op &op, uint64_t got) {
@@ -142,9 +121,7 @@ std::shared_ptr<Mesh> Mesh::create(const RendezvousOptions &opts) {
     return m;
   std::string host;
   int port = 0;
-  if (localAddress(opts, &host))
-    return nullptr;
-  int lfd = listenOn(opts, host, &port);
+  int lfd = listenHere(opts, &host, &port);
   if (lfd < 0)
     return nullptr;
   RendezvousResult res;
@@ -191,16 +168,10 @@ int Mesh::connectAll(const RendezvousOptions &o, int listenFd,
                             err.c_str()));
     // Its listener is up; a full backlog (a large job) refuses for a
     // while: retry until the deadline.
-    int fd = -1;
-    for (int backoffMs = 10; fd < 0; backoffMs = std::min(backoffMs * 2, 500)) {
-      for (const addrinfo *ai = addrs.head; ai && fd < 0; ai = ai->ai_next)
-        fd = connectTo(ai, dl, 2000, &err);
-      if (fd < 0 && dl.passed())
-        return failing(format("cannot reach rank %d at %s:%d within %.3f s: %s", j, h.c_str(),
-                              port, dl.elapsed(), err.c_str()));
-      if (fd < 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(dl.pollMs(backoffMs)));
-    }
+    int fd = connectRetrying(addrs.head, dl, &err);
+    if (fd < 0)
+      return failing(format("cannot reach rank %d at %s:%d within %.3f s: %s", j, h.c_str(),
+                            port, dl.elapsed(), err.c_str()));
     peers_[j].fd = fd;
     if (sendAll(fd, hello, dl, &err))
       return failing(format("sending to rank %d: %s", j, err.c_str()));

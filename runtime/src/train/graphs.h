@@ -79,8 +79,8 @@ private:
   int64_t replays_ = 0;
 };
 
-// The whole training step as one graph (train.cpp decides when a step can
-// be: Trainer::stepGraphEligible). The step's body (every compiled
+// The whole training step as one graph (step_graph.cpp decides when a step
+// can be: Trainer::decideStepGraph). The step's body (every compiled
 // function call of the step, with the copies of its data in and its loss
 // out through page-locked host memory) runs eagerly for kWarmupSteps
 // steps, is captured at the next, and the graph is launched from then on.

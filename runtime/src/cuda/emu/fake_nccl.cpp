@@ -46,7 +46,6 @@
 #include <nccl.h>
 
 #include <algorithm>
-#include <chrono>
 #include <climits>
 #include <cstdarg>
 #include <cstdint>
@@ -55,7 +54,6 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
-#include <sched.h>
 #include <string>
 #include <unistd.h>
 #include <vector>
