@@ -23,7 +23,7 @@ public:
 
   std::string prelude() const override {
     return "#include <pzrt/half.h>\n#include <pzrt/kernels.h>\n#include <cmath>\n"
-           "#include <limits>\n";
+           "#include <cstring>\n#include <limits>\n";
   }
 
   LogicalResult emitKernel(func::FuncOp kernel, StringRef cName, raw_ostream &os) override {

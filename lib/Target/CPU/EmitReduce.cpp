@@ -187,9 +187,20 @@ LogicalResult cpp::emitReduceOp(Operation *op, FE &e, bool &handled) {
         return success();
       })
       .Case<AllFiniteOp>([&](AllFiniteOp f) {
-        // Every float type converts to double exactly.
         std::string x = e.name(f.getInput());
-        e.out() << "    { uint8_t ok = 1;\n      for (int64_t i = 0; i < " << FE::numel(f.getInput())
+        int64_t n = FE::numel(f.getInput());
+        if (FE::elementType(f.getInput()).isF32()) {
+          // Inf or NaN: every exponent bit set. An OR over the bits is one
+          // vector loop, where isfinite through double is one element at a
+          // time.
+          e.out() << "    { uint32_t bad = 0;\n      for (int64_t i = 0; i < " << n
+                  << "; ++i) { uint32_t u; std::memcpy(&u, &" << x
+                  << "[i], 4); bad |= (~u & 0x7f800000u) == 0; }\n      "
+                  << e.name(f.getResult()) << "[0] = bad ? 0 : 1; }\n";
+          return success();
+        }
+        // Every float type converts to double exactly.
+        e.out() << "    { uint8_t ok = 1;\n      for (int64_t i = 0; i < " << n
                 << "; ++i) ok &= std::isfinite((double)" << x << "[i]) ? 1 : 0;\n      "
                 << e.name(f.getResult()) << "[0] = ok; }\n";
         return success();

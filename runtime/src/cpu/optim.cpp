@@ -2,6 +2,7 @@
 #include "pzrt/kernels.h"
 
 #include "core/internal.h"
+#include "cpu/simd_clones.h"
 
 #include <cmath>
 
@@ -9,7 +10,7 @@ using pzrt::fail;
 
 extern "C" {
 
-int pzrt_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, double lr,
+PZRT_SIMD_CLONES int pzrt_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, double lr,
                     double beta1, double beta2, double eps, double weight_decay, int64_t step) {
   if (step < 1)
     return fail("adamw_step: step %lld must count from 1", (long long)step);
@@ -40,7 +41,7 @@ int pzrt_adamw_step(float *p, const float *g, float *m, float *v, int64_t n, dou
   return 0;
 }
 
-int pzrt_sgd_step(float *p, const float *g, float *buf, int64_t n, double lr, double momentum,
+PZRT_SIMD_CLONES int pzrt_sgd_step(float *p, const float *g, float *buf, int64_t n, double lr, double momentum,
                   double dampening, double weight_decay, int nesterov, int64_t step) {
   if (momentum != 0 && !buf)
     return fail("sgd_step: momentum %g needs a momentum buffer", momentum);
@@ -72,7 +73,7 @@ double pzrt_sum_squares(const float *x, int64_t n) {
   return s;
 }
 
-void pzrt_scale(float *x, int64_t n, float s) {
+PZRT_SIMD_CLONES void pzrt_scale(float *x, int64_t n, float s) {
   for (int64_t i = 0; i < n; ++i)
     x[i] *= s;
 }

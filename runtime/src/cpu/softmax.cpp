@@ -2,6 +2,8 @@
 #include "pzrt/kernels.h"
 
 #include "core/internal.h"
+#include "cpu/simd_clones.h"
+#include "cpu/vexp.h"
 
 #include <cmath>
 #include <limits>
@@ -17,15 +19,35 @@ float rowMax(const float *x, int64_t cols) {
   return m;
 }
 
-// log(sum(exp(x))) of one row, computed as max + log(sum(exp(x - max))) in double.
+// out[j] = exp(x[j] - shift) in double.
+PZRT_SIMD_CLONES void expShifted(const float *x, int64_t n, double shift, double *out) {
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = pzrt::cpu::pzrtExp(static_cast<double>(x[j]) - shift);
+}
+
+// log(sum(exp(x))) of one row, computed as max + log(sum(exp(x - max))) in double:
+// the exponentials a block at a time (one vector loop), summed in order.
 double rowLogSumExp(const float *x, int64_t cols) {
   float m = rowMax(x, cols);
   if (std::isinf(m) && m < 0)
     return -std::numeric_limits<double>::infinity();
+  constexpr int64_t kBlock = 512;
+  double e[kBlock];
   double s = 0;
-  for (int64_t j = 0; j < cols; ++j)
-    s += std::exp(static_cast<double>(x[j]) - m);
+  for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+    int64_t n = cols - j0 < kBlock ? cols - j0 : kBlock;
+    expShifted(x + j0, n, m, e);
+    for (int64_t j = 0; j < n; ++j)
+      s += e[j];
+  }
   return static_cast<double>(m) + std::log(s);
+}
+
+// out[j] = scale * exp(x[j] - shift), rounded once to float.
+PZRT_SIMD_CLONES void scaledExp(const float *x, int64_t n, double shift, float scale,
+                                float *out) {
+  for (int64_t j = 0; j < n; ++j)
+    out[j] = static_cast<float>(scale * pzrt::cpu::pzrtExp(static_cast<double>(x[j]) - shift));
 }
 
 } // namespace
@@ -143,10 +165,9 @@ int pzrt_cross_entropy_bwd(const float *logits, const int64_t *labels, const flo
                   "ignore index %lld",
                   (long long)lab, (long long)i, (long long)vocab, (long long)ignore_index);
     double l = lse ? static_cast<double>(lse[i]) : rowLogSumExp(xr, vocab);
-    for (int64_t j = 0; j < vocab; ++j)
-      dr[j] = static_cast<float>(grad_scale * std::exp(static_cast<double>(xr[j]) - l));
+    scaledExp(xr, vocab, l, grad_scale, dr);
     dr[lab] = static_cast<float>(static_cast<double>(grad_scale) *
-                                 (std::exp(static_cast<double>(xr[lab]) - l) - 1.0));
+                                 (pzrt::cpu::pzrtExp(static_cast<double>(xr[lab]) - l) - 1.0));
   }
   return 0;
 }
