@@ -89,7 +89,9 @@ if a.batch % RANKS:
     sys.exit(f"--batch {a.batch} does not split over {RANKS} ranks")
 work = a.work or tempfile.mkdtemp(prefix="pz-bench-dp-")
 model = common.export("gpt2", a.size, os.path.join(work, "models-" + a.size), a.batch, a.seq)
-shape = f"{a.batch}x{a.seq}"
+# --input-shape fixes one rank's micro-batch (CONTRACT.md): each of the
+# RANKS replicas reads batch / RANKS rows, as each PyTorch worker does.
+shape = f"{a.batch // RANKS}x{a.seq}"
 out = os.path.join(work, "out-" + a.size)
 r, _ = common.run([os.path.join(a.bin, "parallelize"), "compile", model, "-o", out,
                    "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape,
@@ -111,7 +113,13 @@ def train_ours(thread, tcp=False):
                       env=env)
     if r.returncode:
         sys.exit(f"train failed: {r.stderr}")
-    return [json.loads(l)["step_time_s"] for l in open(metrics)][a.warmup:]
+    rows = [json.loads(l) for l in open(metrics)]
+    for row in rows:
+        # Both sides must train on the same global batch.
+        tokens = row["tokens_per_s"] * row["step_time_s"]
+        if abs(tokens - a.batch * a.seq) > 0.5:
+            sys.exit(f"ours trained {tokens:.0f} tokens a step, not {a.batch} x {a.seq}")
+    return [row["step_time_s"] for row in rows][a.warmup:]
 
 
 def train_torch(port):
