@@ -124,7 +124,9 @@ def train_ours(thread, tcp=False):
 
 def train_torch(port):
     res = os.path.join(work, "torch-times")
-    env = dict(os.environ, PZ_BENCH_MODEL=model, PZ_BENCH_OUT=res,
+    # One core a rank, as ours: OpenBLAS would otherwise start a thread per
+    # core in each worker, whatever torch.set_num_threads says.
+    env = dict(os.environ, PZ_BENCH_MODEL=model, PZ_BENCH_OUT=res, OPENBLAS_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([os.path.join(common.ROOT, "scripts"),
                                            os.path.join(common.ROOT, "python-frontend")]))
     procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--size", a.size,
