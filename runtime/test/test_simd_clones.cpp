@@ -1,4 +1,4 @@
-// The CPU kernels' vector clones (src/cpu/simd_clones.h) against their
+// The CPU kernels' vector clones (src/core/simd_clones.h) against their
 // scalar baseline, and the vector exp/tanh (src/cpu/vexp.h) against libm.
 //
 // This file compiles optim.cpp, gelu.cpp and softmax.cpp a second time
@@ -6,6 +6,7 @@
 // the dispatcher picks on this machine (AVX-512, AVX2 or the baseline) are
 // compared bit for bit with the scalar x86-64 code of the same source.
 #include "pzrt/kernels.h"
+#include "pzrt/types.h"
 
 #define PZRT_NO_SIMD_CLONES
 #define pzrt_adamw_step baseline_adamw_step
@@ -152,6 +153,33 @@ TEST(SimdClones, CrossEntropyGivesTheBaselineBits) {
   ASSERT_EQ(baseline_cross_entropy_bwd(logits.data(), labels.data(), lse2.data(), rows, vocab,
                                        -100, 0.25f, d2.data()), 0);
   EXPECT_TRUE(sameBits(d, d2));
+}
+
+// The bulk conversions (core/types.cpp) against the scalar ones, one
+// element at a time: rounding ties, overflow, subnormals, NaN payloads.
+TEST(SimdClones, NarrowAndWidenGiveTheScalarBits) {
+  std::mt19937 rng(12);
+  std::vector<float> x(kN);
+  for (size_t i = 0; i < kN; ++i) {
+    uint32_t u = rng();
+    if (i % 3 == 1)
+      u &= 0x807fffffu | (static_cast<uint32_t>(100 + i % 40) << 23); // near f16's range
+    if (i % 5 == 2)
+      u = (u & 0xffff0000u) | 0x8000u; // a bf16 tie
+    std::memcpy(&x[i], &u, 4);
+  }
+  for (pzrt_dtype t : {PZRT_BF16, PZRT_F16}) {
+    std::vector<uint16_t> bulk(kN);
+    ASSERT_EQ(pzrt_narrow_from_f32(t, x.data(), bulk.data(), kN), 0);
+    std::vector<float> wide(kN);
+    ASSERT_EQ(pzrt_widen_to_f32(t, bulk.data(), wide.data(), kN), 0);
+    for (size_t i = 0; i < kN; ++i) {
+      uint16_t one = t == PZRT_BF16 ? pzrt_f32_to_bf16(x[i]) : pzrt_f32_to_f16(x[i]);
+      ASSERT_EQ(bulk[i], one) << pzrt_dtype_name(t) << " element " << i;
+      float w = t == PZRT_BF16 ? pzrt_bf16_to_f32(one) : pzrt_f16_to_f32(one);
+      ASSERT_EQ(std::memcmp(&wide[i], &w, 4), 0) << pzrt_dtype_name(t) << " element " << i;
+    }
+  }
 }
 
 double ulpsApart(double a, double b) {

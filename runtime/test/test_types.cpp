@@ -151,9 +151,10 @@ TEST(Types, BulkWidenAndNarrow) {
         ASSERT_EQ(wide[i], want) << i;
     }
     ASSERT_EQ(pzrt_narrow_from_f32(t, wide.data(), back.data(), 65536), 0);
-    for (uint32_t i = 0; i < 65536; ++i)
+    for (uint32_t i = 0; i < 65536; ++i) {
       if (!std::isnan(wide[i]))
         ASSERT_EQ(back[i], all[i]) << i; // exact values narrow back unchanged
+    }
   }
   // Rounding: 1 + 2^-8 + 2^-9 (above the bf16 tie) rounds up.
   float x = 1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -9);

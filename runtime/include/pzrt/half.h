@@ -11,13 +11,18 @@
  * enough (24 bits against 11 or 8) that the second rounding cannot differ
  * from rounding the double directly.
  *
- * C++ only; the C API in types.h is the same conversions on uint16_t.
+ * The conversions are pzrt/half_bits.h's, inline, so that a generated loop
+ * over 16-bit values compiles to one vector loop; the C API in types.h
+ * (pzrt_f32_to_bf16 & co.) is the same functions on uint16_t.
+ *
+ * C++ only.
  */
 #ifndef PZRT_HALF_H
 #define PZRT_HALF_H
 
 #ifdef __cplusplus
 
+#include "pzrt/half_bits.h"
 #include "pzrt/types.h"
 
 #include <cmath>
@@ -52,8 +57,13 @@ struct Half {
   operator float() const { return ToF32(bits); }
 };
 
-using f16 = Half<pzrt_f32_to_f16, pzrt_f16_to_f32>;
-using bf16 = Half<pzrt_f32_to_bf16, pzrt_bf16_to_f32>;
+inline uint16_t f32ToF16(float x) { return halfbits::f32ToF16(x); }
+inline float f16ToF32(uint16_t x) { return halfbits::f16ToF32(x); }
+inline uint16_t f32ToBf16(float x) { return halfbits::f32ToBf16(x); }
+inline float bf16ToF32(uint16_t x) { return halfbits::bf16ToF32(x); }
+
+using f16 = Half<f32ToF16, f16ToF32>;
+using bf16 = Half<f32ToBf16, bf16ToF32>;
 
 static_assert(sizeof(f16) == 2 && sizeof(bf16) == 2, "16-bit storage");
 

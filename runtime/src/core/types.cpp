@@ -1,8 +1,9 @@
 // Element types and fp16/bf16 conversions.
 #include "pzrt/types.h"
 
-#include "core/half_bits.h"
 #include "core/internal.h"
+#include "core/simd_clones.h"
+#include "pzrt/half_bits.h"
 
 #include <cstring>
 
@@ -47,7 +48,7 @@ uint16_t pzrt_f32_to_f16(float x) { return pzrt::halfbits::f32ToF16(x); }
 
 float pzrt_f16_to_f32(uint16_t x) { return pzrt::halfbits::f16ToF32(x); }
 
-int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, float *dst, int64_t n) {
+PZRT_SIMD_CLONES int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, float *dst, int64_t n) {
   if (n < 0 || (src_dtype != PZRT_BF16 && src_dtype != PZRT_F16))
     return pzrt::fail("widen_to_f32: expected a bf16 or f16 buffer and n >= 0 (got %s, %lld)",
                       pzrt_dtype_name(src_dtype), (long long)n);
@@ -61,7 +62,7 @@ int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, float *dst, int64_t
   return 0;
 }
 
-int pzrt_narrow_from_f32(pzrt_dtype dst_dtype, const float *src, void *dst, int64_t n) {
+PZRT_SIMD_CLONES int pzrt_narrow_from_f32(pzrt_dtype dst_dtype, const float *src, void *dst, int64_t n) {
   if (n < 0 || (dst_dtype != PZRT_BF16 && dst_dtype != PZRT_F16))
     return pzrt::fail("narrow_from_f32: expected a bf16 or f16 buffer and n >= 0 (got %s, %lld)",
                       pzrt_dtype_name(dst_dtype), (long long)n);

@@ -1,7 +1,7 @@
 // GELU, erf and tanh forms, forward and backward (computed in double).
 #include "pzrt/kernels.h"
 
-#include "cpu/simd_clones.h"
+#include "core/simd_clones.h"
 #include "cpu/vexp.h"
 
 #include <cmath>

@@ -2,7 +2,7 @@
 #include "pzrt/kernels.h"
 
 #include "core/internal.h"
-#include "cpu/simd_clones.h"
+#include "core/simd_clones.h"
 #include "cpu/vexp.h"
 
 #include <cmath>

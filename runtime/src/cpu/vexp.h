@@ -1,5 +1,5 @@
 // exp and tanh in double, branch-free, so that a loop of them vectorizes in
-// a PZRT_SIMD_CLONES kernel (libm's exp and tanh are calls, one element at a
+// a PZRT_SIMD_CLONES kernel (core/simd_clones.h) (libm's exp and tanh are calls, one element at a
 // time).
 //
 // Accuracy: pzrtExp is within 1 ulp of a correctly rounded exp on

@@ -1,9 +1,9 @@
 // bf16/f16 <-> fp32 copies of mixed precision (pzrt_widen_to_f32 and
 // pzrt_narrow_from_f32 on the GPU), with the CPU's conversions
-// (core/half_bits.h): both backends narrow every float to the same bits.
+// (pzrt/half_bits.h): both backends narrow every float to the same bits.
 #include "pzrt/cuda_prelude.h"
 
-#include "core/half_bits.h"
+#include "pzrt/half_bits.h"
 #include "cuda/kernel_util.cuh"
 
 #include <cstring>

@@ -1,15 +1,15 @@
 // The fp32 <-> bf16/f16 conversions at the bit level, shared by the CPU
-// (core/types.cpp: pzrt_f32_to_bf16 & co.) and the CUDA kernels
-// (cuda/convert.cu), so that both backends round every float to the same
-// bits. Not cuda_bf16.h's intrinsics: those turn every NaN into one
+// (core/types.cpp: pzrt_f32_to_bf16 & co.; pzrt/half.h, inlined into the
+// generated CPU kernels) and the CUDA kernels (cuda/convert.cu), so that
+// both backends round every float to the same bits. Not cuda_bf16.h's intrinsics: those turn every NaN into one
 // canonical NaN, where these keep the sign and the payload's top bits.
-#ifndef PZRT_SRC_CORE_HALF_BITS_H
-#define PZRT_SRC_CORE_HALF_BITS_H
+#ifndef PZRT_HALF_BITS_H
+#define PZRT_HALF_BITS_H
 
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__) || defined(PZ_CUDA_EMULATE)
+#if defined(__CUDACC__) || (defined(PZ_CUDA_EMULATE) && defined(__device__))
 #define PZRT_HALF_HD __host__ __device__
 #else
 #define PZRT_HALF_HD
@@ -104,4 +104,4 @@ PZRT_HALF_HD inline float f16ToF32(uint16_t x) {
 
 } // namespace pzrt::halfbits
 
-#endif // PZRT_SRC_CORE_HALF_BITS_H
+#endif // PZRT_HALF_BITS_H
