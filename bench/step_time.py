@@ -20,7 +20,12 @@ With --baseline-bin DIR (a previous build's bin/, with the runtime it links:
 that compiler, and the two programs run alternately, --rounds times each, in
 the same run, so that a regression shows against the same machine noise.
 
+--precision bf16 compiles ours with --precision bf16 (fp32 master weights,
+bf16 compute) and runs PyTorch's forward under CPU autocast to bf16 (its
+GEMMs in bf16 through oneDNN).
+
 Usage: /usr/bin/python3 bench/step_time.py [--size 124m] [--batch B] [--seq S]
+       [--precision fp32|bf16]
        [--threads T] [--steps N] [--json FILE]
        [--baseline-bin DIR --baseline-include DIR --baseline-lib FILE [--rounds R]]
 """
@@ -42,6 +47,7 @@ ap.add_argument("--json", default=os.path.join(common.ROOT, "build", "bench", "s
 ap.add_argument("--bin", default=os.path.join(common.ROOT, "build", "bin"))
 ap.add_argument("--work", default=None)
 ap.add_argument("--size", default="124m", choices=("tiny", "124m"))
+ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
 ap.add_argument("--batch", type=int, default=1)
 ap.add_argument("--seq", type=int, default=128)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -63,7 +69,8 @@ def compile_and_train(bin_dir, out, env=None):
     that trains --warmup + --steps steps and gives the timed step times and
     the peak bytes."""
     r, _ = common.run([os.path.join(bin_dir, "parallelize"), "compile", model, "-o", out,
-                       "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape],
+                       "--input-shape", "input_ids=" + shape, "--input-shape", "labels=" + shape,
+                       "--precision", a.precision],
                       env=env)
     if r.returncode:
         sys.exit(f"compile ({bin_dir}) failed: {r.stderr}")
@@ -120,7 +127,8 @@ for step in range(a.warmup + a.steps):
     labels = torch.from_numpy(rng.integers(0, vocab, (a.batch, a.seq)))
     t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    loss = module(ids, labels)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+        loss = module(ids, labels)
     loss.backward()
     opt.step()
     dt = time.perf_counter() - t0
@@ -131,6 +139,7 @@ o, t = statistics.median(ours), statistics.median(theirs)
 common.write_json(a.json, {
     "benchmark": "step_time",
     "model": f"gpt2_loss {a.size}", "batch": a.batch, "seq": a.seq, "threads": a.threads,
+    "precision": a.precision,
     "ours_step_s": {"median": o, "runs": ours},
     "pytorch_eager_step_s": {"median": t, "runs": theirs},
     "ratio_ours_over_pytorch": o / t,
