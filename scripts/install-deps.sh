@@ -36,7 +36,7 @@ PY
 PKGS=(
   build-essential cmake ninja-build ccache git pkg-config
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22 libclang-rt-22-dev
-  libopenmpi-dev openmpi-bin libopenblas-dev
+  libopenmpi-dev openmpi-bin libopenblas-dev libdnnl2
   protobuf-compiler libprotobuf-dev libonnx-dev libonnx-testdata
   python3 python3-numpy python3-onnx python3-torch python3-yaml
   python3-pip python3-regex python3-tqdm python3-filelock python3-packaging python3-fsspec

@@ -288,6 +288,51 @@ static LogicalResult emitCrossEntropy(Operation *op, Value logits, Value labels,
 
 static LogicalResult emitF32Kernel(Operation *op, FE &e);
 
+/// A matmul of bf16 operands into a bf16 result that is one GEMM: the rhs
+/// one matrix (its batch dims, if any, all 1), and the lhs either not
+/// transposed (its batch folded into the rows) or one matrix too.
+/// pzrt_gemm_bf16 reads the operands as they are (oneDNN where it loads)
+/// into the result's fp32 copy, which is rounded back once. The operands'
+/// fp32 copies stay planned: they are its fallback's scratch.
+static bool isBf16Gemm(Operation *op) {
+  auto mm = llvm::dyn_cast<MatmulOp>(op);
+  if (!mm || !FE::elementType(mm.getLhs()).isBF16() || !FE::elementType(mm.getRhs()).isBF16() ||
+      !FE::elementType(mm.getResult()).isBF16())
+    return false;
+  ArrayRef<int64_t> as = FE::shape(mm.getLhs()), bs = FE::shape(mm.getRhs());
+  if (as.size() < 2 || bs.size() < 2 || product(bs, 0, bs.size() - 2) != 1)
+    return false;
+  return !mm.getTransposeLhs() || product(as, 0, as.size() - 2) == 1;
+}
+
+static LogicalResult emitBf16Gemm(MatmulOp mm, FE &e) {
+  std::vector<TargetInfo::Widened> widened = TargetInfo::get("cpu")->widenedValues(mm);
+  auto copyOf = [&](Value v) {
+    for (const TargetInfo::Widened &w : widened)
+      if (w.value == v)
+        return "(float *)(" + e.workspace(mm) + " + " + std::to_string(w.offset) + ")";
+    return std::string("NULL");
+  };
+  ArrayRef<int64_t> as = FE::shape(mm.getLhs()), bs = FE::shape(mm.getRhs());
+  bool ta = mm.getTransposeLhs(), tb = mm.getTransposeRhs();
+  int64_t a0 = as[as.size() - 2], a1 = as.back(), b0 = bs[bs.size() - 2], b1 = bs.back();
+  int64_t k = ta ? a0 : a1, n = tb ? b0 : b1;
+  int64_t rows = ta ? a1 : FE::numel(mm.getLhs()) / std::max<int64_t>(k, 1);
+  std::string c = e.freshName("w");
+  e.out() << "  float *" << c << " = " << copyOf(mm.getResult()) << ";\n";
+  e.checkCall(mm, "pzrt_gemm_bf16(" + std::to_string(ta) + ", " + std::to_string(tb) + ", " +
+                      std::to_string(rows) + ", " + std::to_string(n) + ", " +
+                      std::to_string(k) + ", 1.0f, (const uint16_t *)" + e.name(mm.getLhs()) +
+                      ", " + std::to_string(a1) + ", (const uint16_t *)" + e.name(mm.getRhs()) +
+                      ", " + std::to_string(b1) + ", 0.0f, " + c + ", " + std::to_string(n) +
+                      ", " + copyOf(mm.getLhs()) + ", " + std::to_string(FE::numel(mm.getLhs())) +
+                      ", " + copyOf(mm.getRhs()) + ", " +
+                      std::to_string(FE::numel(mm.getRhs())) + ")");
+  e.checkCall(mm, "pzrt_narrow_from_f32(PZRT_BF16, " + c + ", " + e.name(mm.getResult()) + ", " +
+                      std::to_string(FE::numel(mm.getResult())) + ")");
+  return success();
+}
+
 LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
   handled = true;
   if (!llvm::isa<MatmulOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp, RMSNormOp, LayerNormGradOp,
@@ -297,6 +342,8 @@ LogicalResult cpp::emitNNOp(Operation *op, FE &e, bool &handled) {
     handled = false;
     return success();
   }
+  if (isBf16Gemm(op))
+    return emitBf16Gemm(llvm::cast<MatmulOp>(op), e);
   return emitWidened(op, e, [&] { return emitF32Kernel(op, e); });
 }
 

@@ -29,9 +29,28 @@ int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, i
                                float alpha, const float *a, int64_t lda, int64_t stride_a,
                                const float *b, int64_t ldb, int64_t stride_b, float beta, float *c,
                                int64_t ldc, int64_t stride_c, int64_t batch);
+/* The same GEMM on bf16 A and B (2-byte values), C in fp32: exact products,
+ * fp32 accumulation. Through oneDNN's dnnl_gemm_bf16bf16f32 (libdnnl.so.2,
+ * opened at the first call; its bf16 kernels use AVX-512 bf16 units) when
+ * it loads and supports this CPU; otherwise A's a_count and B's b_count
+ * elements are widened into a_scratch and b_scratch and pzrt_sgemm runs on
+ * them. PZRT_CPU_BF16_GEMM=onednn requires oneDNN (an error without it),
+ * =fp32 always widens. */
+int pzrt_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                   const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta,
+                   float *c, int64_t ldc, float *a_scratch, int64_t a_count, float *b_scratch,
+                   int64_t b_count);
+/* Which path pzrt_gemm_bf16 takes in this process: "oneDNN" or "fp32" (it
+ * chooses on the first call of either function; NULL with a pzrt error when
+ * PZRT_CPU_BF16_GEMM is invalid or asks for a oneDNN that does not load). */
+const char *pzrt_gemm_bf16_path(void);
 /* Sets the BLAS thread count: OpenBLAS's, looked up among the process's
- * symbols (a no-op where the program links no OpenBLAS, or another BLAS). */
+ * symbols (a no-op where the program links no OpenBLAS, or another BLAS),
+ * and oneDNN's OpenMP threads for the bf16 GEMM. */
 void pzrt_blas_set_threads(int n);
+/* Checks the CPU kernels' environment (PZRT_CPU_BF16_GEMM) at startup: 0,
+ * or -1 with a pzrt error naming the variable. */
+int pzrt_cpu_check_env(void);
 
 /* ---- softmax family, along the last axis ---- */
 /* Rows whose entries are all -inf give a zero row (softmax) or a NaN row

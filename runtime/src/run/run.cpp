@@ -8,6 +8,7 @@
 #include "pzrt/data.h"
 #include "pzrt/error.h"
 #include "pzrt/exec.h"
+#include "pzrt/kernels.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -189,6 +190,10 @@ extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
   }
   if (outDir.empty())
     return usage(argv[0]);
+  if (pzrt_cpu_check_env() != 0) {
+    std::fprintf(stderr, "error: %s\n", pzrt_last_error());
+    return 2;
+  }
   if (pzrt::makeDirs(outDir) != 0) {
     std::fprintf(stderr, "error: --output-dir: %s\n", pzrt_last_error());
     return 2;
