@@ -48,9 +48,12 @@ const char *pzrt_gemm_bf16_path(void);
  * symbols (a no-op where the program links no OpenBLAS, or another BLAS),
  * and oneDNN's OpenMP threads for the bf16 GEMM. */
 void pzrt_blas_set_threads(int n);
-/* Checks the CPU kernels' environment (PZRT_CPU_BF16_GEMM) at startup: 0,
- * or -1 with a pzrt error naming the variable. */
-int pzrt_cpu_check_env(void);
+/* At startup, before the kernels run: checks PZRT_CPU_BF16_GEMM (0, or -1
+ * with a pzrt error naming it) and sets OMP_WAIT_POLICY=PASSIVE unless it
+ * is set, so that oneDNN's OpenMP threads sleep between GEMMs instead of
+ * spinning against the rest of the step (libgomp reads it when oneDNN
+ * loads it). */
+int pzrt_cpu_prepare_env(void);
 
 /* ---- softmax family, along the last axis ---- */
 /* Rows whose entries are all -inf give a zero row (softmax) or a NaN row

@@ -48,10 +48,13 @@ void pzrt_blas_set_threads(int n) {
     set(n);
 }
 
-int pzrt_cpu_check_env(void) {
+int pzrt_cpu_prepare_env(void) {
   std::string error;
   if (pzrt::cpu::bf16GemmMode(error) == pzrt::cpu::Bf16GemmMode::Invalid)
     return pzrt::fail("%s", error.c_str());
+  // GPT-2 bf16 on 2 threads here: 0.68 s a step passive, 0.79 s with
+  // libgomp's default spinning, 1.57 s with ACTIVE.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   return 0;
 }
 

@@ -190,7 +190,7 @@ extern "C" int pzrt_run_main_on(const pzrt_function *fn, int argc, char **argv,
   }
   if (outDir.empty())
     return usage(argv[0]);
-  if (pzrt_cpu_check_env() != 0) {
+  if (pzrt_cpu_prepare_env() != 0) {
     std::fprintf(stderr, "error: %s\n", pzrt_last_error());
     return 2;
   }

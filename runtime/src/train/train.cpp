@@ -272,7 +272,7 @@ int Trainer::run() {
   }
   if (opts_.threads > 0)
     pzrt_blas_set_threads(opts_.threads);
-  if (pzrt_cpu_check_env() != 0) {
+  if (pzrt_cpu_prepare_env() != 0) {
     if (rank_ == 0)
       std::fprintf(stderr, "train: %s\n", pzrt_last_error());
     return kExitUsage;
