@@ -5,6 +5,7 @@
 // without clones and under other names (baseline_*), so that the kernels
 // the dispatcher picks on this machine (AVX-512, AVX2 or the baseline) are
 // compared bit for bit with the scalar x86-64 code of the same source.
+#include "pzrt/half_bits.h"
 #include "pzrt/kernels.h"
 #include "pzrt/types.h"
 
@@ -179,6 +180,39 @@ TEST(SimdClones, NarrowAndWidenGiveTheScalarBits) {
       float w = t == PZRT_BF16 ? pzrt_bf16_to_f32(one) : pzrt_f16_to_f32(one);
       ASSERT_EQ(std::memcmp(&wide[i], &w, 4), 0) << pzrt_dtype_name(t) << " element " << i;
     }
+  }
+}
+
+// The branch-free 16-bit conversions (pzrt/half_bits.h *Vec) against the
+// reference forms: every half, and floats from every exponent with a
+// stride, plus the range that rounds to half subnormals more densely.
+TEST(HalfBits, VectorFormsGiveTheReferenceBits) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    float a = pzrt::halfbits::f16ToF32Vec(static_cast<uint16_t>(h));
+    float b = pzrt::halfbits::f16ToF32(static_cast<uint16_t>(h));
+    ASSERT_EQ(std::memcmp(&a, &b, 4), 0) << std::hex << "half 0x" << h;
+  }
+  auto check = [](uint32_t u) {
+    float x;
+    std::memcpy(&x, &u, 4);
+    return pzrt::halfbits::f32ToF16Vec(x) == pzrt::halfbits::f32ToF16(x);
+  };
+  for (uint64_t u = 0; u < (uint64_t(1) << 32); u += 251)
+    ASSERT_TRUE(check(static_cast<uint32_t>(u))) << std::hex << "float bits 0x" << u;
+  for (uint32_t e = 100; e <= 113; ++e) // |x| near 2^-14 and below
+    for (uint32_t m = 0; m < (1u << 23); m += 17)
+      for (uint32_t s : {0u, 0x80000000u})
+        ASSERT_TRUE(check(s | (e << 23) | m)) << std::hex << "float bits 0x" << (s | (e << 23) | m);
+}
+
+// All 2^32 floats (about 10 s): run with --gtest_also_run_disabled_tests.
+TEST(HalfBits, DISABLED_NarrowingEqualsTheReferenceOnEveryFloat) {
+  for (uint64_t u = 0; u < (uint64_t(1) << 32); ++u) {
+    float x;
+    uint32_t v = static_cast<uint32_t>(u);
+    std::memcpy(&x, &v, 4);
+    ASSERT_EQ(pzrt::halfbits::f32ToF16Vec(x), pzrt::halfbits::f32ToF16(x))
+        << std::hex << "float bits 0x" << v;
   }
 }
 

@@ -57,8 +57,8 @@ struct Half {
   operator float() const { return ToF32(bits); }
 };
 
-inline uint16_t f32ToF16(float x) { return halfbits::f32ToF16(x); }
-inline float f16ToF32(uint16_t x) { return halfbits::f16ToF32(x); }
+inline uint16_t f32ToF16(float x) { return halfbits::f32ToF16Vec(x); }
+inline float f16ToF32(uint16_t x) { return halfbits::f16ToF32Vec(x); }
 inline uint16_t f32ToBf16(float x) { return halfbits::f32ToBf16(x); }
 inline float bf16ToF32(uint16_t x) { return halfbits::bf16ToF32(x); }
 

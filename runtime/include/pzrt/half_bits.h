@@ -102,6 +102,46 @@ PZRT_HALF_HD inline float f16ToF32(uint16_t x) {
   return bitsFloat(sign | ((exp + 112u) << 23) | (mant << 13));
 }
 
+// Branch-free forms of f32ToF16 and f16ToF32, so that a loop of them
+// vectorizes: the same bits for every input (f32ToF16Vec was compared with
+// f32ToF16 on all 2^32 floats, f16ToF32Vec with f16ToF32 on all 65536
+// halves; pzrt-tests SimdClones.* repeats it on a sample and on every
+// half). The CPU uses them (pzrt/half.h, pzrt_widen_to_f32 and
+// pzrt_narrow_from_f32). They round with the float unit, by adding a power
+// of two that puts the half's last bit at the float's, so they need
+// IEEE float arithmetic with subnormals: not for a build that flushes them
+// (CUDA's --use_fast_math), which is why the CUDA kernels keep the forms
+// above.
+inline uint16_t f32ToF16Vec(float f) {
+  uint32_t w = floatBits(f);
+  // |f| scaled so that values >= 65520 overflow to inf and the rest keep
+  // their significand (after Maratyszcza's FP16 library).
+  float base = (bitsFloat(w & 0x7fffffffu) * 0x1.0p+112f) * 0x1.0p-110f;
+  uint32_t shl1 = w + w;
+  uint32_t bias = shl1 & 0xff000000u;
+  bias = bias < 0x71000000u ? 0x71000000u : bias; // half subnormals: a fixed point
+  base = bitsFloat((bias >> 1) + 0x07800000u) + base; // rounds at the half's last bit
+  uint32_t bits = floatBits(base);
+  uint32_t nonsign = ((bits >> 13) & 0x7c00u) + (bits & 0x0fffu);
+  return static_cast<uint16_t>(((w & 0x80000000u) >> 16) |
+                               (shl1 > 0xff000000u ? 0x7e00u : nonsign));
+}
+
+inline float f16ToF32Vec(uint16_t x) {
+  uint32_t w = static_cast<uint32_t>(x) << 16;
+  uint32_t sign = w & 0x80000000u;
+  uint32_t twoW = w + w;
+  // Normal halves: rebias the exponent by multiplying by 2^-112.
+  uint32_t normal = floatBits(bitsFloat((twoW >> 4) + (0xe0u << 23)) * 0x1.0p-112f);
+  // Subnormal halves: the mantissa as the low bits of 0.5's significand.
+  uint32_t subnormal = floatBits(bitsFloat((twoW >> 17) | (126u << 23)) - 0.5f);
+  uint32_t bits = twoW < (1u << 27) ? subnormal : normal;
+  // Inf and NaN: exponent and payload as they are (the multiply would
+  // quiet a signalling NaN).
+  uint32_t special = 0x7f800000u | ((static_cast<uint32_t>(x) & 0x3ffu) << 13);
+  return bitsFloat(sign | ((x & 0x7c00u) == 0x7c00u ? special : bits));
+}
+
 } // namespace pzrt::halfbits
 
 #endif // PZRT_HALF_BITS_H

@@ -58,7 +58,7 @@ PZRT_SIMD_CLONES int pzrt_widen_to_f32(pzrt_dtype src_dtype, const void *src, fl
       dst[i] = pzrt_bf16_to_f32(s[i]);
   else
     for (int64_t i = 0; i < n; ++i)
-      dst[i] = pzrt_f16_to_f32(s[i]);
+      dst[i] = pzrt::halfbits::f16ToF32Vec(s[i]);
   return 0;
 }
 
@@ -72,7 +72,7 @@ PZRT_SIMD_CLONES int pzrt_narrow_from_f32(pzrt_dtype dst_dtype, const float *src
       d[i] = pzrt_f32_to_bf16(src[i]);
   else
     for (int64_t i = 0; i < n; ++i)
-      d[i] = pzrt_f32_to_f16(src[i]);
+      d[i] = pzrt::halfbits::f32ToF16Vec(src[i]);
   return 0;
 }
 
