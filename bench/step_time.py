@@ -22,10 +22,12 @@ the same run, so that a regression shows against the same machine noise.
 
 --precision bf16 compiles ours with --precision bf16 (fp32 master weights,
 bf16 compute) and runs PyTorch's forward under CPU autocast to bf16 (its
-GEMMs in bf16 through oneDNN).
+GEMMs in bf16 through oneDNN). --precision fp16 compiles ours in fp16 (with
+its loss scaling); PyTorch 1.13 has no CPU autocast to fp16, so its side
+stays fp32 and the JSON says so.
 
 Usage: /usr/bin/python3 bench/step_time.py [--size 124m] [--batch B] [--seq S]
-       [--precision fp32|bf16]
+       [--precision fp32|bf16|fp16]
        [--threads T] [--steps N] [--json FILE]
        [--baseline-bin DIR --baseline-include DIR --baseline-lib FILE [--rounds R]]
 """
@@ -47,7 +49,7 @@ ap.add_argument("--json", default=os.path.join(common.ROOT, "build", "bench", "s
 ap.add_argument("--bin", default=os.path.join(common.ROOT, "build", "bin"))
 ap.add_argument("--work", default=None)
 ap.add_argument("--size", default="124m", choices=("tiny", "124m"))
-ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"))
 ap.add_argument("--batch", type=int, default=1)
 ap.add_argument("--seq", type=int, default=128)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
@@ -140,6 +142,7 @@ common.write_json(a.json, {
     "benchmark": "step_time",
     "model": f"gpt2_loss {a.size}", "batch": a.batch, "seq": a.seq, "threads": a.threads,
     "precision": a.precision,
+    "pytorch_precision": "bf16 autocast" if a.precision == "bf16" else "fp32",
     "ours_step_s": {"median": o, "runs": ours},
     "pytorch_eager_step_s": {"median": t, "runs": theirs},
     "ratio_ours_over_pytorch": o / t,
