@@ -109,9 +109,10 @@ PZRT_HALF_HD inline float f16ToF32(uint16_t x) {
 // half). The CPU uses them (pzrt/half.h, pzrt_widen_to_f32 and
 // pzrt_narrow_from_f32). They round with the float unit, by adding a power
 // of two that puts the half's last bit at the float's, so they need
-// IEEE float arithmetic with subnormals: not for a build that flushes them
-// (CUDA's --use_fast_math), which is why the CUDA kernels keep the forms
-// above.
+// IEEE float arithmetic: the CUDA kernels keep the forms above, which do
+// not depend on it. (Flushing subnormals does not change these results,
+// and overflow is decided on the bits, so they also hold under
+// -ffast-math, which the generated C++ may be compiled with: PZ_CXXFLAGS.)
 inline uint16_t f32ToF16Vec(float f) {
   uint32_t w = floatBits(f);
   // |f| scaled so that values >= 65520 overflow to inf and the rest keep
@@ -123,6 +124,10 @@ inline uint16_t f32ToF16Vec(float f) {
   base = bitsFloat((bias >> 1) + 0x07800000u) + base; // rounds at the half's last bit
   uint32_t bits = floatBits(base);
   uint32_t nonsign = ((bits >> 13) & 0x7c00u) + (bits & 0x0fffu);
+  // Overflow to infinity decided on the bits too: a build with
+  // -fassociative-math (-ffast-math, -Ofast) folds the two scalings above
+  // into one that no longer overflows.
+  nonsign = (w & 0x7fffffffu) >= 0x477ff000u ? 0x7c00u : nonsign;
   return static_cast<uint16_t>(((w & 0x80000000u) >> 16) |
                                (shl1 > 0xff000000u ? 0x7e00u : nonsign));
 }

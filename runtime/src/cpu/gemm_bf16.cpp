@@ -19,8 +19,11 @@ using pzrt::fail;
 
 namespace {
 
-// dnnl_gemm_bf16bf16f32 of oneDNN's C API (dnnl.h): row-major, 'N'/'T',
-// dnnl_dim_t = int64_t, bf16 as uint16_t; returns dnnl_status_t (0: success).
+// dnnl_gemm_bf16bf16f32, which libdnnl.so.2 exports beside dnnl_sgemm but
+// whose declaration is not in oneDNN 2.x's public dnnl.h: row-major (as
+// dnnl_sgemm: it swaps A and B onto its column-major core), 'N'/'T',
+// dnnl_dim_t = int64_t, bf16 as uint16_t; returns dnnl_status_t (0:
+// success). The 1 x 1 x 1 probe below guards against another signature.
 using DnnlGemmBf16 = int (*)(char, char, int64_t, int64_t, int64_t, float, const uint16_t *,
                              int64_t, const uint16_t *, int64_t, float, float *, int64_t);
 using OmpSetThreads = void (*)(int);
