@@ -35,7 +35,7 @@ int pzrt_sgemm_strided_batched(int trans_a, int trans_b, int64_t m, int64_t n, i
  * it loads and supports this CPU; otherwise A's a_count and B's b_count
  * elements are widened into a_scratch and b_scratch and pzrt_sgemm runs on
  * them. PZRT_CPU_BF16_GEMM=onednn requires oneDNN (an error without it),
- * =fp32 always widens. */
+ * =fp32 always widens; PZRT_DNNL_LIBRARY names another file to open. */
 int pzrt_gemm_bf16(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                    const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta,
                    float *c, int64_t ldc, float *a_scratch, int64_t a_count, float *b_scratch,

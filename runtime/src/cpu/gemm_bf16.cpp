@@ -11,7 +11,9 @@
 #include "core/internal.h"
 #include "cpu/blas_threads.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <dlfcn.h>
 #include <mutex>
 
@@ -51,7 +53,9 @@ void choose(Path &p) {
   p.valid = true;
   if (mode == Bf16GemmMode::Fp32)
     return;
-  void *lib = dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+  const char *env = std::getenv("PZRT_DNNL_LIBRARY");
+  const std::string file = env && *env ? env : kLibrary;
+  void *lib = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   auto gemm = lib ? reinterpret_cast<DnnlGemmBf16>(dlsym(lib, "dnnl_gemm_bf16bf16f32")) : nullptr;
   // oneDNN returns dnnl_unimplemented where the CPU lacks what its bf16 gemm
   // needs: ask once, on a 1 x 1 x 1 product.
@@ -63,8 +67,8 @@ void choose(Path &p) {
     if (mode == Bf16GemmMode::OneDnn) {
       p.valid = false;
       p.error = std::string("PZRT_CPU_BF16_GEMM=onednn, but ") +
-                (!lib ? std::string("dlopen(") + kLibrary + ") failed: " + dlerror()
-                      : !gemm ? std::string(kLibrary) + " has no dnnl_gemm_bf16bf16f32"
+                (!lib ? "dlopen(" + file + ") failed: " + dlerror()
+                      : !gemm ? file + " has no dnnl_gemm_bf16bf16f32"
                               : std::string("oneDNN's bf16 gemm does not run on this CPU"));
     }
     return;

@@ -33,6 +33,9 @@
 #include <memory>
 #include <unistd.h>
 
+// Linked only into programs that run bf16 GEMMs on the CPU (see run()).
+#pragma weak pzrt_gemm_bf16_path
+
 namespace json = pzrt::json;
 
 namespace pzrt::train {
@@ -276,6 +279,22 @@ int Trainer::run() {
     if (rank_ == 0)
       std::fprintf(stderr, "train: %s\n", pzrt_last_error());
     return kExitUsage;
+  }
+  // pzrt_gemm_bf16_path is weak here: only a program whose CPU kernels run
+  // bf16 GEMMs links gemm_bf16.o (others, CUDA programs among them, keep no
+  // dependency on it). Such a program chooses its GEMM path now, so that a
+  // PZRT_CPU_BF16_GEMM=onednn without oneDNN fails at startup, and says it.
+  if (pzrt_gemm_bf16_path) {
+    const char *path = pzrt_gemm_bf16_path();
+    if (!path) {
+      if (rank_ == 0)
+        std::fprintf(stderr, "train: %s\n", pzrt_last_error());
+      return kExitUsage;
+    }
+    if (rank_ == 0)
+      std::fprintf(stderr, "train: bf16 GEMMs: %s\n",
+                   std::strcmp(path, "oneDNN") == 0 ? "oneDNN (libdnnl.so.2)"
+                                                    : "fp32 copies through OpenBLAS");
   }
 
   comm_ = pzrt_comm_create_auto();
