@@ -11,6 +11,8 @@
 #include "pzrt/error.h"
 #include "pzrt/kernels.h"
 
+#include "test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,23 +52,14 @@ struct Problem {
   }
 };
 
-std::vector<float> randomVec(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
-
 Problem makeProblem(const Dims &s, unsigned seed) {
   Problem p;
   p.s = s;
   p.scale = 1.0 / std::sqrt(static_cast<double>(s.D));
-  p.q = randomVec(static_cast<size_t>(s.B * s.H * s.Sq * s.D), seed);
-  p.k = randomVec(static_cast<size_t>(s.B * s.Hkv * s.Sk * s.D), seed + 1);
-  p.v = randomVec(static_cast<size_t>(s.B * s.Hkv * s.Sk * s.Dv), seed + 2);
-  p.g = randomVec(static_cast<size_t>(s.B * s.H * s.Sq * s.Dv), seed + 3);
+  p.q = pzrt::test::uniformVec(static_cast<size_t>(s.B * s.H * s.Sq * s.D), seed);
+  p.k = pzrt::test::uniformVec(static_cast<size_t>(s.B * s.Hkv * s.Sk * s.D), seed + 1);
+  p.v = pzrt::test::uniformVec(static_cast<size_t>(s.B * s.Hkv * s.Sk * s.Dv), seed + 2);
+  p.g = pzrt::test::uniformVec(static_cast<size_t>(s.B * s.H * s.Sq * s.Dv), seed + 3);
   return p;
 }
 
@@ -312,7 +305,7 @@ TEST(AttentionBlock, AdditiveKeyMaskNoPositions) {
   p.maskKind = PZRT_MASK_ADD;
   p.ms[0] = kDims.Sk;
   p.ms[3] = 1;
-  p.add = randomVec(static_cast<size_t>(kDims.B * kDims.Sk), 12);
+  p.add = pzrt::test::uniformVec(static_cast<size_t>(kDims.B * kDims.Sk), 12);
   p.add[3] = p.add[6] = p.add[kDims.Sk + 11] = -kInf;
   Ref r = reference(p);
   checkForward(p, r, {1, 2, 0}, false);
@@ -343,7 +336,7 @@ TEST(AttentionBlock, RowWithNoKeptKey) {
   // One head, Sq = 2, Sk = 3: query 0 (position 0) sees none of the keys at
   // 2..4; query 1 (position 5) sees all.
   const int64_t qPos[2] = {0, 5}, kPos[3] = {2, 3, 4};
-  std::vector<float> q = randomVec(2 * 4, 31), k = randomVec(3 * 4, 32), v = randomVec(3 * 4, 33);
+  std::vector<float> q = pzrt::test::uniformVec(2 * 4, 31), k = pzrt::test::uniformVec(3 * 4, 32), v = pzrt::test::uniformVec(3 * 4, 33);
   Workspace ws(pzrt_attention_block_workspace_bytes(1, 1, 1, 2, 3, 4, 4, 1));
   // lse_in -inf: acc 0 and lse -inf even when acc_in holds garbage.
   const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -381,7 +374,7 @@ TEST(AttentionBlock, RowWithNoKeptKey) {
   EXPECT_EQ(lse2[1], lse[1]);
   EXPECT_EQ(acc2, before);
   // Backward: the row with lse -inf contributes nothing (dq row 0, no NaN).
-  std::vector<float> g = randomVec(8, 34), out(8, 0.0f), lseF = {-kInf, 0.7f};
+  std::vector<float> g = pzrt::test::uniformVec(8, 34), out(8, 0.0f), lseF = {-kInf, 0.7f};
   std::vector<float> dq(8, -7.0f), dk(12, -7.0f), dv(12, -7.0f);
   ASSERT_EQ(pzrt_attention_block_bwd(g.data(), q.data(), k.data(), v.data(), out.data(),
                                      lseF.data(), qPos, kPos, nullptr, PZRT_MASK_NONE, nullptr,

@@ -2,23 +2,15 @@
 #include "pzrt/error.h"
 #include "pzrt/kernels.h"
 
+#include "test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <string>
 #include <vector>
 
 namespace {
-
-std::vector<float> randomVec(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
 
 // C = alpha * op(A) op(B) + beta * C in double, A/B/C row-major with lds.
 void refGemm(bool ta, bool tb, int m, int n, int k, double alpha, const float *a, int lda,
@@ -47,9 +39,9 @@ TEST_P(GemmTest, MatchesNaiveLoopWithPaddedStrides) {
   const int aRows = c.ta ? k : m, aCols = c.ta ? m : k;
   const int bRows = c.tb ? n : k, bCols = c.tb ? k : n;
   const int lda = aCols + 3, ldb = bCols + 2, ldc = n + 4;
-  auto a = randomVec(static_cast<size_t>(aRows * lda), 1);
-  auto b = randomVec(static_cast<size_t>(bRows * ldb), 2);
-  auto out = randomVec(static_cast<size_t>(m * ldc), 3);
+  auto a = pzrt::test::uniformVec(static_cast<size_t>(aRows * lda), 1);
+  auto b = pzrt::test::uniformVec(static_cast<size_t>(bRows * ldb), 2);
+  auto out = pzrt::test::uniformVec(static_cast<size_t>(m * ldc), 3);
   auto ref = out;
   ASSERT_EQ(pzrt_sgemm(c.ta, c.tb, m, n, k, 0.75f, a.data(), lda, b.data(), ldb, -0.5f,
                        out.data(), ldc),
@@ -87,8 +79,8 @@ TEST(Gemm, HandComputed) {
 
 TEST(Gemm, StridedBatchedWithBroadcastWeight) {
   const int batch = 3, m = 4, n = 6, k = 5;
-  auto a = randomVec(static_cast<size_t>(batch * m * k), 4);
-  auto b = randomVec(static_cast<size_t>(k * n), 5); // stride 0: shared by the batch
+  auto a = pzrt::test::uniformVec(static_cast<size_t>(batch * m * k), 4);
+  auto b = pzrt::test::uniformVec(static_cast<size_t>(k * n), 5); // stride 0: shared by the batch
   std::vector<float> c(static_cast<size_t>(batch * m * n), 0.0f), ref = c;
   ASSERT_EQ(pzrt_sgemm_strided_batched(0, 0, m, n, k, 1.0f, a.data(), k, m * k, b.data(), n, 0,
                                        0.0f, c.data(), n, m * n, batch),
@@ -104,8 +96,8 @@ TEST(Gemm, StridedBatchedWithBroadcastWeight) {
 TEST(Gemm, BatchedTransposedAttentionScores) {
   // scores[b] = Q[b] K[b]^T, Q,K: [batch, seq, dim]
   const int batch = 2, s = 3, d = 4;
-  auto q = randomVec(static_cast<size_t>(batch * s * d), 6);
-  auto kk = randomVec(static_cast<size_t>(batch * s * d), 7);
+  auto q = pzrt::test::uniformVec(static_cast<size_t>(batch * s * d), 6);
+  auto kk = pzrt::test::uniformVec(static_cast<size_t>(batch * s * d), 7);
   std::vector<float> out(static_cast<size_t>(batch * s * s)), ref(out.size(), 0.0f);
   ASSERT_EQ(pzrt_sgemm_strided_batched(0, 1, s, s, d, 0.5f, q.data(), d, s * d, kk.data(), d,
                                        s * d, 0.0f, out.data(), s, s * s, batch),

@@ -8,24 +8,16 @@
 #include "pzrt/kernels.h"
 #include "pzrt/types.h"
 
+#include "test_util.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <vector>
 
 namespace {
-
-std::vector<float> randomVec(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = d(rng);
-  return v;
-}
 
 // bf16 A and B: whichever path this process takes (oneDNN where it loads),
 // the result is within fp32 accumulation's error of the widened sgemm:
@@ -41,8 +33,8 @@ TEST(GemmBf16, WithinFp32AccumulationOfTheWidenedSgemm) {
   for (const Shape &s : shapes) {
     const int arows = s.ta ? s.k : s.m, acols = s.ta ? s.m : s.k;
     const int brows = s.tb ? s.n : s.k, bcols = s.tb ? s.k : s.n;
-    auto af = randomVec(static_cast<size_t>(arows) * acols, 3);
-    auto bf = randomVec(static_cast<size_t>(brows) * bcols, 4);
+    auto af = pzrt::test::uniformVec(static_cast<size_t>(arows) * acols, 3);
+    auto bf = pzrt::test::uniformVec(static_cast<size_t>(brows) * bcols, 4);
     std::vector<uint16_t> a(af.size()), b(bf.size());
     for (size_t i = 0; i < af.size(); ++i)
       a[i] = pzrt_f32_to_bf16(af[i]), af[i] = pzrt_bf16_to_f32(a[i]);

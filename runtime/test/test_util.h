@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -25,6 +26,16 @@
 #endif
 
 namespace pzrt::test {
+
+// n floats uniform in [lo, hi), from std::mt19937(seed).
+inline std::vector<float> uniformVec(size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = d(rng);
+  return v;
+}
 
 // Every variable a launcher (Open MPI, PMI, torchrun, Slurm) sets.
 inline const char *const kLauncherVars[] = {

@@ -12,7 +12,6 @@
 #include "cpu/blas_threads.h"
 
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <dlfcn.h>
 #include <mutex>
